@@ -1,0 +1,105 @@
+# ghee: `make run` boots ghee in QEMU, `make test` runs the whole suite.
+# See README.md for the variables (DISKS, SMP, MEM, ACCEL, BOOT).
+
+BUILD    := build
+NEWLIB   := $(BUILD)/newlib/install/x86_64-elf
+KERNEL   := $(BUILD)/kernel.elf
+HOSTTOOL := $(BUILD)/ghee
+HOSTTEST := $(BUILD)/tests/host_tests
+DEPS_OK  := $(BUILD)/.deps-ok
+DISK     := $(BUILD)/disk.img
+DISK_SIZE ?= 1G
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+WARN    := -Wall -Wextra -Werror
+DEFS    := -DGHEE_VERSION='"$(VERSION)"'
+
+# Code shared by the kernel and the host programs.
+FS_SRCS     ?= $(wildcard fs/*.c shell/cmd_fs.c)
+COMMON_SRCS := $(wildcard lib/*.c) $(filter-out shell/cmd_fs.c,$(wildcard shell/*.c)) $(FS_SRCS)
+
+# --- kernel ------------------------------------------------------------
+KERNEL_SRCS := $(shell find boot kernel drivers -name '*.c' -not -path 'boot/efi/*' 2>/dev/null) \
+	       $(COMMON_SRCS)
+KERNEL_ASMS := $(shell find boot kernel drivers -name '*.S' -not -path 'boot/efi/*' 2>/dev/null)
+KERNEL_OBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_SRCS)) \
+	       $(patsubst %.S,$(BUILD)/k/%.o,$(KERNEL_ASMS))
+GCC_INC := $(shell gcc -print-file-name=include)
+KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(DEFS) -ffreestanding -nostdinc \
+	   -isystem $(NEWLIB)/include -isystem $(GCC_INC) \
+	   -Iinclude -Ikernel/include -mno-red-zone -fno-pic -fno-pie \
+	   -fno-stack-protector -fno-omit-frame-pointer \
+	   -fno-asynchronous-unwind-tables -MMD -MP
+
+# --- host programs -------------------------------------------------------
+SHIM_SRCS := $(wildcard tests/host/shim/*.c)
+TEST_SRCS := $(wildcard tests/host/test_*.c) tests/host/test_main.c
+HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -Iinclude -Itests/host/include \
+	     -D_GNU_SOURCE -MMD -MP
+ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all kernel host run test check-host deps clean bench fuzz
+
+all: kernel host
+
+deps: $(DEPS_OK)
+$(DEPS_OK): scripts/deps.sh
+	@scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+$(NEWLIB)/lib/libc.a: scripts/build-newlib.sh | $(DEPS_OK)
+	@echo "newlib: building the C library (about a minute, once)"
+	@scripts/build-newlib.sh $(BUILD)/newlib
+
+kernel: $(KERNEL)
+$(KERNEL): $(KERNEL_OBJS) boot/linker.ld $(NEWLIB)/lib/libc.a
+	ld -nostdlib -static -z max-page-size=4096 -z noexecstack -T boot/linker.ld \
+		-o $@ $(KERNEL_OBJS) $(NEWLIB)/lib/libc.a
+	@size $@ | tail -n 1 | awk '{print "kernel: " $$4 " bytes (text+data+bss)"}'
+
+$(BUILD)/k/%.o: %.c | $(NEWLIB)/lib/libc.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@gcc $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@gcc $(KCFLAGS) -c $< -o $@
+
+host: $(HOSTTOOL) $(HOSTTEST)
+
+$(HOSTTOOL): $(patsubst %.c,$(BUILD)/h/%.o,$(COMMON_SRCS) $(SHIM_SRCS) tools/ghee.c)
+	gcc -o $@ $^ -lpthread
+
+$(HOSTTEST): $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TEST_SRCS))
+	@mkdir -p $(dir $@)
+	gcc $(ASAN) -o $@ $^ -lpthread
+
+$(BUILD)/h/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	@gcc $(HCFLAGS) -O2 -c $< -o $@
+
+$(BUILD)/a/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@echo "  ASANCC  $<"
+	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
+
+# --- running -------------------------------------------------------------
+$(DISK): | $(DEPS_OK)
+	truncate -s $(DISK_SIZE) $@
+
+DISKS ?= $(DISK)
+run: kernel $(if $(filter $(DISK),$(DISKS)),$(DISK))
+	@KERNEL=$(KERNEL) DISKS="$(DISKS)" SMP="$(SMP)" MEM="$(MEM)" \
+		ACCEL="$(ACCEL)" BOOT="$(BOOT)" scripts/run.sh
+
+test: kernel host
+	@tests/run-all.sh
+
+clean:
+	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/tests \
+		$(KERNEL) $(HOSTTOOL)
+
+-include $(shell find $(BUILD)/k $(BUILD)/h $(BUILD)/a -name '*.d' 2>/dev/null)

@@ -1,0 +1,22 @@
+/*
+ * Console service: the byte stream the shell talks over. In the kernel it is
+ * the serial port (kernel/console); on the host it is stdin/stdout.
+ */
+#ifndef GHEE_CONSOLE_H
+#define GHEE_CONSOLE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* End of input: the host's stdin reached EOF. */
+#define CON_EOF (-1)
+
+/* Wait for and return the next input byte (0..255), or CON_EOF. */
+int con_getc(void);
+/* Write n bytes to the console, translating "\n" to "\r\n" where needed. */
+void con_write(const char *s, size_t n);
+/* Formatted output to the console (no log prefix). */
+void con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void con_vprintf(const char *fmt, va_list ap);
+
+#endif

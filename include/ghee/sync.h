@@ -1,0 +1,41 @@
+/*
+ * Locks. The struct layouts come from the platform's <sync_impl.h>
+ * (kernel/include on bare metal, tests/host/include on the host); the
+ * semantics below hold on both.
+ *
+ * spinlock: short critical sections; never held across sleep or I/O. The
+ *   _irqsave variants also disable interrupts (IRQ paths use only those).
+ * mutex:    sleeping lock, one owner.
+ * rwsem:    sleeping reader/writer lock. Many readers or one writer. Writer
+ *   fair: once a writer waits, new readers wait behind it (down_read blocks,
+ *   down_read_trylock fails), so a stream of readers cannot starve a writer.
+ *   rwsem_is_contended() tells a long reader that someone is waiting.
+ */
+#ifndef GHEE_SYNC_H
+#define GHEE_SYNC_H
+
+#include <sync_impl.h>
+
+void spin_init(struct spinlock *l, const char *name);
+void spin_lock(struct spinlock *l);
+void spin_unlock(struct spinlock *l);
+unsigned long spin_lock_irqsave(struct spinlock *l);
+void spin_unlock_irqrestore(struct spinlock *l, unsigned long flags);
+
+void mutex_init(struct mutex *m, const char *name);
+void mutex_lock(struct mutex *m);
+void mutex_unlock(struct mutex *m);
+
+void rwsem_init(struct rwsem *s, const char *name);
+void down_read(struct rwsem *s);
+/* 1 when taken, 0 when a writer holds or waits for the lock. */
+int down_read_trylock(struct rwsem *s);
+void up_read(struct rwsem *s);
+void down_write(struct rwsem *s);
+void up_write(struct rwsem *s);
+/* Turn a held write lock into a read lock without letting a writer in. */
+void downgrade_write(struct rwsem *s);
+/* Nonzero when a task waits for this rwsem. */
+int rwsem_is_contended(struct rwsem *s);
+
+#endif

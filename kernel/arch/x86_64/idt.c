@@ -1,0 +1,69 @@
+/*
+ * Interrupt descriptor table and dispatch. Vectors 0..31 are CPU exceptions
+ * (traps.c prints them and stops); 32..47 are the legacy IRQs, routed to the
+ * handler registered with irq_set_handler() and acknowledged at the PIC.
+ */
+#include <stdint.h>
+
+#include "arch.h"
+
+#define NR_STUBS 48
+
+struct idt_entry {
+	uint16_t offset_lo;
+	uint16_t selector;
+	uint8_t ist;		/* interrupt stack table slot, 0: none */
+	uint8_t type_attr;	/* 0x8e: present, ring 0, interrupt gate */
+	uint16_t offset_mid;
+	uint32_t offset_hi;
+	uint32_t reserved;
+} __attribute__((packed));
+
+struct idt_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+extern const uint64_t isr_table[NR_STUBS];	/* isr.S */
+void trap_exception(struct trap_frame *f);	/* traps.c */
+
+static struct idt_entry idt[256] __attribute__((aligned(16)));
+/* Written at boot before interrupts are enabled, read-only after. */
+static void (*irq_handlers[16])(void);
+
+void idt_init(void)
+{
+	struct idt_ptr ptr = { sizeof(idt) - 1, (uintptr_t)idt };
+	int v;
+
+	for (v = 0; v < NR_STUBS; v++) {
+		uint64_t a = isr_table[v];
+
+		idt[v].offset_lo = a & 0xffff;
+		idt[v].selector = GDT_KERNEL_CS;
+		idt[v].ist = v == 8 ? IST_DOUBLE_FAULT : 0;
+		idt[v].type_attr = 0x8e;
+		idt[v].offset_mid = (a >> 16) & 0xffff;
+		idt[v].offset_hi = a >> 32;
+	}
+	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+void irq_set_handler(int irq, void (*fn)(void))
+{
+	irq_handlers[irq] = fn;
+}
+
+void trap_dispatch(struct trap_frame *f)
+{
+	int irq;
+
+	if (f->vector < IRQ_BASE) {
+		trap_exception(f);
+		return;
+	}
+	irq = f->vector - IRQ_BASE;
+	if (irq_handlers[irq])
+		irq_handlers[irq]();
+	pic_eoi(irq);
+}

@@ -1,0 +1,110 @@
+/*
+ * 16550 UART driver for COM1. Output polls the transmitter (QEMU's is always
+ * ready). Input is interrupt-driven: the receive interrupt moves bytes from
+ * the UART into a ring buffer, and uart_getc() takes them out, halting
+ * while the ring is empty.
+ *
+ * Back-pressure instead of loss: when the ring fills, the interrupt handler
+ * turns the receive interrupt off and leaves further bytes in the UART;
+ * QEMU then stops feeding the port, so a large paste waits in QEMU's input
+ * instead of being dropped. uart_getc() turns the interrupt back on once it
+ * has made room, and the UART raises it again for the waiting bytes.
+ *
+ * rx_lock (irqsave, a leaf lock) protects rx_ring, rx_head, rx_tail and the
+ * IER receive bit.
+ */
+#include <stdint.h>
+
+#include <ghee/sync.h>
+
+#include "../arch/x86_64/arch.h"
+#include "../arch/x86_64/cpu.h"
+#include "uart.h"
+
+#define COM1		0x3f8
+#define UART_DATA	0	/* RBR/THR; divisor low with DLAB */
+#define UART_IER	1	/* interrupt enable; divisor high with DLAB */
+#define UART_FCR	2	/* FIFO control */
+#define UART_LCR	3	/* line control */
+#define UART_MCR	4	/* modem control */
+#define UART_LSR	5	/* line status */
+#define IER_RX		0x01
+#define LSR_DATA_READY	0x01
+#define LSR_THR_EMPTY	0x20
+#define MCR_DTR_RTS_OUT2 0x0b	/* OUT2 gates the IRQ line on PCs */
+#define COM1_IRQ	4
+
+#define RX_RING_SIZE	4096	/* power of two */
+
+static struct spinlock rx_lock = SPINLOCK_INIT("uart_rx");
+static uint8_t rx_ring[RX_RING_SIZE];
+static uint32_t rx_head;	/* next slot to fill (interrupt handler) */
+static uint32_t rx_tail;	/* next slot to read (uart_getc) */
+static int rx_irq_on;		/* IER receive bit as last written */
+
+static void uart_irq(void)
+{
+	spin_lock(&rx_lock);
+	while (inb(COM1 + UART_LSR) & LSR_DATA_READY) {
+		if (rx_head - rx_tail == RX_RING_SIZE) {
+			outb(COM1 + UART_IER, 0);
+			rx_irq_on = 0;
+			break;
+		}
+		rx_ring[rx_head++ % RX_RING_SIZE] = inb(COM1 + UART_DATA);
+	}
+	spin_unlock(&rx_lock);
+}
+
+void uart_init(void)
+{
+	outb(COM1 + UART_IER, 0);
+	outb(COM1 + UART_LCR, 0x80);	/* DLAB: set the divisor */
+	outb(COM1 + UART_DATA, 1);	/* 115200 baud */
+	outb(COM1 + UART_IER, 0);
+	outb(COM1 + UART_LCR, 0x03);	/* 8 bits, no parity, 1 stop bit */
+	/* Turning the FIFO on empties it: keep a byte that already came. */
+	while (inb(COM1 + UART_LSR) & LSR_DATA_READY)
+		rx_ring[rx_head++ % RX_RING_SIZE] = inb(COM1 + UART_DATA);
+	outb(COM1 + UART_FCR, 0xc1);	/* FIFOs on, 14-byte trigger */
+	outb(COM1 + UART_MCR, MCR_DTR_RTS_OUT2);
+	irq_set_handler(COM1_IRQ, uart_irq);
+	outb(COM1 + UART_IER, IER_RX);
+	rx_irq_on = 1;
+	pic_unmask(COM1_IRQ);
+}
+
+void uart_write(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		while (!(inb(COM1 + UART_LSR) & LSR_THR_EMPTY))
+			cpu_relax();
+		outb(COM1 + UART_DATA, (uint8_t)s[i]);
+	}
+}
+
+int uart_getc(void)
+{
+	unsigned long flags;
+	int c;
+
+	for (;;) {
+		flags = spin_lock_irqsave(&rx_lock);
+		if (rx_head != rx_tail)
+			break;
+		spin_unlock(&rx_lock);
+		/* Interrupts are still off: nothing can arrive between the
+		 * check above and the halt, which re-enables them. */
+		irq_enable_and_halt();
+		irq_restore(flags);
+	}
+	c = rx_ring[rx_tail++ % RX_RING_SIZE];
+	if (!rx_irq_on) {
+		rx_irq_on = 1;
+		outb(COM1 + UART_IER, IER_RX);
+	}
+	spin_unlock_irqrestore(&rx_lock, flags);
+	return c;
+}

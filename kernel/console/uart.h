@@ -1,0 +1,14 @@
+/* 16550 UART on COM1: the serial console. */
+#ifndef KERNEL_CONSOLE_UART_H
+#define KERNEL_CONSOLE_UART_H
+
+#include <stddef.h>
+
+/* Program the UART (115200 8N1, FIFOs) and take its receive interrupt. */
+void uart_init(void);
+/* Send bytes, polling the transmitter. Caller holds the console lock. */
+void uart_write(const char *s, size_t n);
+/* Next received byte; sleeps (halts) until one arrives. */
+int uart_getc(void);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * kmain: bring the machine up in dependency order, then run the shell.
+ *
+ *   console first (so everything after can report), CPU tables, interrupt
+ *   controller and timer calibration, memory, then the shell on the serial
+ *   console. The boot time printed is TSC ticks from the first boot
+ *   instruction to the prompt.
+ */
+#include <string.h>
+
+#include <ghee/console.h>
+#include <ghee/log.h>
+#include <ghee/system.h>
+#include <ghee/time.h>
+
+#include "../boot/boot_info.h"
+#include "../shell/shell.h"
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/cpu.h"
+#include "console/uart.h"
+#include "mm/kmalloc.h"
+#include "mm/page_alloc.h"
+#include "panic.h"
+#include "system_internal.h"
+#include "time_internal.h"
+
+/* Nonzero when the command line holds the word w (space-separated). */
+static int cmdline_has(const char *cmdline, const char *w)
+{
+	size_t n = strlen(w);
+	const char *p = cmdline;
+
+	while ((p = strstr(p, w)) != NULL) {
+		if ((p == cmdline || p[-1] == ' ') && (p[n] == 0 || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+void kmain(struct boot_info *bi)
+{
+	uint64_t boot_ns;
+
+	gdt_init();
+	idt_init();
+	pic_init();
+	uart_init();
+	panic_set_exit(cmdline_has(bi->cmdline, "panic=exit"));
+	time_init(bi->entry_tsc, tsc_calibrate());
+	page_alloc_init(bi);
+	kmalloc_init();
+	system_init(bi);
+	irq_enable();
+
+	con_printf("ghee %s (%s boot)\n", GHEE_VERSION, bi->protocol);
+	if (bi->nr_mem == 0)
+		pr_warn("the boot loader gave no memory map");
+	boot_ns = time_ns();
+	con_printf("ghee: booted in %lu.%lu ms\n",
+		   (unsigned long)(boot_ns / 1000000),
+		   (unsigned long)(boot_ns / 100000 % 10));
+	shell_main();
+	sys_poweroff();
+}

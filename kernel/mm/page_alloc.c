@@ -1,0 +1,158 @@
+/*
+ * Physical page-frame allocator: one bit per 4 KiB frame (1 = in use) over
+ * all RAM the boot memory map reports, with a search hint so that single
+ * pages come quickly. The bitmap itself lives in the first usable region
+ * big enough to hold it. Only RAM below the identity-mapped limit is used.
+ *
+ * page_lock (irqsave, a leaf: nothing is taken inside it) protects the
+ * bitmap, the hint and the free count.
+ */
+#include <string.h>
+
+#include <ghee/sync.h>
+
+#include "page_alloc.h"
+
+#define MAPPED_LIMIT	(4ull << 30)	/* boot page tables map 4 GiB */
+#define LOW_RESERVED	(1ull << 20)	/* BIOS area, real-mode structures */
+
+extern char __kernel_start[], __kernel_end[];	/* linker.ld */
+
+static struct spinlock page_lock = SPINLOCK_INIT("page_alloc");
+static uint64_t *bitmap;	/* [page_lock] */
+static uint64_t nr_frames;	/* frames covered by the bitmap [I] */
+static uint64_t nr_usable;	/* frames that were ever free [I] */
+static uint64_t nr_free;	/* [page_lock] */
+static uint64_t hint;		/* [page_lock] a frame at or before the first free one */
+
+static int test_bit(uint64_t i)
+{
+	return bitmap[i / 64] >> (i % 64) & 1;
+}
+
+static void mark(uint64_t first, uint64_t n, int used)
+{
+	uint64_t i;
+
+	for (i = first; i < first + n && i < nr_frames; i++) {
+		if (used && !test_bit(i)) {
+			bitmap[i / 64] |= 1ull << (i % 64);
+			nr_free--;
+		} else if (!used && test_bit(i)) {
+			bitmap[i / 64] &= ~(1ull << (i % 64));
+			nr_free++;
+		}
+	}
+}
+
+static uint64_t region_end(const struct boot_mem_region *r)
+{
+	uint64_t end = r->base + r->len;
+
+	return end > MAPPED_LIMIT ? MAPPED_LIMIT : end;
+}
+
+void page_alloc_init(const struct boot_info *bi)
+{
+	uint64_t top = 0, bytes, i;
+	const struct boot_mem_region *r;
+
+	for (i = 0; i < bi->nr_mem; i++) {
+		r = &bi->mem[i];
+		if (r->type == BOOT_MEM_USABLE && region_end(r) > top)
+			top = region_end(r);
+	}
+	nr_frames = top / PAGE_SIZE;
+	bytes = (nr_frames + 63) / 64 * 8;
+	for (i = 0; i < bi->nr_mem && !bitmap; i++) {
+		uint64_t start;
+
+		r = &bi->mem[i];
+		start = r->base < (uint64_t)(uintptr_t)__kernel_end
+				? (uint64_t)(uintptr_t)__kernel_end : r->base;
+		start = (start + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		if (r->type == BOOT_MEM_USABLE && start >= LOW_RESERVED &&
+		    start + bytes <= region_end(r))
+			bitmap = (uint64_t *)(uintptr_t)start;
+	}
+	if (!bitmap)
+		return;
+	memset(bitmap, 0xff, bytes);
+	for (i = 0; i < bi->nr_mem; i++) {
+		uint64_t first, last;
+
+		r = &bi->mem[i];
+		if (r->type != BOOT_MEM_USABLE)
+			continue;
+		first = (r->base + PAGE_SIZE - 1) / PAGE_SIZE;
+		last = region_end(r) / PAGE_SIZE;
+		if (last > first)
+			mark(first, last - first, 0);
+	}
+	mark(0, LOW_RESERVED / PAGE_SIZE, 1);
+	mark((uintptr_t)__kernel_start / PAGE_SIZE,
+	     ((uintptr_t)__kernel_end - (uintptr_t)__kernel_start) / PAGE_SIZE,
+	     1);
+	mark((uintptr_t)bitmap / PAGE_SIZE,
+	     (bytes + PAGE_SIZE - 1) / PAGE_SIZE, 1);
+	nr_usable = nr_free;
+	hint = 0;
+}
+
+/* First frame of a run of n free frames at or after from, or nr_frames. */
+static uint64_t find_run(uint64_t from, size_t n)
+{
+	uint64_t i = from, run = 0;
+
+	while (i < nr_frames) {
+		if (run == 0 && i % 64 == 0 && bitmap[i / 64] == ~0ull) {
+			i += 64;
+			continue;
+		}
+		run = test_bit(i) ? 0 : run + 1;
+		i++;
+		if (run == n)
+			return i - n;
+	}
+	return nr_frames;
+}
+
+void *page_alloc(size_t n)
+{
+	unsigned long flags;
+	uint64_t first;
+
+	if (n == 0)
+		return NULL;
+	flags = spin_lock_irqsave(&page_lock);
+	first = nr_free >= n ? find_run(hint, n) : nr_frames;
+	if (first == nr_frames) {
+		spin_unlock_irqrestore(&page_lock, flags);
+		return NULL;
+	}
+	mark(first, n, 1);
+	if (n == 1 || first == hint)
+		hint = first + n;
+	spin_unlock_irqrestore(&page_lock, flags);
+	return (void *)(uintptr_t)(first * PAGE_SIZE);
+}
+
+void page_free(void *p, size_t n)
+{
+	uint64_t first = (uintptr_t)p / PAGE_SIZE;
+	unsigned long flags = spin_lock_irqsave(&page_lock);
+
+	mark(first, n, 0);
+	if (first < hint)
+		hint = first;
+	spin_unlock_irqrestore(&page_lock, flags);
+}
+
+void page_alloc_stats(uint64_t *total, uint64_t *free)
+{
+	unsigned long flags = spin_lock_irqsave(&page_lock);
+
+	*total = nr_usable;
+	*free = nr_free;
+	spin_unlock_irqrestore(&page_lock, flags);
+}

@@ -1,0 +1,71 @@
+/*
+ * panic() and the failure stop. A panic prints its message and the call
+ * chain of the caller, then halts the CPU, or, when the command line says
+ * panic=exit (scripted runs and tests), leaves QEMU with the failure status
+ * so that the run is reported as failed.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <ghee/console.h>
+
+#include "arch/x86_64/cpu.h"
+#include "panic.h"
+#include "power.h"
+
+static int panic_exit_qemu;
+static int panicking;
+
+void panic_set_exit(int exit_qemu)
+{
+	panic_exit_qemu = exit_qemu;
+}
+
+/* A frame pointer is trusted only inside the identity-mapped low 4 GiB and
+ * 8-byte aligned; the chain ends at 0 (set at the boot entry). */
+static int frame_ok(uint64_t rbp)
+{
+	return rbp && !(rbp & 7) && rbp < (4ull << 30);
+}
+
+void backtrace_print(uint64_t rip, uint64_t rbp)
+{
+	int depth;
+
+	con_printf("backtrace (addr2line -e build/kernel.elf ADDR):\n");
+	con_printf("  %#018lx\n", (unsigned long)rip);
+	for (depth = 0; depth < 32 && frame_ok(rbp); depth++) {
+		const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
+
+		if (!frame[1])
+			break;
+		con_printf("  %#018lx\n", (unsigned long)frame[1]);
+		rbp = frame[0];
+	}
+}
+
+void panic_stop(void)
+{
+	if (panic_exit_qemu)
+		power_exit_qemu(QEMU_EXIT_FAILURE);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+void panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	irq_save();
+	if (panicking++)
+		panic_stop();
+	con_printf("\npanic: ");
+	va_start(ap, fmt);
+	con_vprintf(fmt, ap);
+	va_end(ap);
+	con_printf("\n");
+	/* Start at our caller: its return address and its saved rbp. */
+	backtrace_print((uintptr_t)__builtin_return_address(0),
+			*(uint64_t *)__builtin_frame_address(0));
+	panic_stop();
+}

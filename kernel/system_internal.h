@@ -1,0 +1,10 @@
+/* Kernel side of include/ghee/system.h. */
+#ifndef KERNEL_SYSTEM_INTERNAL_H
+#define KERNEL_SYSTEM_INTERNAL_H
+
+#include "../boot/boot_info.h"
+
+/* Remember the boot facts that `version` and `mem` report. */
+void system_init(const struct boot_info *bi);
+
+#endif

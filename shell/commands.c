@@ -1,0 +1,109 @@
+/*
+ * The command table, and the commands every ghee has (help, echo, version,
+ * uptime, mem, poweroff, reboot). Commands of a subsystem live in its own
+ * shell/cmd_*.c and appear here as rows.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <ghee/console.h>
+#include <ghee/system.h>
+#include <ghee/time.h>
+
+#include "shell.h"
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct shell_cmd *c;
+
+	if (argc == 2) {
+		c = shell_find(argv[1]);
+		if (!c) {
+			con_printf("help: no command '%s'\n", argv[1]);
+			return -ENOENT;
+		}
+		shell_print_usage(c);
+		con_printf("%s\n", c->help);
+		return 0;
+	}
+	for (c = shell_commands; c->name; c++)
+		con_printf("  %-10s %s\n", c->name, c->help);
+	con_printf("'help CMD' shows a command's arguments.\n");
+	return 0;
+}
+
+static int cmd_echo(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		con_printf("%s%s", argv[i], i + 1 < argc ? " " : "");
+	con_printf("\n");
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	con_printf("ghee %s (%s)\n", GHEE_VERSION, sys_platform());
+	return 0;
+}
+
+static int cmd_uptime(int argc, char **argv)
+{
+	uint64_t ns = time_ns();
+
+	(void)argc;
+	(void)argv;
+	con_printf("up %lu.%03lu s\n", (unsigned long)(ns / 1000000000),
+		   (unsigned long)(ns / 1000000 % 1000));
+	return 0;
+}
+
+static int cmd_mem(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	sys_mem_report();
+	return 0;
+}
+
+static int cmd_poweroff(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	sys_poweroff();
+}
+
+static int cmd_reboot(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	sys_reboot();
+}
+
+static int cmd_fault(int argc, char **argv)
+{
+	(void)argc;
+	if (sys_fault(argv[1]) == -EINVAL) {
+		con_printf("fault: unknown kind '%s'\n", argv[1]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const struct shell_cmd shell_commands[] = {
+	{ "help", "[CMD]", "list the commands, or show how to use one",
+	  0, 1, cmd_help },
+	{ "echo", "[WORD...]", "print the arguments", 0, -1, cmd_echo },
+	{ "version", "", "show the version and how ghee was booted",
+	  0, 0, cmd_version },
+	{ "uptime", "", "time since boot", 0, 0, cmd_uptime },
+	{ "mem", "", "memory totals and allocator use", 0, 0, cmd_mem },
+	{ "poweroff", "", "stop the machine", 0, 0, cmd_poweroff },
+	{ "reboot", "", "reset the machine", 0, 0, cmd_reboot },
+	{ "fault", "page|divide|panic",
+	  "crash on purpose (tests the crash report)", 1, 1, cmd_fault },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};

@@ -1,0 +1,19 @@
+/* Host-only hooks of the shims, for the host tool and the unit tests. */
+#ifndef HOST_SHIM_HOST_H
+#define HOST_SHIM_HOST_H
+
+#include <stddef.h>
+
+/* Feed console input from a buffer instead of stdin (NULL: back to stdin). */
+void host_console_set_input(const char *buf, size_t n);
+/* Collect console output in memory; host_console_output() returns it
+ * NUL-terminated until the next capture call. */
+void host_console_capture(int on);
+const char *host_console_output(void);
+
+/* Open an image file as the next disk (vda, vdb, ...). ro: read-only.
+ * 0 or a negative errno (message printed). */
+int host_disk_open(const char *path, int ro);
+void host_disks_close(void);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * Runner for the host unit tests (see test.h). Cases run in registration
+ * order, each with its own seed (GHEE_TEST_SEED overrides the base seed).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+static struct test_case *cases, **cases_tail = &cases;
+static char failure[512];	/* first failure of the running case */
+static const char *skip_reason;
+static uint64_t seed;
+
+void test_register(struct test_case *tc)
+{
+	*cases_tail = tc;
+	cases_tail = &tc->next;
+}
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (failure[0])
+		return;
+	n = snprintf(failure, sizeof(failure), "%s:%d ", file, line);
+	va_start(ap, fmt);
+	vsnprintf(failure + n, sizeof(failure) - n, fmt, ap);
+	va_end(ap);
+}
+
+void test_skip(const char *reason)
+{
+	skip_reason = reason;
+}
+
+uint64_t test_seed(void)
+{
+	return seed;
+}
+
+/* A case is selected by "suite" or "suite.name"; no arguments: all. */
+static int selected(const struct test_case *tc, int argc, char **argv)
+{
+	size_t n = strlen(tc->suite);
+	int i;
+
+	if (argc < 2)
+		return 1;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], tc->suite) == 0)
+			return 1;
+		if (strncmp(argv[i], tc->suite, n) == 0 && argv[i][n] == '.' &&
+		    strcmp(argv[i] + n + 1, tc->name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("GHEE_TEST_SEED");
+	uint64_t base = env ? strtoull(env, NULL, 0) : 0x9e3779b97f4a7c15ull;
+	int total = 0, passed = 0, failed = 0, skipped = 0, i = 0;
+	struct test_case *tc;
+
+	for (tc = cases; tc; tc = tc->next)
+		total += selected(tc, argc, argv);
+	printf("KTAP version 1\n1..%d\n", total);
+	for (tc = cases; tc; tc = tc->next) {
+		if (!selected(tc, argc, argv))
+			continue;
+		failure[0] = 0;
+		skip_reason = NULL;
+		seed = base ^ (uint64_t)++i * 0x100000001b3ull;
+		tc->fn();
+		if (failure[0]) {
+			printf("not ok %d %s.%s # %s (seed %#llx)\n", i,
+			       tc->suite, tc->name, failure,
+			       (unsigned long long)seed);
+			failed++;
+		} else if (skip_reason) {
+			printf("ok %d %s.%s # SKIP %s\n", i, tc->suite,
+			       tc->name, skip_reason);
+			skipped++;
+		} else {
+			printf("ok %d %s.%s\n", i, tc->suite, tc->name);
+			passed++;
+		}
+		fflush(stdout);
+	}
+	printf("%d passed, %d failed", passed, failed);
+	if (skipped)
+		printf(", %d skipped", skipped);
+	printf("\n");
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,177 @@
+/* Shell: argument splitting, number parsing, the line editor and the
+ * command table's error handling. */
+#include <errno.h>
+#include <string.h>
+
+#include "../../shell/args.h"
+#include "../../shell/line_edit.h"
+#include "../../shell/shell.h"
+#include "shim/host.h"
+#include "test.h"
+
+TEST(shell, split_plain_and_quoted)
+{
+	char line[] = "  cmd a  'b c'\t\"d \\\"e\\\\\" f\\ g x'y'z ";
+	char *argv[8];
+
+	CHECK_EQ(args_split(line, argv, 8), 6);
+	CHECK_STR(argv[0], "cmd");
+	CHECK_STR(argv[1], "a");
+	CHECK_STR(argv[2], "b c");
+	CHECK_STR(argv[3], "d \"e\\");
+	CHECK_STR(argv[4], "f g");
+	CHECK_STR(argv[5], "xyz");
+}
+
+TEST(shell, split_errors)
+{
+	char unterminated[] = "echo 'abc";
+	char many[] = "a b c d";
+	char empty[] = "   ";
+	char *argv[3];
+
+	host_console_capture(1);
+	CHECK_EQ(args_split(unterminated, argv, 3), -EINVAL);
+	CHECK(strstr(host_console_output(), "unterminated quote"));
+	CHECK_EQ(args_split(many, argv, 3), -E2BIG);
+	CHECK_EQ(args_split(empty, argv, 3), 0);
+	host_console_capture(0);
+}
+
+TEST(shell, parse_numbers)
+{
+	uint64_t v;
+
+	CHECK_OK(shell_parse_u64("0", "N", &v));
+	CHECK_EQ(v, 0);
+	CHECK_OK(shell_parse_u64("4096", "N", &v));
+	CHECK_EQ(v, 4096);
+	CHECK_OK(shell_parse_u64("0x1F", "N", &v));
+	CHECK_EQ(v, 31);
+	CHECK_OK(shell_parse_u64("4k", "N", &v));
+	CHECK_EQ(v, 4096);
+	CHECK_OK(shell_parse_u64("2G", "N", &v));
+	CHECK_EQ(v, 2ull << 30);
+	CHECK_OK(shell_parse_u64("18446744073709551615", "N", &v));
+	CHECK(v == UINT64_MAX);
+	host_console_capture(1);
+	CHECK_EQ(shell_parse_u64("", "N", &v), -EINVAL);
+	CHECK_EQ(shell_parse_u64("12x", "N", &v), -EINVAL);
+	CHECK_EQ(shell_parse_u64("K", "N", &v), -EINVAL);
+	CHECK_EQ(shell_parse_u64("0x", "N", &v), -EINVAL);
+	CHECK_EQ(shell_parse_u64("4KK", "N", &v), -EINVAL);
+	CHECK_EQ(shell_parse_u64("18446744073709551616", "N", &v), -EINVAL);
+	CHECK_EQ(shell_parse_u64("16777216T", "N", &v), -EINVAL);
+	CHECK_EQ(shell_parse_u64("-1", "LEN", &v), -EINVAL);
+	CHECK(strstr(host_console_output(), "malformed number '-1' for LEN"));
+	host_console_capture(0);
+}
+
+/* Run the editor over input; return the first line's status. */
+static int edit(struct line_edit *le, const char *input, size_t n)
+{
+	host_console_set_input(input, n);
+	return line_edit_read(le);
+}
+
+TEST(shell, line_editing_keys)
+{
+	static struct line_edit le;
+
+	line_edit_init(&le);
+	host_console_capture(1);
+	/* insert in the middle after moving left */
+	CHECK_OK(edit(&le, "ac\x1b[Db\r", 7));
+	CHECK_STR(le.buf, "abc");
+	/* Ctrl-A, then type at the start; Ctrl-E, append */
+	CHECK_OK(edit(&le, "bc\x01" "a\x05" "d\n", 7));
+	CHECK_STR(le.buf, "abcd");
+	/* backspace, both codes */
+	CHECK_OK(edit(&le, "abx\x7f" "c\x08" "d\n", 8));
+	CHECK_STR(le.buf, "abd");
+	/* Ctrl-U kills to the start */
+	CHECK_OK(edit(&le, "junk\x15" "ok\n", 8));
+	CHECK_STR(le.buf, "ok");
+	/* delete key under the cursor */
+	CHECK_OK(edit(&le, "axb\x1b[D\x1b[D\x1b[3~\n", 13));
+	CHECK_STR(le.buf, "ab");
+	/* Ctrl-C drops the line */
+	CHECK_EQ(edit(&le, "abc\x03", 4), -EINTR);
+	/* "\r\n" is one line end, not two */
+	CHECK_OK(edit(&le, "x\r\ny\n", 5));
+	CHECK_STR(le.buf, "x");
+	/* Ctrl-D on an empty line, and EOF, end the input */
+	CHECK_EQ(edit(&le, "\x04", 1), -ENODATA);
+	CHECK_EQ(edit(&le, "", 0), -ENODATA);
+	/* EOF after an unfinished line still returns the line */
+	CHECK_OK(edit(&le, "last", 4));
+	CHECK_STR(le.buf, "last");
+	host_console_capture(0);
+	line_edit_free(&le);
+}
+
+TEST(shell, history_up_down)
+{
+	static struct line_edit le;
+
+	line_edit_init(&le);
+	host_console_capture(1);
+	CHECK_OK(edit(&le, "one\n", 4));
+	CHECK_OK(edit(&le, "two\n", 4));
+	CHECK_OK(edit(&le, "\x1b[A\x1b[A\n", 7));
+	CHECK_STR(le.buf, "one");
+	/* history is now one, two, one: up, up, down lands on the last */
+	CHECK_OK(edit(&le, "\x1b[A\x1b[A\x1b[B\n", 10));
+	CHECK_STR(le.buf, "one");
+	CHECK_OK(edit(&le, "\x1b[A\x1b[A\n", 7));
+	CHECK_STR(le.buf, "two");
+	host_console_capture(0);
+	line_edit_free(&le);
+}
+
+TEST(shell, long_line_refused_whole)
+{
+	static struct line_edit le;
+	static char input[65536 + 16];
+
+	memset(input, 'x', 65536);
+	memcpy(input + 65536, "\necho ok\n", 9);
+	line_edit_init(&le);
+	host_console_capture(1);
+	host_console_set_input(input, 65536 + 9);
+	CHECK_EQ(line_edit_read(&le), -E2BIG);
+	CHECK(strstr(host_console_output(), "line too long"));
+	CHECK_OK(line_edit_read(&le));
+	CHECK_STR(le.buf, "echo ok");
+	host_console_capture(0);
+	line_edit_free(&le);
+}
+
+TEST(shell, table_errors_print_usage)
+{
+	char unknown[] = "frobnicate";
+	char too_many[] = "version extra";
+	char ok[] = "echo hi there";
+
+	host_console_capture(1);
+	CHECK_EQ(shell_run_line(unknown), -ENOENT);
+	CHECK(strstr(host_console_output(), "unknown command 'frobnicate'"));
+	host_console_capture(1);
+	CHECK_EQ(shell_run_line(too_many), -EINVAL);
+	CHECK(strstr(host_console_output(), "usage: version"));
+	host_console_capture(1);
+	CHECK_OK(shell_run_line(ok));
+	CHECK_STR(host_console_output(), "hi there\n");
+	host_console_capture(0);
+}
+
+TEST(shell, every_command_documented)
+{
+	const struct shell_cmd *c;
+
+	for (c = shell_commands; c->name; c++) {
+		CHECK(c->usage && c->help && c->help[0] && c->run);
+		CHECK(c->max_args < 0 || c->max_args >= c->min_args);
+		CHECK(shell_find(c->name) == c);
+	}
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Run the QEMU tests: every test_* function in tests/qemu/test_*.py.
+
+Each test gets a context whose guest(...) boots ghee (see guest.py). The
+output is KTAP ("ok N suite.name", "not ok N ... # why", "# SKIP why"),
+ending with "N passed, N failed[, N skipped]". A failed test's serial log
+is kept in build/tests/qemu-logs/<suite>.<name>.log. Arguments select
+tests by "suite" or "suite.name".
+"""
+import glob
+import importlib.util
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from guest import ROOT, Guest, GuestError  # noqa: E402
+
+LOG_DIR = os.path.join(ROOT, "build/tests/qemu-logs")
+
+
+class Skip(Exception):
+    pass
+
+
+class Context:
+    def __init__(self):
+        self.guests = []
+
+    def guest(self, **kw):
+        g = Guest(**kw)
+        self.guests.append(g)
+        return g
+
+    def skip(self, reason):
+        raise Skip(reason)
+
+    def cleanup(self):
+        for g in self.guests:
+            g.kill()
+
+    def transcript(self):
+        return "\n".join("=== guest %d ===\n%s" % (i, g.transcript())
+                         for i, g in enumerate(self.guests))
+
+
+def collect(selectors):
+    tests = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests/qemu/test_*.py"))):
+        suite = os.path.basename(path)[5:-3]
+        spec = importlib.util.spec_from_file_location("qemu_" + suite, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        for name, fn in vars(mod).items():
+            if not name.startswith("test_") or not callable(fn):
+                continue
+            full = "%s.%s" % (suite, name[5:])
+            if not selectors or suite in selectors or full in selectors:
+                tests.append((full, fn))
+    return tests
+
+
+def main():
+    tests = collect(sys.argv[1:])
+    accel = os.environ.get("ACCEL", "tcg")
+    print("KTAP version 1")
+    print("# QEMU tests run with accel=%s" % accel)
+    print("1..%d" % len(tests))
+    passed = failed = skipped = 0
+    os.makedirs(LOG_DIR, exist_ok=True)
+    for i, (name, fn) in enumerate(tests, 1):
+        ctx = Context()
+        t0 = time.monotonic()
+        try:
+            fn(ctx)
+            result = "ok %d %s" % (i, name)
+            passed += 1
+        except Skip as e:
+            result = "ok %d %s # SKIP %s" % (i, name, e)
+            skipped += 1
+        except (AssertionError, GuestError) as e:
+            result = "not ok %d %s # %s" % (i, name, str(e).splitlines()[0] if str(e) else "assertion failed")
+            failed += 1
+        except Exception:
+            result = "not ok %d %s # error: %s" % (
+                i, name, traceback.format_exc().splitlines()[-1])
+            failed += 1
+        ctx.cleanup()
+        if result.startswith("not ok"):
+            log = os.path.join(LOG_DIR, name + ".log")
+            with open(log, "w") as f:
+                f.write(traceback.format_exc() + "\n" + ctx.transcript())
+            result += " (log: %s)" % os.path.relpath(log, ROOT)
+        print("%s  # %.1f s" % (result, time.monotonic() - t0) if "#" not in result
+              else result, flush=True)
+    tail = "%d passed, %d failed" % (passed, failed)
+    if skipped:
+        tail += ", %d skipped" % skipped
+    print(tail)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
