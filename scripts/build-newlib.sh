@@ -12,8 +12,13 @@ tarball=$(ls /usr/src/newlib/newlib-*.tar.* 2>/dev/null | head -n 1)
 # Must match the kernel's code model: no red zone (interrupts use the same
 # stack), no PIC, small code model (the kernel is linked at 1 MiB).
 cflags="-O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone -fno-stack-protector -fno-omit-frame-pointer"
+# C99 formats (%zu, %jd, %hhu) and long long in printf/scanf; no floats.
+options="--disable-multilib --disable-libgloss --disable-nls
+	--disable-newlib-supplied-syscalls --disable-newlib-multithread
+	--disable-newlib-io-float --enable-newlib-io-c99-formats
+	--enable-newlib-io-long-long"
 stamp="$out/install/.stamp"
-want="$(basename "$tarball") $cflags"
+want="$(basename "$tarball") $cflags $(echo $options)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	exit 0
 fi
@@ -22,10 +27,8 @@ rm -rf "$out/src" "$out/obj" "$out/install"
 mkdir -p "$out/src" "$out/obj"
 tar -xf "$tarball" -C "$out/src" --strip-components=1
 cd "$out/obj"
-"$out/src/configure" --target=x86_64-elf --prefix="$out/install" \
-	--disable-multilib --disable-libgloss \
-	--disable-newlib-supplied-syscalls --disable-newlib-multithread \
-	--disable-newlib-io-float --disable-nls \
+# shellcheck disable=SC2086
+"$out/src/configure" --target=x86_64-elf --prefix="$out/install" $options \
 	CC_FOR_TARGET=gcc AS_FOR_TARGET=as AR_FOR_TARGET=ar LD_FOR_TARGET=ld \
 	NM_FOR_TARGET=nm RANLIB_FOR_TARGET=ranlib OBJDUMP_FOR_TARGET=objdump \
 	STRIP_FOR_TARGET=strip READELF_FOR_TARGET=readelf \

@@ -66,6 +66,8 @@ def test_line_editing_over_serial(ctx):
     g.expect("ghee> ")
     # up arrow recalls the last command
     assert g.cmd("\x1b[A") == "three\n"
+    # cursor moves are drawn with CSI n D (the C library formats %zu)
+    assert "\x1b[3D" in g.transcript() and "zuD" not in g.transcript()
 
 
 def test_pasted_64k_line_is_refused(ctx):
