@@ -72,6 +72,7 @@ def main():
     for i, (name, fn) in enumerate(tests, 1):
         ctx = Context()
         t0 = time.monotonic()
+        trace = ""
         try:
             fn(ctx)
             result = "ok %d %s" % (i, name)
@@ -80,20 +81,24 @@ def main():
             result = "ok %d %s # SKIP %s" % (i, name, e)
             skipped += 1
         except (AssertionError, GuestError) as e:
-            result = "not ok %d %s # %s" % (i, name, str(e).splitlines()[0] if str(e) else "assertion failed")
+            trace = traceback.format_exc()
+            why = str(e).splitlines()[0] if str(e) else "assertion failed"
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            result = "not ok %d %s # %s:%d %s" % (
+                i, name, os.path.basename(where.filename), where.lineno, why)
             failed += 1
         except Exception:
+            trace = traceback.format_exc()
             result = "not ok %d %s # error: %s" % (
-                i, name, traceback.format_exc().splitlines()[-1])
+                i, name, trace.splitlines()[-1])
             failed += 1
         ctx.cleanup()
         if result.startswith("not ok"):
             log = os.path.join(LOG_DIR, name + ".log")
             with open(log, "w") as f:
-                f.write(traceback.format_exc() + "\n" + ctx.transcript())
+                f.write(trace + "\n" + ctx.transcript())
             result += " (log: %s)" % os.path.relpath(log, ROOT)
-        print("%s  # %.1f s" % (result, time.monotonic() - t0) if "#" not in result
-              else result, flush=True)
+        print(result, flush=True)
     tail = "%d passed, %d failed" % (passed, failed)
     if skipped:
         tail += ", %d skipped" % skipped

@@ -67,7 +67,7 @@ def test_line_editing_over_serial(ctx):
     # up arrow recalls the last command
     assert g.cmd("\x1b[A") == "three\n"
     # cursor moves are drawn with CSI n D (the C library formats %zu)
-    assert "\x1b[3D" in g.transcript() and "zuD" not in g.transcript()
+    assert "\x1b[7D" in g.transcript() and "zuD" not in g.transcript()
 
 
 def test_pasted_64k_line_is_refused(ctx):
