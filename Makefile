@@ -7,6 +7,9 @@ KERNEL   := $(BUILD)/kernel.elf
 HOSTTOOL := $(BUILD)/ghee
 HOSTTEST := $(BUILD)/tests/host_tests
 DEPS_OK  := $(BUILD)/.deps-ok
+LOADER   := $(BUILD)/efi/BOOTX64.EFI
+ISO      := $(BUILD)/ghee.iso
+EFI_IMG  := $(BUILD)/ghee-efi.img
 DISK     := $(BUILD)/disk.img
 DISK_SIZE ?= 1G
 
@@ -38,9 +41,9 @@ HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -Iinclude -Itests/host/include \
 	     -D_GNU_SOURCE -MMD -MP
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all kernel host run test check-host deps clean bench fuzz
+.PHONY: all kernel host run test deps clean iso efi loader
 
-all: kernel host
+all: kernel host loader
 
 deps: $(DEPS_OK)
 $(DEPS_OK): scripts/deps.sh
@@ -86,20 +89,49 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK)
 	@echo "  ASANCC  $<"
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
 
+# --- UEFI loader and boot images ------------------------------------------
+# gnu-efi: build a PIC ELF shared object against its crt0 and linker
+# script, then convert it to a PE efi-app.
+EFI_CFLAGS := -std=gnu11 -O2 $(WARN) -I/usr/include/efi \
+	      -I/usr/include/efi/x86_64 -fpic -ffreestanding \
+	      -fno-stack-protector -fno-stack-check -fshort-wchar \
+	      -mno-red-zone -maccumulate-outgoing-args
+loader: $(LOADER)
+$(LOADER): boot/efi/loader.c boot/boot_info.h | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@echo "  EFICC   $<"
+	@gcc $(EFI_CFLAGS) -c $< -o $(BUILD)/efi/loader.o
+	@ld -shared -Bsymbolic -nostdlib -T /usr/lib/elf_x86_64_efi.lds \
+		/usr/lib/crt0-efi-x86_64.o $(BUILD)/efi/loader.o \
+		-o $(BUILD)/efi/loader.so -L/usr/lib -lefi -lgnuefi
+	@objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym \
+		-j .rel -j .rela -j '.rel.*' -j '.rela.*' -j .reloc \
+		--target efi-app-x86_64 --subsystem=10 $(BUILD)/efi/loader.so $@
+
+iso: $(ISO)
+$(ISO): $(KERNEL) scripts/mkiso.sh
+	scripts/mkiso.sh $(KERNEL) $@
+
+efi: $(EFI_IMG)
+$(EFI_IMG): $(LOADER) $(KERNEL) scripts/mkefi.sh
+	scripts/mkefi.sh $(LOADER) $(KERNEL) $@
+
 # --- running -------------------------------------------------------------
 $(DISK): | $(DEPS_OK)
 	truncate -s $(DISK_SIZE) $@
 
 DISKS ?= $(DISK)
-run: kernel $(if $(filter $(DISK),$(DISKS)),$(DISK))
-	@KERNEL=$(KERNEL) DISKS="$(DISKS)" SMP="$(SMP)" MEM="$(MEM)" \
-		ACCEL="$(ACCEL)" BOOT="$(BOOT)" scripts/run.sh
+run: kernel $(if $(filter efi,$(BOOT)),$(LOADER)) \
+	$(if $(filter $(DISK),$(DISKS)),$(DISK))
+	@KERNEL=$(KERNEL) LOADER=$(LOADER) DISKS="$(DISKS)" SMP="$(SMP)" \
+		MEM="$(MEM)" ACCEL="$(ACCEL)" BOOT="$(BOOT)" \
+		FIRMWARE="$(FIRMWARE)" scripts/run.sh
 
-test: kernel host
+test: kernel host loader
 	@tests/run-all.sh
 
 clean:
-	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/tests \
-		$(KERNEL) $(HOSTTOOL)
+	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/tests $(BUILD)/efi \
+		$(KERNEL) $(HOSTTOOL) $(ISO) $(EFI_IMG)
 
 -include $(shell find $(BUILD)/k $(BUILD)/h $(BUILD)/a -name '*.d' 2>/dev/null)

@@ -41,6 +41,8 @@ struct pvh_memmap_entry {
 #define MB2_TAG_CMDLINE		1
 #define MB2_TAG_LOADER		2
 #define MB2_TAG_MMAP		6
+#define MB2_TAG_EFI32		11	/* EFI system table: booted by UEFI */
+#define MB2_TAG_EFI64		12
 #define MB2_TAG_ACPI_OLD	14
 #define MB2_TAG_ACPI_NEW	15
 
@@ -56,13 +58,23 @@ struct mb2_mmap_entry {
 	uint32_t reserved;
 };
 
-static void copy_cmdline(const char *s)
+/* Copy a NUL-terminated string into dst (size bytes), truncating. */
+static void copy_str(char *dst, const char *src, size_t size)
 {
 	size_t i;
 
-	for (i = 0; s && s[i] && i < BOOT_CMDLINE_MAX - 1; i++)
-		boot_info.cmdline[i] = s[i];
-	boot_info.cmdline[i] = 0;
+	for (i = 0; src && src[i] && i < size - 1; i++)
+		dst[i] = src[i];
+	dst[i] = 0;
+}
+
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	while (n--)
+		*d++ = *s++;
 }
 
 static void add_region(uint64_t base, uint64_t len, uint32_t e820_type)
@@ -84,10 +96,12 @@ static void parse_pvh(const struct pvh_start_info *si)
 	const struct pvh_memmap_entry *e;
 	uint32_t i;
 
-	boot_info.protocol = "pvh";
+	copy_str(boot_info.protocol, "pvh", sizeof(boot_info.protocol));
+	copy_str(boot_info.loader, "QEMU direct boot", BOOT_NAME_MAX);
 	if (si->magic != PVH_MAGIC)
 		return;
-	copy_cmdline((const char *)(uintptr_t)si->cmdline_paddr);
+	copy_str(boot_info.cmdline, (const char *)(uintptr_t)si->cmdline_paddr,
+		 BOOT_CMDLINE_MAX);
 	boot_info.rsdp = si->rsdp_paddr;
 	if (si->version < 1)
 		return;
@@ -113,8 +127,10 @@ static void parse_mb2(const uint8_t *info)
 {
 	uint32_t total = *(const uint32_t *)info;
 	const uint8_t *p = info + 8;
+	size_t n;
 
-	boot_info.protocol = "multiboot2";
+	copy_str(boot_info.protocol, "multiboot2", sizeof(boot_info.protocol));
+	copy_str(boot_info.firmware, "BIOS", BOOT_NAME_MAX);
 	while (p + sizeof(struct mb2_tag) <= info + total) {
 		const struct mb2_tag *tag = (const void *)p;
 
@@ -122,10 +138,16 @@ static void parse_mb2(const uint8_t *info)
 			break;
 		switch (tag->type) {
 		case MB2_TAG_CMDLINE:
-			copy_cmdline((const char *)(tag + 1));
+			copy_str(boot_info.cmdline, (const char *)(tag + 1),
+				 BOOT_CMDLINE_MAX);
 			break;
 		case MB2_TAG_LOADER:
-			boot_info.firmware = (const char *)(tag + 1);
+			copy_str(boot_info.loader, (const char *)(tag + 1),
+				 BOOT_NAME_MAX);
+			break;
+		case MB2_TAG_EFI32:
+		case MB2_TAG_EFI64:
+			copy_str(boot_info.firmware, "UEFI", BOOT_NAME_MAX);
 			break;
 		case MB2_TAG_MMAP:
 			parse_mb2_mmap(tag);
@@ -133,7 +155,11 @@ static void parse_mb2(const uint8_t *info)
 		case MB2_TAG_ACPI_OLD:
 		case MB2_TAG_ACPI_NEW:
 			/* The tag holds a copy of the RSDP itself. */
-			boot_info.rsdp = (uintptr_t)(tag + 1);
+			n = tag->size - sizeof(*tag);
+			copy_bytes(boot_info.rsdp_copy, tag + 1,
+				   n < sizeof(boot_info.rsdp_copy) ?
+				   n : sizeof(boot_info.rsdp_copy));
+			boot_info.rsdp = (uintptr_t)boot_info.rsdp_copy;
 			break;
 		}
 		p += (tag->size + 7) & ~7u;
@@ -142,13 +168,16 @@ static void parse_mb2(const uint8_t *info)
 
 void boot_main(uint32_t protocol, uint64_t info)
 {
-	boot_info.entry_tsc = boot_entry_tsc;
-	boot_info.firmware = "";
 	if (protocol == BOOT_PROTO_PVH)
 		parse_pvh((const struct pvh_start_info *)(uintptr_t)info);
 	else if (protocol == BOOT_PROTO_MB2)
 		parse_mb2((const uint8_t *)(uintptr_t)info);
+	else if (protocol == BOOT_PROTO_UEFI)
+		copy_bytes(&boot_info, (const void *)(uintptr_t)info,
+			   sizeof(boot_info));
 	else
-		boot_info.protocol = "unknown";
+		copy_str(boot_info.protocol, "unknown",
+			 sizeof(boot_info.protocol));
+	boot_info.entry_tsc = boot_entry_tsc;
 	kmain(&boot_info);
 }

@@ -42,6 +42,16 @@
 	.asciz "Xen"
 	.long pvh_start
 
+/* ghee's UEFI loader (boot/efi) finds the 64-bit entry in this note:
+ * name "ghee", type 1, an 8-byte address. */
+	.balign 4
+	.long 5			/* name size ("ghee\0") */
+	.long 8			/* descriptor size */
+	.long 1			/* GHEE_NOTE_UEFI_ENTRY */
+	.asciz "ghee"
+	.balign 4
+	.quad uefi_start
+
 /* Multiboot2 header: magic, architecture (0 = i386), length, checksum, and
  * only the end tag (GRUB uses the ELF entry and program headers). */
 	.section .multiboot2, "a"
@@ -151,6 +161,64 @@ long_mode:
 6:	cli
 	hlt
 	jmp 6b
+
+/*
+ * UEFI: ghee's loader has exited boot services and calls here in long mode
+ * on the firmware's page tables and stack, with %rdi = the struct
+ * boot_info it filled. The firmware's tables and GDT live in memory the
+ * kernel will reuse, so switch to the boot ones before anything else.
+ */
+	.globl uefi_start
+uefi_start:
+	cli
+	cld
+	mov %rdi, %r12		/* struct boot_info * (callee-saved) */
+	rdtsc
+	shl $32, %rdx
+	or %rax, %rdx
+	mov %rdx, %r13		/* entry TSC */
+	/* .bss was zeroed by the loader (it zero-fills past each segment's
+	 * file contents); the tables below are built in it. */
+	mov $boot_pdpt, %eax
+	or $(PAGE_PRESENT | PAGE_WRITE), %eax
+	mov %rax, boot_pml4
+	xor %ecx, %ecx
+1:	mov %rcx, %rax
+	shl $12, %rax
+	add $boot_pd, %rax
+	or $(PAGE_PRESENT | PAGE_WRITE), %rax
+	mov %rax, boot_pdpt(,%rcx,8)
+	inc %ecx
+	cmp $4, %ecx
+	jb 1b
+	xor %ecx, %ecx
+2:	mov %rcx, %rax
+	shl $21, %rax
+	or $(PAGE_PRESENT | PAGE_WRITE | PAGE_LARGE), %rax
+	mov %rax, boot_pd(,%rcx,8)
+	inc %ecx
+	cmp $2048, %ecx
+	jb 2b
+	mov $boot_pml4, %eax
+	mov %rax, %cr3
+	lgdt boot_gdt_desc
+	mov $boot_stack_top, %rsp
+	pushq $8
+	lea 3f(%rip), %rax
+	pushq %rax
+	lretq
+3:	mov $16, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	mov %r13, boot_entry_tsc
+	xor %ebp, %ebp
+	mov $BOOT_PROTO_UEFI, %edi
+	mov %r12, %rsi
+	call boot_main
+4:	cli
+	hlt
+	jmp 4b
 
 	.section .boot.data, "aw"
 	.balign 8

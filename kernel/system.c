@@ -16,18 +16,24 @@
 #include "system_internal.h"
 
 static const struct boot_info *boot_info;	/* [I] */
-static char platform[64];			/* [I] */
+static char platform[192];			/* [I] */
 
 void system_init(const struct boot_info *bi)
 {
 	boot_info = bi;
-	snprintf(platform, sizeof(platform), "x86-64, %s boot%s%s",
-		 bi->protocol, bi->firmware[0] ? " by " : "", bi->firmware);
+	snprintf(platform, sizeof(platform), "x86-64, %s boot%s%s%s%s",
+		 bi->protocol, bi->loader[0] ? " by " : "", bi->loader,
+		 bi->firmware[0] ? " on " : "", bi->firmware);
 }
 
 const char *sys_platform(void)
 {
 	return platform;
+}
+
+const char *sys_cmdline(void)
+{
+	return boot_info->cmdline;
 }
 
 void sys_mem_report(void)

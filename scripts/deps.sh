@@ -12,10 +12,18 @@ need=(
 	qemu-system-x86:/usr/bin/qemu-system-x86_64
 	qemu-system-data:/usr/share/qemu/qboot.rom
 	newlib-source:/usr/src/newlib
-	btrfs-progs:/usr/bin/mkfs.btrfs
+	btrfs-progs:/usr/sbin/mkfs.btrfs
 	clang:/usr/bin/clang
 	libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 	xz-utils:/usr/bin/xz
+	grub-common:/usr/bin/grub-mkrescue
+	grub-pc-bin:/usr/lib/grub/i386-pc/multiboot2.mod
+	grub-efi-amd64-bin:/usr/lib/grub/x86_64-efi/multiboot2.mod
+	xorriso:/usr/bin/xorriso
+	mtools:/usr/bin/mcopy
+	fdisk:/usr/sbin/sfdisk
+	gnu-efi:/usr/lib/crt0-efi-x86_64.o
+	ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd
 )
 
 missing=()

@@ -3,8 +3,16 @@
 #
 # Settings (environment): KERNEL (build/kernel.elf), DISKS ("a.img b.img":
 # virtio-blk disks, vda, vdb, ... in that order; a "ro:" prefix attaches one
-# read-only), SMP (1), MEM (512M), ACCEL (tcg|kvm), BOOT (pvh), APPEND (more
-# kernel command line), QEMU_EXTRA (more QEMU arguments).
+# read-only), SMP (1), MEM (512M), ACCEL (tcg|kvm), APPEND (more kernel
+# command line), QEMU_EXTRA (more QEMU arguments), and the boot path:
+#   BOOT=pvh  QEMU loads the kernel directly (PVH note), qboot firmware
+#   BOOT=iso  GRUB image by Multiboot2, under SeaBIOS, or OVMF with
+#             FIRMWARE=uefi
+#   BOOT=efi  ghee's gnu-efi loader (LOADER, build/efi/BOOTX64.EFI) from a
+#             GPT/ESP disk image, under OVMF; EFI_IMAGE boots a ready image
+#             (`make efi` makes build/ghee-efi.img) instead
+# The GRUB and UEFI images are made for each run (they carry the command
+# line) in a temporary folder, with a fresh copy of OVMF's variable store.
 #
 # On a terminal the serial console is the terminal (Ctrl-C goes to ghee;
 # `poweroff` or Ctrl-D on an empty line ends the run). Otherwise shell
@@ -20,16 +28,18 @@ SMP=${SMP:-1}
 MEM=${MEM:-512M}
 ACCEL=${ACCEL:-tcg}
 BOOT=${BOOT:-pvh}
+FIRMWARE=${FIRMWARE:-}
+LOADER=${LOADER:-build/efi/BOOTX64.EFI}
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 APPEND=${APPEND:-}
 QEMU_EXTRA=${QEMU_EXTRA:-}
 
 die() { echo "run: $*" >&2; exit 3; }
 
 [ -f "$KERNEL" ] || die "no kernel at $KERNEL (run make first)"
-[ "$BOOT" = pvh ] || die "BOOT=$BOOT: only pvh exists so far"
 
-args=(-M q35 -bios /usr/share/qemu/qboot.rom -nodefaults -display none
-      -m "$MEM" -smp "$SMP" -kernel "$KERNEL"
+args=(-M q35 -nodefaults -display none -m "$MEM" -smp "$SMP"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 case $ACCEL in
 tcg) args+=(-accel tcg -cpu qemu64) ;;
@@ -49,22 +59,53 @@ for disk in $DISKS; do
 done
 
 cmdline="accel=$ACCEL $APPEND"
+[ -t 0 ] || cmdline="panic=exit $cmdline"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+ovmf() {
+	cp "$OVMF_VARS" "$work/vars.fd"
+	args+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+	       -drive "if=pflash,format=raw,unit=1,file=$work/vars.fd")
+}
+case $BOOT in
+pvh)
+	args+=(-bios /usr/share/qemu/qboot.rom -kernel "$KERNEL" -append "$cmdline")
+	firmware=qboot ;;
+iso)
+	scripts/mkiso.sh "$KERNEL" "$work/ghee.iso" "$cmdline" || die "cannot build the GRUB image"
+	args+=(-drive "file=$work/ghee.iso,media=cdrom,if=ide,readonly=on")
+	case ${FIRMWARE:-bios} in
+	bios) firmware=seabios ;;
+	uefi) ovmf; firmware=ovmf ;;
+	*) die "FIRMWARE=$FIRMWARE: want bios or uefi" ;;
+	esac ;;
+efi)
+	if [ -n "${EFI_IMAGE:-}" ]; then
+		cp "$EFI_IMAGE" "$work/esp.img" || die "cannot read $EFI_IMAGE"
+	else
+		[ -f "$LOADER" ] || die "no UEFI loader at $LOADER (run make loader)"
+		scripts/mkefi.sh "$LOADER" "$KERNEL" "$work/esp.img" "$cmdline" ||
+			die "cannot build the UEFI image"
+	fi
+	args+=(-drive "file=$work/esp.img,format=raw,if=ide")
+	ovmf; firmware=ovmf ;;
+*) die "BOOT=$BOOT: want pvh, iso or efi" ;;
+esac
+
 if [ -t 0 ]; then
 	args+=(-chardev stdio,id=con,signal=off -serial chardev:con)
 else
 	# Scripted: a panic or triple fault must end QEMU, never hang it.
-	cmdline="panic=exit $cmdline"
 	args+=(-chardev stdio,id=con -serial chardev:con -no-reboot)
 fi
-echo "run: QEMU accel=$ACCEL smp=$SMP mem=$MEM boot=$BOOT disks=${DISKS:-none}" >&2
+echo "run: QEMU accel=$ACCEL smp=$SMP mem=$MEM boot=$BOOT firmware=$firmware disks=${DISKS:-none}" >&2
 
 # shellcheck disable=SC2086
 if [ -t 0 ]; then
-	qemu-system-x86_64 "${args[@]}" -append "$cmdline" $QEMU_EXTRA
+	qemu-system-x86_64 "${args[@]}" $QEMU_EXTRA
 else
-	# After the script, an end-of-input byte (Ctrl-D) ends the shell.
-	{ cat; printf '\n\004'; } |
-		qemu-system-x86_64 "${args[@]}" -append "$cmdline" $QEMU_EXTRA
+	scripts/serial_feed.py qemu-system-x86_64 "${args[@]}" $QEMU_EXTRA
 fi
 status=$?
 case $status in

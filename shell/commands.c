@@ -47,6 +47,7 @@ static int cmd_version(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	con_printf("ghee %s (%s)\n", GHEE_VERSION, sys_platform());
+	con_printf("command line: %s\n", sys_cmdline());
 	return 0;
 }
 

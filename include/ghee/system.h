@@ -13,6 +13,8 @@ __attribute__((noreturn)) void sys_poweroff(void);
 __attribute__((noreturn)) void sys_reboot(void);
 /* Where we run, for `version`: "qemu/pvh", "host", ... */
 const char *sys_platform(void);
+/* The command line the machine was started with ("" when none). */
+const char *sys_cmdline(void);
 /* Crash on purpose, to exercise the crash path: kind is "page" (page
  * fault), "divide" (divide error) or "panic". Returns -EINVAL for another
  * kind; otherwise does not return. */

@@ -22,12 +22,13 @@ class GuestError(Exception):
 
 class Guest:
     def __init__(self, disks=(), smp=1, mem="512M", accel=None, append="",
-                 timeout=60):
+                 boot="pvh", firmware="", efi_image="", timeout=60):
         env = dict(os.environ)
         env.update(KERNEL=os.path.join(ROOT, "build/kernel.elf"),
                    DISKS=" ".join(disks), SMP=str(smp), MEM=mem,
                    ACCEL=accel or os.environ.get("ACCEL", "tcg"),
-                   APPEND=append)
+                   APPEND=append, BOOT=boot, FIRMWARE=firmware,
+                   EFI_IMAGE=efi_image)
         self.deadline = time.monotonic() + timeout
         self.log = bytearray()
         self.pos = 0            # transcript bytes already matched

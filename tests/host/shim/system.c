@@ -29,6 +29,11 @@ const char *sys_platform(void)
 	return "host tool";
 }
 
+const char *sys_cmdline(void)
+{
+	return "";
+}
+
 void sys_mem_report(void)
 {
 	struct mallinfo2 mi = mallinfo2();
