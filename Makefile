@@ -41,7 +41,7 @@ HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -Iinclude -Itests/host/include \
 	     -D_GNU_SOURCE -MMD -MP
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all kernel host run test deps clean iso efi loader
+.PHONY: all kernel host run test deps clean iso efi loader fuzz
 
 all: kernel host loader
 
@@ -129,6 +129,11 @@ run: kernel $(if $(filter efi,$(BOOT)),$(LOADER)) \
 
 test: kernel host loader
 	@tests/run-all.sh
+
+# Fuzz mount + walk + read for FUZZ_SECONDS (make test runs 30 s of it).
+FUZZ_SECONDS ?= 600
+fuzz: | $(DEPS_OK)
+	@tests/host/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/tests $(BUILD)/efi \

@@ -10,6 +10,7 @@
 #include <ghee/system.h>
 #include <ghee/time.h>
 
+#include "cmd_fs.h"
 #include "shell.h"
 
 static int cmd_help(int argc, char **argv)
@@ -106,5 +107,24 @@ const struct shell_cmd shell_commands[] = {
 	{ "reboot", "", "reset the machine", 0, 0, cmd_reboot },
 	{ "fault", "page|divide|panic",
 	  "crash on purpose (tests the crash report)", 1, 1, cmd_fault },
+	/* filesystem (shell/cmd_fs.c) */
+	{ "mount", "DISK [ro]", "mount the btrfs on a disk (read-only for now)",
+	  1, 2, cmd_mount },
+	{ "umount", "", "unmount the mounted filesystem", 0, 0, cmd_umount },
+	{ "ls", "[-l] [PATH]", "list a directory in index order", 0, 2,
+	  cmd_ls },
+	{ "cat", "PATH...", "print files", 1, -1, cmd_cat },
+	{ "stat", "PATH", "show an inode's attributes", 1, 1, cmd_stat },
+	{ "tree", "[PATH]", "show the directory tree under PATH", 0, 1,
+	  cmd_tree },
+	{ "find", "[PATH]", "print every path under PATH", 0, 1, cmd_find },
+	{ "sha256sum", "PATH...", "SHA-256 of files, like coreutils", 1, -1,
+	  cmd_sha256sum },
+	{ "df", "", "space use by chunk type and profile", 0, 0, cmd_df },
+	{ "subvol", "list", "list subvolumes", 1, 1, cmd_subvol },
+	{ "dump-super", "", "print the superblock like btrfs dump-super",
+	  0, 0, cmd_dump_super },
+	{ "dump-tree", "TREE", "print a tree (root, chunk, fs, csum, ID...)",
+	  1, 1, cmd_dump_tree },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };

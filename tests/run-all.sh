@@ -10,7 +10,7 @@ suites=(
 	"host:build/tests/host_tests"
 	"qemu:tests/qemu/run.py"
 )
-[ -x tests/interop/run.sh ] && suites+=("interop:tests/interop/run.sh")
+suites+=("interop:tests/interop/run.sh" "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0
 for entry in "${suites[@]}"; do

@@ -1,0 +1,15 @@
+/*
+ * Data checksums from the csum tree. See csum.c.
+ */
+#ifndef FS_CSUM_H
+#define FS_CSUM_H
+
+#include "format.h"
+
+struct fs_info;
+
+int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u32 *sums,
+		u8 *present);
+u32 csum_data(const void *buf, u32 len);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * B-tree search: paths, slots, leaf and item iteration. See ctree.c.
+ */
+#ifndef FS_CTREE_H
+#define FS_CTREE_H
+
+#include "format.h"
+#include "tree_block.h"
+
+struct fs_info;
+
+/* Where a tree starts: its root block as its referrer records it. */
+struct ctree_root {
+	struct fs_info *fs;	/* filesystem [I] */
+	u64 objectid;		/* tree id (BTRFS_*_TREE_OBJECTID, subvol) [I] */
+	u64 bytenr;		/* logical address of the root block [I] */
+	u64 generation;		/* the root block's generation [I] */
+	u8 level;		/* the root block's level [I] */
+};
+
+/*
+ * A position in a tree: the blocks from the root down to a leaf, each held
+ * by one reference, and the slot taken in each. nodes[0] is the leaf.
+ * Levels above the root are NULL. A path belongs to one task.
+ */
+struct ctree_path {
+	struct tree_block *nodes[BTRFS_MAX_LEVEL];
+	int slots[BTRFS_MAX_LEVEL];
+	const struct ctree_root *root;	/* tree searched; outlives the path */
+};
+
+void ctree_root_init(struct ctree_root *r, struct fs_info *fs, u64 objectid,
+		     u64 bytenr, u64 generation, u8 level);
+void ctree_path_init(struct ctree_path *p);
+void ctree_path_release(struct ctree_path *p);
+
+int ctree_search_slot(const struct ctree_root *root, const struct key *key,
+		      struct ctree_path *p);
+int ctree_search_ge(const struct ctree_root *root, const struct key *key,
+		    struct ctree_path *p);
+int ctree_search_le(const struct ctree_root *root, const struct key *key,
+		    struct ctree_path *p);
+int ctree_lookup(const struct ctree_root *root, const struct key *key,
+		 struct ctree_path *p);
+int ctree_next_leaf(struct ctree_path *p);
+int ctree_prev_leaf(struct ctree_path *p);
+int ctree_next_item(struct ctree_path *p);
+int ctree_prev_item(struct ctree_path *p);
+
+/* The key and data of the item the path points at (slot must be valid). */
+static inline void ctree_item_key(const struct ctree_path *p, struct key *k)
+{
+	tb_item_key(p->nodes[0], (u32)p->slots[0], k);
+}
+
+static inline const u8 *ctree_item_ptr(const struct ctree_path *p, u32 *size)
+{
+	*size = tb_item_size(p->nodes[0], (u32)p->slots[0]);
+	return tb_item_data(p->nodes[0], (u32)p->slots[0]);
+}
+
+#endif

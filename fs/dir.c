@@ -1,0 +1,178 @@
+/*
+ * Directories. A directory entry is stored twice in the directory's
+ * subvolume tree:
+ *  - (dir, DIR_ITEM, crc32c hash of the name): for lookup by name; entries
+ *    whose names hash alike share one item, one d_dir_item after another;
+ *  - (dir, DIR_INDEX, index): one entry per item, in creation order; readdir
+ *    walks these, so listings come out in index order.
+ * An entry's location is (ino, INODE_ITEM, 0) for an inode of the same
+ * subvolume, or (subvol id, ROOT_ITEM, -1) for a subvolume linked here.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/log.h>
+
+#include "../lib/crc32c.h"
+#include "dir.h"
+#include "fs.h"
+#include "fs_info.h"
+#include "subvol.h"
+
+/* btrfs's name hash: CRC-32C seeded with ~1, not inverted at the end. */
+u32 dir_name_hash(const char *name, size_t len)
+{
+	return crc32c(~1u, name, len);
+}
+
+/*
+ * Look up name in directory dir of tree root. On success *location is the
+ * entry's location key and *type its BTRFS_FT_* type. Returns 0, -ENOENT,
+ * or <0 on errors.
+ */
+int dir_lookup(const struct ctree_root *root, u64 dir, const char *name,
+	       size_t len, struct key *location, u8 *type)
+{
+	struct key k = { dir, BTRFS_DIR_ITEM_KEY, dir_name_hash(name, len) };
+	struct ctree_path path;
+	const u8 *p;
+	u32 size, pos = 0;
+	int ret;
+
+	if (len == 0 || len > BTRFS_NAME_LEN)
+		return -ENOENT;
+	ctree_path_init(&path);
+	ret = ctree_lookup(root, &k, &path);
+	if (ret)
+		goto out;
+	p = ctree_item_ptr(&path, &size);
+	ret = -ENOENT;
+	/* The tree checker verified that the entries tile the item. */
+	while (pos < size) {
+		const u8 *e = p + pos;
+		u16 nlen = D_GET16(struct d_dir_item, e, name_len);
+
+		if (nlen == len && !memcmp(e + sizeof(struct d_dir_item), name,
+					   len)) {
+			key_from_disk(location,
+				      D_PTR(struct d_dir_item, e, location));
+			*type = D_GET8(struct d_dir_item, e, type);
+			ret = 0;
+			break;
+		}
+		pos += sizeof(struct d_dir_item) + nlen +
+		       D_GET16(struct d_dir_item, e, data_len);
+	}
+out:
+	ctree_path_release(&path);
+	return ret;
+}
+
+/* Turn an entry's location into an inode name. */
+static int location_to_ino(struct fs_info *fs, u64 root, const struct key *loc,
+			   struct fs_ino *out)
+{
+	const struct subvol_root *sv;
+	int ret;
+
+	if (loc->type == BTRFS_INODE_ITEM_KEY) {
+		out->root = root;
+		out->ino = loc->objectid;
+		return 0;
+	}
+	if (loc->type != BTRFS_ROOT_ITEM_KEY) {
+		pr_err("subvolume %llu: directory entry with location type %u",
+		       (unsigned long long)root, loc->type);
+		return -EUCLEAN;
+	}
+	ret = subvol_get(fs, loc->objectid, &sv);
+	if (ret)
+		return ret;
+	out->root = loc->objectid;
+	out->ino = sv->root_dirid;
+	return 0;
+}
+
+/* Look up name in dir and name the inode it leads to (entering subvols). */
+int dir_lookup_ino(struct fs_info *fs, struct fs_ino dir, const char *name,
+		   size_t len, struct fs_ino *out, u8 *type)
+{
+	const struct subvol_root *sv;
+	struct key loc;
+	int ret;
+
+	ret = subvol_get(fs, dir.root, &sv);
+	if (ret)
+		return ret;
+	ret = dir_lookup(&sv->root, dir.ino, name, len, &loc, type);
+	if (ret)
+		return ret;
+	return location_to_ino(fs, dir.root, &loc, out);
+}
+
+/* Copy the entry at the path out, release the path, and report it. */
+static int emit_entry(struct fs_info *fs, struct fs_ino dir,
+		      struct ctree_path *path, fs_filldir_t fn, void *ctx)
+{
+	char name[BTRFS_NAME_LEN + 1];
+	const u8 *p;
+	struct key loc;
+	struct fs_ino ino;
+	u32 size;
+	u16 nlen;
+	u8 type;
+	int ret;
+
+	p = ctree_item_ptr(path, &size);
+	nlen = D_GET16(struct d_dir_item, p, name_len);
+	memcpy(name, p + sizeof(struct d_dir_item), nlen);
+	name[nlen] = 0;
+	key_from_disk(&loc, D_PTR(struct d_dir_item, p, location));
+	type = D_GET8(struct d_dir_item, p, type);
+	ctree_path_release(path);
+	ret = location_to_ino(fs, dir.root, &loc, &ino);
+	if (ret)
+		return ret;
+	return fn(ctx, name, nlen, ino, type);
+}
+
+/*
+ * Call fn for every entry of directory dir in index order ("." and ".." are
+ * not stored and not reported). The path is released around each call, so
+ * fn may look things up or recurse. Returns 0 (also when fn stopped with
+ * 1), or fn's or the search's negative errno.
+ */
+int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
+	       void *ctx)
+{
+	const struct subvol_root *sv;
+	struct key k = { dir.ino, BTRFS_DIR_INDEX_KEY, 0 };
+	struct ctree_path path;
+	struct fs_stat st;
+	int ret;
+
+	ret = fs_stat(fs, dir, &st);
+	if (ret)
+		return ret;
+	if ((st.mode & 0170000) != 0040000)
+		return -ENOTDIR;
+	ret = subvol_get(fs, dir.root, &sv);
+	if (ret)
+		return ret;
+	ctree_path_init(&path);
+	for (;;) {
+		ret = ctree_search_ge(&sv->root, &k, &path);
+		if (ret)
+			break;
+		ctree_item_key(&path, &k);
+		if (k.objectid != dir.ino || k.type != BTRFS_DIR_INDEX_KEY) {
+			ret = 1;
+			break;
+		}
+		ret = emit_entry(fs, dir, &path, fn, ctx);
+		if (ret || k.offset == (u64)-1)
+			break;
+		k.offset++;
+	}
+	ctree_path_release(&path);
+	return ret == 1 ? 0 : ret;
+}

@@ -1,0 +1,319 @@
+/*
+ * File data. A file's contents are described by its EXTENT_DATA items,
+ * keyed (ino, EXTENT_DATA, file offset), each one of:
+ *  - inline: the bytes sit in the item itself (small files, symlinks);
+ *  - regular: file range [key.offset, +num_bytes) is the disk extent at
+ *    disk_bytenr, starting `offset` bytes into it; disk_bytenr 0 is a hole;
+ *  - preallocated: allocated but never written; reads as zeros.
+ * Ranges no item covers are holes (always so with the NO_HOLES feature;
+ * without it holes have explicit disk_bytenr == 0 items). Both read as
+ * zeros, so fs_read() zero-fills the buffer and then copies each extent in.
+ *
+ * Regular extents are read a sector-aligned chunk at a time into a bounce
+ * buffer and each sector is checked against the csum tree (unless the inode
+ * is NODATASUM). A bad sector is re-read from the other copy when the chunk
+ * is DUP; if no copy matches, the read fails with -EIO and an error naming
+ * the subvolume, inode and file offset. Compressed or encoded extents give
+ * -EOPNOTSUPP until compression support lands.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "csum.h"
+#include "fs.h"
+#include "fs_info.h"
+#include "subvol.h"
+#include "volumes.h"
+
+#define READ_CHUNK (256u * 1024)	/* bounce buffer bytes */
+#define S_IFMT_ 0170000
+#define S_IFREG_ 0100000
+#define S_IFDIR_ 0040000
+#define S_IFLNK_ 0120000
+
+/* One fs_read call in progress. */
+struct file_read {
+	struct fs_info *fs;
+	struct fs_ino ino;
+	int datasum;		/* verify data checksums */
+	u8 *bounce;		/* READ_CHUNK bytes */
+	u32 *sums;		/* expected csum per bounce sector */
+	u8 *present;		/* sums[i] valid */
+};
+
+/* Re-read sector i of the chunk at logical from other copies; 0 if good. */
+static int repair_sector(struct file_read *r, u64 logical, u32 i, int copies)
+{
+	u32 ss = r->fs->sectorsize;
+	u8 *sec = r->bounce + (u64)i * ss;
+	int m;
+
+	for (m = 1; m < copies; m++) {
+		if (volumes_read(r->fs, logical + (u64)i * ss, m, sec, ss))
+			continue;
+		if (csum_data(sec, ss) == r->sums[i]) {
+			pr_warn("data at logical %llu: copy 1 bad, used copy "
+				"%d", (unsigned long long)(logical +
+							   (u64)i * ss), m + 1);
+			return 0;
+		}
+	}
+	return -EIO;
+}
+
+/* Check the n sectors in the bounce buffer read from logical. */
+static int verify_chunk(struct file_read *r, u64 logical, u32 n,
+			u64 file_off)
+{
+	u32 ss = r->fs->sectorsize, i;
+	int copies = volumes_num_copies(r->fs, logical);
+	int ret = csum_lookup(r->fs, logical, n, r->sums, r->present);
+
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		u32 got;
+
+		if (!r->present[i]) {
+			pr_err("subvolume %llu inode %llu offset %llu: no data "
+			       "checksum for logical %llu",
+			       (unsigned long long)r->ino.root,
+			       (unsigned long long)r->ino.ino,
+			       (unsigned long long)(file_off + (u64)i * ss),
+			       (unsigned long long)(logical + (u64)i * ss));
+			return -EIO;
+		}
+		got = csum_data(r->bounce + (u64)i * ss, ss);
+		if (got == r->sums[i] || !repair_sector(r, logical, i, copies))
+			continue;
+		pr_err("data checksum mismatch: subvolume %llu inode %llu "
+		       "offset %llu (logical %llu): stored 0x%08x, computed "
+		       "0x%08x", (unsigned long long)r->ino.root,
+		       (unsigned long long)r->ino.ino,
+		       (unsigned long long)(file_off + (u64)i * ss),
+		       (unsigned long long)(logical + (u64)i * ss),
+		       r->sums[i], got);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Copy len bytes of the disk extent data at logical address `logical` into
+ * dst. file_off is the file offset of `logical`, for messages.
+ */
+static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
+		     u64 file_off)
+{
+	u32 ss = r->fs->sectorsize;
+
+	while (len) {
+		u64 start = logical & ~(u64)(ss - 1);
+		u32 skip = (u32)(logical - start);
+		u64 want = skip + len;
+		u32 n = want > READ_CHUNK ? READ_CHUNK :
+			(u32)((want + ss - 1) & ~(u64)(ss - 1));
+		u32 take = n - skip < len ? n - skip : (u32)len;
+		int ret = volumes_read(r->fs, start, 0, r->bounce, n);
+
+		if (ret == 0 && r->datasum)
+			ret = verify_chunk(r, start, n / ss, file_off - skip);
+		if (ret)
+			return ret;
+		memcpy(dst, r->bounce + skip, take);
+		dst += take;
+		logical += take;
+		file_off += take;
+		len -= take;
+	}
+	return 0;
+}
+
+/* Refuse compressed or encoded extents with a clear message. */
+static int check_plain(const struct file_read *r, const u8 *fe, u64 off)
+{
+	static const char *const names[] = { "none", "zlib", "lzo", "zstd" };
+	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
+
+	if (comp == BTRFS_COMPRESS_NONE &&
+	    !D_GET8(struct d_file_extent_item, fe, encryption) &&
+	    !D_GET16(struct d_file_extent_item, fe, other_encoding))
+		return 0;
+	pr_err("subvolume %llu inode %llu offset %llu: %s%s extent; "
+	       "compressed and encoded extents are not supported yet",
+	       (unsigned long long)r->ino.root, (unsigned long long)r->ino.ino,
+	       (unsigned long long)off, comp < 4 ? names[comp] : "unknown",
+	       comp ? "-compressed" : "-encoded");
+	return -EOPNOTSUPP;
+}
+
+/*
+ * Copy the part of one extent item (key offset ext_off, body fe of size
+ * bytes) that overlaps [off, off + len) into buf (which maps file offset off).
+ */
+static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
+		       u32 size, u64 off, u64 len, u8 *buf)
+{
+	u8 type = D_GET8(struct d_file_extent_item, fe, type);
+	u64 n, d_off = 0, d_len, disk = 0, from, to;
+	int ret = check_plain(r, fe, ext_off);
+
+	if (ret)
+		return ret;
+	if (type == BTRFS_FILE_EXTENT_INLINE) {
+		n = size - BTRFS_FILE_EXTENT_INLINE_DATA_START;
+	} else {
+		n = D_GET64(struct d_file_extent_item, fe, num_bytes);
+		d_off = D_GET64(struct d_file_extent_item, fe, offset);
+		d_len = D_GET64(struct d_file_extent_item, fe, disk_num_bytes);
+		disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+		if (disk && (d_off > d_len || n > d_len - d_off)) {
+			pr_err("subvolume %llu inode %llu offset %llu: extent "
+			       "range %llu+%llu outside disk extent of %llu",
+			       (unsigned long long)r->ino.root,
+			       (unsigned long long)r->ino.ino,
+			       (unsigned long long)ext_off,
+			       (unsigned long long)d_off,
+			       (unsigned long long)n,
+			       (unsigned long long)d_len);
+			return -EUCLEAN;
+		}
+	}
+	from = ext_off > off ? ext_off : off;
+	to = ext_off + n < ext_off ? (u64)-1 : ext_off + n;
+	if (to > off + len)
+		to = off + len;
+	if (from >= to)
+		return 0;
+	if (type == BTRFS_FILE_EXTENT_INLINE) {
+		memcpy(buf + (from - off), fe + BTRFS_FILE_EXTENT_INLINE_DATA_START
+		       + (from - ext_off), to - from);
+		return 0;
+	}
+	if (type == BTRFS_FILE_EXTENT_PREALLOC || disk == 0)
+		return 0;	/* zeros, already in buf */
+	return read_disk(r, disk + d_off + (from - ext_off), to - from,
+			 buf + (from - off), from);
+}
+
+/* Walk the extent items overlapping [off, off + len) of r->ino. */
+static int read_extents(struct file_read *r, const struct ctree_root *root,
+			u64 off, u64 len, u8 *buf)
+{
+	struct key k = { r->ino.ino, BTRFS_EXTENT_DATA_KEY, off };
+	struct ctree_path path;
+	int ret;
+
+	ctree_path_init(&path);
+	ret = ctree_search_le(root, &k, &path);
+	if (ret == 0) {
+		ctree_item_key(&path, &k);
+		if (k.objectid != r->ino.ino || k.type != BTRFS_EXTENT_DATA_KEY)
+			ret = ctree_next_item(&path);
+	} else if (ret == 1) {
+		ret = ctree_search_ge(root, &k, &path);
+	}
+	while (ret == 0) {
+		const u8 *fe;
+		u32 size;
+
+		ctree_item_key(&path, &k);
+		if (k.objectid != r->ino.ino || k.type != BTRFS_EXTENT_DATA_KEY
+		    || k.offset >= off + len)
+			break;
+		fe = ctree_item_ptr(&path, &size);
+		ret = read_extent(r, k.offset, fe, size, off, len, buf);
+		if (ret)
+			break;
+		ret = ctree_next_item(&path);
+	}
+	ctree_path_release(&path);
+	return ret < 0 ? ret : 0;
+}
+
+/* Read up to len bytes at off into buf. */
+static int read_range(struct fs_info *fs, struct fs_ino ino,
+		      const struct fs_stat *st, u64 off, u64 len, u8 *buf)
+{
+	const struct subvol_root *sv;
+	struct file_read r;
+	u32 nsec = READ_CHUNK / fs->sectorsize;
+	int ret;
+
+	ret = subvol_get(fs, ino.root, &sv);
+	if (ret)
+		return ret;
+	memset(&r, 0, sizeof(r));
+	r.fs = fs;
+	r.ino = ino;
+	r.datasum = !(st->flags & BTRFS_INODE_NODATASUM);
+	r.bounce = kmalloc(READ_CHUNK);
+	r.sums = kmalloc(nsec * sizeof(u32));
+	r.present = kmalloc(nsec);
+	if (!r.bounce || !r.sums || !r.present)
+		ret = -ENOMEM;
+	else
+		ret = read_extents(&r, &sv->root, off, len, buf);
+	kfree(r.bounce);
+	kfree(r.sums);
+	kfree(r.present);
+	return ret;
+}
+
+/*
+ * Read up to len bytes from regular file ino at byte offset off. *done is
+ * the bytes read: less than len only at end of file. Returns 0, -EISDIR,
+ * -EINVAL (not a regular file), -EIO (device error or data checksum
+ * mismatch), -EOPNOTSUPP (compressed extent), -EUCLEAN, -ENOMEM.
+ */
+int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
+	    size_t len, size_t *done)
+{
+	struct fs_stat st;
+	int ret;
+
+	*done = 0;
+	ret = fs_stat(fs, ino, &st);
+	if (ret)
+		return ret;
+	if ((st.mode & S_IFMT_) == S_IFDIR_)
+		return -EISDIR;
+	if ((st.mode & S_IFMT_) != S_IFREG_)
+		return -EINVAL;
+	if (off >= st.size)
+		return 0;
+	if (len > st.size - off)
+		len = (size_t)(st.size - off);
+	memset(buf, 0, len);
+	ret = read_range(fs, ino, &st, off, len, buf);
+	if (ret == 0)
+		*done = len;
+	return ret;
+}
+
+/*
+ * Read the target of symlink ino into buf (not NUL terminated; at most len
+ * bytes). *done is its length. Returns 0, -EINVAL (not a symlink), -EUCLEAN.
+ */
+int fs_readlink(struct fs_info *fs, struct fs_ino ino, char *buf, size_t len,
+		size_t *done)
+{
+	struct fs_stat st;
+	u64 n;
+	int ret;
+
+	*done = 0;
+	ret = fs_stat(fs, ino, &st);
+	if (ret)
+		return ret;
+	if ((st.mode & S_IFMT_) != S_IFLNK_)
+		return -EINVAL;
+	n = st.size < len ? st.size : len;
+	memset(buf, 0, n);
+	ret = read_range(fs, ino, &st, 0, n, (u8 *)buf);
+	if (ret == 0)
+		*done = (size_t)n;
+	return ret;
+}

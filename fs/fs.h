@@ -1,0 +1,110 @@
+/*
+ * The filesystem's public API, used by the shell. Everything else in fs/ is
+ * internal. A mounted filesystem is a struct fs_info; inodes are named by
+ * (subvolume id, inode number). All calls return 0 or a negative errno and
+ * log what went wrong (pr_err) before failing on bad on-disk data.
+ *
+ * This issue is read-only: mounts are always read-only.
+ */
+#ifndef FS_FS_H
+#define FS_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ghee/blk.h>
+
+struct fs_info;
+
+/* An inode: which subvolume tree, and its number in that tree. */
+struct fs_ino {
+	uint64_t root;		/* subvolume id (5 = top level) */
+	uint64_t ino;		/* inode number (256 = subvolume root dir) */
+};
+
+/* Seconds and nanoseconds since the Unix epoch. */
+struct fs_time {
+	int64_t sec;
+	uint32_t nsec;
+};
+
+/* What stat shows. */
+struct fs_stat {
+	struct fs_ino id;
+	uint32_t mode;		/* POSIX type and permissions */
+	uint32_t nlink;
+	uint32_t uid, gid;
+	uint64_t size;		/* bytes */
+	uint64_t nbytes;	/* bytes of extents allocated */
+	uint64_t rdev;		/* device number of device nodes */
+	uint64_t flags;		/* BTRFS_INODE_* */
+	uint64_t generation;	/* transaction that created it */
+	uint64_t transid;	/* transaction that last changed it */
+	struct fs_time atime, mtime, ctime, otime;
+};
+
+/* fs_mount flags */
+#define FS_MOUNT_RO (1u << 0)	/* asked for read-only (always the case now) */
+
+int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out);
+void fs_umount(struct fs_info *fs);
+int fs_is_read_only(const struct fs_info *fs);
+
+/* fs_lookup flags */
+#define FS_LOOKUP_FOLLOW (1u << 0)	/* follow a symlink in the last part */
+
+int fs_lookup(struct fs_info *fs, const char *path, unsigned flags,
+	      struct fs_ino *out);
+int fs_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st);
+
+/*
+ * Called by fs_readdir for each entry, in index (creation) order. name is
+ * is NUL terminated too (a name holds no NUL). type is a BTRFS_FT_* value.
+ * Return 0 to go on, 1 to stop quietly (fs_readdir returns 0), or a
+ * negative errno to stop with that error.
+ */
+typedef int (*fs_filldir_t)(void *ctx, const char *name, size_t name_len,
+			    struct fs_ino ino, unsigned type);
+int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
+	       void *ctx);
+
+int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
+	    size_t len, size_t *done);
+int fs_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
+		size_t len, size_t *done);
+
+/* One subvolume, for fs_subvol_list. */
+struct fs_subvol {
+	uint64_t id;		/* subvolume id */
+	uint64_t parent;	/* id of the subvolume holding its entry */
+	uint64_t generation;	/* root item generation */
+	uint64_t dirid;		/* directory in the parent holding it */
+	int read_only;		/* snapshot made read-only */
+	char path[1024];	/* path from the top level, "" for 5 */
+};
+typedef int (*fs_subvol_fn)(void *ctx, const struct fs_subvol *sv);
+int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx);
+
+/* Space figures for df: one row per chunk type and profile. */
+struct fs_space {
+	uint64_t type;		/* BTRFS_BLOCK_GROUP_* type and profile */
+	uint64_t total;		/* bytes of chunks */
+	uint64_t used;		/* bytes used in them */
+};
+#define FS_SPACE_MAX 8
+struct fs_df {
+	uint64_t dev_size;	/* device bytes */
+	uint64_t total_bytes;	/* filesystem size (super) */
+	uint64_t bytes_used;	/* super bytes_used */
+	uint32_t nspace;	/* rows in space[] */
+	struct fs_space space[FS_SPACE_MAX];
+};
+int fs_df(struct fs_info *fs, struct fs_df *df);
+const char *fs_space_type_name(uint64_t type);
+const char *fs_space_profile_name(uint64_t type);
+
+/* Diagnostics in the layout of btrfs inspect-internal. */
+int fs_dump_super(struct fs_info *fs);
+int fs_dump_tree(struct fs_info *fs, const char *tree);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * Mount and unmount, and filesystem-wide figures (df).
+ *
+ * Mount order, each step depending on the one before:
+ *  1. superblock (super.c): a valid copy, supported features;
+ *  2. chunk map bootstrap from the super's sys_chunk_array (volumes.c);
+ *  3. the chunk tree, read through the bootstrap map, adds every chunk;
+ *  4. the root tree (root in the super), and from its root items the extent,
+ *     csum and block-group trees;
+ *  5. the default subvolume: the "default" entry of the root tree directory
+ *     (objectid 6), or the top level (5) when there is none; its root
+ *     directory must stat.
+ * Any failure unwinds everything and returns the error; the message saying
+ * what was wrong has been printed by the step that found it.
+ *
+ * The mount is always read-only in this issue, whatever the caller asked.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "dir.h"
+#include "fs.h"
+#include "fs_info.h"
+#include "subvol.h"
+#include "super.h"
+
+#define TB_CACHE_BYTES (64ULL << 20)	/* unreferenced tree blocks kept */
+
+/* Load tree `id` from its root item. optional: absent is not an error. */
+static int load_tree(struct fs_info *fs, u64 id, struct ctree_root *out,
+		     int optional)
+{
+	u8 item[sizeof(struct d_root_item)];
+	u32 size;
+	int ret = subvol_read_root_item(fs, id, item, &size);
+
+	memset(out, 0, sizeof(*out));
+	if (ret == -ENOENT && optional)
+		return 0;
+	if (ret) {
+		pr_err("cannot load tree %llu: %s", (unsigned long long)id,
+		       ret == -ENOENT ? "no root item" : "root tree error");
+		return ret;
+	}
+	ctree_root_init(out, fs, id, D_GET64(struct d_root_item, item, bytenr),
+			D_GET64(struct d_root_item, item, generation),
+			D_GET8(struct d_root_item, item, level));
+	return 0;
+}
+
+/* Find the default subvolume through the root tree directory. */
+static int find_default_subvol(struct fs_info *fs)
+{
+	u64 dir = get_le64(&fs->super->root_dir_objectid);
+	struct key loc;
+	u8 type;
+	int ret;
+
+	fs->default_subvol = BTRFS_FS_TREE_OBJECTID;
+	ret = dir_lookup(&fs->tree_root, dir, "default", 7, &loc, &type);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	if (loc.type != BTRFS_ROOT_ITEM_KEY ||
+	    (loc.objectid != BTRFS_FS_TREE_OBJECTID &&
+	     (loc.objectid < BTRFS_FIRST_FREE_OBJECTID ||
+	      loc.objectid > BTRFS_LAST_FREE_OBJECTID))) {
+		pr_err("root tree: \"default\" entry points at (%llu %u)",
+		       (unsigned long long)loc.objectid, loc.type);
+		return -EUCLEAN;
+	}
+	fs->default_subvol = loc.objectid;
+	return 0;
+}
+
+/* Copy what the rest of fs/ uses out of the superblock. */
+static void setup_from_super(struct fs_info *fs)
+{
+	const struct d_super_block *sb = fs->super;
+
+	fs->nodesize = get_le32(&sb->nodesize);
+	fs->sectorsize = get_le32(&sb->sectorsize);
+	fs->generation = get_le64(&sb->generation);
+	fs->incompat = get_le64(&sb->incompat_flags);
+	fs->compat_ro = get_le64(&sb->compat_ro_flags);
+	fs->devid = D_GET64(struct d_dev_item, &sb->dev_item, devid);
+	if (fs->incompat & BTRFS_FEATURE_INCOMPAT_METADATA_UUID)
+		memcpy(fs->meta_fsid, sb->metadata_uuid, BTRFS_FSID_SIZE);
+	else
+		memcpy(fs->meta_fsid, sb->fsid, BTRFS_FSID_SIZE);
+	fs->read_only = 1;
+	ctree_root_init(&fs->chunk_root, fs, BTRFS_CHUNK_TREE_OBJECTID,
+			get_le64(&sb->chunk_root),
+			get_le64(&sb->chunk_root_generation),
+			sb->chunk_root_level);
+	ctree_root_init(&fs->tree_root, fs, BTRFS_ROOT_TREE_OBJECTID,
+			get_le64(&sb->root), fs->generation, sb->root_level);
+}
+
+/* Steps 2-5 of mount, on an fs_info whose super is set up. */
+static int load_trees(struct fs_info *fs)
+{
+	const struct subvol_root *sv;
+	struct fs_stat st;
+	struct fs_ino top;
+	int ret;
+
+	ret = volumes_read_sys_array(fs);
+	if (ret)
+		return ret;
+	ret = volumes_read_chunk_tree(fs);
+	if (ret)
+		return ret;
+	ret = load_tree(fs, BTRFS_EXTENT_TREE_OBJECTID, &fs->extent_root, 0);
+	if (ret == 0)
+		ret = load_tree(fs, BTRFS_CSUM_TREE_OBJECTID, &fs->csum_root, 1);
+	if (ret == 0 && (fs->compat_ro &
+			 BTRFS_FEATURE_COMPAT_RO_BLOCK_GROUP_TREE))
+		ret = load_tree(fs, BTRFS_BLOCK_GROUP_TREE_OBJECTID,
+				&fs->bg_root, 0);
+	else
+		fs->bg_root = fs->extent_root;
+	if (ret == 0)
+		ret = find_default_subvol(fs);
+	if (ret == 0)
+		ret = subvol_get(fs, fs->default_subvol, &sv);
+	if (ret)
+		return ret;
+	top.root = fs->default_subvol;
+	top.ino = sv->root_dirid;
+	ret = fs_stat(fs, top, &st);
+	if (ret == 0 && (st.mode & 0170000) != 0040000) {
+		pr_err("subvolume %llu: root inode %llu is not a directory",
+		       (unsigned long long)top.root,
+		       (unsigned long long)top.ino);
+		ret = -EUCLEAN;
+	}
+	return ret;
+}
+
+/*
+ * Mount the btrfs filesystem on dev. flags: FS_MOUNT_RO (the mount is
+ * read-only in any case for now). On success *out is the mounted fs.
+ * Returns -EINVAL (not btrfs), -EUCLEAN (corrupt), -EOPNOTSUPP (feature),
+ * -EIO, -ENOMEM; the reason has been logged.
+ */
+int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
+{
+	struct fs_info *fs = kzalloc(sizeof(*fs));
+	int ret;
+
+	(void)flags;	/* read-only either way until the write path lands */
+	if (!fs)
+		return -ENOMEM;
+	fs->dev = dev;
+	spin_init(&fs->subvol_lock, "subvols");
+	ret = tb_cache_init(&fs->cache, TB_CACHE_BYTES);
+	if (ret)
+		goto out_free;
+	ret = super_read(dev, &fs->super, &fs->super_mirror);
+	if (ret)
+		goto out_free;
+	ret = super_check_features(fs->super);
+	if (ret)
+		goto out_free;
+	setup_from_super(fs);
+	ret = load_trees(fs);
+	if (ret)
+		goto out_free;
+	if (get_le64(&fs->super->log_root))
+		pr_warn("%s: the tree-log holds unreplayed fsyncs; a read-only "
+			"mount ignores them", dev->name);
+	*out = fs;
+	return 0;
+
+out_free:
+	fs_umount(fs);
+	return ret;
+}
+
+/* Unmount: free every in-memory structure of fs. */
+void fs_umount(struct fs_info *fs)
+{
+	if (!fs)
+		return;
+	subvol_free_all(fs);
+	volumes_free(&fs->chunks);
+	tb_cache_destroy(&fs->cache);
+	kfree(fs->super);
+	kfree(fs);
+}
+
+/* Nonzero when fs is mounted read-only (always, for now). */
+int fs_is_read_only(const struct fs_info *fs)
+{
+	return fs->read_only;
+}
+
+/* Name of a chunk type, as btrfs filesystem df prints it. */
+const char *fs_space_type_name(uint64_t type)
+{
+	switch (type & BTRFS_BLOCK_GROUP_TYPE_MASK) {
+	case BTRFS_BLOCK_GROUP_DATA:
+		return "Data";
+	case BTRFS_BLOCK_GROUP_SYSTEM:
+		return "System";
+	case BTRFS_BLOCK_GROUP_METADATA:
+		return "Metadata";
+	case BTRFS_BLOCK_GROUP_DATA | BTRFS_BLOCK_GROUP_METADATA:
+		return "Data+Metadata";
+	default:
+		return "Unknown";
+	}
+}
+
+/* Name of a chunk profile. */
+const char *fs_space_profile_name(uint64_t type)
+{
+	return volumes_profile_name(type);
+}
+
+/* Add a chunk's size and its block group's use to the df rows. */
+static int df_add(struct fs_info *fs, struct fs_df *df,
+		  const struct chunk_mapping *m)
+{
+	struct key k = { m->logical, BTRFS_BLOCK_GROUP_ITEM_KEY, m->length };
+	struct ctree_path path;
+	u64 used = 0;
+	u32 i, size;
+	int ret;
+
+	ctree_path_init(&path);
+	ret = ctree_lookup(&fs->bg_root, &k, &path);
+	if (ret == 0)
+		used = D_GET64(struct d_block_group_item,
+			       ctree_item_ptr(&path, &size), used);
+	ctree_path_release(&path);
+	if (ret && ret != -ENOENT)
+		return ret;
+	for (i = 0; i < df->nspace && df->space[i].type != m->type; i++)
+		;
+	if (i == df->nspace) {
+		if (i == FS_SPACE_MAX)
+			return 0;
+		df->nspace++;
+		df->space[i].type = m->type;
+	}
+	df->space[i].total += m->length;
+	df->space[i].used += used;
+	return 0;
+}
+
+/* Fill df with the space figures of fs. Returns 0 or <0. */
+int fs_df(struct fs_info *fs, struct fs_df *df)
+{
+	u32 i;
+	int ret;
+
+	memset(df, 0, sizeof(*df));
+	df->dev_size = fs->dev->size;
+	df->total_bytes = get_le64(&fs->super->total_bytes);
+	df->bytes_used = get_le64(&fs->super->bytes_used);
+	for (i = 0; i < fs->chunks.n; i++) {
+		ret = df_add(fs, df, &fs->chunks.v[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,301 @@
+/*
+ * Subvolumes. Each subvolume (and the top level, id 5) is a separate fs
+ * tree whose root is recorded by a ROOT_ITEM in the root tree, keyed
+ * (id, ROOT_ITEM, 0 or the snapshot's transid). A subvolume is linked into
+ * its parent by ROOT_REF/ROOT_BACKREF items in the root tree and a directory
+ * entry whose location is (id, ROOT_ITEM, -1).
+ *
+ * subvol_get() loads a subvolume's root once and keeps it on fs->subvols
+ * until unmount; entries never change afterwards, so callers use them
+ * without holding subvol_lock.
+ */
+#include <ghee/errno.h>
+#include <stdio.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "fs.h"
+#include "fs_info.h"
+#include "subvol.h"
+#include "tree_check.h"
+
+/*
+ * Copy the root item of tree `id` into item (sizeof(struct d_root_item)
+ * bytes, zero-filled past a short v1 item). Returns 0, -ENOENT, or <0.
+ */
+int subvol_read_root_item(struct fs_info *fs, u64 id, u8 *item, u32 *size)
+{
+	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
+	struct ctree_path path;
+	const u8 *p;
+	int ret;
+
+	ctree_path_init(&path);
+	ret = ctree_search_le(&fs->tree_root, &k, &path);
+	if (ret)
+		goto out;
+	ctree_item_key(&path, &k);
+	if (k.objectid != id || k.type != BTRFS_ROOT_ITEM_KEY) {
+		ret = 1;
+		goto out;
+	}
+	p = ctree_item_ptr(&path, size);
+	memset(item, 0, sizeof(struct d_root_item));
+	memcpy(item, p, *size);
+out:
+	ctree_path_release(&path);
+	return ret == 1 ? -ENOENT : ret;
+}
+
+/* Find a loaded subvolume. */
+static const struct subvol_root *find_loaded(struct fs_info *fs, u64 id)
+{
+	const struct subvol_root *s;
+
+	spin_lock(&fs->subvol_lock);
+	for (s = fs->subvols; s && s->root.objectid != id; s = s->next)
+		;
+	spin_unlock(&fs->subvol_lock);
+	return s;
+}
+
+/* Build a subvol_root from its root item. */
+static int load_subvol(struct fs_info *fs, u64 id, struct subvol_root **out)
+{
+	u8 item[sizeof(struct d_root_item)];
+	struct subvol_root *s;
+	u32 size;
+	int ret;
+
+	ret = subvol_read_root_item(fs, id, item, &size);
+	if (ret == -ENOENT)
+		pr_err("subvolume %llu: no root item",
+		       (unsigned long long)id);
+	if (ret)
+		return ret;
+	if (D_GET32(struct d_root_item, item, refs) == 0) {
+		pr_err("subvolume %llu is being deleted",
+		       (unsigned long long)id);
+		return -ENOENT;
+	}
+	s = kzalloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	ctree_root_init(&s->root, fs, id,
+			D_GET64(struct d_root_item, item, bytenr),
+			D_GET64(struct d_root_item, item, generation),
+			D_GET8(struct d_root_item, item, level));
+	s->root_dirid = D_GET64(struct d_root_item, item, root_dirid);
+	s->flags = D_GET64(struct d_root_item, item, flags);
+	*out = s;
+	return 0;
+}
+
+/*
+ * Get subvolume `id` (5 or a subvolume id), loading its root item the first
+ * time. Returns 0, -ENOENT when there is no such subvolume, or <0.
+ */
+int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out)
+{
+	const struct subvol_root *have;
+	struct subvol_root *s;
+	int ret;
+
+	if (!tree_check_is_subvol_tree(id))
+		return -ENOENT;
+	have = find_loaded(fs, id);
+	if (have) {
+		*out = have;
+		return 0;
+	}
+	ret = load_subvol(fs, id, &s);
+	if (ret)
+		return ret;
+	spin_lock(&fs->subvol_lock);
+	for (have = fs->subvols; have; have = have->next)
+		if (have->root.objectid == id)
+			break;
+	if (!have) {
+		s->next = fs->subvols;
+		fs->subvols = s;
+		have = s;
+		s = NULL;
+	}
+	spin_unlock(&fs->subvol_lock);
+	kfree(s);
+	*out = have;
+	return 0;
+}
+
+/* Free every loaded subvolume (unmount). */
+void subvol_free_all(struct fs_info *fs)
+{
+	struct subvol_root *s = fs->subvols, *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		kfree(s);
+	}
+	fs->subvols = NULL;
+}
+
+/* Prepend "name/" (or just name when buf is empty) to the path in buf. */
+static int prepend(char *buf, size_t cap, const u8 *name, size_t len)
+{
+	size_t have = strlen(buf), sep = have ? 1 : 0;
+
+	if (have + len + sep + 1 > cap)
+		return -ENAMETOOLONG;
+	memmove(buf + len + sep, buf, have + 1);
+	memcpy(buf, name, len);
+	if (sep)
+		buf[len] = '/';
+	return 0;
+}
+
+/* Prepend the path of directory dirid inside subvolume sv, via INODE_REFs. */
+static int prepend_dir_path(const struct subvol_root *sv, u64 dirid,
+			    char *buf, size_t cap)
+{
+	struct ctree_path path;
+	int depth, ret = 0;
+
+	ctree_path_init(&path);
+	for (depth = 0; dirid != sv->root_dirid && depth < 4096; depth++) {
+		struct key k = { dirid, BTRFS_INODE_REF_KEY, 0 };
+		const u8 *p;
+		u32 size;
+
+		ret = ctree_search_ge(&sv->root, &k, &path);
+		if (ret == 0) {
+			ctree_item_key(&path, &k);
+			if (k.objectid != dirid || k.type != BTRFS_INODE_REF_KEY)
+				ret = -ENOENT;
+		}
+		if (ret)
+			break;
+		p = ctree_item_ptr(&path, &size);
+		ret = prepend(buf, cap, p + sizeof(struct d_inode_ref),
+			      D_GET16(struct d_inode_ref, p, name_len));
+		if (ret)
+			break;
+		dirid = k.offset;
+	}
+	ctree_path_release(&path);
+	return ret == 1 ? -ENOENT : ret;
+}
+
+/* Fill sv->path: parent's path, the directory inside it, and the name. */
+static int subvol_path(struct fs_info *fs, struct fs_subvol *sv,
+		       const u8 *name, size_t len)
+{
+	u64 parent = sv->parent, dirid = sv->dirid;
+	int hops, ret;
+
+	sv->path[0] = 0;
+	ret = prepend(sv->path, sizeof(sv->path), name, len);
+	for (hops = 0; ret == 0 && hops < 64; hops++) {
+		const struct subvol_root *ps;
+		u8 ref[sizeof(struct d_root_ref) + BTRFS_NAME_LEN];
+		struct key k = { parent, BTRFS_ROOT_BACKREF_KEY, 0 };
+		struct ctree_path path;
+		const u8 *p;
+		u32 size;
+
+		ret = subvol_get(fs, parent, &ps);
+		if (ret == 0)
+			ret = prepend_dir_path(ps, dirid, sv->path,
+					       sizeof(sv->path));
+		if (ret || parent == BTRFS_FS_TREE_OBJECTID)
+			break;
+		ctree_path_init(&path);
+		ret = ctree_search_ge(&fs->tree_root, &k, &path);
+		if (ret == 0) {
+			ctree_item_key(&path, &k);
+			p = ctree_item_ptr(&path, &size);
+			if (k.objectid != parent ||
+			    k.type != BTRFS_ROOT_BACKREF_KEY)
+				ret = -ENOENT;
+			else
+				memcpy(ref, p, size < sizeof(ref) ? size :
+				       sizeof(ref));
+		}
+		ctree_path_release(&path);
+		if (ret)
+			break;
+		ret = prepend(sv->path, sizeof(sv->path),
+			      ref + sizeof(struct d_root_ref),
+			      D_GET16(struct d_root_ref, ref, name_len));
+		parent = k.offset;
+		dirid = D_GET64(struct d_root_ref, ref, dirid);
+	}
+	return ret == 1 ? -ENOENT : ret;
+}
+
+/* Describe the subvolume of a ROOT_BACKREF item and call fn. */
+static int report_subvol(struct fs_info *fs, const struct key *k,
+			 const u8 *ref, fs_subvol_fn fn, void *ctx)
+{
+	struct fs_subvol *sv = kzalloc(sizeof(*sv));
+	const struct subvol_root *s;
+	u8 item[sizeof(struct d_root_item)];
+	u32 size;
+	int ret;
+
+	if (!sv)
+		return -ENOMEM;
+	sv->id = k->objectid;
+	sv->parent = k->offset;
+	sv->dirid = D_GET64(struct d_root_ref, ref, dirid);
+	ret = subvol_get(fs, sv->id, &s);
+	if (ret == 0)
+		ret = subvol_read_root_item(fs, sv->id, item, &size);
+	if (ret == 0) {
+		sv->generation = D_GET64(struct d_root_item, item, generation);
+		sv->read_only = !!(s->flags & BTRFS_ROOT_SUBVOL_RDONLY);
+		ret = subvol_path(fs, sv, ref + sizeof(struct d_root_ref),
+				  D_GET16(struct d_root_ref, ref, name_len));
+	}
+	if (ret == 0)
+		ret = fn(ctx, sv);
+	kfree(sv);
+	return ret;
+}
+
+/*
+ * Call fn for every subvolume below the top level, in id order. The item
+ * from the root tree is copied out before fn runs, so fn may do lookups.
+ */
+int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx)
+{
+	u8 ref[sizeof(struct d_root_ref) + BTRFS_NAME_LEN];
+	struct key k = { BTRFS_FIRST_FREE_OBJECTID, 0, 0 };
+	struct ctree_path path;
+	int ret;
+
+	ctree_path_init(&path);
+	ret = ctree_search_ge(&fs->tree_root, &k, &path);
+	while (ret == 0) {
+		const u8 *p;
+		u32 size;
+
+		ctree_item_key(&path, &k);
+		if (k.objectid > BTRFS_LAST_FREE_OBJECTID)
+			break;
+		if (k.type == BTRFS_ROOT_BACKREF_KEY) {
+			p = ctree_item_ptr(&path, &size);
+			memcpy(ref, p, size);
+			ctree_path_release(&path);
+			ret = report_subvol(fs, &k, ref, fn, ctx);
+			if (ret)
+				break;
+			k.offset++;
+			ret = ctree_search_ge(&fs->tree_root, &k, &path);
+			continue;
+		}
+		ret = ctree_next_item(&path);
+	}
+	ctree_path_release(&path);
+	return ret < 0 ? ret : ret == 1 ? 0 : ret;
+}

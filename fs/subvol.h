@@ -1,0 +1,25 @@
+/*
+ * Subvolume roots: loading a subvolume's tree root from its root item, and
+ * listing subvolumes. See subvol.c.
+ */
+#ifndef FS_SUBVOL_H
+#define FS_SUBVOL_H
+
+#include "ctree.h"
+#include "format.h"
+
+struct fs_info;
+
+/* A loaded subvolume. Immutable once on fs->subvols. */
+struct subvol_root {
+	struct subvol_root *next;	/* fs->subvols chain [L subvol_lock] */
+	struct ctree_root root;		/* its fs tree [I] */
+	u64 root_dirid;			/* inode of its top directory [I] */
+	u64 flags;			/* BTRFS_ROOT_SUBVOL_* [I] */
+};
+
+int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out);
+int subvol_read_root_item(struct fs_info *fs, u64 id, u8 *item, u32 *size);
+void subvol_free_all(struct fs_info *fs);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * Tree-block cache. Every B-tree block ghee looks at comes from
+ * tree_block_read(), which returns a referenced, verified struct tree_block:
+ *
+ *  - On a miss the block is read from the first copy of its chunk, checked by
+ *    tree_check_block() and tree_check_expect(); when a copy is bad and the
+ *    chunk has another (DUP), the next copy is tried and a warning names the
+ *    bad one. When no copy is good the read fails with -EUCLEAN (or the
+ *    device's error) and an error message gives the address and the reason.
+ *  - On a hit only the referrer's expectations are checked again.
+ *
+ * Blocks are refcounted. tree_block_put() drops a reference; an unreferenced
+ * block stays cached on an LRU list until the cache exceeds max_bytes. Cached
+ * blocks are shared and never written; tree_block_clone() makes a private copy
+ * that a holder may keep or modify without affecting the cache (send keeps
+ * clones of leaves; the write path will build new blocks from clones).
+ *
+ * Locking: cache->lock (a spinlock, leaf of the lock order) guards the hash
+ * table, the LRU list, every cached block's refs and the counters. It is
+ * dropped around disk reads; two readers that miss on the same block both
+ * read it and the second one to insert frees its copy.
+ */
+#include <ghee/errno.h>
+#include <stdio.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "fs_info.h"
+#include "tree_block.h"
+#include "tree_check.h"
+
+/* Create an empty cache that keeps up to max_bytes of unreferenced blocks. */
+int tb_cache_init(struct tb_cache *c, u64 max_bytes)
+{
+	memset(c, 0, sizeof(*c));
+	c->nbuckets = 1024;
+	c->buckets = kzalloc(c->nbuckets * sizeof(*c->buckets));
+	if (!c->buckets)
+		return -ENOMEM;
+	spin_init(&c->lock, "tb_cache");
+	list_init(&c->lru);
+	c->max_bytes = max_bytes;
+	return 0;
+}
+
+static void block_free(struct tree_block *b)
+{
+	kfree(b->data);
+	kfree(b);
+}
+
+static u32 bucket_of(const struct tb_cache *c, u64 start)
+{
+	return (u32)(((start >> 12) * 0x9E3779B97F4A7C15ULL) >> 40) &
+	       (c->nbuckets - 1);
+}
+
+/* Unlink b from its bucket. Caller holds c->lock. */
+static void hash_remove(struct tb_cache *c, struct tree_block *b)
+{
+	struct tree_block **pp = &c->buckets[bucket_of(c, b->start)];
+
+	while (*pp && *pp != b)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = b->hash_next;
+	c->bytes -= b->len;
+}
+
+/* Free all blocks. Every reference must have been put already. */
+void tb_cache_destroy(struct tb_cache *c)
+{
+	u32 i;
+
+	if (!c->buckets)
+		return;
+	for (i = 0; i < c->nbuckets; i++) {
+		struct tree_block *b = c->buckets[i], *next;
+
+		for (; b; b = next) {
+			next = b->hash_next;
+			if (b->refs)
+				pr_err("tree block %llu still has %d refs at "
+				       "unmount", (unsigned long long)b->start,
+				       b->refs);
+			block_free(b);
+		}
+	}
+	kfree(c->buckets);
+	c->buckets = NULL;
+}
+
+/* Free least recently used blocks while over budget. Caller holds lock. */
+static void cache_shrink(struct tb_cache *c)
+{
+	while (c->bytes > c->max_bytes && !list_empty(&c->lru)) {
+		struct tree_block *b = list_entry(c->lru.next,
+						  struct tree_block, lru);
+
+		list_del_init(&b->lru);
+		hash_remove(c, b);
+		block_free(b);
+	}
+}
+
+/* Take a reference on a cached block found under the lock. */
+static struct tree_block *cache_lookup(struct tb_cache *c, u64 start)
+{
+	struct tree_block *b = c->buckets[bucket_of(c, start)];
+
+	for (; b; b = b->hash_next) {
+		if (b->start == start) {
+			if (b->refs++ == 0)
+				list_del_init(&b->lru);
+			c->hits++;
+			return b;
+		}
+	}
+	c->misses++;
+	return NULL;
+}
+
+/* Check a block from one copy; on failure why says what was wrong. */
+static int verify_copy(struct fs_info *fs, const u8 *buf, u64 bytenr,
+		       const struct tb_expect *exp, char *why, size_t whylen)
+{
+	int ret = tree_check_block(fs, buf, bytenr, why, whylen);
+
+	if (ret)
+		return ret;
+	return tree_check_expect(fs, buf, exp, why, whylen);
+}
+
+/*
+ * Read and verify a block, trying each copy in turn. On success *out is
+ * a kmalloc'ed nodesize buffer owned by the caller.
+ */
+static int read_verified(struct fs_info *fs, u64 bytenr,
+			 const struct tb_expect *exp, u8 **out)
+{
+	int copies = volumes_num_copies(fs, bytenr);
+	char why[160] = "not mapped by any chunk";
+	int ret = -EUCLEAN, i;
+	u8 *buf;
+
+	buf = kmalloc(fs->nodesize);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < copies; i++) {
+		ret = volumes_read(fs, bytenr, i, buf, fs->nodesize);
+		if (ret)
+			snprintf(why, sizeof(why), "read error %d", ret);
+		else
+			ret = verify_copy(fs, buf, bytenr, exp, why,
+					  sizeof(why));
+		if (ret == 0)
+			break;
+		if (i + 1 < copies)
+			pr_warn("tree block %llu (tree %llu) copy %d of %d is "
+				"bad: %s; trying copy %d",
+				(unsigned long long)bytenr,
+				(unsigned long long)exp->owner, i + 1, copies,
+				why, i + 2);
+	}
+	if (ret == 0) {
+		if (i > 0)
+			pr_warn("tree block %llu: using good copy %d",
+				(unsigned long long)bytenr, i + 1);
+		*out = buf;
+		return 0;
+	}
+	pr_err("corrupt tree block %llu (tree %llu, level %u): %s",
+	       (unsigned long long)bytenr, (unsigned long long)exp->owner,
+	       exp->level, why);
+	kfree(buf);
+	return ret == -ENOMEM ? ret : ret == -EUCLEAN ? ret : -EIO;
+}
+
+/* Check a cached block against this referrer's expectations. */
+static int recheck_cached(struct fs_info *fs, struct tree_block *b,
+			  const struct tb_expect *exp)
+{
+	char why[160];
+	int ret = tree_check_expect(fs, b->data, exp, why, sizeof(why));
+
+	if (ret)
+		pr_err("corrupt tree block %llu (tree %llu, level %u): %s",
+		       (unsigned long long)b->start,
+		       (unsigned long long)exp->owner, exp->level, why);
+	return ret;
+}
+
+/*
+ * Get the verified tree block at logical address bytenr, as the referrer
+ * describes it in exp. On success *out holds a reference the caller drops
+ * with tree_block_put(). Returns 0, -EUCLEAN (corrupt, message printed),
+ * -EIO or -ENOMEM.
+ */
+int tree_block_read(struct fs_info *fs, u64 bytenr,
+		    const struct tb_expect *exp, struct tree_block **out)
+{
+	struct tb_cache *c = &fs->cache;
+	struct tree_block *b, *other;
+	u8 *data;
+	int ret;
+
+	if (bytenr == 0 || bytenr % fs->sectorsize) {
+		pr_err("corrupt pointer to tree block %llu (tree %llu)",
+		       (unsigned long long)bytenr,
+		       (unsigned long long)exp->owner);
+		return -EUCLEAN;
+	}
+	spin_lock(&c->lock);
+	b = cache_lookup(c, bytenr);
+	spin_unlock(&c->lock);
+	if (b)
+		goto found;
+
+	ret = read_verified(fs, bytenr, exp, &data);
+	if (ret)
+		return ret;
+	b = kzalloc(sizeof(*b));
+	if (!b) {
+		kfree(data);
+		return -ENOMEM;
+	}
+	b->start = bytenr;
+	b->len = fs->nodesize;
+	b->data = data;
+	b->cache = c;
+	b->refs = 1;
+	list_init(&b->lru);
+
+	spin_lock(&c->lock);
+	other = cache_lookup(c, bytenr);
+	if (!other) {
+		u32 h = bucket_of(c, bytenr);
+
+		b->hash_next = c->buckets[h];
+		c->buckets[h] = b;
+		c->bytes += b->len;
+		cache_shrink(c);
+		spin_unlock(&c->lock);
+		*out = b;
+		return 0;
+	}
+	spin_unlock(&c->lock);
+	block_free(b);
+	b = other;
+found:
+	ret = recheck_cached(fs, b, exp);
+	if (ret) {
+		tree_block_put(b);
+		return ret;
+	}
+	*out = b;
+	return 0;
+}
+
+/* Take another reference on b. Returns b. */
+struct tree_block *tree_block_get(struct tree_block *b)
+{
+	if (!b->cache) {
+		__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+		return b;
+	}
+	spin_lock(&b->cache->lock);
+	b->refs++;
+	spin_unlock(&b->cache->lock);
+	return b;
+}
+
+/* Drop a reference. A clone is freed with its last reference; a cached
+ * block moves to the LRU list. NULL is ignored. */
+void tree_block_put(struct tree_block *b)
+{
+	struct tb_cache *c;
+
+	if (!b)
+		return;
+	c = b->cache;
+	if (!c) {
+		if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+			block_free(b);
+		return;
+	}
+	spin_lock(&c->lock);
+	if (--b->refs == 0) {
+		list_add_tail(&b->lru, &c->lru);
+		cache_shrink(c);
+	}
+	spin_unlock(&c->lock);
+}
+
+/*
+ * Make a private copy of b (TB_CLONE, one reference, not in the cache). The
+ * copy stays valid whatever happens to the cache or the disk afterwards.
+ */
+int tree_block_clone(const struct tree_block *b, struct tree_block **out)
+{
+	struct tree_block *n = kzalloc(sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->data = kmalloc(b->len);
+	if (!n->data) {
+		kfree(n);
+		return -ENOMEM;
+	}
+	memcpy(n->data, b->data, b->len);
+	n->start = b->start;
+	n->len = b->len;
+	n->flags = TB_CLONE;
+	n->refs = 1;
+	list_init(&n->lru);
+	*out = n;
+	return 0;
+}

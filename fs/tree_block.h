@@ -1,0 +1,140 @@
+/*
+ * Tree blocks in memory: refcounted buffers, verified when read, kept in a
+ * cache keyed by logical address. See tree_block.c.
+ */
+#ifndef FS_TREE_BLOCK_H
+#define FS_TREE_BLOCK_H
+
+#include <ghee/sync.h>
+
+#include "../lib/list.h"
+#include "format.h"
+
+struct fs_info;
+struct tb_cache;
+
+/* tree_block.flags */
+#define TB_CLONE (1u << 0)	/* private copy, not in the cache; writable */
+
+/*
+ * One tree block. A cached block is shared by everyone holding a reference
+ * and is never modified (a committed block never changes, DESIGN.md
+ * invariant 2); code that wants to change or keep a block independently of
+ * the cache takes a clone.
+ */
+struct tree_block {
+	u64 start;		/* logical address [I] */
+	u32 len;		/* nodesize [I] */
+	unsigned flags;		/* TB_* [I] */
+	u8 *data;		/* len bytes, verified by tree_check [I] */
+	struct tb_cache *cache;	/* owning cache; NULL for clones [I] */
+	int refs;		/* holders [L cache->lock]; clones: owner only */
+	struct tree_block *hash_next;	/* bucket chain [L cache->lock] */
+	struct list_head lru;	/* on cache->lru while refs == 0 [L] */
+};
+
+/*
+ * The cache. Blocks with references stay; unreferenced ones sit on an LRU
+ * list and are freed, oldest first, when the cache grows past max_bytes.
+ */
+struct tb_cache {
+	/* Protects everything below and every cached block's refs,
+	 * hash_next and lru. A leaf lock: taken with no other fs lock held
+	 * inside it, never across I/O. */
+	struct spinlock lock;
+	struct tree_block **buckets;	/* hash table by start [L] */
+	u32 nbuckets;			/* power of two [I] */
+	struct list_head lru;		/* unreferenced blocks, oldest first */
+	u64 bytes;			/* bytes of cached blocks [L] */
+	u64 max_bytes;			/* soft limit for unreferenced ones [I] */
+	u64 hits, misses;		/* statistics [L] */
+};
+
+/*
+ * What the referrer (a parent node, root item or superblock) says a block
+ * must be. The tree checker compares the block against it.
+ */
+struct tb_expect {
+	u64 owner;		/* tree id being read (see tree_check.c) */
+	u64 generation;		/* generation recorded by the referrer */
+	u8 level;		/* level recorded by the referrer */
+	int has_first_key;	/* the referrer knows the first key */
+	struct key first_key;	/* then: the block's first key */
+};
+
+int tb_cache_init(struct tb_cache *c, u64 max_bytes);
+void tb_cache_destroy(struct tb_cache *c);
+
+int tree_block_read(struct fs_info *fs, u64 bytenr,
+		    const struct tb_expect *exp, struct tree_block **out);
+struct tree_block *tree_block_get(struct tree_block *b);
+void tree_block_put(struct tree_block *b);
+int tree_block_clone(const struct tree_block *b, struct tree_block **out);
+
+/* Header fields of a verified block. */
+static inline u32 tb_nritems(const struct tree_block *b)
+{
+	return D_GET32(struct d_header, b->data, nritems);
+}
+
+static inline u8 tb_level(const struct tree_block *b)
+{
+	return D_GET8(struct d_header, b->data, level);
+}
+
+static inline u64 tb_generation(const struct tree_block *b)
+{
+	return D_GET64(struct d_header, b->data, generation);
+}
+
+static inline u64 tb_owner(const struct tree_block *b)
+{
+	return D_GET64(struct d_header, b->data, owner);
+}
+
+/* Leaf item i: descriptor address, key, data and size. */
+static inline const u8 *tb_item_desc(const struct tree_block *b, u32 i)
+{
+	return b->data + sizeof(struct d_header) + i * sizeof(struct d_item);
+}
+
+static inline void tb_item_key(const struct tree_block *b, u32 i,
+			       struct key *k)
+{
+	key_from_disk(k, tb_item_desc(b, i));
+}
+
+static inline u32 tb_item_size(const struct tree_block *b, u32 i)
+{
+	return D_GET32(struct d_item, tb_item_desc(b, i), size);
+}
+
+static inline const u8 *tb_item_data(const struct tree_block *b, u32 i)
+{
+	return b->data + sizeof(struct d_header) +
+	       D_GET32(struct d_item, tb_item_desc(b, i), offset);
+}
+
+/* Node pointer i: key, child address and child generation. */
+static inline const u8 *tb_ptr_desc(const struct tree_block *b, u32 i)
+{
+	return b->data + sizeof(struct d_header) + i * sizeof(struct d_key_ptr);
+}
+
+static inline void tb_node_key(const struct tree_block *b, u32 i,
+			       struct key *k)
+{
+	key_from_disk(k, tb_ptr_desc(b, i));
+}
+
+static inline u64 tb_node_blockptr(const struct tree_block *b, u32 i)
+{
+	return D_GET64(struct d_key_ptr, tb_ptr_desc(b, i), blockptr);
+}
+
+static inline u64 tb_node_ptr_gen(const struct tree_block *b, u32 i)
+{
+	return D_GET64(struct d_key_ptr, tb_ptr_desc(b, i), generation);
+}
+
+#endif

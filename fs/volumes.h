@@ -1,0 +1,41 @@
+/*
+ * The chunk map: which device ranges hold each range of btrfs's logical
+ * address space. See volumes.c.
+ */
+#ifndef FS_VOLUMES_H
+#define FS_VOLUMES_H
+
+#include "format.h"
+
+struct fs_info;
+
+/* Most copies of a chunk ghee maps (DUP has 2, SINGLE 1). */
+#define CHUNK_MAX_STRIPES 4
+
+/* One chunk: [logical, logical + length) has num_stripes identical copies. */
+struct chunk_mapping {
+	u64 logical;		/* first logical byte */
+	u64 length;		/* bytes */
+	u64 type;		/* BLOCK_GROUP_* type and profile bits */
+	u32 num_stripes;	/* copies (SINGLE 1, DUP 2) */
+	u64 physical[CHUNK_MAX_STRIPES];	/* byte offset of each copy */
+};
+
+/* All chunks, sorted by logical address, not overlapping. */
+struct chunk_map {
+	struct chunk_mapping *v;	/* array of n entries */
+	u32 n;				/* entries in use */
+	u32 cap;			/* entries allocated */
+};
+
+int volumes_read_sys_array(struct fs_info *fs);
+int volumes_read_chunk_tree(struct fs_info *fs);
+const struct chunk_mapping *volumes_lookup(const struct fs_info *fs,
+					   u64 logical, u64 len);
+int volumes_num_copies(const struct fs_info *fs, u64 logical);
+int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
+		 u32 len);
+const char *volumes_profile_name(u64 type);
+void volumes_free(struct chunk_map *map);
+
+#endif

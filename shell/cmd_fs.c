@@ -1,0 +1,702 @@
+/*
+ * Filesystem commands: mount, umount, ls, cat, stat, tree, find, sha256sum,
+ * df, subvol list, dump-super, dump-tree. They drive the public API in
+ * fs/fs.h and print to the console; the same code runs in the kernel and in
+ * the host tool, so one command script gives the same output in both.
+ *
+ * One filesystem is mounted at a time (`mounted`). The shell runs commands
+ * one after another on one task, so this state needs no lock.
+ *
+ * Errors: each handler prints "CMD: what: reason" before returning a
+ * negative errno; the fs layer has logged the on-disk detail (block address,
+ * inode and offset) before that. Directory walks (tree, find) use a heap
+ * stack, not recursion, so a deep tree cannot overflow a kernel stack.
+ */
+#include <ghee/errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <ghee/alloc.h>
+#include <ghee/blk.h>
+#include <ghee/console.h>
+
+#include "../fs/fs.h"
+#include "../lib/sha256.h"
+#include "cmd_fs.h"
+#include "shell.h"
+
+#define IO_CHUNK (256u * 1024)	/* bytes per fs_read in cat/sha256sum */
+#define WALK_PATH_MAX 4096	/* longest path tree/find print */
+#define WALK_DEPTH_MAX 256	/* deepest directory tree/find enter */
+
+#define FT_DIR 2		/* BTRFS_FT_DIR */
+#define FT_SYMLINK 7		/* BTRFS_FT_SYMLINK */
+
+static struct fs_info *mounted;	/* the mounted filesystem, or NULL */
+static char mounted_disk[8];	/* its disk's name */
+
+/* A short description of an errno value (same text on host and kernel). */
+static const char *err_text(int err)
+{
+	switch (-err) {
+	case ENOENT: return "no such file or directory";
+	case ENOTDIR: return "not a directory";
+	case EISDIR: return "is a directory";
+	case EIO: return "I/O error";
+	case ENOMEM: return "out of memory";
+	case EUCLEAN: return "filesystem structure is corrupt";
+	case EOPNOTSUPP: return "not supported";
+	case ELOOP: return "too many levels of symbolic links";
+	case ENAMETOOLONG: return "name too long";
+	case ENODEV: return "not a btrfs filesystem";
+	case EINVAL: return "invalid argument";
+	case ENXIO: return "past the end of the device";
+	case EPERM: return "not a regular file";
+	default: return "error";
+	}
+}
+
+/* Print "cmd: what: reason (errno N)" and return err. */
+static int fail(const char *cmd, const char *what, int err)
+{
+	con_printf("%s: %s: %s (errno %d)\n", cmd, what, err_text(err), -err);
+	return err;
+}
+
+/* Check a filesystem is mounted; print why not. */
+static int need_mount(const char *cmd)
+{
+	if (mounted)
+		return 0;
+	con_printf("%s: no filesystem mounted (use: mount DISK)\n", cmd);
+	return -ENOENT;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	struct blkdev *dev;
+	int ret;
+
+	if (argc == 3 && strcmp(argv[2], "ro") != 0) {
+		con_printf("mount: unknown option '%s' (expected: ro)\n",
+			   argv[2]);
+		return -EINVAL;
+	}
+	if (mounted) {
+		con_printf("mount: %s is already mounted; umount it first\n",
+			   mounted_disk);
+		return -EBUSY;
+	}
+	dev = blk_lookup(argv[1]);
+	if (!dev) {
+		con_printf("mount: no disk named '%s'\n", argv[1]);
+		return -ENODEV;
+	}
+	ret = fs_mount(dev, argc == 3 ? FS_MOUNT_RO : 0, &mounted);
+	if (ret) {
+		mounted = NULL;
+		return fail("mount", argv[1], ret == -EINVAL ? -ENODEV : ret);
+	}
+	snprintf(mounted_disk, sizeof(mounted_disk), "%s", dev->name);
+	con_printf("mounted %s read-only%s\n", dev->name, argc == 3 ? "" :
+		   " (writing is not supported yet)");
+	return 0;
+}
+
+int cmd_umount(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (need_mount("umount"))
+		return -ENOENT;
+	fs_umount(mounted);
+	mounted = NULL;
+	con_printf("unmounted %s\n", mounted_disk);
+	return 0;
+}
+
+void cmd_fs_reset(void)
+{
+	fs_umount(mounted);
+	mounted = NULL;
+}
+
+/* Resolve a path argument, printing the error. */
+static int resolve(const char *cmd, const char *path, unsigned flags,
+		   struct fs_ino *ino)
+{
+	int ret;
+
+	if (need_mount(cmd))
+		return -ENOENT;
+	ret = fs_lookup(mounted, path, flags, ino);
+	return ret ? fail(cmd, path, ret) : 0;
+}
+
+/* "drwxr-xr-x" for a mode. */
+static void mode_string(uint32_t mode, char out[11])
+{
+	static const char types[] = "?pc?d?b?-?l?s???";
+	static const char rwx[] = "rwxrwxrwx";
+	int i;
+
+	out[0] = types[(mode >> 12) & 15];
+	for (i = 0; i < 9; i++)
+		out[1 + i] = (mode & (0400 >> i)) ? rwx[i] : '-';
+	if (mode & 04000)
+		out[3] = (mode & 0100) ? 's' : 'S';
+	if (mode & 02000)
+		out[6] = (mode & 010) ? 's' : 'S';
+	if (mode & 01000)
+		out[9] = (mode & 01) ? 't' : 'T';
+	out[10] = 0;
+}
+
+/* "YYYY-MM-DD hh:mm:ss" (UTC) for seconds since the epoch. */
+static void time_string(int64_t t, char *out, size_t n)
+{
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	int64_t sod = t - days * 86400, z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+
+	snprintf(out, n, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
+		 (long long)y, (long long)m, (long long)d,
+		 (long long)(sod / 3600), (long long)(sod / 60 % 60),
+		 (long long)(sod % 60));
+}
+
+/* Print one ls -l line for ino named name. */
+static int print_long(struct fs_ino ino, const char *name)
+{
+	struct fs_stat st;
+	char mode[11], when[96], target[256];
+	size_t n = 0;
+	int ret = fs_stat(mounted, ino, &st);
+
+	if (ret)
+		return fail("ls", name, ret);
+	mode_string(st.mode, mode);
+	time_string(st.mtime.sec, when, sizeof(when));
+	if ((st.mode & 0170000) == 0120000 &&
+	    fs_readlink(mounted, ino, target, sizeof(target) - 1, &n))
+		n = 0;
+	target[n] = 0;
+	con_printf("%s %u %u %u %llu %s %s%s%s\n", mode, st.nlink, st.uid,
+		   st.gid, (unsigned long long)st.size, when, name,
+		   n ? " -> " : "", target);
+	return 0;
+}
+
+struct ls_ctx {
+	int longfmt;	/* -l */
+	int err;	/* first error from print_long */
+};
+
+static int ls_entry(void *ctx, const char *name, size_t len,
+		    struct fs_ino ino, unsigned type)
+{
+	struct ls_ctx *c = ctx;
+	int ret;
+
+	(void)len;
+	(void)type;
+	if (!c->longfmt) {
+		con_printf("%s\n", name);
+		return 0;
+	}
+	ret = print_long(ino, name);
+	if (ret && !c->err)
+		c->err = ret;
+	return 0;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	struct ls_ctx c = { 0, 0 };
+	const char *path = "/";
+	struct fs_stat st;
+	struct fs_ino ino;
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-l"))
+			c.longfmt = 1;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return -EINVAL;
+		else
+			path = argv[i];
+	}
+	ret = resolve("ls", path, 0, &ino);
+	if (ret)
+		return ret;
+	ret = fs_stat(mounted, ino, &st);
+	if (ret)
+		return fail("ls", path, ret);
+	if ((st.mode & 0170000) != 0040000) {
+		if (c.longfmt)
+			return print_long(ino, path);
+		con_printf("%s\n", path);
+		return 0;
+	}
+	ret = fs_readdir(mounted, ino, ls_entry, &c);
+	if (ret)
+		return fail("ls", path, ret);
+	return c.err;
+}
+
+/* Check ino is a regular file; print why not. */
+static int need_file(const char *cmd, const char *path, struct fs_ino ino,
+		     uint64_t *size)
+{
+	struct fs_stat st;
+	int ret = fs_stat(mounted, ino, &st);
+
+	if (ret)
+		return fail(cmd, path, ret);
+	if ((st.mode & 0170000) == 0040000)
+		return fail(cmd, path, -EISDIR);
+	if ((st.mode & 0170000) != 0100000)
+		return fail(cmd, path, -EPERM);
+	*size = st.size;
+	return 0;
+}
+
+/* Feed every byte of a file to fn(ctx, buf, n). */
+static int read_all(const char *cmd, const char *path,
+		    void (*fn)(void *ctx, const void *buf, size_t n),
+		    void *ctx)
+{
+	struct fs_ino ino;
+	uint64_t size = 0, off = 0;
+	size_t done;
+	char *buf;
+	int ret;
+
+	ret = resolve(cmd, path, FS_LOOKUP_FOLLOW, &ino);
+	if (ret)
+		return ret;
+	ret = need_file(cmd, path, ino, &size);
+	if (ret)
+		return ret;
+	buf = kmalloc(IO_CHUNK);
+	if (!buf)
+		return fail(cmd, path, -ENOMEM);
+	while (off < size) {
+		ret = fs_read(mounted, ino, off, buf, IO_CHUNK, &done);
+		if (ret) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "read at offset %llu",
+				 (unsigned long long)off);
+			con_printf("%s: %s: %s: %s (errno %d)\n", cmd, path,
+				   what, err_text(ret), -ret);
+			break;
+		}
+		if (done == 0)
+			break;
+		fn(ctx, buf, done);
+		off += done;
+	}
+	kfree(buf);
+	return ret;
+}
+
+static void cat_out(void *ctx, const void *buf, size_t n)
+{
+	(void)ctx;
+	con_write(buf, n);
+}
+
+int cmd_cat(int argc, char **argv)
+{
+	int i, ret = 0;
+
+	for (i = 1; i < argc; i++) {
+		int r = read_all("cat", argv[i], cat_out, NULL);
+
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+static void sha_out(void *ctx, const void *buf, size_t n)
+{
+	sha256_update(ctx, buf, n);
+}
+
+int cmd_sha256sum(int argc, char **argv)
+{
+	struct sha256_ctx c;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	char hex[2 * SHA256_DIGEST_SIZE + 1];
+	int i, j, ret = 0;
+
+	for (i = 1; i < argc; i++) {
+		int r;
+
+		sha256_init(&c);
+		r = read_all("sha256sum", argv[i], sha_out, &c);
+		if (r) {
+			if (!ret)
+				ret = r;
+			continue;
+		}
+		sha256_final(&c, d);
+		for (j = 0; j < SHA256_DIGEST_SIZE; j++)
+			snprintf(hex + 2 * j, 3, "%02x", d[j]);
+		con_printf("%s  %s\n", hex, argv[i]);
+	}
+	return ret;
+}
+
+static void print_time(const char *label, const struct fs_time *t)
+{
+	char s[96];
+
+	time_string(t->sec, s, sizeof(s));
+	con_printf("%s: %s.%09u UTC (%lld)\n", label, s, t->nsec,
+		   (long long)t->sec);
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	static const char *const kinds[16] = {
+		"unknown", "fifo", "character device", "unknown", "directory",
+		"unknown", "block device", "unknown", "regular file", "unknown",
+		"symbolic link", "unknown", "socket", "unknown", "unknown",
+		"unknown" };
+	struct fs_stat st;
+	struct fs_ino ino;
+	char mode[11];
+	int ret;
+
+	(void)argc;
+	ret = resolve("stat", argv[1], 0, &ino);
+	if (ret)
+		return ret;
+	ret = fs_stat(mounted, ino, &st);
+	if (ret)
+		return fail("stat", argv[1], ret);
+	mode_string(st.mode, mode);
+	con_printf("  File: %s\n", argv[1]);
+	con_printf("  Size: %llu\tBytes: %llu\t%s\n",
+		   (unsigned long long)st.size, (unsigned long long)st.nbytes,
+		   kinds[(st.mode >> 12) & 15]);
+	con_printf("Subvolume: %llu\tInode: %llu\tLinks: %u\n",
+		   (unsigned long long)st.id.root, (unsigned long long)st.id.ino,
+		   st.nlink);
+	con_printf("Access: (%04o/%s)  Uid: %u  Gid: %u  Rdev: %llu\n",
+		   st.mode & 07777, mode, st.uid, st.gid,
+		   (unsigned long long)st.rdev);
+	con_printf("Flags: 0x%llx  Generation: %llu  Transid: %llu\n",
+		   (unsigned long long)st.flags,
+		   (unsigned long long)st.generation,
+		   (unsigned long long)st.transid);
+	print_time("Access", &st.atime);
+	print_time("Modify", &st.mtime);
+	print_time("Change", &st.ctime);
+	print_time(" Birth", &st.otime);
+	return 0;
+}
+
+/* One directory entry collected for a walk. */
+struct walk_ent {
+	char *name;		/* NUL-terminated copy */
+	struct fs_ino ino;
+	unsigned type;		/* BTRFS_FT_* */
+};
+
+/* One open directory of a walk: its entries and the next one to visit. */
+struct walk_level {
+	struct walk_ent *v;	/* entries in index order */
+	uint32_t n, cap;	/* used and allocated entries */
+	uint32_t next;		/* next entry to visit */
+	size_t path_len;	/* length of this directory's path */
+};
+
+/* A tree or find walk. */
+struct walk {
+	int is_tree;		/* tree layout, else find layout */
+	char *path;		/* current path, WALK_PATH_MAX bytes */
+	struct walk_level *lv;	/* WALK_DEPTH_MAX levels */
+	int depth;		/* open levels */
+	uint64_t ndirs, nfiles;	/* counts for tree's summary */
+	int err;		/* first error met */
+};
+
+static int collect(void *ctx, const char *name, size_t len,
+		   struct fs_ino ino, unsigned type)
+{
+	struct walk_level *l = ctx;
+	struct walk_ent *e;
+
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 16;
+		struct walk_ent *v = kmalloc(cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		if (l->n)
+			memcpy(v, l->v, l->n * sizeof(*v));
+		kfree(l->v);
+		l->v = v;
+		l->cap = cap;
+	}
+	e = &l->v[l->n];
+	e->name = kmalloc(len + 1);
+	if (!e->name)
+		return -ENOMEM;
+	memcpy(e->name, name, len + 1);
+	e->ino = ino;
+	e->type = type;
+	l->n++;
+	return 0;
+}
+
+static void level_free(struct walk_level *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		kfree(l->v[i].name);
+	kfree(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Open directory ino (whose path is w->path) as a new level. */
+static int walk_push(struct walk *w, const char *cmd, struct fs_ino ino)
+{
+	struct walk_level *l;
+	int ret;
+
+	if (w->depth >= WALK_DEPTH_MAX)
+		return fail(cmd, w->path, -ENAMETOOLONG);
+	l = &w->lv[w->depth];
+	memset(l, 0, sizeof(*l));
+	l->path_len = strlen(w->path);
+	ret = fs_readdir(mounted, ino, collect, l);
+	if (ret) {
+		level_free(l);
+		return fail(cmd, w->path, ret);
+	}
+	w->depth++;
+	return 0;
+}
+
+/* Print one entry (the path already holds its full name). */
+static void walk_print(struct walk *w, const struct walk_ent *e)
+{
+	char target[256];
+	size_t n = 0;
+	int i;
+
+	if (!w->is_tree) {
+		con_printf("%s\n", w->path);
+		return;
+	}
+	for (i = 0; i + 1 < w->depth; i++)
+		con_printf("%s", w->lv[i].next < w->lv[i].n ? "|   " : "    ");
+	con_printf("%s%s", w->lv[w->depth - 1].next < w->lv[w->depth - 1].n ?
+		   "|-- " : "`-- ", e->name);
+	if (e->type == FT_SYMLINK &&
+	    !fs_readlink(mounted, e->ino, target, sizeof(target) - 1, &n)) {
+		target[n] = 0;
+		con_printf(" -> %s", target);
+	}
+	con_printf("\n");
+}
+
+/* Visit the next entry of the deepest level, or close that level. */
+static void walk_step(struct walk *w, const char *cmd)
+{
+	struct walk_level *l = &w->lv[w->depth - 1];
+	struct walk_ent *e;
+	size_t len = l->path_len;
+	int ret;
+
+	if (l->next == l->n) {
+		level_free(l);
+		w->depth--;
+		return;
+	}
+	e = &l->v[l->next++];
+	if (len + 1 + strlen(e->name) + 1 > WALK_PATH_MAX) {
+		ret = fail(cmd, e->name, -ENAMETOOLONG);
+		w->err = w->err ? w->err : ret;
+		return;
+	}
+	snprintf(w->path + len, WALK_PATH_MAX - len, "%s%s",
+		 len && w->path[len - 1] == '/' ? "" : "/", e->name);
+	walk_print(w, e);
+	if (e->type == FT_DIR) {
+		w->ndirs++;
+		ret = walk_push(w, cmd, e->ino);
+		if (ret && !w->err)
+			w->err = ret;
+	} else {
+		w->nfiles++;
+	}
+}
+
+/* Walk the tree under path, printing as tree or find does. */
+static int walk_run(const char *cmd, const char *path, int is_tree)
+{
+	struct walk w;
+	struct fs_ino ino;
+	struct fs_stat st;
+	int ret;
+
+	ret = resolve(cmd, path, 0, &ino);
+	if (ret)
+		return ret;
+	ret = fs_stat(mounted, ino, &st);
+	if (ret)
+		return fail(cmd, path, ret);
+	memset(&w, 0, sizeof(w));
+	w.is_tree = is_tree;
+	w.path = kmalloc(WALK_PATH_MAX);
+	w.lv = kmalloc(WALK_DEPTH_MAX * sizeof(*w.lv));
+	if (!w.path || !w.lv) {
+		ret = fail(cmd, path, -ENOMEM);
+		goto out_free;
+	}
+	snprintf(w.path, WALK_PATH_MAX, "%s", path);
+	con_printf("%s\n", path);
+	if ((st.mode & 0170000) == 0040000)
+		w.err = walk_push(&w, cmd, ino);
+	while (w.depth > 0)
+		walk_step(&w, cmd);
+	if (is_tree)
+		con_printf("\n%llu directories, %llu files\n",
+			   (unsigned long long)w.ndirs,
+			   (unsigned long long)w.nfiles);
+	ret = w.err;
+out_free:
+	kfree(w.path);
+	kfree(w.lv);
+	return ret;
+}
+
+int cmd_tree(int argc, char **argv)
+{
+	return walk_run("tree", argc > 1 ? argv[1] : "/", 1);
+}
+
+int cmd_find(int argc, char **argv)
+{
+	return walk_run("find", argc > 1 ? argv[1] : "/", 0);
+}
+
+/* "1.50GiB" for a byte count, like btrfs-progs. */
+static void size_string(uint64_t v, char *out, size_t n)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB",
+					     "TiB", "PiB", "EiB" };
+	uint64_t whole = v, frac = 0;
+	int u = 0;
+
+	while (whole >= 1024 && u < 6) {
+		frac = (whole % 1024) * 100 / 1024;
+		whole /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, n, "%lluB", (unsigned long long)v);
+	else
+		snprintf(out, n, "%llu.%02llu%s", (unsigned long long)whole,
+			 (unsigned long long)frac, units[u]);
+}
+
+int cmd_df(int argc, char **argv)
+{
+	struct fs_df *df;
+	char a[32], b[32];
+	uint32_t i;
+	int ret;
+
+	(void)argc;
+	(void)argv;
+	if (need_mount("df"))
+		return -ENOENT;
+	df = kmalloc(sizeof(*df));
+	if (!df)
+		return fail("df", mounted_disk, -ENOMEM);
+	ret = fs_df(mounted, df);
+	if (ret) {
+		kfree(df);
+		return fail("df", mounted_disk, ret);
+	}
+	size_string(df->total_bytes, a, sizeof(a));
+	size_string(df->bytes_used, b, sizeof(b));
+	con_printf("Device %s: size=%s, used=%s\n", mounted_disk, a, b);
+	for (i = 0; i < df->nspace; i++) {
+		size_string(df->space[i].total, a, sizeof(a));
+		size_string(df->space[i].used, b, sizeof(b));
+		con_printf("%s, %s: total=%s, used=%s\n",
+			   fs_space_type_name(df->space[i].type),
+			   fs_space_profile_name(df->space[i].type), a, b);
+	}
+	kfree(df);
+	return 0;
+}
+
+static int subvol_print(void *ctx, const struct fs_subvol *sv)
+{
+	(void)ctx;
+	con_printf("ID %llu gen %llu top level %llu path %s%s\n",
+		   (unsigned long long)sv->id,
+		   (unsigned long long)sv->generation,
+		   (unsigned long long)sv->parent, sv->path,
+		   sv->read_only ? " (read-only)" : "");
+	return 0;
+}
+
+int cmd_subvol(int argc, char **argv)
+{
+	int ret;
+
+	(void)argc;
+	if (strcmp(argv[1], "list") != 0) {
+		con_printf("subvol: unknown subcommand '%s' (expected: list)\n",
+			   argv[1]);
+		return -EINVAL;
+	}
+	if (need_mount("subvol"))
+		return -ENOENT;
+	ret = fs_subvol_list(mounted, subvol_print, NULL);
+	return ret ? fail("subvol list", mounted_disk, ret) : 0;
+}
+
+int cmd_dump_super(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (need_mount("dump-super"))
+		return -ENOENT;
+	return fs_dump_super(mounted);
+}
+
+int cmd_dump_tree(int argc, char **argv)
+{
+	int ret;
+
+	(void)argc;
+	if (need_mount("dump-tree"))
+		return -ENOENT;
+	ret = fs_dump_tree(mounted, argv[1]);
+	if (ret == -EINVAL)
+		con_printf("dump-tree: unknown tree '%s' (root, extent, chunk, "
+			   "dev, fs, csum, quota, uuid, free-space, "
+			   "block-group or a number)\n", argv[1]);
+	else if (ret)
+		fail("dump-tree", argv[1], ret);
+	return ret;
+}
