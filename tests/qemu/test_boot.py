@@ -15,7 +15,8 @@ def test_boot_to_prompt(ctx):
     g, msgs = booted(ctx)
     assert "pvh boot" in msgs, msgs
     out = g.cmd("version")
-    assert re.match(r"ghee \S+ \(x86-64, pvh boot\)", out), out
+    assert re.match(r"ghee \S+ \(x86-64, pvh boot by QEMU direct boot\)\n"
+                    r"command line: panic=exit accel=tcg", out), out
     g.send("poweroff\n")
     assert g.wait_exit() == 0
 
