@@ -16,7 +16,7 @@ def test_boot_to_prompt(ctx):
     assert "pvh boot" in msgs, msgs
     out = g.cmd("version")
     assert re.match(r"ghee \S+ \(x86-64, pvh boot by QEMU direct boot\)\n"
-                    r"command line: panic=exit accel=tcg", out), out
+                    r"command line: panic=exit accel=(tcg|kvm)", out), out
     g.send("poweroff\n")
     assert g.wait_exit() == 0
 
