@@ -1,7 +1,8 @@
 /*
  * Split a command line into arguments, in place. Words are separated by
  * spaces or tabs. 'single quotes' keep everything literally; "double
- * quotes" keep spaces and allow \" and \\; outside quotes a backslash
+ * quotes" keep spaces and allow \", \\ and \xHH (any byte, so names with
+ * control bytes can be typed and scripted); outside quotes a backslash
  * makes the next character literal. Quotes join adjacent text: a'b c'd is
  * one argument "ab cd".
  */
@@ -10,6 +11,17 @@
 #include <ghee/console.h>
 
 #include "args.h"
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 /* Copy one word starting at *src into dst (dst <= src, same buffer).
  * Returns 0, or -EINVAL for an unterminated quote. */
@@ -25,6 +37,12 @@ static int take_word(char **src, char **dst)
 			else if (quote == '"' && *s == '\\' &&
 				 (s[1] == '"' || s[1] == '\\'))
 				*d++ = *++s;
+			else if (quote == '"' && *s == '\\' && s[1] == 'x' &&
+				 hex_digit(s[2]) >= 0 && hex_digit(s[3]) >= 0) {
+				*d++ = (char)(hex_digit(s[2]) * 16 +
+					      hex_digit(s[3]));
+				s += 3;
+			}
 			else
 				*d++ = *s;
 		} else if (*s == ' ' || *s == '\t') {

@@ -23,6 +23,17 @@ TEST(shell, split_plain_and_quoted)
 	CHECK_STR(argv[5], "xyz");
 }
 
+TEST(shell, split_hex_escapes)
+{
+	char line[] = "cat \"odd\\x01\\x7F\\xff\" \"\\x4\" 'a\\x41'";
+	char *argv[4];
+
+	CHECK_EQ(args_split(line, argv, 4), 4);
+	CHECK_STR(argv[1], "odd\x01\x7f\xff");
+	CHECK_STR(argv[2], "\\x4");	/* not two hex digits: kept */
+	CHECK_STR(argv[3], "a\\x41");	/* single quotes: literal */
+}
+
 TEST(shell, split_errors)
 {
 	char unterminated[] = "echo 'abc";
