@@ -10,6 +10,7 @@ tests by "suite" or "suite.name".
 import glob
 import importlib.util
 import os
+import signal
 import sys
 import time
 import traceback
@@ -18,6 +19,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guest import ROOT, Guest, GuestError  # noqa: E402
 
 LOG_DIR = os.path.join(ROOT, "build/tests/qemu-logs")
+# A whole test (all its guests) gets this long; each guest has its own
+# deadline too (guest.py). QEMU_TEST_TIMEOUT overrides it.
+TEST_TIMEOUT = int(os.environ.get("QEMU_TEST_TIMEOUT", "300"))
 
 
 class Skip(Exception):
@@ -61,7 +65,12 @@ def collect(selectors):
     return tests
 
 
+def on_alarm(signum, frame):
+    raise GuestError("test timed out after %d s" % TEST_TIMEOUT)
+
+
 def main():
+    signal.signal(signal.SIGALRM, on_alarm)
     tests = collect(sys.argv[1:])
     accel = os.environ.get("ACCEL", "tcg")
     print("KTAP version 1")
@@ -73,6 +82,7 @@ def main():
         ctx = Context()
         t0 = time.monotonic()
         trace = ""
+        signal.alarm(TEST_TIMEOUT)
         try:
             fn(ctx)
             result = "ok %d %s" % (i, name)
@@ -92,6 +102,7 @@ def main():
             result = "not ok %d %s # error: %s" % (
                 i, name, trace.splitlines()[-1])
             failed += 1
+        signal.alarm(0)
         ctx.cleanup()
         if result.startswith("not ok"):
             log = os.path.join(LOG_DIR, name + ".log")
