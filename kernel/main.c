@@ -1,26 +1,30 @@
 /*
  * kmain: bring the machine up in dependency order, then run the shell.
  *
- *   console first (so everything after can report), CPU tables, interrupt
- *   controller and timer calibration, memory, then the shell on the serial
- *   console. The boot time printed is TSC ticks from the first boot
- *   instruction to the prompt.
+ *   CPU tables, clocks (TSC against the PIT, then the LAPIC timer against
+ *   the TSC) and interrupt controllers, the console, memory and paging,
+ *   the scheduler and its tick; then the shell starts as a task and the
+ *   boot flow becomes CPU 0's idle task. The boot time printed is TSC
+ *   ticks from the first boot instruction to the prompt.
  */
 #include <string.h>
 
 #include <ghee/console.h>
 #include <ghee/log.h>
 #include <ghee/system.h>
+#include <ghee/task.h>
 #include <ghee/time.h>
 
 #include "../boot/boot_info.h"
 #include "../shell/shell.h"
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
 #include "console/uart.h"
 #include "mm/kmalloc.h"
 #include "mm/page_alloc.h"
 #include "panic.h"
+#include "sched/sched.h"
 #include "system_internal.h"
 #include "time_internal.h"
 
@@ -38,19 +42,32 @@ static int cmdline_has(const char *cmdline, const char *w)
 	return 0;
 }
 
+/* The shell task: the console's reader. Ends the machine at end of input. */
+static int shell_task(void *arg)
+{
+	(void)arg;
+	shell_main();
+	sys_poweroff();
+}
+
 void kmain(struct boot_info *bi)
 {
+	struct task *shell;
 	uint64_t boot_ns;
 
 	gdt_init();
 	idt_init();
-	pic_init();
+	pic_disable();
+	time_init(bi->entry_tsc, tsc_calibrate());
+	apic_init();
 	uart_init();
 	panic_set_exit(cmdline_has(bi->cmdline, "panic=exit"));
-	time_init(bi->entry_tsc, tsc_calibrate());
 	page_alloc_init(bi);
+	paging_init();
 	kmalloc_init();
 	system_init(bi);
+	sched_init();
+	apic_timer_start();
 	irq_enable();
 
 	con_printf("ghee %s (%s boot)\n", GHEE_VERSION, bi->protocol);
@@ -60,6 +77,9 @@ void kmain(struct boot_info *bi)
 	con_printf("ghee: booted in %lu.%lu ms\n",
 		   (unsigned long)(boot_ns / 1000000),
 		   (unsigned long)(boot_ns / 100000 % 10));
-	shell_main();
-	sys_poweroff();
+	shell = task_create("shell", shell_task, NULL, TASK_PRIO_INTERACTIVE);
+	if (!shell)
+		panic("no memory for the shell task");
+	task_detach(shell);
+	sched_idle();
 }

@@ -11,6 +11,7 @@
 #include <ghee/time.h>
 
 #include "cmd_fs.h"
+#include "cmd_task.h"
 #include "shell.h"
 
 static int cmd_help(int argc, char **argv)
@@ -126,5 +127,15 @@ const struct shell_cmd shell_commands[] = {
 	  0, 0, cmd_dump_super },
 	{ "dump-tree", "TREE", "print a tree (root, chunk, fs, csum, ID...)",
 	  1, 1, cmd_dump_tree },
+	/* tasks (shell/cmd_task.c) */
+	{ "ps", "", "list tasks: id, name, state, class, CPU, CPU time",
+	  0, 0, cmd_ps },
+	{ "kill", "ID", "ask a task to stop (it stops at its next check)",
+	  1, 1, cmd_kill },
+	{ "sleep", "MS", "sleep for MS milliseconds", 1, 1, cmd_sleep },
+	{ "spin", "SECONDS", "start a busy background task (kill ID stops it)",
+	  1, 1, cmd_spin },
+	{ "test", "[SUITE]", "run the kernel's self tests (KTAP)", 0, 1,
+	  cmd_test },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };

@@ -1,8 +1,9 @@
 /*
  * 16550 UART driver for COM1. Output polls the transmitter (QEMU's is always
  * ready). Input is interrupt-driven: the receive interrupt moves bytes from
- * the UART into a ring buffer, and uart_getc() takes them out, halting
- * while the ring is empty.
+ * the UART into a ring buffer and wakes rx_wait; uart_getc() takes them
+ * out, sleeping on rx_wait while the ring is empty (the reading task
+ * sleeps; the CPU runs other tasks or idles).
  *
  * Back-pressure instead of loss: when the ring fills, the interrupt handler
  * turns the receive interrupt off and leaves further bytes in the UART;
@@ -11,7 +12,7 @@
  * has made room, and the UART raises it again for the waiting bytes.
  *
  * rx_lock (irqsave, a leaf lock) protects rx_ring, rx_head, rx_tail and the
- * IER receive bit.
+ * IER receive bit. rx_wait's lock is taken after rx_lock is dropped.
  */
 #include <stdint.h>
 
@@ -19,6 +20,8 @@
 
 #include "../arch/x86_64/arch.h"
 #include "../arch/x86_64/cpu.h"
+#include "../panic.h"
+#include "../sched/wait.h"
 #include "uart.h"
 
 #define COM1		0x3f8
@@ -41,6 +44,7 @@ static uint8_t rx_ring[RX_RING_SIZE];
 static uint32_t rx_head;	/* next slot to fill (interrupt handler) */
 static uint32_t rx_tail;	/* next slot to read (uart_getc) */
 static int rx_irq_on;		/* IER receive bit as last written */
+static struct wait_queue rx_wait = WAIT_QUEUE_INIT(rx_wait, "uart_rx_wait");
 
 static void uart_irq(void)
 {
@@ -54,6 +58,13 @@ static void uart_irq(void)
 		rx_ring[rx_head++ % RX_RING_SIZE] = inb(COM1 + UART_DATA);
 	}
 	spin_unlock(&rx_lock);
+	waitq_wake_all(&rx_wait);
+}
+
+static int rx_ready(void)
+{
+	return __atomic_load_n(&rx_head, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&rx_tail, __ATOMIC_RELAXED);
 }
 
 void uart_init(void)
@@ -71,7 +82,8 @@ void uart_init(void)
 	irq_set_handler(COM1_IRQ, uart_irq);
 	outb(COM1 + UART_IER, IER_RX);
 	rx_irq_on = 1;
-	pic_unmask(COM1_IRQ);
+	if (apic_route_irq(COM1_IRQ) < 0)
+		panic("uart: the IOAPIC has no pin for IRQ %d", COM1_IRQ);
 }
 
 void uart_write(const char *s, size_t n)
@@ -90,16 +102,8 @@ int uart_getc(void)
 	unsigned long flags;
 	int c;
 
-	for (;;) {
-		flags = spin_lock_irqsave(&rx_lock);
-		if (rx_head != rx_tail)
-			break;
-		spin_unlock(&rx_lock);
-		/* Interrupts are still off: nothing can arrive between the
-		 * check above and the halt, which re-enables them. */
-		irq_enable_and_halt();
-		irq_restore(flags);
-	}
+	wait_event(&rx_wait, rx_ready());
+	flags = spin_lock_irqsave(&rx_lock);
 	c = rx_ring[rx_tail++ % RX_RING_SIZE];
 	if (!rx_irq_on) {
 		rx_irq_on = 1;

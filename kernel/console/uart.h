@@ -8,7 +8,8 @@
 void uart_init(void);
 /* Send bytes, polling the transmitter. Caller holds the console lock. */
 void uart_write(const char *s, size_t n);
-/* Next received byte; sleeps (halts) until one arrives. */
+/* Next received byte; the calling task sleeps until one arrives. Only
+ * one task reads the console. */
 int uart_getc(void);
 
 #endif

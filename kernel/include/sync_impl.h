@@ -1,32 +1,58 @@
-/* Kernel layouts of the locks declared in include/ghee/sync.h. */
+/*
+ * Kernel layouts of the locks declared in include/ghee/sync.h. Waiters of
+ * the sleeping locks queue on intrusive lists (lib/list.h) of records on
+ * their own stacks; kernel/sync/ and kernel/sched/wait.c explain the
+ * protocols.
+ */
 #ifndef KERNEL_SYNC_IMPL_H
 #define KERNEL_SYNC_IMPL_H
 
 #include <stdint.h>
 
+#include "../../lib/list.h"
+
+struct task;
+
 /* Ticket spinlock: next is taken by each locker, owner is served. */
 struct spinlock {
 	volatile uint32_t next;		/* [a] next ticket to hand out */
 	volatile uint32_t owner;	/* [a] ticket being served */
+	int holder;			/* [lock] CPU id + 1 of the holder, 0 */
 	const char *name;		/* [I] for debug messages */
 };
 
-#define SPINLOCK_INIT(n) { 0, 0, n }
+#define SPINLOCK_INIT(n) { 0, 0, 0, n }
 
-/*
- * Until the scheduler exists there is one flow of control per CPU and
- * nothing to sleep on, so waiters spin; the kernel-core work replaces the
- * waiting with wait queues behind the same fields' meaning.
- */
-struct mutex {
-	struct spinlock lock;	/* held by the owner */
+/* Tasks waiting for a condition (kernel/sched/wait.c). */
+struct wait_queue {
+	struct spinlock lock;		/* irqsave; ranked just above sched_lock */
+	struct list_head waiters;	/* [lock] struct waiter, FIFO */
 };
 
+#define WAIT_QUEUE_INIT(wq, n) { SPINLOCK_INIT(n), LIST_HEAD_INIT((wq).waiters) }
+
+/* Sleeping lock with one owner; unlock hands it to the first waiter. */
+struct mutex {
+	struct spinlock wait_lock;	/* protects the fields below */
+	struct task *owner;		/* [wait_lock] holder, NULL: free */
+	struct list_head waiters;	/* [wait_lock] FIFO of lock waiters */
+	const char *name;		/* [I] */
+};
+
+/* Sleeping reader/writer lock, writer-fair, FIFO hand-off. */
 struct rwsem {
-	struct spinlock lock;	/* protects the two counts */
-	int32_t readers;	/* [lock] active readers; -1: a writer holds it */
-	int32_t writers_waiting; /* [lock] writers waiting to get in */
-	const char *name;	/* [I] */
+	struct spinlock lock;		/* protects the fields below */
+	int32_t count;			/* [lock] readers inside; -1: a writer */
+	int32_t nr_waiting;		/* [lock, read atomically] waiters */
+	struct task *writer;		/* [lock] the writer inside, or NULL */
+	struct list_head waiters;	/* [lock] FIFO of readers and writers */
+	const char *name;		/* [I] */
+};
+
+/* A count of events that waiters consume (complete_all: unlimited). */
+struct completion {
+	uint32_t done;			/* [wait.lock] events not yet taken */
+	struct wait_queue wait;		/* waiters for done > 0 */
 };
 
 #endif

@@ -1,30 +1,57 @@
 /*
- * Ticket spinlocks: fair (FIFO) and small. The _irqsave variants also turn
- * interrupts off on this CPU, so a lock shared with an interrupt handler
- * cannot deadlock against it.
+ * Ticket spinlocks: fair (FIFO) and small. Holding one disables preemption
+ * on this CPU (a preempted holder would make every other CPU spin for a
+ * whole time slice, and a task switched in on this CPU could deadlock on
+ * it); the last unlock is a preemption point. The _irqsave variants also
+ * turn interrupts off on this CPU, so a lock shared with an interrupt
+ * handler cannot deadlock against it.
+ *
+ * Debug checks, always on (they cost one compare): taking a lock this CPU
+ * already holds (recursion, or an interrupt handler taking a lock without
+ * irqsave) and releasing a lock this CPU does not hold both panic.
  */
 #include <ghee/sync.h>
 
 #include "../arch/x86_64/cpu.h"
+#include "../panic.h"
+#include "../sched/sched.h"
 
 void spin_init(struct spinlock *l, const char *name)
 {
 	l->next = 0;
 	l->owner = 0;
+	l->holder = 0;
 	l->name = name;
 }
 
 void spin_lock(struct spinlock *l)
 {
-	uint32_t ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+	int me = this_cpu()->id + 1;
+	uint32_t ticket;
 
+	preempt_disable();
+	if (__atomic_load_n(&l->holder, __ATOMIC_RELAXED) == me)
+		panic("spinlock %s: recursive lock on cpu %d", l->name, me - 1);
+	ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
 		cpu_relax();
+	l->holder = me;
+}
+
+/* Release without the preemption point (for spin_unlock_irqrestore). */
+static void unlock(struct spinlock *l)
+{
+	if (l->holder != this_cpu()->id + 1)
+		panic("spinlock %s: unlocked but not held by cpu %d", l->name,
+		      this_cpu()->id);
+	l->holder = 0;
+	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
 }
 
 void spin_unlock(struct spinlock *l)
 {
-	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
+	unlock(l);
+	preempt_enable();
 }
 
 unsigned long spin_lock_irqsave(struct spinlock *l)
@@ -37,6 +64,14 @@ unsigned long spin_lock_irqsave(struct spinlock *l)
 
 void spin_unlock_irqrestore(struct spinlock *l, unsigned long flags)
 {
-	spin_unlock(l);
+	unlock(l);
 	irq_restore(flags);
+	preempt_enable();
+}
+
+void spin_assert_held(struct spinlock *l)
+{
+	if (__atomic_load_n(&l->holder, __ATOMIC_RELAXED) != this_cpu()->id + 1)
+		panic("spinlock %s: not held by cpu %d", l->name,
+		      this_cpu()->id);
 }

@@ -9,7 +9,12 @@
 #define GDT_TSS		0x18
 #define IST_DOUBLE_FAULT 1	/* IST slot of the double-fault stack */
 
-#define IRQ_BASE	0x20	/* legacy IRQ n arrives at vector 0x20 + n */
+#define IRQ_BASE	0x20	/* ISA IRQ n arrives at vector 0x20 + n */
+#define VEC_TIMER	0x30	/* LAPIC timer: the scheduler tick */
+#define VEC_SPURIOUS	0x3f	/* LAPIC spurious vector (no EOI) */
+#define NR_VECTORS	0x40	/* vectors with an entry stub (isr.S) */
+
+#define TICK_HZ		1000	/* scheduler ticks per second */
 
 /* Registers as the interrupt stubs (isr.S) push them. */
 struct trap_frame {
@@ -22,11 +27,26 @@ struct trap_frame {
 
 void gdt_init(void);
 void idt_init(void);
-/* Handler for legacy IRQ n (0..15), run with interrupts off. */
+/* Handler for ISA IRQ n (0..15), run with interrupts off. */
 void irq_set_handler(int irq, void (*fn)(void));
-void pic_init(void);
-void pic_unmask(int irq);
-void pic_eoi(int irq);
+/* Handler for the LAPIC timer tick, run with interrupts off. */
+void irq_set_tick_handler(void (*fn)(void));
+/* Called on the way out of every device or timer interrupt, with
+ * interrupts off, on the interrupted task's stack: may switch tasks. */
+void irq_set_exit_hook(void (*fn)(void));
+/* Remap the 8259 PICs out of the exception vectors and mask them all. */
+void pic_disable(void);
+/* Enable the LAPIC (x2APIC when offered) and the IOAPIC with every pin
+ * masked; calibrate the LAPIC timer against the TSC. Needs time_init. */
+void apic_init(void);
+/* Deliver ISA IRQ irq (0..15) to this CPU at IRQ_BASE + irq. 0 or -EINVAL. */
+int apic_route_irq(int irq);
+/* Start the periodic LAPIC timer at TICK_HZ. */
+void apic_timer_start(void);
+void apic_eoi(void);
+/* LAPIC timer counts per second (divider 16), and whether x2APIC is on. */
+uint64_t apic_timer_hz(void);
+int apic_x2apic(void);
 /* Measure the TSC frequency against the PIT; returns Hz. */
 uint64_t tsc_calibrate(void);
 

@@ -1,13 +1,14 @@
 /*
  * Interrupt descriptor table and dispatch. Vectors 0..31 are CPU exceptions
- * (traps.c prints them and stops); 32..47 are the legacy IRQs, routed to the
- * handler registered with irq_set_handler() and acknowledged at the PIC.
+ * (traps.c prints them and stops); 32..47 are the ISA IRQs (through the
+ * IOAPIC), routed to the handler registered with irq_set_handler(); 48 is
+ * the LAPIC timer tick. Device and timer interrupts are acknowledged at
+ * the LAPIC, then the exit hook runs (the scheduler's preemption point).
+ * Spurious interrupts are ignored without an EOI, as the LAPIC wants.
  */
 #include <stdint.h>
 
 #include "arch.h"
-
-#define NR_STUBS 48
 
 struct idt_entry {
 	uint16_t offset_lo;
@@ -24,19 +25,21 @@ struct idt_ptr {
 	uint64_t base;
 } __attribute__((packed));
 
-extern const uint64_t isr_table[NR_STUBS];	/* isr.S */
+extern const uint64_t isr_table[NR_VECTORS];	/* isr.S */
 void trap_exception(struct trap_frame *f);	/* traps.c */
 
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 /* Written at boot before interrupts are enabled, read-only after. */
 static void (*irq_handlers[16])(void);
+static void (*tick_handler)(void);
+static void (*exit_hook)(void);
 
 void idt_init(void)
 {
 	struct idt_ptr ptr = { sizeof(idt) - 1, (uintptr_t)idt };
 	int v;
 
-	for (v = 0; v < NR_STUBS; v++) {
+	for (v = 0; v < NR_VECTORS; v++) {
 		uint64_t a = isr_table[v];
 
 		idt[v].offset_lo = a & 0xffff;
@@ -54,16 +57,33 @@ void irq_set_handler(int irq, void (*fn)(void))
 	irq_handlers[irq] = fn;
 }
 
+void irq_set_tick_handler(void (*fn)(void))
+{
+	tick_handler = fn;
+}
+
+void irq_set_exit_hook(void (*fn)(void))
+{
+	exit_hook = fn;
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
-	int irq;
+	uint64_t v = f->vector;
 
-	if (f->vector < IRQ_BASE) {
+	if (v < IRQ_BASE) {
 		trap_exception(f);
 		return;
 	}
-	irq = f->vector - IRQ_BASE;
-	if (irq_handlers[irq])
-		irq_handlers[irq]();
-	pic_eoi(irq);
+	if (v == VEC_SPURIOUS)
+		return;
+	if (v == VEC_TIMER) {
+		if (tick_handler)
+			tick_handler();
+	} else if (v < IRQ_BASE + 16 && irq_handlers[v - IRQ_BASE]) {
+		irq_handlers[v - IRQ_BASE]();
+	}
+	apic_eoi();
+	if (exit_hook)
+		exit_hook();
 }

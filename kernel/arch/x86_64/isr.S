@@ -1,10 +1,14 @@
 /*
- * Interrupt entry stubs for vectors 0..47 (CPU exceptions and the 16 legacy
- * IRQs). Each stub pushes a dummy error code where the CPU pushes none, then
+ * Interrupt entry stubs for vectors 0..63 (CPU exceptions, the 16 ISA IRQs,
+ * and the LAPIC's own vectors: timer, spurious; see arch.h). Each stub pushes a dummy error code where the CPU pushes none, then
  * its vector, and jumps to isr_common, which saves the general registers
  * and the FPU/SSE state (C code, newlib included, may use SSE, and the
  * interrupted code must get its registers back unchanged), calls
  * trap_dispatch(struct trap_frame *), and returns with iretq.
+ *
+ * trap_dispatch may switch tasks (preemption) before it returns: the frame
+ * then stays on the preempted task's stack until that task is switched
+ * back in and comes out through here.
  */
 	.text
 
@@ -51,7 +55,7 @@ STUB 28, 0
 STUB 29, 1
 STUB 30, 1
 STUB 31, 0
-.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 STUB \v, 0
 .endr
 
@@ -102,6 +106,6 @@ isr_common:
 	.balign 8
 	.globl isr_table
 isr_table:
-.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 	.quad isr_\v
 .endr

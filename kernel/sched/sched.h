@@ -1,0 +1,114 @@
+/*
+ * Scheduler internals shared by kernel/sched, kernel/sync and the
+ * interrupt code. The public task API is include/ghee/task.h.
+ *
+ * Field legend: [I] immutable after creation, [S] sched_lock,
+ * [C] only the CPU the task runs on (with preemption off), [a] atomic.
+ */
+#ifndef KERNEL_SCHED_SCHED_H
+#define KERNEL_SCHED_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ghee/sync.h>
+#include <ghee/task.h>
+
+#include "../../lib/list.h"
+
+#define TASK_PRIO_IDLE	TASK_NR_PRIO	/* only the per-CPU idle task */
+#define SLICE_TICKS	10		/* time slice, in ticks (10 ms) */
+#define STACK_PAGES	8		/* 32 KiB per task, plus a guard page */
+
+enum task_state {
+	TASK_RUNNING,	/* on a CPU or ready on a run queue */
+	TASK_SLEEPING,	/* waiting for task_wake() */
+	TASK_DEAD,	/* ended; waiting for its last reference to go */
+};
+
+struct task {
+	uint8_t fx[512] __attribute__((aligned(16)));	/* [C] FPU/SSE state
+							 * while switched out */
+	uint64_t rsp;			/* [S] stack pointer while switched out */
+	int id;				/* [I] */
+	char name[TASK_NAME_MAX];	/* [I] */
+	int prio;			/* [I] enum task_prio, or TASK_PRIO_IDLE */
+	enum task_state state;		/* [S] */
+	int on_cpu;			/* [S] running now (its stack is live) */
+	int cpu;			/* [S] CPU it runs or last ran on */
+	int refs;			/* [S] creator's handle + 1 while alive */
+	struct list_head run_node;	/* [S] on a run queue while ready */
+	struct list_head all_node;	/* [S] on all_tasks */
+	int slice;			/* [C] ticks left in this slice */
+	uint64_t cpu_ns;		/* [S] CPU time up to run_start */
+	uint64_t run_start;		/* [S] time_ns() when last switched in */
+	int stop;			/* [a] task_stop() was called */
+	int exit_code;			/* [S] result, once TASK_DEAD */
+	struct wait_queue exit_wait;	/* joiners wait here for TASK_DEAD */
+	void *stack;			/* [I] lowest page (the guard), or NULL */
+	int (*fn)(void *arg);		/* [I] */
+	void *arg;			/* [I] */
+};
+
+/* Per-CPU scheduler state. Only CPU 0 runs until SMP bring-up lands. */
+struct cpu {
+	struct task *current;	/* [C] */
+	struct task *idle;	/* [I] runs when no task is ready */
+	struct task *last;	/* [S] task switched away from (to reap) */
+	int preempt_count;	/* [C] spinlocks held + preempt_disable()s */
+	int need_resched;	/* [a] switch at the next preemption point */
+	int id;			/* [I] */
+	uint64_t switches;	/* [S] context switches on this CPU */
+};
+
+extern struct cpu cpus[1];
+
+static inline struct cpu *this_cpu(void)
+{
+	return &cpus[0];
+}
+
+static inline struct task *current_task(void)
+{
+	return this_cpu()->current;
+}
+
+void preempt_disable(void);
+/* Re-enable preemption; switch now when a switch is due and interrupts
+ * are on. */
+void preempt_enable(void);
+
+/* Make the boot flow the idle task of CPU 0 and take the timer tick. */
+void sched_init(void);
+/* Become the idle loop (the boot flow's end). */
+__attribute__((noreturn)) void sched_idle(void);
+/*
+ * Give up the CPU. A task whose state is TASK_SLEEPING stays off the run
+ * queues until task_wake(); a TASK_RUNNING one goes to the back of its
+ * queue. Must not be called with a spinlock held or interrupts off.
+ */
+void schedule(void);
+/* Mark the calling task asleep; the caller then re-checks its condition
+ * and calls schedule(). */
+void sched_set_sleeping(void);
+/* Undo sched_set_sleeping when the condition held after all. */
+void sched_set_running(void);
+/* Make a sleeping task ready. 1 when it was asleep, 0 otherwise. Any
+ * context, interrupts included. */
+int task_wake(struct task *t);
+
+/* Scheduler tick (timer interrupt) and the interrupt-exit hook. */
+void sched_tick(void);
+void sched_irq_exit(void);
+/* Context switches done, for tests and benchmarks. */
+uint64_t sched_switches(void);
+
+/* kernel/sched/switch.S: save callee-saved registers and the FPU state
+ * of the running task, load next's. */
+void ctx_switch(uint64_t *prev_rsp, uint64_t next_rsp, void *prev_fx,
+		void *next_fx);
+/* First code of a new task (switch.S), calls task_start(). */
+void task_entry(void);
+void task_start(void);
+
+#endif

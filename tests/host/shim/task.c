@@ -1,0 +1,225 @@
+/*
+ * Host implementation of include/ghee/task.h: a task is a pthread. The
+ * host has no priorities (prio is recorded for task_list only) and no CPU
+ * accounting; cancellation, join/detach and sleeping behave as in the
+ * kernel. The main thread is task 0 "main".
+ *
+ * tasks_lock protects the task list, ids and reference counts.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ghee/task.h>
+#include <ghee/time.h>
+
+struct task {
+	pthread_t thread;		/* [I] */
+	int id;				/* [I] */
+	char name[TASK_NAME_MAX];	/* [I] */
+	int prio;			/* [I] */
+	int (*fn)(void *arg);		/* [I] */
+	void *arg;			/* [I] */
+	int stop;			/* [a] */
+	int dead;			/* [tasks_lock] */
+	int refs;			/* [tasks_lock] handle + alive */
+	int exit_code;			/* [tasks_lock] once dead */
+	pthread_cond_t sleep_cv;	/* task_stop interrupts sleeps */
+	struct task *next;		/* [tasks_lock] task list, by id */
+};
+
+static pthread_mutex_t tasks_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t exit_cv = PTHREAD_COND_INITIALIZER;
+static struct task main_task = { .name = "main", .refs = 1,
+				 .sleep_cv = PTHREAD_COND_INITIALIZER };
+static struct task *tasks = &main_task;	/* [tasks_lock] */
+static int next_id = 1;			/* [tasks_lock] */
+static __thread struct task *self;
+
+struct task *task_current(void)
+{
+	return self ? self : &main_task;
+}
+
+int task_id(const struct task *t)
+{
+	return t->id;
+}
+
+/* Drop a reference; caller holds tasks_lock. Returns the task to free. */
+static struct task *put_locked(struct task *t)
+{
+	struct task **pp;
+
+	if (--t->refs)
+		return NULL;
+	for (pp = &tasks; *pp != t; pp = &(*pp)->next)
+		;
+	*pp = t->next;
+	return t;
+}
+
+static void task_end(struct task *t, int code)
+{
+	struct task *dead;
+
+	pthread_mutex_lock(&tasks_lock);
+	t->exit_code = code;
+	t->dead = 1;
+	pthread_cond_broadcast(&exit_cv);
+	dead = put_locked(t);
+	pthread_mutex_unlock(&tasks_lock);
+	free(dead);
+}
+
+static void *task_main(void *arg)
+{
+	struct task *t = arg;
+
+	self = t;
+	task_end(t, t->fn(t->arg));
+	return NULL;
+}
+
+struct task *task_create(const char *name, int (*fn)(void *arg), void *arg,
+			 enum task_prio prio)
+{
+	struct task *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	strncpy(t->name, name, TASK_NAME_MAX - 1);
+	t->prio = prio;
+	t->fn = fn;
+	t->arg = arg;
+	t->refs = 2;
+	pthread_cond_init(&t->sleep_cv, NULL);
+	pthread_mutex_lock(&tasks_lock);
+	t->id = next_id++;
+	t->next = tasks;
+	tasks = t;
+	if (pthread_create(&t->thread, NULL, task_main, t) != 0) {
+		tasks = t->next;
+		pthread_mutex_unlock(&tasks_lock);
+		free(t);
+		return NULL;
+	}
+	pthread_detach(t->thread);
+	pthread_mutex_unlock(&tasks_lock);
+	return t;
+}
+
+int task_join(struct task *t)
+{
+	struct task *dead;
+	int code;
+
+	pthread_mutex_lock(&tasks_lock);
+	while (!t->dead)
+		pthread_cond_wait(&exit_cv, &tasks_lock);
+	code = t->exit_code;
+	dead = put_locked(t);
+	pthread_mutex_unlock(&tasks_lock);
+	free(dead);
+	return code;
+}
+
+void task_detach(struct task *t)
+{
+	struct task *dead;
+
+	pthread_mutex_lock(&tasks_lock);
+	dead = put_locked(t);
+	pthread_mutex_unlock(&tasks_lock);
+	free(dead);
+}
+
+void task_exit(int code)
+{
+	if (!self)
+		exit(code);
+	task_end(self, code);
+	pthread_exit(NULL);
+}
+
+int task_stop(int id)
+{
+	struct task *t;
+	int ret = -ESRCH;
+
+	pthread_mutex_lock(&tasks_lock);
+	for (t = tasks; t; t = t->next) {
+		if (t->id != id || t->dead || t == &main_task)
+			continue;
+		__atomic_store_n(&t->stop, 1, __ATOMIC_RELAXED);
+		pthread_cond_broadcast(&t->sleep_cv);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&tasks_lock);
+	return ret;
+}
+
+int task_should_stop(void)
+{
+	return __atomic_load_n(&task_current()->stop, __ATOMIC_RELAXED);
+}
+
+void task_yield(void)
+{
+	sched_yield();
+}
+
+int task_sleep_ns(uint64_t ns)
+{
+	struct task *t = task_current();
+	struct timespec ts;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ns / 1000000000ull;
+	ts.tv_nsec += ns % 1000000000ull;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&tasks_lock);
+	while (!task_should_stop())
+		if (pthread_cond_timedwait(&t->sleep_cv, &tasks_lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+	if (task_should_stop())
+		ret = -EINTR;
+	pthread_mutex_unlock(&tasks_lock);
+	return ret;
+}
+
+int task_list(struct task_info *out, int max)
+{
+	struct task *t;
+	int n = 0, i;
+
+	pthread_mutex_lock(&tasks_lock);
+	for (t = tasks; t; t = t->next)
+		n++;
+	/* The list is newest first; fill from the back for id order. */
+	i = n;
+	for (t = tasks; t; t = t->next) {
+		struct task_info *ti;
+
+		if (--i >= max)
+			continue;
+		ti = &out[i];
+		ti->id = t->id;
+		memcpy(ti->name, t->name, TASK_NAME_MAX);
+		ti->state = t->dead ? 'Z' : 'R';
+		ti->cpu = -1;
+		ti->prio = t->prio;
+		ti->stop = t->stop;
+		ti->cpu_ns = 0;
+	}
+	pthread_mutex_unlock(&tasks_lock);
+	return n;
+}
