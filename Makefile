@@ -41,7 +41,7 @@ HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -Iinclude -Itests/host/include \
 	     -D_GNU_SOURCE -MMD -MP
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz
+.PHONY: all kernel host run test deps clean iso efi loader fuzz bench
 
 all: kernel host loader
 
@@ -129,6 +129,11 @@ run: kernel $(if $(filter efi,$(BOOT)),$(LOADER)) \
 
 test: kernel host loader
 	@tests/run-all.sh
+
+# Benchmarks: every bench/*.sh, each printing RESULT lines and ghee/Linux
+# ratios (bench/blk.sh: raw disk I/O beside Linux in the same QEMU).
+bench: kernel
+	@for b in bench/*.sh; do $$b || exit; done
 
 # Fuzz mount + walk + read for FUZZ_SECONDS (make test runs 30 s of it).
 FUZZ_SECONDS ?= 600

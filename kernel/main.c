@@ -16,6 +16,7 @@
 #include <ghee/time.h>
 
 #include "../boot/boot_info.h"
+#include "../drivers/drivers.h"
 #include "../shell/shell.h"
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/cpu.h"
@@ -67,6 +68,7 @@ void kmain(struct boot_info *bi)
 	kmalloc_init();
 	system_init(bi);
 	sched_init();
+	drivers_init(bi);
 	apic_timer_start();
 	irq_enable();
 

@@ -3,7 +3,9 @@
 #
 # Settings (environment): KERNEL (build/kernel.elf), DISKS ("a.img b.img":
 # virtio-blk disks, vda, vdb, ... in that order; a "ro:" prefix attaches one
-# read-only), SMP (1), MEM (512M), ACCEL (tcg|kvm), APPEND (more kernel
+# read-only, a "4k:" prefix gives it 4096-byte logical and physical
+# sectors; prefixes combine, "ro:4k:x.img"), BLK_QUEUES (virtio queues per
+# disk, each with its own MSI-X vector; default: QEMU's, one per CPU), SMP (1), MEM (512M), ACCEL (tcg|kvm), APPEND (more kernel
 # command line), QEMU_EXTRA (more QEMU arguments), and the boot path:
 #   BOOT=pvh  QEMU loads the kernel directly (PVH note), qboot firmware
 #   BOOT=iso  GRUB image by Multiboot2, under SeaBIOS, or OVMF with
@@ -50,11 +52,18 @@ esac
 
 i=0
 for disk in $DISKS; do
-	ro=
-	case $disk in ro:*) disk=${disk#ro:}; ro=,readonly=on ;; esac
+	ro= dev=
+	while :; do
+		case $disk in
+		ro:*) disk=${disk#ro:}; ro=,readonly=on ;;
+		4k:*) disk=${disk#4k:}; dev+=,logical_block_size=4096,physical_block_size=4096 ;;
+		*) break ;;
+		esac
+	done
+	[ -n "${BLK_QUEUES:-}" ] && dev+=",num-queues=$BLK_QUEUES,vectors=$((BLK_QUEUES + 1))"
 	[ -f "$disk" ] || die "disk image $disk does not exist"
 	args+=(-drive "file=${disk//,/,,},if=none,id=disk$i,format=raw,cache=none,aio=threads$ro"
-	       -device "virtio-blk-pci,drive=disk$i,disable-legacy=on")
+	       -device "virtio-blk-pci,drive=disk$i,disable-legacy=on$dev")
 	i=$((i + 1))
 done
 

@@ -10,6 +10,7 @@
 #include <ghee/system.h>
 #include <ghee/time.h>
 
+#include "cmd_blk.h"
 #include "cmd_fs.h"
 #include "cmd_task.h"
 #include "shell.h"
@@ -137,5 +138,9 @@ const struct shell_cmd shell_commands[] = {
 	  1, 1, cmd_spin },
 	{ "test", "[SUITE]", "run the kernel's self tests (KTAP)", 0, 1,
 	  cmd_test },
+	/* block devices (shell/cmd_blk.c) */
+	{ "blk", "[read|write|verify|flush|discard|zero|bench DISK ...]",
+	  "list disks; raw I/O, pattern check, benchmark ('blk help')",
+	  0, 7, cmd_blk },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
