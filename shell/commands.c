@@ -65,6 +65,17 @@ static int cmd_uptime(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_time(int argc, char **argv)
+{
+	uint64_t t0 = time_ns(), ns;
+	int ret = shell_run_argv(argc - 1, argv + 1);
+
+	ns = time_ns() - t0;
+	con_printf("time: %lu.%03lu ms\n", (unsigned long)(ns / 1000000),
+		   (unsigned long)(ns / 1000 % 1000));
+	return ret;
+}
+
 static int cmd_mem(int argc, char **argv)
 {
 	(void)argc;
@@ -104,6 +115,8 @@ const struct shell_cmd shell_commands[] = {
 	{ "version", "", "show the version and how ghee was booted",
 	  0, 0, cmd_version },
 	{ "uptime", "", "time since boot", 0, 0, cmd_uptime },
+	{ "time", "CMD [ARG...]", "run a command and show how long it took",
+	  1, -1, cmd_time },
 	{ "mem", "", "memory totals and allocator use", 0, 0, cmd_mem },
 	{ "poweroff", "", "stop the machine", 0, 0, cmd_poweroff },
 	{ "reboot", "", "reset the machine", 0, 0, cmd_reboot },

@@ -34,16 +34,11 @@ void shell_print_usage(const struct shell_cmd *cmd)
 		   cmd->usage);
 }
 
-int shell_run_line(char *line)
+int shell_run_argv(int argc, char **argv)
 {
-	char *argv[SHELL_ARGS_MAX];
-	const struct shell_cmd *cmd;
-	int argc, ret;
+	const struct shell_cmd *cmd = shell_find(argv[0]);
+	int ret;
 
-	argc = args_split(line, argv, SHELL_ARGS_MAX);
-	if (argc <= 0)
-		return argc;
-	cmd = shell_find(argv[0]);
 	if (!cmd) {
 		con_printf("error: unknown command '%s' (type 'help' for a "
 			   "list)\n", argv[0]);
@@ -59,6 +54,17 @@ int shell_run_line(char *line)
 	if (ret == -EINVAL)
 		shell_print_usage(cmd);
 	return ret;
+}
+
+int shell_run_line(char *line)
+{
+	char *argv[SHELL_ARGS_MAX];
+	int argc;
+
+	argc = args_split(line, argv, SHELL_ARGS_MAX);
+	if (argc <= 0)
+		return argc;
+	return shell_run_argv(argc, argv);
 }
 
 int shell_main(void)

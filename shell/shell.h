@@ -32,6 +32,9 @@ extern const struct shell_cmd shell_commands[];
 int shell_main(void);
 /* Split and run one line. Returns the command's result. */
 int shell_run_line(char *line);
+/* Run the command argv[0] with its arguments (checked against the table).
+ * Returns the command's result. */
+int shell_run_argv(int argc, char **argv);
 const struct shell_cmd *shell_find(const char *name);
 /* Print "usage: NAME USAGE". */
 void shell_print_usage(const struct shell_cmd *cmd);

@@ -176,6 +176,21 @@ TEST(shell, table_errors_print_usage)
 	host_console_capture(0);
 }
 
+TEST(shell, time_runs_the_command)
+{
+	char ok[] = "time echo timed";
+	char bad[] = "time nosuch";
+
+	host_console_capture(1);
+	CHECK_OK(shell_run_line(ok));
+	CHECK(strncmp(host_console_output(), "timed\ntime: ", 12) == 0);
+	CHECK(strstr(host_console_output(), " ms\n"));
+	host_console_capture(1);
+	CHECK_EQ(shell_run_line(bad), -ENOENT);
+	CHECK(strstr(host_console_output(), "unknown command 'nosuch'"));
+	host_console_capture(0);
+}
+
 TEST(shell, every_command_documented)
 {
 	const struct shell_cmd *c;
