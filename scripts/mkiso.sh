@@ -10,9 +10,10 @@ cmdline="$*"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/boot/grub"
-cp "$kernel" "$work/boot/ghee.elf"
-cat > "$work/boot/grub/grub.cfg" <<CFG
+tree=$work/tree		# what goes on the image; the log stays outside it
+mkdir -p "$tree/boot/grub"
+cp "$kernel" "$tree/boot/ghee.elf"
+cat > "$tree/boot/grub/grub.cfg" <<CFG
 set timeout=0
 set default=0
 menuentry "ghee" {
@@ -20,4 +21,4 @@ menuentry "ghee" {
 	boot
 }
 CFG
-grub-mkrescue -o "$out" "$work" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
+grub-mkrescue -o "$out" "$tree" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
