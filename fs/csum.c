@@ -7,12 +7,18 @@
  *
  * csum_lookup() fetches the sums for a run of sectors with one search and a
  * walk across items; file.c compares them with what it read and turns a
- * mismatch into -EIO naming the file and offset.
+ * mismatch into -EIO naming the file and offset. csum_insert() adds the sums
+ * of newly written data (at most CSUM_ITEM_MAX per item); csum_delete()
+ * removes the sums of a freed extent, cutting items that reach outside it
+ * (Linux merges neighbouring extents' sums into one item).
  */
 #include <ghee/errno.h>
 
+#include <ghee/alloc.h>
+
 #include "../lib/crc32c.h"
 #include "csum.h"
+#include "ctree_write.h"
 #include "fs_info.h"
 
 /* The btrfs data checksum of one sector: standard CRC-32C. */
@@ -80,4 +86,134 @@ int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u32 *sums,
 	}
 	ctree_path_release(&path);
 	return ret < 0 ? ret : 0;
+}
+
+/* Most checksums per csum item ghee writes (1 MiB of 4 KiB sectors). */
+#define CSUM_ITEM_MAX 256
+
+/*
+ * Insert the checksums of len bytes of data at logical (sector aligned,
+ * just written to a newly allocated extent). Caller holds fs_lock for
+ * write. Returns 0 or <0.
+ */
+int csum_insert(struct trans *t, u64 logical, const u8 *data, u64 len)
+{
+	struct fs_info *fs = t->fs;
+	u32 ss = fs->sectorsize, n, i;
+	u8 sums[CSUM_ITEM_MAX * BTRFS_CRC32_SIZE];
+	int ret = 0;
+
+	while (len && ret == 0) {
+		struct key k = { BTRFS_EXTENT_CSUM_OBJECTID,
+				 BTRFS_EXTENT_CSUM_KEY, logical };
+
+		n = len / ss > CSUM_ITEM_MAX ? CSUM_ITEM_MAX : (u32)(len / ss);
+		for (i = 0; i < n; i++)
+			put_le32(sums + i * BTRFS_CRC32_SIZE,
+				 csum_data(data + (u64)i * ss, ss));
+		ret = ctree_insert_item(t, &fs->csum_root, &k, sums,
+					n * BTRFS_CRC32_SIZE);
+		logical += (u64)n * ss;
+		data += (u64)n * ss;
+		len -= (u64)n * ss;
+	}
+	return ret;
+}
+
+/* The csum item at or before end - 1: 0 with its key, 1 when none. */
+static int csum_item_before(struct fs_info *fs, u64 end, struct key *k,
+			    u32 *size)
+{
+	struct key s = { BTRFS_EXTENT_CSUM_OBJECTID, BTRFS_EXTENT_CSUM_KEY,
+			 end - 1 };
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_le(&fs->csum_root, &s, &p);
+	if (ret == 0) {
+		ctree_item_key(&p, k);
+		*size = tb_item_size(p.nodes[0], (u32)p.slots[0]);
+		if (k->objectid != BTRFS_EXTENT_CSUM_OBJECTID ||
+		    k->type != BTRFS_EXTENT_CSUM_KEY)
+			ret = 1;
+	}
+	ctree_path_release(&p);
+	return ret;
+}
+
+/* Cut the sums of [start, end) out of the csum item k (size bytes). */
+static int csum_cut(struct trans *t, const struct key *k, u32 size,
+		    u64 start, u64 end)
+{
+	struct fs_info *fs = t->fs;
+	u32 ss = fs->sectorsize;
+	u64 iend = k->offset + (u64)size / BTRFS_CRC32_SIZE * ss;
+	u32 keep_head = start > k->offset ?
+			(u32)((start - k->offset) / ss) * BTRFS_CRC32_SIZE : 0;
+	u32 tail = iend > end ? (u32)((iend - end) / ss) * BTRFS_CRC32_SIZE
+			      : 0;
+	u8 *tail_sums = NULL;
+	struct ctree_path p;
+	u32 got;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_write(t, &fs->csum_root, k, &p, 0);
+	if (ret) {
+		ctree_path_release(&p);
+		return ret == 1 ? -EUCLEAN : ret;
+	}
+	if (tail) {
+		tail_sums = kmalloc(tail);
+		if (!tail_sums) {
+			ctree_path_release(&p);
+			return -ENOMEM;
+		}
+		memcpy(tail_sums, ctree_item_ptr(&p, &got) + size - tail, tail);
+	}
+	if (keep_head) {
+		ctree_truncate_item(&p, keep_head);
+		ctree_path_release(&p);
+	} else {
+		ret = ctree_del_item(t, &fs->csum_root, &p);
+	}
+	if (ret == 0 && tail) {
+		struct key nk = { k->objectid, k->type, end };
+
+		ret = ctree_insert_item(t, &fs->csum_root, &nk, tail_sums,
+					tail);
+	}
+	kfree(tail_sums);
+	return ret;
+}
+
+/*
+ * Delete the checksums of [logical, +len) (an extent that was freed).
+ * Items reaching outside the range are cut. Returns 0 or <0.
+ */
+int csum_delete(struct trans *t, u64 logical, u64 len)
+{
+	struct fs_info *fs = t->fs;
+	u64 end = logical + len;
+	int ret = 0;
+
+	while (end > logical && ret == 0) {
+		struct key k;
+		u32 size;
+		u64 iend;
+
+		ret = csum_item_before(fs, end, &k, &size);
+		if (ret)
+			return ret < 0 ? ret : 0;
+		iend = k.offset + (u64)size / BTRFS_CRC32_SIZE *
+		       fs->sectorsize;
+		if (iend <= logical)
+			return 0;
+		ret = csum_cut(t, &k, size,
+			       k.offset > logical ? k.offset : logical,
+			       iend < end ? iend : end);
+		end = k.offset;
+	}
+	return ret;
 }

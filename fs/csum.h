@@ -12,4 +12,8 @@ int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u32 *sums,
 		u8 *present);
 u32 csum_data(const void *buf, u32 len);
 
+struct trans;
+int csum_insert(struct trans *t, u64 logical, const u8 *data, u64 len);
+int csum_delete(struct trans *t, u64 logical, u64 len);
+
 #endif

@@ -17,8 +17,9 @@
  * search loop.
  *
  * The path holds a reference on each block it visits; ctree_path_release()
- * drops them. Nothing is locked: in this read-only issue blocks never change.
- * The write path will add per-node locks taken root to leaf.
+ * drops them. Callers hold fs->fs_lock for read (or write), which keeps the
+ * writer (ctree_write.c) from changing dirty blocks under them; committed
+ * blocks never change at all.
  */
 #include <ghee/errno.h>
 
@@ -36,6 +37,11 @@ void ctree_root_init(struct ctree_root *r, struct fs_info *fs, u64 objectid,
 	r->bytenr = bytenr;
 	r->generation = generation;
 	r->level = level;
+	r->dirty = 0;
+	r->last_snapshot = 0;
+	r->commit_bytenr = bytenr;
+	r->commit_generation = generation;
+	r->commit_level = level;
 }
 
 /* Make an empty path. */
@@ -60,8 +66,8 @@ void ctree_path_release(struct ctree_path *p)
  * Binary search block b for key. Sets *slot to the matching entry, or to the
  * first entry above key (nritems when none). Returns 0 on a match, else 1.
  */
-static int bin_search(const struct tree_block *b, const struct key *key,
-		      int *slot)
+int ctree_bin_search(const struct tree_block *b, const struct key *key,
+		     int *slot)
 {
 	u32 lo = 0, hi = tb_nritems(b);
 	int leaf = tb_level(b) == 0;
@@ -90,22 +96,29 @@ static int bin_search(const struct tree_block *b, const struct key *key,
 }
 
 /* Read child `slot` of node b, checked against what b says about it. */
-static int read_child(const struct ctree_path *p, const struct tree_block *b,
-		      int slot, struct tree_block **out)
+int ctree_read_child(const struct ctree_root *root,
+		     const struct tree_block *b, int slot,
+		     struct tree_block **out)
 {
 	struct tb_expect exp;
 
-	exp.owner = p->root->objectid;
+	exp.owner = root->objectid;
 	exp.generation = tb_node_ptr_gen(b, (u32)slot);
 	exp.level = (u8)(tb_level(b) - 1);
 	exp.has_first_key = 1;
 	tb_node_key(b, (u32)slot, &exp.first_key);
-	return tree_block_read(p->root->fs, tb_node_blockptr(b, (u32)slot),
+	return tree_block_read(root->fs, tb_node_blockptr(b, (u32)slot),
 			       &exp, out);
 }
 
-/* Read the root block of the path's tree. */
-static int read_root(const struct ctree_root *root, struct tree_block **out)
+static int read_child(const struct ctree_path *p, const struct tree_block *b,
+		      int slot, struct tree_block **out)
+{
+	return ctree_read_child(p->root, b, slot, out);
+}
+
+/* Read the root block of a tree. */
+int ctree_read_root(const struct ctree_root *root, struct tree_block **out)
 {
 	struct tb_expect exp;
 
@@ -135,13 +148,13 @@ int ctree_search_slot(const struct ctree_root *root, const struct key *key,
 
 	ctree_path_release(p);
 	p->root = root;
-	ret = read_root(root, &b);
+	ret = ctree_read_root(root, &b);
 	if (ret)
 		return ret;
 	for (;;) {
 		level = tb_level(b);
 		p->nodes[level] = b;
-		ret = bin_search(b, key, &slot);
+		ret = ctree_bin_search(b, key, &slot);
 		if (level == 0) {
 			p->slots[0] = slot;
 			return ret;

@@ -9,13 +9,27 @@
 
 struct fs_info;
 
-/* Where a tree starts: its root block as its referrer records it. */
+/*
+ * Where a tree starts: its root block as its referrer records it. The
+ * current root changes as the running transaction copies blocks; the commit
+ * root is the root as of the last commit, which stays intact on disk until
+ * the next commit (DESIGN.md invariant 1).
+ */
 struct ctree_root {
 	struct fs_info *fs;	/* filesystem [I] */
 	u64 objectid;		/* tree id (BTRFS_*_TREE_OBJECTID, subvol) [I] */
-	u64 bytenr;		/* logical address of the root block [I] */
-	u64 generation;		/* the root block's generation [I] */
-	u8 level;		/* the root block's level [I] */
+	u64 bytenr;		/* logical address of the root block [fs_lock] */
+	u64 generation;		/* the root block's generation [fs_lock] */
+	u8 level;		/* the root block's level [fs_lock] */
+	int dirty;		/* changed in the running transaction: its
+				 * root item (or the super) needs rewriting
+				 * [fs_lock] */
+	u64 last_snapshot;	/* root item last_snapshot: blocks of this
+				 * generation or older may be shared [fs_lock] */
+	u64 commit_bytenr;	/* root block of the last commit
+				 * [commit_root_sem] */
+	u64 commit_generation;	/* its generation [commit_root_sem] */
+	u8 commit_level;	/* its level [commit_root_sem] */
 };
 
 /*
@@ -46,6 +60,12 @@ int ctree_next_leaf(struct ctree_path *p);
 int ctree_prev_leaf(struct ctree_path *p);
 int ctree_next_item(struct ctree_path *p);
 int ctree_prev_item(struct ctree_path *p);
+int ctree_read_child(const struct ctree_root *root,
+		     const struct tree_block *parent, int slot,
+		     struct tree_block **out);
+int ctree_bin_search(const struct tree_block *b, const struct key *key,
+		     int *slot);
+int ctree_read_root(const struct ctree_root *root, struct tree_block **out);
 
 /* The key and data of the item the path points at (slot must be valid). */
 static inline void ctree_item_key(const struct ctree_path *p, struct key *k)

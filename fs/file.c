@@ -24,6 +24,7 @@
 #include "csum.h"
 #include "fs.h"
 #include "fs_info.h"
+#include "internal.h"
 #include "subvol.h"
 #include "volumes.h"
 
@@ -268,14 +269,14 @@ static int read_range(struct fs_info *fs, struct fs_ino ino,
  * -EINVAL (not a regular file), -EIO (device error or data checksum
  * mismatch), -EOPNOTSUPP (compressed extent), -EUCLEAN, -ENOMEM.
  */
-int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
-	    size_t len, size_t *done)
+int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
+	      size_t len, size_t *done)
 {
 	struct fs_stat st;
 	int ret;
 
 	*done = 0;
-	ret = fs_stat(fs, ino, &st);
+	ret = inode_stat(fs, ino, &st);
 	if (ret)
 		return ret;
 	if ((st.mode & S_IFMT_) == S_IFDIR_)
@@ -297,15 +298,15 @@ int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
  * Read the target of symlink ino into buf (not NUL terminated; at most len
  * bytes). *done is its length. Returns 0, -EINVAL (not a symlink), -EUCLEAN.
  */
-int fs_readlink(struct fs_info *fs, struct fs_ino ino, char *buf, size_t len,
-		size_t *done)
+int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
+		  size_t len, size_t *done)
 {
 	struct fs_stat st;
 	u64 n;
 	int ret;
 
 	*done = 0;
-	ret = fs_stat(fs, ino, &st);
+	ret = inode_stat(fs, ino, &st);
 	if (ret)
 		return ret;
 	if ((st.mode & S_IFMT_) != S_IFLNK_)
@@ -315,5 +316,28 @@ int fs_readlink(struct fs_info *fs, struct fs_ino ino, char *buf, size_t len,
 	ret = read_range(fs, ino, &st, 0, n, (u8 *)buf);
 	if (ret == 0)
 		*done = (size_t)n;
+	return ret;
+}
+
+/* fs_read and fs_readlink: the calls above under fs_lock held for read. */
+int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
+	    size_t len, size_t *done)
+{
+	int ret;
+
+	down_read(&fs->fs_lock);
+	ret = file_read(fs, ino, off, buf, len, done);
+	up_read(&fs->fs_lock);
+	return ret;
+}
+
+int fs_readlink(struct fs_info *fs, struct fs_ino ino, char *buf, size_t len,
+		size_t *done)
+{
+	int ret;
+
+	down_read(&fs->fs_lock);
+	ret = file_readlink(fs, ino, buf, len, done);
+	up_read(&fs->fs_lock);
 	return ret;
 }

@@ -90,6 +90,13 @@ static inline void put_le64(void *p, u64 v)
 #define D_GET8(S, P, F) (*((const u8 *)(P) + offsetof(S, F)))
 #define D_PTR(S, P, F) ((const u8 *)(P) + offsetof(S, F))
 
+/* Write field F of on-disk struct S at address P (any alignment). */
+#define D_SET16(S, P, F, V) put_le16((u8 *)(P) + offsetof(S, F), (V))
+#define D_SET32(S, P, F, V) put_le32((u8 *)(P) + offsetof(S, F), (V))
+#define D_SET64(S, P, F, V) put_le64((u8 *)(P) + offsetof(S, F), (V))
+#define D_SET8(S, P, F, V) (*((u8 *)(P) + offsetof(S, F)) = (u8)(V))
+#define D_WPTR(S, P, F) ((u8 *)(P) + offsetof(S, F))
+
 /* ---------------------------------------------------------------- sizes */
 
 #define BTRFS_CSUM_SIZE 32	/* bytes reserved for any checksum */
@@ -510,6 +517,59 @@ struct d_extent_item {
 	le64 flags;		/* EXTENT_FLAG_* */
 } __attribute__((packed));
 _Static_assert(sizeof(struct d_extent_item) == 24, "d_extent_item size");
+
+/*
+ * A tree block's EXTENT_ITEM (without skinny metadata) puts this between the
+ * d_extent_item and the inline refs. METADATA_ITEM keys carry the level in
+ * the key instead.
+ */
+struct d_tree_block_info {
+	struct d_key key;	/* first key of the block */
+	u8 level;		/* level of the block */
+} __attribute__((packed));
+_Static_assert(sizeof(struct d_tree_block_info) == 18, "d_tbi size");
+
+/*
+ * An inline back-reference inside an extent item: a type byte, then
+ * - TREE_BLOCK_REF:   le64 root id of the tree that owns the block;
+ * - SHARED_BLOCK_REF: le64 bytenr of the parent block (full backref);
+ * - EXTENT_DATA_REF:  a d_extent_data_ref in place of the le64;
+ * - SHARED_DATA_REF:  le64 parent bytenr, then le32 count.
+ * Inline refs are sorted by type ascending; within one type by "seq"
+ * descending, seq being the hash for EXTENT_DATA_REF and the le64 otherwise.
+ */
+struct d_extent_inline_ref {
+	u8 type;		/* BTRFS_*_REF_KEY */
+	le64 offset;		/* root or parent, see above */
+} __attribute__((packed));
+_Static_assert(sizeof(struct d_extent_inline_ref) == 9, "d_eir size");
+
+/* A data reference from a file: (bytenr, EXTENT_DATA_REF, hash) keyed. */
+struct d_extent_data_ref {
+	le64 root;		/* subvolume tree id */
+	le64 objectid;		/* inode number */
+	le64 offset;		/* file offset of the extent's start */
+	le32 count;		/* file extent items making this reference */
+} __attribute__((packed));
+_Static_assert(sizeof(struct d_extent_data_ref) == 28, "d_edr size");
+
+/* A full-backref data reference: (bytenr, SHARED_DATA_REF, parent). */
+struct d_shared_data_ref {
+	le32 count;		/* file extent items in the parent leaf */
+} __attribute__((packed));
+_Static_assert(sizeof(struct d_shared_data_ref) == 4, "d_sdr size");
+
+/* (bg start, FREE_SPACE_INFO, bg length) in the free-space tree. */
+struct d_free_space_info {
+	le32 extent_count;	/* free extents (or bitmap runs) in the bg */
+	le32 flags;		/* FREE_SPACE_USING_BITMAPS */
+} __attribute__((packed));
+_Static_assert(sizeof(struct d_free_space_info) == 8, "d_fsi size");
+/* The block group's free space is in FREE_SPACE_BITMAP items. */
+#define BTRFS_FREE_SPACE_USING_BITMAPS (1u << 0)
+
+/* Device statistics: (DEV_STATS, PERSISTENT_ITEM, devid) -> 5 le64. */
+#define BTRFS_DEV_STAT_VALUES_MAX 5
 
 #define BTRFS_EXTENT_FLAG_DATA (1ULL << 0)
 #define BTRFS_EXTENT_FLAG_TREE_BLOCK (1ULL << 1)

@@ -4,7 +4,11 @@
  * (subvolume id, inode number). All calls return 0 or a negative errno and
  * log what went wrong (pr_err) before failing on bad on-disk data.
  *
- * This issue is read-only: mounts are always read-only.
+ * A mount is read-write unless asked otherwise or the filesystem uses
+ * something ghee cannot write (then it says why and mounts read-only).
+ * Changes gather in a transaction committed every few seconds, on fs_sync
+ * and at unmount; a failure inside a transaction turns the filesystem
+ * read-only (later changes fail with -EROFS).
  */
 #ifndef FS_FS_H
 #define FS_FS_H
@@ -44,11 +48,43 @@ struct fs_stat {
 };
 
 /* fs_mount flags */
-#define FS_MOUNT_RO (1u << 0)	/* asked for read-only (always the case now) */
+#define FS_MOUNT_RO (1u << 0)	/* mount read-only */
 
 int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out);
 void fs_umount(struct fs_info *fs);
 int fs_is_read_only(const struct fs_info *fs);
+int fs_sync(struct fs_info *fs);
+
+/* What mkfs makes (fs_mkfs). */
+struct fs_mkfs_opts {
+	const char *label;	/* NULL or up to 255 bytes */
+	uint32_t nodesize;	/* 0: 16384; else 4096..65536, power of 2 */
+	int metadata_single;	/* metadata SINGLE instead of DUP */
+};
+int fs_mkfs(struct blkdev *dev, const struct fs_mkfs_opts *o);
+
+/*
+ * Namespace and data writes. Paths resolve like fs_lookup; the last
+ * component of a path being made must not exist (-EEXIST) and its parent
+ * must be a directory. Returns 0 or a negative errno: -EROFS on a
+ * read-only filesystem, -ENOSPC when full (nothing changed by the failing
+ * step), -ENOTEMPTY, -EISDIR, -ENOTDIR, -EMLINK, -EINVAL.
+ */
+int fs_create(struct fs_info *fs, const char *path, uint32_t mode,
+	      struct fs_ino *out);
+int fs_mkdir(struct fs_info *fs, const char *path, uint32_t mode);
+int fs_symlink(struct fs_info *fs, const char *target, const char *path);
+int fs_link(struct fs_info *fs, const char *existing, const char *path);
+int fs_unlink(struct fs_info *fs, const char *path);
+int fs_rmdir(struct fs_info *fs, const char *path);
+int fs_rename(struct fs_info *fs, const char *from, const char *to);
+int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+	     const void *buf, size_t len);
+int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t size);
+int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode);
+int fs_utimes(struct fs_info *fs, struct fs_ino ino,
+	      const struct fs_time *atime, const struct fs_time *mtime);
+
 
 /* fs_lookup flags */
 #define FS_LOOKUP_FOLLOW (1u << 0)	/* follow a symlink in the last part */

@@ -19,6 +19,7 @@
 #include "dir.h"
 #include "fs.h"
 #include "fs_info.h"
+#include "internal.h"
 #include "subvol.h"
 
 #define FS_MAX_SYMLINKS 40	/* like Linux's MAXSYMLINKS */
@@ -50,8 +51,9 @@ static void stat_from_disk(struct fs_stat *st, const u8 *p)
 	time_from_disk(&st->otime, D_PTR(struct d_inode_item, p, otime));
 }
 
-/* Read an inode's attributes. Returns 0, -ENOENT, or <0. */
-int fs_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
+/* Read an inode's attributes. Returns 0, -ENOENT, or <0. Caller holds
+ * fs_lock. */
+int inode_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
 {
 	const struct subvol_root *sv;
 	struct key k = { ino.ino, BTRFS_INODE_ITEM_KEY, 0 };
@@ -99,7 +101,7 @@ static int splice_link(struct walk *w, struct fs_ino link, const char *tail)
 		kfree(buf);
 		return -ELOOP;
 	}
-	ret = fs_readlink(w->fs, link, buf, FS_PATH_MAX - 1, &n);
+	ret = file_readlink(w->fs, link, buf, FS_PATH_MAX - 1, &n);
 	if (ret == 0 && n + 1 + tl + 1 > FS_PATH_MAX)
 		ret = -ENAMETOOLONG;
 	if (ret == 0) {
@@ -129,7 +131,7 @@ static int walk_step(struct walk *w, const char *name, size_t len,
 			w->depth--;
 		return 0;
 	}
-	ret = fs_stat(w->fs, cur, &st);
+	ret = inode_stat(w->fs, cur, &st);
 	if (ret)
 		return ret;
 	if ((st.mode & 0170000) != 0040000)
@@ -180,8 +182,8 @@ static int walk_path(struct walk *w, unsigned flags)
  * subvolume) to an inode. Returns 0, -ENOENT, -ENOTDIR, -ELOOP,
  * -ENAMETOOLONG or another negative errno.
  */
-int fs_lookup(struct fs_info *fs, const char *path, unsigned flags,
-	      struct fs_ino *out)
+int inode_lookup(struct fs_info *fs, const char *path, unsigned flags,
+		 struct fs_ino *out)
 {
 	const struct subvol_root *sv;
 	struct walk w;
@@ -210,5 +212,27 @@ int fs_lookup(struct fs_info *fs, const char *path, unsigned flags,
 out_free:
 	kfree(w.rest);
 	kfree(w.stack);
+	return ret;
+}
+
+/* fs_stat and fs_lookup: the calls above under fs_lock held for read. */
+int fs_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
+{
+	int ret;
+
+	down_read(&fs->fs_lock);
+	ret = inode_stat(fs, ino, st);
+	up_read(&fs->fs_lock);
+	return ret;
+}
+
+int fs_lookup(struct fs_info *fs, const char *path, unsigned flags,
+	      struct fs_ino *out)
+{
+	int ret;
+
+	down_read(&fs->fs_lock);
+	ret = inode_lookup(fs, path, flags, out);
+	up_read(&fs->fs_lock);
 	return ret;
 }

@@ -13,20 +13,28 @@
  * Any failure unwinds everything and returns the error; the message saying
  * what was wrong has been printed by the step that found it.
  *
- * The mount is always read-only in this issue, whatever the caller asked.
+ * A read-write mount (rw_check says when one is possible) then builds the
+ * allocator from the extent and device trees and starts the periodic
+ * commit task; unmounting commits and stops it.
  */
 #include <ghee/errno.h>
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
 
+#include <ghee/time.h>
+
+#include "block_group.h"
 #include "dir.h"
 #include "fs.h"
 #include "fs_info.h"
+#include "internal.h"
 #include "subvol.h"
 #include "super.h"
+#include "transaction.h"
 
 #define TB_CACHE_BYTES (64ULL << 20)	/* unreferenced tree blocks kept */
+#define COMMIT_INTERVAL_NS (5ULL * 1000000000)	/* periodic commit */
 
 /* Load tree `id` from its root item. optional: absent is not an error. */
 static int load_tree(struct fs_info *fs, u64 id, struct ctree_root *out,
@@ -100,6 +108,72 @@ static void setup_from_super(struct fs_info *fs)
 			get_le64(&sb->root), fs->generation, sb->root_level);
 }
 
+/* Remember the chunk tree UUID new tree blocks carry. */
+static int read_chunk_tree_uuid(struct fs_info *fs)
+{
+	struct tree_block *b;
+	int ret = ctree_read_root(&fs->chunk_root, &b);
+
+	if (ret)
+		return ret;
+	memcpy(fs->chunk_tree_uuid,
+	       D_PTR(struct d_header, b->data, chunk_tree_uuid),
+	       BTRFS_UUID_SIZE);
+	tree_block_put(b);
+	return 0;
+}
+
+/* Why this filesystem cannot be written, or NULL when it can. */
+static const char *rw_obstacle(struct fs_info *fs)
+{
+	u8 item[sizeof(struct d_root_item)];
+	u32 size;
+	const u64 need = BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
+			 BTRFS_FEATURE_INCOMPAT_NO_HOLES;
+
+	if (fs->dev->read_only)
+		return "the disk is read-only";
+	if ((fs->incompat & need) != need)
+		return "writing needs the skinny-metadata and no-holes features";
+	if (fs->incompat & BTRFS_FEATURE_INCOMPAT_MIXED_GROUPS)
+		return "mixed block groups are not supported for writing";
+	if (fs->compat_ro & ~(BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE |
+			      BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID))
+		return "a read-only-compatible feature ghee cannot write is on";
+	if ((fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE) &&
+	    !(fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID))
+		return "the free space tree is not valid";
+	if (get_le64(&fs->super->log_root))
+		return "the tree-log holds unreplayed fsyncs";
+	if (!fs->csum_root.bytenr || !fs->dev_root.bytenr)
+		return "the csum or device tree is missing";
+	if (subvol_read_root_item(fs, BTRFS_QUOTA_TREE_OBJECTID, item,
+				  &size) == 0)
+		return "quotas are enabled (qgroup accounting is not done yet)";
+	return NULL;
+}
+
+/* Turn a read-only mount into a read-write one when possible. */
+static int go_read_write(struct fs_info *fs)
+{
+	const char *why = rw_obstacle(fs);
+	int ret;
+
+	if (why) {
+		pr_warn("%s: mounting read-only: %s", fs->dev->name, why);
+		return 0;
+	}
+	fs->bytes_used = get_le64(&fs->super->bytes_used);
+	fs->dev_bytes_used = D_GET64(struct d_dev_item, &fs->super->dev_item,
+				     bytes_used);
+	ret = bg_load(fs);
+	if (ret)
+		return ret;
+	fs->read_only = 0;
+	fs->commit_interval_ns = COMMIT_INTERVAL_NS;
+	return trans_start_committer(fs);
+}
+
 /* Steps 2-5 of mount, on an fs_info whose super is set up. */
 static int load_trees(struct fs_info *fs)
 {
@@ -121,8 +195,14 @@ static int load_trees(struct fs_info *fs)
 			 BTRFS_FEATURE_COMPAT_RO_BLOCK_GROUP_TREE))
 		ret = load_tree(fs, BTRFS_BLOCK_GROUP_TREE_OBJECTID,
 				&fs->bg_root, 0);
-	else
-		fs->bg_root = fs->extent_root;
+
+	if (ret == 0)
+		ret = load_tree(fs, BTRFS_DEV_TREE_OBJECTID, &fs->dev_root, 1);
+	if (ret == 0 && (fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE))
+		ret = load_tree(fs, BTRFS_FREE_SPACE_TREE_OBJECTID,
+				&fs->fst_root, 0);
+	if (ret == 0)
+		ret = read_chunk_tree_uuid(fs);
 	if (ret == 0)
 		ret = find_default_subvol(fs);
 	if (ret == 0)
@@ -131,7 +211,7 @@ static int load_trees(struct fs_info *fs)
 		return ret;
 	top.root = fs->default_subvol;
 	top.ino = sv->root_dirid;
-	ret = fs_stat(fs, top, &st);
+	ret = inode_stat(fs, top, &st);
 	if (ret == 0 && (st.mode & 0170000) != 0040000) {
 		pr_err("subvolume %llu: root inode %llu is not a directory",
 		       (unsigned long long)top.root,
@@ -152,11 +232,12 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 	struct fs_info *fs = kzalloc(sizeof(*fs));
 	int ret;
 
-	(void)flags;	/* read-only either way until the write path lands */
 	if (!fs)
 		return -ENOMEM;
 	fs->dev = dev;
 	spin_init(&fs->subvol_lock, "subvols");
+	rwsem_init(&fs->fs_lock, "fs_lock");
+	rwsem_init(&fs->commit_root_sem, "commit_root_sem");
 	ret = tb_cache_init(&fs->cache, TB_CACHE_BYTES);
 	if (ret)
 		goto out_free;
@@ -170,7 +251,11 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 	ret = load_trees(fs);
 	if (ret)
 		goto out_free;
-	if (get_le64(&fs->super->log_root))
+	if (!(flags & FS_MOUNT_RO))
+		ret = go_read_write(fs);
+	if (ret)
+		goto out_free;
+	if (fs->read_only && get_le64(&fs->super->log_root))
 		pr_warn("%s: the tree-log holds unreplayed fsyncs; a read-only "
 			"mount ignores them", dev->name);
 	*out = fs;
@@ -181,11 +266,26 @@ out_free:
 	return ret;
 }
 
-/* Unmount: free every in-memory structure of fs. */
+/*
+ * Unmount: commit what is running (read-write), then free every in-memory
+ * structure of fs. A failed final commit has been reported; the disk then
+ * keeps the last good commit.
+ */
 void fs_umount(struct fs_info *fs)
 {
 	if (!fs)
 		return;
+	trans_stop_committer(fs);
+	if (fs->running) {
+		down_write(&fs->fs_lock);
+		if (trans_commit(fs))
+			pr_err("%s: final commit failed", fs->dev->name);
+		if (fs->running)
+			trans_free(fs->running);
+		fs->running = NULL;
+		up_write(&fs->fs_lock);
+	}
+	bg_free_all(fs);
 	subvol_free_all(fs);
 	volumes_free(&fs->chunks);
 	tb_cache_destroy(&fs->cache);
@@ -193,10 +293,21 @@ void fs_umount(struct fs_info *fs)
 	kfree(fs);
 }
 
-/* Nonzero when fs is mounted read-only (always, for now). */
+/* Nonzero when fs is read-only (mounted so, or after an abort). */
 int fs_is_read_only(const struct fs_info *fs)
 {
 	return fs->read_only;
+}
+
+/* Commit the running transaction now. 0, -EROFS, or the commit's error. */
+int fs_sync(struct fs_info *fs)
+{
+	int ret;
+
+	down_write(&fs->fs_lock);
+	ret = fs->read_only ? (fs->aborted ? -EROFS : 0) : trans_commit(fs);
+	up_write(&fs->fs_lock);
+	return ret;
 }
 
 /* Name of a chunk type, as btrfs filesystem df prints it. */
@@ -233,7 +344,9 @@ static int df_add(struct fs_info *fs, struct fs_df *df,
 	int ret;
 
 	ctree_path_init(&path);
-	ret = ctree_lookup(&fs->bg_root, &k, &path);
+	ret = ctree_lookup(fs->compat_ro &
+			   BTRFS_FEATURE_COMPAT_RO_BLOCK_GROUP_TREE ?
+			   &fs->bg_root : &fs->extent_root, &k, &path);
 	if (ret == 0)
 		used = D_GET64(struct d_block_group_item,
 			       ctree_item_ptr(&path, &size), used);
@@ -254,7 +367,7 @@ static int df_add(struct fs_info *fs, struct fs_df *df,
 }
 
 /* Fill df with the space figures of fs. Returns 0 or <0. */
-int fs_df(struct fs_info *fs, struct fs_df *df)
+static int df_locked(struct fs_info *fs, struct fs_df *df)
 {
 	u32 i;
 	int ret;
@@ -269,4 +382,15 @@ int fs_df(struct fs_info *fs, struct fs_df *df)
 			return ret;
 	}
 	return 0;
+}
+
+/* fs_df under fs_lock held for read. */
+int fs_df(struct fs_info *fs, struct fs_df *df)
+{
+	int ret;
+
+	down_read(&fs->fs_lock);
+	ret = df_locked(fs, df);
+	up_read(&fs->fs_lock);
+	return ret;
 }

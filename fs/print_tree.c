@@ -494,7 +494,7 @@ static int parse_tree_name(const char *s, u64 *id)
  * dump-tree -t. Returns 0, -EINVAL (unknown name), -ENOENT (no such tree),
  * or the error of a block read.
  */
-int fs_dump_tree(struct fs_info *fs, const char *tree)
+static int dump_tree_locked(struct fs_info *fs, const char *tree)
 {
 	struct ctree_root r;
 	struct tb_expect exp;
@@ -554,7 +554,7 @@ static void print_flag_names(u64 v, const struct super_flag_name *names)
 #define SB32(f) (get_le32(&sb->f))
 
 /* Print the superblock in use like btrfs inspect-internal dump-super. */
-int fs_dump_super(struct fs_info *fs)
+static int dump_super_locked(struct fs_info *fs)
 {
 	const struct d_super_block *sb = fs->super;
 	const u8 *dev = (const u8 *)&sb->dev_item;
@@ -612,4 +612,25 @@ int fs_dump_super(struct fs_info *fs)
 	con_printf("dev_item.devid\t\t%llu\n",
 		   (unsigned long long)D_GET64(struct d_dev_item, dev, devid));
 	return 0;
+}
+
+/* fs_dump_tree and fs_dump_super run under fs_lock held for read. */
+int fs_dump_tree(struct fs_info *fs, const char *tree)
+{
+	int ret;
+
+	down_read(&fs->fs_lock);
+	ret = dump_tree_locked(fs, tree);
+	up_read(&fs->fs_lock);
+	return ret;
+}
+
+int fs_dump_super(struct fs_info *fs)
+{
+	int ret;
+
+	down_read(&fs->fs_lock);
+	ret = dump_super_locked(fs);
+	up_read(&fs->fs_lock);
+	return ret;
 }

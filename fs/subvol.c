@@ -87,6 +87,8 @@ static int load_subvol(struct fs_info *fs, u64 id, struct subvol_root **out)
 			D_GET64(struct d_root_item, item, generation),
 			D_GET8(struct d_root_item, item, level));
 	s->root_dirid = D_GET64(struct d_root_item, item, root_dirid);
+	s->root.last_snapshot = D_GET64(struct d_root_item, item,
+					last_snapshot);
 	s->flags = D_GET64(struct d_root_item, item, flags);
 	*out = s;
 	return 0;
@@ -267,7 +269,7 @@ static int report_subvol(struct fs_info *fs, const struct key *k,
  * Call fn for every subvolume below the top level, in id order. The item
  * from the root tree is copied out before fn runs, so fn may do lookups.
  */
-int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx)
+static int subvol_list_locked(struct fs_info *fs, fs_subvol_fn fn, void *ctx)
 {
 	u8 ref[sizeof(struct d_root_ref) + BTRFS_NAME_LEN];
 	struct key k = { BTRFS_FIRST_FREE_OBJECTID, 0, 0 };
@@ -298,4 +300,15 @@ int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx)
 	}
 	ctree_path_release(&path);
 	return ret < 0 ? ret : ret == 1 ? 0 : ret;
+}
+
+/* fs_subvol_list under fs_lock held for read (fn must not call fs/). */
+int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx)
+{
+	int ret;
+
+	down_read(&fs->fs_lock);
+	ret = subvol_list_locked(fs, fn, ctx);
+	up_read(&fs->fs_lock);
+	return ret;
 }

@@ -10,10 +10,17 @@
  *  - On a hit only the referrer's expectations are checked again.
  *
  * Blocks are refcounted. tree_block_put() drops a reference; an unreferenced
- * block stays cached on an LRU list until the cache exceeds max_bytes. Cached
- * blocks are shared and never written; tree_block_clone() makes a private copy
- * that a holder may keep or modify without affecting the cache (send keeps
- * clones of leaves; the write path will build new blocks from clones).
+ * block stays cached on an LRU list until the cache exceeds max_bytes.
+ * tree_block_clone() makes a private copy that a holder may keep without
+ * affecting the cache (send keeps clones of leaves).
+ *
+ * The write path: tree_block_new() puts a fresh block for a newly allocated
+ * address in the cache (dropping any stale block cached there: an address
+ * is reused only after the commit that freed it), the transaction keeps it
+ * TB_DIRTY and holds a reference until tree_block_write() at commit puts its
+ * checksum on it and writes every copy. tree_block_forget() drops a freed
+ * address from the cache; a holder of the old block keeps a valid copy
+ * (TB_STALE), freed with its last reference.
  *
  * Locking: cache->lock (a spinlock, leaf of the lock order) guards the hash
  * table, the LRU list, every cached block's refs and the counters. It is
@@ -26,6 +33,7 @@
 #include <ghee/alloc.h>
 #include <ghee/log.h>
 
+#include "../lib/crc32c.h"
 #include "fs_info.h"
 #include "tree_block.h"
 #include "tree_check.h"
@@ -46,6 +54,8 @@ int tb_cache_init(struct tb_cache *c, u64 max_bytes)
 
 static void block_free(struct tree_block *b)
 {
+	if (!b)
+		return;
 	kfree(b->data);
 	kfree(b);
 }
@@ -231,6 +241,7 @@ int tree_block_read(struct fs_info *fs, u64 bytenr,
 	b->cache = c;
 	b->refs = 1;
 	list_init(&b->lru);
+	list_init(&b->dirty);
 
 	spin_lock(&c->lock);
 	other = cache_lookup(c, bytenr);
@@ -287,10 +298,108 @@ void tree_block_put(struct tree_block *b)
 	}
 	spin_lock(&c->lock);
 	if (--b->refs == 0) {
+		if (b->flags & TB_STALE) {
+			spin_unlock(&c->lock);
+			block_free(b);
+			return;
+		}
 		list_add_tail(&b->lru, &c->lru);
 		cache_shrink(c);
 	}
 	spin_unlock(&c->lock);
+}
+
+/* Unhash the block cached at start, if any. Caller holds c->lock. Returns
+ * the block when nobody references it (the caller frees it), else NULL. */
+static struct tree_block *unhash_locked(struct tb_cache *c, u64 start)
+{
+	struct tree_block *b = c->buckets[bucket_of(c, start)];
+
+	for (; b && b->start != start; b = b->hash_next)
+		;
+	if (!b)
+		return NULL;
+	hash_remove(c, b);
+	if (b->refs == 0) {
+		list_del_init(&b->lru);
+		return b;
+	}
+	b->flags |= TB_STALE;
+	return NULL;
+}
+
+/*
+ * Drop the block cached at bytenr (its extent was freed). A holder of a
+ * reference keeps a valid copy, freed with the last reference.
+ */
+void tree_block_forget(struct fs_info *fs, u64 bytenr)
+{
+	struct tb_cache *c = &fs->cache;
+	struct tree_block *dead;
+
+	spin_lock(&c->lock);
+	dead = unhash_locked(c, bytenr);
+	spin_unlock(&c->lock);
+	block_free(dead);
+}
+
+/*
+ * Make a zeroed block for the newly allocated address bytenr and cache it.
+ * *out holds one reference. Returns 0 or -ENOMEM.
+ */
+int tree_block_new(struct fs_info *fs, u64 bytenr, struct tree_block **out)
+{
+	struct tb_cache *c = &fs->cache;
+	struct tree_block *b = kzalloc(sizeof(*b)), *dead;
+	u32 h;
+
+	if (!b)
+		return -ENOMEM;
+	b->data = kzalloc(fs->nodesize);
+	if (!b->data) {
+		kfree(b);
+		return -ENOMEM;
+	}
+	b->start = bytenr;
+	b->len = fs->nodesize;
+	b->cache = c;
+	b->refs = 1;
+	list_init(&b->lru);
+	list_init(&b->dirty);
+	spin_lock(&c->lock);
+	dead = unhash_locked(c, bytenr);
+	h = bucket_of(c, bytenr);
+	b->hash_next = c->buckets[h];
+	c->buckets[h] = b;
+	c->bytes += b->len;
+	spin_unlock(&c->lock);
+	block_free(dead);
+	*out = b;
+	return 0;
+}
+
+/* Put the crc32c of bytes 32..len into the header. */
+void tree_block_csum(struct tree_block *b)
+{
+	u32 crc = ~crc32c(~0u, b->data + BTRFS_CSUM_SIZE,
+			  b->len - BTRFS_CSUM_SIZE);
+
+	memset(b->data, 0, BTRFS_CSUM_SIZE);
+	put_le32(b->data, crc);
+}
+
+/*
+ * Write a dirty block to every copy of its chunk, with its WRITTEN flag and
+ * checksum set. Returns 0 or the device's error (logged).
+ */
+int tree_block_write(struct fs_info *fs, struct tree_block *b)
+{
+	u64 flags = D_GET64(struct d_header, b->data, flags);
+
+	D_SET64(struct d_header, b->data, flags,
+		flags | BTRFS_HEADER_FLAG_WRITTEN);
+	tree_block_csum(b);
+	return volumes_write(fs, b->start, b->data, b->len);
 }
 
 /*
@@ -314,6 +423,7 @@ int tree_block_clone(const struct tree_block *b, struct tree_block **out)
 	n->flags = TB_CLONE;
 	n->refs = 1;
 	list_init(&n->lru);
+	list_init(&n->dirty);
 	*out = n;
 	return 0;
 }

@@ -15,17 +15,26 @@ struct tb_cache;
 
 /* tree_block.flags */
 #define TB_CLONE (1u << 0)	/* private copy, not in the cache; writable */
+#define TB_DIRTY (1u << 1)	/* made in the running transaction, not yet
+				 * written; on the transaction's dirty list */
+#define TB_STALE (1u << 2)	/* dropped from the cache (its address was
+				 * freed); freed with its last reference */
 
 /*
- * One tree block. A cached block is shared by everyone holding a reference
- * and is never modified (a committed block never changes, DESIGN.md
- * invariant 2); code that wants to change or keep a block independently of
- * the cache takes a clone.
+ * One tree block. A cached block that was read from disk or written by a
+ * commit is shared by everyone holding a reference and is never modified (a
+ * committed block never changes, DESIGN.md invariant 2): the write path
+ * copies it to a new address first (COW, ctree_write.c). Only a TB_DIRTY
+ * block, created in the running transaction, is changed in place, by the
+ * one writer holding fs->fs_lock for write; readers hold it for read.
+ * Code that wants to keep a block independently of the cache takes a clone.
  */
 struct tree_block {
 	u64 start;		/* logical address [I] */
 	u32 len;		/* nodesize [I] */
-	unsigned flags;		/* TB_* [I] */
+	unsigned flags;		/* TB_* [L fs->fs_lock for TB_DIRTY; cache
+				 * lock for TB_STALE] */
+	struct list_head dirty;	/* on trans->dirty while TB_DIRTY [fs_lock] */
 	u8 *data;		/* len bytes, verified by tree_check [I] */
 	struct tb_cache *cache;	/* owning cache; NULL for clones [I] */
 	int refs;		/* holders [L cache->lock]; clones: owner only */
@@ -70,6 +79,11 @@ int tree_block_read(struct fs_info *fs, u64 bytenr,
 struct tree_block *tree_block_get(struct tree_block *b);
 void tree_block_put(struct tree_block *b);
 int tree_block_clone(const struct tree_block *b, struct tree_block **out);
+int tree_block_new(struct fs_info *fs, u64 bytenr, struct tree_block **out);
+void tree_block_forget(struct fs_info *fs, u64 bytenr);
+void tree_block_csum(struct tree_block *b);
+int tree_block_write(struct fs_info *fs, struct tree_block *b);
+
 
 /* Header fields of a verified block. */
 static inline u32 tb_nritems(const struct tree_block *b)
@@ -135,6 +149,34 @@ static inline u64 tb_node_blockptr(const struct tree_block *b, u32 i)
 static inline u64 tb_node_ptr_gen(const struct tree_block *b, u32 i)
 {
 	return D_GET64(struct d_key_ptr, tb_ptr_desc(b, i), generation);
+}
+
+/* Writable header and item access for dirty blocks (ctree_write.c). */
+static inline void tb_set_nritems(struct tree_block *b, u32 n)
+{
+	D_SET32(struct d_header, b->data, nritems, n);
+}
+
+static inline u8 *tb_item_desc_w(struct tree_block *b, u32 i)
+{
+	return b->data + sizeof(struct d_header) + i * sizeof(struct d_item);
+}
+
+static inline u8 *tb_item_data_w(struct tree_block *b, u32 i)
+{
+	return b->data + sizeof(struct d_header) +
+	       D_GET32(struct d_item, tb_item_desc(b, i), offset);
+}
+
+static inline u32 tb_item_offset(const struct tree_block *b, u32 i)
+{
+	return D_GET32(struct d_item, tb_item_desc(b, i), offset);
+}
+
+static inline u8 *tb_ptr_desc_w(struct tree_block *b, u32 i)
+{
+	return b->data + sizeof(struct d_header) +
+	       i * sizeof(struct d_key_ptr);
 }
 
 #endif

@@ -11,7 +11,11 @@
  * can be read, and volumes_read_chunk_tree() adds every chunk.
  *
  * The map is a sorted array, searched by binary search. It is built during
- * mount and immutable afterwards, so lookups take no lock.
+ * mount; afterwards only the allocator adds chunks (volumes_add_chunk), with
+ * fs->fs_lock held for write, so lookups hold fs_lock (either way) or run
+ * during mount.
+ *
+ * Writes go to every copy (volumes_write): DUP keeps two identical copies.
  */
 #include <ghee/errno.h>
 
@@ -181,6 +185,12 @@ static int map_insert(struct chunk_map *map, const struct chunk_mapping *m,
 	return 0;
 }
 
+/* Add a chunk the allocator made. Caller holds fs_lock for write. */
+int volumes_add_chunk(struct fs_info *fs, const struct chunk_mapping *m)
+{
+	return map_insert(&fs->chunks, m, "new chunk");
+}
+
 /* Parse and insert one chunk item. */
 static int chunk_add(struct fs_info *fs, const struct key *k, const u8 *p,
 		     u32 size, const char *where)
@@ -325,6 +335,36 @@ int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
 		       fs->dev->name, len, (unsigned long long)phys,
 		       (unsigned long long)logical, ret);
 	return ret;
+}
+
+/*
+ * Write len bytes at a logical address to every copy. The range must lie in
+ * one chunk. Returns 0, -EIO when unmapped, or the device's error (logged).
+ */
+int volumes_write(struct fs_info *fs, u64 logical, const void *buf, u32 len)
+{
+	const struct chunk_mapping *m = volumes_lookup(fs, logical, len);
+	u32 i;
+	int ret;
+
+	if (!m) {
+		pr_err("write to logical %llu (+%u): not in any chunk",
+		       (unsigned long long)logical, len);
+		return -EIO;
+	}
+	for (i = 0; i < m->num_stripes; i++) {
+		u64 phys = m->physical[i] + (logical - m->logical);
+
+		ret = blk_write(fs->dev, phys, buf, len);
+		if (ret) {
+			pr_err("%s: write of %u bytes at %llu (logical %llu) "
+			       "failed: %d", fs->dev->name, len,
+			       (unsigned long long)phys,
+			       (unsigned long long)logical, ret);
+			return ret;
+		}
+	}
+	return 0;
 }
 
 /* Free the map's memory. */

@@ -36,7 +36,7 @@ static struct fs_info *mounted;	/* the mounted filesystem, or NULL */
 static char mounted_disk[8];	/* its disk's name */
 
 /* A short description of an errno value (same text on host and kernel). */
-static const char *err_text(int err)
+const char *cmd_fs_err_text(int err)
 {
 	switch (-err) {
 	case ENOENT: return "no such file or directory";
@@ -52,6 +52,11 @@ static const char *err_text(int err)
 	case EINVAL: return "invalid argument";
 	case ENXIO: return "past the end of the device";
 	case EPERM: return "not a regular file";
+	case EROFS: return "read-only filesystem";
+	case ENOSPC: return "no space left on device";
+	case EEXIST: return "file exists";
+	case ENOTEMPTY: return "directory not empty";
+	case EMLINK: return "too many links";
 	default: return "error";
 	}
 }
@@ -59,7 +64,8 @@ static const char *err_text(int err)
 /* Print "cmd: what: reason (errno N)" and return err. */
 static int fail(const char *cmd, const char *what, int err)
 {
-	con_printf("%s: %s: %s (errno %d)\n", cmd, what, err_text(err), -err);
+	con_printf("%s: %s: %s (errno %d)\n", cmd, what, cmd_fs_err_text(err),
+		   -err);
 	return err;
 }
 
@@ -98,8 +104,8 @@ int cmd_mount(int argc, char **argv)
 		return fail("mount", argv[1], ret == -EINVAL ? -ENODEV : ret);
 	}
 	snprintf(mounted_disk, sizeof(mounted_disk), "%s", dev->name);
-	con_printf("mounted %s read-only%s\n", dev->name, argc == 3 ? "" :
-		   " (writing is not supported yet)");
+	con_printf("mounted %s %s\n", dev->name,
+		   fs_is_read_only(mounted) ? "read-only" : "read-write");
 	return 0;
 }
 
@@ -113,6 +119,18 @@ int cmd_umount(int argc, char **argv)
 	mounted = NULL;
 	con_printf("unmounted %s\n", mounted_disk);
 	return 0;
+}
+
+/* The mounted filesystem for cmd, or NULL after saying none is. */
+struct fs_info *cmd_fs_mounted(const char *cmd)
+{
+	return need_mount(cmd) ? NULL : mounted;
+}
+
+/* Name of the mounted disk ("" when none). */
+const char *cmd_fs_disk(void)
+{
+	return mounted ? mounted_disk : "";
 }
 
 void cmd_fs_reset(void)
@@ -296,7 +314,7 @@ static int read_all(const char *cmd, const char *path,
 			snprintf(what, sizeof(what), "read at offset %llu",
 				 (unsigned long long)off);
 			con_printf("%s: %s: %s: %s (errno %d)\n", cmd, path,
-				   what, err_text(ret), -ret);
+				   what, cmd_fs_err_text(ret), -ret);
 			break;
 		}
 		if (done == 0)

@@ -18,6 +18,24 @@ int cmd_subvol(int argc, char **argv);
 int cmd_dump_super(int argc, char **argv);
 int cmd_dump_tree(int argc, char **argv);
 
+/* shell/cmd_fs_write.c: commands that change the filesystem. */
+int cmd_mkfs(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+int cmd_mkdir(int argc, char **argv);
+int cmd_touch(int argc, char **argv);
+int cmd_write(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_mv(int argc, char **argv);
+int cmd_ln(int argc, char **argv);
+int cmd_truncate(int argc, char **argv);
+int cmd_chmod(int argc, char **argv);
+
+struct fs_info;
+struct fs_info *cmd_fs_mounted(const char *cmd);
+const char *cmd_fs_disk(void);
+const char *cmd_fs_err_text(int err);
+
 /* Unmount whatever is mounted (host tool exit, tests). */
 void cmd_fs_reset(void);
 

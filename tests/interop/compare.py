@@ -92,7 +92,7 @@ def normalize_ls_line(line, st):
 
 
 def run_ghee(ghee, image, cmds):
-    script = b"mount vda\n" + b"".join(c + b"\n" for c in cmds)
+    script = b"mount vda ro\n" + b"".join(c + b"\n" for c in cmds)
     p = subprocess.run([ghee, image], input=script, capture_output=True,
                        timeout=120)
     if p.returncode < 0 or p.returncode >= 128:

@@ -1,0 +1,531 @@
+/*
+ * Copy-on-write B-tree changes.
+ *
+ * ctree_search_write() walks from a tree's root to the leaf for a key like
+ * ctree_search_slot(), but copies every block on the way that was not made
+ * in the running transaction (COW: a block whose header generation is the
+ * running transid was made by it and is still unwritten, so it is changed
+ * in place; any other block is committed and never changes, DESIGN.md
+ * invariant 2). The copy gets a new address from the allocator, its parent
+ * (or the root record) is pointed at it, and the old block is freed through
+ * a delayed ref, so it stays intact until the commit is on disk.
+ *
+ * For an insertion (ins_len > 0 bytes of item header and data) the walk
+ * also makes room: a node that is nearly full is split before descending,
+ * a leaf without room is split; after each split the search starts again
+ * from the root, which keeps the code simple and costs one more descent.
+ * A split may leave one side empty for an instant (the item is inserted
+ * right after), never across a call.
+ *
+ * Deletion shrinks the tree: an emptied leaf or node is unlinked and freed,
+ * a leaf under a quarter full is merged into a neighbour when the two fit
+ * in one, and a root node left with one child gives way to that child.
+ *
+ * Locking: the caller holds fs->fs_lock for write, which is the one tree
+ * lock of this issue (docs/LOCKING.md): it orders all writers and keeps
+ * readers out while blocks change. Errors inside a change abort the
+ * transaction at the failing line (trans_abort), as a half-done change
+ * cannot be undone.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/log.h>
+
+#include "ctree_write.h"
+#include "extent_tree.h"
+#include "fs_info.h"
+
+#define PTR_SIZE ((u32)sizeof(struct d_key_ptr))
+#define ITEM_SIZE ((u32)sizeof(struct d_item))
+
+/* The first key of any block. */
+static void first_key(const struct tree_block *b, struct key *k)
+{
+	if (tb_level(b) == 0)
+		tb_item_key(b, 0, k);
+	else
+		tb_node_key(b, 0, k);
+}
+
+/* Point the parent (or the root record) at a block's new address. */
+static void link_block(struct ctree_root *root, struct tree_block *parent,
+		       int pslot, struct tree_block *b)
+{
+	if (parent) {
+		D_SET64(struct d_key_ptr, tb_ptr_desc_w(parent, (u32)pslot),
+			blockptr, b->start);
+		D_SET64(struct d_key_ptr, tb_ptr_desc_w(parent, (u32)pslot),
+			generation, tb_generation(b));
+		return;
+	}
+	root->bytenr = b->start;
+	root->generation = tb_generation(b);
+	root->level = tb_level(b);
+	root->dirty = 1;
+}
+
+/*
+ * Copy *bp unless the running transaction made it. On success *bp is the
+ * writable block (the reference to the old one is dropped).
+ */
+static int cow_block(struct trans *t, struct ctree_root *root,
+		     struct tree_block **bp, struct tree_block *parent,
+		     int pslot)
+{
+	struct tree_block *b = *bp, *n;
+	int last_ref = 0, ret;
+
+	if ((b->flags & TB_DIRTY) && tb_generation(b) == t->transid)
+		return 0;
+	ret = extent_alloc_tree_block(t, root, tb_level(b), &n);
+	if (ret)
+		return ret;
+	memcpy(n->data + offsetof(struct d_header, nritems),
+	       b->data + offsetof(struct d_header, nritems),
+	       b->len - offsetof(struct d_header, nritems));
+	/* The old block loses this tree's reference whether or not others
+	 * still hold it (last_ref only says nobody does). */
+	ret = extent_update_ref_for_cow(t, root, b, n, &last_ref);
+	if (ret == 0)
+		ret = extent_free_tree_block(t, root, b);
+	if (ret) {
+		trans_abort(t, ret);
+		tree_block_put(n);
+		return ret;
+	}
+	link_block(root, parent, pslot, n);
+	tree_block_put(b);
+	*bp = n;
+	return 0;
+}
+
+/* Read child slot of the dirty node p->nodes[level] and copy it. */
+static int cow_child(struct trans *t, struct ctree_root *root,
+		     struct tree_block *parent, int slot,
+		     struct tree_block **out)
+{
+	int ret = ctree_read_child(root, parent, slot, out);
+
+	if (ret)
+		return ret;
+	ret = cow_block(t, root, out, parent, slot);
+	if (ret) {
+		tree_block_put(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+/* Put a new root node above the current root (p->nodes[level - 1]). */
+static int grow_root(struct trans *t, struct ctree_root *root,
+		     struct ctree_path *p, int level)
+{
+	struct tree_block *child = p->nodes[level - 1], *n;
+	struct key k;
+	int ret = extent_alloc_tree_block(t, root, (u8)level, &n);
+
+	if (ret)
+		return ret;
+	first_key(child, &k);
+	node_insert_ptr(n, 0, &k, child->start, tb_generation(child));
+	link_block(root, NULL, 0, n);
+	p->nodes[level] = n;
+	p->slots[level] = 0;
+	return 0;
+}
+
+/* Set the key of pointer slots on the path from level up while the
+ * changed entry is the first of its block. */
+static void fix_low_keys(struct ctree_path *p, int level, const struct key *k)
+{
+	for (; level < BTRFS_MAX_LEVEL && p->nodes[level]; level++) {
+		struct tree_block *b = p->nodes[level];
+
+		key_to_disk(tb_ptr_desc_w(b, (u32)p->slots[level]), k);
+		if (p->slots[level] != 0)
+			break;
+	}
+}
+
+/* Split the node at p->nodes[level] in two halves. */
+static int split_node(struct trans *t, struct ctree_root *root,
+		      struct ctree_path *p, int level)
+{
+	struct tree_block *c = p->nodes[level], *n, *parent;
+	u32 nr = tb_nritems(c), mid = nr / 2;
+	struct key k;
+	int ret;
+
+	if (!p->nodes[level + 1]) {
+		ret = grow_root(t, root, p, level + 1);
+		if (ret)
+			return ret;
+	}
+	parent = p->nodes[level + 1];
+	ret = extent_alloc_tree_block(t, root, (u8)level, &n);
+	if (ret)
+		return ret;
+	memcpy(tb_ptr_desc_w(n, 0), tb_ptr_desc(c, mid), (nr - mid) * PTR_SIZE);
+	tb_set_nritems(n, nr - mid);
+	tb_set_nritems(c, mid);
+	tb_node_key(n, 0, &k);
+	node_insert_ptr(parent, (u32)p->slots[level + 1] + 1, &k, n->start,
+			t->transid);
+	tree_block_put(n);
+	return 0;
+}
+
+/* Bytes items [from, to) of leaf b take, headers included. */
+static u32 items_bytes(const struct tree_block *b, u32 from, u32 to)
+{
+	u32 sum = 0;
+
+	for (; from < to; from++)
+		sum += tb_item_size(b, from) + ITEM_SIZE;
+	return sum;
+}
+
+/* Choose where to split leaf l so that ins bytes fit at slot. */
+static u32 split_point(const struct tree_block *l, u32 slot, u32 ins)
+{
+	u32 n = tb_nritems(l), cap = leaf_capacity(l->len);
+	u32 total = items_bytes(l, 0, n), mid, left = 0;
+
+	for (mid = 0; mid < n && left < total / 2; mid++)
+		left += tb_item_size(l, mid) + ITEM_SIZE;
+	if (slot < mid && left + ins <= cap)
+		return mid;
+	if (slot >= mid && total - left + ins <= cap)
+		return mid;
+	return slot;
+}
+
+/*
+ * Split the leaf at the path so an item of ins bytes can go in at its
+ * slot. Items [mid, n) move to a new leaf to the right; key is the
+ * inserted key, used as the new leaf's separator when it starts empty.
+ */
+static int split_leaf(struct trans *t, struct ctree_root *root,
+		      struct ctree_path *p, const struct key *key, u32 ins)
+{
+	struct tree_block *l = p->nodes[0], *r;
+	u32 n = tb_nritems(l), mid;
+	struct key k = *key;
+	int ret;
+
+	if (!p->nodes[1]) {
+		ret = grow_root(t, root, p, 1);
+		if (ret)
+			return ret;
+	}
+	mid = split_point(l, (u32)p->slots[0], ins);
+	ret = extent_alloc_tree_block(t, root, 0, &r);
+	if (ret)
+		return ret;
+	leaf_move_items(r, 0, l, mid, n - mid);
+	leaf_del_items(l, mid, n - mid);
+	if (tb_nritems(r))
+		tb_item_key(r, 0, &k);
+	node_insert_ptr(p->nodes[1], (u32)p->slots[1] + 1, &k, r->start,
+			t->transid);
+	tree_block_put(r);
+	return 0;
+}
+
+/* Take the root block for a write search, copying it if needed. */
+static int write_root(struct trans *t, struct ctree_root *root,
+		      struct tree_block **out)
+{
+	int ret = ctree_read_root(root, out);
+
+	if (ret)
+		return ret;
+	ret = cow_block(t, root, out, NULL, 0);
+	if (ret) {
+		tree_block_put(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+/*
+ * Search root for key, copying every block on the path, and with ins_len
+ * > 0 make room for that many bytes (item header + data) at the leaf slot.
+ * The path then holds writable blocks. Returns 0 found, 1 not found, <0.
+ */
+int ctree_search_write(struct trans *t, struct ctree_root *root,
+		       const struct key *key, struct ctree_path *p,
+		       int ins_len)
+{
+	u32 maxp = node_capacity(root->fs->nodesize);
+	struct tree_block *b;
+	int ret, slot, level, rounds = 0;
+
+again:
+	if (++rounds > 64) {
+		pr_err("tree %llu: no room found for an item of %d bytes",
+		       (unsigned long long)root->objectid, ins_len);
+		return -EUCLEAN;
+	}
+	ctree_path_release(p);
+	p->root = root;
+	ret = write_root(t, root, &b);
+	if (ret)
+		return ret;
+	for (;;) {
+		level = tb_level(b);
+		p->nodes[level] = b;
+		ret = ctree_bin_search(b, key, &slot);
+		if (level == 0)
+			break;
+		if (ret && slot > 0)
+			slot--;
+		p->slots[level] = slot;
+		if (ins_len > 0 && tb_nritems(b) + 3 >= maxp) {
+			ret = split_node(t, root, p, level);
+			if (ret)
+				goto out_abort;
+			goto again;
+		}
+		ret = cow_child(t, root, b, slot, &b);
+		if (ret)
+			goto out_release;
+	}
+	p->slots[0] = slot;
+	if (ins_len > 0 && leaf_free_space(b) < (u32)ins_len) {
+		ret = split_leaf(t, root, p, key, (u32)ins_len);
+		if (ret)
+			goto out_abort;
+		goto again;
+	}
+	return ret;
+
+out_abort:
+	trans_abort(t, ret);
+out_release:
+	ctree_path_release(p);
+	return ret;
+}
+
+/*
+ * Insert an item of size zeroed bytes with key; the path then points at
+ * it. Returns 0, -EEXIST when the key is there, or <0.
+ */
+int ctree_insert_empty(struct trans *t, struct ctree_root *root,
+		       struct ctree_path *p, const struct key *key, u32 size)
+{
+	int ret;
+
+	if (size + ITEM_SIZE > leaf_capacity(root->fs->nodesize))
+		return -EOVERFLOW;
+	ret = ctree_search_write(t, root, key, p, (int)(size + ITEM_SIZE));
+	if (ret < 0)
+		return ret;
+	if (ret == 0) {
+		ctree_path_release(p);
+		return -EEXIST;
+	}
+	leaf_insert_item(p->nodes[0], (u32)p->slots[0], key, size);
+	if (p->slots[0] == 0)
+		fix_low_keys(p, 1, key);
+	return 0;
+}
+
+/* Insert an item with its data. Returns 0, -EEXIST or <0. */
+int ctree_insert_item(struct trans *t, struct ctree_root *root,
+		      const struct key *key, const void *data, u32 size)
+{
+	struct ctree_path p;
+	u32 got;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_insert_empty(t, root, &p, key, size);
+	if (ret == 0 && size)
+		memcpy(ctree_item_ptr_w(&p, &got), data, size);
+	ctree_path_release(&p);
+	return ret;
+}
+
+/* Grow the item at the path by extra zero bytes at its end. The path must
+ * come from ctree_search_write(..., extra) or have the room. */
+int ctree_extend_item(struct trans *t, struct ctree_root *root,
+		      struct ctree_path *p, u32 extra)
+{
+	(void)t;
+	(void)root;
+	if (leaf_free_space(p->nodes[0]) < extra)
+		return -ENOSPC;
+	leaf_extend_item(p->nodes[0], (u32)p->slots[0], extra);
+	return 0;
+}
+
+/* Shrink the item at the path to new_size bytes (cutting the end). */
+void ctree_truncate_item(struct ctree_path *p, u32 new_size)
+{
+	leaf_truncate_item(p->nodes[0], (u32)p->slots[0], new_size);
+}
+
+/* Change the key of the item at the path; the caller keeps key order. */
+void ctree_set_item_key(struct ctree_path *p, const struct key *k)
+{
+	leaf_set_key(p->nodes[0], (u32)p->slots[0], k);
+	if (p->slots[0] == 0)
+		fix_low_keys(p, 1, k);
+}
+
+/* Unlink and free, after the caller's path is done, block b. */
+static int drop_block(struct trans *t, struct ctree_root *root,
+		      struct tree_block *b)
+{
+	int ret = extent_free_tree_block(t, root, b);
+
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/* While the root is a node with one child, make the child the root. */
+static int collapse_root(struct trans *t, struct ctree_root *root)
+{
+	struct tree_block *r, *c;
+	int ret;
+
+	for (;;) {
+		ret = ctree_read_root(root, &r);
+		if (ret)
+			return ret;
+		if (tb_level(r) == 0 || tb_nritems(r) != 1) {
+			tree_block_put(r);
+			return 0;
+		}
+		ret = cow_child(t, root, r, 0, &c);
+		if (ret == 0) {
+			link_block(root, NULL, 0, c);
+			ret = drop_block(t, root, r);
+			tree_block_put(c);
+		}
+		tree_block_put(r);
+		if (ret)
+			return ret;
+	}
+}
+
+/* Make an empty leaf the whole tree, freeing the old root node. */
+static int empty_tree(struct trans *t, struct ctree_root *root,
+		      struct ctree_path *p, int level)
+{
+	struct tree_block *top = p->nodes[level + 1], *leaf;
+	int ret;
+
+	if (level == 0) {
+		link_block(root, NULL, 0, p->nodes[0]);
+		return drop_block(t, root, top);
+	}
+	ret = extent_alloc_tree_block(t, root, 0, &leaf);
+	if (ret)
+		return ret;
+	link_block(root, NULL, 0, leaf);
+	tree_block_put(leaf);
+	ret = drop_block(t, root, p->nodes[level]);
+	return ret ? ret : drop_block(t, root, top);
+}
+
+/* Remove the empty block p->nodes[level] from its parent and free it. */
+static int remove_block(struct trans *t, struct ctree_root *root,
+			struct ctree_path *p, int level)
+{
+	struct tree_block *b = p->nodes[level], *parent = p->nodes[level + 1];
+	u32 pslot = (u32)p->slots[level + 1];
+	struct key k;
+	int ret;
+
+	if (tb_nritems(parent) == 1) {
+		if (!p->nodes[level + 2])
+			return empty_tree(t, root, p, level);
+		ret = drop_block(t, root, b);
+		return ret ? ret : remove_block(t, root, p, level + 1);
+	}
+	node_del_ptr(parent, pslot);
+	if (pslot == 0) {
+		tb_node_key(parent, 0, &k);
+		fix_low_keys(p, level + 2, &k);
+	}
+	ret = drop_block(t, root, b);
+	return ret ? ret : collapse_root(t, root);
+}
+
+/* Merge a sparse leaf with a neighbour when both fit in one leaf. */
+static int merge_leaf(struct trans *t, struct ctree_root *root,
+		      struct ctree_path *p)
+{
+	struct tree_block *l = p->nodes[0], *parent = p->nodes[1], *s;
+	u32 pslot = (u32)p->slots[1];
+	int right = pslot + 1 < tb_nritems(parent), ret;
+
+	if (!right && pslot == 0)
+		return 0;
+	ret = cow_child(t, root, parent, (int)(right ? pslot + 1 : pslot - 1),
+			&s);
+	if (ret)
+		return ret;
+	if (right && items_bytes(s, 0, tb_nritems(s)) <= leaf_free_space(l)) {
+		leaf_move_items(l, tb_nritems(l), s, 0, tb_nritems(s));
+		node_del_ptr(parent, pslot + 1);
+		ret = drop_block(t, root, s);
+	} else if (!right &&
+		   items_bytes(l, 0, tb_nritems(l)) <= leaf_free_space(s)) {
+		leaf_move_items(s, tb_nritems(s), l, 0, tb_nritems(l));
+		node_del_ptr(parent, pslot);
+		ret = drop_block(t, root, l);
+	} else {
+		tree_block_put(s);
+		return 0;
+	}
+	tree_block_put(s);
+	return ret ? ret : collapse_root(t, root);
+}
+
+/*
+ * Delete the item the path points at (the path comes from
+ * ctree_search_write) and rebalance. The path is released. Returns 0 or
+ * <0 (the transaction is then aborted).
+ */
+int ctree_del_item(struct trans *t, struct ctree_root *root,
+		   struct ctree_path *p)
+{
+	struct tree_block *l = p->nodes[0];
+	u32 cap = leaf_capacity(l->len);
+	struct key k;
+	int ret = 0;
+
+	leaf_del_items(l, (u32)p->slots[0], 1);
+	if (!p->nodes[1])
+		goto out;
+	if (tb_nritems(l) == 0) {
+		ret = remove_block(t, root, p, 0);
+		goto out;
+	}
+	if (p->slots[0] == 0) {
+		tb_item_key(l, 0, &k);
+		fix_low_keys(p, 1, &k);
+	}
+	if (leaf_free_space(l) > cap - cap / 4)
+		ret = merge_leaf(t, root, p);
+out:
+	ctree_path_release(p);
+	return ret;
+}
+
+/* Give root a new empty leaf as its whole tree (a tree being created). */
+int ctree_create_empty(struct trans *t, struct ctree_root *root)
+{
+	struct tree_block *leaf;
+	int ret = extent_alloc_tree_block(t, root, 0, &leaf);
+
+	if (ret)
+		return ret;
+	link_block(root, NULL, 0, leaf);
+	tree_block_put(leaf);
+	return 0;
+}

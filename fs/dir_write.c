@@ -1,0 +1,240 @@
+/*
+ * Changing directory entries and inode back-refs (see namei.c for what
+ * must agree). DIR_ITEM items may hold several entries (names with one
+ * hash); INODE_REF items hold every name an inode has in one directory.
+ * Adding to such an item extends it; removing cuts the entry out, or
+ * deletes the item when it was the last.
+ *
+ * Caller holds fs_lock for write inside a wctx.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+
+#include "dir.h"
+#include "dir_write.h"
+#include "fs_info.h"
+
+#define DI ((u32)sizeof(struct d_dir_item))
+#define IR ((u32)sizeof(struct d_inode_ref))
+
+/* The next DIR_INDEX of dir: one past the last, at least 2. */
+static int next_index(struct ctree_root *root, u64 dir, u64 *out)
+{
+	struct key k = { dir, BTRFS_DIR_INDEX_KEY, (u64)-1 };
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_le(root, &k, &p);
+	*out = 2;
+	if (ret == 0) {
+		ctree_item_key(&p, &k);
+		if (k.objectid == dir && k.type == BTRFS_DIR_INDEX_KEY &&
+		    k.offset + 1 > 2)
+			*out = k.offset + 1;
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
+/* Fill one dir entry body. */
+static void fill_entry(u8 *e, const struct key *loc, u64 transid,
+		       const char *name, size_t len, u8 type)
+{
+	memset(e, 0, DI);
+	key_to_disk(D_WPTR(struct d_dir_item, e, location), loc);
+	D_SET64(struct d_dir_item, e, transid, transid);
+	D_SET16(struct d_dir_item, e, name_len, (u16)len);
+	D_SET8(struct d_dir_item, e, type, type);
+	memcpy(e + DI, name, len);
+}
+
+/* Insert an item at k, or append data to the item already there. */
+static int insert_or_append(struct wctx *w, struct ctree_root *root,
+			    const struct key *k, const u8 *data, u32 size)
+{
+	struct ctree_path p;
+	u32 have;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_write(w->t, root, k, &p, (int)size);
+	if (ret == 1) {
+		ctree_path_release(&p);
+		return ctree_insert_item(w->t, root, k, data, size);
+	}
+	if (ret == 0) {
+		have = tb_item_size(p.nodes[0], (u32)p.slots[0]);
+		if (have + size + sizeof(struct d_item) >
+		    leaf_capacity(w->fs->nodesize) / 2)
+			ret = -EMLINK;
+		else
+			ret = ctree_extend_item(w->t, root, &p, size);
+		if (ret == 0)
+			memcpy(ctree_item_ptr_w(&p, &have) + have - size, data,
+			       size);
+	}
+	ctree_path_release(&p);
+	return ret;
+}
+
+/*
+ * Add entry name -> loc (type) to directory dir; *index gets its index.
+ * The caller updates the directory's inode (size += 2 * len).
+ */
+int dir_add(struct wctx *w, struct ctree_root *root, u64 dir,
+	    const char *name, size_t len, const struct key *loc, u8 type,
+	    u64 *index)
+{
+	u8 e[DI + BTRFS_NAME_LEN];
+	struct key k = { dir, BTRFS_DIR_ITEM_KEY, dir_name_hash(name, len) };
+	int ret = next_index(root, dir, index);
+
+	if (ret)
+		return ret;
+	fill_entry(e, loc, w->t->transid, name, len, type);
+	ret = insert_or_append(w, root, &k, e, DI + (u32)len);
+	if (ret)
+		return ret;
+	k.type = BTRFS_DIR_INDEX_KEY;
+	k.offset = *index;
+	ret = ctree_insert_item(w->t, root, &k, e, DI + (u32)len);
+	if (ret)
+		trans_abort(w->t, ret);
+	return ret;
+}
+
+/*
+ * Cut the sub-entry [pos, pos + elen) out of the item at k, deleting the
+ * item when nothing else is left in it.
+ */
+static int cut_entry(struct wctx *w, struct ctree_root *root,
+		     const struct key *k, u32 pos, u32 elen)
+{
+	struct ctree_path p;
+	u32 size;
+	u8 *d;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_write(w->t, root, k, &p, 0);
+	if (ret) {
+		ctree_path_release(&p);
+		return ret == 1 ? -EUCLEAN : ret;
+	}
+	d = ctree_item_ptr_w(&p, &size);
+	if (elen == size)
+		return ctree_del_item(w->t, root, &p);
+	memmove(d + pos, d + pos + elen, size - pos - elen);
+	ctree_truncate_item(&p, size - elen);
+	ctree_path_release(&p);
+	return 0;
+}
+
+/* Where name sits in the DIR_ITEM at k: 0 with pos/elen, -ENOENT. */
+static int find_in_dir_item(struct ctree_root *root, const struct key *k,
+			    const char *name, size_t len, u32 *pos, u32 *elen)
+{
+	struct ctree_path p;
+	const u8 *d;
+	u32 size, at = 0;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_lookup(root, k, &p);
+	if (ret == 0) {
+		d = ctree_item_ptr(&p, &size);
+		ret = -ENOENT;
+		while (at < size) {
+			u32 n = D_GET16(struct d_dir_item, d + at, name_len);
+			u32 l = DI + n + D_GET16(struct d_dir_item, d + at,
+						 data_len);
+
+			if (n == len && !memcmp(d + at + DI, name, len)) {
+				*pos = at;
+				*elen = l;
+				ret = 0;
+				break;
+			}
+			at += l;
+		}
+	}
+	ctree_path_release(&p);
+	return ret;
+}
+
+/* Remove entry name (with that index) from directory dir. */
+int dir_del(struct wctx *w, struct ctree_root *root, u64 dir,
+	    const char *name, size_t len, u64 index)
+{
+	struct key k = { dir, BTRFS_DIR_ITEM_KEY, dir_name_hash(name, len) };
+	struct ctree_path p;
+	u32 pos, elen;
+	int ret = find_in_dir_item(root, &k, name, len, &pos, &elen);
+
+	if (ret == 0)
+		ret = cut_entry(w, root, &k, pos, elen);
+	if (ret == 0) {
+		k.type = BTRFS_DIR_INDEX_KEY;
+		k.offset = index;
+		ctree_path_init(&p);
+		ret = ctree_search_write(w->t, root, &k, &p, 0);
+		if (ret == 0)
+			return ctree_del_item(w->t, root, &p);
+		ctree_path_release(&p);
+		ret = ret == 1 ? -EUCLEAN : ret;
+	}
+	if (ret)
+		trans_abort(w->t, ret);
+	return ret;
+}
+
+/* Add the back-ref (ino, INODE_REF, dir) for name with index. */
+int iref_add(struct wctx *w, struct ctree_root *root, u64 ino, u64 dir,
+	     const char *name, size_t len, u64 index)
+{
+	u8 r[IR + BTRFS_NAME_LEN];
+	struct key k = { ino, BTRFS_INODE_REF_KEY, dir };
+
+	D_SET64(struct d_inode_ref, r, index, index);
+	D_SET16(struct d_inode_ref, r, name_len, (u16)len);
+	memcpy(r + IR, name, len);
+	return insert_or_append(w, root, &k, r, IR + (u32)len);
+}
+
+/* Remove the back-ref of name in dir from ino; *index gets its index. */
+int iref_del(struct wctx *w, struct ctree_root *root, u64 ino, u64 dir,
+	     const char *name, size_t len, u64 *index)
+{
+	struct key k = { ino, BTRFS_INODE_REF_KEY, dir };
+	struct ctree_path p;
+	const u8 *d;
+	u32 size, at = 0;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_lookup(root, &k, &p);
+	if (ret) {
+		ctree_path_release(&p);
+		return ret == -ENOENT ? -EUCLEAN : ret;
+	}
+	d = ctree_item_ptr(&p, &size);
+	ret = -EUCLEAN;
+	while (at < size) {
+		u32 n = D_GET16(struct d_inode_ref, d + at, name_len);
+
+		if (n == len && !memcmp(d + at + IR, name, len)) {
+			*index = D_GET64(struct d_inode_ref, d + at, index);
+			ret = 0;
+			break;
+		}
+		at += IR + n;
+	}
+	ctree_path_release(&p);
+	if (ret == 0)
+		ret = cut_entry(w, root, &k, at, IR + (u32)len);
+	if (ret)
+		trans_abort(w->t, ret);
+	return ret;
+}

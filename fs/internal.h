@@ -1,0 +1,20 @@
+/*
+ * Unlocked forms of the public read calls, for use inside fs/ with
+ * fs->fs_lock already held (the public wrappers in fs.h take it for read;
+ * taking a writer-fair rwsem twice could deadlock against a waiting
+ * writer).
+ */
+#ifndef FS_INTERNAL_H
+#define FS_INTERNAL_H
+
+#include "fs.h"
+
+int inode_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st);
+int inode_lookup(struct fs_info *fs, const char *path, unsigned flags,
+		 struct fs_ino *out);
+int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
+	      size_t len, size_t *done);
+int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
+		  size_t len, size_t *done);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * Namespace writes: create, mkdir, symlink, link, unlink, rmdir, rename,
+ * chmod, utimes. A name in a directory is three items of the directory's
+ * subvolume tree that must agree (btrfs check verifies all of them):
+ *   (dir, DIR_ITEM, name hash)  -> entries whose names hash alike,
+ *   (dir, DIR_INDEX, index)     -> the one entry with that index,
+ *   (ino, INODE_REF, dir)       -> (index, name) of each link from dir,
+ * plus the directory's size (twice the bytes of its names) and the inode's
+ * nlink (its number of names; 1 for directories, which btrfs does not
+ * count up). Indexes grow from 2 per directory.
+ *
+ * Each call takes fs_lock for write and joins the running transaction
+ * (wctx_begin), first making sure metadata space remains for it and the
+ * commit (committing early or adding a chunk; else -ENOSPC before anything
+ * changes). Errors after a change started abort the transaction.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+#include <ghee/time.h>
+
+#include "dir.h"
+#include "fs_info.h"
+#include "internal.h"
+#include "dir_write.h"
+#include "namei.h"
+#include "write_common.h"
+
+/* Tree blocks of room kept per change beyond the running transaction's
+ * own dirty blocks (which the commit copies into the extent tree). */
+#define RESERVE_BLOCKS 256
+/* Commit early once a transaction has this many dirty blocks. */
+#define MAX_DIRTY_BLOCKS 16384
+
+/* Take fs_lock for write and join the transaction with room to work. */
+int wctx_begin(struct fs_info *fs, struct wctx *w)
+{
+	int ret, tries;
+
+	w->fs = fs;
+	w->t = NULL;
+	down_write(&fs->fs_lock);
+	for (tries = 0; tries < 2; tries++) {
+		ret = trans_join(fs, &w->t);
+		if (ret)
+			break;
+		if (w->t->ndirty > MAX_DIRTY_BLOCKS && tries == 0) {
+			ret = trans_commit(fs);
+			continue;
+		}
+		ret = bg_ensure_metadata(w->t, (w->t->ndirty * 2 +
+						RESERVE_BLOCKS) *
+					 (u64)fs->nodesize);
+		if (ret != -ENOSPC || tries)
+			break;
+		ret = trans_commit(fs);	/* frees what the last one pinned */
+		if (ret)
+			break;
+	}
+	if (ret)
+		up_write(&fs->fs_lock);
+	return ret;
+}
+
+void wctx_end(struct wctx *w)
+{
+	up_write(&w->fs->fs_lock);
+}
+
+/* The writable root of subvolume id. */
+int wctx_root(struct wctx *w, u64 id, struct ctree_root **out)
+{
+	const struct subvol_root *sv;
+	int ret = subvol_get(w->fs, id, &sv);
+
+	if (ret == 0)
+		*out = (struct ctree_root *)&sv->root;
+	return ret;
+}
+
+/* Copy the inode item of ino into item (160 bytes). 0, -ENOENT, <0. */
+int inode_item_get(struct ctree_root *root, u64 ino, u8 *item)
+{
+	struct key k = { ino, BTRFS_INODE_ITEM_KEY, 0 };
+	struct ctree_path p;
+	u32 size;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_lookup(root, &k, &p);
+	if (ret == 0)
+		memcpy(item, ctree_item_ptr(&p, &size),
+		       sizeof(struct d_inode_item));
+	ctree_path_release(&p);
+	return ret;
+}
+
+/* Store item as the inode item of ino. */
+int inode_item_put(struct wctx *w, struct ctree_root *root, u64 ino,
+		   const u8 *item)
+{
+	struct key k = { ino, BTRFS_INODE_ITEM_KEY, 0 };
+	struct ctree_path p;
+	u32 size;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_write(w->t, root, &k, &p, 0);
+	if (ret == 0)
+		memcpy(ctree_item_ptr_w(&p, &size), item,
+		       sizeof(struct d_inode_item));
+	ctree_path_release(&p);
+	if (ret)
+		trans_abort(w->t, ret == 1 ? -EUCLEAN : ret);
+	return ret == 1 ? -EUCLEAN : ret;
+}
+
+static void set_now(u8 *ts)
+{
+	D_SET64(struct d_timespec, ts, sec, time_wall_sec());
+	D_SET32(struct d_timespec, ts, nsec, 0);
+}
+
+/* The inode changed: ctime (and mtime), transid, sequence. */
+void inode_touch(struct wctx *w, u8 *item, int mtime)
+{
+	set_now(D_WPTR(struct d_inode_item, item, ctime));
+	if (mtime)
+		set_now(D_WPTR(struct d_inode_item, item, mtime));
+	D_SET64(struct d_inode_item, item, transid, w->t->transid);
+	D_SET64(struct d_inode_item, item, sequence,
+		D_GET64(struct d_inode_item, item, sequence) + 1);
+}
+
+/* BTRFS_FT_* of a mode. */
+static u8 ftype(u32 mode)
+{
+	switch (mode & S_IFMT_) {
+	case S_IFDIR_:
+		return BTRFS_FT_DIR;
+	case S_IFLNK_:
+		return BTRFS_FT_SYMLINK;
+	default:
+		return BTRFS_FT_REG_FILE;
+	}
+}
+
+/* A symlink's target: an inline extent at offset 0; size and nbytes. */
+static int symlink_data(struct wctx *w, struct ctree_root *root, u64 ino,
+			const char *target)
+{
+	u32 n = (u32)strlen(target);
+	u32 size = BTRFS_FILE_EXTENT_INLINE_DATA_START + n;
+	u8 fe[BTRFS_FILE_EXTENT_INLINE_DATA_START + 4096];
+	u8 ii[sizeof(struct d_inode_item)];
+	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, 0 };
+	int ret;
+
+	memset(fe, 0, BTRFS_FILE_EXTENT_INLINE_DATA_START);
+	D_SET64(struct d_file_extent_item, fe, generation, w->t->transid);
+	D_SET64(struct d_file_extent_item, fe, ram_bytes, n);
+	D_SET8(struct d_file_extent_item, fe, type, BTRFS_FILE_EXTENT_INLINE);
+	memcpy(fe + BTRFS_FILE_EXTENT_INLINE_DATA_START, target, n);
+	ret = ctree_insert_item(w->t, root, &k, fe, size);
+	if (ret == 0)
+		ret = inode_item_get(root, ino, ii);
+	if (ret == 0) {
+		D_SET64(struct d_inode_item, ii, size, n);
+		D_SET64(struct d_inode_item, ii, nbytes, n);
+		ret = inode_item_put(w, root, ino, ii);
+	}
+	if (ret)
+		trans_abort(w->t, ret);
+	return ret;
+}
+
+/* Resolve path's parent and look its last name up. */
+int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
+		      char *buf)
+{
+	size_t n = strlen(path);
+	char *slash;
+	struct fs_stat st;
+	int ret;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 0 || n >= 4096)
+		return -EINVAL;
+	memcpy(buf, path, n);
+	buf[n] = 0;
+	slash = strrchr(buf, '/');
+	d->name = slash ? slash + 1 : buf;
+	d->len = strlen(d->name);
+	if (d->len == 0 || d->len > BTRFS_NAME_LEN ||
+	    !strcmp(d->name, ".") || !strcmp(d->name, ".."))
+		return d->len > BTRFS_NAME_LEN ? -ENAMETOOLONG : -EINVAL;
+	if (slash)
+		*slash = 0;
+	ret = inode_lookup(fs, slash ? (buf[0] ? buf : "/") : "/",
+			   FS_LOOKUP_FOLLOW, &d->dir);
+	if (ret == 0)
+		ret = inode_stat(fs, d->dir, &st);
+	if (ret == 0 && (st.mode & S_IFMT_) != S_IFDIR_)
+		ret = -ENOTDIR;
+	if (ret)
+		return ret;
+	ret = dir_lookup_ino(fs, d->dir, d->name, d->len, &d->ino, &d->type);
+	d->exists = ret == 0;
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/* Add name in dir for ino: entry, back-ref, directory size. */
+int link_name(struct wctx *w, struct ctree_root *root,
+		     const struct dentry *d, u64 ino, u8 type)
+{
+	u8 di[sizeof(struct d_inode_item)];
+	struct key loc = { ino, BTRFS_INODE_ITEM_KEY, 0 };
+	u64 index;
+	int ret = dir_add(w, root, d->dir.ino, d->name, d->len, &loc, type,
+			  &index);
+
+	if (ret == 0)
+		ret = iref_add(w, root, ino, d->dir.ino, d->name, d->len,
+			       index);
+	if (ret == 0)
+		ret = inode_item_get(root, d->dir.ino, di);
+	if (ret == 0) {
+		D_SET64(struct d_inode_item, di, size,
+			D_GET64(struct d_inode_item, di, size) + 2 * d->len);
+		inode_touch(w, di, 1);
+		ret = inode_item_put(w, root, d->dir.ino, di);
+	}
+	if (ret)
+		trans_abort(w->t, ret);
+	return ret;
+}
+
+/* Remove name from dir (the entry of ino): entry, back-ref, dir size. */
+int unlink_name(struct wctx *w, struct ctree_root *root,
+		       const struct dentry *d)
+{
+	u8 di[sizeof(struct d_inode_item)];
+	u64 index;
+	int ret = iref_del(w, root, d->ino.ino, d->dir.ino, d->name, d->len,
+			   &index);
+
+	if (ret == 0)
+		ret = dir_del(w, root, d->dir.ino, d->name, d->len, index);
+	if (ret == 0)
+		ret = inode_item_get(root, d->dir.ino, di);
+	if (ret == 0) {
+		D_SET64(struct d_inode_item, di, size,
+			D_GET64(struct d_inode_item, di, size) - 2 * d->len);
+		inode_touch(w, di, 1);
+		ret = inode_item_put(w, root, d->dir.ino, di);
+	}
+	if (ret)
+		trans_abort(w->t, ret);
+	return ret;
+}
+
+/* The next free inode number of a subvolume. */
+static int next_ino(struct fs_info *fs, u64 subvol, u64 *out)
+{
+	const struct subvol_root *sv;
+	struct subvol_root *s;
+	struct key k = { BTRFS_LAST_FREE_OBJECTID, BTRFS_INODE_ITEM_KEY, 0 };
+	struct ctree_path p;
+	int ret = subvol_get(fs, subvol, &sv);
+
+	if (ret)
+		return ret;
+	s = (struct subvol_root *)sv;
+	if (!s->next_ino) {
+		ctree_path_init(&p);
+		ret = ctree_search_le(&s->root, &k, &p);
+		s->next_ino = BTRFS_FIRST_FREE_OBJECTID + 1;
+		if (ret == 0) {
+			ctree_item_key(&p, &k);
+			if (k.objectid >= s->next_ino)
+				s->next_ino = k.objectid + 1;
+		}
+		ctree_path_release(&p);
+		if (ret < 0)
+			return ret;
+	}
+	if (s->next_ino > BTRFS_LAST_FREE_OBJECTID)
+		return -ENOSPC;
+	*out = s->next_ino++;
+	return 0;
+}
+
+/* Make a new inode item with mode; *ino gets its number. */
+static int new_inode(struct wctx *w, struct ctree_root *root, u64 subvol,
+		     u32 mode, u64 *ino)
+{
+	u8 ii[sizeof(struct d_inode_item)];
+	struct key k = { 0, BTRFS_INODE_ITEM_KEY, 0 };
+	int ret = next_ino(w->fs, subvol, ino);
+
+	if (ret)
+		return ret;
+	memset(ii, 0, sizeof(ii));
+	D_SET64(struct d_inode_item, ii, generation, w->t->transid);
+	D_SET32(struct d_inode_item, ii, nlink, 1);
+	D_SET32(struct d_inode_item, ii, mode, mode);
+	inode_touch(w, ii, 1);
+	memcpy(D_WPTR(struct d_inode_item, ii, atime),
+	       D_PTR(struct d_inode_item, ii, ctime), 12);
+	memcpy(D_WPTR(struct d_inode_item, ii, otime),
+	       D_PTR(struct d_inode_item, ii, ctime), 12);
+	k.objectid = *ino;
+	ret = ctree_insert_item(w->t, root, &k, ii, sizeof(ii));
+	if (ret)
+		trans_abort(w->t, ret);
+	return ret;
+}
+
+/* Make path as a new inode of mode; *out names it. */
+static int make_node(struct fs_info *fs, const char *path, u32 mode,
+		     const char *target, struct fs_ino *out)
+{
+	struct ctree_root *root;
+	struct dentry d;
+	struct wctx w;
+	char *buf = kmalloc(4096);
+	u64 ino = 0;
+	int ret = buf ? wctx_begin(fs, &w) : -ENOMEM;
+
+	if (ret) {
+		kfree(buf);
+		return ret;
+	}
+	ret = dentry_get(fs, path, &d, buf);
+	if (ret == 0 && d.exists)
+		ret = -EEXIST;
+	if (ret == 0)
+		ret = wctx_root(&w, d.dir.root, &root);
+	if (ret == 0)
+		ret = new_inode(&w, root, d.dir.root, mode, &ino);
+	if (ret == 0)
+		ret = link_name(&w, root, &d, ino, ftype(mode));
+	if (ret == 0 && target)
+		ret = symlink_data(&w, root, ino, target);
+	if (ret == 0 && out) {
+		out->root = d.dir.root;
+		out->ino = ino;
+	}
+	wctx_end(&w);
+	kfree(buf);
+	return ret;
+}
+
+int fs_create(struct fs_info *fs, const char *path, uint32_t mode,
+	      struct fs_ino *out)
+{
+	return make_node(fs, path, S_IFREG_ | (mode & 07777), NULL, out);
+}
+
+int fs_mkdir(struct fs_info *fs, const char *path, uint32_t mode)
+{
+	return make_node(fs, path, S_IFDIR_ | (mode & 07777), NULL, NULL);
+}
+
+int fs_symlink(struct fs_info *fs, const char *target, const char *path)
+{
+	size_t n = strlen(target);
+
+	if (n == 0 || n > fs->sectorsize - 1 || n > 2048)
+		return n ? -ENAMETOOLONG : -EINVAL;
+	return make_node(fs, path, S_IFLNK_ | 0777, target, NULL);
+}
+

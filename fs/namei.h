@@ -1,0 +1,24 @@
+/* Shared by namei.c and namei_ops.c: names and the links they make. */
+#ifndef FS_NAMEI_H
+#define FS_NAMEI_H
+
+#include "write_common.h"
+
+/* A path split into its parent directory and last name. */
+struct dentry {
+	struct fs_ino dir;		/* parent directory */
+	const char *name;		/* last component (points into buf) */
+	size_t len;
+	struct fs_ino ino;		/* the entry's inode when it exists */
+	u8 type;			/* its BTRFS_FT_* */
+	int exists;
+};
+
+int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
+	       char *buf);
+int link_name(struct wctx *w, struct ctree_root *root,
+	      const struct dentry *d, u64 ino, u8 type);
+int unlink_name(struct wctx *w, struct ctree_root *root,
+		const struct dentry *d);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * Namespace changes of existing inodes: link, unlink, rmdir, rename,
+ * chmod, utimes (see namei.c for the items involved). An inode whose last
+ * name goes is evicted at once (file_evict): ghee has no open files that
+ * could keep it, so no orphan item is needed.
+ *
+ * Each call holds fs_lock for write inside a wctx.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+
+#include "fs_info.h"
+#include "internal.h"
+#include "namei.h"
+
+/* Two dentries' path buffers, and the context, for one call. */
+struct op {
+	struct wctx w;
+	struct ctree_root *root;
+	char *buf, *buf2;
+};
+
+static int op_begin(struct fs_info *fs, struct op *o)
+{
+	int ret;
+
+	o->buf = kmalloc(4096);
+	o->buf2 = kmalloc(4096);
+	ret = o->buf && o->buf2 ? wctx_begin(fs, &o->w) : -ENOMEM;
+	if (ret) {
+		kfree(o->buf);
+		kfree(o->buf2);
+	}
+	return ret;
+}
+
+static int op_end(struct op *o, int ret)
+{
+	wctx_end(&o->w);
+	kfree(o->buf);
+	kfree(o->buf2);
+	return ret;
+}
+
+/* Change ino's nlink by delta; evict it when it reaches zero. */
+static int nlink_add(struct op *o, u64 ino, int delta)
+{
+	u8 ii[sizeof(struct d_inode_item)];
+	u32 n;
+	int ret = inode_item_get(o->root, ino, ii);
+
+	if (ret)
+		return ret;
+	n = D_GET32(struct d_inode_item, ii, nlink);
+	if (delta < 0 && n <= (u32)-delta)
+		return file_evict(&o->w, o->root, ino);
+	D_SET32(struct d_inode_item, ii, nlink, n + (u32)delta);
+	inode_touch(&o->w, ii, 0);
+	return inode_item_put(&o->w, o->root, ino, ii);
+}
+
+/* Resolve a dentry that must exist and not be a subvolume link. */
+static int existing(struct op *o, const char *path, struct dentry *d,
+		    char *buf)
+{
+	int ret = dentry_get(o->w.fs, path, d, buf);
+
+	if (ret == 0 && !d->exists)
+		ret = -ENOENT;
+	if (ret == 0 && d->ino.root != d->dir.root)
+		ret = -EPERM;	/* a subvolume: not this business */
+	if (ret == 0)
+		ret = wctx_root(&o->w, d->dir.root, &o->root);
+	return ret;
+}
+
+int fs_link(struct fs_info *fs, const char *from, const char *path)
+{
+	struct dentry s, d;
+	struct op o;
+	int ret = op_begin(fs, &o);
+
+	if (ret)
+		return ret;
+	ret = existing(&o, from, &s, o.buf);
+	if (ret == 0 && s.type == BTRFS_FT_DIR)
+		ret = -EPERM;
+	if (ret == 0)
+		ret = dentry_get(fs, path, &d, o.buf2);
+	if (ret == 0 && d.exists)
+		ret = -EEXIST;
+	if (ret == 0 && d.dir.root != s.dir.root)
+		ret = -EXDEV;
+	if (ret == 0)
+		ret = link_name(&o.w, o.root, &d, s.ino.ino, s.type);
+	if (ret == 0)
+		ret = nlink_add(&o, s.ino.ino, 1);
+	return op_end(&o, ret);
+}
+
+/* Remove name d (a non-directory, or an empty directory with dir set). */
+static int remove(struct op *o, struct dentry *d, int dir)
+{
+	struct fs_stat st;
+	int ret = inode_stat(o->w.fs, d->ino, &st);
+
+	if (ret)
+		return ret;
+	if (dir && (st.mode & S_IFMT_) != S_IFDIR_)
+		return -ENOTDIR;
+	if (!dir && (st.mode & S_IFMT_) == S_IFDIR_)
+		return -EISDIR;
+	if (dir && st.size)
+		return -ENOTEMPTY;
+	ret = unlink_name(&o->w, o->root, d);
+	return ret ? ret : nlink_add(o, d->ino.ino, -1);
+}
+
+int fs_unlink(struct fs_info *fs, const char *path)
+{
+	struct dentry d;
+	struct op o;
+	int ret = op_begin(fs, &o);
+
+	if (ret)
+		return ret;
+	ret = existing(&o, path, &d, o.buf);
+	if (ret == 0)
+		ret = remove(&o, &d, 0);
+	return op_end(&o, ret);
+}
+
+int fs_rmdir(struct fs_info *fs, const char *path)
+{
+	struct dentry d;
+	struct op o;
+	int ret = op_begin(fs, &o);
+
+	if (ret)
+		return ret;
+	ret = existing(&o, path, &d, o.buf);
+	if (ret == 0)
+		ret = remove(&o, &d, 1);
+	return op_end(&o, ret);
+}
+
+/* Whether directory anc is dir itself or one of its ancestors. */
+static int is_ancestor(struct op *o, u64 anc, u64 dir)
+{
+	const struct subvol_root *sv;
+	int depth;
+
+	if (subvol_get(o->w.fs, o->root->objectid, &sv))
+		return 0;
+	for (depth = 0; depth < 4096; depth++) {
+		struct key k = { dir, BTRFS_INODE_REF_KEY, 0 };
+		struct ctree_path p;
+		int ret;
+
+		if (dir == anc)
+			return 1;
+		if (dir == sv->root_dirid)
+			return 0;
+		ctree_path_init(&p);
+		ret = ctree_search_ge(o->root, &k, &p);
+		if (ret == 0)
+			ctree_item_key(&p, &k);
+		ctree_path_release(&p);
+		if (ret || k.objectid != dir || k.type != BTRFS_INODE_REF_KEY)
+			return 0;
+		dir = k.offset;
+	}
+	return 0;
+}
+
+int fs_rename(struct fs_info *fs, const char *from, const char *to)
+{
+	struct dentry s, d;
+	struct op o;
+	int ret = op_begin(fs, &o);
+
+	if (ret)
+		return ret;
+	ret = existing(&o, from, &s, o.buf);
+	if (ret == 0)
+		ret = dentry_get(fs, to, &d, o.buf2);
+	if (ret == 0 && d.dir.root != s.dir.root)
+		ret = -EXDEV;
+	if (ret == 0 && s.type == BTRFS_FT_DIR &&
+	    is_ancestor(&o, s.ino.ino, d.dir.ino))
+		ret = -EINVAL;
+	if (ret || (d.exists && d.ino.ino == s.ino.ino))
+		return op_end(&o, ret);
+	if (d.exists)
+		ret = d.ino.root != d.dir.root ? -EPERM :
+		      remove(&o, &d, s.type == BTRFS_FT_DIR);
+	if (ret == 0)
+		ret = unlink_name(&o.w, o.root, &s);
+	if (ret == 0)
+		ret = link_name(&o.w, o.root, &d, s.ino.ino, s.type);
+	if (ret == 0)
+		ret = nlink_add(&o, s.ino.ino, 0);
+	return op_end(&o, ret);
+}
+
+/* Change ino's inode item with fn. */
+static int change_inode(struct fs_info *fs, struct fs_ino ino,
+			void (*fn)(u8 *ii, const void *arg), const void *arg)
+{
+	u8 ii[sizeof(struct d_inode_item)];
+	struct op o;
+	int ret = op_begin(fs, &o);
+
+	if (ret)
+		return ret;
+	ret = wctx_root(&o.w, ino.root, &o.root);
+	if (ret == 0)
+		ret = inode_item_get(o.root, ino.ino, ii);
+	if (ret == 0) {
+		inode_touch(&o.w, ii, 0);
+		fn(ii, arg);
+		ret = inode_item_put(&o.w, o.root, ino.ino, ii);
+	}
+	return op_end(&o, ret);
+}
+
+static void set_mode(u8 *ii, const void *arg)
+{
+	u32 mode = *(const u32 *)arg;
+
+	D_SET32(struct d_inode_item, ii, mode,
+		(D_GET32(struct d_inode_item, ii, mode) & S_IFMT_) |
+		(mode & 07777));
+}
+
+int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode)
+{
+	return change_inode(fs, ino, set_mode, &mode);
+}
+
+static void set_times(u8 *ii, const void *arg)
+{
+	const struct fs_time *t = arg;
+
+	D_SET64(struct d_timespec, D_WPTR(struct d_inode_item, ii, atime),
+		sec, (u64)t[0].sec);
+	D_SET32(struct d_timespec, D_WPTR(struct d_inode_item, ii, atime),
+		nsec, t[0].nsec);
+	D_SET64(struct d_timespec, D_WPTR(struct d_inode_item, ii, mtime),
+		sec, (u64)t[1].sec);
+	D_SET32(struct d_timespec, D_WPTR(struct d_inode_item, ii, mtime),
+		nsec, t[1].nsec);
+}
+
+int fs_utimes(struct fs_info *fs, struct fs_ino ino,
+	      const struct fs_time *atime, const struct fs_time *mtime)
+{
+	struct fs_time t[2] = { *atime, *mtime };
+
+	return change_inode(fs, ino, set_times, t);
+}

@@ -1,0 +1,412 @@
+/*
+ * Transactions. All changes join the one running transaction (trans_join);
+ * nothing reaches the disk until trans_commit(), which makes the whole
+ * transaction durable at once:
+ *
+ *  1. apply the delayed refs (extent tree, free-space tree, checksums),
+ *     rewrite changed block group items and root items; each of these
+ *     copies more blocks and queues more refs, so repeat until a round
+ *     changes nothing;
+ *  2. write every dirty tree block (each to new addresses: COW), then
+ *     flush the device;
+ *  3. write the superblock copies pointing at the new roots, flush again;
+ *  4. swap commit roots under commit_root_sem held for write, and only
+ *     then give the space freed by this transaction back to the allocator.
+ * A crash before the superblock write leaves the old tree, which nothing
+ * in this transaction overwrote; a crash after it leaves the new one.
+ *
+ * A failure in the middle of a change or commit cannot be undone in
+ * memory: trans_abort() marks the filesystem read-only with a message
+ * naming the function and line, and no later commit happens, so the disk
+ * keeps the last committed state.
+ *
+ * A task commits every commit_interval_ns (trans_start_committer); sync,
+ * umount and a write that runs short of metadata space commit at once.
+ *
+ * Locking: every function here runs with fs->fs_lock held for write
+ * (the committer task takes it), except the commit-root swap, which also
+ * takes commit_root_sem for write, briefly (DESIGN.md invariant 5).
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/blk.h>
+#include <ghee/log.h>
+#include <ghee/task.h>
+#include <ghee/time.h>
+
+#include "../lib/crc32c.h"
+#include "block_group.h"
+#include "ctree_write.h"
+#include "fs_info.h"
+#include "subvol.h"
+#include "super.h"
+#include "transaction.h"
+
+/* Get the running transaction, starting one if none runs. Caller holds
+ * fs_lock for write. Returns 0, -EROFS (read-only or aborted), -ENOMEM. */
+int trans_join(struct fs_info *fs, struct trans **out)
+{
+	struct trans *t;
+	int ret;
+
+	if (fs->read_only)
+		return -EROFS;
+	if (fs->running) {
+		*out = fs->running;
+		return 0;
+	}
+	t = kzalloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	ret = delayed_refs_init(&t->refs);
+	if (ret) {
+		kfree(t);
+		return ret;
+	}
+	t->fs = fs;
+	t->transid = fs->generation + 1;
+	t->start_ns = time_ns();
+	list_init(&t->dirty);
+	fs->running = t;
+	*out = t;
+	return 0;
+}
+
+/* Remember a freed range; it becomes allocatable after the commit. */
+int trans_pin(struct trans *t, u64 start, u64 len)
+{
+	if (t->npinned == t->pin_cap) {
+		u32 cap = t->pin_cap ? t->pin_cap * 2 : 64;
+		struct pin_range *v = kmalloc(cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		if (t->npinned)
+			memcpy(v, t->pinned, t->npinned * sizeof(*v));
+		kfree(t->pinned);
+		t->pinned = v;
+		t->pin_cap = cap;
+	}
+	t->pinned[t->npinned].start = start;
+	t->pinned[t->npinned++].len = len;
+	return 0;
+}
+
+/* Free a transaction's memory; dirty blocks it still holds are dropped
+ * from the cache (after an abort they are never written). */
+void trans_free(struct trans *t)
+{
+	while (!list_empty(&t->dirty)) {
+		struct tree_block *b = list_entry(t->dirty.next,
+						  struct tree_block, dirty);
+
+		list_del_init(&b->dirty);
+		b->flags &= ~TB_DIRTY;
+		tree_block_forget(t->fs, b->start);
+		tree_block_put(b);
+	}
+	delayed_refs_free(&t->refs);
+	kfree(t->pinned);
+	kfree(t);
+}
+
+/*
+ * Abort the running transaction because of err, found in func at line:
+ * the filesystem becomes read-only and says why. Only the first abort is
+ * reported.
+ */
+void trans_abort_at(struct trans *t, int err, const char *func, int line)
+{
+	struct fs_info *fs = t->fs;
+
+	if (fs->aborted)
+		return;
+	fs->aborted = err;
+	fs->read_only = 1;
+	pr_err("%s: transaction %llu aborted in %s:%d (error %d); the "
+	       "filesystem is read-only now, the disk keeps generation %llu",
+	       fs->dev->name, (unsigned long long)t->transid, func, line, err,
+	       (unsigned long long)fs->generation);
+}
+
+/* Write the root item of a changed tree into the root tree. */
+static int write_root_item(struct trans *t, struct ctree_root *root)
+{
+	struct fs_info *fs = t->fs;
+	struct key k = { root->objectid, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
+	struct ctree_path p;
+	u8 *item;
+	u32 size;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_le(&fs->tree_root, &k, &p);
+	if (ret == 0)
+		ctree_item_key(&p, &k);
+	ctree_path_release(&p);
+	if (ret || k.objectid != root->objectid ||
+	    k.type != BTRFS_ROOT_ITEM_KEY)
+		return ret < 0 ? ret : -EUCLEAN;
+	ret = ctree_search_write(t, &fs->tree_root, &k, &p, 0);
+	if (ret == 0) {
+		item = ctree_item_ptr_w(&p, &size);
+		D_SET64(struct d_root_item, item, bytenr, root->bytenr);
+		D_SET64(struct d_root_item, item, generation,
+			root->generation);
+		D_SET8(struct d_root_item, item, level, root->level);
+		if (size >= sizeof(struct d_root_item)) {
+			D_SET64(struct d_root_item, item, generation_v2,
+				root->generation);
+			if (root->objectid >= BTRFS_FS_TREE_OBJECTID &&
+			    root->objectid != BTRFS_CSUM_TREE_OBJECTID &&
+			    root->objectid != BTRFS_FREE_SPACE_TREE_OBJECTID)
+				D_SET64(struct d_root_item, item, ctransid,
+					t->transid);
+		}
+	}
+	ctree_path_release(&p);
+	return ret == 1 ? -EUCLEAN : ret;
+}
+
+/* Write the root items of every changed tree; *did when any was. */
+static int write_root_items(struct trans *t, int *did)
+{
+	struct fs_info *fs = t->fs;
+	struct ctree_root *fixed[] = { &fs->extent_root, &fs->dev_root,
+				       &fs->csum_root, &fs->fst_root };
+	struct subvol_root *s;
+	u32 i;
+	int ret = 0;
+
+	*did = 0;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && ret == 0; i++) {
+		if (!fixed[i]->dirty)
+			continue;
+		fixed[i]->dirty = 0;
+		*did = 1;
+		ret = write_root_item(t, fixed[i]);
+	}
+	for (s = fs->subvols; s && ret == 0; s = s->next) {
+		if (!s->root.dirty)
+			continue;
+		s->root.dirty = 0;
+		*did = 1;
+		ret = write_root_item(t, &s->root);
+	}
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/* Step 1: apply everything queued until nothing changes any more. */
+static int settle(struct trans *t)
+{
+	int rounds, did_bg, did_roots, ret;
+
+	for (rounds = 0; rounds < 100; rounds++) {
+		ret = delayed_refs_run(t);
+		if (ret == 0)
+			ret = bg_write_dirty(t, &did_bg);
+		if (ret == 0)
+			ret = write_root_items(t, &did_roots);
+		if (ret)
+			return ret;
+		if (!did_bg && !did_roots && t->refs.nheads == 0)
+			return 0;
+	}
+	pr_err("commit does not settle");
+	trans_abort(t, -EUCLEAN);
+	return -EUCLEAN;
+}
+
+/* Step 2: write every dirty block, then flush. */
+static int write_dirty(struct trans *t)
+{
+	struct fs_info *fs = t->fs;
+	struct tree_block *b;
+	int ret;
+
+	list_for_each_entry(b, &t->dirty, struct tree_block, dirty) {
+		ret = tree_block_write(fs, b);
+		if (ret) {
+			trans_abort(t, ret);
+			return ret;
+		}
+	}
+	ret = blk_flush(fs->dev);
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/* Record the main roots in backup slot generation % 4 of the super. */
+static void fill_backup(struct fs_info *fs, struct d_super_block *sb,
+			u64 gen)
+{
+	struct d_root_backup *b = &sb->super_roots[gen % BTRFS_NUM_BACKUP_ROOTS];
+	const struct subvol_root *top = NULL;
+
+	subvol_get(fs, BTRFS_FS_TREE_OBJECTID, &top);
+	memset(b, 0, sizeof(*b));
+	put_le64(&b->tree_root, fs->tree_root.bytenr);
+	put_le64(&b->tree_root_gen, fs->tree_root.generation);
+	b->tree_root_level = fs->tree_root.level;
+	put_le64(&b->chunk_root, fs->chunk_root.bytenr);
+	put_le64(&b->chunk_root_gen, fs->chunk_root.generation);
+	b->chunk_root_level = fs->chunk_root.level;
+	put_le64(&b->extent_root, fs->extent_root.bytenr);
+	put_le64(&b->extent_root_gen, fs->extent_root.generation);
+	b->extent_root_level = fs->extent_root.level;
+	if (top) {
+		put_le64(&b->fs_root, top->root.bytenr);
+		put_le64(&b->fs_root_gen, top->root.generation);
+		b->fs_root_level = top->root.level;
+	}
+	put_le64(&b->dev_root, fs->dev_root.bytenr);
+	put_le64(&b->dev_root_gen, fs->dev_root.generation);
+	b->dev_root_level = fs->dev_root.level;
+	put_le64(&b->csum_root, fs->csum_root.bytenr);
+	put_le64(&b->csum_root_gen, fs->csum_root.generation);
+	b->csum_root_level = fs->csum_root.level;
+	put_le64(&b->total_bytes, get_le64(&sb->total_bytes));
+	put_le64(&b->bytes_used, fs->bytes_used);
+	put_le64(&b->num_devices, 1);
+}
+
+/* Step 3: write every superblock copy that fits the device, flushed. */
+static int write_super(struct trans *t)
+{
+	struct fs_info *fs = t->fs;
+	struct d_super_block *sb = fs->super;
+	int i, ret = 0;
+
+	put_le64(&sb->generation, t->transid);
+	put_le64(&sb->root, fs->tree_root.bytenr);
+	sb->root_level = fs->tree_root.level;
+	put_le64(&sb->chunk_root, fs->chunk_root.bytenr);
+	put_le64(&sb->chunk_root_generation, fs->chunk_root.generation);
+	sb->chunk_root_level = fs->chunk_root.level;
+	put_le64(&sb->bytes_used, fs->bytes_used);
+	D_SET64(struct d_dev_item, &sb->dev_item, bytes_used,
+		fs->dev_bytes_used);
+	fill_backup(fs, sb, t->transid);
+	for (i = 0; i < BTRFS_SUPER_MIRROR_MAX && ret == 0; i++) {
+		u64 off = super_offset(i);
+
+		if (off + BTRFS_SUPER_INFO_SIZE > fs->dev->size)
+			break;
+		put_le64(&sb->bytenr, off);
+		put_le32(sb->csum, ~crc32c(~0u, (u8 *)sb + BTRFS_CSUM_SIZE,
+					   BTRFS_SUPER_INFO_SIZE -
+					   BTRFS_CSUM_SIZE));
+		ret = blk_write(fs->dev, off, sb, BTRFS_SUPER_INFO_SIZE);
+	}
+	put_le64(&sb->bytenr, super_offset(0));
+	if (ret == 0)
+		ret = blk_flush(fs->dev);
+	if (ret) {
+		pr_err("%s: superblock write failed: %d", fs->dev->name, ret);
+		trans_abort(t, ret);
+	}
+	return ret;
+}
+
+static void swap_root(struct ctree_root *r)
+{
+	r->commit_bytenr = r->bytenr;
+	r->commit_generation = r->generation;
+	r->commit_level = r->level;
+}
+
+/* Step 4: the new tree is on disk; make it the commit root everywhere. */
+static void swap_commit_roots(struct trans *t)
+{
+	struct fs_info *fs = t->fs;
+	struct subvol_root *s;
+	struct tree_block *b;
+	u32 i;
+
+	down_write(&fs->commit_root_sem);
+	swap_root(&fs->tree_root);
+	swap_root(&fs->chunk_root);
+	swap_root(&fs->extent_root);
+	swap_root(&fs->dev_root);
+	swap_root(&fs->csum_root);
+	swap_root(&fs->fst_root);
+	for (s = fs->subvols; s; s = s->next)
+		swap_root(&s->root);
+	fs->generation = t->transid;
+	up_write(&fs->commit_root_sem);
+	while (!list_empty(&t->dirty)) {
+		b = list_entry(t->dirty.next, struct tree_block, dirty);
+		list_del_init(&b->dirty);
+		b->flags &= ~TB_DIRTY;
+		tree_block_put(b);
+	}
+	for (i = 0; i < t->npinned; i++)
+		bg_unpin(fs, t->pinned[i].start, t->pinned[i].len);
+}
+
+/*
+ * Commit the running transaction (nothing to do when none runs). Caller
+ * holds fs_lock for write. Returns 0, or the error that aborted it.
+ */
+int trans_commit(struct fs_info *fs)
+{
+	struct trans *t = fs->running;
+	int ret;
+
+	if (!t)
+		return fs->aborted ? -EROFS : 0;
+	if (fs->aborted)
+		return -EROFS;
+	t->in_commit = 1;
+	ret = settle(t);
+	if (ret == 0)
+		ret = write_dirty(t);
+	if (ret == 0)
+		ret = write_super(t);
+	if (ret)
+		return ret;
+	swap_commit_roots(t);
+	fs->running = NULL;
+	trans_free(t);
+	return 0;
+}
+
+/* The periodic commit: every interval, commit what is running. */
+static int committer(void *arg)
+{
+	struct fs_info *fs = arg;
+
+	while (!task_should_stop()) {
+		if (task_sleep_ns(fs->commit_interval_ns))
+			break;
+		down_write(&fs->fs_lock);
+		if (fs->running && !fs->read_only &&
+		    time_ns() - fs->running->start_ns >=
+		    fs->commit_interval_ns / 2)
+			trans_commit(fs);
+		up_write(&fs->fs_lock);
+	}
+	return 0;
+}
+
+/* Start the periodic commit task of a read-write mount. */
+int trans_start_committer(struct fs_info *fs)
+{
+	fs->committer = task_create("btrfs-commit", committer, fs,
+				    TASK_PRIO_BACKGROUND);
+	return fs->committer ? 0 : -ENOMEM;
+}
+
+/* Stop it (umount). Caller does not hold fs_lock. */
+void trans_stop_committer(struct fs_info *fs)
+{
+	if (!fs->committer)
+		return;
+	task_stop(task_id(fs->committer));
+	task_join(fs->committer);
+	fs->committer = NULL;
+}

@@ -1,0 +1,34 @@
+/*
+ * Shared pieces of the namespace and file writers (namei.c, file_write.c):
+ * entering a change with the lock and a transaction, and inode items.
+ */
+#ifndef FS_WRITE_COMMON_H
+#define FS_WRITE_COMMON_H
+
+#include "ctree_write.h"
+#include "fs.h"
+#include "subvol.h"
+
+#define S_IFMT_ 0170000
+#define S_IFREG_ 0100000
+#define S_IFDIR_ 0040000
+#define S_IFLNK_ 0120000
+
+/* One change in progress: fs_lock held for write, transaction joined. */
+struct wctx {
+	struct fs_info *fs;
+	struct trans *t;
+};
+
+int wctx_begin(struct fs_info *fs, struct wctx *w);
+void wctx_end(struct wctx *w);
+int wctx_root(struct wctx *w, u64 subvol, struct ctree_root **out);
+int inode_item_get(struct ctree_root *root, u64 ino, u8 *item);
+int inode_item_put(struct wctx *w, struct ctree_root *root, u64 ino,
+		   const u8 *item);
+void inode_touch(struct wctx *w, u8 *item, int mtime);
+int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
+		    u64 start, u64 end, u64 *freed);
+int file_evict(struct wctx *w, struct ctree_root *root, u64 ino);
+
+#endif
