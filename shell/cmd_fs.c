@@ -345,6 +345,33 @@ int cmd_cat(int argc, char **argv)
 	return ret;
 }
 
+static void count_out(void *ctx, const void *buf, size_t n)
+{
+	(void)buf;
+	*(uint64_t *)ctx += n;
+}
+
+/* Read files through the filesystem and drop the data: a read benchmark
+ * (with `time`) that costs no console output. */
+int cmd_readfile(int argc, char **argv)
+{
+	int i, ret = 0;
+
+	for (i = 1; i < argc; i++) {
+		uint64_t bytes = 0;
+		int r = read_all("readfile", argv[i], count_out, &bytes);
+
+		if (r) {
+			if (!ret)
+				ret = r;
+			continue;
+		}
+		con_printf("%s: %llu bytes\n", argv[i],
+			   (unsigned long long)bytes);
+	}
+	return ret;
+}
+
 static void sha_out(void *ctx, const void *buf, size_t n)
 {
 	sha256_update(ctx, buf, n);
@@ -440,9 +467,15 @@ struct walk_level {
 	size_t path_len;	/* length of this directory's path */
 };
 
+enum walk_mode {
+	WALK_FIND,		/* one path per line */
+	WALK_TREE,		/* indented tree and a summary */
+	WALK_COUNT,		/* nothing per entry; the count at the end */
+};
+
 /* A tree or find walk. */
 struct walk {
-	int is_tree;		/* tree layout, else find layout */
+	enum walk_mode mode;
 	char *path;		/* current path, WALK_PATH_MAX bytes */
 	struct walk_level *lv;	/* WALK_DEPTH_MAX levels */
 	int depth;		/* open levels */
@@ -516,7 +549,9 @@ static void walk_print(struct walk *w, const struct walk_ent *e)
 	size_t n = 0;
 	int i;
 
-	if (!w->is_tree) {
+	if (w->mode == WALK_COUNT)
+		return;
+	if (w->mode == WALK_FIND) {
 		con_printf("%s\n", w->path);
 		return;
 	}
@@ -565,7 +600,7 @@ static void walk_step(struct walk *w, const char *cmd)
 }
 
 /* Walk the tree under path, printing as tree or find does. */
-static int walk_run(const char *cmd, const char *path, int is_tree)
+static int walk_run(const char *cmd, const char *path, enum walk_mode mode)
 {
 	struct walk w;
 	struct fs_ino ino;
@@ -579,7 +614,7 @@ static int walk_run(const char *cmd, const char *path, int is_tree)
 	if (ret)
 		return fail(cmd, path, ret);
 	memset(&w, 0, sizeof(w));
-	w.is_tree = is_tree;
+	w.mode = mode;
 	w.path = kmalloc(WALK_PATH_MAX);
 	w.lv = kmalloc(WALK_DEPTH_MAX * sizeof(*w.lv));
 	if (!w.path || !w.lv) {
@@ -587,15 +622,19 @@ static int walk_run(const char *cmd, const char *path, int is_tree)
 		goto out_free;
 	}
 	snprintf(w.path, WALK_PATH_MAX, "%s", path);
-	con_printf("%s\n", path);
+	if (mode != WALK_COUNT)
+		con_printf("%s\n", path);
 	if ((st.mode & 0170000) == 0040000)
 		w.err = walk_push(&w, cmd, ino);
 	while (w.depth > 0)
 		walk_step(&w, cmd);
-	if (is_tree)
+	if (mode == WALK_TREE)
 		con_printf("\n%llu directories, %llu files\n",
 			   (unsigned long long)w.ndirs,
 			   (unsigned long long)w.nfiles);
+	if (mode == WALK_COUNT)
+		con_printf("%llu entries\n",
+			   (unsigned long long)(1 + w.ndirs + w.nfiles));
 	ret = w.err;
 out_free:
 	kfree(w.path);
@@ -605,12 +644,19 @@ out_free:
 
 int cmd_tree(int argc, char **argv)
 {
-	return walk_run("tree", argc > 1 ? argv[1] : "/", 1);
+	return walk_run("tree", argc > 1 ? argv[1] : "/", WALK_TREE);
 }
 
+/* find [-c] [PATH]: -c counts the entries (as `find | wc -l` would)
+ * instead of printing them. */
 int cmd_find(int argc, char **argv)
 {
-	return walk_run("find", argc > 1 ? argv[1] : "/", 0);
+	int count = argc > 1 && strcmp(argv[1], "-c") == 0;
+
+	if (argc > 2 + count)
+		return -EINVAL;
+	return walk_run("find", argc > 1 + count ? argv[1 + count] : "/",
+			count ? WALK_COUNT : WALK_FIND);
 }
 
 /* "1.50GiB" for a byte count, like btrfs-progs. */

@@ -9,6 +9,7 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_readfile(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_tree(int argc, char **argv);
 int cmd_find(int argc, char **argv);
