@@ -65,6 +65,9 @@ static int cmd_uptime(int argc, char **argv)
 	return 0;
 }
 
+/* Time a command. The command reports its own errors (and usage); time
+ * itself fails only when there is no such command, so a failed command's
+ * usage is not followed by time's. */
 static int cmd_time(int argc, char **argv)
 {
 	uint64_t t0 = time_ns(), ns;
@@ -73,7 +76,7 @@ static int cmd_time(int argc, char **argv)
 	ns = time_ns() - t0;
 	con_printf("time: %lu.%03lu ms\n", (unsigned long)(ns / 1000000),
 		   (unsigned long)(ns / 1000 % 1000));
-	return ret;
+	return ret == -ENOENT && !shell_find(argv[1]) ? ret : 0;
 }
 
 static int cmd_mem(int argc, char **argv)
