@@ -1,7 +1,7 @@
 /*
  * CRC-32C (Castagnoli), the checksum btrfs uses for superblocks, tree blocks,
  * data blocks and directory-name hashes. One implementation for kernel and
- * host: the SSE4.2 crc32 instruction when CPUID reports it, a table otherwise.
+ * host: the SSE4.2 crc32 instruction when CPUID reports it, tables otherwise.
  */
 #ifndef LIB_CRC32C_H
 #define LIB_CRC32C_H
@@ -16,7 +16,7 @@
  */
 uint32_t crc32c(uint32_t seed, const void *data, size_t len);
 
-/* The same, always with the table (for tests comparing both paths). */
+/* The same, always with the tables (for tests comparing both paths). */
 uint32_t crc32c_sw(uint32_t seed, const void *data, size_t len);
 
 /* Nonzero when crc32c() uses the SSE4.2 instruction on this CPU. */
