@@ -10,7 +10,9 @@ suites=(
 	"host:build/tests/host_tests"
 	"qemu:tests/qemu/run.py"
 )
-suites+=("interop:tests/interop/run.sh" "fuzz:tests/host/fuzz.sh 30")
+suites+=("interop:tests/interop/run.sh"
+	 "interop-linux:tests/interop/linux_made.sh"
+	 "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0
 for entry in "${suites[@]}"; do
