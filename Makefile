@@ -72,7 +72,7 @@ $(BUILD)/k/%.o: %.S
 
 host: $(HOSTTOOL) $(HOSTTEST)
 
-$(HOSTTOOL): $(patsubst %.c,$(BUILD)/h/%.o,$(COMMON_SRCS) $(SHIM_SRCS) tools/ghee.c)
+$(HOSTTOOL): $(patsubst %.c,$(BUILD)/h/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c))
 	gcc -o $@ $^ -lpthread
 
 $(HOSTTEST): $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TEST_SRCS))

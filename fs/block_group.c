@@ -308,6 +308,7 @@ static int sweep_extents(struct fs_info *fs)
 	ctree_path_release(&p);
 	if (ret < 0)
 		return ret;
+	ret = 0;	/* 1: past the last item */
 	if (bg && cursor < bg->start + bg->length)
 		ret = free_add(bg, cursor, bg->start + bg->length - cursor);
 	for (i = 0; ret == 0 && i < fs->space.nbg; i++) {

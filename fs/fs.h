@@ -139,6 +139,25 @@ int fs_df(struct fs_info *fs, struct fs_df *df);
 const char *fs_space_type_name(uint64_t type);
 const char *fs_space_profile_name(uint64_t type);
 
+/*
+ * fsck: check the last committed state (fs/check.c). Every problem is
+ * printed ("error: fsck: ..."); rep says what was checked and how many
+ * problems were found. Returns 0 when clean, -EUCLEAN when problems were
+ * found, or another negative errno when the check itself failed.
+ */
+struct fs_check_report {
+	uint64_t generation;	/* the commit checked */
+	uint64_t trees;		/* trees walked */
+	uint64_t tree_blocks;	/* distinct tree blocks */
+	uint64_t extents;	/* extent items */
+	uint64_t backrefs;	/* back-references, inline and keyed */
+	uint64_t block_groups;	/* block group items */
+	uint64_t inodes;	/* inodes of subvolume trees */
+	uint64_t dir_entries;	/* directory index entries */
+	uint64_t errors;	/* problems found */
+};
+int fs_check(struct fs_info *fs, struct fs_check_report *rep);
+
 /* Diagnostics in the layout of btrfs inspect-internal. */
 int fs_dump_super(struct fs_info *fs);
 int fs_dump_tree(struct fs_info *fs, const char *tree);

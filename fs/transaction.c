@@ -349,8 +349,11 @@ static void swap_commit_roots(struct trans *t)
 }
 
 /*
- * Commit the running transaction (nothing to do when none runs). Caller
- * holds fs_lock for write. Returns 0, or the error that aborted it.
+ * Commit the running transaction (nothing to do when none runs). A
+ * transaction that changed no block (a change that failed before
+ * touching anything) ends without writing: a superblock of a new
+ * generation must point at a root of that generation. Caller holds
+ * fs_lock for write. Returns 0, or the error that aborted it.
  */
 int trans_commit(struct fs_info *fs)
 {
@@ -363,6 +366,8 @@ int trans_commit(struct fs_info *fs)
 		return -EROFS;
 	t->in_commit = 1;
 	ret = settle(t);
+	if (ret == 0 && list_empty(&t->dirty) && !t->npinned)
+		goto out_free;	/* nothing changed: the disk stays as is */
 	if (ret == 0)
 		ret = write_dirty(t);
 	if (ret == 0)
@@ -370,6 +375,7 @@ int trans_commit(struct fs_info *fs)
 	if (ret)
 		return ret;
 	swap_commit_roots(t);
+out_free:
 	fs->running = NULL;
 	trans_free(t);
 	return 0;

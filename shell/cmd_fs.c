@@ -190,11 +190,14 @@ static void time_string(int64_t t, char *out, size_t n)
 		 (long long)(sod % 60));
 }
 
+#define TARGET_MAX 4096	/* longest symlink target shown */
+
 /* Print one ls -l line for ino named name. */
 static int print_long(struct fs_ino ino, const char *name)
 {
 	struct fs_stat st;
-	char mode[11], when[96], target[256];
+	char mode[11], when[96];
+	char *target = NULL;
 	size_t n = 0;
 	int ret = fs_stat(mounted, ino, &st);
 
@@ -202,13 +205,19 @@ static int print_long(struct fs_ino ino, const char *name)
 		return fail("ls", name, ret);
 	mode_string(st.mode, mode);
 	time_string(st.mtime.sec, when, sizeof(when));
-	if ((st.mode & 0170000) == 0120000 &&
-	    fs_readlink(mounted, ino, target, sizeof(target) - 1, &n))
-		n = 0;
-	target[n] = 0;
-	con_printf("%s %u %u %u %llu %s %s%s%s\n", mode, st.nlink, st.uid,
+	if ((st.mode & 0170000) == 0120000) {
+		target = kmalloc(TARGET_MAX);
+		if (!target)
+			return fail("ls", name, -ENOMEM);
+		if (fs_readlink(mounted, ino, target, TARGET_MAX, &n))
+			n = 0;
+	}
+	con_printf("%s %u %u %u %llu %s %s%s", mode, st.nlink, st.uid,
 		   st.gid, (unsigned long long)st.size, when, name,
-		   n ? " -> " : "", target);
+		   n ? " -> " : "");
+	con_write(target, n);
+	con_printf("\n");
+	kfree(target);
 	return 0;
 }
 

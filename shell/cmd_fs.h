@@ -31,6 +31,10 @@ int cmd_mv(int argc, char **argv);
 int cmd_ln(int argc, char **argv);
 int cmd_truncate(int argc, char **argv);
 int cmd_chmod(int argc, char **argv);
+int cmd_utimes(int argc, char **argv);
+
+/* shell/cmd_fsck.c */
+int cmd_fsck(int argc, char **argv);
 
 struct fs_info;
 struct fs_info *cmd_fs_mounted(const char *cmd);

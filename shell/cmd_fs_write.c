@@ -1,6 +1,6 @@
 /*
  * Filesystem commands that change things: mkfs, sync, mkdir, touch, write,
- * cp, rm, mv, ln, truncate, chmod. Like shell/cmd_fs.c they drive fs/fs.h
+ * cp, rm, mv, ln, truncate, chmod, utimes. Like shell/cmd_fs.c they drive fs/fs.h
  * and run unchanged in the kernel and the host tool.
  *
  * `write PATH OFF LEN SEED` writes bytes from a seeded generator (xorshift
@@ -362,4 +362,27 @@ int cmd_chmod(int argc, char **argv)
 	if (ret == 0)
 		ret = fs_chmod(fs, ino, (uint32_t)mode);
 	return ret ? fail("chmod", argv[2], ret) : 0;
+}
+
+/* `utimes PATH ATIME MTIME`: set times (seconds); a symlink's own. */
+int cmd_utimes(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("utimes");
+	struct fs_time at = { 0, 0 }, mt = { 0, 0 };
+	struct fs_ino ino;
+	uint64_t a, m;
+	int ret;
+
+	(void)argc;
+	if (!fs)
+		return -ENOENT;
+	if (shell_parse_u64(argv[2], "ATIME", &a) ||
+	    shell_parse_u64(argv[3], "MTIME", &m))
+		return -EINVAL;
+	at.sec = (int64_t)a;
+	mt.sec = (int64_t)m;
+	ret = fs_lookup(fs, argv[1], 0, &ino);
+	if (ret == 0)
+		ret = fs_utimes(fs, ino, &at, &mt);
+	return ret ? fail("utimes", argv[1], ret) : 0;
 }

@@ -165,6 +165,10 @@ const struct shell_cmd shell_commands[] = {
 	{ "truncate", "PATH SIZE", "set a file's size", 2, 2, cmd_truncate },
 	{ "chmod", "MODE PATH", "set permission bits (octal)", 2, 2,
 	  cmd_chmod },
+	{ "utimes", "PATH ATIME MTIME", "set access and modification times "
+	  "(seconds since 1970; a symlink's own)", 3, 3, cmd_utimes },
+	{ "fsck", "[DISK]", "check the last commit of the mounted filesystem "
+	  "(or of DISK): back-references, space, inodes", 0, 1, cmd_fsck },
 
 	/* tasks (shell/cmd_task.c) */
 	{ "ps", "", "list tasks: id, name, state, class, CPU, CPU time",

@@ -18,11 +18,22 @@
 
 #define PROMPT "ghee> "
 
+/* Commands added by the program (shell_register_extra), or NULL. */
+static const struct shell_cmd *extra_commands;
+
+void shell_register_extra(const struct shell_cmd *table)
+{
+	extra_commands = table;
+}
+
 const struct shell_cmd *shell_find(const char *name)
 {
 	const struct shell_cmd *c;
 
 	for (c = shell_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	for (c = extra_commands; c && c->name; c++)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;

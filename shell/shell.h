@@ -27,6 +27,15 @@ struct shell_cmd {
 /* The table, ended by an entry with name NULL. */
 extern const struct shell_cmd shell_commands[];
 
+/*
+ * Add a second table (ended by a NULL name) of commands only one program
+ * has, such as the host tool's import and export, which copy host files
+ * and so cannot be in the kernel's table. shell_find() looks there after
+ * shell_commands; names must not repeat. One extra table at a time; set
+ * it before shell_main().
+ */
+void shell_register_extra(const struct shell_cmd *table);
+
 /* Read commands from the console and run them until EOF or poweroff.
  * Returns the number of commands that failed. */
 int shell_main(void);

@@ -2,7 +2,8 @@
  * The host tool: `ghee [IMAGE...]` runs ghee's shell on the host, with the
  * image files as its disks (vda, vdb, ... in order; a "ro:" prefix opens
  * one read-only), so that one command script runs unchanged here and in
- * QEMU. Commands come from stdin; on a terminal the terminal is put in raw
+ * QEMU, plus the host-only import and export (tools/host_copy.c).
+ * Commands come from stdin; on a terminal the terminal is put in raw
  * mode for the line editor and restored on exit.
  */
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "../shell/shell.h"
 #include "../tests/host/shim/host.h"
+#include "host_copy.h"
 
 static struct termios saved_tio;
 
@@ -54,6 +56,7 @@ int main(int argc, char **argv)
 	}
 	if (isatty(STDIN_FILENO))
 		raw_terminal();
+	shell_register_extra(host_copy_commands);
 	shell_main();
 	fflush(stdout);
 	host_disks_close();

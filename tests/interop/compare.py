@@ -62,7 +62,13 @@ def mode_string(m):
     s = kinds.get(stat.S_IFMT(m), "?")
     for i, ch in enumerate("rwxrwxrwx"):
         s += ch if m & (0o400 >> i) else "-"
-    return s
+    # set-user-ID, set-group-ID and sticky bits, as coreutils shows them
+    s = list(s)
+    for bit, pos, on in ((0o4000, 3, "s"), (0o2000, 6, "s"),
+                         (0o1000, 9, "t")):
+        if m & bit:
+            s[pos] = on if s[pos] == "x" else on.upper()
+    return "".join(s)
 
 
 def expected_ls_line(src, path, st):

@@ -1,0 +1,367 @@
+/*
+ * fsck: ghee's own checker of the last committed state of a filesystem.
+ *
+ * The committed trees are consistent by construction (a commit applies
+ * every delayed ref before its superblock goes out), so the checker reads
+ * them, never the running transaction's, and compares what the trees say
+ * against what the extent tree records:
+ *
+ *  1. The trees: the root tree and chunk tree from the superblock, every
+ *     other tree from its root item. Each tree block is walked once (a set
+ *     of visited addresses keeps shared subtrees from being walked twice);
+ *     each pointer to a block, and each tree's root, is one found
+ *     reference (check.c).
+ *  2. The extent tree: extent items with their inline and keyed
+ *     back-references, block group items (check_extent.c).
+ *  3. The subvolume trees: inodes, directory entries, inode refs and file
+ *     extents, each file extent item being one found data reference
+ *     (check_inode.c).
+ *  4. Found and recorded references are sorted and compared: every
+ *     back-reference must match real references with the same count and
+ *     every reference must have one; each extent's count must equal the
+ *     sum of its back-references; extents must not overlap and must lie in
+ *     a block group of their kind whose used bytes they add up to; and the
+ *     free-space tree must list exactly the gaps between extents.
+ *
+ * Whether a found reference is a normal one (TREE_BLOCK_REF, EXTENT_DATA_REF)
+ * or a shared one (SHARED_BLOCK_REF, SHARED_DATA_REF) depends on the
+ * FULL_BACKREF flag of the referring block, so found references carry both
+ * the tree id and the referring block until the extent tree is read
+ * (reference, "update_ref_for_cow").
+ *
+ * Memory: proportional to the number of extents and references, freed at
+ * the end. Problems are counted; the first CHECK_PRINT_MAX are printed as
+ * "error: fsck: ...".
+ *
+ * Locking: fs_check() holds fs->fs_lock for read for the whole check (so
+ * no commit moves the commit roots or frees their blocks, and the chunk
+ * map stays put) and commit_root_sem for read, as readers of commit roots
+ * do. Writers wait; the check is a maintenance command.
+ */
+#include <ghee/errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "check.h"
+#include "fs_info.h"
+
+/* Append a zeroed record; NULL when out of memory. */
+void *vec_push(struct vec *v)
+{
+	void *slot;
+
+	if (v->n == v->cap) {
+		u64 cap = v->cap ? v->cap * 2 : 64;
+		void *nv = kmalloc(cap * v->elem);
+
+		if (!nv)
+			return NULL;
+		if (v->n)
+			memcpy(nv, v->v, v->n * v->elem);
+		kfree(v->v);
+		v->v = nv;
+		v->cap = cap;
+	}
+	slot = vec_at(v, v->n++);
+	memset(slot, 0, v->elem);
+	return slot;
+}
+
+void vec_free(struct vec *v)
+{
+	kfree(v->v);
+	v->v = NULL;
+	v->n = v->cap = 0;
+}
+
+void check_err(struct check *c, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	if (c->rep->errors++ >= CHECK_PRINT_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pr_err("fsck: %s", buf);
+}
+
+const char *check_ref_name(u8 type)
+{
+	switch (type) {
+	case BTRFS_TREE_BLOCK_REF_KEY:
+		return "tree block ref";
+	case BTRFS_SHARED_BLOCK_REF_KEY:
+		return "shared block ref";
+	case BTRFS_EXTENT_DATA_REF_KEY:
+		return "extent data ref";
+	case BTRFS_SHARED_DATA_REF_KEY:
+		return "shared data ref";
+	default:
+		return "unknown ref";
+	}
+}
+
+/* Subvolume trees (and the data relocation tree) hold inodes. */
+int check_is_fs_tree(u64 id)
+{
+	return id == BTRFS_FS_TREE_OBJECTID ||
+	       id == BTRFS_DATA_RELOC_TREE_OBJECTID ||
+	       (id >= BTRFS_FIRST_FREE_OBJECTID &&
+		id <= BTRFS_LAST_FREE_OBJECTID);
+}
+
+void check_root(struct check *c, const struct ctree_ref *r,
+		struct ctree_root *out)
+{
+	ctree_root_init(out, c->fs, r->id, r->bytenr, r->generation,
+			r->level);
+}
+
+/* Add bytenr to the visited set; 1 when it was there already. */
+static int seen_add(struct check *c, u64 bytenr, int *was)
+{
+	struct vec *s = &c->seen;
+	u64 *tab = s->v, i, mask;
+
+	if (s->n * 2 >= s->cap) {
+		u64 cap = s->cap ? s->cap * 2 : 1024, j;
+		u64 *nt = kzalloc(cap * sizeof(u64));
+
+		if (!nt)
+			return -ENOMEM;
+		for (j = 0; j < s->cap; j++) {
+			if (!tab[j])
+				continue;
+			for (i = tab[j] / 4096 & (cap - 1); nt[i];
+			     i = (i + 1) & (cap - 1))
+				;
+			nt[i] = tab[j];
+		}
+		kfree(tab);
+		s->v = tab = nt;
+		s->cap = cap;
+	}
+	mask = s->cap - 1;
+	for (i = bytenr / 4096 & mask; tab[i]; i = (i + 1) & mask) {
+		if (tab[i] == bytenr) {
+			*was = 1;
+			return 0;
+		}
+	}
+	tab[i] = bytenr;
+	s->n++;
+	*was = 0;
+	return 0;
+}
+
+/* Record one found reference to a tree block. */
+static int found_block_ref(struct check *c, u64 bytenr, u64 root,
+			   u64 parent, u8 level)
+{
+	struct cref *r = vec_push(&c->found);
+
+	if (!r)
+		return -ENOMEM;
+	r->bytenr = bytenr;
+	r->type = BTRFS_TREE_BLOCK_REF_KEY;
+	r->root = root;
+	r->parent = parent;
+	r->level = level;
+	r->num_bytes = c->fs->nodesize;
+	r->count = 1;
+	return 0;
+}
+
+/* Walk block b of tree root and the blocks below it not seen yet. */
+static int walk_block(struct check *c, const struct ctree_root *root,
+		      struct tree_block *b)
+{
+	u32 i, n = tb_nritems(b);
+	u8 level = tb_level(b);
+	int ret = 0, was;
+
+	c->rep->tree_blocks++;
+	for (i = 0; level > 0 && i < n && ret == 0; i++) {
+		u64 child = tb_node_blockptr(b, i);
+		struct tree_block *cb;
+
+		ret = found_block_ref(c, child, root->objectid, b->start,
+				      (u8)(level - 1));
+		if (ret == 0)
+			ret = seen_add(c, child, &was);
+		if (ret || was)
+			continue;
+		ret = ctree_read_child(root, b, (int)i, &cb);
+		if (ret == -ENOMEM)
+			break;
+		if (ret) {
+			check_err(c, "tree %llu: block %llu (slot %u of %llu) "
+				  "cannot be read (error %d)",
+				  (unsigned long long)root->objectid,
+				  (unsigned long long)child, i,
+				  (unsigned long long)b->start, ret);
+			ret = 0;
+			continue;
+		}
+		ret = walk_block(c, root, cb);
+		tree_block_put(cb);
+	}
+	return ret;
+}
+
+/* Walk tree r from its root: every block it holds is a found reference. */
+static int walk_tree(struct check *c, const struct ctree_ref *r)
+{
+	struct ctree_root root;
+	struct tree_block *b;
+	int ret, was;
+
+	check_root(c, r, &root);
+	ret = found_block_ref(c, r->bytenr, r->id, 0, r->level);
+	if (ret == 0)
+		ret = seen_add(c, r->bytenr, &was);
+	if (ret || was)
+		return ret;
+	ret = ctree_read_root(&root, &b);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		check_err(c, "tree %llu: root block %llu cannot be read "
+			  "(error %d)", (unsigned long long)r->id,
+			  (unsigned long long)r->bytenr, ret);
+		return 0;
+	}
+	ret = walk_block(c, &root, b);
+	tree_block_put(b);
+	return ret;
+}
+
+static int add_tree(struct check *c, u64 id, u64 bytenr, u64 gen, u8 level)
+{
+	struct ctree_ref *t = vec_push(&c->trees);
+
+	if (!t)
+		return -ENOMEM;
+	t->id = id;
+	t->bytenr = bytenr;
+	t->generation = gen;
+	t->level = level;
+	return 0;
+}
+
+/*
+ * List the committed trees: root and chunk tree as the superblock last
+ * written says (the root tree's block must carry the superblock's
+ * generation), then each root item.
+ */
+static int list_trees(struct check *c)
+{
+	const struct d_super_block *sb = c->fs->super;
+	struct key k = { 0, 0, 0 };
+	struct ctree_root tree_root;
+	struct ctree_path p;
+	const u8 *item;
+	u32 size;
+	int ret;
+
+	ret = add_tree(c, BTRFS_ROOT_TREE_OBJECTID, get_le64(&sb->root),
+		       get_le64(&sb->generation), sb->root_level);
+	if (ret == 0)
+		ret = add_tree(c, BTRFS_CHUNK_TREE_OBJECTID,
+			       get_le64(&sb->chunk_root),
+			       get_le64(&sb->chunk_root_generation),
+			       sb->chunk_root_level);
+	if (ret)
+		return ret;
+	check_root(c, vec_at(&c->trees, 0), &tree_root);
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&tree_root, &k, &p);
+	for (; ret == 0; ret = ctree_next_item(&p)) {
+		ctree_item_key(&p, &k);
+		if (k.type != BTRFS_ROOT_ITEM_KEY)
+			continue;
+		item = ctree_item_ptr(&p, &size);
+		if (size < BTRFS_ROOT_ITEM_V1_SIZE) {
+			check_err(c, "root item of tree %llu is %u bytes",
+				  (unsigned long long)k.objectid, size);
+			continue;
+		}
+		ret = add_tree(c, k.objectid,
+			       D_GET64(struct d_root_item, item, bytenr),
+			       D_GET64(struct d_root_item, item, generation),
+			       D_GET8(struct d_root_item, item, level));
+		if (ret)
+			break;
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
+/* The whole check under the locks; problems counted in c->rep. */
+static int check_all(struct check *c)
+{
+	u64 i;
+	int ret = list_trees(c);
+
+	for (i = 0; ret == 0 && i < c->trees.n; i++)
+		ret = walk_tree(c, vec_at(&c->trees, i));
+	c->rep->trees = c->trees.n;
+	if (ret == 0)
+		ret = check_extent_tree(c);
+	for (i = 0; ret == 0 && i < c->trees.n; i++) {
+		const struct ctree_ref *t = vec_at(&c->trees, i);
+
+		if (check_is_fs_tree(t->id))
+			ret = check_fs_tree(c, t);
+	}
+	if (ret == 0)
+		ret = check_refs(c);
+	if (ret == 0)
+		ret = check_block_groups(c);
+	if (ret == 0)
+		ret = check_free_space(c);
+	return ret;
+}
+
+/*
+ * Check the last committed state of fs (mounted read-write or read-only).
+ * Fills *rep with what was checked and the number of problems, each
+ * printed. Returns 0 when clean, -EUCLEAN when problems were found,
+ * -ENOMEM, or -EIO/-EUCLEAN when the root tree itself cannot be read.
+ */
+int fs_check(struct fs_info *fs, struct fs_check_report *rep)
+{
+	struct check c;
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&c, 0, sizeof(c));
+	c.fs = fs;
+	c.rep = rep;
+	c.trees.elem = sizeof(struct ctree_ref);
+	c.found.elem = sizeof(struct cref);
+	c.recorded.elem = sizeof(struct cref);
+	c.exts.elem = sizeof(struct cext);
+	c.bgs.elem = sizeof(struct cbg);
+	c.seen.elem = sizeof(u64);
+	down_read(&fs->fs_lock);
+	down_read(&fs->commit_root_sem);
+	rep->generation = fs->generation;
+	ret = check_all(&c);
+	up_read(&fs->commit_root_sem);
+	up_read(&fs->fs_lock);
+	vec_free(&c.trees);
+	vec_free(&c.found);
+	vec_free(&c.recorded);
+	vec_free(&c.exts);
+	vec_free(&c.bgs);
+	vec_free(&c.seen);
+	if (ret == 0 && rep->errors)
+		ret = -EUCLEAN;
+	return ret;
+}

@@ -1,0 +1,104 @@
+/*
+ * ghee's own filesystem checker (fsck), shared between its parts:
+ * check.c (driver, tree walk, growable arrays, reporting), check_extent.c
+ * (extent tree, back-references, block groups, free-space tree) and
+ * check_inode.c (inodes and directories of each subvolume tree).
+ *
+ * Everything here belongs to one fs_check() call; nothing is shared with
+ * other tasks.
+ */
+#ifndef FS_CHECK_H
+#define FS_CHECK_H
+
+#include "ctree.h"
+#include "fs.h"
+
+/* A growable array of elem-sized records. */
+struct vec {
+	void *v;		/* n records of elem bytes */
+	u64 n, cap;
+	size_t elem;
+};
+
+/*
+ * One reference to an extent: found while walking the trees (a node's
+ * pointer, a root, a file extent item) or recorded in the extent tree (an
+ * inline or keyed back-reference). Compared on (bytenr, type, root,
+ * parent, owner, offset).
+ */
+struct cref {
+	u64 bytenr;		/* extent start */
+	u64 root;		/* TREE_BLOCK_REF, EXTENT_DATA_REF: tree id */
+	u64 parent;		/* SHARED_*_REF: referring block; found refs
+				 * carry it until resolved (0: a tree root) */
+	u64 owner;		/* EXTENT_DATA_REF: inode number */
+	u64 offset;		/* EXTENT_DATA_REF: file offset of the start */
+	u64 num_bytes;		/* found: extent length the referrer claims */
+	u32 count;		/* references this entry stands for */
+	u8 type;		/* BTRFS_*_REF_KEY */
+	u8 level;		/* found tree block refs: the block's level */
+};
+
+/* One extent item of the extent tree. */
+struct cext {
+	u64 bytenr, len;	/* range (len = nodesize for METADATA_ITEM) */
+	u64 refs;		/* reference count in the item */
+	u64 flags;		/* EXTENT_FLAG_* | BLOCK_FLAG_FULL_BACKREF */
+	u64 ref_sum;		/* sum of its back-references' counts */
+	u8 level;		/* tree blocks: level in key or block info */
+};
+
+/* One block group item. */
+struct cbg {
+	u64 start, len, flags;
+	u64 used;		/* what the item says */
+	u64 found;		/* bytes of extents counted inside */
+};
+
+/* A tree to check: from the superblock or a root item. */
+struct ctree_ref {
+	u64 id, bytenr, generation;
+	u8 level;
+};
+
+/* The state of one check. */
+struct check {
+	struct fs_info *fs;
+	struct fs_check_report *rep;
+	struct vec trees;	/* struct ctree_ref, in root tree order */
+	struct vec found;	/* struct cref, from walking the trees */
+	struct vec recorded;	/* struct cref, from the extent tree */
+	struct vec exts;	/* struct cext, sorted by bytenr */
+	struct vec bgs;		/* struct cbg, sorted by start */
+	struct vec seen;	/* u64 hash set of visited tree blocks */
+};
+
+void *vec_push(struct vec *v);
+void vec_free(struct vec *v);
+static inline void *vec_at(const struct vec *v, u64 i)
+{
+	return (char *)v->v + i * v->elem;
+}
+
+/* Report one problem (counted; the first CHECK_PRINT_MAX are printed). */
+void check_err(struct check *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define CHECK_PRINT_MAX 100
+
+/* A ctree_root for reading tree r as committed. */
+void check_root(struct check *c, const struct ctree_ref *r,
+		struct ctree_root *out);
+int check_is_fs_tree(u64 id);
+const char *check_ref_name(u8 type);
+
+/* check_extent.c */
+int check_extent_tree(struct check *c);
+int check_refs(struct check *c);
+int check_block_groups(struct check *c);
+int check_free_space(struct check *c);
+const struct cext *check_find_extent(const struct check *c, u64 bytenr);
+
+/* check_inode.c */
+int check_fs_tree(struct check *c, const struct ctree_ref *r);
+
+#endif

@@ -1,0 +1,513 @@
+/*
+ * fsck, inode side: one pass over the items of each subvolume tree (as
+ * committed), in key order, so each inode's items come together:
+ *
+ *  - per inode: it has an INODE_ITEM; a directory has nlink 1 and its size
+ *    is the name bytes of its DIR_ITEM and DIR_INDEX entries; any other
+ *    inode's nlink is the number of its names (INODE_REF and INODE_EXTREF)
+ *    and its nbytes the bytes of its file extents (inline: ram_bytes,
+ *    regular: num_bytes unless a hole); file extents do not overlap, and
+ *    only directories have entries, only other inodes file extents (as
+ *    btrfs check has it: a directory's nbytes is not checked);
+ *  - every name: the DIR_ITEM (under the name's hash), the DIR_INDEX and
+ *    the inode ref (or extref) agree on directory, name, inode, index and
+ *    type, and the type matches the inode's mode. Names are collected in
+ *    a table, sorted and matched when the tree is done;
+ *  - every file extent item pointing at a data extent is a found data
+ *    reference (check.c resolves and compares it).
+ *
+ * The subvolume's top directory (256) has the one name "..", pointing at
+ * itself, and no directory entry. Entries that link a subvolume (location
+ * ROOT_ITEM) count towards the directory's size only.
+ *
+ * Called by check_all() under the locks fs_check() takes.
+ */
+#include <ghee/errno.h>
+#include <stdlib.h>
+
+#include <ghee/alloc.h>
+
+#include "../lib/crc32c.h"
+#include "check.h"
+#include "dir.h"
+#include "fs_info.h"
+
+#define ROOT_DIR BTRFS_FIRST_FREE_OBJECTID	/* a subvolume's top dir */
+#define NAME_BLOCK 65536	/* bytes per block of copied names */
+
+/* Where a name was found. */
+enum { LINK_ITEM, LINK_INDEX, LINK_REF, LINK_KINDS };
+
+/* One name of an inode, from one of the three places that hold it. */
+struct clink {
+	u64 dir, ino;
+	u64 index;		/* DIR_INDEX and inode refs */
+	const char *name;	/* in a name block */
+	u16 len;
+	u8 type;		/* BTRFS_FT_* (directory entries) */
+	u8 src;			/* LINK_* */
+};
+
+/* An inode's number and mode, for matching entry types. */
+struct cmode {
+	u64 ino;
+	u32 mode;
+};
+
+/* Copied names; blocks never move, so struct clink can point in. */
+struct name_block {
+	struct name_block *next;
+	u32 used;
+	char data[NAME_BLOCK];
+};
+
+/* What one inode's items say, gathered while passing them. */
+struct cinode {
+	u64 ino;
+	int has_item, self_ref;
+	u32 mode, nlink;
+	u64 size, nbytes;
+	u64 nrefs;		/* names in INODE_REF and INODE_EXTREF */
+	u64 dir_size;		/* name bytes of DIR_ITEM and DIR_INDEX */
+	u64 found_nbytes;	/* bytes its file extents account */
+	u64 extent_end;		/* end of its last file extent */
+	u64 nextents;		/* file extent items */
+};
+
+/* The state of the pass over one tree. */
+struct itree {
+	struct check *c;
+	u64 root;		/* tree id */
+	u64 leaf;		/* leaf holding the current item */
+	struct cinode cur;
+	struct vec links;	/* struct clink */
+	struct vec modes;	/* struct cmode, by ino */
+	struct name_block *names;
+};
+
+static int ft_of_mode(u32 mode)
+{
+	static const u8 ft[16] = {
+		[001] = BTRFS_FT_FIFO, [002] = BTRFS_FT_CHRDEV,
+		[004] = BTRFS_FT_DIR, [006] = BTRFS_FT_BLKDEV,
+		[010] = BTRFS_FT_REG_FILE, [012] = BTRFS_FT_SYMLINK,
+		[014] = BTRFS_FT_SOCK,
+	};
+
+	return ft[(mode >> 12) & 017];
+}
+
+/* Add a name of an inode to the table. */
+static int add_link(struct itree *it, u64 dir, u64 ino, u64 index,
+		    const u8 *name, u16 len, u8 type, u8 src)
+{
+	struct name_block *nb = it->names;
+	struct clink *l;
+
+	if (!nb || nb->used + len > NAME_BLOCK) {
+		nb = kmalloc(sizeof(*nb));
+		if (!nb)
+			return -ENOMEM;
+		nb->next = it->names;
+		nb->used = 0;
+		it->names = nb;
+	}
+	l = vec_push(&it->links);
+	if (!l)
+		return -ENOMEM;
+	memcpy(nb->data + nb->used, name, len);
+	l->name = nb->data + nb->used;
+	nb->used += len;
+	l->dir = dir;
+	l->ino = ino;
+	l->index = index;
+	l->len = len;
+	l->type = type;
+	l->src = src;
+	return 0;
+}
+
+/* Check what the items of the inode just passed say about it. */
+static int finish_inode(struct itree *it)
+{
+	struct check *c = it->c;
+	struct cinode *ci = &it->cur;
+	int dir = (ci->mode & 0170000) == 0040000;
+	struct cmode *m;
+
+	if (!ci->ino)
+		return 0;
+	if (!ci->has_item) {
+		check_err(c, "tree %llu: inode %llu has items but no inode "
+			  "item", (unsigned long long)it->root,
+			  (unsigned long long)ci->ino);
+		return 0;
+	}
+	c->rep->inodes++;
+	m = vec_push(&it->modes);
+	if (!m)
+		return -ENOMEM;
+	m->ino = ci->ino;
+	m->mode = ci->mode;
+	if (dir && ci->nlink != 1)
+		check_err(c, "tree %llu: directory %llu has nlink %u",
+			  (unsigned long long)it->root,
+			  (unsigned long long)ci->ino, ci->nlink);
+	if (dir && ci->size != ci->dir_size)
+		check_err(c, "tree %llu: directory %llu has size %llu, its "
+			  "entries %llu", (unsigned long long)it->root,
+			  (unsigned long long)ci->ino,
+			  (unsigned long long)ci->size,
+			  (unsigned long long)ci->dir_size);
+	if (!dir && ci->nlink != ci->nrefs)
+		check_err(c, "tree %llu: inode %llu has nlink %u and %llu "
+			  "names", (unsigned long long)it->root,
+			  (unsigned long long)ci->ino, ci->nlink,
+			  (unsigned long long)ci->nrefs);
+	if (dir ? ci->nextents != 0 : ci->dir_size != 0)
+		check_err(c, "tree %llu: inode %llu (mode 0%o) has %s",
+			  (unsigned long long)it->root,
+			  (unsigned long long)ci->ino, ci->mode,
+			  dir ? "file extents" : "directory entries");
+	if (!dir && ci->nbytes != ci->found_nbytes)
+		check_err(c, "tree %llu: inode %llu has nbytes %llu, its "
+			  "extents %llu", (unsigned long long)it->root,
+			  (unsigned long long)ci->ino,
+			  (unsigned long long)ci->nbytes,
+			  (unsigned long long)ci->found_nbytes);
+	if (!ci->nrefs && !ci->self_ref)
+		check_err(c, "tree %llu: inode %llu has no name",
+			  (unsigned long long)it->root,
+			  (unsigned long long)ci->ino);
+	return 0;
+}
+
+static int inode_item(struct itree *it, const u8 *item, u32 size)
+{
+	struct cinode *ci = &it->cur;
+
+	if (size != sizeof(struct d_inode_item)) {
+		check_err(it->c, "tree %llu: inode item of %llu is %u bytes",
+			  (unsigned long long)it->root,
+			  (unsigned long long)ci->ino, size);
+		return 0;
+	}
+	ci->has_item = 1;
+	ci->mode = D_GET32(struct d_inode_item, item, mode);
+	ci->nlink = D_GET32(struct d_inode_item, item, nlink);
+	ci->size = D_GET64(struct d_inode_item, item, size);
+	ci->nbytes = D_GET64(struct d_inode_item, item, nbytes);
+	return 0;
+}
+
+/* INODE_REF (parent in the key) or INODE_EXTREF: one or more names. */
+static int inode_refs(struct itree *it, const struct key *k, const u8 *item,
+		      u32 size)
+{
+	int ext = k->type == BTRFS_INODE_EXTREF_KEY;
+	u32 hdr = ext ? sizeof(struct d_inode_extref) :
+			sizeof(struct d_inode_ref);
+	u32 pos = 0;
+
+	while (pos < size) {
+		const u8 *r = item + pos;
+		u64 dir = ext ? D_GET64(struct d_inode_extref, r,
+					 parent_objectid) : k->offset;
+		u64 index = ext ? D_GET64(struct d_inode_extref, r, index) :
+				  D_GET64(struct d_inode_ref, r, index);
+		u16 len = ext ? D_GET16(struct d_inode_extref, r, name_len) :
+				D_GET16(struct d_inode_ref, r, name_len);
+		const u8 *name = r + hdr;
+		int ret;
+
+		if (pos + hdr > size || pos + hdr + len > size) {
+			check_err(it->c, "tree %llu: inode %llu: bad inode ref",
+				  (unsigned long long)it->root,
+				  (unsigned long long)k->objectid);
+			return 0;
+		}
+		pos += hdr + len;
+		if (ext && crc32c((u32)dir, name, len) != k->offset)
+			check_err(it->c, "tree %llu: inode %llu: extref hash",
+				  (unsigned long long)it->root,
+				  (unsigned long long)k->objectid);
+		if (!ext && k->objectid == ROOT_DIR && dir == ROOT_DIR &&
+		    len == 2 && !memcmp(name, "..", 2)) {
+			it->cur.self_ref = 1;
+			continue;
+		}
+		it->cur.nrefs++;
+		ret = add_link(it, dir, k->objectid, index, name, len, 0,
+			       LINK_REF);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* DIR_ITEM (several entries, hash in the key) or DIR_INDEX (one). */
+static int dir_entries(struct itree *it, const struct key *k,
+		       const u8 *item, u32 size)
+{
+	int index = k->type == BTRFS_DIR_INDEX_KEY;
+	u32 pos = 0, hdr = sizeof(struct d_dir_item);
+
+	while (pos < size) {
+		const u8 *d = item + pos;
+		u16 len = D_GET16(struct d_dir_item, d, name_len);
+		u16 dlen = D_GET16(struct d_dir_item, d, data_len);
+		const char *name = (const char *)d + hdr;
+		struct key loc;
+		int ret;
+
+		if (pos + hdr > size || pos + hdr + len + dlen > size ||
+		    (index && pos + hdr + len + dlen != size)) {
+			check_err(it->c, "tree %llu: dir %llu: bad entry",
+				  (unsigned long long)it->root,
+				  (unsigned long long)k->objectid);
+			return 0;
+		}
+		pos += hdr + len + dlen;
+		key_from_disk(&loc, D_PTR(struct d_dir_item, d, location));
+		if (!index && dir_name_hash(name, len) != k->offset)
+			check_err(it->c, "tree %llu: dir %llu: entry \"%.*s\" "
+				  "under the wrong hash",
+				  (unsigned long long)it->root,
+				  (unsigned long long)k->objectid, len, name);
+		it->cur.dir_size += len;
+		if (loc.type == BTRFS_ROOT_ITEM_KEY)
+			continue;
+		it->c->rep->dir_entries += index;
+		ret = add_link(it, k->objectid, loc.objectid,
+			       index ? k->offset : 0, (const u8 *)name, len,
+			       D_GET8(struct d_dir_item, d, type),
+			       index ? LINK_INDEX : LINK_ITEM);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* A file extent item: nbytes, overlap, and the data reference it makes. */
+static int file_extent(struct itree *it, const struct key *k,
+		       const u8 *fe, u32 size)
+{
+	struct cinode *ci = &it->cur;
+	u8 type = size > BTRFS_FILE_EXTENT_INLINE_DATA_START ?
+		  D_GET8(struct d_file_extent_item, fe, type) : 0xff;
+	u64 len, disk = 0;
+	struct cref *r;
+
+	if (type == BTRFS_FILE_EXTENT_INLINE) {
+		len = D_GET64(struct d_file_extent_item, fe, ram_bytes);
+		ci->found_nbytes += len;
+	} else if ((type == BTRFS_FILE_EXTENT_REG ||
+		    type == BTRFS_FILE_EXTENT_PREALLOC) &&
+		   size == sizeof(struct d_file_extent_item)) {
+		len = D_GET64(struct d_file_extent_item, fe, num_bytes);
+		disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+		if (disk)
+			ci->found_nbytes += len;
+	} else {
+		check_err(it->c, "tree %llu: inode %llu: bad file extent at "
+			  "%llu", (unsigned long long)it->root,
+			  (unsigned long long)k->objectid,
+			  (unsigned long long)k->offset);
+		return 0;
+	}
+	if (k->offset < ci->extent_end)
+		check_err(it->c, "tree %llu: inode %llu: file extent at %llu "
+			  "overlaps the one before",
+			  (unsigned long long)it->root,
+			  (unsigned long long)k->objectid,
+			  (unsigned long long)k->offset);
+	ci->extent_end = k->offset + len;
+	ci->nextents++;
+	if (type == BTRFS_FILE_EXTENT_INLINE || !disk)
+		return 0;
+	r = vec_push(&it->c->found);
+	if (!r)
+		return -ENOMEM;
+	r->bytenr = disk;
+	r->type = BTRFS_EXTENT_DATA_REF_KEY;
+	r->root = it->root;
+	r->parent = it->leaf;
+	r->owner = k->objectid;
+	r->offset = k->offset - D_GET64(struct d_file_extent_item, fe, offset);
+	r->num_bytes = D_GET64(struct d_file_extent_item, fe, disk_num_bytes);
+	r->count = 1;
+	return 0;
+}
+
+/* One item of the tree; a new objectid finishes the inode before. */
+static int fs_item(struct itree *it, const struct key *k, const u8 *item,
+		   u32 size)
+{
+	int ret;
+
+	if (k->objectid < BTRFS_FIRST_FREE_OBJECTID ||
+	    k->objectid > BTRFS_LAST_FREE_OBJECTID)
+		return 0;	/* orphan items and the like */
+	if (k->objectid != it->cur.ino) {
+		ret = finish_inode(it);
+		if (ret)
+			return ret;
+		memset(&it->cur, 0, sizeof(it->cur));
+		it->cur.ino = k->objectid;
+	}
+	switch (k->type) {
+	case BTRFS_INODE_ITEM_KEY:
+		return inode_item(it, item, size);
+	case BTRFS_INODE_REF_KEY:
+	case BTRFS_INODE_EXTREF_KEY:
+		return inode_refs(it, k, item, size);
+	case BTRFS_DIR_ITEM_KEY:
+	case BTRFS_DIR_INDEX_KEY:
+		return dir_entries(it, k, item, size);
+	case BTRFS_EXTENT_DATA_KEY:
+		return file_extent(it, k, item, size);
+	default:
+		return 0;
+	}
+}
+
+/* Order names by directory, name, inode, then where they were found. */
+static int link_cmp(const void *a, const void *b)
+{
+	const struct clink *x = a, *y = b;
+	int m;
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	m = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+	if (m || x->len != y->len)
+		return m ? m : x->len < y->len ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->src - y->src;
+}
+
+static const struct cmode *find_mode(const struct itree *it, u64 ino)
+{
+	u64 lo = 0, hi = it->modes.n;
+
+	while (lo < hi) {
+		u64 mid = lo + (hi - lo) / 2;
+		const struct cmode *m = vec_at(&it->modes, mid);
+
+		if (m->ino == ino)
+			return m;
+		if (m->ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Check one name's group: links[0..n) share directory, name and inode. */
+static void check_name(struct itree *it, const struct clink *l, u64 n)
+{
+	const struct clink *by[LINK_KINDS] = { NULL, NULL, NULL };
+	const struct cmode *m = find_mode(it, l->ino);
+	int bad = n != LINK_KINDS, i;
+	u64 j;
+
+	for (j = 0; j < n; j++) {
+		bad |= by[l[j].src] != NULL;
+		by[l[j].src] = &l[j];
+	}
+	for (i = 0; i < LINK_KINDS; i++)
+		if (!by[i] || (i != LINK_REF && (!m ||
+					by[i]->type != ft_of_mode(m->mode))))
+			break;
+	if (!bad && i == LINK_KINDS && by[LINK_INDEX]->index ==
+	    by[LINK_REF]->index)
+		return;
+	check_err(it->c, "tree %llu: name \"%.*s\" in dir %llu -> inode %llu: "
+		  "%s%s%s%s, %s", (unsigned long long)it->root, l->len, l->name,
+		  (unsigned long long)l->dir, (unsigned long long)l->ino,
+		  by[LINK_ITEM] ? "" : "no dir item ",
+		  by[LINK_INDEX] ? "" : "no dir index ",
+		  by[LINK_REF] ? "" : "no inode ref ",
+		  bad ? "(or repeated)" : "",
+		  !m ? "the inode does not exist" :
+		  i < LINK_KINDS ? "the type or inode disagrees" :
+		  "indexes disagree");
+}
+
+/* Match every name of the tree once all its inodes are known. */
+static void check_names(struct itree *it)
+{
+	struct vec *v = &it->links;
+	u64 i = 0, j;
+
+	if (v->n)
+		qsort(v->v, v->n, sizeof(struct clink), link_cmp);
+	while (i < v->n) {
+		const struct clink *a = vec_at(v, i);
+
+		for (j = i + 1; j < v->n; j++) {
+			const struct clink *b = vec_at(v, j);
+
+			if (b->dir != a->dir || b->ino != a->ino ||
+			    b->len != a->len || memcmp(a->name, b->name, a->len))
+				break;
+		}
+		check_name(it, a, j - i);
+		i = j;
+	}
+}
+
+static void itree_free(struct itree *it)
+{
+	while (it->names) {
+		struct name_block *nb = it->names;
+
+		it->names = nb->next;
+		kfree(nb);
+	}
+	vec_free(&it->links);
+	vec_free(&it->modes);
+}
+
+/* Check the inodes and names of subvolume tree t. */
+int check_fs_tree(struct check *c, const struct ctree_ref *t)
+{
+	struct ctree_root root;
+	struct key k = { 0, 0, 0 };
+	struct ctree_path p;
+	struct itree it;
+	const u8 *item;
+	u32 size;
+	int ret;
+
+	memset(&it, 0, sizeof(it));
+	it.c = c;
+	it.root = t->id;
+	it.links.elem = sizeof(struct clink);
+	it.modes.elem = sizeof(struct cmode);
+	check_root(c, t, &root);
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&root, &k, &p);
+	for (; ret == 0; ret = ctree_next_item(&p)) {
+		ctree_item_key(&p, &k);
+		item = ctree_item_ptr(&p, &size);
+		it.leaf = p.nodes[0]->start;
+		ret = fs_item(&it, &k, item, size);
+		if (ret)
+			break;
+	}
+	ctree_path_release(&p);
+	if (ret < 0 && ret != -ENOMEM) {
+		check_err(c, "tree %llu: read error %d",
+			  (unsigned long long)t->id, ret);
+		ret = 0;
+	}
+	if (ret >= 0)
+		ret = finish_inode(&it);
+	if (ret == 0)
+		check_names(&it);
+	itree_free(&it);
+	return ret;
+}

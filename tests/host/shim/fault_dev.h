@@ -1,0 +1,49 @@
+/*
+ * A fault block device for crash tests (tests/host/shim/fault_dev.c): a
+ * RAM disk with a volatile write cache that can lose power.
+ *
+ * Reads see every write. A flush makes the writes before it durable. Armed
+ * with a cut at write N, the device loses power when write N+1 arrives:
+ * that write and every later write or flush fail with -EIO, and the image
+ * that survives is the durable state plus the writes since the last flush
+ *  - FAULT_CUT: all of them, in order (writes are durable as they land);
+ *  - FAULT_REORDER: a seeded random subset of them (the cache wrote some
+ *    back in its own order and lost the rest).
+ * fault_dev_crash_image() gives that image as a new device to mount.
+ */
+#ifndef HOST_SHIM_FAULT_DEV_H
+#define HOST_SHIM_FAULT_DEV_H
+
+#include <stdint.h>
+
+#include <ghee/blk.h>
+
+enum fault_mode {
+	FAULT_CUT,	/* every write up to the cut survives */
+	FAULT_REORDER,	/* unflushed writes survive or not, at random */
+};
+
+struct fault_dev;
+
+/* A zeroed device of size bytes (a multiple of 4096); NULL on ENOMEM. */
+struct fault_dev *fault_dev_new(uint64_t size);
+/* A new device holding what f's reads see now (not armed). */
+struct fault_dev *fault_dev_clone(const struct fault_dev *f);
+void fault_dev_free(struct fault_dev *f);
+struct blkdev *fault_dev_blk(struct fault_dev *f);
+
+/* Cut power at the write after the cut_at-th from now (0: never). */
+void fault_dev_arm(struct fault_dev *f, uint64_t cut_at,
+		   enum fault_mode mode, uint64_t seed);
+/* Writes since the device was made or armed. */
+uint64_t fault_dev_writes(const struct fault_dev *f);
+/* Nonzero once the power is cut. */
+int fault_dev_is_cut(const struct fault_dev *f);
+/* What survived the cut (or, with no cut yet, what would survive a cut
+ * now) as a new device; NULL on ENOMEM. */
+struct fault_dev *fault_dev_crash_image(struct fault_dev *f);
+/* Write the device's contents to an image file (holes for zero pages).
+ * 0 or -errno. */
+int fault_dev_save(const struct fault_dev *f, const char *path);
+
+#endif

@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""In-memory-model tests of ghee's write path (driven by write.sh).
+
+The model is a real directory on the host: every operation is applied to
+it with os calls and, as a shell command, to the image through build/ghee,
+so that compare.py (ghee's view) and `compare` below (Linux's view) can
+check the image against it.
+
+  model.py gen SEED NOPS MODEL SCRIPT
+      Make MODEL from nothing with NOPS seeded random operations (create,
+      mkdir, write overwrite/append/sparse/past EOF, truncate up/down,
+      unlink, rmdir, rename within/across directories replacing targets,
+      hard link, symlink, chmod), a sync now and then, and every path's
+      times set at the end; write the same as ghee commands to SCRIPT.
+  model.py compare MOUNT MODEL
+      Compare a Linux mount with MODEL: paths, types, modes, sizes, link
+      counts, symlink targets, mtimes and data.
+  model.py linux-writes MOUNT MODEL SEED
+      A few writes through Linux (new file, append, unlink, mkdir, rename),
+      done to MOUNT and MODEL alike, then times set again on both.
+  model.py times-script MODEL OUT
+      ghee utimes commands giving the image MODEL's times.
+
+The data written by `write PATH OFF LEN SEED` is pattern(SEED, offset),
+the generator of shell/cmd_fs_write.c.
+"""
+import hashlib
+import os
+import random
+import stat
+import struct
+import sys
+
+M64 = (1 << 64) - 1
+TIME_BASE = 1600000000
+
+
+def pattern(seed, off, n):
+    """n bytes of the write pattern of seed from file offset off."""
+    first, last = off >> 3, (off + n - 1) >> 3
+    words = []
+    base = (seed * 0x9E3779B97F4A7C15) & M64
+    for w in range(first, last + 1):
+        x = (base + w + 1) & M64
+        x ^= x >> 31
+        x = (x * 0xBF58476D1CE4E5B9) & M64
+        x ^= x >> 29
+        words.append(x)
+    buf = struct.pack("<%dQ" % len(words), *words)
+    return buf[off & 7:(off & 7) + n]
+
+
+class Gen:
+    """Random operations on the model directory, echoed as ghee commands."""
+
+    def __init__(self, seed, model, out):
+        self.r = random.Random(seed)
+        self.seed = seed
+        self.model = model
+        self.out = out
+        self.wseed = 0
+        self.nlinks = {}
+
+    def host(self, p):
+        return self.model + p
+
+    def cmd(self, line):
+        self.out.write(line + "\n")
+
+    def walk(self):
+        """(path, lstat) of everything below / (not / itself)."""
+        res = []
+        for root, dirs, files in os.walk(self.model):
+            rel = root[len(self.model):] or "/"
+            for n in dirs + files:
+                p = rel.rstrip("/") + "/" + n
+                res.append((p, os.lstat(self.model + p)))
+        res.sort()
+        return res
+
+    def name(self):
+        r = self.r
+        if r.random() < 0.08:
+            n = r.randint(60, 200)
+        else:
+            n = r.randint(1, 12)
+        alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+        s = "".join(r.choice(alpha) for _ in range(n))
+        return "n" + s if s in (".", "..") or s[0] == "-" else s
+
+    def kind(self, p):
+        """S_IFMT of p now (entries may be a few operations old), or 0."""
+        try:
+            return stat.S_IFMT(os.lstat(self.host(p)).st_mode)
+        except FileNotFoundError:
+            return 0
+
+    def pick(self, kinds, entries):
+        c = [p for p, st in entries if stat.S_IFMT(st.st_mode) in kinds]
+        p = self.r.choice(c) if c else None
+        return p if p and self.kind(p) in kinds else None
+
+    def dirs(self, entries):
+        return ["/"] + [p for p, st in entries if stat.S_ISDIR(st.st_mode)]
+
+    def new_path(self, entries):
+        d = self.r.choice(self.dirs(entries))
+        if self.kind(d) != stat.S_IFDIR:
+            return None
+        for _ in range(5):
+            p = d.rstrip("/") + "/" + self.name()
+            if not os.path.lexists(self.host(p)):
+                return p
+        return None
+
+    # --- operations; each returns True when it did something -----------
+    def op_create(self, e):
+        p = self.new_path(e)
+        if not p:
+            return False
+        open(self.host(p), "wb").close()
+        os.chmod(self.host(p), 0o644)
+        self.cmd("touch %s" % p)
+        return True
+
+    def op_bulk_create(self, e):
+        d = self.r.choice(self.dirs(e))
+        if self.kind(d) != stat.S_IFDIR:
+            return False
+        names = set(self.name() for _ in range(self.r.randint(5, 30)))
+        paths = [d.rstrip("/") + "/" + n for n in sorted(names)]
+        paths = [p for p in paths if not os.path.lexists(self.host(p))]
+        if not paths:
+            return False
+        for p in paths:
+            open(self.host(p), "wb").close()
+            os.chmod(self.host(p), 0o644)
+        line = "touch"
+        for p in paths:
+            if len(line) + len(p) > 3000:
+                self.cmd(line)
+                line = "touch"
+            line += " " + p
+        self.cmd(line)
+        return True
+
+    def op_mkdir(self, e):
+        p = self.new_path(e)
+        if not p:
+            return False
+        os.mkdir(self.host(p), 0o755)
+        os.chmod(self.host(p), 0o755)
+        self.cmd("mkdir %s" % p)
+        return True
+
+    def op_write(self, e):
+        p = self.pick((stat.S_IFREG,), e)
+        if not p:
+            return self.op_create(e)
+        size = os.lstat(self.host(p)).st_size
+        r = self.r
+        kind = r.choice(["over", "append", "sparse", "small", "small",
+                         "big"])
+        n = r.choice([r.randint(1, 4000), r.randint(1, 40000),
+                      r.randint(4096, 100000)])
+        if kind == "over":
+            off = r.randint(0, size) if size else 0
+        elif kind == "append":
+            off = size
+        elif kind == "sparse":
+            off = size + r.randint(1, 3 << 20)
+        elif kind == "small":
+            off, n = r.randint(0, 3000), r.randint(1, 1000)
+        else:
+            off, n = r.randint(0, 1 << 20), r.randint(1 << 17, 3 << 17)
+        self.wseed += 1
+        seed = self.seed * 100000 + self.wseed
+        with open(self.host(p), "r+b") as f:
+            f.seek(off)
+            f.write(pattern(seed, off, n))
+        self.cmd("write %s %d %d %d" % (p, off, n, seed))
+        return True
+
+    def op_truncate(self, e):
+        p = self.pick((stat.S_IFREG,), e)
+        if not p:
+            return False
+        size = os.lstat(self.host(p)).st_size
+        r = self.r
+        new = r.choice([0, r.randint(0, size), size + r.randint(1, 1 << 20),
+                        max(0, size - r.randint(1, 5000))])
+        os.truncate(self.host(p), new)
+        self.cmd("truncate %s %d" % (p, new))
+        return True
+
+    def op_unlink(self, e):
+        p = self.pick((stat.S_IFREG, stat.S_IFLNK), e)
+        if not p:
+            return False
+        os.unlink(self.host(p))
+        self.cmd("rm %s" % p)
+        return True
+
+    def op_rmdir(self, e):
+        c = [p for p, st in e if self.kind(p) == stat.S_IFDIR and
+             not os.listdir(self.host(p))]
+        if not c:
+            return False
+        p = self.r.choice(c)
+        os.rmdir(self.host(p))
+        self.cmd("rm -r %s" % p)
+        return True
+
+    def op_rename(self, e):
+        if not e:
+            return False
+        src, _ = self.r.choice(e)
+        if not self.kind(src):
+            return False
+        st = os.lstat(self.host(src))
+        isdir = stat.S_ISDIR(st.st_mode)
+        dst = None
+        if self.r.random() < 0.4:
+            # replace a target of a compatible type
+            for p, _ in self.r.sample(e, min(len(e), 20)):
+                if p == src or p.startswith(src + "/") or \
+                        src.startswith(p + "/") or not self.kind(p):
+                    continue
+                t = os.lstat(self.host(p))
+                if isdir and stat.S_ISDIR(t.st_mode) and \
+                        not os.listdir(self.host(p)):
+                    dst = p
+                elif not isdir and not stat.S_ISDIR(t.st_mode) and \
+                        t.st_ino != st.st_ino:
+                    dst = p
+                if dst:
+                    break
+        if not dst:
+            dst = self.new_path(e)
+            if not dst or (isdir and (dst + "/").startswith(src + "/")):
+                return False
+        os.rename(self.host(src), self.host(dst))
+        self.cmd("mv %s %s" % (src, dst))
+        return True
+
+    def op_link(self, e):
+        p = self.pick((stat.S_IFREG,), e)
+        if not p or os.lstat(self.host(p)).st_nlink >= 12:
+            return False
+        q = self.new_path(e)
+        if not q:
+            return False
+        os.link(self.host(p), self.host(q))
+        self.cmd("ln %s %s" % (p, q))
+        return True
+
+    def op_symlink(self, e):
+        q = self.new_path(e)
+        if not q:
+            return False
+        t = self.r.choice([p for p, _ in e] + ["nowhere", "../x/y"]) \
+            if e else "nowhere"
+        os.symlink(t, self.host(q))
+        self.cmd("ln -s %s %s" % (t, q))
+        return True
+
+    def op_chmod(self, e):
+        p = self.pick((stat.S_IFREG, stat.S_IFDIR), e)
+        if not p:
+            return False
+        mode = self.r.choice([0o600, 0o644, 0o755, 0o700, 0o640, 0o4755,
+                              0o1777, 0o444])
+        if stat.S_ISDIR(os.lstat(self.host(p)).st_mode):
+            mode |= 0o700
+        os.chmod(self.host(p), mode)
+        self.cmd("chmod %o %s" % (mode, p))
+        return True
+
+    def run(self, nops):
+        ops = [(self.op_create, 10), (self.op_bulk_create, 4),
+               (self.op_mkdir, 6), (self.op_write, 22),
+               (self.op_truncate, 6), (self.op_unlink, 6),
+               (self.op_rmdir, 2), (self.op_rename, 10), (self.op_link, 6),
+               (self.op_symlink, 4), (self.op_chmod, 4)]
+        fns = [f for f, w in ops for _ in range(w)]
+        done = 0
+        entries = self.walk()
+        while done < nops:
+            if self.r.choice(fns)(entries):
+                done += 1
+                if done % 10 == 0:
+                    entries = self.walk()
+                if done % 300 == 0:
+                    self.cmd("sync")
+
+
+def set_times(model):
+    """Give every path of model its deterministic times, in sorted path
+    order (hard links share an inode: the last path sets it); return
+    them."""
+    paths = ["/"]
+    for root, dirs, files in os.walk(model):
+        rel = root[len(model):] or "/"
+        paths += [rel.rstrip("/") + "/" + n for n in dirs + files]
+    times = []
+    for p in sorted(paths):
+        t = TIME_BASE + int(hashlib.sha256(p.encode()).hexdigest()[:6], 16)
+        os.utime(model + p, (t, t), follow_symlinks=False)
+        times.append((p, t))
+    return times
+
+
+def times_script(model, out):
+    with open(out, "w") as f:
+        for p, t in set_times(model):
+            f.write("utimes %s %d %d\n" % (p, t, t))
+
+
+def describe(top):
+    """path -> (type, mode, size, nlink, mtime, target or sha256)."""
+    res = {}
+    for root, dirs, files in os.walk(top):
+        rel = root[len(top):] or "/"
+        for n in [None] + dirs + files:
+            if n is None and rel != "/":
+                continue
+            p = rel if n is None else rel.rstrip("/") + "/" + n
+            st = os.lstat(top + p)
+            fmt = stat.S_IFMT(st.st_mode)
+            if stat.S_ISDIR(st.st_mode):
+                extra, size, nlink = "", 0, 0
+            elif stat.S_ISLNK(st.st_mode):
+                extra, size, nlink = os.readlink(top + p), st.st_size, 1
+            else:
+                with open(top + p, "rb") as f:
+                    extra = hashlib.sha256(f.read()).hexdigest()
+                size, nlink = st.st_size, st.st_nlink
+            res[p] = (fmt, stat.S_IMODE(st.st_mode), size, nlink,
+                      int(st.st_mtime), extra)
+    return res
+
+
+def compare(mount, model):
+    a, b = describe(mount), describe(model)
+    bad = 0
+    for p in sorted(set(a) | set(b)):
+        if a.get(p) != b.get(p):
+            bad += 1
+            if bad <= 10:
+                print("# linux differs at %s: linux %s model %s" %
+                      (p, a.get(p), b.get(p)))
+    print("# linux view: %d paths compared, %d differ" % (len(b), bad))
+    return 1 if bad else 0
+
+
+def linux_writes(mount, model, seed):
+    r = random.Random(seed)
+    for top in (mount, model):
+        rr = random.Random(seed)
+        os.mkdir(top + "/linux_dir")
+        with open(top + "/linux_dir/new", "wb") as f:
+            f.write(pattern(seed, 0, rr.randint(1, 200000)))
+        files = sorted(p for p, v in describe(top).items()
+                       if v[0] == stat.S_IFREG and not p.startswith(
+                           "/linux_dir"))
+        if files:
+            with open(top + rr.choice(files), "ab") as f:
+                f.write(pattern(seed + 1, 0, rr.randint(1, 50000)))
+            victim = rr.choice(files)
+            if os.path.lexists(top + victim):
+                os.unlink(top + victim)
+        os.rename(top + "/linux_dir/new", top + "/linux_dir/renamed")
+    del r
+    set_times(mount)
+    set_times(model)
+    return 0
+
+
+def main():
+    a = sys.argv[1:]
+    if a[0] == "gen":
+        seed, nops, model, script = int(a[1]), int(a[2]), a[3], a[4]
+        os.makedirs(model)
+        os.chmod(model, 0o755)
+        with open(script, "w") as out:
+            Gen(seed, model, out).run(nops)
+        return 0
+    if a[0] == "times-script":
+        times_script(a[1], a[2])
+        return 0
+    if a[0] == "compare":
+        return compare(a[1], a[2])
+    if a[0] == "linux-writes":
+        return linux_writes(a[1], a[2], int(a[3]))
+    print("usage: see the top of model.py", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+#!/bin/bash
+# Interop tests of ghee's write path against btrfs-progs and Linux.
+#
+# For each seed and node size: model.py makes a seeded random sequence of
+# operations, applied both to a model directory on the host and, through
+# build/ghee, to a fresh image (mkfs in ghee); then umount and:
+#   1. `btrfs check` prints no error;          2. ghee's fsck agrees;
+#   3. a remount in ghee matches the model (compare.py);
+#   4. as root, and only after 1 passed: Linux mounts the image (-o loop),
+#      its view matches the model, `btrfs scrub start -B` finds no error,
+#      a few Linux writes (done to the model too), umount;
+#   5. `btrfs check` again, and ghee remounts it, matches the model, fsck
+#      clean, writes, and the result checks clean once more.
+# Then ENOSPC: a small image filled until writes fail with "no space";
+# the failure is clean, deleting makes room for new writes, and the
+# image checks clean.
+#
+# Output: KTAP, '#' comments; a failure names the seed. Scratch files live
+# in build/interop-write/. GHEE=path overrides build/ghee; SEEDS and OPS
+# override the seed list and the number of operations per run.
+set -u -o pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+GHEE=${GHEE:-$ROOT/build/ghee}
+HERE=$ROOT/tests/interop
+W=$ROOT/build/interop-write
+PY=python3
+SEEDS=${SEEDS:-"1 2 3"}
+N=0
+FAILED=0
+
+echo "KTAP version 1"
+ok() { N=$((N + 1)); echo "ok $N $1"; }
+notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
+skip() { N=$((N + 1)); echo "ok $N $1 # SKIP $2"; }
+finish() { echo "1..$N"; echo "$((N - FAILED)) passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
+say() { sed 's/^/# /'; }
+
+if ! command -v btrfs >/dev/null; then
+	skip write "btrfs-progs not installed"
+	finish
+fi
+if [ ! -x "$GHEE" ]; then
+	notok write "host tool $GHEE not built (make host)"
+	finish
+fi
+rm -rf "$W"
+mkdir -p "$W"
+CAN_MOUNT=0
+if [ "$(id -u)" = 0 ] && grep -qw btrfs /proc/filesystems 2>/dev/null ||
+   { [ "$(id -u)" = 0 ] && modprobe btrfs 2>/dev/null; }; then
+	CAN_MOUNT=1
+fi
+
+# ghee IMG SCRIPT OUT: run the host tool; fail when any command failed.
+ghee_run() {
+	"$GHEE" "$1" <"$2" >"$3" 2>&1
+	local rc=$?
+	if [ $rc -ne 0 ] || grep -qE "^error|errno|^usage:|unknown command|aborted" "$3"; then
+		grep -E -B1 "^error|errno|^usage:|unknown command|aborted" "$3" | head -n 8 | say
+		return 1
+	fi
+	return 0
+}
+
+# btrfs_check IMG: btrfs check must pass and say so.
+btrfs_check() {
+	local out
+	out=$(btrfs check "$1" 2>&1)
+	local rc=$?
+	if [ $rc -ne 0 ] || ! echo "$out" | grep -q "no error found"; then
+		echo "$out" | grep -vE "^\[|^Opening|^Checking|^UUID" | head -n 12 | say
+		return 1
+	fi
+	echo "$out" | grep -E "found .* bytes used|total tree bytes" | say
+	return 0
+}
+
+# fsck_clean IMG: ghee's fsck of the unmounted image finds nothing.
+fsck_clean() {
+	local out
+	out=$(printf 'fsck vda\n' | "$GHEE" "ro:$1" 2>&1)
+	echo "$out" | grep "^fsck:\|^error" | head -n 6 | say
+	echo "$out" | grep -q "^fsck: .*: no errors$"
+}
+
+# tree_levels IMG: root levels of the fs tree and the extent tree.
+tree_levels() {
+	local fs ex
+	fs=$(btrfs inspect-internal dump-tree -t 5 "$1" 2>/dev/null | grep -m1 -oE "^(node|leaf) [0-9]+ level [0-9]+|^leaf [0-9]+" | grep -oE "level [0-9]+" || true)
+	ex=$(btrfs inspect-internal dump-tree -t 2 "$1" 2>/dev/null | grep -m1 -oE "^node [0-9]+ level [0-9]+" | grep -oE "level [0-9]+" || true)
+	echo "fs tree root ${fs:-level 0}, extent tree root ${ex:-level 0}"
+}
+
+# linux_round IMG MODEL SEED: Linux mounts, compares, scrubs, writes.
+linux_round() {
+	local img=$1 model=$2 seed=$3 mnt=$W/mnt rc=0
+	mkdir -p "$mnt"
+	if ! mount -o loop "$img" "$mnt" 2>"$W/mount.err"; then
+		say <"$W/mount.err"
+		return 1
+	fi
+	$PY "$HERE/model.py" compare "$mnt" "$model" || rc=1
+	if ! btrfs scrub start -B "$mnt" >"$W/scrub.out" 2>&1 ||
+	   grep -qiE "error(s)? *: *[1-9]|uncorrectable|csum_errors: *[1-9]" "$W/scrub.out"; then
+		say <"$W/scrub.out"
+		echo "# scrub found errors"
+		rc=1
+	else
+		grep -iE "status|summary|no errors" "$W/scrub.out" | head -n 2 | say
+	fi
+	[ $rc = 0 ] && { $PY "$HERE/model.py" linux-writes "$mnt" "$model" "$seed" || rc=1; }
+	umount "$mnt" || rc=1
+	return $rc
+}
+
+# ghee_round IMG MODEL: ghee remounts a Linux-written image read-write,
+# matches the model, fsck, writes, and still checks clean.
+ghee_round() {
+	local img=$1 model=$2
+	$PY "$HERE/compare.py" "$GHEE" "$img" "$model" | say || return 1
+	printf 'mount vda\nfsck\nmkdir /after_linux\nwrite /after_linux/f 0 300000 7\nsync\nfsck\numount\n' >"$W/round.sh"
+	ghee_run "$img" "$W/round.sh" "$W/round.out" || return 1
+	grep "^fsck:" "$W/round.out" | say
+	[ "$(grep -c "^fsck: .*: no errors$" "$W/round.out")" = 2 ] || return 1
+	btrfs_check "$img"
+}
+
+# one SEED NODESIZE OPS: the whole round for one seed.
+one() {
+	local seed=$1 ns=$2 ops=$3 name="seed_${1}_nodesize_$(($2 / 1024))k"
+	local img=$W/$name.img model=$W/$name.model script=$W/$name.sh
+	local t0=$SECONDS
+	rm -rf "$model" "$img"
+	truncate -s 1G "$img"
+	{
+		echo "mkfs vda --nodesize $ns"
+		echo "mount vda"
+	} >"$script"
+	if ! $PY "$HERE/model.py" gen "$seed" "$ops" "$model" "$script.ops"; then
+		notok "$name" "model.py gen failed (seed $seed)"
+		return
+	fi
+	$PY "$HERE/model.py" times-script "$model" "$script.times"
+	cat "$script.ops" "$script.times" >>"$script"
+	printf 'sync\nfsck\numount\n' >>"$script"
+	if ! ghee_run "$img" "$script" "$W/$name.out"; then
+		notok "$name" "a ghee command failed (seed $seed, script $script)"
+		return
+	fi
+	grep "^fsck:" "$W/$name.out" | say
+	echo "# $(tree_levels "$img")"
+	if ! btrfs_check "$img"; then
+		notok "$name" "btrfs check found errors (seed $seed)"
+		return
+	fi
+	if ! fsck_clean "$img"; then
+		notok "$name" "ghee fsck disagrees with btrfs check (seed $seed)"
+		return
+	fi
+	if ! $PY "$HERE/compare.py" "$GHEE" "$img" "$model" | say; then
+		notok "$name" "ghee remount differs from the model (seed $seed)"
+		return
+	fi
+	if [ $CAN_MOUNT = 1 ]; then
+		if ! linux_round "$img" "$model" "$seed"; then
+			notok "$name" "Linux mount, compare, scrub or writes failed (seed $seed)"
+			return
+		fi
+		if ! btrfs_check "$img" || ! ghee_round "$img" "$model"; then
+			notok "$name" "after Linux writes: check or ghee remount failed (seed $seed)"
+			return
+		fi
+	else
+		echo "# not root or no btrfs module: the Linux round is skipped"
+	fi
+	ok "$name # $ops operations, $((SECONDS - t0)) s"
+}
+
+# enospc: fill a small image; the error is clean and the fs stays usable.
+enospc() {
+	local img=$W/enospc.img out=$W/enospc.out i
+	rm -f "$img"
+	truncate -s 160M "$img"
+	{
+		echo "mkfs vda --nodesize 4096"
+		echo "mount vda"
+		for i in $(seq 1 80); do echo "write /f$i 0 4M $i"; done
+		echo "sync"
+	} >"$W/enospc1.sh"
+	"$GHEE" "$img" <"$W/enospc1.sh" >"$out" 2>&1
+	local nospc
+	nospc=$(grep -c "no space" "$out")
+	grep -m1 "no space" "$out" | say
+	if [ "$nospc" = 0 ] || grep -qE "aborted|read-only" "$out"; then
+		grep -E "aborted|read-only|error" "$out" | head -n 5 | say
+		notok enospc_fill "no clean ENOSPC ($nospc 'no space' errors)"
+		return
+	fi
+	{
+		echo "mount vda"
+		for i in $(seq 1 30); do echo "rm /f$i"; done
+		echo "sync"
+		for i in $(seq 1 10); do echo "write /g$i 0 1M $((100 + i))"; done
+		echo "sync"
+		echo "fsck"
+		echo "umount"
+	} >"$W/enospc2.sh"
+	if ! ghee_run "$img" "$W/enospc2.sh" "$W/enospc2.out"; then
+		notok enospc_fill "after ENOSPC: delete and write again failed"
+		return
+	fi
+	grep "^fsck:" "$W/enospc2.out" | say
+	if ! btrfs_check "$img"; then
+		notok enospc_fill "btrfs check found errors after ENOSPC"
+		return
+	fi
+	ok "enospc_fill # $nospc writes refused, then 30 deleted and 10 written"
+}
+
+for seed in $SEEDS; do
+	one "$seed" 4096 "${OPS:-3000}"
+	one "$seed" 16384 "${OPS:-3000}"
+done
+enospc
+finish
