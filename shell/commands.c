@@ -31,6 +31,8 @@ static int cmd_help(int argc, char **argv)
 	}
 	for (c = shell_commands; c->name; c++)
 		con_printf("  %-10s %s\n", c->name, c->help);
+	for (c = shell_extra(); c && c->name; c++)
+		con_printf("  %-10s %s\n", c->name, c->help);
 	con_printf("'help CMD' shows a command's arguments.\n");
 	return 0;
 }

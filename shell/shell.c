@@ -26,6 +26,11 @@ void shell_register_extra(const struct shell_cmd *table)
 	extra_commands = table;
 }
 
+const struct shell_cmd *shell_extra(void)
+{
+	return extra_commands;
+}
+
 const struct shell_cmd *shell_find(const char *name)
 {
 	const struct shell_cmd *c;

@@ -35,6 +35,8 @@ extern const struct shell_cmd shell_commands[];
  * it before shell_main().
  */
 void shell_register_extra(const struct shell_cmd *table);
+/* The extra table, or NULL. */
+const struct shell_cmd *shell_extra(void);
 
 /* Read commands from the console and run them until EOF or poweroff.
  * Returns the number of commands that failed. */
