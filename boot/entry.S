@@ -232,6 +232,7 @@ boot_gdt_desc:
 
 	.bss
 	.balign 4096
+	.globl boot_pml4
 boot_pml4:	.skip 4096
 boot_pdpt:	.skip 4096
 boot_pd:	.skip 4 * 4096

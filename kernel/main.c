@@ -1,10 +1,11 @@
 /*
  * kmain: bring the machine up in dependency order, then run the shell.
  *
- *   CPU tables, clocks (TSC against the PIT, then the LAPIC timer against
- *   the TSC) and interrupt controllers, the console, memory and paging,
- *   the scheduler and its tick; then the shell starts as a task and the
- *   boot flow becomes CPU 0's idle task. The boot time printed is TSC
+ *   per-CPU data, CPU tables, clocks (TSC against the PIT, then the LAPIC
+ *   timer against the TSC) and interrupt controllers (found in ACPI), the
+ *   console, memory and paging, the scheduler and its tick, the other
+ *   CPUs; then the shell starts as a task and the boot flow becomes CPU
+ *   0's idle task. The boot time printed is TSC
  *   ticks from the first boot instruction to the prompt.
  */
 #include <string.h>
@@ -18,9 +19,11 @@
 #include "../boot/boot_info.h"
 #include "../drivers/drivers.h"
 #include "../shell/shell.h"
+#include "arch/x86_64/acpi.h"
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
+#include "arch/x86_64/smp.h"
 #include "console/uart.h"
 #include "mm/kmalloc.h"
 #include "mm/page_alloc.h"
@@ -56,10 +59,12 @@ void kmain(struct boot_info *bi)
 	struct task *shell;
 	uint64_t boot_ns;
 
+	smp_boot_cpu_init();
 	gdt_init();
 	idt_init();
 	pic_disable();
 	time_init(bi->entry_tsc, tsc_calibrate());
+	acpi_init(bi->rsdp);
 	apic_init();
 	uart_init();
 	panic_set_exit(cmdline_has(bi->cmdline, "panic=exit"));
@@ -68,6 +73,7 @@ void kmain(struct boot_info *bi)
 	kmalloc_init();
 	system_init(bi);
 	sched_init();
+	smp_init();
 	drivers_init(bi);
 	apic_timer_start();
 	irq_enable();

@@ -10,6 +10,7 @@
 #include <ghee/console.h>
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
 #include "panic.h"
 #include "power.h"
 
@@ -21,11 +22,38 @@ void panic_set_exit(int exit_qemu)
 	panic_exit_qemu = exit_qemu;
 }
 
-/* A frame pointer is trusted only inside the identity-mapped low 4 GiB and
- * 8-byte aligned; the chain ends at 0 (set at the boot entry). */
+/* A frame pointer is trusted only inside the identity map and 8-byte
+ * aligned; the chain ends at 0 (set at the boot entry). */
 static int frame_ok(uint64_t rbp)
 {
-	return rbp && !(rbp & 7) && rbp < (4ull << 30);
+	uint64_t top = paging_mapped_top();
+
+	return rbp && !(rbp & 7) && rbp < (top ? top : 4ull << 30) - 16;
+}
+
+int backtrace_save(uint64_t *pcs, int max)
+{
+	uint64_t rbp = (uintptr_t)__builtin_frame_address(0);
+	int n = 0;
+
+	while (n < max && frame_ok(rbp)) {
+		const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
+
+		if (!frame[1])
+			break;
+		pcs[n++] = frame[1];
+		rbp = frame[0];
+	}
+	return n;
+}
+
+void backtrace_print_saved(const uint64_t *pcs, int n)
+{
+	int i;
+
+	con_printf("backtrace (addr2line -e build/kernel.elf ADDR):\n");
+	for (i = 0; i < n; i++)
+		con_printf("  %#018lx\n", (unsigned long)pcs[i]);
 }
 
 void backtrace_print(uint64_t rip, uint64_t rbp)

@@ -1,7 +1,8 @@
 /*
  * System facts for the shell: where we run (`version`) and memory figures
  * (`mem`). The boot_info pointer is kept from kmain; it lives in the boot
- * image's data and never changes after boot.
+ * image's data and never changes after boot. system_init also reads the
+ * one debug switch of the command line, "lockdep=off".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "mm/kmalloc.h"
 #include "panic.h"
+#include "sync/lockdep.h"
 #include "mm/page_alloc.h"
 #include "system_internal.h"
 
@@ -21,6 +23,7 @@ static char platform[192];			/* [I] */
 void system_init(const struct boot_info *bi)
 {
 	boot_info = bi;
+	lockdep_set_enabled(strstr(bi->cmdline, "lockdep=off") == NULL);
 	snprintf(platform, sizeof(platform), "x86-64, %s boot%s%s%s%s",
 		 bi->protocol, bi->loader[0] ? " by " : "", bi->loader,
 		 bi->firmware[0] ? " on " : "", bi->firmware);

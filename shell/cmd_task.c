@@ -1,6 +1,7 @@
 /*
- * Task commands: ps, kill, sleep, spin (a busy background task, to watch
- * the scheduler), and test (the kernel's built-in self tests). They use
+ * Task commands: ps, cpus, kill, sleep, spin (a busy background task, to
+ * watch the scheduler), test (the kernel's built-in self tests) and
+ * bench (its micro-benchmarks). They use
  * only include/ghee services, so the host tool has them too (its tasks
  * are threads; it has no built-in tests).
  */
@@ -16,6 +17,7 @@
 #include "shell.h"
 
 #define PS_MAX 256	/* tasks listed at most */
+#define CPUS_MAX 64	/* CPUs listed at most */
 
 static const char *const prio_names[] = { "inter", "backgr" };
 
@@ -44,6 +46,28 @@ int cmd_ps(int argc, char **argv)
 	if (n > PS_MAX)
 		con_printf("(%d more)\n", n - PS_MAX);
 	kfree(ti);
+	return 0;
+}
+
+int cmd_cpus(int argc, char **argv)
+{
+	struct cpu_info ci[CPUS_MAX];
+	int n, i;
+
+	(void)argc;
+	(void)argv;
+	n = cpu_list(ci, CPUS_MAX);
+	con_printf("%3s %5s %-7s %-15s %5s %10s %12s\n", "CPU", "HWID", "STATE",
+		   "RUNNING", "TASK", "SWITCHES", "IDLE(ms)");
+	for (i = 0; i < n && i < CPUS_MAX; i++)
+		con_printf("%3d %5u %-7s %-15s %5d %10lu %8lu.%03lu\n",
+			   ci[i].id, (unsigned)ci[i].hw_id,
+			   ci[i].online ? "online" : "offline", ci[i].task,
+			   ci[i].task_id, (unsigned long)ci[i].switches,
+			   (unsigned long)(ci[i].idle_ns / 1000000),
+			   (unsigned long)(ci[i].idle_ns / 1000 % 1000));
+	if (n > CPUS_MAX)
+		con_printf("(%d more)\n", n - CPUS_MAX);
 	return 0;
 }
 
@@ -112,6 +136,20 @@ int cmd_spin(int argc, char **argv)
 	con_printf("spin: task %d\n", task_id(t));
 	task_detach(t);
 	return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	int ret;
+
+	(void)argc;
+	(void)argv;
+	ret = selftest_bench();
+	if (ret == -EOPNOTSUPP)
+		con_printf("bench: no kernel benchmarks here\n");
+	else if (ret < 0)
+		con_printf("bench: failed (%d)\n", ret);
+	return ret;
 }
 
 int cmd_test(int argc, char **argv)

@@ -175,6 +175,7 @@ const struct shell_cmd shell_commands[] = {
 	/* tasks (shell/cmd_task.c) */
 	{ "ps", "", "list tasks: id, name, state, class, CPU, CPU time",
 	  0, 0, cmd_ps },
+	{ "cpus", "", "list the CPUs and what each runs", 0, 0, cmd_cpus },
 	{ "kill", "ID", "ask a task to stop (it stops at its next check)",
 	  1, 1, cmd_kill },
 	{ "sleep", "MS", "sleep for MS milliseconds", 1, 1, cmd_sleep },
@@ -182,6 +183,8 @@ const struct shell_cmd shell_commands[] = {
 	  1, 1, cmd_spin },
 	{ "test", "[SUITE]", "run the kernel's self tests (KTAP)", 0, 1,
 	  cmd_test },
+	{ "bench", "", "kernel micro-benchmarks: switch, locks, kmalloc (ns)",
+	  0, 0, cmd_bench },
 	/* block devices (shell/cmd_blk.c) */
 	{ "blk", "[read|write|verify|flush|discard|zero|bench DISK ...]",
 	  "list disks; raw I/O, pattern check, benchmark ('blk help')",

@@ -10,5 +10,8 @@
  * -EIO when some failed, -ENOENT when no suite has that name,
  * -EOPNOTSUPP where there are no built-in tests (the host). */
 int selftest_run(const char *suite);
+/* Run the kernel micro-benchmarks, printing "RESULT name value unit"
+ * lines. 0, -ENOMEM, or -EOPNOTSUPP on the host. */
+int selftest_bench(void);
 
 #endif

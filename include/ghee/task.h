@@ -75,4 +75,18 @@ struct task_info {
  * (which may be more than max). */
 int task_list(struct task_info *out, int max);
 
+/* One CPU as `cpus` shows it. */
+struct cpu_info {
+	int id;			/* index, 0: the boot CPU */
+	uint32_t hw_id;		/* LAPIC ID (the host: the same as id) */
+	int online;		/* running tasks */
+	int task_id;		/* task running now, -1: unknown */
+	char task[TASK_NAME_MAX];
+	uint64_t switches;	/* context switches so far */
+	uint64_t idle_ns;	/* time its idle task ran, nanoseconds */
+};
+
+/* Fill up to max entries; returns how many CPUs there are. */
+int cpu_list(struct cpu_info *out, int max);
+
 #endif

@@ -19,9 +19,10 @@ struct spinlock {
 	volatile uint32_t owner;	/* [a] ticket being served */
 	int holder;			/* [lock] CPU id + 1 of the holder, 0 */
 	const char *name;		/* [I] for debug messages */
+	uint16_t class;			/* [a] lockdep class, 0: not looked up */
 };
 
-#define SPINLOCK_INIT(n) { 0, 0, 0, n }
+#define SPINLOCK_INIT(n) { 0, 0, 0, n, 0 }
 
 /* Tasks waiting for a condition (kernel/sched/wait.c). */
 struct wait_queue {
@@ -37,6 +38,7 @@ struct mutex {
 	struct task *owner;		/* [wait_lock] holder, NULL: free */
 	struct list_head waiters;	/* [wait_lock] FIFO of lock waiters */
 	const char *name;		/* [I] */
+	uint16_t class;			/* [a] lockdep class, 0: not looked up */
 };
 
 /* Sleeping reader/writer lock, writer-fair, FIFO hand-off. */
@@ -47,6 +49,7 @@ struct rwsem {
 	struct task *writer;		/* [lock] the writer inside, or NULL */
 	struct list_head waiters;	/* [lock] FIFO of readers and writers */
 	const char *name;		/* [I] */
+	uint16_t class;			/* [a] lockdep class, 0: not looked up */
 };
 
 /* A count of events that waiters consume (complete_all: unlimited). */

@@ -2,7 +2,9 @@
  * Physical page-frame allocator: one bit per 4 KiB frame (1 = in use) over
  * all RAM the boot memory map reports, with a search hint so that single
  * pages come quickly. The bitmap itself lives in the first usable region
- * big enough to hold it. Only RAM below the identity-mapped limit is used.
+ * below 4 GiB big enough to hold it. Until paging_init has mapped all RAM
+ * (page_alloc_map_limit), only frames below 4 GiB, which the boot page
+ * tables map, are handed out.
  *
  * page_lock (irqsave, a leaf: nothing is taken inside it) protects the
  * bitmap, the hint and the free count.
@@ -13,7 +15,7 @@
 
 #include "page_alloc.h"
 
-#define MAPPED_LIMIT	(4ull << 30)	/* boot page tables map 4 GiB */
+#define BOOT_MAPPED	(4ull << 30)	/* boot page tables map 4 GiB */
 #define LOW_RESERVED	(1ull << 20)	/* BIOS area, real-mode structures */
 
 extern char __kernel_start[], __kernel_end[];	/* linker.ld */
@@ -21,6 +23,7 @@ extern char __kernel_start[], __kernel_end[];	/* linker.ld */
 static struct spinlock page_lock = SPINLOCK_INIT("page_alloc");
 static uint64_t *bitmap;	/* [page_lock] */
 static uint64_t nr_frames;	/* frames covered by the bitmap [I] */
+static uint64_t alloc_limit;	/* [page_lock] frames below this are mapped */
 static uint64_t nr_usable;	/* frames that were ever free [I] */
 static uint64_t nr_free;	/* [page_lock] */
 static uint64_t hint;		/* [page_lock] a frame at or before the first free one */
@@ -47,9 +50,7 @@ static void mark(uint64_t first, uint64_t n, int used)
 
 static uint64_t region_end(const struct boot_mem_region *r)
 {
-	uint64_t end = r->base + r->len;
-
-	return end > MAPPED_LIMIT ? MAPPED_LIMIT : end;
+	return r->base + r->len;
 }
 
 void page_alloc_init(const struct boot_info *bi)
@@ -72,7 +73,7 @@ void page_alloc_init(const struct boot_info *bi)
 				? (uint64_t)(uintptr_t)__kernel_end : r->base;
 		start = (start + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 		if (r->type == BOOT_MEM_USABLE && start >= LOW_RESERVED &&
-		    start + bytes <= region_end(r))
+		    start + bytes <= region_end(r) && start + bytes <= BOOT_MAPPED)
 			bitmap = (uint64_t *)(uintptr_t)start;
 	}
 	if (!bitmap)
@@ -97,14 +98,31 @@ void page_alloc_init(const struct boot_info *bi)
 	     (bytes + PAGE_SIZE - 1) / PAGE_SIZE, 1);
 	nr_usable = nr_free;
 	hint = 0;
+	alloc_limit = nr_frames < BOOT_MAPPED / PAGE_SIZE ? nr_frames
+							  : BOOT_MAPPED / PAGE_SIZE;
 }
 
-/* First frame of a run of n free frames at or after from, or nr_frames. */
+uint64_t page_alloc_ram_top(void)
+{
+	return nr_frames * PAGE_SIZE;
+}
+
+void page_alloc_map_limit(uint64_t bytes)
+{
+	unsigned long flags = spin_lock_irqsave(&page_lock);
+
+	alloc_limit = bytes / PAGE_SIZE < nr_frames ? bytes / PAGE_SIZE
+						    : nr_frames;
+	spin_unlock_irqrestore(&page_lock, flags);
+}
+
+/* First frame of a run of n free frames at or after from, or alloc_limit.
+ * Caller holds page_lock. */
 static uint64_t find_run(uint64_t from, size_t n)
 {
 	uint64_t i = from, run = 0;
 
-	while (i < nr_frames) {
+	while (i < alloc_limit) {
 		if (run == 0 && i % 64 == 0 && bitmap[i / 64] == ~0ull) {
 			i += 64;
 			continue;
@@ -114,7 +132,7 @@ static uint64_t find_run(uint64_t from, size_t n)
 		if (run == n)
 			return i - n;
 	}
-	return nr_frames;
+	return alloc_limit;
 }
 
 void *page_alloc(size_t n)
@@ -125,8 +143,8 @@ void *page_alloc(size_t n)
 	if (n == 0)
 		return NULL;
 	flags = spin_lock_irqsave(&page_lock);
-	first = nr_free >= n ? find_run(hint, n) : nr_frames;
-	if (first == nr_frames) {
+	first = nr_free >= n ? find_run(hint, n) : alloc_limit;
+	if (first == alloc_limit) {
 		spin_unlock_irqrestore(&page_lock, flags);
 		return NULL;
 	}

@@ -13,6 +13,10 @@
 /* Take every usable region of the boot memory map, minus the kernel image
  * and the first MiB. */
 void page_alloc_init(const struct boot_info *bi);
+/* End of the highest usable RAM, bytes. */
+uint64_t page_alloc_ram_top(void);
+/* Frames below bytes are mapped now: hand them out too. */
+void page_alloc_map_limit(uint64_t bytes);
 /* n contiguous pages (contents undefined), or NULL. */
 void *page_alloc(size_t n);
 void page_free(void *p, size_t n);

@@ -1,9 +1,15 @@
 /*
  * The scheduler: preemptive, strict priority between classes, round-robin
- * with time slices inside a class.
+ * with time slices inside a class, on every CPU.
  *
- * Each class (enum task_prio) has a FIFO run queue of ready tasks; the
- * idle task of a CPU runs when all are empty. A task runs until it sleeps,
+ * Each class (enum task_prio) has one FIFO run queue of ready tasks,
+ * shared by all CPUs: a CPU that switches takes the head of the best
+ * non-empty queue, so ready work spreads over the CPUs by itself and a
+ * task runs wherever a CPU is free (it migrates at every switch). The
+ * idle task of a CPU runs when all queues are empty. When a task becomes
+ * ready, kick() picks a CPU to switch: this one if it idles, else
+ * another idle one, else (for a task of a better class) the one running
+ * the worst task; another CPU is told by a reschedule IPI. A task runs until it sleeps,
  * yields, or is preempted: when its SLICE_TICKS-tick slice is used up and
  * another task of its class (or a better one) is ready, or at once when a
  * task of a better class wakes up (the shell, woken by the serial
@@ -28,49 +34,49 @@
  * preempted between setting TASK_SLEEPING and its re-check would
  * otherwise sleep on a condition that is already true.
  *
- * sched_lock (irqsave) protects run queues, task states, all_tasks and
- * task reference counts. Rank: innermost but for the console and
- * allocator locks; callers may hold wait-queue and lock-internal
- * spinlocks when they take it.
+ * The switch path runs under the one sched_lock on every CPU; it is short
+ * and ghee has few CPUs. Per-CPU fields a preemptible task reads
+ * (current, preempt_count) are single %gs-relative accesses (sched.h).
+ *
+ * sched_lock (irqsave) protects run queues, task states, all_tasks,
+ * task reference counts and each CPU's current task. Rank: innermost but
+ * for the paging, console and allocator locks; callers may hold
+ * wait-queue and lock-internal spinlocks when they take it.
  */
+#include <string.h>
+
 #include <ghee/console.h>
 #include <ghee/time.h>
 
 #include "../arch/x86_64/arch.h"
 #include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/smp.h"
 #include "../panic.h"
 #include "sched.h"
 #include "task_internal.h"
 #include "timer.h"
 
-struct cpu cpus[1];
+struct cpu cpus[NR_CPUS_MAX];
+int nr_cpus = 1;
 struct spinlock sched_lock = SPINLOCK_INIT("sched");
 static struct list_head run_queue[TASK_NR_PRIO];	/* [sched_lock] */
 static struct task boot_task;	/* CPU 0's idle task: the boot flow */
 
 void preempt_disable(void)
 {
-	this_cpu()->preempt_count++;
-	__asm__ volatile("" : : : "memory");
-}
-
-static int irqs_on(void)
-{
-	unsigned long flags;
-
-	__asm__ volatile("pushfq; popq %0" : "=r"(flags));
-	return flags & RFLAGS_IF;
+	__asm__ volatile("incl %%gs:%c0"
+			 : : "i"(offsetof(struct cpu, preempt_count)) : "memory");
 }
 
 static void schedule_preempt(void);
 
 void preempt_enable(void)
 {
-	struct cpu *c = this_cpu();
-
-	__asm__ volatile("" : : : "memory");
-	if (--c->preempt_count == 0 &&
-	    __atomic_load_n(&c->need_resched, __ATOMIC_RELAXED) && irqs_on())
+	__asm__ volatile("decl %%gs:%c0"
+			 : : "i"(offsetof(struct cpu, preempt_count)) : "memory");
+	if (preempt_count() == 0 &&
+	    __atomic_load_n(&this_cpu()->need_resched, __ATOMIC_RELAXED) &&
+	    irqs_enabled())
 		schedule_preempt();
 }
 
@@ -98,6 +104,42 @@ static void enqueue(struct task *t)
 		list_add_tail(&t->run_node, &run_queue[t->prio]);
 }
 
+/* Ask CPU c to switch at its next preemption point. Caller holds
+ * sched_lock. */
+static void resched(struct cpu *c)
+{
+	__atomic_store_n(&c->need_resched, 1, __ATOMIC_RELAXED);
+	if (c != this_cpu())
+		smp_send_resched(c);
+}
+
+/* t just became ready: find it a CPU (see the top of the file). Caller
+ * holds sched_lock. */
+static void kick(struct task *t)
+{
+	struct cpu *self = this_cpu(), *c, *worst = self;
+	int i;
+
+	if (self->current == self->idle) {
+		resched(self);
+		return;
+	}
+	for (i = 0; i < nr_cpus; i++) {
+		c = &cpus[i];
+		if (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+			continue;
+		if (c->current == c->idle &&
+		    !__atomic_load_n(&c->need_resched, __ATOMIC_RELAXED)) {
+			resched(c);
+			return;
+		}
+		if (c->current->prio > worst->current->prio)
+			worst = c;
+	}
+	if (t->prio < worst->current->prio)
+		resched(worst);
+}
+
 /* The resumed side of a switch: account, and drop the alive reference of
  * a task that ended. Caller holds sched_lock; returns a task to free
  * after it is released. */
@@ -116,15 +158,19 @@ static struct task *finish_switch(struct cpu *c)
 /* Switch to the next task. preempt: called from a preemption point. */
 static void __schedule(int preempt)
 {
-	struct cpu *c = this_cpu();
-	struct task *prev = c->current, *next, *dead;
+	struct task *prev, *next, *dead;
 	unsigned long flags;
+	struct cpu *c;
 	uint64_t now;
 
+	/* Only now, with interrupts off, does the task stay on this CPU:
+	 * read earlier, c could be a CPU it was preempted away from. */
 	flags = spin_lock_irqsave(&sched_lock);
+	c = this_cpu();
+	prev = c->current;
 	if (preempt && prev->state == TASK_SLEEPING)
 		prev->state = TASK_RUNNING;
-	c->need_resched = 0;
+	__atomic_store_n(&c->need_resched, 0, __ATOMIC_RELAXED);
 	if (prev->state == TASK_RUNNING && prev != c->idle)
 		enqueue(prev);
 	next = pick_next(c);
@@ -152,11 +198,11 @@ static void __schedule(int preempt)
 
 void schedule(void)
 {
-	if (this_cpu()->preempt_count != 0)
+	if (preempt_count() != 0)
 		panic("schedule: task %s sleeps holding a spinlock "
 		      "(preempt_count %d)", current_task()->name,
-		      this_cpu()->preempt_count);
-	if (!irqs_on())
+		      preempt_count());
+	if (!irqs_enabled())
 		panic("schedule: task %s sleeps with interrupts off",
 		      current_task()->name);
 	__schedule(0);
@@ -206,15 +252,13 @@ void sched_set_running(void)
 /* Caller holds sched_lock. */
 int task_wake_locked(struct task *t)
 {
-	struct cpu *c = this_cpu();
-
 	if (t->state != TASK_SLEEPING)
 		return 0;
 	t->state = TASK_RUNNING;
-	if (!t->on_cpu)
+	if (!t->on_cpu) {
 		enqueue(t);
-	if (t->prio < c->current->prio)
-		__atomic_store_n(&c->need_resched, 1, __ATOMIC_RELAXED);
+		kick(t);
+	}
 	return 1;
 }
 
@@ -235,34 +279,34 @@ void sched_add(struct task *t)
 	t->state = TASK_RUNNING;
 	list_add_tail(&t->all_node, &all_tasks);
 	enqueue(t);
-	if (t->prio < this_cpu()->current->prio)
-		this_cpu()->need_resched = 1;
+	kick(t);
 	spin_unlock_irqrestore(&sched_lock, flags);
 }
 
-/* Timer interrupt: run due timers, and end the slice of a task that used
- * it up while another of its class (or a better one) is ready. */
+/* Timer interrupt: run due timers (on CPU 0 only, so that callbacks never
+ * run in parallel), and end the slice of a task that used it up while
+ * another of its class (or a better one) is ready. The queues are only
+ * peeked at: a wrong guess costs one needless pass through __schedule. */
 void sched_tick(void)
 {
 	struct cpu *c = this_cpu();
 	struct task *t = c->current;
 	int p;
 
-	timer_tick(time_ns());
+	if (c->id == 0)
+		timer_tick(time_ns());
 	if (--t->slice > 0 && t != c->idle)
 		return;
-	spin_lock(&sched_lock);
 	for (p = 0; p < TASK_NR_PRIO && p <= t->prio; p++)
-		if (!list_empty(&run_queue[p]))
-			c->need_resched = 1;
-	spin_unlock(&sched_lock);
+		if (__atomic_load_n(&run_queue[p].next, __ATOMIC_RELAXED) !=
+		    &run_queue[p])
+			__atomic_store_n(&c->need_resched, 1, __ATOMIC_RELAXED);
 }
 
 void sched_irq_exit(void)
 {
-	struct cpu *c = this_cpu();
-
-	if (c->need_resched && c->preempt_count == 0)
+	if (__atomic_load_n(&this_cpu()->need_resched, __ATOMIC_RELAXED) &&
+	    preempt_count() == 0)
 		__schedule(1);
 }
 
@@ -273,7 +317,14 @@ void task_yield(void)
 
 uint64_t sched_switches(void)
 {
-	return this_cpu()->switches;
+	unsigned long flags = spin_lock_irqsave(&sched_lock);
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < nr_cpus; i++)
+		n += cpus[i].switches;
+	spin_unlock_irqrestore(&sched_lock, flags);
+	return n;
 }
 
 void sched_init(void)
@@ -284,7 +335,6 @@ void sched_init(void)
 	for (p = 0; p < TASK_NR_PRIO; p++)
 		list_init(&run_queue[p]);
 	task_init_idle(&boot_task, "idle");
-	c->id = 0;
 	c->idle = &boot_task;
 	c->current = &boot_task;
 	boot_task.on_cpu = 1;
@@ -294,10 +344,48 @@ void sched_init(void)
 	irq_set_exit_hook(sched_irq_exit);
 }
 
+void sched_init_ap(struct cpu *c)
+{
+	unsigned long flags = spin_lock_irqsave(&sched_lock);
+	struct task *idle = c->idle;
+
+	idle->on_cpu = 1;
+	idle->cpu = c->id;
+	idle->run_start = time_ns();
+	c->current = idle;
+	list_add_tail(&idle->all_node, &all_tasks);
+	spin_unlock_irqrestore(&sched_lock, flags);
+}
+
+int cpu_list(struct cpu_info *out, int max)
+{
+	unsigned long flags = spin_lock_irqsave(&sched_lock);
+	uint64_t now = time_ns();
+	int i;
+
+	for (i = 0; i < nr_cpus && i < max; i++) {
+		struct cpu *c = &cpus[i];
+		struct task *idle = c->idle, *cur = c->current;
+
+		out[i].id = c->id;
+		out[i].hw_id = c->apic_id;
+		out[i].online = __atomic_load_n(&c->online, __ATOMIC_ACQUIRE);
+		out[i].task_id = cur->id;
+		memcpy(out[i].task, cur->name, TASK_NAME_MAX);
+		out[i].switches = c->switches;
+		out[i].idle_ns = idle->cpu_ns +
+				 (idle->on_cpu ? now - idle->run_start : 0);
+	}
+	spin_unlock_irqrestore(&sched_lock, flags);
+	return nr_cpus;
+}
+
 void sched_idle(void)
 {
 	struct cpu *c = this_cpu();
 
+	if (c->id == 0)
+		lockdep_sched_started();
 	for (;;) {
 		__asm__ volatile("cli" : : : "memory");
 		if (__atomic_load_n(&c->need_resched, __ATOMIC_RELAXED)) {

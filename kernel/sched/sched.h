@@ -15,6 +15,7 @@
 #include <ghee/task.h>
 
 #include "../../lib/list.h"
+#include "../sync/lockdep.h"
 
 #define TASK_PRIO_IDLE	TASK_NR_PRIO	/* only the per-CPU idle task */
 #define SLICE_TICKS	10		/* time slice, in ticks (10 ms) */
@@ -48,29 +49,59 @@ struct task {
 	void *stack;			/* [I] lowest page (the guard), or NULL */
 	int (*fn)(void *arg);		/* [I] */
 	void *arg;			/* [I] */
+	struct lockdep_held lockdep;	/* [C] sleeping locks held */
 };
 
-/* Per-CPU scheduler state. Only CPU 0 runs until SMP bring-up lands. */
+#define NR_CPUS_MAX	16	/* CPUs ghee runs on; more are left halted */
+
+/*
+ * Per-CPU state. Each CPU's GS base points at its struct cpu (smp.c), so
+ * this_cpu() is one load, and the fields a preemptible task touches
+ * (preempt_count, current) are read and changed by single %gs-relative
+ * instructions, which an interrupt (and so a migration) cannot split.
+ */
 struct cpu {
-	struct task *current;	/* [C] */
-	struct task *idle;	/* [I] runs when no task is ready */
-	struct task *last;	/* [S] task switched away from (to reap) */
+	struct cpu *self;	/* [I] this struct: %gs:0 */
+	struct task *current;	/* [S] running task (written under sched_lock,
+				 * read by its own CPU at any time) */
 	int preempt_count;	/* [C] spinlocks held + preempt_disable()s */
 	int need_resched;	/* [a] switch at the next preemption point */
-	int id;			/* [I] */
+	struct task *idle;	/* [I] runs when no task is ready */
+	struct task *last;	/* [S] task switched away from (to reap) */
+	int id;			/* [I] index in cpus[] */
+	uint32_t apic_id;	/* [I] LAPIC ID (IPIs go there) */
+	int online;		/* [a] running the scheduler */
 	uint64_t switches;	/* [S] context switches on this CPU */
+	struct lockdep_held lockdep;	/* [C] spinlocks held on this CPU */
 };
 
-extern struct cpu cpus[1];
+extern struct cpu cpus[NR_CPUS_MAX];
+extern int nr_cpus;		/* [I] CPUs found (after smp_init) */
 
 static inline struct cpu *this_cpu(void)
 {
-	return &cpus[0];
+	struct cpu *c;
+
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(c));
+	return c;
 }
 
 static inline struct task *current_task(void)
 {
-	return this_cpu()->current;
+	struct task *t;
+
+	__asm__ volatile("mov %%gs:%c1, %0"
+			 : "=r"(t) : "i"(offsetof(struct cpu, current)));
+	return t;
+}
+
+static inline int preempt_count(void)
+{
+	int n;
+
+	__asm__ volatile("movl %%gs:%c1, %0"
+			 : "=r"(n) : "i"(offsetof(struct cpu, preempt_count)));
+	return n;
 }
 
 void preempt_disable(void);
@@ -80,7 +111,10 @@ void preempt_enable(void);
 
 /* Make the boot flow the idle task of CPU 0 and take the timer tick. */
 void sched_init(void);
-/* Become the idle loop (the boot flow's end). */
+/* Make c's idle task (c->idle, from task_create_idle) the running task
+ * of the calling CPU, c. */
+void sched_init_ap(struct cpu *c);
+/* Become the idle loop (the boot flow's end, and an AP's). */
 __attribute__((noreturn)) void sched_idle(void);
 /*
  * Give up the CPU. A task whose state is TASK_SLEEPING stays off the run

@@ -58,6 +58,11 @@ void task_init_idle(struct task *t, const char *name)
 	t->cpu = 0;
 }
 
+uint64_t task_stack_top(const struct task *t)
+{
+	return (uintptr_t)t->stack + (STACK_PAGES + 1) * PAGE_SIZE;
+}
+
 /* STACK_PAGES usable pages above an unmapped guard page; returns the
  * guard page, or NULL. */
 static void *stack_alloc(void)
@@ -103,7 +108,7 @@ struct task *task_create(const char *name, int (*fn)(void *arg), void *arg,
 	t->refs = 2;
 	/* Top: a zero return address ends backtraces; then ctx_switch's
 	 * frame: return to task_entry, six callee-saved registers. */
-	sp = (uint64_t *)((char *)t->stack + (STACK_PAGES + 1) * PAGE_SIZE);
+	sp = (uint64_t *)(uintptr_t)task_stack_top(t);
 	*--sp = 0;
 	*--sp = (uint64_t)(uintptr_t)task_entry;
 	sp -= 6;
@@ -113,6 +118,22 @@ struct task *task_create(const char *name, int (*fn)(void *arg), void *arg,
 	t->id = next_id++;
 	spin_unlock_irqrestore(&sched_lock, flags);
 	sched_add(t);
+	return t;
+}
+
+struct task *task_create_idle(int cpu)
+{
+	struct task *t = kmalloc(sizeof(*t));
+
+	if (!t)
+		return NULL;
+	task_init_idle(t, "idle");
+	t->cpu = cpu;
+	t->stack = stack_alloc();
+	if (!t->stack) {
+		kfree(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -214,6 +235,7 @@ int task_sleep_ns(uint64_t ns)
 	uint64_t deadline = time_ns() + ns;
 	struct wake_timer wt;
 
+	lockdep_might_sleep("task_sleep_ns");
 	wake_timer_start(&wt, deadline);
 	for (;;) {
 		sched_set_sleeping();

@@ -27,8 +27,10 @@ void waitq_init(struct wait_queue *wq, const char *name)
 
 void waitq_prepare(struct wait_queue *wq, struct waiter *w)
 {
-	unsigned long flags = spin_lock_irqsave(&wq->lock);
+	unsigned long flags;
 
+	lockdep_might_sleep("wait_event");
+	flags = spin_lock_irqsave(&wq->lock);
 	if (list_empty(&w->node))
 		list_add_tail(&w->node, &wq->waiters);
 	sched_set_sleeping();
@@ -111,6 +113,7 @@ static int completion_take(struct completion *c, uint64_t deadline)
 	unsigned long flags;
 	int ret = 0;
 
+	lockdep_might_sleep("wait_for_completion");
 	list_init(&w.node);
 	if (deadline)
 		wake_timer_start(&wt, deadline);

@@ -10,12 +10,14 @@
  * ranked just above sched_lock, which task_wake takes inside it.
  *
  * Debug checks: locking a mutex the task already owns, and unlocking one
- * it does not own, panic.
+ * it does not own, panic; lockdep.c checks the order and that the caller
+ * may sleep.
  */
 #include <ghee/sync.h>
 
 #include "../panic.h"
 #include "../sched/sched.h"
+#include "lockdep.h"
 
 struct mutex_waiter {
 	struct task *task;		/* [I] */
@@ -29,14 +31,18 @@ void mutex_init(struct mutex *m, const char *name)
 	m->owner = NULL;
 	list_init(&m->waiters);
 	m->name = name;
+	m->class = 0;
 }
 
 void mutex_lock(struct mutex *m)
 {
 	struct task *me = current_task();
 	struct mutex_waiter w = { me, { NULL, NULL }, 0 };
-	unsigned long flags = spin_lock_irqsave(&m->wait_lock);
+	unsigned long flags;
 
+	lockdep_might_sleep("mutex_lock");
+	lockdep_acquire(m, &m->class, m->name, LOCKDEP_MUTEX, 0, 0);
+	flags = spin_lock_irqsave(&m->wait_lock);
 	if (m->owner == me)
 		panic("mutex %s: task %s locks it twice", m->name, me->name);
 	if (!m->owner) {
@@ -57,9 +63,11 @@ void mutex_lock(struct mutex *m)
 
 void mutex_unlock(struct mutex *m)
 {
-	unsigned long flags = spin_lock_irqsave(&m->wait_lock);
 	struct mutex_waiter *w;
+	unsigned long flags;
 
+	lockdep_release(m, m->name, LOCKDEP_MUTEX);
+	flags = spin_lock_irqsave(&m->wait_lock);
 	if (m->owner != current_task())
 		panic("mutex %s: unlocked by %s, which does not own it",
 		      m->name, current_task()->name);

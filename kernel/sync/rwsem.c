@@ -16,11 +16,16 @@
  *
  * s->lock (spinlock, irqsave) protects every field; sched_lock is taken
  * inside it. nr_waiting is also read without it, atomically.
+ *
+ * Debug checks: write-side misuse panics; lockdep.c checks the order,
+ * that the caller may sleep, read-side recursion and up_read by a task
+ * that holds no read lock.
  */
 #include <ghee/sync.h>
 
 #include "../panic.h"
 #include "../sched/sched.h"
+#include "lockdep.h"
 
 struct rwsem_waiter {
 	struct task *task;		/* [I] */
@@ -37,6 +42,7 @@ void rwsem_init(struct rwsem *s, const char *name)
 	s->writer = NULL;
 	list_init(&s->waiters);
 	s->name = name;
+	s->class = 0;
 }
 
 /* Hand the lock to the waiters at the head of the queue that can have it
@@ -93,13 +99,18 @@ int down_read_trylock(struct rwsem *s)
 	if (ok)
 		s->count++;
 	spin_unlock_irqrestore(&s->lock, flags);
+	if (ok)
+		lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 1, 1);
 	return ok;
 }
 
 void down_read(struct rwsem *s)
 {
-	unsigned long flags = spin_lock_irqsave(&s->lock);
+	unsigned long flags;
 
+	lockdep_might_sleep("down_read");
+	lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 1, 0);
+	flags = spin_lock_irqsave(&s->lock);
 	if (s->count >= 0 && list_empty(&s->waiters)) {
 		s->count++;
 		spin_unlock_irqrestore(&s->lock, flags);
@@ -110,8 +121,10 @@ void down_read(struct rwsem *s)
 
 void up_read(struct rwsem *s)
 {
-	unsigned long flags = spin_lock_irqsave(&s->lock);
+	unsigned long flags;
 
+	lockdep_release(s, s->name, LOCKDEP_RWSEM);
+	flags = spin_lock_irqsave(&s->lock);
 	if (s->count <= 0)
 		panic("rwsem %s: up_read without a reader inside", s->name);
 	if (--s->count == 0)
@@ -121,8 +134,11 @@ void up_read(struct rwsem *s)
 
 void down_write(struct rwsem *s)
 {
-	unsigned long flags = spin_lock_irqsave(&s->lock);
+	unsigned long flags;
 
+	lockdep_might_sleep("down_write");
+	lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 0, 0);
+	flags = spin_lock_irqsave(&s->lock);
 	if (s->writer == current_task())
 		panic("rwsem %s: task %s takes it for write twice", s->name,
 		      s->writer->name);
@@ -137,8 +153,10 @@ void down_write(struct rwsem *s)
 
 void up_write(struct rwsem *s)
 {
-	unsigned long flags = spin_lock_irqsave(&s->lock);
+	unsigned long flags;
 
+	lockdep_release(s, s->name, LOCKDEP_RWSEM);
+	flags = spin_lock_irqsave(&s->lock);
 	if (s->count != -1 || s->writer != current_task())
 		panic("rwsem %s: up_write by %s, which does not hold it",
 		      s->name, current_task()->name);
@@ -159,6 +177,7 @@ void downgrade_write(struct rwsem *s)
 	s->writer = NULL;
 	grant(s);
 	spin_unlock_irqrestore(&s->lock, flags);
+	lockdep_downgrade(s);
 }
 
 int rwsem_is_contended(struct rwsem *s)

@@ -8,13 +8,15 @@
  *
  * Debug checks, always on (they cost one compare): taking a lock this CPU
  * already holds (recursion, or an interrupt handler taking a lock without
- * irqsave) and releasing a lock this CPU does not hold both panic.
+ * irqsave) and releasing a lock this CPU does not hold both panic. The
+ * lock-order checker (lockdep.c) sees every acquire and release.
  */
 #include <ghee/sync.h>
 
 #include "../arch/x86_64/cpu.h"
 #include "../panic.h"
 #include "../sched/sched.h"
+#include "lockdep.h"
 
 void spin_init(struct spinlock *l, const char *name)
 {
@@ -22,16 +24,19 @@ void spin_init(struct spinlock *l, const char *name)
 	l->owner = 0;
 	l->holder = 0;
 	l->name = name;
+	l->class = 0;
 }
 
 void spin_lock(struct spinlock *l)
 {
-	int me = this_cpu()->id + 1;
 	uint32_t ticket;
+	int me;
 
 	preempt_disable();
+	me = this_cpu()->id + 1;
 	if (__atomic_load_n(&l->holder, __ATOMIC_RELAXED) == me)
 		panic("spinlock %s: recursive lock on cpu %d", l->name, me - 1);
+	lockdep_acquire(l, &l->class, l->name, LOCKDEP_SPIN, 0, 0);
 	ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
 		cpu_relax();
@@ -44,6 +49,7 @@ static void unlock(struct spinlock *l)
 	if (l->holder != this_cpu()->id + 1)
 		panic("spinlock %s: unlocked but not held by cpu %d", l->name,
 		      this_cpu()->id);
+	lockdep_release(l, l->name, LOCKDEP_SPIN);
 	l->holder = 0;
 	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
 }

@@ -3,8 +3,11 @@
 
 Each test gets a context whose guest(...) boots ghee (see guest.py). The
 output is KTAP ("ok N suite.name", "not ok N ... # why", "# SKIP why"),
-ending with "N passed, N failed[, N skipped]". A failed test's serial log
-is kept in build/tests/qemu-logs/<suite>.<name>.log. Arguments select
+ending with the plan "1..N" and "N passed, N failed[, N skipped]". A test
+may report cases of its own with ctx.case(...) (the in-kernel self tests
+do, one per KTAP line of the kernel): each is numbered, printed and
+counted like a test, before the line of the test that reported it. A
+failed test's serial log is kept in build/tests/qemu-logs/<suite>.<name>.log. Arguments select
 tests by "suite" or "suite.name".
 """
 import glob
@@ -31,6 +34,11 @@ class Skip(Exception):
 class Context:
     def __init__(self):
         self.guests = []
+        self.cases = []         # (name, ok, why) reported by the test
+
+    def case(self, name, ok, why=""):
+        """Report one more case, counted on its own (a sub-result)."""
+        self.cases.append((name, ok, why))
 
     def guest(self, **kw):
         g = Guest(**kw)
@@ -75,41 +83,49 @@ def main():
     accel = os.environ.get("ACCEL", "tcg")
     print("KTAP version 1")
     print("# QEMU tests run with accel=%s" % accel)
-    print("1..%d" % len(tests))
     passed = failed = skipped = 0
+    i = 0
     os.makedirs(LOG_DIR, exist_ok=True)
-    for i, (name, fn) in enumerate(tests, 1):
+    for name, fn in tests:
         ctx = Context()
         t0 = time.monotonic()
         trace = ""
         signal.alarm(TEST_TIMEOUT)
         try:
             fn(ctx)
-            result = "ok %d %s" % (i, name)
+            status, note = "ok", ""
             passed += 1
         except Skip as e:
-            result = "ok %d %s # SKIP %s" % (i, name, e)
+            status, note = "ok", " # SKIP %s" % e
             skipped += 1
         except (AssertionError, GuestError) as e:
             trace = traceback.format_exc()
             why = str(e).splitlines()[0] if str(e) else "assertion failed"
             where = traceback.extract_tb(e.__traceback__)[-1]
-            result = "not ok %d %s # %s:%d %s" % (
-                i, name, os.path.basename(where.filename), where.lineno, why)
+            status, note = "not ok", " # %s:%d %s" % (
+                os.path.basename(where.filename), where.lineno, why)
             failed += 1
         except Exception:
             trace = traceback.format_exc()
-            result = "not ok %d %s # error: %s" % (
-                i, name, trace.splitlines()[-1])
+            status, note = "not ok", " # error: %s" % trace.splitlines()[-1]
             failed += 1
         signal.alarm(0)
         ctx.cleanup()
-        if result.startswith("not ok"):
+        for sub, ok, why in ctx.cases:
+            i += 1
+            print("%s %d %s.%s%s" % ("ok" if ok else "not ok", i, name, sub,
+                                     " # " + why if why else ""))
+            passed += ok
+            failed += not ok
+        i += 1
+        result = "%s %d %s%s" % (status, i, name, note)
+        if status == "not ok":
             log = os.path.join(LOG_DIR, name + ".log")
             with open(log, "w") as f:
                 f.write(trace + "\n" + ctx.transcript())
             result += " (log: %s)" % os.path.relpath(log, ROOT)
         print(result, flush=True)
+    print("1..%d" % i)
     tail = "%d passed, %d failed" % (passed, failed)
     if skipped:
         tail += ", %d skipped" % skipped

@@ -1,6 +1,7 @@
-"""Kernel core: the in-kernel self tests, the scheduler seen from the
-shell (a busy background task does not starve the shell; ps, kill,
-sleep)."""
+"""Kernel core: the in-kernel self tests on one CPU and on four (each
+in-kernel case counted on its own), the CPUs and RAM above 4 GiB seen
+from the shell, the scheduler seen from the shell (a busy background task
+does not starve the shell; ps, kill, sleep)."""
 import re
 import time
 
@@ -11,23 +12,78 @@ def booted(ctx, **kw):
     return g
 
 
-def test_selftests_pass(ctx):
-    g = booted(ctx, timeout=120)
+# In-kernel cases whose deliberate offence lockdep must report, once each.
+LOCKDEP_CASES = 6
+
+
+def run_selftests(ctx, smp, mem="512M"):
+    """Boot with smp CPUs, run every in-kernel self test, and report each
+    in-kernel KTAP line as a case of its own."""
+    g = booted(ctx, smp=smp, mem=mem, timeout=280)
     out = g.cmd("test")
     m = re.search(r"^1\.\.(\d+)$", out, re.M)
     assert m, out
     total = int(m.group(1))
-    oks = re.findall(r"^ok \d+ (\S+)$", out, re.M)
-    bad = re.findall(r"^not ok \d+ .*$", out, re.M)
-    assert not bad, "\n".join(bad)
-    assert len(oks) == total, out
+    results = re.findall(r"^(ok|not ok) \d+ (\S+)(?: # (.*))?$", out, re.M)
+    for status, name, why in results:
+        ctx.case(name, status == "ok", why)
+    bad = [name for status, name, _ in results if status != "ok"]
+    assert not bad, "failed in the kernel: " + ", ".join(bad)
+    assert len(results) == total, out
     assert re.search(r"^%d passed, 0 failed$" % total, out, re.M), out
-    for suite in ("rwsem", "lock", "wakeup", "alloc", "sched", "timer"):
-        assert any(name.startswith(suite + ".") for name in oks), suite
+    for suite in ("rwsem", "lock", "wakeup", "alloc", "sched", "timer",
+                  "lockdep"):
+        assert any(n.startswith(suite + ".") for _, n, _ in results), suite
+    # Only the deliberate offences were reported, each with call chains.
+    reports = re.findall(r"^lockdep: cpu \d+ task \S+: (.*)$", out, re.M)
+    assert len(reports) == LOCKDEP_CASES, "\n".join(reports)
+    assert re.search(r"lock order inversion: takes spinlock ktest_order_a "
+                     r"while holding spinlock ktest_order_b", out), out
+    assert "lockdep: earlier chain 1: took ktest_order_b holding " \
+        "ktest_order_a:\nbacktrace" in out, out
+    return g
+
+
+def test_selftests_smp1(ctx):
+    g = run_selftests(ctx, 1)
     out = g.cmd("test rwsem")
     assert re.search(r"^\d+ passed, 0 failed$", out, re.M), out
     out = g.cmd("test nosuch")
     assert "no suite 'nosuch'" in out, out
+
+
+def test_selftests_smp4(ctx):
+    run_selftests(ctx, 4)
+
+
+def test_cpus_lists_every_cpu(ctx):
+    g = booted(ctx, smp=4)
+    rows = [l.split() for l in g.cmd("cpus").splitlines()[1:]]
+    assert [r[0] for r in rows] == ["0", "1", "2", "3"], rows
+    assert all(r[2] == "online" for r in rows), rows
+    assert len(set(r[1] for r in rows)) == 4, rows
+    # Four busy tasks end up on four CPUs.
+    for i in range(4):
+        assert g.cmd("spin 20").startswith("spin: task")
+    deadline = time.monotonic() + 30
+    while True:
+        running = [l.split() for l in g.cmd("cpus").splitlines()[1:]]
+        if sum(r[3] == "spin" for r in running) >= 3:
+            break
+        assert time.monotonic() < deadline, running
+        time.sleep(0.2)
+    assert g.cmd("echo still here") == "still here\n"
+
+
+def test_ram_above_4g(ctx):
+    g = booted(ctx, smp=2, mem="6G", timeout=120)
+    out = g.cmd("mem")
+    kib = int(re.search(r"RAM (\d+) KiB", out).group(1))
+    free = int(re.search(r"pages: \d+ usable, (\d+) free", out).group(1))
+    assert kib > 6000 << 10 and free * 4 > 5900 << 10, out
+    out = g.cmd("test alloc")
+    assert re.search(r"^# a run at 0x1[0-9a-f]{8}$", out, re.M), out
+    assert re.search(r"^\d+ passed, 0 failed$", out, re.M), out
 
 
 def ps_rows(out):

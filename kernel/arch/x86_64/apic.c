@@ -8,22 +8,31 @@
  * the APIC base); lapic_read/lapic_write hide the difference, register
  * numbers are the xAPIC MMIO offsets.
  *
- * Vectors: legacy ISA IRQ n arrives at IRQ_BASE + n (through the IOAPIC,
- * ISA IRQs are assumed identity-mapped to GSIs, which holds for QEMU's q35
- * except IRQ 0, which ghee does not use), the LAPIC timer at VEC_TIMER,
- * spurious interrupts at VEC_SPURIOUS (no EOI for those).
+ * Vectors: legacy ISA IRQ n arrives at IRQ_BASE + n (through the IOAPIC
+ * pin of its GSI, with the polarity and trigger mode of the MADT's
+ * interrupt source override, if any: acpi.c), the LAPIC timer at
+ * VEC_TIMER, the IPIs at VEC_IPI_*, spurious interrupts at VEC_SPURIOUS
+ * (no EOI for those). Device interrupts go to the boot CPU.
  *
- * The LAPIC timer is calibrated once against the TSC (itself calibrated
- * against the PIT) and then runs periodically at TICK_HZ.
+ * Every CPU enables its own LAPIC (apic_init on the boot CPU,
+ * apic_init_ap on the others). The LAPIC timer is calibrated once on the
+ * boot CPU against the TSC (itself calibrated against the PIT); every
+ * CPU's timer then runs periodically at TICK_HZ with that count (QEMU's
+ * LAPIC timers all run at one rate).
  *
- * All state here is written once on the boot CPU before interrupts are
- * enabled, and read-only after.
+ * IPIs: apic_send_ipi writes the ICR with interrupts off (in xAPIC mode
+ * it is two registers, and an interrupt handler sending an IPI between
+ * the two writes would garble it).
+ *
+ * All other state here is written once on the boot CPU before the other
+ * CPUs start or interrupts are enabled, and read-only after.
  */
 #include <errno.h>
 #include <stdint.h>
 
 #include <ghee/time.h>
 
+#include "acpi.h"
 #include "arch.h"
 #include "cpu.h"
 
@@ -38,6 +47,8 @@
 #define LAPIC_TPR	0x80
 #define LAPIC_EOI	0xb0
 #define LAPIC_SVR	0xf0
+#define LAPIC_ICR_LO	0x300
+#define LAPIC_ICR_HI	0x310
 #define LAPIC_LVT_TIMER	0x320
 #define LAPIC_LVT_LINT0	0x350
 #define LAPIC_LVT_LINT1	0x360
@@ -51,34 +62,26 @@
 #define LVT_NMI		0x400
 #define TIMER_DIV_16	0x3
 
-#define IOAPIC_MMIO	0xfec00000ul
+#define ICR_PENDING	(1u << 12)	/* xAPIC: delivery not yet accepted */
+#define ICR_INIT	0x4500		/* INIT, level assert */
+#define ICR_STARTUP	0x4600		/* Start-up IPI, level assert */
+#define ICR_FIXED	0x4000		/* fixed delivery, level assert */
+#define X2APIC_ICR	0x830		/* the whole ICR as one MSR */
 #define IOAPIC_REGSEL	0x00
 #define IOAPIC_WIN	0x10
 #define IOAPIC_VER	0x01
 #define IOAPIC_REDIR(n)	(0x10 + 2 * (n))
 #define REDIR_MASKED	0x10000
+#define REDIR_ACTIVE_LOW 0x2000
+#define REDIR_LEVEL	0x8000
 
 #define CALIB_NS	10000000ull	/* 10 ms of TSC time */
 
 static int x2apic;		/* [I] registers are MSRs */
 static uint32_t bsp_apic_id;	/* [I] destination of device interrupts */
+static uintptr_t ioapic_mmio;	/* [I] IOAPIC register window */
 static uint32_t ioapic_pins;	/* [I] redirection entries */
 static uint64_t lapic_timer_hz;	/* [I] timer counts per second (div 16) */
-
-static inline uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr"
-			 : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
-			 : "memory");
-}
 
 static uint32_t lapic_read(uint32_t reg)
 {
@@ -97,19 +100,20 @@ static void lapic_write(uint32_t reg, uint32_t v)
 
 static uint32_t ioapic_read(uint32_t reg)
 {
-	*(volatile uint32_t *)(IOAPIC_MMIO + IOAPIC_REGSEL) = reg;
-	return *(volatile uint32_t *)(IOAPIC_MMIO + IOAPIC_WIN);
+	*(volatile uint32_t *)(ioapic_mmio + IOAPIC_REGSEL) = reg;
+	return *(volatile uint32_t *)(ioapic_mmio + IOAPIC_WIN);
 }
 
 static void ioapic_write(uint32_t reg, uint32_t v)
 {
-	*(volatile uint32_t *)(IOAPIC_MMIO + IOAPIC_REGSEL) = reg;
-	*(volatile uint32_t *)(IOAPIC_MMIO + IOAPIC_WIN) = v;
+	*(volatile uint32_t *)(ioapic_mmio + IOAPIC_REGSEL) = reg;
+	*(volatile uint32_t *)(ioapic_mmio + IOAPIC_WIN) = v;
 }
 
 /* Enable this CPU's LAPIC (x2APIC mode when offered), with LINT0/LINT1
- * masked (the 8259 is not used) and every priority accepted. */
-static void lapic_enable(void)
+ * masked (the 8259 is not used) and every priority accepted. Returns its
+ * LAPIC ID. */
+static uint32_t lapic_enable(void)
 {
 	uint32_t a, b, c, d;
 	uint64_t base;
@@ -126,14 +130,21 @@ static void lapic_enable(void)
 	lapic_write(LAPIC_LVT_LINT1, LVT_NMI);
 	lapic_write(LAPIC_LVT_ERROR, LVT_MASKED);
 	lapic_write(LAPIC_TPR, 0);
+	return apic_id();
+}
+
+uint32_t apic_id(void)
+{
 	/* xAPIC keeps the ID in bits 31:24; x2APIC uses the whole register. */
-	bsp_apic_id = x2apic ? lapic_read(LAPIC_ID) : lapic_read(LAPIC_ID) >> 24;
+	return x2apic ? lapic_read(LAPIC_ID) : lapic_read(LAPIC_ID) >> 24;
 }
 
 /* Mask every IOAPIC pin; apic_route_irq opens them one by one. */
 static void ioapic_init(void)
 {
 	uint32_t i;
+
+	ioapic_mmio = acpi_info()->ioapic_addr;
 
 	ioapic_pins = ((ioapic_read(IOAPIC_VER) >> 16) & 0xff) + 1;
 	for (i = 0; i < ioapic_pins; i++) {
@@ -162,9 +173,14 @@ static void lapic_timer_calibrate(void)
 
 void apic_init(void)
 {
-	lapic_enable();
+	bsp_apic_id = lapic_enable();
 	ioapic_init();
 	lapic_timer_calibrate();
+}
+
+uint32_t apic_init_ap(void)
+{
+	return lapic_enable();
 }
 
 void apic_timer_start(void)
@@ -178,16 +194,63 @@ void apic_timer_start(void)
 
 int apic_route_irq(int irq)
 {
+	const struct acpi_info *ai = acpi_info();
+	uint32_t pin, lo = IRQ_BASE + irq;
 	unsigned long flags;
 
-	if (irq < 0 || (uint32_t)irq >= ioapic_pins || irq >= 16)
+	if (irq < 0 || irq >= 16)
 		return -EINVAL;
+	pin = ai->isa_gsi[irq] - ai->ioapic_gsi_base;
+	if (ai->isa_gsi[irq] < ai->ioapic_gsi_base || pin >= ioapic_pins)
+		return -EINVAL;
+	/* ISA defaults are edge and active high; an override may say not. */
+	if ((ai->isa_flags[irq] & ACPI_ISO_POLARITY) == ACPI_ISO_ACTIVE_LOW)
+		lo |= REDIR_ACTIVE_LOW;
+	if ((ai->isa_flags[irq] & ACPI_ISO_TRIGGER) == ACPI_ISO_LEVEL)
+		lo |= REDIR_LEVEL;
 	flags = irq_save();
-	/* Physical destination mode, edge-triggered, active high, fixed. */
-	ioapic_write(IOAPIC_REDIR(irq) + 1, bsp_apic_id << 24);
-	ioapic_write(IOAPIC_REDIR(irq), IRQ_BASE + irq);
+	/* Physical destination mode, fixed delivery, to the boot CPU. */
+	ioapic_write(IOAPIC_REDIR(pin) + 1, bsp_apic_id << 24);
+	ioapic_write(IOAPIC_REDIR(pin), lo);
 	irq_restore(flags);
 	return 0;
+}
+
+/* Write the ICR: send icr_lo's IPI to LAPIC dest, and wait (xAPIC) until
+ * the LAPIC accepted it. */
+static void send_icr(uint32_t dest, uint32_t icr_lo)
+{
+	unsigned long flags = irq_save();
+
+	if (x2apic) {
+		wrmsr(X2APIC_ICR, (uint64_t)dest << 32 | icr_lo);
+	} else {
+		lapic_write(LAPIC_ICR_HI, dest << 24);
+		lapic_write(LAPIC_ICR_LO, icr_lo);
+		while (lapic_read(LAPIC_ICR_LO) & ICR_PENDING)
+			cpu_relax();
+	}
+	irq_restore(flags);
+}
+
+void apic_send_ipi(uint32_t dest, int vector)
+{
+	send_icr(dest, ICR_FIXED | (uint32_t)vector);
+}
+
+void apic_send_init(uint32_t dest)
+{
+	send_icr(dest, ICR_INIT);
+}
+
+void apic_send_startup(uint32_t dest, uint32_t page)
+{
+	send_icr(dest, ICR_STARTUP | (page & 0xff));
+}
+
+uint32_t apic_boot_cpu_id(void)
+{
+	return bsp_apic_id;
 }
 
 void apic_eoi(void)

@@ -11,6 +11,8 @@
 
 #define IRQ_BASE	0x20	/* ISA IRQ n arrives at vector 0x20 + n */
 #define VEC_TIMER	0x30	/* LAPIC timer: the scheduler tick */
+#define VEC_IPI_RESCHED	0x31	/* IPI: run the scheduler (smp.c) */
+#define VEC_IPI_TLB	0x32	/* IPI: flush a TLB entry (smp.c) */
 #define VEC_SPURIOUS	0x3f	/* LAPIC spurious vector (no EOI) */
 #define NR_VECTORS	0x40	/* vectors with an entry stub (isr.S) */
 
@@ -25,24 +27,42 @@ struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
+/* Load the boot CPU's GDT and TSS (gdt_init), or CPU cpu's. */
 void gdt_init(void);
+void gdt_init_cpu(int cpu);
 void idt_init(void);
+/* Load the IDT idt_init built, on a CPU that starts later. */
+void idt_load(void);
 /* Handler for ISA IRQ n (0..15), run with interrupts off. */
 void irq_set_handler(int irq, void (*fn)(void));
 /* Handler for the LAPIC timer tick, run with interrupts off. */
 void irq_set_tick_handler(void (*fn)(void));
+/* Handler for an IPI vector (VEC_IPI_*), run with interrupts off. */
+void irq_set_ipi_handler(int vector, void (*fn)(void));
 /* Called on the way out of every device or timer interrupt, with
  * interrupts off, on the interrupted task's stack: may switch tasks. */
 void irq_set_exit_hook(void (*fn)(void));
 /* Remap the 8259 PICs out of the exception vectors and mask them all. */
 void pic_disable(void);
-/* Enable the LAPIC (x2APIC when offered) and the IOAPIC with every pin
- * masked; calibrate the LAPIC timer against the TSC. Needs time_init. */
+/* Enable the LAPIC (x2APIC when offered) and the IOAPIC (found by
+ * acpi_init) with every pin masked; calibrate the LAPIC timer against the
+ * TSC. Needs time_init and acpi_init. */
 void apic_init(void);
-/* Deliver ISA IRQ irq (0..15) to this CPU at IRQ_BASE + irq. 0 or -EINVAL. */
+/* Enable the LAPIC of a CPU that starts later; returns its LAPIC ID. */
+uint32_t apic_init_ap(void);
+/* LAPIC ID of this CPU, and of the boot CPU. */
+uint32_t apic_id(void);
+uint32_t apic_boot_cpu_id(void);
+/* Deliver ISA IRQ irq (0..15) to the boot CPU at IRQ_BASE + irq, through
+ * its GSI's pin. 0 or -EINVAL. */
 int apic_route_irq(int irq);
-/* Start the periodic LAPIC timer at TICK_HZ. */
+/* Start this CPU's periodic LAPIC timer at TICK_HZ. */
 void apic_timer_start(void);
+/* Send vector to the CPU with LAPIC ID dest. */
+void apic_send_ipi(uint32_t dest, int vector);
+/* INIT, and Start-up IPI with the code at physical page page (< 1 MiB). */
+void apic_send_init(uint32_t dest);
+void apic_send_startup(uint32_t dest, uint32_t page);
 void apic_eoi(void);
 /* LAPIC timer counts per second (divider 16), and whether x2APIC is on. */
 uint64_t apic_timer_hz(void);

@@ -1,4 +1,5 @@
-/* Small x86-64 instruction wrappers: port I/O, MSRs, control registers. */
+/* Small x86-64 instruction wrappers: port I/O, MSRs, control registers,
+ * the TLB, interrupt flags. */
 #ifndef ARCH_X86_64_CPU_H
 #define ARCH_X86_64_CPU_H
 
@@ -38,6 +39,34 @@ static inline uint64_t read_cr2(void)
 
 	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
 	return v;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr"
+			 : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			 : "memory");
+}
+
+static inline void invlpg(const void *page)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(page) : "memory");
+}
+
+static inline int irqs_enabled(void)
+{
+	unsigned long flags;
+
+	__asm__ volatile("pushfq; popq %0" : "=r"(flags));
+	return (flags & RFLAGS_IF) != 0;
 }
 
 static inline uint64_t read_cr3(void)

@@ -1,12 +1,18 @@
 /*
- * The kernel's GDT and TSS. Only flat 64-bit code/data segments exist; the
- * TSS is there for its interrupt stack table: a double fault (for example
- * from a kernel stack overflow) switches to a stack of its own, so the
- * trap handler can still print what happened.
+ * The kernel's GDTs and TSSs, one of each per CPU (a TSS is marked busy
+ * in the GDT that loads it, and each CPU needs a double-fault stack of
+ * its own). Only flat 64-bit code/data segments exist; the TSS is there
+ * for its interrupt stack table: a double fault (for example from a
+ * kernel stack overflow) switches to a stack of its own, so the trap
+ * handler can still print what happened.
+ *
+ * Each CPU fills and loads its own slot, once, as it starts; nothing is
+ * shared.
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "../../sched/sched.h"
 #include "arch.h"
 
 #define IST_STACK_SIZE 8192
@@ -21,11 +27,12 @@ struct tss {
 	uint16_t iomap_base;	/* past the limit: no I/O bitmap */
 } __attribute__((packed));
 
-static struct tss tss;
-static uint8_t double_fault_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
+static struct tss tss[NR_CPUS_MAX];
+static uint8_t double_fault_stack[NR_CPUS_MAX][IST_STACK_SIZE]
+	__attribute__((aligned(16)));
 
-/* null, code, data, TSS (16 bytes, two slots) */
-static uint64_t gdt[5] __attribute__((aligned(16)));
+/* Per CPU: null, code, data, TSS (16 bytes, two slots) */
+static uint64_t gdts[NR_CPUS_MAX][5] __attribute__((aligned(16)));
 
 struct gdt_ptr {
 	uint16_t limit;
@@ -34,14 +41,21 @@ struct gdt_ptr {
 
 void gdt_init(void)
 {
-	uint64_t base = (uintptr_t)&tss;
-	uint64_t limit = sizeof(tss) - 1;
-	struct gdt_ptr ptr = { sizeof(gdt) - 1, (uintptr_t)gdt };
+	gdt_init_cpu(0);
+}
 
-	memset(&tss, 0, sizeof(tss));
-	tss.ist[IST_DOUBLE_FAULT - 1] =
-		(uintptr_t)(double_fault_stack + IST_STACK_SIZE);
-	tss.iomap_base = sizeof(tss);
+void gdt_init_cpu(int cpu)
+{
+	struct tss *ts = &tss[cpu];
+	uint64_t *gdt = gdts[cpu];
+	uint64_t base = (uintptr_t)ts;
+	uint64_t limit = sizeof(*ts) - 1;
+	struct gdt_ptr ptr = { sizeof(gdts[0]) - 1, (uintptr_t)gdt };
+
+	memset(ts, 0, sizeof(*ts));
+	ts->ist[IST_DOUBLE_FAULT - 1] =
+		(uintptr_t)(double_fault_stack[cpu] + IST_STACK_SIZE);
+	ts->iomap_base = sizeof(*ts);
 
 	gdt[0] = 0;
 	gdt[GDT_KERNEL_CS / 8] = 0x00af9a000000ffffull;

@@ -2,7 +2,8 @@
  * Interrupt descriptor table and dispatch. Vectors 0..31 are CPU exceptions
  * (traps.c prints them and stops); 32..47 are the ISA IRQs (through the
  * IOAPIC), routed to the handler registered with irq_set_handler(); 48 is
- * the LAPIC timer tick. Device and timer interrupts are acknowledged at
+ * the LAPIC timer tick, 49 and up the IPIs (irq_set_ipi_handler). Every
+ * CPU loads the same table. Device, timer and IPI interrupts are acknowledged at
  * the LAPIC, then the exit hook runs (the scheduler's preemption point).
  * Spurious interrupts are ignored without an EOI, as the LAPIC wants.
  */
@@ -33,10 +34,10 @@ static struct idt_entry idt[256] __attribute__((aligned(16)));
 static void (*irq_handlers[16])(void);
 static void (*tick_handler)(void);
 static void (*exit_hook)(void);
+static void (*ipi_handlers[NR_VECTORS - VEC_TIMER])(void);
 
 void idt_init(void)
 {
-	struct idt_ptr ptr = { sizeof(idt) - 1, (uintptr_t)idt };
 	int v;
 
 	for (v = 0; v < NR_VECTORS; v++) {
@@ -49,7 +50,19 @@ void idt_init(void)
 		idt[v].offset_mid = (a >> 16) & 0xffff;
 		idt[v].offset_hi = a >> 32;
 	}
+	idt_load();
+}
+
+void idt_load(void)
+{
+	struct idt_ptr ptr = { sizeof(idt) - 1, (uintptr_t)idt };
+
 	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+void irq_set_ipi_handler(int vector, void (*fn)(void))
+{
+	ipi_handlers[vector - VEC_TIMER] = fn;
 }
 
 void irq_set_handler(int irq, void (*fn)(void))
@@ -82,6 +95,8 @@ void trap_dispatch(struct trap_frame *f)
 			tick_handler();
 	} else if (v < IRQ_BASE + 16 && irq_handlers[v - IRQ_BASE]) {
 		irq_handlers[v - IRQ_BASE]();
+	} else if (v > VEC_TIMER && ipi_handlers[v - VEC_TIMER]) {
+		ipi_handlers[v - VEC_TIMER]();
 	}
 	apic_eoi();
 	if (exit_hook)

@@ -2,8 +2,11 @@
  * The kernel's page tables, replacing the boot trampoline's (which map
  * the first 4 GiB read-write-executable with 2 MiB pages).
  *
- * Everything stays identity-mapped over the same 4 GiB (RAM that the page
- * allocator hands out, and the APIC and PCI MMIO windows), but:
+ * Everything is identity-mapped: the first 4 GiB (RAM, and the APIC and
+ * PCI MMIO windows) and all RAM above, up to the end of the highest
+ * usable region rounded up to a GiB (one page directory per GiB, all
+ * under one PDPT: up to 512 GiB). The page allocator hands out frames
+ * above 4 GiB only once they are mapped here. Then:
  *   - the kernel image gets 4 KiB pages with its ELF permissions: text
  *     read-only and executable, rodata read-only and no-execute, data and
  *     bss read-write and no-execute (boot/linker.ld page-aligns them);
@@ -12,6 +15,9 @@
  *   - CR0.WP makes read-only pages read-only for the kernel too.
  * paging_set_present() punches holes (task stack guard pages), splitting
  * a 2 MiB page into 4 KiB ones the first time; split tables are kept.
+ * Other CPUs may hold the old entry in their TLBs: after the change it
+ * shoots the page down on every other CPU (smp.c), with paging_lock
+ * released (a CPU spinning on it with interrupts off could not answer).
  *
  * paging_lock (irqsave; only the page allocator's lock inside) protects
  * the page-table entries after paging_init.
@@ -24,14 +30,17 @@
 
 #include "../../mm/page_alloc.h"
 #include "../../panic.h"
+#include "cpu.h"
 #include "paging.h"
+#include "smp.h"
 
 #define PTE_P		(1ull << 0)
 #define PTE_W		(1ull << 1)
 #define PTE_PS		(1ull << 7)	/* 2 MiB page, in a PD entry */
 #define PTE_NX		(1ull << 63)
 #define PTE_ADDR	0x000ffffffffff000ull
-#define MAP_LIMIT	(4ull << 30)
+#define GIB		(1ull << 30)
+#define MAP_MAX		(512 * GIB)	/* one PDPT */
 #define LARGE		(2ull << 20)
 #define CR0_WP		(1ul << 16)
 
@@ -39,7 +48,9 @@ extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
 
 static struct spinlock paging_lock = SPINLOCK_INIT("paging");
 static uint64_t *pml4;		/* [I] */
-static uint64_t *pd[4];		/* [I] one PD per GiB; entries [paging_lock] */
+static uint64_t *pdpt;		/* [I] one PD per GiB; PD entries [paging_lock] */
+static uint64_t mapped_top;	/* [I] end of the identity map, bytes */
+static uint64_t split_tables;	/* [paging_lock] pages taken by split() */
 
 static uint64_t *table_alloc(void)
 {
@@ -74,12 +85,15 @@ static int split(uint64_t *pde)
 	for (i = 0; i < 512; i++)
 		pt[i] = (base + i * PAGE_SIZE) | flags;
 	*pde = (uintptr_t)pt | PTE_P | PTE_W;
+	split_tables++;
 	return 0;
 }
 
 static uint64_t *pde_of(uint64_t a)
 {
-	return &pd[a >> 30][(a >> 21) & 511];
+	uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[a >> 30] & PTE_ADDR);
+
+	return &pd[(a >> 21) & 511];
 }
 
 /* The PTE of a, splitting its 2 MiB page first. NULL when out of memory. */
@@ -94,21 +108,27 @@ static uint64_t *pte_of(uint64_t a)
 
 void paging_init(void)
 {
-	uint64_t *pdpt = table_alloc(), a;
 	uint64_t start = (uintptr_t)__kernel_start, end = (uintptr_t)__kernel_end;
-	int i;
+	uint64_t a, gib;
 
+	mapped_top = (page_alloc_ram_top() + GIB - 1) & ~(GIB - 1);
+	if (mapped_top < 4 * GIB)
+		mapped_top = 4 * GIB;
+	if (mapped_top > MAP_MAX)
+		mapped_top = MAP_MAX;
 	pml4 = table_alloc();
+	pdpt = table_alloc();
 	if (!pml4 || !pdpt)
 		panic("paging: no memory for page tables");
 	pml4[0] = (uintptr_t)pdpt | PTE_P | PTE_W;
-	for (i = 0; i < 4; i++) {
-		pd[i] = table_alloc();
-		if (!pd[i])
+	for (gib = 0; gib < mapped_top / GIB; gib++) {
+		uint64_t *pd = table_alloc();
+
+		if (!pd)
 			panic("paging: no memory for page tables");
-		pdpt[i] = (uintptr_t)pd[i] | PTE_P | PTE_W;
+		pdpt[gib] = (uintptr_t)pd | PTE_P | PTE_W;
 	}
-	for (a = 0; a < MAP_LIMIT; a += LARGE)
+	for (a = 0; a < mapped_top; a += LARGE)
 		*pde_of(a) = a | PTE_P | PTE_W | PTE_PS | PTE_NX;
 	for (a = start & ~(PAGE_SIZE - 1); a < end; a += PAGE_SIZE) {
 		uint64_t *pte = pte_of(a);
@@ -121,6 +141,21 @@ void paging_init(void)
 	__asm__ volatile("mov %0, %%cr3" : : "r"((uintptr_t)pml4) : "memory");
 	__asm__ volatile("mov %%cr0, %%rax; or %0, %%rax; mov %%rax, %%cr0"
 			 : : "i"(CR0_WP) : "rax", "memory");
+	page_alloc_map_limit(mapped_top);
+}
+
+uint64_t paging_mapped_top(void)
+{
+	return mapped_top;
+}
+
+uint64_t paging_table_pages(void)
+{
+	unsigned long flags = spin_lock_irqsave(&paging_lock);
+	uint64_t n = split_tables;
+
+	spin_unlock_irqrestore(&paging_lock, flags);
+	return n;
 }
 
 int paging_set_present(void *page, int present)
@@ -128,7 +163,7 @@ int paging_set_present(void *page, int present)
 	uint64_t a = (uintptr_t)page, *pte;
 	unsigned long flags;
 
-	if (a >= MAP_LIMIT || (a & (PAGE_SIZE - 1)) || a == 0 ||
+	if (a >= mapped_top || (a & (PAGE_SIZE - 1)) || a == 0 ||
 	    (a >= (uintptr_t)__kernel_start && a < (uintptr_t)__kernel_end))
 		return -EINVAL;
 	flags = spin_lock_irqsave(&paging_lock);
@@ -138,7 +173,8 @@ int paging_set_present(void *page, int present)
 		return -ENOMEM;
 	}
 	*pte = present ? a | PTE_P | PTE_W | PTE_NX : a;
-	__asm__ volatile("invlpg (%0)" : : "r"(page) : "memory");
+	invlpg(page);
 	spin_unlock_irqrestore(&paging_lock, flags);
+	smp_tlb_shootdown(page);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * Host implementation of include/ghee/task.h: a task is a pthread. The
  * host has no priorities (prio is recorded for task_list only) and no CPU
- * accounting; cancellation, join/detach and sleeping behave as in the
+ * accounting (cpu_list lists the host's CPUs, idle); cancellation, join/detach and sleeping behave as in the
  * kernel. The main thread is task 0 "main".
  *
  * tasks_lock protects the task list, ids and reference counts.
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ghee/task.h>
 #include <ghee/time.h>
@@ -222,4 +223,24 @@ int task_list(struct task_info *out, int max)
 	}
 	pthread_mutex_unlock(&tasks_lock);
 	return n;
+}
+
+/* The host's CPUs as far as the process may use them; the host keeps no
+ * per-CPU task or switch figures. */
+int cpu_list(struct cpu_info *out, int max)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	int i;
+
+	if (n < 1)
+		n = 1;
+	for (i = 0; i < n && i < max; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].id = i;
+		out[i].hw_id = (uint32_t)i;
+		out[i].online = 1;
+		out[i].task_id = -1;
+		strcpy(out[i].task, "?");
+	}
+	return (int)n;
 }

@@ -1,0 +1,223 @@
+/*
+ * Multiprocessor support: per-CPU data, bringing up the other CPUs
+ * (the APs), and the two cross-CPU calls the kernel needs (reschedule,
+ * TLB shootdown).
+ *
+ * Per-CPU data: cpus[i] (sched.h) is CPU i's; its GS base points there,
+ * so %gs:0 is this_cpu(). The boot CPU is cpus[0].
+ *
+ * Bring-up (smp_init, on the boot CPU once the scheduler runs): the
+ * MADT (acpi.c) lists the LAPIC IDs; for every one but ours, one at a
+ * time: make an idle task (its stack becomes the CPU's first stack),
+ * point ap_start64's variables at it, send INIT, wait 10 ms, send a
+ * Start-up IPI for the trampoline (trampoline.S, copied to
+ * SMP_TRAMPOLINE) and, if the CPU has not checked in after 1 ms, a
+ * second one, as the MP specification wants; then wait up to a second
+ * for it to come online (if one never does, no more are tried: it might
+ * still wake up later in the slot the next one would take). The AP loads its own GDT/TSS and the shared
+ * IDT, enables its LAPIC and timer, and becomes the idle task of its
+ * cpus[] slot (ap_main).
+ *
+ * Reschedule IPI: the sender set the target's need_resched; the IPI just
+ * interrupts it, and the interrupt's exit hook (the scheduler's
+ * preemption point) switches.
+ *
+ * TLB shootdown: one at a time. tlb_busy (a flag taken by compare-and-
+ * swap, a leaf, never held across sleep) protects tlb_page; tlb_pending
+ * has one bit per CPU that still has to flush. A requester waits with
+ * interrupts in whatever state its caller had, so a CPU waiting for its
+ * own turn serves pending requests while it spins: two CPUs shooting
+ * down at once, each with interrupts off, cannot deadlock.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <ghee/log.h>
+#include <ghee/time.h>
+
+#include "../../sched/sched.h"
+#include "../../sched/task_internal.h"
+#include "acpi.h"
+#include "arch.h"
+#include "cpu.h"
+#include "smp.h"
+
+#define MSR_GS_BASE	0xc0000101
+#define INIT_WAIT_NS	10000000ull	/* INIT to Start-up IPI */
+#define SIPI_WAIT_NS	1000000ull	/* first Start-up IPI to the second */
+#define ONLINE_WAIT_NS	1000000000ull	/* then, until it checks in */
+
+extern const char smp_trampoline_start[], smp_trampoline_end[];
+__attribute__((noreturn)) void ap_main(int cpu);
+
+/* Read by ap_start64 (trampoline.S) on the CPU being started; written by
+ * the boot CPU before each start. */
+uint64_t smp_ap_cr3;
+uint64_t smp_ap_stack;
+uint32_t smp_ap_cpu;
+
+static int tlb_busy;		/* [a] a shootdown is in progress */
+static const void *tlb_page;	/* [tlb_busy] the page to flush */
+static uint64_t tlb_pending;	/* [a] bit i: CPU i has yet to flush it */
+
+static void set_gs_base(struct cpu *c)
+{
+	c->self = c;
+	wrmsr(MSR_GS_BASE, (uintptr_t)c);
+}
+
+void smp_boot_cpu_init(void)
+{
+	cpus[0].id = 0;
+	set_gs_base(&cpus[0]);
+}
+
+/* Flush the page a shootdown asks for, if it asks this CPU. */
+static void tlb_serve(void)
+{
+	uint64_t me = 1ull << this_cpu()->id;
+
+	if (!(__atomic_load_n(&tlb_pending, __ATOMIC_ACQUIRE) & me))
+		return;
+	invlpg(tlb_page);
+	__atomic_fetch_and(&tlb_pending, ~me, __ATOMIC_RELEASE);
+}
+
+static void resched_ipi(void)
+{
+	/* Nothing to do here: the exit hook looks at need_resched. */
+}
+
+void smp_send_resched(struct cpu *c)
+{
+	apic_send_ipi(c->apic_id, VEC_IPI_RESCHED);
+}
+
+void smp_tlb_shootdown(const void *page)
+{
+	struct cpu *self;
+	uint64_t others = 0;
+	int i, idle = 0;
+
+	preempt_disable();
+	self = this_cpu();
+	for (i = 0; i < nr_cpus; i++)
+		if (&cpus[i] != self &&
+		    __atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE))
+			others |= 1ull << i;
+	if (others) {
+		while (!__atomic_compare_exchange_n(&tlb_busy, &idle, 1, 0,
+						    __ATOMIC_ACQUIRE,
+						    __ATOMIC_RELAXED)) {
+			idle = 0;
+			tlb_serve();
+			cpu_relax();
+		}
+		tlb_page = page;
+		__atomic_store_n(&tlb_pending, others, __ATOMIC_RELEASE);
+		for (i = 0; i < nr_cpus; i++)
+			if (others & 1ull << i)
+				apic_send_ipi(cpus[i].apic_id, VEC_IPI_TLB);
+		while (__atomic_load_n(&tlb_pending, __ATOMIC_ACQUIRE))
+			cpu_relax();
+		__atomic_store_n(&tlb_busy, 0, __ATOMIC_RELEASE);
+	}
+	preempt_enable();
+}
+
+/* First C code of an AP, on its idle task's stack (ap_start64). */
+void ap_main(int cpu)
+{
+	struct cpu *c = &cpus[cpu];
+
+	set_gs_base(c);
+	gdt_init_cpu(cpu);
+	idt_load();
+	if (apic_init_ap() != c->apic_id)
+		pr_warn("cpu %d: LAPIC ID %u, the MADT said %u", cpu,
+			(unsigned)apic_id(), (unsigned)c->apic_id);
+	sched_init_ap(c);
+	apic_timer_start();
+	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
+	sched_idle();
+}
+
+static void delay_ns(uint64_t ns)
+{
+	uint64_t end = time_ns() + ns;
+
+	while (time_ns() < end)
+		cpu_relax();
+}
+
+/* Wait up to ns for CPU c to come online; nonzero if it did. */
+static int wait_online(struct cpu *c, uint64_t ns)
+{
+	uint64_t end = time_ns() + ns;
+
+	while (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE)) {
+		if (time_ns() >= end)
+			return 0;
+		cpu_relax();
+	}
+	return 1;
+}
+
+/* Start the CPU with LAPIC ID apic in slot nr_cpus. 0, -ENOMEM or
+ * -ETIMEDOUT. */
+static int start_cpu(uint32_t apic)
+{
+	struct cpu *c = &cpus[nr_cpus];
+	struct task *idle = task_create_idle(nr_cpus);
+
+	if (!idle)
+		return -ENOMEM;
+	c->id = nr_cpus;
+	c->apic_id = apic;
+	c->idle = idle;
+	smp_ap_cr3 = read_cr3();
+	smp_ap_stack = task_stack_top(idle);
+	smp_ap_cpu = nr_cpus;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	apic_send_init(apic);
+	delay_ns(INIT_WAIT_NS);
+	apic_send_startup(apic, SMP_TRAMPOLINE >> 12);
+	if (!wait_online(c, SIPI_WAIT_NS)) {
+		apic_send_startup(apic, SMP_TRAMPOLINE >> 12);
+		if (!wait_online(c, ONLINE_WAIT_NS)) {
+			/* It may yet run: keep its idle task and stack. */
+			c->idle = NULL;
+			return -ETIMEDOUT;
+		}
+	}
+	nr_cpus++;
+	return 0;
+}
+
+void smp_init(void)
+{
+	const struct acpi_info *ai = acpi_info();
+	uint32_t me = apic_id();
+	int i, ret;
+
+	cpus[0].apic_id = me;
+	__atomic_store_n(&cpus[0].online, 1, __ATOMIC_RELEASE);
+	irq_set_ipi_handler(VEC_IPI_RESCHED, resched_ipi);
+	irq_set_ipi_handler(VEC_IPI_TLB, tlb_serve);
+	memcpy((void *)SMP_TRAMPOLINE, smp_trampoline_start,
+	       smp_trampoline_end - smp_trampoline_start);
+	for (i = 0; i < ai->nr_cpus; i++) {
+		if (ai->apic_ids[i] == me)
+			continue;
+		if (nr_cpus == NR_CPUS_MAX) {
+			pr_warn("smp: only %d CPUs are used", NR_CPUS_MAX);
+			break;
+		}
+		ret = start_cpu(ai->apic_ids[i]);
+		if (ret < 0) {
+			pr_err("smp: CPU with LAPIC ID %u did not start (%d)",
+			       (unsigned)ai->apic_ids[i], ret);
+			break;
+		}
+	}
+}
