@@ -19,13 +19,19 @@
  *
  * Deletion shrinks the tree: an emptied leaf or node is unlinked and freed,
  * a leaf under a quarter full is merged into a neighbour when the two fit
- * in one, and a root node left with one child gives way to that child.
+ * in one, a node under a quarter full likewise when the two fit in three
+ * quarters of one (so the next insert does not split them again), up the
+ * path, and a root node left with one child gives way to that child.
  *
  * Locking: the caller holds fs->fs_lock for write, which is the one tree
  * lock of this issue (docs/LOCKING.md): it orders all writers and keeps
  * readers out while blocks change. Errors inside a change abort the
  * transaction at the failing line (trans_abort), as a half-done change
- * cannot be undone.
+ * cannot be undone. A write search that fails (a block that cannot be
+ * copied or split for want of space or memory) fails before it changes
+ * anything but the tree's shape (a copied path, a new root above the old
+ * one), which is a valid tree: it returns the error without aborting, and
+ * the caller decides.
  */
 #include <ghee/errno.h>
 
@@ -284,7 +290,7 @@ again:
 		if (ins_len > 0 && tb_nritems(b) + 3 >= maxp) {
 			ret = split_node(t, root, p, level);
 			if (ret)
-				goto out_abort;
+				goto out_release;
 			goto again;
 		}
 		ret = cow_child(t, root, b, slot, &b);
@@ -295,13 +301,11 @@ again:
 	if (ins_len > 0 && leaf_free_space(b) < (u32)ins_len) {
 		ret = split_leaf(t, root, p, key, (u32)ins_len);
 		if (ret)
-			goto out_abort;
+			goto out_release;
 		goto again;
 	}
 	return ret;
 
-out_abort:
-	trans_abort(t, ret);
 out_release:
 	ctree_path_release(p);
 	return ret;
@@ -431,6 +435,48 @@ static int empty_tree(struct trans *t, struct ctree_root *root,
 	return ret ? ret : drop_block(t, root, top);
 }
 
+/*
+ * Merge the node p->nodes[level], which just lost a pointer, with a
+ * neighbour when it is under a quarter full and the two fit in three
+ * quarters of a node (room left, so the next insert does not split them
+ * again); then its parent, which lost one in turn. Nodes only: leaves
+ * merge in merge_leaf().
+ */
+static int merge_node(struct trans *t, struct ctree_root *root,
+		      struct ctree_path *p, int level)
+{
+	struct tree_block *b = p->nodes[level], *parent = p->nodes[level + 1];
+	struct tree_block *s, *l, *r;
+	u32 maxp = node_capacity(b->len), pslot, n;
+	int right, ret;
+
+	if (!parent || tb_nritems(b) >= maxp / 4 || tb_nritems(parent) < 2)
+		return 0;
+	pslot = (u32)p->slots[level + 1];
+	right = pslot + 1 < tb_nritems(parent);
+	ret = cow_child(t, root, parent, (int)(right ? pslot + 1 : pslot - 1),
+			&s);
+	if (ret) {
+		trans_abort(t, ret);	/* ctree_del_item's contract */
+		return ret;
+	}
+	l = right ? b : s;
+	r = right ? s : b;
+	n = tb_nritems(l);
+	if (n + tb_nritems(r) > maxp - maxp / 4) {
+		tree_block_put(s);
+		return 0;
+	}
+	memcpy(tb_ptr_desc_w(l, n), tb_ptr_desc(r, 0),
+	       tb_nritems(r) * PTR_SIZE);
+	tb_set_nritems(l, n + tb_nritems(r));
+	tb_set_nritems(r, 0);
+	node_del_ptr(parent, right ? pslot + 1 : pslot);
+	ret = drop_block(t, root, r);
+	tree_block_put(s);
+	return ret ? ret : merge_node(t, root, p, level + 1);
+}
+
 /* Remove the empty block p->nodes[level] from its parent and free it. */
 static int remove_block(struct trans *t, struct ctree_root *root,
 			struct ctree_path *p, int level)
@@ -452,6 +498,8 @@ static int remove_block(struct trans *t, struct ctree_root *root,
 		fix_low_keys(p, level + 2, &k);
 	}
 	ret = drop_block(t, root, b);
+	if (ret == 0)
+		ret = merge_node(t, root, p, level + 1);
 	return ret ? ret : collapse_root(t, root);
 }
 
@@ -483,6 +531,8 @@ static int merge_leaf(struct trans *t, struct ctree_root *root,
 		return 0;
 	}
 	tree_block_put(s);
+	if (ret == 0)
+		ret = merge_node(t, root, p, 1);
 	return ret ? ret : collapse_root(t, root);
 }
 

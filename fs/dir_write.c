@@ -5,21 +5,30 @@
  * Adding to such an item extends it; removing cuts the entry out, or
  * deletes the item when it was the last.
  *
+ * An INODE_REF item is kept under half a leaf. Once it is full, further
+ * names of the inode in that directory go into extended refs, when the
+ * filesystem has the EXTENDED_IREF feature (Linux does the same when the
+ * item would overflow its leaf): (ino, INODE_EXTREF, crc32c(dir, name))
+ * holding (dir, index, name) entries, several when names hash alike.
+ * Without the feature the name is refused with -EMLINK.
+ *
  * Caller holds fs_lock for write inside a wctx.
  */
 #include <ghee/errno.h>
 
 #include <ghee/alloc.h>
 
+#include "../lib/crc32c.h"
 #include "dir.h"
 #include "dir_write.h"
 #include "fs_info.h"
 
 #define DI ((u32)sizeof(struct d_dir_item))
 #define IR ((u32)sizeof(struct d_inode_ref))
+#define XR ((u32)sizeof(struct d_inode_extref))
 
 /* The next DIR_INDEX of dir: one past the last, at least 2. */
-static int next_index(struct ctree_root *root, u64 dir, u64 *out)
+int dir_next_index(struct ctree_root *root, u64 dir, u64 *out)
 {
 	struct key k = { dir, BTRFS_DIR_INDEX_KEY, (u64)-1 };
 	struct ctree_path p;
@@ -80,25 +89,23 @@ static int insert_or_append(struct wctx *w, struct ctree_root *root,
 }
 
 /*
- * Add entry name -> loc (type) to directory dir; *index gets its index.
- * The caller updates the directory's inode (size += 2 * len).
+ * Add entry name -> loc (type) with index (dir_next_index) to directory
+ * dir. The caller updates the directory's inode (size += 2 * len).
  */
 int dir_add(struct wctx *w, struct ctree_root *root, u64 dir,
 	    const char *name, size_t len, const struct key *loc, u8 type,
-	    u64 *index)
+	    u64 index)
 {
 	u8 e[DI + BTRFS_NAME_LEN];
 	struct key k = { dir, BTRFS_DIR_ITEM_KEY, dir_name_hash(name, len) };
-	int ret = next_index(root, dir, index);
+	int ret;
 
-	if (ret)
-		return ret;
 	fill_entry(e, loc, w->t->transid, name, len, type);
 	ret = insert_or_append(w, root, &k, e, DI + (u32)len);
 	if (ret)
 		return ret;
 	k.type = BTRFS_DIR_INDEX_KEY;
-	k.offset = *index;
+	k.offset = index;
 	ret = ctree_insert_item(w->t, root, &k, e, DI + (u32)len);
 	if (ret)
 		trans_abort(w->t, ret);
@@ -190,17 +197,83 @@ int dir_del(struct wctx *w, struct ctree_root *root, u64 dir,
 	return ret;
 }
 
-/* Add the back-ref (ino, INODE_REF, dir) for name with index. */
+/* The key of the extended ref of name in dir. */
+static void extref_key(u64 ino, u64 dir, const char *name, size_t len,
+		       struct key *k)
+{
+	k->objectid = ino;
+	k->type = BTRFS_INODE_EXTREF_KEY;
+	k->offset = crc32c((u32)dir, name, len);
+}
+
+/*
+ * Add the back-ref of name in dir with index to ino: in the INODE_REF
+ * item (ino, INODE_REF, dir), or an extended ref once that is full.
+ * -EMLINK (nothing changed) when neither can take it.
+ */
 int iref_add(struct wctx *w, struct ctree_root *root, u64 ino, u64 dir,
 	     const char *name, size_t len, u64 index)
 {
-	u8 r[IR + BTRFS_NAME_LEN];
+	u8 r[XR + BTRFS_NAME_LEN];
 	struct key k = { ino, BTRFS_INODE_REF_KEY, dir };
+	int ret;
 
 	D_SET64(struct d_inode_ref, r, index, index);
 	D_SET16(struct d_inode_ref, r, name_len, (u16)len);
 	memcpy(r + IR, name, len);
-	return insert_or_append(w, root, &k, r, IR + (u32)len);
+	ret = insert_or_append(w, root, &k, r, IR + (u32)len);
+	if (ret != -EMLINK ||
+	    !(w->fs->incompat & BTRFS_FEATURE_INCOMPAT_EXTENDED_IREF))
+		return ret;
+	D_SET64(struct d_inode_extref, r, parent_objectid, dir);
+	D_SET64(struct d_inode_extref, r, index, index);
+	D_SET16(struct d_inode_extref, r, name_len, (u16)len);
+	memcpy(r + XR, name, len);
+	extref_key(ino, dir, name, len, &k);
+	return insert_or_append(w, root, &k, r, XR + (u32)len);
+}
+
+/*
+ * Find name of dir among the entries of ino's ref item at k (INODE_REF
+ * or INODE_EXTREF): its position, length and index. 0, -ENOENT, <0.
+ */
+static int find_ref(struct ctree_root *root, const struct key *k, u64 dir,
+		    const char *name, size_t len, u32 *pos, u32 *elen,
+		    u64 *index)
+{
+	int ext = k->type == BTRFS_INODE_EXTREF_KEY;
+	u32 hdr = ext ? XR : IR, size, at = 0;
+	struct ctree_path p;
+	const u8 *d;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_lookup(root, k, &p);
+	if (ret == 0) {
+		d = ctree_item_ptr(&p, &size);
+		ret = -ENOENT;
+		while (at + hdr <= size) {
+			const u8 *e = d + at;
+			u32 n = ext ? D_GET16(struct d_inode_extref, e, name_len)
+				    : D_GET16(struct d_inode_ref, e, name_len);
+
+			if (n == len && !memcmp(e + hdr, name, len) &&
+			    (!ext || D_GET64(struct d_inode_extref, e,
+					     parent_objectid) == dir)) {
+				*index = ext ? D_GET64(struct d_inode_extref, e,
+						       index)
+					     : D_GET64(struct d_inode_ref, e,
+						       index);
+				*pos = at;
+				*elen = hdr + n;
+				ret = 0;
+				break;
+			}
+			at += hdr + n;
+		}
+	}
+	ctree_path_release(&p);
+	return ret;
 }
 
 /* Remove the back-ref of name in dir from ino; *index gets its index. */
@@ -208,32 +281,17 @@ int iref_del(struct wctx *w, struct ctree_root *root, u64 ino, u64 dir,
 	     const char *name, size_t len, u64 *index)
 {
 	struct key k = { ino, BTRFS_INODE_REF_KEY, dir };
-	struct ctree_path p;
-	const u8 *d;
-	u32 size, at = 0;
-	int ret;
+	u32 pos, elen;
+	int ret = find_ref(root, &k, dir, name, len, &pos, &elen, index);
 
-	ctree_path_init(&p);
-	ret = ctree_lookup(root, &k, &p);
-	if (ret) {
-		ctree_path_release(&p);
-		return ret == -ENOENT ? -EUCLEAN : ret;
+	if (ret == -ENOENT) {
+		extref_key(ino, dir, name, len, &k);
+		ret = find_ref(root, &k, dir, name, len, &pos, &elen, index);
 	}
-	d = ctree_item_ptr(&p, &size);
-	ret = -EUCLEAN;
-	while (at < size) {
-		u32 n = D_GET16(struct d_inode_ref, d + at, name_len);
-
-		if (n == len && !memcmp(d + at + IR, name, len)) {
-			*index = D_GET64(struct d_inode_ref, d + at, index);
-			ret = 0;
-			break;
-		}
-		at += IR + n;
-	}
-	ctree_path_release(&p);
+	if (ret == -ENOENT)
+		ret = -EUCLEAN;	/* the directory entry has no back-ref */
 	if (ret == 0)
-		ret = cut_entry(w, root, &k, at, IR + (u32)len);
+		ret = cut_entry(w, root, &k, pos, elen);
 	if (ret)
 		trans_abort(w->t, ret);
 	return ret;

@@ -4,9 +4,10 @@
 
 #include "write_common.h"
 
+int dir_next_index(struct ctree_root *root, u64 dir, u64 *out);
 int dir_add(struct wctx *w, struct ctree_root *root, u64 dir,
 	    const char *name, size_t len, const struct key *loc, u8 type,
-	    u64 *index);
+	    u64 index);
 int dir_del(struct wctx *w, struct ctree_root *root, u64 dir,
 	    const char *name, size_t len, u64 index);
 int iref_add(struct wctx *w, struct ctree_root *root, u64 ino, u64 dir,

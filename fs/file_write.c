@@ -319,7 +319,7 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	struct ctree_root *root;
 	struct wctx w;
 	u64 size, nbytes, done = 0;
-	int ret = wctx_begin(fs, &w), ret2;
+	int ret = wctx_begin(fs, &w, 0), ret2;
 
 	if (ret)
 		return ret;
@@ -371,7 +371,7 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t new_size)
 	struct wctx w;
 	u64 size, nbytes, freed = 0;
 	u32 ss = fs->sectorsize;
-	int ret = wctx_begin(fs, &w), ret2;
+	int ret = wctx_begin(fs, &w, WCTX_FREES), ret2;
 
 	if (ret)
 		return ret;

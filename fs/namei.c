@@ -12,7 +12,14 @@
  * Each call takes fs_lock for write and joins the running transaction
  * (wctx_begin), first making sure metadata space remains for it and the
  * commit (committing early or adding a chunk; else -ENOSPC before anything
- * changes). Errors after a change started abort the transaction.
+ * changes). That check is the metadata reservation: RESERVE_BLOCKS for
+ * the change itself, twice the transaction's dirty blocks for the commit
+ * (each dirty block may cost an extent-tree and free-space-tree change),
+ * and GLOBAL_RESERVE_BLOCKS more that only changes which give space back
+ * (unlink, rmdir, truncate) may use, so a filesystem whose metadata is
+ * full can still be emptied. Errors after a change started abort the
+ * transaction; a change refused before it started (the reservation, an
+ * inode item or back-ref that did not fit) returns cleanly.
  */
 #include <ghee/errno.h>
 
@@ -30,14 +37,23 @@
 /* Tree blocks of room kept per change beyond the running transaction's
  * own dirty blocks (which the commit copies into the extent tree). */
 #define RESERVE_BLOCKS 256
+/* Tree blocks kept for changes that free space (WCTX_FREES). */
+#define GLOBAL_RESERVE_BLOCKS 128
 /* Commit early once a transaction has this many dirty blocks. */
 #define MAX_DIRTY_BLOCKS 16384
 
-/* Take fs_lock for write and join the transaction with room to work. */
-int wctx_begin(struct fs_info *fs, struct wctx *w)
+/*
+ * Take fs_lock for write and join the transaction with room to work.
+ * flags: WCTX_FREES for a change that gives space back (it may use the
+ * global reserve). Returns 0 (lock held), -ENOSPC, -EROFS or <0.
+ */
+int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags)
 {
+	u64 blocks = RESERVE_BLOCKS;
 	int ret, tries;
 
+	if (!(flags & WCTX_FREES))
+		blocks += GLOBAL_RESERVE_BLOCKS;
 	w->fs = fs;
 	w->t = NULL;
 	down_write(&fs->fs_lock);
@@ -49,8 +65,7 @@ int wctx_begin(struct fs_info *fs, struct wctx *w)
 			ret = trans_commit(fs);
 			continue;
 		}
-		ret = bg_ensure_metadata(w->t, (w->t->ndirty * 2 +
-						RESERVE_BLOCKS) *
+		ret = bg_ensure_metadata(w->t, (w->t->ndirty * 2 + blocks) *
 					 (u64)fs->nodesize);
 		if (ret != -ENOSPC || tries)
 			break;
@@ -211,19 +226,26 @@ int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
 	return ret == -ENOENT ? 0 : ret;
 }
 
-/* Add name in dir for ino: entry, back-ref, directory size. */
+/*
+ * Add name in dir for ino: back-ref, entry, directory size. The back-ref
+ * goes first: when it does not fit (-EMLINK, an inode ref item full and
+ * no extended refs) nothing has changed and the call fails cleanly.
+ */
 int link_name(struct wctx *w, struct ctree_root *root,
 		     const struct dentry *d, u64 ino, u8 type)
 {
 	u8 di[sizeof(struct d_inode_item)];
 	struct key loc = { ino, BTRFS_INODE_ITEM_KEY, 0 };
 	u64 index;
-	int ret = dir_add(w, root, d->dir.ino, d->name, d->len, &loc, type,
-			  &index);
+	int ret = dir_next_index(root, d->dir.ino, &index);
 
 	if (ret == 0)
 		ret = iref_add(w, root, ino, d->dir.ino, d->name, d->len,
 			       index);
+	if (ret)
+		return ret;
+	ret = dir_add(w, root, d->dir.ino, d->name, d->len, &loc, type,
+		      index);
 	if (ret == 0)
 		ret = inode_item_get(root, d->dir.ino, di);
 	if (ret == 0) {
@@ -312,10 +334,9 @@ static int new_inode(struct wctx *w, struct ctree_root *root, u64 subvol,
 	memcpy(D_WPTR(struct d_inode_item, ii, otime),
 	       D_PTR(struct d_inode_item, ii, ctime), 12);
 	k.objectid = *ino;
-	ret = ctree_insert_item(w->t, root, &k, ii, sizeof(ii));
-	if (ret)
-		trans_abort(w->t, ret);
-	return ret;
+	/* A failure here changed nothing (a skipped inode number aside):
+	 * the insert fails before it modifies the tree. */
+	return ctree_insert_item(w->t, root, &k, ii, sizeof(ii));
 }
 
 /* Make path as a new inode of mode; *out names it. */
@@ -327,7 +348,7 @@ static int make_node(struct fs_info *fs, const char *path, u32 mode,
 	struct wctx w;
 	char *buf = kmalloc(4096);
 	u64 ino = 0;
-	int ret = buf ? wctx_begin(fs, &w) : -ENOMEM;
+	int ret = buf ? wctx_begin(fs, &w, 0) : -ENOMEM;
 
 	if (ret) {
 		kfree(buf);
@@ -340,8 +361,11 @@ static int make_node(struct fs_info *fs, const char *path, u32 mode,
 		ret = wctx_root(&w, d.dir.root, &root);
 	if (ret == 0)
 		ret = new_inode(&w, root, d.dir.root, mode, &ino);
-	if (ret == 0)
+	if (ret == 0) {
 		ret = link_name(&w, root, &d, ino, ftype(mode));
+		if (ret)	/* the inode item is in: no way back */
+			trans_abort(w.t, ret);
+	}
 	if (ret == 0 && target)
 		ret = symlink_data(&w, root, ino, target);
 	if (ret == 0 && out) {

@@ -14,6 +14,9 @@
 #include "internal.h"
 #include "namei.h"
 
+/* Most names an inode may have (btrfs's BTRFS_LINK_MAX). */
+#define LINK_MAX_ 65535u
+
 /* Two dentries' path buffers, and the context, for one call. */
 struct op {
 	struct wctx w;
@@ -21,13 +24,14 @@ struct op {
 	char *buf, *buf2;
 };
 
-static int op_begin(struct fs_info *fs, struct op *o)
+/* Start a change (flags: wctx_begin's). */
+static int op_begin(struct fs_info *fs, struct op *o, unsigned flags)
 {
 	int ret;
 
 	o->buf = kmalloc(4096);
 	o->buf2 = kmalloc(4096);
-	ret = o->buf && o->buf2 ? wctx_begin(fs, &o->w) : -ENOMEM;
+	ret = o->buf && o->buf2 ? wctx_begin(fs, &o->w, flags) : -ENOMEM;
 	if (ret) {
 		kfree(o->buf);
 		kfree(o->buf2);
@@ -78,14 +82,19 @@ static int existing(struct op *o, const char *path, struct dentry *d,
 int fs_link(struct fs_info *fs, const char *from, const char *path)
 {
 	struct dentry s, d;
+	struct fs_stat st;
 	struct op o;
-	int ret = op_begin(fs, &o);
+	int ret = op_begin(fs, &o, 0);
 
 	if (ret)
 		return ret;
 	ret = existing(&o, from, &s, o.buf);
 	if (ret == 0 && s.type == BTRFS_FT_DIR)
 		ret = -EPERM;
+	if (ret == 0)
+		ret = inode_stat(fs, s.ino, &st);
+	if (ret == 0 && st.nlink >= LINK_MAX_)
+		ret = -EMLINK;
 	if (ret == 0)
 		ret = dentry_get(fs, path, &d, o.buf2);
 	if (ret == 0 && d.exists)
@@ -121,7 +130,7 @@ int fs_unlink(struct fs_info *fs, const char *path)
 {
 	struct dentry d;
 	struct op o;
-	int ret = op_begin(fs, &o);
+	int ret = op_begin(fs, &o, WCTX_FREES);
 
 	if (ret)
 		return ret;
@@ -135,7 +144,7 @@ int fs_rmdir(struct fs_info *fs, const char *path)
 {
 	struct dentry d;
 	struct op o;
-	int ret = op_begin(fs, &o);
+	int ret = op_begin(fs, &o, WCTX_FREES);
 
 	if (ret)
 		return ret;
@@ -178,7 +187,7 @@ int fs_rename(struct fs_info *fs, const char *from, const char *to)
 {
 	struct dentry s, d;
 	struct op o;
-	int ret = op_begin(fs, &o);
+	int ret = op_begin(fs, &o, 0);
 
 	if (ret)
 		return ret;
@@ -197,8 +206,11 @@ int fs_rename(struct fs_info *fs, const char *from, const char *to)
 		      remove(&o, &d, s.type == BTRFS_FT_DIR);
 	if (ret == 0)
 		ret = unlink_name(&o.w, o.root, &s);
-	if (ret == 0)
+	if (ret == 0) {
 		ret = link_name(&o.w, o.root, &d, s.ino.ino, s.type);
+		if (ret)	/* the old name is gone already */
+			trans_abort(o.w.t, ret);
+	}
 	if (ret == 0)
 		ret = nlink_add(&o, s.ino.ino, 0);
 	return op_end(&o, ret);
@@ -210,7 +222,7 @@ static int change_inode(struct fs_info *fs, struct fs_ino ino,
 {
 	u8 ii[sizeof(struct d_inode_item)];
 	struct op o;
-	int ret = op_begin(fs, &o);
+	int ret = op_begin(fs, &o, 0);
 
 	if (ret)
 		return ret;

@@ -20,7 +20,10 @@ struct wctx {
 	struct trans *t;
 };
 
-int wctx_begin(struct fs_info *fs, struct wctx *w);
+/* wctx_begin flags */
+#define WCTX_FREES (1u << 0)	/* the change gives space back */
+
+int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags);
 void wctx_end(struct wctx *w);
 int wctx_root(struct wctx *w, u64 subvol, struct ctree_root **out);
 int inode_item_get(struct ctree_root *root, u64 ino, u8 *item);

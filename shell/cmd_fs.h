@@ -5,6 +5,9 @@
 #ifndef SHELL_CMD_FS_H
 #define SHELL_CMD_FS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
@@ -32,6 +35,12 @@ int cmd_ln(int argc, char **argv);
 int cmd_truncate(int argc, char **argv);
 int cmd_chmod(int argc, char **argv);
 int cmd_utimes(int argc, char **argv);
+void cmd_fs_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf,
+			 size_t n);
+
+/* shell/cmd_fs_bench.c: workloads for benchmarks. */
+int cmd_mkfiles(int argc, char **argv);
+int cmd_write_rand(int argc, char **argv);
 
 /* shell/cmd_fsck.c */
 int cmd_fsck(int argc, char **argv);

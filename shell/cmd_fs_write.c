@@ -6,7 +6,7 @@
  * `write PATH OFF LEN SEED` writes bytes from a seeded generator (xorshift
  * of SEED and the byte's file offset), so a test knows every byte without
  * sending data through the console: byte at file offset o is
- * write_pattern_byte(SEED, o) (see tests/interop/model.py).
+ * byte o & 7 of pattern_word(SEED, o >> 3) (see tests/interop/model.py).
  *
  * Errors: "CMD: what: reason (errno N)", then a negative errno.
  */
@@ -125,15 +125,42 @@ int cmd_touch(int argc, char **argv)
 	return ret;
 }
 
-/* Byte at file offset off of the pattern of seed. */
-static uint8_t pattern_byte(uint64_t seed, uint64_t off)
+/* The pattern's 8-byte word number w of seed: byte o of a file is byte
+ * (o & 7) of word o >> 3, little-endian. */
+static uint64_t pattern_word(uint64_t seed, uint64_t w)
 {
-	uint64_t x = seed * 0x9E3779B97F4A7C15ULL + (off >> 3) + 1;
+	uint64_t x = seed * 0x9E3779B97F4A7C15ULL + w + 1;
 
 	x ^= x >> 31;
 	x *= 0xBF58476D1CE4E5B9ULL;
 	x ^= x >> 29;
-	return (uint8_t)(x >> (8 * (off & 7)));
+	return x;
+}
+
+/* Fill buf with the n pattern bytes of seed from file offset off. */
+void cmd_fs_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf,
+			 size_t n)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	for (; i < n && ((off + i) & 7); i++)
+		buf[i] = (uint8_t)(pattern_word(seed, (off + i) >> 3) >>
+				   (8 * ((off + i) & 7)));
+	for (; i + 8 <= n; i += 8) {
+		x = pattern_word(seed, (off + i) >> 3);
+		buf[i] = (uint8_t)x;
+		buf[i + 1] = (uint8_t)(x >> 8);
+		buf[i + 2] = (uint8_t)(x >> 16);
+		buf[i + 3] = (uint8_t)(x >> 24);
+		buf[i + 4] = (uint8_t)(x >> 32);
+		buf[i + 5] = (uint8_t)(x >> 40);
+		buf[i + 6] = (uint8_t)(x >> 48);
+		buf[i + 7] = (uint8_t)(x >> 56);
+	}
+	for (; i < n; i++)
+		buf[i] = (uint8_t)(pattern_word(seed, (off + i) >> 3) >>
+				   (8 * ((off + i) & 7)));
 }
 
 /* Open path for writing, making it when missing. */
@@ -150,7 +177,7 @@ static int open_for_write(struct fs_info *fs, const char *cmd,
 int cmd_write(int argc, char **argv)
 {
 	struct fs_info *fs = cmd_fs_mounted("write");
-	uint64_t off, len, seed, done = 0, i;
+	uint64_t off, len, seed, done = 0;
 	struct fs_ino ino;
 	uint8_t *buf;
 	int ret;
@@ -171,8 +198,7 @@ int cmd_write(int argc, char **argv)
 	while (done < len && ret == 0) {
 		uint64_t n = len - done > IO_CHUNK ? IO_CHUNK : len - done;
 
-		for (i = 0; i < n; i++)
-			buf[i] = pattern_byte(seed, off + done + i);
+		cmd_fs_pattern_fill(seed, off + done, buf, n);
 		ret = fs_write(fs, ino, off + done, buf, n);
 		done += n;
 	}

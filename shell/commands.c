@@ -169,6 +169,12 @@ const struct shell_cmd shell_commands[] = {
 	  cmd_chmod },
 	{ "utimes", "PATH ATIME MTIME", "set access and modification times "
 	  "(seconds since 1970; a symlink's own)", 3, 3, cmd_utimes },
+	{ "mkfiles", "DIR NDIRS PER_DIR SIZE SEED", "make NDIRS directories "
+	  "of PER_DIR files of SIZE seeded bytes (a benchmark workload)",
+	  5, 5, cmd_mkfiles },
+	{ "write-rand", "PATH FILESIZE BS COUNT SEED", "COUNT writes of BS "
+	  "seeded bytes at random aligned offsets below FILESIZE", 5, 5,
+	  cmd_write_rand },
 	{ "fsck", "[DISK]", "check the last commit of the mounted filesystem "
 	  "(or of DISK): back-references, space, inodes", 0, 1, cmd_fsck },
 

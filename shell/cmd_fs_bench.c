@@ -1,0 +1,160 @@
+/*
+ * Filesystem workload commands for benchmarks and tests (bench/fs_write.sh):
+ *
+ *   mkfiles DIR NDIRS PER_DIR SIZE SEED
+ *       NDIRS directories DIR/dNNNNN, each with PER_DIR files fNNNNNNN of
+ *       SIZE bytes (one fs_write each); file number i (counting from 0
+ *       across all directories) holds the write pattern of seed SEED + i.
+ *       The same shape as the Linux helper's `lbio mksmall`.
+ *   write-rand PATH FILESIZE BS COUNT SEED
+ *       COUNT writes of BS bytes at random BS-aligned offsets below
+ *       FILESIZE (xorshift of SEED); each block holds the write pattern of
+ *       SEED at its file offset, so the result can be checked like `write`.
+ *
+ * They drive fs/fs.h only, like the other filesystem commands, and run in
+ * the kernel and the host tool. Errors: "CMD: what: reason (errno N)".
+ */
+#include <ghee/errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <ghee/alloc.h>
+#include <ghee/console.h>
+
+#include "../fs/fs.h"
+#include "cmd_fs.h"
+#include "shell.h"
+
+#define PATH_BYTES 512	/* room for DIR/dNNNNN/fNNNNNNNN */
+#define BLOCK_MAX (16u << 20)	/* largest BS of write-rand */
+
+static int fail(const char *cmd, const char *what, int err)
+{
+	con_printf("%s: %s: %s (errno %d)\n", cmd, what,
+		   cmd_fs_err_text(err), -err);
+	return err;
+}
+
+/* Make directory path unless it is there already. */
+static int mkdir_maybe(struct fs_info *fs, const char *path)
+{
+	int ret = fs_mkdir(fs, path, 0755);
+
+	return ret == -EEXIST ? 0 : ret;
+}
+
+/* Make the PER_DIR files of directory d (file numbers from first). */
+static int fill_dir(struct fs_info *fs, char *path, size_t at, uint64_t per,
+		    uint64_t first, uint8_t *buf, uint64_t size, uint64_t seed)
+{
+	struct fs_ino ino;
+	uint64_t i;
+	int ret = 0;
+
+	for (i = 0; i < per && ret == 0; i++) {
+		snprintf(path + at, PATH_BYTES - at, "/f%08llu",
+			 (unsigned long long)(first + i));
+		ret = fs_create(fs, path, 0644, &ino);
+		if (ret == 0 && size) {
+			cmd_fs_pattern_fill(seed + first + i, 0, buf, size);
+			ret = fs_write(fs, ino, 0, buf, size);
+		}
+	}
+	return ret;
+}
+
+int cmd_mkfiles(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("mkfiles");
+	uint64_t ndirs, per, size, seed, d;
+	char *path;
+	uint8_t *buf;
+	size_t at;
+	int ret;
+
+	(void)argc;
+	if (!fs)
+		return -ENOENT;
+	if (shell_parse_u64(argv[2], "NDIRS", &ndirs) ||
+	    shell_parse_u64(argv[3], "PER_DIR", &per) ||
+	    shell_parse_u64(argv[4], "SIZE", &size) ||
+	    shell_parse_u64(argv[5], "SEED", &seed))
+		return -EINVAL;
+	if (size > BLOCK_MAX || strlen(argv[1]) > PATH_BYTES - 32) {
+		con_printf("mkfiles: SIZE is at most %u bytes, DIR at most %u "
+			   "characters\n", BLOCK_MAX, PATH_BYTES - 32);
+		return -EINVAL;
+	}
+	path = kmalloc(PATH_BYTES);
+	buf = kmalloc(size + 1);
+	ret = path && buf ? mkdir_maybe(fs, argv[1]) : -ENOMEM;
+	for (d = 0; d < ndirs && ret == 0; d++) {
+		at = (size_t)snprintf(path, PATH_BYTES, "%s/d%05llu", argv[1],
+				      (unsigned long long)d);
+		ret = mkdir_maybe(fs, path);
+		if (ret == 0)
+			ret = fill_dir(fs, path, at, per, d * per, buf, size,
+				       seed);
+	}
+	if (ret == 0)
+		con_printf("made %llu files in %llu directories\n",
+			   (unsigned long long)(ndirs * per),
+			   (unsigned long long)ndirs);
+	else
+		fail("mkfiles", path ? path : argv[1], ret);
+	kfree(path);
+	kfree(buf);
+	return ret;
+}
+
+/* Next value of a xorshift64 generator (state never 0). */
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+int cmd_write_rand(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("write-rand");
+	uint64_t fsize, bs, count, seed, state, i, off;
+	struct fs_ino ino;
+	uint8_t *buf;
+	int ret;
+
+	(void)argc;
+	if (!fs)
+		return -ENOENT;
+	if (shell_parse_u64(argv[2], "FILESIZE", &fsize) ||
+	    shell_parse_u64(argv[3], "BS", &bs) ||
+	    shell_parse_u64(argv[4], "COUNT", &count) ||
+	    shell_parse_u64(argv[5], "SEED", &seed))
+		return -EINVAL;
+	if (bs == 0 || bs > BLOCK_MAX || fsize < bs) {
+		con_printf("write-rand: want 0 < BS <= %u and BS <= FILESIZE\n",
+			   BLOCK_MAX);
+		return -EINVAL;
+	}
+	ret = fs_lookup(fs, argv[1], FS_LOOKUP_FOLLOW, &ino);
+	if (ret == -ENOENT)
+		ret = fs_create(fs, argv[1], 0644, &ino);
+	if (ret)
+		return fail("write-rand", argv[1], ret);
+	buf = kmalloc(bs);
+	if (!buf)
+		return fail("write-rand", argv[1], -ENOMEM);
+	state = seed * 0x9E3779B97F4A7C15ULL | 1;
+	for (i = 0; i < count && ret == 0; i++) {
+		off = xorshift(&state) % (fsize / bs) * bs;
+		cmd_fs_pattern_fill(seed, off, buf, bs);
+		ret = fs_write(fs, ino, off, buf, bs);
+	}
+	kfree(buf);
+	if (ret)
+		return fail("write-rand", argv[1], ret);
+	con_printf("wrote %llu blocks of %llu bytes\n",
+		   (unsigned long long)count, (unsigned long long)bs);
+	return 0;
+}

@@ -1,0 +1,456 @@
+/*
+ * Extent back-references (fs/extent_tree.c, fs/extent_alloc.c) as the
+ * reference describes them ("Extent refs"): the four kinds, tree block
+ * ref, shared block ref, extent data ref and shared data ref, inline in
+ * the extent item while it has room and keyed items after; the
+ * full-backref flag; reference counts; the partial overwrite that splits
+ * a data extent (a second file extent item, the count +1, no new
+ * back-reference); and delayed refs folding many updates into one net
+ * change before they reach the extent tree.
+ *
+ * The ref cases queue changes on extents of a scratch filesystem (RAM
+ * fault device), run the delayed refs, and read the extent tree of the
+ * running transaction, which is then dropped uncommitted (its made-up
+ * parents would not pass btrfs check). The split case goes through the
+ * public API and commits, and `btrfs check` (when installed) judges it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ghee/errno.h>
+#include <ghee/sync.h>
+
+#include "../../fs/ctree_write.h"
+#include "../../fs/extent_tree.h"
+#include "../../fs/fs.h"
+#include "../../fs/fs_info.h"
+#include "../../fs/subvol.h"
+#include "../../fs/transaction.h"
+#include "shim/fault_dev.h"
+#include "test.h"
+
+#define MAX_REFS 200
+
+/* One back-reference of an extent, inline or keyed. */
+struct bref {
+	u8 type;		/* BTRFS_*_REF_KEY */
+	int keyed;		/* its own item, not inline */
+	u64 id;			/* root (TREE_BLOCK, EXTENT_DATA) or parent */
+	u64 ino, offset;	/* EXTENT_DATA_REF */
+	u32 count;		/* 1 for block refs */
+};
+
+/* An extent as the extent tree has it. */
+struct ext {
+	int found;
+	u64 refs, flags;
+	u32 nrefs, ninline;
+	struct bref r[MAX_REFS];
+};
+
+struct scratch {
+	struct fault_dev *dev;
+	struct fs_info *fs;
+	struct trans *t;
+};
+
+static int scratch_open(struct scratch *s)
+{
+	struct fs_mkfs_opts o = { NULL, 0, 0 };
+
+	s->dev = fault_dev_new(128ull << 20);
+	if (!s->dev || fs_mkfs(fault_dev_blk(s->dev), &o) ||
+	    fs_mount(fault_dev_blk(s->dev), 0, &s->fs))
+		return -EIO;
+	down_write(&s->fs->fs_lock);
+	return trans_join(s->fs, &s->t);
+}
+
+static void scratch_close(struct scratch *s)
+{
+	if (s->fs) {
+		trans_free(s->fs->running);	/* never committed */
+		s->fs->running = NULL;
+		up_write(&s->fs->fs_lock);
+		fs_umount(s->fs);
+	}
+	fault_dev_free(s->dev);
+}
+
+/* Parse one ref body of type at d (inline: after the type byte). */
+static u32 parse_ref(u8 type, const u8 *d, struct bref *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	r->count = 1;
+	if (type == BTRFS_EXTENT_DATA_REF_KEY) {
+		r->id = D_GET64(struct d_extent_data_ref, d, root);
+		r->ino = D_GET64(struct d_extent_data_ref, d, objectid);
+		r->offset = D_GET64(struct d_extent_data_ref, d, offset);
+		r->count = D_GET32(struct d_extent_data_ref, d, count);
+		return sizeof(struct d_extent_data_ref);
+	}
+	r->id = get_le64(d);
+	if (type == BTRFS_SHARED_DATA_REF_KEY) {
+		r->count = get_le32(d + 8);
+		return 12;
+	}
+	return 8;
+}
+
+/* Read extent bytenr and all its back-references. */
+static int read_extent(struct fs_info *fs, u64 bytenr, struct ext *e)
+{
+	struct key k = { bytenr, 0, 0 };
+	struct ctree_path p;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&fs->extent_root, &k, &p);
+	for (; ret == 0; ret = ctree_next_item(&p)) {
+		u32 size, pos;
+		const u8 *d = ctree_item_ptr(&p, &size);
+
+		ctree_item_key(&p, &k);
+		if (k.objectid != bytenr || e->nrefs >= MAX_REFS)
+			break;
+		if (k.type == BTRFS_EXTENT_ITEM_KEY ||
+		    k.type == BTRFS_METADATA_ITEM_KEY) {
+			e->found = 1;
+			e->refs = D_GET64(struct d_extent_item, d, refs);
+			e->flags = D_GET64(struct d_extent_item, d, flags);
+			for (pos = sizeof(struct d_extent_item); pos < size;) {
+				pos += 1 + parse_ref(d[pos], d + pos + 1,
+						     &e->r[e->nrefs]);
+				e->nrefs++;
+				e->ninline++;
+			}
+		} else if (k.type >= BTRFS_TREE_BLOCK_REF_KEY &&
+			   k.type <= BTRFS_SHARED_DATA_REF_KEY) {
+			struct bref *r = &e->r[e->nrefs++];
+
+			/* Keyed: the root or parent is the key offset
+			 * (for data refs the hash, and the body says). */
+			memset(r, 0, sizeof(*r));
+			r->type = k.type;
+			r->count = 1;
+			r->id = k.offset;
+			if (k.type == BTRFS_EXTENT_DATA_REF_KEY)
+				parse_ref(k.type, d, r);
+			if (k.type == BTRFS_SHARED_DATA_REF_KEY)
+				r->count = get_le32(d);
+			r->keyed = 1;
+		}
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
+/* Sum of the counts of e's back-references. */
+static u64 count_sum(const struct ext *e)
+{
+	u64 sum = 0;
+	u32 i;
+
+	for (i = 0; i < e->nrefs; i++)
+		sum += e->r[i].count;
+	return sum;
+}
+
+/* Whether inline refs are sorted as Linux searches them: by type. */
+static int inline_sorted(const struct ext *e)
+{
+	u32 i;
+
+	for (i = 1; i < e->ninline; i++)
+		if (e->r[i - 1].type > e->r[i].type)
+			return 0;
+	return 1;
+}
+
+static struct dref_key ref_key(u8 type, u64 bytenr, u64 id, u64 owner,
+			       u64 offset)
+{
+	struct dref_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.bytenr = bytenr;
+	k.type = type;
+	if (type == BTRFS_TREE_BLOCK_REF_KEY ||
+	    type == BTRFS_EXTENT_DATA_REF_KEY)
+		k.root = id;
+	else
+		k.parent = id;
+	k.owner = owner;
+	k.offset = offset;
+	return k;
+}
+
+/* Data: extent data refs and shared data refs, inline then keyed. */
+static void data_refs(struct scratch *s)
+{
+	struct dref_key k = { 0 };
+	static struct ext e;
+	u64 start, len;
+	u32 i, nkeyed = 0;
+
+	CHECK_OK(extent_alloc_data(s->t, 65536, &start, &len));
+	k = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start, 5, 257, 0);
+	CHECK_OK(delayed_ref_alloc(s->t, &k, len, 1, 0));
+	k = ref_key(BTRFS_SHARED_DATA_REF_KEY, start, 1 << 30, 0, 0);
+	CHECK_OK(delayed_ref_add(s->t, &k, len, 1, 3));
+	CHECK_OK(delayed_refs_run(s->t));
+	CHECK_OK(read_extent(s->fs, start, &e));
+	CHECK(e.found);
+	CHECK_EQ(e.refs, 4);
+	CHECK(e.flags & BTRFS_EXTENT_FLAG_DATA);
+	CHECK_EQ(e.ninline, 2);
+	CHECK_EQ(e.nrefs, 2);
+	CHECK_EQ(e.r[0].type, BTRFS_EXTENT_DATA_REF_KEY);
+	CHECK_EQ(e.r[0].ino, 257);
+	CHECK_EQ(e.r[1].type, BTRFS_SHARED_DATA_REF_KEY);
+	CHECK_EQ(e.r[1].count, 3);
+	/* 80 more inodes: the item fills, the rest become keyed refs. */
+	for (i = 0; i < 80; i++) {
+		k = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start, 5, 1000 + i,
+			    4096 * i);
+		CHECK_OK(delayed_ref_add(s->t, &k, len, 1,
+					 1 + (long long)(i % 2)));
+	}
+	CHECK_OK(delayed_refs_run(s->t));
+	CHECK_OK(read_extent(s->fs, start, &e));
+	for (i = 0; i < e.nrefs; i++)
+		nkeyed += e.r[i].keyed;
+	CHECK_EQ(e.nrefs, 82);
+	CHECK(nkeyed > 0 && e.ninline > 2);
+	CHECK(inline_sorted(&e));
+	CHECK_EQ(e.refs, 4 + 80 + 40);
+	CHECK_EQ(count_sum(&e), e.refs);
+	/* Dropping every ref removes the extent item and its keyed refs. */
+	for (i = 0; i < 80; i++) {
+		k = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start, 5, 1000 + i,
+			    4096 * i);
+		CHECK_OK(delayed_ref_add(s->t, &k, len, 1,
+					 -1 - (long long)(i % 2)));
+	}
+	k = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start, 5, 257, 0);
+	CHECK_OK(delayed_ref_add(s->t, &k, len, 1, -1));
+	k = ref_key(BTRFS_SHARED_DATA_REF_KEY, start, 1 << 30, 0, 0);
+	CHECK_OK(delayed_ref_add(s->t, &k, len, 1, -3));
+	CHECK_OK(delayed_refs_run(s->t));
+	CHECK_OK(read_extent(s->fs, start, &e));
+	CHECK(!e.found);
+	CHECK_EQ(e.nrefs, 0);
+}
+
+TEST(extent_refs, data_refs_inline_and_keyed)
+{
+	struct scratch s = { 0 };
+
+	if (scratch_open(&s) == 0)
+		data_refs(&s);
+	else
+		test_fail(__FILE__, __LINE__, "no scratch filesystem");
+	scratch_close(&s);
+}
+
+/* Tree blocks: tree block refs, shared block refs, FULL_BACKREF. */
+static void block_refs(struct scratch *s)
+{
+	struct ctree_root root;
+	struct tree_block *b;
+	struct dref_key k;
+	static struct ext e;
+	u32 i, nkeyed = 0;
+	u64 start;
+
+	ctree_root_init(&root, s->fs, 300, 0, 0, 0);
+	CHECK_OK(extent_alloc_tree_block(s->t, &root, 1, &b));
+	start = b->start;
+	tree_block_put(b);	/* the transaction's dirty list keeps it */
+	/* A second tree refers to it, and a parent block shares it. */
+	k = ref_key(BTRFS_TREE_BLOCK_REF_KEY, start, 301, 1, 0);
+	CHECK_OK(delayed_ref_add(s->t, &k, s->fs->nodesize, 0, 1));
+	k = ref_key(BTRFS_SHARED_BLOCK_REF_KEY, start, 1 << 30, 1, 0);
+	CHECK_OK(delayed_ref_add(s->t, &k, s->fs->nodesize, 0, 1));
+	CHECK_OK(delayed_ref_set_flags(s->t, start, s->fs->nodesize,
+				       BTRFS_BLOCK_FLAG_FULL_BACKREF));
+	CHECK_OK(delayed_refs_run(s->t));
+	CHECK_OK(read_extent(s->fs, start, &e));
+	CHECK(e.found);
+	CHECK_EQ(e.refs, 3);
+	CHECK(e.flags & BTRFS_EXTENT_FLAG_TREE_BLOCK);
+	CHECK(e.flags & BTRFS_BLOCK_FLAG_FULL_BACKREF);
+	CHECK_EQ(e.ninline, 3);
+	CHECK_EQ(e.r[0].type, BTRFS_TREE_BLOCK_REF_KEY);
+	CHECK_EQ(e.r[0].id, 301);	/* descending root within the type */
+	CHECK_EQ(e.r[1].id, 300);
+	CHECK_EQ(e.r[2].type, BTRFS_SHARED_BLOCK_REF_KEY);
+	CHECK_EQ(e.r[2].id, 1 << 30);
+	/* Many parents: inline refs fill, the rest are keyed. */
+	for (i = 1; i <= 150; i++) {
+		k = ref_key(BTRFS_SHARED_BLOCK_REF_KEY, start,
+			    (1ull << 30) + i * 4096ull, 1, 0);
+		CHECK_OK(delayed_ref_add(s->t, &k, s->fs->nodesize, 0, 1));
+	}
+	CHECK_OK(delayed_refs_run(s->t));
+	CHECK_OK(read_extent(s->fs, start, &e));
+	for (i = 0; i < e.nrefs; i++)
+		nkeyed += e.r[i].keyed;
+	CHECK_EQ(e.refs, 153);
+	CHECK_EQ(e.nrefs, 153);
+	CHECK(nkeyed > 0);
+	CHECK(inline_sorted(&e));
+	CHECK_EQ(count_sum(&e), e.refs);
+}
+
+TEST(extent_refs, block_refs_full_backref)
+{
+	struct scratch s = { 0 };
+
+	if (scratch_open(&s) == 0)
+		block_refs(&s);
+	else
+		test_fail(__FILE__, __LINE__, "no scratch filesystem");
+	scratch_close(&s);
+}
+
+/* Delayed refs fold many updates into one net change per ref. */
+static void net_change(struct scratch *s)
+{
+	struct dref_key a, b;
+	struct dref_head *h;
+	static struct ext e;
+	u64 start, len, gen_before;
+	int i;
+
+	CHECK_OK(extent_alloc_data(s->t, 4096, &start, &len));
+	a = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start, 5, 257, 0);
+	b = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start, 5, 258, 0);
+	CHECK_OK(delayed_ref_alloc(s->t, &a, len, 1, 0));
+	CHECK_OK(delayed_refs_run(s->t));
+	CHECK_OK(read_extent(s->fs, start, &e));
+	CHECK_EQ(e.refs, 1);
+	gen_before = s->t->refs.updates;
+	for (i = 0; i < 10000; i++) {
+		CHECK_OK(delayed_ref_add(s->t, &a, len, 1, 1));
+		CHECK_OK(delayed_ref_add(s->t, &b, len, 1, 1));
+		CHECK_OK(delayed_ref_add(s->t, &b, len, 1, -1));
+		if (i % 2)
+			CHECK_OK(delayed_ref_add(s->t, &a, len, 1, -1));
+	}
+	CHECK_EQ(s->t->refs.updates - gen_before, 35000);
+	h = delayed_ref_find_head(&s->t->refs, start);
+	CHECK(h != NULL);
+	CHECK_EQ(h->nrefs, 1);		/* b cancelled out: no node left */
+	CHECK_EQ(h->total_mod, 5000);
+	CHECK_EQ(s->t->refs.nrefs, 1);
+	CHECK_OK(delayed_refs_run(s->t));
+	CHECK_OK(read_extent(s->fs, start, &e));
+	CHECK_EQ(e.refs, 5001);
+	CHECK_EQ(e.nrefs, 1);		/* b never reached the extent tree */
+	CHECK_EQ(e.r[0].count, 5001);
+}
+
+TEST(extent_refs, delayed_refs_fold_to_net_change)
+{
+	struct scratch s = { 0 };
+
+	if (scratch_open(&s) == 0)
+		net_change(&s);
+	else
+		test_fail(__FILE__, __LINE__, "no scratch filesystem");
+	scratch_close(&s);
+}
+
+/* btrfs check of the device's image: 0 clean, 1 errors, -1 no btrfs. */
+static int btrfs_check(struct fault_dev *d)
+{
+	char path[] = "/tmp/ghee-refs-XXXXXX", cmd[128];
+	int fd = mkstemp(path), ret;
+
+	if (fd < 0 || system("command -v btrfs >/dev/null 2>&1"))
+		return -1;
+	close(fd);
+	ret = fault_dev_save(d, path);
+	snprintf(cmd, sizeof(cmd), "btrfs check %s >/dev/null 2>&1", path);
+	ret = ret ? -1 : system(cmd) == 0 ? 0 : 1;
+	unlink(path);
+	return ret;
+}
+
+/* The first file extent item's disk_bytenr of ino, and how many items
+ * of ino point at it. */
+static int file_extents(struct fs_info *fs, u64 ino, u64 *disk, u32 *n)
+{
+	const struct subvol_root *sv;
+	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, 0 };
+	struct ctree_path p;
+	int ret = subvol_get(fs, 5, &sv);
+
+	*disk = 0;
+	*n = 0;
+	ctree_path_init(&p);
+	ret = ret ? ret : ctree_search_ge(&sv->root, &k, &p);
+	for (; ret == 0; ret = ctree_next_item(&p)) {
+		u32 size;
+		const u8 *fe = ctree_item_ptr(&p, &size);
+		u64 d = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+
+		ctree_item_key(&p, &k);
+		if (k.objectid != ino || k.type != BTRFS_EXTENT_DATA_KEY)
+			break;
+		if (!*disk)
+			*disk = d;
+		*n += d == *disk;
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
+/* Overwrite the middle of a data extent: the reference's case 3. */
+static void split(struct fault_dev *dev)
+{
+	static u8 buf[1 << 20];
+	static struct ext e;
+	struct fs_info *fs;
+	struct fs_ino ino;
+	u64 disk;
+	u32 n;
+
+	memset(buf, 0x5a, sizeof(buf));
+	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
+	CHECK_OK(fs_create(fs, "/f", 0644, &ino));
+	CHECK_OK(fs_write(fs, ino, 0, buf, sizeof(buf)));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(fs_write(fs, ino, 256 << 10, buf, 4096));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(file_extents(fs, ino.ino, &disk, &n));
+	CHECK_OK(read_extent(fs, disk, &e));
+	fs_umount(fs);
+	CHECK_EQ(n, 2);			/* head and tail items */
+	CHECK_EQ(e.refs, 2);		/* +1 */
+	CHECK_EQ(e.nrefs, 1);		/* no new back-reference */
+	CHECK_EQ(e.r[0].type, BTRFS_EXTENT_DATA_REF_KEY);
+	CHECK_EQ(e.r[0].ino, ino.ino);
+	CHECK_EQ(e.r[0].offset, 0);	/* the original file offset */
+	CHECK_EQ(e.r[0].count, 2);
+}
+
+TEST(extent_refs, partial_overwrite_splits_extent)
+{
+	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fault_dev *dev = fault_dev_new(128ull << 20);
+
+	CHECK(dev != NULL);
+	if (fs_mkfs(fault_dev_blk(dev), &o) == 0)
+		split(dev);
+	else
+		test_fail(__FILE__, __LINE__, "mkfs failed");
+	if (btrfs_check(dev) == 1)
+		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	fault_dev_free(dev);
+}
