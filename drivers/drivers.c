@@ -1,11 +1,10 @@
 /*
- * Device bring-up: MSI vectors, the PCI bus (enumeration and BARs), then
+ * Device bring-up: the PCI bus (enumeration and BARs), then
  * the drivers in PCI order. A failure here leaves the machine without
  * those devices (reported), never stops the boot.
  */
 #include <ghee/log.h>
 
-#include "../kernel/arch/x86_64/msi.h"
 #include "drivers.h"
 #include "pci/pci.h"
 #include "virtio/virtio_blk.h"
@@ -14,7 +13,6 @@ void drivers_init(const struct boot_info *bi)
 {
 	int ret;
 
-	msi_init();
 	ret = pci_init(bi);
 	if (ret) {
 		pr_err("pci: no usable PCI bus (%d): no disks", ret);

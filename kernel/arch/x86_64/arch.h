@@ -14,7 +14,8 @@
 #define VEC_IPI_RESCHED	0x31	/* IPI: run the scheduler (smp.c) */
 #define VEC_IPI_TLB	0x32	/* IPI: flush a TLB entry (smp.c) */
 #define VEC_SPURIOUS	0x3f	/* LAPIC spurious vector (no EOI) */
-#define NR_VECTORS	0x40	/* vectors with an entry stub (isr.S) */
+#define VEC_MSI_BASE	0x40	/* 0x40..0x7f: MSI/MSI-X (msi.c) */
+#define NR_VECTORS	0x80	/* vectors with an entry stub (isr.S) */
 
 #define TICK_HZ		1000	/* scheduler ticks per second */
 

@@ -2,14 +2,15 @@
  * Interrupt descriptor table and dispatch. Vectors 0..31 are CPU exceptions
  * (traps.c prints them and stops); 32..47 are the ISA IRQs (through the
  * IOAPIC), routed to the handler registered with irq_set_handler(); 48 is
- * the LAPIC timer tick, 49 and up the IPIs (irq_set_ipi_handler). Every
- * CPU loads the same table. Device, timer and IPI interrupts are acknowledged at
+ * the LAPIC timer tick, 49 and up the IPIs (irq_set_ipi_handler), 64..127
+ * message-signalled interrupts (msi.c). Every CPU loads the same table. Device, timer and IPI interrupts are acknowledged at
  * the LAPIC, then the exit hook runs (the scheduler's preemption point).
  * Spurious interrupts are ignored without an EOI, as the LAPIC wants.
  */
 #include <stdint.h>
 
 #include "arch.h"
+#include "msi.h"
 
 struct idt_entry {
 	uint16_t offset_lo;
@@ -34,7 +35,7 @@ static struct idt_entry idt[256] __attribute__((aligned(16)));
 static void (*irq_handlers[16])(void);
 static void (*tick_handler)(void);
 static void (*exit_hook)(void);
-static void (*ipi_handlers[NR_VECTORS - VEC_TIMER])(void);
+static void (*ipi_handlers[VEC_MSI_BASE - VEC_TIMER])(void);
 
 void idt_init(void)
 {
@@ -90,7 +91,9 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (v == VEC_SPURIOUS)
 		return;
-	if (v == VEC_TIMER) {
+	if (v >= VEC_MSI_BASE) {
+		msi_handle(v);
+	} else if (v == VEC_TIMER) {
 		if (tick_handler)
 			tick_handler();
 	} else if (v < IRQ_BASE + 16 && irq_handlers[v - IRQ_BASE]) {

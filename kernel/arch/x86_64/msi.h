@@ -7,11 +7,11 @@
 
 #include <stdint.h>
 
-#define MSI_VEC_BASE	0x40	/* first vector, right after isr.S's */
-#define MSI_NR_VECTORS	64	/* vectors 0x40..0x7f (isr_msi.S) */
+#include "arch.h"
 
-/* Install the vectors' IDT gates; once, at boot, after idt_init. */
-void msi_init(void);
+#define MSI_VEC_BASE	VEC_MSI_BASE
+#define MSI_NR_VECTORS	(NR_VECTORS - VEC_MSI_BASE)
+
 /* Take a free vector whose interrupt calls fn(arg) with interrupts off.
  * The vector, or -ENOSPC. */
 int msi_vector_alloc(void (*fn)(void *arg), void *arg);
@@ -19,5 +19,7 @@ void msi_vector_free(int vec);
 /* MSI address and data words that raise vector vec on the boot CPU. */
 uint32_t msi_addr(void);
 uint32_t msi_data(int vec);
+/* Run vector vec's handler (trap_dispatch, interrupts off). */
+void msi_handle(int vec);
 
 #endif
