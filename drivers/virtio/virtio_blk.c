@@ -24,6 +24,16 @@
  * usable MSI-X, a polling task) calls blk_queue_complete, which takes
  * finished requests back through vblk_next_done under the queue's lock.
  *
+ * Watchdog: the event-index protocol (virtqueue.c) needs a full memory
+ * barrier on both sides. Under QEMU's TCG with a single vCPU a guest's
+ * mfence is not one (QEMU emits host barriers only when vCPUs run in
+ * parallel), so once in tens of thousands of requests a doorbell or an
+ * interrupt is suppressed that should not be, and the queue would stall
+ * for good. Every WATCHDOG_NS a timer reaps completions that came without
+ * an interrupt and rings the doorbell of a queue that has requests out
+ * but made no progress since the last tick; on a real barrier both are
+ * no-ops. The cost: a few ring-index reads per queue 100 times a second.
+ *
  * Errors: a used-ring element that names no request in flight means the
  * device (or ring state) is broken: the device is reset, so it stops
  * touching memory, and every request in flight and every later one fails
@@ -43,6 +53,7 @@
 
 #include "../../kernel/arch/x86_64/msi.h"
 #include "../../kernel/block/blk_queue.h"
+#include "../../kernel/sched/timer.h"
 #include "../pci/pci.h"
 #include "virtio_blk.h"
 #include "virtio_pci.h"
@@ -125,8 +136,11 @@ struct vblk {
 	int zeroes_unmap;		/* [I] device may unmap on write-zeroes */
 	volatile int live;		/* block layer takes completions */
 	volatile int broken;		/* set once on a device error */
+	struct timer watchdog;		/* see "Watchdog" above */
 	struct vblk_queue hq[VBLK_MAX_QUEUES];
 };
+
+#define WATCHDOG_NS	(10 * 1000000ull)
 
 static struct vblk *polled[26];	/* [I] disks without interrupts */
 static int nr_polled;		/* [I] */
@@ -269,10 +283,18 @@ static struct blk_request *vblk_next_done(void *drv, int i)
 	return NULL;
 }
 
+static void vblk_watch(void *drv, int i)
+{
+	struct vblk *vb = drv;
+
+	virtq_kick_if_stalled(&vb->hq[i].vq);
+}
+
 static const struct blk_queue_driver vblk_driver = {
 	.queue_rq = vblk_queue_rq,
 	.commit = vblk_commit,
 	.next_done = vblk_next_done,
+	.watch = vblk_watch,
 };
 
 static void vblk_irq(void *arg)
@@ -288,6 +310,18 @@ static void vblk_irq(void *arg)
 		for (i = 0; i < vb->nq; i++)
 			if (i != h->idx)
 				blk_queue_complete(vb->q, i);
+}
+
+/* Recover from a suppressed interrupt or doorbell (see the top). Runs in
+ * the timer interrupt; re-arms itself. */
+static void vblk_watchdog(struct timer *t)
+{
+	struct vblk *vb = container_of(t, struct vblk, watchdog);
+	int i;
+
+	for (i = 0; i < vb->nq && !vb->broken; i++)
+		blk_queue_watchdog(vb->q, i);
+	timer_add(t, time_ns() + WATCHDOG_NS);
 }
 
 /* Serve the disks that have no interrupts. */
@@ -490,8 +524,12 @@ static int vblk_probe(struct pci_dev *pci)
 	if (ret)
 		goto out_fail;
 	vb->live = 1;
-	if (vb->polled)
+	if (vb->polled) {
 		polled[nr_polled++] = vb;	/* blk_register allows 26 */
+	} else {
+		timer_init(&vb->watchdog, vblk_watchdog);
+		timer_add(&vb->watchdog, time_ns() + WATCHDOG_NS);
+	}
 	return 0;
 out_fail:
 	/* The device is left reset and failed; its memory stays (a few

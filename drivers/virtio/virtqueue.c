@@ -124,3 +124,18 @@ int virtq_next_used(struct virtqueue *vq, uint32_t *id, uint32_t *len)
 	*len = e->len;
 	return 1;
 }
+
+/*
+ * Ring the doorbell when requests are out and the device has finished
+ * none since the last call: the recovery for a doorbell that the event
+ * index suppressed wrongly (virtio_blk.c, "Watchdog"). A needless
+ * doorbell is harmless: the device finds nothing new.
+ */
+void virtq_kick_if_stalled(struct virtqueue *vq)
+{
+	uint16_t used = *(volatile uint16_t *)&vq->used->idx;
+
+	if (vq->kicked_idx != used && used == vq->watch_used)
+		*vq->notify = vq->index;
+	vq->watch_used = used;
+}

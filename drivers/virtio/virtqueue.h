@@ -51,6 +51,7 @@ struct virtqueue {
 	uint16_t avail_idx;	/* next avail slot (not yet visible) */
 	uint16_t kicked_idx;	/* avail->idx at the last notification */
 	uint16_t last_used;	/* next used element to read */
+	uint16_t watch_used;	/* used idx at the last virtq_kick_if_stalled */
 };
 
 /* Allocate the rings of a size-entry queue (zeroed). 0 or -ENOMEM. */
@@ -65,5 +66,8 @@ void virtq_kick(struct virtqueue *vq);
 /* Take the next finished chain: 1 and *id, *len filled, or 0 when none
  * (the device is then asked to interrupt at the next one). */
 int virtq_next_used(struct virtqueue *vq, uint32_t *id, uint32_t *len);
+/* Ring the doorbell again if chains are out and none finished since the
+ * last call (a periodic watchdog). */
+void virtq_kick_if_stalled(struct virtqueue *vq);
 
 #endif

@@ -356,7 +356,8 @@ static int queue_submit(struct blkdev *dev, struct bio *bio)
 	return 0;
 }
 
-void blk_queue_complete(struct blk_queue *q, int i)
+/* blk_queue_complete, and with watchdog set also the driver's watch. */
+static void complete_queue(struct blk_queue *q, int i, int watchdog)
 {
 	struct blk_hwq *hq = &q->hwq[i];
 	struct blk_request *rq;
@@ -369,11 +370,23 @@ void blk_queue_complete(struct blk_queue *q, int i)
 	while ((rq = q->drv->next_done(q->drv_data, i)) != NULL)
 		retire(hq, rq, &ended);
 	run_queue(q, i, &ended);
+	if (watchdog && q->drv->watch)
+		q->drv->watch(q->drv_data, i);
 	was_full = was_full && hq->nr_pending < q->lim.depth;
 	spin_unlock_irqrestore(&hq->lock, flags);
 	end_bios(ended);
 	if (was_full)
 		waitq_wake_all(&hq->space);
+}
+
+void blk_queue_complete(struct blk_queue *q, int i)
+{
+	complete_queue(q, i, 0);
+}
+
+void blk_queue_watchdog(struct blk_queue *q, int i)
+{
+	complete_queue(q, i, 1);
 }
 
 void blk_queue_stats(struct blk_queue *q, uint64_t *requests,

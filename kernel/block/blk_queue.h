@@ -44,6 +44,10 @@ struct blk_queue_driver {
 	/* The next request the device finished (status set), or NULL.
 	 * Same context. */
 	struct blk_request *(*next_done)(void *drv, int hwq);
+	/* Optional, for blk_queue_watchdog: recover from a lost doorbell
+	 * (ring it again when requests are out and none finished since the
+	 * last call). Same context. */
+	void (*watch)(void *drv, int hwq);
 };
 
 struct blk_queue_limits {
@@ -65,6 +69,9 @@ int blk_queue_create(struct blkdev *dev, const struct blk_queue_limits *lim,
  * ones, and end the bios that are done. From the driver's interrupt
  * handler (or a poller); any context. */
 void blk_queue_complete(struct blk_queue *q, int hwq);
+/* blk_queue_complete, then the driver's watch: from a driver's periodic
+ * timer, to recover from a lost interrupt or doorbell. Any context. */
+void blk_queue_watchdog(struct blk_queue *q, int hwq);
 /* Requests and bios merged since boot (for `blk`). */
 void blk_queue_stats(struct blk_queue *q, uint64_t *requests,
 		     uint64_t *merged);
