@@ -51,22 +51,6 @@ const struct cext *check_find_extent(const struct check *c, u64 bytenr)
 	return NULL;
 }
 
-/* Bytes of an inline ref of this type, 0 for an unknown type. */
-static u32 inline_size(u8 type)
-{
-	switch (type) {
-	case BTRFS_TREE_BLOCK_REF_KEY:
-	case BTRFS_SHARED_BLOCK_REF_KEY:
-		return 9;
-	case BTRFS_EXTENT_DATA_REF_KEY:
-		return 1 + (u32)sizeof(struct d_extent_data_ref);
-	case BTRFS_SHARED_DATA_REF_KEY:
-		return 9 + (u32)sizeof(struct d_shared_data_ref);
-	default:
-		return 0;
-	}
-}
-
 static int is_data_ref(u8 type)
 {
 	return type == BTRFS_EXTENT_DATA_REF_KEY ||
@@ -148,7 +132,7 @@ static int parse_inline_refs(struct check *c, const struct cext *e,
 	int ret;
 
 	while (pos < size) {
-		u32 sz = inline_size(item[pos]);
+		u32 sz = extent_inline_ref_size(item[pos]);
 
 		if (!sz || pos + sz > size) {
 			check_err(c, "extent %llu: bad inline ref type %u at "

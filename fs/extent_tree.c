@@ -66,7 +66,7 @@ u64 extent_data_ref_hash(u64 root, u64 owner, u64 offset)
 }
 
 /* Bytes of an inline ref of this type, 0 for an unknown type. */
-static u32 inline_size(u8 type)
+u32 extent_inline_ref_size(u8 type)
 {
 	switch (type) {
 	case BTRFS_TREE_BLOCK_REF_KEY:
@@ -241,7 +241,7 @@ static int inline_change(struct ctree_path *p, u32 pos, long long mod,
 	u8 *item = ctree_item_ptr_w(p, &size), *r = item + pos;
 	long long c = (long long)inline_count(r) + mod;
 
-	isz = inline_size(r[0]);
+	isz = extent_inline_ref_size(r[0]);
 	if (c < 0 || ((r[0] == BTRFS_TREE_BLOCK_REF_KEY ||
 		       r[0] == BTRFS_SHARED_BLOCK_REF_KEY) && c > 1))
 		return -EUCLEAN;
@@ -265,7 +265,7 @@ static int inline_apply(struct trans *t, const struct key *ek,
 			const struct dref_key *k, long long mod,
 			int may_insert, u64 *refs)
 {
-	u32 isz = inline_size(k->type), size, pos;
+	u32 isz = extent_inline_ref_size(k->type), size, pos;
 	u64 seq = key_seq(k);
 	struct ctree_path p;
 	u8 *item;
@@ -278,9 +278,9 @@ static int inline_apply(struct trans *t, const struct key *ek,
 		goto out;
 	item = ctree_item_ptr_w(&p, &size);
 	for (pos = refs_start(ek, item); pos < size;
-	     pos += inline_size(item[pos])) {
-		if (!inline_size(item[pos]) ||
-		    pos + inline_size(item[pos]) > size) {
+	     pos += extent_inline_ref_size(item[pos])) {
+		if (!extent_inline_ref_size(item[pos]) ||
+		    pos + extent_inline_ref_size(item[pos]) > size) {
 			ret = -EUCLEAN;
 			goto out;
 		}
@@ -538,9 +538,9 @@ static int insert_extent(struct trans *t, struct dref_head *h)
 	D_SET64(struct d_extent_item, item, flags, h->is_data ?
 		BTRFS_EXTENT_FLAG_DATA :
 		BTRFS_EXTENT_FLAG_TREE_BLOCK | h->set_flags);
-	for (; i < n && size + inline_size(v[i]->key.type) < cap; i++) {
+	for (; i < n && size + extent_inline_ref_size(v[i]->key.type) < cap; i++) {
 		inline_fill(item + size, &v[i]->key, (u32)v[i]->mod);
-		size += inline_size(v[i]->key.type);
+		size += extent_inline_ref_size(v[i]->key.type);
 	}
 	ret = ctree_insert_item(t, &fs->extent_root, &ek, item, size);
 	for (; i < n && ret == 0; i++)
