@@ -75,7 +75,7 @@
 #define REDIR_ACTIVE_LOW 0x2000
 #define REDIR_LEVEL	0x8000
 
-#define CALIB_NS	10000000ull	/* 10 ms of TSC time */
+#define CALIB_NS	2000000ull	/* 2 ms of TSC time: 125,000 ticks at QEMU's rate */
 
 static int x2apic;		/* [I] registers are MSRs */
 static uint32_t bsp_apic_id;	/* [I] destination of device interrupts */
