@@ -75,6 +75,14 @@ def test_cpus_lists_every_cpu(ctx):
     assert g.cmd("echo still here") == "still here\n"
 
 
+def test_eight_cpus_come_up(ctx):
+    g = booted(ctx, smp=8, timeout=120)
+    rows = [l.split() for l in g.cmd("cpus").splitlines()[1:]]
+    assert [r[0] for r in rows] == [str(i) for i in range(8)], rows
+    assert all(r[2] == "online" for r in rows), rows
+    assert g.cmd("echo ok") == "ok\n"
+
+
 def test_ram_above_4g(ctx):
     g = booted(ctx, smp=2, mem="6G", timeout=120)
     out = g.cmd("mem")
