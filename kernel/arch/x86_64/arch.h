@@ -68,6 +68,9 @@ void apic_eoi(void);
 /* LAPIC timer counts per second (divider 16), and whether x2APIC is on. */
 uint64_t apic_timer_hz(void);
 int apic_x2apic(void);
+/* Unix time from the CMOS real-time clock (UTC), or 0 if it makes no
+ * sense. */
+uint64_t rtc_read_epoch(void);
 /* Measure the TSC frequency against the PIT; returns Hz. */
 uint64_t tsc_calibrate(void);
 
