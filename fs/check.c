@@ -70,6 +70,25 @@ void *vec_push(struct vec *v)
 	return slot;
 }
 
+void *vec_find(const struct vec *v, u64 key, size_t key_off)
+{
+	u64 lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		u64 mid = lo + (hi - lo) / 2;
+		u64 k;
+
+		memcpy(&k, (const char *)vec_at(v, mid) + key_off, sizeof(k));
+		if (k == key)
+			return vec_at(v, mid);
+		if (k < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 void vec_free(struct vec *v)
 {
 	kfree(v->v);

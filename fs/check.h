@@ -74,6 +74,9 @@ struct check {
 };
 
 void *vec_push(struct vec *v);
+/* The record whose u64 at byte key_off equals key, in a vec sorted by
+ * that field; NULL when none. */
+void *vec_find(const struct vec *v, u64 key, size_t key_off);
 void vec_free(struct vec *v);
 static inline void *vec_at(const struct vec *v, u64 i)
 {

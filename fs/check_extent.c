@@ -11,6 +11,7 @@
  * Called by check_all() under the locks fs_check() takes.
  */
 #include <ghee/errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -35,20 +36,7 @@ static const struct ctree_ref *find_tree(const struct check *c, u64 id)
 /* The extent item starting at bytenr, or NULL. */
 const struct cext *check_find_extent(const struct check *c, u64 bytenr)
 {
-	u64 lo = 0, hi = c->exts.n;
-
-	while (lo < hi) {
-		u64 mid = lo + (hi - lo) / 2;
-		const struct cext *e = vec_at(&c->exts, mid);
-
-		if (e->bytenr == bytenr)
-			return e;
-		if (e->bytenr < bytenr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return vec_find(&c->exts, bytenr, offsetof(struct cext, bytenr));
 }
 
 static int is_data_ref(u8 type)

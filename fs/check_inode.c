@@ -23,6 +23,7 @@
  * Called by check_all() under the locks fs_check() takes.
  */
 #include <ghee/errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <ghee/alloc.h>
@@ -389,20 +390,7 @@ static int link_cmp(const void *a, const void *b)
 
 static const struct cmode *find_mode(const struct itree *it, u64 ino)
 {
-	u64 lo = 0, hi = it->modes.n;
-
-	while (lo < hi) {
-		u64 mid = lo + (hi - lo) / 2;
-		const struct cmode *m = vec_at(&it->modes, mid);
-
-		if (m->ino == ino)
-			return m;
-		if (m->ino < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return vec_find(&it->modes, ino, offsetof(struct cmode, ino));
 }
 
 /* Check one name's group: links[0..n) share directory, name and inode. */
