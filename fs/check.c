@@ -141,6 +141,35 @@ void check_root(struct check *c, const struct ctree_ref *r,
 			r->level);
 }
 
+int check_read_items(struct check *c, const struct ctree_ref *t,
+		     check_item_fn fn, void *ctx)
+{
+	struct ctree_root root;
+	struct key k = { 0, 0, 0 };
+	struct ctree_path p;
+	const u8 *item;
+	u32 size;
+	int ret;
+
+	check_root(c, t, &root);
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&root, &k, &p);
+	for (; ret == 0; ret = ctree_next_item(&p)) {
+		ctree_item_key(&p, &k);
+		item = ctree_item_ptr(&p, &size);
+		ret = fn(c, ctx, &k, item, size);
+		if (ret)
+			break;
+	}
+	ctree_path_release(&p);
+	if (ret < 0 && ret != -ENOMEM) {
+		check_err(c, "tree %llu: read error %d",
+			  (unsigned long long)t->id, ret);
+		ret = 0;
+	}
+	return ret < 0 ? ret : 0;
+}
+
 /* Add bytenr to the visited set; 1 when it was there already. */
 static int seen_add(struct check *c, u64 bytenr, int *was)
 {

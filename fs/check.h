@@ -91,6 +91,14 @@ void check_err(struct check *c, const char *fmt, ...)
 /* A ctree_root for reading tree r as committed. */
 void check_root(struct check *c, const struct ctree_ref *r,
 		struct ctree_root *out);
+/* Called for each item of a tree, in key order: 0 to go on, 1 to stop,
+ * or a negative errno. */
+typedef int (*check_item_fn)(struct check *c, void *ctx, const struct key *k,
+			     const u8 *item, u32 size);
+/* Walk every item of committed tree t through fn. A read error is
+ * reported as a problem (the walk stops there); returns 0 or -ENOMEM. */
+int check_read_items(struct check *c, const struct ctree_ref *t,
+		     check_item_fn fn, void *ctx);
 int check_is_fs_tree(u64 id);
 const char *check_ref_name(u8 type);
 

@@ -249,9 +249,13 @@ static int parse_bg(struct check *c, const struct key *k, const u8 *item,
 	return 0;
 }
 
-static int parse_item(struct check *c, const struct key *k, const u8 *item,
-		      u32 size, int bgs_here)
+/* One item of the extent tree or the block group tree; ctx says whether
+ * block group items are expected in this tree. */
+static int parse_item(struct check *c, void *ctx, const struct key *k,
+		      const u8 *item, u32 size)
 {
+	int bgs_here = ctx != NULL;
+
 	switch (k->type) {
 	case BTRFS_EXTENT_ITEM_KEY:
 	case BTRFS_METADATA_ITEM_KEY:
@@ -271,36 +275,6 @@ static int parse_item(struct check *c, const struct key *k, const u8 *item,
 	}
 }
 
-/* Read every item of tree t through parse_item. */
-static int read_items(struct check *c, const struct ctree_ref *t,
-		      int bgs_here)
-{
-	struct ctree_root root;
-	struct key k = { 0, 0, 0 };
-	struct ctree_path p;
-	const u8 *item;
-	u32 size;
-	int ret;
-
-	check_root(c, t, &root);
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&root, &k, &p);
-	for (; ret == 0; ret = ctree_next_item(&p)) {
-		ctree_item_key(&p, &k);
-		item = ctree_item_ptr(&p, &size);
-		ret = parse_item(c, &k, item, size, bgs_here);
-		if (ret)
-			break;
-	}
-	ctree_path_release(&p);
-	if (ret < 0 && ret != -ENOMEM) {
-		check_err(c, "tree %llu: read error %d",
-			  (unsigned long long)t->id, ret);
-		ret = 0;
-	}
-	return ret < 0 ? ret : 0;
-}
-
 /*
  * Read the extent tree (and the block group tree when there is one):
  * extents, back-references and block groups into c. Each extent's count
@@ -318,9 +292,9 @@ int check_extent_tree(struct check *c)
 		check_err(c, "no extent tree root item");
 		return 0;
 	}
-	ret = read_items(c, et, !bt);
+	ret = check_read_items(c, et, parse_item, bt ? NULL : c);
 	if (ret == 0 && bt)
-		ret = read_items(c, bt, 1);
+		ret = check_read_items(c, bt, parse_item, c);
 	for (i = 0; ret == 0 && i < c->exts.n; i++) {
 		const struct cext *e = vec_at(&c->exts, i);
 

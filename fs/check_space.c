@@ -167,10 +167,11 @@ static int add_bitmap(struct check *c, struct fst *f, u64 start, u64 len,
 	return ret;
 }
 
-/* One free-space tree item. */
-static int fst_item(struct check *c, struct fst *f, const struct key *k,
+/* One free-space tree item, collected into the struct fst ctx. */
+static int fst_item(struct check *c, void *ctx, const struct key *k,
 		    const u8 *item, u32 size)
 {
+	struct fst *f = ctx;
 	struct finfo *fi = f->infos.n ? vec_at(&f->infos, f->infos.n - 1) :
 					NULL;
 	int bitmaps = fi && (fi->flags & BTRFS_FREE_SPACE_USING_BITMAPS);
@@ -204,35 +205,6 @@ static int fst_item(struct check *c, struct fst *f, const struct key *k,
 		  (unsigned long long)k->objectid, k->type,
 		  (unsigned long long)k->offset);
 	return 0;
-}
-
-/* Read every item of the free-space tree t into f. */
-static int read_fst(struct check *c, const struct ctree_ref *t,
-		    struct fst *f)
-{
-	struct ctree_root root;
-	struct key k = { 0, 0, 0 };
-	struct ctree_path p;
-	const u8 *item;
-	u32 size;
-	int ret;
-
-	check_root(c, t, &root);
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&root, &k, &p);
-	for (; ret == 0; ret = ctree_next_item(&p)) {
-		ctree_item_key(&p, &k);
-		item = ctree_item_ptr(&p, &size);
-		ret = fst_item(c, f, &k, item, size);
-		if (ret)
-			break;
-	}
-	ctree_path_release(&p);
-	if (ret < 0 && ret != -ENOMEM) {
-		check_err(c, "free space tree: read error %d", ret);
-		ret = 0;
-	}
-	return ret < 0 ? ret : 0;
 }
 
 /* Index of the first extent ending after pos. */
@@ -321,7 +293,7 @@ int check_free_space(struct check *c)
 	memset(&f, 0, sizeof(f));
 	f.infos.elem = sizeof(struct finfo);
 	f.ranges.elem = sizeof(struct frange);
-	ret = read_fst(c, t, &f);
+	ret = check_read_items(c, t, fst_item, &f);
 	for (i = 0; ret == 0 && i <= c->bgs.n; i++) {
 		const struct cbg *g = i < c->bgs.n ? vec_at(&c->bgs, i) : NULL;
 		const struct finfo *fi;
