@@ -200,18 +200,31 @@ static int group_of(struct trans *t, u64 start, struct block_group **out)
 	return ret;
 }
 
-/* The free extent (key) holding [start, +len), via a read search. */
-static int find_holder(struct trans *t, u64 start, u64 len, struct key *k)
+/* The key of the last item at or before s (ge = 0) or the first at or
+ * after it (ge = 1) in the free-space tree: 0, 1 when there is none, or
+ * a negative errno. */
+static int fst_key_near(struct trans *t, const struct key *s, int ge,
+			struct key *k)
 {
-	struct key s = { start, BTRFS_FREE_SPACE_EXTENT_KEY, (u64)-1 };
 	struct ctree_path p;
 	int ret;
 
 	ctree_path_init(&p);
-	ret = ctree_search_le(&t->fs->fst_root, &s, &p);
+	ret = ge ? ctree_search_ge(&t->fs->fst_root, s, &p)
+		 : ctree_search_le(&t->fs->fst_root, s, &p);
 	if (ret == 0)
 		ctree_item_key(&p, k);
 	ctree_path_release(&p);
+	return ret;
+}
+
+/* The free extent (key) holding [start, +len), via a read search. */
+static int find_holder(struct trans *t, u64 start, u64 len, struct key *k)
+{
+	struct key s = { start, BTRFS_FREE_SPACE_EXTENT_KEY, (u64)-1 };
+	int ret;
+
+	ret = fst_key_near(t, &s, 0, k);
 	if (ret == 0 && (k->type != BTRFS_FREE_SPACE_EXTENT_KEY ||
 			 k->objectid + k->offset < start + len))
 		ret = 1;
@@ -248,14 +261,9 @@ static int find_before(struct trans *t, struct block_group *bg, u64 end,
 		       struct key *k)
 {
 	struct key s = { end, 0, 0 };
-	struct ctree_path p;
 	int ret;
 
-	ctree_path_init(&p);
-	ret = ctree_search_le(&t->fs->fst_root, &s, &p);
-	if (ret == 0)
-		ctree_item_key(&p, k);
-	ctree_path_release(&p);
+	ret = fst_key_near(t, &s, 0, k);
 	if (ret == 0 && (k->type != BTRFS_FREE_SPACE_EXTENT_KEY ||
 			 k->objectid < bg->start ||
 			 k->objectid + k->offset != end))
@@ -268,16 +276,11 @@ static int find_at(struct trans *t, struct block_group *bg, u64 start,
 		   struct key *k)
 {
 	struct key s = { start, BTRFS_FREE_SPACE_EXTENT_KEY, 0 };
-	struct ctree_path p;
 	int ret;
 
 	if (start >= bg->start + bg->length)
 		return 1;
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&t->fs->fst_root, &s, &p);
-	if (ret == 0)
-		ctree_item_key(&p, k);
-	ctree_path_release(&p);
+	ret = fst_key_near(t, &s, 1, k);
 	if (ret == 0 && (k->objectid != start ||
 			 k->type != BTRFS_FREE_SPACE_EXTENT_KEY))
 		ret = 1;

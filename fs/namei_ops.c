@@ -126,7 +126,8 @@ static int remove(struct op *o, struct dentry *d, int dir)
 	return ret ? ret : nlink_add(o, d->ino.ino, -1);
 }
 
-int fs_unlink(struct fs_info *fs, const char *path)
+/* Remove the name path: a non-directory (dir 0) or an empty directory. */
+static int remove_path(struct fs_info *fs, const char *path, int dir)
 {
 	struct dentry d;
 	struct op o;
@@ -136,22 +137,18 @@ int fs_unlink(struct fs_info *fs, const char *path)
 		return ret;
 	ret = existing(&o, path, &d, o.buf);
 	if (ret == 0)
-		ret = remove(&o, &d, 0);
+		ret = remove(&o, &d, dir);
 	return op_end(&o, ret);
+}
+
+int fs_unlink(struct fs_info *fs, const char *path)
+{
+	return remove_path(fs, path, 0);
 }
 
 int fs_rmdir(struct fs_info *fs, const char *path)
 {
-	struct dentry d;
-	struct op o;
-	int ret = op_begin(fs, &o, WCTX_FREES);
-
-	if (ret)
-		return ret;
-	ret = existing(&o, path, &d, o.buf);
-	if (ret == 0)
-		ret = remove(&o, &d, 1);
-	return op_end(&o, ret);
+	return remove_path(fs, path, 1);
 }
 
 /* Whether directory anc is dir itself or one of its ancestors. */
