@@ -21,8 +21,10 @@
  * it is usable at once, and its chunk item, device extents, block group
  * item and free-space info are inserted at commit (bg_commit_items).
  *
- * Locking: all of this is under fs->fs_lock held for write (allocation) or
- * during mount.
+ * Locking: changes allocate under fs->alloc_lock (bg_alloc,
+ * bg_ensure_metadata), which they may take holding tree-block locks; the
+ * commit, which excludes every change (fs->trans_sem held for write),
+ * accounts, unpins and writes items without it; mount is alone.
  */
 #include <ghee/errno.h>
 
@@ -419,8 +421,10 @@ int bg_alloc(struct trans *t, u64 type, u64 want, u64 min, u64 *start,
 	     u64 *len)
 {
 	struct fs_info *fs = t->fs;
-	int ret = alloc_in(fs, type, want, want, start, len);
+	int ret;
 
+	mutex_lock(&fs->alloc_lock);
+	ret = alloc_in(fs, type, want, want, start, len);
 	if (ret == 1 && min < want)
 		ret = alloc_in(fs, type, want, min, start, len);
 	if (ret == 1 && type != BTRFS_BLOCK_GROUP_SYSTEM) {
@@ -428,6 +432,7 @@ int bg_alloc(struct trans *t, u64 type, u64 want, u64 min, u64 *start,
 		if (ret == 0)
 			ret = alloc_in(fs, type, want, min, start, len);
 	}
+	mutex_unlock(&fs->alloc_lock);
 	return ret == 1 ? -ENOSPC : ret;
 }
 
@@ -535,7 +540,8 @@ int bg_write_dirty(struct trans *t, int *did)
 	return ret;
 }
 
-/* Free bytes in block groups of type. */
+/* Free bytes in block groups of type. Caller holds fs->alloc_lock, or is
+ * the commit. */
 u64 bg_free_bytes(struct fs_info *fs, u64 type)
 {
 	u64 sum = 0;
@@ -555,11 +561,13 @@ u64 bg_free_bytes(struct fs_info *fs, u64 type)
 int bg_ensure_metadata(struct trans *t, u64 need)
 {
 	struct fs_info *fs = t->fs;
+	int ret = 0;
 
-	if (bg_free_bytes(fs, BTRFS_BLOCK_GROUP_METADATA) >= need)
-		return 0;
-	if (chunk_alloc(t, BTRFS_BLOCK_GROUP_METADATA) == 0 &&
-	    bg_free_bytes(fs, BTRFS_BLOCK_GROUP_METADATA) >= need)
-		return 0;
-	return -ENOSPC;
+	mutex_lock(&fs->alloc_lock);
+	if (bg_free_bytes(fs, BTRFS_BLOCK_GROUP_METADATA) < need &&
+	    (chunk_alloc(t, BTRFS_BLOCK_GROUP_METADATA) ||
+	     bg_free_bytes(fs, BTRFS_BLOCK_GROUP_METADATA) < need))
+		ret = -ENOSPC;
+	mutex_unlock(&fs->alloc_lock);
+	return ret;
 }

@@ -15,7 +15,7 @@ struct free_range {
 	u64 start, len;
 };
 
-/* A block group: the space of one chunk. All fields [fs_lock]. */
+/* A block group: the space of one chunk. All fields [fs->alloc_lock]. */
 struct block_group {
 	u64 start, length;	/* logical range (the chunk's) */
 	u64 flags;		/* BLOCK_GROUP_* type and profile */
@@ -35,7 +35,7 @@ struct dev_range {
 	u64 start, len;
 };
 
-/* The allocator's state, in fs_info. [fs_lock] */
+/* The allocator's state, in fs_info. [fs->alloc_lock] */
 struct space_info {
 	struct block_group **bg;	/* sorted by start */
 	u32 nbg, bg_cap;

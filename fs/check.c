@@ -33,10 +33,11 @@
  * the end. Problems are counted; the first CHECK_PRINT_MAX are printed as
  * "error: fsck: ...".
  *
- * Locking: fs_check() holds fs->fs_lock for read for the whole check (so
- * no commit moves the commit roots or frees their blocks, and the chunk
- * map stays put) and commit_root_sem for read, as readers of commit roots
- * do. Writers wait; the check is a maintenance command.
+ * Locking: fs_check() holds fs->trans_sem for read for the whole check,
+ * so no commit moves the commit roots, frees their blocks or rewrites the
+ * superblock, and commit_root_sem for read, as readers of commit roots
+ * do. Changes go on until one needs a commit; the check is a maintenance
+ * command.
  */
 #include <ghee/errno.h>
 #include <stdarg.h>
@@ -397,12 +398,12 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	c.exts.elem = sizeof(struct cext);
 	c.bgs.elem = sizeof(struct cbg);
 	c.seen.elem = sizeof(u64);
-	down_read(&fs->fs_lock);
+	down_read(&fs->trans_sem);
 	down_read(&fs->commit_root_sem);
 	rep->generation = fs->generation;
 	ret = check_all(&c);
 	up_read(&fs->commit_root_sem);
-	up_read(&fs->fs_lock);
+	up_read(&fs->trans_sem);
 	vec_free(&c.trees);
 	vec_free(&c.found);
 	vec_free(&c.recorded);

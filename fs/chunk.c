@@ -11,7 +11,7 @@
  * Only DATA and METADATA chunks are made at run time: the SYSTEM chunk mkfs
  * makes holds the chunk tree of any single-device filesystem ghee handles.
  *
- * Caller holds fs->fs_lock for write.
+ * Caller holds fs->alloc_lock (a change allocating) or is the commit.
  */
 #include <ghee/errno.h>
 

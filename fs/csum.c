@@ -93,8 +93,8 @@ int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u32 *sums,
 
 /*
  * Insert the checksums of len bytes of data at logical (sector aligned,
- * just written to a newly allocated extent). Caller holds fs_lock for
- * write. Returns 0 or <0.
+ * just written to a newly allocated extent). Caller is inside a change.
+ * Returns 0 or <0.
  */
 int csum_insert(struct trans *t, u64 logical, const u8 *data, u64 len)
 {

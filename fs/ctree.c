@@ -16,10 +16,17 @@
  * Levels strictly decrease on the way down, so no corrupt pointer can make a
  * search loop.
  *
- * The path holds a reference on each block it visits; ctree_path_release()
- * drops them. Callers hold fs->fs_lock for read (or write), which keeps the
- * writer (ctree_write.c) from changing dirty blocks under them; committed
- * blocks never change at all.
+ * The path holds a reference on each block it visits and its lock, for
+ * read, from the root down to the leaf; ctree_path_release() drops them.
+ * That keeps writers (ctree_write.c, which lock their paths for write) from
+ * changing a block under a search; committed blocks never change at all.
+ * Locks are taken top-down only: the root block after reading the root
+ * record (checked again once locked, as a writer may have moved the root
+ * meanwhile), a child only while its parent is held. So every task waits
+ * only for a block below the lowest one it holds, and no cycle of waiting
+ * tasks can form (docs/LOCKING.md). Moving to the next or previous leaf
+ * keeps the common ancestor locked, drops the old blocks below it and
+ * locks the new ones top-down.
  */
 #include <ghee/errno.h>
 
@@ -32,6 +39,7 @@
 void ctree_root_init(struct ctree_root *r, struct fs_info *fs, u64 objectid,
 		     u64 bytenr, u64 generation, u8 level)
 {
+	spin_init(&r->lock, "ctree_root");
 	r->fs = fs;
 	r->objectid = objectid;
 	r->bytenr = bytenr;
@@ -50,16 +58,33 @@ void ctree_path_init(struct ctree_path *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Drop every block reference the path holds; the path can be reused. */
+/* Unlock and drop the block at one level of the path. */
+static void drop_level(struct ctree_path *p, int level)
+{
+	if (p->nodes[level] && p->locks[level])
+		tb_unlock(p->nodes[level], p->locks[level]);
+	tree_block_put(p->nodes[level]);
+	p->nodes[level] = NULL;
+	p->locks[level] = TB_UNLOCKED;
+}
+
+/* Unlock and drop every block the path holds; the path can be reused. */
 void ctree_path_release(struct ctree_path *p)
 {
 	int i;
 
 	for (i = 0; i < BTRFS_MAX_LEVEL; i++) {
-		tree_block_put(p->nodes[i]);
-		p->nodes[i] = NULL;
+		drop_level(p, i);
 		p->slots[i] = 0;
 	}
+}
+
+/* Make b, held in lock mode, the path's block at level. */
+void ctree_path_set(struct ctree_path *p, int level, struct tree_block *b,
+		    int mode)
+{
+	p->nodes[level] = b;
+	p->locks[level] = (u8)mode;
 }
 
 /*
@@ -111,27 +136,85 @@ int ctree_read_child(const struct ctree_root *root,
 			       &exp, out);
 }
 
-static int read_child(const struct ctree_path *p, const struct tree_block *b,
-		      int slot, struct tree_block **out)
+/* Read child slot of b and lock it in mode. */
+static int lock_child(const struct ctree_path *p, const struct tree_block *b,
+		      int slot, int mode, struct tree_block **out)
 {
-	return ctree_read_child(p->root, b, slot, out);
+	int ret = ctree_read_child(p->root, b, slot, out);
+
+	if (ret == 0)
+		tb_lock(*out, mode);
+	return ret;
 }
 
-/* Read the root block of a tree. */
+/* The root record's lock. Searches take const roots; the lock guards the
+ * record rather than being part of what it says. */
+static struct spinlock *root_lock(const struct ctree_root *root)
+{
+	return (struct spinlock *)&root->lock;
+}
+
+/* Read the root block of a tree (not locked). */
 int ctree_read_root(const struct ctree_root *root, struct tree_block **out)
 {
 	struct tb_expect exp;
+	u64 bytenr;
 
-	if (root->level >= BTRFS_MAX_LEVEL) {
-		pr_err("tree %llu: root level %u is corrupt",
-		       (unsigned long long)root->objectid, root->level);
-		return -EUCLEAN;
-	}
 	memset(&exp, 0, sizeof(exp));
 	exp.owner = root->objectid;
+	spin_lock(root_lock(root));
+	bytenr = root->bytenr;
 	exp.generation = root->generation;
 	exp.level = root->level;
-	return tree_block_read(root->fs, root->bytenr, &exp, out);
+	spin_unlock(root_lock(root));
+	if (exp.level >= BTRFS_MAX_LEVEL) {
+		pr_err("tree %llu: root level %u is corrupt",
+		       (unsigned long long)root->objectid, exp.level);
+		return -EUCLEAN;
+	}
+	return tree_block_read(root->fs, bytenr, &exp, out);
+}
+
+/*
+ * Read the root block of a tree and lock it in mode. A writer may have
+ * copied the root while we waited for the lock; then the block is no
+ * longer the root (its address or generation differs from the record:
+ * an address comes back only after a commit, with a new generation) and
+ * we try again.
+ */
+int ctree_lock_root(const struct ctree_root *root, int mode,
+		    struct tree_block **out)
+{
+	for (;;) {
+		struct tree_block *b;
+		int ret = ctree_read_root(root, &b), moved;
+
+		if (ret)
+			return ret;
+		tb_lock(b, mode);
+		spin_lock(root_lock(root));
+		moved = root->bytenr != b->start ||
+			root->generation != tb_generation(b);
+		spin_unlock(root_lock(root));
+		if (!moved) {
+			*out = b;
+			return 0;
+		}
+		tb_unlock(b, mode);
+		tree_block_put(b);
+	}
+}
+
+/* Point the root record at b. Caller holds the old root block's lock for
+ * write, or is making the tree. The root item is rewritten at commit. */
+void ctree_set_root(struct ctree_root *root, const struct tree_block *b)
+{
+	spin_lock(&root->lock);
+	root->bytenr = b->start;
+	root->generation = tb_generation(b);
+	root->level = tb_level(b);
+	root->dirty = 1;
+	spin_unlock(&root->lock);
 }
 
 /*
@@ -148,12 +231,12 @@ int ctree_search_slot(const struct ctree_root *root, const struct key *key,
 
 	ctree_path_release(p);
 	p->root = root;
-	ret = ctree_read_root(root, &b);
+	ret = ctree_lock_root(root, TB_READ, &b);
 	if (ret)
 		return ret;
 	for (;;) {
 		level = tb_level(b);
-		p->nodes[level] = b;
+		ctree_path_set(p, level, b, TB_READ);
 		ret = ctree_bin_search(b, key, &slot);
 		if (level == 0) {
 			p->slots[0] = slot;
@@ -162,7 +245,7 @@ int ctree_search_slot(const struct ctree_root *root, const struct key *key,
 		if (ret && slot > 0)
 			slot--;
 		p->slots[level] = slot;
-		ret = read_child(p, b, slot, &b);
+		ret = lock_child(p, b, slot, TB_READ, &b);
 		if (ret) {
 			ctree_path_release(p);
 			return ret;
@@ -172,20 +255,25 @@ int ctree_search_slot(const struct ctree_root *root, const struct key *key,
 
 /*
  * Refill the levels below `level` after p->slots[level] moved, taking the
- * leftmost (right == 0) or rightmost entries on the way down.
+ * leftmost (right == 0) or rightmost entries on the way down. The old
+ * blocks below are dropped first, the new ones locked top-down in the
+ * mode the path holds `level` in.
  */
 static int descend(struct ctree_path *p, int level, int right)
 {
+	int mode = p->locks[level], i;
+
+	for (i = 0; i < level; i++)
+		drop_level(p, i);
 	while (level > 0) {
 		struct tree_block *child;
-		int ret = read_child(p, p->nodes[level], p->slots[level],
+		int ret = lock_child(p, p->nodes[level], p->slots[level], mode,
 				     &child);
 
 		if (ret)
 			return ret;
 		level--;
-		tree_block_put(p->nodes[level]);
-		p->nodes[level] = child;
+		ctree_path_set(p, level, child, mode);
 		p->slots[level] = right ? (int)tb_nritems(child) - 1 : 0;
 	}
 	return 0;

@@ -18,14 +18,22 @@ struct fs_info;
 struct ctree_root {
 	struct fs_info *fs;	/* filesystem [I] */
 	u64 objectid;		/* tree id (BTRFS_*_TREE_OBJECTID, subvol) [I] */
-	u64 bytenr;		/* logical address of the root block [fs_lock] */
-	u64 generation;		/* the root block's generation [fs_lock] */
-	u8 level;		/* the root block's level [fs_lock] */
+	/*
+	 * Rank 1h, leaf spinlock: bytenr, generation, level and dirty. A
+	 * writer changes them holding the old root block's lock for write
+	 * too, so a search that locked the block it read here checks, under
+	 * this lock, that it is still the root (ctree.c lock_root).
+	 */
+	struct spinlock lock;
+	u64 bytenr;		/* logical address of the root block [L] */
+	u64 generation;		/* the root block's generation [L] */
+	u8 level;		/* the root block's level [L] */
 	int dirty;		/* changed in the running transaction: its
 				 * root item (or the super) needs rewriting
-				 * [fs_lock] */
+				 * [L; the commit clears it] */
 	u64 last_snapshot;	/* root item last_snapshot: blocks of this
-				 * generation or older may be shared [fs_lock] */
+				 * generation or older may be shared [I
+				 * until snapshots] */
 	u64 commit_bytenr;	/* root block of the last commit
 				 * [commit_root_sem] */
 	u64 commit_generation;	/* its generation [commit_root_sem] */
@@ -34,12 +42,15 @@ struct ctree_root {
 
 /*
  * A position in a tree: the blocks from the root down to a leaf, each held
- * by one reference, and the slot taken in each. nodes[0] is the leaf.
- * Levels above the root are NULL. A path belongs to one task.
+ * by one reference and locked (read by searches, write by
+ * ctree_search_write), and the slot taken in each. nodes[0] is the leaf.
+ * Levels above the root are NULL. A path belongs to one task; release it
+ * before waiting for anything but another tree block's lock.
  */
 struct ctree_path {
 	struct tree_block *nodes[BTRFS_MAX_LEVEL];
 	int slots[BTRFS_MAX_LEVEL];
+	u8 locks[BTRFS_MAX_LEVEL];	/* TB_READ or TB_WRITE per node */
 	const struct ctree_root *root;	/* tree searched; outlives the path */
 };
 
@@ -66,6 +77,11 @@ int ctree_read_child(const struct ctree_root *root,
 int ctree_bin_search(const struct tree_block *b, const struct key *key,
 		     int *slot);
 int ctree_read_root(const struct ctree_root *root, struct tree_block **out);
+int ctree_lock_root(const struct ctree_root *root, int mode,
+		    struct tree_block **out);
+void ctree_set_root(struct ctree_root *root, const struct tree_block *b);
+void ctree_path_set(struct ctree_path *p, int level, struct tree_block *b,
+		    int mode);
 
 /* The key and data of the item the path points at (slot must be valid). */
 static inline void ctree_item_key(const struct ctree_path *p, struct key *k)

@@ -23,9 +23,14 @@
  * quarters of one (so the next insert does not split them again), up the
  * path, and a root node left with one child gives way to that child.
  *
- * Locking: the caller holds fs->fs_lock for write, which is the one tree
- * lock of this issue (docs/LOCKING.md): it orders all writers and keeps
- * readers out while blocks change. Errors inside a change abort the
+ * Locking: a write search locks every block on its path for write, root
+ * to leaf (ctree.c explains the order), so no search or other writer sees
+ * a block while it changes; the copy of a block is locked before it is
+ * linked in and the old block is unlocked after. A sibling is locked only
+ * while its parent is held for write. Shrinking the tree from the root
+ * (collapse_root) happens after the deleting path is released, from a
+ * fresh write lock on the root. The caller is inside a change (holds
+ * fs->trans_sem for read) or the commit. Errors inside a change abort the
  * transaction at the failing line (trans_abort), as a half-done change
  * cannot be undone. A write search that fails (a block that cannot be
  * copied or split for want of space or memory) fails before it changes
@@ -57,22 +62,27 @@ static void first_key(const struct tree_block *b, struct key *k)
 static void link_block(struct ctree_root *root, struct tree_block *parent,
 		       int pslot, struct tree_block *b)
 {
-	if (parent) {
-		D_SET64(struct d_key_ptr, tb_ptr_desc_w(parent, (u32)pslot),
-			blockptr, b->start);
-		D_SET64(struct d_key_ptr, tb_ptr_desc_w(parent, (u32)pslot),
-			generation, tb_generation(b));
+	if (!parent) {
+		ctree_set_root(root, b);
 		return;
 	}
-	root->bytenr = b->start;
-	root->generation = tb_generation(b);
-	root->level = tb_level(b);
-	root->dirty = 1;
+	D_SET64(struct d_key_ptr, tb_ptr_desc_w(parent, (u32)pslot),
+		blockptr, b->start);
+	D_SET64(struct d_key_ptr, tb_ptr_desc_w(parent, (u32)pslot),
+		generation, tb_generation(b));
+}
+
+/* Unlock a block held for write and drop the reference. */
+static void unlock_put(struct tree_block *b)
+{
+	tb_unlock(b, TB_WRITE);
+	tree_block_put(b);
 }
 
 /*
- * Copy *bp unless the running transaction made it. On success *bp is the
- * writable block (the reference to the old one is dropped).
+ * Copy *bp, which the caller holds locked for write, unless the running
+ * transaction made it. On success *bp is the writable block, locked for
+ * write (the old one is unlocked and its reference dropped).
  */
 static int cow_block(struct trans *t, struct ctree_root *root,
 		     struct tree_block **bp, struct tree_block *parent,
@@ -86,6 +96,7 @@ static int cow_block(struct trans *t, struct ctree_root *root,
 	ret = extent_alloc_tree_block(t, root, tb_level(b), &n);
 	if (ret)
 		return ret;
+	tb_lock(n, TB_WRITE);
 	memcpy(n->data + offsetof(struct d_header, nritems),
 	       b->data + offsetof(struct d_header, nritems),
 	       b->len - offsetof(struct d_header, nritems));
@@ -96,16 +107,17 @@ static int cow_block(struct trans *t, struct ctree_root *root,
 		ret = extent_free_tree_block(t, root, b);
 	if (ret) {
 		trans_abort(t, ret);
-		tree_block_put(n);
+		unlock_put(n);
 		return ret;
 	}
 	link_block(root, parent, pslot, n);
-	tree_block_put(b);
+	unlock_put(b);
 	*bp = n;
 	return 0;
 }
 
-/* Read child slot of the dirty node p->nodes[level] and copy it. */
+/* Read child slot of the dirty node parent, which the caller holds for
+ * write, lock it for write and copy it. */
 static int cow_child(struct trans *t, struct ctree_root *root,
 		     struct tree_block *parent, int slot,
 		     struct tree_block **out)
@@ -114,9 +126,10 @@ static int cow_child(struct trans *t, struct ctree_root *root,
 
 	if (ret)
 		return ret;
+	tb_lock(*out, TB_WRITE);
 	ret = cow_block(t, root, out, parent, slot);
 	if (ret) {
-		tree_block_put(*out);
+		unlock_put(*out);
 		*out = NULL;
 	}
 	return ret;
@@ -132,10 +145,11 @@ static int grow_root(struct trans *t, struct ctree_root *root,
 
 	if (ret)
 		return ret;
+	tb_lock(n, TB_WRITE);
 	first_key(child, &k);
 	node_insert_ptr(n, 0, &k, child->start, tb_generation(child));
 	link_block(root, NULL, 0, n);
-	p->nodes[level] = n;
+	ctree_path_set(p, level, n, TB_WRITE);
 	p->slots[level] = 0;
 	return 0;
 }
@@ -238,17 +252,17 @@ static int split_leaf(struct trans *t, struct ctree_root *root,
 	return 0;
 }
 
-/* Take the root block for a write search, copying it if needed. */
+/* Lock the root block for write, copying it if needed. */
 static int write_root(struct trans *t, struct ctree_root *root,
 		      struct tree_block **out)
 {
-	int ret = ctree_read_root(root, out);
+	int ret = ctree_lock_root(root, TB_WRITE, out);
 
 	if (ret)
 		return ret;
 	ret = cow_block(t, root, out, NULL, 0);
 	if (ret) {
-		tree_block_put(*out);
+		unlock_put(*out);
 		*out = NULL;
 	}
 	return ret;
@@ -280,7 +294,7 @@ again:
 		return ret;
 	for (;;) {
 		level = tb_level(b);
-		p->nodes[level] = b;
+		ctree_path_set(p, level, b, TB_WRITE);
 		ret = ctree_bin_search(b, key, &slot);
 		if (level == 0)
 			break;
@@ -389,30 +403,29 @@ static int drop_block(struct trans *t, struct ctree_root *root,
 	return ret;
 }
 
-/* While the root is a node with one child, make the child the root. */
+/*
+ * While the root is a node with one child, make the child the root. Runs
+ * with no path held: it locks the root afresh.
+ */
 static int collapse_root(struct trans *t, struct ctree_root *root)
 {
-	struct tree_block *r, *c;
-	int ret;
+	struct tree_block *r = NULL, *c;
+	int ret = write_root(t, root, &r);
 
-	for (;;) {
-		ret = ctree_read_root(root, &r);
-		if (ret)
-			return ret;
-		if (tb_level(r) == 0 || tb_nritems(r) != 1) {
-			tree_block_put(r);
-			return 0;
-		}
+	while (ret == 0 && tb_level(r) > 0 && tb_nritems(r) == 1) {
 		ret = cow_child(t, root, r, 0, &c);
-		if (ret == 0) {
-			link_block(root, NULL, 0, c);
-			ret = drop_block(t, root, r);
-			tree_block_put(c);
-		}
-		tree_block_put(r);
 		if (ret)
-			return ret;
+			break;
+		link_block(root, NULL, 0, c);
+		ret = drop_block(t, root, r);
+		unlock_put(r);
+		r = c;
 	}
+	if (r)
+		unlock_put(r);
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
 }
 
 /* Make an empty leaf the whole tree, freeing the old root node. */
@@ -464,7 +477,7 @@ static int merge_node(struct trans *t, struct ctree_root *root,
 	r = right ? s : b;
 	n = tb_nritems(l);
 	if (n + tb_nritems(r) > maxp - maxp / 4) {
-		tree_block_put(s);
+		unlock_put(s);
 		return 0;
 	}
 	memcpy(tb_ptr_desc_w(l, n), tb_ptr_desc(r, 0),
@@ -473,7 +486,7 @@ static int merge_node(struct trans *t, struct ctree_root *root,
 	tb_set_nritems(r, 0);
 	node_del_ptr(parent, right ? pslot + 1 : pslot);
 	ret = drop_block(t, root, r);
-	tree_block_put(s);
+	unlock_put(s);
 	return ret ? ret : merge_node(t, root, p, level + 1);
 }
 
@@ -498,9 +511,7 @@ static int remove_block(struct trans *t, struct ctree_root *root,
 		fix_low_keys(p, level + 2, &k);
 	}
 	ret = drop_block(t, root, b);
-	if (ret == 0)
-		ret = merge_node(t, root, p, level + 1);
-	return ret ? ret : collapse_root(t, root);
+	return ret ? ret : merge_node(t, root, p, level + 1);
 }
 
 /* Merge a sparse leaf with a neighbour when both fit in one leaf. */
@@ -527,13 +538,11 @@ static int merge_leaf(struct trans *t, struct ctree_root *root,
 		node_del_ptr(parent, pslot);
 		ret = drop_block(t, root, l);
 	} else {
-		tree_block_put(s);
+		unlock_put(s);
 		return 0;
 	}
-	tree_block_put(s);
-	if (ret == 0)
-		ret = merge_node(t, root, p, 1);
-	return ret ? ret : collapse_root(t, root);
+	unlock_put(s);
+	return ret ? ret : merge_node(t, root, p, 1);
 }
 
 /*
@@ -547,23 +556,28 @@ int ctree_del_item(struct trans *t, struct ctree_root *root,
 	struct tree_block *l = p->nodes[0];
 	u32 cap = leaf_capacity(l->len);
 	struct key k;
-	int ret = 0;
+	int ret = 0, shrunk = 0;
 
 	leaf_del_items(l, (u32)p->slots[0], 1);
 	if (!p->nodes[1])
 		goto out;
 	if (tb_nritems(l) == 0) {
 		ret = remove_block(t, root, p, 0);
+		shrunk = 1;
 		goto out;
 	}
 	if (p->slots[0] == 0) {
 		tb_item_key(l, 0, &k);
 		fix_low_keys(p, 1, &k);
 	}
-	if (leaf_free_space(l) > cap - cap / 4)
+	if (leaf_free_space(l) > cap - cap / 4) {
 		ret = merge_leaf(t, root, p);
+		shrunk = 1;
+	}
 out:
 	ctree_path_release(p);
+	if (ret == 0 && shrunk)
+		ret = collapse_root(t, root);
 	return ret;
 }
 

@@ -21,8 +21,10 @@
  * applies each (extent_tree.c). Applying refs copies extent-tree blocks and
  * so queues more refs; those are run in the next round, until none remain.
  *
- * Locking: the queue belongs to the running transaction and is used under
- * fs->fs_lock held for write.
+ * Locking: the queue belongs to the running transaction; the changes
+ * sharing it queue under trans->lock (a spinlock: queueing allocates but
+ * never sleeps). delayed_refs_run() runs in the commit, which excludes
+ * every change, and takes the lock only through the queueing it causes.
  */
 #include <ghee/errno.h>
 
@@ -156,6 +158,8 @@ static void grow_refs(struct delayed_refs *d)
 }
 
 /* The head for bytenr, or NULL. */
+/* The head of an extent, or NULL. Caller holds trans->lock, or is the
+ * commit. */
 struct dref_head *delayed_ref_find_head(struct delayed_refs *d, u64 bytenr)
 {
 	struct dref_head *h = d->head_hash[head_bucket(d, bytenr)];
@@ -239,7 +243,7 @@ static int merge_ref(struct delayed_refs *d, struct dref_head *h,
 
 /*
  * Queue a change of mod to reference k of the extent [k->bytenr,
- * +num_bytes). Returns 0 or -ENOMEM. Caller holds fs_lock for write.
+ * +num_bytes). Returns 0 or -ENOMEM. Takes trans->lock.
  */
 int delayed_ref_add(struct trans *t, const struct dref_key *k,
 		    u64 num_bytes, int is_data, long long mod)
@@ -248,9 +252,13 @@ int delayed_ref_add(struct trans *t, const struct dref_key *k,
 	struct dref_head *h;
 	int ret;
 
+	spin_lock(&t->lock);
 	d->updates++;
 	ret = get_head(d, k->bytenr, num_bytes, is_data, &h);
-	return ret ? ret : merge_ref(d, h, k, mod);
+	if (ret == 0)
+		ret = merge_ref(d, h, k, mod);
+	spin_unlock(&t->lock);
+	return ret;
 }
 
 /*
@@ -261,14 +269,18 @@ int delayed_ref_alloc(struct trans *t, const struct dref_key *k,
 		      u64 num_bytes, int is_data, u8 level)
 {
 	struct dref_head *h;
-	int ret = get_head(&t->refs, k->bytenr, num_bytes, is_data, &h);
+	int ret;
 
-	if (ret)
-		return ret;
-	h->must_insert = 1;
-	h->level = level;
-	t->refs.updates++;
-	return merge_ref(&t->refs, h, k, 1);
+	spin_lock(&t->lock);
+	ret = get_head(&t->refs, k->bytenr, num_bytes, is_data, &h);
+	if (ret == 0) {
+		h->must_insert = 1;
+		h->level = level;
+		t->refs.updates++;
+		ret = merge_ref(&t->refs, h, k, 1);
+	}
+	spin_unlock(&t->lock);
+	return ret;
 }
 
 /* Queue adding extent flags (FULL_BACKREF) to an extent. */
@@ -276,12 +288,14 @@ int delayed_ref_set_flags(struct trans *t, u64 bytenr, u64 num_bytes,
 			  u64 flags)
 {
 	struct dref_head *h;
-	int ret = get_head(&t->refs, bytenr, num_bytes, 0, &h);
+	int ret;
 
-	if (ret)
-		return ret;
-	h->set_flags |= flags;
-	return 0;
+	spin_lock(&t->lock);
+	ret = get_head(&t->refs, bytenr, num_bytes, 0, &h);
+	if (ret == 0)
+		h->set_flags |= flags;
+	spin_unlock(&t->lock);
+	return ret;
 }
 
 /* Remove ref r from the hash table only (it stays on its head's list). */
@@ -376,8 +390,8 @@ static void free_head(struct dref_head *h)
 
 /*
  * Apply every queued change to the extent tree, in bytenr order, round
- * after round until running creates no new ones. Caller holds fs_lock for
- * write; on failure the transaction is aborted.
+ * after round until running creates no new ones. Caller is the commit
+ * (fs->trans_sem held for write); on failure the transaction is aborted.
  */
 int delayed_refs_run(struct trans *t)
 {

@@ -50,7 +50,7 @@ struct dref_head {
 	struct list_head refs;		/* struct dref, in no order */
 };
 
-/* The queue of one transaction; owned by it, under fs->fs_lock. */
+/* The queue of one transaction; owned by it, under trans->lock. */
 struct delayed_refs {
 	struct dref_head **head_hash;	/* by bytenr; head_cap buckets */
 	u32 head_cap, nheads;

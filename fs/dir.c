@@ -133,16 +133,16 @@ static int emit_entry(struct fs_info *fs, struct fs_ino dir,
 	ret = location_to_ino(fs, dir.root, &loc, &ino);
 	if (ret)
 		return ret;
-	/* fn may call the public API, which takes fs_lock itself. */
-	up_read(&fs->fs_lock);
+	/* fn may call the public API, which takes ns_lock itself. */
+	up_read(&fs->ns_lock);
 	ret = fn(ctx, name, nlen, ino, type);
-	down_read(&fs->fs_lock);
+	down_read(&fs->ns_lock);
 	return ret;
 }
 
 /*
  * Call fn for every entry of directory dir in index order ("." and ".." are
- * not stored and not reported). The path and fs_lock are released around
+ * not stored and not reported). The path and ns_lock are released around
  * each call, so fn may use the public API or recurse; an entry added or
  * removed meanwhile may or may not be reported. Returns 0 (also when fn stopped with
  * 1), or fn's or the search's negative errno.
@@ -156,14 +156,14 @@ int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 	struct fs_stat st;
 	int ret;
 
-	down_read(&fs->fs_lock);
+	down_read(&fs->ns_lock);
 	ret = inode_stat(fs, dir, &st);
 	if (ret == 0 && (st.mode & 0170000) != 0040000)
 		ret = -ENOTDIR;
 	if (ret == 0)
 		ret = subvol_get(fs, dir.root, &sv);
 	if (ret) {
-		up_read(&fs->fs_lock);
+		up_read(&fs->ns_lock);
 		return ret;
 	}
 	ctree_path_init(&path);
@@ -182,6 +182,6 @@ int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 		k.offset++;
 	}
 	ctree_path_release(&path);
-	up_read(&fs->fs_lock);
+	up_read(&fs->ns_lock);
 	return ret == 1 ? 0 : ret;
 }

@@ -12,7 +12,8 @@
  * holding (dir, index, name) entries, several when names hash alike.
  * Without the feature the name is refused with -EMLINK.
  *
- * Caller holds fs_lock for write inside a wctx.
+ * Caller is inside a namespace change (wctx_begin: ns_lock held for
+ * write).
  */
 #include <ghee/errno.h>
 

@@ -19,7 +19,9 @@
  * it is no younger than the subvolume's last snapshot; without snapshots
  * (this issue makes none yet) every copy is case 3a and needs no lookup.
  *
- * Caller holds fs->fs_lock for write.
+ * Callers are inside a change (fs->trans_sem held for read, the blocks
+ * they change locked for write) or the commit; the transaction's dirty
+ * list is under trans->lock, the allocator under fs->alloc_lock.
  */
 #include <ghee/errno.h>
 
@@ -82,8 +84,10 @@ int extent_alloc_tree_block(struct trans *t, struct ctree_root *root,
 		return ret;
 	}
 	b->flags |= TB_DIRTY;
+	spin_lock(&t->lock);
 	list_add_tail(&b->dirty, &t->dirty);
 	t->ndirty++;
+	spin_unlock(&t->lock);
 	*out = tree_block_get(b);
 	return 0;
 }
@@ -99,8 +103,10 @@ int extent_free_tree_block(struct trans *t, struct ctree_root *root,
 
 	if ((b->flags & TB_DIRTY) && tb_generation(b) == t->transid) {
 		b->flags &= ~TB_DIRTY;
+		spin_lock(&t->lock);
 		list_del_init(&b->dirty);
 		t->ndirty--;
+		spin_unlock(&t->lock);
 		tree_block_put(b);
 	}
 	k.bytenr = b->start;
@@ -224,7 +230,7 @@ int extent_lookup_info(struct trans *t, u64 bytenr, u8 level, int is_data,
 {
 	struct key k = { bytenr, is_data ? BTRFS_EXTENT_ITEM_KEY :
 			 BTRFS_METADATA_ITEM_KEY, is_data ? 0 : level };
-	struct dref_head *h = delayed_ref_find_head(&t->refs, bytenr);
+	struct dref_head *h;
 	struct ctree_path p;
 	int ret;
 
@@ -246,10 +252,13 @@ int extent_lookup_info(struct trans *t, u64 bytenr, u8 level, int is_data,
 	ctree_path_release(&p);
 	if (ret < 0)
 		return ret;
+	spin_lock(&t->lock);
+	h = delayed_ref_find_head(&t->refs, bytenr);
 	if (h) {
 		*refs += (u64)h->total_mod;
 		*flags |= h->set_flags;
 	}
+	spin_unlock(&t->lock);
 	return 0;
 }
 

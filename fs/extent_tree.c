@@ -27,7 +27,8 @@
  * accident), and when the count reaches zero deletes the item, the data's
  * checksums, accounts the space and pins it until the commit is on disk.
  *
- * Caller holds fs->fs_lock for write; errors abort the transaction.
+ * Caller is the commit (fs->trans_sem held for write); errors abort the
+ * transaction.
  */
 #include <ghee/errno.h>
 

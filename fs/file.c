@@ -319,15 +319,20 @@ int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
 	return ret;
 }
 
-/* fs_read and fs_readlink: the calls above under fs_lock held for read. */
+/* fs_read and fs_readlink: the calls above under ns_lock held for read;
+ * a file read also holds its inode lock for read, so it sees every data
+ * change of the file whole (file_write.c). */
 int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 	    size_t len, size_t *done)
 {
+	struct rwsem *il = inode_lock(fs, ino);
 	int ret;
 
-	down_read(&fs->fs_lock);
+	down_read(&fs->ns_lock);
+	down_read(il);
 	ret = file_read(fs, ino, off, buf, len, done);
-	up_read(&fs->fs_lock);
+	up_read(il);
+	up_read(&fs->ns_lock);
 	return ret;
 }
 
@@ -336,8 +341,8 @@ int fs_readlink(struct fs_info *fs, struct fs_ino ino, char *buf, size_t len,
 {
 	int ret;
 
-	down_read(&fs->fs_lock);
+	down_read(&fs->ns_lock);
 	ret = file_readlink(fs, ino, buf, len, done);
-	up_read(&fs->fs_lock);
+	up_read(&fs->ns_lock);
 	return ret;
 }

@@ -22,7 +22,8 @@
  * Bytes past the end of file in its last sector are always zero, so
  * extending a file never exposes old data.
  *
- * Locking: fs_lock held for write through wctx_begin().
+ * Locking: a data change of one file (wctx_begin_file: ns_lock for read,
+ * the inode's lock for write, trans_sem for read).
  */
 #include <ghee/errno.h>
 
@@ -319,7 +320,7 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	struct ctree_root *root;
 	struct wctx w;
 	u64 size, nbytes, done = 0;
-	int ret = wctx_begin(fs, &w, 0), ret2;
+	int ret = wctx_begin_file(fs, &w, ino, 0), ret2;
 
 	if (ret)
 		return ret;
@@ -371,7 +372,7 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t new_size)
 	struct wctx w;
 	u64 size, nbytes, freed = 0;
 	u32 ss = fs->sectorsize;
-	int ret = wctx_begin(fs, &w, WCTX_FREES), ret2;
+	int ret = wctx_begin_file(fs, &w, ino, WCTX_FREES), ret2;
 
 	if (ret)
 		return ret;

@@ -15,8 +15,8 @@
  * tree, as btrfs check verifies. The ranges around superblock copies are
  * listed as free, as Linux does; the allocator keeps away from them itself.
  *
- * Caller holds fs->fs_lock for write; errors are returned and abort the
- * transaction in the caller.
+ * Caller is the commit (fs->trans_sem held for write); errors are
+ * returned and abort the transaction in the caller.
  */
 #include <ghee/errno.h>
 

@@ -2,10 +2,9 @@
  * The in-memory state of one mounted filesystem (struct fs_info), shared by
  * the fs/ modules. The shell never sees inside it: it uses fs/fs.h.
  *
- * Legend for the fields: [I] immutable after mount, [L] protected by the
- * named lock. fs_lock is the filesystem's big lock: every public call takes
- * it, for read (lookups, reads) or for write (changes, commit). See
- * docs/LOCKING.md for the order.
+ * Legend for the fields: [I] immutable after mount, [a] atomic, [L]
+ * protected by the named lock. The locks are listed in their order
+ * (rank 1a first); docs/LOCKING.md has the whole order and why.
  */
 #ifndef FS_FS_INFO_H
 #define FS_FS_INFO_H
@@ -23,6 +22,9 @@ struct subvol_root;
 struct trans;
 struct task;
 
+/* Inode locks, hashed by (subvolume, inode); a power of two. */
+#define FS_INODE_LOCKS 64
+
 struct fs_info {
 	struct blkdev *dev;		/* the single device [I] */
 	struct d_super_block *super;	/* the superblock copy in use [I] */
@@ -30,7 +32,7 @@ struct fs_info {
 	u32 nodesize;			/* tree block bytes [I] */
 	u32 sectorsize;			/* data block bytes [I] */
 	u64 generation;			/* last committed generation
-					 * [fs_lock, commit_root_sem] */
+					 * [trans_sem, commit_root_sem] */
 	u64 incompat;			/* super incompat_flags [I] */
 	u64 compat_ro;			/* super compat_ro_flags [I] */
 	u64 devid;			/* our device's id [I] */
@@ -38,33 +40,57 @@ struct fs_info {
 	 * metadata_uuid with the METADATA_UUID feature. [I] */
 	u8 meta_fsid[BTRFS_FSID_SIZE];
 	u8 chunk_tree_uuid[BTRFS_UUID_SIZE]; /* from the chunk root [I] */
-	int read_only;			/* refuses changes [fs_lock] */
+	int read_only;			/* refuses changes [a] */
 	int aborted;			/* errno of the transaction abort
-					 * that made it read-only [fs_lock] */
+					 * that made it read-only [a] */
 
 	/*
-	 * The big lock, rank 1 (outermost). Write: changing trees (the
-	 * running transaction, dirty blocks, delayed refs, the allocator,
-	 * root records) and committing. Read: searching the current trees.
-	 * Sleeping; held across I/O.
+	 * Rank 1a. The namespace: write for a change of names or inodes
+	 * (namei.c), so lookups never see half of one; read for lookups,
+	 * readdir, stat, file reads and file data writes. The commit does
+	 * not take it. Sleeping; held across I/O.
 	 */
-	struct rwsem fs_lock;
+	struct rwsem ns_lock;
 	/*
-	 * Rank 2. Guards every root's commit_* fields and the relocation
+	 * Rank 1b. Hashed by inode (inode_lock()): a file data write or
+	 * truncate holds its inode's lock for write, a file read for read,
+	 * both under ns_lock held for read. Sleeping; held across I/O.
+	 */
+	struct rwsem inode_locks[FS_INODE_LOCKS];
+	/*
+	 * Rank 1c. A change holds it for read from joining the running
+	 * transaction to its end (wctx_begin/wctx_end); the commit holds it
+	 * for write, so everything it writes is whole changes. Searches do
+	 * not take it. Sleeping; held across I/O.
+	 */
+	struct rwsem trans_sem;
+	/*
+	 * Rank 1c'. Guards every root's commit_* fields and the relocation
 	 * counter. Readers of commit roots (send, fsck of a live fs) take it
-	 * for read without fs_lock; the commit takes it for write only to
-	 * swap roots (DESIGN.md invariant 5). Sleeping.
+	 * for read and no other fs lock; the commit takes it for write only
+	 * to swap roots (DESIGN.md invariant 5). Sleeping.
 	 */
 	struct rwsem commit_root_sem;
 	u64 last_reloc_trans;		/* [commit_root_sem] */
-	struct trans *running;		/* the running transaction [fs_lock] */
-	struct space_info space;	/* block groups, free space [fs_lock] */
-	u64 bytes_used;			/* super bytes_used [fs_lock] */
-	u64 dev_bytes_used;		/* dev_item bytes_used [fs_lock] */
+	/*
+	 * Rank 1e, sleeping: the allocator (space, bytes_used,
+	 * dev_bytes_used, new chunks). Taken under tree-block locks (a copy
+	 * allocates); nothing under it takes a tree-block lock. The commit,
+	 * which excludes every change, reads space without it.
+	 */
+	struct mutex alloc_lock;
+	struct space_info space;	/* block groups, free space [L] */
+	u64 bytes_used;			/* super bytes_used [L] */
+	u64 dev_bytes_used;		/* dev_item bytes_used [L] */
+	/* Rank 1g, leaf spinlock: starting the running transaction. */
+	struct spinlock trans_lock;
+	struct trans *running;		/* the running transaction [L to set;
+					 * the commit clears it holding
+					 * trans_sem for write] */
 	struct task *committer;		/* periodic commit task [I] */
 	u64 commit_interval_ns;		/* its period [I] */
 
-	struct chunk_map chunks;	/* logical -> physical [fs_lock] */
+	struct chunk_map chunks;	/* logical -> physical, own lock */
 	struct tb_cache cache;		/* tree blocks, own lock */
 
 	struct ctree_root chunk_root;	/* tree 3 [I] */
@@ -74,8 +100,8 @@ struct fs_info {
 	struct ctree_root bg_root;	/* tree holding block group items [I] */
 	struct ctree_root dev_root;	/* tree 4 */
 	struct ctree_root fst_root;	/* tree 10; bytenr 0 when absent */
-	/* Roots are [fs_lock] (current) and [commit_root_sem] (commit_*)
-	 * once mounted read-write. */
+	/* Each root's current fields are under its own lock (ctree.h), its
+	 * commit_* fields under commit_root_sem. */
 	u64 default_subvol;		/* subvolume id mounted as "/" [I] */
 
 	/* Subvolume roots loaded so far (struct subvol_root list). Entries

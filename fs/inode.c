@@ -52,7 +52,7 @@ static void stat_from_disk(struct fs_stat *st, const u8 *p)
 }
 
 /* Read an inode's attributes. Returns 0, -ENOENT, or <0. Caller holds
- * fs_lock. */
+ * ns_lock. */
 int inode_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
 {
 	const struct subvol_root *sv;
@@ -215,14 +215,14 @@ out_free:
 	return ret;
 }
 
-/* fs_stat and fs_lookup: the calls above under fs_lock held for read. */
+/* fs_stat and fs_lookup: the calls above under ns_lock held for read. */
 int fs_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
 {
 	int ret;
 
-	down_read(&fs->fs_lock);
+	down_read(&fs->ns_lock);
 	ret = inode_stat(fs, ino, st);
-	up_read(&fs->fs_lock);
+	up_read(&fs->ns_lock);
 	return ret;
 }
 
@@ -231,8 +231,8 @@ int fs_lookup(struct fs_info *fs, const char *path, unsigned flags,
 {
 	int ret;
 
-	down_read(&fs->fs_lock);
+	down_read(&fs->ns_lock);
 	ret = inode_lookup(fs, path, flags, out);
-	up_read(&fs->fs_lock);
+	up_read(&fs->ns_lock);
 	return ret;
 }

@@ -1,6 +1,6 @@
 /*
  * Unlocked forms of the public read calls, for use inside fs/ with
- * fs->fs_lock already held (the public wrappers in fs.h take it for read;
+ * fs->ns_lock already held (the public wrappers in fs.h take it for read;
  * taking a writer-fair rwsem twice could deadlock against a waiting
  * writer).
  */
@@ -16,5 +16,6 @@ int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 	      size_t len, size_t *done);
 int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
 		  size_t len, size_t *done);
+struct rwsem *inode_lock(struct fs_info *fs, struct fs_ino ino);
 
 #endif

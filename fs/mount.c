@@ -230,14 +230,20 @@ static int load_trees(struct fs_info *fs)
 int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 {
 	struct fs_info *fs = kzalloc(sizeof(*fs));
-	int ret;
+	int ret, i;
 
 	if (!fs)
 		return -ENOMEM;
 	fs->dev = dev;
 	spin_init(&fs->subvol_lock, "subvols");
-	rwsem_init(&fs->fs_lock, "fs_lock");
+	rwsem_init(&fs->ns_lock, "ns_lock");
+	for (i = 0; i < FS_INODE_LOCKS; i++)
+		rwsem_init(&fs->inode_locks[i], "inode_lock");
+	rwsem_init(&fs->trans_sem, "trans_sem");
 	rwsem_init(&fs->commit_root_sem, "commit_root_sem");
+	mutex_init(&fs->alloc_lock, "alloc_lock");
+	spin_init(&fs->trans_lock, "trans_lock");
+	spin_init(&fs->chunks.lock, "chunk_map");
 	ret = tb_cache_init(&fs->cache, TB_CACHE_BYTES);
 	if (ret)
 		goto out_free;
@@ -277,13 +283,11 @@ void fs_umount(struct fs_info *fs)
 		return;
 	trans_stop_committer(fs);
 	if (fs->running) {
-		down_write(&fs->fs_lock);
 		if (trans_commit(fs))
 			pr_err("%s: final commit failed", fs->dev->name);
 		if (fs->running)
 			trans_free(fs->running);
 		fs->running = NULL;
-		up_write(&fs->fs_lock);
 	}
 	bg_free_all(fs);
 	subvol_free_all(fs);
@@ -296,18 +300,15 @@ void fs_umount(struct fs_info *fs)
 /* Nonzero when fs is read-only (mounted so, or after an abort). */
 int fs_is_read_only(const struct fs_info *fs)
 {
-	return fs->read_only;
+	return __atomic_load_n(&fs->read_only, __ATOMIC_ACQUIRE);
 }
 
 /* Commit the running transaction now. 0, -EROFS, or the commit's error. */
 int fs_sync(struct fs_info *fs)
 {
-	int ret;
-
-	down_write(&fs->fs_lock);
-	ret = fs->read_only ? (fs->aborted ? -EROFS : 0) : trans_commit(fs);
-	up_write(&fs->fs_lock);
-	return ret;
+	if (fs_is_read_only(fs))
+		return fs_aborted(fs) ? -EROFS : 0;
+	return trans_commit(fs);
 }
 
 /* Name of a chunk type, as btrfs filesystem df prints it. */
@@ -384,13 +385,16 @@ static int df_locked(struct fs_info *fs, struct fs_df *df)
 	return 0;
 }
 
-/* fs_df under fs_lock held for read. */
+/* fs_df with trans_sem held for read (the commit changes the used bytes)
+ * and alloc_lock (changes allocate). */
 int fs_df(struct fs_info *fs, struct fs_df *df)
 {
 	int ret;
 
-	down_read(&fs->fs_lock);
+	down_read(&fs->trans_sem);
+	mutex_lock(&fs->alloc_lock);
 	ret = df_locked(fs, df);
-	up_read(&fs->fs_lock);
+	mutex_unlock(&fs->alloc_lock);
+	up_read(&fs->trans_sem);
 	return ret;
 }

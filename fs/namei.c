@@ -9,10 +9,13 @@
  * nlink (its number of names; 1 for directories, which btrfs does not
  * count up). Indexes grow from 2 per directory.
  *
- * Each call takes fs_lock for write and joins the running transaction
- * (wctx_begin), first making sure metadata space remains for it and the
- * commit (committing early or adding a chunk; else -ENOSPC before anything
- * changes). That check is the metadata reservation: RESERVE_BLOCKS for
+ * Each call takes ns_lock for write, so no lookup sees half a change, and
+ * joins the running transaction (wctx_begin), first making sure metadata
+ * space remains for it and the commit (committing early or adding a
+ * chunk; else -ENOSPC before anything changes). File data changes
+ * (file_write.c) enter by wctx_begin_file instead: ns_lock for read and
+ * the file's inode lock for write, so writes to different files run at
+ * once, sharing the transaction. That check is the metadata reservation: RESERVE_BLOCKS for
  * the change itself, twice the transaction's dirty blocks for the commit
  * (each dirty block may cost an extent-tree and free-space-tree change),
  * and GLOBAL_RESERVE_BLOCKS more that only changes which give space back
@@ -42,45 +45,111 @@
 /* Commit early once a transaction has this many dirty blocks. */
 #define MAX_DIRTY_BLOCKS 16384
 
-/*
- * Take fs_lock for write and join the transaction with room to work.
- * flags: WCTX_FREES for a change that gives space back (it may use the
- * global reserve). Returns 0 (lock held), -ENOSPC, -EROFS or <0.
- */
-int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags)
+/* The lock of inode ino (rank 1b): one of fs->inode_locks, by hash. */
+struct rwsem *inode_lock(struct fs_info *fs, struct fs_ino ino)
 {
-	u64 blocks = RESERVE_BLOCKS;
-	int ret, tries;
+	u64 h = (ino.root * 0x9E3779B97F4A7C15ULL) ^ ino.ino;
+
+	return &fs->inode_locks[(h * 0xff51afd7ed558ccdULL >> 58) &
+				(FS_INODE_LOCKS - 1)];
+}
+
+/*
+ * Is there room for a change in t? 0 yes; -EAGAIN when a commit should
+ * come first (the transaction is large, or metadata space is short and a
+ * commit gives back what the last one pinned); -ENOSPC when even after
+ * that (tries > 0) there is none.
+ */
+static int room_for_change(struct trans *t, unsigned flags, int tries)
+{
+	u64 blocks = RESERVE_BLOCKS, ndirty = trans_ndirty(t);
+	int ret;
 
 	if (!(flags & WCTX_FREES))
 		blocks += GLOBAL_RESERVE_BLOCKS;
-	w->fs = fs;
-	w->t = NULL;
-	down_write(&fs->fs_lock);
-	for (tries = 0; tries < 2; tries++) {
+	if (ndirty > MAX_DIRTY_BLOCKS && tries == 0)
+		return -EAGAIN;
+	ret = bg_ensure_metadata(t, (ndirty * 2 + blocks) *
+				 (u64)t->fs->nodesize);
+	return ret == -ENOSPC && tries == 0 ? -EAGAIN : ret;
+}
+
+/*
+ * Join the transaction with room to work, taking trans_sem for read.
+ * Caller holds its namespace or inode lock. Returns 0 (trans_sem held),
+ * -ENOSPC, -EROFS or <0.
+ */
+static int wctx_join(struct fs_info *fs, struct wctx *w, unsigned flags)
+{
+	int ret, tries;
+
+	for (tries = 0;; tries++) {
+		down_read(&fs->trans_sem);
 		ret = trans_join(fs, &w->t);
+		if (ret == 0)
+			ret = room_for_change(w->t, flags, tries);
+		if (ret != -EAGAIN)
+			break;
+		up_read(&fs->trans_sem);
+		ret = trans_commit(fs);
 		if (ret)
-			break;
-		if (w->t->ndirty > MAX_DIRTY_BLOCKS && tries == 0) {
-			ret = trans_commit(fs);
-			continue;
-		}
-		ret = bg_ensure_metadata(w->t, (w->t->ndirty * 2 + blocks) *
-					 (u64)fs->nodesize);
-		if (ret != -ENOSPC || tries)
-			break;
-		ret = trans_commit(fs);	/* frees what the last one pinned */
-		if (ret)
-			break;
+			return ret;
 	}
 	if (ret)
-		up_write(&fs->fs_lock);
+		up_read(&fs->trans_sem);
 	return ret;
 }
 
+/*
+ * Start a namespace change: take ns_lock for write and join the
+ * transaction. flags: WCTX_FREES for a change that gives space back (it
+ * may use the global reserve). Returns 0 (locks held), -ENOSPC, -EROFS
+ * or <0.
+ */
+int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags)
+{
+	int ret;
+
+	w->fs = fs;
+	w->t = NULL;
+	w->inode_lock = NULL;
+	down_write(&fs->ns_lock);
+	ret = wctx_join(fs, w, flags);
+	if (ret)
+		up_write(&fs->ns_lock);
+	return ret;
+}
+
+/* Start a data change of file ino: ns_lock for read, its inode lock for
+ * write, then as wctx_begin. */
+int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
+		    unsigned flags)
+{
+	int ret;
+
+	w->fs = fs;
+	w->t = NULL;
+	w->inode_lock = inode_lock(fs, ino);
+	down_read(&fs->ns_lock);
+	down_write(w->inode_lock);
+	ret = wctx_join(fs, w, flags);
+	if (ret) {
+		up_write(w->inode_lock);
+		up_read(&fs->ns_lock);
+	}
+	return ret;
+}
+
+/* End a change: leave the transaction, drop its locks. */
 void wctx_end(struct wctx *w)
 {
-	up_write(&w->fs->fs_lock);
+	up_read(&w->fs->trans_sem);
+	if (w->inode_lock) {
+		up_write(w->inode_lock);
+		up_read(&w->fs->ns_lock);
+	} else {
+		up_write(&w->fs->ns_lock);
+	}
 }
 
 /* The writable root of subvolume id. */

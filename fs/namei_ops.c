@@ -4,7 +4,7 @@
  * name goes is evicted at once (file_evict): ghee has no open files that
  * could keep it, so no orphan item is needed.
  *
- * Each call holds fs_lock for write inside a wctx.
+ * Each call holds ns_lock for write inside a wctx.
  */
 #include <ghee/errno.h>
 

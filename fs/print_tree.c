@@ -614,23 +614,19 @@ static int dump_super_locked(struct fs_info *fs)
 	return 0;
 }
 
-/* fs_dump_tree and fs_dump_super run under fs_lock held for read. */
+/* A tree dump is a search (tree-block locks only); a superblock dump
+ * holds trans_sem for read, which keeps the commit from rewriting it. */
 int fs_dump_tree(struct fs_info *fs, const char *tree)
 {
-	int ret;
-
-	down_read(&fs->fs_lock);
-	ret = dump_tree_locked(fs, tree);
-	up_read(&fs->fs_lock);
-	return ret;
+	return dump_tree_locked(fs, tree);
 }
 
 int fs_dump_super(struct fs_info *fs)
 {
 	int ret;
 
-	down_read(&fs->fs_lock);
+	down_read(&fs->trans_sem);
 	ret = dump_super_locked(fs);
-	up_read(&fs->fs_lock);
+	up_read(&fs->trans_sem);
 	return ret;
 }

@@ -302,13 +302,13 @@ static int subvol_list_locked(struct fs_info *fs, fs_subvol_fn fn, void *ctx)
 	return ret < 0 ? ret : ret == 1 ? 0 : ret;
 }
 
-/* fs_subvol_list under fs_lock held for read (fn must not call fs/). */
+/* fs_subvol_list under ns_lock held for read (fn must not call fs/). */
 int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx)
 {
 	int ret;
 
-	down_read(&fs->fs_lock);
+	down_read(&fs->ns_lock);
 	ret = subvol_list_locked(fs, fn, ctx);
-	up_read(&fs->fs_lock);
+	up_read(&fs->ns_lock);
 	return ret;
 }

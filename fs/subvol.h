@@ -13,9 +13,9 @@ struct fs_info;
 /* A loaded subvolume; stays on fs->subvols until unmount. */
 struct subvol_root {
 	struct subvol_root *next;	/* fs->subvols chain [L subvol_lock] */
-	struct ctree_root root;		/* its fs tree [fs_lock] */
+	struct ctree_root root;		/* its fs tree (own lock) */
 	u64 next_ino;			/* next free inode number, 0 until
-					 * looked up [fs_lock] */
+					 * looked up [ns_lock for write] */
 	u64 root_dirid;			/* inode of its top directory [I] */
 	u64 flags;			/* BTRFS_ROOT_SUBVOL_* [I] */
 };

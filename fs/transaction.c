@@ -23,8 +23,11 @@
  * A task commits every commit_interval_ns (trans_start_committer); sync,
  * umount and a write that runs short of metadata space commit at once.
  *
- * Locking: every function here runs with fs->fs_lock held for write
- * (the committer task takes it), except the commit-root swap, which also
+ * Locking: changes join with fs->trans_sem held for read, so many share
+ * the running transaction; trans_commit() takes trans_sem for write, which
+ * waits for the changes in progress to end and holds new ones off until
+ * the superblock is out. Searches take no transaction lock: they go on
+ * during the commit, under the tree-block locks. The commit-root swap also
  * takes commit_root_sem for write, briefly (DESIGN.md invariant 5).
  */
 #include <ghee/errno.h>
@@ -43,20 +46,18 @@
 #include "super.h"
 #include "transaction.h"
 
-/* Get the running transaction, starting one if none runs. Caller holds
- * fs_lock for write. Returns 0, -EROFS (read-only or aborted), -ENOMEM. */
-int trans_join(struct fs_info *fs, struct trans **out)
+/* The errno that aborted the last transaction, or 0. */
+int fs_aborted(const struct fs_info *fs)
 {
-	struct trans *t;
+	return __atomic_load_n(&fs->aborted, __ATOMIC_ACQUIRE);
+}
+
+/* Start a transaction after the last committed generation. */
+static int trans_new(struct fs_info *fs, struct trans **out)
+{
+	struct trans *t = kzalloc(sizeof(*t));
 	int ret;
 
-	if (fs->read_only)
-		return -EROFS;
-	if (fs->running) {
-		*out = fs->running;
-		return 0;
-	}
-	t = kzalloc(sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	ret = delayed_refs_init(&t->refs);
@@ -67,13 +68,42 @@ int trans_join(struct fs_info *fs, struct trans **out)
 	t->fs = fs;
 	t->transid = fs->generation + 1;
 	t->start_ns = time_ns();
+	spin_init(&t->lock, "trans");
 	list_init(&t->dirty);
-	fs->running = t;
 	*out = t;
 	return 0;
 }
 
-/* Remember a freed range; it becomes allocatable after the commit. */
+/* Get the running transaction, starting one if none runs. Caller holds
+ * fs->trans_sem for read. Returns 0, -EROFS (read-only or aborted),
+ * -ENOMEM. */
+int trans_join(struct fs_info *fs, struct trans **out)
+{
+	int ret = 0;
+
+	if (__atomic_load_n(&fs->read_only, __ATOMIC_ACQUIRE))
+		return -EROFS;
+	spin_lock(&fs->trans_lock);
+	if (!fs->running)
+		ret = trans_new(fs, &fs->running);
+	*out = fs->running;
+	spin_unlock(&fs->trans_lock);
+	return ret;
+}
+
+/* Tree blocks the transaction has made so far. */
+u64 trans_ndirty(struct trans *t)
+{
+	u64 n;
+
+	spin_lock(&t->lock);
+	n = t->ndirty;
+	spin_unlock(&t->lock);
+	return n;
+}
+
+/* Remember a freed range; it becomes allocatable after the commit. The
+ * commit calls this, running the delayed refs. */
 int trans_pin(struct trans *t, u64 start, u64 len)
 {
 	if (t->npinned == t->pin_cap) {
@@ -119,11 +149,12 @@ void trans_free(struct trans *t)
 void trans_abort_at(struct trans *t, int err, const char *func, int line)
 {
 	struct fs_info *fs = t->fs;
+	int none = 0;
 
-	if (fs->aborted)
+	if (!__atomic_compare_exchange_n(&fs->aborted, &none, err, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
-	fs->aborted = err;
-	fs->read_only = 1;
+	__atomic_store_n(&fs->read_only, 1, __ATOMIC_RELEASE);
 	pr_err("%s: transaction %llu aborted in %s:%d (error %d); the "
 	       "filesystem is read-only now, the disk keeps generation %llu",
 	       fs->dev->name, (unsigned long long)t->transid, func, line, err,
@@ -353,18 +384,17 @@ static void swap_commit_roots(struct trans *t)
  * transaction that changed no block (a change that failed before
  * touching anything) ends without writing: a superblock of a new
  * generation must point at a root of that generation. Caller holds
- * fs_lock for write. Returns 0, or the error that aborted it.
+ * trans_sem for write. Returns 0, or the error that aborted it.
  */
-int trans_commit(struct fs_info *fs)
+static int commit_locked(struct fs_info *fs)
 {
 	struct trans *t = fs->running;
 	int ret;
 
-	if (!t)
-		return fs->aborted ? -EROFS : 0;
-	if (fs->aborted)
+	if (fs_aborted(fs))
 		return -EROFS;
-	t->in_commit = 1;
+	if (!t)
+		return 0;
 	ret = settle(t);
 	if (ret == 0 && list_empty(&t->dirty) && !t->npinned)
 		goto out_free;	/* nothing changed: the disk stays as is */
@@ -381,6 +411,19 @@ out_free:
 	return 0;
 }
 
+/* Commit the running transaction, waiting for the changes in progress to
+ * end. Caller holds no fs lock but ns_lock and an inode lock. Returns 0,
+ * -EROFS after an abort, or the error that aborted this one. */
+int trans_commit(struct fs_info *fs)
+{
+	int ret;
+
+	down_write(&fs->trans_sem);
+	ret = commit_locked(fs);
+	up_write(&fs->trans_sem);
+	return ret;
+}
+
 /* The periodic commit: every interval, commit what is running. */
 static int committer(void *arg)
 {
@@ -389,12 +432,12 @@ static int committer(void *arg)
 	while (!task_should_stop()) {
 		if (task_sleep_ns(fs->commit_interval_ns))
 			break;
-		down_write(&fs->fs_lock);
-		if (fs->running && !fs->read_only &&
+		down_write(&fs->trans_sem);
+		if (fs->running && !fs_aborted(fs) &&
 		    time_ns() - fs->running->start_ns >=
 		    fs->commit_interval_ns / 2)
-			trans_commit(fs);
-		up_write(&fs->fs_lock);
+			commit_locked(fs);
+		up_write(&fs->trans_sem);
 	}
 	return 0;
 }
@@ -407,7 +450,7 @@ int trans_start_committer(struct fs_info *fs)
 	return fs->committer ? 0 : -ENOMEM;
 }
 
-/* Stop it (umount). Caller does not hold fs_lock. */
+/* Stop it (umount). Caller holds no fs lock. */
 void trans_stop_committer(struct fs_info *fs)
 {
 	if (!fs->committer)

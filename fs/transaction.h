@@ -6,6 +6,8 @@
 #ifndef FS_TRANSACTION_H
 #define FS_TRANSACTION_H
 
+#include <ghee/sync.h>
+
 #include "../lib/list.h"
 #include "delayed_ref.h"
 #include "format.h"
@@ -18,23 +20,30 @@ struct pin_range {
 };
 
 /*
- * The running transaction. Everything here is under fs->fs_lock held for
- * write: one writer at a time changes trees, and commit runs under it too.
+ * The running transaction, shared by every change in progress (each holds
+ * fs->trans_sem for read). The commit holds trans_sem for write and so
+ * uses all of it without the lock below.
  */
 struct trans {
 	struct fs_info *fs;		/* [I] */
 	u64 transid;			/* generation it will commit as [I] */
-	struct list_head dirty;		/* TB_DIRTY tree blocks, one ref each */
-	u64 ndirty;			/* blocks on dirty */
-	struct delayed_refs refs;	/* queued reference changes */
-	struct pin_range *pinned;	/* ranges freed in this transaction */
+	/* Rank 1f, leaf spinlock: dirty, ndirty and refs, which changes
+	 * running at once update. */
+	struct spinlock lock;
+	struct list_head dirty;		/* TB_DIRTY tree blocks, one ref
+					 * each [L] */
+	u64 ndirty;			/* blocks on dirty [L] */
+	struct delayed_refs refs;	/* queued reference changes [L] */
+	struct pin_range *pinned;	/* ranges freed in this transaction
+					 * [commit only] */
 	u32 npinned, pin_cap;
-	u64 start_ns;			/* when it started (time_ns) */
-	int in_commit;			/* commit is running the queue */
+	u64 start_ns;			/* when it started (time_ns) [I] */
 };
 
 int trans_join(struct fs_info *fs, struct trans **out);
 int trans_commit(struct fs_info *fs);
+u64 trans_ndirty(struct trans *t);
+int fs_aborted(const struct fs_info *fs);
 int trans_pin(struct trans *t, u64 start, u64 len);
 void trans_abort_at(struct trans *t, int err, const char *func, int line);
 void trans_free(struct trans *t);

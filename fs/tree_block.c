@@ -242,6 +242,7 @@ int tree_block_read(struct fs_info *fs, u64 bytenr,
 	b->refs = 1;
 	list_init(&b->lru);
 	list_init(&b->dirty);
+	rwsem_init(&b->lock, "tree_block");
 
 	spin_lock(&c->lock);
 	other = cache_lookup(c, bytenr);
@@ -366,6 +367,7 @@ int tree_block_new(struct fs_info *fs, u64 bytenr, struct tree_block **out)
 	b->refs = 1;
 	list_init(&b->lru);
 	list_init(&b->dirty);
+	rwsem_init(&b->lock, "tree_block");
 	spin_lock(&c->lock);
 	dead = unhash_locked(c, bytenr);
 	h = bucket_of(c, bytenr);
@@ -424,6 +426,7 @@ int tree_block_clone(const struct tree_block *b, struct tree_block **out)
 	n->refs = 1;
 	list_init(&n->lru);
 	list_init(&n->dirty);
+	rwsem_init(&n->lock, "tree_block");
 	*out = n;
 	return 0;
 }

@@ -25,16 +25,27 @@ struct tb_cache;
  * commit is shared by everyone holding a reference and is never modified (a
  * committed block never changes, DESIGN.md invariant 2): the write path
  * copies it to a new address first (COW, ctree_write.c). Only a TB_DIRTY
- * block, created in the running transaction, is changed in place, by the
- * one writer holding fs->fs_lock for write; readers hold it for read.
+ * block, created in the running transaction, is changed in place, by a
+ * writer holding the block's lock for write; searches hold it for read
+ * (ctree.c: a path locks every block from the root down to its leaf).
  * Code that wants to keep a block independently of the cache takes a clone.
  */
 struct tree_block {
 	u64 start;		/* logical address [I] */
 	u32 len;		/* nodesize [I] */
-	unsigned flags;		/* TB_* [L fs->fs_lock for TB_DIRTY; cache
-				 * lock for TB_STALE] */
-	struct list_head dirty;	/* on trans->dirty while TB_DIRTY [fs_lock] */
+	unsigned flags;		/* TB_* [TB_DIRTY: set and cleared by a
+				 * change holding lock for write, or the
+				 * commit; TB_STALE: cache lock] */
+	struct list_head dirty;	/* on trans->dirty while TB_DIRTY
+				 * [trans->lock] */
+	/*
+	 * Rank 1d (docs/LOCKING.md), sleeping: the block's contents. Paths
+	 * take it root to leaf, a child only while holding its parent (or,
+	 * for a tree's root block, after reading the root record), for
+	 * write to change a TB_DIRTY block, for read to search. Clones
+	 * never need it.
+	 */
+	struct rwsem lock;
 	u8 *data;		/* len bytes, verified by tree_check [I] */
 	struct tb_cache *cache;	/* owning cache; NULL for clones [I] */
 	int refs;		/* holders [L cache->lock]; clones: owner only */
@@ -70,6 +81,27 @@ struct tb_expect {
 	int has_first_key;	/* the referrer knows the first key */
 	struct key first_key;	/* then: the block's first key */
 };
+
+/* How a path holds a block's lock (ctree_path.locks). */
+#define TB_UNLOCKED 0
+#define TB_READ 1
+#define TB_WRITE 2
+
+static inline void tb_lock(struct tree_block *b, int mode)
+{
+	if (mode == TB_WRITE)
+		down_write(&b->lock);
+	else
+		down_read(&b->lock);
+}
+
+static inline void tb_unlock(struct tree_block *b, int mode)
+{
+	if (mode == TB_WRITE)
+		up_write(&b->lock);
+	else
+		up_read(&b->lock);
+}
 
 int tb_cache_init(struct tb_cache *c, u64 max_bytes);
 void tb_cache_destroy(struct tb_cache *c);

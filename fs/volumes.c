@@ -11,9 +11,10 @@
  * can be read, and volumes_read_chunk_tree() adds every chunk.
  *
  * The map is a sorted array, searched by binary search. It is built during
- * mount; afterwards only the allocator adds chunks (volumes_add_chunk), with
- * fs->fs_lock held for write, so lookups hold fs_lock (either way) or run
- * during mount.
+ * mount; afterwards only the allocator adds chunks (volumes_add_chunk,
+ * under fs->alloc_lock), which may move the array: so I/O copies the
+ * mapping it needs under the map's spinlock (map_copy), and the pointer
+ * volumes_lookup returns is for the allocator and the commit only.
  *
  * Writes go to every copy (volumes_write): DUP keeps two identical copies.
  */
@@ -185,10 +186,15 @@ static int map_insert(struct chunk_map *map, const struct chunk_mapping *m,
 	return 0;
 }
 
-/* Add a chunk the allocator made. Caller holds fs_lock for write. */
+/* Add a chunk the allocator made. Caller holds fs->alloc_lock. */
 int volumes_add_chunk(struct fs_info *fs, const struct chunk_mapping *m)
 {
-	return map_insert(&fs->chunks, m, "new chunk");
+	int ret;
+
+	spin_lock(&fs->chunks.lock);
+	ret = map_insert(&fs->chunks, m, "new chunk");
+	spin_unlock(&fs->chunks.lock);
+	return ret;
 }
 
 /* Parse and insert one chunk item. */
@@ -276,7 +282,8 @@ int volumes_read_chunk_tree(struct fs_info *fs)
 	return ret < 0 ? ret : 0;
 }
 
-/* The chunk holding all of [logical, logical + len), or NULL. */
+/* The chunk holding all of [logical, logical + len), or NULL. For the
+ * allocator (fs->alloc_lock held), the commit and mount. */
 const struct chunk_mapping *volumes_lookup(const struct fs_info *fs,
 					   u64 logical, u64 len)
 {
@@ -293,12 +300,27 @@ const struct chunk_mapping *volumes_lookup(const struct fs_info *fs,
 	return m;
 }
 
-/* How many copies hold logical (0 when it is not mapped). */
-int volumes_num_copies(const struct fs_info *fs, u64 logical)
+/* Copy the chunk holding all of [logical, +len) into *out, under the map's
+ * lock. Returns 0, or -ENOENT when no chunk holds it. */
+static int map_copy(struct fs_info *fs, u64 logical, u64 len,
+		    struct chunk_mapping *out)
 {
-	const struct chunk_mapping *m = volumes_lookup(fs, logical, 1);
+	const struct chunk_mapping *m;
 
-	return m ? (int)m->num_stripes : 0;
+	spin_lock(&fs->chunks.lock);
+	m = volumes_lookup(fs, logical, len);
+	if (m)
+		*out = *m;
+	spin_unlock(&fs->chunks.lock);
+	return m ? 0 : -ENOENT;
+}
+
+/* How many copies hold logical (0 when it is not mapped). */
+int volumes_num_copies(struct fs_info *fs, u64 logical)
+{
+	struct chunk_mapping m;
+
+	return map_copy(fs, logical, 1, &m) ? 0 : (int)m.num_stripes;
 }
 
 /*
@@ -309,18 +331,18 @@ int volumes_num_copies(const struct fs_info *fs, u64 logical)
 int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
 		 u32 len)
 {
-	const struct chunk_mapping *m = volumes_lookup(fs, logical, len);
+	struct chunk_mapping m;
 	u64 phys;
 	int ret;
 
-	if (!m) {
+	if (map_copy(fs, logical, len, &m)) {
 		pr_err("logical %llu (+%u) is not in any chunk",
 		       (unsigned long long)logical, len);
 		return -EIO;
 	}
-	if (mirror < 0 || (u32)mirror >= m->num_stripes)
+	if (mirror < 0 || (u32)mirror >= m.num_stripes)
 		return -EINVAL;
-	phys = m->physical[mirror] + (logical - m->logical);
+	phys = m.physical[mirror] + (logical - m.logical);
 	if (phys + len > fs->dev->size || phys + len < phys) {
 		pr_err("logical %llu maps to %s byte %llu, past the end of "
 		       "the device (%llu bytes; image truncated?)",
@@ -343,17 +365,17 @@ int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
  */
 int volumes_write(struct fs_info *fs, u64 logical, const void *buf, u32 len)
 {
-	const struct chunk_mapping *m = volumes_lookup(fs, logical, len);
+	struct chunk_mapping m;
 	u32 i;
 	int ret;
 
-	if (!m) {
+	if (map_copy(fs, logical, len, &m)) {
 		pr_err("write to logical %llu (+%u): not in any chunk",
 		       (unsigned long long)logical, len);
 		return -EIO;
 	}
-	for (i = 0; i < m->num_stripes; i++) {
-		u64 phys = m->physical[i] + (logical - m->logical);
+	for (i = 0; i < m.num_stripes; i++) {
+		u64 phys = m.physical[i] + (logical - m.logical);
 
 		ret = blk_write(fs->dev, phys, buf, len);
 		if (ret) {

@@ -5,6 +5,8 @@
 #ifndef FS_VOLUMES_H
 #define FS_VOLUMES_H
 
+#include <ghee/sync.h>
+
 #include "format.h"
 
 struct fs_info;
@@ -23,16 +25,20 @@ struct chunk_mapping {
 
 /* All chunks, sorted by logical address, not overlapping. */
 struct chunk_map {
-	struct chunk_mapping *v;	/* array of n entries */
-	u32 n;				/* entries in use */
-	u32 cap;			/* entries allocated */
+	/* Rank 1h, leaf spinlock: v, n and cap. The allocator (holding
+	 * fs->alloc_lock) is the only one to add chunks after mount, so it
+	 * may read them without this lock. */
+	struct spinlock lock;
+	struct chunk_mapping *v;	/* array of n entries [L] */
+	u32 n;				/* entries in use [L] */
+	u32 cap;			/* entries allocated [L] */
 };
 
 int volumes_read_sys_array(struct fs_info *fs);
 int volumes_read_chunk_tree(struct fs_info *fs);
 const struct chunk_mapping *volumes_lookup(const struct fs_info *fs,
 					   u64 logical, u64 len);
-int volumes_num_copies(const struct fs_info *fs, u64 logical);
+int volumes_num_copies(struct fs_info *fs, u64 logical);
 int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
 		 u32 len);
 int volumes_write(struct fs_info *fs, u64 logical, const void *buf, u32 len);

@@ -14,16 +14,21 @@
 #define S_IFDIR_ 0040000
 #define S_IFLNK_ 0120000
 
-/* One change in progress: fs_lock held for write, transaction joined. */
+/* One change in progress: its locks held, the transaction joined. */
 struct wctx {
 	struct fs_info *fs;
 	struct trans *t;
+	struct rwsem *inode_lock;	/* a data change's inode lock, held
+					 * for write; NULL: a namespace
+					 * change (ns_lock held for write) */
 };
 
 /* wctx_begin flags */
 #define WCTX_FREES (1u << 0)	/* the change gives space back */
 
 int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags);
+int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
+		    unsigned flags);
 void wctx_end(struct wctx *w);
 int wctx_root(struct wctx *w, u64 subvol, struct ctree_root **out);
 int inode_item_get(struct ctree_root *root, u64 ino, u8 *item);

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define LOCKDEP_HELD_MAX	16	/* locks one task or CPU holds at once */
+#define LOCKDEP_HELD_MAX	32	/* locks one task or CPU holds at once */
 
 enum lockdep_kind {
 	LOCKDEP_SPIN,		/* spinlock */

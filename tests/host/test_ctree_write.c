@@ -54,7 +54,7 @@ static struct scratch *scratch_new(void)
 	if (fs_mkfs(fault_dev_blk(s->dev), &o) ||
 	    fs_mount(fault_dev_blk(s->dev), 0, &s->fs))
 		return NULL;
-	down_write(&s->fs->fs_lock);
+	down_read(&s->fs->trans_sem);	/* a change in progress */
 	memset(s->size, 0xff, sizeof(s->size));
 	ctree_root_init(&s->root, s->fs, TREE_ID, 0, 0, 0);
 	if (trans_join(s->fs, &s->t) || ctree_create_empty(s->t, &s->root))
@@ -67,7 +67,7 @@ static void scratch_free(struct scratch *s)
 	/* The scratch tree is in no root item: drop it uncommitted. */
 	trans_free(s->fs->running);
 	s->fs->running = NULL;
-	up_write(&s->fs->fs_lock);
+	up_read(&s->fs->trans_sem);
 	fs_umount(s->fs);
 	fault_dev_free(s->dev);
 	free(s);
@@ -395,12 +395,15 @@ static void cow_once_per_transaction(struct scratch *s)
 	u64 a2[BTRFS_MAX_LEVEL], g2[BTRFS_MAX_LEVEL];
 	u64 a3[BTRFS_MAX_LEVEL], g3[BTRFS_MAX_LEVEL], dirty, transid;
 	struct shape sh;
-	int l;
+	int l, ret;
 
 	for (l = 0; l < 1500; l++)
 		CHECK_OK(put_item(s, (u32)l, 60));
 	CHECK_OK(write_path(s, 700, a1, g1));
-	CHECK_OK(trans_commit(s->fs));
+	up_read(&s->fs->trans_sem);
+	ret = trans_commit(s->fs);
+	down_read(&s->fs->trans_sem);
+	CHECK_OK(ret);
 	CHECK_OK(trans_join(s->fs, &s->t));
 	transid = s->t->transid;
 	CHECK(s->root.generation < transid);

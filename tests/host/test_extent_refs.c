@@ -64,7 +64,7 @@ static int scratch_open(struct scratch *s)
 	if (!s->dev || fs_mkfs(fault_dev_blk(s->dev), &o) ||
 	    fs_mount(fault_dev_blk(s->dev), 0, &s->fs))
 		return -EIO;
-	down_write(&s->fs->fs_lock);
+	down_read(&s->fs->trans_sem);	/* a change in progress */
 	return trans_join(s->fs, &s->t);
 }
 
@@ -73,7 +73,7 @@ static void scratch_close(struct scratch *s)
 	if (s->fs) {
 		trans_free(s->fs->running);	/* never committed */
 		s->fs->running = NULL;
-		up_write(&s->fs->fs_lock);
+		up_read(&s->fs->trans_sem);
 		fs_umount(s->fs);
 	}
 	fault_dev_free(s->dev);
