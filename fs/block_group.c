@@ -21,8 +21,8 @@
  * it is usable at once, and its chunk item, device extents, block group
  * item and free-space info are inserted at commit (bg_commit_items).
  *
- * Locking: changes allocate under fs->alloc_lock (bg_alloc,
- * bg_ensure_metadata), which they may take holding tree-block locks; the
+ * Locking: changes allocate and reserve under fs->alloc_lock (bg_alloc,
+ * bg_reserve_metadata), which they may take holding tree-block locks; the
  * commit, which excludes every change (fs->trans_sem held for write),
  * accounts, unpins and writes items without it; mount is alone.
  */
@@ -554,20 +554,41 @@ u64 bg_free_bytes(struct fs_info *fs, u64 type)
 	return sum;
 }
 
+/* Is there room for need more reserved bytes with also_free spare? */
+static int meta_room(struct fs_info *fs, u64 need, u64 also_free)
+{
+	return bg_free_bytes(fs, BTRFS_BLOCK_GROUP_METADATA) >=
+	       fs->space.meta_reserved + need + also_free;
+}
+
 /*
- * Make sure need bytes of metadata are free, adding a chunk if that helps.
- * Returns 0 or -ENOSPC; nothing is changed on -ENOSPC.
+ * Reserve need bytes of metadata for a change about to start, counting
+ * what the changes in progress have reserved, and make sure also_free
+ * bytes stay free beyond that (the commit's share, which no single change
+ * reserves); add a chunk if that helps. Blocks the change allocates come
+ * from free space as usual: the reservation only keeps other changes from
+ * promising the same bytes. Returns 0 or -ENOSPC (nothing reserved).
  */
-int bg_ensure_metadata(struct trans *t, u64 need)
+int bg_reserve_metadata(struct trans *t, u64 need, u64 also_free)
 {
 	struct fs_info *fs = t->fs;
 	int ret = 0;
 
 	mutex_lock(&fs->alloc_lock);
-	if (bg_free_bytes(fs, BTRFS_BLOCK_GROUP_METADATA) < need &&
+	if (!meta_room(fs, need, also_free) &&
 	    (chunk_alloc(t, BTRFS_BLOCK_GROUP_METADATA) ||
-	     bg_free_bytes(fs, BTRFS_BLOCK_GROUP_METADATA) < need))
+	     !meta_room(fs, need, also_free)))
 		ret = -ENOSPC;
+	else
+		fs->space.meta_reserved += need;
 	mutex_unlock(&fs->alloc_lock);
 	return ret;
+}
+
+/* Give back a reservation when its change ends. */
+void bg_release_metadata(struct fs_info *fs, u64 bytes)
+{
+	mutex_lock(&fs->alloc_lock);
+	fs->space.meta_reserved -= bytes;
+	mutex_unlock(&fs->alloc_lock);
 }

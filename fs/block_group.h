@@ -41,6 +41,8 @@ struct space_info {
 	u32 nbg, bg_cap;
 	struct dev_range *dev;		/* sorted device ranges in use */
 	u32 ndev, dev_cap;
+	u64 meta_reserved;		/* metadata bytes the changes in
+					 * progress reserved */
 	u64 meta_profile;		/* profile bits for new metadata chunks */
 	u64 data_profile;		/* profile bits for new data chunks */
 };
@@ -60,6 +62,7 @@ int bg_account(struct trans *t, u64 start, u64 len, int add);
 int bg_create_pending(struct trans *t);
 int bg_write_dirty(struct trans *t, int *did);
 u64 bg_free_bytes(struct fs_info *fs, u64 type);
-int bg_ensure_metadata(struct trans *t, u64 need);
+int bg_reserve_metadata(struct trans *t, u64 need, u64 also_free);
+void bg_release_metadata(struct fs_info *fs, u64 bytes);
 
 #endif

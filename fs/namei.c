@@ -10,16 +10,23 @@
  * count up). Indexes grow from 2 per directory.
  *
  * Each call takes ns_lock for write, so no lookup sees half a change, and
- * joins the running transaction (wctx_begin), first making sure metadata
- * space remains for it and the commit (committing early or adding a
- * chunk; else -ENOSPC before anything changes). File data changes
+ * joins the running transaction (wctx_begin). File data changes
  * (file_write.c) enter by wctx_begin_file instead: ns_lock for read and
  * the file's inode lock for write, so writes to different files run at
- * once, sharing the transaction. That check is the metadata reservation: RESERVE_BLOCKS for
- * the change itself, twice the transaction's dirty blocks for the commit
- * (each dirty block may cost an extent-tree and free-space-tree change),
- * and GLOBAL_RESERVE_BLOCKS more that only changes which give space back
- * (unlink, rmdir, truncate) may use, so a filesystem whose metadata is
+ * once, sharing the transaction.
+ *
+ * Before it joins, a change reserves metadata space, counted against what
+ * the changes in progress reserved (bg_reserve_metadata): RESERVE_BLOCKS
+ * for itself, given back when it ends; and it makes sure that twice the
+ * transaction's dirty blocks stay free beyond all reservations for the
+ * commit (each dirty block may cost an extent-tree and free-space-tree
+ * change), plus GLOBAL_RESERVE_BLOCKS more that only changes which give
+ * space back (unlink, rmdir, truncate) may use, so a filesystem whose
+ * metadata is full can still be emptied. When that fails it commits once
+ * (which frees what the last commit pinned) and tries again, else returns
+ * -ENOSPC before anything changed. The block counts are estimates per
+ * change, not counted per item: a change that dirties more blocks than it
+ * reserved eats into the commit's share.
  * full can still be emptied. Errors after a change started abort the
  * transaction; a change refused before it started (the reservation, an
  * inode item or back-ref that did not fit) returns cleanly.
@@ -60,17 +67,18 @@ struct rwsem *inode_lock(struct fs_info *fs, struct fs_ino ino)
  * commit gives back what the last one pinned); -ENOSPC when even after
  * that (tries > 0) there is none.
  */
-static int room_for_change(struct trans *t, unsigned flags, int tries)
+static int room_for_change(struct wctx *w, unsigned flags, int tries)
 {
-	u64 blocks = RESERVE_BLOCKS, ndirty = trans_ndirty(t);
+	u64 ndirty = trans_ndirty(w->t), ns = w->fs->nodesize;
+	u64 spare = ndirty * 2 +
+		    (flags & WCTX_FREES ? 0 : GLOBAL_RESERVE_BLOCKS);
 	int ret;
 
-	if (!(flags & WCTX_FREES))
-		blocks += GLOBAL_RESERVE_BLOCKS;
 	if (ndirty > MAX_DIRTY_BLOCKS && tries == 0)
 		return -EAGAIN;
-	ret = bg_ensure_metadata(t, (ndirty * 2 + blocks) *
-				 (u64)t->fs->nodesize);
+	ret = bg_reserve_metadata(w->t, RESERVE_BLOCKS * ns, spare * ns);
+	if (ret == 0)
+		w->reserved = RESERVE_BLOCKS * ns;
 	return ret == -ENOSPC && tries == 0 ? -EAGAIN : ret;
 }
 
@@ -87,7 +95,7 @@ static int wctx_join(struct fs_info *fs, struct wctx *w, unsigned flags)
 		down_read(&fs->trans_sem);
 		ret = trans_join(fs, &w->t);
 		if (ret == 0)
-			ret = room_for_change(w->t, flags, tries);
+			ret = room_for_change(w, flags, tries);
 		if (ret != -EAGAIN)
 			break;
 		up_read(&fs->trans_sem);
@@ -112,6 +120,7 @@ int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags)
 
 	w->fs = fs;
 	w->t = NULL;
+	w->reserved = 0;
 	w->inode_lock = NULL;
 	down_write(&fs->ns_lock);
 	ret = wctx_join(fs, w, flags);
@@ -129,6 +138,7 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 
 	w->fs = fs;
 	w->t = NULL;
+	w->reserved = 0;
 	w->inode_lock = inode_lock(fs, ino);
 	down_read(&fs->ns_lock);
 	down_write(w->inode_lock);
@@ -140,9 +150,11 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 	return ret;
 }
 
-/* End a change: leave the transaction, drop its locks. */
+/* End a change: give back its reservation, leave the transaction, drop
+ * its locks. */
 void wctx_end(struct wctx *w)
 {
+	bg_release_metadata(w->fs, w->reserved);
 	up_read(&w->fs->trans_sem);
 	if (w->inode_lock) {
 		up_write(w->inode_lock);
