@@ -10,7 +10,12 @@
  * filesystem has the EXTENDED_IREF feature (Linux does the same when the
  * item would overflow its leaf): (ino, INODE_EXTREF, crc32c(dir, name))
  * holding (dir, index, name) entries, several when names hash alike.
- * Without the feature the name is refused with -EMLINK.
+ * Without the feature the name is refused with -EMLINK. A DIR_ITEM item
+ * has the same limit; names past it are refused with -EOVERFLOW.
+ *
+ * dir_add_check and iref_add_check tell, before anything changes, whether
+ * dir_add and iref_add will find room: a change that finds out halfway
+ * would have to abort the transaction.
  *
  * Caller is inside a namespace change (wctx_begin: ns_lock held for
  * write).
@@ -60,6 +65,15 @@ static void fill_entry(u8 *e, const struct key *loc, u64 transid,
 	memcpy(e + DI, name, len);
 }
 
+/*
+ * Whether an item of have bytes is too big to grow by add. The items that
+ * grow stay under half a leaf, so one split always makes room for them.
+ */
+static int item_full(u32 have, u32 add, u32 nodesize)
+{
+	return have + add + sizeof(struct d_item) > leaf_capacity(nodesize) / 2;
+}
+
 /* Insert an item at k, or append data to the item already there. */
 static int insert_or_append(struct wctx *w, struct ctree_root *root,
 			    const struct key *k, const u8 *data, u32 size)
@@ -76,8 +90,7 @@ static int insert_or_append(struct wctx *w, struct ctree_root *root,
 	}
 	if (ret == 0) {
 		have = tb_item_size(p.nodes[0], (u32)p.slots[0]);
-		if (have + size + sizeof(struct d_item) >
-		    leaf_capacity(w->fs->nodesize) / 2)
+		if (item_full(have, size, w->fs->nodesize))
 			ret = -EMLINK;
 		else
 			ret = ctree_extend_item(w->t, root, &p, size);
@@ -296,4 +309,88 @@ int iref_del(struct wctx *w, struct ctree_root *root, u64 ino, u64 dir,
 	if (ret)
 		trans_abort(w->t, ret);
 	return ret;
+}
+
+/*
+ * Add to *bytes the size of name's entry in the item at k (a DIR_ITEM, or
+ * a back-ref item of dir), when it is there. 0 or <0.
+ */
+static int entry_bytes(struct ctree_root *root, const struct key *k, u64 dir,
+		       const char *name, size_t len, u32 *bytes)
+{
+	u32 pos, elen;
+	u64 index;
+	int ret = k->type == BTRFS_DIR_ITEM_KEY ?
+		  find_in_dir_item(root, k, name, len, &pos, &elen) :
+		  find_ref(root, k, dir, name, len, &pos, &elen, &index);
+
+	if (ret == 0)
+		*bytes += elen;
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/*
+ * Whether the item at k, once drop of its bytes are cut, is too full to
+ * take add more: 1 full, 0 room (or no item: a new one is small), <0.
+ */
+static int no_room(struct ctree_root *root, const struct key *k, u32 add,
+		   u32 drop)
+{
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_lookup(root, k, &p);
+	if (ret == 0)
+		ret = item_full(tb_item_size(p.nodes[0], (u32)p.slots[0]) -
+				drop, add, root->fs->nodesize);
+	ctree_path_release(&p);
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/*
+ * Tell whether dir_add of name to dir will find room, before anything
+ * changes. An entry of name already there counts as replaced first (a
+ * rename over it); old, when not NULL, is a name in dir that the same
+ * change removes first (a rename within dir). 0, -EOVERFLOW (the names
+ * of this hash fill their item), <0.
+ */
+int dir_add_check(struct ctree_root *root, u64 dir, const char *name,
+		  size_t len, const char *old, size_t old_len)
+{
+	struct key k = { dir, BTRFS_DIR_ITEM_KEY, dir_name_hash(name, len) };
+	u32 drop = 0;
+	int ret = entry_bytes(root, &k, dir, name, len, &drop);
+
+	if (ret == 0 && old)
+		ret = entry_bytes(root, &k, dir, old, old_len, &drop);
+	if (ret == 0)
+		ret = no_room(root, &k, DI + (u32)len, drop);
+	return ret == 1 ? -EOVERFLOW : ret;
+}
+
+/*
+ * Tell whether iref_add of name in dir to ino will find room, before
+ * anything changes. old, when not NULL, is ino's name in dir that the same
+ * change removes first (a rename within dir). 0, -EMLINK, <0.
+ */
+int iref_add_check(struct ctree_root *root, u64 ino, u64 dir,
+		   const char *name, size_t len, const char *old,
+		   size_t old_len)
+{
+	struct key k = { ino, BTRFS_INODE_REF_KEY, dir };
+	u32 drop = 0;
+	int ret = old ? entry_bytes(root, &k, dir, old, old_len, &drop) : 0;
+
+	if (ret == 0)
+		ret = no_room(root, &k, IR + (u32)len, drop);
+	if (ret != 1 ||
+	    !(root->fs->incompat & BTRFS_FEATURE_INCOMPAT_EXTENDED_IREF))
+		return ret == 1 ? -EMLINK : ret;
+	extref_key(ino, dir, name, len, &k);
+	drop = 0;
+	ret = old ? entry_bytes(root, &k, dir, old, old_len, &drop) : 0;
+	if (ret == 0)
+		ret = no_room(root, &k, XR + (u32)len, drop);
+	return ret == 1 ? -EMLINK : ret;
 }

@@ -68,7 +68,10 @@ int fs_mkfs(struct blkdev *dev, const struct fs_mkfs_opts *o);
  * component of a path being made must not exist (-EEXIST) and its parent
  * must be a directory. Returns 0 or a negative errno: -EROFS on a
  * read-only filesystem, -ENOSPC when full (nothing changed by the failing
- * step), -ENOTEMPTY, -EISDIR, -ENOTDIR, -EMLINK, -EINVAL.
+ * step), -ENOTEMPTY, -EISDIR, -ENOTDIR, -EINVAL, and, with nothing
+ * changed: -ENAMETOOLONG (a name over 255 bytes, a path of 4096),
+ * -EMLINK (too many names of an inode, or of it in one directory without
+ * extended refs), -EOVERFLOW (too many names of one hash in a directory).
  */
 int fs_create(struct fs_info *fs, const char *path, uint32_t mode,
 	      struct fs_ino *out);

@@ -29,7 +29,8 @@
  * reserved eats into the commit's share.
  * full can still be emptied. Errors after a change started abort the
  * transaction; a change refused before it started (the reservation, an
- * inode item or back-ref that did not fit) returns cleanly.
+ * inode item that did not fit, a name whose items are full: link_check)
+ * returns cleanly.
  */
 #include <ghee/errno.h>
 
@@ -283,7 +284,7 @@ int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
 	while (n > 1 && path[n - 1] == '/')
 		n--;
 	if (n == 0 || n >= 4096)
-		return -EINVAL;
+		return n ? -ENAMETOOLONG : -EINVAL;
 	memcpy(buf, path, n);
 	buf[n] = 0;
 	slash = strrchr(buf, '/');
@@ -308,9 +309,34 @@ int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
 }
 
 /*
- * Add name in dir for ino: back-ref, entry, directory size. The back-ref
- * goes first: when it does not fit (-EMLINK, an inode ref item full and
- * no extended refs) nothing has changed and the call fails cleanly.
+ * Refuse, before anything changes, a name d that link_name could not add
+ * for ino: -EOVERFLOW (the directory's names of its hash fill their item)
+ * or -EMLINK (ino's back-refs from the directory are full). ino: 0 for an
+ * inode yet to be made. old: ino's name that the same change removes
+ * first (a rename), or NULL. Returns 0, those, or <0.
+ */
+int link_check(struct ctree_root *root, const struct dentry *d, u64 ino,
+	       const struct dentry *old)
+{
+	const char *on = NULL;
+	size_t ol = 0;
+	int ret;
+
+	if (old && old->dir.ino == d->dir.ino) {
+		on = old->name;
+		ol = old->len;
+	}
+	ret = dir_add_check(root, d->dir.ino, d->name, d->len, on, ol);
+	if (ret == 0 && ino)
+		ret = iref_add_check(root, ino, d->dir.ino, d->name, d->len,
+				     on, ol);
+	return ret;
+}
+
+/*
+ * Add name in dir for ino: back-ref, entry, directory size. Callers check
+ * with link_check first. The back-ref goes first: when it does not fit
+ * (-EMLINK) nothing has changed and the call fails cleanly.
  */
 int link_name(struct wctx *w, struct ctree_root *root,
 		     const struct dentry *d, u64 ino, u8 type)
@@ -440,6 +466,8 @@ static int make_node(struct fs_info *fs, const char *path, u32 mode,
 		ret = -EEXIST;
 	if (ret == 0)
 		ret = wctx_root(&w, d.dir.root, &root);
+	if (ret == 0)
+		ret = link_check(root, &d, 0, NULL);
 	if (ret == 0)
 		ret = new_inode(&w, root, d.dir.root, mode, &ino);
 	if (ret == 0) {

@@ -16,6 +16,8 @@ struct dentry {
 
 int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
 	       char *buf);
+int link_check(struct ctree_root *root, const struct dentry *d, u64 ino,
+	       const struct dentry *old);
 int link_name(struct wctx *w, struct ctree_root *root,
 	      const struct dentry *d, u64 ino, u8 type);
 int unlink_name(struct wctx *w, struct ctree_root *root,

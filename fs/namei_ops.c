@@ -102,6 +102,8 @@ int fs_link(struct fs_info *fs, const char *from, const char *path)
 	if (ret == 0 && d.dir.root != s.dir.root)
 		ret = -EXDEV;
 	if (ret == 0)
+		ret = link_check(o.root, &d, s.ino.ino, NULL);
+	if (ret == 0)
 		ret = link_name(&o.w, o.root, &d, s.ino.ino, s.type);
 	if (ret == 0)
 		ret = nlink_add(&o, s.ino.ino, 1);
@@ -198,7 +200,8 @@ int fs_rename(struct fs_info *fs, const char *from, const char *to)
 		ret = -EINVAL;
 	if (ret || (d.exists && d.ino.ino == s.ino.ino))
 		return op_end(&o, ret);
-	if (d.exists)
+	ret = link_check(o.root, &d, s.ino.ino, &s);
+	if (ret == 0 && d.exists)
 		ret = d.ino.root != d.dir.root ? -EPERM :
 		      remove(&o, &d, s.type == BTRFS_FT_DIR);
 	if (ret == 0)

@@ -57,6 +57,7 @@ const char *cmd_fs_err_text(int err)
 	case EEXIST: return "file exists";
 	case ENOTEMPTY: return "directory not empty";
 	case EMLINK: return "too many links";
+	case EOVERFLOW: return "too many names with this hash in the directory";
 	default: return "error";
 	}
 }

@@ -9,7 +9,12 @@
  *    deleting must still work (the global reserve), and creating after;
  *  - an I/O error during a commit: the transaction aborts, the filesystem
  *    turns read-only and says so, and the disk keeps the previous commit,
- *    which mounts, checks clean and holds the data synced before.
+ *    which mounts, checks clean and holds the data synced before;
+ *  - names that cannot fit, refused before anything changed (no abort,
+ *    still read-write): a full INODE_REF item without the EXTENDED_IREF
+ *    feature (-EMLINK, for link and rename), a full DIR_ITEM of names
+ *    with one crc32c (-EOVERFLOW, for every way of adding a name), names
+ *    over 255 bytes, paths of 4096, long symlink targets (-ENAMETOOLONG).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +23,10 @@
 
 #include <ghee/errno.h>
 
+#include "../../fs/format.h"
 #include "../../fs/fs.h"
+#include "../../fs/super.h"
+#include "../../lib/crc32c.h"
 #include "shim/fault_dev.h"
 #include "shim/host.h"
 #include "test.h"
@@ -244,4 +252,249 @@ TEST(fs_write, io_error_in_commit_aborts)
 	else if (btrfs_check(c) == 1)
 		test_fail(__FILE__, __LINE__, "btrfs check found errors");
 	fault_dev_free(c);
+}
+
+/*
+ * After a refused change: the filesystem was not aborted, still takes a
+ * write and a commit, and checks clean (ghee's fsck and btrfs check).
+ */
+static void still_healthy(struct fault_dev *d, struct fs_info *fs)
+{
+	struct fs_ino ino;
+	int ret;
+
+	CHECK(!fs_is_read_only(fs));
+	ret = fs_create(fs, "/after", 0644, &ino);
+	if (ret == 0)
+		ret = fs_sync(fs);
+	fs_umount(fs);
+	CHECK_OK(ret);
+	if (fsck_clean(d))
+		test_fail(__FILE__, __LINE__, "fsck found errors");
+	else if (btrfs_check(d) == 1)
+		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+}
+
+/* Clear the EXTENDED_IREF feature in each superblock copy of d (size
+ * bytes), as mkfs.btrfs -O ^extref would have made it. */
+static int no_extended_iref(struct fault_dev *d, uint64_t size)
+{
+	struct d_super_block sb;
+	struct blkdev *b = fault_dev_blk(d);
+	int i, ret = 0;
+
+	for (i = 0; ret == 0 && super_offset(i) + sizeof(sb) <= size; i++) {
+		ret = blk_read(b, super_offset(i), &sb, sizeof(sb));
+		if (ret)
+			break;
+		put_le64(&sb.incompat_flags, get_le64(&sb.incompat_flags) &
+			 ~BTRFS_FEATURE_INCOMPAT_EXTENDED_IREF);
+		put_le32(sb.csum, ~crc32c(~0u, (u8 *)&sb + BTRFS_CSUM_SIZE,
+					  sizeof(sb) - BTRFS_CSUM_SIZE));
+		ret = blk_write(b, super_offset(i), &sb, sizeof(sb));
+	}
+	return ret;
+}
+
+/* Path dir/ + a 200-byte name ending in the number i. */
+static void long_name(char *p, const char *dir, int i)
+{
+	snprintf(p, 300, "%s/%0200d", dir, i);
+}
+
+/*
+ * /a/f gets hard links /b/<long name> until its INODE_REF item from /b is
+ * full (-EMLINK); then every way of giving it one more name in /b must be
+ * refused before anything changed.
+ */
+static void ref_full(struct fault_dev *d)
+{
+	struct fs_info *fs;
+	struct fs_ino f, v;
+	char p[300], q[300], victim[300];
+	int n, ret = 0;
+
+	long_name(victim, "/b", 2000);
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	CHECK_OK(fs_mkdir(fs, "/a", 0755));
+	CHECK_OK(fs_mkdir(fs, "/b", 0755));
+	CHECK_OK(fs_create(fs, "/a/f", 0644, &f));
+	CHECK_OK(fs_create(fs, victim, 0644, &v));
+	for (n = 0; ret == 0 && n < 100; n++) {
+		long_name(p, "/b", n);
+		ret = fs_link(fs, "/a/f", p);
+	}
+	CHECK_EQ(ret, -EMLINK);
+	CHECK(n > 2);			/* n - 1 links went in */
+	CHECK(!fs_is_read_only(fs));
+	long_name(p, "/b", 1000);
+	CHECK_EQ(fs_rename(fs, "/a/f", p), -EMLINK);
+	CHECK_EQ(fs_rename(fs, "/a/f", victim), -EMLINK);
+	CHECK(!fs_is_read_only(fs));
+	CHECK_OK(fs_lookup(fs, "/a/f", 0, &f));
+	CHECK_OK(fs_lookup(fs, victim, 0, &v));
+	/* Within /b the old name leaves the item first: room again. */
+	long_name(q, "/b", 0);
+	CHECK_OK(fs_rename(fs, q, p));
+	long_name(q, "/b", 1);
+	CHECK_OK(fs_rename(fs, q, victim));
+	CHECK_EQ(fs_lookup(fs, q, 0, &v), -ENOENT);
+	still_healthy(d, fs);
+}
+
+TEST(fs_write, full_inode_ref_refuses_cleanly)
+{
+	/* 4 KiB nodes: nine 200-byte names fill an INODE_REF item. */
+	struct fault_dev *d = fresh(40ull << 20, 4096);
+
+	CHECK(d != NULL);
+	CHECK_OK(no_extended_iref(d, 40ull << 20));
+	ref_full(d);
+	fault_dev_free(d);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The 8-byte string of i: one letter a..p per 4 bits of i scrambled,
+ * so strings differ all along (a CRC tells apart any two that differ
+ * only within 32 bits). */
+static void crc_candidate(char *s, uint32_t i)
+{
+	uint32_t x = i * 0x9e3779b1u;
+	int j;
+
+	for (j = 0; j < 8; j++)
+		s[j] = (char)('a' + (x >> (4 * j) & 15));
+	s[8] = 0;
+}
+
+/*
+ * Two 8-byte strings with one crc32c, from a birthday search. CRC-32C is
+ * linear, so strings of equal length that collide from one seed collide
+ * from every seed: any string built from blocks of a and b, block count
+ * and suffix fixed, has one DIR_ITEM hash.
+ */
+static int crc_pair(char *a, char *b)
+{
+	enum { N = 1 << 18 };
+	uint64_t *h = malloc(N * sizeof(*h));
+	char s[9];
+	uint32_t i;
+	int found = 0;
+
+	if (!h)
+		return 0;
+	for (i = 0; i < N; i++) {
+		crc_candidate(s, i);
+		h[i] = (uint64_t)crc32c(~1u, s, 8) << 32 | i;
+	}
+	qsort(h, N, sizeof(*h), cmp_u64);
+	for (i = 1; i < N && !found; i++) {
+		found = h[i] >> 32 == h[i - 1] >> 32;
+		if (found) {
+			crc_candidate(a, (uint32_t)h[i - 1]);
+			crc_candidate(b, (uint32_t)h[i]);
+		}
+	}
+	free(h);
+	return found;
+}
+
+/* Path /d/ + the k-th (0..7) of eight 255-byte names with one hash. */
+static void hash_name(char *p, const char *a, const char *b, int k)
+{
+	snprintf(p, 300, "/d/%s%s%s%0231d", k & 1 ? b : a, k & 2 ? b : a,
+		 k & 4 ? b : a, 0);
+}
+
+/*
+ * Names of one hash share a DIR_ITEM item; six 255-byte ones fill it at
+ * 4 KiB nodes. Every way of adding a seventh must be refused before
+ * anything changed.
+ */
+static void dir_item_full(struct fault_dev *d, const char *a, const char *b)
+{
+	struct fs_info *fs;
+	struct fs_ino ino;
+	char p[8][300];
+	int k;
+
+	for (k = 0; k < 8; k++)
+		hash_name(p[k], a, b, k);
+	CHECK_EQ(crc32c(~1u, p[7] + 3, 255), crc32c(~1u, p[0] + 3, 255));
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	CHECK_OK(fs_mkdir(fs, "/d", 0755));
+	CHECK_OK(fs_create(fs, "/other", 0644, &ino));
+	for (k = 0; k < 6; k++)
+		CHECK_OK(fs_create(fs, p[k], 0644, &ino));
+	CHECK_EQ(fs_create(fs, p[6], 0644, &ino), -EOVERFLOW);
+	CHECK_EQ(fs_mkdir(fs, p[6], 0755), -EOVERFLOW);
+	CHECK_EQ(fs_symlink(fs, "/other", p[6]), -EOVERFLOW);
+	CHECK_EQ(fs_link(fs, "/other", p[6]), -EOVERFLOW);
+	CHECK_EQ(fs_rename(fs, "/other", p[6]), -EOVERFLOW);
+	CHECK(!fs_is_read_only(fs));
+	CHECK_EQ(fs_lookup(fs, p[6], 0, &ino), -ENOENT);
+	/* A rename that takes a name out of the item first fits. */
+	CHECK_OK(fs_rename(fs, p[0], p[6]));
+	CHECK_OK(fs_rename(fs, "/other", p[1]));
+	still_healthy(d, fs);
+}
+
+TEST(fs_write, full_dir_item_refuses_cleanly)
+{
+	struct fault_dev *d = fresh(40ull << 20, 4096);
+	char a[9], b[9];
+
+	CHECK(d != NULL);
+	if (crc_pair(a, b))
+		dir_item_full(d, a, b);
+	else
+		test_fail(__FILE__, __LINE__, "no crc32c collision found");
+	fault_dev_free(d);
+}
+
+/*
+ * Limits checked before anything changes: names up to 255 bytes, paths
+ * under 4096, symlink targets up to 2048 (an inline extent in a leaf).
+ */
+static void long_names(struct fault_dev *d)
+{
+	static char name[300], path[4200], target[2100];
+	struct fs_info *fs;
+	struct fs_ino ino;
+
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	snprintf(name, sizeof(name), "/%0255d", 0);
+	CHECK_OK(fs_create(fs, name, 0644, &ino));
+	snprintf(name, sizeof(name), "/%0256d", 0);
+	CHECK_EQ(fs_create(fs, name, 0644, &ino), -ENAMETOOLONG);
+	CHECK_EQ(fs_mkdir(fs, name, 0755), -ENAMETOOLONG);
+	CHECK_EQ(fs_symlink(fs, "x", name), -ENAMETOOLONG);
+	snprintf(path, sizeof(path), "/%0255d", 0);
+	CHECK_EQ(fs_link(fs, path, name), -ENAMETOOLONG);
+	CHECK_EQ(fs_rename(fs, path, name), -ENAMETOOLONG);
+	memset(path, 'p', 4096);
+	path[0] = '/';
+	path[4096] = 0;
+	CHECK_EQ(fs_create(fs, path, 0644, &ino), -ENAMETOOLONG);
+	memset(target, 't', 2049);
+	target[2049] = 0;
+	CHECK_EQ(fs_symlink(fs, target, "/s"), -ENAMETOOLONG);
+	target[2048] = 0;
+	CHECK_OK(fs_symlink(fs, target, "/s"));
+	still_healthy(d, fs);
+}
+
+TEST(fs_write, long_names_refused_cleanly)
+{
+	struct fault_dev *d = fresh(40ull << 20, 4096);
+
+	CHECK(d != NULL);
+	long_names(d);
+	fault_dev_free(d);
 }
