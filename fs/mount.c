@@ -370,31 +370,29 @@ static int df_add(struct fs_info *fs, struct fs_df *df,
 /* Fill df with the space figures of fs. Returns 0 or <0. */
 static int df_locked(struct fs_info *fs, struct fs_df *df)
 {
-	u32 i;
+	struct chunk_mapping *v;
+	u32 i, n;
 	int ret;
 
 	memset(df, 0, sizeof(*df));
 	df->dev_size = fs->dev->size;
 	df->total_bytes = get_le64(&fs->super->total_bytes);
 	df->bytes_used = get_le64(&fs->super->bytes_used);
-	for (i = 0; i < fs->chunks.n; i++) {
-		ret = df_add(fs, df, &fs->chunks.v[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	ret = volumes_copy_all(fs, &v, &n);
+	for (i = 0; i < n && ret == 0; i++)
+		ret = df_add(fs, df, &v[i]);
+	kfree(v);
+	return ret;
 }
 
-/* fs_df with trans_sem held for read (the commit changes the used bytes)
- * and alloc_lock (changes allocate). */
+/* fs_df with trans_sem held for read: the figures are those of the last
+ * commit, which rewrites the superblock and block group items. */
 int fs_df(struct fs_info *fs, struct fs_df *df)
 {
 	int ret;
 
 	down_read(&fs->trans_sem);
-	mutex_lock(&fs->alloc_lock);
 	ret = df_locked(fs, df);
-	mutex_unlock(&fs->alloc_lock);
 	up_read(&fs->trans_sem);
 	return ret;
 }

@@ -315,6 +315,20 @@ static int map_copy(struct fs_info *fs, u64 logical, u64 len,
 	return m ? 0 : -ENOENT;
 }
 
+/* A copy of the whole map (*out, n entries; kfree it). 0 or -ENOMEM. */
+int volumes_copy_all(struct fs_info *fs, struct chunk_mapping **out, u32 *n)
+{
+	struct chunk_map *map = &fs->chunks;
+
+	spin_lock(&map->lock);
+	*n = map->n;
+	*out = kmalloc(map->n * sizeof(**out) + 1);
+	if (*out)
+		memcpy(*out, map->v, map->n * sizeof(**out));
+	spin_unlock(&map->lock);
+	return *out ? 0 : -ENOMEM;
+}
+
 /* How many copies hold logical (0 when it is not mapped). */
 int volumes_num_copies(struct fs_info *fs, u64 logical)
 {

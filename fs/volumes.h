@@ -39,6 +39,7 @@ int volumes_read_chunk_tree(struct fs_info *fs);
 const struct chunk_mapping *volumes_lookup(const struct fs_info *fs,
 					   u64 logical, u64 len);
 int volumes_num_copies(struct fs_info *fs, u64 logical);
+int volumes_copy_all(struct fs_info *fs, struct chunk_mapping **out, u32 *n);
 int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
 		 u32 len);
 int volumes_write(struct fs_info *fs, u64 logical, const void *buf, u32 len);

@@ -13,6 +13,7 @@ tests by "suite" or "suite.name".
 import glob
 import importlib.util
 import os
+import re
 import signal
 import sys
 import time
@@ -35,6 +36,19 @@ class Context:
     def __init__(self):
         self.guests = []
         self.cases = []         # (name, ok, why) reported by the test
+        self.lockdep_expected = False
+
+    def expect_lockdep_reports(self):
+        """The test provokes lock-order reports on purpose."""
+        self.lockdep_expected = True
+
+    def check_lockdep(self):
+        """Fail a test whose kernel reported a lock-order problem."""
+        if self.lockdep_expected:
+            return
+        for g in self.guests:
+            m = re.search(r"^lockdep: .*$", g.transcript(), re.M)
+            assert not m, "the kernel reported: " + m.group(0)
 
     def case(self, name, ok, why=""):
         """Report one more case, counted on its own (a sub-result)."""
@@ -93,6 +107,7 @@ def main():
         signal.alarm(TEST_TIMEOUT)
         try:
             fn(ctx)
+            ctx.check_lockdep()
             status, note = "ok", ""
             passed += 1
         except Skip as e:

@@ -19,6 +19,7 @@ LOCKDEP_CASES = 6
 def run_selftests(ctx, smp, mem="512M"):
     """Boot with smp CPUs, run every in-kernel self test, and report each
     in-kernel KTAP line as a case of its own."""
+    ctx.expect_lockdep_reports()
     g = booted(ctx, smp=smp, mem=mem, timeout=280)
     out = g.cmd("test")
     m = re.search(r"^1\.\.(\d+)$", out, re.M)
