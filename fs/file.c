@@ -199,13 +199,44 @@ static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
 			 buf + (from - off), from);
 }
 
-/* Walk the extent items overlapping [off, off + len) of r->ino. */
+/*
+ * Read the extent items of leaf from slot on that overlap [off, off + len)
+ * of r->ino. *k is left at the last key looked at. 0 to go on with the
+ * next leaf, 1 when past the range, or <0.
+ */
+static int read_leaf(struct file_read *r, const struct tree_block *leaf,
+		     u32 slot, struct key *k, u64 off, u64 len, u8 *buf)
+{
+	for (; slot < tb_nritems(leaf); slot++) {
+		int ret;
+
+		tb_item_key(leaf, slot, k);
+		if (k->objectid != r->ino.ino ||
+		    k->type != BTRFS_EXTENT_DATA_KEY || k->offset >= off + len)
+			return 1;
+		ret = read_extent(r, k->offset, tb_item_data(leaf, slot),
+				  tb_item_size(leaf, slot), off, len, buf);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Walk the extent items overlapping [off, off + len) of r->ino. Each leaf
+ * is read from a private copy, with the path released: no tree lock is
+ * held across the data reads and checksum lookups, so writers of this
+ * tree do not wait for them, and no search of the checksum tree nests in
+ * a path of this one.
+ */
 static int read_extents(struct file_read *r, const struct ctree_root *root,
 			u64 off, u64 len, u8 *buf)
 {
 	struct key k = { r->ino.ino, BTRFS_EXTENT_DATA_KEY, off };
 	struct ctree_path path;
+	struct tree_block *leaf;
 	int ret;
+	u32 slot;
 
 	ctree_path_init(&path);
 	ret = ctree_search_le(root, &k, &path);
@@ -217,18 +248,19 @@ static int read_extents(struct file_read *r, const struct ctree_root *root,
 		ret = ctree_search_ge(root, &k, &path);
 	}
 	while (ret == 0) {
-		const u8 *fe;
-		u32 size;
-
-		ctree_item_key(&path, &k);
-		if (k.objectid != r->ino.ino || k.type != BTRFS_EXTENT_DATA_KEY
-		    || k.offset >= off + len)
-			break;
-		fe = ctree_item_ptr(&path, &size);
-		ret = read_extent(r, k.offset, fe, size, off, len, buf);
+		ret = tree_block_clone(path.nodes[0], &leaf);
+		slot = (u32)path.slots[0];
+		ctree_path_release(&path);
 		if (ret)
 			break;
-		ret = ctree_next_item(&path);
+		ret = read_leaf(r, leaf, slot, &k, off, len, buf);
+		tree_block_put(leaf);
+		if (ret == 0 && k.offset == (u64)-1)
+			ret = 1;
+		if (ret == 0) {
+			k.offset++;	/* the leaf's last item was ours */
+			ret = ctree_search_ge(root, &k, &path);
+		}
 	}
 	ctree_path_release(&path);
 	return ret < 0 ? ret : 0;
