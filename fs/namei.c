@@ -27,10 +27,10 @@
  * -ENOSPC before anything changed. The block counts are estimates per
  * change, not counted per item: a change that dirties more blocks than it
  * reserved eats into the commit's share.
- * full can still be emptied. Errors after a change started abort the
- * transaction; a change refused before it started (the reservation, an
- * inode item that did not fit, a name whose items are full: link_check)
- * returns cleanly.
+ *
+ * Errors after a change started abort the transaction; a change refused
+ * before it started (the reservation, an inode item that did not fit, a
+ * name whose items are full: link_check) returns cleanly.
  */
 #include <ghee/errno.h>
 
