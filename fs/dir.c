@@ -144,8 +144,8 @@ static int emit_entry(struct fs_info *fs, struct fs_ino dir,
  * Call fn for every entry of directory dir in index order ("." and ".." are
  * not stored and not reported). The path and ns_lock are released around
  * each call, so fn may use the public API or recurse; an entry added or
- * removed meanwhile may or may not be reported. Returns 0 (also when fn stopped with
- * 1), or fn's or the search's negative errno.
+ * removed meanwhile may or may not be reported. Returns 0 (also when fn
+ * stopped with 1), or fn's or the search's negative errno.
  */
 int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 	       void *ctx)
