@@ -21,7 +21,14 @@
  * a leaf under a quarter full is merged into a neighbour when the two fit
  * in one, a node under a quarter full likewise when the two fit in three
  * quarters of one (so the next insert does not split them again), up the
- * path, and a root node left with one child gives way to that child.
+ * path, and a root node left with one child gives way to that child. A
+ * sparse leaf or node whose neighbour is too full to merge with takes
+ * entries from it until the two are about even instead.
+ *
+ * A neighbour is only touched through the parent the path holds, and is
+ * copied (cow_child) before it changes. Moving entries between two
+ * neighbours changes only the parent's key for the right one, which is
+ * never its parent's first, so no key further up changes.
  *
  * Locking: the caller holds fs->fs_lock for write, which is the one tree
  * lock of this issue (docs/LOCKING.md): it orders all writers and keeps
@@ -238,6 +245,90 @@ static int split_leaf(struct trans *t, struct ctree_root *root,
 	return 0;
 }
 
+/* Bytes entry i of block b takes: a leaf item with its header, or a
+ * node pointer. */
+static u32 entry_bytes(const struct tree_block *b, u32 i)
+{
+	return tb_level(b) ? PTR_SIZE : items_bytes(b, i, i + 1);
+}
+
+/* Bytes all entries of block b take. */
+static u32 used_bytes(const struct tree_block *b)
+{
+	u32 i, sum = 0;
+
+	for (i = 0; i < tb_nritems(b); i++)
+		sum += entry_bytes(b, i);
+	return sum;
+}
+
+/* Move entry from of src to slot to of dst, two blocks of one level. */
+static void move_entry(struct tree_block *dst, u32 to, struct tree_block *src,
+		       u32 from)
+{
+	struct key k;
+
+	if (tb_level(src) == 0) {
+		leaf_move_items(dst, to, src, from, 1);
+		leaf_del_items(src, from, 1);
+		return;
+	}
+	tb_node_key(src, from, &k);
+	node_insert_ptr(dst, to, &k, tb_node_blockptr(src, from),
+			tb_node_ptr_gen(src, from));
+	node_del_ptr(src, from);
+}
+
+/*
+ * Move nr entries across the boundary of neighbours l and r, children
+ * rslot - 1 and rslot of parent: the last nr of l to the front of r
+ * (to_right), else the first nr of r to the end of l. The parent's key
+ * for r follows r's new first key; rslot > 0, so no key above changes.
+ */
+static void shift_entries(struct tree_block *parent, u32 rslot,
+			  struct tree_block *l, struct tree_block *r,
+			  int to_right, u32 nr)
+{
+	struct key k;
+
+	for (; nr; nr--) {
+		if (to_right)
+			move_entry(r, 0, l, tb_nritems(l) - 1);
+		else
+			move_entry(l, tb_nritems(l), r, 0);
+	}
+	first_key(r, &k);
+	key_to_disk(tb_ptr_desc_w(parent, rslot), &k);
+}
+
+/*
+ * Even out neighbours l and r, children rslot - 1 and rslot of parent:
+ * move entries from the fuller to the other while it stays at least as
+ * full. For a sparse block whose neighbour is too full to merge with.
+ */
+static void even_out(struct tree_block *parent, u32 rslot,
+		     struct tree_block *l, struct tree_block *r)
+{
+	u32 used_l = used_bytes(l), used_r = used_bytes(r), nr = 0, sz;
+	int to_right = used_l > used_r;
+	u32 diff = to_right ? used_l - used_r : used_r - used_l;
+
+	/* The fuller side never empties: it keeps at least the other's
+	 * bytes, and the other is not empty. */
+	for (;;) {
+		if (to_right)
+			sz = entry_bytes(l, tb_nritems(l) - 1 - nr);
+		else
+			sz = entry_bytes(r, nr);
+		if (2 * sz > diff)
+			break;
+		diff -= 2 * sz;
+		nr++;
+	}
+	if (nr)
+		shift_entries(parent, rslot, l, r, to_right, nr);
+}
+
 /* Take the root block for a write search, copying it if needed. */
 static int write_root(struct trans *t, struct ctree_root *root,
 		      struct tree_block **out)
@@ -439,8 +530,8 @@ static int empty_tree(struct trans *t, struct ctree_root *root,
  * Merge the node p->nodes[level], which just lost a pointer, with a
  * neighbour when it is under a quarter full and the two fit in three
  * quarters of a node (room left, so the next insert does not split them
- * again); then its parent, which lost one in turn. Nodes only: leaves
- * merge in merge_leaf().
+ * again); then its parent, which lost one in turn. When they do not fit,
+ * even them out instead. Nodes only: leaves merge in merge_leaf().
  */
 static int merge_node(struct trans *t, struct ctree_root *root,
 		      struct ctree_path *p, int level)
@@ -464,6 +555,7 @@ static int merge_node(struct trans *t, struct ctree_root *root,
 	r = right ? s : b;
 	n = tb_nritems(l);
 	if (n + tb_nritems(r) > maxp - maxp / 4) {
+		even_out(parent, right ? pslot + 1 : pslot, l, r);
 		tree_block_put(s);
 		return 0;
 	}
@@ -503,7 +595,8 @@ static int remove_block(struct trans *t, struct ctree_root *root,
 	return ret ? ret : collapse_root(t, root);
 }
 
-/* Merge a sparse leaf with a neighbour when both fit in one leaf. */
+/* Merge a sparse leaf with a neighbour when both fit in one leaf, else
+ * even the two out. */
 static int merge_leaf(struct trans *t, struct ctree_root *root,
 		      struct ctree_path *p)
 {
@@ -527,6 +620,10 @@ static int merge_leaf(struct trans *t, struct ctree_root *root,
 		node_del_ptr(parent, pslot);
 		ret = drop_block(t, root, l);
 	} else {
+		if (right)
+			even_out(parent, pslot + 1, l, s);
+		else
+			even_out(parent, pslot, s, l);
 		tree_block_put(s);
 		return 0;
 	}
