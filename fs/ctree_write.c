@@ -11,10 +11,14 @@
  * a delayed ref, so it stays intact until the commit is on disk.
  *
  * For an insertion (ins_len > 0 bytes of item header and data) the walk
- * also makes room: a node that is nearly full is split before descending,
- * a leaf without room is split; after each split the search starts again
- * from the root, which keeps the code simple and costs one more descent.
- * A split may leave one side empty for an instant (the item is inserted
+ * also makes room: a node that is nearly full is split before descending.
+ * A leaf without room first pushes items into a neighbour under the same
+ * parent, right then left, as many as the neighbour takes, when that
+ * leaves room where the key will be found (so leaves fill up, where splits
+ * alone leave half-full ones behind); only when neither can take enough is
+ * the leaf split. After each push or split the search starts again from
+ * the root, which keeps the code simple and costs one more descent. A
+ * split may leave one side empty for an instant (the item is inserted
  * right after), never across a call.
  *
  * Deletion shrinks the tree: an emptied leaf or node is unlinked and freed,
@@ -302,6 +306,86 @@ static void shift_entries(struct tree_block *parent, u32 rslot,
 }
 
 /*
+ * How many items of the full leaf l to move into its neighbour s (to_right:
+ * l's last ones to the front of s, else l's first ones to the end of s)
+ * so that ins bytes fit at position pos of l without a split: the most s
+ * can take, keeping one in l. pos counts l's items that stay left of the
+ * new bytes: those before the slot, and the item at the slot too when the
+ * bytes extend it. The bytes go where the next search for their key ends,
+ * which is s when the move carries the items around them across; s must
+ * then hold them too. Returns 0 when no count makes room.
+ */
+static u32 push_count(const struct tree_block *l, const struct tree_block *s,
+		      int to_right, u32 pos, u32 ins)
+{
+	u32 n = tb_nritems(l), room = leaf_free_space(s), bytes = 0;
+	u32 best = 0, nr;
+
+	for (nr = 1; nr < n; nr++) {
+		u32 edge = to_right ? n - nr : nr;	/* l's items [0, edge)
+							 * end up on the left */
+		int key_in_s = to_right ? pos > edge : pos <= edge;
+
+		bytes += entry_bytes(l, to_right ? edge : edge - 1);
+		/* Both terms only grow with nr: past here nothing fits. */
+		if (bytes + (key_in_s ? ins : 0) > room)
+			break;
+		if (key_in_s || leaf_free_space(l) + bytes >= ins)
+			best = nr;
+	}
+	return best;
+}
+
+/*
+ * Move items of the path's leaf into its neighbour at parent slot
+ * pslot + 1 (to_right) or pslot - 1, which is copied first, so that ins
+ * bytes fit at position pos (see push_count). Returns 0 when items moved,
+ * 1 when the neighbour cannot take enough, <0 when it cannot be copied.
+ */
+static int push_to(struct trans *t, struct ctree_root *root,
+		   struct ctree_path *p, int to_right, u32 pos, u32 ins)
+{
+	struct tree_block *l = p->nodes[0], *parent = p->nodes[1], *s;
+	u32 pslot = (u32)p->slots[1], nr;
+	int ret;
+
+	ret = cow_child(t, root, parent, (int)(to_right ? pslot + 1 : pslot - 1),
+			&s);
+	if (ret)
+		return ret;
+	nr = push_count(l, s, to_right, pos, ins);
+	if (nr && to_right)
+		shift_entries(parent, pslot + 1, l, s, 1, nr);
+	else if (nr)
+		shift_entries(parent, pslot, s, l, 0, nr);
+	tree_block_put(s);
+	return nr ? 0 : 1;
+}
+
+/*
+ * Make room for ins bytes at position pos of the path's full leaf by
+ * pushing items into a neighbour under the same parent, right first, then
+ * left, instead of splitting. Returns 0 when items moved (the leaf holding
+ * the key now has the room; the caller searches again), 1 when neither
+ * neighbour can take enough, <0.
+ */
+static int push_leaf(struct trans *t, struct ctree_root *root,
+		     struct ctree_path *p, u32 pos, u32 ins)
+{
+	struct tree_block *parent = p->nodes[1];
+	u32 pslot = (u32)p->slots[1];
+	int ret = 1;
+
+	if (!parent)
+		return 1;
+	if (pslot + 1 < tb_nritems(parent))
+		ret = push_to(t, root, p, 1, pos, ins);
+	if (ret == 1 && pslot > 0)
+		ret = push_to(t, root, p, 0, pos, ins);
+	return ret;
+}
+
+/*
  * Even out neighbours l and r, children rslot - 1 and rslot of parent:
  * move entries from the fuller to the other while it stays at least as
  * full. For a sparse block whose neighbour is too full to merge with.
@@ -390,7 +474,11 @@ again:
 	}
 	p->slots[0] = slot;
 	if (ins_len > 0 && leaf_free_space(b) < (u32)ins_len) {
-		ret = split_leaf(t, root, p, key, (u32)ins_len);
+		/* Bytes that extend a found item come after it. */
+		ret = push_leaf(t, root, p, (u32)slot + (ret == 0),
+				(u32)ins_len);
+		if (ret == 1)
+			ret = split_leaf(t, root, p, key, (u32)ins_len);
 		if (ret)
 			goto out_release;
 		goto again;

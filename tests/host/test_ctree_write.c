@@ -2,14 +2,14 @@
  * COW B-tree changes (fs/ctree_write.c) on a scratch tree of a mounted
  * filesystem (RAM fault device, 4 KiB nodes so that a few thousand items
  * make a three-level tree): insert, delete, extend and shrink items; leaf
- * and node splits; leaf and node merges, and evening out where they cannot
- * merge; root collapse; and copy-on-write of each block once per
- * transaction. After every step the whole tree is walked and its
- * invariants checked: levels step down by one, keys rise strictly, every
- * pointer's key is its child's first key and its generation the child's,
- * no block but a root leaf is empty, every item body lies inside its leaf,
- * the item count and contents match a model, and a search finds exactly
- * the model's keys.
+ * and node splits; pushes into neighbouring leaves instead of splits; leaf
+ * and node merges, and evening out where they cannot merge; root collapse;
+ * and copy-on-write of each block once per transaction. After every step
+ * the whole tree is walked and its invariants checked: levels step down by
+ * one, keys rise strictly, every pointer's key is its child's first key
+ * and its generation the child's, no block but a root leaf is empty, every
+ * item body lies inside its leaf, the item count and contents match a
+ * model, and a search finds exactly the model's keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,6 +459,14 @@ TEST(ctree_write, cow_once_per_transaction)
 	scratch_free(s);
 }
 
+/* Fewest leaves that hold n items of size bytes each (4 KiB nodes). */
+static u32 min_leaves(u32 n, u32 size)
+{
+	u32 per = leaf_capacity(4096) / (size + (u32)sizeof(struct d_item));
+
+	return (n + per - 1) / per;
+}
+
 enum fill_order { ASCENDING, DESCENDING, RANDOM };
 
 /* Insert every key with size bytes in the given order; 0 or <0. */
@@ -474,6 +482,68 @@ static int fill(struct scratch *s, enum fill_order how, u32 size)
 		ret = put_item(s, key, size);
 	}
 	return ret;
+}
+
+/*
+ * Fill in key order: a full leaf pushes into its neighbour before it
+ * splits, so every leaf ends full but the last under each parent (a split
+ * alone leaves half-full leaves behind: about twice as many).
+ */
+static void push_packs_ordered(struct scratch *s, enum fill_order how)
+{
+	u32 fewest = min_leaves(NKEYS, 100);
+	struct shape sh;
+
+	CHECK_OK(fill(s, how, 100));
+	CHECK(check_tree(s, &sh) == NULL);
+	printf("# %s fill: %u leaves, fewest possible %u\n",
+	       how == ASCENDING ? "ascending" : "descending", sh.blocks[0],
+	       fewest);
+	CHECK(sh.blocks[0] <= fewest + sh.blocks[1]);
+}
+
+TEST(ctree_write, push_packs_ascending_inserts)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	push_packs_ordered(s, ASCENDING);
+	scratch_free(s);
+}
+
+TEST(ctree_write, push_packs_descending_inserts)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	push_packs_ordered(s, DESCENDING);
+	scratch_free(s);
+}
+
+/*
+ * Fill in random order: leaves end at least four fifths full on average
+ * (splits alone leave them about 70% full), and none under a quarter.
+ */
+static void push_packs_random(struct scratch *s)
+{
+	u32 fewest = min_leaves(NKEYS, 100);
+	struct shape sh;
+
+	CHECK_OK(fill(s, RANDOM, 100));
+	CHECK(check_tree(s, &sh) == NULL);
+	printf("# random fill: %u leaves, fewest possible %u\n",
+	       sh.blocks[0], fewest);
+	CHECK(sh.blocks[0] * 4 <= fewest * 5);
+	CHECK_EQ(sh.sparse[0], 0);
+}
+
+TEST(ctree_write, push_packs_random_inserts)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	push_packs_random(s);
+	scratch_free(s);
 }
 
 /*
