@@ -11,17 +11,28 @@
  * a delayed ref, so it stays intact until the commit is on disk.
  *
  * For an insertion (ins_len > 0 bytes of item header and data) the walk
- * also makes room: a node that is nearly full is split before descending,
- * a leaf without room is split; after each split the search starts again
- * from the root, which keeps the code simple and costs one more descent.
- * A split may leave one side empty for an instant (the item is inserted
+ * also makes room: a node that is nearly full is split before descending.
+ * A leaf without room first pushes items into a neighbour under the same
+ * parent, right then left, as many as the neighbour takes, when that
+ * leaves room where the key will be found (so leaves fill up, where splits
+ * alone leave half-full ones behind); only when neither can take enough is
+ * the leaf split. After each push or split the search starts again from
+ * the root, which keeps the code simple and costs one more descent. A
+ * split may leave one side empty for an instant (the item is inserted
  * right after), never across a call.
  *
  * Deletion shrinks the tree: an emptied leaf or node is unlinked and freed,
  * a leaf under a quarter full is merged into a neighbour when the two fit
  * in one, a node under a quarter full likewise when the two fit in three
  * quarters of one (so the next insert does not split them again), up the
- * path, and a root node left with one child gives way to that child.
+ * path, and a root node left with one child gives way to that child. A
+ * sparse leaf or node whose neighbour is too full to merge with takes
+ * entries from it until the two are about even instead.
+ *
+ * A neighbour is only touched through the parent the path holds, and is
+ * copied (cow_child) before it changes. Moving entries between two
+ * neighbours changes only the parent's key for the right one, which is
+ * never its parent's first, so no key further up changes.
  *
  * Locking: a write search locks every block on its path for write, root
  * to leaf (ctree.c explains the order), so no search or other writer sees
@@ -35,7 +46,7 @@
  * cannot be undone. A write search that fails (a block that cannot be
  * copied or split for want of space or memory) fails before it changes
  * anything but the tree's shape (a copied path, a new root above the old
- * one), which is a valid tree: it returns the error without aborting, and
+ * one, items pushed into a neighbour), which is a valid tree: it returns the error without aborting, and
  * the caller decides.
  */
 #include <ghee/errno.h>
@@ -252,6 +263,170 @@ static int split_leaf(struct trans *t, struct ctree_root *root,
 	return 0;
 }
 
+/* Bytes entry i of block b takes: a leaf item with its header, or a
+ * node pointer. */
+static u32 entry_bytes(const struct tree_block *b, u32 i)
+{
+	return tb_level(b) ? PTR_SIZE : items_bytes(b, i, i + 1);
+}
+
+/* Bytes all entries of block b take. */
+static u32 used_bytes(const struct tree_block *b)
+{
+	u32 i, sum = 0;
+
+	for (i = 0; i < tb_nritems(b); i++)
+		sum += entry_bytes(b, i);
+	return sum;
+}
+
+/* Move entry from of src to slot to of dst, two blocks of one level. */
+static void move_entry(struct tree_block *dst, u32 to, struct tree_block *src,
+		       u32 from)
+{
+	struct key k;
+
+	if (tb_level(src) == 0) {
+		leaf_move_items(dst, to, src, from, 1);
+		leaf_del_items(src, from, 1);
+		return;
+	}
+	tb_node_key(src, from, &k);
+	node_insert_ptr(dst, to, &k, tb_node_blockptr(src, from),
+			tb_node_ptr_gen(src, from));
+	node_del_ptr(src, from);
+}
+
+/*
+ * Move nr entries across the boundary of neighbours l and r, children
+ * rslot - 1 and rslot of parent: the last nr of l to the front of r
+ * (to_right), else the first nr of r to the end of l. The parent's key
+ * for r follows r's new first key; rslot > 0, so no key above changes.
+ */
+static void shift_entries(struct tree_block *parent, u32 rslot,
+			  struct tree_block *l, struct tree_block *r,
+			  int to_right, u32 nr)
+{
+	struct key k;
+
+	for (; nr; nr--) {
+		if (to_right)
+			move_entry(r, 0, l, tb_nritems(l) - 1);
+		else
+			move_entry(l, tb_nritems(l), r, 0);
+	}
+	first_key(r, &k);
+	key_to_disk(tb_ptr_desc_w(parent, rslot), &k);
+}
+
+/*
+ * How many items of the full leaf l to move into its neighbour s (to_right:
+ * l's last ones to the front of s, else l's first ones to the end of s)
+ * so that ins bytes fit at position pos of l without a split: the most s
+ * can take, keeping one in l. pos counts l's items that stay left of the
+ * new bytes: those before the slot, and the item at the slot too when the
+ * bytes extend it. The bytes go where the next search for their key ends,
+ * which is s when the move carries the items around them across; s must
+ * then hold them too. Returns 0 when no count makes room.
+ */
+static u32 push_count(const struct tree_block *l, const struct tree_block *s,
+		      int to_right, u32 pos, u32 ins)
+{
+	u32 n = tb_nritems(l), room = leaf_free_space(s), bytes = 0;
+	u32 best = 0, nr;
+
+	for (nr = 1; nr < n; nr++) {
+		u32 edge = to_right ? n - nr : nr;	/* l's items [0, edge)
+							 * end up on the left */
+		int key_in_s = to_right ? pos > edge : pos <= edge;
+
+		bytes += entry_bytes(l, to_right ? edge : edge - 1);
+		/* Both terms only grow with nr: past here nothing fits. */
+		if (bytes + (key_in_s ? ins : 0) > room)
+			break;
+		if (key_in_s || leaf_free_space(l) + bytes >= ins)
+			best = nr;
+	}
+	return best;
+}
+
+/*
+ * Move items of the path's leaf into its neighbour at parent slot
+ * pslot + 1 (to_right) or pslot - 1, which is copied first, so that ins
+ * bytes fit at position pos (see push_count). Returns 0 when items moved,
+ * 1 when the neighbour cannot take enough, <0 when it cannot be copied.
+ */
+static int push_to(struct trans *t, struct ctree_root *root,
+		   struct ctree_path *p, int to_right, u32 pos, u32 ins)
+{
+	struct tree_block *l = p->nodes[0], *parent = p->nodes[1], *s;
+	u32 pslot = (u32)p->slots[1], nr;
+	int ret;
+
+	ret = cow_child(t, root, parent, (int)(to_right ? pslot + 1 : pslot - 1),
+			&s);
+	if (ret)
+		return ret;
+	nr = push_count(l, s, to_right, pos, ins);
+	if (nr && to_right)
+		shift_entries(parent, pslot + 1, l, s, 1, nr);
+	else if (nr)
+		shift_entries(parent, pslot, s, l, 0, nr);
+	unlock_put(s);
+	return nr ? 0 : 1;
+}
+
+/*
+ * Make room for ins bytes at position pos of the path's full leaf by
+ * pushing items into a neighbour under the same parent, right first, then
+ * left, instead of splitting. Returns 0 when items moved (the leaf holding
+ * the key now has the room; the caller searches again), 1 when neither
+ * neighbour can take enough, <0.
+ */
+static int push_leaf(struct trans *t, struct ctree_root *root,
+		     struct ctree_path *p, u32 pos, u32 ins)
+{
+	struct tree_block *parent = p->nodes[1];
+	u32 pslot = (u32)p->slots[1];
+	int ret = 1;
+
+	if (!parent)
+		return 1;
+	if (pslot + 1 < tb_nritems(parent))
+		ret = push_to(t, root, p, 1, pos, ins);
+	if (ret == 1 && pslot > 0)
+		ret = push_to(t, root, p, 0, pos, ins);
+	return ret;
+}
+
+/*
+ * Even out neighbours l and r, children rslot - 1 and rslot of parent:
+ * move entries from the fuller to the other while it stays at least as
+ * full. For a sparse block whose neighbour is too full to merge with.
+ */
+static void even_out(struct tree_block *parent, u32 rslot,
+		     struct tree_block *l, struct tree_block *r)
+{
+	u32 used_l = used_bytes(l), used_r = used_bytes(r), nr = 0, sz;
+	int to_right = used_l > used_r;
+	u32 diff = to_right ? used_l - used_r : used_r - used_l;
+
+	/* The fuller side never empties: it keeps at least the other's
+	 * bytes, and the other is not empty. */
+	for (;;) {
+		if (to_right)
+			sz = entry_bytes(l, tb_nritems(l) - 1 - nr);
+		else
+			sz = entry_bytes(r, nr);
+		if (2 * sz > diff)
+			break;
+		diff -= 2 * sz;
+		nr++;
+	}
+	if (nr)
+		shift_entries(parent, rslot, l, r, to_right, nr);
+}
+
 /* Lock the root block for write, copying it if needed. */
 static int write_root(struct trans *t, struct ctree_root *root,
 		      struct tree_block **out)
@@ -313,7 +488,11 @@ again:
 	}
 	p->slots[0] = slot;
 	if (ins_len > 0 && leaf_free_space(b) < (u32)ins_len) {
-		ret = split_leaf(t, root, p, key, (u32)ins_len);
+		/* Bytes that extend a found item come after it. */
+		ret = push_leaf(t, root, p, (u32)slot + (ret == 0),
+				(u32)ins_len);
+		if (ret == 1)
+			ret = split_leaf(t, root, p, key, (u32)ins_len);
 		if (ret)
 			goto out_release;
 		goto again;
@@ -452,8 +631,8 @@ static int empty_tree(struct trans *t, struct ctree_root *root,
  * Merge the node p->nodes[level], which just lost a pointer, with a
  * neighbour when it is under a quarter full and the two fit in three
  * quarters of a node (room left, so the next insert does not split them
- * again); then its parent, which lost one in turn. Nodes only: leaves
- * merge in merge_leaf().
+ * again); then its parent, which lost one in turn. When they do not fit,
+ * even them out instead. Nodes only: leaves merge in merge_leaf().
  */
 static int merge_node(struct trans *t, struct ctree_root *root,
 		      struct ctree_path *p, int level)
@@ -477,6 +656,7 @@ static int merge_node(struct trans *t, struct ctree_root *root,
 	r = right ? s : b;
 	n = tb_nritems(l);
 	if (n + tb_nritems(r) > maxp - maxp / 4) {
+		even_out(parent, right ? pslot + 1 : pslot, l, r);
 		unlock_put(s);
 		return 0;
 	}
@@ -514,7 +694,8 @@ static int remove_block(struct trans *t, struct ctree_root *root,
 	return ret ? ret : merge_node(t, root, p, level + 1);
 }
 
-/* Merge a sparse leaf with a neighbour when both fit in one leaf. */
+/* Merge a sparse leaf with a neighbour when both fit in one leaf, else
+ * even the two out. */
 static int merge_leaf(struct trans *t, struct ctree_root *root,
 		      struct ctree_path *p)
 {
@@ -526,8 +707,10 @@ static int merge_leaf(struct trans *t, struct ctree_root *root,
 		return 0;
 	ret = cow_child(t, root, parent, (int)(right ? pslot + 1 : pslot - 1),
 			&s);
-	if (ret)
+	if (ret) {
+		trans_abort(t, ret);	/* ctree_del_item's contract */
 		return ret;
+	}
 	if (right && items_bytes(s, 0, tb_nritems(s)) <= leaf_free_space(l)) {
 		leaf_move_items(l, tb_nritems(l), s, 0, tb_nritems(s));
 		node_del_ptr(parent, pslot + 1);
@@ -538,6 +721,10 @@ static int merge_leaf(struct trans *t, struct ctree_root *root,
 		node_del_ptr(parent, pslot);
 		ret = drop_block(t, root, l);
 	} else {
+		if (right)
+			even_out(parent, pslot + 1, l, s);
+		else
+			even_out(parent, pslot, s, l);
 		unlock_put(s);
 		return 0;
 	}

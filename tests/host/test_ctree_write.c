@@ -2,13 +2,14 @@
  * COW B-tree changes (fs/ctree_write.c) on a scratch tree of a mounted
  * filesystem (RAM fault device, 4 KiB nodes so that a few thousand items
  * make a three-level tree): insert, delete, extend and shrink items; leaf
- * and node splits; leaf and node merges; root collapse; and copy-on-write
- * of each block once per transaction. After every step the whole tree is
- * walked and its invariants checked: levels step down by one, keys rise
- * strictly, every pointer's key is its child's first key and its
- * generation the child's, no block but a root leaf is empty, every item
- * body lies inside its leaf, and the item count and contents match a
- * model.
+ * and node splits; pushes into neighbouring leaves instead of splits; leaf
+ * and node merges, and evening out where they cannot merge; root collapse;
+ * and copy-on-write of each block once per transaction. After every step
+ * the whole tree is walked and its invariants checked: levels step down by
+ * one, keys rise strictly, every pointer's key is its child's first key
+ * and its generation the child's, no block but a root leaf is empty, every
+ * item body lies inside its leaf, the item count and contents match a
+ * model, and a search finds exactly the model's keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@
 /* What the walk saw. */
 struct shape {
 	u32 blocks[BTRFS_MAX_LEVEL];	/* blocks per level */
+	u32 sparse[BTRFS_MAX_LEVEL];	/* blocks below the root under a
+					 * quarter full, per level */
 	u64 items;
 	int root_level;
 };
@@ -122,6 +125,9 @@ static const char *walk(struct scratch *s, struct tree_block *b, int level,
 	sh->blocks[level]++;
 	if (n == 0 && (first || level))
 		return "empty block below the root";
+	if (first && (level ? n < node_capacity(b->len) / 4 :
+		      leaf_free_space(b) > leaf_capacity(b->len) * 3 / 4))
+		sh->sparse[level]++;
 	for (i = 0; i < n; i++) {
 		if (level)
 			tb_node_key(b, i, &k);
@@ -150,6 +156,25 @@ static const char *walk(struct scratch *s, struct tree_block *b, int level,
 	return why;
 }
 
+/* Search every key: the model's are found, no other. */
+static const char *find_all(struct scratch *s)
+{
+	struct ctree_path p;
+	u32 i;
+	int ret;
+
+	ctree_path_init(&p);
+	for (i = 0; i < NKEYS; i++) {
+		struct key k = { i, KTYPE, 0 };
+
+		ret = ctree_lookup(&s->root, &k, &p);
+		ctree_path_release(&p);
+		if (ret != (s->size[i] == 0xff ? -ENOENT : 0))
+			return "a search disagrees with the model";
+	}
+	return NULL;
+}
+
 /* Walk the whole tree; NULL when every invariant holds. */
 static const char *check_tree(struct scratch *s, struct shape *sh)
 {
@@ -168,7 +193,7 @@ static const char *check_tree(struct scratch *s, struct shape *sh)
 		want += s->size[i] != 0xff;
 	if (!why && sh->items != want)
 		why = "item count differs from the model";
-	return why;
+	return why ? why : find_all(s);
 }
 
 static int put_item(struct scratch *s, u32 i, u32 size)
@@ -434,5 +459,164 @@ TEST(ctree_write, cow_once_per_transaction)
 
 	CHECK(s != NULL);
 	cow_once_per_transaction(s);
+	scratch_free(s);
+}
+
+/* Fewest leaves that hold n items of size bytes each (4 KiB nodes). */
+static u32 min_leaves(u32 n, u32 size)
+{
+	u32 per = leaf_capacity(4096) / (size + (u32)sizeof(struct d_item));
+
+	return (n + per - 1) / per;
+}
+
+enum fill_order { ASCENDING, DESCENDING, RANDOM };
+
+/* Insert every key with size bytes in the given order; 0 or <0. */
+static int fill(struct scratch *s, enum fill_order how, u32 size)
+{
+	u32 i, key;
+	int ret = 0;
+
+	shuffle(s->order, NKEYS, test_seed());
+	for (i = 0; i < NKEYS && ret == 0; i++) {
+		key = how == ASCENDING ? i :
+		      how == DESCENDING ? NKEYS - 1 - i : s->order[i];
+		ret = put_item(s, key, size);
+	}
+	return ret;
+}
+
+/*
+ * Fill in key order: a full leaf pushes into its neighbour before it
+ * splits, so every leaf ends full but the last under each parent (a split
+ * alone leaves half-full leaves behind: about twice as many).
+ */
+static void push_packs_ordered(struct scratch *s, enum fill_order how)
+{
+	u32 fewest = min_leaves(NKEYS, 100);
+	struct shape sh;
+
+	CHECK_OK(fill(s, how, 100));
+	CHECK(check_tree(s, &sh) == NULL);
+	printf("# %s fill: %u leaves, fewest possible %u\n",
+	       how == ASCENDING ? "ascending" : "descending", sh.blocks[0],
+	       fewest);
+	CHECK(sh.blocks[0] <= fewest + sh.blocks[1]);
+}
+
+TEST(ctree_write, push_packs_ascending_inserts)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	push_packs_ordered(s, ASCENDING);
+	scratch_free(s);
+}
+
+TEST(ctree_write, push_packs_descending_inserts)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	push_packs_ordered(s, DESCENDING);
+	scratch_free(s);
+}
+
+/*
+ * Fill in random order: leaves end at least four fifths full on average
+ * (splits alone leave them about 70% full), and none under a quarter.
+ */
+static void push_packs_random(struct scratch *s)
+{
+	u32 fewest = min_leaves(NKEYS, 100);
+	struct shape sh;
+
+	CHECK_OK(fill(s, RANDOM, 100));
+	CHECK(check_tree(s, &sh) == NULL);
+	printf("# random fill: %u leaves, fewest possible %u\n",
+	       sh.blocks[0], fewest);
+	CHECK(sh.blocks[0] * 4 <= fewest * 5);
+	CHECK_EQ(sh.sparse[0], 0);
+}
+
+TEST(ctree_write, push_packs_random_inserts)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	push_packs_random(s);
+	scratch_free(s);
+}
+
+/*
+ * Delete most items of every other run of a leaf's worth of keys: a leaf
+ * emptied so, next to a full one it cannot merge with, takes items from
+ * it instead of staying sparse.
+ */
+static void even_out_leaves(struct scratch *s)
+{
+	u32 per = leaf_capacity(4096) / (100 + (u32)sizeof(struct d_item));
+	struct shape sh;
+	u32 i;
+
+	CHECK_OK(fill(s, RANDOM, 100));
+	for (i = 0; i < NKEYS; i++)
+		if ((i / per) % 2 && i % 8)
+			CHECK_OK(del_item(s, i));
+	CHECK(check_tree(s, &sh) == NULL);
+	CHECK_EQ(sh.sparse[0], 0);
+}
+
+TEST(ctree_write, even_out_sparse_leaves)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	even_out_leaves(s);
+	scratch_free(s);
+}
+
+/*
+ * Delete most items under every other node of a three-level tree: a node
+ * left with few pointers, next to one too full to merge with, takes
+ * pointers from it instead of staying sparse.
+ */
+static void even_out_nodes(struct scratch *s)
+{
+	struct tree_block *r;
+	u32 lo[128], i, j, n;		/* a node's pointers, and the end */
+	struct shape sh;
+	struct key k;
+
+	CHECK_OK(fill(s, RANDOM, 250));		/* big items: many leaves */
+	CHECK(check_tree(s, &sh) == NULL);
+	CHECK_EQ(sh.root_level, 2);
+	CHECK_OK(ctree_read_root(&s->root, &r));
+	n = tb_nritems(r);
+	for (j = 0; j < n && j + 1 < 128; j++) {
+		tb_node_key(r, j, &k);
+		lo[j] = (u32)k.objectid;	/* node j's first key */
+	}
+	tree_block_put(r);
+	CHECK(j == n && n >= 4);
+	lo[n] = NKEYS;
+	for (j = 1; j < n; j += 2)
+		for (i = lo[j]; i < lo[j + 1]; i++)
+			if (i % 16)
+				CHECK_OK(del_item(s, i));
+	CHECK(check_tree(s, &sh) == NULL);
+	printf("# delete under every other node: %u nodes, %u under a "
+	       "quarter full\n", sh.blocks[1], sh.sparse[1]);
+	CHECK_EQ(sh.sparse[1], 0);
+	CHECK_EQ(sh.sparse[0], 0);
+}
+
+TEST(ctree_write, even_out_sparse_nodes)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	even_out_nodes(s);
 	scratch_free(s);
 }
