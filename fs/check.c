@@ -40,6 +40,7 @@
  */
 #include <ghee/errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include <ghee/alloc.h>
@@ -89,6 +90,27 @@ void *vec_find(const struct vec *v, u64 key, size_t key_off)
 	return NULL;
 }
 
+_Static_assert(offsetof(struct cext, len) == sizeof(u64) &&
+	       offsetof(struct cbg, len) == sizeof(u64),
+	       "records searched by vec_first_ending_after() begin with "
+	       "start, len");
+
+u64 vec_first_ending_after(const struct vec *v, u64 pos)
+{
+	u64 lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		u64 mid = lo + (hi - lo) / 2;
+		const u64 *r = vec_at(v, mid);	/* start, len */
+
+		if (r[0] + r[1] <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void vec_free(struct vec *v)
 {
 	kfree(v->v);
@@ -132,6 +154,19 @@ int check_is_fs_tree(u64 id)
 	       id == BTRFS_DATA_RELOC_TREE_OBJECTID ||
 	       (id >= BTRFS_FIRST_FREE_OBJECTID &&
 		id <= BTRFS_LAST_FREE_OBJECTID);
+}
+
+const struct ctree_ref *check_find_tree(const struct check *c, u64 id)
+{
+	u64 i;
+
+	for (i = 0; i < c->trees.n; i++) {
+		const struct ctree_ref *t = vec_at(&c->trees, i);
+
+		if (t->id == id)
+			return t;
+	}
+	return NULL;
 }
 
 void check_root(struct check *c, const struct ctree_ref *r,
