@@ -22,6 +22,8 @@
  *     sum of its back-references; extents must not overlap and must lie in
  *     a block group of their kind whose used bytes they add up to; and the
  *     free-space tree must list exactly the gaps between extents.
+ *  5. Chunks, block group items and device extents agree
+ *     (check_chunk.c).
  *
  * Whether a found reference is a normal one (TREE_BLOCK_REF, EXTENT_DATA_REF)
  * or a shared one (SHARED_BLOCK_REF, SHARED_DATA_REF) depends on the
@@ -408,6 +410,8 @@ static int check_all(struct check *c)
 		ret = check_block_groups(c);
 	if (ret == 0)
 		ret = check_free_space(c);
+	if (ret == 0)
+		ret = check_chunks(c);
 	return ret;
 }
 

@@ -2,8 +2,8 @@
  * ghee's own filesystem checker (fsck), shared between its parts:
  * check.c (driver, tree walk, growable arrays, reporting), check_extent.c
  * (extent tree, back-references), check_space.c (block groups, free-space
- * tree) and check_inode.c (inodes and directories of each subvolume
- * tree).
+ * tree), check_chunk.c (chunks, block groups, device extents) and
+ * check_inode.c (inodes and directories of each subvolume tree).
  *
  * Everything here belongs to one fs_check() call; nothing is shared with
  * other tasks.
@@ -121,5 +121,8 @@ int check_free_space(struct check *c);
 
 /* check_inode.c */
 int check_fs_tree(struct check *c, const struct ctree_ref *r);
+
+/* check_chunk.c */
+int check_chunks(struct check *c);
 
 #endif
