@@ -23,7 +23,8 @@
  *     a block group of their kind whose used bytes they add up to; and the
  *     free-space tree must list exactly the gaps between extents.
  *  5. Chunks, block group items and device extents agree
- *     (check_chunk.c).
+ *     (check_chunk.c); the csum tree has sums for exactly data that
+ *     exists, and for all data that needs them (check_csum.c).
  *
  * Whether a found reference is a normal one (TREE_BLOCK_REF, EXTENT_DATA_REF)
  * or a shared one (SHARED_BLOCK_REF, SHARED_DATA_REF) depends on the
@@ -412,6 +413,8 @@ static int check_all(struct check *c)
 		ret = check_free_space(c);
 	if (ret == 0)
 		ret = check_chunks(c);
+	if (ret == 0)
+		ret = check_csums(c);
 	return ret;
 }
 
@@ -436,6 +439,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	c.exts.elem = sizeof(struct cext);
 	c.bgs.elem = sizeof(struct cbg);
 	c.seen.elem = sizeof(u64);
+	c.need_csum.elem = sizeof(struct cneed);
 	down_read(&fs->fs_lock);
 	down_read(&fs->commit_root_sem);
 	rep->generation = fs->generation;
@@ -448,6 +452,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	vec_free(&c.exts);
 	vec_free(&c.bgs);
 	vec_free(&c.seen);
+	vec_free(&c.need_csum);
 	if (ret == 0 && rep->errors)
 		ret = -EUCLEAN;
 	return ret;

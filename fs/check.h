@@ -2,8 +2,9 @@
  * ghee's own filesystem checker (fsck), shared between its parts:
  * check.c (driver, tree walk, growable arrays, reporting), check_extent.c
  * (extent tree, back-references), check_space.c (block groups, free-space
- * tree), check_chunk.c (chunks, block groups, device extents) and
- * check_inode.c (inodes and directories of each subvolume tree).
+ * tree), check_chunk.c (chunks, block groups, device extents),
+ * check_csum.c (the csum tree) and check_inode.c (inodes and directories
+ * of each subvolume tree).
  *
  * Everything here belongs to one fs_check() call; nothing is shared with
  * other tasks.
@@ -57,6 +58,16 @@ struct cbg {
 	u64 found;		/* bytes of extents counted inside */
 };
 
+/*
+ * File data that must have checksums: what one regular file extent of an
+ * inode without NODATASUM reads.
+ */
+struct cneed {
+	u64 start, len;		/* logical range of data */
+	u64 root, ino;		/* the file extent item's tree and inode */
+	u64 file_offset;	/* its key offset */
+};
+
 /* A tree to check: from the superblock or a root item. */
 struct ctree_ref {
 	u64 id, bytenr, generation;
@@ -73,6 +84,7 @@ struct check {
 	struct vec exts;	/* struct cext, sorted by bytenr */
 	struct vec bgs;		/* struct cbg, sorted by start */
 	struct vec seen;	/* u64 hash set of visited tree blocks */
+	struct vec need_csum;	/* struct cneed, from the subvolume trees */
 };
 
 void *vec_push(struct vec *v);
@@ -124,5 +136,8 @@ int check_fs_tree(struct check *c, const struct ctree_ref *r);
 
 /* check_chunk.c */
 int check_chunks(struct check *c);
+
+/* check_csum.c */
+int check_csums(struct check *c);
 
 #endif

@@ -14,7 +14,10 @@
  *    type, and the type matches the inode's mode. Names are collected in
  *    a table, sorted and matched when the tree is done;
  *  - every file extent item pointing at a data extent is a found data
- *    reference (check.c resolves and compares it).
+ *    reference (check.c resolves and compares it); a regular one of an
+ *    inode without NODATASUM also names data that must have checksums
+ *    (check_csum.c looks for them). The inode item comes before its file
+ *    extents in key order, so its flags are known by then.
  *
  * The subvolume's top directory (256) has the one name "..", pointing at
  * itself, and no directory entry. Entries that link a subvolume (location
@@ -68,6 +71,7 @@ struct cinode {
 	int has_item, self_ref;
 	u32 mode, nlink;
 	u64 size, nbytes;
+	u64 flags;		/* BTRFS_INODE_* */
 	u64 nrefs;		/* names in INODE_REF and INODE_EXTREF */
 	u64 dir_size;		/* name bytes of DIR_ITEM and DIR_INDEX */
 	u64 found_nbytes;	/* bytes its file extents account */
@@ -198,6 +202,7 @@ static int inode_item(struct itree *it, const u8 *item, u32 size)
 	ci->nlink = D_GET32(struct d_inode_item, item, nlink);
 	ci->size = D_GET64(struct d_inode_item, item, size);
 	ci->nbytes = D_GET64(struct d_inode_item, item, nbytes);
+	ci->flags = D_GET64(struct d_inode_item, item, flags);
 	return 0;
 }
 
@@ -289,6 +294,30 @@ static int dir_entries(struct itree *it, const struct key *k,
 	return 0;
 }
 
+/*
+ * Record the data regular file extent fe reads, which must have sums: all
+ * of a compressed extent (it is read whole), else the part it uses.
+ */
+static int need_csum(struct itree *it, const struct key *k, const u8 *fe)
+{
+	struct cneed *n = vec_push(&it->c->need_csum);
+
+	if (!n)
+		return -ENOMEM;
+	n->root = it->root;
+	n->ino = k->objectid;
+	n->file_offset = k->offset;
+	n->start = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+	if (D_GET8(struct d_file_extent_item, fe, compression)) {
+		n->len = D_GET64(struct d_file_extent_item, fe,
+				 disk_num_bytes);
+	} else {
+		n->start += D_GET64(struct d_file_extent_item, fe, offset);
+		n->len = D_GET64(struct d_file_extent_item, fe, num_bytes);
+	}
+	return 0;
+}
+
 /* A file extent item: nbytes, overlap, and the data reference it makes. */
 static int file_extent(struct itree *it, const struct key *k,
 		       const u8 *fe, u32 size)
@@ -326,6 +355,13 @@ static int file_extent(struct itree *it, const struct key *k,
 	ci->nextents++;
 	if (type == BTRFS_FILE_EXTENT_INLINE || !disk)
 		return 0;
+	if (type == BTRFS_FILE_EXTENT_REG &&
+	    !(ci->flags & BTRFS_INODE_NODATASUM)) {
+		int ret = need_csum(it, k, fe);
+
+		if (ret)
+			return ret;
+	}
 	r = vec_push(&it->c->found);
 	if (!r)
 		return -ENOMEM;
