@@ -3,7 +3,8 @@
 # a loop mount of a fresh mkfs.btrfs image) hold what mkfs.btrfs cannot
 # make: subvolumes, a read-only snapshot, compressed extents, preallocated
 # extents, inline files. ghee must list the subvolumes, read every plain
-# file exactly, and refuse the compressed one clearly.
+# file exactly, refuse the compressed one clearly, and find the image
+# clean with its fsck.
 #
 # Output: KTAP and '#' lines. Needs root and loop devices; without them
 # every case is reported as skipped, with the reason.
@@ -19,7 +20,7 @@ echo "KTAP version 1"
 ok() { N=$((N + 1)); echo "ok $N $1"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
 finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; exit $?; }
-cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused"
+cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused fsck_clean"
 skip_all() { for c in $cases; do N=$((N + 1)); echo "ok $N $c # SKIP $1"; done; finish; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for a loop mount"
@@ -91,5 +92,15 @@ if echo "$out" | grep -qi "compress" && ! echo "$out" | grep -q "^199999$"; then
 	ok compressed_refused
 else
 	notok compressed_refused "no clear refusal of the compressed extent"
+fi
+
+# Linux's image is valid (btrfs check said so): ghee's fsck must agree,
+# compressed, preallocated and half-written extents included.
+out=$(run "fsck")
+echo "$out" | grep "^fsck:\|^error" | head -n 6 | sed 's/^/# /'
+if echo "$out" | grep -q "^fsck: .*: no errors$"; then
+	ok fsck_clean
+else
+	notok fsck_clean "ghee fsck finds errors in Linux's image"
 fi
 finish
