@@ -24,6 +24,7 @@
 #include "../../fs/ctree_write.h"
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
+#include "../../fs/subvol.h"
 #include "shim/fault_dev.h"
 #include "shim/host.h"
 #include "test.h"
@@ -101,30 +102,41 @@ static int fsck(struct fault_dev *d, char **out, struct fs_check_report *rep)
 }
 
 /* Trees the tests damage. */
-enum target { T_CSUM, T_BG, T_DEV };
+enum target { T_CSUM, T_BG, T_DEV, T_FS };
 
-static struct ctree_root *target_root(struct fs_info *fs, enum target t)
+static int target_root(struct fs_info *fs, enum target t,
+		       const struct ctree_root **out)
 {
+	const struct subvol_root *sv;
+	int ret = 0;
+
 	if (t == T_CSUM)
-		return &fs->csum_root;
-	if (t == T_DEV)
-		return &fs->dev_root;
-	return fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_BLOCK_GROUP_TREE ?
-	       &fs->bg_root : &fs->extent_root;
+		*out = &fs->csum_root;
+	else if (t == T_DEV)
+		*out = &fs->dev_root;
+	else if (t == T_BG)
+		*out = fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_BLOCK_GROUP_TREE ?
+		       &fs->bg_root : &fs->extent_root;
+	else if ((ret = subvol_get(fs, BTRFS_FS_TREE_OBJECTID, &sv)) == 0)
+		*out = &sv->root;
+	return ret;
 }
 
 /* Says whether an item is the one to damage. */
 typedef int (*pick_fn)(const struct key *k, const u8 *item);
+/* Damages a copy of a leaf; slot is the item pick chose. */
+typedef void (*edit_fn)(struct tree_block *b, u32 slot);
 
 /*
  * Find the first item of tree t that pick accepts; copy its key to *k and
- * its first item_len bytes to item. Then delete it from the committed
- * image (delta 0) or move its key offset by delta. 0 or a negative errno.
+ * its first item_len bytes to item. Then edit its leaf in the committed
+ * image. 0 or a negative errno.
  */
 static int damage(struct fault_dev *d, enum target t, pick_fn pick,
-		  int64_t delta, struct key *k, void *item, u32 item_len)
+		  edit_fn edit, struct key *k, void *item, u32 item_len)
 {
 	struct key zero = { 0, 0, 0 };
+	const struct ctree_root *root;
 	struct tree_block *b = NULL;
 	struct ctree_path p;
 	struct fs_info *fs;
@@ -135,7 +147,9 @@ static int damage(struct fault_dev *d, enum target t, pick_fn pick,
 	if (ret)
 		return ret;
 	ctree_path_init(&p);
-	ret = ctree_search_ge(target_root(fs, t), &zero, &p);
+	ret = target_root(fs, t, &root);
+	if (ret == 0)
+		ret = ctree_search_ge(root, &zero, &p);
 	for (; ret == 0; ret = ctree_next_item(&p)) {
 		ctree_item_key(&p, k);
 		data = ctree_item_ptr(&p, &size);
@@ -147,20 +161,38 @@ static int damage(struct fault_dev *d, enum target t, pick_fn pick,
 	if (ret == 0)
 		ret = tree_block_clone(p.nodes[0], &b);
 	if (ret == 0) {
-		struct key nk = *k;
-
 		memcpy(item, data, item_len);
-		nk.offset += (u64)delta;
-		if (delta)
-			leaf_set_key(b, (u32)p.slots[0], &nk);
-		else
-			leaf_del_items(b, (u32)p.slots[0], 1);
+		edit(b, (u32)p.slots[0]);
 		ret = tree_block_write(fs, b);
 		tree_block_put(b);
 	}
 	ctree_path_release(&p);
 	fs_umount(fs);
 	return ret > 0 ? -ENOENT : ret;
+}
+
+static void del_item(struct tree_block *b, u32 slot)
+{
+	leaf_del_items(b, slot, 1);
+}
+
+static void move_key(struct tree_block *b, u32 slot, int64_t by)
+{
+	struct key k;
+
+	tb_item_key(b, slot, &k);
+	k.offset += (u64)by;
+	leaf_set_key(b, slot, &k);
+}
+
+static void key_up_a_sector(struct tree_block *b, u32 slot)
+{
+	move_key(b, slot, 4096);
+}
+
+static void key_down_a_mib(struct tree_block *b, u32 slot)
+{
+	move_key(b, slot, -(1 << 20));
 }
 
 /* fsck of d fails, and its messages include want. */
@@ -228,7 +260,7 @@ TEST(fsck, csum_item_deleted)
 	u8 sum[4];
 
 	CHECK(d != NULL);
-	CHECK_OK(damage(d, T_CSUM, is_csum, 0, &k, sum, sizeof(sum)));
+	CHECK_OK(damage(d, T_CSUM, is_csum, del_item, &k, sum, sizeof(sum)));
 	snprintf(want, sizeof(want), "error: fsck: tree 5: inode 257: file "
 		 "extent at 0 reads data %llu+%u, which has no checksum at "
 		 "%llu", (unsigned long long)k.offset, DATA_DISK,
@@ -245,7 +277,7 @@ TEST(fsck, csum_item_shifted)
 	u8 sum[4];
 
 	CHECK(d != NULL);
-	CHECK_OK(damage(d, T_CSUM, is_csum, 4096, &k, sum, sizeof(sum)));
+	CHECK_OK(damage(d, T_CSUM, is_csum, key_up_a_sector, &k, sum, sizeof(sum)));
 	snprintf(want, sizeof(want), "error: fsck: csum tree: item %llu+%u "
 		 "has sums for %llu, which is in no data extent",
 		 (unsigned long long)k.offset + 4096, DATA_DISK,
@@ -272,7 +304,7 @@ TEST(fsck, block_group_item_missing)
 	struct key k;
 
 	CHECK(d != NULL);
-	CHECK_OK(damage(d, T_BG, is_data_bg, 0, &k, bg, sizeof(bg)));
+	CHECK_OK(damage(d, T_BG, is_data_bg, del_item, &k, bg, sizeof(bg)));
 	snprintf(want, sizeof(want), "error: fsck: chunk %llu+%llu has no "
 		 "block group item", (unsigned long long)k.objectid,
 		 (unsigned long long)k.offset);
@@ -288,7 +320,8 @@ TEST(fsck, block_group_item_short)
 	struct key k;
 
 	CHECK(d != NULL);
-	CHECK_OK(damage(d, T_BG, is_data_bg, -(1 << 20), &k, bg, sizeof(bg)));
+	CHECK_OK(damage(d, T_BG, is_data_bg, key_down_a_mib, &k, bg,
+			 sizeof(bg)));
 	snprintf(want, sizeof(want), "error: fsck: chunk %llu+%llu type "
 		 "0x%llx has block group item %llu+%llu type 0x%llx",
 		 (unsigned long long)k.objectid, (unsigned long long)k.offset,
@@ -314,12 +347,88 @@ TEST(fsck, dev_extent_missing)
 	struct key k;
 
 	CHECK(d != NULL);
-	CHECK_OK(damage(d, T_DEV, is_dev_extent, 0, &k, de, sizeof(de)));
+	CHECK_OK(damage(d, T_DEV, is_dev_extent, del_item, &k, de, sizeof(de)));
 	snprintf(want, sizeof(want), "error: fsck: chunk %llu: stripe on "
 		 "device %llu at %llu has no dev extent",
 		 (unsigned long long)D_GET64(struct d_dev_extent, de,
 					     chunk_offset),
 		 (unsigned long long)k.objectid, (unsigned long long)k.offset);
 	check_fails_with(d, want);
+	fault_dev_free(d);
+}
+
+static int is_f_inode(const struct key *k, const u8 *item)
+{
+	(void)item;
+	return k->objectid == 257 && k->type == BTRFS_INODE_ITEM_KEY;
+}
+
+/*
+ * Unlink /f (inode 257, the only entry of the top directory 256, whose
+ * item comes before) as Linux leaves a file unlinked while still open:
+ * no names, nlink 0.
+ */
+static void unlink_f(struct tree_block *b, u32 slot)
+{
+	u32 i = tb_nritems(b);
+	struct key k;
+
+	D_SET32(struct d_inode_item, tb_item_data_w(b, slot), nlink, 0);
+	while (i-- > 0) {
+		tb_item_key(b, i, &k);
+		if (k.objectid == 256 && k.type == BTRFS_INODE_ITEM_KEY)
+			D_SET64(struct d_inode_item, tb_item_data_w(b, i),
+				size, 0);
+		else if ((k.objectid == 256 &&
+			  (k.type == BTRFS_DIR_ITEM_KEY ||
+			   k.type == BTRFS_DIR_INDEX_KEY)) ||
+			 (k.objectid == 257 && k.type == BTRFS_INODE_REF_KEY))
+			leaf_del_items(b, i, 1);
+	}
+}
+
+/* Unlink /f and add its orphan item, last in key order. */
+static void unlink_f_orphan(struct tree_block *b, u32 slot)
+{
+	struct key k = { BTRFS_ORPHAN_OBJECTID, BTRFS_ORPHAN_ITEM_KEY, 257 };
+
+	unlink_f(b, slot);
+	leaf_insert_item(b, tb_nritems(b), &k, 0);
+}
+
+TEST(fsck, unlinked_inode_with_orphan_item)
+{
+	struct fault_dev *d = one_file();
+	struct fs_check_report rep;
+	u8 inode[sizeof(struct d_inode_item)];
+	char *out = NULL;
+	struct key k;
+	int ret;
+
+	CHECK(d != NULL);
+	CHECK_OK(damage(d, T_FS, is_f_inode, unlink_f_orphan, &k, inode,
+			sizeof(inode)));
+	ret = fsck(d, &out, &rep);
+	if (ret)
+		test_fail(__FILE__, __LINE__, "fsck returned %d:\n%s", ret,
+			  out ? out : "");
+	free(out);
+	CHECK_OK(ret);
+	if (btrfs_check(d) == 1)
+		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	fault_dev_free(d);
+}
+
+TEST(fsck, unlinked_inode_without_orphan_item)
+{
+	struct fault_dev *d = one_file();
+	u8 inode[sizeof(struct d_inode_item)];
+	struct key k;
+
+	CHECK(d != NULL);
+	CHECK_OK(damage(d, T_FS, is_f_inode, unlink_f, &k, inode,
+			sizeof(inode)));
+	check_fails_with(d, "error: fsck: tree 5: inode 257 has nlink 0 and "
+			 "no name but no orphan item");
 	fault_dev_free(d);
 }
