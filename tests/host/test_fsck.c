@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <ghee/errno.h>
 
@@ -31,28 +30,6 @@
 
 #define DATA_LEN 100000		/* one file's data: one regular extent */
 #define DATA_DISK 102400		/* DATA_LEN in whole sectors */
-
-/* btrfs check of d's image: 0 clean, 1 errors, -1 no btrfs-progs. */
-static int btrfs_check(struct fault_dev *d)
-{
-	char path[] = "/tmp/ghee-fsck-XXXXXX", cmd[160];
-	int fd, ret;
-
-	if (system("command -v btrfs >/dev/null 2>&1"))
-		return -1;
-	fd = mkstemp(path);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	ret = fault_dev_save(d, path);
-	snprintf(cmd, sizeof(cmd), "btrfs check %s >/dev/null 2>&1", path);
-	ret = ret ? -1 : system(cmd) == 0 ? 0 : 1;
-	if (ret == 1)
-		printf("# btrfs check failed; image kept at %s\n", path);
-	else
-		unlink(path);
-	return ret;
-}
 
 /* A fresh ghee filesystem holding /f, DATA_LEN bytes in one extent. */
 static struct fault_dev *one_file(void)
@@ -241,7 +218,7 @@ TEST(fsck, clean_after_writes)
 	CHECK_EQ(rep.chunks, rep.block_groups);
 	CHECK(rep.dev_extents > rep.chunks);	/* DUP metadata: 2 each */
 	CHECK(rep.csum_bytes >= 20000);
-	if (btrfs_check(d) == 1)
+	if (fault_dev_btrfs_check(d) == 1)
 		test_fail(__FILE__, __LINE__, "btrfs check found errors");
 	fault_dev_free(d);
 }
@@ -414,7 +391,7 @@ TEST(fsck, unlinked_inode_with_orphan_item)
 			  out ? out : "");
 	free(out);
 	CHECK_OK(ret);
-	if (btrfs_check(d) == 1)
+	if (fault_dev_btrfs_check(d) == 1)
 		test_fail(__FILE__, __LINE__, "btrfs check found errors");
 	fault_dev_free(d);
 }
