@@ -22,6 +22,9 @@
  *     sum of its back-references; extents must not overlap and must lie in
  *     a block group of their kind whose used bytes they add up to; and the
  *     free-space tree must list exactly the gaps between extents.
+ *  5. Chunks, block group items and device extents agree
+ *     (check_chunk.c); the csum tree has sums for exactly data that
+ *     exists, and for all data that needs them (check_csum.c).
  *
  * Whether a found reference is a normal one (TREE_BLOCK_REF, EXTENT_DATA_REF)
  * or a shared one (SHARED_BLOCK_REF, SHARED_DATA_REF) depends on the
@@ -41,6 +44,7 @@
  */
 #include <ghee/errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include <ghee/alloc.h>
@@ -90,6 +94,27 @@ void *vec_find(const struct vec *v, u64 key, size_t key_off)
 	return NULL;
 }
 
+_Static_assert(offsetof(struct cext, len) == sizeof(u64) &&
+	       offsetof(struct cbg, len) == sizeof(u64),
+	       "records searched by vec_first_ending_after() begin with "
+	       "start, len");
+
+u64 vec_first_ending_after(const struct vec *v, u64 pos)
+{
+	u64 lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		u64 mid = lo + (hi - lo) / 2;
+		const u64 *r = vec_at(v, mid);	/* start, len */
+
+		if (r[0] + r[1] <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void vec_free(struct vec *v)
 {
 	kfree(v->v);
@@ -133,6 +158,19 @@ int check_is_fs_tree(u64 id)
 	       id == BTRFS_DATA_RELOC_TREE_OBJECTID ||
 	       (id >= BTRFS_FIRST_FREE_OBJECTID &&
 		id <= BTRFS_LAST_FREE_OBJECTID);
+}
+
+const struct ctree_ref *check_find_tree(const struct check *c, u64 id)
+{
+	u64 i;
+
+	for (i = 0; i < c->trees.n; i++) {
+		const struct ctree_ref *t = vec_at(&c->trees, i);
+
+		if (t->id == id)
+			return t;
+	}
+	return NULL;
 }
 
 void check_root(struct check *c, const struct ctree_ref *r,
@@ -374,6 +412,10 @@ static int check_all(struct check *c)
 		ret = check_block_groups(c);
 	if (ret == 0)
 		ret = check_free_space(c);
+	if (ret == 0)
+		ret = check_chunks(c);
+	if (ret == 0)
+		ret = check_csums(c);
 	return ret;
 }
 
@@ -398,6 +440,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	c.exts.elem = sizeof(struct cext);
 	c.bgs.elem = sizeof(struct cbg);
 	c.seen.elem = sizeof(u64);
+	c.need_csum.elem = sizeof(struct cneed);
 	down_read(&fs->trans_sem);
 	down_read(&fs->commit_root_sem);
 	rep->generation = fs->generation;
@@ -410,6 +453,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	vec_free(&c.exts);
 	vec_free(&c.bgs);
 	vec_free(&c.seen);
+	vec_free(&c.need_csum);
 	if (ret == 0 && rep->errors)
 		ret = -EUCLEAN;
 	return ret;

@@ -1,8 +1,10 @@
 /*
  * ghee's own filesystem checker (fsck), shared between its parts:
  * check.c (driver, tree walk, growable arrays, reporting), check_extent.c
- * (extent tree, back-references, block groups, free-space tree) and
- * check_inode.c (inodes and directories of each subvolume tree).
+ * (extent tree, back-references), check_space.c (block groups, free-space
+ * tree), check_chunk.c (chunks, block groups, device extents),
+ * check_csum.c (the csum tree) and check_inode.c (inodes and directories
+ * of each subvolume tree).
  *
  * Everything here belongs to one fs_check() call; nothing is shared with
  * other tasks.
@@ -39,7 +41,8 @@ struct cref {
 	u8 level;		/* found tree block refs: the block's level */
 };
 
-/* One extent item of the extent tree. */
+/* One extent item of the extent tree. bytenr and len come first, for
+ * vec_first_ending_after(). */
 struct cext {
 	u64 bytenr, len;	/* range (len = nodesize for METADATA_ITEM) */
 	u64 refs;		/* reference count in the item */
@@ -48,11 +51,21 @@ struct cext {
 	u8 level;		/* tree blocks: level in key or block info */
 };
 
-/* One block group item. */
+/* One block group item (start and len first, as in struct cext). */
 struct cbg {
 	u64 start, len, flags;
 	u64 used;		/* what the item says */
 	u64 found;		/* bytes of extents counted inside */
+};
+
+/*
+ * File data that must have checksums: what one regular file extent of an
+ * inode without NODATASUM reads.
+ */
+struct cneed {
+	u64 start, len;		/* logical range of data */
+	u64 root, ino;		/* the file extent item's tree and inode */
+	u64 file_offset;	/* its key offset */
 };
 
 /* A tree to check: from the superblock or a root item. */
@@ -71,12 +84,17 @@ struct check {
 	struct vec exts;	/* struct cext, sorted by bytenr */
 	struct vec bgs;		/* struct cbg, sorted by start */
 	struct vec seen;	/* u64 hash set of visited tree blocks */
+	struct vec need_csum;	/* struct cneed, from the subvolume trees */
 };
 
 void *vec_push(struct vec *v);
 /* The record whose u64 at byte key_off equals key, in a vec sorted by
  * that field; NULL when none. */
 void *vec_find(const struct vec *v, u64 key, size_t key_off);
+/* In a vec of records that begin with u64 start and u64 len, sorted by
+ * start and not overlapping: the index of the first record ending after
+ * pos (v->n when none does). */
+u64 vec_first_ending_after(const struct vec *v, u64 pos);
 void vec_free(struct vec *v);
 static inline void *vec_at(const struct vec *v, u64 i)
 {
@@ -100,16 +118,26 @@ typedef int (*check_item_fn)(struct check *c, void *ctx, const struct key *k,
 int check_read_items(struct check *c, const struct ctree_ref *t,
 		     check_item_fn fn, void *ctx);
 int check_is_fs_tree(u64 id);
+/* The committed tree with this id, or NULL when it has no root item. */
+const struct ctree_ref *check_find_tree(const struct check *c, u64 id);
 const char *check_ref_name(u8 type);
 
 /* check_extent.c */
 int check_extent_tree(struct check *c);
 int check_refs(struct check *c);
+const struct cext *check_find_extent(const struct check *c, u64 bytenr);
+
+/* check_space.c */
 int check_block_groups(struct check *c);
 int check_free_space(struct check *c);
-const struct cext *check_find_extent(const struct check *c, u64 bytenr);
 
 /* check_inode.c */
 int check_fs_tree(struct check *c, const struct ctree_ref *r);
+
+/* check_chunk.c */
+int check_chunks(struct check *c);
+
+/* check_csum.c */
+int check_csums(struct check *c);
 
 #endif

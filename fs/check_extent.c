@@ -20,19 +20,6 @@
 
 #define EI ((u32)sizeof(struct d_extent_item))
 
-static const struct ctree_ref *find_tree(const struct check *c, u64 id)
-{
-	u64 i;
-
-	for (i = 0; i < c->trees.n; i++) {
-		const struct ctree_ref *t = vec_at(&c->trees, i);
-
-		if (t->id == id)
-			return t;
-	}
-	return NULL;
-}
-
 /* The extent item starting at bytenr, or NULL. */
 const struct cext *check_find_extent(const struct check *c, u64 bytenr)
 {
@@ -282,12 +269,12 @@ static int parse_item(struct check *c, void *ctx, const struct key *k,
  */
 int check_extent_tree(struct check *c)
 {
-	const struct ctree_ref *et = find_tree(c, BTRFS_EXTENT_TREE_OBJECTID);
-	const struct ctree_ref *bt = find_tree(c,
-					       BTRFS_BLOCK_GROUP_TREE_OBJECTID);
+	const struct ctree_ref *et, *bt;
 	u64 i;
 	int ret;
 
+	et = check_find_tree(c, BTRFS_EXTENT_TREE_OBJECTID);
+	bt = check_find_tree(c, BTRFS_BLOCK_GROUP_TREE_OBJECTID);
 	if (!et) {
 		check_err(c, "no extent tree root item");
 		return 0;

@@ -14,11 +14,21 @@
  *    type, and the type matches the inode's mode. Names are collected in
  *    a table, sorted and matched when the tree is done;
  *  - every file extent item pointing at a data extent is a found data
- *    reference (check.c resolves and compares it).
+ *    reference (check.c resolves and compares it); a regular one of an
+ *    inode without NODATASUM also names data that must have checksums
+ *    (check_csum.c looks for them). The inode item comes before its file
+ *    extents in key order, so its flags are known by then.
  *
  * The subvolume's top directory (256) has the one name "..", pointing at
  * itself, and no directory entry. Entries that link a subvolume (location
  * ROOT_ITEM) count towards the directory's size only.
+ *
+ * An inode with nlink 0 and no name was unlinked while still open: it must
+ * have an orphan item (ORPHAN, ORPHAN_ITEM, ino) so that the next mount
+ * deletes it. Orphan items sort after all inodes, so this is checked when
+ * the tree is done. The converse is not required: Linux deletes an evicted
+ * inode's items before its orphan item, possibly in a later commit, and
+ * skips orphan items whose inode is gone.
  *
  * Called by check_all() under the locks fs_check() takes.
  */
@@ -68,6 +78,7 @@ struct cinode {
 	int has_item, self_ref;
 	u32 mode, nlink;
 	u64 size, nbytes;
+	u64 flags;		/* BTRFS_INODE_* */
 	u64 nrefs;		/* names in INODE_REF and INODE_EXTREF */
 	u64 dir_size;		/* name bytes of DIR_ITEM and DIR_INDEX */
 	u64 found_nbytes;	/* bytes its file extents account */
@@ -83,6 +94,8 @@ struct itree {
 	struct cinode cur;
 	struct vec links;	/* struct clink */
 	struct vec modes;	/* struct cmode, by ino */
+	struct vec unlinked;	/* u64 inode numbers: nlink 0, no name */
+	struct vec orphans;	/* u64 inode numbers of orphan items, sorted */
 	struct name_block *names;
 };
 
@@ -128,12 +141,24 @@ static int add_link(struct itree *it, u64 dir, u64 ino, u64 index,
 	return 0;
 }
 
+/* Append inode number ino to v. */
+static int push_ino(struct vec *v, u64 ino)
+{
+	u64 *p = vec_push(v);
+
+	if (!p)
+		return -ENOMEM;
+	*p = ino;
+	return 0;
+}
+
 /* Check what the items of the inode just passed say about it. */
 static int finish_inode(struct itree *it)
 {
 	struct check *c = it->c;
 	struct cinode *ci = &it->cur;
 	int dir = (ci->mode & 0170000) == 0040000;
+	int unlinked = !ci->nrefs && !ci->self_ref && ci->nlink == 0;
 	struct cmode *m;
 
 	if (!ci->ino)
@@ -150,7 +175,7 @@ static int finish_inode(struct itree *it)
 		return -ENOMEM;
 	m->ino = ci->ino;
 	m->mode = ci->mode;
-	if (dir && ci->nlink != 1)
+	if (dir && ci->nlink != 1 && !unlinked)
 		check_err(c, "tree %llu: directory %llu has nlink %u",
 			  (unsigned long long)it->root,
 			  (unsigned long long)ci->ino, ci->nlink);
@@ -176,6 +201,8 @@ static int finish_inode(struct itree *it)
 			  (unsigned long long)ci->ino,
 			  (unsigned long long)ci->nbytes,
 			  (unsigned long long)ci->found_nbytes);
+	if (unlinked)
+		return push_ino(&it->unlinked, ci->ino);
 	if (!ci->nrefs && !ci->self_ref)
 		check_err(c, "tree %llu: inode %llu has no name",
 			  (unsigned long long)it->root,
@@ -198,6 +225,7 @@ static int inode_item(struct itree *it, const u8 *item, u32 size)
 	ci->nlink = D_GET32(struct d_inode_item, item, nlink);
 	ci->size = D_GET64(struct d_inode_item, item, size);
 	ci->nbytes = D_GET64(struct d_inode_item, item, nbytes);
+	ci->flags = D_GET64(struct d_inode_item, item, flags);
 	return 0;
 }
 
@@ -289,6 +317,30 @@ static int dir_entries(struct itree *it, const struct key *k,
 	return 0;
 }
 
+/*
+ * Record the data regular file extent fe reads, which must have sums: all
+ * of a compressed extent (it is read whole), else the part it uses.
+ */
+static int need_csum(struct itree *it, const struct key *k, const u8 *fe)
+{
+	struct cneed *n = vec_push(&it->c->need_csum);
+
+	if (!n)
+		return -ENOMEM;
+	n->root = it->root;
+	n->ino = k->objectid;
+	n->file_offset = k->offset;
+	n->start = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+	if (D_GET8(struct d_file_extent_item, fe, compression)) {
+		n->len = D_GET64(struct d_file_extent_item, fe,
+				 disk_num_bytes);
+	} else {
+		n->start += D_GET64(struct d_file_extent_item, fe, offset);
+		n->len = D_GET64(struct d_file_extent_item, fe, num_bytes);
+	}
+	return 0;
+}
+
 /* A file extent item: nbytes, overlap, and the data reference it makes. */
 static int file_extent(struct itree *it, const struct key *k,
 		       const u8 *fe, u32 size)
@@ -326,6 +378,13 @@ static int file_extent(struct itree *it, const struct key *k,
 	ci->nextents++;
 	if (type == BTRFS_FILE_EXTENT_INLINE || !disk)
 		return 0;
+	if (type == BTRFS_FILE_EXTENT_REG &&
+	    !(ci->flags & BTRFS_INODE_NODATASUM)) {
+		int ret = need_csum(it, k, fe);
+
+		if (ret)
+			return ret;
+	}
 	r = vec_push(&it->c->found);
 	if (!r)
 		return -ENOMEM;
@@ -346,9 +405,12 @@ static int fs_item(struct itree *it, const struct key *k, const u8 *item,
 {
 	int ret;
 
+	if (k->objectid == BTRFS_ORPHAN_OBJECTID &&
+	    k->type == BTRFS_ORPHAN_ITEM_KEY)
+		return push_ino(&it->orphans, k->offset);
 	if (k->objectid < BTRFS_FIRST_FREE_OBJECTID ||
 	    k->objectid > BTRFS_LAST_FREE_OBJECTID)
-		return 0;	/* orphan items and the like */
+		return 0;
 	if (k->objectid != it->cur.ino) {
 		ret = finish_inode(it);
 		if (ret)
@@ -447,6 +509,22 @@ static void check_names(struct itree *it)
 	}
 }
 
+/* Each unlinked inode has an orphan item. */
+static void check_orphans(struct itree *it)
+{
+	u64 i;
+
+	for (i = 0; i < it->unlinked.n; i++) {
+		u64 ino = *(const u64 *)vec_at(&it->unlinked, i);
+
+		if (!vec_find(&it->orphans, ino, 0))
+			check_err(it->c, "tree %llu: inode %llu has nlink 0 "
+				  "and no name but no orphan item",
+				  (unsigned long long)it->root,
+				  (unsigned long long)ino);
+	}
+}
+
 static void itree_free(struct itree *it)
 {
 	while (it->names) {
@@ -457,6 +535,8 @@ static void itree_free(struct itree *it)
 	}
 	vec_free(&it->links);
 	vec_free(&it->modes);
+	vec_free(&it->unlinked);
+	vec_free(&it->orphans);
 }
 
 /* Check the inodes and names of subvolume tree t. */
@@ -475,6 +555,8 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t)
 	it.root = t->id;
 	it.links.elem = sizeof(struct clink);
 	it.modes.elem = sizeof(struct cmode);
+	it.unlinked.elem = sizeof(u64);
+	it.orphans.elem = sizeof(u64);
 	check_root(c, t, &root);
 	ctree_path_init(&p);
 	ret = ctree_search_ge(&root, &k, &p);
@@ -494,8 +576,10 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t)
 	}
 	if (ret >= 0)
 		ret = finish_inode(&it);
-	if (ret == 0)
+	if (ret == 0) {
 		check_names(&it);
+		check_orphans(&it);
+	}
 	itree_free(&it);
 	return ret;
 }

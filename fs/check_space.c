@@ -42,20 +42,10 @@ struct fst {
 /* The block group holding bytenr, or NULL. */
 static struct cbg *find_bg(struct check *c, u64 bytenr)
 {
-	u64 lo = 0, hi = c->bgs.n;
+	u64 i = vec_first_ending_after(&c->bgs, bytenr);
+	struct cbg *g = i < c->bgs.n ? vec_at(&c->bgs, i) : NULL;
 
-	while (lo < hi) {
-		u64 mid = lo + (hi - lo) / 2;
-		struct cbg *g = vec_at(&c->bgs, mid);
-
-		if (bytenr < g->start)
-			hi = mid;
-		else if (bytenr >= g->start + g->len)
-			lo = mid + 1;
-		else
-			return g;
-	}
-	return NULL;
+	return g && g->start <= bytenr ? g : NULL;
 }
 
 /*
@@ -207,29 +197,12 @@ static int fst_item(struct check *c, void *ctx, const struct key *k,
 	return 0;
 }
 
-/* Index of the first extent ending after pos. */
-static u64 first_extent_after(const struct check *c, u64 pos)
-{
-	u64 lo = 0, hi = c->exts.n;
-
-	while (lo < hi) {
-		u64 mid = lo + (hi - lo) / 2;
-		const struct cext *e = vec_at(&c->exts, mid);
-
-		if (e->bytenr + e->len <= pos)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Compare the ranges fi lists with the gaps between g's extents. */
 static void compare_group(struct check *c, const struct fst *f,
 			  const struct cbg *g, const struct finfo *fi)
 {
 	u64 pos = g->start, end = g->start + g->len, r = 0, gaps = 0;
-	u64 i = first_extent_after(c, pos);
+	u64 i = vec_first_ending_after(&c->exts, pos);
 
 	for (;;) {
 		const struct cext *e = i < c->exts.n ? vec_at(&c->exts, i) :
@@ -274,18 +247,14 @@ static void compare_group(struct check *c, const struct fst *f,
  */
 int check_free_space(struct check *c)
 {
-	const struct ctree_ref *t = NULL;
+	const struct ctree_ref *t;
 	struct fst f;
 	u64 i, j = 0;
 	int ret;
 
 	if (!(c->fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE))
 		return 0;
-	for (i = 0; i < c->trees.n && !t; i++) {
-		t = vec_at(&c->trees, i);
-		if (t->id != BTRFS_FREE_SPACE_TREE_OBJECTID)
-			t = NULL;
-	}
+	t = check_find_tree(c, BTRFS_FREE_SPACE_TREE_OBJECTID);
 	if (!t) {
 		check_err(c, "the free space tree has no root item");
 		return 0;

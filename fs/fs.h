@@ -155,6 +155,9 @@ struct fs_check_report {
 	uint64_t extents;	/* extent items */
 	uint64_t backrefs;	/* back-references, inline and keyed */
 	uint64_t block_groups;	/* block group items */
+	uint64_t chunks;	/* chunk items */
+	uint64_t dev_extents;	/* device extent items */
+	uint64_t csum_bytes;	/* bytes of data with checksums */
 	uint64_t inodes;	/* inodes of subvolume trees */
 	uint64_t dir_entries;	/* directory index entries */
 	uint64_t errors;	/* problems found */

@@ -30,13 +30,17 @@ static int check_and_report(struct fs_info *fs, const char *disk)
 	}
 	con_printf("fsck: %s generation %llu: %llu trees, %llu tree blocks, "
 		   "%llu extents, %llu back-references, %llu block groups, "
-		   "%llu inodes, %llu directory entries: ", disk,
+		   "%llu chunks, %llu device extents, %llu checksummed "
+		   "bytes, %llu inodes, %llu directory entries: ", disk,
 		   (unsigned long long)r.generation,
 		   (unsigned long long)r.trees,
 		   (unsigned long long)r.tree_blocks,
 		   (unsigned long long)r.extents,
 		   (unsigned long long)r.backrefs,
 		   (unsigned long long)r.block_groups,
+		   (unsigned long long)r.chunks,
+		   (unsigned long long)r.dev_extents,
+		   (unsigned long long)r.csum_bytes,
 		   (unsigned long long)r.inodes,
 		   (unsigned long long)r.dir_entries);
 	if (r.errors)

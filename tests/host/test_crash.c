@@ -192,22 +192,6 @@ static void run_cut(struct fault_dev *tmpl, int nfiles, uint64_t cut,
 	fault_dev_free(f);
 }
 
-/* Run btrfs check on image c; 0 clean, 1 errors, -1 not available. */
-static int btrfs_check(struct fault_dev *c)
-{
-	char path[] = "/tmp/ghee-crash-XXXXXX", cmd[128];
-	int fd = mkstemp(path), ret;
-
-	if (fd < 0)
-		return -1;
-	close(fd);
-	ret = fault_dev_save(c, path);
-	snprintf(cmd, sizeof(cmd), "btrfs check %s >/dev/null 2>&1", path);
-	ret = ret ? -1 : system(cmd) == 0 ? 0 : 1;
-	unlink(path);
-	return ret;
-}
-
 /* Mount the survivor, check it, then write to it. 0 or a failure line. */
 static const char *verify(struct fault_dev *c, const struct model *m,
 			  uint64_t cut, int *bad_file)
@@ -264,7 +248,7 @@ static void crash_run(uint32_t nodesize, int nfiles, uint64_t step,
 			printf("# the failing image is %s\n", FAILED_IMAGE);
 		if (!why && have_btrfs && runs % every == 0) {
 			checks++;
-			if (btrfs_check(c) == 1)
+			if (fault_dev_btrfs_check(c) == 1)
 				why = "btrfs check found errors";
 		}
 		fault_dev_free(c);

@@ -366,22 +366,6 @@ TEST(extent_refs, delayed_refs_fold_to_net_change)
 	scratch_close(&s);
 }
 
-/* btrfs check of the device's image: 0 clean, 1 errors, -1 no btrfs. */
-static int btrfs_check(struct fault_dev *d)
-{
-	char path[] = "/tmp/ghee-refs-XXXXXX", cmd[128];
-	int fd = mkstemp(path), ret;
-
-	if (fd < 0 || system("command -v btrfs >/dev/null 2>&1"))
-		return -1;
-	close(fd);
-	ret = fault_dev_save(d, path);
-	snprintf(cmd, sizeof(cmd), "btrfs check %s >/dev/null 2>&1", path);
-	ret = ret ? -1 : system(cmd) == 0 ? 0 : 1;
-	unlink(path);
-	return ret;
-}
-
 /* The first file extent item's disk_bytenr of ino, and how many items
  * of ino point at it. */
 static int file_extents(struct fs_info *fs, u64 ino, u64 *disk, u32 *n)
@@ -450,7 +434,7 @@ TEST(extent_refs, partial_overwrite_splits_extent)
 		split(dev);
 	else
 		test_fail(__FILE__, __LINE__, "mkfs failed");
-	if (btrfs_check(dev) == 1)
+	if (fault_dev_btrfs_check(dev) == 1)
 		test_fail(__FILE__, __LINE__, "btrfs check found errors");
 	fault_dev_free(dev);
 }

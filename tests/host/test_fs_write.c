@@ -31,28 +31,6 @@
 #include "shim/host.h"
 #include "test.h"
 
-/* btrfs check of d's image: 0 clean, 1 errors, -1 no btrfs-progs. */
-static int btrfs_check(struct fault_dev *d)
-{
-	char path[] = "/tmp/ghee-fsw-XXXXXX", cmd[160];
-	int fd, ret;
-
-	if (system("command -v btrfs >/dev/null 2>&1"))
-		return -1;
-	fd = mkstemp(path);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	ret = fault_dev_save(d, path);
-	snprintf(cmd, sizeof(cmd), "btrfs check %s >/dev/null 2>&1", path);
-	ret = ret ? -1 : system(cmd) == 0 ? 0 : 1;
-	if (ret == 1)
-		printf("# btrfs check failed; image kept at %s\n", path);
-	else
-		unlink(path);
-	return ret;
-}
-
 static struct fault_dev *fresh(uint64_t size, uint32_t nodesize)
 {
 	struct fs_mkfs_opts o = { NULL, nodesize, 0 };
@@ -119,7 +97,7 @@ TEST(fs_write, hard_links_use_extended_refs)
 	many_links(d);
 	if (fsck_clean(d))
 		test_fail(__FILE__, __LINE__, "fsck found errors");
-	else if (btrfs_check(d) == 1)
+	else if (fault_dev_btrfs_check(d) == 1)
 		test_fail(__FILE__, __LINE__, "btrfs check found errors");
 	fault_dev_free(d);
 }
@@ -180,7 +158,7 @@ TEST(fs_write, metadata_enospc_is_clean)
 	metadata_full(d);
 	if (fsck_clean(d))
 		test_fail(__FILE__, __LINE__, "fsck found errors");
-	else if (btrfs_check(d) == 1)
+	else if (fault_dev_btrfs_check(d) == 1)
 		test_fail(__FILE__, __LINE__, "btrfs check found errors");
 	fault_dev_free(d);
 }
@@ -249,7 +227,7 @@ TEST(fs_write, io_error_in_commit_aborts)
 	previous_commit(c);
 	if (fsck_clean(c))
 		test_fail(__FILE__, __LINE__, "fsck found errors");
-	else if (btrfs_check(c) == 1)
+	else if (fault_dev_btrfs_check(c) == 1)
 		test_fail(__FILE__, __LINE__, "btrfs check found errors");
 	fault_dev_free(c);
 }
@@ -271,7 +249,7 @@ static void still_healthy(struct fault_dev *d, struct fs_info *fs)
 	CHECK_OK(ret);
 	if (fsck_clean(d))
 		test_fail(__FILE__, __LINE__, "fsck found errors");
-	else if (btrfs_check(d) == 1)
+	else if (fault_dev_btrfs_check(d) == 1)
 		test_fail(__FILE__, __LINE__, "btrfs check found errors");
 }
 

@@ -3,7 +3,9 @@
 # a loop mount of a fresh mkfs.btrfs image) hold what mkfs.btrfs cannot
 # make: subvolumes, a read-only snapshot, compressed extents, preallocated
 # extents, inline files. ghee must list the subvolumes, read every plain
-# file exactly, and refuse the compressed one clearly.
+# file exactly, refuse the compressed one clearly, and find the image
+# clean with its fsck; also an image with an orphan item (a file unlinked
+# while open, copied as a crash would leave it).
 #
 # Output: KTAP and '#' lines. Needs root and loop devices; without them
 # every case is reported as skipped, with the reason.
@@ -19,7 +21,7 @@ echo "KTAP version 1"
 ok() { N=$((N + 1)); echo "ok $N $1"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
 finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; exit $?; }
-cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused"
+cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused fsck_clean orphan_fsck_clean"
 skip_all() { for c in $cases; do N=$((N + 1)); echo "ok $N $c # SKIP $1"; done; finish; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for a loop mount"
@@ -91,5 +93,47 @@ if echo "$out" | grep -qi "compress" && ! echo "$out" | grep -q "^199999$"; then
 	ok compressed_refused
 else
 	notok compressed_refused "no clear refusal of the compressed extent"
+fi
+
+# Linux's image is valid (btrfs check said so): ghee's fsck must agree,
+# compressed, preallocated and half-written extents included.
+out=$(run "fsck")
+echo "$out" | grep "^fsck:\|^error" | head -n 6 | sed 's/^/# /'
+if echo "$out" | grep -q "^fsck: .*: no errors$"; then
+	ok fsck_clean
+else
+	notok fsck_clean "ghee fsck finds errors in Linux's image"
+fi
+
+# A file unlinked while still open: Linux commits the inode with nlink 0
+# and no name, and an orphan item for it; a copy of the image taken then
+# is what a crash leaves. btrfs check accepts it, so must ghee's fsck.
+orph=$W/orphan.img
+img=$W/orphan-crash.img		# what run() checks from here on
+truncate -s 256M "$orph"
+if mkfs.btrfs -q -f "$orph" >/dev/null 2>&1 && mount -o loop "$orph" "$m"; then
+	head -c 200000 /dev/urandom >"$m/gone"
+	exec 3<"$m/gone"
+	rm "$m/gone"
+	sync
+	cp --sparse=always "$orph" "$img"
+	exec 3<&-
+	umount "$m"
+fi
+if [ ! -f "$img" ]; then
+	notok orphan_fsck_clean "mkfs.btrfs or the loop mount failed"
+elif ! btrfs inspect-internal dump-tree -t 5 "$img" | grep -q "ORPHAN_ITEM"; then
+	N=$((N + 1))
+	echo "ok $N orphan_fsck_clean # SKIP the copy holds no orphan item"
+elif ! btrfs check "$img" >"$W/orphan-check.txt" 2>&1; then
+	notok orphan_fsck_clean "btrfs check rejects the copy (taken mid-commit?)"
+else
+	out=$(run "fsck")
+	echo "$out" | grep "^fsck:\|^error" | head -n 6 | sed 's/^/# /'
+	if echo "$out" | grep -q "^fsck: .*: no errors$"; then
+		ok orphan_fsck_clean
+	else
+		notok orphan_fsck_clean "ghee fsck rejects an orphan inode"
+	fi
 fi
 finish

@@ -5,8 +5,9 @@
 # each supported feature set and node sizes 4K..64K), runs the host tool
 # build/ghee on them through compare.py, and checks that ghee's listing and
 # the SHA-256 of every file equal what the host computes from the source
-# tree. Then damages images (corrupt.py) and checks each fails with a clear
-# error and no crash, hang or wrong data.
+# tree, and that ghee's fsck finds the image clean. Then damages images
+# (corrupt.py) and checks each fails with a clear error and no crash, hang
+# or wrong data.
 #
 # Output: KTAP ("ok N name", "not ok N name # why", "ok N name # SKIP why")
 # and '#' comment lines only. Exit status 1 if any case failed.
@@ -66,7 +67,10 @@ good() {
 	out=$($PY "$HERE/compare.py" "$GHEE" "$W/$name.img" "$W/$tree" 2>&1)
 	local rc=$?
 	echo "$out" | sed 's/^\([^#]\)/# \1/'
-	if [ $rc -eq 0 ]; then ok "$name"; else notok "$name" "ghee differs from the source tree"; fi
+	if [ $rc -ne 0 ]; then notok "$name" "ghee differs from the source tree"; return; fi
+	out=$(printf 'fsck vda\n' | "$GHEE" "ro:$W/$name.img" 2>&1)
+	echo "$out" | grep "^fsck:\|^error" | head -n 6 | sed 's/^/# /'
+	if echo "$out" | grep -q "^fsck: .*: no errors$"; then ok "$name"; else notok "$name" "ghee fsck finds errors in a mkfs.btrfs image"; fi
 }
 
 # bad NAME IMAGE REGEX [TREE] [--allow]: a damaged image must fail clearly

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -273,5 +274,26 @@ int fault_dev_save(const struct fault_dev *f, const char *path)
 	if (ret == 0 && ftruncate(fd, (off_t)f->dev.size))
 		ret = -errno;
 	close(fd);
+	return ret;
+}
+
+int fault_dev_btrfs_check(const struct fault_dev *f)
+{
+	char path[] = "/tmp/ghee-check-XXXXXX", cmd[160];
+	int fd, ret;
+
+	if (system("command -v btrfs >/dev/null 2>&1"))
+		return -1;
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	ret = fault_dev_save(f, path);
+	snprintf(cmd, sizeof(cmd), "btrfs check %s >/dev/null 2>&1", path);
+	ret = ret ? -1 : system(cmd) == 0 ? 0 : 1;
+	if (ret == 1)
+		printf("# btrfs check failed; image kept at %s\n", path);
+	else
+		unlink(path);
 	return ret;
 }
