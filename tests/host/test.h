@@ -26,6 +26,9 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 void test_skip(const char *reason);
 /* Seed for the running case's random choices (printed on failure). */
 uint64_t test_seed(void);
+/* `btrfs check` of image file path: 0 clean, 1 errors, -1 when
+ * btrfs-progs is not installed. */
+int test_btrfs_check(const char *path);
 
 #define TEST(suite, name)                                                  \
 	static void test_fn_##suite##_##name(void);                        \

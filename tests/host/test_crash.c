@@ -195,15 +195,13 @@ static void run_cut(struct fault_dev *tmpl, int nfiles, uint64_t cut,
 /* Run btrfs check on image c; 0 clean, 1 errors, -1 not available. */
 static int btrfs_check(struct fault_dev *c)
 {
-	char path[] = "/tmp/ghee-crash-XXXXXX", cmd[128];
+	char path[] = "/tmp/ghee-crash-XXXXXX";
 	int fd = mkstemp(path), ret;
 
 	if (fd < 0)
 		return -1;
 	close(fd);
-	ret = fault_dev_save(c, path);
-	snprintf(cmd, sizeof(cmd), "btrfs check %s >/dev/null 2>&1", path);
-	ret = ret ? -1 : system(cmd) == 0 ? 0 : 1;
+	ret = fault_dev_save(c, path) ? -1 : test_btrfs_check(path);
 	unlink(path);
 	return ret;
 }

@@ -1,6 +1,7 @@
 /*
- * Runner for the host unit tests (see test.h). Cases run in registration
- * order, each with its own seed (GHEE_TEST_SEED overrides the base seed).
+ * Runner for the host unit tests (see test.h), and the helpers cases
+ * share. Cases run in registration order, each with its own seed
+ * (GHEE_TEST_SEED overrides the base seed).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +42,16 @@ void test_skip(const char *reason)
 uint64_t test_seed(void)
 {
 	return seed;
+}
+
+int test_btrfs_check(const char *path)
+{
+	char cmd[512];
+
+	if (system("command -v btrfs >/dev/null 2>&1"))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "btrfs check '%s' >/dev/null 2>&1", path);
+	return system(cmd) == 0 ? 0 : 1;
 }
 
 /* A case is selected by "suite" or "suite.name"; no arguments: all. */
