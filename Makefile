@@ -91,8 +91,8 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK)
 	@echo "  ASANCC  $<"
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
 
-# The concurrent host tests under ThreadSanitizer (`make tsan`): the
-# stress workload and the rwsem. Not part of `make test`.
+# The concurrent host tests under ThreadSanitizer (`make tsan`, and a
+# suite of `make test`): the stress workload and the rwsem.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 	      tests/host/test_main.c
 tsan: $(HOSTTSAN)
@@ -145,7 +145,7 @@ run: kernel $(if $(filter efi,$(BOOT)),$(LOADER)) \
 		MEM="$(MEM)" ACCEL="$(ACCEL)" BOOT="$(BOOT)" \
 		FIRMWARE="$(FIRMWARE)" scripts/run.sh
 
-test: kernel host loader
+test: kernel host loader $(HOSTTSAN)
 	@tests/run-all.sh
 
 # Benchmarks: every bench/*.sh, each printing RESULT lines and ghee/Linux

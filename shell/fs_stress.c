@@ -123,9 +123,9 @@ const char *stress_path(char *buf, const char *fmt, ...)
  * Judge error err from using inode ino, found under path a moment ago:
  * fine (counted as vanished, 0) when it is -ENOENT and path no longer
  * leads to ino, which means the inode was removed meanwhile. Inode
- * numbers are not reused, so a path that still leads to ino means an
- * inode missing behind a live name: a failure, as is any other error, or
- * any at all once the tasks have ended (s->settled).
+ * numbers are not reused within a mount, so a path that still leads to
+ * ino means an inode missing behind a live name: a failure, as is any
+ * other error, or any at all once the tasks have ended (s->settled).
  */
 int stress_vanished(struct stress_task *t, const char *path,
 		    struct fs_ino ino, int err)

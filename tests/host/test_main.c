@@ -54,6 +54,17 @@ int test_btrfs_check(const char *path)
 	return system(cmd) == 0 ? 0 : 1;
 }
 
+#ifdef __SANITIZE_THREAD__
+/* Called by ThreadSanitizer for each report it prints (a weak hook of its
+ * runtime): a data race fails the running case, not just the exit code. */
+void __tsan_on_report(const void *report);
+void __tsan_on_report(const void *report)
+{
+	(void)report;
+	test_fail(__FILE__, __LINE__, "ThreadSanitizer report (above)");
+}
+#endif
+
 /* A case is selected by "suite" or "suite.name"; no arguments: all. */
 static int selected(const struct test_case *tc, int argc, char **argv)
 {
