@@ -195,19 +195,21 @@ static int stress_args(int argc, char **argv, struct fs_stress_opts *o)
 
 int cmd_fsstress(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("fsstress");
 	struct fs_stress_opts o = { 4, 200, 1, "/stress" };
 	struct fs_stress_report rep;
 	struct fs_stress *s;
-	int ret;
+	struct fs_info *fs;
+	int ret = stress_args(argc, argv, &o);
 
-	if (!fs)
-		return -ENOENT;
-	ret = stress_args(argc, argv, &o);
 	if (ret == 0)
 		ret = fs_stress_new(&o, &s);
 	if (ret)
 		return ret;
+	fs = cmd_fs_mounted("fsstress");
+	if (!fs) {
+		fs_stress_free(s);
+		return -ENOENT;
+	}
 	con_printf("fsstress: %u tasks and a sync task, %llu ops each, seed "
 		   "%llu, in %s\n", o.tasks, (unsigned long long)o.ops,
 		   (unsigned long long)o.seed, o.dir);

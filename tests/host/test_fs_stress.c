@@ -10,7 +10,8 @@
  * and 4 tasks on the default 16 KiB nodes. The console is captured during
  * the run (stat of an inode removed meanwhile logs an error) and shown
  * only when the run fails. A failing image is kept in /tmp and named;
- * GHEE_TEST_SEED reruns a seed.
+ * GHEE_TEST_SEED reruns a seed. And the `fsstress` command's answers to
+ * bad arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #include "../../fs/fs.h"
 #include "../../shell/fs_stress.h"
+#include "../../shell/shell.h"
 #include "shim/host.h"
 #include "test.h"
 
@@ -132,4 +134,39 @@ TEST(fs_stress, eight_tasks_small_nodes)
 TEST(fs_stress, four_tasks)
 {
 	stress_case(4, 1500, 0);
+}
+
+/* Run line; 0 when it failed with -EINVAL, printing why and the usage. */
+static int refused(const char *line, const char *why)
+{
+	char buf[64];
+	int ret, said;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	host_console_capture(1);
+	ret = shell_run_line(buf);
+	said = strstr(host_console_output(), why) &&
+	       strstr(host_console_output(), "usage: fsstress [-t TASKS]");
+	host_console_capture(0);
+	return ret == -EINVAL && said ? 0 : -1;
+}
+
+/* Bad arguments get a reason and the usage, before any work. */
+TEST(fs_stress, usage_on_bad_arguments)
+{
+	static const char *const cases[][2] = {
+		{ "fsstress -x 1", "bad option '-x'" },
+		{ "fsstress -t", "bad option '-t'" },
+		{ "fsstress -tt 1", "bad option '-tt'" },
+		{ "fsstress -n many", "malformed number 'many'" },
+		{ "fsstress -t 0", "TASKS is 1..32" },
+		{ "fsstress -t 99", "TASKS is 1..32" },
+		{ "fsstress -d relative", "DIR must be an absolute path" },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (refused(cases[i][0], cases[i][1]))
+			test_fail(__FILE__, __LINE__, "'%s' did not say '%s' "
+				  "and the usage", cases[i][0], cases[i][1]);
 }
