@@ -40,8 +40,10 @@ TEST_SRCS := $(wildcard tests/host/test_*.c) tests/host/test_main.c
 HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -Iinclude -Itests/host/include \
 	     -D_GNU_SOURCE -MMD -MP
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TSAN      := -fsanitize=thread -fno-omit-frame-pointer
+HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz bench
+.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan
 
 all: kernel host loader
 
@@ -89,6 +91,22 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK)
 	@echo "  ASANCC  $<"
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
 
+# The concurrent host tests under ThreadSanitizer (`make tsan`, and a
+# suite of `make test`): the stress workload and the rwsem.
+TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
+	      tests/host/test_main.c
+tsan: $(HOSTTSAN)
+	$(HOSTTSAN)
+
+$(HOSTTSAN): $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TSAN_TESTS))
+	@mkdir -p $(dir $@)
+	gcc $(TSAN) -o $@ $^ -lpthread
+
+$(BUILD)/t/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@echo "  TSANCC  $<"
+	@gcc $(HCFLAGS) -O1 $(TSAN) -c $< -o $@
+
 # --- UEFI loader and boot images ------------------------------------------
 # gnu-efi: build a PIC ELF shared object against its crt0 and linker
 # script, then convert it to a PE efi-app.
@@ -127,7 +145,7 @@ run: kernel $(if $(filter efi,$(BOOT)),$(LOADER)) \
 		MEM="$(MEM)" ACCEL="$(ACCEL)" BOOT="$(BOOT)" \
 		FIRMWARE="$(FIRMWARE)" scripts/run.sh
 
-test: kernel host loader
+test: kernel host loader $(HOSTTSAN)
 	@tests/run-all.sh
 
 # Benchmarks: every bench/*.sh, each printing RESULT lines and ghee/Linux
@@ -141,7 +159,7 @@ fuzz: | $(DEPS_OK)
 	@tests/host/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/tests $(BUILD)/efi \
+	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/t $(BUILD)/tests $(BUILD)/efi \
 		$(KERNEL) $(HOSTTOOL) $(ISO) $(EFI_IMG)
 
--include $(shell find $(BUILD)/k $(BUILD)/h $(BUILD)/a -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/t -name '*.d' 2>/dev/null)

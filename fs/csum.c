@@ -70,7 +70,7 @@ int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u32 *sums,
 	int ret;
 
 	memset(present, 0, nsectors);
-	if (!fs->csum_root.bytenr)
+	if (!ctree_root_exists(&fs->csum_root))
 		return 0;
 	ctree_path_init(&path);
 	ret = ctree_search_le(&fs->csum_root, &k, &path);

@@ -154,6 +154,17 @@ static struct spinlock *root_lock(const struct ctree_root *root)
 	return (struct spinlock *)&root->lock;
 }
 
+/* Whether the tree exists at all (a filesystem may lack optional trees). */
+int ctree_root_exists(const struct ctree_root *root)
+{
+	u64 bytenr;
+
+	spin_lock(root_lock(root));
+	bytenr = root->bytenr;
+	spin_unlock(root_lock(root));
+	return bytenr != 0;
+}
+
 /* Read the root block of a tree (not locked). */
 int ctree_read_root(const struct ctree_root *root, struct tree_block **out)
 {

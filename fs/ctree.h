@@ -76,6 +76,7 @@ int ctree_read_child(const struct ctree_root *root,
 		     struct tree_block **out);
 int ctree_bin_search(const struct tree_block *b, const struct key *key,
 		     int *slot);
+int ctree_root_exists(const struct ctree_root *root);
 int ctree_read_root(const struct ctree_root *root, struct tree_block **out);
 int ctree_lock_root(const struct ctree_root *root, int mode,
 		    struct tree_block **out);

@@ -17,7 +17,9 @@
  * leaves room where the key will be found (so leaves fill up, where splits
  * alone leave half-full ones behind); only when neither can take enough is
  * the leaf split. After each push or split the search starts again from
- * the root, which keeps the code simple and costs one more descent. A
+ * the root, which keeps the code simple and costs one more descent; a
+ * search pushes at most once, so writers working on neighbouring leaves
+ * at once cannot keep pushing items to and fro. A
  * split may leave one side empty for an instant (the item is inserted
  * right after), never across a call.
  *
@@ -46,8 +48,8 @@
  * cannot be undone. A write search that fails (a block that cannot be
  * copied or split for want of space or memory) fails before it changes
  * anything but the tree's shape (a copied path, a new root above the old
- * one, items pushed into a neighbour), which is a valid tree: it returns the error without aborting, and
- * the caller decides.
+ * one, items pushed into a neighbour), which is a valid tree: it returns
+ * the error without aborting, and the caller decides.
  */
 #include <ghee/errno.h>
 
@@ -454,7 +456,7 @@ int ctree_search_write(struct trans *t, struct ctree_root *root,
 {
 	u32 maxp = node_capacity(root->fs->nodesize);
 	struct tree_block *b;
-	int ret, slot, level, rounds = 0;
+	int ret, slot, level, rounds = 0, pushed = 0;
 
 again:
 	if (++rounds > 64) {
@@ -488,9 +490,15 @@ again:
 	}
 	p->slots[0] = slot;
 	if (ins_len > 0 && leaf_free_space(b) < (u32)ins_len) {
-		/* Bytes that extend a found item come after it. */
-		ret = push_leaf(t, root, p, (u32)slot + (ret == 0),
-				(u32)ins_len);
+		/*
+		 * Bytes that extend a found item come after it. Push once
+		 * per search: between our rounds another writer may push
+		 * the items back to make its own room, and two such
+		 * writers must not trade items for ever.
+		 */
+		ret = pushed ? 1 : push_leaf(t, root, p, (u32)slot + (ret == 0),
+					     (u32)ins_len);
+		pushed |= ret == 0;
 		if (ret == 1)
 			ret = split_leaf(t, root, p, key, (u32)ins_len);
 		if (ret)

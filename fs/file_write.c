@@ -209,6 +209,7 @@ static int take_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 	struct ctree_path p;
 	const u8 *fe;
 	u32 size;
+	u8 type;
 	int ret;
 
 	*data = NULL;
@@ -217,12 +218,12 @@ static int take_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 	ret = ctree_search_write(w->t, root, &k, &p, 0);
 	if (ret == 0) {
 		fe = ctree_item_ptr(&p, &size);
-		if (D_GET8(struct d_file_extent_item, fe, type) !=
-		    BTRFS_FILE_EXTENT_INLINE ||
+		type = D_GET8(struct d_file_extent_item, fe, type);
+		if (type != BTRFS_FILE_EXTENT_INLINE ||
 		    D_GET8(struct d_file_extent_item, fe, compression)) {
 			ctree_path_release(&p);
-			return D_GET8(struct d_file_extent_item, fe, type) ==
-			       BTRFS_FILE_EXTENT_INLINE ? -EOPNOTSUPP : 0;
+			return type == BTRFS_FILE_EXTENT_INLINE ? -EOPNOTSUPP
+								: 0;
 		}
 		*len = size - BTRFS_FILE_EXTENT_INLINE_DATA_START;
 		*data = kmalloc(*len + 1);

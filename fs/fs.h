@@ -96,9 +96,15 @@ int fs_lookup(struct fs_info *fs, const char *path, unsigned flags,
 	      struct fs_ino *out);
 int fs_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st);
 
+/* Entry types fs_readdir reports (btrfs's BTRFS_FT_* values). */
+#define FS_FT_REG 1		/* regular file */
+#define FS_FT_DIR 2		/* directory */
+#define FS_FT_SYMLINK 7		/* symbolic link */
+
 /*
  * Called by fs_readdir for each entry, in index (creation) order. name is
- * is NUL terminated too (a name holds no NUL). type is a BTRFS_FT_* value.
+ * is NUL terminated too (a name holds no NUL). type is a BTRFS_FT_* value
+ * (FS_FT_* above, or another kind ghee does not make).
  * Return 0 to go on, 1 to stop quietly (fs_readdir returns 0), or a
  * negative errno to stop with that error.
  */

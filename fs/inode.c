@@ -52,7 +52,9 @@ static void stat_from_disk(struct fs_stat *st, const u8 *p)
 }
 
 /* Read an inode's attributes. Returns 0, -ENOENT, or <0. Caller holds
- * ns_lock. */
+ * ns_lock. A caller that found ino by a name it still holds the lock for
+ * reports a missing inode as damage; by number alone (after readdir let
+ * go of the lock) it may simply have been removed. */
 int inode_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
 {
 	const struct subvol_root *sv;
@@ -70,10 +72,6 @@ int inode_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
 		memset(st, 0, sizeof(*st));
 		st->id = ino;
 		stat_from_disk(st, ctree_item_ptr(&path, &size));
-	} else if (ret == -ENOENT) {
-		pr_err("subvolume %llu: inode %llu has no inode item",
-		       (unsigned long long)ino.root,
-		       (unsigned long long)ino.ino);
 	}
 	ctree_path_release(&path);
 	return ret;
@@ -132,6 +130,10 @@ static int walk_step(struct walk *w, const char *name, size_t len,
 		return 0;
 	}
 	ret = inode_stat(w->fs, cur, &st);
+	if (ret == -ENOENT)
+		pr_err("subvolume %llu: inode %llu has a name but no inode "
+		       "item", (unsigned long long)cur.root,
+		       (unsigned long long)cur.ino);
 	if (ret)
 		return ret;
 	if ((st.mode & 0170000) != 0040000)

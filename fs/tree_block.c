@@ -392,16 +392,24 @@ void tree_block_csum(struct tree_block *b)
 
 /*
  * Write a dirty block to every copy of its chunk, with its WRITTEN flag and
- * checksum set. Returns 0 or the device's error (logged).
+ * checksum set. Searches may be reading the block (the commit runs beside
+ * them): the header is set under the block's write lock, the write goes
+ * out under its read lock. Returns 0 or the device's error (logged).
  */
 int tree_block_write(struct fs_info *fs, struct tree_block *b)
 {
-	u64 flags = D_GET64(struct d_header, b->data, flags);
+	u64 flags;
+	int ret;
 
+	down_write(&b->lock);
+	flags = D_GET64(struct d_header, b->data, flags);
 	D_SET64(struct d_header, b->data, flags,
 		flags | BTRFS_HEADER_FLAG_WRITTEN);
 	tree_block_csum(b);
-	return volumes_write(fs, b->start, b->data, b->len);
+	downgrade_write(&b->lock);
+	ret = volumes_write(fs, b->start, b->data, b->len);
+	up_read(&b->lock);
+	return ret;
 }
 
 /*

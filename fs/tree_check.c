@@ -296,7 +296,6 @@ int tree_check_expect(const struct fs_info *fs, const u8 *buf,
 	u64 gen = D_GET64(struct d_header, buf, generation);
 	u64 owner = D_GET64(struct d_header, buf, owner);
 	u8 level = D_GET8(struct d_header, buf, level);
-	u32 nritems = D_GET32(struct d_header, buf, nritems);
 	struct key k;
 
 	(void)fs;
@@ -310,9 +309,12 @@ int tree_check_expect(const struct fs_info *fs, const u8 *buf,
 	    !tree_check_is_subvol_tree(owner) : owner != exp->owner)
 		return WHY("owner %llu in tree %llu", (unsigned long long)owner,
 			   (unsigned long long)exp->owner);
+	/* Only the header fields above are fixed for a block the running
+	 * transaction is changing; its items are read under its parent's
+	 * lock, which every changer of it holds. */
 	if (!exp->has_first_key)
 		return 0;
-	if (nritems == 0)
+	if (D_GET32(struct d_header, buf, nritems) == 0)
 		return WHY("empty block below a node");
 	key_from_disk(&k, buf + sizeof(struct d_header));
 	if (key_cmp(&k, &exp->first_key))

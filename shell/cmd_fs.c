@@ -29,9 +29,6 @@
 #define WALK_PATH_MAX 4096	/* longest path tree/find print */
 #define WALK_DEPTH_MAX 256	/* deepest directory tree/find enter */
 
-#define FT_DIR 2		/* BTRFS_FT_DIR */
-#define FT_SYMLINK 7		/* BTRFS_FT_SYMLINK */
-
 static struct fs_info *mounted;	/* the mounted filesystem, or NULL */
 static char mounted_disk[8];	/* its disk's name */
 
@@ -462,17 +459,9 @@ int cmd_stat(int argc, char **argv)
 	return 0;
 }
 
-/* One directory entry collected for a walk. */
-struct walk_ent {
-	char *name;		/* NUL-terminated copy */
-	struct fs_ino ino;
-	unsigned type;		/* BTRFS_FT_* */
-};
-
 /* One open directory of a walk: its entries and the next one to visit. */
 struct walk_level {
-	struct walk_ent *v;	/* entries in index order */
-	uint32_t n, cap;	/* used and allocated entries */
+	struct cmd_fs_dir d;	/* entries in index order */
 	uint32_t next;		/* next entry to visit */
 	size_t path_len;	/* length of this directory's path */
 };
@@ -496,40 +485,46 @@ struct walk {
 static int collect(void *ctx, const char *name, size_t len,
 		   struct fs_ino ino, unsigned type)
 {
-	struct walk_level *l = ctx;
-	struct walk_ent *e;
+	struct cmd_fs_dir *d = ctx;
+	struct cmd_fs_dirent *e;
 
-	if (l->n == l->cap) {
-		uint32_t cap = l->cap ? l->cap * 2 : 16;
-		struct walk_ent *v = kmalloc(cap * sizeof(*v));
+	if (d->n == d->cap) {
+		uint32_t cap = d->cap ? d->cap * 2 : 16;
+		struct cmd_fs_dirent *v = kmalloc(cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
-		if (l->n)
-			memcpy(v, l->v, l->n * sizeof(*v));
-		kfree(l->v);
-		l->v = v;
-		l->cap = cap;
+		if (d->n)
+			memcpy(v, d->v, d->n * sizeof(*v));
+		kfree(d->v);
+		d->v = v;
+		d->cap = cap;
 	}
-	e = &l->v[l->n];
+	e = &d->v[d->n];
 	e->name = kmalloc(len + 1);
 	if (!e->name)
 		return -ENOMEM;
 	memcpy(e->name, name, len + 1);
 	e->ino = ino;
 	e->type = type;
-	l->n++;
+	d->n++;
 	return 0;
 }
 
-static void level_free(struct walk_level *l)
+int cmd_fs_dir_read(struct fs_info *fs, struct fs_ino ino, struct cmd_fs_dir *d)
+{
+	memset(d, 0, sizeof(*d));
+	return fs_readdir(fs, ino, collect, d);
+}
+
+void cmd_fs_dir_free(struct cmd_fs_dir *d)
 {
 	uint32_t i;
 
-	for (i = 0; i < l->n; i++)
-		kfree(l->v[i].name);
-	kfree(l->v);
-	memset(l, 0, sizeof(*l));
+	for (i = 0; i < d->n; i++)
+		kfree(d->v[i].name);
+	kfree(d->v);
+	memset(d, 0, sizeof(*d));
 }
 
 /* Open directory ino (whose path is w->path) as a new level. */
@@ -541,11 +536,11 @@ static int walk_push(struct walk *w, const char *cmd, struct fs_ino ino)
 	if (w->depth >= WALK_DEPTH_MAX)
 		return fail(cmd, w->path, -ENAMETOOLONG);
 	l = &w->lv[w->depth];
-	memset(l, 0, sizeof(*l));
+	l->next = 0;
 	l->path_len = strlen(w->path);
-	ret = fs_readdir(mounted, ino, collect, l);
+	ret = cmd_fs_dir_read(mounted, ino, &l->d);
 	if (ret) {
-		level_free(l);
+		cmd_fs_dir_free(&l->d);
 		return fail(cmd, w->path, ret);
 	}
 	w->depth++;
@@ -553,7 +548,7 @@ static int walk_push(struct walk *w, const char *cmd, struct fs_ino ino)
 }
 
 /* Print one entry (the path already holds its full name). */
-static void walk_print(struct walk *w, const struct walk_ent *e)
+static void walk_print(struct walk *w, const struct cmd_fs_dirent *e)
 {
 	char target[256];
 	size_t n = 0;
@@ -566,10 +561,10 @@ static void walk_print(struct walk *w, const struct walk_ent *e)
 		return;
 	}
 	for (i = 0; i + 1 < w->depth; i++)
-		con_printf("%s", w->lv[i].next < w->lv[i].n ? "|   " : "    ");
-	con_printf("%s%s", w->lv[w->depth - 1].next < w->lv[w->depth - 1].n ?
+		con_printf("%s", w->lv[i].next < w->lv[i].d.n ? "|   " : "    ");
+	con_printf("%s%s", w->lv[w->depth - 1].next < w->lv[w->depth - 1].d.n ?
 		   "|-- " : "`-- ", e->name);
-	if (e->type == FT_SYMLINK &&
+	if (e->type == FS_FT_SYMLINK &&
 	    !fs_readlink(mounted, e->ino, target, sizeof(target) - 1, &n)) {
 		target[n] = 0;
 		con_printf(" -> %s", target);
@@ -581,16 +576,16 @@ static void walk_print(struct walk *w, const struct walk_ent *e)
 static void walk_step(struct walk *w, const char *cmd)
 {
 	struct walk_level *l = &w->lv[w->depth - 1];
-	struct walk_ent *e;
+	struct cmd_fs_dirent *e;
 	size_t len = l->path_len;
 	int ret;
 
-	if (l->next == l->n) {
-		level_free(l);
+	if (l->next == l->d.n) {
+		cmd_fs_dir_free(&l->d);
 		w->depth--;
 		return;
 	}
-	e = &l->v[l->next++];
+	e = &l->d.v[l->next++];
 	if (len + 1 + strlen(e->name) + 1 > WALK_PATH_MAX) {
 		ret = fail(cmd, e->name, -ENAMETOOLONG);
 		w->err = w->err ? w->err : ret;
@@ -599,7 +594,7 @@ static void walk_step(struct walk *w, const char *cmd)
 	snprintf(w->path + len, WALK_PATH_MAX - len, "%s%s",
 		 len && w->path[len - 1] == '/' ? "" : "/", e->name);
 	walk_print(w, e);
-	if (e->type == FT_DIR) {
+	if (e->type == FS_FT_DIR) {
 		w->ndirs++;
 		ret = walk_push(w, cmd, e->ino);
 		if (ret && !w->err)

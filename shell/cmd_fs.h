@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../fs/fs.h"
+
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
@@ -35,22 +37,43 @@ int cmd_ln(int argc, char **argv);
 int cmd_truncate(int argc, char **argv);
 int cmd_chmod(int argc, char **argv);
 int cmd_utimes(int argc, char **argv);
+uint64_t cmd_fs_pattern_word(uint64_t seed, uint64_t w);
 void cmd_fs_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf,
 			 size_t n);
 
 /* shell/cmd_fs_bench.c: workloads for benchmarks. */
 int cmd_mkfiles(int argc, char **argv);
 int cmd_write_rand(int argc, char **argv);
+int cmd_fsstress(int argc, char **argv);
+uint64_t cmd_fs_rand(uint64_t *state);
 
 /* shell/cmd_fsck.c */
 int cmd_fsck(int argc, char **argv);
 
-struct fs_info;
 struct fs_info *cmd_fs_mounted(const char *cmd);
 const char *cmd_fs_disk(void);
 const char *cmd_fs_err_text(int err);
 
 /* Unmount whatever is mounted (host tool exit, tests). */
 void cmd_fs_reset(void);
+
+/* One directory entry, copied out of fs_readdir. */
+struct cmd_fs_dirent {
+	char *name;		/* NUL-terminated copy */
+	struct fs_ino ino;
+	unsigned type;		/* FS_FT_* */
+};
+
+/* The entries of one directory, in index order. */
+struct cmd_fs_dir {
+	struct cmd_fs_dirent *v;
+	uint32_t n, cap;	/* used and allocated entries */
+};
+
+/* Read every entry of directory ino into d. Free d with cmd_fs_dir_free,
+ * also after an error. 0 or fs_readdir's negative errno. */
+int cmd_fs_dir_read(struct fs_info *fs, struct fs_ino ino,
+		    struct cmd_fs_dir *d);
+void cmd_fs_dir_free(struct cmd_fs_dir *d);
 
 #endif

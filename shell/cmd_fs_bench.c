@@ -10,6 +10,9 @@
  *       COUNT writes of BS bytes at random BS-aligned offsets below
  *       FILESIZE (xorshift of SEED); each block holds the write pattern of
  *       SEED at its file offset, so the result can be checked like `write`.
+ *   fsstress [-t TASKS] [-n OPS] [-s SEED] [-d DIR]
+ *       the concurrent workload of shell/fs_stress.c under DIR; prints
+ *       what it did and "fsstress: passed" or "fsstress: FAILED".
  *
  * They drive fs/fs.h only, like the other filesystem commands, and run in
  * the kernel and the host tool. Errors: "CMD: what: reason (errno N)".
@@ -23,6 +26,7 @@
 
 #include "../fs/fs.h"
 #include "cmd_fs.h"
+#include "fs_stress.h"
 #include "shell.h"
 
 #define PATH_BYTES 512	/* room for DIR/dNNNNN/fNNNNNNNN */
@@ -108,7 +112,7 @@ int cmd_mkfiles(int argc, char **argv)
 }
 
 /* Next value of a xorshift64 generator (state never 0). */
-static uint64_t xorshift(uint64_t *s)
+uint64_t cmd_fs_rand(uint64_t *s)
 {
 	*s ^= *s << 13;
 	*s ^= *s >> 7;
@@ -147,7 +151,7 @@ int cmd_write_rand(int argc, char **argv)
 		return fail("write-rand", argv[1], -ENOMEM);
 	state = seed * 0x9E3779B97F4A7C15ULL | 1;
 	for (i = 0; i < count && ret == 0; i++) {
-		off = xorshift(&state) % (fsize / bs) * bs;
+		off = cmd_fs_rand(&state) % (fsize / bs) * bs;
 		cmd_fs_pattern_fill(seed, off, buf, bs);
 		ret = fs_write(fs, ino, off, buf, bs);
 	}
@@ -157,4 +161,63 @@ int cmd_write_rand(int argc, char **argv)
 	con_printf("wrote %llu blocks of %llu bytes\n",
 		   (unsigned long long)count, (unsigned long long)bs);
 	return 0;
+}
+
+/* Parse fsstress's options into o. 0 or -EINVAL (message printed). */
+static int stress_args(int argc, char **argv, struct fs_stress_opts *o)
+{
+	uint64_t v;
+	int i;
+
+	for (i = 1; i < argc; i += 2) {
+		const char *opt = argv[i];
+
+		if (i + 1 == argc || opt[0] != '-' || !opt[1] || opt[2] ||
+		    !strchr("tnsd", opt[1])) {
+			con_printf("fsstress: bad option '%s'\n", opt);
+			return -EINVAL;
+		}
+		if (opt[1] == 'd') {
+			o->dir = argv[i + 1];
+			continue;
+		}
+		if (shell_parse_u64(argv[i + 1], opt, &v))
+			return -EINVAL;
+		if (opt[1] == 't')
+			o->tasks = v > FS_STRESS_TASKS_MAX ? 0 : (unsigned)v;
+		else if (opt[1] == 'n')
+			o->ops = v;
+		else
+			o->seed = v;
+	}
+	return 0;
+}
+
+int cmd_fsstress(int argc, char **argv)
+{
+	struct fs_stress_opts o = { 4, 200, 1, "/stress" };
+	struct fs_stress_report rep;
+	struct fs_stress *s;
+	struct fs_info *fs;
+	int ret = stress_args(argc, argv, &o);
+
+	if (ret == 0)
+		ret = fs_stress_new(&o, &s);
+	if (ret)
+		return ret;
+	fs = cmd_fs_mounted("fsstress");
+	if (!fs) {
+		fs_stress_free(s);
+		return -ENOENT;
+	}
+	con_printf("fsstress: %u tasks and a sync task, %llu ops each, seed "
+		   "%llu, in %s\n", o.tasks, (unsigned long long)o.ops,
+		   (unsigned long long)o.seed, o.dir);
+	ret = fs_stress_run(s, fs, &rep);
+	fs_stress_free(s);
+	if (ret && ret != -EIO)
+		return ret;	/* the run could not start; it said why */
+	fs_stress_print(&rep, "fsstress: ");
+	con_printf("fsstress: %s\n", ret ? "FAILED" : "passed");
+	return ret;
 }

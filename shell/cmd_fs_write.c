@@ -5,8 +5,8 @@
  *
  * `write PATH OFF LEN SEED` writes bytes from a seeded generator (xorshift
  * of SEED and the byte's file offset), so a test knows every byte without
- * sending data through the console: byte at file offset o is
- * byte o & 7 of pattern_word(SEED, o >> 3) (see tests/interop/model.py).
+ * sending data through the console: byte at file offset o is byte o & 7
+ * of cmd_fs_pattern_word(SEED, o >> 3) (see tests/interop/model.py).
  *
  * Errors: "CMD: what: reason (errno N)", then a negative errno.
  */
@@ -127,7 +127,7 @@ int cmd_touch(int argc, char **argv)
 
 /* The pattern's 8-byte word number w of seed: byte o of a file is byte
  * (o & 7) of word o >> 3, little-endian. */
-static uint64_t pattern_word(uint64_t seed, uint64_t w)
+uint64_t cmd_fs_pattern_word(uint64_t seed, uint64_t w)
 {
 	uint64_t x = seed * 0x9E3779B97F4A7C15ULL + w + 1;
 
@@ -145,10 +145,10 @@ void cmd_fs_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf,
 	uint64_t x;
 
 	for (; i < n && ((off + i) & 7); i++)
-		buf[i] = (uint8_t)(pattern_word(seed, (off + i) >> 3) >>
+		buf[i] = (uint8_t)(cmd_fs_pattern_word(seed, (off + i) >> 3) >>
 				   (8 * ((off + i) & 7)));
 	for (; i + 8 <= n; i += 8) {
-		x = pattern_word(seed, (off + i) >> 3);
+		x = cmd_fs_pattern_word(seed, (off + i) >> 3);
 		buf[i] = (uint8_t)x;
 		buf[i + 1] = (uint8_t)(x >> 8);
 		buf[i + 2] = (uint8_t)(x >> 16);
@@ -159,7 +159,7 @@ void cmd_fs_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf,
 		buf[i + 7] = (uint8_t)(x >> 56);
 	}
 	for (; i < n; i++)
-		buf[i] = (uint8_t)(pattern_word(seed, (off + i) >> 3) >>
+		buf[i] = (uint8_t)(cmd_fs_pattern_word(seed, (off + i) >> 3) >>
 				   (8 * ((off + i) & 7)));
 }
 
@@ -238,42 +238,10 @@ int cmd_cp(int argc, char **argv)
 	return ret ? fail("cp", argv[2], ret) : 0;
 }
 
-/* Names of one directory, for rm -r. */
-struct names {
-	char **v;
-	uint32_t n, cap;
-};
-
-static int collect_name(void *ctx, const char *name, size_t len,
-			struct fs_ino ino, unsigned type)
-{
-	struct names *l = ctx;
-
-	(void)ino;
-	(void)type;
-	if (l->n == l->cap) {
-		uint32_t cap = l->cap ? 2 * l->cap : 16;
-		char **v = kmalloc(cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		if (l->n)
-			memcpy(v, l->v, l->n * sizeof(*v));
-		kfree(l->v);
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n] = kmalloc(len + 1);
-	if (!l->v[l->n])
-		return -ENOMEM;
-	memcpy(l->v[l->n++], name, len + 1);
-	return 0;
-}
-
 /* Remove path and, when it is a directory, everything below it. */
 static int rm_tree(struct fs_info *fs, const char *path, int depth)
 {
-	struct names l = { NULL, 0, 0 };
+	struct cmd_fs_dir d;
 	struct fs_stat st;
 	struct fs_ino ino;
 	char *child;
@@ -286,18 +254,15 @@ static int rm_tree(struct fs_info *fs, const char *path, int depth)
 		return ret ? ret : fs_unlink(fs, path);
 	if (depth >= RM_DEPTH_MAX)
 		return -ENAMETOOLONG;
-	ret = fs_readdir(fs, ino, collect_name, &l);
+	ret = cmd_fs_dir_read(fs, ino, &d);
 	child = kmalloc(4096);
 	if (!child)
 		ret = -ENOMEM;
-	for (i = 0; i < l.n; i++) {
-		if (ret == 0) {
-			snprintf(child, 4096, "%s/%s", path, l.v[i]);
-			ret = rm_tree(fs, child, depth + 1);
-		}
-		kfree(l.v[i]);
+	for (i = 0; i < d.n && ret == 0; i++) {
+		snprintf(child, 4096, "%s/%s", path, d.v[i].name);
+		ret = rm_tree(fs, child, depth + 1);
 	}
-	kfree(l.v);
+	cmd_fs_dir_free(&d);
 	kfree(child);
 	return ret ? ret : fs_rmdir(fs, path);
 }

@@ -175,6 +175,10 @@ const struct shell_cmd shell_commands[] = {
 	{ "write-rand", "PATH FILESIZE BS COUNT SEED", "COUNT writes of BS "
 	  "seeded bytes at random aligned offsets below FILESIZE", 5, 5,
 	  cmd_write_rand },
+	{ "fsstress", "[-t TASKS] [-n OPS] [-s SEED] [-d DIR]", "TASKS tasks "
+	  "(default 4) write, rename and read under DIR (/stress) at once, "
+	  "OPS changes each (200); then verify and fsck", 0, 8,
+	  cmd_fsstress },
 	{ "fsck", "[DISK]", "check the last commit of the mounted filesystem "
 	  "(or of DISK): back-references, space, inodes", 0, 1, cmd_fsck },
 

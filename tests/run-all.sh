@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 suites=(
 	"host:build/tests/host_tests"
+	"tsan:build/tests/host_tests_tsan"
 	"qemu:tests/qemu/run.py"
 )
 suites+=("interop:tests/interop/run.sh"

@@ -1,6 +1,7 @@
 /*
- * Runner for the host unit tests (see test.h). Cases run in registration
- * order, each with its own seed (GHEE_TEST_SEED overrides the base seed).
+ * Runner for the host unit tests (see test.h), and the helpers cases
+ * share. Cases run in registration order, each with its own seed
+ * (GHEE_TEST_SEED overrides the base seed).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,17 @@ uint64_t test_seed(void)
 {
 	return seed;
 }
+
+#ifdef __SANITIZE_THREAD__
+/* Called by ThreadSanitizer for each report it prints (a weak hook of its
+ * runtime): a data race fails the running case, not just the exit code. */
+void __tsan_on_report(const void *report);
+void __tsan_on_report(const void *report)
+{
+	(void)report;
+	test_fail(__FILE__, __LINE__, "ThreadSanitizer report (above)");
+}
+#endif
 
 /* A case is selected by "suite" or "suite.name"; no arguments: all. */
 static int selected(const struct test_case *tc, int argc, char **argv)

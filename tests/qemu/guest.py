@@ -7,6 +7,7 @@ whole QEMU process group is killed. The transcript is kept so that a failed
 test can leave its serial log behind.
 """
 import os
+import re
 import select
 import signal
 import subprocess
@@ -14,6 +15,16 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROMPT = b"ghee> "
+
+
+def scratch_image(path, size):
+    """A fresh sparse image file of size bytes at path (under build/)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.exists(path):
+        os.unlink(path)
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
 
 
 class GuestError(Exception):
@@ -84,6 +95,11 @@ class Guest:
         out = self.expect(PROMPT)
         first, _, rest = out.partition("\n")
         return rest.replace("\r\n", "\n")
+
+    def online_cpus(self):
+        """How many CPUs the booted kernel runs tasks on (`cpus`)."""
+        return len(re.findall(r"^\s*\d+\s+\d+\s+online", self.cmd("cpus"),
+                              re.M))
 
     def close_input(self):
         if not self.proc.stdin.closed:

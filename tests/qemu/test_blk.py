@@ -9,20 +9,14 @@ import re
 import shutil
 import subprocess
 
-from guest import ROOT
+from guest import ROOT, scratch_image
 
 IMG_DIR = os.path.join(ROOT, "build/tests/blk")
 
 
 def image(name, size):
     """A fresh sparse image file of size bytes under build/."""
-    os.makedirs(IMG_DIR, exist_ok=True)
-    path = os.path.join(IMG_DIR, name)
-    if os.path.exists(path):
-        os.unlink(path)
-    with open(path, "wb") as f:
-        f.truncate(size)
-    return path
+    return scratch_image(os.path.join(IMG_DIR, name), size)
 
 
 def disks_of(g):

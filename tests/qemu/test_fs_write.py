@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 
-from guest import ROOT
+from guest import ROOT, scratch_image
 
 sys.path.insert(0, os.path.join(ROOT, "tests/interop"))
 from model import pattern  # noqa: E402
@@ -22,13 +22,8 @@ NSMALL = 150            # small files: enough for leaf and node splits
 
 
 def image(name, size):
-    os.makedirs(IMG_DIR, exist_ok=True)
-    path = os.path.join(IMG_DIR, name)
-    if os.path.exists(path):
-        os.unlink(path)
-    with open(path, "wb") as f:
-        f.truncate(size)
-    return path
+    """A fresh sparse image file of size bytes under build/."""
+    return scratch_image(os.path.join(IMG_DIR, name), size)
 
 
 class Model:
@@ -105,10 +100,8 @@ def write_in_guest(ctx, img, smp, mkfs_opts=""):
     cmds, m = workload()
     g = ctx.guest(disks=[img], smp=smp, timeout=240)
     g.boot()
-    if smp > 1:
-        cpus = g.cmd("cpus")
-        if len(re.findall(r"^\s*\d+\s+\d+\s+online", cpus, re.M)) < smp:
-            ctx.skip("the kernel runs on one CPU: %s" % cpus.strip()[:80])
+    if smp > 1 and g.online_cpus() < smp:
+        ctx.skip("the kernel runs on fewer than %d CPUs" % smp)
     assert "made btrfs on vda" in g.cmd("mkfs vda" + mkfs_opts)
     assert "mounted vda read-write" in g.cmd("mount vda")
     for line in cmds:

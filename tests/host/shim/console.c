@@ -2,7 +2,10 @@
  * Host console: stdin and stdout, or (for unit tests) a memory buffer in and
  * a growing capture buffer out. Output is buffered by stdio and flushed
  * whenever input is awaited, so prompts appear before the shell blocks.
+ * cap_lock keeps each write whole, and the capture buffer consistent, when
+ * many tasks print at once.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +16,10 @@
 
 static const char *in_buf;	/* test input, or NULL for stdin */
 static size_t in_len, in_pos;
-static int capturing;
-static char *cap;		/* captured output, NUL-terminated */
-static size_t cap_len, cap_size;
+static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
+static int capturing;		/* [cap_lock] */
+static char *cap;		/* [cap_lock] captured output, NUL-terminated */
+static size_t cap_len, cap_size;	/* [cap_lock] */
 
 void host_console_set_input(const char *buf, size_t n)
 {
@@ -26,10 +30,12 @@ void host_console_set_input(const char *buf, size_t n)
 
 void host_console_capture(int on)
 {
+	pthread_mutex_lock(&cap_lock);
 	capturing = on;
 	cap_len = 0;
 	if (cap)
 		cap[0] = 0;
+	pthread_mutex_unlock(&cap_lock);
 }
 
 const char *host_console_output(void)
@@ -49,6 +55,7 @@ int con_getc(void)
 	return c == EOF ? CON_EOF : c;
 }
 
+/* Append to the capture buffer; caller holds cap_lock. */
 static void capture(const char *s, size_t n)
 {
 	if (cap_len + n + 1 > cap_size) {
@@ -69,8 +76,10 @@ static void capture(const char *s, size_t n)
 
 void con_write(const char *s, size_t n)
 {
+	pthread_mutex_lock(&cap_lock);
 	if (capturing)
 		capture(s, n);
 	else
 		fwrite(s, 1, n, stdout);
+	pthread_mutex_unlock(&cap_lock);
 }

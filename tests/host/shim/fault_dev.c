@@ -277,20 +277,26 @@ int fault_dev_save(const struct fault_dev *f, const char *path)
 	return ret;
 }
 
-int fault_dev_btrfs_check(const struct fault_dev *f)
+int btrfs_check_file(const char *path)
 {
-	char path[] = "/tmp/ghee-check-XXXXXX", cmd[160];
-	int fd, ret;
+	char cmd[512];
 
 	if (system("command -v btrfs >/dev/null 2>&1"))
 		return -1;
+	snprintf(cmd, sizeof(cmd), "btrfs check '%s' >/dev/null 2>&1", path);
+	return system(cmd) == 0 ? 0 : 1;
+}
+
+int fault_dev_btrfs_check(const struct fault_dev *f)
+{
+	char path[] = "/tmp/ghee-check-XXXXXX";
+	int fd, ret;
+
 	fd = mkstemp(path);
 	if (fd < 0)
 		return -1;
 	close(fd);
-	ret = fault_dev_save(f, path);
-	snprintf(cmd, sizeof(cmd), "btrfs check %s >/dev/null 2>&1", path);
-	ret = ret ? -1 : system(cmd) == 0 ? 0 : 1;
+	ret = fault_dev_save(f, path) ? -1 : btrfs_check_file(path);
 	if (ret == 1)
 		printf("# btrfs check failed; image kept at %s\n", path);
 	else

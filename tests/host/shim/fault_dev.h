@@ -45,6 +45,9 @@ struct fault_dev *fault_dev_crash_image(struct fault_dev *f);
 /* Write the device's contents to an image file (holes for zero pages).
  * 0 or -errno. */
 int fault_dev_save(const struct fault_dev *f, const char *path);
+/* `btrfs check` of image file path: 0 clean, 1 errors, -1 when
+ * btrfs-progs is not installed. */
+int btrfs_check_file(const char *path);
 /* Run btrfs check (btrfs-progs) on the device's contents: 0 clean, 1
  * errors (the image is kept and its path printed), -1 when btrfs-progs is
  * missing or the image cannot be written. */

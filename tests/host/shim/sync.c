@@ -16,6 +16,7 @@
 struct rwsem_waiter {
 	struct rwsem_waiter *next;	/* [s->m] younger waiter */
 	int writer;			/* [I] */
+	pthread_t thread;		/* [I] the waiting thread */
 	int granted;			/* [s->m] */
 };
 
@@ -116,6 +117,10 @@ static void grant(struct rwsem *s)
 		if (w->writer ? s->count != 0 : s->count < 0)
 			break;
 		s->count = w->writer ? -1 : s->count + 1;
+		/* The owner from now on: the last one may take the lock
+		 * again before w runs, and must not look like its owner. */
+		if (w->writer)
+			s->writer = w->thread;
 		s->head = w->next;
 		if (!s->head)
 			s->tail = NULL;
@@ -133,7 +138,7 @@ static void grant(struct rwsem *s)
 /* Queue and wait until granted. Caller holds s->m; returns with it. */
 static void wait_granted(struct rwsem *s, int writer)
 {
-	struct rwsem_waiter w = { NULL, writer, 0 };
+	struct rwsem_waiter w = { NULL, writer, pthread_self(), 0 };
 
 	if (s->tail)
 		s->tail->next = &w;
