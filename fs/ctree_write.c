@@ -13,10 +13,10 @@
  * For an insertion (ins_len > 0 bytes of item header and data) the walk
  * also makes room: a node that is nearly full is split before descending.
  * A leaf without room first pushes items into a neighbour under the same
- * parent, right then left, as many as the neighbour takes, when that
- * leaves room where the key will be found (so leaves fill up, where splits
- * alone leave half-full ones behind); only when neither can take enough is
- * the leaf split. After each push or split the search starts again from
+ * parent, right then left, evening the two out, when that leaves room
+ * where the key will be found (so leaves fill up, where splits alone leave
+ * half-full ones behind); only when neither can take enough is the leaf
+ * split. After each push or split the search starts again from
  * the root, which keeps the code simple and costs one more descent; a
  * search pushes at most once, so writers working on neighbouring leaves
  * at once cannot keep pushing items to and fro. A
@@ -282,21 +282,25 @@ static u32 used_bytes(const struct tree_block *b)
 	return sum;
 }
 
-/* Move entry from of src to slot to of dst, two blocks of one level. */
-static void move_entry(struct tree_block *dst, u32 to, struct tree_block *src,
-		       u32 from)
+/* Move entries [from, from + nr) of src to slot to of dst, two blocks of
+ * one level, in one piece. */
+static void move_entries(struct tree_block *dst, u32 to,
+			 struct tree_block *src, u32 from, u32 nr)
 {
-	struct key k;
+	u32 nd = tb_nritems(dst), ns = tb_nritems(src);
 
 	if (tb_level(src) == 0) {
-		leaf_move_items(dst, to, src, from, 1);
-		leaf_del_items(src, from, 1);
+		leaf_move_items(dst, to, src, from, nr);
+		leaf_del_items(src, from, nr);
 		return;
 	}
-	tb_node_key(src, from, &k);
-	node_insert_ptr(dst, to, &k, tb_node_blockptr(src, from),
-			tb_node_ptr_gen(src, from));
-	node_del_ptr(src, from);
+	memmove(tb_ptr_desc_w(dst, to + nr), tb_ptr_desc(dst, to),
+		(nd - to) * PTR_SIZE);
+	memcpy(tb_ptr_desc_w(dst, to), tb_ptr_desc(src, from), nr * PTR_SIZE);
+	tb_set_nritems(dst, nd + nr);
+	memmove(tb_ptr_desc_w(src, from), tb_ptr_desc(src, from + nr),
+		(ns - from - nr) * PTR_SIZE);
+	tb_set_nritems(src, ns - nr);
 }
 
 /*
@@ -311,12 +315,10 @@ static void shift_entries(struct tree_block *parent, u32 rslot,
 {
 	struct key k;
 
-	for (; nr; nr--) {
-		if (to_right)
-			move_entry(r, 0, l, tb_nritems(l) - 1);
-		else
-			move_entry(l, tb_nritems(l), r, 0);
-	}
+	if (to_right)
+		move_entries(r, 0, l, tb_nritems(l) - nr, nr);
+	else
+		move_entries(l, tb_nritems(l), r, 0, nr);
 	first_key(r, &k);
 	key_to_disk(tb_ptr_desc_w(parent, rslot), &k);
 }
@@ -324,58 +326,71 @@ static void shift_entries(struct tree_block *parent, u32 rslot,
 /*
  * How many items of the full leaf l to move into its neighbour s (to_right:
  * l's last ones to the front of s, else l's first ones to the end of s)
- * so that ins bytes fit at position pos of l without a split: the most s
- * can take, keeping one in l. pos counts l's items that stay left of the
- * new bytes: those before the slot, and the item at the slot too when the
- * bytes extend it. The bytes go where the next search for their key ends,
- * which is s when the move carries the items around them across; s must
- * then hold them too. Returns 0 when no count makes room.
+ * so that ins bytes fit at position pos of l without a split, keeping one
+ * in l. Of the counts that make room, the one that leaves the two about
+ * equally free: filling s to the brim would only make the next insert
+ * there push back. pos counts l's items that stay left of the new bytes:
+ * those before the slot, and the item at the slot too when the bytes
+ * extend it. The bytes go where the next search for their key ends, which
+ * is s when the move carries the items around them across; s must then
+ * hold them too. Returns 0 when no count makes room.
  */
 static u32 push_count(const struct tree_block *l, const struct tree_block *s,
 		      int to_right, u32 pos, u32 ins)
 {
 	u32 n = tb_nritems(l), room = leaf_free_space(s), bytes = 0;
-	u32 best = 0, nr;
+	u32 best = 0, best_gap = (u32)-1, nr;
 
 	for (nr = 1; nr < n; nr++) {
 		u32 edge = to_right ? n - nr : nr;	/* l's items [0, edge)
 							 * end up on the left */
 		int key_in_s = to_right ? pos > edge : pos <= edge;
+		u32 free_l, free_s, gap;
 
 		bytes += entry_bytes(l, to_right ? edge : edge - 1);
 		/* Both terms only grow with nr: past here nothing fits. */
 		if (bytes + (key_in_s ? ins : 0) > room)
 			break;
-		if (key_in_s || leaf_free_space(l) + bytes >= ins)
+		if (!key_in_s && leaf_free_space(l) + bytes < ins)
+			continue;
+		free_l = leaf_free_space(l) + bytes - (key_in_s ? 0 : ins);
+		free_s = room - bytes - (key_in_s ? ins : 0);
+		gap = free_l > free_s ? free_l - free_s : free_s - free_l;
+		if (gap < best_gap) {
 			best = nr;
+			best_gap = gap;
+		}
 	}
 	return best;
 }
 
 /*
  * Move items of the path's leaf into its neighbour at parent slot
- * pslot + 1 (to_right) or pslot - 1, which is copied first, so that ins
- * bytes fit at position pos (see push_count). Returns 0 when items moved,
- * 1 when the neighbour cannot take enough, <0 when it cannot be copied.
+ * pslot + 1 (to_right) or pslot - 1 so that ins bytes fit at position pos
+ * (see push_count). The neighbour is copied only when it takes items.
+ * Returns 0 when items moved, 1 when the neighbour cannot take enough,
+ * <0 when it cannot be read or copied.
  */
 static int push_to(struct trans *t, struct ctree_root *root,
 		   struct ctree_path *p, int to_right, u32 pos, u32 ins)
 {
 	struct tree_block *l = p->nodes[0], *parent = p->nodes[1], *s;
 	u32 pslot = (u32)p->slots[1], nr;
-	int ret;
+	int sslot = (int)(to_right ? pslot + 1 : pslot - 1), ret;
 
-	ret = cow_child(t, root, parent, (int)(to_right ? pslot + 1 : pslot - 1),
-			&s);
+	ret = ctree_read_child(root, parent, sslot, &s);
 	if (ret)
 		return ret;
+	tb_lock(s, TB_WRITE);
 	nr = push_count(l, s, to_right, pos, ins);
-	if (nr && to_right)
+	if (nr)
+		ret = cow_block(t, root, &s, parent, sslot);
+	if (ret == 0 && nr && to_right)
 		shift_entries(parent, pslot + 1, l, s, 1, nr);
-	else if (nr)
+	else if (ret == 0 && nr)
 		shift_entries(parent, pslot, s, l, 0, nr);
 	unlock_put(s);
-	return nr ? 0 : 1;
+	return ret ? ret : nr ? 0 : 1;
 }
 
 /*

@@ -118,21 +118,33 @@ void leaf_truncate_item(struct tree_block *b, u32 slot, u32 new_size)
 	D_SET32(struct d_item, tb_item_desc_w(b, slot), size, new_size);
 }
 
-/* Copy nr items from src (starting at from) into dst at dst_slot. */
+/*
+ * Copy nr items from src (starting at from) into dst at dst_slot, in one
+ * pass: the data of dst's items from dst_slot on moves down once by all
+ * the bytes, and the items' data, one run in src, is copied in one piece.
+ */
 void leaf_move_items(struct tree_block *dst, u32 dst_slot,
 		     const struct tree_block *src, u32 from, u32 nr)
 {
-	u32 i;
+	u32 n = tb_nritems(dst), top = data_end_at(dst, dst_slot), i;
+	u32 src_lo, bytes;
 
+	if (nr == 0)
+		return;
+	src_lo = tb_item_offset(src, from + nr - 1);
+	bytes = data_end_at(src, from) - src_lo;
+	shift_data(dst, dst_slot, -(long)bytes);
+	memmove(tb_item_desc_w(dst, dst_slot + nr), tb_item_desc_w(dst, dst_slot),
+		(n - dst_slot) * ITEM);
+	memcpy(dst->data + HDR + top - bytes, src->data + HDR + src_lo, bytes);
 	for (i = 0; i < nr; i++) {
-		struct key k;
-		u32 size = tb_item_size(src, from + i);
-
-		tb_item_key(src, from + i, &k);
-		leaf_insert_item(dst, dst_slot + i, &k, size);
-		memcpy(tb_item_data_w(dst, dst_slot + i),
-		       tb_item_data(src, from + i), size);
+		memcpy(tb_item_desc_w(dst, dst_slot + i),
+		       tb_item_desc(src, from + i), ITEM);
+		D_SET32(struct d_item, tb_item_desc_w(dst, dst_slot + i),
+			offset, tb_item_offset(src, from + i) - src_lo + top -
+			bytes);
 	}
+	tb_set_nritems(dst, n + nr);
 }
 
 /* Change the key of item slot (the caller keeps the order). */
