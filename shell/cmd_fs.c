@@ -55,6 +55,7 @@ const char *cmd_fs_err_text(int err)
 	case ENOTEMPTY: return "directory not empty";
 	case EMLINK: return "too many links";
 	case EOVERFLOW: return "too many names with this hash in the directory";
+	case EXDEV: return "not in the same subvolume";
 	default: return "error";
 	}
 }
