@@ -16,10 +16,16 @@
  * Levels strictly decrease on the way down, so no corrupt pointer can make a
  * search loop.
  *
- * The path holds a reference on each block it visits and its lock, for
- * read, from the root down to the leaf; ctree_path_release() drops them.
- * That keeps writers (ctree_write.c, which lock their paths for write) from
- * changing a block under a search; committed blocks never change at all.
+ * The path holds a reference on each block it visits and, from the root
+ * down, the lock of each block the running transaction made (TB_DIRTY),
+ * for read; ctree_path_release() drops them. That keeps writers
+ * (ctree_write.c, which lock their whole paths for write) from changing a
+ * block under a search. A block that is not TB_DIRTY when the search
+ * reaches it is committed and never changes again (a writer copies it),
+ * and neither does anything below it (every ancestor of a TB_DIRTY block
+ * is TB_DIRTY: a copy copies the path above it), so the search reads it
+ * without its lock: at worst it reads the tree as it was before a change
+ * still in progress.
  * Locks are taken top-down only: the root block after reading the root
  * record (checked again once locked, as a writer may have moved the root
  * meanwhile), a child only while its parent is held. So every task waits
@@ -136,15 +142,28 @@ int ctree_read_child(const struct ctree_root *root,
 			       &exp, out);
 }
 
-/* Read child slot of b and lock it in mode. */
-static int lock_child(const struct ctree_path *p, const struct tree_block *b,
+/* The lock a path of mode takes on b: a write path locks every block,
+ * a search only those that may still change. */
+static int lock_mode(const struct tree_block *b, int mode)
+{
+	return mode == TB_WRITE || (tb_flags(b) & TB_DIRTY) ? mode
+							  : TB_UNLOCKED;
+}
+
+/* Read child slot of b, lock it as a path of mode does, and put it at
+ * its level of the path. */
+static int lock_child(struct ctree_path *p, const struct tree_block *b,
 		      int slot, int mode, struct tree_block **out)
 {
-	int ret = ctree_read_child(p->root, b, slot, out);
+	int ret = ctree_read_child(p->root, b, slot, out), held;
 
-	if (ret == 0)
-		tb_lock(*out, mode);
-	return ret;
+	if (ret)
+		return ret;
+	held = lock_mode(*out, mode);
+	if (held)
+		tb_lock(*out, held);
+	ctree_path_set(p, tb_level(*out), *out, held);
+	return 0;
 }
 
 /* The root record's lock. Searches take const roots; the lock guards the
@@ -187,14 +206,15 @@ int ctree_read_root(const struct ctree_root *root, struct tree_block **out)
 }
 
 /*
- * Read the root block of a tree and lock it in mode. A writer may have
- * copied the root while we waited for the lock; then the block is no
- * longer the root (its address or generation differs from the record:
- * an address comes back only after a commit, with a new generation) and
- * we try again.
+ * Read the root block of a tree and lock it as a path of mode does (*held:
+ * the lock taken, TB_UNLOCKED for a search of a committed root). A writer
+ * may have copied the root while we waited for the lock; then the block
+ * is no longer the root (its address or generation differs from the
+ * record: an address comes back only after a commit, with a new
+ * generation) and we try again.
  */
 int ctree_lock_root(const struct ctree_root *root, int mode,
-		    struct tree_block **out)
+		    struct tree_block **out, int *held)
 {
 	for (;;) {
 		struct tree_block *b;
@@ -202,6 +222,11 @@ int ctree_lock_root(const struct ctree_root *root, int mode,
 
 		if (ret)
 			return ret;
+		*held = lock_mode(b, mode);
+		if (*held == TB_UNLOCKED) {
+			*out = b;
+			return 0;
+		}
 		tb_lock(b, mode);
 		spin_lock(root_lock(root));
 		moved = root->bytenr != b->start ||
@@ -238,16 +263,16 @@ int ctree_search_slot(const struct ctree_root *root, const struct key *key,
 		      struct ctree_path *p)
 {
 	struct tree_block *b;
-	int ret, slot, level;
+	int ret, slot, level, held;
 
 	ctree_path_release(p);
 	p->root = root;
-	ret = ctree_lock_root(root, TB_READ, &b);
+	ret = ctree_lock_root(root, TB_READ, &b, &held);
 	if (ret)
 		return ret;
+	ctree_path_set(p, tb_level(b), b, held);
 	for (;;) {
 		level = tb_level(b);
-		ctree_path_set(p, level, b, TB_READ);
 		ret = ctree_bin_search(b, key, &slot);
 		if (level == 0) {
 			p->slots[0] = slot;
@@ -267,12 +292,12 @@ int ctree_search_slot(const struct ctree_root *root, const struct key *key,
 /*
  * Refill the levels below `level` after p->slots[level] moved, taking the
  * leftmost (right == 0) or rightmost entries on the way down. The old
- * blocks below are dropped first, the new ones locked top-down in the
- * mode the path holds `level` in.
+ * blocks below are dropped first, the new ones locked top-down as the
+ * path's kind (a write path's every level is TB_WRITE) wants.
  */
 static int descend(struct ctree_path *p, int level, int right)
 {
-	int mode = p->locks[level], i;
+	int mode = p->locks[level] == TB_WRITE ? TB_WRITE : TB_READ, i;
 
 	for (i = 0; i < level; i++)
 		drop_level(p, i);
@@ -284,7 +309,6 @@ static int descend(struct ctree_path *p, int level, int right)
 		if (ret)
 			return ret;
 		level--;
-		ctree_path_set(p, level, child, mode);
 		p->slots[level] = right ? (int)tb_nritems(child) - 1 : 0;
 	}
 	return 0;

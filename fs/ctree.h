@@ -42,15 +42,17 @@ struct ctree_root {
 
 /*
  * A position in a tree: the blocks from the root down to a leaf, each held
- * by one reference and locked (read by searches, write by
- * ctree_search_write), and the slot taken in each. nodes[0] is the leaf.
+ * by one reference and locked (for write by ctree_search_write; by
+ * searches for read when the running transaction made it, see ctree.c),
+ * and the slot taken in each. nodes[0] is the leaf.
  * Levels above the root are NULL. A path belongs to one task; release it
  * before waiting for anything but another tree block's lock.
  */
 struct ctree_path {
 	struct tree_block *nodes[BTRFS_MAX_LEVEL];
 	int slots[BTRFS_MAX_LEVEL];
-	u8 locks[BTRFS_MAX_LEVEL];	/* TB_READ or TB_WRITE per node */
+	u8 locks[BTRFS_MAX_LEVEL];	/* lock held per node: TB_UNLOCKED,
+					 * TB_READ or TB_WRITE */
 	const struct ctree_root *root;	/* tree searched; outlives the path */
 };
 
@@ -79,7 +81,7 @@ int ctree_bin_search(const struct tree_block *b, const struct key *key,
 int ctree_root_exists(const struct ctree_root *root);
 int ctree_read_root(const struct ctree_root *root, struct tree_block **out);
 int ctree_lock_root(const struct ctree_root *root, int mode,
-		    struct tree_block **out);
+		    struct tree_block **out, int *held);
 void ctree_set_root(struct ctree_root *root, const struct tree_block *b);
 void ctree_path_set(struct ctree_path *p, int level, struct tree_block *b,
 		    int mode);

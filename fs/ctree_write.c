@@ -104,7 +104,7 @@ static int cow_block(struct trans *t, struct ctree_root *root,
 	struct tree_block *b = *bp, *n;
 	int last_ref = 0, ret;
 
-	if ((b->flags & TB_DIRTY) && tb_generation(b) == t->transid)
+	if ((tb_flags(b) & TB_DIRTY) && tb_generation(b) == t->transid)
 		return 0;
 	ret = extent_alloc_tree_block(t, root, tb_level(b), &n);
 	if (ret)
@@ -448,7 +448,7 @@ static void even_out(struct tree_block *parent, u32 rslot,
 static int write_root(struct trans *t, struct ctree_root *root,
 		      struct tree_block **out)
 {
-	int ret = ctree_lock_root(root, TB_WRITE, out);
+	int held, ret = ctree_lock_root(root, TB_WRITE, out, &held);
 
 	if (ret)
 		return ret;

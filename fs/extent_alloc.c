@@ -83,7 +83,7 @@ int extent_alloc_tree_block(struct trans *t, struct ctree_root *root,
 		tree_block_put(b);
 		return ret;
 	}
-	b->flags |= TB_DIRTY;
+	tb_set_flag(b, TB_DIRTY);
 	spin_lock(&t->lock);
 	list_add_tail(&b->dirty, &t->dirty);
 	t->ndirty++;
@@ -101,8 +101,8 @@ int extent_free_tree_block(struct trans *t, struct ctree_root *root,
 {
 	struct dref_key k = { 0 };
 
-	if ((b->flags & TB_DIRTY) && tb_generation(b) == t->transid) {
-		b->flags &= ~TB_DIRTY;
+	if ((tb_flags(b) & TB_DIRTY) && tb_generation(b) == t->transid) {
+		tb_clear_flag(b, TB_DIRTY);
 		spin_lock(&t->lock);
 		list_del_init(&b->dirty);
 		t->ndirty--;

@@ -132,7 +132,7 @@ void trans_free(struct trans *t)
 						  struct tree_block, dirty);
 
 		list_del_init(&b->dirty);
-		b->flags &= ~TB_DIRTY;
+		tb_clear_flag(b, TB_DIRTY);
 		tree_block_forget(t->fs, b->start);
 		tree_block_put(b);
 	}
@@ -372,7 +372,7 @@ static void swap_commit_roots(struct trans *t)
 	while (!list_empty(&t->dirty)) {
 		b = list_entry(t->dirty.next, struct tree_block, dirty);
 		list_del_init(&b->dirty);
-		b->flags &= ~TB_DIRTY;
+		tb_clear_flag(b, TB_DIRTY);
 		tree_block_put(b);
 	}
 	for (i = 0; i < t->npinned; i++)

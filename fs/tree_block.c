@@ -299,7 +299,7 @@ void tree_block_put(struct tree_block *b)
 	}
 	spin_lock(&c->lock);
 	if (--b->refs == 0) {
-		if (b->flags & TB_STALE) {
+		if (tb_flags(b) & TB_STALE) {
 			spin_unlock(&c->lock);
 			block_free(b);
 			return;
@@ -325,7 +325,7 @@ static struct tree_block *unhash_locked(struct tb_cache *c, u64 start)
 		list_del_init(&b->lru);
 		return b;
 	}
-	b->flags |= TB_STALE;
+	tb_set_flag(b, TB_STALE);
 	return NULL;
 }
 

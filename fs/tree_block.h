@@ -27,15 +27,19 @@ struct tb_cache;
  * copies it to a new address first (COW, ctree_write.c). Only a TB_DIRTY
  * block, created in the running transaction, is changed in place, by a
  * writer holding the block's lock for write; searches hold it for read
- * (ctree.c: a path locks every block from the root down to its leaf).
+ * (ctree.c: a write path locks every block from the root down to its
+ * leaf, a search every TB_DIRTY one). A block that is not TB_DIRTY when
+ * seen never becomes so again (a change copies it), so it needs no lock.
  * Code that wants to keep a block independently of the cache takes a clone.
  */
 struct tree_block {
 	u64 start;		/* logical address [I] */
 	u32 len;		/* nodesize [I] */
-	unsigned flags;		/* TB_* [TB_DIRTY: set and cleared by a
-				 * change holding lock for write, or the
-				 * commit; TB_STALE: cache lock] */
+	unsigned flags;		/* TB_* [a: read by searches before they
+				 * lock; TB_DIRTY set before the block is
+				 * linked in, cleared by a change holding
+				 * lock for write or by the commit;
+				 * TB_STALE set under the cache lock] */
 	struct list_head dirty;	/* on trans->dirty while TB_DIRTY
 				 * [trans->lock] */
 	/*
@@ -81,6 +85,23 @@ struct tb_expect {
 	int has_first_key;	/* the referrer knows the first key */
 	struct key first_key;	/* then: the block's first key */
 };
+
+static inline unsigned tb_flags(const struct tree_block *b)
+{
+	return __atomic_load_n(&b->flags, __ATOMIC_ACQUIRE);
+}
+
+static inline void tb_set_flag(struct tree_block *b, unsigned f)
+{
+	__atomic_fetch_or(&b->flags, f, __ATOMIC_RELEASE);
+}
+
+/* Cleared after the last change of the block's contents: a search that
+ * then sees the flag clear reads them without the lock. */
+static inline void tb_clear_flag(struct tree_block *b, unsigned f)
+{
+	__atomic_fetch_and(&b->flags, ~f, __ATOMIC_RELEASE);
+}
 
 /* How a path holds a block's lock (ctree_path.locks). */
 #define TB_UNLOCKED 0
