@@ -25,10 +25,13 @@
  * and neither does anything below it (every ancestor of a TB_DIRTY block
  * is TB_DIRTY: a copy copies the path above it), so the search reads it
  * without its lock: at worst it reads the tree as it was before a change
- * still in progress.
+ * still in progress. (A block a writer unlinks and frees loses TB_DIRTY
+ * too, after its last change.)
+ *
  * Locks are taken top-down only: the root block after reading the root
  * record (checked again once locked, as a writer may have moved the root
- * meanwhile), a child only while its parent is held. So every task waits
+ * meanwhile), a child only while its parent is held (below an unlocked,
+ * committed block there is nothing to lock). So every task waits
  * only for a block below the lowest one it holds, and no cycle of waiting
  * tasks can form (docs/LOCKING.md). Moving to the next or previous leaf
  * keeps the common ancestor locked, drops the old blocks below it and
