@@ -294,19 +294,25 @@ static int convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 	return ret;
 }
 
-/* Size, nbytes and mode of ino from its item. */
+/* Open a data change of regular file id: its root, its inode item in ii,
+ * and the size and nbytes that item records. */
 static int file_begin(struct wctx *w, struct fs_ino id,
-		      struct ctree_root **root, u8 *ii)
+		      struct ctree_root **root, u8 *ii, u64 *size,
+		      u64 *nbytes)
 {
 	int ret = wctx_root(w, id.root, root);
+	u32 type;
 
 	if (ret == 0)
 		ret = inode_item_get(*root, id.ino, ii);
-	if (ret == 0 && (D_GET32(struct d_inode_item, ii, mode) & S_IFMT_) !=
-	    S_IFREG_)
-		ret = (D_GET32(struct d_inode_item, ii, mode) & S_IFMT_) ==
-		      S_IFDIR_ ? -EISDIR : -EINVAL;
-	return ret;
+	if (ret)
+		return ret;
+	type = D_GET32(struct d_inode_item, ii, mode) & S_IFMT_;
+	if (type != S_IFREG_)
+		return type == S_IFDIR_ ? -EISDIR : -EINVAL;
+	*size = D_GET64(struct d_inode_item, ii, size);
+	*nbytes = D_GET64(struct d_inode_item, ii, nbytes);
+	return 0;
 }
 
 /*
@@ -325,11 +331,9 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 
 	if (ret)
 		return ret;
-	ret = file_begin(&w, ino, &root, ii);
+	ret = file_begin(&w, ino, &root, ii, &size, &nbytes);
 	if (ret)
 		goto out;
-	size = D_GET64(struct d_inode_item, ii, size);
-	nbytes = D_GET64(struct d_inode_item, ii, nbytes);
 	ret = convert_inline(&w, root, ino.ino, size, &nbytes);
 	if (ret == 0 && len)
 		ret = write_range(&w, root, ino.ino, size, off, buf, len,
@@ -377,11 +381,9 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t new_size)
 
 	if (ret)
 		return ret;
-	ret = file_begin(&w, ino, &root, ii);
+	ret = file_begin(&w, ino, &root, ii, &size, &nbytes);
 	if (ret)
 		goto out;
-	size = D_GET64(struct d_inode_item, ii, size);
-	nbytes = D_GET64(struct d_inode_item, ii, nbytes);
 	ret = convert_inline(&w, root, ino.ino, size, &nbytes);
 	if (ret == 0 && new_size < size) {
 		ret = file_drop_range(&w, root, ino.ino,

@@ -78,8 +78,6 @@ static int room_for_change(struct wctx *w, unsigned flags, int tries)
 	if (ndirty > MAX_DIRTY_BLOCKS && tries == 0)
 		return -EAGAIN;
 	ret = bg_reserve_metadata(w->t, RESERVE_BLOCKS * ns, spare * ns);
-	if (ret == 0)
-		w->reserved = RESERVE_BLOCKS * ns;
 	return ret == -ENOSPC && tries == 0 ? -EAGAIN : ret;
 }
 
@@ -121,7 +119,6 @@ int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags)
 
 	w->fs = fs;
 	w->t = NULL;
-	w->reserved = 0;
 	w->inode_lock = NULL;
 	down_write(&fs->ns_lock);
 	ret = wctx_join(fs, w, flags);
@@ -139,7 +136,6 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 
 	w->fs = fs;
 	w->t = NULL;
-	w->reserved = 0;
 	w->inode_lock = inode_lock(fs, ino);
 	down_read(&fs->ns_lock);
 	down_write(w->inode_lock);
@@ -155,7 +151,7 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
  * its locks. */
 void wctx_end(struct wctx *w)
 {
-	bg_release_metadata(w->fs, w->reserved);
+	bg_release_metadata(w->fs, RESERVE_BLOCKS * (u64)w->fs->nodesize);
 	up_read(&w->fs->trans_sem);
 	if (w->inode_lock) {
 		up_write(w->inode_lock);

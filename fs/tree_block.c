@@ -60,6 +60,20 @@ static void block_free(struct tree_block *b)
 	kfree(b);
 }
 
+/* Fill a new block struct: one reference, unlinked, its lock ready. */
+static void block_init(struct tree_block *b, u64 start, u32 len, u8 *data,
+		       struct tb_cache *c)
+{
+	b->start = start;
+	b->len = len;
+	b->data = data;
+	b->cache = c;
+	b->refs = 1;
+	list_init(&b->lru);
+	list_init(&b->dirty);
+	rwsem_init(&b->lock, "tree_block");
+}
+
 static u32 bucket_of(const struct tb_cache *c, u64 start)
 {
 	return (u32)(((start >> 12) * 0x9E3779B97F4A7C15ULL) >> 40) &
@@ -235,14 +249,7 @@ int tree_block_read(struct fs_info *fs, u64 bytenr,
 		kfree(data);
 		return -ENOMEM;
 	}
-	b->start = bytenr;
-	b->len = fs->nodesize;
-	b->data = data;
-	b->cache = c;
-	b->refs = 1;
-	list_init(&b->lru);
-	list_init(&b->dirty);
-	rwsem_init(&b->lock, "tree_block");
+	block_init(b, bytenr, fs->nodesize, data, c);
 
 	spin_lock(&c->lock);
 	other = cache_lookup(c, bytenr);
@@ -352,22 +359,15 @@ int tree_block_new(struct fs_info *fs, u64 bytenr, struct tree_block **out)
 {
 	struct tb_cache *c = &fs->cache;
 	struct tree_block *b = kzalloc(sizeof(*b)), *dead;
+	u8 *data = kzalloc(fs->nodesize);
 	u32 h;
 
-	if (!b)
-		return -ENOMEM;
-	b->data = kzalloc(fs->nodesize);
-	if (!b->data) {
+	if (!b || !data) {
 		kfree(b);
+		kfree(data);
 		return -ENOMEM;
 	}
-	b->start = bytenr;
-	b->len = fs->nodesize;
-	b->cache = c;
-	b->refs = 1;
-	list_init(&b->lru);
-	list_init(&b->dirty);
-	rwsem_init(&b->lock, "tree_block");
+	block_init(b, bytenr, fs->nodesize, data, c);
 	spin_lock(&c->lock);
 	dead = unhash_locked(c, bytenr);
 	h = bucket_of(c, bytenr);
@@ -419,22 +419,16 @@ int tree_block_write(struct fs_info *fs, struct tree_block *b)
 int tree_block_clone(const struct tree_block *b, struct tree_block **out)
 {
 	struct tree_block *n = kzalloc(sizeof(*n));
+	u8 *data = kmalloc(b->len);
 
-	if (!n)
-		return -ENOMEM;
-	n->data = kmalloc(b->len);
-	if (!n->data) {
+	if (!n || !data) {
 		kfree(n);
+		kfree(data);
 		return -ENOMEM;
 	}
-	memcpy(n->data, b->data, b->len);
-	n->start = b->start;
-	n->len = b->len;
+	memcpy(data, b->data, b->len);
+	block_init(n, b->start, b->len, data, NULL);
 	n->flags = TB_CLONE;
-	n->refs = 1;
-	list_init(&n->lru);
-	list_init(&n->dirty);
-	rwsem_init(&n->lock, "tree_block");
 	*out = n;
 	return 0;
 }

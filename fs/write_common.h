@@ -18,7 +18,6 @@
 struct wctx {
 	struct fs_info *fs;
 	struct trans *t;
-	u64 reserved;			/* metadata bytes it reserved */
 	struct rwsem *inode_lock;	/* a data change's inode lock, held
 					 * for write; NULL: a namespace
 					 * change (ns_lock held for write) */
