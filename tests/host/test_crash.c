@@ -231,7 +231,6 @@ static void crash_run(uint32_t nodesize, int nfiles, uint64_t step,
 	static struct model m;
 	struct fault_dev *tmpl = template_dev(nodesize), *c;
 	uint64_t total, cut, every, runs = 0, checks = 0;
-	int have_btrfs = system("command -v btrfs >/dev/null 2>&1") == 0;
 	const char *why = NULL;
 	int bad_file = -1;
 
@@ -246,10 +245,11 @@ static void crash_run(uint32_t nodesize, int nfiles, uint64_t step,
 		why = verify(c, &m, cut, &bad_file);
 		if (why && fault_dev_save(c, FAILED_IMAGE) == 0)
 			printf("# the failing image is %s\n", FAILED_IMAGE);
-		if (!why && have_btrfs && runs % every == 0) {
+		if (!why && runs % every == 0) {
 			checks++;
-			if (fault_dev_btrfs_check(c) == 1)
-				why = "btrfs check found errors";
+			if (test_btrfs_check(__FILE__, __LINE__,
+					     fault_dev_btrfs_check(c)))
+				why = "btrfs check";
 		}
 		fault_dev_free(c);
 	}
@@ -260,9 +260,8 @@ static void crash_run(uint32_t nodesize, int nfiles, uint64_t step,
 			  "(file %d)", (unsigned long long)(cut - step), mode,
 			  why, bad_file);
 	printf("# crash nodesize %u, %d files: %llu writes, %llu cuts, %llu "
-	       "btrfs checks%s\n", nodesize, nfiles, (unsigned long long)total,
-	       (unsigned long long)runs, (unsigned long long)checks,
-	       have_btrfs ? "" : " (btrfs-progs not installed)");
+	       "btrfs checks\n", nodesize, nfiles, (unsigned long long)total,
+	       (unsigned long long)runs, (unsigned long long)checks);
 }
 
 /* Small workload, cut at every write; writes up to the cut land. */

@@ -277,27 +277,29 @@ int fault_dev_save(const struct fault_dev *f, const char *path)
 	return ret;
 }
 
-int btrfs_check_file(const char *path)
+enum btrfs_check_result btrfs_check_file(const char *path)
 {
 	char cmd[512];
 
 	if (system("command -v btrfs >/dev/null 2>&1"))
-		return -1;
+		return BTRFS_CHECK_MISSING;
 	snprintf(cmd, sizeof(cmd), "btrfs check '%s' >/dev/null 2>&1", path);
-	return system(cmd) == 0 ? 0 : 1;
+	return system(cmd) == 0 ? BTRFS_CHECK_CLEAN : BTRFS_CHECK_ERRORS;
 }
 
-int fault_dev_btrfs_check(const struct fault_dev *f)
+enum btrfs_check_result fault_dev_btrfs_check(const struct fault_dev *f)
 {
 	char path[] = "/tmp/ghee-check-XXXXXX";
-	int fd, ret;
+	enum btrfs_check_result ret;
+	int fd;
 
 	fd = mkstemp(path);
 	if (fd < 0)
-		return -1;
+		return BTRFS_CHECK_NO_IMAGE;
 	close(fd);
-	ret = fault_dev_save(f, path) ? -1 : btrfs_check_file(path);
-	if (ret == 1)
+	ret = fault_dev_save(f, path) ? BTRFS_CHECK_NO_IMAGE :
+					btrfs_check_file(path);
+	if (ret == BTRFS_CHECK_ERRORS)
 		printf("# btrfs check failed; image kept at %s\n", path);
 	else
 		unlink(path);

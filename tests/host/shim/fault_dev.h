@@ -45,12 +45,18 @@ struct fault_dev *fault_dev_crash_image(struct fault_dev *f);
 /* Write the device's contents to an image file (holes for zero pages).
  * 0 or -errno. */
 int fault_dev_save(const struct fault_dev *f, const char *path);
-/* `btrfs check` of image file path: 0 clean, 1 errors, -1 when
- * btrfs-progs is not installed. */
-int btrfs_check_file(const char *path);
-/* Run btrfs check (btrfs-progs) on the device's contents: 0 clean, 1
- * errors (the image is kept and its path printed), -1 when btrfs-progs is
- * missing or the image cannot be written. */
-int fault_dev_btrfs_check(const struct fault_dev *f);
+/* What `btrfs check` said; a test judges it with CHECK_BTRFS (test.h). */
+enum btrfs_check_result {
+	BTRFS_CHECK_CLEAN = 0,
+	BTRFS_CHECK_ERRORS = 1,		/* it found errors */
+	BTRFS_CHECK_MISSING = -1,	/* btrfs-progs is not installed */
+	BTRFS_CHECK_NO_IMAGE = -2,	/* the image could not be written */
+};
+
+/* `btrfs check` of image file path. */
+enum btrfs_check_result btrfs_check_file(const char *path);
+/* Run btrfs check (btrfs-progs) on the device's contents; on errors the
+ * image is kept and its path printed. */
+enum btrfs_check_result fault_dev_btrfs_check(const struct fault_dev *f);
 
 #endif
