@@ -180,8 +180,8 @@ static void abort_in_commit(struct fault_dev *d)
 	memset(buf, 'b', sizeof(buf));
 	CHECK_OK(fs_write(fs, ino, 0, buf, sizeof(buf)));
 	CHECK_OK(fs_create(fs, "/lost", 0644, &ino));
-	/* Every write from now on fails with -EIO: the commit's first
-	 * tree block write is where it aborts. */
+	/* One more write lands (the commit's first), and every write after
+	 * it fails with -EIO: the commit aborts part way through. */
 	fault_dev_arm(d, 1, FAULT_CUT, 0);
 	host_console_capture(1);
 	ret = fs_sync(fs);
