@@ -4,7 +4,8 @@
  * `cur` is what reads see, `durable` what the last flush made durable.
  * Writes since that flush are also kept, in order, with their data, so
  * that a power cut can replay all of them (FAULT_CUT) or a random subset
- * (FAULT_REORDER) over `durable`.
+ * (FAULT_REORDER) over `durable`, and (FAULT_TORN) some pages of the
+ * write the cut interrupted.
  *
  * Single-threaded use only (the crash tests drive one filesystem).
  */
@@ -107,8 +108,25 @@ static void copy_pages(uint8_t **dst, uint8_t *const *src, uint64_t n)
 	}
 }
 
-/* The power goes: keep what survives in f->crash. */
-static void cut_power(struct fault_dev *f)
+/* FAULT_TORN: each 4 KiB page of the interrupted write (off, buf, len)
+ * lands on c or not, at random; of a multi-page write, never all. */
+static void tear(struct fault_dev *f, struct fault_dev *c, uint64_t off,
+		 const uint8_t *buf, size_t len)
+{
+	size_t npages = (len + PAGE - 1) / PAGE, i, n;
+	size_t lost = npages > 1 ? next_rand(f) % npages : npages;
+
+	for (i = 0; i < npages; i++) {
+		n = len - i * PAGE < PAGE ? len - i * PAGE : PAGE;
+		if (i != lost && (next_rand(f) & 1))
+			copy_in(c->cur, off + i * PAGE, buf + i * PAGE, n);
+	}
+}
+
+/* The power goes during the write (off, buf, len), or between writes
+ * (buf NULL): keep what survives in f->crash. */
+static void cut_power(struct fault_dev *f, uint64_t off, const void *buf,
+		      size_t len)
 {
 	struct fault_dev *c = fault_dev_new(f->dev.size);
 	size_t i;
@@ -117,9 +135,11 @@ static void cut_power(struct fault_dev *f)
 		abort();
 	copy_pages(c->cur, f->durable, f->npages);
 	for (i = 0; i < f->npend; i++)
-		if (f->mode == FAULT_CUT || (next_rand(f) & 1))
+		if (f->mode != FAULT_REORDER || (next_rand(f) & 1))
 			copy_in(c->cur, f->pend[i].off, f->pend[i].data,
 				f->pend[i].len);
+	if (f->mode == FAULT_TORN && buf)
+		tear(f, c, off, buf, len);
 	f->crash = c;
 }
 
@@ -132,7 +152,7 @@ static int fd_write(struct blkdev *d, uint64_t off, const void *buf,
 	if (f->crash)
 		return -EIO;
 	if (f->cut_at && f->writes >= f->cut_at) {
-		cut_power(f);
+		cut_power(f, off, buf, len);
 		return -EIO;
 	}
 	f->writes++;
@@ -254,7 +274,7 @@ struct fault_dev *fault_dev_crash_image(struct fault_dev *f)
 	struct fault_dev *c;
 
 	if (!f->crash)
-		cut_power(f);
+		cut_power(f, 0, NULL, 0);
 	c = fault_dev_clone(f->crash);
 	return c;
 }

@@ -8,7 +8,9 @@
  * that survives is the durable state plus the writes since the last flush
  *  - FAULT_CUT: all of them, in order (writes are durable as they land);
  *  - FAULT_REORDER: a seeded random subset of them (the cache wrote some
- *    back in its own order and lost the rest).
+ *    back in its own order and lost the rest);
+ *  - FAULT_TORN: all of them, and a seeded random subset of the 4 KiB
+ *    pages of write N+1 itself (a multi-block write torn by the cut).
  * fault_dev_crash_image() gives that image as a new device to mount.
  */
 #ifndef HOST_SHIM_FAULT_DEV_H
@@ -21,6 +23,7 @@
 enum fault_mode {
 	FAULT_CUT,	/* every write up to the cut survives */
 	FAULT_REORDER,	/* unflushed writes survive or not, at random */
+	FAULT_TORN,	/* as FAULT_CUT, and the cut write lands in part */
 };
 
 struct fault_dev;
