@@ -25,7 +25,7 @@
  * be the survivor's state, with or without the new file.
  *
  * A sample of the survivors (CRASH_BTRFS_CHECKS per case) also goes
- * through btrfs check; GHEE_CRASH_ALL=1 checks every one (slow).
+ * through btrfs check; GHEE_CRASH_ALL=1 (make crash) checks every one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -864,6 +864,7 @@ static void crash_run(const struct crash_case *cc)
 	const char *why;
 
 	CHECK(tmpl != NULL);
+	CHECK(cc->nops + 2 <= MAX_STATES);
 	host_console_capture(1);	/* the aborts' messages */
 	why = run_cut(tmpl, cc, 0, &m, &c, &total);
 	fault_dev_free(c);
