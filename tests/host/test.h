@@ -74,11 +74,4 @@ int test_btrfs_check(const char *file, int line, int result);
 /* A call that must return 0. */
 #define CHECK_OK(call) CHECK_EQ((call), 0)
 
-/* A btrfs check that must find the image clean (see test_btrfs_check). */
-#define CHECK_BTRFS(call)                                                  \
-	do {                                                               \
-		if (test_btrfs_check(__FILE__, __LINE__, (call)))          \
-			return;                                            \
-	} while (0)
-
 #endif

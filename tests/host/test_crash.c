@@ -520,8 +520,7 @@ struct walk {
 	struct fs_info *fs;
 	struct entry *e;
 	int n, max;
-	char dir[PATH_LEN];
-	int err;
+	char dir[PATH_LEN];	/* the directory being read */
 };
 
 static int walk_dir(struct walk *w, const char *dir);
@@ -587,15 +586,18 @@ static int walk_dir(struct walk *w, const char *dir)
 static char *survivor_listing(struct fs_info *fs)
 {
 	static struct entry e[4 * MAX_NAMES];
-	struct walk w = { fs, e, 0, 4 * MAX_NAMES, "", 0 };
+	struct walk w = { fs, e, 0, 4 * MAX_NAMES, "" };
+	int ret = walk_dir(&w, "");
 
-	if (walk_dir(&w, ""))
+	if (ret) {
+		printf("# walking the tree failed: %d at %s\n", ret, w.dir);
 		return NULL;
+	}
 	return listing_of(e, w.n);
 }
 
-/* The first recorded state at or after the last sync that returned by
- * write cut (0 when no cut: the last state only). */
+/* The last recorded sync that returned by write cut (cut 0: the last
+ * one); the survivor may hold it or any state after it. */
 static int first_candidate(const struct model *m, uint64_t cut)
 {
 	int k, first = 0;
@@ -606,7 +608,8 @@ static int first_candidate(const struct model *m, uint64_t cut)
 	return first;
 }
 
-/* Print the listing's lines that differ from the model state's. */
+/* Print (some of) the listing's lines that differ from the model
+ * state's: a diagnostic only. */
 static void print_diff(const char *got, const char *want)
 {
 	char line[LINE_LEN];

@@ -48,7 +48,7 @@ struct fault_dev *fault_dev_crash_image(struct fault_dev *f);
 /* Write the device's contents to an image file (holes for zero pages).
  * 0 or -errno. */
 int fault_dev_save(const struct fault_dev *f, const char *path);
-/* What `btrfs check` said; a test judges it with CHECK_BTRFS (test.h). */
+/* What `btrfs check` said; a test judges it with test_btrfs_check(). */
 enum btrfs_check_result {
 	BTRFS_CHECK_CLEAN = 0,
 	BTRFS_CHECK_ERRORS = 1,		/* it found errors */
