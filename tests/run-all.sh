@@ -5,12 +5,12 @@
 #
 # A suite is trusted only as far as it ran to its end: besides its own
 # "not ok" lines, the runner fails it (one more "not ok SUITE # why" line,
-# naming it) when it exits with a status other than 0, or 1 with a failure
-# reported (a sanitizer abort, LeakSanitizer's 23, ThreadSanitizer's 66, a
-# signal, a `set -u` abort), when it prints no plan "1..N" or more than
-# one, or when the number of results it printed differs from its plan (a
-# suite that died between two cases). Any suite added to the list below
-# gets these checks.
+# naming it) when its exit status is not 0 (1 is accepted only from a
+# suite that reported a failure): a sanitizer abort, LeakSanitizer's 23,
+# ThreadSanitizer's 66, a signal, a `set -u` abort; when it prints no plan
+# "1..N" or more than one; or when the number of results it printed
+# differs from its plan (a suite that died between two cases). Any suite
+# added to the list below gets these checks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
