@@ -43,7 +43,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan
+.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan crash
 
 all: kernel host loader
 
@@ -152,6 +152,11 @@ test: kernel host loader $(HOSTTSAN)
 # ratios (bench/blk.sh: raw disk I/O beside Linux in the same QEMU).
 bench: kernel
 	@for b in bench/*.sh; do $$b || exit; done
+
+# The power-cut tests with every survivor through btrfs check (make test
+# checks a sample of them).
+crash: $(HOSTTEST)
+	GHEE_CRASH_ALL=1 $(HOSTTEST) crash
 
 # Fuzz mount + walk + read for FUZZ_SECONDS (make test runs 30 s of it).
 FUZZ_SECONDS ?= 600

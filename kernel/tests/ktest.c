@@ -1,7 +1,7 @@
 /*
  * Runner of the in-kernel test cases (see ktest.h): selects by suite,
  * runs each case in the calling task, prints KTAP and the closing
- * "N passed, N failed" line.
+ * "N passed, N failed[, N skipped]" line.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +19,7 @@ extern const struct ktest __ktests_start[], __ktests_end[];	/* linker.ld */
 static struct spinlock fail_lock = SPINLOCK_INIT("ktest_fail");
 static char failure[256];	/* [fail_lock] first failure of the case */
 static uint64_t rand_state;	/* the running case's generator */
+static const char *skip_reason;	/* the running case's, or NULL */
 
 void ktest_fail(const char *file, int line, const char *fmt, ...)
 {
@@ -33,6 +34,11 @@ void ktest_fail(const char *file, int line, const char *fmt, ...)
 		va_end(ap);
 	}
 	spin_unlock_irqrestore(&fail_lock, flags);
+}
+
+void ktest_skip(const char *reason)
+{
+	skip_reason = reason;
 }
 
 void ktest_note(const char *fmt, ...)
@@ -63,7 +69,7 @@ static int selected(const struct ktest *t, const char *suite)
 int selftest_run(const char *suite)
 {
 	const struct ktest *t;
-	int total = 0, passed = 0, failed = 0, i = 0;
+	int total = 0, passed = 0, failed = 0, skipped = 0, i = 0;
 
 	for (t = __ktests_start; t < __ktests_end; t++)
 		total += selected(t, suite);
@@ -76,17 +82,25 @@ int selftest_run(const char *suite)
 		if (!selected(t, suite))
 			continue;
 		failure[0] = 0;
+		skip_reason = NULL;
 		rand_state = 0x9e3779b97f4a7c15ull ^ (uint64_t)++i * 0x100000001b3ull;
 		t->fn();
 		if (failure[0]) {
 			con_printf("not ok %d %s.%s # %s\n", i, t->suite,
 				   t->name, failure);
 			failed++;
+		} else if (skip_reason) {
+			con_printf("ok %d %s.%s # SKIP %s\n", i, t->suite,
+				   t->name, skip_reason);
+			skipped++;
 		} else {
 			con_printf("ok %d %s.%s\n", i, t->suite, t->name);
 			passed++;
 		}
 	}
-	con_printf("%d passed, %d failed\n", passed, failed);
+	con_printf("%d passed, %d failed", passed, failed);
+	if (skipped)
+		con_printf(", %d skipped", skipped);
+	con_printf("\n");
 	return failed ? -EIO : 0;
 }

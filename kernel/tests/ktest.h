@@ -26,6 +26,9 @@ struct ktest {
 /* Record a failure of the running case (the first one is reported). */
 void ktest_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Mark the running case skipped, with the reason shown after "# SKIP"
+ * (a failure recorded too still fails it). */
+void ktest_skip(const char *reason);
 /* Print a "# ..." diagnostic line (measurements). */
 void ktest_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A pseudo-random number from the running case's seed. */

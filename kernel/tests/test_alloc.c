@@ -164,7 +164,7 @@ KTEST(alloc, ram_above_4g)
 	int found = 0;
 
 	if (page_alloc_ram_top() <= (4ull << 30)) {
-		ktest_note("no RAM above 4 GiB (run with -m 5G or more)");
+		ktest_skip("no RAM above 4 GiB (run with -m 5G or more)");
 		return;
 	}
 	KEXPECT(paging_mapped_top() >= page_alloc_ram_top());

@@ -26,6 +26,10 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 void test_skip(const char *reason);
 /* Seed for the running case's random choices (printed on failure). */
 uint64_t test_seed(void);
+/* Judge a btrfs check result (enum btrfs_check_result, shim/fault_dev.h):
+ * fail the case on errors or when it could not run, mark it skipped
+ * (saying why) when btrfs-progs is not installed. 0 when clean. */
+int test_btrfs_check(const char *file, int line, int result);
 
 #define TEST(suite, name)                                                  \
 	static void test_fn_##suite##_##name(void);                        \

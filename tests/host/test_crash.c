@@ -1,16 +1,31 @@
 /*
- * Crash tests: a workload with syncs runs on the fault device
- * (shim/fault_dev.c), whose power is cut at the Nth write; the image that
- * survives must mount, pass ghee's fsck, hold everything synced before
- * the cut, and take new writes. Every N for a small workload (cut: writes
- * up to N land), sampled N for a larger one whose trees split, with
- * unflushed writes dropped or kept at random. A bounded sample of the
- * images (CRASH_BTRFS_CHECKS) also goes through `btrfs check` when
- * btrfs-progs is installed.
+ * Crash tests: a workload runs on the fault device (shim/fault_dev.c),
+ * whose power is cut at its Nth write. The image that survives must mount,
+ * pass ghee's fsck, take new writes and, the oracle, hold as a whole tree
+ * one state the workload passed through at or after the last sync that
+ * returned before the cut: never files mixed from different commits, never
+ * anything older than that sync.
  *
- * The workload's files have known contents, so the check is exact: every
- * file must hold one of the versions it had at the last sync that
- * returned before the cut or later (a later commit may have landed too).
+ * The workload (seeded, the same in every run of a case) creates, writes
+ * (many blocks at once), overwrites, truncates, renames files and
+ * directories (over existing names too), links, symlinks, unlinks and
+ * removes directories, one fs call per operation, with a sync every few.
+ * A model applies each operation too and, after each, records the whole
+ * tree as a listing (a line per name: path, type, size, content hash or
+ * target, link count, hard-link group) with the device's write count. The
+ * survivor is walked into a listing made the same way, which must equal
+ * one of the states recorded from the last returned sync on.
+ *
+ * Every run checks that the workload stopped because of the cut (the
+ * device was cut and the operation failed), and the uncut run that it
+ * completed. Modes: FAULT_CUT, FAULT_REORDER (unflushed writes survive at
+ * random) and FAULT_TORN (the write the cut interrupts lands in part).
+ * Recovery is cut too: for sampled survivors, the mount, a new file and
+ * its sync are cut at each of their writes, and what survives must still
+ * be the survivor's state, with or without the new file.
+ *
+ * A sample of the survivors (CRASH_BTRFS_CHECKS per case) also goes
+ * through btrfs check; GHEE_CRASH_ALL=1 (make crash) checks every one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,143 +39,620 @@
 #include "test.h"
 
 #define DEV_SIZE (256ull << 20)
-#define MAX_FILES 400
-#define MAX_SYNCS 160
-#define CRASH_BTRFS_CHECKS 15	/* btrfs check runs, at most, per case */
+#define CRASH_BTRFS_CHECKS 15	/* btrfs check runs per case (sampled) */
+#define RECOVERY_CUTS 6		/* survivors whose recovery is cut */
 #define FAILED_IMAGE "/tmp/ghee-crash-failed.img"	/* kept to debug */
 
-/* One file's state in the model: absent, or its length and rewrite. */
-struct fver {
-	uint32_t len;		/* 0: absent */
-	uint32_t rewrites;	/* partial overwrites so far */
+#define MAX_INODES 64
+#define MAX_NAMES 96
+#define MAX_STATES 1200
+#define PATH_LEN 48
+#define MAX_FILE (192u << 10)
+#define LINE_LEN 160
+
+/* An inode of the model. */
+struct minode {
+	char type;		/* 0: free, 'f' file, 'd' directory, 'l' link */
+	int nlink;
+	uint8_t *data;		/* a file's bytes (MAX_FILE allocated) */
+	size_t len;
+	uint64_t hash;		/* of data[0, len), when hash_ok */
+	int hash_ok;
+	char target[PATH_LEN];	/* a symlink's */
 };
 
-/* The workload's model: the files now, and at each sync. */
+/* A name of the model: a full path to an inode. */
+struct mname {
+	char path[PATH_LEN];	/* "": free */
+	int ino;
+};
+
+/* The tree after one operation. */
+struct state {
+	char *listing;
+	uint64_t writes;	/* device writes when the operation ended */
+	int synced;		/* the operation was a sync that returned */
+};
+
 struct model {
-	int nfiles, nsyncs;
-	struct fver now[MAX_FILES];
-	struct fver at[MAX_SYNCS][MAX_FILES];
-	uint64_t synced_at[MAX_SYNCS];	/* device writes when sync returned */
+	struct minode ino[MAX_INODES];
+	struct mname name[MAX_NAMES];
+	struct state st[MAX_STATES];
+	int nstates;
+	uint64_t rng;
 };
 
-static uint8_t byte_of(int file, uint32_t rewrites, uint64_t off)
-{
-	uint64_t x = (uint64_t)file * 0x9E3779B97F4A7C15ull + off / 8 + 1;
+/* One line of a listing before it is printed: what a name shows. */
+struct entry {
+	char path[PATH_LEN];
+	char type;
+	uint64_t size, hash, key;	/* key: the inode, for link groups */
+	uint32_t nlink;
+	char target[PATH_LEN];
+};
 
-	/* a rewrite changes bytes [1000, 7000) */
-	if (rewrites && off >= 1000 && off < 1000 + 6000ull * rewrites)
-		x += rewrites * 0x1234567ull;
-	x ^= x >> 31;
-	x *= 0xBF58476D1CE4E5B9ull;
-	x ^= x >> 29;
-	return (uint8_t)(x >> (8 * (off % 8)));
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ull;
+	return h;
 }
 
-static void fill(uint8_t *buf, int file, uint32_t rewrites, uint64_t off,
-		 size_t n)
+static int entry_cmp(const void *a, const void *b)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		buf[i] = byte_of(file, rewrites, off + i);
+	return strcmp(((const struct entry *)a)->path,
+		      ((const struct entry *)b)->path);
 }
 
-static void file_path(char *p, int i)
+/* One listing line (a file's hard-link group is named by its first path,
+ * so a line does not change when a name is added elsewhere). */
+static int line_of(char *out, const struct entry *e, const char *group)
 {
-	snprintf(p, 64, "/d%d/file-%d-with-a-longer-name", i % 7, i);
+	if (e->type == 'd')
+		return sprintf(out, "%s d\n", e->path);
+	if (e->type == 'l')
+		return sprintf(out, "%s l -> %s\n", e->path, e->target);
+	return sprintf(out, "%s f %llu %016llx links %u group %s\n", e->path,
+		       (unsigned long long)e->size,
+		       (unsigned long long)e->hash, e->nlink, group);
 }
 
-/* Run the workload; stops at the first error (the power cut). */
-static int workload(struct fs_info *fs, struct fault_dev *f, int nfiles,
-		    struct model *m)
+/* The listing of n entries (sorted here): a malloc'ed string. */
+static char *listing_of(struct entry *e, int n)
 {
-	static uint8_t buf[200000];
-	char p[64];
-	struct fs_ino ino;
-	int i, ret = 0;
+	char *out = malloc((size_t)n * LINE_LEN + 1), *p = out;
+	int i, g;
 
+	qsort(e, (size_t)n, sizeof(*e), entry_cmp);
+	*p = 0;
+	for (i = 0; i < n; i++) {
+		for (g = 0; g < i && e[g].key != e[i].key; g++)
+			;
+		p += line_of(p, &e[i], e[g].path);
+	}
+	return out;
+}
+
+/* ---- the model -------------------------------------------------------- */
+
+static uint64_t rnd(struct model *m, uint64_t n)
+{
+	m->rng ^= m->rng << 13;
+	m->rng ^= m->rng >> 7;
+	m->rng ^= m->rng << 17;
+	return m->rng % n;
+}
+
+static void model_init(struct model *m, uint64_t seed)
+{
+	int i;
+
+	for (i = 0; i < MAX_INODES; i++)
+		free(m->ino[i].data);
+	for (i = 0; i < m->nstates; i++)
+		free(m->st[i].listing);
 	memset(m, 0, sizeof(*m));
-	m->nfiles = nfiles;
-	for (i = 0; i < 7 && ret == 0; i++) {
-		snprintf(p, sizeof(p), "/d%d", i);
-		ret = fs_mkdir(fs, p, 0755);
-	}
-	for (i = 0; i < nfiles && ret == 0; i++) {
-		uint32_t len = 3000 + (uint32_t)(i * 7919) % 150000;
-
-		file_path(p, i);
-		fill(buf, i, 0, 0, len);
-		ret = fs_create(fs, p, 0644, &ino);
-		if (ret == 0)
-			ret = fs_write(fs, ino, 0, buf, len);
-		if (ret)
-			break;
-		m->now[i].len = len;
-		if (i % 4 == 1) {	/* split the extent: 6000 new bytes */
-			fill(buf, i, 1, 1000, 6000);
-			ret = fs_write(fs, ino, 1000, buf, 6000);
-			if (ret == 0 && len < 7000)
-				m->now[i].len = 7000;
-			m->now[i].rewrites = ret ? 0 : 1;
-		}
-		if (ret == 0 && i % 5 == 3) {
-			file_path(p, i - 1);
-			ret = fs_unlink(fs, p);
-			if (ret == 0)
-				m->now[i - 1].len = 0;
-		}
-		if (ret == 0 && i % 3 == 2 && m->nsyncs < MAX_SYNCS) {
-			ret = fs_sync(fs);
-			if (ret)
-				break;
-			memcpy(m->at[m->nsyncs], m->now, sizeof(m->now));
-			m->synced_at[m->nsyncs++] = fault_dev_writes(f);
-		}
-	}
-	return ret;
+	m->rng = seed * 0x9E3779B97F4A7C15ull + 1;
+	m->ino[0].type = 'd';		/* the root, named "" */
+	m->ino[0].nlink = 1;
 }
 
-/* Does file i hold version v (absent when v->len == 0)? */
-static int holds(struct fs_info *fs, int i, const struct fver *v,
-		 uint8_t *got, uint8_t *want)
+static int find_name(const struct model *m, const char *path)
 {
-	struct fs_ino ino;
-	char p[64];
-	size_t n;
+	int i;
 
-	file_path(p, i);
-	if (fs_lookup(fs, p, 0, &ino))
-		return v->len == 0;
-	if (v->len == 0 || fs_read(fs, ino, 0, got, 200001, &n) || n != v->len)
-		return 0;
-	fill(want, i, v->rewrites, 0, n);
-	return memcmp(got, want, n) == 0;
+	for (i = 0; i < MAX_NAMES; i++)
+		if (m->name[i].path[0] && strcmp(m->name[i].path, path) == 0)
+			return i;
+	return -1;
 }
 
-/* Check every file against the syncs that returned by write cut. */
-static int check_files(struct fs_info *fs, const struct model *m,
-		       uint64_t cut, int *bad_file)
+/* A random used name (of type type, or any when 0); -1 if none. */
+static int pick_name(struct model *m, char type)
 {
-	static uint8_t got[200001], want[200001];
-	int first = -1, i, k;
+	int cand[MAX_NAMES], n = 0, i;
 
-	for (k = 0; k < m->nsyncs; k++)
-		if (m->synced_at[k] <= cut)
-			first = k;
-	if (first < 0)
-		return 0;
-	for (i = 0; i < m->nfiles; i++) {
-		int ok = holds(fs, i, &m->now[i], got, want);
+	for (i = 0; i < MAX_NAMES; i++)
+		if (m->name[i].path[0] &&
+		    (!type || m->ino[m->name[i].ino].type == type))
+			cand[n++] = i;
+	return n ? cand[rnd(m, (uint64_t)n)] : -1;
+}
 
-		for (k = first; k < m->nsyncs && !ok; k++)
-			ok = holds(fs, i, &m->at[k][i], got, want);
-		if (!ok) {
-			*bad_file = i;
-			return -1;
-		}
+/* A directory's path ("" for the root) picked at random. */
+static const char *pick_dir(struct model *m)
+{
+	int i = pick_name(m, 'd');
+
+	return i < 0 || rnd(m, 3) == 0 ? "" : m->name[i].path;
+}
+
+static int dir_empty(const struct model *m, const char *dir)
+{
+	size_t n = strlen(dir);
+	int i;
+
+	for (i = 0; i < MAX_NAMES; i++)
+		if (m->name[i].path[0] && !strncmp(m->name[i].path, dir, n) &&
+		    m->name[i].path[n] == '/')
+			return 0;
+	return 1;
+}
+
+/* A fresh path in a random directory; 0 when there is no room. */
+static int new_path(struct model *m, char *out)
+{
+	static const char *const stems[] = { "a", "bb", "file", "x", "dir",
+					     "y" };
+	const char *dir = pick_dir(m);
+	int tries;
+
+	for (tries = 0; tries < 20; tries++) {
+		if (snprintf(out, PATH_LEN, "%s/%s%u", dir,
+			     stems[rnd(m, 6)], (unsigned)rnd(m, 40)) >= PATH_LEN)
+			return 0;
+		if (find_name(m, out) < 0)
+			return 1;
 	}
 	return 0;
 }
+
+static int add_name(struct model *m, const char *path, int ino)
+{
+	int i;
+
+	for (i = 0; i < MAX_NAMES && m->name[i].path[0]; i++)
+		;
+	if (i == MAX_NAMES)
+		return -1;
+	snprintf(m->name[i].path, PATH_LEN, "%s", path);
+	m->name[i].ino = ino;
+	m->ino[ino].nlink++;
+	return 0;
+}
+
+static int new_inode(struct model *m, char type)
+{
+	int i;
+
+	for (i = 1; i < MAX_INODES && m->ino[i].type; i++)
+		;
+	if (i == MAX_INODES)
+		return -1;
+	m->ino[i].type = type;
+	m->ino[i].nlink = 0;
+	m->ino[i].len = 0;
+	m->ino[i].hash_ok = 0;
+	if (type == 'f' && !m->ino[i].data)
+		m->ino[i].data = malloc(MAX_FILE);
+	return i;
+}
+
+static void drop_name(struct model *m, int n)
+{
+	struct minode *in = &m->ino[m->name[n].ino];
+
+	m->name[n].path[0] = 0;
+	if (--in->nlink == 0 || in->type == 'd')
+		in->type = 0;
+}
+
+/* Record the tree after an operation. */
+static void model_record(struct model *m, struct fault_dev *f, int synced)
+{
+	static struct entry e[MAX_NAMES];
+	struct state *s;
+	int i, n = 0;
+
+	if (m->nstates == MAX_STATES)
+		return;
+	for (i = 0; i < MAX_NAMES; i++) {
+		struct minode *in = &m->ino[m->name[i].ino];
+
+		if (!m->name[i].path[0])
+			continue;
+		memset(&e[n], 0, sizeof(e[n]));
+		snprintf(e[n].path, PATH_LEN, "%s", m->name[i].path);
+		e[n].type = in->type;
+		e[n].key = (uint64_t)m->name[i].ino;
+		if (in->type == 'f') {
+			if (!in->hash_ok)
+				in->hash = fnv(0xcbf29ce484222325ull, in->data,
+					       in->len);
+			in->hash_ok = 1;
+			e[n].size = in->len;
+			e[n].hash = in->hash;
+			e[n].nlink = (uint32_t)in->nlink;
+		} else if (in->type == 'l') {
+			snprintf(e[n].target, PATH_LEN, "%s", in->target);
+		}
+		n++;
+	}
+	s = &m->st[m->nstates++];
+	s->listing = listing_of(e, n);
+	s->writes = fault_dev_writes(f);
+	s->synced = synced;
+}
+
+/* ---- the workload: one fs call per operation ---------------------------- */
+
+/* Bytes written by operation op at file offset off. */
+static void fill(uint8_t *buf, uint64_t op, uint64_t off, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t x = (op << 32) ^ ((off + i) / 8) ^ 0x5bd1e995ull;
+
+		x *= 0xBF58476D1CE4E5B9ull;
+		x ^= x >> 29;
+		buf[i] = (uint8_t)(x >> (8 * ((off + i) % 8)));
+	}
+}
+
+static int op_write(struct fs_info *fs, struct model *m, uint64_t op)
+{
+	static uint8_t buf[MAX_FILE];
+	struct minode *in;
+	struct fs_ino ino;
+	uint64_t off, len;
+	int n = pick_name(m, 'f'), ret;
+
+	if (n < 0)
+		return 1;
+	in = &m->ino[m->name[n].ino];
+	off = rnd(m, 2) ? rnd(m, in->len + 1) : in->len;
+	off = off > MAX_FILE - 4096 ? MAX_FILE - 4096 : off;
+	len = 1 + rnd(m, MAX_FILE - off < 100000 ? MAX_FILE - off : 100000);
+	fill(buf, op, off, len);
+	ret = fs_lookup(fs, m->name[n].path, 0, &ino);
+	if (ret == 0)
+		ret = fs_write(fs, ino, off, buf, len);
+	if (ret)
+		return ret;
+	if (off > in->len)
+		memset(in->data + in->len, 0, off - in->len);
+	memcpy(in->data + off, buf, len);
+	in->len = off + len > in->len ? off + len : in->len;
+	in->hash_ok = 0;
+	return 0;
+}
+
+static int op_truncate(struct fs_info *fs, struct model *m)
+{
+	struct minode *in;
+	struct fs_ino ino;
+	uint64_t size;
+	int n = pick_name(m, 'f'), ret;
+
+	if (n < 0)
+		return 1;
+	in = &m->ino[m->name[n].ino];
+	size = rnd(m, 3) ? rnd(m, in->len + 1) : in->len + rnd(m, 20000);
+	size = size > MAX_FILE ? MAX_FILE : size;
+	ret = fs_lookup(fs, m->name[n].path, 0, &ino);
+	if (ret == 0)
+		ret = fs_truncate(fs, ino, size);
+	if (ret)
+		return ret;
+	if (size > in->len)
+		memset(in->data + in->len, 0, size - in->len);
+	in->len = size;
+	in->hash_ok = 0;
+	return 0;
+}
+
+/* create, mkdir or symlink at a new path */
+static int op_make(struct fs_info *fs, struct model *m, char type)
+{
+	char p[PATH_LEN], t[PATH_LEN];
+	struct fs_ino ino;
+	int i, ret;
+
+	if (!new_path(m, p) || (i = new_inode(m, type)) < 0)
+		return 1;
+	snprintf(t, sizeof(t), "../target-%u", (unsigned)rnd(m, 1000));
+	if (type == 'f')
+		ret = fs_create(fs, p, 0644, &ino);
+	else if (type == 'd')
+		ret = fs_mkdir(fs, p, 0755);
+	else
+		ret = fs_symlink(fs, t, p);
+	if (ret) {
+		m->ino[i].type = 0;
+		return ret;
+	}
+	snprintf(m->ino[i].target, PATH_LEN, "%s", t);
+	return add_name(m, p, i) ? -ENOSPC : 0;
+}
+
+static int op_link(struct fs_info *fs, struct model *m)
+{
+	char p[PATH_LEN];
+	int n = pick_name(m, 'f'), ret;
+
+	if (n < 0 || !new_path(m, p))
+		return 1;
+	ret = fs_link(fs, m->name[n].path, p);
+	return ret ? ret : add_name(m, p, m->name[n].ino) ? -ENOSPC : 0;
+}
+
+/* unlink a file or symlink, or rmdir an empty directory */
+static int op_remove(struct fs_info *fs, struct model *m)
+{
+	int n = pick_name(m, 0), ret;
+
+	if (n < 0)
+		return 1;
+	if (m->ino[m->name[n].ino].type == 'd') {
+		if (!dir_empty(m, m->name[n].path))
+			return 1;
+		ret = fs_rmdir(fs, m->name[n].path);
+	} else {
+		ret = fs_unlink(fs, m->name[n].path);
+	}
+	if (ret == 0)
+		drop_name(m, n);
+	return ret;
+}
+
+/* Rename a name to a new path, or a file over another file. */
+static int op_rename(struct fs_info *fs, struct model *m)
+{
+	char to[PATH_LEN], from[PATH_LEN];
+	int n = pick_name(m, 0), over = -1, i, ret;
+	size_t fl;
+
+	if (n < 0)
+		return 1;
+	snprintf(from, sizeof(from), "%s", m->name[n].path);
+	fl = strlen(from);
+	if (m->ino[m->name[n].ino].type == 'f' && rnd(m, 2)) {
+		over = pick_name(m, 'f');
+		if (over < 0 || m->name[over].ino == m->name[n].ino)
+			return 1;
+		snprintf(to, sizeof(to), "%s", m->name[over].path);
+	} else if (!new_path(m, to)) {
+		return 1;
+	}
+	if (!strncmp(to, from, fl) && to[fl] == '/')
+		return 1;		/* a directory into itself */
+	for (i = 0; i < MAX_NAMES; i++)	/* names below it would not fit */
+		if (m->name[i].path[0] && !strncmp(m->name[i].path, from, fl) &&
+		    m->name[i].path[fl] == '/' &&
+		    strlen(m->name[i].path) - fl + strlen(to) >= PATH_LEN)
+			return 1;
+	ret = fs_rename(fs, from, to);
+	if (ret)
+		return ret;
+	if (over >= 0)
+		drop_name(m, over);
+	for (i = 0; i < MAX_NAMES; i++) {	/* lengths checked above */
+		char *p = m->name[i].path;
+
+		if (!p[0] || strncmp(p, from, fl) || (p[fl] && p[fl] != '/'))
+			continue;
+		memmove(p + strlen(to), p + fl, strlen(p + fl) + 1);
+		memcpy(p, to, strlen(to));
+	}
+	return 0;
+}
+
+/* One operation chosen by the model; 0 done (recorded), 1 none possible
+ * (try another), or the fs call's error. */
+static int one_op(struct fs_info *fs, struct fault_dev *f, struct model *m,
+		  uint64_t op)
+{
+	uint64_t k = rnd(m, 100);
+	int ret, synced = 0;
+
+	if (k < 10)
+		ret = op_make(fs, m, 'd');
+	else if (k < 24)
+		ret = op_make(fs, m, 'f');
+	else if (k < 44)
+		ret = op_write(fs, m, op);
+	else if (k < 52)
+		ret = op_truncate(fs, m);
+	else if (k < 60)
+		ret = op_make(fs, m, 'l');
+	else if (k < 66)
+		ret = op_link(fs, m);
+	else if (k < 78)
+		ret = op_rename(fs, m);
+	else if (k < 88)
+		ret = op_remove(fs, m);
+	else {
+		ret = fs_sync(fs);
+		synced = 1;
+	}
+	if (ret == 0)
+		model_record(m, f, synced);
+	return ret;
+}
+
+/* Run nops operations (and a last sync); stops at the first error. */
+static int workload(struct fs_info *fs, struct fault_dev *f, int nops,
+		    uint64_t seed, struct model *m)
+{
+	int done = 0, ret = 0;
+	uint64_t op = 0;
+
+	model_init(m, seed);
+	model_record(m, f, 1);		/* the empty filesystem */
+	while (done < nops && ret == 0) {
+		ret = one_op(fs, f, m, ++op);
+		if (ret == 1)
+			ret = 0;
+		else if (ret == 0)
+			done++;
+	}
+	if (ret == 0 && (ret = fs_sync(fs)) == 0)
+		model_record(m, f, 1);
+	return ret;
+}
+
+/* ---- the survivor -------------------------------------------------------- */
+
+struct walk {
+	struct fs_info *fs;
+	struct entry *e;
+	int n, max;
+	char dir[PATH_LEN];	/* the directory being read */
+};
+
+static int walk_dir(struct walk *w, const char *dir);
+
+static int walk_entry(void *ctx, const char *name, size_t len,
+		      struct fs_ino ino, unsigned type)
+{
+	static uint8_t buf[MAX_FILE + 1];
+	struct walk *w = ctx;
+	struct entry *e;
+	struct fs_stat st;
+	size_t n;
+
+	if (w->n == w->max)
+		return -E2BIG;
+	e = &w->e[w->n++];
+	memset(e, 0, sizeof(*e));
+	if (strlen(w->dir) + 1 + len >= PATH_LEN)
+		return -ENAMETOOLONG;
+	memcpy(e->path, w->dir, strlen(w->dir));
+	e->path[strlen(w->dir)] = '/';
+	memcpy(e->path + strlen(w->dir) + 1, name, len + 1);
+	e->key = ino.ino;
+	if (fs_stat(w->fs, ino, &st))
+		return -EIO;
+	if (type == FS_FT_DIR) {
+		e->type = 'd';
+	} else if (type == FS_FT_SYMLINK) {
+		e->type = 'l';
+		if (fs_readlink(w->fs, ino, e->target, PATH_LEN - 1, &n))
+			return -EIO;
+		e->target[n] = 0;
+	} else {
+		e->type = 'f';
+		e->size = st.size;
+		e->nlink = st.nlink;
+		if (st.size > MAX_FILE ||
+		    fs_read(w->fs, ino, 0, buf, sizeof(buf), &n) ||
+		    n != st.size)
+			return -EIO;
+		e->hash = fnv(0xcbf29ce484222325ull, buf, n);
+	}
+	return 0;
+}
+
+static int walk_dir(struct walk *w, const char *dir)
+{
+	struct fs_ino ino;
+	int first = w->n, last, i, ret;
+
+	snprintf(w->dir, PATH_LEN, "%s", dir);
+	ret = fs_lookup(w->fs, dir[0] ? dir : "/", 0, &ino);
+	if (ret == 0)
+		ret = fs_readdir(w->fs, ino, walk_entry, w);
+	last = w->n;
+	for (i = first; i < last && ret == 0; i++)
+		if (w->e[i].type == 'd')
+			ret = walk_dir(w, w->e[i].path);
+	return ret;
+}
+
+/* The listing of the mounted tree, or NULL when a read failed. */
+static char *survivor_listing(struct fs_info *fs)
+{
+	static struct entry e[4 * MAX_NAMES];
+	struct walk w = { fs, e, 0, 4 * MAX_NAMES, "" };
+	int ret = walk_dir(&w, "");
+
+	if (ret) {
+		printf("# walking the tree failed: %d at %s\n", ret, w.dir);
+		return NULL;
+	}
+	return listing_of(e, w.n);
+}
+
+/* The last recorded sync that returned by write cut (cut 0: the last
+ * one); the survivor may hold it or any state after it. */
+static int first_candidate(const struct model *m, uint64_t cut)
+{
+	int k, first = 0;
+
+	for (k = 0; k < m->nstates; k++)
+		if (m->st[k].synced && (!cut || m->st[k].writes <= cut))
+			first = k;
+	return first;
+}
+
+/* Print (some of) the listing's lines that differ from the model
+ * state's: a diagnostic only. */
+static void print_diff(const char *got, const char *want)
+{
+	char line[LINE_LEN];
+	const char *p;
+	int shown = 0;
+
+	for (p = got; *p && shown < 8; p = strchr(p, '\n') + 1) {
+		size_t n = (size_t)(strchr(p, '\n') - p);
+
+		snprintf(line, sizeof(line), "%.*s\n", (int)n, p);
+		if (!strstr(want, line) && ++shown)
+			printf("#   only on disk: %s", line);
+	}
+	for (p = want; *p && shown < 16; p = strchr(p, '\n') + 1) {
+		size_t n = (size_t)(strchr(p, '\n') - p);
+
+		snprintf(line, sizeof(line), "%.*s\n", (int)n, p);
+		if (!strstr(got, line) && ++shown)
+			printf("#   only in the model: %s", line);
+	}
+}
+
+/* Is the tree one state from the last synced one on? 0 yes, or -1 with
+ * the difference from the last synced state printed. */
+static int tree_is_a_commit(struct fs_info *fs, const struct model *m,
+			    uint64_t cut, char **listing)
+{
+	int k, first = first_candidate(m, cut);
+
+	*listing = survivor_listing(fs);
+	if (!*listing)
+		return -1;
+	for (k = first; k < m->nstates; k++)
+		if (strcmp(*listing, m->st[k].listing) == 0)
+			return 0;
+	printf("# the tree is none of states %d..%d; against state %d (the "
+	       "last synced, at write %llu):\n", first, m->nstates - 1, first,
+	       (unsigned long long)m->st[first].writes);
+	print_diff(*listing, m->st[first].listing);
+	return -1;
+}
+
+/* ---- the runs ------------------------------------------------------------ */
 
 /* A fresh filesystem made once; each run starts from a copy. */
 static struct fault_dev *template_dev(uint32_t nodesize)
@@ -175,110 +667,265 @@ static struct fault_dev *template_dev(uint32_t nodesize)
 	return t;
 }
 
-/* Run with the power cut at write cut; the survivor is *out. */
-static void run_cut(struct fault_dev *tmpl, int nfiles, uint64_t cut,
-		    enum fault_mode mode, struct model *m,
-		    struct fault_dev **out)
+struct crash_case {
+	uint32_t nodesize;
+	int nops;
+	uint64_t step;		/* cut at every step-th write */
+	enum fault_mode mode;
+};
+
+/*
+ * Run the workload with the power cut at write cut (0: never); the
+ * survivor is *out. NULL, or why the run itself went wrong: the workload
+ * must stop because of the cut and only then, and the uncut run must end.
+ * *writes receives the workload's device writes (without umount's).
+ */
+static const char *run_cut(struct fault_dev *tmpl, const struct crash_case *cc,
+			   uint64_t cut, struct model *m, struct fault_dev **out,
+			   uint64_t *writes)
 {
 	struct fault_dev *f = fault_dev_clone(tmpl);
+	const char *why = NULL;
 	struct fs_info *fs;
+	int ret;
 
-	fault_dev_arm(f, cut, mode, cut);
-	if (fs_mount(fault_dev_blk(f), 0, &fs) == 0) {
-		workload(fs, f, nfiles, m);
+	fault_dev_arm(f, cut, cc->mode, cut);
+	ret = fs_mount(fault_dev_blk(f), 0, &fs);
+	if (ret == 0) {
+		ret = workload(fs, f, cc->nops, test_seed(), m);
+		*writes = fault_dev_writes(f);
 		fs_umount(fs);
+	} else {
+		why = "the template does not mount";
 	}
+	if (!why && !cut && ret)
+		why = "the uncut workload failed";
+	else if (!why && cut && ret && !fault_dev_is_cut(f))
+		why = "the workload failed before the cut";
+	else if (!why && cut && !ret)
+		why = "the workload ended before the cut (it wrote less)";
 	*out = fault_dev_crash_image(f);
 	fault_dev_free(f);
+	return why;
 }
 
-/* Mount the survivor, check it, then write to it. 0 or a failure line. */
+/* After the checks of a survivor: a new file, written and synced. */
+static int recover_and_write(struct fs_info *fs)
+{
+	struct fs_ino ino;
+	int ret = fs_create(fs, "/after-crash", 0644, &ino);
+
+	if (ret == 0)
+		ret = fs_write(fs, ino, 0, "x", 1);
+	return ret ? ret : fs_sync(fs);
+}
+
+/* Mount the survivor: fsck, the oracle, new writes, fsck again. NULL or
+ * why not; *listing receives the survivor's tree. */
 static const char *verify(struct fault_dev *c, const struct model *m,
-			  uint64_t cut, int *bad_file)
+			  uint64_t cut, char **listing)
 {
 	struct fs_check_report rep;
 	struct fs_info *fs;
-	struct fs_ino ino;
 	int ret;
 
+	*listing = NULL;
 	if (fs_mount(fault_dev_blk(c), 0, &fs))
 		return "the image does not mount";
 	ret = fs_check(fs, &rep);
-	if (ret == 0 && check_files(fs, m, cut, bad_file))
+	if (ret == 0 && tree_is_a_commit(fs, m, cut, listing))
 		ret = -ENODATA;
 	if (ret == 0)
-		ret = fs_create(fs, "/after-crash", 0644, &ino);
-	if (ret == 0)
-		ret = fs_write(fs, ino, 0, "x", 1);
-	if (ret == 0)
-		ret = fs_sync(fs);
+		ret = recover_and_write(fs);
 	if (ret == 0)
 		ret = fs_check(fs, &rep);
 	fs_umount(fs);
 	if (ret == -ENODATA)
-		return "a synced file is missing or wrong";
+		return "the tree is not one committed state";
 	return ret ? "fsck found errors, or the image takes no new writes" :
 		     NULL;
 }
 
-/*
- * Cut at every write in [1, total] (step apart) and verify each survivor;
- * up to CRASH_BTRFS_CHECKS of them, spread out, also by btrfs check.
- */
-static void crash_run(uint32_t nodesize, int nfiles, uint64_t step,
-		      enum fault_mode mode)
+/* What a survivor whose recovery was cut may hold: its own tree (want),
+ * with or without /after-crash (empty or written). 0 or -1. */
+static int recovered_ok(struct fs_info *fs, const char *want)
+{
+	static const char *const extra[] = {
+		"/after-crash f 0 cbf29ce484222325 links 1 group /after-crash\n",
+		"/after-crash f 1 af63f54c86021707 links 1 group /after-crash\n",
+	};
+	char *got = survivor_listing(fs), *at;
+	int ok = got && strcmp(got, want) == 0, i;
+
+	for (i = 0; got && !ok && i < 2; i++) {
+		at = strstr(got, extra[i]);
+		if (at) {
+			memmove(at, at + strlen(extra[i]),
+				strlen(at + strlen(extra[i])) + 1);
+			ok = strcmp(got, want) == 0;
+		}
+	}
+	if (!ok && got)
+		print_diff(got, want);
+	free(got);
+	return ok ? 0 : -1;
+}
+
+/* Cut the recovery of survivor c (whose tree is want) at each of its
+ * writes; every result must mount, check clean and hold want. */
+static const char *cut_recovery(struct fault_dev *c, const char *want,
+				uint64_t *cuts)
+{
+	struct fs_check_report rep;
+	struct fault_dev *f, *r;
+	struct fs_info *fs;
+	uint64_t cut, total = 0;
+	const char *why = NULL;
+
+	for (cut = 0; cut <= total && !why; cut++) {
+		f = fault_dev_clone(c);
+		fault_dev_arm(f, cut, FAULT_TORN, cut);
+		if (fs_mount(fault_dev_blk(f), 0, &fs) == 0) {
+			recover_and_write(fs);
+			fs_umount(fs);
+		}
+		if (cut == 0) {		/* count the recovery's writes */
+			total = fault_dev_writes(f);
+			fault_dev_free(f);
+			continue;
+		}
+		r = fault_dev_crash_image(f);
+		fault_dev_free(f);
+		if (fs_mount(fault_dev_blk(r), 0, &fs)) {
+			why = "a cut recovery leaves an image that does not mount";
+		} else {
+			if (fs_check(fs, &rep) || recovered_ok(fs, want))
+				why = "a cut recovery changed the tree or its fsck";
+			fs_umount(fs);
+		}
+		fault_dev_free(r);
+		(*cuts)++;
+	}
+	return why;
+}
+
+/* Keep a failing survivor for debugging, and say where. */
+static void keep(struct fault_dev *c)
+{
+	if (fault_dev_save(c, FAILED_IMAGE) == 0)
+		printf("# the failing image is %s\n", FAILED_IMAGE);
+}
+
+/* The survivor of the cut at write cut: verify it, and sometimes cut its
+ * recovery and btrfs check it. */
+static const char *one_cut(struct fault_dev *tmpl, const struct crash_case *cc,
+			   uint64_t cut, int check, int cut_rec,
+			   uint64_t *rec_cuts)
 {
 	static struct model m;
-	struct fault_dev *tmpl = template_dev(nodesize), *c;
-	uint64_t total, cut, every, runs = 0, checks = 0;
-	int have_btrfs = system("command -v btrfs >/dev/null 2>&1") == 0;
-	const char *why = NULL;
-	int bad_file = -1;
+	struct fault_dev *c;
+	uint64_t writes;
+	char *listing = NULL;
+	const char *why = run_cut(tmpl, cc, cut, &m, &c, &writes);
+
+	if (!why)
+		why = verify(c, &m, cut, &listing);
+	if (!why && check &&
+	    test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(c)))
+		why = "btrfs check";
+	if (why)
+		keep(c);
+	fault_dev_free(c);
+	if (!why && cut_rec) {
+		/* verify wrote to its copy: cut the recovery of a new one */
+		why = run_cut(tmpl, cc, cut, &m, &c, &writes);
+		if (!why)
+			why = cut_recovery(c, listing, rec_cuts);
+		if (why)
+			keep(c);
+		fault_dev_free(c);
+	}
+	free(listing);
+	return why;
+}
+
+static const char *const mode_names[] = { "cut", "reorder", "torn" };
+
+/*
+ * Cut at every step-th write of the workload (the first to fail is the
+ * one after the cut); every survivor is verified,
+ * CRASH_BTRFS_CHECKS of them (or all: GHEE_CRASH_ALL) btrfs checked and
+ * RECOVERY_CUTS of them have their recovery cut at every write.
+ */
+static void crash_run(const struct crash_case *cc)
+{
+	static struct model m;
+	struct fault_dev *tmpl = template_dev(cc->nodesize), *c;
+	uint64_t total = 0, cut, runs = 0, checks = 0, rec = 0, rec_cuts = 0;
+	uint64_t every_check, every_rec;
+	int all = getenv("GHEE_CRASH_ALL") != NULL;
+	const char *why;
 
 	CHECK(tmpl != NULL);
+	CHECK(cc->nops + 2 <= MAX_STATES);
 	host_console_capture(1);	/* the aborts' messages */
-	run_cut(tmpl, nfiles, 0, mode, &m, &c);
+	why = run_cut(tmpl, cc, 0, &m, &c, &total);
 	fault_dev_free(c);
-	total = m.synced_at[m.nsyncs - 1] + 40;
-	every = total / step / CRASH_BTRFS_CHECKS + 1;
-	for (cut = 1; cut <= total && !why; cut += step, runs++) {
-		run_cut(tmpl, nfiles, cut, mode, &m, &c);
-		why = verify(c, &m, cut, &bad_file);
-		if (why && fault_dev_save(c, FAILED_IMAGE) == 0)
-			printf("# the failing image is %s\n", FAILED_IMAGE);
-		if (!why && have_btrfs && runs % every == 0) {
-			checks++;
-			if (fault_dev_btrfs_check(c) == 1)
-				why = "btrfs check found errors";
-		}
-		fault_dev_free(c);
+	if (!why && m.nstates < cc->nops / 2)
+		why = "the workload recorded too few states";
+	every_check = all ? 1 : total / cc->step / CRASH_BTRFS_CHECKS + 1;
+	every_rec = total / cc->step / RECOVERY_CUTS + 1;
+	/* A cut at write total (all landed) is no cut of the workload. */
+	for (cut = 1; cut < total && !why; cut += cc->step, runs++) {
+		int check = runs % every_check == 0;
+		int cut_rec = runs % every_rec == every_rec / 2;
+
+		why = one_cut(tmpl, cc, cut, check, cut_rec, &rec_cuts);
+		checks += check;
+		rec += cut_rec;
 	}
 	host_console_capture(0);
 	fault_dev_free(tmpl);
+	printf("# crash %s, nodesize %u, %d operations (%d states): %llu "
+	       "writes, %llu cuts, %llu btrfs checks, %llu recoveries cut "
+	       "%llu times\n", mode_names[cc->mode], cc->nodesize, cc->nops,
+	       m.nstates, (unsigned long long)total, (unsigned long long)runs,
+	       (unsigned long long)checks, (unsigned long long)rec,
+	       (unsigned long long)rec_cuts);
 	if (why)
-		test_fail(__FILE__, __LINE__, "cut at write %llu (mode %d): %s "
-			  "(file %d)", (unsigned long long)(cut - step), mode,
-			  why, bad_file);
-	printf("# crash nodesize %u, %d files: %llu writes, %llu cuts, %llu "
-	       "btrfs checks%s\n", nodesize, nfiles, (unsigned long long)total,
-	       (unsigned long long)runs, (unsigned long long)checks,
-	       have_btrfs ? "" : " (btrfs-progs not installed)");
+		test_fail(__FILE__, __LINE__, "cut at write %llu (%s): %s",
+			  (unsigned long long)(runs ? cut - cc->step : 0),
+			  mode_names[cc->mode], why);
 }
 
 /* Small workload, cut at every write; writes up to the cut land. */
 TEST(crash, every_write_small)
 {
-	crash_run(16384, 12, 1, FAULT_CUT);
+	static const struct crash_case cc = { 16384, 60, 1, FAULT_CUT };
+
+	crash_run(&cc);
 }
 
-/* Small workload, every write; unflushed writes kept or lost at random. */
+/* The same, unflushed writes kept or lost at random. */
 TEST(crash, every_write_reordered)
 {
-	crash_run(16384, 12, 1, FAULT_REORDER);
+	static const struct crash_case cc = { 16384, 60, 1, FAULT_REORDER };
+
+	crash_run(&cc);
+}
+
+/* The same, the write at the cut torn (some of its pages land). */
+TEST(crash, every_write_torn)
+{
+	static const struct crash_case cc = { 16384, 60, 1, FAULT_TORN };
+
+	crash_run(&cc);
 }
 
 /* A larger workload whose 4K-node trees split, cut at sampled writes. */
 TEST(crash, sampled_large_reordered)
 {
-	crash_run(4096, 240, 61, FAULT_REORDER);
+	static const struct crash_case cc = { 4096, 400, 23, FAULT_REORDER };
+
+	crash_run(&cc);
 }

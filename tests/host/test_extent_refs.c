@@ -434,7 +434,6 @@ TEST(extent_refs, partial_overwrite_splits_extent)
 		split(dev);
 	else
 		test_fail(__FILE__, __LINE__, "mkfs failed");
-	if (fault_dev_btrfs_check(dev) == 1)
-		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
 	fault_dev_free(dev);
 }

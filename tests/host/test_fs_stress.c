@@ -106,8 +106,8 @@ static const char *stress(unsigned tasks, uint64_t ops, uint32_t nodesize,
 	fs_umount(fs);
 	if (ret)
 		why = "the workload failed (see the fsstress lines)";
-	else if (btrfs_check_file(path) == 1)
-		why = "btrfs check found errors";
+	else if (test_btrfs_check(__FILE__, __LINE__, btrfs_check_file(path)))
+		why = "btrfs check";	/* the failure it recorded comes first */
 	else
 		why = remount_verify(dev, s);
 	fs_stress_free(s);

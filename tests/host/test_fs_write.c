@@ -97,8 +97,8 @@ TEST(fs_write, hard_links_use_extended_refs)
 	many_links(d);
 	if (fsck_clean(d))
 		test_fail(__FILE__, __LINE__, "fsck found errors");
-	else if (fault_dev_btrfs_check(d) == 1)
-		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
 	fault_dev_free(d);
 }
 
@@ -158,8 +158,8 @@ TEST(fs_write, metadata_enospc_is_clean)
 	metadata_full(d);
 	if (fsck_clean(d))
 		test_fail(__FILE__, __LINE__, "fsck found errors");
-	else if (fault_dev_btrfs_check(d) == 1)
-		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
 	fault_dev_free(d);
 }
 
@@ -180,8 +180,8 @@ static void abort_in_commit(struct fault_dev *d)
 	memset(buf, 'b', sizeof(buf));
 	CHECK_OK(fs_write(fs, ino, 0, buf, sizeof(buf)));
 	CHECK_OK(fs_create(fs, "/lost", 0644, &ino));
-	/* Every write from now on fails with -EIO: the commit's first
-	 * tree block write is where it aborts. */
+	/* One more write lands (the commit's first), and every write after
+	 * it fails with -EIO: the commit aborts part way through. */
 	fault_dev_arm(d, 1, FAULT_CUT, 0);
 	host_console_capture(1);
 	ret = fs_sync(fs);
@@ -227,8 +227,8 @@ TEST(fs_write, io_error_in_commit_aborts)
 	previous_commit(c);
 	if (fsck_clean(c))
 		test_fail(__FILE__, __LINE__, "fsck found errors");
-	else if (fault_dev_btrfs_check(c) == 1)
-		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(c));
 	fault_dev_free(c);
 }
 
@@ -249,8 +249,8 @@ static void still_healthy(struct fault_dev *d, struct fs_info *fs)
 	CHECK_OK(ret);
 	if (fsck_clean(d))
 		test_fail(__FILE__, __LINE__, "fsck found errors");
-	else if (fault_dev_btrfs_check(d) == 1)
-		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
 }
 
 /* Clear the EXTENDED_IREF feature in each superblock copy of d (size

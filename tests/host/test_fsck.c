@@ -218,8 +218,7 @@ TEST(fsck, clean_after_writes)
 	CHECK_EQ(rep.chunks, rep.block_groups);
 	CHECK(rep.dev_extents > rep.chunks);	/* DUP metadata: 2 each */
 	CHECK(rep.csum_bytes >= 20000);
-	if (fault_dev_btrfs_check(d) == 1)
-		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
 	fault_dev_free(d);
 }
 
@@ -391,8 +390,7 @@ TEST(fsck, unlinked_inode_with_orphan_item)
 			  out ? out : "");
 	free(out);
 	CHECK_OK(ret);
-	if (fault_dev_btrfs_check(d) == 1)
-		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
 	fault_dev_free(d);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shim/fault_dev.h"
 #include "test.h"
 
 static struct test_case *cases, **cases_tail = &cases;
@@ -42,6 +43,24 @@ void test_skip(const char *reason)
 uint64_t test_seed(void)
 {
 	return seed;
+}
+
+int test_btrfs_check(const char *file, int line, int result)
+{
+	switch (result) {
+	case BTRFS_CHECK_CLEAN:
+		return 0;
+	case BTRFS_CHECK_MISSING:
+		test_skip("btrfs-progs not installed: no btrfs check");
+		return 0;
+	case BTRFS_CHECK_ERRORS:
+		test_fail(file, line, "btrfs check found errors");
+		return -1;
+	default:
+		test_fail(file, line, "btrfs check could not run (%d)",
+			  result);
+		return -1;
+	}
 }
 
 #ifdef __SANITIZE_THREAD__

@@ -3,7 +3,9 @@
  * a waiting writer blocks new readers (down_read_trylock fails, down_read
  * waits behind it), rwsem_is_contended is true while anyone waits, and
  * downgrade_write lets the readers queued first in. Also: completions
- * and the task shim (join, stop interrupting a sleep).
+ * and the task shim (join, stop interrupting a sleep). The order of the
+ * tasks is made explicit (wait until a task is queued on the rwsem), never
+ * left to sleeps that a loaded host may not honour.
  */
 #include <errno.h>
 #include <string.h>
@@ -54,18 +56,24 @@ static int reader_fn(void *arg)
 	return 0;
 }
 
-/* Poll (up to a second) until cond holds. */
+/* Poll (up to ten seconds) until cond holds. */
 #define WAIT_UNTIL(cond)                                                   \
 	do {                                                               \
 		int n_;                                                    \
-		for (n_ = 0; n_ < 1000 && !(cond); n_++)                   \
+		for (n_ = 0; n_ < 10000 && !(cond); n_++)                  \
 			msleep(1);                                         \
 	} while (0)
+
+/* Tasks queued on sem (the shim's count, sync_impl.h). */
+static int waiting(void)
+{
+	return __atomic_load_n(&sem.nr_waiting, __ATOMIC_RELAXED);
+}
 
 TEST(rwsem, writer_blocks_new_readers)
 {
 	struct task *w, *r;
-	int ok1, ok2, n;
+	int ok1, ok2, n, queued;
 
 	rwsem_init(&sem, "test");
 	memset(order, 0, sizeof(order));
@@ -76,13 +84,15 @@ TEST(rwsem, writer_blocks_new_readers)
 	ok1 = rwsem_is_contended(&sem);
 	ok2 = !down_read_trylock(&sem);
 	r = task_create("reader", reader_fn, NULL, TASK_PRIO_INTERACTIVE);
-	msleep(20);
+	WAIT_UNTIL(waiting() == 2);	/* the reader queued behind */
+	queued = waiting();
 	n = logged();
 	up_read(&sem);
 	task_join(w);
 	if (r)
 		task_join(r);
 	CHECK(ok1 && ok2 && r != NULL);
+	CHECK_EQ(queued, 2);
 	CHECK_EQ(n, 0);
 	CHECK_STR(order, "WwR");
 	CHECK(!rwsem_is_contended(&sem));
@@ -112,7 +122,7 @@ TEST(rwsem, contended_while_reader_waits)
 TEST(rwsem, downgrade_lets_first_readers_in)
 {
 	struct task *r, *w;
-	int n1, n2;
+	int n1, n2, queued;
 
 	rwsem_init(&sem, "test");
 	memset(order, 0, sizeof(order));
@@ -120,11 +130,12 @@ TEST(rwsem, downgrade_lets_first_readers_in)
 	r = task_create("reader", reader_fn, NULL, TASK_PRIO_INTERACTIVE);
 	WAIT_UNTIL(rwsem_is_contended(&sem));
 	w = task_create("writer", writer_fn, NULL, TASK_PRIO_INTERACTIVE);
-	msleep(10);
+	WAIT_UNTIL(waiting() == 2);	/* the writer queued behind it */
+	queued = waiting();
 	n1 = logged();
 	downgrade_write(&sem);
 	WAIT_UNTIL(logged() >= 1);
-	msleep(10);
+	/* The reader got in; the writer cannot while we still read. */
 	n2 = logged();
 	up_read(&sem);
 	if (r)
@@ -132,6 +143,7 @@ TEST(rwsem, downgrade_lets_first_readers_in)
 	if (w)
 		task_join(w);
 	CHECK(r != NULL && w != NULL);
+	CHECK_EQ(queued, 2);
 	CHECK_EQ(n1, 0);
 	CHECK_EQ(n2, 1);
 	CHECK_STR(order, "RWw");

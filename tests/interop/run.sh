@@ -131,6 +131,8 @@ if mkimg plain_empty 300M -; then
 		echo "$out" | head -n 5 | sed 's/^/# /'
 		notok plain_mkfs_empty "mount/ls/df/dump of an empty filesystem"
 	fi
+else
+	notok plain_mkfs_empty "mkfs.btrfs failed: $(tail -n1 "$W/plain_empty.mkfs")"
 fi
 
 # --- features ghee refuses, by name ------------------------------------

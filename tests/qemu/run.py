@@ -36,6 +36,7 @@ class Context:
     def __init__(self):
         self.guests = []
         self.cases = []         # (name, ok, why) reported by the test
+        self.notes = []         # "# " lines printed before its result
         self.lockdep_expected = False
 
     def expect_lockdep_reports(self):
@@ -51,8 +52,13 @@ class Context:
             assert not m, "the kernel reported: " + m.group(0)
 
     def case(self, name, ok, why=""):
-        """Report one more case, counted on its own (a sub-result)."""
+        """Report one more case, counted on its own (a sub-result); an ok
+        case whose why starts with "SKIP" is counted as skipped."""
         self.cases.append((name, ok, why))
+
+    def note(self, text):
+        """Print a diagnostic line (a measurement) with the result."""
+        self.notes.append(text)
 
     def guest(self, **kw):
         g = Guest(**kw)
@@ -126,11 +132,15 @@ def main():
             failed += 1
         signal.alarm(0)
         ctx.cleanup()
+        for text in ctx.notes:
+            print("# %s: %s" % (name, text))
         for sub, ok, why in ctx.cases:
             i += 1
             print("%s %d %s.%s%s" % ("ok" if ok else "not ok", i, name, sub,
                                      " # " + why if why else ""))
-            passed += ok
+            skip = ok and why.startswith("SKIP")
+            passed += ok and not skip
+            skipped += skip
             failed += not ok
         i += 1
         result = "%s %d %s%s" % (status, i, name, note)

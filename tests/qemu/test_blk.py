@@ -165,8 +165,11 @@ def test_stress_qd32_random_write_verify(ctx):
     g = ctx.guest(disks=[a], smp=4, timeout=120)
     g.boot()
     out = ok(g.cmd("blk stress vda 32 5 1234"), "stress: OK")
+    # Every write verified is the test; how many fit in 5 s is a
+    # throughput figure (make bench), printed only.
     m = re.search(r"OK, (\d+) writes at QD 32", out)
-    assert m and int(m.group(1)) > 1000, out
+    assert m and int(m.group(1)) > 0, out
+    ctx.note("%s writes verified in 5 s" % m.group(1))
 
 
 def test_multiqueue(ctx):

@@ -4,7 +4,8 @@
  * `cur` is what reads see, `durable` what the last flush made durable.
  * Writes since that flush are also kept, in order, with their data, so
  * that a power cut can replay all of them (FAULT_CUT) or a random subset
- * (FAULT_REORDER) over `durable`.
+ * (FAULT_REORDER) over `durable`, and (FAULT_TORN) some pages of the
+ * write the cut interrupted.
  *
  * Single-threaded use only (the crash tests drive one filesystem).
  */
@@ -107,8 +108,25 @@ static void copy_pages(uint8_t **dst, uint8_t *const *src, uint64_t n)
 	}
 }
 
-/* The power goes: keep what survives in f->crash. */
-static void cut_power(struct fault_dev *f)
+/* FAULT_TORN: each 4 KiB page of the interrupted write (off, buf, len)
+ * lands on c or not, at random; of a multi-page write, never all. */
+static void tear(struct fault_dev *f, struct fault_dev *c, uint64_t off,
+		 const uint8_t *buf, size_t len)
+{
+	size_t npages = (len + PAGE - 1) / PAGE, i, n;
+	size_t lost = npages > 1 ? next_rand(f) % npages : npages;
+
+	for (i = 0; i < npages; i++) {
+		n = len - i * PAGE < PAGE ? len - i * PAGE : PAGE;
+		if (i != lost && (next_rand(f) & 1))
+			copy_in(c->cur, off + i * PAGE, buf + i * PAGE, n);
+	}
+}
+
+/* The power goes during the write (off, buf, len), or between writes
+ * (buf NULL): keep what survives in f->crash. */
+static void cut_power(struct fault_dev *f, uint64_t off, const void *buf,
+		      size_t len)
 {
 	struct fault_dev *c = fault_dev_new(f->dev.size);
 	size_t i;
@@ -117,9 +135,11 @@ static void cut_power(struct fault_dev *f)
 		abort();
 	copy_pages(c->cur, f->durable, f->npages);
 	for (i = 0; i < f->npend; i++)
-		if (f->mode == FAULT_CUT || (next_rand(f) & 1))
+		if (f->mode != FAULT_REORDER || (next_rand(f) & 1))
 			copy_in(c->cur, f->pend[i].off, f->pend[i].data,
 				f->pend[i].len);
+	if (f->mode == FAULT_TORN && buf)
+		tear(f, c, off, buf, len);
 	f->crash = c;
 }
 
@@ -132,7 +152,7 @@ static int fd_write(struct blkdev *d, uint64_t off, const void *buf,
 	if (f->crash)
 		return -EIO;
 	if (f->cut_at && f->writes >= f->cut_at) {
-		cut_power(f);
+		cut_power(f, off, buf, len);
 		return -EIO;
 	}
 	f->writes++;
@@ -254,7 +274,7 @@ struct fault_dev *fault_dev_crash_image(struct fault_dev *f)
 	struct fault_dev *c;
 
 	if (!f->crash)
-		cut_power(f);
+		cut_power(f, 0, NULL, 0);
 	c = fault_dev_clone(f->crash);
 	return c;
 }
@@ -277,27 +297,29 @@ int fault_dev_save(const struct fault_dev *f, const char *path)
 	return ret;
 }
 
-int btrfs_check_file(const char *path)
+enum btrfs_check_result btrfs_check_file(const char *path)
 {
 	char cmd[512];
 
 	if (system("command -v btrfs >/dev/null 2>&1"))
-		return -1;
+		return BTRFS_CHECK_MISSING;
 	snprintf(cmd, sizeof(cmd), "btrfs check '%s' >/dev/null 2>&1", path);
-	return system(cmd) == 0 ? 0 : 1;
+	return system(cmd) == 0 ? BTRFS_CHECK_CLEAN : BTRFS_CHECK_ERRORS;
 }
 
-int fault_dev_btrfs_check(const struct fault_dev *f)
+enum btrfs_check_result fault_dev_btrfs_check(const struct fault_dev *f)
 {
 	char path[] = "/tmp/ghee-check-XXXXXX";
-	int fd, ret;
+	enum btrfs_check_result ret;
+	int fd;
 
 	fd = mkstemp(path);
 	if (fd < 0)
-		return -1;
+		return BTRFS_CHECK_NO_IMAGE;
 	close(fd);
-	ret = fault_dev_save(f, path) ? -1 : btrfs_check_file(path);
-	if (ret == 1)
+	ret = fault_dev_save(f, path) ? BTRFS_CHECK_NO_IMAGE :
+					btrfs_check_file(path);
+	if (ret == BTRFS_CHECK_ERRORS)
 		printf("# btrfs check failed; image kept at %s\n", path);
 	else
 		unlink(path);

@@ -8,7 +8,9 @@
  * that survives is the durable state plus the writes since the last flush
  *  - FAULT_CUT: all of them, in order (writes are durable as they land);
  *  - FAULT_REORDER: a seeded random subset of them (the cache wrote some
- *    back in its own order and lost the rest).
+ *    back in its own order and lost the rest);
+ *  - FAULT_TORN: all of them, and a seeded random subset of the 4 KiB
+ *    pages of write N+1 itself (a multi-block write torn by the cut).
  * fault_dev_crash_image() gives that image as a new device to mount.
  */
 #ifndef HOST_SHIM_FAULT_DEV_H
@@ -21,6 +23,7 @@
 enum fault_mode {
 	FAULT_CUT,	/* every write up to the cut survives */
 	FAULT_REORDER,	/* unflushed writes survive or not, at random */
+	FAULT_TORN,	/* as FAULT_CUT, and the cut write lands in part */
 };
 
 struct fault_dev;
@@ -45,12 +48,18 @@ struct fault_dev *fault_dev_crash_image(struct fault_dev *f);
 /* Write the device's contents to an image file (holes for zero pages).
  * 0 or -errno. */
 int fault_dev_save(const struct fault_dev *f, const char *path);
-/* `btrfs check` of image file path: 0 clean, 1 errors, -1 when
- * btrfs-progs is not installed. */
-int btrfs_check_file(const char *path);
-/* Run btrfs check (btrfs-progs) on the device's contents: 0 clean, 1
- * errors (the image is kept and its path printed), -1 when btrfs-progs is
- * missing or the image cannot be written. */
-int fault_dev_btrfs_check(const struct fault_dev *f);
+/* What `btrfs check` said; a test judges it with test_btrfs_check(). */
+enum btrfs_check_result {
+	BTRFS_CHECK_CLEAN = 0,
+	BTRFS_CHECK_ERRORS = 1,		/* it found errors */
+	BTRFS_CHECK_MISSING = -1,	/* btrfs-progs is not installed */
+	BTRFS_CHECK_NO_IMAGE = -2,	/* the image could not be written */
+};
+
+/* `btrfs check` of image file path. */
+enum btrfs_check_result btrfs_check_file(const char *path);
+/* Run btrfs check (btrfs-progs) on the device's contents; on errors the
+ * image is kept and its path printed. */
+enum btrfs_check_result fault_dev_btrfs_check(const struct fault_dev *f);
 
 #endif
