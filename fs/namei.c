@@ -161,12 +161,18 @@ void wctx_end(struct wctx *w)
 	}
 }
 
-/* The writable root of subvolume id. */
+/*
+ * The writable root of subvolume id: the entry of every change of a
+ * subvolume's tree. Returns 0, -EROFS when the subvolume is read-only
+ * (subvol_check_writable), -ENOENT or <0.
+ */
 int wctx_root(struct wctx *w, u64 id, struct ctree_root **out)
 {
 	const struct subvol_root *sv;
 	int ret = subvol_get(w->fs, id, &sv);
 
+	if (ret == 0)
+		ret = subvol_check_writable(sv);
 	if (ret == 0)
 		*out = (struct ctree_root *)&sv->root;
 	return ret;

@@ -130,6 +130,25 @@ int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out)
 	return 0;
 }
 
+/* Whether subvolume sv is read-only (a read-only snapshot, or made so
+ * by `property set ro`). */
+int subvol_is_read_only(const struct subvol_root *sv)
+{
+	return !!(__atomic_load_n(&sv->flags, __ATOMIC_ACQUIRE) &
+		  BTRFS_ROOT_SUBVOL_RDONLY);
+}
+
+/*
+ * The read-only guard: refuse any change inside subvolume sv when it is
+ * read-only. Every change of a subvolume's tree gets its root through
+ * wctx_root(), which calls this, so a new kind of change is guarded by
+ * going through that entry. Returns 0 or -EROFS.
+ */
+int subvol_check_writable(const struct subvol_root *sv)
+{
+	return subvol_is_read_only(sv) ? -EROFS : 0;
+}
+
 /* Free every loaded subvolume (unmount). */
 void subvol_free_all(struct fs_info *fs)
 {
@@ -255,7 +274,7 @@ static int report_subvol(struct fs_info *fs, const struct key *k,
 		ret = subvol_read_root_item(fs, sv->id, item, &size);
 	if (ret == 0) {
 		sv->generation = D_GET64(struct d_root_item, item, generation);
-		sv->read_only = !!(s->flags & BTRFS_ROOT_SUBVOL_RDONLY);
+		sv->read_only = subvol_is_read_only(s);
 		ret = subvol_path(fs, sv, ref + sizeof(struct d_root_ref),
 				  D_GET16(struct d_root_ref, ref, name_len));
 	}

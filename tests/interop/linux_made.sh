@@ -21,7 +21,7 @@ echo "KTAP version 1"
 ok() { N=$((N + 1)); echo "ok $N $1"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
 finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; exit $?; }
-cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused fsck_clean orphan_fsck_clean"
+cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused fsck_clean readonly_snapshot_unchanged orphan_fsck_clean"
 skip_all() { for c in $cases; do N=$((N + 1)); echo "ok $N $c # SKIP $1"; done; finish; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for a loop mount"
@@ -103,6 +103,42 @@ if echo "$out" | grep -q "^fsck: .*: no errors$"; then
 	ok fsck_clean
 else
 	notok fsck_clean "ghee fsck finds errors in Linux's image"
+fi
+
+# Linux's read-only snapshot, mounted read-write: every change inside it
+# (data, names, attributes, truncate, rename in or out) fails with EROFS
+# and changes nothing; the same changes in the writable sv still work.
+rw=$W/rosnap.img
+cp --sparse=always "$img" "$rw"
+out=$(printf '%s\n' "mount vda" "write /snap/random.bin 0 100 3" \
+	"mkdir /snap/newdir" "touch /snap/newfile" "touch /snap/half.bin" \
+	"truncate /snap/random.bin 0" "chmod 600 /snap/half.bin" \
+	"utimes /snap/half.bin 1 1" "rm /snap/inline.txt" \
+	"mv /snap/half.bin /snap/h2" "mv /snap/half.bin /sv/moved" \
+	"mv /sv/inline.txt /snap/in" "ln /snap/half.bin /snap/l" \
+	"ln -s x /snap/sym" "mkdir /sv/newdir" "sync" "umount" |
+	timeout 60 "$GHEE" "$rw" 2>&1)
+nrofs=$(echo "$out" | grep -c "(errno 30)$")
+got=$(printf '%s\n' "mount vda ro" "sha256sum /snap/random.bin /snap/half.bin" \
+	"ls /snap" | timeout 60 "$GHEE" "ro:$rw" 2>&1)
+sums=$(echo "$got" | grep -E '^[0-9a-f]{64}  /' | sed 's#  /#  #' | sort)
+want=$(grep "  snap/" "$W/want.txt" | sort)
+names=$(echo "$got" | sed -n '/^ghee> ls \/snap/,$p' | grep -v "^ghee>" | sort | tr '\n' ' ')
+svnames=$(printf '%s\n' "mount vda ro" "ls /sv" | timeout 60 "$GHEE" "ro:$rw" 2>&1)
+if [ "$nrofs" -ne 13 ]; then
+	echo "$out" | grep -v "^ghee>" | head -n 20 | sed 's/^/# /'
+	notok readonly_snapshot_unchanged "$nrofs of 13 changes refused with EROFS"
+elif [ "$sums" != "$want" ] ||
+     [ "$names" != "half.bin inline.txt nested prealloc.bin random.bin " ]; then
+	echo "# names: $names"
+	echo "$got" | head -n 20 | sed 's/^/# /'
+	notok readonly_snapshot_unchanged "the snapshot changed"
+elif ! echo "$svnames" | grep -q "^newdir$"; then
+	notok readonly_snapshot_unchanged "mkdir in the writable sv failed"
+elif ! btrfs check "$rw" >"$W/rosnap-check.txt" 2>&1; then
+	notok readonly_snapshot_unchanged "btrfs check fails after the refused changes"
+else
+	ok readonly_snapshot_unchanged
 fi
 
 # A file unlinked while still open: Linux commits the inode with nlink 0
