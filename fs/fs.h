@@ -128,6 +128,13 @@ struct fs_subvol {
 	char path[1024];	/* path from the top level, "" for 5 */
 };
 typedef int (*fs_subvol_fn)(void *ctx, const struct fs_subvol *sv);
+
+/* fs_subvol_snapshot flags */
+#define FS_SNAP_RDONLY (1u << 0)	/* a read-only snapshot */
+
+int fs_subvol_create(struct fs_info *fs, const char *path);
+int fs_subvol_snapshot(struct fs_info *fs, const char *src, const char *dst,
+		       unsigned flags);
 int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx);
 
 /* Space figures for df: one row per chunk type and profile. */

@@ -202,6 +202,8 @@ static int load_trees(struct fs_info *fs)
 		ret = load_tree(fs, BTRFS_FREE_SPACE_TREE_OBJECTID,
 				&fs->fst_root, 0);
 	if (ret == 0)
+		ret = load_tree(fs, BTRFS_UUID_TREE_OBJECTID, &fs->uuid_root, 1);
+	if (ret == 0)
 		ret = read_chunk_tree_uuid(fs);
 	if (ret == 0)
 		ret = find_default_subvol(fs);

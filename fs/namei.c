@@ -162,6 +162,23 @@ void wctx_end(struct wctx *w)
 }
 
 /*
+ * End a namespace change and commit the transaction, keeping ns_lock
+ * across the commit so that no other change comes between (a snapshot's
+ * name stays free until the commit makes it). Returns trans_commit's
+ * result.
+ */
+int wctx_end_commit(struct wctx *w)
+{
+	int ret;
+
+	bg_release_metadata(w->fs, RESERVE_BLOCKS * (u64)w->fs->nodesize);
+	up_read(&w->fs->trans_sem);
+	ret = trans_commit(w->fs);
+	up_write(&w->fs->ns_lock);
+	return ret;
+}
+
+/*
  * The writable root of subvolume id: the entry of every change of a
  * subvolume's tree. Returns 0, -EROFS when the subvolume is read-only
  * (subvol_check_writable), -ENOENT or <0.
@@ -324,6 +341,8 @@ int link_check(struct ctree_root *root, const struct dentry *d, u64 ino,
 	size_t ol = 0;
 	int ret;
 
+	if (d->dir.ino == BTRFS_EMPTY_SUBVOL_DIR_OBJECTID)
+		return -EPERM;	/* a made-up directory (dir.c) */
 	if (old && old->dir.ino == d->dir.ino) {
 		on = old->name;
 		ol = old->len;

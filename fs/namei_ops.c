@@ -72,8 +72,9 @@ static int existing(struct op *o, const char *path, struct dentry *d,
 
 	if (ret == 0 && !d->exists)
 		ret = -ENOENT;
-	if (ret == 0 && d->ino.root != d->dir.root)
-		ret = -EPERM;	/* a subvolume: not this business */
+	if (ret == 0 && (d->ino.root != d->dir.root ||
+			 d->ino.ino == BTRFS_EMPTY_SUBVOL_DIR_OBJECTID))
+		ret = -EPERM;	/* a subvolume: subvolume delete removes it */
 	if (ret == 0)
 		ret = wctx_root(&o->w, d->dir.root, &o->root);
 	return ret;

@@ -30,6 +30,7 @@ int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags);
 int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 		    unsigned flags);
 void wctx_end(struct wctx *w);
+int wctx_end_commit(struct wctx *w);
 int wctx_root(struct wctx *w, u64 subvol, struct ctree_root **out);
 int inode_item_get(struct ctree_root *root, u64 ino, u8 *item);
 int inode_item_put(struct wctx *w, struct ctree_root *root, u64 ino,
