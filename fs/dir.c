@@ -83,7 +83,7 @@ static int subvol_linked(struct fs_info *fs, u64 root, u64 child)
 	ctree_path_init(&p);
 	ret = ctree_lookup(&fs->tree_root, &k, &p);
 	ctree_path_release(&p);
-	return ret == 0 ? 1 : ret == 1 ? 0 : ret;
+	return ret == 0 ? 1 : ret == -ENOENT ? 0 : ret;
 }
 
 /* Turn an entry's location into an inode name. */

@@ -471,3 +471,68 @@ int snapshot_create_pending(struct trans *t)
 	}
 	return 0;
 }
+
+/* Set or clear the read-only flag in id's root item. */
+static int set_ro_item(struct trans *t, u64 id, int ro)
+{
+	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
+	struct ctree_path p;
+	u8 *item;
+	u32 size;
+	u64 flags;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_le(&t->fs->tree_root, &k, &p);
+	if (ret == 0)
+		ctree_item_key(&p, &k);
+	ctree_path_release(&p);
+	if (ret || k.objectid != id || k.type != BTRFS_ROOT_ITEM_KEY)
+		return ret < 0 ? ret : -EUCLEAN;
+	ret = ctree_search_write(t, &t->fs->tree_root, &k, &p, 0);
+	if (ret == 0) {
+		item = ctree_item_ptr_w(&p, &size);
+		flags = D_GET64(struct d_root_item, item, flags);
+		flags = ro ? flags | BTRFS_ROOT_SUBVOL_RDONLY :
+			     flags & ~BTRFS_ROOT_SUBVOL_RDONLY;
+		D_SET64(struct d_root_item, item, flags, flags);
+	}
+	ctree_path_release(&p);
+	return ret == 1 ? -EUCLEAN : ret;
+}
+
+/*
+ * Make the subvolume whose root directory is path read-only (ro) or
+ * writable again (btrfs property set PATH ro true|false). Changes in
+ * progress in it have ended (ns_lock held for write excludes them; data
+ * writes hold it for read). Returns 0, -EINVAL (not a subvolume), or <0.
+ */
+int fs_subvol_set_ro(struct fs_info *fs, const char *path, int ro)
+{
+	const struct subvol_root *sv;
+	struct subvol_root *s;
+	struct fs_ino ino;
+	struct wctx w;
+	int ret = wctx_begin(fs, &w, 0);
+
+	if (ret)
+		return ret;
+	ret = inode_lookup(fs, path, FS_LOOKUP_FOLLOW, &ino);
+	if (ret == 0)
+		ret = subvol_get(fs, ino.root, &sv);
+	if (ret == 0 && ino.ino != sv->root_dirid)
+		ret = -EINVAL;
+	if (ret == 0 && subvol_is_read_only(sv) != !!ro) {
+		ret = set_ro_item(w.t, ino.root, ro);
+		s = (struct subvol_root *)sv;
+		if (ret == 0)
+			__atomic_store_n(&s->flags, ro ?
+					 s->flags | BTRFS_ROOT_SUBVOL_RDONLY :
+					 s->flags & ~BTRFS_ROOT_SUBVOL_RDONLY,
+					 __ATOMIC_RELEASE);
+		else
+			trans_abort(w.t, ret);
+	}
+	wctx_end(&w);
+	return ret;
+}

@@ -55,10 +55,12 @@ fi
 
 run() { printf '%s\n' "mount vda ro" "$@" | timeout 60 "$GHEE" "ro:$img" 2>&1; }
 
-out=$(run "subvol list")
+out=$(run "subvolume list /")
+ro=$(run "subvolume list -r /")
 echo "$out" | grep "^ID " | sed 's/^/# /'
 if echo "$out" | grep -q "path sv$" && echo "$out" | grep -q "path sv/nested$" &&
-   echo "$out" | grep -q "path snap (read-only)$"; then
+   echo "$ro" | grep "^ID " | grep -q "path snap$" &&
+   [ "$(echo "$ro" | grep -c "^ID ")" = 1 ]; then
 	ok subvolumes_listed
 else
 	echo "$out" | sed 's/^/# /' | head -n 20
