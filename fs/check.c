@@ -209,10 +209,10 @@ int check_read_items(struct check *c, const struct ctree_ref *t,
 	return ret < 0 ? ret : 0;
 }
 
-/* Add bytenr to the visited set; 1 when it was there already. */
-static int seen_add(struct check *c, u64 bytenr, int *was)
+/* Add bytenr (non-zero) to the hash set s; *was 1 when it was there
+ * already. Returns 0 or -ENOMEM. */
+int check_set_add(struct vec *s, u64 bytenr, int *was)
 {
-	struct vec *s = &c->seen;
 	u64 *tab = s->v, i, mask;
 
 	if (s->n * 2 >= s->cap) {
@@ -277,10 +277,13 @@ static int walk_block(struct check *c, const struct ctree_root *root,
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *cb;
 
-		ret = found_block_ref(c, child, root->objectid, b->start,
+		/* A normal reference names the referring block's owner:
+		 * a block shared by snapshots refers to its children for
+		 * the tree that made it (reference, "btrfs_copy_root"). */
+		ret = found_block_ref(c, child, tb_owner(b), b->start,
 				      (u8)(level - 1));
 		if (ret == 0)
-			ret = seen_add(c, child, &was);
+			ret = check_set_add(&c->seen, child, &was);
 		if (ret || was)
 			continue;
 		ret = ctree_read_child(root, b, (int)i, &cb);
@@ -311,7 +314,7 @@ static int walk_tree(struct check *c, const struct ctree_ref *r)
 	check_root(c, r, &root);
 	ret = found_block_ref(c, r->bytenr, r->id, 0, r->level);
 	if (ret == 0)
-		ret = seen_add(c, r->bytenr, &was);
+		ret = check_set_add(&c->seen, r->bytenr, &was);
 	if (ret || was)
 		return ret;
 	ret = ctree_read_root(&root, &b);
@@ -440,6 +443,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	c.exts.elem = sizeof(struct cext);
 	c.bgs.elem = sizeof(struct cbg);
 	c.seen.elem = sizeof(u64);
+	c.data_seen.elem = sizeof(u64);
 	c.need_csum.elem = sizeof(struct cneed);
 	down_read(&fs->trans_sem);
 	down_read(&fs->commit_root_sem);
@@ -453,6 +457,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	vec_free(&c.exts);
 	vec_free(&c.bgs);
 	vec_free(&c.seen);
+	vec_free(&c.data_seen);
 	vec_free(&c.need_csum);
 	if (ret == 0 && rep->errors)
 		ret = -EUCLEAN;

@@ -91,6 +91,9 @@ struct itree {
 	struct check *c;
 	u64 root;		/* tree id */
 	u64 leaf;		/* leaf holding the current item */
+	u64 leaf_owner;		/* its header owner */
+	int leaf_counted;	/* its file extents' references were
+				 * counted from another tree already */
 	struct cinode cur;
 	struct vec links;	/* struct clink */
 	struct vec modes;	/* struct cmode, by ino */
@@ -385,12 +388,14 @@ static int file_extent(struct itree *it, const struct key *k,
 		if (ret)
 			return ret;
 	}
+	if (it->leaf_counted)
+		return 0;
 	r = vec_push(&it->c->found);
 	if (!r)
 		return -ENOMEM;
 	r->bytenr = disk;
 	r->type = BTRFS_EXTENT_DATA_REF_KEY;
-	r->root = it->root;
+	r->root = it->leaf_owner;
 	r->parent = it->leaf;
 	r->owner = k->objectid;
 	r->offset = k->offset - D_GET64(struct d_file_extent_item, fe, offset);
@@ -563,7 +568,14 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t)
 	for (; ret == 0; ret = ctree_next_item(&p)) {
 		ctree_item_key(&p, &k);
 		item = ctree_item_ptr(&p, &size);
-		it.leaf = p.nodes[0]->start;
+		if (it.leaf != p.nodes[0]->start) {
+			it.leaf = p.nodes[0]->start;
+			it.leaf_owner = tb_owner(p.nodes[0]);
+			ret = check_set_add(&c->data_seen, it.leaf,
+					    &it.leaf_counted);
+			if (ret)
+				break;
+		}
 		ret = fs_item(&it, &k, item, size);
 		if (ret)
 			break;
