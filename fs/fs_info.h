@@ -88,6 +88,8 @@ struct fs_info {
 					 * the commit clears it holding
 					 * trans_sem for write] */
 	struct task *committer;		/* periodic commit task [I] */
+	struct task *cleaner;		/* drops deleted subvolumes [I] */
+	struct completion cleaner_kick;	/* wakes the cleaner early */
 	u64 commit_interval_ns;		/* its period [I] */
 
 	struct chunk_map chunks;	/* logical -> physical, own lock */

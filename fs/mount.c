@@ -27,6 +27,7 @@
 #include "block_group.h"
 #include "dir.h"
 #include "fs.h"
+#include "cleaner.h"
 #include "fs_info.h"
 #include "internal.h"
 #include "subvol.h"
@@ -171,7 +172,8 @@ static int go_read_write(struct fs_info *fs)
 		return ret;
 	fs->read_only = 0;
 	fs->commit_interval_ns = COMMIT_INTERVAL_NS;
-	return trans_start_committer(fs);
+	ret = trans_start_committer(fs);
+	return ret ? ret : cleaner_start(fs);
 }
 
 /* Steps 2-5 of mount, on an fs_info whose super is set up. */
@@ -283,6 +285,7 @@ void fs_umount(struct fs_info *fs)
 {
 	if (!fs)
 		return;
+	cleaner_stop(fs);
 	trans_stop_committer(fs);
 	if (fs->running) {
 		if (trans_commit(fs))

@@ -120,6 +120,7 @@ int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags)
 	w->fs = fs;
 	w->t = NULL;
 	w->inode_lock = NULL;
+	w->background = 0;
 	down_write(&fs->ns_lock);
 	ret = wctx_join(fs, w, flags);
 	if (ret)
@@ -137,6 +138,7 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 	w->fs = fs;
 	w->t = NULL;
 	w->inode_lock = inode_lock(fs, ino);
+	w->background = 0;
 	down_read(&fs->ns_lock);
 	down_write(w->inode_lock);
 	ret = wctx_join(fs, w, flags);
@@ -147,12 +149,25 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 	return ret;
 }
 
+/* Start a background change that gives space back and touches no name
+ * or inode (the cleaner): no namespace lock, only the transaction. */
+int wctx_begin_bg(struct fs_info *fs, struct wctx *w)
+{
+	w->fs = fs;
+	w->t = NULL;
+	w->inode_lock = NULL;
+	w->background = 1;
+	return wctx_join(fs, w, WCTX_FREES);
+}
+
 /* End a change: give back its reservation, leave the transaction, drop
  * its locks. */
 void wctx_end(struct wctx *w)
 {
 	bg_release_metadata(w->fs, RESERVE_BLOCKS * (u64)w->fs->nodesize);
 	up_read(&w->fs->trans_sem);
+	if (w->background)
+		return;
 	if (w->inode_lock) {
 		up_write(w->inode_lock);
 		up_read(&w->fs->ns_lock);

@@ -108,6 +108,8 @@ int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out)
 	if (!tree_check_is_subvol_tree(id))
 		return -ENOENT;
 	have = find_loaded(fs, id);
+	if (have && __atomic_load_n(&have->deleted, __ATOMIC_ACQUIRE))
+		return -ENOENT;
 	if (have) {
 		*out = have;
 		return 0;
@@ -148,6 +150,14 @@ int subvol_is_read_only(const struct subvol_root *sv)
 int subvol_check_writable(const struct subvol_root *sv)
 {
 	return subvol_is_read_only(sv) ? -EROFS : 0;
+}
+
+/* The subvolume left the namespace (subvol_delete.c): lookups of it fail
+ * from now on. Callers that hold it already finish with it. */
+void subvol_mark_deleted(const struct subvol_root *sv)
+{
+	__atomic_store_n(&((struct subvol_root *)sv)->deleted, 1,
+			 __ATOMIC_RELEASE);
 }
 
 /* Free every loaded subvolume (unmount). */

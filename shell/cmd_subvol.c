@@ -6,6 +6,7 @@
  */
 #include <ghee/errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <ghee/alloc.h>
@@ -116,6 +117,70 @@ int cmd_subvolume_snapshot(int argc, char **argv)
 			   ro ? "readonly " : "", src, dst);
 	kfree(path);
 	return ret;
+}
+
+/* Parse a decimal subvolume id; 0 when not one. */
+static uint64_t parse_id(const char *s)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > UINT64_MAX / 10 - 1)
+			return 0;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	return v;
+}
+
+int cmd_subvolume_delete(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume delete");
+	int i = 1, commit = 0, by_id = 0, ret = 0;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--commit-after"))
+			commit = 'c';
+		else if (!strcmp(argv[i], "-C") ||
+			 !strcmp(argv[i], "--commit-each"))
+			commit = 'C';
+		else if (!strcmp(argv[i], "-i") ||
+			 !strcmp(argv[i], "--subvolid"))
+			by_id = 1;
+		else
+			break;
+	}
+	if (i >= argc || (by_id && (argc - i != 1 || !parse_id(argv[i]))))
+		return usage("subvolume delete [-c|-C] <subvolume>... | "
+			     "subvolume delete -i <subvolid> <path>");
+	if (!fs)
+		return -ENOENT;
+	for (; i < argc; i++) {
+		int r = by_id ? fs_subvol_delete(fs, NULL, parse_id(argv[i])) :
+				fs_subvol_delete(fs, argv[i], 0);
+
+		con_printf("Delete subvolume (%s): '%s'\n",
+			   commit ? "commit" : "no-commit", argv[i]);
+		if (r == 0 && (commit == 'C' || (commit == 'c' && i == argc - 1)))
+			r = fs_sync(fs);
+		if (r)
+			ret = fail("cannot delete", argv[i], r);
+	}
+	return ret;
+}
+
+int cmd_subvolume_sync(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume sync");
+	int ret;
+
+	(void)argv;
+	(void)argc;
+	if (!fs)
+		return -ENOENT;
+	ret = fs_subvol_sync(fs);
+	return ret ? fail("subvolume sync", "", ret) : 0;
 }
 
 /* What subvolume list shows and which subvolumes. */
@@ -332,6 +397,8 @@ static const struct subcmd subvolume_cmds[] = {
 	{ "list", cmd_subvolume_list },
 	{ "show", cmd_subvolume_show },
 	{ "get-default", cmd_subvolume_get_default },
+	{ "delete", cmd_subvolume_delete },
+	{ "sync", cmd_subvolume_sync },
 	{ NULL, NULL },
 };
 

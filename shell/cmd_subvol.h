@@ -13,6 +13,8 @@ int cmd_subvolume_snapshot(int argc, char **argv);
 int cmd_subvolume_list(int argc, char **argv);
 int cmd_subvolume_show(int argc, char **argv);
 int cmd_subvolume_get_default(int argc, char **argv);
+int cmd_subvolume_delete(int argc, char **argv);
+int cmd_subvolume_sync(int argc, char **argv);
 int cmd_property(int argc, char **argv);
 int cmd_property_get(int argc, char **argv);
 int cmd_property_set(int argc, char **argv);
