@@ -72,6 +72,9 @@ struct cneed {
 struct ctree_ref {
 	u64 id, bytenr, generation;
 	u8 level;
+	int dead;		/* a deleted subvolume (root refs 0) */
+	struct key drop_progress;	/* dead: what is left starts here */
+	u8 drop_level;		/* at this level (cleaner.c) */
 };
 
 /* The state of one check. */

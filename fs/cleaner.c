@@ -21,8 +21,8 @@
  *    subtree; Linux's UPDATE_BACKREF stage).
  * Every change is a delayed ref, applied at commit.
  *
- * The work is bounded per transaction: after DROP_BLOCKS_PER_TRANS blocks
- * the walk stops, records where it stopped in the root item
+ * The work is bounded per transaction: after DROP_REFS_PER_TRANS
+ * reference changes the walk stops, records where it stopped in the root item
  * (drop_progress: the key of the next pointer, drop_level: that node's
  * level) and commits, so the space comes back step by step and an
  * unmount, crash or reboot resumes from the last step: the walk goes down
@@ -51,8 +51,9 @@
 #include "internal.h"
 #include "write_common.h"
 
-/* Tree blocks dropped or kept per transaction. */
-#define DROP_BLOCKS_PER_TRANS 512
+/* Work per transaction: reference changes queued (a block dropped or
+ * kept is one, a leaf's file extents one each). */
+#define DROP_REFS_PER_TRANS 1024
 /* How long the idle cleaner sleeps between looks, when not kicked. */
 #define CLEANER_IDLE_NS (1000ull * 1000 * 1000)
 
@@ -62,7 +63,7 @@ struct drop {
 	struct ctree_root root;	/* the dead tree (its id, its root block) */
 	u64 created;		/* its ROOT_ITEM key offset: blocks of this
 				 * generation or older it did not make */
-	u32 budget;		/* blocks left for this step */
+	u32 budget;		/* reference changes left for this step */
 	struct key progress;	/* where the step stopped */
 	u8 progress_level;
 };
@@ -201,10 +202,12 @@ static int drop_children(struct drop *d, struct tree_block *b, u64 bflags,
 	u8 level = tb_level(b);
 	int ret = 0, s;
 
-	if (level == 0)
+	if (level == 0) {
+		d->budget -= n < d->budget ? n : d->budget;
 		return extent_block_refs(d->t, &d->root, b,
 					 !!(bflags & BTRFS_BLOCK_FLAG_FULL_BACKREF),
 					 -1);
+	}
 	if (resume) {
 		if (ctree_bin_search(b, resume, &s) && s > 0 &&
 		    level > resume_level)
@@ -309,7 +312,7 @@ static int drop_step_locked(struct wctx *w, u64 id)
 
 	memset(&d, 0, sizeof(d));
 	d.t = w->t;
-	d.budget = DROP_BLOCKS_PER_TRANS;
+	d.budget = DROP_REFS_PER_TRANS;
 	ret = load_dead(w->fs, id, &d, &resume, &resume_level);
 	if (ret == 0)
 		ret = ctree_read_root(&d.root, &rb);
