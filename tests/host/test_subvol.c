@@ -195,7 +195,7 @@ TEST(subvol, delete_drops_trees_and_returns_space)
 	CHECK_OK(env_open(&e));
 	before = used_bytes(e.fs);
 	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
-	CHECK_OK(many_files(e.fs, "/sv/d", 2000, 'x'));
+	CHECK_OK(many_files(e.fs, "/sv/d", 1600, 'x'));
 	CHECK_OK(fs_subvol_snapshot(e.fs, "/sv", "/snap", 0));
 	CHECK_OK(put(e.fs, "/sv/d/f00010", 0, 5000, 'y'));
 	CHECK_OK(put(e.fs, "/snap/d/f01500", 0, 5000, 'z'));
@@ -208,7 +208,7 @@ TEST(subvol, delete_drops_trees_and_returns_space)
 	CHECK(used_bytes(e.fs) < full);
 	CHECK(holds(e.fs, "/snap/d/f00010", 5000, 'x'));
 	CHECK(holds(e.fs, "/snap/d/f01500", 5000, 'z'));
-	CHECK(holds(e.fs, "/snap/d/f01999", 5000, 'x'));
+	CHECK(holds(e.fs, "/snap/d/f01599", 5000, 'x'));
 	CHECK_OK(put(e.fs, "/snap/d/f00020", 0, 5000, 'w'));
 	CHECK_OK(env_remount(&e));
 	CHECK(holds(e.fs, "/snap/d/f00020", 5000, 'w'));
@@ -289,7 +289,7 @@ TEST(subvol, power_cut_during_snapshot_and_drop)
 	CHECK_OK(fs_subvol_create(fs, "/sv"));
 	CHECK_OK(many_files(fs, "/sv/d", 1001, 'x'));
 	CHECK_OK(fs_subvol_create(fs, "/big"));
-	CHECK_OK(many_files(fs, "/big/d", 1500, 'b'));
+	CHECK_OK(many_files(fs, "/big/d", 1300, 'b'));
 	fs_umount(fs);
 	f = fault_dev_clone(tmpl);
 	CHECK(f != NULL);
@@ -345,7 +345,7 @@ TEST(subvol, drop_resumes_after_unmount)
 	CHECK_OK(env_open(&e));
 	CHECK_OK(fs_subvol_create(e.fs, "/big"));
 	CHECK_OK(fs_lookup(e.fs, "/big", 0, &ino));
-	CHECK_OK(many_files(e.fs, "/big/d", 4000, 'b'));
+	CHECK_OK(many_files(e.fs, "/big/d", 1500, 'b'));
 	CHECK_OK(fs_subvol_delete(e.fs, "/big", 0));
 	/* Unmount as soon as a step has recorded its progress. */
 	for (i = 0; i < 20000 && k.objectid == 0; i++) {
