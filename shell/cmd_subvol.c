@@ -187,24 +187,19 @@ int cmd_subvolume_sync(int argc, char **argv)
 struct list_opts {
 	int parent, all, snaps_only, ro_only, uuid, puuid, below;
 	uint64_t below_id;	/* -o: the subvolume PATH names */
-	const char *below_path;	/* and its path from the top */
 };
 
 static int list_print(void *ctx, const struct fs_subvol *sv)
 {
 	static const uint8_t zero[16];
 	const struct list_opts *o = ctx;
-	size_t bl = o->below_path ? strlen(o->below_path) : 0;
 	char u[40], when[96];
 
 	if (o->snaps_only && !memcmp(sv->parent_uuid, zero, 16))
 		return 0;
 	if (o->ro_only && !sv->read_only)
 		return 0;
-	if (o->below && (sv->parent != o->below_id))
-		return 0;
-	if (!o->all && !o->below && bl && (strncmp(sv->path, o->below_path,
-						   bl) || sv->path[bl] != '/'))
+	if (o->below && sv->parent != o->below_id)
 		return 0;
 	con_printf("ID %llu gen %llu", (unsigned long long)sv->id,
 		   (unsigned long long)sv->generation);
@@ -225,8 +220,7 @@ static int list_print(void *ctx, const struct fs_subvol *sv)
 		uuid_string(sv->uuid, u);
 		con_printf(" uuid %-36s", u);
 	}
-	con_printf(" path %s%s\n", o->all ? "<FS_TREE>/" : "",
-		   !o->all && bl ? sv->path + bl + 1 : sv->path);
+	con_printf(" path %s%s\n", o->all ? "<FS_TREE>/" : "", sv->path);
 	return 0;
 }
 
@@ -271,7 +265,6 @@ int cmd_subvolume_list(int argc, char **argv)
 	ret = fs_subvol_get(fs, argv[i], sv);
 	if (ret == 0) {
 		o.below_id = sv->id;
-		o.below_path = sv->path;
 		ret = fs_subvol_list(fs, list_print, &o);
 	}
 	if (ret)
