@@ -25,9 +25,9 @@
 #include <ghee/time.h>
 
 #include "block_group.h"
+#include "cleaner.h"
 #include "dir.h"
 #include "fs.h"
-#include "cleaner.h"
 #include "fs_info.h"
 #include "internal.h"
 #include "subvol.h"
