@@ -143,7 +143,8 @@ int fs_subvol_snapshot(struct fs_info *fs, const char *src, const char *dst,
 int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx);
 int fs_subvol_get(struct fs_info *fs, const char *path, struct fs_subvol *sv);
 int fs_subvol_set_ro(struct fs_info *fs, const char *path, int ro);
-uint64_t fs_subvol_default(struct fs_info *fs);
+int fs_subvol_default_get(struct fs_info *fs, uint64_t *id);
+int fs_subvol_set_default(struct fs_info *fs, uint64_t id);
 int fs_subvol_delete(struct fs_info *fs, const char *path, uint64_t id);
 int fs_subvol_sync(struct fs_info *fs);
 

@@ -414,12 +414,6 @@ int fs_subvol_get(struct fs_info *fs, const char *path, struct fs_subvol *sv)
 	return ret == 1 ? 0 : ret;
 }
 
-/* The subvolume mounted as "/" (subvolume get-default). */
-uint64_t fs_subvol_default(struct fs_info *fs)
-{
-	return fs->default_subvol;
-}
-
 /* fs_subvol_list under ns_lock held for read (fn must not call fs/). */
 int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx)
 {

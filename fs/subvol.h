@@ -28,5 +28,6 @@ void subvol_free_all(struct fs_info *fs);
 int subvol_is_read_only(const struct subvol_root *sv);
 int subvol_check_writable(const struct subvol_root *sv);
 void subvol_mark_deleted(const struct subvol_root *sv);
+int subvol_default_read(struct fs_info *fs, u64 *id);
 
 #endif

@@ -166,9 +166,13 @@ static int parent_of(struct fs_info *fs, u64 id, u64 *parent)
 static int may_delete(struct wctx *w, u64 id, u64 *parent,
 		      struct ctree_root **proot)
 {
-	int ret;
+	u64 dflt;
+	int ret = subvol_default_read(w->fs, &dflt);
 
-	if (id == BTRFS_FS_TREE_OBJECTID || id == w->fs->default_subvol) {
+	if (ret)
+		return ret;
+	if (id == BTRFS_FS_TREE_OBJECTID || id == w->fs->default_subvol ||
+	    id == dflt) {
 		pr_err("cannot delete subvolume %llu: it is the %s",
 		       (unsigned long long)id,
 		       id == BTRFS_FS_TREE_OBJECTID ? "top level" :

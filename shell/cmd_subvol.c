@@ -19,8 +19,9 @@
 static int fail(const char *cmd, const char *what, int err)
 {
 	con_printf("ERROR: %s: %s: %s (errno %d)\n", cmd, what,
-		   err == -EINVAL ? "not a subvolume" : cmd_fs_err_text(err),
-		   -err);
+		   err == -EINVAL ? "not a subvolume" :
+		   err == -EPERM ? "operation not permitted" :
+		   cmd_fs_err_text(err), -err);
 	return err;
 }
 
@@ -369,13 +370,30 @@ int cmd_subvolume_get_default(int argc, char **argv)
 		return usage("subvolume get-default [<path>]");
 	if (!fs)
 		return -ENOENT;
-	c.id = fs_subvol_default(fs);
+	ret = fs_subvol_default_get(fs, &c.id);
+	if (ret)
+		return fail("subvolume get-default", "", ret);
 	if (c.id == 5) {
 		con_printf("ID 5 (FS_TREE)\n");
 		return 0;
 	}
 	ret = fs_subvol_list(fs, default_print, &c);
 	return ret ? fail("subvolume get-default", "", ret) : 0;
+}
+
+int cmd_subvolume_set_default(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume set-default");
+	uint64_t id = argc >= 2 ? parse_id(argv[1]) : 0;
+	int ret;
+
+	if (argc < 2 || argc > 3 || !id)
+		return usage("subvolume set-default <subvolid> [<path>]");
+	if (!fs)
+		return -ENOENT;
+	ret = fs_subvol_set_default(fs, id);
+	return ret ? fail("unable to set a default subvolume", argv[1], ret) :
+		     0;
 }
 
 /* A subcommand of a group. */
@@ -390,6 +408,7 @@ static const struct subcmd subvolume_cmds[] = {
 	{ "list", cmd_subvolume_list },
 	{ "show", cmd_subvolume_show },
 	{ "get-default", cmd_subvolume_get_default },
+	{ "set-default", cmd_subvolume_set_default },
 	{ "delete", cmd_subvolume_delete },
 	{ "sync", cmd_subvolume_sync },
 	{ NULL, NULL },

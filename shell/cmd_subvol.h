@@ -13,6 +13,7 @@ int cmd_subvolume_snapshot(int argc, char **argv);
 int cmd_subvolume_list(int argc, char **argv);
 int cmd_subvolume_show(int argc, char **argv);
 int cmd_subvolume_get_default(int argc, char **argv);
+int cmd_subvolume_set_default(int argc, char **argv);
 int cmd_subvolume_delete(int argc, char **argv);
 int cmd_subvolume_sync(int argc, char **argv);
 int cmd_property(int argc, char **argv);

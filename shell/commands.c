@@ -145,7 +145,7 @@ const struct shell_cmd shell_commands[] = {
 	{ "sha256sum", "PATH...", "SHA-256 of files, like coreutils", 1, -1,
 	  cmd_sha256sum },
 	{ "df", "", "space use by chunk type and profile", 0, 0, cmd_df },
-	{ "subvolume", "create|snapshot|delete|sync|list|show|get-default ...",
+	{ "subvolume", "create|snapshot|delete|sync|list|show|get-default|set-default ...",
 	  "manage subvolumes, as btrfs subvolume does", 1, -1, cmd_subvolume },
 	{ "property", "get|set PATH ro [true|false]",
 	  "a subvolume's read-only property, as btrfs property does",

@@ -135,6 +135,8 @@ TEST(subvol, create_and_snapshot_keep_contents_apart)
 TEST(subvol, delete_refuses_what_it_must)
 {
 	struct env e = { 0 };
+	struct fs_ino ino;
+	uint64_t id;
 
 	CHECK_OK(env_open(&e));
 	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
@@ -154,6 +156,13 @@ TEST(subvol, delete_refuses_what_it_must)
 	CHECK_OK(fs_subvol_set_ro(e.fs, "/rw", 1));
 	CHECK_EQ(fs_subvol_delete(e.fs, "/rw/in", 0), -EROFS);
 	CHECK_OK(fs_subvol_set_ro(e.fs, "/rw", 0));
+	/* The default subvolume (on disk: for the next mount) stays. */
+	CHECK_OK(fs_lookup(e.fs, "/rw/in", 0, &ino));
+	CHECK_OK(fs_subvol_set_default(e.fs, ino.root));
+	CHECK_OK(fs_subvol_default_get(e.fs, &id));
+	CHECK_EQ(id, ino.root);
+	CHECK_EQ(fs_subvol_delete(e.fs, "/rw/in", 0), -EPERM);
+	CHECK_OK(fs_subvol_set_default(e.fs, 5));
 	CHECK_OK(fs_subvol_delete(e.fs, "/rw/in", 0));
 	CHECK_OK(fs_subvol_delete(e.fs, "/sv/dir/ro", 0));
 	CHECK_OK(fs_subvol_delete(e.fs, "/sv/inner", 0));
