@@ -21,7 +21,7 @@ echo "KTAP version 1"
 ok() { N=$((N + 1)); echo "ok $N $1"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
 finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; exit $?; }
-cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused fsck_clean readonly_snapshot_unchanged orphan_fsck_clean"
+cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused fsck_clean readonly_snapshot_unchanged linux_snapshots_changed_in_ghee orphan_fsck_clean"
 skip_all() { for c in $cases; do N=$((N + 1)); echo "ok $N $c # SKIP $1"; done; finish; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for a loop mount"
@@ -39,6 +39,8 @@ btrfs -q subvolume create "$m/sv/nested" >/dev/null
 head -c 300000 /dev/urandom > "$m/sv/random.bin"	# incompressible
 echo "small inline file" > "$m/sv/inline.txt"
 seq 1 200000 > "$m/sv/nested/compressible.txt"		# zstd-compressed
+mkdir "$m/sv/many"	# enough names for a tree of several blocks,
+for i in $(seq 1 3000); do : >"$m/sv/many/file-with-a-long-name-$i"; done	# shared by the snapshot
 fallocate -l 1M "$m/sv/prealloc.bin"			# unwritten extent
 fallocate -l 1M "$m/sv/half.bin"
 dd if=/dev/urandom of="$m/sv/half.bin" bs=4096 count=16 seek=64 conv=notrunc 2>/dev/null
@@ -131,7 +133,7 @@ if [ "$nrofs" -ne 13 ]; then
 	echo "$out" | grep -v "^ghee>" | head -n 20 | sed 's/^/# /'
 	notok readonly_snapshot_unchanged "$nrofs of 13 changes refused with EROFS"
 elif [ "$sums" != "$want" ] ||
-     [ "$names" != "half.bin inline.txt nested prealloc.bin random.bin " ]; then
+     [ "$names" != "half.bin inline.txt many nested prealloc.bin random.bin " ]; then
 	echo "# names: $names"
 	echo "$got" | head -n 20 | sed 's/^/# /'
 	notok readonly_snapshot_unchanged "the snapshot changed"
@@ -141,6 +143,32 @@ elif ! btrfs check "$rw" >"$W/rosnap-check.txt" 2>&1; then
 	notok readonly_snapshot_unchanged "btrfs check fails after the refused changes"
 else
 	ok readonly_snapshot_unchanged
+fi
+
+# Linux's subvolume and snapshot share blocks: ghee changes the
+# subvolume (copying shared blocks), snapshots it, deletes Linux's
+# read-only snapshot and waits for the cleaner; btrfs check and ghee's
+# fsck must find the image clean, and the new snapshot hold the change.
+chg=$W/changed.img
+cp --sparse=always "$img" "$chg"
+out=$(printf '%s\n' "mount vda" "write /sv/random.bin 4096 8192 5" \
+	"rm /sv/inline.txt" "rm /sv/many/file-with-a-long-name-1500" \
+	"touch /sv/many/new" "subvolume snapshot /sv /sv2" \
+	"write /sv2/new 0 70000 6" "subvolume delete /snap" "subvolume sync" \
+	"sha256sum /sv/random.bin /sv2/random.bin" "fsck" "umount" |
+	timeout 120 "$GHEE" "$chg" 2>&1)
+n=$(echo "$out" | grep -E '^[0-9a-f]{64}  /' | awk '{print $1}' | sort -u | wc -l)
+if echo "$out" | grep -qE "errno|aborted|^error"; then
+	echo "$out" | grep -E -B1 "errno|aborted|^error" | head -n 6 | sed 's/^/# /'
+	notok linux_snapshots_changed_in_ghee "a command failed"
+elif [ "$n" != 1 ] || ! echo "$out" | grep -q "^fsck: .*: no errors$"; then
+	echo "$out" | grep -E "^fsck|^[0-9a-f]{64}" | sed 's/^/# /'
+	notok linux_snapshots_changed_in_ghee "contents or fsck wrong"
+elif ! btrfs check "$chg" >"$W/changed-check.txt" 2>&1; then
+	grep -iE "error|mismatch|missing" "$W/changed-check.txt" | head -n 6 | sed 's/^/# /'
+	notok linux_snapshots_changed_in_ghee "btrfs check fails"
+else
+	ok linux_snapshots_changed_in_ghee
 fi
 
 # A file unlinked while still open: Linux commits the inode with nlink 0
