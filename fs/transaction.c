@@ -195,9 +195,12 @@ static int write_root_item(struct trans *t, struct ctree_root *root)
 		if (size >= sizeof(struct d_root_item)) {
 			D_SET64(struct d_root_item, item, generation_v2,
 				root->generation);
+			/* ctransid: the tree changed (a snapshot of it
+			 * only rewrites last_snapshot, keeping it). */
 			if (root->objectid >= BTRFS_FS_TREE_OBJECTID &&
 			    root->objectid != BTRFS_CSUM_TREE_OBJECTID &&
-			    root->objectid != BTRFS_FREE_SPACE_TREE_OBJECTID)
+			    root->objectid != BTRFS_FREE_SPACE_TREE_OBJECTID &&
+			    root->generation == t->transid)
 				D_SET64(struct d_root_item, item, ctransid,
 					t->transid);
 		}
