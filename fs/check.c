@@ -209,10 +209,10 @@ int check_read_items(struct check *c, const struct ctree_ref *t,
 	return ret < 0 ? ret : 0;
 }
 
-/* Add bytenr to the visited set; 1 when it was there already. */
-static int seen_add(struct check *c, u64 bytenr, int *was)
+/* Add bytenr (non-zero) to the hash set s; *was 1 when it was there
+ * already. Returns 0 or -ENOMEM. */
+int check_set_add(struct vec *s, u64 bytenr, int *was)
 {
-	struct vec *s = &c->seen;
 	u64 *tab = s->v, i, mask;
 
 	if (s->n * 2 >= s->cap) {
@@ -264,9 +264,31 @@ static int found_block_ref(struct check *c, u64 bytenr, u64 root,
 	return 0;
 }
 
-/* Walk block b of tree root and the blocks below it not seen yet. */
-static int walk_block(struct check *c, const struct ctree_root *root,
-		      struct tree_block *b)
+/*
+ * Whether the child at slot i of node b is already dropped from the dead
+ * tree r: left of its drop progress (at the drop level, the pointers
+ * before it; above, the subtrees that end before it).
+ */
+static int dropped(const struct ctree_ref *r, const struct tree_block *b,
+		   u32 i)
+{
+	struct key k;
+
+	if (!r->dead || tb_level(b) < r->drop_level)
+		return 0;
+	if (tb_level(b) > r->drop_level) {
+		if (i + 1 >= tb_nritems(b))
+			return 0;
+		tb_node_key(b, i + 1, &k);
+		return key_cmp(&k, &r->drop_progress) <= 0;
+	}
+	tb_node_key(b, i, &k);
+	return key_cmp(&k, &r->drop_progress) < 0;
+}
+
+/* Walk block b of tree r and the blocks below it not seen yet. */
+static int walk_block(struct check *c, const struct ctree_ref *r,
+		      const struct ctree_root *root, struct tree_block *b)
 {
 	u32 i, n = tb_nritems(b);
 	u8 level = tb_level(b);
@@ -277,10 +299,15 @@ static int walk_block(struct check *c, const struct ctree_root *root,
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *cb;
 
-		ret = found_block_ref(c, child, root->objectid, b->start,
+		if (dropped(r, b, i))
+			continue;
+		/* A normal reference names the referring block's owner:
+		 * a block shared by snapshots refers to its children for
+		 * the tree that made it (reference, "btrfs_copy_root"). */
+		ret = found_block_ref(c, child, tb_owner(b), b->start,
 				      (u8)(level - 1));
 		if (ret == 0)
-			ret = seen_add(c, child, &was);
+			ret = check_set_add(&c->seen, child, &was);
 		if (ret || was)
 			continue;
 		ret = ctree_read_child(root, b, (int)i, &cb);
@@ -295,7 +322,7 @@ static int walk_block(struct check *c, const struct ctree_root *root,
 			ret = 0;
 			continue;
 		}
-		ret = walk_block(c, root, cb);
+		ret = walk_block(c, r, root, cb);
 		tree_block_put(cb);
 	}
 	return ret;
@@ -311,7 +338,7 @@ static int walk_tree(struct check *c, const struct ctree_ref *r)
 	check_root(c, r, &root);
 	ret = found_block_ref(c, r->bytenr, r->id, 0, r->level);
 	if (ret == 0)
-		ret = seen_add(c, r->bytenr, &was);
+		ret = check_set_add(&c->seen, r->bytenr, &was);
 	if (ret || was)
 		return ret;
 	ret = ctree_read_root(&root, &b);
@@ -323,17 +350,24 @@ static int walk_tree(struct check *c, const struct ctree_ref *r)
 			  (unsigned long long)r->bytenr, ret);
 		return 0;
 	}
-	ret = walk_block(c, &root, b);
+	ret = walk_block(c, r, &root, b);
 	tree_block_put(b);
 	return ret;
 }
 
-static int add_tree(struct check *c, u64 id, u64 bytenr, u64 gen, u8 level)
+static int add_tree(struct check *c, u64 id, u64 bytenr, u64 gen, u8 level,
+		    const u8 *item)
 {
 	struct ctree_ref *t = vec_push(&c->trees);
 
 	if (!t)
 		return -ENOMEM;
+	if (item && D_GET32(struct d_root_item, item, refs) == 0) {
+		t->dead = 1;
+		key_from_disk(&t->drop_progress,
+			      D_PTR(struct d_root_item, item, drop_progress));
+		t->drop_level = D_GET8(struct d_root_item, item, drop_level);
+	}
 	t->id = id;
 	t->bytenr = bytenr;
 	t->generation = gen;
@@ -357,12 +391,12 @@ static int list_trees(struct check *c)
 	int ret;
 
 	ret = add_tree(c, BTRFS_ROOT_TREE_OBJECTID, get_le64(&sb->root),
-		       get_le64(&sb->generation), sb->root_level);
+		       get_le64(&sb->generation), sb->root_level, NULL);
 	if (ret == 0)
 		ret = add_tree(c, BTRFS_CHUNK_TREE_OBJECTID,
 			       get_le64(&sb->chunk_root),
 			       get_le64(&sb->chunk_root_generation),
-			       sb->chunk_root_level);
+			       sb->chunk_root_level, NULL);
 	if (ret)
 		return ret;
 	check_root(c, vec_at(&c->trees, 0), &tree_root);
@@ -381,7 +415,7 @@ static int list_trees(struct check *c)
 		ret = add_tree(c, k.objectid,
 			       D_GET64(struct d_root_item, item, bytenr),
 			       D_GET64(struct d_root_item, item, generation),
-			       D_GET8(struct d_root_item, item, level));
+			       D_GET8(struct d_root_item, item, level), item);
 		if (ret)
 			break;
 	}
@@ -440,6 +474,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	c.exts.elem = sizeof(struct cext);
 	c.bgs.elem = sizeof(struct cbg);
 	c.seen.elem = sizeof(u64);
+	c.data_seen.elem = sizeof(u64);
 	c.need_csum.elem = sizeof(struct cneed);
 	down_read(&fs->trans_sem);
 	down_read(&fs->commit_root_sem);
@@ -453,6 +488,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	vec_free(&c.exts);
 	vec_free(&c.bgs);
 	vec_free(&c.seen);
+	vec_free(&c.data_seen);
 	vec_free(&c.need_csum);
 	if (ret == 0 && rep->errors)
 		ret = -EUCLEAN;

@@ -72,6 +72,9 @@ struct cneed {
 struct ctree_ref {
 	u64 id, bytenr, generation;
 	u8 level;
+	int dead;		/* a deleted subvolume (root refs 0) */
+	struct key drop_progress;	/* dead: what is left starts here */
+	u8 drop_level;		/* at this level (cleaner.c) */
 };
 
 /* The state of one check. */
@@ -84,10 +87,14 @@ struct check {
 	struct vec exts;	/* struct cext, sorted by bytenr */
 	struct vec bgs;		/* struct cbg, sorted by start */
 	struct vec seen;	/* u64 hash set of visited tree blocks */
+	struct vec data_seen;	/* u64 hash set of leaves whose file
+				 * extents were counted (a leaf shared by
+				 * snapshots holds its references once) */
 	struct vec need_csum;	/* struct cneed, from the subvolume trees */
 };
 
 void *vec_push(struct vec *v);
+int check_set_add(struct vec *s, u64 bytenr, int *was);
 /* The record whose u64 at byte key_off equals key, in a vec sorted by
  * that field; NULL when none. */
 void *vec_find(const struct vec *v, u64 key, size_t key_off);

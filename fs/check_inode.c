@@ -91,6 +91,9 @@ struct itree {
 	struct check *c;
 	u64 root;		/* tree id */
 	u64 leaf;		/* leaf holding the current item */
+	u64 leaf_owner;		/* its header owner */
+	int leaf_counted;	/* its file extents' references were
+				 * counted from another tree already */
 	struct cinode cur;
 	struct vec links;	/* struct clink */
 	struct vec modes;	/* struct cmode, by ino */
@@ -341,6 +344,29 @@ static int need_csum(struct itree *it, const struct key *k, const u8 *fe)
 	return 0;
 }
 
+/* The data reference file extent item k (fe) makes, counted once per
+ * leaf however many trees share it. */
+static int found_data_ref(struct itree *it, const struct key *k,
+			  const u8 *fe)
+{
+	struct cref *r;
+
+	if (it->leaf_counted)
+		return 0;
+	r = vec_push(&it->c->found);
+	if (!r)
+		return -ENOMEM;
+	r->bytenr = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+	r->type = BTRFS_EXTENT_DATA_REF_KEY;
+	r->root = it->leaf_owner;
+	r->parent = it->leaf;
+	r->owner = k->objectid;
+	r->offset = k->offset - D_GET64(struct d_file_extent_item, fe, offset);
+	r->num_bytes = D_GET64(struct d_file_extent_item, fe, disk_num_bytes);
+	r->count = 1;
+	return 0;
+}
+
 /* A file extent item: nbytes, overlap, and the data reference it makes. */
 static int file_extent(struct itree *it, const struct key *k,
 		       const u8 *fe, u32 size)
@@ -349,7 +375,6 @@ static int file_extent(struct itree *it, const struct key *k,
 	u8 type = size > BTRFS_FILE_EXTENT_INLINE_DATA_START ?
 		  D_GET8(struct d_file_extent_item, fe, type) : 0xff;
 	u64 len, disk = 0;
-	struct cref *r;
 
 	if (type == BTRFS_FILE_EXTENT_INLINE) {
 		len = D_GET64(struct d_file_extent_item, fe, ram_bytes);
@@ -385,18 +410,21 @@ static int file_extent(struct itree *it, const struct key *k,
 		if (ret)
 			return ret;
 	}
-	r = vec_push(&it->c->found);
-	if (!r)
-		return -ENOMEM;
-	r->bytenr = disk;
-	r->type = BTRFS_EXTENT_DATA_REF_KEY;
-	r->root = it->root;
-	r->parent = it->leaf;
-	r->owner = k->objectid;
-	r->offset = k->offset - D_GET64(struct d_file_extent_item, fe, offset);
-	r->num_bytes = D_GET64(struct d_file_extent_item, fe, disk_num_bytes);
-	r->count = 1;
-	return 0;
+	return found_data_ref(it, k, fe);
+}
+
+/* What is left of a dead tree (dropped in the background, cleaner.c):
+ * only the references its file extents still hold. */
+static int dead_item(struct itree *it, const struct key *k, const u8 *fe,
+		     u32 size)
+{
+	if (k->type != BTRFS_EXTENT_DATA_KEY ||
+	    size != sizeof(struct d_file_extent_item) ||
+	    D_GET8(struct d_file_extent_item, fe, type) ==
+	    BTRFS_FILE_EXTENT_INLINE ||
+	    !D_GET64(struct d_file_extent_item, fe, disk_bytenr))
+		return 0;
+	return found_data_ref(it, k, fe);
 }
 
 /* One item of the tree; a new objectid finishes the inode before. */
@@ -553,6 +581,8 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t)
 	memset(&it, 0, sizeof(it));
 	it.c = c;
 	it.root = t->id;
+	if (t->dead)
+		k = t->drop_progress;
 	it.links.elem = sizeof(struct clink);
 	it.modes.elem = sizeof(struct cmode);
 	it.unlinked.elem = sizeof(u64);
@@ -563,8 +593,16 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t)
 	for (; ret == 0; ret = ctree_next_item(&p)) {
 		ctree_item_key(&p, &k);
 		item = ctree_item_ptr(&p, &size);
-		it.leaf = p.nodes[0]->start;
-		ret = fs_item(&it, &k, item, size);
+		if (it.leaf != p.nodes[0]->start) {
+			it.leaf = p.nodes[0]->start;
+			it.leaf_owner = tb_owner(p.nodes[0]);
+			ret = check_set_add(&c->data_seen, it.leaf,
+					    &it.leaf_counted);
+			if (ret)
+				break;
+		}
+		ret = t->dead ? dead_item(&it, &k, item, size) :
+				fs_item(&it, &k, item, size);
 		if (ret)
 			break;
 	}
@@ -574,9 +612,11 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t)
 			  (unsigned long long)t->id, ret);
 		ret = 0;
 	}
-	if (ret >= 0)
+	if (ret > 0)
+		ret = 0;	/* the end of the tree */
+	if (ret == 0 && !t->dead)
 		ret = finish_inode(&it);
-	if (ret == 0) {
+	if (ret == 0 && !t->dead) {
 		check_names(&it);
 		check_orphans(&it);
 	}

@@ -56,6 +56,7 @@ void ctree_root_init(struct ctree_root *r, struct fs_info *fs, u64 objectid,
 	r->level = level;
 	r->dirty = 0;
 	r->last_snapshot = 0;
+	r->force_cow = 0;
 	r->commit_bytenr = bytenr;
 	r->commit_generation = generation;
 	r->commit_level = level;

@@ -32,8 +32,11 @@ struct ctree_root {
 				 * root item (or the super) needs rewriting
 				 * [L; the commit clears it] */
 	u64 last_snapshot;	/* root item last_snapshot: blocks of this
-				 * generation or older may be shared [I
-				 * until snapshots] */
+				 * generation or older may be shared
+				 * [trans_sem: set by the commit] */
+	u64 force_cow;		/* a snapshot made at the commit of this
+				 * transid shares its blocks: copy them
+				 * even though it made them [trans_sem] */
 	u64 commit_bytenr;	/* root block of the last commit
 				 * [commit_root_sem] */
 	u64 commit_generation;	/* its generation [commit_root_sem] */

@@ -104,7 +104,8 @@ static int cow_block(struct trans *t, struct ctree_root *root,
 	struct tree_block *b = *bp, *n;
 	int last_ref = 0, ret;
 
-	if ((tb_flags(b) & TB_DIRTY) && tb_generation(b) == t->transid)
+	if ((tb_flags(b) & TB_DIRTY) && tb_generation(b) == t->transid &&
+	    root->force_cow != t->transid)
 		return 0;
 	ret = extent_alloc_tree_block(t, root, tb_level(b), &n);
 	if (ret)
@@ -117,7 +118,7 @@ static int cow_block(struct trans *t, struct ctree_root *root,
 	 * still hold it (last_ref only says nobody does). */
 	ret = extent_update_ref_for_cow(t, root, b, n, &last_ref);
 	if (ret == 0)
-		ret = extent_free_tree_block(t, root, b);
+		ret = extent_free_tree_block(t, root, b, last_ref);
 	if (ret) {
 		trans_abort(t, ret);
 		unlock_put(n);
@@ -598,7 +599,7 @@ void ctree_set_item_key(struct ctree_path *p, const struct key *k)
 static int drop_block(struct trans *t, struct ctree_root *root,
 		      struct tree_block *b)
 {
-	int ret = extent_free_tree_block(t, root, b);
+	int ret = extent_free_tree_block(t, root, b, 1);
 
 	if (ret)
 		trans_abort(t, ret);

@@ -68,6 +68,24 @@ out:
 	return ret;
 }
 
+/*
+ * Whether subvolume child is linked into subvolume root: its ROOT_REF.
+ * A snapshot copies the entries of the subvolumes nested in its source
+ * but not their links: there, as on Linux, they show as empty
+ * directories. Returns 1, 0 or <0.
+ */
+static int subvol_linked(struct fs_info *fs, u64 root, u64 child)
+{
+	struct key k = { root, BTRFS_ROOT_REF_KEY, child };
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_lookup(&fs->tree_root, &k, &p);
+	ctree_path_release(&p);
+	return ret == 0 ? 1 : ret == -ENOENT ? 0 : ret;
+}
+
 /* Turn an entry's location into an inode name. */
 static int location_to_ino(struct fs_info *fs, u64 root, const struct key *loc,
 			   struct fs_ino *out)
@@ -85,7 +103,13 @@ static int location_to_ino(struct fs_info *fs, u64 root, const struct key *loc,
 		       (unsigned long long)root, loc->type);
 		return -EUCLEAN;
 	}
-	ret = subvol_get(fs, loc->objectid, &sv);
+	ret = subvol_linked(fs, root, loc->objectid);
+	if (ret == 0) {
+		out->root = root;
+		out->ino = BTRFS_EMPTY_SUBVOL_DIR_OBJECTID;
+		return 0;
+	}
+	ret = ret < 0 ? ret : subvol_get(fs, loc->objectid, &sv);
 	if (ret)
 		return ret;
 	out->root = loc->objectid;

@@ -16,8 +16,9 @@
  *  - last ref but FULL_BACKREF (3d): the copy's children get normal refs
  *    and the old block's shared refs on them go.
  * A block can be shared only in a subvolume tree, below its root, and when
- * it is no younger than the subvolume's last snapshot; without snapshots
- * (this issue makes none yet) every copy is case 3a and needs no lookup.
+ * it is no younger than the subvolume's last snapshot (subvol_create.c
+ * sets last_snapshot when it copies a root); younger blocks are case 3a
+ * and need no lookup.
  *
  * Callers are inside a change (fs->trans_sem held for read, the blocks
  * they change locked for write) or the commit; the transaction's dirty
@@ -94,14 +95,17 @@ int extent_alloc_tree_block(struct trans *t, struct ctree_root *root,
 
 /*
  * Drop tree root's reference to block b. A block the running transaction
- * made is also taken off the dirty list: nothing will point at it.
+ * made is also taken off the dirty list when this was its last reference
+ * (last_ref): nothing will point at it. (A snapshot taken at this
+ * transaction's commit may still point at one, which must be written.)
  */
 int extent_free_tree_block(struct trans *t, struct ctree_root *root,
-			   struct tree_block *b)
+			   struct tree_block *b, int last_ref)
 {
 	struct dref_key k = { 0 };
 
-	if ((tb_flags(b) & TB_DIRTY) && tb_generation(b) == t->transid) {
+	if (last_ref && (tb_flags(b) & TB_DIRTY) &&
+	    tb_generation(b) == t->transid) {
 		tb_clear_flag(b, TB_DIRTY);
 		spin_lock(&t->lock);
 		list_del_init(&b->dirty);

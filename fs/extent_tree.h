@@ -14,7 +14,7 @@
 int extent_alloc_tree_block(struct trans *t, struct ctree_root *root,
 			    u8 level, struct tree_block **out);
 int extent_free_tree_block(struct trans *t, struct ctree_root *root,
-			   struct tree_block *b);
+			   struct tree_block *b, int last_ref);
 int extent_update_ref_for_cow(struct trans *t, struct ctree_root *root,
 			      struct tree_block *buf, struct tree_block *cow,
 			      int *last_ref);

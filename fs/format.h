@@ -181,6 +181,9 @@ static inline void put_le64(void *p, u64 v)
 #define BTRFS_MULTIPLE_OBJECTIDS ((u64)-255)
 
 /* First and last objectid of subvolumes and of inodes inside a subvolume. */
+/* The inode number a subvolume's entry shows when its subvolume is not
+ * linked there (a snapshot copied the entry): an empty directory. */
+#define BTRFS_EMPTY_SUBVOL_DIR_OBJECTID 2ULL
 #define BTRFS_FIRST_FREE_OBJECTID 256ULL
 #define BTRFS_LAST_FREE_OBJECTID ((u64)-256)
 /* Chunk items: (FIRST_CHUNK_TREE, CHUNK_ITEM, logical). */

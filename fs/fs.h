@@ -125,10 +125,28 @@ struct fs_subvol {
 	uint64_t generation;	/* root item generation */
 	uint64_t dirid;		/* directory in the parent holding it */
 	int read_only;		/* snapshot made read-only */
+	uint64_t otransid;	/* transaction that made it */
+	struct fs_time otime;	/* when it was made */
+	uint8_t uuid[16];	/* its UUID */
+	uint8_t parent_uuid[16];	/* the snapshot source's, or zero */
+	uint8_t received_uuid[16];	/* set by receive, or zero */
 	char path[1024];	/* path from the top level, "" for 5 */
 };
 typedef int (*fs_subvol_fn)(void *ctx, const struct fs_subvol *sv);
+
+/* fs_subvol_snapshot flags */
+#define FS_SNAP_RDONLY (1u << 0)	/* a read-only snapshot */
+
+int fs_subvol_create(struct fs_info *fs, const char *path);
+int fs_subvol_snapshot(struct fs_info *fs, const char *src, const char *dst,
+		       unsigned flags);
 int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx);
+int fs_subvol_get(struct fs_info *fs, const char *path, struct fs_subvol *sv);
+int fs_subvol_set_ro(struct fs_info *fs, const char *path, int ro);
+int fs_subvol_default_get(struct fs_info *fs, uint64_t *id);
+int fs_subvol_set_default(struct fs_info *fs, uint64_t id);
+int fs_subvol_delete(struct fs_info *fs, const char *path, uint64_t id);
+int fs_subvol_sync(struct fs_info *fs);
 
 /* Space figures for df: one row per chunk type and profile. */
 struct fs_space {

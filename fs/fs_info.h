@@ -88,6 +88,8 @@ struct fs_info {
 					 * the commit clears it holding
 					 * trans_sem for write] */
 	struct task *committer;		/* periodic commit task [I] */
+	struct task *cleaner;		/* drops deleted subvolumes [I] */
+	struct completion cleaner_kick;	/* wakes the cleaner early */
 	u64 commit_interval_ns;		/* its period [I] */
 
 	struct chunk_map chunks;	/* logical -> physical, own lock */
@@ -100,9 +102,13 @@ struct fs_info {
 	struct ctree_root bg_root;	/* tree holding block group items [I] */
 	struct ctree_root dev_root;	/* tree 4 */
 	struct ctree_root fst_root;	/* tree 10; bytenr 0 when absent */
+	struct ctree_root uuid_root;	/* tree 9; bytenr 0 when absent (made
+					 * with the first new subvolume) */
 	/* Each root's current fields are under its own lock (ctree.h), its
 	 * commit_* fields under commit_root_sem. */
 	u64 default_subvol;		/* subvolume id mounted as "/" [I] */
+	u64 next_subvol_id;		/* id for the next new subvolume, 0
+					 * until looked up [ns_lock write] */
 
 	/* Subvolume roots loaded so far (struct subvol_root list). Entries
 	 * are immutable once added and freed at umount. [L subvol_lock] */

@@ -15,6 +15,7 @@
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
+#include <ghee/time.h>
 
 #include "dir.h"
 #include "fs.h"
@@ -51,6 +52,18 @@ static void stat_from_disk(struct fs_stat *st, const u8 *p)
 	time_from_disk(&st->otime, D_PTR(struct d_inode_item, p, otime));
 }
 
+/* What a nested subvolume's entry in a snapshot shows (dir.c): an empty
+ * directory, made up as Linux makes it up. */
+static void empty_subvol_dir(struct fs_ino ino, struct fs_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->id = ino;
+	st->mode = 040755;
+	st->nlink = 1;
+	st->atime.sec = st->mtime.sec = st->ctime.sec =
+		(int64_t)time_wall_sec();
+}
+
 /* Read an inode's attributes. Returns 0, -ENOENT, or <0. Caller holds
  * ns_lock. A caller that found ino by a name it still holds the lock for
  * reports a missing inode as damage; by number alone (after readdir let
@@ -66,6 +79,10 @@ int inode_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
 	ret = subvol_get(fs, ino.root, &sv);
 	if (ret)
 		return ret;
+	if (ino.ino == BTRFS_EMPTY_SUBVOL_DIR_OBJECTID) {
+		empty_subvol_dir(ino, st);
+		return 0;
+	}
 	ctree_path_init(&path);
 	ret = ctree_lookup(&sv->root, &k, &path);
 	if (ret == 0) {

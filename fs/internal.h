@@ -17,5 +17,6 @@ int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
 		  size_t len, size_t *done);
 struct rwsem *inode_lock(struct fs_info *fs, struct fs_ino ino);
+void fs_uuid_generate(unsigned char *uuid);
 
 #endif

@@ -37,6 +37,7 @@
 #include "chunk.h"
 #include "ctree_write.h"
 #include "dir.h"
+#include "internal.h"
 #include "fs.h"
 #include "fs_info.h"
 #include "super.h"
@@ -86,7 +87,8 @@ static void random_bytes(u8 *out, u32 n)
 	}
 }
 
-static void make_uuid(u8 *u)
+/* A random (version 4) UUID, for mkfs and for new subvolumes. */
+void fs_uuid_generate(u8 *u)
 {
 	random_bytes(u, BTRFS_UUID_SIZE);
 	u[6] = (u8)((u[6] & 0x0f) | 0x40);	/* version 4 */
@@ -526,10 +528,10 @@ static int setup(struct mkfs *m, struct blkdev *dev,
 	m->fs.nodesize = ns;
 	m->fs.sectorsize = 4096;
 	m->now = time_wall_sec();
-	make_uuid(m->fsid);
-	make_uuid(m->dev_uuid);
-	make_uuid(m->subvol_uuid);
-	make_uuid(m->fs.chunk_tree_uuid);
+	fs_uuid_generate(m->fsid);
+	fs_uuid_generate(m->dev_uuid);
+	fs_uuid_generate(m->subvol_uuid);
+	fs_uuid_generate(m->fs.chunk_tree_uuid);
 	m->fs.space.dev = kzalloc(8 * sizeof(*m->fs.space.dev));
 	for (i = 0; i < NBLOCKS; i++) {
 		m->leaf[i].data = kzalloc(ns);

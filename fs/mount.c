@@ -25,6 +25,7 @@
 #include <ghee/time.h>
 
 #include "block_group.h"
+#include "cleaner.h"
 #include "dir.h"
 #include "fs.h"
 #include "fs_info.h"
@@ -171,7 +172,8 @@ static int go_read_write(struct fs_info *fs)
 		return ret;
 	fs->read_only = 0;
 	fs->commit_interval_ns = COMMIT_INTERVAL_NS;
-	return trans_start_committer(fs);
+	ret = trans_start_committer(fs);
+	return ret ? ret : cleaner_start(fs);
 }
 
 /* Steps 2-5 of mount, on an fs_info whose super is set up. */
@@ -201,6 +203,8 @@ static int load_trees(struct fs_info *fs)
 	if (ret == 0 && (fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE))
 		ret = load_tree(fs, BTRFS_FREE_SPACE_TREE_OBJECTID,
 				&fs->fst_root, 0);
+	if (ret == 0)
+		ret = load_tree(fs, BTRFS_UUID_TREE_OBJECTID, &fs->uuid_root, 1);
 	if (ret == 0)
 		ret = read_chunk_tree_uuid(fs);
 	if (ret == 0)
@@ -281,6 +285,7 @@ void fs_umount(struct fs_info *fs)
 {
 	if (!fs)
 		return;
+	cleaner_stop(fs);
 	trans_stop_committer(fs);
 	if (fs->running) {
 		if (trans_commit(fs))

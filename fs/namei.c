@@ -120,6 +120,7 @@ int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags)
 	w->fs = fs;
 	w->t = NULL;
 	w->inode_lock = NULL;
+	w->background = 0;
 	down_write(&fs->ns_lock);
 	ret = wctx_join(fs, w, flags);
 	if (ret)
@@ -137,6 +138,7 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 	w->fs = fs;
 	w->t = NULL;
 	w->inode_lock = inode_lock(fs, ino);
+	w->background = 0;
 	down_read(&fs->ns_lock);
 	down_write(w->inode_lock);
 	ret = wctx_join(fs, w, flags);
@@ -147,12 +149,25 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 	return ret;
 }
 
+/* Start a background change that gives space back and touches no name
+ * or inode (the cleaner): no namespace lock, only the transaction. */
+int wctx_begin_bg(struct fs_info *fs, struct wctx *w)
+{
+	w->fs = fs;
+	w->t = NULL;
+	w->inode_lock = NULL;
+	w->background = 1;
+	return wctx_join(fs, w, WCTX_FREES);
+}
+
 /* End a change: give back its reservation, leave the transaction, drop
  * its locks. */
 void wctx_end(struct wctx *w)
 {
 	bg_release_metadata(w->fs, RESERVE_BLOCKS * (u64)w->fs->nodesize);
 	up_read(&w->fs->trans_sem);
+	if (w->background)
+		return;
 	if (w->inode_lock) {
 		up_write(w->inode_lock);
 		up_read(&w->fs->ns_lock);
@@ -161,12 +176,35 @@ void wctx_end(struct wctx *w)
 	}
 }
 
-/* The writable root of subvolume id. */
+/*
+ * End a namespace change and commit the transaction, keeping ns_lock
+ * across the commit so that no other change comes between (a snapshot's
+ * name stays free until the commit makes it). Returns trans_commit's
+ * result.
+ */
+int wctx_end_commit(struct wctx *w)
+{
+	int ret;
+
+	bg_release_metadata(w->fs, RESERVE_BLOCKS * (u64)w->fs->nodesize);
+	up_read(&w->fs->trans_sem);
+	ret = trans_commit(w->fs);
+	up_write(&w->fs->ns_lock);
+	return ret;
+}
+
+/*
+ * The writable root of subvolume id: the entry of every change of a
+ * subvolume's tree. Returns 0, -EROFS when the subvolume is read-only
+ * (subvol_check_writable), -ENOENT or <0.
+ */
 int wctx_root(struct wctx *w, u64 id, struct ctree_root **out)
 {
 	const struct subvol_root *sv;
 	int ret = subvol_get(w->fs, id, &sv);
 
+	if (ret == 0)
+		ret = subvol_check_writable(sv);
 	if (ret == 0)
 		*out = (struct ctree_root *)&sv->root;
 	return ret;
@@ -318,6 +356,8 @@ int link_check(struct ctree_root *root, const struct dentry *d, u64 ino,
 	size_t ol = 0;
 	int ret;
 
+	if (d->dir.ino == BTRFS_EMPTY_SUBVOL_DIR_OBJECTID)
+		return -EPERM;	/* a made-up directory (dir.c) */
 	if (old && old->dir.ino == d->dir.ino) {
 		on = old->name;
 		ol = old->len;

@@ -72,11 +72,21 @@ static int existing(struct op *o, const char *path, struct dentry *d,
 
 	if (ret == 0 && !d->exists)
 		ret = -ENOENT;
-	if (ret == 0 && d->ino.root != d->dir.root)
-		ret = -EPERM;	/* a subvolume: not this business */
+	if (ret == 0 && (d->ino.root != d->dir.root ||
+			 d->ino.ino == BTRFS_EMPTY_SUBVOL_DIR_OBJECTID))
+		ret = -EPERM;	/* a subvolume: subvolume delete removes it */
 	if (ret == 0)
 		ret = wctx_root(&o->w, d->dir.root, &o->root);
 	return ret;
+}
+
+/* The directory of the new name d must be writable too (a link or rename
+ * into a read-only subvolume fails with EROFS before EXDEV, as on Linux). */
+static int target_writable(struct op *o, const struct dentry *d)
+{
+	struct ctree_root *root;
+
+	return wctx_root(&o->w, d->dir.root, &root);
 }
 
 int fs_link(struct fs_info *fs, const char *from, const char *path)
@@ -99,6 +109,8 @@ int fs_link(struct fs_info *fs, const char *from, const char *path)
 		ret = dentry_get(fs, path, &d, o.buf2);
 	if (ret == 0 && d.exists)
 		ret = -EEXIST;
+	if (ret == 0)
+		ret = target_writable(&o, &d);
 	if (ret == 0 && d.dir.root != s.dir.root)
 		ret = -EXDEV;
 	if (ret == 0)
@@ -193,6 +205,8 @@ int fs_rename(struct fs_info *fs, const char *from, const char *to)
 	ret = existing(&o, from, &s, o.buf);
 	if (ret == 0)
 		ret = dentry_get(fs, to, &d, o.buf2);
+	if (ret == 0)
+		ret = target_writable(&o, &d);
 	if (ret == 0 && d.dir.root != s.dir.root)
 		ret = -EXDEV;
 	if (ret == 0 && s.type == BTRFS_FT_DIR &&

@@ -17,6 +17,7 @@
 
 #include "fs.h"
 #include "fs_info.h"
+#include "internal.h"
 #include "subvol.h"
 #include "tree_check.h"
 
@@ -107,6 +108,8 @@ int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out)
 	if (!tree_check_is_subvol_tree(id))
 		return -ENOENT;
 	have = find_loaded(fs, id);
+	if (have && __atomic_load_n(&have->deleted, __ATOMIC_ACQUIRE))
+		return -ENOENT;
 	if (have) {
 		*out = have;
 		return 0;
@@ -128,6 +131,33 @@ int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out)
 	kfree(s);
 	*out = have;
 	return 0;
+}
+
+/* Whether subvolume sv is read-only (a read-only snapshot, or made so
+ * by `property set ro`). */
+int subvol_is_read_only(const struct subvol_root *sv)
+{
+	return !!(__atomic_load_n(&sv->flags, __ATOMIC_ACQUIRE) &
+		  BTRFS_ROOT_SUBVOL_RDONLY);
+}
+
+/*
+ * The read-only guard: refuse any change inside subvolume sv when it is
+ * read-only. Every change of a subvolume's tree gets its root through
+ * wctx_root(), which calls this, so a new kind of change is guarded by
+ * going through that entry. Returns 0 or -EROFS.
+ */
+int subvol_check_writable(const struct subvol_root *sv)
+{
+	return subvol_is_read_only(sv) ? -EROFS : 0;
+}
+
+/* The subvolume left the namespace (subvol_delete.c): lookups of it fail
+ * from now on. Callers that hold it already finish with it. */
+void subvol_mark_deleted(const struct subvol_root *sv)
+{
+	__atomic_store_n(&((struct subvol_root *)sv)->deleted, 1,
+			 __ATOMIC_RELEASE);
 }
 
 /* Free every loaded subvolume (unmount). */
@@ -235,6 +265,24 @@ static int subvol_path(struct fs_info *fs, struct fs_subvol *sv,
 	return ret == 1 ? -ENOENT : ret;
 }
 
+/* The root item's part of sv. */
+static void fill_from_item(struct fs_subvol *sv, const struct subvol_root *s,
+			   const u8 *item)
+{
+	const u8 *ot = D_PTR(struct d_root_item, item, otime);
+
+	sv->generation = D_GET64(struct d_root_item, item, generation);
+	sv->read_only = subvol_is_read_only(s);
+	sv->otransid = D_GET64(struct d_root_item, item, otransid);
+	sv->otime.sec = (int64_t)D_GET64(struct d_timespec, ot, sec);
+	sv->otime.nsec = D_GET32(struct d_timespec, ot, nsec);
+	memcpy(sv->uuid, D_PTR(struct d_root_item, item, uuid), 16);
+	memcpy(sv->parent_uuid, D_PTR(struct d_root_item, item, parent_uuid),
+	       16);
+	memcpy(sv->received_uuid,
+	       D_PTR(struct d_root_item, item, received_uuid), 16);
+}
+
 /* Describe the subvolume of a ROOT_BACKREF item and call fn. */
 static int report_subvol(struct fs_info *fs, const struct key *k,
 			 const u8 *ref, fs_subvol_fn fn, void *ctx)
@@ -254,8 +302,7 @@ static int report_subvol(struct fs_info *fs, const struct key *k,
 	if (ret == 0)
 		ret = subvol_read_root_item(fs, sv->id, item, &size);
 	if (ret == 0) {
-		sv->generation = D_GET64(struct d_root_item, item, generation);
-		sv->read_only = !!(s->flags & BTRFS_ROOT_SUBVOL_RDONLY);
+		fill_from_item(sv, s, item);
 		ret = subvol_path(fs, sv, ref + sizeof(struct d_root_ref),
 				  D_GET16(struct d_root_ref, ref, name_len));
 	}
@@ -300,6 +347,71 @@ static int subvol_list_locked(struct fs_info *fs, fs_subvol_fn fn, void *ctx)
 	}
 	ctree_path_release(&path);
 	return ret < 0 ? ret : ret == 1 ? 0 : ret;
+}
+
+/* Copy the report of subvolume id out of fs_subvol_list's walk. */
+struct find_one {
+	u64 id;
+	struct fs_subvol *out;
+};
+
+static int find_one_fn(void *ctx, const struct fs_subvol *sv)
+{
+	struct find_one *f = ctx;
+
+	if (sv->id != f->id)
+		return 0;
+	*f->out = *sv;
+	return 1;
+}
+
+/* Describe the top level (id 5), which has no back-ref. */
+static int describe_top(struct fs_info *fs, struct fs_subvol *sv)
+{
+	u8 item[sizeof(struct d_root_item)];
+	const struct subvol_root *s;
+	u32 size;
+	int ret = subvol_get(fs, BTRFS_FS_TREE_OBJECTID, &s);
+
+	if (ret == 0)
+		ret = subvol_read_root_item(fs, BTRFS_FS_TREE_OBJECTID, item,
+					    &size);
+	if (ret)
+		return ret;
+	memset(sv, 0, sizeof(*sv));
+	sv->id = BTRFS_FS_TREE_OBJECTID;
+	sv->dirid = s->root_dirid;
+	fill_from_item(sv, s, item);
+	return 0;
+}
+
+/*
+ * Describe the subvolume whose root directory is path (subvolume show).
+ * Returns 0, -EINVAL when path is not a subvolume, -ENOENT, or <0.
+ */
+int fs_subvol_get(struct fs_info *fs, const char *path, struct fs_subvol *sv)
+{
+	struct find_one f = { 0, sv };
+	const struct subvol_root *s;
+	struct fs_ino ino;
+	int ret;
+
+	memset(sv, 0, sizeof(*sv));
+	down_read(&fs->ns_lock);
+	ret = inode_lookup(fs, path, FS_LOOKUP_FOLLOW, &ino);
+	if (ret == 0)
+		ret = subvol_get(fs, ino.root, &s);
+	if (ret == 0 && ino.ino != s->root_dirid)
+		ret = -EINVAL;
+	f.id = ino.root;
+	if (ret == 0 && ino.root == BTRFS_FS_TREE_OBJECTID)
+		ret = describe_top(fs, sv);
+	else if (ret == 0)
+		ret = subvol_list_locked(fs, find_one_fn, &f);
+	if (ret == 0 && ino.root != BTRFS_FS_TREE_OBJECTID && sv->id != f.id)
+		ret = -ENOENT;
+	up_read(&fs->ns_lock);
+	return ret == 1 ? 0 : ret;
 }
 
 /* fs_subvol_list under ns_lock held for read (fn must not call fs/). */

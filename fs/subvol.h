@@ -17,11 +17,17 @@ struct subvol_root {
 	u64 next_ino;			/* next free inode number, 0 until
 					 * looked up [ns_lock for write] */
 	u64 root_dirid;			/* inode of its top directory [I] */
-	u64 flags;			/* BTRFS_ROOT_SUBVOL_* [I] */
+	int deleted;			/* deleted: lookups fail [a] */
+	u64 flags;			/* BTRFS_ROOT_SUBVOL_* [a]; RDONLY
+					 * changes under ns_lock for write */
 };
 
 int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out);
 int subvol_read_root_item(struct fs_info *fs, u64 id, u8 *item, u32 *size);
 void subvol_free_all(struct fs_info *fs);
+int subvol_is_read_only(const struct subvol_root *sv);
+int subvol_check_writable(const struct subvol_root *sv);
+void subvol_mark_deleted(const struct subvol_root *sv);
+int subvol_default_read(struct fs_info *fs, u64 *id);
 
 #endif

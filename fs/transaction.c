@@ -43,7 +43,9 @@
 #include "ctree_write.h"
 #include "fs_info.h"
 #include "subvol.h"
+#include "subvol_create.h"
 #include "super.h"
+#include "tree_check.h"
 #include "transaction.h"
 
 /* The errno that aborted the last transaction, or 0. */
@@ -70,6 +72,7 @@ static int trans_new(struct fs_info *fs, struct trans **out)
 	t->start_ns = time_ns();
 	spin_init(&t->lock, "trans");
 	list_init(&t->dirty);
+	list_init(&t->snapshots);
 	*out = t;
 	return 0;
 }
@@ -186,12 +189,18 @@ static int write_root_item(struct trans *t, struct ctree_root *root)
 		D_SET64(struct d_root_item, item, generation,
 			root->generation);
 		D_SET8(struct d_root_item, item, level, root->level);
+		if (tree_check_is_subvol_tree(root->objectid))
+			D_SET64(struct d_root_item, item, last_snapshot,
+				root->last_snapshot);
 		if (size >= sizeof(struct d_root_item)) {
 			D_SET64(struct d_root_item, item, generation_v2,
 				root->generation);
+			/* ctransid: the tree changed (a snapshot of it
+			 * only rewrites last_snapshot, keeping it). */
 			if (root->objectid >= BTRFS_FS_TREE_OBJECTID &&
 			    root->objectid != BTRFS_CSUM_TREE_OBJECTID &&
-			    root->objectid != BTRFS_FREE_SPACE_TREE_OBJECTID)
+			    root->objectid != BTRFS_FREE_SPACE_TREE_OBJECTID &&
+			    root->generation == t->transid)
 				D_SET64(struct d_root_item, item, ctransid,
 					t->transid);
 		}
@@ -205,7 +214,8 @@ static int write_root_items(struct trans *t, int *did)
 {
 	struct fs_info *fs = t->fs;
 	struct ctree_root *fixed[] = { &fs->extent_root, &fs->dev_root,
-				       &fs->csum_root, &fs->fst_root };
+				       &fs->csum_root, &fs->fst_root,
+				       &fs->uuid_root };
 	struct subvol_root *s;
 	u32 i;
 	int ret = 0;
@@ -365,6 +375,7 @@ static void swap_commit_roots(struct trans *t)
 	swap_root(&fs->dev_root);
 	swap_root(&fs->csum_root);
 	swap_root(&fs->fst_root);
+	swap_root(&fs->uuid_root);
 	for (s = fs->subvols; s; s = s->next)
 		swap_root(&s->root);
 	fs->generation = t->transid;
@@ -395,7 +406,9 @@ static int commit_locked(struct fs_info *fs)
 		return -EROFS;
 	if (!t)
 		return 0;
-	ret = settle(t);
+	ret = snapshot_create_pending(t);
+	if (ret == 0)
+		ret = settle(t);
 	if (ret == 0 && list_empty(&t->dirty) && !t->npinned)
 		goto out_free;	/* nothing changed: the disk stays as is */
 	if (ret == 0)

@@ -38,6 +38,8 @@ struct trans {
 					 * [commit only] */
 	u32 npinned, pin_cap;
 	u64 start_ns;			/* when it started (time_ns) [I] */
+	struct list_head snapshots;	/* struct snapshot_pending, made at
+					 * the commit [L] */
 };
 
 int trans_join(struct fs_info *fs, struct trans **out);

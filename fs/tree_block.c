@@ -10,7 +10,10 @@
  *  - On a hit only the referrer's expectations are checked again.
  *
  * Blocks are refcounted. tree_block_put() drops a reference; an unreferenced
- * block stays cached on an LRU list until the cache exceeds max_bytes.
+ * block stays cached on an LRU list until the unreferenced blocks exceed
+ * max_bytes. Referenced blocks (a transaction's dirty blocks, paths) do
+ * not count against the limit: they cannot be freed, and counting them
+ * would empty the LRU on every put once a large transaction passed it.
  * tree_block_clone() makes a private copy that a holder may keep without
  * affecting the cache (send keeps clones of leaves).
  *
@@ -115,14 +118,22 @@ void tb_cache_destroy(struct tb_cache *c)
 	c->buckets = NULL;
 }
 
-/* Free least recently used blocks while over budget. Caller holds lock. */
+/* Take an unreferenced block off the LRU list. Caller holds c->lock. */
+static void lru_remove(struct tb_cache *c, struct tree_block *b)
+{
+	list_del_init(&b->lru);
+	c->lru_bytes -= b->len;
+}
+
+/* Free least recently used blocks while the unreferenced ones are over
+ * budget. Caller holds lock. */
 static void cache_shrink(struct tb_cache *c)
 {
-	while (c->bytes > c->max_bytes && !list_empty(&c->lru)) {
+	while (c->lru_bytes > c->max_bytes && !list_empty(&c->lru)) {
 		struct tree_block *b = list_entry(c->lru.next,
 						  struct tree_block, lru);
 
-		list_del_init(&b->lru);
+		lru_remove(c, b);
 		hash_remove(c, b);
 		block_free(b);
 	}
@@ -136,7 +147,7 @@ static struct tree_block *cache_lookup(struct tb_cache *c, u64 start)
 	for (; b; b = b->hash_next) {
 		if (b->start == start) {
 			if (b->refs++ == 0)
-				list_del_init(&b->lru);
+				lru_remove(c, b);
 			c->hits++;
 			return b;
 		}
@@ -312,6 +323,7 @@ void tree_block_put(struct tree_block *b)
 			return;
 		}
 		list_add_tail(&b->lru, &c->lru);
+		c->lru_bytes += b->len;
 		cache_shrink(c);
 	}
 	spin_unlock(&c->lock);
@@ -329,7 +341,7 @@ static struct tree_block *unhash_locked(struct tb_cache *c, u64 start)
 		return NULL;
 	hash_remove(c, b);
 	if (b->refs == 0) {
-		list_del_init(&b->lru);
+		lru_remove(c, b);
 		return b;
 	}
 	tb_set_flag(b, TB_STALE);

@@ -70,7 +70,8 @@ struct tb_cache {
 	u32 nbuckets;			/* power of two [I] */
 	struct list_head lru;		/* unreferenced blocks, oldest first */
 	u64 bytes;			/* bytes of cached blocks [L] */
-	u64 max_bytes;			/* soft limit for unreferenced ones [I] */
+	u64 lru_bytes;			/* bytes of those on lru [L] */
+	u64 max_bytes;			/* limit of lru_bytes [I] */
 	u64 hits, misses;		/* statistics [L] */
 };
 

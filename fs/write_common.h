@@ -21,6 +21,7 @@ struct wctx {
 	struct rwsem *inode_lock;	/* a data change's inode lock, held
 					 * for write; NULL: a namespace
 					 * change (ns_lock held for write) */
+	int background;			/* no namespace lock (the cleaner) */
 };
 
 /* wctx_begin flags */
@@ -30,6 +31,8 @@ int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags);
 int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 		    unsigned flags);
 void wctx_end(struct wctx *w);
+int wctx_begin_bg(struct fs_info *fs, struct wctx *w);
+int wctx_end_commit(struct wctx *w);
 int wctx_root(struct wctx *w, u64 subvol, struct ctree_root **out);
 int inode_item_get(struct ctree_root *root, u64 ino, u8 *item);
 int inode_item_put(struct wctx *w, struct ctree_root *root, u64 ino,

@@ -1,6 +1,6 @@
 /*
  * Filesystem commands: mount, umount, ls, cat, stat, tree, find, sha256sum,
- * df, subvol list, dump-super, dump-tree. They drive the public API in
+ * df, dump-super, dump-tree. They drive the public API in
  * fs/fs.h and print to the console; the same code runs in the kernel and in
  * the host tool, so one command script gives the same output in both.
  *
@@ -170,7 +170,7 @@ static void mode_string(uint32_t mode, char out[11])
 }
 
 /* "YYYY-MM-DD hh:mm:ss" (UTC) for seconds since the epoch. */
-static void time_string(int64_t t, char *out, size_t n)
+void cmd_fs_time_string(int64_t t, char *out, size_t n)
 {
 	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
 	int64_t sod = t - days * 86400, z = days + 719468;
@@ -203,7 +203,7 @@ static int print_long(struct fs_ino ino, const char *name)
 	if (ret)
 		return fail("ls", name, ret);
 	mode_string(st.mode, mode);
-	time_string(st.mtime.sec, when, sizeof(when));
+	cmd_fs_time_string(st.mtime.sec, when, sizeof(when));
 	if ((st.mode & 0170000) == 0120000) {
 		target = kmalloc(TARGET_MAX);
 		if (!target)
@@ -414,7 +414,7 @@ static void print_time(const char *label, const struct fs_time *t)
 {
 	char s[96];
 
-	time_string(t->sec, s, sizeof(s));
+	cmd_fs_time_string(t->sec, s, sizeof(s));
 	con_printf("%s: %s.%09u UTC (%lld)\n", label, s, t->nsec,
 		   (long long)t->sec);
 }
@@ -716,33 +716,6 @@ int cmd_df(int argc, char **argv)
 	}
 	kfree(df);
 	return 0;
-}
-
-static int subvol_print(void *ctx, const struct fs_subvol *sv)
-{
-	(void)ctx;
-	con_printf("ID %llu gen %llu top level %llu path %s%s\n",
-		   (unsigned long long)sv->id,
-		   (unsigned long long)sv->generation,
-		   (unsigned long long)sv->parent, sv->path,
-		   sv->read_only ? " (read-only)" : "");
-	return 0;
-}
-
-int cmd_subvol(int argc, char **argv)
-{
-	int ret;
-
-	(void)argc;
-	if (strcmp(argv[1], "list") != 0) {
-		con_printf("subvol: unknown subcommand '%s' (expected: list)\n",
-			   argv[1]);
-		return -EINVAL;
-	}
-	if (need_mount("subvol"))
-		return -ENOENT;
-	ret = fs_subvol_list(mounted, subvol_print, NULL);
-	return ret ? fail("subvol list", mounted_disk, ret) : 0;
 }
 
 int cmd_dump_super(int argc, char **argv)

@@ -20,7 +20,6 @@ int cmd_tree(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_sha256sum(int argc, char **argv);
 int cmd_df(int argc, char **argv);
-int cmd_subvol(int argc, char **argv);
 int cmd_dump_super(int argc, char **argv);
 int cmd_dump_tree(int argc, char **argv);
 
@@ -53,6 +52,8 @@ int cmd_fsck(int argc, char **argv);
 struct fs_info *cmd_fs_mounted(const char *cmd);
 const char *cmd_fs_disk(void);
 const char *cmd_fs_err_text(int err);
+/* "YYYY-MM-DD HH:MM:SS" (UTC) of seconds since 1970. */
+void cmd_fs_time_string(int64_t t, char *out, size_t n);
 
 /* Unmount whatever is mounted (host tool exit, tests). */
 void cmd_fs_reset(void);

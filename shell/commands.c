@@ -12,6 +12,7 @@
 
 #include "cmd_blk.h"
 #include "cmd_fs.h"
+#include "cmd_subvol.h"
 #include "cmd_task.h"
 #include "shell.h"
 
@@ -144,7 +145,11 @@ const struct shell_cmd shell_commands[] = {
 	{ "sha256sum", "PATH...", "SHA-256 of files, like coreutils", 1, -1,
 	  cmd_sha256sum },
 	{ "df", "", "space use by chunk type and profile", 0, 0, cmd_df },
-	{ "subvol", "list", "list subvolumes", 1, 1, cmd_subvol },
+	{ "subvolume", "create|snapshot|delete|sync|list|show|get-default|set-default ...",
+	  "manage subvolumes, as btrfs subvolume does", 1, -1, cmd_subvolume },
+	{ "property", "get|set PATH ro [true|false]",
+	  "a subvolume's read-only property, as btrfs property does",
+	  2, 4, cmd_property },
 	{ "dump-super", "", "print the superblock like btrfs dump-super",
 	  0, 0, cmd_dump_super },
 	{ "dump-tree", "TREE", "print a tree (root, chunk, fs, csum, ID...)",

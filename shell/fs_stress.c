@@ -49,6 +49,8 @@
 #include "fs_stress_int.h"
 
 #define SYNC_MS 20	/* pause between the sync task's commits */
+#define SNAP_EVERY 16	/* the sync task snapshots the top level after
+			 * every SNAP_EVERY commits */
 
 static const char *const count_names[FS_STRESS_NR_COUNTS] = {
 	[FS_STRESS_WRITE] = "write",	[FS_STRESS_OVERWRITE] = "overwrite",
@@ -60,7 +62,8 @@ static const char *const count_names[FS_STRESS_NR_COUNTS] = {
 	[FS_STRESS_RMDIR] = "rmdir",	[FS_STRESS_RACED] = "raced",
 	[FS_STRESS_READDIR] = "readdir", [FS_STRESS_STAT] = "stat",
 	[FS_STRESS_READ] = "read",	[FS_STRESS_VANISHED] = "vanished",
-	[FS_STRESS_SYNC] = "sync",
+	[FS_STRESS_SYNC] = "sync",	[FS_STRESS_SNAPSHOT] = "snapshot",
+	[FS_STRESS_SUBVOL_DELETE] = "subvol-delete",
 };
 
 static const char role_letter[] = { 'w', 'n', 'r', 's', 'c' };
@@ -151,9 +154,43 @@ int stress_vanished(struct stress_task *t, const char *path,
 }
 
 /* Commit every SYNC_MS until stopped. */
+/*
+ * Snapshot the top level as DIR.snapN (every other one read-only) while
+ * the others work, and delete the one before, so a snapshot is made at a
+ * commit and a dead tree dropped by the cleaner under the load; the last
+ * one goes when the run stops (n: the count so far, 0 for that).
+ */
+static int snapshot_step(struct stress_task *t, uint64_t n, int last)
+{
+	struct fs_info *fs = t->s->fs;
+	int ret = 0;
+
+	if (!last) {
+		stress_path(t->path, "%s.snap%llu", t->s->dir,
+			    (unsigned long long)n);
+		ret = fs_subvol_snapshot(fs, "/", t->path,
+					 n % 2 ? FS_SNAP_RDONLY : 0);
+		if (ret)
+			return stress_fail(t, "snapshot %s: %s (errno %d)",
+					   t->path, cmd_fs_err_text(ret), -ret);
+		t->count[FS_STRESS_SNAPSHOT]++;
+	}
+	if (n == 0 && !last)
+		return 0;
+	stress_path(t->path2, "%s.snap%llu", t->s->dir,
+		    (unsigned long long)(last ? n : n - 1));
+	ret = fs_subvol_delete(fs, t->path2, 0);
+	if (ret)
+		return stress_fail(t, "subvolume delete %s: %s (errno %d)",
+				   t->path2, cmd_fs_err_text(ret), -ret);
+	t->count[FS_STRESS_SUBVOL_DELETE]++;
+	return 0;
+}
+
 static int sync_run(void *arg)
 {
 	struct stress_task *t = arg;
+	uint64_t snaps = 0;
 	int ret;
 
 	while (!stress_stopping(t) && msleep(SYNC_MS) == 0) {
@@ -162,8 +199,13 @@ static int sync_run(void *arg)
 			return stress_fail(t, "sync: %s (errno %d)",
 					   cmd_fs_err_text(ret), -ret);
 		t->count[FS_STRESS_SYNC]++;
+		if (t->count[FS_STRESS_SYNC] % SNAP_EVERY == 0) {
+			ret = snapshot_step(t, snaps++, 0);
+			if (ret)
+				return ret;
+		}
 	}
-	return 0;
+	return snaps ? snapshot_step(t, snaps - 1, 1) : 0;
 }
 
 /* The number of tasks of role r among n workers (roles take turns). */
@@ -375,7 +417,11 @@ int fs_stress_run(struct fs_stress *s, struct fs_info *fs,
 	if (ret == 0)
 		ret = verify(s);
 	if (ret == 0) {
-		ret = fs_sync(fs);
+		/* The dropped snapshots first: fsck reads the running
+		 * trees, which the cleaner changes. */
+		ret = fs_subvol_sync(fs);
+		if (ret == 0)
+			ret = fs_sync(fs);
 		if (ret)
 			ret = stress_fail(&s->t[s->o.tasks + 1], "sync: %s "
 					  "(errno %d)", cmd_fs_err_text(ret),

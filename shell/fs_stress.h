@@ -49,6 +49,8 @@ enum fs_stress_count {
 	FS_STRESS_READ,		/* file reads and readlinks checked */
 	FS_STRESS_VANISHED,	/* entries gone between readdir and use */
 	FS_STRESS_SYNC,		/* commits by the sync task */
+	FS_STRESS_SNAPSHOT,	/* snapshots of the top level it took */
+	FS_STRESS_SUBVOL_DELETE,	/* and deleted */
 	FS_STRESS_NR_COUNTS,
 };
 

@@ -22,6 +22,7 @@ suites=(
 suites+=("interop:tests/interop/run.sh"
 	 "interop-linux:tests/interop/linux_made.sh"
 	 "write:tests/interop/write.sh"
+	 "snapshot:tests/interop/snapshot.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0

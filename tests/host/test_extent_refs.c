@@ -437,3 +437,196 @@ TEST(extent_refs, partial_overwrite_splits_extent)
 	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
 	fault_dev_free(dev);
 }
+
+/*
+ * The four cases of copying a shared block (reference,
+ * "update_ref_for_cow"), on a subvolume of two-level trees (4 KiB nodes)
+ * and its snapshot, each checked in the committed extent tree.
+ */
+struct cow_env {
+	struct fault_dev *dev;
+	struct fs_info *fs;
+};
+
+#define COW_FILES 3000
+#define SV 256ull		/* the subvolume */
+#define SNAP 257ull		/* its snapshot */
+
+/* The leaf and level-1 node on the path to ino's inode item in tree id,
+ * and the node's other child beside the leaf. */
+static int path_blocks(struct fs_info *fs, u64 id, u64 ino, u64 *leaf,
+		       u64 *node, u64 *sibling)
+{
+	const struct subvol_root *sv;
+	struct key k = { ino, BTRFS_INODE_ITEM_KEY, 0 };
+	struct ctree_path p;
+	int ret = subvol_get(fs, id, &sv);
+
+	if (ret)
+		return ret;
+	ctree_path_init(&p);
+	ret = ctree_search_slot(&sv->root, &k, &p);
+	if (ret == 0 && (!p.nodes[1] || tb_nritems(p.nodes[1]) < 2))
+		ret = -EINVAL;
+	if (ret == 0) {
+		*leaf = p.nodes[0]->start;
+		*node = p.nodes[1]->start;
+		*sibling = tb_node_blockptr(p.nodes[1], p.slots[1] ? 0 : 1);
+	}
+	ctree_path_release(&p);
+	return ret;
+}
+
+/* Change the inode of path (chmod) and commit: the copy of its path. */
+static int touch_commit(struct fs_info *fs, const char *path, u32 mode)
+{
+	struct fs_ino ino;
+	int ret = fs_lookup(fs, path, 0, &ino);
+
+	if (ret == 0)
+		ret = fs_chmod(fs, ino, mode);
+	return ret ? ret : fs_sync(fs);
+}
+
+/* Whether e has exactly one ref of type with id (root or parent). */
+static int has_ref(const struct ext *e, u8 type, u64 id)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < e->nrefs; i++)
+		n += e->r[i].type == type && e->r[i].id == id;
+	return n == 1;
+}
+
+static int cow_setup(struct cow_env *env)
+{
+	struct fs_mkfs_opts o = { NULL, 4096, 0 };
+	char name[32];
+	int i, ret;
+
+	env->dev = fault_dev_new(256ull << 20);
+	if (!env->dev || fs_mkfs(fault_dev_blk(env->dev), &o) ||
+	    fs_mount(fault_dev_blk(env->dev), 0, &env->fs))
+		return -EIO;
+	ret = fs_subvol_create(env->fs, "/sv");
+	for (i = 0; i < COW_FILES && ret == 0; i++) {
+		snprintf(name, sizeof(name), "/sv/f%04d", i);
+		ret = fs_create(env->fs, name, 0644, NULL);
+	}
+	if (ret == 0)
+		ret = fs_subvol_snapshot(env->fs, "/sv", "/snap", 0);
+	return ret;
+}
+
+/* Owner copies (3b), then the snapshot copies the last ref (3d). */
+static void cow_owner_then_last(struct cow_env *env)
+{
+	static struct ext e;
+	u64 leaf, node, sib, l2, n2, s2;
+	struct fs_ino ino;
+
+	CHECK_OK(cow_setup(env));
+	CHECK_OK(fs_lookup(env->fs, "/sv/f0600", 0, &ino));
+	CHECK_OK(path_blocks(env->fs, SV, ino.ino, &leaf, &node, &sib));
+	CHECK_OK(read_extent(env->fs, node, &e));
+	CHECK_EQ(e.refs, 2);	/* the subvolume's root and the snapshot's */
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SV));
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SNAP));
+	/* 3b: the owner copies the shared node. */
+	CHECK_OK(touch_commit(env->fs, "/sv/f0600", 0600));
+	CHECK_OK(read_extent(env->fs, node, &e));
+	CHECK_EQ(e.refs, 1);
+	CHECK(e.flags & BTRFS_BLOCK_FLAG_FULL_BACKREF);
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SNAP));
+	CHECK_OK(read_extent(env->fs, sib, &e));
+	CHECK_EQ(e.refs, 2);	/* the owner's copy, and the old node */
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SV));
+	CHECK(has_ref(&e, BTRFS_SHARED_BLOCK_REF_KEY, node));
+	CHECK(!(e.flags & BTRFS_BLOCK_FLAG_FULL_BACKREF));
+	CHECK_OK(read_extent(env->fs, leaf, &e));
+	CHECK_EQ(e.refs, 1);	/* copied too: held by the old node only */
+	CHECK(e.flags & BTRFS_BLOCK_FLAG_FULL_BACKREF);
+	CHECK(has_ref(&e, BTRFS_SHARED_BLOCK_REF_KEY, node));
+	CHECK_OK(path_blocks(env->fs, SV, ino.ino, &l2, &n2, &s2));
+	CHECK(n2 != node && l2 != leaf && s2 == sib);
+	CHECK_OK(read_extent(env->fs, n2, &e));
+	CHECK_EQ(e.refs, 1);
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SV));
+	/* 3d: the snapshot copies the node whose last ref it holds. */
+	CHECK_OK(touch_commit(env->fs, "/snap/f0600", 0640));
+	CHECK_OK(read_extent(env->fs, node, &e));
+	CHECK(!e.found);
+	CHECK_OK(read_extent(env->fs, leaf, &e));
+	CHECK(!e.found);
+	CHECK_OK(read_extent(env->fs, sib, &e));
+	CHECK_EQ(e.refs, 2);
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SV));
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SNAP));
+	CHECK_EQ(e.nrefs, 2);
+}
+
+TEST(extent_refs, cow_shared_by_owner_then_last_ref)
+{
+	struct cow_env env = { 0 };
+
+	cow_owner_then_last(&env);
+	if (env.fs)
+		fs_umount(env.fs);
+	if (env.dev && fault_dev_btrfs_check(env.dev) == 1)
+		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	fault_dev_free(env.dev);
+}
+
+/* Another tree copies (3c), then copies its own copy again (3a). */
+static void cow_other_then_own(struct cow_env *env)
+{
+	static struct ext e;
+	u64 leaf, node, sib, l2, n2, s2;
+	struct fs_ino ino;
+
+	CHECK_OK(cow_setup(env));
+	CHECK_OK(fs_lookup(env->fs, "/sv/f0010", 0, &ino));
+	CHECK_OK(path_blocks(env->fs, SNAP, ino.ino, &leaf, &node, &sib));
+	/* 3c: the snapshot copies a node the subvolume owns. */
+	CHECK_OK(touch_commit(env->fs, "/snap/f0010", 0600));
+	CHECK_OK(read_extent(env->fs, node, &e));
+	CHECK_EQ(e.refs, 1);
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SV));
+	CHECK(!(e.flags & BTRFS_BLOCK_FLAG_FULL_BACKREF));
+	CHECK_OK(read_extent(env->fs, sib, &e));
+	CHECK_EQ(e.refs, 2);
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SV));
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SNAP));
+	CHECK(!(e.flags & BTRFS_BLOCK_FLAG_FULL_BACKREF));
+	CHECK_OK(read_extent(env->fs, leaf, &e));
+	CHECK_EQ(e.refs, 1);	/* the snapshot copied it: the owner's */
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SV));
+	CHECK_OK(path_blocks(env->fs, SNAP, ino.ino, &l2, &n2, &s2));
+	CHECK(l2 != leaf && n2 != node);
+	CHECK_OK(read_extent(env->fs, l2, &e));
+	CHECK_EQ(e.refs, 1);
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SNAP));
+	/* 3a: the snapshot's own, unshared copy is copied and freed. */
+	CHECK_OK(touch_commit(env->fs, "/snap/f0010", 0640));
+	CHECK_OK(read_extent(env->fs, l2, &e));
+	CHECK(!e.found);
+	CHECK_OK(read_extent(env->fs, n2, &e));
+	CHECK(!e.found);
+	CHECK_OK(path_blocks(env->fs, SNAP, ino.ino, &leaf, &node, &sib));
+	CHECK_OK(read_extent(env->fs, leaf, &e));
+	CHECK_EQ(e.refs, 1);
+	CHECK(has_ref(&e, BTRFS_TREE_BLOCK_REF_KEY, SNAP));
+	CHECK_EQ(e.flags & BTRFS_BLOCK_FLAG_FULL_BACKREF, 0);
+}
+
+TEST(extent_refs, cow_shared_by_other_tree_then_own_copy)
+{
+	struct cow_env env = { 0 };
+
+	cow_other_then_own(&env);
+	if (env.fs)
+		fs_umount(env.fs);
+	if (env.dev && fault_dev_btrfs_check(env.dev) == 1)
+		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	fault_dev_free(env.dev);
+}

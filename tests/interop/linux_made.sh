@@ -21,7 +21,7 @@ echo "KTAP version 1"
 ok() { N=$((N + 1)); echo "ok $N $1"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
 finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; exit $?; }
-cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused fsck_clean orphan_fsck_clean"
+cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_refused fsck_clean readonly_snapshot_unchanged linux_snapshots_changed_in_ghee orphan_fsck_clean"
 skip_all() { for c in $cases; do N=$((N + 1)); echo "ok $N $c # SKIP $1"; done; finish; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for a loop mount"
@@ -39,6 +39,8 @@ btrfs -q subvolume create "$m/sv/nested" >/dev/null
 head -c 300000 /dev/urandom > "$m/sv/random.bin"	# incompressible
 echo "small inline file" > "$m/sv/inline.txt"
 seq 1 200000 > "$m/sv/nested/compressible.txt"		# zstd-compressed
+mkdir "$m/sv/many"	# enough names for a tree of several blocks,
+for i in $(seq 1 3000); do : >"$m/sv/many/file-with-a-long-name-$i"; done	# shared by the snapshot
 fallocate -l 1M "$m/sv/prealloc.bin"			# unwritten extent
 fallocate -l 1M "$m/sv/half.bin"
 dd if=/dev/urandom of="$m/sv/half.bin" bs=4096 count=16 seek=64 conv=notrunc 2>/dev/null
@@ -55,10 +57,12 @@ fi
 
 run() { printf '%s\n' "mount vda ro" "$@" | timeout 60 "$GHEE" "ro:$img" 2>&1; }
 
-out=$(run "subvol list")
+out=$(run "subvolume list /")
+ro=$(run "subvolume list -r /")
 echo "$out" | grep "^ID " | sed 's/^/# /'
 if echo "$out" | grep -q "path sv$" && echo "$out" | grep -q "path sv/nested$" &&
-   echo "$out" | grep -q "path snap (read-only)$"; then
+   echo "$ro" | grep "^ID " | grep -q "path snap$" &&
+   [ "$(echo "$ro" | grep -c "^ID ")" = 1 ]; then
 	ok subvolumes_listed
 else
 	echo "$out" | sed 's/^/# /' | head -n 20
@@ -107,6 +111,68 @@ if echo "$out" | grep -q "^fsck: .*: no errors$"; then
 	ok fsck_clean
 else
 	notok fsck_clean "ghee fsck finds errors in Linux's image"
+fi
+
+# Linux's read-only snapshot, mounted read-write: every change inside it
+# (data, names, attributes, truncate, rename in or out) fails with EROFS
+# and changes nothing; the same changes in the writable sv still work.
+rw=$W/rosnap.img
+cp --sparse=always "$img" "$rw"
+out=$(printf '%s\n' "mount vda" "write /snap/random.bin 0 100 3" \
+	"mkdir /snap/newdir" "touch /snap/newfile" "touch /snap/half.bin" \
+	"truncate /snap/random.bin 0" "chmod 600 /snap/half.bin" \
+	"utimes /snap/half.bin 1 1" "rm /snap/inline.txt" \
+	"mv /snap/half.bin /snap/h2" "mv /snap/half.bin /sv/moved" \
+	"mv /sv/inline.txt /snap/in" "ln /snap/half.bin /snap/l" \
+	"ln -s x /snap/sym" "mkdir /sv/newdir" "sync" "umount" |
+	timeout 60 "$GHEE" "$rw" 2>&1)
+nrofs=$(echo "$out" | grep -c "(errno 30)$")
+got=$(printf '%s\n' "mount vda ro" "sha256sum /snap/random.bin /snap/half.bin" \
+	"ls /snap" | timeout 60 "$GHEE" "ro:$rw" 2>&1)
+sums=$(echo "$got" | grep -E '^[0-9a-f]{64}  /' | sed 's#  /#  #' | sort)
+want=$(grep "  snap/" "$W/want.txt" | sort)
+names=$(echo "$got" | sed -n '/^ghee> ls \/snap/,$p' | grep -v "^ghee>" | sort | tr '\n' ' ')
+svnames=$(printf '%s\n' "mount vda ro" "ls /sv" | timeout 60 "$GHEE" "ro:$rw" 2>&1)
+if [ "$nrofs" -ne 13 ]; then
+	echo "$out" | grep -v "^ghee>" | head -n 20 | sed 's/^/# /'
+	notok readonly_snapshot_unchanged "$nrofs of 13 changes refused with EROFS"
+elif [ "$sums" != "$want" ] ||
+     [ "$names" != "half.bin inline.txt many nested prealloc.bin random.bin " ]; then
+	echo "# names: $names"
+	echo "$got" | head -n 20 | sed 's/^/# /'
+	notok readonly_snapshot_unchanged "the snapshot changed"
+elif ! echo "$svnames" | grep -q "^newdir$"; then
+	notok readonly_snapshot_unchanged "mkdir in the writable sv failed"
+elif ! btrfs check "$rw" >"$W/rosnap-check.txt" 2>&1; then
+	notok readonly_snapshot_unchanged "btrfs check fails after the refused changes"
+else
+	ok readonly_snapshot_unchanged
+fi
+
+# Linux's subvolume and snapshot share blocks: ghee changes the
+# subvolume (copying shared blocks), snapshots it, deletes Linux's
+# read-only snapshot and waits for the cleaner; btrfs check and ghee's
+# fsck must find the image clean, and the new snapshot hold the change.
+chg=$W/changed.img
+cp --sparse=always "$img" "$chg"
+out=$(printf '%s\n' "mount vda" "write /sv/random.bin 4096 8192 5" \
+	"rm /sv/inline.txt" "rm /sv/many/file-with-a-long-name-1500" \
+	"touch /sv/many/new" "subvolume snapshot /sv /sv2" \
+	"write /sv2/new 0 70000 6" "subvolume delete /snap" "subvolume sync" \
+	"sha256sum /sv/random.bin /sv2/random.bin" "fsck" "umount" |
+	timeout 120 "$GHEE" "$chg" 2>&1)
+n=$(echo "$out" | grep -E '^[0-9a-f]{64}  /' | awk '{print $1}' | sort -u | wc -l)
+if echo "$out" | grep -qE "errno|aborted|^error"; then
+	echo "$out" | grep -E -B1 "errno|aborted|^error" | head -n 6 | sed 's/^/# /'
+	notok linux_snapshots_changed_in_ghee "a command failed"
+elif [ "$n" != 1 ] || ! echo "$out" | grep -q "^fsck: .*: no errors$"; then
+	echo "$out" | grep -E "^fsck|^[0-9a-f]{64}" | sed 's/^/# /'
+	notok linux_snapshots_changed_in_ghee "contents or fsck wrong"
+elif ! btrfs check "$chg" >"$W/changed-check.txt" 2>&1; then
+	grep -iE "error|mismatch|missing" "$W/changed-check.txt" | head -n 6 | sed 's/^/# /'
+	notok linux_snapshots_changed_in_ghee "btrfs check fails"
+else
+	ok linux_snapshots_changed_in_ghee
 fi
 
 # A file unlinked while still open: Linux commits the inode with nlink 0

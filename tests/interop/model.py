@@ -10,8 +10,12 @@ check the image against it.
       Make MODEL from nothing with NOPS seeded random operations (create,
       mkdir, write overwrite/append/sparse/past EOF, truncate up/down,
       unlink, rmdir, rename within/across directories replacing targets,
-      hard link, symlink, chmod), a sync now and then, and every path's
-      times set at the end; write the same as ghee commands to SCRIPT.
+      hard link, symlink, chmod, subvolume create, writable snapshot of
+      a subvolume (or of the top level) holding no other subvolume,
+      subvolume delete), a sync now and then, and every path's times set
+      at the end; write the same as ghee commands to SCRIPT. Links and
+      renames stay inside one subvolume; a subvolume's root is never
+      unlinked or renamed (ghee, like Linux, refuses those).
   model.py compare MOUNT MODEL
       Compare a Linux mount with MODEL: paths, types, modes, sizes, link
       counts, symlink targets, mtimes and data.
@@ -27,8 +31,10 @@ the generator of shell/cmd_fs_write.c.
 import hashlib
 import os
 import random
+import shutil
 import stat
 import struct
+import subprocess
 import sys
 
 M64 = (1 << 64) - 1
@@ -60,6 +66,18 @@ class Gen:
         self.out = out
         self.wseed = 0
         self.nlinks = {}
+        self.subvols = set()    # model paths that are subvolumes
+
+    def subvol_of(self, p):
+        """The subvolume holding path p ("/" for the top level)."""
+        best = "/"
+        for s in self.subvols:
+            if (p == s or p.startswith(s + "/")) and len(s) > len(best):
+                best = s
+        return best
+
+    def holds_subvol(self, p):
+        return any(s.startswith(p.rstrip("/") + "/") for s in self.subvols)
 
     def host(self, p):
         return self.model + p
@@ -203,7 +221,7 @@ class Gen:
 
     def op_rmdir(self, e):
         c = [p for p, st in e if self.kind(p) == stat.S_IFDIR and
-             not os.listdir(self.host(p))]
+             p not in self.subvols and not os.listdir(self.host(p))]
         if not c:
             return False
         p = self.r.choice(c)
@@ -215,7 +233,8 @@ class Gen:
         if not e:
             return False
         src, _ = self.r.choice(e)
-        if not self.kind(src):
+        if not self.kind(src) or src in self.subvols or \
+                self.holds_subvol(src):
             return False
         st = os.lstat(self.host(src))
         isdir = stat.S_ISDIR(st.st_mode)
@@ -224,7 +243,9 @@ class Gen:
             # replace a target of a compatible type
             for p, _ in self.r.sample(e, min(len(e), 20)):
                 if p == src or p.startswith(src + "/") or \
-                        src.startswith(p + "/") or not self.kind(p):
+                        src.startswith(p + "/") or not self.kind(p) or \
+                        p in self.subvols or \
+                        self.subvol_of(p) != self.subvol_of(src):
                     continue
                 t = os.lstat(self.host(p))
                 if isdir and stat.S_ISDIR(t.st_mode) and \
@@ -239,6 +260,8 @@ class Gen:
             dst = self.new_path(e)
             if not dst or (isdir and (dst + "/").startswith(src + "/")):
                 return False
+        if self.subvol_of(dst) != self.subvol_of(src):
+            return False
         os.rename(self.host(src), self.host(dst))
         self.cmd("mv %s %s" % (src, dst))
         return True
@@ -248,7 +271,7 @@ class Gen:
         if not p or os.lstat(self.host(p)).st_nlink >= 12:
             return False
         q = self.new_path(e)
-        if not q:
+        if not q or self.subvol_of(q) != self.subvol_of(p):
             return False
         os.link(self.host(p), self.host(q))
         self.cmd("ln %s %s" % (p, q))
@@ -276,12 +299,47 @@ class Gen:
         self.cmd("chmod %o %s" % (mode, p))
         return True
 
+    def op_subvol_create(self, e):
+        p = self.new_path(e)
+        if not p:
+            return False
+        os.mkdir(self.host(p), 0o755)
+        os.chmod(self.host(p), 0o755)
+        self.subvols.add(p)
+        self.cmd("subvolume create %s" % p)
+        return True
+
+    def op_snapshot(self, e):
+        src = self.r.choice(["/"] + sorted(self.subvols))
+        dst = self.new_path(e)
+        if not dst or self.holds_subvol(src) or \
+                dst.startswith(src.rstrip("/") + "/"):
+            return False
+        # cp -a keeps the hard links inside the copy, as a snapshot does.
+        subprocess.run(["cp", "-a", self.host(src), self.host(dst)],
+                       check=True)
+        self.subvols.add(dst)
+        self.cmd("subvolume snapshot %s %s" % (src, dst))
+        return True
+
+    def op_subvol_delete(self, e):
+        c = [s for s in sorted(self.subvols) if not self.holds_subvol(s)]
+        if not c:
+            return False
+        p = self.r.choice(c)
+        shutil.rmtree(self.host(p))
+        self.subvols.remove(p)
+        self.cmd("subvolume delete %s" % p)
+        return True
+
     def run(self, nops):
         ops = [(self.op_create, 10), (self.op_bulk_create, 4),
                (self.op_mkdir, 6), (self.op_write, 22),
                (self.op_truncate, 6), (self.op_unlink, 6),
                (self.op_rmdir, 2), (self.op_rename, 10), (self.op_link, 6),
-               (self.op_symlink, 4), (self.op_chmod, 4)]
+               (self.op_symlink, 4), (self.op_chmod, 4),
+               (self.op_subvol_create, 1), (self.op_snapshot, 1),
+               (self.op_subvol_delete, 1)]
         fns = [f for f, w in ops for _ in range(w)]
         done = 0
         entries = self.walk()

@@ -1,0 +1,484 @@
+/*
+ * `subvolume` and `property` commands, in btrfs-progs 6.2's shape: the
+ * same options, messages and output columns, on the mounted filesystem
+ * (paths are inside it, "/" its top). Each subcommand parses its own
+ * options and prints its usage on bad arguments.
+ */
+#include <ghee/errno.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <ghee/alloc.h>
+#include <ghee/console.h>
+
+#include "cmd_fs.h"
+#include "cmd_subvol.h"
+
+/* Print "cmd: what: reason" and return err. */
+static int fail(const char *cmd, const char *what, int err)
+{
+	con_printf("ERROR: %s: %s: %s (errno %d)\n", cmd, what,
+		   err == -EINVAL ? "not a subvolume" :
+		   err == -EPERM ? "operation not permitted" :
+		   cmd_fs_err_text(err), -err);
+	return err;
+}
+
+static int usage(const char *u)
+{
+	con_printf("usage: %s\n", u);
+	return -EINVAL;
+}
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", or "-" for the zero UUID. */
+static void uuid_string(const uint8_t *u, char *out)
+{
+	static const uint8_t zero[16];
+	int i, n = 0;
+
+	if (!memcmp(u, zero, 16)) {
+		strcpy(out, "-");
+		return;
+	}
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[n++] = '-';
+		n += sprintf(out + n, "%02x", u[i]);
+	}
+}
+
+int cmd_subvolume_create(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume create");
+	int i, ret = 0;
+
+	if (argc < 2)
+		return usage("subvolume create <dest>...");
+	if (!fs)
+		return -ENOENT;
+	for (i = 1; i < argc; i++) {
+		int r = fs_subvol_create(fs, argv[i]);
+
+		if (r)
+			ret = fail("cannot create subvolume", argv[i], r);
+		else
+			con_printf("Create subvolume '%s'\n", argv[i]);
+	}
+	return ret;
+}
+
+/* The last component of path. */
+static const char *base_name(const char *path)
+{
+	size_t n = strlen(path);
+	const char *s;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	for (s = path + n; s > path && s[-1] != '/'; s--)
+		;
+	return s;
+}
+
+int cmd_subvolume_snapshot(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume snapshot");
+	const char *src, *dst;
+	char *path = NULL;
+	struct fs_ino ino;
+	struct fs_stat st;
+	int ro = 0, i = 1, ret;
+
+	if (argc > 1 && !strcmp(argv[1], "-r")) {
+		ro = 1;
+		i++;
+	}
+	if (argc - i != 2)
+		return usage("subvolume snapshot [-r] <subvolume> "
+			     "{<subdir>/<name>|<subdir>}");
+	if (!fs)
+		return -ENOENT;
+	src = argv[i];
+	dst = argv[i + 1];
+	/* An existing directory receives the snapshot under src's name. */
+	if (fs_lookup(fs, dst, FS_LOOKUP_FOLLOW, &ino) == 0 &&
+	    fs_stat(fs, ino, &st) == 0 && (st.mode & 0170000) == 0040000) {
+		path = kmalloc(4096);
+		if (!path)
+			return fail("snapshot", dst, -ENOMEM);
+		snprintf(path, 4096, "%s/%s", dst, base_name(src));
+		dst = path;
+	}
+	ret = fs_subvol_snapshot(fs, src, dst, ro ? FS_SNAP_RDONLY : 0);
+	if (ret)
+		fail("cannot snapshot", src, ret);
+	else
+		con_printf("Create a %ssnapshot of '%s' in '%s'\n",
+			   ro ? "readonly " : "", src, dst);
+	kfree(path);
+	return ret;
+}
+
+/* Parse a decimal subvolume id; 0 when not one. */
+static uint64_t parse_id(const char *s)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > UINT64_MAX / 10 - 1)
+			return 0;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	return v;
+}
+
+int cmd_subvolume_delete(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume delete");
+	int i = 1, commit = 0, by_id = 0, ret = 0;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--commit-after"))
+			commit = 'c';
+		else if (!strcmp(argv[i], "-C") ||
+			 !strcmp(argv[i], "--commit-each"))
+			commit = 'C';
+		else if (!strcmp(argv[i], "-i") ||
+			 !strcmp(argv[i], "--subvolid"))
+			by_id = 1;
+		else
+			break;
+	}
+	if (i >= argc || (by_id && (argc - i != 1 || !parse_id(argv[i]))))
+		return usage("subvolume delete [-c|-C] <subvolume>... | "
+			     "subvolume delete -i <subvolid> <path>");
+	if (!fs)
+		return -ENOENT;
+	for (; i < argc; i++) {
+		int r = by_id ? fs_subvol_delete(fs, NULL, parse_id(argv[i])) :
+				fs_subvol_delete(fs, argv[i], 0);
+
+		con_printf("Delete subvolume (%s): '%s'\n",
+			   commit ? "commit" : "no-commit", argv[i]);
+		if (r == 0 && (commit == 'C' || (commit == 'c' && i == argc - 1)))
+			r = fs_sync(fs);
+		if (r)
+			ret = fail("cannot delete", argv[i], r);
+	}
+	return ret;
+}
+
+int cmd_subvolume_sync(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume sync");
+	int ret;
+
+	(void)argv;
+	(void)argc;
+	if (!fs)
+		return -ENOENT;
+	ret = fs_subvol_sync(fs);
+	return ret ? fail("subvolume sync", "", ret) : 0;
+}
+
+/* What subvolume list shows and which subvolumes. */
+struct list_opts {
+	int parent, all, snaps_only, ro_only, uuid, puuid, below;
+	uint64_t below_id;	/* -o: the subvolume PATH names */
+};
+
+static int list_print(void *ctx, const struct fs_subvol *sv)
+{
+	static const uint8_t zero[16];
+	const struct list_opts *o = ctx;
+	char u[40], when[96];
+
+	if (o->snaps_only && !memcmp(sv->parent_uuid, zero, 16))
+		return 0;
+	if (o->ro_only && !sv->read_only)
+		return 0;
+	if (o->below && sv->parent != o->below_id)
+		return 0;
+	con_printf("ID %llu gen %llu", (unsigned long long)sv->id,
+		   (unsigned long long)sv->generation);
+	if (o->snaps_only) {
+		cmd_fs_time_string(sv->otime.sec, when, sizeof(when));
+		con_printf(" cgen %llu", (unsigned long long)sv->otransid);
+	}
+	if (o->parent)
+		con_printf(" parent %llu", (unsigned long long)sv->parent);
+	con_printf(" top level %llu", (unsigned long long)sv->parent);
+	if (o->snaps_only)
+		con_printf(" otime %s", when);
+	if (o->puuid) {
+		uuid_string(sv->parent_uuid, u);
+		con_printf(" parent_uuid %-36s", u);
+	}
+	if (o->uuid) {
+		uuid_string(sv->uuid, u);
+		con_printf(" uuid %-36s", u);
+	}
+	con_printf(" path %s%s\n", o->all ? "<FS_TREE>/" : "", sv->path);
+	return 0;
+}
+
+/* Parse subvolume list's flags; returns the index of PATH or -1. */
+static int list_parse(int argc, char **argv, struct list_opts *o)
+{
+	int i;
+	const char *c;
+
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++)
+		for (c = argv[i] + 1; *c; c++) {
+			switch (*c) {
+			case 'p': o->parent = 1; break;
+			case 'a': o->all = 1; break;
+			case 's': o->snaps_only = 1; break;
+			case 'r': o->ro_only = 1; break;
+			case 'u': o->uuid = 1; break;
+			case 'q': o->puuid = 1; break;
+			case 'o': o->below = 1; break;
+			default: return -1;
+			}
+		}
+	return i == argc - 1 ? i : -1;
+}
+
+int cmd_subvolume_list(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume list");
+	struct list_opts o;
+	struct fs_subvol *sv;
+	int i, ret;
+
+	memset(&o, 0, sizeof(o));
+	i = list_parse(argc, argv, &o);
+	if (i < 0)
+		return usage("subvolume list [-aopqrsu] <path>");
+	if (!fs)
+		return -ENOENT;
+	sv = kmalloc(sizeof(*sv));
+	if (!sv)
+		return fail("subvolume list", argv[i], -ENOMEM);
+	ret = fs_subvol_get(fs, argv[i], sv);
+	if (ret == 0) {
+		o.below_id = sv->id;
+		ret = fs_subvol_list(fs, list_print, &o);
+	}
+	if (ret)
+		fail("can't list subvolumes", argv[i], ret);
+	kfree(sv);
+	return ret;
+}
+
+/* Print the names of the snapshots of sv (subvolume show). */
+struct snaps_ctx {
+	const uint8_t *uuid;
+};
+
+static int snaps_print(void *ctx, const struct fs_subvol *sv)
+{
+	const struct snaps_ctx *c = ctx;
+
+	if (!memcmp(sv->parent_uuid, c->uuid, 16))
+		con_printf("\t\t\t\t%s\n", sv->path);
+	return 0;
+}
+
+static void show_one(struct fs_info *fs, const char *arg,
+		     const struct fs_subvol *sv)
+{
+	struct snaps_ctx c = { sv->uuid };
+	char u[40], when[96];
+
+	con_printf("%s\n", sv->id == 5 ? "/" : sv->path);
+	con_printf("\tName: \t\t\t%s\n", sv->id == 5 ? "<FS_TREE>" :
+		   strrchr(sv->path, '/') ? strrchr(sv->path, '/') + 1 :
+		   sv->path);
+	uuid_string(sv->uuid, u);
+	con_printf("\tUUID: \t\t\t%s\n", u);
+	uuid_string(sv->parent_uuid, u);
+	con_printf("\tParent UUID: \t\t%s\n", u);
+	uuid_string(sv->received_uuid, u);
+	con_printf("\tReceived UUID: \t\t%s\n", u);
+	cmd_fs_time_string(sv->otime.sec, when, sizeof(when));
+	con_printf("\tCreation time: \t\t%s +0000\n", when);
+	con_printf("\tSubvolume ID: \t\t%llu\n", (unsigned long long)sv->id);
+	con_printf("\tGeneration: \t\t%llu\n",
+		   (unsigned long long)sv->generation);
+	con_printf("\tGen at creation: \t%llu\n",
+		   (unsigned long long)sv->otransid);
+	con_printf("\tParent ID: \t\t%llu\n", (unsigned long long)sv->parent);
+	con_printf("\tTop level ID: \t\t%llu\n",
+		   (unsigned long long)sv->parent);
+	con_printf("\tFlags: \t\t\t%s\n", sv->read_only ? "readonly" : "-");
+	con_printf("\tSnapshot(s):\n");
+	if (fs_subvol_list(fs, snaps_print, &c))
+		con_printf("\t\t\t\t(cannot list: %s)\n", arg);
+}
+
+int cmd_subvolume_show(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume show");
+	struct fs_subvol *sv;
+	int ret;
+
+	if (argc != 2)
+		return usage("subvolume show <subvol-path>");
+	if (!fs)
+		return -ENOENT;
+	sv = kmalloc(sizeof(*sv));
+	if (!sv)
+		return fail("subvolume show", argv[1], -ENOMEM);
+	ret = fs_subvol_get(fs, argv[1], sv);
+	if (ret)
+		fail("subvolume show", argv[1], ret);
+	else
+		show_one(fs, argv[1], sv);
+	kfree(sv);
+	return ret;
+}
+
+struct default_ctx {
+	uint64_t id;
+};
+
+static int default_print(void *ctx, const struct fs_subvol *sv)
+{
+	const struct default_ctx *c = ctx;
+
+	if (sv->id != c->id)
+		return 0;
+	con_printf("ID %llu gen %llu top level %llu path %s\n",
+		   (unsigned long long)sv->id,
+		   (unsigned long long)sv->generation,
+		   (unsigned long long)sv->parent, sv->path);
+	return 1;
+}
+
+int cmd_subvolume_get_default(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume get-default");
+	struct default_ctx c;
+	int ret;
+
+	(void)argv;
+	if (argc > 2)
+		return usage("subvolume get-default [<path>]");
+	if (!fs)
+		return -ENOENT;
+	ret = fs_subvol_default_get(fs, &c.id);
+	if (ret)
+		return fail("subvolume get-default", "", ret);
+	if (c.id == 5) {
+		con_printf("ID 5 (FS_TREE)\n");
+		return 0;
+	}
+	ret = fs_subvol_list(fs, default_print, &c);
+	return ret ? fail("subvolume get-default", "", ret) : 0;
+}
+
+int cmd_subvolume_set_default(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("subvolume set-default");
+	uint64_t id = argc >= 2 ? parse_id(argv[1]) : 0;
+	int ret;
+
+	if (argc < 2 || argc > 3 || !id)
+		return usage("subvolume set-default <subvolid> [<path>]");
+	if (!fs)
+		return -ENOENT;
+	ret = fs_subvol_set_default(fs, id);
+	return ret ? fail("unable to set a default subvolume", argv[1], ret) :
+		     0;
+}
+
+/* A subcommand of a group. */
+struct subcmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct subcmd subvolume_cmds[] = {
+	{ "create", cmd_subvolume_create },
+	{ "snapshot", cmd_subvolume_snapshot },
+	{ "list", cmd_subvolume_list },
+	{ "show", cmd_subvolume_show },
+	{ "get-default", cmd_subvolume_get_default },
+	{ "set-default", cmd_subvolume_set_default },
+	{ "delete", cmd_subvolume_delete },
+	{ "sync", cmd_subvolume_sync },
+	{ NULL, NULL },
+};
+
+static const struct subcmd property_cmds[] = {
+	{ "get", cmd_property_get },
+	{ "set", cmd_property_set },
+	{ NULL, NULL },
+};
+
+/* Run argv[1] of group from table, passing it argv + 1. */
+static int dispatch(const char *group, const struct subcmd *table,
+		    int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; table[i].name; i++)
+		if (!strcmp(argv[1], table[i].name))
+			return table[i].run(argc - 1, argv + 1);
+	con_printf("%s: unknown subcommand '%s' (expected:", group, argv[1]);
+	for (i = 0; table[i].name; i++)
+		con_printf(" %s", table[i].name);
+	con_printf(")\n");
+	return -EINVAL;
+}
+
+int cmd_subvolume(int argc, char **argv)
+{
+	return dispatch("subvolume", subvolume_cmds, argc, argv);
+}
+
+int cmd_property(int argc, char **argv)
+{
+	return dispatch("property", property_cmds, argc, argv);
+}
+
+int cmd_property_get(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("property get");
+	struct fs_subvol *sv;
+	int ret;
+
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "ro")))
+		return usage("property get <object> [ro]");
+	if (!fs)
+		return -ENOENT;
+	sv = kmalloc(sizeof(*sv));
+	if (!sv)
+		return fail("property get", argv[1], -ENOMEM);
+	ret = fs_subvol_get(fs, argv[1], sv);
+	if (ret)
+		fail("property get", argv[1], ret);
+	else
+		con_printf("ro=%s\n", sv->read_only ? "true" : "false");
+	kfree(sv);
+	return ret;
+}
+
+int cmd_property_set(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("property set");
+	int ro, ret;
+
+	if (argc != 4 || strcmp(argv[2], "ro") ||
+	    (strcmp(argv[3], "true") && strcmp(argv[3], "false")))
+		return usage("property set <object> ro true|false");
+	if (!fs)
+		return -ENOENT;
+	ro = !strcmp(argv[3], "true");
+	ret = fs_subvol_set_ro(fs, argv[1], ro);
+	return ret ? fail("property set", argv[1], ret) : 0;
+}

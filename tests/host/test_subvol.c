@@ -1,0 +1,379 @@
+/*
+ * Subvolumes and snapshots (fs/subvol_create.c) through the public API:
+ * create, snapshot (writable and read-only, of snapshots, of the top
+ * level), what each tree holds afterwards when either side changes, the
+ * read-only guard, and the references the four cases of copying a shared
+ * block leave in the extent tree (extent_update_ref_for_cow). Each case
+ * ends with `btrfs check` (btrfs-progs) on the image when it is installed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ghee/errno.h>
+
+#include "../../fs/fs.h"
+#include "../../fs/fs_info.h"
+#include "../../fs/subvol.h"
+#include "shim/fault_dev.h"
+#include "test.h"
+
+#define DEV_BYTES (256ull << 20)
+#define CUTS 12		/* power cuts, spread over the workload */
+#define CUT_FAILED_IMAGE "/tmp/ghee-subvol-cut-failed.img"	/* to debug */
+
+struct env {
+	struct fault_dev *dev;
+	struct fs_info *fs;
+};
+
+static int env_open(struct env *e)
+{
+	struct fs_mkfs_opts o = { NULL, 0, 0 };
+
+	e->dev = fault_dev_new(DEV_BYTES);
+	if (!e->dev || fs_mkfs(fault_dev_blk(e->dev), &o))
+		return -EIO;
+	return fs_mount(fault_dev_blk(e->dev), 0, &e->fs);
+}
+
+static int env_remount(struct env *e)
+{
+	fs_umount(e->fs);
+	e->fs = NULL;
+	return fs_mount(fault_dev_blk(e->dev), 0, &e->fs);
+}
+
+/* Unmount, run btrfs check; 0 when clean or not installed. */
+static int env_close(struct env *e)
+{
+	int bad = 0;
+
+	if (e->fs)
+		fs_umount(e->fs);
+	if (e->dev)
+		bad = fault_dev_btrfs_check(e->dev) == 1;
+	fault_dev_free(e->dev);
+	return bad ? -EUCLEAN : 0;
+}
+
+/* Write len bytes of byte c at off of path (made when missing). */
+static int put(struct fs_info *fs, const char *path, uint64_t off, size_t len,
+	       int c)
+{
+	static char buf[1 << 16];
+	struct fs_ino ino;
+	int ret = fs_lookup(fs, path, 0, &ino);
+
+	if (ret == -ENOENT)
+		ret = fs_create(fs, path, 0644, &ino);
+	if (ret)
+		return ret;
+	memset(buf, c, len);
+	return fs_write(fs, ino, off, buf, len);
+}
+
+/* Whether path holds exactly len bytes of c. */
+static int holds(struct fs_info *fs, const char *path, size_t len, int c)
+{
+	static char buf[1 << 16];
+	struct fs_ino ino;
+	size_t done, i;
+
+	if (fs_lookup(fs, path, 0, &ino) ||
+	    fs_read(fs, ino, 0, buf, sizeof(buf), &done) || done != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (buf[i] != (char)c)
+			return 0;
+	return 1;
+}
+
+TEST(subvol, create_and_snapshot_keep_contents_apart)
+{
+	struct env e = { 0 };
+
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
+	CHECK_EQ(fs_subvol_create(e.fs, "/sv"), -EEXIST);
+	CHECK_OK(put(e.fs, "/sv/a", 0, 5000, 'a'));
+	CHECK_OK(fs_mkdir(e.fs, "/sv/d", 0755));
+	CHECK_OK(put(e.fs, "/sv/d/b", 0, 100, 'b'));
+	/* Not synced: the snapshot is made at the commit and has them. */
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/sv", "/snap", 0));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/sv", "/ro", FS_SNAP_RDONLY));
+	CHECK_EQ(fs_subvol_snapshot(e.fs, "/sv/d", "/x", 0), -EINVAL);
+	CHECK(holds(e.fs, "/snap/a", 5000, 'a'));
+	CHECK(holds(e.fs, "/snap/d/b", 100, 'b'));
+	CHECK_OK(put(e.fs, "/sv/a", 0, 5000, 'A'));
+	CHECK_OK(put(e.fs, "/snap/d/b", 0, 100, 'B'));
+	CHECK(holds(e.fs, "/sv/a", 5000, 'A'));
+	CHECK(holds(e.fs, "/sv/d/b", 100, 'b'));
+	CHECK(holds(e.fs, "/snap/a", 5000, 'a'));
+	CHECK(holds(e.fs, "/snap/d/b", 100, 'B'));
+	CHECK(holds(e.fs, "/ro/a", 5000, 'a'));
+	CHECK_EQ(put(e.fs, "/ro/a", 0, 10, 'x'), -EROFS);
+	CHECK_EQ(fs_mkdir(e.fs, "/ro/n", 0755), -EROFS);
+	CHECK_EQ(fs_rename(e.fs, "/ro/a", "/ro/b"), -EROFS);
+	CHECK_EQ(fs_rename(e.fs, "/sv/a", "/ro/b"), -EROFS);
+	CHECK_EQ(fs_unlink(e.fs, "/ro/a"), -EROFS);
+	/* A snapshot of a snapshot, and of the top level. */
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/snap", "/sv/snap2", 0));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/", "/top", 0));
+	CHECK(holds(e.fs, "/sv/snap2/d/b", 100, 'B'));
+	CHECK(holds(e.fs, "/top/snap/a", 5000, 'a') == 0);
+	CHECK_OK(env_remount(&e));
+	CHECK(holds(e.fs, "/sv/a", 5000, 'A'));
+	CHECK(holds(e.fs, "/snap/a", 5000, 'a'));
+	CHECK(holds(e.fs, "/ro/d/b", 100, 'b'));
+	CHECK(holds(e.fs, "/sv/snap2/d/b", 100, 'B'));
+	CHECK_EQ(put(e.fs, "/ro/a", 0, 10, 'x'), -EROFS);
+	CHECK_OK(env_close(&e));
+}
+
+TEST(subvol, delete_refuses_what_it_must)
+{
+	struct env e = { 0 };
+	struct fs_ino ino;
+	uint64_t id;
+
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
+	CHECK_OK(fs_subvol_create(e.fs, "/sv/inner"));
+	CHECK_OK(fs_mkdir(e.fs, "/sv/dir", 0755));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/sv/inner", "/sv/dir/ro",
+				    FS_SNAP_RDONLY));
+	CHECK_EQ(fs_subvol_delete(e.fs, "/", 0), -EPERM);
+	CHECK_EQ(fs_subvol_delete(e.fs, NULL, 5), -EPERM);
+	CHECK_EQ(fs_subvol_delete(e.fs, "/sv", 0), -ENOTEMPTY);
+	CHECK_EQ(fs_subvol_delete(e.fs, "/sv/dir", 0), -EINVAL);
+	CHECK_EQ(fs_subvol_delete(e.fs, "/nothing", 0), -ENOENT);
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/sv", "/snap", FS_SNAP_RDONLY));
+	/* A subvolume linked inside a read-only one stays. */
+	CHECK_OK(fs_subvol_create(e.fs, "/rw"));
+	CHECK_OK(fs_subvol_create(e.fs, "/rw/in"));
+	CHECK_OK(fs_subvol_set_ro(e.fs, "/rw", 1));
+	CHECK_EQ(fs_subvol_delete(e.fs, "/rw/in", 0), -EROFS);
+	CHECK_OK(fs_subvol_set_ro(e.fs, "/rw", 0));
+	/* The default subvolume (on disk: for the next mount) stays. */
+	CHECK_OK(fs_lookup(e.fs, "/rw/in", 0, &ino));
+	CHECK_OK(fs_subvol_set_default(e.fs, ino.root));
+	CHECK_OK(fs_subvol_default_get(e.fs, &id));
+	CHECK_EQ(id, ino.root);
+	CHECK_EQ(fs_subvol_delete(e.fs, "/rw/in", 0), -EPERM);
+	CHECK_OK(fs_subvol_set_default(e.fs, 5));
+	CHECK_OK(fs_subvol_delete(e.fs, "/rw/in", 0));
+	CHECK_OK(fs_subvol_delete(e.fs, "/sv/dir/ro", 0));
+	CHECK_OK(fs_subvol_delete(e.fs, "/sv/inner", 0));
+	CHECK_OK(fs_subvol_delete(e.fs, "/sv", 0));
+	CHECK_EQ(fs_subvol_delete(e.fs, "/sv", 0), -ENOENT);
+	CHECK_OK(fs_subvol_sync(e.fs));
+	CHECK(holds(e.fs, "/snap/a", 0, 0) == 0);
+	CHECK_OK(env_close(&e));
+}
+
+/* Bytes used by data and metadata now (after a commit). */
+static uint64_t used_bytes(struct fs_info *fs)
+{
+	struct fs_df df;
+
+	if (fs_sync(fs) || fs_df(fs, &df))
+		return 0;
+	return df.bytes_used;
+}
+
+/* Make n files of 5000 bytes each under dir. */
+static int many_files(struct fs_info *fs, const char *dir, int n, int c)
+{
+	char name[64];
+	int i, ret = fs_mkdir(fs, dir, 0755);
+
+	for (i = 0; i < n && ret == 0; i++) {
+		snprintf(name, sizeof(name), "%s/f%05d", dir, i);
+		ret = put(fs, name, 0, 5000, c);
+	}
+	return ret;
+}
+
+TEST(subvol, delete_drops_trees_and_returns_space)
+{
+	struct env e = { 0 };
+	uint64_t before, full;
+
+	CHECK_OK(env_open(&e));
+	before = used_bytes(e.fs);
+	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
+	CHECK_OK(many_files(e.fs, "/sv/d", 1600, 'x'));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/sv", "/snap", 0));
+	CHECK_OK(put(e.fs, "/sv/d/f00010", 0, 5000, 'y'));
+	CHECK_OK(put(e.fs, "/snap/d/f01500", 0, 5000, 'z'));
+	full = used_bytes(e.fs);
+	/* The origin first: the blocks it made and shares change to
+	 * full back-references before its references go. */
+	CHECK_OK(fs_subvol_delete(e.fs, "/sv", 0));
+	CHECK_EQ(fs_lookup(e.fs, "/sv", 0, &(struct fs_ino){ 0, 0 }), -ENOENT);
+	CHECK_OK(fs_subvol_sync(e.fs));
+	CHECK(used_bytes(e.fs) < full);
+	CHECK(holds(e.fs, "/snap/d/f00010", 5000, 'x'));
+	CHECK(holds(e.fs, "/snap/d/f01500", 5000, 'z'));
+	CHECK(holds(e.fs, "/snap/d/f01599", 5000, 'x'));
+	CHECK_OK(put(e.fs, "/snap/d/f00020", 0, 5000, 'w'));
+	CHECK_OK(env_remount(&e));
+	CHECK(holds(e.fs, "/snap/d/f00020", 5000, 'w'));
+	CHECK_OK(fs_subvol_delete(e.fs, "/snap", 0));
+	CHECK_OK(fs_subvol_sync(e.fs));
+	/* All back but the UUID tree's leaf, made with the first subvolume. */
+	CHECK_EQ(used_bytes(e.fs), before + 16384);
+	CHECK_OK(env_close(&e));
+}
+
+/* The power-cut workload: snapshot the subvolume, change it, delete the
+ * snapshot and a subvolume of its own blocks (a drop of several steps),
+ * and wait for the drops. */
+static void cut_workload(struct fs_info *fs)
+{
+	/* Errors are expected once the power is cut. */
+	if (fs_subvol_snapshot(fs, "/sv", "/snap", 0) == 0 &&
+	    put(fs, "/sv/d/f00003", 0, 5000, 'y') == 0 &&
+	    fs_subvol_delete(fs, "/big", 0) == 0 &&
+	    fs_subvol_delete(fs, "/snap", 0) == 0)
+		fs_subvol_sync(fs);
+}
+
+/* Check a survivor: read-only first (fsck of the image as the cut left
+ * it, the subvolume's files), then read-write: the cleaner finishes the
+ * drop, and the snapshot (when its commit landed) can be deleted too.
+ * (fsck reads the running trees: it runs when no change is in flight.)
+ * NULL or why it failed. */
+static const char *cut_verify(struct fault_dev *c, int btrfs_check)
+{
+	struct fs_check_report rep;
+	struct fs_info *fs;
+	struct fs_ino ino;
+	const char *why = NULL;
+
+	if (fs_mount(fault_dev_blk(c), FS_MOUNT_RO, &fs))
+		return "the image does not mount";
+	if (fs_check(fs, &rep))
+		why = "fsck found errors in the survivor";
+	else if (!holds(fs, "/sv/d/f01000", 5000, 'x') ||
+		 (!holds(fs, "/sv/d/f00003", 5000, 'x') &&
+		  !holds(fs, "/sv/d/f00003", 5000, 'y')))
+		why = "a synced file is wrong";
+	fs_umount(fs);
+	if (!why && btrfs_check && fault_dev_btrfs_check(c) == 1)
+		why = "btrfs check found errors in the survivor";
+	if (why)
+		return why;
+	if (fs_mount(fault_dev_blk(c), 0, &fs))
+		return "the image does not mount read-write";
+	if (fs_subvol_sync(fs))
+		why = "the drop does not finish";
+	else if ((fs_lookup(fs, "/snap", 0, &ino) == 0 &&
+		  (fs_subvol_delete(fs, "/snap", 0) || fs_subvol_sync(fs))) ||
+		 (fs_lookup(fs, "/big", 0, &ino) == 0 &&
+		  (fs_subvol_delete(fs, "/big", 0) || fs_subvol_sync(fs))))
+		why = "a subvolume cannot be deleted after the cut";
+	else if (fs_check(fs, &rep))
+		why = "fsck found errors after the drop";
+	fs_umount(fs);
+	if (!why && btrfs_check && fault_dev_btrfs_check(c) == 1)
+		why = "btrfs check found errors after the drop";
+	return why;
+}
+
+TEST(subvol, power_cut_during_snapshot_and_drop)
+{
+	struct fs_mkfs_opts o = { NULL, 4096, 0 };
+	struct fault_dev *tmpl = fault_dev_new(DEV_BYTES), *f, *c;
+	struct fs_info *fs;
+	const char *why = NULL;
+	uint64_t total, cut = 0;
+	int k;
+
+	CHECK(tmpl != NULL);
+	CHECK_OK(fs_mkfs(fault_dev_blk(tmpl), &o));
+	CHECK_OK(fs_mount(fault_dev_blk(tmpl), 0, &fs));
+	CHECK_OK(fs_subvol_create(fs, "/sv"));
+	CHECK_OK(many_files(fs, "/sv/d", 1001, 'x'));
+	CHECK_OK(fs_subvol_create(fs, "/big"));
+	CHECK_OK(many_files(fs, "/big/d", 1300, 'b'));
+	fs_umount(fs);
+	f = fault_dev_clone(tmpl);
+	CHECK(f != NULL);
+	fault_dev_arm(f, 0, FAULT_CUT, 0);
+	CHECK_OK(fs_mount(fault_dev_blk(f), 0, &fs));
+	cut_workload(fs);
+	fs_umount(fs);
+	total = fault_dev_writes(f);
+	fault_dev_free(f);
+	for (k = 1; k < CUTS && !why; k++) {
+		cut = total * (uint64_t)k / CUTS;
+		f = fault_dev_clone(tmpl);
+		fault_dev_arm(f, cut, FAULT_CUT, cut);
+		if (fs_mount(fault_dev_blk(f), 0, &fs) == 0) {
+			cut_workload(fs);
+			fs_umount(fs);
+		}
+		c = fault_dev_crash_image(f);
+		fault_dev_free(f);
+		why = c ? cut_verify(c, k % 3 == 0) : "no memory";
+		if (why && fault_dev_save(c, CUT_FAILED_IMAGE) == 0)
+			printf("# the failing image is %s\n", CUT_FAILED_IMAGE);
+		fault_dev_free(c);
+	}
+	fault_dev_free(tmpl);
+	printf("# %llu writes, %d cuts\n", (unsigned long long)total, CUTS - 1);
+	if (why)
+		test_fail(__FILE__, __LINE__, "cut at write %llu of %llu: %s",
+			  (unsigned long long)cut, (unsigned long long)total,
+			  why);
+}
+
+/* drop_progress of dead root id, through a read-only mount's root item. */
+static int dead_progress(struct fs_info *fs, uint64_t id, struct key *k)
+{
+	u8 item[sizeof(struct d_root_item)];
+	u32 size;
+	int ret = subvol_read_root_item(fs, id, item, &size);
+
+	if (ret == 0)
+		key_from_disk(k, D_PTR(struct d_root_item, item,
+				       drop_progress));
+	return ret;
+}
+
+TEST(subvol, drop_resumes_after_unmount)
+{
+	struct env e = { 0 };
+	struct key k = { 0, 0, 0 };
+	struct fs_ino ino;
+	int i;
+
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fs_subvol_create(e.fs, "/big"));
+	CHECK_OK(fs_lookup(e.fs, "/big", 0, &ino));
+	CHECK_OK(many_files(e.fs, "/big/d", 1500, 'b'));
+	CHECK_OK(fs_subvol_delete(e.fs, "/big", 0));
+	/* Unmount as soon as a step has recorded its progress. */
+	for (i = 0; i < 20000 && k.objectid == 0; i++) {
+		down_read(&e.fs->ns_lock);
+		if (dead_progress(e.fs, ino.root, &k))
+			k.objectid = (u64)-1;	/* dropped already */
+		up_read(&e.fs->ns_lock);
+		if (k.objectid == 0)
+			usleep(200);
+	}
+	fs_umount(e.fs);
+	CHECK_OK(fs_mount(fault_dev_blk(e.dev), FS_MOUNT_RO, &e.fs));
+	CHECK_OK(dead_progress(e.fs, ino.root, &k));	/* half dropped */
+	CHECK(k.objectid != 0);
+	fs_umount(e.fs);
+	e.fs = NULL;
+	CHECK_EQ(fault_dev_btrfs_check(e.dev) == 1, 0);
+	CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
+	CHECK_OK(fs_subvol_sync(e.fs));
+	CHECK_EQ(dead_progress(e.fs, ino.root, &k), -ENOENT);
+	CHECK_OK(env_close(&e));
+}
