@@ -572,8 +572,9 @@ TEST(extent_refs, cow_shared_by_owner_then_last_ref)
 	cow_owner_then_last(&env);
 	if (env.fs)
 		fs_umount(env.fs);
-	if (env.dev && fault_dev_btrfs_check(env.dev) == 1)
-		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	if (env.dev)
+		test_btrfs_check(__FILE__, __LINE__,
+				 fault_dev_btrfs_check(env.dev));
 	fault_dev_free(env.dev);
 }
 
@@ -626,7 +627,8 @@ TEST(extent_refs, cow_shared_by_other_tree_then_own_copy)
 	cow_other_then_own(&env);
 	if (env.fs)
 		fs_umount(env.fs);
-	if (env.dev && fault_dev_btrfs_check(env.dev) == 1)
-		test_fail(__FILE__, __LINE__, "btrfs check found errors");
+	if (env.dev)
+		test_btrfs_check(__FILE__, __LINE__,
+				 fault_dev_btrfs_check(env.dev));
 	fault_dev_free(env.dev);
 }

@@ -45,7 +45,8 @@ static int env_remount(struct env *e)
 	return fs_mount(fault_dev_blk(e->dev), 0, &e->fs);
 }
 
-/* Unmount, run btrfs check; 0 when clean or not installed. */
+/* Unmount, run btrfs check; 0 when clean or not installed (the case
+ * then says it skipped the check). */
 static int env_close(struct env *e)
 {
 	int bad = 0;
@@ -53,7 +54,8 @@ static int env_close(struct env *e)
 	if (e->fs)
 		fs_umount(e->fs);
 	if (e->dev)
-		bad = fault_dev_btrfs_check(e->dev) == 1;
+		bad = test_btrfs_check(__FILE__, __LINE__,
+				       fault_dev_btrfs_check(e->dev));
 	fault_dev_free(e->dev);
 	return bad ? -EUCLEAN : 0;
 }
@@ -262,8 +264,9 @@ static const char *cut_verify(struct fault_dev *c, int btrfs_check)
 		  !holds(fs, "/sv/d/f00003", 5000, 'y')))
 		why = "a synced file is wrong";
 	fs_umount(fs);
-	if (!why && btrfs_check && fault_dev_btrfs_check(c) == 1)
-		why = "btrfs check found errors in the survivor";
+	if (!why && btrfs_check &&
+	    test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(c)))
+		why = "btrfs check failed on the survivor";
 	if (why)
 		return why;
 	if (fs_mount(fault_dev_blk(c), 0, &fs))
@@ -278,8 +281,9 @@ static const char *cut_verify(struct fault_dev *c, int btrfs_check)
 	else if (fs_check(fs, &rep))
 		why = "fsck found errors after the drop";
 	fs_umount(fs);
-	if (!why && btrfs_check && fault_dev_btrfs_check(c) == 1)
-		why = "btrfs check found errors after the drop";
+	if (!why && btrfs_check &&
+	    test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(c)))
+		why = "btrfs check failed after the drop";
 	return why;
 }
 
@@ -371,7 +375,8 @@ TEST(subvol, drop_resumes_after_unmount)
 	CHECK(k.objectid != 0);
 	fs_umount(e.fs);
 	e.fs = NULL;
-	CHECK_EQ(fault_dev_btrfs_check(e.dev) == 1, 0);
+	if (test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(e.dev)))
+		return;
 	CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
 	CHECK_OK(fs_subvol_sync(e.fs));
 	CHECK_EQ(dead_progress(e.fs, ino.root, &k), -ENOENT);

@@ -43,13 +43,14 @@ def test_snapshot_delete_smp2(ctx):
     assert "path sv" not in out and "path snap\n" not in out, out
     out = g.cmd("fsck")
     assert re.search(r"fsck: vda generation \d+: .*: no errors", out), out
-    ctx.case("fsck_in_guest", True, out.strip()[:160])
+    ctx.note(out.strip()[:160])
     g.send("poweroff\n")
     assert g.wait_exit() == 0
-    if shutil.which("btrfs"):
-        r = subprocess.run(["btrfs", "check", img], capture_output=True,
-                           text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
+    if not shutil.which("btrfs"):
+        ctx.skip("btrfs-progs not installed: no btrfs check")
+    r = subprocess.run(["btrfs", "check", img], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
     r = subprocess.run([os.path.join(ROOT, "build/ghee"), "ro:" + img],
                        input="mount vda ro\nsha256sum /ro/a /snap2/a\n"
                              "find -c /ro\nfind -c /snap2\n",
