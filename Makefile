@@ -43,7 +43,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan
+.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan progs-corpus
 
 all: kernel host loader
 
@@ -147,6 +147,12 @@ run: kernel $(if $(filter efi,$(BOOT)),$(LOADER)) \
 
 test: kernel host loader $(HOSTTSAN)
 	@tests/run-all.sh
+
+# btrfs-progs' own test images, fetched once into build/progs/images
+# (apt-get source btrfs-progs); `make test` compares ghee's fsck with
+# `btrfs check` on them (tests/interop/progs_images.sh).
+progs-corpus:
+	@tests/interop/progs_corpus.sh
 
 # Benchmarks: every bench/*.sh, each printing RESULT lines and ghee/Linux
 # ratios (bench/blk.sh: raw disk I/O beside Linux in the same QEMU).

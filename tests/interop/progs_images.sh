@@ -1,0 +1,83 @@
+#!/bin/bash
+# Interop: ghee's fsck beside `btrfs check --readonly` on every image of
+# btrfs-progs' own test corpus (tests/interop/progs_corpus.sh fetches it
+# into build/progs/images). One KTAP line per image: ok when both find it
+# clean or both find errors (or ghee refuses an image of several devices,
+# which it cannot assemble yet); not ok with both verdicts and their first
+# error line otherwise, or when ghee crashes or hangs. Ends with
+# "# agree: N of M".
+#
+# PROGS_IMAGES=a,b limits the run to images whose name contains a or b.
+# Without the corpus (the fetch failed: no network, no apt) the one case
+# is reported as skipped with the fetch's reason.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+GHEE=${GHEE:-$ROOT/build/ghee}
+IMG=$ROOT/build/progs/images
+W=$ROOT/build/progs/run
+N=0 FAILED=0 AGREE=0
+
+echo "KTAP version 1"
+finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; exit $?; }
+[ -x "$GHEE" ] || { N=1; FAILED=1; echo "not ok 1 progs_images # $GHEE not built"; finish; }
+if [ ! -e "$IMG/.done" ]; then
+	why=$(tests/interop/progs_corpus.sh 2>&1 >/dev/null | tail -n1)
+	if [ ! -e "$IMG/.done" ]; then
+		N=1; echo "ok 1 progs_images # SKIP corpus not fetched: ${why:-unknown}"
+		finish
+	fi
+fi
+command -v btrfs >/dev/null || { N=1; echo "ok 1 progs_images # SKIP btrfs-progs not installed"; finish; }
+rm -rf "$W" && mkdir -p "$W"
+
+# ghee's verdict on one image: clean, errors, refused, crash or hang.
+ghee_verdict() {
+	local img=$1 out=$2 rc
+	printf 'fsck vda\n' | timeout 120 "$GHEE" "ro:$img" > "$out" 2>&1
+	rc=$?
+	if [ $rc = 124 ]; then echo hang
+	elif [ $rc -ge 128 ] || grep -q -E 'Sanitizer|runtime error' "$out"; then echo crash
+	elif grep -q '^fsck: .*: no errors$' "$out"; then echo clean
+	elif grep -q '^fsck: .* errors$' "$out"; then echo errors
+	elif grep -q 'cannot mount' "$out"; then echo refused
+	else echo unknown; fi
+}
+
+# The first line of ghee's output that names a problem.
+ghee_first_error() {
+	grep -v -E '^(> |fsck vda|ghee)' "$1" | grep -v '^fsck: .*generation' | head -n1
+}
+
+wanted() {
+	local pat
+	[ -z "${PROGS_IMAGES:-}" ] && return 0
+	for pat in ${PROGS_IMAGES//,/ }; do
+		case $1 in *"$pat"*) return 0 ;; esac
+	done
+	return 1
+}
+
+for img in "$IMG"/*.img; do
+	name=$(basename "$img" .img)
+	wanted "$name" || continue
+	N=$((N + 1))
+	timeout 300 btrfs check --readonly "$img" > "$W/$name.progs" 2>&1
+	prc=$?
+	devs=$(btrfs inspect-internal dump-super "$img" 2>/dev/null |
+		awk '$1 == "num_devices" { print $2 }')
+	case $prc in 0) progs=clean ;; 124) progs=hang ;; *) progs=errors ;; esac
+	ghee=$(ghee_verdict "$img" "$W/$name.ghee")
+	gerr=$(ghee_first_error "$W/$name.ghee")
+	perr=$(grep -m1 -i -E 'error|corrupt|mismatch|wrong|invalid|missing|fail' "$W/$name.progs")
+	if [ "$ghee" = "$progs" ] ||
+	   { [ "${devs:-1}" -gt 1 ] && [ "$ghee" = refused ]; }; then
+		AGREE=$((AGREE + 1))
+		echo "ok $N $name # ${devs:+$devs device(s), }both $ghee${gerr:+: ghee: $gerr}${perr:+; btrfs check: $perr}"
+	else
+		FAILED=$((FAILED + 1))
+		echo "not ok $N $name # ghee $ghee, btrfs check $progs${gerr:+; ghee: $gerr}${perr:+; btrfs check: $perr}"
+	fi
+done
+echo "# agree: $AGREE of $N"
+finish
