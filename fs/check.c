@@ -151,11 +151,16 @@ const char *check_ref_name(u8 type)
 	}
 }
 
-/* Subvolume trees (and the data relocation tree) hold inodes. */
+/*
+ * Subvolume trees hold inodes, and so do the data relocation tree and the
+ * relocation trees (snapshots balance takes of subvolume trees, whose
+ * file extents are references of their own).
+ */
 int check_is_fs_tree(u64 id)
 {
 	return id == BTRFS_FS_TREE_OBJECTID ||
 	       id == BTRFS_DATA_RELOC_TREE_OBJECTID ||
+	       id == BTRFS_TREE_RELOC_OBJECTID ||
 	       (id >= BTRFS_FIRST_FREE_OBJECTID &&
 		id <= BTRFS_LAST_FREE_OBJECTID);
 }
@@ -301,15 +306,21 @@ static int walk_block(struct check *c, const struct ctree_root *root,
 	return ret;
 }
 
-/* Walk tree r from its root: every block it holds is a found reference. */
+/*
+ * Walk tree r from its root: every block it holds is a found reference.
+ * A relocation tree's root block is its own parent: Linux allocates every
+ * block of one with FULL_BACKREF and a shared ref, the root's naming
+ * itself.
+ */
 static int walk_tree(struct check *c, const struct ctree_ref *r)
 {
+	u64 parent = r->id == BTRFS_TREE_RELOC_OBJECTID ? r->bytenr : 0;
 	struct ctree_root root;
 	struct tree_block *b;
 	int ret, was;
 
 	check_root(c, r, &root);
-	ret = found_block_ref(c, r->bytenr, r->id, 0, r->level);
+	ret = found_block_ref(c, r->bytenr, r->id, parent, r->level);
 	if (ret == 0)
 		ret = seen_add(c, r->bytenr, &was);
 	if (ret || was)

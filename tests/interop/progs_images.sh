@@ -73,7 +73,7 @@ for img in "$IMG"/*.img; do
 	if [ "$ghee" = "$progs" ] ||
 	   { [ "${devs:-1}" -gt 1 ] && [ "$ghee" = refused ]; }; then
 		AGREE=$((AGREE + 1))
-		echo "ok $N $name # ${devs:+$devs device(s), }both $ghee${gerr:+: ghee: $gerr}${perr:+; btrfs check: $perr}"
+		echo "ok $N $name # $([ "${devs:-1}" -gt 1 ] && echo "$devs devices, ")both $ghee${gerr:+: ghee: $gerr}${perr:+; btrfs check: $perr}"
 	else
 		FAILED=$((FAILED + 1))
 		echo "not ok $N $name # ghee $ghee, btrfs check $progs${gerr:+; ghee: $gerr}${perr:+; btrfs check: $perr}"
