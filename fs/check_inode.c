@@ -8,7 +8,9 @@
  *    and its nbytes the bytes of its file extents (inline: ram_bytes,
  *    regular: num_bytes unless a hole); file extents do not overlap, and
  *    only directories have entries, only other inodes file extents (as
- *    btrfs check has it: a directory's nbytes is not checked);
+ *    btrfs check has it: a directory's nbytes is not checked, nor the
+ *    nbytes of an orphan, whose extents Linux deletes over several
+ *    commits without updating it);
  *  - every name: the DIR_ITEM (under the name's hash), the DIR_INDEX and
  *    the inode ref (or extref) agree on directory, name, inode, index and
  *    type, and the type matches the inode's mode. Names are collected in
@@ -86,6 +88,13 @@ struct cinode {
 	u64 nextents;		/* file extent items */
 };
 
+/* An inode with nlink 0 and no name, and its nbytes (0 for a directory). */
+struct cunlinked {
+	u64 ino;
+	u64 nbytes;		/* its inode item's */
+	u64 found_nbytes;	/* its file extents' */
+};
+
 /* The state of the pass over one tree. */
 struct itree {
 	struct check *c;
@@ -94,7 +103,7 @@ struct itree {
 	struct cinode cur;
 	struct vec links;	/* struct clink */
 	struct vec modes;	/* struct cmode, by ino */
-	struct vec unlinked;	/* u64 inode numbers: nlink 0, no name */
+	struct vec unlinked;	/* struct cunlinked: nlink 0, no name */
 	struct vec orphans;	/* u64 inode numbers of orphan items, sorted */
 	struct name_block *names;
 };
@@ -152,6 +161,30 @@ static int push_ino(struct vec *v, u64 ino)
 	return 0;
 }
 
+static void report_nbytes(struct itree *it, u64 ino, u64 nbytes, u64 found)
+{
+	check_err(it->c, "tree %llu: inode %llu has nbytes %llu, its extents "
+		  "%llu", (unsigned long long)it->root, (unsigned long long)ino,
+		  (unsigned long long)nbytes, (unsigned long long)found);
+}
+
+/*
+ * Keep an unlinked inode for check_orphans(). Its nbytes is checked there
+ * only when it has no orphan item: Linux deletes the file extents of an
+ * orphan over several commits without updating its nbytes.
+ */
+static int push_unlinked(struct itree *it, const struct cinode *ci, int dir)
+{
+	struct cunlinked *u = vec_push(&it->unlinked);
+
+	if (!u)
+		return -ENOMEM;
+	u->ino = ci->ino;
+	u->nbytes = dir ? 0 : ci->nbytes;
+	u->found_nbytes = dir ? 0 : ci->found_nbytes;
+	return 0;
+}
+
 /* Check what the items of the inode just passed say about it. */
 static int finish_inode(struct itree *it)
 {
@@ -195,14 +228,10 @@ static int finish_inode(struct itree *it)
 			  (unsigned long long)it->root,
 			  (unsigned long long)ci->ino, ci->mode,
 			  dir ? "file extents" : "directory entries");
-	if (!dir && ci->nbytes != ci->found_nbytes)
-		check_err(c, "tree %llu: inode %llu has nbytes %llu, its "
-			  "extents %llu", (unsigned long long)it->root,
-			  (unsigned long long)ci->ino,
-			  (unsigned long long)ci->nbytes,
-			  (unsigned long long)ci->found_nbytes);
 	if (unlinked)
-		return push_ino(&it->unlinked, ci->ino);
+		return push_unlinked(it, ci, dir);
+	if (!dir && ci->nbytes != ci->found_nbytes)
+		report_nbytes(it, ci->ino, ci->nbytes, ci->found_nbytes);
 	if (!ci->nrefs && !ci->self_ref)
 		check_err(c, "tree %llu: inode %llu has no name",
 			  (unsigned long long)it->root,
@@ -509,19 +538,22 @@ static void check_names(struct itree *it)
 	}
 }
 
-/* Each unlinked inode has an orphan item. */
+/* Each unlinked inode has an orphan item, or else a right nbytes. */
 static void check_orphans(struct itree *it)
 {
 	u64 i;
 
 	for (i = 0; i < it->unlinked.n; i++) {
-		u64 ino = *(const u64 *)vec_at(&it->unlinked, i);
+		const struct cunlinked *u = vec_at(&it->unlinked, i);
 
-		if (!vec_find(&it->orphans, ino, 0))
-			check_err(it->c, "tree %llu: inode %llu has nlink 0 "
-				  "and no name but no orphan item",
-				  (unsigned long long)it->root,
-				  (unsigned long long)ino);
+		if (vec_find(&it->orphans, u->ino, 0))
+			continue;
+		check_err(it->c, "tree %llu: inode %llu has nlink 0 and no "
+			  "name but no orphan item",
+			  (unsigned long long)it->root,
+			  (unsigned long long)u->ino);
+		if (u->nbytes != u->found_nbytes)
+			report_nbytes(it, u->ino, u->nbytes, u->found_nbytes);
 	}
 }
 
@@ -555,7 +587,7 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t)
 	it.root = t->id;
 	it.links.elem = sizeof(struct clink);
 	it.modes.elem = sizeof(struct cmode);
-	it.unlinked.elem = sizeof(u64);
+	it.unlinked.elem = sizeof(struct cunlinked);
 	it.orphans.elem = sizeof(u64);
 	check_root(c, t, &root);
 	ctree_path_init(&p);
