@@ -415,7 +415,9 @@ static int check_all(struct check *c)
 		const struct ctree_ref *t = vec_at(&c->trees, i);
 
 		if (check_is_fs_tree(t->id))
-			ret = check_fs_tree(c, t);
+			ret = check_fs_tree(c, t, 0);
+		else if (t->id == BTRFS_ROOT_TREE_OBJECTID)
+			ret = check_fs_tree(c, t, 1);
 	}
 	if (ret == 0)
 		ret = check_refs(c);

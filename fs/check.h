@@ -132,7 +132,7 @@ int check_block_groups(struct check *c);
 int check_free_space(struct check *c);
 
 /* check_inode.c */
-int check_fs_tree(struct check *c, const struct ctree_ref *r);
+int check_fs_tree(struct check *c, const struct ctree_ref *r, int refs_only);
 
 /* check_chunk.c */
 int check_chunks(struct check *c);

@@ -16,7 +16,8 @@
  *    type, and the type matches the inode's mode. Names are collected in
  *    a table, sorted and matched when the tree is done;
  *  - every file extent item pointing at a data extent is a found data
- *    reference (check.c resolves and compares it); a regular one of an
+ *    reference (check.c resolves and compares it), also those of the
+ *    inodes that are no files (free-space and inode number caches); a regular one of an
  *    inode without NODATASUM also names data that must have checksums
  *    (check_csum.c looks for them). The inode item comes before its file
  *    extents in key order, so its flags are known by then.
@@ -100,6 +101,7 @@ struct itree {
 	struct check *c;
 	u64 root;		/* tree id */
 	u64 leaf;		/* leaf holding the current item */
+	int refs_only;		/* no inodes: record data references only */
 	struct cinode cur;
 	struct vec links;	/* struct clink */
 	struct vec modes;	/* struct cmode, by ino */
@@ -371,6 +373,25 @@ static int need_csum(struct itree *it, const struct key *k, const u8 *fe)
 }
 
 /* A file extent item: nbytes, overlap, and the data reference it makes. */
+/* Record the data reference of file extent item fe (regular, not a hole). */
+static int found_data_ref(struct itree *it, const struct key *k,
+			  const u8 *fe)
+{
+	struct cref *r = vec_push(&it->c->found);
+
+	if (!r)
+		return -ENOMEM;
+	r->bytenr = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+	r->type = BTRFS_EXTENT_DATA_REF_KEY;
+	r->root = it->root;
+	r->parent = it->leaf;
+	r->owner = k->objectid;
+	r->offset = k->offset - D_GET64(struct d_file_extent_item, fe, offset);
+	r->num_bytes = D_GET64(struct d_file_extent_item, fe, disk_num_bytes);
+	r->count = 1;
+	return 0;
+}
+
 static int file_extent(struct itree *it, const struct key *k,
 		       const u8 *fe, u32 size)
 {
@@ -378,7 +399,6 @@ static int file_extent(struct itree *it, const struct key *k,
 	u8 type = size > BTRFS_FILE_EXTENT_INLINE_DATA_START ?
 		  D_GET8(struct d_file_extent_item, fe, type) : 0xff;
 	u64 len, disk = 0;
-	struct cref *r;
 
 	if (type == BTRFS_FILE_EXTENT_INLINE) {
 		len = D_GET64(struct d_file_extent_item, fe, ram_bytes);
@@ -414,17 +434,49 @@ static int file_extent(struct itree *it, const struct key *k,
 		if (ret)
 			return ret;
 	}
-	r = vec_push(&it->c->found);
-	if (!r)
-		return -ENOMEM;
-	r->bytenr = disk;
-	r->type = BTRFS_EXTENT_DATA_REF_KEY;
-	r->root = it->root;
-	r->parent = it->leaf;
-	r->owner = k->objectid;
-	r->offset = k->offset - D_GET64(struct d_file_extent_item, fe, offset);
-	r->num_bytes = D_GET64(struct d_file_extent_item, fe, disk_num_bytes);
-	r->count = 1;
+	return found_data_ref(it, k, fe);
+}
+
+/*
+ * A file extent of an inode that is no file: the free-space cache's in
+ * the root tree, the old inode number cache's (FREE_INO) in a subvolume.
+ * Only its data reference is recorded.
+ */
+static int special_file_extent(struct itree *it, const struct key *k,
+			       const u8 *fe, u32 size)
+{
+	u8 type;
+
+	if (size != sizeof(struct d_file_extent_item))
+		return 0;	/* inline: no reference */
+	type = D_GET8(struct d_file_extent_item, fe, type);
+	if ((type != BTRFS_FILE_EXTENT_REG &&
+	     type != BTRFS_FILE_EXTENT_PREALLOC) ||
+	    !D_GET64(struct d_file_extent_item, fe, disk_bytenr))
+		return 0;
+	return found_data_ref(it, k, fe);
+}
+
+/*
+ * An inode of the root tree (past its directory 6) holds a free-space
+ * cache: a regular file.
+ */
+static int cache_inode_item(struct itree *it, const struct key *k,
+			    const u8 *item, u32 size)
+{
+	u32 mode;
+
+	if (size != sizeof(struct d_inode_item)) {
+		check_err(it->c, "tree %llu: inode item of %llu is %u bytes",
+			  (unsigned long long)it->root,
+			  (unsigned long long)k->objectid, size);
+		return 0;
+	}
+	mode = D_GET32(struct d_inode_item, item, mode);
+	if (ft_of_mode(mode) != BTRFS_FT_REG_FILE)
+		check_err(it->c, "free space cache inode %llu has mode 0%o, "
+			  "not a regular file", (unsigned long long)k->objectid,
+			  mode);
 	return 0;
 }
 
@@ -437,9 +489,14 @@ static int fs_item(struct itree *it, const struct key *k, const u8 *item,
 	if (k->objectid == BTRFS_ORPHAN_OBJECTID &&
 	    k->type == BTRFS_ORPHAN_ITEM_KEY)
 		return push_ino(&it->orphans, k->offset);
-	if (k->objectid < BTRFS_FIRST_FREE_OBJECTID ||
+	if (it->refs_only && k->type == BTRFS_INODE_ITEM_KEY &&
+	    k->objectid >= BTRFS_FIRST_FREE_OBJECTID &&
+	    k->objectid <= BTRFS_LAST_FREE_OBJECTID)
+		return cache_inode_item(it, k, item, size);
+	if (it->refs_only || k->objectid < BTRFS_FIRST_FREE_OBJECTID ||
 	    k->objectid > BTRFS_LAST_FREE_OBJECTID)
-		return 0;
+		return k->type == BTRFS_EXTENT_DATA_KEY ?
+		       special_file_extent(it, k, item, size) : 0;
 	if (k->objectid != it->cur.ino) {
 		ret = finish_inode(it);
 		if (ret)
@@ -571,8 +628,12 @@ static void itree_free(struct itree *it)
 	vec_free(&it->orphans);
 }
 
-/* Check the inodes and names of subvolume tree t. */
-int check_fs_tree(struct check *c, const struct ctree_ref *t)
+/*
+ * Check the inodes and names of subvolume tree t; with refs_only (the
+ * root tree, whose inodes are the free-space cache's), only record the
+ * data references of its file extents.
+ */
+int check_fs_tree(struct check *c, const struct ctree_ref *t, int refs_only)
 {
 	struct ctree_root root;
 	struct key k = { 0, 0, 0 };
@@ -585,6 +646,7 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t)
 	memset(&it, 0, sizeof(it));
 	it.c = c;
 	it.root = t->id;
+	it.refs_only = refs_only;
 	it.links.elem = sizeof(struct clink);
 	it.modes.elem = sizeof(struct cmode);
 	it.unlinked.elem = sizeof(struct cunlinked);
