@@ -41,6 +41,9 @@ struct fs_info {
 	u8 meta_fsid[BTRFS_FSID_SIZE];
 	u8 chunk_tree_uuid[BTRFS_UUID_SIZE]; /* from the chunk root [I] */
 	int read_only;			/* refuses changes [a] */
+	/* A metadata dump (btrfs-image, METADUMP flags): every tree is
+	 * there, file data and checksums are not; read-only. [I] */
+	int metadump;
 	int aborted;			/* errno of the transaction abort
 					 * that made it read-only [a] */
 

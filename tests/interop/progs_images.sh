@@ -2,8 +2,9 @@
 # Interop: ghee's fsck beside `btrfs check --readonly` on every image of
 # btrfs-progs' own test corpus (tests/interop/progs_corpus.sh fetches it
 # into build/progs/images). One KTAP line per image: ok when both find it
-# clean or both find errors (or ghee refuses an image of several devices,
-# which it cannot assemble yet); not ok with both verdicts and their first
+# clean or both find errors (a mount that fails on corrupt metadata, or
+# on a device error, naming the block, counts as errors found), or ghee
+# refuses an image of several devices, which it cannot assemble yet; not ok with both verdicts and their first
 # error line otherwise, or when ghee crashes or hangs. Ends with
 # "# agree: N of M".
 #
@@ -40,6 +41,7 @@ ghee_verdict() {
 	elif [ $rc -ge 128 ] || grep -q -E 'Sanitizer|runtime error' "$out"; then echo crash
 	elif grep -q '^fsck: .*: no errors$' "$out"; then echo clean
 	elif grep -q '^fsck: .* errors$' "$out"; then echo errors
+	elif grep -q 'cannot mount: .*(errno \(117\|5\))' "$out"; then echo errors
 	elif grep -q 'cannot mount' "$out"; then echo refused
 	else echo unknown; fi
 }
