@@ -82,4 +82,22 @@ for img in "$IMG"/*.img; do
 	fi
 done
 echo "# agree: $AGREE of $N"
+
+# A metadata dump mounts read-only only; it lists names and attributes
+# and refuses file reads, naming why.
+dump=$IMG/fsck-020-extent-ref-cases.shared_data_ref.img
+if wanted metadump_mount && [ -e "$dump" ]; then
+	N=$((N + 1))
+	out=$(printf '%s\n' "mount vda" "mount vda ro" "ls -l /" "cat /0" |
+		timeout 60 "$GHEE" "$dump" 2>&1)
+	if echo "$out" | grep -q "a metadata dump (btrfs-image) has no file data; it mounts read-only" &&
+	   echo "$out" | grep -q "^-rw------- 1 0 0 4096 .* 0$" &&
+	   echo "$out" | grep -q "no file data in a metadata dump" &&
+	   echo "$out" | grep -q "^cat: /0: read at offset 0: not supported"; then
+		echo "ok $N metadump_mount"
+	else
+		FAILED=$((FAILED + 1))
+		echo "not ok $N metadump_mount # $(echo "$out" | tr '\n' '|')"
+	fi
+fi
 finish
