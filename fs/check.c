@@ -36,11 +36,12 @@
  * the end. Problems are counted; the first CHECK_PRINT_MAX are printed as
  * "error: fsck: ...".
  *
- * Locking: fs_check() holds fs->trans_sem for read for the whole check,
- * so no commit moves the commit roots, frees their blocks or rewrites the
- * superblock, and commit_root_sem for read, as readers of commit roots
- * do. Changes go on until one needs a commit; the check is a maintenance
- * command.
+ * Locking: fs_check() reads the last commit as a commit reader
+ * (commit_root.c): its items through leaf copies, each found by a search
+ * under commit_root_sem held for that search only; the blocks it walks
+ * stay intact, however many commits happen meanwhile, because the commit
+ * keeps the space it frees from reuse while a reader runs. Changes and
+ * commits go on during a check and never wait for it.
  */
 #include <ghee/errno.h>
 #include <stdarg.h>
@@ -165,12 +166,12 @@ int check_is_fs_tree(u64 id)
 		id <= BTRFS_LAST_FREE_OBJECTID);
 }
 
-const struct ctree_ref *check_find_tree(const struct check *c, u64 id)
+const struct commit_tree *check_find_tree(const struct check *c, u64 id)
 {
 	u64 i;
 
 	for (i = 0; i < c->trees.n; i++) {
-		const struct ctree_ref *t = vec_at(&c->trees, i);
+		const struct commit_tree *t = vec_at(&c->trees, i);
 
 		if (t->id == id)
 			return t;
@@ -178,34 +179,24 @@ const struct ctree_ref *check_find_tree(const struct check *c, u64 id)
 	return NULL;
 }
 
-void check_root(struct check *c, const struct ctree_ref *r,
-		struct ctree_root *out)
-{
-	ctree_root_init(out, c->fs, r->id, r->bytenr, r->generation,
-			r->level);
-}
-
-int check_read_items(struct check *c, const struct ctree_ref *t,
+int check_read_items(struct check *c, const struct commit_tree *t,
 		     check_item_fn fn, void *ctx)
 {
-	struct ctree_root root;
+	struct commit_cursor cur = { 0 };
 	struct key k = { 0, 0, 0 };
-	struct ctree_path p;
 	const u8 *item;
 	u32 size;
 	int ret;
 
-	check_root(c, t, &root);
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&root, &k, &p);
-	for (; ret == 0; ret = ctree_next_item(&p)) {
-		ctree_item_key(&p, &k);
-		item = ctree_item_ptr(&p, &size);
+	ret = commit_cursor_search(&cur, &c->cr, t, &k);
+	for (; ret == 0; ret = commit_cursor_next(&cur)) {
+		commit_cursor_key(&cur, &k);
+		item = commit_cursor_item(&cur, &size);
 		ret = fn(c, ctx, &k, item, size);
 		if (ret)
 			break;
 	}
-	ctree_path_release(&p);
+	commit_cursor_release(&cur);
 	if (ret < 0 && ret != -ENOMEM) {
 		check_err(c, "tree %llu: read error %d",
 			  (unsigned long long)t->id, ret);
@@ -306,13 +297,21 @@ static int walk_block(struct check *c, const struct ctree_root *root,
 	return ret;
 }
 
+/* A ctree_root for reading tree r as committed. */
+static void check_root(struct check *c, const struct commit_tree *r,
+		struct ctree_root *out)
+{
+	ctree_root_init(out, c->fs, r->id, r->bytenr, r->generation,
+			r->level);
+}
+
 /*
  * Walk tree r from its root: every block it holds is a found reference.
  * A relocation tree's root block is its own parent: Linux allocates every
  * block of one with FULL_BACKREF and a shared ref, the root's naming
  * itself.
  */
-static int walk_tree(struct check *c, const struct ctree_ref *r)
+static int walk_tree(struct check *c, const struct commit_tree *r)
 {
 	u64 parent = r->id == BTRFS_TREE_RELOC_OBJECTID ? r->bytenr : 0;
 	struct ctree_root root;
@@ -341,7 +340,7 @@ static int walk_tree(struct check *c, const struct ctree_ref *r)
 
 static int add_tree(struct check *c, u64 id, u64 bytenr, u64 gen, u8 level)
 {
-	struct ctree_ref *t = vec_push(&c->trees);
+	struct commit_tree *t = vec_push(&c->trees);
 
 	if (!t)
 		return -ENOMEM;
@@ -359,10 +358,9 @@ static int add_tree(struct check *c, u64 id, u64 bytenr, u64 gen, u8 level)
  */
 static int list_trees(struct check *c)
 {
-	const struct d_super_block *sb = c->fs->super;
+	const struct d_super_block *sb = c->cr.super;
+	struct commit_cursor cur = { 0 };
 	struct key k = { 0, 0, 0 };
-	struct ctree_root tree_root;
-	struct ctree_path p;
 	const u8 *item;
 	u32 size;
 	int ret;
@@ -376,14 +374,12 @@ static int list_trees(struct check *c)
 			       sb->chunk_root_level);
 	if (ret)
 		return ret;
-	check_root(c, vec_at(&c->trees, 0), &tree_root);
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&tree_root, &k, &p);
-	for (; ret == 0; ret = ctree_next_item(&p)) {
-		ctree_item_key(&p, &k);
+	ret = commit_cursor_search(&cur, &c->cr, vec_at(&c->trees, 0), &k);
+	for (; ret == 0; ret = commit_cursor_next(&cur)) {
+		commit_cursor_key(&cur, &k);
 		if (k.type != BTRFS_ROOT_ITEM_KEY)
 			continue;
-		item = ctree_item_ptr(&p, &size);
+		item = commit_cursor_item(&cur, &size);
 		if (size < BTRFS_ROOT_ITEM_V1_SIZE) {
 			check_err(c, "root item of tree %llu is %u bytes",
 				  (unsigned long long)k.objectid, size);
@@ -396,7 +392,7 @@ static int list_trees(struct check *c)
 		if (ret)
 			break;
 	}
-	ctree_path_release(&p);
+	commit_cursor_release(&cur);
 	return ret < 0 ? ret : 0;
 }
 
@@ -412,7 +408,7 @@ static int check_all(struct check *c)
 	if (ret == 0)
 		ret = check_extent_tree(c);
 	for (i = 0; ret == 0 && i < c->trees.n; i++) {
-		const struct ctree_ref *t = vec_at(&c->trees, i);
+		const struct commit_tree *t = vec_at(&c->trees, i);
 
 		if (check_is_fs_tree(t->id))
 			ret = check_fs_tree(c, t, 0);
@@ -447,19 +443,19 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	memset(&c, 0, sizeof(c));
 	c.fs = fs;
 	c.rep = rep;
-	c.trees.elem = sizeof(struct ctree_ref);
+	c.trees.elem = sizeof(struct commit_tree);
 	c.found.elem = sizeof(struct cref);
 	c.recorded.elem = sizeof(struct cref);
 	c.exts.elem = sizeof(struct cext);
 	c.bgs.elem = sizeof(struct cbg);
 	c.seen.elem = sizeof(u64);
 	c.need_csum.elem = sizeof(struct cneed);
-	down_read(&fs->trans_sem);
-	down_read(&fs->commit_root_sem);
-	rep->generation = fs->generation;
+	ret = commit_reader_begin(fs, &c.cr);
+	if (ret)
+		return ret;
+	rep->generation = c.cr.generation;
 	ret = check_all(&c);
-	up_read(&fs->commit_root_sem);
-	up_read(&fs->trans_sem);
+	commit_reader_end(&c.cr);
 	vec_free(&c.trees);
 	vec_free(&c.found);
 	vec_free(&c.recorded);

@@ -277,7 +277,7 @@ static void check_devices(struct check *c, struct chunks *s)
  */
 int check_chunks(struct check *c)
 {
-	const struct ctree_ref *ct, *dt;
+	const struct commit_tree *ct, *dt;
 	struct chunks s = {
 		.chunks.elem = sizeof(struct cchunk),
 		.stripes.elem = sizeof(struct cdext),

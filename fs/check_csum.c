@@ -117,7 +117,7 @@ static void check_covered(struct check *c, const struct vec *runs,
  */
 int check_csums(struct check *c)
 {
-	const struct ctree_ref *t = check_find_tree(c,
+	const struct commit_tree *t = check_find_tree(c,
 						    BTRFS_CSUM_TREE_OBJECTID);
 	struct vec runs = { .elem = sizeof(struct sum_run) };
 	u64 i;

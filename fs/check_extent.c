@@ -269,7 +269,7 @@ static int parse_item(struct check *c, void *ctx, const struct key *k,
  */
 int check_extent_tree(struct check *c)
 {
-	const struct ctree_ref *et, *bt;
+	const struct commit_tree *et, *bt;
 	u64 i;
 	int ret;
 

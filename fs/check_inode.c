@@ -633,11 +633,10 @@ static void itree_free(struct itree *it)
  * root tree, whose inodes are the free-space cache's), only record the
  * data references of its file extents.
  */
-int check_fs_tree(struct check *c, const struct ctree_ref *t, int refs_only)
+int check_fs_tree(struct check *c, const struct commit_tree *t, int refs_only)
 {
-	struct ctree_root root;
+	struct commit_cursor cur = { 0 };
 	struct key k = { 0, 0, 0 };
-	struct ctree_path p;
 	struct itree it;
 	const u8 *item;
 	u32 size;
@@ -651,18 +650,16 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t, int refs_only)
 	it.modes.elem = sizeof(struct cmode);
 	it.unlinked.elem = sizeof(struct cunlinked);
 	it.orphans.elem = sizeof(u64);
-	check_root(c, t, &root);
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&root, &k, &p);
-	for (; ret == 0; ret = ctree_next_item(&p)) {
-		ctree_item_key(&p, &k);
-		item = ctree_item_ptr(&p, &size);
-		it.leaf = p.nodes[0]->start;
+	ret = commit_cursor_search(&cur, &c->cr, t, &k);
+	for (; ret == 0; ret = commit_cursor_next(&cur)) {
+		commit_cursor_key(&cur, &k);
+		item = commit_cursor_item(&cur, &size);
+		it.leaf = cur.leaf->start;
 		ret = fs_item(&it, &k, item, size);
 		if (ret)
 			break;
 	}
-	ctree_path_release(&p);
+	commit_cursor_release(&cur);
 	if (ret < 0 && ret != -ENOMEM) {
 		check_err(c, "tree %llu: read error %d",
 			  (unsigned long long)t->id, ret);

@@ -89,7 +89,7 @@ int check_block_groups(struct check *c)
 				  (unsigned long long)g->found);
 		total += g->found;
 	}
-	super_used = get_le64(&c->fs->super->bytes_used);
+	super_used = get_le64(&c->cr.super->bytes_used);
 	if (total != super_used)
 		check_err(c, "superblock bytes_used %llu, extents total %llu",
 			  (unsigned long long)super_used,
@@ -247,7 +247,7 @@ static void compare_group(struct check *c, const struct fst *f,
  */
 int check_free_space(struct check *c)
 {
-	const struct ctree_ref *t;
+	const struct commit_tree *t;
 	struct fst f;
 	u64 i, j = 0;
 	int ret;

@@ -29,6 +29,7 @@
 #include "fs.h"
 #include "fs_info.h"
 #include "internal.h"
+#include "commit_root.h"
 #include "subvol.h"
 #include "super.h"
 #include "transaction.h"
@@ -302,6 +303,7 @@ void fs_umount(struct fs_info *fs)
 		fs->running = NULL;
 	}
 	bg_free_all(fs);
+	commit_root_free(fs);
 	subvol_free_all(fs);
 	volumes_free(&fs->chunks);
 	tb_cache_destroy(&fs->cache);
