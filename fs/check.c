@@ -205,10 +205,10 @@ int check_read_items(struct check *c, const struct commit_tree *t,
 	return ret < 0 ? ret : 0;
 }
 
-/* Add bytenr to the visited set; 1 when it was there already. */
-static int seen_add(struct check *c, u64 bytenr, int *was)
+/* Add bytenr to set s (a hash set of block addresses); *was says
+ * whether it was there already. 0 or -ENOMEM. */
+int check_set_add(struct vec *s, u64 bytenr, int *was)
 {
-	struct vec *s = &c->seen;
 	u64 *tab = s->v, i, mask;
 
 	if (s->n * 2 >= s->cap) {
@@ -260,7 +260,11 @@ static int found_block_ref(struct check *c, u64 bytenr, u64 root,
 	return 0;
 }
 
-/* Walk block b of tree root and the blocks below it not seen yet. */
+/*
+ * Walk block b of tree root and the blocks below it not seen yet. A
+ * pointer is a reference of the tree owning the block that holds it (a
+ * block shared by snapshots is one reference, its owner's).
+ */
 static int walk_block(struct check *c, const struct ctree_root *root,
 		      struct tree_block *b)
 {
@@ -273,10 +277,10 @@ static int walk_block(struct check *c, const struct ctree_root *root,
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *cb;
 
-		ret = found_block_ref(c, child, root->objectid, b->start,
+		ret = found_block_ref(c, child, tb_owner(b), b->start,
 				      (u8)(level - 1));
 		if (ret == 0)
-			ret = seen_add(c, child, &was);
+			ret = check_set_add(&c->seen, child, &was);
 		if (ret || was)
 			continue;
 		ret = ctree_read_child(root, b, (int)i, &cb);
@@ -321,7 +325,7 @@ static int walk_tree(struct check *c, const struct commit_tree *r)
 	check_root(c, r, &root);
 	ret = found_block_ref(c, r->bytenr, r->id, parent, r->level);
 	if (ret == 0)
-		ret = seen_add(c, r->bytenr, &was);
+		ret = check_set_add(&c->seen, r->bytenr, &was);
 	if (ret || was)
 		return ret;
 	ret = ctree_read_root(&root, &b);
@@ -449,6 +453,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	c.exts.elem = sizeof(struct cext);
 	c.bgs.elem = sizeof(struct cbg);
 	c.seen.elem = sizeof(u64);
+	c.data_leaves.elem = sizeof(u64);
 	c.need_csum.elem = sizeof(struct cneed);
 	ret = commit_reader_begin(fs, &c.cr);
 	if (ret)
@@ -462,6 +467,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	vec_free(&c.exts);
 	vec_free(&c.bgs);
 	vec_free(&c.seen);
+	vec_free(&c.data_leaves);
 	vec_free(&c.need_csum);
 	if (ret == 0 && rep->errors)
 		ret = -EUCLEAN;

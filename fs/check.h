@@ -81,6 +81,8 @@ struct check {
 	struct vec exts;	/* struct cext, sorted by bytenr */
 	struct vec bgs;		/* struct cbg, sorted by start */
 	struct vec seen;	/* u64 hash set of visited tree blocks */
+	struct vec data_leaves;	/* u64 hash set of leaves whose file
+				 * extents were counted */
 	struct vec need_csum;	/* struct cneed, from the subvolume trees */
 };
 
@@ -93,6 +95,7 @@ void *vec_find(const struct vec *v, u64 key, size_t key_off);
  * pos (v->n when none does). */
 u64 vec_first_ending_after(const struct vec *v, u64 pos);
 void vec_free(struct vec *v);
+int check_set_add(struct vec *s, u64 bytenr, int *was);
 static inline void *vec_at(const struct vec *v, u64 i)
 {
 	return (char *)v->v + i * v->elem;

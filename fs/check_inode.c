@@ -101,6 +101,9 @@ struct itree {
 	struct check *c;
 	u64 root;		/* tree id */
 	u64 leaf;		/* leaf holding the current item */
+	u64 leaf_owner;		/* its owner tree */
+	int leaf_counted;	/* its file extents were counted before,
+				 * from another tree sharing it */
 	int refs_only;		/* no inodes: record data references only */
 	struct cinode cur;
 	struct vec links;	/* struct clink */
@@ -373,17 +376,23 @@ static int need_csum(struct itree *it, const struct key *k, const u8 *fe)
 }
 
 /* A file extent item: nbytes, overlap, and the data reference it makes. */
-/* Record the data reference of file extent item fe (regular, not a hole). */
+/*
+ * Record the data reference of file extent item fe (regular, not a hole):
+ * the reference of the leaf's owner, once for a leaf snapshots share.
+ */
 static int found_data_ref(struct itree *it, const struct key *k,
 			  const u8 *fe)
 {
-	struct cref *r = vec_push(&it->c->found);
+	struct cref *r;
 
+	if (it->leaf_counted)
+		return 0;
+	r = vec_push(&it->c->found);
 	if (!r)
 		return -ENOMEM;
 	r->bytenr = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
 	r->type = BTRFS_EXTENT_DATA_REF_KEY;
-	r->root = it->root;
+	r->root = it->leaf_owner;
 	r->parent = it->leaf;
 	r->owner = k->objectid;
 	r->offset = k->offset - D_GET64(struct d_file_extent_item, fe, offset);
@@ -628,6 +637,15 @@ static void itree_free(struct itree *it)
 	vec_free(&it->orphans);
 }
 
+/* The pass reached leaf b. */
+static int new_leaf(struct itree *it, const struct tree_block *b)
+{
+	it->leaf = b->start;
+	it->leaf_owner = tb_owner(b);
+	return check_set_add(&it->c->data_leaves, b->start,
+			     &it->leaf_counted);
+}
+
 /*
  * Check the inodes and names of subvolume tree t; with refs_only (the
  * root tree, whose inodes are the free-space cache's), only record the
@@ -654,8 +672,10 @@ int check_fs_tree(struct check *c, const struct commit_tree *t, int refs_only)
 	for (; ret == 0; ret = commit_cursor_next(&cur)) {
 		commit_cursor_key(&cur, &k);
 		item = commit_cursor_item(&cur, &size);
-		it.leaf = cur.leaf->start;
-		ret = fs_item(&it, &k, item, size);
+		if (cur.leaf->start != it.leaf)
+			ret = new_leaf(&it, cur.leaf);
+		if (ret == 0)
+			ret = fs_item(&it, &k, item, size);
 		if (ret)
 			break;
 	}
