@@ -9,8 +9,8 @@
  *    regular: num_bytes unless a hole); file extents do not overlap, and
  *    only directories have entries, only other inodes file extents (as
  *    btrfs check has it: a directory's nbytes is not checked, nor the
- *    nbytes of an orphan, whose extents Linux deletes over several
- *    commits without updating it);
+ *    size or nbytes of an orphan, whose items Linux deletes over several
+ *    commits without updating them);
  *  - every name: the DIR_ITEM (under the name's hash), the DIR_INDEX and
  *    the inode ref (or extref) agree on directory, name, inode, index and
  *    type, and the type matches the inode's mode. Names are collected in
@@ -89,11 +89,12 @@ struct cinode {
 	u64 nextents;		/* file extent items */
 };
 
-/* An inode with nlink 0 and no name, and its nbytes (0 for a directory). */
+/* An inode with nlink 0 and no name, and the sizes its items give. */
 struct cunlinked {
 	u64 ino;
-	u64 nbytes;		/* its inode item's */
-	u64 found_nbytes;	/* its file extents' */
+	int dir;		/* a directory */
+	u64 have;		/* its size (directory) or nbytes */
+	u64 want;		/* its entries' name bytes, or its extents' */
 };
 
 /* The state of the pass over one tree. */
@@ -166,17 +167,22 @@ static int push_ino(struct vec *v, u64 ino)
 	return 0;
 }
 
-static void report_nbytes(struct itree *it, u64 ino, u64 nbytes, u64 found)
+/* A directory's size or a file's nbytes (have) is not what its items
+ * add up to (want). */
+static void report_size(struct itree *it, u64 ino, int dir, u64 have,
+			u64 want)
 {
-	check_err(it->c, "tree %llu: inode %llu has nbytes %llu, its extents "
-		  "%llu", (unsigned long long)it->root, (unsigned long long)ino,
-		  (unsigned long long)nbytes, (unsigned long long)found);
+	check_err(it->c, "tree %llu: %s %llu has %s %llu, its %s %llu",
+		  (unsigned long long)it->root, dir ? "directory" : "inode",
+		  (unsigned long long)ino, dir ? "size" : "nbytes",
+		  (unsigned long long)have, dir ? "entries" : "extents",
+		  (unsigned long long)want);
 }
 
 /*
- * Keep an unlinked inode for check_orphans(). Its nbytes is checked there
- * only when it has no orphan item: Linux deletes the file extents of an
- * orphan over several commits without updating its nbytes.
+ * Keep an unlinked inode for check_orphans(). Its size (directory) or
+ * nbytes is checked there only when it has no orphan item: Linux deletes
+ * the items of an orphan over several commits without updating them.
  */
 static int push_unlinked(struct itree *it, const struct cinode *ci, int dir)
 {
@@ -185,8 +191,9 @@ static int push_unlinked(struct itree *it, const struct cinode *ci, int dir)
 	if (!u)
 		return -ENOMEM;
 	u->ino = ci->ino;
-	u->nbytes = dir ? 0 : ci->nbytes;
-	u->found_nbytes = dir ? 0 : ci->found_nbytes;
+	u->dir = dir;
+	u->have = dir ? ci->size : ci->nbytes;
+	u->want = dir ? ci->dir_size : ci->found_nbytes;
 	return 0;
 }
 
@@ -217,12 +224,6 @@ static int finish_inode(struct itree *it)
 		check_err(c, "tree %llu: directory %llu has nlink %u",
 			  (unsigned long long)it->root,
 			  (unsigned long long)ci->ino, ci->nlink);
-	if (dir && ci->size != ci->dir_size)
-		check_err(c, "tree %llu: directory %llu has size %llu, its "
-			  "entries %llu", (unsigned long long)it->root,
-			  (unsigned long long)ci->ino,
-			  (unsigned long long)ci->size,
-			  (unsigned long long)ci->dir_size);
 	if (!dir && ci->nlink != ci->nrefs)
 		check_err(c, "tree %llu: inode %llu has nlink %u and %llu "
 			  "names", (unsigned long long)it->root,
@@ -235,8 +236,9 @@ static int finish_inode(struct itree *it)
 			  dir ? "file extents" : "directory entries");
 	if (unlinked)
 		return push_unlinked(it, ci, dir);
-	if (!dir && ci->nbytes != ci->found_nbytes)
-		report_nbytes(it, ci->ino, ci->nbytes, ci->found_nbytes);
+	if (dir ? ci->size != ci->dir_size : ci->nbytes != ci->found_nbytes)
+		report_size(it, ci->ino, dir, dir ? ci->size : ci->nbytes,
+			    dir ? ci->dir_size : ci->found_nbytes);
 	if (!ci->nrefs && !ci->self_ref)
 		check_err(c, "tree %llu: inode %llu has no name",
 			  (unsigned long long)it->root,
@@ -581,7 +583,18 @@ static void check_name(struct itree *it, const struct clink *l, u64 n)
 		  "indexes disagree");
 }
 
-/* Match every name of the tree once all its inodes are known. */
+/* Whether ino was unlinked and has an orphan item (it is being deleted). */
+static int is_orphan(const struct itree *it, u64 ino)
+{
+	return vec_find(&it->unlinked, ino, offsetof(struct cunlinked, ino)) &&
+	       vec_find(&it->orphans, ino, 0);
+}
+
+/*
+ * Match every name of the tree once all its inodes are known. The entries
+ * left in a directory being deleted (an orphan) are not checked: Linux
+ * deletes them with it.
+ */
 static void check_names(struct itree *it)
 {
 	struct vec *v = &it->links;
@@ -599,12 +612,13 @@ static void check_names(struct itree *it)
 			    b->len != a->len || memcmp(a->name, b->name, a->len))
 				break;
 		}
-		check_name(it, a, j - i);
+		if (!is_orphan(it, a->dir))
+			check_name(it, a, j - i);
 		i = j;
 	}
 }
 
-/* Each unlinked inode has an orphan item, or else a right nbytes. */
+/* Each unlinked inode has an orphan item, or else the right sizes. */
 static void check_orphans(struct itree *it)
 {
 	u64 i;
@@ -618,8 +632,8 @@ static void check_orphans(struct itree *it)
 			  "name but no orphan item",
 			  (unsigned long long)it->root,
 			  (unsigned long long)u->ino);
-		if (u->nbytes != u->found_nbytes)
-			report_nbytes(it, u->ino, u->nbytes, u->found_nbytes);
+		if (u->have != u->want)
+			report_size(it, u->ino, u->dir, u->have, u->want);
 	}
 }
 
