@@ -49,7 +49,8 @@ static struct cbg *find_bg(struct check *c, u64 bytenr)
 }
 
 /*
- * Every extent lies inside a block group of its kind; each group's used
+ * Every extent lies inside a block group of its kind (a mixed group, data
+ * and metadata, holds both); each group's used
  * bytes equal its extents' total, and all groups' the superblock's.
  */
 int check_block_groups(struct check *c)
@@ -70,7 +71,9 @@ int check_block_groups(struct check *c)
 		int data = !!(e->flags & BTRFS_EXTENT_FLAG_DATA);
 
 		if (!g || e->bytenr + e->len > g->start + g->len ||
-		    !!(g->flags & BTRFS_BLOCK_GROUP_DATA) != data) {
+		    !(g->flags & (data ? BTRFS_BLOCK_GROUP_DATA :
+				  BTRFS_BLOCK_GROUP_METADATA |
+				  BTRFS_BLOCK_GROUP_SYSTEM))) {
 			check_err(c, "extent %llu+%llu is not inside a %s "
 				  "block group", (unsigned long long)e->bytenr,
 				  (unsigned long long)e->len,

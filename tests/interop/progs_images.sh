@@ -48,7 +48,7 @@ ghee_verdict() {
 
 # The first line of ghee's output that names a problem.
 ghee_first_error() {
-	grep -v -E '^(> |fsck vda|ghee)' "$1" | grep -v '^fsck: .*generation' | head -n1
+	grep -v -E '^(> |fsck vda|ghee|fsck: .* is a metadata dump)' "$1" | grep -v '^fsck: .*generation' | head -n1
 }
 
 wanted() {
