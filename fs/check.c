@@ -261,12 +261,28 @@ static int found_block_ref(struct check *c, u64 bytenr, u64 root,
 }
 
 /*
- * Walk block b of tree root and the blocks below it not seen yet. A
- * pointer is a reference of the tree owning the block that holds it (a
- * block shared by snapshots is one reference, its owner's).
+ * Whether child i of node b of a tree being deleted is gone: at the
+ * deletion's level and above, a child whose keys all come before the
+ * deletion's key.
+ */
+static int dropped(const struct tree_block *b, u32 i, const struct cdrop *d)
+{
+	struct key next;
+
+	if (tb_level(b) < d->level || i + 1 >= tb_nritems(b))
+		return 0;
+	tb_node_key(b, i + 1, &next);
+	return key_cmp(&next, &d->key) <= 0;
+}
+
+/*
+ * Walk block b of tree root and the blocks below it not seen yet, but
+ * those a deletion in progress (drop, or NULL) freed. A pointer is a
+ * reference of the tree owning the block that holds it (a block shared by
+ * snapshots is one reference, its owner's).
  */
 static int walk_block(struct check *c, const struct ctree_root *root,
-		      struct tree_block *b)
+		      const struct cdrop *drop, struct tree_block *b)
 {
 	u32 i, n = tb_nritems(b);
 	u8 level = tb_level(b);
@@ -277,6 +293,8 @@ static int walk_block(struct check *c, const struct ctree_root *root,
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *cb;
 
+		if (drop && dropped(b, i, drop))
+			continue;
 		ret = found_block_ref(c, child, tb_owner(b), b->start,
 				      (u8)(level - 1));
 		if (ret == 0)
@@ -295,7 +313,7 @@ static int walk_block(struct check *c, const struct ctree_root *root,
 			ret = 0;
 			continue;
 		}
-		ret = walk_block(c, root, cb);
+		ret = walk_block(c, root, drop, cb);
 		tree_block_put(cb);
 	}
 	return ret;
@@ -337,9 +355,29 @@ static int walk_tree(struct check *c, const struct commit_tree *r)
 			  (unsigned long long)r->bytenr, ret);
 		return 0;
 	}
-	ret = walk_block(c, &root, b);
+	ret = walk_block(c, &root, check_find_drop(c, r->id), b);
 	tree_block_put(b);
 	return ret;
+}
+
+/* Record that tree id is being deleted, as far as root item ri says. */
+static int add_drop(struct check *c, u64 id, const u8 *ri)
+{
+	struct cdrop *d = vec_push(&c->drops);
+
+	if (!d)
+		return -ENOMEM;
+	d->id = id;
+	key_from_disk(&d->key, ri + offsetof(struct d_root_item,
+					     drop_progress));
+	d->level = D_GET8(struct d_root_item, ri, drop_level);
+	return 0;
+}
+
+/* The deletion progress of tree id, or NULL when it is not being deleted. */
+const struct cdrop *check_find_drop(const struct check *c, u64 id)
+{
+	return vec_find(&c->drops, id, offsetof(struct cdrop, id));
 }
 
 static int add_tree(struct check *c, u64 id, u64 bytenr, u64 gen, u8 level)
@@ -393,6 +431,8 @@ static int list_trees(struct check *c)
 			       D_GET64(struct d_root_item, item, bytenr),
 			       D_GET64(struct d_root_item, item, generation),
 			       D_GET8(struct d_root_item, item, level));
+		if (ret == 0 && D_GET32(struct d_root_item, item, refs) == 0)
+			ret = add_drop(c, k.objectid, item);
 		if (ret)
 			break;
 	}
@@ -452,6 +492,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	c.recorded.elem = sizeof(struct cref);
 	c.exts.elem = sizeof(struct cext);
 	c.bgs.elem = sizeof(struct cbg);
+	c.drops.elem = sizeof(struct cdrop);
 	c.seen.elem = sizeof(u64);
 	c.data_leaves.elem = sizeof(u64);
 	c.need_csum.elem = sizeof(struct cneed);
@@ -466,6 +507,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	vec_free(&c.recorded);
 	vec_free(&c.exts);
 	vec_free(&c.bgs);
+	vec_free(&c.drops);
 	vec_free(&c.seen);
 	vec_free(&c.data_leaves);
 	vec_free(&c.need_csum);

@@ -69,6 +69,14 @@ struct cneed {
 	u64 file_offset;	/* its key offset */
 };
 
+/* A subvolume being deleted (root item refs 0): Linux drops its blocks
+ * left to right; those before key at level and above are gone. */
+struct cdrop {
+	u64 id;			/* its tree */
+	struct key key;		/* root item drop_progress */
+	u8 level;		/* root item drop_level */
+};
+
 /* The state of one check. Trees to check (struct commit_tree) come from
  * the superblock or a root item. */
 struct check {
@@ -80,6 +88,7 @@ struct check {
 	struct vec recorded;	/* struct cref, from the extent tree */
 	struct vec exts;	/* struct cext, sorted by bytenr */
 	struct vec bgs;		/* struct cbg, sorted by start */
+	struct vec drops;	/* struct cdrop, by tree id */
 	struct vec seen;	/* u64 hash set of visited tree blocks */
 	struct vec data_leaves;	/* u64 hash set of leaves whose file
 				 * extents were counted */
@@ -96,6 +105,7 @@ void *vec_find(const struct vec *v, u64 key, size_t key_off);
 u64 vec_first_ending_after(const struct vec *v, u64 pos);
 void vec_free(struct vec *v);
 int check_set_add(struct vec *s, u64 bytenr, int *was);
+const struct cdrop *check_find_drop(const struct check *c, u64 id);
 static inline void *vec_at(const struct vec *v, u64 i)
 {
 	return (char *)v->v + i * v->elem;

@@ -500,7 +500,8 @@ static int fs_item(struct itree *it, const struct key *k, const u8 *item,
 	if (k->objectid == BTRFS_ORPHAN_OBJECTID &&
 	    k->type == BTRFS_ORPHAN_ITEM_KEY)
 		return push_ino(&it->orphans, k->offset);
-	if (it->refs_only && k->type == BTRFS_INODE_ITEM_KEY &&
+	if (it->root == BTRFS_ROOT_TREE_OBJECTID &&
+	    k->type == BTRFS_INODE_ITEM_KEY &&
 	    k->objectid >= BTRFS_FIRST_FREE_OBJECTID &&
 	    k->objectid <= BTRFS_LAST_FREE_OBJECTID)
 		return cache_inode_item(it, k, item, size);
@@ -663,10 +664,12 @@ static int new_leaf(struct itree *it, const struct tree_block *b)
 /*
  * Check the inodes and names of subvolume tree t; with refs_only (the
  * root tree, whose inodes are the free-space cache's), only record the
- * data references of its file extents.
+ * data references of its file extents. So too for a subvolume being
+ * deleted, from where its deletion has come to.
  */
 int check_fs_tree(struct check *c, const struct commit_tree *t, int refs_only)
 {
+	const struct cdrop *drop = check_find_drop(c, t->id);
 	struct commit_cursor cur = { 0 };
 	struct key k = { 0, 0, 0 };
 	struct itree it;
@@ -677,7 +680,9 @@ int check_fs_tree(struct check *c, const struct commit_tree *t, int refs_only)
 	memset(&it, 0, sizeof(it));
 	it.c = c;
 	it.root = t->id;
-	it.refs_only = refs_only;
+	it.refs_only = refs_only || drop;
+	if (drop)
+		k = drop->key;
 	it.links.elem = sizeof(struct clink);
 	it.modes.elem = sizeof(struct cmode);
 	it.unlinked.elem = sizeof(struct cunlinked);
