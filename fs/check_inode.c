@@ -167,6 +167,21 @@ static int push_ino(struct vec *v, u64 ino)
 	return 0;
 }
 
+/* Holes need no file extent item (the NO_HOLES feature). */
+static int no_holes(const struct itree *it)
+{
+	return !!(it->c->fs->incompat & BTRFS_FEATURE_INCOMPAT_NO_HOLES);
+}
+
+/* Without NO_HOLES, file extents cover a file whole: [from, to) is not. */
+static void report_gap(struct itree *it, u64 ino, u64 from, u64 to)
+{
+	check_err(it->c, "tree %llu: inode %llu: no file extent for [%llu, "
+		  "%llu) (holes need one without the no-holes feature)",
+		  (unsigned long long)it->root, (unsigned long long)ino,
+		  (unsigned long long)from, (unsigned long long)to);
+}
+
 /* A directory's size or a file's nbytes (have) is not what its items
  * add up to (want). */
 static void report_size(struct itree *it, u64 ino, int dir, u64 have,
@@ -236,6 +251,9 @@ static int finish_inode(struct itree *it)
 			  dir ? "file extents" : "directory entries");
 	if (unlinked)
 		return push_unlinked(it, ci, dir);
+	if ((ci->mode & 0170000) == 0100000 && !no_holes(it) &&
+	    ci->extent_end < ci->size)
+		report_gap(it, ci->ino, ci->extent_end, ci->size);
 	if (dir ? ci->size != ci->dir_size : ci->nbytes != ci->found_nbytes)
 		report_size(it, ci->ino, dir, dir ? ci->size : ci->nbytes,
 			    dir ? ci->dir_size : ci->found_nbytes);
@@ -434,6 +452,8 @@ static int file_extent(struct itree *it, const struct key *k,
 			  (unsigned long long)it->root,
 			  (unsigned long long)k->objectid,
 			  (unsigned long long)k->offset);
+	else if (k->offset > ci->extent_end && !no_holes(it))
+		report_gap(it, k->objectid, ci->extent_end, k->offset);
 	ci->extent_end = k->offset + len;
 	ci->nextents++;
 	if (type == BTRFS_FILE_EXTENT_INLINE || !disk)
