@@ -8,8 +8,9 @@
  * in FREE_SPACE_BITMAP items when the group's FREE_SPACE_INFO says
  * USING_BITMAPS; the info's extent_count is the number of free extents.
  * Adjacent free ranges of one group are merged before comparing. An info
- * with no block group is only a warning: mkfs.btrfs leaves those of the
- * temporary chunks it removes, and btrfs check accepts them.
+ * with no block group is only a warning when a block group comes after it:
+ * mkfs.btrfs leaves those of the temporary chunks it removes, and btrfs
+ * check accepts them; one past every block group is an error, as there.
  *
  * Called by check_all() under the locks fs_check() takes.
  */
@@ -274,10 +275,17 @@ int check_free_space(struct check *c)
 			fi = vec_at(&f.infos, j);
 			if (g && fi->start >= g->start)
 				break;
-			pr_warn("fsck: free space tree: info %llu+%llu has "
-				"no block group (left by mkfs.btrfs; harmless)",
-				(unsigned long long)fi->start,
-				(unsigned long long)fi->len);
+			if (g)
+				pr_warn("fsck: free space tree: info %llu+%llu "
+					"has no block group (left by "
+					"mkfs.btrfs; harmless)",
+					(unsigned long long)fi->start,
+					(unsigned long long)fi->len);
+			else
+				check_err(c, "free space tree: info %llu+%llu "
+					  "lies past every block group",
+					  (unsigned long long)fi->start,
+					  (unsigned long long)fi->len);
 		}
 		fi = j < f.infos.n ? vec_at(&f.infos, j) : NULL;
 		if (!g)

@@ -46,9 +46,12 @@ ghee_verdict() {
 	else echo unknown; fi
 }
 
-# The first line of ghee's output that names a problem.
+# The first line of ghee's output that names a problem: an error, else
+# a warning or a refusal.
 ghee_first_error() {
-	grep -v -E '^(> |fsck vda|ghee|fsck: .* is a metadata dump)' "$1" | grep -v '^fsck: .*generation' | head -n1
+	{ grep '^error: ' "$1"
+	  grep -v -E '^(> |fsck vda|ghee|error: |fsck: .* is a metadata dump)' "$1" |
+		grep -v '^fsck: .*generation'; } | head -n1
 }
 
 wanted() {
