@@ -131,6 +131,19 @@ static int parse_inline_refs(struct check *c, const struct cext *e,
 }
 
 /* An EXTENT_ITEM or METADATA_ITEM. */
+/* An extent was allocated no later than the transaction after the commit
+ * checked (btrfs check's bound). */
+static void check_extent_gen(struct check *c, u64 bytenr, const u8 *item)
+{
+	u64 gen = D_GET64(struct d_extent_item, item, generation);
+
+	if (gen == 0 || gen > c->cr.generation + 1)
+		check_err(c, "extent %llu has generation %llu, past the last "
+			  "commit %llu", (unsigned long long)bytenr,
+			  (unsigned long long)gen,
+			  (unsigned long long)c->cr.generation);
+}
+
 static int parse_extent(struct check *c, const struct key *k,
 			const u8 *item, u32 size)
 {
@@ -156,9 +169,14 @@ static int parse_extent(struct check *c, const struct key *k,
 	e->refs = D_GET64(struct d_extent_item, item, refs);
 	e->flags = D_GET64(struct d_extent_item, item, flags);
 	e->len = k->offset;
+	check_extent_gen(c, e->bytenr, item);
 	if (k->type == BTRFS_METADATA_ITEM_KEY) {
 		e->len = c->fs->nodesize;
 		e->level = (u8)k->offset;
+		if (k->offset >= BTRFS_MAX_LEVEL)
+			check_err(c, "tree block %llu: level %llu in its "
+				  "extent item", (unsigned long long)e->bytenr,
+				  (unsigned long long)k->offset);
 	} else if (e->flags & BTRFS_EXTENT_FLAG_TREE_BLOCK) {
 		pos += (u32)sizeof(struct d_tree_block_info);
 		if (size >= pos)

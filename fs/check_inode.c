@@ -264,6 +264,25 @@ static int finish_inode(struct itree *it)
 	return 0;
 }
 
+/*
+ * An inode's generation and transid come no later than the transaction
+ * after the commit checked (btrfs check's bound: a log replay may be due).
+ */
+static void check_inode_gens(struct itree *it, const u8 *item)
+{
+	u64 gen = D_GET64(struct d_inode_item, item, generation);
+	u64 transid = D_GET64(struct d_inode_item, item, transid);
+	u64 limit = it->c->cr.generation + 1;
+
+	if (gen > limit || transid > limit)
+		check_err(it->c, "tree %llu: inode %llu has generation %llu "
+			  "and transid %llu, past the last commit %llu",
+			  (unsigned long long)it->root,
+			  (unsigned long long)it->cur.ino,
+			  (unsigned long long)gen, (unsigned long long)transid,
+			  (unsigned long long)it->c->cr.generation);
+}
+
 static int inode_item(struct itree *it, const u8 *item, u32 size)
 {
 	struct cinode *ci = &it->cur;
@@ -280,6 +299,12 @@ static int inode_item(struct itree *it, const u8 *item, u32 size)
 	ci->size = D_GET64(struct d_inode_item, item, size);
 	ci->nbytes = D_GET64(struct d_inode_item, item, nbytes);
 	ci->flags = D_GET64(struct d_inode_item, item, flags);
+	check_inode_gens(it, item);
+	if ((ci->mode & 0170000) == 0120000 &&
+	    (ci->flags & (BTRFS_INODE_IMMUTABLE | BTRFS_INODE_APPEND)))
+		check_err(it->c, "tree %llu: symlink %llu has the immutable or "
+			  "append-only flag", (unsigned long long)it->root,
+			  (unsigned long long)ci->ino);
 	return 0;
 }
 
