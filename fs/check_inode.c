@@ -17,10 +17,11 @@
  *    a table, sorted and matched when the tree is done;
  *  - every file extent item pointing at a data extent is a found data
  *    reference (check.c resolves and compares it), also those of the
- *    inodes that are no files (free-space and inode number caches); a regular one of an
- *    inode without NODATASUM also names data that must have checksums
- *    (check_csum.c looks for them). The inode item comes before its file
- *    extents in key order, so its flags are known by then.
+ *    inodes that are no files (free-space and inode number caches); a
+ *    regular one of an inode without NODATASUM, or a compressed one,
+ *    names data that must have checksums (check_csum.c looks for them).
+ *    The inode item comes before its file extents in key order, so its
+ *    flags are known by then.
  *
  * The subvolume's top directory (256) has the one name "..", pointing at
  * itself, and no directory entry. Entries that link a subvolume (location
@@ -483,8 +484,10 @@ static int file_extent(struct itree *it, const struct key *k,
 	ci->nextents++;
 	if (type == BTRFS_FILE_EXTENT_INLINE || !disk)
 		return 0;
+	/* Compressed data always has checksums, whatever the inode says. */
 	if (type == BTRFS_FILE_EXTENT_REG &&
-	    !(ci->flags & BTRFS_INODE_NODATASUM)) {
+	    (!(ci->flags & BTRFS_INODE_NODATASUM) ||
+	     D_GET8(struct d_file_extent_item, fe, compression))) {
 		int ret = need_csum(it, k, fe);
 
 		if (ret)
