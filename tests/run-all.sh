@@ -15,6 +15,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "interop-linux:tests/interop/linux_made.sh"
 	 "write:tests/interop/write.sh"
 	 "progs-images:tests/interop/progs_images.sh"
+	 "progs-rw:tests/interop/progs_rw.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0
