@@ -17,7 +17,7 @@
  * lists are compared in one pass; stripes are sorted by device and
  * physical offset, the order of device extents in the dev tree.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 #include <stddef.h>

@@ -20,7 +20,7 @@
  * The sums are not compared with the data: that is scrub's job, and this
  * is a check of metadata only.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 

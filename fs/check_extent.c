@@ -8,7 +8,7 @@
  * overlaps show up between neighbours; keyed back-references follow their
  * extent item and are counted towards it.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 #include <stddef.h>
@@ -130,7 +130,6 @@ static int parse_inline_refs(struct check *c, const struct cext *e,
 	return 0;
 }
 
-/* An EXTENT_ITEM or METADATA_ITEM. */
 /* An extent was allocated no later than the transaction after the commit
  * checked (btrfs check's bound). */
 static void check_extent_gen(struct check *c, u64 bytenr, const u8 *item)
@@ -144,6 +143,7 @@ static void check_extent_gen(struct check *c, u64 bytenr, const u8 *item)
 			  (unsigned long long)c->cr.generation);
 }
 
+/* An EXTENT_ITEM or METADATA_ITEM. */
 static int parse_extent(struct check *c, const struct key *k,
 			const u8 *item, u32 size)
 {

@@ -34,7 +34,7 @@
  * inode's items before its orphan item, possibly in a later commit, and
  * skips orphan items whose inode is gone.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 #include <stddef.h>
@@ -421,7 +421,6 @@ static int need_csum(struct itree *it, const struct key *k, const u8 *fe)
 	return 0;
 }
 
-/* A file extent item: nbytes, overlap, and the data reference it makes. */
 /*
  * Record the data reference of file extent item fe (regular, not a hole):
  * the reference of the leaf's owner, once for a leaf snapshots share.
@@ -447,6 +446,7 @@ static int found_data_ref(struct itree *it, const struct key *k,
 	return 0;
 }
 
+/* A file extent item: nbytes, overlap, and the data reference it makes. */
 static int file_extent(struct itree *it, const struct key *k,
 		       const u8 *fe, u32 size)
 {

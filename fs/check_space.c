@@ -12,7 +12,7 @@
  * mkfs.btrfs leaves those of the temporary chunks it removes, and btrfs
  * check accepts them; one past every block group is an error, as there.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 
@@ -51,8 +51,8 @@ static struct cbg *find_bg(struct check *c, u64 bytenr)
 
 /*
  * Every extent lies inside a block group of its kind (a mixed group, data
- * and metadata, holds both); each group's used
- * bytes equal its extents' total, and all groups' the superblock's.
+ * and metadata, holds both); each group's used bytes equal its extents'
+ * total, and all groups' the superblock's.
  */
 int check_block_groups(struct check *c)
 {
