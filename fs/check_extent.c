@@ -136,7 +136,7 @@ static void check_extent_gen(struct check *c, u64 bytenr, const u8 *item)
 {
 	u64 gen = D_GET64(struct d_extent_item, item, generation);
 
-	if (gen == 0 || gen > c->cr.generation + 1)
+	if (gen > c->cr.generation + 1)
 		check_err(c, "extent %llu has generation %llu, past the last "
 			  "commit %llu", (unsigned long long)bytenr,
 			  (unsigned long long)gen,

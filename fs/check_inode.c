@@ -301,6 +301,10 @@ static int inode_item(struct itree *it, const u8 *item, u32 size)
 	ci->nbytes = D_GET64(struct d_inode_item, item, nbytes);
 	ci->flags = D_GET64(struct d_inode_item, item, flags);
 	check_inode_gens(it, item);
+	if (!ft_of_mode(ci->mode))
+		check_err(it->c, "tree %llu: inode %llu has mode 0%o, of no "
+			  "file type", (unsigned long long)it->root,
+			  (unsigned long long)ci->ino, ci->mode);
 	if ((ci->mode & 0170000) == 0120000 &&
 	    (ci->flags & (BTRFS_INODE_IMMUTABLE | BTRFS_INODE_APPEND)))
 		check_err(it->c, "tree %llu: symlink %llu has the immutable or "
