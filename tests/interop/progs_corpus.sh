@@ -35,7 +35,9 @@ echo "deb-src [signed-by=$KEYRING] $MIRROR bookworm main" > "$A/sources.list"
 apt_opts=(-o "Dir::Etc::SourceList=$A/sources.list" -o "Dir::Etc::SourceParts=-"
 	-o "Dir::State=$A/state" -o "Dir::State::status=$A/state/status"
 	-o "Dir::Cache=$A/cache" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
-apt-get -q "${apt_opts[@]}" update > "$A/update.log" 2>&1 ||
+# apt-get update exits 0 when a fetch fails: look for the index too.
+apt-get -q "${apt_opts[@]}" update > "$A/update.log" 2>&1 &&
+	ls "$A"/state/lists/*Sources* > /dev/null 2>&1 ||
 	fail "apt-get update failed: $(grep -m1 -E '^(E|W):' "$A/update.log")"
 (cd "$A" && apt-get -q "${apt_opts[@]}" source --download-only \
 	btrfs-progs=6.2-1+deb12u2 > source.log 2>&1 ||
