@@ -43,7 +43,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan crash
+.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan crash progs-corpus
 
 all: kernel host loader
 
@@ -92,9 +92,10 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK)
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
 
 # The concurrent host tests under ThreadSanitizer (`make tsan`, and a
-# suite of `make test`): the stress workload and the rwsem.
+# suite of `make test`): the stress workload, the rwsem, and fsck reading
+# a commit while commits go on.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
-	      tests/host/test_main.c
+	      tests/host/test_commit_root.c tests/host/test_main.c
 tsan: $(HOSTTSAN)
 	$(HOSTTSAN)
 
@@ -147,6 +148,12 @@ run: kernel $(if $(filter efi,$(BOOT)),$(LOADER)) \
 
 test: kernel host loader $(HOSTTSAN)
 	@tests/run-all.sh
+
+# btrfs-progs' own test images, fetched once into build/progs/images
+# (apt-get source btrfs-progs); `make test` compares ghee's fsck with
+# `btrfs check` on them (tests/interop/progs_images.sh).
+progs-corpus:
+	@tests/interop/progs_corpus.sh
 
 # Benchmarks: every bench/*.sh, each printing RESULT lines and ghee/Linux
 # ratios (bench/blk.sh: raw disk I/O beside Linux in the same QEMU).

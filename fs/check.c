@@ -36,11 +36,12 @@
  * the end. Problems are counted; the first CHECK_PRINT_MAX are printed as
  * "error: fsck: ...".
  *
- * Locking: fs_check() holds fs->trans_sem for read for the whole check,
- * so no commit moves the commit roots, frees their blocks or rewrites the
- * superblock, and commit_root_sem for read, as readers of commit roots
- * do. Changes go on until one needs a commit; the check is a maintenance
- * command.
+ * Locking: fs_check() reads the last commit as a commit reader
+ * (commit_root.c): its items through leaf copies, each found by a search
+ * under commit_root_sem held for that search only; the blocks it walks
+ * stay intact, however many commits happen meanwhile, because the commit
+ * keeps the space it frees from reuse while a reader runs. Changes and
+ * commits go on during a check and never wait for it.
  */
 #include <ghee/errno.h>
 #include <stdarg.h>
@@ -151,21 +152,26 @@ const char *check_ref_name(u8 type)
 	}
 }
 
-/* Subvolume trees (and the data relocation tree) hold inodes. */
+/*
+ * Subvolume trees hold inodes, and so do the data relocation tree and the
+ * relocation trees (snapshots balance takes of subvolume trees, whose
+ * file extents are references of their own).
+ */
 int check_is_fs_tree(u64 id)
 {
 	return id == BTRFS_FS_TREE_OBJECTID ||
 	       id == BTRFS_DATA_RELOC_TREE_OBJECTID ||
+	       id == BTRFS_TREE_RELOC_OBJECTID ||
 	       (id >= BTRFS_FIRST_FREE_OBJECTID &&
 		id <= BTRFS_LAST_FREE_OBJECTID);
 }
 
-const struct ctree_ref *check_find_tree(const struct check *c, u64 id)
+const struct commit_tree *check_find_tree(const struct check *c, u64 id)
 {
 	u64 i;
 
 	for (i = 0; i < c->trees.n; i++) {
-		const struct ctree_ref *t = vec_at(&c->trees, i);
+		const struct commit_tree *t = vec_at(&c->trees, i);
 
 		if (t->id == id)
 			return t;
@@ -173,34 +179,24 @@ const struct ctree_ref *check_find_tree(const struct check *c, u64 id)
 	return NULL;
 }
 
-void check_root(struct check *c, const struct ctree_ref *r,
-		struct ctree_root *out)
-{
-	ctree_root_init(out, c->fs, r->id, r->bytenr, r->generation,
-			r->level);
-}
-
-int check_read_items(struct check *c, const struct ctree_ref *t,
+int check_read_items(struct check *c, const struct commit_tree *t,
 		     check_item_fn fn, void *ctx)
 {
-	struct ctree_root root;
+	struct commit_cursor cur = { 0 };
 	struct key k = { 0, 0, 0 };
-	struct ctree_path p;
 	const u8 *item;
 	u32 size;
 	int ret;
 
-	check_root(c, t, &root);
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&root, &k, &p);
-	for (; ret == 0; ret = ctree_next_item(&p)) {
-		ctree_item_key(&p, &k);
-		item = ctree_item_ptr(&p, &size);
+	ret = commit_cursor_search(&cur, &c->cr, t, &k);
+	for (; ret == 0; ret = commit_cursor_next(&cur)) {
+		commit_cursor_key(&cur, &k);
+		item = commit_cursor_item(&cur, &size);
 		ret = fn(c, ctx, &k, item, size);
 		if (ret)
 			break;
 	}
-	ctree_path_release(&p);
+	commit_cursor_release(&cur);
 	if (ret < 0 && ret != -ENOMEM) {
 		check_err(c, "tree %llu: read error %d",
 			  (unsigned long long)t->id, ret);
@@ -209,8 +205,8 @@ int check_read_items(struct check *c, const struct ctree_ref *t,
 	return ret < 0 ? ret : 0;
 }
 
-/* Add bytenr (non-zero) to the hash set s; *was 1 when it was there
- * already. Returns 0 or -ENOMEM. */
+/* Add bytenr to set s (a hash set of block addresses); *was says
+ * whether it was there already. 0 or -ENOMEM. */
 int check_set_add(struct vec *s, u64 bytenr, int *was)
 {
 	u64 *tab = s->v, i, mask;
@@ -265,30 +261,28 @@ static int found_block_ref(struct check *c, u64 bytenr, u64 root,
 }
 
 /*
- * Whether the child at slot i of node b is already dropped from the dead
- * tree r: left of its drop progress (at the drop level, the pointers
- * before it; above, the subtrees that end before it).
+ * Whether child i of node b of a tree being deleted is gone: at the
+ * deletion's level and above, a child whose keys all come before the
+ * deletion's key.
  */
-static int dropped(const struct ctree_ref *r, const struct tree_block *b,
-		   u32 i)
+static int dropped(const struct tree_block *b, u32 i, const struct cdrop *d)
 {
-	struct key k;
+	struct key next;
 
-	if (!r->dead || tb_level(b) < r->drop_level)
+	if (tb_level(b) < d->level || i + 1 >= tb_nritems(b))
 		return 0;
-	if (tb_level(b) > r->drop_level) {
-		if (i + 1 >= tb_nritems(b))
-			return 0;
-		tb_node_key(b, i + 1, &k);
-		return key_cmp(&k, &r->drop_progress) <= 0;
-	}
-	tb_node_key(b, i, &k);
-	return key_cmp(&k, &r->drop_progress) < 0;
+	tb_node_key(b, i + 1, &next);
+	return key_cmp(&next, &d->key) <= 0;
 }
 
-/* Walk block b of tree r and the blocks below it not seen yet. */
-static int walk_block(struct check *c, const struct ctree_ref *r,
-		      const struct ctree_root *root, struct tree_block *b)
+/*
+ * Walk block b of tree root and the blocks below it not seen yet, but
+ * those a deletion in progress (drop, or NULL) freed. A pointer is a
+ * reference of the tree owning the block that holds it (a block shared by
+ * snapshots is one reference, its owner's).
+ */
+static int walk_block(struct check *c, const struct ctree_root *root,
+		      const struct cdrop *drop, struct tree_block *b)
 {
 	u32 i, n = tb_nritems(b);
 	u8 level = tb_level(b);
@@ -299,11 +293,8 @@ static int walk_block(struct check *c, const struct ctree_ref *r,
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *cb;
 
-		if (dropped(r, b, i))
+		if (drop && dropped(b, i, drop))
 			continue;
-		/* A normal reference names the referring block's owner:
-		 * a block shared by snapshots refers to its children for
-		 * the tree that made it (reference, "btrfs_copy_root"). */
 		ret = found_block_ref(c, child, tb_owner(b), b->start,
 				      (u8)(level - 1));
 		if (ret == 0)
@@ -322,21 +313,35 @@ static int walk_block(struct check *c, const struct ctree_ref *r,
 			ret = 0;
 			continue;
 		}
-		ret = walk_block(c, r, root, cb);
+		ret = walk_block(c, root, drop, cb);
 		tree_block_put(cb);
 	}
 	return ret;
 }
 
-/* Walk tree r from its root: every block it holds is a found reference. */
-static int walk_tree(struct check *c, const struct ctree_ref *r)
+/* A ctree_root for reading tree r as committed. */
+static void check_root(struct check *c, const struct commit_tree *r,
+		struct ctree_root *out)
 {
+	ctree_root_init(out, c->fs, r->id, r->bytenr, r->generation,
+			r->level);
+}
+
+/*
+ * Walk tree r from its root: every block it holds is a found reference.
+ * A relocation tree's root block is its own parent: Linux allocates every
+ * block of one with FULL_BACKREF and a shared ref, the root's naming
+ * itself.
+ */
+static int walk_tree(struct check *c, const struct commit_tree *r)
+{
+	u64 parent = r->id == BTRFS_TREE_RELOC_OBJECTID ? r->bytenr : 0;
 	struct ctree_root root;
 	struct tree_block *b;
 	int ret, was;
 
 	check_root(c, r, &root);
-	ret = found_block_ref(c, r->bytenr, r->id, 0, r->level);
+	ret = found_block_ref(c, r->bytenr, r->id, parent, r->level);
 	if (ret == 0)
 		ret = check_set_add(&c->seen, r->bytenr, &was);
 	if (ret || was)
@@ -350,24 +355,37 @@ static int walk_tree(struct check *c, const struct ctree_ref *r)
 			  (unsigned long long)r->bytenr, ret);
 		return 0;
 	}
-	ret = walk_block(c, r, &root, b);
+	ret = walk_block(c, &root, check_find_drop(c, r->id), b);
 	tree_block_put(b);
 	return ret;
 }
 
-static int add_tree(struct check *c, u64 id, u64 bytenr, u64 gen, u8 level,
-		    const u8 *item)
+/* Record that tree id is being deleted, as far as root item ri says. */
+static int add_drop(struct check *c, u64 id, const u8 *ri)
 {
-	struct ctree_ref *t = vec_push(&c->trees);
+	struct cdrop *d = vec_push(&c->drops);
+
+	if (!d)
+		return -ENOMEM;
+	d->id = id;
+	key_from_disk(&d->key, ri + offsetof(struct d_root_item,
+					     drop_progress));
+	d->level = D_GET8(struct d_root_item, ri, drop_level);
+	return 0;
+}
+
+/* The deletion progress of tree id, or NULL when it is not being deleted. */
+const struct cdrop *check_find_drop(const struct check *c, u64 id)
+{
+	return vec_find(&c->drops, id, offsetof(struct cdrop, id));
+}
+
+static int add_tree(struct check *c, u64 id, u64 bytenr, u64 gen, u8 level)
+{
+	struct commit_tree *t = vec_push(&c->trees);
 
 	if (!t)
 		return -ENOMEM;
-	if (item && D_GET32(struct d_root_item, item, refs) == 0) {
-		t->dead = 1;
-		key_from_disk(&t->drop_progress,
-			      D_PTR(struct d_root_item, item, drop_progress));
-		t->drop_level = D_GET8(struct d_root_item, item, drop_level);
-	}
 	t->id = id;
 	t->bytenr = bytenr;
 	t->generation = gen;
@@ -382,31 +400,28 @@ static int add_tree(struct check *c, u64 id, u64 bytenr, u64 gen, u8 level,
  */
 static int list_trees(struct check *c)
 {
-	const struct d_super_block *sb = c->fs->super;
+	const struct d_super_block *sb = c->cr.super;
+	struct commit_cursor cur = { 0 };
 	struct key k = { 0, 0, 0 };
-	struct ctree_root tree_root;
-	struct ctree_path p;
 	const u8 *item;
 	u32 size;
 	int ret;
 
 	ret = add_tree(c, BTRFS_ROOT_TREE_OBJECTID, get_le64(&sb->root),
-		       get_le64(&sb->generation), sb->root_level, NULL);
+		       get_le64(&sb->generation), sb->root_level);
 	if (ret == 0)
 		ret = add_tree(c, BTRFS_CHUNK_TREE_OBJECTID,
 			       get_le64(&sb->chunk_root),
 			       get_le64(&sb->chunk_root_generation),
-			       sb->chunk_root_level, NULL);
+			       sb->chunk_root_level);
 	if (ret)
 		return ret;
-	check_root(c, vec_at(&c->trees, 0), &tree_root);
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&tree_root, &k, &p);
-	for (; ret == 0; ret = ctree_next_item(&p)) {
-		ctree_item_key(&p, &k);
+	ret = commit_cursor_search(&cur, &c->cr, vec_at(&c->trees, 0), &k);
+	for (; ret == 0; ret = commit_cursor_next(&cur)) {
+		commit_cursor_key(&cur, &k);
 		if (k.type != BTRFS_ROOT_ITEM_KEY)
 			continue;
-		item = ctree_item_ptr(&p, &size);
+		item = commit_cursor_item(&cur, &size);
 		if (size < BTRFS_ROOT_ITEM_V1_SIZE) {
 			check_err(c, "root item of tree %llu is %u bytes",
 				  (unsigned long long)k.objectid, size);
@@ -415,11 +430,13 @@ static int list_trees(struct check *c)
 		ret = add_tree(c, k.objectid,
 			       D_GET64(struct d_root_item, item, bytenr),
 			       D_GET64(struct d_root_item, item, generation),
-			       D_GET8(struct d_root_item, item, level), item);
+			       D_GET8(struct d_root_item, item, level));
+		if (ret == 0 && D_GET32(struct d_root_item, item, refs) == 0)
+			ret = add_drop(c, k.objectid, item);
 		if (ret)
 			break;
 	}
-	ctree_path_release(&p);
+	commit_cursor_release(&cur);
 	return ret < 0 ? ret : 0;
 }
 
@@ -435,10 +452,12 @@ static int check_all(struct check *c)
 	if (ret == 0)
 		ret = check_extent_tree(c);
 	for (i = 0; ret == 0 && i < c->trees.n; i++) {
-		const struct ctree_ref *t = vec_at(&c->trees, i);
+		const struct commit_tree *t = vec_at(&c->trees, i);
 
 		if (check_is_fs_tree(t->id))
-			ret = check_fs_tree(c, t);
+			ret = check_fs_tree(c, t, 0);
+		else if (t->id == BTRFS_ROOT_TREE_OBJECTID)
+			ret = check_fs_tree(c, t, 1);
 	}
 	if (ret == 0)
 		ret = check_refs(c);
@@ -468,27 +487,29 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	memset(&c, 0, sizeof(c));
 	c.fs = fs;
 	c.rep = rep;
-	c.trees.elem = sizeof(struct ctree_ref);
+	c.trees.elem = sizeof(struct commit_tree);
 	c.found.elem = sizeof(struct cref);
 	c.recorded.elem = sizeof(struct cref);
 	c.exts.elem = sizeof(struct cext);
 	c.bgs.elem = sizeof(struct cbg);
+	c.drops.elem = sizeof(struct cdrop);
 	c.seen.elem = sizeof(u64);
-	c.data_seen.elem = sizeof(u64);
+	c.data_leaves.elem = sizeof(u64);
 	c.need_csum.elem = sizeof(struct cneed);
-	down_read(&fs->trans_sem);
-	down_read(&fs->commit_root_sem);
-	rep->generation = fs->generation;
+	ret = commit_reader_begin(fs, &c.cr);
+	if (ret)
+		return ret;
+	rep->generation = c.cr.generation;
 	ret = check_all(&c);
-	up_read(&fs->commit_root_sem);
-	up_read(&fs->trans_sem);
+	commit_reader_end(&c.cr);
 	vec_free(&c.trees);
 	vec_free(&c.found);
 	vec_free(&c.recorded);
 	vec_free(&c.exts);
 	vec_free(&c.bgs);
+	vec_free(&c.drops);
 	vec_free(&c.seen);
-	vec_free(&c.data_seen);
+	vec_free(&c.data_leaves);
 	vec_free(&c.need_csum);
 	if (ret == 0 && rep->errors)
 		ret = -EUCLEAN;

@@ -12,6 +12,7 @@
 #ifndef FS_CHECK_H
 #define FS_CHECK_H
 
+#include "commit_root.h"
 #include "ctree.h"
 #include "fs.h"
 
@@ -68,33 +69,33 @@ struct cneed {
 	u64 file_offset;	/* its key offset */
 };
 
-/* A tree to check: from the superblock or a root item. */
-struct ctree_ref {
-	u64 id, bytenr, generation;
-	u8 level;
-	int dead;		/* a deleted subvolume (root refs 0) */
-	struct key drop_progress;	/* dead: what is left starts here */
-	u8 drop_level;		/* at this level (cleaner.c) */
+/* A subvolume being deleted (root item refs 0): Linux drops its blocks
+ * left to right; those before key at level and above are gone. */
+struct cdrop {
+	u64 id;			/* its tree */
+	struct key key;		/* root item drop_progress */
+	u8 level;		/* root item drop_level */
 };
 
-/* The state of one check. */
+/* The state of one check. Trees to check (struct commit_tree) come from
+ * the superblock or a root item. */
 struct check {
 	struct fs_info *fs;
+	struct commit_reader cr;	/* the commit checked */
 	struct fs_check_report *rep;
-	struct vec trees;	/* struct ctree_ref, in root tree order */
+	struct vec trees;	/* struct commit_tree, in root tree order */
 	struct vec found;	/* struct cref, from walking the trees */
 	struct vec recorded;	/* struct cref, from the extent tree */
 	struct vec exts;	/* struct cext, sorted by bytenr */
 	struct vec bgs;		/* struct cbg, sorted by start */
+	struct vec drops;	/* struct cdrop, by tree id */
 	struct vec seen;	/* u64 hash set of visited tree blocks */
-	struct vec data_seen;	/* u64 hash set of leaves whose file
-				 * extents were counted (a leaf shared by
-				 * snapshots holds its references once) */
+	struct vec data_leaves;	/* u64 hash set of leaves whose file
+				 * extents were counted */
 	struct vec need_csum;	/* struct cneed, from the subvolume trees */
 };
 
 void *vec_push(struct vec *v);
-int check_set_add(struct vec *s, u64 bytenr, int *was);
 /* The record whose u64 at byte key_off equals key, in a vec sorted by
  * that field; NULL when none. */
 void *vec_find(const struct vec *v, u64 key, size_t key_off);
@@ -103,6 +104,8 @@ void *vec_find(const struct vec *v, u64 key, size_t key_off);
  * pos (v->n when none does). */
 u64 vec_first_ending_after(const struct vec *v, u64 pos);
 void vec_free(struct vec *v);
+int check_set_add(struct vec *s, u64 bytenr, int *was);
+const struct cdrop *check_find_drop(const struct check *c, u64 id);
 static inline void *vec_at(const struct vec *v, u64 i)
 {
 	return (char *)v->v + i * v->elem;
@@ -113,20 +116,17 @@ void check_err(struct check *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define CHECK_PRINT_MAX 100
 
-/* A ctree_root for reading tree r as committed. */
-void check_root(struct check *c, const struct ctree_ref *r,
-		struct ctree_root *out);
 /* Called for each item of a tree, in key order: 0 to go on, 1 to stop,
  * or a negative errno. */
 typedef int (*check_item_fn)(struct check *c, void *ctx, const struct key *k,
 			     const u8 *item, u32 size);
 /* Walk every item of committed tree t through fn. A read error is
  * reported as a problem (the walk stops there); returns 0 or -ENOMEM. */
-int check_read_items(struct check *c, const struct ctree_ref *t,
+int check_read_items(struct check *c, const struct commit_tree *t,
 		     check_item_fn fn, void *ctx);
 int check_is_fs_tree(u64 id);
 /* The committed tree with this id, or NULL when it has no root item. */
-const struct ctree_ref *check_find_tree(const struct check *c, u64 id);
+const struct commit_tree *check_find_tree(const struct check *c, u64 id);
 const char *check_ref_name(u8 type);
 
 /* check_extent.c */
@@ -139,7 +139,7 @@ int check_block_groups(struct check *c);
 int check_free_space(struct check *c);
 
 /* check_inode.c */
-int check_fs_tree(struct check *c, const struct ctree_ref *r);
+int check_fs_tree(struct check *c, const struct commit_tree *r, int refs_only);
 
 /* check_chunk.c */
 int check_chunks(struct check *c);

@@ -17,7 +17,7 @@
  * lists are compared in one pass; stripes are sorted by device and
  * physical offset, the order of device extents in the dev tree.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 #include <stddef.h>
@@ -223,10 +223,11 @@ static void match_dev_extents(struct check *c, struct chunks *s)
 	}
 }
 
-/* Device extents fit their device and add up to its bytes_used. */
+/* Device extents fit their device and add up to its bytes_used; the
+ * devices fit the superblock's total_bytes. */
 static void check_devices(struct check *c, struct chunks *s)
 {
-	u64 i;
+	u64 i, total = 0, super_total;
 
 	for (i = 0; i < s->dexts.n; i++) {
 		const struct cdext *d = vec_at(&s->dexts, i);
@@ -262,6 +263,7 @@ static void check_devices(struct check *c, struct chunks *s)
 	for (i = 0; i < s->devs.n; i++) {
 		const struct cdev *dev = vec_at(&s->devs, i);
 
+		total += dev->total;
 		if (dev->used != dev->found)
 			check_err(c, "device %llu: bytes_used %llu, its dev "
 				  "extents total %llu",
@@ -269,6 +271,12 @@ static void check_devices(struct check *c, struct chunks *s)
 				  (unsigned long long)dev->used,
 				  (unsigned long long)dev->found);
 	}
+	/* Linux refuses to mount a filesystem whose devices outgrow it. */
+	super_total = get_le64(&c->cr.super->total_bytes);
+	if (super_total < total)
+		check_err(c, "superblock total_bytes %llu is less than its "
+			  "devices' %llu", (unsigned long long)super_total,
+			  (unsigned long long)total);
 }
 
 /*
@@ -277,7 +285,7 @@ static void check_devices(struct check *c, struct chunks *s)
  */
 int check_chunks(struct check *c)
 {
-	const struct ctree_ref *ct, *dt;
+	const struct commit_tree *ct, *dt;
 	struct chunks s = {
 		.chunks.elem = sizeof(struct cchunk),
 		.stripes.elem = sizeof(struct cdext),

@@ -20,7 +20,7 @@
  * The sums are not compared with the data: that is scrub's job, and this
  * is a check of metadata only.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 
@@ -117,7 +117,7 @@ static void check_covered(struct check *c, const struct vec *runs,
  */
 int check_csums(struct check *c)
 {
-	const struct ctree_ref *t = check_find_tree(c,
+	const struct commit_tree *t = check_find_tree(c,
 						    BTRFS_CSUM_TREE_OBJECTID);
 	struct vec runs = { .elem = sizeof(struct sum_run) };
 	u64 i;

@@ -8,7 +8,7 @@
  * overlaps show up between neighbours; keyed back-references follow their
  * extent item and are counted towards it.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 #include <stddef.h>
@@ -130,6 +130,19 @@ static int parse_inline_refs(struct check *c, const struct cext *e,
 	return 0;
 }
 
+/* An extent was allocated no later than the transaction after the commit
+ * checked (btrfs check's bound). */
+static void check_extent_gen(struct check *c, u64 bytenr, const u8 *item)
+{
+	u64 gen = D_GET64(struct d_extent_item, item, generation);
+
+	if (gen > c->cr.generation + 1)
+		check_err(c, "extent %llu has generation %llu, past the last "
+			  "commit %llu", (unsigned long long)bytenr,
+			  (unsigned long long)gen,
+			  (unsigned long long)c->cr.generation);
+}
+
 /* An EXTENT_ITEM or METADATA_ITEM. */
 static int parse_extent(struct check *c, const struct key *k,
 			const u8 *item, u32 size)
@@ -156,9 +169,14 @@ static int parse_extent(struct check *c, const struct key *k,
 	e->refs = D_GET64(struct d_extent_item, item, refs);
 	e->flags = D_GET64(struct d_extent_item, item, flags);
 	e->len = k->offset;
+	check_extent_gen(c, e->bytenr, item);
 	if (k->type == BTRFS_METADATA_ITEM_KEY) {
 		e->len = c->fs->nodesize;
 		e->level = (u8)k->offset;
+		if (k->offset >= BTRFS_MAX_LEVEL)
+			check_err(c, "tree block %llu: level %llu in its "
+				  "extent item", (unsigned long long)e->bytenr,
+				  (unsigned long long)k->offset);
 	} else if (e->flags & BTRFS_EXTENT_FLAG_TREE_BLOCK) {
 		pos += (u32)sizeof(struct d_tree_block_info);
 		if (size >= pos)
@@ -269,7 +287,7 @@ static int parse_item(struct check *c, void *ctx, const struct key *k,
  */
 int check_extent_tree(struct check *c)
 {
-	const struct ctree_ref *et, *bt;
+	const struct commit_tree *et, *bt;
 	u64 i;
 	int ret;
 

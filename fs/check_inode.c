@@ -8,16 +8,20 @@
  *    and its nbytes the bytes of its file extents (inline: ram_bytes,
  *    regular: num_bytes unless a hole); file extents do not overlap, and
  *    only directories have entries, only other inodes file extents (as
- *    btrfs check has it: a directory's nbytes is not checked);
+ *    btrfs check has it: a directory's nbytes is not checked, nor the
+ *    size or nbytes of an orphan, whose items Linux deletes over several
+ *    commits without updating them);
  *  - every name: the DIR_ITEM (under the name's hash), the DIR_INDEX and
  *    the inode ref (or extref) agree on directory, name, inode, index and
  *    type, and the type matches the inode's mode. Names are collected in
  *    a table, sorted and matched when the tree is done;
  *  - every file extent item pointing at a data extent is a found data
- *    reference (check.c resolves and compares it); a regular one of an
- *    inode without NODATASUM also names data that must have checksums
- *    (check_csum.c looks for them). The inode item comes before its file
- *    extents in key order, so its flags are known by then.
+ *    reference (check.c resolves and compares it), also those of the
+ *    inodes that are no files (free-space and inode number caches); a
+ *    regular one of an inode without NODATASUM, or a compressed one,
+ *    names data that must have checksums (check_csum.c looks for them).
+ *    The inode item comes before its file extents in key order, so its
+ *    flags are known by then.
  *
  * The subvolume's top directory (256) has the one name "..", pointing at
  * itself, and no directory entry. Entries that link a subvolume (location
@@ -30,7 +34,7 @@
  * inode's items before its orphan item, possibly in a later commit, and
  * skips orphan items whose inode is gone.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 #include <stddef.h>
@@ -86,18 +90,27 @@ struct cinode {
 	u64 nextents;		/* file extent items */
 };
 
+/* An inode with nlink 0 and no name, and the sizes its items give. */
+struct cunlinked {
+	u64 ino;
+	int dir;		/* a directory */
+	u64 have;		/* its size (directory) or nbytes */
+	u64 want;		/* its entries' name bytes, or its extents' */
+};
+
 /* The state of the pass over one tree. */
 struct itree {
 	struct check *c;
 	u64 root;		/* tree id */
 	u64 leaf;		/* leaf holding the current item */
-	u64 leaf_owner;		/* its header owner */
-	int leaf_counted;	/* its file extents' references were
-				 * counted from another tree already */
+	u64 leaf_owner;		/* its owner tree */
+	int leaf_counted;	/* its file extents were counted before,
+				 * from another tree sharing it */
+	int refs_only;		/* no inodes: record data references only */
 	struct cinode cur;
 	struct vec links;	/* struct clink */
 	struct vec modes;	/* struct cmode, by ino */
-	struct vec unlinked;	/* u64 inode numbers: nlink 0, no name */
+	struct vec unlinked;	/* struct cunlinked: nlink 0, no name */
 	struct vec orphans;	/* u64 inode numbers of orphan items, sorted */
 	struct name_block *names;
 };
@@ -155,6 +168,51 @@ static int push_ino(struct vec *v, u64 ino)
 	return 0;
 }
 
+/* Holes need no file extent item (the NO_HOLES feature). */
+static int no_holes(const struct itree *it)
+{
+	return !!(it->c->fs->incompat & BTRFS_FEATURE_INCOMPAT_NO_HOLES);
+}
+
+/* Without NO_HOLES, file extents cover a file whole: [from, to) is not. */
+static void report_gap(struct itree *it, u64 ino, u64 from, u64 to)
+{
+	check_err(it->c, "tree %llu: inode %llu: no file extent for [%llu, "
+		  "%llu) (holes need one without the no-holes feature)",
+		  (unsigned long long)it->root, (unsigned long long)ino,
+		  (unsigned long long)from, (unsigned long long)to);
+}
+
+/* A directory's size or a file's nbytes (have) is not what its items
+ * add up to (want). */
+static void report_size(struct itree *it, u64 ino, int dir, u64 have,
+			u64 want)
+{
+	check_err(it->c, "tree %llu: %s %llu has %s %llu, its %s %llu",
+		  (unsigned long long)it->root, dir ? "directory" : "inode",
+		  (unsigned long long)ino, dir ? "size" : "nbytes",
+		  (unsigned long long)have, dir ? "entries" : "extents",
+		  (unsigned long long)want);
+}
+
+/*
+ * Keep an unlinked inode for check_orphans(). Its size (directory) or
+ * nbytes is checked there only when it has no orphan item: Linux deletes
+ * the items of an orphan over several commits without updating them.
+ */
+static int push_unlinked(struct itree *it, const struct cinode *ci, int dir)
+{
+	struct cunlinked *u = vec_push(&it->unlinked);
+
+	if (!u)
+		return -ENOMEM;
+	u->ino = ci->ino;
+	u->dir = dir;
+	u->have = dir ? ci->size : ci->nbytes;
+	u->want = dir ? ci->dir_size : ci->found_nbytes;
+	return 0;
+}
+
 /* Check what the items of the inode just passed say about it. */
 static int finish_inode(struct itree *it)
 {
@@ -182,12 +240,6 @@ static int finish_inode(struct itree *it)
 		check_err(c, "tree %llu: directory %llu has nlink %u",
 			  (unsigned long long)it->root,
 			  (unsigned long long)ci->ino, ci->nlink);
-	if (dir && ci->size != ci->dir_size)
-		check_err(c, "tree %llu: directory %llu has size %llu, its "
-			  "entries %llu", (unsigned long long)it->root,
-			  (unsigned long long)ci->ino,
-			  (unsigned long long)ci->size,
-			  (unsigned long long)ci->dir_size);
 	if (!dir && ci->nlink != ci->nrefs)
 		check_err(c, "tree %llu: inode %llu has nlink %u and %llu "
 			  "names", (unsigned long long)it->root,
@@ -198,19 +250,38 @@ static int finish_inode(struct itree *it)
 			  (unsigned long long)it->root,
 			  (unsigned long long)ci->ino, ci->mode,
 			  dir ? "file extents" : "directory entries");
-	if (!dir && ci->nbytes != ci->found_nbytes)
-		check_err(c, "tree %llu: inode %llu has nbytes %llu, its "
-			  "extents %llu", (unsigned long long)it->root,
-			  (unsigned long long)ci->ino,
-			  (unsigned long long)ci->nbytes,
-			  (unsigned long long)ci->found_nbytes);
 	if (unlinked)
-		return push_ino(&it->unlinked, ci->ino);
+		return push_unlinked(it, ci, dir);
+	if ((ci->mode & 0170000) == 0100000 && !no_holes(it) &&
+	    ci->extent_end < ci->size)
+		report_gap(it, ci->ino, ci->extent_end, ci->size);
+	if (dir ? ci->size != ci->dir_size : ci->nbytes != ci->found_nbytes)
+		report_size(it, ci->ino, dir, dir ? ci->size : ci->nbytes,
+			    dir ? ci->dir_size : ci->found_nbytes);
 	if (!ci->nrefs && !ci->self_ref)
 		check_err(c, "tree %llu: inode %llu has no name",
 			  (unsigned long long)it->root,
 			  (unsigned long long)ci->ino);
 	return 0;
+}
+
+/*
+ * An inode's generation and transid come no later than the transaction
+ * after the commit checked (btrfs check's bound: a log replay may be due).
+ */
+static void check_inode_gens(struct itree *it, const u8 *item)
+{
+	u64 gen = D_GET64(struct d_inode_item, item, generation);
+	u64 transid = D_GET64(struct d_inode_item, item, transid);
+	u64 limit = it->c->cr.generation + 1;
+
+	if (gen > limit || transid > limit)
+		check_err(it->c, "tree %llu: inode %llu has generation %llu "
+			  "and transid %llu, past the last commit %llu",
+			  (unsigned long long)it->root,
+			  (unsigned long long)it->cur.ino,
+			  (unsigned long long)gen, (unsigned long long)transid,
+			  (unsigned long long)it->c->cr.generation);
 }
 
 static int inode_item(struct itree *it, const u8 *item, u32 size)
@@ -229,6 +300,16 @@ static int inode_item(struct itree *it, const u8 *item, u32 size)
 	ci->size = D_GET64(struct d_inode_item, item, size);
 	ci->nbytes = D_GET64(struct d_inode_item, item, nbytes);
 	ci->flags = D_GET64(struct d_inode_item, item, flags);
+	check_inode_gens(it, item);
+	if (!ft_of_mode(ci->mode))
+		check_err(it->c, "tree %llu: inode %llu has mode 0%o, of no "
+			  "file type", (unsigned long long)it->root,
+			  (unsigned long long)ci->ino, ci->mode);
+	if ((ci->mode & 0170000) == 0120000 &&
+	    (ci->flags & (BTRFS_INODE_IMMUTABLE | BTRFS_INODE_APPEND)))
+		check_err(it->c, "tree %llu: symlink %llu has the immutable or "
+			  "append-only flag", (unsigned long long)it->root,
+			  (unsigned long long)ci->ino);
 	return 0;
 }
 
@@ -344,8 +425,10 @@ static int need_csum(struct itree *it, const struct key *k, const u8 *fe)
 	return 0;
 }
 
-/* The data reference file extent item k (fe) makes, counted once per
- * leaf however many trees share it. */
+/*
+ * Record the data reference of file extent item fe (regular, not a hole):
+ * the reference of the leaf's owner, once for a leaf snapshots share.
+ */
 static int found_data_ref(struct itree *it, const struct key *k,
 			  const u8 *fe)
 {
@@ -399,12 +482,16 @@ static int file_extent(struct itree *it, const struct key *k,
 			  (unsigned long long)it->root,
 			  (unsigned long long)k->objectid,
 			  (unsigned long long)k->offset);
+	else if (k->offset > ci->extent_end && !no_holes(it))
+		report_gap(it, k->objectid, ci->extent_end, k->offset);
 	ci->extent_end = k->offset + len;
 	ci->nextents++;
 	if (type == BTRFS_FILE_EXTENT_INLINE || !disk)
 		return 0;
+	/* Compressed data always has checksums, whatever the inode says. */
 	if (type == BTRFS_FILE_EXTENT_REG &&
-	    !(ci->flags & BTRFS_INODE_NODATASUM)) {
+	    (!(ci->flags & BTRFS_INODE_NODATASUM) ||
+	     D_GET8(struct d_file_extent_item, fe, compression))) {
 		int ret = need_csum(it, k, fe);
 
 		if (ret)
@@ -413,18 +500,47 @@ static int file_extent(struct itree *it, const struct key *k,
 	return found_data_ref(it, k, fe);
 }
 
-/* What is left of a dead tree (dropped in the background, cleaner.c):
- * only the references its file extents still hold. */
-static int dead_item(struct itree *it, const struct key *k, const u8 *fe,
-		     u32 size)
+/*
+ * A file extent of an inode that is no file: the free-space cache's in
+ * the root tree, the old inode number cache's (FREE_INO) in a subvolume.
+ * Only its data reference is recorded.
+ */
+static int special_file_extent(struct itree *it, const struct key *k,
+			       const u8 *fe, u32 size)
 {
-	if (k->type != BTRFS_EXTENT_DATA_KEY ||
-	    size != sizeof(struct d_file_extent_item) ||
-	    D_GET8(struct d_file_extent_item, fe, type) ==
-	    BTRFS_FILE_EXTENT_INLINE ||
+	u8 type;
+
+	if (size != sizeof(struct d_file_extent_item))
+		return 0;	/* inline: no reference */
+	type = D_GET8(struct d_file_extent_item, fe, type);
+	if ((type != BTRFS_FILE_EXTENT_REG &&
+	     type != BTRFS_FILE_EXTENT_PREALLOC) ||
 	    !D_GET64(struct d_file_extent_item, fe, disk_bytenr))
 		return 0;
 	return found_data_ref(it, k, fe);
+}
+
+/*
+ * An inode of the root tree (past its directory 6) holds a free-space
+ * cache: a regular file.
+ */
+static int cache_inode_item(struct itree *it, const struct key *k,
+			    const u8 *item, u32 size)
+{
+	u32 mode;
+
+	if (size != sizeof(struct d_inode_item)) {
+		check_err(it->c, "tree %llu: inode item of %llu is %u bytes",
+			  (unsigned long long)it->root,
+			  (unsigned long long)k->objectid, size);
+		return 0;
+	}
+	mode = D_GET32(struct d_inode_item, item, mode);
+	if (ft_of_mode(mode) != BTRFS_FT_REG_FILE)
+		check_err(it->c, "free space cache inode %llu has mode 0%o, "
+			  "not a regular file", (unsigned long long)k->objectid,
+			  mode);
+	return 0;
 }
 
 /* One item of the tree; a new objectid finishes the inode before. */
@@ -436,9 +552,15 @@ static int fs_item(struct itree *it, const struct key *k, const u8 *item,
 	if (k->objectid == BTRFS_ORPHAN_OBJECTID &&
 	    k->type == BTRFS_ORPHAN_ITEM_KEY)
 		return push_ino(&it->orphans, k->offset);
-	if (k->objectid < BTRFS_FIRST_FREE_OBJECTID ||
+	if (it->root == BTRFS_ROOT_TREE_OBJECTID &&
+	    k->type == BTRFS_INODE_ITEM_KEY &&
+	    k->objectid >= BTRFS_FIRST_FREE_OBJECTID &&
+	    k->objectid <= BTRFS_LAST_FREE_OBJECTID)
+		return cache_inode_item(it, k, item, size);
+	if (it->refs_only || k->objectid < BTRFS_FIRST_FREE_OBJECTID ||
 	    k->objectid > BTRFS_LAST_FREE_OBJECTID)
-		return 0;
+		return k->type == BTRFS_EXTENT_DATA_KEY ?
+		       special_file_extent(it, k, item, size) : 0;
 	if (k->objectid != it->cur.ino) {
 		ret = finish_inode(it);
 		if (ret)
@@ -514,7 +636,18 @@ static void check_name(struct itree *it, const struct clink *l, u64 n)
 		  "indexes disagree");
 }
 
-/* Match every name of the tree once all its inodes are known. */
+/* Whether ino was unlinked and has an orphan item (it is being deleted). */
+static int is_orphan(const struct itree *it, u64 ino)
+{
+	return vec_find(&it->unlinked, ino, offsetof(struct cunlinked, ino)) &&
+	       vec_find(&it->orphans, ino, 0);
+}
+
+/*
+ * Match every name of the tree once all its inodes are known. The entries
+ * left in a directory being deleted (an orphan) are not checked: Linux
+ * deletes them with it.
+ */
 static void check_names(struct itree *it)
 {
 	struct vec *v = &it->links;
@@ -532,24 +665,28 @@ static void check_names(struct itree *it)
 			    b->len != a->len || memcmp(a->name, b->name, a->len))
 				break;
 		}
-		check_name(it, a, j - i);
+		if (!is_orphan(it, a->dir))
+			check_name(it, a, j - i);
 		i = j;
 	}
 }
 
-/* Each unlinked inode has an orphan item. */
+/* Each unlinked inode has an orphan item, or else the right sizes. */
 static void check_orphans(struct itree *it)
 {
 	u64 i;
 
 	for (i = 0; i < it->unlinked.n; i++) {
-		u64 ino = *(const u64 *)vec_at(&it->unlinked, i);
+		const struct cunlinked *u = vec_at(&it->unlinked, i);
 
-		if (!vec_find(&it->orphans, ino, 0))
-			check_err(it->c, "tree %llu: inode %llu has nlink 0 "
-				  "and no name but no orphan item",
-				  (unsigned long long)it->root,
-				  (unsigned long long)ino);
+		if (vec_find(&it->orphans, u->ino, 0))
+			continue;
+		check_err(it->c, "tree %llu: inode %llu has nlink 0 and no "
+			  "name but no orphan item",
+			  (unsigned long long)it->root,
+			  (unsigned long long)u->ino);
+		if (u->have != u->want)
+			report_size(it, u->ino, u->dir, u->have, u->want);
 	}
 }
 
@@ -567,12 +704,26 @@ static void itree_free(struct itree *it)
 	vec_free(&it->orphans);
 }
 
-/* Check the inodes and names of subvolume tree t. */
-int check_fs_tree(struct check *c, const struct ctree_ref *t)
+/* The pass reached leaf b. */
+static int new_leaf(struct itree *it, const struct tree_block *b)
 {
-	struct ctree_root root;
+	it->leaf = b->start;
+	it->leaf_owner = tb_owner(b);
+	return check_set_add(&it->c->data_leaves, b->start,
+			     &it->leaf_counted);
+}
+
+/*
+ * Check the inodes and names of subvolume tree t; with refs_only (the
+ * root tree, whose inodes are the free-space cache's), only record the
+ * data references of its file extents. So too for a subvolume being
+ * deleted, from where its deletion has come to.
+ */
+int check_fs_tree(struct check *c, const struct commit_tree *t, int refs_only)
+{
+	const struct cdrop *drop = check_find_drop(c, t->id);
+	struct commit_cursor cur = { 0 };
 	struct key k = { 0, 0, 0 };
-	struct ctree_path p;
 	struct itree it;
 	const u8 *item;
 	u32 size;
@@ -581,42 +732,33 @@ int check_fs_tree(struct check *c, const struct ctree_ref *t)
 	memset(&it, 0, sizeof(it));
 	it.c = c;
 	it.root = t->id;
-	if (t->dead)
-		k = t->drop_progress;
+	it.refs_only = refs_only || drop;
+	if (drop)
+		k = drop->key;
 	it.links.elem = sizeof(struct clink);
 	it.modes.elem = sizeof(struct cmode);
-	it.unlinked.elem = sizeof(u64);
+	it.unlinked.elem = sizeof(struct cunlinked);
 	it.orphans.elem = sizeof(u64);
-	check_root(c, t, &root);
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&root, &k, &p);
-	for (; ret == 0; ret = ctree_next_item(&p)) {
-		ctree_item_key(&p, &k);
-		item = ctree_item_ptr(&p, &size);
-		if (it.leaf != p.nodes[0]->start) {
-			it.leaf = p.nodes[0]->start;
-			it.leaf_owner = tb_owner(p.nodes[0]);
-			ret = check_set_add(&c->data_seen, it.leaf,
-					    &it.leaf_counted);
-			if (ret)
-				break;
-		}
-		ret = t->dead ? dead_item(&it, &k, item, size) :
-				fs_item(&it, &k, item, size);
+	ret = commit_cursor_search(&cur, &c->cr, t, &k);
+	for (; ret == 0; ret = commit_cursor_next(&cur)) {
+		commit_cursor_key(&cur, &k);
+		item = commit_cursor_item(&cur, &size);
+		if (cur.leaf->start != it.leaf)
+			ret = new_leaf(&it, cur.leaf);
+		if (ret == 0)
+			ret = fs_item(&it, &k, item, size);
 		if (ret)
 			break;
 	}
-	ctree_path_release(&p);
+	commit_cursor_release(&cur);
 	if (ret < 0 && ret != -ENOMEM) {
 		check_err(c, "tree %llu: read error %d",
 			  (unsigned long long)t->id, ret);
 		ret = 0;
 	}
-	if (ret > 0)
-		ret = 0;	/* the end of the tree */
-	if (ret == 0 && !t->dead)
+	if (ret >= 0)
 		ret = finish_inode(&it);
-	if (ret == 0 && !t->dead) {
+	if (ret == 0) {
 		check_names(&it);
 		check_orphans(&it);
 	}

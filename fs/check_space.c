@@ -8,10 +8,11 @@
  * in FREE_SPACE_BITMAP items when the group's FREE_SPACE_INFO says
  * USING_BITMAPS; the info's extent_count is the number of free extents.
  * Adjacent free ranges of one group are merged before comparing. An info
- * with no block group is only a warning: mkfs.btrfs leaves those of the
- * temporary chunks it removes, and btrfs check accepts them.
+ * with no block group is only a warning when a block group comes after it:
+ * mkfs.btrfs leaves those of the temporary chunks it removes, and btrfs
+ * check accepts them; one past every block group is an error, as there.
  *
- * Called by check_all() under the locks fs_check() takes.
+ * Called by check_all(), reading the commit fs_check() reads.
  */
 #include <ghee/errno.h>
 
@@ -49,8 +50,9 @@ static struct cbg *find_bg(struct check *c, u64 bytenr)
 }
 
 /*
- * Every extent lies inside a block group of its kind; each group's used
- * bytes equal its extents' total, and all groups' the superblock's.
+ * Every extent lies inside a block group of its kind (a mixed group, data
+ * and metadata, holds both); each group's used bytes equal its extents'
+ * total, and all groups' the superblock's.
  */
 int check_block_groups(struct check *c)
 {
@@ -70,7 +72,9 @@ int check_block_groups(struct check *c)
 		int data = !!(e->flags & BTRFS_EXTENT_FLAG_DATA);
 
 		if (!g || e->bytenr + e->len > g->start + g->len ||
-		    !!(g->flags & BTRFS_BLOCK_GROUP_DATA) != data) {
+		    !(g->flags & (data ? BTRFS_BLOCK_GROUP_DATA :
+				  BTRFS_BLOCK_GROUP_METADATA |
+				  BTRFS_BLOCK_GROUP_SYSTEM))) {
 			check_err(c, "extent %llu+%llu is not inside a %s "
 				  "block group", (unsigned long long)e->bytenr,
 				  (unsigned long long)e->len,
@@ -89,7 +93,7 @@ int check_block_groups(struct check *c)
 				  (unsigned long long)g->found);
 		total += g->found;
 	}
-	super_used = get_le64(&c->fs->super->bytes_used);
+	super_used = get_le64(&c->cr.super->bytes_used);
 	if (total != super_used)
 		check_err(c, "superblock bytes_used %llu, extents total %llu",
 			  (unsigned long long)super_used,
@@ -247,7 +251,7 @@ static void compare_group(struct check *c, const struct fst *f,
  */
 int check_free_space(struct check *c)
 {
-	const struct ctree_ref *t;
+	const struct commit_tree *t;
 	struct fst f;
 	u64 i, j = 0;
 	int ret;
@@ -271,10 +275,17 @@ int check_free_space(struct check *c)
 			fi = vec_at(&f.infos, j);
 			if (g && fi->start >= g->start)
 				break;
-			pr_warn("fsck: free space tree: info %llu+%llu has "
-				"no block group (left by mkfs.btrfs; harmless)",
-				(unsigned long long)fi->start,
-				(unsigned long long)fi->len);
+			if (g)
+				pr_warn("fsck: free space tree: info %llu+%llu "
+					"has no block group (left by "
+					"mkfs.btrfs; harmless)",
+					(unsigned long long)fi->start,
+					(unsigned long long)fi->len);
+			else
+				check_err(c, "free space tree: info %llu+%llu "
+					  "lies past every block group",
+					  (unsigned long long)fi->start,
+					  (unsigned long long)fi->len);
 		}
 		fi = j < f.infos.n ? vec_at(&f.infos, j) : NULL;
 		if (!g)

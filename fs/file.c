@@ -299,7 +299,8 @@ static int read_range(struct fs_info *fs, struct fs_ino ino,
  * Read up to len bytes from regular file ino at byte offset off. *done is
  * the bytes read: less than len only at end of file. Returns 0, -EISDIR,
  * -EINVAL (not a regular file), -EIO (device error or data checksum
- * mismatch), -EOPNOTSUPP (compressed extent), -EUCLEAN, -ENOMEM.
+ * mismatch), -EOPNOTSUPP (compressed extent, or a metadata dump: no file
+ * data), -EUCLEAN, -ENOMEM.
  */
 int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 	      size_t len, size_t *done)
@@ -319,6 +320,12 @@ int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 		return 0;
 	if (len > st.size - off)
 		len = (size_t)(st.size - off);
+	if (fs->metadump) {
+		pr_err("subvolume %llu inode %llu: no file data in a metadata "
+		       "dump (btrfs-image)", (unsigned long long)ino.root,
+		       (unsigned long long)ino.ino);
+		return -EOPNOTSUPP;
+	}
 	memset(buf, 0, len);
 	ret = read_range(fs, ino, &st, off, len, buf);
 	if (ret == 0)

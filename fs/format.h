@@ -593,6 +593,8 @@ _Static_assert(sizeof(struct d_timespec) == 12, "d_timespec size");
 #define BTRFS_INODE_READONLY (1ULL << 2)
 #define BTRFS_INODE_NOCOMPRESS (1ULL << 3)
 #define BTRFS_INODE_PREALLOC (1ULL << 4)
+#define BTRFS_INODE_IMMUTABLE (1ULL << 6)	/* chattr +i */
+#define BTRFS_INODE_APPEND (1ULL << 7)	/* chattr +a */
 
 /* An inode: (ino, INODE_ITEM, 0). Also embedded in the root item. */
 struct d_inode_item {

@@ -53,6 +53,7 @@ struct fs_stat {
 int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out);
 void fs_umount(struct fs_info *fs);
 int fs_is_read_only(const struct fs_info *fs);
+int fs_is_metadump(const struct fs_info *fs);
 int fs_sync(struct fs_info *fs);
 
 /* What mkfs makes (fs_mkfs). */

@@ -41,6 +41,9 @@ struct fs_info {
 	u8 meta_fsid[BTRFS_FSID_SIZE];
 	u8 chunk_tree_uuid[BTRFS_UUID_SIZE]; /* from the chunk root [I] */
 	int read_only;			/* refuses changes [a] */
+	/* A metadata dump (btrfs-image, METADUMP flags): every tree is
+	 * there, file data and checksums are not; read-only. [I] */
+	int metadump;
 	int aborted;			/* errno of the transaction abort
 					 * that made it read-only [a] */
 
@@ -72,6 +75,11 @@ struct fs_info {
 	 */
 	struct rwsem commit_root_sem;
 	u64 last_reloc_trans;		/* [commit_root_sem] */
+	/* Readers of a commit (commit_root.c) and the freed ranges held
+	 * from reuse for them. */
+	u32 commit_readers;		/* registered readers [a] */
+	struct pin_range *held_pins;	/* held ranges [commit only] */
+	u32 nheld, held_cap;		/* [commit only] */
 	/*
 	 * Rank 1e, sleeping: the allocator (space, bytes_used,
 	 * dev_bytes_used, new chunks). Taken under tree-block locks (a copy

@@ -30,6 +30,7 @@
 #include "fs.h"
 #include "fs_info.h"
 #include "internal.h"
+#include "commit_root.h"
 #include "subvol.h"
 #include "super.h"
 #include "transaction.h"
@@ -101,6 +102,8 @@ static void setup_from_super(struct fs_info *fs)
 	else
 		memcpy(fs->meta_fsid, sb->fsid, BTRFS_FSID_SIZE);
 	fs->read_only = 1;
+	fs->metadump = !!(get_le64(&sb->flags) & (BTRFS_SUPER_FLAG_METADUMP |
+						  BTRFS_SUPER_FLAG_METADUMP_V2));
 	ctree_root_init(&fs->chunk_root, fs, BTRFS_CHUNK_TREE_OBJECTID,
 			get_le64(&sb->chunk_root),
 			get_le64(&sb->chunk_root_generation),
@@ -216,7 +219,12 @@ static int load_trees(struct fs_info *fs)
 	top.root = fs->default_subvol;
 	top.ino = sv->root_dirid;
 	ret = inode_stat(fs, top, &st);
-	if (ret == 0 && (st.mode & 0170000) != 0040000) {
+	if (ret == -ENOENT) {
+		pr_err("subvolume %llu: root directory %llu has no inode item",
+		       (unsigned long long)top.root,
+		       (unsigned long long)top.ino);
+		ret = -EUCLEAN;
+	} else if (ret == 0 && (st.mode & 0170000) != 0040000) {
 		pr_err("subvolume %llu: root inode %llu is not a directory",
 		       (unsigned long long)top.root,
 		       (unsigned long long)top.ino);
@@ -261,8 +269,13 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 	ret = load_trees(fs);
 	if (ret)
 		goto out_free;
-	if (!(flags & FS_MOUNT_RO))
+	if (!(flags & FS_MOUNT_RO) && fs->metadump) {
+		pr_err("%s: a metadata dump (btrfs-image) has no file data; "
+		       "it mounts read-only", dev->name);
+		ret = -EROFS;
+	} else if (!(flags & FS_MOUNT_RO)) {
 		ret = go_read_write(fs);
+	}
 	if (ret)
 		goto out_free;
 	if (fs->read_only && get_le64(&fs->super->log_root))
@@ -295,11 +308,18 @@ void fs_umount(struct fs_info *fs)
 		fs->running = NULL;
 	}
 	bg_free_all(fs);
+	commit_root_free(fs);
 	subvol_free_all(fs);
 	volumes_free(&fs->chunks);
 	tb_cache_destroy(&fs->cache);
 	kfree(fs->super);
 	kfree(fs);
+}
+
+/* Nonzero when fs is a metadata dump: trees without file data. */
+int fs_is_metadump(const struct fs_info *fs)
+{
+	return fs->metadump;
 }
 
 /* Nonzero when fs is read-only (mounted so, or after an abort). */

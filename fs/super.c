@@ -248,7 +248,8 @@ int super_read(struct blkdev *dev, struct d_super_block **out, int *mirror)
 
 /*
  * Refuse what the read path cannot handle, naming it: unknown or unsupported
- * incompat flags, several devices, seed and image-dump filesystems.
+ * incompat flags, several devices, seed devices. A metadata dump (restored
+ * by btrfs-image -r) passes: it mounts read-only, without file data.
  */
 int super_check_features(const struct d_super_block *sb)
 {
@@ -274,12 +275,11 @@ int super_check_features(const struct d_super_block *sb)
 		       (unsigned long long)get_le64(&sb->num_devices));
 		return -EOPNOTSUPP;
 	}
-	if (flags & (BTRFS_SUPER_FLAG_SEEDING | BTRFS_SUPER_FLAG_METADUMP |
-		     BTRFS_SUPER_FLAG_METADUMP_V2 |
+	if (flags & (BTRFS_SUPER_FLAG_SEEDING |
 		     BTRFS_SUPER_FLAG_CHANGING_FSID |
 		     BTRFS_SUPER_FLAG_CHANGING_FSID_V2)) {
-		pr_err("unsupported superblock flags 0x%llx (seed device, "
-		       "metadata dump or fsid change in progress)",
+		pr_err("unsupported superblock flags 0x%llx (seed device or "
+		       "fsid change in progress)",
 		       (unsigned long long)flags);
 		return -EOPNOTSUPP;
 	}

@@ -11,7 +11,8 @@
  *     flush the device;
  *  3. write the superblock copies pointing at the new roots, flush again;
  *  4. swap commit roots under commit_root_sem held for write, and only
- *     then give the space freed by this transaction back to the allocator.
+ *     then give the space freed by this transaction back to the allocator
+ *     (or hold it while a reader of an older commit runs: commit_root.c).
  * A crash before the superblock write leaves the old tree, which nothing
  * in this transaction overwrote; a crash after it leaves the new one.
  *
@@ -40,6 +41,7 @@
 
 #include "../lib/crc32c.h"
 #include "block_group.h"
+#include "commit_root.h"
 #include "ctree_write.h"
 #include "fs_info.h"
 #include "subvol.h"
@@ -366,7 +368,6 @@ static void swap_commit_roots(struct trans *t)
 	struct fs_info *fs = t->fs;
 	struct subvol_root *s;
 	struct tree_block *b;
-	u32 i;
 
 	down_write(&fs->commit_root_sem);
 	swap_root(&fs->tree_root);
@@ -386,8 +387,7 @@ static void swap_commit_roots(struct trans *t)
 		tb_clear_flag(b, TB_DIRTY);
 		tree_block_put(b);
 	}
-	for (i = 0; i < t->npinned; i++)
-		bg_unpin(fs, t->pinned[i].start, t->pinned[i].len);
+	commit_root_unpin(fs, t->pinned, t->npinned);
 }
 
 /*

@@ -285,10 +285,25 @@ int tree_check_block(const struct fs_info *fs, const u8 *buf, u64 bytenr,
 }
 
 /*
+ * Whether a block owned by owner may sit in tree. Subvolume trees share
+ * blocks after a snapshot, so any subvolume tree may own a block of one.
+ * A relocation tree is a snapshot balance takes of a subvolume tree or
+ * of the data relocation tree, so it holds blocks of those and its own.
+ * Every other tree owns its blocks outright.
+ */
+static int owner_fits(u64 owner, u64 tree)
+{
+	if (tree_check_is_subvol_tree(tree))
+		return tree_check_is_subvol_tree(owner);
+	if (tree == BTRFS_TREE_RELOC_OBJECTID)
+		return owner == tree || owner == BTRFS_DATA_RELOC_TREE_OBJECTID ||
+		       tree_check_is_subvol_tree(owner);
+	return owner == tree;
+}
+
+/*
  * Verify a block against what its referrer recorded: level, generation,
- * owner and (when known) first key. Subvolume trees share blocks after a
- * snapshot, so for them the owner need only be some subvolume tree; every
- * other tree owns its blocks outright.
+ * owner (owner_fits) and (when known) first key.
  */
 int tree_check_expect(const struct fs_info *fs, const u8 *buf,
 		      const struct tb_expect *exp, char *why, size_t whylen)
@@ -305,8 +320,7 @@ int tree_check_expect(const struct fs_info *fs, const u8 *buf,
 		return WHY("generation %llu, parent says %llu",
 			   (unsigned long long)gen,
 			   (unsigned long long)exp->generation);
-	if (tree_check_is_subvol_tree(exp->owner) ?
-	    !tree_check_is_subvol_tree(owner) : owner != exp->owner)
+	if (!owner_fits(owner, exp->owner))
 		return WHY("owner %llu in tree %llu", (unsigned long long)owner,
 			   (unsigned long long)exp->owner);
 	/* Only the header fields above are fixed for a block the running

@@ -23,6 +23,9 @@ static int check_and_report(struct fs_info *fs, const char *disk)
 	struct fs_check_report r;
 	int ret = fs_check(fs, &r);
 
+	if (fs_is_metadump(fs))
+		con_printf("fsck: %s is a metadata dump (btrfs-image): file "
+			   "data is not there and not checked\n", disk);
 	if (ret && ret != -EUCLEAN) {
 		con_printf("fsck: %s: the check failed: %s (errno %d)\n", disk,
 			   cmd_fs_err_text(ret), -ret);

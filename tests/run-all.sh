@@ -23,6 +23,8 @@ suites+=("interop:tests/interop/run.sh"
 	 "interop-linux:tests/interop/linux_made.sh"
 	 "write:tests/interop/write.sh"
 	 "snapshot:tests/interop/snapshot.sh"
+	 "progs-images:tests/interop/progs_images.sh"
+	 "progs-rw:tests/interop/progs_rw.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0

@@ -394,6 +394,62 @@ TEST(fsck, unlinked_inode_with_orphan_item)
 	fault_dev_free(d);
 }
 
+/* /f's nbytes is a sector more than its extents. */
+static void nbytes_up(struct tree_block *b, u32 slot)
+{
+	u8 *ii = tb_item_data_w(b, slot);
+
+	D_SET64(struct d_inode_item, ii, nbytes,
+		D_GET64(struct d_inode_item, ii, nbytes) + 4096);
+}
+
+/*
+ * Unlink /f with its orphan item, half way through its eviction: a file
+ * extent is gone and nbytes still counts it (Linux does not update the
+ * nbytes of an inode it is deleting; fsck-tests/042 of btrfs-progs).
+ */
+static void half_dropped_f(struct tree_block *b, u32 slot)
+{
+	nbytes_up(b, slot);
+	unlink_f_orphan(b, slot);
+}
+
+TEST(fsck, half_dropped_inode_with_orphan_item)
+{
+	struct fault_dev *d = one_file();
+	struct fs_check_report rep;
+	u8 inode[sizeof(struct d_inode_item)];
+	char *out = NULL;
+	struct key k;
+	int ret;
+
+	CHECK(d != NULL);
+	CHECK_OK(damage(d, T_FS, is_f_inode, half_dropped_f, &k, inode,
+			sizeof(inode)));
+	ret = fsck(d, &out, &rep);
+	if (ret)
+		test_fail(__FILE__, __LINE__, "fsck returned %d:\n%s", ret,
+			  out ? out : "");
+	else
+		test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
+	free(out);
+	fault_dev_free(d);
+}
+
+TEST(fsck, nbytes_wrong)
+{
+	struct fault_dev *d = one_file();
+	u8 inode[sizeof(struct d_inode_item)];
+	struct key k;
+
+	CHECK(d != NULL);
+	CHECK_OK(damage(d, T_FS, is_f_inode, nbytes_up, &k, inode,
+			sizeof(inode)));
+	check_fails_with(d, "error: fsck: tree 5: inode 257 has nbytes "
+			 "106496, its extents 102400");
+	fault_dev_free(d);
+}
+
 TEST(fsck, unlinked_inode_without_orphan_item)
 {
 	struct fault_dev *d = one_file();

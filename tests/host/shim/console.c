@@ -76,6 +76,8 @@ static void capture(const char *s, size_t n)
 
 void con_write(const char *s, size_t n)
 {
+	if (n == 0)
+		return;	/* s may be NULL then; fwrite wants a buffer */
 	pthread_mutex_lock(&cap_lock);
 	if (capturing)
 		capture(s, n);

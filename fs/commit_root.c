@@ -1,0 +1,219 @@
+/*
+ * Commit-root reading: a long reader (fsck; later send and scrub) reads
+ * one commit of the filesystem, generation G, from start to end, while
+ * changes go on and commits happen, and without ever making a commit
+ * wait for it.
+ *
+ * Design:
+ *  - A reader registers (commit_reader_begin) with fs->trans_sem held for
+ *    read for a moment: no commit is in progress then, so the superblock,
+ *    generation and commit roots it copies all describe the last commit G.
+ *  - Every search (commit_cursor_search) takes fs->commit_root_sem for
+ *    read for that search only, walks from a root of G to a leaf and
+ *    returns a private copy of the leaf (tree_block_clone). The caller
+ *    works on the copy holding no lock; stepping past its last item
+ *    searches again from the key after it. The commit's root swap (which
+ *    takes commit_root_sem for write, briefly) waits at most for one
+ *    search, never for a whole reader.
+ *  - The blocks of G must stay intact for as long as the reader runs,
+ *    although later commits free them. A commit gives the space it freed
+ *    back to the allocator only after its superblock is out (invariant 1
+ *    of DESIGN.md); here, while any reader is registered, it holds those
+ *    ranges instead (commit_root_unpin), and the first commit that finds
+ *    no reader registered gives back everything held. So nothing of G is
+ *    overwritten before its readers are gone, and a reader sees G exactly,
+ *    however many commits happen meanwhile. The cost: space freed while a
+ *    reader runs is reusable only after it ends and one more commit.
+ *  - fs->generation counts commits: commit_root_generation() tells a
+ *    reader that follows the current commit root (as send will) that a
+ *    commit happened and it must search again from its last key.
+ *
+ * Locking: fs->commit_readers is atomic; fs->held_pins is used by the
+ * commit only (it holds trans_sem for write) and by unmount.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "block_group.h"
+#include "commit_root.h"
+#include "ctree.h"
+#include "fs_info.h"
+#include "transaction.h"
+
+/*
+ * Register r as a reader of the last commit of fs: its blocks stay intact
+ * until commit_reader_end(r). Waits for a commit in progress to end.
+ * Returns 0 or -ENOMEM.
+ */
+int commit_reader_begin(struct fs_info *fs, struct commit_reader *r)
+{
+	r->fs = fs;
+	r->super = kmalloc(sizeof(*r->super));
+	if (!r->super)
+		return -ENOMEM;
+	down_read(&fs->trans_sem);
+	memcpy(r->super, fs->super, sizeof(*r->super));
+	r->generation = fs->generation;
+	__atomic_add_fetch(&fs->commit_readers, 1, __ATOMIC_ACQ_REL);
+	up_read(&fs->trans_sem);
+	return 0;
+}
+
+/* End reader r; the next commit gives back what it held. */
+void commit_reader_end(struct commit_reader *r)
+{
+	__atomic_sub_fetch(&r->fs->commit_readers, 1, __ATOMIC_ACQ_REL);
+	kfree(r->super);
+	r->super = NULL;
+}
+
+/* The generation of the last commit; it grows with every commit. */
+u64 commit_root_generation(struct fs_info *fs)
+{
+	u64 gen;
+
+	down_read(&fs->commit_root_sem);
+	gen = fs->generation;
+	up_read(&fs->commit_root_sem);
+	return gen;
+}
+
+/*
+ * The root of tree root as the last commit has it. 0, or -ENOENT when the
+ * tree did not exist at the last commit.
+ */
+int commit_root_of(struct fs_info *fs, const struct ctree_root *root,
+		   struct commit_tree *out)
+{
+	down_read(&fs->commit_root_sem);
+	out->id = root->objectid;
+	out->bytenr = root->commit_bytenr;
+	out->generation = root->commit_generation;
+	out->level = root->commit_level;
+	up_read(&fs->commit_root_sem);
+	return out->bytenr ? 0 : -ENOENT;
+}
+
+/* Drop the leaf c holds, if any. */
+void commit_cursor_release(struct commit_cursor *c)
+{
+	tree_block_put(c->leaf);
+	c->leaf = NULL;
+}
+
+/*
+ * Position c at the first item >= key of tree t (a tree of r's commit),
+ * holding a copy of its leaf. Returns 0, 1 when no item is >= key, <0
+ * (-EIO, -EUCLEAN, -ENOMEM) when a block cannot be read.
+ */
+int commit_cursor_search(struct commit_cursor *c, struct commit_reader *r,
+			 const struct commit_tree *t, const struct key *key)
+{
+	struct fs_info *fs = r->fs;
+	struct ctree_root root;
+	struct ctree_path p;
+	int ret;
+
+	commit_cursor_release(c);
+	c->r = r;
+	c->tree = *t;
+	ctree_root_init(&root, fs, t->id, t->bytenr, t->generation, t->level);
+	ctree_path_init(&p);
+	down_read(&fs->commit_root_sem);
+	ret = ctree_search_ge(&root, key, &p);
+	if (ret == 0)
+		ret = tree_block_clone(p.nodes[0], &c->leaf);
+	if (ret == 0)
+		c->slot = (u32)p.slots[0];
+	ctree_path_release(&p);
+	up_read(&fs->commit_root_sem);
+	return ret;
+}
+
+/* The key right after k; 0 when k is the greatest key. */
+static int key_after(struct key *k)
+{
+	if (++k->offset)
+		return 1;
+	if (++k->type)
+		return 1;
+	return ++k->objectid != 0;
+}
+
+/* Step c to the next item. 0, 1 past the last item, <0 as the search. */
+int commit_cursor_next(struct commit_cursor *c)
+{
+	u32 n = tb_nritems(c->leaf);
+	struct key k;
+
+	if (c->slot + 1 < n) {
+		c->slot++;
+		return 0;
+	}
+	tb_item_key(c->leaf, n - 1, &k);
+	if (!key_after(&k)) {
+		commit_cursor_release(c);
+		return 1;
+	}
+	return commit_cursor_search(c, c->r, &c->tree, &k);
+}
+
+/* Give n freed ranges back to the allocator. */
+static void unpin_all(struct fs_info *fs, const struct pin_range *pins,
+		      u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		bg_unpin(fs, pins[i].start, pins[i].len);
+}
+
+/* Keep n freed ranges from reuse until no reader runs. */
+static void hold(struct fs_info *fs, const struct pin_range *pins, u32 n)
+{
+	if (fs->nheld + n > fs->held_cap) {
+		u32 cap = (fs->nheld + n) * 2;
+		struct pin_range *v = kmalloc(cap * sizeof(*v));
+
+		if (!v) {
+			pr_warn("commit: no memory to hold %u freed ranges "
+				"for a reader; they stay unused until the next "
+				"mount", n);
+			return;
+		}
+		if (fs->nheld)
+			memcpy(v, fs->held_pins, fs->nheld * sizeof(*v));
+		kfree(fs->held_pins);
+		fs->held_pins = v;
+		fs->held_cap = cap;
+	}
+	memcpy(fs->held_pins + fs->nheld, pins, n * sizeof(*pins));
+	fs->nheld += n;
+}
+
+/*
+ * The commit's last step: the ranges its transaction freed become
+ * reusable, unless a reader of an older commit runs (then they are held).
+ * Caller holds trans_sem for write, after the commit-root swap.
+ */
+void commit_root_unpin(struct fs_info *fs, const struct pin_range *pins,
+		       u32 n)
+{
+	if (__atomic_load_n(&fs->commit_readers, __ATOMIC_ACQUIRE)) {
+		hold(fs, pins, n);
+		return;
+	}
+	unpin_all(fs, fs->held_pins, fs->nheld);
+	fs->nheld = 0;
+	unpin_all(fs, pins, n);
+}
+
+/* Free what the commit holds (unmount; the disk needs nothing of it). */
+void commit_root_free(struct fs_info *fs)
+{
+	kfree(fs->held_pins);
+	fs->held_pins = NULL;
+	fs->nheld = fs->held_cap = 0;
+}
