@@ -89,6 +89,28 @@ int fs_utimes(struct fs_info *fs, struct fs_ino ino,
 	      const struct fs_time *atime, const struct fs_time *mtime);
 
 
+/*
+ * Extended attributes (fs/xattr.c), with Linux's rules: names "user.",
+ * "trusted." or "security." plus at least one byte (else -EOPNOTSUPP,
+ * -EINVAL), 1..255 bytes (-ERANGE); values up to 64 KiB (-E2BIG) and,
+ * with the name, one leaf item (-ENOSPC); "user." only on regular files
+ * and directories (-EPERM to change, -ENODATA to read). A missing name is
+ * -ENODATA; a buffer too small -ERANGE (size 0: *len gets the length).
+ * fs_listxattr gives the names NUL-terminated, one after another.
+ */
+#define FS_XATTR_CREATE 0x1	/* fail with -EEXIST when name exists */
+#define FS_XATTR_REPLACE 0x2	/* fail with -ENODATA when it does not */
+#define FS_XATTR_NAME_MAX 255	/* longest name, bytes */
+#define FS_XATTR_SIZE_MAX 65536	/* longest value, bytes */
+
+int fs_setxattr(struct fs_info *fs, struct fs_ino ino, const char *name,
+		const void *value, size_t size, unsigned flags);
+int fs_getxattr(struct fs_info *fs, struct fs_ino ino, const char *name,
+		void *buf, size_t size, size_t *len);
+int fs_listxattr(struct fs_info *fs, struct fs_ino ino, char *buf,
+		 size_t size, size_t *len);
+int fs_removexattr(struct fs_info *fs, struct fs_ino ino, const char *name);
+
 /* fs_lookup flags */
 #define FS_LOOKUP_FOLLOW (1u << 0)	/* follow a symlink in the last part */
 

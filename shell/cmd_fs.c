@@ -56,6 +56,9 @@ const char *cmd_fs_err_text(int err)
 	case EMLINK: return "too many links";
 	case EOVERFLOW: return "too many names with this hash in the directory";
 	case EXDEV: return "not in the same subvolume";
+	case ENODATA: return "no such attribute";
+	case ERANGE: return "result out of range";
+	case E2BIG: return "attribute value too long";
 	default: return "error";
 	}
 }

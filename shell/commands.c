@@ -13,6 +13,7 @@
 #include "cmd_blk.h"
 #include "cmd_fs.h"
 #include "cmd_task.h"
+#include "cmd_xattr.h"
 #include "shell.h"
 
 static int cmd_help(int argc, char **argv)
@@ -169,6 +170,12 @@ const struct shell_cmd shell_commands[] = {
 	  cmd_chmod },
 	{ "utimes", "PATH ATIME MTIME", "set access and modification times "
 	  "(seconds since 1970; a symlink's own)", 3, 3, cmd_utimes },
+	/* extended attributes (shell/cmd_xattr.c) */
+	{ "setfattr", "{-n NAME [-v VALUE] | -x NAME} [-h] PATH...",
+	  "set or remove an extended attribute", 3, -1, cmd_setfattr },
+	{ "getfattr", "[-n NAME | -d] [-e text|hex|base64] [-m PATTERN] [-h] "
+	  "[--only-values] [--absolute-names] PATH...",
+	  "show extended attributes (-d: with values)", 1, -1, cmd_getfattr },
 	{ "mkfiles", "DIR NDIRS PER_DIR SIZE SEED", "make NDIRS directories "
 	  "of PER_DIR files of SIZE seeded bytes (a benchmark workload)",
 	  5, 5, cmd_mkfiles },
