@@ -85,6 +85,17 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	     const void *buf, size_t len);
 int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t size);
 int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode);
+/* uid or gid (uint32_t)-1: unchanged. */
+int fs_chown(struct fs_info *fs, struct fs_ino ino, uint32_t uid,
+	     uint32_t gid);
+int fs_mknod(struct fs_info *fs, const char *path, uint32_t mode,
+	     uint64_t rdev, struct fs_ino *out);
+/* A device number as inode items store it (Linux's in-kernel dev_t:
+ * major in the bits above 20, minor in the low 20), and back. */
+#define FS_MKDEV(major, minor) \
+	(((uint64_t)(major) << 20) | ((uint64_t)(minor) & 0xfffff))
+#define FS_MAJOR(rdev) ((uint32_t)((rdev) >> 20))
+#define FS_MINOR(rdev) ((uint32_t)((rdev) & 0xfffff))
 int fs_utimes(struct fs_info *fs, struct fs_ino ino,
 	      const struct fs_time *atime, const struct fs_time *mtime);
 
@@ -121,6 +132,10 @@ int fs_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st);
 /* Entry types fs_readdir reports (btrfs's BTRFS_FT_* values). */
 #define FS_FT_REG 1		/* regular file */
 #define FS_FT_DIR 2		/* directory */
+#define FS_FT_CHRDEV 3		/* character device */
+#define FS_FT_BLKDEV 4		/* block device */
+#define FS_FT_FIFO 5		/* named pipe */
+#define FS_FT_SOCK 6		/* socket */
 #define FS_FT_SYMLINK 7		/* symbolic link */
 
 /*

@@ -13,6 +13,10 @@
 #define S_IFREG_ 0100000
 #define S_IFDIR_ 0040000
 #define S_IFLNK_ 0120000
+#define S_IFCHR_ 0020000
+#define S_IFBLK_ 0060000
+#define S_IFIFO_ 0010000
+#define S_IFSOCK_ 0140000
 
 /* One change in progress: its locks held, the transaction joined. */
 struct wctx {

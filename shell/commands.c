@@ -170,6 +170,14 @@ const struct shell_cmd shell_commands[] = {
 	  cmd_chmod },
 	{ "utimes", "PATH ATIME MTIME", "set access and modification times "
 	  "(seconds since 1970; a symlink's own)", 3, 3, cmd_utimes },
+	/* owners and special inodes (shell/cmd_inode.c) */
+	{ "chown", "[-h] UID[:GID] PATH...", "set owner and group (numeric; "
+	  "-h: a symlink's own)", 2, -1, cmd_chown },
+	{ "mknod", "[-m MODE] PATH b|c|u MAJOR MINOR | [-m MODE] PATH p",
+	  "make a block or character device node, or a FIFO", 2, 6,
+	  cmd_mknod },
+	{ "mkfifo", "[-m MODE] PATH...", "make FIFOs (named pipes)", 1, -1,
+	  cmd_mkfifo },
 	/* extended attributes (shell/cmd_xattr.c) */
 	{ "setfattr", "{-n NAME [-v VALUE] | -x NAME} [-h] PATH...",
 	  "set or remove an extended attribute", 3, -1, cmd_setfattr },
