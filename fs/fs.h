@@ -84,6 +84,10 @@ int fs_rename(struct fs_info *fs, const char *from, const char *to);
 int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	     const void *buf, size_t len);
 int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t size);
+/* Share len bytes (0: to src's end) of src at src_off with dst at dst_off
+ * (fs/reflink.c: Linux's FICLONERANGE rules; -EINVAL when broken). */
+int fs_clone_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,
+		   uint64_t len, struct fs_ino dst, uint64_t dst_off);
 int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode);
 /* uid or gid (uint32_t)-1: unchanged. */
 int fs_chown(struct fs_info *fs, struct fs_ino ino, uint32_t uid,

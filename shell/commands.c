@@ -159,7 +159,10 @@ const struct shell_cmd shell_commands[] = {
 	{ "write", "PATH OFF LEN SEED",
 	  "write LEN bytes of seeded pattern at OFF (file made if missing)",
 	  4, 4, cmd_write },
-	{ "cp", "SRC DST", "copy a file", 2, 2, cmd_cp },
+	{ "cp", "[--reflink[=always|auto|never]] SRC DST", "copy a file "
+	  "(--reflink: share its data extents)", 2, 3, cmd_cp },
+	{ "clone", "SRC SRC_OFF LEN DST DST_OFF", "share LEN bytes (0: to "
+	  "the end) of SRC with DST, like FICLONERANGE", 5, 5, cmd_clone },
 	{ "rm", "[-r] PATH...", "remove files (-r: and directories)", 1, -1,
 	  cmd_rm },
 	{ "mv", "SRC DST", "rename or move, replacing DST", 2, 2, cmd_mv },
