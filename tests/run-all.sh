@@ -13,6 +13,7 @@ suites=(
 )
 suites+=("interop:tests/interop/run.sh"
 	 "interop-linux:tests/interop/linux_made.sh"
+	 "interop-shared:tests/interop/linux_shared.sh"
 	 "write:tests/interop/write.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
