@@ -92,9 +92,10 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK)
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
 
 # The concurrent host tests under ThreadSanitizer (`make tsan`, and a
-# suite of `make test`): the stress workload and the rwsem.
+# suite of `make test`): the stress workload, the rwsem, and xattrs and
+# reflinks racing.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
-	      tests/host/test_main.c
+	      tests/host/test_inode_concurrent.c tests/host/test_main.c
 tsan: $(HOSTTSAN)
 	$(HOSTTSAN)
 
