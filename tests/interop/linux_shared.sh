@@ -12,7 +12,8 @@
 #   3. ghee's view matches the model (compare.py: names, modes, owners,
 #      devices, sizes, data, xattrs);
 #   4. Linux mounts it again: its view matches the model (model.py
-#      compare) and `btrfs scrub` is clean.
+#      compare), attr's getfattr -d prints what ghee's prints, and
+#      `btrfs scrub` is clean.
 #
 # Output: KTAP and '#' lines. Needs root and loop devices; without them
 # every case is reported as skipped, with the reason.
@@ -29,7 +30,7 @@ echo "KTAP version 1"
 ok() { N=$((N + 1)); echo "ok $N $1"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
 finish() { echo "1..$N"; echo "$((N - FAILED)) passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
-cases="ghee_changes btrfs_check ghee_fsck ghee_view linux_view scrub"
+cases="ghee_changes btrfs_check ghee_fsck ghee_view linux_view getfattr_layout scrub"
 skip_all() { for c in $cases; do N=$((N + 1)); echo "ok $N $c # SKIP $1"; done; finish; }
 say() { sed 's/^/# /'; }
 
@@ -177,11 +178,23 @@ if python3 "$HERE/compare.py" "$GHEE" "$img" "$model" | say; then
 else
 	notok ghee_view "ghee's view differs from the model"
 fi
+# getfattr's text layout, value encodings chosen alike: ghee's (leading
+# '/' removed) against attr's getfattr on Linux's mount.
+paths="d/big inline.txt d fifo link d/mid"
+got=$(printf 'mount vda ro\ngetfattr -d -m - %s\n' "$(echo /$paths | sed 's# # /#g')" |
+	"$GHEE" "ro:$img" 2>&1 | grep -vE "^ghee> |^mounted |^getfattr: Removing")
 if mount -o loop "$img" "$m" 2>"$W/mount.err"; then
 	if python3 "$HERE/model.py" compare "$m" "$model" | say; then
 		ok linux_view
 	else
 		notok linux_view "Linux's view differs from the model"
+	fi
+	want=$(cd "$m" && getfattr -d -m - $paths 2>/dev/null)
+	if [ -n "$want" ] && [ "$got" = "$want" ]; then
+		ok getfattr_layout
+	else
+		diff <(echo "$want") <(echo "$got") | head -n 10 | say
+		notok getfattr_layout "ghee's getfattr output differs from attr's"
 	fi
 	btrfs filesystem du -s "$m/d" 2>&1 | say
 	if btrfs scrub start -B "$m" >"$W/scrub.out" 2>&1 &&
@@ -194,6 +207,7 @@ if mount -o loop "$img" "$m" 2>"$W/mount.err"; then
 	umount "$m"
 else
 	notok linux_view "Linux cannot mount the image: $(head -n1 "$W/mount.err")"
+	notok getfattr_layout "not mounted"
 	notok scrub "not mounted"
 fi
 finish
