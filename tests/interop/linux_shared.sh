@@ -1,10 +1,10 @@
 #!/bin/bash
 # Interop: an image the Linux kernel's btrfs wrote with shared extents
 # (cp --reflink, a FICLONERANGE of a middle part, a reflinked inline
-# file), extended attributes (many on one file, on a directory, on a
+# file), a subvolume, extended attributes (many on one file, on a directory, on a
 # symlink, empty and binary values), devices, a FIFO and owners, mounted
 # read-write in ghee and changed there: clones into and out of the shared
-# extents (the inline file's bytes copied), a write into the middle of a
+# extents and across subvolumes (the inline file's bytes copied), a write into the middle of a
 # shared extent, xattrs replaced, removed and added, one reflinked copy
 # removed, chown, mknod. A host copy of the tree (the model) gets the same
 # changes. Then:
@@ -74,6 +74,8 @@ os.mkfifo(m + "/fifo", 0o600)
 os.chown(m + "/d/mid", 1000, 100)
 EOF
 [ $? = 0 ] || { umount "$m"; notok ghee_changes "Linux's writes failed"; finish; }
+btrfs -q subvolume create "$m/sv" >/dev/null &&
+head -c 300000 /dev/urandom >"$m/sv/s" &&
 cp --reflink=always "$m/d/big" "$m/d/big.ref" &&
 cp --reflink=always "$m/inline.txt" "$m/inline.ref" || {
 	umount "$m"; notok ghee_changes "Linux could not reflink"; finish; }
@@ -91,6 +93,8 @@ cat >"$W/changes.sh" <<'EOF'
 mount vda
 clone /inline.txt 0 0 /d/from-inline 0
 clone /d/big 0 0 /d/big.copy 0
+clone /d/big 0 1048576 /sv/from-big 0
+clone /sv/s 0 0 /d/from-sv 0
 clone /d/mid 0 1048576 /d/big 2097152
 write /d/big.ref 1000000 70000 5
 clone /d/big.ref 524288 262144 /d/big.ref 2621440
@@ -124,6 +128,8 @@ def clone(src, soff, n, dst, doff):
         os.chmod(m + dst, 0o644)
 clone("/inline.txt", 0, 0, "/d/from-inline", 0)
 clone("/d/big", 0, 0, "/d/big.copy", 0)
+clone("/d/big", 0, 1 << 20, "/sv/from-big", 0)
+clone("/sv/s", 0, 0, "/d/from-sv", 0)
 clone("/d/mid", 0, 1 << 20, "/d/big", 2 << 20)
 with open(m + "/d/big.ref", "r+b") as f:
     f.seek(1000000)
