@@ -1,13 +1,13 @@
 #!/bin/bash
 # Interop: an image the Linux kernel's btrfs wrote with shared extents
 # (cp --reflink, a FICLONERANGE of a middle part, a reflinked inline
-# file), a subvolume, extended attributes (many on one file, on a directory, on a
-# symlink, empty and binary values), devices, a FIFO and owners, mounted
-# read-write in ghee and changed there: clones into and out of the shared
-# extents and across subvolumes (the inline file's bytes copied), a write into the middle of a
-# shared extent, xattrs replaced, removed and added, one reflinked copy
-# removed, chown, mknod. A host copy of the tree (the model) gets the same
-# changes. Then:
+# file), a subvolume, extended attributes (many on one file, on a
+# directory, on a symlink, empty and binary values), devices, a FIFO and
+# owners, mounted read-write in ghee and changed there: clones into and
+# out of the shared extents and across subvolumes (the inline file's
+# bytes copied), a write into the middle of a shared extent, xattrs
+# replaced, removed and added, one reflinked copy removed, chown, mknod.
+# A host copy of the tree (the model) gets the same changes. Then:
 #   1. `btrfs check` passes;  2. ghee's fsck agrees;
 #   3. ghee's view matches the model (compare.py: names, modes, owners,
 #      devices, sizes, data, xattrs);
