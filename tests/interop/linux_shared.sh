@@ -2,8 +2,8 @@
 # Interop: an image the Linux kernel's btrfs wrote with shared extents
 # (cp --reflink, a FICLONERANGE of a middle part, a reflinked inline
 # file), a subvolume, extended attributes (many on one file, on a
-# directory, on a symlink, empty and binary values), devices, a FIFO and
-# owners, mounted read-write in ghee and changed there: clones into and
+# directory, on a symlink, empty and binary values), devices, a FIFO, a
+# socket and owners, mounted read-write in ghee and changed there: clones into and
 # out of the shared extents and across subvolumes (the inline file's
 # bytes copied), a write into the middle of a shared extent, xattrs
 # replaced, removed and added, one reflinked copy removed, chown, mknod.
@@ -71,6 +71,8 @@ os.symlink("inline.txt", m + "/link")
 os.setxattr(m + "/link", "trusted.on-link", b"x", follow_symlinks=False)
 os.mknod(m + "/chr", 0o20640, os.makedev(10, 200))
 os.mkfifo(m + "/fifo", 0o600)
+import socket
+socket.socket(socket.AF_UNIX).bind(m + "/sock")
 os.chown(m + "/d/mid", 1000, 100)
 EOF
 [ $? = 0 ] || { umount "$m"; notok ghee_changes "Linux's writes failed"; finish; }
