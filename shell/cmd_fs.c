@@ -222,7 +222,8 @@ static int print_long(struct fs_ino ino, const char *name)
 		con_printf("%s %u %u %u %llu %s %s%s", mode, st.nlink, st.uid,
 			   st.gid, (unsigned long long)st.size, when, name,
 			   n ? " -> " : "");
-	con_write(target, n);
+	if (n)
+		con_write(target, n);
 	con_printf("\n");
 	kfree(target);
 	return 0;
