@@ -81,10 +81,14 @@ $(HOSTTEST): $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TEST_SR
 	@mkdir -p $(dir $@)
 	gcc $(ASAN) -o $@ $^ -lpthread
 
-# The host tool under ASan and UBSan, for running the interop model
-# sequences sanitized: GHEE=build/ghee-asan tests/interop/write.sh
+# The host tool under ASan and UBSan, or ThreadSanitizer, for running
+# the interop model sequences sanitized:
+# GHEE=build/ghee-asan tests/interop/write.sh (or ghee-tsan)
 $(BUILD)/ghee-asan: $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c))
 	gcc $(ASAN) -o $@ $^ -lpthread
+
+$(BUILD)/ghee-tsan: $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c))
+	gcc $(TSAN) -o $@ $^ -lpthread
 
 $(BUILD)/h/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
