@@ -1,7 +1,8 @@
 /*
  * Namespace writes: create, mkdir, symlink, mknod, link, unlink, rmdir,
- * rename, chmod, chown, utimes. A name in a directory is three items of the directory's
- * subvolume tree that must agree (btrfs check verifies all of them):
+ * rename, chmod, chown, utimes. A name in a directory is three items of
+ * the directory's subvolume tree that must agree (btrfs check verifies
+ * all of them):
  *   (dir, DIR_ITEM, name hash)  -> entries whose names hash alike,
  *   (dir, DIR_INDEX, index)     -> the one entry with that index,
  *   (ino, INODE_REF, dir)       -> (index, name) of each link from dir,

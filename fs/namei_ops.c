@@ -1,8 +1,8 @@
 /*
  * Namespace changes of existing inodes: link, unlink, rmdir, rename,
- * chmod, chown, utimes (see namei.c for the items involved). An inode whose last
- * name goes is evicted at once (file_evict): ghee has no open files that
- * could keep it, so no orphan item is needed.
+ * chmod, chown, utimes (see namei.c for the items involved). An inode
+ * whose last name goes is evicted at once (file_evict): ghee has no open
+ * files that could keep it, so no orphan item is needed.
  *
  * Each call holds ns_lock for write inside a wctx.
  */
@@ -252,7 +252,8 @@ int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode)
 }
 
 /* New owner (uid, gid; (u32)-1 keeps one). Like Linux's chown, a
- * non-directory loses set-user-ID, and set-group-ID when group-executable. */
+ * non-directory loses set-user-ID, and set-group-ID when
+ * group-executable. */
 static void set_owner(u8 *ii, const void *arg)
 {
 	const u32 *id = arg;

@@ -1,7 +1,7 @@
 /*
  * Filesystem commands that change things: mkfs, sync, mkdir, touch, write,
- * cp, clone, rm, mv, ln, truncate, chmod, utimes. Like shell/cmd_fs.c they drive fs/fs.h
- * and run unchanged in the kernel and the host tool.
+ * cp, clone, rm, mv, ln, truncate, chmod, utimes. Like shell/cmd_fs.c
+ * they drive fs/fs.h and run unchanged in the kernel and the host tool.
  *
  * `write PATH OFF LEN SEED` writes bytes from a seeded generator (xorshift
  * of SEED and the byte's file offset), so a test knows every byte without
