@@ -250,6 +250,10 @@ int cmd_cp(int argc, char **argv)
 
 	if (!fs)
 		return -ENOENT;
+	if (argc == 3 && !strncmp(argv[1], "--", 2)) {
+		con_printf("cp: missing destination after '%s'\n", argv[2]);
+		return -EINVAL;
+	}
 	if (strcmp(how, "--reflink") && strcmp(how, "--reflink=always") &&
 	    strcmp(how, "--reflink=auto") && strcmp(how, "--reflink=never")) {
 		con_printf("cp: unknown option '%s' (expected "
@@ -262,6 +266,11 @@ int cmd_cp(int argc, char **argv)
 	ret = open_for_write(fs, "cp", argv[argc - 1], &dst);
 	if (ret)
 		return ret;
+	if (src.root == dst.root && src.ino == dst.ino) {
+		con_printf("cp: '%s' and '%s' are the same file\n",
+			   argv[argc - 2], argv[argc - 1]);
+		return -EINVAL;
+	}
 	if (!strcmp(how, "--reflink=never"))
 		ret = copy_data(fs, src, dst);
 	else
