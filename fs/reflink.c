@@ -231,15 +231,18 @@ static int clone_step(struct wctx *w, struct clone *c, u64 from, u64 next,
 	return ret;
 }
 
-/* A regular file's inode item; -EISDIR, -EINVAL for other kinds. */
-static int regular_item(struct wctx *w, struct fs_ino ino, u8 *ii)
+/* A regular file's inode item; -EISDIR, -EINVAL for other kinds. Read
+ * through the subvolume's root, not wctx_root: the source may sit in a
+ * subvolume that is not to be written. */
+static int regular_item(struct fs_info *fs, struct fs_ino ino, u8 *ii)
 {
-	struct ctree_root *root;
+	const struct subvol_root *sv;
 	u32 type;
-	int ret = wctx_root(w, ino.root, &root);
+	int ret = subvol_get(fs, ino.root, &sv);
 
 	if (ret == 0)
-		ret = inode_item_get(root, ino.ino, ii);
+		ret = inode_item_get((struct ctree_root *)&sv->root, ino.ino,
+				     ii);
 	if (ret)
 		return ret;
 	type = D_GET32(struct d_inode_item, ii, mode) & S_IFMT_;
@@ -295,9 +298,9 @@ static int clone_one_step(struct fs_info *fs, struct clone *c, u64 from,
 	*next = c->end;
 	if (ret)
 		return ret;
-	ret = regular_item(&w, c->src, sii);
+	ret = regular_item(fs, c->src, sii);
 	if (ret == 0)
-		ret = regular_item(&w, c->dst, dii);
+		ret = regular_item(fs, c->dst, dii);
 	if (ret == 0 && first) {
 		ret = check_args(&w, c, sii, dii);
 		from = c->src_off;
