@@ -81,6 +81,15 @@ $(HOSTTEST): $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TEST_SR
 	@mkdir -p $(dir $@)
 	gcc $(ASAN) -o $@ $^ -lpthread
 
+# The host tool under ASan and UBSan, or ThreadSanitizer, for running
+# the interop model sequences sanitized:
+# GHEE=build/ghee-asan tests/interop/write.sh (or ghee-tsan)
+$(BUILD)/ghee-asan: $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c))
+	gcc $(ASAN) -o $@ $^ -lpthread
+
+$(BUILD)/ghee-tsan: $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c))
+	gcc $(TSAN) -o $@ $^ -lpthread
+
 $(BUILD)/h/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
@@ -92,10 +101,11 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK)
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
 
 # The concurrent host tests under ThreadSanitizer (`make tsan`, and a
-# suite of `make test`): the stress workload, the rwsem, and fsck reading
-# a commit while commits go on.
+# suite of `make test`): the stress workload, the rwsem, fsck reading a
+# commit while commits go on, and xattrs and reflinks racing.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
-	      tests/host/test_commit_root.c tests/host/test_main.c
+	      tests/host/test_commit_root.c tests/host/test_inode_concurrent.c \
+	      tests/host/test_main.c
 tsan: $(HOSTTSAN)
 	$(HOSTTSAN)
 

@@ -15,6 +15,7 @@
  *    the inode ref (or extref) agree on directory, name, inode, index and
  *    type, and the type matches the inode's mode. Names are collected in
  *    a table, sorted and matched when the tree is done;
+ *  - every extended attribute sits under its name's hash, once;
  *  - every file extent item pointing at a data extent is a found data
  *    reference (check.c resolves and compares it), also those of the
  *    inodes that are no files (free-space and inode number caches); a
@@ -401,6 +402,51 @@ static int dir_entries(struct itree *it, const struct key *k,
 	return 0;
 }
 
+/* The name of the XATTR_ITEM entry at d, and its length. */
+static const char *xattr_name(const u8 *d, u16 *len)
+{
+	*len = D_GET16(struct d_dir_item, d, name_len);
+	return (const char *)d + sizeof(struct d_dir_item);
+}
+
+/* The entry after the XATTR_ITEM entry at d. */
+static const u8 *xattr_next(const u8 *d)
+{
+	return d + sizeof(struct d_dir_item) +
+	       D_GET16(struct d_dir_item, d, name_len) +
+	       D_GET16(struct d_dir_item, d, data_len);
+}
+
+/* XATTR_ITEM (several entries, the name hash in the key): each name under
+ * its hash, and once. Bounds and types were checked when the leaf was
+ * read (tree_check.c). */
+static void xattr_entries(struct itree *it, const struct key *k,
+			  const u8 *item, u32 size)
+{
+	const u8 *d, *e, *end = item + size;
+	const char *name;
+	u16 len, elen;
+
+	for (d = item; d < end; d = xattr_next(d)) {
+		name = xattr_name(d, &len);
+		if (dir_name_hash(name, len) != k->offset)
+			check_err(it->c, "tree %llu: inode %llu: xattr \"%.*s\" "
+				  "under the wrong hash",
+				  (unsigned long long)it->root,
+				  (unsigned long long)k->objectid, len, name);
+		for (e = item; e < d; e = xattr_next(e)) {
+			const char *en = xattr_name(e, &elen);
+
+			if (elen == len && !memcmp(en, name, len))
+				check_err(it->c, "tree %llu: inode %llu: xattr "
+					  "\"%.*s\" repeated",
+					  (unsigned long long)it->root,
+					  (unsigned long long)k->objectid, len,
+					  name);
+		}
+	}
+}
+
 /*
  * Record the data regular file extent fe reads, which must have sums: all
  * of a compressed extent (it is read whole), else the part it uses.
@@ -579,6 +625,9 @@ static int fs_item(struct itree *it, const struct key *k, const u8 *item,
 		return dir_entries(it, k, item, size);
 	case BTRFS_EXTENT_DATA_KEY:
 		return file_extent(it, k, item, size);
+	case BTRFS_XATTR_ITEM_KEY:
+		xattr_entries(it, k, item, size);
+		return 0;
 	default:
 		return 0;
 	}

@@ -236,8 +236,12 @@ static u32 split_point(const struct tree_block *l, u32 slot, u32 ins)
 
 /*
  * Split the leaf at the path so an item of ins bytes can go in at its
- * slot. Items [mid, n) move to a new leaf to the right; key is the
- * inserted key, used as the new leaf's separator when it starts empty.
+ * slot. Items [mid, n) move to a new leaf to the right. Returns 0 (the
+ * caller searches again), or 2 when nothing moved: the item goes after
+ * every item of the leaf and needs a leaf of its own. Then the new empty
+ * leaf, whose separator is key (the inserted key), replaces the leaf in
+ * the path at slot 0, so the caller inserts there at once: an empty leaf
+ * must not be met by a search (tree_check_expect refuses it).
  */
 static int split_leaf(struct trans *t, struct ctree_root *root,
 		      struct ctree_path *p, const struct key *key, u32 ins)
@@ -262,8 +266,16 @@ static int split_leaf(struct trans *t, struct ctree_root *root,
 		tb_item_key(r, 0, &k);
 	node_insert_ptr(p->nodes[1], (u32)p->slots[1] + 1, &k, r->start,
 			t->transid);
-	tree_block_put(r);
-	return 0;
+	if (mid < n) {
+		tree_block_put(r);
+		return 0;
+	}
+	tb_lock(r, TB_WRITE);
+	unlock_put(l);
+	ctree_path_set(p, 0, r, TB_WRITE);
+	p->slots[0] = 0;
+	p->slots[1]++;
+	return 2;
 }
 
 /* Bytes entry i of block b takes: a leaf item with its header, or a
@@ -517,6 +529,10 @@ again:
 		pushed |= ret == 0;
 		if (ret == 1)
 			ret = split_leaf(t, root, p, key, (u32)ins_len);
+		/* Only a new key after the leaf's last item moves nothing
+		 * (the leaf lacked room), so the key is not in the tree. */
+		if (ret == 2)
+			return 1;
 		if (ret)
 			goto out_release;
 		goto again;

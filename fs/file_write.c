@@ -240,9 +240,9 @@ static int take_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 
 /* Write [off, off + len) of ino, sector-aligned pieces of <= 1 MiB.
  * *nbytes and *done track the inode's bytes and what was written. */
-static int write_range(struct wctx *w, struct ctree_root *root, u64 ino,
-		       u64 size, u64 off, const u8 *buf, u64 len,
-		       u64 *nbytes, u64 *done)
+int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
+		     u64 size, u64 off, const u8 *buf, u64 len, u64 *nbytes,
+		     u64 *done)
 {
 	u32 ss = w->fs->sectorsize;
 	u64 cs = off & ~(u64)(ss - 1), end = off + len;
@@ -277,8 +277,8 @@ static int write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 }
 
 /* Turn an inline extent into a regular one before writing around it. */
-static int convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
-			  u64 size, u64 *nbytes)
+int file_convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
+			u64 size, u64 *nbytes)
 {
 	u8 *data;
 	u64 len, done = 0;
@@ -289,7 +289,7 @@ static int convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 	*nbytes -= *nbytes < len ? *nbytes : len;
 	if (len > size)
 		len = size;
-	ret = write_range(w, root, ino, 0, 0, data, len, nbytes, &done);
+	ret = file_write_range(w, root, ino, 0, 0, data, len, nbytes, &done);
 	kfree(data);
 	return ret;
 }
@@ -334,9 +334,9 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	ret = file_begin(&w, ino, &root, ii, &size, &nbytes);
 	if (ret)
 		goto out;
-	ret = convert_inline(&w, root, ino.ino, size, &nbytes);
+	ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);
 	if (ret == 0 && len)
-		ret = write_range(&w, root, ino.ino, size, off, buf, len,
+		ret = file_write_range(&w, root, ino.ino, size, off, buf, len,
 				  &nbytes, &done);
 	if (done > size)
 		D_SET64(struct d_inode_item, ii, size, done);
@@ -363,7 +363,7 @@ static int zero_tail(struct wctx *w, struct ctree_root *root, u64 ino,
 	zero = kzalloc(ss);
 	if (!zero)
 		return -ENOMEM;
-	ret = write_range(w, root, ino, size, size, zero,
+	ret = file_write_range(w, root, ino, size, size, zero,
 			  ss - (size - cs), nbytes, &done);
 	kfree(zero);
 	return ret;
@@ -384,7 +384,7 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t new_size)
 	ret = file_begin(&w, ino, &root, ii, &size, &nbytes);
 	if (ret)
 		goto out;
-	ret = convert_inline(&w, root, ino.ino, size, &nbytes);
+	ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);
 	if (ret == 0 && new_size < size) {
 		ret = file_drop_range(&w, root, ino.ino,
 				      (new_size + ss - 1) & ~(u64)(ss - 1),

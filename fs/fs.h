@@ -85,10 +85,47 @@ int fs_rename(struct fs_info *fs, const char *from, const char *to);
 int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	     const void *buf, size_t len);
 int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t size);
+/* Share len bytes (0: to src's end) of src at src_off with dst at dst_off
+ * (fs/reflink.c: Linux's FICLONERANGE rules; -EINVAL when broken). */
+int fs_clone_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,
+		   uint64_t len, struct fs_ino dst, uint64_t dst_off);
 int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode);
+/* uid or gid (uint32_t)-1: unchanged. */
+int fs_chown(struct fs_info *fs, struct fs_ino ino, uint32_t uid,
+	     uint32_t gid);
+int fs_mknod(struct fs_info *fs, const char *path, uint32_t mode,
+	     uint64_t rdev, struct fs_ino *out);
+/* A device number as inode items store it (Linux's in-kernel dev_t:
+ * major in the bits above 20, minor in the low 20), and back. */
+#define FS_MKDEV(major, minor) \
+	(((uint64_t)(major) << 20) | ((uint64_t)(minor) & 0xfffff))
+#define FS_MAJOR(rdev) ((uint32_t)((rdev) >> 20))
+#define FS_MINOR(rdev) ((uint32_t)((rdev) & 0xfffff))
 int fs_utimes(struct fs_info *fs, struct fs_ino ino,
 	      const struct fs_time *atime, const struct fs_time *mtime);
 
+
+/*
+ * Extended attributes (fs/xattr.c), with Linux's rules: names "user.",
+ * "trusted." or "security." plus at least one byte (else -EOPNOTSUPP,
+ * -EINVAL), 1..255 bytes (-ERANGE); values up to 64 KiB (-E2BIG) and,
+ * with the name, one leaf item (-ENOSPC); "user." only on regular files
+ * and directories (-EPERM to change, -ENODATA to read). A missing name is
+ * -ENODATA; a buffer too small -ERANGE (size 0: *len gets the length).
+ * fs_listxattr gives the names NUL-terminated, one after another.
+ */
+#define FS_XATTR_CREATE 0x1	/* fail with -EEXIST when name exists */
+#define FS_XATTR_REPLACE 0x2	/* fail with -ENODATA when it does not */
+#define FS_XATTR_NAME_MAX 255	/* longest name, bytes */
+#define FS_XATTR_SIZE_MAX 65536	/* longest value, bytes */
+
+int fs_setxattr(struct fs_info *fs, struct fs_ino ino, const char *name,
+		const void *value, size_t size, unsigned flags);
+int fs_getxattr(struct fs_info *fs, struct fs_ino ino, const char *name,
+		void *buf, size_t size, size_t *len);
+int fs_listxattr(struct fs_info *fs, struct fs_ino ino, char *buf,
+		 size_t size, size_t *len);
+int fs_removexattr(struct fs_info *fs, struct fs_ino ino, const char *name);
 
 /* fs_lookup flags */
 #define FS_LOOKUP_FOLLOW (1u << 0)	/* follow a symlink in the last part */
@@ -100,6 +137,10 @@ int fs_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st);
 /* Entry types fs_readdir reports (btrfs's BTRFS_FT_* values). */
 #define FS_FT_REG 1		/* regular file */
 #define FS_FT_DIR 2		/* directory */
+#define FS_FT_CHRDEV 3		/* character device */
+#define FS_FT_BLKDEV 4		/* block device */
+#define FS_FT_FIFO 5		/* named pipe */
+#define FS_FT_SOCK 6		/* socket */
 #define FS_FT_SYMLINK 7		/* symbolic link */
 
 /*

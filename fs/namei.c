@@ -1,7 +1,8 @@
 /*
- * Namespace writes: create, mkdir, symlink, link, unlink, rmdir, rename,
- * chmod, utimes. A name in a directory is three items of the directory's
- * subvolume tree that must agree (btrfs check verifies all of them):
+ * Namespace writes: create, mkdir, symlink, mknod, link, unlink, rmdir,
+ * rename, chmod, chown, utimes. A name in a directory is three items of
+ * the directory's subvolume tree that must agree (btrfs check verifies
+ * all of them):
  *   (dir, DIR_ITEM, name hash)  -> entries whose names hash alike,
  *   (dir, DIR_INDEX, index)     -> the one entry with that index,
  *   (ino, INODE_REF, dir)       -> (index, name) of each link from dir,
@@ -272,6 +273,14 @@ static u8 ftype(u32 mode)
 		return BTRFS_FT_DIR;
 	case S_IFLNK_:
 		return BTRFS_FT_SYMLINK;
+	case S_IFCHR_:
+		return BTRFS_FT_CHRDEV;
+	case S_IFBLK_:
+		return BTRFS_FT_BLKDEV;
+	case S_IFIFO_:
+		return BTRFS_FT_FIFO;
+	case S_IFSOCK_:
+		return BTRFS_FT_SOCK;
 	default:
 		return BTRFS_FT_REG_FILE;
 	}
@@ -457,9 +466,10 @@ static int next_ino(struct fs_info *fs, u64 subvol, u64 *out)
 	return 0;
 }
 
-/* Make a new inode item with mode; *ino gets its number. */
+/* Make a new inode item with mode (and rdev, a device's number as the
+ * item stores it); *ino gets its number. */
 static int new_inode(struct wctx *w, struct ctree_root *root, u64 subvol,
-		     u32 mode, u64 *ino)
+		     u32 mode, u64 rdev, u64 *ino)
 {
 	u8 ii[sizeof(struct d_inode_item)];
 	struct key k = { 0, BTRFS_INODE_ITEM_KEY, 0 };
@@ -471,6 +481,7 @@ static int new_inode(struct wctx *w, struct ctree_root *root, u64 subvol,
 	D_SET64(struct d_inode_item, ii, generation, w->t->transid);
 	D_SET32(struct d_inode_item, ii, nlink, 1);
 	D_SET32(struct d_inode_item, ii, mode, mode);
+	D_SET64(struct d_inode_item, ii, rdev, rdev);
 	inode_touch(w, ii, 1);
 	memcpy(D_WPTR(struct d_inode_item, ii, atime),
 	       D_PTR(struct d_inode_item, ii, ctime), 12);
@@ -482,9 +493,10 @@ static int new_inode(struct wctx *w, struct ctree_root *root, u64 subvol,
 	return ctree_insert_item(w->t, root, &k, ii, sizeof(ii));
 }
 
-/* Make path as a new inode of mode; *out names it. */
+/* Make path as a new inode of mode (rdev: a device's number); *out
+ * names it. */
 static int make_node(struct fs_info *fs, const char *path, u32 mode,
-		     const char *target, struct fs_ino *out)
+		     u64 rdev, const char *target, struct fs_ino *out)
 {
 	struct ctree_root *root;
 	struct dentry d;
@@ -505,7 +517,7 @@ static int make_node(struct fs_info *fs, const char *path, u32 mode,
 	if (ret == 0)
 		ret = link_check(root, &d, 0, NULL);
 	if (ret == 0)
-		ret = new_inode(&w, root, d.dir.root, mode, &ino);
+		ret = new_inode(&w, root, d.dir.root, mode, rdev, &ino);
 	if (ret == 0) {
 		ret = link_name(&w, root, &d, ino, ftype(mode));
 		if (ret)	/* the inode item is in: no way back */
@@ -525,12 +537,12 @@ static int make_node(struct fs_info *fs, const char *path, u32 mode,
 int fs_create(struct fs_info *fs, const char *path, uint32_t mode,
 	      struct fs_ino *out)
 {
-	return make_node(fs, path, S_IFREG_ | (mode & 07777), NULL, out);
+	return make_node(fs, path, S_IFREG_ | (mode & 07777), 0, NULL, out);
 }
 
 int fs_mkdir(struct fs_info *fs, const char *path, uint32_t mode)
 {
-	return make_node(fs, path, S_IFDIR_ | (mode & 07777), NULL, NULL);
+	return make_node(fs, path, S_IFDIR_ | (mode & 07777), 0, NULL, NULL);
 }
 
 int fs_symlink(struct fs_info *fs, const char *target, const char *path)
@@ -539,6 +551,23 @@ int fs_symlink(struct fs_info *fs, const char *target, const char *path)
 
 	if (n == 0 || n > fs->sectorsize - 1 || n > 2048)
 		return n ? -ENAMETOOLONG : -EINVAL;
-	return make_node(fs, path, S_IFLNK_ | 0777, target, NULL);
+	return make_node(fs, path, S_IFLNK_ | 0777, 0, target, NULL);
 }
 
+/*
+ * Make a device node, FIFO or socket at path: mode's type is S_IFCHR,
+ * S_IFBLK, S_IFIFO or S_IFSOCK (else -EINVAL); rdev (FS_MKDEV, a 32-bit
+ * dev_t, else -EINVAL) is kept for devices only, as Linux does.
+ */
+int fs_mknod(struct fs_info *fs, const char *path, uint32_t mode,
+	     uint64_t rdev, struct fs_ino *out)
+{
+	u32 type = mode & S_IFMT_;
+
+	if ((type != S_IFCHR_ && type != S_IFBLK_ && type != S_IFIFO_ &&
+	     type != S_IFSOCK_) || rdev >> 32)
+		return -EINVAL;
+	if (type != S_IFCHR_ && type != S_IFBLK_)
+		rdev = 0;
+	return make_node(fs, path, type | (mode & 07777), rdev, NULL, out);
+}

@@ -1,8 +1,8 @@
 /*
  * Namespace changes of existing inodes: link, unlink, rmdir, rename,
- * chmod, utimes (see namei.c for the items involved). An inode whose last
- * name goes is evicted at once (file_evict): ghee has no open files that
- * could keep it, so no orphan item is needed.
+ * chmod, chown, utimes (see namei.c for the items involved). An inode
+ * whose last name goes is evicted at once (file_evict): ghee has no open
+ * files that could keep it, so no orphan item is needed.
  *
  * Each call holds ns_lock for write inside a wctx.
  */
@@ -263,6 +263,34 @@ static void set_mode(u8 *ii, const void *arg)
 int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode)
 {
 	return change_inode(fs, ino, set_mode, &mode);
+}
+
+/* New owner (uid, gid; (u32)-1 keeps one). Like Linux's chown, a
+ * non-directory loses set-user-ID, and set-group-ID when
+ * group-executable. */
+static void set_owner(u8 *ii, const void *arg)
+{
+	const u32 *id = arg;
+	u32 mode = D_GET32(struct d_inode_item, ii, mode);
+
+	if (id[0] != (u32)-1)
+		D_SET32(struct d_inode_item, ii, uid, id[0]);
+	if (id[1] != (u32)-1)
+		D_SET32(struct d_inode_item, ii, gid, id[1]);
+	if ((mode & S_IFMT_) == S_IFDIR_)
+		return;
+	mode &= ~(u32)04000;
+	if ((mode & 02010) == 02010)
+		mode &= ~(u32)02000;
+	D_SET32(struct d_inode_item, ii, mode, mode);
+}
+
+int fs_chown(struct fs_info *fs, struct fs_ino ino, uint32_t uid,
+	     uint32_t gid)
+{
+	u32 id[2] = { uid, gid };
+
+	return change_inode(fs, ino, set_owner, id);
 }
 
 static void set_times(u8 *ii, const void *arg)

@@ -1,5 +1,6 @@
 /*
- * Shared pieces of the namespace and file writers (namei.c, file_write.c):
+ * Shared pieces of the namespace and file writers (namei.c, file_write.c,
+ * xattr.c, reflink.c):
  * entering a change with the lock and a transaction, and inode items.
  */
 #ifndef FS_WRITE_COMMON_H
@@ -13,6 +14,10 @@
 #define S_IFREG_ 0100000
 #define S_IFDIR_ 0040000
 #define S_IFLNK_ 0120000
+#define S_IFCHR_ 0020000
+#define S_IFBLK_ 0060000
+#define S_IFIFO_ 0010000
+#define S_IFSOCK_ 0140000
 
 /* One change in progress: its locks held, the transaction joined. */
 struct wctx {
@@ -41,5 +46,10 @@ void inode_touch(struct wctx *w, u8 *item, int mtime);
 int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		    u64 start, u64 end, u64 *freed);
 int file_evict(struct wctx *w, struct ctree_root *root, u64 ino);
+int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
+		     u64 size, u64 off, const u8 *buf, u64 len, u64 *nbytes,
+		     u64 *done);
+int file_convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
+			u64 size, u64 *nbytes);
 
 #endif

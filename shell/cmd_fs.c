@@ -56,6 +56,9 @@ const char *cmd_fs_err_text(int err)
 	case EMLINK: return "too many links";
 	case EOVERFLOW: return "too many names with this hash in the directory";
 	case EXDEV: return "not in the same subvolume";
+	case ENODATA: return "no such attribute";
+	case ERANGE: return "result out of range";
+	case E2BIG: return "attribute value too long";
 	default: return "error";
 	}
 }
@@ -211,10 +214,16 @@ static int print_long(struct fs_ino ino, const char *name)
 		if (fs_readlink(mounted, ino, target, TARGET_MAX, &n))
 			n = 0;
 	}
-	con_printf("%s %u %u %u %llu %s %s%s", mode, st.nlink, st.uid,
-		   st.gid, (unsigned long long)st.size, when, name,
-		   n ? " -> " : "");
-	con_write(target, n);
+	if ((st.mode & 0170000) == 0020000 || (st.mode & 0170000) == 0060000)
+		con_printf("%s %u %u %u %u, %u %s %s", mode, st.nlink, st.uid,
+			   st.gid, FS_MAJOR(st.rdev), FS_MINOR(st.rdev), when,
+			   name);	/* a device: its number, as ls -l */
+	else
+		con_printf("%s %u %u %u %llu %s %s%s", mode, st.nlink, st.uid,
+			   st.gid, (unsigned long long)st.size, when, name,
+			   n ? " -> " : "");
+	if (n)
+		con_write(target, n);
 	con_printf("\n");
 	kfree(target);
 	return 0;
@@ -446,9 +455,9 @@ int cmd_stat(int argc, char **argv)
 	con_printf("Subvolume: %llu\tInode: %llu\tLinks: %u\n",
 		   (unsigned long long)st.id.root, (unsigned long long)st.id.ino,
 		   st.nlink);
-	con_printf("Access: (%04o/%s)  Uid: %u  Gid: %u  Rdev: %llu\n",
-		   st.mode & 07777, mode, st.uid, st.gid,
-		   (unsigned long long)st.rdev);
+	con_printf("Access: (%04o/%s)  Uid: %u  Gid: %u  Rdev: %u,%u\n",
+		   st.mode & 07777, mode, st.uid, st.gid, FS_MAJOR(st.rdev),
+		   FS_MINOR(st.rdev));
 	con_printf("Flags: 0x%llx  Generation: %llu  Transid: %llu\n",
 		   (unsigned long long)st.flags,
 		   (unsigned long long)st.generation,

@@ -30,6 +30,7 @@ int cmd_mkdir(int argc, char **argv);
 int cmd_touch(int argc, char **argv);
 int cmd_write(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
+int cmd_clone(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_mv(int argc, char **argv);
 int cmd_ln(int argc, char **argv);

@@ -1,7 +1,7 @@
 /*
  * Filesystem commands that change things: mkfs, sync, mkdir, touch, write,
- * cp, rm, mv, ln, truncate, chmod, utimes. Like shell/cmd_fs.c they drive fs/fs.h
- * and run unchanged in the kernel and the host tool.
+ * cp, clone, rm, mv, ln, truncate, chmod, utimes. Like shell/cmd_fs.c
+ * they drive fs/fs.h and run unchanged in the kernel and the host tool.
  *
  * `write PATH OFF LEN SEED` writes bytes from a seeded generator (xorshift
  * of SEED and the byte's file offset), so a test knows every byte without
@@ -206,27 +206,15 @@ int cmd_write(int argc, char **argv)
 	return ret ? fail("write", argv[1], ret) : 0;
 }
 
-int cmd_cp(int argc, char **argv)
+/* Copy the data of src into dst (emptied first) through reads and writes. */
+static int copy_data(struct fs_info *fs, struct fs_ino src,
+		     struct fs_ino dst)
 {
-	struct fs_info *fs = cmd_fs_mounted("cp");
-	struct fs_ino src, dst;
 	uint64_t off = 0;
 	size_t n;
-	char *buf;
-	int ret;
+	char *buf = kmalloc(IO_CHUNK);
+	int ret = buf ? fs_truncate(fs, dst, 0) : -ENOMEM;
 
-	(void)argc;
-	if (!fs)
-		return -ENOENT;
-	ret = fs_lookup(fs, argv[1], FS_LOOKUP_FOLLOW, &src);
-	if (ret)
-		return fail("cp", argv[1], ret);
-	ret = open_for_write(fs, "cp", argv[2], &dst);
-	if (ret == 0)
-		ret = fs_truncate(fs, dst, 0);
-	buf = kmalloc(IO_CHUNK);
-	if (!buf)
-		ret = -ENOMEM;
 	while (ret == 0) {
 		ret = fs_read(fs, src, off, buf, IO_CHUNK, &n);
 		if (ret || n == 0)
@@ -235,7 +223,86 @@ int cmd_cp(int argc, char **argv)
 		off += n;
 	}
 	kfree(buf);
-	return ret ? fail("cp", argv[2], ret) : 0;
+	return ret;
+}
+
+/* Share all of src's data with dst (emptied first). */
+static int reflink_data(struct fs_info *fs, struct fs_ino src,
+			struct fs_ino dst)
+{
+	int ret = fs_truncate(fs, dst, 0);
+
+	return ret ? ret : fs_clone_range(fs, src, 0, 0, dst, 0);
+}
+
+/*
+ * `cp [--reflink[=always|auto|never]] SRC DST`: copy a file's data.
+ * --reflink (always) shares the data extents (fs_clone_range) or fails;
+ * auto shares them when the rules allow, else copies; never (the
+ * default) copies.
+ */
+int cmd_cp(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("cp");
+	const char *how = argc == 4 ? argv[1] : "--reflink=never";
+	struct fs_ino src, dst;
+	int ret;
+
+	if (!fs)
+		return -ENOENT;
+	if (argc == 3 && !strncmp(argv[1], "--", 2)) {
+		con_printf("cp: missing destination after '%s'\n", argv[2]);
+		return -EINVAL;
+	}
+	if (strcmp(how, "--reflink") && strcmp(how, "--reflink=always") &&
+	    strcmp(how, "--reflink=auto") && strcmp(how, "--reflink=never")) {
+		con_printf("cp: unknown option '%s' (expected "
+			   "--reflink[=always|auto|never])\n", how);
+		return -EINVAL;
+	}
+	ret = fs_lookup(fs, argv[argc - 2], FS_LOOKUP_FOLLOW, &src);
+	if (ret)
+		return fail("cp", argv[argc - 2], ret);
+	ret = open_for_write(fs, "cp", argv[argc - 1], &dst);
+	if (ret)
+		return ret;
+	if (src.root == dst.root && src.ino == dst.ino) {
+		con_printf("cp: '%s' and '%s' are the same file\n",
+			   argv[argc - 2], argv[argc - 1]);
+		return -EINVAL;
+	}
+	if (!strcmp(how, "--reflink=never"))
+		ret = copy_data(fs, src, dst);
+	else
+		ret = reflink_data(fs, src, dst);
+	if ((ret == -EINVAL || ret == -EOPNOTSUPP) &&
+	    !strcmp(how, "--reflink=auto"))
+		ret = copy_data(fs, src, dst);
+	return ret ? fail("cp", argv[argc - 1], ret) : 0;
+}
+
+/* `clone SRC SRC_OFF LEN DST DST_OFF`: share a range (FICLONERANGE). */
+int cmd_clone(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("clone");
+	uint64_t soff, len, doff;
+	struct fs_ino src, dst;
+	int ret;
+
+	(void)argc;
+	if (!fs)
+		return -ENOENT;
+	if (shell_parse_u64(argv[2], "SRC_OFF", &soff) ||
+	    shell_parse_u64(argv[3], "LEN", &len) ||
+	    shell_parse_u64(argv[5], "DST_OFF", &doff))
+		return -EINVAL;
+	ret = fs_lookup(fs, argv[1], FS_LOOKUP_FOLLOW, &src);
+	if (ret)
+		return fail("clone", argv[1], ret);
+	ret = open_for_write(fs, "clone", argv[4], &dst);
+	if (ret == 0)
+		ret = fs_clone_range(fs, src, soff, len, dst, doff);
+	return ret ? fail("clone", argv[4], ret) : 0;
 }
 
 /* Remove path and, when it is a directory, everything below it. */

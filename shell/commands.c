@@ -14,6 +14,7 @@
 #include "cmd_fs.h"
 #include "cmd_subvol.h"
 #include "cmd_task.h"
+#include "cmd_xattr.h"
 #include "shell.h"
 
 static int cmd_help(int argc, char **argv)
@@ -163,7 +164,10 @@ const struct shell_cmd shell_commands[] = {
 	{ "write", "PATH OFF LEN SEED",
 	  "write LEN bytes of seeded pattern at OFF (file made if missing)",
 	  4, 4, cmd_write },
-	{ "cp", "SRC DST", "copy a file", 2, 2, cmd_cp },
+	{ "cp", "[--reflink[=always|auto|never]] SRC DST", "copy a file "
+	  "(--reflink: share its data extents)", 2, 3, cmd_cp },
+	{ "clone", "SRC SRC_OFF LEN DST DST_OFF", "share LEN bytes (0: to "
+	  "the end) of SRC with DST, like FICLONERANGE", 5, 5, cmd_clone },
 	{ "rm", "[-r] PATH...", "remove files (-r: and directories)", 1, -1,
 	  cmd_rm },
 	{ "mv", "SRC DST", "rename or move, replacing DST", 2, 2, cmd_mv },
@@ -174,6 +178,20 @@ const struct shell_cmd shell_commands[] = {
 	  cmd_chmod },
 	{ "utimes", "PATH ATIME MTIME", "set access and modification times "
 	  "(seconds since 1970; a symlink's own)", 3, 3, cmd_utimes },
+	/* owners and special inodes (shell/cmd_inode.c) */
+	{ "chown", "[-h] UID[:GID] PATH...", "set owner and group (numeric; "
+	  "-h: a symlink's own)", 2, -1, cmd_chown },
+	{ "mknod", "[-m MODE] PATH b|c|u MAJOR MINOR | [-m MODE] PATH p",
+	  "make a block or character device node, or a FIFO", 2, 6,
+	  cmd_mknod },
+	{ "mkfifo", "[-m MODE] PATH...", "make FIFOs (named pipes)", 1, -1,
+	  cmd_mkfifo },
+	/* extended attributes (shell/cmd_xattr.c) */
+	{ "setfattr", "{-n NAME [-v VALUE] | -x NAME} [-h] PATH...",
+	  "set or remove an extended attribute", 3, -1, cmd_setfattr },
+	{ "getfattr", "[-n NAME | -d] [-e text|hex|base64] [-m PATTERN] [-h] "
+	  "[--only-values] [--absolute-names] PATH...",
+	  "show extended attributes (-d: with values)", 1, -1, cmd_getfattr },
 	{ "mkfiles", "DIR NDIRS PER_DIR SIZE SEED", "make NDIRS directories "
 	  "of PER_DIR files of SIZE seeded bytes (a benchmark workload)",
 	  5, 5, cmd_mkfiles },

@@ -5,8 +5,9 @@
  * the extent item while it has room and keyed items after; the
  * full-backref flag; reference counts; the partial overwrite that splits
  * a data extent (a second file extent item, the count +1, no new
- * back-reference); and delayed refs folding many updates into one net
- * change before they reach the extent tree.
+ * back-reference); reflinks (one more EXTENT_DATA_REF per new reference);
+ * and delayed refs folding many updates into one net change before they
+ * reach the extent tree.
  *
  * The ref cases queue changes on extents of a scratch filesystem (RAM
  * fault device), run the delayed refs, and read the extent tree of the
@@ -631,4 +632,81 @@ TEST(extent_refs, cow_shared_by_other_tree_then_own_copy)
 		test_btrfs_check(__FILE__, __LINE__,
 				 fault_dev_btrfs_check(env.dev));
 	fault_dev_free(env.dev);
+}
+
+/* The count of e's EXTENT_DATA_REF (5, ino, offset), 0 when absent. */
+static u32 data_ref_count(const struct ext *e, u64 ino, u64 offset)
+{
+	u32 i;
+
+	for (i = 0; i < e->nrefs; i++)
+		if (e->r[i].type == BTRFS_EXTENT_DATA_REF_KEY &&
+		    e->r[i].id == 5 && e->r[i].ino == ino &&
+		    e->r[i].offset == offset)
+			return e->r[i].count;
+	return 0;
+}
+
+/*
+ * Reflink (fs/reflink.c): each new reference to an extent is one more
+ * EXTENT_DATA_REF (root, inode, file offset - extent offset) through
+ * delayed refs: a whole-file clone, a clone of a middle part (offset
+ * wraps below zero, as Linux's does), a clone within one file; unlinking
+ * the clones gives the references back.
+ */
+static void reflink(struct fault_dev *dev)
+{
+	static u8 buf[1 << 20];
+	static struct ext e;
+	struct fs_info *fs;
+	struct fs_ino f, g;
+	u64 disk;
+	u32 n;
+
+	memset(buf, 0x3c, sizeof(buf));
+	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
+	CHECK_OK(fs_create(fs, "/f", 0644, &f));
+	CHECK_OK(fs_write(fs, f, 0, buf, sizeof(buf)));
+	CHECK_OK(fs_create(fs, "/g", 0644, &g));
+	CHECK_OK(fs_clone_range(fs, f, 0, 0, g, 0));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(file_extents(fs, f.ino, &disk, &n));
+	CHECK_OK(read_extent(fs, disk, &e));
+	CHECK_EQ(e.refs, 2);
+	CHECK_EQ(e.nrefs, 2);
+	CHECK_EQ(data_ref_count(&e, f.ino, 0), 1);
+	CHECK_EQ(data_ref_count(&e, g.ino, 0), 1);
+	CHECK_OK(fs_clone_range(fs, f, 256 << 10, 256 << 10, g, 0));
+	CHECK_OK(fs_clone_range(fs, f, 0, 256 << 10, f, 1 << 20));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(read_extent(fs, disk, &e));
+	CHECK_EQ(e.refs, 4);
+	CHECK_EQ(count_sum(&e), 4);
+	CHECK_EQ(data_ref_count(&e, g.ino, 0), 1);	/* g's tail */
+	CHECK_EQ(data_ref_count(&e, g.ino, -(256ull << 10)), 1);
+	CHECK_EQ(data_ref_count(&e, f.ino, 1 << 20), 1);
+	CHECK_OK(fs_unlink(fs, "/g"));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(read_extent(fs, disk, &e));
+	CHECK_EQ(e.refs, 2);
+	CHECK_EQ(data_ref_count(&e, f.ino, 0), 1);
+	CHECK_EQ(data_ref_count(&e, f.ino, 1 << 20), 1);
+	fs_umount(fs);
+}
+
+TEST(extent_refs, reflink_adds_one_data_ref_per_reference)
+{
+	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fault_dev *dev = fault_dev_new(128ull << 20);
+	struct fs_check_report rep;
+	struct fs_info *fs;
+
+	CHECK(dev != NULL);
+	CHECK_OK(fs_mkfs(fault_dev_blk(dev), &o));
+	reflink(dev);
+	CHECK_OK(fs_mount(fault_dev_blk(dev), FS_MOUNT_RO, &fs));
+	CHECK_OK(fs_check(fs, &rep));
+	fs_umount(fs);
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
+	fault_dev_free(dev);
 }

@@ -8,7 +8,10 @@ Checks, through one run of the host tool:
   - `ls -l DIR` of every directory gives each entry's type, permissions,
     owner, size (files), link count (files), mtime and symlink target as
     lstat() and readlink() on SRC do;
-  - `sha256sum` of every regular file equals hashlib's digest.
+  - `sha256sum` of every regular file equals hashlib's digest;
+  - `getfattr -h -d -m - -e hex` of every path gives the extended
+    attributes os.listxattr and os.getxattr give on SRC;
+  - devices show their numbers in ls -l.
 Control bytes in names are typed as \\xHH escapes inside double quotes.
 Prints '#' diagnostic lines; exits 0 when all match, 1 if not.
 
@@ -78,6 +81,11 @@ def expected_ls_line(src, path, st):
         # btrfs counts directory sizes and links its own way: skip both.
         head = "%s * %d %d *" % (mode_string(st.st_mode), st.st_uid,
                                  st.st_gid)
+    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        head = "%s %d %d %d %d, %d" % (mode_string(st.st_mode),
+                                       st.st_nlink, st.st_uid, st.st_gid,
+                                       os.major(st.st_rdev),
+                                       os.minor(st.st_rdev))
     else:
         head = "%s %d %d %d %d" % (mode_string(st.st_mode), st.st_nlink,
                                    st.st_uid, st.st_gid, st.st_size)
@@ -88,6 +96,8 @@ def expected_ls_line(src, path, st):
 
 
 def normalize_ls_line(line, st):
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return line
     f = line.split(b" ", 7)
     if len(f) < 8:
         return line
@@ -117,6 +127,31 @@ def run_ghee(ghee, image, cmds):
         elif cur is not None:
             outs[cur].append(line)
     return outs, b"\n".join(m for m in msgs if m)
+
+
+def getfattr_cmd(path):
+    return b"getfattr -h -d -m - -e hex --absolute-names " + quote(path)
+
+
+def host_xattrs(src, path):
+    """name -> value of path's extended attributes (not following)."""
+    p = src + path
+    return {os.fsencode(n): os.getxattr(p, n, follow_symlinks=False)
+            for n in os.listxattr(p, follow_symlinks=False)}
+
+
+def ghee_xattrs(lines):
+    """name -> value from getfattr -e hex output lines, or None when a
+    line is not one of getfattr's."""
+    got = {}
+    for l in lines:
+        if not l or l.startswith(b"# file: "):
+            continue
+        name, eq, val = l.partition(b"=0x")
+        if not eq:
+            return None
+        got[name] = bytes.fromhex(val.decode())
+    return got
 
 
 def digests(outs):
@@ -172,6 +207,7 @@ def main():
 
     cmds = [b"find /"]
     cmds += [b"ls -l " + quote(d) for d in dirs]
+    cmds += [getfattr_cmd(p) for p in sorted(tree)]
     batch = []
     for f in files:
         batch.append(quote(f))
@@ -203,7 +239,9 @@ def main():
     for d in dirs:
         lines = [l for l in outs.get(b"ls -l " + quote(d), []) if l]
         base = d.rstrip(b"/")
-        names = {l.split(b" ", 7)[-1].split(b" -> ")[0]: l for l in lines}
+        # A device shows "MAJOR, MINOR" for its size: one field more.
+        names = {l.split(b" ", 8 if l[:1] in b"cb" else 7)[-1]
+                 .split(b" -> ")[0]: l for l in lines}
         for p, st in tree.items():
             if p == b"/" or p.rsplit(b"/", 1)[0] != base:
                 continue
@@ -213,6 +251,14 @@ def main():
             if have is None or normalize_ls_line(have, st) != want_line:
                 problem(b"ls -l: want '" + want_line + b"' got '" +
                         (have or b"(none)") + b"'")
+    nx = 0
+    for p in sorted(tree):
+        want = host_xattrs(src, p)
+        got = ghee_xattrs(outs.get(getfattr_cmd(p), []))
+        nx += len(want)
+        if got != want:
+            problem(b"getfattr " + p + b": want " + repr(want).encode() +
+                    b" got " + repr(got).encode()[:300])
     sums = digests(outs)
     for f in files:
         with open(src + f, "rb") as fh:
@@ -227,8 +273,8 @@ def main():
         problem("expected warning not printed: " + allow.pattern.decode())
     elif allow:
         print("# " + allow.search(err).group(0).decode())
-    print("# %d paths, %d directories, %d files hashed" %
-          (len(tree), len(dirs), len(sums)))
+    print("# %d paths, %d directories, %d files hashed, %d extended "
+          "attributes" % (len(tree), len(dirs), len(sums), nx))
     return 1 if bad else 0
 
 

@@ -10,17 +10,21 @@ check the image against it.
       Make MODEL from nothing with NOPS seeded random operations (create,
       mkdir, write overwrite/append/sparse/past EOF, truncate up/down,
       unlink, rmdir, rename within/across directories replacing targets,
-      hard link, symlink, chmod, subvolume create, writable snapshot of
-      a subvolume (or of the top level) holding no other subvolume,
-      subvolume delete), a sync now and then, and every path's times set
-      at the end; write the same as ghee commands to SCRIPT. Links and
-      renames stay inside one subvolume; a subvolume's root is never
-      unlinked or renamed (ghee, like Linux, refuses those).
+      hard link, symlink, chmod, chown, extended attributes set, replaced
+      and removed, device nodes and FIFOs, clone of ranges with Linux's
+      FICLONERANGE rules, cp --reflink, subvolume create, writable
+      snapshot of a subvolume (or of the top level) holding no other
+      subvolume, subvolume delete), a sync now and then, and every path's
+      times set at the end; write the same as ghee commands to SCRIPT.
+      Links and renames stay inside one subvolume; a subvolume's root is
+      never unlinked or renamed (ghee, like Linux, refuses those).
   model.py compare MOUNT MODEL
       Compare a Linux mount with MODEL: paths, types, modes, sizes, link
-      counts, symlink targets, mtimes and data.
+      counts, symlink targets, mtimes, data, device numbers, owners and
+      extended attributes.
   model.py linux-writes MOUNT MODEL SEED
-      A few writes through Linux (new file, append, unlink, mkdir, rename),
+      A few writes through Linux (new file, append, unlink, mkdir, rename,
+      an extended attribute, a FIFO, a reflinked copy),
       done to MOUNT and MODEL alike, then times set again on both.
   model.py times-script MODEL OUT
       ghee utimes commands giving the image MODEL's times.
@@ -28,6 +32,9 @@ check the image against it.
 The data written by `write PATH OFF LEN SEED` is pattern(SEED, offset),
 the generator of shell/cmd_fs_write.c.
 """
+import base64
+import errno
+import fcntl
 import hashlib
 import os
 import random
@@ -212,7 +219,8 @@ class Gen:
         return True
 
     def op_unlink(self, e):
-        p = self.pick((stat.S_IFREG, stat.S_IFLNK), e)
+        p = self.pick((stat.S_IFREG, stat.S_IFLNK, stat.S_IFIFO,
+                       stat.S_IFCHR, stat.S_IFBLK), e)
         if not p:
             return False
         os.unlink(self.host(p))
@@ -332,12 +340,141 @@ class Gen:
         self.cmd("subvolume delete %s" % p)
         return True
 
+    XATTR_NAMES = ["user.a", "user.bb", "user.mime_type", "user." + "x" * 200,
+                   "trusted.t", "security.s"]
+
+    def op_setfattr(self, e):
+        """Set or replace an extended attribute ("user." only on files and
+        directories, as Linux allows), or remove one."""
+        p = self.pick((stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK,
+                       stat.S_IFIFO, stat.S_IFCHR), e)
+        if not p:
+            return False
+        r, h = self.r, self.host(p)
+        names = self.XATTR_NAMES
+        if not stat.S_ISREG(os.lstat(h).st_mode) and \
+                not stat.S_ISDIR(os.lstat(h).st_mode):
+            names = [n for n in names if not n.startswith("user.")]
+        have = os.listxattr(h, follow_symlinks=False)
+        if have and r.random() < 0.25:
+            n = r.choice(have)
+            os.removexattr(h, n, follow_symlinks=False)
+            self.cmd("setfattr -h -x %s %s" % (n, p))
+            return True
+        n = r.choice(names)
+        size = r.choice([0, r.randint(1, 60), r.randint(1, 400),
+                         r.randint(1000, 1500)])
+        v = bytes(r.getrandbits(8) for _ in range(size))
+        try:
+            os.setxattr(h, n, v, follow_symlinks=False)
+        except OSError as ex:
+            # the model's ext4 holds one block of xattrs per inode
+            if ex.errno != errno.ENOSPC:
+                raise
+            return False
+        arg = " -v 0s" + base64.b64encode(v).decode() if v else ""
+        self.cmd("setfattr -h -n %s%s %s" % (n, arg, p))
+        return True
+
+    def op_chown(self, e):
+        if not e:
+            return False
+        p, _ = self.r.choice(e)
+        if not self.kind(p):
+            return False
+        uid, gid = self.r.choice([0, 1000, 65534, 123456]), \
+            self.r.choice([0, 100, 65534, 7])
+        os.chown(self.host(p), uid, gid, follow_symlinks=False)
+        self.cmd("chown -h %d:%d %s" % (uid, gid, p))
+        return True
+
+    def op_mknod(self, e):
+        p = self.new_path(e)
+        if not p:
+            return False
+        kind = self.r.choice("pcb")
+        if kind == "p":
+            os.mkfifo(self.host(p), 0o644)
+            self.cmd("mkfifo %s" % p)
+            return True
+        major, minor = self.r.randint(0, 4095), self.r.randint(0, 1048575)
+        os.mknod(self.host(p), (stat.S_IFCHR if kind == "c" else
+                                stat.S_IFBLK) | 0o644,
+                 os.makedev(major, minor))
+        self.cmd("mknod %s %s %d %d" % (p, kind, major, minor))
+        return True
+
+    def clone_args(self, e):
+        """A (src, src_off, len, dst, dst_off) that Linux's FICLONERANGE
+        takes, or None."""
+        r, bs = self.r, 4096
+        src = None
+        for _ in range(10):     # many files are empty: find one that is not
+            src = self.pick((stat.S_IFREG,), e)
+            if src and os.lstat(self.host(src)).st_size:
+                break
+        dst = self.pick((stat.S_IFREG,), e)
+        if not src or not dst:
+            return None
+        ss, ds = os.lstat(self.host(src)).st_size, \
+            os.lstat(self.host(dst)).st_size
+        if ss == 0:
+            return None
+        soff = r.randint(0, (ss - 1) // bs) * bs
+        if r.random() < 0.5:
+            n = 0                                  # to the end of src
+        else:
+            n = r.randint(1, max(1, (ss - soff) // bs)) * bs
+            if soff + n > ss:
+                n = 0
+        blen = (ss - soff + bs - 1) // bs * bs if n == 0 else n
+        top = max(ds, ss) + (1 << 20)
+        doff = r.randint(0, top // bs) * bs
+        if n == 0 and ss % bs and doff + (ss - soff) < ds:
+            doff = (ds + bs - 1) // bs * bs        # EOF block: only at EOF
+        same = os.lstat(self.host(src)).st_ino == \
+            os.lstat(self.host(dst)).st_ino
+        if same and doff < soff + blen and soff < doff + blen:
+            return None
+        return src, soff, n, dst, doff
+
+    def op_clone(self, e):
+        a = self.clone_args(e)
+        if not a:
+            return False
+        src, soff, n, dst, doff = a
+        with open(self.host(src), "rb") as f:
+            f.seek(soff)
+            data = f.read(n) if n else f.read()
+        with open(self.host(dst), "r+b") as f:
+            f.seek(doff)
+            f.write(data)
+        self.cmd("clone %s %d %d %s %d" % (src, soff, n, dst, doff))
+        return True
+
+    def op_cp_reflink(self, e):
+        src = self.pick((stat.S_IFREG,), e)
+        dst = self.new_path(e)
+        if not src or not dst:
+            return False
+        with open(self.host(src), "rb") as f:
+            data = f.read()
+        with open(self.host(dst), "wb") as f:
+            f.write(data)
+        os.chmod(self.host(dst), 0o644)
+        self.cmd("cp --reflink=%s %s %s" % (self.r.choice(
+            ["always", "auto"]), src, dst))
+        return True
+
     def run(self, nops):
         ops = [(self.op_create, 10), (self.op_bulk_create, 4),
                (self.op_mkdir, 6), (self.op_write, 22),
                (self.op_truncate, 6), (self.op_unlink, 6),
                (self.op_rmdir, 2), (self.op_rename, 10), (self.op_link, 6),
                (self.op_symlink, 4), (self.op_chmod, 4),
+               (self.op_setfattr, 6), (self.op_chown, 3),
+               (self.op_mknod, 2), (self.op_clone, 6),
+               (self.op_cp_reflink, 2),
                (self.op_subvol_create, 1), (self.op_snapshot, 1),
                (self.op_subvol_delete, 1)]
         fns = [f for f, w in ops for _ in range(w)]
@@ -375,7 +512,8 @@ def times_script(model, out):
 
 
 def describe(top):
-    """path -> (type, mode, size, nlink, mtime, target or sha256)."""
+    """path -> (type, mode, size, nlink, mtime, target, sha256 or device
+    number, uid, gid, extended attributes)."""
     res = {}
     for root, dirs, files in os.walk(top):
         rel = root[len(top):] or "/"
@@ -389,12 +527,19 @@ def describe(top):
                 extra, size, nlink = "", 0, 0
             elif stat.S_ISLNK(st.st_mode):
                 extra, size, nlink = os.readlink(top + p), st.st_size, 1
+            elif not stat.S_ISREG(st.st_mode):
+                extra, size, nlink = st.st_rdev, 0, st.st_nlink
             else:
                 with open(top + p, "rb") as f:
                     extra = hashlib.sha256(f.read()).hexdigest()
                 size, nlink = st.st_size, st.st_nlink
+            xattrs = sorted((n, os.getxattr(top + p, n,
+                                            follow_symlinks=False))
+                            for n in os.listxattr(top + p,
+                                                  follow_symlinks=False))
             res[p] = (fmt, stat.S_IMODE(st.st_mode), size, nlink,
-                      int(st.st_mtime), extra)
+                      int(st.st_mtime), extra, st.st_uid, st.st_gid,
+                      tuple(xattrs))
     return res
 
 
@@ -409,6 +554,17 @@ def compare(mount, model):
                       (p, a.get(p), b.get(p)))
     print("# linux view: %d paths compared, %d differ" % (len(b), bad))
     return 1 if bad else 0
+
+
+def reflink(src, dst, share):
+    """Copy src to dst: sharing its extents (FICLONE) when share, which
+    must then work, else byte by byte (the model's filesystem)."""
+    with open(src, "rb") as f, open(dst, "wb") as g:
+        if share:
+            fcntl.ioctl(g.fileno(), 0x40049409, f.fileno())    # FICLONE
+        else:
+            g.write(f.read())
+    os.chmod(dst, 0o644)
 
 
 def linux_writes(mount, model, seed):
@@ -428,6 +584,11 @@ def linux_writes(mount, model, seed):
             if os.path.lexists(top + victim):
                 os.unlink(top + victim)
         os.rename(top + "/linux_dir/new", top + "/linux_dir/renamed")
+        os.setxattr(top + "/linux_dir/renamed", "user.linux", b"wrote-this")
+        os.mkfifo(top + "/linux_dir/fifo", 0o600)
+        if files and os.path.lexists(top + files[0]):
+            reflink(top + files[0], top + "/linux_dir/reflinked",
+                    top == mount)
     del r
     set_times(mount)
     set_times(model)

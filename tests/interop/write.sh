@@ -69,6 +69,7 @@ btrfs_check() {
 	out=$(btrfs check "$1" 2>&1)
 	local rc=$?
 	if [ $rc -ne 0 ] || ! echo "$out" | grep -q "no error found"; then
+		echo "# btrfs check exit status $rc"
 		echo "$out" | grep -vE "^\[|^Opening|^Checking|^UUID" | head -n 12 | say
 		return 1
 	fi

@@ -173,3 +173,49 @@ def test_write_mix_4k_nodes_on_smp2(ctx):
     img = image("mix-smp2.img", 512 << 20)
     m = write_in_guest(ctx, img, 2, " --nodesize 4096")
     host_read(ctx, img, m)
+
+
+def test_reflink_xattr_inode_kinds(ctx):
+    """Reflinks (clone into another file, into the same file past its
+    end, cp --reflink), extended attributes on a file and a symlink,
+    chown, a device node and a FIFO, made in the guest; fsck there, then
+    on the host btrfs check and the host tool read back the shared bytes,
+    the attributes, owners and kinds."""
+    img = image("inode-kinds.img", 256 << 20)
+    a = pattern(21, 0, 3000000)
+    want = {"/a": a + bytes(2368) + a, "/b": a[1 << 20:2 << 20], "/c": a}
+    g = ctx.guest(disks=[img], timeout=240)
+    g.boot()
+    assert "made btrfs on vda" in g.cmd("mkfs vda")
+    assert "mounted vda read-write" in g.cmd("mount vda")
+    for line in ("write /a 0 3000000 21", "cp --reflink /a /c",
+                 "clone /a 1048576 1048576 /b 0",
+                 "clone /a 0 0 /a 3002368", "ln -s /a /lnk",
+                 "setfattr -n user.kind -v shared-data /a",
+                 "setfattr -h -n trusted.t -v 0x0102 /lnk",
+                 "chown 1000:100 /b", "mknod /dev0 c 1 3", "mkfifo /fifo"):
+        ok(g.cmd(line))
+    assert 'user.kind="shared-data"' in g.cmd("getfattr -d /a")
+    ok(g.cmd("sync"))
+    out = g.cmd("fsck")
+    assert re.search(r"fsck: vda generation \d+: .*: no errors", out), out
+    g.send("poweroff\n")
+    assert g.wait_exit() == 0
+    if not shutil.which("btrfs"):
+        ctx.skip("btrfs-progs not installed: no btrfs check")
+    r = subprocess.run(["btrfs", "check", img], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    script = ("mount vda ro\nsha256sum /a /b /c\n"
+              "getfattr -h -d -m - -e hex --absolute-names /a /lnk\n"
+              "ls -l /\n")
+    r = subprocess.run([os.path.join(ROOT, "build/ghee"), img], input=script,
+                       capture_output=True, text=True, timeout=120)
+    out = r.stdout
+    for p, data in want.items():
+        assert "%s  %s" % (hashlib.sha256(data).hexdigest(), p) in out, p
+    for line in ("user.kind=0x7368617265642d64617461", "trusted.t=0x0102",
+                 "-rw-r--r-- 1 1000 100 1048576 ", "crw-r--r-- 1 0 0 1, 3 ",
+                 "prw-r--r-- 1 0 0 0 "):
+        assert line in out, (line, out[-800:])
+    ctx.note("%d files shared, xattrs, device, FIFO" % len(want))
