@@ -188,21 +188,18 @@ static int copy_inline(struct wctx *w, struct clone *c,
 }
 
 /*
- * One step: the source's [from, next) into the destination. ii is the
- * destination's inode item, updated here.
+ * One step: the source's [from, next) into the destination, whose tree is
+ * root. ii is the destination's inode item, updated here.
  */
-static int clone_step(struct wctx *w, struct clone *c, u64 from, u64 next,
-		      u8 *ii)
+static int clone_step(struct wctx *w, struct clone *c,
+		      struct ctree_root *root, u64 from, u64 next, u8 *ii)
 {
 	u64 size = D_GET64(struct d_inode_item, ii, size);
 	u64 nbytes = D_GET64(struct d_inode_item, ii, nbytes), freed = 0;
 	u64 ds = c->dst_off + (from - c->src_off), want;
-	struct ctree_root *root;
 	u32 i;
-	int ret = wctx_root(w, c->dst.root, &root);
+	int ret = file_convert_inline(w, root, c->dst.ino, size, &nbytes);
 
-	if (ret == 0)
-		ret = file_convert_inline(w, root, c->dst.ino, size, &nbytes);
 	if (ret == 0)
 		ret = file_drop_range(w, root, c->dst.ino, ds,
 				      ds + (next - from), &freed);
@@ -292,13 +289,17 @@ static int clone_one_step(struct fs_info *fs, struct clone *c, u64 from,
 {
 	u8 sii[sizeof(struct d_inode_item)], dii[sizeof(struct d_inode_item)];
 	const struct subvol_root *sv;
+	struct ctree_root *droot;
 	struct wctx w;
 	int ret = wctx_begin(fs, &w, 0);
 
 	*next = c->end;
 	if (ret)
 		return ret;
-	ret = regular_item(fs, c->src, sii);
+	/* A read-only destination fails here, before anything changes. */
+	ret = wctx_root(&w, c->dst.root, &droot);
+	if (ret == 0)
+		ret = regular_item(fs, c->src, sii);
 	if (ret == 0)
 		ret = regular_item(fs, c->dst, dii);
 	if (ret == 0 && first) {
@@ -311,7 +312,7 @@ static int clone_one_step(struct fs_info *fs, struct clone *c, u64 from,
 	if (ret == 0 && from < c->end)
 		ret = collect(c, &sv->root, from, next);
 	if (ret == 0 && from < c->end)
-		ret = clone_step(&w, c, from, *next, dii);
+		ret = clone_step(&w, c, droot, from, *next, dii);
 	items_free(c);
 	wctx_end(&w);
 	return ret;

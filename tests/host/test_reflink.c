@@ -116,6 +116,33 @@ static void rules(struct fs_info *fs)
 	CHECK_OK(bytes_are(fs, b, 20480, 1808, 'a'));
 }
 
+/* A clone into a read-only snapshot fails with EROFS before anything
+ * changes: the filesystem stays writable and the snapshot unchanged. */
+TEST(reflink, into_read_only_snapshot_refused)
+{
+	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fault_dev *dev = fault_dev_new(128ull << 20);
+	struct fs_info *fs;
+	struct fs_ino a, s;
+
+	CHECK(dev != NULL);
+	CHECK_OK(fs_mkfs(fault_dev_blk(dev), &o));
+	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
+	CHECK_OK(fs_subvol_create(fs, "/sv"));
+	CHECK_OK(make(fs, "/sv/a", 'a', 8192, &a));
+	CHECK_OK(fs_subvol_snapshot(fs, "/sv", "/ro", FS_SNAP_RDONLY));
+	CHECK_OK(fs_lookup(fs, "/ro/a", 0, &s));
+	CHECK_EQ(fs_clone_range(fs, a, 0, 0, s, 0), -EROFS);
+	CHECK_EQ(fs_is_read_only(fs), 0);
+	CHECK_OK(fs_clone_range(fs, a, 0, 0, a, 8192));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(bytes_are(fs, s, 0, 8192, 'a'));
+	CHECK_EQ(size_of(fs, s), 8192);
+	fs_umount(fs);
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
+	fault_dev_free(dev);
+}
+
 TEST(reflink, linux_rules_and_results)
 {
 	struct fs_mkfs_opts o = { NULL, 0, 0 };
