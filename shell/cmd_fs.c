@@ -1,6 +1,6 @@
 /*
  * Filesystem commands: mount, umount, ls, cat, stat, tree, find, sha256sum,
- * df, subvol list, dump-super, dump-tree. They drive the public API in
+ * subvolume list, inspect-internal dump-super and dump-tree. They drive the public API in
  * fs/fs.h and print to the console; the same code runs in the kernel and in
  * the host tool, so one command script gives the same output in both.
  *
@@ -124,6 +124,30 @@ int cmd_umount(int argc, char **argv)
 struct fs_info *cmd_fs_mounted(const char *cmd)
 {
 	return need_mount(cmd) ? NULL : mounted;
+}
+
+struct fs_info *cmd_fs_resolve(const char *cmd, const char *path,
+			       const char **inner)
+{
+	struct fs_ino ino;
+	int ret;
+
+	if (need_mount(cmd))
+		return NULL;
+	if (path[0] != '/') {
+		con_printf("%s: %s: not an absolute path\n", cmd, path);
+		return NULL;
+	}
+	if (!inner) {
+		ret = fs_lookup(mounted, path, FS_LOOKUP_FOLLOW, &ino);
+		if (ret) {
+			fail(cmd, path, ret);
+			return NULL;
+		}
+	} else {
+		*inner = path;
+	}
+	return mounted;
 }
 
 /* Name of the mounted disk ("" when none). */
@@ -665,59 +689,6 @@ int cmd_find(int argc, char **argv)
 			count ? WALK_COUNT : WALK_FIND);
 }
 
-/* "1.50GiB" for a byte count, like btrfs-progs. */
-static void size_string(uint64_t v, char *out, size_t n)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB",
-					     "TiB", "PiB", "EiB" };
-	uint64_t whole = v, frac = 0;
-	int u = 0;
-
-	while (whole >= 1024 && u < 6) {
-		frac = (whole % 1024) * 100 / 1024;
-		whole /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, n, "%lluB", (unsigned long long)v);
-	else
-		snprintf(out, n, "%llu.%02llu%s", (unsigned long long)whole,
-			 (unsigned long long)frac, units[u]);
-}
-
-int cmd_df(int argc, char **argv)
-{
-	struct fs_df *df;
-	char a[32], b[32];
-	uint32_t i;
-	int ret;
-
-	(void)argc;
-	(void)argv;
-	if (need_mount("df"))
-		return -ENOENT;
-	df = kmalloc(sizeof(*df));
-	if (!df)
-		return fail("df", mounted_disk, -ENOMEM);
-	ret = fs_df(mounted, df);
-	if (ret) {
-		kfree(df);
-		return fail("df", mounted_disk, ret);
-	}
-	size_string(df->total_bytes, a, sizeof(a));
-	size_string(df->bytes_used, b, sizeof(b));
-	con_printf("Device %s: size=%s, used=%s\n", mounted_disk, a, b);
-	for (i = 0; i < df->nspace; i++) {
-		size_string(df->space[i].total, a, sizeof(a));
-		size_string(df->space[i].used, b, sizeof(b));
-		con_printf("%s, %s: total=%s, used=%s\n",
-			   fs_space_type_name(df->space[i].type),
-			   fs_space_profile_name(df->space[i].type), a, b);
-	}
-	kfree(df);
-	return 0;
-}
-
 static int subvol_print(void *ctx, const struct fs_subvol *sv)
 {
 	(void)ctx;
@@ -729,23 +700,23 @@ static int subvol_print(void *ctx, const struct fs_subvol *sv)
 	return 0;
 }
 
-int cmd_subvol(int argc, char **argv)
+/* subvolume list [PATH] */
+int cmd_subvolume_list(int argc, char **argv)
 {
+	struct fs_info *fs;
 	int ret;
 
-	(void)argc;
-	if (strcmp(argv[1], "list") != 0) {
-		con_printf("subvol: unknown subcommand '%s' (expected: list)\n",
-			   argv[1]);
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
 		return -EINVAL;
-	}
-	if (need_mount("subvol"))
+	fs = cmd_fs_resolve("subvolume list", argc == 2 ? argv[1] : "/",
+			    NULL);
+	if (!fs)
 		return -ENOENT;
-	ret = fs_subvol_list(mounted, subvol_print, NULL);
-	return ret ? fail("subvol list", mounted_disk, ret) : 0;
+	ret = fs_subvol_list(fs, subvol_print, NULL);
+	return ret ? fail("subvolume list", mounted_disk, ret) : 0;
 }
 
-int cmd_dump_super(int argc, char **argv)
+int cmd_inspect_internal_dump_super(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
@@ -754,19 +725,21 @@ int cmd_dump_super(int argc, char **argv)
 	return fs_dump_super(mounted);
 }
 
-int cmd_dump_tree(int argc, char **argv)
+/* inspect-internal dump-tree -t TREE (btrfs-progs' -t|--tree) */
+int cmd_inspect_internal_dump_tree(int argc, char **argv)
 {
 	int ret;
 
-	(void)argc;
+	if (argc != 3 || (strcmp(argv[1], "-t") && strcmp(argv[1], "--tree")))
+		return -EINVAL;
 	if (need_mount("dump-tree"))
 		return -ENOENT;
-	ret = fs_dump_tree(mounted, argv[1]);
+	ret = fs_dump_tree(mounted, argv[2]);
 	if (ret == -EINVAL)
 		con_printf("dump-tree: unknown tree '%s' (root, extent, chunk, "
 			   "dev, fs, csum, quota, uuid, free-space, "
-			   "block-group or a number)\n", argv[1]);
+			   "block-group or a number)\n", argv[2]);
 	else if (ret)
-		fail("dump-tree", argv[1], ret);
+		fail("dump-tree", argv[2], ret);
 	return ret;
 }

@@ -19,10 +19,13 @@ int cmd_stat(int argc, char **argv);
 int cmd_tree(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_sha256sum(int argc, char **argv);
-int cmd_df(int argc, char **argv);
-int cmd_subvol(int argc, char **argv);
-int cmd_dump_super(int argc, char **argv);
-int cmd_dump_tree(int argc, char **argv);
+int cmd_subvolume_list(int argc, char **argv);
+int cmd_inspect_internal_dump_super(int argc, char **argv);
+int cmd_inspect_internal_dump_tree(int argc, char **argv);
+
+/* shell/cmd_fs_space.c */
+int cmd_filesystem_df(int argc, char **argv);
+int cmd_filesystem_sync(int argc, char **argv);
 
 /* shell/cmd_fs_write.c: commands that change the filesystem. */
 int cmd_mkfs(int argc, char **argv);
@@ -51,6 +54,14 @@ uint64_t cmd_fs_rand(uint64_t *state);
 int cmd_fsck(int argc, char **argv);
 
 struct fs_info *cmd_fs_mounted(const char *cmd);
+/*
+ * The filesystem holding path (absolute), for cmd. With inner NULL the
+ * path must exist; otherwise *inner is set to the path inside that
+ * filesystem (which may not exist yet: a command's target). Prints why
+ * and returns NULL when no filesystem holds it.
+ */
+struct fs_info *cmd_fs_resolve(const char *cmd, const char *path,
+			       const char **inner);
 const char *cmd_fs_disk(void);
 const char *cmd_fs_err_text(int err);
 

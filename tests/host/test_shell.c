@@ -6,6 +6,7 @@
 #include "../../shell/args.h"
 #include "../../shell/line_edit.h"
 #include "../../shell/shell.h"
+#include "../../shell/units.h"
 #include "shim/host.h"
 #include "test.h"
 
@@ -191,13 +192,156 @@ TEST(shell, time_runs_the_command)
 	host_console_capture(0);
 }
 
-TEST(shell, every_command_documented)
+/* Each row documented; headings (usage NULL) are no commands. */
+static void check_table(const struct shell_cmd *table, int need_run)
 {
 	const struct shell_cmd *c;
 
-	for (c = shell_commands; c->name; c++) {
-		CHECK(c->usage && c->help && c->help[0] && c->run);
+	for (c = table; c->name; c++) {
+		CHECK(c->help && c->help[0]);
+		if (!c->usage) {
+			CHECK(!c->run && !c->name[0]);
+			continue;
+		}
+		CHECK(c->name[0] && (c->run || !need_run));
 		CHECK(c->max_args < 0 || c->max_args >= c->min_args);
-		CHECK(shell_find(c->name) == c);
+		CHECK(shell_lookup(table, c->name, NULL) == c);
 	}
+}
+
+TEST(shell, every_command_documented)
+{
+	const struct shell_group *g;
+	const struct shell_cmd *c;
+
+	check_table(shell_commands, 1);
+	for (c = shell_commands; c->name; c++)
+		CHECK(!c->usage || shell_find(c->name) == c);
+	check_table(shell_btrfs_commands, 0);
+	for (g = shell_groups; g->name; g++) {
+		CHECK(g->help && g->help[0]);
+		CHECK(!shell_find(g->name));
+		check_table(g->cmds, 0);
+	}
+}
+
+/* Run one line (a copy: the splitter writes into it) with the output
+ * captured; returns its status. */
+static int run(const char *line)
+{
+	static char buf[SHELL_LINE_MAX];
+
+	strcpy(buf, line);
+	host_console_capture(1);
+	return shell_run_line(buf);
+}
+
+TEST(shell, btrfs_groups_and_prefixes)
+{
+	const struct shell_group *g;
+	const struct shell_cmd *c;
+
+	/* the btrfs word, group and subcommand prefixes, as btrfs-progs */
+	CHECK_OK(shell_lookup_btrfs("fi", &g, &c));
+	CHECK(g && !c && !strcmp(g->name, "filesystem"));
+	CHECK_OK(shell_lookup_btrfs("inspect", &g, &c));
+	CHECK(g && !strcmp(g->name, "inspect-internal"));
+	CHECK_OK(shell_lookup_btrfs("che", &g, &c));
+	CHECK(!g && c && !strcmp(c->name, "check"));
+	CHECK_EQ(shell_lookup_btrfs("s", &g, &c), -EAGAIN);
+	CHECK_EQ(shell_lookup_btrfs("ls", &g, &c), -ENOENT);
+	CHECK_EQ(shell_lookup_btrfs("", &g, &c), -ENOENT);
+	CHECK_OK(shell_lookup_btrfs("sub", &g, &c));
+	c = shell_lookup(g->cmds, "snap", NULL);
+	CHECK(c && !strcmp(c->name, "snapshot"));
+	c = shell_lookup(g->cmds, "s", NULL);
+	CHECK(!c);
+
+	CHECK_EQ(run("btrfs sub snap -r /a /b"), -EOPNOTSUPP);
+	CHECK_STR(host_console_output(),
+		  "subvolume snapshot: not implemented yet\n");
+	CHECK_EQ(run("btrfs s list"), -ENOENT);
+	CHECK(strstr(host_console_output(), "ambiguous command 's'"));
+	CHECK(strstr(host_console_output(), "\tsubvolume\n"));
+	CHECK_EQ(run("btrfs ls /"), -ENOENT);
+	CHECK(strstr(host_console_output(), "unknown command 'ls'"));
+	CHECK_EQ(run("filesystem frob"), -ENOENT);
+	CHECK(strstr(host_console_output(),
+		     "filesystem: unknown command 'frob'"));
+	CHECK_EQ(run("btrfs fi"), -EINVAL);
+	CHECK(strstr(host_console_output(), "which command?"));
+	CHECK_EQ(run("btrfs"), -EINVAL);
+	CHECK(strstr(host_console_output(), "usage: btrfs GROUP"));
+	/* a subcommand's bad arguments print its usage with the group */
+	CHECK_EQ(run("fi df -x"), -EINVAL);
+	CHECK(strstr(host_console_output(), "unknown option '-x'"));
+	CHECK(strstr(host_console_output(),
+		     "usage: filesystem df [-b|-h|-H|--iec|--si|-k|-m|-g|-t]"));
+	CHECK_OK(run("btrfs fi df --help"));
+	CHECK(!strncmp(host_console_output(), "usage: filesystem df ", 21));
+	/* coreutils-like names are never completed from a prefix */
+	CHECK_EQ(run("ech x"), -ENOENT);
+	CHECK(strstr(host_console_output(), "unknown command 'ech'"));
+	host_console_capture(0);
+}
+
+TEST(shell, help_levels)
+{
+	CHECK_OK(run("help"));
+	CHECK(strstr(host_console_output(), "\n  filesystem       df, show"));
+	CHECK(strstr(host_console_output(), "\n  ls               list"));
+	CHECK(strstr(host_console_output(), "\nfiles and directories:\n"));
+	CHECK_OK(run("help fi"));
+	CHECK(!strncmp(host_console_output(), "filesystem: ", 12));
+	CHECK(strstr(host_console_output(), "\n  filesystem sync [PATH]\n"));
+	CHECK(!strstr(host_console_output(), "  ls "));
+	CHECK_OK(run("help sub snap"));
+	CHECK(!strncmp(host_console_output(),
+		       "usage: subvolume snapshot [-r] ", 31));
+	CHECK(strstr(host_console_output(), "(not implemented yet)"));
+	CHECK_OK(run("help ls"));
+	CHECK(!strncmp(host_console_output(), "usage: ls [-l] [PATH]\n", 22));
+	CHECK_EQ(run("help nosuch"), -ENOENT);
+	CHECK_EQ(run("help ls extra"), -ENOENT);
+	CHECK_EQ(run("help fi nosuch"), -ENOENT);
+	host_console_capture(0);
+}
+
+TEST(shell, units_like_btrfs_progs)
+{
+	char a[] = "df", b[] = "-b", k[] = "--si", m[] = "-m", p[] = "/x";
+	char *argv[] = { a, k, p, m, b, NULL };
+	char out[UNITS_STR_MAX];
+	struct units u;
+
+	/* options leave argv, the rest keeps its order; the last wins */
+	CHECK_EQ(units_parse(5, argv, &u), 2);
+	CHECK_STR(argv[1], "/x");
+	CHECK_EQ(u.base, 1000);
+	CHECK_EQ(u.power, 0);
+	u.base = 1024;
+	u.power = -1;
+	units_format(&u, 0, out, sizeof(out));
+	CHECK_STR(out, "0.00B");
+	units_format(&u, 16384, out, sizeof(out));
+	CHECK_STR(out, "16.00KiB");
+	/* figures btrfs-progs 6.2 printed for a fresh 1 GiB filesystem */
+	units_format(&u, 53673984, out, sizeof(out));
+	CHECK_STR(out, "51.19MiB");
+	units_format(&u, 941228032, out, sizeof(out));	/* a tie: to even */
+	CHECK_STR(out, "897.62MiB");
+	units_format(&u, UINT64_MAX, out, sizeof(out));
+	CHECK_STR(out, "16.00EiB");
+	u.base = 1000;
+	units_format(&u, 8388608, out, sizeof(out));
+	CHECK_STR(out, "8.39MB");
+	units_format(&u, 16384, out, sizeof(out));
+	CHECK_STR(out, "16.38kB");
+	u.base = 1024;
+	u.power = 1;
+	units_format(&u, 8388608, out, sizeof(out));
+	CHECK_STR(out, "8192.00KiB");
+	u.power = 0;
+	units_format(&u, 53673984, out, sizeof(out));
+	CHECK_STR(out, "53673984");
 }

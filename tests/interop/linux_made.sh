@@ -55,7 +55,7 @@ fi
 
 run() { printf '%s\n' "mount vda ro" "$@" | timeout 60 "$GHEE" "ro:$img" 2>&1; }
 
-out=$(run "subvol list")
+out=$(run "subvolume list")
 echo "$out" | grep "^ID " | sed 's/^/# /'
 if echo "$out" | grep -q "path sv$" && echo "$out" | grep -q "path sv/nested$" &&
    echo "$out" | grep -q "path snap (read-only)$"; then
