@@ -92,9 +92,9 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK)
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
 
 # The concurrent host tests under ThreadSanitizer (`make tsan`, and a
-# suite of `make test`): the stress workload and the rwsem.
+# suite of `make test`): the stress workload, the rwsem, the shell's jobs.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
-	      tests/host/test_main.c
+	      tests/host/test_shell.c tests/host/test_main.c
 tsan: $(HOSTTSAN)
 	$(HOSTTSAN)
 

@@ -67,8 +67,13 @@ for disk in $DISKS; do
 	i=$((i + 1))
 done
 
-cmdline="accel=$ACCEL $APPEND"
-[ -t 0 ] || cmdline="panic=exit $cmdline"
+# Scripted runs: a panic ends QEMU, and the console is no terminal
+# (tty=0: progress is printed as plain lines, not redrawn bars).
+if [ -t 0 ]; then
+	cmdline="accel=$ACCEL $APPEND"
+else
+	cmdline="panic=exit accel=$ACCEL tty=0 $APPEND"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

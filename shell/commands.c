@@ -14,6 +14,7 @@
 #include "cmd_blk.h"
 #include "cmd_fs.h"
 #include "cmd_task.h"
+#include "jobs.h"
 #include "shell.h"
 
 static int cmd_echo(int argc, char **argv)
@@ -115,8 +116,12 @@ const struct shell_cmd shell_commands[] = {
 	{ "ps", "", "list tasks: id, name, state, class, CPU, CPU time",
 	  0, 0, cmd_ps },
 	{ "cpus", "", "list the CPUs and what each runs", 0, 0, cmd_cpus },
-	{ "kill", "ID", "ask a task to stop (it stops at its next check)",
-	  1, 1, cmd_kill },
+	{ "jobs", "", "background jobs ('CMD &') and their progress", 0, 0,
+	  cmd_jobs },
+	{ "wait", "[ID...]", "wait for background jobs (all when no ID); "
+	  "returns the last one's status", 0, -1, cmd_wait },
+	{ "kill", "ID", "cancel a task or job (it stops at its next safe "
+	  "point)", 1, 1, cmd_kill },
 	{ "spin", "SECONDS", "start a busy background task (kill ID stops it)",
 	  1, 1, cmd_spin },
 	{ "test", "[SUITE]", "run the kernel's self tests (KTAP)", 0, 1,

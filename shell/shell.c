@@ -18,6 +18,7 @@
 #include <ghee/console.h>
 
 #include "args.h"
+#include "jobs.h"
 #include "line_edit.h"
 #include "shell.h"
 
@@ -223,12 +224,26 @@ int shell_run_argv(int argc, char **argv)
 int shell_run_line(char *line)
 {
 	char *argv[SHELL_ARGS_MAX];
-	int argc;
+	unsigned char ops[SHELL_ARGS_MAX];
+	int argc, background, i;
 
-	argc = args_split(line, argv, SHELL_ARGS_MAX);
+	argc = args_split(line, argv, ops, SHELL_ARGS_MAX);
 	if (argc <= 0)
 		return argc;
-	return shell_run_argv(argc, argv);
+	background = ops[argc - 1] == ARGS_BG;
+	argc -= background;
+	for (i = 0; i < argc; i++) {
+		if (ops[i] == ARGS_WORD)
+			continue;
+		con_printf("error: '%s' %s\n", argv[i], ops[i] == ARGS_BG ?
+			   "only ends a line" : "is not supported yet");
+		return -EINVAL;
+	}
+	if (argc == 0) {
+		con_printf("error: '&' without a command\n");
+		return -EINVAL;
+	}
+	return jobs_run(argc, argv, background);
 }
 
 int shell_main(void)
@@ -242,6 +257,7 @@ int shell_main(void)
 	}
 	line_edit_init(le);
 	for (;;) {
+		jobs_announce();
 		con_write(PROMPT, strlen(PROMPT));
 		ret = line_edit_read(le);
 		if (ret == -ENODATA)
@@ -249,6 +265,7 @@ int shell_main(void)
 		if (ret == 0 && shell_run_line(le->buf) < 0)
 			failed++;
 	}
+	jobs_wait_all();
 	line_edit_free(le);
 	kfree(le);
 	return failed;

@@ -1,6 +1,8 @@
 /* Shell: argument splitting, number parsing, the line editor and the
  * command table's error handling. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../shell/args.h"
@@ -15,7 +17,7 @@ TEST(shell, split_plain_and_quoted)
 	char line[] = "  cmd a  'b c'\t\"d \\\"e\\\\\" f\\ g x'y'z ";
 	char *argv[8];
 
-	CHECK_EQ(args_split(line, argv, 8), 6);
+	CHECK_EQ(args_split(line, argv, NULL, 8), 6);
 	CHECK_STR(argv[0], "cmd");
 	CHECK_STR(argv[1], "a");
 	CHECK_STR(argv[2], "b c");
@@ -29,7 +31,7 @@ TEST(shell, split_hex_escapes)
 	char line[] = "cat \"odd\\x01\\x7F\\xff\" \"\\x4\" 'a\\x41'";
 	char *argv[4];
 
-	CHECK_EQ(args_split(line, argv, 4), 4);
+	CHECK_EQ(args_split(line, argv, NULL, 4), 4);
 	CHECK_STR(argv[1], "odd\x01\x7f\xff");
 	CHECK_STR(argv[2], "\\x4");	/* not two hex digits: kept */
 	CHECK_STR(argv[3], "a\\x41");	/* single quotes: literal */
@@ -43,10 +45,10 @@ TEST(shell, split_errors)
 	char *argv[3];
 
 	host_console_capture(1);
-	CHECK_EQ(args_split(unterminated, argv, 3), -EINVAL);
+	CHECK_EQ(args_split(unterminated, argv, NULL, 3), -EINVAL);
 	CHECK(strstr(host_console_output(), "unterminated quote"));
-	CHECK_EQ(args_split(many, argv, 3), -E2BIG);
-	CHECK_EQ(args_split(empty, argv, 3), 0);
+	CHECK_EQ(args_split(many, argv, NULL, 3), -E2BIG);
+	CHECK_EQ(args_split(empty, argv, NULL, 3), 0);
 	host_console_capture(0);
 }
 
@@ -344,4 +346,74 @@ TEST(shell, units_like_btrfs_progs)
 	u.power = 0;
 	units_format(&u, 53673984, out, sizeof(out));
 	CHECK_STR(out, "53673984");
+}
+
+TEST(shell, split_operators)
+{
+	char line[] = "a|b 'c|d' e\\>f >>out<in x&";
+	char *argv[12];
+	unsigned char ops[12];
+
+	CHECK_EQ(args_split(line, argv, ops, 12), 11);
+	CHECK_STR(argv[0], "a");
+	CHECK(ops[1] == ARGS_PIPE);
+	CHECK_STR(argv[2], "b");
+	CHECK_STR(argv[3], "c|d");
+	CHECK(ops[3] == ARGS_WORD);
+	CHECK_STR(argv[4], "e>f");
+	CHECK(ops[5] == ARGS_APPEND);
+	CHECK_STR(argv[6], "out");
+	CHECK(ops[7] == ARGS_IN);
+	CHECK_STR(argv[8], "in");
+	CHECK_STR(argv[9], "x");
+	CHECK(ops[10] == ARGS_BG);
+	CHECK_EQ(ops[9], ARGS_WORD);
+}
+
+/* The id in "[ID] ..." at the start of the captured output. */
+static int job_id(void)
+{
+	const char *out = host_console_output();
+
+	return out[0] == '[' ? atoi(out + 1) : -1;
+}
+
+TEST(shell, background_jobs_wait_and_kill)
+{
+	char line[64];
+	int slow, quick;
+
+	CHECK_OK(run("sleep 100000 &"));
+	slow = job_id();
+	CHECK(slow > 0);
+	CHECK(strstr(host_console_output(), "] sleep 100000\n"));
+	CHECK_OK(run("sleep 50 &"));
+	quick = job_id();
+	CHECK(quick > 0 && quick != slow);
+	CHECK_OK(run("jobs"));
+	CHECK(strstr(host_console_output(), "Running  sleep 100000  sleeping: "));
+	snprintf(line, sizeof(line), "wait %d", quick);
+	CHECK_OK(run(line));
+	CHECK(strstr(host_console_output(), "Done  sleep 50\n"));
+	/* the job says it was cancelled during kill or during wait */
+	snprintf(line, sizeof(line), "kill %d", slow);
+	CHECK_OK(run(line));
+	snprintf(line, sizeof(line), "wait %d", slow);
+	CHECK_EQ(shell_run_line(line), -ECANCELED);
+	CHECK(strstr(host_console_output(), "sleep: cancelled after about "));
+	snprintf(line, sizeof(line), "wait %d", slow);
+	CHECK(strstr(host_console_output(), "Cancelled  sleep 100000\n"));
+	CHECK_EQ(run(line), -EINVAL);
+	CHECK(strstr(host_console_output(), "no background job"));
+	/* wait with no ID waits for all, and returns the last status */
+	CHECK_OK(run("sleep 20 &"));
+	CHECK_OK(run("sleep 10 &"));
+	CHECK_OK(run("wait"));
+	CHECK_OK(run("jobs"));
+	CHECK_STR(host_console_output(), "");
+	/* & only ends a line; operators not yet supported are refused */
+	CHECK_EQ(run("sleep 1 & echo x"), -EINVAL);
+	CHECK(strstr(host_console_output(), "'&' only ends a line"));
+	CHECK_EQ(run("&"), -EINVAL);
+	host_console_capture(0);
 }
