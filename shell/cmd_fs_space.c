@@ -18,6 +18,26 @@
 #include "shell.h"
 #include "units.h"
 
+/* The filesystem of an existing path, printing why there is none. */
+static struct fs_info *fs_of(const char *cmd, const char *path)
+{
+	struct fs_info *fs;
+	struct fs_ino ino;
+	const char *inner;
+	int ret;
+
+	fs = cmd_fs_path(cmd, path, &inner);
+	if (!fs)
+		return NULL;
+	ret = fs_lookup(fs, inner, FS_LOOKUP_FOLLOW, &ino);
+	if (ret) {
+		con_printf("%s: %s: %s (errno %d)\n", cmd, path,
+			   cmd_fs_err_text(ret), -ret);
+		return NULL;
+	}
+	return fs;
+}
+
 /* The one optional PATH argument left after the options; -EINVAL for an
  * unknown option or a second path. */
 static int one_path(int argc, char **argv, const char **path)
@@ -53,7 +73,7 @@ int cmd_filesystem_df(int argc, char **argv)
 	ret = one_path(argc, argv, &path);
 	if (ret)
 		return ret;
-	fs = cmd_fs_resolve(argv[0], path, NULL);
+	fs = fs_of(argv[0], path);
 	if (!fs)
 		return -ENOENT;
 	df = kmalloc(sizeof(*df));
@@ -89,7 +109,7 @@ int cmd_filesystem_sync(int argc, char **argv)
 
 	if (ret)
 		return ret;
-	fs = cmd_fs_resolve(argv[0], path, NULL);
+	fs = fs_of(argv[0], path);
 	if (!fs)
 		return -ENOENT;
 	ret = fs_sync(fs);

@@ -63,7 +63,7 @@ int cmd_mkfs(int argc, char **argv)
 		con_printf("mkfs: no disk named '%s'\n", argv[1]);
 		return -ENODEV;
 	}
-	if (!strcmp(cmd_fs_disk(), dev->name)) {
+	if (cmd_fs_by_disk(dev->name)) {
 		con_printf("mkfs: %s is mounted; umount it first\n", dev->name);
 		return -EBUSY;
 	}
@@ -75,29 +75,60 @@ int cmd_mkfs(int argc, char **argv)
 	return 0;
 }
 
+/* sync: commit every mounted filesystem, as coreutils' sync does. */
 int cmd_sync(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("sync");
-	int ret;
-
 	(void)argc;
 	(void)argv;
-	if (!fs)
-		return -ENOENT;
-	ret = fs_sync(fs);
-	return ret ? fail("sync", cmd_fs_disk(), ret) : 0;
+	return cmd_fs_sync_all("sync");
+}
+
+/* mkdir -p: make path and its missing parents; existing ones are fine. */
+static int mkdir_parents(struct fs_info *fs, const char *path)
+{
+	char *p = kmalloc(strlen(path) + 1), *slash;
+	int ret = 0;
+
+	if (!p)
+		return -ENOMEM;
+	strcpy(p, path);
+	for (slash = strchr(p + 1, '/'); ret == 0 && slash;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = 0;
+		ret = fs_mkdir(fs, p, 0755);
+		ret = ret == -EEXIST ? 0 : ret;
+		*slash = '/';
+	}
+	if (ret == 0) {
+		ret = fs_mkdir(fs, p, 0755);
+		ret = ret == -EEXIST ? 0 : ret;
+	}
+	kfree(p);
+	return ret;
 }
 
 int cmd_mkdir(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("mkdir");
-	int i, ret = 0;
+	struct fs_info *fs;
+	const char *in;
+	int i, parents = 0, ret = 0, r;
 
-	if (!fs)
-		return -ENOENT;
-	for (i = 1; i < argc; i++) {
-		int r = fs_mkdir(fs, argv[i], 0755);
-
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-p")) {
+			con_printf("mkdir: unknown option '%s'\n", argv[i]);
+			return -EINVAL;
+		}
+		parents = 1;
+	}
+	if (i == argc)
+		return -EINVAL;
+	for (; i < argc; i++) {
+		fs = cmd_fs_path("mkdir", argv[i], &in);
+		if (!fs) {
+			ret = -ENOENT;
+			continue;
+		}
+		r = parents ? mkdir_parents(fs, in) : fs_mkdir(fs, in, 0755);
 		if (r)
 			ret = fail("mkdir", argv[i], r);
 	}
@@ -106,17 +137,22 @@ int cmd_mkdir(int argc, char **argv)
 
 int cmd_touch(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("touch");
+	struct fs_info *fs;
+	const char *in;
 	int i, ret = 0;
 
-	if (!fs)
-		return -ENOENT;
 	for (i = 1; i < argc; i++) {
 		struct fs_ino ino;
-		int r = fs_lookup(fs, argv[i], FS_LOOKUP_FOLLOW, &ino);
+		int r;
 
+		fs = cmd_fs_path("touch", argv[i], &in);
+		if (!fs) {
+			ret = -ENOENT;
+			continue;
+		}
+		r = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
 		if (r == -ENOENT)
-			r = fs_create(fs, argv[i], 0644, &ino);
+			r = fs_create(fs, in, 0644, &ino);
 		else if (r == 0)
 			r = fs_write(fs, ino, 0, NULL, 0);
 		if (r)
@@ -163,33 +199,36 @@ void cmd_fs_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf,
 				   (8 * ((off + i) & 7)));
 }
 
-/* Open path for writing, making it when missing. */
-static int open_for_write(struct fs_info *fs, const char *cmd,
-			  const char *path, struct fs_ino *ino)
+/* Open path for writing, making it when missing; its filesystem in *fs. */
+static int open_for_write(const char *cmd, const char *path,
+			  struct fs_info **fs, struct fs_ino *ino)
 {
-	int ret = fs_lookup(fs, path, FS_LOOKUP_FOLLOW, ino);
+	const char *in;
+	int ret;
 
+	*fs = cmd_fs_path(cmd, path, &in);
+	if (!*fs)
+		return -ENOENT;
+	ret = fs_lookup(*fs, in, FS_LOOKUP_FOLLOW, ino);
 	if (ret == -ENOENT)
-		ret = fs_create(fs, path, 0644, ino);
+		ret = fs_create(*fs, in, 0644, ino);
 	return ret ? fail(cmd, path, ret) : 0;
 }
 
 int cmd_write(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("write");
+	struct fs_info *fs;
 	uint64_t off, len, seed, done = 0;
 	struct fs_ino ino;
 	uint8_t *buf;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
 	if (shell_parse_u64(argv[2], "OFF", &off) ||
 	    shell_parse_u64(argv[3], "LEN", &len) ||
 	    shell_parse_u64(argv[4], "SEED", &seed))
 		return -EINVAL;
-	ret = open_for_write(fs, "write", argv[1], &ino);
+	ret = open_for_write("write", argv[1], &fs, &ino);
 	if (ret)
 		return ret;
 	buf = kmalloc(IO_CHUNK);
@@ -206,32 +245,36 @@ int cmd_write(int argc, char **argv)
 	return ret ? fail("write", argv[1], ret) : 0;
 }
 
+/* cp SRC DST: SRC and DST may be on different filesystems. */
 int cmd_cp(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("cp");
+	struct fs_info *sfs, *dfs;
 	struct fs_ino src, dst;
+	const char *in;
 	uint64_t off = 0;
 	size_t n;
 	char *buf;
 	int ret;
 
 	(void)argc;
-	if (!fs)
+	sfs = cmd_fs_path("cp", argv[1], &in);
+	if (!sfs)
 		return -ENOENT;
-	ret = fs_lookup(fs, argv[1], FS_LOOKUP_FOLLOW, &src);
+	ret = fs_lookup(sfs, in, FS_LOOKUP_FOLLOW, &src);
 	if (ret)
 		return fail("cp", argv[1], ret);
-	ret = open_for_write(fs, "cp", argv[2], &dst);
-	if (ret == 0)
-		ret = fs_truncate(fs, dst, 0);
+	ret = open_for_write("cp", argv[2], &dfs, &dst);
+	if (ret)
+		return ret;
+	ret = fs_truncate(dfs, dst, 0);
 	buf = kmalloc(IO_CHUNK);
 	if (!buf)
 		ret = -ENOMEM;
 	while (ret == 0) {
-		ret = fs_read(fs, src, off, buf, IO_CHUNK, &n);
+		ret = fs_read(sfs, src, off, buf, IO_CHUNK, &n);
 		if (ret || n == 0)
 			break;
-		ret = fs_write(fs, dst, off, buf, n);
+		ret = fs_write(dfs, dst, off, buf, n);
 		off += n;
 	}
 	kfree(buf);
@@ -269,11 +312,10 @@ static int rm_tree(struct fs_info *fs, const char *path, int depth)
 
 int cmd_rm(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("rm");
+	struct fs_info *fs;
+	const char *in;
 	int i, recursive = 0, ret = 0;
 
-	if (!fs)
-		return -ENOENT;
 	for (i = 1; i < argc; i++) {
 		int r;
 
@@ -281,52 +323,88 @@ int cmd_rm(int argc, char **argv)
 			recursive = 1;
 			continue;
 		}
-		r = recursive ? rm_tree(fs, argv[i], 0) : fs_unlink(fs, argv[i]);
+		fs = cmd_fs_path("rm", argv[i], &in);
+		if (!fs) {
+			ret = -ENOENT;
+			continue;
+		}
+		r = recursive ? rm_tree(fs, in, 0) : fs_unlink(fs, in);
 		if (r)
 			ret = fail("rm", argv[i], r);
 	}
 	return ret;
 }
 
+/* The filesystem of both paths, inner paths in *a and *b; -EXDEV after
+ * saying so when they are on two filesystems. */
+static int same_fs(const char *cmd, const char *pa, const char *pb,
+		   struct fs_info **fs, const char **a, const char **b)
+{
+	struct fs_info *fb;
+
+	*fs = cmd_fs_path(cmd, pa, a);
+	fb = *fs ? cmd_fs_path(cmd, pb, b) : NULL;
+	if (!*fs || !fb)
+		return -ENOENT;
+	if (*fs != fb) {
+		con_printf("%s: %s and %s are on different filesystems "
+			   "(errno %d)\n", cmd, pa, pb, EXDEV);
+		return -EXDEV;
+	}
+	return 0;
+}
+
 int cmd_mv(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("mv");
+	struct fs_info *fs;
+	const char *a, *b;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
-	ret = fs_rename(fs, argv[1], argv[2]);
+	ret = same_fs("mv", argv[1], argv[2], &fs, &a, &b);
+	if (ret)
+		return ret;
+	ret = fs_rename(fs, a, b);
 	return ret ? fail("mv", argv[1], ret) : 0;
 }
 
 int cmd_ln(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("ln");
+	struct fs_info *fs;
+	const char *a, *b;
 	int sym = argc == 4, ret;
 
-	if (!fs)
-		return -ENOENT;
 	if (sym && strcmp(argv[1], "-s"))
 		return -EINVAL;
-	ret = sym ? fs_symlink(fs, argv[2], argv[3]) :
-		    fs_link(fs, argv[1], argv[2]);
+	if (!sym && argv[1][0] == '-') {
+		con_printf("ln: unknown option '%s'\n", argv[1]);
+		return -EINVAL;
+	}
+	if (sym) {
+		fs = cmd_fs_path("ln", argv[3], &b);
+		if (!fs)
+			return -ENOENT;
+		ret = fs_symlink(fs, argv[2], b);
+	} else {
+		ret = same_fs("ln", argv[1], argv[2], &fs, &a, &b);
+		if (ret)
+			return ret;
+		ret = fs_link(fs, a, b);
+	}
 	return ret ? fail("ln", argv[argc - 1], ret) : 0;
 }
 
 int cmd_truncate(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("truncate");
+	struct fs_info *fs;
 	struct fs_ino ino;
 	uint64_t size;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
 	if (shell_parse_u64(argv[2], "SIZE", &size))
 		return -EINVAL;
-	ret = open_for_write(fs, "truncate", argv[1], &ino);
+	ret = open_for_write("truncate", argv[1], &fs, &ino);
 	if (ret)
 		return ret;
 	ret = fs_truncate(fs, ino, size);
@@ -335,21 +413,22 @@ int cmd_truncate(int argc, char **argv)
 
 int cmd_chmod(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("chmod");
+	struct fs_info *fs;
 	struct fs_ino ino;
 	uint64_t mode = 0;
-	const char *p;
+	const char *p, *in;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
 	for (p = argv[1]; *p; p++) {
 		if (*p < '0' || *p > '7' || mode > 07777)
 			return -EINVAL;
 		mode = mode * 8 + (uint64_t)(*p - '0');
 	}
-	ret = fs_lookup(fs, argv[2], FS_LOOKUP_FOLLOW, &ino);
+	fs = cmd_fs_path("chmod", argv[2], &in);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
 	if (ret == 0)
 		ret = fs_chmod(fs, ino, (uint32_t)mode);
 	return ret ? fail("chmod", argv[2], ret) : 0;
@@ -358,21 +437,23 @@ int cmd_chmod(int argc, char **argv)
 /* `utimes PATH ATIME MTIME`: set times (seconds); a symlink's own. */
 int cmd_utimes(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("utimes");
+	struct fs_info *fs;
 	struct fs_time at = { 0, 0 }, mt = { 0, 0 };
 	struct fs_ino ino;
+	const char *in;
 	uint64_t a, m;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
 	if (shell_parse_u64(argv[2], "ATIME", &a) ||
 	    shell_parse_u64(argv[3], "MTIME", &m))
 		return -EINVAL;
 	at.sec = (int64_t)a;
 	mt.sec = (int64_t)m;
-	ret = fs_lookup(fs, argv[1], 0, &ino);
+	fs = cmd_fs_path("utimes", argv[1], &in);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, in, 0, &ino);
 	if (ret == 0)
 		ret = fs_utimes(fs, ino, &at, &mt);
 	return ret ? fail("utimes", argv[1], ret) : 0;

@@ -68,10 +68,13 @@ int cmd_fsck(int argc, char **argv)
 	struct blkdev *dev;
 	int ret;
 
-	if (argc == 1 || !strcmp(argv[1], cmd_fs_disk())) {
-		fs = cmd_fs_mounted("fsck");
-		return fs ? check_and_report(fs, cmd_fs_disk()) : -ENOENT;
+	if (argc == 1) {
+		fs = cmd_fs_mounted(argv[0]);
+		return fs ? check_and_report(fs, cmd_fs_disk_name(fs)) : -ENOENT;
 	}
+	fs = cmd_fs_by_disk(argv[1]);
+	if (fs)
+		return check_and_report(fs, argv[1]);
 	dev = blk_lookup(argv[1]);
 	if (!dev) {
 		con_printf("fsck: no disk named '%s'\n", argv[1]);

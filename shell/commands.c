@@ -132,13 +132,15 @@ const struct shell_cmd shell_commands[] = {
 	SHELL_HEADING("filesystems (shell/cmd_fs*.c)"),
 	{ "mkfs", "DISK [--label L] [--nodesize N] [--metadata dup|single]",
 	  "make a new btrfs on a disk", 1, 7, cmd_mkfs },
-	{ "mount", "DISK [ro]", "mount the btrfs on a disk (read-write unless ro)",
-	  1, 2, cmd_mount },
-	{ "umount", "", "unmount the mounted filesystem", 0, 0, cmd_umount },
+	{ "mount", "[DISK [DIR] [-o ro|rw|skip_balance|subvol=PATH|"
+	  "subvolid=ID]]", "mount the btrfs on DISK at DIR (default /); "
+	  "alone: list the mounts", 0, 4, cmd_mount },
+	{ "umount", "[DIR|DISK]", "unmount a filesystem (default: the one at "
+	  "/)", 0, 1, cmd_umount },
 	{ "df", "[-b|-h|-H|--iec|--si|-k|-m|-g|-t] [PATH]", "space use by "
 	  "block group type and profile (as filesystem df)", 0, -1,
 	  cmd_filesystem_df },
-	{ "sync", "", "commit the running transaction", 0, 0, cmd_sync },
+	{ "sync", "", "commit every mounted filesystem", 0, 0, cmd_sync },
 	{ "fsck", "[DISK]", "check the last commit of the mounted filesystem "
 	  "(or of DISK): back-references, space, inodes", 0, 1, cmd_fsck },
 	{ "fsstress", "[-t TASKS] [-n OPS] [-s SEED] [-d DIR]", "TASKS tasks "

@@ -239,6 +239,19 @@ void jobs_announce(void)
 	spin_unlock(&jobs_lock);
 }
 
+int jobs_running(void)
+{
+	int self = task_id(task_current()), n = 0;
+	struct job *j;
+
+	spin_lock(&jobs_lock);
+	for (j = jobs; j < jobs + JOBS_MAX; j++)
+		n += j->task && j->background && j->id && j->id != self &&
+		     !job_done(j);
+	spin_unlock(&jobs_lock);
+	return n;
+}
+
 void jobs_wait_all(void)
 {
 	struct job *j;

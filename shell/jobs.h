@@ -15,6 +15,8 @@ int jobs_run(int argc, char **argv, int background);
 /* Report background jobs that ended since the last call ("[ID] Done"),
  * before a prompt. */
 void jobs_announce(void);
+/* How many background jobs run now, the caller's own not counted. */
+int jobs_running(void);
 /* Wait for every background job and forget them (end of the shell). */
 void jobs_wait_all(void);
 

@@ -1,8 +1,12 @@
 """The shell in QEMU: btrfs-progs command groups, background jobs with
 wait and kill, and a terminal session (progress bar redrawn in place,
 Ctrl-C cancelling the foreground command)."""
+import os
 import re
+import subprocess
 import time
+
+from guest import ROOT, scratch_image
 
 
 def test_groups_prefixes_and_help(ctx):
@@ -70,3 +74,47 @@ def test_plain_progress_lines_in_a_script(ctx):
     lines = re.findall(r"^progress: sleeping: \d+/6500 ms.*$", out, re.M)
     assert len(lines) == 1, out
     assert "\r[" not in out and "\x1b[K" not in out, repr(out)
+
+
+TWO_FS_SCRIPT = [
+    "mkfs vda", "mkfs vdb", "mount vda", "mkdir /backup",
+    "mount vdb /backup", "mount", "write /a 0 300000 5", "cp /a /backup/a",
+    "sha256sum /a /backup/a", "mv /a /backup/b", "ln /a /backup/c",
+    "umount /", "umount /backup", "ls /backup", "mount vdb /backup -o ro",
+    "ls /backup", "touch /backup/z", "fsck vdb", "umount vdb", "umount",
+]
+
+
+def check_two_fs(out):
+    """out: the transcript of TWO_FS_SCRIPT (prompts and echoes in it)."""
+    assert "vda on / type btrfs (rw)\nvdb on /backup type btrfs (rw)\n" \
+        in out, out
+    sums = re.findall(r"^([0-9a-f]{64})  (/a|/backup/a)$", out, re.M)
+    assert len(sums) == 2 and sums[0][0] == sums[1][0], sums
+    assert "mv: /a and /backup/b are on different filesystems (errno 18)" \
+        in out, out
+    assert "ln: /a and /backup/c are on different filesystems (errno 18)" \
+        in out, out
+    assert "umount: /: busy (a filesystem is mounted inside it)" in out, out
+    assert "ghee> ls /backup\nghee> mount vdb /backup -o ro\n" \
+        "mounted vdb read-only on /backup\nghee> ls /backup\na\n" in out, out
+    assert "touch: /backup/z: read-only filesystem (errno 30)" in out, out
+    assert re.search(r"^fsck: vdb generation \d+: .*: no errors$", out, re.M)
+    assert out.count("unmounted ") == 3, out
+
+
+def test_two_mounted_filesystems(ctx):
+    imgs = [scratch_image(os.path.join(ROOT, "build/tests/two-fs-%d.img" % i),
+                          256 << 20) for i in range(2)]
+    g = ctx.guest(disks=imgs)
+    g.boot()
+    for line in TWO_FS_SCRIPT:
+        g.cmd(line)
+    check_two_fs(g.transcript())
+    # the host tool runs the same script on the same kind of images
+    for img in imgs:
+        scratch_image(img, 256 << 20)
+    r = subprocess.run([os.path.join(ROOT, "build/ghee")] + imgs,
+                       input="\n".join(TWO_FS_SCRIPT) + "\n",
+                       capture_output=True, text=True, timeout=60)
+    check_two_fs(r.stdout)
