@@ -70,7 +70,9 @@ done
 # Scripted runs: a panic ends QEMU, and the console is no terminal
 # (tty=0: progress is printed as plain lines, not redrawn bars).
 if [ -t 0 ]; then
-	cmdline="accel=$ACCEL $APPEND"
+	# a person at the terminal: the first disk is mounted at boot when
+	# it holds a filesystem (mount=none in APPEND turns it off)
+	cmdline="accel=$ACCEL ${DISKS:+mount=vda }$APPEND"
 else
 	cmdline="panic=exit accel=$ACCEL tty=0 $APPEND"
 fi

@@ -16,6 +16,7 @@
 
 #include <ghee/alloc.h>
 #include <ghee/console.h>
+#include <ghee/system.h>
 
 #include "args.h"
 #include "jobs.h"
@@ -246,6 +247,38 @@ int shell_run_line(char *line)
 	return jobs_run(argc, argv, background);
 }
 
+/*
+ * The kernel command line's mount=DISK (scripts/run.sh gives mount=vda to
+ * an interactive `make run`): mount DISK at / before the first prompt,
+ * when it holds a filesystem (else mount says why not). Not by default:
+ * scripts and tests make and mount their filesystems themselves, and a
+ * disk mounted behind their back would refuse their mkfs and mount.
+ */
+static void boot_mount(void)
+{
+	const char *c = sys_cmdline(), *p, *last = NULL;
+	char disk[16], word[] = "mount";
+	char *argv[] = { word, disk, NULL };
+	size_t n;
+
+	for (p = c; (p = strstr(p, "mount=")) != NULL; p += 6)
+		if (p == c || p[-1] == ' ')
+			last = p + 6;	/* the last one counts */
+	if (!last)
+		return;
+	p = last;
+	n = strcspn(p, " ");
+	if (n == 4 && !strncmp(p, "none", 4))
+		return;
+	if (n == 0 || n >= sizeof(disk)) {
+		con_printf("boot: mount=%.*s: no such disk\n", (int)n, p);
+		return;
+	}
+	memcpy(disk, p, n);
+	disk[n] = 0;
+	jobs_run(2, argv, 0);
+}
+
 int shell_main(void)
 {
 	struct line_edit *le = kmalloc(sizeof(*le));
@@ -256,6 +289,7 @@ int shell_main(void)
 		return 1;
 	}
 	line_edit_init(le);
+	boot_mount();
 	for (;;) {
 		jobs_announce();
 		con_write(PROMPT, strlen(PROMPT));
