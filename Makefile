@@ -127,16 +127,16 @@ $(LOADER): boot/efi/loader.c boot/boot_info.h | $(DEPS_OK)
 		--target efi-app-x86_64 --subsystem=10 $(BUILD)/efi/loader.so $@
 
 iso: $(ISO)
-$(ISO): $(KERNEL) scripts/mkiso.sh
-	scripts/mkiso.sh $(KERNEL) $@
+$(ISO): $(KERNEL) image/mkiso.sh
+	image/mkiso.sh $(KERNEL) $@
 
 efi: $(EFI_IMG)
-$(EFI_IMG): $(LOADER) $(KERNEL) scripts/mkefi.sh
-	scripts/mkefi.sh $(LOADER) $(KERNEL) $@
+$(EFI_IMG): $(LOADER) $(KERNEL) image/mkefi.sh
+	image/mkefi.sh $(LOADER) $(KERNEL) $@
 
 # --- running -------------------------------------------------------------
-$(DISK): | $(DEPS_OK)
-	truncate -s $(DISK_SIZE) $@
+$(DISK): | image/mkdisk.sh $(DEPS_OK)
+	image/mkdisk.sh $@ $(DISK_SIZE)
 
 DISKS ?= $(DISK)
 run: kernel $(if $(filter efi,$(BOOT)),$(LOADER)) \

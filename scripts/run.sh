@@ -89,7 +89,7 @@ pvh)
 	args+=(-bios /usr/share/qemu/qboot.rom -kernel "$KERNEL" -append "$cmdline")
 	firmware=qboot ;;
 iso)
-	scripts/mkiso.sh "$KERNEL" "$work/ghee.iso" "$cmdline" || die "cannot build the GRUB image"
+	image/mkiso.sh "$KERNEL" "$work/ghee.iso" "$cmdline" || die "cannot build the GRUB image"
 	args+=(-drive "file=$work/ghee.iso,media=cdrom,if=ide,readonly=on")
 	case ${FIRMWARE:-bios} in
 	bios) firmware=seabios ;;
@@ -101,7 +101,7 @@ efi)
 		cp "$EFI_IMAGE" "$work/esp.img" || die "cannot read $EFI_IMAGE"
 	else
 		[ -f "$LOADER" ] || die "no UEFI loader at $LOADER (run make loader)"
-		scripts/mkefi.sh "$LOADER" "$KERNEL" "$work/esp.img" "$cmdline" ||
+		image/mkefi.sh "$LOADER" "$KERNEL" "$work/esp.img" "$cmdline" ||
 			die "cannot build the UEFI image"
 	fi
 	args+=(-drive "file=$work/esp.img,format=raw,if=ide")
