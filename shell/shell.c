@@ -289,6 +289,7 @@ int shell_main(void)
 		return 1;
 	}
 	line_edit_init(le);
+	le->prompt = PROMPT;
 	boot_mount();
 	for (;;) {
 		jobs_announce();

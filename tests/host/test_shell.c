@@ -417,3 +417,29 @@ TEST(shell, background_jobs_wait_and_kill)
 	CHECK_EQ(run("&"), -EINVAL);
 	host_console_capture(0);
 }
+
+TEST(shell, tab_completes_commands)
+{
+	static struct line_edit le;
+
+	line_edit_init(&le);
+	le.complete = 1;
+	host_console_capture(1);
+	CHECK_OK(edit(&le, "ech\thi\n", 7));
+	CHECK_STR(le.buf, "echo hi");
+	CHECK_OK(edit(&le, "btrfs fi\tdf\n", 12));
+	CHECK_STR(le.buf, "btrfs filesystem df");
+	CHECK_OK(edit(&le, "sub\tsn\t\n", 8));
+	CHECK_STR(le.buf, "subvolume snapshot ");
+	/* several matches: the common part, then the list */
+	host_console_capture(1);
+	CHECK_OK(edit(&le, "fi d\t\n", 6));
+	CHECK_STR(le.buf, "fi d");
+	CHECK(strstr(host_console_output(), "\ndf  defragment  \n"));
+	/* off: a tab is a character like any other */
+	le.complete = 0;
+	CHECK_OK(edit(&le, "a\tb\n", 4));
+	CHECK_STR(le.buf, "a\tb");
+	host_console_capture(0);
+	line_edit_free(&le);
+}
