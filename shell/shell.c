@@ -1,6 +1,7 @@
 /*
  * The shell loop: print the prompt, read a line with the editor, split it,
- * find the command in the table, check the argument count, run it.
+ * and run it as a job (shell/jobs.c), which finds the command in the
+ * table, checks the argument count and runs it.
  *
  * Error contract with the handlers (see struct shell_cmd): a handler prints
  * its own message and returns a negative errno; -EINVAL means "bad
