@@ -5,7 +5,6 @@
  * own tables (shell/groups.c). Headings order `help`.
  */
 #include <errno.h>
-#include <string.h>
 
 #include <ghee/console.h>
 #include <ghee/system.h>
