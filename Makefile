@@ -102,10 +102,10 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK)
 
 # The concurrent host tests under ThreadSanitizer (`make tsan`, and a
 # suite of `make test`): the stress workload, the rwsem, fsck reading a
-# commit while commits go on, and xattrs and reflinks racing.
+# commit while commits go on, xattrs and reflinks racing, the shell's jobs.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 	      tests/host/test_commit_root.c tests/host/test_inode_concurrent.c \
-	      tests/host/test_main.c
+	      tests/host/test_shell.c tests/host/test_main.c
 tsan: $(HOSTTSAN)
 	$(HOSTTSAN)
 
@@ -138,16 +138,16 @@ $(LOADER): boot/efi/loader.c boot/boot_info.h | $(DEPS_OK)
 		--target efi-app-x86_64 --subsystem=10 $(BUILD)/efi/loader.so $@
 
 iso: $(ISO)
-$(ISO): $(KERNEL) scripts/mkiso.sh
-	scripts/mkiso.sh $(KERNEL) $@
+$(ISO): $(KERNEL) image/mkiso.sh
+	image/mkiso.sh $(KERNEL) $@
 
 efi: $(EFI_IMG)
-$(EFI_IMG): $(LOADER) $(KERNEL) scripts/mkefi.sh
-	scripts/mkefi.sh $(LOADER) $(KERNEL) $@
+$(EFI_IMG): $(LOADER) $(KERNEL) image/mkefi.sh
+	image/mkefi.sh $(LOADER) $(KERNEL) $@
 
 # --- running -------------------------------------------------------------
-$(DISK): | $(DEPS_OK)
-	truncate -s $(DISK_SIZE) $@
+$(DISK): | image/mkdisk.sh $(DEPS_OK)
+	image/mkdisk.sh $@ $(DISK_SIZE)
 
 DISKS ?= $(DISK)
 run: kernel $(if $(filter efi,$(BOOT)),$(LOADER)) \

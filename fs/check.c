@@ -50,6 +50,7 @@
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
+#include <ghee/progress.h>
 
 #include "check.h"
 #include "fs_info.h"
@@ -440,17 +441,36 @@ static int list_trees(struct check *c)
 	return ret < 0 ? ret : 0;
 }
 
-/* The whole check under the locks; problems counted in c->rep. */
+/* The last steps, each over the whole filesystem. */
+static int (*const final_steps[])(struct check *c) = {
+	check_refs, check_block_groups, check_free_space, check_chunks,
+	check_csums,
+};
+
+/*
+ * The whole check of the commit c->cr reads; problems counted in c->rep.
+ * Progress
+ * (ghee/progress.h) counts trees walked, then trees checked, then the
+ * final steps; between two of them it may stop with -ECANCELED (a
+ * read-only check leaves nothing to undo).
+ */
 static int check_all(struct check *c)
 {
 	u64 i;
 	int ret = list_trees(c);
 
-	for (i = 0; ret == 0 && i < c->trees.n; i++)
+	progress_phase("fsck: walking trees", c->trees.n, "trees");
+	for (i = 0; ret == 0 && i < c->trees.n; i++) {
 		ret = walk_tree(c, vec_at(&c->trees, i));
+		if (ret == 0)
+			ret = progress_add(1);
+	}
 	c->rep->trees = c->trees.n;
+	progress_phase("fsck: checking trees", c->trees.n + 1, "trees");
 	if (ret == 0)
 		ret = check_extent_tree(c);
+	if (ret == 0)
+		ret = progress_add(1);
 	for (i = 0; ret == 0 && i < c->trees.n; i++) {
 		const struct commit_tree *t = vec_at(&c->trees, i);
 
@@ -458,17 +478,17 @@ static int check_all(struct check *c)
 			ret = check_fs_tree(c, t, 0);
 		else if (t->id == BTRFS_ROOT_TREE_OBJECTID)
 			ret = check_fs_tree(c, t, 1);
+		if (ret == 0)
+			ret = progress_add(1);
 	}
-	if (ret == 0)
-		ret = check_refs(c);
-	if (ret == 0)
-		ret = check_block_groups(c);
-	if (ret == 0)
-		ret = check_free_space(c);
-	if (ret == 0)
-		ret = check_chunks(c);
-	if (ret == 0)
-		ret = check_csums(c);
+	progress_phase("fsck: references, space, chunks, checksums",
+		       sizeof(final_steps) / sizeof(final_steps[0]), "steps");
+	for (i = 0; ret == 0 && i < sizeof(final_steps) /
+	     sizeof(final_steps[0]); i++) {
+		ret = final_steps[i](c);
+		if (ret == 0)
+			ret = progress_add(1);
+	}
 	return ret;
 }
 

@@ -67,8 +67,15 @@ for disk in $DISKS; do
 	i=$((i + 1))
 done
 
-cmdline="accel=$ACCEL $APPEND"
-[ -t 0 ] || cmdline="panic=exit $cmdline"
+# Scripted runs: a panic ends QEMU, and the console is no terminal
+# (tty=0: progress is printed as plain lines, not redrawn bars).
+if [ -t 0 ]; then
+	# a person at the terminal: the first disk is mounted at boot when
+	# it holds a filesystem (mount=none in APPEND turns it off)
+	cmdline="accel=$ACCEL ${DISKS:+mount=vda }$APPEND"
+else
+	cmdline="panic=exit accel=$ACCEL tty=0 $APPEND"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -82,7 +89,7 @@ pvh)
 	args+=(-bios /usr/share/qemu/qboot.rom -kernel "$KERNEL" -append "$cmdline")
 	firmware=qboot ;;
 iso)
-	scripts/mkiso.sh "$KERNEL" "$work/ghee.iso" "$cmdline" || die "cannot build the GRUB image"
+	image/mkiso.sh "$KERNEL" "$work/ghee.iso" "$cmdline" || die "cannot build the GRUB image"
 	args+=(-drive "file=$work/ghee.iso,media=cdrom,if=ide,readonly=on")
 	case ${FIRMWARE:-bios} in
 	bios) firmware=seabios ;;
@@ -94,7 +101,7 @@ efi)
 		cp "$EFI_IMAGE" "$work/esp.img" || die "cannot read $EFI_IMAGE"
 	else
 		[ -f "$LOADER" ] || die "no UEFI loader at $LOADER (run make loader)"
-		scripts/mkefi.sh "$LOADER" "$KERNEL" "$work/esp.img" "$cmdline" ||
+		image/mkefi.sh "$LOADER" "$KERNEL" "$work/esp.img" "$cmdline" ||
 			die "cannot build the UEFI image"
 	fi
 	args+=(-drive "file=$work/esp.img,format=raw,if=ide")

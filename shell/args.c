@@ -4,7 +4,8 @@
  * quotes" keep spaces and allow \", \\ and \xHH (any byte, so names with
  * control bytes can be typed and scripted); outside quotes a backslash
  * makes the next character literal. Quotes join adjacent text: a'b c'd is
- * one argument "ab cd".
+ * one argument "ab cd". The shell's operators (| < > >> &) are words of
+ * their own when asked for (args_split's ops), unless quoted or escaped.
  */
 #include <errno.h>
 
@@ -23,9 +24,26 @@ static int hex_digit(char c)
 	return -1;
 }
 
-/* Copy one word starting at *src into dst (dst <= src, same buffer).
- * Returns 0, or -EINVAL for an unterminated quote. */
-static int take_word(char **src, char **dst)
+static const char *const op_text[] = { "", "|", "<", ">", ">>", "&" };
+
+/* The operator at s (when operators count), or ARGS_WORD. */
+static int op_at(const char *s, int ops)
+{
+	if (!ops)
+		return ARGS_WORD;
+	switch (*s) {
+	case '|': return ARGS_PIPE;
+	case '<': return ARGS_IN;
+	case '>': return s[1] == '>' ? ARGS_APPEND : ARGS_OUT;
+	case '&': return ARGS_BG;
+	default: return ARGS_WORD;
+	}
+}
+
+/* Copy one word starting at *src into dst (dst <= src, same buffer);
+ * with ops, an unquoted operator ends it. Returns 0, or -EINVAL for an
+ * unterminated quote. */
+static int take_word(char **src, char **dst, int ops)
 {
 	char *s = *src, *d = *dst;
 	char quote = 0;
@@ -45,7 +63,7 @@ static int take_word(char **src, char **dst)
 			}
 			else
 				*d++ = *s;
-		} else if (*s == ' ' || *s == '\t') {
+		} else if (*s == ' ' || *s == '\t' || op_at(s, ops)) {
 			break;
 		} else if (*s == '\'' || *s == '"') {
 			quote = *s;
@@ -62,31 +80,52 @@ static int take_word(char **src, char **dst)
 	return 0;
 }
 
-int args_split(char *line, char **argv, int max)
+/* Make room for one more word; print the error when there is none. */
+static int room(int argc, int max)
+{
+	if (argc < max)
+		return 0;
+	con_printf("error: too many arguments (at most %d)\n", max - 1);
+	return -E2BIG;
+}
+
+int args_split(char *line, char **argv, unsigned char *ops, int max)
 {
 	char *s = line, *d = line;
-	int argc = 0;
+	int argc = 0, op;
 
 	for (;;) {
 		while (*s == ' ' || *s == '\t')
 			s++;
 		if (!*s)
 			break;
-		if (argc == max) {
-			con_printf("error: too many arguments (at most %d)\n",
-				   max - 1);
+		op = op_at(s, ops != NULL);
+		if (!op) {
+			if (room(argc, max))
+				return -E2BIG;
+			if (ops)
+				ops[argc] = ARGS_WORD;
+			argv[argc++] = d;
+			if (take_word(&s, &d, ops != NULL)) {
+				con_printf("error: unterminated quote\n");
+				return -EINVAL;
+			}
+			/* The word's end may overwrite the byte we stopped
+			 * at: read it first, and step past a separator. */
+			op = op_at(s, ops != NULL);
+			if (!op && *s)
+				s++;
+			*d++ = 0;
+			if (!op)
+				continue;
+		}
+		/* An operator's text is a constant: copied into line it
+		 * could overrun bytes not read yet ("a|b"). */
+		if (room(argc, max))
 			return -E2BIG;
-		}
-		argv[argc++] = d;
-		if (take_word(&s, &d)) {
-			con_printf("error: unterminated quote\n");
-			return -EINVAL;
-		}
-		/* The word's end may overwrite the separator we stopped at,
-		 * so step past it before terminating the copy. */
-		if (*s)
-			s++;
-		*d++ = 0;
+		argv[argc] = (char *)op_text[op];
+		ops[argc++] = (unsigned char)op;
+		s += op == ARGS_APPEND ? 2 : 1;
 	}
 	return argc;
 }

@@ -1,11 +1,11 @@
 /*
- * Filesystem commands: mount, umount, ls, cat, stat, tree, find, sha256sum,
- * df, dump-super, dump-tree. They drive the public API in
+ * Filesystem commands: ls, cat, stat, tree, find, sha256sum,
+ * inspect-internal dump-super and dump-tree. They drive the public API in
  * fs/fs.h and print to the console; the same code runs in the kernel and in
  * the host tool, so one command script gives the same output in both.
  *
- * One filesystem is mounted at a time (`mounted`). The shell runs commands
- * one after another on one task, so this state needs no lock.
+ * Each path names its filesystem through the mount table
+ * (shell/cmd_mount.c: cmd_fs_path).
  *
  * Errors: each handler prints "CMD: what: reason" before returning a
  * negative errno; the fs layer has logged the on-disk detail (block address,
@@ -28,9 +28,6 @@
 #define IO_CHUNK (256u * 1024)	/* bytes per fs_read in cat/sha256sum */
 #define WALK_PATH_MAX 4096	/* longest path tree/find print */
 #define WALK_DEPTH_MAX 256	/* deepest directory tree/find enter */
-
-static struct fs_info *mounted;	/* the mounted filesystem, or NULL */
-static char mounted_disk[8];	/* its disk's name */
 
 /* A short description of an errno value (same text on host and kernel). */
 const char *cmd_fs_err_text(int err)
@@ -71,85 +68,18 @@ static int fail(const char *cmd, const char *what, int err)
 	return err;
 }
 
-/* Check a filesystem is mounted; print why not. */
-static int need_mount(const char *cmd)
-{
-	if (mounted)
-		return 0;
-	con_printf("%s: no filesystem mounted (use: mount DISK)\n", cmd);
-	return -ENOENT;
-}
-
-int cmd_mount(int argc, char **argv)
-{
-	struct blkdev *dev;
-	int ret;
-
-	if (argc == 3 && strcmp(argv[2], "ro") != 0) {
-		con_printf("mount: unknown option '%s' (expected: ro)\n",
-			   argv[2]);
-		return -EINVAL;
-	}
-	if (mounted) {
-		con_printf("mount: %s is already mounted; umount it first\n",
-			   mounted_disk);
-		return -EBUSY;
-	}
-	dev = blk_lookup(argv[1]);
-	if (!dev) {
-		con_printf("mount: no disk named '%s'\n", argv[1]);
-		return -ENODEV;
-	}
-	ret = fs_mount(dev, argc == 3 ? FS_MOUNT_RO : 0, &mounted);
-	if (ret) {
-		mounted = NULL;
-		return fail("mount", argv[1], ret == -EINVAL ? -ENODEV : ret);
-	}
-	snprintf(mounted_disk, sizeof(mounted_disk), "%s", dev->name);
-	con_printf("mounted %s %s\n", dev->name,
-		   fs_is_read_only(mounted) ? "read-only" : "read-write");
-	return 0;
-}
-
-int cmd_umount(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	if (need_mount("umount"))
-		return -ENOENT;
-	fs_umount(mounted);
-	mounted = NULL;
-	con_printf("unmounted %s\n", mounted_disk);
-	return 0;
-}
-
-/* The mounted filesystem for cmd, or NULL after saying none is. */
-struct fs_info *cmd_fs_mounted(const char *cmd)
-{
-	return need_mount(cmd) ? NULL : mounted;
-}
-
-/* Name of the mounted disk ("" when none). */
-const char *cmd_fs_disk(void)
-{
-	return mounted ? mounted_disk : "";
-}
-
-void cmd_fs_reset(void)
-{
-	fs_umount(mounted);
-	mounted = NULL;
-}
-
-/* Resolve a path argument, printing the error. */
+/* Resolve a path argument to its filesystem and inode, printing the
+ * error. */
 static int resolve(const char *cmd, const char *path, unsigned flags,
-		   struct fs_ino *ino)
+		   struct fs_info **fs, struct fs_ino *ino)
 {
+	const char *inner;
 	int ret;
 
-	if (need_mount(cmd))
+	*fs = cmd_fs_path(cmd, path, &inner);
+	if (!*fs)
 		return -ENOENT;
-	ret = fs_lookup(mounted, path, flags, ino);
+	ret = fs_lookup(*fs, inner, flags, ino);
 	return ret ? fail(cmd, path, ret) : 0;
 }
 
@@ -195,13 +125,14 @@ void cmd_fs_time_string(int64_t t, char *out, size_t n)
 #define TARGET_MAX 4096	/* longest symlink target shown */
 
 /* Print one ls -l line for ino named name. */
-static int print_long(struct fs_ino ino, const char *name)
+static int print_long(struct fs_info *fs, struct fs_ino ino,
+		      const char *name)
 {
 	struct fs_stat st;
 	char mode[11], when[96];
 	char *target = NULL;
 	size_t n = 0;
-	int ret = fs_stat(mounted, ino, &st);
+	int ret = fs_stat(fs, ino, &st);
 
 	if (ret)
 		return fail("ls", name, ret);
@@ -211,7 +142,7 @@ static int print_long(struct fs_ino ino, const char *name)
 		target = kmalloc(TARGET_MAX);
 		if (!target)
 			return fail("ls", name, -ENOMEM);
-		if (fs_readlink(mounted, ino, target, TARGET_MAX, &n))
+		if (fs_readlink(fs, ino, target, TARGET_MAX, &n))
 			n = 0;
 	}
 	if ((st.mode & 0170000) == 0020000 || (st.mode & 0170000) == 0060000)
@@ -230,6 +161,7 @@ static int print_long(struct fs_ino ino, const char *name)
 }
 
 struct ls_ctx {
+	struct fs_info *fs;
 	int longfmt;	/* -l */
 	int err;	/* first error from print_long */
 };
@@ -246,7 +178,7 @@ static int ls_entry(void *ctx, const char *name, size_t len,
 		con_printf("%s\n", name);
 		return 0;
 	}
-	ret = print_long(ino, name);
+	ret = print_long(c->fs, ino, name);
 	if (ret && !c->err)
 		c->err = ret;
 	return 0;
@@ -254,7 +186,7 @@ static int ls_entry(void *ctx, const char *name, size_t len,
 
 int cmd_ls(int argc, char **argv)
 {
-	struct ls_ctx c = { 0, 0 };
+	struct ls_ctx c = { NULL, 0, 0 };
 	const char *path = "/";
 	struct fs_stat st;
 	struct fs_ino ino;
@@ -268,30 +200,30 @@ int cmd_ls(int argc, char **argv)
 		else
 			path = argv[i];
 	}
-	ret = resolve("ls", path, 0, &ino);
+	ret = resolve("ls", path, 0, &c.fs, &ino);
 	if (ret)
 		return ret;
-	ret = fs_stat(mounted, ino, &st);
+	ret = fs_stat(c.fs, ino, &st);
 	if (ret)
 		return fail("ls", path, ret);
 	if ((st.mode & 0170000) != 0040000) {
 		if (c.longfmt)
-			return print_long(ino, path);
+			return print_long(c.fs, ino, path);
 		con_printf("%s\n", path);
 		return 0;
 	}
-	ret = fs_readdir(mounted, ino, ls_entry, &c);
+	ret = fs_readdir(c.fs, ino, ls_entry, &c);
 	if (ret)
 		return fail("ls", path, ret);
 	return c.err;
 }
 
 /* Check ino is a regular file; print why not. */
-static int need_file(const char *cmd, const char *path, struct fs_ino ino,
-		     uint64_t *size)
+static int need_file(struct fs_info *fs, const char *cmd, const char *path,
+		     struct fs_ino ino, uint64_t *size)
 {
 	struct fs_stat st;
-	int ret = fs_stat(mounted, ino, &st);
+	int ret = fs_stat(fs, ino, &st);
 
 	if (ret)
 		return fail(cmd, path, ret);
@@ -308,23 +240,24 @@ static int read_all(const char *cmd, const char *path,
 		    void (*fn)(void *ctx, const void *buf, size_t n),
 		    void *ctx)
 {
+	struct fs_info *fs;
 	struct fs_ino ino;
 	uint64_t size = 0, off = 0;
 	size_t done;
 	char *buf;
 	int ret;
 
-	ret = resolve(cmd, path, FS_LOOKUP_FOLLOW, &ino);
+	ret = resolve(cmd, path, FS_LOOKUP_FOLLOW, &fs, &ino);
 	if (ret)
 		return ret;
-	ret = need_file(cmd, path, ino, &size);
+	ret = need_file(fs, cmd, path, ino, &size);
 	if (ret)
 		return ret;
 	buf = kmalloc(IO_CHUNK);
 	if (!buf)
 		return fail(cmd, path, -ENOMEM);
 	while (off < size) {
-		ret = fs_read(mounted, ino, off, buf, IO_CHUNK, &done);
+		ret = fs_read(fs, ino, off, buf, IO_CHUNK, &done);
 		if (ret) {
 			char what[64];
 
@@ -435,16 +368,17 @@ int cmd_stat(int argc, char **argv)
 		"unknown", "block device", "unknown", "regular file", "unknown",
 		"symbolic link", "unknown", "socket", "unknown", "unknown",
 		"unknown" };
+	struct fs_info *fs;
 	struct fs_stat st;
 	struct fs_ino ino;
 	char mode[11];
 	int ret;
 
 	(void)argc;
-	ret = resolve("stat", argv[1], 0, &ino);
+	ret = resolve("stat", argv[1], 0, &fs, &ino);
 	if (ret)
 		return ret;
-	ret = fs_stat(mounted, ino, &st);
+	ret = fs_stat(fs, ino, &st);
 	if (ret)
 		return fail("stat", argv[1], ret);
 	mode_string(st.mode, mode);
@@ -484,6 +418,7 @@ enum walk_mode {
 
 /* A tree or find walk. */
 struct walk {
+	struct fs_info *fs;
 	enum walk_mode mode;
 	char *path;		/* current path, WALK_PATH_MAX bytes */
 	struct walk_level *lv;	/* WALK_DEPTH_MAX levels */
@@ -548,7 +483,7 @@ static int walk_push(struct walk *w, const char *cmd, struct fs_ino ino)
 	l = &w->lv[w->depth];
 	l->next = 0;
 	l->path_len = strlen(w->path);
-	ret = cmd_fs_dir_read(mounted, ino, &l->d);
+	ret = cmd_fs_dir_read(w->fs, ino, &l->d);
 	if (ret) {
 		cmd_fs_dir_free(&l->d);
 		return fail(cmd, w->path, ret);
@@ -575,7 +510,7 @@ static void walk_print(struct walk *w, const struct cmd_fs_dirent *e)
 	con_printf("%s%s", w->lv[w->depth - 1].next < w->lv[w->depth - 1].d.n ?
 		   "|-- " : "`-- ", e->name);
 	if (e->type == FS_FT_SYMLINK &&
-	    !fs_readlink(mounted, e->ino, target, sizeof(target) - 1, &n)) {
+	    !fs_readlink(w->fs, e->ino, target, sizeof(target) - 1, &n)) {
 		target[n] = 0;
 		con_printf(" -> %s", target);
 	}
@@ -618,17 +553,19 @@ static void walk_step(struct walk *w, const char *cmd)
 static int walk_run(const char *cmd, const char *path, enum walk_mode mode)
 {
 	struct walk w;
+	struct fs_info *fs;
 	struct fs_ino ino;
 	struct fs_stat st;
 	int ret;
 
-	ret = resolve(cmd, path, 0, &ino);
+	ret = resolve(cmd, path, 0, &fs, &ino);
 	if (ret)
 		return ret;
-	ret = fs_stat(mounted, ino, &st);
+	ret = fs_stat(fs, ino, &st);
 	if (ret)
 		return fail(cmd, path, ret);
 	memset(&w, 0, sizeof(w));
+	w.fs = fs;
 	w.mode = mode;
 	w.path = kmalloc(WALK_PATH_MAX);
 	w.lv = kmalloc(WALK_DEPTH_MAX * sizeof(*w.lv));
@@ -674,81 +611,32 @@ int cmd_find(int argc, char **argv)
 			count ? WALK_COUNT : WALK_FIND);
 }
 
-/* "1.50GiB" for a byte count, like btrfs-progs. */
-static void size_string(uint64_t v, char *out, size_t n)
+int cmd_inspect_internal_dump_super(int argc, char **argv)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB",
-					     "TiB", "PiB", "EiB" };
-	uint64_t whole = v, frac = 0;
-	int u = 0;
-
-	while (whole >= 1024 && u < 6) {
-		frac = (whole % 1024) * 100 / 1024;
-		whole /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, n, "%lluB", (unsigned long long)v);
-	else
-		snprintf(out, n, "%llu.%02llu%s", (unsigned long long)whole,
-			 (unsigned long long)frac, units[u]);
-}
-
-int cmd_df(int argc, char **argv)
-{
-	struct fs_df *df;
-	char a[32], b[32];
-	uint32_t i;
-	int ret;
+	struct fs_info *fs = cmd_fs_mounted("dump-super");
 
 	(void)argc;
 	(void)argv;
-	if (need_mount("df"))
-		return -ENOENT;
-	df = kmalloc(sizeof(*df));
-	if (!df)
-		return fail("df", mounted_disk, -ENOMEM);
-	ret = fs_df(mounted, df);
-	if (ret) {
-		kfree(df);
-		return fail("df", mounted_disk, ret);
-	}
-	size_string(df->total_bytes, a, sizeof(a));
-	size_string(df->bytes_used, b, sizeof(b));
-	con_printf("Device %s: size=%s, used=%s\n", mounted_disk, a, b);
-	for (i = 0; i < df->nspace; i++) {
-		size_string(df->space[i].total, a, sizeof(a));
-		size_string(df->space[i].used, b, sizeof(b));
-		con_printf("%s, %s: total=%s, used=%s\n",
-			   fs_space_type_name(df->space[i].type),
-			   fs_space_profile_name(df->space[i].type), a, b);
-	}
-	kfree(df);
-	return 0;
+	return fs ? fs_dump_super(fs) : -ENOENT;
 }
 
-int cmd_dump_super(int argc, char **argv)
+/* inspect-internal dump-tree -t TREE (btrfs-progs' -t|--tree) */
+int cmd_inspect_internal_dump_tree(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	if (need_mount("dump-super"))
-		return -ENOENT;
-	return fs_dump_super(mounted);
-}
-
-int cmd_dump_tree(int argc, char **argv)
-{
+	struct fs_info *fs;
 	int ret;
 
-	(void)argc;
-	if (need_mount("dump-tree"))
+	if (argc != 3 || (strcmp(argv[1], "-t") && strcmp(argv[1], "--tree")))
+		return -EINVAL;
+	fs = cmd_fs_mounted("dump-tree");
+	if (!fs)
 		return -ENOENT;
-	ret = fs_dump_tree(mounted, argv[1]);
+	ret = fs_dump_tree(fs, argv[2]);
 	if (ret == -EINVAL)
 		con_printf("dump-tree: unknown tree '%s' (root, extent, chunk, "
 			   "dev, fs, csum, quota, uuid, free-space, "
-			   "block-group or a number)\n", argv[1]);
+			   "block-group or a number)\n", argv[2]);
 	else if (ret)
-		fail("dump-tree", argv[1], ret);
+		fail("dump-tree", argv[2], ret);
 	return ret;
 }

@@ -10,8 +10,6 @@
 
 #include "../fs/fs.h"
 
-int cmd_mount(int argc, char **argv);
-int cmd_umount(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_readfile(int argc, char **argv);
@@ -19,9 +17,12 @@ int cmd_stat(int argc, char **argv);
 int cmd_tree(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_sha256sum(int argc, char **argv);
-int cmd_df(int argc, char **argv);
-int cmd_dump_super(int argc, char **argv);
-int cmd_dump_tree(int argc, char **argv);
+int cmd_inspect_internal_dump_super(int argc, char **argv);
+int cmd_inspect_internal_dump_tree(int argc, char **argv);
+
+/* shell/cmd_fs_space.c */
+int cmd_filesystem_df(int argc, char **argv);
+int cmd_filesystem_sync(int argc, char **argv);
 
 /* shell/cmd_fs_write.c: commands that change the filesystem. */
 int cmd_mkfs(int argc, char **argv);
@@ -50,14 +51,34 @@ uint64_t cmd_fs_rand(uint64_t *state);
 /* shell/cmd_fsck.c */
 int cmd_fsck(int argc, char **argv);
 
+/*
+ * shell/cmd_mount.c: the mount table. Every command finds its filesystem
+ * with cmd_fs_path: the filesystem holding path (the mount whose
+ * directory is its longest prefix; a relative path counts from /) and, in
+ * *inner, the path inside that filesystem (a suffix of path), for the
+ * fs_* calls. Prints "CMD: PATH: no filesystem mounted there" and returns
+ * NULL when none does. Two paths on different filesystems: the command
+ * fails with -EXDEV where Linux does (mv, ln).
+ */
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+struct fs_info *cmd_fs_path(const char *cmd, const char *path,
+			    const char **inner);
+/* The filesystem mounted at / (cmd_fs_path(cmd, "/")), or NULL after
+ * saying none is. */
 struct fs_info *cmd_fs_mounted(const char *cmd);
-const char *cmd_fs_disk(void);
-const char *cmd_fs_err_text(int err);
+/* The filesystem mounted from disk, or NULL; and the disk of a mounted
+ * filesystem ("?" when it is not in the table). */
+struct fs_info *cmd_fs_by_disk(const char *disk);
+const char *cmd_fs_disk_name(const struct fs_info *fs);
+/* Commit every mounted filesystem; the first error (each one said). */
+int cmd_fs_sync_all(const char *cmd);
 /* "YYYY-MM-DD HH:MM:SS" (UTC) of seconds since 1970. */
 void cmd_fs_time_string(int64_t t, char *out, size_t n);
-
-/* Unmount whatever is mounted (host tool exit, tests). */
+/* Unmount everything (host tool exit, tests). */
 void cmd_fs_reset(void);
+
+const char *cmd_fs_err_text(int err);
 
 /* One directory entry, copied out of fs_readdir. */
 struct cmd_fs_dirent {

@@ -69,14 +69,16 @@ static int fill_dir(struct fs_info *fs, char *path, size_t at, uint64_t per,
 
 int cmd_mkfiles(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("mkfiles");
+	struct fs_info *fs;
 	uint64_t ndirs, per, size, seed, d;
+	const char *dir;
 	char *path;
 	uint8_t *buf;
 	size_t at;
 	int ret;
 
 	(void)argc;
+	fs = cmd_fs_path("mkfiles", argv[1], &dir);
 	if (!fs)
 		return -ENOENT;
 	if (shell_parse_u64(argv[2], "NDIRS", &ndirs) ||
@@ -91,9 +93,9 @@ int cmd_mkfiles(int argc, char **argv)
 	}
 	path = kmalloc(PATH_BYTES);
 	buf = kmalloc(size + 1);
-	ret = path && buf ? mkdir_maybe(fs, argv[1]) : -ENOMEM;
+	ret = path && buf ? mkdir_maybe(fs, dir) : -ENOMEM;
 	for (d = 0; d < ndirs && ret == 0; d++) {
-		at = (size_t)snprintf(path, PATH_BYTES, "%s/d%05llu", argv[1],
+		at = (size_t)snprintf(path, PATH_BYTES, "%s/d%05llu", dir,
 				      (unsigned long long)d);
 		ret = mkdir_maybe(fs, path);
 		if (ret == 0)
@@ -122,13 +124,15 @@ uint64_t cmd_fs_rand(uint64_t *s)
 
 int cmd_write_rand(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("write-rand");
+	struct fs_info *fs;
 	uint64_t fsize, bs, count, seed, state, i, off;
 	struct fs_ino ino;
+	const char *in;
 	uint8_t *buf;
 	int ret;
 
 	(void)argc;
+	fs = cmd_fs_path("write-rand", argv[1], &in);
 	if (!fs)
 		return -ENOENT;
 	if (shell_parse_u64(argv[2], "FILESIZE", &fsize) ||
@@ -141,9 +145,9 @@ int cmd_write_rand(int argc, char **argv)
 			   BLOCK_MAX);
 		return -EINVAL;
 	}
-	ret = fs_lookup(fs, argv[1], FS_LOOKUP_FOLLOW, &ino);
+	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
 	if (ret == -ENOENT)
-		ret = fs_create(fs, argv[1], 0644, &ino);
+		ret = fs_create(fs, in, 0644, &ino);
 	if (ret)
 		return fail("write-rand", argv[1], ret);
 	buf = kmalloc(bs);
@@ -199,13 +203,22 @@ int cmd_fsstress(int argc, char **argv)
 	struct fs_stress_report rep;
 	struct fs_stress *s;
 	struct fs_info *fs;
+	const char *inner;
 	int ret = stress_args(argc, argv, &o);
 
 	if (ret == 0)
-		ret = fs_stress_new(&o, &s);
+		ret = fs_stress_new(&o, &s);	/* checks the options too */
 	if (ret)
 		return ret;
-	fs = cmd_fs_mounted("fsstress");
+	fs = cmd_fs_path("fsstress", o.dir, &inner);
+	if (fs && inner != o.dir) {
+		/* DIR is on a filesystem mounted below / */
+		fs_stress_free(s);
+		o.dir = inner;
+		ret = fs_stress_new(&o, &s);
+		if (ret)
+			return ret;
+	}
 	if (!fs) {
 		fs_stress_free(s);
 		return -ENOENT;

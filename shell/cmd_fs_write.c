@@ -63,7 +63,7 @@ int cmd_mkfs(int argc, char **argv)
 		con_printf("mkfs: no disk named '%s'\n", argv[1]);
 		return -ENODEV;
 	}
-	if (!strcmp(cmd_fs_disk(), dev->name)) {
+	if (cmd_fs_by_disk(dev->name)) {
 		con_printf("mkfs: %s is mounted; umount it first\n", dev->name);
 		return -EBUSY;
 	}
@@ -75,29 +75,60 @@ int cmd_mkfs(int argc, char **argv)
 	return 0;
 }
 
+/* sync: commit every mounted filesystem, as coreutils' sync does. */
 int cmd_sync(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("sync");
-	int ret;
-
 	(void)argc;
 	(void)argv;
-	if (!fs)
-		return -ENOENT;
-	ret = fs_sync(fs);
-	return ret ? fail("sync", cmd_fs_disk(), ret) : 0;
+	return cmd_fs_sync_all("sync");
+}
+
+/* mkdir -p: make path and its missing parents; existing ones are fine. */
+static int mkdir_parents(struct fs_info *fs, const char *path)
+{
+	char *p = kmalloc(strlen(path) + 1), *slash;
+	int ret = 0;
+
+	if (!p)
+		return -ENOMEM;
+	strcpy(p, path);
+	for (slash = strchr(p + 1, '/'); ret == 0 && slash;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = 0;
+		ret = fs_mkdir(fs, p, 0755);
+		ret = ret == -EEXIST ? 0 : ret;
+		*slash = '/';
+	}
+	if (ret == 0) {
+		ret = fs_mkdir(fs, p, 0755);
+		ret = ret == -EEXIST ? 0 : ret;
+	}
+	kfree(p);
+	return ret;
 }
 
 int cmd_mkdir(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("mkdir");
-	int i, ret = 0;
+	struct fs_info *fs;
+	const char *in;
+	int i, parents = 0, ret = 0, r;
 
-	if (!fs)
-		return -ENOENT;
-	for (i = 1; i < argc; i++) {
-		int r = fs_mkdir(fs, argv[i], 0755);
-
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-p")) {
+			con_printf("mkdir: unknown option '%s'\n", argv[i]);
+			return -EINVAL;
+		}
+		parents = 1;
+	}
+	if (i == argc)
+		return -EINVAL;
+	for (; i < argc; i++) {
+		fs = cmd_fs_path("mkdir", argv[i], &in);
+		if (!fs) {
+			ret = -ENOENT;
+			continue;
+		}
+		r = parents ? mkdir_parents(fs, in) : fs_mkdir(fs, in, 0755);
 		if (r)
 			ret = fail("mkdir", argv[i], r);
 	}
@@ -106,17 +137,22 @@ int cmd_mkdir(int argc, char **argv)
 
 int cmd_touch(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("touch");
+	struct fs_info *fs;
+	const char *in;
 	int i, ret = 0;
 
-	if (!fs)
-		return -ENOENT;
 	for (i = 1; i < argc; i++) {
 		struct fs_ino ino;
-		int r = fs_lookup(fs, argv[i], FS_LOOKUP_FOLLOW, &ino);
+		int r;
 
+		fs = cmd_fs_path("touch", argv[i], &in);
+		if (!fs) {
+			ret = -ENOENT;
+			continue;
+		}
+		r = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
 		if (r == -ENOENT)
-			r = fs_create(fs, argv[i], 0644, &ino);
+			r = fs_create(fs, in, 0644, &ino);
 		else if (r == 0)
 			r = fs_write(fs, ino, 0, NULL, 0);
 		if (r)
@@ -163,33 +199,36 @@ void cmd_fs_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf,
 				   (8 * ((off + i) & 7)));
 }
 
-/* Open path for writing, making it when missing. */
-static int open_for_write(struct fs_info *fs, const char *cmd,
-			  const char *path, struct fs_ino *ino)
+/* Open path for writing, making it when missing; its filesystem in *fs. */
+static int open_for_write(const char *cmd, const char *path,
+			  struct fs_info **fs, struct fs_ino *ino)
 {
-	int ret = fs_lookup(fs, path, FS_LOOKUP_FOLLOW, ino);
+	const char *in;
+	int ret;
 
+	*fs = cmd_fs_path(cmd, path, &in);
+	if (!*fs)
+		return -ENOENT;
+	ret = fs_lookup(*fs, in, FS_LOOKUP_FOLLOW, ino);
 	if (ret == -ENOENT)
-		ret = fs_create(fs, path, 0644, ino);
+		ret = fs_create(*fs, in, 0644, ino);
 	return ret ? fail(cmd, path, ret) : 0;
 }
 
 int cmd_write(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("write");
+	struct fs_info *fs;
 	uint64_t off, len, seed, done = 0;
 	struct fs_ino ino;
 	uint8_t *buf;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
 	if (shell_parse_u64(argv[2], "OFF", &off) ||
 	    shell_parse_u64(argv[3], "LEN", &len) ||
 	    shell_parse_u64(argv[4], "SEED", &seed))
 		return -EINVAL;
-	ret = open_for_write(fs, "write", argv[1], &ino);
+	ret = open_for_write("write", argv[1], &fs, &ino);
 	if (ret)
 		return ret;
 	buf = kmalloc(IO_CHUNK);
@@ -206,50 +245,51 @@ int cmd_write(int argc, char **argv)
 	return ret ? fail("write", argv[1], ret) : 0;
 }
 
-/* Copy the data of src into dst (emptied first) through reads and writes. */
-static int copy_data(struct fs_info *fs, struct fs_ino src,
-		     struct fs_ino dst)
+/* Copy the data of src (on sfs) into dst (on dfs, emptied first) through
+ * reads and writes. */
+static int copy_data(struct fs_info *sfs, struct fs_ino src,
+		     struct fs_info *dfs, struct fs_ino dst)
 {
 	uint64_t off = 0;
 	size_t n;
 	char *buf = kmalloc(IO_CHUNK);
-	int ret = buf ? fs_truncate(fs, dst, 0) : -ENOMEM;
+	int ret = buf ? fs_truncate(dfs, dst, 0) : -ENOMEM;
 
 	while (ret == 0) {
-		ret = fs_read(fs, src, off, buf, IO_CHUNK, &n);
+		ret = fs_read(sfs, src, off, buf, IO_CHUNK, &n);
 		if (ret || n == 0)
 			break;
-		ret = fs_write(fs, dst, off, buf, n);
+		ret = fs_write(dfs, dst, off, buf, n);
 		off += n;
 	}
 	kfree(buf);
 	return ret;
 }
 
-/* Share all of src's data with dst (emptied first). */
-static int reflink_data(struct fs_info *fs, struct fs_ino src,
-			struct fs_ino dst)
+/* Share all of src's data with dst (emptied first); -EXDEV across
+ * filesystems, as FICLONE. */
+static int reflink_data(struct fs_info *sfs, struct fs_ino src,
+			struct fs_info *dfs, struct fs_ino dst)
 {
-	int ret = fs_truncate(fs, dst, 0);
+	int ret = sfs == dfs ? fs_truncate(dfs, dst, 0) : -EXDEV;
 
-	return ret ? ret : fs_clone_range(fs, src, 0, 0, dst, 0);
+	return ret ? ret : fs_clone_range(dfs, src, 0, 0, dst, 0);
 }
 
 /*
- * `cp [--reflink[=always|auto|never]] SRC DST`: copy a file's data.
- * --reflink (always) shares the data extents (fs_clone_range) or fails;
- * auto shares them when the rules allow, else copies; never (the
- * default) copies.
+ * `cp [--reflink[=always|auto|never]] SRC DST`: copy a file's data, also
+ * from one filesystem to another. --reflink (always) shares the data
+ * extents (fs_clone_range) or fails; auto shares them when the rules
+ * allow, else copies; never (the default) copies.
  */
 int cmd_cp(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("cp");
 	const char *how = argc == 4 ? argv[1] : "--reflink=never";
+	struct fs_info *sfs, *dfs;
 	struct fs_ino src, dst;
+	const char *in;
 	int ret;
 
-	if (!fs)
-		return -ENOENT;
 	if (argc == 3 && !strncmp(argv[1], "--", 2)) {
 		con_printf("cp: missing destination after '%s'\n", argv[2]);
 		return -EINVAL;
@@ -260,48 +300,56 @@ int cmd_cp(int argc, char **argv)
 			   "--reflink[=always|auto|never])\n", how);
 		return -EINVAL;
 	}
-	ret = fs_lookup(fs, argv[argc - 2], FS_LOOKUP_FOLLOW, &src);
+	sfs = cmd_fs_path("cp", argv[argc - 2], &in);
+	if (!sfs)
+		return -ENOENT;
+	ret = fs_lookup(sfs, in, FS_LOOKUP_FOLLOW, &src);
 	if (ret)
 		return fail("cp", argv[argc - 2], ret);
-	ret = open_for_write(fs, "cp", argv[argc - 1], &dst);
+	ret = open_for_write("cp", argv[argc - 1], &dfs, &dst);
 	if (ret)
 		return ret;
-	if (src.root == dst.root && src.ino == dst.ino) {
+	if (sfs == dfs && src.root == dst.root && src.ino == dst.ino) {
 		con_printf("cp: '%s' and '%s' are the same file\n",
 			   argv[argc - 2], argv[argc - 1]);
 		return -EINVAL;
 	}
 	if (!strcmp(how, "--reflink=never"))
-		ret = copy_data(fs, src, dst);
+		ret = copy_data(sfs, src, dfs, dst);
 	else
-		ret = reflink_data(fs, src, dst);
-	if ((ret == -EINVAL || ret == -EOPNOTSUPP) &&
+		ret = reflink_data(sfs, src, dfs, dst);
+	if ((ret == -EINVAL || ret == -EOPNOTSUPP || ret == -EXDEV) &&
 	    !strcmp(how, "--reflink=auto"))
-		ret = copy_data(fs, src, dst);
+		ret = copy_data(sfs, src, dfs, dst);
 	return ret ? fail("cp", argv[argc - 1], ret) : 0;
 }
 
-/* `clone SRC SRC_OFF LEN DST DST_OFF`: share a range (FICLONERANGE). */
+/* `clone SRC SRC_OFF LEN DST DST_OFF`: share a range (FICLONERANGE);
+ * both files on one filesystem (else -EXDEV, as Linux). */
 int cmd_clone(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("clone");
 	uint64_t soff, len, doff;
+	struct fs_info *sfs, *dfs;
 	struct fs_ino src, dst;
+	const char *in;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
 	if (shell_parse_u64(argv[2], "SRC_OFF", &soff) ||
 	    shell_parse_u64(argv[3], "LEN", &len) ||
 	    shell_parse_u64(argv[5], "DST_OFF", &doff))
 		return -EINVAL;
-	ret = fs_lookup(fs, argv[1], FS_LOOKUP_FOLLOW, &src);
+	sfs = cmd_fs_path("clone", argv[1], &in);
+	if (!sfs)
+		return -ENOENT;
+	ret = fs_lookup(sfs, in, FS_LOOKUP_FOLLOW, &src);
 	if (ret)
 		return fail("clone", argv[1], ret);
-	ret = open_for_write(fs, "clone", argv[4], &dst);
+	ret = open_for_write("clone", argv[4], &dfs, &dst);
+	if (ret == 0 && sfs != dfs)
+		ret = -EXDEV;
 	if (ret == 0)
-		ret = fs_clone_range(fs, src, soff, len, dst, doff);
+		ret = fs_clone_range(dfs, src, soff, len, dst, doff);
 	return ret ? fail("clone", argv[4], ret) : 0;
 }
 
@@ -336,11 +384,10 @@ static int rm_tree(struct fs_info *fs, const char *path, int depth)
 
 int cmd_rm(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("rm");
+	struct fs_info *fs;
+	const char *in;
 	int i, recursive = 0, ret = 0;
 
-	if (!fs)
-		return -ENOENT;
 	for (i = 1; i < argc; i++) {
 		int r;
 
@@ -348,52 +395,88 @@ int cmd_rm(int argc, char **argv)
 			recursive = 1;
 			continue;
 		}
-		r = recursive ? rm_tree(fs, argv[i], 0) : fs_unlink(fs, argv[i]);
+		fs = cmd_fs_path("rm", argv[i], &in);
+		if (!fs) {
+			ret = -ENOENT;
+			continue;
+		}
+		r = recursive ? rm_tree(fs, in, 0) : fs_unlink(fs, in);
 		if (r)
 			ret = fail("rm", argv[i], r);
 	}
 	return ret;
 }
 
+/* The filesystem of both paths, inner paths in *a and *b; -EXDEV after
+ * saying so when they are on two filesystems. */
+static int same_fs(const char *cmd, const char *pa, const char *pb,
+		   struct fs_info **fs, const char **a, const char **b)
+{
+	struct fs_info *fb;
+
+	*fs = cmd_fs_path(cmd, pa, a);
+	fb = *fs ? cmd_fs_path(cmd, pb, b) : NULL;
+	if (!*fs || !fb)
+		return -ENOENT;
+	if (*fs != fb) {
+		con_printf("%s: %s and %s are on different filesystems "
+			   "(errno %d)\n", cmd, pa, pb, EXDEV);
+		return -EXDEV;
+	}
+	return 0;
+}
+
 int cmd_mv(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("mv");
+	struct fs_info *fs;
+	const char *a, *b;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
-	ret = fs_rename(fs, argv[1], argv[2]);
+	ret = same_fs("mv", argv[1], argv[2], &fs, &a, &b);
+	if (ret)
+		return ret;
+	ret = fs_rename(fs, a, b);
 	return ret ? fail("mv", argv[1], ret) : 0;
 }
 
 int cmd_ln(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("ln");
+	struct fs_info *fs;
+	const char *a, *b;
 	int sym = argc == 4, ret;
 
-	if (!fs)
-		return -ENOENT;
 	if (sym && strcmp(argv[1], "-s"))
 		return -EINVAL;
-	ret = sym ? fs_symlink(fs, argv[2], argv[3]) :
-		    fs_link(fs, argv[1], argv[2]);
+	if (!sym && argv[1][0] == '-') {
+		con_printf("ln: unknown option '%s'\n", argv[1]);
+		return -EINVAL;
+	}
+	if (sym) {
+		fs = cmd_fs_path("ln", argv[3], &b);
+		if (!fs)
+			return -ENOENT;
+		ret = fs_symlink(fs, argv[2], b);
+	} else {
+		ret = same_fs("ln", argv[1], argv[2], &fs, &a, &b);
+		if (ret)
+			return ret;
+		ret = fs_link(fs, a, b);
+	}
 	return ret ? fail("ln", argv[argc - 1], ret) : 0;
 }
 
 int cmd_truncate(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("truncate");
+	struct fs_info *fs;
 	struct fs_ino ino;
 	uint64_t size;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
 	if (shell_parse_u64(argv[2], "SIZE", &size))
 		return -EINVAL;
-	ret = open_for_write(fs, "truncate", argv[1], &ino);
+	ret = open_for_write("truncate", argv[1], &fs, &ino);
 	if (ret)
 		return ret;
 	ret = fs_truncate(fs, ino, size);
@@ -402,21 +485,22 @@ int cmd_truncate(int argc, char **argv)
 
 int cmd_chmod(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("chmod");
+	struct fs_info *fs;
 	struct fs_ino ino;
 	uint64_t mode = 0;
-	const char *p;
+	const char *p, *in;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
 	for (p = argv[1]; *p; p++) {
 		if (*p < '0' || *p > '7' || mode > 07777)
 			return -EINVAL;
 		mode = mode * 8 + (uint64_t)(*p - '0');
 	}
-	ret = fs_lookup(fs, argv[2], FS_LOOKUP_FOLLOW, &ino);
+	fs = cmd_fs_path("chmod", argv[2], &in);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
 	if (ret == 0)
 		ret = fs_chmod(fs, ino, (uint32_t)mode);
 	return ret ? fail("chmod", argv[2], ret) : 0;
@@ -425,21 +509,23 @@ int cmd_chmod(int argc, char **argv)
 /* `utimes PATH ATIME MTIME`: set times (seconds); a symlink's own. */
 int cmd_utimes(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("utimes");
+	struct fs_info *fs;
 	struct fs_time at = { 0, 0 }, mt = { 0, 0 };
 	struct fs_ino ino;
+	const char *in;
 	uint64_t a, m;
 	int ret;
 
 	(void)argc;
-	if (!fs)
-		return -ENOENT;
 	if (shell_parse_u64(argv[2], "ATIME", &a) ||
 	    shell_parse_u64(argv[3], "MTIME", &m))
 		return -EINVAL;
 	at.sec = (int64_t)a;
 	mt.sec = (int64_t)m;
-	ret = fs_lookup(fs, argv[1], 0, &ino);
+	fs = cmd_fs_path("utimes", argv[1], &in);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, in, 0, &ino);
 	if (ret == 0)
 		ret = fs_utimes(fs, ino, &at, &mt);
 	return ret ? fail("utimes", argv[1], ret) : 0;

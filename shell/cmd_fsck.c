@@ -6,13 +6,16 @@
  *
  * Prints the problems, then one summary line:
  *   "fsck: vda generation 12: 9 trees, 40 tree blocks, ...: no errors"
- * and fails with -EUCLEAN when it found any.
+ * and fails with -EUCLEAN when it found any. Its progress shows in `jobs`;
+ * kill or Ctrl-C stops it between two trees or steps.
  */
 #include <ghee/errno.h>
 #include <string.h>
 
 #include <ghee/blk.h>
 #include <ghee/console.h>
+#include <ghee/progress.h>
+#include <ghee/task.h>
 
 #include "../fs/fs.h"
 #include "cmd_fs.h"
@@ -22,10 +25,19 @@ static int check_and_report(struct fs_info *fs, const char *disk)
 {
 	struct fs_check_report r;
 	int ret = fs_check(fs, &r);
+	struct progress p;
 
 	if (fs_is_metadump(fs))
 		con_printf("fsck: %s is a metadata dump (btrfs-image): file "
 			   "data is not there and not checked\n", disk);
+	if (ret == -ECANCELED) {
+		progress_get(task_id(task_current()), &p);
+		con_printf("fsck: %s: cancelled in '%s' after %llu of %llu %s "
+			   "(the check changes nothing)\n", disk,
+			   p.phase ? p.phase : "?", (unsigned long long)p.done,
+			   (unsigned long long)p.total, p.unit ? p.unit : "");
+		return ret;
+	}
 	if (ret && ret != -EUCLEAN) {
 		con_printf("fsck: %s: the check failed: %s (errno %d)\n", disk,
 			   cmd_fs_err_text(ret), -ret);
@@ -59,10 +71,13 @@ int cmd_fsck(int argc, char **argv)
 	struct blkdev *dev;
 	int ret;
 
-	if (argc == 1 || !strcmp(argv[1], cmd_fs_disk())) {
-		fs = cmd_fs_mounted("fsck");
-		return fs ? check_and_report(fs, cmd_fs_disk()) : -ENOENT;
+	if (argc == 1) {
+		fs = cmd_fs_mounted(argv[0]);
+		return fs ? check_and_report(fs, cmd_fs_disk_name(fs)) : -ENOENT;
 	}
+	fs = cmd_fs_by_disk(argv[1]);
+	if (fs)
+		return check_and_report(fs, argv[1]);
 	dev = blk_lookup(argv[1]);
 	if (!dev) {
 		con_printf("fsck: no disk named '%s'\n", argv[1]);

@@ -115,13 +115,6 @@ static int parse_mode(int argc, char **argv, int *i, uint32_t *mode)
 	return p == argv[*i - 1] || *mode > 07777 ? -EINVAL : 0;
 }
 
-static int mknod_usage(void)
-{
-	con_printf("mknod: expected [-m MODE] PATH b|c|u MAJOR MINOR, or "
-		   "[-m MODE] PATH p\n");
-	return -EINVAL;
-}
-
 int cmd_mknod(int argc, char **argv)
 {
 	struct fs_info *fs = cmd_fs_mounted("mknod");
@@ -133,7 +126,7 @@ int cmd_mknod(int argc, char **argv)
 		return -ENOENT;
 	if (parse_mode(argc, argv, &i, &mode) || i + 1 >= argc ||
 	    strlen(argv[i + 1]) != 1)
-		return mknod_usage();
+		return -EINVAL;
 	switch (argv[i + 1][0]) {
 	case 'b':
 		type = S_IFBLK_;
@@ -146,10 +139,10 @@ int cmd_mknod(int argc, char **argv)
 		type = S_IFIFO_;
 		break;
 	default:
-		return mknod_usage();
+		return -EINVAL;
 	}
 	if (type == S_IFIFO_ ? i + 2 != argc : i + 4 != argc)
-		return mknod_usage();
+		return -EINVAL;
 	if (type != S_IFIFO_ &&
 	    (shell_parse_u64(argv[i + 2], "MAJOR", &major) ||
 	     shell_parse_u64(argv[i + 3], "MINOR", &minor)))

@@ -25,12 +25,6 @@ static int fail(const char *cmd, const char *what, int err)
 	return err;
 }
 
-static int usage(const char *u)
-{
-	con_printf("usage: %s\n", u);
-	return -EINVAL;
-}
-
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", or "-" for the zero UUID. */
 static void uuid_string(const uint8_t *u, char *out)
 {
@@ -54,7 +48,7 @@ int cmd_subvolume_create(int argc, char **argv)
 	int i, ret = 0;
 
 	if (argc < 2)
-		return usage("subvolume create <dest>...");
+		return -EINVAL;
 	if (!fs)
 		return -ENOENT;
 	for (i = 1; i < argc; i++) {
@@ -95,8 +89,7 @@ int cmd_subvolume_snapshot(int argc, char **argv)
 		i++;
 	}
 	if (argc - i != 2)
-		return usage("subvolume snapshot [-r] <subvolume> "
-			     "{<subdir>/<name>|<subdir>}");
+		return -EINVAL;
 	if (!fs)
 		return -ENOENT;
 	src = argv[i];
@@ -153,8 +146,7 @@ int cmd_subvolume_delete(int argc, char **argv)
 			break;
 	}
 	if (i >= argc || (by_id && (argc - i != 1 || !parse_id(argv[i]))))
-		return usage("subvolume delete [-c|-C] <subvolume>... | "
-			     "subvolume delete -i <subvolid> <path>");
+		return -EINVAL;
 	if (!fs)
 		return -ENOENT;
 	for (; i < argc; i++) {
@@ -257,7 +249,7 @@ int cmd_subvolume_list(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	i = list_parse(argc, argv, &o);
 	if (i < 0)
-		return usage("subvolume list [-aopqrsu] <path>");
+		return -EINVAL;
 	if (!fs)
 		return -ENOENT;
 	sv = kmalloc(sizeof(*sv));
@@ -327,7 +319,7 @@ int cmd_subvolume_show(int argc, char **argv)
 	int ret;
 
 	if (argc != 2)
-		return usage("subvolume show <subvol-path>");
+		return -EINVAL;
 	if (!fs)
 		return -ENOENT;
 	sv = kmalloc(sizeof(*sv));
@@ -367,7 +359,7 @@ int cmd_subvolume_get_default(int argc, char **argv)
 
 	(void)argv;
 	if (argc > 2)
-		return usage("subvolume get-default [<path>]");
+		return -EINVAL;
 	if (!fs)
 		return -ENOENT;
 	ret = fs_subvol_default_get(fs, &c.id);
@@ -388,62 +380,12 @@ int cmd_subvolume_set_default(int argc, char **argv)
 	int ret;
 
 	if (argc < 2 || argc > 3 || !id)
-		return usage("subvolume set-default <subvolid> [<path>]");
+		return -EINVAL;
 	if (!fs)
 		return -ENOENT;
 	ret = fs_subvol_set_default(fs, id);
 	return ret ? fail("unable to set a default subvolume", argv[1], ret) :
 		     0;
-}
-
-/* A subcommand of a group. */
-struct subcmd {
-	const char *name;
-	int (*run)(int argc, char **argv);
-};
-
-static const struct subcmd subvolume_cmds[] = {
-	{ "create", cmd_subvolume_create },
-	{ "snapshot", cmd_subvolume_snapshot },
-	{ "list", cmd_subvolume_list },
-	{ "show", cmd_subvolume_show },
-	{ "get-default", cmd_subvolume_get_default },
-	{ "set-default", cmd_subvolume_set_default },
-	{ "delete", cmd_subvolume_delete },
-	{ "sync", cmd_subvolume_sync },
-	{ NULL, NULL },
-};
-
-static const struct subcmd property_cmds[] = {
-	{ "get", cmd_property_get },
-	{ "set", cmd_property_set },
-	{ NULL, NULL },
-};
-
-/* Run argv[1] of group from table, passing it argv + 1. */
-static int dispatch(const char *group, const struct subcmd *table,
-		    int argc, char **argv)
-{
-	int i;
-
-	for (i = 0; table[i].name; i++)
-		if (!strcmp(argv[1], table[i].name))
-			return table[i].run(argc - 1, argv + 1);
-	con_printf("%s: unknown subcommand '%s' (expected:", group, argv[1]);
-	for (i = 0; table[i].name; i++)
-		con_printf(" %s", table[i].name);
-	con_printf(")\n");
-	return -EINVAL;
-}
-
-int cmd_subvolume(int argc, char **argv)
-{
-	return dispatch("subvolume", subvolume_cmds, argc, argv);
-}
-
-int cmd_property(int argc, char **argv)
-{
-	return dispatch("property", property_cmds, argc, argv);
 }
 
 int cmd_property_get(int argc, char **argv)
@@ -453,7 +395,7 @@ int cmd_property_get(int argc, char **argv)
 	int ret;
 
 	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "ro")))
-		return usage("property get <object> [ro]");
+		return -EINVAL;
 	if (!fs)
 		return -ENOENT;
 	sv = kmalloc(sizeof(*sv));
@@ -475,7 +417,7 @@ int cmd_property_set(int argc, char **argv)
 
 	if (argc != 4 || strcmp(argv[2], "ro") ||
 	    (strcmp(argv[3], "true") && strcmp(argv[3], "false")))
-		return usage("property set <object> ro true|false");
+		return -EINVAL;
 	if (!fs)
 		return -ENOENT;
 	ro = !strcmp(argv[3], "true");

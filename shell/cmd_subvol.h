@@ -1,13 +1,12 @@
 /*
  * Subvolume and property commands in the shape of btrfs-progs
  * (shell/cmd_subvol.c). Each subcommand is a handler of its own
- * (argv[0] is the subcommand's word); cmd_subvolume and cmd_property
- * dispatch to them from one row each in shell/commands.c.
+ * (argv[0] is the subcommand's word), a row of its group in
+ * shell/groups.c.
  */
 #ifndef SHELL_CMD_SUBVOL_H
 #define SHELL_CMD_SUBVOL_H
 
-int cmd_subvolume(int argc, char **argv);
 int cmd_subvolume_create(int argc, char **argv);
 int cmd_subvolume_snapshot(int argc, char **argv);
 int cmd_subvolume_list(int argc, char **argv);
@@ -16,7 +15,6 @@ int cmd_subvolume_get_default(int argc, char **argv);
 int cmd_subvolume_set_default(int argc, char **argv);
 int cmd_subvolume_delete(int argc, char **argv);
 int cmd_subvolume_sync(int argc, char **argv);
-int cmd_property(int argc, char **argv);
 int cmd_property_get(int argc, char **argv);
 int cmd_property_set(int argc, char **argv);
 

@@ -9,11 +9,13 @@
 
 #include <ghee/alloc.h>
 #include <ghee/console.h>
+#include <ghee/progress.h>
 #include <ghee/selftest.h>
 #include <ghee/task.h>
 #include <ghee/time.h>
 
 #include "cmd_task.h"
+#include "progress_view.h"
 #include "shell.h"
 
 #define PS_MAX 256	/* tasks listed at most */
@@ -24,6 +26,7 @@ static const char *const prio_names[] = { "inter", "backgr" };
 int cmd_ps(int argc, char **argv)
 {
 	struct task_info *ti = kmalloc(PS_MAX * sizeof(*ti));
+	char line[PROGRESS_LINE_MAX];
 	int n, i;
 
 	(void)argc;
@@ -33,16 +36,19 @@ int cmd_ps(int argc, char **argv)
 		return -ENOMEM;
 	}
 	n = task_list(ti, PS_MAX);
-	con_printf("%5s %-15s %-5s %-6s %3s %12s\n", "ID", "NAME", "STATE",
-		   "CLASS", "CPU", "TIME(ms)");
-	for (i = 0; i < n && i < PS_MAX; i++)
-		con_printf("%5d %-15s %-5c %-6s %3d %8lu.%03lu%s\n", ti[i].id,
-			   ti[i].name, ti[i].state,
+	con_printf("%5s %-15s %-5s %-6s %3s %12s  %s\n", "ID", "NAME",
+		   "STATE", "CLASS", "CPU", "TIME(ms)", "PROGRESS");
+	for (i = 0; i < n && i < PS_MAX; i++) {
+		progress_view_line(ti[i].id, line, sizeof(line));
+		con_printf("%5d %-15s %-5c %-6s %3d %8lu.%03lu%s%s%s\n",
+			   ti[i].id, ti[i].name, ti[i].state,
 			   ti[i].prio < 0 ? "idle" : prio_names[ti[i].prio],
 			   ti[i].cpu,
 			   (unsigned long)(ti[i].cpu_ns / 1000000),
 			   (unsigned long)(ti[i].cpu_ns / 1000 % 1000),
-			   ti[i].stop ? " (stopping)" : "");
+			   ti[i].stop ? " (stopping)" : "",
+			   line[0] ? "  " : "", line);
+	}
 	if (n > PS_MAX)
 		con_printf("(%d more)\n", n - PS_MAX);
 	kfree(ti);
@@ -86,9 +92,13 @@ int cmd_kill(int argc, char **argv)
 	return ret;
 }
 
+#define SLEEP_SLICE_MS 100	/* progress is counted this often */
+
+/* sleep MS: a long operation in miniature (progress in ms; kill or
+ * Ctrl-C ends it early, saying how long it slept). */
 int cmd_sleep(int argc, char **argv)
 {
-	uint64_t ms;
+	uint64_t ms, done = 0, step;
 	int ret;
 
 	(void)argc;
@@ -99,17 +109,37 @@ int cmd_sleep(int argc, char **argv)
 		con_printf("sleep: %s ms is more than a day\n", argv[1]);
 		return -EINVAL;
 	}
-	return msleep(ms);
+	progress_phase("sleeping", ms, "ms");
+	while (done < ms) {
+		step = ms - done < SLEEP_SLICE_MS ? ms - done : SLEEP_SLICE_MS;
+		ret = msleep(step);
+		if (ret == 0) {
+			done += step;
+			ret = progress_add(step);
+		}
+		if (ret) {
+			con_printf("sleep: cancelled after about %llu of %llu "
+				   "ms\n", (unsigned long long)done,
+				   (unsigned long long)ms);
+			return -ECANCELED;
+		}
+	}
+	return 0;
 }
 
-/* Busy-loop for arg seconds, or until asked to stop. */
+/* Busy-loop for arg seconds, or until asked to stop; its progress in
+ * milliseconds. */
 static int spin_fn(void *arg)
 {
-	uint64_t end = time_ns() + (uint64_t)(uintptr_t)arg * 1000000000ull;
+	uint64_t ms = (uint64_t)(uintptr_t)arg * 1000, start = time_ns(), now;
+	uint64_t done = 0;
 
-	while (time_ns() < end)
-		if (task_should_stop())
+	progress_phase("spinning", ms, "ms");
+	while ((now = (time_ns() - start) / 1000000) < ms)
+		if (progress_add(now - done) < 0)
 			return -ECANCELED;
+		else
+			done = now;
 	return 0;
 }
 

@@ -144,13 +144,6 @@ static int resolve(struct fs_info *fs, const char *cmd, const char *path,
 	return ret ? fail(cmd, path, NULL, ret) : 0;
 }
 
-static int setfattr_usage(void)
-{
-	con_printf("Usage: setfattr {-n name} [-v value] [-h] file...\n"
-		   "       setfattr {-x name} [-h] file...\n");
-	return -EINVAL;
-}
-
 int cmd_setfattr(int argc, char **argv)
 {
 	struct fs_info *fs = cmd_fs_mounted("setfattr");
@@ -171,10 +164,10 @@ int cmd_setfattr(int argc, char **argv)
 		} else if (i + 1 < argc && !strcmp(argv[i], "-v") && !value)
 			value = argv[++i];
 		else
-			return setfattr_usage();
+			return -EINVAL;
 	}
 	if (!name || i == argc || (remove && value))
-		return setfattr_usage();
+		return -EINVAL;
 	if (value) {
 		buf = kmalloc(strlen(value) + 1);
 		if (!buf)
@@ -409,14 +402,6 @@ static int getfattr_path(struct fs_info *fs, struct gopts *o,
 	return 0;
 }
 
-static int getfattr_usage(void)
-{
-	con_printf("Usage: getfattr [-hd] [-n name] [-e text|hex|base64] "
-		   "[-m pattern] [--only-values] [--absolute-names] "
-		   "path...\n");
-	return -EINVAL;
-}
-
 /* Parse getfattr's options into o; the index of the first path. */
 static int getfattr_opts(int argc, char **argv, struct gopts *o)
 {
@@ -446,11 +431,11 @@ static int getfattr_opts(int argc, char **argv, struct gopts *o)
 			o->enc = argv[++i][0] == 'b' ? 's' :
 				 argv[i][0] == 'h' ? 'x' : 't';
 		else
-			return getfattr_usage();
+			return -EINVAL;
 	}
 	if (o->only_values && !o->name && !o->dump)
 		o->dump = 1;
-	return i < argc ? i : getfattr_usage();
+	return i < argc ? i : -EINVAL;
 }
 
 int cmd_getfattr(int argc, char **argv)

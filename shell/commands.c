@@ -1,10 +1,10 @@
 /*
- * The command table, and the commands every ghee has (help, echo, version,
+ * The command table, and the commands every ghee has (echo, version,
  * uptime, mem, poweroff, reboot). Commands of a subsystem live in its own
- * shell/cmd_*.c and appear here as rows.
+ * shell/cmd_*.c and appear here as rows; btrfs-progs' groups have their
+ * own tables (shell/groups.c). Headings order `help`.
  */
 #include <errno.h>
-#include <string.h>
 
 #include <ghee/console.h>
 #include <ghee/system.h>
@@ -15,29 +15,8 @@
 #include "cmd_subvol.h"
 #include "cmd_task.h"
 #include "cmd_xattr.h"
+#include "jobs.h"
 #include "shell.h"
-
-static int cmd_help(int argc, char **argv)
-{
-	const struct shell_cmd *c;
-
-	if (argc == 2) {
-		c = shell_find(argv[1]);
-		if (!c) {
-			con_printf("help: no command '%s'\n", argv[1]);
-			return -ENOENT;
-		}
-		shell_print_usage(c);
-		con_printf("%s\n", c->help);
-		return 0;
-	}
-	for (c = shell_commands; c->name; c++)
-		con_printf("  %-10s %s\n", c->name, c->help);
-	for (c = shell_extra(); c && c->name; c++)
-		con_printf("  %-10s %s\n", c->name, c->help);
-	con_printf("'help CMD' shows a command's arguments.\n");
-	return 0;
-}
 
 static int cmd_echo(int argc, char **argv)
 {
@@ -69,9 +48,9 @@ static int cmd_uptime(int argc, char **argv)
 	return 0;
 }
 
-/* Time a command. The command reports its own errors (and usage); time
- * itself fails only when there is no such command, so a failed command's
- * usage is not followed by time's. */
+/* Time a command. It fails as its command did; the command printed its
+ * own errors and usage, so -EINVAL becomes -ECANCELED to keep the shell
+ * from adding time's usage after the command's. */
 static int cmd_time(int argc, char **argv)
 {
 	uint64_t t0 = time_ns(), ns;
@@ -80,7 +59,7 @@ static int cmd_time(int argc, char **argv)
 	ns = time_ns() - t0;
 	con_printf("time: %lu.%03lu ms\n", (unsigned long)(ns / 1000000),
 		   (unsigned long)(ns / 1000 % 1000));
-	return ret == -ENOENT && !shell_find(argv[1]) ? ret : 0;
+	return ret == -EINVAL ? -ECANCELED : ret;
 }
 
 static int cmd_mem(int argc, char **argv)
@@ -116,23 +95,61 @@ static int cmd_fault(int argc, char **argv)
 }
 
 const struct shell_cmd shell_commands[] = {
-	{ "help", "[CMD]", "list the commands, or show how to use one",
-	  0, 1, cmd_help },
+	SHELL_HEADING("the shell"),
+	{ "help", "[GROUP|CMD] [CMD]", "list the groups and commands, a "
+	  "group's commands, or how to use one", 0, 2, cmd_help },
 	{ "echo", "[WORD...]", "print the arguments", 0, -1, cmd_echo },
 	{ "version", "", "show the version and how ghee was booted",
 	  0, 0, cmd_version },
-	{ "uptime", "", "time since boot", 0, 0, cmd_uptime },
 	{ "time", "CMD [ARG...]", "run a command and show how long it took",
 	  1, -1, cmd_time },
+	{ "sleep", "MS", "sleep for MS milliseconds", 1, 1, cmd_sleep },
+
+	SHELL_HEADING("system"),
+	{ "uptime", "", "time since boot", 0, 0, cmd_uptime },
 	{ "mem", "", "memory totals and allocator use", 0, 0, cmd_mem },
 	{ "poweroff", "", "stop the machine", 0, 0, cmd_poweroff },
 	{ "reboot", "", "reset the machine", 0, 0, cmd_reboot },
 	{ "fault", "page|divide|panic",
 	  "crash on purpose (tests the crash report)", 1, 1, cmd_fault },
-	/* filesystem (shell/cmd_fs.c) */
-	{ "mount", "DISK [ro]", "mount the btrfs on a disk (read-write unless ro)",
-	  1, 2, cmd_mount },
-	{ "umount", "", "unmount the mounted filesystem", 0, 0, cmd_umount },
+
+	SHELL_HEADING("tasks (shell/cmd_task.c)"),
+	{ "ps", "", "list tasks: id, name, state, class, CPU, CPU time",
+	  0, 0, cmd_ps },
+	{ "cpus", "", "list the CPUs and what each runs", 0, 0, cmd_cpus },
+	{ "jobs", "", "background jobs ('CMD &') and their progress", 0, 0,
+	  cmd_jobs },
+	{ "wait", "[ID...]", "wait for background jobs (all when no ID); "
+	  "returns the last one's status", 0, -1, cmd_wait },
+	{ "kill", "ID", "cancel a task or job (it stops at its next safe "
+	  "point)", 1, 1, cmd_kill },
+	{ "spin", "SECONDS", "start a busy background task (kill ID stops it)",
+	  1, 1, cmd_spin },
+	{ "test", "[SUITE]", "run the kernel's self tests (KTAP)", 0, 1,
+	  cmd_test },
+	{ "bench", "", "kernel micro-benchmarks: switch, locks, kmalloc (ns)",
+	  0, 0, cmd_bench },
+
+	SHELL_HEADING("filesystems (shell/cmd_fs*.c)"),
+	{ "mkfs", "DISK [--label L] [--nodesize N] [--metadata dup|single]",
+	  "make a new btrfs on a disk", 1, 7, cmd_mkfs },
+	{ "mount", "[DISK [DIR] [-o ro|rw|skip_balance|subvol=PATH|"
+	  "subvolid=ID]]", "mount the btrfs on DISK at DIR (default /); "
+	  "alone: list the mounts", 0, 4, cmd_mount },
+	{ "umount", "[DIR|DISK]", "unmount a filesystem (default: the one at "
+	  "/)", 0, 1, cmd_umount },
+	{ "df", "[-b|-h|-H|--iec|--si|-k|-m|-g|-t] [PATH]", "space use by "
+	  "block group type and profile (as filesystem df)", 0, -1,
+	  cmd_filesystem_df },
+	{ "sync", "", "commit every mounted filesystem", 0, 0, cmd_sync },
+	{ "fsck", "[DISK]", "check the last commit of the mounted filesystem "
+	  "(or of DISK): back-references, space, inodes", 0, 1, cmd_fsck },
+	{ "fsstress", "[-t TASKS] [-n OPS] [-s SEED] [-d DIR]", "TASKS tasks "
+	  "(default 4) write, rename and read under DIR (/stress) at once, "
+	  "OPS changes each (200); then verify and fsck", 0, 8,
+	  cmd_fsstress },
+
+	SHELL_HEADING("files and directories"),
 	{ "ls", "[-l] [PATH]", "list a directory in index order", 0, 2,
 	  cmd_ls },
 	{ "cat", "PATH...", "print files", 1, -1, cmd_cat },
@@ -145,19 +162,6 @@ const struct shell_cmd shell_commands[] = {
 	  0, 2, cmd_find },
 	{ "sha256sum", "PATH...", "SHA-256 of files, like coreutils", 1, -1,
 	  cmd_sha256sum },
-	{ "df", "", "space use by chunk type and profile", 0, 0, cmd_df },
-	{ "subvolume", "create|snapshot|delete|sync|list|show|get-default|set-default ...",
-	  "manage subvolumes, as btrfs subvolume does", 1, -1, cmd_subvolume },
-	{ "property", "get|set PATH ro [true|false]",
-	  "a subvolume's read-only property, as btrfs property does",
-	  2, 4, cmd_property },
-	{ "dump-super", "", "print the superblock like btrfs dump-super",
-	  0, 0, cmd_dump_super },
-	{ "dump-tree", "TREE", "print a tree (root, chunk, fs, csum, ID...)",
-	  1, 1, cmd_dump_tree },
-	{ "mkfs", "DISK [--label L] [--nodesize N] [--metadata dup|single]",
-	  "make a new btrfs on a disk", 1, 7, cmd_mkfs },
-	{ "sync", "", "commit the running transaction", 0, 0, cmd_sync },
 	{ "mkdir", "[-p] PATH...", "make directories", 1, -1, cmd_mkdir },
 	{ "touch", "PATH...", "make empty files or update their times", 1, -1,
 	  cmd_touch },
@@ -198,27 +202,8 @@ const struct shell_cmd shell_commands[] = {
 	{ "write-rand", "PATH FILESIZE BS COUNT SEED", "COUNT writes of BS "
 	  "seeded bytes at random aligned offsets below FILESIZE", 5, 5,
 	  cmd_write_rand },
-	{ "fsstress", "[-t TASKS] [-n OPS] [-s SEED] [-d DIR]", "TASKS tasks "
-	  "(default 4) write, rename and read under DIR (/stress) at once, "
-	  "OPS changes each (200); then verify and fsck", 0, 8,
-	  cmd_fsstress },
-	{ "fsck", "[DISK]", "check the last commit of the mounted filesystem "
-	  "(or of DISK): back-references, space, inodes", 0, 1, cmd_fsck },
 
-	/* tasks (shell/cmd_task.c) */
-	{ "ps", "", "list tasks: id, name, state, class, CPU, CPU time",
-	  0, 0, cmd_ps },
-	{ "cpus", "", "list the CPUs and what each runs", 0, 0, cmd_cpus },
-	{ "kill", "ID", "ask a task to stop (it stops at its next check)",
-	  1, 1, cmd_kill },
-	{ "sleep", "MS", "sleep for MS milliseconds", 1, 1, cmd_sleep },
-	{ "spin", "SECONDS", "start a busy background task (kill ID stops it)",
-	  1, 1, cmd_spin },
-	{ "test", "[SUITE]", "run the kernel's self tests (KTAP)", 0, 1,
-	  cmd_test },
-	{ "bench", "", "kernel micro-benchmarks: switch, locks, kmalloc (ns)",
-	  0, 0, cmd_bench },
-	/* block devices (shell/cmd_blk.c) */
+	SHELL_HEADING("block devices (shell/cmd_blk.c)"),
 	{ "blk", "[read|write|verify|flush|discard|zero|bench DISK ...]",
 	  "list disks; raw I/O, pattern check, benchmark ('blk help')",
 	  0, 7, cmd_blk },

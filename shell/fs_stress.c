@@ -42,6 +42,7 @@
 
 #include <ghee/alloc.h>
 #include <ghee/console.h>
+#include <ghee/progress.h>
 #include <ghee/task.h>
 #include <ghee/time.h>
 
@@ -51,6 +52,7 @@
 #define SYNC_MS 20	/* pause between the sync task's commits */
 #define SNAP_EVERY 16	/* the sync task snapshots the top level after
 			 * every SNAP_EVERY commits */
+#define WATCH_NS (200 * 1000000ull)	/* progress refresh */
 
 static const char *const count_names[FS_STRESS_NR_COUNTS] = {
 	[FS_STRESS_WRITE] = "write",	[FS_STRESS_OVERWRITE] = "overwrite",
@@ -88,11 +90,49 @@ int stress_parse_num(const char **p, uint64_t *out)
 	return 0;
 }
 
-/* Nonzero when t should stop: a check failed somewhere, or kill. */
+/* Nonzero when t should stop: a check failed somewhere, the run was
+ * cancelled, or t was killed. */
 int stress_stopping(struct stress_task *t)
 {
 	return __atomic_load_n(&t->s->failed, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&t->s->cancelled, __ATOMIC_RELAXED) ||
 	       task_should_stop();
+}
+
+void stress_op_done(struct stress_task *t)
+{
+	__atomic_fetch_add(&t->s->ops_done, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Wait for the writers and namers, reporting their operations as the
+ * run's progress. When the run is cancelled (kill or Ctrl-C of the task
+ * running fsstress), tell every task to stop after its operation.
+ */
+static void watch_progress(struct fs_stress *s)
+{
+	uint64_t seen = 0, now;
+	unsigned i, busy = 0;
+
+	for (i = 0; i < s->o.tasks; i++)
+		busy += s->t[i].role == ROLE_WRITER ||
+			s->t[i].role == ROLE_NAMER;
+	progress_phase("fsstress: workload", (uint64_t)busy * s->o.ops,
+		       "ops");
+	for (i = 0; i < s->o.tasks; i++) {
+		if (s->t[i].role != ROLE_WRITER && s->t[i].role != ROLE_NAMER)
+			continue;
+		while (task_wait_end(s->t[i].task, WATCH_NS) == -ETIMEDOUT) {
+			now = __atomic_load_n(&s->ops_done, __ATOMIC_RELAXED);
+			if (progress_add(now - seen))
+				__atomic_store_n(&s->cancelled, 1,
+						 __ATOMIC_RELAXED);
+			seen = now;
+		}
+	}
+	now = __atomic_load_n(&s->ops_done, __ATOMIC_RELAXED);
+	if (progress_add(now - seen))
+		__atomic_store_n(&s->cancelled, 1, __ATOMIC_RELAXED);
 }
 
 /* Report a failed check of t and make every task stop. Returns -EIO. */
@@ -405,15 +445,26 @@ int fs_stress_run(struct fs_stress *s, struct fs_info *fs,
 	memset(rep, 0, sizeof(*rep));
 	s->fs = fs;
 	s->failed = 0;
+	s->cancelled = 0;
+	s->ops_done = 0;
 	s->settled = 0;
 	ret = make_dirs(s);
 	if (ret == 0)
 		ret = start_tasks(s);
 	if (ret)
 		return ret;
+	watch_progress(s);
 	ret = join_tasks(s);
 	t1 = time_ns();
 	s->settled = 1;
+	if (__atomic_load_n(&s->cancelled, __ATOMIC_RELAXED)) {
+		/* what was done stays, committed; the checks need it all */
+		ret = fs_sync(fs);
+		con_printf("fsstress: cancelled after %llu operations; %s\n",
+			   (unsigned long long)s->ops_done,
+			   ret ? "the sync failed" : "synced, not verified");
+		return ret ? ret : -ECANCELED;
+	}
 	if (ret == 0)
 		ret = verify(s);
 	if (ret == 0) {

@@ -244,7 +244,8 @@ int writer_run(void *arg)
 				   cmd_fs_err_text(ret), -ret);
 	for (i = 0; i < WRITER_FILES && ret == 0; i++)
 		ret = make_file(t, i, 0);
-	for (n = 0; n < t->s->o.ops && ret == 0 && !stress_stopping(t); n++) {
+	for (n = 0; n < t->s->o.ops && ret == 0 && !stress_stopping(t);
+	     n++, stress_op_done(t)) {
 		i = (unsigned)stress_rand(t, WRITER_FILES);
 		ret = writer_op(t, i);
 		if (ret == 0 && n % VERIFY_EVERY == VERIFY_EVERY - 1)

@@ -59,6 +59,8 @@ struct fs_stress {
 	/* [I] o.tasks workers, then the sync task, then ROLE_CHECK. */
 	struct stress_task *t;
 	int failed;			/* [a] a check failed: all stop */
+	int cancelled;			/* [a] kill or Ctrl-C: all stop */
+	uint64_t ops_done;		/* [a] writer and namer operations */
 	int settled;			/* [I] the tasks have ended: every
 					 * name must hold, files be whole */
 };
@@ -67,6 +69,8 @@ struct fs_stress {
 uint64_t stress_rand(struct stress_task *t, uint64_t n);
 int stress_parse_num(const char **p, uint64_t *out);
 int stress_stopping(struct stress_task *t);
+/* One more writer or namer operation done (the run's progress). */
+void stress_op_done(struct stress_task *t);
 int stress_fail(struct stress_task *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *stress_path(char *buf, const char *fmt, ...)

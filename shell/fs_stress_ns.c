@@ -438,7 +438,8 @@ int namer_run(void *arg)
 		return stress_fail(t, "mkdir %s: %s (errno %d)", t->path,
 				   cmd_fs_err_text(ret), -ret);
 	ret = op_pin(t);
-	for (n = 0; n < t->s->o.ops && ret == 0 && !stress_stopping(t); n++) {
+	for (n = 0; n < t->s->o.ops && ret == 0 && !stress_stopping(t);
+	     n++, stress_op_done(t)) {
 		ret = namer_op(t);
 		if (ret == 0 && n % VERIFY_EVERY == VERIFY_EVERY - 1)
 			ret = namer_verify_own(t);

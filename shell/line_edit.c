@@ -2,7 +2,7 @@
  * Line editor for the shell, for VT100-style terminals: insert anywhere,
  * backspace and delete, left/right, Ctrl-A/Ctrl-E (start/end), Ctrl-U (kill
  * to start), Ctrl-C (drop the line), Ctrl-D (end of input on an empty
- * line), up/down through the history. Input that is not a terminal (a
+ * line), up/down through the history, Tab (completion, on a terminal). Input that is not a terminal (a
  * script piped in) goes through the same code: its bytes are echoed, so a
  * transcript shows each command after its prompt.
  *
@@ -25,6 +25,8 @@
 void line_edit_init(struct line_edit *le)
 {
 	memset(le, 0, sizeof(*le));
+	le->complete = con_is_terminal();
+	le->prompt = "";
 }
 
 void line_edit_free(struct line_edit *le)
@@ -77,6 +79,21 @@ static void insert_char(struct line_edit *le, char c)
 	le->cursor++;
 	if (le->cursor < le->len)
 		redraw_tail(le);
+}
+
+void line_edit_insert(struct line_edit *le, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		insert_char(le, s[i]);
+}
+
+void line_edit_redraw(struct line_edit *le)
+{
+	con_printf("%s", le->prompt);
+	con_write(le->buf, le->len);
+	move_left(le->len - le->cursor);
 }
 
 static void delete_at(struct line_edit *le, size_t pos)
@@ -198,6 +215,13 @@ static void edit_key(struct line_edit *le, int c)
 		break;
 	case KEY_ESC:
 		escape_sequence(le);
+		break;
+	case '\t':
+		if (le->complete) {
+			line_edit_complete(le);
+			break;
+		}
+		insert_char(le, (char)c);
 		break;
 	default:
 		if (c >= 0x20 || c == '\t')

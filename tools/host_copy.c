@@ -438,7 +438,11 @@ static int run_copy(const char *cmd, const char *from, const char *to)
 
 	memset(&c, 0, sizeof(c));
 	c.cmd = cmd;
-	c.fs = cmd_fs_mounted(cmd);
+	/* the image's path names its filesystem (the mount table) */
+	if (cmd[0] == 'i')
+		c.fs = cmd_fs_path(cmd, to, &to);
+	else
+		c.fs = cmd_fs_path(cmd, from, &from);
 	if (!c.fs)
 		return -ENOENT;
 	c.buf = malloc(CHUNK);

@@ -19,4 +19,15 @@ void con_write(const char *s, size_t n);
 void con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void con_vprintf(const char *fmt, va_list ap);
 
+/*
+ * While id > 0, a Ctrl-C (byte 3) arriving on the console stops task id
+ * (task_stop) instead of being read, as a terminal's interrupt key stops
+ * the foreground command; 0 turns this off. Bytes around it keep their
+ * order.
+ */
+void con_interrupt_task(int id);
+/* Nonzero when a person at a terminal reads the console (progress bars
+ * are redrawn in place); zero for scripts and logs. */
+int con_is_terminal(void);
+
 #endif

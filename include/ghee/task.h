@@ -35,6 +35,9 @@ struct task *task_create(const char *name, int (*fn)(void *arg), void *arg,
 /* Wait for t to end, drop the reference, and return fn's result (or the
  * code given to task_exit). */
 int task_join(struct task *t);
+/* Wait at most ns nanoseconds for t to end, keeping the reference:
+ * 0 once it has ended (task_join then returns at once), or -ETIMEDOUT. */
+int task_wait_end(struct task *t, uint64_t ns);
 /* Drop the reference without waiting; t is freed when it ends. */
 void task_detach(struct task *t);
 /* End the calling task with result code. */

@@ -3,8 +3,11 @@
  * (irqsave; ranked last, nothing is taken inside it) keeps each write whole
  * when several CPUs or an interrupt handler print at once.
  */
+#include <string.h>
+
 #include <ghee/console.h>
 #include <ghee/sync.h>
+#include <ghee/system.h>
 
 #include "uart.h"
 
@@ -13,6 +16,23 @@ static struct spinlock con_lock = SPINLOCK_INIT("console");
 int con_getc(void)
 {
 	return uart_getc();
+}
+
+void con_interrupt_task(int id)
+{
+	uart_interrupt_task(id);
+}
+
+/* The console is a terminal unless the command line's last tty= word says
+ * tty=0 (scripts/run.sh adds it when its input is not a terminal). */
+int con_is_terminal(void)
+{
+	const char *c = sys_cmdline(), *p, *last = NULL;
+
+	for (p = c; (p = strstr(p, "tty=")) != NULL; p += 4)
+		if (p == c || p[-1] == ' ')
+			last = p;
+	return !last || last[4] != '0';
 }
 
 void con_write(const char *s, size_t n)

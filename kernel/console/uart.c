@@ -11,12 +11,17 @@
  * instead of being dropped. uart_getc() turns the interrupt back on once it
  * has made room, and the UART raises it again for the waiting bytes.
  *
+ * Ctrl-C: while a foreground command runs (uart_interrupt_task), a Ctrl-C
+ * byte is taken out of the input and stops that command's task, as a
+ * terminal's interrupt key does.
+ *
  * rx_lock (irqsave, a leaf lock) protects rx_ring, rx_head, rx_tail and the
  * IER receive bit. rx_wait's lock is taken after rx_lock is dropped.
  */
 #include <stdint.h>
 
 #include <ghee/sync.h>
+#include <ghee/task.h>
 
 #include "../arch/x86_64/arch.h"
 #include "../arch/x86_64/cpu.h"
@@ -45,9 +50,15 @@ static uint32_t rx_head;	/* next slot to fill (interrupt handler) */
 static uint32_t rx_tail;	/* next slot to read (uart_getc) */
 static int rx_irq_on;		/* IER receive bit as last written */
 static struct wait_queue rx_wait = WAIT_QUEUE_INIT(rx_wait, "uart_rx_wait");
+static int intr_task;		/* [a] Ctrl-C stops this task; 0: none */
+
+#define CTRL_C 3
 
 static void uart_irq(void)
 {
+	int stop = 0;
+	uint8_t c;
+
 	spin_lock(&rx_lock);
 	while (inb(COM1 + UART_LSR) & LSR_DATA_READY) {
 		if (rx_head - rx_tail == RX_RING_SIZE) {
@@ -55,10 +66,22 @@ static void uart_irq(void)
 			rx_irq_on = 0;
 			break;
 		}
-		rx_ring[rx_head++ % RX_RING_SIZE] = inb(COM1 + UART_DATA);
+		c = inb(COM1 + UART_DATA);
+		if (c == CTRL_C && __atomic_load_n(&intr_task, __ATOMIC_RELAXED))
+			stop = __atomic_load_n(&intr_task, __ATOMIC_RELAXED);
+		else
+			rx_ring[rx_head++ % RX_RING_SIZE] = c;
 	}
 	spin_unlock(&rx_lock);
+	/* task_stop takes sched_lock: outside rx_lock, a leaf */
+	if (stop)
+		task_stop(stop);
 	waitq_wake_all(&rx_wait);
+}
+
+void uart_interrupt_task(int id)
+{
+	__atomic_store_n(&intr_task, id, __ATOMIC_RELAXED);
 }
 
 static int rx_ready(void)

@@ -11,5 +11,7 @@ void uart_write(const char *s, size_t n);
 /* Next received byte; the calling task sleeps until one arrives. Only
  * one task reads the console. */
 int uart_getc(void);
+/* con_interrupt_task: a Ctrl-C received while id > 0 stops task id. */
+void uart_interrupt_task(int id);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ghee/progress.h>
 #include <ghee/sync.h>
 #include <ghee/task.h>
 
@@ -50,6 +51,7 @@ struct task {
 	int (*fn)(void *arg);		/* [I] */
 	void *arg;			/* [I] */
 	struct lockdep_held lockdep;	/* [C] sleeping locks held */
+	struct progress progress;	/* [a] written by the task only */
 };
 
 #define NR_CPUS_MAX	16	/* CPUs ghee runs on; more are left halted */

@@ -171,6 +171,18 @@ int task_join(struct task *t)
 	return code;
 }
 
+int task_wait_end(struct task *t, uint64_t ns)
+{
+	uint64_t deadline = time_ns() + ns;
+	struct wake_timer wt;
+
+	lockdep_might_sleep("task_wait_end");
+	wake_timer_start(&wt, deadline);
+	wait_event(&t->exit_wait, task_dead(t) || time_ns() >= deadline);
+	timer_cancel(&wt.timer);
+	return task_dead(t) ? 0 : -ETIMEDOUT;
+}
+
 void task_detach(struct task *t)
 {
 	task_put(t);

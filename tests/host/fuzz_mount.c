@@ -17,7 +17,7 @@
  *
  * Each input is mounted; on success every directory is walked (bounded
  * entries and depth), every file read (bounded bytes), links read, and
- * subvol list and df run. Any crash, sanitizer report, leak or hang is a bug:
+ * subvolume list and df run. Any crash, sanitizer report, leak or hang is a bug:
  * bad input must only ever produce errors.
  *
  * Build with clang (Debian package clang; its libFuzzer runtime ships with

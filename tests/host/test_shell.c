@@ -1,11 +1,14 @@
 /* Shell: argument splitting, number parsing, the line editor and the
  * command table's error handling. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../shell/args.h"
 #include "../../shell/line_edit.h"
 #include "../../shell/shell.h"
+#include "../../shell/units.h"
 #include "shim/host.h"
 #include "test.h"
 
@@ -14,7 +17,7 @@ TEST(shell, split_plain_and_quoted)
 	char line[] = "  cmd a  'b c'\t\"d \\\"e\\\\\" f\\ g x'y'z ";
 	char *argv[8];
 
-	CHECK_EQ(args_split(line, argv, 8), 6);
+	CHECK_EQ(args_split(line, argv, NULL, 8), 6);
 	CHECK_STR(argv[0], "cmd");
 	CHECK_STR(argv[1], "a");
 	CHECK_STR(argv[2], "b c");
@@ -28,7 +31,7 @@ TEST(shell, split_hex_escapes)
 	char line[] = "cat \"odd\\x01\\x7F\\xff\" \"\\x4\" 'a\\x41'";
 	char *argv[4];
 
-	CHECK_EQ(args_split(line, argv, 4), 4);
+	CHECK_EQ(args_split(line, argv, NULL, 4), 4);
 	CHECK_STR(argv[1], "odd\x01\x7f\xff");
 	CHECK_STR(argv[2], "\\x4");	/* not two hex digits: kept */
 	CHECK_STR(argv[3], "a\\x41");	/* single quotes: literal */
@@ -42,10 +45,10 @@ TEST(shell, split_errors)
 	char *argv[3];
 
 	host_console_capture(1);
-	CHECK_EQ(args_split(unterminated, argv, 3), -EINVAL);
+	CHECK_EQ(args_split(unterminated, argv, NULL, 3), -EINVAL);
 	CHECK(strstr(host_console_output(), "unterminated quote"));
-	CHECK_EQ(args_split(many, argv, 3), -E2BIG);
-	CHECK_EQ(args_split(empty, argv, 3), 0);
+	CHECK_EQ(args_split(many, argv, NULL, 3), -E2BIG);
+	CHECK_EQ(args_split(empty, argv, NULL, 3), 0);
 	host_console_capture(0);
 }
 
@@ -191,13 +194,252 @@ TEST(shell, time_runs_the_command)
 	host_console_capture(0);
 }
 
-TEST(shell, every_command_documented)
+/* Each row documented; headings (usage NULL) are no commands. */
+static void check_table(const struct shell_cmd *table, int need_run)
 {
 	const struct shell_cmd *c;
 
-	for (c = shell_commands; c->name; c++) {
-		CHECK(c->usage && c->help && c->help[0] && c->run);
+	for (c = table; c->name; c++) {
+		CHECK(c->help && c->help[0]);
+		if (!c->usage) {
+			CHECK(!c->run && !c->name[0]);
+			continue;
+		}
+		CHECK(c->name[0] && (c->run || !need_run));
 		CHECK(c->max_args < 0 || c->max_args >= c->min_args);
-		CHECK(shell_find(c->name) == c);
+		CHECK(shell_lookup(table, c->name, NULL) == c);
 	}
+}
+
+TEST(shell, every_command_documented)
+{
+	const struct shell_group *g;
+	const struct shell_cmd *c;
+
+	check_table(shell_commands, 1);
+	for (c = shell_commands; c->name; c++)
+		CHECK(!c->usage || shell_find(c->name) == c);
+	check_table(shell_btrfs_commands, 0);
+	for (g = shell_groups; g->name; g++) {
+		CHECK(g->help && g->help[0]);
+		CHECK(!shell_find(g->name));
+		check_table(g->cmds, 0);
+	}
+}
+
+/* Run one line (a copy: the splitter writes into it) with the output
+ * captured; returns its status. */
+static int run(const char *line)
+{
+	static char buf[SHELL_LINE_MAX];
+
+	strcpy(buf, line);
+	host_console_capture(1);
+	return shell_run_line(buf);
+}
+
+TEST(shell, btrfs_groups_and_prefixes)
+{
+	const struct shell_group *g;
+	const struct shell_cmd *c;
+
+	/* the btrfs word, group and subcommand prefixes, as btrfs-progs */
+	CHECK_OK(shell_lookup_btrfs("fi", &g, &c));
+	CHECK(g && !c && !strcmp(g->name, "filesystem"));
+	CHECK_OK(shell_lookup_btrfs("inspect", &g, &c));
+	CHECK(g && !strcmp(g->name, "inspect-internal"));
+	CHECK_OK(shell_lookup_btrfs("che", &g, &c));
+	CHECK(!g && c && !strcmp(c->name, "check"));
+	CHECK_EQ(shell_lookup_btrfs("s", &g, &c), -EAGAIN);
+	CHECK_EQ(shell_lookup_btrfs("ls", &g, &c), -ENOENT);
+	CHECK_EQ(shell_lookup_btrfs("", &g, &c), -ENOENT);
+	CHECK_OK(shell_lookup_btrfs("sub", &g, &c));
+	c = shell_lookup(g->cmds, "snap", NULL);
+	CHECK(c && !strcmp(c->name, "snapshot"));
+	c = shell_lookup(g->cmds, "s", NULL);
+	CHECK(!c);
+
+	CHECK_EQ(run("btrfs sub snap -r /a /b"), -EOPNOTSUPP);
+	CHECK_STR(host_console_output(),
+		  "subvolume snapshot: not implemented yet\n");
+	CHECK_EQ(run("btrfs s list"), -ENOENT);
+	CHECK(strstr(host_console_output(), "ambiguous command 's'"));
+	CHECK(strstr(host_console_output(), "\tsubvolume\n"));
+	CHECK_EQ(run("btrfs ls /"), -ENOENT);
+	CHECK(strstr(host_console_output(), "unknown command 'ls'"));
+	CHECK_EQ(run("filesystem frob"), -ENOENT);
+	CHECK(strstr(host_console_output(),
+		     "filesystem: unknown command 'frob'"));
+	CHECK_EQ(run("btrfs fi"), -EINVAL);
+	CHECK(strstr(host_console_output(), "which command?"));
+	CHECK_EQ(run("btrfs"), -EINVAL);
+	CHECK(strstr(host_console_output(), "usage: btrfs GROUP"));
+	/* a subcommand's bad arguments print its usage with the group */
+	CHECK_EQ(run("fi df -x"), -EINVAL);
+	CHECK(strstr(host_console_output(), "unknown option '-x'"));
+	CHECK(strstr(host_console_output(),
+		     "usage: filesystem df [-b|-h|-H|--iec|--si|-k|-m|-g|-t]"));
+	CHECK_OK(run("btrfs fi df --help"));
+	CHECK(!strncmp(host_console_output(), "usage: filesystem df ", 21));
+	/* coreutils-like names are never completed from a prefix */
+	CHECK_EQ(run("ech x"), -ENOENT);
+	CHECK(strstr(host_console_output(), "unknown command 'ech'"));
+	host_console_capture(0);
+}
+
+TEST(shell, help_levels)
+{
+	CHECK_OK(run("help"));
+	CHECK(strstr(host_console_output(), "\n  filesystem       df, show"));
+	CHECK(strstr(host_console_output(), "\n  ls               list"));
+	CHECK(strstr(host_console_output(), "\nfiles and directories:\n"));
+	CHECK_OK(run("help fi"));
+	CHECK(!strncmp(host_console_output(), "filesystem: ", 12));
+	CHECK(strstr(host_console_output(), "\n  filesystem sync [PATH]\n"));
+	CHECK(!strstr(host_console_output(), "  ls "));
+	CHECK_OK(run("help sub snap"));
+	CHECK(!strncmp(host_console_output(),
+		       "usage: subvolume snapshot [-r] ", 31));
+	CHECK(strstr(host_console_output(), "(not implemented yet)"));
+	CHECK_OK(run("help ls"));
+	CHECK(!strncmp(host_console_output(), "usage: ls [-l] [PATH]\n", 22));
+	CHECK_EQ(run("help nosuch"), -ENOENT);
+	CHECK_EQ(run("help ls extra"), -ENOENT);
+	CHECK_EQ(run("help fi nosuch"), -ENOENT);
+	host_console_capture(0);
+}
+
+TEST(shell, units_like_btrfs_progs)
+{
+	char a[] = "df", b[] = "-b", k[] = "--si", m[] = "-m", p[] = "/x";
+	char *argv[] = { a, k, p, m, b, NULL };
+	char out[UNITS_STR_MAX];
+	struct units u;
+
+	/* options leave argv, the rest keeps its order; the last wins */
+	CHECK_EQ(units_parse(5, argv, &u), 2);
+	CHECK_STR(argv[1], "/x");
+	CHECK_EQ(u.base, 1000);
+	CHECK_EQ(u.power, 0);
+	u.base = 1024;
+	u.power = -1;
+	units_format(&u, 0, out, sizeof(out));
+	CHECK_STR(out, "0.00B");
+	units_format(&u, 16384, out, sizeof(out));
+	CHECK_STR(out, "16.00KiB");
+	/* figures btrfs-progs 6.2 printed for a fresh 1 GiB filesystem */
+	units_format(&u, 53673984, out, sizeof(out));
+	CHECK_STR(out, "51.19MiB");
+	units_format(&u, 941228032, out, sizeof(out));	/* a tie: to even */
+	CHECK_STR(out, "897.62MiB");
+	units_format(&u, UINT64_MAX, out, sizeof(out));
+	CHECK_STR(out, "16.00EiB");
+	u.base = 1000;
+	units_format(&u, 8388608, out, sizeof(out));
+	CHECK_STR(out, "8.39MB");
+	units_format(&u, 16384, out, sizeof(out));
+	CHECK_STR(out, "16.38kB");
+	u.base = 1024;
+	u.power = 1;
+	units_format(&u, 8388608, out, sizeof(out));
+	CHECK_STR(out, "8192.00KiB");
+	u.power = 0;
+	units_format(&u, 53673984, out, sizeof(out));
+	CHECK_STR(out, "53673984");
+}
+
+TEST(shell, split_operators)
+{
+	char line[] = "a|b 'c|d' e\\>f >>out<in x&";
+	char *argv[12];
+	unsigned char ops[12];
+
+	CHECK_EQ(args_split(line, argv, ops, 12), 11);
+	CHECK_STR(argv[0], "a");
+	CHECK(ops[1] == ARGS_PIPE);
+	CHECK_STR(argv[2], "b");
+	CHECK_STR(argv[3], "c|d");
+	CHECK(ops[3] == ARGS_WORD);
+	CHECK_STR(argv[4], "e>f");
+	CHECK(ops[5] == ARGS_APPEND);
+	CHECK_STR(argv[6], "out");
+	CHECK(ops[7] == ARGS_IN);
+	CHECK_STR(argv[8], "in");
+	CHECK_STR(argv[9], "x");
+	CHECK(ops[10] == ARGS_BG);
+	CHECK_EQ(ops[9], ARGS_WORD);
+}
+
+/* The id in "[ID] ..." at the start of the captured output. */
+static int job_id(void)
+{
+	const char *out = host_console_output();
+
+	return out[0] == '[' ? atoi(out + 1) : -1;
+}
+
+TEST(shell, background_jobs_wait_and_kill)
+{
+	char line[64];
+	int slow, quick;
+
+	CHECK_OK(run("sleep 100000 &"));
+	slow = job_id();
+	CHECK(slow > 0);
+	CHECK(strstr(host_console_output(), "] sleep 100000\n"));
+	CHECK_OK(run("sleep 50 &"));
+	quick = job_id();
+	CHECK(quick > 0 && quick != slow);
+	CHECK_OK(run("jobs"));
+	CHECK(strstr(host_console_output(), "Running  sleep 100000  sleeping: "));
+	snprintf(line, sizeof(line), "wait %d", quick);
+	CHECK_OK(run(line));
+	CHECK(strstr(host_console_output(), "Done  sleep 50\n"));
+	/* the job says it was cancelled during kill or during wait */
+	snprintf(line, sizeof(line), "kill %d", slow);
+	CHECK_OK(run(line));
+	snprintf(line, sizeof(line), "wait %d", slow);
+	CHECK_EQ(shell_run_line(line), -ECANCELED);
+	CHECK(strstr(host_console_output(), "sleep: cancelled after about "));
+	snprintf(line, sizeof(line), "wait %d", slow);
+	CHECK(strstr(host_console_output(), "Cancelled  sleep 100000\n"));
+	CHECK_EQ(run(line), -EINVAL);
+	CHECK(strstr(host_console_output(), "no background job"));
+	/* wait with no ID waits for all, and returns the last status */
+	CHECK_OK(run("sleep 20 &"));
+	CHECK_OK(run("sleep 10 &"));
+	CHECK_OK(run("wait"));
+	CHECK_OK(run("jobs"));
+	CHECK_STR(host_console_output(), "");
+	/* & only ends a line; operators not yet supported are refused */
+	CHECK_EQ(run("sleep 1 & echo x"), -EINVAL);
+	CHECK(strstr(host_console_output(), "'&' only ends a line"));
+	CHECK_EQ(run("&"), -EINVAL);
+	host_console_capture(0);
+}
+
+TEST(shell, tab_completes_commands)
+{
+	static struct line_edit le;
+
+	line_edit_init(&le);
+	le.complete = 1;
+	host_console_capture(1);
+	CHECK_OK(edit(&le, "ech\thi\n", 7));
+	CHECK_STR(le.buf, "echo hi");
+	CHECK_OK(edit(&le, "btrfs fi\tdf\n", 12));
+	CHECK_STR(le.buf, "btrfs filesystem df");
+	CHECK_OK(edit(&le, "sub\tsn\t\n", 8));
+	CHECK_STR(le.buf, "subvolume snapshot ");
+	/* several matches: the common part, then the list */
+	host_console_capture(1);
+	CHECK_OK(edit(&le, "fi d\t\n", 6));
+	CHECK_STR(le.buf, "fi d");
+	CHECK(strstr(host_console_output(), "\ndf  defragment  \n"));
+	/* off: a tab is a character like any other */
+	le.complete = 0;
+	CHECK_OK(edit(&le, "a\tb\n", 4));
+	CHECK_STR(le.buf, "a\tb");
+	host_console_capture(0);
+	line_edit_free(&le);
 }

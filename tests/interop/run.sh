@@ -123,7 +123,7 @@ good profile_metadata_single 300M small -m single
 good profile_data_dup 300M small -d dup -m dup
 good profile_all_single 300M small -d single -m single
 if mkimg plain_empty 300M -; then
-	out=$(printf 'mount vda\nls /\ndf\ndump-super\ndump-tree root\n' | "$GHEE" "$W/plain_empty.img" 2>&1)
+	out=$(printf 'mount vda\nls /\ndf\ninspect-internal dump-super\ninspect-internal dump-tree -t root\n' | "$GHEE" "$W/plain_empty.img" 2>&1)
 	if echo "$out" | grep -q "^mounted vda" && echo "$out" | grep -q "^Metadata, DUP" &&
 	   echo "$out" | grep -q "^magic.*_BHRfS_M" && ! echo "$out" | grep -qE "^error|: .*errno"; then
 		ok plain_mkfs_empty

@@ -46,7 +46,7 @@ def efi_image(kernel_bytes):
     with open(kernel, "wb") as f:
         f.write(kernel_bytes or b"")
     img = os.path.join(d, "esp.img")
-    subprocess.run([os.path.join(ROOT, "scripts/mkefi.sh"), LOADER, kernel,
+    subprocess.run([os.path.join(ROOT, "image/mkefi.sh"), LOADER, kernel,
                     img, "panic=exit"], check=True)
     if kernel_bytes is None:
         subprocess.run(["mdel", "-i", img + "@@1M", "::/ghee/kernel.elf"],

@@ -106,7 +106,8 @@ def write_in_guest(ctx, img, smp, mkfs_opts=""):
     for line in cmds:
         ok(g.cmd(line))
     # The read-side commands take their own locks (lockdep watches).
-    for line in ("df", "subvolume list /", "dump-super", "find / -c"):
+    for line in ("df", "subvolume list /", "inspect-internal dump-super",
+                 "find / -c"):
         ok(g.cmd(line))
     ok(g.cmd("sync"))
     out = g.cmd("fsck")

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ghee/console.h>
 
@@ -72,6 +73,37 @@ static void capture(const char *s, size_t n)
 	memcpy(cap + cap_len, s, n);
 	cap_len += n;
 	cap[cap_len] = 0;
+}
+
+/* The host tool's Ctrl-C stops this task (tools/ghee.c reads it). */
+static int intr_task;	/* [a] */
+static void (*intr_hook)(int id);	/* [I] set before the shell runs */
+
+void host_console_on_interrupt(void (*fn)(int id))
+{
+	intr_hook = fn;
+}
+
+void con_interrupt_task(int id)
+{
+	__atomic_store_n(&intr_task, id, __ATOMIC_RELAXED);
+	if (intr_hook)
+		intr_hook(id);
+}
+
+int host_console_interrupt_task(void)
+{
+	return __atomic_load_n(&intr_task, __ATOMIC_RELAXED);
+}
+
+int con_is_terminal(void)
+{
+	int cap_on;
+
+	pthread_mutex_lock(&cap_lock);
+	cap_on = capturing;
+	pthread_mutex_unlock(&cap_lock);
+	return !in_buf && !cap_on && isatty(STDOUT_FILENO);
 }
 
 void con_write(const char *s, size_t n)

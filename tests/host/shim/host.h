@@ -10,6 +10,11 @@ void host_console_set_input(const char *buf, size_t n);
  * NUL-terminated until the next capture call. */
 void host_console_capture(int on);
 const char *host_console_output(void);
+/* The task a Ctrl-C should stop now (con_interrupt_task), or 0; and a
+ * function called at each change (the host tool turns the terminal's
+ * interrupt key on while a command runs). */
+int host_console_interrupt_task(void);
+void host_console_on_interrupt(void (*fn)(int id));
 
 /* Open an image file as the next disk (vda, vdb, ...). ro: read-only.
  * 0 or a negative errno (message printed). */

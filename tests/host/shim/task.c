@@ -2,7 +2,9 @@
  * Host implementation of include/ghee/task.h: a task is a pthread. The
  * host has no priorities (prio is recorded for task_list only) and no CPU
  * accounting (cpu_list lists the host's CPUs, idle); cancellation, join/detach and sleeping behave as in the
- * kernel. The main thread is task 0 "main".
+ * kernel. The main thread is task 0 "main". Progress records
+ * (ghee/progress.h) are as in the kernel: written by their task with
+ * relaxed atomics, copied under tasks_lock (which keeps the task alive).
  *
  * tasks_lock protects the task list, ids and reference counts.
  */
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ghee/progress.h>
 #include <ghee/task.h>
 #include <ghee/time.h>
 
@@ -29,6 +32,7 @@ struct task {
 	int refs;			/* [tasks_lock] handle + alive */
 	int exit_code;			/* [tasks_lock] once dead */
 	pthread_cond_t sleep_cv;	/* task_stop interrupts sleeps */
+	struct progress progress;	/* [a] written by the task only */
 	struct task *next;		/* [tasks_lock] task list, by id */
 };
 
@@ -126,6 +130,28 @@ int task_join(struct task *t)
 	pthread_mutex_unlock(&tasks_lock);
 	free(dead);
 	return code;
+}
+
+int task_wait_end(struct task *t, uint64_t ns)
+{
+	struct timespec ts;
+	int dead;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ns / 1000000000ull;
+	ts.tv_nsec += ns % 1000000000ull;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&tasks_lock);
+	while (!t->dead)
+		if (pthread_cond_timedwait(&exit_cv, &tasks_lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+	dead = t->dead;
+	pthread_mutex_unlock(&tasks_lock);
+	return dead ? 0 : -ETIMEDOUT;
 }
 
 void task_detach(struct task *t)
@@ -243,4 +269,58 @@ int cpu_list(struct cpu_info *out, int max)
 		strcpy(out[i].task, "?");
 	}
 	return (int)n;
+}
+
+#define STORE(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+void progress_phase(const char *phase, uint64_t total, const char *unit)
+{
+	struct progress *p = &task_current()->progress;
+
+	STORE(p->done, 0);
+	STORE(p->total, total);
+	STORE(p->unit, unit);
+	STORE(p->start_ns, time_ns());
+	__atomic_store_n(&p->phase, phase, __ATOMIC_RELEASE);
+}
+
+void progress_total(uint64_t total)
+{
+	STORE(task_current()->progress.total, total);
+}
+
+int progress_add(uint64_t n)
+{
+	__atomic_fetch_add(&task_current()->progress.done, n, __ATOMIC_RELAXED);
+	return task_should_stop() ? -ECANCELED : 0;
+}
+
+void progress_end(void)
+{
+	__atomic_store_n(&task_current()->progress.phase, NULL,
+			 __ATOMIC_RELEASE);
+}
+
+int progress_get(int id, struct progress *out)
+{
+	struct task *t;
+	int ret = -ESRCH;
+
+	pthread_mutex_lock(&tasks_lock);
+	for (t = tasks; t; t = t->next) {
+		const struct progress *p = &t->progress;
+
+		if (t->id != id || t->dead)
+			continue;
+		out->phase = __atomic_load_n(&p->phase, __ATOMIC_ACQUIRE);
+		out->unit = LOAD(p->unit);
+		out->done = LOAD(p->done);
+		out->total = LOAD(p->total);
+		out->start_ns = LOAD(p->start_ns);
+		ret = 0;
+		break;
+	}
+	pthread_mutex_unlock(&tasks_lock);
+	return ret;
 }

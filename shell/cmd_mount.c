@@ -1,0 +1,376 @@
+/*
+ * The mount table: several filesystems mounted at once, each on a
+ * directory ("/" first, then e.g. "/backup" inside it), and the one
+ * resolver every command uses to find its filesystem:
+ *
+ *	fs = cmd_fs_path(cmd, path, &inner);
+ *
+ * gives the filesystem holding an absolute path (the mount whose
+ * directory is the longest prefix of it, at a '/' boundary) and the path
+ * inside that filesystem. `mount DISK [DIR] [-o OPTS]`, `umount DIR|DISK`,
+ * and `mount` alone listing the table, as Linux does.
+ *
+ * Lifetime: commands run as jobs (shell/jobs.c), some in the background,
+ * and hold no reference on a mount; so umount refuses while a background
+ * job runs (it could be using the filesystem), and a foreground command
+ * runs alone. mounts_lock (a spinlock, nothing taken inside) protects the
+ * table's entries.
+ */
+#include <ghee/errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <ghee/blk.h>
+#include <ghee/console.h>
+#include <ghee/sync.h>
+
+#include "../fs/fs.h"
+#include "cmd_fs.h"
+#include "jobs.h"
+#include "shell.h"
+
+#define MOUNTS_MAX 8
+#define MOUNT_DIR_MAX 256
+
+struct mount {
+	struct fs_info *fs;		/* NULL: a free entry */
+	char disk[8];			/* its disk's name */
+	char dir[MOUNT_DIR_MAX];	/* where: "/" or "/a/b", no '/' at
+					 * the end */
+};
+
+static struct spinlock mounts_lock = SPINLOCK_INIT("mounts");
+static struct mount mounts[MOUNTS_MAX];	/* [mounts_lock] */
+
+/* Length of dir's match as a prefix of path at a '/' boundary, or -1. */
+static int dir_match(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return path[0] == '/' ? 0 : -1;
+	if (strncmp(dir, path, n) || (path[n] && path[n] != '/'))
+		return -1;
+	return (int)n;
+}
+
+struct fs_info *cmd_fs_path(const char *cmd, const char *path,
+			    const char **inner)
+{
+	const char *abs = path[0] == '/' ? path : "/";
+	struct fs_info *fs = NULL;
+	int i, best = -1, n;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX; i++) {
+		if (!mounts[i].fs)
+			continue;
+		n = dir_match(mounts[i].dir, abs);
+		if (n > best) {
+			best = n;
+			fs = mounts[i].fs;
+		}
+	}
+	spin_unlock(&mounts_lock);
+	if (!fs) {
+		con_printf("%s: %s: no filesystem mounted there (use: mount "
+			   "DISK [DIR])\n", cmd, path);
+		return NULL;
+	}
+	/* a relative path counts from the root filesystem's top */
+	*inner = path[0] != '/' ? path : path[best] ? path + best : "/";
+	return fs;
+}
+
+struct fs_info *cmd_fs_mounted(const char *cmd)
+{
+	const char *inner;
+
+	return cmd_fs_path(cmd, "/", &inner);
+}
+
+/* The entry of disk or of dir (exact), or -1; caller holds mounts_lock. */
+static int find_locked(const char *disk, const char *dir)
+{
+	int i;
+
+	for (i = 0; i < MOUNTS_MAX; i++)
+		if (mounts[i].fs && ((disk && !strcmp(mounts[i].disk, disk)) ||
+				     (dir && !strcmp(mounts[i].dir, dir))))
+			return i;
+	return -1;
+}
+
+struct fs_info *cmd_fs_by_disk(const char *disk)
+{
+	struct fs_info *fs;
+	int i;
+
+	spin_lock(&mounts_lock);
+	i = find_locked(disk, NULL);
+	fs = i >= 0 ? mounts[i].fs : NULL;
+	spin_unlock(&mounts_lock);
+	return fs;
+}
+
+const char *cmd_fs_disk_name(const struct fs_info *fs)
+{
+	const char *name = "?";
+	int i;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX; i++)
+		if (mounts[i].fs == fs)
+			name = mounts[i].disk;
+	spin_unlock(&mounts_lock);
+	return name;
+}
+
+int cmd_fs_sync_all(const char *cmd)
+{
+	struct fs_info *fs[MOUNTS_MAX];
+	char disk[MOUNTS_MAX][8];
+	int i, n = 0, r, ret = 0;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX; i++)
+		if (mounts[i].fs) {
+			memcpy(disk[n], mounts[i].disk, sizeof(disk[n]));
+			fs[n++] = mounts[i].fs;
+		}
+	spin_unlock(&mounts_lock);
+	for (i = 0; i < n; i++) {
+		r = fs_sync(fs[i]);
+		if (r) {
+			con_printf("%s: %s: %s (errno %d)\n", cmd, disk[i],
+				   cmd_fs_err_text(r), -r);
+			ret = ret ? ret : r;
+		}
+	}
+	return ret;
+}
+
+static void list_mounts(void)
+{
+	int i;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX; i++)
+		if (mounts[i].fs)
+			con_printf("%s on %s type btrfs (%s)\n", mounts[i].disk,
+				   mounts[i].dir, fs_is_read_only(mounts[i].fs) ?
+				   "ro" : "rw");
+	spin_unlock(&mounts_lock);
+}
+
+/* Apply -o's comma-separated options to *flags. */
+static int mount_options(char *opts, unsigned *flags)
+{
+	char *o = opts, *end;
+
+	for (; o; o = end) {
+		end = strchr(o, ',');
+		if (end)
+			*end++ = 0;
+		if (!strcmp(o, "ro"))
+			*flags |= FS_MOUNT_RO;
+		else if (!strcmp(o, "rw"))
+			*flags &= ~FS_MOUNT_RO;
+		else if (!strcmp(o, "skip_balance"))
+			;	/* no balance is ever left to resume yet */
+		else if (!strncmp(o, "subvol=", 7) ||
+			 !strncmp(o, "subvolid=", 9)) {
+			con_printf("mount: %s: not implemented yet\n", o);
+			return -EOPNOTSUPP;
+		} else {
+			con_printf("mount: unknown option '%s'\n", o);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Check dir can take a mount: "/" for the first, else an existing
+ * directory of a mounted filesystem, not yet a mount point. */
+static int check_mount_point(const char *dir)
+{
+	struct fs_info *fs;
+	struct fs_stat st;
+	struct fs_ino ino;
+	const char *inner;
+	int ret;
+
+	size_t len = strlen(dir);
+
+	if (len >= MOUNT_DIR_MAX || (len > 1 && dir[len - 1] == '/')) {
+		con_printf("mount: %s: give the directory without a '/' at "
+			   "the end, shorter than %d bytes\n", dir,
+			   MOUNT_DIR_MAX);
+		return -EINVAL;
+	}
+	spin_lock(&mounts_lock);
+	ret = find_locked(NULL, dir) >= 0 ? -EBUSY : 0;
+	spin_unlock(&mounts_lock);
+	if (ret) {
+		con_printf("mount: %s is already a mount point\n", dir);
+		return ret;
+	}
+	if (!strcmp(dir, "/"))
+		return 0;
+	fs = cmd_fs_path("mount", dir, &inner);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, inner, FS_LOOKUP_FOLLOW, &ino);
+	if (ret == 0)
+		ret = fs_stat(fs, ino, &st);
+	if (ret == 0 && (st.mode & 0170000) != 0040000)
+		ret = -ENOTDIR;
+	if (ret)
+		con_printf("mount: %s: %s (errno %d)\n", dir,
+			   cmd_fs_err_text(ret), -ret);
+	return ret;
+}
+
+/* Put fs in a free entry. */
+static int add_mount(struct fs_info *fs, const char *disk, const char *dir)
+{
+	int i, ret = -ENOSPC;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX && ret; i++)
+		if (!mounts[i].fs) {
+			mounts[i].fs = fs;
+			snprintf(mounts[i].disk, sizeof(mounts[i].disk), "%s",
+				 disk);
+			snprintf(mounts[i].dir, sizeof(mounts[i].dir), "%s",
+				 dir);
+			ret = 0;
+		}
+	spin_unlock(&mounts_lock);
+	return ret;
+}
+
+/* mount [DISK [DIR] [-o OPTS]]; a bare "ro" or "rw" word is -o ro|rw. */
+int cmd_mount(int argc, char **argv)
+{
+	const char *disk = NULL, *dir = "/";
+	unsigned flags = 0;
+	struct fs_info *fs;
+	struct blkdev *dev;
+	int i, ret;
+
+	if (argc == 1) {
+		list_mounts();
+		return 0;
+	}
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			ret = mount_options(argv[++i], &flags);
+		else if (!strcmp(argv[i], "ro") || !strcmp(argv[i], "rw"))
+			ret = mount_options(argv[i], &flags);
+		else if (!disk && argv[i][0] != '-')
+			disk = argv[i], ret = 0;
+		else if (argv[i][0] == '/' && !strcmp(dir, "/"))
+			dir = argv[i], ret = 0;
+		else {
+			con_printf("mount: unexpected argument '%s'\n",
+				   argv[i]);
+			ret = -EINVAL;
+		}
+		if (ret)
+			return ret == -EOPNOTSUPP ? ret : -EINVAL;
+	}
+	if (!disk)
+		return -EINVAL;
+	dev = blk_lookup(disk);
+	if (!dev) {
+		con_printf("mount: no disk named '%s'\n", disk);
+		return -ENODEV;
+	}
+	if (cmd_fs_by_disk(dev->name)) {
+		con_printf("mount: %s is already mounted; umount it first\n",
+			   dev->name);
+		return -EBUSY;
+	}
+	ret = check_mount_point(dir);
+	if (ret)
+		return ret;
+	ret = fs_mount(dev, flags, &fs);
+	if (ret) {
+		con_printf("mount: %s: %s (errno %d)\n", disk,
+			   cmd_fs_err_text(ret == -EINVAL ? -ENODEV : ret),
+			   ret == -EINVAL ? ENODEV : -ret);
+		return ret == -EINVAL ? -ENODEV : ret;
+	}
+	ret = add_mount(fs, dev->name, dir);
+	if (ret) {
+		fs_umount(fs);
+		con_printf("mount: %d filesystems are mounted already\n",
+			   MOUNTS_MAX);
+		return ret;
+	}
+	con_printf("mounted %s %s on %s\n", dev->name,
+		   fs_is_read_only(fs) ? "read-only" : "read-write", dir);
+	return 0;
+}
+
+/* Nonzero when another mount lies inside entry i's directory; caller
+ * holds mounts_lock. */
+static int has_mount_inside(int i)
+{
+	int j;
+
+	for (j = 0; j < MOUNTS_MAX; j++)
+		if (j != i && mounts[j].fs &&
+		    (!strcmp(mounts[i].dir, "/") ||
+		     dir_match(mounts[i].dir, mounts[j].dir) > 0))
+			return 1;
+	return 0;
+}
+
+/* umount [DIR|DISK] (no argument: the filesystem at /). */
+int cmd_umount(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "/";
+	struct fs_info *fs = NULL;
+	int i, inside = 0, busy = jobs_running();
+	char disk[8];
+
+	if (busy) {
+		con_printf("umount: %s: busy (%d background jobs run; wait "
+			   "for them)\n", what, busy);
+		return -EBUSY;
+	}
+	spin_lock(&mounts_lock);
+	i = find_locked(what, what);
+	if (i >= 0)
+		inside = has_mount_inside(i);
+	if (i >= 0 && !inside) {
+		fs = mounts[i].fs;
+		memcpy(disk, mounts[i].disk, sizeof(disk));
+		mounts[i].fs = NULL;
+	}
+	spin_unlock(&mounts_lock);
+	if (i < 0) {
+		con_printf("umount: %s: not mounted\n", what);
+		return -ENOENT;
+	}
+	if (inside) {
+		con_printf("umount: %s: busy (a filesystem is mounted inside "
+			   "it)\n", what);
+		return -EBUSY;
+	}
+	fs_umount(fs);
+	con_printf("unmounted %s\n", disk);
+	return 0;
+}
+
+void cmd_fs_reset(void)
+{
+	int i;
+
+	for (i = MOUNTS_MAX - 1; i >= 0; i--) {
+		fs_umount(mounts[i].fs);
+		mounts[i].fs = NULL;
+	}
+}

@@ -1,0 +1,164 @@
+/*
+ * btrfs-progs' command groups: for each group, the table of its
+ * subcommands, in btrfs-progs' names and order, with ghee's usage text;
+ * then the list of groups, and btrfs-progs' other top-level commands.
+ *
+ * A row whose handler is NULL is a command a later change implements:
+ * the shell answers "GROUP CMD: not implemented yet" (not "unknown
+ * command"), so wiring a handler is a change of that one row. Handlers
+ * follow the shell's convention: int cmd_<group>_<sub>(argc, argv), argv[0]
+ * the subcommand's word, own option parsing, -EINVAL for bad arguments
+ * (the shell then prints the row's usage). Rows of planned commands take
+ * any number of arguments (0, -1) until their handler says otherwise.
+ */
+#include <stddef.h>
+
+#include "cmd_fs.h"
+#include "cmd_subvol.h"
+#include "shell.h"
+
+/* Size units every space-reporting command accepts (shell/units.c). */
+#define UNITS "[-b|-h|-H|--iec|--si|-k|-m|-g|-t]"
+
+static const struct shell_cmd filesystem_cmds[] = {
+	{ "df", UNITS " [PATH]", "space allocated and used per block group "
+	  "type and profile", 0, -1, cmd_filesystem_df },
+	{ "show", "[PATH|DISK]", "label, UUID and devices of filesystems",
+	  0, -1, NULL },
+	{ "sync", "[PATH]", "commit the running transaction", 0, -1,
+	  cmd_filesystem_sync },
+	{ "defragment", "[-r] [-v] [-s START] [-l LEN] [-t SIZE] PATH...",
+	  "rewrite file data into fewer extents", 0, -1, NULL },
+	{ "label", "[PATH|DISK] [NEWLABEL]", "show or set the label",
+	  0, -1, NULL },
+	{ "usage", "[-T] " UNITS " [PATH]", "space overall, by type and by "
+	  "device", 0, -1, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+static const struct shell_cmd subvolume_cmds[] = {
+	{ "create", "PATH...", "make subvolumes", 1, -1,
+	  cmd_subvolume_create },
+	{ "delete", "[-c|-C] PATH... | -i ID PATH", "delete subvolumes (the "
+	  "cleaner frees their space in the background)", 1, -1,
+	  cmd_subvolume_delete },
+	{ "list", "[-p] [-a] [-s] [-r] [-u] [-q] [-o] PATH", "list the "
+	  "subvolumes", 0, -1, cmd_subvolume_list },
+	{ "snapshot", "[-r] SOURCE DEST", "snapshot a subvolume (-r: "
+	  "read-only)", 2, 3, cmd_subvolume_snapshot },
+	{ "get-default", "[PATH]", "show the default subvolume", 0, 1,
+	  cmd_subvolume_get_default },
+	{ "set-default", "ID [PATH]", "set the default subvolume (used from "
+	  "the next mount)", 1, 2, cmd_subvolume_set_default },
+	{ "show", "PATH", "show a subvolume's attributes", 1, 1,
+	  cmd_subvolume_show },
+	{ "sync", "[PATH [ID...]]", "wait for deleted subvolumes to be "
+	  "cleaned", 0, -1, cmd_subvolume_sync },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+static const struct shell_cmd property_cmds[] = {
+	{ "get", "PATH [ro]", "show a subvolume's properties (ro)", 1, 2,
+	  cmd_property_get },
+	{ "set", "PATH ro true|false", "set a subvolume's ro property",
+	  3, 3, cmd_property_set },
+	{ "list", "[-t TYPE] PATH", "list the properties an object has",
+	  0, -1, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+static const struct shell_cmd quota_cmds[] = {
+	{ "enable", "PATH", "turn quota groups on", 0, -1, NULL },
+	{ "disable", "PATH", "turn quota groups off", 0, -1, NULL },
+	{ "rescan", "[-s|-w|-W] PATH", "recount quota groups (a task)", 0, -1,
+	  NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+static const struct shell_cmd qgroup_cmds[] = {
+	{ "assign", "SRC DST PATH", "make SRC a member of DST", 0, -1, NULL },
+	{ "remove", "SRC DST PATH", "remove SRC from DST", 0, -1, NULL },
+	{ "create", "QGROUPID PATH", "make a quota group", 0, -1, NULL },
+	{ "destroy", "QGROUPID PATH", "remove a quota group", 0, -1, NULL },
+	{ "show", "[-p] [-c] [-r] [-e] [-f|-F] " UNITS " PATH",
+	  "quota groups with their usage and limits", 0, -1, NULL },
+	{ "limit", "[-c] [-e] SIZE|none [QGROUPID] PATH",
+	  "set a quota group's limit", 0, -1, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+static const struct shell_cmd balance_cmds[] = {
+	{ "start", "[-d[FILTERS]] [-m[FILTERS]] [-s[FILTERS]] [-f] [--bg] PATH",
+	  "relocate block groups (a task)", 0, -1, NULL },
+	{ "pause", "PATH", "pause a running balance", 0, -1, NULL },
+	{ "cancel", "PATH", "cancel a running or paused balance", 0, -1,
+	  NULL },
+	{ "resume", "PATH", "resume a paused balance", 0, -1, NULL },
+	{ "status", "[-v] PATH", "progress of a balance", 0, -1, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+static const struct shell_cmd scrub_cmds[] = {
+	{ "start", "[-B] [-r] PATH|DISK", "read and verify every copy (a task)",
+	  0, -1, NULL },
+	{ "cancel", "PATH|DISK", "cancel a running scrub", 0, -1, NULL },
+	{ "resume", "[-B] [-r] PATH|DISK", "resume a cancelled scrub", 0, -1,
+	  NULL },
+	{ "status", "[-d] " UNITS " PATH|DISK", "progress and errors of a "
+	  "scrub", 0, -1, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+static const struct shell_cmd device_cmds[] = {
+	{ "stats", "[-c] [-z] PATH|DISK", "I/O error counters per device",
+	  0, -1, NULL },
+	{ "usage", UNITS " PATH", "space allocated on each device", 0, -1,
+	  NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+static const struct shell_cmd inspect_internal_cmds[] = {
+	{ "dump-tree", "-t TREE", "print a tree (root, extent, chunk, dev, fs, "
+	  "csum, quota, uuid, free-space, block-group or an ID)", 0, -1,
+	  cmd_inspect_internal_dump_tree },
+	{ "dump-super", "", "print the superblock", 0, 0,
+	  cmd_inspect_internal_dump_super },
+	{ "inode-resolve", "[-v] INO PATH", "paths of an inode number", 0, -1,
+	  NULL },
+	{ "logical-resolve", "[-P] [-o] LOGICAL PATH", "paths of the files "
+	  "using a logical address", 0, -1, NULL },
+	{ "rootid", "PATH", "ID of the subvolume holding PATH", 0, -1, NULL },
+	{ "min-dev-size", "[--id DEVID] PATH", "smallest size the device "
+	  "could shrink to", 0, -1, NULL },
+	{ "tree-stats", "[-b] [-t TREE] DISK", "block counts and sizes of "
+	  "trees", 0, -1, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+const struct shell_group shell_groups[] = {
+	{ "filesystem", "df, show, usage, sync, label, defragment",
+	  filesystem_cmds },
+	{ "subvolume", "create, snapshot, delete, list, show, default",
+	  subvolume_cmds },
+	{ "property", "get and set properties (ro, label, ...)",
+	  property_cmds },
+	{ "quota", "enable, disable, rescan quota groups", quota_cmds },
+	{ "qgroup", "create, limit, show quota groups", qgroup_cmds },
+	{ "balance", "relocate block groups; pause, cancel, status",
+	  balance_cmds },
+	{ "scrub", "verify every copy; cancel, status", scrub_cmds },
+	{ "device", "per-device error counters and space", device_cmds },
+	{ "inspect-internal", "dump trees and the superblock, resolve inodes "
+	  "and addresses", inspect_internal_cmds },
+	{ NULL, NULL, NULL },
+};
+
+const struct shell_cmd shell_btrfs_commands[] = {
+	{ "check", "[DISK]", "ghee's own check of the last commit (as fsck)",
+	  0, 1, cmd_fsck },
+	{ "send", "[-e] [-p PARENT] [-c CLONE] [-f FILE] SUBVOL...",
+	  "write a stream of read-only subvolumes", 0, -1, NULL },
+	{ "receive", "[-e] [-f FILE] DIR", "make subvolumes from a send "
+	  "stream", 0, -1, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};

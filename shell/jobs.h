@@ -1,0 +1,26 @@
+/*
+ * Jobs (shell/jobs.c): every command line runs on a task of its own, in
+ * the foreground or, ended by `&`, in the background.
+ */
+#ifndef SHELL_JOBS_H
+#define SHELL_JOBS_H
+
+/*
+ * Run argv (argc words, operators already taken out) as a job. In the
+ * foreground the shell waits for it (Ctrl-C stops it; on a terminal a
+ * long one shows its progress) and returns its result; in the background
+ * it prints "[ID] COMMAND" and returns 0 once started.
+ */
+int jobs_run(int argc, char **argv, int background);
+/* Report background jobs that ended since the last call ("[ID] Done"),
+ * before a prompt. */
+void jobs_announce(void);
+/* How many background jobs run now, the caller's own not counted. */
+int jobs_running(void);
+/* Wait for every background job and forget them (end of the shell). */
+void jobs_wait_all(void);
+
+int cmd_jobs(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+
+#endif
