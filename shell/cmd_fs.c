@@ -52,7 +52,7 @@ const char *cmd_fs_err_text(int err)
 	case ENOTEMPTY: return "directory not empty";
 	case EMLINK: return "too many links";
 	case EOVERFLOW: return "too many names with this hash in the directory";
-	case EXDEV: return "not in the same subvolume";
+	case EXDEV: return "invalid cross-device link (another subvolume or filesystem)";
 	case ENODATA: return "no such attribute";
 	case ERANGE: return "result out of range";
 	case E2BIG: return "attribute value too long";

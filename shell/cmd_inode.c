@@ -69,12 +69,9 @@ static int parse_owner(const char *s, uint32_t *uid, uint32_t *gid)
 
 int cmd_chown(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("chown");
 	int i = 1, nofollow = 0, ret = 0;
 	uint32_t uid, gid;
 
-	if (!fs)
-		return -ENOENT;
 	if (!strcmp(argv[1], "-h")) {
 		nofollow = 1;
 		i++;
@@ -86,13 +83,15 @@ int cmd_chown(int argc, char **argv)
 	}
 	for (i++; i < argc; i++) {
 		struct fs_ino ino;
-		int r = fs_lookup(fs, argv[i], nofollow ? 0 : FS_LOOKUP_FOLLOW,
-				  &ino);
+		const char *in;
+		struct fs_info *fs = cmd_fs_path("chown", argv[i], &in);
+		int r = fs ? fs_lookup(fs, in, nofollow ? 0 : FS_LOOKUP_FOLLOW,
+				       &ino) : -ENOENT;
 
 		if (r == 0)
 			r = fs_chown(fs, ino, uid, gid);
 		if (r)
-			ret = fail("chown", argv[i], r);
+			ret = fs ? fail("chown", argv[i], r) : r;
 	}
 	return ret;
 }
@@ -117,13 +116,12 @@ static int parse_mode(int argc, char **argv, int *i, uint32_t *mode)
 
 int cmd_mknod(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("mknod");
 	uint64_t major = 0, minor = 0;
 	uint32_t mode, type;
+	struct fs_info *fs;
+	const char *in;
 	int i = 1, ret;
 
-	if (!fs)
-		return -ENOENT;
 	if (parse_mode(argc, argv, &i, &mode) || i + 1 >= argc ||
 	    strlen(argv[i + 1]) != 1)
 		return -EINVAL;
@@ -152,27 +150,29 @@ int cmd_mknod(int argc, char **argv)
 			   "1048575\n");
 		return -EINVAL;
 	}
-	ret = fs_mknod(fs, argv[i], type | mode, FS_MKDEV(major, minor), NULL);
+	fs = cmd_fs_path("mknod", argv[i], &in);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_mknod(fs, in, type | mode, FS_MKDEV(major, minor), NULL);
 	return ret ? fail("mknod", argv[i], ret) : 0;
 }
 
 int cmd_mkfifo(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("mkfifo");
 	uint32_t mode;
 	int i = 1, ret = 0;
 
-	if (!fs)
-		return -ENOENT;
 	if (parse_mode(argc, argv, &i, &mode) || i >= argc) {
 		con_printf("mkfifo: expected [-m MODE] PATH...\n");
 		return -EINVAL;
 	}
 	for (; i < argc; i++) {
-		int r = fs_mknod(fs, argv[i], S_IFIFO_ | mode, 0, NULL);
+		const char *in;
+		struct fs_info *fs = cmd_fs_path("mkfifo", argv[i], &in);
+		int r = fs ? fs_mknod(fs, in, S_IFIFO_ | mode, 0, NULL) : -ENOENT;
 
 		if (r)
-			ret = fail("mkfifo", argv[i], r);
+			ret = fs ? fail("mkfifo", argv[i], r) : r;
 	}
 	return ret;
 }

@@ -44,17 +44,19 @@ static void uuid_string(const uint8_t *u, char *out)
 
 int cmd_subvolume_create(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("subvolume create");
 	int i, ret = 0;
 
 	if (argc < 2)
 		return -EINVAL;
-	if (!fs)
-		return -ENOENT;
 	for (i = 1; i < argc; i++) {
-		int r = fs_subvol_create(fs, argv[i]);
+		const char *in;
+		struct fs_info *fs = cmd_fs_path("subvolume create", argv[i],
+						 &in);
+		int r = fs ? fs_subvol_create(fs, in) : -ENOENT;
 
-		if (r)
+		if (!fs)
+			ret = r;
+		else if (r)
 			ret = fail("cannot create subvolume", argv[i], r);
 		else
 			con_printf("Create subvolume '%s'\n", argv[i]);
@@ -77,8 +79,8 @@ static const char *base_name(const char *path)
 
 int cmd_subvolume_snapshot(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("subvolume snapshot");
-	const char *src, *dst;
+	struct fs_info *fs, *dfs;
+	const char *src, *dst, *sin, *din;
 	char *path = NULL;
 	struct fs_ino ino;
 	struct fs_stat st;
@@ -90,20 +92,24 @@ int cmd_subvolume_snapshot(int argc, char **argv)
 	}
 	if (argc - i != 2)
 		return -EINVAL;
-	if (!fs)
-		return -ENOENT;
 	src = argv[i];
 	dst = argv[i + 1];
+	fs = cmd_fs_path("subvolume snapshot", src, &sin);
+	dfs = fs ? cmd_fs_path("subvolume snapshot", dst, &din) : NULL;
+	if (!dfs)
+		return -ENOENT;
 	/* An existing directory receives the snapshot under src's name. */
-	if (fs_lookup(fs, dst, FS_LOOKUP_FOLLOW, &ino) == 0 &&
-	    fs_stat(fs, ino, &st) == 0 && (st.mode & 0170000) == 0040000) {
+	if (fs_lookup(dfs, din, FS_LOOKUP_FOLLOW, &ino) == 0 &&
+	    fs_stat(dfs, ino, &st) == 0 && (st.mode & 0170000) == 0040000) {
 		path = kmalloc(4096);
 		if (!path)
 			return fail("snapshot", dst, -ENOMEM);
 		snprintf(path, 4096, "%s/%s", dst, base_name(src));
 		dst = path;
+		dfs = cmd_fs_path("subvolume snapshot", dst, &din);
 	}
-	ret = fs_subvol_snapshot(fs, src, dst, ro ? FS_SNAP_RDONLY : 0);
+	ret = fs != dfs ? -EXDEV :
+	      fs_subvol_snapshot(fs, sin, din, ro ? FS_SNAP_RDONLY : 0);
 	if (ret)
 		fail("cannot snapshot", src, ret);
 	else
@@ -128,9 +134,18 @@ static uint64_t parse_id(const char *s)
 	return v;
 }
 
+/* The filesystem holding path (default /), and in *in the path inside
+ * it; NULL after saying there is none. */
+static struct fs_info *fs_of(const char *cmd, const char *path,
+			     const char **in)
+{
+	return cmd_fs_path(cmd, path ? path : "/", in);
+}
+
 int cmd_subvolume_delete(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("subvolume delete");
+	struct fs_info *fs;
+	const char *in;
 	int i = 1, commit = 0, by_id = 0, ret = 0;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -145,13 +160,25 @@ int cmd_subvolume_delete(int argc, char **argv)
 		else
 			break;
 	}
-	if (i >= argc || (by_id && (argc - i != 1 || !parse_id(argv[i]))))
+	if (i >= argc || (by_id && (argc - i > 2 || !parse_id(argv[i]))))
 		return -EINVAL;
-	if (!fs)
-		return -ENOENT;
+	if (by_id) {	/* -i ID [PATH]: the filesystem PATH is on */
+		fs = fs_of("subvolume delete", argv[i + 1], &in);
+		if (!fs)
+			return -ENOENT;
+		argc = i + 1;
+	}
 	for (; i < argc; i++) {
-		int r = by_id ? fs_subvol_delete(fs, NULL, parse_id(argv[i])) :
-				fs_subvol_delete(fs, argv[i], 0);
+		int r;
+
+		if (!by_id)
+			fs = fs_of("subvolume delete", argv[i], &in);
+		if (!fs) {
+			ret = -ENOENT;
+			continue;
+		}
+		r = by_id ? fs_subvol_delete(fs, NULL, parse_id(argv[i])) :
+			    fs_subvol_delete(fs, in, 0);
 
 		con_printf("Delete subvolume (%s): '%s'\n",
 			   commit ? "commit" : "no-commit", argv[i]);
@@ -165,11 +192,11 @@ int cmd_subvolume_delete(int argc, char **argv)
 
 int cmd_subvolume_sync(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("subvolume sync");
+	const char *in;
+	struct fs_info *fs = fs_of("subvolume sync", argc > 1 ? argv[1] : NULL,
+				   &in);
 	int ret;
 
-	(void)argv;
-	(void)argc;
 	if (!fs)
 		return -ENOENT;
 	ret = fs_subvol_sync(fs);
@@ -241,21 +268,23 @@ static int list_parse(int argc, char **argv, struct list_opts *o)
 
 int cmd_subvolume_list(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("subvolume list");
+	struct fs_info *fs;
 	struct list_opts o;
 	struct fs_subvol *sv;
+	const char *in;
 	int i, ret;
 
 	memset(&o, 0, sizeof(o));
 	i = list_parse(argc, argv, &o);
 	if (i < 0)
 		return -EINVAL;
+	fs = fs_of("subvolume list", argv[i], &in);
 	if (!fs)
 		return -ENOENT;
 	sv = kmalloc(sizeof(*sv));
 	if (!sv)
 		return fail("subvolume list", argv[i], -ENOMEM);
-	ret = fs_subvol_get(fs, argv[i], sv);
+	ret = fs_subvol_get(fs, in, sv);
 	if (ret == 0) {
 		o.below_id = sv->id;
 		ret = fs_subvol_list(fs, list_print, &o);
@@ -314,18 +343,20 @@ static void show_one(struct fs_info *fs, const char *arg,
 
 int cmd_subvolume_show(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("subvolume show");
+	struct fs_info *fs;
 	struct fs_subvol *sv;
+	const char *in;
 	int ret;
 
 	if (argc != 2)
 		return -EINVAL;
+	fs = fs_of("subvolume show", argv[1], &in);
 	if (!fs)
 		return -ENOENT;
 	sv = kmalloc(sizeof(*sv));
 	if (!sv)
 		return fail("subvolume show", argv[1], -ENOMEM);
-	ret = fs_subvol_get(fs, argv[1], sv);
+	ret = fs_subvol_get(fs, in, sv);
 	if (ret)
 		fail("subvolume show", argv[1], ret);
 	else
@@ -353,13 +384,14 @@ static int default_print(void *ctx, const struct fs_subvol *sv)
 
 int cmd_subvolume_get_default(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("subvolume get-default");
+	struct fs_info *fs;
 	struct default_ctx c;
+	const char *in;
 	int ret;
 
-	(void)argv;
 	if (argc > 2)
 		return -EINVAL;
+	fs = fs_of("subvolume get-default", argc == 2 ? argv[1] : NULL, &in);
 	if (!fs)
 		return -ENOENT;
 	ret = fs_subvol_default_get(fs, &c.id);
@@ -375,12 +407,14 @@ int cmd_subvolume_get_default(int argc, char **argv)
 
 int cmd_subvolume_set_default(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("subvolume set-default");
+	struct fs_info *fs;
 	uint64_t id = argc >= 2 ? parse_id(argv[1]) : 0;
+	const char *in;
 	int ret;
 
 	if (argc < 2 || argc > 3 || !id)
 		return -EINVAL;
+	fs = fs_of("subvolume set-default", argc == 3 ? argv[2] : NULL, &in);
 	if (!fs)
 		return -ENOENT;
 	ret = fs_subvol_set_default(fs, id);
@@ -390,18 +424,20 @@ int cmd_subvolume_set_default(int argc, char **argv)
 
 int cmd_property_get(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("property get");
+	struct fs_info *fs;
 	struct fs_subvol *sv;
+	const char *in;
 	int ret;
 
 	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "ro")))
 		return -EINVAL;
+	fs = fs_of("property get", argv[1], &in);
 	if (!fs)
 		return -ENOENT;
 	sv = kmalloc(sizeof(*sv));
 	if (!sv)
 		return fail("property get", argv[1], -ENOMEM);
-	ret = fs_subvol_get(fs, argv[1], sv);
+	ret = fs_subvol_get(fs, in, sv);
 	if (ret)
 		fail("property get", argv[1], ret);
 	else
@@ -412,15 +448,17 @@ int cmd_property_get(int argc, char **argv)
 
 int cmd_property_set(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("property set");
+	struct fs_info *fs;
+	const char *in;
 	int ro, ret;
 
 	if (argc != 4 || strcmp(argv[2], "ro") ||
 	    (strcmp(argv[3], "true") && strcmp(argv[3], "false")))
 		return -EINVAL;
+	fs = fs_of("property set", argv[1], &in);
 	if (!fs)
 		return -ENOENT;
 	ro = !strcmp(argv[3], "true");
-	ret = fs_subvol_set_ro(fs, argv[1], ro);
+	ret = fs_subvol_set_ro(fs, in, ro);
 	return ret ? fail("property set", argv[1], ret) : 0;
 }

@@ -135,24 +135,27 @@ static int decode_value(const char *s, uint8_t *out)
 	return (int)n;
 }
 
-/* The path argument's inode, following a symlink unless nofollow. */
-static int resolve(struct fs_info *fs, const char *cmd, const char *path,
-		   int nofollow, struct fs_ino *ino)
+/* The path argument's filesystem (through the mount table) and inode,
+ * following a symlink unless nofollow. */
+static int resolve(const char *cmd, const char *path, int nofollow,
+		   struct fs_info **fs, struct fs_ino *ino)
 {
-	int ret = fs_lookup(fs, path, nofollow ? 0 : FS_LOOKUP_FOLLOW, ino);
+	const char *in;
+	int ret;
 
+	*fs = cmd_fs_path(cmd, path, &in);
+	if (!*fs)
+		return -ENOENT;
+	ret = fs_lookup(*fs, in, nofollow ? 0 : FS_LOOKUP_FOLLOW, ino);
 	return ret ? fail(cmd, path, NULL, ret) : 0;
 }
 
 int cmd_setfattr(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("setfattr");
 	const char *name = NULL, *value = NULL;
 	int i, remove = 0, nofollow = 0, len = 0, ret = 0;
 	uint8_t *buf = NULL;
 
-	if (!fs)
-		return -ENOENT;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") ||
 		    !strcmp(argv[i], "--no-dereference"))
@@ -180,8 +183,9 @@ int cmd_setfattr(int argc, char **argv)
 		}
 	}
 	for (; i < argc; i++) {
+		struct fs_info *fs;
 		struct fs_ino ino;
-		int r = resolve(fs, "setfattr", argv[i], nofollow, &ino);
+		int r = resolve("setfattr", argv[i], nofollow, &fs, &ino);
 
 		if (r == 0) {
 			r = remove ? fs_removexattr(fs, ino, name) :
@@ -371,13 +375,13 @@ static size_t sort_names(char *list, size_t len, char **names)
 }
 
 /* getfattr on one path (list: LIST_MAX bytes, names: LIST_MAX / 2). */
-static int getfattr_path(struct fs_info *fs, struct gopts *o,
-			 const char *path, char *list, char **names,
-			 uint8_t *buf)
+static int getfattr_path(struct gopts *o, const char *path, char *list,
+			 char **names, uint8_t *buf)
 {
+	struct fs_info *fs;
 	struct fs_ino ino;
 	size_t len, n, i;
-	int shown = 0, ret = resolve(fs, "getfattr", path, o->nofollow, &ino);
+	int shown = 0, ret = resolve("getfattr", path, o->nofollow, &fs, &ino);
 
 	if (ret)
 		return ret;
@@ -440,11 +444,10 @@ static int getfattr_opts(int argc, char **argv, struct gopts *o)
 
 int cmd_getfattr(int argc, char **argv)
 {
-	struct fs_info *fs = cmd_fs_mounted("getfattr");
 	struct gopts o;
 	char *list, **names;
 	uint8_t *buf;
-	int i = fs ? getfattr_opts(argc, argv, &o) : -ENOENT, ret = 0;
+	int i = getfattr_opts(argc, argv, &o), ret = 0;
 
 	if (i < 0)
 		return i;
@@ -454,7 +457,7 @@ int cmd_getfattr(int argc, char **argv)
 	if (!list || !names || !buf)
 		ret = -ENOMEM;
 	for (; ret != -ENOMEM && i < argc; i++) {
-		int r = getfattr_path(fs, &o, argv[i], list, names, buf);
+		int r = getfattr_path(&o, argv[i], list, names, buf);
 
 		ret = r ? r : ret;
 	}
