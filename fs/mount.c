@@ -32,6 +32,7 @@
 #include "subvol.h"
 #include "super.h"
 #include "transaction.h"
+#include "tree_log.h"
 
 #define TB_CACHE_BYTES (64ULL << 20)	/* unreferenced tree blocks kept */
 #define COMMIT_INTERVAL_NS (5ULL * 1000000000)	/* periodic commit */
@@ -123,6 +124,33 @@ static int read_chunk_tree_uuid(struct fs_info *fs)
 	return 0;
 }
 
+/* Why the tree-log cannot be replayed, or NULL when it can. */
+static const char *log_obstacle(struct fs_info *fs)
+{
+	struct tree_log_summary s;
+
+	if (tree_log_scan(fs, &s))
+		return "the tree-log cannot be read";
+	return s.unsupported;
+}
+
+/* Say what a read-only mount leaves out of an unreplayed tree-log. */
+static void warn_log_ignored(struct fs_info *fs)
+{
+	struct tree_log_summary s;
+
+	if (tree_log_scan(fs, &s)) {
+		pr_warn("%s: the tree-log cannot be read; a read-only mount "
+			"does not show its fsyncs", fs->dev->name);
+		return;
+	}
+	pr_warn("%s: the tree-log holds fsyncs of %llu inodes in %u "
+		"subvolumes that a read-only mount does not show%s%s",
+		fs->dev->name, (unsigned long long)s.inodes, s.subvols,
+		s.unsupported ? "; not replayable: " : "",
+		s.unsupported ? s.unsupported : "");
+}
+
 /* Why this filesystem cannot be written, or NULL when it can. */
 static const char *rw_obstacle(struct fs_info *fs)
 {
@@ -143,8 +171,8 @@ static const char *rw_obstacle(struct fs_info *fs)
 	if ((fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE) &&
 	    !(fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID))
 		return "the free space tree is not valid";
-	if (get_le64(&fs->super->log_root))
-		return "the tree-log holds unreplayed fsyncs";
+	if (get_le64(&fs->super->log_root) && log_obstacle(fs))
+		return log_obstacle(fs);
 	if (!fs->csum_root.bytenr || !fs->dev_root.bytenr)
 		return "the csum or device tree is missing";
 	if (subvol_read_root_item(fs, BTRFS_QUOTA_TREE_OBJECTID, item,
@@ -171,6 +199,11 @@ static int go_read_write(struct fs_info *fs)
 		return ret;
 	fs->read_only = 0;
 	fs->commit_interval_ns = COMMIT_INTERVAL_NS;
+	if (get_le64(&fs->super->log_root)) {
+		ret = tree_log_replay(fs);
+		if (ret)
+			return ret;
+	}
 	return trans_start_committer(fs);
 }
 
@@ -262,8 +295,7 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 	if (ret)
 		goto out_free;
 	if (fs->read_only && get_le64(&fs->super->log_root))
-		pr_warn("%s: the tree-log holds unreplayed fsyncs; a read-only "
-			"mount ignores them", dev->name);
+		warn_log_ignored(fs);
 	*out = fs;
 	return 0;
 
