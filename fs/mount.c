@@ -144,9 +144,10 @@ static void warn_log_ignored(struct fs_info *fs)
 			"does not show its fsyncs", fs->dev->name);
 		return;
 	}
-	pr_warn("%s: the tree-log holds fsyncs of %llu inodes in %u "
-		"subvolumes that a read-only mount does not show%s%s",
-		fs->dev->name, (unsigned long long)s.inodes, s.subvols,
+	pr_warn("%s: the tree-log holds fsyncs of %llu inode%s in %u "
+		"subvolume%s that a read-only mount does not show%s%s",
+		fs->dev->name, (unsigned long long)s.inodes,
+		s.inodes == 1 ? "" : "s", s.subvols, s.subvols == 1 ? "" : "s",
 		s.unsupported ? "; not replayable: " : "",
 		s.unsupported ? s.unsupported : "");
 }
@@ -155,6 +156,7 @@ static void warn_log_ignored(struct fs_info *fs)
 static const char *rw_obstacle(struct fs_info *fs)
 {
 	u8 item[sizeof(struct d_root_item)];
+	const char *why;
 	u32 size;
 	const u64 need = BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
 			 BTRFS_FEATURE_INCOMPAT_NO_HOLES;
@@ -171,8 +173,8 @@ static const char *rw_obstacle(struct fs_info *fs)
 	if ((fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE) &&
 	    !(fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID))
 		return "the free space tree is not valid";
-	if (get_le64(&fs->super->log_root) && log_obstacle(fs))
-		return log_obstacle(fs);
+	if (get_le64(&fs->super->log_root) && (why = log_obstacle(fs)))
+		return why;
 	if (!fs->csum_root.bytenr || !fs->dev_root.bytenr)
 		return "the csum or device tree is missing";
 	if (subvol_read_root_item(fs, BTRFS_QUOTA_TREE_OBJECTID, item,

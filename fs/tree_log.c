@@ -181,20 +181,20 @@ static const char *item_unsupported(const struct key *k, const u8 *d,
 	case BTRFS_DIR_INDEX_KEY:
 		key_from_disk(&loc, D_PTR(struct d_dir_item, d, location));
 		return loc.type == BTRFS_INODE_ITEM_KEY ? NULL :
-		       "the log links a subvolume into a directory";
+		       "the tree-log links a subvolume into a directory";
 	case BTRFS_EXTENT_DATA_KEY:
 		if (size < BTRFS_FILE_EXTENT_INLINE_DATA_START ||
 		    D_GET8(struct d_file_extent_item, d, encryption) ||
 		    D_GET16(struct d_file_extent_item, d, other_encoding))
-			return "the log holds an encoded file extent";
+			return "the tree-log holds an encoded file extent";
 		return NULL;
 	case BTRFS_EXTENT_CSUM_KEY:
 		return k->objectid == BTRFS_EXTENT_CSUM_OBJECTID ? NULL :
-		       "the log holds a misplaced checksum item";
+		       "the tree-log holds a misplaced checksum item";
 	case BTRFS_DIR_LOG_ITEM_KEY:
-		return "the log holds DIR_LOG_ITEM ranges (an old kernel's)";
+		return "the tree-log holds DIR_LOG_ITEM ranges (an old kernel's)";
 	default:
-		return "the log holds an item type replay does not know";
+		return "the tree-log holds an item type replay does not know";
 	}
 }
 
@@ -235,16 +235,16 @@ static int scan_subvol(struct replay *r, const struct key *k, const u8 *d,
 	int ret = open_log(r, fs, k, d, size);
 
 	if (ret) {
-		r->sum->unsupported = "the log root tree holds a stray item";
+		r->sum->unsupported = "the tree-log root tree holds a stray item";
 		return 0;
 	}
 	r->sum->subvols++;
 	if (subvol_get(fs, k->offset, &sv)) {
-		r->sum->unsupported = "the log names a missing subvolume";
+		r->sum->unsupported = "the tree-log names a missing subvolume";
 		return 0;
 	}
 	if (sv->flags & BTRFS_ROOT_SUBVOL_RDONLY)
-		r->sum->unsupported = "the log names a read-only subvolume";
+		r->sum->unsupported = "the tree-log names a read-only subvolume";
 	return tree_log_walk(r, &r->log, &from, &to, scan_item);
 }
 

@@ -21,6 +21,7 @@ suites=(
 )
 suites+=("interop:tests/interop/run.sh"
 	 "interop-linux:tests/interop/linux_made.sh"
+	 "tree-log:tests/interop/tree_log.sh"
 	 "write:tests/interop/write.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
