@@ -7,11 +7,13 @@
 # For each case:
 #   - Linux mounts one copy (its own replay): the reference;
 #   - ghee mounts another copy read-write, which must replay the log;
-#   - `btrfs check` finds that copy clean, with no log left;
+#   - `btrfs check` and ghee's fsck find that copy clean, no log left;
 #   - ghee's view of it equals the reference (compare.py: paths, ls -l,
 #     sha256sum);
 #   - Linux mounts ghee's result and sees what it saw after its own
-#     replay (names, sizes, link counts, data, xattrs).
+#     replay (names, sizes, link counts, data, xattrs);
+#   - ghee then writes to it (the space the log held is usable, the
+#     space it named is not handed out twice) and btrfs check agrees.
 # A read-only mount of a copy with a log must say it does not show it.
 #
 # Output: KTAP and '#' lines. Needs root, loop devices and btrfs; without
@@ -26,7 +28,7 @@ FAILED=0
 
 cases="new_file inline_file append overwrite_middle rename unlink_dir_fsync
 new_dir hard_link xattrs punch_hole truncate subvolumes"
-checks="replayed btrfs_check ghee_view linux_view"
+checks="replayed checks_clean ghee_view linux_view writes_after"
 
 echo "KTAP version 1"
 echo "1..$(($(echo $cases | wc -w) * $(echo $checks | wc -w) + 4))"
@@ -196,17 +198,20 @@ run_case() {
 		notok "${c}_replayed" "ghee did not replay the log"
 	fi
 	out=$(btrfs check "$got" 2>&1)
+	fsck=$(printf 'fsck vda\n' | timeout 120 "$GHEE" "ro:$got" 2>&1)
 	if echo "$out" | grep -q "no error found" &&
-	   [ "$(log_root_of "$got")" = 0 ]; then
-		ok "${c}_btrfs_check"
+	   [ "$(log_root_of "$got")" = 0 ] &&
+	   echo "$fsck" | grep -q "^fsck: vda .*: no errors$"; then
+		ok "${c}_checks_clean"
 	else
 		echo "$out" | grep -vE "^\[|^Opening|^Checking|^UUID" | head -n 12 | say
-		notok "${c}_btrfs_check" "btrfs check is not clean, or the log is left"
-		for k in ghee_view linux_view; do notok "${c}_$k" "not checked: btrfs check failed"; done
+		echo "$fsck" | grep -E "^fsck|^error" | head -n 6 | say
+		notok "${c}_checks_clean" "btrfs check or ghee's fsck is not clean, or the log is left"
+		for k in ghee_view linux_view writes_after; do notok "${c}_$k" "not checked: the image is not clean"; done
 		return
 	fi
 	if ! mount -o loop "$ref" "$W/ref"; then
-		for k in ghee_view linux_view; do notok "${c}_$k" "Linux cannot mount its copy"; done
+		for k in ghee_view linux_view writes_after; do notok "${c}_$k" "Linux cannot mount its copy"; done
 		forget
 		return
 	fi
@@ -233,6 +238,15 @@ run_case() {
 		fi
 	else
 		notok "${c}_linux_view" "Linux cannot mount ghee's replay"
+	fi
+	out=$(printf 'mount vda\nwrite /after 0 3000000 7\nwrite /after2 0 5000 8\nrm /after\nsync\nwrite /after3 0 2000000 9\numount\n' |
+	      timeout 120 "$GHEE" "$got" 2>&1)
+	if ! echo "$out" | grep -qE "^error|errno|aborted" &&
+	   btrfs check "$got" 2>&1 | grep -q "no error found"; then
+		ok "${c}_writes_after"
+	else
+		echo "$out" | grep -E "^error|errno|aborted" | head -n 6 | say
+		notok "${c}_writes_after" "writing after the replay failed or left errors"
 	fi
 }
 
