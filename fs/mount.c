@@ -13,9 +13,12 @@
  * Any failure unwinds everything and returns the error; the message saying
  * what was wrong has been printed by the step that found it.
  *
- * A read-write mount (rw_check says when one is possible) then builds the
- * allocator from the extent and device trees and starts the periodic
- * commit task; unmounting commits and stops it.
+ * A read-write mount (rw_obstacle says when one is possible) then builds
+ * the allocator from the extent and device trees, replays the tree-log
+ * Linux left (tree_log.c; committed before anything else may change the
+ * filesystem) and starts the periodic commit task; unmounting commits and
+ * stops it. A log that cannot be replayed makes the mount read-only, and a
+ * read-only mount says what of the log it does not show.
  */
 #include <ghee/errno.h>
 
