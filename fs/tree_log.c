@@ -29,7 +29,8 @@
  *     linked (a conflicting name or index is unlinked first); names of a
  *     logged ref item's directory that the log lacks are unlinked;
  *  4. every inode touched gets nlink recounted from its refs (evicted at
- *     0) and directories their size from their entries;
+ *     0), files their nbytes from their extents and directories their
+ *     size from their entries;
  *  5. the log blocks are pinned (free after the commit) and log_root is
  *     cleared.
  * tree_log_scan says beforehand whether the log holds only items this
