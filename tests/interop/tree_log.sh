@@ -27,7 +27,8 @@ N=0
 FAILED=0
 
 cases="new_file inline_file append overwrite_middle rename unlink_dir_fsync
-new_dir hard_link xattrs punch_hole truncate subvolumes"
+new_dir hard_link xattrs punch_hole truncate subvolumes many_extents
+fsync_twice"
 checks="replayed checks_clean ghee_view linux_view writes_after"
 
 echo "KTAP version 1"
@@ -107,6 +108,19 @@ base_subvolumes() {
 log_subvolumes() {
 	rnd 40000 >"$M/sv/a"; rnd 60000 >"$M/sv2/b"; echo t >"$M/top"
 	fsync "$M/sv/a" "$M/sv2/b" "$M/top"
+}
+base_many_extents() { :; }
+log_many_extents() {	# 600 extents: a log tree of two levels
+	python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+for i in range(600):
+    os.pwrite(fd, os.urandom(4096), i * 8192)
+os.fsync(fd)' "$M/many"
+}
+base_fsync_twice() { rnd 50000 >"$M/t"; }
+log_fsync_twice() {
+	rnd 30000 >>"$M/t"; fsync "$M/t"
+	rnd 30000 >>"$M/t"; echo n >"$M/n"; fsync "$M/t" "$M/n"
 }
 
 # make_log_once NAME: $W/NAME.log.img, a copy taken right after the fsyncs.
