@@ -436,6 +436,25 @@ int bg_alloc(struct trans *t, u64 type, u64 want, u64 min, u64 *start,
 	return ret == 1 ? -ENOSPC : ret;
 }
 
+/*
+ * Keep [start, +len) from being allocated: space in use that the extent
+ * tree does not record (tree-log blocks and the data extents they name,
+ * until replay enters or pins them). Parts already in use are left as
+ * they are. Returns 0, or -ENOMEM.
+ */
+int bg_exclude(struct fs_info *fs, u64 start, u64 len)
+{
+	struct block_group *bg;
+	int ret = 0;
+
+	mutex_lock(&fs->alloc_lock);
+	bg = bg_lookup(fs, start);
+	if (bg)
+		ret = free_remove(bg, start, len);
+	mutex_unlock(&fs->alloc_lock);
+	return ret;
+}
+
 /* Return a pinned range to the free space (after its commit). */
 void bg_unpin(struct fs_info *fs, u64 start, u64 len)
 {

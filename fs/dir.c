@@ -18,6 +18,7 @@
 #include "fs_info.h"
 #include "internal.h"
 #include "subvol.h"
+#include "write_common.h"
 
 /* btrfs's name hash: CRC-32C seeded with ~1, not inverted at the end. */
 u32 dir_name_hash(const char *name, size_t len)
@@ -208,4 +209,25 @@ int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 	ctree_path_release(&path);
 	up_read(&fs->ns_lock);
 	return ret == 1 ? 0 : ret;
+}
+
+/* The BTRFS_FT_* of an inode mode, as its directory entries name it. */
+u8 dir_ftype_of_mode(u32 mode)
+{
+	switch (mode & S_IFMT_) {
+	case S_IFDIR_:
+		return BTRFS_FT_DIR;
+	case S_IFLNK_:
+		return BTRFS_FT_SYMLINK;
+	case S_IFCHR_:
+		return BTRFS_FT_CHRDEV;
+	case S_IFBLK_:
+		return BTRFS_FT_BLKDEV;
+	case S_IFIFO_:
+		return BTRFS_FT_FIFO;
+	case S_IFSOCK_:
+		return BTRFS_FT_SOCK;
+	default:
+		return BTRFS_FT_REG_FILE;
+	}
 }

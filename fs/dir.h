@@ -9,6 +9,7 @@
 #include "fs.h"
 
 u32 dir_name_hash(const char *name, size_t len);
+u8 dir_ftype_of_mode(u32 mode);
 int dir_lookup(const struct ctree_root *root, u64 dir, const char *name,
 	       size_t len, struct key *location, u8 *type);
 

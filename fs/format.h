@@ -206,7 +206,8 @@ static inline void put_le64(void *p, u64 v)
 #define BTRFS_VERITY_MERKLE_ITEM_KEY 37
 /* (ORPHAN, ORPHAN_ITEM, inode) -> empty */
 #define BTRFS_ORPHAN_ITEM_KEY 48
-/* (dir, DIR_LOG_ITEM / DIR_LOG_INDEX, end): tree-log only */
+/* (dir, DIR_LOG_ITEM / DIR_LOG_INDEX, first) -> le64 last: a range of the
+ * directory the tree-log covers (tree-log only) */
 #define BTRFS_DIR_LOG_ITEM_KEY 60
 #define BTRFS_DIR_LOG_INDEX_KEY 72
 /* (dir, DIR_ITEM, name hash) -> d_dir_item + name, repeated on collision */

@@ -13,9 +13,12 @@
  * Any failure unwinds everything and returns the error; the message saying
  * what was wrong has been printed by the step that found it.
  *
- * A read-write mount (rw_check says when one is possible) then builds the
- * allocator from the extent and device trees and starts the periodic
- * commit task; unmounting commits and stops it.
+ * A read-write mount (rw_obstacle says when one is possible) then builds
+ * the allocator from the extent and device trees, replays the tree-log
+ * Linux left (tree_log.c; committed before anything else may change the
+ * filesystem) and starts the periodic commit task; unmounting commits and
+ * stops it. A log that cannot be replayed makes the mount read-only, and a
+ * read-only mount says what of the log it does not show.
  */
 #include <ghee/errno.h>
 
@@ -34,6 +37,7 @@
 #include "subvol.h"
 #include "super.h"
 #include "transaction.h"
+#include "tree_log.h"
 
 #define TB_CACHE_BYTES (64ULL << 20)	/* unreferenced tree blocks kept */
 #define COMMIT_INTERVAL_NS (5ULL * 1000000000)	/* periodic commit */
@@ -127,10 +131,39 @@ static int read_chunk_tree_uuid(struct fs_info *fs)
 	return 0;
 }
 
+/* Why the tree-log cannot be replayed, or NULL when it can. */
+static const char *log_obstacle(struct fs_info *fs)
+{
+	struct tree_log_summary s;
+
+	if (tree_log_scan(fs, &s))
+		return "the tree-log cannot be read";
+	return s.unsupported;
+}
+
+/* Say what a read-only mount leaves out of an unreplayed tree-log. */
+static void warn_log_ignored(struct fs_info *fs)
+{
+	struct tree_log_summary s;
+
+	if (tree_log_scan(fs, &s)) {
+		pr_warn("%s: the tree-log cannot be read; a read-only mount "
+			"does not show its fsyncs", fs->dev->name);
+		return;
+	}
+	pr_warn("%s: the tree-log holds fsyncs of %llu inode%s in %u "
+		"subvolume%s that a read-only mount does not show%s%s",
+		fs->dev->name, (unsigned long long)s.inodes,
+		s.inodes == 1 ? "" : "s", s.subvols, s.subvols == 1 ? "" : "s",
+		s.unsupported ? "; not replayable: " : "",
+		s.unsupported ? s.unsupported : "");
+}
+
 /* Why this filesystem cannot be written, or NULL when it can. */
 static const char *rw_obstacle(struct fs_info *fs)
 {
 	u8 item[sizeof(struct d_root_item)];
+	const char *why;
 	u32 size;
 	const u64 need = BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
 			 BTRFS_FEATURE_INCOMPAT_NO_HOLES;
@@ -147,8 +180,8 @@ static const char *rw_obstacle(struct fs_info *fs)
 	if ((fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE) &&
 	    !(fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID))
 		return "the free space tree is not valid";
-	if (get_le64(&fs->super->log_root))
-		return "the tree-log holds unreplayed fsyncs";
+	if (get_le64(&fs->super->log_root) && (why = log_obstacle(fs)))
+		return why;
 	if (!fs->csum_root.bytenr || !fs->dev_root.bytenr)
 		return "the csum or device tree is missing";
 	if (subvol_read_root_item(fs, BTRFS_QUOTA_TREE_OBJECTID, item,
@@ -175,6 +208,11 @@ static int go_read_write(struct fs_info *fs)
 		return ret;
 	fs->read_only = 0;
 	fs->commit_interval_ns = COMMIT_INTERVAL_NS;
+	if (get_le64(&fs->super->log_root)) {
+		ret = tree_log_replay(fs);
+		if (ret)
+			return ret;
+	}
 	ret = trans_start_committer(fs);
 	return ret ? ret : cleaner_start(fs);
 }
@@ -279,8 +317,7 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 	if (ret)
 		goto out_free;
 	if (fs->read_only && get_le64(&fs->super->log_root))
-		pr_warn("%s: the tree-log holds unreplayed fsyncs; a read-only "
-			"mount ignores them", dev->name);
+		warn_log_ignored(fs);
 	*out = fs;
 	return 0;
 

@@ -265,27 +265,6 @@ void inode_touch(struct wctx *w, u8 *item, int mtime)
 		D_GET64(struct d_inode_item, item, sequence) + 1);
 }
 
-/* BTRFS_FT_* of a mode. */
-static u8 ftype(u32 mode)
-{
-	switch (mode & S_IFMT_) {
-	case S_IFDIR_:
-		return BTRFS_FT_DIR;
-	case S_IFLNK_:
-		return BTRFS_FT_SYMLINK;
-	case S_IFCHR_:
-		return BTRFS_FT_CHRDEV;
-	case S_IFBLK_:
-		return BTRFS_FT_BLKDEV;
-	case S_IFIFO_:
-		return BTRFS_FT_FIFO;
-	case S_IFSOCK_:
-		return BTRFS_FT_SOCK;
-	default:
-		return BTRFS_FT_REG_FILE;
-	}
-}
-
 /* A symlink's target: an inline extent at offset 0; size and nbytes. */
 static int symlink_data(struct wctx *w, struct ctree_root *root, u64 ino,
 			const char *target)
@@ -519,7 +498,7 @@ static int make_node(struct fs_info *fs, const char *path, u32 mode,
 	if (ret == 0)
 		ret = new_inode(&w, root, d.dir.root, mode, rdev, &ino);
 	if (ret == 0) {
-		ret = link_name(&w, root, &d, ino, ftype(mode));
+		ret = link_name(&w, root, &d, ino, dir_ftype_of_mode(mode));
 		if (ret)	/* the inode item is in: no way back */
 			trans_abort(w.t, ret);
 	}

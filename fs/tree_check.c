@@ -212,6 +212,17 @@ static int check_leaf(const struct fs_info *fs, const u8 *buf, u32 nritems,
 	return 0;
 }
 
+/*
+ * The newest generation a block may carry: the last commit's, or the one
+ * after it for a tree-log block (the log is written by the transaction
+ * that had not committed yet; see tree_log.c).
+ */
+static u64 gen_bound(const struct fs_info *fs, const u8 *buf)
+{
+	return fs->generation +
+	       (D_GET64(struct d_header, buf, owner) == BTRFS_TREE_LOG_OBJECTID);
+}
+
 /* Check a node's pointer count, key order and child pointers. */
 static int check_node(const struct fs_info *fs, const u8 *buf, u32 nritems,
 		      char *why, size_t whylen)
@@ -236,7 +247,7 @@ static int check_node(const struct fs_info *fs, const u8 *buf, u32 nritems,
 		if (ptr == 0 || ptr % fs->sectorsize)
 			return WHY("node pointer %u to unaligned block %llu", i,
 				   (unsigned long long)ptr);
-		if (gen == 0 || gen > fs->generation)
+		if (gen == 0 || gen > gen_bound(fs, buf))
 			return WHY("node pointer %u generation %llu (super "
 				   "%llu)", i, (unsigned long long)gen,
 				   (unsigned long long)fs->generation);
@@ -269,7 +280,7 @@ int tree_check_block(const struct fs_info *fs, const u8 *buf, u64 bytenr,
 	if (memcmp(D_PTR(struct d_header, buf, fsid), fs->meta_fsid,
 		   BTRFS_FSID_SIZE))
 		return WHY("fsid does not match the superblock");
-	if (gen == 0 || gen > fs->generation)
+	if (gen == 0 || gen > gen_bound(fs, buf))
 		return WHY("generation %llu (super %llu)",
 			   (unsigned long long)gen,
 			   (unsigned long long)fs->generation);

@@ -22,6 +22,7 @@ suites=(
 suites+=("interop:tests/interop/run.sh"
 	 "interop-linux:tests/interop/linux_made.sh"
 	 "interop-shared:tests/interop/linux_shared.sh"
+	 "tree-log:tests/interop/tree_log.sh"
 	 "write:tests/interop/write.sh"
 	 "snapshot:tests/interop/snapshot.sh"
 	 "progs-images:tests/interop/progs_images.sh"
