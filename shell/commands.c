@@ -12,6 +12,7 @@
 
 #include "cmd_blk.h"
 #include "cmd_fs.h"
+#include "cmd_inspect.h"
 #include "cmd_subvol.h"
 #include "cmd_task.h"
 #include "shell.h"
@@ -150,6 +151,9 @@ const struct shell_cmd shell_commands[] = {
 	{ "property", "get|set PATH ro [true|false]",
 	  "a subvolume's read-only property, as btrfs property does",
 	  2, 4, cmd_property },
+	{ "inspect-internal", "logical-resolve|inode-resolve ...",
+	  "who uses an extent, an inode's paths, as btrfs inspect-internal "
+	  "does", 1, -1, cmd_inspect_internal },
 	{ "dump-super", "", "print the superblock like btrfs dump-super",
 	  0, 0, cmd_dump_super },
 	{ "dump-tree", "TREE", "print a tree (root, chunk, fs, csum, ID...)",

@@ -1,0 +1,219 @@
+/*
+ * `inspect-internal logical-resolve` and `inode-resolve`, in btrfs-progs
+ * 6.2's shape: the same options and output lines, on the mounted
+ * filesystem (PATH is a path inside it). logical-resolve asks the
+ * back-reference walker (fs_logical_resolve) who uses the data extent
+ * holding LOGICAL and prints, per (inode, offset, root), either that
+ * triple (-P) or every path of the inode: btrfs-progs prints PATH/<name>
+ * for the top level, and for another subvolume its own mount point
+ * followed by the name; in ghee every subvolume is reachable below the
+ * top level, so that mount point is PATH/<subvolume path>. Hits are
+ * printed by root, the highest id first, as Linux's walk usually lists
+ * them; then by inode and offset.
+ */
+#include <ghee/errno.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <ghee/alloc.h>
+#include <ghee/console.h>
+
+#include "cmd_fs.h"
+#include "cmd_inspect.h"
+
+/* The data container's header and one hit, in bytes (btrfs ioctl). */
+#define CONTAINER_HEADER 16
+#define HIT_BYTES 24
+#define MAX_BUFSIZE (16u << 20)
+
+static int usage(const char *u)
+{
+	con_printf("usage: inspect-internal %s\n", u);
+	return -EINVAL;
+}
+
+/* Parse a decimal u64; 0 on success. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Print "prefix/path" for each path of an inode. */
+static int print_path(void *ctx, const char *path)
+{
+	con_printf("%s/%s\n", (const char *)ctx, path);
+	return 0;
+}
+
+/* The hits of a walk, copied out (at most max). */
+struct hits {
+	struct fs_logical_hit *v;
+	uint32_t n, max, missed;
+};
+
+static int hit_keep(void *ctx, const struct fs_logical_hit *h)
+{
+	struct hits *c = ctx;
+
+	if (c->n == c->max) {
+		c->missed++;
+		return 0;
+	}
+	c->v[c->n++] = *h;
+	return 0;
+}
+
+/* Print the paths of one hit, prefixed by where its subvolume is. */
+static int print_hit_paths(struct fs_info *fs, const char *path,
+			   const struct fs_logical_hit *h)
+{
+	size_t plen = strlen(path);
+	char *mnt = kmalloc(4096), *name = kmalloc(4096);
+	struct fs_ino ino = { h->root, h->ino };
+	int ret = mnt && name ? 0 : -ENOMEM;
+
+	if (ret)
+		goto out;
+	ret = fs_subvol_path(fs, h->root, name, 4096);
+	if (ret == 0 && !name[0])
+		snprintf(mnt, 4096, "%s", path);
+	else if (ret == 0)
+		snprintf(mnt, 4096, "%s%s%s", path,
+			 plen && path[plen - 1] == '/' ? "" : "/", name);
+	if (ret == 0)
+		ret = fs_inode_paths(fs, ino, print_path, mnt);
+	if (ret)
+		con_printf("ERROR: ino paths ioctl: %s\n",
+			   cmd_fs_err_text(ret));
+out:
+	kfree(mnt);
+	kfree(name);
+	return ret;
+}
+
+/* Print the hits (in (root, ino, offset) order) by root, the highest
+ * first. */
+static int print_hits(struct fs_info *fs, const struct hits *h, int getpath,
+		      const char *path)
+{
+	uint32_t end = h->n, start, i;
+	int ret = 0;
+
+	while (end > 0 && ret == 0) {
+		for (start = end - 1; start > 0 &&
+		     h->v[start - 1].root == h->v[end - 1].root; start--)
+			;
+		for (i = start; i < end && ret == 0; i++) {
+			const struct fs_logical_hit *x = &h->v[i];
+
+			if (getpath)
+				ret = print_hit_paths(fs, path, x);
+			else
+				con_printf("inode %llu offset %llu root %llu\n",
+					   (unsigned long long)x->ino,
+					   (unsigned long long)x->offset,
+					   (unsigned long long)x->root);
+		}
+		end = start;
+	}
+	return ret;
+}
+
+int cmd_inspect_logical_resolve(int argc, char **argv)
+{
+	static const char u[] = "logical-resolve [-Pvo] [-s bufsize] "
+				"<logical> <path>";
+	struct fs_info *fs = cmd_fs_mounted("inspect-internal");
+	uint64_t logical, size = 65536;
+	struct hits h = { NULL, 0, 0, 0 };
+	unsigned flags = 0;
+	struct fs_ino dir;
+	int i, getpath = 1, ret;
+
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *c = argv[i] + 1;
+
+		for (; *c; c++) {
+			if (*c == 'P')
+				getpath = 0;
+			else if (*c == 'o')
+				flags |= FS_LOGICAL_IGNORE_OFFSET;
+			else if (*c == 's' && !c[1] && i + 1 < argc &&
+				 parse_u64(argv[++i], &size) == 0)
+				break;
+			else if (*c != 'v')
+				return usage(u);
+		}
+	}
+	if (argc - i != 2 || parse_u64(argv[i], &logical))
+		return usage(u);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, argv[i + 1], FS_LOOKUP_FOLLOW, &dir);
+	if (ret) {
+		con_printf("ERROR: cannot access '%s': %s\n", argv[i + 1],
+			   cmd_fs_err_text(ret));
+		return ret;
+	}
+	size = size > MAX_BUFSIZE ? MAX_BUFSIZE : size;
+	h.max = size > CONTAINER_HEADER ?
+		(uint32_t)((size - CONTAINER_HEADER) / HIT_BYTES) : 0;
+	h.v = kmalloc((h.max + 1) * sizeof(*h.v));
+	if (!h.v)
+		return -ENOMEM;
+	ret = fs_logical_resolve(fs, logical, flags, hit_keep, &h);
+	if (ret)
+		con_printf("ERROR: logical ino ioctl: %s\n",
+			   cmd_fs_err_text(ret));
+	if (ret == 0)
+		ret = print_hits(fs, &h, getpath, argv[argc - 1]);
+	kfree(h.v);
+	return ret;
+}
+
+int cmd_inspect_inode_resolve(int argc, char **argv)
+{
+	struct fs_info *fs = cmd_fs_mounted("inspect-internal");
+	struct fs_ino dir;
+	uint64_t ino;
+	int i = 1, ret;
+
+	if (i < argc && !strcmp(argv[i], "-v"))
+		i++;
+	if (argc - i != 2 || parse_u64(argv[i], &ino))
+		return usage("inode-resolve [-v] <inode> <path>");
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, argv[i + 1], FS_LOOKUP_FOLLOW, &dir);
+	if (ret == 0) {
+		dir.ino = ino;
+		ret = fs_inode_paths(fs, dir, print_path, argv[i + 1]);
+	}
+	if (ret)
+		con_printf("ERROR: ino paths ioctl: %s\n",
+			   cmd_fs_err_text(ret));
+	return ret;
+}
+
+/* The group's row in shell/commands.c dispatches here on argv[1]. */
+int cmd_inspect_internal(int argc, char **argv)
+{
+	if (!strcmp(argv[1], "logical-resolve"))
+		return cmd_inspect_logical_resolve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "inode-resolve"))
+		return cmd_inspect_inode_resolve(argc - 1, argv + 1);
+	con_printf("inspect-internal: unknown subcommand '%s' (expected: "
+		   "logical-resolve inode-resolve)\n", argv[1]);
+	return -EINVAL;
+}
