@@ -818,6 +818,20 @@ static int find_extent(struct walk *w, u64 logical, u64 *bytenr)
 	return 0;
 }
 
+/* The data extent holding logical that the running transaction made
+ * (its extent item is only pending). */
+static int find_pending_extent(struct walk *w, u64 logical, u64 *bytenr)
+{
+	struct dref_head *h;
+
+	spin_lock(&w->t->lock);
+	h = delayed_ref_find_data(&w->t->refs, logical);
+	if (h)
+		*bytenr = h->bytenr;
+	spin_unlock(&w->t->lock);
+	return h ? 0 : -ENOENT;
+}
+
 /* One pass of a data walk: every hit of the extent holding logical. */
 static int data_once(struct walk *w, u64 logical)
 {
@@ -827,15 +841,12 @@ static int data_once(struct walk *w, u64 logical)
 	u32 i;
 	int ret = find_extent(w, logical, &bytenr);
 
-	if (ret == -ENOENT && w->t) {
-		/* Written in the running transaction: only pending. */
-		ret = collect_refs(w, logical, &ei, &l);
-		bytenr = logical;
-		if (ret == 0 && (!ei.found || !ei.is_data))
-			ret = -ENOENT;
-	} else if (ret == 0) {
+	if (ret == -ENOENT && w->t)
+		ret = find_pending_extent(w, logical, &bytenr);
+	if (ret == 0)
 		ret = collect_refs(w, bytenr, &ei, &l);
-	}
+	if (ret == 0 && (!ei.found || !ei.is_data))
+		ret = -ENOENT;
 	for (i = 0; i < l.n && ret == 0; i++) {
 		if (l.v[i].type == BTRFS_EXTENT_DATA_REF_KEY)
 			ret = search_data_ref(w, &l.v[i], &ei);
