@@ -15,14 +15,16 @@
  * Every root that reaches one of those leaves reaches the extent, through
  * every item of the leaf that points at it. Which roots reach a block is
  * found upward through the block's own back-references:
- *  - TREE_BLOCK_REF (root): tree root reaches it (a normal ref also
- *    stands for the snapshots sharing the block above it: those are found
- *    because they reach that block's ancestors, through its own refs);
+ *  - TREE_BLOCK_REF (root): tree root reaches it, and so does whatever
+ *    reaches its parent in that tree (a normal ref also stands for the
+ *    snapshots sharing the blocks above it): the parent is found by
+ *    searching the root's tree for the block's first key;
  *  - SHARED_BLOCK_REF (parent): whatever reaches block `parent` does.
  * The upward walk is breadth first over a set of visited blocks, so a
  * block shared by many snapshots along many paths is resolved once: the
- * cost is one extent-tree lookup per distinct block above the extent, and
- * memory is the set of those blocks and of the roots found.
+ * cost is one extent-tree lookup per distinct block above the extent
+ * (and a search of a tree per normal ref), and memory is the set of
+ * those blocks and of the roots found.
  *
  * Views. BACKREF_CURRENT reads the current trees and adds the running
  * transaction's pending delayed refs to the extent tree's (nothing in the
@@ -221,21 +223,35 @@ static const struct ctree_root *current_root_of(struct walk *w,
 	return tmp;
 }
 
+/* What a search of the view is for, and what it found. */
+struct view_q {
+	int mode;		/* VIEW_GE, VIEW_LE or VIEW_PARENT */
+	u8 level;		/* VIEW_PARENT: the child's level */
+	u64 child;		/* VIEW_PARENT: the child's address */
+	struct tree_block *leaf;	/* GE, LE: clone of the leaf found */
+	int slot;		/* GE, LE: the item in it */
+	u64 parent;		/* VIEW_PARENT: the block pointing at child
+				 * on the path to k, 0 when none does */
+};
+#define VIEW_GE 0	/* the first item >= k */
+#define VIEW_LE 1	/* the last item <= k */
+#define VIEW_PARENT 2	/* the parent of q->child, whose first key is k */
+
 /*
- * Search tree id of the walk's view for the first item >= k (le: the
- * last <= k). *leaf gets a private clone of its leaf (the caller frees
- * it with tree_block_put) and *slot the item. rec: the tree's root
- * record (NULL for the root and extent trees). Returns 0, 1 when there
- * is no such item, -EAGAIN when a commit moved the commit roots, or <0.
+ * Search tree id of the walk's view for k, as q asks. rec: the tree's
+ * root record (NULL for the root and extent trees). A leaf found is
+ * cloned (the caller frees q->leaf with tree_block_put). Returns 0, 1
+ * when there is no such item, -EAGAIN when a commit moved the commit
+ * roots, or <0.
  */
 static int view_search(struct walk *w, const struct root_rec *rec, u64 id,
-		       const struct key *k, int le, struct tree_block **leaf,
-		       int *slot)
+		       const struct key *k, struct view_q *q)
 {
 	struct fs_info *fs = w->fs;
 	struct ctree_root tmp;
 	const struct ctree_root *r = &tmp;
 	struct ctree_path p;
+	const struct tree_block *up;
 	int ret;
 
 	w->st.searches++;
@@ -250,10 +266,20 @@ static int view_search(struct walk *w, const struct root_rec *rec, u64 id,
 	} else {
 		r = current_root_of(w, rec, id, &tmp);
 	}
-	ret = le ? ctree_search_le(r, k, &p) : ctree_search_ge(r, k, &p);
-	if (ret == 0) {
-		*slot = p.slots[0];
-		ret = tree_block_clone(p.nodes[0], leaf);
+	if (q->mode == VIEW_PARENT) {
+		ret = ctree_search_slot(r, k, &p);
+		up = ret >= 0 && q->level + 1 < BTRFS_MAX_LEVEL ?
+		     p.nodes[q->level + 1] : NULL;
+		q->parent = up && tb_node_blockptr(up, (u32)p.slots[
+				q->level + 1]) == q->child ? up->start : 0;
+		ret = ret < 0 ? ret : 0;
+	} else {
+		ret = q->mode == VIEW_LE ? ctree_search_le(r, k, &p) :
+					   ctree_search_ge(r, k, &p);
+		if (ret == 0) {
+			q->slot = p.slots[0];
+			ret = tree_block_clone(p.nodes[0], &q->leaf);
+		}
 	}
 	ctree_path_release(&p);
 	if (w->view == BACKREF_COMMIT)
@@ -300,6 +326,7 @@ static int view_read_block(struct walk *w, u64 bytenr, u64 generation,
 static int get_root(struct walk *w, u64 id, const struct root_rec **out)
 {
 	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
+	struct view_q q = { VIEW_LE, 0, 0, NULL, 0, 0 };
 	struct tree_block *leaf;
 	struct root_rec *r;
 	const u8 *item;
@@ -311,10 +338,11 @@ static int get_root(struct walk *w, u64 id, const struct root_rec **out)
 			*out = &w->roots[i];
 			return 0;
 		}
-	ret = view_search(w, NULL, BTRFS_ROOT_TREE_OBJECTID, &k, 1, &leaf,
-			  &slot);
+	ret = view_search(w, NULL, BTRFS_ROOT_TREE_OBJECTID, &k, &q);
 	if (ret < 0)
 		return ret;
+	leaf = q.leaf;
+	slot = q.slot;
 	if (ret == 0)
 		tb_item_key(leaf, (u32)slot, &k);
 	if (ret || k.objectid != id || k.type != BTRFS_ROOT_ITEM_KEY ||
@@ -491,6 +519,7 @@ static int collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 			struct bref_list *l)
 {
 	struct key k = { bytenr, 0, 0 };
+	struct view_q q = { VIEW_GE, 0, 0, NULL, 0, 0 };
 	struct tree_block *leaf = NULL;
 	int slot, ret, done = 0;
 
@@ -498,10 +527,11 @@ static int collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 	ei->bytenr = bytenr;
 	l->n = 0;
 	while (!done) {
-		ret = view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID, &k, 0,
-				  &leaf, &slot);
+		ret = view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID, &k, &q);
 		if (ret)
 			break;
+		leaf = q.leaf;
+		slot = q.slot;
 		for (; (u32)slot < tb_nritems(leaf) && ret == 0; slot++) {
 			u32 size = tb_item_size(leaf, (u32)slot);
 			const u8 *p = tb_item_data(leaf, (u32)slot);
@@ -536,45 +566,114 @@ static int collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 
 /* --------------------------------------------------------- upward */
 
+/* Blocks met by an upward walk, and those still to resolve. */
+struct upward {
+	struct u64set seen;
+	u64 *q;
+	u32 n, cap;
+};
+
+/* Queue block x unless it was met already. */
+static int upward_add(struct upward *u, u64 x)
+{
+	int ret = set_add(&u->seen, x);
+
+	if (ret != 1)
+		return ret;
+	ret = grow((void **)&u->q, &u->cap, u->n, sizeof(u64));
+	if (ret == 0)
+		u->q[u->n++] = x;
+	return ret;
+}
+
+/* The first key of the subvolume-tree block ei; 1 when it is empty. */
+static int first_key(struct walk *w, const struct extent_info *ei,
+		     struct key *k)
+{
+	struct tree_block *b;
+	int ret = view_read_block(w, ei->bytenr, ei->generation, ei->level,
+				  &b);
+
+	if (ret)
+		return ret;
+	if (tb_nritems(b) == 0)
+		ret = 1;
+	else if (tb_level(b) == 0)
+		tb_item_key(b, 0, k);
+	else
+		tb_node_key(b, 0, k);
+	tree_block_put(b);
+	return ret;
+}
+
 /*
- * Add to roots every root that reaches block bytenr: its normal refs'
- * roots, and those reaching the parents its shared refs name, breadth
- * first over the blocks not yet visited.
+ * The parent of block ei in subvolume tree id (*parent 0 when the block
+ * is that tree's root, or the tree does not hold it there). *have says
+ * whether *k already holds the block's first key.
+ */
+static int parent_in_tree(struct walk *w, u64 id,
+			  const struct extent_info *ei, struct key *k,
+			  int *have, u64 *parent)
+{
+	struct view_q q = { VIEW_PARENT, ei->level, ei->bytenr, NULL, 0, 0 };
+	const struct root_rec *rec;
+	int ret;
+
+	*parent = 0;
+	if (!tree_check_is_subvol_tree(id))
+		return 0;
+	ret = get_root(w, id, &rec);
+	if (ret == 0 && !*have) {
+		ret = first_key(w, ei, k);
+		if (ret == 1)
+			return 0;	/* empty: a tree's root */
+		*have = 1;
+	}
+	if (ret == 0)
+		ret = view_search(w, rec, id, k, &q);
+	*parent = q.parent;
+	return ret;
+}
+
+/*
+ * Add to roots every root that reaches block bytenr, breadth first over
+ * the blocks above it, each resolved once: a normal ref's root reaches
+ * it, and so does whatever reaches its parent in that root's tree (the
+ * ref stands for the snapshots sharing that parent); a shared ref's
+ * parent is queued the same way.
  */
 static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 {
-	struct u64set seen = { NULL, 0, 0 };
+	struct upward u = { { NULL, 0, 0 }, NULL, 0, 0 };
 	struct bref_list l = { NULL, 0, 0 };
 	struct extent_info ei;
-	u64 *queue = NULL;
-	u32 qn = 0, qcap = 0, qi, i;
-	int ret = set_add(&seen, bytenr);
+	struct key first;
+	u64 parent;
+	u32 qi, i;
+	int ret = upward_add(&u, bytenr), have;
 
-	if (ret == 1)
-		ret = grow((void **)&queue, &qcap, qn, sizeof(u64));
-	if (ret >= 0)
-		queue[qn++] = bytenr;
-	for (qi = 0; ret >= 0 && qi < qn; qi++) {
+	for (qi = 0; ret >= 0 && qi < u.n; qi++) {
 		w->st.blocks++;
-		ret = collect_refs(w, queue[qi], &ei, &l);
+		have = 0;
+		ret = collect_refs(w, u.q[qi], &ei, &l);
 		for (i = 0; i < l.n && ret >= 0; i++) {
-			if (l.v[i].type == BTRFS_TREE_BLOCK_REF_KEY) {
-				ret = set_add(roots, l.v[i].id);
+			if (l.v[i].type == BTRFS_SHARED_BLOCK_REF_KEY) {
+				ret = upward_add(&u, l.v[i].id);
 				continue;
 			}
-			if (l.v[i].type != BTRFS_SHARED_BLOCK_REF_KEY)
+			if (l.v[i].type != BTRFS_TREE_BLOCK_REF_KEY)
 				continue;
-			ret = set_add(&seen, l.v[i].id);
-			if (ret == 1)
-				ret = grow((void **)&queue, &qcap, qn,
-					   sizeof(u64));
+			ret = set_add(roots, l.v[i].id);
 			if (ret >= 0)
-				queue[qn++] = l.v[i].id;
+				ret = parent_in_tree(w, l.v[i].id, &ei, &first,
+						     &have, &parent);
+			if (ret >= 0 && parent)
+				ret = upward_add(&u, parent);
 		}
 	}
-	kfree(queue);
+	kfree(u.q);
 	kfree(l.v);
-	kfree(seen.v);
+	kfree(u.seen.v);
 	return ret < 0 ? ret : 0;
 }
 
@@ -647,6 +746,7 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 	u64 span = ei->len > MAX_RAM_BYTES ? ei->len : MAX_RAM_BYTES;
 	u64 end = r->offset + span < r->offset ? (u64)-1 : r->offset + span;
 	struct key k = { r->ino, BTRFS_EXTENT_DATA_KEY, r->offset };
+	struct view_q q = { VIEW_GE, 0, 0, NULL, 0, 0 };
 	const struct root_rec *rec;
 	struct tree_block *leaf;
 	int ret = get_root(w, r->id, &rec), slot, done = 0;
@@ -658,9 +758,11 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 	while (!done) {
 		u32 i, nr;
 
-		ret = view_search(w, rec, r->id, &k, 0, &leaf, &slot);
+		ret = view_search(w, rec, r->id, &k, &q);
 		if (ret)
 			return ret == 1 ? 0 : ret;
+		leaf = q.leaf;
+		slot = q.slot;
 		nr = tb_nritems(leaf);
 		for (i = (u32)slot; i < nr; i++) {
 			const u8 *fe = tb_item_data(leaf, i);
@@ -783,15 +885,17 @@ static int leaf_hits(struct walk *w, const struct leaf_items *li, u64 pos)
 static int find_extent(struct walk *w, u64 logical, u64 *bytenr)
 {
 	struct key k = { logical, BTRFS_METADATA_ITEM_KEY, (u64)-1 };
+	struct view_q q = { VIEW_LE, 0, 0, NULL, 0, 0 };
 	struct tree_block *leaf;
 	int slot, ret, tries;
 	u64 flags;
 
 	for (tries = 0; tries < 8; tries++) {
-		ret = view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID, &k, 1,
-				  &leaf, &slot);
+		ret = view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID, &k, &q);
 		if (ret)
 			return ret == 1 ? -ENOENT : ret;
+		leaf = q.leaf;
+		slot = q.slot;
 		tb_item_key(leaf, (u32)slot, &k);
 		if (k.type == BTRFS_EXTENT_ITEM_KEY ||
 		    k.type == BTRFS_METADATA_ITEM_KEY)

@@ -429,10 +429,11 @@ TEST(backref, snapshots_share_leaves_and_nodes)
 	struct env e = { 0 };
 	u32 ne, nb;
 
-	/* 4 KiB nodes: a few hundred files make a tree of three levels. */
+	/* 4 KiB nodes: 1500 files make a tree of three levels, so nodes
+	 * below the root are shared too (shared block refs). */
 	CHECK_OK(env_open(&e, 4096));
 	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
-	CHECK_OK(many_files(e.fs, "/sv/d", 300, 'x'));
+	CHECK_OK(many_files(e.fs, "/sv/d", 1500, 'x'));
 	CHECK_OK(put(e.fs, "/sv/big", 0, 150000, 'g'));
 	CHECK_OK(fs_subvol_snapshot(e.fs, "/sv", "/s1", 0));
 	CHECK_OK(check_synced(e.fs, &ne, &nb));
@@ -441,10 +442,10 @@ TEST(backref, snapshots_share_leaves_and_nodes)
 	CHECK_OK(put(e.fs, "/sv/big", 40960, 4096, 'y'));
 	CHECK_OK(check_synced(e.fs, &ne, &nb));
 	/* ... a snapshot copies them (3c), and is snapshotted itself. */
-	CHECK_OK(put(e.fs, "/s1/d/f00200", 0, 5000, 'z'));
+	CHECK_OK(put(e.fs, "/s1/d/f01200", 0, 5000, 'z'));
 	CHECK_OK(fs_subvol_snapshot(e.fs, "/s1", "/s2", FS_SNAP_RDONLY));
-	CHECK_OK(put(e.fs, "/s1/d/f00100", 0, 5000, 'w'));
-	CHECK_OK(put(e.fs, "/sv/d/f00150", 0, 5000, 'v'));
+	CHECK_OK(put(e.fs, "/s1/d/f00900", 0, 5000, 'w'));
+	CHECK_OK(put(e.fs, "/sv/d/f00450", 0, 5000, 'v'));
 	CHECK_OK(fs_subvol_snapshot(e.fs, "/", "/top", 0));
 	CHECK_OK(check_synced(e.fs, &ne, &nb));
 	printf("# %u extents, %u blocks checked\n", ne, nb);
