@@ -75,7 +75,8 @@ static void hitv_sort(struct hitv *h)
 {
 	u32 i, j = 0;
 
-	qsort(h->v, h->n, sizeof(*h->v), hit_cmp);
+	if (h->n)
+		qsort(h->v, h->n, sizeof(*h->v), hit_cmp);
 	for (i = 0; i < h->n; i++)
 		if (j == 0 || hit_cmp(&h->v[j - 1], &h->v[i]))
 			h->v[j++] = h->v[i];
@@ -136,13 +137,65 @@ static int list_trees(struct fs_info *fs, struct tree *v, u32 max, u32 *n)
 	return ret < 0 ? ret : 0;
 }
 
-/*
- * Brute force: every file extent item of the (wanted) trees pointing at
- * the extent at bytenr, at extent position pos (ignore: at any). Also
- * collects every data extent seen into ext (NULL: not wanted).
- */
-static int brute(struct tree *t, u32 nt, u64 bytenr, u64 pos, int ignore,
-		 int dead_too, struct hitv *out, struct hitv *ext)
+/* One file extent item of some tree, as the brute force reads it. */
+struct fref {
+	u64 disk, disk_len;	/* the extent it points at */
+	u64 root, ino, key_offset, extent_offset, num_bytes;
+	int dead;		/* in a tree being dropped */
+};
+
+struct frefv {
+	struct fref *v;
+	u32 n, cap;
+};
+
+static int fref_cmp(const void *a, const void *b)
+{
+	const struct fref *x = a, *y = b;
+
+	return x->disk < y->disk ? -1 : x->disk > y->disk;
+}
+
+/* Add the file extent item at p of tree t to out (holes and inline
+ * extents point at nothing). */
+static int fref_add(struct frefv *out, const struct tree *t,
+		    const struct ctree_path *p)
+{
+	struct key k;
+	u32 size;
+	const u8 *fe = ctree_item_ptr(p, &size);
+	struct fref *f;
+
+	ctree_item_key(p, &k);
+	if (k.type != BTRFS_EXTENT_DATA_KEY ||
+	    D_GET8(struct d_file_extent_item, fe, type) ==
+	    BTRFS_FILE_EXTENT_INLINE ||
+	    !D_GET64(struct d_file_extent_item, fe, disk_bytenr))
+		return 0;
+	if (out->n == out->cap) {
+		u32 c = out->cap ? 2 * out->cap : 256;
+		struct fref *v = realloc(out->v, c * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		out->v = v;
+		out->cap = c;
+	}
+	f = &out->v[out->n++];
+	f->disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+	f->disk_len = D_GET64(struct d_file_extent_item, fe, disk_num_bytes);
+	f->root = t->id;
+	f->ino = k.objectid;
+	f->key_offset = k.offset;
+	f->extent_offset = D_GET64(struct d_file_extent_item, fe, offset);
+	f->num_bytes = D_GET64(struct d_file_extent_item, fe, num_bytes);
+	f->dead = t->dead;
+	return 0;
+}
+
+/* Brute force: every file extent item of every tree (a dead one's from
+ * its drop progress on), sorted by the extent it points at. */
+static int brute(struct tree *t, u32 nt, struct frefv *out)
 {
 	u32 i;
 	int ret = 0;
@@ -150,59 +203,55 @@ static int brute(struct tree *t, u32 nt, u64 bytenr, u64 pos, int ignore,
 	for (i = 0; i < nt && ret >= 0; i++) {
 		struct ctree_path p;
 
-		if (t[i].dead && !dead_too && !ext)
-			continue;
 		ctree_path_init(&p);
 		for (ret = ctree_search_ge(&t[i].root, &t[i].from, &p);
-		     ret == 0; ret = ctree_next_item(&p)) {
-			struct key k;
-			u32 size;
-			const u8 *fe = ctree_item_ptr(&p, &size);
-			u64 disk, fo, nb;
-
-			ctree_item_key(&p, &k);
-			if (k.type != BTRFS_EXTENT_DATA_KEY ||
-			    D_GET8(struct d_file_extent_item, fe, type) ==
-			    BTRFS_FILE_EXTENT_INLINE)
-				continue;
-			disk = D_GET64(struct d_file_extent_item, fe,
-				       disk_bytenr);
-			fo = D_GET64(struct d_file_extent_item, fe, offset);
-			nb = D_GET64(struct d_file_extent_item, fe, num_bytes);
-			if (ext && disk && !t[i].dead)
-				ret = hitv_add(ext, disk, D_GET64(
-					struct d_file_extent_item, fe,
-					disk_num_bytes), 0);
-			if (ret || !out || disk != bytenr ||
-			    (t[i].dead && !dead_too))
-				continue;
-			if (ignore)
-				ret = hitv_add(out, t[i].id, k.objectid,
-					       k.offset);
-			else if (pos >= fo && pos - fo < nb)
-				ret = hitv_add(out, t[i].id, k.objectid,
-					       k.offset + pos - fo);
-		}
+		     ret == 0; ret = ctree_next_item(&p))
+			ret = fref_add(out, &t[i], &p);
 		ctree_path_release(&p);
 	}
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), fref_cmp);
 	return ret < 0 ? ret : 0;
 }
 
-/* Compare the walker with the brute force for one extent position.
- * Returns 0 or -1 after saying what differs. */
-static int compare_one(struct fs_info *fs, struct tree *t, u32 nt,
-		       enum backref_view view, u64 bytenr, u64 pos,
-		       unsigned flags)
+/* The hits the brute force expects of items v[0..n) (one extent) at
+ * extent position pos. */
+static int brute_hits(const struct fref *v, u32 n, u64 pos, unsigned flags,
+		      struct hitv *want)
+{
+	u32 i;
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		const struct fref *f = &v[i];
+
+		if (f->dead && !(flags & BACKREF_DEAD_ROOTS))
+			continue;
+		if (flags & BACKREF_IGNORE_OFFSET)
+			ret = hitv_add(want, f->root, f->ino, f->key_offset);
+		else if (pos >= f->extent_offset &&
+			 pos - f->extent_offset < f->num_bytes)
+			ret = hitv_add(want, f->root, f->ino,
+				       f->key_offset + pos - f->extent_offset);
+	}
+	hitv_sort(want);
+	return ret;
+}
+
+/* Compare the walker with the brute force (items v[0..n) of the extent)
+ * at one extent position. Returns 0 or -1 after saying what differs. */
+static int compare_one(struct fs_info *fs, const struct fref *v, u32 n,
+		       enum backref_view view, u64 pos, unsigned flags)
 {
 	struct hitv want = { 0 }, got = { 0 };
-	int ret = brute(t, nt, bytenr, pos, !!(flags & BACKREF_IGNORE_OFFSET),
-			!!(flags & BACKREF_DEAD_ROOTS), &want, NULL);
+	int ret = brute_hits(v, n, pos, flags, &want);
 	u32 i;
 
 	if (ret == 0)
-		ret = backref_data(fs, bytenr + pos, view, flags, collect,
+		ret = backref_data(fs, v[0].disk + pos, view, flags, collect,
 				   &got, NULL);
-	hitv_sort(&want);
+	if (ret == -ENOENT && want.n == 0)
+		ret = 0;	/* only a dead tree's item: dropped */
 	if (ret == 0 && got.n != want.n)
 		ret = -1;
 	for (i = 0; ret == 0 && i < got.n; i++)
@@ -211,7 +260,7 @@ static int compare_one(struct fs_info *fs, struct tree *t, u32 nt,
 	if (ret)
 		printf("# extent %llu pos %llu flags %u view %d: walker %d "
 		       "hits (ret %d), brute force %u\n",
-		       (unsigned long long)bytenr, (unsigned long long)pos,
+		       (unsigned long long)v[0].disk, (unsigned long long)pos,
 		       flags, view, got.n, ret, want.n);
 	free(want.v);
 	free(got.v);
@@ -227,32 +276,58 @@ static int check_all_extents(struct fs_info *fs, enum backref_view view,
 			     u32 *n)
 {
 	static struct tree t[256];
-	struct hitv ext = { 0 };
-	u32 nt, i;
+	struct frefv all = { 0 };
+	u32 nt, i, j;
 	int ret = list_trees(fs, t, 256, &nt);
 
 	if (ret == 0)
-		ret = brute(t, nt, 0, 0, 0, 0, NULL, &ext);
-	hitv_sort(&ext);
-	for (i = 0; ret == 0 && i < ext.n; i++) {
-		u64 b = ext.v[i].root, len = ext.v[i].ino;
+		ret = brute(t, nt, &all);
+	*n = 0;
+	for (i = 0; ret == 0 && i < all.n; i = j) {
+		u64 len = all.v[i].disk_len;
 
-		ret = compare_one(fs, t, nt, view, b, 0, 0);
+		for (j = i; j < all.n && all.v[j].disk == all.v[i].disk; j++)
+			;
+		ret = compare_one(fs, &all.v[i], j - i, view, 0, 0);
 		if (ret == 0)
-			ret = compare_one(fs, t, nt, view, b, len / 2, 0);
+			ret = compare_one(fs, &all.v[i], j - i, view, len / 2,
+					  0);
 		if (ret == 0)
-			ret = compare_one(fs, t, nt, view, b, len - 1, 0);
+			ret = compare_one(fs, &all.v[i], j - i, view, len - 1,
+					  0);
 		if (ret == 0)
-			ret = compare_one(fs, t, nt, view, b, 0,
+			ret = compare_one(fs, &all.v[i], j - i, view, 0,
 					  BACKREF_IGNORE_OFFSET);
 		if (ret == 0)
-			ret = compare_one(fs, t, nt, view, b, len / 2,
+			ret = compare_one(fs, &all.v[i], j - i, view, len / 2,
 					  BACKREF_IGNORE_OFFSET |
 					  BACKREF_DEAD_ROOTS);
+		(*n)++;
 	}
-	*n = ext.n;
-	free(ext.v);
+	free(all.v);
 	return ret;
+}
+
+/* The extent of the first item of file path (its data at offset 0). */
+static int file_extent(struct fs_info *fs, const char *path, u64 *bytenr)
+{
+	static struct tree t[256];
+	struct frefv all = { 0 };
+	struct fs_ino ino;
+	u32 nt, i;
+	int ret = fs_lookup(fs, path, 0, &ino);
+
+	if (ret == 0)
+		ret = list_trees(fs, t, 256, &nt);
+	if (ret == 0)
+		ret = brute(t, nt, &all);
+	*bytenr = 0;
+	for (i = 0; ret == 0 && i < all.n; i++)
+		if (all.v[i].root == ino.root && all.v[i].ino == ino.ino &&
+		    all.v[i].key_offset == 0)
+			*bytenr = all.v[i].disk;
+	free(all.v);
+	return ret ? ret : *bytenr ? 0 : -ENOENT;
 }
 
 /* (block, root) pairs of every live subvolume tree, by a walk down. */
@@ -468,21 +543,7 @@ TEST(backref, pending_refs_in_current_view_only)
 	CHECK_OK(check_synced(e.fs, &ne, &nb));
 	CHECK_OK(fs_lookup(e.fs, "/sv/big", 0, &ino));
 	/* big's extent: the one holding its first byte, as committed. */
-	{
-		static struct tree t[16];
-		struct hitv ext = { 0 };
-		u32 nt;
-
-		CHECK_OK(list_trees(e.fs, t, 16, &nt));
-		CHECK_OK(brute(t, nt, 0, 0, 0, 0, NULL, &ext));
-		hitv_sort(&ext);
-		bytenr = 0;
-		for (i = 0; i < ext.n; i++)
-			if (ext.v[i].ino >= 100000)
-				bytenr = ext.v[i].root;
-		free(ext.v);
-		CHECK(bytenr != 0);
-	}
+	CHECK_OK(file_extent(e.fs, "/sv/big", &bytenr));
 	CHECK_OK(backref_data(e.fs, bytenr, BACKREF_COMMIT,
 			      BACKREF_IGNORE_OFFSET, collect, &before, NULL));
 	/* Not committed: a split, a snapshot's copy, a new file. */
@@ -573,21 +634,11 @@ static int measure(struct fs_info *fs, const char *file, int n)
 {
 	struct backref_stats st;
 	struct hitv got = { 0 };
-	static struct tree t[256];
-	struct hitv ext = { 0 };
-	u64 t0, bytenr = 0;
-	u32 nt, i;
-	int ret = list_trees(fs, t, 256, &nt);
+	u64 t0, bytenr;
+	int ret = file_extent(fs, file, &bytenr);
 
-	(void)file;
-	if (ret == 0)
-		ret = brute(t, nt, 0, 0, 0, 0, NULL, &ext);
-	for (i = 0; i < ext.n; i++)
-		if (ext.v[i].ino >= 65536)
-			bytenr = ext.v[i].root;
-	free(ext.v);
-	if (ret || !bytenr)
-		return ret ? ret : -ENOENT;
+	if (ret)
+		return ret;
 	t0 = time_ns();
 	ret = backref_data(fs, bytenr, BACKREF_CURRENT, BACKREF_IGNORE_OFFSET,
 			   collect, &got, &st);
