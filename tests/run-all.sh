@@ -23,6 +23,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "interop-linux:tests/interop/linux_made.sh"
 	 "write:tests/interop/write.sh"
 	 "snapshot:tests/interop/snapshot.sh"
+	 "backref:tests/interop/backref.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0
