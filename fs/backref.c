@@ -28,10 +28,13 @@
  *
  * Views. BACKREF_CURRENT reads the current trees and adds the running
  * transaction's pending delayed refs to the extent tree's (nothing in the
- * extent tree changes until the commit runs them, and the walk holds
- * fs->trans_sem for read, or the caller does, so no commit runs under
- * it; blocks freed meanwhile stay intact until a commit). BACKREF_COMMIT
- * reads the last commit's roots only, each search under commit_root_sem
+ * extent tree changes until the commit runs them). A walk reads refs,
+ * then trees, then refs again, and a change running meanwhile could move
+ * a reference from one to the other between two reads, so the walk holds
+ * fs->trans_sem for write while it gathers (a quiet point: no change and
+ * no commit runs; changes wait, as for a commit), unless its caller holds
+ * trans_sem already (BACKREF_TRANS_HELD: the commit itself, for
+ * qgroups). BACKREF_COMMIT reads the last commit's roots only, each search under commit_root_sem
  * held for read for that search alone, keeping a private clone of the
  * leaf; when a commit lands between two searches (fs->generation moved)
  * the walk starts again. All tree reading goes through view_search() and
@@ -52,517 +55,15 @@
 #include <ghee/alloc.h>
 #include <ghee/log.h>
 
-#include "backref.h"
+#include "backref_int.h"
 #include "extent_tree.h"
 #include "fs_info.h"
-#include "subvol.h"
 #include "tree_check.h"
 
 /* Uncompressed bytes of a compressed extent, at most (btrfs's bound). */
 #define MAX_RAM_BYTES (128u * 1024)
 /* Walks restarted because a commit landed, before giving up. */
 #define COMMIT_RETRIES 16
-
-/* One back-reference of an extent, inline, keyed or pending. */
-struct bref {
-	u8 type;		/* BTRFS_*_REF_KEY */
-	u64 id;			/* root (TREE_BLOCK, EXTENT_DATA) or parent */
-	u64 ino, offset;	/* EXTENT_DATA_REF only */
-	long long count;	/* references it stands for */
-};
-
-struct bref_list {
-	struct bref *v;
-	u32 n, cap;
-};
-
-/* What the extent item says (or the pending head of a new extent). */
-struct extent_info {
-	u64 bytenr, len;	/* the extent */
-	u64 generation;		/* transaction that allocated it */
-	u8 level;		/* tree blocks */
-	int is_data;
-	int found;		/* it exists in this view */
-};
-
-/* A tree's root in the walk's view, and whether it is being dropped. */
-struct root_rec {
-	u64 id, bytenr, generation;
-	u8 level;
-	int dead;		/* root item refs 0 */
-	struct key drop;	/* dead: keys below this are dropped */
-};
-
-/* A set of u64 (open addressing; 0 is never a member). */
-struct u64set {
-	u64 *v;
-	u32 cap, n;
-};
-
-/* One file extent item pointing at the extent. */
-struct fitem {
-	u64 ino, key_offset, extent_offset, num_bytes;
-};
-
-/* A leaf holding items that point at the extent. */
-struct leaf_items {
-	u64 bytenr;
-	struct fitem *v;
-	u32 n;
-};
-
-struct walk {
-	struct fs_info *fs;
-	enum backref_view view;
-	unsigned flags;
-	u64 gen;		/* BACKREF_COMMIT: the generation read */
-	struct trans *t;	/* BACKREF_CURRENT: running transaction */
-	struct root_rec *roots;
-	u32 nroots, roots_cap;
-	struct leaf_items *leaves;
-	u32 nleaves, leaves_cap;
-	struct backref_hit *hits;
-	u32 nhits, hits_cap;
-	struct backref_stats st;
-};
-
-/* Grow array *v of *cap elements of size sz to hold n + 1. */
-static int grow(void **v, u32 *cap, u32 n, size_t sz)
-{
-	u32 c = *cap ? *cap * 2 : 16;
-	void *nv;
-
-	if (n < *cap)
-		return 0;
-	nv = kmalloc(c * sz);
-	if (!nv)
-		return -ENOMEM;
-	if (n)
-		memcpy(nv, *v, n * sz);
-	kfree(*v);
-	*v = nv;
-	*cap = c;
-	return 0;
-}
-
-static u32 set_slot(const struct u64set *s, u64 x)
-{
-	u64 h = x * 0x9E3779B97F4A7C15ULL;
-
-	return (u32)(h >> 32) & (s->cap - 1);
-}
-
-/* Add x; 1 when it was new, 0 when present, or -ENOMEM. */
-static int set_add(struct u64set *s, u64 x)
-{
-	u32 i;
-
-	if (2 * (s->n + 1) > s->cap) {
-		struct u64set b = { kzalloc((s->cap ? 2 * s->cap : 64) *
-					    sizeof(u64)),
-				    s->cap ? 2 * s->cap : 64, 0 };
-
-		if (!b.v)
-			return -ENOMEM;
-		for (i = 0; i < s->cap; i++)
-			if (s->v[i])
-				set_add(&b, s->v[i]);
-		kfree(s->v);
-		*s = b;
-	}
-	for (i = set_slot(s, x); s->v[i]; i = (i + 1) & (s->cap - 1))
-		if (s->v[i] == x)
-			return 0;
-	s->v[i] = x;
-	s->n++;
-	return 1;
-}
-
-/* ------------------------------------------------------------ reading */
-
-/* Fill r with tree id's root in the commit view. Caller holds
- * commit_root_sem for read. */
-static int commit_root_of(struct walk *w, const struct root_rec *rec,
-			  u64 id, struct ctree_root *r)
-{
-	struct fs_info *fs = w->fs;
-	const struct ctree_root *c = id == BTRFS_ROOT_TREE_OBJECTID ?
-		&fs->tree_root : id == BTRFS_EXTENT_TREE_OBJECTID ?
-		&fs->extent_root : NULL;
-
-	if (c)
-		ctree_root_init(r, fs, id, c->commit_bytenr,
-				c->commit_generation, c->commit_level);
-	else
-		ctree_root_init(r, fs, id, rec->bytenr, rec->generation,
-				rec->level);
-	return 0;
-}
-
-/* The current root of tree id: the fixed trees, a loaded live
- * subvolume's record, else (tmp) the one its root item names. */
-static const struct ctree_root *current_root_of(struct walk *w,
-						const struct root_rec *rec,
-						u64 id, struct ctree_root *tmp)
-{
-	struct fs_info *fs = w->fs;
-	const struct subvol_root *s;
-
-	if (id == BTRFS_ROOT_TREE_OBJECTID)
-		return &fs->tree_root;
-	if (id == BTRFS_EXTENT_TREE_OBJECTID)
-		return &fs->extent_root;
-	spin_lock(&fs->subvol_lock);
-	for (s = fs->subvols; s && s->root.objectid != id; s = s->next)
-		;
-	spin_unlock(&fs->subvol_lock);
-	if (s && !rec->dead)
-		return &s->root;
-	ctree_root_init(tmp, fs, id, rec->bytenr, rec->generation,
-			rec->level);
-	return tmp;
-}
-
-/* What a search of the view is for, and what it found. */
-struct view_q {
-	int mode;		/* VIEW_GE, VIEW_LE or VIEW_PARENT */
-	u8 level;		/* VIEW_PARENT: the child's level */
-	u64 child;		/* VIEW_PARENT: the child's address */
-	struct tree_block *leaf;	/* GE, LE: clone of the leaf found */
-	int slot;		/* GE, LE: the item in it */
-	u64 parent;		/* VIEW_PARENT: the block pointing at child
-				 * on the path to k, 0 when none does */
-};
-#define VIEW_GE 0	/* the first item >= k */
-#define VIEW_LE 1	/* the last item <= k */
-#define VIEW_PARENT 2	/* the parent of q->child, whose first key is k */
-
-/*
- * Search tree id of the walk's view for k, as q asks. rec: the tree's
- * root record (NULL for the root and extent trees). A leaf found is
- * cloned (the caller frees q->leaf with tree_block_put). Returns 0, 1
- * when there is no such item, -EAGAIN when a commit moved the commit
- * roots, or <0.
- */
-static int view_search(struct walk *w, const struct root_rec *rec, u64 id,
-		       const struct key *k, struct view_q *q)
-{
-	struct fs_info *fs = w->fs;
-	struct ctree_root tmp;
-	const struct ctree_root *r = &tmp;
-	struct ctree_path p;
-	const struct tree_block *up;
-	int ret;
-
-	w->st.searches++;
-	ctree_path_init(&p);
-	if (w->view == BACKREF_COMMIT) {
-		down_read(&fs->commit_root_sem);
-		if (fs->generation != w->gen) {
-			up_read(&fs->commit_root_sem);
-			return -EAGAIN;
-		}
-		commit_root_of(w, rec, id, &tmp);
-	} else {
-		r = current_root_of(w, rec, id, &tmp);
-	}
-	if (q->mode == VIEW_PARENT) {
-		ret = ctree_search_slot(r, k, &p);
-		up = ret >= 0 && q->level + 1 < BTRFS_MAX_LEVEL ?
-		     p.nodes[q->level + 1] : NULL;
-		q->parent = up && tb_node_blockptr(up, (u32)p.slots[
-				q->level + 1]) == q->child ? up->start : 0;
-		ret = ret < 0 ? ret : 0;
-	} else {
-		ret = q->mode == VIEW_LE ? ctree_search_le(r, k, &p) :
-					   ctree_search_ge(r, k, &p);
-		if (ret == 0) {
-			q->slot = p.slots[0];
-			ret = tree_block_clone(p.nodes[0], &q->leaf);
-		}
-	}
-	ctree_path_release(&p);
-	if (w->view == BACKREF_COMMIT)
-		up_read(&fs->commit_root_sem);
-	return ret;
-}
-
-/* Read the subvolume-tree block at bytenr (generation, level from its
- * extent item) in the walk's view into a private clone *out. */
-static int view_read_block(struct walk *w, u64 bytenr, u64 generation,
-			   u8 level, struct tree_block **out)
-{
-	struct fs_info *fs = w->fs;
-	struct tb_expect exp = { BTRFS_FS_TREE_OBJECTID, generation, level,
-				 0, { 0, 0, 0 } };
-	struct tree_block *b;
-	int ret, locked;
-
-	if (w->view == BACKREF_COMMIT) {
-		down_read(&fs->commit_root_sem);
-		if (fs->generation != w->gen) {
-			up_read(&fs->commit_root_sem);
-			return -EAGAIN;
-		}
-	}
-	ret = tree_block_read(fs, bytenr, &exp, &b);
-	if (ret == 0) {
-		/* A block of the running transaction may change: copy it
-		 * under its lock. */
-		locked = !!(tb_flags(b) & TB_DIRTY);
-		if (locked)
-			tb_lock(b, TB_READ);
-		ret = tree_block_clone(b, out);
-		if (locked)
-			tb_unlock(b, TB_READ);
-		tree_block_put(b);
-	}
-	if (w->view == BACKREF_COMMIT)
-		up_read(&fs->commit_root_sem);
-	return ret;
-}
-
-/* The root record of subvolume tree id, read once per walk. */
-static int get_root(struct walk *w, u64 id, const struct root_rec **out)
-{
-	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
-	struct view_q q = { VIEW_LE, 0, 0, NULL, 0, 0 };
-	struct tree_block *leaf;
-	struct root_rec *r;
-	const u8 *item;
-	u32 i;
-	int slot, ret;
-
-	for (i = 0; i < w->nroots; i++)
-		if (w->roots[i].id == id) {
-			*out = &w->roots[i];
-			return 0;
-		}
-	ret = view_search(w, NULL, BTRFS_ROOT_TREE_OBJECTID, &k, &q);
-	if (ret < 0)
-		return ret;
-	leaf = q.leaf;
-	slot = q.slot;
-	if (ret == 0)
-		tb_item_key(leaf, (u32)slot, &k);
-	if (ret || k.objectid != id || k.type != BTRFS_ROOT_ITEM_KEY ||
-	    tb_item_size(leaf, (u32)slot) < BTRFS_ROOT_ITEM_V1_SIZE) {
-		pr_err("backref: tree %llu has references but no root item",
-		       (unsigned long long)id);
-		if (ret == 0)
-			tree_block_put(leaf);
-		return -EUCLEAN;
-	}
-	ret = grow((void **)&w->roots, &w->roots_cap, w->nroots,
-		   sizeof(*w->roots));
-	if (ret == 0) {
-		item = tb_item_data(leaf, (u32)slot);
-		r = &w->roots[w->nroots++];
-		r->id = id;
-		r->bytenr = D_GET64(struct d_root_item, item, bytenr);
-		r->generation = D_GET64(struct d_root_item, item, generation);
-		r->level = D_GET8(struct d_root_item, item, level);
-		r->dead = D_GET32(struct d_root_item, item, refs) == 0;
-		key_from_disk(&r->drop, D_PTR(struct d_root_item, item,
-					      drop_progress));
-		*out = r;
-	}
-	tree_block_put(leaf);
-	return ret;
-}
-
-/* ------------------------------------------------------ extent refs */
-
-/* Add count to ref (type, id, ino, offset), merging. */
-static int bref_add(struct bref_list *l, u8 type, u64 id, u64 ino,
-		    u64 offset, long long count)
-{
-	u32 i;
-	int ret;
-
-	for (i = 0; i < l->n; i++) {
-		struct bref *b = &l->v[i];
-
-		if (b->type == type && b->id == id && b->ino == ino &&
-		    b->offset == offset) {
-			b->count += count;
-			return 0;
-		}
-	}
-	ret = grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v));
-	if (ret)
-		return ret;
-	l->v[l->n].type = type;
-	l->v[l->n].id = id;
-	l->v[l->n].ino = ino;
-	l->v[l->n].offset = offset;
-	l->v[l->n++].count = count;
-	return 0;
-}
-
-/* Add one back-reference of type, at body p of size bytes (inline:
- * without its type byte; keyed: the item), keyed at offset koff. */
-static int parse_ref(struct bref_list *l, u8 type, const u8 *p, u32 size,
-		     int inl, u64 koff)
-{
-	switch (type) {
-	case BTRFS_TREE_BLOCK_REF_KEY:
-	case BTRFS_SHARED_BLOCK_REF_KEY:
-		return bref_add(l, type, inl ? get_le64(p) : koff, 0, 0, 1);
-	case BTRFS_EXTENT_DATA_REF_KEY:
-		if (size < sizeof(struct d_extent_data_ref))
-			return -EUCLEAN;
-		return bref_add(l, type,
-				D_GET64(struct d_extent_data_ref, p, root),
-				D_GET64(struct d_extent_data_ref, p, objectid),
-				D_GET64(struct d_extent_data_ref, p, offset),
-				D_GET32(struct d_extent_data_ref, p, count));
-	case BTRFS_SHARED_DATA_REF_KEY:
-		if (inl)
-			return size < 12 ? -EUCLEAN :
-			       bref_add(l, type, get_le64(p), 0, 0,
-					get_le32(p + 8));
-		return size < 4 ? -EUCLEAN :
-		       bref_add(l, type, koff, 0, 0, get_le32(p));
-	default:
-		return -EUCLEAN;
-	}
-}
-
-/* Read an extent item (key k, body p of size bytes): info and inline
- * refs. */
-static int parse_extent_item(const struct key *k, const u8 *p, u32 size,
-			     struct extent_info *ei, struct bref_list *l)
-{
-	u64 flags;
-	u32 pos = (u32)sizeof(struct d_extent_item);
-	int ret = 0;
-
-	if (size < pos)
-		return -EUCLEAN;
-	flags = D_GET64(struct d_extent_item, p, flags);
-	ei->found = 1;
-	ei->generation = D_GET64(struct d_extent_item, p, generation);
-	ei->is_data = !(flags & BTRFS_EXTENT_FLAG_TREE_BLOCK);
-	ei->len = k->type == BTRFS_EXTENT_ITEM_KEY ? k->offset : 0;
-	ei->level = k->type == BTRFS_METADATA_ITEM_KEY ? (u8)k->offset : 0;
-	if (k->type == BTRFS_EXTENT_ITEM_KEY && !ei->is_data) {
-		pos += (u32)sizeof(struct d_tree_block_info);
-		if (size < pos)
-			return -EUCLEAN;
-		ei->level = D_GET8(struct d_tree_block_info,
-				   p + sizeof(struct d_extent_item), level);
-	}
-	while (pos < size && ret == 0) {
-		u32 isz = extent_inline_ref_size(p[pos]);
-
-		if (!isz || pos + isz > size)
-			return -EUCLEAN;
-		ret = parse_ref(l, p[pos], p + pos + 1, isz - 1, 1, 0);
-		pos += isz;
-	}
-	return ret;
-}
-
-/* Add the running transaction's pending changes of bytenr. */
-static int add_pending(struct walk *w, u64 bytenr, struct extent_info *ei,
-		       struct bref_list *l)
-{
-	struct dref_head *h;
-	struct dref *r;
-	int ret = 0;
-
-	if (!w->t)
-		return 0;
-	spin_lock(&w->t->lock);
-	h = delayed_ref_find_head(&w->t->refs, bytenr);
-	if (h && h->must_insert && !ei->found) {
-		ei->found = 1;
-		ei->generation = w->t->transid;
-		ei->is_data = h->is_data;
-		ei->len = h->num_bytes;
-		ei->level = h->level;
-	}
-	if (h)
-		list_for_each_entry(r, &h->refs, struct dref, head_link) {
-			const struct dref_key *k = &r->key;
-			int data = k->type == BTRFS_EXTENT_DATA_REF_KEY;
-			u64 id = k->type == BTRFS_TREE_BLOCK_REF_KEY || data ?
-				 k->root : k->parent;
-
-			ret = bref_add(l, k->type, id, data ? k->owner : 0,
-				       data ? k->offset : 0, r->mod);
-			if (ret)
-				break;
-		}
-	spin_unlock(&w->t->lock);
-	return ret;
-}
-
-/* Drop refs whose count the pending changes took to zero. */
-static void bref_prune(struct bref_list *l)
-{
-	u32 i, n = 0;
-
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].count > 0)
-			l->v[n++] = l->v[i];
-	l->n = n;
-}
-
-/*
- * Gather every back-reference of the extent at bytenr in the walk's view
- * into l, and what its extent item says into ei (ei->found 0: no such
- * extent).
- */
-static int collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
-			struct bref_list *l)
-{
-	struct key k = { bytenr, 0, 0 };
-	struct view_q q = { VIEW_GE, 0, 0, NULL, 0, 0 };
-	struct tree_block *leaf = NULL;
-	int slot, ret, done = 0;
-
-	memset(ei, 0, sizeof(*ei));
-	ei->bytenr = bytenr;
-	l->n = 0;
-	while (!done) {
-		ret = view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID, &k, &q);
-		if (ret)
-			break;
-		leaf = q.leaf;
-		slot = q.slot;
-		for (; (u32)slot < tb_nritems(leaf) && ret == 0; slot++) {
-			u32 size = tb_item_size(leaf, (u32)slot);
-			const u8 *p = tb_item_data(leaf, (u32)slot);
-
-			tb_item_key(leaf, (u32)slot, &k);
-			if (k.objectid != bytenr) {
-				done = 1;
-				break;
-			}
-			if (k.type == BTRFS_EXTENT_ITEM_KEY ||
-			    k.type == BTRFS_METADATA_ITEM_KEY)
-				ret = parse_extent_item(&k, p, size, ei, l);
-			else if (extent_inline_ref_size(k.type))
-				ret = parse_ref(l, k.type, p, size, 0,
-						k.offset);
-		}
-		tree_block_put(leaf);
-		if (ret)
-			break;
-		key_next_after(&k);
-	}
-	if (ret < 0) {
-		if (ret == -EUCLEAN)
-			pr_err("backref: extent %llu: corrupt back-reference",
-			       (unsigned long long)bytenr);
-		return ret;
-	}
-	ret = add_pending(w, bytenr, ei, l);
-	bref_prune(l);
-	return ret;
-}
 
 /* --------------------------------------------------------- upward */
 
@@ -576,11 +77,11 @@ struct upward {
 /* Queue block x unless it was met already. */
 static int upward_add(struct upward *u, u64 x)
 {
-	int ret = set_add(&u->seen, x);
+	int ret = backref_set_add(&u->seen, x);
 
 	if (ret != 1)
 		return ret;
-	ret = grow((void **)&u->q, &u->cap, u->n, sizeof(u64));
+	ret = backref_grow((void **)&u->q, &u->cap, u->n, sizeof(u64));
 	if (ret == 0)
 		u->q[u->n++] = x;
 	return ret;
@@ -591,7 +92,7 @@ static int first_key(struct walk *w, const struct extent_info *ei,
 		     struct key *k)
 {
 	struct tree_block *b;
-	int ret = view_read_block(w, ei->bytenr, ei->generation, ei->level,
+	int ret = backref_view_read_block(w, ei->bytenr, ei->generation, ei->level,
 				  &b);
 
 	if (ret)
@@ -622,7 +123,7 @@ static int parent_in_tree(struct walk *w, u64 id,
 	*parent = 0;
 	if (!tree_check_is_subvol_tree(id))
 		return 0;
-	ret = get_root(w, id, &rec);
+	ret = backref_get_root(w, id, &rec);
 	if (ret == 0 && !*have) {
 		ret = first_key(w, ei, k);
 		if (ret == 1)
@@ -630,7 +131,7 @@ static int parent_in_tree(struct walk *w, u64 id,
 		*have = 1;
 	}
 	if (ret == 0)
-		ret = view_search(w, rec, id, k, &q);
+		ret = backref_view_search(w, rec, id, k, &q);
 	*parent = q.parent;
 	return ret;
 }
@@ -655,7 +156,7 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 	for (qi = 0; ret >= 0 && qi < u.n; qi++) {
 		w->st.blocks++;
 		have = 0;
-		ret = collect_refs(w, u.q[qi], &ei, &l);
+		ret = backref_collect_refs(w, u.q[qi], &ei, &l);
 		for (i = 0; i < l.n && ret >= 0; i++) {
 			if (l.v[i].type == BTRFS_SHARED_BLOCK_REF_KEY) {
 				ret = upward_add(&u, l.v[i].id);
@@ -663,7 +164,7 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 			}
 			if (l.v[i].type != BTRFS_TREE_BLOCK_REF_KEY)
 				continue;
-			ret = set_add(roots, l.v[i].id);
+			ret = backref_set_add(roots, l.v[i].id);
 			if (ret >= 0)
 				ret = parent_in_tree(w, l.v[i].id, &ei, &first,
 						     &have, &parent);
@@ -705,7 +206,7 @@ static int leaf_add(struct walk *w, const struct tree_block *b, u64 bytenr)
 	for (i = 0; i < w->nleaves; i++)
 		if (w->leaves[i].bytenr == b->start)
 			return 0;
-	ret = grow((void **)&w->leaves, &w->leaves_cap, w->nleaves,
+	ret = backref_grow((void **)&w->leaves, &w->leaves_cap, w->nleaves,
 		   sizeof(*w->leaves));
 	if (ret)
 		return ret;
@@ -749,7 +250,7 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 	struct view_q q = { VIEW_GE, 0, 0, NULL, 0, 0 };
 	const struct root_rec *rec;
 	struct tree_block *leaf;
-	int ret = get_root(w, r->id, &rec), slot, done = 0;
+	int ret = backref_get_root(w, r->id, &rec), slot, done = 0;
 
 	if (ret)
 		return ret;
@@ -758,7 +259,7 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 	while (!done) {
 		u32 i, nr;
 
-		ret = view_search(w, rec, r->id, &k, &q);
+		ret = backref_view_search(w, rec, r->id, &k, &q);
 		if (ret)
 			return ret == 1 ? 0 : ret;
 		leaf = q.leaf;
@@ -801,7 +302,7 @@ static int shared_data_ref(struct walk *w, u64 parent, u64 bytenr)
 	for (i = 0; i < w->nleaves; i++)
 		if (w->leaves[i].bytenr == parent)
 			return 0;
-	ret = collect_refs(w, parent, &pi, &l);
+	ret = backref_collect_refs(w, parent, &pi, &l);
 	kfree(l.v);
 	if (ret == 0 && (!pi.found || pi.is_data || pi.level != 0)) {
 		pr_err("backref: extent %llu: shared ref names %llu, which "
@@ -810,7 +311,7 @@ static int shared_data_ref(struct walk *w, u64 parent, u64 bytenr)
 		ret = -EUCLEAN;
 	}
 	if (ret == 0)
-		ret = view_read_block(w, parent, pi.generation, 0, &leaf);
+		ret = backref_view_read_block(w, parent, pi.generation, 0, &leaf);
 	if (ret == 0) {
 		ret = leaf_add(w, leaf, bytenr);
 		tree_block_put(leaf);
@@ -827,7 +328,7 @@ static int root_wanted(struct walk *w, u64 id, int *dead)
 	*dead = 0;
 	if (!tree_check_is_subvol_tree(id))
 		return 1;
-	ret = get_root(w, id, &rec);
+	ret = backref_get_root(w, id, &rec);
 	if (ret)
 		return ret;
 	*dead = rec->dead;
@@ -836,7 +337,7 @@ static int root_wanted(struct walk *w, u64 id, int *dead)
 
 static int hit_add(struct walk *w, u64 root, u64 ino, u64 offset, int dead)
 {
-	int ret = grow((void **)&w->hits, &w->hits_cap, w->nhits,
+	int ret = backref_grow((void **)&w->hits, &w->hits_cap, w->nhits,
 		       sizeof(*w->hits));
 
 	if (ret)
@@ -891,7 +392,7 @@ static int find_extent(struct walk *w, u64 logical, u64 *bytenr)
 	u64 flags;
 
 	for (tries = 0; tries < 8; tries++) {
-		ret = view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID, &k, &q);
+		ret = backref_view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID, &k, &q);
 		if (ret)
 			return ret == 1 ? -ENOENT : ret;
 		leaf = q.leaf;
@@ -948,7 +449,7 @@ static int data_once(struct walk *w, u64 logical)
 	if (ret == -ENOENT && w->t)
 		ret = find_pending_extent(w, logical, &bytenr);
 	if (ret == 0)
-		ret = collect_refs(w, bytenr, &ei, &l);
+		ret = backref_collect_refs(w, bytenr, &ei, &l);
 	if (ret == 0 && (!ei.found || !ei.is_data))
 		ret = -ENOENT;
 	for (i = 0; i < l.n && ret == 0; i++) {
@@ -1047,7 +548,7 @@ static int walk_run(struct walk *w, u64 at, int data)
 	do {
 		walk_reset(w);
 		if (hold)
-			down_read(&fs->trans_sem);
+			down_write(&fs->trans_sem);
 		if (w->view == BACKREF_CURRENT) {
 			spin_lock(&fs->trans_lock);
 			w->t = fs->running;
@@ -1059,7 +560,7 @@ static int walk_run(struct walk *w, u64 at, int data)
 		}
 		ret = data ? data_once(w, at) : block_once(w, at);
 		if (hold)
-			up_read(&fs->trans_sem);
+			up_write(&fs->trans_sem);
 	} while (ret == -EAGAIN && ++tries < COMMIT_RETRIES);
 	return ret;
 }

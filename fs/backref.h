@@ -26,9 +26,10 @@ enum backref_view {
 					 * the extent, not only those whose
 					 * range holds the logical address */
 #define BACKREF_TRANS_HELD (1u << 2)	/* BACKREF_CURRENT: the caller holds
-					 * fs->trans_sem (the commit, or a
-					 * change); else the walk takes it
-					 * for read while it reads */
+					 * fs->trans_sem for write (the
+					 * commit); else the walk takes it for
+					 * write while it gathers, so no change
+					 * runs under it */
 
 /* One reference found: a file extent item of (root, ino). */
 struct backref_hit {
