@@ -22,6 +22,7 @@
 
 #include <ghee/errno.h>
 #include <ghee/sync.h>
+#include <ghee/task.h>
 #include <ghee/time.h>
 
 #include "../../fs/backref.h"
@@ -676,5 +677,88 @@ TEST(backref, many_snapshots_cost)
 			CHECK_OK(measure(e.fs, "/sv/big", i));
 		}
 	}
+	CHECK_OK(env_close(&e));
+}
+
+/* The concurrent case: a task writes and commits while walks run. */
+struct churn {
+	struct fs_info *fs;
+	int writes;		/* done */
+	int err;		/* first error */
+};
+
+static int churn_task(void *arg)
+{
+	struct churn *c = arg;
+	char name[32];
+	int i;
+
+	for (i = 0; !task_should_stop() && c->err == 0; i++) {
+		snprintf(name, sizeof(name), "/%s/d/f%05d",
+			 i % 2 ? "sv" : "snap", (i * 37) % 400 + 1);
+		c->err = put(c->fs, name, 0, 5000, 'a' + i % 26);
+		if (c->err == 0 && i % 8 == 7)
+			c->err = fs_sync(c->fs);
+		__atomic_store_n(&c->writes, i + 1, __ATOMIC_RELEASE);
+	}
+	return c->err;
+}
+
+/* Whether a walk of bytenr in view gives exactly want. */
+static int same_hits(struct fs_info *fs, u64 bytenr, enum backref_view view,
+		     const struct hitv *want)
+{
+	struct hitv got = { 0 };
+	u32 i;
+	int ret = backref_data(fs, bytenr, view, BACKREF_IGNORE_OFFSET,
+			       collect, &got, NULL);
+
+	if (ret == 0 && got.n != want->n)
+		ret = -1;
+	for (i = 0; ret == 0 && i < got.n; i++)
+		if (hit_cmp(&got.v[i], &want->v[i]))
+			ret = -1;
+	free(got.v);
+	return ret;
+}
+
+TEST(backref, walks_while_writing_and_committing)
+{
+	struct env e = { 0 };
+	struct churn c = { 0 };
+	struct hitv want = { 0 };
+	struct task *t;
+	u64 bytenr;
+	u32 ne, nb;
+	int i, ret = 0, walks = 0;
+
+	CHECK_OK(env_open(&e, 4096));
+	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
+	CHECK_OK(many_files(e.fs, "/sv/d", 401, 'x'));
+	CHECK_OK(put(e.fs, "/sv/d/f00000", 0, 100000, 'k'));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/sv", "/snap", 0));
+	CHECK_OK(check_synced(e.fs, &ne, &nb));
+	/* f00000 is never written again: its extent's users stay the two
+	 * trees while the blocks around it are copied and committed. */
+	CHECK_OK(file_extent(e.fs, "/sv/d/f00000", &bytenr));
+	CHECK_OK(backref_data(e.fs, bytenr, BACKREF_COMMIT,
+			      BACKREF_IGNORE_OFFSET, collect, &want, NULL));
+	CHECK_EQ(want.n, 2);
+	c.fs = e.fs;
+	t = task_create("churn", churn_task, &c, TASK_PRIO_BACKGROUND);
+	CHECK(t != NULL);
+	for (i = 0; ret == 0 && i < 4000 &&
+	     __atomic_load_n(&c.writes, __ATOMIC_ACQUIRE) < 200; i++) {
+		ret = same_hits(e.fs, bytenr, i % 2 ? BACKREF_COMMIT :
+				BACKREF_CURRENT, &want);
+		walks++;
+	}
+	task_stop(task_id(t));
+	CHECK_OK(task_join(t));
+	printf("# %d walks during %d writes\n", walks, c.writes);
+	CHECK_OK(ret);
+	CHECK(c.writes > 0);
+	free(want.v);
+	CHECK_OK(check_synced(e.fs, &ne, &nb));
 	CHECK_OK(env_close(&e));
 }
