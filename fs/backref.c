@@ -34,12 +34,13 @@
  * fs->trans_sem for write while it gathers (a quiet point: no change and
  * no commit runs; changes wait, as for a commit), unless its caller holds
  * trans_sem already (BACKREF_TRANS_HELD: the commit itself, for
- * qgroups). BACKREF_COMMIT reads the last commit's roots only, each search under commit_root_sem
- * held for read for that search alone, keeping a private clone of the
- * leaf; when a commit lands between two searches (fs->generation moved)
- * the walk starts again. All tree reading goes through view_search() and
- * view_read_block(), the one place to change for a shared commit-root
- * reading module.
+ * qgroups). BACKREF_COMMIT reads the last commit's roots only, each
+ * search under commit_root_sem held for read for that search alone,
+ * keeping a private clone of the leaf; when a commit lands between two
+ * searches (fs->generation moved) the walk starts again. All tree
+ * reading goes through backref_view_search() and
+ * backref_view_read_block() (backref_refs.c), the one place to change
+ * for a shared commit-root reading module.
  *
  * Dead roots (root item refs 0: being dropped by the cleaner) still hold
  * normal refs on blocks the cleaner has not reached, which may stand for
@@ -92,8 +93,8 @@ static int first_key(struct walk *w, const struct extent_info *ei,
 		     struct key *k)
 {
 	struct tree_block *b;
-	int ret = backref_view_read_block(w, ei->bytenr, ei->generation, ei->level,
-				  &b);
+	int ret = backref_view_read_block(w, ei->bytenr, ei->generation,
+					  ei->level, &b);
 
 	if (ret)
 		return ret;
@@ -207,7 +208,7 @@ static int leaf_add(struct walk *w, const struct tree_block *b, u64 bytenr)
 		if (w->leaves[i].bytenr == b->start)
 			return 0;
 	ret = backref_grow((void **)&w->leaves, &w->leaves_cap, w->nleaves,
-		   sizeof(*w->leaves));
+			   sizeof(*w->leaves));
 	if (ret)
 		return ret;
 	li = &w->leaves[w->nleaves];
@@ -269,8 +270,8 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 			const u8 *fe = tb_item_data(leaf, i);
 
 			tb_item_key(leaf, i, &k);
-			if (k.objectid != r->ino ||
-			    k.type != BTRFS_EXTENT_DATA_KEY || k.offset >= end) {
+			if (k.objectid != r->ino || k.offset >= end ||
+			    k.type != BTRFS_EXTENT_DATA_KEY) {
 				done = 1;
 				break;
 			}
@@ -311,7 +312,8 @@ static int shared_data_ref(struct walk *w, u64 parent, u64 bytenr)
 		ret = -EUCLEAN;
 	}
 	if (ret == 0)
-		ret = backref_view_read_block(w, parent, pi.generation, 0, &leaf);
+		ret = backref_view_read_block(w, parent, pi.generation, 0,
+					      &leaf);
 	if (ret == 0) {
 		ret = leaf_add(w, leaf, bytenr);
 		tree_block_put(leaf);
@@ -338,7 +340,7 @@ static int root_wanted(struct walk *w, u64 id, int *dead)
 static int hit_add(struct walk *w, u64 root, u64 ino, u64 offset, int dead)
 {
 	int ret = backref_grow((void **)&w->hits, &w->hits_cap, w->nhits,
-		       sizeof(*w->hits));
+			       sizeof(*w->hits));
 
 	if (ret)
 		return ret;
@@ -392,7 +394,8 @@ static int find_extent(struct walk *w, u64 logical, u64 *bytenr)
 	u64 flags;
 
 	for (tries = 0; tries < 8; tries++) {
-		ret = backref_view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID, &k, &q);
+		ret = backref_view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID,
+					  &k, &q);
 		if (ret)
 			return ret == 1 ? -ENOENT : ret;
 		leaf = q.leaf;
@@ -523,7 +526,8 @@ static void sort_hits(struct walk *w)
 	for (end = n; end > 1; end--) {
 		for (i = n == end ? end / 2 : 1; i-- > 0;) {
 			for (j = i; (c = 2 * j + 1) < end; j = c) {
-				if (c + 1 < end && hit_cmp(&v[c + 1], &v[c]) > 0)
+				if (c + 1 < end &&
+				    hit_cmp(&v[c + 1], &v[c]) > 0)
 					c++;
 				if (hit_cmp(&v[j], &v[c]) >= 0)
 					break;

@@ -121,7 +121,7 @@ static const struct ctree_root *current_root_of(struct walk *w,
  * roots, or <0.
  */
 int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
-		       const struct key *k, struct view_q *q)
+			const struct key *k, struct view_q *q)
 {
 	struct fs_info *fs = w->fs;
 	struct ctree_root tmp;
@@ -166,7 +166,7 @@ int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 /* Read the subvolume-tree block at bytenr (generation, level from its
  * extent item) in the walk's view into a private clone *out. */
 int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,
-			   u8 level, struct tree_block **out)
+			    u8 level, struct tree_block **out)
 {
 	struct fs_info *fs = w->fs;
 	struct tb_expect exp = { BTRFS_FS_TREE_OBJECTID, generation, level,
@@ -392,7 +392,7 @@ static void bref_prune(struct bref_list *l)
  * extent).
  */
 int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
-			struct bref_list *l)
+			 struct bref_list *l)
 {
 	struct key k = { bytenr, 0, 0 };
 	struct view_q q = { VIEW_GE, 0, 0, NULL, 0, 0 };
@@ -403,7 +403,8 @@ int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 	ei->bytenr = bytenr;
 	l->n = 0;
 	while (!done) {
-		ret = backref_view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID, &k, &q);
+		ret = backref_view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID,
+					  &k, &q);
 		if (ret)
 			break;
 		leaf = q.leaf;
