@@ -72,8 +72,8 @@ int backref_set_add(struct u64set *s, u64 x)
 
 /* Fill r with tree id's root in the commit view. Caller holds
  * commit_root_sem for read. */
-static int commit_root_of(struct walk *w, const struct root_rec *rec,
-			  u64 id, struct ctree_root *r)
+static void commit_root_of(struct walk *w, const struct root_rec *rec,
+			   u64 id, struct ctree_root *r)
 {
 	struct fs_info *fs = w->fs;
 	const struct ctree_root *c = id == BTRFS_ROOT_TREE_OBJECTID ?
@@ -86,7 +86,6 @@ static int commit_root_of(struct walk *w, const struct root_rec *rec,
 	else
 		ctree_root_init(r, fs, id, rec->bytenr, rec->generation,
 				rec->level);
-	return 0;
 }
 
 /* The current root of tree id: the fixed trees, a loaded live
