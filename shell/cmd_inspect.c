@@ -21,6 +21,7 @@
 
 #include "cmd_fs.h"
 #include "cmd_inspect.h"
+#include "shell.h"
 
 /* The data container's header and one hit, in bytes (btrfs ioctl). */
 #define CONTAINER_HEADER 16
@@ -31,22 +32,6 @@ static int usage(const char *u)
 {
 	con_printf("usage: inspect-internal %s\n", u);
 	return -EINVAL;
-}
-
-/* Parse a decimal u64; 0 on success. */
-static int parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
 }
 
 /* Print "prefix/path" for each path of an inode. */
@@ -150,13 +135,13 @@ int cmd_inspect_logical_resolve(int argc, char **argv)
 			else if (*c == 'o')
 				flags |= FS_LOGICAL_IGNORE_OFFSET;
 			else if (*c == 's' && !c[1] && i + 1 < argc &&
-				 parse_u64(argv[++i], &size) == 0)
+				 shell_parse_u64(argv[++i], "bufsize", &size) == 0)
 				break;
 			else if (*c != 'v')
 				return usage(u);
 		}
 	}
-	if (argc - i != 2 || parse_u64(argv[i], &logical))
+	if (argc - i != 2 || shell_parse_u64(argv[i], "logical", &logical))
 		return usage(u);
 	if (!fs)
 		return -ENOENT;
@@ -191,7 +176,7 @@ int cmd_inspect_inode_resolve(int argc, char **argv)
 
 	if (i < argc && !strcmp(argv[i], "-v"))
 		i++;
-	if (argc - i != 2 || parse_u64(argv[i], &ino))
+	if (argc - i != 2 || shell_parse_u64(argv[i], "inode", &ino))
 		return usage("inode-resolve [-v] <inode> <path>");
 	if (!fs)
 		return -ENOENT;
