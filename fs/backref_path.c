@@ -157,8 +157,8 @@ static int gather_paths(struct fs_info *fs, struct fs_ino ino,
 		ret = ctree_search_ge(&sv->root, &k, &p);
 	}
 	ctree_path_release(&p);
-	if (ret == 0 && l->n == 0)
-		ret = -ENOENT;
+	if (ret >= 0 && l->n == 0)
+		ret = -ENOENT;	/* no such inode (or one without a name) */
 	return ret < 0 ? ret : 0;
 }
 

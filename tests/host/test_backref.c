@@ -762,3 +762,50 @@ TEST(backref, walks_while_writing_and_committing)
 	CHECK_OK(check_synced(e.fs, &ne, &nb));
 	CHECK_OK(env_close(&e));
 }
+
+/* Gather the paths fs_inode_paths gives, joined by spaces. */
+static int join_path(void *ctx, const char *path)
+{
+	char *out = ctx;
+
+	if (strlen(out) + strlen(path) + 2 > 512)
+		return -ENAMETOOLONG;
+	if (*out)
+		strcat(out, " ");
+	strcat(out, path);
+	return 0;
+}
+
+TEST(backref, inode_and_subvolume_paths)
+{
+	struct env e = { 0 };
+	struct fs_ino ino, snap;
+	char got[512] = "", sv[256];
+
+	CHECK_OK(env_open(&e, 0));
+	CHECK_OK(fs_mkdir(e.fs, "/d1", 0755));
+	CHECK_OK(fs_mkdir(e.fs, "/d1/deep", 0755));
+	CHECK_OK(fs_mkdir(e.fs, "/d2", 0755));
+	CHECK_OK(put(e.fs, "/d1/deep/a", 0, 5000, 'a'));
+	CHECK_OK(fs_link(e.fs, "/d1/deep/a", "/d2/b"));
+	CHECK_OK(fs_link(e.fs, "/d1/deep/a", "/d1/deep/c"));
+	CHECK_OK(fs_lookup(e.fs, "/d2/b", 0, &ino));
+	CHECK_OK(fs_inode_paths(e.fs, ino, join_path, got));
+	CHECK_STR(got, "d1/deep/a d1/deep/c d2/b");
+	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
+	CHECK_OK(fs_mkdir(e.fs, "/sv/in", 0755));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/", "/sv/in/top", 0));
+	CHECK_OK(fs_lookup(e.fs, "/sv/in/top/d2/b", 0, &snap));
+	CHECK(snap.root != ino.root);
+	got[0] = 0;
+	CHECK_OK(fs_inode_paths(e.fs, snap, join_path, got));
+	CHECK_STR(got, "d1/deep/a d1/deep/c d2/b");
+	CHECK_OK(fs_subvol_path(e.fs, snap.root, sv, sizeof(sv)));
+	CHECK_STR(sv, "sv/in/top");
+	CHECK_OK(fs_subvol_path(e.fs, 5, sv, sizeof(sv)));
+	CHECK_STR(sv, "");
+	CHECK_EQ(fs_subvol_path(e.fs, 999, sv, sizeof(sv)), -ENOENT);
+	ino.ino = 4242;
+	CHECK_EQ(fs_inode_paths(e.fs, ino, join_path, got), -ENOENT);
+	CHECK_OK(env_close(&e));
+}
