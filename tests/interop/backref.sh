@@ -47,7 +47,8 @@ out=$(ghee "mkdir /d" "write /d/a 0 300000 1" "write /d/b 0 20000 2" \
 	"sync" "subvolume snapshot /sv /snap" "write /sv/big 8192 4096 7" \
 	"write /sv/m/d00002/f00000250 0 3000 8" "write /snap/big 65536 4096 9" \
 	"subvolume snapshot -r /snap /sv/snap2" "write /snap/m/d00005/f00000600 0 3000 10" \
-	"subvolume snapshot / /top" "write /d/a 0 4096 11" "sync")
+	"subvolume snapshot / /top" "write /d/a 0 4096 11" \
+	"mkdir /d/e" "ln /d/b /d/e/b2" "ln /d/b /d/b3" "sync")
 if echo "$out" | grep -qE "errno|^error|^usage|aborted|ERROR"; then
 	echo "$out" | grep -E -B1 "errno|^error|^usage|aborted|ERROR" | head -n 8 | say
 	notok ghee_builds_image "a command failed"
@@ -82,12 +83,18 @@ while read -r b l; do
 	fi
 	i=$((i + 1))
 done <"$W/extents.txt" >"$W/queries.txt"
+# inode-resolve of the top level's first inodes (/d, /d/a, /d/b with two
+# more names), as queries of their own.
+printf 'inode-resolve %s\n' 257 258 259 >>"$W/queries.txt"
 # ghee's output per query, separated by "== QUERY" lines.
 {
 	echo "mount vda"
 	while read -r q; do
 		echo "echo == $q"
-		echo "inspect-internal logical-resolve $q /"
+		case $q in
+		inode-resolve*) echo "inspect-internal $q /" ;;
+		*) echo "inspect-internal logical-resolve $q /" ;;
+		esac
 	done <"$W/queries.txt"
 	echo "umount"
 } | timeout 600 "$GHEE" "$img" 2>&1 |
@@ -116,7 +123,10 @@ subvols=$(btrfs subvolume list "$m" | awk '{ print $NF }' | awk '{ print length,
 	  sort -rn | cut -d' ' -f2)
 while read -r q; do
 	echo "== $q"
-	btrfs inspect-internal logical-resolve $q "$m" 2>&1
+	case $q in
+	inode-resolve*) btrfs inspect-internal $q "$m" 2>&1 ;;
+	*) btrfs inspect-internal logical-resolve $q "$m" 2>&1 ;;
+	esac
 done <"$W/queries.txt" | sed "s|^$m/|/|; s|^$m\$|/|" >"$W/linux.txt"
 umount "$m"
 losetup -d "$dev"
