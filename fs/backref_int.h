@@ -59,19 +59,21 @@ struct leaf_items {
 	u32 n;
 };
 
+/* One walk; private to the task running it (no lock). */
 struct walk {
 	struct fs_info *fs;
 	enum backref_view view;
-	unsigned flags;
+	unsigned flags;		/* BACKREF_* */
 	u64 gen;		/* BACKREF_COMMIT: the generation read */
-	struct trans *t;	/* BACKREF_CURRENT: running transaction */
-	struct root_rec *roots;
+	struct trans *t;	/* BACKREF_CURRENT: running transaction, or
+				 * NULL (no pending refs) */
+	struct root_rec *roots;	/* subvolume roots met, read once */
 	u32 nroots, roots_cap;
-	struct leaf_items *leaves;
+	struct leaf_items *leaves;	/* leaves holding the extent */
 	u32 nleaves, leaves_cap;
-	struct backref_hit *hits;
+	struct backref_hit *hits;	/* what the caller will get */
 	u32 nhits, hits_cap;
-	struct backref_stats st;
+	struct backref_stats st;	/* figures of this pass */
 };
 
 /* What a search of the view is for, and what it found. */
