@@ -157,8 +157,9 @@ static int gather_paths(struct fs_info *fs, struct fs_ino ino,
 		ret = ctree_search_ge(&sv->root, &k, &p);
 	}
 	ctree_path_release(&p);
+	/* No such inode (or one without a name). */
 	if (ret >= 0 && l->n == 0)
-		ret = -ENOENT;	/* no such inode (or one without a name) */
+		ret = -ENOENT;
 	return ret < 0 ? ret : 0;
 }
 

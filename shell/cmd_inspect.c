@@ -41,20 +41,19 @@ static int print_path(void *ctx, const char *path)
 	return 0;
 }
 
-/* The hits of a walk, copied out (at most max). */
+/* The hits of a walk, copied out: as many as btrfs's container of the
+ * -s size holds (the rest are left out, as there). */
 struct hits {
 	struct fs_logical_hit *v;
-	uint32_t n, max, missed;
+	uint32_t n, max;
 };
 
 static int hit_keep(void *ctx, const struct fs_logical_hit *h)
 {
 	struct hits *c = ctx;
 
-	if (c->n == c->max) {
-		c->missed++;
-		return 0;
-	}
+	if (c->n == c->max)
+		return 1;
 	c->v[c->n++] = *h;
 	return 0;
 }
@@ -121,7 +120,7 @@ int cmd_inspect_logical_resolve(int argc, char **argv)
 				"<logical> <path>";
 	struct fs_info *fs = cmd_fs_mounted("inspect-internal");
 	uint64_t logical, size = 65536;
-	struct hits h = { NULL, 0, 0, 0 };
+	struct hits h = { NULL, 0, 0 };
 	unsigned flags = 0;
 	struct fs_ino dir;
 	int i, getpath = 1, ret;
@@ -135,7 +134,7 @@ int cmd_inspect_logical_resolve(int argc, char **argv)
 			else if (*c == 'o')
 				flags |= FS_LOGICAL_IGNORE_OFFSET;
 			else if (*c == 's' && !c[1] && i + 1 < argc &&
-				 shell_parse_u64(argv[++i], "bufsize", &size) == 0)
+				 !shell_parse_u64(argv[++i], "bufsize", &size))
 				break;
 			else if (*c != 'v')
 				return usage(u);
