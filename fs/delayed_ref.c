@@ -157,7 +157,6 @@ static void grow_refs(struct delayed_refs *d)
 	kfree(o);
 }
 
-/* The head for bytenr, or NULL. */
 /* The head of an extent, or NULL. Caller holds trans->lock, or is the
  * commit. */
 struct dref_head *delayed_ref_find_head(struct delayed_refs *d, u64 bytenr)
@@ -167,6 +166,25 @@ struct dref_head *delayed_ref_find_head(struct delayed_refs *d, u64 bytenr)
 	while (h && h->bytenr != bytenr)
 		h = h->hash_next;
 	return h;
+}
+
+/* The head of the data extent holding address logical, or NULL. A scan
+ * of every head: for lookups of extents made in the running transaction
+ * (backref.c), which the extent tree does not hold yet. Caller holds
+ * trans->lock. */
+struct dref_head *delayed_ref_find_data(struct delayed_refs *d, u64 logical)
+{
+	u32 i;
+
+	for (i = 0; i < d->head_cap; i++) {
+		struct dref_head *h = d->head_hash[i];
+
+		for (; h; h = h->hash_next)
+			if (h->is_data && logical >= h->bytenr &&
+			    logical - h->bytenr < h->num_bytes)
+				return h;
+	}
+	return NULL;
 }
 
 /* Find or make the head of an extent. */

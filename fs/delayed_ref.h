@@ -68,6 +68,7 @@ int delayed_ref_alloc(struct trans *t, const struct dref_key *k,
 int delayed_ref_set_flags(struct trans *t, u64 bytenr, u64 num_bytes,
 			  u64 flags);
 struct dref_head *delayed_ref_find_head(struct delayed_refs *d, u64 bytenr);
+struct dref_head *delayed_ref_find_data(struct delayed_refs *d, u64 logical);
 int delayed_refs_run(struct trans *t);
 
 #endif

@@ -308,6 +308,16 @@ static inline int key_cmp(const struct key *a, const struct key *b)
 	return 0;
 }
 
+/* Make k the smallest key after k (searches resume there). */
+static inline void key_next_after(struct key *k)
+{
+	if (++k->offset)
+		return;
+	if (++k->type)
+		return;
+	k->objectid++;
+}
+
 /* --------------------------------------------------------- tree blocks */
 
 /* Header flags (low 56 bits) and backref revision (top 8 bits). */

@@ -230,6 +230,30 @@ struct fs_check_report {
 };
 int fs_check(struct fs_info *fs, struct fs_check_report *rep);
 
+/*
+ * Back-references (fs/backref_path.c): who uses a data extent, and the
+ * names of an inode. fs_logical_resolve calls fn for every (subvolume,
+ * inode, file offset) whose file extent points at the data extent holding
+ * address logical, in (root, ino, offset) order, as the current state
+ * (with changes not yet committed) has them; with FS_LOGICAL_IGNORE_OFFSET
+ * for every file extent on that extent, at its own file offset. Returns
+ * 0, -ENOENT when no data extent holds logical (a tree block is none),
+ * or <0. fs_inode_paths calls fn for every name of an inode, a
+ * path relative to its subvolume's top directory. fs_subvol_path: a
+ * subvolume's path from the top level ("" for 5). fn may call fs/.
+ */
+#define FS_LOGICAL_IGNORE_OFFSET (1u << 0)
+struct fs_logical_hit {
+	uint64_t root, ino, offset;
+};
+typedef int (*fs_logical_fn)(void *ctx, const struct fs_logical_hit *h);
+int fs_logical_resolve(struct fs_info *fs, uint64_t logical, unsigned flags,
+		       fs_logical_fn fn, void *ctx);
+typedef int (*fs_path_fn)(void *ctx, const char *path);
+int fs_inode_paths(struct fs_info *fs, struct fs_ino ino, fs_path_fn fn,
+		   void *ctx);
+int fs_subvol_path(struct fs_info *fs, uint64_t id, char *buf, size_t cap);
+
 /* Diagnostics in the layout of btrfs inspect-internal. */
 int fs_dump_super(struct fs_info *fs);
 int fs_dump_tree(struct fs_info *fs, const char *tree);

@@ -173,7 +173,7 @@ void subvol_free_all(struct fs_info *fs)
 }
 
 /* Prepend "name/" (or just name when buf is empty) to the path in buf. */
-static int prepend(char *buf, size_t cap, const u8 *name, size_t len)
+int subvol_prepend(char *buf, size_t cap, const u8 *name, size_t len)
 {
 	size_t have = strlen(buf), sep = have ? 1 : 0;
 
@@ -186,8 +186,9 @@ static int prepend(char *buf, size_t cap, const u8 *name, size_t len)
 	return 0;
 }
 
-/* Prepend the path of directory dirid inside subvolume sv, via INODE_REFs. */
-static int prepend_dir_path(const struct subvol_root *sv, u64 dirid,
+/* Prepend the path of directory dirid inside subvolume sv, via INODE_REFs
+ * (a directory has one name). */
+int subvol_prepend_dir_path(const struct subvol_root *sv, u64 dirid,
 			    char *buf, size_t cap)
 {
 	struct ctree_path path;
@@ -208,7 +209,7 @@ static int prepend_dir_path(const struct subvol_root *sv, u64 dirid,
 		if (ret)
 			break;
 		p = ctree_item_ptr(&path, &size);
-		ret = prepend(buf, cap, p + sizeof(struct d_inode_ref),
+		ret = subvol_prepend(buf, cap, p + sizeof(struct d_inode_ref),
 			      D_GET16(struct d_inode_ref, p, name_len));
 		if (ret)
 			break;
@@ -226,7 +227,7 @@ static int subvol_path(struct fs_info *fs, struct fs_subvol *sv,
 	int hops, ret;
 
 	sv->path[0] = 0;
-	ret = prepend(sv->path, sizeof(sv->path), name, len);
+	ret = subvol_prepend(sv->path, sizeof(sv->path), name, len);
 	for (hops = 0; ret == 0 && hops < 64; hops++) {
 		const struct subvol_root *ps;
 		u8 ref[sizeof(struct d_root_ref) + BTRFS_NAME_LEN];
@@ -237,7 +238,7 @@ static int subvol_path(struct fs_info *fs, struct fs_subvol *sv,
 
 		ret = subvol_get(fs, parent, &ps);
 		if (ret == 0)
-			ret = prepend_dir_path(ps, dirid, sv->path,
+			ret = subvol_prepend_dir_path(ps, dirid, sv->path,
 					       sizeof(sv->path));
 		if (ret || parent == BTRFS_FS_TREE_OBJECTID)
 			break;
@@ -256,7 +257,7 @@ static int subvol_path(struct fs_info *fs, struct fs_subvol *sv,
 		ctree_path_release(&path);
 		if (ret)
 			break;
-		ret = prepend(sv->path, sizeof(sv->path),
+		ret = subvol_prepend(sv->path, sizeof(sv->path),
 			      ref + sizeof(struct d_root_ref),
 			      D_GET16(struct d_root_ref, ref, name_len));
 		parent = k.offset;

@@ -29,5 +29,8 @@ int subvol_is_read_only(const struct subvol_root *sv);
 int subvol_check_writable(const struct subvol_root *sv);
 void subvol_mark_deleted(const struct subvol_root *sv);
 int subvol_default_read(struct fs_info *fs, u64 *id);
+int subvol_prepend(char *buf, size_t cap, const u8 *name, size_t len);
+int subvol_prepend_dir_path(const struct subvol_root *sv, u64 dirid,
+			    char *buf, size_t cap);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "cmd_fs.h"
+#include "cmd_inspect.h"
 #include "cmd_subvol.h"
 #include "shell.h"
 
@@ -123,10 +124,11 @@ static const struct shell_cmd inspect_internal_cmds[] = {
 	  cmd_inspect_internal_dump_tree },
 	{ "dump-super", "", "print the superblock", 0, 0,
 	  cmd_inspect_internal_dump_super },
-	{ "inode-resolve", "[-v] INO PATH", "paths of an inode number", 0, -1,
-	  NULL },
-	{ "logical-resolve", "[-P] [-o] LOGICAL PATH", "paths of the files "
-	  "using a logical address", 0, -1, NULL },
+	{ "inode-resolve", "[-v] INO PATH", "paths of an inode number", 2, 3,
+	  cmd_inspect_inode_resolve },
+	{ "logical-resolve", "[-P] [-o] [-v] [-s BUFSIZE] LOGICAL PATH",
+	  "paths of the files using a logical address", 2, -1,
+	  cmd_inspect_logical_resolve },
 	{ "rootid", "PATH", "ID of the subvolume holding PATH", 0, -1, NULL },
 	{ "min-dev-size", "[--id DEVID] PATH", "smallest size the device "
 	  "could shrink to", 0, -1, NULL },

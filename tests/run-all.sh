@@ -27,6 +27,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "snapshot:tests/interop/snapshot.sh"
 	 "progs-images:tests/interop/progs_images.sh"
 	 "progs-rw:tests/interop/progs_rw.sh"
+	 "backref:tests/interop/backref.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0

@@ -1,0 +1,621 @@
+/*
+ * The back-reference walker: which roots, inodes and file offsets reach
+ * an extent (reference/extent-refs-delayed-refs-qgroups.txt, "Extent
+ * refs"). Used by logical-resolve, and later by qgroups (implied refs at
+ * a chosen point in time), relocation, defrag and scrub's reports.
+ *
+ * A data extent's back-references say where to look, not everything that
+ * reaches it:
+ *  - EXTENT_DATA_REF (root, ino, offset, count): file extent items of ino
+ *    in tree root whose key offset minus their extent offset is offset
+ *    (one ref stands for all of them: a split extent). The root's tree is
+ *    searched from (ino, EXTENT_DATA, offset) for them; each leaf holding
+ *    one is a leaf that reaches the extent;
+ *  - SHARED_DATA_REF (parent): leaf `parent` holds such items.
+ * Every root that reaches one of those leaves reaches the extent, through
+ * every item of the leaf that points at it. Which roots reach a block is
+ * found upward through the block's own back-references:
+ *  - TREE_BLOCK_REF (root): tree root reaches it, and so does whatever
+ *    reaches its parent in that tree (a normal ref also stands for the
+ *    snapshots sharing the blocks above it): the parent is found by
+ *    searching the root's tree for the block's first key;
+ *  - SHARED_BLOCK_REF (parent): whatever reaches block `parent` does.
+ * The upward walk is breadth first over a set of visited blocks, so a
+ * block shared by many snapshots along many paths is resolved once: the
+ * cost is one extent-tree lookup per distinct block above the extent
+ * (and a search of a tree per normal ref), and memory is the set of
+ * those blocks and of the roots found.
+ *
+ * Views. BACKREF_CURRENT reads the current trees and adds the running
+ * transaction's pending delayed refs to the extent tree's (nothing in the
+ * extent tree changes until the commit runs them). A walk reads refs,
+ * then trees, then refs again, and a change running meanwhile could move
+ * a reference from one to the other between two reads, so the walk holds
+ * fs->trans_sem for write while it gathers (a quiet point: no change and
+ * no commit runs; changes wait, as for a commit), unless its caller holds
+ * trans_sem already (BACKREF_TRANS_HELD: the commit itself, for
+ * qgroups). BACKREF_COMMIT reads the last commit's roots only, each
+ * search under commit_root_sem held for read for that search alone,
+ * keeping a private clone of the leaf; when a commit lands between two
+ * searches (fs->generation moved) the walk starts again. All tree
+ * reading goes through backref_view_search() and
+ * backref_view_read_block() (backref_refs.c), the one place to change
+ * for a shared commit-root reading module.
+ *
+ * Dead roots (root item refs 0: being dropped by the cleaner) still hold
+ * normal refs on blocks the cleaner has not reached, which may stand for
+ * live snapshots sharing those blocks, so their trees are searched too,
+ * but only right of drop_progress (what is left of it is freed); the
+ * dead root itself is reported only with BACKREF_DEAD_ROOTS.
+ *
+ * Hits are gathered first, sorted and deduplicated, and handed to the
+ * caller's function after every lock is released.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "backref_int.h"
+#include "extent_tree.h"
+#include "fs_info.h"
+#include "tree_check.h"
+
+/* Uncompressed bytes of a compressed extent, at most (btrfs's bound). */
+#define MAX_RAM_BYTES (128u * 1024)
+/* Walks restarted because a commit landed, before giving up. */
+#define COMMIT_RETRIES 16
+
+/* --------------------------------------------------------- upward */
+
+/* Blocks met by an upward walk, and those still to resolve. */
+struct upward {
+	struct u64set seen;
+	u64 *q;
+	u32 n, cap;
+};
+
+/* Queue block x unless it was met already. */
+static int upward_add(struct upward *u, u64 x)
+{
+	int ret = backref_set_add(&u->seen, x);
+
+	if (ret != 1)
+		return ret;
+	ret = backref_grow((void **)&u->q, &u->cap, u->n, sizeof(u64));
+	if (ret == 0)
+		u->q[u->n++] = x;
+	return ret;
+}
+
+/* The first key of the subvolume-tree block ei; 1 when it is empty. */
+static int first_key(struct walk *w, const struct extent_info *ei,
+		     struct key *k)
+{
+	struct tree_block *b;
+	int ret = backref_view_read_block(w, ei->bytenr, ei->generation,
+					  ei->level, &b);
+
+	if (ret)
+		return ret;
+	if (tb_nritems(b) == 0)
+		ret = 1;
+	else if (tb_level(b) == 0)
+		tb_item_key(b, 0, k);
+	else
+		tb_node_key(b, 0, k);
+	tree_block_put(b);
+	return ret;
+}
+
+/*
+ * The parent of block ei in subvolume tree id (*parent 0 when the block
+ * is that tree's root, or the tree does not hold it there). *have says
+ * whether *k already holds the block's first key.
+ */
+static int parent_in_tree(struct walk *w, u64 id,
+			  const struct extent_info *ei, struct key *k,
+			  int *have, u64 *parent)
+{
+	struct view_q q = { VIEW_PARENT, ei->level, ei->bytenr, NULL, 0, 0 };
+	const struct root_rec *rec;
+	int ret;
+
+	*parent = 0;
+	if (!tree_check_is_subvol_tree(id))
+		return 0;
+	ret = backref_get_root(w, id, &rec);
+	if (ret == 0 && !*have) {
+		ret = first_key(w, ei, k);
+		if (ret == 1)
+			return 0;	/* empty: a tree's root */
+		*have = 1;
+	}
+	if (ret == 0)
+		ret = backref_view_search(w, rec, id, k, &q);
+	*parent = q.parent;
+	return ret;
+}
+
+/*
+ * Add to roots every root that reaches block bytenr, breadth first over
+ * the blocks above it, each resolved once: a normal ref's root reaches
+ * it, and so does whatever reaches its parent in that root's tree (the
+ * ref stands for the snapshots sharing that parent); a shared ref's
+ * parent is queued the same way.
+ */
+static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
+{
+	struct upward u = { { NULL, 0, 0 }, NULL, 0, 0 };
+	struct bref_list l = { NULL, 0, 0 };
+	struct extent_info ei;
+	struct key first;
+	u64 parent;
+	u32 qi, i;
+	int ret = upward_add(&u, bytenr), have;
+
+	for (qi = 0; ret >= 0 && qi < u.n; qi++) {
+		w->st.blocks++;
+		have = 0;
+		ret = backref_collect_refs(w, u.q[qi], &ei, &l);
+		for (i = 0; i < l.n && ret >= 0; i++) {
+			if (l.v[i].type == BTRFS_SHARED_BLOCK_REF_KEY) {
+				ret = upward_add(&u, l.v[i].id);
+				continue;
+			}
+			if (l.v[i].type != BTRFS_TREE_BLOCK_REF_KEY)
+				continue;
+			ret = backref_set_add(roots, l.v[i].id);
+			if (ret >= 0)
+				ret = parent_in_tree(w, l.v[i].id, &ei, &first,
+						     &have, &parent);
+			if (ret >= 0 && parent)
+				ret = upward_add(&u, parent);
+		}
+	}
+	kfree(u.q);
+	kfree(l.v);
+	kfree(u.seen.v);
+	return ret < 0 ? ret : 0;
+}
+
+/* ------------------------------------------------------------ data */
+
+static int fitem_points_at(const struct tree_block *b, u32 i, u64 bytenr)
+{
+	struct key k;
+	const u8 *fe = tb_item_data(b, i);
+	u8 type;
+
+	tb_item_key(b, i, &k);
+	if (k.type != BTRFS_EXTENT_DATA_KEY ||
+	    tb_item_size(b, i) < sizeof(struct d_file_extent_item))
+		return 0;
+	type = D_GET8(struct d_file_extent_item, fe, type);
+	return (type == BTRFS_FILE_EXTENT_REG ||
+		type == BTRFS_FILE_EXTENT_PREALLOC) &&
+	       D_GET64(struct d_file_extent_item, fe, disk_bytenr) == bytenr;
+}
+
+/* Record leaf b's items pointing at the extent (once per leaf). */
+static int leaf_add(struct walk *w, const struct tree_block *b, u64 bytenr)
+{
+	struct leaf_items *li;
+	u32 i, n = 0, nr = tb_nritems(b);
+	int ret;
+
+	for (i = 0; i < w->nleaves; i++)
+		if (w->leaves[i].bytenr == b->start)
+			return 0;
+	ret = backref_grow((void **)&w->leaves, &w->leaves_cap, w->nleaves,
+			   sizeof(*w->leaves));
+	if (ret)
+		return ret;
+	li = &w->leaves[w->nleaves];
+	li->bytenr = b->start;
+	li->v = kmalloc((nr + 1) * sizeof(*li->v));
+	if (!li->v)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		const u8 *fe = tb_item_data(b, i);
+		struct key k;
+
+		if (!fitem_points_at(b, i, bytenr))
+			continue;
+		tb_item_key(b, i, &k);
+		li->v[n].ino = k.objectid;
+		li->v[n].key_offset = k.offset;
+		li->v[n].extent_offset = D_GET64(struct d_file_extent_item,
+						 fe, offset);
+		li->v[n++].num_bytes = D_GET64(struct d_file_extent_item, fe,
+					       num_bytes);
+	}
+	li->n = n;
+	w->nleaves++;
+	w->st.leaves++;
+	return 0;
+}
+
+/*
+ * Find the leaves of tree root holding file extent items that an
+ * EXTENT_DATA_REF (root, ino, offset) stands for: items of ino pointing
+ * at the extent whose key offset minus extent offset is offset. Their
+ * key offsets lie in [offset, offset + the extent's uncompressed size).
+ */
+static int search_data_ref(struct walk *w, const struct bref *r,
+			   const struct extent_info *ei)
+{
+	u64 span = ei->len > MAX_RAM_BYTES ? ei->len : MAX_RAM_BYTES;
+	u64 end = r->offset + span < r->offset ? (u64)-1 : r->offset + span;
+	struct key k = { r->ino, BTRFS_EXTENT_DATA_KEY, r->offset };
+	struct view_q q = { VIEW_GE, 0, 0, NULL, 0, 0 };
+	const struct root_rec *rec;
+	struct tree_block *leaf;
+	int ret = backref_get_root(w, r->id, &rec), slot, done = 0;
+
+	if (ret)
+		return ret;
+	if (rec->dead && key_cmp(&k, &rec->drop) < 0)
+		k = rec->drop;
+	while (!done) {
+		u32 i, nr;
+
+		ret = backref_view_search(w, rec, r->id, &k, &q);
+		if (ret)
+			return ret == 1 ? 0 : ret;
+		leaf = q.leaf;
+		slot = q.slot;
+		nr = tb_nritems(leaf);
+		for (i = (u32)slot; i < nr; i++) {
+			const u8 *fe = tb_item_data(leaf, i);
+
+			tb_item_key(leaf, i, &k);
+			if (k.objectid != r->ino || k.offset >= end ||
+			    k.type != BTRFS_EXTENT_DATA_KEY) {
+				done = 1;
+				break;
+			}
+			if (fitem_points_at(leaf, i, ei->bytenr) &&
+			    k.offset - D_GET64(struct d_file_extent_item, fe,
+					       offset) == r->offset) {
+				ret = leaf_add(w, leaf, ei->bytenr);
+				break;
+			}
+		}
+		tb_item_key(leaf, nr - 1, &k);
+		tree_block_put(leaf);
+		if (ret)
+			return ret;
+		key_next_after(&k);
+	}
+	return 0;
+}
+
+/* Add the leaf a SHARED_DATA_REF names. */
+static int shared_data_ref(struct walk *w, u64 parent, u64 bytenr)
+{
+	struct bref_list l = { NULL, 0, 0 };
+	struct extent_info pi;
+	struct tree_block *leaf;
+	u32 i;
+	int ret;
+
+	for (i = 0; i < w->nleaves; i++)
+		if (w->leaves[i].bytenr == parent)
+			return 0;
+	ret = backref_collect_refs(w, parent, &pi, &l);
+	kfree(l.v);
+	if (ret == 0 && (!pi.found || pi.is_data || pi.level != 0)) {
+		pr_err("backref: extent %llu: shared ref names %llu, which "
+		       "is not a leaf", (unsigned long long)bytenr,
+		       (unsigned long long)parent);
+		ret = -EUCLEAN;
+	}
+	if (ret == 0)
+		ret = backref_view_read_block(w, parent, pi.generation, 0,
+					      &leaf);
+	if (ret == 0) {
+		ret = leaf_add(w, leaf, bytenr);
+		tree_block_put(leaf);
+	}
+	return ret;
+}
+
+/* Whether root id is reported, and *dead. */
+static int root_wanted(struct walk *w, u64 id, int *dead)
+{
+	const struct root_rec *rec;
+	int ret;
+
+	*dead = 0;
+	if (!tree_check_is_subvol_tree(id))
+		return 1;
+	ret = backref_get_root(w, id, &rec);
+	if (ret)
+		return ret;
+	*dead = rec->dead;
+	return !rec->dead || (w->flags & BACKREF_DEAD_ROOTS);
+}
+
+static int hit_add(struct walk *w, u64 root, u64 ino, u64 offset, int dead)
+{
+	int ret = backref_grow((void **)&w->hits, &w->hits_cap, w->nhits,
+			       sizeof(*w->hits));
+
+	if (ret)
+		return ret;
+	w->hits[w->nhits].root = root;
+	w->hits[w->nhits].ino = ino;
+	w->hits[w->nhits].offset = offset;
+	w->hits[w->nhits++].dead = dead;
+	return 0;
+}
+
+/* Hits of one leaf: each wanted root reaching it, each item's offset. */
+static int leaf_hits(struct walk *w, const struct leaf_items *li, u64 pos)
+{
+	struct u64set roots = { NULL, 0, 0 };
+	u32 r, i;
+	int ret = resolve_roots(w, li->bytenr, &roots), dead, want;
+
+	for (r = 0; r < roots.cap && ret == 0; r++) {
+		if (!roots.v[r])
+			continue;
+		want = root_wanted(w, roots.v[r], &dead);
+		if (want < 0)
+			ret = want;
+		for (i = 0; want == 1 && i < li->n && ret == 0; i++) {
+			const struct fitem *f = &li->v[i];
+			u64 off = f->key_offset;
+
+			if (!(w->flags & BACKREF_IGNORE_OFFSET)) {
+				if (pos < f->extent_offset ||
+				    pos - f->extent_offset >= f->num_bytes)
+					continue;
+				off += pos - f->extent_offset;
+			}
+			ret = hit_add(w, roots.v[r], f->ino, off, dead);
+		}
+	}
+	kfree(roots.v);
+	return ret;
+}
+
+/*
+ * Find the data extent holding logical: the last extent item at or
+ * before it. -ENOENT when none does (a tree block is no data extent).
+ */
+static int find_extent(struct walk *w, u64 logical, u64 *bytenr)
+{
+	struct key k = { logical, BTRFS_METADATA_ITEM_KEY, (u64)-1 };
+	struct view_q q = { VIEW_LE, 0, 0, NULL, 0, 0 };
+	struct tree_block *leaf;
+	int slot, ret, tries;
+	u64 flags;
+
+	for (tries = 0; tries < 8; tries++) {
+		ret = backref_view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID,
+					  &k, &q);
+		if (ret)
+			return ret == 1 ? -ENOENT : ret;
+		leaf = q.leaf;
+		slot = q.slot;
+		tb_item_key(leaf, (u32)slot, &k);
+		if (k.type == BTRFS_EXTENT_ITEM_KEY ||
+		    k.type == BTRFS_METADATA_ITEM_KEY)
+			break;
+		tree_block_put(leaf);
+		/* A keyed ref or block group item: its objectid's extent
+		 * item, if any, sorts just before it. */
+		if (k.type < BTRFS_EXTENT_ITEM_KEY && k.objectid-- == 0)
+			return -ENOENT;
+		k.type = BTRFS_METADATA_ITEM_KEY;
+		k.offset = (u64)-1;
+	}
+	if (tries == 8)
+		return -ENOENT;
+	flags = D_GET64(struct d_extent_item, tb_item_data(leaf, (u32)slot),
+			flags);
+	tree_block_put(leaf);
+	if (k.type == BTRFS_METADATA_ITEM_KEY ||
+	    (flags & BTRFS_EXTENT_FLAG_TREE_BLOCK))
+		return -ENOENT;
+	if (logical - k.objectid >= k.offset)
+		return -ENOENT;
+	*bytenr = k.objectid;
+	return 0;
+}
+
+/* The data extent holding logical that the running transaction made
+ * (its extent item is only pending). */
+static int find_pending_extent(struct walk *w, u64 logical, u64 *bytenr)
+{
+	struct dref_head *h;
+
+	spin_lock(&w->t->lock);
+	h = delayed_ref_find_data(&w->t->refs, logical);
+	if (h)
+		*bytenr = h->bytenr;
+	spin_unlock(&w->t->lock);
+	return h ? 0 : -ENOENT;
+}
+
+/* One pass of a data walk: every hit of the extent holding logical. */
+static int data_once(struct walk *w, u64 logical)
+{
+	struct bref_list l = { NULL, 0, 0 };
+	struct extent_info ei;
+	u64 bytenr = 0;
+	u32 i;
+	int ret = find_extent(w, logical, &bytenr);
+
+	if (ret == -ENOENT && w->t)
+		ret = find_pending_extent(w, logical, &bytenr);
+	if (ret == 0)
+		ret = backref_collect_refs(w, bytenr, &ei, &l);
+	if (ret == 0 && (!ei.found || !ei.is_data))
+		ret = -ENOENT;
+	for (i = 0; i < l.n && ret == 0; i++) {
+		if (l.v[i].type == BTRFS_EXTENT_DATA_REF_KEY)
+			ret = search_data_ref(w, &l.v[i], &ei);
+		else if (l.v[i].type == BTRFS_SHARED_DATA_REF_KEY)
+			ret = shared_data_ref(w, l.v[i].id, bytenr);
+		else
+			ret = -EUCLEAN;
+	}
+	kfree(l.v);
+	for (i = 0; i < w->nleaves && ret == 0; i++)
+		ret = leaf_hits(w, &w->leaves[i], logical - bytenr);
+	return ret;
+}
+
+/* One pass of a tree block walk: every root reaching bytenr. */
+static int block_once(struct walk *w, u64 bytenr)
+{
+	struct u64set roots = { NULL, 0, 0 };
+	u32 r;
+	int ret = resolve_roots(w, bytenr, &roots), dead, want;
+
+	for (r = 0; r < roots.cap && ret == 0; r++) {
+		if (!roots.v[r])
+			continue;
+		want = root_wanted(w, roots.v[r], &dead);
+		ret = want < 0 ? want :
+		      want ? hit_add(w, roots.v[r], 0, 0, dead) : 0;
+	}
+	kfree(roots.v);
+	return ret;
+}
+
+/* Forget what a pass gathered (a restart, or the end). */
+static void walk_reset(struct walk *w)
+{
+	u32 i;
+
+	for (i = 0; i < w->nleaves; i++)
+		kfree(w->leaves[i].v);
+	w->nleaves = w->nroots = w->nhits = 0;
+	memset(&w->st, 0, sizeof(w->st));
+}
+
+static void walk_free(struct walk *w)
+{
+	walk_reset(w);
+	kfree(w->leaves);
+	kfree(w->roots);
+	kfree(w->hits);
+}
+
+static int hit_cmp(const struct backref_hit *a, const struct backref_hit *b)
+{
+	if (a->root != b->root)
+		return a->root < b->root ? -1 : 1;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	if (a->offset != b->offset)
+		return a->offset < b->offset ? -1 : 1;
+	return 0;
+}
+
+/* Sort the hits (heap sort) and drop repeats. */
+static void sort_hits(struct walk *w)
+{
+	struct backref_hit *v = w->hits, t;
+	u32 n = w->nhits, i, j, c, end;
+
+	for (end = n; end > 1; end--) {
+		for (i = n == end ? end / 2 : 1; i-- > 0;) {
+			for (j = i; (c = 2 * j + 1) < end; j = c) {
+				if (c + 1 < end &&
+				    hit_cmp(&v[c + 1], &v[c]) > 0)
+					c++;
+				if (hit_cmp(&v[j], &v[c]) >= 0)
+					break;
+				t = v[j]; v[j] = v[c]; v[c] = t;
+			}
+		}
+		t = v[0]; v[0] = v[end - 1]; v[end - 1] = t;
+	}
+	for (i = j = 0; i < n; i++)
+		if (j == 0 || hit_cmp(&v[j - 1], &v[i]))
+			v[j++] = v[i];
+	w->nhits = j;
+}
+
+/* Run one pass, in the view's locks, restarting when a commit lands. */
+static int walk_run(struct walk *w, u64 at, int data)
+{
+	struct fs_info *fs = w->fs;
+	int ret, tries = 0, hold = w->view == BACKREF_CURRENT &&
+				   !(w->flags & BACKREF_TRANS_HELD);
+
+	do {
+		walk_reset(w);
+		if (hold)
+			down_write(&fs->trans_sem);
+		if (w->view == BACKREF_CURRENT) {
+			spin_lock(&fs->trans_lock);
+			w->t = fs->running;
+			spin_unlock(&fs->trans_lock);
+		} else {
+			down_read(&fs->commit_root_sem);
+			w->gen = fs->generation;
+			up_read(&fs->commit_root_sem);
+		}
+		ret = data ? data_once(w, at) : block_once(w, at);
+		if (hold)
+			up_write(&fs->trans_sem);
+	} while (ret == -EAGAIN && ++tries < COMMIT_RETRIES);
+	return ret;
+}
+
+/* Walk, then hand each hit to fn with no lock held. */
+static int walk_report(struct fs_info *fs, u64 at, int data,
+		       enum backref_view view, unsigned flags, backref_fn fn,
+		       void *ctx, struct backref_stats *st)
+{
+	struct walk w;
+	u32 i;
+	int ret;
+
+	memset(&w, 0, sizeof(w));
+	w.fs = fs;
+	w.view = view;
+	w.flags = flags;
+	ret = walk_run(&w, at, data);
+	if (ret == 0)
+		sort_hits(&w);
+	w.st.hits = w.nhits;
+	if (st)
+		*st = w.st;
+	for (i = 0; ret == 0 && i < w.nhits; i++)
+		ret = fn(ctx, &w.hits[i]);
+	walk_free(&w);
+	return ret == 1 ? 0 : ret;
+}
+
+/*
+ * Call fn for every (root, inode, file offset) whose file extent item
+ * points at the data extent holding address logical, in view. flags:
+ * BACKREF_*. st (may be NULL) gets the walk's figures. Returns 0,
+ * -ENOENT when no data extent holds logical, -EAGAIN when commits kept
+ * moving the commit roots, or <0.
+ */
+int backref_data(struct fs_info *fs, u64 logical, enum backref_view view,
+		 unsigned flags, backref_fn fn, void *ctx,
+		 struct backref_stats *st)
+{
+	return walk_report(fs, logical, 1, view, flags, fn, ctx, st);
+}
+
+/*
+ * Call fn for every root reaching the tree block at bytenr (hit ino and
+ * offset 0), in view. Returns 0 (no call when nothing refers to it), or
+ * <0 as backref_data.
+ */
+int backref_block(struct fs_info *fs, u64 bytenr, enum backref_view view,
+		  unsigned flags, backref_fn fn, void *ctx,
+		  struct backref_stats *st)
+{
+	return walk_report(fs, bytenr, 0, view, flags, fn, ctx, st);
+}

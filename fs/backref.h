@@ -1,0 +1,66 @@
+/*
+ * The back-reference walker: every root (and inode, file offset) that
+ * reaches an extent, at the current roots or at the commit roots. See
+ * backref.c.
+ */
+#ifndef FS_BACKREF_H
+#define FS_BACKREF_H
+
+#include "format.h"
+
+struct fs_info;
+
+/* Which state of the filesystem a walk reads. */
+enum backref_view {
+	/* The current trees and the running transaction's pending
+	 * (not yet run) delayed refs: what the next commit will write. */
+	BACKREF_CURRENT,
+	/* The last committed state: commit roots, no pending refs. */
+	BACKREF_COMMIT,
+};
+
+/* backref walk flags */
+#define BACKREF_DEAD_ROOTS (1u << 0)	/* report roots being dropped by
+					 * the cleaner too (hit->dead set) */
+#define BACKREF_IGNORE_OFFSET (1u << 1)	/* data: every file extent item on
+					 * the extent, not only those whose
+					 * range holds the logical address */
+#define BACKREF_TRANS_HELD (1u << 2)	/* BACKREF_CURRENT: the caller holds
+					 * fs->trans_sem for write (the
+					 * commit); else the walk takes it for
+					 * write while it gathers, so no change
+					 * runs under it */
+
+/* One reference found: a file extent item of (root, ino). */
+struct backref_hit {
+	u64 root;		/* subvolume tree id */
+	u64 ino;		/* inode number in it */
+	u64 offset;		/* file offset of the logical address
+				 * (IGNORE_OFFSET: of the item's start) */
+	int dead;		/* root is being dropped (DEAD_ROOTS only) */
+};
+
+/*
+ * Called once per hit (data) or root (tree blocks: ino and offset 0), in
+ * (root, ino, offset) order, with no lock of the filesystem held: it may
+ * search trees and do I/O. Return 0 to go on, 1 to stop (the walk then
+ * returns 0), or a negative errno to stop with it.
+ */
+typedef int (*backref_fn)(void *ctx, const struct backref_hit *hit);
+
+/* Figures of the last walk, for benchmarks and tests. */
+struct backref_stats {
+	u64 searches;		/* tree searches made */
+	u64 blocks;		/* distinct tree blocks resolved upward */
+	u64 leaves;		/* distinct leaves holding the extent */
+	u64 hits;		/* hits reported */
+};
+
+int backref_data(struct fs_info *fs, u64 logical, enum backref_view view,
+		 unsigned flags, backref_fn fn, void *ctx,
+		 struct backref_stats *st);
+int backref_block(struct fs_info *fs, u64 bytenr, enum backref_view view,
+		  unsigned flags, backref_fn fn, void *ctx,
+		  struct backref_stats *st);
+
+#endif

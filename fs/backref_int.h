@@ -1,0 +1,103 @@
+/*
+ * Shared by the back-reference walker's files (backref.c, backref_refs.c):
+ * the walk, its records and its reading functions.
+ */
+#ifndef FS_BACKREF_INT_H
+#define FS_BACKREF_INT_H
+
+#include "backref.h"
+#include "ctree.h"
+#include "tree_block.h"
+
+struct trans;
+
+/* One back-reference of an extent, inline, keyed or pending. */
+struct bref {
+	u8 type;		/* BTRFS_*_REF_KEY */
+	u64 id;			/* root (TREE_BLOCK, EXTENT_DATA) or parent */
+	u64 ino, offset;	/* EXTENT_DATA_REF only */
+	long long count;	/* references it stands for */
+};
+
+struct bref_list {
+	struct bref *v;
+	u32 n, cap;
+};
+
+/* What the extent item says (or the pending head of a new extent). */
+struct extent_info {
+	u64 bytenr, len;	/* the extent */
+	u64 generation;		/* transaction that allocated it */
+	u8 level;		/* tree blocks */
+	int is_data;
+	int found;		/* it exists in this view */
+};
+
+/* A tree's root in the walk's view, and whether it is being dropped. */
+struct root_rec {
+	u64 id, bytenr, generation;
+	u8 level;
+	int dead;		/* root item refs 0 */
+	struct key drop;	/* dead: keys below this are dropped */
+};
+
+/* A set of u64 (open addressing; 0 is never a member). */
+struct u64set {
+	u64 *v;
+	u32 cap, n;
+};
+
+/* One file extent item pointing at the extent. */
+struct fitem {
+	u64 ino, key_offset, extent_offset, num_bytes;
+};
+
+/* A leaf holding items that point at the extent. */
+struct leaf_items {
+	u64 bytenr;
+	struct fitem *v;
+	u32 n;
+};
+
+/* One walk; private to the task running it (no lock). */
+struct walk {
+	struct fs_info *fs;
+	enum backref_view view;
+	unsigned flags;		/* BACKREF_* */
+	u64 gen;		/* BACKREF_COMMIT: the generation read */
+	struct trans *t;	/* BACKREF_CURRENT: running transaction, or
+				 * NULL (no pending refs) */
+	struct root_rec *roots;	/* subvolume roots met, read once */
+	u32 nroots, roots_cap;
+	struct leaf_items *leaves;	/* leaves holding the extent */
+	u32 nleaves, leaves_cap;
+	struct backref_hit *hits;	/* what the caller will get */
+	u32 nhits, hits_cap;
+	struct backref_stats st;	/* figures of this pass */
+};
+
+/* What a search of the view is for, and what it found. */
+struct view_q {
+	int mode;		/* VIEW_GE, VIEW_LE or VIEW_PARENT */
+	u8 level;		/* VIEW_PARENT: the child's level */
+	u64 child;		/* VIEW_PARENT: the child's address */
+	struct tree_block *leaf;	/* GE, LE: clone of the leaf found */
+	int slot;		/* GE, LE: the item in it */
+	u64 parent;		/* VIEW_PARENT: the block pointing at child
+				 * on the path to k, 0 when none does */
+};
+#define VIEW_GE 0	/* the first item >= k */
+#define VIEW_LE 1	/* the last item <= k */
+#define VIEW_PARENT 2	/* the parent of q->child, whose first key is k */
+
+int backref_grow(void **v, u32 *cap, u32 n, size_t sz);
+int backref_set_add(struct u64set *s, u64 x);
+int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
+			const struct key *k, struct view_q *q);
+int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,
+			    u8 level, struct tree_block **out);
+int backref_get_root(struct walk *w, u64 id, const struct root_rec **out);
+int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
+			 struct bref_list *l);
+
+#endif

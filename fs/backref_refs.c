@@ -1,0 +1,442 @@
+/*
+ * The back-reference walker's reading side (see backref.c): searches and
+ * block reads in the walk's view (current trees, or commit roots under
+ * commit_root_sem per search), root records, and an extent's
+ * back-references, inline, keyed and pending. The one place that reads
+ * trees, so a shared commit-root reading module replaces
+ * backref_view_search() and backref_view_read_block() only.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "backref_int.h"
+#include "extent_tree.h"
+#include "fs_info.h"
+#include "subvol.h"
+
+/* Grow array *v of *cap elements of size sz to hold n + 1. */
+int backref_grow(void **v, u32 *cap, u32 n, size_t sz)
+{
+	u32 c = *cap ? *cap * 2 : 16;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	nv = kmalloc(c * sz);
+	if (!nv)
+		return -ENOMEM;
+	if (n)
+		memcpy(nv, *v, n * sz);
+	kfree(*v);
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+
+static u32 set_slot(const struct u64set *s, u64 x)
+{
+	u64 h = x * 0x9E3779B97F4A7C15ULL;
+
+	return (u32)(h >> 32) & (s->cap - 1);
+}
+
+/* Add x; 1 when it was new, 0 when present, or -ENOMEM. */
+int backref_set_add(struct u64set *s, u64 x)
+{
+	u32 i;
+
+	if (2 * (s->n + 1) > s->cap) {
+		struct u64set b = { kzalloc((s->cap ? 2 * s->cap : 64) *
+					    sizeof(u64)),
+				    s->cap ? 2 * s->cap : 64, 0 };
+
+		if (!b.v)
+			return -ENOMEM;
+		for (i = 0; i < s->cap; i++)
+			if (s->v[i])
+				backref_set_add(&b, s->v[i]);
+		kfree(s->v);
+		*s = b;
+	}
+	for (i = set_slot(s, x); s->v[i]; i = (i + 1) & (s->cap - 1))
+		if (s->v[i] == x)
+			return 0;
+	s->v[i] = x;
+	s->n++;
+	return 1;
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* Fill r with tree id's root in the commit view. Caller holds
+ * commit_root_sem for read. */
+static void walk_commit_root(struct walk *w, const struct root_rec *rec,
+			   u64 id, struct ctree_root *r)
+{
+	struct fs_info *fs = w->fs;
+	const struct ctree_root *c = id == BTRFS_ROOT_TREE_OBJECTID ?
+		&fs->tree_root : id == BTRFS_EXTENT_TREE_OBJECTID ?
+		&fs->extent_root : NULL;
+
+	if (c)
+		ctree_root_init(r, fs, id, c->commit_bytenr,
+				c->commit_generation, c->commit_level);
+	else
+		ctree_root_init(r, fs, id, rec->bytenr, rec->generation,
+				rec->level);
+}
+
+/* The current root of tree id: the fixed trees, a loaded live
+ * subvolume's record, else (tmp) the one its root item names. */
+static const struct ctree_root *current_root_of(struct walk *w,
+						const struct root_rec *rec,
+						u64 id, struct ctree_root *tmp)
+{
+	struct fs_info *fs = w->fs;
+	const struct subvol_root *s;
+
+	if (id == BTRFS_ROOT_TREE_OBJECTID)
+		return &fs->tree_root;
+	if (id == BTRFS_EXTENT_TREE_OBJECTID)
+		return &fs->extent_root;
+	spin_lock(&fs->subvol_lock);
+	for (s = fs->subvols; s && s->root.objectid != id; s = s->next)
+		;
+	spin_unlock(&fs->subvol_lock);
+	if (s && !rec->dead)
+		return &s->root;
+	ctree_root_init(tmp, fs, id, rec->bytenr, rec->generation,
+			rec->level);
+	return tmp;
+}
+
+/*
+ * Search tree id of the walk's view for k, as q asks. rec: the tree's
+ * root record (NULL for the root and extent trees). A leaf found is
+ * cloned (the caller frees q->leaf with tree_block_put). Returns 0, 1
+ * when there is no such item, -EAGAIN when a commit moved the commit
+ * roots, or <0.
+ */
+int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
+			const struct key *k, struct view_q *q)
+{
+	struct fs_info *fs = w->fs;
+	struct ctree_root tmp;
+	const struct ctree_root *r = &tmp;
+	struct ctree_path p;
+	const struct tree_block *up;
+	int ret;
+
+	w->st.searches++;
+	ctree_path_init(&p);
+	if (w->view == BACKREF_COMMIT) {
+		down_read(&fs->commit_root_sem);
+		if (fs->generation != w->gen) {
+			up_read(&fs->commit_root_sem);
+			return -EAGAIN;
+		}
+		walk_commit_root(w, rec, id, &tmp);
+	} else {
+		r = current_root_of(w, rec, id, &tmp);
+	}
+	if (q->mode == VIEW_PARENT) {
+		ret = ctree_search_slot(r, k, &p);
+		up = ret >= 0 && q->level + 1 < BTRFS_MAX_LEVEL ?
+		     p.nodes[q->level + 1] : NULL;
+		q->parent = up && tb_node_blockptr(up, (u32)p.slots[
+				q->level + 1]) == q->child ? up->start : 0;
+		ret = ret < 0 ? ret : 0;
+	} else {
+		ret = q->mode == VIEW_LE ? ctree_search_le(r, k, &p) :
+					   ctree_search_ge(r, k, &p);
+		if (ret == 0) {
+			q->slot = p.slots[0];
+			ret = tree_block_clone(p.nodes[0], &q->leaf);
+		}
+	}
+	ctree_path_release(&p);
+	if (w->view == BACKREF_COMMIT)
+		up_read(&fs->commit_root_sem);
+	return ret;
+}
+
+/* Read the subvolume-tree block at bytenr (generation, level from its
+ * extent item) in the walk's view into a private clone *out. */
+int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,
+			    u8 level, struct tree_block **out)
+{
+	struct fs_info *fs = w->fs;
+	struct tb_expect exp = { BTRFS_FS_TREE_OBJECTID, generation, level,
+				 0, { 0, 0, 0 } };
+	struct tree_block *b;
+	int ret, locked;
+
+	if (w->view == BACKREF_COMMIT) {
+		down_read(&fs->commit_root_sem);
+		if (fs->generation != w->gen) {
+			up_read(&fs->commit_root_sem);
+			return -EAGAIN;
+		}
+	}
+	ret = tree_block_read(fs, bytenr, &exp, &b);
+	if (ret == 0) {
+		/* A block of the running transaction may change: copy it
+		 * under its lock. */
+		locked = !!(tb_flags(b) & TB_DIRTY);
+		if (locked)
+			tb_lock(b, TB_READ);
+		ret = tree_block_clone(b, out);
+		if (locked)
+			tb_unlock(b, TB_READ);
+		tree_block_put(b);
+	}
+	if (w->view == BACKREF_COMMIT)
+		up_read(&fs->commit_root_sem);
+	return ret;
+}
+
+/* The root record of subvolume tree id, read once per walk. */
+int backref_get_root(struct walk *w, u64 id, const struct root_rec **out)
+{
+	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
+	struct view_q q = { VIEW_LE, 0, 0, NULL, 0, 0 };
+	struct tree_block *leaf;
+	struct root_rec *r;
+	const u8 *item;
+	u32 i;
+	int slot, ret;
+
+	for (i = 0; i < w->nroots; i++)
+		if (w->roots[i].id == id) {
+			*out = &w->roots[i];
+			return 0;
+		}
+	ret = backref_view_search(w, NULL, BTRFS_ROOT_TREE_OBJECTID, &k, &q);
+	if (ret < 0)
+		return ret;
+	leaf = q.leaf;
+	slot = q.slot;
+	if (ret == 0)
+		tb_item_key(leaf, (u32)slot, &k);
+	if (ret || k.objectid != id || k.type != BTRFS_ROOT_ITEM_KEY ||
+	    tb_item_size(leaf, (u32)slot) < BTRFS_ROOT_ITEM_V1_SIZE) {
+		pr_err("backref: tree %llu has references but no root item",
+		       (unsigned long long)id);
+		if (ret == 0)
+			tree_block_put(leaf);
+		return -EUCLEAN;
+	}
+	ret = backref_grow((void **)&w->roots, &w->roots_cap, w->nroots,
+		   sizeof(*w->roots));
+	if (ret == 0) {
+		item = tb_item_data(leaf, (u32)slot);
+		r = &w->roots[w->nroots++];
+		r->id = id;
+		r->bytenr = D_GET64(struct d_root_item, item, bytenr);
+		r->generation = D_GET64(struct d_root_item, item, generation);
+		r->level = D_GET8(struct d_root_item, item, level);
+		r->dead = D_GET32(struct d_root_item, item, refs) == 0;
+		key_from_disk(&r->drop, D_PTR(struct d_root_item, item,
+					      drop_progress));
+		*out = r;
+	}
+	tree_block_put(leaf);
+	return ret;
+}
+
+/* ------------------------------------------------------ extent refs */
+
+/* Add count to ref (type, id, ino, offset), merging. */
+static int bref_add(struct bref_list *l, u8 type, u64 id, u64 ino,
+		    u64 offset, long long count)
+{
+	u32 i;
+	int ret;
+
+	for (i = 0; i < l->n; i++) {
+		struct bref *b = &l->v[i];
+
+		if (b->type == type && b->id == id && b->ino == ino &&
+		    b->offset == offset) {
+			b->count += count;
+			return 0;
+		}
+	}
+	ret = backref_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v));
+	if (ret)
+		return ret;
+	l->v[l->n].type = type;
+	l->v[l->n].id = id;
+	l->v[l->n].ino = ino;
+	l->v[l->n].offset = offset;
+	l->v[l->n++].count = count;
+	return 0;
+}
+
+/* Add one back-reference of type, at body p of size bytes (inline:
+ * without its type byte; keyed: the item), keyed at offset koff. */
+static int parse_ref(struct bref_list *l, u8 type, const u8 *p, u32 size,
+		     int inl, u64 koff)
+{
+	switch (type) {
+	case BTRFS_TREE_BLOCK_REF_KEY:
+	case BTRFS_SHARED_BLOCK_REF_KEY:
+		return bref_add(l, type, inl ? get_le64(p) : koff, 0, 0, 1);
+	case BTRFS_EXTENT_DATA_REF_KEY:
+		if (size < sizeof(struct d_extent_data_ref))
+			return -EUCLEAN;
+		return bref_add(l, type,
+				D_GET64(struct d_extent_data_ref, p, root),
+				D_GET64(struct d_extent_data_ref, p, objectid),
+				D_GET64(struct d_extent_data_ref, p, offset),
+				D_GET32(struct d_extent_data_ref, p, count));
+	case BTRFS_SHARED_DATA_REF_KEY:
+		if (inl)
+			return size < 12 ? -EUCLEAN :
+			       bref_add(l, type, get_le64(p), 0, 0,
+					get_le32(p + 8));
+		return size < 4 ? -EUCLEAN :
+		       bref_add(l, type, koff, 0, 0, get_le32(p));
+	default:
+		return -EUCLEAN;
+	}
+}
+
+/* Read an extent item (key k, body p of size bytes): info and inline
+ * refs. */
+static int parse_extent_item(const struct key *k, const u8 *p, u32 size,
+			     struct extent_info *ei, struct bref_list *l)
+{
+	u64 flags;
+	u32 pos = (u32)sizeof(struct d_extent_item);
+	int ret = 0;
+
+	if (size < pos)
+		return -EUCLEAN;
+	flags = D_GET64(struct d_extent_item, p, flags);
+	ei->found = 1;
+	ei->generation = D_GET64(struct d_extent_item, p, generation);
+	ei->is_data = !(flags & BTRFS_EXTENT_FLAG_TREE_BLOCK);
+	ei->len = k->type == BTRFS_EXTENT_ITEM_KEY ? k->offset : 0;
+	ei->level = k->type == BTRFS_METADATA_ITEM_KEY ? (u8)k->offset : 0;
+	if (k->type == BTRFS_EXTENT_ITEM_KEY && !ei->is_data) {
+		pos += (u32)sizeof(struct d_tree_block_info);
+		if (size < pos)
+			return -EUCLEAN;
+		ei->level = D_GET8(struct d_tree_block_info,
+				   p + sizeof(struct d_extent_item), level);
+	}
+	while (pos < size && ret == 0) {
+		u32 isz = extent_inline_ref_size(p[pos]);
+
+		if (!isz || pos + isz > size)
+			return -EUCLEAN;
+		ret = parse_ref(l, p[pos], p + pos + 1, isz - 1, 1, 0);
+		pos += isz;
+	}
+	return ret;
+}
+
+/* Add the running transaction's pending changes of bytenr. */
+static int add_pending(struct walk *w, u64 bytenr, struct extent_info *ei,
+		       struct bref_list *l)
+{
+	struct dref_head *h;
+	struct dref *r;
+	int ret = 0;
+
+	if (!w->t)
+		return 0;
+	spin_lock(&w->t->lock);
+	h = delayed_ref_find_head(&w->t->refs, bytenr);
+	if (h && h->must_insert && !ei->found) {
+		ei->found = 1;
+		ei->generation = w->t->transid;
+		ei->is_data = h->is_data;
+		ei->len = h->num_bytes;
+		ei->level = h->level;
+	}
+	if (h)
+		list_for_each_entry(r, &h->refs, struct dref, head_link) {
+			const struct dref_key *k = &r->key;
+			int data = k->type == BTRFS_EXTENT_DATA_REF_KEY;
+			u64 id = k->type == BTRFS_TREE_BLOCK_REF_KEY || data ?
+				 k->root : k->parent;
+
+			ret = bref_add(l, k->type, id, data ? k->owner : 0,
+				       data ? k->offset : 0, r->mod);
+			if (ret)
+				break;
+		}
+	spin_unlock(&w->t->lock);
+	return ret;
+}
+
+/* Drop refs whose count the pending changes took to zero. */
+static void bref_prune(struct bref_list *l)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].count > 0)
+			l->v[n++] = l->v[i];
+	l->n = n;
+}
+
+/*
+ * Gather every back-reference of the extent at bytenr in the walk's view
+ * into l, and what its extent item says into ei (ei->found 0: no such
+ * extent).
+ */
+int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
+			 struct bref_list *l)
+{
+	struct key k = { bytenr, 0, 0 };
+	struct view_q q = { VIEW_GE, 0, 0, NULL, 0, 0 };
+	struct tree_block *leaf = NULL;
+	int slot, ret, done = 0;
+
+	memset(ei, 0, sizeof(*ei));
+	ei->bytenr = bytenr;
+	l->n = 0;
+	while (!done) {
+		ret = backref_view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID,
+					  &k, &q);
+		if (ret)
+			break;
+		leaf = q.leaf;
+		slot = q.slot;
+		for (; (u32)slot < tb_nritems(leaf) && ret == 0; slot++) {
+			u32 size = tb_item_size(leaf, (u32)slot);
+			const u8 *p = tb_item_data(leaf, (u32)slot);
+
+			tb_item_key(leaf, (u32)slot, &k);
+			if (k.objectid != bytenr) {
+				done = 1;
+				break;
+			}
+			if (k.type == BTRFS_EXTENT_ITEM_KEY ||
+			    k.type == BTRFS_METADATA_ITEM_KEY)
+				ret = parse_extent_item(&k, p, size, ei, l);
+			else if (extent_inline_ref_size(k.type))
+				ret = parse_ref(l, k.type, p, size, 0,
+						k.offset);
+		}
+		tree_block_put(leaf);
+		if (ret)
+			break;
+		key_next_after(&k);
+	}
+	if (ret < 0) {
+		if (ret == -EUCLEAN)
+			pr_err("backref: extent %llu: corrupt back-reference",
+			       (unsigned long long)bytenr);
+		return ret;
+	}
+	ret = add_pending(w, bytenr, ei, l);
+	bref_prune(l);
+	return ret;
+}
+
