@@ -64,7 +64,7 @@ else
 fi
 
 # 2. ghee's answers for every data extent: "BYTENR LEN" per line.
-ghee "dump-tree extent" | awk '/key \([0-9]+ EXTENT_ITEM [0-9]+\)/ {
+ghee "inspect-internal dump-tree -t extent" | awk '/key \([0-9]+ EXTENT_ITEM [0-9]+\)/ {
 	gsub(/[()]/, ""); b = $4; l = $6; getline;
 	if ($0 ~ /flags DATA/) print b, l }' >"$W/extents.txt"
 n=$(wc -l <"$W/extents.txt")
