@@ -7,6 +7,7 @@ KERNEL   := $(BUILD)/kernel.elf
 HOSTTOOL := $(BUILD)/ghee
 HOSTTEST := $(BUILD)/tests/host_tests
 DEPS_OK  := $(BUILD)/.deps-ok
+HASHES   := $(BUILD)/hashes
 LOADER   := $(BUILD)/efi/BOOTX64.EFI
 ISO      := $(BUILD)/ghee.iso
 EFI_IMG  := $(BUILD)/ghee-efi.img
@@ -30,15 +31,15 @@ KERNEL_OBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_SRCS)) \
 GCC_INC := $(shell gcc -print-file-name=include)
 KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(DEFS) -ffreestanding -nostdinc \
 	   -isystem $(NEWLIB)/include -isystem $(GCC_INC) \
-	   -Iinclude -Ikernel/include -mno-red-zone -fno-pic -fno-pie \
-	   -fno-stack-protector -fno-omit-frame-pointer \
+	   -isystem $(HASHES) -Iinclude -Ikernel/include -mno-red-zone \
+	   -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
 	   -fno-asynchronous-unwind-tables -MMD -MP
 
 # --- host programs -------------------------------------------------------
 SHIM_SRCS := $(wildcard tests/host/shim/*.c)
 TEST_SRCS := $(wildcard tests/host/test_*.c) tests/host/test_main.c
-HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -Iinclude -Itests/host/include \
-	     -D_GNU_SOURCE -MMD -MP
+HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -isystem $(HASHES) -Iinclude \
+	     -Itests/host/include -D_GNU_SOURCE -MMD -MP
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
@@ -55,6 +56,12 @@ $(DEPS_OK): scripts/deps.sh
 $(NEWLIB)/lib/libc.a: scripts/build-newlib.sh | $(DEPS_OK)
 	@echo "newlib: building the C library (about a minute, once)"
 	@scripts/build-newlib.sh $(BUILD)/newlib
+
+# xxhash.h and the BLAKE2 reference sources, from Debian (fs/csum_type.c),
+# for the two files that include them (-MMD does not track -isystem).
+$(HASHES)/.stamp: scripts/build-hashes.sh | $(DEPS_OK)
+	@scripts/build-hashes.sh $(HASHES)
+$(foreach o,k h a t,$(BUILD)/$(o)/lib/blake2b.o $(BUILD)/$(o)/fs/csum_type.o): $(HASHES)/.stamp
 
 kernel: $(KERNEL)
 $(KERNEL): $(KERNEL_OBJS) boot/linker.ld $(NEWLIB)/lib/libc.a
@@ -167,7 +174,7 @@ crash: $(HOSTTEST)
 
 # Fuzz mount + walk + read for FUZZ_SECONDS (make test runs 30 s of it).
 FUZZ_SECONDS ?= 600
-fuzz: | $(DEPS_OK)
+fuzz: | $(DEPS_OK) $(HASHES)/.stamp
 	@tests/host/fuzz.sh $(FUZZ_SECONDS)
 
 clean:

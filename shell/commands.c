@@ -154,8 +154,9 @@ const struct shell_cmd shell_commands[] = {
 	  0, 0, cmd_dump_super },
 	{ "dump-tree", "TREE", "print a tree (root, chunk, fs, csum, ID...)",
 	  1, 1, cmd_dump_tree },
-	{ "mkfs", "DISK [--label L] [--nodesize N] [--metadata dup|single]",
-	  "make a new btrfs on a disk", 1, 7, cmd_mkfs },
+	{ "mkfs", "DISK [--label L] [--nodesize N] [--metadata dup|single] "
+	  "[--csum crc32c|xxhash|sha256|blake2]",
+	  "make a new btrfs on a disk", 1, 9, cmd_mkfs },
 	{ "sync", "", "commit the running transaction", 0, 0, cmd_sync },
 	{ "mkdir", "[-p] PATH...", "make directories", 1, -1, cmd_mkdir },
 	{ "touch", "PATH...", "make empty files or update their times", 1, -1,
