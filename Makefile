@@ -31,14 +31,14 @@ KERNEL_OBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_SRCS)) \
 GCC_INC := $(shell gcc -print-file-name=include)
 KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(DEFS) -ffreestanding -nostdinc \
 	   -isystem $(NEWLIB)/include -isystem $(GCC_INC) \
-	   -isystem $(HASHES) -Iinclude -Ikernel/include -mno-red-zone \
+	   -I$(HASHES) -Iinclude -Ikernel/include -mno-red-zone \
 	   -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
 	   -fno-asynchronous-unwind-tables -MMD -MP
 
 # --- host programs -------------------------------------------------------
 SHIM_SRCS := $(wildcard tests/host/shim/*.c)
 TEST_SRCS := $(wildcard tests/host/test_*.c) tests/host/test_main.c
-HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -isystem $(HASHES) -Iinclude \
+HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -I$(HASHES) -Iinclude \
 	     -Itests/host/include -D_GNU_SOURCE -MMD -MP
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
@@ -57,11 +57,11 @@ $(NEWLIB)/lib/libc.a: scripts/build-newlib.sh | $(DEPS_OK)
 	@echo "newlib: building the C library (about a minute, once)"
 	@scripts/build-newlib.sh $(BUILD)/newlib
 
-# xxhash.h and the BLAKE2 reference sources, from Debian (fs/csum_type.c),
-# for the two files that include them (-MMD does not track -isystem).
+# The hash libraries from Debian: xxhash.h, the BLAKE2 and SHA-256
+# sources (fs/csum_type.c, lib/). Made before any compile; -MMD tracks
+# their headers from then on.
 $(HASHES)/.stamp: scripts/build-hashes.sh | $(DEPS_OK)
 	@scripts/build-hashes.sh $(HASHES)
-$(foreach o,k h a t,$(BUILD)/$(o)/lib/blake2b.o $(BUILD)/$(o)/fs/csum_type.o): $(HASHES)/.stamp
 
 kernel: $(KERNEL)
 $(KERNEL): $(KERNEL_OBJS) boot/linker.ld $(NEWLIB)/lib/libc.a
@@ -69,7 +69,7 @@ $(KERNEL): $(KERNEL_OBJS) boot/linker.ld $(NEWLIB)/lib/libc.a
 		-o $@ $(KERNEL_OBJS) $(NEWLIB)/lib/libc.a
 	@size $@ | tail -n 1 | awk '{print "kernel: " $$4 " bytes (text+data+bss)"}'
 
-$(BUILD)/k/%.o: %.c | $(NEWLIB)/lib/libc.a
+$(BUILD)/k/%.o: %.c | $(NEWLIB)/lib/libc.a $(HASHES)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@gcc $(KCFLAGS) -c $< -o $@
@@ -88,12 +88,12 @@ $(HOSTTEST): $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TEST_SR
 	@mkdir -p $(dir $@)
 	gcc $(ASAN) -o $@ $^ -lpthread
 
-$(BUILD)/h/%.o: %.c | $(DEPS_OK)
+$(BUILD)/h/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
 	@gcc $(HCFLAGS) -O2 -c $< -o $@
 
-$(BUILD)/a/%.o: %.c | $(DEPS_OK)
+$(BUILD)/a/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  ASANCC  $<"
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
@@ -110,7 +110,7 @@ $(HOSTTSAN): $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TSAN_TE
 	@mkdir -p $(dir $@)
 	gcc $(TSAN) -o $@ $^ -lpthread
 
-$(BUILD)/t/%.o: %.c | $(DEPS_OK)
+$(BUILD)/t/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  TSANCC  $<"
 	@gcc $(HCFLAGS) -O1 $(TSAN) -c $< -o $@

@@ -22,6 +22,7 @@ suites=(
 suites+=("interop:tests/interop/run.sh"
 	 "interop-linux:tests/interop/linux_made.sh"
 	 "write:tests/interop/write.sh"
+	 "csum:tests/interop/csum.sh"
 	 "snapshot:tests/interop/snapshot.sh"
 	 "progs-images:tests/interop/progs_images.sh"
 	 "progs-rw:tests/interop/progs_rw.sh"

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Interop tests of btrfs's four checksum types (crc32c, xxhash, sha256,
-# blake2) against btrfs-progs and Linux. For each type:
+# Interop tests of btrfs's checksum types besides crc32c (xxhash, sha256,
+# blake2; crc32c has these rounds in run.sh, linux_made.sh and write.sh)
+# against btrfs-progs and Linux. For each type:
 #   linux_T:   mkfs.btrfs --csum T --rootdir puts a tree in; as root,
 #              Linux mounts it (-o loop) and writes a file; ghee mounts it
 #              read-write, reads every file back (sha256sum against the
@@ -23,7 +24,7 @@ ROOT=$PWD
 GHEE=${GHEE:-$ROOT/build/ghee}
 C="python3 $ROOT/tests/interop/corrupt.py"
 W=$ROOT/build/interop-csum
-TYPES="crc32c xxhash sha256 blake2"
+TYPES="xxhash sha256 blake2"
 N=0
 FAILED=0
 
