@@ -242,3 +242,27 @@ TEST(csum, mkfs_btrfs_each_type)
 	}
 	free(want);
 }
+
+/* A csum_type btrfs does not define is refused at mount, by number. */
+TEST(csum, unknown_type_refused)
+{
+	struct fs_mkfs_opts o = { NULL, 4096, 0, "blake2b" };
+	struct fault_dev *d = fault_dev_new(DEV_BYTES);
+	struct fs_info *fs;
+	u8 sb[BTRFS_SUPER_INFO_SIZE];
+	u64 off;
+
+	CHECK(d != NULL);
+	CHECK_OK(fs_mkfs(fault_dev_blk(d), &o));
+	o.csum = "md5";
+	log_set_level(LOG_ERR);
+	CHECK_EQ(fs_mkfs(fault_dev_blk(d), &o), -EINVAL);
+	for (off = BTRFS_SUPER_INFO_OFFSET; off < DEV_BYTES; off <<= 10) {
+		CHECK_OK(blk_read(fault_dev_blk(d), off, sb, sizeof(sb)));
+		put_le16(sb + offsetof(struct d_super_block, csum_type), 4);
+		CHECK_OK(blk_write(fault_dev_blk(d), off, sb, sizeof(sb)));
+	}
+	CHECK_EQ(fs_mount(fault_dev_blk(d), FS_MOUNT_RO, &fs), -EOPNOTSUPP);
+	log_set_level(LOG_INFO);
+	fault_dev_free(d);
+}
