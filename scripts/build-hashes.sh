@@ -10,12 +10,12 @@
 set -euo pipefail
 
 out=$(realpath -m "$1")
+[ -f /usr/include/xxhash.h ] || { echo "build-hashes: no /usr/include/xxhash.h (package libxxhash-dev)" >&2; exit 1; }
 want="xxhash $(dpkg-query -W -f='${Version}' libxxhash-dev) libb2-source libmd-source 3"
 stamp="$out/.stamp"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	exit 0
 fi
-[ -f /usr/include/xxhash.h ] || { echo "build-hashes: no /usr/include/xxhash.h (package libxxhash-dev)" >&2; exit 1; }
 
 rm -rf "$out"
 mkdir -p "$out/apt/lists/partial" "$out/src"
