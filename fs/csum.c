@@ -3,8 +3,8 @@
  * sector, of the filesystem's csum type (csum_type.c: 4 to 32 bytes,
  * fs->csum_size), in items keyed (EXTENT_CSUM, EXTENT_CSUM, logical
  * address of the first sector) whose body is the array of the checksums of
- * consecutive sectors. Items do not overlap; a sector without a checksum (NODATASUM
- * files, preallocated ranges) has no entry.
+ * consecutive sectors. Items do not overlap; a sector without a checksum
+ * (NODATASUM files, preallocated ranges) has no entry.
  *
  * csum_lookup() fetches the sums for a run of sectors with one search and a
  * walk across items; file.c compares them with what it read and turns a

@@ -7,7 +7,8 @@
  *   0     crc32c      4    CRC-32C, little-endian (lib/crc32c.c)
  *   1     xxhash64    8    XXH64 with seed 0, little-endian (xxhash.h of
  *                          Debian's libxxhash-dev, header-only)
- *   2     sha256     32    the digest as is (lib/sha256.c)
+ *   2     sha256     32    the digest as is (sha2.c of Debian's libmd
+ *                          source package, through lib/sha256.c)
  *   3     blake2     32    BLAKE2b-256, unkeyed (blake2b-ref.c from
  *                          Debian's libb2 source package)
  *
@@ -17,7 +18,7 @@
  * the type: that is btrfs's format, and they do not come here.
  *
  * build/hashes (scripts/build-hashes.sh) holds xxhash.h and the BLAKE2
- * sources; lib/blake2b.c compiles the latter once.
+ * and SHA-2 sources; lib/blake2b.c and lib/libmd_sha2.c compile those.
  */
 #include <string.h>
 #include <strings.h>

@@ -81,7 +81,8 @@ static int verify_chunk(struct file_read *r, u64 logical, u32 n,
 		return ret;
 	for (i = 0; i < n; i++) {
 		u8 got[BTRFS_CSUM_SIZE];
-		char want_hex[2 * BTRFS_CSUM_SIZE + 1], got_hex[sizeof(want_hex)];
+		char want_hex[2 * BTRFS_CSUM_SIZE + 1];
+		char got_hex[sizeof(want_hex)];
 
 		if (!r->present[i]) {
 			pr_err("subvolume %llu inode %llu offset %llu: no data "

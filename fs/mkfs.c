@@ -2,9 +2,8 @@
  * mkfs: write a fresh single-device btrfs, the way mkfs.btrfs does by
  * default: features mixed-backref, big-metadata, extended-iref,
  * skinny-metadata and no-holes, the free-space tree, crc32c (or the --csum
- * type asked), 4 KiB sectors,
- * 16 KiB nodes unless asked, metadata (and the system chunk) DUP unless
- * asked single, data single.
+ * type asked), 4 KiB sectors, 16 KiB nodes unless asked, metadata (and the
+ * system chunk) DUP unless asked single, data single.
  *
  * Layout: three chunks, logical addresses from 1 MiB up — SYSTEM (4 MiB,
  * holding the chunk tree), METADATA (a tenth of the device, 8..256 MiB)

@@ -5,6 +5,6 @@
  * scripts/build-hashes.sh and compiled here once, for the kernel and the
  * host alike: the portable reference code built with the kernel's own
  * flags (no red zone, no PIC), where Debian's prebuilt libb2 is built for
- * Linux user space and picks SSE variants at run time.
+ * Linux user space.
  */
 #include <blake2b-ref.c>

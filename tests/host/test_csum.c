@@ -210,7 +210,8 @@ static struct fault_dev *progs_image(const char *name)
 	for (off = 0; d && off < DEV_BYTES; off += 1 << 20)
 		if (pread(fd, buf, 1 << 20, (off_t)off) != 1 << 20 ||
 		    blk_write(fault_dev_blk(d), off, buf, 1 << 20)) {
-			test_fail(__FILE__, __LINE__, "loading %s failed", path);
+			test_fail(__FILE__, __LINE__, "loading %s failed",
+				  path);
 			fault_dev_free(d);
 			d = NULL;
 		}
