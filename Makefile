@@ -7,6 +7,7 @@ KERNEL   := $(BUILD)/kernel.elf
 HOSTTOOL := $(BUILD)/ghee
 HOSTTEST := $(BUILD)/tests/host_tests
 DEPS_OK  := $(BUILD)/.deps-ok
+HASHES   := $(BUILD)/hashes
 LOADER   := $(BUILD)/efi/BOOTX64.EFI
 ISO      := $(BUILD)/ghee.iso
 EFI_IMG  := $(BUILD)/ghee-efi.img
@@ -30,15 +31,15 @@ KERNEL_OBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_SRCS)) \
 GCC_INC := $(shell gcc -print-file-name=include)
 KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(DEFS) -ffreestanding -nostdinc \
 	   -isystem $(NEWLIB)/include -isystem $(GCC_INC) \
-	   -Iinclude -Ikernel/include -mno-red-zone -fno-pic -fno-pie \
-	   -fno-stack-protector -fno-omit-frame-pointer \
+	   -I$(HASHES) -Iinclude -Ikernel/include -mno-red-zone \
+	   -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
 	   -fno-asynchronous-unwind-tables -MMD -MP
 
 # --- host programs -------------------------------------------------------
 SHIM_SRCS := $(wildcard tests/host/shim/*.c)
 TEST_SRCS := $(wildcard tests/host/test_*.c) tests/host/test_main.c
-HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -Iinclude -Itests/host/include \
-	     -D_GNU_SOURCE -MMD -MP
+HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -I$(HASHES) -Iinclude \
+	     -Itests/host/include -D_GNU_SOURCE -MMD -MP
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
@@ -56,13 +57,19 @@ $(NEWLIB)/lib/libc.a: scripts/build-newlib.sh | $(DEPS_OK)
 	@echo "newlib: building the C library (about a minute, once)"
 	@scripts/build-newlib.sh $(BUILD)/newlib
 
+# The hash libraries from Debian: xxhash.h, the BLAKE2 and SHA-256
+# sources (fs/csum_type.c, lib/). Made before any compile; -MMD tracks
+# their headers from then on.
+$(HASHES)/.stamp: scripts/build-hashes.sh | $(DEPS_OK)
+	@scripts/build-hashes.sh $(HASHES)
+
 kernel: $(KERNEL)
 $(KERNEL): $(KERNEL_OBJS) boot/linker.ld $(NEWLIB)/lib/libc.a
 	ld -nostdlib -static -z max-page-size=4096 -z noexecstack -T boot/linker.ld \
 		-o $@ $(KERNEL_OBJS) $(NEWLIB)/lib/libc.a
 	@size $@ | tail -n 1 | awk '{print "kernel: " $$4 " bytes (text+data+bss)"}'
 
-$(BUILD)/k/%.o: %.c | $(NEWLIB)/lib/libc.a
+$(BUILD)/k/%.o: %.c | $(NEWLIB)/lib/libc.a $(HASHES)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@gcc $(KCFLAGS) -c $< -o $@
@@ -90,12 +97,12 @@ $(BUILD)/ghee-asan: $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(
 $(BUILD)/ghee-tsan: $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c))
 	gcc $(TSAN) -o $@ $^ -lpthread
 
-$(BUILD)/h/%.o: %.c | $(DEPS_OK)
+$(BUILD)/h/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
 	@gcc $(HCFLAGS) -O2 -c $< -o $@
 
-$(BUILD)/a/%.o: %.c | $(DEPS_OK)
+$(BUILD)/a/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  ASANCC  $<"
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
@@ -113,7 +120,7 @@ $(HOSTTSAN): $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TSAN_TE
 	@mkdir -p $(dir $@)
 	gcc $(TSAN) -o $@ $^ -lpthread
 
-$(BUILD)/t/%.o: %.c | $(DEPS_OK)
+$(BUILD)/t/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  TSANCC  $<"
 	@gcc $(HCFLAGS) -O1 $(TSAN) -c $< -o $@
@@ -177,7 +184,7 @@ crash: $(HOSTTEST)
 
 # Fuzz mount + walk + read for FUZZ_SECONDS (make test runs 30 s of it).
 FUZZ_SECONDS ?= 600
-fuzz: | $(DEPS_OK)
+fuzz: | $(DEPS_OK) $(HASHES)/.stamp
 	@tests/host/fuzz.sh $(FUZZ_SECONDS)
 
 clean:

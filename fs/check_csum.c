@@ -4,7 +4,7 @@
  * must have sums (collected by check_inode.c). See check.c for the whole
  * picture.
  *
- * The csum tree holds one crc32c per data sector, in EXTENT_CSUM items
+ * The csum tree holds one checksum per data sector, in EXTENT_CSUM items
  * keyed by the logical address of their first sector. Checked:
  *  - the items do not overlap (key order sorts them);
  *  - every sector with a sum lies in a data extent: the sums of an extent
@@ -60,7 +60,7 @@ static int csum_item(struct check *c, void *ctx, const struct key *k,
 {
 	struct vec *runs = ctx;
 	struct sum_run *last = runs->n ? vec_at(runs, runs->n - 1) : NULL;
-	u64 len = (u64)(size / BTRFS_CRC32_SIZE) * c->fs->sectorsize;
+	u64 len = (u64)(size / c->fs->csum_size) * c->fs->sectorsize;
 
 	(void)item;	/* the sums themselves are scrub's to compare */
 	if (k->objectid != BTRFS_EXTENT_CSUM_OBJECTID ||

@@ -1,14 +1,15 @@
 /*
- * Data checksums. The csum tree (tree 7) holds one crc32c per data sector,
- * in items keyed (EXTENT_CSUM, EXTENT_CSUM, logical address of the first
- * sector) whose body is an array of little-endian u32, one per consecutive
- * sector. Items do not overlap; a sector without a checksum (NODATASUM
- * files, preallocated ranges) has no entry.
+ * Data checksums. The csum tree (tree 7) holds one checksum per data
+ * sector, of the filesystem's csum type (csum_type.c: 4 to 32 bytes,
+ * fs->csum_size), in items keyed (EXTENT_CSUM, EXTENT_CSUM, logical
+ * address of the first sector) whose body is the array of the checksums of
+ * consecutive sectors. Items do not overlap; a sector without a checksum
+ * (NODATASUM files, preallocated ranges) has no entry.
  *
  * csum_lookup() fetches the sums for a run of sectors with one search and a
  * walk across items; file.c compares them with what it read and turns a
  * mismatch into -EIO naming the file and offset. csum_insert() adds the sums
- * of newly written data (at most CSUM_ITEM_MAX per item); csum_delete()
+ * of newly written data (at most CSUM_ITEM_BYTES per item); csum_delete()
  * removes the sums of a freed extent, cutting items that reach outside it
  * (Linux merges neighbouring extents' sums into one item).
  */
@@ -16,20 +17,21 @@
 
 #include <ghee/alloc.h>
 
-#include "../lib/crc32c.h"
 #include "csum.h"
+#include "csum_type.h"
 #include "ctree_write.h"
 #include "fs_info.h"
 
-/* The btrfs data checksum of one sector: standard CRC-32C. */
-u32 csum_data(const void *buf, u32 len)
+/* The checksum of one data sector into out (fs->csum_size bytes used of
+ * BTRFS_CSUM_SIZE). */
+void csum_data(const struct fs_info *fs, const void *buf, u32 len, u8 *out)
 {
-	return ~crc32c(~0u, buf, len);
+	csum_compute(fs->csum_type, buf, len, out);
 }
 
 /* Take the sums an item at the path provides for sectors [logical, +n). */
 static void take_sums(const struct fs_info *fs, const struct ctree_path *p,
-		      u64 logical, u32 n, u32 *sums, u8 *present)
+		      u64 logical, u32 n, u8 *sums, u8 *present)
 {
 	struct key k;
 	const u8 *data;
@@ -41,7 +43,7 @@ static void take_sums(const struct fs_info *fs, const struct ctree_path *p,
 	    k.type != BTRFS_EXTENT_CSUM_KEY)
 		return;
 	data = ctree_item_ptr(p, &size);
-	count = size / BTRFS_CRC32_SIZE;
+	count = size / fs->csum_size;
 	for (i = 0; i < n; i++) {
 		u64 at = logical + (u64)i * fs->sectorsize;
 
@@ -50,17 +52,19 @@ static void take_sums(const struct fs_info *fs, const struct ctree_path *p,
 		first = (at - k.offset) / fs->sectorsize;
 		if (first >= count)
 			break;
-		sums[i] = get_le32(data + first * BTRFS_CRC32_SIZE);
+		memcpy(sums + (u64)i * fs->csum_size,
+		       data + first * fs->csum_size, fs->csum_size);
 		present[i] = 1;
 	}
 }
 
 /*
  * Find the checksums of nsectors sectors starting at logical (sector
- * aligned). sums[i] and present[i] describe sector i; present[i] is 0 when
- * the tree has no checksum for it. Returns 0 or a negative errno.
+ * aligned). sums (nsectors * fs->csum_size bytes) receives them in sector
+ * order; present[i] is 0 when the tree has no checksum for sector i.
+ * Returns 0 or a negative errno.
  */
-int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u32 *sums,
+int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u8 *sums,
 		u8 *present)
 {
 	struct key k = { BTRFS_EXTENT_CSUM_OBJECTID, BTRFS_EXTENT_CSUM_KEY,
@@ -88,8 +92,9 @@ int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u32 *sums,
 	return ret < 0 ? ret : 0;
 }
 
-/* Most checksums per csum item ghee writes (1 MiB of 4 KiB sectors). */
-#define CSUM_ITEM_MAX 256
+/* Most bytes of checksums per csum item ghee writes: 256 crc32c sums
+ * (1 MiB of 4 KiB sectors), 32 of sha256; small enough for a 4 KiB leaf. */
+#define CSUM_ITEM_BYTES 1024
 
 /*
  * Insert the checksums of len bytes of data at logical (sector aligned,
@@ -99,20 +104,21 @@ int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u32 *sums,
 int csum_insert(struct trans *t, u64 logical, const u8 *data, u64 len)
 {
 	struct fs_info *fs = t->fs;
-	u32 ss = fs->sectorsize, n, i;
-	u8 sums[CSUM_ITEM_MAX * BTRFS_CRC32_SIZE];
+	u32 ss = fs->sectorsize, cs = fs->csum_size, n, i;
+	u32 max = CSUM_ITEM_BYTES / cs;
+	u8 sums[CSUM_ITEM_BYTES], one[BTRFS_CSUM_SIZE];
 	int ret = 0;
 
 	while (len && ret == 0) {
 		struct key k = { BTRFS_EXTENT_CSUM_OBJECTID,
 				 BTRFS_EXTENT_CSUM_KEY, logical };
 
-		n = len / ss > CSUM_ITEM_MAX ? CSUM_ITEM_MAX : (u32)(len / ss);
-		for (i = 0; i < n; i++)
-			put_le32(sums + i * BTRFS_CRC32_SIZE,
-				 csum_data(data + (u64)i * ss, ss));
-		ret = ctree_insert_item(t, &fs->csum_root, &k, sums,
-					n * BTRFS_CRC32_SIZE);
+		n = len / ss > max ? max : (u32)(len / ss);
+		for (i = 0; i < n; i++) {
+			csum_data(fs, data + (u64)i * ss, ss, one);
+			memcpy(sums + i * cs, one, cs);
+		}
+		ret = ctree_insert_item(t, &fs->csum_root, &k, sums, n * cs);
 		logical += (u64)n * ss;
 		data += (u64)n * ss;
 		len -= (u64)n * ss;
@@ -147,12 +153,11 @@ static int csum_cut(struct trans *t, const struct key *k, u32 size,
 		    u64 start, u64 end)
 {
 	struct fs_info *fs = t->fs;
-	u32 ss = fs->sectorsize;
-	u64 iend = k->offset + (u64)size / BTRFS_CRC32_SIZE * ss;
+	u32 ss = fs->sectorsize, cs = fs->csum_size;
+	u64 iend = k->offset + (u64)size / cs * ss;
 	u32 keep_head = start > k->offset ?
-			(u32)((start - k->offset) / ss) * BTRFS_CRC32_SIZE : 0;
-	u32 tail = iend > end ? (u32)((iend - end) / ss) * BTRFS_CRC32_SIZE
-			      : 0;
+			(u32)((start - k->offset) / ss) * cs : 0;
+	u32 tail = iend > end ? (u32)((iend - end) / ss) * cs : 0;
 	u8 *tail_sums = NULL;
 	struct ctree_path p;
 	u32 got;
@@ -206,8 +211,7 @@ int csum_delete(struct trans *t, u64 logical, u64 len)
 		ret = csum_item_before(fs, end, &k, &size);
 		if (ret)
 			return ret < 0 ? ret : 0;
-		iend = k.offset + (u64)size / BTRFS_CRC32_SIZE *
-		       fs->sectorsize;
+		iend = k.offset + (u64)size / fs->csum_size * fs->sectorsize;
 		if (iend <= logical)
 			return 0;
 		ret = csum_cut(t, &k, size,

@@ -8,9 +8,9 @@
 
 struct fs_info;
 
-int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u32 *sums,
+int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u8 *sums,
 		u8 *present);
-u32 csum_data(const void *buf, u32 len);
+void csum_data(const struct fs_info *fs, const void *buf, u32 len, u8 *out);
 
 struct trans;
 int csum_insert(struct trans *t, u64 logical, const u8 *data, u64 len);

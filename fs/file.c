@@ -22,6 +22,7 @@
 #include <ghee/log.h>
 
 #include "csum.h"
+#include "csum_type.h"
 #include "fs.h"
 #include "fs_info.h"
 #include "internal.h"
@@ -40,7 +41,8 @@ struct file_read {
 	struct fs_ino ino;
 	int datasum;		/* verify data checksums */
 	u8 *bounce;		/* READ_CHUNK bytes */
-	u32 *sums;		/* expected csum per bounce sector */
+	u8 *sums;		/* expected csum per bounce sector,
+				 * fs->csum_size bytes each */
 	u8 *present;		/* sums[i] valid */
 };
 
@@ -49,12 +51,15 @@ static int repair_sector(struct file_read *r, u64 logical, u32 i, int copies)
 {
 	u32 ss = r->fs->sectorsize;
 	u8 *sec = r->bounce + (u64)i * ss;
+	u8 got[BTRFS_CSUM_SIZE];
 	int m;
 
 	for (m = 1; m < copies; m++) {
 		if (volumes_read(r->fs, logical + (u64)i * ss, m, sec, ss))
 			continue;
-		if (csum_data(sec, ss) == r->sums[i]) {
+		csum_data(r->fs, sec, ss, got);
+		if (!memcmp(got, r->sums + (u64)i * r->fs->csum_size,
+			    r->fs->csum_size)) {
 			pr_warn("data at logical %llu: copy 1 bad, used copy "
 				"%d", (unsigned long long)(logical +
 							   (u64)i * ss), m + 1);
@@ -68,14 +73,16 @@ static int repair_sector(struct file_read *r, u64 logical, u32 i, int copies)
 static int verify_chunk(struct file_read *r, u64 logical, u32 n,
 			u64 file_off)
 {
-	u32 ss = r->fs->sectorsize, i;
+	u32 ss = r->fs->sectorsize, cs = r->fs->csum_size, i;
 	int copies = volumes_num_copies(r->fs, logical);
 	int ret = csum_lookup(r->fs, logical, n, r->sums, r->present);
 
 	if (ret)
 		return ret;
 	for (i = 0; i < n; i++) {
-		u32 got;
+		u8 got[BTRFS_CSUM_SIZE];
+		char want_hex[2 * BTRFS_CSUM_SIZE + 1];
+		char got_hex[sizeof(want_hex)];
 
 		if (!r->present[i]) {
 			pr_err("subvolume %llu inode %llu offset %llu: no data "
@@ -86,16 +93,19 @@ static int verify_chunk(struct file_read *r, u64 logical, u32 n,
 			       (unsigned long long)(logical + (u64)i * ss));
 			return -EIO;
 		}
-		got = csum_data(r->bounce + (u64)i * ss, ss);
-		if (got == r->sums[i] || !repair_sector(r, logical, i, copies))
+		csum_data(r->fs, r->bounce + (u64)i * ss, ss, got);
+		if (!memcmp(got, r->sums + (u64)i * cs, cs) ||
+		    !repair_sector(r, logical, i, copies))
 			continue;
+		csum_hex(r->sums + (u64)i * cs, cs, want_hex);
+		csum_hex(got, cs, got_hex);
 		pr_err("data checksum mismatch: subvolume %llu inode %llu "
-		       "offset %llu (logical %llu): stored 0x%08x, computed "
-		       "0x%08x", (unsigned long long)r->ino.root,
+		       "offset %llu (logical %llu): stored 0x%s, computed "
+		       "0x%s", (unsigned long long)r->ino.root,
 		       (unsigned long long)r->ino.ino,
 		       (unsigned long long)(file_off + (u64)i * ss),
 		       (unsigned long long)(logical + (u64)i * ss),
-		       r->sums[i], got);
+		       want_hex, got_hex);
 		return -EIO;
 	}
 	return 0;
@@ -283,7 +293,7 @@ static int read_range(struct fs_info *fs, struct fs_ino ino,
 	r.ino = ino;
 	r.datasum = !(st->flags & BTRFS_INODE_NODATASUM);
 	r.bounce = kmalloc(READ_CHUNK);
-	r.sums = kmalloc(nsec * sizeof(u32));
+	r.sums = kmalloc(nsec * fs->csum_size);
 	r.present = kmalloc(nsec);
 	if (!r.bounce || !r.sums || !r.present)
 		ret = -ENOMEM;

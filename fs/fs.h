@@ -61,6 +61,9 @@ struct fs_mkfs_opts {
 	const char *label;	/* NULL or up to 255 bytes */
 	uint32_t nodesize;	/* 0: 16384; else 4096..65536, power of 2 */
 	int metadata_single;	/* metadata SINGLE instead of DUP */
+	const char *csum;	/* NULL (crc32c) or a checksum type as
+				 * mkfs.btrfs --csum names it: crc32c,
+				 * xxhash, sha256, blake2 */
 };
 int fs_mkfs(struct blkdev *dev, const struct fs_mkfs_opts *o);
 

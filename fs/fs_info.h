@@ -31,6 +31,8 @@ struct fs_info {
 	int super_mirror;		/* which copy: 0 primary, 1, 2 [I] */
 	u32 nodesize;			/* tree block bytes [I] */
 	u32 sectorsize;			/* data block bytes [I] */
+	u16 csum_type;			/* BTRFS_CSUM_TYPE_* [I] */
+	u32 csum_size;			/* bytes of one checksum [I] */
 	u64 generation;			/* last committed generation
 					 * [trans_sem, commit_root_sem] */
 	u64 incompat;			/* super incompat_flags [I] */

@@ -1,9 +1,9 @@
 /*
  * mkfs: write a fresh single-device btrfs, the way mkfs.btrfs does by
  * default: features mixed-backref, big-metadata, extended-iref,
- * skinny-metadata and no-holes, the free-space tree, crc32c, 4 KiB sectors,
- * 16 KiB nodes unless asked, metadata (and the system chunk) DUP unless
- * asked single, data single.
+ * skinny-metadata and no-holes, the free-space tree, crc32c (or the --csum
+ * type asked), 4 KiB sectors, 16 KiB nodes unless asked, metadata (and the
+ * system chunk) DUP unless asked single, data single.
  *
  * Layout: three chunks, logical addresses from 1 MiB up — SYSTEM (4 MiB,
  * holding the chunk tree), METADATA (a tenth of the device, 8..256 MiB)
@@ -33,7 +33,7 @@
 #include <ghee/log.h>
 #include <ghee/time.h>
 
-#include "../lib/crc32c.h"
+#include "csum_type.h"
 #include "chunk.h"
 #include "ctree_write.h"
 #include "dir.h"
@@ -441,7 +441,7 @@ static void build_super(const struct mkfs *m, struct d_super_block *sb,
 		 BTRFS_FEATURE_INCOMPAT_EXTENDED_IREF |
 		 BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
 		 BTRFS_FEATURE_INCOMPAT_NO_HOLES);
-	put_le16(&sb->csum_type, BTRFS_CSUM_TYPE_CRC32);
+	put_le16(&sb->csum_type, m->fs.csum_type);
 	fill_dev_item(m, (u8 *)&sb->dev_item);
 	if (label)
 		snprintf(sb->label, sizeof(sb->label), "%s", label);
@@ -454,7 +454,7 @@ static int write_block(struct mkfs *m, int i)
 	u32 s;
 	int ret;
 
-	tree_block_csum(&m->leaf[i]);
+	tree_block_csum(&m->fs, &m->leaf[i]);
 	for (s = 0; s < c->num_stripes; s++) {
 		ret = blk_write(m->dev, c->physical[s] +
 				(m->block[i] - c->logical),
@@ -490,9 +490,8 @@ static int write_all(struct mkfs *m, struct d_super_block *sb)
 		if (off + BTRFS_SUPER_INFO_SIZE > m->size)
 			break;
 		put_le64(&sb->bytenr, off);
-		put_le32(sb->csum, ~crc32c(~0u, (u8 *)sb + BTRFS_CSUM_SIZE,
-					   BTRFS_SUPER_INFO_SIZE -
-					   BTRFS_CSUM_SIZE));
+		csum_header_set(m->fs.csum_type, (u8 *)sb,
+				BTRFS_SUPER_INFO_SIZE);
 		ret = blk_write(m->dev, off, sb, BTRFS_SUPER_INFO_SIZE);
 	}
 	return ret ? ret : blk_flush(m->dev);
@@ -515,6 +514,11 @@ static int setup(struct mkfs *m, struct blkdev *dev,
 		pr_err("mkfs: label longer than %d bytes", BTRFS_LABEL_SIZE - 1);
 		return -EINVAL;
 	}
+	if (o->csum && csum_type_parse(o->csum, &m->fs.csum_type)) {
+		pr_err("mkfs: unknown checksum type '%s': want crc32c, xxhash, "
+		       "sha256 or blake2", o->csum);
+		return -EINVAL;
+	}
 	if (dev->read_only)
 		return -EROFS;
 	m->dev = dev;
@@ -527,6 +531,7 @@ static int setup(struct mkfs *m, struct blkdev *dev,
 	}
 	m->fs.nodesize = ns;
 	m->fs.sectorsize = 4096;
+	m->fs.csum_size = csum_type_size(m->fs.csum_type);
 	m->now = time_wall_sec();
 	fs_uuid_generate(m->fsid);
 	fs_uuid_generate(m->dev_uuid);

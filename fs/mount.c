@@ -34,6 +34,7 @@
 #include "fs_info.h"
 #include "internal.h"
 #include "commit_root.h"
+#include "csum_type.h"
 #include "subvol.h"
 #include "super.h"
 #include "transaction.h"
@@ -97,6 +98,8 @@ static void setup_from_super(struct fs_info *fs)
 
 	fs->nodesize = get_le32(&sb->nodesize);
 	fs->sectorsize = get_le32(&sb->sectorsize);
+	fs->csum_type = get_le16(&sb->csum_type);
+	fs->csum_size = csum_type_size(fs->csum_type);
 	fs->generation = get_le64(&sb->generation);
 	fs->incompat = get_le64(&sb->incompat_flags);
 	fs->compat_ro = get_le64(&sb->compat_ro_flags);

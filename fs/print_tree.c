@@ -15,6 +15,7 @@
 #include <ghee/log.h>
 
 #include "fs.h"
+#include "csum_type.h"
 #include "fs_info.h"
 #include "subvol.h"
 #include "super.h"
@@ -558,16 +559,20 @@ static int dump_super_locked(struct fs_info *fs)
 {
 	const struct d_super_block *sb = fs->super;
 	const u8 *dev = (const u8 *)&sb->dev_item;
+	u32 i;
 
 	con_printf("superblock: bytenr=%llu, device=%s\n",
 		   (unsigned long long)super_offset(fs->super_mirror),
 		   fs->dev->name);
 	con_printf("---------------------------------------------------------"
 		   "\n");
-	con_printf("csum_type\t\t%u (%s)\n", get_le16(&sb->csum_type),
-		   super_csum_name(get_le16(&sb->csum_type)));
-	con_printf("csum_size\t\t4\n");
-	con_printf("csum\t\t\t0x%08x [match]\n", get_le32(sb->csum));
+	con_printf("csum_type\t\t%u (%s)\n", fs->csum_type,
+		   csum_type_name(fs->csum_type));
+	con_printf("csum_size\t\t%u\n", fs->csum_size);
+	con_printf("csum\t\t\t0x");
+	for (i = 0; i < fs->csum_size; i++)
+		con_printf("%02x", sb->csum[i]);
+	con_printf(" [match]\n");
 	con_printf("bytenr\t\t\t%llu\n", SB64(bytenr));
 	con_printf("flags\t\t\t0x%llx\n", SB64(flags));
 	con_printf("magic\t\t\t_BHRfS_M [match]\n");

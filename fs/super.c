@@ -5,10 +5,10 @@
  * is not, the valid backup with the highest generation is used, with a
  * warning naming what was wrong with the primary.
  *
- * A copy is valid when its magic, crc32c checksum and recorded bytenr are
- * right and its geometry (sector and node sizes, chunk array size, root
- * levels) is sane; fields that later code divides by or indexes with are all
- * checked here.
+ * A copy is valid when its magic, checksum (of its csum_type, csum_type.c)
+ * and recorded bytenr are right and its geometry (sector and node sizes,
+ * chunk array size, root levels) is sane; fields that later code divides by
+ * or indexes with are all checked here.
  */
 #include <ghee/errno.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 #include <ghee/alloc.h>
 #include <ghee/log.h>
 
-#include "../lib/crc32c.h"
+#include "csum_type.h"
 #include "super.h"
 
 #define WHY(...) (snprintf(why, whylen, __VA_ARGS__), -EUCLEAN)
@@ -67,23 +67,6 @@ const struct super_flag_name super_compat_ro_names[] = {
 	 BTRFS_FEATURE_INCOMPAT_NO_HOLES |                                  \
 	 BTRFS_FEATURE_INCOMPAT_METADATA_UUID)
 
-/* Name of a checksum algorithm. */
-const char *super_csum_name(u16 type)
-{
-	switch (type) {
-	case BTRFS_CSUM_TYPE_CRC32:
-		return "crc32c";
-	case BTRFS_CSUM_TYPE_XXHASH:
-		return "xxhash64";
-	case BTRFS_CSUM_TYPE_SHA256:
-		return "sha256";
-	case BTRFS_CSUM_TYPE_BLAKE2:
-		return "blake2b";
-	default:
-		return "unknown";
-	}
-}
-
 static int is_pow2(u64 v)
 {
 	return v && !(v & (v - 1));
@@ -127,23 +110,25 @@ static int super_validate(const struct d_super_block *sb, u64 off, char *why,
 			  size_t whylen)
 {
 	u16 csum_type = get_le16(&sb->csum_type);
-	u32 want, got;
+	u8 got[BTRFS_CSUM_SIZE];
+	char want_hex[2 * BTRFS_CSUM_SIZE + 1], got_hex[sizeof(want_hex)];
 
 	if (get_le64(&sb->magic) != BTRFS_MAGIC) {
 		snprintf(why, whylen, "no btrfs magic");
 		return -EINVAL;
 	}
-	if (csum_type != BTRFS_CSUM_TYPE_CRC32) {
-		snprintf(why, whylen, "checksum type %s is not supported "
-			 "(only crc32c)", super_csum_name(csum_type));
+	if (!csum_type_size(csum_type)) {
+		snprintf(why, whylen, "checksum type %u is not supported "
+			 "(crc32c, xxhash64, sha256, blake2)", csum_type);
 		return -EOPNOTSUPP;
 	}
-	want = get_le32(sb->csum);
-	got = ~crc32c(~0u, (const u8 *)sb + BTRFS_CSUM_SIZE,
-		      BTRFS_SUPER_INFO_SIZE - BTRFS_CSUM_SIZE);
-	if (want != got)
-		return WHY("checksum mismatch (stored 0x%08x, computed 0x%08x)",
-			   want, got);
+	if (!csum_header_match(csum_type, (const u8 *)sb,
+			       BTRFS_SUPER_INFO_SIZE, got)) {
+		csum_hex(sb->csum, csum_type_size(csum_type), want_hex);
+		csum_hex(got, csum_type_size(csum_type), got_hex);
+		return WHY("%s checksum mismatch (stored 0x%s, computed 0x%s)",
+			   csum_type_name(csum_type), want_hex, got_hex);
+	}
 	if (get_le64(&sb->bytenr) != off)
 		return WHY("bytenr %llu, copy is at %llu",
 			   (unsigned long long)get_le64(&sb->bytenr),
@@ -175,7 +160,7 @@ static int read_best_backup(struct blkdev *dev, struct d_super_block *sb,
 			    int *mirror)
 {
 	struct d_super_block *tmp = kmalloc(sizeof(*tmp));
-	char why[160];
+	char why[256];
 	int i, best = -1;
 
 	if (!tmp)
@@ -207,12 +192,12 @@ static int read_best_backup(struct blkdev *dev, struct d_super_block *sb,
  * Read the superblock to use. On success *out is a kmalloc'ed copy and
  * *mirror says which one it is. Returns -EINVAL with a message when the
  * device holds no btrfs, -EUCLEAN when every copy is bad, -EOPNOTSUPP for
- * a checksum type other than crc32c.
+ * a checksum type btrfs does not define.
  */
 int super_read(struct blkdev *dev, struct d_super_block **out, int *mirror)
 {
 	struct d_super_block *sb = kmalloc(sizeof(*sb));
-	char why[160];
+	char why[256];
 	int ret;
 
 	if (!sb)

@@ -26,6 +26,5 @@ extern const struct super_flag_name super_compat_ro_names[];
 
 int super_read(struct blkdev *dev, struct d_super_block **out, int *mirror);
 int super_check_features(const struct d_super_block *sb);
-const char *super_csum_name(u16 type);
 
 #endif

@@ -39,7 +39,7 @@
 #include <ghee/task.h>
 #include <ghee/time.h>
 
-#include "../lib/crc32c.h"
+#include "csum_type.h"
 #include "block_group.h"
 #include "commit_root.h"
 #include "ctree_write.h"
@@ -340,9 +340,8 @@ static int write_super(struct trans *t)
 		if (off + BTRFS_SUPER_INFO_SIZE > fs->dev->size)
 			break;
 		put_le64(&sb->bytenr, off);
-		put_le32(sb->csum, ~crc32c(~0u, (u8 *)sb + BTRFS_CSUM_SIZE,
-					   BTRFS_SUPER_INFO_SIZE -
-					   BTRFS_CSUM_SIZE));
+		csum_header_set(fs->csum_type, (u8 *)sb,
+				BTRFS_SUPER_INFO_SIZE);
 		ret = blk_write(fs->dev, off, sb, BTRFS_SUPER_INFO_SIZE);
 	}
 	put_le64(&sb->bytenr, super_offset(0));

@@ -36,7 +36,7 @@
 #include <ghee/alloc.h>
 #include <ghee/log.h>
 
-#include "../lib/crc32c.h"
+#include "csum_type.h"
 #include "fs_info.h"
 #include "tree_block.h"
 #include "tree_check.h"
@@ -175,7 +175,7 @@ static int read_verified(struct fs_info *fs, u64 bytenr,
 			 const struct tb_expect *exp, u8 **out)
 {
 	int copies = volumes_num_copies(fs, bytenr);
-	char why[160] = "not mapped by any chunk";
+	char why[256] = "not mapped by any chunk";
 	int ret = -EUCLEAN, i;
 	u8 *buf;
 
@@ -216,7 +216,7 @@ static int read_verified(struct fs_info *fs, u64 bytenr,
 static int recheck_cached(struct fs_info *fs, struct tree_block *b,
 			  const struct tb_expect *exp)
 {
-	char why[160];
+	char why[256];
 	int ret = tree_check_expect(fs, b->data, exp, why, sizeof(why));
 
 	if (ret)
@@ -392,14 +392,10 @@ int tree_block_new(struct fs_info *fs, u64 bytenr, struct tree_block **out)
 	return 0;
 }
 
-/* Put the crc32c of bytes 32..len into the header. */
-void tree_block_csum(struct tree_block *b)
+/* Put the checksum (fs's type) of bytes 32..len into the header. */
+void tree_block_csum(const struct fs_info *fs, struct tree_block *b)
 {
-	u32 crc = ~crc32c(~0u, b->data + BTRFS_CSUM_SIZE,
-			  b->len - BTRFS_CSUM_SIZE);
-
-	memset(b->data, 0, BTRFS_CSUM_SIZE);
-	put_le32(b->data, crc);
+	csum_header_set(fs->csum_type, b->data, b->len);
 }
 
 /*
@@ -417,7 +413,7 @@ int tree_block_write(struct fs_info *fs, struct tree_block *b)
 	flags = D_GET64(struct d_header, b->data, flags);
 	D_SET64(struct d_header, b->data, flags,
 		flags | BTRFS_HEADER_FLAG_WRITTEN);
-	tree_block_csum(b);
+	tree_block_csum(fs, b);
 	downgrade_write(&b->lock);
 	ret = volumes_write(fs, b->start, b->data, b->len);
 	up_read(&b->lock);

@@ -135,7 +135,7 @@ void tree_block_put(struct tree_block *b);
 int tree_block_clone(const struct tree_block *b, struct tree_block **out);
 int tree_block_new(struct fs_info *fs, u64 bytenr, struct tree_block **out);
 void tree_block_forget(struct fs_info *fs, u64 bytenr);
-void tree_block_csum(struct tree_block *b);
+void tree_block_csum(const struct fs_info *fs, struct tree_block *b);
 int tree_block_write(struct fs_info *fs, struct tree_block *b);
 
 

@@ -19,7 +19,7 @@
 #include <ghee/errno.h>
 #include <stdio.h>
 
-#include "../lib/crc32c.h"
+#include "csum_type.h"
 #include "fs_info.h"
 #include "tree_check.h"
 
@@ -136,7 +136,7 @@ static int check_item(const struct fs_info *fs, const struct key *k,
 	case BTRFS_EXTENT_DATA_KEY:
 		return check_file_extent(p, size, why, whylen);
 	case BTRFS_EXTENT_CSUM_KEY:
-		if (size == 0 || size % BTRFS_CRC32_SIZE ||
+		if (size == 0 || size % fs->csum_size ||
 		    k->offset % fs->sectorsize)
 			return WHY("csum item size %u at %llu", size,
 				   (unsigned long long)k->offset);
@@ -263,18 +263,20 @@ static int check_node(const struct fs_info *fs, const u8 *buf, u32 nritems,
 int tree_check_block(const struct fs_info *fs, const u8 *buf, u64 bytenr,
 		     char *why, size_t whylen)
 {
-	u32 want = get_le32(buf);
-	u32 got = ~crc32c(~0u, buf + BTRFS_CSUM_SIZE,
-			  fs->nodesize - BTRFS_CSUM_SIZE);
 	u64 hdr_bytenr = D_GET64(struct d_header, buf, bytenr);
 	u64 gen = D_GET64(struct d_header, buf, generation);
 	u64 flags = D_GET64(struct d_header, buf, flags);
 	u32 nritems = D_GET32(struct d_header, buf, nritems);
 	u8 level = D_GET8(struct d_header, buf, level);
+	u8 got[BTRFS_CSUM_SIZE];
+	char want_hex[2 * BTRFS_CSUM_SIZE + 1], got_hex[sizeof(want_hex)];
 
-	if (want != got)
-		return WHY("checksum mismatch (stored 0x%08x, computed 0x%08x)",
-			   want, got);
+	if (!csum_header_match(fs->csum_type, buf, fs->nodesize, got)) {
+		csum_hex(buf, fs->csum_size, want_hex);
+		csum_hex(got, fs->csum_size, got_hex);
+		return WHY("%s checksum mismatch (stored 0x%s, computed 0x%s)",
+			   csum_type_name(fs->csum_type), want_hex, got_hex);
+	}
 	if (hdr_bytenr != bytenr)
 		return WHY("header bytenr %llu", (unsigned long long)hdr_bytenr);
 	if (memcmp(D_PTR(struct d_header, buf, fsid), fs->meta_fsid,

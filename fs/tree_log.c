@@ -371,7 +371,7 @@ static int copy_csum(struct replay *r, const struct key *k, const u8 *d,
 {
 	struct fs_info *fs = r->w.fs;
 	u64 ss = fs->sectorsize;
-	u64 end = k->offset + (u64)size / BTRFS_CRC32_SIZE * ss;
+	u64 end = k->offset + (u64)size / fs->csum_size * ss;
 	u64 s = k->offset > r->cs_start ? k->offset : r->cs_start;
 	u64 e = end < r->cs_end ? end : r->cs_end;
 	struct key nk = { BTRFS_EXTENT_CSUM_OBJECTID, BTRFS_EXTENT_CSUM_KEY,
@@ -384,8 +384,8 @@ static int copy_csum(struct replay *r, const struct key *k, const u8 *d,
 	if (ret == 0)
 		ret = ctree_insert_item(r->w.t, &fs->csum_root, &nk,
 					d + (s - k->offset) / ss *
-					BTRFS_CRC32_SIZE,
-					(u32)((e - s) / ss * BTRFS_CRC32_SIZE));
+					fs->csum_size,
+					(u32)((e - s) / ss * fs->csum_size));
 	return ret;
 }
 

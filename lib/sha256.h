@@ -1,6 +1,7 @@
 /*
- * SHA-256 (FIPS 180-4), for the shell's sha256sum and tests. Freestanding:
- * no allocation, no I/O.
+ * SHA-256 (FIPS 180-4), for the shell's sha256sum, btrfs's sha256 checksum
+ * type and tests: Debian's libmd (its sha2.c, compiled by lib/libmd_sha2.c)
+ * under the small interface ghee uses. Freestanding: no allocation, no I/O.
  */
 #ifndef LIB_SHA256_H
 #define LIB_SHA256_H
@@ -8,15 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHA256_DIGEST_SIZE 32
-#define SHA256_BLOCK_SIZE 64
+#include <sha2.h>
 
-/* Running state of one digest. */
+#define SHA256_DIGEST_SIZE 32
+
+/* Running state of one digest (libmd's). */
 struct sha256_ctx {
-	uint32_t h[8];			/* chaining value */
-	uint64_t bytes;			/* message bytes so far */
-	uint8_t buf[SHA256_BLOCK_SIZE];	/* partial block */
-	uint32_t buf_len;		/* bytes in buf */
+	SHA2_CTX md;
 };
 
 void sha256_init(struct sha256_ctx *c);

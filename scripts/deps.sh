@@ -12,6 +12,7 @@ need=(
 	qemu-system-x86:/usr/bin/qemu-system-x86_64
 	qemu-system-data:/usr/share/qemu/qboot.rom
 	newlib-source:/usr/src/newlib
+	libxxhash-dev:/usr/include/xxhash.h
 	btrfs-progs:/usr/sbin/mkfs.btrfs
 	clang:/usr/bin/clang
 	libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a

@@ -34,7 +34,7 @@ static int fail(const char *cmd, const char *what, int err)
 
 int cmd_mkfs(int argc, char **argv)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	struct blkdev *dev;
 	uint64_t ns;
 	int i, ret;
@@ -48,6 +48,9 @@ int cmd_mkfs(int argc, char **argv)
 			if (shell_parse_u64(argv[++i], "--nodesize", &ns))
 				return -EINVAL;
 			o.nodesize = (uint32_t)ns;
+		} else if (!strcmp(argv[i], "--csum") ||
+			   !strcmp(argv[i], "--checksum")) {
+			o.csum = argv[++i];
 		} else if (!strcmp(argv[i], "--metadata")) {
 			i++;
 			if (strcmp(argv[i], "dup") && strcmp(argv[i], "single"))

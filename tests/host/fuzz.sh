@@ -13,7 +13,7 @@ echo "KTAP version 1"
 echo "1..1"
 name=fuzz.mount_walk_read
 if ! clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	-Iinclude -Itests/host/include -D_GNU_SOURCE -DGHEE_VERSION='"fuzz"' \
+	-Ibuild/hashes -Iinclude -Itests/host/include -D_GNU_SOURCE -DGHEE_VERSION='"fuzz"' \
 	tests/host/fuzz_mount.c fs/*.c lib/*.c tests/host/shim/*.c -lpthread \
 	-o "$out/fuzz_mount" 2>"$out/build.log"; then
 	echo "not ok 1 $name # build failed (see $out/build.log)"

@@ -409,7 +409,7 @@ struct env {
 
 static int env_open(struct env *e, u32 nodesize)
 {
-	struct fs_mkfs_opts o = { NULL, nodesize, 0 };
+	struct fs_mkfs_opts o = { NULL, nodesize, 0, NULL };
 
 	e->dev = fault_dev_new(DEV_BYTES);
 	if (!e->dev || fs_mkfs(fault_dev_blk(e->dev), &o))

@@ -31,7 +31,7 @@
  * bytes, the others are empty. */
 static int make_files(struct fault_dev *d, struct fs_info **out, int n)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	static char buf[5000];
 	char path[32];
 	struct fs_ino ino;

@@ -657,7 +657,7 @@ static int tree_is_a_commit(struct fs_info *fs, const struct model *m,
 /* A fresh filesystem made once; each run starts from a copy. */
 static struct fault_dev *template_dev(uint32_t nodesize)
 {
-	struct fs_mkfs_opts o = { NULL, nodesize, 0 };
+	struct fs_mkfs_opts o = { NULL, nodesize, 0, NULL };
 	struct fault_dev *t = fault_dev_new(DEV_SIZE);
 
 	if (t && fs_mkfs(fault_dev_blk(t), &o)) {

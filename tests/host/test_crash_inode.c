@@ -37,7 +37,7 @@ static int make(struct fs_info *fs, const char *path, int v,
 
 static struct fault_dev *template_dev(void)
 {
-	struct fs_mkfs_opts o = { NULL, 4096, 0 };
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
 	struct fault_dev *t = fault_dev_new(128ull << 20);
 	struct fs_ino s, d;
 	struct fs_info *fs;

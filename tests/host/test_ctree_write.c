@@ -50,7 +50,7 @@ struct scratch {
 
 static struct scratch *scratch_new(void)
 {
-	struct fs_mkfs_opts o = { NULL, 4096, 1 };
+	struct fs_mkfs_opts o = { NULL, 4096, 1, NULL };
 	struct scratch *s = calloc(1, sizeof(*s));
 
 	s->dev = fault_dev_new(64ull << 20);

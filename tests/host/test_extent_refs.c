@@ -59,7 +59,7 @@ struct scratch {
 
 static int scratch_open(struct scratch *s)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 
 	s->dev = fault_dev_new(128ull << 20);
 	if (!s->dev || fs_mkfs(fault_dev_blk(s->dev), &o) ||
@@ -427,7 +427,7 @@ static void split(struct fault_dev *dev)
 
 TEST(extent_refs, partial_overwrite_splits_extent)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	struct fault_dev *dev = fault_dev_new(128ull << 20);
 
 	CHECK(dev != NULL);
@@ -501,7 +501,7 @@ static int has_ref(const struct ext *e, u8 type, u64 id)
 
 static int cow_setup(struct cow_env *env)
 {
-	struct fs_mkfs_opts o = { NULL, 4096, 0 };
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
 	char name[32];
 	int i, ret;
 
@@ -696,7 +696,7 @@ static void reflink(struct fault_dev *dev)
 
 TEST(extent_refs, reflink_adds_one_data_ref_per_reference)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	struct fault_dev *dev = fault_dev_new(128ull << 20);
 	struct fs_check_report rep;
 	struct fs_info *fs;

@@ -32,7 +32,7 @@
 /* A fresh image file in /tmp, opened as the next disk. */
 static struct blkdev *new_disk(char *path, uint32_t nodesize)
 {
-	struct fs_mkfs_opts mo = { NULL, nodesize, 0 };
+	struct fs_mkfs_opts mo = { NULL, nodesize, 0, NULL };
 	struct blkdev *dev;
 	int fd = mkstemp(path), ret;
 

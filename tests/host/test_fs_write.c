@@ -34,7 +34,7 @@
 
 static struct fault_dev *fresh(uint64_t size, uint32_t nodesize)
 {
-	struct fs_mkfs_opts o = { NULL, nodesize, 0 };
+	struct fs_mkfs_opts o = { NULL, nodesize, 0, NULL };
 	struct fault_dev *d = fault_dev_new(size);
 
 	if (d && fs_mkfs(fault_dev_blk(d), &o)) {

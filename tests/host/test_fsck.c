@@ -34,7 +34,7 @@
 /* A fresh ghee filesystem holding /f, DATA_LEN bytes in one extent. */
 static struct fault_dev *one_file(void)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	struct fault_dev *d = fault_dev_new(128ull << 20);
 	static char buf[DATA_LEN];
 	struct fs_info *fs;

@@ -151,7 +151,7 @@ TEST(inode_concurrent, xattrs_and_clones_race_cleanly)
 {
 	void *(*fns[])(void *) = { xattr_writer, cloner, writer, xattr_reader,
 				   syncer };
-	struct fs_mkfs_opts o = { NULL, 4096, 0 };
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
 	struct fault_dev *d = fault_dev_new(128ull << 20);
 	pthread_t th[5];
 	struct fs_check_report rep;

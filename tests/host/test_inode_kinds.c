@@ -27,7 +27,7 @@
 
 static struct fault_dev *fresh(void)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	struct fault_dev *d = fault_dev_new(128ull << 20);
 
 	if (d && fs_mkfs(fault_dev_blk(d), &o)) {

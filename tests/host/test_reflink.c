@@ -120,7 +120,7 @@ static void rules(struct fs_info *fs)
  * changes: the filesystem stays writable and the snapshot unchanged. */
 TEST(reflink, into_read_only_snapshot_refused)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	struct fault_dev *dev = fault_dev_new(128ull << 20);
 	struct fs_info *fs;
 	struct fs_ino a, s;
@@ -145,7 +145,7 @@ TEST(reflink, into_read_only_snapshot_refused)
 
 TEST(reflink, linux_rules_and_results)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	struct fault_dev *dev = fault_dev_new(128ull << 20);
 	struct fs_check_report rep;
 	struct fs_info *fs;
@@ -170,7 +170,7 @@ TEST(reflink, linux_rules_and_results)
  * same nbytes. */
 TEST(reflink, many_extents_in_steps)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	struct fault_dev *dev = fault_dev_new(128ull << 20);
 	struct fs_check_report rep;
 	struct fs_stat sst, dst;

@@ -30,7 +30,7 @@ struct env {
 
 static int env_open(struct env *e)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0 };
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 
 	e->dev = fault_dev_new(DEV_BYTES);
 	if (!e->dev || fs_mkfs(fault_dev_blk(e->dev), &o))
@@ -289,7 +289,7 @@ static const char *cut_verify(struct fault_dev *c, int btrfs_check)
 
 TEST(subvol, power_cut_during_snapshot_and_drop)
 {
-	struct fs_mkfs_opts o = { NULL, 4096, 0 };
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
 	struct fault_dev *tmpl = fault_dev_new(DEV_BYTES), *f, *c;
 	struct fs_info *fs;
 	const char *why = NULL;

@@ -122,6 +122,9 @@ good feature_mixed_bg 300M small -O mixed-bg -n 4096
 good profile_metadata_single 300M small -m single
 good profile_data_dup 300M small -d dup -m dup
 good profile_all_single 300M small -d single -m single
+for csum in xxhash sha256 blake2; do
+	good "csum_$csum" 300M small --csum $csum
+done
 if mkimg plain_empty 300M -; then
 	out=$(printf 'mount vda\nls /\ndf\ninspect-internal dump-super\ninspect-internal dump-tree -t root\n' | "$GHEE" "$W/plain_empty.img" 2>&1)
 	if echo "$out" | grep -q "^mounted vda" && echo "$out" | grep -q "^Metadata, DUP" &&
@@ -138,7 +141,6 @@ fi
 # --- features ghee refuses, by name ------------------------------------
 refused refuse_raid1c34 "unsupported incompat feature: raid1c34" -O raid1c34
 refused refuse_raid56 "unsupported incompat feature: raid56" -O raid56
-refused refuse_xxhash "checksum type xxhash64 is not supported" --csum xxhash
 
 # --- damaged images ------------------------------------------------------
 C="$PY $HERE/corrupt.py"

@@ -11,13 +11,16 @@
 #      a few Linux writes (done to the model too), umount;
 #   5. `btrfs check` again, and ghee remounts it, matches the model, fsck
 #      clean, writes, and the result checks clean once more.
+# The same round, shorter, once for each other checksum type (mkfs
+# --csum xxhash, sha256, blake2; CSUM_OPS operations).
 # Then ENOSPC: a small image filled until writes fail with "no space";
 # the failure is clean, deleting makes room for new writes, and the
 # image checks clean.
 #
 # Output: KTAP, '#' comments; a failure names the seed. Scratch files live
 # in build/interop-write/. GHEE=path overrides build/ghee; SEEDS and OPS
-# override the seed list and the number of operations per run.
+# override the seed list and the number of operations per run, CSUM_OPS
+# that of the other checksum types' runs.
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -127,15 +130,17 @@ ghee_round() {
 	btrfs_check "$img"
 }
 
-# one SEED NODESIZE OPS: the whole round for one seed.
+# one SEED NODESIZE OPS [CSUM]: the whole round for one seed.
 one() {
 	local seed=$1 ns=$2 ops=$3 name="seed_${1}_nodesize_$(($2 / 1024))k"
+	local csum=${4:-crc32c}
+	[ "$csum" = crc32c ] || name="${name}_$csum"
 	local img=$W/$name.img model=$W/$name.model script=$W/$name.sh
 	local t0=$SECONDS
 	rm -rf "$model" "$img"
 	truncate -s 1G "$img"
 	{
-		echo "mkfs vda --nodesize $ns"
+		echo "mkfs vda --nodesize $ns --csum $csum"
 		echo "mount vda"
 	} >"$script"
 	if ! $PY "$HERE/model.py" gen "$seed" "$ops" "$model" "$script.ops"; then
@@ -223,6 +228,9 @@ enospc() {
 for seed in $SEEDS; do
 	one "$seed" 4096 "${OPS:-3000}"
 	one "$seed" 16384 "${OPS:-3000}"
+done
+for csum in xxhash sha256 blake2; do
+	one 4 16384 "${CSUM_OPS:-150}" "$csum"
 done
 enospc
 finish
