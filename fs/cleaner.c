@@ -262,8 +262,10 @@ static int load_dead(struct fs_info *fs, u64 id, struct drop *d,
 	return ret == 1 ? -ENOENT : ret;
 }
 
-/* Delete the tree-root item at k. */
-static int del_item(struct trans *t, struct key *k)
+/* Delete the root-tree item at k (it must exist: -EUCLEAN if not); the
+ * cleaner's and subvolume deletion's. Errors are returned; the caller
+ * aborts. */
+int cleaner_del_root_tree_item(struct trans *t, const struct key *k)
 {
 	struct ctree_path p;
 	int ret;
@@ -289,12 +291,12 @@ static int finish_drop(struct drop *d, struct tree_block *rb)
 	r.owner = tb_level(rb);
 	ret = delayed_ref_add(d->t, &r, d->t->fs->nodesize, 0, -1);
 	if (ret == 0)
-		ret = del_item(d->t, &k);
+		ret = cleaner_del_root_tree_item(d->t, &k);
 	if (ret == 0) {
 		k.objectid = BTRFS_ORPHAN_OBJECTID;
 		k.type = BTRFS_ORPHAN_ITEM_KEY;
 		k.offset = d->root.objectid;
-		ret = del_item(d->t, &k);
+		ret = cleaner_del_root_tree_item(d->t, &k);
 	}
 	return ret;
 }

@@ -9,5 +9,6 @@ void cleaner_stop(struct fs_info *fs);
 void cleaner_kick(struct fs_info *fs);
 int cleaner_set_root_item(struct trans *t, u64 id, u32 refs,
 			  const struct key *progress, u8 level);
+int cleaner_del_root_tree_item(struct trans *t, const struct key *k);
 
 #endif

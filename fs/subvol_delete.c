@@ -44,20 +44,6 @@ static int holds_subvols(struct fs_info *fs, u64 id)
 	return ret == 1 ? 1 : ret < 0 ? ret : 0;
 }
 
-/* Delete the tree-root item at k (it must exist). */
-static int del_root_tree_item(struct trans *t, const struct key *k)
-{
-	struct ctree_path p;
-	int ret;
-
-	ctree_path_init(&p);
-	ret = ctree_search_write(t, &t->fs->tree_root, k, &p, 0);
-	if (ret == 0)
-		return ctree_del_item(t, &t->fs->tree_root, &p);
-	ctree_path_release(&p);
-	return ret == 1 ? -EUCLEAN : ret;
-}
-
 /* Read id's root ref in parent: the directory, index and name. */
 static int read_root_ref(struct fs_info *fs, u64 parent, u64 id, u8 *ref)
 {
@@ -106,12 +92,12 @@ static int unlink_subvol(struct wctx *w, struct ctree_root *proot,
 		ret = inode_item_put(w, proot, dir, di);
 	}
 	if (ret == 0)
-		ret = del_root_tree_item(w->t, &k);
+		ret = cleaner_del_root_tree_item(w->t, &k);
 	if (ret == 0) {
 		k.objectid = id;
 		k.type = BTRFS_ROOT_BACKREF_KEY;
 		k.offset = parent;
-		ret = del_root_tree_item(w->t, &k);
+		ret = cleaner_del_root_tree_item(w->t, &k);
 	}
 	return ret;
 }
