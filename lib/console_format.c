@@ -52,6 +52,15 @@ void con_printf(const char *fmt, ...)
 	va_end(ap);
 }
 
+void con_eprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	con_vprintf(fmt, ap);
+	va_end(ap);
+}
+
 void log_set_level(enum log_level level)
 {
 	log_level = level;

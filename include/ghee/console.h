@@ -18,6 +18,10 @@ void con_write(const char *s, size_t n);
 /* Formatted output to the console (no log prefix). */
 void con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void con_vprintf(const char *fmt, va_list ap);
+/* Error messages: like con_printf, but for what a command says went
+ * wrong, so that it reaches the person even when the command's output is
+ * redirected (as stderr does). */
+void con_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * While id > 0, a Ctrl-C (byte 3) arriving on the console stops task id
