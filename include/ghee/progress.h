@@ -6,7 +6,8 @@
  * long foreground command on a terminal draws a progress bar.
  *
  * The record belongs to the calling task (kernel/sched/progress.c; the
- * host shim keeps it in its pthread task, tests/host/shim/task.c). Only
+ * host shim keeps it in its pthread task, tests/host/shim/task.c); the
+ * writer and the copy are lib/progress.c, shared by both. Only
  * the task writes it; readers copy it without a lock, field by field, so
  * a copy may mix two updates: good enough for a display, never used for
  * decisions.
@@ -53,5 +54,10 @@ void progress_end(void);
 /* Copy task id's progress into *out (phase NULL when it reports none).
  * 0, or -ESRCH when there is no such task. */
 int progress_get(int id, struct progress *out);
+
+/* For the two task implementations: the calling task's record, and one
+ * record copied field by field (the caller keeps p's task alive). */
+struct progress *progress_self(void);
+void progress_copy(const struct progress *p, struct progress *out);
 
 #endif

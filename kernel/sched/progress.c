@@ -1,48 +1,19 @@
 /*
- * Progress records of long operations (include/ghee/progress.h): each
- * task's struct progress, written only by the task with relaxed atomic
- * stores, and copied by others (jobs, ps) under sched_lock, which keeps
- * the task from being freed during the copy. The phase pointer is stored
- * last with release order, so a reader that sees a phase sees the unit
- * and start time set with it.
+ * The kernel's side of the progress records (include/ghee/progress.h;
+ * writer and copy in lib/progress.c): each task's struct progress, copied
+ * by others (jobs, ps) under sched_lock, which keeps the task from being
+ * freed during the copy.
  */
 #include <errno.h>
 
 #include <ghee/progress.h>
 #include <ghee/task.h>
-#include <ghee/time.h>
 
 #include "task_internal.h"
 
-#define STORE(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
-#define LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
-
-void progress_phase(const char *phase, uint64_t total, const char *unit)
+struct progress *progress_self(void)
 {
-	struct progress *p = &current_task()->progress;
-
-	STORE(p->done, 0);
-	STORE(p->total, total);
-	STORE(p->unit, unit);
-	STORE(p->start_ns, time_ns());
-	__atomic_store_n(&p->phase, phase, __ATOMIC_RELEASE);
-}
-
-void progress_total(uint64_t total)
-{
-	STORE(current_task()->progress.total, total);
-}
-
-int progress_add(uint64_t n)
-{
-	__atomic_fetch_add(&current_task()->progress.done, n, __ATOMIC_RELAXED);
-	return task_should_stop() ? -ECANCELED : 0;
-}
-
-void progress_end(void)
-{
-	__atomic_store_n(&current_task()->progress.phase, NULL,
-			 __ATOMIC_RELEASE);
+	return &current_task()->progress;
 }
 
 int progress_get(int id, struct progress *out)
@@ -52,15 +23,9 @@ int progress_get(int id, struct progress *out)
 	int ret = -ESRCH;
 
 	list_for_each_entry(t, &all_tasks, struct task, all_node) {
-		const struct progress *p = &t->progress;
-
 		if (t->id != id || t->state == TASK_DEAD)
 			continue;
-		out->phase = __atomic_load_n(&p->phase, __ATOMIC_ACQUIRE);
-		out->unit = LOAD(p->unit);
-		out->done = LOAD(p->done);
-		out->total = LOAD(p->total);
-		out->start_ns = LOAD(p->start_ns);
+		progress_copy(&t->progress, out);
 		ret = 0;
 		break;
 	}

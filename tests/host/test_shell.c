@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../shell/args.h"
 #include "../../shell/line_edit.h"
@@ -393,7 +394,13 @@ TEST(shell, background_jobs_wait_and_kill)
 	CHECK_OK(run("sleep 50 &"));
 	quick = job_id();
 	CHECK(quick > 0 && quick != slow);
-	CHECK_OK(run("jobs"));
+	/* the slow job reports its phase once its task has run: poll */
+	for (int i = 0; i < 500; i++) {
+		CHECK_OK(run("jobs"));
+		if (strstr(host_console_output(), "sleeping: "))
+			break;
+		usleep(10000);
+	}
 	CHECK(strstr(host_console_output(), "Running  sleep 100000  sleeping: "));
 	snprintf(line, sizeof(line), "wait %d", quick);
 	CHECK_OK(run(line));

@@ -3,8 +3,8 @@
  * host has no priorities (prio is recorded for task_list only) and no CPU
  * accounting (cpu_list lists the host's CPUs, idle); cancellation, join/detach and sleeping behave as in the
  * kernel. The main thread is task 0 "main". Progress records
- * (ghee/progress.h) are as in the kernel: written by their task with
- * relaxed atomics, copied under tasks_lock (which keeps the task alive).
+ * (ghee/progress.h, lib/progress.c) are copied under tasks_lock, which
+ * keeps the task alive.
  *
  * tasks_lock protects the task list, ids and reference counts.
  */
@@ -271,35 +271,9 @@ int cpu_list(struct cpu_info *out, int max)
 	return (int)n;
 }
 
-#define STORE(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
-#define LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
-
-void progress_phase(const char *phase, uint64_t total, const char *unit)
+struct progress *progress_self(void)
 {
-	struct progress *p = &task_current()->progress;
-
-	STORE(p->done, 0);
-	STORE(p->total, total);
-	STORE(p->unit, unit);
-	STORE(p->start_ns, time_ns());
-	__atomic_store_n(&p->phase, phase, __ATOMIC_RELEASE);
-}
-
-void progress_total(uint64_t total)
-{
-	STORE(task_current()->progress.total, total);
-}
-
-int progress_add(uint64_t n)
-{
-	__atomic_fetch_add(&task_current()->progress.done, n, __ATOMIC_RELAXED);
-	return task_should_stop() ? -ECANCELED : 0;
-}
-
-void progress_end(void)
-{
-	__atomic_store_n(&task_current()->progress.phase, NULL,
-			 __ATOMIC_RELEASE);
+	return &task_current()->progress;
 }
 
 int progress_get(int id, struct progress *out)
@@ -309,15 +283,9 @@ int progress_get(int id, struct progress *out)
 
 	pthread_mutex_lock(&tasks_lock);
 	for (t = tasks; t; t = t->next) {
-		const struct progress *p = &t->progress;
-
 		if (t->id != id || t->dead)
 			continue;
-		out->phase = __atomic_load_n(&p->phase, __ATOMIC_ACQUIRE);
-		out->unit = LOAD(p->unit);
-		out->done = LOAD(p->done);
-		out->total = LOAD(p->total);
-		out->start_ns = LOAD(p->start_ns);
+		progress_copy(&t->progress, out);
 		ret = 0;
 		break;
 	}
