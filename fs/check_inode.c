@@ -659,30 +659,31 @@ static void check_name(struct itree *it, const struct clink *l, u64 n)
 {
 	const struct clink *by[LINK_KINDS] = { NULL, NULL, NULL };
 	const struct cmode *m = find_mode(it, l->ino);
-	int bad = n != LINK_KINDS, i;
+	int repeated = 0, i;
+	const char *why;
 	u64 j;
 
 	for (j = 0; j < n; j++) {
-		bad |= by[l[j].src] != NULL;
+		repeated |= by[l[j].src] != NULL;
 		by[l[j].src] = &l[j];
 	}
 	for (i = 0; i < LINK_KINDS; i++)
 		if (!by[i] || (i != LINK_REF && (!m ||
 					by[i]->type != ft_of_mode(m->mode))))
 			break;
-	if (!bad && i == LINK_KINDS && by[LINK_INDEX]->index ==
+	if (!repeated && i == LINK_KINDS && by[LINK_INDEX]->index ==
 	    by[LINK_REF]->index)
 		return;
-	check_err(it->c, "tree %llu: name \"%.*s\" in dir %llu -> inode %llu: "
-		  "%s%s%s%s, %s", (unsigned long long)it->root, l->len, l->name,
+	why = !m ? "the inode does not exist" :
+	      i < LINK_KINDS && by[i] ? "the type or inode disagrees" :
+	      i == LINK_KINDS && !repeated ? "indexes disagree" : "";
+	check_err(it->c, "tree %llu: name \"%.*s\" in dir %llu -> inode %llu:"
+		  "%s%s%s%s %s", (unsigned long long)it->root, l->len, l->name,
 		  (unsigned long long)l->dir, (unsigned long long)l->ino,
-		  by[LINK_ITEM] ? "" : "no dir item ",
-		  by[LINK_INDEX] ? "" : "no dir index ",
-		  by[LINK_REF] ? "" : "no inode ref ",
-		  bad ? "(or repeated)" : "",
-		  !m ? "the inode does not exist" :
-		  i < LINK_KINDS ? "the type or inode disagrees" :
-		  "indexes disagree");
+		  by[LINK_ITEM] ? "" : " no dir item;",
+		  by[LINK_INDEX] ? "" : " no dir index;",
+		  by[LINK_REF] ? "" : " no inode ref;",
+		  repeated ? " repeated items;" : "", why);
 }
 
 /* Whether ino was unlinked and has an orphan item (it is being deleted). */

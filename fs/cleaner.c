@@ -435,25 +435,50 @@ void cleaner_kick(struct fs_info *fs)
 		complete(&fs->cleaner_kick);
 }
 
-/*
- * Wait until every deleted subvolume is dropped (btrfs subvolume sync).
- * Returns 0, -EROFS when no cleaner runs while dead roots are left, or
- * <0.
- */
-int fs_subvol_sync(struct fs_info *fs)
+/* Whether dead root id (0: any) is still waiting to be dropped. */
+static int dead_root_left(struct fs_info *fs, u64 id, int *left)
 {
-	u64 id;
+	struct key k = { BTRFS_ORPHAN_OBJECTID, BTRFS_ORPHAN_ITEM_KEY, id };
+	struct ctree_path p;
+	u64 first;
 	int ret;
 
+	down_read(&fs->ns_lock);
+	if (!id) {
+		ret = first_dead_root(fs, &first);
+		*left = first != 0;
+	} else {
+		ctree_path_init(&p);
+		ret = ctree_lookup(&fs->tree_root, &k, &p);
+		ctree_path_release(&p);
+		*left = ret == 0;
+		ret = ret == -ENOENT ? 0 : ret;
+	}
+	up_read(&fs->ns_lock);
+	return ret;
+}
+
+/*
+ * Wait until deleted subvolume id (0: every one) is dropped (btrfs
+ * subvolume sync). An id that is not a deleted subvolume returns at once.
+ * Returns 0, -EROFS when no cleaner runs while it is left, or <0.
+ */
+int fs_subvol_sync_id(struct fs_info *fs, uint64_t id)
+{
+	int ret, left;
+
 	for (;;) {
-		down_read(&fs->ns_lock);
-		ret = first_dead_root(fs, &id);
-		up_read(&fs->ns_lock);
-		if (ret || !id)
+		ret = dead_root_left(fs, id, &left);
+		if (ret || !left)
 			return ret;
 		if (!fs->cleaner || fs_aborted(fs))
 			return -EROFS;
 		cleaner_kick(fs);
 		msleep(10);
 	}
+}
+
+int fs_subvol_sync(struct fs_info *fs)
+{
+	return fs_subvol_sync_id(fs, 0);
 }

@@ -191,7 +191,10 @@ int fs_subvol_set_ro(struct fs_info *fs, const char *path, int ro);
 int fs_subvol_default_get(struct fs_info *fs, uint64_t *id);
 int fs_subvol_set_default(struct fs_info *fs, uint64_t id);
 int fs_subvol_delete(struct fs_info *fs, const char *path, uint64_t id);
+/* Wait until every deleted subvolume (or the one with this id) is dropped
+ * by the cleaner. */
 int fs_subvol_sync(struct fs_info *fs);
+int fs_subvol_sync_id(struct fs_info *fs, uint64_t id);
 
 /* Space figures for df: one row per chunk type and profile. */
 struct fs_space {

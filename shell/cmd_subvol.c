@@ -192,14 +192,24 @@ int cmd_subvolume_delete(int argc, char **argv)
 
 int cmd_subvolume_sync(int argc, char **argv)
 {
+	struct fs_info *fs;
 	const char *in;
-	struct fs_info *fs = fs_of("subvolume sync", argc > 1 ? argv[1] : NULL,
-				   &in);
-	int ret;
+	int i = 1, ret = 0;
 
+	if (i + 1 < argc && !strcmp(argv[i], "-s"))
+		i += 2;	/* the poll interval: ghee is woken, it need not poll */
+	if (i < argc && argv[i][0] == '-')
+		return -EINVAL;
+	fs = fs_of("subvolume sync", i < argc ? argv[i] : NULL, &in);
 	if (!fs)
 		return -ENOENT;
-	ret = fs_subvol_sync(fs);
+	for (int j = i + 1; j < argc; j++)
+		if (!parse_id(argv[j]))
+			return -EINVAL;
+	if (i + 1 >= argc)
+		ret = fs_subvol_sync(fs);
+	for (int j = i + 1; j < argc && !ret; j++)
+		ret = fs_subvol_sync_id(fs, parse_id(argv[j]));
 	return ret ? fail("subvolume sync", "", ret) : 0;
 }
 

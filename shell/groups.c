@@ -53,8 +53,8 @@ static const struct shell_cmd subvolume_cmds[] = {
 	  "the next mount)", 1, 2, cmd_subvolume_set_default },
 	{ "show", "PATH", "show a subvolume's attributes", 1, 1,
 	  cmd_subvolume_show },
-	{ "sync", "[PATH [ID...]]", "wait for deleted subvolumes to be "
-	  "cleaned", 0, -1, cmd_subvolume_sync },
+	{ "sync", "[-s SLEEP] [PATH [ID...]]", "wait for deleted subvolumes "
+	  "to be cleaned", 0, -1, cmd_subvolume_sync },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
 

@@ -287,6 +287,28 @@ static const char *cut_verify(struct fault_dev *c, int btrfs_check)
 	return why;
 }
 
+/* subvolume sync ID waits for that subvolume only; a live one is no wait. */
+TEST(subvol, sync_waits_for_one_subvolume)
+{
+	struct env e = { 0 };
+	struct fs_ino a, b;
+	uint64_t full;
+
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fs_subvol_create(e.fs, "/a"));
+	CHECK_OK(fs_subvol_create(e.fs, "/b"));
+	CHECK_OK(many_files(e.fs, "/a/d", 800, 'x'));
+	CHECK_OK(fs_lookup(e.fs, "/a", 0, &a));
+	CHECK_OK(fs_lookup(e.fs, "/b", 0, &b));
+	full = used_bytes(e.fs);
+	CHECK_OK(fs_subvol_delete(e.fs, "/a", 0));
+	CHECK_OK(fs_subvol_sync_id(e.fs, a.root));
+	CHECK(used_bytes(e.fs) < full);
+	CHECK_OK(fs_subvol_sync_id(e.fs, b.root));
+	CHECK_OK(fs_lookup(e.fs, "/b", 0, &b));
+	CHECK_OK(env_close(&e));
+}
+
 TEST(subvol, power_cut_during_snapshot_and_drop)
 {
 	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
