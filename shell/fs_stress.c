@@ -4,12 +4,14 @@
  * gets, while a sync task commits every few milliseconds.
  *
  *   DIR/wN/f0..f2   writer N's files. Only writer N changes them: random
- *                   writes, overwrites, appends, truncates and unlink +
- *                   create; it keeps the expected bytes of each file and
- *                   reads the file back every few operations. Each write
- *                   carries the pattern (cmd_fs_pattern_fill) of one of
- *                   WRITER_SEEDS seeds of that file, so anyone can tell a
- *                   byte that was never written to it (fs_stress_data.c).
+ *                   writes, overwrites, appends, truncates, unlink +
+ *                   create, clones of a range of its other files and
+ *                   xattrs; it keeps the expected bytes and xattr of each
+ *                   file and reads the file back every few operations.
+ *                   Each write carries the pattern (cmd_fs_pattern_fill)
+ *                   of one of WRITER_SEEDS seeds of that file, so anyone
+ *                   can tell a byte that was never written to the
+ *                   writer's files (fs_stress_data.c).
  *   DIR/nN/         namer N's own directory: only namer N changes it, and
  *                   it knows exactly which names it holds.
  *   DIR/shared/     every namer creates, links, renames and removes here,
@@ -57,7 +59,8 @@
 static const char *const count_names[FS_STRESS_NR_COUNTS] = {
 	[FS_STRESS_WRITE] = "write",	[FS_STRESS_OVERWRITE] = "overwrite",
 	[FS_STRESS_APPEND] = "append",	[FS_STRESS_TRUNCATE] = "truncate",
-	[FS_STRESS_RECREATE] = "recreate", [FS_STRESS_VERIFY] = "verify",
+	[FS_STRESS_RECREATE] = "recreate", [FS_STRESS_CLONE] = "clone",
+	[FS_STRESS_XATTR] = "xattr",	[FS_STRESS_VERIFY] = "verify",
 	[FS_STRESS_CREATE] = "create",	[FS_STRESS_SYMLINK] = "symlink",
 	[FS_STRESS_MKDIR] = "mkdir",	[FS_STRESS_LINK] = "link",
 	[FS_STRESS_RENAME] = "rename",	[FS_STRESS_UNLINK] = "unlink",

@@ -35,6 +35,8 @@ enum fs_stress_count {
 	FS_STRESS_APPEND,	/* writers: write at the end */
 	FS_STRESS_TRUNCATE,	/* writers: set a random size */
 	FS_STRESS_RECREATE,	/* writers: unlink a file and make it anew */
+	FS_STRESS_CLONE,	/* writers: share a range of another file */
+	FS_STRESS_XATTR,	/* writers: set a file's xattr */
 	FS_STRESS_VERIFY,	/* whole files read back against the copy */
 	FS_STRESS_CREATE,	/* namers: file made and filled */
 	FS_STRESS_SYMLINK,

@@ -5,13 +5,16 @@
  *
  * Writer N's file i holds, at each offset, a byte of the pattern of one
  * of the seeds file_seed(N, i) + 0..WRITER_SEEDS-1 (each write picks
- * one), or zero (holes, and truncates that grew the file). f0 is dense:
- * it is only written from offsets inside it or at its end and never
- * grown by truncate, so it holds no zeros but written ones. A reader that
- * does not know which write came last still knows that any other byte
- * was never written to that file: data lost, misplaced, mixed with
- * another file's, or (in f0) a hole seen while a change was half done.
- * The writer itself keeps the exact bytes.
+ * one), or zero (holes, and truncates that grew the file), or, where a
+ * range was cloned (reflinked) from the writer's file j at the same
+ * offset, what file j held there. f0 is dense: it is only written from
+ * offsets inside it or at its end, never grown by truncate and never a
+ * clone's destination, so it holds no zeros but written ones. A reader
+ * that does not know which change came last still knows that any other
+ * byte was never written to that writer's files: data lost, misplaced,
+ * mixed with another writer's, or (in f0) a hole seen while a change was
+ * half done. The writer itself keeps the exact bytes, and each file's
+ * xattr XATTR_NAME.
  *
  * A namer's file is written once, right after it is made: an 8-byte
  * header naming it (its id, see fs_stress_ns.c), then the pattern of its
@@ -33,6 +36,9 @@
 #define MEDIUM_MAX 8192
 #define LARGE_MAX 65536
 #define NAMER_FILE_MAX 6000	/* namer file bytes after the header */
+#define CLONE_BLOCK 4096	/* clone ranges are whole sectors */
+#define XATTR_NAME "user.stress"
+#define XATTR_MAX 32		/* its longest value, NUL included */
 
 /* One file of a writer. */
 struct writer_file {
@@ -40,6 +46,7 @@ struct writer_file {
 	uint64_t size;		/* [own] bytes it holds */
 	uint8_t *want;		/* [own] WRITER_FILE_MAX bytes: its expected
 				 * contents, zero past size */
+	char xattr[XATTR_MAX];	/* [own] XATTR_NAME's value; "": none */
 };
 
 struct writer_state {
@@ -106,6 +113,7 @@ static int make_file(struct stress_task *t, unsigned i, int unlink_first)
 		return call_failed(t, i, "create", ret);
 	memset(f->want, 0, f->size);
 	f->size = 0;
+	f->xattr[0] = 0;
 	return 0;
 }
 
@@ -143,6 +151,70 @@ static int truncate_to(struct stress_task *t, unsigned i, uint64_t size)
 	return 0;
 }
 
+/*
+ * Share whole sectors of another of the writer's files with file i (not
+ * the dense f0) at the same offset, as cp --reflink of a range does.
+ * Falls back to a truncate when the source has no whole sector.
+ */
+static int clone_into(struct stress_task *t, unsigned i)
+{
+	unsigned j = (i + 1 + (unsigned)stress_rand(t, WRITER_FILES - 1)) %
+		     WRITER_FILES;
+	struct writer_file *f = &t->w->f[i], *src = &t->w->f[j];
+	uint64_t blocks = src->size / CLONE_BLOCK, off, len;
+	int ret;
+
+	if (!blocks)
+		return truncate_to(t, i, stress_rand(t, f->size + 1));
+	off = stress_rand(t, blocks) * CLONE_BLOCK;
+	len = (1 + stress_rand(t, blocks - off / CLONE_BLOCK)) * CLONE_BLOCK;
+	ret = fs_clone_range(t->s->fs, src->ino, off, len, f->ino, off);
+	if (ret)
+		return call_failed(t, i, "clone into", ret);
+	memcpy(f->want + off, src->want + off, len);
+	if (off + len > f->size)
+		f->size = off + len;
+	t->count[FS_STRESS_CLONE]++;
+	return 0;
+}
+
+/* Set file i's xattr to a new value. */
+static int set_xattr(struct stress_task *t, unsigned i)
+{
+	struct writer_file *f = &t->w->f[i];
+	int ret;
+
+	snprintf(f->xattr, sizeof(f->xattr), "w%u.f%u.%llu", t->nth, i,
+		 (unsigned long long)stress_rand(t, 1000000));
+	ret = fs_setxattr(t->s->fs, f->ino, XATTR_NAME, f->xattr,
+			  strlen(f->xattr), 0);
+	if (ret)
+		return call_failed(t, i, "setxattr", ret);
+	t->count[FS_STRESS_XATTR]++;
+	return 0;
+}
+
+/* Check file i's xattr against the value last set. */
+static int check_xattr(struct stress_task *t, unsigned i)
+{
+	struct writer_file *f = &t->w->f[i];
+	char got[XATTR_MAX];
+	size_t len = 0;
+	int ret = fs_getxattr(t->s->fs, f->ino, XATTR_NAME, got,
+			      sizeof(got) - 1, &len);
+
+	if (ret == -ENODATA && !f->xattr[0])
+		return 0;
+	if (ret)
+		return call_failed(t, i, "getxattr", ret);
+	got[len] = 0;
+	if (strcmp(got, f->xattr))
+		return stress_fail(t, "%s: xattr %s is \"%s\", want \"%s\"",
+				   file_path(t, i), XATTR_NAME, got,
+				   f->xattr);
+	return 0;
+}
+
 /* A write length: small, medium or large alike. */
 static uint64_t rand_len(struct stress_task *t)
 {
@@ -163,7 +235,11 @@ static int writer_op(struct stress_task *t, unsigned i)
 		t->count[FS_STRESS_RECREATE]++;
 		return make_file(t, i, 1);
 	}
-	if (r < 10 && !dense)	/* grow, leaving zeros */
+	if (r < 8 && !dense)
+		return clone_into(t, i);
+	if (r < 11)
+		return set_xattr(t, i);
+	if (r < 15 && !dense)	/* grow, leaving zeros */
 		return truncate_to(t, i, f->size +
 				   stress_rand(t, WRITER_FILE_MAX - f->size + 1));
 	if (r < 20)
@@ -208,7 +284,7 @@ static int writer_verify(struct stress_task *t, unsigned i)
 		return call_failed(t, i, "read", ret);
 	t->count[FS_STRESS_VERIFY]++;
 	if (done == f->size && !memcmp(t->buf, f->want, done))
-		return 0;
+		return check_xattr(t, i);
 	for (o = 0; o < done && o < f->size && t->buf[o] == f->want[o]; o++)
 		;
 	return stress_fail(t, "%s: read %llu bytes of %llu; first difference "
@@ -255,16 +331,16 @@ int writer_run(void *arg)
 }
 
 /* Whether byte b at offset o can have been written to a writer file whose
- * seeds' pattern words at o are words: a byte of one of them, or zero
- * when the file may have holes. */
-static int byte_possible(const uint64_t *words, uint64_t o, uint8_t b,
-			 int holes)
+ * possible pattern words at o are words[0..n): a byte of one of them, or
+ * zero when the file may have holes. */
+static int byte_possible(const uint64_t *words, unsigned n, uint64_t o,
+			 uint8_t b, int holes)
 {
 	unsigned k;
 
 	if (b == 0 && holes)
 		return 1;
-	for (k = 0; k < WRITER_SEEDS; k++)
+	for (k = 0; k < n; k++)
 		if ((uint8_t)(words[k] >> (8 * (o & 7))) == b)
 			return 1;
 	return 0;
@@ -272,17 +348,21 @@ static int byte_possible(const uint64_t *words, uint64_t o, uint8_t b,
 
 /*
  * Read writer n's file i (inode ino, at path) as a bystander: every byte
- * must be one that was written to that file, or a zero of a hole (not in
+ * must be one that was written to that file (or, for a clone's
+ * destination, to any of the writer's files), or a zero of a hole (not in
  * the dense file). 0, or -EIO after reporting a failure.
  */
 int writer_check_read(struct stress_task *t, const char *path,
 		      struct fs_ino ino, unsigned n, unsigned i)
 {
-	uint64_t seed = file_seed(t->s, n, i), words[WRITER_SEEDS], x;
+	/* A writer's files' seeds follow each other: f0's first. */
+	uint64_t seed = file_seed(t->s, n, 0), x;
+	uint64_t words[WRITER_FILES * WRITER_SEEDS];
+	int holes = i != DENSE_FILE;
+	unsigned k, nw = holes ? WRITER_FILES * WRITER_SEEDS : WRITER_SEEDS;
 	size_t done, o, j;
-	unsigned k;
-	int holes = i != DENSE_FILE, ret = fs_read(t->s->fs, ino, 0, t->buf,
-						   WRITER_FILE_MAX + 1, &done);
+	int ret = fs_read(t->s->fs, ino, 0, t->buf, WRITER_FILE_MAX + 1,
+			  &done);
 
 	if (ret)
 		return stress_vanished(t, path, ino, ret);
@@ -293,14 +373,14 @@ int writer_check_read(struct stress_task *t, const char *path,
 	for (o = 0; o < done; o += 8) {
 		for (x = 0, j = 0; j < 8 && o + j < done; j++)
 			x |= (uint64_t)t->buf[o + j] << (8 * j);
-		for (k = 0; k < WRITER_SEEDS; k++)
+		for (k = 0; k < nw; k++)
 			words[k] = cmd_fs_pattern_word(seed + k, o >> 3);
-		for (k = 0; k < WRITER_SEEDS && x != words[k]; k++)
+		for (k = 0; k < nw && x != words[k]; k++)
 			;
-		if ((k < WRITER_SEEDS || (x == 0 && holes)) && done - o >= 8)
+		if ((k < nw || (x == 0 && holes)) && done - o >= 8)
 			continue;
 		for (j = o; j < o + 8 && j < done; j++)
-			if (!byte_possible(words, j, t->buf[j], holes))
+			if (!byte_possible(words, nw, j, t->buf[j], holes))
 				return stress_fail(t, "%s: byte %llu is %02x, "
 						   "which was never written "
 						   "there", path,
