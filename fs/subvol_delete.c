@@ -152,6 +152,7 @@ static int parent_of(struct fs_info *fs, u64 id, u64 *parent)
 static int may_delete(struct wctx *w, u64 id, u64 *parent,
 		      struct ctree_root **proot)
 {
+	const struct subvol_root *sv;
 	u64 dflt;
 	int ret = subvol_default_read(w->fs, &dflt);
 
@@ -165,7 +166,14 @@ static int may_delete(struct wctx *w, u64 id, u64 *parent,
 		       "default subvolume");
 		return -EPERM;
 	}
-	ret = holds_subvols(w->fs, id);
+	ret = subvol_get(w->fs, id, &sv);
+	if (ret == 0 && subvol_sent(sv)) {
+		pr_warn("attempt to delete subvolume %llu during send",
+			(unsigned long long)id);
+		return -EPERM;
+	}
+	if (ret == 0)
+		ret = holds_subvols(w->fs, id);
 	if (ret > 0) {
 		pr_err("cannot delete subvolume %llu: it holds other "
 		       "subvolumes", (unsigned long long)id);
