@@ -26,7 +26,8 @@
  *
  * The stream: SUBVOL (the subvolume's name, UUID and ctransid), then each
  * inode in inode-number order (send_inode.c, send_data.c), the
- * directories' times, END.
+ * directories' times, END. An incremental send (send_incr.c) starts with
+ * SNAPSHOT of the parent and sends only what differs.
  */
 #include <ghee/errno.h>
 
@@ -50,27 +51,37 @@ void send_cursor_release(struct send_cursor *cur)
 }
 
 /*
- * Position cur at the first item >= key of the sent tree, from a fresh
- * clone of its leaf. 0, 1 past the last item (cur->leaf NULL), or <0.
+ * Position cur at the first item >= key of tree root (the sent
+ * subvolume or the parent), from a fresh clone of its leaf. 0, 1 past the
+ * last item (cur->leaf NULL), or <0.
  */
-int send_search(struct send_ctx *c, const struct key *key,
-		struct send_cursor *cur)
+int send_search_in(struct send_ctx *c, const struct ctree_root *root,
+		   const struct key *key, struct send_cursor *cur)
 {
 	struct fs_info *fs = c->fs;
 
 	send_cursor_release(cur);
 	if (rwsem_is_contended(&fs->commit_root_sem))
 		task_yield();
-	return commit_root_search(&c->sv->root, key, &cur->leaf, &cur->slot,
+	return commit_root_search(root, key, &cur->leaf, &cur->slot,
 				  &cur->reloc);
 }
 
-/* Copy the inode item of ino into item. 0, -EUCLEAN when missing. */
-int send_read_inode(struct send_ctx *c, u64 ino, u8 *item)
+/* The same in the sent subvolume. */
+int send_search(struct send_ctx *c, const struct key *key,
+		struct send_cursor *cur)
+{
+	return send_search_in(c, &c->sv->root, key, cur);
+}
+
+/* Copy the inode item of ino in tree root into item. 0, -EUCLEAN when
+ * missing. */
+int send_read_inode_in(struct send_ctx *c, const struct ctree_root *root,
+		       u64 ino, u8 *item)
 {
 	struct key k = { ino, BTRFS_INODE_ITEM_KEY, 0 };
 	struct send_cursor cur = { 0 };
-	int ret = send_search(c, &k, &cur);
+	int ret = send_search_in(c, root, &k, &cur);
 
 	if (ret == 0) {
 		struct key f;
@@ -87,27 +98,34 @@ int send_read_inode(struct send_ctx *c, u64 ino, u8 *item)
 	send_cursor_release(&cur);
 	if (ret == 1) {
 		pr_err("send: subvolume %llu: no inode item for %llu",
-		       (unsigned long long)c->sv->root.objectid,
+		       (unsigned long long)root->objectid,
 		       (unsigned long long)ino);
 		ret = -EUCLEAN;
 	}
 	return ret;
 }
 
-/*
- * Step the walk to the next item: searching again from the current key
- * first when a relocation commit made the clone stale. 0, 1 at the end.
- */
-static int walk_next(struct send_ctx *c)
+/* The same in the sent subvolume. */
+int send_read_inode(struct send_ctx *c, u64 ino, u8 *item)
 {
-	struct send_cursor *cur = &c->cur;
+	return send_read_inode_in(c, &c->sv->root, ino, item);
+}
+
+/*
+ * Step cur, a walk of tree root, to the next item: searching again from
+ * the current key first when a relocation commit made the clone stale.
+ * 0, 1 at the end.
+ */
+int send_next(struct send_ctx *c, const struct ctree_root *root,
+	      struct send_cursor *cur)
+{
 	struct key k;
 	int ret;
 
 	tb_item_key(cur->leaf, cur->slot, &k);
 	if (commit_root_reloc_count(c->fs) != cur->reloc) {
 		c->restarts++;
-		ret = send_search(c, &k, cur);
+		ret = send_search_in(c, root, &k, cur);
 		if (ret)
 			return ret;
 	}
@@ -120,7 +138,7 @@ static int walk_next(struct send_ctx *c)
 		send_cursor_release(cur);
 		return 1;
 	}
-	return send_search(c, &k, cur);
+	return send_search_in(c, root, &k, cur);
 }
 
 /* Send what item k (data, size bytes) of the subvolume says. */
@@ -177,7 +195,7 @@ static int send_walk(struct send_ctx *c)
 		if (ret == 0)
 			ret = progress_add(1);
 		if (ret == 0)
-			ret = walk_next(c);
+			ret = send_next(c, &c->sv->root, &c->cur);
 	}
 	send_cursor_release(&c->cur);
 	if (ret < 0)
@@ -186,31 +204,47 @@ static int send_walk(struct send_ctx *c)
 	return ret ? ret : send_dir_times(c);
 }
 
-/* SUBVOL: the subvolume's name, UUID and ctransid. */
-static int send_subvol_begin(struct send_ctx *c, const char *name)
+/* Put the UUID a receiver knows subvolume id by (its received UUID when
+ * it was received, as Linux does) and its ctransid, as attributes. */
+static int put_identity(struct send_ctx *c, u64 id, enum send_attr uuid,
+			enum send_attr ctransid)
 {
+	static const u8 zero[BTRFS_UUID_SIZE];
 	u8 *ri = kmalloc(sizeof(struct d_root_item));
+	const u8 *u;
 	u32 size;
 	int ret;
 
 	if (!ri)
 		return -ENOMEM;
-	ret = subvol_read_root_item(c->fs, c->sv->root.objectid, ri, &size);
-	if (ret == 0) {
-		send_begin(&c->out, SEND_C_SUBVOL);
-		ret = send_put_str(&c->out, SEND_A_PATH, name);
-	}
+	ret = subvol_read_root_item(c->fs, id, ri, &size);
+	u = D_PTR(struct d_root_item, ri, received_uuid);
+	if (!memcmp(u, zero, sizeof(zero)))
+		u = D_PTR(struct d_root_item, ri, uuid);
 	if (ret == 0)
-		ret = send_put(&c->out, SEND_A_UUID,
-			       D_PTR(struct d_root_item, ri, uuid),
-			       BTRFS_UUID_SIZE);
+		ret = send_put(&c->out, uuid, u, BTRFS_UUID_SIZE);
 	if (ret == 0)
-		ret = send_put_u64(&c->out, SEND_A_CTRANSID,
+		ret = send_put_u64(&c->out, ctransid,
 				   D_GET64(struct d_root_item, ri, ctransid));
-	if (ret == 0)
-		ret = send_end(&c->out);
 	kfree(ri);
 	return ret;
+}
+
+/* SUBVOL (or SNAPSHOT of the parent): the subvolume's name, UUID and
+ * ctransid (and the parent's). */
+static int send_subvol_begin(struct send_ctx *c, const char *name)
+{
+	int ret;
+
+	send_begin(&c->out, c->parent ? SEND_C_SNAPSHOT : SEND_C_SUBVOL);
+	ret = send_put_str(&c->out, SEND_A_PATH, name);
+	if (ret == 0)
+		ret = put_identity(c, c->sv->root.objectid, SEND_A_UUID,
+				   SEND_A_CTRANSID);
+	if (ret == 0 && c->parent)
+		ret = put_identity(c, c->parent->root.objectid,
+				   SEND_A_CLONE_UUID, SEND_A_CLONE_CTRANSID);
+	return ret ? ret : send_end(&c->out);
 }
 
 /*
@@ -248,7 +282,7 @@ static int send_run(struct send_ctx *c, const char *name)
 	if (ret == 0)
 		ret = send_subvol_begin(c, name);
 	if (ret == 0)
-		ret = send_walk(c);
+		ret = c->parent ? send_incremental(c) : send_walk(c);
 	if (ret == 0 && !(c->flags & FS_SEND_OMIT_END)) {
 		send_begin(&c->out, SEND_C_END);
 		ret = send_end(&c->out);
@@ -273,8 +307,15 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	c->progress = BTRFS_FIRST_FREE_OBJECTID + 1;
 	c->data = kmalloc(DATA_BUF);
 	ret = c->data ? subvol_get(fs, id, &c->sv) : -ENOMEM;
+	if (ret == 0 && o->parent)
+		ret = subvol_get(fs, o->parent, &c->parent);
 	if (ret == 0)
 		ret = hold_subvol(fs, c->sv);
+	if (ret == 0 && c->parent) {
+		ret = hold_subvol(fs, c->parent);
+		if (ret)
+			release_subvol(c->sv);
+	}
 	if (ret)
 		goto out_free;
 	ret = send_stream_init(&c->out, o->proto, o->write, o->ctx);
@@ -287,7 +328,11 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	o->restarts = c->restarts;
 	send_stream_free(&c->out);
 	release_subvol(c->sv);
+	if (c->parent)
+		release_subvol(c->parent);
 out_free:
+	send_loc_free_all(c);
+	kfree(c->changes);
 	send_set_free(&c->created);
 	send_set_free(&c->dirs);
 	kfree(c->data);

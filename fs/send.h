@@ -25,6 +25,8 @@ typedef int (*fs_send_write_t)(void *ctx, const void *buf, size_t len);
 
 struct fs_send_opts {
 	uint32_t proto;		/* stream version: 1 or 2 */
+	uint64_t parent;	/* -p: id of the parent snapshot (an
+				 * incremental send); 0: a full send */
 	unsigned flags;		/* FS_SEND_* */
 	fs_send_write_t write;	/* the stream's sink */
 	void *ctx;		/* its argument */
@@ -34,7 +36,9 @@ struct fs_send_opts {
 };
 
 /*
- * Send subvolume id (named name in the stream's SUBVOL command) whole.
+ * Send subvolume id (named name in the stream's SUBVOL or SNAPSHOT
+ * command): whole, or as the changes since o->parent, a read-only
+ * snapshot the receiver has.
  * Runs in the calling task, reporting progress (ghee/progress.h) and
  * stopping with -ECANCELED when asked to. Returns 0, -EROFS when the
  * subvolume is not read-only, -ENOENT, -ECANCELED, an error of the sink,

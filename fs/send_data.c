@@ -10,9 +10,14 @@
  *    part past the file's size); version 1 has no such command and leaves
  *    a hole, as Linux does;
  *  - at the end, TRUNCATE when what was sent stops short of the size.
+ * An incremental send (send_data_diff) sends only the extent items that
+ * differ from the parent's, and makes holes where the parent had data
+ * and the sent subvolume has none: FALLOCATE PUNCH_HOLE in version 2,
+ * zeros written in version 1.
  */
 #include <ghee/errno.h>
 
+#include <ghee/alloc.h>
 #include <ghee/log.h>
 
 #include "fs.h"
@@ -29,8 +34,9 @@ static u64 min_u64(u64 a, u64 b)
 	return a < b ? a : b;
 }
 
-/* WRITE [off, end) of the current inode, read through fs_read. */
-static int send_writes(struct send_ctx *c, u64 off, u64 end)
+/* WRITE [off, end) of the current inode, read through fs_read (or
+ * zeros). */
+static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
 {
 	struct fs_ino ino = { c->sv->root.objectid, c->in.ino };
 	u32 most = c->out.proto >= SEND_VERSION_2 ? WRITE_V2 : WRITE_V1;
@@ -48,7 +54,12 @@ static int send_writes(struct send_ctx *c, u64 off, u64 end)
 			return ret;
 		room = send_stream_data_room(&c->out);
 		len = (u32)min_u64(end - off, min_u64(room, most));
-		ret = fs_read(c->fs, ino, off, c->data, len, &done);
+		if (zeros) {
+			memset(c->data, 0, len);
+			done = len;
+		} else {
+			ret = fs_read(c->fs, ino, off, c->data, len, &done);
+		}
 		if (ret == 0 && done != len) {
 			pr_err("send: inode %llu: short read at %llu",
 			       (unsigned long long)c->in.ino,
@@ -138,23 +149,217 @@ int send_extent(struct send_ctx *c, const struct key *k, const u8 *fe,
 	if (c->flags & FS_SEND_NO_DATA)
 		ret = send_range(c, SEND_C_UPDATE_EXTENT, 0, off, end - off);
 	else
-		ret = send_writes(c, off, end);
+		ret = send_writes(c, off, end, 0);
 	if (ret == 0 && c->in.next_write < end)
 		c->in.next_write = end;
 	return ret;
 }
 
-/* TRUNCATE the current inode to its size unless the data reached it. */
-int send_truncate_if_needed(struct send_ctx *c)
+/* TRUNCATE the current inode to size. */
+int send_truncate(struct send_ctx *c, u64 size)
 {
 	struct send_stream *s = &c->out;
 	int ret;
 
-	if (c->in.next_write == c->in.size)
-		return 0;
 	send_begin(s, SEND_C_TRUNCATE);
 	ret = send_put_str(s, SEND_A_PATH, c->in.path);
 	if (ret == 0)
-		ret = send_put_u64(s, SEND_A_SIZE, c->in.size);
+		ret = send_put_u64(s, SEND_A_SIZE, size);
 	return ret ? ret : send_end(s);
+}
+
+/* The file range [*start, *end) item fe (size bytes) covers with data or
+ * preallocation; 0 for a hole. */
+static int extent_range(u64 off, const u8 *fe, u32 size, u64 *end)
+{
+	if (size < BTRFS_FILE_EXTENT_INLINE_DATA_START)
+		return 0;
+	if (D_GET8(struct d_file_extent_item, fe, type) ==
+	    BTRFS_FILE_EXTENT_INLINE) {
+		*end = off + D_GET64(struct d_file_extent_item, fe, ram_bytes);
+		return 1;
+	}
+	if (size < sizeof(struct d_file_extent_item) ||
+	    !D_GET64(struct d_file_extent_item, fe, disk_bytenr))
+		return 0;
+	*end = off + D_GET64(struct d_file_extent_item, fe, num_bytes);
+	return 1;
+}
+
+/* The EXTENT_DATA items of one version of the inode. */
+struct extent_list {
+	struct { u64 off; u32 size, at; } *v;
+	u32 n, cap;
+	u8 *bytes;		/* the items, one after another */
+	u32 len, bytes_cap;
+};
+
+static int extents_add(struct extent_list *l, u64 off, const u8 *p,
+		       u32 size)
+{
+	if (l->n == l->cap) {
+		u32 cap = l->cap * 2 + 16;
+		void *v = kmalloc(cap * sizeof(*l->v));
+
+		if (!v)
+			return -ENOMEM;
+		if (l->n)
+			memcpy(v, l->v, l->n * sizeof(*l->v));
+		kfree(l->v);
+		l->v = v;
+		l->cap = cap;
+	}
+	if (l->len + size > l->bytes_cap) {
+		u32 cap = (l->len + size) * 2;
+		u8 *b = kmalloc(cap);
+
+		if (!b)
+			return -ENOMEM;
+		if (l->len)
+			memcpy(b, l->bytes, l->len);
+		kfree(l->bytes);
+		l->bytes = b;
+		l->bytes_cap = cap;
+	}
+	l->v[l->n].off = off;
+	l->v[l->n].size = size;
+	l->v[l->n].at = l->len;
+	memcpy(l->bytes + l->len, p, size);
+	l->len += size;
+	l->n++;
+	return 0;
+}
+
+static void list_free(struct extent_list *l)
+{
+	kfree(l->v);
+	kfree(l->bytes);
+}
+
+/* The inode's EXTENT_DATA items in tree root. */
+static int extents_of(struct send_ctx *c, const struct ctree_root *root,
+		      struct extent_list *l)
+{
+	struct key k = { c->in.ino, BTRFS_EXTENT_DATA_KEY, 0 };
+	struct send_cursor cur = { 0 };
+	int ret = send_search_in(c, root, &k, &cur);
+
+	while (ret == 0) {
+		tb_item_key(cur.leaf, cur.slot, &k);
+		if (k.objectid != c->in.ino || k.type != BTRFS_EXTENT_DATA_KEY)
+			break;
+		ret = extents_add(l, k.offset, tb_item_data(cur.leaf, cur.slot),
+			       tb_item_size(cur.leaf, cur.slot));
+		if (ret == 0)
+			ret = send_next(c, root, &cur);
+	}
+	send_cursor_release(&cur);
+	return ret < 0 ? ret : 0;
+}
+
+/* Make [off, end) a hole: the parent had data there. */
+static int punch(struct send_ctx *c, u64 off, u64 end)
+{
+	if (c->out.proto >= SEND_VERSION_2)
+		return send_range(c, SEND_C_FALLOCATE, SEND_FALLOC_PUNCH_HOLE |
+				  SEND_FALLOC_KEEP_SIZE, off, end - off);
+	return send_writes(c, off, end, 1);
+}
+
+/* Punch what of [a, b) the new items n do not cover. */
+static int punch_uncovered(struct send_ctx *c, const struct extent_list *n,
+			   u64 a, u64 b)
+{
+	u32 i;
+
+	for (i = 0; i < n->n && a < b; i++) {
+		u64 s = n->v[i].off, e;
+
+		if (!extent_range(s, n->bytes + n->v[i].at, n->v[i].size, &e) ||
+		    e <= a)
+			continue;
+		if (s >= b)
+			break;
+		if (s > a) {
+			int ret = punch(c, a, s);
+
+			if (ret)
+				return ret;
+		}
+		a = e;
+	}
+	return a < b ? punch(c, a, b) : 0;
+}
+
+#define FE64(p, f) D_GET64(struct d_file_extent_item, p, f)
+#define FE8(p, f) D_GET8(struct d_file_extent_item, p, f)
+
+/*
+ * Whether new item p (size bytes) at file offset off says what the parent
+ * already has: the same bytes at the same offset, or a regular extent
+ * whose range one parent item covers with the same disk extent at the
+ * same place (a write elsewhere in the extent split the parent's item).
+ */
+static int unchanged(const struct extent_list *o, u64 off, const u8 *p,
+		     u32 size)
+{
+	u32 i;
+
+	for (i = 0; i < o->n && o->v[i].off <= off; i++) {
+		const u8 *q = o->bytes + o->v[i].at;
+
+		if (o->v[i].off == off && o->v[i].size == size &&
+		    !memcmp(q, p, size))
+			return 1;
+		if (size < sizeof(struct d_file_extent_item) ||
+		    o->v[i].size < sizeof(struct d_file_extent_item) ||
+		    FE8(p, type) != BTRFS_FILE_EXTENT_REG ||
+		    FE8(q, type) != BTRFS_FILE_EXTENT_REG ||
+		    !FE64(p, disk_bytenr) ||
+		    FE64(p, disk_bytenr) != FE64(q, disk_bytenr) ||
+		    FE8(p, compression) != FE8(q, compression))
+			continue;
+		if (o->v[i].off - FE64(q, offset) == off - FE64(p, offset) &&
+		    o->v[i].off + FE64(q, num_bytes) >=
+		    off + FE64(p, num_bytes))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Send how the current inode's data changed since the parent: the items
+ * that differ, and holes where the parent had data.
+ */
+int send_data_diff(struct send_ctx *c)
+{
+	struct extent_list o = { 0 }, n = { 0 };
+	u8 old_ii[sizeof(struct d_inode_item)];
+	u64 limit;
+	u32 i;
+	int ret = send_read_inode_in(c, &c->parent->root, c->in.ino, old_ii);
+
+	if (ret == 0)
+		ret = extents_of(c, &c->parent->root, &o);
+	if (ret == 0)
+		ret = extents_of(c, &c->sv->root, &n);
+	for (i = 0; i < n.n && ret == 0; i++) {
+		struct key k = { c->in.ino, BTRFS_EXTENT_DATA_KEY, n.v[i].off };
+		const u8 *p = n.bytes + n.v[i].at;
+
+		if (!unchanged(&o, k.offset, p, n.v[i].size))
+			ret = send_extent(c, &k, p, n.v[i].size);
+	}
+	limit = min_u64(D_GET64(struct d_inode_item, old_ii, size),
+			c->in.size);
+	for (i = 0; i < o.n && ret == 0; i++) {
+		u64 s = o.v[i].off, e;
+
+		if (s < limit && extent_range(s, o.bytes + o.v[i].at,
+					      o.v[i].size, &e))
+			ret = punch_uncovered(c, &n, s, min_u64(e, limit));
+	}
+	list_free(&o);
+	list_free(&n);
+	return ret;
 }

@@ -53,8 +53,8 @@ static enum send_cmd create_cmd(u32 mode)
 }
 
 /* Make inode ino (mode, rdev) at path: the create command. */
-static int send_create(struct send_ctx *c, u64 ino, u32 mode, u64 rdev,
-		       const char *path)
+int send_inode_create(struct send_ctx *c, u64 ino, u32 mode, u64 rdev,
+		      const char *path)
 {
 	struct send_stream *s = &c->out;
 	enum send_cmd cmd = create_cmd(mode);
@@ -84,26 +84,25 @@ static int send_create(struct send_ctx *c, u64 ino, u32 mode, u64 rdev,
 	return ret ? ret : send_end(s);
 }
 
-/* Send a command of two paths (RENAME, LINK). */
-static int send_two_paths(struct send_ctx *c, enum send_cmd cmd,
-			  enum send_attr a1, const char *p1,
-			  enum send_attr a2, const char *p2)
+/* Send a command of one or two paths (UNLINK, RMDIR; RENAME, LINK). */
+int send_paths_cmd(struct send_ctx *c, enum send_cmd cmd, enum send_attr a1,
+		   const char *p1, enum send_attr a2, const char *p2)
 {
 	int ret;
 
 	send_begin(&c->out, cmd);
 	ret = send_put_str(&c->out, a1, p1);
-	if (ret == 0)
+	if (ret == 0 && p2)
 		ret = send_put_str(&c->out, a2, p2);
 	return ret ? ret : send_end(&c->out);
 }
 
-/* Begin inode k.objectid at its inode item: make it, orphan-named. */
-int send_inode_begin(struct send_ctx *c, const struct key *k,
-		     const u8 *item)
+/* Make inode k.objectid (inode item item) the current one; send
+ * nothing. An inode without links (unlinked while open) is ignored, as
+ * Linux does. */
+int send_inode_load(struct send_ctx *c, const struct key *k, const u8 *item)
 {
 	struct send_inode *in = &c->in;
-	u64 gen;
 
 	memset(in, 0, offsetof(struct send_inode, path));
 	in->ino = k->objectid;
@@ -113,22 +112,30 @@ int send_inode_begin(struct send_ctx *c, const struct key *k,
 	in->rdev = II(rdev);
 	in->mode = II32(mode);
 	in->path[0] = 0;
-	if (in->ino == c->sv->root_dirid) {
-		in->refs_done = 1;
+	in->refs_done = in->ino == c->sv->root_dirid;
+	in->ignore = !in->refs_done && II32(nlink) == 0;
+	return 0;
+}
+
+/* Begin inode k.objectid at its inode item: make it, orphan-named. */
+int send_inode_begin(struct send_ctx *c, const struct key *k,
+		     const u8 *item)
+{
+	struct send_inode *in = &c->in;
+	u64 gen;
+
+	send_inode_load(c, k, item);
+	if (in->ino == c->sv->root_dirid)
 		return 0;
-	}
 	c->progress = in->ino;
-	if (II32(nlink) == 0) {
-		/* An orphan (unlinked while open): Linux sends none. */
-		in->ignore = 1;
+	if (in->ignore)
 		return 0;
-	}
 	in->orphan = 1;
 	send_orphan_name(in->ino, in->gen, in->path);
 	if (SEND_IS(in->mode, S_IFDIR_) &&
 	    send_set_get(&c->created, in->ino, &gen))
 		return 0;
-	return send_create(c, in->ino, in->mode, in->rdev, in->path);
+	return send_inode_create(c, in->ino, in->mode, in->rdev, in->path);
 }
 
 /* Make directory dir now, orphan-named: an entry of it comes first. */
@@ -146,7 +153,7 @@ static int create_dir_early(struct send_ctx *c, u64 dir)
 		return ret;
 	gen = D_GET64(struct d_inode_item, ii, generation);
 	send_orphan_name(dir, gen, name);
-	ret = send_create(c, dir, D_GET32(struct d_inode_item, ii, mode), 0,
+	ret = send_inode_create(c, dir, D_GET32(struct d_inode_item, ii, mode), 0,
 			  name);
 	return ret ? ret : send_set_put(&c->created, dir, gen);
 }
@@ -165,9 +172,9 @@ static int new_ref(struct send_ctx *c, u64 dir, const u8 *name, u32 len)
 	if (ret)
 		return ret;
 	if (!in->orphan)
-		return send_two_paths(c, SEND_C_LINK, SEND_A_PATH, path,
+		return send_paths_cmd(c, SEND_C_LINK, SEND_A_PATH, path,
 				      SEND_A_PATH_LINK, in->path);
-	ret = send_two_paths(c, SEND_C_RENAME, SEND_A_PATH, in->path,
+	ret = send_paths_cmd(c, SEND_C_RENAME, SEND_A_PATH, in->path,
 			     SEND_A_PATH_TO, path);
 	if (ret == 0) {
 		strcpy(in->path, path);
@@ -284,20 +291,16 @@ int send_utimes(struct send_ctx *c, const char *path, const u8 *ii)
 	return ret ? ret : send_end(s);
 }
 
-/* The inode's last commands: size, owner, mode, times. */
-int send_inode_finish(struct send_ctx *c)
+/* CHOWN and CHMOD (not for symlinks) of the current inode, each when
+ * asked. */
+static int owner_and_mode(struct send_ctx *c, int chown, int chmod)
 {
 	struct send_inode *in = &c->in;
 	struct send_stream *s = &c->out;
-	int ret;
+	int ret = 0;
 
-	if (!in->ino || in->ignore)
-		return 0;
-	ret = send_inode_refs_done(c);
-	if (ret == 0 && SEND_IS(in->mode, S_IFREG_))
-		ret = send_truncate_if_needed(c);
-	if (ret)
-		return ret;
+	if (!chown)
+		goto chmod;
 	send_begin(s, SEND_C_CHOWN);
 	ret = send_put_str(s, SEND_A_PATH, in->path);
 	if (ret == 0)
@@ -306,7 +309,8 @@ int send_inode_finish(struct send_ctx *c)
 		ret = send_put_u64(s, SEND_A_GID, II32(gid));
 	if (ret == 0)
 		ret = send_end(s);
-	if (ret == 0 && !SEND_IS(in->mode, S_IFLNK_)) {
+chmod:
+	if (ret == 0 && chmod && !SEND_IS(in->mode, S_IFLNK_)) {
 		send_begin(s, SEND_C_CHMOD);
 		ret = send_put_str(s, SEND_A_PATH, in->path);
 		if (ret == 0)
@@ -314,11 +318,60 @@ int send_inode_finish(struct send_ctx *c)
 		if (ret == 0)
 			ret = send_end(s);
 	}
-	if (ret)
-		return ret;
+	return ret;
+}
+
+/* The current inode's times: now, or a directory's at the end. */
+static int times(struct send_ctx *c)
+{
+	struct send_inode *in = &c->in;
+
 	if (SEND_IS(in->mode, S_IFDIR_))
 		return send_set_put(&c->dirs, in->ino, in->gen);
 	return send_utimes(c, in->path, in->item);
+}
+
+/* The inode's last commands: size, owner, mode, times. */
+int send_inode_finish(struct send_ctx *c)
+{
+	struct send_inode *in = &c->in;
+	int ret;
+
+	if (!in->ino || in->ignore)
+		return 0;
+	ret = send_inode_refs_done(c);
+	if (ret == 0 && SEND_IS(in->mode, S_IFREG_) &&
+	    in->next_write != in->size)
+		ret = send_truncate(c, in->size);
+	if (ret == 0)
+		ret = owner_and_mode(c, 1, 1);
+	return ret ? ret : times(c);
+}
+
+/*
+ * The last commands of an inode that changed since the parent: TRUNCATE
+ * when the size changed (and the data sent did not set it), CHOWN and
+ * CHMOD where they changed, its times.
+ */
+int send_inode_finish_changed(struct send_ctx *c)
+{
+	struct send_inode *in = &c->in;
+	u8 old[sizeof(struct d_inode_item)];
+	u64 old_size;
+	int ret = send_read_inode_in(c, &c->parent->root, in->ino, old);
+
+	if (ret)
+		return ret;
+	old_size = D_GET64(struct d_inode_item, old, size);
+	if (SEND_IS(in->mode, S_IFREG_) && old_size != in->size &&
+	    !(in->size > old_size && in->next_write == in->size))
+		ret = send_truncate(c, in->size);
+	if (ret == 0)
+		ret = owner_and_mode(c,
+			D_GET32(struct d_inode_item, old, uid) != II32(uid) ||
+			D_GET32(struct d_inode_item, old, gid) != II32(gid),
+			D_GET32(struct d_inode_item, old, mode) != in->mode);
+	return ret ? ret : times(c);
 }
 
 static int cmp_u64(const void *a, const void *b)

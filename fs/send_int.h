@@ -12,6 +12,7 @@
 #include "send_format.h"
 #include "tree_block.h"
 
+struct ctree_root;
 struct fs_info;
 struct subvol_root;
 
@@ -74,6 +75,31 @@ struct send_inode {
 	char path[SEND_PATH_MAX];	/* where it is now, for the receiver */
 };
 
+/* An inode that differs between the parent and the sent subvolume
+ * (send_diff.c). */
+struct send_change {
+	u64 ino;
+	u64 old_gen;		/* generation in the parent; 0: absent */
+	u64 new_gen;		/* in the sent subvolume; 0: absent */
+	u32 old_mode, new_mode;	/* modes, where present */
+	u8 what;		/* SEND_CH_*: which items differ */
+};
+#define SEND_CH_INODE 0x01	/* the inode item */
+#define SEND_CH_REFS 0x02	/* its names */
+#define SEND_CH_XATTR 0x04	/* extended attributes */
+#define SEND_CH_DATA 0x08	/* file extents */
+#define SEND_CH_OTHER 0x10	/* directory entries and the like */
+
+/* Where an inode of an incremental send is now, for the receiver, when
+ * it moved or was made during the stream (send_path.c). */
+struct send_loc {
+	int orphan;		/* under "o<ino>-<gen>-0" at the top */
+	u64 gen;		/* for the orphan name */
+	u64 dir;		/* else: its directory */
+	u32 len;		/* and name */
+	u8 name[BTRFS_NAME_LEN];
+};
+
 /* One send. */
 struct send_ctx {
 	struct fs_info *fs;
@@ -88,14 +114,25 @@ struct send_ctx {
 					 * turn (orphan-named): ino -> gen */
 	struct send_set dirs;		/* directories whose times go at the
 					 * end: ino -> gen */
+	/* Incremental send only: */
+	const struct subvol_root *parent;	/* the parent snapshot */
+	struct send_change *changes;	/* what differs, in inode order */
+	u32 nchanges, changes_cap;
+	struct send_set loc;		/* ino -> struct send_loc * */
 	u8 *data;			/* file data bounce buffer */
 	char tmp[SEND_PATH_MAX];	/* scratch path */
 };
 
-/* send.c: searching the sent tree */
+/* send.c: searching the sent tree (and the parent) */
+int send_search_in(struct send_ctx *c, const struct ctree_root *root,
+		   const struct key *key, struct send_cursor *cur);
 int send_search(struct send_ctx *c, const struct key *key,
 		struct send_cursor *cur);
+int send_next(struct send_ctx *c, const struct ctree_root *root,
+	      struct send_cursor *cur);
 void send_cursor_release(struct send_cursor *cur);
+int send_read_inode_in(struct send_ctx *c, const struct ctree_root *root,
+		       u64 ino, u8 *item);
 int send_read_inode(struct send_ctx *c, u64 ino, u8 *item);
 
 /* send_path.c */
@@ -106,7 +143,20 @@ void send_orphan_name(u64 ino, u64 gen, char *out);
 int send_path_of(struct send_ctx *c, u64 ino, char *out);
 int send_join(char *out, const char *dir, const u8 *name, u32 len);
 
+/* send_diff.c */
+int send_diff(struct send_ctx *c);
+struct send_change *send_change_find(struct send_ctx *c, u64 ino);
+
+/* send_path.c, incremental: moved inodes */
+int send_loc_set(struct send_ctx *c, u64 ino, const struct send_loc *l);
+void send_loc_free_all(struct send_ctx *c);
+
 /* send_inode.c */
+int send_inode_create(struct send_ctx *c, u64 ino, u32 mode, u64 rdev,
+		      const char *path);
+int send_paths_cmd(struct send_ctx *c, enum send_cmd cmd, enum send_attr a1,
+		   const char *p1, enum send_attr a2, const char *p2);
+int send_inode_load(struct send_ctx *c, const struct key *k, const u8 *item);
 int send_inode_begin(struct send_ctx *c, const struct key *k,
 		     const u8 *item);
 int send_inode_refs(struct send_ctx *c, const struct key *k, const u8 *item,
@@ -114,12 +164,18 @@ int send_inode_refs(struct send_ctx *c, const struct key *k, const u8 *item,
 int send_inode_refs_done(struct send_ctx *c);
 int send_inode_xattrs(struct send_ctx *c, const u8 *item, u32 size);
 int send_inode_finish(struct send_ctx *c);
+int send_inode_finish_changed(struct send_ctx *c);
 int send_dir_times(struct send_ctx *c);
 int send_utimes(struct send_ctx *c, const char *path, const u8 *ii);
 
 /* send_data.c */
 int send_extent(struct send_ctx *c, const struct key *k, const u8 *fe,
 		u32 size);
-int send_truncate_if_needed(struct send_ctx *c);
+int send_truncate(struct send_ctx *c, u64 size);
+int send_data_diff(struct send_ctx *c);
+
+/* send_incr.c */
+int send_incremental(struct send_ctx *c);
+int send_xattrs_diff(struct send_ctx *c);
 
 #endif

@@ -9,6 +9,12 @@
  * lives in it). So a path is built from the inode up: names of inodes in
  * place, until the top directory (256) or an orphan.
  *
+ * An incremental send follows the parent snapshot instead: an inode that
+ * moved or was made during the stream has its place in c->loc (a name in
+ * a directory, or its orphan name); any other inode is where the parent
+ * has it (its first name there; unchanged inodes have the same names in
+ * both trees).
+ *
  * Also here: the small integer sets send uses (which directories were
  * made ahead of their turn, which directories' times go at the end).
  */
@@ -124,17 +130,18 @@ int send_join(char *out, const char *dir, const u8 *name, u32 len)
 }
 
 /*
- * The first name of inode ino: its parent directory and the name, copied
- * to name (BTRFS_NAME_LEN bytes room). 0, -EUCLEAN when it has none.
+ * The first name of inode ino in tree root: its parent directory and the
+ * name, copied to name (BTRFS_NAME_LEN bytes room). 0, -EUCLEAN when it
+ * has none.
  */
-static int first_ref(struct send_ctx *c, u64 ino, u64 *parent, u8 *name,
-		     u32 *len)
+static int first_ref(struct send_ctx *c, const struct ctree_root *root,
+		     u64 ino, u64 *parent, u8 *name, u32 *len)
 {
 	struct key k = { ino, BTRFS_INODE_REF_KEY, 0 };
 	struct send_cursor cur = { 0 };
 	const u8 *p;
 	u32 size, hdr;
-	int ret = send_search(c, &k, &cur);
+	int ret = send_search_in(c, root, &k, &cur);
 
 	if (ret == 0) {
 		tb_item_key(cur.leaf, cur.slot, &k);
@@ -199,6 +206,65 @@ static int prepend(char *buf, size_t *at, const void *s, size_t len)
 	return 0;
 }
 
+/* Record where inode ino is now (an incremental send). */
+int send_loc_set(struct send_ctx *c, u64 ino, const struct send_loc *l)
+{
+	u64 v;
+	struct send_loc *n;
+
+	if (send_set_get(&c->loc, ino, &v)) {
+		*(struct send_loc *)(uintptr_t)v = *l;
+		return 0;
+	}
+	n = kmalloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	*n = *l;
+	if (send_set_put(&c->loc, ino, (u64)(uintptr_t)n)) {
+		kfree(n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void send_loc_free_all(struct send_ctx *c)
+{
+	u32 i;
+
+	for (i = 0; i < c->loc.cap; i++)
+		if (c->loc.keys[i])
+			kfree((void *)(uintptr_t)c->loc.vals[i]);
+	send_set_free(&c->loc);
+}
+
+/*
+ * One step up from ino in an incremental send: its name and directory,
+ * or (*orphan_gen set) its orphan name's generation.
+ */
+static int incr_step(struct send_ctx *c, u64 ino, u64 *parent, u8 *name,
+		     u32 *len, u64 *orphan_gen)
+{
+	const struct send_change *ch;
+	u64 v;
+
+	*orphan_gen = 0;
+	if (send_set_get(&c->loc, ino, &v)) {
+		const struct send_loc *l = (const void *)(uintptr_t)v;
+
+		if (l->orphan) {
+			*orphan_gen = l->gen;
+			return 0;
+		}
+		*parent = l->dir;
+		*len = l->len;
+		memcpy(name, l->name, l->len);
+		return 0;
+	}
+	ch = send_change_find(c, ino);
+	return first_ref(c, ch && ch->old_gen ? &c->parent->root :
+			 &c->sv->root, ino, parent, name, len);
+}
+
 /* Where inode ino is now for the receiver, into out (SEND_PATH_MAX). */
 int send_path_of(struct send_ctx *c, u64 ino, char *out)
 {
@@ -208,7 +274,25 @@ int send_path_of(struct send_ctx *c, u64 ino, char *out)
 	int depth = 0, ret = 0;
 
 	buf[at] = 0;
-	while (ino != c->sv->root_dirid && ret == 0) {
+	while (c->parent && ino != c->sv->root_dirid && ret == 0) {
+		u64 parent = 0, gen;
+		u32 len = 0;
+
+		ret = incr_step(c, ino, &parent, name, &len, &gen);
+		if (ret == 0 && gen) {
+			char orphan[64];
+
+			send_orphan_name(ino, gen, orphan);
+			ret = prepend(buf, &at, orphan, strlen(orphan));
+			break;
+		}
+		if (ret == 0)
+			ret = prepend(buf, &at, name, len);
+		if (ret == 0 && ++depth > SEND_PATH_MAX / 2)
+			ret = -ELOOP;
+		ino = parent;
+	}
+	while (!c->parent && ino != c->sv->root_dirid && ret == 0) {
 		u64 parent, gen;
 		u32 len;
 
@@ -222,7 +306,7 @@ int send_path_of(struct send_ctx *c, u64 ino, char *out)
 			}
 			break;
 		}
-		ret = first_ref(c, ino, &parent, name, &len);
+		ret = first_ref(c, &c->sv->root, ino, &parent, name, &len);
 		if (ret == 0)
 			ret = prepend(buf, &at, name, len);
 		if (ret == 0 && ++depth > SEND_PATH_MAX / 2)

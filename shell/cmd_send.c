@@ -7,11 +7,13 @@
  *
  *   send [-eq] [--proto 0|1|2] [--no-data] [-f OUT] SUBVOL...
  *
+ *   send ... -p PARENT SUBVOL...	(incremental: the changes since PARENT)
+ *
  * Several subvolumes make several streams one after another, each with
  * its header and END; with -e one header and one END around them all.
  * "At subvol PATH" goes to the error stream for each, unless -q.
- * Incremental send (-p PARENT, -c CLONE_SRC) is not built yet and is
- * refused with a message saying so.
+ * Clone sources (-c CLONE_SRC) are not built yet and are refused with a
+ * message saying so.
  */
 #include <ghee/errno.h>
 #include <stdint.h>
@@ -33,6 +35,7 @@ struct send_args {
 	int quiet;		/* -q */
 	int one_stream;		/* -e: one header and END for all */
 	const char *out;	/* -f OUT, or NULL: standard output */
+	const char *parent;	/* -p PARENT, or NULL: a full send */
 	int first;		/* argv index of the first SUBVOL */
 };
 
@@ -66,10 +69,11 @@ static int parse(int argc, char **argv, struct send_args *a)
 				return -EPROTONOSUPPORT;
 			}
 			a->proto = v ? (uint32_t)v : SEND_VERSION_2;
-		} else if ((!strcmp(o, "-p") || !strcmp(o, "-c")) &&
-			   i + 1 < argc) {
-			con_eprintf("ERROR: send %s: incremental send is not "
-				    "supported yet\n", o);
+		} else if (!strcmp(o, "-p") && i + 1 < argc) {
+			a->parent = argv[++i];
+		} else if (!strcmp(o, "-c") && i + 1 < argc) {
+			con_eprintf("ERROR: send -c: clone sources are not "
+				    "supported yet\n");
 			return -EOPNOTSUPP;
 		} else {
 			return -EINVAL;
@@ -107,6 +111,28 @@ static int send_one(const struct send_args *a, struct stream *s,
 	if (!sv.read_only) {
 		con_eprintf("ERROR: subvolume %s is not read-only\n", path);
 		return -EROFS;
+	}
+	if (a->parent) {
+		struct fs_subvol psv;
+		struct fs_info *pfs = cmd_fs_path("send", a->parent, &in);
+
+		if (!pfs)
+			return -ENOENT;
+		ret = pfs != fs ? -EXDEV : fs_subvol_get(pfs, in, &psv);
+		if (ret) {
+			con_eprintf("ERROR: cannot use parent %s: %s\n",
+				    a->parent, ret == -EXDEV ?
+				    "not on the same filesystem" :
+				    ret == -EINVAL ? "not a subvolume" :
+				    cmd_fs_err_text(ret));
+			return ret;
+		}
+		if (!psv.read_only) {
+			con_eprintf("ERROR: parent subvolume %s is not "
+				    "read-only\n", a->parent);
+			return -EROFS;
+		}
+		o.parent = psv.id;
 	}
 	if (a->one_stream && !first)
 		o.flags |= FS_SEND_OMIT_HEADER;

@@ -293,7 +293,8 @@ static int send_snap(struct fs_info *fs, struct sink *s, unsigned proto,
 		     unsigned flags, uint64_t *restarts)
 {
 	struct fs_subvol sv;
-	struct fs_send_opts o = { proto, flags, sink_write, s, 0, 0 };
+	struct fs_send_opts o = { .proto = proto, .flags = flags,
+				  .write = sink_write, .ctx = s };
 	int ret = fs_subvol_get(fs, "/snap", &sv);
 
 	s->fs = fs;
@@ -403,7 +404,8 @@ TEST(send, refuses_writable_subvolume)
 	struct env e = { 0 };
 	struct sink s = { 0 };
 	struct fs_subvol sv;
-	struct fs_send_opts o = { 1, 0, sink_write, &s, 0, 0 };
+	struct fs_send_opts o = { .proto = 1, .write = sink_write,
+				  .ctx = &s };
 
 	CHECK_OK(env_open(&e));
 	CHECK_OK(make_tree(e.fs));

@@ -572,7 +572,10 @@ def compare(mount, model):
 
 
 def data_map(path):
-    """The data ranges of file path, as SEEK_DATA/SEEK_HOLE show them."""
+    """The 4 KiB blocks of file path that hold data, as SEEK_DATA and
+    SEEK_HOLE show them, leaving out blocks of zeros (a filesystem may
+    allocate the zeroed tail of a file's old last block when it grows),
+    as merged ranges."""
     ranges, off = [], 0
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
@@ -582,7 +585,13 @@ def data_map(path):
             except OSError:
                 break
             off = os.lseek(f.fileno(), start, os.SEEK_HOLE)
-            ranges.append((start, off))
+            f.seek(start)
+            for b in range(start, off, 4096):
+                if f.read(min(4096, off - b)).strip(b"\0"):
+                    if ranges and ranges[-1][1] == b:
+                        ranges[-1] = (ranges[-1][0], min(b + 4096, off))
+                    else:
+                        ranges.append((b, min(b + 4096, off)))
     return tuple(ranges)
 
 
