@@ -182,11 +182,135 @@ chain() {
 	if [ -z "$bad" ]; then ok chain_received_equal
 	else notok chain_received_equal "received snapshots differ:$bad"; fi
 }
+# 5. The hard orderings of incremental send (fstests' send family), each
+# in its own corner of one subvolume, in three snapshots: p2 from p1,
+# p3 from p2 (a remount between, so that an inode number is reused).
+orderings() {
+	local d=$W/order
+	mkdir -p "$d"
+	truncate -s 512M "$d/ghee.img"
+	cat >"$d/all" <<'CMDS'
+mkfs vda
+mount vda
+subvolume create /streams
+subvolume create /s
+mkdir /s/desc
+mkdir /s/desc/a
+mkdir /s/desc/a/b
+mkdir /s/desc/a/b/c
+write /s/desc/a/b/c/f 0 5000 1
+write /s/swap_x 0 100 2
+write /s/swap_y 0 200 3
+mkdir /s/swapd1
+mkdir /s/swapd2
+write /s/swapd1/in1 0 10 4
+write /s/swapd2/in2 0 20 5
+write /s/taken_x 0 300 6
+write /s/taken_y 0 400 7
+write /s/links 0 5000 8
+ln /s/links /s/links_old
+mkdir /s/gone
+write /s/gone/keep 0 4096 9
+write /s/gone/drop 0 4096 10
+write /s/was_file 0 1000 11
+mkdir /s/was_dir
+write /s/was_dir/f 0 10 12
+write /s/late 0 10 13
+write /s/data 0 300000 14
+write /s/xattrs 0 10 15
+setfattr -n user.keep -v 1 /s/xattrs
+setfattr -n user.change -v old /s/xattrs
+setfattr -n user.drop -v 1 /s/xattrs
+write /s/rot_a 0 1 16
+write /s/rot_b 0 2 17
+write /s/rot_c 0 3 18
+mkfifo /s/fifo
+write /s/owner 0 10 19
+subvolume snapshot -r /s /p1
+mv /s/desc/a/b /s/desc/b
+mv /s/desc/a /s/desc/b/a
+mv /s/swap_x /s/swap_tmp
+mv /s/swap_y /s/swap_x
+mv /s/swap_tmp /s/swap_y
+mv /s/swapd1 /s/swapd_tmp
+mv /s/swapd2 /s/swapd1
+mv /s/swapd_tmp /s/swapd2
+rm /s/taken_x
+mv /s/taken_y /s/taken_x
+ln /s/links /s/links_new
+rm /s/links_old
+mv /s/gone/keep /s/kept
+rm -r /s/gone
+rm /s/was_file
+mkdir /s/was_file
+write /s/was_file/inside 0 10 20
+rm -r /s/was_dir
+write /s/was_dir 0 30 21
+mkdir /s/newdir
+mv /s/late /s/newdir/late
+write /s/data 100000 5000 22
+write /s/data 400000 100 23
+setfattr -n user.change -v new /s/xattrs
+setfattr -x user.drop /s/xattrs
+setfattr -n user.add -v 2 /s/xattrs
+mv /s/rot_a /s/rot_tmp
+mv /s/rot_c /s/rot_a
+mv /s/rot_b /s/rot_c
+mv /s/rot_tmp /s/rot_b
+rm /s/fifo
+mknod /s/fifo c 1 3
+chmod 600 /s/owner
+chown 1000:1000 /s/owner
+subvolume snapshot -r /s /p2
+truncate /s/data 150000
+truncate /s/data 350000
+mv /s/desc/b/a /s/desc/a
+mv /s/desc/b /s/desc/a/b
+rm /s/fifo
+umount
+mount vda
+mkdir /s/fifo
+write /s/fifo/inside 0 20 25
+subvolume snapshot -r /s /p3
+send -q -f /streams/p1.stream /p1
+send -q -p /p1 -f /streams/p2.stream /p2
+send -q --proto 2 -p /p2 -f /streams/p3.stream /p3
+CMDS
+	for i in 1 2 3; do echo "export /streams/p$i.stream $d/p$i.stream"; done >>"$d/all"
+	echo umount >>"$d/all"
+	if ! ghee_run "$d/out" "$d/ghee.img" <"$d/all"; then
+		notok orderings_ghee_sends "a ghee command failed"
+		return
+	fi
+	ok orderings_ghee_sends
+	btrfs_check "$d/ghee.img" || { notok orderings_btrfs_check "btrfs check finds errors"; return; }
+	[ $CAN_MOUNT = 1 ] || { skip orderings_receive "needs root for loop mounts"; return; }
+	local g=$d/g r=$W/recv bad=
+	mkdir -p "$g" "$r"
+	truncate -s 1G "$W/recv.img" && mkfs.btrfs -q -f "$W/recv.img" >/dev/null &&
+		mount -o loop,noatime "$W/recv.img" "$r" &&
+		mount -o loop,ro,noatime "$d/ghee.img" "$g" || { notok orderings_receive "mount failed"; return; }
+	for i in 1 2 3; do
+		if ! btrfs receive -f "$d/p$i.stream" "$r" >"$d/p$i.recv" 2>&1; then
+			head -n 3 "$d/p$i.recv" | say
+			bad="$bad p$i(receive)"
+			break
+		fi
+		python3 "$HERE/model.py" same "$g/p$i" "$r/p$i" >"$d/p$i.same" ||
+			{ head -n 6 "$d/p$i.same"; bad="$bad p$i"; }
+	done
+	umount "$r"
+	umount "$g"
+	if [ -z "$bad" ]; then ok orderings_received_equal
+	else notok orderings_received_equal "received snapshots differ:$bad"; fi
+}
+orderings
+
 CHAIN_SEED=${CHAIN_SEED:-7}
 CHAIN_OPS=${CHAIN_OPS:-400}
 chain
 
-# 5. Linux's image: what Linux makes, ghee sends.
+# 6. Linux's image: what Linux makes, ghee sends.
 [ $CAN_MOUNT = 1 ] || { skip linux_image_send "needs root for loop mounts"; finish; }
 d=$W/linux m=$W/linux/m
 mkdir -p "$m"
