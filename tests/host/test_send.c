@@ -7,11 +7,13 @@
  * xattrs, writes of 48 KiB (v1) or up to 128 KiB (v2), TRUNCATE after a
  * trailing hole, owner, mode and times once per inode, directories'
  * times at the end, v2's otime, --no-data. Then the concurrency the
- * reference asks for: a relocation counter bumped after every command
- * (the walk searches again by key and the stream does not change),
+ * reference asks for: a relocation counter bumped after every command,
+ * or all the time by another thread (the walks search again by key and
+ * the stream does not change),
  * commits while a send runs, and deleting or un-read-only-ing the sent
  * subvolume while it is read (EPERM, as Linux).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,21 +290,35 @@ static int make_tree(struct fs_info *fs)
 					      FS_SNAP_RDONLY);
 }
 
+/* Send subvolume path (named name) into s; with parent (a path, or
+ * NULL), incrementally. */
+static int send_path(struct fs_info *fs, const char *path, const char *name,
+		     const char *parent, struct sink *s, unsigned proto,
+		     unsigned flags, uint64_t *restarts)
+{
+	struct fs_subvol sv, psv;
+	struct fs_send_opts o = { .proto = proto, .flags = flags,
+				  .write = sink_write, .ctx = s };
+	int ret = fs_subvol_get(fs, path, &sv);
+
+	s->fs = fs;
+	if (ret == 0 && parent) {
+		ret = fs_subvol_get(fs, parent, &psv);
+		o.parent = psv.id;
+	}
+	if (ret == 0)
+		ret = fs_send(fs, sv.id, name, &o);
+	if (restarts)
+		*restarts = o.restarts;
+	return ret;
+}
+
 /* Send /snap (the top level's entry) into s. */
 static int send_snap(struct fs_info *fs, struct sink *s, unsigned proto,
 		     unsigned flags, uint64_t *restarts)
 {
-	struct fs_subvol sv;
-	struct fs_send_opts o = { .proto = proto, .flags = flags,
-				  .write = sink_write, .ctx = s };
-	int ret = fs_subvol_get(fs, "/snap", &sv);
-
-	s->fs = fs;
-	if (ret == 0)
-		ret = fs_send(fs, sv.id, "snap", &o);
-	if (restarts)
-		*restarts = o.restarts;
-	return ret;
+	return send_path(fs, "/snap", "snap", NULL, s, proto, flags,
+			 restarts);
 }
 
 static const char want_v1[] =
@@ -471,5 +487,104 @@ TEST(send, subvolume_kept_while_sent)
 	CHECK_EQ(s.set_rw_ret, -EPERM);
 	CHECK_OK(fs_subvol_delete(e.fs, "/snap", 0));
 	free(s.buf);
+	env_close(&e);
+}
+
+/* A parent, then: a directory moved into its former descendant, two
+ * files swapped, a hard link added and one removed, a file changed in
+ * its middle, a directory gone after its file moved out. */
+static int make_incremental(struct fs_info *fs)
+{
+	int ret = fs_subvol_create(fs, "/s");
+
+	ret = ret ? ret : fs_mkdir(fs, "/s/a", 0755);		/* 257 */
+	ret = ret ? ret : fs_mkdir(fs, "/s/a/b", 0755);		/* 258 */
+	ret = ret ? ret : put(fs, "/s/x", 0, 10);		/* 259 */
+	ret = ret ? ret : put(fs, "/s/y", 0, 20);		/* 260 */
+	ret = ret ? ret : put(fs, "/s/f", 0, 100000);		/* 261 */
+	ret = ret ? ret : fs_link(fs, "/s/f", "/s/old");
+	ret = ret ? ret : fs_mkdir(fs, "/s/gone", 0755);	/* 262 */
+	ret = ret ? ret : put(fs, "/s/gone/k", 0, 5);		/* 263 */
+	ret = ret ? ret : put(fs, "/other", 0, 10);
+	ret = ret ? ret : fs_subvol_snapshot(fs, "/s", "/p1",
+					     FS_SNAP_RDONLY);
+	ret = ret ? ret : fs_rename(fs, "/s/a/b", "/s/b");
+	ret = ret ? ret : fs_rename(fs, "/s/a", "/s/b/a");
+	ret = ret ? ret : fs_rename(fs, "/s/x", "/s/t");
+	ret = ret ? ret : fs_rename(fs, "/s/y", "/s/x");
+	ret = ret ? ret : fs_rename(fs, "/s/t", "/s/y");
+	ret = ret ? ret : fs_link(fs, "/s/f", "/s/new");
+	ret = ret ? ret : fs_unlink(fs, "/s/old");
+	ret = ret ? ret : put(fs, "/s/f", 50000, 10);
+	ret = ret ? ret : fs_rename(fs, "/s/gone/k", "/s/k");
+	ret = ret ? ret : fs_rmdir(fs, "/s/gone");
+	return ret ? ret : fs_subvol_snapshot(fs, "/s", "/p2",
+					      FS_SNAP_RDONLY);
+}
+
+static const char want_incremental[] =
+	"snapshot p2\n"
+	"rename a o257\n" "rename o257/b o258\n"
+	"rename x o259\n" "rename y o260\n"
+	"rename f o261\n" "unlink old\n"
+	"rename gone o262\n" "rename o262/k o263\n" "rmdir o262\n"
+	"rename o257 o258/a\n" "rename o258 b\n"
+	"rename o259 y\n" "utimes y\n"
+	"rename o260 x\n" "utimes x\n"
+	"rename o261 f\n" "link new f\n" "write f 49152 4096\n"
+	"utimes f\n"
+	"rename o263 k\n" "utimes k\n"
+	"utimes /\n" "utimes b/a\n" "utimes b\n"
+	"end\n";
+
+/* A relocation that never ends: bump the counter until told to stop. */
+struct bumper {
+	struct fs_info *fs;
+	int stop;
+};
+
+static void *bump_loop(void *arg)
+{
+	struct bumper *b = arg;
+
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
+		commit_root_note_reloc(b->fs);
+	return NULL;
+}
+
+TEST(send, incremental_orderings)
+{
+	struct env e = { 0 };
+	struct sink s = { 0 }, reloc = { 0 }, busy = { 0 };
+	char *out = malloc(OUT_CAP);
+	const char *err;
+	struct bumper bump = { 0 };
+	pthread_t t;
+	int ret;
+
+	CHECK(out);
+	CHECK_OK(env_open(&e));
+	CHECK_OK(make_incremental(e.fs));
+	bump.fs = e.fs;
+	CHECK_OK(send_path(e.fs, "/p2", "p2", "/p1", &s, 1, 0, NULL));
+	err = parse(&s, 1, out, OUT_CAP);
+	CHECK_STR(err ? err : "", "");
+	CHECK_STR(out, want_incremental);
+	reloc.bump_reloc = 1;
+	CHECK_OK(send_path(e.fs, "/p2", "p2", "/p1", &reloc, 1, 0, NULL));
+	CHECK_EQ(reloc.len, s.len);
+	CHECK(!memcmp(reloc.buf, s.buf, s.len));
+	CHECK_OK(pthread_create(&t, NULL, bump_loop, &bump));
+	ret = send_path(e.fs, "/p2", "p2", "/p1", &busy, 1, 0, NULL);
+	__atomic_store_n(&bump.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	CHECK_OK(ret);
+	CHECK_EQ(busy.len, s.len);
+	CHECK(!memcmp(busy.buf, s.buf, s.len));
+	CHECK_EQ(send_path(e.fs, "/p2", "p2", "/s", &s, 1, 0, NULL), -EROFS);
+	free(s.buf);
+	free(reloc.buf);
+	free(busy.buf);
+	free(out);
 	env_close(&e);
 }
