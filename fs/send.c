@@ -206,8 +206,8 @@ static int send_walk(struct send_ctx *c)
 
 /* Put the UUID a receiver knows subvolume id by (its received UUID when
  * it was received, as Linux does) and its ctransid, as attributes. */
-static int put_identity(struct send_ctx *c, u64 id, enum send_attr uuid,
-			enum send_attr ctransid)
+int send_put_identity(struct send_ctx *c, u64 id, enum send_attr uuid,
+		      enum send_attr ctransid)
 {
 	static const u8 zero[BTRFS_UUID_SIZE];
 	u8 *ri = kmalloc(sizeof(struct d_root_item));
@@ -239,10 +239,10 @@ static int send_subvol_begin(struct send_ctx *c, const char *name)
 	send_begin(&c->out, c->parent ? SEND_C_SNAPSHOT : SEND_C_SUBVOL);
 	ret = send_put_str(&c->out, SEND_A_PATH, name);
 	if (ret == 0)
-		ret = put_identity(c, c->sv->root.objectid, SEND_A_UUID,
+		ret = send_put_identity(c, c->sv->root.objectid, SEND_A_UUID,
 				   SEND_A_CTRANSID);
 	if (ret == 0 && c->parent)
-		ret = put_identity(c, c->parent->root.objectid,
+		ret = send_put_identity(c, c->parent->root.objectid,
 				   SEND_A_CLONE_UUID, SEND_A_CLONE_CTRANSID);
 	return ret ? ret : send_end(&c->out);
 }

@@ -1,6 +1,7 @@
 /*
  * A regular file's data in the stream, extent by extent (its EXTENT_DATA
  * items in offset order, clipped to its size):
+ *  - an extent the receiver has already (send_clone.c): CLONE;
  *  - data (inline or regular extents): WRITE commands of at most 48 KiB
  *    in version 1 (Linux's read size) and up to 128 KiB in version 2, the
  *    bytes read through fs_read (checksums verified, as a reader of the
@@ -146,12 +147,20 @@ int send_extent(struct send_ctx *c, const struct key *k, const u8 *fe,
 	end = min_u64(end, c->in.size);
 	if (off >= end)
 		return 0;
-	if (c->flags & FS_SEND_NO_DATA)
+	if (c->flags & FS_SEND_NO_DATA) {
 		ret = send_range(c, SEND_C_UPDATE_EXTENT, 0, off, end - off);
-	else
-		ret = send_writes(c, off, end, 0);
+	} else {
+		int64_t cloned = type == BTRFS_FILE_EXTENT_REG ?
+			     send_try_clone(c, off, end, fe) : 0;
+
+		ret = cloned < 0 ? (int)cloned : 0;
+		if (ret == 0 && off + (u64)cloned < end)
+			ret = send_writes(c, off + (u64)cloned, end, 0);
+	}
 	if (ret == 0 && c->in.next_write < end)
 		c->in.next_write = end;
+	if (c->in.recv_size < c->in.next_write)
+		c->in.recv_size = c->in.next_write;
 	return ret;
 }
 
@@ -339,8 +348,10 @@ int send_data_diff(struct send_ctx *c)
 	u32 i;
 	int ret = send_read_inode_in(c, &c->parent->root, c->in.ino, old_ii);
 
-	if (ret == 0)
+	if (ret == 0) {
+		c->in.recv_size = D_GET64(struct d_inode_item, old_ii, size);
 		ret = extents_of(c, &c->parent->root, &o);
+	}
 	if (ret == 0)
 		ret = extents_of(c, &c->sv->root, &n);
 	for (i = 0; i < n.n && ret == 0; i++) {

@@ -433,7 +433,7 @@ static int update(struct send_ctx *c, const struct send_change *ch,
 		ret = send_xattrs_diff(c);
 	if (ret == 0 && (ch->what & SEND_CH_DATA) &&
 	    SEND_IS(in->mode, S_IFREG_))
-		ret = send_data_diff(c);
+		ret = send_data_diff(c);	/* sets in->recv_size */
 	return ret ? ret : send_inode_finish_changed(c);
 }
 

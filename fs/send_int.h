@@ -72,6 +72,8 @@ struct send_inode {
 	int refs_done;		/* its names are in place */
 	int orphan;		/* still under its orphan name */
 	u64 next_write;		/* end of the data sent so far */
+	u64 recv_size;		/* the receiver's size of it now: its
+				 * parent's size, grown by what is sent */
 	char path[SEND_PATH_MAX];	/* where it is now, for the receiver */
 };
 
@@ -114,6 +116,8 @@ struct send_ctx {
 					 * turn (orphan-named): ino -> gen */
 	struct send_set dirs;		/* directories whose times go at the
 					 * end: ino -> gen */
+	const struct subvol_root **clones;	/* -c clone sources */
+	u32 nclones;
 	/* Incremental send only: */
 	const struct subvol_root *parent;	/* the parent snapshot */
 	struct send_change *changes;	/* what differs, in inode order */
@@ -130,6 +134,11 @@ int send_search(struct send_ctx *c, const struct key *key,
 		struct send_cursor *cur);
 int send_next(struct send_ctx *c, const struct ctree_root *root,
 	      struct send_cursor *cur);
+int send_put_identity(struct send_ctx *c, u64 id, enum send_attr uuid,
+		      enum send_attr ctransid);
+
+/* send_clone.c */
+int64_t send_try_clone(struct send_ctx *c, u64 off, u64 end, const u8 *fe);
 void send_cursor_release(struct send_cursor *cur);
 int send_read_inode_in(struct send_ctx *c, const struct ctree_root *root,
 		       u64 ino, u8 *item);
