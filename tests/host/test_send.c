@@ -132,6 +132,13 @@ static void describe(char *line, unsigned cmd, const struct attrs *at)
 		put_path(line, at, SEND_A_PATH_TO);
 	if (at->v[SEND_A_PATH_LINK])
 		put_path(line, at, SEND_A_PATH_LINK);
+	if (at->v[SEND_A_CLONE_PATH]) {
+		put_path(line, at, SEND_A_CLONE_PATH);
+		sprintf(num, " %llu %llu", (unsigned long long)
+			le(at->v[SEND_A_CLONE_OFFSET], 8), (unsigned long long)
+			le(at->v[SEND_A_CLONE_LEN], 8));
+		strcat(line, num);
+	}
 	if (at->v[SEND_A_XATTR_NAME]) {
 		strcat(line, " ");
 		strncat(line, (const char *)at->v[SEND_A_XATTR_NAME],
@@ -585,6 +592,69 @@ TEST(send, incremental_orderings)
 	free(s.buf);
 	free(reloc.buf);
 	free(busy.buf);
+	free(out);
+	env_close(&e);
+}
+
+/* Whether the stream has a CLONE from subvolume uuid (UUID attribute). */
+static int clones_from(const struct sink *s, const uint8_t *uuid)
+{
+	size_t at;
+
+	for (at = 17; at + 10 <= s->len; at += 10 + le(s->buf + at, 4)) {
+		const unsigned char *c = s->buf + at;
+		size_t t;
+
+		if (le(c + 4, 2) != SEND_C_CLONE)
+			continue;
+		for (t = 10; t < 10 + le(c, 4); t += 4 + le(c + t + 2, 2))
+			if (le(c + t, 2) == SEND_A_CLONE_UUID &&
+			    !memcmp(c + t + 4, uuid, 16))
+				return 1;
+	}
+	return 0;
+}
+
+TEST(send, clone_from_parent_and_from_itself)
+{
+	struct env e = { 0 };
+	struct sink full = { 0 }, inc = { 0 };
+	struct fs_ino a, b;
+	struct fs_subvol p1, p2;
+	char *out = malloc(OUT_CAP);
+	const char *err;
+
+	CHECK(out);
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fs_subvol_create(e.fs, "/s"));
+	CHECK_OK(put(e.fs, "/s/a", 0, 100000));
+	CHECK_OK(fs_create(e.fs, "/s/copy", 0644, &b));
+	CHECK_OK(fs_lookup(e.fs, "/s/a", 0, &a));
+	CHECK_OK(fs_clone_range(e.fs, a, 0, 0, b, 0));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/s", "/p1", FS_SNAP_RDONLY));
+	CHECK_OK(fs_create(e.fs, "/s/b", 0644, &b));
+	CHECK_OK(fs_clone_range(e.fs, a, 4096, 8192, b, 0));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/s", "/p2", FS_SNAP_RDONLY));
+	CHECK_OK(send_path(e.fs, "/p1", "p1", NULL, &full, 1, 0, NULL));
+	err = parse(&full, 1, out, OUT_CAP);
+	CHECK_STR(err ? err : "", "");
+	/* copy (258) shares a's (257) extent: cloned from a, whole file
+	 * (line: CLONE path, source path, source offset, length, offset). */
+	CHECK(strstr(out, "clone copy a 0 100000 0\n"));
+	CHECK(!strstr(out, "write copy"));
+	CHECK_OK(fs_subvol_get(e.fs, "/p1", &p1));
+	CHECK_OK(fs_subvol_get(e.fs, "/p2", &p2));
+	CHECK(clones_from(&full, p1.uuid));
+	CHECK_OK(send_path(e.fs, "/p2", "p2", "/p1", &inc, 1, 0, NULL));
+	err = parse(&inc, 1, out, OUT_CAP);
+	CHECK_STR(err ? err : "", "");
+	/* b is new; its data is the parent's a from 4096. */
+	CHECK(strstr(out, "clone b a 4096 8192 0\n"));
+	CHECK(!strstr(out, "write b"));
+	CHECK(clones_from(&inc, p1.uuid));
+	CHECK(!clones_from(&inc, p2.uuid));
+	free(full.buf);
+	free(inc.buf);
 	free(out);
 	env_close(&e);
 }
