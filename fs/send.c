@@ -273,6 +273,36 @@ static void release_subvol(const struct subvol_root *sv)
 	__atomic_sub_fetch(&w->send_in_progress, 1, __ATOMIC_ACQ_REL);
 }
 
+/* Load and hold the -c clone sources (read-only, as the sent one);
+ * on failure, release the sent subvolume and the parent too. */
+static int hold_clones(struct send_ctx *c, const struct fs_send_opts *o)
+{
+	const struct subvol_root *sv;
+	u32 i;
+	int ret = 0;
+
+	if (o->nclones) {
+		c->clones = kmalloc(o->nclones * sizeof(*c->clones));
+		if (!c->clones)
+			ret = -ENOMEM;
+	}
+	for (i = 0; i < o->nclones && ret == 0; i++) {
+		ret = subvol_get(c->fs, o->clones[i], &sv);
+		if (ret == 0)
+			ret = hold_subvol(c->fs, sv);
+		if (ret == 0)
+			c->clones[c->nclones++] = sv;
+	}
+	if (ret) {
+		while (c->nclones)
+			release_subvol(c->clones[--c->nclones]);
+		release_subvol(c->sv);
+		if (c->parent)
+			release_subvol(c->parent);
+	}
+	return ret;
+}
+
 static int send_run(struct send_ctx *c, const char *name)
 {
 	int ret = 0;
@@ -316,6 +346,8 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 		if (ret)
 			release_subvol(c->sv);
 	}
+	if (ret == 0)
+		ret = hold_clones(c, o);
 	if (ret)
 		goto out_free;
 	ret = send_stream_init(&c->out, o->proto, o->write, o->ctx);
@@ -330,7 +362,10 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	release_subvol(c->sv);
 	if (c->parent)
 		release_subvol(c->parent);
+	while (c->nclones)
+		release_subvol(c->clones[--c->nclones]);
 out_free:
+	kfree(c->clones);
 	send_loc_free_all(c);
 	kfree(c->changes);
 	send_set_free(&c->created);

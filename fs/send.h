@@ -27,6 +27,9 @@ struct fs_send_opts {
 	uint32_t proto;		/* stream version: 1 or 2 */
 	uint64_t parent;	/* -p: id of the parent snapshot (an
 				 * incremental send); 0: a full send */
+	const uint64_t *clones;	/* -c: ids of read-only subvolumes the
+				 * receiver has, to clone extents from */
+	uint32_t nclones;	/* how many */
 	unsigned flags;		/* FS_SEND_* */
 	fs_send_write_t write;	/* the stream's sink */
 	void *ctx;		/* its argument */

@@ -12,8 +12,9 @@
  * Several subvolumes make several streams one after another, each with
  * its header and END; with -e one header and one END around them all.
  * "At subvol PATH" goes to the error stream for each, unless -q.
- * Clone sources (-c CLONE_SRC) are not built yet and are refused with a
- * message saying so.
+ * -c CLONE_SRC (repeatable) names read-only subvolumes the receiver has,
+ * to clone extents from. Unlike btrfs-progs, -c without -p does not pick
+ * a parent among the clone sources: the send is a full one.
  */
 #include <ghee/errno.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@
 #include "shell.h"
 #include "stream.h"
 
+#define SEND_CLONES_MAX 16	/* -c options */
+
 /* The options of one send command. */
 struct send_args {
 	uint32_t proto;		/* stream version */
@@ -36,6 +39,8 @@ struct send_args {
 	int one_stream;		/* -e: one header and END for all */
 	const char *out;	/* -f OUT, or NULL: standard output */
 	const char *parent;	/* -p PARENT, or NULL: a full send */
+	const char *clones[SEND_CLONES_MAX];	/* -c CLONE_SRC */
+	uint32_t nclones;
 	int first;		/* argv index of the first SUBVOL */
 };
 
@@ -72,9 +77,12 @@ static int parse(int argc, char **argv, struct send_args *a)
 		} else if (!strcmp(o, "-p") && i + 1 < argc) {
 			a->parent = argv[++i];
 		} else if (!strcmp(o, "-c") && i + 1 < argc) {
-			con_eprintf("ERROR: send -c: clone sources are not "
-				    "supported yet\n");
-			return -EOPNOTSUPP;
+			if (a->nclones == SEND_CLONES_MAX) {
+				con_eprintf("ERROR: at most %d clone sources\n",
+					    SEND_CLONES_MAX);
+				return -E2BIG;
+			}
+			a->clones[a->nclones++] = argv[++i];
 		} else {
 			return -EINVAL;
 		}
@@ -88,6 +96,35 @@ static int sink(void *ctx, const void *buf, size_t len)
 	return stream_write(ctx, buf, len);
 }
 
+/* The id of the read-only subvolume at path (a parent or clone source,
+ * what), which must be in filesystem fs. */
+static int source_id(struct fs_info *fs, const char *what, const char *path,
+		     uint64_t *id)
+{
+	struct fs_subvol sv;
+	const char *in;
+	struct fs_info *sfs = cmd_fs_path("send", path, &in);
+	int ret;
+
+	if (!sfs)
+		return -ENOENT;
+	ret = sfs != fs ? -EXDEV : fs_subvol_get(sfs, in, &sv);
+	if (ret) {
+		con_eprintf("ERROR: cannot use %s %s: %s\n", what, path,
+			    ret == -EXDEV ? "not on the same filesystem" :
+			    ret == -EINVAL ? "not a subvolume" :
+			    cmd_fs_err_text(ret));
+		return ret;
+	}
+	if (!sv.read_only) {
+		con_eprintf("ERROR: %s subvolume %s is not read-only\n",
+			    what, path);
+		return -EROFS;
+	}
+	*id = sv.id;
+	return 0;
+}
+
 /* Send the subvolume at path (argv index i of the SUBVOLs). */
 static int send_one(const struct send_args *a, struct stream *s,
 		    const char *path, int first, int last)
@@ -97,6 +134,8 @@ static int send_one(const struct send_args *a, struct stream *s,
 	struct fs_subvol sv;
 	const char *in, *name;
 	struct fs_info *fs = cmd_fs_path("send", path, &in);
+	uint64_t clones[SEND_CLONES_MAX];
+	uint32_t i;
 	int ret;
 
 	if (!fs)
@@ -113,27 +152,17 @@ static int send_one(const struct send_args *a, struct stream *s,
 		return -EROFS;
 	}
 	if (a->parent) {
-		struct fs_subvol psv;
-		struct fs_info *pfs = cmd_fs_path("send", a->parent, &in);
-
-		if (!pfs)
-			return -ENOENT;
-		ret = pfs != fs ? -EXDEV : fs_subvol_get(pfs, in, &psv);
-		if (ret) {
-			con_eprintf("ERROR: cannot use parent %s: %s\n",
-				    a->parent, ret == -EXDEV ?
-				    "not on the same filesystem" :
-				    ret == -EINVAL ? "not a subvolume" :
-				    cmd_fs_err_text(ret));
+		ret = source_id(fs, "parent", a->parent, &o.parent);
+		if (ret)
 			return ret;
-		}
-		if (!psv.read_only) {
-			con_eprintf("ERROR: parent subvolume %s is not "
-				    "read-only\n", a->parent);
-			return -EROFS;
-		}
-		o.parent = psv.id;
 	}
+	for (i = 0; i < a->nclones; i++) {
+		ret = source_id(fs, "clone source", a->clones[i], &clones[i]);
+		if (ret)
+			return ret;
+	}
+	o.clones = clones;
+	o.nclones = a->nclones;
 	if (a->one_stream && !first)
 		o.flags |= FS_SEND_OMIT_HEADER;
 	if (a->one_stream && !last)

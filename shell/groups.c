@@ -159,8 +159,8 @@ const struct shell_group shell_groups[] = {
 const struct shell_cmd shell_btrfs_commands[] = {
 	{ "check", "[DISK]", "ghee's own check of the last commit (as fsck)",
 	  0, 1, cmd_fsck },
-	{ "send", "[-eq] [-p PARENT] [--proto 0|1|2] [--no-data] [-f FILE] "
-	  "SUBVOL...",
+	{ "send", "[-eq] [-p PARENT] [-c CLONE_SRC]... [--proto 0|1|2] "
+	  "[--no-data] [-f FILE] SUBVOL...",
 	  "write a stream of read-only subvolumes", 1, -1, cmd_send },
 	{ "receive", "[-e] [-f FILE] DIR", "make subvolumes from a send "
 	  "stream", 0, -1, NULL },

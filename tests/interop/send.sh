@@ -275,8 +275,13 @@ subvolume snapshot -r /s /p3
 send -q -f /streams/p1.stream /p1
 send -q -p /p1 -f /streams/p2.stream /p2
 send -q --proto 2 -p /p2 -f /streams/p3.stream /p3
+subvolume create /t
+cp --reflink=always /s/data /t/copy
+write /t/own 0 1000 30
+subvolume snapshot -r /t /t1
+send -q -c /p3 -f /streams/t1.stream /t1
 CMDS
-	for i in 1 2 3; do echo "export /streams/p$i.stream $d/p$i.stream"; done >>"$d/all"
+	for i in p1 p2 p3 t1; do echo "export /streams/$i.stream $d/$i.stream"; done >>"$d/all"
 	echo umount >>"$d/all"
 	if ! ghee_run "$d/out" "$d/ghee.img" <"$d/all"; then
 		notok orderings_ghee_sends "a ghee command failed"
@@ -290,15 +295,17 @@ CMDS
 	truncate -s 1G "$W/recv.img" && mkfs.btrfs -q -f "$W/recv.img" >/dev/null &&
 		mount -o loop,noatime "$W/recv.img" "$r" &&
 		mount -o loop,ro,noatime "$d/ghee.img" "$g" || { notok orderings_receive "mount failed"; return; }
-	for i in 1 2 3; do
-		if ! btrfs receive -f "$d/p$i.stream" "$r" >"$d/p$i.recv" 2>&1; then
-			head -n 3 "$d/p$i.recv" | say
-			bad="$bad p$i(receive)"
+	for i in p1 p2 p3 t1; do
+		if ! btrfs receive -f "$d/$i.stream" "$r" >"$d/$i.recv" 2>&1; then
+			head -n 3 "$d/$i.recv" | say
+			bad="$bad $i(receive)"
 			break
 		fi
-		python3 "$HERE/model.py" same "$g/p$i" "$r/p$i" >"$d/p$i.same" ||
-			{ head -n 6 "$d/p$i.same"; bad="$bad p$i"; }
+		python3 "$HERE/model.py" same "$g/$i" "$r/$i" >"$d/$i.same" ||
+			{ head -n 6 "$d/$i.same"; bad="$bad $i"; }
 	done
+	dump "$d/t1.stream" && grep -q "^clone.*copy" "$d/t1.stream.dump" ||
+		bad="$bad t1(no clone from -c)"
 	umount "$r"
 	umount "$g"
 	if [ -z "$bad" ]; then ok orderings_received_equal
