@@ -1,5 +1,6 @@
 /*
- * Send: a read-only subvolume as a btrfs send stream (a full send).
+ * Send: read-only subvolumes as a btrfs send stream; the walk of a full
+ * send and the entry point.
  *
  * The walk. Send reads the subvolume's tree at its commit root, item by
  * item in key order, the way Linux's send does since it may run beside
@@ -38,6 +39,7 @@
 #include <ghee/task.h>
 
 #include "commit_root.h"
+#include "fs.h"
 #include "fs_info.h"
 #include "send_int.h"
 #include "subvol.h"
@@ -303,11 +305,42 @@ static int hold_clones(struct send_ctx *c, const struct fs_send_opts *o)
 	return ret;
 }
 
+/* Whether root's last commit is older than its current state. */
+static int behind(struct fs_info *fs, const struct subvol_root *sv)
+{
+	struct ctree_root *r = (struct ctree_root *)&sv->root;
+	u64 cur, committed;
+
+	spin_lock(&r->lock);
+	cur = r->bytenr;
+	spin_unlock(&r->lock);
+	down_read(&fs->commit_root_sem);
+	committed = r->commit_bytenr;
+	up_read(&fs->commit_root_sem);
+	return cur != committed;
+}
+
+/*
+ * Commit when a subvolume read has changes its commit root lacks (made
+ * read-only before they were committed), as Linux's send does: it reads
+ * commit roots only.
+ */
+static int commit_roots_current(struct send_ctx *c)
+{
+	int stale = behind(c->fs, c->sv) ||
+		    (c->parent && behind(c->fs, c->parent));
+	u32 i;
+
+	for (i = 0; i < c->nclones; i++)
+		stale |= behind(c->fs, c->clones[i]);
+	return stale ? fs_sync(c->fs) : 0;
+}
+
 static int send_run(struct send_ctx *c, const char *name)
 {
-	int ret = 0;
+	int ret = commit_roots_current(c);
 
-	if (!(c->flags & FS_SEND_OMIT_HEADER))
+	if (ret == 0 && !(c->flags & FS_SEND_OMIT_HEADER))
 		ret = send_stream_header(&c->out);
 	if (ret == 0)
 		ret = send_subvol_begin(c, name);

@@ -153,8 +153,8 @@ static int create_dir_early(struct send_ctx *c, u64 dir)
 		return ret;
 	gen = D_GET64(struct d_inode_item, ii, generation);
 	send_orphan_name(dir, gen, name);
-	ret = send_inode_create(c, dir, D_GET32(struct d_inode_item, ii, mode), 0,
-			  name);
+	ret = send_inode_create(c, dir, D_GET32(struct d_inode_item, ii, mode),
+				0, name);
 	return ret ? ret : send_set_put(&c->created, dir, gen);
 }
 

@@ -154,7 +154,8 @@ static int first_ref(struct send_ctx *c, const struct ctree_root *root,
 	if (ret == 0 && k.type == BTRFS_INODE_REF_KEY) {
 		hdr = sizeof(struct d_inode_ref);
 		*parent = k.offset;
-		*len = size < hdr ? 0 : D_GET16(struct d_inode_ref, p, name_len);
+		*len = size < hdr ? 0 :
+			D_GET16(struct d_inode_ref, p, name_len);
 	} else if (ret == 0) {
 		hdr = sizeof(struct d_inode_extref);
 		*parent = size < hdr ? 0 :

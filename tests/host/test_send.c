@@ -658,3 +658,27 @@ TEST(send, clone_from_parent_and_from_itself)
 	free(out);
 	env_close(&e);
 }
+
+/* A subvolume made read-only with changes not yet committed: send sees
+ * them (it commits first, as Linux's send does). */
+TEST(send, commits_changes_not_yet_committed)
+{
+	struct env e = { 0 };
+	struct sink s = { 0 };
+	char *out = malloc(OUT_CAP);
+	const char *err;
+
+	CHECK(out);
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fs_subvol_create(e.fs, "/snap"));
+	CHECK_OK(fs_sync(e.fs));
+	CHECK_OK(put(e.fs, "/snap/late", 0, 10));
+	CHECK_OK(fs_subvol_set_ro(e.fs, "/snap", 1));
+	CHECK_OK(send_snap(e.fs, &s, 1, 0, NULL));
+	err = parse(&s, 1, out, OUT_CAP);
+	CHECK_STR(err ? err : "", "");
+	CHECK(strstr(out, "rename o257 late\nwrite late 0 10\n"));
+	free(s.buf);
+	free(out);
+	env_close(&e);
+}
