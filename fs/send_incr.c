@@ -442,9 +442,11 @@ int send_incremental(struct send_ctx *c)
 {
 	struct ref_list refs = { 0 };
 	u32 i;
-	int ret = send_diff(c);
+	int ret;
 
-	progress_total(c->nchanges * 3);
+	progress_phase("comparing", 0, "items");
+	ret = send_diff(c);
+	progress_phase("sending changes", c->nchanges * 3, "steps");
 	for (i = 0; i < c->nchanges && ret == 0; i++) {
 		const struct send_change *ch = &c->changes[i];
 
