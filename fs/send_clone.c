@@ -14,8 +14,6 @@
  */
 #include <ghee/errno.h>
 
-#include <ghee/alloc.h>
-#include <ghee/log.h>
 
 #include "backref.h"
 #include "fs.h"
@@ -23,8 +21,6 @@
 #include "send_int.h"
 #include "subvol.h"
 
-#define FE64(p, f) D_GET64(struct d_file_extent_item, p, f)
-#define FE8(p, f) D_GET8(struct d_file_extent_item, p, f)
 
 /* The extent range looked for, and the source found. */
 struct clone_find {

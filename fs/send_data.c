@@ -300,8 +300,6 @@ static int punch_uncovered(struct send_ctx *c, const struct extent_list *n,
 	return a < b ? punch(c, a, b) : 0;
 }
 
-#define FE64(p, f) D_GET64(struct d_file_extent_item, p, f)
-#define FE8(p, f) D_GET8(struct d_file_extent_item, p, f)
 
 /*
  * Whether new item p (size bytes) at file offset off says what the parent

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 
 #include <ghee/alloc.h>
-#include <ghee/log.h>
 #include <ghee/progress.h>
 
 #include "fs_info.h"

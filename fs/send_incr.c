@@ -31,7 +31,6 @@
 #include <ghee/errno.h>
 
 #include <ghee/alloc.h>
-#include <ghee/log.h>
 #include <ghee/progress.h>
 
 #include "fs_info.h"

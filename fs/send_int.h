@@ -44,6 +44,10 @@ int send_end(struct send_stream *s);
 /* Whether mode (an inode's) is of type (S_IF*_ of write_common.h). */
 #define SEND_IS(mode, type) (((mode) & S_IFMT_) == (type))
 
+/* Fields of a file extent item at p. */
+#define FE64(p, f) D_GET64(struct d_file_extent_item, p, f)
+#define FE8(p, f) D_GET8(struct d_file_extent_item, p, f)
+
 /* Longest path in the stream (Linux's PATH_MAX). */
 #define SEND_PATH_MAX 4096
 

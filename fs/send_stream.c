@@ -17,7 +17,6 @@
 #include <ghee/errno.h>
 
 #include <ghee/alloc.h>
-#include <ghee/log.h>
 
 #include "../lib/crc32c.h"
 #include "format.h"
