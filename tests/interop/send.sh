@@ -183,8 +183,10 @@ chain() {
 	else notok chain_received_equal "received snapshots differ:$bad"; fi
 }
 # 5. The hard orderings of incremental send (fstests' send family), each
-# in its own corner of one subvolume, in three snapshots: p2 from p1,
-# p3 from p2 (a remount between, so that an inode number is reused).
+# in its own corner of one subvolume, in four snapshots: p2 from p1, p3
+# from p2, p4 from p3 (remounts between, so that inode numbers are
+# reused: a device's by a directory, a directory's by a directory whose
+# entry's own items do not change).
 orderings() {
 	local d=$W/order
 	mkdir -p "$d"
@@ -271,17 +273,34 @@ umount
 mount vda
 mkdir /s/fifo
 write /s/fifo/inside 0 20 25
+mkdir /s/C
+mv /s/desc /s/C/desc
+mv /s/C /s/desc
+mv /s/kept /s/sw_tmp
+mv /s/newdir /s/kept
+mv /s/sw_tmp /s/newdir
+write /s/zf 0 10 26
+mkdir /s/zz_dir
+mv /s/zf /s/zz_dir/zf
 subvolume snapshot -r /s /p3
+mv /s/zz_dir/zf /s/zf
+rm -r /s/zz_dir
+umount
+mount vda
+mkdir /s/zz_dir
+mv /s/zf /s/zz_dir/zf
+subvolume snapshot -r /s /p4
 send -q -f /streams/p1.stream /p1
 send -q -p /p1 -f /streams/p2.stream /p2
 send -q --proto 2 -p /p2 -f /streams/p3.stream /p3
+send -q -p /p3 -f /streams/p4.stream /p4
 subvolume create /t
 cp --reflink=always /s/data /t/copy
 write /t/own 0 1000 30
 subvolume snapshot -r /t /t1
 send -q -c /p3 -f /streams/t1.stream /t1
 CMDS
-	for i in p1 p2 p3 t1; do echo "export /streams/$i.stream $d/$i.stream"; done >>"$d/all"
+	for i in p1 p2 p3 p4 t1; do echo "export /streams/$i.stream $d/$i.stream"; done >>"$d/all"
 	echo umount >>"$d/all"
 	if ! ghee_run "$d/out" "$d/ghee.img" <"$d/all"; then
 		notok orderings_ghee_sends "a ghee command failed"
@@ -295,7 +314,7 @@ CMDS
 	truncate -s 1G "$W/recv.img" && mkfs.btrfs -q -f "$W/recv.img" >/dev/null &&
 		mount -o loop,noatime "$W/recv.img" "$r" &&
 		mount -o loop,ro,noatime "$d/ghee.img" "$g" || { notok orderings_receive "mount failed"; return; }
-	for i in p1 p2 p3 t1; do
+	for i in p1 p2 p3 p4 t1; do
 		if ! btrfs receive -f "$d/$i.stream" "$r" >"$d/$i.recv" 2>&1; then
 			head -n 3 "$d/$i.recv" | say
 			bad="$bad $i(receive)"
