@@ -149,10 +149,9 @@ static int parent_of(struct fs_info *fs, u64 id, u64 *parent)
 }
 
 /* Refuse what may not be deleted; else find the parent's root. */
-static int may_delete(struct wctx *w, u64 id, u64 *parent,
-		      struct ctree_root **proot)
+static int may_delete(struct wctx *w, const struct subvol_root *sv, u64 id,
+		      u64 *parent, struct ctree_root **proot)
 {
-	const struct subvol_root *sv;
 	u64 dflt;
 	int ret = subvol_default_read(w->fs, &dflt);
 
@@ -166,14 +165,12 @@ static int may_delete(struct wctx *w, u64 id, u64 *parent,
 		       "default subvolume");
 		return -EPERM;
 	}
-	ret = subvol_get(w->fs, id, &sv);
-	if (ret == 0 && subvol_sent(sv)) {
+	if (subvol_sent(sv)) {
 		pr_warn("attempt to delete subvolume %llu during send",
 			(unsigned long long)id);
 		return -EPERM;
 	}
-	if (ret == 0)
-		ret = holds_subvols(w->fs, id);
+	ret = holds_subvols(w->fs, id);
 	if (ret > 0) {
 		pr_err("cannot delete subvolume %llu: it holds other "
 		       "subvolumes", (unsigned long long)id);
@@ -195,7 +192,7 @@ static int delete_locked(struct wctx *w, u64 id)
 	int ret = subvol_get(w->fs, id, &sv);
 
 	if (ret == 0)
-		ret = may_delete(w, id, &parent, &proot);
+		ret = may_delete(w, sv, id, &parent, &proot);
 	if (ret)
 		return ret;
 	ret = unlink_subvol(w, proot, parent, id);
