@@ -9,7 +9,8 @@
  * times at the end, v2's otime, --no-data. Then the concurrency the
  * reference asks for: a relocation counter bumped after every command,
  * or all the time by another thread (the walks search again by key and
- * the stream does not change),
+ * the stream does not change), commits from the sink and from another
+ * thread all along,
  * commits while a send runs, and deleting or un-read-only-ing the sent
  * subvolume while it is read (EPERM, as Linux).
  */
@@ -442,6 +443,40 @@ TEST(send, refuses_writable_subvolume)
 	env_close(&e);
 }
 
+/* A relocation that never ends: bump the counter until told to stop. */
+struct bumper {
+	struct fs_info *fs;
+	int stop;
+	int err;		/* committer: first error */
+};
+
+static void *bump_loop(void *arg)
+{
+	struct bumper *b = arg;
+
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
+		commit_root_note_reloc(b->fs);
+	return NULL;
+}
+
+/* Changes and commits all along, beside the send. */
+static void *commit_loop(void *arg)
+{
+	struct bumper *b = arg;
+	struct fs_ino ino;
+	uint64_t n = 0;
+
+	b->err = fs_lookup(b->fs, "/other", 0, &ino);
+	while (!b->err && !__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		char c = (char)n;
+
+		b->err = fs_write(b->fs, ino, n++ % 100000, &c, 1);
+		if (!b->err)
+			b->err = fs_sync(b->fs);
+	}
+	return NULL;
+}
+
 /* Many files, so the tree has many leaves for the walk to cross. */
 static int many_files(struct fs_info *fs)
 {
@@ -460,8 +495,11 @@ static int many_files(struct fs_info *fs)
 TEST(send, relocation_restarts_and_commits_keep_the_stream)
 {
 	struct env e = { 0 };
-	struct sink base = { 0 }, reloc = { 0 }, commits = { 0 };
+	struct sink base = { 0 }, reloc = { 0 }, commits = { 0 }, busy = { 0 };
 	uint64_t restarts = 0;
+	struct bumper bump = { 0 };
+	pthread_t t;
+	int ret;
 
 	CHECK_OK(env_open(&e));
 	CHECK_OK(many_files(e.fs));
@@ -475,6 +513,16 @@ TEST(send, relocation_restarts_and_commits_keep_the_stream)
 	CHECK_OK(send_snap(e.fs, &commits, 2, 0, NULL));
 	CHECK_EQ(commits.len, base.len);
 	CHECK(!memcmp(commits.buf, base.buf, base.len));
+	bump.fs = e.fs;
+	CHECK_OK(pthread_create(&t, NULL, commit_loop, &bump));
+	ret = send_snap(e.fs, &busy, 2, 0, NULL);
+	__atomic_store_n(&bump.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	CHECK_OK(ret);
+	CHECK_OK(bump.err);
+	CHECK_EQ(busy.len, base.len);
+	CHECK(!memcmp(busy.buf, base.buf, base.len));
+	free(busy.buf);
 	free(base.buf);
 	free(reloc.buf);
 	free(commits.buf);
@@ -544,20 +592,6 @@ static const char want_incremental[] =
 	"utimes /\n" "utimes b/a\n" "utimes b\n"
 	"end\n";
 
-/* A relocation that never ends: bump the counter until told to stop. */
-struct bumper {
-	struct fs_info *fs;
-	int stop;
-};
-
-static void *bump_loop(void *arg)
-{
-	struct bumper *b = arg;
-
-	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
-		commit_root_note_reloc(b->fs);
-	return NULL;
-}
 
 TEST(send, incremental_orderings)
 {
