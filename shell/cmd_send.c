@@ -125,7 +125,8 @@ static int source_id(struct fs_info *fs, const char *what, const char *path,
 	return 0;
 }
 
-/* Send the subvolume at path (argv index i of the SUBVOLs). */
+/* Send the subvolume at path into s; first and last: whether it is the
+ * first and the last of the SUBVOLs (with -e, one header and one END). */
 static int send_one(const struct send_args *a, struct stream *s,
 		    const char *path, int first, int last)
 {
