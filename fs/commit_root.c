@@ -25,8 +25,13 @@
  *    however many commits happen meanwhile. The cost: space freed while a
  *    reader runs is reusable only after it ends and one more commit.
  *  - fs->generation counts commits: commit_root_generation() tells a
- *    reader that follows the current commit root (as send will) that a
- *    commit happened and it must search again from its last key.
+ *    reader that follows the current commit root that a commit happened.
+ *  - A reader of a read-only subvolume (send) needs no registration: it
+ *    follows the subvolume's current commit root (commit_root_search),
+ *    whose keys never change (DESIGN.md invariant 6), and only a
+ *    relocation commit moves its blocks. Such a commit bumps
+ *    fs->last_reloc_trans (commit_root_note_reloc); a reader that sees
+ *    the counter move drops its clones and searches again by key.
  *
  * Locking: fs->commit_readers is atomic; fs->held_pins is used by the
  * commit only (it holds trans_sem for write) and by unmount.
@@ -132,8 +137,8 @@ int commit_cursor_search(struct commit_cursor *c, struct commit_reader *r,
 	return ret;
 }
 
-/* The key right after k; 0 when k is the greatest key. */
-static int key_after(struct key *k)
+/* Make k the key right after it; 0 when k is the greatest key. */
+int commit_root_key_after(struct key *k)
 {
 	if (++k->offset)
 		return 1;
@@ -153,11 +158,72 @@ int commit_cursor_next(struct commit_cursor *c)
 		return 0;
 	}
 	tb_item_key(c->leaf, n - 1, &k);
-	if (!key_after(&k)) {
+	if (!commit_root_key_after(&k)) {
 		commit_cursor_release(c);
 		return 1;
 	}
 	return commit_cursor_search(c, c->r, &c->tree, &k);
+}
+
+/*
+ * Search the last commit of tree root (a subvolume's current commit root,
+ * read here) for the first item >= key, holding commit_root_sem for read
+ * for this search only; *leaf gets a private copy of the leaf (put it
+ * with tree_block_put), *slot the item, *reloc the relocation counter the
+ * copy is valid for. Returns 0, 1 when no item is >= key (*leaf NULL),
+ * -ENOENT when the tree has no commit yet, or <0 when a block cannot be
+ * read.
+ */
+int commit_root_search(const struct ctree_root *root, const struct key *key,
+		       struct tree_block **leaf, u32 *slot, u64 *reloc)
+{
+	struct fs_info *fs = root->fs;
+	struct ctree_root croot;
+	struct ctree_path p;
+	int ret;
+
+	*leaf = NULL;
+	ctree_path_init(&p);
+	down_read(&fs->commit_root_sem);
+	*reloc = fs->last_reloc_trans;
+	if (!root->commit_bytenr) {
+		up_read(&fs->commit_root_sem);
+		return -ENOENT;
+	}
+	ctree_root_init(&croot, fs, root->objectid, root->commit_bytenr,
+			root->commit_generation, root->commit_level);
+	ret = ctree_search_ge(&croot, key, &p);
+	if (ret == 0)
+		ret = tree_block_clone(p.nodes[0], leaf);
+	if (ret == 0)
+		*slot = (u32)p.slots[0];
+	ctree_path_release(&p);
+	up_read(&fs->commit_root_sem);
+	return ret;
+}
+
+/* The relocation counter: it moves when a relocation commit moved blocks
+ * of read-only trees. */
+u64 commit_root_reloc_count(struct fs_info *fs)
+{
+	u64 n;
+
+	down_read(&fs->commit_root_sem);
+	n = fs->last_reloc_trans;
+	up_read(&fs->commit_root_sem);
+	return n;
+}
+
+/*
+ * Count a relocation commit: readers following commit roots search again.
+ * Relocation's commit will call it while it swaps the roots; tests call it
+ * at any time to make running sends restart.
+ */
+void commit_root_note_reloc(struct fs_info *fs)
+{
+	down_write(&fs->commit_root_sem);
+	fs->last_reloc_trans++;
+	up_write(&fs->commit_root_sem);
 }
 
 /* Give n freed ranges back to the allocator. */

@@ -60,6 +60,13 @@ static inline const u8 *commit_cursor_item(const struct commit_cursor *c,
 	return tb_item_data(c->leaf, c->slot);
 }
 
+/* Readers following a read-only tree's current commit root (send). */
+int commit_root_search(const struct ctree_root *root, const struct key *key,
+		       struct tree_block **leaf, u32 *slot, u64 *reloc);
+u64 commit_root_reloc_count(struct fs_info *fs);
+void commit_root_note_reloc(struct fs_info *fs);
+int commit_root_key_after(struct key *k);
+
 /* For the commit (transaction.c): give back or hold freed ranges. */
 void commit_root_unpin(struct fs_info *fs, const struct pin_range *pins,
 		       u32 n);

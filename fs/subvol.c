@@ -141,6 +141,13 @@ int subvol_is_read_only(const struct subvol_root *sv)
 		  BTRFS_ROOT_SUBVOL_RDONLY);
 }
 
+/* Whether a send reads subvolume sv now (it may be neither deleted nor
+ * made writable then). Caller holds ns_lock. */
+int subvol_sent(const struct subvol_root *sv)
+{
+	return __atomic_load_n(&sv->send_in_progress, __ATOMIC_ACQUIRE) != 0;
+}
+
 /*
  * The read-only guard: refuse any change inside subvolume sv when it is
  * read-only. Every change of a subvolume's tree gets its root through

@@ -20,6 +20,10 @@ struct subvol_root {
 	int deleted;			/* deleted: lookups fail [a] */
 	u64 flags;			/* BTRFS_ROOT_SUBVOL_* [a]; RDONLY
 					 * changes under ns_lock for write */
+	u32 send_in_progress;		/* sends reading it [a]; raised
+					 * under ns_lock for read: while
+					 * set, it is neither deleted nor
+					 * made writable (-EPERM) */
 };
 
 int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out);
@@ -27,6 +31,7 @@ int subvol_read_root_item(struct fs_info *fs, u64 id, u8 *item, u32 *size);
 void subvol_free_all(struct fs_info *fs);
 int subvol_is_read_only(const struct subvol_root *sv);
 int subvol_check_writable(const struct subvol_root *sv);
+int subvol_sent(const struct subvol_root *sv);
 void subvol_mark_deleted(const struct subvol_root *sv);
 int subvol_default_read(struct fs_info *fs, u64 *id);
 int subvol_prepend(char *buf, size_t cap, const u8 *name, size_t len);

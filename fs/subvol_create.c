@@ -505,7 +505,8 @@ static int set_ro_item(struct trans *t, u64 id, int ro)
  * Make the subvolume whose root directory is path read-only (ro) or
  * writable again (btrfs property set PATH ro true|false). Changes in
  * progress in it have ended (ns_lock held for write excludes them; data
- * writes hold it for read). Returns 0, -EINVAL (not a subvolume), or <0.
+ * writes hold it for read). Returns 0, -EINVAL (not a subvolume), -EPERM
+ * (made writable while a send reads it, as Linux refuses), or <0.
  */
 int fs_subvol_set_ro(struct fs_info *fs, const char *path, int ro)
 {
@@ -522,6 +523,11 @@ int fs_subvol_set_ro(struct fs_info *fs, const char *path, int ro)
 		ret = subvol_get(fs, ino.root, &sv);
 	if (ret == 0 && ino.ino != sv->root_dirid)
 		ret = -EINVAL;
+	if (ret == 0 && !ro && subvol_sent(sv)) {
+		pr_warn("cannot make subvolume %llu writable during send",
+			(unsigned long long)ino.root);
+		ret = -EPERM;
+	}
 	if (ret == 0 && subvol_is_read_only(sv) != !!ro) {
 		ret = set_ro_item(w.t, ino.root, ro);
 		s = (struct subvol_root *)sv;

@@ -149,8 +149,8 @@ static int parent_of(struct fs_info *fs, u64 id, u64 *parent)
 }
 
 /* Refuse what may not be deleted; else find the parent's root. */
-static int may_delete(struct wctx *w, u64 id, u64 *parent,
-		      struct ctree_root **proot)
+static int may_delete(struct wctx *w, const struct subvol_root *sv, u64 id,
+		      u64 *parent, struct ctree_root **proot)
 {
 	u64 dflt;
 	int ret = subvol_default_read(w->fs, &dflt);
@@ -163,6 +163,11 @@ static int may_delete(struct wctx *w, u64 id, u64 *parent,
 		       (unsigned long long)id,
 		       id == BTRFS_FS_TREE_OBJECTID ? "top level" :
 		       "default subvolume");
+		return -EPERM;
+	}
+	if (subvol_sent(sv)) {
+		pr_warn("attempt to delete subvolume %llu during send",
+			(unsigned long long)id);
 		return -EPERM;
 	}
 	ret = holds_subvols(w->fs, id);
@@ -187,7 +192,7 @@ static int delete_locked(struct wctx *w, u64 id)
 	int ret = subvol_get(w->fs, id, &sv);
 
 	if (ret == 0)
-		ret = may_delete(w, id, &parent, &proot);
+		ret = may_delete(w, sv, id, &parent, &proot);
 	if (ret)
 		return ret;
 	ret = unlink_subvol(w, proot, parent, id);

@@ -15,6 +15,7 @@
 
 #include "cmd_fs.h"
 #include "cmd_inspect.h"
+#include "cmd_send.h"
 #include "cmd_subvol.h"
 #include "shell.h"
 
@@ -158,8 +159,9 @@ const struct shell_group shell_groups[] = {
 const struct shell_cmd shell_btrfs_commands[] = {
 	{ "check", "[DISK]", "ghee's own check of the last commit (as fsck)",
 	  0, 1, cmd_fsck },
-	{ "send", "[-e] [-p PARENT] [-c CLONE] [-f FILE] SUBVOL...",
-	  "write a stream of read-only subvolumes", 0, -1, NULL },
+	{ "send", "[-eq] [-p PARENT] [-c CLONE_SRC]... [--proto 0|1|2] "
+	  "[--no-data] [-f FILE] SUBVOL...",
+	  "write a stream of read-only subvolumes", 1, -1, cmd_send },
 	{ "receive", "[-e] [-f FILE] DIR", "make subvolumes from a send "
 	  "stream", 0, -1, NULL },
 	{ NULL, NULL, NULL, 0, 0, NULL },

@@ -26,6 +26,10 @@ check the image against it.
       A few writes through Linux (new file, append, unlink, mkdir, rename,
       an extended attribute, a FIFO, a reflinked copy),
       done to MOUNT and MODEL alike, then times set again on both.
+  model.py same A B
+      Compare two trees (a subvolume and what receive made of its send
+      stream) as describe() does, leaving out other subvolumes below A,
+      and also times in nanoseconds, holes and hard links.
   model.py times-script MODEL OUT
       ghee utimes commands giving the image MODEL's times.
 
@@ -511,11 +515,22 @@ def times_script(model, out):
             f.write("utimes %s %d %d\n" % (p, t, t))
 
 
-def describe(top):
+def other_subvol(path):
+    """Whether directory path is the root of another subvolume (256) or
+    the empty stand-in a snapshot shows for one (2): a send leaves both
+    out."""
+    return os.lstat(path).st_ino in (2, 256)
+
+
+def describe(top, prune=False):
     """path -> (type, mode, size, nlink, mtime, target, sha256 or device
-    number, uid, gid, extended attributes)."""
+    number, uid, gid, extended attributes). prune: leave out subvolumes
+    below top."""
     res = {}
     for root, dirs, files in os.walk(top):
+        if prune:
+            dirs[:] = [d for d in dirs
+                       if not other_subvol(os.path.join(root, d))]
         rel = root[len(top):] or "/"
         for n in [None] + dirs + files:
             if n is None and rel != "/":
@@ -554,6 +569,63 @@ def compare(mount, model):
                       (p, a.get(p), b.get(p)))
     print("# linux view: %d paths compared, %d differ" % (len(b), bad))
     return 1 if bad else 0
+
+
+def data_map(path):
+    """The 4 KiB blocks of file path that hold data, as SEEK_DATA and
+    SEEK_HOLE show them, leaving out blocks of zeros (a filesystem may
+    allocate the zeroed tail of a file's old last block when it grows),
+    as merged ranges."""
+    ranges, off = [], 0
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        while off < size:
+            try:
+                start = os.lseek(f.fileno(), off, os.SEEK_DATA)
+            except OSError:
+                break
+            off = os.lseek(f.fileno(), start, os.SEEK_HOLE)
+            f.seek(start)
+            for b in range(start, off, 4096):
+                if f.read(min(4096, off - b)).strip(b"\0"):
+                    if ranges and ranges[-1][1] == b:
+                        ranges[-1] = (ranges[-1][0], min(b + 4096, off))
+                    else:
+                        ranges.append((b, min(b + 4096, off)))
+    return tuple(ranges)
+
+
+def deep_describe(top):
+    """describe(top, prune=True) plus what a send must also carry: times
+    in nanoseconds (atime, mtime), the data/hole layout of files, and
+    which paths are one inode (hard links)."""
+    res = describe(top, prune=True)
+    inodes = {}
+    for p in res:
+        st = os.lstat(top + p)
+        extra = ()
+        if stat.S_ISREG(st.st_mode):
+            extra = data_map(top + p)
+            inodes.setdefault(st.st_ino, []).append(p)
+        res[p] = res[p] + (st.st_atime_ns, st.st_mtime_ns, extra)
+    res["hard links"] = sorted(tuple(sorted(v)) for v in inodes.values()
+                               if len(v) > 1)
+    return res
+
+
+def same(a, b):
+    """Compare trees a and b (a sent and a received subvolume) with
+    deep_describe."""
+    da, db = deep_describe(a), deep_describe(b)
+    bad = 0
+    for p in sorted(set(da) | set(db)):
+        if da.get(p) != db.get(p):
+            bad += 1
+            if bad <= 10:
+                print("# differs at %s: %s %s / %s %s" %
+                      (p, a, da.get(p), b, db.get(p)))
+    print("# %d paths compared, %d differ" % (len(da), bad))
+    return 1 if bad or len(da) < 2 else 0
 
 
 def reflink(src, dst, share):
@@ -609,6 +681,8 @@ def main():
         return 0
     if a[0] == "compare":
         return compare(a[1], a[2])
+    if a[0] == "same":
+        return same(a[1], a[2])
     if a[0] == "linux-writes":
         return linux_writes(a[1], a[2], int(a[3]))
     print("usage: see the top of model.py", file=sys.stderr)

@@ -1,0 +1,374 @@
+/*
+ * A regular file's data in the stream, extent by extent (its EXTENT_DATA
+ * items in offset order, clipped to its size):
+ *  - an extent the receiver has already (send_clone.c): CLONE;
+ *  - data (inline or regular extents): WRITE commands of at most 48 KiB
+ *    in version 1 (Linux's read size) and up to 128 KiB in version 2, the
+ *    bytes read through fs_read (checksums verified, as a reader of the
+ *    read-only subvolume); with --no-data one UPDATE_EXTENT per extent;
+ *  - holes: nothing (the receiver's file is sparse there);
+ *  - preallocated ranges: version 2 sends FALLOCATE (KEEP_SIZE for the
+ *    part past the file's size); version 1 has no such command and leaves
+ *    a hole, as Linux does;
+ *  - at the end, TRUNCATE when what was sent stops short of the size.
+ * An incremental send (send_data_diff) sends only the extent items that
+ * differ from the parent's, and makes holes where the parent had data
+ * and the sent subvolume has none: FALLOCATE PUNCH_HOLE in version 2,
+ * zeros written in version 1.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "fs.h"
+#include "fs_info.h"
+#include "send_int.h"
+#include "subvol.h"
+#include "write_common.h"
+
+#define WRITE_V1 (48 * 1024)	/* Linux's BTRFS_SEND_READ_SIZE */
+#define WRITE_V2 (128 * 1024)
+
+static u64 min_u64(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+/* WRITE [off, end) of the current inode, read through fs_read (or
+ * zeros). */
+static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
+{
+	struct fs_ino ino = { c->sv->root.objectid, c->in.ino };
+	u32 most = c->out.proto >= SEND_VERSION_2 ? WRITE_V2 : WRITE_V1;
+
+	while (off < end) {
+		u32 room, len;
+		size_t done = 0;
+		int ret;
+
+		send_begin(&c->out, SEND_C_WRITE);
+		ret = send_put_str(&c->out, SEND_A_PATH, c->in.path);
+		if (ret == 0)
+			ret = send_put_u64(&c->out, SEND_A_FILE_OFFSET, off);
+		if (ret)
+			return ret;
+		room = send_stream_data_room(&c->out);
+		len = (u32)min_u64(end - off, min_u64(room, most));
+		if (zeros) {
+			memset(c->data, 0, len);
+			done = len;
+		} else {
+			ret = fs_read(c->fs, ino, off, c->data, len, &done);
+		}
+		if (ret == 0 && done != len) {
+			pr_err("send: inode %llu: short read at %llu",
+			       (unsigned long long)c->in.ino,
+			       (unsigned long long)off);
+			ret = -EIO;
+		}
+		if (ret == 0)
+			ret = send_put_data(&c->out, c->data, len);
+		if (ret == 0)
+			ret = send_end(&c->out);
+		if (ret)
+			return ret;
+		off += len;
+	}
+	return 0;
+}
+
+/* A command of a path, an offset and a size (UPDATE_EXTENT,
+ * FALLOCATE with mode). */
+static int send_range(struct send_ctx *c, enum send_cmd cmd, u32 mode,
+		      u64 off, u64 len)
+{
+	struct send_stream *s = &c->out;
+	u8 m[4];
+	int ret;
+
+	send_begin(s, cmd);
+	ret = send_put_str(s, SEND_A_PATH, c->in.path);
+	if (ret == 0 && cmd == SEND_C_FALLOCATE) {
+		put_le32(m, mode);
+		ret = send_put(s, SEND_A_FALLOCATE_MODE, m, sizeof(m));
+	}
+	if (ret == 0)
+		ret = send_put_u64(s, SEND_A_FILE_OFFSET, off);
+	if (ret == 0)
+		ret = send_put_u64(s, SEND_A_SIZE, len);
+	return ret ? ret : send_end(s);
+}
+
+/* A preallocated range [off, end) of the current inode. */
+static int send_prealloc(struct send_ctx *c, u64 off, u64 end)
+{
+	u64 size = c->in.size, in_size = min_u64(end, size);
+	int ret = 0;
+
+	if (c->out.proto < SEND_VERSION_2)
+		return 0;
+	if (off < in_size) {
+		ret = send_range(c, SEND_C_FALLOCATE, 0, off, in_size - off);
+		if (c->in.next_write < in_size)
+			c->in.next_write = in_size;
+	}
+	if (ret == 0 && end > size)
+		ret = send_range(c, SEND_C_FALLOCATE, SEND_FALLOC_KEEP_SIZE,
+				 off > size ? off : size,
+				 end - (off > size ? off : size));
+	return ret;
+}
+
+/* Send one EXTENT_DATA item k (fe, size bytes) of the current inode. */
+int send_extent(struct send_ctx *c, const struct key *k, const u8 *fe,
+		u32 size)
+{
+	u64 off = k->offset, end;
+	u8 type;
+	int ret;
+
+	if (!SEND_IS(c->in.mode, S_IFREG_))
+		return 0;
+	if (size < BTRFS_FILE_EXTENT_INLINE_DATA_START)
+		return -EUCLEAN;
+	type = D_GET8(struct d_file_extent_item, fe, type);
+	if (type == BTRFS_FILE_EXTENT_INLINE) {
+		end = off + D_GET64(struct d_file_extent_item, fe, ram_bytes);
+	} else {
+		if (size < sizeof(struct d_file_extent_item))
+			return -EUCLEAN;
+		end = off + D_GET64(struct d_file_extent_item, fe, num_bytes);
+		if (type == BTRFS_FILE_EXTENT_PREALLOC)
+			return send_prealloc(c, off, end);
+		if (!D_GET64(struct d_file_extent_item, fe, disk_bytenr))
+			return 0;	/* a hole */
+	}
+	end = min_u64(end, c->in.size);
+	if (off >= end)
+		return 0;
+	if (c->flags & FS_SEND_NO_DATA) {
+		ret = send_range(c, SEND_C_UPDATE_EXTENT, 0, off, end - off);
+	} else {
+		int64_t cloned = type == BTRFS_FILE_EXTENT_REG ?
+			     send_try_clone(c, off, end, fe) : 0;
+
+		ret = cloned < 0 ? (int)cloned : 0;
+		if (ret == 0 && off + (u64)cloned < end)
+			ret = send_writes(c, off + (u64)cloned, end, 0);
+	}
+	if (ret == 0 && c->in.next_write < end)
+		c->in.next_write = end;
+	if (c->in.recv_size < c->in.next_write)
+		c->in.recv_size = c->in.next_write;
+	return ret;
+}
+
+/* TRUNCATE the current inode to size. */
+int send_truncate(struct send_ctx *c, u64 size)
+{
+	struct send_stream *s = &c->out;
+	int ret;
+
+	send_begin(s, SEND_C_TRUNCATE);
+	ret = send_put_str(s, SEND_A_PATH, c->in.path);
+	if (ret == 0)
+		ret = send_put_u64(s, SEND_A_SIZE, size);
+	return ret ? ret : send_end(s);
+}
+
+/* The file range [*start, *end) item fe (size bytes) covers with data or
+ * preallocation; 0 for a hole. */
+static int extent_range(u64 off, const u8 *fe, u32 size, u64 *end)
+{
+	if (size < BTRFS_FILE_EXTENT_INLINE_DATA_START)
+		return 0;
+	if (D_GET8(struct d_file_extent_item, fe, type) ==
+	    BTRFS_FILE_EXTENT_INLINE) {
+		*end = off + D_GET64(struct d_file_extent_item, fe, ram_bytes);
+		return 1;
+	}
+	if (size < sizeof(struct d_file_extent_item) ||
+	    !D_GET64(struct d_file_extent_item, fe, disk_bytenr))
+		return 0;
+	*end = off + D_GET64(struct d_file_extent_item, fe, num_bytes);
+	return 1;
+}
+
+/* The EXTENT_DATA items of one version of the inode. */
+struct extent_list {
+	struct { u64 off; u32 size, at; } *v;
+	u32 n, cap;
+	u8 *bytes;		/* the items, one after another */
+	u32 len, bytes_cap;
+};
+
+static int extents_add(struct extent_list *l, u64 off, const u8 *p,
+		       u32 size)
+{
+	if (l->n == l->cap) {
+		u32 cap = l->cap * 2 + 16;
+		void *v = kmalloc(cap * sizeof(*l->v));
+
+		if (!v)
+			return -ENOMEM;
+		if (l->n)
+			memcpy(v, l->v, l->n * sizeof(*l->v));
+		kfree(l->v);
+		l->v = v;
+		l->cap = cap;
+	}
+	if (l->len + size > l->bytes_cap) {
+		u32 cap = (l->len + size) * 2;
+		u8 *b = kmalloc(cap);
+
+		if (!b)
+			return -ENOMEM;
+		if (l->len)
+			memcpy(b, l->bytes, l->len);
+		kfree(l->bytes);
+		l->bytes = b;
+		l->bytes_cap = cap;
+	}
+	l->v[l->n].off = off;
+	l->v[l->n].size = size;
+	l->v[l->n].at = l->len;
+	memcpy(l->bytes + l->len, p, size);
+	l->len += size;
+	l->n++;
+	return 0;
+}
+
+static void list_free(struct extent_list *l)
+{
+	kfree(l->v);
+	kfree(l->bytes);
+}
+
+/* The inode's EXTENT_DATA items in tree root. */
+static int extents_of(struct send_ctx *c, const struct ctree_root *root,
+		      struct extent_list *l)
+{
+	struct key k = { c->in.ino, BTRFS_EXTENT_DATA_KEY, 0 };
+	struct send_cursor cur = { 0 };
+	int ret = send_search_in(c, root, &k, &cur);
+
+	while (ret == 0) {
+		tb_item_key(cur.leaf, cur.slot, &k);
+		if (k.objectid != c->in.ino || k.type != BTRFS_EXTENT_DATA_KEY)
+			break;
+		ret = extents_add(l, k.offset, tb_item_data(cur.leaf, cur.slot),
+			       tb_item_size(cur.leaf, cur.slot));
+		if (ret == 0)
+			ret = send_next(c, root, &cur);
+	}
+	send_cursor_release(&cur);
+	return ret < 0 ? ret : 0;
+}
+
+/* Make [off, end) a hole: the parent had data there. */
+static int punch(struct send_ctx *c, u64 off, u64 end)
+{
+	if (c->out.proto >= SEND_VERSION_2)
+		return send_range(c, SEND_C_FALLOCATE, SEND_FALLOC_PUNCH_HOLE |
+				  SEND_FALLOC_KEEP_SIZE, off, end - off);
+	return send_writes(c, off, end, 1);
+}
+
+/* Punch what of [a, b) the new items n do not cover. */
+static int punch_uncovered(struct send_ctx *c, const struct extent_list *n,
+			   u64 a, u64 b)
+{
+	u32 i;
+
+	for (i = 0; i < n->n && a < b; i++) {
+		u64 s = n->v[i].off, e;
+
+		if (!extent_range(s, n->bytes + n->v[i].at, n->v[i].size, &e) ||
+		    e <= a)
+			continue;
+		if (s >= b)
+			break;
+		if (s > a) {
+			int ret = punch(c, a, s);
+
+			if (ret)
+				return ret;
+		}
+		a = e;
+	}
+	return a < b ? punch(c, a, b) : 0;
+}
+
+
+/*
+ * Whether new item p (size bytes) at file offset off says what the parent
+ * already has: the same bytes at the same offset, or a regular extent
+ * whose range one parent item covers with the same disk extent at the
+ * same place (a write elsewhere in the extent split the parent's item).
+ */
+static int unchanged(const struct extent_list *o, u64 off, const u8 *p,
+		     u32 size)
+{
+	u32 i;
+
+	for (i = 0; i < o->n && o->v[i].off <= off; i++) {
+		const u8 *q = o->bytes + o->v[i].at;
+
+		if (o->v[i].off == off && o->v[i].size == size &&
+		    !memcmp(q, p, size))
+			return 1;
+		if (size < sizeof(struct d_file_extent_item) ||
+		    o->v[i].size < sizeof(struct d_file_extent_item) ||
+		    FE8(p, type) != BTRFS_FILE_EXTENT_REG ||
+		    FE8(q, type) != BTRFS_FILE_EXTENT_REG ||
+		    !FE64(p, disk_bytenr) ||
+		    FE64(p, disk_bytenr) != FE64(q, disk_bytenr) ||
+		    FE8(p, compression) != FE8(q, compression))
+			continue;
+		if (o->v[i].off - FE64(q, offset) == off - FE64(p, offset) &&
+		    o->v[i].off + FE64(q, num_bytes) >=
+		    off + FE64(p, num_bytes))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Send how the current inode's data changed since the parent: the items
+ * that differ, and holes where the parent had data.
+ */
+int send_data_diff(struct send_ctx *c)
+{
+	struct extent_list o = { 0 }, n = { 0 };
+	u8 old_ii[sizeof(struct d_inode_item)];
+	u64 limit;
+	u32 i;
+	int ret = send_read_inode_in(c, &c->parent->root, c->in.ino, old_ii);
+
+	if (ret == 0) {
+		c->in.recv_size = D_GET64(struct d_inode_item, old_ii, size);
+		ret = extents_of(c, &c->parent->root, &o);
+	}
+	if (ret == 0)
+		ret = extents_of(c, &c->sv->root, &n);
+	for (i = 0; i < n.n && ret == 0; i++) {
+		struct key k = { c->in.ino, BTRFS_EXTENT_DATA_KEY, n.v[i].off };
+		const u8 *p = n.bytes + n.v[i].at;
+
+		if (!unchanged(&o, k.offset, p, n.v[i].size))
+			ret = send_extent(c, &k, p, n.v[i].size);
+	}
+	limit = min_u64(D_GET64(struct d_inode_item, old_ii, size),
+			c->in.size);
+	for (i = 0; i < o.n && ret == 0; i++) {
+		u64 s = o.v[i].off, e;
+
+		if (s < limit && extent_range(s, o.bytes + o.v[i].at,
+					      o.v[i].size, &e))
+			ret = punch_uncovered(c, &n, s, min_u64(e, limit));
+	}
+	list_free(&o);
+	list_free(&n);
+	return ret;
+}

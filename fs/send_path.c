@@ -1,0 +1,320 @@
+/*
+ * Paths as the receiver sees them at each point of the stream.
+ *
+ * Inodes are sent in inode-number order. An inode below c->progress is
+ * in place: its path is the path of its first name (its first INODE_REF
+ * or INODE_EXTREF item, as Linux's send takes it). Any other inode is
+ * still under its orphan name "o<ino>-<gen>-0" at the subvolume's top
+ * (a directory made ahead of its turn because an inode sent earlier
+ * lives in it). So a path is built from the inode up: names of inodes in
+ * place, until the top directory (256) or an orphan.
+ *
+ * An incremental send follows the parent snapshot instead: an inode that
+ * moved or was made during the stream has its place in c->loc (a name in
+ * a directory, or its orphan name); any other inode is where the parent
+ * has it (its first name there; unchanged inodes have the same names in
+ * both trees).
+ *
+ * Also here: the small integer sets send uses (which directories were
+ * made ahead of their turn, which directories' times go at the end).
+ */
+#include <ghee/errno.h>
+#include <stdio.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "fs_info.h"
+#include "send_int.h"
+#include "subvol.h"
+
+/* Slot of key in s: where it is, or the empty slot where it goes. */
+static u32 set_slot(const struct send_set *s, u64 key)
+{
+	u32 i = (u32)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (s->cap - 1);
+
+	while (s->keys[i] && s->keys[i] != key)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static int set_grow(struct send_set *s)
+{
+	struct send_set n = { .cap = s->cap ? s->cap * 2 : 64 };
+	u32 i;
+
+	n.keys = kzalloc(n.cap * sizeof(u64));
+	n.vals = kmalloc(n.cap * sizeof(u64));
+	if (!n.keys || !n.vals) {
+		kfree(n.keys);
+		kfree(n.vals);
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->cap; i++) {
+		if (s->keys[i]) {
+			u32 j = set_slot(&n, s->keys[i]);
+
+			n.keys[j] = s->keys[i];
+			n.vals[j] = s->vals[i];
+			n.n++;
+		}
+	}
+	send_set_free(s);
+	*s = n;
+	return 0;
+}
+
+/* Map key (an inode number, never 0) to val. 0 or -ENOMEM. */
+int send_set_put(struct send_set *s, u64 key, u64 val)
+{
+	u32 i;
+
+	if ((s->n + 1) * 2 > s->cap) {
+		int ret = set_grow(s);
+
+		if (ret)
+			return ret;
+	}
+	i = set_slot(s, key);
+	if (!s->keys[i])
+		s->n++;
+	s->keys[i] = key;
+	s->vals[i] = val;
+	return 0;
+}
+
+/* 1 and *val when key is in s, else 0. */
+int send_set_get(const struct send_set *s, u64 key, u64 *val)
+{
+	u32 i;
+
+	if (!s->cap)
+		return 0;
+	i = set_slot(s, key);
+	if (!s->keys[i])
+		return 0;
+	if (val)
+		*val = s->vals[i];
+	return 1;
+}
+
+void send_set_free(struct send_set *s)
+{
+	kfree(s->keys);
+	kfree(s->vals);
+	s->keys = s->vals = NULL;
+	s->cap = s->n = 0;
+}
+
+/* The name an inode has before it is in place: "o<ino>-<gen>-0". */
+void send_orphan_name(u64 ino, u64 gen, char *out)
+{
+	snprintf(out, 64, "o%llu-%llu-0", (unsigned long long)ino,
+		 (unsigned long long)gen);
+}
+
+/* out = dir "/" name (just name when dir is the top, ""). */
+int send_join(char *out, const char *dir, const u8 *name, u32 len)
+{
+	size_t d = strlen(dir);
+
+	if (d + 1 + len + 1 > SEND_PATH_MAX)
+		return -ENAMETOOLONG;
+	if (out != dir)
+		memmove(out, dir, d);
+	if (d)
+		out[d++] = '/';
+	memcpy(out + d, name, len);
+	out[d + len] = 0;
+	return 0;
+}
+
+/*
+ * The first name of inode ino in tree root: its parent directory and the
+ * name, copied to name (BTRFS_NAME_LEN bytes room). 0, -EUCLEAN when it
+ * has none.
+ */
+static int first_ref(struct send_ctx *c, const struct ctree_root *root,
+		     u64 ino, u64 *parent, u8 *name, u32 *len)
+{
+	struct key k = { ino, BTRFS_INODE_REF_KEY, 0 };
+	struct send_cursor cur = { 0 };
+	const u8 *p;
+	u32 size, hdr;
+	int ret = send_search_in(c, root, &k, &cur);
+
+	if (ret == 0) {
+		tb_item_key(cur.leaf, cur.slot, &k);
+		p = tb_item_data(cur.leaf, cur.slot);
+		size = tb_item_size(cur.leaf, cur.slot);
+		if (k.objectid != ino || (k.type != BTRFS_INODE_REF_KEY &&
+					  k.type != BTRFS_INODE_EXTREF_KEY))
+			ret = 1;
+	}
+	if (ret == 0 && k.type == BTRFS_INODE_REF_KEY) {
+		hdr = sizeof(struct d_inode_ref);
+		*parent = k.offset;
+		*len = size < hdr ? 0 :
+			D_GET16(struct d_inode_ref, p, name_len);
+	} else if (ret == 0) {
+		hdr = sizeof(struct d_inode_extref);
+		*parent = size < hdr ? 0 :
+			D_GET64(struct d_inode_extref, p, parent_objectid);
+		*len = size < hdr ? 0 :
+			D_GET16(struct d_inode_extref, p, name_len);
+	}
+	if (ret == 0 && (size < hdr + *len || !*len || *len > BTRFS_NAME_LEN))
+		ret = -EUCLEAN;
+	if (ret == 0)
+		memcpy(name, p + hdr, *len);
+	send_cursor_release(&cur);
+	if (ret == 1) {
+		pr_err("send: subvolume %llu inode %llu has no name",
+		       (unsigned long long)c->sv->root.objectid,
+		       (unsigned long long)ino);
+		ret = -EUCLEAN;
+	}
+	return ret;
+}
+
+/* The generation of inode ino, for its orphan name. */
+static int orphan_gen(struct send_ctx *c, u64 ino, u64 *gen)
+{
+	u8 ii[sizeof(struct d_inode_item)];
+	int ret;
+
+	if (ino == c->in.ino) {
+		*gen = c->in.gen;
+		return 0;
+	}
+	if (send_set_get(&c->created, ino, gen))
+		return 0;
+	ret = send_read_inode(c, ino, ii);
+	if (ret == 0)
+		*gen = D_GET64(struct d_inode_item, ii, generation);
+	return ret;
+}
+
+/* Put len bytes of s before the path being built backwards at *at. */
+static int prepend(char *buf, size_t *at, const void *s, size_t len)
+{
+	if (len + 1 > *at)
+		return -ENAMETOOLONG;
+	if (*at < SEND_PATH_MAX - 1)
+		buf[--*at] = '/';
+	*at -= len;
+	memcpy(buf + *at, s, len);
+	return 0;
+}
+
+/* Record where inode ino is now (an incremental send). */
+int send_loc_set(struct send_ctx *c, u64 ino, const struct send_loc *l)
+{
+	u64 v;
+	struct send_loc *n;
+
+	if (send_set_get(&c->loc, ino, &v)) {
+		*(struct send_loc *)(uintptr_t)v = *l;
+		return 0;
+	}
+	n = kmalloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	*n = *l;
+	if (send_set_put(&c->loc, ino, (u64)(uintptr_t)n)) {
+		kfree(n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void send_loc_free_all(struct send_ctx *c)
+{
+	u32 i;
+
+	for (i = 0; i < c->loc.cap; i++)
+		if (c->loc.keys[i])
+			kfree((void *)(uintptr_t)c->loc.vals[i]);
+	send_set_free(&c->loc);
+}
+
+/*
+ * One step up from ino in an incremental send: its name and directory,
+ * or (*orphan_gen set) its orphan name's generation.
+ */
+static int incr_step(struct send_ctx *c, u64 ino, u64 *parent, u8 *name,
+		     u32 *len, u64 *orphan_gen)
+{
+	const struct send_change *ch;
+	u64 v;
+
+	*orphan_gen = 0;
+	if (send_set_get(&c->loc, ino, &v)) {
+		const struct send_loc *l = (const void *)(uintptr_t)v;
+
+		if (l->orphan) {
+			*orphan_gen = l->gen;
+			return 0;
+		}
+		*parent = l->dir;
+		*len = l->len;
+		memcpy(name, l->name, l->len);
+		return 0;
+	}
+	ch = send_change_find(c, ino);
+	return first_ref(c, ch && ch->old_gen ? &c->parent->root :
+			 &c->sv->root, ino, parent, name, len);
+}
+
+/* Where inode ino is now for the receiver, into out (SEND_PATH_MAX). */
+int send_path_of(struct send_ctx *c, u64 ino, char *out)
+{
+	char *buf = c->tmp;
+	size_t at = SEND_PATH_MAX - 1;
+	u8 name[BTRFS_NAME_LEN];
+	int depth = 0, ret = 0;
+
+	buf[at] = 0;
+	while (c->parent && ino != c->sv->root_dirid && ret == 0) {
+		u64 parent = 0, gen;
+		u32 len = 0;
+
+		ret = incr_step(c, ino, &parent, name, &len, &gen);
+		if (ret == 0 && gen) {
+			char orphan[64];
+
+			send_orphan_name(ino, gen, orphan);
+			ret = prepend(buf, &at, orphan, strlen(orphan));
+			break;
+		}
+		if (ret == 0)
+			ret = prepend(buf, &at, name, len);
+		if (ret == 0 && ++depth > SEND_PATH_MAX / 2)
+			ret = -ELOOP;
+		ino = parent;
+	}
+	while (!c->parent && ino != c->sv->root_dirid && ret == 0) {
+		u64 parent, gen;
+		u32 len;
+
+		if (ino >= c->progress) {
+			char orphan[64];
+
+			ret = orphan_gen(c, ino, &gen);
+			if (ret == 0) {
+				send_orphan_name(ino, gen, orphan);
+				ret = prepend(buf, &at, orphan, strlen(orphan));
+			}
+			break;
+		}
+		ret = first_ref(c, &c->sv->root, ino, &parent, name, &len);
+		if (ret == 0)
+			ret = prepend(buf, &at, name, len);
+		if (ret == 0 && ++depth > SEND_PATH_MAX / 2)
+			ret = -ELOOP;
+		ino = parent;
+	}
+	if (ret == 0)
+		memmove(out, buf + at, SEND_PATH_MAX - at);
+	return ret;
+}

@@ -1,0 +1,36 @@
+# Helpers shared by the interop scripts (sourced): KTAP lines and the
+# judges. The sourcing script sets N=0 and FAILED=0 first.
+
+echo "KTAP version 1"
+ok() { N=$((N + 1)); echo "ok $N $1"; }
+notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
+skip() { N=$((N + 1)); echo "ok $N $1 # SKIP $2"; }
+finish() { echo "1..$N"; echo "$((N - FAILED)) passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
+say() { sed 's/^/# /'; }
+
+# ghee_run OUT ARGS...: run the host tool on the images ARGS with the
+# commands on stdin into OUT; fail when any command failed.
+ghee_run() {
+	local out=$1
+	shift
+	timeout 300 "$GHEE" "$@" >"$out" 2>&1
+	local rc=$?
+	if [ $rc -ne 0 ] || grep -qE "^error|errno|^ERROR|^usage:|unknown command|aborted" "$out"; then
+		grep -E -B1 "^error|errno|^ERROR|^usage:|unknown command|aborted" "$out" | head -n 8 | say
+		return 1
+	fi
+	return 0
+}
+
+# btrfs_check IMG: btrfs check must pass and say so.
+btrfs_check() {
+	local out
+	out=$(btrfs check "$1" 2>&1)
+	local rc=$?
+	if [ $rc -ne 0 ] || ! echo "$out" | grep -q "no error found"; then
+		echo "# btrfs check exit status $rc"
+		echo "$out" | grep -vE "^\[|^Opening|^Checking|^UUID" | head -n 12 | say
+		return 1
+	fi
+	return 0
+}
