@@ -196,6 +196,41 @@ int fs_subvol_delete(struct fs_info *fs, const char *path, uint64_t id);
 int fs_subvol_sync(struct fs_info *fs);
 int fs_subvol_sync_id(struct fs_info *fs, uint64_t id);
 
+/*
+ * Receive (fs/receive*.c): apply send streams read through read (up to
+ * len bytes; how many, 0 at the end, or <0) under directory dir, or with
+ * fs_receive_dump print them as btrfs receive --dump does (fs may be
+ * NULL). What there is to say goes to say: a dump line (OUT), a note
+ * (INFO: "At subvol NAME"), or an error message (ERROR; err the negative
+ * errno behind it, or 0 when msg says all). Both return 0 or the
+ * negative errno that stopped them (each error said).
+ * fs_subvol_find_sent: the subvolume a stream names by its sender's UUID
+ * and ctransid (received from it, else the original; -ENOENT).
+ * fs_subvol_set_received: BTRFS_IOC_SET_RECEIVED_SUBVOL on path.
+ */
+enum fs_receive_say {
+	FS_RECEIVE_OUT,		/* a line of output, no newline */
+	FS_RECEIVE_INFO,	/* a note for the error stream */
+	FS_RECEIVE_ERROR,	/* an error */
+};
+struct fs_receive_args {
+	const char *dir;	/* directory the subvolumes go in */
+	const char *shown_dir;	/* dir as messages name it */
+	long (*read)(void *ctx, void *buf, size_t len);
+	void *read_ctx;
+	int honor_end;		/* -e: stop at the first END */
+	uint64_t max_errors;	/* -E: stop after so many; 0: never */
+	void (*say)(void *ctx, enum fs_receive_say kind, const char *msg,
+		    int err);
+	void *say_ctx;
+};
+int fs_receive(struct fs_info *fs, const struct fs_receive_args *a);
+int fs_receive_dump(const struct fs_receive_args *a);
+int fs_subvol_find_sent(struct fs_info *fs, const uint8_t *uuid,
+			uint64_t transid, uint64_t *id);
+int fs_subvol_set_received(struct fs_info *fs, const char *path,
+			   const uint8_t *uuid, uint64_t stransid);
+
 /* Space figures for df: one row per chunk type and profile. */
 struct fs_space {
 	uint64_t type;		/* BTRFS_BLOCK_GROUP_* type and profile */

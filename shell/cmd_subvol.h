@@ -17,5 +17,7 @@ int cmd_subvolume_delete(int argc, char **argv);
 int cmd_subvolume_sync(int argc, char **argv);
 int cmd_property_get(int argc, char **argv);
 int cmd_property_set(int argc, char **argv);
+/* shell/cmd_receive.c */
+int cmd_receive(int argc, char **argv);
 
 #endif

@@ -162,7 +162,7 @@ const struct shell_cmd shell_btrfs_commands[] = {
 	{ "send", "[-eq] [-p PARENT] [-c CLONE_SRC]... [--proto 0|1|2] "
 	  "[--no-data] [-f FILE] SUBVOL...",
 	  "write a stream of read-only subvolumes", 1, -1, cmd_send },
-	{ "receive", "[-e] [-f FILE] DIR", "make subvolumes from a send "
-	  "stream", 0, -1, NULL },
+	{ "receive", "[-e] [-E N] [-q] [-f FILE] [--dump] [DIR]", "make "
+	  "subvolumes from a send stream", 0, -1, cmd_receive },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
