@@ -54,23 +54,48 @@ struct rcv {
 					 * task was stopped: go no further */
 };
 
-/* Say an error about the command being applied. Returns err. */
-static int rcv_fail(struct rcv *r, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int rcv_fail(struct rcv *r, int err, const char *fmt, ...)
+/* Say an error about the command being applied, with the text of
+ * say_err after it (0: none); return err. */
+static int vfail(struct rcv *r, int err, int say_err, const char *fmt,
+		 va_list ap)
 {
 	char msg[512];
-	va_list ap;
 	int n;
 
 	n = snprintf(msg, sizeof(msg), "at byte %llu of the stream: %s ",
 		     (unsigned long long)r->c->offset,
 		     receive_cmd_name(r->c->cmd));
-	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof(msg))
 		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	r->a->say(r->a->say_ctx, FS_RECEIVE_ERROR, msg, say_err);
+	return err;
+}
+
+/* Say that applying the command failed with err; return err. */
+static int rcv_fail(struct rcv *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int rcv_fail(struct rcv *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = vfail(r, err, err, fmt, ap);
 	va_end(ap);
-	r->a->say(r->a->say_ctx, FS_RECEIVE_ERROR, msg, err);
+	return err;
+}
+
+/* Say why the command is refused (a path leaving the subvolume);
+ * return -EPERM. */
+static int rcv_refuse(struct rcv *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int rcv_refuse(struct rcv *r, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vfail(r, -EPERM, 0, fmt, ap);
+	va_end(ap);
 	return err;
 }
 
@@ -125,13 +150,13 @@ static int join(struct rcv *r, const char *base, unsigned attr, char *out)
 	if (ret)
 		return rcv_fail(r, ret, "path attribute %u", attr);
 	if (r->tmp[0] == '/')
-		return rcv_fail(r, -EPERM, "%s: absolute path leaves the "
-				"subvolume", r->tmp);
+		return rcv_refuse(r, "%s: absolute path leaves the subvolume",
+				  r->tmp);
 	for (s = r->tmp; s; s = strchr(s, '/')) {
 		s += *s == '/';
 		if (s[0] == '.' && s[1] == '.' && (!s[2] || s[2] == '/'))
-			return rcv_fail(r, -EPERM, "%s: path with \"..\" "
-					"leaves the subvolume", r->tmp);
+			return rcv_refuse(r, "%s: path with \"..\" leaves "
+					  "the subvolume", r->tmp);
 	}
 	if (n + 1 + strlen(r->tmp) >= RCV_PATH_MAX)
 		return rcv_fail(r, -ENAMETOOLONG, "%s", r->tmp);
@@ -143,8 +168,8 @@ static int join(struct rcv *r, const char *base, unsigned attr, char *out)
 	}
 	ret = check_dirs(r, out, n + 1);
 	if (ret == -ELOOP)
-		return rcv_fail(r, -EPERM, "%s: path through a symlink leaves "
-				"the subvolume", r->tmp);
+		return rcv_refuse(r, "%s: path through a symlink leaves the "
+				  "subvolume", r->tmp);
 	if (ret)
 		return rcv_fail(r, ret, "%s", r->tmp);
 	return 0;
@@ -485,6 +510,7 @@ int fs_receive(struct fs_info *fs, const struct fs_receive_args *a)
 	struct rcv *r = kzalloc(sizeof(*r));
 	uint64_t errors = 0;
 	int ret, streams = 0, last = 0;
+	size_t n;
 
 	if (!r)
 		return -ENOMEM;
@@ -523,8 +549,10 @@ int fs_receive(struct fs_info *fs, const struct fs_receive_args *a)
 			break;
 	}
 	if (ret && r->sub[0]) {
+		n = strlen(a->shown_dir);
 		snprintf(r->tmp, RCV_PATH_MAX, "what was received is left "
-			 "writable in %s/%s", a->shown_dir, r->name);
+			 "writable in %s%s%s", a->shown_dir,
+			 n && a->shown_dir[n - 1] == '/' ? "" : "/", r->name);
 		a->say(a->say_ctx, FS_RECEIVE_ERROR, r->tmp, 0);
 	}
 	progress_end();

@@ -181,7 +181,6 @@ static void add_time(struct dump *d, const char *name, unsigned attr)
 static int fields_names(struct dump *d)
 {
 	const struct receive_cmd *c = d->c;
-	const struct receive_attr *l = &c->attr[SEND_A_PATH_LINK];
 	int ret;
 
 	switch (c->cmd) {
@@ -201,15 +200,18 @@ static int fields_names(struct dump *d)
 		return 0;
 	case SEND_C_SYMLINK:
 	case SEND_C_LINK:
-		add(d, "dest=%.*s", (int)strnlen((const char *)l->data,
-						 l->len), l->data);
-		return 0;
+		ret = receive_attr_str(c, SEND_A_PATH_LINK, d->path,
+				       sizeof(d->path));
+		break;
 	default:	/* RENAME */
 		ret = joined(d, SEND_A_PATH_TO, d->subvol);
-		if (ret == 0)
-			add(d, "dest=%s", d->path);
-		return ret;
+		break;
 	}
+	if (ret == 0) {
+		add(d, "dest=");
+		add_escaped(d, d->path);
+	}
+	return ret;
 }
 
 /* The fields of the commands that change an inode. */
@@ -322,7 +324,7 @@ int fs_receive_dump(const struct fs_receive_args *a)
 		ret = dump_cmd(d);
 		if (ret) {
 			receive_stream_error(&rs, d->c->offset, ret,
-					     "%s: path too long",
+					     "%s: bad or too long path",
 					     receive_cmd_name(d->c->cmd));
 			break;
 		}

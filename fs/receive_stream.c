@@ -146,12 +146,12 @@ int receive_stream_error(struct receive_stream *rs, uint64_t offset, int ret,
 }
 
 /*
- * Read exactly len bytes. 0 when read, 1 when the source ended before the
- * first byte, -EIO (with rs->err naming what) when it ended after some,
- * or the source's error.
+ * Read exactly len bytes, part of what starts at byte at. 0 when read,
+ * 1 when the source ended before the first byte, -EIO (with rs->err
+ * naming what and at) when it ended after some, or the source's error.
  */
 static int read_full(struct receive_stream *rs, uint8_t *buf, size_t len,
-		     const char *what)
+		     uint64_t at, const char *what)
 {
 	size_t got = 0;
 	long n;
@@ -170,7 +170,7 @@ static int read_full(struct receive_stream *rs, uint8_t *buf, size_t len,
 		rs->pos += got;
 		return got == len ? 0 : 1;
 	}
-	return receive_stream_error(rs, rs->pos, -EIO,
+	return receive_stream_error(rs, at, -EIO,
 				    "truncated: %s of %zu bytes has %zu",
 				    what, len, got);
 }
@@ -186,7 +186,7 @@ int receive_stream_begin(struct receive_stream *rs)
 	uint64_t at = rs->pos;
 	int ret;
 
-	ret = read_full(rs, hdr, sizeof(hdr), "stream header");
+	ret = read_full(rs, hdr, sizeof(hdr), at, "stream header");
 	if (ret)
 		return ret;
 	if (memcmp(hdr, SEND_MAGIC, SEND_MAGIC_LEN))
@@ -301,7 +301,7 @@ int receive_stream_next(struct receive_stream *rs,
 	c->offset = rs->pos;
 	ret = reserve(rs, SEND_CMD_HEADER_LEN);
 	if (ret == 0)
-		ret = read_full(rs, rs->buf, SEND_CMD_HEADER_LEN,
+		ret = read_full(rs, rs->buf, SEND_CMD_HEADER_LEN, c->offset,
 				"command header");
 	if (ret == 1)
 		return receive_stream_error(rs, c->offset, -EIO,
@@ -319,11 +319,11 @@ int receive_stream_next(struct receive_stream *rs,
 	ret = reserve(rs, SEND_CMD_HEADER_LEN + len);
 	if (ret == 0)
 		ret = read_full(rs, rs->buf + SEND_CMD_HEADER_LEN, len,
-				"command");
+				c->offset, "command body");
 	if (ret == 1)
-		ret = receive_stream_error(rs, rs->pos, -EIO,
-					   "truncated: command of %u bytes "
-					   "has none", len);
+		ret = receive_stream_error(rs, c->offset, -EIO,
+					   "truncated: command body of %u "
+					   "bytes has none", len);
 	if (ret)
 		return ret;
 	crc = le32(rs->buf + 6);

@@ -1,0 +1,262 @@
+#!/bin/bash
+# Interop: ghee's receive (host tool) of streams made by the host's
+# `btrfs send` from Linux-made snapshots.
+#   1. Linux makes a subvolume with every inode kind, hard links, xattrs,
+#      holes, owners and times, and a chain of read-only snapshots with
+#      renames, moves, a directory moved into its former sibling, two
+#      names swapped, hard links added and removed, xattrs changed, a
+#      file replaced by a directory, reflinked copies; streams: a full
+#      send, incremental sends (-p), one with a clone source (-c) and a
+#      full one in protocol version 2.
+#   2. ghee's receive --dump prints what btrfs receive --dump prints,
+#      byte for byte, for every stream.
+#   3. ghee receives the chain (from a raw disk with -e, and one stream
+#      from a file in its filesystem); `btrfs check` is clean after every
+#      receive; Linux mounts ghee's image and every received snapshot is
+#      the same tree as Linux's (same_tree.py), read-only, with the
+#      sender's UUID as received UUID; ghee reads the same (compare.py).
+#   4. damaged streams (bad magic, bad crc, truncated, unknown command,
+#      paths leaving the subvolume by "..", "/" and a symlink, a missing
+#      parent, an existing target) each fail with their message and the
+#      byte offset, touch nothing outside the new subvolume, leave it
+#      writable and named, and `btrfs check` stays clean.
+# Needs root (loop mounts). Output: KTAP and '#' lines. Scratch files in
+# build/interop-receive/.
+set -u -o pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+GHEE=${GHEE:-$ROOT/build/ghee}
+W=$ROOT/build/interop-receive
+N=0
+FAILED=0
+
+echo "KTAP version 1"
+ok() { N=$((N + 1)); echo "ok $N $1"; }
+notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
+skip() { N=$((N + 1)); echo "ok $N $1 # SKIP $2"; }
+say() { sed 's/^/# /'; }
+cleanup() {
+	mountpoint -q "$W/src" && umount "$W/src"
+	mountpoint -q "$W/got" && umount "$W/got"
+}
+finish() { cleanup; echo "1..$N"; echo "$((N - FAILED)) passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
+
+command -v btrfs >/dev/null || { notok receive "btrfs-progs not installed"; finish; }
+[ -x "$GHEE" ] || { notok receive "host tool $GHEE not built"; finish; }
+[ "$(id -u)" = 0 ] || { notok receive "needs root for loop mounts"; finish; }
+cleanup 2>/dev/null
+rm -rf "$W" && mkdir -p "$W/src" "$W/got"
+trap cleanup EXIT
+
+# 1. Linux's snapshots and streams.
+truncate -s 512M "$W/src.img"
+mkfs.btrfs -q -f "$W/src.img" >/dev/null 2>&1 && mount -o loop "$W/src.img" "$W/src" ||
+	{ notok linux_makes_streams "mkfs or mount failed"; finish; }
+S=$W/src
+# snap NAME [SEND OPTIONS]: a read-only snapshot of data, sent to NAME.stream.
+snap() {
+	local n=$1
+	shift
+	btrfs subvolume snapshot -r "$S/data" "$S/snaps/$n" >/dev/null &&
+		btrfs send -q "$@" -f "$W/$n.stream" "$S/snaps/$n"
+}
+build() {
+	set -e
+	btrfs subvolume create "$S/data" >/dev/null
+	btrfs subvolume create "$S/other" >/dev/null
+	btrfs subvolume create "$S/esc" >/dev/null
+	mkdir "$S/snaps"
+	cd "$S/data"
+	mkdir -p a/b c "name with space" && echo hello > a/f && echo world > c/g
+	head -c 300000 /dev/urandom > big && ln a/f hard && ln a/f c/hard2
+	ln -s a/f sym && ln -s /nowhere dangling && mkfifo fifo
+	mknod cdev c 1 3 && mknod bdev b 8 1
+	python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')"
+	setfattr -n user.x -v "val ue" a/f && setfattr -n user.empty a/b
+	setfattr -n trusted.t -v 0x00ff00 big
+	truncate -s 1M sparse && printf x | dd of=sparse bs=1 seek=500000 conv=notrunc 2>/dev/null
+	truncate -s 2M tailhole && printf y > tailhole.tmp && mv tailhole.tmp y
+	chown 1000:2000 a/f && chown -h 7:8 sym && chmod 741 big && chmod 1777 c
+	touch -d "2001-02-03 04:05:06.123456789" c/g && touch -h -d "1999-01-01" sym
+	cd "$S/other" && head -c 200000 /dev/urandom > src
+	cd "$S"
+	btrfs subvolume snapshot -r other snaps/cs >/dev/null
+	btrfs send -q -f "$W/cs.stream" snaps/cs
+	snap s0
+	cd "$S/data"
+	mv a/f a/b/moved && mv c a/b/c && mv a/b/c/g g2 && rm hard
+	ln big bighard && setfattr -x user.x a/b/moved && setfattr -n user.y -v 2 y
+	mv y tmp && mv g2 y && mv tmp g2
+	echo more >> big && truncate -s 100000 sparse && chmod 600 a/b/moved
+	snap s1 -p "$S/snaps/s0"
+	cd "$S/data"
+	cp --reflink=always big bigclone && cp --reflink=always "$S/snaps/cs/src" fromcs
+	printf 'zz' | dd of=fromcs bs=1 seek=4096 conv=notrunc 2>/dev/null
+	rm -r "name with space" && rm sparse && mkdir sparse && echo in > sparse/x
+	snap s2 -p "$S/snaps/s1" -c "$S/snaps/cs"
+	cd "$S/data"
+	mv a top && mv top/b/c top/c2 && rm bighard && ln -s top/c2 link2
+	mknod newfifo p && truncate -s 5000000 tailhole && chown -R 5:6 top
+	snap s3 -p "$S/snaps/s2"
+	btrfs send -q --proto 2 -f "$W/v2.stream" "$S/snaps/s3"
+	cd "$S/esc" && ln -s .. up && echo x > f
+	btrfs subvolume snapshot -r "$S/esc" "$S/e0" >/dev/null
+	btrfs send -q -f "$W/e0.stream" "$S/e0"
+	cd "$ROOT"
+}
+(build) >"$W/build.log" 2>&1
+if [ $? = 0 ]; then
+	ok linux_makes_streams
+else
+	tail -n 5 "$W/build.log" | say
+	notok linux_makes_streams "building the snapshots failed"
+	finish
+fi
+STREAMS="cs s0 s1 s2 s3 v2 e0"
+for s in $STREAMS; do
+	cp "$W/$s.stream" "$W/$s.raw" && truncate -s %4096 "$W/$s.raw"
+done
+
+# ghee_on IMAGE DISK... -- COMMAND...: run commands with the image
+# mounted; prints the output.
+ghee_on() {
+	local img=$1 disks=()
+	shift
+	while [ "$1" != -- ]; do disks+=("$1"); shift; done
+	shift
+	printf '%s\n' "mount vda" "$@" "umount" |
+		timeout 300 "$GHEE" "$img" "${disks[@]}" 2>&1
+}
+
+# 2. --dump.
+bad=0
+for s in $STREAMS; do
+	TZ=UTC btrfs receive --dump -f "$W/$s.stream" >"$W/$s.want.dump" 2>&1
+	printf '%s\n' "receive --dump -f vda" | "$GHEE" "$W/$s.raw" 2>&1 |
+		sed '1d;$d' >"$W/$s.got.dump"
+	if ! cmp -s "$W/$s.want.dump" "$W/$s.got.dump"; then
+		bad=1
+		diff "$W/$s.want.dump" "$W/$s.got.dump" | head -n 6 | say
+	fi
+done
+[ $bad = 0 ] && ok dump_same_as_btrfs_progs ||
+	notok dump_same_as_btrfs_progs "receive --dump differs (lines above)"
+
+# 3. Receive the chain.
+G=$W/got.img
+truncate -s 512M "$G"
+printf '%s\n' "mkfs vda" | "$GHEE" "$G" >/dev/null 2>&1
+out=$(ghee_on "$G" -- "import $W/s0.stream /s0.stream")
+bad=
+for s in cs s0 s1 s2 s3; do
+	if [ $s = s0 ]; then
+		out=$(ghee_on "$G" -- "receive -f /s0.stream /" "rm /s0.stream")
+	else
+		out=$(ghee_on "$G" "$W/$s.raw" -- "receive -e -f vdb /")
+	fi
+	if grep -qE "ERROR|errno|usage|aborted" <<<"$out"; then
+		echo "$out" | grep -E "ERROR|errno|usage|aborted" | head -n 4 | say
+		bad="receive of $s failed"
+		break
+	fi
+	if ! btrfs check "$G" >"$W/check-$s.txt" 2>&1; then
+		grep -iE "error|mismatch|wrong|missing" "$W/check-$s.txt" | head -n 5 | say
+		bad="btrfs check after receiving $s"
+		break
+	fi
+done
+[ -z "$bad" ] && ok receive_chain_btrfs_check_clean || { notok receive_chain_btrfs_check_clean "$bad"; finish; }
+
+mount -o loop,ro,noatime "$G" "$W/got" || { notok linux_mounts_received "mount failed"; finish; }
+bad=
+for s in cs s0 s1 s2 s3; do
+	python3 tests/interop/same_tree.py "$S/snaps/$s" "$W/got/$s" >"$W/same-$s.txt" ||
+		{ say <"$W/same-$s.txt"; bad="$bad $s"; }
+done
+[ -z "$bad" ] && ok received_trees_same_as_linux || notok received_trees_same_as_linux "differ:$bad"
+# uuids: what Linux's snapshot has as uuid, ghee's copy has as received
+# uuid; and it is read-only.
+bad=
+for s in cs s0 s1 s2 s3; do
+	want=$(btrfs subvolume show "$S/snaps/$s" | awk '$1 == "UUID:" { print $2 }')
+	got=$(btrfs subvolume show "$W/got/$s" | awk '/Received UUID:/ { print $3 }')
+	# the root item's flag (GETFLAGS, behind `property get`, says
+	# false on every ghee-made read-only subvolume: see the report)
+	ro=$(btrfs subvolume show "$W/got/$s" | awk '$1 == "Flags:" { print $2 }')
+	[ "$want" = "$got" ] && [ "$ro" = readonly ] || bad="$bad $s($want/$got/$ro)"
+done
+[ -z "$bad" ] && ok received_uuid_and_read_only || notok received_uuid_and_read_only "wrong:$bad"
+umount "$W/got"
+if python3 tests/interop/compare.py "$GHEE" "$G" "$S/snaps" >"$W/ghee-view.txt" 2>&1; then
+	ok ghee_reads_received_trees
+else
+	head -n 8 "$W/ghee-view.txt" | say
+	notok ghee_reads_received_trees "ghee's view differs"
+fi
+
+# Protocol version 2 into a fresh image.
+G2=$W/v2.img
+truncate -s 512M "$G2"
+printf '%s\n' "mkfs vda" | "$GHEE" "$G2" >/dev/null 2>&1
+out=$(ghee_on "$G2" "$W/v2.raw" -- "receive -e -f vdb /")
+if grep -qE "ERROR|errno" <<<"$out" || ! btrfs check "$G2" >/dev/null 2>&1; then
+	echo "$out" | grep -E "ERROR|errno" | head -n 4 | say
+	notok receive_v2_stream "receive or btrfs check failed"
+elif mount -o loop,ro,noatime "$G2" "$W/got" &&
+	python3 tests/interop/same_tree.py "$S/snaps/s3" "$W/got/s3" >"$W/same-v2.txt"; then
+	umount "$W/got"
+	ok receive_v2_stream
+else
+	say <"$W/same-v2.txt"
+	mountpoint -q "$W/got" && umount "$W/got"
+	notok receive_v2_stream "tree differs"
+fi
+
+# 4. Damaged streams, each into a fresh image holding cs and s0.
+# damaged NAME STREAM EDIT PATTERN [LEFT]: receive the edited stream;
+# its output must match PATTERN and name the offset stream_edit.py
+# printed (when EDIT is not "-"); LEFT: the subvolume left writable.
+base=$W/base.img
+out=$(truncate -s 256M "$base"; printf '%s\n' "mkfs vda" | "$GHEE" "$base" 2>&1;
+	ghee_on "$base" "$W/cs.raw" -- "receive -e -f vdb /"; ghee_on "$base" "$W/s0.raw" -- "receive -e -f vdb /")
+damaged() {
+	local name=$1 stream=$2 edit=$3 pat=$4 left=${5:-} at img=$W/d.img
+	cp "$base" "$img"
+	if [ "$edit" = - ]; then
+		cp "$W/$stream.stream" "$W/d.stream"
+		at=
+	else
+		at=$(python3 tests/interop/stream_edit.py "$W/$stream.stream" "$W/d.stream" "$edit")
+	fi
+	out=$(ghee_on "$img" -- "import $W/d.stream /d.stream" \
+		"receive -f /d.stream /" "rm /d.stream" "ls /" "subvolume list /")
+	echo "$out" >"$W/damaged-$name.txt"
+	local why=
+	grep -q "ERROR: .*$pat" <<<"$out" || why="no message matching '$pat'"
+	[ -z "$at" ] || grep -q "ERROR: at byte $at of the stream" <<<"$out" ||
+		why="$why; offset $at not named"
+	if [ -n "$left" ]; then
+		grep -q "left writable in /$left" <<<"$out" || why="$why; $left not named"
+		grep -q "path $left\$" <<<"$out" || why="$why; $left not kept"
+	fi
+	# nothing outside: the top level holds what it held and the new one
+	echo "$out" | sed -n '/^ghee> ls \/$/,/^ghee> /p' | grep -vE "^ghee> |^(cs|s0|$left)\$" |
+		grep -q . && why="$why; something else appeared at the top level"
+	btrfs check "$img" >/dev/null 2>&1 || why="$why; btrfs check finds errors"
+	if [ -z "$why" ]; then
+		ok "damaged_$name"
+	else
+		grep -E "ERROR|^[a-z]" "$W/damaged-$name.txt" | head -n 6 | say
+		notok "damaged_$name" "$why"
+	fi
+}
+damaged bad_magic s1 badmagic "bad magic"
+damaged bad_crc s1 badcrc "bad crc32c" s1
+damaged truncated s1 truncate "truncated" s1
+damaged unknown_command s1 unknown "unknown command 99" s1
+damaged dotdot e0 "rename-to=f:../f" "leaves the subvolume" e0
+damaged absolute e0 "rename-to=f:/f" "absolute path leaves the subvolume" e0
+damaged symlink e0 "rename-to=f:up/f" "through a symlink leaves the subvolume" e0
+damaged missing_parent s2 - "cannot find parent subvolume"
+damaged existing_target s0 - "s0: file exists"
+finish
