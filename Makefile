@@ -44,7 +44,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan crash progs-corpus
+.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash progs-corpus
 
 all: kernel host loader
 
@@ -188,6 +188,10 @@ crash: $(HOSTTEST)
 FUZZ_SECONDS ?= 600
 fuzz: | $(DEPS_OK) $(HASHES)/.stamp
 	@tests/host/fuzz.sh $(FUZZ_SECONDS)
+
+# Fuzz receive --dump and receive for FUZZ_SECONDS (make test: 20 s).
+fuzz-receive: | $(DEPS_OK) $(HASHES)/.stamp
+	@tests/host/fuzz_receive.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/t $(BUILD)/tests $(BUILD)/efi \

@@ -31,7 +31,8 @@ suites+=("interop:tests/interop/run.sh"
 	 "backref:tests/interop/backref.sh"
 	 "send:tests/interop/send.sh"
 	 "receive:tests/interop/receive.sh"
-	 "fuzz:tests/host/fuzz.sh 30")
+	 "fuzz:tests/host/fuzz.sh 30"
+	 "fuzz-receive:tests/host/fuzz_receive.sh 20")
 
 passed=0 failed=0 skipped=0
 

@@ -1,13 +1,10 @@
 #!/bin/bash
 # Interop: ghee's receive (host tool) of streams made by the host's
 # `btrfs send` from Linux-made snapshots.
-#   1. Linux makes a subvolume with every inode kind, hard links, xattrs,
-#      holes, owners and times, and a chain of read-only snapshots with
-#      renames, moves, a directory moved into its former sibling, two
-#      names swapped, hard links added and removed, xattrs changed, a
-#      file replaced by a directory, reflinked copies; streams: a full
-#      send, incremental sends (-p), one with a clone source (-c) and a
-#      full one in protocol version 2.
+#   1. tests/interop/make_streams.sh: Linux makes a chain of snapshots
+#      of a subvolume with every inode kind and the changes incremental
+#      sends must order; streams: a full send, incremental sends (-p),
+#      one with a clone source (-c), a full one in protocol version 2.
 #   2. ghee's receive --dump prints what btrfs receive --dump prints,
 #      byte for byte, for every stream.
 #   3. ghee receives the chain (from a raw disk with -e, and one stream
@@ -49,63 +46,8 @@ rm -rf "$W" && mkdir -p "$W/src" "$W/got"
 trap cleanup EXIT
 
 # 1. Linux's snapshots and streams.
-truncate -s 512M "$W/src.img"
-mkfs.btrfs -q -f "$W/src.img" >/dev/null 2>&1 && mount -o loop "$W/src.img" "$W/src" ||
-	{ notok linux_makes_streams "mkfs or mount failed"; finish; }
 S=$W/src
-# snap NAME [SEND OPTIONS]: a read-only snapshot of data, sent to NAME.stream.
-snap() {
-	local n=$1
-	shift
-	btrfs subvolume snapshot -r "$S/data" "$S/snaps/$n" >/dev/null &&
-		btrfs send -q "$@" -f "$W/$n.stream" "$S/snaps/$n"
-}
-build() {
-	set -e
-	btrfs subvolume create "$S/data" >/dev/null
-	btrfs subvolume create "$S/other" >/dev/null
-	btrfs subvolume create "$S/esc" >/dev/null
-	mkdir "$S/snaps"
-	cd "$S/data"
-	mkdir -p a/b c "name with space" && echo hello > a/f && echo world > c/g
-	head -c 300000 /dev/urandom > big && ln a/f hard && ln a/f c/hard2
-	ln -s a/f sym && ln -s /nowhere dangling && mkfifo fifo
-	mknod cdev c 1 3 && mknod bdev b 8 1
-	python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')"
-	setfattr -n user.x -v "val ue" a/f && setfattr -n user.empty a/b
-	setfattr -n trusted.t -v 0x00ff00 big
-	truncate -s 1M sparse && printf x | dd of=sparse bs=1 seek=500000 conv=notrunc 2>/dev/null
-	truncate -s 2M tailhole && printf y > tailhole.tmp && mv tailhole.tmp y
-	chown 1000:2000 a/f && chown -h 7:8 sym && chmod 741 big && chmod 1777 c
-	touch -d "2001-02-03 04:05:06.123456789" c/g && touch -h -d "1999-01-01" sym
-	cd "$S/other" && head -c 200000 /dev/urandom > src
-	cd "$S"
-	btrfs subvolume snapshot -r other snaps/cs >/dev/null
-	btrfs send -q -f "$W/cs.stream" snaps/cs
-	snap s0
-	cd "$S/data"
-	mv a/f a/b/moved && mv c a/b/c && mv a/b/c/g g2 && rm hard
-	ln big bighard && setfattr -x user.x a/b/moved && setfattr -n user.y -v 2 y
-	mv y tmp && mv g2 y && mv tmp g2
-	echo more >> big && truncate -s 100000 sparse && chmod 600 a/b/moved
-	snap s1 -p "$S/snaps/s0"
-	cd "$S/data"
-	cp --reflink=always big bigclone && cp --reflink=always "$S/snaps/cs/src" fromcs
-	printf 'zz' | dd of=fromcs bs=1 seek=4096 conv=notrunc 2>/dev/null
-	rm -r "name with space" && rm sparse && mkdir sparse && echo in > sparse/x
-	snap s2 -p "$S/snaps/s1" -c "$S/snaps/cs"
-	cd "$S/data"
-	mv a top && mv top/b/c top/c2 && rm bighard && ln -s top/c2 link2
-	mknod newfifo p && truncate -s 5000000 tailhole && chown -R 5:6 top
-	snap s3 -p "$S/snaps/s2"
-	btrfs send -q --proto 2 -f "$W/v2.stream" "$S/snaps/s3"
-	cd "$S/esc" && ln -s .. up && echo x > f
-	btrfs subvolume snapshot -r "$S/esc" "$S/e0" >/dev/null
-	btrfs send -q -f "$W/e0.stream" "$S/e0"
-	cd "$ROOT"
-}
-(build) >"$W/build.log" 2>&1
-if [ $? = 0 ]; then
+if tests/interop/make_streams.sh "$W" >"$W/build.log" 2>&1; then
 	ok linux_makes_streams
 else
 	tail -n 5 "$W/build.log" | say
