@@ -196,9 +196,47 @@ damaged bad_magic s1 badmagic "bad magic"
 damaged bad_crc s1 badcrc "bad crc32c" s1
 damaged truncated s1 truncate "truncated" s1
 damaged unknown_command s1 unknown "unknown command 99" s1
-damaged dotdot e0 "rename-to=f:../f" "leaves the subvolume" e0
-damaged absolute e0 "rename-to=f:/f" "absolute path leaves the subvolume" e0
-damaged symlink e0 "rename-to=f:up/f" "through a symlink leaves the subvolume" e0
+damaged dotdot e0 "mkfile-at=../evil" "with \"..\" leaves the subvolume" e0
+damaged absolute e0 "mkfile-at=/evil" "absolute path leaves the subvolume" e0
+damaged symlink e0 "mkfile-at=up/evil" "through a symlink leaves the subvolume" e0
+damaged rename_dotdot e0 "rename-to=f:a/../../f" "with \"..\" leaves the subvolume" e0
 damaged missing_parent s2 - "cannot find parent subvolume"
 damaged existing_target s0 - "s0: file exists"
+
+# Several streams in one source (without -e: up to the source's end),
+# and -E: "../f" refused, then the commands on f fail; -E 3 stops at the
+# third error, -E 0 goes on to the end (e0 received, read-only), as
+# btrfs receive does.
+cat "$W/cs.stream" "$W/s0.stream" >"$W/two.stream"
+img=$W/two.img
+truncate -s 256M "$img"
+printf '%s\n' "mkfs vda" | "$GHEE" "$img" >/dev/null 2>&1
+out=$(ghee_on "$img" -- "import $W/two.stream /two.stream" "receive -f /two.stream /" \
+	"rm /two.stream" "subvolume list -r /")
+if grep -q "path cs$" <<<"$out" && grep -q "path s0$" <<<"$out" && ! grep -q ERROR <<<"$out" &&
+	btrfs check "$img" >/dev/null 2>&1; then
+	ok two_streams_in_one_source
+else
+	grep -E "ERROR|^ID" <<<"$out" | head -n 4 | say
+	notok two_streams_in_one_source "not both received"
+fi
+python3 tests/interop/stream_edit.py "$W/e0.stream" "$W/esc.stream" "rename-to=f:../f" >/dev/null
+# max_errors N WANT_ERRORS WANT_RO: receive esc.stream with -E N.
+max_errors() {
+	cp "$base" "$img"
+	out=$(ghee_on "$img" -- "import $W/esc.stream /esc.stream" "receive -E $1 -f /esc.stream /" \
+		"rm /esc.stream" "subvolume list -r /")
+	local n why=
+	n=$(grep -c "ERROR: at byte" <<<"$out")
+	[ "$n" = "$2" ] || why="$n errors, want $2"
+	if [ "$3" = ro ]; then
+		grep -q "path e0$" <<<"$out" || why="$why; e0 not read-only"
+	else
+		grep -q "left writable in /e0" <<<"$out" || why="$why; e0 not left writable"
+	fi
+	btrfs check "$img" >/dev/null 2>&1 || why="$why; btrfs check finds errors"
+	[ -z "$why" ] && ok "max_errors_$1" || { grep ERROR <<<"$out" | head -n 5 | say; notok "max_errors_$1" "$why"; }
+}
+max_errors 3 3 rw
+max_errors 0 5 ro	# the rename, then write, chown, chmod, utimes of f
 finish

@@ -10,14 +10,15 @@ EDIT is one of:
   unknown          make the second command number 99 (crc recomputed)
   rename-to=OLD:NEW  the rename whose destination is OLD goes to NEW
                    instead (crc recomputed): "../x", "/x", "sym/x"
+  mkfile-at=NEW    the first mkfile command makes NEW instead
 Prints the byte offset of the damaged command (what receive must name).
 Reads version 1 streams (what `btrfs send` writes by default).
 """
 import struct
 import sys
 
-PATH_TO = 16
-C_RENAME, C_WRITE = 9, 15
+PATH, PATH_TO = 15, 16
+C_MKFILE, C_RENAME, C_WRITE = 3, 9, 15
 HEADER = 17
 
 
@@ -79,6 +80,11 @@ def main():
                             (PATH_TO, old.encode()) in c[2])
         attrs = [(t, new.encode() if t == PATH_TO else v) for t, v in attrs]
         buf = replace(buf, at, sizes[at], encode(C_RENAME, attrs))
+    elif edit.startswith("mkfile-at="):
+        new = edit[len("mkfile-at="):].encode()
+        at, _, attrs = next(c for c in cmds if c[1] == C_MKFILE)
+        attrs = [(t, new if t == PATH else v) for t, v in attrs]
+        buf = replace(buf, at, sizes[at], encode(C_MKFILE, attrs))
     else:
         sys.exit("unknown edit " + edit)
     open(dst, "wb").write(buf)
