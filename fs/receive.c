@@ -528,7 +528,7 @@ int fs_receive(struct fs_info *fs, const struct fs_receive_args *a)
 	for (;;) {
 		ret = receive_stream_begin(&r->rs);
 		if (ret == 1 && streams == 0)
-			ret = receive_stream_error(&r->rs, 0, -EINVAL,
+			ret = receive_stream_error(&r->rs, 0, -EBADMSG,
 						   "empty stream");
 		if (ret == 1) {
 			ret = last;

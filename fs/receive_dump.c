@@ -316,7 +316,7 @@ int fs_receive_dump(const struct fs_receive_args *a)
 	receive_stream_init(&rs, a->read, a->read_ctx);
 	ret = receive_stream_begin(&rs);
 	if (ret == 1)
-		ret = receive_stream_error(&rs, 0, -EINVAL, "empty stream");
+		ret = receive_stream_error(&rs, 0, -EBADMSG, "empty stream");
 	while (ret == 0) {
 		ret = receive_stream_next(&rs, &d->c);
 		if (ret || d->c->cmd == SEND_C_END)
