@@ -31,12 +31,9 @@
 
 #include "fs.h"
 #include "receive_stream.h"
+#include "write_common.h"
 
 #define RCV_PATH_MAX 4096	/* longest path (fs lookups' limit) */
-#define S_IFMT_ 0170000
-#define S_IFDIR_ 0040000
-#define S_IFSOCK_ 0140000
-#define S_IFIFO_ 0010000
 
 /* A receive in progress. */
 struct rcv {
@@ -99,11 +96,12 @@ static int rcv_refuse(struct rcv *r, const char *fmt, ...)
 	return err;
 }
 
-static void rcv_info(struct rcv *r, const char *fmt, const char *arg)
+/* Say "At subvol NAME" (what: subvol or snapshot), as btrfs receive. */
+static void rcv_info(struct rcv *r, const char *what)
 {
-	char msg[512];
+	char msg[300];
 
-	snprintf(msg, sizeof(msg), fmt, arg);
+	snprintf(msg, sizeof(msg), "At %s %s", what, r->name);
 	r->a->say(r->a->say_ctx, FS_RECEIVE_INFO, msg, 0);
 }
 
@@ -127,7 +125,7 @@ static int check_dirs(struct rcv *r, char *path, size_t from)
 		*s = '/';
 		if (ret)
 			return ret;
-		if ((st.mode & S_IFMT_) == 0120000)
+		if ((st.mode & S_IFMT_) == S_IFLNK_)
 			return -ELOOP;
 		if ((st.mode & S_IFMT_) != S_IFDIR_)
 			return -ENOTDIR;
@@ -214,12 +212,12 @@ static int begin_subvol(struct rcv *r)
 	memcpy(r->uuid, receive_attr_uuid(c, SEND_A_UUID), 16);
 	r->stransid = receive_attr_u64(c, SEND_A_CTRANSID);
 	if (c->cmd == SEND_C_SUBVOL) {
-		rcv_info(r, "At subvol %s", r->name);
+		rcv_info(r, "subvol");
 		ret = fs_subvol_create(r->fs, r->p1);
 		if (ret)
 			return rcv_fail(r, ret, "%s", r->name);
 	} else {
-		rcv_info(r, "At snapshot %s", r->name);
+		rcv_info(r, "snapshot");
 		ret = fs_subvol_find_sent(r->fs,
 					  receive_attr_uuid(c,
 							    SEND_A_CLONE_UUID),

@@ -38,7 +38,9 @@ static int find_by(struct fs_info *fs, u8 type, const u8 *uuid,
 	struct key k = { get_le64(uuid), type, get_le64(uuid + 8) };
 	u8 item[sizeof(struct d_root_item)];
 	struct ctree_path p;
-	u64 ids[16], want;
+	u64 ids[16], want;	/* the first 16 holders of uuid: more
+				 * copies received of one snapshot are
+				 * not told apart */
 	u32 size, i, n = 0;
 	int ret;
 
@@ -59,10 +61,12 @@ static int find_by(struct fs_info *fs, u8 type, const u8 *uuid,
 			ret = 0;	/* deleted since */
 			continue;
 		}
+		if (ret)
+			break;
 		want = type == BTRFS_UUID_KEY_SUBVOL ?
 		       D_GET64(struct d_root_item, item, ctransid) :
 		       D_GET64(struct d_root_item, item, stransid);
-		if (ret == 0 && D_GET32(struct d_root_item, item, refs) &&
+		if (D_GET32(struct d_root_item, item, refs) &&
 		    want == transid) {
 			*id = ids[i];
 			return 0;
