@@ -1,5 +1,6 @@
 /*
- * File data writes: write, truncate, and dropping the extents of a range.
+ * File data writes: write, truncate, punching holes, and dropping the
+ * extents of a range.
  *
  * Writing never changes data in place: the sector-aligned range covering
  * the write is read (its partial first and last sectors), overlaid with the
@@ -394,6 +395,75 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t new_size)
 			ret = zero_tail(&w, root, ino.ino, new_size, &nbytes);
 	}
 	D_SET64(struct d_inode_item, ii, size, new_size);
+	D_SET64(struct d_inode_item, ii, nbytes, nbytes);
+	inode_touch(&w, ii, 1);
+	ret2 = inode_item_put(&w, root, ino.ino, ii);
+	ret = ret ? ret : ret2;
+out:
+	wctx_end(&w);
+	return ret;
+}
+
+/* Write zeros over [from, to) of ino: less than two sectors. */
+static int zero_part(struct wctx *w, struct ctree_root *root, u64 ino,
+		     u64 size, u64 from, u64 to, u64 *nbytes)
+{
+	u8 *zero;
+	u64 done = 0;
+	int ret;
+
+	if (from >= to)
+		return 0;
+	zero = kzalloc(to - from);
+	if (!zero)
+		return -ENOMEM;
+	ret = file_write_range(w, root, ino, size, from, zero, to - from,
+			       nbytes, &done);
+	kfree(zero);
+	return ret;
+}
+
+/*
+ * Free [off, off + len) of regular file ino, which then reads as zeros;
+ * the size stays (Linux's fallocate PUNCH_HOLE | KEEP_SIZE). Whole
+ * sectors lose their extents; the partial sectors at the ends get zeros
+ * written.
+ */
+int fs_punch_hole(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		  uint64_t len)
+{
+	u8 ii[sizeof(struct d_inode_item)];
+	struct ctree_root *root;
+	struct wctx w;
+	u64 size, nbytes, freed = 0, end, s, e;
+	u32 ss = fs->sectorsize;
+	int ret = wctx_begin_file(fs, &w, ino, WCTX_FREES), ret2;
+
+	if (ret)
+		return ret;
+	ret = file_begin(&w, ino, &root, ii, &size, &nbytes);
+	if (ret)
+		goto out;
+	ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);
+	end = len > size || off > size - len ? size : off + len;
+	if (ret || off >= end)
+		goto out_put;
+	/* past the size a sector holds zeros: drop it whole */
+	s = (off + ss - 1) & ~(u64)(ss - 1);
+	e = end == size ? (size + ss - 1) & ~(u64)(ss - 1) :
+	    end & ~(u64)(ss - 1);
+	if (s >= e) {
+		ret = zero_part(&w, root, ino.ino, size, off, end, &nbytes);
+		goto out_put;
+	}
+	ret = zero_part(&w, root, ino.ino, size, off, s, &nbytes);
+	if (ret == 0)
+		ret = zero_part(&w, root, ino.ino, size, e < end ? e : end,
+				end, &nbytes);
+	if (ret == 0)
+		ret = file_drop_range(&w, root, ino.ino, s, e, &freed);
+	nbytes -= freed;
+out_put:
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);
 	inode_touch(&w, ii, 1);
 	ret2 = inode_item_put(&w, root, ino.ino, ii);

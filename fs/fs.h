@@ -88,6 +88,10 @@ int fs_rename(struct fs_info *fs, const char *from, const char *to);
 int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	     const void *buf, size_t len);
 int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t size);
+/* Free a range, which reads as zeros after; the size stays (Linux's
+ * fallocate PUNCH_HOLE | KEEP_SIZE; fs/file_write.c). */
+int fs_punch_hole(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		  uint64_t len);
 /* Share len bytes (0: to src's end) of src at src_off with dst at dst_off
  * (fs/reflink.c: Linux's FICLONERANGE rules; -EINVAL when broken). */
 int fs_clone_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,

@@ -351,7 +351,12 @@ static int clone_range(struct rcv *r, struct fs_ino dst)
 	return ret ? rcv_fail(r, ret, "from %s", r->p2) : 0;
 }
 
-/* FALLOCATE: ghee has no preallocation; give the same contents. */
+/*
+ * FALLOCATE: a hole punched (PUNCH_HOLE with KEEP_SIZE, as Linux
+ * requires), or a preallocation. ghee has no preallocated extents: a
+ * preallocated range reads as zeros, as a hole does, so only the size
+ * it may grow to (without KEEP_SIZE) is kept.
+ */
 static int fallocate(struct rcv *r, struct fs_ino ino)
 {
 	const struct receive_cmd *c = r->c;
@@ -361,11 +366,12 @@ static int fallocate(struct rcv *r, struct fs_ino ino)
 	struct fs_stat st;
 	int ret;
 
-	if (mode & ~(uint32_t)(SEND_FALLOC_KEEP_SIZE |
-			       SEND_FALLOC_PUNCH_HOLE))
-		return rcv_fail(r, -EOPNOTSUPP, "mode %u", mode);
-	if (mode & SEND_FALLOC_PUNCH_HOLE)
-		return rcv_fail(r, -EOPNOTSUPP, "punching holes");
+	if (mode == (SEND_FALLOC_KEEP_SIZE | SEND_FALLOC_PUNCH_HOLE))
+		return on_path(r, fs_punch_hole(r->fs, ino, off, len));
+	if (mode & ~(uint32_t)SEND_FALLOC_KEEP_SIZE)
+		return rcv_fail(r, -EOPNOTSUPP, "%s: mode %u", r->tmp, mode);
+	if (len > UINT64_MAX - off)
+		return rcv_fail(r, -EINVAL, "%s: range past 2^64", r->tmp);
 	ret = fs_stat(r->fs, ino, &st);
 	if (ret == 0 && !(mode & SEND_FALLOC_KEEP_SIZE) &&
 	    off + len > st.size)
@@ -423,7 +429,7 @@ static int change_inode(struct rcv *r)
 		return on_path(r, fs_utimes(r->fs, ino, &at, &mt));
 	case SEND_C_FALLOCATE:
 		return fallocate(r, ino);
-	default:	/* FILEATTR: Linux's send never sends it yet */
+	default:	/* FILEATTR: ignored, as btrfs-progs 6.2 does */
 		return 0;
 	}
 }

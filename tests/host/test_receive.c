@@ -2,7 +2,8 @@
  * Receive (fs/receive*.c) on streams written here command by command:
  * what a full and an incremental stream make (kinds, data, modes,
  * owners, xattrs, times, the received UUID and read-only flag), version
- * 2's DATA running to the command's end, --dump lines, and the reader's
+ * 2's DATA running to the command's end, holes punched and ranges
+ * preallocated (FALLOCATE), --dump lines, and the reader's
  * refusals, each naming its byte offset: missing and wrong-size
  * attributes, unknown attributes, overlong commands, versions, empty
  * sources, a missing parent. Streams from Linux are tested by
@@ -368,6 +369,64 @@ TEST(receive, v2_data_runs_to_command_end)
 	CHECK_OK(fs_read(e.fs, ino, 0, back, sizeof(data), &n));
 	CHECK(n == sizeof(data) && !memcmp(back, data, n));
 	kfree(back);
+	kfree(w.buf);
+	CHECK_OK(env_close(&e));
+}
+
+/* FALLOCATE of path with mode over [off, off + len). */
+static void falloc(struct sw *w, const char *path, uint32_t mode,
+		   uint64_t off, uint64_t len)
+{
+	uint8_t m[4] = { (uint8_t)mode, 0, 0, 0 };
+
+	cmd(w, SEND_C_FALLOCATE);
+	attr_str(w, SEND_A_PATH, path);
+	attr(w, SEND_A_FALLOCATE_MODE, m, 4);
+	attr_u64(w, SEND_A_FILE_OFFSET, off);
+	attr_u64(w, SEND_A_SIZE, len);
+	done(w);
+}
+
+TEST(receive, fallocate_punches_and_extends)
+{
+	static uint8_t data[10000], back[20100];
+	struct env e;
+	struct sw w;
+	struct said s;
+	struct fs_ino ino;
+	struct fs_stat st;
+	size_t i, n;
+
+	memset(data, 'a', sizeof(data));
+	CHECK_OK(env_open(&e));
+	sw_init(&w, SEND_VERSION_2);
+	begin(&w, "h", 0, 0);
+	make(&w, SEND_C_MKFILE, "f", 257);
+	done(&w);
+	cmd(&w, SEND_C_WRITE);
+	attr_str(&w, SEND_A_PATH, "f");
+	attr_u64(&w, SEND_A_FILE_OFFSET, 0);
+	attr(&w, SEND_A_DATA, data, sizeof(data));
+	done(&w);
+	/* unaligned at both ends: zeros written there, the middle freed */
+	falloc(&w, "f", SEND_FALLOC_KEEP_SIZE | SEND_FALLOC_PUNCH_HOLE, 1000,
+	       6000);
+	/* past the end: cut at the size */
+	falloc(&w, "f", SEND_FALLOC_KEEP_SIZE | SEND_FALLOC_PUNCH_HOLE, 9000,
+	       100000);
+	falloc(&w, "f", SEND_FALLOC_KEEP_SIZE, 0, 50000);
+	falloc(&w, "f", 0, 20000, 100);
+	end(&w);
+	CHECK_EQ(run(e.fs, &w, &s), 0);
+	CHECK_OK(fs_lookup(e.fs, "/h/f", 0, &ino));
+	CHECK_OK(fs_stat(e.fs, ino, &st));
+	CHECK_EQ(st.size, 20100);
+	CHECK_OK(fs_read(e.fs, ino, 0, back, sizeof(back), &n));
+	CHECK_EQ(n, sizeof(back));
+	for (i = 0; i < n; i++)
+		if (back[i] != (i < 1000 || (i >= 7000 && i < 9000) ? 'a' : 0))
+			break;
+	CHECK_EQ(i, n);
 	kfree(w.buf);
 	CHECK_OK(env_close(&e));
 }

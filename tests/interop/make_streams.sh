@@ -13,6 +13,9 @@
 #   s1..s3.stream  incremental sends (-p the one before; s2 with -c cs)
 #   v2.stream  full send of snaps/s3 in protocol version 2
 #   e0.stream  full send of e0: a symlink "up" -> ".." and a file "f"
+#   h1.stream, h2.stream  version 2, of hsnaps/h1 and (incremental) h2:
+#              holes punched, ranges preallocated, with and without
+#              keeping the size
 # Needs root (loop mount). Exits nonzero when a step fails.
 set -e -u -o pipefail
 W=$(realpath "$1")
@@ -32,7 +35,8 @@ snap() {
 btrfs subvolume create "$S/data" >/dev/null
 btrfs subvolume create "$S/other" >/dev/null
 btrfs subvolume create "$S/esc" >/dev/null
-mkdir "$S/snaps"
+btrfs subvolume create "$S/holes" >/dev/null
+mkdir "$S/snaps" "$S/hsnaps"
 cd "$S/data"
 mkdir -p a/b c "name with space"; echo hello > a/f; echo world > c/g
 head -c 300000 /dev/urandom > big; ln a/f hard; ln a/f c/hard2
@@ -69,3 +73,11 @@ btrfs send -q --proto 2 -f "$W/v2.stream" "$S/snaps/s3"
 cd "$S/esc"; ln -s .. up; echo x > f
 btrfs subvolume snapshot -r "$S/esc" "$S/e0" >/dev/null
 btrfs send -q -f "$W/e0.stream" "$S/e0"
+cd "$S/holes"
+head -c 1000000 /dev/urandom > f; fallocate -l 1M pre; head -c 70000 /dev/urandom > g
+btrfs subvolume snapshot -r "$S/holes" "$S/hsnaps/h1" >/dev/null
+btrfs send -q --proto 2 -f "$W/h1.stream" "$S/hsnaps/h1"
+fallocate -p -o 100000 -l 300000 f; fallocate -o 2M -l 1M f; fallocate -n -o 4M -l 1M f
+fallocate -p -o 5000 -l 10000 g; fallocate -p -o 65536 -l 100000 g
+btrfs subvolume snapshot -r "$S/holes" "$S/hsnaps/h2" >/dev/null
+btrfs send -q --proto 2 -p "$S/hsnaps/h1" -f "$W/h2.stream" "$S/hsnaps/h2"

@@ -54,7 +54,7 @@ else
 	notok linux_makes_streams "building the snapshots failed"
 	finish
 fi
-STREAMS="cs s0 s1 s2 s3 v2 e0"
+STREAMS="cs s0 s1 s2 s3 v2 e0 h1 h2"
 for s in $STREAMS; do
 	cp "$W/$s.stream" "$W/$s.raw" && truncate -s %4096 "$W/$s.raw"
 done
@@ -136,16 +136,19 @@ else
 	notok ghee_reads_received_trees "ghee's view differs"
 fi
 
-# Protocol version 2 into a fresh image.
+# Protocol version 2 into a fresh image: s3 whole, and h1 then h2 (holes
+# punched and preallocated ranges: FALLOCATE).
 G2=$W/v2.img
 truncate -s 512M "$G2"
 printf '%s\n' "mkfs vda" | "$GHEE" "$G2" >/dev/null 2>&1
-out=$(ghee_on "$G2" "$W/v2.raw" -- "receive -e -f vdb /")
+out=$(ghee_on "$G2" "$W/v2.raw" "$W/h1.raw" "$W/h2.raw" -- "receive -e -f vdb /" \
+	"receive -e -f vdc /" "receive -e -f vdd /")
 if grep -qE "ERROR|errno" <<<"$out" || ! btrfs check "$G2" >/dev/null 2>&1; then
-	echo "$out" | grep -E "ERROR|errno" | head -n 4 | say
+	grep -E "ERROR|errno" <<<"$out" | head -n 4 | say
 	notok receive_v2_stream "receive or btrfs check failed"
 elif mount -o loop,ro,noatime "$G2" "$W/got" &&
-	python3 tests/interop/same_tree.py "$S/snaps/s3" "$W/got/s3" >"$W/same-v2.txt"; then
+	python3 tests/interop/same_tree.py "$S/snaps/s3" "$W/got/s3" >"$W/same-v2.txt" &&
+	python3 tests/interop/same_tree.py "$S/hsnaps/h2" "$W/got/h2" >>"$W/same-v2.txt"; then
 	umount "$W/got"
 	ok receive_v2_stream
 else
