@@ -26,6 +26,7 @@
 #include <ghee/errno.h>
 
 #include "../lib/crc32c.h"
+#include "format.h"
 #include "receive_stream.h"
 
 /* A required attribute set: bit n is SEND_A_n. */
@@ -88,21 +89,6 @@ static const uint8_t attr_size[SEND_A_MAX_V2 + 1] = {
 	[SEND_A_FALLOCATE_MODE] = 4, [SEND_A_COMPRESSION] = 4,
 	[SEND_A_ENCRYPTION] = 4,
 };
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 /* The command's name as btrfs receive --dump prints it, or NULL. */
 const char *receive_cmd_name(unsigned cmd)
@@ -192,7 +178,7 @@ int receive_stream_begin(struct receive_stream *rs)
 	if (memcmp(hdr, SEND_MAGIC, SEND_MAGIC_LEN))
 		return receive_stream_error(rs, at, -EBADMSG,
 					    "bad magic: not a send stream");
-	rs->version = le32(hdr + SEND_MAGIC_LEN);
+	rs->version = get_le32(hdr + SEND_MAGIC_LEN);
 	if (rs->version > SEND_VERSION_2)
 		return receive_stream_error(rs, at + SEND_MAGIC_LEN, -EBADMSG,
 					    "stream version %u not supported",
@@ -213,7 +199,7 @@ static int parse_tlvs(struct receive_stream *rs, uint32_t len)
 		if (len - pos < 2)
 			return receive_stream_error(rs, base + pos, -EBADMSG,
 						    "truncated attribute");
-		type = le16(p + pos);
+		type = get_le16(p + pos);
 		if (type == 0 || type > SEND_A_MAX_V2)
 			return receive_stream_error(rs, base + pos, -EBADMSG,
 						    "unknown attribute %u",
@@ -227,11 +213,12 @@ static int parse_tlvs(struct receive_stream *rs, uint32_t len)
 				return receive_stream_error(
 					rs, base + pos, -EBADMSG,
 					"truncated attribute %u", type);
-			vlen = le16(p + pos + 2);
+			vlen = get_le16(p + pos + 2);
 			pos += SEND_TLV_HEADER_LEN;
 			if (len - pos < vlen)
 				return receive_stream_error(
-					rs, base + pos - 4, -EBADMSG,
+					rs, base + pos - SEND_TLV_HEADER_LEN,
+					-EBADMSG,
 					"attribute %u of %u bytes runs past "
 					"its command", type, vlen);
 		}
@@ -309,8 +296,8 @@ int receive_stream_next(struct receive_stream *rs,
 					    "without an end command");
 	if (ret)
 		return ret;
-	len = le32(rs->buf);
-	c->cmd = le16(rs->buf + 4);
+	len = get_le32(rs->buf);
+	c->cmd = get_le16(rs->buf + 4);
 	if ((uint64_t)len + SEND_CMD_HEADER_LEN > limit)
 		return receive_stream_error(rs, c->offset, -EBADMSG,
 					    "command of %u bytes is longer "
@@ -326,7 +313,7 @@ int receive_stream_next(struct receive_stream *rs,
 					   "bytes has none", len);
 	if (ret)
 		return ret;
-	crc = le32(rs->buf + 6);
+	crc = get_le32(rs->buf + 6);
 	memset(rs->buf + 6, 0, 4);
 	if (crc32c(0, rs->buf, SEND_CMD_HEADER_LEN + len) != crc)
 		return receive_stream_error(rs, c->offset, -EBADMSG,
@@ -342,12 +329,12 @@ int receive_stream_next(struct receive_stream *rs,
 
 uint64_t receive_attr_u64(const struct receive_cmd *c, unsigned attr)
 {
-	return le64(c->attr[attr].data);
+	return get_le64(c->attr[attr].data);
 }
 
 uint32_t receive_attr_u32(const struct receive_cmd *c, unsigned attr)
 {
-	return le32(c->attr[attr].data);
+	return get_le32(c->attr[attr].data);
 }
 
 const uint8_t *receive_attr_uuid(const struct receive_cmd *c, unsigned attr)
@@ -358,8 +345,8 @@ const uint8_t *receive_attr_uuid(const struct receive_cmd *c, unsigned attr)
 void receive_attr_time(const struct receive_cmd *c, unsigned attr,
 		       int64_t *sec, uint32_t *nsec)
 {
-	*sec = (int64_t)le64(c->attr[attr].data);
-	*nsec = le32(c->attr[attr].data + 8);
+	*sec = (int64_t)get_le64(c->attr[attr].data);
+	*nsec = get_le32(c->attr[attr].data + 8);
 }
 
 /*
