@@ -96,6 +96,11 @@ int cmd_receive(int argc, char **argv)
 			return ret;
 	} else {
 		in = stream_stdin();
+		if (stream_is_console(in)) {
+			con_eprintf("receive: the stream comes from -f FILE or "
+				    "a pipe, not the console\n");
+			return -ENOTTY;
+		}
 	}
 	a.shown_dir = o.dir;
 	a.read = read_stream;
