@@ -12,7 +12,8 @@
 #      receive; Linux mounts ghee's image and every received snapshot is
 #      the same tree as Linux's (same_tree.py), read-only, with the
 #      sender's UUID as received UUID; ghee reads the same (compare.py).
-#   4. damaged streams (bad magic, bad crc, truncated, unknown command,
+#   4. ghee's own send, full and incremental, received by ghee;
+#   5. damaged streams (bad magic, bad crc, truncated, unknown command,
 #      paths leaving the subvolume by "..", "/" and a symlink, a missing
 #      parent, an existing target) each fail with their message and the
 #      byte offset, touch nothing outside the new subvolume, leave it
@@ -242,4 +243,27 @@ max_errors() {
 }
 max_errors 3 3 rw
 max_errors 0 5 ro	# the rename, then write, chown, chmod, utimes of f
+
+# ghee to ghee: a full and an incremental send through files, received
+# beside the originals; Linux sees the same trees.
+img=$W/gg.img
+truncate -s 256M "$img"
+printf '%s\n' "mkfs vda" | "$GHEE" "$img" >/dev/null 2>&1
+out=$(ghee_on "$img" -- "subvolume create /sv" "mkdir /sv/d" "write /sv/d/a 0 300000 1" \
+	"ln /sv/d/a /sv/h" "subvolume snapshot -r /sv /s1" "send -f /s1.st /s1" \
+	"mv /sv/d/a /sv/b" "write /sv/c 0 5000 2" "rm /sv/h" "subvolume snapshot -r /sv /s2" \
+	"send -p /s1 -f /s2.st /s2" "mkdir /got" "receive -f /s1.st /got" \
+	"receive -f /s2.st /got")
+why=
+grep -qE "ERROR|errno|usage" <<<"$out" && why="a command failed"
+btrfs check "$img" >/dev/null 2>&1 || why="$why; btrfs check finds errors"
+if [ -z "$why" ] && mount -o loop,ro,noatime "$img" "$W/got"; then
+	for s in s1 s2; do
+		python3 tests/interop/same_tree.py "$W/got/$s" "$W/got/got/$s" >"$W/same-gg-$s.txt" ||
+			{ say <"$W/same-gg-$s.txt"; why="$why; $s differs"; }
+	done
+	umount "$W/got"
+fi
+[ -z "$why" ] && ok ghee_send_to_ghee_receive ||
+	{ grep -E "ERROR|errno|usage" <<<"$out" | head -n 4 | say; notok ghee_send_to_ghee_receive "$why"; }
 finish
