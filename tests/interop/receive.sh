@@ -266,4 +266,15 @@ if [ -z "$why" ] && mount -o loop,ro,noatime "$img" "$W/got"; then
 fi
 [ -z "$why" ] && ok ghee_send_to_ghee_receive ||
 	{ grep -E "ERROR|errno|usage" <<<"$out" | head -n 4 | say; notok ghee_send_to_ghee_receive "$why"; }
+# and ghee's --dump of ghee's streams is btrfs-progs'
+ghee_on "$img" -- "export /s1.st $W/gs1.stream" "export /s2.st $W/gs2.stream" >/dev/null
+bad=
+for s in gs1 gs2; do
+	TZ=UTC btrfs receive --dump -f "$W/$s.stream" >"$W/$s.want.dump" 2>&1
+	cp "$W/$s.stream" "$W/$s.raw" && truncate -s %4096 "$W/$s.raw"
+	printf '%s\n' "receive --dump -f vda" | "$GHEE" "$W/$s.raw" 2>&1 | sed '1d;$d' >"$W/$s.got.dump"
+	[ -s "$W/$s.want.dump" ] && cmp -s "$W/$s.want.dump" "$W/$s.got.dump" || bad="$bad $s"
+done
+[ -z "$bad" ] && ok dump_of_ghee_streams_same_as_btrfs_progs ||
+	notok dump_of_ghee_streams_same_as_btrfs_progs "differ:$bad"
 finish
