@@ -73,8 +73,8 @@ struct fs_info *cmd_fs_path(const char *cmd, const char *path,
 	}
 	spin_unlock(&mounts_lock);
 	if (!fs) {
-		con_printf("%s: %s: no filesystem mounted there (use: mount "
-			   "DISK [DIR])\n", cmd, path);
+		con_eprintf("%s: %s: no filesystem mounted there (use: mount "
+			    "DISK [DIR])\n", cmd, path);
 		return NULL;
 	}
 	/* a relative path counts from the root filesystem's top */
@@ -142,8 +142,8 @@ int cmd_fs_sync_all(const char *cmd)
 	for (i = 0; i < n; i++) {
 		r = fs_sync(fs[i]);
 		if (r) {
-			con_printf("%s: %s: %s (errno %d)\n", cmd, disk[i],
-				   cmd_fs_err_text(r), -r);
+			con_eprintf("%s: %s: %s (errno %d)\n", cmd, disk[i],
+				    cmd_fs_err_text(r), -r);
 			ret = ret ? ret : r;
 		}
 	}
@@ -180,10 +180,10 @@ static int mount_options(char *opts, unsigned *flags)
 			;	/* no balance is ever left to resume yet */
 		else if (!strncmp(o, "subvol=", 7) ||
 			 !strncmp(o, "subvolid=", 9)) {
-			con_printf("mount: %s: not implemented yet\n", o);
+			con_eprintf("mount: %s: not implemented yet\n", o);
 			return -EOPNOTSUPP;
 		} else {
-			con_printf("mount: unknown option '%s'\n", o);
+			con_eprintf("mount: unknown option '%s'\n", o);
 			return -EINVAL;
 		}
 	}
@@ -203,16 +203,16 @@ static int check_mount_point(const char *dir)
 	size_t len = strlen(dir);
 
 	if (len >= MOUNT_DIR_MAX || (len > 1 && dir[len - 1] == '/')) {
-		con_printf("mount: %s: give the directory without a '/' at "
-			   "the end, shorter than %d bytes\n", dir,
-			   MOUNT_DIR_MAX);
+		con_eprintf("mount: %s: give the directory without a '/' at "
+			    "the end, shorter than %d bytes\n", dir,
+			    MOUNT_DIR_MAX);
 		return -EINVAL;
 	}
 	spin_lock(&mounts_lock);
 	ret = find_locked(NULL, dir) >= 0 ? -EBUSY : 0;
 	spin_unlock(&mounts_lock);
 	if (ret) {
-		con_printf("mount: %s is already a mount point\n", dir);
+		con_eprintf("mount: %s is already a mount point\n", dir);
 		return ret;
 	}
 	if (!strcmp(dir, "/"))
@@ -226,8 +226,8 @@ static int check_mount_point(const char *dir)
 	if (ret == 0 && (st.mode & 0170000) != 0040000)
 		ret = -ENOTDIR;
 	if (ret)
-		con_printf("mount: %s: %s (errno %d)\n", dir,
-			   cmd_fs_err_text(ret), -ret);
+		con_eprintf("mount: %s: %s (errno %d)\n", dir,
+			    cmd_fs_err_text(ret), -ret);
 	return ret;
 }
 
@@ -273,8 +273,8 @@ int cmd_mount(int argc, char **argv)
 		else if (argv[i][0] == '/' && !strcmp(dir, "/"))
 			dir = argv[i], ret = 0;
 		else {
-			con_printf("mount: unexpected argument '%s'\n",
-				   argv[i]);
+			con_eprintf("mount: unexpected argument '%s'\n",
+				    argv[i]);
 			ret = -EINVAL;
 		}
 		if (ret)
@@ -284,12 +284,12 @@ int cmd_mount(int argc, char **argv)
 		return -EINVAL;
 	dev = blk_lookup(disk);
 	if (!dev) {
-		con_printf("mount: no disk named '%s'\n", disk);
+		con_eprintf("mount: no disk named '%s'\n", disk);
 		return -ENODEV;
 	}
 	if (cmd_fs_by_disk(dev->name)) {
-		con_printf("mount: %s is already mounted; umount it first\n",
-			   dev->name);
+		con_eprintf("mount: %s is already mounted; umount it first\n",
+			    dev->name);
 		return -EBUSY;
 	}
 	ret = check_mount_point(dir);
@@ -297,16 +297,16 @@ int cmd_mount(int argc, char **argv)
 		return ret;
 	ret = fs_mount(dev, flags, &fs);
 	if (ret) {
-		con_printf("mount: %s: %s (errno %d)\n", disk,
-			   cmd_fs_err_text(ret == -EINVAL ? -ENODEV : ret),
-			   ret == -EINVAL ? ENODEV : -ret);
+		con_eprintf("mount: %s: %s (errno %d)\n", disk,
+			    cmd_fs_err_text(ret == -EINVAL ? -ENODEV : ret),
+			    ret == -EINVAL ? ENODEV : -ret);
 		return ret == -EINVAL ? -ENODEV : ret;
 	}
 	ret = add_mount(fs, dev->name, dir);
 	if (ret) {
 		fs_umount(fs);
-		con_printf("mount: %d filesystems are mounted already\n",
-			   MOUNTS_MAX);
+		con_eprintf("mount: %d filesystems are mounted already\n",
+			    MOUNTS_MAX);
 		return ret;
 	}
 	con_printf("mounted %s %s on %s\n", dev->name,
@@ -337,8 +337,8 @@ int cmd_umount(int argc, char **argv)
 	char disk[8];
 
 	if (busy) {
-		con_printf("umount: %s: busy (%d background jobs run; wait "
-			   "for them)\n", what, busy);
+		con_eprintf("umount: %s: busy (%d background jobs run; wait "
+			    "for them)\n", what, busy);
 		return -EBUSY;
 	}
 	spin_lock(&mounts_lock);
@@ -352,12 +352,12 @@ int cmd_umount(int argc, char **argv)
 	}
 	spin_unlock(&mounts_lock);
 	if (i < 0) {
-		con_printf("umount: %s: not mounted\n", what);
+		con_eprintf("umount: %s: not mounted\n", what);
 		return -ENOENT;
 	}
 	if (inside) {
-		con_printf("umount: %s: busy (a filesystem is mounted inside "
-			   "it)\n", what);
+		con_eprintf("umount: %s: busy (a filesystem is mounted inside "
+			    "it)\n", what);
 		return -EBUSY;
 	}
 	fs_umount(fs);
