@@ -146,6 +146,8 @@ static int open_file(struct stream *s, const char *cmd, const char *path,
 	s->fs = cmd_fs_path(cmd, path, &inner);
 	if (!s->fs)
 		return -ENOENT;	/* cmd_fs_path said why */
+	if (mode != STREAM_READ && fs_is_read_only(s->fs))
+		return -EROFS;	/* said now, not at the first write */
 	ret = fs_lookup(s->fs, inner, FS_LOOKUP_FOLLOW, &s->ino);
 	if (ret == -ENOENT && mode != STREAM_READ)
 		return fs_create(s->fs, inner, 0100644, &s->ino);
