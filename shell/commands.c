@@ -50,15 +50,17 @@ static int cmd_uptime(int argc, char **argv)
 
 /* Time a command. It fails as its command did; the command printed its
  * own errors and usage, so -EINVAL becomes -ECANCELED to keep the shell
- * from adding time's usage after the command's. */
+ * from adding time's usage after the command's. The time goes to the
+ * console (as bash's time reports on stderr), not into the command's
+ * output. */
 static int cmd_time(int argc, char **argv)
 {
 	uint64_t t0 = time_ns(), ns;
 	int ret = shell_run_argv(argc - 1, argv + 1);
 
 	ns = time_ns() - t0;
-	con_printf("time: %lu.%03lu ms\n", (unsigned long)(ns / 1000000),
-		   (unsigned long)(ns / 1000 % 1000));
+	con_eprintf("time: %lu.%03lu ms\n", (unsigned long)(ns / 1000000),
+		    (unsigned long)(ns / 1000 % 1000));
 	return ret == -EINVAL ? -ECANCELED : ret;
 }
 

@@ -4,10 +4,12 @@
 messages that stay on the console while the output goes to a file, a
 binary pipe of 16 MiB checked by SHA-256 (the writer far ahead of its
 bounded pipe), a pipe between two filesystems, a reader that never
-reads, a failure on either side, and a background pipeline killed."""
+reads, a failure on either side, and pipelines stopped by kill (in the
+background) and by Ctrl-C (in the foreground)."""
 import os
 import re
 import subprocess
+import time
 
 from guest import ROOT, scratch_image
 
@@ -116,6 +118,16 @@ def test_pipes_and_redirections(ctx):
     assert "Cancelled  cat /big" in out, out
     assert not re.search(r"^[0-9a-f]{64}", out, re.M), out
     assert g.cmd("jobs") == ""
+    # Ctrl-C stops a foreground pipeline, every command of it
+    g.send("cat /big /big /big /big /big /big /big /big | sha256sum\n")
+    g.expect("| sha256sum\r\n")
+    time.sleep(0.5)
+    g.send("\x03")
+    out = g.expect("ghee> ")
+    assert not re.search(r"^[0-9a-f]{64}", out, re.M), out
+    out = g.cmd("ps")
+    assert not re.search(r"^\s*\d+ (cat|sha256sum)\s", out, re.M), out
+    assert g.cmd("echo after") == "after\n"
 
 
 def test_pipes_and_redirections_in_host_tool(ctx):
