@@ -31,6 +31,9 @@ PIPE_SCRIPT = [
     "write /big 0 %d 7" % BIG, "sha256sum /big", "cat /big | sha256sum",
     "cat /big | cat | cat | sha256sum", "cat /big | cat > /backup/big",
     "cp /big /backup/big2", "sha256sum /backup/big /backup/big2",
+    # both sides on one filesystem, the reader writing (and committing)
+    "cat /big /big /big /big | cat > /big4", "sync",
+    "cat /big /big /big /big | sha256sum", "sha256sum /big4",
     # a reader that never reads; a failure on either side
     "cat /big /big /big | echo early", "cat /missing | sha256sum",
     "cat /big | cat /missing",
@@ -78,8 +81,10 @@ def check_pipes(transcript):
     assert o["ls /backup > /c"] == "", o
     sums = re.findall(r"^([0-9a-f]{64})  (\S+)$", transcript, re.M)
     names = [n for _, n in sums]
-    assert names == ["/big", "-", "-", "/backup/big", "/backup/big2"], sums
-    assert len(set(h for h, _ in sums)) == 1, sums
+    assert names == ["/big", "-", "-", "/backup/big", "/backup/big2", "-",
+                     "/big4"], sums
+    assert len(set(h for h, _ in sums[:5])) == 1, sums
+    assert sums[5][0] == sums[6][0] != sums[0][0], sums
     eq("cat /big /big /big | echo early", "early\n")
     out = o["cat /missing | sha256sum"]
     assert "cat: /missing: no such file or directory" in out, out
