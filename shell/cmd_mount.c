@@ -29,7 +29,7 @@
 #include "jobs.h"
 #include "shell.h"
 
-#define MOUNTS_MAX 8
+#define MOUNTS_MAX CMD_FS_MOUNTS_MAX
 #define MOUNT_DIR_MAX 256
 
 struct mount {
@@ -99,6 +99,18 @@ static int find_locked(const char *disk, const char *dir)
 				     (dir && !strcmp(mounts[i].dir, dir))))
 			return i;
 	return -1;
+}
+
+int cmd_fs_each(struct fs_info **v, int max)
+{
+	int i, n = 0;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX && n < max; i++)
+		if (mounts[i].fs)
+			v[n++] = mounts[i].fs;
+	spin_unlock(&mounts_lock);
+	return n;
 }
 
 struct fs_info *cmd_fs_by_disk(const char *disk)
