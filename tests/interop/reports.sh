@@ -76,6 +76,11 @@ for i in "${!REPORTS[@]}"; do
 		/^ghee> / { on = 0 } on' "$W/ghee.txt" >"$W/ghee.$i"
 done
 umount "$W/mnt"
+if [ "$(cat "$W/linux.1")" = second-label ]; then
+	ok label_set_by_ghee_read_by_linux
+else
+	notok label_set_by_ghee_read_by_linux "Linux reads '$(cat "$W/linux.1")'"
+fi
 # Linux's device name as ghee's disk; the values of the global reserve
 # and of statfs's free space dropped; in a -T table (whose path column
 # is as wide as the longest path) runs of spaces or dashes count as one.
