@@ -42,16 +42,66 @@ struct mount {
 static struct spinlock mounts_lock = SPINLOCK_INIT("mounts");
 static struct mount mounts[MOUNTS_MAX];	/* [mounts_lock] */
 
-/* Length of dir's match as a prefix of path at a '/' boundary, or -1. */
+/* Skip the '/'s and "." components at p: the next real component. */
+static const char *next_component(const char *p)
+{
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (p[0] != '.' || (p[1] && p[1] != '/'))
+			return p;
+		p++;
+	}
+}
+
+/*
+ * Match a mount's directory (normal: "/" or "/a/b") against the first
+ * components of the absolute path, where repeated '/'s and "."
+ * components count for nothing ("//a/./b/" is "/a/b"). Returns the
+ * offset in path just past the last component matched (0 for "/"), or
+ * -1 when dir is no prefix of path.
+ */
 static int dir_match(const char *dir, const char *path)
 {
-	size_t n = strlen(dir);
+	const char *d = dir, *p = path;
+	size_t n;
 
-	if (!strcmp(dir, "/"))
-		return path[0] == '/' ? 0 : -1;
-	if (strncmp(dir, path, n) || (path[n] && path[n] != '/'))
+	if (path[0] != '/')
 		return -1;
-	return (int)n;
+	for (;;) {
+		while (*d == '/')
+			d++;
+		if (!*d)
+			return (int)(p - path);
+		p = next_component(p);
+		n = strcspn(d, "/");
+		if (strncmp(d, p, n) || (p[n] && p[n] != '/'))
+			return -1;
+		d += n;
+		p += n;
+	}
+}
+
+/* Write path (absolute) in normal form into out (size bytes): no
+ * repeated '/', no "." component, no '/' at the end. -ENAMETOOLONG. */
+static int dir_normalise(const char *path, char *out, size_t size)
+{
+	const char *p = next_component(path);
+	size_t len = 0, n;
+
+	while (*p) {
+		n = strcspn(p, "/");
+		if (len + 1 + n + 1 > size)
+			return -ENAMETOOLONG;
+		out[len++] = '/';
+		memcpy(out + len, p, n);
+		len += n;
+		p = next_component(p + n);
+	}
+	if (!len)
+		out[len++] = '/';
+	out[len] = 0;
+	return 0;
 }
 
 struct fs_info *cmd_fs_path(const char *cmd, const char *path,
@@ -59,15 +109,17 @@ struct fs_info *cmd_fs_path(const char *cmd, const char *path,
 {
 	const char *abs = path[0] == '/' ? path : "/";
 	struct fs_info *fs = NULL;
-	int i, best = -1, n;
+	int i, best = -1, off = 0, n, len;
 
 	spin_lock(&mounts_lock);
 	for (i = 0; i < MOUNTS_MAX; i++) {
 		if (!mounts[i].fs)
 			continue;
 		n = dir_match(mounts[i].dir, abs);
-		if (n > best) {
-			best = n;
+		len = (int)strlen(mounts[i].dir);
+		if (n >= 0 && len > best) {	/* the deepest mount wins */
+			best = len;
+			off = n;
 			fs = mounts[i].fs;
 		}
 	}
@@ -78,7 +130,7 @@ struct fs_info *cmd_fs_path(const char *cmd, const char *path,
 		return NULL;
 	}
 	/* a relative path counts from the root filesystem's top */
-	*inner = path[0] != '/' ? path : path[best] ? path + best : "/";
+	*inner = path[0] != '/' ? path : path[off] ? path + off : "/";
 	return fs;
 }
 
@@ -202,8 +254,8 @@ static int mount_options(char *opts, unsigned *flags)
 	return 0;
 }
 
-/* Check dir can take a mount: "/" for the first, else an existing
- * directory of a mounted filesystem, not yet a mount point. */
+/* Check dir (normal) can take a mount: "/" for the first, else an
+ * existing directory of a mounted filesystem, not yet a mount point. */
 static int check_mount_point(const char *dir)
 {
 	struct fs_info *fs;
@@ -212,14 +264,6 @@ static int check_mount_point(const char *dir)
 	const char *inner;
 	int ret;
 
-	size_t len = strlen(dir);
-
-	if (len >= MOUNT_DIR_MAX || (len > 1 && dir[len - 1] == '/')) {
-		con_eprintf("mount: %s: give the directory without a '/' at "
-			    "the end, shorter than %d bytes\n", dir,
-			    MOUNT_DIR_MAX);
-		return -EINVAL;
-	}
 	spin_lock(&mounts_lock);
 	ret = find_locked(NULL, dir) >= 0 ? -EBUSY : 0;
 	spin_unlock(&mounts_lock);
@@ -266,6 +310,7 @@ static int add_mount(struct fs_info *fs, const char *disk, const char *dir)
 int cmd_mount(int argc, char **argv)
 {
 	const char *disk = NULL, *dir = "/";
+	char norm[MOUNT_DIR_MAX];
 	unsigned flags = 0;
 	struct fs_info *fs;
 	struct blkdev *dev;
@@ -294,6 +339,12 @@ int cmd_mount(int argc, char **argv)
 	}
 	if (!disk)
 		return -EINVAL;
+	if (dir_normalise(dir, norm, sizeof(norm))) {
+		con_eprintf("mount: %s: name too long (at most %d bytes)\n",
+			    dir, MOUNT_DIR_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	dir = norm;
 	dev = blk_lookup(disk);
 	if (!dev) {
 		con_eprintf("mount: no disk named '%s'\n", disk);
@@ -346,13 +397,15 @@ int cmd_umount(int argc, char **argv)
 	const char *what = argc > 1 ? argv[1] : "/";
 	struct fs_info *fs = NULL;
 	int i, inside = 0, busy = jobs_running();
-	char disk[8];
+	char disk[8], norm[MOUNT_DIR_MAX];
 
 	if (busy) {
 		con_eprintf("umount: %s: busy (%d background jobs run; wait "
 			    "for them)\n", what, busy);
 		return -EBUSY;
 	}
+	if (what[0] == '/' && !dir_normalise(what, norm, sizeof(norm)))
+		what = norm;	/* "/backup/" is "/backup" */
 	spin_lock(&mounts_lock);
 	i = find_locked(what, what);
 	if (i >= 0)

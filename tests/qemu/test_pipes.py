@@ -17,7 +17,8 @@ BIG = 16 << 20
 
 PIPE_SCRIPT = [
     "mkfs vda", "mkfs vdb", "mkfs vdc", "mount vda", "mkdir /backup /small",
-    "mount vdb /backup", "mount vdc /small",
+    # mount points in any spelling: //backup/./ is /backup
+    "mount vdb //backup/./", "mount vdc /small/", "mount",
     # every kind of redirection
     "echo hello > /a", "cat < /a", "echo more >> /a", "cat /a",
     "echo new > /a", "cat - < /a", ">/b echo first word", "cat /b",
@@ -30,7 +31,7 @@ PIPE_SCRIPT = [
     # binary data through pipes; a pipe between two filesystems
     "write /big 0 %d 7" % BIG, "sha256sum /big", "cat /big | sha256sum",
     "cat /big | cat | cat | sha256sum", "cat /big | cat > /backup/big",
-    "cp /big /backup/big2", "sha256sum /backup/big /backup/big2",
+    "cp /big /backup/big2", "sha256sum /backup/./big //backup/big2",
     # both sides on one filesystem, the reader writing (and committing)
     "cat /big /big /big /big | cat > /big4", "sync",
     "cat /big /big /big /big | sha256sum", "sha256sum /big4",
@@ -38,7 +39,7 @@ PIPE_SCRIPT = [
     "cat /big /big /big | echo early", "cat /missing | sha256sum",
     "cat /big | cat /missing",
     # a read-only mount and a full disk
-    "umount /backup", "mount vdb /backup -o ro", "echo x > /backup/new",
+    "umount /backup/", "mount vdb /backup -o ro", "echo x > /backup/new",
     "echo x >> /backup/big", "cat /big /big > /small/x", "sync",
     "fsck vdc", "echo after",
 ]
@@ -60,6 +61,9 @@ def check_pipes(transcript):
     def eq(cmd, want):
         assert o.get(cmd) == want, "%s: got %r, want %r" % (cmd, o.get(cmd),
                                                             want)
+    eq("mount", "vda on / type btrfs (rw)\nvdb on /backup type btrfs (rw)\n"
+       "vdc on /small type btrfs (rw)\n")
+    eq("umount /backup/", "unmounted vdb\n")
     eq("echo hello > /a", "")
     eq("cat < /a", "hello\n")
     eq("cat /a", "hello\nmore\n")
@@ -81,7 +85,7 @@ def check_pipes(transcript):
     assert o["ls /backup > /c"] == "", o
     sums = re.findall(r"^([0-9a-f]{64})  (\S+)$", transcript, re.M)
     names = [n for _, n in sums]
-    assert names == ["/big", "-", "-", "/backup/big", "/backup/big2", "-",
+    assert names == ["/big", "-", "-", "/backup/./big", "//backup/big2", "-",
                      "/big4"], sums
     assert len(set(h for h, _ in sums[:5])) == 1, sums
     assert sums[5][0] == sums[6][0] != sums[0][0], sums
