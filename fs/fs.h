@@ -51,6 +51,10 @@ struct fs_stat {
 #define FS_MOUNT_RO (1u << 0)	/* mount read-only */
 
 int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out);
+/* Mount the subvolume at path (from the top level), or subvolume id when
+ * path is NULL, as "/": right after fs_mount (fs/mount.c). -ENOENT,
+ * -EINVAL (not a subvolume). */
+int fs_mount_subvol(struct fs_info *fs, const char *path, uint64_t id);
 void fs_umount(struct fs_info *fs);
 int fs_is_read_only(const struct fs_info *fs);
 int fs_is_metadump(const struct fs_info *fs);

@@ -32,11 +32,23 @@
 #define MOUNTS_MAX CMD_FS_MOUNTS_MAX
 #define MOUNT_DIR_MAX 256
 
+#define MOUNT_SUBVOL_MAX 64	/* bytes of a subvol=/subvolid= option */
+
 struct mount {
 	struct fs_info *fs;		/* NULL: a free entry */
 	char disk[8];			/* its disk's name */
 	char dir[MOUNT_DIR_MAX];	/* where: "/" or "/a/b", no '/' at
 					 * the end */
+	char subvol[MOUNT_SUBVOL_MAX];	/* "subvol=P" or "subvolid=N" it
+					 * was mounted with, or "" */
+};
+
+/* What -o asks for. */
+struct mount_opts {
+	unsigned flags;		/* FS_MOUNT_* */
+	const char *subvol;	/* subvol=PATH, or NULL */
+	uint64_t subvolid;	/* subvolid=ID, or 0 */
+	const char *text;	/* the subvol option as given, or "" */
 };
 
 static struct spinlock mounts_lock = SPINLOCK_INIT("mounts");
@@ -221,14 +233,16 @@ static void list_mounts(void)
 	spin_lock(&mounts_lock);
 	for (i = 0; i < MOUNTS_MAX; i++)
 		if (mounts[i].fs)
-			con_printf("%s on %s type btrfs (%s)\n", mounts[i].disk,
-				   mounts[i].dir, fs_is_read_only(mounts[i].fs) ?
-				   "ro" : "rw");
+			con_printf("%s on %s type btrfs (%s%s%s)\n",
+				   mounts[i].disk, mounts[i].dir,
+				   fs_is_read_only(mounts[i].fs) ? "ro" : "rw",
+				   mounts[i].subvol[0] ? "," : "",
+				   mounts[i].subvol);
 	spin_unlock(&mounts_lock);
 }
 
-/* Apply -o's comma-separated options to *flags. */
-static int mount_options(char *opts, unsigned *flags)
+/* Apply -o's comma-separated options to *mo. */
+static int mount_options(char *opts, struct mount_opts *mo)
 {
 	char *o = opts, *end;
 
@@ -237,15 +251,23 @@ static int mount_options(char *opts, unsigned *flags)
 		if (end)
 			*end++ = 0;
 		if (!strcmp(o, "ro"))
-			*flags |= FS_MOUNT_RO;
+			mo->flags |= FS_MOUNT_RO;
 		else if (!strcmp(o, "rw"))
-			*flags &= ~FS_MOUNT_RO;
+			mo->flags &= ~FS_MOUNT_RO;
 		else if (!strcmp(o, "skip_balance"))
 			;	/* no balance is ever left to resume yet */
-		else if (!strncmp(o, "subvol=", 7) ||
-			 !strncmp(o, "subvolid=", 9)) {
-			con_eprintf("mount: %s: not implemented yet\n", o);
-			return -EOPNOTSUPP;
+		else if (!strncmp(o, "subvol=", 7) && o[7] &&
+			 strlen(o) < MOUNT_SUBVOL_MAX)
+			mo->subvol = o + 7, mo->text = o;
+		else if (!strncmp(o, "subvolid=", 9)) {
+			if (shell_parse_u64(o + 9, "subvolid", &mo->subvolid))
+				return -EINVAL;
+			if (!mo->subvolid) {
+				con_eprintf("mount: subvolid=0: no subvolume "
+					    "has id 0\n");
+				return -EINVAL;
+			}
+			mo->text = o;
 		} else {
 			con_eprintf("mount: unknown option '%s'\n", o);
 			return -EINVAL;
@@ -287,8 +309,29 @@ static int check_mount_point(const char *dir)
 	return ret;
 }
 
+/* Make the subvolume -o names fs's root; on failure say why and unmount
+ * fs. */
+static int mount_subvol(struct fs_info *fs, const char *disk,
+			const struct mount_opts *mo)
+{
+	int ret;
+
+	if (!mo->subvol && !mo->subvolid)
+		return 0;
+	ret = fs_mount_subvol(fs, mo->subvol, mo->subvolid);
+	if (ret) {
+		con_eprintf("mount: %s: %s: %s (errno %d)\n", disk, mo->text,
+			    ret == -EINVAL ? "not a subvolume" :
+			    cmd_fs_err_text(ret), ret == -EINVAL ? EINVAL :
+			    -ret);
+		fs_umount(fs);
+	}
+	return ret == -EINVAL ? -ENOTDIR : ret;	/* no usage: said why */
+}
+
 /* Put fs in a free entry. */
-static int add_mount(struct fs_info *fs, const char *disk, const char *dir)
+static int add_mount(struct fs_info *fs, const char *disk, const char *dir,
+		     const char *subvol)
 {
 	int i, ret = -ENOSPC;
 
@@ -300,6 +343,8 @@ static int add_mount(struct fs_info *fs, const char *disk, const char *dir)
 				 disk);
 			snprintf(mounts[i].dir, sizeof(mounts[i].dir), "%s",
 				 dir);
+			snprintf(mounts[i].subvol, sizeof(mounts[i].subvol),
+				 "%s", subvol);
 			ret = 0;
 		}
 	spin_unlock(&mounts_lock);
@@ -311,7 +356,7 @@ int cmd_mount(int argc, char **argv)
 {
 	const char *disk = NULL, *dir = "/";
 	char norm[MOUNT_DIR_MAX];
-	unsigned flags = 0;
+	struct mount_opts mo = { 0, NULL, 0, "" };
 	struct fs_info *fs;
 	struct blkdev *dev;
 	int i, ret;
@@ -322,9 +367,9 @@ int cmd_mount(int argc, char **argv)
 	}
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-o") && i + 1 < argc)
-			ret = mount_options(argv[++i], &flags);
+			ret = mount_options(argv[++i], &mo);
 		else if (!strcmp(argv[i], "ro") || !strcmp(argv[i], "rw"))
-			ret = mount_options(argv[i], &flags);
+			ret = mount_options(argv[i], &mo);
 		else if (!disk && argv[i][0] != '-')
 			disk = argv[i], ret = 0;
 		else if (argv[i][0] == '/' && !strcmp(dir, "/"))
@@ -335,7 +380,7 @@ int cmd_mount(int argc, char **argv)
 			ret = -EINVAL;
 		}
 		if (ret)
-			return ret == -EOPNOTSUPP ? ret : -EINVAL;
+			return -EINVAL;
 	}
 	if (!disk)
 		return -EINVAL;
@@ -358,14 +403,17 @@ int cmd_mount(int argc, char **argv)
 	ret = check_mount_point(dir);
 	if (ret)
 		return ret;
-	ret = fs_mount(dev, flags, &fs);
+	ret = fs_mount(dev, mo.flags, &fs);
 	if (ret) {
 		con_eprintf("mount: %s: %s (errno %d)\n", disk,
 			    cmd_fs_err_text(ret == -EINVAL ? -ENODEV : ret),
 			    ret == -EINVAL ? ENODEV : -ret);
 		return ret == -EINVAL ? -ENODEV : ret;
 	}
-	ret = add_mount(fs, dev->name, dir);
+	ret = mount_subvol(fs, disk, &mo);
+	if (ret)
+		return ret;
+	ret = add_mount(fs, dev->name, dir, mo.text);
 	if (ret) {
 		fs_umount(fs);
 		con_eprintf("mount: %d filesystems are mounted already\n",
