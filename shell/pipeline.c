@@ -23,12 +23,17 @@
  * its own, else -ECANCELED when the leader was stopped, else the last
  * command's result.
  *
+ * The leader reports the progress of the first running member as its own
+ * (mirror_progress), so a pipeline shows in `jobs` and draws its progress
+ * bar as one command does.
+ *
  * Fields of a member: those set before its task starts are read-only
  * after; status is written by the member before ended, which it sets
  * with release order, and read by the leader after reading ended with
  * acquire; stopped and seen belong to the leader.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -261,15 +266,52 @@ static int own_failure(struct member *m, int i, int n, struct pipe **pipes)
 	return i + 1 == n || !pipe_write_refused(pipes[i]);
 }
 
+/* What the leader last copied of a member's progress. */
+struct mirror {
+	const char *phase;	/* the phase copied, or NULL */
+	uint64_t done;		/* units of it counted so far */
+};
+
+/*
+ * Report the progress of the first running member that reports any as
+ * the leader's own, so that `jobs` and the foreground progress bar show
+ * a pipeline (send | receive) as they show a single command.
+ */
+static void mirror_progress(struct member *m, int n, struct mirror *mi)
+{
+	struct progress p;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (__atomic_load_n(&m[i].ended, __ATOMIC_ACQUIRE) ||
+		    progress_get(task_id(m[i].task), &p) || !p.phase)
+			continue;
+		if (p.phase != mi->phase) {
+			progress_phase(p.phase, p.total, p.unit);
+			mi->phase = p.phase;
+			mi->done = 0;
+		}
+		progress_total(p.total);
+		if (p.done > mi->done) {
+			/* the leader's stop is looked at by supervise */
+			progress_add(p.done - mi->done);
+			mi->done = p.done;
+		}
+		return;
+	}
+}
+
 /* Wait for every member, stopping them as the file comment says. Returns
  * the index of the first one that failed of its own, or -1. */
 static int supervise(struct member *m, int n, struct completion *ended_c,
 		     struct pipe **pipes, int *leader_stopped)
 {
+	struct mirror mi = { NULL, 0 };
 	int live = n, failed = -1, i;
 
 	while (live) {
 		wait_for_completion_timeout(ended_c, LEADER_TICK_NS);
+		mirror_progress(m, n, &mi);
 		if (task_should_stop() && !*leader_stopped) {
 			*leader_stopped = 1;
 			stop_members(m, 0, n, pipes, n - 1);

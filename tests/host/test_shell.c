@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ghee/task.h>
+
 #include "../../shell/args.h"
 #include "../../shell/line_edit.h"
 #include "../../shell/shell.h"
@@ -444,6 +446,11 @@ TEST(shell, pipelines_without_a_filesystem)
 	CHECK_OK(run("sleep 100000 | cat | cat &"));
 	id = job_id();
 	CHECK(id > 0);
+	/* its progress is its first command's */
+	msleep(100);
+	CHECK_OK(run("jobs"));
+	CHECK(strstr(host_console_output(), "Running  sleep 100000 | cat | cat "
+		     " sleeping: "));
 	snprintf(line, sizeof(line), "kill %d", id);
 	CHECK_OK(run(line));
 	snprintf(line, sizeof(line), "wait %d", id);
