@@ -325,14 +325,29 @@ static int cat_out(void *ctx, const void *buf, size_t n)
 	return stream_write(stream_stdout(), buf, n);
 }
 
+/* Refuse options: cmd takes none ("-" is standard input). */
+static int no_options(const char *cmd, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1]) {
+			con_eprintf("%s: unknown option '%s'\n", cmd, argv[i]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 /* cat [PATH...]: the files ("-" or none: standard input) to standard
  * output. */
 int cmd_cat(int argc, char **argv)
 {
 	char dash[] = "-";
 	char *in[] = { argv[0], dash };
-	int i, ret = 0;
+	int i, ret = no_options("cat", argc, argv);
 
+	if (ret)
+		return ret;
 	if (argc == 1) {
 		argc = 2;
 		argv = in;
@@ -389,8 +404,10 @@ int cmd_sha256sum(int argc, char **argv)
 	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	char dash[] = "-";
 	char *in[] = { argv[0], dash };
-	int i, j, ret = 0;
+	int i, j, ret = no_options("sha256sum", argc, argv);
 
+	if (ret)
+		return ret;
 	if (argc == 1) {
 		argc = 2;
 		argv = in;
