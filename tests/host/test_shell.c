@@ -467,7 +467,7 @@ TEST(shell, pipelines_without_a_filesystem)
 	CHECK_EQ(run("cat | cat < a"), -EINVAL);
 	CHECK_EQ(run("echo x | cat -n"), -EINVAL);
 	CHECK(!strncmp(host_console_output(), "cat: unknown option '-n'\n"
-		       "usage: cat [PATH...]\n", 45));
+		       "usage: cat [PATH...]\n", 46));
 	CHECK_EQ(run("sha256sum --check"), -EINVAL);
 	host_console_capture(0);
 }
