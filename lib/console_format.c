@@ -2,8 +2,9 @@
  * con_printf/con_vprintf and printk on top of con_write, shared by the
  * kernel and the host build. con_write sends a task's output where the
  * task's con_output (kept as its task_local pointer) says, else to the
- * console; error messages, printk and panic always go to the console. Formatting uses the C library's vsnprintf
- * into a stack buffer; output longer than that goes through a heap buffer.
+ * console; error messages, printk and panic always go to the console.
+ * Formatting uses the C library's vsnprintf into a stack buffer; output
+ * longer than that goes through a heap buffer.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,9 @@
 /*
- * Jobs: each command line runs on a task of its own. A foreground job is
- * waited for: Ctrl-C on the console stops it (con_interrupt_task), and the
- * command stops at its next safe point (progress_add or task_should_stop
+ * Jobs: each command line runs on a task of its own, which runs its
+ * pipeline (shell/pipeline.c: the command with its redirections, or the
+ * leader of a pipeline's tasks, which passes a stop on to them). A
+ * foreground job is waited for: Ctrl-C on the console stops it
+ * (con_interrupt_task), and the command stops at its next safe point (progress_add or task_should_stop
  * returning "stop"), says what it finished and returns -ECANCELED. A
  * line ended by `&` starts a background job: the shell prints its id (the
  * task's id, so `kill ID` and `ps` name it too) and reads the next line.
@@ -95,9 +97,9 @@ static int job_copy_words(struct job *j, int argc, char **argv,
 	j->ops = (unsigned char *)(j->argv + argc + 1);
 	p = (char *)j->ops + argc;
 	for (i = 0; i < argc; i++) {
-		j->ops[i] = ops ? ops[i] : ARGS_WORD;
 		size_t n = strlen(argv[i]) + 1;
 
+		j->ops[i] = ops ? ops[i] : ARGS_WORD;
 		memcpy(p, argv[i], n);
 		j->argv[i] = p;
 		p += n;
@@ -219,8 +221,10 @@ int jobs_run(int argc, char **argv, const unsigned char *ops,
 	}
 	ret = job_prepare(j, argc, argv, ops, background);
 	if (ret == 0) {
-		t = task_create(argv[0], job_main, j, background ?
-				TASK_PRIO_BACKGROUND : TASK_PRIO_INTERACTIVE);
+		/* named for its first command, not a leading "> FILE" */
+		t = task_create(j->pl->cmd[0].argv[0], job_main, j,
+				background ? TASK_PRIO_BACKGROUND :
+				TASK_PRIO_INTERACTIVE);
 		if (!t)
 			con_eprintf("error: no memory to run '%s'\n",
 				    argv[0]);
