@@ -3,10 +3,11 @@
  * pipeline (shell/pipeline.c: the command with its redirections, or the
  * leader of a pipeline's tasks, which passes a stop on to them). A
  * foreground job is waited for: Ctrl-C on the console stops it
- * (con_interrupt_task), and the command stops at its next safe point (progress_add or task_should_stop
- * returning "stop"), says what it finished and returns -ECANCELED. A
- * line ended by `&` starts a background job: the shell prints its id (the
- * task's id, so `kill ID` and `ps` name it too) and reads the next line.
+ * (con_interrupt_task), and the command stops at its next safe point
+ * (progress_add or task_should_stop returning "stop"), says what it
+ * finished and returns -ECANCELED. A line ended by `&` starts a
+ * background job: the shell prints its id (the task's id, so `kill ID`
+ * and `ps` name it too) and reads the next line.
  * `jobs` lists the background jobs with their progress, `wait [ID...]`
  * waits for them and returns the last one's status.
  *
