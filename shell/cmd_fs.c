@@ -711,8 +711,8 @@ int cmd_inspect_internal_dump_tree(int argc, char **argv)
 		return -ENOENT;
 	ret = fs_dump_tree(fs, argv[2]);
 	if (ret == -EINVAL)
-		con_eprintf("dump-tree: unknown tree '%s' (root, extent, chunk, "
-			    "dev, fs, csum, quota, uuid, free-space, "
+		con_eprintf("dump-tree: unknown tree '%s' (root, extent, "
+			    "chunk, dev, fs, csum, quota, uuid, free-space, "
 			    "block-group or a number)\n", argv[2]);
 	else if (ret)
 		fail("dump-tree", argv[2], ret);

@@ -141,8 +141,8 @@ int cmd_write_rand(int argc, char **argv)
 	    shell_parse_u64(argv[5], "SEED", &seed))
 		return -EINVAL;
 	if (bs == 0 || bs > BLOCK_MAX || fsize < bs) {
-		con_eprintf("write-rand: want 0 < BS <= %u and BS <= FILESIZE\n",
-			    BLOCK_MAX);
+		con_eprintf("write-rand: want 0 < BS <= %u and BS <= "
+			    "FILESIZE\n", BLOCK_MAX);
 		return -EINVAL;
 	}
 	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);

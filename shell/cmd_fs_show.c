@@ -112,9 +112,10 @@ static struct report *report_get(const char *cmd, struct fs_info *fs)
 	return r;
 }
 
-/* Parse "[options] [ARG]" (cmd names the command in messages) where options are the units and the letters
- * in flags ("T", "cz"): sets *arg (NULL when none) and, per letter,
- * set[i]. -EINVAL after saying what is wrong. */
+/* Parse "[options] [ARG]", where the options are the units and the
+ * letters in flags ("T", "cz"): sets *arg (NULL when none) and, per
+ * letter, set[i]. -EINVAL after saying what is wrong (cmd names the
+ * command in messages). */
 static int parse(const char *cmd, int argc, char **argv, struct units *u,
 		 const char *flags, int *set, const char **arg)
 {

@@ -67,7 +67,8 @@ int cmd_mkfs(int argc, char **argv)
 		return -ENODEV;
 	}
 	if (cmd_fs_by_disk(dev->name)) {
-		con_eprintf("mkfs: %s is mounted; umount it first\n", dev->name);
+		con_eprintf("mkfs: %s is mounted; umount it first\n",
+			    dev->name);
 		return -EBUSY;
 	}
 	ret = fs_mkfs(dev, &o);

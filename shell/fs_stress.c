@@ -431,7 +431,8 @@ static int make_dirs(struct fs_stress *s)
 	if (ret)
 		con_eprintf("fsstress: mkdir %s: %s (errno %d)%s\n",
 			    ret == -EEXIST ? s->dir : p, cmd_fs_err_text(ret),
-			    -ret, ret == -EEXIST ? "; remove it or pick -d" : "");
+			    -ret, ret == -EEXIST ? "; remove it or pick -d" :
+			    "");
 	return ret;
 }
 

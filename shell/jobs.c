@@ -366,7 +366,8 @@ static int wait_one(struct job *j)
 
 	while (task_wait_end(j->task, FG_TICK_NS) == -ETIMEDOUT)
 		if (task_should_stop()) {
-			con_eprintf("wait: interrupted; job %d runs on\n", j->id);
+			con_eprintf("wait: interrupted; job %d runs on\n",
+				    j->id);
 			spin_lock(&jobs_lock);
 			j->collecting = 0;
 			spin_unlock(&jobs_lock);

@@ -161,13 +161,15 @@ static int run_cmd(const struct shell_group *group, const struct shell_cmd *cmd,
 	}
 	if (!cmd->run) {
 		con_eprintf("%s%s%s: not implemented yet\n",
-			    group ? group->name : "", group ? " " : "", cmd->name);
+			    group ? group->name : "", group ? " " : "",
+			    cmd->name);
 		return -EOPNOTSUPP;
 	}
 	if (argc - 1 < cmd->min_args ||
 	    (cmd->max_args >= 0 && argc - 1 > cmd->max_args)) {
 		con_eprintf("%s%s%s: wrong number of arguments\n",
-			    group ? group->name : "", group ? " " : "", cmd->name);
+			    group ? group->name : "", group ? " " : "",
+			    cmd->name);
 		usage_error(group, cmd);
 		return -EINVAL;
 	}
