@@ -233,8 +233,8 @@ static int member_main(void *arg)
 	return m->status;
 }
 
-/* Stop the members in [from, to) that still run; break every pipe when
- * all of them are. */
+/* Stop the members in [from, to) that still run, and break the pipes
+ * between them (a member waiting on one wakes at once). */
 static void stop_members(struct member *m, int from, int to,
 			 struct pipe **pipes, int npipes)
 {
