@@ -51,6 +51,10 @@ struct fs_stat {
 #define FS_MOUNT_RO (1u << 0)	/* mount read-only */
 
 int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out);
+/* Mount the subvolume at path (from the top level), or subvolume id when
+ * path is NULL, as "/": right after fs_mount (fs/mount.c). -ENOENT,
+ * -EINVAL (not a subvolume). */
+int fs_mount_subvol(struct fs_info *fs, const char *path, uint64_t id);
 void fs_umount(struct fs_info *fs);
 int fs_is_read_only(const struct fs_info *fs);
 int fs_is_metadump(const struct fs_info *fs);
@@ -250,6 +254,23 @@ struct fs_df {
 	struct fs_space space[FS_SPACE_MAX];
 };
 int fs_df(struct fs_info *fs, struct fs_df *df);
+
+/* What names a filesystem and its device (fs/ident.c). */
+#define FS_DEV_STATS 5	/* write, read, flush, corruption, generation */
+struct fs_ident {
+	char label[256];	/* NUL-terminated; "" when none */
+	uint8_t fsid[16];	/* the filesystem's UUID */
+	uint64_t devid;		/* this device's id (1) */
+	uint64_t num_devices;	/* devices of the filesystem */
+	uint64_t dev_size;	/* bytes of the device the filesystem uses */
+	uint64_t dev_stats[FS_DEV_STATS];	/* error counters, in the
+						 * order above */
+};
+int fs_ident(struct fs_info *fs, struct fs_ident *id);
+/* Set the label (at most 255 bytes: -EINVAL) and commit it. -EROFS. */
+int fs_label_set(struct fs_info *fs, const char *label);
+/* Zero the device's error counters (committed when any was not). */
+int fs_dev_stats_reset(struct fs_info *fs);
 const char *fs_space_type_name(uint64_t type);
 const char *fs_space_profile_name(uint64_t type);
 

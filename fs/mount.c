@@ -275,6 +275,41 @@ static int load_trees(struct fs_info *fs)
 }
 
 /*
+ * Make a subvolume the mounted root, "/" of every path, in place of the
+ * default one (mount -o subvol=PATH, subvolid=ID): the subvolume whose
+ * root directory is path (looked up from the top level, as Linux does),
+ * or, when path is NULL, subvolume id. Called right after fs_mount,
+ * before anything else uses fs (default_subvol is immutable from then
+ * on). Returns 0, -ENOENT, -EINVAL (path is no subvolume's root) or <0;
+ * on failure the default subvolume stays the root.
+ */
+int fs_mount_subvol(struct fs_info *fs, const char *path, uint64_t id)
+{
+	const struct subvol_root *sv;
+	u64 old = fs->default_subvol;
+	struct fs_ino ino = { id, 0 };
+	struct fs_stat st;
+	int ret;
+
+	if (path) {
+		fs->default_subvol = BTRFS_FS_TREE_OBJECTID;
+		ret = inode_lookup(fs, path, FS_LOOKUP_FOLLOW, &ino);
+		if (ret == 0)
+			ret = subvol_get(fs, ino.root, &sv);
+		if (ret == 0 && ino.ino != sv->root_dirid)
+			ret = -EINVAL;
+	} else {
+		ret = subvol_get(fs, id, &sv);
+		if (ret == 0) {
+			ino.ino = sv->root_dirid;
+			ret = inode_stat(fs, ino, &st);
+		}
+	}
+	fs->default_subvol = ret ? old : ino.root;
+	return ret;
+}
+
+/*
  * Mount the btrfs filesystem on dev. flags: FS_MOUNT_RO (the mount is
  * read-only in any case for now). On success *out is the mounted fs.
  * Returns -EINVAL (not btrfs), -EUCLEAN (corrupt), -EOPNOTSUPP (feature),

@@ -51,23 +51,23 @@ void backtrace_print_saved(const uint64_t *pcs, int n)
 {
 	int i;
 
-	con_printf("backtrace (addr2line -e build/kernel.elf ADDR):\n");
+	con_eprintf("backtrace (addr2line -e build/kernel.elf ADDR):\n");
 	for (i = 0; i < n; i++)
-		con_printf("  %#018lx\n", (unsigned long)pcs[i]);
+		con_eprintf("  %#018lx\n", (unsigned long)pcs[i]);
 }
 
 void backtrace_print(uint64_t rip, uint64_t rbp)
 {
 	int depth;
 
-	con_printf("backtrace (addr2line -e build/kernel.elf ADDR):\n");
-	con_printf("  %#018lx\n", (unsigned long)rip);
+	con_eprintf("backtrace (addr2line -e build/kernel.elf ADDR):\n");
+	con_eprintf("  %#018lx\n", (unsigned long)rip);
 	for (depth = 0; depth < 32 && frame_ok(rbp); depth++) {
 		const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
 
 		if (!frame[1])
 			break;
-		con_printf("  %#018lx\n", (unsigned long)frame[1]);
+		con_eprintf("  %#018lx\n", (unsigned long)frame[1]);
 		rbp = frame[0];
 	}
 }
@@ -87,11 +87,11 @@ void panic(const char *fmt, ...)
 	irq_save();
 	if (panicking++)
 		panic_stop();
-	con_printf("\npanic: ");
+	con_eprintf("\npanic: ");
 	va_start(ap, fmt);
-	con_vprintf(fmt, ap);
+	con_veprintf(fmt, ap);
 	va_end(ap);
-	con_printf("\n");
+	con_eprintf("\n");
 	/* Start at our caller: its return address and its saved rbp. */
 	backtrace_print((uintptr_t)__builtin_return_address(0),
 			*(uint64_t *)__builtin_frame_address(0));

@@ -85,7 +85,7 @@ static int room(int argc, int max)
 {
 	if (argc < max)
 		return 0;
-	con_printf("error: too many arguments (at most %d)\n", max - 1);
+	con_eprintf("error: too many arguments (at most %d)\n", max - 1);
 	return -E2BIG;
 }
 
@@ -107,7 +107,7 @@ int args_split(char *line, char **argv, unsigned char *ops, int max)
 				ops[argc] = ARGS_WORD;
 			argv[argc++] = d;
 			if (take_word(&s, &d, ops != NULL)) {
-				con_printf("error: unterminated quote\n");
+				con_eprintf("error: unterminated quote\n");
 				return -EINVAL;
 			}
 			/* The word's end may overwrite the byte we stopped

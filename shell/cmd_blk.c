@@ -120,8 +120,8 @@ static int io_args(int argc, char **argv, struct blkdev **dev, uint64_t *off,
 		ret = shell_parse_u64(argv[4], "LEN", len);
 	if (!ret && seed) {
 		if (argc < 6) {
-			con_printf("blk %s: PATTERN (a number) is missing\n",
-				   argv[1]);
+			con_eprintf("blk %s: PATTERN (a number) is missing\n",
+				    argv[1]);
 			return -EINVAL;
 		}
 		ret = shell_parse_u64(argv[5], "PATTERN", seed);
@@ -158,7 +158,7 @@ static int blk_rw(int argc, char **argv, int op)
 		return ret;
 	buf = blk_alloc_aligned(CHUNK, &raw);
 	if (!buf) {
-		con_printf("blk: out of memory\n");
+		con_eprintf("blk: out of memory\n");
 		return -ENOMEM;
 	}
 	sha256_init(&sha);
@@ -205,8 +205,8 @@ static int blk_rw(int argc, char **argv, int op)
 		}
 	}
 	if (ret) {
-		con_printf("blk %s: %s at byte %llu: error %d\n", argv[1],
-			   dev->name, (unsigned long long)(off + done), ret);
+		con_eprintf("blk %s: %s at byte %llu: error %d\n", argv[1],
+			    dev->name, (unsigned long long)(off + done), ret);
 		goto out_free;
 	}
 	if (op == 'r') {
@@ -235,7 +235,7 @@ static int blk_misc(int argc, char **argv)
 		ret = dev ? blk_flush(dev) : -ENODEV;
 	} else {
 		if (argc != 5) {
-			con_printf("blk %s: want DISK OFF LEN\n", argv[1]);
+			con_eprintf("blk %s: want DISK OFF LEN\n", argv[1]);
 			return -EINVAL;
 		}
 		ret = io_args(argc, argv, &dev, &off, &len, NULL);
@@ -247,7 +247,7 @@ static int blk_misc(int argc, char **argv)
 	if (ret == -EOPNOTSUPP)
 		con_printf("blk %s: %s does not offer it\n", argv[1], argv[2]);
 	else if (ret)
-		con_printf("blk %s: %s: error %d\n", argv[1], argv[2], ret);
+		con_eprintf("blk %s: %s: error %d\n", argv[1], argv[2], ret);
 	else
 		con_printf("%s: done\n", argv[1]);
 	return ret;
@@ -271,13 +271,13 @@ int cmd_blk(int argc, char **argv)
 		return blk_bench(argv);
 	if (strcmp(argv[1], "stress") == 0 && argc == 6)
 		return blk_stress(argv);
-	con_printf("blk: unknown or incomplete subcommand; one of:\n"
-		   "  blk\n  blk read DISK OFF LEN\n"
-		   "  blk write DISK OFF LEN PATTERN\n"
-		   "  blk verify DISK OFF LEN PATTERN\n"
-		   "  blk flush DISK\n  blk discard DISK OFF LEN\n"
-		   "  blk zero DISK OFF LEN\n"
-		   "  blk bench DISK seq|rand read|write BS QD SECONDS\n"
-		   "  blk stress DISK QD SECONDS SEED\n");
+	con_eprintf("blk: unknown or incomplete subcommand; one of:\n"
+		    "  blk\n  blk read DISK OFF LEN\n"
+		    "  blk write DISK OFF LEN PATTERN\n"
+		    "  blk verify DISK OFF LEN PATTERN\n"
+		    "  blk flush DISK\n  blk discard DISK OFF LEN\n"
+		    "  blk zero DISK OFF LEN\n"
+		    "  blk bench DISK seq|rand read|write BS QD SECONDS\n"
+		    "  blk stress DISK QD SECONDS SEED\n");
 	return -EINVAL;
 }

@@ -137,19 +137,19 @@ static int bench_args(struct blkdev *dev, char **argv, uint64_t *bs,
 		return ret;
 	if ((strcmp(argv[3], "seq") && strcmp(argv[3], "rand")) ||
 	    (strcmp(argv[4], "read") && strcmp(argv[4], "write"))) {
-		con_printf("blk bench: want seq|rand and read|write\n");
+		con_eprintf("blk bench: want seq|rand and read|write\n");
 		return -EINVAL;
 	}
 	if (!*bs || *bs % dev->block_size || *bs > BENCH_MAX_BS ||
 	    *bs > dev->size) {
-		con_printf("blk bench: BS must be a multiple of %u up to "
-			   "%u MiB and the disk size\n", dev->block_size,
-			   BENCH_MAX_BS >> 20);
+		con_eprintf("blk bench: BS must be a multiple of %u up to "
+			    "%u MiB and the disk size\n", dev->block_size,
+			    BENCH_MAX_BS >> 20);
 		return -EINVAL;
 	}
 	if (!*qd || *qd > BENCH_MAX_QD || !*secs) {
-		con_printf("blk bench: QD 1..%d, SECONDS at least 1\n",
-			   BENCH_MAX_QD);
+		con_eprintf("blk bench: QD 1..%d, SECONDS at least 1\n",
+			    BENCH_MAX_QD);
 		return -EINVAL;
 	}
 	return 0;
@@ -181,7 +181,7 @@ int blk_bench(char **argv)
 	b.lat = kmalloc(LAT_MAX * sizeof(*b.lat));
 	bufs = blk_alloc_aligned(qd * bs, &raw);
 	if (!slots || !b.lat || !bufs) {
-		con_printf("blk bench: out of memory for QD x BS\n");
+		con_eprintf("blk bench: out of memory for QD x BS\n");
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -228,7 +228,7 @@ int blk_bench(char **argv)
 	}
 	ret = ret ? ret : b.error;
 	if (ret)
-		con_printf("blk bench: %s: I/O error %d\n", dev->name, ret);
+		con_eprintf("blk bench: %s: I/O error %d\n", dev->name, ret);
 	else
 		bench_report(dev, argv, &b, bs, time_ns() - t0);
 out_free:

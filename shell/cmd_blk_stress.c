@@ -95,8 +95,8 @@ static int stress_check(struct blkdev *dev, uint64_t nblocks, uint64_t seed,
 	for (off = 0; off < nblocks * dev->block_size; off += chunk) {
 		ret = blk_read(dev, off, buf, chunk);
 		if (ret) {
-			con_printf("blk stress: read error %d at byte %llu\n",
-				   ret, (unsigned long long)off);
+			con_eprintf("blk stress: read error %d at byte %llu\n",
+				    ret, (unsigned long long)off);
 			return ret;
 		}
 		for (i = 0; i < chunk / 8; i++) {
@@ -156,14 +156,14 @@ int blk_stress(char **argv)
 	if (ret)
 		return ret;
 	if (!qd || qd > STRESS_MAX_QD) {
-		con_printf("blk stress: QD 1..%d\n", STRESS_MAX_QD);
+		con_eprintf("blk stress: QD 1..%d\n", STRESS_MAX_QD);
 		return -EINVAL;
 	}
 	span = dev->size < STRESS_SPAN ? dev->size : STRESS_SPAN;
 	span -= span % (STRESS_MAX_BLOCKS * (uint64_t)dev->block_size);
 	nblocks = span / dev->block_size;
 	if (!nblocks) {
-		con_printf("blk stress: %s is too small\n", dev->name);
+		con_eprintf("blk stress: %s is too small\n", dev->name);
 		return -EINVAL;
 	}
 	completion_init(&wake);
@@ -173,14 +173,14 @@ int blk_stress(char **argv)
 	bufs = blk_alloc_aligned(qd * STRESS_MAX_BLOCKS * dev->block_size,
 				 &raw);
 	if (!slots || !map || !bufs) {
-		con_printf("blk stress: out of memory\n");
+		con_eprintf("blk stress: out of memory\n");
 		ret = -ENOMEM;
 		goto out_free;
 	}
 	ret = stress_fill(dev, span, seed, (uint64_t *)bufs,
 			  STRESS_MAX_BLOCKS * (uint64_t)dev->block_size);
 	if (ret) {
-		con_printf("blk stress: fill failed: %d\n", ret);
+		con_eprintf("blk stress: fill failed: %d\n", ret);
 		goto out_free;
 	}
 	for (i = 0; i < qd; i++) {
@@ -216,7 +216,7 @@ int blk_stress(char **argv)
 		}
 	}
 	if (ret) {
-		con_printf("blk stress: write error %d\n", ret);
+		con_eprintf("blk stress: write error %d\n", ret);
 		goto out_free;
 	}
 	ret = blk_flush(dev);

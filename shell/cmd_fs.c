@@ -19,11 +19,13 @@
 #include <ghee/alloc.h>
 #include <ghee/blk.h>
 #include <ghee/console.h>
+#include <ghee/task.h>
 
 #include "../fs/fs.h"
 #include "../lib/sha256.h"
 #include "cmd_fs.h"
 #include "shell.h"
+#include "stream.h"
 
 #define IO_CHUNK (256u * 1024)	/* bytes per fs_read in cat/sha256sum */
 #define WALK_PATH_MAX 4096	/* longest path tree/find print */
@@ -56,6 +58,10 @@ const char *cmd_fs_err_text(int err)
 	case ENODATA: return "no such attribute";
 	case ERANGE: return "result out of range";
 	case E2BIG: return "attribute value too long";
+	case EPIPE: return "broken pipe";
+	case ECANCELED: return "cancelled";
+	case EBUSY: return "device or resource busy";
+	case ENOTTY: return "not a pipe or a file (the console)";
 	default: return "error";
 	}
 }
@@ -63,8 +69,8 @@ const char *cmd_fs_err_text(int err)
 /* Print "cmd: what: reason (errno N)" and return err. */
 static int fail(const char *cmd, const char *what, int err)
 {
-	con_printf("%s: %s: %s (errno %d)\n", cmd, what, cmd_fs_err_text(err),
-		   -err);
+	con_eprintf("%s: %s: %s (errno %d)\n", cmd, what, cmd_fs_err_text(err),
+		    -err);
 	return err;
 }
 
@@ -235,9 +241,35 @@ static int need_file(struct fs_info *fs, const char *cmd, const char *path,
 	return 0;
 }
 
-/* Feed every byte of a file to fn(ctx, buf, n). */
-static int read_all(const char *cmd, const char *path,
-		    void (*fn)(void *ctx, const void *buf, size_t n),
+/* What read_all feeds the bytes to: 0, or an error that stops it. */
+typedef int (*read_fn)(void *ctx, const void *buf, size_t n);
+
+/* Feed every byte of standard input to fn(ctx, buf, n). */
+static int read_stdin(const char *cmd, read_fn fn, void *ctx)
+{
+	char *buf = kmalloc(IO_CHUNK);
+	long n;
+	int ret = 0;
+
+	if (!buf)
+		return fail(cmd, "stdin", -ENOMEM);
+	while (!ret) {
+		n = stream_read(stream_stdin(), buf, IO_CHUNK);
+		if (n <= 0) {
+			ret = (int)n;
+			if (n < 0 && n != -ECANCELED)
+				fail(cmd, "stdin", ret);
+			break;
+		}
+		ret = fn(ctx, buf, (size_t)n);
+	}
+	kfree(buf);
+	return ret;
+}
+
+/* Feed every byte of a file to fn(ctx, buf, n); "-" is standard input.
+ * A failure of fn stops it and is returned unsaid (fn's own). */
+static int read_all(const char *cmd, const char *path, read_fn fn,
 		    void *ctx)
 {
 	struct fs_info *fs;
@@ -247,6 +279,8 @@ static int read_all(const char *cmd, const char *path,
 	char *buf;
 	int ret;
 
+	if (!strcmp(path, "-"))
+		return read_stdin(cmd, fn, ctx);
 	ret = resolve(cmd, path, FS_LOOKUP_FOLLOW, &fs, &ino);
 	if (ret)
 		return ret;
@@ -257,48 +291,83 @@ static int read_all(const char *cmd, const char *path,
 	if (!buf)
 		return fail(cmd, path, -ENOMEM);
 	while (off < size) {
+		if (task_should_stop()) {
+			ret = -ECANCELED;
+			break;
+		}
 		ret = fs_read(fs, ino, off, buf, IO_CHUNK, &done);
 		if (ret) {
 			char what[64];
 
 			snprintf(what, sizeof(what), "read at offset %llu",
 				 (unsigned long long)off);
-			con_printf("%s: %s: %s: %s (errno %d)\n", cmd, path,
-				   what, cmd_fs_err_text(ret), -ret);
+			con_eprintf("%s: %s: %s: %s (errno %d)\n", cmd, path,
+				    what, cmd_fs_err_text(ret), -ret);
 			break;
 		}
 		if (done == 0)
 			break;
-		fn(ctx, buf, done);
+		ret = fn(ctx, buf, done);
+		if (ret)
+			break;
 		off += done;
 	}
 	kfree(buf);
 	return ret;
 }
 
-static void cat_out(void *ctx, const void *buf, size_t n)
+/* Copy to standard output. A failed write stops cat without a word:
+ * the shell says why a redirected file failed, and a pipe whose reader
+ * ended is no error of cat's. */
+static int cat_out(void *ctx, const void *buf, size_t n)
 {
 	(void)ctx;
-	con_write(buf, n);
+	return stream_write(stream_stdout(), buf, n);
 }
 
+/* Refuse options: cmd takes none ("-" is standard input). */
+static int no_options(const char *cmd, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1]) {
+			con_eprintf("%s: unknown option '%s'\n", cmd, argv[i]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* cat [PATH...]: the files ("-" or none: standard input) to standard
+ * output. */
 int cmd_cat(int argc, char **argv)
 {
-	int i, ret = 0;
+	char dash[] = "-";
+	char *in[] = { argv[0], dash };
+	int i, ret = no_options("cat", argc, argv);
 
+	if (ret)
+		return ret;
+	if (argc == 1) {
+		argc = 2;
+		argv = in;
+	}
 	for (i = 1; i < argc; i++) {
 		int r = read_all("cat", argv[i], cat_out, NULL);
 
 		if (r && !ret)
 			ret = r;
+		if (r == -EPIPE || r == -ECANCELED)
+			break;
 	}
 	return ret;
 }
 
-static void count_out(void *ctx, const void *buf, size_t n)
+static int count_out(void *ctx, const void *buf, size_t n)
 {
 	(void)buf;
 	*(uint64_t *)ctx += n;
+	return 0;
 }
 
 /* Read files through the filesystem and drop the data: a read benchmark
@@ -322,9 +391,10 @@ int cmd_readfile(int argc, char **argv)
 	return ret;
 }
 
-static void sha_out(void *ctx, const void *buf, size_t n)
+static int sha_out(void *ctx, const void *buf, size_t n)
 {
 	sha256_update(ctx, buf, n);
+	return 0;
 }
 
 int cmd_sha256sum(int argc, char **argv)
@@ -332,8 +402,16 @@ int cmd_sha256sum(int argc, char **argv)
 	struct sha256_ctx c;
 	uint8_t d[SHA256_DIGEST_SIZE];
 	char hex[2 * SHA256_DIGEST_SIZE + 1];
-	int i, j, ret = 0;
+	char dash[] = "-";
+	char *in[] = { argv[0], dash };
+	int i, j, ret = no_options("sha256sum", argc, argv);
 
+	if (ret)
+		return ret;
+	if (argc == 1) {
+		argc = 2;
+		argv = in;
+	}
 	for (i = 1; i < argc; i++) {
 		int r;
 
@@ -633,9 +711,9 @@ int cmd_inspect_internal_dump_tree(int argc, char **argv)
 		return -ENOENT;
 	ret = fs_dump_tree(fs, argv[2]);
 	if (ret == -EINVAL)
-		con_printf("dump-tree: unknown tree '%s' (root, extent, chunk, "
-			   "dev, fs, csum, quota, uuid, free-space, "
-			   "block-group or a number)\n", argv[2]);
+		con_eprintf("dump-tree: unknown tree '%s' (root, extent, "
+			    "chunk, dev, fs, csum, quota, uuid, free-space, "
+			    "block-group or a number)\n", argv[2]);
 	else if (ret)
 		fail("dump-tree", argv[2], ret);
 	return ret;

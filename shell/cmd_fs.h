@@ -48,6 +48,13 @@ int cmd_write_rand(int argc, char **argv);
 int cmd_fsstress(int argc, char **argv);
 uint64_t cmd_fs_rand(uint64_t *state);
 
+/* shell/cmd_fs_show.c: filesystem show|label|usage, device stats|usage */
+int cmd_filesystem_show(int argc, char **argv);
+int cmd_filesystem_label(int argc, char **argv);
+int cmd_filesystem_usage(int argc, char **argv);
+int cmd_device_stats(int argc, char **argv);
+int cmd_device_usage(int argc, char **argv);
+
 /* shell/cmd_fsck.c */
 int cmd_fsck(int argc, char **argv);
 
@@ -67,6 +74,11 @@ struct fs_info *cmd_fs_path(const char *cmd, const char *path,
 /* The filesystem mounted at / (cmd_fs_path(cmd, "/")), or NULL after
  * saying none is. */
 struct fs_info *cmd_fs_mounted(const char *cmd);
+/* Most filesystems mounted at once. */
+#define CMD_FS_MOUNTS_MAX 8
+/* The mounted filesystems, each once, in mount order, into v (max
+ * entries); returns how many. */
+int cmd_fs_each(struct fs_info **v, int max);
 /* The filesystem mounted from disk, or NULL; and the disk of a mounted
  * filesystem ("?" when it is not in the table). */
 struct fs_info *cmd_fs_by_disk(const char *disk);

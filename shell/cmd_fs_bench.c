@@ -34,8 +34,8 @@
 
 static int fail(const char *cmd, const char *what, int err)
 {
-	con_printf("%s: %s: %s (errno %d)\n", cmd, what,
-		   cmd_fs_err_text(err), -err);
+	con_eprintf("%s: %s: %s (errno %d)\n", cmd, what,
+		    cmd_fs_err_text(err), -err);
 	return err;
 }
 
@@ -87,8 +87,8 @@ int cmd_mkfiles(int argc, char **argv)
 	    shell_parse_u64(argv[5], "SEED", &seed))
 		return -EINVAL;
 	if (size > BLOCK_MAX || strlen(argv[1]) > PATH_BYTES - 32) {
-		con_printf("mkfiles: SIZE is at most %u bytes, DIR at most %u "
-			   "characters\n", BLOCK_MAX, PATH_BYTES - 32);
+		con_eprintf("mkfiles: SIZE is at most %u bytes, DIR at most %u "
+			    "characters\n", BLOCK_MAX, PATH_BYTES - 32);
 		return -EINVAL;
 	}
 	path = kmalloc(PATH_BYTES);
@@ -141,8 +141,8 @@ int cmd_write_rand(int argc, char **argv)
 	    shell_parse_u64(argv[5], "SEED", &seed))
 		return -EINVAL;
 	if (bs == 0 || bs > BLOCK_MAX || fsize < bs) {
-		con_printf("write-rand: want 0 < BS <= %u and BS <= FILESIZE\n",
-			   BLOCK_MAX);
+		con_eprintf("write-rand: want 0 < BS <= %u and BS <= "
+			    "FILESIZE\n", BLOCK_MAX);
 		return -EINVAL;
 	}
 	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
@@ -178,7 +178,7 @@ static int stress_args(int argc, char **argv, struct fs_stress_opts *o)
 
 		if (i + 1 == argc || opt[0] != '-' || !opt[1] || opt[2] ||
 		    !strchr("tnsd", opt[1])) {
-			con_printf("fsstress: bad option '%s'\n", opt);
+			con_eprintf("fsstress: bad option '%s'\n", opt);
 			return -EINVAL;
 		}
 		if (opt[1] == 'd') {

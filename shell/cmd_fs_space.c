@@ -31,8 +31,8 @@ static struct fs_info *fs_of(const char *cmd, const char *path)
 		return NULL;
 	ret = fs_lookup(fs, inner, FS_LOOKUP_FOLLOW, &ino);
 	if (ret) {
-		con_printf("%s: %s: %s (errno %d)\n", cmd, path,
-			   cmd_fs_err_text(ret), -ret);
+		con_eprintf("%s: %s: %s (errno %d)\n", cmd, path,
+			    cmd_fs_err_text(ret), -ret);
 		return NULL;
 	}
 	return fs;
@@ -47,8 +47,8 @@ static int one_path(int argc, char **argv, const char **path)
 		return -EINVAL;
 	if (argc == 2) {
 		if (argv[1][0] == '-') {
-			con_printf("%s: unknown option '%s'\n", argv[0],
-				   argv[1]);
+			con_eprintf("%s: unknown option '%s'\n", argv[0],
+				    argv[1]);
 			return -EINVAL;
 		}
 		*path = argv[1];
@@ -78,13 +78,13 @@ int cmd_filesystem_df(int argc, char **argv)
 		return -ENOENT;
 	df = kmalloc(sizeof(*df));
 	if (!df) {
-		con_printf("%s: out of memory\n", argv[0]);
+		con_eprintf("%s: out of memory\n", argv[0]);
 		return -ENOMEM;
 	}
 	ret = fs_df(fs, df);
 	if (ret)
-		con_printf("%s: %s: %s (errno %d)\n", argv[0], path,
-			   cmd_fs_err_text(ret), -ret);
+		con_eprintf("%s: %s: %s (errno %d)\n", argv[0], path,
+			    cmd_fs_err_text(ret), -ret);
 	for (t = 0; !ret && t < sizeof(order) / sizeof(order[0]); t++) {
 		for (i = 0; i < df->nspace; i++) {
 			const struct fs_space *sp = &df->space[i];
@@ -114,7 +114,7 @@ int cmd_filesystem_sync(int argc, char **argv)
 		return -ENOENT;
 	ret = fs_sync(fs);
 	if (ret)
-		con_printf("%s: %s: %s (errno %d)\n", argv[0], path,
-			   cmd_fs_err_text(ret), -ret);
+		con_eprintf("%s: %s: %s (errno %d)\n", argv[0], path,
+			    cmd_fs_err_text(ret), -ret);
 	return ret;
 }

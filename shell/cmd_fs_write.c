@@ -27,8 +27,8 @@
 
 static int fail(const char *cmd, const char *what, int err)
 {
-	con_printf("%s: %s: %s (errno %d)\n", cmd, what,
-		   cmd_fs_err_text(err), -err);
+	con_eprintf("%s: %s: %s (errno %d)\n", cmd, what,
+		    cmd_fs_err_text(err), -err);
 	return err;
 }
 
@@ -57,17 +57,18 @@ int cmd_mkfs(int argc, char **argv)
 				return -EINVAL;
 			o.metadata_single = !strcmp(argv[i], "single");
 		} else {
-			con_printf("mkfs: unknown option '%s'\n", argv[i]);
+			con_eprintf("mkfs: unknown option '%s'\n", argv[i]);
 			return -EINVAL;
 		}
 	}
 	dev = blk_lookup(argv[1]);
 	if (!dev) {
-		con_printf("mkfs: no disk named '%s'\n", argv[1]);
+		con_eprintf("mkfs: no disk named '%s'\n", argv[1]);
 		return -ENODEV;
 	}
 	if (cmd_fs_by_disk(dev->name)) {
-		con_printf("mkfs: %s is mounted; umount it first\n", dev->name);
+		con_eprintf("mkfs: %s is mounted; umount it first\n",
+			    dev->name);
 		return -EBUSY;
 	}
 	ret = fs_mkfs(dev, &o);
@@ -118,7 +119,7 @@ int cmd_mkdir(int argc, char **argv)
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-p")) {
-			con_printf("mkdir: unknown option '%s'\n", argv[i]);
+			con_eprintf("mkdir: unknown option '%s'\n", argv[i]);
 			return -EINVAL;
 		}
 		parents = 1;
@@ -294,13 +295,13 @@ int cmd_cp(int argc, char **argv)
 	int ret;
 
 	if (argc == 3 && !strncmp(argv[1], "--", 2)) {
-		con_printf("cp: missing destination after '%s'\n", argv[2]);
+		con_eprintf("cp: missing destination after '%s'\n", argv[2]);
 		return -EINVAL;
 	}
 	if (strcmp(how, "--reflink") && strcmp(how, "--reflink=always") &&
 	    strcmp(how, "--reflink=auto") && strcmp(how, "--reflink=never")) {
-		con_printf("cp: unknown option '%s' (expected "
-			   "--reflink[=always|auto|never])\n", how);
+		con_eprintf("cp: unknown option '%s' (expected "
+			    "--reflink[=always|auto|never])\n", how);
 		return -EINVAL;
 	}
 	sfs = cmd_fs_path("cp", argv[argc - 2], &in);
@@ -313,8 +314,8 @@ int cmd_cp(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (sfs == dfs && src.root == dst.root && src.ino == dst.ino) {
-		con_printf("cp: '%s' and '%s' are the same file\n",
-			   argv[argc - 2], argv[argc - 1]);
+		con_eprintf("cp: '%s' and '%s' are the same file\n",
+			    argv[argc - 2], argv[argc - 1]);
 		return -EINVAL;
 	}
 	if (!strcmp(how, "--reflink=never"))
@@ -422,8 +423,8 @@ static int same_fs(const char *cmd, const char *pa, const char *pb,
 	if (!*fs || !fb)
 		return -ENOENT;
 	if (*fs != fb) {
-		con_printf("%s: %s and %s are on different filesystems "
-			   "(errno %d)\n", cmd, pa, pb, EXDEV);
+		con_eprintf("%s: %s and %s are on different filesystems "
+			    "(errno %d)\n", cmd, pa, pb, EXDEV);
 		return -EXDEV;
 	}
 	return 0;
@@ -452,7 +453,7 @@ int cmd_ln(int argc, char **argv)
 	if (sym && strcmp(argv[1], "-s"))
 		return -EINVAL;
 	if (!sym && argv[1][0] == '-') {
-		con_printf("ln: unknown option '%s'\n", argv[1]);
+		con_eprintf("ln: unknown option '%s'\n", argv[1]);
 		return -EINVAL;
 	}
 	if (sym) {

@@ -32,15 +32,15 @@ static int check_and_report(struct fs_info *fs, const char *disk)
 			   "data is not there and not checked\n", disk);
 	if (ret == -ECANCELED) {
 		progress_get(task_id(task_current()), &p);
-		con_printf("fsck: %s: cancelled in '%s' after %llu of %llu %s "
-			   "(the check changes nothing)\n", disk,
-			   p.phase ? p.phase : "?", (unsigned long long)p.done,
-			   (unsigned long long)p.total, p.unit ? p.unit : "");
+		con_eprintf("fsck: %s: cancelled in '%s' after %llu of %llu %s "
+			    "(the check changes nothing)\n", disk,
+			    p.phase ? p.phase : "?", (unsigned long long)p.done,
+			    (unsigned long long)p.total, p.unit ? p.unit : "");
 		return ret;
 	}
 	if (ret && ret != -EUCLEAN) {
-		con_printf("fsck: %s: the check failed: %s (errno %d)\n", disk,
-			   cmd_fs_err_text(ret), -ret);
+		con_eprintf("fsck: %s: the check failed: %s (errno %d)\n", disk,
+			    cmd_fs_err_text(ret), -ret);
 		return ret;
 	}
 	con_printf("fsck: %s generation %llu: %llu trees, %llu tree blocks, "
@@ -80,13 +80,13 @@ int cmd_fsck(int argc, char **argv)
 		return check_and_report(fs, argv[1]);
 	dev = blk_lookup(argv[1]);
 	if (!dev) {
-		con_printf("fsck: no disk named '%s'\n", argv[1]);
+		con_eprintf("fsck: no disk named '%s'\n", argv[1]);
 		return -ENODEV;
 	}
 	ret = fs_mount(dev, FS_MOUNT_RO, &fs);
 	if (ret) {
-		con_printf("fsck: %s: cannot mount: %s (errno %d)\n", argv[1],
-			   cmd_fs_err_text(ret), -ret);
+		con_eprintf("fsck: %s: cannot mount: %s (errno %d)\n", argv[1],
+			    cmd_fs_err_text(ret), -ret);
 		return ret;
 	}
 	ret = check_and_report(fs, dev->name);

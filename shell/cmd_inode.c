@@ -29,8 +29,8 @@
 
 static int fail(const char *cmd, const char *what, int err)
 {
-	con_printf("%s: %s: %s (errno %d)\n", cmd, what, cmd_fs_err_text(err),
-		   -err);
+	con_eprintf("%s: %s: %s (errno %d)\n", cmd, what, cmd_fs_err_text(err),
+		    -err);
 	return err;
 }
 
@@ -77,8 +77,8 @@ int cmd_chown(int argc, char **argv)
 		i++;
 	}
 	if (i + 1 >= argc || parse_owner(argv[i], &uid, &gid)) {
-		con_printf("chown: expected [-h] UID[:GID] PATH... (numeric "
-			   "ids)\n");
+		con_eprintf("chown: expected [-h] UID[:GID] PATH... (numeric "
+			    "ids)\n");
 		return -EINVAL;
 	}
 	for (i++; i < argc; i++) {
@@ -146,8 +146,8 @@ int cmd_mknod(int argc, char **argv)
 	     shell_parse_u64(argv[i + 3], "MINOR", &minor)))
 		return -EINVAL;
 	if (major > 0xfff || minor > 0xfffff) {
-		con_printf("mknod: MAJOR is at most 4095, MINOR at most "
-			   "1048575\n");
+		con_eprintf("mknod: MAJOR is at most 4095, MINOR at most "
+			    "1048575\n");
 		return -EINVAL;
 	}
 	fs = cmd_fs_path("mknod", argv[i], &in);
@@ -163,7 +163,7 @@ int cmd_mkfifo(int argc, char **argv)
 	int i = 1, ret = 0;
 
 	if (parse_mode(argc, argv, &i, &mode) || i >= argc) {
-		con_printf("mkfifo: expected [-m MODE] PATH...\n");
+		con_eprintf("mkfifo: expected [-m MODE] PATH...\n");
 		return -EINVAL;
 	}
 	for (; i < argc; i++) {

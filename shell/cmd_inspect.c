@@ -72,8 +72,8 @@ static int print_hit_paths(struct fs_info *fs, const char *path,
 	if (ret == 0)
 		ret = fs_inode_paths(fs, ino, print_path, mnt);
 	if (ret)
-		con_printf("ERROR: ino paths ioctl: %s\n",
-			   cmd_fs_err_text(ret));
+		con_eprintf("ERROR: ino paths ioctl: %s\n",
+			    cmd_fs_err_text(ret));
 out:
 	kfree(mnt);
 	kfree(name);
@@ -140,8 +140,8 @@ int cmd_inspect_logical_resolve(int argc, char **argv)
 		return -ENOENT;
 	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &dir);
 	if (ret) {
-		con_printf("ERROR: cannot access '%s': %s\n", argv[i + 1],
-			   cmd_fs_err_text(ret));
+		con_eprintf("ERROR: cannot access '%s': %s\n", argv[i + 1],
+			    cmd_fs_err_text(ret));
 		return ret;
 	}
 	size = size > MAX_BUFSIZE ? MAX_BUFSIZE : size;
@@ -152,8 +152,8 @@ int cmd_inspect_logical_resolve(int argc, char **argv)
 		return -ENOMEM;
 	ret = fs_logical_resolve(fs, logical, flags, hit_keep, &h);
 	if (ret)
-		con_printf("ERROR: logical ino ioctl: %s\n",
-			   cmd_fs_err_text(ret));
+		con_eprintf("ERROR: logical ino ioctl: %s\n",
+			    cmd_fs_err_text(ret));
 	if (ret == 0)
 		ret = print_hits(fs, &h, getpath, argv[argc - 1]);
 	kfree(h.v);
@@ -181,7 +181,7 @@ int cmd_inspect_inode_resolve(int argc, char **argv)
 		ret = fs_inode_paths(fs, dir, print_path, argv[i + 1]);
 	}
 	if (ret)
-		con_printf("ERROR: ino paths ioctl: %s\n",
-			   cmd_fs_err_text(ret));
+		con_eprintf("ERROR: ino paths ioctl: %s\n",
+			    cmd_fs_err_text(ret));
 	return ret;
 }

@@ -29,29 +29,91 @@
 #include "jobs.h"
 #include "shell.h"
 
-#define MOUNTS_MAX 8
+#define MOUNTS_MAX CMD_FS_MOUNTS_MAX
 #define MOUNT_DIR_MAX 256
+
+#define MOUNT_SUBVOL_MAX 64	/* bytes of a subvol=/subvolid= option */
 
 struct mount {
 	struct fs_info *fs;		/* NULL: a free entry */
 	char disk[8];			/* its disk's name */
 	char dir[MOUNT_DIR_MAX];	/* where: "/" or "/a/b", no '/' at
 					 * the end */
+	char subvol[MOUNT_SUBVOL_MAX];	/* "subvol=P" or "subvolid=N" it
+					 * was mounted with, or "" */
+};
+
+/* What -o asks for. */
+struct mount_opts {
+	unsigned flags;		/* FS_MOUNT_* */
+	const char *subvol;	/* subvol=PATH, or NULL */
+	uint64_t subvolid;	/* subvolid=ID, or 0 */
+	const char *text;	/* the subvol option as given, or "" */
 };
 
 static struct spinlock mounts_lock = SPINLOCK_INIT("mounts");
 static struct mount mounts[MOUNTS_MAX];	/* [mounts_lock] */
 
-/* Length of dir's match as a prefix of path at a '/' boundary, or -1. */
+/* Skip the '/'s and "." components at p: the next real component. */
+static const char *next_component(const char *p)
+{
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (p[0] != '.' || (p[1] && p[1] != '/'))
+			return p;
+		p++;
+	}
+}
+
+/*
+ * Match a mount's directory (normal: "/" or "/a/b") against the first
+ * components of the absolute path, where repeated '/'s and "."
+ * components count for nothing ("//a/./b/" is "/a/b"). Returns the
+ * offset in path just past the last component matched (0 for "/"), or
+ * -1 when dir is no prefix of path.
+ */
 static int dir_match(const char *dir, const char *path)
 {
-	size_t n = strlen(dir);
+	const char *d = dir, *p = path;
+	size_t n;
 
-	if (!strcmp(dir, "/"))
-		return path[0] == '/' ? 0 : -1;
-	if (strncmp(dir, path, n) || (path[n] && path[n] != '/'))
+	if (path[0] != '/')
 		return -1;
-	return (int)n;
+	for (;;) {
+		while (*d == '/')
+			d++;
+		if (!*d)
+			return (int)(p - path);
+		p = next_component(p);
+		n = strcspn(d, "/");
+		if (strncmp(d, p, n) || (p[n] && p[n] != '/'))
+			return -1;
+		d += n;
+		p += n;
+	}
+}
+
+/* Write path (absolute) in normal form into out (size bytes): no
+ * repeated '/', no "." component, no '/' at the end. -ENAMETOOLONG. */
+static int dir_normalise(const char *path, char *out, size_t size)
+{
+	const char *p = next_component(path);
+	size_t len = 0, n;
+
+	while (*p) {
+		n = strcspn(p, "/");
+		if (len + 1 + n + 1 > size)
+			return -ENAMETOOLONG;
+		out[len++] = '/';
+		memcpy(out + len, p, n);
+		len += n;
+		p = next_component(p + n);
+	}
+	if (!len)
+		out[len++] = '/';
+	out[len] = 0;
+	return 0;
 }
 
 struct fs_info *cmd_fs_path(const char *cmd, const char *path,
@@ -59,26 +121,28 @@ struct fs_info *cmd_fs_path(const char *cmd, const char *path,
 {
 	const char *abs = path[0] == '/' ? path : "/";
 	struct fs_info *fs = NULL;
-	int i, best = -1, n;
+	int i, best = -1, off = 0, n, len;
 
 	spin_lock(&mounts_lock);
 	for (i = 0; i < MOUNTS_MAX; i++) {
 		if (!mounts[i].fs)
 			continue;
 		n = dir_match(mounts[i].dir, abs);
-		if (n > best) {
-			best = n;
+		len = (int)strlen(mounts[i].dir);
+		if (n >= 0 && len > best) {	/* the deepest mount wins */
+			best = len;
+			off = n;
 			fs = mounts[i].fs;
 		}
 	}
 	spin_unlock(&mounts_lock);
 	if (!fs) {
-		con_printf("%s: %s: no filesystem mounted there (use: mount "
-			   "DISK [DIR])\n", cmd, path);
+		con_eprintf("%s: %s: no filesystem mounted there (use: mount "
+			    "DISK [DIR])\n", cmd, path);
 		return NULL;
 	}
 	/* a relative path counts from the root filesystem's top */
-	*inner = path[0] != '/' ? path : path[best] ? path + best : "/";
+	*inner = path[0] != '/' ? path : path[off] ? path + off : "/";
 	return fs;
 }
 
@@ -99,6 +163,18 @@ static int find_locked(const char *disk, const char *dir)
 				     (dir && !strcmp(mounts[i].dir, dir))))
 			return i;
 	return -1;
+}
+
+int cmd_fs_each(struct fs_info **v, int max)
+{
+	int i, n = 0;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX && n < max; i++)
+		if (mounts[i].fs)
+			v[n++] = mounts[i].fs;
+	spin_unlock(&mounts_lock);
+	return n;
 }
 
 struct fs_info *cmd_fs_by_disk(const char *disk)
@@ -142,8 +218,8 @@ int cmd_fs_sync_all(const char *cmd)
 	for (i = 0; i < n; i++) {
 		r = fs_sync(fs[i]);
 		if (r) {
-			con_printf("%s: %s: %s (errno %d)\n", cmd, disk[i],
-				   cmd_fs_err_text(r), -r);
+			con_eprintf("%s: %s: %s (errno %d)\n", cmd, disk[i],
+				    cmd_fs_err_text(r), -r);
 			ret = ret ? ret : r;
 		}
 	}
@@ -157,14 +233,16 @@ static void list_mounts(void)
 	spin_lock(&mounts_lock);
 	for (i = 0; i < MOUNTS_MAX; i++)
 		if (mounts[i].fs)
-			con_printf("%s on %s type btrfs (%s)\n", mounts[i].disk,
-				   mounts[i].dir, fs_is_read_only(mounts[i].fs) ?
-				   "ro" : "rw");
+			con_printf("%s on %s type btrfs (%s%s%s)\n",
+				   mounts[i].disk, mounts[i].dir,
+				   fs_is_read_only(mounts[i].fs) ? "ro" : "rw",
+				   mounts[i].subvol[0] ? "," : "",
+				   mounts[i].subvol);
 	spin_unlock(&mounts_lock);
 }
 
-/* Apply -o's comma-separated options to *flags. */
-static int mount_options(char *opts, unsigned *flags)
+/* Apply -o's comma-separated options to *mo. */
+static int mount_options(char *opts, struct mount_opts *mo)
 {
 	char *o = opts, *end;
 
@@ -173,25 +251,33 @@ static int mount_options(char *opts, unsigned *flags)
 		if (end)
 			*end++ = 0;
 		if (!strcmp(o, "ro"))
-			*flags |= FS_MOUNT_RO;
+			mo->flags |= FS_MOUNT_RO;
 		else if (!strcmp(o, "rw"))
-			*flags &= ~FS_MOUNT_RO;
+			mo->flags &= ~FS_MOUNT_RO;
 		else if (!strcmp(o, "skip_balance"))
 			;	/* no balance is ever left to resume yet */
-		else if (!strncmp(o, "subvol=", 7) ||
-			 !strncmp(o, "subvolid=", 9)) {
-			con_printf("mount: %s: not implemented yet\n", o);
-			return -EOPNOTSUPP;
+		else if (!strncmp(o, "subvol=", 7) && o[7] &&
+			 strlen(o) < MOUNT_SUBVOL_MAX)
+			mo->subvol = o + 7, mo->text = o;
+		else if (!strncmp(o, "subvolid=", 9)) {
+			if (shell_parse_u64(o + 9, "subvolid", &mo->subvolid))
+				return -EINVAL;
+			if (!mo->subvolid) {
+				con_eprintf("mount: subvolid=0: no subvolume "
+					    "has id 0\n");
+				return -EINVAL;
+			}
+			mo->text = o;
 		} else {
-			con_printf("mount: unknown option '%s'\n", o);
+			con_eprintf("mount: unknown option '%s'\n", o);
 			return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-/* Check dir can take a mount: "/" for the first, else an existing
- * directory of a mounted filesystem, not yet a mount point. */
+/* Check dir (normal) can take a mount: "/" for the first, else an
+ * existing directory of a mounted filesystem, not yet a mount point. */
 static int check_mount_point(const char *dir)
 {
 	struct fs_info *fs;
@@ -200,19 +286,11 @@ static int check_mount_point(const char *dir)
 	const char *inner;
 	int ret;
 
-	size_t len = strlen(dir);
-
-	if (len >= MOUNT_DIR_MAX || (len > 1 && dir[len - 1] == '/')) {
-		con_printf("mount: %s: give the directory without a '/' at "
-			   "the end, shorter than %d bytes\n", dir,
-			   MOUNT_DIR_MAX);
-		return -EINVAL;
-	}
 	spin_lock(&mounts_lock);
 	ret = find_locked(NULL, dir) >= 0 ? -EBUSY : 0;
 	spin_unlock(&mounts_lock);
 	if (ret) {
-		con_printf("mount: %s is already a mount point\n", dir);
+		con_eprintf("mount: %s is already a mount point\n", dir);
 		return ret;
 	}
 	if (!strcmp(dir, "/"))
@@ -226,13 +304,34 @@ static int check_mount_point(const char *dir)
 	if (ret == 0 && (st.mode & 0170000) != 0040000)
 		ret = -ENOTDIR;
 	if (ret)
-		con_printf("mount: %s: %s (errno %d)\n", dir,
-			   cmd_fs_err_text(ret), -ret);
+		con_eprintf("mount: %s: %s (errno %d)\n", dir,
+			    cmd_fs_err_text(ret), -ret);
 	return ret;
 }
 
+/* Make the subvolume -o names fs's root; on failure say why and unmount
+ * fs. */
+static int mount_subvol(struct fs_info *fs, const char *disk,
+			const struct mount_opts *mo)
+{
+	int ret;
+
+	if (!mo->subvol && !mo->subvolid)
+		return 0;
+	ret = fs_mount_subvol(fs, mo->subvol, mo->subvolid);
+	if (ret) {
+		con_eprintf("mount: %s: %s: %s (errno %d)\n", disk, mo->text,
+			    ret == -EINVAL ? "not a subvolume" :
+			    cmd_fs_err_text(ret), ret == -EINVAL ? EINVAL :
+			    -ret);
+		fs_umount(fs);
+	}
+	return ret == -EINVAL ? -ENOTDIR : ret;	/* no usage: said why */
+}
+
 /* Put fs in a free entry. */
-static int add_mount(struct fs_info *fs, const char *disk, const char *dir)
+static int add_mount(struct fs_info *fs, const char *disk, const char *dir,
+		     const char *subvol)
 {
 	int i, ret = -ENOSPC;
 
@@ -244,6 +343,8 @@ static int add_mount(struct fs_info *fs, const char *disk, const char *dir)
 				 disk);
 			snprintf(mounts[i].dir, sizeof(mounts[i].dir), "%s",
 				 dir);
+			snprintf(mounts[i].subvol, sizeof(mounts[i].subvol),
+				 "%s", subvol);
 			ret = 0;
 		}
 	spin_unlock(&mounts_lock);
@@ -254,7 +355,8 @@ static int add_mount(struct fs_info *fs, const char *disk, const char *dir)
 int cmd_mount(int argc, char **argv)
 {
 	const char *disk = NULL, *dir = "/";
-	unsigned flags = 0;
+	char norm[MOUNT_DIR_MAX];
+	struct mount_opts mo = { 0, NULL, 0, "" };
 	struct fs_info *fs;
 	struct blkdev *dev;
 	int i, ret;
@@ -265,48 +367,57 @@ int cmd_mount(int argc, char **argv)
 	}
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-o") && i + 1 < argc)
-			ret = mount_options(argv[++i], &flags);
+			ret = mount_options(argv[++i], &mo);
 		else if (!strcmp(argv[i], "ro") || !strcmp(argv[i], "rw"))
-			ret = mount_options(argv[i], &flags);
+			ret = mount_options(argv[i], &mo);
 		else if (!disk && argv[i][0] != '-')
 			disk = argv[i], ret = 0;
 		else if (argv[i][0] == '/' && !strcmp(dir, "/"))
 			dir = argv[i], ret = 0;
 		else {
-			con_printf("mount: unexpected argument '%s'\n",
-				   argv[i]);
+			con_eprintf("mount: unexpected argument '%s'\n",
+				    argv[i]);
 			ret = -EINVAL;
 		}
 		if (ret)
-			return ret == -EOPNOTSUPP ? ret : -EINVAL;
+			return -EINVAL;
 	}
 	if (!disk)
 		return -EINVAL;
+	if (dir_normalise(dir, norm, sizeof(norm))) {
+		con_eprintf("mount: %s: name too long (at most %d bytes)\n",
+			    dir, MOUNT_DIR_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	dir = norm;
 	dev = blk_lookup(disk);
 	if (!dev) {
-		con_printf("mount: no disk named '%s'\n", disk);
+		con_eprintf("mount: no disk named '%s'\n", disk);
 		return -ENODEV;
 	}
 	if (cmd_fs_by_disk(dev->name)) {
-		con_printf("mount: %s is already mounted; umount it first\n",
-			   dev->name);
+		con_eprintf("mount: %s is already mounted; umount it first\n",
+			    dev->name);
 		return -EBUSY;
 	}
 	ret = check_mount_point(dir);
 	if (ret)
 		return ret;
-	ret = fs_mount(dev, flags, &fs);
+	ret = fs_mount(dev, mo.flags, &fs);
 	if (ret) {
-		con_printf("mount: %s: %s (errno %d)\n", disk,
-			   cmd_fs_err_text(ret == -EINVAL ? -ENODEV : ret),
-			   ret == -EINVAL ? ENODEV : -ret);
+		con_eprintf("mount: %s: %s (errno %d)\n", disk,
+			    cmd_fs_err_text(ret == -EINVAL ? -ENODEV : ret),
+			    ret == -EINVAL ? ENODEV : -ret);
 		return ret == -EINVAL ? -ENODEV : ret;
 	}
-	ret = add_mount(fs, dev->name, dir);
+	ret = mount_subvol(fs, disk, &mo);
+	if (ret)
+		return ret;
+	ret = add_mount(fs, dev->name, dir, mo.text);
 	if (ret) {
 		fs_umount(fs);
-		con_printf("mount: %d filesystems are mounted already\n",
-			   MOUNTS_MAX);
+		con_eprintf("mount: %d filesystems are mounted already\n",
+			    MOUNTS_MAX);
 		return ret;
 	}
 	con_printf("mounted %s %s on %s\n", dev->name,
@@ -334,13 +445,15 @@ int cmd_umount(int argc, char **argv)
 	const char *what = argc > 1 ? argv[1] : "/";
 	struct fs_info *fs = NULL;
 	int i, inside = 0, busy = jobs_running();
-	char disk[8];
+	char disk[8], norm[MOUNT_DIR_MAX];
 
 	if (busy) {
-		con_printf("umount: %s: busy (%d background jobs run; wait "
-			   "for them)\n", what, busy);
+		con_eprintf("umount: %s: busy (%d background jobs run; wait "
+			    "for them)\n", what, busy);
 		return -EBUSY;
 	}
+	if (what[0] == '/' && !dir_normalise(what, norm, sizeof(norm)))
+		what = norm;	/* "/backup/" is "/backup" */
 	spin_lock(&mounts_lock);
 	i = find_locked(what, what);
 	if (i >= 0)
@@ -352,12 +465,12 @@ int cmd_umount(int argc, char **argv)
 	}
 	spin_unlock(&mounts_lock);
 	if (i < 0) {
-		con_printf("umount: %s: not mounted\n", what);
+		con_eprintf("umount: %s: not mounted\n", what);
 		return -ENOENT;
 	}
 	if (inside) {
-		con_printf("umount: %s: busy (a filesystem is mounted inside "
-			   "it)\n", what);
+		con_eprintf("umount: %s: busy (a filesystem is mounted inside "
+			    "it)\n", what);
 		return -EBUSY;
 	}
 	fs_umount(fs);

@@ -18,10 +18,10 @@
 /* Print "cmd: what: reason" and return err. */
 static int fail(const char *cmd, const char *what, int err)
 {
-	con_printf("ERROR: %s: %s: %s (errno %d)\n", cmd, what,
-		   err == -EINVAL ? "not a subvolume" :
-		   err == -EPERM ? "operation not permitted" :
-		   cmd_fs_err_text(err), -err);
+	con_eprintf("ERROR: %s: %s: %s (errno %d)\n", cmd, what,
+		    err == -EINVAL ? "not a subvolume" :
+		    err == -EPERM ? "operation not permitted" :
+		    cmd_fs_err_text(err), -err);
 	return err;
 }
 

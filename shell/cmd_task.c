@@ -32,7 +32,7 @@ int cmd_ps(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!ti) {
-		con_printf("ps: out of memory\n");
+		con_eprintf("ps: out of memory\n");
 		return -ENOMEM;
 	}
 	n = task_list(ti, PS_MAX);
@@ -88,7 +88,7 @@ int cmd_kill(int argc, char **argv)
 		return ret;
 	ret = id > 0x7fffffff ? -ESRCH : task_stop((int)id);
 	if (ret == -ESRCH)
-		con_printf("kill: no task %s\n", argv[1]);
+		con_eprintf("kill: no task %s\n", argv[1]);
 	return ret;
 }
 
@@ -106,7 +106,7 @@ int cmd_sleep(int argc, char **argv)
 	if (ret < 0)
 		return ret;
 	if (ms > 24ull * 3600 * 1000) {
-		con_printf("sleep: %s ms is more than a day\n", argv[1]);
+		con_eprintf("sleep: %s ms is more than a day\n", argv[1]);
 		return -EINVAL;
 	}
 	progress_phase("sleeping", ms, "ms");
@@ -118,9 +118,9 @@ int cmd_sleep(int argc, char **argv)
 			ret = progress_add(step);
 		}
 		if (ret) {
-			con_printf("sleep: cancelled after about %llu of %llu "
-				   "ms\n", (unsigned long long)done,
-				   (unsigned long long)ms);
+			con_eprintf("sleep: cancelled after about %llu of %llu "
+				    "ms\n", (unsigned long long)done,
+				    (unsigned long long)ms);
 			return -ECANCELED;
 		}
 	}
@@ -154,13 +154,13 @@ int cmd_spin(int argc, char **argv)
 	if (ret < 0)
 		return ret;
 	if (s > 24ull * 3600) {
-		con_printf("spin: %s s is more than a day\n", argv[1]);
+		con_eprintf("spin: %s s is more than a day\n", argv[1]);
 		return -EINVAL;
 	}
 	t = task_create("spin", spin_fn, (void *)(uintptr_t)s,
 			TASK_PRIO_BACKGROUND);
 	if (!t) {
-		con_printf("spin: out of memory\n");
+		con_eprintf("spin: out of memory\n");
 		return -ENOMEM;
 	}
 	con_printf("spin: task %d\n", task_id(t));
@@ -176,9 +176,9 @@ int cmd_bench(int argc, char **argv)
 	(void)argv;
 	ret = selftest_bench();
 	if (ret == -EOPNOTSUPP)
-		con_printf("bench: no kernel benchmarks here\n");
+		con_eprintf("bench: no kernel benchmarks here\n");
 	else if (ret < 0)
-		con_printf("bench: failed (%d)\n", ret);
+		con_eprintf("bench: failed (%d)\n", ret);
 	return ret;
 }
 

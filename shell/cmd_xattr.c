@@ -37,8 +37,8 @@ static const char b64[] =
 static int fail(const char *cmd, const char *what, const char *name,
 		int err)
 {
-	con_printf("%s: %s: %s%s%s (errno %d)\n", cmd, what, name ? name : "",
-		   name ? ": " : "", cmd_fs_err_text(err), -err);
+	con_eprintf("%s: %s: %s%s%s (errno %d)\n", cmd, what, name ? name : "",
+		    name ? ": " : "", cmd_fs_err_text(err), -err);
 	return err;
 }
 
@@ -178,7 +178,7 @@ int cmd_setfattr(int argc, char **argv)
 		len = decode_value(value, buf);
 		if (len < 0) {
 			kfree(buf);
-			con_printf("setfattr: bad input encoding\n");
+			con_eprintf("setfattr: bad input encoding\n");
 			return -EINVAL;
 		}
 	}

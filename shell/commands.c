@@ -50,15 +50,17 @@ static int cmd_uptime(int argc, char **argv)
 
 /* Time a command. It fails as its command did; the command printed its
  * own errors and usage, so -EINVAL becomes -ECANCELED to keep the shell
- * from adding time's usage after the command's. */
+ * from adding time's usage after the command's. The time goes to the
+ * console (as bash's time reports on stderr), not into the command's
+ * output. */
 static int cmd_time(int argc, char **argv)
 {
 	uint64_t t0 = time_ns(), ns;
 	int ret = shell_run_argv(argc - 1, argv + 1);
 
 	ns = time_ns() - t0;
-	con_printf("time: %lu.%03lu ms\n", (unsigned long)(ns / 1000000),
-		   (unsigned long)(ns / 1000 % 1000));
+	con_eprintf("time: %lu.%03lu ms\n", (unsigned long)(ns / 1000000),
+		    (unsigned long)(ns / 1000 % 1000));
 	return ret == -EINVAL ? -ECANCELED : ret;
 }
 
@@ -88,7 +90,7 @@ static int cmd_fault(int argc, char **argv)
 {
 	(void)argc;
 	if (sys_fault(argv[1]) == -EINVAL) {
-		con_printf("fault: unknown kind '%s'\n", argv[1]);
+		con_eprintf("fault: unknown kind '%s'\n", argv[1]);
 		return -EINVAL;
 	}
 	return 0;
@@ -153,7 +155,8 @@ const struct shell_cmd shell_commands[] = {
 	SHELL_HEADING("files and directories"),
 	{ "ls", "[-l] [PATH]", "list a directory in index order", 0, 2,
 	  cmd_ls },
-	{ "cat", "PATH...", "print files", 1, -1, cmd_cat },
+	{ "cat", "[PATH...]", "print files (none or -: standard input)", 0,
+	  -1, cmd_cat },
 	{ "readfile", "PATH...", "read files and drop the data (with time: "
 	  "a read benchmark)", 1, -1, cmd_readfile },
 	{ "stat", "PATH", "show an inode's attributes", 1, 1, cmd_stat },
@@ -161,8 +164,8 @@ const struct shell_cmd shell_commands[] = {
 	  cmd_tree },
 	{ "find", "[-c] [PATH]", "print every path under PATH (-c: count them)",
 	  0, 2, cmd_find },
-	{ "sha256sum", "PATH...", "SHA-256 of files, like coreutils", 1, -1,
-	  cmd_sha256sum },
+	{ "sha256sum", "[PATH...]", "SHA-256 of files (none or -: standard "
+	  "input), like coreutils", 0, -1, cmd_sha256sum },
 	{ "mkdir", "[-p] PATH...", "make directories", 1, -1, cmd_mkdir },
 	{ "touch", "PATH...", "make empty files or update their times", 1, -1,
 	  cmd_touch },

@@ -147,8 +147,8 @@ int stress_fail(struct stress_task *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	con_printf("fsstress: %c%u: FAILED: %s\n", role_letter[t->role],
-		   t->nth, msg);
+	con_eprintf("fsstress: %c%u: FAILED: %s\n", role_letter[t->role],
+		    t->nth, msg);
 	t->failures++;
 	__atomic_store_n(&t->s->failed, 1, __ATOMIC_RELAXED);
 	return -EIO;
@@ -273,13 +273,13 @@ int fs_stress_new(const struct fs_stress_opts *o, struct fs_stress **out)
 	int ret = 0;
 
 	if (o->tasks < 1 || o->tasks > FS_STRESS_TASKS_MAX) {
-		con_printf("fsstress: TASKS is 1..%d\n", FS_STRESS_TASKS_MAX);
+		con_eprintf("fsstress: TASKS is 1..%d\n", FS_STRESS_TASKS_MAX);
 		return -EINVAL;
 	}
 	if (o->dir[0] != '/' || strlen(o->dir) > FS_STRESS_DIR_MAX ||
 	    !strcmp(o->dir, "/")) {
-		con_printf("fsstress: DIR must be an absolute path below / of "
-			   "at most %d bytes\n", FS_STRESS_DIR_MAX);
+		con_eprintf("fsstress: DIR must be an absolute path below / of "
+			    "at most %d bytes\n", FS_STRESS_DIR_MAX);
 		return -EINVAL;
 	}
 	s = kzalloc(sizeof(*s));
@@ -363,7 +363,7 @@ static int start_tasks(struct fs_stress *s)
 				      TASK_PRIO_BACKGROUND);
 		if (t->task)
 			continue;
-		con_printf("fsstress: cannot start task %s\n", name);
+		con_eprintf("fsstress: cannot start task %s\n", name);
 		__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
 		while (i--)
 			task_join(s->t[i].task);
@@ -432,9 +432,10 @@ static int make_dirs(struct fs_stress *s)
 		ret = fs_mkdir(s->fs, p, 0755);
 	}
 	if (ret)
-		con_printf("fsstress: mkdir %s: %s (errno %d)%s\n",
-			   ret == -EEXIST ? s->dir : p, cmd_fs_err_text(ret),
-			   -ret, ret == -EEXIST ? "; remove it or pick -d" : "");
+		con_eprintf("fsstress: mkdir %s: %s (errno %d)%s\n",
+			    ret == -EEXIST ? s->dir : p, cmd_fs_err_text(ret),
+			    -ret, ret == -EEXIST ? "; remove it or pick -d" :
+			    "");
 	return ret;
 }
 
@@ -463,9 +464,9 @@ int fs_stress_run(struct fs_stress *s, struct fs_info *fs,
 	if (__atomic_load_n(&s->cancelled, __ATOMIC_RELAXED)) {
 		/* what was done stays, committed; the checks need it all */
 		ret = fs_sync(fs);
-		con_printf("fsstress: cancelled after %llu operations; %s\n",
-			   (unsigned long long)s->ops_done,
-			   ret ? "the sync failed" : "synced, not verified");
+		con_eprintf("fsstress: cancelled after %llu operations; %s\n",
+			    (unsigned long long)s->ops_done,
+			    ret ? "the sync failed" : "synced, not verified");
 		return ret ? ret : -ECANCELED;
 	}
 	if (ret == 0)

@@ -25,16 +25,16 @@
 static const struct shell_cmd filesystem_cmds[] = {
 	{ "df", UNITS " [PATH]", "space allocated and used per block group "
 	  "type and profile", 0, -1, cmd_filesystem_df },
-	{ "show", "[PATH|DISK]", "label, UUID and devices of filesystems",
-	  0, -1, NULL },
+	{ "show", UNITS " [PATH|DISK]", "label, UUID and devices of "
+	  "filesystems", 0, -1, cmd_filesystem_show },
 	{ "sync", "[PATH]", "commit the running transaction", 0, -1,
 	  cmd_filesystem_sync },
 	{ "defragment", "[-r] [-v] [-s START] [-l LEN] [-t SIZE] PATH...",
 	  "rewrite file data into fewer extents", 0, -1, NULL },
-	{ "label", "[PATH|DISK] [NEWLABEL]", "show or set the label",
-	  0, -1, NULL },
-	{ "usage", "[-T] " UNITS " [PATH]", "space overall, by type and by "
-	  "device", 0, -1, NULL },
+	{ "label", "PATH|DISK [NEWLABEL]", "show or set the label",
+	  1, 2, cmd_filesystem_label },
+	{ "usage", "[-T] " UNITS " [PATH|DISK]", "space overall, by type "
+	  "and by device", 0, -1, cmd_filesystem_usage },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
 
@@ -113,9 +113,9 @@ static const struct shell_cmd scrub_cmds[] = {
 
 static const struct shell_cmd device_cmds[] = {
 	{ "stats", "[-c] [-z] PATH|DISK", "I/O error counters per device",
-	  0, -1, NULL },
-	{ "usage", UNITS " PATH", "space allocated on each device", 0, -1,
-	  NULL },
+	  1, -1, cmd_device_stats },
+	{ "usage", UNITS " PATH|DISK", "space allocated on each device", 1,
+	  -1, cmd_device_usage },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
 

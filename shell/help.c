@@ -74,7 +74,7 @@ int cmd_help(int argc, char **argv)
 	}
 	c = shell_find(argv[1]);
 	if (!c && shell_lookup_btrfs(argv[1], &group, &c)) {
-		con_printf("help: no command or group '%s'\n", argv[1]);
+		con_eprintf("help: no command or group '%s'\n", argv[1]);
 		return -ENOENT;
 	}
 	if (argc == 2) {
@@ -86,7 +86,7 @@ int cmd_help(int argc, char **argv)
 	}
 	c = group ? shell_lookup(group->cmds, argv[2], NULL) : NULL;
 	if (!c) {
-		con_printf("help: %s has no command '%s'\n", argv[1], argv[2]);
+		con_eprintf("help: %s has no command '%s'\n", argv[1], argv[2]);
 		return -ENOENT;
 	}
 	show_one(group, c);

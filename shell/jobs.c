@@ -1,10 +1,13 @@
 /*
- * Jobs: each command line runs on a task of its own. A foreground job is
- * waited for: Ctrl-C on the console stops it (con_interrupt_task), and the
- * command stops at its next safe point (progress_add or task_should_stop
- * returning "stop"), says what it finished and returns -ECANCELED. A
- * line ended by `&` starts a background job: the shell prints its id (the
- * task's id, so `kill ID` and `ps` name it too) and reads the next line.
+ * Jobs: each command line runs on a task of its own, which runs its
+ * pipeline (shell/pipeline.c: the command with its redirections, or the
+ * leader of a pipeline's tasks, which passes a stop on to them). A
+ * foreground job is waited for: Ctrl-C on the console stops it
+ * (con_interrupt_task), and the command stops at its next safe point
+ * (progress_add or task_should_stop returning "stop"), says what it
+ * finished and returns -ECANCELED. A line ended by `&` starts a
+ * background job: the shell prints its id (the task's id, so `kill ID`
+ * and `ps` name it too) and reads the next line.
  * `jobs` lists the background jobs with their progress, `wait [ID...]`
  * waits for them and returns the last one's status.
  *
@@ -32,7 +35,9 @@
 #include <ghee/task.h>
 #include <ghee/time.h>
 
+#include "args.h"
 #include "jobs.h"
+#include "pipeline.h"
 #include "progress_view.h"
 #include "shell.h"
 
@@ -50,7 +55,9 @@ struct job {
 	int status;		/* its result, once done */
 	int argc;
 	char **argv;		/* in words */
-	char *words;		/* one allocation: argv, then the strings */
+	unsigned char *ops;	/* in words: args_split's operators */
+	char *words;		/* one allocation: argv, ops, the strings */
+	struct pipeline *pl;	/* the line parsed, pointing into words */
 	char text[JOB_TEXT_MAX];	/* the command, for messages */
 };
 
@@ -60,7 +67,7 @@ static struct job jobs[JOBS_MAX];	/* [jobs_lock] slot use */
 static int job_main(void *arg)
 {
 	struct job *j = arg;
-	int ret = shell_run_argv(j->argc, j->argv);
+	int ret = pipeline_run(j->pl);
 
 	progress_end();
 	j->status = ret;
@@ -73,10 +80,12 @@ static int job_done(const struct job *j)
 	return __atomic_load_n(&j->done, __ATOMIC_ACQUIRE);
 }
 
-/* Copy argv into one allocation owned by j, and its text. */
-static int job_copy_words(struct job *j, int argc, char **argv)
+/* Copy argv and ops (NULL: all words) into one allocation owned by j,
+ * and its text. */
+static int job_copy_words(struct job *j, int argc, char **argv,
+			  const unsigned char *ops)
 {
-	size_t bytes = (argc + 1) * sizeof(char *), len = 0;
+	size_t bytes = (argc + 1) * sizeof(char *) + argc, len = 0;
 	char *p;
 	int i;
 
@@ -86,10 +95,12 @@ static int job_copy_words(struct job *j, int argc, char **argv)
 	if (!j->words)
 		return -ENOMEM;
 	j->argv = (char **)j->words;
-	p = j->words + (argc + 1) * sizeof(char *);
+	j->ops = (unsigned char *)(j->argv + argc + 1);
+	p = (char *)j->ops + argc;
 	for (i = 0; i < argc; i++) {
 		size_t n = strlen(argv[i]) + 1;
 
+		j->ops[i] = ops ? ops[i] : ARGS_WORD;
 		memcpy(p, argv[i], n);
 		j->argv[i] = p;
 		p += n;
@@ -108,6 +119,7 @@ static int job_release(struct job *j)
 {
 	int ret = task_join(j->task);
 
+	kfree(j->pl);
 	kfree(j->words);
 	spin_lock(&jobs_lock);
 	j->task = NULL;
@@ -176,26 +188,51 @@ static int wait_foreground(struct job *j)
 	return job_release(j);
 }
 
-int jobs_run(int argc, char **argv, int background)
+/* Copy the line into j and parse it; 0 or -EINVAL/-ENOMEM, said. */
+static int job_prepare(struct job *j, int argc, char **argv,
+		       const unsigned char *ops, int background)
+{
+	int ret;
+
+	j->background = background;
+	j->pl = kmalloc(sizeof(*j->pl));
+	ret = j->pl ? job_copy_words(j, argc, argv, ops) : -ENOMEM;
+	if (ret) {
+		con_eprintf("error: no memory to run '%s'\n", argv[0]);
+		return ret;
+	}
+	ret = pipeline_parse(j->argc, j->argv, j->ops, j->pl);
+	if (ret)
+		return ret;
+	j->pl->background = background;
+	return 0;
+}
+
+int jobs_run(int argc, char **argv, const unsigned char *ops,
+	     int background)
 {
 	struct job *j = job_claim();
 	struct task *t = NULL;
 	int ret;
 
 	if (!j) {
-		con_printf("error: %d jobs already; wait for some first\n",
-			   JOBS_MAX);
+		con_eprintf("error: %d jobs already; wait for some first\n",
+			    JOBS_MAX);
 		return -EAGAIN;
 	}
-	j->background = background;
-	ret = job_copy_words(j, argc, argv);
+	ret = job_prepare(j, argc, argv, ops, background);
 	if (ret == 0) {
-		t = task_create(argv[0], job_main, j, background ?
-				TASK_PRIO_BACKGROUND : TASK_PRIO_INTERACTIVE);
+		/* named for its first command, not a leading "> FILE" */
+		t = task_create(j->pl->cmd[0].argv[0], job_main, j,
+				background ? TASK_PRIO_BACKGROUND :
+				TASK_PRIO_INTERACTIVE);
+		if (!t)
+			con_eprintf("error: no memory to run '%s'\n",
+				    argv[0]);
 		ret = t ? 0 : -ENOMEM;
 	}
 	if (ret) {
-		con_printf("error: no memory to run '%s'\n", argv[0]);
+		kfree(j->pl);
 		kfree(j->words);
 		spin_lock(&jobs_lock);
 		j->task = NULL;
@@ -219,7 +256,7 @@ static void print_end(int id, int status, const char *text)
 	if (status == 0)
 		con_printf("[%d] Done  %s\n", id, text);
 	else if (status == -ECANCELED)
-		con_printf("[%d] Cancelled  %s\n", id, text);
+		con_eprintf("[%d] Cancelled  %s\n", id, text);
 	else
 		con_printf("[%d] Exit %d  %s\n", id, -status, text);
 }
@@ -276,7 +313,7 @@ int cmd_jobs(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!v) {
-		con_printf("jobs: out of memory\n");
+		con_eprintf("jobs: out of memory\n");
 		return -ENOMEM;
 	}
 	spin_lock(&jobs_lock);
@@ -317,7 +354,7 @@ static int job_arg(const char *arg)
 			found = j->id;
 	spin_unlock(&jobs_lock);
 	if (!found)
-		con_printf("wait: no background job %s\n", arg);
+		con_eprintf("wait: no background job %s\n", arg);
 	return found;
 }
 
@@ -329,7 +366,8 @@ static int wait_one(struct job *j)
 
 	while (task_wait_end(j->task, FG_TICK_NS) == -ETIMEDOUT)
 		if (task_should_stop()) {
-			con_printf("wait: interrupted; job %d runs on\n", j->id);
+			con_eprintf("wait: interrupted; job %d runs on\n",
+				    j->id);
 			spin_lock(&jobs_lock);
 			j->collecting = 0;
 			spin_unlock(&jobs_lock);

@@ -6,12 +6,16 @@
 #define SHELL_JOBS_H
 
 /*
- * Run argv (argc words, operators already taken out) as a job. In the
- * foreground the shell waits for it (Ctrl-C stops it; on a terminal a
- * long one shows its progress) and returns its result; in the background
- * it prints "[ID] COMMAND" and returns 0 once started.
+ * Run argv (argc words; ops says which are the operators | < > >>, as
+ * args_split gives them; NULL: all are words; `&` already taken out) as
+ * a job: a command or a pipeline with its redirections (shell/pipeline.h).
+ * A line that does not parse is refused with the reason (-EINVAL). In
+ * the foreground the shell waits for it (Ctrl-C stops it; on a terminal
+ * a long one shows its progress) and returns its result; in the
+ * background it prints "[ID] COMMAND" and returns 0 once started.
  */
-int jobs_run(int argc, char **argv, int background);
+int jobs_run(int argc, char **argv, const unsigned char *ops,
+	     int background);
 /* Report background jobs that ended since the last call ("[ID] Done"),
  * before a prompt. */
 void jobs_announce(void);

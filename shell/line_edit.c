@@ -261,8 +261,8 @@ int line_edit_read(struct line_edit *le)
 	}
 	con_write("\n", 1);
 	if (le->too_long) {
-		con_printf("error: line too long (more than %d bytes); "
-			   "ignored\n", SHELL_LINE_MAX - 1);
+		con_eprintf("error: line too long (more than %d bytes); "
+			    "ignored\n", SHELL_LINE_MAX - 1);
 		return -E2BIG;
 	}
 	history_add(le);

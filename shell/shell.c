@@ -121,6 +121,15 @@ void shell_print_usage(const struct shell_group *group,
 		   cmd->usage);
 }
 
+/* The usage line after bad arguments: an error message. */
+static void usage_error(const struct shell_group *group,
+			const struct shell_cmd *cmd)
+{
+	con_eprintf("usage: %s%s%s%s%s\n", group ? group->name : "",
+		    group ? " " : "", cmd->name, cmd->usage[0] ? " " : "",
+		    cmd->usage);
+}
+
 /* Say which btrfs-progs names (top level when group is NULL) start with
  * name: name was an ambiguous prefix. */
 static void print_candidates(const struct shell_group *group,
@@ -130,13 +139,13 @@ static void print_candidates(const struct shell_group *group,
 	const struct shell_cmd *c;
 	size_t len = strlen(name);
 
-	con_printf("Did you mean one of these?\n");
+	con_eprintf("Did you mean one of these?\n");
 	for (g = shell_groups; !group && g->name; g++)
 		if (!strncmp(g->name, name, len))
-			con_printf("\t%s\n", g->name);
+			con_eprintf("\t%s\n", g->name);
 	for (c = group ? group->cmds : shell_btrfs_commands; c->name; c++)
 		if (!strncmp(c->name, name, len))
-			con_printf("\t%s\n", c->name);
+			con_eprintf("\t%s\n", c->name);
 }
 
 /* Check the argument count and run one command (of group, or NULL). */
@@ -151,20 +160,22 @@ static int run_cmd(const struct shell_group *group, const struct shell_cmd *cmd,
 		return 0;
 	}
 	if (!cmd->run) {
-		con_printf("%s%s%s: not implemented yet\n",
-			   group ? group->name : "", group ? " " : "", cmd->name);
+		con_eprintf("%s%s%s: not implemented yet\n",
+			    group ? group->name : "", group ? " " : "",
+			    cmd->name);
 		return -EOPNOTSUPP;
 	}
 	if (argc - 1 < cmd->min_args ||
 	    (cmd->max_args >= 0 && argc - 1 > cmd->max_args)) {
-		con_printf("%s%s%s: wrong number of arguments\n",
-			   group ? group->name : "", group ? " " : "", cmd->name);
-		shell_print_usage(group, cmd);
+		con_eprintf("%s%s%s: wrong number of arguments\n",
+			    group ? group->name : "", group ? " " : "",
+			    cmd->name);
+		usage_error(group, cmd);
 		return -EINVAL;
 	}
 	ret = cmd->run(argc, argv);
 	if (ret == -EINVAL)
-		shell_print_usage(group, cmd);
+		usage_error(group, cmd);
 	return ret;
 }
 
@@ -175,15 +186,15 @@ static int run_group(const struct shell_group *group, int argc, char **argv)
 	int ambiguous;
 
 	if (argc < 2) {
-		con_printf("%s: which command? ('help %s' lists them)\n",
-			   group->name, group->name);
+		con_eprintf("%s: which command? ('help %s' lists them)\n",
+			    group->name, group->name);
 		return -EINVAL;
 	}
 	sub = shell_lookup(group->cmds, argv[1], &ambiguous);
 	if (!sub) {
-		con_printf("%s: %s command '%s' ('help %s' lists them)\n",
-			   group->name, ambiguous ? "ambiguous" : "unknown",
-			   argv[1], group->name);
+		con_eprintf("%s: %s command '%s' ('help %s' lists them)\n",
+			    group->name, ambiguous ? "ambiguous" : "unknown",
+			    argv[1], group->name);
 		if (ambiguous)
 			print_candidates(group, argv[1]);
 		return -ENOENT;
@@ -198,8 +209,8 @@ int shell_run_argv(int argc, char **argv)
 	int btrfs = strcmp(argv[0], "btrfs") == 0, ret = 0;
 
 	if (btrfs && argc == 1) {
-		con_printf("usage: btrfs GROUP COMMAND [ARG...] ('help' lists "
-			   "the groups)\n");
+		con_eprintf("usage: btrfs GROUP COMMAND [ARG...] ('help' lists "
+			    "the groups)\n");
 		return -EINVAL;
 	}
 	argc -= btrfs;
@@ -209,13 +220,13 @@ int shell_run_argv(int argc, char **argv)
 	if (!cmd)
 		ret = shell_lookup_btrfs(argv[0], &group, &cmd);
 	if (ret == -EAGAIN) {
-		con_printf("error: ambiguous command '%s'\n", argv[0]);
+		con_eprintf("error: ambiguous command '%s'\n", argv[0]);
 		print_candidates(NULL, argv[0]);
 		return -ENOENT;
 	}
 	if (ret) {
-		con_printf("error: unknown command '%s' (type 'help' for a "
-			   "list)\n", argv[0]);
+		con_eprintf("error: unknown command '%s' (type 'help' for a "
+			    "list)\n", argv[0]);
 		return -ENOENT;
 	}
 	if (group)
@@ -235,17 +246,16 @@ int shell_run_line(char *line)
 	background = ops[argc - 1] == ARGS_BG;
 	argc -= background;
 	for (i = 0; i < argc; i++) {
-		if (ops[i] == ARGS_WORD)
+		if (ops[i] != ARGS_BG)
 			continue;
-		con_printf("error: '%s' %s\n", argv[i], ops[i] == ARGS_BG ?
-			   "only ends a line" : "is not supported yet");
+		con_eprintf("error: '&' only ends a line\n");
 		return -EINVAL;
 	}
 	if (argc == 0) {
-		con_printf("error: '&' without a command\n");
+		con_eprintf("error: '&' without a command\n");
 		return -EINVAL;
 	}
-	return jobs_run(argc, argv, background);
+	return jobs_run(argc, argv, ops, background);
 }
 
 /*
@@ -272,12 +282,12 @@ static void boot_mount(void)
 	if (n == 4 && !strncmp(p, "none", 4))
 		return;
 	if (n == 0 || n >= sizeof(disk)) {
-		con_printf("boot: mount=%.*s: no such disk\n", (int)n, p);
+		con_eprintf("boot: mount=%.*s: no such disk\n", (int)n, p);
 		return;
 	}
 	memcpy(disk, p, n);
 	disk[n] = 0;
-	jobs_run(2, argv, 0);
+	jobs_run(2, argv, NULL, 0);
 }
 
 int shell_main(void)
@@ -286,7 +296,7 @@ int shell_main(void)
 	int failed = 0, ret;
 
 	if (!le) {
-		con_printf("error: no memory for the shell\n");
+		con_eprintf("error: no memory for the shell\n");
 		return 1;
 	}
 	line_edit_init(le);
@@ -344,6 +354,6 @@ int shell_parse_u64(const char *s, const char *what, uint64_t *out)
 	*out = v * mult;
 	return 0;
 bad:
-	con_printf("error: malformed number '%s' for %s\n", s, what);
+	con_eprintf("error: malformed number '%s' for %s\n", s, what);
 	return -EINVAL;
 }

@@ -31,6 +31,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "backref:tests/interop/backref.sh"
 	 "send:tests/interop/send.sh"
 	 "receive:tests/interop/receive.sh"
+	 "reports:tests/interop/reports.sh"
 	 "fuzz:tests/host/fuzz.sh 30"
 	 "fuzz-receive:tests/host/fuzz_receive.sh 20")
 

@@ -62,8 +62,8 @@ struct copy {
 static int fail(struct copy *c, const char *what, int err)
 {
 	if (!c->reported++)
-		con_printf("%s: %s: %s (errno %d)\n", c->cmd, what,
-			   cmd_fs_err_text(err), -err);
+		con_eprintf("%s: %s: %s (errno %d)\n", c->cmd, what,
+			    cmd_fs_err_text(err), -err);
 	return err;
 }
 
@@ -248,8 +248,8 @@ static int import_tree(struct copy *c, const char *host, const char *path,
 		return fail(c, host, -ENAMETOOLONG);
 	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) &&
 	    !S_ISDIR(st.st_mode)) {
-		con_printf("%s: %s: skipped (not a file, directory or "
-			   "symlink)\n", c->cmd, host);
+		con_eprintf("%s: %s: skipped (not a file, directory or "
+			    "symlink)\n", c->cmd, host);
 		c->skipped++;
 		return 0;
 	}
@@ -377,8 +377,8 @@ static int export_node(struct copy *c, const char *path, const char *host,
 	case 0100000:
 		break;
 	default:
-		con_printf("%s: %s: skipped (not a file, directory or "
-			   "symlink)\n", c->cmd, path);
+		con_eprintf("%s: %s: skipped (not a file, directory or "
+			    "symlink)\n", c->cmd, path);
 		c->skipped++;
 		return 1;
 	}

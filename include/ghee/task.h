@@ -52,6 +52,12 @@ int task_stop(int id);
 /* Nonzero once the calling task was asked to stop. */
 int task_should_stop(void);
 
+/* One pointer of data private to the calling task: NULL when a task
+ * starts (not inherited from its creator). The console keeps the task's
+ * output redirection there (con_set_output); nothing else uses it. */
+void *task_local(void);
+void task_set_local(void *p);
+
 /* Let other ready tasks of the same or a higher class run. */
 void task_yield(void);
 /* Sleep at least ns nanoseconds. 0, or -EINTR when task_stop() cut the

@@ -35,7 +35,7 @@ int con_is_terminal(void)
 	return !last || last[4] != '0';
 }
 
-void con_write(const char *s, size_t n)
+void con_write_console(const char *s, size_t n)
 {
 	unsigned long flags = spin_lock_irqsave(&con_lock);
 	size_t start = 0, i;

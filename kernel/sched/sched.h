@@ -52,6 +52,7 @@ struct task {
 	void *arg;			/* [I] */
 	struct lockdep_held lockdep;	/* [C] sleeping locks held */
 	struct progress progress;	/* [a] written by the task only */
+	void *local;			/* [C] task_local(): the task only */
 };
 
 #define NR_CPUS_MAX	16	/* CPUs ghee runs on; more are left halted */

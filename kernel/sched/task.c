@@ -41,6 +41,7 @@ static void task_fields_init(struct task *t, const char *name, int prio)
 	t->prio = prio;
 	t->state = TASK_RUNNING;
 	t->cpu = -1;
+	t->local = NULL;
 	list_init(&t->run_node);
 	list_init(&t->all_node);
 	waitq_init(&t->exit_wait, "task_exit");
@@ -217,6 +218,16 @@ struct task *task_current(void)
 int task_id(const struct task *t)
 {
 	return t->id;
+}
+
+void *task_local(void)
+{
+	return current_task()->local;
+}
+
+void task_set_local(void *p)
+{
+	current_task()->local = p;
 }
 
 int task_stop(int id)

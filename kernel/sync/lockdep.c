@@ -254,35 +254,35 @@ static void print_report(struct report *r)
 	last_a = r->held;
 	last_b = r->taken;
 	graph_unlock(flags);
-	con_printf("lockdep: cpu %d task %s: ", this_cpu()->id,
+	con_eprintf("lockdep: cpu %d task %s: ", this_cpu()->id,
 		   current_task() ? current_task()->name : "(boot)");
 	switch (r->kind) {
 	case LOCKDEP_INVERSION:
-		con_printf("lock order inversion: takes %s %s while holding "
+		con_eprintf("lock order inversion: takes %s %s while holding "
 			   "%s %s, but %s was taken while holding %s before\n",
 			   kind_names[r->taken_kind], r->taken,
 			   kind_names[r->held_kind], r->held, r->held,
 			   r->taken);
 		break;
 	case LOCKDEP_MIGHT_SLEEP:
-		con_printf("%s may sleep, but %s\n", r->taken, r->held);
+		con_eprintf("%s may sleep, but %s\n", r->taken, r->held);
 		break;
 	case LOCKDEP_NOT_HELD:
-		con_printf("releases %s %s, which it does not hold\n",
+		con_eprintf("releases %s %s, which it does not hold\n",
 			   kind_names[r->taken_kind], r->taken);
 		break;
 	default:
-		con_printf("takes %s %s for read while holding it: a "
+		con_eprintf("takes %s %s for read while holding it: a "
 			   "writer would deadlock it\n",
 			   kind_names[r->taken_kind], r->taken);
 		break;
 	}
-	con_printf("lockdep: this call chain:\n");
+	con_eprintf("lockdep: this call chain:\n");
 	backtrace_print_saved(r->trace, r->depth);
 	for (i = 0; i < r->path_len; i++) {
 		const struct edge *e = &r->path[i];
 
-		con_printf("lockdep: earlier chain %d: took %s holding %s:\n",
+		con_eprintf("lockdep: earlier chain %d: took %s holding %s:\n",
 			   i + 1, classes[e->to].name, classes[e->from].name);
 		backtrace_print_saved(e->trace, e->depth);
 	}

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ghee/task.h>
+
 #include "../../shell/args.h"
 #include "../../shell/line_edit.h"
 #include "../../shell/shell.h"
@@ -425,6 +427,55 @@ TEST(shell, background_jobs_wait_and_kill)
 	CHECK_EQ(run("sleep 1 & echo x"), -EINVAL);
 	CHECK(strstr(host_console_output(), "'&' only ends a line"));
 	CHECK_EQ(run("&"), -EINVAL);
+	host_console_capture(0);
+}
+
+TEST(shell, pipelines_without_a_filesystem)
+{
+	char line[64];
+	int id;
+
+	CHECK_OK(run("echo a   b | cat | cat -"));
+	CHECK_STR(host_console_output(), "a b\n");
+	CHECK_OK(run("echo x | sha256sum"));
+	CHECK_STR(host_console_output(), "73cb3858a687a8494ca3323053016282f3"
+		  "dad39d42cf62ca4e79dda2aac7d9ac  -\n");
+	/* a reader that never reads: the writer is stopped (it may say
+	 * so), and the pipeline did not fail */
+	CHECK_OK(run("sleep 100000 | echo early"));
+	CHECK(!strncmp(host_console_output(), "early\n", 6));
+	CHECK(!strstr(host_console_output(), "pipeline"));
+	/* a writer that fails stops the pipeline, and is named */
+	CHECK_EQ(run("cat /x | cat"), -ENOENT);
+	CHECK(strstr(host_console_output(), "ghee: pipeline stopped: 'cat /x' "
+		     "failed: no such file or directory\n"));
+	/* a background pipeline killed as a whole */
+	CHECK_OK(run("sleep 100000 | cat | cat &"));
+	id = job_id();
+	CHECK(id > 0);
+	/* its progress is its first command's */
+	msleep(100);
+	CHECK_OK(run("jobs"));
+	CHECK(strstr(host_console_output(), "Running  sleep 100000 | cat | cat "
+		     " sleeping: "));
+	snprintf(line, sizeof(line), "kill %d", id);
+	CHECK_OK(run(line));
+	snprintf(line, sizeof(line), "wait %d", id);
+	CHECK_EQ(run(line), -ECANCELED);
+	CHECK(strstr(host_console_output(), "Cancelled  sleep 100000 | cat | "
+		     "cat\n"));
+	/* lines that do not parse run nothing */
+	CHECK_EQ(run("echo x |"), -EINVAL);
+	CHECK_STR(host_console_output(), "error: no command after '|'\n");
+	CHECK_EQ(run("| echo x"), -EINVAL);
+	CHECK_EQ(run("echo x > a > b"), -EINVAL);
+	CHECK_EQ(run("echo x <"), -EINVAL);
+	CHECK_STR(host_console_output(), "error: no file name after '<'\n");
+	CHECK_EQ(run("cat | cat < a"), -EINVAL);
+	CHECK_EQ(run("echo x | cat -n"), -EINVAL);
+	CHECK(!strncmp(host_console_output(), "cat: unknown option '-n'\n"
+		       "usage: cat [PATH...]\n", 46));
+	CHECK_EQ(run("sha256sum --check"), -EINVAL);
 	host_console_capture(0);
 }
 

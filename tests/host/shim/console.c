@@ -106,7 +106,7 @@ int con_is_terminal(void)
 	return !in_buf && !cap_on && isatty(STDOUT_FILENO);
 }
 
-void con_write(const char *s, size_t n)
+void con_write_console(const char *s, size_t n)
 {
 	if (n == 0)
 		return;	/* s may be NULL then; fwrite wants a buffer */

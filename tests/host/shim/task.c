@@ -33,6 +33,7 @@ struct task {
 	int exit_code;			/* [tasks_lock] once dead */
 	pthread_cond_t sleep_cv;	/* task_stop interrupts sleeps */
 	struct progress progress;	/* [a] written by the task only */
+	void *local;			/* task_local(): the task only */
 	struct task *next;		/* [tasks_lock] task list, by id */
 };
 
@@ -47,6 +48,16 @@ static __thread struct task *self;
 struct task *task_current(void)
 {
 	return self ? self : &main_task;
+}
+
+void *task_local(void)
+{
+	return task_current()->local;
+}
+
+void task_set_local(void *p)
+{
+	task_current()->local = p;
 }
 
 int task_id(const struct task *t)

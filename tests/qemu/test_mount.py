@@ -1,0 +1,70 @@
+"""mount -o subvol=PATH and subvolid=ID, in QEMU and in the host tool (the
+same script): a subvolume of the second disk mounted on its own, and the
+options' bad input."""
+import os
+import re
+import subprocess
+
+from guest import ROOT, scratch_image
+
+SUBVOL_SCRIPT = [
+    "mkfs vda", "mkfs vdb", "mount vda", "mkdir /backup",
+    "mount vdb /backup", "subvolume create /backup/s2",
+    "echo two > /backup/s2/g", "echo top > /backup/t", "sync",
+    "umount /backup", "mount vdb /backup -o subvol=s2", "cat /backup/g",
+    "mount", "umount /backup", "mount vdb /backup -o ro,subvolid=256",
+    "ls /backup", "umount /backup", "mount vdb /backup -o subvol=/s2/g",
+    "mount vdb /backup -o subvol=nope", "mount vdb /backup -o subvolid=9",
+    "mount vdb /backup -o subvolid=0", "mount vdb /backup -o subvolid=x",
+    "mount vdb /backup", "cat /backup/t", "fsck vdb",
+]
+
+
+def check_subvol(transcript):
+    o = {}
+    for part in transcript.split("ghee> ")[1:]:
+        line, _, out = part.partition("\n")
+        o[line] = out
+
+    def eq(cmd, want):
+        assert o.get(cmd) == want, "%s: got %r, want %r" % (cmd, o.get(cmd),
+                                                            want)
+    eq("mount vdb /backup -o subvol=s2", "mounted vdb read-write on "
+       "/backup\n")
+    eq("cat /backup/g", "two\n")
+    eq("mount", "vda on / type btrfs (rw)\nvdb on /backup type btrfs "
+       "(rw,subvol=s2)\n")
+    eq("ls /backup", "g\n")
+    eq("mount vdb /backup -o subvol=/s2/g", "mount: vdb: subvol=/s2/g: not "
+       "a subvolume (errno 22)\n")
+    eq("mount vdb /backup -o subvol=nope", "mount: vdb: subvol=nope: no "
+       "such file or directory (errno 2)\n")
+    assert "mount: vdb: subvolid=9: no such file or directory (errno 2)\n" \
+        in o["mount vdb /backup -o subvolid=9"], o
+    assert o["mount vdb /backup -o subvolid=0"].startswith(
+        "mount: subvolid=0: no subvolume has id 0\nusage: mount"), o
+    assert o["mount vdb /backup -o subvolid=x"].startswith(
+        "error: malformed number 'x' for subvolid\nusage: mount"), o
+    eq("cat /backup/t", "top\n")
+    assert re.search(r"^fsck: vdb generation \d+: .*: no errors$",
+                     o["fsck vdb"], re.M), o["fsck vdb"]
+
+
+def images():
+    return [scratch_image(os.path.join(ROOT, "build/tests/mount-%d.img" % i),
+                          256 << 20) for i in range(2)]
+
+
+def test_mount_subvolumes(ctx):
+    g = ctx.guest(disks=images())
+    g.boot()
+    for line in SUBVOL_SCRIPT:
+        g.cmd(line)
+    check_subvol(g.transcript())
+
+
+def test_mount_subvolumes_in_host_tool(ctx):
+    r = subprocess.run([os.path.join(ROOT, "build/ghee")] + images(),
+                       input="\n".join(SUBVOL_SCRIPT) + "\n",
+                       capture_output=True, text=True, timeout=60)
+    check_subvol(r.stdout)
