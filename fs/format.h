@@ -605,6 +605,10 @@ _Static_assert(sizeof(struct d_timespec) == 12, "d_timespec size");
 #define BTRFS_INODE_PREALLOC (1ULL << 4)
 #define BTRFS_INODE_IMMUTABLE (1ULL << 6)	/* chattr +i */
 #define BTRFS_INODE_APPEND (1ULL << 7)	/* chattr +a */
+/* In a root item's embedded inode only: the root item's flags and
+ * byte_limit are meaningful. Linux zeroes both (the read-only flag!) in
+ * a root item without it, as written by kernels older than the flags. */
+#define BTRFS_INODE_ROOT_ITEM_INIT (1ULL << 31)
 
 /* An inode: (ino, INODE_ITEM, 0). Also embedded in the root item. */
 struct d_inode_item {

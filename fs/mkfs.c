@@ -278,6 +278,8 @@ static void root_item(const struct mkfs *m, int i, u8 *ri)
 	D_SET32(struct d_root_item, ri, refs, 1);
 	D_SET64(struct d_root_item, ri, generation_v2, 1);
 	if (i == B_FS) {
+		D_SET64(struct d_inode_item, ri, flags,
+			BTRFS_INODE_ROOT_ITEM_INIT);
 		memcpy(D_WPTR(struct d_root_item, ri, uuid), m->subvol_uuid,
 		       BTRFS_UUID_SIZE);
 		D_SET64(struct d_root_item, ri, ctransid, 1);

@@ -191,6 +191,7 @@ static void new_root_item(struct wctx *w, const struct ctree_root *root,
 	D_SET32(struct d_inode_item, item, nlink, 1);
 	D_SET64(struct d_inode_item, item, nbytes, w->fs->nodesize);
 	D_SET32(struct d_inode_item, item, mode, S_IFDIR_ | 0755);
+	D_SET64(struct d_inode_item, item, flags, BTRFS_INODE_ROOT_ITEM_INIT);
 	D_SET64(struct d_root_item, item, generation, w->t->transid);
 	D_SET64(struct d_root_item, item, generation_v2, w->t->transid);
 	D_SET64(struct d_root_item, item, root_dirid, BTRFS_FIRST_FREE_OBJECTID);
@@ -347,6 +348,9 @@ static void snapshot_root_item(struct trans *t, const struct snapshot_pending *p
 	static const u8 zero[BTRFS_UUID_SIZE];
 
 	memcpy(item, src, RI);
+	D_SET64(struct d_inode_item, item, flags,
+		D_GET64(struct d_inode_item, src, flags) |
+		BTRFS_INODE_ROOT_ITEM_INIT);
 	D_SET64(struct d_root_item, item, bytenr, b->start);
 	D_SET64(struct d_root_item, item, generation, t->transid);
 	D_SET64(struct d_root_item, item, generation_v2, t->transid);
@@ -496,6 +500,10 @@ static int set_ro_item(struct trans *t, u64 id, int ro)
 		flags = ro ? flags | BTRFS_ROOT_SUBVOL_RDONLY :
 			     flags & ~BTRFS_ROOT_SUBVOL_RDONLY;
 		D_SET64(struct d_root_item, item, flags, flags);
+		/* so that Linux honours the flags of an item made without */
+		D_SET64(struct d_inode_item, item, flags,
+			D_GET64(struct d_inode_item, item, flags) |
+			BTRFS_INODE_ROOT_ITEM_INIT);
 	}
 	ctree_path_release(&p);
 	return ret == 1 ? -EUCLEAN : ret;

@@ -88,6 +88,21 @@ else
 	echo "read-only: linux $lro ghee $gro" | say
 	notok linux_same_subvolumes "subvolume lists differ"
 fi
+# Linux itself (not only its tree search) holds them read-only: its
+# ioctl answers ro=true and a write inside fails.
+bad=""
+for sv in rosnap top sv/snap2; do
+	if [ "$(btrfs property get "$m/$sv" ro 2>&1)" != "ro=true" ] ||
+	   touch "$m/$sv/new-file" 2>/dev/null; then
+		bad="$bad $sv: $(btrfs property get "$m/$sv" ro 2>&1)"
+	fi
+done
+if [ -z "$bad" ]; then
+	ok linux_enforces_read_only
+else
+	echo "writable in Linux:$bad" | say
+	notok linux_enforces_read_only "Linux lets read-only snapshots change"
+fi
 (cd "$m" && find . | sed 's#^\.##' | grep . | sort) >"$W/linux-paths.txt"
 ghee "find /" | grep "^/" | grep -v "^/$" | sort >"$W/ghee-paths.txt"
 (cd "$m" && find . -type f | sort | xargs sha256sum | sed 's#  \./#  #') >"$W/linux-sums.txt"
