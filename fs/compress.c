@@ -31,6 +31,8 @@
 #include <ghee/errno.h>
 
 #include "compress.h"
+#include "fs.h"
+#include "fs_info.h"
 
 /* Name of a compression type as btrfs-progs and Linux spell it. */
 const char *compress_name(u8 type)
@@ -147,5 +149,39 @@ int compress_compress(u8 type, int level, const u8 *src, size_t len,
 		return compress_zstd_compress(level, src, len, dst, dst_len);
 	default:
 		return -EINVAL;
+	}
+}
+
+/*
+ * Parse a mount option's compression spec ("zstd:3"; NULL: the bare
+ * option, zlib as Linux takes it) into out. 0 or -EINVAL.
+ */
+int fs_compress_parse(const char *spec, int force, struct fs_compress *out)
+{
+	int ret = compress_parse(spec ? spec : "zlib", &out->type,
+				 &out->level);
+
+	out->force = out->type ? force : 0;
+	return ret;
+}
+
+/*
+ * Compress new data of fs as c says, from now on. Called once after
+ * mounting, before the filesystem is in use. As Linux at mount, a
+ * read-write filesystem gets the incompat flag of lzo or zstd (zlib has
+ * none), so a reader that lacks the codec refuses it.
+ */
+void fs_set_compress(struct fs_info *fs, const struct fs_compress *c)
+{
+	u64 bit = c->type == BTRFS_COMPRESS_LZO ?
+		BTRFS_FEATURE_INCOMPAT_COMPRESS_LZO :
+		c->type == BTRFS_COMPRESS_ZSTD ?
+		BTRFS_FEATURE_INCOMPAT_COMPRESS_ZSTD : 0;
+
+	fs->compress = *c;
+	if (bit && !fs_is_read_only(fs)) {
+		fs->incompat |= bit;
+		put_le64(&fs->super->incompat_flags,
+			 get_le64(&fs->super->incompat_flags) | bit);
 	}
 }

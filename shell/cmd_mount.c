@@ -163,8 +163,9 @@ static void list_mounts(void)
 	spin_unlock(&mounts_lock);
 }
 
-/* Apply -o's comma-separated options to *flags. */
-static int mount_options(char *opts, unsigned *flags)
+/* Apply -o's comma-separated options to *flags and *comp. */
+static int mount_options(char *opts, unsigned *flags,
+			 struct fs_compress *comp)
 {
 	char *o = opts, *end;
 
@@ -178,6 +179,20 @@ static int mount_options(char *opts, unsigned *flags)
 			*flags &= ~FS_MOUNT_RO;
 		else if (!strcmp(o, "skip_balance"))
 			;	/* no balance is ever left to resume yet */
+		else if (!strncmp(o, "compress", 8) &&
+			 (!o[8] || o[8] == '=' || !strncmp(o + 8, "-force", 6))) {
+			int force = !strncmp(o + 8, "-force", 6);
+			const char *spec = o + 8 + (force ? 6 : 0);
+
+			if ((*spec && *spec != '=') ||
+			    fs_compress_parse(*spec ? spec + 1 : NULL, force,
+					      comp)) {
+				con_printf("mount: bad compression '%s' (want "
+					   "zlib[:1-9], lzo, zstd[:1-15] or "
+					   "no)\n", o);
+				return -EINVAL;
+			}
+		}
 		else if (!strncmp(o, "subvol=", 7) ||
 			 !strncmp(o, "subvolid=", 9)) {
 			con_printf("mount: %s: not implemented yet\n", o);
@@ -254,6 +269,7 @@ static int add_mount(struct fs_info *fs, const char *disk, const char *dir)
 int cmd_mount(int argc, char **argv)
 {
 	const char *disk = NULL, *dir = "/";
+	struct fs_compress comp = { 0 };
 	unsigned flags = 0;
 	struct fs_info *fs;
 	struct blkdev *dev;
@@ -265,9 +281,9 @@ int cmd_mount(int argc, char **argv)
 	}
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-o") && i + 1 < argc)
-			ret = mount_options(argv[++i], &flags);
+			ret = mount_options(argv[++i], &flags, &comp);
 		else if (!strcmp(argv[i], "ro") || !strcmp(argv[i], "rw"))
-			ret = mount_options(argv[i], &flags);
+			ret = mount_options(argv[i], &flags, &comp);
 		else if (!disk && argv[i][0] != '-')
 			disk = argv[i], ret = 0;
 		else if (argv[i][0] == '/' && !strcmp(dir, "/"))
@@ -302,6 +318,7 @@ int cmd_mount(int argc, char **argv)
 			   ret == -EINVAL ? ENODEV : -ret);
 		return ret == -EINVAL ? -ENODEV : ret;
 	}
+	fs_set_compress(fs, &comp);
 	ret = add_mount(fs, dev->name, dir);
 	if (ret) {
 		fs_umount(fs);
