@@ -37,7 +37,7 @@ ok() { N=$((N + 1)); echo "ok $N $1"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
 skip() { N=$((N + 1)); echo "ok $N $1 # SKIP $2"; }
 finish() { echo "1..$N"; echo "$((N - FAILED)) passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
-say() { sed 's/^/# /'; }
+. "$HERE/lib.sh"	# say, ghee_run, btrfs_check, fsck_clean
 
 if ! command -v btrfs >/dev/null; then
 	skip write "btrfs-progs not installed"
@@ -54,39 +54,6 @@ if [ "$(id -u)" = 0 ] && grep -qw btrfs /proc/filesystems 2>/dev/null ||
    { [ "$(id -u)" = 0 ] && modprobe btrfs 2>/dev/null; }; then
 	CAN_MOUNT=1
 fi
-
-# ghee IMG SCRIPT OUT: run the host tool; fail when any command failed.
-ghee_run() {
-	"$GHEE" "$1" <"$2" >"$3" 2>&1
-	local rc=$?
-	if [ $rc -ne 0 ] || grep -qE "^error|errno|^usage:|unknown command|aborted" "$3"; then
-		grep -E -B1 "^error|errno|^usage:|unknown command|aborted" "$3" | head -n 8 | say
-		return 1
-	fi
-	return 0
-}
-
-# btrfs_check IMG: btrfs check must pass and say so.
-btrfs_check() {
-	local out
-	out=$(btrfs check "$1" 2>&1)
-	local rc=$?
-	if [ $rc -ne 0 ] || ! echo "$out" | grep -q "no error found"; then
-		echo "# btrfs check exit status $rc"
-		echo "$out" | grep -vE "^\[|^Opening|^Checking|^UUID" | head -n 12 | say
-		return 1
-	fi
-	echo "$out" | grep -E "found .* bytes used|total tree bytes" | say
-	return 0
-}
-
-# fsck_clean IMG: ghee's fsck of the unmounted image finds nothing.
-fsck_clean() {
-	local out
-	out=$(printf 'fsck vda\n' | "$GHEE" "ro:$1" 2>&1)
-	echo "$out" | grep "^fsck:\|^error" | head -n 6 | say
-	echo "$out" | grep -q "^fsck: .*: no errors$"
-}
 
 # tree_levels IMG: root levels of the fs tree and the extent tree.
 tree_levels() {
