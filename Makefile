@@ -66,7 +66,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan crash progs-corpus
+.PHONY: all kernel host run test deps clean iso efi loader fuzz bench tsan crash progs-corpus codec-srcs codec-defs
 
 all: kernel host loader
 
@@ -230,10 +230,17 @@ bench: kernel
 crash: $(HOSTTEST)
 	GHEE_CRASH_ALL=1 $(HOSTTEST) crash
 
-# Fuzz mount + walk + read for FUZZ_SECONDS (make test runs 30 s of it).
+# Fuzz mount + walk + read for FUZZ_SECONDS, and each decompression path
+# for a sixth of it (make test runs 30 s and 5 s each).
 FUZZ_SECONDS ?= 600
-fuzz: | $(DEPS_OK) $(HASHES)/.stamp
+fuzz: | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 	@tests/host/fuzz.sh $(FUZZ_SECONDS)
+
+# The codec sources and their flags, for tests/host/fuzz.sh.
+codec-srcs:
+	@echo $(addprefix $(CODECS)/,$(CODEC_SRCS))
+codec-defs:
+	@echo $(CODEC_DEFS)
 
 clean:
 	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/t $(BUILD)/tests $(BUILD)/efi \

@@ -32,7 +32,6 @@
 
 #include "compress.h"
 #include "fs.h"
-#include "fs_info.h"
 
 /* Name of a compression type as btrfs-progs and Linux spell it. */
 const char *compress_name(u8 type)
@@ -163,25 +162,4 @@ int fs_compress_parse(const char *spec, int force, struct fs_compress *out)
 
 	out->force = out->type ? force : 0;
 	return ret;
-}
-
-/*
- * Compress new data of fs as c says, from now on. Called once after
- * mounting, before the filesystem is in use. As Linux at mount, a
- * read-write filesystem gets the incompat flag of lzo or zstd (zlib has
- * none), so a reader that lacks the codec refuses it.
- */
-void fs_set_compress(struct fs_info *fs, const struct fs_compress *c)
-{
-	u64 bit = c->type == BTRFS_COMPRESS_LZO ?
-		BTRFS_FEATURE_INCOMPAT_COMPRESS_LZO :
-		c->type == BTRFS_COMPRESS_ZSTD ?
-		BTRFS_FEATURE_INCOMPAT_COMPRESS_ZSTD : 0;
-
-	fs->compress = *c;
-	if (bit && !fs_is_read_only(fs)) {
-		fs->incompat |= bit;
-		put_le64(&fs->super->incompat_flags,
-			 get_le64(&fs->super->incompat_flags) | bit);
-	}
 }

@@ -362,6 +362,27 @@ int fs_is_metadump(const struct fs_info *fs)
 	return fs->metadump;
 }
 
+/*
+ * Compress new data of fs as c says, from now on. Called once after
+ * mounting, before the filesystem is in use. As Linux at mount, a
+ * read-write filesystem gets the incompat flag of lzo or zstd (zlib has
+ * none), so a reader that lacks the codec refuses it.
+ */
+void fs_set_compress(struct fs_info *fs, const struct fs_compress *c)
+{
+	u64 bit = c->type == BTRFS_COMPRESS_LZO ?
+		BTRFS_FEATURE_INCOMPAT_COMPRESS_LZO :
+		c->type == BTRFS_COMPRESS_ZSTD ?
+		BTRFS_FEATURE_INCOMPAT_COMPRESS_ZSTD : 0;
+
+	fs->compress = *c;
+	if (bit && !fs_is_read_only(fs)) {
+		fs->incompat |= bit;
+		put_le64(&fs->super->incompat_flags,
+			 get_le64(&fs->super->incompat_flags) | bit);
+	}
+}
+
 /* Nonzero when fs is read-only (mounted so, or after an abort). */
 int fs_is_read_only(const struct fs_info *fs)
 {
