@@ -14,7 +14,11 @@
 /* Levels: zlib 1-9 (default 3), zstd 1-15 (default 3); lzo has none. */
 #define COMPRESS_LEVEL_DEFAULT 3
 
+struct ctree_root;
+
 const char *compress_name(u8 type);
+u64 compress_incompat_bit(u8 type);
+int compress_prop_type(const struct ctree_root *root, u64 ino, u8 *type);
 int compress_parse(const char *spec, u8 *type, int *level);
 int compress_decompress(u8 type, const u8 *src, size_t src_len, u8 *dst,
 			size_t dst_len, u32 sectorsize);

@@ -427,18 +427,29 @@ static int file_begin(struct wctx *w, struct fs_ino id,
 }
 
 /*
- * Set up cc for writing to the inode item ii, as Linux decides: never for
- * an inode without data checksums or copy-on-write; under compress-force
- * always; else unless the inode is NOCOMPRESS, with the mount's type or,
- * for a chattr +c inode on a mount without one, zlib.
+ * Set up cc for writing to inode ino of root, whose item is ii, as Linux
+ * decides: never for an inode without data checksums or copy-on-write;
+ * under compress-force always; else unless the inode is NOCOMPRESS. The
+ * type is the inode's compression property's (compress_prop.c), else the
+ * mount's, else zlib for a chattr +c inode; the level the mount's when
+ * its type is the same.
  */
-static int compress_begin(struct fs_info *fs, const u8 *ii,
-			  struct compress_ctl *cc)
+static int compress_begin(struct fs_info *fs, struct ctree_root *root,
+			  u64 ino, const u8 *ii, struct compress_ctl *cc)
 {
 	u64 flags = D_GET64(struct d_inode_item, ii, flags);
+	u8 prop;
+	int ret = compress_prop_type(root, ino, &prop);
 
 	memset(cc, 0, sizeof(*cc));
+	if (ret)
+		return ret;
 	cc->c = fs->compress;
+	if (prop && prop != cc->c.type) {
+		cc->c.type = prop;
+		cc->c.level = prop == BTRFS_COMPRESS_LZO ? 0 :
+			      COMPRESS_LEVEL_DEFAULT;
+	}
 	if (!cc->c.type && (flags & BTRFS_INODE_COMPRESS))
 		fs_compress_parse(NULL, 0, &cc->c);
 	if ((flags & (BTRFS_INODE_NODATASUM | BTRFS_INODE_NODATACOW)) ||
@@ -469,7 +480,7 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 		return ret;
 	ret = file_begin(&w, ino, &root, ii, &size, &nbytes);
 	if (ret == 0)
-		ret = compress_begin(fs, ii, &cc);
+		ret = compress_begin(fs, root, ino.ino, ii, &cc);
 	if (ret)
 		goto out;
 	ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);

@@ -64,6 +64,11 @@ struct fs_compress {
 };
 int fs_compress_parse(const char *spec, int force, struct fs_compress *out);
 void fs_set_compress(struct fs_info *fs, const struct fs_compress *c);
+/* A file's compression property (btrfs property set PATH compression). */
+int fs_compress_prop_set(struct fs_info *fs, struct fs_ino ino,
+			 const char *value);
+int fs_compress_prop_get(struct fs_info *fs, struct fs_ino ino, char *buf,
+			 size_t size);
 void fs_umount(struct fs_info *fs);
 int fs_is_read_only(const struct fs_info *fs);
 int fs_is_metadump(const struct fs_info *fs);

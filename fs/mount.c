@@ -34,6 +34,7 @@
 #include "fs_info.h"
 #include "internal.h"
 #include "commit_root.h"
+#include "compress.h"
 #include "csum_type.h"
 #include "subvol.h"
 #include "super.h"
@@ -370,10 +371,7 @@ int fs_is_metadump(const struct fs_info *fs)
  */
 void fs_set_compress(struct fs_info *fs, const struct fs_compress *c)
 {
-	u64 bit = c->type == BTRFS_COMPRESS_LZO ?
-		BTRFS_FEATURE_INCOMPAT_COMPRESS_LZO :
-		c->type == BTRFS_COMPRESS_ZSTD ?
-		BTRFS_FEATURE_INCOMPAT_COMPRESS_ZSTD : 0;
+	u64 bit = compress_incompat_bit(c->type);
 
 	fs->compress = *c;
 	if (bit && !fs_is_read_only(fs)) {

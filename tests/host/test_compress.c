@@ -300,3 +300,49 @@ TEST(compress, fs_write_each_codec)
 	free(t);
 	free(r);
 }
+
+/* The compression property: set, read back, followed by writes on a
+ * mount without compression; "no" marks the inode NOCOMPRESS, '' clears
+ * it; a value Linux does not know is refused. */
+TEST(compress, property_compression)
+{
+	struct fault_dev *d = fault_dev_new(DEV_BYTES);
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
+	u8 *t = malloc(TEXT_BYTES);
+	struct fs_info *fs;
+	struct fs_ino ino;
+	struct fs_stat st;
+	char v[32];
+
+	text(t, TEXT_BYTES, 7);
+	CHECK(d != NULL);
+	CHECK_OK(fs_mkfs(fault_dev_blk(d), &o));
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	CHECK_OK(fs_create(fs, "/f", 0644, &ino));
+	CHECK_EQ(fs_compress_prop_get(fs, ino, v, sizeof(v)), -ENODATA);
+	CHECK_EQ(fs_compress_prop_set(fs, ino, "gzip"), -EINVAL);
+	CHECK_OK(fs_compress_prop_set(fs, ino, "lzo"));
+	CHECK_OK(fs_compress_prop_get(fs, ino, v, sizeof(v)));
+	CHECK_STR(v, "lzo");
+	CHECK_OK(fs_stat(fs, ino, &st));
+	CHECK_EQ(st.flags, BTRFS_INODE_COMPRESS);
+	CHECK_OK(fs_write(fs, ino, 0, t, TEXT_BYTES));
+	CHECK_OK(fs_sync(fs));
+	CHECK(!find_sector(fault_dev_blk(d), t));
+	CHECK(fs->super->incompat_flags & BTRFS_FEATURE_INCOMPAT_COMPRESS_LZO);
+	CHECK_OK(fs_compress_prop_set(fs, ino, "no"));
+	CHECK_OK(fs_stat(fs, ino, &st));
+	CHECK_EQ(st.flags, BTRFS_INODE_NOCOMPRESS);
+	CHECK_OK(fs_write(fs, ino, TEXT_BYTES, t, TEXT_BYTES));
+	CHECK_OK(fs_compress_prop_set(fs, ino, ""));
+	CHECK_EQ(fs_compress_prop_get(fs, ino, v, sizeof(v)), -ENODATA);
+	CHECK_OK(fs_stat(fs, ino, &st));
+	CHECK_EQ(st.flags, 0);
+	CHECK_OK(fs_sync(fs));
+	/* Under "no" the text went plain. */
+	CHECK(find_sector(fault_dev_blk(d), t));
+	fs_umount(fs);
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check_data(d));
+	fault_dev_free(d);
+	free(t);
+}
