@@ -64,7 +64,7 @@ int compress_zstd_decompress(const u8 *src, size_t src_len, u8 *dst,
 		if (ZSTD_isError(r) || r == 0 || out.pos == out.size)
 			break;
 		if (in.pos == in.size) {
-			ret = -EUCLEAN;		/* the frame is cut short */
+			ret = -EUCLEAN;	/* the frame is cut short */
 			break;
 		}
 	}

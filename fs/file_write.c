@@ -17,8 +17,15 @@
  * same (root, inode, original offset): the ref count goes up by one and no
  * new back-reference appears.
  *
- * Inline extents (small files Linux made) are turned into regular extents
- * on the first write. Sparse writes leave holes (NO_HOLES: no items).
+ * Compression (mount -o compress=, compress-force=, a file's compression
+ * property: compress_begin) writes pieces of at most 128 KiB, each
+ * compressed into one extent (compress.c) when that saves a sector, else
+ * plain; data that does not compress marks the inode NOCOMPRESS, and its
+ * later writes go plain, unless compress-force.
+ *
+ * Inline extents (small files Linux made, compressed or not) are turned
+ * into regular extents on the first write. Sparse writes leave holes
+ * (NO_HOLES: no items).
  * Bytes past the end of file in its last sector are always zero, so
  * extending a file never exposes old data.
  *
@@ -280,8 +287,8 @@ static int write_piece(struct wctx *w, struct ctree_root *root, u64 ino,
 
 /* Copy the data of inline extent fe (size bytes) into a new buffer
  * *data of *len bytes, inflating it when compressed. */
-static int inline_data(struct fs_info *fs, const u8 *fe, u32 size,
-		       u8 **data, u64 *len)
+int file_inline_data(struct fs_info *fs, const u8 *fe, u32 size, u8 **data,
+		     u64 *len)
 {
 	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
 	u32 n = size - BTRFS_FILE_EXTENT_INLINE_DATA_START;
@@ -327,7 +334,7 @@ static int take_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 			ctree_path_release(&p);
 			return 0;
 		}
-		ret = inline_data(w->fs, fe, size, data, len);
+		ret = file_inline_data(w->fs, fe, size, data, len);
 		if (ret) {
 			ctree_path_release(&p);
 			return ret;

@@ -179,8 +179,8 @@ static int mount_options(char *opts, unsigned *flags,
 			*flags &= ~FS_MOUNT_RO;
 		else if (!strcmp(o, "skip_balance"))
 			;	/* no balance is ever left to resume yet */
-		else if (!strncmp(o, "compress", 8) &&
-			 (!o[8] || o[8] == '=' || !strncmp(o + 8, "-force", 6))) {
+		else if (!strncmp(o, "compress", 8) && (!o[8] || o[8] == '=' ||
+			 !strncmp(o + 8, "-force", 6))) {
 			int force = !strncmp(o + 8, "-force", 6);
 			const char *spec = o + 8 + (force ? 6 : 0);
 

@@ -5,8 +5,9 @@
  *
  * An input is a little-endian u16, the output size in units of 4 bytes
  * (capped at the 128 KiB an extent holds: the ram_bytes of a regular or
- * inline extent), then the compressed bytes as they would sit on disk. Any crash, sanitizer
- * report, leak, or a result other than 0, -EUCLEAN or -ENOMEM is a bug.
+ * inline extent), then the compressed bytes as they would sit on disk.
+ * Any crash, sanitizer report, leak, or a result other than 0, -EUCLEAN
+ * or -ENOMEM is a bug.
  *
  * With FUZZ_SEED_DIR set in the environment the binary writes seed
  * inputs there instead (text-like and mixed data compressed by the same

@@ -12,7 +12,8 @@
 #   change_OPT: ghee mounts Linux's image with OPT and changes it:
 #               writes into the middle of compressed extents, into an
 #               inline compressed file, truncates one, imports a new
-#               tree; btrfs check --check-data-csum passes, ghee's fsck
+#               tree, clones an inline compressed file and reflinks
+#               compressed extents; btrfs check --check-data-csum passes, ghee's fsck
 #               agrees, and only then Linux mounts it and reads every
 #               file as the model (the host tree given the same changes).
 #   ghee_OPT:   ghee's own writes with OPT on a fresh image: its extents
@@ -102,6 +103,8 @@ ghee_changes() {
 	printf '%s\n' "mount vda -o $1" "write /c/words.txt 1000000 300000 3" \
 		"write /c/small2.txt 100 50 4" "write /c/seq.txt 5000 10 5" \
 		"truncate /c/mixed 150001" "import $W/src/sizes /imported" \
+		"clone /c/small3.txt 0 0 /c/from-inline 0" \
+		"cp --reflink=always /c/seq.txt /c/seq.ref" \
 		"sync" "umount"
 }
 change_model() {
@@ -118,6 +121,8 @@ for name, seed, off, n in (("c/words.txt", 3, 1000000, 300000),
         f.write(pattern(seed, off, n))
 with open(d + "/c/mixed", "r+b") as f:
     f.truncate(150001)
+shutil.copyfile(d + "/c/small3.txt", d + "/c/from-inline")
+shutil.copyfile(d + "/c/seq.txt", d + "/c/seq.ref")
 shutil.copytree(d + "/sizes", d + "/imported", symlinks=True)
 EOF
 }
