@@ -12,7 +12,8 @@
 #   5. `btrfs check` again, and ghee remounts it, matches the model, fsck
 #      clean, writes, and the result checks clean once more.
 # The same round, shorter, once for each other checksum type (mkfs
-# --csum xxhash, sha256, blake2; CSUM_OPS operations).
+# --csum xxhash, sha256, blake2; CSUM_OPS operations), and once mounted
+# with compress-force=zstd:1.
 # Then ENOSPC: a small image filled until writes fail with "no space";
 # the failure is clean, deleting makes room for new writes, and the
 # image checks clean.
@@ -97,18 +98,19 @@ ghee_round() {
 	btrfs_check "$img"
 }
 
-# one SEED NODESIZE OPS [CSUM]: the whole round for one seed.
+# one SEED NODESIZE OPS [CSUM [MOUNT_OPTS]]: the whole round for one seed.
 one() {
 	local seed=$1 ns=$2 ops=$3 name="seed_${1}_nodesize_$(($2 / 1024))k"
-	local csum=${4:-crc32c}
+	local csum=${4:-crc32c} mopts=${5:+ -o $5}
 	[ "$csum" = crc32c ] || name="${name}_$csum"
+	[ -z "${5:-}" ] || name="${name}_$(echo "$5" | tr =: __)"
 	local img=$W/$name.img model=$W/$name.model script=$W/$name.sh
 	local t0=$SECONDS
 	rm -rf "$model" "$img"
 	truncate -s 1G "$img"
 	{
 		echo "mkfs vda --nodesize $ns --csum $csum"
-		echo "mount vda"
+		echo "mount vda$mopts"
 	} >"$script"
 	if ! $PY "$HERE/model.py" gen "$seed" "$ops" "$model" "$script.ops"; then
 		notok "$name" "model.py gen failed (seed $seed)"
@@ -199,5 +201,8 @@ done
 for csum in xxhash sha256 blake2; do
 	one 4 16384 "${CSUM_OPS:-150}" "$csum"
 done
+# Every write tried compressed (the model's data does not compress, so
+# each piece of at most 128 KiB falls back to plain).
+one 5 16384 "${CSUM_OPS:-150}" crc32c compress-force=zstd:1
 enospc
 finish
