@@ -50,6 +50,16 @@ const char *compress_name(u8 type)
 	}
 }
 
+/* The incompat flag a filesystem holding extents of type needs. */
+u64 compress_incompat_bit(u8 type)
+{
+	if (type == BTRFS_COMPRESS_LZO)
+		return BTRFS_FEATURE_INCOMPAT_COMPRESS_LZO;
+	if (type == BTRFS_COMPRESS_ZSTD)
+		return BTRFS_FEATURE_INCOMPAT_COMPRESS_ZSTD;
+	return 0;
+}
+
 /* Parse digits into *out (1..max); 0 or -EINVAL. */
 static int parse_level(const char *s, int max, int *out)
 {

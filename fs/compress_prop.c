@@ -25,16 +25,6 @@
 #define PROP_NAME "btrfs.compression"
 #define PROP_MAX 16	/* longest value: "zstd:15" and room */
 
-/* The incompat flag a filesystem holding extents of type needs. */
-u64 compress_incompat_bit(u8 type)
-{
-	if (type == BTRFS_COMPRESS_LZO)
-		return BTRFS_FEATURE_INCOMPAT_COMPRESS_LZO;
-	if (type == BTRFS_COMPRESS_ZSTD)
-		return BTRFS_FEATURE_INCOMPAT_COMPRESS_ZSTD;
-	return 0;
-}
-
 /* Set the flags of ino's inode item from a property of type (-1: none
  * set), in change w. */
 static int set_flags(struct wctx *w, struct fs_ino ino, int type)
