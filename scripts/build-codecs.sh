@@ -4,7 +4,7 @@
 # OUTDIR; the Makefile compiles the same sources into the kernel (with
 # newlib) and into the host programs (under their sanitizers too):
 #  - zstd: libzstd's lib/common, lib/compress and lib/decompress
-#    (ZSTD_compress2 at levels 1-15, ZSTD_decompressDCtx);
+#    (ZSTD_compress2 at levels 1-15, ZSTD_decompressStream);
 #  - zlib: zlib's deflate and inflate;
 #  - lzo: liblzo2's lzo1x_1 compressor and lzo1x_decompress_safe.
 # OUTDIR/include holds the public headers fs/ includes (zstd.h, zlib.h,
