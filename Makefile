@@ -8,6 +8,7 @@ HOSTTOOL := $(BUILD)/ghee
 HOSTTEST := $(BUILD)/tests/host_tests
 DEPS_OK  := $(BUILD)/.deps-ok
 HASHES   := $(BUILD)/hashes
+CODECS   := $(BUILD)/codecs
 LOADER   := $(BUILD)/efi/BOOTX64.EFI
 ISO      := $(BUILD)/ghee.iso
 EFI_IMG  := $(BUILD)/ghee-efi.img
@@ -22,29 +23,50 @@ DEFS    := -DGHEE_VERSION='"$(VERSION)"'
 FS_SRCS     ?= $(wildcard fs/*.c shell/cmd_fs.c)
 COMMON_SRCS := $(wildcard lib/*.c) $(filter-out shell/cmd_fs.c,$(wildcard shell/*.c)) $(FS_SRCS)
 
+# The compression libraries, from Debian's sources (scripts/build-codecs.sh):
+# the same files go into the kernel and every host program.
+ZSTD_SRCS  := $(addprefix zstd/common/,entropy_common.c error_private.c \
+		fse_decompress.c xxhash.c zstd_common.c) \
+	      $(addprefix zstd/compress/,fse_compress.c hist.c huf_compress.c \
+		zstd_compress.c zstd_compress_literals.c \
+		zstd_compress_sequences.c zstd_compress_superblock.c \
+		zstd_double_fast.c zstd_fast.c zstd_lazy.c zstd_ldm.c zstd_opt.c) \
+	      $(addprefix zstd/decompress/,huf_decompress.c zstd_ddict.c \
+		zstd_decompress.c zstd_decompress_block.c)
+ZLIB_SRCS  := $(addprefix zlib/,adler32.c crc32.c deflate.c inflate.c \
+		inffast.c inftrees.c trees.c zutil.c)
+LZO_SRCS   := lzo/src/lzo1x_1.c lzo/src/lzo1x_d2.c
+CODEC_SRCS := $(ZSTD_SRCS) $(ZLIB_SRCS) $(LZO_SRCS)
+# codec_objs DIR: the codec objects of one build flavour (k, h, a, t).
+codec_objs  = $(patsubst %.c,$(BUILD)/$(1)/codecs/%.o,$(CODEC_SRCS))
+# Their own configuration: no assembly, no legacy zstd formats, no
+# tracing hooks, zlib without its file functions; warnings are upstream's.
+CODEC_DEFS := -DZSTD_DISABLE_ASM -DZSTD_LEGACY_SUPPORT=0 -DZSTD_TRACE=0 \
+	      -DDEBUGLEVEL=0 -DZ_SOLO -I$(CODECS)/lzo/include -I$(CODECS)/lzo/src -w
+
 # --- kernel ------------------------------------------------------------
 KERNEL_SRCS := $(shell find boot kernel drivers -name '*.c' -not -path 'boot/efi/*' 2>/dev/null) \
 	       $(COMMON_SRCS)
 KERNEL_ASMS := $(shell find boot kernel drivers -name '*.S' -not -path 'boot/efi/*' 2>/dev/null)
 KERNEL_OBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_SRCS)) \
-	       $(patsubst %.S,$(BUILD)/k/%.o,$(KERNEL_ASMS))
+	       $(patsubst %.S,$(BUILD)/k/%.o,$(KERNEL_ASMS)) $(call codec_objs,k)
 GCC_INC := $(shell gcc -print-file-name=include)
 KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(DEFS) -ffreestanding -nostdinc \
 	   -isystem $(NEWLIB)/include -isystem $(GCC_INC) \
-	   -I$(HASHES) -Iinclude -Ikernel/include -mno-red-zone \
+	   -I$(HASHES) -I$(CODECS)/include -Iinclude -Ikernel/include -mno-red-zone \
 	   -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
 	   -fno-asynchronous-unwind-tables -MMD -MP
 
 # --- host programs -------------------------------------------------------
 SHIM_SRCS := $(wildcard tests/host/shim/*.c)
 TEST_SRCS := $(wildcard tests/host/test_*.c) tests/host/test_main.c
-HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -I$(HASHES) -Iinclude \
+HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -I$(HASHES) -I$(CODECS)/include -Iinclude \
 	     -Itests/host/include -D_GNU_SOURCE -MMD -MP
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash progs-corpus
+.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash progs-corpus codec-srcs codec-defs
 
 all: kernel host loader
 
@@ -63,16 +85,25 @@ $(NEWLIB)/lib/libc.a: scripts/build-newlib.sh | $(DEPS_OK)
 $(HASHES)/.stamp: scripts/build-hashes.sh | $(DEPS_OK)
 	@scripts/build-hashes.sh $(HASHES)
 
+$(CODECS)/.stamp: scripts/build-codecs.sh | $(DEPS_OK)
+	@scripts/build-codecs.sh $(CODECS)
+$(addprefix $(CODECS)/,$(CODEC_SRCS)): | $(CODECS)/.stamp
+
 kernel: $(KERNEL)
 $(KERNEL): $(KERNEL_OBJS) boot/linker.ld $(NEWLIB)/lib/libc.a
 	ld -nostdlib -static -z max-page-size=4096 -z noexecstack -T boot/linker.ld \
 		-o $@ $(KERNEL_OBJS) $(NEWLIB)/lib/libc.a
 	@size $@ | tail -n 1 | awk '{print "kernel: " $$4 " bytes (text+data+bss)"}'
 
-$(BUILD)/k/%.o: %.c | $(NEWLIB)/lib/libc.a $(HASHES)/.stamp
+$(BUILD)/k/%.o: %.c | $(NEWLIB)/lib/libc.a $(HASHES)/.stamp $(CODECS)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@gcc $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/codecs/%.o: $(CODECS)/%.c | $(NEWLIB)/lib/libc.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@gcc $(KCFLAGS) $(CODEC_DEFS) -c $< -o $@
 
 $(BUILD)/k/%.o: %.S
 	@mkdir -p $(dir $@)
@@ -81,28 +112,45 @@ $(BUILD)/k/%.o: %.S
 
 host: $(HOSTTOOL) $(HOSTTEST)
 
-$(HOSTTOOL): $(patsubst %.c,$(BUILD)/h/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c))
+$(HOSTTOOL): $(patsubst %.c,$(BUILD)/h/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c)) $(call codec_objs,h)
 	gcc -o $@ $^ -lpthread
 
-$(HOSTTEST): $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TEST_SRCS))
+$(HOSTTEST): $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TEST_SRCS)) $(call codec_objs,a)
 	@mkdir -p $(dir $@)
 	gcc $(ASAN) -o $@ $^ -lpthread
 
 # The host tool under ASan and UBSan, or ThreadSanitizer, for running
 # the interop model sequences sanitized:
 # GHEE=build/ghee-asan tests/interop/write.sh (or ghee-tsan)
-$(BUILD)/ghee-asan: $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c))
+$(BUILD)/ghee-asan: $(patsubst %.c,$(BUILD)/a/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c)) $(call codec_objs,a)
 	gcc $(ASAN) -o $@ $^ -lpthread
 
-$(BUILD)/ghee-tsan: $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c))
+$(BUILD)/ghee-tsan: $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(wildcard tools/*.c)) $(call codec_objs,t)
 	gcc $(TSAN) -o $@ $^ -lpthread
 
-$(BUILD)/h/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp
+$(BUILD)/h/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
 	@gcc $(HCFLAGS) -O2 -c $< -o $@
 
-$(BUILD)/a/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp
+# The codecs under ASan without UBSan: upstream's unaligned loads and
+# pointer arithmetic are theirs to answer for, memory errors are ours.
+$(BUILD)/h/codecs/%.o: $(CODECS)/%.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	@gcc $(HCFLAGS) $(CODEC_DEFS) -O2 -c $< -o $@
+
+$(BUILD)/a/codecs/%.o: $(CODECS)/%.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@echo "  ASANCC  $<"
+	@gcc $(HCFLAGS) $(CODEC_DEFS) -O1 -fsanitize=address -fno-omit-frame-pointer -c $< -o $@
+
+$(BUILD)/t/codecs/%.o: $(CODECS)/%.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@echo "  TSANCC  $<"
+	@gcc $(HCFLAGS) $(CODEC_DEFS) -O1 $(TSAN) -c $< -o $@
+
+$(BUILD)/a/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  ASANCC  $<"
 	@gcc $(HCFLAGS) -O1 $(ASAN) -c $< -o $@
@@ -118,11 +166,11 @@ TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 tsan: $(HOSTTSAN)
 	$(HOSTTSAN)
 
-$(HOSTTSAN): $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TSAN_TESTS))
+$(HOSTTSAN): $(patsubst %.c,$(BUILD)/t/%.o,$(COMMON_SRCS) $(SHIM_SRCS) $(TSAN_TESTS)) $(call codec_objs,t)
 	@mkdir -p $(dir $@)
 	gcc $(TSAN) -o $@ $^ -lpthread
 
-$(BUILD)/t/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp
+$(BUILD)/t/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  TSANCC  $<"
 	@gcc $(HCFLAGS) -O1 $(TSAN) -c $< -o $@
@@ -184,14 +232,21 @@ bench: kernel
 crash: $(HOSTTEST)
 	GHEE_CRASH_ALL=1 $(HOSTTEST) crash
 
-# Fuzz mount + walk + read for FUZZ_SECONDS (make test runs 30 s of it).
+# Fuzz mount + walk + read for FUZZ_SECONDS, and each decompression path
+# for a sixth of it (make test runs 30 s and 5 s each).
 FUZZ_SECONDS ?= 600
-fuzz: | $(DEPS_OK) $(HASHES)/.stamp
+fuzz: | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 	@tests/host/fuzz.sh $(FUZZ_SECONDS)
 
 # Fuzz receive --dump and receive for FUZZ_SECONDS (make test: 20 s).
-fuzz-receive: | $(DEPS_OK) $(HASHES)/.stamp
+fuzz-receive: | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 	@tests/host/fuzz_receive.sh $(FUZZ_SECONDS)
+
+# The codec sources and their flags, for tests/host/fuzz.sh.
+codec-srcs:
+	@echo $(addprefix $(CODECS)/,$(CODEC_SRCS))
+codec-defs:
+	@echo $(CODEC_DEFS)
 
 clean:
 	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/a $(BUILD)/t $(BUILD)/tests $(BUILD)/efi \

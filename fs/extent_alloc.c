@@ -273,6 +273,15 @@ int extent_alloc_data(struct trans *t, u64 want, u64 *start, u64 *len)
 			start, len);
 }
 
+/* Allocate a data extent of exactly len bytes in one piece (a compressed
+ * extent cannot be split): 0 or -ENOSPC. */
+int extent_alloc_data_whole(struct trans *t, u64 len, u64 *start)
+{
+	u64 got;
+
+	return bg_alloc(t, BTRFS_BLOCK_GROUP_DATA, len, len, start, &got);
+}
+
 /*
  * Queue mod on the EXTENT_DATA_REF (root, ino, offset) of the data extent
  * [bytenr, +num_bytes). A new extent's first ref makes it must_insert.

@@ -13,14 +13,20 @@
  * buffer and each sector is checked against the csum tree (unless the inode
  * is NODATASUM). A bad sector is re-read from the other copy when the chunk
  * is DUP; if no copy matches, the read fails with -EIO and an error naming
- * the subvolume, inode and file offset. Compressed or encoded extents give
- * -EOPNOTSUPP until compression support lands.
+ * the subvolume, inode and file offset.
+ *
+ * A compressed extent (compress.c) is read whole: its compressed bytes
+ * (inline, or the disk extent's disk_num_bytes, checked against the csum
+ * tree like any data) are inflated into the whole uncompressed extent of
+ * ram_bytes, from which the item's offset and num_bytes take the file's
+ * part. Encrypted or otherwise encoded extents give -EOPNOTSUPP.
  */
 #include <ghee/errno.h>
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
 
+#include "compress.h"
 #include "csum.h"
 #include "csum_type.h"
 #include "fs.h"
@@ -44,6 +50,10 @@ struct file_read {
 	u8 *sums;		/* expected csum per bounce sector,
 				 * fs->csum_size bytes each */
 	u8 *present;		/* sums[i] valid */
+	u8 *comp;		/* compressed bytes of one extent,
+				 * COMPRESS_MAX_RAM; allocated at the first
+				 * compressed extent */
+	u8 *ram;		/* its uncompressed bytes, COMPRESS_MAX_RAM */
 };
 
 /* Re-read sector i of the chunk at logical from other copies; 0 if good. */
@@ -142,22 +152,81 @@ static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 	return 0;
 }
 
-/* Refuse compressed or encoded extents with a clear message. */
-static int check_plain(const struct file_read *r, const u8 *fe, u64 off)
+/* Refuse encrypted or encoded extents, and compression types btrfs does
+ * not define, with a clear message. */
+static int check_encoding(const struct file_read *r, const u8 *fe, u64 off)
 {
-	static const char *const names[] = { "none", "zlib", "lzo", "zstd" };
 	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
 
-	if (comp == BTRFS_COMPRESS_NONE &&
+	if (comp <= BTRFS_COMPRESS_ZSTD &&
 	    !D_GET8(struct d_file_extent_item, fe, encryption) &&
 	    !D_GET16(struct d_file_extent_item, fe, other_encoding))
 		return 0;
-	pr_err("subvolume %llu inode %llu offset %llu: %s%s extent; "
-	       "compressed and encoded extents are not supported yet",
-	       (unsigned long long)r->ino.root, (unsigned long long)r->ino.ino,
-	       (unsigned long long)off, comp < 4 ? names[comp] : "unknown",
-	       comp ? "-compressed" : "-encoded");
+	pr_err("subvolume %llu inode %llu offset %llu: %s extent (compression "
+	       "%u); encrypted, encoded or unknown compression is not "
+	       "supported", (unsigned long long)r->ino.root,
+	       (unsigned long long)r->ino.ino, (unsigned long long)off,
+	       comp <= BTRFS_COMPRESS_ZSTD ? "encoded" : "unknown", comp);
 	return -EOPNOTSUPP;
+}
+
+/*
+ * Inflate a compressed extent into r->ram: its d_len bytes are inline in
+ * the item fe or the disk extent at disk.
+ * ram is the extent's ram_bytes; ext_off the item's file offset, for
+ * messages.
+ */
+static int inflate_extent(struct file_read *r, const u8 *fe, u64 disk,
+			  u64 d_len, u64 ram, u64 ext_off)
+{
+	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
+	const u8 *src;
+	int ret;
+
+	if (ram > COMPRESS_MAX_RAM || d_len > COMPRESS_MAX_RAM) {
+		pr_err("subvolume %llu inode %llu offset %llu: compressed "
+		       "extent of %llu bytes (%llu on disk) exceeds %u",
+		       (unsigned long long)r->ino.root,
+		       (unsigned long long)r->ino.ino,
+		       (unsigned long long)ext_off, (unsigned long long)ram,
+		       (unsigned long long)d_len, COMPRESS_MAX_RAM);
+		return -EUCLEAN;
+	}
+	if (!r->comp)
+		r->comp = kmalloc(COMPRESS_MAX_RAM);
+	if (!r->ram)
+		r->ram = kmalloc(COMPRESS_MAX_RAM);
+	if (!r->comp || !r->ram)
+		return -ENOMEM;
+	src = r->comp;
+	if (D_GET8(struct d_file_extent_item, fe, type) ==
+	    BTRFS_FILE_EXTENT_INLINE)
+		src = fe + BTRFS_FILE_EXTENT_INLINE_DATA_START;
+	else if ((ret = read_disk(r, disk, d_len, r->comp, ext_off)))
+		return ret;
+	ret = compress_decompress(comp, src, d_len, r->ram, ram,
+				  r->fs->sectorsize);
+	if (ret == -EUCLEAN)
+		pr_err("subvolume %llu inode %llu offset %llu: %s data does "
+		       "not decompress", (unsigned long long)r->ino.root,
+		       (unsigned long long)r->ino.ino,
+		       (unsigned long long)ext_off, compress_name(comp));
+	return ret;
+}
+
+/* Check that the item's range [d_off, +n) lies in its extent of d_len
+ * bytes (disk bytes, or ram_bytes when compressed). */
+static int check_range(const struct file_read *r, u64 ext_off, u64 d_off,
+		       u64 n, u64 d_len)
+{
+	if (d_off <= d_len && n <= d_len - d_off)
+		return 0;
+	pr_err("subvolume %llu inode %llu offset %llu: extent range "
+	       "%llu+%llu outside its extent of %llu",
+	       (unsigned long long)r->ino.root, (unsigned long long)r->ino.ino,
+	       (unsigned long long)ext_off, (unsigned long long)d_off,
+	       (unsigned long long)n, (unsigned long long)d_len);
+	return -EUCLEAN;
 }
 
 /*
@@ -168,29 +237,25 @@ static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
 		       u32 size, u64 off, u64 len, u8 *buf)
 {
 	u8 type = D_GET8(struct d_file_extent_item, fe, type);
-	u64 n, d_off = 0, d_len, disk = 0, from, to;
-	int ret = check_plain(r, fe, ext_off);
+	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
+	u64 n, d_off = 0, d_len = size - BTRFS_FILE_EXTENT_INLINE_DATA_START;
+	u64 disk = 0, ram = 0, from, to;
+	int ret = check_encoding(r, fe, ext_off);
 
 	if (ret)
 		return ret;
 	if (type == BTRFS_FILE_EXTENT_INLINE) {
-		n = size - BTRFS_FILE_EXTENT_INLINE_DATA_START;
+		n = comp ? D_GET64(struct d_file_extent_item, fe, ram_bytes)
+			 : d_len;
 	} else {
 		n = D_GET64(struct d_file_extent_item, fe, num_bytes);
 		d_off = D_GET64(struct d_file_extent_item, fe, offset);
 		d_len = D_GET64(struct d_file_extent_item, fe, disk_num_bytes);
 		disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
-		if (disk && (d_off > d_len || n > d_len - d_off)) {
-			pr_err("subvolume %llu inode %llu offset %llu: extent "
-			       "range %llu+%llu outside disk extent of %llu",
-			       (unsigned long long)r->ino.root,
-			       (unsigned long long)r->ino.ino,
-			       (unsigned long long)ext_off,
-			       (unsigned long long)d_off,
-			       (unsigned long long)n,
-			       (unsigned long long)d_len);
-			return -EUCLEAN;
-		}
+		ram = D_GET64(struct d_file_extent_item, fe, ram_bytes);
+		if (disk && (ret = check_range(r, ext_off, d_off, n,
+					       comp ? ram : d_len)))
+			return ret;
 	}
 	from = ext_off > off ? ext_off : off;
 	to = ext_off + n < ext_off ? (u64)-1 : ext_off + n;
@@ -198,13 +263,23 @@ static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
 		to = off + len;
 	if (from >= to)
 		return 0;
+	if (type != BTRFS_FILE_EXTENT_INLINE &&
+	    (type == BTRFS_FILE_EXTENT_PREALLOC || disk == 0))
+		return 0;	/* zeros, already in buf */
+	if (comp) {
+		ret = inflate_extent(r, fe, disk, d_len, type ==
+				     BTRFS_FILE_EXTENT_INLINE ? n : ram,
+				     ext_off);
+		if (ret == 0)
+			memcpy(buf + (from - off),
+			       r->ram + d_off + (from - ext_off), to - from);
+		return ret;
+	}
 	if (type == BTRFS_FILE_EXTENT_INLINE) {
 		memcpy(buf + (from - off), fe + BTRFS_FILE_EXTENT_INLINE_DATA_START
 		       + (from - ext_off), to - from);
 		return 0;
 	}
-	if (type == BTRFS_FILE_EXTENT_PREALLOC || disk == 0)
-		return 0;	/* zeros, already in buf */
 	return read_disk(r, disk + d_off + (from - ext_off), to - from,
 			 buf + (from - off), from);
 }
@@ -302,6 +377,8 @@ static int read_range(struct fs_info *fs, struct fs_ino ino,
 	kfree(r.bounce);
 	kfree(r.sums);
 	kfree(r.present);
+	kfree(r.comp);
+	kfree(r.ram);
 	return ret;
 }
 
@@ -309,8 +386,8 @@ static int read_range(struct fs_info *fs, struct fs_ino ino,
  * Read up to len bytes from regular file ino at byte offset off. *done is
  * the bytes read: less than len only at end of file. Returns 0, -EISDIR,
  * -EINVAL (not a regular file), -EIO (device error or data checksum
- * mismatch), -EOPNOTSUPP (compressed extent, or a metadata dump: no file
- * data), -EUCLEAN, -ENOMEM.
+ * mismatch), -EOPNOTSUPP (encrypted or encoded extent, or a metadata dump:
+ * no file data), -EUCLEAN (corrupt metadata or compressed data), -ENOMEM.
  */
 int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 	      size_t len, size_t *done)

@@ -18,8 +18,15 @@
  * same (root, inode, original offset): the ref count goes up by one and no
  * new back-reference appears.
  *
- * Inline extents (small files Linux made) are turned into regular extents
- * on the first write. Sparse writes leave holes (NO_HOLES: no items).
+ * Compression (mount -o compress=, compress-force=, a file's compression
+ * property: compress_begin) writes pieces of at most 128 KiB, each
+ * compressed into one extent (compress.c) when that saves a sector, else
+ * plain; data that does not compress marks the inode NOCOMPRESS, and its
+ * later writes go plain, unless compress-force.
+ *
+ * Inline extents (small files Linux made, compressed or not) are turned
+ * into regular extents on the first write. Sparse writes leave holes
+ * (NO_HOLES: no items).
  * Bytes past the end of file in its last sector are always zero, so
  * extending a file never exposes old data.
  *
@@ -31,6 +38,7 @@
 #include <ghee/alloc.h>
 #include <ghee/time.h>
 
+#include "compress.h"
 #include "csum.h"
 #include "extent_tree.h"
 #include "fs_info.h"
@@ -162,32 +170,33 @@ int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
 	}
 }
 
-/* Write data (len bytes, sector multiple) as a new extent at file cs.
- * *got is how much went in (less when space is fragmented). */
-static int write_extent(struct wctx *w, struct ctree_root *root, u64 ino,
-			u64 cs, const u8 *data, u64 len, u64 *got,
-			u64 *freed)
+/*
+ * Put a new extent at file offset cs: write disk_len bytes of disk_data
+ * to the allocated extent at start, checksum them, cut the file's old
+ * items of [cs, cs + len) and point a new item at it: len bytes of file
+ * data, stored as is (comp 0, disk_len == len) or compressed with comp.
+ */
+static int insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
+			 u64 cs, u64 start, u64 disk_len, u64 len, u8 comp,
+			 const u8 *disk_data, u64 *freed)
 {
 	u8 fe[sizeof(struct d_file_extent_item)];
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, cs };
 	struct dref_key rk = { 0 };
-	u64 start;
-	int ret = extent_alloc_data(w->t, len, &start, got);
+	int ret = volumes_write(w->fs, start, disk_data, (u32)disk_len);
 
-	if (ret)
-		return ret;
-	ret = volumes_write(w->fs, start, data, (u32)*got);
 	if (ret == 0)
-		ret = csum_insert(w->t, start, data, *got);
+		ret = csum_insert(w->t, start, disk_data, disk_len);
 	if (ret == 0)
-		ret = file_drop_range(w, root, ino, cs, cs + *got, freed);
+		ret = file_drop_range(w, root, ino, cs, cs + len, freed);
 	memset(fe, 0, sizeof(fe));
 	D_SET64(struct d_file_extent_item, fe, generation, w->t->transid);
-	D_SET64(struct d_file_extent_item, fe, ram_bytes, *got);
+	D_SET64(struct d_file_extent_item, fe, ram_bytes, len);
+	D_SET8(struct d_file_extent_item, fe, compression, comp);
 	D_SET8(struct d_file_extent_item, fe, type, BTRFS_FILE_EXTENT_REG);
 	D_SET64(struct d_file_extent_item, fe, disk_bytenr, start);
-	D_SET64(struct d_file_extent_item, fe, disk_num_bytes, *got);
-	D_SET64(struct d_file_extent_item, fe, num_bytes, *got);
+	D_SET64(struct d_file_extent_item, fe, disk_num_bytes, disk_len);
+	D_SET64(struct d_file_extent_item, fe, num_bytes, len);
 	if (ret == 0)
 		ret = ctree_insert_item(w->t, root, &k, fe, FE);
 	rk.bytenr = start;
@@ -196,9 +205,112 @@ static int write_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	rk.owner = ino;
 	rk.offset = cs;
 	if (ret == 0)
-		ret = delayed_ref_alloc(w->t, &rk, *got, 1, 0);
+		ret = delayed_ref_alloc(w->t, &rk, disk_len, 1, 0);
 	if (ret)
 		trans_abort(w->t, ret);
+	return ret;
+}
+
+/* Write data (len bytes, sector multiple) as a new extent at file cs.
+ * *got is how much went in (less when space is fragmented). */
+static int write_extent(struct wctx *w, struct ctree_root *root, u64 ino,
+			u64 cs, const u8 *data, u64 len, u64 *got,
+			u64 *freed)
+{
+	u64 start;
+	int ret = extent_alloc_data(w->t, len, &start, got);
+
+	if (ret)
+		return ret;
+	return insert_extent(w, root, ino, cs, start, *got, *got, 0, data,
+			     freed);
+}
+
+/* How one data change compresses what it writes. */
+struct compress_ctl {
+	struct fs_compress c;	/* type 0: write plain */
+	u8 *buf;		/* COMPRESS_MAX_RAM bytes for the output */
+	int gave_up;		/* data did not compress: the inode gets
+				 * NOCOMPRESS (not under compress-force) */
+};
+
+/*
+ * Write data (len bytes, sector multiple, at most COMPRESS_MAX_RAM) at
+ * file cs as one compressed extent. Returns -E2BIG when it does not save
+ * a sector, -ENOSPC when no free run holds it whole: the caller writes
+ * it plain then.
+ */
+static int write_compressed(struct wctx *w, struct ctree_root *root,
+			    u64 ino, u64 cs, const u8 *data, u64 len,
+			    struct compress_ctl *cc, u64 *freed)
+{
+	u32 ss = w->fs->sectorsize;
+	size_t clen = len - ss;
+	u64 start, disk_len;
+	int ret = compress_compress(cc->c.type, cc->c.level, data, len,
+				    cc->buf, &clen, ss);
+
+	if (ret)
+		return ret;
+	disk_len = (clen + ss - 1) & ~(u64)(ss - 1);
+	memset(cc->buf + clen, 0, disk_len - clen);
+	ret = extent_alloc_data_whole(w->t, disk_len, &start);
+	if (ret)
+		return ret;
+	return insert_extent(w, root, ino, cs, start, disk_len, len,
+			     cc->c.type, cc->buf, freed);
+}
+
+/*
+ * Write one piece (len bytes, sector multiple) at file cs: compressed
+ * when cc says so and it pays, else plain. *got is how much went in.
+ */
+static int write_piece(struct wctx *w, struct ctree_root *root, u64 ino,
+		       u64 cs, const u8 *data, u64 len,
+		       struct compress_ctl *cc, u64 *got, u64 *freed)
+{
+	int ret = -E2BIG;
+
+	/* Like Linux, one sector alone is not worth compressing. */
+	if (cc && cc->c.type && len > w->fs->sectorsize) {
+		ret = write_compressed(w, root, ino, cs, data, len, cc, freed);
+		if (ret == -E2BIG && !cc->c.force) {
+			cc->gave_up = 1;
+			cc->c.type = 0;
+		}
+	}
+	if (ret == 0)
+		*got = len;
+	else if (ret == -E2BIG || ret == -ENOSPC)
+		ret = write_extent(w, root, ino, cs, data, len, got, freed);
+	return ret;
+}
+
+/* Copy the data of inline extent fe (size bytes) into a new buffer
+ * *data of *len bytes, inflating it when compressed. */
+int file_inline_data(struct fs_info *fs, const u8 *fe, u32 size, u8 **data,
+		     u64 *len)
+{
+	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
+	u32 n = size - BTRFS_FILE_EXTENT_INLINE_DATA_START;
+	int ret = 0;
+
+	*len = comp ? D_GET64(struct d_file_extent_item, fe, ram_bytes) : n;
+	if (*len > COMPRESS_MAX_RAM)
+		return -EUCLEAN;
+	*data = kmalloc(*len + 1);
+	if (!*data)
+		return -ENOMEM;
+	if (comp)
+		ret = compress_decompress(comp, fe +
+					  BTRFS_FILE_EXTENT_INLINE_DATA_START,
+					  n, *data, *len, fs->sectorsize);
+	else
+		memcpy(*data, fe + BTRFS_FILE_EXTENT_INLINE_DATA_START, n);
+	if (ret) {
+		kfree(*data);
+		*data = NULL;
+	}
 	return ret;
 }
 
@@ -210,7 +322,6 @@ static int take_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 	struct ctree_path p;
 	const u8 *fe;
 	u32 size;
-	u8 type;
 	int ret;
 
 	*data = NULL;
@@ -219,31 +330,28 @@ static int take_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 	ret = ctree_search_write(w->t, root, &k, &p, 0);
 	if (ret == 0) {
 		fe = ctree_item_ptr(&p, &size);
-		type = D_GET8(struct d_file_extent_item, fe, type);
-		if (type != BTRFS_FILE_EXTENT_INLINE ||
-		    D_GET8(struct d_file_extent_item, fe, compression)) {
+		if (D_GET8(struct d_file_extent_item, fe, type) !=
+		    BTRFS_FILE_EXTENT_INLINE) {
 			ctree_path_release(&p);
-			return type == BTRFS_FILE_EXTENT_INLINE ? -EOPNOTSUPP
-								: 0;
+			return 0;
 		}
-		*len = size - BTRFS_FILE_EXTENT_INLINE_DATA_START;
-		*data = kmalloc(*len + 1);
-		if (!*data) {
+		ret = file_inline_data(w->fs, fe, size, data, len);
+		if (ret) {
 			ctree_path_release(&p);
-			return -ENOMEM;
+			return ret;
 		}
-		memcpy(*data, fe + BTRFS_FILE_EXTENT_INLINE_DATA_START, *len);
 		return ctree_del_item(w->t, root, &p);
 	}
 	ctree_path_release(&p);
 	return ret == 1 ? 0 : ret;
 }
 
-/* Write [off, off + len) of ino, sector-aligned pieces of <= 1 MiB.
- * *nbytes and *done track the inode's bytes and what was written. */
-int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
-		     u64 size, u64 off, const u8 *buf, u64 len, u64 *nbytes,
-		     u64 *done)
+/* Write [off, off + len) of ino, sector-aligned pieces of <= 1 MiB
+ * (128 KiB when compressing, cc). *nbytes and *done track the inode's
+ * bytes and what was written. */
+static int write_range(struct wctx *w, struct ctree_root *root, u64 ino,
+		       u64 size, u64 off, const u8 *buf, u64 len,
+		       u64 *nbytes, u64 *done, struct compress_ctl *cc)
 {
 	u32 ss = w->fs->sectorsize;
 	u64 cs = off & ~(u64)(ss - 1), end = off + len;
@@ -252,11 +360,12 @@ int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 
 	while (ret == 0 && cs < end) {
 		u64 ce = (end + ss - 1) & ~(u64)(ss - 1), got = 0, freed = 0;
+		u64 max = cc && cc->c.type ? COMPRESS_MAX_RAM : MAX_EXTENT;
 		u64 from, to;
 		size_t rd;
 
-		if (ce - cs > MAX_EXTENT)
-			ce = cs + MAX_EXTENT;
+		if (ce - cs > max)
+			ce = cs + max;
 		memset(tmp, 0, ce - cs);
 		if ((cs < off || ce > end) && cs < size)
 			ret = file_read(w->fs, (struct fs_ino){ root->objectid,
@@ -265,8 +374,8 @@ int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		to = end < ce ? end : ce;
 		memcpy(tmp + (from - cs), buf + (from - off), to - from);
 		if (ret == 0)
-			ret = write_extent(w, root, ino, cs, tmp, ce - cs, &got,
-					   &freed);
+			ret = write_piece(w, root, ino, cs, tmp, ce - cs, cc,
+					  &got, &freed);
 		if (ret)
 			break;
 		*nbytes = *nbytes + got - freed;
@@ -275,6 +384,15 @@ int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 	}
 	kfree(tmp);
 	return ret;
+}
+
+/* write_range without compression, for the other writers of data. */
+int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
+		     u64 size, u64 off, const u8 *buf, u64 len, u64 *nbytes,
+		     u64 *done)
+{
+	return write_range(w, root, ino, size, off, buf, len, nbytes, done,
+			   NULL);
 }
 
 /* Turn an inline extent into a regular one before writing around it. */
@@ -317,6 +435,41 @@ static int file_begin(struct wctx *w, struct fs_ino id,
 }
 
 /*
+ * Set up cc for writing to inode ino of root, whose item is ii, as Linux
+ * decides: never for an inode without data checksums or copy-on-write;
+ * under compress-force always; else unless the inode is NOCOMPRESS. The
+ * type is the inode's compression property's (compress_prop.c), else the
+ * mount's, else zlib for a chattr +c inode; the level the mount's when
+ * its type is the same.
+ */
+static int compress_begin(struct fs_info *fs, struct ctree_root *root,
+			  u64 ino, const u8 *ii, struct compress_ctl *cc)
+{
+	u64 flags = D_GET64(struct d_inode_item, ii, flags);
+	u8 prop;
+	int ret = compress_prop_type(root, ino, &prop);
+
+	memset(cc, 0, sizeof(*cc));
+	if (ret)
+		return ret;
+	cc->c = fs->compress;
+	if (prop && prop != cc->c.type) {
+		cc->c.type = prop;
+		cc->c.level = prop == BTRFS_COMPRESS_LZO ? 0 :
+			      COMPRESS_LEVEL_DEFAULT;
+	}
+	if (!cc->c.type && (flags & BTRFS_INODE_COMPRESS))
+		fs_compress_parse(NULL, 0, &cc->c);
+	if ((flags & (BTRFS_INODE_NODATASUM | BTRFS_INODE_NODATACOW)) ||
+	    ((flags & BTRFS_INODE_NOCOMPRESS) && !cc->c.force))
+		cc->c.type = 0;
+	if (!cc->c.type)
+		return 0;
+	cc->buf = kmalloc(COMPRESS_MAX_RAM);
+	return cc->buf ? 0 : -ENOMEM;
+}
+
+/*
  * Write len bytes of buf at byte off of regular file ino, growing it as
  * needed. On -ENOSPC the part written before space ran out stays (the file
  * grows to its end). Returns 0 or a negative errno.
@@ -326,6 +479,7 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 {
 	u8 ii[sizeof(struct d_inode_item)];
 	struct ctree_root *root;
+	struct compress_ctl cc = { 0 };
 	struct wctx w;
 	u64 size, nbytes, done = 0;
 	int ret = wctx_begin_file(fs, &w, ino, 0), ret2;
@@ -333,19 +487,26 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	if (ret)
 		return ret;
 	ret = file_begin(&w, ino, &root, ii, &size, &nbytes);
+	if (ret == 0)
+		ret = compress_begin(fs, root, ino.ino, ii, &cc);
 	if (ret)
 		goto out;
 	ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);
 	if (ret == 0 && len)
-		ret = file_write_range(&w, root, ino.ino, size, off, buf, len,
-				  &nbytes, &done);
+		ret = write_range(&w, root, ino.ino, size, off, buf, len,
+				  &nbytes, &done, &cc);
 	if (done > size)
 		D_SET64(struct d_inode_item, ii, size, done);
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);
+	if (cc.gave_up)
+		D_SET64(struct d_inode_item, ii, flags,
+			D_GET64(struct d_inode_item, ii, flags) |
+			BTRFS_INODE_NOCOMPRESS);
 	inode_touch(&w, ii, 1);
 	ret2 = inode_item_put(&w, root, ino.ino, ii);
 	ret = ret ? ret : ret2;
 out:
+	kfree(cc.buf);
 	wctx_end(&w);
 	return ret;
 }

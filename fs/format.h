@@ -605,6 +605,7 @@ _Static_assert(sizeof(struct d_timespec) == 12, "d_timespec size");
 #define BTRFS_INODE_PREALLOC (1ULL << 4)
 #define BTRFS_INODE_IMMUTABLE (1ULL << 6)	/* chattr +i */
 #define BTRFS_INODE_APPEND (1ULL << 7)	/* chattr +a */
+#define BTRFS_INODE_COMPRESS (1ULL << 11)	/* chattr +c: compress */
 /* In a root item's embedded inode only: the root item's flags and
  * byte_limit are meaningful. Linux zeroes both (the read-only flag!) in
  * a root item without it, as written by kernels older than the flags. */

@@ -55,6 +55,24 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out);
  * path is NULL, as "/": right after fs_mount (fs/mount.c). -ENOENT,
  * -EINVAL (not a subvolume). */
 int fs_mount_subvol(struct fs_info *fs, const char *path, uint64_t id);
+
+/* Compression of new file data: mount -o compress=SPEC or compress-force
+ * (fs/compress.c). */
+struct fs_compress {
+	uint8_t type;		/* BTRFS_COMPRESS_*: 0 none, 1 zlib, 2 lzo,
+				 * 3 zstd */
+	int level;		/* zlib 1-9, zstd 1-15; 0 for lzo */
+	int force;		/* compress-force: also files marked
+				 * NOCOMPRESS, and keep trying after
+				 * incompressible data */
+};
+int fs_compress_parse(const char *spec, int force, struct fs_compress *out);
+void fs_set_compress(struct fs_info *fs, const struct fs_compress *c);
+/* A file's compression property (btrfs property set PATH compression). */
+int fs_compress_prop_set(struct fs_info *fs, struct fs_ino ino,
+			 const char *value);
+int fs_compress_prop_get(struct fs_info *fs, struct fs_ino ino, char *buf,
+			 size_t size);
 void fs_umount(struct fs_info *fs);
 int fs_is_read_only(const struct fs_info *fs);
 int fs_is_metadump(const struct fs_info *fs);

@@ -17,6 +17,7 @@
 #include "volumes.h"
 #include "ctree.h"
 #include "block_group.h"
+#include "fs.h"
 
 struct subvol_root;
 struct trans;
@@ -46,6 +47,9 @@ struct fs_info {
 	/* A metadata dump (btrfs-image, METADUMP flags): every tree is
 	 * there, file data and checksums are not; read-only. [I] */
 	int metadump;
+	/* Compression of new data (mount -o compress=, compress-force=);
+	 * set by fs_set_compress before the filesystem is in use. [I] */
+	struct fs_compress compress;
 	int aborted;			/* errno of the transaction abort
 					 * that made it read-only [a] */
 

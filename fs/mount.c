@@ -34,6 +34,7 @@
 #include "fs_info.h"
 #include "internal.h"
 #include "commit_root.h"
+#include "compress.h"
 #include "csum_type.h"
 #include "subvol.h"
 #include "super.h"
@@ -395,6 +396,24 @@ void fs_umount(struct fs_info *fs)
 int fs_is_metadump(const struct fs_info *fs)
 {
 	return fs->metadump;
+}
+
+/*
+ * Compress new data of fs as c says, from now on. Called once after
+ * mounting, before the filesystem is in use. As Linux at mount, a
+ * read-write filesystem gets the incompat flag of lzo or zstd (zlib has
+ * none), so a reader that lacks the codec refuses it.
+ */
+void fs_set_compress(struct fs_info *fs, const struct fs_compress *c)
+{
+	u64 bit = compress_incompat_bit(c->type);
+
+	fs->compress = *c;
+	if (bit && !fs_is_read_only(fs)) {
+		fs->incompat |= bit;
+		put_le64(&fs->super->incompat_flags,
+			 get_le64(&fs->super->incompat_flags) | bit);
+	}
 }
 
 /* Nonzero when fs is read-only (mounted so, or after an abort). */

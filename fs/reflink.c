@@ -87,10 +87,6 @@ static int take_item(struct clone *c, const struct ctree_path *p, u64 ks)
 	d = ctree_item_ptr(p, &size);
 	if (size < BTRFS_FILE_EXTENT_INLINE_DATA_START)
 		return -EUCLEAN;
-	if (D_GET8(struct d_file_extent_item, d, type) ==
-	    BTRFS_FILE_EXTENT_INLINE &&
-	    D_GET8(struct d_file_extent_item, d, compression))
-		return -EOPNOTSUPP;	/* its bytes would need inflating */
 	ci->body = kmalloc(size);
 	if (!ci->body)
 		return -ENOMEM;
@@ -170,21 +166,27 @@ static int share(struct wctx *w, struct clone *c, struct ctree_root *root,
 	return ret;
 }
 
-/* Write anew the bytes [s, e) of inline source item ci. */
+/* Write anew the bytes [s, e) of inline source item ci (inflated first
+ * when compressed). */
 static int copy_inline(struct wctx *w, struct clone *c,
 		       struct ctree_root *root, const struct citem *ci,
 		       u64 s, u64 e, u64 size, u64 *nbytes)
 {
-	const u8 *data = ci->body + BTRFS_FILE_EXTENT_INLINE_DATA_START;
-	u64 have = ci->size - BTRFS_FILE_EXTENT_INLINE_DATA_START, done;
+	u64 have, done;
+	u8 *data;
+	int ret = file_inline_data(w->fs, ci->body, ci->size, &data, &have);
 
+	if (ret)
+		return ret;
 	if (e - ci->ks > have)
 		e = ci->ks + have;
-	if (s >= e)
-		return 0;
-	return file_write_range(w, root, c->dst.ino, size,
-				c->dst_off + (s - c->src_off), data + (s - ci->ks),
-				e - s, nbytes, &done);
+	if (s < e)
+		ret = file_write_range(w, root, c->dst.ino, size,
+				       c->dst_off + (s - c->src_off),
+				       data + (s - ci->ks), e - s, nbytes,
+				       &done);
+	kfree(data);
+	return ret;
 }
 
 /*

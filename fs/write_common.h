@@ -51,5 +51,11 @@ int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		     u64 *done);
 int file_convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 			u64 size, u64 *nbytes);
+int file_inline_data(struct fs_info *fs, const u8 *fe, u32 size, u8 **data,
+		     u64 *len);
+int xattr_set_in(struct wctx *w, struct fs_ino ino, const char *name,
+		 const void *value, size_t vlen);
+int xattr_get_in(const struct ctree_root *root, u64 ino, const char *name,
+		 void *buf, size_t size, size_t *len);
 
 #endif

@@ -386,3 +386,48 @@ int fs_listxattr(struct fs_info *fs, struct fs_ino ino, char *buf,
 	read_end(fs, ino);
 	return ret < 0 ? ret : 0;
 }
+
+/*
+ * Set (value != NULL) or remove (value NULL) attribute name of ino
+ * inside the caller's change, without the namespace rules: for btrfs's
+ * own "btrfs." properties, which Linux keeps as attributes. 0, -ENODATA
+ * (removing a missing one), <0.
+ */
+int xattr_set_in(struct wctx *w, struct fs_ino ino, const char *name,
+		 const void *value, size_t vlen)
+{
+	u8 *body = kmalloc(max_item(w->fs));
+	int ret;
+
+	if (!body)
+		return -ENOMEM;
+	ret = change(w, ino, name, strlen(name), value, vlen, 0, body);
+	kfree(body);
+	return ret;
+}
+
+/*
+ * Read attribute name of ino in root into buf (size bytes), with the
+ * inode's lock held by the caller: *len gets the value's length. 0,
+ * -ENODATA, -ERANGE, <0.
+ */
+int xattr_get_in(const struct ctree_root *root, u64 ino, const char *name,
+		 void *buf, size_t size, size_t *len)
+{
+	size_t n = strlen(name);
+	u32 bsize = 0, pos, elen;
+	u8 *body = kmalloc(max_item(root->fs));
+	int ret;
+
+	*len = 0;
+	if (!body)
+		return -ENOMEM;
+	ret = item_get(root, ino, dir_name_hash(name, n), body, &bsize);
+	if (ret == 0)
+		ret = entry_find(body, bsize, name, n, &pos, &elen);
+	if (ret == 0)
+		ret = copy_out(buf, size, body + pos + DI + n, elen - DI - n,
+			       len);
+	kfree(body);
+	return ret == -ENOENT ? -ENODATA : ret;
+}

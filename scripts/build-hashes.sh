@@ -4,8 +4,7 @@
 #  - xxhash.h from libxxhash-dev (xxHash 0.8, used header-only: XXH64);
 #  - the BLAKE2 reference sources (blake2b-ref.c) from Debian's libb2 source
 #    package, and SHA-256 (sha2.c) from Debian's libmd source package,
-#    fetched with `apt-get source` through a private apt state under
-#    OUTDIR/apt (the machine's own sources list is left as it is).
+#    fetched with `apt-get source` by scripts/debian-source.sh.
 # Usage: build-hashes.sh OUTDIR   (cached: a second run does nothing)
 set -euo pipefail
 
@@ -18,25 +17,14 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 
 rm -rf "$out"
-mkdir -p "$out/apt/lists/partial" "$out/src"
+mkdir -p "$out"
 cp /usr/include/xxhash.h "$out/"
 
-# deb-src of the suite the machine already uses, signed by Debian's keyring.
-suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" > "$out/apt/sources.list"
-apt_opts=(-o Dir::Etc::SourceList="$out/apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-	  -o Dir::State::Lists="$out/apt/lists" -o APT::Sandbox::User=root)
-apt-get "${apt_opts[@]}" update -qq > "$out/apt/update.log" 2>&1 \
-	|| { tail -n 20 "$out/apt/update.log" >&2; exit 1; }
-(cd "$out/src" && apt-get "${apt_opts[@]}" source --download-only -qq libb2 libmd) > "$out/apt/source.log" 2>&1 \
-	|| { tail -n 20 "$out/apt/source.log" >&2; exit 1; }
-# extract PACKAGE FILE...: files of the package's upstream tarball, into OUTDIR.
+"$(dirname "$0")/debian-source.sh" "$out" libb2 libmd
+# extract PACKAGE FILE...: files of the package's upstream tree, into OUTDIR.
 extract() {
-	local tarball pkg=$1
+	local pkg=$1
 	shift
-	tarball=$(ls "$out"/src/"$pkg"_*.orig.tar.?z | head -n 1)
-	mkdir -p "$out/src/$pkg"
-	tar -xf "$tarball" -C "$out/src/$pkg" --strip-components=1
 	(cd "$out/src/$pkg" && cp "$@" "$out/")
 }
 extract libb2 src/blake2b-ref.c src/blake2.h src/blake2-impl.h
@@ -46,5 +34,5 @@ extract libmd src/sha2.c src/local-link.h include/sha2.h
 # reference code keeps its plain names (blake2b(), ...) where libb2
 # suffixes them for its run-time dispatch.
 printf '#define NATIVE_LITTLE_ENDIAN 1\n#define SUFFIX\n' > "$out/config.h"
-rm -rf "$out/src" "$out/apt/lists"
+rm -rf "$out/src"
 echo "$want" > "$stamp"

@@ -49,6 +49,7 @@ struct mount_opts {
 	const char *subvol;	/* subvol=PATH, or NULL */
 	uint64_t subvolid;	/* subvolid=ID, or 0 */
 	const char *text;	/* the subvol option as given, or "" */
+	struct fs_compress comp;	/* compress=, compress-force= */
 };
 
 static struct spinlock mounts_lock = SPINLOCK_INIT("mounts");
@@ -256,7 +257,20 @@ static int mount_options(char *opts, struct mount_opts *mo)
 			mo->flags &= ~FS_MOUNT_RO;
 		else if (!strcmp(o, "skip_balance"))
 			;	/* no balance is ever left to resume yet */
-		else if (!strncmp(o, "subvol=", 7) && o[7] &&
+		else if (!strncmp(o, "compress", 8) && (!o[8] || o[8] == '=' ||
+			 !strncmp(o + 8, "-force", 6))) {
+			int force = !strncmp(o + 8, "-force", 6);
+			const char *spec = o + 8 + (force ? 6 : 0);
+
+			if ((*spec && *spec != '=') ||
+			    fs_compress_parse(*spec ? spec + 1 : NULL, force,
+					      &mo->comp)) {
+				con_eprintf("mount: bad compression '%s' (want "
+					    "zlib[:1-9], lzo, zstd[:1-15] or "
+					    "no)\n", o);
+				return -EINVAL;
+			}
+		} else if (!strncmp(o, "subvol=", 7) && o[7] &&
 			 strlen(o) < MOUNT_SUBVOL_MAX)
 			mo->subvol = o + 7, mo->text = o;
 		else if (!strncmp(o, "subvolid=", 9)) {
@@ -356,7 +370,7 @@ int cmd_mount(int argc, char **argv)
 {
 	const char *disk = NULL, *dir = "/";
 	char norm[MOUNT_DIR_MAX];
-	struct mount_opts mo = { 0, NULL, 0, "" };
+	struct mount_opts mo = { 0, NULL, 0, "", { 0 } };
 	struct fs_info *fs;
 	struct blkdev *dev;
 	int i, ret;
@@ -413,6 +427,7 @@ int cmd_mount(int argc, char **argv)
 	ret = mount_subvol(fs, disk, &mo);
 	if (ret)
 		return ret;
+	fs_set_compress(fs, &mo.comp);
 	ret = add_mount(fs, dev->name, dir, mo.text);
 	if (ret) {
 		fs_umount(fs);

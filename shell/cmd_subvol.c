@@ -432,6 +432,38 @@ int cmd_subvolume_set_default(int argc, char **argv)
 		     0;
 }
 
+/* property get|set PATH compression [VALUE]: a file's or directory's
+ * compression property. */
+static int compression_prop(const char *cmd, const char *path,
+			    const char *value)
+{
+	struct fs_info *fs;
+	struct fs_ino ino;
+	const char *in;
+	char v[32];
+	int ret;
+
+	fs = fs_of(cmd, path, &in);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
+	if (ret == 0 && value)
+		ret = fs_compress_prop_set(fs, ino, value);
+	else if (ret == 0) {
+		ret = fs_compress_prop_get(fs, ino, v, sizeof(v));
+		if (ret == 0)
+			con_printf("compression=%s\n", v);
+		if (ret == -ENODATA)
+			ret = 0;	/* none set: nothing to print */
+	}
+	if (ret == -EINVAL && value)
+		con_printf("%s: %s: invalid compression '%s' (want zlib, lzo, "
+			   "zstd, no, none or '')\n", cmd, path, value);
+	else if (ret)
+		fail(cmd, path, ret);
+	return ret;
+}
+
 int cmd_property_get(int argc, char **argv)
 {
 	struct fs_info *fs;
@@ -439,6 +471,8 @@ int cmd_property_get(int argc, char **argv)
 	const char *in;
 	int ret;
 
+	if (argc == 3 && !strcmp(argv[2], "compression"))
+		return compression_prop("property get", argv[1], NULL);
 	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "ro")))
 		return -EINVAL;
 	fs = fs_of("property get", argv[1], &in);
@@ -462,6 +496,8 @@ int cmd_property_set(int argc, char **argv)
 	const char *in;
 	int ro, ret;
 
+	if (argc == 4 && !strcmp(argv[2], "compression"))
+		return compression_prop("property set", argv[1], argv[3]);
 	if (argc != 4 || strcmp(argv[2], "ro") ||
 	    (strcmp(argv[3], "true") && strcmp(argv[3], "false")))
 		return -EINVAL;

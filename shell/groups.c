@@ -60,9 +60,10 @@ static const struct shell_cmd subvolume_cmds[] = {
 };
 
 static const struct shell_cmd property_cmds[] = {
-	{ "get", "PATH [ro]", "show a subvolume's properties (ro)", 1, 2,
-	  cmd_property_get },
-	{ "set", "PATH ro true|false", "set a subvolume's ro property",
+	{ "get", "PATH [ro|compression]", "show a subvolume's ro property or "
+	  "a file's compression", 1, 2, cmd_property_get },
+	{ "set", "PATH ro true|false | PATH compression zlib|lzo|zstd|no|''",
+	  "set a subvolume's ro property or a file's compression",
 	  3, 3, cmd_property_set },
 	{ "list", "[-t TYPE] PATH", "list the properties an object has",
 	  0, -1, NULL },

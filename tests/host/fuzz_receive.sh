@@ -14,10 +14,12 @@ name=fuzz.receive_stream
 echo "KTAP version 1"
 echo "1..1"
 mkdir -p "$out/corpus"
-if ! clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	-Ibuild/hashes -Iinclude -Itests/host/include -D_GNU_SOURCE -DGHEE_VERSION='"fuzz"' \
-	tests/host/fuzz_receive.c fs/*.c lib/*.c tests/host/shim/*.c -lpthread \
-	-o "$out/fuzz_receive" 2>"$out/build.log"; then
+. tests/host/fuzz_lib.sh	# FUZZ_CFLAGS, fuzz_codecs
+: >"$out/build.log"
+if ! fuzz_codecs "$out/build.log" ||
+   ! clang "${FUZZ_CFLAGS[@]}" -fsanitize=fuzzer,address,undefined \
+	tests/host/fuzz_receive.c fs/*.c lib/*.c tests/host/shim/*.c \
+	"$FUZZ_CODECS" -lpthread -o "$out/fuzz_receive" 2>>"$out/build.log"; then
 	echo "not ok 1 $name # build failed (see $out/build.log)"
 	exit 1
 fi

@@ -1,5 +1,6 @@
 # Helpers shared by the interop scripts (sourced): KTAP lines and the
-# judges. The sourcing script sets N=0 and FAILED=0 first.
+# judges. The sourcing script sets N=0, FAILED=0 and GHEE (the host
+# tool's path) first.
 
 echo "KTAP version 1"
 ok() { N=$((N + 1)); echo "ok $N $1"; }
@@ -13,7 +14,7 @@ say() { sed 's/^/# /'; }
 ghee_run() {
 	local out=$1
 	shift
-	timeout 300 "$GHEE" "$@" >"$out" 2>&1
+	timeout 600 "$GHEE" "$@" >"$out" 2>&1
 	local rc=$?
 	if [ $rc -ne 0 ] || grep -qE "^error|errno|^ERROR|^usage:|unknown command|aborted" "$out"; then
 		grep -E -B1 "^error|errno|^ERROR|^usage:|unknown command|aborted" "$out" | head -n 8 | say
@@ -22,15 +23,26 @@ ghee_run() {
 	return 0
 }
 
-# btrfs_check IMG: btrfs check must pass and say so.
+# btrfs_check IMG [OPTION...]: btrfs check (with the options, e.g.
+# --check-data-csum) must pass and say so.
 btrfs_check() {
-	local out
-	out=$(btrfs check "$1" 2>&1)
+	local out img=$1
+	shift
+	out=$(btrfs check "$@" "$img" 2>&1)
 	local rc=$?
 	if [ $rc -ne 0 ] || ! echo "$out" | grep -q "no error found"; then
 		echo "# btrfs check exit status $rc"
 		echo "$out" | grep -vE "^\[|^Opening|^Checking|^UUID" | head -n 12 | say
 		return 1
 	fi
+	echo "$out" | grep -E "found .* bytes used|total tree bytes" | say
 	return 0
+}
+
+# fsck_clean IMG: ghee's fsck of the unmounted image finds nothing.
+fsck_clean() {
+	local out
+	out=$(printf 'fsck vda\n' | "$GHEE" "ro:$1" 2>&1)
+	echo "$out" | grep "^fsck:\|^error" | head -n 6 | say
+	echo "$out" | grep -q "^fsck: .*: no errors$"
 }

@@ -12,7 +12,8 @@
 #   5. `btrfs check` again, and ghee remounts it, matches the model, fsck
 #      clean, writes, and the result checks clean once more.
 # The same round, shorter, once for each other checksum type (mkfs
-# --csum xxhash, sha256, blake2; CSUM_OPS operations).
+# --csum xxhash, sha256, blake2; CSUM_OPS operations), and once mounted
+# with compress-force=zstd:1.
 # Then ENOSPC: a small image filled until writes fail with "no space";
 # the failure is clean, deleting makes room for new writes, and the
 # image checks clean.
@@ -32,12 +33,7 @@ SEEDS=${SEEDS:-"1 2 3"}
 N=0
 FAILED=0
 
-echo "KTAP version 1"
-ok() { N=$((N + 1)); echo "ok $N $1"; }
-notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
-skip() { N=$((N + 1)); echo "ok $N $1 # SKIP $2"; }
-finish() { echo "1..$N"; echo "$((N - FAILED)) passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
-say() { sed 's/^/# /'; }
+. "$HERE/lib.sh"	# KTAP lines, ghee_run, btrfs_check, fsck_clean
 
 if ! command -v btrfs >/dev/null; then
 	skip write "btrfs-progs not installed"
@@ -54,39 +50,6 @@ if [ "$(id -u)" = 0 ] && grep -qw btrfs /proc/filesystems 2>/dev/null ||
    { [ "$(id -u)" = 0 ] && modprobe btrfs 2>/dev/null; }; then
 	CAN_MOUNT=1
 fi
-
-# ghee IMG SCRIPT OUT: run the host tool; fail when any command failed.
-ghee_run() {
-	"$GHEE" "$1" <"$2" >"$3" 2>&1
-	local rc=$?
-	if [ $rc -ne 0 ] || grep -qE "^error|errno|^usage:|unknown command|aborted" "$3"; then
-		grep -E -B1 "^error|errno|^usage:|unknown command|aborted" "$3" | head -n 8 | say
-		return 1
-	fi
-	return 0
-}
-
-# btrfs_check IMG: btrfs check must pass and say so.
-btrfs_check() {
-	local out
-	out=$(btrfs check "$1" 2>&1)
-	local rc=$?
-	if [ $rc -ne 0 ] || ! echo "$out" | grep -q "no error found"; then
-		echo "# btrfs check exit status $rc"
-		echo "$out" | grep -vE "^\[|^Opening|^Checking|^UUID" | head -n 12 | say
-		return 1
-	fi
-	echo "$out" | grep -E "found .* bytes used|total tree bytes" | say
-	return 0
-}
-
-# fsck_clean IMG: ghee's fsck of the unmounted image finds nothing.
-fsck_clean() {
-	local out
-	out=$(printf 'fsck vda\n' | "$GHEE" "ro:$1" 2>&1)
-	echo "$out" | grep "^fsck:\|^error" | head -n 6 | say
-	echo "$out" | grep -q "^fsck: .*: no errors$"
-}
 
 # tree_levels IMG: root levels of the fs tree and the extent tree.
 tree_levels() {
@@ -124,24 +87,25 @@ ghee_round() {
 	local img=$1 model=$2
 	$PY "$HERE/compare.py" "$GHEE" "$img" "$model" | say || return 1
 	printf 'mount vda\nfsck\nmkdir /after_linux\nwrite /after_linux/f 0 300000 7\nsync\nfsck\numount\n' >"$W/round.sh"
-	ghee_run "$img" "$W/round.sh" "$W/round.out" || return 1
+	ghee_run "$W/round.out" "$img" <"$W/round.sh" || return 1
 	grep "^fsck:" "$W/round.out" | say
 	[ "$(grep -c "^fsck: .*: no errors$" "$W/round.out")" = 2 ] || return 1
 	btrfs_check "$img"
 }
 
-# one SEED NODESIZE OPS [CSUM]: the whole round for one seed.
+# one SEED NODESIZE OPS [CSUM [MOUNT_OPTS]]: the whole round for one seed.
 one() {
 	local seed=$1 ns=$2 ops=$3 name="seed_${1}_nodesize_$(($2 / 1024))k"
-	local csum=${4:-crc32c}
+	local csum=${4:-crc32c} mopts=${5:+ -o $5}
 	[ "$csum" = crc32c ] || name="${name}_$csum"
+	[ -z "${5:-}" ] || name="${name}_$(echo "$5" | tr =: __)"
 	local img=$W/$name.img model=$W/$name.model script=$W/$name.sh
 	local t0=$SECONDS
 	rm -rf "$model" "$img"
 	truncate -s 1G "$img"
 	{
 		echo "mkfs vda --nodesize $ns --csum $csum"
-		echo "mount vda"
+		echo "mount vda$mopts"
 	} >"$script"
 	if ! $PY "$HERE/model.py" gen "$seed" "$ops" "$model" "$script.ops"; then
 		notok "$name" "model.py gen failed (seed $seed)"
@@ -150,7 +114,7 @@ one() {
 	$PY "$HERE/model.py" times-script "$model" "$script.times"
 	cat "$script.ops" "$script.times" >>"$script"
 	printf 'sync\nfsck\numount\n' >>"$script"
-	if ! ghee_run "$img" "$script" "$W/$name.out"; then
+	if ! ghee_run "$W/$name.out" "$img" <"$script"; then
 		notok "$name" "a ghee command failed (seed $seed, script $script)"
 		return
 	fi
@@ -213,7 +177,7 @@ enospc() {
 		echo "fsck"
 		echo "umount"
 	} >"$W/enospc2.sh"
-	if ! ghee_run "$img" "$W/enospc2.sh" "$W/enospc2.out"; then
+	if ! ghee_run "$W/enospc2.out" "$img" <"$W/enospc2.sh"; then
 		notok enospc_fill "after ENOSPC: delete and write again failed"
 		return
 	fi
@@ -232,5 +196,8 @@ done
 for csum in xxhash sha256 blake2; do
 	one 4 16384 "${CSUM_OPS:-150}" "$csum"
 done
+# Every write tried compressed (the model's data does not compress, so
+# each piece of at most 128 KiB falls back to plain).
+one 5 16384 "${CSUM_OPS:-150}" crc32c compress-force=zstd:1
 enospc
 finish

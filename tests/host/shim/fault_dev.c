@@ -297,17 +297,26 @@ int fault_dev_save(const struct fault_dev *f, const char *path)
 	return ret;
 }
 
-enum btrfs_check_result btrfs_check_file(const char *path)
+/* `btrfs check OPTS path`. */
+static enum btrfs_check_result check_file(const char *opts, const char *path)
 {
 	char cmd[512];
 
 	if (system("command -v btrfs >/dev/null 2>&1"))
 		return BTRFS_CHECK_MISSING;
-	snprintf(cmd, sizeof(cmd), "btrfs check '%s' >/dev/null 2>&1", path);
+	snprintf(cmd, sizeof(cmd), "btrfs check %s '%s' >/dev/null 2>&1",
+		 opts, path);
 	return system(cmd) == 0 ? BTRFS_CHECK_CLEAN : BTRFS_CHECK_ERRORS;
 }
 
-enum btrfs_check_result fault_dev_btrfs_check(const struct fault_dev *f)
+enum btrfs_check_result btrfs_check_file(const char *path)
+{
+	return check_file("", path);
+}
+
+/* Check a copy of the device's contents with btrfs check OPTS. */
+static enum btrfs_check_result check_dev(const struct fault_dev *f,
+					 const char *opts)
 {
 	char path[] = "/tmp/ghee-check-XXXXXX";
 	enum btrfs_check_result ret;
@@ -318,10 +327,20 @@ enum btrfs_check_result fault_dev_btrfs_check(const struct fault_dev *f)
 		return BTRFS_CHECK_NO_IMAGE;
 	close(fd);
 	ret = fault_dev_save(f, path) ? BTRFS_CHECK_NO_IMAGE :
-					btrfs_check_file(path);
+					check_file(opts, path);
 	if (ret == BTRFS_CHECK_ERRORS)
 		printf("# btrfs check failed; image kept at %s\n", path);
 	else
 		unlink(path);
 	return ret;
+}
+
+enum btrfs_check_result fault_dev_btrfs_check(const struct fault_dev *f)
+{
+	return check_dev(f, "");
+}
+
+enum btrfs_check_result fault_dev_btrfs_check_data(const struct fault_dev *f)
+{
+	return check_dev(f, "--check-data-csum");
 }

@@ -61,5 +61,7 @@ enum btrfs_check_result btrfs_check_file(const char *path);
 /* Run btrfs check (btrfs-progs) on the device's contents; on errors the
  * image is kept and its path printed. */
 enum btrfs_check_result fault_dev_btrfs_check(const struct fault_dev *f);
+/* The same with --check-data-csum: every data checksum verified too. */
+enum btrfs_check_result fault_dev_btrfs_check_data(const struct fault_dev *f);
 
 #endif
