@@ -193,6 +193,33 @@ int fs_subvol_set_default(struct fs_info *fs, uint64_t id);
 int fs_subvol_delete(struct fs_info *fs, const char *path, uint64_t id);
 int fs_subvol_sync(struct fs_info *fs);
 
+/* One quota group, for fs_qgroup_list (qgroup.c). */
+#define FS_QGROUP_REL_MAX 64
+struct fs_qgroup {
+	uint64_t id;		/* level << 48 | number */
+	uint64_t rfer, excl;	/* referenced, exclusive bytes */
+	uint64_t lim_flags;	/* BTRFS_QGROUP_LIMIT_* set */
+	uint64_t max_rfer, max_excl;	/* limits, bytes */
+	uint32_t nparents, nchildren;
+	uint64_t parents[FS_QGROUP_REL_MAX];	/* groups it is in */
+	uint64_t children[FS_QGROUP_REL_MAX];	/* its members, directly or
+						 * through others */
+	int subvol_exists;	/* level 0: its subvolume is there */
+};
+typedef int (*fs_qgroup_fn)(void *ctx, const struct fs_qgroup *g);
+
+int fs_quota_enable(struct fs_info *fs);
+int fs_quota_disable(struct fs_info *fs);
+int fs_quota_rescan(struct fs_info *fs);
+int fs_quota_status(struct fs_info *fs, uint64_t *flags);
+int fs_qgroup_create(struct fs_info *fs, uint64_t id);
+int fs_qgroup_destroy(struct fs_info *fs, uint64_t id);
+int fs_qgroup_relation(struct fs_info *fs, uint64_t src, uint64_t dst,
+		       int assign);
+int fs_qgroup_limit(struct fs_info *fs, uint64_t id, uint64_t which,
+		    uint64_t bytes);
+int fs_qgroup_list(struct fs_info *fs, fs_qgroup_fn fn, void *ctx);
+
 /* Space figures for df: one row per chunk type and profile. */
 struct fs_space {
 	uint64_t type;		/* BTRFS_BLOCK_GROUP_* type and profile */

@@ -32,6 +32,7 @@
 #include "dir.h"
 #include "fs.h"
 #include "fs_info.h"
+#include "qgroup.h"
 #include "internal.h"
 #include "commit_root.h"
 #include "csum_type.h"
@@ -165,9 +166,7 @@ static void warn_log_ignored(struct fs_info *fs)
 /* Why this filesystem cannot be written, or NULL when it can. */
 static const char *rw_obstacle(struct fs_info *fs)
 {
-	u8 item[sizeof(struct d_root_item)];
 	const char *why;
-	u32 size;
 	const u64 need = BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
 			 BTRFS_FEATURE_INCOMPAT_NO_HOLES;
 
@@ -187,9 +186,6 @@ static const char *rw_obstacle(struct fs_info *fs)
 		return why;
 	if (!fs->csum_root.bytenr || !fs->dev_root.bytenr)
 		return "the csum or device tree is missing";
-	if (subvol_read_root_item(fs, BTRFS_QUOTA_TREE_OBJECTID, item,
-				  &size) == 0)
-		return "quotas are enabled (qgroup accounting is not done yet)";
 	return NULL;
 }
 
@@ -249,6 +245,11 @@ static int load_trees(struct fs_info *fs)
 				&fs->fst_root, 0);
 	if (ret == 0)
 		ret = load_tree(fs, BTRFS_UUID_TREE_OBJECTID, &fs->uuid_root, 1);
+	if (ret == 0)
+		ret = load_tree(fs, BTRFS_QUOTA_TREE_OBJECTID, &fs->quota_root,
+				1);
+	if (ret == 0)
+		ret = qgroup_load(fs);
 	if (ret == 0)
 		ret = read_chunk_tree_uuid(fs);
 	if (ret == 0)
@@ -350,6 +351,7 @@ void fs_umount(struct fs_info *fs)
 	bg_free_all(fs);
 	commit_root_free(fs);
 	subvol_free_all(fs);
+	qgroup_table_free(fs);
 	volumes_free(&fs->chunks);
 	tb_cache_destroy(&fs->cache);
 	kfree(fs->super);

@@ -43,6 +43,7 @@
 #include "dir_write.h"
 #include "extent_tree.h"
 #include "fs_info.h"
+#include "qgroup.h"
 #include "internal.h"
 #include "namei.h"
 #include "subvol_create.h"
@@ -244,6 +245,8 @@ static int create_locked(struct wctx *w, const struct dentry *d, u64 id)
 	if (ret == 0)
 		ret = uuid_tree_add(w->t, BTRFS_UUID_KEY_SUBVOL,
 				    D_PTR(struct d_root_item, item, uuid), id);
+	if (ret == 0)
+		ret = qgroup_subvol_created(w->t, id);
 	if (ret)
 		trans_abort(w->t, ret);
 	return ret;
@@ -434,6 +437,8 @@ static int make_snapshot(struct trans *t, struct snapshot_pending *p)
 	snapshot_root_item(t, p, src_item, n, item);
 	tree_block_put(n);
 	ret = ctree_insert_item(t, &t->fs->tree_root, &k, item, RI);
+	if (ret == 0)
+		ret = qgroup_subvol_created(t, p->id);
 	if (ret == 0)
 		ret = link_subvol(&w, p->dir, p->name, p->len, p->id);
 	if (ret == 0)

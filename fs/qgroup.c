@@ -1,0 +1,841 @@
+/*
+ * Quota groups: the quota tree (tree 8) and its in-memory table.
+ *
+ * On disk, as Linux: (0, QGROUP_STATUS, 0) says quotas are on, and
+ * whether the counts are exact; per qgroup (0, QGROUP_INFO, id) holds
+ * its referenced and exclusive bytes and (0, QGROUP_LIMIT, id) its
+ * limits; a membership is two empty items (child, QGROUP_RELATION,
+ * parent) and (parent, QGROUP_RELATION, child). A level-0 qgroup "0/N"
+ * counts subvolume N; a higher level groups qgroups of lower levels.
+ *
+ * In memory the table (struct qgroup_table, fs->qgroups) is loaded at
+ * mount and is what accounting changes; the commands change the tree
+ * and the table together, in one change. The counts reach the tree at
+ * each commit (qgroup_write_all, after qgroup_account_commit).
+ *
+ * A change of configuration that could leave counts to recompute
+ * (enable, assign, remove) asks for a full count at its commit
+ * (table->rescan): it is exact, and costs a walk of every extent.
+ *
+ * Locking: see struct qgroup_table. The commands run as changes under
+ * ns_lock for write (wctx_begin); readers (fs_qgroup_list) hold ns_lock
+ * and trans_sem for read, so neither a command nor a commit runs.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "cleaner.h"
+#include "extent_tree.h"
+#include "fs_info.h"
+#include "qgroup.h"
+#include "tree_check.h"
+#include "write_common.h"
+
+#define QI ((u32)sizeof(struct d_qgroup_info_item))
+#define QL ((u32)sizeof(struct d_qgroup_limit_item))
+#define QS ((u32)sizeof(struct d_qgroup_status_item))
+
+/* The qgroup id, or NULL. Binary search of the sorted table. */
+struct qgroup *qgroup_find(struct qgroup_table *q, u64 id)
+{
+	u32 lo = 0, hi = q->n;
+
+	while (lo < hi) {
+		u32 mid = (lo + hi) / 2;
+
+		if (q->v[mid].id == id)
+			return &q->v[mid];
+		if (q->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Add qgroup id to the table (zero counts, no limits); *out it. */
+static int table_add(struct qgroup_table *q, u64 id, struct qgroup **out)
+{
+	struct qgroup *g = qgroup_find(q, id);
+	u32 i;
+
+	if (g) {
+		*out = g;
+		return 0;
+	}
+	if (q->n == q->cap) {
+		u32 cap = q->cap ? q->cap * 2 : 16;
+		struct qgroup *v = kzalloc(cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, q->v, q->n * sizeof(*v));
+		kfree(q->v);
+		q->v = v;
+		q->cap = cap;
+	}
+	for (i = q->n; i > 0 && q->v[i - 1].id > id; i--)
+		q->v[i] = q->v[i - 1];
+	memset(&q->v[i], 0, sizeof(q->v[i]));
+	q->v[i].id = id;
+	q->n++;
+	*out = &q->v[i];
+	return 0;
+}
+
+/* Take id out of the table (its parents list with it). */
+static void table_del(struct qgroup_table *q, u64 id)
+{
+	struct qgroup *g = qgroup_find(q, id);
+	u32 i;
+
+	if (!g)
+		return;
+	kfree(g->parents);
+	for (i = (u32)(g - q->v); i + 1 < q->n; i++)
+		q->v[i] = q->v[i + 1];
+	q->n--;
+}
+
+/* Make parent a parent of g (once). */
+static int parent_add(struct qgroup *g, u64 parent)
+{
+	u64 *v;
+	u32 i;
+
+	for (i = 0; i < g->nparents; i++)
+		if (g->parents[i] == parent)
+			return 0;
+	v = kmalloc((g->nparents + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, g->parents, g->nparents * sizeof(*v));
+	v[g->nparents++] = parent;
+	kfree(g->parents);
+	g->parents = v;
+	return 0;
+}
+
+/* Forget that parent is a parent of g. */
+static void parent_del(struct qgroup *g, u64 parent)
+{
+	u32 i;
+
+	for (i = 0; i < g->nparents; i++)
+		if (g->parents[i] == parent) {
+			g->parents[i] = g->parents[--g->nparents];
+			return;
+		}
+}
+
+static void table_destroy(struct qgroup_table *q)
+{
+	u32 i;
+
+	for (i = 0; i < q->n; i++)
+		kfree(q->v[i].parents);
+	kfree(q->v);
+	kfree(q->ext);
+	kfree(q);
+}
+
+/* Free fs->qgroups (umount, disable). */
+void qgroup_table_free(struct fs_info *fs)
+{
+	if (fs->qgroups)
+		table_destroy(fs->qgroups);
+	fs->qgroups = NULL;
+}
+
+/* Fill the table from one quota-tree item. */
+static int load_item(struct qgroup_table *q, const struct key *k,
+		     const u8 *d, u32 size)
+{
+	struct qgroup *g;
+	int ret = 0;
+
+	switch (k->type) {
+	case BTRFS_QGROUP_STATUS_KEY:
+		if (size < QS)
+			return -EUCLEAN;
+		q->status_flags = D_GET64(struct d_qgroup_status_item, d,
+					  flags);
+		break;
+	case BTRFS_QGROUP_INFO_KEY:
+		if (size < QI)
+			return -EUCLEAN;
+		ret = table_add(q, k->offset, &g);
+		if (ret == 0) {
+			g->rfer = D_GET64(struct d_qgroup_info_item, d, rfer);
+			g->excl = D_GET64(struct d_qgroup_info_item, d, excl);
+		}
+		break;
+	case BTRFS_QGROUP_LIMIT_KEY:
+		if (size < QL)
+			return -EUCLEAN;
+		ret = table_add(q, k->offset, &g);
+		if (ret == 0) {
+			g->lim_flags = D_GET64(struct d_qgroup_limit_item, d,
+					       flags);
+			g->max_rfer = D_GET64(struct d_qgroup_limit_item, d,
+					      max_rfer);
+			g->max_excl = D_GET64(struct d_qgroup_limit_item, d,
+					      max_excl);
+		}
+		break;
+	case BTRFS_QGROUP_RELATION_KEY:
+		/* Each membership is there twice; keep the child's. */
+		if (k->objectid < k->offset) {
+			ret = table_add(q, k->objectid, &g);
+			if (ret == 0)
+				ret = parent_add(g, k->offset);
+		}
+		break;
+	}
+	return ret;
+}
+
+/*
+ * Load the quota tree, when the filesystem has one, into fs->qgroups
+ * (mount). Counts Linux left inconsistent or half rescanned are counted
+ * anew at the first commit. Returns 0 or <0.
+ */
+int qgroup_load(struct fs_info *fs)
+{
+	struct qgroup_table *q;
+	struct key k = { 0, 0, 0 };
+	struct ctree_path p;
+	int ret;
+
+	if (!fs->quota_root.bytenr)
+		return 0;
+	q = kzalloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	ctree_path_init(&p);
+	for (ret = ctree_search_ge(&fs->quota_root, &k, &p); ret == 0;
+	     ret = ctree_next_item(&p)) {
+		const u8 *d;
+		u32 size;
+
+		ctree_item_key(&p, &k);
+		d = ctree_item_ptr(&p, &size);
+		ret = load_item(q, &k, d, size);
+		if (ret)
+			break;
+	}
+	ctree_path_release(&p);
+	if (ret < 0) {
+		pr_err("quota tree: item (%llu %u %llu) is bad: %d",
+		       (unsigned long long)k.objectid, k.type,
+		       (unsigned long long)k.offset, ret);
+		table_destroy(q);
+		return ret;
+	}
+	if (q->status_flags & (BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT |
+			       BTRFS_QGROUP_STATUS_FLAG_RESCAN))
+		q->rescan = 1;
+	fs->qgroups = q;
+	return 0;
+}
+
+/* Does subvolume id exist and live (root item refs > 0)? */
+static int subvol_exists(struct fs_info *fs, u64 id)
+{
+	u8 item[sizeof(struct d_root_item)];
+	u32 size;
+
+	return subvol_read_root_item(fs, id, item, &size) == 0 &&
+	       D_GET32(struct d_root_item, item, refs) > 0;
+}
+
+/* Insert or overwrite item k of the quota tree with size bytes of d. */
+static int put_item(struct trans *t, const struct key *k, const u8 *d,
+		    u32 size)
+{
+	struct ctree_root *root = &t->fs->quota_root;
+	struct ctree_path p;
+	u32 have;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_write(t, root, k, &p, (int)(sizeof(struct d_item) +
+						      size));
+	if (ret == 0) {
+		u8 *w = ctree_item_ptr_w(&p, &have);
+
+		memcpy(w, d, have < size ? have : size);
+	}
+	ctree_path_release(&p);
+	if (ret == 1)
+		ret = ctree_insert_item(t, root, k, d, size);
+	return ret;
+}
+
+/* Delete item k of the quota tree; absent is fine. */
+static int del_item(struct trans *t, const struct key *k)
+{
+	struct ctree_root *root = &t->fs->quota_root;
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_write(t, root, k, &p, -1);
+	if (ret == 0)
+		ret = ctree_del_item(t, root, &p);
+	ctree_path_release(&p);
+	return ret == 1 ? 0 : ret;
+}
+
+static int put_info(struct trans *t, const struct qgroup *g)
+{
+	struct key k = { 0, BTRFS_QGROUP_INFO_KEY, g->id };
+	u8 d[QI];
+
+	D_SET64(struct d_qgroup_info_item, d, generation, t->transid);
+	D_SET64(struct d_qgroup_info_item, d, rfer, g->rfer);
+	D_SET64(struct d_qgroup_info_item, d, rfer_cmpr, g->rfer);
+	D_SET64(struct d_qgroup_info_item, d, excl, g->excl);
+	D_SET64(struct d_qgroup_info_item, d, excl_cmpr, g->excl);
+	return put_item(t, &k, d, QI);
+}
+
+static int put_limit(struct trans *t, const struct qgroup *g)
+{
+	struct key k = { 0, BTRFS_QGROUP_LIMIT_KEY, g->id };
+	u8 d[QL];
+
+	memset(d, 0, sizeof(d));
+	D_SET64(struct d_qgroup_limit_item, d, flags, g->lim_flags);
+	D_SET64(struct d_qgroup_limit_item, d, max_rfer, g->max_rfer);
+	D_SET64(struct d_qgroup_limit_item, d, max_excl, g->max_excl);
+	return put_item(t, &k, d, QL);
+}
+
+static int put_status(struct trans *t, u64 flags, u64 progress)
+{
+	struct key k = { 0, BTRFS_QGROUP_STATUS_KEY, 0 };
+	u8 d[QS];
+
+	D_SET64(struct d_qgroup_status_item, d, version,
+		BTRFS_QGROUP_STATUS_VERSION);
+	D_SET64(struct d_qgroup_status_item, d, generation, t->transid);
+	D_SET64(struct d_qgroup_status_item, d, flags, flags);
+	D_SET64(struct d_qgroup_status_item, d, rescan, progress);
+	return put_item(t, &k, d, QS);
+}
+
+/*
+ * Write the counts of every qgroup they changed for, and the status
+ * (the commit, after accounting). Errors abort.
+ */
+int qgroup_write_all(struct trans *t)
+{
+	struct qgroup_table *q = t->fs->qgroups;
+	u32 i;
+	int ret = 0;
+
+	if (!q)
+		return 0;
+	for (i = 0; i < q->n && ret == 0; i++) {
+		if (!q->v[i].dirty)
+			continue;
+		q->v[i].dirty = 0;
+		q->status_dirty = 1;
+		ret = put_info(t, &q->v[i]);
+	}
+	if (ret == 0 && q->status_dirty)
+		ret = put_status(t, q->status_flags, 0);
+	q->status_dirty = 0;
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/* Make qgroup id in the tree and table: info and limit items. */
+static int create_locked(struct trans *t, u64 id)
+{
+	struct qgroup_table *q = t->fs->qgroups;
+	struct qgroup *g;
+	int ret;
+
+	if (qgroup_find(q, id))
+		return -EEXIST;
+	ret = table_add(q, id, &g);
+	if (ret)
+		return ret;
+	ret = put_info(t, g);
+	if (ret == 0)
+		ret = put_limit(t, g);
+	return ret;
+}
+
+/*
+ * Give new subvolume id its level-0 qgroup, when quotas are on (its
+ * making, in a change or the commit). Errors abort.
+ */
+int qgroup_subvol_created(struct trans *t, u64 id)
+{
+	int ret;
+
+	if (!t->fs->qgroups || qgroup_find(t->fs->qgroups, id))
+		return 0;
+	ret = create_locked(t, id);
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/* The quota tree's root item, for a new tree. */
+static void quota_root_item(struct trans *t, u8 *item)
+{
+	struct fs_info *fs = t->fs;
+
+	memset(item, 0, sizeof(struct d_root_item));
+	D_SET64(struct d_inode_item, item, generation, 1);
+	D_SET64(struct d_inode_item, item, size, 3);
+	D_SET32(struct d_inode_item, item, nlink, 1);
+	D_SET64(struct d_inode_item, item, nbytes, fs->nodesize);
+	D_SET32(struct d_inode_item, item, mode, 040755);
+	D_SET64(struct d_root_item, item, bytenr, fs->quota_root.bytenr);
+	D_SET64(struct d_root_item, item, generation, t->transid);
+	D_SET64(struct d_root_item, item, generation_v2, t->transid);
+	D_SET32(struct d_root_item, item, refs, 1);
+	D_SET64(struct d_root_item, item, bytes_used, fs->nodesize);
+}
+
+/* Give every live subvolume (and 5) its level-0 qgroup. */
+static int create_subvol_groups(struct trans *t)
+{
+	struct key k = { BTRFS_FIRST_FREE_OBJECTID, BTRFS_ROOT_ITEM_KEY, 0 };
+	struct ctree_path p;
+	int ret = create_locked(t, BTRFS_FS_TREE_OBJECTID);
+
+	ctree_path_init(&p);
+	while (ret == 0) {
+		u64 id;
+		u32 refs, size;
+
+		ret = ctree_search_ge(&t->fs->tree_root, &k, &p);
+		if (ret)
+			break;
+		ctree_item_key(&p, &k);
+		id = k.objectid;
+		refs = k.type == BTRFS_ROOT_ITEM_KEY ?
+		       D_GET32(struct d_root_item, ctree_item_ptr(&p, &size),
+			       refs) : 0;
+		ctree_path_release(&p);
+		if (!tree_check_is_subvol_tree(id))
+			break;
+		if (refs)
+			ret = create_locked(t, id);
+		k.objectid = id + 1;
+		k.type = BTRFS_ROOT_ITEM_KEY;
+		k.offset = 0;
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
+/* Make the quota tree with its status and the subvolumes' qgroups. */
+static int enable_locked(struct trans *t)
+{
+	struct fs_info *fs = t->fs;
+	struct key k = { BTRFS_QUOTA_TREE_OBJECTID, BTRFS_ROOT_ITEM_KEY, 0 };
+	u8 item[sizeof(struct d_root_item)];
+	int ret;
+
+	fs->qgroups = kzalloc(sizeof(*fs->qgroups));
+	if (!fs->qgroups)
+		return -ENOMEM;
+	ctree_root_init(&fs->quota_root, fs, BTRFS_QUOTA_TREE_OBJECTID,
+			0, 0, 0);
+	ret = ctree_create_empty(t, &fs->quota_root);
+	if (ret)
+		return ret;
+	quota_root_item(t, item);
+	ret = ctree_insert_item(t, &fs->tree_root, &k, item, sizeof(item));
+	if (ret == 0)
+		ret = create_subvol_groups(t);
+	fs->qgroups->status_flags = BTRFS_QGROUP_STATUS_FLAG_ON;
+	fs->qgroups->rescan = 1;
+	if (ret == 0)
+		ret = put_status(t, fs->qgroups->status_flags, 0);
+	return ret;
+}
+
+/*
+ * Turn quota groups on (btrfs quota enable): the quota tree, a qgroup
+ * per subvolume, counted exactly by the commit this call makes. Already
+ * on: nothing to do. Returns 0, -EROFS or <0.
+ */
+int fs_quota_enable(struct fs_info *fs)
+{
+	struct wctx w;
+	int ret = wctx_begin(fs, &w, 0);
+
+	if (ret)
+		return ret;
+	if (fs->qgroups) {
+		wctx_end(&w);
+		return 0;
+	}
+	ret = enable_locked(w.t);
+	if (ret) {
+		trans_abort(w.t, ret);
+		wctx_end(&w);
+		return ret;
+	}
+	return wctx_end_commit(&w);
+}
+
+/* Delete every item of the quota tree, then its last leaf and root
+ * item (quota disable). */
+static int drop_quota_tree(struct trans *t)
+{
+	struct fs_info *fs = t->fs;
+	struct key k = { BTRFS_QUOTA_TREE_OBJECTID, BTRFS_ROOT_ITEM_KEY, 0 };
+	struct tree_block *b;
+	struct ctree_path p;
+	int ret;
+
+	for (;;) {
+		struct key first = { 0, 0, 0 };
+
+		ctree_path_init(&p);
+		ret = ctree_search_ge(&fs->quota_root, &first, &p);
+		if (ret == 0)
+			ctree_item_key(&p, &first);
+		ctree_path_release(&p);
+		if (ret)
+			break;
+		ret = del_item(t, &first);
+		if (ret)
+			return ret;
+	}
+	if (ret < 0)
+		return ret;
+	ret = ctree_read_root(&fs->quota_root, &b);
+	if (ret)
+		return ret;
+	ret = extent_free_tree_block(t, &fs->quota_root, b, 1);
+	tree_block_put(b);
+	if (ret == 0)
+		ret = cleaner_del_root_tree_item(t, &k);
+	if (ret == 0) {
+		spin_lock(&fs->quota_root.lock);
+		fs->quota_root.bytenr = 0;
+		fs->quota_root.dirty = 0;
+		spin_unlock(&fs->quota_root.lock);
+	}
+	return ret;
+}
+
+/*
+ * Turn quota groups off (btrfs quota disable): the quota tree goes.
+ * Returns 0 (also when they were off), -EROFS or <0.
+ */
+int fs_quota_disable(struct fs_info *fs)
+{
+	struct wctx w;
+	int ret = wctx_begin(fs, &w, WCTX_FREES);
+
+	if (ret)
+		return ret;
+	if (!fs->qgroups) {
+		wctx_end(&w);
+		return 0;
+	}
+	ret = drop_quota_tree(w.t);
+	if (ret) {
+		trans_abort(w.t, ret);
+		wctx_end(&w);
+		return ret;
+	}
+	qgroup_table_free(fs);
+	return wctx_end_commit(&w);
+}
+
+/* Begin a change of the qgroup configuration: -ENOTCONN when quotas
+ * are off (Linux's answer). */
+static int config_begin(struct fs_info *fs, struct wctx *w)
+{
+	int ret = wctx_begin(fs, w, 0);
+
+	if (ret == 0 && !fs->qgroups) {
+		wctx_end(w);
+		ret = -ENOTCONN;
+	}
+	return ret;
+}
+
+/* Is id a parent of g? */
+static int is_parent(const struct qgroup *g, u64 id)
+{
+	u32 j;
+
+	for (j = 0; j < g->nparents; j++)
+		if (g->parents[j] == id)
+			return 1;
+	return 0;
+}
+
+/* Does any qgroup have id as parent? */
+static int has_members(struct qgroup_table *q, u64 id)
+{
+	u32 i;
+
+	for (i = 0; i < q->n; i++)
+		if (is_parent(&q->v[i], id))
+			return 1;
+	return 0;
+}
+
+/*
+ * Make qgroup id (btrfs qgroup create). Returns 0, -EEXIST, -ENOTCONN
+ * (quotas off), -EROFS or <0.
+ */
+int fs_qgroup_create(struct fs_info *fs, uint64_t id)
+{
+	struct wctx w;
+	int ret = config_begin(fs, &w);
+
+	if (ret)
+		return ret;
+	ret = create_locked(w.t, id);
+	if (ret && ret != -EEXIST)
+		trans_abort(w.t, ret);
+	wctx_end(&w);
+	return ret;
+}
+
+/*
+ * Remove qgroup id (btrfs qgroup destroy): refused while it has members
+ * (-EBUSY, as Linux) or is a live subvolume's (-EBUSY); its own
+ * memberships go with it. Returns 0, -ENOENT, -EBUSY, -ENOTCONN or <0.
+ */
+int fs_qgroup_destroy(struct fs_info *fs, uint64_t id)
+{
+	struct qgroup_table *q;
+	struct qgroup *g;
+	struct wctx w;
+	int ret = config_begin(fs, &w);
+
+	if (ret)
+		return ret;
+	q = fs->qgroups;
+	g = qgroup_find(q, id);
+	if (!g)
+		ret = -ENOENT;
+	else if (has_members(q, id))
+		ret = -EBUSY;
+	else if (id >> BTRFS_QGROUP_LEVEL_SHIFT == 0 &&
+		 subvol_exists(fs, id))
+		ret = -EBUSY;
+	while (ret == 0 && g->nparents) {
+		struct key a = { id, BTRFS_QGROUP_RELATION_KEY, g->parents[0] };
+		struct key b = { g->parents[0], BTRFS_QGROUP_RELATION_KEY, id };
+
+		ret = del_item(w.t, &a);
+		if (ret == 0)
+			ret = del_item(w.t, &b);
+		parent_del(g, a.offset);
+	}
+	if (ret == 0) {
+		struct key ki = { 0, BTRFS_QGROUP_INFO_KEY, id };
+		struct key kl = { 0, BTRFS_QGROUP_LIMIT_KEY, id };
+
+		ret = del_item(w.t, &ki);
+		if (ret == 0)
+			ret = del_item(w.t, &kl);
+		if (ret == 0)
+			table_del(q, id);
+		if (ret)
+			trans_abort(w.t, ret);
+	}
+	wctx_end(&w);
+	return ret;
+}
+
+/* Is anc an ancestor of (or) id, through the memberships? */
+static int reaches(struct qgroup_table *q, u64 id, u64 anc, int depth)
+{
+	struct qgroup *g = qgroup_find(q, id);
+	u32 i;
+
+	if (id == anc)
+		return 1;
+	if (!g || depth > 64)
+		return 0;
+	for (i = 0; i < g->nparents; i++)
+		if (reaches(q, g->parents[i], anc, depth + 1))
+			return 1;
+	return 0;
+}
+
+/*
+ * Make src a member of dst (assign) or not (remove): dst's level must
+ * be above src's. The counts of every group are then counted anew at
+ * the commit this call makes. Returns 0, -EINVAL, -ENOENT, -EEXIST
+ * (assign: already), -ENOTCONN or <0.
+ */
+int fs_qgroup_relation(struct fs_info *fs, uint64_t src, uint64_t dst,
+		       int assign)
+{
+	struct qgroup_table *q;
+	struct qgroup *g;
+	struct key a = { src, BTRFS_QGROUP_RELATION_KEY, dst };
+	struct key b = { dst, BTRFS_QGROUP_RELATION_KEY, src };
+	struct wctx w;
+	u32 i;
+	int ret = config_begin(fs, &w);
+
+	if (ret)
+		return ret;
+	q = fs->qgroups;
+	g = qgroup_find(q, src);
+	for (i = 0; g && i < g->nparents && g->parents[i] != dst; i++)
+		;
+	if (src >> BTRFS_QGROUP_LEVEL_SHIFT >= dst >> BTRFS_QGROUP_LEVEL_SHIFT)
+		ret = -EINVAL;
+	else if (!g || !qgroup_find(q, dst))
+		ret = -ENOENT;
+	else if (assign && i < g->nparents)
+		ret = -EEXIST;
+	else if (!assign && i == g->nparents)
+		ret = -ENOENT;
+	else if (assign && reaches(q, dst, src, 0))
+		ret = -EINVAL;	/* a loop */
+	if (ret) {
+		wctx_end(&w);
+		return ret;
+	}
+	if (assign) {
+		ret = put_item(w.t, &a, (const u8 *)"", 0);
+		if (ret == 0)
+			ret = put_item(w.t, &b, (const u8 *)"", 0);
+		if (ret == 0)
+			ret = parent_add(g, dst);
+	} else {
+		ret = del_item(w.t, &a);
+		if (ret == 0)
+			ret = del_item(w.t, &b);
+		parent_del(g, dst);
+	}
+	if (ret) {
+		trans_abort(w.t, ret);
+		wctx_end(&w);
+		return ret;
+	}
+	q->rescan = 1;
+	return wctx_end_commit(&w);
+}
+
+/*
+ * Set qgroup id's limits (btrfs qgroup limit): which is
+ * BTRFS_QGROUP_LIMIT_MAX_RFER or _MAX_EXCL, bytes 0 for none. Returns 0,
+ * -ENOENT, -ENOTCONN or <0.
+ */
+int fs_qgroup_limit(struct fs_info *fs, uint64_t id, uint64_t which,
+		    uint64_t bytes)
+{
+	struct qgroup *g;
+	struct wctx w;
+	int ret = config_begin(fs, &w);
+
+	if (ret)
+		return ret;
+	g = qgroup_find(fs->qgroups, id);
+	if (!g) {
+		wctx_end(&w);
+		return -ENOENT;
+	}
+	if (bytes)
+		g->lim_flags |= which;
+	else
+		g->lim_flags &= ~which;
+	if (which == BTRFS_QGROUP_LIMIT_MAX_RFER)
+		g->max_rfer = bytes;
+	else
+		g->max_excl = bytes;
+	ret = put_limit(w.t, g);
+	if (ret)
+		trans_abort(w.t, ret);
+	wctx_end(&w);
+	return ret;
+}
+
+/*
+ * Call fn for every qgroup, in id order, with its parents and members
+ * (qgroup show). Returns 0, -ENOTCONN when quotas are off, or what fn
+ * returned (1 stops quietly).
+ */
+int fs_qgroup_list(struct fs_info *fs, fs_qgroup_fn fn, void *ctx)
+{
+	struct qgroup_table *q;
+	struct fs_qgroup *e = kzalloc(sizeof(*e));
+	u32 i, j;
+	int ret = e ? 0 : -ENOMEM;
+
+	if (ret)
+		return ret;
+	down_read(&fs->ns_lock);
+	down_read(&fs->trans_sem);
+	q = fs->qgroups;
+	if (!q)
+		ret = -ENOTCONN;
+	for (i = 0; q && i < q->n && ret == 0; i++) {
+		const struct qgroup *g = &q->v[i];
+
+		memset(e, 0, sizeof(*e));
+		e->id = g->id;
+		e->rfer = g->rfer;
+		e->excl = g->excl;
+		e->lim_flags = g->lim_flags;
+		e->max_rfer = g->max_rfer;
+		e->max_excl = g->max_excl;
+		for (j = 0; j < g->nparents &&
+			    e->nparents < FS_QGROUP_REL_MAX; j++)
+			e->parents[e->nparents++] = g->parents[j];
+		for (j = 0; j < q->n && e->nchildren < FS_QGROUP_REL_MAX; j++)
+			if (is_parent(&q->v[j], g->id))
+				e->children[e->nchildren++] = q->v[j].id;
+		e->subvol_exists = g->id >> BTRFS_QGROUP_LEVEL_SHIFT == 0 &&
+				   subvol_exists(fs, g->id);
+		ret = fn(ctx, e);
+	}
+	up_read(&fs->trans_sem);
+	up_read(&fs->ns_lock);
+	kfree(e);
+	return ret == 1 ? 0 : ret;
+}
+
+/* Is quota accounting on? *flags gets the status flags. */
+int fs_quota_status(struct fs_info *fs, uint64_t *flags)
+{
+	int on;
+
+	down_read(&fs->trans_sem);
+	on = fs->qgroups != NULL;
+	*flags = on ? fs->qgroups->status_flags : 0;
+	up_read(&fs->trans_sem);
+	return on;
+}
+
+/*
+ * Count every qgroup anew (btrfs quota rescan), at the commit this call
+ * makes. Returns 0, -ENOTCONN or <0.
+ */
+int fs_quota_rescan(struct fs_info *fs)
+{
+	struct wctx w;
+	int ret = config_begin(fs, &w);
+
+	if (ret)
+		return ret;
+	fs->qgroups->rescan = 1;
+	fs->qgroups->status_dirty = 1;
+	return wctx_end_commit(&w);
+}

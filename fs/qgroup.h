@@ -1,0 +1,64 @@
+/*
+ * Quota groups: the quota tree, the in-memory table of qgroups and their
+ * exact accounting at every commit. See qgroup.c (table, tree, commands)
+ * and qgroup_account.c (counting).
+ */
+#ifndef FS_QGROUP_H
+#define FS_QGROUP_H
+
+#include "format.h"
+
+struct fs_info;
+struct trans;
+struct dref_head;
+
+/* One quota group. */
+struct qgroup {
+	u64 id;			/* level << 48 | number */
+	u64 rfer, excl;		/* referenced, exclusive bytes */
+	u64 lim_flags;		/* BTRFS_QGROUP_LIMIT_* */
+	u64 max_rfer, max_excl;	/* limits, bytes (with their flag) */
+	u64 *parents;		/* ids of the groups it is a member of */
+	u32 nparents;
+	int dirty;		/* info item to rewrite at the commit */
+	/* Accounting scratch (qgroup_account.c, commit only): how many of
+	 * the old and new roots reaching the extent being counted it holds,
+	 * valid when mark is the table's round; visit: the last root whose
+	 * walk up reached it. */
+	u32 old_n, new_n;
+	u64 mark, visit;
+};
+
+/*
+ * The table of a filesystem with quotas on (fs->qgroups). Its set of
+ * groups and their relations change in a change holding ns_lock for
+ * write (the commands) or in the commit (trans_sem for write: snapshots
+ * and accounting, which also changes the counts). Readers hold ns_lock
+ * and trans_sem for read.
+ */
+struct qgroup_table {
+	struct qgroup *v;	/* sorted by id */
+	u32 n, cap;
+	u64 status_flags;	/* BTRFS_QGROUP_STATUS_FLAG_* */
+	int rescan;		/* count everything anew at the next commit */
+	/* Extents whose references changed in the running transaction,
+	 * recorded as the commit runs delayed refs [commit only]. */
+	struct qgroup_ext *ext;
+	u32 next, ext_cap;
+	u64 round;		/* extents counted (qgroup.mark) */
+	u64 seq;		/* roots walked up (qgroup.visit) */
+	int status_dirty;	/* status item to rewrite at the commit */
+};
+
+/* qgroup.c */
+struct qgroup *qgroup_find(struct qgroup_table *q, u64 id);
+int qgroup_load(struct fs_info *fs);
+void qgroup_table_free(struct fs_info *fs);
+int qgroup_subvol_created(struct trans *t, u64 id);
+int qgroup_write_all(struct trans *t);
+
+/* qgroup_account.c */
+int qgroup_record_head(struct trans *t, const struct dref_head *h);
+int qgroup_account_commit(struct trans *t);
+
+#endif
