@@ -71,7 +71,8 @@ static int table_add(struct qgroup_table *q, u64 id, struct qgroup **out)
 
 		if (!v)
 			return -ENOMEM;
-		memcpy(v, q->v, q->n * sizeof(*v));
+		if (q->n)
+			memcpy(v, q->v, q->n * sizeof(*v));
 		kfree(q->v);
 		q->v = v;
 		q->cap = cap;
@@ -111,7 +112,8 @@ static int parent_add(struct qgroup *g, u64 parent)
 	v = kmalloc((g->nparents + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	memcpy(v, g->parents, g->nparents * sizeof(*v));
+	if (g->nparents)
+		memcpy(v, g->parents, g->nparents * sizeof(*v));
 	v[g->nparents++] = parent;
 	kfree(g->parents);
 	g->parents = v;

@@ -229,24 +229,43 @@ static int queue_ext(struct acct *a, const struct qgroup_ext *e)
 	return ret;
 }
 
-/* The generation of tree block bytenr from its current extent item. */
-static int block_generation(struct fs_info *fs, const struct qgroup_ext *e,
-			    u64 *gen)
+/*
+ * The generation and level of tree block e from its current extent item
+ * (a head does not always know the level). Returns 0, 1 when the block
+ * is gone, or <0.
+ */
+static int block_info(struct fs_info *fs, const struct qgroup_ext *e,
+		      u64 *gen, u8 *level)
 {
-	struct key k = { e->bytenr, BTRFS_METADATA_ITEM_KEY, e->level };
+	struct key k = { e->bytenr, BTRFS_METADATA_ITEM_KEY, 0 };
 	struct ctree_path p;
+	const u8 *d;
 	u32 size;
 	int ret;
 
-	if (!(fs->incompat & BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA)) {
+	if (!(fs->incompat & BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA))
 		k.type = BTRFS_EXTENT_ITEM_KEY;
-		k.offset = fs->nodesize;
-	}
 	ctree_path_init(&p);
-	ret = ctree_lookup(&fs->extent_root, &k, &p);
-	if (ret == 0)
-		*gen = D_GET64(struct d_extent_item,
-			       ctree_item_ptr(&p, &size), generation);
+	ret = ctree_search_ge(&fs->extent_root, &k, &p);
+	if (ret == 0) {
+		u8 type = k.type;
+
+		ctree_item_key(&p, &k);
+		d = ctree_item_ptr(&p, &size);
+		if (k.objectid != e->bytenr || k.type != type ||
+		    size < sizeof(struct d_extent_item))
+			ret = 1;
+		else
+			*gen = D_GET64(struct d_extent_item, d, generation);
+		if (ret == 0 && type == BTRFS_METADATA_ITEM_KEY)
+			*level = (u8)k.offset;
+		else if (ret == 0)
+			*level = size >= sizeof(struct d_extent_item) +
+				 sizeof(struct d_tree_block_info) ?
+				 D_GET8(struct d_tree_block_info,
+					d + sizeof(struct d_extent_item),
+					level) : 0;
+	}
 	ctree_path_release(&p);
 	return ret;
 }
@@ -259,7 +278,7 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e)
 				 { 0, 0, 0 } };
 	struct tree_block *b;
 	u32 i, size;
-	int ret = block_generation(a->fs, e, &exp.generation);
+	int ret = block_info(a->fs, e, &exp.generation, &exp.level);
 
 	if (ret)
 		return ret == 1 ? 0 : ret;	/* gone: its refs went too */
