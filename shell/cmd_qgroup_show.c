@@ -8,7 +8,8 @@
  * subvolume's path from the top ("<toplevel>" for 5, "<stale>" when the
  * subvolume is gone); for a higher-level qgroup btrfs-progs 6.2 lists
  * the groups it is a member of and then "<N member qgroups>" counting
- * those, which is what is printed here too.
+ * those (with a NUL byte for the 's' when N is 1), which is what is
+ * printed here too, byte for byte.
  */
 #include <ghee/errno.h>
 #include <stdio.h>
@@ -251,8 +252,10 @@ static void print_path(const struct row *r)
 							LEVEL_SHIFT),
 				   (unsigned long long)(r->g.parents[i] &
 							NUM_MASK));
-		con_printf("<%u member qgroup%s>", r->g.nparents,
-			   r->g.nparents != 1 ? "s" : "");
+		/* btrfs-progs prints the plural's 's' with %c, and a NUL
+		 * byte in its place for one. */
+		con_printf("<%u member qgroup", r->g.nparents);
+		con_write(r->g.nparents != 1 ? "s>" : "\0>", 2);
 	} else if (r->has_path) {
 		con_printf("%s", r->path[0] ? r->path : "<toplevel>");
 	} else {
