@@ -182,9 +182,21 @@ typedef int (*fs_subvol_fn)(void *ctx, const struct fs_subvol *sv);
 /* fs_subvol_snapshot flags */
 #define FS_SNAP_RDONLY (1u << 0)	/* a read-only snapshot */
 
+/* Quota groups a new subvolume's qgroup joins (subvolume create -i). */
+#define FS_QGROUP_INHERIT_MAX 16
+struct fs_qgroup_inherit {
+	uint32_t n;
+	uint64_t ids[FS_QGROUP_INHERIT_MAX];	/* level > 0 qgroup ids */
+};
+
 int fs_subvol_create(struct fs_info *fs, const char *path);
+int fs_subvol_create_inherit(struct fs_info *fs, const char *path,
+			     const struct fs_qgroup_inherit *qi);
 int fs_subvol_snapshot(struct fs_info *fs, const char *src, const char *dst,
 		       unsigned flags);
+int fs_subvol_snapshot_inherit(struct fs_info *fs, const char *src,
+			       const char *dst, unsigned flags,
+			       const struct fs_qgroup_inherit *qi);
 int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx);
 int fs_subvol_get(struct fs_info *fs, const char *path, struct fs_subvol *sv);
 int fs_subvol_set_ro(struct fs_info *fs, const char *path, int ro);

@@ -375,16 +375,62 @@ static int create_locked(struct trans *t, u64 id)
 }
 
 /*
- * Give new subvolume id its level-0 qgroup, when quotas are on (its
- * making, in a change or the commit). Errors abort.
+ * Check the groups a new subvolume is to join (-i), before anything
+ * changes: each must exist above level 0 (Linux's answers: -ENOENT
+ * when one does not, -EINVAL for level 0 or quotas off). Caller holds
+ * ns_lock for write.
  */
-int qgroup_subvol_created(struct trans *t, u64 id)
+int qgroup_inherit_check(struct fs_info *fs,
+			 const struct fs_qgroup_inherit *qi)
 {
+	u32 i;
+
+	if (!qi || !qi->n)
+		return 0;
+	if (!fs->qgroups || qi->n > FS_QGROUP_INHERIT_MAX)
+		return -EINVAL;
+	for (i = 0; i < qi->n; i++) {
+		if (!(qi->ids[i] >> BTRFS_QGROUP_LEVEL_SHIFT))
+			return -EINVAL;
+		if (!qgroup_find(fs->qgroups, qi->ids[i]))
+			return -ENOENT;
+	}
+	return 0;
+}
+
+/* Make id a member of parent: both relation items and the table. */
+static int relation_add(struct trans *t, u64 id, u64 parent)
+{
+	struct key a = { id, BTRFS_QGROUP_RELATION_KEY, parent };
+	struct key b = { parent, BTRFS_QGROUP_RELATION_KEY, id };
+	int ret = put_item(t, &a, (const u8 *)"", 0);
+
+	if (ret == 0)
+		ret = put_item(t, &b, (const u8 *)"", 0);
+	if (ret == 0)
+		ret = parent_add(qgroup_find(t->fs->qgroups, id), parent);
+	return ret;
+}
+
+/*
+ * Give new subvolume id its level-0 qgroup, when quotas are on (its
+ * making, in a change or the commit), a member of the groups of qi
+ * (checked by qgroup_inherit_check; may be NULL). Its counts start at
+ * zero: the commit counts what it reaches, in every group it is in.
+ * Errors abort.
+ */
+int qgroup_subvol_created(struct trans *t, u64 id,
+			  const struct fs_qgroup_inherit *qi)
+{
+	u32 i;
 	int ret;
 
 	if (!t->fs->qgroups || qgroup_find(t->fs->qgroups, id))
 		return 0;
 	ret = create_locked(t, id);
+	for (i = 0; ret == 0 && qi && i < qi->n; i++)
+		ret = qgroup_find(t->fs->qgroups, qi->ids[i]) ?
+		      relation_add(t, id, qi->ids[i]) : -ENOENT;
 	if (ret)
 		trans_abort(t, ret);
 	return ret;
@@ -715,11 +761,7 @@ int fs_qgroup_relation(struct fs_info *fs, uint64_t src, uint64_t dst,
 		return ret;
 	}
 	if (assign) {
-		ret = put_item(w.t, &a, (const u8 *)"", 0);
-		if (ret == 0)
-			ret = put_item(w.t, &b, (const u8 *)"", 0);
-		if (ret == 0)
-			ret = parent_add(g, dst);
+		ret = relation_add(w.t, src, dst);
 	} else {
 		ret = del_item(w.t, &a);
 		if (ret == 0)

@@ -54,7 +54,11 @@ struct qgroup_table {
 struct qgroup *qgroup_find(struct qgroup_table *q, u64 id);
 int qgroup_load(struct fs_info *fs);
 void qgroup_table_free(struct fs_info *fs);
-int qgroup_subvol_created(struct trans *t, u64 id);
+struct fs_qgroup_inherit;
+int qgroup_inherit_check(struct fs_info *fs,
+			 const struct fs_qgroup_inherit *qi);
+int qgroup_subvol_created(struct trans *t, u64 id,
+			  const struct fs_qgroup_inherit *qi);
 int qgroup_write_all(struct trans *t);
 
 /* qgroup_account.c */

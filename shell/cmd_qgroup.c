@@ -32,8 +32,9 @@ static int fail(const char *what, int err)
 	return err;
 }
 
-/* Parse "level/number" or "number" into *id. 0 or -EINVAL. */
-static int parse_qgroupid(const char *s, uint64_t *id)
+/* Parse "level/number" or "number" into *id. 0, or -EINVAL after
+ * saying what is wrong. */
+int cmd_qgroup_parse_id(const char *s, uint64_t *id)
 {
 	uint64_t level = 0, v = 0;
 	const char *p = s;
@@ -137,7 +138,7 @@ int cmd_qgroup_create(int argc, char **argv)
 
 	if (argc != 3)
 		return -EINVAL;
-	if (parse_qgroupid(argv[1], &id))
+	if (cmd_qgroup_parse_id(argv[1], &id))
 		return -EINVAL;
 	fs = fs_at("qgroup create", argv[2]);
 	if (!fs)
@@ -154,7 +155,7 @@ int cmd_qgroup_destroy(int argc, char **argv)
 
 	if (argc != 3)
 		return -EINVAL;
-	if (parse_qgroupid(argv[1], &id))
+	if (cmd_qgroup_parse_id(argv[1], &id))
 		return -EINVAL;
 	fs = fs_at("qgroup destroy", argv[2]);
 	if (!fs)
@@ -176,7 +177,7 @@ static int relation(int argc, char **argv, int assign)
 		i++;
 	if (argc - i != 3)
 		return -EINVAL;
-	if (parse_qgroupid(argv[i], &src) || parse_qgroupid(argv[i + 1],
+	if (cmd_qgroup_parse_id(argv[i], &src) || cmd_qgroup_parse_id(argv[i + 1],
 							    &dst))
 		return -EINVAL;
 	fs = fs_at(assign ? "qgroup assign" : "qgroup remove", argv[i + 2]);
@@ -223,7 +224,7 @@ int cmd_qgroup_limit(int argc, char **argv)
 	if (!fs)
 		return -ENOENT;
 	if (argc - i == 3) {
-		if (parse_qgroupid(argv[i + 1], &id))
+		if (cmd_qgroup_parse_id(argv[i + 1], &id))
 			return -EINVAL;
 	} else {
 		ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);

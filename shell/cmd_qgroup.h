@@ -6,6 +6,8 @@
 #ifndef SHELL_CMD_QGROUP_H
 #define SHELL_CMD_QGROUP_H
 
+#include <stdint.h>
+
 int cmd_quota_enable(int argc, char **argv);
 int cmd_quota_disable(int argc, char **argv);
 int cmd_quota_rescan(int argc, char **argv);
@@ -15,5 +17,6 @@ int cmd_qgroup_assign(int argc, char **argv);
 int cmd_qgroup_remove(int argc, char **argv);
 int cmd_qgroup_limit(int argc, char **argv);
 int cmd_qgroup_show(int argc, char **argv);
+int cmd_qgroup_parse_id(const char *s, uint64_t *id);
 
 #endif

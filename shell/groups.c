@@ -39,15 +39,15 @@ static const struct shell_cmd filesystem_cmds[] = {
 };
 
 static const struct shell_cmd subvolume_cmds[] = {
-	{ "create", "PATH...", "make subvolumes", 1, -1,
-	  cmd_subvolume_create },
+	{ "create", "[-i QGROUPID] PATH...", "make subvolumes (-i: their "
+	  "qgroups join QGROUPID)", 1, -1, cmd_subvolume_create },
 	{ "delete", "[-c|-C] PATH... | -i ID PATH", "delete subvolumes (the "
 	  "cleaner frees their space in the background)", 1, -1,
 	  cmd_subvolume_delete },
 	{ "list", "[-p] [-a] [-s] [-r] [-u] [-q] [-o] PATH", "list the "
 	  "subvolumes", 0, -1, cmd_subvolume_list },
-	{ "snapshot", "[-r] SOURCE DEST", "snapshot a subvolume (-r: "
-	  "read-only)", 2, 3, cmd_subvolume_snapshot },
+	{ "snapshot", "[-r] [-i QGROUPID] SOURCE DEST", "snapshot a "
+	  "subvolume (-r: read-only)", 2, -1, cmd_subvolume_snapshot },
 	{ "get-default", "[PATH]", "show the default subvolume", 0, 1,
 	  cmd_subvolume_get_default },
 	{ "set-default", "ID [PATH]", "set the default subvolume (used from "

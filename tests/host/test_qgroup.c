@@ -426,6 +426,37 @@ TEST(qgroup, higher_level_groups)
 	CHECK_OK(env_close(&e));
 }
 
+TEST(qgroup, inherit_on_create_and_snapshot)
+{
+	struct fs_qgroup_inherit qi = { 1, { 1ULL << 48 | 7 } };
+	struct fs_qgroup_inherit zero = { 1, { 256 } };
+	struct env e = { 0 };
+	struct fs_ino ino;
+
+	CHECK_OK(env_open(&e, 4096));
+	CHECK_EQ(fs_subvol_create_inherit(e.fs, "/a", &qi), -ENOENT);
+	CHECK_EQ(fs_lookup(e.fs, "/a", 0, &ino), -ENOENT);
+	CHECK_OK(fs_qgroup_create(e.fs, qi.ids[0]));
+	CHECK_OK(fs_subvol_create_inherit(e.fs, "/a", &qi));
+	CHECK_EQ(fs_subvol_create_inherit(e.fs, "/b", &zero), -EINVAL);
+	CHECK_OK(many_files(e.fs, "/a/d", 400, 1));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_EQ(qgroup_find(e.fs->qgroups, qi.ids[0])->rfer,
+		 qgroup_find(e.fs->qgroups, 256)->rfer);
+	/* The snapshot joins the group: all it shares with a is the
+	 * group's own; only the root blocks are each one's. */
+	CHECK_OK(fs_subvol_snapshot_inherit(e.fs, "/a", "/s", 0, &qi));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_EQ(qgroup_find(e.fs->qgroups, 257)->excl, 4096);
+	CHECK_EQ(qgroup_find(e.fs->qgroups, qi.ids[0])->excl,
+		 qgroup_find(e.fs->qgroups, qi.ids[0])->rfer);
+	CHECK_OK(fs_subvol_snapshot_inherit(e.fs, "/s", "/t", FS_SNAP_RDONLY,
+					    NULL));
+	CHECK_OK(put(e.fs, "/s/d/f00003", 0, 20000, 9));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(env_close(&e));
+}
+
 TEST(qgroup, random_workload)
 {
 	static const char *const subs[] = { "", "/a", "/b", "/s1", "/s2",

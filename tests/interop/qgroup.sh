@@ -3,7 +3,7 @@
 # btrfs-progs and the host kernel's btrfs.
 #   1. ghee enables quotas, makes subvolumes, writes, overwrites, reflinks
 #      within and across subvolumes, snapshots (nested, read-only),
-#      higher-level groups, deletes a snapshot and lets the cleaner drop
+#      higher-level groups (and -i on create and snapshot), deletes a snapshot and lets the cleaner drop
 #      it; `btrfs check` is clean and `btrfs check --qgroup-report` finds
 #      no quota group whose counts differ;
 #   2. as root, and only after 1 passed: Linux mounts it read-write, runs
@@ -65,6 +65,8 @@ ghee "quota enable /" "mkdir /d" "write /d/f 0 300000 1" \
 	"subvolume snapshot /gone /gone2" "write /gone2/x 0 9000 8" \
 	"qgroup create 1/1 /" "qgroup create 2/1 /" "qgroup assign 0/256 1/1 /" \
 	"qgroup assign 0/257 1/1 /" "qgroup assign 1/1 2/1 /" \
+	"subvolume create -i 1/1 /inh" "write /inh/x 0 40000 14" \
+	"subvolume snapshot -r -i 1/1 /sv /snapi" \
 	"qgroup limit 10M 0/256 /" "qgroup limit -e 5M 1/1 /" \
 	"subvolume delete /gone" "subvolume sync /" "sync" \
 	"qgroup show --raw -pcre /" >"$W/build.out"
