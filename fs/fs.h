@@ -223,7 +223,9 @@ typedef int (*fs_qgroup_fn)(void *ctx, const struct fs_qgroup *g);
 int fs_quota_enable(struct fs_info *fs);
 int fs_quota_disable(struct fs_info *fs);
 int fs_quota_rescan(struct fs_info *fs);
-int fs_quota_status(struct fs_info *fs, uint64_t *flags);
+int fs_quota_rescan_wait(struct fs_info *fs);
+int fs_quota_status(struct fs_info *fs, uint64_t *flags,
+		    uint64_t *progress);
 int fs_qgroup_create(struct fs_info *fs, uint64_t id);
 int fs_qgroup_destroy(struct fs_info *fs, uint64_t id);
 int fs_qgroup_relation(struct fs_info *fs, uint64_t src, uint64_t dst,

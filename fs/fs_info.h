@@ -121,6 +121,10 @@ struct fs_info {
 	 * commit_* fields under commit_root_sem. */
 	struct qgroup_table *qgroups;	/* quota groups; NULL when off
 					 * (qgroup.h says what guards it) */
+	struct task *qgroup_rescan;	/* the rescan task, or NULL
+					 * [ns_lock write] */
+	int qgroup_rescan_exiting;	/* it found no work and is ending
+					 * [a] */
 	u64 default_subvol;		/* subvolume id mounted as "/" [I] */
 	u64 next_subvol_id;		/* id for the next new subvolume, 0
 					 * until looked up [ns_lock write] */

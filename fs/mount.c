@@ -213,7 +213,9 @@ static int go_read_write(struct fs_info *fs)
 			return ret;
 	}
 	ret = trans_start_committer(fs);
-	return ret ? ret : cleaner_start(fs);
+	if (ret == 0)
+		ret = cleaner_start(fs);
+	return ret ? ret : qgroup_rescan_start(fs);
 }
 
 /* Steps 2-5 of mount, on an fs_info whose super is set up. */
@@ -339,6 +341,7 @@ void fs_umount(struct fs_info *fs)
 {
 	if (!fs)
 		return;
+	qgroup_rescan_stop(fs);
 	cleaner_stop(fs);
 	trans_stop_committer(fs);
 	if (fs->running) {

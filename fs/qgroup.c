@@ -13,9 +13,9 @@
  * and the table together, in one change. The counts reach the tree at
  * each commit (qgroup_write_all, after qgroup_account_commit).
  *
- * A change of configuration that could leave counts to recompute
- * (enable, assign, remove) asks for a full count at its commit
- * (table->rescan): it is exact, and costs a walk of every extent.
+ * A change of configuration that leaves counts to recompute (enable,
+ * assign, remove) asks for a rescan (table->rescan, qgroup_rescan.c),
+ * which begins at its commit.
  *
  * Locking: see struct qgroup_table. The commands run as changes under
  * ns_lock for write (wctx_begin); readers (fs_qgroup_list) hold ns_lock
@@ -164,6 +164,8 @@ static int load_item(struct qgroup_table *q, const struct key *k,
 			return -EUCLEAN;
 		q->status_flags = D_GET64(struct d_qgroup_status_item, d,
 					  flags);
+		q->rescan_progress = D_GET64(struct d_qgroup_status_item, d,
+					     rescan);
 		break;
 	case BTRFS_QGROUP_INFO_KEY:
 		if (size < QI)
@@ -236,8 +238,10 @@ int qgroup_load(struct fs_info *fs)
 		table_destroy(q);
 		return ret;
 	}
-	if (q->status_flags & (BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT |
-			       BTRFS_QGROUP_STATUS_FLAG_RESCAN))
+	/* Inconsistent counts are counted anew; a rescan in progress
+	 * resumes where its progress says. */
+	if ((q->status_flags & BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT) &&
+	    !(q->status_flags & BTRFS_QGROUP_STATUS_FLAG_RESCAN))
 		q->rescan = 1;
 	fs->qgroups = q;
 	return 0;
@@ -349,7 +353,7 @@ int qgroup_write_all(struct trans *t)
 		ret = put_info(t, &q->v[i]);
 	}
 	if (ret == 0 && q->status_dirty)
-		ret = put_status(t, q->status_flags, 0);
+		ret = put_status(t, q->status_flags, q->rescan_progress);
 	q->status_dirty = 0;
 	if (ret)
 		trans_abort(t, ret);
@@ -536,7 +540,8 @@ int fs_quota_enable(struct fs_info *fs)
 		wctx_end(&w);
 		return ret;
 	}
-	return wctx_end_commit(&w);
+	ret = wctx_end_commit(&w);
+	return ret ? ret : qgroup_rescan_start(fs);
 }
 
 /* Delete every item of the quota tree, then its last leaf and root
@@ -774,7 +779,8 @@ int fs_qgroup_relation(struct fs_info *fs, uint64_t src, uint64_t dst,
 		return ret;
 	}
 	q->rescan = 1;
-	return wctx_end_commit(&w);
+	ret = wctx_end_commit(&w);
+	return ret ? ret : qgroup_rescan_start(fs);
 }
 
 /*
@@ -856,21 +862,28 @@ int fs_qgroup_list(struct fs_info *fs, fs_qgroup_fn fn, void *ctx)
 	return ret == 1 ? 0 : ret;
 }
 
-/* Is quota accounting on? *flags gets the status flags. */
-int fs_quota_status(struct fs_info *fs, uint64_t *flags)
+/* Is quota accounting on? *flags gets the status flags (RESCAN also
+ * when a rescan is asked for but not begun), *progress where a rescan
+ * is. */
+int fs_quota_status(struct fs_info *fs, uint64_t *flags,
+		    uint64_t *progress)
 {
-	int on;
+	struct qgroup_table *q;
 
 	down_read(&fs->trans_sem);
-	on = fs->qgroups != NULL;
-	*flags = on ? fs->qgroups->status_flags : 0;
+	q = fs->qgroups;
+	*flags = !q ? 0 : q->status_flags |
+		 (q->rescan ? BTRFS_QGROUP_STATUS_FLAG_RESCAN : 0);
+	*progress = q ? q->rescan_progress : 0;
 	up_read(&fs->trans_sem);
-	return on;
+	return q != NULL;
 }
 
 /*
- * Count every qgroup anew (btrfs quota rescan), at the commit this call
- * makes. Returns 0, -ENOTCONN or <0.
+ * Count every qgroup anew (btrfs quota rescan): the rescan begins at the
+ * commit this call makes, and its task goes on in the background
+ * (fs_quota_rescan_wait waits for it). Returns 0, -ENOTCONN,
+ * -EINPROGRESS (one runs already, as Linux) or <0.
  */
 int fs_quota_rescan(struct fs_info *fs)
 {
@@ -879,7 +892,11 @@ int fs_quota_rescan(struct fs_info *fs)
 
 	if (ret)
 		return ret;
+	if (qgroup_rescan_busy(fs->qgroups)) {
+		wctx_end(&w);
+		return -EINPROGRESS;
+	}
 	fs->qgroups->rescan = 1;
-	fs->qgroups->status_dirty = 1;
-	return wctx_end_commit(&w);
+	ret = wctx_end_commit(&w);
+	return ret ? ret : qgroup_rescan_start(fs);
 }

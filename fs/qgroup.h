@@ -40,7 +40,13 @@ struct qgroup_table {
 	struct qgroup *v;	/* sorted by id */
 	u32 n, cap;
 	u64 status_flags;	/* BTRFS_QGROUP_STATUS_FLAG_* */
-	int rescan;		/* count everything anew at the next commit */
+	int rescan;		/* begin a rescan at the next commit */
+	/* A rescan in progress (status flag RESCAN): extents from this
+	 * bytenr on are not counted yet; each commit counts a batch. */
+	u64 rescan_progress;
+	u64 rescan_done;	/* extents the rescans counted, for progress */
+	u32 rescan_batch;	/* extents per commit; 0: RESCAN_BATCH
+				 * (tests make it small) */
 	/* Extents whose references changed in the running transaction,
 	 * recorded as the commit runs delayed refs [commit only]. */
 	struct qgroup_ext *ext;
@@ -60,6 +66,11 @@ int qgroup_inherit_check(struct fs_info *fs,
 int qgroup_subvol_created(struct trans *t, u64 id,
 			  const struct fs_qgroup_inherit *qi);
 int qgroup_write_all(struct trans *t);
+
+/* qgroup_rescan.c */
+int qgroup_rescan_start(struct fs_info *fs);
+void qgroup_rescan_stop(struct fs_info *fs);
+int qgroup_rescan_busy(const struct qgroup_table *q);
 
 /* qgroup_account.c */
 int qgroup_record_head(struct trans *t, const struct dref_head *h);

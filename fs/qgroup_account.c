@@ -31,9 +31,14 @@
  * commit's own state, nothing pending). Roots being dropped by the
  * cleaner still reach what it has not dropped and count.
  *
- * A full count (enable, assign, Linux's inconsistent or half-rescanned
- * counts) zeroes the counts and resolves every extent of the extent tree
- * at the current roots.
+ * A rescan (enable, assign, remove, `quota rescan`, counts Linux left
+ * inconsistent) zeroes the counts and then, a batch per commit, resolves
+ * every extent of the extent tree at the current roots, in bytenr order
+ * (qgroup_rescan.c drives it). The status item's progress says where the
+ * next batch starts, in the same commit as the counts it belongs to, so
+ * an unmount or a power cut resumes there. While it runs, a changed
+ * extent is counted only when the rescan has passed it; the rescan
+ * counts the others as they are when it reaches them.
  */
 #include <ghee/errno.h>
 
@@ -45,6 +50,9 @@
 #include "qgroup.h"
 #include "transaction.h"
 #include "tree_check.h"
+
+/* Extents a rescan counts per commit. */
+#define RESCAN_BATCH 2048
 
 /* An extent whose references changed in the running transaction. */
 struct qgroup_ext {
@@ -325,6 +333,9 @@ static int account_queue(struct acct *a)
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
+		if (qgroup_rescan_busy(a->q) &&
+		    e.bytenr >= a->q->rescan_progress)
+			continue;	/* the rescan counts it later */
 		ret = roots_of(a->fs, &e, BACKREF_COMMIT, &a->old);
 		if (ret == 0)
 			ret = roots_of(a->fs, &e, BACKREF_CURRENT, &a->new_);
@@ -338,13 +349,18 @@ static int account_queue(struct acct *a)
 	return ret;
 }
 
-/* Queue every extent of the extent tree (a full count). */
-static int queue_all(struct acct *a)
+/*
+ * Queue the extents of the extent tree from bytenr start on, at most
+ * RESCAN_BATCH of them; *next: where the next batch starts, 0 when the
+ * tree ended.
+ */
+static int queue_batch(struct acct *a, u64 start, u64 *next)
 {
-	struct key k = { 0, 0, 0 };
+	struct key k = { start, 0, 0 };
 	struct ctree_path p;
 	int ret;
 
+	*next = 0;
 	ctree_path_init(&p);
 	for (ret = ctree_search_ge(&a->fs->extent_root, &k, &p); ret == 0;
 	     ret = ctree_next_item(&p)) {
@@ -356,23 +372,20 @@ static int queue_all(struct acct *a)
 		if (k.type != BTRFS_EXTENT_ITEM_KEY &&
 		    k.type != BTRFS_METADATA_ITEM_KEY)
 			continue;
+		if (a->nq == (a->q->rescan_batch ? a->q->rescan_batch :
+			      RESCAN_BATCH)) {
+			*next = k.objectid;
+			break;
+		}
 		d = ctree_item_ptr(&p, &size);
 		e.bytenr = k.objectid;
 		if (k.type == BTRFS_METADATA_ITEM_KEY) {
 			e.num_bytes = a->fs->nodesize;
-			e.level = (u8)k.offset;
-		} else if (size >= sizeof(struct d_extent_item) &&
-			   (D_GET64(struct d_extent_item, d, flags) &
-			    BTRFS_EXTENT_FLAG_DATA)) {
-			e.num_bytes = k.offset;
-			e.is_data = 1;
 		} else {
 			e.num_bytes = k.offset;
-			e.level = size >= sizeof(struct d_extent_item) +
-				  sizeof(struct d_tree_block_info) ?
-				  D_GET8(struct d_tree_block_info,
-					 d + sizeof(struct d_extent_item),
-					 level) : 0;
+			e.is_data = size >= sizeof(struct d_extent_item) &&
+				    (D_GET64(struct d_extent_item, d, flags) &
+				     BTRFS_EXTENT_FLAG_DATA);
 		}
 		ret = backref_grow((void **)&a->queue, &a->qcap, a->nq,
 				   sizeof(*a->queue));
@@ -384,17 +397,31 @@ static int queue_all(struct acct *a)
 	return ret < 0 ? ret : 0;
 }
 
-/* Resolve and count every extent at the current roots, from zero. */
-static int count_all(struct acct *a)
+/* Begin a rescan: every count from zero, nothing counted yet. */
+static void rescan_begin(struct qgroup_table *q)
 {
-	struct qgroup_table *q = a->q;
 	u32 i;
-	int ret = queue_all(a);
 
 	for (i = 0; i < q->n; i++) {
 		q->v[i].rfer = q->v[i].excl = 0;
 		q->v[i].dirty = 1;
 	}
+	q->status_flags |= BTRFS_QGROUP_STATUS_FLAG_RESCAN;
+	q->status_flags &= ~BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT;
+	q->rescan_progress = 0;
+}
+
+/* Count the next batch of a rescan at the current roots (the extents
+ * before it are counted, those after it not yet). */
+static int rescan_batch(struct acct *a)
+{
+	struct qgroup_table *q = a->q;
+	u64 next;
+	u32 i;
+	int ret;
+
+	a->nq = 0;
+	ret = queue_batch(a, q->rescan_progress, &next);
 	a->old.n = 0;
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		ret = roots_of(a->fs, &a->queue[i], BACKREF_CURRENT,
@@ -402,10 +429,14 @@ static int count_all(struct acct *a)
 		if (ret == 0 && a->new_.n)
 			ret = apply(a, a->queue[i].num_bytes);
 	}
-	if (ret == 0)
-		q->status_flags &= ~(BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT |
-				     BTRFS_QGROUP_STATUS_FLAG_RESCAN);
-	return ret;
+	if (ret)
+		return ret;
+	q->rescan_done += a->nq;
+	q->rescan_progress = next;
+	if (!next)
+		q->status_flags &= ~BTRFS_QGROUP_STATUS_FLAG_RESCAN;
+	q->status_dirty = 1;
+	return 0;
 }
 
 /*
@@ -461,14 +492,15 @@ int qgroup_account_commit(struct trans *t)
 	a.fs = t->fs;
 	a.q = t->fs->qgroups;
 	if (a.q->rescan) {
-		ret = count_all(&a);
+		rescan_begin(a.q);
 		a.q->rescan = 0;
-	} else {
-		for (i = 0; i < a.q->next && ret == 0; i++)
-			ret = queue_ext(&a, &a.q->ext[i]);
-		if (ret == 0)
-			ret = account_queue(&a);
 	}
+	for (i = 0; i < a.q->next && ret == 0; i++)
+		ret = queue_ext(&a, &a.q->ext[i]);
+	if (ret == 0)
+		ret = account_queue(&a);
+	if (ret == 0 && qgroup_rescan_busy(a.q))
+		ret = rescan_batch(&a);
 	a.q->next = 0;
 	kfree(a.old.v);
 	kfree(a.new_.v);

@@ -95,39 +95,43 @@ int cmd_quota_disable(int argc, char **argv)
 }
 
 /*
- * quota rescan [-s|-w|-W] PATH. The count runs at the commit this
- * command makes, so it is over when the command returns: -s reports no
- * rescan in progress, -w and -W have nothing to wait for.
+ * quota rescan [-s|-w|-W] PATH: start a rescan (a background task of
+ * the filesystem); -w: and wait for it (also for one already running);
+ * -W: only wait; -s: say whether one runs and where it is.
  */
 int cmd_quota_rescan(int argc, char **argv)
 {
 	struct fs_info *fs;
-	uint64_t flags;
-	int status = 0, ret;
+	uint64_t flags, progress;
+	char opt = 0;
+	int ret;
 
-	if (argc == 3 && !strcmp(argv[1], "-s"))
-		status = 1;
-	else if (!(argc == 2 || (argc == 3 && (!strcmp(argv[1], "-w") ||
-					      !strcmp(argv[1], "-W")))))
+	if (argc == 3 && argv[1][0] == '-' && strchr("swW", argv[1][1]) &&
+	    argv[1][1] && !argv[1][2])
+		opt = argv[1][1];
+	else if (argc != 2)
 		return -EINVAL;
 	fs = fs_at("quota rescan", argv[argc - 1]);
 	if (!fs)
 		return -ENOENT;
-	if (status) {
-		if (!fs_quota_status(fs, &flags))
-			return fail("could not obtain quota rescan status",
-				    -ENOTCONN);
-		con_printf("no rescan operation in progress\n");
+	if (opt == 's') {
+		if (!fs_quota_status(fs, &flags, &progress))
+			return fail("quota rescan failed", -ENOTCONN);
+		if (flags & BTRFS_QGROUP_STATUS_FLAG_RESCAN)
+			con_printf("rescan operation running (current key "
+				   "%lld)\n", (long long)progress);
+		else
+			con_printf("no rescan operation in progress\n");
 		return 0;
 	}
-	if (argc == 3 && !strcmp(argv[1], "-W"))
-		return 0;
-	ret = fs_quota_rescan(fs);
-	if (ret)
-		return fail("quota rescan failed", ret);
-	if (argc == 2)
+	ret = opt == 'W' ? 0 : fs_quota_rescan(fs);
+	if (ret == -EINPROGRESS && opt == 'w')
+		ret = 0;
+	else if (ret == 0 && opt != 'W')
 		con_printf("quota rescan started\n");
-	return 0;
+	if (ret == 0 && opt)
+		ret = fs_quota_rescan_wait(fs);
+	return ret ? fail("quota rescan failed", ret) : 0;
 }
 
 int cmd_qgroup_create(int argc, char **argv)

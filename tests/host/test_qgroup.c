@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <ghee/errno.h>
+#include <ghee/task.h>
 
 #include "../../fs/ctree.h"
 #include "../../fs/fs.h"
@@ -222,11 +223,13 @@ static int compare_counts(struct fs_info *fs)
 	return ret;
 }
 
-/* Commit (after the cleaner is done) and compare. */
+/* Commit (after the cleaner and any rescan are done) and compare. */
 static int sync_compare(struct fs_info *fs)
 {
 	int ret = fs_subvol_sync(fs);
 
+	if (ret == 0)
+		ret = fs_quota_rescan_wait(fs);
 	if (ret == 0)
 		ret = fs_sync(fs);
 	return ret ? ret : compare_counts(fs);
@@ -316,6 +319,7 @@ TEST(qgroup, enable_counts_what_is_there)
 	CHECK_OK(put(e.fs, "/a/f", 0, 100000, 1));
 	CHECK_OK(fs_subvol_snapshot(e.fs, "/a", "/s", 0));
 	CHECK_OK(fs_quota_enable(e.fs));
+	CHECK_OK(fs_quota_rescan_wait(e.fs));
 	CHECK(e.fs->qgroups && e.fs->qgroups->n == 3);
 	CHECK(qgroup_find(e.fs->qgroups, 257)->rfer > 100000);
 	CHECK_OK(sync_compare(e.fs));
@@ -453,6 +457,57 @@ TEST(qgroup, inherit_on_create_and_snapshot)
 	CHECK_OK(fs_subvol_snapshot_inherit(e.fs, "/s", "/t", FS_SNAP_RDONLY,
 					    NULL));
 	CHECK_OK(put(e.fs, "/s/d/f00003", 0, 20000, 9));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(env_close(&e));
+}
+
+/* Begin a rescan of fs counting n extents per commit. */
+static int slow_rescan(struct fs_info *fs, u32 n)
+{
+	fs->qgroups->rescan_batch = n;
+	return fs_quota_rescan(fs);
+}
+
+TEST(qgroup, rescan_resumes_after_unmount_and_power_cut)
+{
+	struct env e = { 0 };
+	struct fault_dev *crashed;
+	uint64_t flags, progress;
+	struct fs_info *fs;
+
+	CHECK_OK(env_open(&e, 4096));
+	CHECK_OK(many_files(e.fs, "/d", 600, 1));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/", "/s", 0));
+	CHECK_OK(sync_compare(e.fs));
+	/* Unmounted in the middle: the status says where it was. */
+	CHECK_OK(slow_rescan(e.fs, 1));
+	fs_umount(e.fs);
+	CHECK_OK(fs_mount(fault_dev_blk(e.dev), FS_MOUNT_RO, &fs));
+	CHECK(fs_quota_status(fs, &flags, &progress));
+	fs_umount(fs);
+	CHECK(flags & BTRFS_QGROUP_STATUS_FLAG_RESCAN);
+	CHECK(progress > 0);
+	/* A read-write mount resumes it, and ends exact. */
+	CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
+	CHECK_OK(sync_compare(e.fs));
+	/* Power cut in the middle of another one. */
+	CHECK_OK(slow_rescan(e.fs, 3));
+	fault_dev_arm(e.dev, 30, FAULT_CUT, 1);
+	while (!fault_dev_is_cut(e.dev) &&
+	       fs_quota_status(e.fs, &flags, &progress) &&
+	       (flags & BTRFS_QGROUP_STATUS_FLAG_RESCAN))
+		msleep(1);
+	crashed = fault_dev_crash_image(e.dev);
+	CHECK(crashed);
+	fs_umount(e.fs);
+	e.fs = NULL;
+	fault_dev_free(e.dev);
+	e.dev = crashed;
+	CHECK_OK(fs_mount(fault_dev_blk(e.dev), FS_MOUNT_RO, &fs));
+	CHECK(fs_quota_status(fs, &flags, &progress));
+	fs_umount(fs);
+	CHECK(flags & BTRFS_QGROUP_STATUS_FLAG_RESCAN);
+	CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
 	CHECK_OK(sync_compare(e.fs));
 	CHECK_OK(env_close(&e));
 }

@@ -52,7 +52,7 @@ check() {
 
 # 1. Build with 4 KiB nodes, so the trees are several levels tall.
 mkfs.btrfs -q -f -n 4096 "$img" >/dev/null 2>&1 || { notok qgroup "mkfs.btrfs failed"; finish; }
-ghee "quota enable /" "mkdir /d" "write /d/f 0 300000 1" \
+ghee "quota enable /" "quota rescan -W /" "mkdir /d" "write /d/f 0 300000 1" \
 	"subvolume create /sv" "mkfiles /sv/m 20 100 3000 5" \
 	"write /sv/a 0 500000 2" "subvolume create /sv/nested" \
 	"write /sv/nested/n 0 70000 3" "sync" \
@@ -68,7 +68,7 @@ ghee "quota enable /" "mkdir /d" "write /d/f 0 300000 1" \
 	"subvolume create -i 1/1 /inh" "write /inh/x 0 40000 14" \
 	"subvolume snapshot -r -i 1/1 /sv /snapi" \
 	"qgroup limit 10M 0/256 /" "qgroup limit -e 5M 1/1 /" \
-	"subvolume delete /gone" "subvolume sync /" "sync" \
+	"subvolume delete /gone" "subvolume sync /" "quota rescan -W /" "sync" \
 	"qgroup show --raw -pcre /" >"$W/build.out"
 out=$(tr -d '\0' <"$W/build.out")	# progs' table holds a NUL byte
 if failed "$out"; then
