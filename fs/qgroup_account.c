@@ -333,16 +333,17 @@ static int account_queue(struct acct *a)
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
-		if (qgroup_rescan_busy(a->q) &&
-		    e.bytenr >= a->q->rescan_progress)
-			continue;	/* the rescan counts it later */
 		ret = roots_of(a->fs, &e, BACKREF_COMMIT, &a->old);
 		if (ret == 0)
 			ret = roots_of(a->fs, &e, BACKREF_CURRENT, &a->new_);
 		if (ret || (a->old.n == a->new_.n &&
 			    !memcmp(a->old.v, a->new_.v, a->old.n * 8)))
 			continue;
-		ret = apply(a, e.num_bytes);
+		/* An extent a rescan has not reached is counted when it
+		 * gets there; what is below it may be counted already. */
+		if (!qgroup_rescan_busy(a->q) ||
+		    e.bytenr < a->q->rescan_progress)
+			ret = apply(a, e.num_bytes);
 		if (ret == 0 && !e.is_data && a->new_.n)
 			ret = queue_children(a, &e);
 	}

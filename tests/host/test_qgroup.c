@@ -512,6 +512,27 @@ TEST(qgroup, rescan_resumes_after_unmount_and_power_cut)
 	CHECK_OK(env_close(&e));
 }
 
+TEST(qgroup, changes_while_a_rescan_runs)
+{
+	struct env e = { 0 };
+
+	CHECK_OK(env_open(&e, 4096));
+	CHECK_OK(many_files(e.fs, "/d", 300, 1));
+	CHECK_OK(fs_subvol_create(e.fs, "/v"));
+	CHECK_OK(put(e.fs, "/v/a", 0, 200000, 2));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(slow_rescan(e.fs, 4));
+	/* New roots at high addresses above blocks the rescan counted. */
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/", "/s", 0));
+	CHECK_OK(put(e.fs, "/s/d/f00009", 0, 9000, 3));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/v", "/w", FS_SNAP_RDONLY));
+	CHECK_OK(put(e.fs, "/v/a", 4096, 8192, 4));
+	CHECK_OK(fs_sync(e.fs));
+	CHECK_OK(fs_subvol_delete(e.fs, "/v", 0));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(env_close(&e));
+}
+
 TEST(qgroup, random_workload)
 {
 	static const char *const subs[] = { "", "/a", "/b", "/s1", "/s2",

@@ -10,7 +10,11 @@
 #      `btrfs quota rescan -w`, and `btrfs qgroup show --raw -pcre`
 #      prints exactly what ghee printed;
 #   3. Linux writes and snapshots with its own accounting; ghee mounts the
-#      result read-write, keeps counting, and check finds no difference.
+#      result read-write, keeps counting, and check finds no difference;
+#   4. images made with quotas by others mount read-write and stay exact:
+#      mkfs.btrfs -R quota, and one Linux left with its counts marked
+#      inconsistent (a dropped snapshot taller than its threshold), which
+#      ghee rescans at mount.
 # Output: KTAP and '#' lines. Scratch files in build/interop-qgroup/.
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
@@ -115,5 +119,43 @@ if ! failed "$out" && check 3; then
 else
 	echo "$out" | grep -E "errno|^error|^ERROR|aborted" | head -n 10 | say
 	notok ghee_counts_after_linux "ghee failed, or btrfs check finds errors or differences"
+fi
+
+# 4. Others' images with quotas.
+mkfs.btrfs -q -f -n 4096 -R quota "$img" >/dev/null 2>&1 || { notok mkfs_quota_image "mkfs.btrfs -R quota failed"; finish; }
+out=$(ghee "write /f 0 300000 1" "subvolume create /sv" "write /sv/g 0 100000 2" \
+	"subvolume snapshot /sv /s" "write /s/g 0 4096 3" "quota rescan -W /" "sync" | tr -d '\0')
+if ! failed "$out" && echo "$out" | grep -q "read-write" && check 4; then
+	ok mkfs_quota_image_read_write
+else
+	echo "$out" | grep -E "errno|^error|^ERROR|aborted|mounted" | head -n 10 | say
+	notok mkfs_quota_image_read_write "not read-write, a command failed, or btrfs check finds differences"
+fi
+mkfs.btrfs -q -f -n 4096 "$img" >/dev/null 2>&1
+if mount -o loop "$img" "$m" 2>>"$W/mount.err"; then
+	# Linux gives up on a dropped subtree taller than its threshold
+	# and marks the counts inconsistent: make it give up at once.
+	btrfs -q quota enable "$m" && btrfs quota rescan -w "$m" >/dev/null
+	uuid=$(btrfs filesystem show "$m" | awk '/uuid:/ { print $NF }')
+	echo 0 >"/sys/fs/btrfs/$uuid/qgroups/drop_subtree_threshold" 2>/dev/null
+	btrfs -q subvolume create "$m/sv" >/dev/null
+	for i in $(seq 1 300); do echo "$i" >"$m/sv/f$i"; done
+	head -c 500000 /dev/urandom >"$m/sv/big"
+	btrfs -q subvolume snapshot "$m/sv" "$m/s" >/dev/null && sync
+	btrfs -q subvolume delete "$m/s" >/dev/null
+	btrfs subvolume sync "$m" >/dev/null
+	umount "$m"
+	btrfs inspect-internal dump-tree -t quota "$img" >"$W/linux-quota-tree.txt" 2>&1
+	grep -q "flags ON|INCONSISTENT" "$W/linux-quota-tree.txt" && inconsistent=1 || inconsistent=0
+	out=$(ghee "quota rescan -W /" "write /sv/g 0 8192 5" "sync" | tr -d '\0')
+	if ! failed "$out" && check 5 && [ "$inconsistent" = 1 ]; then
+		ok linux_inconsistent_image_rescanned
+	else
+		echo "$out" | grep -E "errno|^error|^ERROR|aborted" | head -n 10 | say
+		btrfs inspect-internal dump-tree -t quota "$img" | grep -A2 QGROUP_STATUS | say
+		notok linux_inconsistent_image_rescanned "Linux did not leave it inconsistent, ghee failed, or btrfs check finds differences"
+	fi
+else
+	skip linux_inconsistent_image_rescanned "no loop mount"
 fi
 finish
