@@ -252,16 +252,25 @@ static int env_open(struct env *e, u32 nodesize)
 	return ret ? ret : fs_quota_enable(e->fs);
 }
 
-/* Unmount; btrfs check and its qgroup report must be clean. */
+/* Unmount; ghee's fsck (which counts quota groups too), btrfs check and
+ * its qgroup report must be clean. */
 static int env_close(struct env *e)
 {
+	struct fs_check_report rep;
 	int bad = 0;
 
+	if (e->fs && fs_subvol_sync(e->fs) == 0 &&
+	    fs_quota_rescan_wait(e->fs) == 0 && fs_sync(e->fs) == 0 &&
+	    fs_check(e->fs, &rep)) {
+		printf("# ghee fsck: %llu errors\n",
+		       (unsigned long long)rep.errors);
+		bad = 1;
+	}
 	if (e->fs)
 		fs_umount(e->fs);
-	if (e->dev)
-		bad = test_btrfs_check(__FILE__, __LINE__,
-				       fault_dev_btrfs_check_qgroups(e->dev));
+	if (e->dev && test_btrfs_check(__FILE__, __LINE__,
+				       fault_dev_btrfs_check_qgroups(e->dev)))
+		bad = 1;
 	fault_dev_free(e->dev);
 	return bad ? -EUCLEAN : 0;
 }
