@@ -1,7 +1,8 @@
 /*
  * Quota groups: the quota tree, the in-memory table of qgroups and their
- * exact accounting at every commit. See qgroup.c (table, tree, commands)
- * and qgroup_account.c (counting).
+ * exact accounting at every commit. See qgroup.c (table and tree),
+ * qgroup_ops.c (commands), qgroup_account.c (counting) and
+ * qgroup_rescan.c (the rescan task).
  */
 #ifndef FS_QGROUP_H
 #define FS_QGROUP_H
@@ -66,6 +67,15 @@ int qgroup_inherit_check(struct fs_info *fs,
 int qgroup_subvol_created(struct trans *t, u64 id,
 			  const struct fs_qgroup_inherit *qi);
 int qgroup_write_all(struct trans *t);
+/* Shared with qgroup_ops.c (the commands). */
+void qgroup_table_del(struct qgroup_table *q, u64 id);
+void qgroup_parent_del(struct qgroup *g, u64 parent);
+int qgroup_subvol_exists(struct fs_info *fs, u64 id);
+int qgroup_del_item(struct trans *t, const struct key *k);
+int qgroup_put_limit(struct trans *t, const struct qgroup *g);
+int qgroup_put_status(struct trans *t, u64 flags, u64 progress);
+int qgroup_create(struct trans *t, u64 id);
+int qgroup_relation_add(struct trans *t, u64 id, u64 parent);
 
 /* qgroup_rescan.c */
 int qgroup_rescan_start(struct fs_info *fs);

@@ -542,6 +542,28 @@ TEST(qgroup, changes_while_a_rescan_runs)
 	CHECK_OK(env_close(&e));
 }
 
+TEST(qgroup, disable_drops_a_tall_quota_tree)
+{
+	struct env e = { 0 };
+	uint64_t flags, progress;
+	u64 i;
+
+	CHECK_OK(env_open(&e, 4096));
+	CHECK_OK(put(e.fs, "/f", 0, 50000, 1));
+	for (i = 1; i <= 400; i++)
+		CHECK_OK(fs_qgroup_create(e.fs, 1ULL << 48 | i));
+	CHECK_OK(fs_sync(e.fs));
+	CHECK(e.fs->quota_root.level > 0);
+	CHECK_OK(fs_quota_disable(e.fs));
+	CHECK(!fs_quota_status(e.fs, &flags, &progress));
+	CHECK_EQ(fs_qgroup_create(e.fs, 1ULL << 48 | 1), -ENOTCONN);
+	CHECK_OK(put(e.fs, "/f", 4096, 4096, 2));
+	/* On again: counted anew. */
+	CHECK_OK(fs_quota_enable(e.fs));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(env_close(&e));
+}
+
 TEST(qgroup, random_workload)
 {
 	static const char *const subs[] = { "", "/a", "/b", "/s1", "/s2",
