@@ -25,6 +25,7 @@
  *  5. Chunks, block group items and device extents agree
  *     (check_chunk.c); the csum tree has sums for exactly data that
  *     exists, and for all data that needs them (check_csum.c).
+ *  6. Quota group counts are what the extents say (check_qgroup.c).
  *
  * Whether a found reference is a normal one (TREE_BLOCK_REF, EXTENT_DATA_REF)
  * or a shared one (SHARED_BLOCK_REF, SHARED_DATA_REF) depends on the
@@ -444,7 +445,7 @@ static int list_trees(struct check *c)
 /* The last steps, each over the whole filesystem. */
 static int (*const final_steps[])(struct check *c) = {
 	check_refs, check_block_groups, check_free_space, check_chunks,
-	check_csums,
+	check_csums, check_qgroups,
 };
 
 /*

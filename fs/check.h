@@ -3,8 +3,8 @@
  * check.c (driver, tree walk, growable arrays, reporting), check_extent.c
  * (extent tree, back-references), check_space.c (block groups, free-space
  * tree), check_chunk.c (chunks, block groups, device extents),
- * check_csum.c (the csum tree) and check_inode.c (inodes and directories
- * of each subvolume tree).
+ * check_csum.c (the csum tree), check_qgroup.c (quota group counts) and
+ * check_inode.c (inodes and directories of each subvolume tree).
  *
  * Everything here belongs to one fs_check() call; nothing is shared with
  * other tasks.
@@ -146,5 +146,8 @@ int check_chunks(struct check *c);
 
 /* check_csum.c */
 int check_csums(struct check *c);
+
+/* check_qgroup.c */
+int check_qgroups(struct check *c);
 
 #endif

@@ -41,6 +41,7 @@
 #include "ctree_write.h"
 #include "extent_tree.h"
 #include "fs_info.h"
+#include "qgroup.h"
 
 #define EI ((u32)sizeof(struct d_extent_item))
 
@@ -560,8 +561,12 @@ out:
  */
 int extent_run_head(struct trans *t, struct dref_head *h)
 {
-	int ret;
+	int ret = qgroup_record_head(t, h);
 
+	if (ret) {
+		trans_abort(t, ret);
+		return ret;
+	}
 	if (h->must_insert && h->nrefs == 0) {
 		/* Allocated and freed in this transaction: never in the
 		 * extent tree; its checksums (data) go too. */

@@ -245,10 +245,16 @@ static inline void put_le64(void *p, u64 v)
 #define BTRFS_DEV_ITEM_KEY 216
 /* (FIRST_CHUNK_TREE, CHUNK_ITEM, logical) -> d_chunk + stripes */
 #define BTRFS_CHUNK_ITEM_KEY 228
-/* Quota tree items. */
+/* Quota tree items (tree 8). A qgroup id is level << 48 | subvolume or
+ * group number ("level/id"). */
+/* (0, QGROUP_STATUS, 0) -> d_qgroup_status_item */
 #define BTRFS_QGROUP_STATUS_KEY 240
+/* (0, QGROUP_INFO, qgroupid) -> d_qgroup_info_item */
 #define BTRFS_QGROUP_INFO_KEY 242
+/* (0, QGROUP_LIMIT, qgroupid) -> d_qgroup_limit_item */
 #define BTRFS_QGROUP_LIMIT_KEY 244
+/* (child, QGROUP_RELATION, parent) and (parent, QGROUP_RELATION, child),
+ * both present, no data */
 #define BTRFS_QGROUP_RELATION_KEY 246
 /* (BALANCE, TEMPORARY_ITEM, 0): balance status */
 #define BTRFS_TEMPORARY_ITEM_KEY 248
@@ -745,5 +751,52 @@ struct d_file_extent_item {
 _Static_assert(sizeof(struct d_file_extent_item) == 53, "d_fe_item size");
 #define BTRFS_FILE_EXTENT_INLINE_DATA_START                               \
 	offsetof(struct d_file_extent_item, disk_bytenr)
+
+/* ---------------------------------------------------------- quota groups */
+
+#define BTRFS_QGROUP_LEVEL_SHIFT 48
+#define BTRFS_QGROUP_STATUS_VERSION 1
+/* d_qgroup_status_item.flags */
+#define BTRFS_QGROUP_STATUS_FLAG_ON (1ULL << 0)		/* accounting on */
+#define BTRFS_QGROUP_STATUS_FLAG_RESCAN (1ULL << 1)	/* a rescan runs */
+#define BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT (1ULL << 2) /* counts wrong */
+/* d_qgroup_limit_item.flags: which limits are set */
+#define BTRFS_QGROUP_LIMIT_MAX_RFER (1ULL << 0)
+#define BTRFS_QGROUP_LIMIT_MAX_EXCL (1ULL << 1)
+#define BTRFS_QGROUP_LIMIT_RSV_RFER (1ULL << 2)
+#define BTRFS_QGROUP_LIMIT_RSV_EXCL (1ULL << 3)
+#define BTRFS_QGROUP_LIMIT_RFER_CMPR (1ULL << 4)
+#define BTRFS_QGROUP_LIMIT_EXCL_CMPR (1ULL << 5)
+
+/* The quota tree's state: one per filesystem. */
+struct d_qgroup_status_item {
+	le64 version;		/* BTRFS_QGROUP_STATUS_VERSION */
+	le64 generation;	/* transaction that last wrote the counts */
+	le64 flags;		/* BTRFS_QGROUP_STATUS_FLAG_* */
+	le64 rescan;		/* a rescan's progress: the next extent
+				 * bytenr to count */
+} __attribute__((packed));
+_Static_assert(sizeof(struct d_qgroup_status_item) == 32, "qg status");
+
+/* One qgroup's counts, in bytes. Referenced: extents any of its
+ * subvolumes reaches; exclusive: those only its subvolumes reach. */
+struct d_qgroup_info_item {
+	le64 generation;	/* transaction that last wrote it */
+	le64 rfer;		/* referenced bytes */
+	le64 rfer_cmpr;		/* referenced bytes, compressed (= rfer) */
+	le64 excl;		/* exclusive bytes */
+	le64 excl_cmpr;		/* exclusive bytes, compressed (= excl) */
+} __attribute__((packed));
+_Static_assert(sizeof(struct d_qgroup_info_item) == 40, "qg info");
+
+/* One qgroup's limits; 0 with its flag clear: none. */
+struct d_qgroup_limit_item {
+	le64 flags;		/* BTRFS_QGROUP_LIMIT_* set */
+	le64 max_rfer;		/* referenced bytes at most */
+	le64 max_excl;		/* exclusive bytes at most */
+	le64 rsv_rfer;		/* reserved (unused by Linux) */
+	le64 rsv_excl;		/* reserved (unused by Linux) */
+} __attribute__((packed));
+_Static_assert(sizeof(struct d_qgroup_limit_item) == 40, "qg limit");
 
 #endif

@@ -208,9 +208,21 @@ typedef int (*fs_subvol_fn)(void *ctx, const struct fs_subvol *sv);
 /* fs_subvol_snapshot flags */
 #define FS_SNAP_RDONLY (1u << 0)	/* a read-only snapshot */
 
+/* Quota groups a new subvolume's qgroup joins (subvolume create -i). */
+#define FS_QGROUP_INHERIT_MAX 16
+struct fs_qgroup_inherit {
+	uint32_t n;
+	uint64_t ids[FS_QGROUP_INHERIT_MAX];	/* level > 0 qgroup ids */
+};
+
 int fs_subvol_create(struct fs_info *fs, const char *path);
+int fs_subvol_create_inherit(struct fs_info *fs, const char *path,
+			     const struct fs_qgroup_inherit *qi);
 int fs_subvol_snapshot(struct fs_info *fs, const char *src, const char *dst,
 		       unsigned flags);
+int fs_subvol_snapshot_inherit(struct fs_info *fs, const char *src,
+			       const char *dst, unsigned flags,
+			       const struct fs_qgroup_inherit *qi);
 int fs_subvol_list(struct fs_info *fs, fs_subvol_fn fn, void *ctx);
 int fs_subvol_get(struct fs_info *fs, const char *path, struct fs_subvol *sv);
 int fs_subvol_set_ro(struct fs_info *fs, const char *path, int ro);
@@ -256,6 +268,35 @@ int fs_subvol_find_sent(struct fs_info *fs, const uint8_t *uuid,
 			uint64_t transid, uint64_t *id);
 int fs_subvol_set_received(struct fs_info *fs, const char *path,
 			   const uint8_t *uuid, uint64_t stransid);
+
+/* One quota group, for fs_qgroup_list (qgroup.c). */
+#define FS_QGROUP_REL_MAX 64
+struct fs_qgroup {
+	uint64_t id;		/* level << 48 | number */
+	uint64_t rfer, excl;	/* referenced, exclusive bytes */
+	uint64_t lim_flags;	/* BTRFS_QGROUP_LIMIT_* set */
+	uint64_t max_rfer, max_excl;	/* limits, bytes */
+	uint32_t nparents, nchildren;
+	uint64_t parents[FS_QGROUP_REL_MAX];	/* groups it is in */
+	uint64_t children[FS_QGROUP_REL_MAX];	/* its members, directly or
+						 * through others */
+	int subvol_exists;	/* level 0: its subvolume is there */
+};
+typedef int (*fs_qgroup_fn)(void *ctx, const struct fs_qgroup *g);
+
+int fs_quota_enable(struct fs_info *fs);
+int fs_quota_disable(struct fs_info *fs);
+int fs_quota_rescan(struct fs_info *fs);
+int fs_quota_rescan_wait(struct fs_info *fs);
+int fs_quota_status(struct fs_info *fs, uint64_t *flags,
+		    uint64_t *progress);
+int fs_qgroup_create(struct fs_info *fs, uint64_t id);
+int fs_qgroup_destroy(struct fs_info *fs, uint64_t id);
+int fs_qgroup_relation(struct fs_info *fs, uint64_t src, uint64_t dst,
+		       int assign);
+int fs_qgroup_limit(struct fs_info *fs, uint64_t id, uint64_t which,
+		    uint64_t bytes);
+int fs_qgroup_list(struct fs_info *fs, fs_qgroup_fn fn, void *ctx);
 
 /* Space figures for df: one row per chunk type and profile. */
 struct fs_space {

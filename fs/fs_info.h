@@ -20,6 +20,7 @@
 #include "fs.h"
 
 struct subvol_root;
+struct qgroup_table;
 struct trans;
 struct task;
 
@@ -118,8 +119,16 @@ struct fs_info {
 	struct ctree_root fst_root;	/* tree 10; bytenr 0 when absent */
 	struct ctree_root uuid_root;	/* tree 9; bytenr 0 when absent (made
 					 * with the first new subvolume) */
+	struct ctree_root quota_root;	/* tree 8; bytenr 0 when quotas
+					 * are off */
 	/* Each root's current fields are under its own lock (ctree.h), its
 	 * commit_* fields under commit_root_sem. */
+	struct qgroup_table *qgroups;	/* quota groups; NULL when off
+					 * (qgroup.h says what guards it) */
+	struct task *qgroup_rescan;	/* the rescan task, or NULL
+					 * [ns_lock write] */
+	int qgroup_rescan_exiting;	/* it found no work and is ending
+					 * [a] */
 	u64 default_subvol;		/* subvolume id mounted as "/" [I] */
 	u64 next_subvol_id;		/* id for the next new subvolume, 0
 					 * until looked up [ns_lock write] */

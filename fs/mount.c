@@ -32,6 +32,7 @@
 #include "dir.h"
 #include "fs.h"
 #include "fs_info.h"
+#include "qgroup.h"
 #include "internal.h"
 #include "commit_root.h"
 #include "compress.h"
@@ -166,9 +167,7 @@ static void warn_log_ignored(struct fs_info *fs)
 /* Why this filesystem cannot be written, or NULL when it can. */
 static const char *rw_obstacle(struct fs_info *fs)
 {
-	u8 item[sizeof(struct d_root_item)];
 	const char *why;
-	u32 size;
 	const u64 need = BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
 			 BTRFS_FEATURE_INCOMPAT_NO_HOLES;
 
@@ -188,9 +187,6 @@ static const char *rw_obstacle(struct fs_info *fs)
 		return why;
 	if (!fs->csum_root.bytenr || !fs->dev_root.bytenr)
 		return "the csum or device tree is missing";
-	if (subvol_read_root_item(fs, BTRFS_QUOTA_TREE_OBJECTID, item,
-				  &size) == 0)
-		return "quotas are enabled (qgroup accounting is not done yet)";
 	return NULL;
 }
 
@@ -218,7 +214,9 @@ static int go_read_write(struct fs_info *fs)
 			return ret;
 	}
 	ret = trans_start_committer(fs);
-	return ret ? ret : cleaner_start(fs);
+	if (ret == 0)
+		ret = cleaner_start(fs);
+	return ret ? ret : qgroup_rescan_start(fs);
 }
 
 /* Steps 2-5 of mount, on an fs_info whose super is set up. */
@@ -250,6 +248,11 @@ static int load_trees(struct fs_info *fs)
 				&fs->fst_root, 0);
 	if (ret == 0)
 		ret = load_tree(fs, BTRFS_UUID_TREE_OBJECTID, &fs->uuid_root, 1);
+	if (ret == 0)
+		ret = load_tree(fs, BTRFS_QUOTA_TREE_OBJECTID, &fs->quota_root,
+				1);
+	if (ret == 0)
+		ret = qgroup_load(fs);
 	if (ret == 0)
 		ret = read_chunk_tree_uuid(fs);
 	if (ret == 0)
@@ -374,6 +377,7 @@ void fs_umount(struct fs_info *fs)
 {
 	if (!fs)
 		return;
+	qgroup_rescan_stop(fs);
 	cleaner_stop(fs);
 	trans_stop_committer(fs);
 	if (fs->running) {
@@ -386,6 +390,7 @@ void fs_umount(struct fs_info *fs)
 	bg_free_all(fs);
 	commit_root_free(fs);
 	subvol_free_all(fs);
+	qgroup_table_free(fs);
 	volumes_free(&fs->chunks);
 	tb_cache_destroy(&fs->cache);
 	kfree(fs->super);

@@ -43,6 +43,7 @@
 #include "dir_write.h"
 #include "extent_tree.h"
 #include "fs_info.h"
+#include "qgroup.h"
 #include "internal.h"
 #include "namei.h"
 #include "subvol_create.h"
@@ -57,6 +58,7 @@ struct snapshot_pending {
 	u64 id;				/* the snapshot's id */
 	struct fs_ino dir;		/* directory its name goes in */
 	u64 flags;			/* root item flags (SUBVOL_RDONLY) */
+	struct fs_qgroup_inherit qi;	/* quota groups it joins */
 	size_t len;			/* bytes of name */
 	char name[BTRFS_NAME_LEN + 1];
 	int ret;			/* set by the commit */
@@ -223,8 +225,10 @@ static int new_name(struct wctx *w, const char *path, struct dentry *d,
 	return ret;
 }
 
-/* Make the tree and items of new subvolume id named d. */
-static int create_locked(struct wctx *w, const struct dentry *d, u64 id)
+/* Make the tree and items of new subvolume id named d, its qgroup a
+ * member of qi's groups. */
+static int create_locked(struct wctx *w, const struct dentry *d, u64 id,
+			 const struct fs_qgroup_inherit *qi)
 {
 	u8 item[RI];
 	struct ctree_root root;
@@ -245,16 +249,22 @@ static int create_locked(struct wctx *w, const struct dentry *d, u64 id)
 	if (ret == 0)
 		ret = uuid_tree_add(w->t, BTRFS_UUID_KEY_SUBVOL,
 				    D_PTR(struct d_root_item, item, uuid), id);
+	if (ret == 0)
+		ret = qgroup_subvol_created(w->t, id, qi);
 	if (ret)
 		trans_abort(w->t, ret);
 	return ret;
 }
 
 /*
- * Make an empty subvolume at path (btrfs subvolume create). Returns 0,
- * -EEXIST, -EROFS, -ENOSPC, -ENOENT, -ENOTDIR, or <0.
+ * Make an empty subvolume at path (btrfs subvolume create [-i]), its
+ * qgroup (quotas on) a member of qi's groups (qi may be NULL). Returns
+ * 0, -EEXIST, -EROFS, -ENOSPC, -ENOENT (also: a group of qi does not
+ * exist), -ENOTDIR, -EINVAL (a group of qi is level 0, or quotas are
+ * off), or <0.
  */
-int fs_subvol_create(struct fs_info *fs, const char *path)
+int fs_subvol_create_inherit(struct fs_info *fs, const char *path,
+			     const struct fs_qgroup_inherit *qi)
 {
 	struct dentry d;
 	struct wctx w;
@@ -266,14 +276,21 @@ int fs_subvol_create(struct fs_info *fs, const char *path)
 		kfree(buf);
 		return ret;
 	}
-	ret = new_name(&w, path, &d, buf);
+	ret = qgroup_inherit_check(fs, qi);
+	if (ret == 0)
+		ret = new_name(&w, path, &d, buf);
 	if (ret == 0)
 		ret = new_subvol_id(fs, &id);
 	if (ret == 0)
-		ret = create_locked(&w, &d, id);
+		ret = create_locked(&w, &d, id, qi);
 	wctx_end(&w);
 	kfree(buf);
 	return ret;
+}
+
+int fs_subvol_create(struct fs_info *fs, const char *path)
+{
+	return fs_subvol_create_inherit(fs, path, NULL);
 }
 
 /* Queue snapshot p of the subvolume whose root directory is src. */
@@ -307,13 +324,15 @@ static int snapshot_queue(struct wctx *w, const char *src, const char *dst,
 }
 
 /*
- * Snapshot the subvolume at src as dst (btrfs subvolume snapshot [-r]):
- * queued, then made by the commit this call runs. flags: FS_SNAP_RDONLY.
- * Returns 0, -EINVAL (src is not a subvolume), -EEXIST, -EROFS, -ENOSPC,
- * or <0.
+ * Snapshot the subvolume at src as dst (btrfs subvolume snapshot [-r]
+ * [-i]): queued, then made by the commit this call runs. flags:
+ * FS_SNAP_RDONLY; qi (may be NULL) as for fs_subvol_create_inherit.
+ * Returns 0, -EINVAL (src is not a subvolume; qi), -EEXIST, -EROFS,
+ * -ENOSPC, -ENOENT, or <0.
  */
-int fs_subvol_snapshot(struct fs_info *fs, const char *src, const char *dst,
-		       unsigned flags)
+int fs_subvol_snapshot_inherit(struct fs_info *fs, const char *src,
+			       const char *dst, unsigned flags,
+			       const struct fs_qgroup_inherit *qi)
 {
 	struct snapshot_pending *p = kzalloc(sizeof(*p));
 	struct wctx w;
@@ -326,7 +345,11 @@ int fs_subvol_snapshot(struct fs_info *fs, const char *src, const char *dst,
 		return ret;
 	}
 	p->flags = flags & FS_SNAP_RDONLY ? BTRFS_ROOT_SUBVOL_RDONLY : 0;
-	ret = snapshot_queue(&w, src, dst, p, buf);
+	if (qi)
+		p->qi = *qi;
+	ret = qgroup_inherit_check(fs, qi);
+	if (ret == 0)
+		ret = snapshot_queue(&w, src, dst, p, buf);
 	if (ret) {
 		wctx_end(&w);
 	} else {
@@ -337,6 +360,12 @@ int fs_subvol_snapshot(struct fs_info *fs, const char *src, const char *dst,
 	kfree(buf);
 	kfree(p);
 	return ret;
+}
+
+int fs_subvol_snapshot(struct fs_info *fs, const char *src, const char *dst,
+		       unsigned flags)
+{
+	return fs_subvol_snapshot_inherit(fs, src, dst, flags, NULL);
 }
 
 /* The snapshot's root item, from the source's (src) and its new root
@@ -438,6 +467,8 @@ static int make_snapshot(struct trans *t, struct snapshot_pending *p)
 	snapshot_root_item(t, p, src_item, n, item);
 	tree_block_put(n);
 	ret = ctree_insert_item(t, &t->fs->tree_root, &k, item, RI);
+	if (ret == 0)
+		ret = qgroup_subvol_created(t, p->id, &p->qi);
 	if (ret == 0)
 		ret = link_subvol(&w, p->dir, p->name, p->len, p->id);
 	if (ret == 0)

@@ -44,6 +44,7 @@
 #include "commit_root.h"
 #include "ctree_write.h"
 #include "fs_info.h"
+#include "qgroup.h"
 #include "subvol.h"
 #include "subvol_create.h"
 #include "super.h"
@@ -217,7 +218,7 @@ static int write_root_items(struct trans *t, int *did)
 	struct fs_info *fs = t->fs;
 	struct ctree_root *fixed[] = { &fs->extent_root, &fs->dev_root,
 				       &fs->csum_root, &fs->fst_root,
-				       &fs->uuid_root };
+				       &fs->uuid_root, &fs->quota_root };
 	struct subvol_root *s;
 	u32 i;
 	int ret = 0;
@@ -261,6 +262,23 @@ static int settle(struct trans *t)
 	pr_err("commit does not settle");
 	trans_abort(t, -EUCLEAN);
 	return -EUCLEAN;
+}
+
+/* Step 1b: count the quota groups from what step 1 ran, write the
+ * counts, and settle what writing them queued. */
+static int account_qgroups(struct trans *t)
+{
+	int ret = qgroup_account_commit(t);
+
+	if (ret == 0)
+		ret = qgroup_write_all(t);
+	if (ret == 0)
+		ret = settle(t);
+	/* The quota tree's own blocks reach no subvolume: nothing of
+	 * this round is left to count. */
+	if (t->fs->qgroups)
+		t->fs->qgroups->next = 0;
+	return ret;
 }
 
 /* Step 2: write every dirty block, then flush. */
@@ -376,6 +394,7 @@ static void swap_commit_roots(struct trans *t)
 	swap_root(&fs->csum_root);
 	swap_root(&fs->fst_root);
 	swap_root(&fs->uuid_root);
+	swap_root(&fs->quota_root);
 	for (s = fs->subvols; s; s = s->next)
 		swap_root(&s->root);
 	fs->generation = t->transid;
@@ -408,6 +427,8 @@ static int commit_locked(struct fs_info *fs)
 	ret = snapshot_create_pending(t);
 	if (ret == 0)
 		ret = settle(t);
+	if (ret == 0 && fs->qgroups)
+		ret = account_qgroups(t);
 	if (ret == 0 && list_empty(&t->dirty) && !t->npinned)
 		goto out_free;	/* nothing changed: the disk stays as is */
 	if (ret == 0)

@@ -13,6 +13,7 @@
 #include <ghee/console.h>
 
 #include "cmd_fs.h"
+#include "cmd_qgroup.h"
 #include "cmd_subvol.h"
 
 /* Print "cmd: what: reason" and return err. */
@@ -42,17 +43,33 @@ static void uuid_string(const uint8_t *u, char *out)
 	}
 }
 
+/* Take the -i QGROUPID options from argv[*i...] into qi. 0 or -EINVAL. */
+static int inherit_opts(int argc, char **argv, int *i,
+			struct fs_qgroup_inherit *qi)
+{
+	memset(qi, 0, sizeof(*qi));
+	while (*i + 1 < argc && !strcmp(argv[*i], "-i")) {
+		if (qi->n == FS_QGROUP_INHERIT_MAX ||
+		    cmd_qgroup_parse_id(argv[*i + 1], &qi->ids[qi->n]))
+			return -EINVAL;
+		qi->n++;
+		*i += 2;
+	}
+	return 0;
+}
+
 int cmd_subvolume_create(int argc, char **argv)
 {
-	int i, ret = 0;
+	struct fs_qgroup_inherit qi;
+	int i = 1, ret = 0;
 
-	if (argc < 2)
+	if (inherit_opts(argc, argv, &i, &qi) || argc - i < 1)
 		return -EINVAL;
-	for (i = 1; i < argc; i++) {
+	for (; i < argc; i++) {
 		const char *in;
 		struct fs_info *fs = cmd_fs_path("subvolume create", argv[i],
 						 &in);
-		int r = fs ? fs_subvol_create(fs, in) : -ENOENT;
+		int r = fs ? fs_subvol_create_inherit(fs, in, &qi) : -ENOENT;
 
 		if (!fs)
 			ret = r;
@@ -79,6 +96,7 @@ static const char *base_name(const char *path)
 
 int cmd_subvolume_snapshot(int argc, char **argv)
 {
+	struct fs_qgroup_inherit qi;
 	struct fs_info *fs, *dfs;
 	const char *src, *dst, *sin, *din;
 	char *path = NULL;
@@ -87,6 +105,12 @@ int cmd_subvolume_snapshot(int argc, char **argv)
 	int ro = 0, i = 1, ret;
 
 	if (argc > 1 && !strcmp(argv[1], "-r")) {
+		ro = 1;
+		i++;
+	}
+	if (inherit_opts(argc, argv, &i, &qi))
+		return -EINVAL;
+	if (!ro && i < argc && !strcmp(argv[i], "-r")) {
 		ro = 1;
 		i++;
 	}
@@ -109,7 +133,8 @@ int cmd_subvolume_snapshot(int argc, char **argv)
 		dfs = cmd_fs_path("subvolume snapshot", dst, &din);
 	}
 	ret = fs != dfs ? -EXDEV :
-	      fs_subvol_snapshot(fs, sin, din, ro ? FS_SNAP_RDONLY : 0);
+	      fs_subvol_snapshot_inherit(fs, sin, din,
+					 ro ? FS_SNAP_RDONLY : 0, &qi);
 	if (ret)
 		fail("cannot snapshot", src, ret);
 	else

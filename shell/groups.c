@@ -16,6 +16,7 @@
 #include "cmd_fs.h"
 #include "cmd_inspect.h"
 #include "cmd_send.h"
+#include "cmd_qgroup.h"
 #include "cmd_subvol.h"
 #include "shell.h"
 
@@ -39,15 +40,15 @@ static const struct shell_cmd filesystem_cmds[] = {
 };
 
 static const struct shell_cmd subvolume_cmds[] = {
-	{ "create", "PATH...", "make subvolumes", 1, -1,
-	  cmd_subvolume_create },
+	{ "create", "[-i QGROUPID] PATH...", "make subvolumes (-i: their "
+	  "qgroups join QGROUPID)", 1, -1, cmd_subvolume_create },
 	{ "delete", "[-c|-C] PATH... | -i ID PATH", "delete subvolumes (the "
 	  "cleaner frees their space in the background)", 1, -1,
 	  cmd_subvolume_delete },
 	{ "list", "[-p] [-a] [-s] [-r] [-u] [-q] [-o] PATH", "list the "
 	  "subvolumes", 0, -1, cmd_subvolume_list },
-	{ "snapshot", "[-r] SOURCE DEST", "snapshot a subvolume (-r: "
-	  "read-only)", 2, 3, cmd_subvolume_snapshot },
+	{ "snapshot", "[-r] [-i QGROUPID] SOURCE DEST", "snapshot a "
+	  "subvolume (-r: read-only)", 2, -1, cmd_subvolume_snapshot },
 	{ "get-default", "[PATH]", "show the default subvolume", 0, 1,
 	  cmd_subvolume_get_default },
 	{ "set-default", "ID [PATH]", "set the default subvolume (used from "
@@ -71,22 +72,28 @@ static const struct shell_cmd property_cmds[] = {
 };
 
 static const struct shell_cmd quota_cmds[] = {
-	{ "enable", "PATH", "turn quota groups on", 0, -1, NULL },
-	{ "disable", "PATH", "turn quota groups off", 0, -1, NULL },
-	{ "rescan", "[-s|-w|-W] PATH", "recount quota groups (a task)", 0, -1,
-	  NULL },
+	{ "enable", "PATH", "turn quota groups on", 0, -1, cmd_quota_enable },
+	{ "disable", "PATH", "turn quota groups off", 0, -1,
+	  cmd_quota_disable },
+	{ "rescan", "[-s|-w|-W] PATH", "recount quota groups", 0, -1,
+	  cmd_quota_rescan },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
 
 static const struct shell_cmd qgroup_cmds[] = {
-	{ "assign", "SRC DST PATH", "make SRC a member of DST", 0, -1, NULL },
-	{ "remove", "SRC DST PATH", "remove SRC from DST", 0, -1, NULL },
-	{ "create", "QGROUPID PATH", "make a quota group", 0, -1, NULL },
-	{ "destroy", "QGROUPID PATH", "remove a quota group", 0, -1, NULL },
-	{ "show", "[-p] [-c] [-r] [-e] [-f|-F] " UNITS " PATH",
-	  "quota groups with their usage and limits", 0, -1, NULL },
+	{ "assign", "SRC DST PATH", "make SRC a member of DST", 0, -1,
+	  cmd_qgroup_assign },
+	{ "remove", "SRC DST PATH", "remove SRC from DST", 0, -1,
+	  cmd_qgroup_remove },
+	{ "create", "QGROUPID PATH", "make a quota group", 0, -1,
+	  cmd_qgroup_create },
+	{ "destroy", "QGROUPID PATH", "remove a quota group", 0, -1,
+	  cmd_qgroup_destroy },
+	{ "show", "[-p] [-c] [-r] [-e] [-f|-F] [--sort=...] " UNITS " PATH",
+	  "quota groups with their usage and limits", 0, -1,
+	  cmd_qgroup_show },
 	{ "limit", "[-c] [-e] SIZE|none [QGROUPID] PATH",
-	  "set a quota group's limit", 0, -1, NULL },
+	  "set a quota group's limit", 0, -1, cmd_qgroup_limit },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
 

@@ -33,6 +33,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "send:tests/interop/send.sh"
 	 "receive:tests/interop/receive.sh"
 	 "reports:tests/interop/reports.sh"
+	 "qgroup:tests/interop/qgroup.sh"
 	 "fuzz:tests/host/fuzz.sh 30"
 	 "fuzz-receive:tests/host/fuzz_receive.sh 20")
 

@@ -58,10 +58,16 @@ enum btrfs_check_result {
 
 /* `btrfs check` of image file path. */
 enum btrfs_check_result btrfs_check_file(const char *path);
+/* `btrfs check --qgroup-report` of image file path: errors when check
+ * fails or any quota group's counts differ from what check counts. */
+enum btrfs_check_result btrfs_check_qgroups_file(const char *path);
 /* Run btrfs check (btrfs-progs) on the device's contents; on errors the
  * image is kept and its path printed. */
 enum btrfs_check_result fault_dev_btrfs_check(const struct fault_dev *f);
 /* The same with --check-data-csum: every data checksum verified too. */
 enum btrfs_check_result fault_dev_btrfs_check_data(const struct fault_dev *f);
+/* The same with --qgroup-report (btrfs_check_qgroups_file). */
+enum btrfs_check_result fault_dev_btrfs_check_qgroups(
+	const struct fault_dev *f);
 
 #endif

@@ -1,0 +1,515 @@
+/*
+ * Quota group accounting: referenced and exclusive bytes of every qgroup,
+ * exact at every commit.
+ *
+ * What counts: an extent (a data extent's disk bytes, or a tree block of
+ * a subvolume tree) is referenced by a subvolume that reaches it, and a
+ * qgroup references it when any subvolume of its (level 0: itself;
+ * higher: its members, recursively) does; it is exclusive to the qgroup
+ * when every subvolume reaching it is one of its. So an extent's effect
+ * on every qgroup follows from the set of subvolumes reaching it, and a
+ * commit changes the counts only through extents whose set changed.
+ *
+ * When (reference/extent-refs-delayed-refs-qgroups.txt, "Qgroups"):
+ * events come from real reference changes, recorded as the commit runs
+ * delayed refs (extent_run_head calls qgroup_record_head), never from
+ * the queueing: refs merged away before they ran changed nothing. A
+ * change of an extent's set without a change of its own references
+ * happens only below a tree block whose own set changed (a snapshot's
+ * new root, a block copied out of a shared subtree, a shared block the
+ * cleaner dropped one reference of): so after an extent whose set
+ * changed, when it is a tree block still in the tree, its children are
+ * looked at too, down to where the sets no longer change. That is the
+ * shared-to-exclusive conversion of the reference done exactly, at any
+ * height, at a cost that follows the blocks whose sharing changed.
+ *
+ * How: at the commit, after every delayed ref ran (qgroup_account_commit,
+ * trans_sem held for write), each such extent's sets are resolved with
+ * the back-reference walker (backref.c), implied data references
+ * included: the old set at the commit roots (BACKREF_COMMIT, the last
+ * commit), the new one at the current roots (BACKREF_CURRENT: the
+ * commit's own state, nothing pending). Roots being dropped by the
+ * cleaner still reach what it has not dropped and count.
+ *
+ * A rescan (enable, assign, remove, `quota rescan`, counts Linux left
+ * inconsistent) zeroes the counts and then, a batch per commit, resolves
+ * every extent of the extent tree at the current roots, in bytenr order
+ * (qgroup_rescan.c drives it). The status item's progress says where the
+ * next batch starts, in the same commit as the counts it belongs to, so
+ * an unmount or a power cut resumes there. While it runs, a changed
+ * extent is counted only when the rescan has passed it; the rescan
+ * counts the others as they are when it reaches them.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "backref_int.h"
+#include "fs_info.h"
+#include "qgroup.h"
+#include "transaction.h"
+#include "tree_check.h"
+
+/* Extents a rescan counts per commit. */
+#define RESCAN_BATCH 2048
+
+/* An extent whose references changed in the running transaction. */
+struct qgroup_ext {
+	u64 bytenr, num_bytes;
+	u8 level;		/* tree block level */
+	u8 is_data;
+};
+
+/* A sorted set of subvolume ids reaching an extent. */
+struct rootset {
+	u64 *v;
+	u32 n, cap;
+};
+
+/* backref_fn: add a subvolume root to the set (hits come sorted). */
+static int add_root(void *ctx, const struct backref_hit *hit)
+{
+	struct rootset *s = ctx;
+	int ret;
+
+	if (!tree_check_is_subvol_tree(hit->root))
+		return 0;
+	if (s->n && s->v[s->n - 1] == hit->root)
+		return 0;
+	ret = backref_grow((void **)&s->v, &s->cap, s->n, sizeof(u64));
+	if (ret == 0)
+		s->v[s->n++] = hit->root;
+	return ret;
+}
+
+/* The subvolumes reaching extent e in view. */
+static int roots_of(struct fs_info *fs, const struct qgroup_ext *e,
+		    enum backref_view view, struct rootset *s)
+{
+	unsigned fl = BACKREF_DEAD_ROOTS | BACKREF_TRANS_HELD;
+	int ret;
+
+	s->n = 0;
+	if (e->is_data) {
+		ret = backref_data(fs, e->bytenr, view,
+				   fl | BACKREF_IGNORE_OFFSET, add_root, s,
+				   NULL);
+		return ret == -ENOENT ? 0 : ret;
+	}
+	return backref_block(fs, e->bytenr, view, fl, add_root, s, NULL);
+}
+
+static int in_set(const struct rootset *s, u64 id)
+{
+	u32 i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == id)
+			return 1;
+	return 0;
+}
+
+/* Groups touched while counting one extent. */
+struct touched {
+	struct qgroup **v;
+	u32 n, cap;
+};
+
+/* Count root r (in old and/or new) in every group holding it. */
+static int count_root(struct qgroup_table *q, u64 r, int old, int new_,
+		      struct touched *tg, struct touched *stack)
+{
+	struct qgroup *g = qgroup_find(q, r);
+	u64 visit = ++q->seq;	/* this root's own walk up */
+	int ret;
+
+	stack->n = 0;
+	if (!g)
+		return 0;	/* a subvolume without a qgroup */
+	g->visit = visit;
+	ret = backref_grow((void **)&stack->v, &stack->cap, 0,
+			   sizeof(*stack->v));
+	if (ret)
+		return ret;
+	stack->v[stack->n++] = g;
+	while (stack->n) {
+		struct qgroup *x = stack->v[--stack->n];
+		u32 i;
+
+		if (x->mark != q->round) {
+			x->mark = q->round;
+			x->old_n = x->new_n = 0;
+			ret = backref_grow((void **)&tg->v, &tg->cap, tg->n,
+					   sizeof(*tg->v));
+			if (ret)
+				return ret;
+			tg->v[tg->n++] = x;
+		}
+		x->old_n += old;
+		x->new_n += new_;
+		for (i = 0; i < x->nparents; i++) {
+			struct qgroup *p = qgroup_find(q, x->parents[i]);
+
+			if (!p || p->visit == visit)
+				continue;
+			p->visit = visit;
+			ret = backref_grow((void **)&stack->v, &stack->cap,
+					   stack->n, sizeof(*stack->v));
+			if (ret)
+				return ret;
+			stack->v[stack->n++] = p;
+		}
+	}
+	return 0;
+}
+
+/* Move a count by size, in the direction of the change. */
+static void move(struct qgroup_table *q, struct qgroup *g, u64 *c, int was,
+		 int is, u64 size)
+{
+	if (was == is)
+		return;
+	g->dirty = 1;
+	if (is) {
+		*c += size;
+	} else if (*c >= size) {
+		*c -= size;
+	} else {
+		pr_err("qgroup %llu/%llu: count would go below zero",
+		       (unsigned long long)(g->id >> BTRFS_QGROUP_LEVEL_SHIFT),
+		       (unsigned long long)(g->id &
+				((1ULL << BTRFS_QGROUP_LEVEL_SHIFT) - 1)));
+		*c = 0;
+		q->status_flags |= BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT;
+	}
+}
+
+/* Scratch of one commit's counting. */
+struct acct {
+	struct fs_info *fs;
+	struct qgroup_table *q;
+	struct rootset old, new_;
+	struct touched tg, stack;
+	struct u64set seen;	/* extents queued */
+	struct qgroup_ext *queue;
+	u32 nq, qcap;
+};
+
+/* Apply the change of extent e's set from a->old to a->new_. */
+static int apply(struct acct *a, u64 size)
+{
+	struct qgroup_table *q = a->q;
+	u32 i;
+	int ret = 0;
+
+	q->round++;
+	a->tg.n = 0;
+	for (i = 0; i < a->old.n && ret == 0; i++)
+		ret = count_root(q, a->old.v[i], 1, in_set(&a->new_,
+							   a->old.v[i]),
+				 &a->tg, &a->stack);
+	for (i = 0; i < a->new_.n && ret == 0; i++)
+		if (!in_set(&a->old, a->new_.v[i]))
+			ret = count_root(q, a->new_.v[i], 0, 1, &a->tg,
+					 &a->stack);
+	for (i = 0; i < a->tg.n && ret == 0; i++) {
+		struct qgroup *g = a->tg.v[i];
+
+		move(q, g, &g->rfer, g->old_n > 0, g->new_n > 0, size);
+		move(q, g, &g->excl, g->old_n && g->old_n == a->old.n,
+		     g->new_n && g->new_n == a->new_.n, size);
+	}
+	return ret;
+}
+
+/* Queue extent e for counting, once per commit. */
+static int queue_ext(struct acct *a, const struct qgroup_ext *e)
+{
+	int ret = backref_set_add(&a->seen, e->bytenr);
+
+	if (ret != 1)
+		return ret;
+	ret = backref_grow((void **)&a->queue, &a->qcap, a->nq,
+			   sizeof(*a->queue));
+	if (ret == 0)
+		a->queue[a->nq++] = *e;
+	return ret;
+}
+
+/*
+ * The generation and level of tree block e from its current extent item
+ * (a head does not always know the level). Returns 0, 1 when the block
+ * is gone, or <0.
+ */
+static int block_info(struct fs_info *fs, const struct qgroup_ext *e,
+		      u64 *gen, u8 *level)
+{
+	struct key k = { e->bytenr, BTRFS_METADATA_ITEM_KEY, 0 };
+	struct ctree_path p;
+	const u8 *d;
+	u32 size;
+	int ret;
+
+	if (!(fs->incompat & BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA))
+		k.type = BTRFS_EXTENT_ITEM_KEY;
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&fs->extent_root, &k, &p);
+	if (ret == 0) {
+		u8 type = k.type;
+
+		ctree_item_key(&p, &k);
+		d = ctree_item_ptr(&p, &size);
+		if (k.objectid != e->bytenr || k.type != type ||
+		    size < sizeof(struct d_extent_item))
+			ret = 1;
+		else
+			*gen = D_GET64(struct d_extent_item, d, generation);
+		if (ret == 0 && type == BTRFS_METADATA_ITEM_KEY)
+			*level = (u8)k.offset;
+		else if (ret == 0)
+			*level = size >= sizeof(struct d_extent_item) +
+				 sizeof(struct d_tree_block_info) ?
+				 D_GET8(struct d_tree_block_info,
+					d + sizeof(struct d_extent_item),
+					level) : 0;
+	}
+	ctree_path_release(&p);
+	return ret;
+}
+
+/* Queue what tree block e points at: its children, or its leaf's data
+ * extents. */
+static int queue_children(struct acct *a, const struct qgroup_ext *e)
+{
+	struct tb_expect exp = { BTRFS_FS_TREE_OBJECTID, 0, e->level, 0,
+				 { 0, 0, 0 } };
+	struct tree_block *b;
+	u32 i, size;
+	int ret = block_info(a->fs, e, &exp.generation, &exp.level);
+
+	if (ret)
+		return ret == 1 ? 0 : ret;	/* gone: its refs went too */
+	ret = tree_block_read(a->fs, e->bytenr, &exp, &b);
+	for (i = 0; ret == 0 && i < tb_nritems(b); i++) {
+		struct qgroup_ext c = { 0, 0, 0, 0 };
+		struct key k;
+		const u8 *d;
+
+		if (tb_level(b)) {
+			c.bytenr = tb_node_blockptr(b, i);
+			c.num_bytes = a->fs->nodesize;
+			c.level = (u8)(tb_level(b) - 1);
+			ret = queue_ext(a, &c);
+			continue;
+		}
+		tb_item_key(b, i, &k);
+		d = tb_item_data(b, i);
+		size = tb_item_size(b, i);
+		if (k.type != BTRFS_EXTENT_DATA_KEY ||
+		    size < sizeof(struct d_file_extent_item) ||
+		    D_GET8(struct d_file_extent_item, d, type) ==
+		    BTRFS_FILE_EXTENT_INLINE)
+			continue;
+		c.bytenr = D_GET64(struct d_file_extent_item, d, disk_bytenr);
+		c.num_bytes = D_GET64(struct d_file_extent_item, d,
+				      disk_num_bytes);
+		c.is_data = 1;
+		if (c.bytenr)
+			ret = queue_ext(a, &c);
+	}
+	if (b)
+		tree_block_put(b);
+	return ret;
+}
+
+/* Count every queued extent, and below those tree blocks whose set
+ * changed. */
+static int account_queue(struct acct *a)
+{
+	u32 i;
+	int ret = 0;
+
+	for (i = 0; i < a->nq && ret == 0; i++) {
+		struct qgroup_ext e = a->queue[i];
+
+		ret = roots_of(a->fs, &e, BACKREF_COMMIT, &a->old);
+		if (ret == 0)
+			ret = roots_of(a->fs, &e, BACKREF_CURRENT, &a->new_);
+		if (ret || (a->old.n == a->new_.n &&
+			    !memcmp(a->old.v, a->new_.v, a->old.n * 8)))
+			continue;
+		/* An extent a rescan has not reached is counted when it
+		 * gets there; what is below it may be counted already. */
+		if (!qgroup_rescan_busy(a->q) ||
+		    e.bytenr < a->q->rescan_progress)
+			ret = apply(a, e.num_bytes);
+		if (ret == 0 && !e.is_data && a->new_.n)
+			ret = queue_children(a, &e);
+	}
+	return ret;
+}
+
+/*
+ * Queue the extents of the extent tree from bytenr start on, at most
+ * RESCAN_BATCH of them; *next: where the next batch starts, 0 when the
+ * tree ended.
+ */
+static int queue_batch(struct acct *a, u64 start, u64 *next)
+{
+	struct key k = { start, 0, 0 };
+	struct ctree_path p;
+	int ret;
+
+	*next = 0;
+	ctree_path_init(&p);
+	for (ret = ctree_search_ge(&a->fs->extent_root, &k, &p); ret == 0;
+	     ret = ctree_next_item(&p)) {
+		struct qgroup_ext e = { 0, 0, 0, 0 };
+		const u8 *d;
+		u32 size;
+
+		ctree_item_key(&p, &k);
+		if (k.type != BTRFS_EXTENT_ITEM_KEY &&
+		    k.type != BTRFS_METADATA_ITEM_KEY)
+			continue;
+		if (a->nq == (a->q->rescan_batch ? a->q->rescan_batch :
+			      RESCAN_BATCH)) {
+			*next = k.objectid;
+			break;
+		}
+		d = ctree_item_ptr(&p, &size);
+		e.bytenr = k.objectid;
+		if (k.type == BTRFS_METADATA_ITEM_KEY) {
+			e.num_bytes = a->fs->nodesize;
+		} else {
+			e.num_bytes = k.offset;
+			e.is_data = size >= sizeof(struct d_extent_item) &&
+				    (D_GET64(struct d_extent_item, d, flags) &
+				     BTRFS_EXTENT_FLAG_DATA);
+		}
+		ret = backref_grow((void **)&a->queue, &a->qcap, a->nq,
+				   sizeof(*a->queue));
+		if (ret)
+			break;
+		a->queue[a->nq++] = e;
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
+/* Begin a rescan: every count from zero, nothing counted yet. */
+static void rescan_begin(struct qgroup_table *q)
+{
+	u32 i;
+
+	for (i = 0; i < q->n; i++) {
+		q->v[i].rfer = q->v[i].excl = 0;
+		q->v[i].dirty = 1;
+	}
+	q->status_flags |= BTRFS_QGROUP_STATUS_FLAG_RESCAN;
+	q->status_flags &= ~BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT;
+	q->rescan_progress = 0;
+}
+
+/* Count the next batch of a rescan at the current roots (the extents
+ * before it are counted, those after it not yet). */
+static int rescan_batch(struct acct *a)
+{
+	struct qgroup_table *q = a->q;
+	u64 next;
+	u32 i;
+	int ret;
+
+	a->nq = 0;
+	ret = queue_batch(a, q->rescan_progress, &next);
+	a->old.n = 0;
+	for (i = 0; i < a->nq && ret == 0; i++) {
+		ret = roots_of(a->fs, &a->queue[i], BACKREF_CURRENT,
+			       &a->new_);
+		if (ret == 0 && a->new_.n)
+			ret = apply(a, a->queue[i].num_bytes);
+	}
+	if (ret)
+		return ret;
+	q->rescan_done += a->nq;
+	q->rescan_progress = next;
+	if (!next)
+		q->status_flags &= ~BTRFS_QGROUP_STATUS_FLAG_RESCAN;
+	q->status_dirty = 1;
+	return 0;
+}
+
+/*
+ * Record that delayed-ref head h is being applied, when it can change
+ * which subvolumes reach its extent (extent_run_head, in the commit).
+ * Returns 0 or -ENOMEM.
+ */
+int qgroup_record_head(struct trans *t, const struct dref_head *h)
+{
+	struct qgroup_table *q = t->fs->qgroups;
+	struct qgroup_ext *e;
+	int ret;
+
+	if (!q || (h->must_insert && h->nrefs == 0) || h->nrefs == 0)
+		return 0;
+	if (!h->is_data) {
+		struct dref *r;
+		int fs_tree = 0;
+
+		list_for_each_entry(r, &h->refs, struct dref, head_link)
+			if (r->key.parent ||
+			    tree_check_is_subvol_tree(r->key.root))
+				fs_tree = 1;
+		if (!fs_tree)
+			return 0;
+	}
+	ret = backref_grow((void **)&q->ext, &q->ext_cap, q->next,
+			   sizeof(*q->ext));
+	if (ret)
+		return ret;
+	e = &q->ext[q->next++];
+	e->bytenr = h->bytenr;
+	e->num_bytes = h->num_bytes;
+	e->level = h->level;
+	e->is_data = (u8)h->is_data;
+	return 0;
+}
+
+/*
+ * Bring every qgroup's counts to the state the commit writes (the
+ * commit, after running every delayed ref; trans_sem held for write).
+ * Errors abort the transaction.
+ */
+int qgroup_account_commit(struct trans *t)
+{
+	struct acct a;
+	u32 i;
+	int ret = 0;
+
+	if (!t->fs->qgroups)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.fs = t->fs;
+	a.q = t->fs->qgroups;
+	if (a.q->rescan) {
+		rescan_begin(a.q);
+		a.q->rescan = 0;
+	}
+	for (i = 0; i < a.q->next && ret == 0; i++)
+		ret = queue_ext(&a, &a.q->ext[i]);
+	if (ret == 0)
+		ret = account_queue(&a);
+	if (ret == 0 && qgroup_rescan_busy(a.q))
+		ret = rescan_batch(&a);
+	a.q->next = 0;
+	kfree(a.old.v);
+	kfree(a.new_.v);
+	kfree(a.tg.v);
+	kfree(a.stack.v);
+	kfree(a.seen.v);
+	kfree(a.queue);
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
