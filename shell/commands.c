@@ -72,10 +72,19 @@ static int cmd_mem(int argc, char **argv)
 	return 0;
 }
 
+/* As a system shutting down does: stop the background jobs, then
+ * unmount every filesystem (its last changes committed). */
+static void shut_down(void)
+{
+	jobs_stop_all();
+	cmd_fs_reset();
+}
+
 static int cmd_poweroff(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
+	shut_down();
 	sys_poweroff();
 }
 
@@ -83,6 +92,7 @@ static int cmd_reboot(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
+	shut_down();
 	sys_reboot();
 }
 

@@ -297,6 +297,16 @@ void jobs_wait_all(void)
 		job_release(j);
 }
 
+void jobs_stop_all(void)
+{
+	struct job *j;
+
+	while ((j = job_take(0)) != NULL) {
+		task_stop(j->id);
+		job_release(j);
+	}
+}
+
 /* What `jobs` shows of one job, copied under jobs_lock. */
 struct job_view {
 	int id, done, status;

@@ -23,6 +23,9 @@ void jobs_announce(void);
 int jobs_running(void);
 /* Wait for every background job and forget them (end of the shell). */
 void jobs_wait_all(void);
+/* Stop every background job at its next safe point, wait for each and
+ * forget them (poweroff, reboot). */
+void jobs_stop_all(void);
 
 int cmd_jobs(int argc, char **argv);
 int cmd_wait(int argc, char **argv);

@@ -20,6 +20,7 @@
 #include <ghee/system.h>
 
 #include "args.h"
+#include "cmd_fs.h"
 #include "jobs.h"
 #include "line_edit.h"
 #include "shell.h"
@@ -312,6 +313,7 @@ int shell_main(void)
 			failed++;
 	}
 	jobs_wait_all();
+	cmd_fs_reset();	/* end of input: commit and unmount everything */
 	line_edit_free(le);
 	kfree(le);
 	return failed;
