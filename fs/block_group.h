@@ -28,6 +28,8 @@ struct block_group {
 	u32 nfree, free_cap;
 	u64 free_bytes;		/* sum of free */
 	u64 cursor;		/* next-fit allocation hint */
+	int ro;			/* being relocated: nothing new is
+				 * allocated in it */
 };
 
 /* A device range given to a chunk (from the dev tree). */
@@ -63,6 +65,7 @@ int bg_account(struct trans *t, u64 start, u64 len, int add);
 int bg_create_pending(struct trans *t);
 int bg_write_dirty(struct trans *t, int *did);
 u64 bg_free_bytes(struct fs_info *fs, u64 type);
+int bg_set_ro(struct fs_info *fs, u64 start, int ro, struct block_group *out);
 int bg_reserve_metadata(struct trans *t, u64 need, u64 also_free);
 void bg_release_metadata(struct fs_info *fs, u64 bytes);
 
