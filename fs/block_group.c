@@ -366,6 +366,24 @@ void bg_free_all(struct fs_info *fs)
 	memset(&fs->space, 0, sizeof(fs->space));
 }
 
+/* Drop the block group starting at start from memory (its chunk was
+ * removed). Caller holds fs->alloc_lock. */
+void bg_remove(struct fs_info *fs, u64 start)
+{
+	struct space_info *s = &fs->space;
+	u32 i;
+
+	for (i = 0; i < s->nbg; i++)
+		if (s->bg[i]->start == start) {
+			kfree(s->bg[i]->free);
+			kfree(s->bg[i]);
+			memmove(&s->bg[i], &s->bg[i + 1],
+				(s->nbg - i - 1) * sizeof(s->bg[0]));
+			s->nbg--;
+			return;
+		}
+}
+
 /* Take want bytes (or the largest run >= min) from bg. 0, 1 if none. */
 static int take_from(struct block_group *bg, u64 want, u64 min, u64 *start,
 		     u64 *len)

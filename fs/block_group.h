@@ -56,6 +56,7 @@ int bg_add(struct fs_info *fs, const struct chunk_mapping *m, u64 used,
 	   struct block_group **out);
 int bg_init_free(struct fs_info *fs, struct block_group *bg);
 void bg_free_all(struct fs_info *fs);
+void bg_remove(struct fs_info *fs, u64 start);
 struct block_group *bg_lookup(struct fs_info *fs, u64 bytenr);
 int bg_alloc(struct trans *t, u64 type, u64 want, u64 min, u64 *start,
 	     u64 *len);

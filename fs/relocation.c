@@ -44,6 +44,9 @@
  * Invariant after the commit: the group's used bytes are 0; if not, a
  * tree that was not walked holds blocks there and the group stays
  * read-only with an error.
+ *  6. A second commit deletes the group's items (block group, free
+ *     space, device extents, chunk); once it is on disk the chunk leaves
+ *     the map and its device space is free for new chunks.
  *
  * Refused before anything moves: a deleted subvolume still being dropped
  * (its half-dropped tree cannot be walked; `subvolume sync` first),
@@ -59,6 +62,7 @@
 
 #include "backref_int.h"
 #include "block_group.h"
+#include "chunk.h"
 #include "csum.h"
 #include "ctree_write.h"
 #include "extent_tree.h"
@@ -770,6 +774,36 @@ static int relocate_in_commit(struct trans *t, void *arg)
 	return ret;
 }
 
+/* The removal commit's work: delete the empty group's items. */
+static int remove_in_commit(struct trans *t, void *arg)
+{
+	const u64 *start = arg;
+	struct block_group *bg = bg_lookup(t->fs, *start);
+	int ret = bg && bg->start == *start && bg->ro ?
+		  chunk_remove_items(t, bg) : -EUCLEAN;
+
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/*
+ * Step 6: free the emptied group. Its items go in a commit of their own
+ * after the relocation commit, whose freed ranges in the group are then
+ * given back; its device space is reusable once this commit is on disk.
+ */
+static int remove_group(struct fs_info *fs, u64 start)
+{
+	int ret = trans_commit_with(fs, remove_in_commit, &start, 0);
+
+	if (ret == 0) {
+		mutex_lock(&fs->alloc_lock);
+		chunk_forget(fs, start);
+		mutex_unlock(&fs->alloc_lock);
+	}
+	return ret;
+}
+
 static void reloc_free(struct reloc *r)
 {
 	kfree(r->data.from);
@@ -783,8 +817,8 @@ static void reloc_free(struct reloc *r)
 }
 
 /*
- * Relocate the block group starting at start: afterwards it holds no
- * extent, and stays read-only (for the caller to free). *st gets the
+ * Relocate the block group starting at start and free it: afterwards
+ * no extent is in its range and its chunk is gone. *st gets the
  * figures. Caller holds no fs lock. Returns 0, -ENOENT (no such group),
  * -EOPNOTSUPP/-EBUSY (refused, nothing moved: see the log), -ENOSPC, or
  * the error that aborted the transaction.
@@ -824,6 +858,8 @@ int reloc_block_group(struct fs_info *fs, u64 start, struct reloc_stats *st)
 			ret = -EUCLEAN;
 		}
 	}
+	if (ret == 0)
+		ret = remove_group(fs, start);
 	if (ret && !fs_aborted(fs))
 		bg_set_ro(fs, start, 0, NULL);
 	reloc_free(&r);

@@ -154,7 +154,7 @@ static void relocate_everything(struct fault_dev *dev, struct fs_info **fsp)
 	struct reloc_stats st;
 	u64 start[MAX_GROUPS], used0, used1, dummy[MAX_GROUPS];
 	u64 moved_data = 0, moved_blocks = 0;
-	u32 i, n;
+	u32 i, j, n, m;
 
 	CHECK_OK(populate(fs));
 	CHECK_OK(hash_all(fs, before));
@@ -167,7 +167,10 @@ static void relocate_everything(struct fault_dev *dev, struct fs_info **fsp)
 	}
 	CHECK(moved_data > 0 && moved_blocks > 0);
 	CHECK_OK(fs_sync(fs));
-	groups(fs, dummy, &used1);
+	m = groups(fs, dummy, &used1);
+	for (i = 0; i < n; i++)		/* every old group is gone */
+		for (j = 0; j < m; j++)
+			CHECK(dummy[j] != start[i]);
 	/* Shared blocks copied once: nothing grew but the few blocks the
 	 * commits' own bookkeeping may split. */
 	CHECK(used1 <= used0 + 8ull * fs->nodesize);
