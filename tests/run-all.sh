@@ -29,6 +29,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "progs-images:tests/interop/progs_images.sh"
 	 "progs-rw:tests/interop/progs_rw.sh"
 	 "backref:tests/interop/backref.sh"
+	 "balance:tests/interop/balance.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0
