@@ -15,6 +15,7 @@
 #include <ghee/sync.h>
 
 #include "../../fs/fs.h"
+#include "../../fs/block_group.h"
 #include "../../fs/fs_info.h"
 #include "../../fs/relocation.h"
 #include "shim/fault_dev.h"
@@ -200,4 +201,93 @@ TEST(relocation, every_group_with_snapshots_and_reflinks)
 		fs_umount(fs);
 	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
 	fault_dev_free(dev);
+}
+
+/* Relocate the first data and the first metadata group of fs. */
+static int relocate_two(struct fs_info *fs)
+{
+	u64 start[MAX_GROUPS], used;
+	struct reloc_stats st;
+	u32 i, n = groups(fs, start, &used);
+	int ret = 0, did_data = 0, did_meta = 0;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		const struct block_group *bg;
+		int data;
+
+		mutex_lock(&fs->alloc_lock);
+		bg = bg_lookup(fs, start[i]);
+		data = bg && (bg->flags & BTRFS_BLOCK_GROUP_DATA);
+		mutex_unlock(&fs->alloc_lock);
+		if (data ? did_data : did_meta)
+			continue;
+		ret = reloc_block_group(fs, start[i], &st);
+		if (data)
+			did_data = 1;
+		else
+			did_meta = 1;
+	}
+	return ret;
+}
+
+/* Cut power at write cut of relocating two groups of base; what
+ * survives must mount with every file as before and pass btrfs check. */
+static void cut_at(const struct fault_dev *base, uint64_t cut, const u64 *want)
+{
+	static u64 got[3 * 3 * NFILES];
+	struct fault_dev *dev = fault_dev_clone(base), *img = NULL;
+	struct fs_info *fs = NULL;
+
+	CHECK(dev);
+	if (fs_mount(fault_dev_blk(dev), 0, &fs) == 0) {
+		fault_dev_arm(dev, cut, FAULT_REORDER, cut);
+		relocate_two(fs);	/* fails at the cut */
+		fs_umount(fs);
+		fs = NULL;
+		img = fault_dev_crash_image(dev);
+	}
+	if (img && fs_mount(fault_dev_blk(img), 0, &fs) == 0) {
+		if (hash_all(fs, got) || memcmp(got, want, sizeof(got)))
+			test_fail(__FILE__, __LINE__, "cut at write %llu: "
+				  "files differ", (unsigned long long)cut);
+		fs_umount(fs);
+		test_btrfs_check(__FILE__, __LINE__,
+				 fault_dev_btrfs_check(img));
+	} else {
+		test_fail(__FILE__, __LINE__, "cut at write %llu: no mount",
+			  (unsigned long long)cut);
+	}
+	fault_dev_free(img);
+	fault_dev_free(dev);
+}
+
+TEST(relocation, power_cut_during_relocation)
+{
+	static u64 want[3 * 3 * NFILES];
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
+	struct fault_dev *base = fault_dev_new(512ull << 20), *dev;
+	struct fs_info *fs = NULL;
+	uint64_t writes, cut, step;
+
+	CHECK(base);
+	CHECK_OK(fs_mkfs(fault_dev_blk(base), &o));
+	CHECK_OK(fs_mount(fault_dev_blk(base), 0, &fs));
+	CHECK_OK(populate(fs));
+	CHECK_OK(hash_all(fs, want));
+	fs_umount(fs);
+	/* How many writes the relocation makes, to spread the cuts. */
+	dev = fault_dev_clone(base);
+	CHECK(dev);
+	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
+	fault_dev_arm(dev, 0, FAULT_CUT, 0);
+	CHECK_OK(relocate_two(fs));
+	writes = fault_dev_writes(dev);
+	fs_umount(fs);
+	fault_dev_free(dev);
+	CHECK(writes > 10);
+	step = writes / 8 ? writes / 8 : 1;
+	for (cut = 1; cut < writes; cut += step)
+		cut_at(base, cut, want);
+	cut_at(base, writes - 1, want);
+	fault_dev_free(base);
 }
