@@ -143,8 +143,14 @@ int fs_balance(struct fs_info *fs, struct fs_balance *b)
 	int ret = list_groups(fs, &v, &n);
 
 	b->considered = b->relocated = 0;
-	if (ret)
+	/* Relocation cannot walk a half-dropped tree: let the cleaner
+	 * finish the deleted subvolumes first. */
+	if (ret == 0)
+		ret = fs_subvol_sync(fs);
+	if (ret) {
+		kfree(v);
 		return ret;
+	}
 	set_targets(fs, b);
 	for (i = 0; i < n && ret == 0; i++) {
 		int t = type_of(v[i].flags);

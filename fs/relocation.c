@@ -791,12 +791,17 @@ static int remove_in_commit(struct trans *t, void *arg)
  * Step 6: free the emptied group. Its items go in a commit of their own
  * after the relocation commit, whose freed ranges in the group are then
  * given back; its device space is reusable once this commit is on disk.
+ * While a reader of an older commit runs (commit_root.c: send, a live
+ * fsck), it may still read the group's old blocks through their chunk:
+ * the group then stays in memory, read-only and empty, with its device
+ * space unused, until the next mount.
  */
 static int remove_group(struct fs_info *fs, u64 start)
 {
 	int ret = trans_commit_with(fs, remove_in_commit, &start, 0);
 
-	if (ret == 0) {
+	if (ret == 0 &&
+	    !__atomic_load_n(&fs->commit_readers, __ATOMIC_ACQUIRE)) {
 		mutex_lock(&fs->alloc_lock);
 		chunk_forget(fs, start);
 		mutex_unlock(&fs->alloc_lock);
