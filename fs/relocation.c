@@ -16,7 +16,7 @@
  *  2. Inside the relocation commit, each data extent of the group is
  *     copied to a new extent outside it; its checksums are checked and
  *     written for the new place (the old ones go when the old extent's
- *     last reference does, at the same commit).
+ *     last reference does, at the same commit). relocation_data.c.
  *  3. Every tree is walked from its root (the subvolume and other trees
  *     named by the root tree, then the root tree and the chunk tree). A
  *     block changes when it lies in the group, points at a block that
@@ -63,54 +63,14 @@
 #include "backref_int.h"
 #include "block_group.h"
 #include "chunk.h"
-#include "csum.h"
 #include "ctree_write.h"
 #include "extent_tree.h"
 #include "fs_info.h"
 #include "relocation.h"
+#include "relocation_int.h"
 #include "subvol.h"
 #include "tree_check.h"
 #include "transaction.h"
-
-/* Bytes of data copied per read and write. */
-#define COPY_CHUNK (1024u * 1024)
-
-/* A map of addresses, old -> new (open addressing; 0 is no address). */
-struct remap {
-	u64 *from, *to;
-	u32 cap, n;
-};
-
-/* An extent that moved, or whose references name a block that moved. */
-struct moved {
-	u64 old, new_;		/* addresses (the same for a fixup) */
-	u64 len;		/* bytes */
-	u8 level;		/* tree blocks */
-	int is_data;
-	u64 alloc_root;		/* a copied block: the tree whose ref its
-				 * allocation queued */
-};
-
-struct moved_list {
-	struct moved *v;
-	u32 n, cap;
-};
-
-/* One group's relocation; private to the task running it. */
-struct reloc {
-	struct fs_info *fs;
-	struct trans *t;
-	u64 start, end;			/* the group */
-	struct remap data;		/* moved data extents */
-	struct remap blocks;		/* every tree block visited: its new
-					 * address, itself when unchanged */
-	struct moved_list data_moves;	/* data extents moved */
-	struct moved_list block_moves;	/* tree blocks copied */
-	struct moved_list fixups;	/* children of copied FULL_BACKREF
-					 * blocks */
-	struct u64set fixup_seen;
-	struct reloc_stats *st;
-};
 
 static u32 remap_slot(const struct remap *m, u64 x)
 {
@@ -142,7 +102,7 @@ static u64 remap_addr(const struct remap *m, u64 x)
 	return remap_get(m, x, &to) ? to : x;
 }
 
-static int remap_put(struct remap *m, u64 x, u64 to)
+int reloc_remap_put(struct remap *m, u64 x, u64 to)
 {
 	u32 i;
 
@@ -160,7 +120,7 @@ static int remap_put(struct remap *m, u64 x, u64 to)
 		}
 		for (j = 0; j < m->cap; j++)
 			if (m->from[j])
-				remap_put(&g, m->from[j], m->to[j]);
+				reloc_remap_put(&g, m->from[j], m->to[j]);
 		kfree(m->from);
 		kfree(m->to);
 		*m = g;
@@ -175,7 +135,7 @@ static int remap_put(struct remap *m, u64 x, u64 to)
 	return 0;
 }
 
-static int moved_add(struct moved_list *l, const struct moved *x)
+int reloc_moved_add(struct moved_list *l, const struct moved *x)
 {
 	int ret = backref_grow((void **)&l->v, &l->cap, l->n, sizeof(*x));
 
@@ -187,119 +147,6 @@ static int moved_add(struct moved_list *l, const struct moved *x)
 static int in_group(const struct reloc *r, u64 bytenr)
 {
 	return bytenr >= r->start && bytenr < r->end;
-}
-
-/* ------------------------------------------------------------- data */
-
-/*
- * Copy len bytes of data from old to new, checking the old checksums,
- * and insert checksums at new for each run of sectors that had them
- * (prealloc and nodatasum data has none).
- */
-static int copy_data(struct reloc *r, u64 old, u64 new_, u64 len, u8 *buf,
-		     u8 *sums, u8 *present)
-{
-	struct fs_info *fs = r->fs;
-	u32 ss = fs->sectorsize, cs = fs->csum_size;
-	u64 off;
-	int ret = 0;
-
-	for (off = 0; off < len && ret == 0; off += COPY_CHUNK) {
-		u32 n = len - off < COPY_CHUNK ? (u32)(len - off) : COPY_CHUNK;
-		u32 ns = n / ss, i, run;
-		u8 one[BTRFS_CSUM_SIZE];
-
-		ret = volumes_read(fs, old + off, 0, buf, n);
-		if (ret == 0)
-			ret = csum_lookup(fs, old + off, ns, sums, present);
-		for (i = 0; i < ns && ret == 0; i++) {
-			if (!present[i])
-				continue;
-			csum_data(fs, buf + (u64)i * ss, ss, one);
-			if (memcmp(one, sums + (u64)i * cs, cs)) {
-				pr_err("relocation: data at %llu fails its "
-				       "checksum; not moved",
-				       (unsigned long long)(old + off +
-							    (u64)i * ss));
-				ret = -EIO;
-			}
-		}
-		if (ret == 0)
-			ret = volumes_write(fs, new_ + off, buf, n);
-		for (i = 0; i < ns && ret == 0; i += run) {
-			for (run = 0; i + run < ns &&
-			     present[i + run] == present[i]; run++)
-				;
-			if (present[i])
-				ret = csum_insert(r->t, new_ + off +
-						  (u64)i * ss,
-						  buf + (u64)i * ss,
-						  (u64)run * ss);
-		}
-	}
-	return ret;
-}
-
-/* The data extents of the group, in address order. */
-static int collect_data(struct reloc *r)
-{
-	struct key k = { r->start, 0, 0 };
-	struct ctree_path p;
-	int ret;
-
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&r->fs->extent_root, &k, &p);
-	while (ret == 0) {
-		u32 size;
-		const u8 *item = ctree_item_ptr(&p, &size);
-
-		ctree_item_key(&p, &k);
-		if (k.objectid >= r->end)
-			break;
-		if (k.type == BTRFS_EXTENT_ITEM_KEY &&
-		    (D_GET64(struct d_extent_item, item, flags) &
-		     BTRFS_EXTENT_FLAG_DATA)) {
-			struct moved m = { k.objectid, 0, k.offset, 0, 1, 0 };
-
-			ret = moved_add(&r->data_moves, &m);
-			if (ret)
-				break;
-		}
-		ret = ctree_next_item(&p);
-	}
-	ctree_path_release(&p);
-	return ret < 0 ? ret : 0;
-}
-
-/* Step 2: copy every data extent of the group to a new place. */
-static int move_data(struct reloc *r)
-{
-	struct fs_info *fs = r->fs;
-	u32 nsec = COPY_CHUNK / fs->sectorsize;
-	u8 *buf = kmalloc(COPY_CHUNK);
-	u8 *sums = kmalloc((u64)nsec * fs->csum_size);
-	u8 *present = kmalloc(nsec);
-	u32 i;
-	int ret = buf && sums && present ? collect_data(r) : -ENOMEM;
-
-	for (i = 0; i < r->data_moves.n && ret == 0; i++) {
-		struct moved *m = &r->data_moves.v[i];
-		u64 got;
-
-		ret = bg_alloc(r->t, BTRFS_BLOCK_GROUP_DATA, m->len, m->len,
-			       &m->new_, &got);
-		if (ret == 0)
-			ret = copy_data(r, m->old, m->new_, m->len, buf, sums,
-					present);
-		if (ret == 0)
-			ret = remap_put(&r->data, m->old, m->new_);
-		r->st->data_extents++;
-		r->st->data_bytes += m->len;
-	}
-	kfree(buf);
-	kfree(sums);
-	kfree(present);
-	return ret;
 }
 
 /* ------------------------------------------------------------ trees */
@@ -423,7 +270,7 @@ static int queue_children(struct reloc *r, const struct tree_block *b,
 		c.new_ = c.old;
 		ret = backref_set_add(&r->fixup_seen, c.old);
 		if (ret == 1)
-			ret = moved_add(&r->fixups, &c);
+			ret = reloc_moved_add(&r->fixups, &c);
 	}
 	return ret < 0 ? ret : 0;
 }
@@ -466,7 +313,7 @@ static int write_changed(struct reloc *r, struct ctree_root *root,
 	*out = nb->start;
 	tree_block_put(nb);
 	r->st->tree_blocks++;
-	return moved_add(&r->block_moves, &m);
+	return reloc_moved_add(&r->block_moves, &m);
 }
 
 /*
@@ -495,7 +342,7 @@ static int rewrite(struct reloc *r, struct ctree_root *root,
 	if (ret == 0 && changed)
 		ret = write_changed(r, root, b, v, out);
 	if (ret == 0)
-		ret = remap_put(&r->blocks, b->start, *out);
+		ret = reloc_remap_put(&r->blocks, b->start, *out);
 	kfree(v);
 	return ret;
 }
@@ -762,7 +609,7 @@ static int relocate_in_commit(struct trans *t, void *arg)
 		pr_err("relocation: a tree log waits for replay; refused");
 		return -EBUSY;
 	}
-	ret = move_data(r);
+	ret = reloc_move_data(r);
 	if (ret == 0)
 		ret = trans_settle(t);
 	if (ret == 0)
