@@ -604,11 +604,20 @@ static int relocate_in_commit(struct trans *t, void *arg)
 	struct reloc *r = arg;
 	int ret;
 
+	struct tree_ref *v = NULL;
+	u32 n;
+
 	r->t = t;
 	if (get_le64(&r->fs->super->log_root)) {
 		pr_err("relocation: a tree log waits for replay; refused");
 		return -EBUSY;
 	}
+	/* Refuse what cannot be walked before anything changes (the list
+	 * is read again after the data moved: root items change). */
+	ret = list_trees(r, &v, &n);
+	kfree(v);
+	if (ret)
+		return ret;
 	ret = reloc_move_data(r);
 	if (ret == 0)
 		ret = trans_settle(t);
