@@ -366,6 +366,24 @@ void bg_free_all(struct fs_info *fs)
 	memset(&fs->space, 0, sizeof(fs->space));
 }
 
+/* Drop the block group starting at start from memory (its chunk was
+ * removed). Caller holds fs->alloc_lock. */
+void bg_remove(struct fs_info *fs, u64 start)
+{
+	struct space_info *s = &fs->space;
+	u32 i;
+
+	for (i = 0; i < s->nbg; i++)
+		if (s->bg[i]->start == start) {
+			kfree(s->bg[i]->free);
+			kfree(s->bg[i]);
+			memmove(&s->bg[i], &s->bg[i + 1],
+				(s->nbg - i - 1) * sizeof(s->bg[0]));
+			s->nbg--;
+			return;
+		}
+}
+
 /* Take want bytes (or the largest run >= min) from bg. 0, 1 if none. */
 static int take_from(struct block_group *bg, u64 want, u64 min, u64 *start,
 		     u64 *len)
@@ -403,7 +421,7 @@ static int alloc_in(struct fs_info *fs, u64 type, u64 want, u64 min,
 		int ret;
 
 		if ((bg->flags & BTRFS_BLOCK_GROUP_TYPE_MASK) != type ||
-		    bg->free_bytes < min)
+		    bg->free_bytes < min || bg->ro)
 			continue;
 		ret = take_from(bg, want, min, start, len);
 		if (ret <= 0)
@@ -434,6 +452,32 @@ int bg_alloc(struct trans *t, u64 type, u64 want, u64 min, u64 *start,
 	}
 	mutex_unlock(&fs->alloc_lock);
 	return ret == 1 ? -ENOSPC : ret;
+}
+
+/*
+ * Make the block group starting at start read-only (ro 1: nothing new is
+ * allocated in it; relocation empties it) or writable again; *out gets
+ * a copy of its figures (free list not included). Returns 0, or -ENOENT
+ * when no group starts there.
+ */
+int bg_set_ro(struct fs_info *fs, u64 start, int ro, struct block_group *out)
+{
+	struct block_group *bg;
+	int ret = 0;
+
+	mutex_lock(&fs->alloc_lock);
+	bg = bg_lookup(fs, start);
+	if (!bg || bg->start != start) {
+		ret = -ENOENT;
+	} else {
+		bg->ro = ro;
+		if (out) {
+			*out = *bg;
+			out->free = NULL;
+		}
+	}
+	mutex_unlock(&fs->alloc_lock);
+	return ret;
 }
 
 /*
@@ -568,7 +612,7 @@ u64 bg_free_bytes(struct fs_info *fs, u64 type)
 
 	for (i = 0; i < fs->space.nbg; i++)
 		if ((fs->space.bg[i]->flags & BTRFS_BLOCK_GROUP_TYPE_MASK) ==
-		    type)
+		    type && !fs->space.bg[i]->ro)
 			sum += fs->space.bg[i]->free_bytes;
 	return sum;
 }

@@ -28,6 +28,8 @@ struct block_group {
 	u32 nfree, free_cap;
 	u64 free_bytes;		/* sum of free */
 	u64 cursor;		/* next-fit allocation hint */
+	int ro;			/* being relocated: nothing new is
+				 * allocated in it */
 };
 
 /* A device range given to a chunk (from the dev tree). */
@@ -54,6 +56,7 @@ int bg_add(struct fs_info *fs, const struct chunk_mapping *m, u64 used,
 	   struct block_group **out);
 int bg_init_free(struct fs_info *fs, struct block_group *bg);
 void bg_free_all(struct fs_info *fs);
+void bg_remove(struct fs_info *fs, u64 start);
 struct block_group *bg_lookup(struct fs_info *fs, u64 bytenr);
 int bg_alloc(struct trans *t, u64 type, u64 want, u64 min, u64 *start,
 	     u64 *len);
@@ -63,6 +66,7 @@ int bg_account(struct trans *t, u64 start, u64 len, int add);
 int bg_create_pending(struct trans *t);
 int bg_write_dirty(struct trans *t, int *did);
 u64 bg_free_bytes(struct fs_info *fs, u64 type);
+int bg_set_ro(struct fs_info *fs, u64 start, int ro, struct block_group *out);
 int bg_reserve_metadata(struct trans *t, u64 need, u64 also_free);
 void bg_release_metadata(struct fs_info *fs, u64 bytes);
 

@@ -320,3 +320,61 @@ int chunk_insert_items(struct trans *t, struct block_group *bg)
 		ret = fst_add_block_group(t, bg);
 	return ret;
 }
+
+/*
+ * Delete the on-disk items of empty block group bg (relocated): its
+ * block group item, free-space items, device extents and chunk item,
+ * and count its device space free in the device item. The group stays
+ * in memory (read-only, not dirty) until the commit is on disk; then
+ * chunk_forget() drops it. Caller is inside the commit.
+ */
+int chunk_remove_items(struct trans *t, struct block_group *bg)
+{
+	struct fs_info *fs = t->fs;
+	const struct chunk_mapping *m = volumes_lookup(fs, bg->start, 1);
+	struct key k = { bg->start, BTRFS_BLOCK_GROUP_ITEM_KEY, bg->length };
+	u32 i;
+	int ret;
+
+	if (!m || bg->used || (bg->flags & BTRFS_BLOCK_GROUP_SYSTEM))
+		return -EUCLEAN;
+	ret = ctree_del_key(t, &fs->extent_root, &k);
+	if (ret == 0 && fs->fst_root.bytenr)
+		ret = fst_remove_block_group(t, bg);
+	for (i = 0; i < m->num_stripes && ret == 0; i++) {
+		struct key dk = { fs->devid, BTRFS_DEV_EXTENT_KEY,
+				  m->physical[i] };
+
+		ret = ctree_del_key(t, &fs->dev_root, &dk);
+	}
+	if (ret == 0) {
+		struct key ck = { BTRFS_FIRST_CHUNK_TREE_OBJECTID,
+				  BTRFS_CHUNK_ITEM_KEY, bg->start };
+
+		ret = ctree_del_key(t, &fs->chunk_root, &ck);
+	}
+	if (ret == 0) {
+		fs->dev_bytes_used -= m->length * m->num_stripes;
+		ret = update_dev_item(t);
+	}
+	bg->dirty = 0;
+	return ret;
+}
+
+/*
+ * Forget the chunk at logical whose items chunk_remove_items() deleted,
+ * once that commit is on disk: its device ranges, block group and
+ * mapping. Caller holds fs->alloc_lock.
+ */
+void chunk_forget(struct fs_info *fs, u64 logical)
+{
+	const struct chunk_mapping *m = volumes_lookup(fs, logical, 1);
+	struct chunk_mapping copy;
+
+	if (!m)
+		return;
+	copy = *m;
+	unplace(fs, &copy, copy.num_stripes);
+	bg_remove(fs, logical);
+	volumes_remove_chunk(fs, logical);
+}

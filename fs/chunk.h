@@ -21,6 +21,8 @@ u32 chunk_item_fill(u8 *buf, const struct chunk_mapping *m, u32 sectorsize,
 		    u64 devid, const u8 *dev_uuid);
 void chunk_dev_extent_fill(u8 *buf, u64 logical, u64 len,
 			   const u8 *chunk_tree_uuid);
+int chunk_remove_items(struct trans *t, struct block_group *bg);
+void chunk_forget(struct fs_info *fs, u64 logical);
 u64 chunk_find_hole(const struct fs_info *fs, u64 dev_size, u64 len);
 
 #endif

@@ -820,3 +820,21 @@ int ctree_create_empty(struct trans *t, struct ctree_root *root)
 	tree_block_put(leaf);
 	return 0;
 }
+
+/*
+ * Delete the item with key k from root. Returns 0, -EUCLEAN when there
+ * is none (the caller knew it was there), or <0.
+ */
+int ctree_del_key(struct trans *t, struct ctree_root *root,
+		  const struct key *k)
+{
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_write(t, root, k, &p, 0);
+	if (ret == 0)
+		return ctree_del_item(t, root, &p);
+	ctree_path_release(&p);
+	return ret == 1 ? -EUCLEAN : ret;
+}

@@ -48,6 +48,8 @@ int ctree_insert_empty(struct trans *t, struct ctree_root *root,
 		       u32 size);
 int ctree_del_item(struct trans *t, struct ctree_root *root,
 		   struct ctree_path *p);
+int ctree_del_key(struct trans *t, struct ctree_root *root,
+		  const struct key *k);
 int ctree_extend_item(struct trans *t, struct ctree_root *root,
 		      struct ctree_path *p, u32 extra);
 void ctree_truncate_item(struct ctree_path *p, u32 new_size);

@@ -301,6 +301,22 @@ int delayed_ref_alloc(struct trans *t, const struct dref_key *k,
 	return ret;
 }
 
+/* Give a new extent's item generation (relocation: the old extent's,
+ * which its tree block's header keeps). */
+int delayed_ref_set_generation(struct trans *t, u64 bytenr, u64 num_bytes,
+			       int is_data, u64 generation)
+{
+	struct dref_head *h;
+	int ret;
+
+	spin_lock(&t->lock);
+	ret = get_head(&t->refs, bytenr, num_bytes, is_data, &h);
+	if (ret == 0)
+		h->generation = generation;
+	spin_unlock(&t->lock);
+	return ret;
+}
+
 /* Queue adding extent flags (FULL_BACKREF) to an extent. */
 int delayed_ref_set_flags(struct trans *t, u64 bytenr, u64 num_bytes,
 			  u64 flags)

@@ -45,6 +45,9 @@ struct dref_head {
 	int must_insert;		/* allocated in this transaction */
 	u8 level;			/* tree block level */
 	u64 set_flags;			/* extent flags to add (FULL_BACKREF) */
+	u64 generation;			/* must_insert: the extent item's
+					 * generation, 0 for this transaction
+					 * (relocation keeps the old one) */
 	long long total_mod;		/* sum of the refs' mods */
 	u32 nrefs;			/* refs on the list */
 	struct list_head refs;		/* struct dref, in no order */
@@ -65,6 +68,8 @@ int delayed_ref_add(struct trans *t, const struct dref_key *k,
 		    u64 num_bytes, int is_data, long long mod);
 int delayed_ref_alloc(struct trans *t, const struct dref_key *k,
 		      u64 num_bytes, int is_data, u8 level);
+int delayed_ref_set_generation(struct trans *t, u64 bytenr, u64 num_bytes,
+			       int is_data, u64 generation);
 int delayed_ref_set_flags(struct trans *t, u64 bytenr, u64 num_bytes,
 			  u64 flags);
 struct dref_head *delayed_ref_find_head(struct delayed_refs *d, u64 bytenr);

@@ -536,7 +536,8 @@ static int insert_extent(struct trans *t, struct dref_head *h)
 		goto out;
 	sort_refs(v, n);
 	D_SET64(struct d_extent_item, item, refs, total);
-	D_SET64(struct d_extent_item, item, generation, t->transid);
+	D_SET64(struct d_extent_item, item, generation,
+		h->generation ? h->generation : t->transid);
 	D_SET64(struct d_extent_item, item, flags, h->is_data ?
 		BTRFS_EXTENT_FLAG_DATA :
 		BTRFS_EXTENT_FLAG_TREE_BLOCK | h->set_flags);

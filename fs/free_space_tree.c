@@ -75,15 +75,7 @@ static int info_flags(struct trans *t, struct block_group *bg, u32 *flags)
 /* Delete the item with exactly key k. */
 static int del_key(struct trans *t, const struct key *k)
 {
-	struct ctree_path p;
-	int ret;
-
-	ctree_path_init(&p);
-	ret = ctree_search_write(t, &t->fs->fst_root, k, &p, 0);
-	if (ret == 0)
-		return ctree_del_item(t, &t->fs->fst_root, &p);
-	ctree_path_release(&p);
-	return ret == 1 ? -EUCLEAN : ret;
+	return ctree_del_key(t, &t->fs->fst_root, k);
 }
 
 static int put_extent(struct trans *t, u64 start, u64 len)
@@ -332,4 +324,23 @@ int fst_add_block_group(struct trans *t, struct block_group *bg)
 	D_SET32(struct d_free_space_info, info, flags, 0);
 	ret = ctree_insert_item(t, &t->fs->fst_root, &k, info, sizeof(info));
 	return ret ? ret : put_extent(t, bg->start, bg->length);
+}
+
+/* Delete everything the tree holds for bg (its group is being removed:
+ * it holds no extent). */
+int fst_remove_block_group(struct trans *t, struct block_group *bg)
+{
+	struct key k = { bg->start, 0, 0 };
+	int ret;
+
+	for (;;) {
+		ret = fst_key_near(t, &k, 1, &k);
+		if (ret)
+			return ret == 1 ? 0 : ret;
+		if (k.objectid >= bg->start + bg->length)
+			return 0;
+		ret = del_key(t, &k);
+		if (ret)
+			return ret;
+	}
 }

@@ -13,5 +13,6 @@ struct block_group;
 int fst_remove_range(struct trans *t, u64 start, u64 len);
 int fst_add_range(struct trans *t, u64 start, u64 len);
 int fst_add_block_group(struct trans *t, struct block_group *bg);
+int fst_remove_block_group(struct trans *t, struct block_group *bg);
 
 #endif

@@ -330,6 +330,43 @@ int fs_ident(struct fs_info *fs, struct fs_ident *id);
 int fs_label_set(struct fs_info *fs, const char *label);
 /* Zero the device's error counters (committed when any was not). */
 int fs_dev_stats_reset(struct fs_info *fs);
+/*
+ * balance (fs/balance.c): relocate the block groups the filters choose
+ * (btrfs balance's filters, one set per type: data, metadata, system).
+ */
+#define FS_BAL_USAGE (1u << 0)		/* usage_min..usage_max percent */
+#define FS_BAL_LIMIT (1u << 1)		/* limit_min..limit_max groups */
+#define FS_BAL_DEVID (1u << 2)		/* a stripe on devid */
+#define FS_BAL_DRANGE (1u << 3)		/* a stripe in [pstart, pend) */
+#define FS_BAL_VRANGE (1u << 4)		/* logical range meets [vstart, vend) */
+#define FS_BAL_PROFILES (1u << 5)	/* profile in profiles */
+#define FS_BAL_CONVERT (1u << 6)	/* rewrite into profile target */
+#define FS_BAL_SOFT (1u << 7)		/* convert: skip groups already so */
+/* The profile bit standing for SINGLE in profiles and target (btrfs's
+ * "avail alloc" single bit). */
+#define FS_BAL_SINGLE (1ull << 48)
+struct fs_balance_filter {
+	unsigned flags;			/* FS_BAL_* given */
+	uint64_t usage_min, usage_max;	/* percent used */
+	uint64_t limit_min, limit_max;	/* groups of this type */
+	uint64_t devid;
+	uint64_t pstart, pend;		/* device bytes */
+	uint64_t vstart, vend;		/* logical bytes */
+	uint64_t profiles;		/* BLOCK_GROUP_* profile bits */
+	uint64_t target;		/* convert: profile bits */
+};
+/* fs_balance types */
+#define FS_BAL_DATA 0
+#define FS_BAL_META 1
+#define FS_BAL_SYS 2
+struct fs_balance {
+	unsigned types;			/* 1 << FS_BAL_DATA ...: types to
+					 * relocate */
+	struct fs_balance_filter f[3];	/* per type */
+	uint64_t considered;		/* block groups looked at (out) */
+	uint64_t relocated;		/* block groups relocated (out) */
+};
+int fs_balance(struct fs_info *fs, struct fs_balance *b);
 const char *fs_space_type_name(uint64_t type);
 const char *fs_space_profile_name(uint64_t type);
 

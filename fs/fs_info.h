@@ -81,7 +81,8 @@ struct fs_info {
 	 * to swap roots (DESIGN.md invariant 5). Sleeping.
 	 */
 	struct rwsem commit_root_sem;
-	u64 last_reloc_trans;		/* [commit_root_sem] */
+	u64 last_reloc_trans;		/* [commit_root_sem] relocation
+					 * commits so far (commit_root.c) */
 	/* Readers of a commit (commit_root.c) and the freed ranges held
 	 * from reuse for them. */
 	u32 commit_readers;		/* registered readers [a] */

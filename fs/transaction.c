@@ -168,7 +168,7 @@ void trans_abort_at(struct trans *t, int err, const char *func, int line)
 }
 
 /* Write the root item of a changed tree into the root tree. */
-static int write_root_item(struct trans *t, struct ctree_root *root)
+int trans_write_root_item(struct trans *t, struct ctree_root *root)
 {
 	struct fs_info *fs = t->fs;
 	struct key k = { root->objectid, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
@@ -229,22 +229,23 @@ static int write_root_items(struct trans *t, int *did)
 			continue;
 		fixed[i]->dirty = 0;
 		*did = 1;
-		ret = write_root_item(t, fixed[i]);
+		ret = trans_write_root_item(t, fixed[i]);
 	}
 	for (s = fs->subvols; s && ret == 0; s = s->next) {
 		if (!s->root.dirty)
 			continue;
 		s->root.dirty = 0;
 		*did = 1;
-		ret = write_root_item(t, &s->root);
+		ret = trans_write_root_item(t, &s->root);
 	}
 	if (ret)
 		trans_abort(t, ret);
 	return ret;
 }
 
-/* Step 1: apply everything queued until nothing changes any more. */
-static int settle(struct trans *t)
+/* Step 1: apply everything queued until nothing changes any more. Also
+ * called by relocation, inside its commit (trans_commit_with). */
+int trans_settle(struct trans *t)
 {
 	int rounds, did_bg, did_roots, ret;
 
@@ -273,7 +274,7 @@ static int account_qgroups(struct trans *t)
 	if (ret == 0)
 		ret = qgroup_write_all(t);
 	if (ret == 0)
-		ret = settle(t);
+		ret = trans_settle(t);
 	/* The quota tree's own blocks reach no subvolume: nothing of
 	 * this round is left to count. */
 	if (t->fs->qgroups)
@@ -398,6 +399,10 @@ static void swap_commit_roots(struct trans *t)
 	for (s = fs->subvols; s; s = s->next)
 		swap_root(&s->root);
 	fs->generation = t->transid;
+	/* Readers of commit roots (send) restart by key when this moves:
+	 * blocks they hold copies of may be freed from now on. */
+	if (t->relocation)
+		fs->last_reloc_trans++;
 	up_write(&fs->commit_root_sem);
 	while (!list_empty(&t->dirty)) {
 		b = list_entry(t->dirty.next, struct tree_block, dirty);
@@ -426,7 +431,7 @@ static int commit_locked(struct fs_info *fs)
 		return 0;
 	ret = snapshot_create_pending(t);
 	if (ret == 0)
-		ret = settle(t);
+		ret = trans_settle(t);
 	if (ret == 0 && fs->qgroups)
 		ret = account_qgroups(t);
 	if (ret == 0 && list_empty(&t->dirty) && !t->npinned)
@@ -453,6 +458,34 @@ int trans_commit(struct fs_info *fs)
 
 	down_write(&fs->trans_sem);
 	ret = commit_locked(fs);
+	up_write(&fs->trans_sem);
+	return ret;
+}
+
+/*
+ * Commit with fn run inside, at a quiet point: after the changes in
+ * progress have ended and their references have run, before the commit
+ * writes anything; no change runs until the superblock is out. Used by
+ * relocation, which rewrites blocks many trees share and must not let a
+ * change modify one of its unwritten copies in place. relocation marks
+ * the commit as one (last_reloc_trans). Returns 0 or <0.
+ */
+int trans_commit_with(struct fs_info *fs, int (*fn)(struct trans *, void *),
+		      void *arg, int relocation)
+{
+	struct trans *t;
+	int ret;
+
+	down_write(&fs->trans_sem);
+	ret = fs_aborted(fs) ? -EROFS : trans_join(fs, &t);
+	if (ret == 0) {
+		t->relocation = relocation;
+		ret = trans_settle(t);
+	}
+	if (ret == 0)
+		ret = fn(t, arg);
+	if (ret == 0)
+		ret = commit_locked(fs);
 	up_write(&fs->trans_sem);
 	return ret;
 }

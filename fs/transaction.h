@@ -40,10 +40,18 @@ struct trans {
 	u64 start_ns;			/* when it started (time_ns) [I] */
 	struct list_head snapshots;	/* struct snapshot_pending, made at
 					 * the commit [L] */
+	int relocation;			/* relocation moved blocks in it: its
+					 * commit bumps last_reloc_trans
+					 * [commit only] */
 };
 
 int trans_join(struct fs_info *fs, struct trans **out);
 int trans_commit(struct fs_info *fs);
+int trans_commit_with(struct fs_info *fs, int (*fn)(struct trans *, void *),
+		      void *arg, int relocation);
+int trans_settle(struct trans *t);
+struct ctree_root;
+int trans_write_root_item(struct trans *t, struct ctree_root *root);
 u64 trans_ndirty(struct trans *t);
 int fs_aborted(const struct fs_info *fs);
 int trans_pin(struct trans *t, u64 start, u64 len);

@@ -197,6 +197,24 @@ int volumes_add_chunk(struct fs_info *fs, const struct chunk_mapping *m)
 	return ret;
 }
 
+/* Drop the mapping of the chunk starting at logical (its chunk item was
+ * deleted and that commit is on disk). */
+void volumes_remove_chunk(struct fs_info *fs, u64 logical)
+{
+	struct chunk_map *map = &fs->chunks;
+	u32 i;
+
+	spin_lock(&map->lock);
+	for (i = 0; i < map->n; i++)
+		if (map->v[i].logical == logical) {
+			memmove(&map->v[i], &map->v[i + 1],
+				(map->n - i - 1) * sizeof(map->v[0]));
+			map->n--;
+			break;
+		}
+	spin_unlock(&map->lock);
+}
+
 /* Parse and insert one chunk item. */
 static int chunk_add(struct fs_info *fs, const struct key *k, const u8 *p,
 		     u32 size, const char *where)

@@ -44,6 +44,7 @@ int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
 		 u32 len);
 int volumes_write(struct fs_info *fs, u64 logical, const void *buf, u32 len);
 int volumes_add_chunk(struct fs_info *fs, const struct chunk_mapping *m);
+void volumes_remove_chunk(struct fs_info *fs, u64 logical);
 const char *volumes_profile_name(u64 type);
 void volumes_free(struct chunk_map *map);
 

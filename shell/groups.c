@@ -13,6 +13,7 @@
  */
 #include <stddef.h>
 
+#include "cmd_balance.h"
 #include "cmd_fs.h"
 #include "cmd_inspect.h"
 #include "cmd_send.h"
@@ -98,13 +99,17 @@ static const struct shell_cmd qgroup_cmds[] = {
 };
 
 static const struct shell_cmd balance_cmds[] = {
-	{ "start", "[-d[FILTERS]] [-m[FILTERS]] [-s[FILTERS]] [-f] [--bg] PATH",
-	  "relocate block groups (a task)", 0, -1, NULL },
-	{ "pause", "PATH", "pause a running balance", 0, -1, NULL },
-	{ "cancel", "PATH", "cancel a running or paused balance", 0, -1,
-	  NULL },
-	{ "resume", "PATH", "resume a paused balance", 0, -1, NULL },
-	{ "status", "[-v] PATH", "progress of a balance", 0, -1, NULL },
+	{ "start", "[-d[FILTERS]] [-m[FILTERS]] [-s[FILTERS]] [-f] "
+	  "[--full-balance] [--bg] PATH",
+	  "relocate block groups (a task)", 1, -1, cmd_balance_start },
+	{ "pause", "PATH", "pause a running balance", 1, 1,
+	  cmd_balance_pause },
+	{ "cancel", "PATH", "cancel a running or paused balance", 1, 1,
+	  cmd_balance_cancel },
+	{ "resume", "PATH", "resume a paused balance", 1, 1,
+	  cmd_balance_resume },
+	{ "status", "[-v] PATH", "progress of a balance", 1, 2,
+	  cmd_balance_status },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
 

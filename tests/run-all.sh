@@ -34,6 +34,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "receive:tests/interop/receive.sh"
 	 "reports:tests/interop/reports.sh"
 	 "qgroup:tests/interop/qgroup.sh"
+	 "balance:tests/interop/balance.sh"
 	 "fuzz:tests/host/fuzz.sh 30"
 	 "fuzz-receive:tests/host/fuzz_receive.sh 20")
 

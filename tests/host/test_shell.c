@@ -262,9 +262,12 @@ TEST(shell, btrfs_groups_and_prefixes)
 	c = shell_lookup(g->cmds, "s", NULL);
 	CHECK(!c);
 
-	CHECK_EQ(run("btrfs bal start -dusage=50 /"), -EOPNOTSUPP);
+	CHECK_EQ(run("btrfs bal start -dusage=50 /"), -ENOENT);
+	CHECK(strstr(host_console_output(),
+		     "balance start: /: no filesystem mounted there"));
+	CHECK_EQ(run("btrfs scru start /"), -EOPNOTSUPP);
 	CHECK_STR(host_console_output(),
-		  "balance start: not implemented yet\n");
+		  "scrub start: not implemented yet\n");
 	CHECK_EQ(run("btrfs s list"), -ENOENT);
 	CHECK(strstr(host_console_output(), "ambiguous command 's'"));
 	CHECK(strstr(host_console_output(), "\tsubvolume\n"));

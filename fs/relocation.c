@@ -1,0 +1,728 @@
+/*
+ * Relocation of one block group: every extent in it moves elsewhere and
+ * every reference to it, in every tree, snapshot and reflink, is fixed,
+ * so the group ends empty and can be freed (balance, device removal).
+ *
+ * Design: move the extents, then rewrite the referencing blocks found by
+ * walking every tree top-down, once per distinct block. Linux builds a
+ * relocation tree per subvolume (a snapshot of it whose copies point at
+ * the new places) and merges it back, which lets relocation run while
+ * the subvolume changes, at the price of two extra trees per subvolume
+ * and a merge that must reproduce sharing. ghee instead does the whole
+ * rewrite inside one commit (trans_commit_with: no change runs, every
+ * queued reference has run), which keeps it simple and exact:
+ *  1. The group turns read-only (nothing new is allocated in it) and a
+ *     commit makes every block allocated in it before that durable.
+ *  2. Inside the relocation commit, each data extent of the group is
+ *     copied to a new extent outside it; its checksums are checked and
+ *     written for the new place (the old ones go when the old extent's
+ *     last reference does, at the same commit). relocation_data.c.
+ *  3. Every tree is walked from its root (the subvolume and other trees
+ *     named by the root tree, then the root tree and the chunk tree). A
+ *     block changes when it lies in the group, points at a block that
+ *     changed or (a leaf) at a moved data extent. A changed block that
+ *     this transaction made is fixed in place; any other is copied to a
+ *     new address with its pointers fixed. The result of every block is
+ *     remembered by address, so a block shared by N snapshots is visited
+ *     and copied once and the N parents (themselves copied once) point at
+ *     the one copy: sharing is kept and used space does not grow.
+ *     A copy keeps the old block's contents byte for byte but for its
+ *     address and pointers, generation included: the block means what
+ *     it meant, so sharing detection (last_snapshot), send's generation
+ *     tests and a read-only snapshot's ctransid see no change.
+ *  4. References move with the extents, as delayed refs: each moved
+ *     extent's references (read from the extent tree) are queued on the
+ *     new extent and dropped from the old one, with every shared ref's
+ *     parent mapped to that parent's new address; an unmoved extent
+ *     below a copied FULL_BACKREF block has its shared refs naming the
+ *     old parent moved to the copy. The old extents' counts reach zero
+ *     when the commit runs the refs, so they are freed the ordinary way:
+ *     pinned until this commit is on disk (DESIGN.md invariant 1).
+ *  5. The commit marks itself a relocation commit: swapping the commit
+ *     roots it bumps last_reloc_trans under commit_root_sem held for
+ *     write (commit_root_reloc_count(), for send).
+ * Invariant after the commit: the group's used bytes are 0; if not, a
+ * tree that was not walked holds blocks there and the group stays
+ * read-only with an error.
+ *  6. A second commit deletes the group's items (block group, free
+ *     space, device extents, chunk); once it is on disk the chunk leaves
+ *     the map and its device space is free for new chunks.
+ *
+ * Refused before anything moves: a deleted subvolume still being dropped
+ * (its half-dropped tree cannot be walked; `subvolume sync` first),
+ * relocation trees Linux left, a tree log not replayed, mixed groups.
+ * Locking: the walk runs inside the commit, holding fs->trans_sem for
+ * write; it reads blocks with tree-block locks as searches do, and fixes
+ * a block in place holding that block's lock for write.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+
+#include "backref_int.h"
+#include "block_group.h"
+#include "chunk.h"
+#include "ctree_write.h"
+#include "extent_tree.h"
+#include "fs_info.h"
+#include "relocation.h"
+#include "relocation_int.h"
+#include "subvol.h"
+#include "tree_check.h"
+#include "transaction.h"
+
+static u32 remap_slot(const struct remap *m, u64 x)
+{
+	u64 h = x * 0x9e3779b97f4a7c15ull;
+
+	return (u32)(h >> 32) & (m->cap - 1);
+}
+
+/* Look x up: 1 with *to set, 0 when absent. */
+static int remap_get(const struct remap *m, u64 x, u64 *to)
+{
+	u32 i;
+
+	if (!m->cap)
+		return 0;
+	for (i = remap_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
+		if (m->from[i] == x) {
+			*to = m->to[i];
+			return 1;
+		}
+	return 0;
+}
+
+/* x's new address (x itself when it did not move). */
+static u64 remap_addr(const struct remap *m, u64 x)
+{
+	u64 to;
+
+	return remap_get(m, x, &to) ? to : x;
+}
+
+int reloc_remap_put(struct remap *m, u64 x, u64 to)
+{
+	u32 i;
+
+	if (2 * (m->n + 1) > m->cap) {
+		struct remap g = { 0 };
+		u32 j;
+
+		g.cap = m->cap ? m->cap * 2 : 256;
+		g.from = kzalloc(g.cap * sizeof(u64));
+		g.to = kmalloc(g.cap * sizeof(u64));
+		if (!g.from || !g.to) {
+			kfree(g.from);
+			kfree(g.to);
+			return -ENOMEM;
+		}
+		for (j = 0; j < m->cap; j++)
+			if (m->from[j])
+				reloc_remap_put(&g, m->from[j], m->to[j]);
+		kfree(m->from);
+		kfree(m->to);
+		*m = g;
+	}
+	for (i = remap_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
+		if (m->from[i] == x)
+			break;
+	if (!m->from[i])
+		m->n++;
+	m->from[i] = x;
+	m->to[i] = to;
+	return 0;
+}
+
+int reloc_moved_add(struct moved_list *l, const struct moved *x)
+{
+	int ret = backref_grow((void **)&l->v, &l->cap, l->n, sizeof(*x));
+
+	if (ret == 0)
+		l->v[l->n++] = *x;
+	return ret;
+}
+
+static int in_group(const struct reloc *r, u64 bytenr)
+{
+	return bytenr >= r->start && bytenr < r->end;
+}
+
+/* ------------------------------------------------------------ trees */
+
+static int rewrite(struct reloc *r, struct ctree_root *root,
+		   struct tree_block *b, u64 *out);
+
+/* New addresses of b's children (nodes) into v; *changed if any moved. */
+static int rewrite_children(struct reloc *r, struct ctree_root *root,
+			    struct tree_block *b, u64 *v, int *changed)
+{
+	u32 i, n = tb_nritems(b);
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		u64 child = tb_node_blockptr(b, i);
+		struct tree_block *c;
+
+		if (!remap_get(&r->blocks, child, &v[i])) {
+			ret = ctree_read_child(root, b, (int)i, &c);
+			if (ret)
+				break;
+			ret = rewrite(r, root, c, &v[i]);
+			tree_block_put(c);
+		}
+		if (v[i] != child)
+			*changed = 1;
+	}
+	return ret;
+}
+
+/* The file extent item in slot i of leaf b, or NULL (not one, inline). */
+static const u8 *file_extent(const struct tree_block *b, u32 i)
+{
+	struct key k;
+	const u8 *fe;
+
+	tb_item_key(b, i, &k);
+	if (k.type != BTRFS_EXTENT_DATA_KEY)
+		return NULL;
+	fe = tb_item_data(b, i);
+	if (D_GET8(struct d_file_extent_item, fe, type) ==
+	    BTRFS_FILE_EXTENT_INLINE)
+		return NULL;
+	return fe;
+}
+
+/* Whether leaf b points at a moved data extent. */
+static int leaf_changes(struct reloc *r, const struct tree_block *b)
+{
+	u32 i, n = tb_nritems(b);
+	u64 to;
+
+	for (i = 0; i < n; i++) {
+		const u8 *fe = file_extent(b, i);
+
+		if (fe && remap_get(&r->data, D_GET64(struct d_file_extent_item,
+						      fe, disk_bytenr), &to))
+			return 1;
+	}
+	return 0;
+}
+
+/* Point the writable block nb where the rewrite says. */
+static void fix_block(struct reloc *r, struct tree_block *nb, const u64 *v)
+{
+	u32 i, n = tb_nritems(nb);
+
+	for (i = 0; i < n; i++) {
+		if (tb_level(nb) > 0) {
+			struct key k;
+
+			tb_node_key(nb, i, &k);
+			node_set_ptr(nb, i, &k, v[i], tb_node_ptr_gen(nb, i));
+		} else if (file_extent(nb, i)) {
+			u8 *fe = tb_item_data_w(nb, i);
+			u64 d = D_GET64(struct d_file_extent_item, fe,
+					disk_bytenr);
+
+			D_SET64(struct d_file_extent_item, fe, disk_bytenr,
+				remap_addr(&r->data, d));
+		}
+	}
+}
+
+/*
+ * Queue the unmoved extents below block b (being copied) when its
+ * children are referenced by its address (FULL_BACKREF): their shared
+ * refs must name the copy. v: b's children's new addresses (nodes).
+ */
+static int queue_children(struct reloc *r, const struct tree_block *b,
+			  const u64 *v)
+{
+	u64 refs, flags;
+	u32 i, n = tb_nritems(b);
+	int ret = extent_lookup_info(r->t, b->start, tb_level(b), 0, &refs,
+				     &flags);
+
+	if (ret || !(flags & BTRFS_BLOCK_FLAG_FULL_BACKREF))
+		return ret;
+	for (i = 0; i < n && ret == 0; i++) {
+		struct moved c = { 0, 0, r->fs->nodesize, 0, 0, 0 };
+		const u8 *fe;
+
+		if (tb_level(b) > 0) {
+			c.old = tb_node_blockptr(b, i);
+			c.level = (u8)(tb_level(b) - 1);
+			if (v[i] != c.old)
+				continue;	/* moved: mapped with the rest */
+		} else if ((fe = file_extent(b, i))) {
+			c.old = D_GET64(struct d_file_extent_item, fe,
+					disk_bytenr);
+			c.len = D_GET64(struct d_file_extent_item, fe,
+					disk_num_bytes);
+			c.is_data = 1;
+			if (!c.old || remap_addr(&r->data, c.old) != c.old)
+				continue;
+		} else {
+			continue;
+		}
+		c.new_ = c.old;
+		ret = backref_set_add(&r->fixup_seen, c.old);
+		if (ret == 1)
+			ret = reloc_moved_add(&r->fixups, &c);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Give b (changed) its fixed contents: in place when this transaction
+ * made it, else in a copy at a new address. *out: the address.
+ */
+static int write_changed(struct reloc *r, struct ctree_root *root,
+			 struct tree_block *b, const u64 *v, u64 *out)
+{
+	struct tree_block *nb;
+	struct moved m = { b->start, 0, r->fs->nodesize, tb_level(b), 0,
+			   root->objectid };
+	int ret;
+
+	if ((tb_flags(b) & TB_DIRTY) && tb_generation(b) == r->t->transid) {
+		if (in_group(r, b->start))
+			return -EUCLEAN;	/* the group was read-only */
+		tb_lock(b, TB_WRITE);
+		fix_block(r, b, v);
+		tb_unlock(b, TB_WRITE);
+		*out = b->start;
+		return 0;
+	}
+	ret = queue_children(r, b, v);
+	if (ret)
+		return ret;
+	/* A new block with a reference from root, which ref_transfer()
+	 * takes back: the copy gets exactly the old block's refs. */
+	ret = extent_alloc_tree_block(r->t, root, tb_level(b), &nb);
+	if (ret)
+		return ret;
+	tb_lock(nb, TB_WRITE);
+	memcpy(nb->data, b->data, b->len);
+	D_SET64(struct d_header, nb->data, bytenr, nb->start);
+	fix_block(r, nb, v);
+	tb_unlock(nb, TB_WRITE);
+	m.new_ = nb->start;
+	*out = nb->start;
+	tree_block_put(nb);
+	r->st->tree_blocks++;
+	return reloc_moved_add(&r->block_moves, &m);
+}
+
+/*
+ * Step 3 for block b of tree root (and, first, everything below it):
+ * *out is its address once fixed, b->start when nothing changed.
+ */
+static int rewrite(struct reloc *r, struct ctree_root *root,
+		   struct tree_block *b, u64 *out)
+{
+	u32 n = tb_nritems(b);
+	u64 *v = NULL;
+	int changed = in_group(r, b->start), ret = 0;
+
+	if (remap_get(&r->blocks, b->start, out))
+		return 0;
+	r->st->blocks_seen++;
+	if (tb_level(b) > 0) {
+		v = kmalloc((n ? n : 1) * sizeof(u64));
+		if (!v)
+			return -ENOMEM;
+		ret = rewrite_children(r, root, b, v, &changed);
+	} else if (leaf_changes(r, b)) {
+		changed = 1;
+	}
+	*out = b->start;
+	if (ret == 0 && changed)
+		ret = write_changed(r, root, b, v, out);
+	if (ret == 0)
+		ret = reloc_remap_put(&r->blocks, b->start, *out);
+	kfree(v);
+	return ret;
+}
+
+/* Rewrite tree root from its root block; *moved: its root block moved. */
+static int rewrite_tree(struct reloc *r, struct ctree_root *root,
+			int *moved)
+{
+	struct tree_block *b;
+	u64 to;
+	int ret;
+
+	*moved = 0;
+	if (!ctree_root_exists(root))
+		return 0;
+	ret = ctree_read_root(root, &b);
+	if (ret)
+		return ret;
+	ret = rewrite(r, root, b, &to);
+	if (ret == 0 && to != b->start) {
+		/* The copy keeps the old root block's generation and level. */
+		spin_lock(&root->lock);
+		root->bytenr = to;
+		root->dirty = 1;
+		spin_unlock(&root->lock);
+		*moved = 1;
+	}
+	tree_block_put(b);
+	return ret;
+}
+
+/* A tree named by a root item. */
+struct tree_ref {
+	u64 id, bytenr, generation, last_snapshot;
+	u8 level;
+};
+
+/* The in-memory root of tree id, or NULL when it has none. */
+static struct ctree_root *live_root(struct fs_info *fs, u64 id)
+{
+	const struct subvol_root *sv;
+
+	switch (id) {
+	case BTRFS_EXTENT_TREE_OBJECTID: return &fs->extent_root;
+	case BTRFS_DEV_TREE_OBJECTID: return &fs->dev_root;
+	case BTRFS_CSUM_TREE_OBJECTID: return &fs->csum_root;
+	case BTRFS_UUID_TREE_OBJECTID: return &fs->uuid_root;
+	case BTRFS_FREE_SPACE_TREE_OBJECTID: return &fs->fst_root;
+	}
+	if (subvol_get(fs, id, &sv))
+		return NULL;
+	/* Its root record changes under its own lock (ctree.h). */
+	return (struct ctree_root *)&sv->root;
+}
+
+/* Every tree the root tree names; refuses what cannot be walked. */
+static int list_trees(struct reloc *r, struct tree_ref **out, u32 *nout)
+{
+	struct key k = { 0, BTRFS_ROOT_ITEM_KEY, 0 };
+	struct tree_ref *v = NULL;
+	u32 n = 0, cap = 0;
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&r->fs->tree_root, &k, &p);
+	while (ret == 0) {
+		u32 size;
+		const u8 *item = ctree_item_ptr(&p, &size);
+
+		ctree_item_key(&p, &k);
+		if (k.type != BTRFS_ROOT_ITEM_KEY)
+			goto next;
+		if (k.objectid == BTRFS_TREE_RELOC_OBJECTID) {
+			pr_err("relocation: relocation trees left by an "
+			       "interrupted Linux balance; refused");
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (D_GET32(struct d_root_item, item, refs) == 0) {
+			pr_err("relocation: deleted subvolume %llu is still "
+			       "being cleaned; run subvolume sync first",
+			       (unsigned long long)k.objectid);
+			ret = -EBUSY;
+			break;
+		}
+		ret = backref_grow((void **)&v, &cap, n, sizeof(*v));
+		if (ret)
+			break;
+		v[n].id = k.objectid;
+		v[n].bytenr = D_GET64(struct d_root_item, item, bytenr);
+		v[n].generation = D_GET64(struct d_root_item, item,
+					  generation);
+		v[n].level = D_GET8(struct d_root_item, item, level);
+		v[n].last_snapshot = D_GET64(struct d_root_item, item,
+					     last_snapshot);
+		n++;
+next:
+		ret = ctree_next_item(&p);
+	}
+	ctree_path_release(&p);
+	if (ret < 0) {
+		kfree(v);
+		return ret;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+/* Step 3: every tree, then the root tree and the chunk tree. */
+static int rewrite_all(struct reloc *r)
+{
+	struct fs_info *fs = r->fs;
+	struct tree_ref *v = NULL;
+	u32 n = 0, i;
+	int moved, ret = list_trees(r, &v, &n);
+
+	for (i = 0; i < n && ret == 0; i++) {
+		struct ctree_root *live = live_root(fs, v[i].id), tmp;
+
+		if (!live) {
+			ctree_root_init(&tmp, fs, v[i].id, v[i].bytenr,
+					v[i].generation, v[i].level);
+			tmp.last_snapshot = v[i].last_snapshot;
+		}
+		ret = rewrite_tree(r, live ? live : &tmp, &moved);
+		if (ret == 0 && moved && !live)
+			ret = trans_write_root_item(r->t, &tmp);
+	}
+	kfree(v);
+	if (ret == 0)
+		ret = rewrite_tree(r, &fs->tree_root, &moved);
+	if (ret == 0)
+		ret = rewrite_tree(r, &fs->chunk_root, &moved);
+	return ret;
+}
+
+/* -------------------------------------------------------- references */
+
+/* The delayed-ref key of back-reference b of extent bytenr. */
+static struct dref_key ref_key(const struct bref *b, u64 bytenr, u8 level)
+{
+	struct dref_key k = { 0 };
+
+	k.bytenr = bytenr;
+	k.type = b->type;
+	switch (b->type) {
+	case BTRFS_TREE_BLOCK_REF_KEY:
+		k.root = b->id;
+		k.owner = level;
+		break;
+	case BTRFS_SHARED_BLOCK_REF_KEY:
+		k.parent = b->id;
+		k.owner = level;
+		break;
+	case BTRFS_EXTENT_DATA_REF_KEY:
+		k.root = b->id;
+		k.owner = b->ino;
+		k.offset = b->offset;
+		break;
+	default:
+		k.parent = b->id;
+		break;
+	}
+	return k;
+}
+
+static int same_ref(const struct dref_key *a, const struct dref_key *b)
+{
+	return a->bytenr == b->bytenr && a->root == b->root &&
+	       a->parent == b->parent && a->owner == b->owner &&
+	       a->offset == b->offset && a->type == b->type;
+}
+
+/*
+ * Step 4 for extent m: queue its references on its new address, with
+ * shared refs' parents mapped, and drop them from the old one. A copied
+ * tree block gives back the ref its allocation queued, and keeps the
+ * old block's FULL_BACKREF flag (then its children are named by its
+ * address: queue_children).
+ */
+static int ref_transfer(struct reloc *r, const struct moved *m)
+{
+	struct walk w = { 0 };
+	struct extent_info ei;
+	struct bref_list l = { 0 };
+	u64 refs, flags = 0;
+	u32 i;
+	int first = 1, ret;
+
+	w.fs = r->fs;
+	w.view = BACKREF_CURRENT;	/* the extent tree alone: w.t NULL */
+	ret = backref_collect_refs(&w, m->old, &ei, &l);
+	if (ret == 0 && !ei.found)
+		ret = -EUCLEAN;
+	if (ret == 0 && !m->is_data)
+		ret = extent_lookup_info(r->t, m->old, m->level, 0, &refs,
+					 &flags);
+	if (ret == 0 && m->new_ != m->old)
+		ret = delayed_ref_set_generation(r->t, m->new_, m->len,
+						 m->is_data, ei.generation);
+	for (i = 0; i < l.n && ret == 0; i++) {
+		struct dref_key o = ref_key(&l.v[i], m->old, m->level);
+		struct dref_key k = o;
+		long long c = l.v[i].count;
+
+		k.bytenr = m->new_;
+		if (k.parent)
+			k.parent = remap_addr(&r->blocks, k.parent);
+		if (same_ref(&k, &o))
+			continue;
+		if (first && m->is_data && m->new_ != m->old) {
+			ret = delayed_ref_alloc(r->t, &k, m->len, 1, 0);
+			c--;
+		}
+		first = 0;
+		if (ret == 0 && c)
+			ret = delayed_ref_add(r->t, &k, m->len, m->is_data, c);
+		if (ret == 0)
+			ret = delayed_ref_add(r->t, &o, m->len, m->is_data,
+					      -l.v[i].count);
+	}
+	kfree(l.v);
+	if (ret == 0 && m->alloc_root) {
+		struct dref_key k = { 0 };
+
+		k.bytenr = m->new_;
+		k.type = BTRFS_TREE_BLOCK_REF_KEY;
+		k.root = m->alloc_root;
+		k.owner = m->level;
+		ret = delayed_ref_add(r->t, &k, m->len, 0, -1);
+		if (ret == 0 && (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF))
+			ret = delayed_ref_set_flags(r->t, m->new_, m->len,
+						    BTRFS_BLOCK_FLAG_FULL_BACKREF);
+	}
+	return ret;
+}
+
+/* Step 4 for everything: moved blocks, moved data, then the fixups the
+ * blocks queued. */
+static int transfer_all(struct reloc *r)
+{
+	u32 i;
+	int ret = 0;
+
+	for (i = 0; i < r->block_moves.n && ret == 0; i++)
+		ret = ref_transfer(r, &r->block_moves.v[i]);
+	for (i = 0; i < r->data_moves.n && ret == 0; i++)
+		ret = ref_transfer(r, &r->data_moves.v[i]);
+	for (i = 0; i < r->fixups.n && ret == 0; i++)
+		ret = ref_transfer(r, &r->fixups.v[i]);
+	return ret;
+}
+
+/* The relocation commit's work, run inside it (trans_commit_with). */
+static int relocate_in_commit(struct trans *t, void *arg)
+{
+	struct reloc *r = arg;
+	int ret;
+
+	struct tree_ref *v = NULL;
+	u32 n;
+
+	r->t = t;
+	if (get_le64(&r->fs->super->log_root)) {
+		pr_err("relocation: a tree log waits for replay; refused");
+		return -EBUSY;
+	}
+	/* Refuse what cannot be walked before anything changes (the list
+	 * is read again after the data moved: root items change). */
+	ret = list_trees(r, &v, &n);
+	kfree(v);
+	if (ret)
+		return ret;
+	ret = reloc_move_data(r);
+	if (ret == 0)
+		ret = trans_settle(t);
+	if (ret == 0)
+		ret = rewrite_all(r);
+	if (ret == 0)
+		ret = transfer_all(r);
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/* The removal commit's work: delete the empty group's items. */
+static int remove_in_commit(struct trans *t, void *arg)
+{
+	const u64 *start = arg;
+	struct block_group *bg = bg_lookup(t->fs, *start);
+	int ret = bg && bg->start == *start && bg->ro ?
+		  chunk_remove_items(t, bg) : -EUCLEAN;
+
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/*
+ * Step 6: free the emptied group. Its items go in a commit of their own
+ * after the relocation commit, whose freed ranges in the group are then
+ * given back; its device space is reusable once this commit is on disk.
+ * While a reader of an older commit runs (commit_root.c: send, a live
+ * fsck), it may still read the group's old blocks through their chunk:
+ * the group then stays in memory, read-only and empty, with its device
+ * space unused, until the next mount.
+ */
+static int remove_group(struct fs_info *fs, u64 start)
+{
+	int ret = trans_commit_with(fs, remove_in_commit, &start, 0);
+
+	if (ret == 0 &&
+	    !__atomic_load_n(&fs->commit_readers, __ATOMIC_ACQUIRE)) {
+		mutex_lock(&fs->alloc_lock);
+		chunk_forget(fs, start);
+		mutex_unlock(&fs->alloc_lock);
+	}
+	return ret;
+}
+
+static void reloc_free(struct reloc *r)
+{
+	kfree(r->data.from);
+	kfree(r->data.to);
+	kfree(r->blocks.from);
+	kfree(r->blocks.to);
+	kfree(r->data_moves.v);
+	kfree(r->block_moves.v);
+	kfree(r->fixups.v);
+	kfree(r->fixup_seen.v);
+}
+
+/*
+ * Relocate the block group starting at start and free it: afterwards
+ * no extent is in its range and its chunk is gone. *st gets the
+ * figures. Caller holds no fs lock. Returns 0, -ENOENT (no such group),
+ * -EOPNOTSUPP/-EBUSY (refused, nothing moved: see the log), -ENOSPC, or
+ * the error that aborted the transaction.
+ */
+int reloc_block_group(struct fs_info *fs, u64 start, struct reloc_stats *st)
+{
+	struct reloc r = { 0 };
+	struct block_group bg;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	if (fs->compat_ro & BTRFS_FEATURE_COMPAT_RO_BLOCK_GROUP_TREE)
+		return -EOPNOTSUPP;
+	ret = bg_set_ro(fs, start, 1, &bg);
+	if (ret)
+		return ret;
+	if ((bg.flags & BTRFS_BLOCK_GROUP_DATA) &&
+	    (bg.flags & BTRFS_BLOCK_GROUP_METADATA)) {
+		bg_set_ro(fs, start, 0, NULL);
+		return -EOPNOTSUPP;
+	}
+	r.fs = fs;
+	r.start = bg.start;
+	r.end = bg.start + bg.length;
+	r.st = st;
+	/* Step 1: what was allocated in it before it turned read-only is
+	 * committed, so no block the walk meets in it is unwritten. */
+	ret = trans_commit(fs);
+	if (ret == 0)
+		ret = trans_commit_with(fs, relocate_in_commit, &r, 1);
+	if (ret == 0) {
+		ret = bg_set_ro(fs, start, 1, &bg);
+		if (ret == 0 && bg.used) {
+			pr_err("relocation: block group %llu still holds "
+			       "%llu bytes", (unsigned long long)start,
+			       (unsigned long long)bg.used);
+			ret = -EUCLEAN;
+		}
+	}
+	if (ret == 0)
+		ret = remove_group(fs, start);
+	if (ret && !fs_aborted(fs))
+		bg_set_ro(fs, start, 0, NULL);
+	reloc_free(&r);
+	return ret;
+}

@@ -1,0 +1,23 @@
+/*
+ * Relocation: moving every extent out of a block group, fixing every
+ * reference to it, so the group can be freed. See relocation.c.
+ */
+#ifndef FS_RELOCATION_H
+#define FS_RELOCATION_H
+
+#include <ghee/sync.h>
+
+#include "fs_info.h"
+
+/* Figures of one group's relocation. */
+struct reloc_stats {
+	u64 data_extents;	/* data extents moved */
+	u64 data_bytes;		/* their bytes */
+	u64 tree_blocks;	/* tree blocks written to a new place (moved
+				 * out of the group, or above one that was) */
+	u64 blocks_seen;	/* distinct tree blocks visited */
+};
+
+int reloc_block_group(struct fs_info *fs, u64 start, struct reloc_stats *st);
+
+#endif

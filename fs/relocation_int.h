@@ -1,0 +1,55 @@
+/*
+ * Shared by relocation's files (relocation.c, relocation_data.c): one
+ * group's relocation and its address maps.
+ */
+#ifndef FS_RELOCATION_INT_H
+#define FS_RELOCATION_INT_H
+
+#include "format.h"
+#include "backref_int.h"
+#include "relocation.h"
+
+struct trans;
+
+/* A map of addresses, old -> new (open addressing; 0 is no address). */
+struct remap {
+	u64 *from, *to;
+	u32 cap, n;
+};
+
+/* An extent that moved, or whose references name a block that moved. */
+struct moved {
+	u64 old, new_;		/* addresses (the same for a fixup) */
+	u64 len;		/* bytes */
+	u8 level;		/* tree blocks */
+	int is_data;
+	u64 alloc_root;		/* a copied block: the tree whose ref its
+				 * allocation queued */
+};
+
+struct moved_list {
+	struct moved *v;
+	u32 n, cap;
+};
+
+/* One group's relocation; private to the task running it. */
+struct reloc {
+	struct fs_info *fs;
+	struct trans *t;
+	u64 start, end;			/* the group */
+	struct remap data;		/* moved data extents */
+	struct remap blocks;		/* every tree block visited: its new
+					 * address, itself when unchanged */
+	struct moved_list data_moves;	/* data extents moved */
+	struct moved_list block_moves;	/* tree blocks copied */
+	struct moved_list fixups;	/* children of copied FULL_BACKREF
+					 * blocks */
+	struct u64set fixup_seen;
+	struct reloc_stats *st;
+};
+
+int reloc_remap_put(struct remap *m, u64 x, u64 to);
+int reloc_moved_add(struct moved_list *l, const struct moved *x);
+int reloc_move_data(struct reloc *r);
+
+#endif
