@@ -307,8 +307,9 @@ TEST(shell, help_levels)
 	CHECK(!strncmp(host_console_output(),
 		       "usage: subvolume snapshot [-r] ", 31));
 	CHECK(!strstr(host_console_output(), "(not implemented yet)"));
-	CHECK_OK(run("help balance pa"));
-	CHECK(!strncmp(host_console_output(), "usage: balance pause PATH", 25));
+	CHECK_OK(run("help scrub ca"));
+	CHECK(!strncmp(host_console_output(), "usage: scrub cancel PATH|DISK",
+		       29));
 	CHECK(strstr(host_console_output(), "(not implemented yet)"));
 	CHECK_OK(run("help ls"));
 	CHECK(!strncmp(host_console_output(), "usage: ls [-l] [PATH]\n", 22));
