@@ -92,6 +92,11 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t size);
  * (fs/reflink.c: Linux's FICLONERANGE rules; -EINVAL when broken). */
 int fs_clone_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,
 		   uint64_t len, struct fs_ino dst, uint64_t dst_off);
+/* Share len bytes of src at src_off with the equal bytes of dst at
+ * dst_off (fs/dedupe.c: Linux's FIDEDUPERANGE rules; -EBADE when they
+ * differ, -EINVAL when a rule is broken). */
+int fs_dedupe_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,
+		    uint64_t len, struct fs_ino dst, uint64_t dst_off);
 int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode);
 /* uid or gid (uint32_t)-1: unchanged. */
 int fs_chown(struct fs_info *fs, struct fs_ino ino, uint32_t uid,

@@ -379,6 +379,10 @@ static void swap_commit_roots(struct trans *t)
 	for (s = fs->subvols; s; s = s->next)
 		swap_root(&s->root);
 	fs->generation = t->transid;
+	/* Senders drop their leaf copies before this commit's frees can be
+	 * reused (fs/dedupe.c, "Dedupe beside send"). */
+	if (__atomic_load_n(&t->ro_remapped, __ATOMIC_ACQUIRE))
+		fs->last_reloc_trans++;
 	up_write(&fs->commit_root_sem);
 	while (!list_empty(&t->dirty)) {
 		b = list_entry(t->dirty.next, struct tree_block, dirty);

@@ -40,6 +40,9 @@ struct trans {
 	u64 start_ns;			/* when it started (time_ns) [I] */
 	struct list_head snapshots;	/* struct snapshot_pending, made at
 					 * the commit [L] */
+	int ro_remapped;		/* a dedupe repointed extents of a
+					 * read-only subvolume: the commit
+					 * moves last_reloc_trans [a] */
 };
 
 int trans_join(struct fs_info *fs, struct trans **out);

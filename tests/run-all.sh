@@ -30,6 +30,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "progs-rw:tests/interop/progs_rw.sh"
 	 "backref:tests/interop/backref.sh"
 	 "send:tests/interop/send.sh"
+	 "dedupe:tests/interop/dedupe.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0
