@@ -206,7 +206,8 @@ static int match(const struct vec *blks, struct vec *pairs)
 	u64 i, g;
 	int ret = 0;
 
-	qsort(blks->v, blks->n, sizeof(struct blk), blk_cmp);
+	if (blks->n)
+		qsort(blks->v, blks->n, sizeof(struct blk), blk_cmp);
 	for (g = 0; g < blks->n && ret == 0; g = i) {
 		for (i = g + 1; i < blks->n && b[i].hash == b[g].hash; i++) {
 			struct pair p = { b[i].file, b[g].file, b[i].off,
@@ -219,7 +220,7 @@ static int match(const struct vec *blks, struct vec *pairs)
 				break;
 		}
 	}
-	if (ret == 0)
+	if (ret == 0 && pairs->n)
 		qsort(pairs->v, pairs->n, sizeof(struct pair), pair_cmp);
 	return ret;
 }
