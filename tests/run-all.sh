@@ -31,6 +31,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "backref:tests/interop/backref.sh"
 	 "send:tests/interop/send.sh"
 	 "dedupe:tests/interop/dedupe.sh"
+	 "dedupe-send:tests/interop/dedupe_send.sh"
 	 "fuzz:tests/host/fuzz.sh 30")
 
 passed=0 failed=0 skipped=0
