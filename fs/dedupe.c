@@ -83,10 +83,10 @@ static int check_range(struct fs_info *fs, struct dedupe *d, const u8 *sii,
 	if (len == 0)
 		return 0;
 	if (c->src_off % ss || c->dst_off % ss ||
-	    c->src_off + len < c->src_off || c->dst_off + len < c->dst_off)
+	    c->dst_off + len < c->dst_off)
 		return -EINVAL;
-	if (c->src_off >= d->ssize || c->src_off + len > d->ssize ||
-	    c->dst_off >= d->dsize || c->dst_off + len > d->dsize)
+	if (c->src_off >= d->ssize || c->dst_off >= d->dsize ||
+	    c->dst_off + len > d->dsize)
 		return -EINVAL;
 	if ((sflags ^ dflags) & BTRFS_INODE_NODATASUM)
 		return -EINVAL;

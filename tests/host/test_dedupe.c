@@ -4,7 +4,7 @@
  * a read-only snapshot as the destination (deduped, its times and bytes
  * kept, every other change still refused), a scan of a tree with known
  * duplicates (the space saved is the duplicates, a second scan finds
- * nothing, the bytes stay), and dedupe into a snapshot while a send reads
+ * nothing, the bytes stay), scans beside a writer (no byte lost), and dedupe into a snapshot while a send reads
  * it (the stream is the one made while nothing ran but for the
  * snapshot's ctransid, which dedupe moves as on Linux, and the send
  * searched again after the dedupe commits). Images are judged by ghee's
@@ -183,6 +183,84 @@ TEST(dedupe, scan_saves_the_duplicates)
 	CHECK_OK(holds(fs, "/d/e", 7, 1048576));
 	CHECK_OK(holds(fs, "/sv/g", 7, 1048576));
 	CHECK_OK(holds(fs, "/d/f", 7, 300000));
+	close_fs(dev, fs);
+}
+
+/* A writer rewriting files w0..w7 each round, until stopped: w<i> holds
+ * seed i (t<i>'s bytes, which the scan finds equal) every other round,
+ * seed 8 + i between. */
+struct writer {
+	struct fs_info *fs;
+	int stop, err;
+	unsigned seed[8];	/* last seed written to w<i> */
+};
+
+static void *write_loop(void *arg)
+{
+	struct writer *w = arg;
+	unsigned char *buf = malloc(65536);
+	char path[32];
+	struct fs_ino ino;
+	unsigned round = 1;
+	int i;
+
+	w->err = buf ? 0 : -ENOMEM;
+	while (!w->err && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		for (i = 0; i < 8 && !w->err; i++) {
+			fill(buf, 65536, round % 2 * 8 + i, 0);
+			snprintf(path, sizeof(path), "/w%d", i);
+			w->err = fs_lookup(w->fs, path, 0, &ino);
+			if (!w->err)
+				w->err = fs_write(w->fs, ino, 0, buf, 65536);
+			w->seed[i] = round % 2 * 8 + i;
+		}
+		round++;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Scans while a writer rewrites the files: whatever the scan shares,
+ * every file ends with the bytes its writer wrote last. */
+TEST(dedupe, scan_beside_writer_loses_nothing)
+{
+	struct fs_dedupe_scan_report rep;
+	struct writer w = { 0 };
+	struct fault_dev *dev;
+	struct fs_info *fs;
+	struct fs_ino v[16];
+	char path[32];
+	uint64_t deduped = 0;
+	pthread_t t;
+	int i, ret = 0;
+
+	CHECK_OK(open_fs(&dev, &fs));
+	for (i = 0; i < 8; i++) {
+		snprintf(path, sizeof(path), "/w%d", i);
+		CHECK_OK(put(fs, path, i, 65536, &v[i]));
+		snprintf(path, sizeof(path), "/t%d", i);
+		CHECK_OK(put(fs, path, i, 65536, &v[8 + i]));
+		w.seed[i] = i;
+	}
+	w.fs = fs;
+	CHECK_OK(pthread_create(&t, NULL, write_loop, &w));
+	for (i = 0; i < 30 && ret == 0; i++) {
+		ret = fs_dedupe_scan(fs, v, 16, 4096, &rep);
+		deduped += rep.deduped;
+		if (ret == 0)
+			ret = fs_sync(fs);
+	}
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	CHECK_OK(ret);
+	CHECK_OK(w.err);
+	CHECK(deduped > 0);
+	for (i = 0; i < 8; i++) {
+		snprintf(path, sizeof(path), "/w%d", i);
+		CHECK_OK(holds(fs, path, w.seed[i], 65536));
+		snprintf(path, sizeof(path), "/t%d", i);
+		CHECK_OK(holds(fs, path, i, 65536));
+	}
 	close_fs(dev, fs);
 }
 
