@@ -37,11 +37,14 @@
  * makes such a dedupe visible moves fs->last_reloc_trans in the same
  * commit_root_sem write section that swaps the roots, before the space
  * it frees can be reused (trans->ro_remapped, set by wctx_root_remap).
- * A send that sees the counter move drops its leaf copies and searches
- * again; one that sees it unchanged holds copies whose extents are still
- * referenced by its subvolume, so they still hold the bytes they name.
- * File bytes send reads through fs_read, by file offset, which dedupe
- * never changes.
+ * A send checks the counter between items: when it moved, it drops its
+ * leaf copies and searches again by key. File bytes send reads through
+ * fs_read, by file offset, which dedupe never changes; the extent
+ * pointers of a stale copy only decide what goes as CLONE (with an
+ * incremental send, what counts as unchanged), and an extent a dedupe
+ * frees is reused only after its commit moved the counter. Left open, as
+ * for relocation: an item whose processing spans that commit, the reuse
+ * of the freed extent and a dedupe of a clone source onto it.
  */
 #include <ghee/errno.h>
 
