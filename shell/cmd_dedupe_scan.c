@@ -10,6 +10,7 @@
  * or Ctrl-C stops it between ranges.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ghee/alloc.h>
@@ -33,11 +34,6 @@ struct scan_files {
 
 static int add_file(struct scan_files *s, struct fs_ino ino)
 {
-	uint32_t i;
-
-	for (i = 0; i < s->n; i++)	/* named twice: once is enough */
-		if (s->v[i].root == ino.root && s->v[i].ino == ino.ino)
-			return 0;
 	if (s->n == s->cap) {
 		uint32_t cap = s->cap ? s->cap * 2 : 64;
 		struct fs_ino *v = kmalloc(cap * sizeof(*v));
@@ -52,6 +48,29 @@ static int add_file(struct scan_files *s, struct fs_ino ino)
 	}
 	s->v[s->n++] = ino;
 	return 0;
+}
+
+static int ino_cmp(const void *x, const void *y)
+{
+	const struct fs_ino *a = x, *b = y;
+
+	if (a->root != b->root)
+		return a->root < b->root ? -1 : 1;
+	return a->ino < b->ino ? -1 : a->ino > b->ino;
+}
+
+/* Keep each file once (a file named twice, or met twice through hard
+ * links, would be its own duplicate). */
+static void unique(struct scan_files *s)
+{
+	uint32_t i, n = 0;
+
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), ino_cmp);
+	for (i = 0; i < s->n; i++)
+		if (n == 0 || ino_cmp(&s->v[n - 1], &s->v[i]))
+			s->v[n++] = s->v[i];
+	s->n = n;
 }
 
 /* Add ino (named path) and, when it is a directory and recurse, what is
@@ -133,6 +152,7 @@ int cmd_dedupe_scan(int argc, char **argv)
 	}
 	if (ret)
 		goto out_free;
+	unique(&s);
 	ret = fs_dedupe_scan(s.fs, s.v, s.n, min, &rep);
 	if (ret == 0 || ret == -ECANCELED)
 		con_printf("scanned %llu files, %llu bytes hashed; deduped "
