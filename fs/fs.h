@@ -118,6 +118,24 @@ int fs_punch_hole(struct fs_info *fs, struct fs_ino ino, uint64_t off,
  * (fs/reflink.c: Linux's FICLONERANGE rules; -EINVAL when broken). */
 int fs_clone_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,
 		   uint64_t len, struct fs_ino dst, uint64_t dst_off);
+/* Share len bytes of src at src_off with the equal bytes of dst at
+ * dst_off (fs/dedupe.c: Linux's FIDEDUPERANGE rules; -EBADE when they
+ * differ, -EINVAL when a rule is broken). */
+int fs_dedupe_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,
+		    uint64_t len, struct fs_ino dst, uint64_t dst_off);
+/* Find equal ranges of at least min bytes across files by their data
+ * checksums and dedupe them (fs/dedupe_scan.c): a task with progress
+ * ("hashing", "deduping"), cancellable (-ECANCELED). */
+struct fs_dedupe_scan_report {
+	uint64_t files;		/* files scanned */
+	uint64_t bytes;		/* bytes of data with checksums hashed */
+	uint64_t ranges;	/* ranges deduped */
+	uint64_t deduped;	/* bytes deduped */
+	uint64_t differed;	/* candidate ranges the byte compare refused */
+};
+int fs_dedupe_scan(struct fs_info *fs, const struct fs_ino *files,
+		   uint32_t nfiles, uint64_t min,
+		   struct fs_dedupe_scan_report *rep);
 int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode);
 /* uid or gid (uint32_t)-1: unchanged. */
 int fs_chown(struct fs_info *fs, struct fs_ino ino, uint32_t uid,

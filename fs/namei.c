@@ -211,6 +211,28 @@ int wctx_root(struct wctx *w, u64 id, struct ctree_root **out)
 	return ret;
 }
 
+/*
+ * The root of subvolume id for a change that only points file extent
+ * items at other extents holding the same bytes (dedupe, fs/dedupe.c):
+ * no key and no byte a reader sees changes, so, as Linux allows, a
+ * read-only subvolume may take it too. This is the only way past the
+ * read-only guard. In a read-only subvolume the transaction is marked:
+ * its commit moves the counter that readers of commit roots (send)
+ * check, and they search again by key. Returns 0, -ENOENT or <0.
+ */
+int wctx_root_remap(struct wctx *w, u64 id, struct ctree_root **out)
+{
+	const struct subvol_root *sv;
+	int ret = subvol_get(w->fs, id, &sv);
+
+	if (ret)
+		return ret;
+	if (subvol_is_read_only(sv))
+		__atomic_store_n(&w->t->ro_remapped, 1, __ATOMIC_RELEASE);
+	*out = (struct ctree_root *)&sv->root;
+	return 0;
+}
+
 /* Copy the inode item of ino into item (160 bytes). 0, -ENOENT, <0. */
 int inode_item_get(struct ctree_root *root, u64 ino, u8 *item)
 {

@@ -39,27 +39,10 @@
 #include "extent_tree.h"
 #include "fs_info.h"
 #include "internal.h"
+#include "reflink.h"
 #include "write_common.h"
 
 #define FE ((u32)sizeof(struct d_file_extent_item))
-#define CLONE_BATCH 512		/* source items per change */
-
-/* One source file extent item, copied. */
-struct citem {
-	u64 ks;			/* its key offset (file offset) */
-	u32 size;		/* bytes of body */
-	u8 *body;		/* the item (inline ones with their data) */
-};
-
-/* One clone call: checked arguments and the step in progress. */
-struct clone {
-	struct fs_ino src, dst;
-	u64 src_off, dst_off;
-	u64 len;		/* bytes asked for (to EOF: not rounded) */
-	u64 end;		/* src_off + len rounded up to the sector */
-	struct citem items[CLONE_BATCH];
-	u32 n;			/* items collected for this step */
-};
 
 /* End of a file extent item's range. */
 static u64 item_end(const struct citem *c)
@@ -71,7 +54,7 @@ static u64 item_end(const struct citem *c)
 	return c->ks + D_GET64(struct d_file_extent_item, c->body, num_bytes);
 }
 
-static void items_free(struct clone *c)
+void reflink_items_free(struct clone *c)
 {
 	while (c->n)
 		kfree(c->items[--c->n].body);
@@ -102,8 +85,8 @@ static int take_item(struct clone *c, const struct ctree_path *p, u64 ks)
  * *next gets where the step ends: c->end, or the start of the first
  * item left for the next step.
  */
-static int collect(struct clone *c, const struct ctree_root *root, u64 from,
-		   u64 *next)
+int reflink_collect(struct clone *c, const struct ctree_root *root, u64 from,
+		    u64 *next)
 {
 	struct key k = { c->src.ino, BTRFS_EXTENT_DATA_KEY, from };
 	struct ctree_path p;
@@ -191,10 +174,11 @@ static int copy_inline(struct wctx *w, struct clone *c,
 
 /*
  * One step: the source's [from, next) into the destination, whose tree is
- * root. ii is the destination's inode item, updated here.
+ * root. ii is the destination's inode item, updated here (its times too,
+ * unless c->keep_times).
  */
-static int clone_step(struct wctx *w, struct clone *c,
-		      struct ctree_root *root, u64 from, u64 next, u8 *ii)
+int reflink_step(struct wctx *w, struct clone *c, struct ctree_root *root,
+		 u64 from, u64 next, u8 *ii)
 {
 	u64 size = D_GET64(struct d_inode_item, ii, size);
 	u64 nbytes = D_GET64(struct d_inode_item, ii, nbytes), freed = 0;
@@ -222,7 +206,13 @@ static int clone_step(struct wctx *w, struct clone *c,
 	if (want > size)
 		D_SET64(struct d_inode_item, ii, size, want);
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);
-	inode_touch(w, ii, 1);
+	if (c->keep_times) {
+		D_SET64(struct d_inode_item, ii, transid, w->t->transid);
+		D_SET64(struct d_inode_item, ii, sequence,
+			D_GET64(struct d_inode_item, ii, sequence) + 1);
+	} else {
+		inode_touch(w, ii, 1);
+	}
 	if (ret == 0)
 		ret = inode_item_put(w, root, c->dst.ino, ii);
 	if (ret)
@@ -233,7 +223,7 @@ static int clone_step(struct wctx *w, struct clone *c,
 /* A regular file's inode item; -EISDIR, -EINVAL for other kinds. Read
  * through the subvolume's root, not wctx_root: the source may sit in a
  * subvolume that is not to be written. */
-static int regular_item(struct fs_info *fs, struct fs_ino ino, u8 *ii)
+int reflink_regular_item(struct fs_info *fs, struct fs_ino ino, u8 *ii)
 {
 	const struct subvol_root *sv;
 	u32 type;
@@ -301,9 +291,9 @@ static int clone_one_step(struct fs_info *fs, struct clone *c, u64 from,
 	/* A read-only destination fails here, before anything changes. */
 	ret = wctx_root(&w, c->dst.root, &droot);
 	if (ret == 0)
-		ret = regular_item(fs, c->src, sii);
+		ret = reflink_regular_item(fs, c->src, sii);
 	if (ret == 0)
-		ret = regular_item(fs, c->dst, dii);
+		ret = reflink_regular_item(fs, c->dst, dii);
 	if (ret == 0 && first) {
 		ret = check_args(&w, c, sii, dii);
 		from = c->src_off;
@@ -312,10 +302,10 @@ static int clone_one_step(struct fs_info *fs, struct clone *c, u64 from,
 	if (ret == 0)
 		ret = subvol_get(fs, c->src.root, &sv);
 	if (ret == 0 && from < c->end)
-		ret = collect(c, &sv->root, from, next);
+		ret = reflink_collect(c, &sv->root, from, next);
 	if (ret == 0 && from < c->end)
-		ret = clone_step(&w, c, droot, from, *next, dii);
-	items_free(c);
+		ret = reflink_step(&w, c, droot, from, *next, dii);
+	reflink_items_free(c);
 	wctx_end(&w);
 	return ret;
 }

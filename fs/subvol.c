@@ -152,7 +152,9 @@ int subvol_sent(const struct subvol_root *sv)
  * The read-only guard: refuse any change inside subvolume sv when it is
  * read-only. Every change of a subvolume's tree gets its root through
  * wctx_root(), which calls this, so a new kind of change is guarded by
- * going through that entry. Returns 0 or -EROFS.
+ * going through that entry. The one exception is dedupe, which moves
+ * extent pointers but no key and no byte (wctx_root_remap). Returns 0 or
+ * -EROFS.
  */
 int subvol_check_writable(const struct subvol_root *sv)
 {

@@ -400,8 +400,11 @@ static void swap_commit_roots(struct trans *t)
 		swap_root(&s->root);
 	fs->generation = t->transid;
 	/* Readers of commit roots (send) restart by key when this moves:
-	 * blocks they hold copies of may be freed from now on. */
-	if (t->relocation)
+	 * blocks they hold copies of may be freed from now on (relocation
+	 * moved blocks; a dedupe repointed extents of a read-only subvolume:
+	 * fs/dedupe.c, "Dedupe beside send"). */
+	if (t->relocation ||
+	    __atomic_load_n(&t->ro_remapped, __ATOMIC_ACQUIRE))
 		fs->last_reloc_trans++;
 	up_write(&fs->commit_root_sem);
 	while (!list_empty(&t->dirty)) {

@@ -43,6 +43,9 @@ struct trans {
 	int relocation;			/* relocation moved blocks in it: its
 					 * commit bumps last_reloc_trans
 					 * [commit only] */
+	int ro_remapped;		/* a dedupe repointed extents of a
+					 * read-only subvolume: the commit
+					 * moves last_reloc_trans [a] */
 };
 
 int trans_join(struct fs_info *fs, struct trans **out);

@@ -39,6 +39,7 @@ void wctx_end(struct wctx *w);
 int wctx_begin_bg(struct fs_info *fs, struct wctx *w);
 int wctx_end_commit(struct wctx *w);
 int wctx_root(struct wctx *w, u64 subvol, struct ctree_root **out);
+int wctx_root_remap(struct wctx *w, u64 id, struct ctree_root **out);
 int inode_item_get(struct ctree_root *root, u64 ino, u8 *item);
 int inode_item_put(struct wctx *w, struct ctree_root *root, u64 ino,
 		   const u8 *item);

@@ -14,6 +14,7 @@ need=(
 	newlib-source:/usr/src/newlib
 	libxxhash-dev:/usr/include/xxhash.h
 	btrfs-progs:/usr/sbin/mkfs.btrfs
+	xfsprogs:/usr/sbin/xfs_io
 	clang:/usr/bin/clang
 	libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 	xz-utils:/usr/bin/xz

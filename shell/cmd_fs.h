@@ -32,6 +32,9 @@ int cmd_touch(int argc, char **argv);
 int cmd_write(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
 int cmd_clone(int argc, char **argv);
+/* shell/cmd_dedupe.c, shell/cmd_dedupe_scan.c (scan) */
+int cmd_dedupe(int argc, char **argv);
+int cmd_dedupe_scan(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_mv(int argc, char **argv);
 int cmd_ln(int argc, char **argv);

@@ -186,6 +186,10 @@ const struct shell_cmd shell_commands[] = {
 	  "(--reflink: share its data extents)", 2, 3, cmd_cp },
 	{ "clone", "SRC SRC_OFF LEN DST DST_OFF", "share LEN bytes (0: to "
 	  "the end) of SRC with DST, like FICLONERANGE", 5, 5, cmd_clone },
+	{ "dedupe", "SRC SRC_OFF LEN DST DST_OFF [DST DST_OFF]... | "
+	  "scan [-r] [--min SIZE] PATH...", "share equal ranges of files, "
+	  "like FIDEDUPERANGE (scan: find them by checksum)", 2, -1,
+	  cmd_dedupe },
 	{ "rm", "[-r] PATH...", "remove files (-r: and directories)", 1, -1,
 	  cmd_rm },
 	{ "mv", "SRC DST", "rename or move, replacing DST", 2, 2, cmd_mv },

@@ -31,10 +31,13 @@ suites+=("interop:tests/interop/run.sh"
 	 "progs-rw:tests/interop/progs_rw.sh"
 	 "backref:tests/interop/backref.sh"
 	 "send:tests/interop/send.sh"
+	 "send:tests/interop/send.sh"
 	 "receive:tests/interop/receive.sh"
 	 "reports:tests/interop/reports.sh"
 	 "qgroup:tests/interop/qgroup.sh"
 	 "balance:tests/interop/balance.sh"
+	 "dedupe:tests/interop/dedupe.sh"
+	 "dedupe-send:tests/interop/dedupe_send.sh"
 	 "fuzz:tests/host/fuzz.sh 30"
 	 "fuzz-receive:tests/host/fuzz_receive.sh 20")
 

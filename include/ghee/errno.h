@@ -12,4 +12,9 @@
 #define EUCLEAN 117
 #endif
 
+#ifndef EBADE
+/* Dedupe: the ranges' bytes differ (Linux's FIDEDUPERANGE uses it so). */
+#define EBADE 52
+#endif
+
 #endif
