@@ -388,6 +388,8 @@ static int job_id(void)
 	return out[0] == '[' ? atoi(out + 1) : -1;
 }
 
+#define SLOW_RUNNING "Running  sleep 100000  sleeping: "
+
 TEST(shell, background_jobs_wait_and_kill)
 {
 	char line[64];
@@ -401,13 +403,13 @@ TEST(shell, background_jobs_wait_and_kill)
 	quick = job_id();
 	CHECK(quick > 0 && quick != slow);
 	/* the slow job reports its phase once its task has run: poll */
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 1000; i++) {
 		CHECK_OK(run("jobs"));
-		if (strstr(host_console_output(), "sleeping: "))
+		if (strstr(host_console_output(), SLOW_RUNNING))
 			break;
 		usleep(10000);
 	}
-	CHECK(strstr(host_console_output(), "Running  sleep 100000  sleeping: "));
+	CHECK(strstr(host_console_output(), SLOW_RUNNING));
 	snprintf(line, sizeof(line), "wait %d", quick);
 	CHECK_OK(run(line));
 	CHECK(strstr(host_console_output(), "Done  sleep 50\n"));
