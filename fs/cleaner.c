@@ -73,30 +73,21 @@ struct drop {
 int cleaner_set_root_item(struct trans *t, u64 id, u32 refs,
 			  const struct key *progress, u8 level)
 {
-	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
 	struct key zero = { 0, 0, 0 };
 	struct ctree_path p;
 	u8 *item;
 	u32 size;
-	int ret;
+	int ret = trans_root_item_search(t, id, &p);
 
-	ctree_path_init(&p);
-	ret = ctree_search_le(&t->fs->tree_root, &k, &p);
-	if (ret == 0)
-		ctree_item_key(&p, &k);
+	if (ret)
+		return ret;
+	item = ctree_item_ptr_w(&p, &size);
+	D_SET32(struct d_root_item, item, refs, refs);
+	key_to_disk(D_WPTR(struct d_root_item, item, drop_progress),
+		    progress ? progress : &zero);
+	D_SET8(struct d_root_item, item, drop_level, level);
 	ctree_path_release(&p);
-	if (ret || k.objectid != id || k.type != BTRFS_ROOT_ITEM_KEY)
-		return ret < 0 ? ret : -EUCLEAN;
-	ret = ctree_search_write(t, &t->fs->tree_root, &k, &p, 0);
-	if (ret == 0) {
-		item = ctree_item_ptr_w(&p, &size);
-		D_SET32(struct d_root_item, item, refs, refs);
-		key_to_disk(D_WPTR(struct d_root_item, item, drop_progress),
-			    progress ? progress : &zero);
-		D_SET8(struct d_root_item, item, drop_level, level);
-	}
-	ctree_path_release(&p);
-	return ret == 1 ? -EUCLEAN : ret;
+	return 0;
 }
 
 /* Drop the reference parent b (flags bflags) holds on its child at

@@ -99,47 +99,34 @@ static int set_received_item(struct trans *t, u64 id, const u8 *uuid,
 			     u64 stransid)
 {
 	static const u8 zero[BTRFS_UUID_SIZE];
-	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
 	struct ctree_path p;
 	u8 old[BTRFS_UUID_SIZE];
 	u8 *item;
 	u32 size;
-	int ret;
+	int ret = trans_root_item_search(t, id, &p);
 
-	ctree_path_init(&p);
-	ret = ctree_search_le(&t->fs->tree_root, &k, &p);
-	if (ret == 0)
-		ctree_item_key(&p, &k);
-	ctree_path_release(&p);
-	if (ret || k.objectid != id || k.type != BTRFS_ROOT_ITEM_KEY)
-		return ret < 0 ? ret : -EUCLEAN;
-	ret = ctree_search_write(t, &t->fs->tree_root, &k, &p, 0);
-	if (ret == 0) {
-		item = ctree_item_ptr_w(&p, &size);
-		if (size < RI) {
-			ret = -EUCLEAN;	/* a v1 item: no room for UUIDs */
-			goto out_release;
-		}
-		memcpy(old, D_PTR(struct d_root_item, item, received_uuid),
-		       BTRFS_UUID_SIZE);
-		memcpy(D_WPTR(struct d_root_item, item, received_uuid), uuid,
-		       BTRFS_UUID_SIZE);
-		D_SET64(struct d_root_item, item, stransid, stransid);
-		D_SET64(struct d_root_item, item, rtransid, t->transid);
-		D_SET64(struct d_timespec,
-			D_WPTR(struct d_root_item, item, rtime), sec,
-			time_wall_sec());
-		D_SET32(struct d_timespec,
-			D_WPTR(struct d_root_item, item, rtime), nsec, 0);
-		/* btrfs receive passes no send time: Linux stores zero */
-		memset(D_WPTR(struct d_root_item, item, stime), 0,
-		       sizeof(struct d_timespec));
+	if (ret)
+		return ret;
+	item = ctree_item_ptr_w(&p, &size);
+	if (size < RI) {
+		ctree_path_release(&p);
+		return -EUCLEAN;	/* a v1 item: no room for UUIDs */
 	}
-out_release:
+	memcpy(old, D_PTR(struct d_root_item, item, received_uuid),
+	       BTRFS_UUID_SIZE);
+	memcpy(D_WPTR(struct d_root_item, item, received_uuid), uuid,
+	       BTRFS_UUID_SIZE);
+	D_SET64(struct d_root_item, item, stransid, stransid);
+	D_SET64(struct d_root_item, item, rtransid, t->transid);
+	D_SET64(struct d_timespec, D_WPTR(struct d_root_item, item, rtime),
+		sec, time_wall_sec());
+	D_SET32(struct d_timespec, D_WPTR(struct d_root_item, item, rtime),
+		nsec, 0);
+	/* btrfs receive passes no send time: Linux stores zero */
+	memset(D_WPTR(struct d_root_item, item, stime), 0,
+	       sizeof(struct d_timespec));
 	ctree_path_release(&p);
-	if (ret == 1)
-		ret = -EUCLEAN;
-	if (ret == 0 && memcmp(old, zero, BTRFS_UUID_SIZE))
+	if (memcmp(old, zero, BTRFS_UUID_SIZE))
 		ret = uuid_tree_remove(t, BTRFS_UUID_KEY_RECEIVED_SUBVOL, old,
 				       id);
 	if (ret == 0)

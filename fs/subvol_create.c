@@ -510,34 +510,25 @@ int snapshot_create_pending(struct trans *t)
 /* Set or clear the read-only flag in id's root item. */
 static int set_ro_item(struct trans *t, u64 id, int ro)
 {
-	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
 	struct ctree_path p;
 	u8 *item;
 	u32 size;
 	u64 flags;
-	int ret;
+	int ret = trans_root_item_search(t, id, &p);
 
-	ctree_path_init(&p);
-	ret = ctree_search_le(&t->fs->tree_root, &k, &p);
-	if (ret == 0)
-		ctree_item_key(&p, &k);
+	if (ret)
+		return ret;
+	item = ctree_item_ptr_w(&p, &size);
+	flags = D_GET64(struct d_root_item, item, flags);
+	flags = ro ? flags | BTRFS_ROOT_SUBVOL_RDONLY :
+		     flags & ~BTRFS_ROOT_SUBVOL_RDONLY;
+	D_SET64(struct d_root_item, item, flags, flags);
+	/* so that Linux honours the flags of an item made without */
+	D_SET64(struct d_inode_item, item, flags,
+		D_GET64(struct d_inode_item, item, flags) |
+		BTRFS_INODE_ROOT_ITEM_INIT);
 	ctree_path_release(&p);
-	if (ret || k.objectid != id || k.type != BTRFS_ROOT_ITEM_KEY)
-		return ret < 0 ? ret : -EUCLEAN;
-	ret = ctree_search_write(t, &t->fs->tree_root, &k, &p, 0);
-	if (ret == 0) {
-		item = ctree_item_ptr_w(&p, &size);
-		flags = D_GET64(struct d_root_item, item, flags);
-		flags = ro ? flags | BTRFS_ROOT_SUBVOL_RDONLY :
-			     flags & ~BTRFS_ROOT_SUBVOL_RDONLY;
-		D_SET64(struct d_root_item, item, flags, flags);
-		/* so that Linux honours the flags of an item made without */
-		D_SET64(struct d_inode_item, item, flags,
-			D_GET64(struct d_inode_item, item, flags) |
-			BTRFS_INODE_ROOT_ITEM_INIT);
-	}
-	ctree_path_release(&p);
-	return ret == 1 ? -EUCLEAN : ret;
+	return 0;
 }
 
 /*

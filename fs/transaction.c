@@ -167,49 +167,60 @@ void trans_abort_at(struct trans *t, int err, const char *func, int line)
 	       (unsigned long long)fs->generation);
 }
 
+/*
+ * Find tree id's root item in the root tree (its last ROOT_ITEM key) and
+ * hold it in p for writing. Returns 0 (release p after), -EUCLEAN when
+ * there is none, or <0.
+ */
+int trans_root_item_search(struct trans *t, u64 id, struct ctree_path *p)
+{
+	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
+	int ret;
+
+	ctree_path_init(p);
+	ret = ctree_search_le(&t->fs->tree_root, &k, p);
+	if (ret == 0)
+		ctree_item_key(p, &k);
+	ctree_path_release(p);
+	if (ret || k.objectid != id || k.type != BTRFS_ROOT_ITEM_KEY)
+		return ret < 0 ? ret : -EUCLEAN;
+	ret = ctree_search_write(t, &t->fs->tree_root, &k, p, 0);
+	if (ret)
+		ctree_path_release(p);
+	return ret == 1 ? -EUCLEAN : ret;
+}
+
 /* Write the root item of a changed tree into the root tree. */
 int trans_write_root_item(struct trans *t, struct ctree_root *root)
 {
-	struct fs_info *fs = t->fs;
-	struct key k = { root->objectid, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
 	struct ctree_path p;
 	u8 *item;
 	u32 size;
-	int ret;
+	int ret = trans_root_item_search(t, root->objectid, &p);
 
-	ctree_path_init(&p);
-	ret = ctree_search_le(&fs->tree_root, &k, &p);
-	if (ret == 0)
-		ctree_item_key(&p, &k);
-	ctree_path_release(&p);
-	if (ret || k.objectid != root->objectid ||
-	    k.type != BTRFS_ROOT_ITEM_KEY)
-		return ret < 0 ? ret : -EUCLEAN;
-	ret = ctree_search_write(t, &fs->tree_root, &k, &p, 0);
-	if (ret == 0) {
-		item = ctree_item_ptr_w(&p, &size);
-		D_SET64(struct d_root_item, item, bytenr, root->bytenr);
-		D_SET64(struct d_root_item, item, generation,
+	if (ret)
+		return ret;
+	item = ctree_item_ptr_w(&p, &size);
+	D_SET64(struct d_root_item, item, bytenr, root->bytenr);
+	D_SET64(struct d_root_item, item, generation, root->generation);
+	D_SET8(struct d_root_item, item, level, root->level);
+	if (tree_check_is_subvol_tree(root->objectid))
+		D_SET64(struct d_root_item, item, last_snapshot,
+			root->last_snapshot);
+	if (size >= sizeof(struct d_root_item)) {
+		D_SET64(struct d_root_item, item, generation_v2,
 			root->generation);
-		D_SET8(struct d_root_item, item, level, root->level);
-		if (tree_check_is_subvol_tree(root->objectid))
-			D_SET64(struct d_root_item, item, last_snapshot,
-				root->last_snapshot);
-		if (size >= sizeof(struct d_root_item)) {
-			D_SET64(struct d_root_item, item, generation_v2,
-				root->generation);
-			/* ctransid: the tree changed (a snapshot of it
-			 * only rewrites last_snapshot, keeping it). */
-			if (root->objectid >= BTRFS_FS_TREE_OBJECTID &&
-			    root->objectid != BTRFS_CSUM_TREE_OBJECTID &&
-			    root->objectid != BTRFS_FREE_SPACE_TREE_OBJECTID &&
-			    root->generation == t->transid)
-				D_SET64(struct d_root_item, item, ctransid,
-					t->transid);
-		}
+		/* ctransid: the tree changed (a snapshot of it only
+		 * rewrites last_snapshot, keeping it). */
+		if (root->objectid >= BTRFS_FS_TREE_OBJECTID &&
+		    root->objectid != BTRFS_CSUM_TREE_OBJECTID &&
+		    root->objectid != BTRFS_FREE_SPACE_TREE_OBJECTID &&
+		    root->generation == t->transid)
+			D_SET64(struct d_root_item, item, ctransid,
+				t->transid);
 	}
 	ctree_path_release(&p);
-	return ret == 1 ? -EUCLEAN : ret;
+	return 0;
 }
 
 /* Write the root items of every changed tree; *did when any was. */

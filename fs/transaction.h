@@ -54,7 +54,9 @@ int trans_commit_with(struct fs_info *fs, int (*fn)(struct trans *, void *),
 		      void *arg, int relocation);
 int trans_settle(struct trans *t);
 struct ctree_root;
+struct ctree_path;
 int trans_write_root_item(struct trans *t, struct ctree_root *root);
+int trans_root_item_search(struct trans *t, u64 id, struct ctree_path *p);
 u64 trans_ndirty(struct trans *t);
 int fs_aborted(const struct fs_info *fs);
 int trans_pin(struct trans *t, u64 start, u64 len);
