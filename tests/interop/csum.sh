@@ -28,12 +28,7 @@ TYPES="xxhash sha256 blake2"
 N=0
 FAILED=0
 
-echo "KTAP version 1"
-ok() { N=$((N + 1)); echo "ok $N $1"; }
-notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
-skip() { N=$((N + 1)); echo "ok $N $1 # SKIP $2"; }
-finish() { echo "1..$N"; echo "$((N - FAILED)) passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
-say() { sed 's/^/# /'; }
+. "$ROOT/tests/interop/lib.sh"	# KTAP lines, ghee_run, btrfs_check, fsck_clean
 
 if ! command -v mkfs.btrfs >/dev/null || ! command -v btrfs >/dev/null; then
 	for t in $TYPES; do skip "csum_$t" "btrfs-progs not installed"; done
@@ -57,28 +52,6 @@ head -c 300000 /dev/urandom >"$W/tree/dir/blob"
 head -c 70000 /dev/urandom >"$W/tree/dir/small"
 head -c 1000000 /dev/urandom >"$W/linux_file"
 head -c 500000 /dev/urandom >"$W/ghee_file"
-
-# ghee IMG SCRIPT OUT: run the host tool; fail when any command failed.
-ghee_run() {
-	"$GHEE" "$1" <"$2" >"$3" 2>&1
-	local rc=$?
-	if [ $rc -ne 0 ] || grep -qE "^error|errno|^usage:|unknown command|aborted|mismatch" "$3"; then
-		grep -E -B1 "^error|errno|^usage:|unknown command|aborted|mismatch" "$3" | head -n 8 | say
-		return 1
-	fi
-	return 0
-}
-
-# check IMG: btrfs check, data checksums included, must pass.
-check() {
-	local out
-	out=$(btrfs check --check-data-csum "$1" 2>&1)
-	if [ $? -ne 0 ] || ! echo "$out" | grep -q "no error found"; then
-		echo "$out" | grep -vE "^\[|^Opening|^Checking|^UUID" | head -n 12 | say
-		return 1
-	fi
-	return 0
-}
 
 # sums_match OUT: each "HASH  /PATH" line ghee printed for a file of the
 # host tree equals the host's sha256sum of it; all of them are there.
@@ -130,7 +103,7 @@ linux_made() {
 		echo "fsck"
 		echo "umount"
 	} >"$W/$name.sh"
-	if ! ghee_run "$img" "$W/$name.sh" "$W/$name.out"; then
+	if ! ghee_run "$W/$name.out" "$img" <"$W/$name.sh"; then
 		notok "$name" "a ghee command failed on the $t image"
 		return
 	fi
@@ -140,7 +113,7 @@ linux_made() {
 		return
 	fi
 	grep -q "^fsck: .*: no errors$" "$W/$name.out" || { notok "$name" "ghee's fsck found errors"; return; }
-	if ! check "$img"; then
+	if ! btrfs_check "$img" --check-data-csum; then
 		notok "$name" "btrfs check --check-data-csum failed after ghee's writes ($t)"
 		return
 	fi
@@ -162,7 +135,7 @@ ghee_mkfs() {
 	truncate -s 300M "$img"
 	printf 'mkfs vda --csum %s\nmount vda\nmkdir /d\nimport %s /d/f\nwrite /d/p 0 3M 4\nsync\nfsck\numount\n' \
 		"$t" "$W/ghee_file" >"$W/$name.sh"
-	if ! ghee_run "$img" "$W/$name.sh" "$W/$name.out"; then
+	if ! ghee_run "$W/$name.out" "$img" <"$W/$name.sh"; then
 		notok "$name" "ghee's mkfs --csum $t or its writes failed"
 		return
 	fi
@@ -172,7 +145,7 @@ ghee_mkfs() {
 		notok "$name" "dump-super does not name $want"
 		return
 	fi
-	if ! check "$img"; then
+	if ! btrfs_check "$img" --check-data-csum; then
 		notok "$name" "btrfs check --check-data-csum failed on ghee's $t filesystem"
 		return
 	fi

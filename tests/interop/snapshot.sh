@@ -21,12 +21,7 @@ W=$ROOT/build/interop-snapshot
 N=0
 FAILED=0
 
-echo "KTAP version 1"
-ok() { N=$((N + 1)); echo "ok $N $1"; }
-notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
-skip() { N=$((N + 1)); echo "ok $N $1 # SKIP $2"; }
-finish() { echo "1..$N"; echo "$((N - FAILED)) passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
-say() { sed 's/^/# /'; }
+. "$ROOT/tests/interop/lib.sh"	# KTAP lines, ghee_run, btrfs_check, fsck_clean
 
 command -v btrfs >/dev/null || { skip snapshot "btrfs-progs not installed"; finish; }
 [ -x "$GHEE" ] || { notok snapshot "host tool $GHEE not built"; finish; }
