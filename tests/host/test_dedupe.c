@@ -18,7 +18,7 @@
 #include <ghee/errno.h>
 
 #include "../../fs/fs.h"
-#include "../../fs/send.h"
+#include "send_sink.h"
 #include "shim/fault_dev.h"
 #include "test.h"
 
@@ -264,66 +264,6 @@ TEST(dedupe, scan_beside_writer_loses_nothing)
 	close_fs(dev, fs);
 }
 
-/* A stream gathered in memory. */
-struct sink {
-	unsigned char *buf;
-	size_t len, cap;
-};
-
-static int sink_write(void *ctx, const void *b, size_t n)
-{
-	struct sink *s = ctx;
-
-	if (s->len + n > s->cap) {
-		s->cap = (s->len + n) * 2;
-		s->buf = realloc(s->buf, s->cap);
-		if (!s->buf)
-			return -ENOMEM;
-	}
-	memcpy(s->buf + s->len, b, n);
-	s->len += n;
-	return 0;
-}
-
-static int send_snap(struct fs_info *fs, struct sink *s, uint64_t *restarts)
-{
-	struct fs_send_opts o = { 0 };
-	struct fs_subvol sv;
-	int ret = fs_subvol_get(fs, "/snap", &sv);
-
-	o.proto = 2;
-	o.write = sink_write;
-	o.ctx = s;
-	if (ret == 0)
-		ret = fs_send(fs, sv.id, "snap", &o);
-	*restarts = o.restarts;
-	return ret;
-}
-
-/* Where the stream's second command starts: past the header (17
- * bytes) and the SUBVOL command (10 bytes of header and its payload).
- * SUBVOL carries the subvolume's ctransid, which a dedupe commit moves,
- * as Linux's does; the rest of the stream must not change. */
-static size_t past_subvol(const struct sink *s)
-{
-	size_t at = 17 + 10;
-
-	if (s->len < at)
-		return s->len;
-	at += (size_t)s->buf[17] | (size_t)s->buf[18] << 8 |
-	      (size_t)s->buf[19] << 16 | (size_t)s->buf[20] << 24;
-	return at < s->len ? at : s->len;
-}
-
-/* Whether two streams differ past their SUBVOL commands. */
-static int streams_differ(const struct sink *a, const struct sink *b)
-{
-	size_t x = past_subvol(a), y = past_subvol(b);
-
-	return a->len - x != b->len - y ||
-	       memcmp(a->buf + x, b->buf + y, a->len - x);
-}
-
 #define NFILES 200
 
 /* Dedupe every snapshot file with its twin outside, and back, until
@@ -385,19 +325,18 @@ TEST(dedupe, beside_send_keeps_the_stream)
 		CHECK_OK(put(fs, path, 100 + i, 12288, &ino));
 	}
 	CHECK_OK(fs_subvol_snapshot(fs, "/s", "/snap", FS_SNAP_RDONLY));
-	CHECK_OK(send_snap(fs, &base, &restarts));
+	CHECK_OK(sink_send(fs, "/snap", &base, &restarts));
 	d.fs = fs;
 	CHECK_OK(pthread_create(&t, NULL, dedupe_loop, &d));
 	/* Send until one ran while a dedupe commit landed. */
 	for (tries = 0, ret = 0; tries < 20 && ret == 0; tries++) {
-		busy.len = 0;
-		ret = send_snap(fs, &busy, &restarts);
-		if (ret || streams_differ(&busy, &base) || restarts)
+		ret = sink_send(fs, "/snap", &busy, &restarts);
+		if (ret || sink_streams_differ(&busy, &base) || restarts)
 			break;
 	}
 	__atomic_store_n(&d.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
-	if (ret == 0 && streams_differ(&busy, &base))
+	if (ret == 0 && sink_streams_differ(&busy, &base))
 		ret = 1;
 	free(base.buf);
 	free(busy.buf);

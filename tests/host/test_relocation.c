@@ -7,6 +7,7 @@
  * every file in every snapshot reads the same, used bytes did not grow
  * (a shared block was copied once), and btrfs check passes.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "../../fs/block_group.h"
 #include "../../fs/fs_info.h"
 #include "../../fs/relocation.h"
+#include "send_sink.h"
 #include "shim/fault_dev.h"
 #include "test.h"
 
@@ -199,6 +201,74 @@ TEST(relocation, every_group_with_snapshots_and_reflinks)
 		test_fail(__FILE__, __LINE__, "mkfs or mount failed");
 	if (fs)
 		fs_umount(fs);
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
+	fault_dev_free(dev);
+}
+
+/* Relocate every group over and over until stopped. */
+struct relocator {
+	struct fs_info *fs;
+	int stop, err;
+	unsigned rounds;
+};
+
+static void *relocate_loop(void *arg)
+{
+	struct relocator *r = arg;
+	struct reloc_stats st;
+	u64 start[MAX_GROUPS], used;
+	u32 i, n;
+
+	while (!r->err && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		n = groups(r->fs, start, &used);
+		for (i = 0; i < n && !r->err; i++)
+			r->err = reloc_block_group(r->fs, start[i], &st);
+		r->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * Send during relocation (reference/send-during-relocation.txt): a full
+ * send of a read-only snapshot while another thread relocates every
+ * block group, again and again, restarts by key after each relocation
+ * commit and gives the stream a send alone gives.
+ */
+TEST(relocation, beside_send_keeps_the_stream)
+{
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
+	struct fault_dev *dev = fault_dev_new(512ull << 20);
+	struct sink base = { 0 }, busy = { 0 };
+	struct relocator r = { 0 };
+	struct fs_info *fs = NULL;
+	uint64_t restarts = 0;
+	pthread_t t;
+	int tries, ret = 0, differ = 0;
+
+	CHECK(dev);
+	CHECK_OK(fs_mkfs(fault_dev_blk(dev), &o));
+	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
+	CHECK_OK(populate(fs));
+	CHECK_OK(sink_send(fs, "/snap1", &base, &restarts));
+	r.fs = fs;
+	CHECK_OK(pthread_create(&t, NULL, relocate_loop, &r));
+	/* Send until one ran while a relocation commit landed. */
+	for (tries = 0; tries < 50 && !ret && !differ && !restarts; tries++) {
+		ret = sink_send(fs, "/snap1", &busy, &restarts);
+		differ = sink_streams_differ(&busy, &base);
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	printf("# %d sends, %llu restarts, %u relocation rounds\n", tries,
+	       (unsigned long long)restarts, r.rounds);
+	free(base.buf);
+	free(busy.buf);
+	CHECK_OK(ret);
+	CHECK(!differ);
+	CHECK_OK(r.err);
+	CHECK(r.rounds > 0);
+	CHECK(restarts > 0);
+	fs_umount(fs);
 	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
 	fault_dev_free(dev);
 }

@@ -1,0 +1,29 @@
+/*
+ * A send stream gathered in memory, for tests that send while something
+ * else changes the filesystem (tests/host/test_send_sink.c).
+ */
+#ifndef TESTS_HOST_SEND_SINK_H
+#define TESTS_HOST_SEND_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fs_info;
+
+struct sink {
+	unsigned char *buf;	/* malloc'd; free it */
+	size_t len, cap;
+};
+
+/* fs_send's write callback: append to the sink (ctx). */
+int sink_write(void *ctx, const void *b, size_t n);
+/* A full version 2 send of the read-only subvolume at path into s (its
+ * len set to 0 first); *restarts gets how often send searched again
+ * after a commit moved its restart counter. 0 or <0. */
+int sink_send(struct fs_info *fs, const char *path, struct sink *s,
+	      uint64_t *restarts);
+/* Whether two streams differ past their SUBVOL commands (SUBVOL carries
+ * the ctransid, which a dedupe into the subvolume moves, as in Linux). */
+int sink_streams_differ(const struct sink *a, const struct sink *b);
+
+#endif
