@@ -93,7 +93,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc, (void)argv;
 	log_set_level(LOG_ERR);
 	template = fault_dev_new(FUZZ_IMAGE_SIZE);
-	if (!template || fs_mkfs(fault_dev_blk(template), &(struct fs_mkfs_opts){ 0 }) ||
+	if (!template ||
+	    fs_mkfs(fault_dev_blk(template), &(struct fs_mkfs_opts){ 0 }) ||
 	    fs_mount(fault_dev_blk(template), 0, &fs)) {
 		fprintf(stderr, "fuzz_receive: cannot make the template\n");
 		exit(1);

@@ -1,14 +1,14 @@
 /*
- * Dedupe (fs/dedupe.c, fs/dedupe_scan.c) through the public API. The
- * rules against Linux's own answers are tests/interop/dedupe.sh; here:
- * a read-only snapshot as the destination (deduped, its times and bytes
+ * Dedupe (fs/dedupe.c, fs/dedupe_scan.c) through the public API. The rules
+ * against Linux's own answers are tests/interop/dedupe.sh; here: a
+ * read-only snapshot as the destination (deduped, its times and bytes
  * kept, every other change still refused), a scan of a tree with known
  * duplicates (the space saved is the duplicates, a second scan finds
- * nothing, the bytes stay), scans beside a writer (no byte lost), and dedupe into a snapshot while a send reads
- * it (the stream is the one made while nothing ran but for the
- * snapshot's ctransid, which dedupe moves as on Linux, and the send
- * searched again after the dedupe commits). Images are judged by ghee's
- * fsck and `btrfs check`.
+ * nothing, the bytes stay), scans beside a writer (no byte lost), and
+ * dedupe into a snapshot while a send reads it (the stream is the one made
+ * while nothing ran but for the snapshot's ctransid, which dedupe moves as
+ * on Linux, and the send searched again after the dedupe commits). Images
+ * are judged by ghee's fsck and `btrfs check`.
  */
 #include <pthread.h>
 #include <stdio.h>
