@@ -134,8 +134,10 @@ int cmd_quota_rescan(int argc, char **argv)
 	return ret ? fail("quota rescan failed", ret) : 0;
 }
 
-int cmd_qgroup_create(int argc, char **argv)
+/* qgroup create|destroy QGROUPID PATH */
+static int create_or_destroy(int argc, char **argv, int create)
 {
+	const char *cmd = create ? "qgroup create" : "qgroup destroy";
 	struct fs_info *fs;
 	uint64_t id;
 	int ret;
@@ -144,28 +146,24 @@ int cmd_qgroup_create(int argc, char **argv)
 		return -EINVAL;
 	if (cmd_qgroup_parse_id(argv[1], &id))
 		return -EINVAL;
-	fs = fs_at("qgroup create", argv[2]);
+	fs = fs_at(cmd, argv[2]);
 	if (!fs)
 		return -ENOENT;
-	ret = fs_qgroup_create(fs, id);
-	return ret ? fail("unable to create quota group", ret) : 0;
+	ret = create ? fs_qgroup_create(fs, id) : fs_qgroup_destroy(fs, id);
+	if (ret)
+		return fail(create ? "unable to create quota group" :
+			    "unable to destroy quota group", ret);
+	return 0;
+}
+
+int cmd_qgroup_create(int argc, char **argv)
+{
+	return create_or_destroy(argc, argv, 1);
 }
 
 int cmd_qgroup_destroy(int argc, char **argv)
 {
-	struct fs_info *fs;
-	uint64_t id;
-	int ret;
-
-	if (argc != 3)
-		return -EINVAL;
-	if (cmd_qgroup_parse_id(argv[1], &id))
-		return -EINVAL;
-	fs = fs_at("qgroup destroy", argv[2]);
-	if (!fs)
-		return -ENOENT;
-	ret = fs_qgroup_destroy(fs, id);
-	return ret ? fail("unable to destroy quota group", ret) : 0;
+	return create_or_destroy(argc, argv, 0);
 }
 
 /* qgroup assign|remove [--rescan|--no-rescan] SRC DST PATH: counts are
