@@ -170,6 +170,18 @@ static int digest(struct fs_info *fs, struct fs_ino ino, uint64_t *out)
 	return ret;
 }
 
+int sink_trees_differ(struct fs_info *fs, const char *a, const char *b)
+{
+	struct fs_ino ia, ib;
+	uint64_t da, db;
+	int ret = fs_lookup(fs, a, 0, &ia);
+
+	ret = ret ? ret : fs_lookup(fs, b, 0, &ib);
+	ret = ret ? ret : digest(fs, ia, &da);
+	ret = ret ? ret : digest(fs, ib, &db);
+	return ret ? ret : da != db;
+}
+
 int sink_received_differs(struct fs_info *fs, const struct sink *s,
 			  const char *dir, const char *orig)
 {
@@ -179,17 +191,11 @@ int sink_received_differs(struct fs_info *fs, const struct sink *s,
 				     .say = quiet };
 	const char *name = strrchr(orig, '/');
 	char path[512];
-	struct fs_ino want, got;
-	uint64_t dw, dg;
 	int ret = fs_mkdir(fs, dir, 0755);
 
 	if (ret && ret != -EEXIST)
 		return ret;
 	ret = fs_receive(fs, &a);
 	snprintf(path, sizeof(path), "%s/%s", dir, name ? name + 1 : orig);
-	ret = ret ? ret : fs_lookup(fs, orig, 0, &want);
-	ret = ret ? ret : fs_lookup(fs, path, 0, &got);
-	ret = ret ? ret : digest(fs, want, &dw);
-	ret = ret ? ret : digest(fs, got, &dg);
-	return ret ? ret : dw != dg;
+	return ret ? ret : sink_trees_differ(fs, orig, path);
 }
