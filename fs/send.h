@@ -39,6 +39,9 @@ struct fs_send_opts {
 	uint64_t stale_clones;	/* out: clone sources sent as data
 				 * because a relocation commit came
 				 * during their lookup */
+	uint64_t compared;	/* out: items an incremental send compared
+				 * (subtrees shared with the parent are
+				 * skipped, not compared) */
 };
 
 /*
