@@ -202,6 +202,97 @@ int commit_root_search(const struct ctree_root *root, const struct key *key,
 	return ret;
 }
 
+/* The key after the subtree at level of path p (from its parent up), or
+ * 0 when the subtree runs to the end of the tree. */
+static int key_after_subtree(const struct ctree_path *p, int level,
+			     struct key *next)
+{
+	int l;
+
+	for (l = level + 1; l < BTRFS_MAX_LEVEL && p->nodes[l]; l++) {
+		if ((u32)p->slots[l] + 1 < tb_nritems(p->nodes[l])) {
+			tb_node_key(p->nodes[l], (u32)p->slots[l] + 1, next);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The highest level at which paths a and b hold one block that starts at
+ * the key they were searched for; -1 when none does. */
+static int shared_level(const struct ctree_path *a, const struct ctree_path *b)
+{
+	int l, best = -1;
+
+	for (l = 0; l < BTRFS_MAX_LEVEL && a->nodes[l] && b->nodes[l]; l++) {
+		if (a->slots[l] || b->slots[l] ||
+		    a->nodes[l]->start != b->nodes[l]->start)
+			break;
+		best = l;
+	}
+	return best;
+}
+
+/*
+ * Two read-only trees' commit roots (a snapshot and its parent, for an
+ * incremental send), both holding key: when key starts a subtree that is
+ * one block in both, everything from key up to *next is the same in both
+ * and need not be compared. 0 with *next set; 1 when the shared subtree
+ * runs to the end of both trees; -ENOENT when key starts no shared
+ * subtree (or is not in both); <0 on errors. *reloc gets the relocation
+ * count the answer holds for (as commit_root_search's).
+ *
+ * Why *next is exact: the shared subtree S holds the same keys in both
+ * trees, and in each tree every key from key to the next key its parent
+ * nodes name is in S; so no key of either tree lies between key and the
+ * smaller of those two next keys outside S.
+ */
+int commit_root_shared_until(const struct ctree_root *a,
+			     const struct ctree_root *b, const struct key *key,
+			     struct key *next, u64 *reloc)
+{
+	struct fs_info *fs = a->fs;
+	struct ctree_root ra, rb;
+	struct ctree_path pa, pb;
+	struct key na, nb;
+	int ret, level, has_a, has_b;
+
+	ctree_path_init(&pa);
+	ctree_path_init(&pb);
+	down_read(&fs->commit_root_sem);
+	*reloc = fs->last_reloc_trans;
+	if (!a->commit_bytenr || !b->commit_bytenr) {
+		up_read(&fs->commit_root_sem);
+		return -ENOENT;
+	}
+	ctree_root_init(&ra, fs, a->objectid, a->commit_bytenr,
+			a->commit_generation, a->commit_level);
+	ctree_root_init(&rb, fs, b->objectid, b->commit_bytenr,
+			b->commit_generation, b->commit_level);
+	ret = ctree_search_slot(&ra, key, &pa);
+	if (ret == 0)
+		ret = ctree_search_slot(&rb, key, &pb);
+	if (ret == 1)
+		ret = -ENOENT;
+	level = ret ? -1 : shared_level(&pa, &pb);
+	if (ret == 0 && level < 0)
+		ret = -ENOENT;
+	if (ret == 0) {
+		has_a = key_after_subtree(&pa, level, &na);
+		has_b = key_after_subtree(&pb, level, &nb);
+		if (!has_a && !has_b)
+			ret = 1;
+		else if (!has_a || (has_b && key_cmp(&nb, &na) < 0))
+			*next = nb;
+		else
+			*next = na;
+	}
+	ctree_path_release(&pa);
+	ctree_path_release(&pb);
+	up_read(&fs->commit_root_sem);
+	return ret;
+}
+
 /* The relocation counter: it moves when a relocation commit moved blocks
  * of read-only trees. */
 u64 commit_root_reloc_count(struct fs_info *fs)

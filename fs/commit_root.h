@@ -63,6 +63,9 @@ static inline const u8 *commit_cursor_item(const struct commit_cursor *c,
 /* Readers following a read-only tree's current commit root (send). */
 int commit_root_search(const struct ctree_root *root, const struct key *key,
 		       struct tree_block **leaf, u32 *slot, u64 *reloc);
+int commit_root_shared_until(const struct ctree_root *a,
+			     const struct ctree_root *b, const struct key *key,
+			     struct key *next, u64 *reloc);
 u64 commit_root_reloc_count(struct fs_info *fs);
 void commit_root_note_reloc(struct fs_info *fs);
 int commit_root_key_after(struct key *k);

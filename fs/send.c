@@ -391,6 +391,8 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	}
 	o->bytes = c->out.bytes;
 	o->restarts = c->restarts;
+	o->stale_clones = c->stale_clones;
+	o->compared = c->compared;
 	send_stream_free(&c->out);
 	release_subvol(c->sv);
 	if (c->parent)

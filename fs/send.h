@@ -36,6 +36,12 @@ struct fs_send_opts {
 	uint64_t bytes;		/* out: stream bytes written */
 	uint64_t restarts;	/* out: searches repeated after a
 				 * relocation commit */
+	uint64_t stale_clones;	/* out: clone sources sent as data
+				 * because a relocation commit came
+				 * during their lookup */
+	uint64_t compared;	/* out: items an incremental send compared
+				 * (subtrees shared with the parent are
+				 * skipped, not compared) */
 };
 
 /*

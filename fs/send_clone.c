@@ -11,11 +11,22 @@
  * A clone stops at the source's end (the rest is sent as data); one that
  * ends off a sector boundary is sent only when it ends at or past the
  * receiver's file's end (FICLONERANGE's rule); else the data is sent.
+ *
+ * The lookup takes many searches, and a relocation or a dedupe into a
+ * read-only subvolume may commit between them, moving the extent or the
+ * source's item. So, as the reference says, a source found across such a
+ * commit is not trusted: the relocation count is read before the walk,
+ * and after it the sent item is searched afresh; the clone is sent only
+ * when that search ran at the same count and finds the item unchanged
+ * (the walk and the source's checks then all saw one state, which the
+ * item was part of). Otherwise the range goes as data, which is exact
+ * whatever moved.
  */
 #include <ghee/errno.h>
 
 
 #include "backref.h"
+#include "commit_root.h"
 #include "fs.h"
 #include "fs_info.h"
 #include "send_int.h"
@@ -148,6 +159,26 @@ static int send_clone(struct send_ctx *c, const struct clone_find *f,
 	return ret ? ret : send_end(&c->out);
 }
 
+/* Whether the current inode's extent item at file offset off is still
+ * fe (its fixed part), found by a search at relocation count reloc. */
+static int item_unmoved(struct send_ctx *c, u64 off, const u8 *fe, u64 reloc)
+{
+	struct key k = { c->in.ino, BTRFS_EXTENT_DATA_KEY, off }, found;
+	struct send_cursor cur = { 0 };
+	int same = 0;
+
+	if (send_search(c, &k, &cur) == 0 && cur.reloc == reloc) {
+		tb_item_key(cur.leaf, cur.slot, &found);
+		same = !key_cmp(&found, &k) &&
+		       tb_item_size(cur.leaf, cur.slot) >=
+		       sizeof(struct d_file_extent_item) &&
+		       !memcmp(tb_item_data(cur.leaf, cur.slot), fe,
+			       sizeof(struct d_file_extent_item));
+	}
+	send_cursor_release(&cur);
+	return same;
+}
+
 /*
  * Send [off, end) of the current inode, regular extent fe, as CLONE when
  * a source has it. Returns how many bytes from off were cloned (0: none,
@@ -158,7 +189,7 @@ static int send_clone(struct send_ctx *c, const struct clone_find *f,
 int64_t send_try_clone(struct send_ctx *c, u64 off, u64 end, const u8 *fe)
 {
 	struct clone_find f = { .c = c };
-	u64 len;
+	u64 reloc = commit_root_reloc_count(c->fs), len;
 	int ret;
 
 	f.disk_bytenr = FE64(fe, disk_bytenr);
@@ -175,6 +206,10 @@ int64_t send_try_clone(struct send_ctx *c, u64 off, u64 end, const u8 *fe)
 	if ((len & (c->fs->sectorsize - 1)) &&
 	    (f.offset + len != f.src_size || off + len < c->in.recv_size))
 		return 0;
+	if (!item_unmoved(c, off, fe, reloc)) {
+		c->stale_clones++;
+		return 0;
+	}
 	ret = send_clone(c, &f, off, len);
 	return ret ? ret : (int64_t)len;
 }

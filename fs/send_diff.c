@@ -3,7 +3,11 @@
  * the parent snapshot and the sent subvolume, found by walking both
  * trees' commit roots side by side, item by item in key order (each
  * search as send.c's, on commit roots with cloned leaves, restarting by
- * key after a relocation commit).
+ * key after a relocation commit). Where both walks stand at the start of
+ * a leaf on the same key, a subtree the two trees share (one block in
+ * both: the snapshot did not change it) is skipped whole
+ * (commit_root_shared_until), so the cost follows what changed, not the
+ * size of the subvolume.
  *
  * Each inode that differs gets one record (struct send_change, in inode
  * order): its generation and mode in each tree (0 where it does not
@@ -20,6 +24,7 @@
 #include <ghee/alloc.h>
 #include <ghee/progress.h>
 
+#include "commit_root.h"
 #include "fs_info.h"
 #include "send_int.h"
 #include "subvol.h"
@@ -29,6 +34,7 @@
 struct diff_acc {
 	struct send_change ch;
 	int any;			/* an item of it was seen */
+	int inode_seen;			/* its inode item was (not skipped) */
 };
 
 static int push(struct send_ctx *c, const struct send_change *ch)
@@ -49,12 +55,23 @@ static int push(struct send_ctx *c, const struct send_change *ch)
 	return 0;
 }
 
-/* Record the accumulated inode if it differs; start ino. */
+static void note_inode(struct diff_acc *a, int side, const u8 *ii, u32 size);
+
+/* Record the accumulated inode if it differs; start ino. An inode whose
+ * inode item lay in a skipped shared subtree is the same inode in both
+ * trees: its item is read for the record. */
 static int flush(struct send_ctx *c, struct diff_acc *a, u64 ino)
 {
+	u8 ii[sizeof(struct d_inode_item)];
 	int ret = 0;
 
-	if (a->any && (a->ch.what || a->ch.old_gen != a->ch.new_gen))
+	if (a->any && a->ch.what && !a->inode_seen) {
+		ret = send_read_inode(c, a->ch.ino, ii);
+		note_inode(a, 0, ii, sizeof(ii));
+		note_inode(a, 1, ii, sizeof(ii));
+	}
+	if (ret == 0 && a->any &&
+	    (a->ch.what || a->ch.old_gen != a->ch.new_gen))
 		ret = push(c, &a->ch);
 	memset(a, 0, sizeof(*a));
 	a->ch.ino = ino;
@@ -81,6 +98,7 @@ static void note_inode(struct diff_acc *a, int side, const u8 *ii, u32 size)
 
 	if (size < sizeof(struct d_inode_item))
 		return;
+	a->inode_seen = 1;
 	gen = D_GET64(struct d_inode_item, ii, generation);
 	mode = D_GET32(struct d_inode_item, ii, mode);
 	if (side) {
@@ -111,6 +129,37 @@ static int same_item(const struct send_cursor *o, const struct send_cursor *n)
 		       tb_item_data(n->leaf, n->slot), so);
 }
 
+/*
+ * Both walks stand on key k at the start of their leaves: when k starts a
+ * subtree both trees share, move both past it. 1 when moved (both
+ * released when the trees end there), 0 when not, <0 on errors. A
+ * relocation commit since the walks' searches makes it 0: the walks
+ * search again first (send_next).
+ */
+static int skip_shared(struct send_ctx *c, struct send_cursor *o,
+		       struct send_cursor *n, const struct key *k)
+{
+	struct key next;
+	u64 reloc;
+	int ret = commit_root_shared_until(&c->parent->root, &c->sv->root, k,
+					   &next, &reloc);
+
+	if (ret == -ENOENT || (ret >= 0 && (reloc != o->reloc ||
+					    reloc != n->reloc)))
+		return 0;
+	if (ret < 0)
+		return ret;
+	if (ret == 1) {
+		send_cursor_release(o);
+		send_cursor_release(n);
+		return 1;
+	}
+	ret = send_search_in(c, &c->parent->root, &next, o);
+	if (ret >= 0)
+		ret = send_search_in(c, &c->sv->root, &next, n);
+	return ret < 0 ? ret : 1;
+}
+
 /* Walk both trees and record every inode that differs. */
 static int diff_walk(struct send_ctx *c)
 {
@@ -131,6 +180,12 @@ static int diff_walk(struct send_ctx *c)
 		if (!ho && !hn)
 			break;
 		cmp = !ho ? 1 : !hn ? -1 : key_cmp(&ko, &kn);
+		if (cmp == 0 && o.slot == 0 && n.slot == 0) {
+			ret = skip_shared(c, &o, &n, &ko);
+			if (ret)
+				continue;
+		}
+		c->compared++;
 		k = cmp <= 0 ? &ko : &kn;
 		if (k->objectid != a.ch.ino) {
 			ret = flush(c, &a, k->objectid);

@@ -114,6 +114,9 @@ struct send_ctx {
 	unsigned flags;			/* FS_SEND_* */
 	struct send_cursor cur;		/* the walk */
 	u64 restarts;			/* searches repeated after relocation */
+	u64 stale_clones;		/* clone sources sent as data: a
+					 * relocation came during the lookup */
+	u64 compared;			/* incremental: items compared */
 	u64 progress;			/* inodes below are in place */
 	struct send_inode in;		/* the inode being sent */
 	struct send_set created;	/* directories made ahead of their

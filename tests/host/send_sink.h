@@ -26,4 +26,16 @@ int sink_send(struct fs_info *fs, const char *path, struct sink *s,
  * the ctransid, which a dedupe into the subvolume moves, as in Linux). */
 int sink_streams_differ(const struct sink *a, const struct sink *b);
 
+/* Whether the subvolumes (or directories) at paths a and b hold different
+ * names, kinds, modes, sizes, bytes or link targets: 0 or 1, or <0 when
+ * a read failed. */
+int sink_trees_differ(struct fs_info *fs, const char *a, const char *b);
+/* Receive s into directory dir (made if missing) of fs and compare the
+ * subvolume it makes with the one at path orig: 0 when both hold the
+ * same names, kinds, modes, sizes, bytes and link targets, 1 when they
+ * differ, <0 when the receive or a read failed. For streams that may
+ * differ in bytes yet mean the same (data sent where a clone was). */
+int sink_received_differs(struct fs_info *fs, const struct sink *s,
+			  const char *dir, const char *orig);
+
 #endif
