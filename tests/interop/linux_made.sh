@@ -17,12 +17,9 @@ W=$ROOT/build/interop-linux
 N=0
 FAILED=0
 
-echo "KTAP version 1"
-ok() { N=$((N + 1)); echo "ok $N $1"; }
-notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
-finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; exit $?; }
+. tests/interop/lib.sh
 cases="subvolumes_listed subvolume_files_exact snapshot_files_exact prealloc_and_inline_exact compressed_exact fsck_clean readonly_snapshot_unchanged linux_snapshots_changed_in_ghee orphan_fsck_clean"
-skip_all() { for c in $cases; do N=$((N + 1)); echo "ok $N $c # SKIP $1"; done; finish; }
+skip_all() { for c in $cases; do skip "$c" "$1"; done; finish; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for a loop mount"
 [ -x "$GHEE" ] || { notok linux_made "host tool $GHEE not built"; finish; }

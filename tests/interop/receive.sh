@@ -28,16 +28,11 @@ W=$ROOT/build/interop-receive
 N=0
 FAILED=0
 
-echo "KTAP version 1"
-ok() { N=$((N + 1)); echo "ok $N $1"; }
-notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
-skip() { N=$((N + 1)); echo "ok $N $1 # SKIP $2"; }
-say() { sed 's/^/# /'; }
+. tests/interop/lib.sh
 cleanup() {
 	mountpoint -q "$W/src" && umount "$W/src"
 	mountpoint -q "$W/got" && umount "$W/got"
 }
-finish() { cleanup; echo "1..$N"; echo "$((N - FAILED)) passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
 
 command -v btrfs >/dev/null || { notok receive "btrfs-progs not installed"; finish; }
 [ -x "$GHEE" ] || { notok receive "host tool $GHEE not built"; finish; }
