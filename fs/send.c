@@ -405,6 +405,7 @@ out_free:
 	kfree(c->changes);
 	send_set_free(&c->created);
 	send_set_free(&c->dirs);
+	send_set_free(&c->orphans);
 	kfree(c->data);
 	kfree(c);
 	return ret;

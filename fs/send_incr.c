@@ -126,9 +126,9 @@ static int dir_stays(struct send_ctx *c, u64 dir)
 static int to_orphan(struct send_ctx *c, u64 ino, u64 gen, char *path)
 {
 	struct send_loc l = { .orphan = 1, .gen = gen };
+	int ret = send_orphan_name(c, ino, gen, path);
 
-	send_orphan_name(ino, gen, path);
-	return send_loc_set(c, ino, &l);
+	return ret ? ret : send_loc_set(c, ino, &l);
 }
 
 /* Pass A for ch: leave the names it has in the parent. */
@@ -387,8 +387,8 @@ static int send_new(struct send_ctx *c, const struct send_change *ch,
 	if (in->ignore)
 		return 0;
 	in->orphan = 1;
-	send_orphan_name(in->ino, ch->new_gen, in->path);
-	if (!send_set_get(&c->created, in->ino, NULL)) {
+	ret = send_orphan_name(c, in->ino, ch->new_gen, in->path);
+	if (ret == 0 && !send_set_get(&c->created, in->ino, NULL)) {
 		ret = to_orphan(c, in->ino, ch->new_gen, in->path);
 		if (ret == 0)
 			ret = send_inode_create(c, in->ino, in->mode, in->rdev,
@@ -422,9 +422,10 @@ static int update(struct send_ctx *c, const struct send_change *ch,
 	if (ch->new_gen != ch->old_gen)
 		return send_new(c, ch, refs);
 	if (in->ino != c->sv->root_dirid && (ch->what & SEND_CH_REFS)) {
-		send_orphan_name(in->ino, in->gen, in->path);
 		in->orphan = 1;
-		ret = place(c, refs);
+		ret = send_orphan_name(c, in->ino, in->gen, in->path);
+		if (ret == 0)
+			ret = place(c, refs);
 	} else {
 		ret = send_path_of(c, in->ino, in->path);
 	}
@@ -460,9 +461,12 @@ int send_incremental(struct send_ctx *c)
 
 		if (ch->old_gen && ch->new_gen != ch->old_gen &&
 		    SEND_IS(ch->old_mode, S_IFDIR_)) {
-			send_orphan_name(ch->ino, ch->old_gen, c->in.path);
-			ret = send_paths_cmd(c, SEND_C_RMDIR, SEND_A_PATH,
-					     c->in.path, 0, NULL);
+			ret = send_orphan_name(c, ch->ino, ch->old_gen,
+					       c->in.path);
+			if (ret == 0)
+				ret = send_paths_cmd(c, SEND_C_RMDIR,
+						     SEND_A_PATH, c->in.path,
+						     0, NULL);
 		}
 		if (ret == 0)
 			ret = progress_add(1);

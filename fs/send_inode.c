@@ -123,6 +123,7 @@ int send_inode_begin(struct send_ctx *c, const struct key *k,
 {
 	struct send_inode *in = &c->in;
 	u64 gen;
+	int ret;
 
 	send_inode_load(c, k, item);
 	if (in->ino == c->sv->root_dirid)
@@ -131,7 +132,9 @@ int send_inode_begin(struct send_ctx *c, const struct key *k,
 	if (in->ignore)
 		return 0;
 	in->orphan = 1;
-	send_orphan_name(in->ino, in->gen, in->path);
+	ret = send_orphan_name(c, in->ino, in->gen, in->path);
+	if (ret)
+		return ret;
 	if (SEND_IS(in->mode, S_IFDIR_) &&
 	    send_set_get(&c->created, in->ino, &gen))
 		return 0;
@@ -152,7 +155,9 @@ static int create_dir_early(struct send_ctx *c, u64 dir)
 	if (ret)
 		return ret;
 	gen = D_GET64(struct d_inode_item, ii, generation);
-	send_orphan_name(dir, gen, name);
+	ret = send_orphan_name(c, dir, gen, name);
+	if (ret)
+		return ret;
 	ret = send_inode_create(c, dir, D_GET32(struct d_inode_item, ii, mode),
 				0, name);
 	return ret ? ret : send_set_put(&c->created, dir, gen);

@@ -123,6 +123,8 @@ struct send_ctx {
 					 * turn (orphan-named): ino -> gen */
 	struct send_set dirs;		/* directories whose times go at the
 					 * end: ino -> gen */
+	struct send_set orphans;	/* orphan names given: ino ->
+					 * gen << 8 | n (send_orphan_name) */
 	const struct subvol_root **clones;	/* -c clone sources */
 	u32 nclones;
 	/* Incremental send only: */
@@ -155,7 +157,7 @@ int send_read_inode(struct send_ctx *c, u64 ino, u8 *item);
 int send_set_put(struct send_set *s, u64 key, u64 val);
 int send_set_get(const struct send_set *s, u64 key, u64 *val);
 void send_set_free(struct send_set *s);
-void send_orphan_name(u64 ino, u64 gen, char *out);
+int send_orphan_name(struct send_ctx *c, u64 ino, u64 gen, char *out);
 int send_path_of(struct send_ctx *c, u64 ino, char *out);
 int send_join(char *out, const char *dir, const u8 *name, u32 len);
 

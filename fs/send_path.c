@@ -24,6 +24,7 @@
 #include <ghee/alloc.h>
 #include <ghee/log.h>
 
+#include "dir.h"
 #include "fs_info.h"
 #include "send_int.h"
 #include "subvol.h"
@@ -107,10 +108,49 @@ void send_set_free(struct send_set *s)
 }
 
 /* The name an inode has before it is in place: "o<ino>-<gen>-0". */
-void send_orphan_name(u64 ino, u64 gen, char *out)
+/* Whether the top directory of subvolume sv has an entry called name.
+ * 1, 0, or <0. */
+static int top_has_name(const struct subvol_root *sv, const char *name)
 {
-	snprintf(out, 64, "o%llu-%llu-0", (unsigned long long)ino,
-		 (unsigned long long)gen);
+	struct key loc;
+	u8 type;
+	int ret = dir_lookup(&sv->root, sv->root_dirid, name, strlen(name),
+			     &loc, &type);
+
+	return ret == -ENOENT ? 0 : ret == 0 ? 1 : ret;
+}
+
+/*
+ * The orphan name of inode ino of generation gen, as Linux makes it:
+ * "o<ino>-<gen>-<n>", n the first from 0 that neither the sent
+ * subvolume's top directory nor the parent's holds (a user's file may be
+ * called so, and the receiver's top directory holds the parent's names
+ * and then the sent ones). Paths name an orphan again and again, so n is
+ * remembered per inode. 0 or <0.
+ */
+int send_orphan_name(struct send_ctx *c, u64 ino, u64 gen, char *out)
+{
+	u64 memo;
+	u32 n = 0;
+	int ret = 1;
+
+	if (send_set_get(&c->orphans, ino, &memo) && memo >> 8 == gen) {
+		snprintf(out, 64, "o%llu-%llu-%u", (unsigned long long)ino,
+			 (unsigned long long)gen, (u32)(memo & 0xff));
+		return 0;
+	}
+	for (n = 0; n <= 0xff && ret; n += ret > 0) {
+		snprintf(out, 64, "o%llu-%llu-%u", (unsigned long long)ino,
+			 (unsigned long long)gen, n);
+		ret = top_has_name(c->sv, out);
+		if (ret == 0 && c->parent)
+			ret = top_has_name(c->parent, out);
+		if (ret < 0)
+			return ret;
+	}
+	if (ret)
+		return -EEXIST;
+	return send_set_put(&c->orphans, ino, gen << 8 | n);
 }
 
 /* out = dir "/" name (just name when dir is the top, ""). */
@@ -283,8 +323,9 @@ int send_path_of(struct send_ctx *c, u64 ino, char *out)
 		if (ret == 0 && gen) {
 			char orphan[64];
 
-			send_orphan_name(ino, gen, orphan);
-			ret = prepend(buf, &at, orphan, strlen(orphan));
+			ret = send_orphan_name(c, ino, gen, orphan);
+			if (ret == 0)
+				ret = prepend(buf, &at, orphan, strlen(orphan));
 			break;
 		}
 		if (ret == 0)
@@ -301,10 +342,10 @@ int send_path_of(struct send_ctx *c, u64 ino, char *out)
 			char orphan[64];
 
 			ret = orphan_gen(c, ino, &gen);
-			if (ret == 0) {
-				send_orphan_name(ino, gen, orphan);
+			if (ret == 0)
+				ret = send_orphan_name(c, ino, gen, orphan);
+			if (ret == 0)
 				ret = prepend(buf, &at, orphan, strlen(orphan));
-			}
 			break;
 		}
 		ret = first_ref(c, &c->sv->root, ino, &parent, name, &len);

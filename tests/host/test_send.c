@@ -791,6 +791,38 @@ TEST(send, incremental_skips_shared_subtrees)
 	env_close(&e);
 }
 
+/* A file at the top already called what send would name an orphan: the
+ * orphan name takes the next number, as Linux's does. */
+TEST(send, orphan_name_taken_by_a_file)
+{
+	struct env e = { 0 };
+	struct sink s = { 0 };
+	struct fs_stat st;
+	struct fs_ino x;
+	char *out = malloc(OUT_CAP), name[64], want[160];
+	const char *err;
+
+	CHECK(out);
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fs_subvol_create(e.fs, "/s"));
+	CHECK_OK(fs_create(e.fs, "/s/x", 0644, &x));
+	CHECK_OK(fs_stat(e.fs, x, &st));
+	snprintf(name, sizeof(name), "/s/o%llu-%llu-0",
+		 (unsigned long long)x.ino, (unsigned long long)st.generation);
+	CHECK_OK(put(e.fs, name, 0, 10));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/s", "/snap", FS_SNAP_RDONLY));
+	CHECK_OK(send_snap(e.fs, &s, 1, 0, NULL));
+	err = parse(&s, 1, out, OUT_CAP);
+	CHECK_STR(err ? err : "", "");
+	snprintf(want, sizeof(want), "mkfile o%llu-%llu-1\nrename o%llu-%llu-1 x\n",
+		 (unsigned long long)x.ino, (unsigned long long)st.generation,
+		 (unsigned long long)x.ino, (unsigned long long)st.generation);
+	CHECK(strstr(out, want));
+	free(s.buf);
+	free(out);
+	env_close(&e);
+}
+
 /* A subvolume made read-only with changes not yet committed: send sees
  * them (it commits first, as Linux's send does). */
 TEST(send, commits_changes_not_yet_committed)
