@@ -1,0 +1,446 @@
+/*
+ * Injected I/O errors: each workload (test_ioerr_work.c) runs on the
+ * fault device (shim/fault_dev.c) with a read or a write error injected
+ * at its Nth I/O of that kind, once (one-shot) or from then on
+ * (persistent). A run without errors first counts the workload's reads
+ * and writes; N then goes over that whole range: evenly sampled
+ * (IOERR_SAMPLES indexes per kind and persistence) in make test, every
+ * index with GHEE_IOERR_ALL=1 (make ioerr).
+ *
+ * The oracle, for each run:
+ *  - no crash, no sanitizer finding (the build's sanitizers);
+ *  - the workload ends well, or its failing call returns -EIO, or the
+ *    filesystem aborted to read-only (then -EROFS is right too) and the
+ *    console (captured) says so; a write error that the workload never
+ *    saw, on a filesystem still writable, is a silent loss;
+ *  - while still mounted, every path of the model reads back its current
+ *    state (any state since the last sync after an abort) or -EIO:
+ *    never wrong bytes;
+ *  - with the fault cleared, a remount is read-write, fsck is clean,
+ *    every path holds a state it had since the last sync that returned
+ *    (a path synced and not changed since: exactly that), and the
+ *    filesystem takes a new file; a sample of the images (all of every
+ *    IOERR_CHECK_EVERY-th in the campaign) passes btrfs check.
+ * Paths an operation failed on are read but not judged (the model's
+ * "unsure": the operation may have done part of its work).
+ *
+ * Each workload prints its counts: reads and writes, runs, errors
+ * injected, and how runs ended (returned an error, aborted, survived the
+ * error, or never reached it). The tree-block cache keeps no block
+ * nobody holds, so that every search reads from the device.
+ * ioerr.dup_metadata checks that a read
+ * error on the first copy of DUP metadata is survived by the second.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ghee/alloc.h>
+
+#include "../../fs/fs_info.h"
+#include "../../fs/volumes.h"
+#include "shim/host.h"
+#include "test.h"
+#include "test_ioerr.h"
+
+#define DEV_SIZE (128ull << 20)
+#define IOERR_SAMPLES 8		/* indexes per kind and persistence */
+#define IOERR_CHECKS 2		/* btrfs checks per workload (make test) */
+#define IOERR_CHECK_EVERY 16	/* the campaign: one run in so many */
+#define IOERR_SHOWN 4		/* findings printed per workload */
+
+static struct model tmodel;	/* the template's */
+static struct model rmodel;	/* a run's */
+
+/* How runs of a workload ended, and what they cost. */
+struct tally {
+	uint64_t runs, errors, returned, aborted, survived, unreached;
+	uint64_t checks, findings;
+	uint64_t io[2];		/* the workload's reads and writes */
+};
+
+void ioerr_cold_cache(struct fs_info *fs)
+{
+	spin_lock(&fs->cache.lock);
+	fs->cache.max_bytes = 0;
+	spin_unlock(&fs->cache.lock);
+}
+
+/* A fresh filesystem with w's setup done, synced and unmounted; its
+ * model in tmodel. NULL on failure (printed). */
+static struct fault_dev *make_template(const struct workload *w)
+{
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
+	struct env e = { fault_dev_new(DEV_SIZE), NULL, &tmodel };
+	int ret = -ENOMEM;
+
+	tmodel.n = 0;
+	if (e.dev)
+		ret = fs_mkfs(fault_dev_blk(e.dev), &o);
+	if (ret == 0)
+		ret = fs_mount(fault_dev_blk(e.dev), 0, &e.fs);
+	if (ret == 0) {
+		ret = w->setup(&e);
+		if (ret == 0)
+			ret = w_sync(&e);
+		fs_umount(e.fs);
+	}
+	if (ret == 0)
+		return e.dev;
+	printf("# %s: setup failed: %d\n", w->name, ret);
+	fault_dev_free(e.dev);
+	return NULL;
+}
+
+/* Read t's path as the filesystem shows it into got. 0 (absent is no
+ * error) or the first error. */
+static int read_state(struct fs_info *fs, const struct ment *t,
+		      struct ment *got)
+{
+	struct fs_ino ino;
+	struct fs_stat st;
+	size_t n, xl;
+	int ret = fs_lookup(fs, t->path, 0, &ino);
+
+	got->type = t->type;
+	got->exists = ret == 0;
+	got->len = 0;
+	got->xlen = -1;
+	if (ret || t->type == 'd')
+		return ret == -ENOENT ? 0 : ret;
+	ret = fs_stat(fs, ino, &st);
+	if (ret)
+		return ret;
+	n = st.size < IOERR_FILE ? st.size : IOERR_FILE;
+	ret = fs_read(fs, ino, 0, got->data, n, &n);
+	if (ret)
+		return ret;
+	got->len = st.size > IOERR_FILE ? st.size : n;	/* never a match */
+	ret = fs_getxattr(fs, ino, "user.t", got->x, sizeof(got->x), &xl);
+	if (ret == 0)
+		got->xlen = (int)xl;
+	return ret == -ENODATA ? 0 : ret;
+}
+
+/* Judge every path of the model as fs shows it: its current state only
+ * (current), else any state since the last sync; a read error is
+ * accepted when io_ok. NULL or why not. */
+static const char *judge_paths(struct fs_info *fs, const struct model *m,
+			       int current, int io_ok)
+{
+	static struct ment got;
+	static char why[200];
+	const struct ment *t;
+	uint64_t s;
+	int i, k, ret;
+
+	for (i = 0; i < m->n; i++) {
+		t = &m->e[i];
+		ret = read_state(fs, t, &got);
+		if (t->unsure || (ret == -EIO && io_ok))
+			continue;
+		if (ret) {
+			snprintf(why, sizeof(why), "reading %s: error %d",
+				 t->path, ret);
+			return why;
+		}
+		s = m_state(&got);
+		for (k = current ? t->nver - 1 : 0; k < t->nver; k++)
+			if (s == t->ver[k])
+				break;
+		if (k == t->nver) {
+			snprintf(why, sizeof(why), "%s is %s: none of the "
+				 "states the model allows", t->path,
+				 got.exists ? "wrong" : "missing");
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* Judge how the run ended: its return and the filesystem's state. */
+static const char *judge_end(const struct env *e, unsigned kind, int ret,
+			     uint64_t injected, int aborted)
+{
+	static char why[120];
+
+	if (aborted && !strstr(host_console_output(), "read-only"))
+		return "the filesystem went read-only without saying why";
+	if (ret == 0 && !aborted && kind == FAULT_IO_WRITE && injected)
+		return "a write failed and nothing said so";
+	if (ret == 0 || ret == -EIO || (aborted && ret == -EROFS))
+		return NULL;
+	snprintf(why, sizeof(why), "the workload returned %d (%s)", ret,
+		 e->fs ? "mounted" : "not mounted");
+	return why;
+}
+
+/* With the fault cleared: mount, fsck, the model, a new file; and, when
+ * check, btrfs check. NULL or why not. */
+static const char *remount_check(struct env *e, int check)
+{
+	struct fs_check_report rep;
+	const char *why = NULL;
+	struct fs_ino ino;
+	int r;
+
+	if (fs_mount(fault_dev_blk(e->dev), 0, &e->fs))
+		return "the image does not mount after the fault";
+	if (fs_is_read_only(e->fs))
+		why = "the image mounts read-only after the fault";
+	if (!why && fs_check(e->fs, &rep))
+		why = "fsck finds errors after the fault";
+	if (!why)
+		why = judge_paths(e->fs, e->m, 0, 0);
+	if (!why && (fs_create(e->fs, "/after-ioerr", 0644, &ino) ||
+		     fs_sync(e->fs)))
+		why = "the image takes no new file after the fault";
+	fs_umount(e->fs);
+	e->fs = NULL;
+	if (why || !check)
+		return why;
+	r = fault_dev_btrfs_check(e->dev);
+	if (r != BTRFS_CHECK_CLEAN && r != BTRFS_CHECK_MISSING) {
+		test_btrfs_check(__FILE__, __LINE__, r);
+		return "btrfs check rejects the image after the fault";
+	}
+	return NULL;
+}
+
+/* Count how the run ended. */
+static void tally_end(struct tally *t, int ret, uint64_t injected,
+		      int aborted)
+{
+	if (!injected)
+		t->unreached++;
+	else if (aborted)
+		t->aborted++;
+	else if (ret)
+		t->returned++;
+	else
+		t->survived++;
+}
+
+/*
+ * Run w from template tmpl with the nth I/O of kind failing (nth 0: no
+ * error; then t->io gets the run's reads and writes). NULL or why the
+ * oracle rejects the run.
+ */
+static const char *one_run(const struct workload *w, struct fault_dev *tmpl,
+			   unsigned kind, uint64_t nth, int persistent,
+			   int check, struct tally *t)
+{
+	struct env e = { fault_dev_clone(tmpl), NULL, &rmodel };
+	uint64_t before, rd, wr, injected;
+	const char *why = NULL;
+	int ret, aborted;
+
+	if (!e.dev)
+		return "out of memory";
+	rmodel.n = tmodel.n;
+	memcpy(rmodel.e, tmodel.e, (size_t)tmodel.n * sizeof(tmodel.e[0]));
+	host_console_capture(1);
+	if (!w->mounts) {
+		if (fs_mount(fault_dev_blk(e.dev), 0, &e.fs)) {
+			why = "the template does not mount";
+			goto out;
+		}
+		ioerr_cold_cache(e.fs);
+	}
+	before = fault_dev_errors(e.dev);
+	rd = fault_dev_ios(e.dev, FAULT_IO_READ);
+	wr = fault_dev_ios(e.dev, FAULT_IO_WRITE);
+	fault_dev_fail_nth(e.dev, kind, nth, persistent);
+	ret = w->run(&e);
+	injected = fault_dev_errors(e.dev) - before;
+	if (!nth) {
+		t->io[0] = fault_dev_ios(e.dev, FAULT_IO_READ) - rd;
+		t->io[1] = fault_dev_ios(e.dev, FAULT_IO_WRITE) - wr;
+	}
+	aborted = e.fs && fs_is_read_only(e.fs);
+	why = judge_end(&e, kind, ret, injected, aborted);
+	if (!why && e.fs)
+		why = judge_paths(e.fs, e.m, !aborted, 1);
+	fs_umount(e.fs);
+	e.fs = NULL;
+	t->errors += fault_dev_errors(e.dev) - before;
+	fault_dev_clear_errors(e.dev);
+	if (nth)
+		tally_end(t, ret, injected, aborted);
+	if (!why)
+		why = remount_check(&e, check);
+	t->checks += check && !why;
+out:
+	host_console_capture(0);
+	fault_dev_free(e.dev);
+	return why;
+}
+
+/* How many error indexes of n are tried: every one (all), else up to
+ * IOERR_SAMPLES. */
+static uint64_t tries_of(uint64_t n, int all)
+{
+	return all || n < IOERR_SAMPLES ? n : IOERR_SAMPLES;
+}
+
+/* The i-th of the tries indexes spread evenly over 1..n. */
+static uint64_t nth_of(uint64_t n, uint64_t tries, uint64_t i)
+{
+	return tries <= 1 || tries == n ? i + 1 : 1 + i * (n - 1) / (tries - 1);
+}
+
+/* A finding: print it (the first few) and keep the first. */
+static void found(const struct workload *w, struct tally *t, const char *how,
+		  uint64_t nth, const char *why, char *first, size_t size)
+{
+	if (t->findings++ < IOERR_SHOWN)
+		printf("# FINDING %s, %s %llu: %s\n", w->name, how,
+		       (unsigned long long)nth, why);
+	if (!first[0])
+		snprintf(first, size, "%s %llu: %s", how,
+			 (unsigned long long)nth, why);
+}
+
+/* Try w with errors at the chosen indexes of each kind, one-shot and
+ * persistent; print the counts; fail on any finding. */
+static void ioerr_run(const struct workload *w)
+{
+	static const char *const how[2][2] = {
+		{ "one-shot read error at read", "persistent read errors from read" },
+		{ "one-shot write error at write", "persistent write errors from write" },
+	};
+	struct fault_dev *tmpl = make_template(w);
+	int all = getenv("GHEE_IOERR_ALL") != NULL, k, p;
+	uint64_t i, tries[2], every;
+	struct tally t = { 0 };
+	char first[300] = "";
+	const char *why;
+
+	CHECK(tmpl != NULL);
+	why = one_run(w, tmpl, FAULT_IO_READ, 0, 0, 1, &t);
+	if (why) {
+		fault_dev_free(tmpl);
+		test_fail(__FILE__, __LINE__, "%s without errors: %s",
+			  w->name, why);
+		return;
+	}
+	for (k = 0; k < 2; k++)
+		tries[k] = tries_of(t.io[k], all);
+	every = all ? IOERR_CHECK_EVERY :
+		      2 * (tries[0] + tries[1]) / IOERR_CHECKS + 1;
+	for (k = 0; k < 2; k++)
+		for (p = 0; p < 2; p++)
+			for (i = 0; i < tries[k]; i++) {
+				uint64_t nth = nth_of(t.io[k], tries[k], i);
+
+				why = one_run(w, tmpl, 1u << k, nth, p,
+					      ++t.runs % every == 0, &t);
+				if (why)
+					found(w, &t, how[k][p], nth, why,
+					      first, sizeof(first));
+			}
+	fault_dev_free(tmpl);
+	printf("# ioerr %s: %llu reads, %llu writes; %llu runs, %llu errors "
+	       "injected; %llu returned an error, %llu aborted, %llu "
+	       "survived, %llu unreached; %llu btrfs checks; %llu findings\n",
+	       w->name, (unsigned long long)t.io[0],
+	       (unsigned long long)t.io[1], (unsigned long long)t.runs,
+	       (unsigned long long)t.errors, (unsigned long long)t.returned,
+	       (unsigned long long)t.aborted, (unsigned long long)t.survived,
+	       (unsigned long long)t.unreached, (unsigned long long)t.checks,
+	       (unsigned long long)t.findings);
+	if (first[0])
+		test_fail(__FILE__, __LINE__, "%s: %s", w->name, first);
+}
+
+TEST(ioerr, namespace) { ioerr_run(&ioerr_namespace); }
+TEST(ioerr, data) { ioerr_run(&ioerr_data); }
+TEST(ioerr, commit) { ioerr_run(&ioerr_commit); }
+TEST(ioerr, snapshot) { ioerr_run(&ioerr_snapshot); }
+TEST(ioerr, reflink) { ioerr_run(&ioerr_reflink); }
+TEST(ioerr, xattr) { ioerr_run(&ioerr_xattr); }
+TEST(ioerr, qgroup) { ioerr_run(&ioerr_qgroup); }
+TEST(ioerr, receive) { ioerr_run(&ioerr_receive); }
+TEST(ioerr, balance) { ioerr_run(&ioerr_balance); }
+TEST(ioerr, dedupe) { ioerr_run(&ioerr_dedupe); }
+TEST(ioerr, fsck) { ioerr_run(&ioerr_fsck); }
+TEST(ioerr, mount) { ioerr_run(&ioerr_mount); }
+
+/* Mount with every read of the first copy of chunk map's DUP chunk
+ * failing (once, or always), read every path and fsck: all of it from
+ * the second copy. NULL or why not. */
+static const char *first_copy_fails(struct fault_dev *tmpl,
+				    const struct chunk_mapping *map,
+				    int persistent)
+{
+	struct fault_dev *dev = fault_dev_clone(tmpl);
+	struct fs_check_report rep;
+	const char *why = NULL;
+	struct fs_info *fs;
+
+	if (!dev)
+		return "out of memory";
+	host_console_capture(1);
+	fault_dev_fail_range(dev, FAULT_IO_READ, map->physical[0],
+			     map->length, persistent);
+	if (fs_mount(fault_dev_blk(dev), 0, &fs)) {
+		why = "the filesystem does not mount";
+		goto out;
+	}
+	ioerr_cold_cache(fs);
+	why = judge_paths(fs, &tmodel, 1, 0);
+	if (!why && fs_check(fs, &rep))
+		why = "fsck fails";
+	fs_umount(fs);
+	if (!why && !fault_dev_errors(dev))
+		why = "no read of the first copy";
+	if (!why && !strstr(host_console_output(), "trying copy 2"))
+		why = "the console does not name the bad copy";
+out:
+	host_console_capture(0);
+	fault_dev_free(dev);
+	return why;
+}
+
+/* A read error on the first copy of DUP metadata (system or metadata
+ * chunks), once or on every read, is survived by reading the second. */
+TEST(ioerr, dup_metadata)
+{
+	struct fault_dev *tmpl = make_template(&ioerr_fsck);
+	struct chunk_mapping *maps = NULL;
+	struct fs_info *fs;
+	const char *why;
+	u32 n = 0, i, dup = 0;
+	int p;
+
+	CHECK(tmpl != NULL);
+	if (fs_mount(fault_dev_blk(tmpl), FS_MOUNT_RO, &fs) == 0) {
+		volumes_copy_all(fs, &maps, &n);
+		fs_umount(fs);
+	}
+	for (i = 0; i < n; i++) {
+		if (maps[i].num_stripes != 2 ||
+		    !(maps[i].type & (BTRFS_BLOCK_GROUP_METADATA |
+				      BTRFS_BLOCK_GROUP_SYSTEM)))
+			continue;
+		dup++;
+		for (p = 0; p < 2; p++) {
+			why = first_copy_fails(tmpl, &maps[i], p);
+			if (why) {
+				kfree(maps);
+				fault_dev_free(tmpl);
+				test_fail(__FILE__, __LINE__, "chunk %llu, %s "
+					  "errors on copy 1: %s",
+					  (unsigned long long)maps[i].logical,
+					  p ? "persistent" : "one-shot", why);
+				return;
+			}
+		}
+	}
+	kfree(maps);
+	fault_dev_free(tmpl);
+	printf("# %u DUP chunks, each survived a one-shot and a persistent "
+	       "read error on its first copy\n", dup);
+	CHECK(dup >= 2);
+}
