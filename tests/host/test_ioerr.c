@@ -1,7 +1,7 @@
 /*
  * Injected I/O errors: each workload (test_ioerr_work.c) runs on the
- * fault device (shim/fault_dev.c) with a read or a write error injected
- * at its Nth I/O of that kind, once (one-shot) or from then on
+ * fault device (shim/fault_dev.c) with a read, write or flush error
+ * injected at its Nth I/O of that kind, once (one-shot) or from then on
  * (persistent). A run without errors first counts the workload's reads
  * and writes; N then goes over that whole range: evenly sampled
  * (IOERR_SAMPLES indexes per kind and persistence) in make test, every
@@ -11,18 +11,19 @@
  *  - no crash, no sanitizer finding (the build's sanitizers);
  *  - the workload ends well, or its failing call returns -EIO, or the
  *    filesystem aborted to read-only (then -EROFS is right too) and the
- *    console (captured) says so; a write error that the workload never
- *    saw, on a filesystem still writable, is a silent loss;
+ *    console (captured) says so; a write or flush error that the
+ *    workload never saw, on a filesystem still writable, is a silent loss;
  *  - while still mounted, every path of the model reads back its current
  *    state (any state since the last sync after an abort) or -EIO:
  *    never wrong bytes;
  *  - with the fault cleared, a remount is read-write, fsck is clean,
  *    every path holds a state it had since the last sync that returned
  *    (a path synced and not changed since: exactly that), and the
- *    filesystem takes a new file; a sample of the images (all of every
- *    IOERR_CHECK_EVERY-th in the campaign) passes btrfs check.
- * Paths an operation failed on are read but not judged (the model's
- * "unsure": the operation may have done part of its work).
+ *    filesystem takes a new file; a sample of the images (one run in
+ *    IOERR_CHECK_EVERY in the campaign) passes btrfs check with its data
+ *    checksums verified.
+ * Paths an operation failed on are read, but only a read error is judged
+ * (the model's "unsure": the operation may have done part of its work).
  *
  * Each workload prints its counts: reads and writes, runs, errors
  * injected, and how runs ended (returned an error, aborted, survived the
@@ -57,7 +58,7 @@ static struct model rmodel;	/* a run's */
 struct tally {
 	uint64_t runs, errors, returned, aborted, survived, unreached;
 	uint64_t checks, findings;
-	uint64_t io[2];		/* the workload's reads and writes */
+	uint64_t io[3];		/* the workload's reads, writes, flushes */
 };
 
 void ioerr_cold_cache(struct fs_info *fs)
@@ -93,8 +94,9 @@ static struct fault_dev *make_template(const struct workload *w)
 	return NULL;
 }
 
-/* Read t's path as the filesystem shows it into got. 0 (absent is no
- * error) or the first error. */
+/* Read t's path as the filesystem shows it into got (a directory or a
+ * file, whatever the model thinks it is). 0 (absent is no error) or the
+ * first error. */
 static int read_state(struct fs_info *fs, const struct ment *t,
 		      struct ment *got)
 {
@@ -103,15 +105,17 @@ static int read_state(struct fs_info *fs, const struct ment *t,
 	size_t n, xl;
 	int ret = fs_lookup(fs, t->path, 0, &ino);
 
-	got->type = t->type;
 	got->exists = ret == 0;
 	got->len = 0;
 	got->xlen = -1;
-	if (ret || t->type == 'd')
+	if (ret)
 		return ret == -ENOENT ? 0 : ret;
 	ret = fs_stat(fs, ino, &st);
 	if (ret)
 		return ret;
+	got->type = (st.mode & 0170000) == 0040000 ? 'd' : 'f';
+	if (got->type == 'd')
+		return 0;
 	n = st.size < IOERR_FILE ? st.size : IOERR_FILE;
 	ret = fs_read(fs, ino, 0, got->data, n, &n);
 	if (ret)
@@ -138,13 +142,15 @@ static const char *judge_paths(struct fs_info *fs, const struct model *m,
 	for (i = 0; i < m->n; i++) {
 		t = &m->e[i];
 		ret = read_state(fs, t, &got);
-		if (t->unsure || (ret == -EIO && io_ok))
+		if (ret == -EIO && io_ok)
 			continue;
 		if (ret) {
 			snprintf(why, sizeof(why), "reading %s: error %d",
 				 t->path, ret);
 			return why;
 		}
+		if (t->unsure)
+			continue;
 		s = m_state(&got);
 		for (k = current ? t->nver - 1 : 0; k < t->nver; k++)
 			if (s == t->ver[k])
@@ -167,7 +173,7 @@ static const char *judge_end(const struct env *e, unsigned kind, int ret,
 
 	if (aborted && !strstr(host_console_output(), "read-only"))
 		return "the filesystem went read-only without saying why";
-	if (ret == 0 && !aborted && kind == FAULT_IO_WRITE && injected)
+	if (ret == 0 && !aborted && kind != FAULT_IO_READ && injected)
 		return "a write failed and nothing said so";
 	if (ret == 0 || ret == -EIO || (aborted && ret == -EROFS))
 		return NULL;
@@ -200,7 +206,7 @@ static const char *remount_check(struct env *e, int check)
 	e->fs = NULL;
 	if (why || !check)
 		return why;
-	r = fault_dev_btrfs_check(e->dev);
+	r = fault_dev_btrfs_check_data(e->dev);
 	if (r != BTRFS_CHECK_CLEAN && r != BTRFS_CHECK_MISSING) {
 		test_btrfs_check(__FILE__, __LINE__, r);
 		return "btrfs check rejects the image after the fault";
@@ -232,9 +238,9 @@ static const char *one_run(const struct workload *w, struct fault_dev *tmpl,
 			   int check, struct tally *t)
 {
 	struct env e = { fault_dev_clone(tmpl), NULL, &rmodel };
-	uint64_t before, rd, wr, injected;
+	uint64_t before, io[3], injected;
 	const char *why = NULL;
-	int ret, aborted;
+	int ret, aborted, k;
 
 	if (!e.dev)
 		return "out of memory";
@@ -249,15 +255,13 @@ static const char *one_run(const struct workload *w, struct fault_dev *tmpl,
 		ioerr_cold_cache(e.fs);
 	}
 	before = fault_dev_errors(e.dev);
-	rd = fault_dev_ios(e.dev, FAULT_IO_READ);
-	wr = fault_dev_ios(e.dev, FAULT_IO_WRITE);
+	for (k = 0; k < 3; k++)
+		io[k] = fault_dev_ios(e.dev, 1u << k);
 	fault_dev_fail_nth(e.dev, kind, nth, persistent);
 	ret = w->run(&e);
 	injected = fault_dev_errors(e.dev) - before;
-	if (!nth) {
-		t->io[0] = fault_dev_ios(e.dev, FAULT_IO_READ) - rd;
-		t->io[1] = fault_dev_ios(e.dev, FAULT_IO_WRITE) - wr;
-	}
+	for (k = 0; k < 3 && !nth; k++)
+		t->io[k] = fault_dev_ios(e.dev, 1u << k) - io[k];
 	aborted = e.fs && fs_is_read_only(e.fs);
 	why = judge_end(&e, kind, ret, injected, aborted);
 	if (!why && e.fs)
@@ -306,13 +310,14 @@ static void found(const struct workload *w, struct tally *t, const char *how,
  * persistent; print the counts; fail on any finding. */
 static void ioerr_run(const struct workload *w)
 {
-	static const char *const how[2][2] = {
+	static const char *const how[3][2] = {
 		{ "one-shot read error at read", "persistent read errors from read" },
 		{ "one-shot write error at write", "persistent write errors from write" },
+		{ "one-shot flush error at flush", "persistent flush errors from flush" },
 	};
 	struct fault_dev *tmpl = make_template(w);
 	int all = getenv("GHEE_IOERR_ALL") != NULL, k, p;
-	uint64_t i, tries[2], every;
+	uint64_t i, tries[3], every;
 	struct tally t = { 0 };
 	char first[300] = "";
 	const char *why;
@@ -325,11 +330,11 @@ static void ioerr_run(const struct workload *w)
 			  w->name, why);
 		return;
 	}
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < 3; k++)
 		tries[k] = tries_of(t.io[k], all);
 	every = all ? IOERR_CHECK_EVERY :
-		      2 * (tries[0] + tries[1]) / IOERR_CHECKS + 1;
-	for (k = 0; k < 2; k++)
+		      2 * (tries[0] + tries[1] + tries[2]) / IOERR_CHECKS + 1;
+	for (k = 0; k < 3; k++)
 		for (p = 0; p < 2; p++)
 			for (i = 0; i < tries[k]; i++) {
 				uint64_t nth = nth_of(t.io[k], tries[k], i);
@@ -341,11 +346,12 @@ static void ioerr_run(const struct workload *w)
 					      first, sizeof(first));
 			}
 	fault_dev_free(tmpl);
-	printf("# ioerr %s: %llu reads, %llu writes; %llu runs, %llu errors "
-	       "injected; %llu returned an error, %llu aborted, %llu "
-	       "survived, %llu unreached; %llu btrfs checks; %llu findings\n",
-	       w->name, (unsigned long long)t.io[0],
-	       (unsigned long long)t.io[1], (unsigned long long)t.runs,
+	printf("# ioerr %s: %llu reads, %llu writes, %llu flushes; %llu runs, "
+	       "%llu errors injected; %llu returned an error, %llu aborted, "
+	       "%llu survived, %llu unreached; %llu btrfs checks; %llu "
+	       "findings\n", w->name, (unsigned long long)t.io[0],
+	       (unsigned long long)t.io[1], (unsigned long long)t.io[2],
+	       (unsigned long long)t.runs,
 	       (unsigned long long)t.errors, (unsigned long long)t.returned,
 	       (unsigned long long)t.aborted, (unsigned long long)t.survived,
 	       (unsigned long long)t.unreached, (unsigned long long)t.checks,
