@@ -13,6 +13,8 @@
  *    filesystem aborted to read-only (then -EROFS is right too) and the
  *    console (captured) says so; a write or flush error that the
  *    workload never saw, on a filesystem still writable, is a silent loss;
+ *  - after a one-shot error returned, the filesystem still writable: a
+ *    new file and a sync work;
  *  - while still mounted, every path of the model reads back its current
  *    state (any state since the last sync after an abort) or -EIO:
  *    never wrong bytes;
@@ -182,6 +184,25 @@ static const char *judge_end(const struct env *e, unsigned kind, int ret,
 	return why;
 }
 
+/* After an error a call returned (the filesystem still writable, the
+ * one-shot error spent): a new file, written and synced, must work.
+ * NULL or why not. */
+static const char *go_on(struct env *e)
+{
+	static char why[120];
+	int ret = w_create(e, "/after-error");
+
+	if (ret == 0)
+		ret = w_write(e, "/after-error", 0, 5000, 99);
+	if (ret == 0)
+		ret = w_sync(e);
+	if (ret == 0)
+		return NULL;
+	snprintf(why, sizeof(why), "after the error was returned, a new "
+		 "file and a sync fail (%d)", ret);
+	return why;
+}
+
 /* With the fault cleared: mount, fsck, the model, a new file; and, when
  * check, btrfs check. NULL or why not. */
 static const char *remount_check(struct env *e, int check)
@@ -264,6 +285,8 @@ static const char *one_run(const struct workload *w, struct fault_dev *tmpl,
 		t->io[k] = fault_dev_ios(e.dev, 1u << k) - io[k];
 	aborted = e.fs && fs_is_read_only(e.fs);
 	why = judge_end(&e, kind, ret, injected, aborted);
+	if (!why && ret && !aborted && !persistent)
+		why = go_on(&e);
 	if (!why && e.fs)
 		why = judge_paths(e.fs, e.m, !aborted, 1);
 	fs_umount(e.fs);

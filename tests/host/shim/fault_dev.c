@@ -83,7 +83,8 @@ static int inject(struct fault_dev *f, unsigned kind, uint64_t off,
 {
 	int hit;
 
-	f->ios[__builtin_ctz(kind)]++;
+	/* atomic: fault_dev_ios() and _errors() read them unlocked */
+	__atomic_add_fetch(&f->ios[__builtin_ctz(kind)], 1, __ATOMIC_RELAXED);
 	if (!(f->err_ops & kind))
 		return 0;
 	if (f->err_nth)
@@ -96,7 +97,7 @@ static int inject(struct fault_dev *f, unsigned kind, uint64_t off,
 		return 0;
 	if (!f->err_persistent)
 		f->err_ops = 0;
-	f->errors++;
+	__atomic_add_fetch(&f->errors, 1, __ATOMIC_RELAXED);
 	return 1;
 }
 
