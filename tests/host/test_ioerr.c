@@ -74,7 +74,7 @@ void ioerr_cold_cache(struct fs_info *fs)
  * model in tmodel. NULL on failure (printed). */
 static struct fault_dev *make_template(const struct workload *w)
 {
-	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
+	struct fs_mkfs_opts o = { NULL, w->nodesize, 0, NULL };
 	struct env e = { fault_dev_new(DEV_SIZE), NULL, &tmodel };
 	int ret = -ENOMEM;
 
@@ -334,9 +334,12 @@ static void found(const struct workload *w, struct tally *t, const char *how,
 static void ioerr_run(const struct workload *w)
 {
 	static const char *const how[3][2] = {
-		{ "one-shot read error at read", "persistent read errors from read" },
-		{ "one-shot write error at write", "persistent write errors from write" },
-		{ "one-shot flush error at flush", "persistent flush errors from flush" },
+		{ "one-shot read error at read",
+		  "persistent read errors from read" },
+		{ "one-shot write error at write",
+		  "persistent write errors from write" },
+		{ "one-shot flush error at flush",
+		  "persistent flush errors from flush" },
 	};
 	struct fault_dev *tmpl = make_template(w);
 	int all = getenv("GHEE_IOERR_ALL") != NULL, k, p;
@@ -395,6 +398,7 @@ TEST(ioerr, balance) { ioerr_run(&ioerr_balance); }
 TEST(ioerr, dedupe) { ioerr_run(&ioerr_dedupe); }
 TEST(ioerr, fsck) { ioerr_run(&ioerr_fsck); }
 TEST(ioerr, mount) { ioerr_run(&ioerr_mount); }
+TEST(ioerr, deep) { ioerr_run(&ioerr_deep); }
 
 /* Mount with every read of the first copy of chunk map's DUP chunk
  * failing (once, or always), read every path and fsck: all of it from

@@ -20,7 +20,7 @@
 #include "shim/fault_dev.h"
 
 #define IOERR_PATH 64			/* bytes of a path */
-#define IOERR_ENTS 96			/* paths in a model */
+#define IOERR_ENTS 160			/* paths in a model */
 #define IOERR_FILE (48u << 10)		/* largest file, bytes */
 #define IOERR_VERS 24			/* states kept since a sync */
 #define IOERR_XMAX 48			/* largest user.t value */
@@ -56,17 +56,19 @@ struct env {
  * (then synced and unmounted: the template every run starts from); run
  * is what runs with an error injected. It stops at the first failing
  * call and returns its error. mounts: run mounts the filesystem itself
- * (e->fs NULL before). */
+ * (e->fs NULL before). nodesize: mkfs's (0: its default). */
 struct workload {
 	const char *name;
 	int (*setup)(struct env *e);
 	int (*run)(struct env *e);
 	int mounts;
+	uint32_t nodesize;
 };
 
 extern const struct workload ioerr_namespace, ioerr_data, ioerr_commit,
 	ioerr_snapshot, ioerr_reflink, ioerr_xattr, ioerr_qgroup,
-	ioerr_receive, ioerr_balance, ioerr_dedupe, ioerr_fsck, ioerr_mount;
+	ioerr_receive, ioerr_balance, ioerr_dedupe, ioerr_fsck, ioerr_mount,
+	ioerr_deep;
 
 /* Keep no tree block in fs's cache that nobody holds: every search
  * reads from the device (test_ioerr.c). */

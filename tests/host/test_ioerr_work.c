@@ -11,7 +11,7 @@
 #include "send_sink.h"
 #include "test_ioerr.h"
 
-/* ---- the model ----------------------------------------------------------- */
+/* ---- the model ---------------------------------------------------------- */
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
@@ -135,7 +135,7 @@ void m_copy_tree(struct model *m, const char *src, const char *dst)
 	}
 }
 
-/* ---- calls that keep the model -------------------------------------------- */
+/* ---- calls that keep the model ------------------------------------------ */
 
 static int make(struct env *e, const char *path, char type, int ret)
 {
@@ -418,7 +418,7 @@ static int ns_run(struct env *e)
 }
 
 const struct workload ioerr_namespace = { "namespace", base_files, ns_run,
-					  0 };
+					  0, 0 };
 
 static int data_run(struct env *e)
 {
@@ -434,7 +434,7 @@ static int data_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_data = { "data", base_files, data_run, 0 };
+const struct workload ioerr_data = { "data", base_files, data_run, 0, 0 };
 
 /* Many small changes, each synced: commits are most of the I/O. */
 static int commit_run(struct env *e)
@@ -448,7 +448,7 @@ static int commit_run(struct env *e)
 	return 0;
 }
 
-const struct workload ioerr_commit = { "commit", base_files, commit_run, 0 };
+const struct workload ioerr_commit = { "commit", base_files, commit_run, 0, 0 };
 
 static int subvol_setup(struct env *e)
 {
@@ -474,7 +474,7 @@ static int snapshot_run(struct env *e)
 }
 
 const struct workload ioerr_snapshot = { "snapshot", subvol_setup,
-					 snapshot_run, 0 };
+					 snapshot_run, 0, 0 };
 
 static int reflink_run(struct env *e)
 {
@@ -488,7 +488,7 @@ static int reflink_run(struct env *e)
 }
 
 const struct workload ioerr_reflink = { "reflink", base_files, reflink_run,
-					0 };
+					0, 0 };
 
 static int xattr_run(struct env *e)
 {
@@ -501,7 +501,7 @@ static int xattr_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_xattr = { "xattr", base_files, xattr_run, 0 };
+const struct workload ioerr_xattr = { "xattr", base_files, xattr_run, 0, 0 };
 
 static int qgroup_setup(struct env *e)
 {
@@ -522,7 +522,7 @@ static int qgroup_run(struct env *e)
 }
 
 const struct workload ioerr_qgroup = { "qgroup", qgroup_setup, qgroup_run,
-				       0 };
+				       0, 0 };
 
 /* The stream of a read-only snapshot of /sv, made by setup. */
 static struct sink stream;
@@ -573,7 +573,7 @@ static int receive_run(struct env *e)
 }
 
 const struct workload ioerr_receive = { "receive", receive_setup,
-					receive_run, 0 };
+					receive_run, 0, 0 };
 
 static int balance_run(struct env *e)
 {
@@ -587,7 +587,7 @@ static int balance_run(struct env *e)
 }
 
 const struct workload ioerr_balance = { "balance", base_files, balance_run,
-					0 };
+					0, 0 };
 
 static int dedupe_setup(struct env *e)
 {
@@ -606,7 +606,7 @@ static int dedupe_run(struct env *e)
 }
 
 const struct workload ioerr_dedupe = { "dedupe", dedupe_setup, dedupe_run,
-				       0 };
+				       0, 0 };
 
 static int fsck_run(struct env *e)
 {
@@ -615,7 +615,7 @@ static int fsck_run(struct env *e)
 	return fs_check(e->fs, &rep);
 }
 
-const struct workload ioerr_fsck = { "fsck", subvol_setup, fsck_run, 0 };
+const struct workload ioerr_fsck = { "fsck", subvol_setup, fsck_run, 0, 0 };
 
 static int mount_run(struct env *e)
 {
@@ -626,4 +626,49 @@ static int mount_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_mount = { "mount", subvol_setup, mount_run, 1 };
+const struct workload ioerr_mount = { "mount", subvol_setup, mount_run, 1, 0 };
+
+/* 4 KiB nodes and a hundred files: trees of a few levels, so that
+ * changes read blocks while they copy paths. */
+static int deep_setup(struct env *e)
+{
+	char p[IOERR_PATH];
+	int d, i;
+
+	for (d = 0; d < 4; d++) {
+		snprintf(p, sizeof(p), "/t%d", d);
+		TRY(w_mkdir(e, p));
+		for (i = 0; i < 30; i++) {
+			snprintf(p, sizeof(p), "/t%d/file-with-a-long-name-%d",
+				 d, i);
+			TRY(w_create(e, p));
+			TRY(w_write(e, p, 0, 200 + 500 * (i % 12),
+				    (uint64_t)(d * 100 + i)));
+		}
+	}
+	return w_sync(e);
+}
+
+static int deep_run(struct env *e)
+{
+	char a[IOERR_PATH], b[IOERR_PATH];
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		snprintf(a, sizeof(a), "/t%d/file-with-a-long-name-%d", i % 4,
+			 i * 3);
+		snprintf(b, sizeof(b), "/t%d/moved-%d", (i + 1) % 4, i);
+		TRY(w_rename(e, a, b));
+		snprintf(a, sizeof(a), "/t%d/file-with-a-long-name-%d",
+			 (i + 2) % 4, i * 3 + 1);
+		TRY(w_unlink(e, a));
+		snprintf(a, sizeof(a), "/t%d/new-%d", (i + 3) % 4, i);
+		TRY(w_create(e, a));
+		TRY(w_write(e, a, 0, 9000, (uint64_t)(500 + i)));
+		if (i % 3 == 2)
+			TRY(w_sync(e));
+	}
+	return w_sync(e);
+}
+
+const struct workload ioerr_deep = { "deep", deep_setup, deep_run, 0, 4096 };
