@@ -74,7 +74,8 @@ void ioerr_cold_cache(struct fs_info *fs)
  * model in tmodel. NULL on failure (printed). */
 static struct fault_dev *make_template(const struct workload *w)
 {
-	struct fs_mkfs_opts o = { NULL, w->nodesize, 0, NULL };
+	struct fs_mkfs_opts o = { NULL, w->nodesize, w->metadata_single,
+				  NULL };
 	struct env e = { fault_dev_new(DEV_SIZE), NULL, &tmodel };
 	int ret = -ENOMEM;
 
@@ -399,6 +400,7 @@ TEST(ioerr, dedupe) { ioerr_run(&ioerr_dedupe); }
 TEST(ioerr, fsck) { ioerr_run(&ioerr_fsck); }
 TEST(ioerr, mount) { ioerr_run(&ioerr_mount); }
 TEST(ioerr, deep) { ioerr_run(&ioerr_deep); }
+TEST(ioerr, deep_single) { ioerr_run(&ioerr_deep_single); }
 
 /* Mount with every read of the first copy of chunk map's DUP chunk
  * failing (once, or always), read every path and fsck: all of it from

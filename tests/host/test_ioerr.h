@@ -56,19 +56,22 @@ struct env {
  * (then synced and unmounted: the template every run starts from); run
  * is what runs with an error injected. It stops at the first failing
  * call and returns its error. mounts: run mounts the filesystem itself
- * (e->fs NULL before). nodesize: mkfs's (0: its default). */
+ * (e->fs NULL before). nodesize: mkfs's (0: its default);
+ * metadata_single: metadata SINGLE (no second copy to read) instead of
+ * DUP. */
 struct workload {
 	const char *name;
 	int (*setup)(struct env *e);
 	int (*run)(struct env *e);
 	int mounts;
 	uint32_t nodesize;
+	int metadata_single;
 };
 
 extern const struct workload ioerr_namespace, ioerr_data, ioerr_commit,
 	ioerr_snapshot, ioerr_reflink, ioerr_xattr, ioerr_qgroup,
 	ioerr_receive, ioerr_balance, ioerr_dedupe, ioerr_fsck, ioerr_mount,
-	ioerr_deep;
+	ioerr_deep, ioerr_deep_single;
 
 /* Keep no tree block in fs's cache that nobody holds: every search
  * reads from the device (test_ioerr.c). */

@@ -417,8 +417,8 @@ static int ns_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_namespace = { "namespace", base_files, ns_run,
-					  0, 0 };
+const struct workload ioerr_namespace = {
+	.name = "namespace", .setup = base_files, .run = ns_run };
 
 static int data_run(struct env *e)
 {
@@ -434,7 +434,8 @@ static int data_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_data = { "data", base_files, data_run, 0, 0 };
+const struct workload ioerr_data = {
+	.name = "data", .setup = base_files, .run = data_run };
 
 /* Many small changes, each synced: commits are most of the I/O. */
 static int commit_run(struct env *e)
@@ -448,7 +449,8 @@ static int commit_run(struct env *e)
 	return 0;
 }
 
-const struct workload ioerr_commit = { "commit", base_files, commit_run, 0, 0 };
+const struct workload ioerr_commit = {
+	.name = "commit", .setup = base_files, .run = commit_run };
 
 static int subvol_setup(struct env *e)
 {
@@ -473,8 +475,8 @@ static int snapshot_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_snapshot = { "snapshot", subvol_setup,
-					 snapshot_run, 0, 0 };
+const struct workload ioerr_snapshot = {
+	.name = "snapshot", .setup = subvol_setup, .run = snapshot_run };
 
 static int reflink_run(struct env *e)
 {
@@ -487,8 +489,8 @@ static int reflink_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_reflink = { "reflink", base_files, reflink_run,
-					0, 0 };
+const struct workload ioerr_reflink = {
+	.name = "reflink", .setup = base_files, .run = reflink_run };
 
 static int xattr_run(struct env *e)
 {
@@ -501,7 +503,8 @@ static int xattr_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_xattr = { "xattr", base_files, xattr_run, 0, 0 };
+const struct workload ioerr_xattr = {
+	.name = "xattr", .setup = base_files, .run = xattr_run };
 
 static int qgroup_setup(struct env *e)
 {
@@ -521,8 +524,8 @@ static int qgroup_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_qgroup = { "qgroup", qgroup_setup, qgroup_run,
-				       0, 0 };
+const struct workload ioerr_qgroup = {
+	.name = "qgroup", .setup = qgroup_setup, .run = qgroup_run };
 
 /* The stream of a read-only snapshot of /sv, made by setup. */
 static struct sink stream;
@@ -572,8 +575,8 @@ static int receive_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_receive = { "receive", receive_setup,
-					receive_run, 0, 0 };
+const struct workload ioerr_receive = {
+	.name = "receive", .setup = receive_setup, .run = receive_run };
 
 static int balance_run(struct env *e)
 {
@@ -586,8 +589,8 @@ static int balance_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_balance = { "balance", base_files, balance_run,
-					0, 0 };
+const struct workload ioerr_balance = {
+	.name = "balance", .setup = base_files, .run = balance_run };
 
 static int dedupe_setup(struct env *e)
 {
@@ -605,8 +608,8 @@ static int dedupe_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_dedupe = { "dedupe", dedupe_setup, dedupe_run,
-				       0, 0 };
+const struct workload ioerr_dedupe = {
+	.name = "dedupe", .setup = dedupe_setup, .run = dedupe_run };
 
 static int fsck_run(struct env *e)
 {
@@ -615,7 +618,8 @@ static int fsck_run(struct env *e)
 	return fs_check(e->fs, &rep);
 }
 
-const struct workload ioerr_fsck = { "fsck", subvol_setup, fsck_run, 0, 0 };
+const struct workload ioerr_fsck = {
+	.name = "fsck", .setup = subvol_setup, .run = fsck_run };
 
 static int mount_run(struct env *e)
 {
@@ -626,7 +630,9 @@ static int mount_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_mount = { "mount", subvol_setup, mount_run, 1, 0 };
+const struct workload ioerr_mount = {
+	.name = "mount", .setup = subvol_setup, .run = mount_run,
+	.mounts = 1 };
 
 /* 4 KiB nodes and a hundred files: trees of a few levels, so that
  * changes read blocks while they copy paths. */
@@ -671,4 +677,11 @@ static int deep_run(struct env *e)
 	return w_sync(e);
 }
 
-const struct workload ioerr_deep = { "deep", deep_setup, deep_run, 0, 4096 };
+const struct workload ioerr_deep = {
+	.name = "deep", .setup = deep_setup, .run = deep_run,
+	.nodesize = 4096 };
+
+/* The same with metadata SINGLE: a read error has no second copy. */
+const struct workload ioerr_deep_single = {
+	.name = "deep_single", .setup = deep_setup, .run = deep_run,
+	.nodesize = 4096, .metadata_single = 1 };
