@@ -394,6 +394,7 @@ TEST(ioerr, snapshot) { ioerr_run(&ioerr_snapshot); }
 TEST(ioerr, reflink) { ioerr_run(&ioerr_reflink); }
 TEST(ioerr, xattr) { ioerr_run(&ioerr_xattr); }
 TEST(ioerr, qgroup) { ioerr_run(&ioerr_qgroup); }
+TEST(ioerr, quota_enable) { ioerr_run(&ioerr_quota_enable); }
 TEST(ioerr, receive) { ioerr_run(&ioerr_receive); }
 TEST(ioerr, balance) { ioerr_run(&ioerr_balance); }
 TEST(ioerr, dedupe) { ioerr_run(&ioerr_dedupe); }

@@ -527,6 +527,21 @@ static int qgroup_run(struct env *e)
 const struct workload ioerr_qgroup = {
 	.name = "qgroup", .setup = qgroup_setup, .run = qgroup_run };
 
+/* Quotas enabled on a filesystem with data: the rescan task counts it. */
+static int quota_enable_run(struct env *e)
+{
+	TRY(fs_quota_enable(e->fs));
+	TRY(fs_quota_rescan_wait(e->fs));
+	TRY(w_write(e, "/sv/g", 0, 12000, 52));
+	TRY(w_sync(e));
+	TRY(fs_quota_disable(e->fs));
+	return w_sync(e);
+}
+
+const struct workload ioerr_quota_enable = {
+	.name = "quota_enable", .setup = subvol_setup,
+	.run = quota_enable_run };
+
 /* The stream of a read-only snapshot of /sv, made by setup. */
 static struct sink stream;
 
