@@ -61,6 +61,7 @@ struct tally {
 	uint64_t runs, errors, returned, aborted, survived, unreached;
 	uint64_t checks, findings;
 	uint64_t io[3];		/* the workload's reads, writes, flushes */
+	char said[200];		/* the first abort's console line */
 };
 
 void ioerr_cold_cache(struct fs_info *fs)
@@ -236,6 +237,23 @@ static const char *remount_check(struct env *e, int check)
 	return NULL;
 }
 
+/* Keep the console's line saying the filesystem went read-only. */
+static void keep_said(struct tally *t)
+{
+	const char *out = host_console_output();
+	const char *at = strstr(out, "read-only");
+	size_t start, end;
+
+	if (t->said[0] || !at)
+		return;
+	for (start = (size_t)(at - out); start && out[start - 1] != '\n';)
+		start--;
+	for (end = (size_t)(at - out); out[end] && out[end] != '\n';)
+		end++;
+	snprintf(t->said, sizeof(t->said), "%.*s", (int)(end - start),
+		 out + start);
+}
+
 /* Count how the run ended. */
 static void tally_end(struct tally *t, int ret, uint64_t injected,
 		      int aborted)
@@ -285,6 +303,8 @@ static const char *one_run(const struct workload *w, struct fault_dev *tmpl,
 	for (k = 0; k < 3 && !nth; k++)
 		t->io[k] = fault_dev_ios(e.dev, 1u << k) - io[k];
 	aborted = e.fs && fs_is_read_only(e.fs);
+	if (aborted)
+		keep_said(t);
 	why = judge_end(&e, kind, ret, injected, aborted);
 	if (!why && ret && !aborted && !persistent)
 		why = go_on(&e);
@@ -383,6 +403,8 @@ static void ioerr_run(const struct workload *w)
 	       (unsigned long long)t.aborted, (unsigned long long)t.survived,
 	       (unsigned long long)t.unreached, (unsigned long long)t.checks,
 	       (unsigned long long)t.findings);
+	if (t.said[0])
+		printf("# e.g. %s\n", t.said);
 	if (first[0])
 		test_fail(__FILE__, __LINE__, "%s: %s", w->name, first);
 }
