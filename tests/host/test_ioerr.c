@@ -418,6 +418,7 @@ TEST(ioerr, xattr) { ioerr_run(&ioerr_xattr); }
 TEST(ioerr, qgroup) { ioerr_run(&ioerr_qgroup); }
 TEST(ioerr, quota_enable) { ioerr_run(&ioerr_quota_enable); }
 TEST(ioerr, receive) { ioerr_run(&ioerr_receive); }
+TEST(ioerr, send) { ioerr_run(&ioerr_send); }
 TEST(ioerr, balance) { ioerr_run(&ioerr_balance); }
 TEST(ioerr, dedupe) { ioerr_run(&ioerr_dedupe); }
 TEST(ioerr, fsck) { ioerr_run(&ioerr_fsck); }

@@ -593,6 +593,36 @@ static int receive_run(struct env *e)
 const struct workload ioerr_receive = {
 	.name = "receive", .setup = receive_setup, .run = receive_run };
 
+/* Send reads every byte of a snapshot: a run must give the stream the
+ * setup's send gave, or fail. */
+static struct sink sent_ok;
+
+static int send_setup(struct env *e)
+{
+	uint64_t restarts;
+
+	TRY(receive_setup(e));
+	return sink_send(e->fs, "/sent", &sent_ok, &restarts);
+}
+
+static int send_run(struct env *e)
+{
+	static struct sink s;
+	uint64_t restarts;
+
+	TRY(sink_send(e->fs, "/sent", &s, &restarts));
+	if (sink_streams_differ(&s, &sent_ok)) {
+		printf("# send: the stream differs from the one sent without "
+		       "errors\n");
+		return -EBADMSG;
+	}
+	TRY(w_write(e, "/sv/f", 0, 100, 80));
+	return w_sync(e);
+}
+
+const struct workload ioerr_send = {
+	.name = "send", .setup = send_setup, .run = send_run };
+
 static int balance_run(struct env *e)
 {
 	struct fs_balance b;
