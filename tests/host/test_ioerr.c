@@ -2,8 +2,8 @@
  * Injected I/O errors: each workload (test_ioerr_work.c) runs on the
  * fault device (shim/fault_dev.c) with a read, write or flush error
  * injected at its Nth I/O of that kind, once (one-shot) or from then on
- * (persistent). A run without errors first counts the workload's reads
- * and writes; N then goes over that whole range: evenly sampled
+ * (persistent). A run without errors first counts the workload's reads,
+ * writes and flushes; N then goes over that whole range: evenly sampled
  * (IOERR_SAMPLES indexes per kind and persistence) in make test, every
  * index with GHEE_IOERR_ALL=1 (make ioerr).
  *
@@ -27,12 +27,12 @@
  * Paths an operation failed on are read, but only a read error is judged
  * (the model's "unsure": the operation may have done part of its work).
  *
- * Each workload prints its counts: reads and writes, runs, errors
- * injected, and how runs ended (returned an error, aborted, survived the
- * error, or never reached it). The tree-block cache keeps no block
- * nobody holds, so that every search reads from the device.
- * ioerr.dup_metadata checks that a read
- * error on the first copy of DUP metadata is survived by the second.
+ * Each workload prints its counts: reads, writes and flushes, runs,
+ * errors injected, how runs ended (returned an error, aborted, survived
+ * the error, or never reached it) and its first abort's message. The
+ * tree-block cache keeps no block nobody holds, so that every search
+ * reads from the device. ioerr.dup_metadata checks that a read error on
+ * the first copy of DUP metadata is survived by the second.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -64,6 +64,8 @@ struct tally {
 	char said[200];		/* the first abort's console line */
 };
 
+/* Keep no unheld block cached (test_ioerr.h). max_bytes is [I] in
+ * tree_block.h; this runs right after mount, before any other user. */
 void ioerr_cold_cache(struct fs_info *fs)
 {
 	spin_lock(&fs->cache.lock);
@@ -124,7 +126,11 @@ static int read_state(struct fs_info *fs, const struct ment *t,
 	ret = fs_read(fs, ino, 0, got->data, n, &n);
 	if (ret)
 		return ret;
-	got->len = st.size > IOERR_FILE ? st.size : n;	/* never a match */
+	got->len = n;
+	if (st.size > IOERR_FILE) {	/* larger than any file made */
+		got->xlen = -2;		/* a state no file of the model has */
+		return 0;
+	}
 	ret = fs_getxattr(fs, ino, "user.t", got->x, sizeof(got->x), &xl);
 	if (ret == 0)
 		got->xlen = (int)xl;
@@ -306,7 +312,7 @@ static const char *one_run(const struct workload *w, struct fault_dev *tmpl,
 	if (aborted)
 		keep_said(t);
 	why = judge_end(&e, kind, ret, injected, aborted);
-	if (!why && ret && !aborted && !persistent)
+	if (!why && ret && e.fs && !aborted && !persistent)
 		why = go_on(&e);
 	if (!why && e.fs)
 		why = judge_paths(e.fs, e.m, !aborted, 1);
@@ -423,6 +429,7 @@ TEST(ioerr, balance) { ioerr_run(&ioerr_balance); }
 TEST(ioerr, dedupe) { ioerr_run(&ioerr_dedupe); }
 TEST(ioerr, fsck) { ioerr_run(&ioerr_fsck); }
 TEST(ioerr, mount) { ioerr_run(&ioerr_mount); }
+TEST(ioerr, mount_single) { ioerr_run(&ioerr_mount_single); }
 TEST(ioerr, deep) { ioerr_run(&ioerr_deep); }
 TEST(ioerr, deep_single) { ioerr_run(&ioerr_deep_single); }
 

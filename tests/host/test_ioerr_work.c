@@ -679,6 +679,12 @@ const struct workload ioerr_mount = {
 	.name = "mount", .setup = subvol_setup, .run = mount_run,
 	.mounts = 1 };
 
+/* The same with metadata SINGLE: a read error at mount has no second
+ * copy to fall back on. */
+const struct workload ioerr_mount_single = {
+	.name = "mount_single", .setup = subvol_setup, .run = mount_run,
+	.mounts = 1, .metadata_single = 1 };
+
 /* 4 KiB nodes and a hundred files: trees of a few levels, so that
  * changes read blocks while they copy paths. */
 static int deep_setup(struct env *e)
