@@ -431,6 +431,7 @@ TEST(ioerr, fsck) { ioerr_run(&ioerr_fsck); }
 TEST(ioerr, mount) { ioerr_run(&ioerr_mount); }
 TEST(ioerr, mount_single) { ioerr_run(&ioerr_mount_single); }
 TEST(ioerr, deep) { ioerr_run(&ioerr_deep); }
+TEST(ioerr, concurrent) { ioerr_run(&ioerr_concurrent); }
 TEST(ioerr, deep_single) { ioerr_run(&ioerr_deep_single); }
 
 /* Mount with every read of the first copy of chunk map's DUP chunk

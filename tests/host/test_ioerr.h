@@ -72,7 +72,7 @@ extern const struct workload ioerr_namespace, ioerr_data, ioerr_commit,
 	ioerr_snapshot, ioerr_reflink, ioerr_xattr, ioerr_qgroup,
 	ioerr_receive, ioerr_balance, ioerr_dedupe, ioerr_fsck, ioerr_mount,
 	ioerr_deep, ioerr_deep_single, ioerr_quota_enable, ioerr_send,
-	ioerr_mount_single;
+	ioerr_mount_single, ioerr_concurrent;
 
 /* Keep no tree block in fs's cache that nobody holds: every search
  * reads from the device (test_ioerr.c). */

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <ghee/task.h>
+
 #include "send_sink.h"
 #include "test_ioerr.h"
 
@@ -736,3 +738,46 @@ const struct workload ioerr_deep = {
 const struct workload ioerr_deep_single = {
 	.name = "deep_single", .setup = deep_setup, .run = deep_run,
 	.nodesize = 4096, .metadata_single = 1 };
+
+/* Commit beside the writer until stopped: the first error, or 0. */
+static int committer(void *arg)
+{
+	struct fs_info *fs = arg;
+	int ret = 0;
+
+	while (!task_should_stop() && ret == 0)
+		ret = fs_sync(fs);
+	return ret;
+}
+
+/* Writes and names changed while another task commits: errors reach
+ * both, in any order. Its commits are not the model's syncs, so the
+ * model allows every state since the run began. */
+static int concurrent_run(struct env *e)
+{
+	struct task *c = task_create("ioerr-sync", committer, e->fs,
+				     TASK_PRIO_BACKGROUND);
+	char p[IOERR_PATH];
+	int i, ret = 0, cret;
+
+	if (!c)
+		return -ENOMEM;
+	for (i = 0; i < 10 && ret == 0; i++) {
+		snprintf(p, sizeof(p), "/d/w%d", i);
+		ret = w_create(e, p);
+		if (ret == 0)
+			ret = w_write(e, p, 0, 3000 + 1000 * (uint64_t)i,
+				      (uint64_t)(90 + i));
+		if (ret == 0)
+			ret = w_write(e, "/c", (uint64_t)i * 2000, 1500,
+				      (uint64_t)(100 + i));
+	}
+	task_stop(task_id(c));
+	cret = task_join(c);
+	if (ret == 0)
+		ret = cret;
+	return ret ? ret : w_sync(e);
+}
+
+const struct workload ioerr_concurrent = {
+	.name = "concurrent", .setup = base_files, .run = concurrent_run };
