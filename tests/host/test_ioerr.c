@@ -260,6 +260,20 @@ static void keep_said(struct tally *t)
 		 out + start);
 }
 
+/* Print the console of a failing run (its end), for the finding. */
+static void show_console(void)
+{
+	const char *out = host_console_output(), *p;
+	size_t n = strlen(out);
+
+	p = n > 3000 ? strchr(out + n - 3000, '\n') : out;
+	for (; p && *p; p = strchr(p, '\n')) {
+		p += *p == '\n';
+		if (*p)
+			printf("#   %.*s\n", (int)strcspn(p, "\n"), p);
+	}
+}
+
 /* Count how the run ended. */
 static void tally_end(struct tally *t, int ret, uint64_t injected,
 		      int aborted)
@@ -326,6 +340,8 @@ static const char *one_run(const struct workload *w, struct fault_dev *tmpl,
 		why = remount_check(&e, check);
 	t->checks += check && !why;
 out:
+	if (why && t->findings < IOERR_SHOWN)
+		show_console();
 	host_console_capture(0);
 	fault_dev_free(e.dev);
 	return why;
@@ -354,6 +370,37 @@ static void found(const struct workload *w, struct tally *t, const char *how,
 	if (!first[0])
 		snprintf(first, size, "%s %llu: %s", how,
 			 (unsigned long long)nth, why);
+}
+
+/*
+ * GHEE_IOERR_AT="KIND N [persistent]" (KIND read, write or flush): run
+ * only that error of each workload named, to reproduce a finding. 1 when
+ * it was set (the case has run), 0 when not.
+ */
+static int one_at(const struct workload *w, struct fault_dev *tmpl,
+		  struct tally *t)
+{
+	const char *at = getenv("GHEE_IOERR_AT");
+	char kind[8] = "", pers[16] = "";
+	unsigned long long nth = 0;
+	const char *why;
+
+	if (!at)
+		return 0;
+	if (sscanf(at, "%7s %llu %15s", kind, &nth, pers) < 2 || !nth ||
+	    (strcmp(kind, "read") && strcmp(kind, "write") &&
+	     strcmp(kind, "flush"))) {
+		test_fail(__FILE__, __LINE__, "GHEE_IOERR_AT: \"%s\"?", at);
+	} else {
+		why = one_run(w, tmpl, kind[0] == 'r' ? FAULT_IO_READ :
+			      kind[0] == 'w' ? FAULT_IO_WRITE : FAULT_IO_FLUSH,
+			      nth, pers[0] != 0, 1, t);
+		if (why)
+			test_fail(__FILE__, __LINE__, "%s, %s %llu: %s",
+				  w->name, kind, nth, why);
+	}
+	fault_dev_free(tmpl);
+	return 1;
 }
 
 /* Try w with errors at the chosen indexes of each kind, one-shot and
@@ -385,6 +432,8 @@ static void ioerr_run(const struct workload *w)
 	}
 	for (k = 0; k < 3; k++)
 		tries[k] = tries_of(t.io[k], all);
+	if (one_at(w, tmpl, &t))
+		return;
 	every = all ? IOERR_CHECK_EVERY :
 		      2 * (tries[0] + tries[1] + tries[2]) / IOERR_CHECKS + 1;
 	for (k = 0; k < 3; k++)
@@ -510,4 +559,69 @@ TEST(ioerr, dup_metadata)
 	printf("# %u DUP chunks, each survived a one-shot and a persistent "
 	       "read error on its first copy\n", dup);
 	CHECK(dup >= 2);
+}
+
+/* Unlink path on a copy of tmpl with its nth read failing once; then
+ * remount and fsck. NULL or why not; *reads gets the unlink's reads. */
+static const char *unlink_with_error(struct fault_dev *tmpl, const char *path,
+				     uint64_t nth, uint64_t *reads)
+{
+	struct fault_dev *dev = fault_dev_clone(tmpl);
+	struct fs_check_report rep;
+	const char *why = NULL;
+	struct fs_info *fs;
+	uint64_t before;
+	int ret;
+
+	if (!dev || fs_mount(fault_dev_blk(dev), 0, &fs)) {
+		fault_dev_free(dev);
+		return "the template does not mount";
+	}
+	host_console_capture(1);
+	ioerr_cold_cache(fs);
+	before = fault_dev_ios(dev, FAULT_IO_READ);
+	fault_dev_fail_nth(dev, FAULT_IO_READ, nth, 0);
+	ret = fs_unlink(fs, path);
+	*reads = fault_dev_ios(dev, FAULT_IO_READ) - before;
+	if (ret && ret != -EIO && ret != -EROFS)
+		why = "unlink returned neither 0 nor -EIO";
+	fs_umount(fs);
+	fault_dev_clear_errors(dev);
+	if (!why && fs_mount(fault_dev_blk(dev), 0, &fs))
+		why = "the image does not mount after the error";
+	else if (!why) {
+		if (fs_check(fs, &rep))
+			why = "fsck finds errors after the error";
+		fs_umount(fs);
+	}
+	host_console_capture(0);
+	fault_dev_free(dev);
+	return why;
+}
+
+/*
+ * A read error while an unlink evicts the inode (its extents dropped, its
+ * item not yet) on SINGLE metadata, at each read of the unlink: the
+ * change must not be committed half done (it was, leaving an inode with
+ * nlink 1 and no name, until nlink_add aborted on failure).
+ */
+TEST(ioerr, unlink_every_read)
+{
+	static const char path[] = "/t0/file-with-a-long-name-19";
+	struct fault_dev *tmpl = make_template(&ioerr_deep_single);
+	uint64_t reads = 0, nth, r;
+	const char *why;
+
+	CHECK(tmpl != NULL);
+	why = unlink_with_error(tmpl, path, 0, &reads);
+	for (nth = 1; !why && nth <= reads; nth++)
+		why = unlink_with_error(tmpl, path, nth, &r);
+	fault_dev_free(tmpl);
+	printf("# unlink: %llu reads, each failed once\n",
+	       (unsigned long long)reads);
+	if (why)
+		test_fail(__FILE__, __LINE__, "read %llu of %llu: %s",
+			  (unsigned long long)nth - 1,
+			  (unsigned long long)reads, why);
+	CHECK(reads > 2);
 }
