@@ -47,21 +47,32 @@ static int op_end(struct op *o, int ret)
 	return ret;
 }
 
-/* Change ino's nlink by delta; evict it when it reaches zero. */
+/*
+ * Change ino's nlink by delta; evict it when it reaches zero. Every
+ * caller has changed a name already: a failure here (a read error in the
+ * middle of an eviction too) leaves the change half done, so it aborts
+ * the transaction.
+ */
 static int nlink_add(struct op *o, u64 ino, int delta)
 {
 	u8 ii[sizeof(struct d_inode_item)];
 	u32 n;
 	int ret = inode_item_get(o->root, ino, ii);
 
+	if (ret == 0) {
+		n = D_GET32(struct d_inode_item, ii, nlink);
+		if (delta < 0 && n <= (u32)-delta) {
+			ret = file_evict(&o->w, o->root, ino);
+		} else {
+			D_SET32(struct d_inode_item, ii, nlink,
+				n + (u32)delta);
+			inode_touch(&o->w, ii, 0);
+			ret = inode_item_put(&o->w, o->root, ino, ii);
+		}
+	}
 	if (ret)
-		return ret;
-	n = D_GET32(struct d_inode_item, ii, nlink);
-	if (delta < 0 && n <= (u32)-delta)
-		return file_evict(&o->w, o->root, ino);
-	D_SET32(struct d_inode_item, ii, nlink, n + (u32)delta);
-	inode_touch(&o->w, ii, 0);
-	return inode_item_put(&o->w, o->root, ino, ii);
+		trans_abort(o->w.t, ret);
+	return ret;
 }
 
 /* Resolve a dentry that must exist and not be a subvolume link. */
