@@ -561,15 +561,31 @@ TEST(ioerr, dup_metadata)
 	CHECK(dup >= 2);
 }
 
-/* Unlink path on a copy of tmpl with its nth read failing once; then
- * remount and fsck. NULL or why not; *reads gets the unlink's reads. */
-static const char *unlink_with_error(struct fault_dev *tmpl, const char *path,
-				     uint64_t nth, uint64_t *reads)
+/* The calls the tests below fail at each read. */
+static int unlink_one(struct fs_info *fs)
+{
+	return fs_unlink(fs, "/t0/file-with-a-long-name-19");
+}
+
+static int create_one(struct fs_info *fs)
+{
+	struct fs_ino ino;
+
+	return fs_create(fs, "/t1/made-here", 0644, &ino);
+}
+
+/* op on a copy of tmpl with its nth read failing once (nth 0: none);
+ * after an error returned, a new file and a sync; then remount and
+ * fsck. NULL or why not; *reads gets op's reads. */
+static const char *op_with_error(struct fault_dev *tmpl,
+				 int (*op)(struct fs_info *fs), uint64_t nth,
+				 uint64_t *reads)
 {
 	struct fault_dev *dev = fault_dev_clone(tmpl);
 	struct fs_check_report rep;
 	const char *why = NULL;
 	struct fs_info *fs;
+	struct fs_ino ino;
 	uint64_t before;
 	int ret;
 
@@ -581,10 +597,13 @@ static const char *unlink_with_error(struct fault_dev *tmpl, const char *path,
 	ioerr_cold_cache(fs);
 	before = fault_dev_ios(dev, FAULT_IO_READ);
 	fault_dev_fail_nth(dev, FAULT_IO_READ, nth, 0);
-	ret = fs_unlink(fs, path);
+	ret = op(fs);
 	*reads = fault_dev_ios(dev, FAULT_IO_READ) - before;
 	if (ret && ret != -EIO && ret != -EROFS)
-		why = "unlink returned neither 0 nor -EIO";
+		why = "the call returned neither 0 nor -EIO";
+	if (!why && ret == -EIO && !fs_is_read_only(fs) &&
+	    (fs_create(fs, "/after-error", 0644, &ino) || fs_sync(fs)))
+		why = "after the error, a new file and a sync fail";
 	fs_umount(fs);
 	fault_dev_clear_errors(dev);
 	if (!why && fs_mount(fault_dev_blk(dev), 0, &fs))
@@ -599,29 +618,45 @@ static const char *unlink_with_error(struct fault_dev *tmpl, const char *path,
 	return why;
 }
 
-/*
- * A read error while an unlink evicts the inode (its extents dropped, its
- * item not yet) on SINGLE metadata, at each read of the unlink: the
- * change must not be committed half done (it was, leaving an inode with
- * nlink 1 and no name, until nlink_add aborted on failure).
- */
-TEST(ioerr, unlink_every_read)
+/* Fail each read of op once, on the deep workload's SINGLE metadata
+ * (no second copy), as op_with_error judges. */
+static void every_read_of(int (*op)(struct fs_info *fs), const char *name)
 {
-	static const char path[] = "/t0/file-with-a-long-name-19";
 	struct fault_dev *tmpl = make_template(&ioerr_deep_single);
 	uint64_t reads = 0, nth, r;
 	const char *why;
 
 	CHECK(tmpl != NULL);
-	why = unlink_with_error(tmpl, path, 0, &reads);
+	why = op_with_error(tmpl, op, 0, &reads);
 	for (nth = 1; !why && nth <= reads; nth++)
-		why = unlink_with_error(tmpl, path, nth, &r);
+		why = op_with_error(tmpl, op, nth, &r);
 	fault_dev_free(tmpl);
-	printf("# unlink: %llu reads, each failed once\n",
+	printf("# %s: %llu reads, each failed once\n", name,
 	       (unsigned long long)reads);
 	if (why)
-		test_fail(__FILE__, __LINE__, "read %llu of %llu: %s",
-			  (unsigned long long)nth - 1,
+		test_fail(__FILE__, __LINE__, "%s, read %llu of %llu: %s",
+			  name, (unsigned long long)nth - 1,
 			  (unsigned long long)reads, why);
 	CHECK(reads > 2);
+}
+
+/*
+ * A read error while an unlink evicts the inode (its extents dropped, its
+ * item not yet): the change must not be committed half done (it was,
+ * leaving an inode with nlink 1 and no name, until nlink_add aborted on
+ * failure).
+ */
+TEST(ioerr, unlink_every_read)
+{
+	every_read_of(unlink_one, "unlink");
+}
+
+/*
+ * A read error while the first create after mount looks for the highest
+ * inode number: later creates must still work (they failed with -EEXIST:
+ * the failed search had left the next number at the first free one).
+ */
+TEST(ioerr, create_every_read)
+{
+	every_read_of(create_one, "create");
 }
