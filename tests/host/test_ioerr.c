@@ -574,6 +574,19 @@ static int create_one(struct fs_info *fs)
 	return fs_create(fs, "/t1/made-here", 0644, &ino);
 }
 
+/* A directory moved below itself: refused (-EINVAL) or -EIO, never
+ * done. 0 when refused. */
+static int rename_into_itself(struct fs_info *fs)
+{
+	int ret = fs_mkdir(fs, "/t2/sub", 0755);
+
+	if (ret == 0)	/* its blocks out of the cache: searches read */
+		ret = fs_sync(fs);
+	if (ret == 0)
+		ret = fs_rename(fs, "/t2", "/t2/sub/t2");
+	return ret == -EINVAL ? 0 : ret == 0 ? -EBADMSG : ret;
+}
+
 /* op on a copy of tmpl with its nth read failing once (nth 0: none);
  * after an error returned, a new file and a sync; then remount and
  * fsck. NULL or why not; *reads gets op's reads. */
@@ -659,4 +672,11 @@ TEST(ioerr, unlink_every_read)
 TEST(ioerr, create_every_read)
 {
 	every_read_of(create_one, "create");
+}
+
+/* A read error while rename looks whether the target is below the
+ * directory moved must fail the rename, not let it make a loop. */
+TEST(ioerr, rename_every_read)
+{
+	every_read_of(rename_into_itself, "rename into itself");
 }
