@@ -176,18 +176,18 @@ int fs_rmdir(struct fs_info *fs, const char *path)
 	return remove_path(fs, path, 1);
 }
 
-/* Whether directory anc is dir itself or one of its ancestors. */
+/* Whether directory anc is dir itself or one of its ancestors: 1 yes,
+ * 0 no, or the error that kept the walk up from dir from knowing. */
 static int is_ancestor(struct op *o, u64 anc, u64 dir)
 {
 	const struct subvol_root *sv;
-	int depth;
+	int depth, ret = subvol_get(o->w.fs, o->root->objectid, &sv);
 
-	if (subvol_get(o->w.fs, o->root->objectid, &sv))
-		return 0;
+	if (ret)
+		return ret;
 	for (depth = 0; depth < 4096; depth++) {
 		struct key k = { dir, BTRFS_INODE_REF_KEY, 0 };
 		struct ctree_path p;
-		int ret;
 
 		if (dir == anc)
 			return 1;
@@ -198,6 +198,8 @@ static int is_ancestor(struct op *o, u64 anc, u64 dir)
 		if (ret == 0)
 			ctree_item_key(&p, &k);
 		ctree_path_release(&p);
+		if (ret < 0)
+			return ret;
 		if (ret || k.objectid != dir || k.type != BTRFS_INODE_REF_KEY)
 			return 0;
 		dir = k.offset;
@@ -220,9 +222,10 @@ int fs_rename(struct fs_info *fs, const char *from, const char *to)
 		ret = target_writable(&o, &d);
 	if (ret == 0 && d.dir.root != s.dir.root)
 		ret = -EXDEV;
-	if (ret == 0 && s.type == BTRFS_FT_DIR &&
-	    is_ancestor(&o, s.ino.ino, d.dir.ino))
-		ret = -EINVAL;
+	if (ret == 0 && s.type == BTRFS_FT_DIR) {
+		ret = is_ancestor(&o, s.ino.ino, d.dir.ino);
+		ret = ret == 1 ? -EINVAL : ret;
+	}
 	if (ret || (d.exists && d.ino.ino == s.ino.ino))
 		return op_end(&o, ret);
 	ret = link_check(o.root, &d, s.ino.ino, &s);
