@@ -574,6 +574,58 @@ static int create_one(struct fs_info *fs)
 	return fs_create(fs, "/t1/made-here", 0644, &ino);
 }
 
+static int write_one(struct fs_info *fs)
+{
+	static uint8_t buf[20000];
+	struct fs_ino ino;
+	int ret = fs_lookup(fs, "/t1/file-with-a-long-name-11", 0, &ino);
+
+	m_fill(buf, 7, 0, sizeof(buf));
+	return ret ? ret : fs_write(fs, ino, 1000, buf, sizeof(buf));
+}
+
+static int truncate_one(struct fs_info *fs)
+{
+	struct fs_ino ino;
+	int ret = fs_lookup(fs, "/t1/file-with-a-long-name-11", 0, &ino);
+
+	return ret ? ret : fs_truncate(fs, ino, 300);
+}
+
+static int link_one(struct fs_info *fs)
+{
+	return fs_link(fs, "/t1/file-with-a-long-name-5", "/t3/linked");
+}
+
+static int rename_over_one(struct fs_info *fs)
+{
+	return fs_rename(fs, "/t1/file-with-a-long-name-5",
+			 "/t2/file-with-a-long-name-6");
+}
+
+static int setxattr_one(struct fs_info *fs)
+{
+	struct fs_ino ino;
+	int ret = fs_lookup(fs, "/t3/file-with-a-long-name-2", 0, &ino);
+
+	return ret ? ret : fs_setxattr(fs, ino, "user.t", "value", 5, 0);
+}
+
+static int clone_one(struct fs_info *fs)
+{
+	struct fs_ino s, d;
+	int ret = fs_lookup(fs, "/t0/file-with-a-long-name-11", 0, &s);
+
+	if (ret == 0)
+		ret = fs_lookup(fs, "/t2/file-with-a-long-name-3", 0, &d);
+	return ret ? ret : fs_clone_range(fs, s, 0, 0, d, 0);
+}
+
+static int snapshot_one(struct fs_info *fs)
+{
+	return fs_subvol_snapshot(fs, "/", "/snap", 0);
+}
+
 /* A directory moved below itself: refused (-EINVAL) or -EIO, never
  * done. 0 when refused. */
 static int rename_into_itself(struct fs_info *fs)
@@ -679,4 +731,23 @@ TEST(ioerr, create_every_read)
 TEST(ioerr, rename_every_read)
 {
 	every_read_of(rename_into_itself, "rename into itself");
+}
+
+/* The same for other calls: a write, truncate, link, rename over a file,
+ * xattr, clone and snapshot, each read failing once in turn. */
+TEST(ioerr, calls_every_read)
+{
+	static const struct {
+		int (*op)(struct fs_info *fs);
+		const char *name;
+	} calls[] = {
+		{ write_one, "write" }, { truncate_one, "truncate" },
+		{ link_one, "link" }, { rename_over_one, "rename over" },
+		{ setxattr_one, "setxattr" }, { clone_one, "clone" },
+		{ snapshot_one, "snapshot" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		every_read_of(calls[i].op, calls[i].name);
 }
