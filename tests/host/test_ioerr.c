@@ -31,8 +31,14 @@
  * errors injected, how runs ended (returned an error, aborted, survived
  * the error, or never reached it) and its first abort's message. The
  * tree-block cache keeps no block nobody holds, so that every search
- * reads from the device. ioerr.dup_metadata checks that a read error on
- * the first copy of DUP metadata is survived by the second.
+ * reads from the device. GHEE_IOERR_AT="read 197" (or write, flush; and
+ * "persistent") runs that one error of a workload, to reproduce a
+ * finding.
+ *
+ * ioerr.dup_metadata checks that a read error on the first copy of DUP
+ * metadata is survived by the second. The *_every_read cases fail each
+ * read of one call in turn on SINGLE metadata (no second copy), then
+ * judge as above: the regression tests of the findings.
  */
 #include <errno.h>
 #include <stdio.h>
