@@ -627,6 +627,19 @@ static int clone_one(struct fs_info *fs)
 	return ret ? ret : fs_clone_range(fs, s, 0, 0, d, 0);
 }
 
+static int mkdir_one(struct fs_info *fs)
+{
+	return fs_mkdir(fs, "/t0/newdir", 0755);
+}
+
+static int punch_one(struct fs_info *fs)
+{
+	struct fs_ino ino;
+	int ret = fs_lookup(fs, "/t2/file-with-a-long-name-11", 0, &ino);
+
+	return ret ? ret : fs_punch_hole(fs, ino, 0, 4096);
+}
+
 static int snapshot_one(struct fs_info *fs)
 {
 	return fs_subvol_snapshot(fs, "/", "/snap", 0);
@@ -740,7 +753,8 @@ TEST(ioerr, rename_every_read)
 }
 
 /* The same for other calls: a write, truncate, link, rename over a file,
- * xattr, clone and snapshot, each read failing once in turn. */
+ * xattr, clone, snapshot, mkdir and hole punch, each read failing once
+ * in turn. */
 TEST(ioerr, calls_every_read)
 {
 	static const struct {
@@ -750,7 +764,8 @@ TEST(ioerr, calls_every_read)
 		{ write_one, "write" }, { truncate_one, "truncate" },
 		{ link_one, "link" }, { rename_over_one, "rename over" },
 		{ setxattr_one, "setxattr" }, { clone_one, "clone" },
-		{ snapshot_one, "snapshot" },
+		{ snapshot_one, "snapshot" }, { mkdir_one, "mkdir" },
+		{ punch_one, "punch hole" },
 	};
 	size_t i;
 
