@@ -66,7 +66,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash progs-corpus codec-srcs codec-defs
+.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash ioerr progs-corpus codec-srcs codec-defs
 
 all: kernel host loader
 
@@ -234,6 +234,11 @@ bench: kernel
 # checks a sample of them).
 crash: $(HOSTTEST)
 	GHEE_CRASH_ALL=1 $(HOSTTEST) crash
+
+# An I/O error injected at every read, write and flush of each workload,
+# once and from then on (make test tries a sample of them).
+ioerr: $(HOSTTEST)
+	GHEE_IOERR_ALL=1 $(HOSTTEST) ioerr
 
 # Fuzz mount + walk + read for FUZZ_SECONDS, and each decompression path
 # for a sixth of it (make test runs 30 s and 5 s each).

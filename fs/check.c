@@ -202,6 +202,7 @@ int check_read_items(struct check *c, const struct commit_tree *t,
 	if (ret < 0 && ret != -ENOMEM) {
 		check_err(c, "tree %llu: read error %d",
 			  (unsigned long long)t->id, ret);
+		c->read_errors += ret == -EIO;
 		ret = 0;
 	}
 	return ret < 0 ? ret : 0;
@@ -497,7 +498,9 @@ static int check_all(struct check *c)
  * Check the last committed state of fs (mounted read-write or read-only).
  * Fills *rep with what was checked and the number of problems, each
  * printed. Returns 0 when clean, -EUCLEAN when problems were found,
- * -ENOMEM, or -EIO/-EUCLEAN when the root tree itself cannot be read.
+ * -ENOMEM, or -EIO/-EUCLEAN when the root tree itself cannot be read;
+ * -EIO too when a device error left a tree partly unread (what it found
+ * is printed, and may follow from what it could not read).
  */
 int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 {
@@ -532,7 +535,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	vec_free(&c.seen);
 	vec_free(&c.data_leaves);
 	vec_free(&c.need_csum);
-	if (ret == 0 && rep->errors)
-		ret = -EUCLEAN;
+	if (ret == 0 && rep->errors)	/* unread blocks: not known corrupt */
+		ret = c.read_errors ? -EIO : -EUCLEAN;
 	return ret;
 }

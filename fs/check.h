@@ -93,6 +93,8 @@ struct check {
 	struct vec data_leaves;	/* u64 hash set of leaves whose file
 				 * extents were counted */
 	struct vec need_csum;	/* struct cneed, from the subvolume trees */
+	u64 read_errors;	/* tree walks a device error cut short: the
+				 * check is incomplete */
 };
 
 void *vec_push(struct vec *v);

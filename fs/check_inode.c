@@ -804,6 +804,7 @@ int check_fs_tree(struct check *c, const struct commit_tree *t, int refs_only)
 	if (ret < 0 && ret != -ENOMEM) {
 		check_err(c, "tree %llu: read error %d",
 			  (unsigned long long)t->id, ret);
+		c->read_errors += ret == -EIO;
 		ret = 0;
 	}
 	if (ret >= 0)

@@ -449,17 +449,19 @@ static int next_ino(struct fs_info *fs, u64 subvol, u64 *out)
 		return ret;
 	s = (struct subvol_root *)sv;
 	if (!s->next_ino) {
+		u64 next = BTRFS_FIRST_FREE_OBJECTID + 1;
+
 		ctree_path_init(&p);
 		ret = ctree_search_le(&s->root, &k, &p);
-		s->next_ino = BTRFS_FIRST_FREE_OBJECTID + 1;
 		if (ret == 0) {
 			ctree_item_key(&p, &k);
-			if (k.objectid >= s->next_ino)
-				s->next_ino = k.objectid + 1;
+			if (k.objectid >= next)
+				next = k.objectid + 1;
 		}
 		ctree_path_release(&p);
-		if (ret < 0)
+		if (ret < 0)	/* unknown: the next call searches again */
 			return ret;
+		s->next_ino = next;
 	}
 	if (s->next_ino > BTRFS_LAST_FREE_OBJECTID)
 		return -ENOSPC;

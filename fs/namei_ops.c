@@ -47,21 +47,32 @@ static int op_end(struct op *o, int ret)
 	return ret;
 }
 
-/* Change ino's nlink by delta; evict it when it reaches zero. */
+/*
+ * Change ino's nlink by delta; evict it when it reaches zero. Every
+ * caller has changed a name already: a failure here (a read error in the
+ * middle of an eviction too) leaves the change half done, so it aborts
+ * the transaction.
+ */
 static int nlink_add(struct op *o, u64 ino, int delta)
 {
 	u8 ii[sizeof(struct d_inode_item)];
 	u32 n;
 	int ret = inode_item_get(o->root, ino, ii);
 
+	if (ret == 0) {
+		n = D_GET32(struct d_inode_item, ii, nlink);
+		if (delta < 0 && n <= (u32)-delta) {
+			ret = file_evict(&o->w, o->root, ino);
+		} else {
+			D_SET32(struct d_inode_item, ii, nlink,
+				n + (u32)delta);
+			inode_touch(&o->w, ii, 0);
+			ret = inode_item_put(&o->w, o->root, ino, ii);
+		}
+	}
 	if (ret)
-		return ret;
-	n = D_GET32(struct d_inode_item, ii, nlink);
-	if (delta < 0 && n <= (u32)-delta)
-		return file_evict(&o->w, o->root, ino);
-	D_SET32(struct d_inode_item, ii, nlink, n + (u32)delta);
-	inode_touch(&o->w, ii, 0);
-	return inode_item_put(&o->w, o->root, ino, ii);
+		trans_abort(o->w.t, ret);
+	return ret;
 }
 
 /* Resolve a dentry that must exist and not be a subvolume link. */
@@ -165,18 +176,18 @@ int fs_rmdir(struct fs_info *fs, const char *path)
 	return remove_path(fs, path, 1);
 }
 
-/* Whether directory anc is dir itself or one of its ancestors. */
+/* Whether directory anc is dir itself or one of its ancestors: 1 yes,
+ * 0 no, or the error that kept the walk up from dir from knowing. */
 static int is_ancestor(struct op *o, u64 anc, u64 dir)
 {
 	const struct subvol_root *sv;
-	int depth;
+	int depth, ret = subvol_get(o->w.fs, o->root->objectid, &sv);
 
-	if (subvol_get(o->w.fs, o->root->objectid, &sv))
-		return 0;
+	if (ret)
+		return ret;
 	for (depth = 0; depth < 4096; depth++) {
 		struct key k = { dir, BTRFS_INODE_REF_KEY, 0 };
 		struct ctree_path p;
-		int ret;
 
 		if (dir == anc)
 			return 1;
@@ -187,6 +198,8 @@ static int is_ancestor(struct op *o, u64 anc, u64 dir)
 		if (ret == 0)
 			ctree_item_key(&p, &k);
 		ctree_path_release(&p);
+		if (ret < 0)
+			return ret;
 		if (ret || k.objectid != dir || k.type != BTRFS_INODE_REF_KEY)
 			return 0;
 		dir = k.offset;
@@ -209,9 +222,10 @@ int fs_rename(struct fs_info *fs, const char *from, const char *to)
 		ret = target_writable(&o, &d);
 	if (ret == 0 && d.dir.root != s.dir.root)
 		ret = -EXDEV;
-	if (ret == 0 && s.type == BTRFS_FT_DIR &&
-	    is_ancestor(&o, s.ino.ino, d.dir.ino))
-		ret = -EINVAL;
+	if (ret == 0 && s.type == BTRFS_FT_DIR) {
+		ret = is_ancestor(&o, s.ino.ino, d.dir.ino);
+		ret = ret == 1 ? -EINVAL : ret;
+	}
 	if (ret || (d.exists && d.ino.ino == s.ino.ino))
 		return op_end(&o, ret);
 	ret = link_check(o.root, &d, s.ino.ino, &s);

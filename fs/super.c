@@ -191,14 +191,15 @@ static int read_best_backup(struct blkdev *dev, struct d_super_block *sb,
 /*
  * Read the superblock to use. On success *out is a kmalloc'ed copy and
  * *mirror says which one it is. Returns -EINVAL with a message when the
- * device holds no btrfs, -EUCLEAN when every copy is bad, -EOPNOTSUPP for
- * a checksum type btrfs does not define.
+ * device holds no btrfs, -EIO when the primary copy cannot be read and
+ * no backup is good, -EOPNOTSUPP for a checksum type btrfs does not
+ * define.
  */
 int super_read(struct blkdev *dev, struct d_super_block **out, int *mirror)
 {
 	struct d_super_block *sb = kmalloc(sizeof(*sb));
 	char why[256];
-	int ret;
+	int ret, primary;
 
 	if (!sb)
 		return -ENOMEM;
@@ -216,12 +217,14 @@ int super_read(struct blkdev *dev, struct d_super_block **out, int *mirror)
 	}
 	pr_warn("%s: primary superblock at %llu is bad: %s", dev->name,
 		(unsigned long long)super_offset(0), why);
+	primary = ret;
 	ret = read_best_backup(dev, sb, mirror);
 	if (ret) {
 		pr_err("%s: no valid btrfs superblock (primary: %s)",
 		       dev->name, why);
 		kfree(sb);
-		return ret == -ENOMEM ? ret : -EINVAL;
+		/* a device that cannot be read is no device without btrfs */
+		return ret == -ENOMEM ? ret : primary == -EIO ? -EIO : -EINVAL;
 	}
 	pr_warn("%s: using backup superblock copy %d at %llu (generation "
 		"%llu)", dev->name, *mirror,

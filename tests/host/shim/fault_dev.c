@@ -7,10 +7,18 @@
  * (FAULT_REORDER) over `durable`, and (FAULT_TORN) some pages of the
  * write the cut interrupted.
  *
- * Single-threaded use only (the crash tests drive one filesystem).
+ * Injected errors are one rule at a time (err_*): by the index of an I/O
+ * among those of its kinds since the rule was set, or by the byte range
+ * an I/O touches. Every read, write and flush is counted (ios[]) whether
+ * it fails or not, so a test can learn a workload's I/O count from a run
+ * without errors and then try every index in it.
+ *
+ * f->lock makes each I/O and each change of the rule whole: the
+ * filesystem's commit and cleaner tasks do I/O beside the test's thread.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +27,7 @@
 #include "fault_dev.h"
 
 #define PAGE 4096u
+#define POISON 0xA5	/* what a failed read leaves in its buffer */
 
 /* One write since the last flush. */
 struct pending {
@@ -39,6 +48,14 @@ struct fault_dev {
 	enum fault_mode mode;
 	uint64_t rng;		/* FAULT_REORDER choices */
 	struct fault_dev *crash;	/* the image at the cut */
+	pthread_mutex_t lock;	/* makes each I/O and rule change whole */
+	unsigned err_ops;	/* FAULT_IO_* the rule fails; 0: no rule */
+	uint64_t err_nth;	/* fail the err_nth-th (0: by range) */
+	uint64_t err_seen;	/* I/Os of err_ops since the rule was set */
+	uint64_t err_off, err_len;	/* the range a by-range rule fails */
+	int err_persistent;	/* 0: the rule ends at its first error */
+	uint64_t errors;	/* errors injected since made */
+	uint64_t ios[3];	/* reads, writes, flushes since made */
 };
 
 static void copy_in(uint8_t **pages, uint64_t off, const void *buf,
@@ -59,11 +76,34 @@ static void copy_in(uint8_t **pages, uint64_t off, const void *buf,
 	}
 }
 
-static int fd_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
+/* Count an I/O of kind (one FAULT_IO_* bit) touching [off, off + len)
+ * and say whether the rule fails it. Caller holds f->lock. */
+static int inject(struct fault_dev *f, unsigned kind, uint64_t off,
+		  uint64_t len)
 {
-	struct fault_dev *f = d->priv;
-	uint8_t *dst = buf;
+	int hit;
 
+	/* atomic: fault_dev_ios() and _errors() read them unlocked */
+	__atomic_add_fetch(&f->ios[__builtin_ctz(kind)], 1, __ATOMIC_RELAXED);
+	if (!(f->err_ops & kind))
+		return 0;
+	if (f->err_nth)
+		hit = ++f->err_seen == f->err_nth ||
+		      (f->err_persistent && f->err_seen > f->err_nth);
+	else
+		hit = kind == FAULT_IO_FLUSH ||
+		      (off < f->err_off + f->err_len && f->err_off < off + len);
+	if (!hit)
+		return 0;
+	if (!f->err_persistent)
+		f->err_ops = 0;
+	__atomic_add_fetch(&f->errors, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
+static void read_pages(struct fault_dev *f, uint64_t off, uint8_t *dst,
+		       size_t len)
+{
 	while (len) {
 		uint64_t i = off / PAGE;
 		size_t in = off % PAGE, n = PAGE - in < len ? PAGE - in : len;
@@ -76,7 +116,22 @@ static int fd_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
 		off += n;
 		len -= n;
 	}
-	return 0;
+}
+
+static int fd_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
+{
+	struct fault_dev *f = d->priv;
+	int ret = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (inject(f, FAULT_IO_READ, off, len)) {
+		memset(buf, POISON, len);
+		ret = -EIO;
+	} else {
+		read_pages(f, off, buf, len);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return ret;
 }
 
 static void drop_pending(struct fault_dev *f)
@@ -143,18 +198,12 @@ static void cut_power(struct fault_dev *f, uint64_t off, const void *buf,
 	f->crash = c;
 }
 
-static int fd_write(struct blkdev *d, uint64_t off, const void *buf,
-		    size_t len)
+/* A write that lands (neither cut nor failed). Caller holds f->lock. */
+static void land(struct fault_dev *f, uint64_t off, const void *buf,
+		 size_t len)
 {
-	struct fault_dev *f = d->priv;
 	struct pending *p;
 
-	if (f->crash)
-		return -EIO;
-	if (f->cut_at && f->writes >= f->cut_at) {
-		cut_power(f, off, buf, len);
-		return -EIO;
-	}
 	f->writes++;
 	copy_in(f->cur, off, buf, len);
 	if (f->npend == f->cap) {
@@ -166,21 +215,47 @@ static int fd_write(struct blkdev *d, uint64_t off, const void *buf,
 	p->len = len;
 	p->data = malloc(len);
 	memcpy(p->data, buf, len);
-	return 0;
+}
+
+static int fd_write(struct blkdev *d, uint64_t off, const void *buf,
+		    size_t len)
+{
+	struct fault_dev *f = d->priv;
+	int ret = -EIO;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->crash)
+		goto out_unlock;
+	if (f->cut_at && f->writes >= f->cut_at) {
+		cut_power(f, off, buf, len);
+		goto out_unlock;
+	}
+	if (inject(f, FAULT_IO_WRITE, off, len))
+		goto out_unlock;
+	land(f, off, buf, len);
+	ret = 0;
+out_unlock:
+	pthread_mutex_unlock(&f->lock);
+	return ret;
 }
 
 static int fd_flush(struct blkdev *d)
 {
 	struct fault_dev *f = d->priv;
+	int ret = -EIO;
 	size_t i;
 
-	if (f->crash)
-		return -EIO;
+	pthread_mutex_lock(&f->lock);
+	if (f->crash || inject(f, FAULT_IO_FLUSH, 0, f->dev.size))
+		goto out_unlock;
 	for (i = 0; i < f->npend; i++)
 		copy_in(f->durable, f->pend[i].off, f->pend[i].data,
 			f->pend[i].len);
 	drop_pending(f);
-	return 0;
+	ret = 0;
+out_unlock:
+	pthread_mutex_unlock(&f->lock);
+	return ret;
 }
 
 static const struct blkdev_ops fault_ops = {
@@ -195,6 +270,7 @@ struct fault_dev *fault_dev_new(uint64_t size)
 
 	if (!f)
 		return NULL;
+	pthread_mutex_init(&f->lock, NULL);
 	f->npages = size / PAGE;
 	f->cur = calloc(f->npages, sizeof(*f->cur));
 	f->durable = calloc(f->npages, sizeof(*f->durable));
@@ -242,6 +318,7 @@ void fault_dev_free(struct fault_dev *f)
 	free_pages(f->cur, f->npages);
 	free_pages(f->durable, f->npages);
 	fault_dev_free(f->crash);
+	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
 
@@ -253,10 +330,59 @@ struct blkdev *fault_dev_blk(struct fault_dev *f)
 void fault_dev_arm(struct fault_dev *f, uint64_t cut_at,
 		   enum fault_mode mode, uint64_t seed)
 {
+	pthread_mutex_lock(&f->lock);
 	f->writes = 0;
 	f->cut_at = cut_at;
 	f->mode = mode;
 	f->rng = seed * 0x9E3779B97F4A7C15ull + 1;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Set the rule (see fault_dev.h). */
+static void set_rule(struct fault_dev *f, unsigned ops, uint64_t nth,
+		     uint64_t off, uint64_t len, int persistent)
+{
+	pthread_mutex_lock(&f->lock);
+	f->err_ops = ops;
+	f->err_nth = nth;
+	f->err_seen = 0;
+	f->err_off = off;
+	f->err_len = len;
+	f->err_persistent = persistent;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fault_dev_fail_nth(struct fault_dev *f, unsigned ops, uint64_t nth,
+			int persistent)
+{
+	set_rule(f, nth ? ops : 0, nth, 0, 0, persistent);
+}
+
+void fault_dev_fail_range(struct fault_dev *f, unsigned ops, uint64_t off,
+			  uint64_t len, int persistent)
+{
+	set_rule(f, len ? ops : 0, 0, off, len, persistent);
+}
+
+void fault_dev_clear_errors(struct fault_dev *f)
+{
+	set_rule(f, 0, 0, 0, 0, 0);
+}
+
+uint64_t fault_dev_errors(const struct fault_dev *f)
+{
+	return __atomic_load_n(&f->errors, __ATOMIC_RELAXED);
+}
+
+uint64_t fault_dev_ios(const struct fault_dev *f, unsigned ops)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (ops & (1u << i))
+			n += __atomic_load_n(&f->ios[i], __ATOMIC_RELAXED);
+	return n;
 }
 
 uint64_t fault_dev_writes(const struct fault_dev *f)

@@ -12,6 +12,15 @@
  *  - FAULT_TORN: all of them, and a seeded random subset of the 4 KiB
  *    pages of write N+1 itself (a multi-block write torn by the cut).
  * fault_dev_crash_image() gives that image as a new device to mount.
+ *
+ * Apart from power cuts, the device fails chosen I/Os with -EIO, as a
+ * disk with a bad sector or a failing link does (fault_dev_fail_nth,
+ * fault_dev_fail_range): the Nth read or write from now, or any I/O
+ * touching a byte range; once (one-shot) or until cleared (persistent).
+ * A failed write lands nothing; a failed read fills its buffer with
+ * 0xA5 bytes, so a caller that ignores the error sees wrong bytes.
+ * fault_dev_errors() counts the errors injected. The device may be used
+ * by several threads (the filesystem's commit and cleaner tasks).
  */
 #ifndef HOST_SHIM_FAULT_DEV_H
 #define HOST_SHIM_FAULT_DEV_H
@@ -48,6 +57,29 @@ struct fault_dev *fault_dev_crash_image(struct fault_dev *f);
 /* Write the device's contents to an image file (holes for zero pages).
  * 0 or -errno. */
 int fault_dev_save(const struct fault_dev *f, const char *path);
+/* Kinds of I/O an injected error applies to (a mask). */
+#define FAULT_IO_READ (1u << 0)
+#define FAULT_IO_WRITE (1u << 1)
+#define FAULT_IO_FLUSH (1u << 2)
+
+/* Fail the nth I/O of the kinds in ops from now (1: the next one) with
+ * -EIO; persistent: that one and every later one of those kinds, until
+ * fault_dev_clear_errors(). Replaces any error set before. */
+void fault_dev_fail_nth(struct fault_dev *f, unsigned ops, uint64_t nth,
+			int persistent);
+/* Fail I/Os of the kinds in ops touching bytes [off, off + len) with -EIO
+ * (flushes touch every byte): the first one only, or every one until
+ * cleared. Replaces any error set before. */
+void fault_dev_fail_range(struct fault_dev *f, unsigned ops, uint64_t off,
+			  uint64_t len, int persistent);
+/* Stop failing I/Os (the count of errors stays). */
+void fault_dev_clear_errors(struct fault_dev *f);
+/* Errors injected since the device was made. */
+uint64_t fault_dev_errors(const struct fault_dev *f);
+/* I/Os of the kinds in ops since the device was made (failed ones too):
+ * a workload's count gives the range of nth worth trying. */
+uint64_t fault_dev_ios(const struct fault_dev *f, unsigned ops);
+
 /* What `btrfs check` said; a test judges it with test_btrfs_check(). */
 enum btrfs_check_result {
 	BTRFS_CHECK_CLEAN = 0,
