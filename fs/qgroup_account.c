@@ -110,6 +110,24 @@ static int in_set(const struct rootset *s, u64 id)
 	return 0;
 }
 
+/* Add subvolume id to set s, in order, once. */
+static int set_add(struct rootset *s, u64 id)
+{
+	u32 i;
+	int ret;
+
+	if (in_set(s, id))
+		return 0;
+	ret = backref_grow((void **)&s->v, &s->cap, s->n, sizeof(u64));
+	if (ret)
+		return ret;
+	for (i = s->n; i > 0 && s->v[i - 1] > id; i--)
+		s->v[i] = s->v[i - 1];
+	s->v[i] = id;
+	s->n++;
+	return 0;
+}
+
 /* Groups touched while counting one extent. */
 struct touched {
 	struct qgroup **v;
@@ -195,6 +213,23 @@ struct acct {
 	struct qgroup_ext *queue;
 	u32 nq, qcap;
 };
+
+/* The subvolumes reaching extent e before this commit's changes: at the
+ * commit roots, plus a snapshot counted without a walk wherever its
+ * source reached (qgroup_snapshot.c): its root block, and all below the
+ * source's root block but that block. */
+static int old_roots(struct acct *a, const struct qgroup_ext *e)
+{
+	const struct qgroup_snap *sn = &a->q->snap;
+	int ret = roots_of(a->fs, e, BACKREF_COMMIT, &a->old);
+
+	if (ret || !a->q->has_snap)
+		return ret;
+	if (e->bytenr == sn->snap_root ||
+	    (e->bytenr != sn->src_root && in_set(&a->old, sn->src)))
+		ret = set_add(&a->old, sn->id);
+	return ret;
+}
 
 /* Apply the change of extent e's set from a->old to a->new_. */
 static int apply(struct acct *a, u64 size)
@@ -333,7 +368,7 @@ static int account_queue(struct acct *a)
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
-		ret = roots_of(a->fs, &e, BACKREF_COMMIT, &a->old);
+		ret = old_roots(a, &e);
 		if (ret == 0)
 			ret = roots_of(a->fs, &e, BACKREF_CURRENT, &a->new_);
 		if (ret || (a->old.n == a->new_.n &&
@@ -500,9 +535,12 @@ int qgroup_account_commit(struct trans *t)
 		ret = queue_ext(&a, &a.q->ext[i]);
 	if (ret == 0)
 		ret = account_queue(&a);
+	a.q->resolved = a.nq;
 	if (ret == 0 && qgroup_rescan_busy(a.q))
 		ret = rescan_batch(&a);
 	a.q->next = 0;
+	a.q->has_snap = 0;
+	qgroup_reserve_clear(a.q);
 	kfree(a.old.v);
 	kfree(a.new_.v);
 	kfree(a.tg.v);
