@@ -475,6 +475,24 @@ static int rescan_batch(struct acct *a)
 	return 0;
 }
 
+/* Does head h only add references of the snapshot counted without a
+ * walk (its root block's, and the copy's on what that block points
+ * at)? Those are the snapshot's state B already (qgroup_snapshot.c):
+ * they change nothing to count, and an extent whose set changed for
+ * another reason is queued by that reason's head or its parent. */
+static int snapshot_copy_refs(const struct qgroup_table *q,
+			      const struct dref_head *h)
+{
+	struct dref *r;
+
+	if (!q->has_snap)
+		return 0;
+	list_for_each_entry(r, &h->refs, struct dref, head_link)
+		if (r->key.parent || r->key.root != q->snap.id || r->mod < 0)
+			return 0;
+	return 1;
+}
+
 /*
  * Record that delayed-ref head h is being applied, when it can change
  * which subvolumes reach its extent (extent_run_head, in the commit).
@@ -486,7 +504,8 @@ int qgroup_record_head(struct trans *t, const struct dref_head *h)
 	struct qgroup_ext *e;
 	int ret;
 
-	if (!q || (h->must_insert && h->nrefs == 0) || h->nrefs == 0)
+	if (!q || (h->must_insert && h->nrefs == 0) || h->nrefs == 0 ||
+	    snapshot_copy_refs(q, h))
 		return 0;
 	if (!h->is_data) {
 		struct dref *r;

@@ -24,10 +24,10 @@
  * The commit then counts every extent whose references changed from B
  * rather than from the last commit: its old set of roots, resolved at
  * the commit roots, gains the snapshot where it held the source (except
- * S) and at N (qgroup_account.c, old_roots). The copy of S gave N's
- * children a reference each: their sets are the same in B and now, so
- * the commit stops there, and the snapshot costs the children of one
- * block instead of the source's whole tree.
+ * S) and at N (qgroup_account.c, old_roots). The references the copy
+ * of S gave N's children are B's already, and the commit does not look
+ * at them (snapshot_copy_refs): a snapshot costs a few counts instead of
+ * a walk of the source's tree.
  *
  * One snapshot per commit is counted so (fs_subvol_snapshot commits
  * each); another in the same commit takes the walk.
