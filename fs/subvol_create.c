@@ -344,10 +344,10 @@ int fs_subvol_snapshot_inherit(struct fs_info *fs, const char *src,
 	char *buf = kmalloc(4096);
 	int ret = buf && p ? 0 : -ENOMEM;
 
-	/* With quotas on, the changes before go in a commit of their own,
-	 * so that the snapshot's counts follow from its source's without a
-	 * walk (qgroup_snapshot.c). */
-	if (ret == 0 && fs->qgroups)
+	/* The changes before go in a commit of their own, so that with
+	 * quotas on the snapshot's counts follow from its source's without
+	 * a walk (qgroup_snapshot.c; Linux commits first too). */
+	if (ret == 0)
 		ret = trans_commit(fs);
 	if (ret == 0)
 		ret = wctx_begin(fs, &w, 0);
