@@ -227,7 +227,7 @@ progs-corpus:
 
 # Benchmarks: every bench/*.sh, each printing RESULT lines and ghee/Linux
 # ratios (bench/blk.sh: raw disk I/O beside Linux in the same QEMU).
-bench: kernel
+bench: kernel $(HOSTTOOL)
 	@for b in bench/*.sh; do $$b || exit; done
 
 # The power-cut tests with every survivor through btrfs check (make test

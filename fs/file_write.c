@@ -43,6 +43,7 @@
 #include "extent_tree.h"
 #include "fs_info.h"
 #include "internal.h"
+#include "qgroup.h"
 #include "volumes.h"
 #include "write_common.h"
 
@@ -470,23 +471,42 @@ static int compress_begin(struct fs_info *fs, struct ctree_root *root,
 }
 
 /*
- * Write len bytes of buf at byte off of regular file ino, growing it as
- * needed. On -ENOSPC the part written before space ran out stays (the file
- * grows to its end). Returns 0 or a negative errno.
+ * Reserve the write of *len bytes at off into subvolume subvol against
+ * its quota limits (qgroup_limit.c): its sector-aligned span and a tree
+ * block. All of it, or (last) as much as fits, *len shrunk to that;
+ * *rsv what was reserved. Returns 0, -EDQUOT (not a sector fits) or <0.
  */
-int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
-	     const void *buf, size_t len)
+static int write_reserve(struct fs_info *fs, u64 subvol, u64 off,
+			 size_t *len, int last, u64 *rsv)
+{
+	u64 ss = fs->sectorsize, ns = fs->nodesize;
+	u64 cs = off & ~(ss - 1), ce = (off + *len + ss - 1) & ~(ss - 1);
+	int ret = qgroup_reserve_upto(fs, subvol, ce - cs + ns,
+				      last ? ns + ss : ce - cs + ns, rsv);
+
+	if (ret == 0 && *rsv < ce - cs + ns)
+		*len = cs + ((*rsv - ns) & ~(ss - 1)) - off;
+	return ret;
+}
+
+/* fs_write's change; last: the write may stop where the quota limits
+ * say (else -EDQUOT when it does not fit whole). */
+static int write_once(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		      const void *buf, size_t len, int last)
 {
 	u8 ii[sizeof(struct d_inode_item)];
 	struct ctree_root *root;
 	struct compress_ctl cc = { 0 };
 	struct wctx w;
-	u64 size, nbytes, done = 0;
+	u64 size, nbytes, done = 0, rsv = 0, ss = fs->sectorsize;
+	size_t want = len;
 	int ret = wctx_begin_file(fs, &w, ino, 0), ret2;
 
 	if (ret)
 		return ret;
 	ret = file_begin(&w, ino, &root, ii, &size, &nbytes);
+	if (ret == 0 && len)
+		ret = write_reserve(fs, ino.root, off, &len, last, &rsv);
 	if (ret == 0)
 		ret = compress_begin(fs, root, ino.ino, ii, &cc);
 	if (ret)
@@ -495,6 +515,8 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	if (ret == 0 && len)
 		ret = write_range(&w, root, ino.ino, size, off, buf, len,
 				  &nbytes, &done, &cc);
+	if (ret == 0 && len < want)
+		ret = -EDQUOT;	/* the part that fits stays, as Linux */
 	if (done > size)
 		D_SET64(struct d_inode_item, ii, size, done);
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);
@@ -506,8 +528,34 @@ int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	ret2 = inode_item_put(&w, root, ino.ino, ii);
 	ret = ret ? ret : ret2;
 out:
+	if (rsv) {	/* give back the sectors not written */
+		u64 used = done > off ? ((done + ss - 1) & ~(ss - 1)) -
+					(off & ~(ss - 1)) + fs->nodesize : 0;
+
+		qgroup_release(fs, ino.root, rsv > used ? rsv - used : 0, 0);
+	}
 	kfree(cc.buf);
 	wctx_end(&w);
+	return ret;
+}
+
+/*
+ * Write len bytes of buf at byte off of regular file ino, growing it as
+ * needed. On -ENOSPC, or -EDQUOT when a quota limit is reached, the part
+ * written before stays (the file grows to its end). A write the limits
+ * refuse is tried again after a commit, which counts what the running
+ * transaction freed (as Linux's). Returns 0 or a negative errno.
+ */
+int fs_write(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+	     const void *buf, size_t len)
+{
+	int ret = write_once(fs, ino, off, buf, len, 0);
+
+	if (ret == -EDQUOT) {
+		ret = trans_commit(fs);
+		if (ret == 0)
+			ret = write_once(fs, ino, off, buf, len, 1);
+	}
 	return ret;
 }
 

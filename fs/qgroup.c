@@ -53,6 +53,16 @@ struct qgroup *qgroup_find(struct qgroup_table *q, u64 id)
 	return NULL;
 }
 
+/* An empty table (quotas turned on, or a mount finding them on). */
+struct qgroup_table *qgroup_table_new(void)
+{
+	struct qgroup_table *q = kzalloc(sizeof(*q));
+
+	if (q)
+		spin_init(&q->rsv_lock, "qgroup_rsv");
+	return q;
+}
+
 /* Add qgroup id to the table (zero counts, no limits); *out it. */
 static int table_add(struct qgroup_table *q, u64 id, struct qgroup **out)
 {
@@ -213,7 +223,7 @@ int qgroup_load(struct fs_info *fs)
 
 	if (!fs->quota_root.bytenr)
 		return 0;
-	q = kzalloc(sizeof(*q));
+	q = qgroup_table_new();
 	if (!q)
 		return -ENOMEM;
 	ctree_path_init(&p);

@@ -7,6 +7,8 @@
 #ifndef FS_QGROUP_H
 #define FS_QGROUP_H
 
+#include <ghee/sync.h>
+
 #include "format.h"
 
 struct fs_info;
@@ -19,6 +21,10 @@ struct qgroup {
 	u64 rfer, excl;		/* referenced, exclusive bytes */
 	u64 lim_flags;		/* BTRFS_QGROUP_LIMIT_* */
 	u64 max_rfer, max_excl;	/* limits, bytes (with their flag) */
+	/* Bytes the running transaction's changes reserved against the
+	 * limits and the commit has not counted yet [rsv_lock]: data
+	 * (both counts) and reflinks (referenced only). */
+	u64 rsv_rfer, rsv_excl;
 	u64 *parents;		/* ids of the groups it is a member of */
 	u32 nparents;
 	int dirty;		/* info item to rewrite at the commit */
@@ -28,6 +34,13 @@ struct qgroup {
 	 * walk up reached it. */
 	u32 old_n, new_n;
 	u64 mark, visit;
+};
+
+/* A snapshot this commit counted without a walk (qgroup_snapshot.c). */
+struct qgroup_snap {
+	u64 src, id;		/* source and snapshot subvolumes */
+	u64 src_root;		/* the source's root block, as committed */
+	u64 snap_root;		/* the snapshot's root block */
 };
 
 /*
@@ -55,10 +68,18 @@ struct qgroup_table {
 	u64 round;		/* extents counted (qgroup.mark) */
 	u64 seq;		/* roots walked up (qgroup.visit) */
 	int status_dirty;	/* status item to rewrite at the commit */
+	u32 resolved;		/* extents the last commit resolved: its
+				 * cost (tests, benchmarks) */
+	struct qgroup_snap snap;	/* [commit only] valid when has_snap */
+	int has_snap;
+	/* Rank 1h, leaf spinlock: every group's rsv_rfer and rsv_excl
+	 * (changes reserve concurrently under trans_sem for read). */
+	struct spinlock rsv_lock;
 };
 
 /* qgroup.c */
 struct qgroup *qgroup_find(struct qgroup_table *q, u64 id);
+struct qgroup_table *qgroup_table_new(void);
 int qgroup_load(struct fs_info *fs);
 void qgroup_table_free(struct fs_info *fs);
 struct fs_qgroup_inherit;
@@ -81,6 +102,24 @@ int qgroup_relation_add(struct trans *t, u64 id, u64 parent);
 int qgroup_rescan_start(struct fs_info *fs);
 void qgroup_rescan_stop(struct fs_info *fs);
 int qgroup_rescan_busy(const struct qgroup_table *q);
+
+/* qgroup_limit.c */
+#define QGROUP_RSV_RFER_ONLY (1u << 0)	/* reflink: excl cannot grow */
+int qgroup_reserve(struct fs_info *fs, u64 subvol, u64 bytes,
+		   unsigned flags);
+int qgroup_reserve_upto(struct fs_info *fs, u64 subvol, u64 want, u64 min,
+			u64 *got);
+void qgroup_release(struct fs_info *fs, u64 subvol, u64 bytes,
+		    unsigned flags);
+void qgroup_reserve_clear(struct qgroup_table *q);
+int qgroup_groups_of(struct qgroup_table *q, u64 subvol,
+		     struct qgroup ***out, u32 *n);
+
+/* qgroup_snapshot.c */
+struct ctree_root;
+int qgroup_snapshot_created(struct trans *t, u64 src, u64 id,
+			    const struct fs_qgroup_inherit *qi,
+			    const struct ctree_root *src_root, u64 snap_root);
 
 /* qgroup_account.c */
 int qgroup_record_head(struct trans *t, const struct dref_head *h);

@@ -110,6 +110,24 @@ static int in_set(const struct rootset *s, u64 id)
 	return 0;
 }
 
+/* Add subvolume id to set s, in order, once. */
+static int set_add(struct rootset *s, u64 id)
+{
+	u32 i;
+	int ret;
+
+	if (in_set(s, id))
+		return 0;
+	ret = backref_grow((void **)&s->v, &s->cap, s->n, sizeof(u64));
+	if (ret)
+		return ret;
+	for (i = s->n; i > 0 && s->v[i - 1] > id; i--)
+		s->v[i] = s->v[i - 1];
+	s->v[i] = id;
+	s->n++;
+	return 0;
+}
+
 /* Groups touched while counting one extent. */
 struct touched {
 	struct qgroup **v;
@@ -195,6 +213,23 @@ struct acct {
 	struct qgroup_ext *queue;
 	u32 nq, qcap;
 };
+
+/* The subvolumes reaching extent e before this commit's changes: at the
+ * commit roots, plus a snapshot counted without a walk wherever its
+ * source reached (qgroup_snapshot.c): its root block, and all below the
+ * source's root block but that block. */
+static int old_roots(struct acct *a, const struct qgroup_ext *e)
+{
+	const struct qgroup_snap *sn = &a->q->snap;
+	int ret = roots_of(a->fs, e, BACKREF_COMMIT, &a->old);
+
+	if (ret || !a->q->has_snap)
+		return ret;
+	if (e->bytenr == sn->snap_root ||
+	    (e->bytenr != sn->src_root && in_set(&a->old, sn->src)))
+		ret = set_add(&a->old, sn->id);
+	return ret;
+}
 
 /* Apply the change of extent e's set from a->old to a->new_. */
 static int apply(struct acct *a, u64 size)
@@ -333,7 +368,7 @@ static int account_queue(struct acct *a)
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
-		ret = roots_of(a->fs, &e, BACKREF_COMMIT, &a->old);
+		ret = old_roots(a, &e);
 		if (ret == 0)
 			ret = roots_of(a->fs, &e, BACKREF_CURRENT, &a->new_);
 		if (ret || (a->old.n == a->new_.n &&
@@ -440,6 +475,24 @@ static int rescan_batch(struct acct *a)
 	return 0;
 }
 
+/* Does head h only add references of the snapshot counted without a
+ * walk (its root block's, and the copy's on what that block points
+ * at)? Those are the snapshot's state B already (qgroup_snapshot.c):
+ * they change nothing to count, and an extent whose set changed for
+ * another reason is queued by that reason's head or its parent. */
+static int snapshot_copy_refs(const struct qgroup_table *q,
+			      const struct dref_head *h)
+{
+	struct dref *r;
+
+	if (!q->has_snap)
+		return 0;
+	list_for_each_entry(r, &h->refs, struct dref, head_link)
+		if (r->key.parent || r->key.root != q->snap.id || r->mod < 0)
+			return 0;
+	return 1;
+}
+
 /*
  * Record that delayed-ref head h is being applied, when it can change
  * which subvolumes reach its extent (extent_run_head, in the commit).
@@ -451,7 +504,8 @@ int qgroup_record_head(struct trans *t, const struct dref_head *h)
 	struct qgroup_ext *e;
 	int ret;
 
-	if (!q || (h->must_insert && h->nrefs == 0) || h->nrefs == 0)
+	if (!q || (h->must_insert && h->nrefs == 0) || h->nrefs == 0 ||
+	    snapshot_copy_refs(q, h))
 		return 0;
 	if (!h->is_data) {
 		struct dref *r;
@@ -500,9 +554,12 @@ int qgroup_account_commit(struct trans *t)
 		ret = queue_ext(&a, &a.q->ext[i]);
 	if (ret == 0)
 		ret = account_queue(&a);
+	a.q->resolved = a.nq;
 	if (ret == 0 && qgroup_rescan_busy(a.q))
 		ret = rescan_batch(&a);
 	a.q->next = 0;
+	a.q->has_snap = 0;
+	qgroup_reserve_clear(a.q);
 	kfree(a.old.v);
 	kfree(a.new_.v);
 	kfree(a.tg.v);

@@ -78,7 +78,7 @@ static int enable_locked(struct trans *t)
 	u8 item[sizeof(struct d_root_item)];
 	int ret;
 
-	fs->qgroups = kzalloc(sizeof(*fs->qgroups));
+	fs->qgroups = qgroup_table_new();
 	if (!fs->qgroups)
 		return -ENOMEM;
 	ctree_root_init(&fs->quota_root, fs, BTRFS_QUOTA_TREE_OBJECTID,

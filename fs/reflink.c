@@ -39,6 +39,7 @@
 #include "extent_tree.h"
 #include "fs_info.h"
 #include "internal.h"
+#include "qgroup.h"
 #include "reflink.h"
 #include "write_common.h"
 
@@ -274,6 +275,31 @@ static int check_args(struct wctx *w, struct clone *c, const u8 *sii,
 	return 0;
 }
 
+/*
+ * Reserve a step against the destination's quota limits (qgroup_limit.c):
+ * a tree block, and, into another subvolume, the disk bytes of the
+ * extents it shares there (referenced only: shared, they are no one's
+ * exclusive bytes). Returns 0, -EDQUOT or <0.
+ */
+static int clone_reserve(struct fs_info *fs, const struct clone *c)
+{
+	u64 bytes = 0;
+	u32 i;
+	int ret = qgroup_reserve(fs, c->dst.root, fs->nodesize, 0);
+
+	for (i = 0; c->src.root != c->dst.root && i < c->n; i++)
+		if (D_GET8(struct d_file_extent_item, c->items[i].body,
+			   type) != BTRFS_FILE_EXTENT_INLINE)
+			bytes += D_GET64(struct d_file_extent_item,
+					 c->items[i].body, disk_num_bytes);
+	if (ret)
+		return ret;
+	ret = qgroup_reserve(fs, c->dst.root, bytes, QGROUP_RSV_RFER_ONLY);
+	if (ret)
+		qgroup_release(fs, c->dst.root, fs->nodesize, 0);
+	return ret;
+}
+
 /* Make the step from from (first: check the arguments, and start at
  * src_off): *next gets where it ended. */
 static int clone_one_step(struct fs_info *fs, struct clone *c, u64 from,
@@ -303,6 +329,8 @@ static int clone_one_step(struct fs_info *fs, struct clone *c, u64 from,
 		ret = subvol_get(fs, c->src.root, &sv);
 	if (ret == 0 && from < c->end)
 		ret = reflink_collect(c, &sv->root, from, next);
+	if (ret == 0 && from < c->end)
+		ret = clone_reserve(fs, c);
 	if (ret == 0 && from < c->end)
 		ret = reflink_step(&w, c, droot, from, *next, dii);
 	reflink_items_free(c);

@@ -222,6 +222,11 @@ static int new_name(struct wctx *w, const char *path, struct dentry *d,
 		ret = wctx_root(w, d->dir.root, &root);
 	if (ret == 0)
 		ret = link_check(root, d, 0, NULL);
+	/* The new entry's blocks, against the directory's quota limits
+	 * (Linux's reservation: three blocks). */
+	if (ret == 0)
+		ret = qgroup_reserve(w->fs, d->dir.root, 3 * w->fs->nodesize,
+				     0);
 	return ret;
 }
 
@@ -337,7 +342,15 @@ int fs_subvol_snapshot_inherit(struct fs_info *fs, const char *src,
 	struct snapshot_pending *p = kzalloc(sizeof(*p));
 	struct wctx w;
 	char *buf = kmalloc(4096);
-	int ret = buf && p ? wctx_begin(fs, &w, 0) : -ENOMEM;
+	int ret = buf && p ? 0 : -ENOMEM;
+
+	/* The changes before go in a commit of their own, so that with
+	 * quotas on the snapshot's counts follow from its source's without
+	 * a walk (qgroup_snapshot.c; Linux commits first too). */
+	if (ret == 0)
+		ret = trans_commit(fs);
+	if (ret == 0)
+		ret = wctx_begin(fs, &w, 0);
 
 	if (ret) {
 		kfree(buf);
@@ -447,6 +460,7 @@ static int make_snapshot(struct trans *t, struct snapshot_pending *p)
 	const struct subvol_root *sv;
 	struct ctree_root *src;
 	struct tree_block *n;
+	u64 snap_root;
 	u8 *src_item = kmalloc(2 * RI), *item = src_item + RI;
 	u32 size;
 	int ret = src_item ? subvol_get(t->fs, p->src, &sv) : -ENOMEM;
@@ -465,10 +479,12 @@ static int make_snapshot(struct trans *t, struct snapshot_pending *p)
 	src->dirty = 1;		/* its root item records last_snapshot */
 	spin_unlock(&src->lock);
 	snapshot_root_item(t, p, src_item, n, item);
+	snap_root = n->start;
 	tree_block_put(n);
 	ret = ctree_insert_item(t, &t->fs->tree_root, &k, item, RI);
 	if (ret == 0)
-		ret = qgroup_subvol_created(t, p->id, &p->qi);
+		ret = qgroup_snapshot_created(t, p->src, p->id, &p->qi, src,
+					      snap_root);
 	if (ret == 0)
 		ret = link_subvol(&w, p->dir, p->name, p->len, p->id);
 	if (ret == 0)

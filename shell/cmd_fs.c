@@ -61,6 +61,7 @@ const char *cmd_fs_err_text(int err)
 	case EPIPE: return "broken pipe";
 	case ECANCELED: return "cancelled";
 	case EBUSY: return "device or resource busy";
+	case EDQUOT: return "disk quota exceeded";
 	case ENOTTY: return "not a pipe or a file (the console)";
 	default: return "error";
 	}

@@ -28,293 +28,9 @@
 #include "../../fs/qgroup.h"
 #include "../../fs/subvol.h"
 #include "../../fs/tree_check.h"
+#include "qgroup_env.h"
 #include "shim/fault_dev.h"
 #include "test.h"
-
-#define DEV_BYTES (256ull << 20)
-#define MAX_TREES 64
-
-/* One (extent, subvolume) pair: the subvolume's tree reaches it. */
-struct reach {
-	u64 bytenr, len, root;
-};
-
-struct reachv {
-	struct reach *v;
-	u32 n, cap;
-};
-
-static int reach_add(struct reachv *r, u64 bytenr, u64 len, u64 root)
-{
-	if (r->n == r->cap) {
-		u32 c = r->cap ? 2 * r->cap : 1024;
-		struct reach *v = realloc(r->v, c * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		r->v = v;
-		r->cap = c;
-	}
-	r->v[r->n].bytenr = bytenr;
-	r->v[r->n].len = len;
-	r->v[r->n++].root = root;
-	return 0;
-}
-
-static int reach_cmp(const void *a, const void *b)
-{
-	const struct reach *x = a, *y = b;
-
-	if (x->bytenr != y->bytenr)
-		return x->bytenr < y->bytenr ? -1 : 1;
-	return x->root < y->root ? -1 : x->root > y->root;
-}
-
-/* Add what leaf b points at (data extents) for tree root. */
-static int leaf_extents(struct tree_block *b, u64 root, struct reachv *r)
-{
-	u32 i;
-	int ret = 0;
-
-	for (i = 0; i < tb_nritems(b) && ret == 0; i++) {
-		const u8 *d = tb_item_data(b, i);
-		struct key k;
-
-		tb_item_key(b, i, &k);
-		if (k.type != BTRFS_EXTENT_DATA_KEY ||
-		    tb_item_size(b, i) < sizeof(struct d_file_extent_item) ||
-		    D_GET8(struct d_file_extent_item, d, type) ==
-		    BTRFS_FILE_EXTENT_INLINE ||
-		    !D_GET64(struct d_file_extent_item, d, disk_bytenr))
-			continue;
-		ret = reach_add(r, D_GET64(struct d_file_extent_item, d,
-					   disk_bytenr),
-				D_GET64(struct d_file_extent_item, d,
-					disk_num_bytes), root);
-	}
-	return ret;
-}
-
-/* Walk the tree of root down; add every block and extent it reaches. */
-static int walk_tree(struct ctree_root *root, struct reachv *r)
-{
-	struct tree_block *stack[256], *c;
-	int sp = 0, ret = ctree_read_root(root, &stack[sp]);
-
-	if (ret)
-		return ret;
-	sp++;
-	while (ret == 0 && sp > 0) {
-		struct tree_block *b = stack[--sp];
-		u32 s;
-
-		ret = reach_add(r, b->start, root->fs->nodesize,
-				root->objectid);
-		if (ret == 0 && tb_level(b) == 0)
-			ret = leaf_extents(b, root->objectid, r);
-		for (s = 0; ret == 0 && tb_level(b) > 0 && s < tb_nritems(b);
-		     s++) {
-			if (sp == 256) {
-				ret = -ENOSPC;
-				break;
-			}
-			ret = ctree_read_child(root, b, (int)s, &c);
-			if (ret == 0)
-				stack[sp++] = c;
-		}
-		tree_block_put(b);
-	}
-	while (sp > 0)
-		tree_block_put(stack[--sp]);
-	return ret;
-}
-
-/* Every (extent, subvolume) pair of the filesystem, sorted, unique.
- * Caller made sure no dropped subvolume is left (fs_subvol_sync). */
-static int brute_reach(struct fs_info *fs, struct reachv *r)
-{
-	struct key k = { BTRFS_FS_TREE_OBJECTID, BTRFS_ROOT_ITEM_KEY, 0 };
-	u64 ids[MAX_TREES];
-	u32 n = 0, i, j;
-	struct ctree_path p;
-	int ret;
-
-	ctree_path_init(&p);
-	for (ret = ctree_search_ge(&fs->tree_root, &k, &p); ret == 0;
-	     ret = ctree_next_item(&p)) {
-		ctree_item_key(&p, &k);
-		if (k.type == BTRFS_ROOT_ITEM_KEY &&
-		    tree_check_is_subvol_tree(k.objectid) && n < MAX_TREES)
-			ids[n++] = k.objectid;
-	}
-	ctree_path_release(&p);
-	if (ret < 0)
-		return ret;
-	for (i = 0; i < n; i++) {
-		const struct subvol_root *sv;
-
-		ret = subvol_get(fs, ids[i], &sv);
-		if (ret == 0)
-			ret = walk_tree((struct ctree_root *)&sv->root, r);
-		if (ret)
-			return ret;
-	}
-	if (r->n)
-		qsort(r->v, r->n, sizeof(*r->v), reach_cmp);
-	for (i = j = 0; i < r->n; i++)
-		if (j == 0 || reach_cmp(&r->v[j - 1], &r->v[i]))
-			r->v[j++] = r->v[i];
-	r->n = j;
-	return 0;
-}
-
-/* Is group g subvolume root's qgroup or above it? */
-static int holds(struct qgroup_table *q, u64 g, u64 root, int depth)
-{
-	struct qgroup *x = qgroup_find(q, root);
-	u32 i;
-
-	if (g == root)
-		return 1;
-	if (!x || depth > 16)
-		return 0;
-	for (i = 0; i < x->nparents; i++)
-		if (holds(q, g, x->parents[i], depth + 1))
-			return 1;
-	return 0;
-}
-
-/* Compare every qgroup's counts with the brute force's. 0 when equal. */
-static int compare_counts(struct fs_info *fs)
-{
-	struct qgroup_table *q = fs->qgroups;
-	struct reachv r = { 0 };
-	u32 gi, i, j;
-	int ret = brute_reach(fs, &r);
-
-	for (gi = 0; ret == 0 && q && gi < q->n; gi++) {
-		const struct qgroup *g = &q->v[gi];
-		u64 rfer = 0, excl = 0;
-
-		for (i = 0; i < r.n; i = j) {
-			u32 in = 0;
-
-			for (j = i; j < r.n && r.v[j].bytenr == r.v[i].bytenr;
-			     j++)
-				in += holds(q, g->id, r.v[j].root, 0);
-			if (in)
-				rfer += r.v[i].len;
-			if (in == j - i)
-				excl += r.v[i].len;
-		}
-		if (rfer != g->rfer || excl != g->excl) {
-			printf("# qgroup %llu/%llu: rfer %llu excl %llu, brute "
-			       "force rfer %llu excl %llu\n",
-			       (unsigned long long)(g->id >> 48),
-			       (unsigned long long)(g->id & 0xffffffffffffULL),
-			       (unsigned long long)g->rfer,
-			       (unsigned long long)g->excl,
-			       (unsigned long long)rfer,
-			       (unsigned long long)excl);
-			ret = -1;
-		}
-	}
-	free(r.v);
-	return ret;
-}
-
-/* Commit (after the cleaner and any rescan are done) and compare. */
-static int sync_compare(struct fs_info *fs)
-{
-	int ret = fs_subvol_sync(fs);
-
-	if (ret == 0)
-		ret = fs_quota_rescan_wait(fs);
-	if (ret == 0)
-		ret = fs_sync(fs);
-	return ret ? ret : compare_counts(fs);
-}
-
-struct env {
-	struct fault_dev *dev;
-	struct fs_info *fs;
-};
-
-static int env_open(struct env *e, u32 nodesize)
-{
-	struct fs_mkfs_opts o = { NULL, nodesize, 0, NULL };
-	int ret;
-
-	e->dev = fault_dev_new(DEV_BYTES);
-	if (!e->dev || fs_mkfs(fault_dev_blk(e->dev), &o))
-		return -EIO;
-	ret = fs_mount(fault_dev_blk(e->dev), 0, &e->fs);
-	return ret ? ret : fs_quota_enable(e->fs);
-}
-
-/* Unmount; ghee's fsck (which counts quota groups too), btrfs check and
- * its qgroup report must be clean. */
-static int env_close(struct env *e)
-{
-	struct fs_check_report rep;
-	int bad = 0;
-
-	if (e->fs && fs_subvol_sync(e->fs) == 0 &&
-	    fs_quota_rescan_wait(e->fs) == 0 && fs_sync(e->fs) == 0 &&
-	    fs_check(e->fs, &rep)) {
-		printf("# ghee fsck: %llu errors\n",
-		       (unsigned long long)rep.errors);
-		bad = 1;
-	}
-	if (e->fs)
-		fs_umount(e->fs);
-	if (e->dev && test_btrfs_check(__FILE__, __LINE__,
-				       fault_dev_btrfs_check_qgroups(e->dev)))
-		bad = 1;
-	fault_dev_free(e->dev);
-	return bad ? -EUCLEAN : 0;
-}
-
-/* Write len bytes of byte c at off of path (made when missing). */
-static int put(struct fs_info *fs, const char *path, u64 off, size_t len,
-	       int c)
-{
-	static char buf[1 << 18];
-	struct fs_ino ino;
-	int ret = fs_lookup(fs, path, 0, &ino);
-
-	if (ret == -ENOENT)
-		ret = fs_create(fs, path, 0644, &ino);
-	if (ret)
-		return ret;
-	memset(buf, c, len);
-	return fs_write(fs, ino, off, buf, len);
-}
-
-/* Make n small files under dir (tall trees with 4 KiB nodes). */
-static int many_files(struct fs_info *fs, const char *dir, int n, int c)
-{
-	char name[64];
-	int i, ret = fs_mkdir(fs, dir, 0755);
-
-	for (i = 0; i < n && ret == 0; i++) {
-		snprintf(name, sizeof(name), "%s/f%05d", dir, i);
-		ret = put(fs, name, 0, i % 3 ? 5000 : 100, c);
-	}
-	return ret;
-}
-
-/* Share len bytes of src at 0 into dst at dst_off (made when missing). */
-static int reflink(struct fs_info *fs, const char *src, const char *dst,
-		   u64 len, u64 dst_off)
-{
-	struct fs_ino s, d;
-	int ret = fs_lookup(fs, src, 0, &s);
-
-	if (ret == 0 && fs_lookup(fs, dst, 0, &d) == -ENOENT)
-		ret = fs_create(fs, dst, 0644, &d);
-	return ret ? ret : fs_clone_range(fs, s, 0, len, d, dst_off);
-}
 
 TEST(qgroup, enable_counts_what_is_there)
 {
@@ -466,6 +182,42 @@ TEST(qgroup, inherit_on_create_and_snapshot)
 	CHECK_OK(fs_subvol_snapshot_inherit(e.fs, "/s", "/t", FS_SNAP_RDONLY,
 					    NULL));
 	CHECK_OK(put(e.fs, "/s/d/f00003", 0, 20000, 9));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(env_close(&e));
+}
+
+/* A snapshot's counts follow from its source's: its commit resolves the
+ * children of its root block, not the source's tree; the counts stay
+ * exact, also when the snapshot's entry goes into its source, when it
+ * joins its source's groups, and when it joins others (walked). */
+TEST(qgroup, snapshot_costs_its_root_not_a_walk)
+{
+	const u64 g = 1ULL << 48 | 1, h = 1ULL << 48 | 2;
+	struct fs_qgroup_inherit qg = { 1, { g } }, qh = { 1, { h } };
+	struct env e = { 0 };
+
+	CHECK_OK(env_open(&e, 4096));
+	CHECK_OK(fs_subvol_create(e.fs, "/v"));
+	CHECK_OK(many_files(e.fs, "/v/d", 1500, 1));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/v", "/s", 0));
+	CHECK(e.fs->qgroups->resolved < 200);
+	CHECK_OK(compare_counts(e.fs));
+	CHECK_OK(put(e.fs, "/v/d/f00007", 0, 9000, 2));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/v", "/v/in", FS_SNAP_RDONLY));
+	CHECK(e.fs->qgroups->resolved < 200);
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(fs_qgroup_create(e.fs, g));
+	CHECK_OK(fs_qgroup_create(e.fs, h));
+	CHECK_OK(fs_qgroup_relation(e.fs, 256, g, 1));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(fs_subvol_snapshot_inherit(e.fs, "/v", "/t", 0, &qg));
+	CHECK(e.fs->qgroups->resolved < 200);
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(fs_subvol_snapshot_inherit(e.fs, "/v", "/u", 0, &qh));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(put(e.fs, "/t/d/f00100", 0, 9000, 3));
+	CHECK_OK(fs_subvol_delete(e.fs, "/s", 0));
 	CHECK_OK(sync_compare(e.fs));
 	CHECK_OK(env_close(&e));
 }

@@ -14,7 +14,12 @@
 #   4. images made with quotas by others mount read-write and stay exact:
 #      mkfs.btrfs -R quota, and one Linux left with its counts marked
 #      inconsistent (a dropped snapshot taller than its threshold), which
-#      ghee rescans at mount.
+#      ghee rescans at mount;
+#   5. limits: Linux sets them and writes 2 MiB under a 1 MiB limit;
+#      ghee, on the same image, enforces the limits Linux set (a referenced
+#      and an exclusive one), stops the same write where Linux did, frees
+#      at the limit; the counts stay exact, and Linux reads the limit ghee
+#      set (`btrfs qgroup show -re`; step 2 compares ghee's limits too).
 # Output: KTAP and '#' lines. Scratch files in build/interop-qgroup/.
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
@@ -152,5 +157,37 @@ if mount -o loop "$img" "$m" 2>>"$W/mount.err"; then
 	fi
 else
 	skip linux_inconsistent_image_rescanned "no loop mount"
+fi
+# 5. Limits Linux set, enforced by ghee where Linux enforces them.
+mkfs.btrfs -q -f "$img" >/dev/null 2>&1
+if mount -o loop "$img" "$m" 2>>"$W/mount.err"; then
+	btrfs -q quota enable "$m"
+	for s in la ga ge; do btrfs -q subvolume create "$m/$s" >/dev/null; done
+	btrfs qgroup limit 1M "$m/la" && btrfs qgroup limit 1M "$m/ga" &&
+		btrfs qgroup limit -e 512K "$m/ge"
+	sync
+	dd if=/dev/urandom of="$m/la/f" bs=2M count=1 2>/dev/null
+	lsize=$(stat -c %s "$m/la/f")
+	umount "$m"
+	out=$(ghee "write /ga/f 0 2097152 1" "stat /ga/f" "write /ge/f 0 2097152 2" \
+		"rm /ga/f" "sync" "write /ga/g 0 4096 3" "qgroup limit 600K 0/258 /" \
+		"sync" | tr -d '\0')
+	gsize=$(echo "$out" | sed -n 's/^ *Size: \([0-9]*\).*/\1/p')
+	nq=$(echo "$out" | grep -c "disk quota exceeded")
+	lim=
+	if mount -o loop "$img" "$m" 2>>"$W/mount.err"; then
+		lim=$(btrfs qgroup show -re --raw "$m" | awk '$1 == "0/258" { print $4 " " $5 }')
+		umount "$m"
+	fi
+	if [ "$nq" = 2 ] && [ "$gsize" = "$lsize" ] && [ "$lim" = "614400 524288" ] &&
+	   check 6; then
+		ok linux_limits_enforced_alike
+	else
+		echo "$out" | grep -E "errno|^error|^ERROR|aborted" | head -n 10 | say
+		echo "Linux wrote $lsize bytes, ghee $gsize; $nq refusals; 0/258 limits '$lim'" | say
+		notok linux_limits_enforced_alike "ghee's limits differ from Linux's"
+	fi
+else
+	skip linux_limits_enforced_alike "no loop mount"
 fi
 finish

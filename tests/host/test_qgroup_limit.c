@@ -1,0 +1,170 @@
+/*
+ * Quota group limits (fs/qgroup_limit.c): a write, reflink or snapshot
+ * that would take a qgroup past its referenced or exclusive limit, at
+ * level 0 or above, fails with -EDQUOT, the part of a write that fits
+ * staying as on Linux; freeing never fails and lifts the limit; `limit
+ * none` removes it. Each case checks the counts against the brute force
+ * (test_qgroup_env.c) and ends with `btrfs check --qgroup-report`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <ghee/errno.h>
+
+#include "../../fs/fs.h"
+#include "../../fs/fs_info.h"
+#include "../../fs/qgroup.h"
+#include "qgroup_env.h"
+#include "test.h"
+
+#define KIB 1024ull
+#define MIB (1024 * KIB)
+#define RFER BTRFS_QGROUP_LIMIT_MAX_RFER
+#define EXCL BTRFS_QGROUP_LIMIT_MAX_EXCL
+
+static u64 size_of(struct fs_info *fs, const char *path)
+{
+	struct fs_stat st;
+	struct fs_ino ino;
+
+	if (fs_lookup(fs, path, 0, &ino) || fs_stat(fs, ino, &st))
+		return (u64)-1;
+	return st.size;
+}
+
+static struct qgroup *group(struct fs_info *fs, u64 id)
+{
+	return qgroup_find(fs->qgroups, id);
+}
+
+TEST(qgroup_limit, rfer_write_stops_where_linux_does)
+{
+	struct env e = { 0 };
+	struct fs_ino ino;
+
+	CHECK_OK(env_open(&e, 16384));
+	CHECK_OK(fs_subvol_create(e.fs, "/a"));
+	CHECK_OK(fs_sync(e.fs));
+	CHECK_EQ(group(e.fs, 256)->rfer, 16384);
+	CHECK_OK(fs_qgroup_limit(e.fs, 256, RFER, MIB));
+	/* Linux's loop mount wrote 1015808 bytes of this: the limit less
+	 * the subvolume's leaf less one block of metadata. */
+	CHECK_EQ(put(e.fs, "/a/f", 0, 2 * MIB, 1), -EDQUOT);
+	CHECK_EQ(size_of(e.fs, "/a/f"), 1015808);
+	CHECK_OK(sync_compare(e.fs));
+	CHECK(group(e.fs, 256)->rfer <= MIB);
+	CHECK_EQ(put(e.fs, "/a/g", 0, 4096, 2), -EDQUOT);
+	CHECK_EQ(put(e.fs, "/a/f", 8192, 4096, 2), -EDQUOT);
+	/* The rest of the filesystem is not limited. */
+	CHECK_OK(put(e.fs, "/h", 0, 2 * MIB, 3));
+	/* Freeing at the limit works, and lifts it. */
+	CHECK_OK(fs_lookup(e.fs, "/a/f", 0, &ino));
+	CHECK_OK(fs_truncate(e.fs, ino, 4096));
+	CHECK_OK(fs_unlink(e.fs, "/a/f"));
+	CHECK_OK(put(e.fs, "/a/g", 0, 512 * KIB, 4));
+	CHECK_OK(sync_compare(e.fs));
+	/* limit none */
+	CHECK_OK(fs_qgroup_limit(e.fs, 256, RFER, 0));
+	CHECK_OK(put(e.fs, "/a/g", 0, 2 * MIB, 5));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK(group(e.fs, 256)->rfer > 2 * MIB);
+	CHECK_OK(env_close(&e));
+}
+
+/* A snapshot shares everything: its exclusive bytes grow only as its
+ * writes copy what it shared. */
+TEST(qgroup_limit, excl_snapshot_sharing_then_cow)
+{
+	struct env e = { 0 };
+
+	CHECK_OK(env_open(&e, 16384));
+	CHECK_OK(fs_subvol_create(e.fs, "/a"));
+	CHECK_OK(put(e.fs, "/a/f", 0, 800 * KIB, 1));
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/a", "/s", 0));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_EQ(group(e.fs, 257)->excl, 16384);
+	CHECK_OK(fs_qgroup_limit(e.fs, 257, EXCL, 256 * KIB));
+	/* Referenced bytes far past the exclusive limit are fine. */
+	CHECK_OK(put(e.fs, "/s/g", 0, 64 * KIB, 2));
+	/* Copying shared data makes it the snapshot's own. */
+	CHECK_EQ(put(e.fs, "/s/f", 0, 400 * KIB, 3), -EDQUOT);
+	CHECK_OK(sync_compare(e.fs));
+	CHECK(group(e.fs, 257)->excl <= 256 * KIB);
+	CHECK(group(e.fs, 257)->excl > 200 * KIB);
+	/* The source is not limited. */
+	CHECK_OK(put(e.fs, "/a/f", 0, 800 * KIB, 4));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(env_close(&e));
+}
+
+/* A level-1 group's limit holds its members together. */
+TEST(qgroup_limit, level1_parent)
+{
+	const u64 g = 1ULL << 48 | 1;
+	struct env e = { 0 };
+
+	CHECK_OK(env_open(&e, 16384));
+	CHECK_OK(fs_subvol_create(e.fs, "/a"));
+	CHECK_OK(fs_subvol_create(e.fs, "/b"));
+	CHECK_OK(fs_qgroup_create(e.fs, g));
+	CHECK_OK(fs_qgroup_relation(e.fs, 256, g, 1));
+	CHECK_OK(fs_qgroup_relation(e.fs, 257, g, 1));
+	CHECK_OK(fs_quota_rescan_wait(e.fs));
+	CHECK_OK(fs_qgroup_limit(e.fs, g, RFER, MIB));
+	CHECK_OK(put(e.fs, "/a/f", 0, 600 * KIB, 1));
+	CHECK_EQ(put(e.fs, "/b/f", 0, 600 * KIB, 2), -EDQUOT);
+	CHECK_OK(sync_compare(e.fs));
+	CHECK(group(e.fs, g)->rfer <= MIB);
+	CHECK(group(e.fs, g)->rfer > 900 * KIB);
+	/* Not a member: not limited. */
+	CHECK_OK(fs_subvol_create(e.fs, "/c"));
+	CHECK_OK(put(e.fs, "/c/f", 0, 2 * MIB, 3));
+	CHECK_OK(fs_unlink(e.fs, "/a/f"));
+	CHECK_OK(put(e.fs, "/b/f", 0, 600 * KIB, 4));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(env_close(&e));
+}
+
+/* A reflink into another subvolume references the shared extents there;
+ * one inside a subvolume references nothing new. */
+TEST(qgroup_limit, reflink)
+{
+	struct env e = { 0 };
+
+	CHECK_OK(env_open(&e, 16384));
+	CHECK_OK(fs_subvol_create(e.fs, "/a"));
+	CHECK_OK(fs_subvol_create(e.fs, "/b"));
+	CHECK_OK(put(e.fs, "/a/f", 0, 600 * KIB, 1));
+	CHECK_OK(fs_sync(e.fs));
+	CHECK_OK(fs_qgroup_limit(e.fs, 257, RFER, 256 * KIB));
+	CHECK_EQ(reflink(e.fs, "/a/f", "/b/g", 0, 0), -EDQUOT);
+	CHECK_EQ(size_of(e.fs, "/b/g"), 0);
+	CHECK_OK(fs_qgroup_limit(e.fs, 256, RFER,
+				 group(e.fs, 256)->rfer + 32 * KIB));
+	CHECK_OK(reflink(e.fs, "/a/f", "/a/g", 0, 0));
+	CHECK_OK(reflink(e.fs, "/a/f", "/a/h", 0, 0));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(fs_qgroup_limit(e.fs, 257, RFER, 0));
+	CHECK_OK(reflink(e.fs, "/a/f", "/b/g", 0, 0));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(env_close(&e));
+}
+
+/* A snapshot's entry goes in its directory's subvolume, which must have
+ * room for it (Linux's three blocks). */
+TEST(qgroup_limit, snapshot_into_a_full_subvolume)
+{
+	struct env e = { 0 };
+	struct fs_ino ino;
+
+	CHECK_OK(env_open(&e, 16384));
+	CHECK_OK(fs_subvol_create(e.fs, "/a"));
+	CHECK_OK(fs_qgroup_limit(e.fs, 256, RFER, 512 * KIB));
+	CHECK_EQ(put(e.fs, "/a/f", 0, MIB, 1), -EDQUOT);
+	CHECK_EQ(fs_subvol_snapshot(e.fs, "/a", "/a/s", 0), -EDQUOT);
+	CHECK_EQ(fs_lookup(e.fs, "/a/s", 0, &ino), -ENOENT);
+	CHECK_EQ(fs_subvol_create(e.fs, "/a/v"), -EDQUOT);
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/a", "/s", 0));
+	CHECK_OK(sync_compare(e.fs));
+	CHECK_OK(env_close(&e));
+}

@@ -1,0 +1,60 @@
+"""Quota group limits in ghee over virtio-blk: with a 1 MiB limit on a
+subvolume, a 2 MiB write stops where Linux's does (the limit less the
+subvolume's leaf less one block) with "disk quota exceeded", a copy into
+it fails the same way, deleting at the limit works and lifts it, and
+`qgroup limit none` removes it; then `btrfs check --qgroup-report` on the
+host finds the counts exact."""
+import os
+import re
+import shutil
+import subprocess
+
+from guest import ROOT, scratch_image
+
+IMG = os.path.join(ROOT, "build/tests/qgroup/qgroup.img")
+
+
+def ok(out):
+    assert "error" not in out.lower() and "errno" not in out, out
+    return out
+
+
+def size(g, path):
+    out = ok(g.cmd("stat " + path))
+    m = re.search(r"Size: (\d+)", out)
+    assert m, out
+    return int(m.group(1))
+
+
+def test_limits(ctx):
+    img = scratch_image(IMG, 512 << 20)
+    g = ctx.guest(disks=[img], timeout=240)
+    g.boot()
+    assert "made btrfs on vda" in g.cmd("mkfs vda")
+    assert "mounted vda read-write" in g.cmd("mount vda")
+    for line in ("quota enable /", "subvolume create /a",
+                 "qgroup limit 1M /a", "write /big 0 2097152 5", "sync"):
+        ok(g.cmd(line))
+    out = g.cmd("write /a/f 0 2097152 1")
+    assert "write: /a/f: disk quota exceeded" in out, out
+    assert size(g, "/a/f") == 1015808
+    out = g.cmd("cp /big /a/c")
+    assert "disk quota exceeded" in out, out
+    out = g.cmd("write /a/g 0 4096 2")
+    assert "disk quota exceeded" in out, out
+    for line in ("rm /a/f", "rm /a/c", "write /a/g 0 4096 2", "sync"):
+        ok(g.cmd(line))
+    out = ok(g.cmd("qgroup show -re --raw /"))
+    assert re.search(r"^0/256 +\d+ +\d+ +1048576 +none", out, re.M), out
+    ok(g.cmd("qgroup limit none /a"))
+    ok(g.cmd("write /a/g 0 2097152 3"))
+    assert size(g, "/a/g") == 2097152
+    g.send("poweroff\n")
+    assert g.wait_exit() == 0
+    if not shutil.which("btrfs"):
+        ctx.skip("btrfs-progs not installed: no btrfs check")
+    r = subprocess.run(["btrfs", "check", "--qgroup-report", img],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "are different" not in r.stdout + r.stderr, r.stdout + r.stderr
+    assert "Counts for qgroup id" in r.stdout + r.stderr, r.stdout
