@@ -102,7 +102,7 @@ static void bench_report(struct blkdev *dev, char **argv, struct bench *b,
 	uint32_t n = b->nr_lat < LAT_MAX ? b->nr_lat : LAT_MAX;
 	uint64_t us = ns / 1000;
 	uint64_t iops = us ? b->ios * 1000000 / us : 0;
-	/* KiB first: bytes times 10^6 overflow past 17 TiB */
+	/* in KiB and us: bytes times 10^9 overflowed past 17 GiB */
 	uint64_t kib_s = us ? b->ios * bs / 1024 * 1000000 / us : 0;
 
 	uint64_t sum = 0;
