@@ -89,10 +89,25 @@ $(CODECS)/.stamp: scripts/build-codecs.sh | $(DEPS_OK)
 	@scripts/build-codecs.sh $(CODECS)
 $(addprefix $(CODECS)/,$(CODEC_SRCS)): | $(CODECS)/.stamp
 
+# Two link passes give the kernel its own symbol table (kernel/ksym.c, for
+# the profiler and backtraces): the first with an empty table, whose
+# functions scripts/ksyms.sh lists; the second with that list. The table
+# lies after the text, so no function moves between the passes: the
+# second pass's list must equal the first's.
+KSYMS := $(BUILD)/k/ksyms
+KLD    = ld -nostdlib -static -z max-page-size=4096 -z noexecstack \
+	 -T boot/linker.ld -o $(1) $(KERNEL_OBJS) $(2) $(NEWLIB)/lib/libc.a
 kernel: $(KERNEL)
-$(KERNEL): $(KERNEL_OBJS) boot/linker.ld $(NEWLIB)/lib/libc.a
-	ld -nostdlib -static -z max-page-size=4096 -z noexecstack -T boot/linker.ld \
-		-o $@ $(KERNEL_OBJS) $(NEWLIB)/lib/libc.a
+$(KERNEL): $(KERNEL_OBJS) boot/linker.ld $(NEWLIB)/lib/libc.a scripts/ksyms.sh
+	@scripts/ksyms.sh > $(KSYMS)0.S && gcc -c $(KSYMS)0.S -o $(KSYMS)0.o
+	@echo "  LD      $@ (pass 1: the symbol table)"
+	@$(call KLD,$@.pass1,$(KSYMS)0.o)
+	@scripts/ksyms.sh $@.pass1 > $(KSYMS).S && gcc -c $(KSYMS).S -o $(KSYMS).o
+	@echo "  LD      $@"
+	@$(call KLD,$@,$(KSYMS).o)
+	@scripts/ksyms.sh $@ | cmp -s - $(KSYMS).S || \
+		{ echo "kernel: functions moved between the link passes"; rm -f $@; exit 1; }
+	@rm -f $@.pass1
 	@size $@ | tail -n 1 | awk '{print "kernel: " $$4 " bytes (text+data+bss)"}'
 
 $(BUILD)/k/%.o: %.c | $(NEWLIB)/lib/libc.a $(HASHES)/.stamp $(CODECS)/.stamp

@@ -35,7 +35,7 @@
 #include "subvol.h"
 #include "volumes.h"
 
-#define READ_CHUNK (256u * 1024)	/* bounce buffer bytes */
+#define READ_CHUNK (1024u * 1024)	/* bounce buffer bytes */
 #define S_IFMT_ 0170000
 #define S_IFREG_ 0100000
 #define S_IFDIR_ 0040000

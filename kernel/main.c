@@ -75,7 +75,7 @@ void kmain(struct boot_info *bi)
 	sched_init();
 	smp_init();
 	drivers_init(bi);
-	apic_timer_start();
+	apic_timer_start(TICK_HZ);
 	irq_enable();
 
 	con_printf("ghee %s (%s boot)\n", GHEE_VERSION, bi->protocol);

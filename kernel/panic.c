@@ -11,6 +11,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
+#include "ksym.h"
 #include "panic.h"
 #include "power.h"
 
@@ -47,13 +48,25 @@ int backtrace_save(uint64_t *pcs, int max)
 	return n;
 }
 
+/* One line of a backtrace: the address and the function it is in. */
+static void print_pc(uint64_t pc)
+{
+	uint32_t sym = ksym_find(pc);
+
+	if (sym == KSYM_NONE)
+		con_eprintf("  %#018lx\n", (unsigned long)pc);
+	else
+		con_eprintf("  %#018lx %s+%#lx\n", (unsigned long)pc,
+			    ksym_name(sym), (unsigned long)(pc - ksym_addr(sym)));
+}
+
 void backtrace_print_saved(const uint64_t *pcs, int n)
 {
 	int i;
 
 	con_eprintf("backtrace (addr2line -e build/kernel.elf ADDR):\n");
 	for (i = 0; i < n; i++)
-		con_eprintf("  %#018lx\n", (unsigned long)pcs[i]);
+		print_pc(pcs[i]);
 }
 
 void backtrace_print(uint64_t rip, uint64_t rbp)
@@ -61,13 +74,13 @@ void backtrace_print(uint64_t rip, uint64_t rbp)
 	int depth;
 
 	con_eprintf("backtrace (addr2line -e build/kernel.elf ADDR):\n");
-	con_eprintf("  %#018lx\n", (unsigned long)rip);
+	print_pc(rip);
 	for (depth = 0; depth < 32 && frame_ok(rbp); depth++) {
 		const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
 
 		if (!frame[1])
 			break;
-		con_eprintf("  %#018lx\n", (unsigned long)frame[1]);
+		print_pc(frame[1]);
 		rbp = frame[0];
 	}
 }

@@ -9,7 +9,9 @@
  * signals one completion; the shell task waits on it, resubmits the done
  * slots at the next offset (sequential: one after another, wrapping;
  * random: uniform BS-aligned) and, when the time is up, waits for the
- * ones still in flight. Write data is whatever the buffers hold.
+ * ones still in flight. Write data is whatever the buffers hold. A write
+ * bench ends with a flush inside the timed span (as dd conv=fsync does):
+ * a write counts once it is durable, not once a volatile cache took it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -98,8 +100,10 @@ static void bench_report(struct blkdev *dev, char **argv, struct bench *b,
 			 uint64_t bs, uint64_t ns)
 {
 	uint32_t n = b->nr_lat < LAT_MAX ? b->nr_lat : LAT_MAX;
-	uint64_t iops = ns ? b->ios * 1000000000ull / ns : 0;
-	uint64_t kib_s = ns ? b->ios * bs * 1000000000ull / 1024 / ns : 0;
+	uint64_t us = ns / 1000;
+	uint64_t iops = us ? b->ios * 1000000 / us : 0;
+	/* in KiB and us: bytes times 10^9 overflowed past 17 GiB */
+	uint64_t kib_s = us ? b->ios * bs / 1024 * 1000000 / us : 0;
 
 	uint64_t sum = 0;
 	uint32_t i;
@@ -227,6 +231,8 @@ int blk_bench(char **argv)
 		}
 	}
 	ret = ret ? ret : b.error;
+	if (!ret && slots[0].bio.op == BLK_OP_WRITE)
+		ret = blk_flush(dev);
 	if (ret)
 		con_eprintf("blk bench: %s: I/O error %d\n", dev->name, ret);
 	else

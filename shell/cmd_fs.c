@@ -27,7 +27,7 @@
 #include "shell.h"
 #include "stream.h"
 
-#define IO_CHUNK (256u * 1024)	/* bytes per fs_read in cat/sha256sum */
+#define IO_CHUNK (1024u * 1024)	/* bytes per fs_read in cat/sha256sum */
 #define WALK_PATH_MAX 4096	/* longest path tree/find print */
 #define WALK_DEPTH_MAX 256	/* deepest directory tree/find enter */
 

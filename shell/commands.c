@@ -12,6 +12,7 @@
 
 #include "cmd_blk.h"
 #include "cmd_fs.h"
+#include "cmd_profile.h"
 #include "cmd_subvol.h"
 #include "cmd_task.h"
 #include "cmd_xattr.h"
@@ -116,6 +117,10 @@ const struct shell_cmd shell_commands[] = {
 	{ "time", "CMD [ARG...]", "run a command and show how long it took",
 	  1, -1, cmd_time },
 	{ "sleep", "MS", "sleep for MS milliseconds", 1, 1, cmd_sleep },
+	{ "profile", "[-f HZ] CMD [ARG...] | [-f HZ] -s SECONDS", "run a "
+	  "command (or wait SECONDS) sampling every CPU HZ times a second "
+	  "(1000); show the top functions and call chains", 1, -1,
+	  cmd_profile },
 
 	SHELL_HEADING("system"),
 	{ "uptime", "", "time since boot", 0, 0, cmd_uptime },

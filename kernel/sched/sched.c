@@ -340,7 +340,7 @@ void sched_init(void)
 	boot_task.on_cpu = 1;
 	boot_task.run_start = time_ns();
 	list_add_tail(&boot_task.all_node, &all_tasks);
-	irq_set_tick_handler(sched_tick);
+	irq_set_tick_handler(timer_interrupt);
 	irq_set_exit_hook(sched_irq_exit);
 }
 

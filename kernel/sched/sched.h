@@ -75,6 +75,10 @@ struct cpu {
 	uint32_t apic_id;	/* [I] LAPIC ID (IPIs go there) */
 	int online;		/* [a] running the scheduler */
 	uint64_t switches;	/* [S] context switches on this CPU */
+	uint32_t timer_hz;	/* [C] rate its LAPIC timer runs at (0: TICK_HZ,
+				 * as started) */
+	uint32_t timer_count;	/* [C] timer interrupts since the last
+				 * scheduler tick */
 	struct lockdep_held lockdep;	/* [C] spinlocks held on this CPU */
 };
 

@@ -10,9 +10,17 @@
  * pending flag, and `running`. A callback runs with timer_lock released;
  * timer_cancel() waits for a running callback of its timer to return, so
  * a caller may free the timer after cancelling it.
+ *
+ * The LAPIC timer interrupt (timer_interrupt) comes TICK_HZ times a
+ * second and is the scheduler tick. While the profiler samples, it comes
+ * faster: timer_set_sampling sets the rate and a hook, every CPU
+ * reprograms its own timer at its next interrupt (so no IPI is needed),
+ * calls the hook at every interrupt and the scheduler tick only at every
+ * (rate / TICK_HZ)-th, so slices and timer deadlines keep their length.
  */
 #include <ghee/sync.h>
 
+#include "../arch/x86_64/arch.h"
 #include "../arch/x86_64/cpu.h"
 #include "sched.h"
 #include "timer.h"
@@ -20,6 +28,10 @@
 static struct spinlock timer_lock = SPINLOCK_INIT("timer");
 static struct list_head pending = LIST_HEAD_INIT(pending);	/* [timer_lock] */
 static struct timer *running;	/* [timer_lock] callback in progress */
+
+static uint32_t timer_hz = TICK_HZ;	/* [a] interrupts a second wanted */
+/* [a] called at every timer interrupt, or NULL */
+static void (*sample_hook)(const struct trap_frame *f);
 
 void timer_init(struct timer *t, void (*fn)(struct timer *t))
 {
@@ -93,4 +105,30 @@ void wake_timer_start(struct wake_timer *wt, uint64_t deadline)
 	wt->task = current_task();
 	timer_init(&wt->timer, wake_fn);
 	timer_add(&wt->timer, deadline);
+}
+
+void timer_set_sampling(void (*hook)(const struct trap_frame *f), uint32_t hz)
+{
+	__atomic_store_n(&sample_hook, hook, __ATOMIC_RELEASE);
+	__atomic_store_n(&timer_hz, hz, __ATOMIC_RELAXED);
+}
+
+void timer_interrupt(const struct trap_frame *f)
+{
+	struct cpu *c = this_cpu();
+	uint32_t hz = __atomic_load_n(&timer_hz, __ATOMIC_RELAXED);
+	void (*hook)(const struct trap_frame *f) =
+		__atomic_load_n(&sample_hook, __ATOMIC_ACQUIRE);
+
+	if ((c->timer_hz ? c->timer_hz : TICK_HZ) != hz) {
+		apic_timer_start(hz);
+		c->timer_hz = hz;
+		c->timer_count = 0;
+	}
+	if (hook)
+		hook(f);
+	if (++c->timer_count < hz / TICK_HZ)
+		return;
+	c->timer_count = 0;
+	sched_tick();
 }

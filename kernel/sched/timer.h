@@ -34,4 +34,14 @@ int timer_cancel(struct timer *t);
 /* Run the callbacks of timers due at now (the tick interrupt). */
 void timer_tick(uint64_t now);
 
+struct trap_frame;
+/* The LAPIC timer interrupt of every CPU (interrupts off). */
+void timer_interrupt(const struct trap_frame *f);
+/* Make every CPU's timer interrupt hz times a second (a multiple of
+ * TICK_HZ) and call hook (NULL: none) with the interrupted state at each
+ * one; the scheduler tick stays at TICK_HZ. Each CPU follows at its next
+ * interrupt. For the profiler; hook NULL and TICK_HZ end it. */
+void timer_set_sampling(void (*hook)(const struct trap_frame *f),
+			uint32_t hz);
+
 #endif

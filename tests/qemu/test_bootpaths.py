@@ -1,5 +1,6 @@
 """Boot paths: GRUB (Multiboot2) under SeaBIOS and OVMF, ghee's UEFI loader
-under OVMF; the memory map and command line must arrive, and the loader
+under OVMF; the memory map, the command line and the kernel's symbol
+table (kernel/ksym.c) must arrive, and the loader
 must refuse a missing or corrupt kernel instead of jumping into it."""
 import os
 import re
@@ -21,6 +22,9 @@ def check_boot(ctx, version_re, **kw):
     out = g.cmd("mem")
     kib = int(re.search(r"RAM (\d+) KiB", out).group(1))
     assert 200 << 10 <= kib <= 256 << 10, out
+    # the profiler's symbol table came along in the image
+    out = g.cmd("test ksym")
+    assert "2 passed, 0 failed" in out, out
     g.send("poweroff\n")
     assert g.wait_exit() == 0
 

@@ -1,7 +1,7 @@
 """Kernel core: the in-kernel self tests on one CPU and on four (each
 in-kernel case counted on its own), the CPUs and RAM above 4 GiB seen
 from the shell, the scheduler seen from the shell (a busy background task
-does not starve the shell; ps, kill, sleep)."""
+does not starve the shell; ps, kill, sleep), the clock against the host's."""
 import re
 import time
 
@@ -161,3 +161,22 @@ def test_sleep_takes_its_time(ctx):
     assert 200 <= second - first < 5000, (first, second)
     out = g.cmd("sleep x")
     assert "malformed number" in out and "usage: sleep" in out, out
+
+
+def test_clock_follows_the_host(ctx):
+    """The TSC is calibrated at boot; a calibration that counted a pause
+    of the virtual CPU (a loaded host) made the clock run 2-13x slow for
+    the whole boot. Over several boots a 2 s sleep must take about 2 s
+    of host time (a wake-up may come late on a loaded host, never 1.5x
+    late)."""
+    for boot in range(4):
+        g = booted(ctx, mem="64M")
+        g.cmd("echo start")
+        t0 = time.monotonic()
+        g.cmd("sleep 2000")
+        took = time.monotonic() - t0
+        ctx.note("boot %d: sleep 2000 took %.2f s of host time" % (boot, took))
+        assert 1.9 < took < 3.0, "boot %d: the guest's 2 s took %.2f s" % (
+            boot, took)
+        g.send("poweroff\n")
+        assert g.wait_exit() == 0

@@ -18,7 +18,8 @@
  * apic_init_ap on the others). The LAPIC timer is calibrated once on the
  * boot CPU against the TSC (itself calibrated against the PIT); every
  * CPU's timer then runs periodically at TICK_HZ with that count (QEMU's
- * LAPIC timers all run at one rate).
+ * LAPIC timers all run at one rate), or faster while the profiler
+ * samples (kernel/sched/timer.c).
  *
  * IPIs: apic_send_ipi writes the ICR with interrupts off (in xAPIC mode
  * it is two registers, and an interrupt handler sending an IPI between
@@ -183,9 +184,9 @@ uint32_t apic_init_ap(void)
 	return lapic_enable();
 }
 
-void apic_timer_start(void)
+void apic_timer_start(uint32_t hz)
 {
-	uint64_t count = lapic_timer_hz / TICK_HZ;
+	uint64_t count = lapic_timer_hz / hz;
 
 	lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
 	lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | VEC_TIMER);

@@ -36,8 +36,9 @@ void idt_init(void);
 void idt_load(void);
 /* Handler for ISA IRQ n (0..15), run with interrupts off. */
 void irq_set_handler(int irq, void (*fn)(void));
-/* Handler for the LAPIC timer tick, run with interrupts off. */
-void irq_set_tick_handler(void (*fn)(void));
+/* Handler for the LAPIC timer interrupt, run with interrupts off; f is
+ * the interrupted state. */
+void irq_set_tick_handler(void (*fn)(const struct trap_frame *f));
 /* Handler for an IPI vector (VEC_IPI_*), run with interrupts off. */
 void irq_set_ipi_handler(int vector, void (*fn)(void));
 /* Called on the way out of every device or timer interrupt, with
@@ -57,8 +58,8 @@ uint32_t apic_boot_cpu_id(void);
 /* Deliver ISA IRQ irq (0..15) to the boot CPU at IRQ_BASE + irq, through
  * its GSI's pin. 0 or -EINVAL. */
 int apic_route_irq(int irq);
-/* Start this CPU's periodic LAPIC timer at TICK_HZ. */
-void apic_timer_start(void);
+/* Run this CPU's periodic LAPIC timer at hz interrupts a second. */
+void apic_timer_start(uint32_t hz);
 /* Send vector to the CPU with LAPIC ID dest. */
 void apic_send_ipi(uint32_t dest, int vector);
 /* INIT, and Start-up IPI with the code at physical page page (< 1 MiB). */

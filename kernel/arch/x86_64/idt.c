@@ -33,7 +33,7 @@ void trap_exception(struct trap_frame *f);	/* traps.c */
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 /* Written at boot before interrupts are enabled, read-only after. */
 static void (*irq_handlers[16])(void);
-static void (*tick_handler)(void);
+static void (*tick_handler)(const struct trap_frame *f);
 static void (*exit_hook)(void);
 static void (*ipi_handlers[VEC_MSI_BASE - VEC_TIMER])(void);
 
@@ -71,7 +71,7 @@ void irq_set_handler(int irq, void (*fn)(void))
 	irq_handlers[irq] = fn;
 }
 
-void irq_set_tick_handler(void (*fn)(void))
+void irq_set_tick_handler(void (*fn)(const struct trap_frame *f))
 {
 	tick_handler = fn;
 }
@@ -95,7 +95,7 @@ void trap_dispatch(struct trap_frame *f)
 		msi_handle(v);
 	} else if (v == VEC_TIMER) {
 		if (tick_handler)
-			tick_handler();
+			tick_handler(f);
 	} else if (v < IRQ_BASE + 16 && irq_handlers[v - IRQ_BASE]) {
 		irq_handlers[v - IRQ_BASE]();
 	} else if (v > VEC_TIMER && ipi_handlers[v - VEC_TIMER]) {

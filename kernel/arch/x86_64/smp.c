@@ -137,7 +137,7 @@ void ap_main(int cpu)
 		pr_warn("cpu %d: LAPIC ID %u, the MADT said %u", cpu,
 			(unsigned)apic_id(), (unsigned)c->apic_id);
 	sched_init_ap(c);
-	apic_timer_start();
+	apic_timer_start(TICK_HZ);
 	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
 	sched_idle();
 }

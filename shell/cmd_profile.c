@@ -1,0 +1,234 @@
+/*
+ * `profile [-s SECONDS] [-f HZ] [CMD [ARG...]]`: run CMD (or, with -s,
+ * wait SECONDS while whatever runs runs) with the sampling profiler on
+ * (include/ghee/profile.h), then print where the CPUs were:
+ *
+ *   profile: 2004 samples, 2 CPUs at 1000 Hz for 1.002 s, 0 lost
+ *      samples       %  function
+ *         1500   74.85  sched_idle
+ *          ...
+ *           50    2.49  [12 other functions]
+ *
+ *   top call chains (innermost first):
+ *      samples       %  chain
+ *          800   39.92  crc32c_sw
+ *                         <- csum_data ...
+ *
+ * Function rows count the samples whose interrupted instruction was in
+ * the function (self time); with the last row they add up to every
+ * sample. Chains are the frame-pointer call chains, PROFILE_DEPTH deep.
+ * The profile goes to the command's output, after CMD's own.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ghee/alloc.h>
+#include <ghee/console.h>
+#include <ghee/profile.h>
+#include <ghee/task.h>
+
+#include "cmd_profile.h"
+#include "shell.h"
+
+#define TOP_FUNCS	20	/* function rows printed */
+#define TOP_CHAINS	5	/* call chains printed */
+
+/* One function's self samples. */
+struct func_count {
+	const char *name;
+	uint64_t samples;
+};
+
+static int by_func(const void *a, const void *b)
+{
+	const char *x = ((const struct profile_chain *)a)->func[0];
+	const char *y = ((const struct profile_chain *)b)->func[0];
+
+	return x < y ? -1 : x > y;
+}
+
+static int by_samples(const void *a, const void *b)
+{
+	uint64_t x = ((const struct profile_chain *)a)->samples;
+	uint64_t y = ((const struct profile_chain *)b)->samples;
+
+	return x > y ? -1 : x < y;
+}
+
+static int func_by_samples(const void *a, const void *b)
+{
+	uint64_t x = ((const struct func_count *)a)->samples;
+	uint64_t y = ((const struct func_count *)b)->samples;
+
+	return x > y ? -1 : x < y;
+}
+
+/* Print "   samples       %" of n out of total. */
+static void print_share(uint64_t n, uint64_t total)
+{
+	uint64_t bp = total ? n * 10000 / total : 0;	/* basis points */
+
+	con_printf("%10llu  %3llu.%02llu  ", (unsigned long long)n,
+		   (unsigned long long)(bp / 100),
+		   (unsigned long long)(bp % 100));
+}
+
+/* The function rows: chains grouped by innermost function. */
+static int print_funcs(struct profile_result *r)
+{
+	struct func_count *f = kmalloc((r->nr_chains + 1) * sizeof(*f));
+	size_t i, n = 0;
+	uint64_t rest = 0;
+
+	if (!f)
+		return -ENOMEM;
+	qsort(r->chains, r->nr_chains, sizeof(*r->chains), by_func);
+	for (i = 0; i < r->nr_chains; i++) {
+		if (!n || f[n - 1].name != r->chains[i].func[0])
+			f[n++] = (struct func_count){ r->chains[i].func[0], 0 };
+		f[n - 1].samples += r->chains[i].samples;
+	}
+	qsort(f, n, sizeof(*f), func_by_samples);
+	con_printf("   samples       %%  function\n");
+	for (i = 0; i < n; i++) {
+		if (i < TOP_FUNCS) {
+			print_share(f[i].samples, r->samples);
+			con_printf("%s\n", f[i].name);
+		} else {
+			rest += f[i].samples;
+		}
+	}
+	if (n > TOP_FUNCS) {
+		print_share(rest, r->samples);
+		con_printf("[%zu other functions]\n", n - TOP_FUNCS);
+	}
+	kfree(f);
+	return 0;
+}
+
+static void print_chains(struct profile_result *r)
+{
+	size_t i;
+	int d;
+
+	qsort(r->chains, r->nr_chains, sizeof(*r->chains), by_samples);
+	con_printf("\ntop call chains (innermost first):\n"
+		   "   samples       %%  chain\n");
+	for (i = 0; i < r->nr_chains && i < TOP_CHAINS; i++) {
+		const struct profile_chain *c = &r->chains[i];
+
+		print_share(c->samples, r->samples);
+		con_printf("%s\n", c->func[0]);
+		for (d = 1; d < c->depth; d++)
+			con_printf("%22s<- %s\n", "", c->func[d]);
+	}
+}
+
+static int report(struct profile_result *r)
+{
+	con_printf("profile: %llu samples, %d CPU%s at %u Hz for "
+		   "%llu.%03llu s, %llu lost\n",
+		   (unsigned long long)r->samples, r->cpus,
+		   r->cpus == 1 ? "" : "s", r->hz,
+		   (unsigned long long)(r->ns / 1000000000),
+		   (unsigned long long)(r->ns / 1000000 % 1000),
+		   (unsigned long long)r->lost);
+	if (!r->samples)
+		return 0;
+	if (print_funcs(r) < 0) {
+		con_eprintf("profile: out of memory for the report\n");
+		return -ENOMEM;
+	}
+	print_chains(r);
+	return 0;
+}
+
+/* Parse -s SECONDS and -f HZ; *first is the index of CMD (argc: none). */
+static int parse(int argc, char **argv, uint64_t *secs, uint64_t *hz,
+		 int *first)
+{
+	int i, ret;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i += 2) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if ((strcmp(argv[i], "-s") && strcmp(argv[i], "-f")) ||
+		    i + 1 >= argc) {
+			con_eprintf("profile: %s: want -s SECONDS or -f HZ\n",
+				    argv[i]);
+			return -EINVAL;
+		}
+		ret = shell_parse_u64(argv[i + 1], argv[i][1] == 's' ?
+				      "SECONDS" : "HZ",
+				      argv[i][1] == 's' ? secs : hz);
+		if (ret < 0)
+			return ret;
+	}
+	*first = i;
+	if ((*secs != 0) == (i < argc)) {
+		con_eprintf("profile: give a command to run, or -s SECONDS "
+			    "(at least 1) without one\n");
+		return -EINVAL;
+	}
+	if (*secs > 24ull * 3600) {
+		con_eprintf("profile: %llu s is more than a day\n",
+			    (unsigned long long)*secs);
+		return -EINVAL;
+	}
+	if (!*hz || *hz > PROFILE_HZ_MAX || *hz % PROFILE_HZ_STEP) {
+		con_eprintf("profile: HZ must be a multiple of %d up to %d\n",
+			    PROFILE_HZ_STEP, PROFILE_HZ_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Start the profiler, saying why when it cannot. */
+static int start(uint32_t hz)
+{
+	int ret = profile_start(hz);
+
+	if (ret == -EOPNOTSUPP)
+		con_eprintf("profile: the host tool has no profiler: run it "
+			    "under perf (README)\n");
+	else if (ret == -EBUSY)
+		con_eprintf("profile: another profile is running\n");
+	else if (ret < 0)
+		con_eprintf("profile: cannot start (%d)\n", ret);
+	return ret;
+}
+
+int cmd_profile(int argc, char **argv)
+{
+	uint64_t secs = 0, hz = PROFILE_HZ_STEP;
+	struct profile_result r;
+	int first, ret, stop_ret;
+
+	ret = parse(argc, argv, &secs, &hz, &first);
+	if (ret < 0)
+		return ret;
+	ret = start((uint32_t)hz);
+	if (ret < 0)
+		return ret;
+	if (first < argc) {
+		ret = shell_run_argv(argc - first, argv + first);
+		/* CMD printed its own usage: keep the shell from adding
+		 * profile's (as time does). */
+		if (ret == -EINVAL)
+			ret = -ECANCELED;
+	} else if (msleep(secs * 1000)) {
+		con_eprintf("profile: cancelled; the samples so far:\n");
+		ret = -ECANCELED;
+	}
+	stop_ret = profile_stop(&r);
+	if (stop_ret < 0) {
+		con_eprintf("profile: no samples (%d)\n", stop_ret);
+		return ret ? ret : stop_ret;
+	}
+	stop_ret = report(&r);
+	profile_result_free(&r);
+	return ret ? ret : stop_ret;
+}
