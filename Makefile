@@ -59,7 +59,8 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(DEFS) -ffreestanding -nostdinc \
 
 # --- host programs -------------------------------------------------------
 SHIM_SRCS := $(wildcard tests/host/shim/*.c)
-TEST_SRCS := $(wildcard tests/host/test_*.c) tests/host/test_main.c
+TEST_SRCS := $(wildcard tests/host/test_*.c) $(wildcard tests/host/crash_*.c) \
+	     tests/host/test_main.c
 HCFLAGS   := -std=gnu11 -g $(WARN) $(DEFS) -I$(HASHES) -I$(CODECS)/include -Iinclude \
 	     -Itests/host/include -D_GNU_SOURCE -MMD -MP
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
