@@ -61,6 +61,12 @@ int crash_done(struct crash_ctx *c, int ret, int sync)
 			c->record_failed = 1;
 			return -EIO;
 		}
+		if (getenv("GHEE_CRASH_TRACE") && c->nstates) {
+			printf("# state %d at write %llu%s:\n", c->nstates,
+			       (unsigned long long)fault_dev_writes(c->f),
+			       sync ? " (sync)" : "");
+			crash_print_diff(l, c->ref->st[c->nstates - 1].listing);
+		}
 	}
 	if (sync)
 		c->synced = c->nstates;
