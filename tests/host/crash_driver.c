@@ -48,6 +48,17 @@ int crash_put(struct fs_info *fs, const char *path, uint64_t op,
 	return ret ? ret : fs_write(fs, ino, off, buf, len);
 }
 
+int crash_write(struct crash_ctx *c, const char *path, uint64_t op,
+		uint64_t off, size_t len)
+{
+	struct fs_ino ino;
+	int ret = fs_lookup(c->fs, path, 0, &ino);
+
+	if (ret == -ENOENT)
+		ret = crash_done(c, fs_create(c->fs, path, 0644, &ino), 0);
+	return ret ? ret : crash_put(c->fs, path, op, off, len);
+}
+
 int crash_done(struct crash_ctx *c, int ret, int sync)
 {
 	char *l;

@@ -103,6 +103,11 @@ void crash_fill(uint8_t *buf, uint64_t op, uint64_t off, size_t n);
 int crash_put(struct fs_info *fs, const char *path, uint64_t op,
 	      uint64_t off, size_t len);
 
+/* crash_put in a workload: making the file is an operation of its own
+ * (a commit may come between it and the write). */
+int crash_write(struct crash_ctx *c, const char *path, uint64_t op,
+		uint64_t off, size_t len);
+
 #define CRASH_QGROUPS (1u << 0)	/* btrfs check --qgroup-report too */
 #define CRASH_PARTIAL (1u << 1)	/* a writable subvolume under
 				 * partial_dir may be half made */

@@ -27,7 +27,7 @@
 #define BLOCK 4096u
 #define FILES_OPS 50
 
-/* ---- files: clones, xattrs, dedupe, quota groups -------------------------- */
+/* ---- files: clones, xattrs, dedupe, quota groups ------------------------- */
 
 static const char *const names[] = {
 	"/f0", "/f1", "/f2", "/f3", "/q/g0", "/q/g1", "/q/g2", "/q/g3",
@@ -191,7 +191,7 @@ static const struct crash_workload files = {
 	files_run,
 };
 
-/* ---- balance ----------------------------------------------------------------- */
+/* ---- balance ------------------------------------------------------------- */
 
 static int balance_prepare(struct fs_info *fs)
 {
@@ -234,7 +234,7 @@ static int balance_run(struct crash_ctx *c)
 	if (ret == 0)
 		ret = crash_done(c, fs_sync(c->fs), 1);
 	if (ret == 0)
-		ret = crash_done(c, crash_put(c->fs, "/v/new", 1, 0, 70000),
+		ret = crash_done(c, crash_write(c, "/v/new", 1, 0, 70000),
 				 0);
 	if (ret == 0)
 		ret = crash_done(c, balance(c->fs, 1u << FS_BAL_DATA, 90), 0);
@@ -246,7 +246,7 @@ static const struct crash_workload balance_w = {
 	balance_run,
 };
 
-/* ---- receive ------------------------------------------------------------------ */
+/* ---- receive ------------------------------------------------------------- */
 
 static struct sink full, incr;	/* the streams, made once */
 

@@ -102,7 +102,7 @@ static int snap_file(struct crash_ctx *c, uint64_t op, int unlink)
 		return ret ? 1 : fs_unlink(c->fs, p);
 	off = ret == 0 && fs_stat(c->fs, ino, &st) == 0 ?
 	      crash_rnd(c, st.size + 1) : 0;
-	return crash_put(c->fs, p, op, off, 1 + crash_rnd(c, 40000));
+	return crash_write(c, p, op, off, 1 + crash_rnd(c, 40000));
 }
 
 static int snap_flip_or_delete(struct crash_ctx *c, int del)
@@ -169,7 +169,7 @@ static const struct crash_workload snapshots = {
 	"snapshots", 4096, 128ull << 20, 0, NULL, snap_prepare, snap_run,
 };
 
-/* ---- drop ------------------------------------------------------------------ */
+/* ---- drop ---------------------------------------------------------------- */
 
 static int drop_prepare(struct fs_info *fs)
 {
@@ -197,7 +197,8 @@ static int drop_run(struct crash_ctx *c)
 	int ret = crash_done(c, fs_subvol_snapshot(fs, "/a", "/s", 0), 0);
 
 	if (ret == 0)
-		ret = crash_done(c, crash_put(fs, "/s/d/f0007", 7007, 0, 9000), 0);
+		ret = crash_done(c, crash_put(fs, "/s/d/f0007", 7007, 0,
+						9000), 0);
 	if (ret == 0)
 		ret = crash_done(c, fs_subvol_delete(fs, "/a", 0), 0);
 	if (ret == 0)
@@ -209,7 +210,7 @@ static int drop_run(struct crash_ctx *c)
 	if (ret == 0)
 		ret = crash_done(c, fs_subvol_create(fs, "/c"), 0);
 	if (ret == 0)
-		ret = crash_done(c, crash_put(fs, "/c/new", 1, 0, 6000), 0);
+		ret = crash_done(c, crash_write(c, "/c/new", 1, 0, 6000), 0);
 	if (ret == 0)
 		ret = crash_done(c, fs_sync(fs), 1);
 	if (ret == 0)
