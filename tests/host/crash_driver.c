@@ -94,13 +94,15 @@ void crash_summary(const char *name, enum fault_mode mode, uint64_t writes,
 	       (unsigned long long)checks, (unsigned long long)findings);
 }
 
-/* The workload's seed: GHEE_CRASH_SEED, else one of its name. */
-static uint64_t seed_of(const struct crash_workload *w)
+/* The workload's seed number i: GHEE_CRASH_SEED (then only one), else
+ * one of its name and i. */
+static uint64_t seed_of(const struct crash_workload *w, int i)
 {
 	const char *s = getenv("GHEE_CRASH_SEED");
 
 	return s ? strtoull(s, NULL, 0) :
-		   crash_fnv(CRASH_FNV0, w->name, strlen(w->name));
+		   crash_fnv(CRASH_FNV0, w->name, strlen(w->name)) ^
+		   (uint64_t)i * 0x9E3779B97F4A7C15ull;
 }
 
 static struct fault_dev *make_template(const struct crash_workload *w)
@@ -132,7 +134,7 @@ static struct fault_dev *make_template(const struct crash_workload *w)
  */
 static const char *run_once(struct fault_dev *tmpl,
 			    const struct crash_workload *w,
-			    enum fault_mode mode, uint64_t cut,
+			    enum fault_mode mode, uint64_t seed, uint64_t cut,
 			    struct crash_states *ref, struct crash_ctx *c,
 			    struct fault_dev **out, uint64_t *writes)
 {
@@ -143,8 +145,8 @@ static const char *run_once(struct fault_dev *tmpl,
 	memset(c, 0, sizeof(*c));
 	c->f = f;
 	c->ref = ref;
-	c->rng = seed_of(w) * 0x9E3779B97F4A7C15ull + 1;
-	fault_dev_arm(f, cut, mode, seed_of(w) ^ cut);
+	c->rng = seed * 0x9E3779B97F4A7C15ull + 1;
+	fault_dev_arm(f, cut, mode, seed ^ cut);
 	ret = fs_mount(fault_dev_blk(f), 0, &c->fs);
 	if (ret) {
 		why = "the template does not mount";
@@ -261,73 +263,94 @@ static const char *btrfs_judge(const struct crash_workload *w,
 	       r == BTRFS_CHECK_NO_IMAGE ? "btrfs check could not run" : NULL;
 }
 
+/* What the runs of one case came to. */
+struct tally {
+	uint64_t writes, cuts, checks, found;
+	int partial;	/* survivors holding a subvolume received in part */
+};
+
 /* A finding: print it (the first few) and keep the first image. */
 static void finding(const struct crash_workload *w, enum fault_mode mode,
-		    uint64_t cut, uint64_t total, const char *why,
-		    const struct fault_dev *img, uint64_t n)
+		    uint64_t seed, uint64_t cut, uint64_t total,
+		    const char *why, const struct fault_dev *img,
+		    struct tally *t)
 {
 	char path[128];
 
-	if (n > SHOWN_FINDINGS)
+	if (++t->found > SHOWN_FINDINGS)
 		return;
 	printf("# finding: %s, mode %s, GHEE_CRASH_SEED=%#llx, cut at write "
 	       "%llu of %llu: %s\n", w->name, crash_mode_names[mode],
-	       (unsigned long long)seed_of(w), (unsigned long long)cut,
+	       (unsigned long long)seed, (unsigned long long)cut,
 	       (unsigned long long)total, why);
 	snprintf(path, sizeof(path), "/tmp/ghee-crash-%s-%s.img", w->name,
 		 crash_mode_names[mode]);
-	if (n == 1 && img && fault_dev_save(img, path) == 0)
+	if (t->found == 1 && img && fault_dev_save(img, path) == 0)
 		printf("# the failing image is %s\n", path);
+}
+
+/* The runs of one seed: the reference, then the cuts. */
+static void one_seed(struct fault_dev *tmpl, const struct crash_workload *w,
+		     const struct crash_plan *plan, uint64_t seed, int all,
+		     struct tally *t)
+{
+	static struct crash_states ref;
+	const char *one = getenv("GHEE_CRASH_CUT");	/* one cut, to debug */
+	struct fault_dev *img;
+	struct crash_ctx c;
+	uint64_t total = 0, writes, ncuts, k, cut, every;
+	const char *why;
+
+	crash_states_init(&ref, MAX_STATES);
+	why = run_once(tmpl, w, plan->mode, seed, 0, &ref, &c, &img, &total);
+	fault_dev_free(img);
+	if (why)
+		finding(w, plan->mode, seed, 0, total, why, NULL, t);
+	ncuts = all ? plan->all_cuts : plan->test_cuts;
+	ncuts = why || total < 2 ? 0 : ncuts < total - 1 ? ncuts : total - 1;
+	ncuts = one && ncuts ? 1 : ncuts;
+	every = all ? 1 : ncuts / (uint64_t)plan->test_checks + 1;
+	for (k = 0; k < ncuts; k++) {
+		cut = one ? strtoull(one, NULL, 0) :
+			    1 + k * (total - 1) / ncuts;
+		why = run_once(tmpl, w, plan->mode, seed, cut, NULL, &c, &img,
+			       &writes);
+		if (!why && k % every == 0) {
+			t->checks++;
+			why = btrfs_judge(w, img);
+		}
+		if (!why)
+			why = verify(img, w, &ref, &c, &t->partial);
+		if (why)
+			finding(w, plan->mode, seed, cut, total, why, img, t);
+		fault_dev_free(img);
+	}
+	crash_states_free(&ref);
+	t->writes += total;
+	t->cuts += ncuts;
 }
 
 void crash_workload_run(const struct crash_workload *w,
 			const struct crash_plan *plan)
 {
-	static struct crash_states ref;
-	struct fault_dev *tmpl = make_template(w), *img;
-	struct crash_ctx c;
-	uint64_t total = 0, writes, ncuts, k, cut = 0, checks = 0, found = 0;
-	int all = getenv("GHEE_CRASH_ALL") != NULL, partial = 0;
-	int every;
-	const char *why;
+	struct fault_dev *tmpl = make_template(w);
+	int all = getenv("GHEE_CRASH_ALL") != NULL, i;
+	int seeds = all && !getenv("GHEE_CRASH_SEED") ? plan->all_seeds : 1;
+	struct tally t = { 0, 0, 0, 0, 0 };
 
 	CHECK(tmpl != NULL);
 	host_console_capture(1);	/* the aborts' messages */
-	crash_states_init(&ref, MAX_STATES);
-	why = run_once(tmpl, w, plan->mode, 0, &ref, &c, &img, &total);
-	fault_dev_free(img);
-	if (why)
-		finding(w, plan->mode, 0, total, why, NULL, ++found);
-	ncuts = all ? plan->all_cuts : plan->test_cuts;
-	ncuts = why || total < 2 ? 0 : ncuts < total - 1 ? ncuts : total - 1;
-	every = all ? 1 : (int)(ncuts / (uint64_t)plan->test_checks) + 1;
-	if (ncuts && getenv("GHEE_CRASH_CUT"))	/* one cut, to debug */
-		ncuts = 1;
-	for (k = 0; k < ncuts; k++) {
-		cut = getenv("GHEE_CRASH_CUT") ?
-		      strtoull(getenv("GHEE_CRASH_CUT"), NULL, 0) :
-		      1 + k * (total - 1) / ncuts;
-		why = run_once(tmpl, w, plan->mode, cut, NULL, &c, &img,
-			       &writes);
-		if (!why && k % (uint64_t)every == 0) {
-			checks++;
-			why = btrfs_judge(w, img);
-		}
-		if (!why)
-			why = verify(img, w, &ref, &c, &partial);
-		if (why)
-			finding(w, plan->mode, cut, total, why, img, ++found);
-		fault_dev_free(img);
-	}
+	for (i = 0; i < seeds; i++)
+		one_seed(tmpl, w, plan, seed_of(w, i), all, &t);
 	host_console_capture(0);
-	crash_states_free(&ref);
 	fault_dev_free(tmpl);
-	if (partial)
+	if (t.partial)
 		printf("# %d survivors held a subvolume received in part\n",
-		       partial);
-	crash_summary(w->name, plan->mode, total, ncuts, checks, found);
-	if (found)
+		       t.partial);
+	crash_summary(w->name, plan->mode, t.writes, t.cuts, t.checks,
+		      t.found);
+	if (t.found)
 		test_fail(__FILE__, __LINE__, "%s (%s): %llu findings",
 			  w->name, crash_mode_names[plan->mode],
-			  (unsigned long long)found);
+			  (unsigned long long)t.found);
 }

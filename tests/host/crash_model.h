@@ -125,12 +125,15 @@ struct crash_workload {
 	int (*run)(struct crash_ctx *c);
 };
 
-/* How many cuts: at most test_cuts (GHEE_CRASH_ALL: all_cuts, every
- * survivor through btrfs check too), spread evenly over the writes. */
+/* How many cuts: at most test_cuts, spread evenly over the writes, and
+ * test_checks of the survivors through btrfs check; with GHEE_CRASH_ALL
+ * (make crash) at most all_cuts for each of all_seeds seeds, and every
+ * survivor through btrfs check. */
 struct crash_plan {
 	enum fault_mode mode;
 	uint64_t test_cuts, all_cuts;
-	int test_checks;	/* btrfs checks in make test */
+	int test_checks;
+	int all_seeds;
 };
 
 /* Cut w at the writes plan chooses; every survivor is verified, findings

@@ -41,7 +41,8 @@
 
 #define DEV_SIZE (256ull << 20)
 #define CRASH_BTRFS_CHECKS 15	/* btrfs check runs per case (sampled) */
-#define RECOVERY_CUTS 6		/* survivors whose recovery is cut */
+#define RECOVERY_CUTS 4		/* survivors whose recovery is cut */
+#define RECOVERY_CUTS_ALL 12	/* the same in make crash */
 #define FAILED_IMAGE "/tmp/ghee-crash-failed.img"	/* kept to debug */
 
 #define MAX_INODES 64
@@ -675,7 +676,8 @@ static const char *one_cut(struct fault_dev *tmpl, const struct crash_case *cc,
  * Cut at every step-th write of the workload (the first to fail is the
  * one after the cut); every survivor is verified,
  * CRASH_BTRFS_CHECKS of them (or all: GHEE_CRASH_ALL) btrfs checked and
- * RECOVERY_CUTS of them have their recovery cut at every write.
+ * RECOVERY_CUTS of them (make crash: RECOVERY_CUTS_ALL) have their
+ * recovery cut at every write.
  */
 static void crash_run(const struct crash_case *cc)
 {
@@ -695,7 +697,8 @@ static void crash_run(const struct crash_case *cc)
 		why = "the workload recorded too few states";
 	step = all ? 1 : cc->step;	/* make crash: every write */
 	every_check = all ? 1 : total / step / CRASH_BTRFS_CHECKS + 1;
-	every_rec = total / step / RECOVERY_CUTS + 1;
+	every_rec = total / step /
+		    (all ? RECOVERY_CUTS_ALL : RECOVERY_CUTS) + 1;
 	/* A cut at write total (all landed) is no cut of the workload. */
 	for (cut = 1; cut < total && !why; cut += step, runs++) {
 		int check = runs % every_check == 0;

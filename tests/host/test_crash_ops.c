@@ -394,49 +394,49 @@ static void receive_case(const struct crash_plan *p)
 /* make test: a sample of each; make crash: up to all_cuts. */
 TEST(crash_ops, files_cut)
 {
-	static const struct crash_plan p = { FAULT_CUT, 40, 1500, 3 };
+	static const struct crash_plan p = { FAULT_CUT, 30, 2000, 3, 3 };
 
 	crash_workload_run(&files, &p);
 }
 
 TEST(crash_ops, files_reordered)
 {
-	static const struct crash_plan p = { FAULT_REORDER, 40, 1500, 3 };
+	static const struct crash_plan p = { FAULT_REORDER, 30, 2000, 3, 3 };
 
 	crash_workload_run(&files, &p);
 }
 
 TEST(crash_ops, files_torn)
 {
-	static const struct crash_plan p = { FAULT_TORN, 15, 500, 2 };
+	static const struct crash_plan p = { FAULT_TORN, 12, 2000, 2, 3 };
 
 	crash_workload_run(&files, &p);
 }
 
 TEST(crash_ops, balance_cut)
 {
-	static const struct crash_plan p = { FAULT_CUT, 25, 800, 3 };
+	static const struct crash_plan p = { FAULT_CUT, 12, 2000, 2, 1 };
 
 	crash_workload_run(&balance_w, &p);
 }
 
 TEST(crash_ops, balance_reordered)
 {
-	static const struct crash_plan p = { FAULT_REORDER, 25, 800, 3 };
+	static const struct crash_plan p = { FAULT_REORDER, 12, 2000, 2, 2 };
 
 	crash_workload_run(&balance_w, &p);
 }
 
 TEST(crash_ops, receive_cut)
 {
-	static const struct crash_plan p = { FAULT_CUT, 25, 600, 3 };
+	static const struct crash_plan p = { FAULT_CUT, 15, 2000, 2, 1 };
 
 	receive_case(&p);
 }
 
 TEST(crash_ops, receive_reordered)
 {
-	static const struct crash_plan p = { FAULT_REORDER, 25, 600, 3 };
+	static const struct crash_plan p = { FAULT_REORDER, 15, 2000, 2, 3 };
 
 	receive_case(&p);
 }
