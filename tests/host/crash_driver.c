@@ -1,7 +1,27 @@
 /*
- * The driver of scripted crash workloads (crash_model.h has the method):
- * a template image made once per case, a reference run recording every
- * state, then a run cut at each chosen write, its survivor verified.
+ * The driver of scripted crash workloads (crash_model.h).
+ *
+ * A case makes its template image once, then per seed runs the workload
+ * uncut (the reference run), recording the listing of the live tree
+ * after every operation; the workload is seeded and chooses its
+ * operations from what the tree holds, so every cut run passes through
+ * the same states until the cut. A cut run records no listing: it counts
+ * the states passed and notes the last sync that returned, which bound
+ * the states its survivor may hold.
+ *
+ * A survivor must: pass `btrfs check` (with --qgroup-report for
+ * CRASH_QGROUPS) as it is, before ghee mounts it (a sample in make test,
+ * every one with GHEE_CRASH_ALL=1); mount; pass ghee's fsck; list as one
+ * of those states (with CRASH_PARTIAL, a writable subvolume under
+ * partial_dir may be there half received: the rest must be a state);
+ * take a new file and a sync, let the cleaner finish dropping deleted
+ * subvolumes, and pass fsck again. A failing survivor is a finding,
+ * printed with its case, mode, seed and cut (the first image kept); the
+ * case goes on and fails at the end.
+ *
+ * To debug: GHEE_CRASH_SEED=N runs that seed only, GHEE_CRASH_CUT=N that
+ * cut only, GHEE_CRASH_TRACE=1 prints what each state of the reference
+ * run changed.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -1,24 +1,10 @@
 /*
- * The crash tests' shared part (crash_model.h): listings of whole trees,
- * the recorded states, and the driver of scripted workloads.
- *
- * The driver runs a workload once uncut (the reference run), recording
- * the listing of the live tree after every operation; the workload is
- * seeded and chooses its operations from what the tree holds, so every
- * cut run passes through the same states until the cut. A cut run
- * records no listing: it counts the states passed and notes the last
- * returned sync, which bound the states its survivor may hold.
- *
- * A survivor must: mount; pass ghee's fsck; list as one of those states
- * (with CRASH_PARTIAL, a writable subvolume under partial_dir may be
- * there half received: the rest must be a state); take a new file and a
- * sync, let the cleaner finish dropping deleted subvolumes, and pass
- * fsck again. Survivors also go through `btrfs check` (with
- * --qgroup-report for CRASH_QGROUPS): a sample of them in make test,
- * every one with GHEE_CRASH_ALL=1 (make crash), before ghee mounts them.
- * A failing survivor is a finding: printed with its case, mode, seed and
- * cut, the first one kept as an image; the case goes on and fails at the
- * end.
+ * The crash tests' listings and states (crash_model.h): a tree walked
+ * from the top level through every subvolume into one sorted line per
+ * name, and the states a workload passed through, which a survivor's
+ * listing must be one of. Files are read whole and hashed; extended
+ * attributes are hashed in the order listxattr gives them; a subvolume's
+ * read-only flag comes from the subvolume list.
  */
 #include <errno.h>
 #include <stdio.h>

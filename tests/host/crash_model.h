@@ -1,7 +1,8 @@
 /*
- * What the crash tests share (tests/host/crash_model.c): the listing of a
- * whole tree, the states a workload passed through, and a driver that
- * cuts the power at the writes of a scripted workload.
+ * What the crash tests share: the listing of a whole tree and the states
+ * a workload passed through (tests/host/crash_model.c), and a driver
+ * that cuts the power at the writes of a scripted workload and verifies
+ * every survivor (tests/host/crash_driver.c, which says how).
  *
  * A listing is a line per name, sorted by path: the path, its type, and
  * for a file its size, content hash, link count and hard-link group (the

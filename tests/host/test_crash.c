@@ -12,9 +12,10 @@
  * removes directories, one fs call per operation, with a sync every few.
  * A model applies each operation too and, after each, records the whole
  * tree as a listing (a line per name: path, type, size, content hash or
- * target, link count, hard-link group) with the device's write count. The
- * survivor is walked into a listing made the same way, which must equal
- * one of the states recorded from the last returned sync on.
+ * target, link count, hard-link group; crash_model.h) with the device's
+ * write count. The survivor is walked into a listing made the same way,
+ * which must equal one of the states recorded from the last returned
+ * sync on.
  *
  * Every run checks that the workload stopped because of the cut (the
  * device was cut and the operation failed), and the uncut run that it
@@ -25,7 +26,8 @@
  * be the survivor's state, with or without the new file.
  *
  * A sample of the survivors (CRASH_BTRFS_CHECKS per case) also goes
- * through btrfs check; GHEE_CRASH_ALL=1 (make crash) checks every one.
+ * through btrfs check; GHEE_CRASH_ALL=1 (make crash) checks every one,
+ * and cuts the large workload at every write too.
  */
 #include <errno.h>
 #include <stdio.h>
