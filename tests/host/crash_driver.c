@@ -112,6 +112,7 @@ void crash_summary(const char *name, enum fault_mode mode, uint64_t writes,
 	       "%llu findings\n", name, crash_mode_names[mode],
 	       (unsigned long long)writes, (unsigned long long)cuts,
 	       (unsigned long long)checks, (unsigned long long)findings);
+	fflush(stdout);		/* a long campaign's log shows progress */
 }
 
 /* The workload's seed number i: GHEE_CRASH_SEED (then only one), else
