@@ -107,7 +107,7 @@ static int is_ro(const struct walk *w, uint64_t id)
 	return 0;
 }
 
-/* A file's size and content hash, read whole. */
+/* A file's content hash, its size bytes read whole. */
 static int hash_file(struct fs_info *fs, struct fs_ino ino, uint64_t size,
 		     uint64_t *hash)
 {
@@ -122,7 +122,7 @@ static int hash_file(struct fs_info *fs, struct fs_ino ino, uint64_t size,
 		*hash = crash_fnv(*hash, buf, n);
 		off += n;
 	}
-	return fs_read(fs, ino, off, buf, 1, &n) || n ? -EIO : 0;
+	return 0;
 }
 
 /* The count and hash of an inode's extended attributes, in name order
