@@ -240,14 +240,18 @@ static int leaf_add(struct walk *w, const struct tree_block *b, u64 bytenr)
  * Find the leaves of tree root holding file extent items that an
  * EXTENT_DATA_REF (root, ino, offset) stands for: items of ino pointing
  * at the extent whose key offset minus extent offset is offset. Their
- * key offsets lie in [offset, offset + the extent's uncompressed size).
+ * key offsets lie in [offset, offset + the extent's uncompressed size),
+ * modulo 2^64: a clone can put an item at a file offset below its extent
+ * offset, and offset then wrapped below zero (Linux's clone makes such
+ * refs too); its items lie in [0, offset + size wrapped).
  */
 static int search_data_ref(struct walk *w, const struct bref *r,
 			   const struct extent_info *ei)
 {
 	u64 span = ei->len > MAX_RAM_BYTES ? ei->len : MAX_RAM_BYTES;
-	u64 end = r->offset + span < r->offset ? (u64)-1 : r->offset + span;
-	struct key k = { r->ino, BTRFS_EXTENT_DATA_KEY, r->offset };
+	u64 end = r->offset + span;
+	struct key k = { r->ino, BTRFS_EXTENT_DATA_KEY,
+			 end < r->offset ? 0 : r->offset };
 	struct view_q q = { VIEW_GE, 0, 0, NULL, 0, 0 };
 	const struct root_rec *rec;
 	struct tree_block *leaf;

@@ -500,6 +500,29 @@ TEST(backref, plain_and_split_extents)
 	CHECK_OK(env_close(&e));
 }
 
+/* A clone to a file offset below its source's extent offset: the data
+ * ref's offset wraps below zero (as Linux's clone makes them), and the
+ * walker must still find the item, in another tree than the source's
+ * (where no leaf found by another ref holds it too): the qgroup counts
+ * of such clones depend on it (found by crash_ops.files). */
+TEST(backref, clone_below_extent_offset)
+{
+	struct env e = { 0 };
+	struct fs_ino a, b;
+	u32 ne, nb;
+
+	CHECK_OK(env_open(&e, 4096));
+	CHECK_OK(put(e.fs, "/a", 0, 200000, 'a'));
+	CHECK_OK(fs_subvol_create(e.fs, "/sv"));	/* another tree */
+	CHECK_OK(put(e.fs, "/sv/b", 0, 60000, 'b'));
+	CHECK_OK(fs_sync(e.fs));
+	CHECK_OK(fs_lookup(e.fs, "/a", 0, &a));
+	CHECK_OK(fs_lookup(e.fs, "/sv/b", 0, &b));
+	CHECK_OK(fs_clone_range(e.fs, a, 65536, 65536, b, 8192));
+	CHECK_OK(check_synced(e.fs, &ne, &nb));
+	CHECK_OK(env_close(&e));
+}
+
 TEST(backref, snapshots_share_leaves_and_nodes)
 {
 	struct env e = { 0 };

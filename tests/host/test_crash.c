@@ -12,9 +12,10 @@
  * removes directories, one fs call per operation, with a sync every few.
  * A model applies each operation too and, after each, records the whole
  * tree as a listing (a line per name: path, type, size, content hash or
- * target, link count, hard-link group) with the device's write count. The
- * survivor is walked into a listing made the same way, which must equal
- * one of the states recorded from the last returned sync on.
+ * target, link count, hard-link group; crash_model.h) with the device's
+ * write count. The survivor is walked into a listing made the same way,
+ * which must equal one of the states recorded from the last returned
+ * sync on.
  *
  * Every run checks that the workload stopped because of the cut (the
  * device was cut and the operation failed), and the uncut run that it
@@ -25,7 +26,8 @@
  * be the survivor's state, with or without the new file.
  *
  * A sample of the survivors (CRASH_BTRFS_CHECKS per case) also goes
- * through btrfs check; GHEE_CRASH_ALL=1 (make crash) checks every one.
+ * through btrfs check; GHEE_CRASH_ALL=1 (make crash) checks every one,
+ * and cuts the large workload at every write too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,13 +36,15 @@
 #include <unistd.h>
 
 #include "../../fs/fs.h"
+#include "crash_model.h"
 #include "shim/fault_dev.h"
 #include "shim/host.h"
 #include "test.h"
 
 #define DEV_SIZE (256ull << 20)
 #define CRASH_BTRFS_CHECKS 15	/* btrfs check runs per case (sampled) */
-#define RECOVERY_CUTS 6		/* survivors whose recovery is cut */
+#define RECOVERY_CUTS 4		/* survivors whose recovery is cut */
+#define RECOVERY_CUTS_ALL 12	/* the same in make crash */
 #define FAILED_IMAGE "/tmp/ghee-crash-failed.img"	/* kept to debug */
 
 #define MAX_INODES 64
@@ -48,7 +52,6 @@
 #define MAX_STATES 1200
 #define PATH_LEN 48
 #define MAX_FILE (192u << 10)
-#define LINE_LEN 160
 
 /* An inode of the model. */
 struct minode {
@@ -67,73 +70,12 @@ struct mname {
 	int ino;
 };
 
-/* The tree after one operation. */
-struct state {
-	char *listing;
-	uint64_t writes;	/* device writes when the operation ended */
-	int synced;		/* the operation was a sync that returned */
-};
-
 struct model {
 	struct minode ino[MAX_INODES];
 	struct mname name[MAX_NAMES];
-	struct state st[MAX_STATES];
-	int nstates;
+	struct crash_states states;
 	uint64_t rng;
 };
-
-/* One line of a listing before it is printed: what a name shows. */
-struct entry {
-	char path[PATH_LEN];
-	char type;
-	uint64_t size, hash, key;	/* key: the inode, for link groups */
-	uint32_t nlink;
-	char target[PATH_LEN];
-};
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n--)
-		h = (h ^ *b++) * 0x100000001b3ull;
-	return h;
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct entry *)a)->path,
-		      ((const struct entry *)b)->path);
-}
-
-/* One listing line (a file's hard-link group is named by its first path,
- * so a line does not change when a name is added elsewhere). */
-static int line_of(char *out, const struct entry *e, const char *group)
-{
-	if (e->type == 'd')
-		return sprintf(out, "%s d\n", e->path);
-	if (e->type == 'l')
-		return sprintf(out, "%s l -> %s\n", e->path, e->target);
-	return sprintf(out, "%s f %llu %016llx links %u group %s\n", e->path,
-		       (unsigned long long)e->size,
-		       (unsigned long long)e->hash, e->nlink, group);
-}
-
-/* The listing of n entries (sorted here): a malloc'ed string. */
-static char *listing_of(struct entry *e, int n)
-{
-	char *out = malloc((size_t)n * LINE_LEN + 1), *p = out;
-	int i, g;
-
-	qsort(e, (size_t)n, sizeof(*e), entry_cmp);
-	*p = 0;
-	for (i = 0; i < n; i++) {
-		for (g = 0; g < i && e[g].key != e[i].key; g++)
-			;
-		p += line_of(p, &e[i], e[g].path);
-	}
-	return out;
-}
 
 /* ---- the model -------------------------------------------------------- */
 
@@ -151,9 +93,9 @@ static void model_init(struct model *m, uint64_t seed)
 
 	for (i = 0; i < MAX_INODES; i++)
 		free(m->ino[i].data);
-	for (i = 0; i < m->nstates; i++)
-		free(m->st[i].listing);
+	crash_states_free(&m->states);
 	memset(m, 0, sizeof(*m));
+	crash_states_init(&m->states, MAX_STATES);
 	m->rng = seed * 0x9E3779B97F4A7C15ull + 1;
 	m->ino[0].type = 'd';		/* the root, named "" */
 	m->ino[0].nlink = 1;
@@ -262,38 +204,33 @@ static void drop_name(struct model *m, int n)
 /* Record the tree after an operation. */
 static void model_record(struct model *m, struct fault_dev *f, int synced)
 {
-	static struct entry e[MAX_NAMES];
-	struct state *s;
+	static struct crash_entry e[MAX_NAMES];
 	int i, n = 0;
 
-	if (m->nstates == MAX_STATES)
-		return;
 	for (i = 0; i < MAX_NAMES; i++) {
 		struct minode *in = &m->ino[m->name[i].ino];
 
 		if (!m->name[i].path[0])
 			continue;
 		memset(&e[n], 0, sizeof(e[n]));
-		snprintf(e[n].path, PATH_LEN, "%s", m->name[i].path);
+		snprintf(e[n].path, CRASH_PATH_LEN, "%s", m->name[i].path);
 		e[n].type = in->type;
 		e[n].key = (uint64_t)m->name[i].ino;
 		if (in->type == 'f') {
 			if (!in->hash_ok)
-				in->hash = fnv(0xcbf29ce484222325ull, in->data,
-					       in->len);
+				in->hash = crash_fnv(CRASH_FNV0, in->data,
+						     in->len);
 			in->hash_ok = 1;
 			e[n].size = in->len;
 			e[n].hash = in->hash;
 			e[n].nlink = (uint32_t)in->nlink;
 		} else if (in->type == 'l') {
-			snprintf(e[n].target, PATH_LEN, "%s", in->target);
+			snprintf(e[n].target, CRASH_PATH_LEN, "%s", in->target);
 		}
 		n++;
 	}
-	s = &m->st[m->nstates++];
-	s->listing = listing_of(e, n);
-	s->writes = fault_dev_writes(f);
-	s->synced = synced;
+	crash_states_add(&m->states, crash_listing_of(e, n),
+			 fault_dev_writes(f), synced);
 }
 
 /* ---- the workload: one fs call per operation ---------------------------- */
@@ -516,140 +453,28 @@ static int workload(struct fs_info *fs, struct fault_dev *f, int nops,
 
 /* ---- the survivor -------------------------------------------------------- */
 
-struct walk {
-	struct fs_info *fs;
-	struct entry *e;
-	int n, max;
-	char dir[PATH_LEN];	/* the directory being read */
-};
-
-static int walk_dir(struct walk *w, const char *dir);
-
-static int walk_entry(void *ctx, const char *name, size_t len,
-		      struct fs_ino ino, unsigned type)
-{
-	static uint8_t buf[MAX_FILE + 1];
-	struct walk *w = ctx;
-	struct entry *e;
-	struct fs_stat st;
-	size_t n;
-
-	if (w->n == w->max)
-		return -E2BIG;
-	e = &w->e[w->n++];
-	memset(e, 0, sizeof(*e));
-	if (strlen(w->dir) + 1 + len >= PATH_LEN)
-		return -ENAMETOOLONG;
-	memcpy(e->path, w->dir, strlen(w->dir));
-	e->path[strlen(w->dir)] = '/';
-	memcpy(e->path + strlen(w->dir) + 1, name, len + 1);
-	e->key = ino.ino;
-	if (fs_stat(w->fs, ino, &st))
-		return -EIO;
-	if (type == FS_FT_DIR) {
-		e->type = 'd';
-	} else if (type == FS_FT_SYMLINK) {
-		e->type = 'l';
-		if (fs_readlink(w->fs, ino, e->target, PATH_LEN - 1, &n))
-			return -EIO;
-		e->target[n] = 0;
-	} else {
-		e->type = 'f';
-		e->size = st.size;
-		e->nlink = st.nlink;
-		if (st.size > MAX_FILE ||
-		    fs_read(w->fs, ino, 0, buf, sizeof(buf), &n) ||
-		    n != st.size)
-			return -EIO;
-		e->hash = fnv(0xcbf29ce484222325ull, buf, n);
-	}
-	return 0;
-}
-
-static int walk_dir(struct walk *w, const char *dir)
-{
-	struct fs_ino ino;
-	int first = w->n, last, i, ret;
-
-	snprintf(w->dir, PATH_LEN, "%s", dir);
-	ret = fs_lookup(w->fs, dir[0] ? dir : "/", 0, &ino);
-	if (ret == 0)
-		ret = fs_readdir(w->fs, ino, walk_entry, w);
-	last = w->n;
-	for (i = first; i < last && ret == 0; i++)
-		if (w->e[i].type == 'd')
-			ret = walk_dir(w, w->e[i].path);
-	return ret;
-}
-
-/* The listing of the mounted tree, or NULL when a read failed. */
-static char *survivor_listing(struct fs_info *fs)
-{
-	static struct entry e[4 * MAX_NAMES];
-	struct walk w = { fs, e, 0, 4 * MAX_NAMES, "" };
-	int ret = walk_dir(&w, "");
-
-	if (ret) {
-		printf("# walking the tree failed: %d at %s\n", ret, w.dir);
-		return NULL;
-	}
-	return listing_of(e, w.n);
-}
-
 /* The last recorded sync that returned by write cut (cut 0: the last
  * one); the survivor may hold it or any state after it. */
 static int first_candidate(const struct model *m, uint64_t cut)
 {
 	int k, first = 0;
 
-	for (k = 0; k < m->nstates; k++)
-		if (m->st[k].synced && (!cut || m->st[k].writes <= cut))
+	for (k = 0; k < m->states.n; k++)
+		if (m->states.st[k].synced &&
+		    (!cut || m->states.st[k].writes <= cut))
 			first = k;
 	return first;
 }
 
-/* Print (some of) the listing's lines that differ from the model
- * state's: a diagnostic only. */
-static void print_diff(const char *got, const char *want)
-{
-	char line[LINE_LEN];
-	const char *p;
-	int shown = 0;
-
-	for (p = got; *p && shown < 8; p = strchr(p, '\n') + 1) {
-		size_t n = (size_t)(strchr(p, '\n') - p);
-
-		snprintf(line, sizeof(line), "%.*s\n", (int)n, p);
-		if (!strstr(want, line) && ++shown)
-			printf("#   only on disk: %s", line);
-	}
-	for (p = want; *p && shown < 16; p = strchr(p, '\n') + 1) {
-		size_t n = (size_t)(strchr(p, '\n') - p);
-
-		snprintf(line, sizeof(line), "%.*s\n", (int)n, p);
-		if (!strstr(got, line) && ++shown)
-			printf("#   only in the model: %s", line);
-	}
-}
-
 /* Is the tree one state from the last synced one on? 0 yes, or -1 with
- * the difference from the last synced state printed. */
+ * the difference from the nearest state printed. */
 static int tree_is_a_commit(struct fs_info *fs, const struct model *m,
 			    uint64_t cut, char **listing)
 {
-	int k, first = first_candidate(m, cut);
-
-	*listing = survivor_listing(fs);
-	if (!*listing)
-		return -1;
-	for (k = first; k < m->nstates; k++)
-		if (strcmp(*listing, m->st[k].listing) == 0)
-			return 0;
-	printf("# the tree is none of states %d..%d; against state %d (the "
-	       "last synced, at write %llu):\n", first, m->nstates - 1, first,
-	       (unsigned long long)m->st[first].writes);
-	print_diff(*listing, m->st[first].listing);
-	return -1;
+	*listing = crash_listing(fs);
+	return *listing ? crash_states_match(&m->states, *listing,
+					     first_candidate(m, cut),
+					     m->states.n - 1) : -1;
 }
 
 /* ---- the runs ------------------------------------------------------------ */
@@ -754,7 +579,7 @@ static int recovered_ok(struct fs_info *fs, const char *want)
 		"/after-crash f 0 cbf29ce484222325 links 1 group /after-crash\n",
 		"/after-crash f 1 af63f54c86021707 links 1 group /after-crash\n",
 	};
-	char *got = survivor_listing(fs), *at;
+	char *got = crash_listing(fs), *at;
 	int ok = got && strcmp(got, want) == 0, i;
 
 	for (i = 0; got && !ok && i < 2; i++) {
@@ -766,7 +591,7 @@ static int recovered_ok(struct fs_info *fs, const char *want)
 		}
 	}
 	if (!ok && got)
-		print_diff(got, want);
+		crash_print_diff(got, want);
 	free(got);
 	return ok ? 0 : -1;
 }
@@ -849,20 +674,19 @@ static const char *one_cut(struct fault_dev *tmpl, const struct crash_case *cc,
 	return why;
 }
 
-static const char *const mode_names[] = { "cut", "reorder", "torn" };
-
 /*
  * Cut at every step-th write of the workload (the first to fail is the
  * one after the cut); every survivor is verified,
  * CRASH_BTRFS_CHECKS of them (or all: GHEE_CRASH_ALL) btrfs checked and
- * RECOVERY_CUTS of them have their recovery cut at every write.
+ * RECOVERY_CUTS of them (make crash: RECOVERY_CUTS_ALL) have their
+ * recovery cut at every write.
  */
 static void crash_run(const struct crash_case *cc)
 {
 	static struct model m;
 	struct fault_dev *tmpl = template_dev(cc->nodesize), *c;
 	uint64_t total = 0, cut, runs = 0, checks = 0, rec = 0, rec_cuts = 0;
-	uint64_t every_check, every_rec;
+	uint64_t every_check, every_rec, step;
 	int all = getenv("GHEE_CRASH_ALL") != NULL;
 	const char *why;
 
@@ -871,12 +695,14 @@ static void crash_run(const struct crash_case *cc)
 	host_console_capture(1);	/* the aborts' messages */
 	why = run_cut(tmpl, cc, 0, &m, &c, &total);
 	fault_dev_free(c);
-	if (!why && m.nstates < cc->nops / 2)
+	if (!why && m.states.n < cc->nops / 2)
 		why = "the workload recorded too few states";
-	every_check = all ? 1 : total / cc->step / CRASH_BTRFS_CHECKS + 1;
-	every_rec = total / cc->step / RECOVERY_CUTS + 1;
+	step = all ? 1 : cc->step;	/* make crash: every write */
+	every_check = all ? 1 : total / step / CRASH_BTRFS_CHECKS + 1;
+	every_rec = total / step /
+		    (all ? RECOVERY_CUTS_ALL : RECOVERY_CUTS) + 1;
 	/* A cut at write total (all landed) is no cut of the workload. */
-	for (cut = 1; cut < total && !why; cut += cc->step, runs++) {
+	for (cut = 1; cut < total && !why; cut += step, runs++) {
 		int check = runs % every_check == 0;
 		int cut_rec = runs % every_rec == every_rec / 2;
 
@@ -886,16 +712,15 @@ static void crash_run(const struct crash_case *cc)
 	}
 	host_console_capture(0);
 	fault_dev_free(tmpl);
-	printf("# crash %s, nodesize %u, %d operations (%d states): %llu "
-	       "writes, %llu cuts, %llu btrfs checks, %llu recoveries cut "
-	       "%llu times\n", mode_names[cc->mode], cc->nodesize, cc->nops,
-	       m.nstates, (unsigned long long)total, (unsigned long long)runs,
-	       (unsigned long long)checks, (unsigned long long)rec,
-	       (unsigned long long)rec_cuts);
+	printf("# nodesize %u, %d operations (%d states), %llu recoveries "
+	       "cut %llu times\n", cc->nodesize, cc->nops, m.states.n,
+	       (unsigned long long)rec, (unsigned long long)rec_cuts);
+	crash_summary(cc->nodesize == 4096 ? "namespace-4k" : "namespace",
+		      cc->mode, total, runs + rec_cuts, checks, why ? 1 : 0);
 	if (why)
 		test_fail(__FILE__, __LINE__, "cut at write %llu (%s): %s",
-			  (unsigned long long)(runs ? cut - cc->step : 0),
-			  mode_names[cc->mode], why);
+			  (unsigned long long)(runs ? cut - step : 0),
+			  crash_mode_names[cc->mode], why);
 }
 
 /* Small workload, cut at every write; writes up to the cut land. */

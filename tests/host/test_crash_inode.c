@@ -16,6 +16,7 @@
 #include <ghee/errno.h>
 
 #include "../../fs/fs.h"
+#include "crash_model.h"
 #include "shim/fault_dev.h"
 #include "shim/host.h"
 #include "test.h"
@@ -159,8 +160,8 @@ static void crash_clone(enum fault_mode mode)
 	if (why)
 		test_fail(__FILE__, __LINE__, "cut at write %llu (mode %d): %s",
 			  (unsigned long long)(cut - 1), mode, why);
-	printf("# %llu writes, every one cut, %llu btrfs checks\n",
-	       (unsigned long long)total, (unsigned long long)checks);
+	crash_summary("clone-xattr", mode, total, cut - 1, checks,
+		      why ? 1 : 0);
 }
 
 TEST(crash_inode, clone_and_xattr_every_write)
