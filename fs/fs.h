@@ -411,6 +411,48 @@ struct fs_check_report {
 int fs_check(struct fs_info *fs, struct fs_check_report *rep);
 
 /*
+ * Scrub (fs/scrub*.c): read every copy of every tree block and of every
+ * data block of the last commit, verify it, and rewrite a bad copy from
+ * a good one. Counts as Linux's scrub keeps them (btrfs scrub status
+ * -R); errors in sectors. The scrub updates *p as it goes (atomically,
+ * field by field: another task may copy it for a status). A task with
+ * progress ("scrubbing", bytes); cancellable (-ECANCELED, p->last_physical
+ * says how far it got). Returns 0 when it ran to the end (errors found
+ * are counted, not returned), or the error that stopped it.
+ */
+struct fs_scrub_progress {
+	uint64_t data_extents_scrubbed;	/* data extents, per 64 KiB stripe
+					 * of each copy they lie in */
+	uint64_t tree_extents_scrubbed;	/* tree blocks, per copy */
+	uint64_t data_bytes_scrubbed;	/* bytes of data read, all copies */
+	uint64_t tree_bytes_scrubbed;	/* bytes of tree blocks read */
+	uint64_t read_errors;		/* sectors the device failed */
+	uint64_t csum_errors;		/* data sectors with a bad
+					 * checksum */
+	uint64_t verify_errors;		/* tree-block sectors with a bad
+					 * checksum or header, or failing
+					 * the tree checker */
+	uint64_t no_csum;		/* data sectors without a checksum */
+	uint64_t csum_discards;		/* (Linux: always 0) */
+	uint64_t super_errors;		/* bad superblock copies */
+	uint64_t malloc_errors;		/* (always 0: no memory fails the
+					 * scrub instead) */
+	uint64_t uncorrectable_errors;	/* sectors no copy could repair */
+	uint64_t corrected_errors;	/* sectors repaired from a copy */
+	uint64_t last_physical;		/* device byte scrubbed up to */
+};
+struct fs_scrub_args {
+	int readonly;		/* -r: report, never rewrite */
+	uint64_t start;		/* device byte to start at (resume: the
+				 * last run's last_physical); 0: all */
+	uint64_t limit;		/* bytes per second read at most; 0: no
+				 * limit (read atomically: may change
+				 * while it runs) */
+};
+int fs_scrub(struct fs_info *fs, const struct fs_scrub_args *a,
+	     struct fs_scrub_progress *p);
+
+/*
  * Back-references (fs/backref_path.c): who uses a data extent, and the
  * names of an inode. fs_logical_resolve calls fn for every (subvolume,
  * inode, file offset) whose file extent points at the data extent holding

@@ -18,6 +18,7 @@
 #include "cmd_inspect.h"
 #include "cmd_send.h"
 #include "cmd_qgroup.h"
+#include "cmd_scrub.h"
 #include "cmd_subvol.h"
 #include "shell.h"
 
@@ -114,13 +115,15 @@ static const struct shell_cmd balance_cmds[] = {
 };
 
 static const struct shell_cmd scrub_cmds[] = {
-	{ "start", "[-B] [-r] PATH|DISK", "read and verify every copy (a task)",
-	  0, -1, NULL },
-	{ "cancel", "PATH|DISK", "cancel a running scrub", 0, -1, NULL },
-	{ "resume", "[-B] [-r] PATH|DISK", "resume a cancelled scrub", 0, -1,
-	  NULL },
-	{ "status", "[-d] " UNITS " PATH|DISK", "progress and errors of a "
-	  "scrub", 0, -1, NULL },
+	{ "start", "[-BdqrRf] [-c CLASS] [-n DATA] [-l BYTES] PATH|DISK",
+	  "read and verify every copy, repair from a good one (a task)",
+	  1, -1, cmd_scrub_start },
+	{ "cancel", "PATH|DISK", "cancel a running scrub", 1, 1,
+	  cmd_scrub_cancel },
+	{ "resume", "[-BdqrR] [-c CLASS] [-n DATA] PATH|DISK",
+	  "resume a cancelled scrub", 1, -1, cmd_scrub_resume },
+	{ "status", "[-dR] " UNITS " PATH|DISK", "progress and errors of a "
+	  "scrub", 1, -1, cmd_scrub_status },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
 

@@ -265,9 +265,9 @@ TEST(shell, btrfs_groups_and_prefixes)
 	CHECK_EQ(run("btrfs bal start -dusage=50 /"), -ENOENT);
 	CHECK(strstr(host_console_output(),
 		     "balance start: /: no filesystem mounted there"));
-	CHECK_EQ(run("btrfs scru start /"), -EOPNOTSUPP);
+	CHECK_EQ(run("btrfs ins min /"), -EOPNOTSUPP);
 	CHECK_STR(host_console_output(),
-		  "scrub start: not implemented yet\n");
+		  "inspect-internal min-dev-size: not implemented yet\n");
 	CHECK_EQ(run("btrfs s list"), -ENOENT);
 	CHECK(strstr(host_console_output(), "ambiguous command 's'"));
 	CHECK(strstr(host_console_output(), "\tsubvolume\n"));
@@ -307,9 +307,9 @@ TEST(shell, help_levels)
 	CHECK(!strncmp(host_console_output(),
 		       "usage: subvolume snapshot [-r] ", 31));
 	CHECK(!strstr(host_console_output(), "(not implemented yet)"));
-	CHECK_OK(run("help scrub ca"));
-	CHECK(!strncmp(host_console_output(), "usage: scrub cancel PATH|DISK",
-		       29));
+	CHECK_OK(run("help ins tree"));
+	CHECK(!strncmp(host_console_output(),
+		       "usage: inspect-internal tree-stats ", 35));
 	CHECK(strstr(host_console_output(), "(not implemented yet)"));
 	CHECK_OK(run("help ls"));
 	CHECK(!strncmp(host_console_output(), "usage: ls [-l] [PATH]\n", 22));

@@ -15,8 +15,9 @@ def test_groups_prefixes_and_help(ctx):
     out = g.cmd("btrfs bal start -dusage=50 /")
     assert out == "balance start: /: no filesystem mounted there " \
         "(use: mount DISK [DIR])\n", out
-    out = g.cmd("btrfs scru start /")
-    assert out == "scrub start: not implemented yet\n", out
+    out = g.cmd("btrfs ins min /")
+    assert out == "inspect-internal min-dev-size: not implemented " \
+        "yet\n", out
     out = g.cmd("btrfs sub snap -r /a /b")
     assert out == "subvolume snapshot: /a: no filesystem mounted there " \
         "(use: mount DISK [DIR])\n", out
