@@ -218,11 +218,11 @@ static void count(u64 *field, u64 v)
 	__atomic_store_n(field, v, __ATOMIC_RELEASE);
 }
 
-/* Relocate v[0..n) as b chooses, counting into b's figures. */
+/* Relocate v[0..n) as c's request chooses, counting into c. */
 static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
 			   const struct bal_group *v, u32 n)
 {
-	struct fs_balance *b = &c->req;
+	const struct fs_balance *b = &c->req;
 	u64 chosen[3] = { 0, 0, 0 }, expected = 0;
 	struct reloc_stats st;
 	u32 i;
@@ -230,15 +230,15 @@ static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
 
 	for (i = 0; i < n; i++)
 		expected += choose(fs, b, &v[i], chosen);
-	count(&b->expected, expected);
-	count(&b->considered, 0);
-	count(&b->relocated, 0);
+	count(&c->expected, expected);
+	count(&c->considered, 0);
+	count(&c->relocated, 0);
 	memset(chosen, 0, sizeof(chosen));
 	progress_phase("relocating block groups", expected, "groups");
 	for (i = 0; i < n && ret == 0; i++) {
 		if (stop_asked(c))
 			return -ECANCELED;
-		count(&b->considered, b->considered + 1);
+		count(&c->considered, c->considered + 1);
 		if (!choose(fs, b, &v[i], chosen))
 			continue;
 		ret = room_for(fs, &v[i]);
@@ -247,7 +247,7 @@ static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
 		if (ret == -ENOENT)	/* gone meanwhile (emptied) */
 			ret = 0;
 		else if (ret == 0)
-			count(&b->relocated, b->relocated + 1);
+			count(&c->relocated, c->relocated + 1);
 		if (ret == 0)
 			ret = progress_add(1);
 	}
@@ -255,7 +255,7 @@ static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
 }
 
 /*
- * Relocate the groups c's request chooses; its figures say how many were
+ * Relocate the groups c's request chooses; c's figures say how many were
  * expected, looked at and moved. Returns 0, -ECANCELED when asked to
  * stop (between groups), or the first error (groups relocated before it
  * stay relocated).

@@ -6,17 +6,19 @@
 #ifndef FS_BALANCE_H
 #define FS_BALANCE_H
 
+#include "format.h"
 #include "fs.h"
 
 struct fs_info;
 
 /*
  * The running or paused balance of a filesystem (fs->balance, under
- * fs->balance_lock). The run's figures in req are written by the run
+ * fs->balance_lock). The figures of its last run are written by the run
  * alone and read by status, atomically.
  */
 struct balance_ctl {
-	struct fs_balance req;	/* the request; figures of the last run */
+	struct fs_balance req;	/* the request [balance_lock] */
+	u64 expected, considered, relocated;	/* the last run's [a] */
 	int running;		/* a run is in progress [balance_lock] */
 	int pause_req;		/* stop after this group, keep it [a] */
 	int cancel_req;		/* stop after this group, drop it [a] */

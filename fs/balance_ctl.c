@@ -48,10 +48,9 @@ static void reap_locked(struct fs_info *fs)
 static void copy_out(const struct balance_ctl *c, struct fs_balance *out)
 {
 	*out = c->req;
-	out->expected = __atomic_load_n(&c->req.expected, __ATOMIC_ACQUIRE);
-	out->considered = __atomic_load_n(&c->req.considered,
-					  __ATOMIC_ACQUIRE);
-	out->relocated = __atomic_load_n(&c->req.relocated, __ATOMIC_ACQUIRE);
+	out->expected = __atomic_load_n(&c->expected, __ATOMIC_ACQUIRE);
+	out->considered = __atomic_load_n(&c->considered, __ATOMIC_ACQUIRE);
+	out->relocated = __atomic_load_n(&c->relocated, __ATOMIC_ACQUIRE);
 	out->state = (c->running ? FS_BAL_RUNNING : 0) |
 		     (__atomic_load_n(&c->pause_req, __ATOMIC_ACQUIRE) ?
 		      FS_BAL_PAUSE_REQ : 0) |

@@ -2,7 +2,7 @@
  * btrfs balance, as btrfs-progs 6.2 has it. `balance start` parses the
  * type options and their filters (-d, -m, -s, each optionally followed by
  * FILTERS: usage=N|N..M, limit=N|N..M, devid=N, drange=A..B,
- * vrange=A..B, profiles=P|P, convert=single|dup, soft, stripes=N|N..M)
+ * vrange=A..B, profiles=P|P, convert=single|dup, soft, stripes=N..M)
  * into a struct fs_balance and starts it (fs/balance_ctl.c): in the
  * foreground, where Ctrl-C cancels it, or with --bg as a task of its
  * own, returning at once. -m without -s balances system groups with the
@@ -14,7 +14,7 @@
  * in progress") or 1 (an error), the command fails (-ENOTCONN, or the
  * error); status succeeds whenever it could tell.
  */
-#include <errno.h>
+#include <ghee/errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,9 +121,14 @@ static int parse_filter(char *s, struct fs_balance_filter *f)
 		ret = parse_profiles(v, &f->profiles);
 		f->flags |= FS_BAL_PROFILES;
 	} else if (!strcmp(s, "stripes")) {
-		ret = parse_range(v, &lo, &hi);
-		ret = ret == 0 && hi <= UINT32_MAX ? 0 :
-		      ret == 0 && !strstr(v, "..") ? -EINVAL : ret;
+		/* progs takes only a range here: "N..M", "N..", "..M". */
+		ret = strstr(v, "..") && strcmp(v, "..") ?
+		      parse_range(v, &lo, &hi) : -EINVAL;
+		if (ret || lo > UINT32_MAX ||
+		    (hi != UINT64_MAX && hi > UINT32_MAX)) {
+			con_eprintf("ERROR: invalid stripes argument\n");
+			return -EINVAL;
+		}
 		f->stripes_min = (uint32_t)lo;
 		f->stripes_max = hi > UINT32_MAX ? UINT32_MAX : (uint32_t)hi;
 		f->flags |= FS_BAL_STRIPES;
@@ -185,11 +190,27 @@ static int parse_start(int argc, char **argv, struct fs_balance *b,
 	return ret ? ret : *path ? 0 : -EINVAL;
 }
 
+/* strerror's text (progs prints %m) for the errors a balance gives. */
+static const char *err_text(int err)
+{
+	switch (-err) {
+	case ENOSPC: return "No space left on device";
+	case EINPROGRESS: return "Operation now in progress";
+	case EROFS: return "Read-only file system";
+	case EIO: return "Input/output error";
+	case ENOMEM: return "Cannot allocate memory";
+	case EUCLEAN: return "Structure needs cleaning";
+	case EOPNOTSUPP: return "Operation not supported";
+	case EBUSY: return "Device or resource busy";
+	default: return cmd_fs_err_text(err);
+	}
+}
+
 /* The error line of a failed balance run, as btrfs-progs prints it. */
 static void balance_error(const char *path, int err)
 {
 	con_eprintf("ERROR: error during balancing '%s': %s\n", path,
-		    cmd_fs_err_text(err));
+		    err_text(err));
 	if (err != -EINPROGRESS)
 		con_eprintf("There may be more info in syslog - try dmesg | "
 			    "tail\n");
@@ -390,7 +411,7 @@ int cmd_balance_status(int argc, char **argv)
 	}
 	if (ret) {
 		con_eprintf("ERROR: balance status on '%s' failed: %s\n", path,
-			    cmd_fs_err_text(ret));
+			    err_text(ret));
 		return ret;
 	}
 	if (b.state & FS_BAL_RUNNING)
@@ -416,7 +437,7 @@ static int ctl_failed(const char *cmd, const char *path, int err,
 {
 	con_eprintf("ERROR: balance %s on '%s' failed: %s\n", cmd, path,
 		    err == -ENOTCONN ? notconn : err == -EINPROGRESS ?
-		    "Already running" : cmd_fs_err_text(err));
+		    "Already running" : err_text(err));
 	return err;
 }
 

@@ -3,13 +3,17 @@
  * its item across unmount (Linux's layout, btrfs check clean), a
  * skip_balance mount leaves it paused for resume, a plain mount resumes
  * it as a task, cancel drops it; pause, resume and cancel with no
- * balance say -ENOTCONN; a group that fits nowhere is refused with
+ * balance say -ENOTCONN; a foreground balance whose task is stopped
+ * (Ctrl-C, kill) is cancelled; a group that fits nowhere is refused with
  * -ENOSPC before anything moves; the stripes filter picks groups by
  * their stripe count.
  */
 #include <string.h>
 
+#include <unistd.h>
+
 #include <ghee/errno.h>
+#include <ghee/task.h>
 
 #include "../../fs/balance.h"
 #include "../../fs/fs.h"
@@ -168,6 +172,46 @@ TEST(balance, cancel_drops_the_item)
 	cancel_drops(dev, &fs);
 	if (fs)
 		fs_umount(fs);
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
+	fault_dev_free(dev);
+}
+
+/* A foreground full balance, as `balance start` runs it. */
+static int foreground(void *arg)
+{
+	struct fs_balance b;
+
+	memset(&b, 0, sizeof(b));
+	b.types = 7;
+	return fs_balance_start(arg, &b, 0);
+}
+
+static void stop_cancels(struct fs_info *fs)
+{
+	struct fs_balance b, rec;
+	struct task *t;
+	int i;
+
+	CHECK_OK(bal_populate(fs, NFILES, FILE_KIB));
+	t = task_create("fg-balance", foreground, fs, TASK_PRIO_BACKGROUND);
+	CHECK(t);
+	for (i = 0; i < 2000 && fs_balance_status(fs, &b); i++)
+		usleep(1000);		/* until it started */
+	task_stop(task_id(t));
+	CHECK_EQ(task_join(t), -ECANCELED);
+	CHECK_EQ(fs_balance_status(fs, &b), -ENOTCONN);
+	CHECK_EQ(balance_item_read(fs, &rec), -ENOENT);
+}
+
+TEST(balance, stopped_foreground_is_cancelled)
+{
+	struct fs_info *fs;
+	struct fault_dev *dev = setup(256ull << 20, &fs);
+
+	if (!dev)
+		return;
+	stop_cancels(fs);
+	fs_umount(fs);
 	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
 	fault_dev_free(dev);
 }

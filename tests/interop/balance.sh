@@ -64,10 +64,14 @@ used0=$(sed -n 's/^found \([0-9]*\) bytes used.*/\1/p' "$W/check0.txt")
 # The same filters through btrfs-progs (a copy, loop mounted) and ghee.
 cp "$img" "$W/progs.img"
 mount -o loop "$W/progs.img" "$m" || skip_all "loop mount failed"
-want=$(btrfs balance start -dusage=0 "$m" 2>&1; btrfs balance status "$m" 2>&1)
+want=$(btrfs balance start -dusage=0 "$m" 2>&1; btrfs balance status "$m" 2>&1
+	btrfs balance start -dstripes=2..2 "$m" 2>&1
+	btrfs balance start -mstripes=1..1 "$m" 2>&1)
 umount "$m"
 got=$(printf '%s\n' "mount vda" "btrfs balance start -dusage=0 /" \
-	"btrfs balance status /" | timeout 120 "$GHEE" "$img" 2>&1 |
+	"btrfs balance status /" "btrfs balance start -dstripes=2..2 /" \
+	"btrfs balance start -mstripes=1..1 /" |
+	timeout 120 "$GHEE" "$img" 2>&1 |
 	grep -E '^(Done|No balance)' | sed "s|'/'|'$m'|")
 if [ "$got" = "$want" ]; then ok output_as_progs
 else notok output_as_progs "ghee: $(echo $got) progs: $(echo $want)"; fi
