@@ -157,9 +157,11 @@ static int parse_filters(char *s, struct fs_balance_filter *f)
 	return ret;
 }
 
+static void dump_request(const struct fs_balance *b);
+
 /* The options of balance start; *path the PATH argument. */
 static int parse_start(int argc, char **argv, struct fs_balance *b,
-		       int *bg, int *full, const char **path)
+		       int *bg, int *full, int *verbose, const char **path)
 {
 	int i, ret = 0;
 
@@ -178,7 +180,7 @@ static int parse_start(int argc, char **argv, struct fs_balance *b,
 		} else if (!strcmp(a, "--full-balance")) {
 			*full = 1;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			continue;
+			*verbose = 1;
 		} else if (!strcmp(a, "--bg") || !strcmp(a, "--background")) {
 			*bg = 1;
 		} else if (a[0] == '-' || *path) {
@@ -245,10 +247,10 @@ int cmd_balance_start(int argc, char **argv)
 	struct fs_balance b;
 	const char *path, *in;
 	struct fs_info *fs;
-	int bg = 0, full = 0, ret;
+	int bg = 0, full = 0, verbose = 0, ret;
 
 	memset(&b, 0, sizeof(b));
-	ret = parse_start(argc, argv, &b, &bg, &full, &path);
+	ret = parse_start(argc, argv, &b, &bg, &full, &verbose, &path);
 	if (ret)
 		return ret;
 	if ((b.types & (1u << FS_BAL_SYS)) && !b.force) {
@@ -271,6 +273,8 @@ int cmd_balance_start(int argc, char **argv)
 	fs = cmd_fs_path("balance start", path, &in);
 	if (!fs)
 		return -ENOENT;
+	if (verbose)		/* progs dumps the request before it starts */
+		dump_request(&b);
 	ret = fs_balance_start(fs, &b, bg);
 	if (bg && ret)
 		balance_error(path, ret);
