@@ -6,7 +6,8 @@
  * balance say -ENOTCONN; a foreground balance whose task is stopped
  * (Ctrl-C, kill) is cancelled; a group that fits nowhere is refused with
  * -ENOSPC before anything moves; the stripes filter picks groups by
- * their stripe count.
+ * their stripe count; relocation trees Linux left (a root item of tree
+ * -8) make the mount read-only.
  */
 #include <string.h>
 
@@ -16,8 +17,11 @@
 #include <ghee/task.h>
 
 #include "../../fs/balance.h"
+#include "../../fs/ctree_write.h"
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
+#include "../../fs/subvol.h"
+#include "../../fs/transaction.h"
 #include "balance_fixture.h"
 #include "shim/fault_dev.h"
 #include "test.h"
@@ -309,5 +313,44 @@ TEST(balance, stripes_filter_by_stripe_count)
 	stripes(fs);
 	fs_umount(fs);
 	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
+	fault_dev_free(dev);
+}
+
+/* In a commit: a relocation tree's root item for subvolume 5, as an
+ * interrupted Linux balance leaves one (a copy of tree 5's). */
+static int add_reloc_root(struct trans *t, void *arg)
+{
+	struct fs_info *fs = t->fs;
+	struct key k = { BTRFS_TREE_RELOC_OBJECTID, BTRFS_ROOT_ITEM_KEY,
+			 BTRFS_FS_TREE_OBJECTID };
+	u8 item[sizeof(struct d_root_item)];
+	u32 size;
+	int ret;
+
+	(void)arg;
+	ret = subvol_read_root_item(fs, BTRFS_FS_TREE_OBJECTID, item, &size);
+	return ret ? ret : ctree_insert_item(t, &fs->tree_root, &k, item,
+					     size);
+}
+
+TEST(balance, leftover_relocation_trees_mount_read_only)
+{
+	struct fs_info *fs;
+	struct fault_dev *dev = setup(256ull << 20, &fs);
+	int ret;
+
+	if (!dev)
+		return;
+	ret = trans_commit_with(fs, add_reloc_root, NULL, 0);
+	fs_umount(fs);
+	fs = NULL;
+	if (ret == 0)
+		ret = fs_mount(fault_dev_blk(dev), 0, &fs);
+	if (ret == 0 && !fs_is_read_only(fs))
+		test_fail(__FILE__, __LINE__, "mounted read-write");
+	else if (ret)
+		test_fail(__FILE__, __LINE__, "error %d", ret);
+	if (fs)
+		fs_umount(fs);
 	fault_dev_free(dev);
 }
