@@ -172,6 +172,7 @@ static void warn_log_ignored(struct fs_info *fs)
 static const char *rw_obstacle(struct fs_info *fs)
 {
 	const char *why;
+	int reloc;
 	const u64 need = BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
 			 BTRFS_FEATURE_INCOMPAT_NO_HOLES;
 
@@ -191,7 +192,10 @@ static const char *rw_obstacle(struct fs_info *fs)
 		return why;
 	if (!fs->csum_root.bytenr || !fs->dev_root.bytenr)
 		return "the csum or device tree is missing";
-	if (reloc_trees_left(fs))
+	reloc = reloc_trees_left(fs);
+	if (reloc < 0)
+		return "the root tree cannot be read";
+	if (reloc)
 		return "relocation trees of an interrupted Linux balance are "
 		       "left (Linux merges them at its next mount)";
 	return NULL;

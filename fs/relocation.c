@@ -467,7 +467,7 @@ int reloc_trees_left(struct fs_info *fs)
 		       k.type == BTRFS_ROOT_ITEM_KEY;
 	}
 	ctree_path_release(&p);
-	return left || ret < 0;
+	return ret < 0 ? ret : left;
 }
 
 /* Step 3: every tree, then the root tree and the chunk tree. */
