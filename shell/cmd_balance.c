@@ -76,6 +76,23 @@ static int parse_profiles(const char *v, uint64_t *bits)
 	return *bits ? 0 : -EINVAL;
 }
 
+/* stripes=: progs takes only a range here ("N..M", "N..", "..M"). */
+static int parse_stripes(const char *v, struct fs_balance_filter *f)
+{
+	uint64_t lo, hi;
+	int ret = strstr(v, "..") && strcmp(v, "..") ?
+		  parse_range(v, &lo, &hi) : -EINVAL;
+
+	if (ret || lo > UINT32_MAX || (hi != UINT64_MAX && hi > UINT32_MAX)) {
+		con_eprintf("ERROR: invalid stripes argument\n");
+		return -EINVAL;
+	}
+	f->stripes_min = (uint32_t)lo;
+	f->stripes_max = hi > UINT32_MAX ? UINT32_MAX : (uint32_t)hi;
+	f->flags |= FS_BAL_STRIPES;
+	return 0;
+}
+
 /* One filter "name=value" (or "soft") into f. */
 static int parse_filter(char *s, struct fs_balance_filter *f)
 {
@@ -121,17 +138,7 @@ static int parse_filter(char *s, struct fs_balance_filter *f)
 		ret = parse_profiles(v, &f->profiles);
 		f->flags |= FS_BAL_PROFILES;
 	} else if (!strcmp(s, "stripes")) {
-		/* progs takes only a range here: "N..M", "N..", "..M". */
-		ret = strstr(v, "..") && strcmp(v, "..") ?
-		      parse_range(v, &lo, &hi) : -EINVAL;
-		if (ret || lo > UINT32_MAX ||
-		    (hi != UINT64_MAX && hi > UINT32_MAX)) {
-			con_eprintf("ERROR: invalid stripes argument\n");
-			return -EINVAL;
-		}
-		f->stripes_min = (uint32_t)lo;
-		f->stripes_max = hi > UINT32_MAX ? UINT32_MAX : (uint32_t)hi;
-		f->flags |= FS_BAL_STRIPES;
+		return parse_stripes(v, f);
 	} else if (!strcmp(s, "convert")) {
 		f->target = profile_bits(v, strlen(v));
 		ret = f->target ? 0 : -EINVAL;
