@@ -7,8 +7,11 @@
  * the balance paused (skip_balance) and finish it by resume, after
  * which no group from before is left and btrfs check passes again.
  * Some cuts must have left the item (the resume path is exercised).
+ * GHEE_BALANCE_CUTS=N samples N cut points per mode instead of CUTS
+ * (a longer campaign).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ghee/errno.h>
@@ -23,7 +26,7 @@
 #define DEV_SIZE (128ull << 20)
 #define NFILES 24
 #define FILE_KIB 1024
-#define CUTS 6			/* sampled cut points per mode */
+#define CUTS 6			/* sampled cut points per mode (default) */
 
 /* The filesystem every cut starts from, unmounted; its hashes. */
 static struct fault_dev *template_dev(uint64_t *hash, uint64_t *old,
@@ -104,8 +107,11 @@ static void cuts(enum fault_mode mode)
 	uint64_t old[BAL_MAX_GROUPS], total;
 	struct fault_dev *tmpl, *d, *c;
 	uint32_t nold = 0;
-	int i, had, items = 0;
-	const char *why = NULL;
+	int i, had, items = 0, ncuts = CUTS;
+	const char *why = NULL, *env = getenv("GHEE_BALANCE_CUTS");
+
+	if (env && atoi(env) > 0)
+		ncuts = atoi(env);
 
 	tmpl = template_dev(want, old, &nold);
 	CHECK(tmpl);
@@ -120,11 +126,11 @@ static void cuts(enum fault_mode mode)
 	CHECK_OK(balance_once(d));
 	total = fault_dev_writes(d);
 	fault_dev_free(d);
-	CHECK(total > CUTS);
-	for (i = 1; i <= CUTS && !why; i++) {
+	CHECK(total > (uint64_t)ncuts);
+	for (i = 1; i <= ncuts && !why; i++) {
 		d = fault_dev_clone(tmpl);
 		CHECK(d);
-		fault_dev_arm(d, total * i / (CUTS + 1), mode,
+		fault_dev_arm(d, total * i / (ncuts + 1), mode,
 			      test_seed() + (uint64_t)i);
 		balance_once(d);	/* fails at the cut */
 		c = fault_dev_crash_image(d);
@@ -133,7 +139,7 @@ static void cuts(enum fault_mode mode)
 		items += !why && had;
 		if (why)
 			printf("# cut at write %llu of %llu: %s\n",
-			       (unsigned long long)(total * i / (CUTS + 1)),
+			       (unsigned long long)(total * i / (ncuts + 1)),
 			       (unsigned long long)total, why);
 		fault_dev_free(c);
 		fault_dev_free(d);
@@ -151,4 +157,9 @@ TEST(balance_crash, cut)
 TEST(balance_crash, reorder)
 {
 	cuts(FAULT_REORDER);
+}
+
+TEST(balance_crash, torn)
+{
+	cuts(FAULT_TORN);
 }
