@@ -26,7 +26,7 @@
 #define DEV_SIZE (128ull << 20)
 #define NFILES 24
 #define FILE_KIB 1024
-#define CUTS 6			/* sampled cut points per mode (default) */
+#define CUTS 4			/* sampled cut points per mode (default) */
 
 /* The filesystem every cut starts from, unmounted; its hashes. */
 static struct fault_dev *template_dev(uint64_t *hash, uint64_t *old,
