@@ -6,8 +6,16 @@
  * the profile new chunks of that type get, then relocates the chosen
  * groups into them (soft: only those not already of that profile).
  *
- * The groups are listed first (their starts), then relocated one at a
+ * The groups are listed first (their starts) and the chosen ones
+ * counted (the "expected" of `balance status`), then relocated one at a
  * time; groups made meanwhile (where the data went) are not visited.
+ * Between groups the run stops when asked (pause, cancel, the task's
+ * stop): a group is relocated whole or not at all (relocation.c).
+ * A group is only started when its used bytes fit elsewhere: in the
+ * free space of the other groups of its type, or in new chunks on the
+ * unallocated device space (Linux's ENOSPC check before relocating), so
+ * a full filesystem refuses with ENOSPC before anything moves instead
+ * of failing inside the relocation commit.
  * SYSTEM groups are left alone: ghee never makes a SYSTEM chunk at run
  * time, so the chunk tree has nowhere to move to.
  */
@@ -15,11 +23,16 @@
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
+#include <ghee/progress.h>
+#include <ghee/task.h>
 
+#include "balance.h"
 #include "block_group.h"
 #include "fs.h"
 #include "fs_info.h"
 #include "relocation.h"
+
+#define MIB (1024ULL * 1024)
 
 /* A group as balance sees it. */
 struct bal_group {
@@ -81,6 +94,10 @@ static int passes(struct fs_info *fs, const struct fs_balance_filter *f,
 	if ((f->flags & FS_BAL_PROFILES) && !(profile_of(g->flags) &
 					      f->profiles))
 		return 0;
+	if ((f->flags & FS_BAL_STRIPES) &&
+	    (g->num_stripes < f->stripes_min ||
+	     g->num_stripes > f->stripes_max))
+		return 0;
 	if ((f->flags & FS_BAL_CONVERT) && (f->flags & FS_BAL_SOFT) &&
 	    profile_of(g->flags) == f->target)
 		return 0;
@@ -130,44 +147,132 @@ static void set_targets(struct fs_info *fs, const struct fs_balance *b)
 	mutex_unlock(&fs->alloc_lock);
 }
 
+/* Is g chosen: its type asked for, every filter passed, within the
+ * type's limit (chosen[] counts the groups of each type so far). */
+static int choose(struct fs_info *fs, const struct fs_balance *b,
+		  const struct bal_group *g, u64 *chosen)
+{
+	int t = type_of(g->flags);
+	const struct fs_balance_filter *f = &b->f[t];
+
+	if (!(b->types & (1u << t)) || t == FS_BAL_SYS || !passes(fs, f, g))
+		return 0;
+	chosen[t]++;
+	return !(f->flags & FS_BAL_LIMIT) ||
+	       (chosen[t] >= f->limit_min && chosen[t] <= f->limit_max);
+}
+
+/* Device bytes no chunk uses (the first MiB is never given). */
+static u64 unallocated(struct fs_info *fs)
+{
+	u64 total = get_le64(&fs->super->total_bytes), used = MIB;
+	u32 i;
+
+	for (i = 0; i < fs->space.ndev; i++)
+		used += fs->space.dev[i].len;
+	return total > used ? total - used : 0;
+}
+
 /*
- * Relocate the groups b chooses; b->considered and b->relocated say how
- * many were looked at and moved. Returns 0, or the first error (groups
- * relocated before it stay relocated).
+ * 0 when g's used bytes fit outside it: in the other writable groups of
+ * its type, the rest in new chunks of the type's profile on unallocated
+ * space; else -ENOSPC, said in the log.
  */
-int fs_balance(struct fs_info *fs, struct fs_balance *b)
+static int room_for(struct fs_info *fs, const struct bal_group *g)
+{
+	u64 type = g->flags & BTRFS_BLOCK_GROUP_TYPE_MASK;
+	u64 prof = type == BTRFS_BLOCK_GROUP_DATA ? fs->space.data_profile :
+		   fs->space.meta_profile;
+	u64 free, unalloc, need;
+	struct block_group *self;
+
+	mutex_lock(&fs->alloc_lock);
+	free = bg_free_bytes(fs, type);
+	self = bg_lookup(fs, g->start);
+	if (self && self->start == g->start && !self->ro)
+		free -= self->free_bytes;
+	unalloc = unallocated(fs);
+	mutex_unlock(&fs->alloc_lock);
+	if (free >= g->used)
+		return 0;
+	need = (g->used - free) * (prof & BTRFS_BLOCK_GROUP_DUP ? 2 : 1);
+	if (unalloc >= need)
+		return 0;
+	pr_err("balance: block group %llu (%llu bytes used) fits nowhere: "
+	       "%llu bytes free in the other groups, %llu unallocated",
+	       (unsigned long long)g->start, (unsigned long long)g->used,
+	       (unsigned long long)free, (unsigned long long)unalloc);
+	return -ENOSPC;
+}
+
+/* Asked to stop between groups: pause, cancel, or the task's stop. */
+static int stop_asked(const struct balance_ctl *c)
+{
+	return __atomic_load_n(&c->pause_req, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&c->cancel_req, __ATOMIC_ACQUIRE) ||
+	       task_should_stop();
+}
+
+static void count(u64 *field, u64 v)
+{
+	__atomic_store_n(field, v, __ATOMIC_RELEASE);
+}
+
+/* Relocate v[0..n) as c's request chooses, counting into c. */
+static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
+			   const struct bal_group *v, u32 n)
+{
+	const struct fs_balance *b = &c->req;
+	u64 chosen[3] = { 0, 0, 0 }, expected = 0;
+	struct reloc_stats st;
+	u32 i;
+	int ret = 0;
+
+	for (i = 0; i < n; i++)
+		expected += choose(fs, b, &v[i], chosen);
+	count(&c->expected, expected);
+	count(&c->considered, 0);
+	count(&c->relocated, 0);
+	memset(chosen, 0, sizeof(chosen));
+	progress_phase("relocating block groups", expected, "groups");
+	for (i = 0; i < n && ret == 0; i++) {
+		if (stop_asked(c))
+			return -ECANCELED;
+		count(&c->considered, c->considered + 1);
+		if (!choose(fs, b, &v[i], chosen))
+			continue;
+		ret = room_for(fs, &v[i]);
+		if (ret == 0)
+			ret = reloc_block_group(fs, v[i].start, &st);
+		if (ret == -ENOENT)	/* gone meanwhile (emptied) */
+			ret = 0;
+		else if (ret == 0)
+			count(&c->relocated, c->relocated + 1);
+		if (ret == 0)
+			ret = progress_add(1);
+	}
+	return ret;
+}
+
+/*
+ * Relocate the groups c's request chooses; c's figures say how many were
+ * expected, looked at and moved. Returns 0, -ECANCELED when asked to
+ * stop (between groups), or the first error (groups relocated before it
+ * stay relocated).
+ */
+int balance_groups(struct fs_info *fs, struct balance_ctl *c)
 {
 	struct bal_group *v;
-	u64 chosen[3] = { 0, 0, 0 };
-	u32 n, i;
+	u32 n;
 	int ret = list_groups(fs, &v, &n);
 
-	b->considered = b->relocated = 0;
 	/* Relocation cannot walk a half-dropped tree: let the cleaner
 	 * finish the deleted subvolumes first. */
 	if (ret == 0)
 		ret = fs_subvol_sync(fs);
-	if (ret) {
-		kfree(v);
-		return ret;
-	}
-	set_targets(fs, b);
-	for (i = 0; i < n && ret == 0; i++) {
-		int t = type_of(v[i].flags);
-		const struct fs_balance_filter *f = &b->f[t];
-		struct reloc_stats st;
-
-		b->considered++;
-		if (!(b->types & (1u << t)) || t == FS_BAL_SYS ||
-		    !passes(fs, f, &v[i]))
-			continue;
-		chosen[t]++;
-		if ((f->flags & FS_BAL_LIMIT) &&
-		    (chosen[t] < f->limit_min || chosen[t] > f->limit_max))
-			continue;
-		ret = reloc_block_group(fs, v[i].start, &st);
-		if (ret == 0)
-			b->relocated++;
+	if (ret == 0) {
+		set_targets(fs, &c->req);
+		ret = relocate_chosen(fs, c, v, n);
 	}
 	kfree(v);
 	return ret;

@@ -49,6 +49,7 @@ struct fs_stat {
 
 /* fs_mount flags */
 #define FS_MOUNT_RO (1u << 0)	/* mount read-only */
+#define FS_MOUNT_SKIP_BALANCE (1u << 1)	/* leave a balance item paused */
 
 int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out);
 /* Mount the subvolume at path (from the top level), or subvolume id when
@@ -349,8 +350,10 @@ int fs_label_set(struct fs_info *fs, const char *label);
 /* Zero the device's error counters (committed when any was not). */
 int fs_dev_stats_reset(struct fs_info *fs);
 /*
- * balance (fs/balance.c): relocate the block groups the filters choose
+ * balance (fs/balance*.c): relocate the block groups the filters choose
  * (btrfs balance's filters, one set per type: data, metadata, system).
+ * A balance is recorded by an item in the root tree while it runs or is
+ * paused (Linux's), and resumed at a read-write mount.
  */
 #define FS_BAL_USAGE (1u << 0)		/* usage_min..usage_max percent */
 #define FS_BAL_LIMIT (1u << 1)		/* limit_min..limit_max groups */
@@ -360,6 +363,7 @@ int fs_dev_stats_reset(struct fs_info *fs);
 #define FS_BAL_PROFILES (1u << 5)	/* profile in profiles */
 #define FS_BAL_CONVERT (1u << 6)	/* rewrite into profile target */
 #define FS_BAL_SOFT (1u << 7)		/* convert: skip groups already so */
+#define FS_BAL_STRIPES (1u << 8)	/* stripes_min..stripes_max stripes */
 /* The profile bit standing for SINGLE in profiles and target (btrfs's
  * "avail alloc" single bit). */
 #define FS_BAL_SINGLE (1ull << 48)
@@ -372,19 +376,54 @@ struct fs_balance_filter {
 	uint64_t vstart, vend;		/* logical bytes */
 	uint64_t profiles;		/* BLOCK_GROUP_* profile bits */
 	uint64_t target;		/* convert: profile bits */
+	uint32_t stripes_min, stripes_max;
 };
 /* fs_balance types */
 #define FS_BAL_DATA 0
 #define FS_BAL_META 1
 #define FS_BAL_SYS 2
+/* fs_balance state (btrfs's BTRFS_BALANCE_STATE_* bits) */
+#define FS_BAL_RUNNING (1u << 0)
+#define FS_BAL_PAUSE_REQ (1u << 1)
+#define FS_BAL_CANCEL_REQ (1u << 2)
 struct fs_balance {
 	unsigned types;			/* 1 << FS_BAL_DATA ...: types to
 					 * relocate */
+	int force;			/* -f given */
+	int resumed;			/* resumed (at mount or by resume):
+					 * btrfs's RESUME flag */
 	struct fs_balance_filter f[3];	/* per type */
+	unsigned state;			/* FS_BAL_* state (out) */
+	uint64_t expected;		/* block groups to relocate (out) */
 	uint64_t considered;		/* block groups looked at (out) */
 	uint64_t relocated;		/* block groups relocated (out) */
 };
-int fs_balance(struct fs_info *fs, struct fs_balance *b);
+/*
+ * Start balance b: its item is committed, then it runs to its end in the
+ * calling task (background 0) or in a task of its own (background 1:
+ * returns once started). In the foreground b gets the figures; a pause
+ * or cancel from another command ends it with -ECANCELED and b->state
+ * saying which was asked; a stop of the calling task (Ctrl-C, kill)
+ * cancels it. -EINPROGRESS when a balance runs or is paused, -EROFS.
+ */
+int fs_balance_start(struct fs_info *fs, struct fs_balance *b,
+		     int background);
+/* Resume the paused balance in the calling task, as fs_balance_start in
+ * the foreground; *b gets its request and figures. -ENOTCONN when none
+ * is paused, -EINPROGRESS when it runs. */
+int fs_balance_resume(struct fs_info *fs, struct fs_balance *b);
+/* Pause the running balance once its current group is done, keeping its
+ * item; returns when it stopped. -ENOTCONN when none runs. */
+int fs_balance_pause(struct fs_info *fs);
+/* Cancel the running or paused balance and delete its item; returns when
+ * it stopped. -ENOTCONN when there is none. */
+int fs_balance_cancel(struct fs_info *fs);
+/* The running or paused balance's request, state and figures.
+ * -ENOTCONN when there is none. */
+int fs_balance_status(struct fs_info *fs, struct fs_balance *b);
+/* The flags btrfs's balance args carry for f (BTRFS_BALANCE_ARGS_*), as
+ * `balance status -v` prints them. */
+uint64_t fs_balance_args_flags(const struct fs_balance_filter *f);
 const char *fs_space_type_name(uint64_t type);
 const char *fs_space_profile_name(uint64_t type);
 

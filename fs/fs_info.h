@@ -21,6 +21,7 @@
 
 struct subvol_root;
 struct qgroup_table;
+struct balance_ctl;
 struct trans;
 struct task;
 
@@ -53,6 +54,15 @@ struct fs_info {
 	struct fs_compress compress;
 	int aborted;			/* errno of the transaction abort
 					 * that made it read-only [a] */
+
+	/*
+	 * Rank 1 (first, before ns_lock). The balance (balance_ctl.c):
+	 * taken with no other fs lock held; its item's commits run under
+	 * it. Sleeping.
+	 */
+	struct mutex balance_lock;
+	struct balance_ctl *balance;	/* running or paused, or NULL [L] */
+	struct task *balance_task;	/* its task, until joined [L] */
 
 	/*
 	 * Rank 1a. The namespace: write for a change of names or inodes

@@ -18,7 +18,9 @@
  * Linux left (tree_log.c; committed before anything else may change the
  * filesystem) and starts the periodic commit task; unmounting commits and
  * stops it. A log that cannot be replayed makes the mount read-only, and a
- * read-only mount says what of the log it does not show.
+ * read-only mount says what of the log it does not show. A balance item
+ * is then resumed as a task (paused with skip_balance or read-only), and
+ * unmounting pauses a running balance first (balance_ctl.c).
  */
 #include <ghee/errno.h>
 
@@ -27,12 +29,14 @@
 
 #include <ghee/time.h>
 
+#include "balance.h"
 #include "block_group.h"
 #include "cleaner.h"
 #include "dir.h"
 #include "fs.h"
 #include "fs_info.h"
 #include "qgroup.h"
+#include "relocation.h"
 #include "internal.h"
 #include "commit_root.h"
 #include "compress.h"
@@ -168,6 +172,7 @@ static void warn_log_ignored(struct fs_info *fs)
 static const char *rw_obstacle(struct fs_info *fs)
 {
 	const char *why;
+	int reloc;
 	const u64 need = BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
 			 BTRFS_FEATURE_INCOMPAT_NO_HOLES;
 
@@ -187,6 +192,12 @@ static const char *rw_obstacle(struct fs_info *fs)
 		return why;
 	if (!fs->csum_root.bytenr || !fs->dev_root.bytenr)
 		return "the csum or device tree is missing";
+	reloc = reloc_trees_left(fs);
+	if (reloc < 0)
+		return "the root tree cannot be read";
+	if (reloc)
+		return "relocation trees of an interrupted Linux balance are "
+		       "left (Linux merges them at its next mount)";
 	return NULL;
 }
 
@@ -334,6 +345,7 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 	rwsem_init(&fs->trans_sem, "trans_sem");
 	rwsem_init(&fs->commit_root_sem, "commit_root_sem");
 	mutex_init(&fs->alloc_lock, "alloc_lock");
+	mutex_init(&fs->balance_lock, "balance_lock");
 	spin_init(&fs->trans_lock, "trans_lock");
 	spin_init(&fs->chunks.lock, "chunk_map");
 	ret = tb_cache_init(&fs->cache, TB_CACHE_BYTES);
@@ -360,6 +372,9 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 		goto out_free;
 	if (fs->read_only && get_le64(&fs->super->log_root))
 		warn_log_ignored(fs);
+	ret = balance_recover(fs, flags);
+	if (ret)
+		goto out_free;
 	*out = fs;
 	return 0;
 
@@ -377,6 +392,7 @@ void fs_umount(struct fs_info *fs)
 {
 	if (!fs)
 		return;
+	balance_unmount(fs);
 	qgroup_rescan_stop(fs);
 	cleaner_stop(fs);
 	trans_stop_committer(fs);

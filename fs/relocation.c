@@ -453,6 +453,23 @@ next:
 	return 0;
 }
 
+int reloc_trees_left(struct fs_info *fs)
+{
+	struct key k = { BTRFS_TREE_RELOC_OBJECTID, BTRFS_ROOT_ITEM_KEY, 0 };
+	struct ctree_path p;
+	int ret, left = 0;
+
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&fs->tree_root, &k, &p);
+	if (ret == 0) {
+		ctree_item_key(&p, &k);
+		left = k.objectid == BTRFS_TREE_RELOC_OBJECTID &&
+		       k.type == BTRFS_ROOT_ITEM_KEY;
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : left;
+}
+
 /* Step 3: every tree, then the root tree and the chunk tree. */
 static int rewrite_all(struct reloc *r)
 {

@@ -19,5 +19,8 @@ struct reloc_stats {
 };
 
 int reloc_block_group(struct fs_info *fs, u64 start, struct reloc_stats *st);
+/* 1 when the root tree holds relocation trees Linux left (an
+ * interrupted balance): ghee cannot merge them; 0 when not; <0. */
+int reloc_trees_left(struct fs_info *fs);
 
 #endif

@@ -256,7 +256,7 @@ static int mount_options(char *opts, struct mount_opts *mo)
 		else if (!strcmp(o, "rw"))
 			mo->flags &= ~FS_MOUNT_RO;
 		else if (!strcmp(o, "skip_balance"))
-			;	/* no balance is ever left to resume yet */
+			mo->flags |= FS_MOUNT_SKIP_BALANCE;
 		else if (!strncmp(o, "compress", 8) && (!o[8] || o[8] == '=' ||
 			 !strncmp(o + 8, "-force", 6))) {
 			int force = !strncmp(o + 8, "-force", 6);

@@ -6,6 +6,13 @@
 # its used bytes must not have grown (shared blocks copied once), Linux
 # must read every file exactly as before, and ghee's `balance start`
 # lines must equal btrfs-progs' for the same filters on the same image.
+# The balance item both ways: an image Linux left with a paused balance
+# (started with --bg on a loop mount, paused, unmounted) mounts in ghee
+# with skip_balance, whose `balance status -v` equals progs' on it, and
+# ghee's resume finishes it (btrfs check clean, Linux reads it); an image
+# ghee left with a paused balance passes btrfs check, Linux mounted with
+# skip_balance reports it as progs' status -v does in ghee, and Linux's
+# `balance resume` finishes it.
 #
 # Output: KTAP and '#' lines. Needs root and loop devices; without them
 # every case is reported as skipped, with the reason.
@@ -21,7 +28,7 @@ echo "KTAP version 1"
 ok() { N=$((N + 1)); echo "ok $N $1"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
 finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; exit $?; }
-cases="output_as_progs full_balance_done check_clean used_not_grown linux_reads_every_file"
+cases="output_as_progs full_balance_done check_clean used_not_grown linux_reads_every_file linux_paused_status_as_progs ghee_resumes_linux_item linux_paused_resumed_check_clean ghee_paused_check_clean linux_reads_ghee_item linux_resumes_ghee_item"
 skip_all() { for c in $cases; do N=$((N + 1)); echo "ok $N $c # SKIP $1"; done; finish; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for a loop mount"
@@ -57,11 +64,15 @@ used0=$(sed -n 's/^found \([0-9]*\) bytes used.*/\1/p' "$W/check0.txt")
 # The same filters through btrfs-progs (a copy, loop mounted) and ghee.
 cp "$img" "$W/progs.img"
 mount -o loop "$W/progs.img" "$m" || skip_all "loop mount failed"
-want=$(btrfs balance start -dusage=0 "$m" 2>&1; btrfs balance status "$m" 2>&1)
+want=$(btrfs balance start -dusage=0 "$m" 2>&1; btrfs balance status "$m" 2>&1
+	btrfs balance start -v -dstripes=2..2 "$m" 2>&1
+	btrfs balance start -mstripes=1..1 "$m" 2>&1)
 umount "$m"
 got=$(printf '%s\n' "mount vda" "btrfs balance start -dusage=0 /" \
-	"btrfs balance status /" | timeout 120 "$GHEE" "$img" 2>&1 |
-	grep -E '^(Done|No balance)' | sed "s|'/'|'$m'|")
+	"btrfs balance status /" "btrfs balance start -v -dstripes=2..2 /" \
+	"btrfs balance start -mstripes=1..1 /" |
+	timeout 120 "$GHEE" "$img" 2>&1 |
+	grep -E '^(Done|No balance|Dumping|  [A-Z]+ \()' | sed "s|'/'|'$m'|")
 if [ "$got" = "$want" ]; then ok output_as_progs
 else notok output_as_progs "ghee: $(echo $got) progs: $(echo $want)"; fi
 
@@ -91,4 +102,88 @@ mount -o loop,ro "$img" "$m" || { notok linux_reads_every_file "mount failed"; f
 umount "$m"
 if cmp -s "$W/want.txt" "$W/got.txt"; then ok linux_reads_every_file
 else notok linux_reads_every_file "$(diff "$W/want.txt" "$W/got.txt" | head -n 2 | tr '\n' ' ')"; fi
+
+# A few-chunk filesystem for the paused balances (data chunks of 5% of
+# the device: 20 of them hold the files).
+mkpaused() {
+	truncate -s 1G "$1"
+	mkfs.btrfs -q -f "$1" >/dev/null 2>&1
+	mount -o loop "$1" "$m" || return 1
+	for i in $(seq 1 12); do head -c 16M /dev/urandom > "$m/d$i"; done
+	(cd "$m" && sha256sum d*) > "$W/paused-want.txt"
+	umount "$m"
+}
+# ghee's status -v of image $1 mounted with skip_balance, as progs
+# prints it for mount point $m.
+ghee_status() {
+	printf '%s\n' "mount vda / -o skip_balance" "btrfs balance status -v /" |
+		timeout 120 "$GHEE" "$1" 2>&1 |
+		grep -E "^(Balance on|[0-9]+ out of|Dumping|  [A-Z]+ \(|No balance)" |
+		sed "s|'/'|'$m'|"
+}
+linux_status() {
+	mount -o loop,skip_balance "$1" "$m" || return 1
+	btrfs balance status -v "$m" 2>&1
+	umount "$m"
+}
+
+lp=$W/linux-paused.img
+mkpaused "$lp" || skip_all "loop mount failed"
+mount -o loop "$lp" "$m"
+btrfs balance start --bg --full-balance "$m"
+for i in $(seq 1 100); do
+	btrfs balance status "$m" | grep -q running && break
+	sleep 0.05
+done
+btrfs balance pause "$m"
+umount "$m"
+want=$(linux_status "$lp")
+got=$(ghee_status "$lp")
+echo "$want" | sed 's/^/# linux: /'
+if echo "$want" | grep -q "is paused" && [ "$got" = "$want" ]; then
+	ok linux_paused_status_as_progs
+else notok linux_paused_status_as_progs "ghee: $(echo $got)"; fi
+out=$(printf '%s\n' "mount vda / -o skip_balance" "btrfs balance resume /" \
+	"btrfs balance status /" "umount /" | timeout 300 "$GHEE" "$lp" 2>&1)
+if echo "$out" | grep -q '^Done, had to relocate [1-9][0-9]* out of' &&
+	echo "$out" | grep -q "^No balance found on '/'"; then
+	ok ghee_resumes_linux_item
+else notok ghee_resumes_linux_item "$(echo "$out" | tail -n 3 | tr '\n' ' ')"; fi
+if btrfs check "$lp" > "$W/check-lp.txt" 2>&1; then
+	mount -o loop,ro "$lp" "$m"
+	(cd "$m" && sha256sum d*) > "$W/paused-got.txt"
+	umount "$m"
+	if cmp -s "$W/paused-want.txt" "$W/paused-got.txt"; then
+		ok linux_paused_resumed_check_clean
+	else notok linux_paused_resumed_check_clean "a file differs"; fi
+else notok linux_paused_resumed_check_clean "btrfs check: $(grep -m1 -iE 'error|mismatch|wrong' "$W/check-lp.txt")"; fi
+
+gp=$W/ghee-paused.img
+mkpaused "$gp" || skip_all "loop mount failed"
+# (Linux relocates nothing for these filters, as for progs' own request:
+# they are here for the encoding.)
+printf '%s\n' "mount vda" "btrfs balance start --bg -dusage=100,limit=20 -mlimit=5 /" \
+	"btrfs balance pause /" "umount /" | timeout 300 "$GHEE" "$gp" > "$W/ghee-pause.out" 2>&1
+if ! btrfs check "$gp" > "$W/check-gp.txt" 2>&1; then
+	notok ghee_paused_check_clean "btrfs check: $(grep -m1 -iE 'error|mismatch|wrong' "$W/check-gp.txt")"
+	finish	# never loop-mount an image that fails btrfs check
+fi
+ok ghee_paused_check_clean
+got=$(ghee_status "$gp")
+want=$(linux_status "$gp")
+echo "$want" | sed 's/^/# linux: /'
+if echo "$want" | grep -q "is paused" && [ "$got" = "$want" ]; then
+	ok linux_reads_ghee_item
+else notok linux_reads_ghee_item "ghee: $(echo $got)"; fi
+mount -o loop,skip_balance "$gp" "$m"
+res=$(btrfs balance resume "$m" 2>&1; btrfs balance status "$m" 2>&1)
+(cd "$m" && sha256sum d*) > "$W/paused-got.txt"
+umount "$m"
+echo "$res" | sed 's/^/# linux: /'
+if echo "$res" | grep -q "^Done, had to relocate" &&
+	echo "$res" | grep -q "^No balance found" &&
+	cmp -s "$W/paused-want.txt" "$W/paused-got.txt" &&
+	btrfs check "$gp" > "$W/check-gp2.txt" 2>&1; then
+	ok linux_resumes_ghee_item
+else notok linux_resumes_ghee_item "$(echo $res)"; fi
 finish

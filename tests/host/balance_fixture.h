@@ -1,0 +1,32 @@
+/*
+ * A filesystem for balance tests (test_balance.c, test_balance_crash.c):
+ * files filling a few data groups, their hashes, the groups' starts,
+ * and waiting for a background balance to end.
+ */
+#ifndef TESTS_HOST_BALANCE_FIXTURE_H
+#define TESTS_HOST_BALANCE_FIXTURE_H
+
+#include <stdint.h>
+
+struct fs_info;
+
+#define BAL_MAX_GROUPS 64
+
+/* Write nfiles files of kib KiB each, "/bN", each its own pattern, and
+ * commit. 0 or <0. */
+int bal_populate(struct fs_info *fs, int nfiles, int kib);
+/* Write the 1 MiB file "/bI" (removed again when it does not fit). */
+int bal_populate_one(struct fs_info *fs, int i);
+/* Hash of every file "/bN" (N < nfiles): content and size, 0 for one
+ * that does not exist. 0 or <0. */
+int bal_hash_files(struct fs_info *fs, int nfiles, uint64_t *out);
+/* Starts of the data and metadata groups (not SYSTEM); how many. */
+uint32_t bal_groups(struct fs_info *fs, uint64_t *start);
+/* How many of old[0..n) are still groups of fs. */
+uint32_t bal_groups_left(struct fs_info *fs, const uint64_t *old,
+			 uint32_t n);
+/* Wait up to sec seconds until fs has no balance (fs_balance_status
+ * -ENOTCONN). 0, or -ETIMEDOUT. */
+int bal_wait_none(struct fs_info *fs, int sec);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * Power cuts during a balance (fs/balance*.c on the fault device,
+ * shim/fault_dev.h): a full balance of a filesystem with a few data
+ * groups is cut at sampled writes, from the item's commit to the item's
+ * removal, in each cut mode. Every survivor must pass btrfs check, hold
+ * every file as before, and, when its balance item survived, mount with
+ * the balance paused (skip_balance) and finish it by resume, after
+ * which no group from before is left and btrfs check passes again.
+ * Some cuts must have left the item (the resume path is exercised).
+ * GHEE_BALANCE_CUTS=N samples N cut points per mode instead of CUTS
+ * (a longer campaign).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ghee/errno.h>
+
+#include "../../fs/balance.h"
+#include "../../fs/fs.h"
+#include "../../fs/fs_info.h"
+#include "balance_fixture.h"
+#include "shim/fault_dev.h"
+#include "test.h"
+
+#define DEV_SIZE (128ull << 20)
+#define NFILES 24
+#define FILE_KIB 1024
+#define CUTS 4			/* sampled cut points per mode (default) */
+
+/* The filesystem every cut starts from, unmounted; its hashes. */
+static struct fault_dev *template_dev(uint64_t *hash, uint64_t *old,
+				      uint32_t *nold)
+{
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
+	struct fault_dev *dev = fault_dev_new(DEV_SIZE);
+	struct fs_info *fs = NULL;
+	int ret = dev ? fs_mkfs(fault_dev_blk(dev), &o) : -ENOMEM;
+
+	if (ret == 0)
+		ret = fs_mount(fault_dev_blk(dev), 0, &fs);
+	if (ret == 0)
+		ret = bal_populate(fs, NFILES, FILE_KIB);
+	if (ret == 0)
+		ret = bal_hash_files(fs, NFILES, hash);
+	if (ret == 0)
+		*nold = bal_groups(fs, old);
+	fs_umount(fs);
+	if (ret && dev) {
+		fault_dev_free(dev);
+		dev = NULL;
+	}
+	return dev;
+}
+
+/* Mount dev, run a full balance in the foreground, unmount. */
+static int balance_once(struct fault_dev *dev)
+{
+	struct fs_info *fs = NULL;
+	struct fs_balance b;
+	int ret = fs_mount(fault_dev_blk(dev), 0, &fs);
+
+	memset(&b, 0, sizeof(b));
+	b.types = 7;
+	if (ret == 0)
+		ret = fs_balance_start(fs, &b, 0);
+	fs_umount(fs);
+	return ret;
+}
+
+/* Judge one survivor; NULL when good, else what was wrong. *had_item:
+ * its balance item survived. */
+static const char *judge(struct fault_dev *c, const uint64_t *want,
+			 const uint64_t *old, uint32_t nold, int *had_item)
+{
+	static uint64_t got[NFILES];
+	struct fs_info *fs = NULL;
+	struct fs_balance b;
+	const char *why = NULL;
+
+	*had_item = 0;
+	if (fault_dev_btrfs_check(c) == BTRFS_CHECK_ERRORS)
+		return "btrfs check failed on the survivor";
+	if (fs_mount(fault_dev_blk(c), FS_MOUNT_SKIP_BALANCE, &fs))
+		return "the survivor does not mount";
+	if (bal_hash_files(fs, NFILES, got) ||
+	    memcmp(got, want, sizeof(got)))
+		why = "a file differs after the cut";
+	*had_item = fs_balance_status(fs, &b) == 0;
+	if (!why && *had_item && (b.state || fs_balance_resume(fs, &b)))
+		why = "the surviving balance is not paused, or its resume "
+		      "failed";
+	if (!why && *had_item && bal_groups_left(fs, old, nold))
+		why = "the resumed balance left a group from before";
+	if (!why && (bal_hash_files(fs, NFILES, got) ||
+		     memcmp(got, want, sizeof(got))))
+		why = "a file differs after the resume";
+	fs_umount(fs);
+	if (!why && fault_dev_btrfs_check(c) == BTRFS_CHECK_ERRORS)
+		why = "btrfs check failed after the resume";
+	return why;
+}
+
+static void cuts(enum fault_mode mode)
+{
+	static uint64_t want[NFILES];
+	uint64_t old[BAL_MAX_GROUPS], total;
+	struct fault_dev *tmpl, *d, *c;
+	uint32_t nold = 0;
+	int i, had, items = 0, ncuts = CUTS;
+	const char *why = NULL, *env = getenv("GHEE_BALANCE_CUTS");
+
+	if (env && atoi(env) > 0)
+		ncuts = atoi(env);
+
+	tmpl = template_dev(want, old, &nold);
+	CHECK(tmpl);
+	if (fault_dev_btrfs_check(tmpl) == BTRFS_CHECK_MISSING) {
+		fault_dev_free(tmpl);
+		test_skip("btrfs-progs not installed");
+		return;
+	}
+	d = fault_dev_clone(tmpl);	/* the uncut run: its writes */
+	CHECK(d);
+	fault_dev_arm(d, 0, mode, 0);
+	CHECK_OK(balance_once(d));
+	total = fault_dev_writes(d);
+	fault_dev_free(d);
+	CHECK(total > (uint64_t)ncuts);
+	for (i = 1; i <= ncuts && !why; i++) {
+		d = fault_dev_clone(tmpl);
+		CHECK(d);
+		fault_dev_arm(d, total * i / (ncuts + 1), mode,
+			      test_seed() + (uint64_t)i);
+		balance_once(d);	/* fails at the cut */
+		c = fault_dev_crash_image(d);
+		why = c && fault_dev_is_cut(d) ? judge(c, want, old, nold, &had) :
+		      "no cut or no survivor";
+		items += !why && had;
+		if (why)
+			printf("# cut at write %llu of %llu: %s\n",
+			       (unsigned long long)(total * i / (ncuts + 1)),
+			       (unsigned long long)total, why);
+		fault_dev_free(c);
+		fault_dev_free(d);
+	}
+	fault_dev_free(tmpl);
+	CHECK(!why);
+	CHECK(items > 0);
+}
+
+TEST(balance_crash, cut)
+{
+	cuts(FAULT_CUT);
+}
+
+TEST(balance_crash, reorder)
+{
+	cuts(FAULT_REORDER);
+}
+
+TEST(balance_crash, torn)
+{
+	cuts(FAULT_TORN);
+}
