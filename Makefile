@@ -66,7 +66,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash progs-corpus codec-srcs codec-defs
+.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash defrag-scale progs-corpus codec-srcs codec-defs
 
 all: kernel host loader
 
@@ -233,6 +233,11 @@ bench: kernel
 # checks a sample of them).
 crash: $(HOSTTEST)
 	GHEE_CRASH_ALL=1 $(HOSTTEST) crash
+
+# The reference's defrag at full size: 128 MiB, 5,000 snapshots
+# (tests/host/test_defrag.c; GHEE_DEFRAG_MIB, GHEE_DEFRAG_SNAPS pick others).
+defrag-scale: $(HOSTTEST)
+	GHEE_DEFRAG_SCALE=1 $(HOSTTEST) defrag.reference_scale
 
 # Fuzz mount + walk + read for FUZZ_SECONDS, and each decompression path
 # for a sixth of it (make test runs 30 s and 5 s each).
