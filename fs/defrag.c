@@ -20,14 +20,18 @@
  * items that name only part of an old extent (the reference's case: half
  * the items point into the original 128 MiB extent).
  *
- * Steps (what the reference asks after Linux's livelock): one tree per
- * commit, the file's own subvolume first, in the same commit as the data
+ * Steps (what the reference asks after Linux's livelock): one tree at a
+ * time, the file's own subvolume first, in the same commit as the data
  * copy (the new extents are referenced from their first commit). Each
  * step is defrag_walk.c's walk inside trans_commit_with, so its delayed
- * refs are merged as queued and run at its commit: the work of a commit
- * follows one tree's changed blocks, not the number of snapshots, and
- * memory holds the pieces and the blocks seen, never a per-snapshot
- * list of references. Between steps the filesystem is consistent (trees
+ * refs are merged as queued and run at its commit: the work of a step
+ * follows one tree's changed blocks, not the number of snapshots. A
+ * commit holds one step, or more while commits stay short (adapt_batch:
+ * a quarter of STEP_BUDGET_NS): each commit costs a superblock write and
+ * the quota accounting of every extent whose trees changed, which does
+ * not grow with the number of trees stepped in it. Memory
+ * holds the pieces and the blocks seen, never a per-snapshot list of
+ * references. Between steps the filesystem is consistent (trees
  * not yet stepped point at the old data, which stays allocated), so a
  * cancel (progress_add: -ECANCELED) or a power cut between steps loses
  * nothing. A range larger than PASS_RUN_BYTES of runs goes in several
@@ -62,6 +66,7 @@
 
 #define DEFRAG_TARGET_DEFAULT (32ULL << 20)	/* btrfs-progs' -t */
 #define PASS_RUN_BYTES (128ULL << 20)		/* run data per pass */
+#define STEP_BUDGET_NS 1000000000ULL		/* longest commit aimed at */
 
 /* One call: the file, its range and the pass in progress. */
 struct defrag_call {
@@ -70,7 +75,9 @@ struct defrag_call {
 	u64 pos, end, target;
 	struct fs_defrag_report *rep;
 	u64 pass_bytes;			/* run bytes copied in this pass */
-	u64 tree;			/* the tree of the running step */
+	u64 *ids;			/* the trees of this pass */
+	u32 ntrees, next;		/* how many; the next to step */
+	u32 batch;			/* trees per commit now */
 };
 
 /* ------------------------------------------------------------ pieces */
@@ -372,14 +379,18 @@ static int first_step(struct trans *t, void *arg)
 	return ret;
 }
 
-/* A later step, in its commit: point tree c->tree at the copies. */
-static int tree_step(struct trans *t, void *arg)
+/* Later steps, in one commit: point trees ids[next...] at the copies,
+ * c->batch of them at most; c->next moves past those done. */
+static int trees_step(struct trans *t, void *arg)
 {
 	struct defrag_call *c = arg;
-	int ret;
+	u32 end = c->next + c->batch < c->ntrees ? c->next + c->batch
+						 : c->ntrees;
+	int ret = 0;
 
 	c->d.t = t;
-	ret = step_tree(c, c->tree);
+	for (; c->next < end && ret == 0; c->next++)
+		ret = step_tree(c, c->ids[c->next]);
 	if (ret)
 		trans_abort(t, ret);
 	return ret;
@@ -443,31 +454,46 @@ static void pass_free(struct defrag *d)
 	d->npc = d->pc_cap = d->nnx = d->nx_cap = 0;
 }
 
+/* The next commit's number of trees: more while commits stay under a
+ * quarter of STEP_BUDGET_NS, fewer when one took over half of it. */
+static void adapt_batch(struct defrag_call *c, u64 dt)
+{
+	if (dt < STEP_BUDGET_NS / 4 && c->batch < 1024)
+		c->batch *= 2;
+	else if (dt > STEP_BUDGET_NS / 2 && c->batch > 1)
+		c->batch /= 2;
+}
+
 /* One pass: copy up to PASS_RUN_BYTES of runs, then step every tree. */
 static int one_pass(struct defrag_call *c)
 {
-	u64 *ids = NULL;
-	u32 n = 0, i;
 	int ret;
 
 	c->pass_bytes = 0;
+	c->ids = NULL;
+	c->ntrees = 0;
 	ret = step_commit(c, first_step);
 	if (ret == 0 && c->d.nnx)
-		ret = list_trees(c->d.fs, c->file.root, &ids, &n);
-	if (ret == 0 && n) {
-		progress_total(c->rep->trees_total += n);
+		ret = list_trees(c->d.fs, c->file.root, &c->ids, &c->ntrees);
+	if (ret == 0 && c->ntrees) {
+		progress_total(c->rep->trees_total += c->ntrees);
 		ret = progress_add(1);
 	}
-	for (i = 1; i < n && ret == 0; i++) {
-		c->tree = ids[i];
-		ret = step_commit(c, tree_step);
+	c->next = 1;
+	c->batch = 1;
+	while (ret == 0 && c->next < c->ntrees) {
+		u32 from = c->next;
+		u64 t0 = time_ns();
+
+		ret = step_commit(c, trees_step);
+		adapt_batch(c, time_ns() - t0);
 		if (ret == 0)
-			ret = progress_add(1);
+			ret = progress_add(c->next - from);
 	}
 	c->rep->items += c->d.items;
 	c->rep->blocks += c->d.blocks_copied;
 	c->d.items = c->d.blocks_copied = 0;
-	kfree(ids);
+	kfree(c->ids);
 	pass_free(&c->d);
 	return ret;
 }

@@ -10,7 +10,7 @@
  * defrag.reference_sample runs it small (8 MiB, 50 snapshots);
  * GHEE_DEFRAG_SCALE=1 (make defrag-scale) runs the reference's full size
  * (128 MiB, 5,000 snapshots; GHEE_DEFRAG_MIB and GHEE_DEFRAG_SNAPS pick
- * others) and holds it to the issue's figures: peak memory growth under
+ * others, GHEE_DEFRAG_QUOTA=0 leaves quotas off) and holds it to the issue's figures: peak memory growth under
  * 256 MiB and no commit over a second. Both print the figures.
  * defrag.mixed_sharing adds reflinks, dedupe and writable snapshots;
  * defrag.cancel stops it after its first step.
@@ -141,7 +141,12 @@ static int open_fs(uint64_t dev_bytes, struct fault_dev **dev,
 	ret = fs_mkfs(fault_dev_blk(*dev), &o);
 	if (ret == 0)
 		ret = fs_mount(fault_dev_blk(*dev), 0, fs);
-	return ret ? ret : fs_quota_enable(*fs);
+	/* GHEE_DEFRAG_QUOTA=0: measure without quotas (their accounting
+	 * is most of a commit's time with many snapshots) */
+	if (ret || (getenv("GHEE_DEFRAG_QUOTA") &&
+		    !strcmp(getenv("GHEE_DEFRAG_QUOTA"), "0")))
+		return ret;
+	return fs_quota_enable(*fs);
 }
 
 /* Unmount, then ghee's fsck, btrfs check and its qgroup report. */
@@ -398,7 +403,8 @@ static int job_fn(void *arg)
 
 /* Cancelled after its first step (the file's own tree points at the
  * copies, the snapshots at the old data): consistent, same bytes, space
- * within the bound; a defrag of a snapshot's file then moves the rest. */
+ * within the bound and the blocks copied; a defrag of a snapshot's file
+ * then moves the rest. */
 TEST(defrag, cancel)
 {
 	const uint64_t size = 1u << 20;
@@ -423,7 +429,9 @@ TEST(defrag, cancel)
 	CHECK_EQ(j.ret, -ECANCELED);
 	CHECK_EQ(j.rep.steps, 1);
 	CHECK_EQ(j.rep.trees, 1);
-	CHECK(used(j.fs) <= before + j.rep.bytes);
+	/* mid-way, the copied blocks count too: the snapshots still hold
+	 * the old ones */
+	CHECK(used(j.fs) <= before + j.rep.bytes + j.rep.blocks * 16384);
 	CHECK_OK(snapshots_hold(j.fs, &s));
 	CHECK_OK(fs_lookup(j.fs, "/s0/f", 0, &j.f));
 	CHECK_OK(fs_defrag(j.fs, j.f, &o, &rep));
