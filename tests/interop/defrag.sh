@@ -75,7 +75,7 @@ root=1
 [ "$(id -u)" = 0 ] && command -v filefrag >/dev/null || root=0
 if [ $root = 1 ] && linux_view "$W/linux-before.txt"; then
 	ok linux_reads_before
-	echo "# Linux: /s1/f has $(cat "$W/linux-before.txt.frag") extents" | say
+	echo "Linux: /s1/f has $(cat "$W/linux-before.txt.frag") extents" | say
 else
 	root=0
 	skip linux_reads_before "no loop mount or filefrag (needs root)"
@@ -100,7 +100,7 @@ else
 fi
 b=$(used "$W/before.txt")
 a=$(used "$W/after.txt")
-echo "# used $b -> $a bytes" | say
+echo "used $b -> $a bytes" | say
 if [ "$b" -gt 0 ] && [ "$a" -le $((b + 2097152)) ]; then
 	ok space_within_bound
 else
@@ -121,7 +121,7 @@ else notok ghee_fsck_clean "ghee's fsck finds errors"; fi
 # 4. Linux's view after.
 if [ $root = 1 ] && linux_view "$W/linux-after.txt"; then
 	bf=$(cat "$W/linux-before.txt.frag") af=$(cat "$W/linux-after.txt.frag")
-	echo "# Linux: /s1/f has $af extents" | say
+	echo "Linux: /s1/f has $af extents" | say
 	if cmp -s "$W/linux-before.txt" "$W/linux-after.txt"; then
 		ok linux_same_contents
 	else
