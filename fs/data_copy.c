@@ -1,11 +1,12 @@
 /*
- * Copy data to a new place as relocation and defrag move it: each chunk
- * is read, every sector that has a checksum is checked against it (bad
- * data is not moved: -EIO), written to its new place, and the checksums
- * are inserted for the new place; sectors without one (prealloc,
- * nodatasum) get none. The old checksums stay until the old extent's
- * last reference goes. Caller is inside a transaction (the commit, for
- * both users).
+ * Copy data to a new place as relocation and defrag move it: a chunk
+ * (DATA_COPY_CHUNK) is gathered from one old range (relocation) or from
+ * several (defrag: the items of a run), every sector that has a checksum
+ * is checked against it (bad data is not moved: -EIO), then the chunk is
+ * written to its new place in one write and the checksums are inserted
+ * for it; sectors without one (prealloc, nodatasum) get none. The old
+ * checksums stay until the old extent's last reference goes. Caller is
+ * inside a transaction (the commit, for both users).
  */
 #include <ghee/errno.h>
 
@@ -39,24 +40,51 @@ void data_copy_free(struct data_copy *c)
 	c->buf = c->sums = c->present = NULL;
 }
 
-/* Check the sectors of one chunk that have checksums. */
-static int check_chunk(struct fs_info *fs, struct data_copy *c, u64 at,
-		       u32 ns)
+/*
+ * Read len bytes (whole sectors, at most what is left of the chunk from
+ * at) of old data into the chunk at byte at, checking them against their
+ * checksums; the chunk remembers which sectors had one.
+ */
+int data_copy_read(struct fs_info *fs, struct data_copy *c, u64 old,
+		   u32 at, u32 len)
 {
-	u32 ss = fs->sectorsize, cs = fs->csum_size, i;
+	u32 ss = fs->sectorsize, cs = fs->csum_size, i, ns = len / ss;
+	u32 s0 = at / ss;
 	u8 one[BTRFS_CSUM_SIZE];
+	int ret = volumes_read(fs, old, 0, c->buf + at, len);
 
-	for (i = 0; i < ns; i++) {
-		if (!c->present[i])
+	if (ret == 0)
+		ret = csum_lookup(fs, old, ns, c->sums + (u64)s0 * cs,
+				  c->present + s0);
+	for (i = 0; i < ns && ret == 0; i++) {
+		if (!c->present[s0 + i])
 			continue;
-		csum_data(fs, c->buf + (u64)i * ss, ss, one);
-		if (memcmp(one, c->sums + (u64)i * cs, cs)) {
+		csum_data(fs, c->buf + at + (u64)i * ss, ss, one);
+		if (memcmp(one, c->sums + (u64)(s0 + i) * cs, cs)) {
 			pr_err("data at %llu fails its checksum; not moved",
-			       (unsigned long long)(at + (u64)i * ss));
-			return -EIO;
+			       (unsigned long long)(old + (u64)i * ss));
+			ret = -EIO;
 		}
 	}
-	return 0;
+	return ret;
+}
+
+/* Write the chunk's first len bytes at new_ and insert checksums for
+ * each run of sectors that had them. */
+int data_copy_write(struct trans *t, struct data_copy *c, u64 new_, u32 len)
+{
+	u32 ss = t->fs->sectorsize, ns = len / ss, i, run;
+	int ret = volumes_write(t->fs, new_, c->buf, len);
+
+	for (i = 0; i < ns && ret == 0; i += run) {
+		for (run = 0; i + run < ns &&
+		     c->present[i + run] == c->present[i]; run++)
+			;
+		if (c->present[i])
+			ret = csum_insert(t, new_ + (u64)i * ss,
+					  c->buf + (u64)i * ss, (u64)run * ss);
+	}
+	return ret;
 }
 
 /*
@@ -67,33 +95,16 @@ static int check_chunk(struct fs_info *fs, struct data_copy *c, u64 at,
 int data_copy_checked(struct trans *t, struct data_copy *c, u64 old,
 		      u64 new_, u64 len)
 {
-	struct fs_info *fs = t->fs;
-	u32 ss = fs->sectorsize;
 	u64 off;
 	int ret = 0;
 
 	for (off = 0; off < len && ret == 0; off += DATA_COPY_CHUNK) {
 		u32 n = len - off < DATA_COPY_CHUNK ? (u32)(len - off)
 						    : DATA_COPY_CHUNK;
-		u32 ns = n / ss, i, run;
 
-		ret = volumes_read(fs, old + off, 0, c->buf, n);
+		ret = data_copy_read(t->fs, c, old + off, 0, n);
 		if (ret == 0)
-			ret = csum_lookup(fs, old + off, ns, c->sums,
-					  c->present);
-		if (ret == 0)
-			ret = check_chunk(fs, c, old + off, ns);
-		if (ret == 0)
-			ret = volumes_write(fs, new_ + off, c->buf, n);
-		for (i = 0; i < ns && ret == 0; i += run) {
-			for (run = 0; i + run < ns &&
-			     c->present[i + run] == c->present[i]; run++)
-				;
-			if (c->present[i])
-				ret = csum_insert(t, new_ + off + (u64)i * ss,
-						  c->buf + (u64)i * ss,
-						  (u64)run * ss);
-		}
+			ret = data_copy_write(t, c, new_ + off, n);
 	}
 	return ret;
 }

@@ -198,14 +198,16 @@ struct run {
 	int scattered;		/* two items not contiguous on disk */
 };
 
-/* Copy the run's data to a new extent and record its pieces. */
+/* Copy the run's data to a new extent and record its pieces: the items'
+ * bytes are gathered in the copier's chunk and written a chunk at a
+ * time (an item longer than a chunk goes in parts). */
 static int run_write(struct defrag_call *c, struct run *r,
 		     struct data_copy *dc)
 {
 	struct defrag *d = &c->d;
 	struct new_ext x;
-	u64 off = 0;
-	u32 i;
+	u64 off = 0, done = 0;
+	u32 i, fill = 0;
 	int ret = extent_alloc_data_whole(d->t, r->bytes, &x.start);
 
 	x.len = r->bytes;
@@ -218,10 +220,24 @@ static int run_write(struct defrag_call *c, struct run *r,
 	for (i = 0; i < r->n && ret == 0; i++) {
 		struct piece p = { r->v[i].at, r->v[i].len, x.start + off,
 				   r->v[i].disk, 0, d->nnx - 1 };
+		u64 at;
 
 		ret = extent_gen(d->fs, p.old_ext, &p.old_gen);
-		if (ret == 0)
-			ret = data_copy_checked(d->t, dc, p.old, p.new_, p.len);
+		for (at = 0; at < p.len && ret == 0;) {
+			u32 n = p.len - at < DATA_COPY_CHUNK - fill ?
+				(u32)(p.len - at) : DATA_COPY_CHUNK - fill;
+
+			ret = data_copy_read(d->fs, dc, p.old + at, fill, n);
+			at += n;
+			fill += n;
+			if (ret == 0 && (fill == DATA_COPY_CHUNK ||
+					 off + at == r->bytes)) {
+				ret = data_copy_write(d->t, dc,
+						      x.start + done, fill);
+				done += fill;
+				fill = 0;
+			}
+		}
 		if (ret == 0)
 			ret = backref_grow((void **)&d->pc, &d->pc_cap, d->npc,
 					   sizeof(p));
