@@ -82,13 +82,13 @@ struct defrag_call {
 
 /* ------------------------------------------------------------ pieces */
 
-const struct piece *defrag_piece_find(const struct defrag *d, u64 addr)
+struct piece *defrag_piece_find(const struct defrag *d, u64 addr)
 {
 	u32 lo = 0, hi = d->npc;
 
 	while (lo < hi) {
 		u32 mid = lo + (hi - lo) / 2;
-		const struct piece *p = &d->pc[mid];
+		struct piece *p = &d->pc[mid];
 
 		if (addr < p->old)
 			hi = mid;
@@ -123,13 +123,20 @@ static int extent_gen(struct fs_info *fs, u64 bytenr, u64 *gen)
 }
 
 /* Whether p's old extent is still the one copied (not freed and its
- * space reused since): 1, 0 or <0. */
-int defrag_old_ok(struct defrag *d, const struct piece *p)
+ * space reused since): 1, 0 or <0. Looked up once per transaction (no
+ * change runs beside a step). */
+int defrag_old_ok(struct defrag *d, struct piece *p)
 {
 	u64 gen;
-	int ret = extent_gen(d->fs, p->old_ext, &gen);
+	int ret;
 
-	return ret < 0 ? ret : gen == p->old_gen;
+	if (p->ok_trans == d->t->transid)
+		return 1;
+	ret = extent_gen(d->fs, p->old_ext, &gen);
+	if (ret < 0 || gen != p->old_gen)
+		return ret < 0 ? ret : 0;
+	p->ok_trans = d->t->transid;
+	return 1;
 }
 
 static int piece_cmp(const void *x, const void *y)
@@ -219,7 +226,7 @@ static int run_write(struct defrag_call *c, struct run *r,
 	d->nx[d->nnx++] = x;
 	for (i = 0; i < r->n && ret == 0; i++) {
 		struct piece p = { r->v[i].at, r->v[i].len, x.start + off,
-				   r->v[i].disk, 0, d->nnx - 1 };
+				   r->v[i].disk, 0, d->t->transid, d->nnx - 1 };
 		u64 at;
 
 		ret = extent_gen(d->fs, p.old_ext, &p.old_gen);

@@ -18,6 +18,8 @@ struct piece {
 	u64 new_;		/* logical address of the copy */
 	u64 old_ext;		/* start of the old data extent */
 	u64 old_gen;		/* its extent item's generation */
+	u64 ok_trans;		/* transaction it was last found to hold
+				 * (defrag_old_ok) */
 	u32 ext;		/* the new extent holding the copy */
 };
 
@@ -43,12 +45,10 @@ struct defrag {
 	struct memo memo;		/* every block seen, all steps */
 	u64 blocks_copied;		/* tree blocks given a new copy */
 	u64 items;			/* file extent items repointed */
-	u64 checked_trans;		/* transid the old extents were last
-					 * checked in (defrag_old_ok) */
 };
 
-const struct piece *defrag_piece_find(const struct defrag *d, u64 addr);
-int defrag_old_ok(struct defrag *d, const struct piece *p);
+struct piece *defrag_piece_find(const struct defrag *d, u64 addr);
+int defrag_old_ok(struct defrag *d, struct piece *p);
 int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed);
 void defrag_memo_free(struct memo *m);
 

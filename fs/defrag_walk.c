@@ -124,7 +124,7 @@ static int map_item(struct defrag *d, const struct tree_block *b, u32 i,
 		    u8 *out)
 {
 	const u8 *fe = tb_item_data(b, i);
-	const struct piece *p;
+	struct piece *p;
 	const struct new_ext *x;
 	struct key k;
 	u64 disk, at, n;
