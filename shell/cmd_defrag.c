@@ -116,13 +116,14 @@ static int defrag_path(struct fs_info *fs, struct fs_ino ino,
 	if (a->verbose && (ret == 0 || ret == -ECANCELED))
 		con_printf("defragmented %llu ranges, %llu bytes; repointed "
 			   "%llu extent items in %llu trees, %llu blocks "
-			   "copied, %llu commits%s\n",
+			   "copied, %llu commits (longest %llu ms)%s\n",
 			   (unsigned long long)rep.runs,
 			   (unsigned long long)rep.bytes,
 			   (unsigned long long)rep.items,
 			   (unsigned long long)rep.trees,
 			   (unsigned long long)rep.blocks,
 			   (unsigned long long)rep.steps,
+			   (unsigned long long)(rep.longest_step_ns / 1000000),
 			   ret ? " (cancelled)" : "");
 	if (ret)
 		con_eprintf("ERROR: defrag failed on %s: %s\n", path,
