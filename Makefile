@@ -67,7 +67,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash ioerr progs-corpus codec-srcs codec-defs
+.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash ioerr progs-corpus codec-srcs codec-defs defrag-scale
 
 all: kernel host loader
 
@@ -261,6 +261,11 @@ crash: $(HOSTTEST)
 # once and from then on (make test tries a sample of them).
 ioerr: $(HOSTTEST)
 	GHEE_IOERR_ALL=1 $(HOSTTEST) ioerr
+
+# The reference's defrag at full size: 128 MiB, 5,000 snapshots
+# (tests/host/test_defrag.c; GHEE_DEFRAG_MIB, GHEE_DEFRAG_SNAPS pick others).
+defrag-scale: $(HOSTTEST)
+	GHEE_DEFRAG_SCALE=1 $(HOSTTEST) defrag.reference_scale
 
 # Fuzz mount + walk + read for FUZZ_SECONDS, and each decompression path
 # for a sixth of it (make test runs 30 s and 5 s each).

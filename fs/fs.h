@@ -137,6 +137,26 @@ struct fs_dedupe_scan_report {
 int fs_dedupe_scan(struct fs_info *fs, const struct fs_ino *files,
 		   uint32_t nfiles, uint64_t min,
 		   struct fs_dedupe_scan_report *rep);
+/* Rewrite the fragmented ranges of a regular file into extents of up to
+ * target bytes and point every other reference to the old data at them,
+ * sharing kept (fs/defrag.c): a task with progress, cancellable between
+ * steps (-ECANCELED). */
+struct fs_defrag_opts {
+	uint64_t start, len;	/* file range; len 0: to the end */
+	uint64_t target;	/* extent size aimed at; 0: 32 MiB */
+};
+struct fs_defrag_report {
+	uint64_t runs;		/* ranges rewritten */
+	uint64_t bytes;		/* bytes rewritten */
+	uint64_t items;		/* file extent items repointed */
+	uint64_t blocks;	/* tree blocks copied */
+	uint64_t trees;		/* trees changed (per pass) */
+	uint64_t trees_total;	/* trees stepped (per pass) */
+	uint64_t steps;		/* commits */
+	uint64_t longest_step_ns; /* the longest of them */
+};
+int fs_defrag(struct fs_info *fs, struct fs_ino ino,
+	      const struct fs_defrag_opts *o, struct fs_defrag_report *rep);
 int fs_chmod(struct fs_info *fs, struct fs_ino ino, uint32_t mode);
 /* uid or gid (uint32_t)-1: unchanged. */
 int fs_chown(struct fs_info *fs, struct fs_ino ino, uint32_t uid,

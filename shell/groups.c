@@ -32,8 +32,10 @@ static const struct shell_cmd filesystem_cmds[] = {
 	  "filesystems", 0, -1, cmd_filesystem_show },
 	{ "sync", "[PATH]", "commit the running transaction", 0, -1,
 	  cmd_filesystem_sync },
-	{ "defragment", "[-r] [-v] [-s START] [-l LEN] [-t SIZE] PATH...",
-	  "rewrite file data into fewer extents", 0, -1, NULL },
+	{ "defragment", "[-r] [-v] [-c[ALG]] [-f] [-s START] [-l LEN] "
+	  "[-t SIZE] PATH...", "rewrite fragmented file data into fewer "
+	  "extents, snapshots and reflinks kept shared", 1, -1,
+	  cmd_filesystem_defragment },
 	{ "label", "PATH|DISK [NEWLABEL]", "show or set the label",
 	  1, 2, cmd_filesystem_label },
 	{ "usage", "[-T] " UNITS " [PATH|DISK]", "space overall, by type "

@@ -39,6 +39,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "scrub:tests/interop/scrub.sh"
 	 "dedupe:tests/interop/dedupe.sh"
 	 "dedupe-send:tests/interop/dedupe_send.sh"
+	 "defrag:tests/interop/defrag.sh"
 	 "fuzz:tests/host/fuzz.sh 30"
 	 "fuzz-receive:tests/host/fuzz_receive.sh 20")
 

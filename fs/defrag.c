@@ -1,0 +1,558 @@
+/*
+ * Snapshot-aware defragmentation (`filesystem defragment`): the
+ * fragmented ranges of a file are written again as contiguous extents,
+ * and every reference to the old data, in every subvolume (snapshots,
+ * read-only ones included, reflinks, dedupe) is pointed at the copies,
+ * so that data and tree blocks stay shared: used space afterwards is at
+ * most what it was plus the bytes rewritten (the old extents go once
+ * nothing points at them; a reference that covers more than one copied
+ * piece keeps its old extent, within that bound).
+ *
+ * Runs: consecutive file extent items of the file, plain (not inline,
+ * compressed or prealloc), each under the target size, adjoining in the
+ * file, together at most the target size, and not already contiguous on
+ * disk. Each run's data is copied to one new extent, checksums checked
+ * and moved with it (data_copy.c); the copy of each item's bytes is a
+ * piece: old address range -> new address. Any item anywhere whose bytes
+ * lie wholly inside one piece (after merging pieces adjoining on both
+ * sides) is repointed: same bytes, same key, same length; only
+ * disk_bytenr, disk_num_bytes, offset and ram_bytes change. This covers
+ * items that name only part of an old extent (the reference's case: half
+ * the items point into the original 128 MiB extent).
+ *
+ * Steps (what the reference asks after Linux's livelock): one tree at a
+ * time, the file's own subvolume first, in the same commit as the data
+ * copy (the new extents are referenced from their first commit). Each
+ * step is defrag_walk.c's walk inside trans_commit_with, so its delayed
+ * refs are merged as queued and run at its commit: the work of a step
+ * follows one tree's changed blocks, not the number of snapshots. A
+ * commit holds one step, or more while commits stay short (adapt_batch:
+ * a quarter of STEP_BUDGET_NS): each commit costs a superblock write and
+ * the quota accounting of every extent whose trees changed, which does
+ * not grow with the number of trees stepped in it. Memory
+ * holds the pieces and the blocks seen, never a per-snapshot list of
+ * references. Between steps the filesystem is consistent (trees
+ * not yet stepped point at the old data, which stays allocated), so a
+ * cancel (progress_add: -ECANCELED) or a power cut between steps loses
+ * nothing. A range larger than PASS_RUN_BYTES of runs goes in several
+ * passes, each stepping every tree.
+ *
+ * Between steps the system runs: a tree written meanwhile is walked as
+ * it is then; an old extent freed and its space reused meanwhile is
+ * recognised by its extent item's generation (defrag_old_ok) and never
+ * repointed. A step that repoints a read-only subvolume moves send's
+ * restart counter (trans->ro_remapped, as dedupe does: fs/dedupe.c).
+ */
+#include <ghee/errno.h>
+#include <stdlib.h>
+
+#include <ghee/alloc.h>
+#include <ghee/log.h>
+#include <ghee/progress.h>
+#include <ghee/time.h>
+
+#include "backref_int.h"
+#include "ctree.h"
+#include "data_copy.h"
+#include "defrag_int.h"
+#include "extent_tree.h"
+#include "fs.h"
+#include "fs_info.h"
+#include "internal.h"
+#include "reflink.h"
+#include "subvol.h"
+#include "tree_check.h"
+#include "transaction.h"
+
+#define DEFRAG_TARGET_DEFAULT (32ULL << 20)	/* btrfs-progs' -t */
+#define PASS_RUN_BYTES (128ULL << 20)		/* run data per pass */
+#define STEP_BUDGET_NS 1000000000ULL		/* longest commit aimed at */
+
+/* One call: the file, its range and the pass in progress. */
+struct defrag_call {
+	struct defrag d;
+	struct fs_ino file;
+	u64 pos, end, target;
+	struct fs_defrag_report *rep;
+	u64 pass_bytes;			/* run bytes copied in this pass */
+	u64 *ids;			/* the trees of this pass */
+	u32 ntrees, next;		/* how many; the next to step */
+	u32 batch;			/* trees per commit now */
+};
+
+/* ------------------------------------------------------------ pieces */
+
+struct piece *defrag_piece_find(const struct defrag *d, u64 addr)
+{
+	u32 lo = 0, hi = d->npc;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+		struct piece *p = &d->pc[mid];
+
+		if (addr < p->old)
+			hi = mid;
+		else if (addr >= p->old + p->len)
+			lo = mid + 1;
+		else
+			return p;
+	}
+	return NULL;
+}
+
+/* The generation of data extent bytenr's item, 0 when it has none. */
+static int extent_gen(struct fs_info *fs, u64 bytenr, u64 *gen)
+{
+	struct key k = { bytenr, BTRFS_EXTENT_ITEM_KEY, 0 };
+	struct ctree_path p;
+	int ret;
+
+	*gen = 0;
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&fs->extent_root, &k, &p);
+	if (ret == 0) {
+		u32 size;
+		const u8 *item = ctree_item_ptr(&p, &size);
+
+		ctree_item_key(&p, &k);
+		if (k.objectid == bytenr && k.type == BTRFS_EXTENT_ITEM_KEY)
+			*gen = D_GET64(struct d_extent_item, item, generation);
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
+/* Whether p's old extent is still the one copied (not freed and its
+ * space reused since): 1, 0 or <0. Looked up once per transaction (no
+ * change runs beside a step). */
+int defrag_old_ok(struct defrag *d, struct piece *p)
+{
+	u64 gen;
+	int ret;
+
+	if (p->ok_trans == d->t->transid)
+		return 1;
+	ret = extent_gen(d->fs, p->old_ext, &gen);
+	if (ret < 0 || gen != p->old_gen)
+		return ret < 0 ? ret : 0;
+	p->ok_trans = d->t->transid;
+	return 1;
+}
+
+static int piece_cmp(const void *x, const void *y)
+{
+	const struct piece *a = x, *b = y;
+
+	return a->old < b->old ? -1 : a->old > b->old;
+}
+
+/* Sort the pieces; drop one that overlaps an earlier (the same bytes
+ * copied twice: either copy serves) and merge adjoining ones. */
+static void pieces_settle(struct defrag *d)
+{
+	u32 i, n = 0;
+
+	qsort(d->pc, d->npc, sizeof(*d->pc), piece_cmp);
+	for (i = 0; i < d->npc; i++) {
+		struct piece *p = &d->pc[i], *q = n ? &d->pc[n - 1] : NULL;
+
+		if (q && p->old < q->old + q->len)
+			continue;
+		if (q && q->old + q->len == p->old && q->ext == p->ext &&
+		    q->new_ + q->len == p->new_ && q->old_ext == p->old_ext) {
+			q->len += p->len;
+			continue;
+		}
+		d->pc[n++] = *p;
+	}
+	d->npc = n;
+}
+
+/* -------------------------------------------------------------- runs */
+
+/* One item of the file, as the run finder sees it. */
+struct fitem_view {
+	u64 fo, len;		/* file range */
+	u64 disk, at;		/* extent start, address of its bytes */
+	int plain;		/* REG, uncompressed, on disk */
+};
+
+static void view_item(const struct key *k, const u8 *fe, u32 size,
+		      struct fitem_view *v)
+{
+	v->fo = k->offset;
+	v->plain = size >= sizeof(struct d_file_extent_item) &&
+		   D_GET8(struct d_file_extent_item, fe, type) ==
+		   BTRFS_FILE_EXTENT_REG &&
+		   !D_GET8(struct d_file_extent_item, fe, compression) &&
+		   !D_GET8(struct d_file_extent_item, fe, encryption) &&
+		   !D_GET16(struct d_file_extent_item, fe, other_encoding);
+	if (!v->plain) {
+		v->len = 0;
+		return;
+	}
+	v->disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+	v->at = v->disk + D_GET64(struct d_file_extent_item, fe, offset);
+	v->len = D_GET64(struct d_file_extent_item, fe, num_bytes);
+	v->plain = v->disk != 0;
+}
+
+/* The run being gathered. */
+struct run {
+	struct fitem_view *v;
+	u32 n, cap;
+	u64 bytes;
+	int scattered;		/* two items not contiguous on disk */
+};
+
+/* Copy the run's data to a new extent and record its pieces: the items'
+ * bytes are gathered in the copier's chunk and written a chunk at a
+ * time (an item longer than a chunk goes in parts). */
+static int run_write(struct defrag_call *c, struct run *r,
+		     struct data_copy *dc)
+{
+	struct defrag *d = &c->d;
+	struct new_ext x;
+	u64 off = 0, done = 0;
+	u32 i, fill = 0;
+	int ret = extent_alloc_data_whole(d->t, r->bytes, &x.start);
+
+	x.len = r->bytes;
+	if (ret == 0)
+		ret = backref_grow((void **)&d->nx, &d->nx_cap, d->nnx,
+				   sizeof(x));
+	if (ret)
+		return ret;
+	d->nx[d->nnx++] = x;
+	for (i = 0; i < r->n && ret == 0; i++) {
+		struct piece p = { r->v[i].at, r->v[i].len, x.start + off,
+				   r->v[i].disk, 0, d->t->transid, d->nnx - 1 };
+		u64 at;
+
+		ret = extent_gen(d->fs, p.old_ext, &p.old_gen);
+		for (at = 0; at < p.len && ret == 0;) {
+			u32 n = p.len - at < DATA_COPY_CHUNK - fill ?
+				(u32)(p.len - at) : DATA_COPY_CHUNK - fill;
+
+			ret = data_copy_read(d->fs, dc, p.old + at, fill, n);
+			at += n;
+			fill += n;
+			if (ret == 0 && (fill == DATA_COPY_CHUNK ||
+					 off + at == r->bytes)) {
+				ret = data_copy_write(d->t, dc,
+						      x.start + done, fill);
+				done += fill;
+				fill = 0;
+			}
+		}
+		if (ret == 0)
+			ret = backref_grow((void **)&d->pc, &d->pc_cap, d->npc,
+					   sizeof(p));
+		if (ret == 0)
+			d->pc[d->npc++] = p;
+		off += p.len;
+	}
+	c->rep->runs++;
+	c->rep->bytes += r->bytes;
+	c->pass_bytes += r->bytes;
+	return ret;
+}
+
+/* The new extents need an extent item from this commit on: a first
+ * reference (given back at once) makes each head insert one. */
+static int new_extents_queue(struct defrag_call *c)
+{
+	struct defrag *d = &c->d;
+	u32 i;
+	int ret = 0;
+
+	for (i = 0; i < d->nnx && ret == 0; i++) {
+		struct dref_key k = { 0 };
+
+		k.bytenr = d->nx[i].start;
+		k.type = BTRFS_EXTENT_DATA_REF_KEY;
+		k.root = c->file.root;
+		k.owner = c->file.ino;
+		ret = delayed_ref_alloc(d->t, &k, d->nx[i].len, 1, 0);
+		if (ret == 0)
+			ret = delayed_ref_add(d->t, &k, d->nx[i].len, 1, -1);
+	}
+	return ret;
+}
+
+/* End the run: write it when it is worth it; start it again empty. */
+static int run_close(struct defrag_call *c, struct run *r,
+		     struct data_copy *dc)
+{
+	int ret = 0;
+
+	if (r->n >= 2 && r->scattered)
+		ret = run_write(c, r, dc);
+	r->n = 0;
+	r->bytes = 0;
+	r->scattered = 0;
+	return ret;
+}
+
+/* Add item v to the run, closing it first when v does not continue it. */
+static int run_add(struct defrag_call *c, struct run *r,
+		   const struct fitem_view *v, struct data_copy *dc)
+{
+	const struct fitem_view *last = r->n ? &r->v[r->n - 1] : NULL;
+	int ret = 0;
+
+	if (last && (last->fo + last->len != v->fo ||
+		     r->bytes + v->len > c->target))
+		ret = run_close(c, r, dc);
+	if (ret || !v->plain || v->len >= c->target)
+		return ret;
+	last = r->n ? &r->v[r->n - 1] : NULL;
+	if (last && last->at + last->len != v->at)
+		r->scattered = 1;
+	ret = backref_grow((void **)&r->v, &r->cap, r->n, sizeof(*v));
+	if (ret == 0) {
+		r->v[r->n++] = *v;
+		r->bytes += v->len;
+	}
+	return ret;
+}
+
+/* Find the runs from c->pos (up to PASS_RUN_BYTES of them) and copy
+ * their data; c->pos moves past what was looked at. */
+static int runs_write(struct defrag_call *c)
+{
+	const struct subvol_root *sv;
+	struct key k = { c->file.ino, BTRFS_EXTENT_DATA_KEY, c->pos };
+	struct run r = { 0 };
+	struct data_copy dc;
+	struct ctree_path p;
+	int ret = subvol_get(c->d.fs, c->file.root, &sv);
+
+	if (ret == 0)
+		ret = data_copy_init(c->d.fs, &dc);
+	if (ret)
+		return ret;
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&sv->root, &k, &p);
+	while (ret == 0 && c->pass_bytes < PASS_RUN_BYTES) {
+		struct fitem_view v;
+		u32 size;
+		const u8 *fe = ctree_item_ptr(&p, &size);
+
+		ctree_item_key(&p, &k);
+		if (k.objectid != c->file.ino ||
+		    k.type != BTRFS_EXTENT_DATA_KEY || k.offset >= c->end)
+			break;
+		view_item(&k, fe, size, &v);
+		ret = run_add(c, &r, &v, &dc);
+		c->pos = k.offset + 1;
+		if (ret == 0)
+			ret = ctree_next_item(&p);
+	}
+	ctree_path_release(&p);
+	if (ret == 1 || (ret == 0 && c->pass_bytes < PASS_RUN_BYTES))
+		c->pos = c->end;	/* the file's items ended */
+	if (ret >= 0)
+		ret = run_close(c, &r, &dc);
+	kfree(r.v);
+	data_copy_free(&dc);
+	return ret;
+}
+
+/* ------------------------------------------------------------- steps */
+
+/* Point tree id at the copies (a subvolume deleted meanwhile has
+ * nothing to point). */
+static int step_tree(struct defrag_call *c, u64 id)
+{
+	const struct subvol_root *sv;
+	int changed = 0, ret = subvol_get(c->d.fs, id, &sv);
+
+	if (ret == -ENOENT)
+		return 0;
+	if (ret == 0)
+		ret = defrag_tree(&c->d, (struct ctree_root *)&sv->root,
+				  &changed);
+	if (ret == 0 && changed) {
+		c->rep->trees++;
+		if (subvol_is_read_only(sv))
+			__atomic_store_n(&c->d.t->ro_remapped, 1,
+					 __ATOMIC_RELEASE);
+	}
+	return ret;
+}
+
+/* The first step of a pass, in its commit: copy the runs' data and
+ * point the file's own subvolume at it. */
+static int first_step(struct trans *t, void *arg)
+{
+	struct defrag_call *c = arg;
+	int ret;
+
+	c->d.t = t;
+	ret = runs_write(c);
+	if (ret == 0 && c->d.nnx) {
+		pieces_settle(&c->d);
+		ret = new_extents_queue(c);
+		if (ret == 0)
+			ret = step_tree(c, c->file.root);
+	}
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/* Later steps, in one commit: point trees ids[next...] at the copies,
+ * c->batch of them at most; c->next moves past those done. */
+static int trees_step(struct trans *t, void *arg)
+{
+	struct defrag_call *c = arg;
+	u32 end = c->next + c->batch < c->ntrees ? c->next + c->batch
+						 : c->ntrees;
+	int ret = 0;
+
+	c->d.t = t;
+	for (; c->next < end && ret == 0; c->next++)
+		ret = step_tree(c, c->ids[c->next]);
+	if (ret)
+		trans_abort(t, ret);
+	return ret;
+}
+
+/* Every subvolume but first, in id order, after first: *ids, *n. */
+static int list_trees(struct fs_info *fs, u64 first, u64 **ids, u32 *n)
+{
+	struct key k = { 0, BTRFS_ROOT_ITEM_KEY, 0 };
+	struct ctree_path p;
+	u32 cap = 0;
+	int ret = backref_grow((void **)ids, &cap, 0, sizeof(u64));
+
+	*n = 0;
+	if (ret)
+		return ret;
+	(*ids)[(*n)++] = first;
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&fs->tree_root, &k, &p);
+	while (ret == 0) {
+		u32 size;
+		const u8 *item = ctree_item_ptr(&p, &size);
+
+		ctree_item_key(&p, &k);
+		if (k.type == BTRFS_ROOT_ITEM_KEY && k.objectid != first &&
+		    tree_check_is_subvol_tree(k.objectid) &&
+		    (*ids)[*n - 1] != k.objectid &&
+		    D_GET32(struct d_root_item, item, refs)) {
+			ret = backref_grow((void **)ids, &cap, *n, sizeof(u64));
+			if (ret)
+				break;
+			(*ids)[(*n)++] = k.objectid;
+		}
+		ret = ctree_next_item(&p);
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
+/* Commit one step, timing it. */
+static int step_commit(struct defrag_call *c,
+		       int (*fn)(struct trans *, void *))
+{
+	u64 t0 = time_ns(), dt;
+	int ret = trans_commit_with(c->d.fs, fn, c, 0);
+
+	dt = time_ns() - t0;
+	if (dt > c->rep->longest_step_ns)
+		c->rep->longest_step_ns = dt;
+	c->rep->steps++;
+	return ret;
+}
+
+static void pass_free(struct defrag *d)
+{
+	kfree(d->pc);
+	kfree(d->nx);
+	defrag_memo_free(&d->memo);
+	d->pc = NULL;
+	d->nx = NULL;
+	d->npc = d->pc_cap = d->nnx = d->nx_cap = 0;
+}
+
+/* The next commit's number of trees: more while commits stay under a
+ * quarter of STEP_BUDGET_NS, fewer when one took over half of it. */
+static void adapt_batch(struct defrag_call *c, u64 dt)
+{
+	if (dt < STEP_BUDGET_NS / 4 && c->batch < 1024)
+		c->batch *= 2;
+	else if (dt > STEP_BUDGET_NS / 2 && c->batch > 1)
+		c->batch /= 2;
+}
+
+/* One pass: copy up to PASS_RUN_BYTES of runs, then step every tree. */
+static int one_pass(struct defrag_call *c)
+{
+	int ret;
+
+	c->pass_bytes = 0;
+	c->ids = NULL;
+	c->ntrees = 0;
+	ret = step_commit(c, first_step);
+	if (ret == 0 && c->d.nnx)
+		ret = list_trees(c->d.fs, c->file.root, &c->ids, &c->ntrees);
+	if (ret == 0 && c->ntrees) {
+		progress_total(c->rep->trees_total += c->ntrees);
+		ret = progress_add(1);
+	}
+	c->next = 1;
+	c->batch = 1;
+	while (ret == 0 && c->next < c->ntrees) {
+		u32 from = c->next;
+		u64 t0 = time_ns();
+
+		ret = step_commit(c, trees_step);
+		adapt_batch(c, time_ns() - t0);
+		if (ret == 0)
+			ret = progress_add(c->next - from);
+	}
+	c->rep->items += c->d.items;
+	c->rep->blocks += c->d.blocks_copied;
+	c->d.items = c->d.blocks_copied = 0;
+	kfree(c->ids);
+	pass_free(&c->d);
+	return ret;
+}
+
+/*
+ * Defragment regular file f's range (o: see fs.h); *rep gets what was
+ * done, also when it stops early. A task with progress ("defragmenting",
+ * trees stepped), cancellable between steps (-ECANCELED, the filesystem
+ * consistent). Returns 0, -EISDIR/-EINVAL (not a regular file), -EROFS,
+ * -ENOSPC, -EIO (old data failing its checksum: the step aborts), <0.
+ */
+int fs_defrag(struct fs_info *fs, struct fs_ino f,
+	      const struct fs_defrag_opts *o, struct fs_defrag_report *rep)
+{
+	u8 ii[sizeof(struct d_inode_item)];
+	struct defrag_call *c;
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
+	ret = reflink_regular_item(fs, f, ii);
+	if (ret)
+		return ret;
+	c = kzalloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->d.fs = fs;
+	c->file = f;
+	c->rep = rep;
+	c->pos = o->start;
+	c->end = o->len && o->start + o->len > o->start ? o->start + o->len
+							 : (u64)-1;
+	c->target = o->target ? o->target : DEFRAG_TARGET_DEFAULT;
+	progress_phase("defragmenting", 0, "trees");
+	while (ret == 0 && c->pos < c->end)
+		ret = one_pass(c);
+	progress_end();
+	kfree(c);
+	return ret;
+}

@@ -1,0 +1,55 @@
+/*
+ * Shared by defrag's files: defrag.c (the runs, the data, the steps) and
+ * defrag_walk.c (pointing one tree at the new data, sharing kept).
+ */
+#ifndef FS_DEFRAG_INT_H
+#define FS_DEFRAG_INT_H
+
+#include "format.h"
+
+struct ctree_root;
+struct fs_info;
+struct trans;
+
+/* A range of old data that now also lives at a new place. */
+struct piece {
+	u64 old;		/* logical address of the old bytes */
+	u64 len;		/* bytes */
+	u64 new_;		/* logical address of the copy */
+	u64 old_ext;		/* start of the old data extent */
+	u64 old_gen;		/* its extent item's generation */
+	u64 ok_trans;		/* transaction it was last found to hold
+				 * (defrag_old_ok) */
+	u32 ext;		/* the new extent holding the copy */
+};
+
+/* A new extent: a run of small extents written contiguously. */
+struct new_ext {
+	u64 start, len;
+};
+
+/* Blocks seen: old address (and generation) -> address to use now. */
+struct memo {
+	u64 *from, *gen, *to;
+	u32 cap, n;
+};
+
+/* One pass of a defrag: the pieces of its runs, one tree per step. */
+struct defrag {
+	struct fs_info *fs;
+	struct trans *t;		/* the running step's transaction */
+	struct piece *pc;		/* sorted by old, disjoint */
+	u32 npc, pc_cap;
+	struct new_ext *nx;
+	u32 nnx, nx_cap;
+	struct memo memo;		/* every block seen, all steps */
+	u64 blocks_copied;		/* tree blocks given a new copy */
+	u64 items;			/* file extent items repointed */
+};
+
+struct piece *defrag_piece_find(const struct defrag *d, u64 addr);
+int defrag_old_ok(struct defrag *d, struct piece *p);
+int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed);
+void defrag_memo_free(struct memo *m);
+
+#endif

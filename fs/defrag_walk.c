@@ -1,0 +1,434 @@
+/*
+ * Defrag, one step: point one tree's file extent items at the new copies
+ * of the data (defrag.c made them) while keeping every tree block shared
+ * that was shared.
+ *
+ * The tree is walked from its root block. A leaf changes when one of its
+ * file extent items lies wholly inside a piece of old data that was
+ * copied (defrag_piece_find); a node changes when a child changed. The
+ * result of every block is remembered across steps (d->memo: old address
+ * and generation -> address to use), so a block that N trees share is
+ * read and copied once: the first tree to reach it makes the copy, every
+ * later tree's parent points at the same copy. Blocks that did not change
+ * are remembered too, so each distinct block is read once per pass.
+ *
+ * A changed block becomes:
+ *  - made by this transaction (dirty, its generation): fixed in place,
+ *    its references dropped before and queued again after;
+ *  - the root block: a copy owned by the tree with normal references,
+ *    as copy-on-write makes it (the old root's references go with it);
+ *  - any other block: a copy flagged FULL_BACKREF, so that what it
+ *    points to is referenced by its address, whichever trees reach it:
+ *    its references are right for every tree that will point at it, in
+ *    this step and the later ones. (Case 3d of the reference turns it
+ *    back into a normal block when one tree later copies it.)
+ * A copy keeps the old block's bytes but for its address and pointers,
+ * generation included (as relocation's copies do): sharing detection
+ * (last_snapshot) and send's generation tests see what they saw.
+ *
+ * Freeing: an old block loses a reference when a block pointing at it
+ * is replaced or freed; when none is left (extent_lookup_info counts the
+ * queued changes) its own references go too, down through the blocks
+ * defrag replaced. Only this tree's blocks can lose their last reference
+ * in its step, so the steps that follow see a consistent extent tree at
+ * each commit: trees not yet stepped still point at the old blocks and
+ * the old data, which stay until the last of them moved.
+ *
+ * Runs inside a commit (trans_commit_with): no change runs meanwhile.
+ */
+#include <ghee/errno.h>
+
+#include <ghee/alloc.h>
+
+#include "ctree_write.h"
+#include "defrag_int.h"
+#include "extent_tree.h"
+#include "fs_info.h"
+#include "tree_block.h"
+#include "transaction.h"
+
+#define FE_SIZE ((u32)sizeof(struct d_file_extent_item))
+
+/* ------------------------------------------------------------- memo */
+
+static u32 memo_slot(const struct memo *m, u64 x)
+{
+	return (u32)((x * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
+}
+
+/* 1 with *to set when block x of generation gen was seen, else 0. */
+static int memo_get(const struct memo *m, u64 x, u64 gen, u64 *to)
+{
+	u32 i;
+
+	if (!m->cap)
+		return 0;
+	for (i = memo_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
+		if (m->from[i] == x) {
+			if (m->gen[i] != gen)
+				return 0;	/* the address was reused */
+			*to = m->to[i];
+			return 1;
+		}
+	return 0;
+}
+
+static int memo_put(struct memo *m, u64 x, u64 gen, u64 to)
+{
+	u32 i;
+
+	if (2 * (m->n + 1) > m->cap) {
+		struct memo g = { 0 };
+		u32 j;
+
+		g.cap = m->cap ? m->cap * 2 : 1024;
+		g.from = kzalloc(g.cap * sizeof(u64));
+		g.gen = kmalloc(g.cap * sizeof(u64));
+		g.to = kmalloc(g.cap * sizeof(u64));
+		if (!g.from || !g.gen || !g.to) {
+			defrag_memo_free(&g);
+			return -ENOMEM;
+		}
+		for (j = 0; j < m->cap; j++)
+			if (m->from[j])
+				memo_put(&g, m->from[j], m->gen[j], m->to[j]);
+		defrag_memo_free(m);
+		*m = g;
+	}
+	for (i = memo_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
+		if (m->from[i] == x)
+			break;
+	if (!m->from[i])
+		m->n++;
+	m->from[i] = x;
+	m->gen[i] = gen;
+	m->to[i] = to;
+	return 0;
+}
+
+void defrag_memo_free(struct memo *m)
+{
+	kfree(m->from);
+	kfree(m->gen);
+	kfree(m->to);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------------ items */
+
+/*
+ * Whether the item in slot i of leaf b points wholly inside copied data:
+ * 1 (and, when out is not NULL, the repointed item in out), 0, or <0.
+ */
+static int map_item(struct defrag *d, const struct tree_block *b, u32 i,
+		    u8 *out)
+{
+	const u8 *fe = tb_item_data(b, i);
+	struct piece *p;
+	const struct new_ext *x;
+	struct key k;
+	u64 disk, at, n;
+	int ret;
+
+	tb_item_key(b, i, &k);
+	if (k.type != BTRFS_EXTENT_DATA_KEY || tb_item_size(b, i) < FE_SIZE ||
+	    D_GET8(struct d_file_extent_item, fe, type) !=
+	    BTRFS_FILE_EXTENT_REG ||
+	    D_GET8(struct d_file_extent_item, fe, compression) ||
+	    D_GET8(struct d_file_extent_item, fe, encryption) ||
+	    D_GET16(struct d_file_extent_item, fe, other_encoding))
+		return 0;
+	disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+	at = disk + D_GET64(struct d_file_extent_item, fe, offset);
+	n = D_GET64(struct d_file_extent_item, fe, num_bytes);
+	p = disk ? defrag_piece_find(d, at) : NULL;
+	if (!p || p->old_ext != disk || at + n > p->old + p->len)
+		return 0;
+	ret = defrag_old_ok(d, p);
+	if (ret <= 0 || !out)
+		return ret;
+	x = &d->nx[p->ext];
+	memcpy(out, fe, FE_SIZE);
+	D_SET64(struct d_file_extent_item, out, disk_bytenr, x->start);
+	D_SET64(struct d_file_extent_item, out, disk_num_bytes, x->len);
+	D_SET64(struct d_file_extent_item, out, ram_bytes, x->len);
+	D_SET64(struct d_file_extent_item, out, offset,
+		p->new_ + (at - p->old) - x->start);
+	return 1;
+}
+
+/* Whether leaf b has an item to repoint: 1, 0 or <0. */
+static int leaf_changes(struct defrag *d, const struct tree_block *b)
+{
+	u32 i, n = tb_nritems(b);
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++)
+		ret = map_item(d, b, i, NULL);
+	return ret;
+}
+
+/* Give the writable block nb its new pointers (v: nodes' children) or
+ * repointed items. */
+static int fix_block(struct defrag *d, struct tree_block *nb, const u64 *v)
+{
+	u32 i, n = tb_nritems(nb);
+	u8 fe[FE_SIZE];
+	int ret = 0;
+
+	for (i = 0; i < n && ret >= 0; i++) {
+		if (tb_level(nb) > 0) {
+			struct key k;
+
+			tb_node_key(nb, i, &k);
+			node_set_ptr(nb, i, &k, v[i], tb_node_ptr_gen(nb, i));
+			continue;
+		}
+		ret = map_item(d, nb, i, fe);
+		if (ret == 1) {
+			memcpy(tb_item_data_w(nb, i), fe, FE_SIZE);
+			d->items++;
+		}
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* ------------------------------------------------------- references */
+
+/* Add (1) or drop (-1) the references b holds on what it points to:
+ * shared ones naming b when flags say FULL_BACKREF, else its owner's. */
+static int block_refs(struct defrag *d, struct tree_block *b, u64 flags,
+		      int sign)
+{
+	struct ctree_root owner;
+
+	ctree_root_init(&owner, d->fs, tb_owner(b), 0, 0, 0);
+	return extent_block_refs(d->t, &owner, b,
+				 !!(flags & BTRFS_BLOCK_FLAG_FULL_BACKREF),
+				 sign);
+}
+
+static int drop_if_unreferenced(struct defrag *d, struct ctree_root *root,
+				struct tree_block *b);
+
+/* b's references went (or moved to its new contents): the children it
+ * pointed at that defrag replaced may have lost their last one. */
+static int drop_children(struct defrag *d, struct ctree_root *root,
+			 struct tree_block *b)
+{
+	u32 i, n = tb_level(b) ? tb_nritems(b) : 0;
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		u64 c = tb_node_blockptr(b, i), to;
+		struct tree_block *cb;
+
+		if (!memo_get(&d->memo, c, tb_node_ptr_gen(b, i), &to) ||
+		    to == c)
+			continue;	/* unchanged: the new parent holds it */
+		ret = ctree_read_child(root, b, (int)i, &cb);
+		if (ret == 0) {
+			ret = drop_if_unreferenced(d, root, cb);
+			tree_block_put(cb);
+		}
+	}
+	return ret;
+}
+
+/* When no reference to b is left, drop the references it holds. */
+static int drop_if_unreferenced(struct defrag *d, struct ctree_root *root,
+				struct tree_block *b)
+{
+	u64 refs, flags;
+	int ret = extent_lookup_info(d->t, b->start, tb_level(b), 0, &refs,
+				     &flags);
+
+	if (ret || refs)
+		return ret;
+	ret = block_refs(d, b, flags, -1);
+	return ret ? ret : drop_children(d, root, b);
+}
+
+/* --------------------------------------------------------- changing */
+
+/* Fix b, made by this transaction, in place (v: new children). */
+static int fix_in_place(struct defrag *d, struct ctree_root *root,
+			struct tree_block *b, const u64 *v)
+{
+	struct tree_block *old;
+	u64 refs, flags;
+	int ret = extent_lookup_info(d->t, b->start, tb_level(b), 0, &refs,
+				     &flags);
+
+	if (ret == 0)
+		ret = tree_block_clone(b, &old);
+	if (ret)
+		return ret;
+	ret = block_refs(d, old, flags, -1);
+	if (ret == 0) {
+		tb_lock(b, TB_WRITE);
+		ret = fix_block(d, b, v);
+		tb_unlock(b, TB_WRITE);
+	}
+	if (ret == 0)
+		ret = block_refs(d, b, flags, 1);
+	if (ret == 0)
+		ret = drop_children(d, root, old);
+	tree_block_put(old);
+	return ret;
+}
+
+/* Queue one reference change of tree block bytenr from tree root. */
+static int tree_ref(struct defrag *d, u64 root, u64 bytenr, u8 level,
+		    long long mod)
+{
+	struct dref_key k = { 0 };
+
+	k.bytenr = bytenr;
+	k.type = BTRFS_TREE_BLOCK_REF_KEY;
+	k.root = root;
+	k.owner = level;
+	return delayed_ref_add(d->t, &k, d->fs->nodesize, 0, mod);
+}
+
+/*
+ * Copy b to a new block with v's children or repointed items: the root
+ * block (is_root) as the tree's own, normal references, any other block
+ * as FULL_BACKREF. *out: the copy's address.
+ */
+static int copy_block(struct defrag *d, struct ctree_root *root,
+		      struct tree_block *b, const u64 *v, int is_root,
+		      u64 *out)
+{
+	u64 refs, flags, nflags = is_root ? 0 : BTRFS_BLOCK_FLAG_FULL_BACKREF;
+	struct tree_block *nb;
+	int ret = extent_lookup_info(d->t, b->start, tb_level(b), 0, &refs,
+				     &flags);
+
+	if (ret == 0 && is_root && (refs != 1 ||
+				    (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF)))
+		ret = -EUCLEAN;	/* a root block only its tree holds */
+	/* Allocated with a ref from root: the root block's own ref; any
+	 * other copy gives it back, its parents hold it. */
+	if (ret == 0)
+		ret = extent_alloc_tree_block(d->t, root, tb_level(b), &nb);
+	if (ret)
+		return ret;
+	tb_lock(nb, TB_WRITE);
+	memcpy(nb->data, b->data, b->len);
+	D_SET64(struct d_header, nb->data, bytenr, nb->start);
+	ret = fix_block(d, nb, v);
+	tb_unlock(nb, TB_WRITE);
+	if (ret == 0)
+		ret = delayed_ref_set_generation(d->t, nb->start,
+						 d->fs->nodesize, 0,
+						 tb_generation(b));
+	if (ret == 0 && !is_root)
+		ret = tree_ref(d, root->objectid, nb->start, tb_level(b), -1);
+	if (ret == 0 && !is_root)
+		ret = delayed_ref_set_flags(d->t, nb->start, d->fs->nodesize,
+					    nflags);
+	if (ret == 0)
+		ret = block_refs(d, nb, nflags, 1);
+	if (ret == 0 && is_root) {
+		ret = tree_ref(d, root->objectid, b->start, tb_level(b), -1);
+		if (ret == 0)
+			ret = drop_if_unreferenced(d, root, b);
+	}
+	*out = nb->start;
+	tree_block_put(nb);
+	d->blocks_copied++;
+	return ret;
+}
+
+/* ------------------------------------------------------------- walk */
+
+static int rewrite(struct defrag *d, struct ctree_root *root,
+		   struct tree_block *b, int is_root, u64 *out);
+
+/* New addresses of node b's children into v; *changed if any. */
+static int rewrite_children(struct defrag *d, struct ctree_root *root,
+			    struct tree_block *b, u64 *v, int *changed)
+{
+	u32 i, n = tb_nritems(b);
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		u64 child = tb_node_blockptr(b, i);
+		struct tree_block *c;
+
+		if (!memo_get(&d->memo, child, tb_node_ptr_gen(b, i), &v[i])) {
+			ret = ctree_read_child(root, b, (int)i, &c);
+			if (ret)
+				break;
+			ret = rewrite(d, root, c, 0, &v[i]);
+			tree_block_put(c);
+		}
+		if (v[i] != child)
+			*changed = 1;
+	}
+	return ret;
+}
+
+/* Block b of tree root and everything below it: *out is the address to
+ * point at instead of b (b->start when nothing changed). */
+static int rewrite(struct defrag *d, struct ctree_root *root,
+		   struct tree_block *b, int is_root, u64 *out)
+{
+	u32 n = tb_nritems(b);
+	u64 *v = NULL;
+	int changed = 0, ret = 0;
+
+	if (tb_level(b) > 0) {
+		v = kmalloc((n ? n : 1) * sizeof(u64));
+		if (!v)
+			return -ENOMEM;
+		ret = rewrite_children(d, root, b, v, &changed);
+	} else {
+		ret = leaf_changes(d, b);
+		changed = ret == 1;
+	}
+	*out = b->start;
+	if (ret >= 0 && changed) {
+		if ((tb_flags(b) & TB_DIRTY) &&
+		    tb_generation(b) == d->t->transid)
+			ret = fix_in_place(d, root, b, v);
+		else
+			ret = copy_block(d, root, b, v, is_root, out);
+	}
+	if (ret >= 0 && !is_root)
+		ret = memo_put(&d->memo, b->start, tb_generation(b), *out);
+	kfree(v);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Point tree root at the copied data. *changed: something in it did
+ * (its root item is then written by the commit). Caller runs inside the
+ * commit, d->t set.
+ */
+int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed)
+{
+	struct tree_block *b;
+	u64 to, items = d->items;
+	int ret;
+
+	*changed = 0;
+	if (!ctree_root_exists(root))
+		return 0;
+	ret = ctree_read_root(root, &b);
+	if (ret)
+		return ret;
+	ret = rewrite(d, root, b, 1, &to);
+	if (ret == 0 && to != b->start) {
+		/* The copy keeps the old root block's generation and level. */
+		spin_lock(&root->lock);
+		root->bytenr = to;
+		root->dirty = 1;
+		spin_unlock(&root->lock);
+	}
+	if (ret == 0)
+		*changed = to != b->start || d->items != items;
+	tree_block_put(b);
+	return ret;
+}

@@ -1,0 +1,441 @@
+/*
+ * Snapshot-aware defrag (fs/defrag*.c) through the public API, on the
+ * reference's scenario: a file written as one extent, then every other
+ * 4 KiB block overwritten (half its items point into the first extent),
+ * then snapshots of its subvolume, then defrag of the file. Judged by:
+ * every snapshot reads back the same bytes, used space (data and
+ * metadata) stays within what it was plus the bytes rewritten, ghee's
+ * fsck, `btrfs check` and `btrfs check --qgroup-report` (quotas on).
+ *
+ * defrag.reference_sample runs it small (8 MiB, 50 snapshots);
+ * GHEE_DEFRAG_SCALE=1 (make defrag-scale) runs the reference's full size
+ * (128 MiB, 5,000 snapshots; GHEE_DEFRAG_MIB and GHEE_DEFRAG_SNAPS pick
+ * others, GHEE_DEFRAG_QUOTA=0 leaves quotas off) and holds it to the issue's figures: peak memory growth under
+ * 256 MiB and no commit over a second. Both print the figures.
+ * defrag.mixed_sharing adds reflinks, dedupe and writable snapshots;
+ * defrag.cancel stops it after its first step.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <ghee/errno.h>
+#include <ghee/progress.h>
+#include <ghee/task.h>
+#include <ghee/time.h>
+
+#include "../../fs/fs.h"
+#include "shim/fault_dev.h"
+#include "test.h"
+
+#define BLK 4096u
+
+/* The scenario's size. */
+struct scale {
+	uint64_t file;		/* bytes of the file */
+	unsigned snaps;		/* snapshots of its subvolume */
+	int full;		/* the figures are held to */
+};
+
+/* Byte i of the file after the scenario's writes (gen 1: the first
+ * write, gen 2: the overwrites of odd blocks). */
+static unsigned char byte_at(uint64_t i)
+{
+	uint64_t x = i / 8 * 0x9e3779b97f4a7c15ull + ((i / BLK) & 1);
+
+	x ^= x >> 29;
+	return (unsigned char)(x * 0xbf58476d1ce4e5b9ull >> 56);
+}
+
+static void fill(unsigned char *buf, uint64_t off, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = byte_at(off + i);
+}
+
+/* Write the file: one write of its size, then every odd block again
+ * (the same bytes fill() gives: what changes is where they live). */
+static int write_file(struct fs_info *fs, const char *path, uint64_t size,
+		      struct fs_ino *ino)
+{
+	unsigned char *buf = malloc(size);
+	uint64_t off;
+	int ret = buf ? fs_create(fs, path, 0644, ino) : -ENOMEM;
+
+	if (ret == 0) {
+		fill(buf, 0, size);
+		ret = fs_write(fs, *ino, 0, buf, size);
+	}
+	if (ret == 0)
+		ret = fs_sync(fs);
+	for (off = BLK; off < size && ret == 0; off += 2 * BLK)
+		ret = fs_write(fs, *ino, off, buf + off, BLK);
+	if (ret == 0)
+		ret = fs_sync(fs);
+	free(buf);
+	return ret;
+}
+
+/* 0 when path holds the scenario's size bytes (read in 1 MiB pieces). */
+static int holds(struct fs_info *fs, const char *path, uint64_t size)
+{
+	size_t n = 1u << 20, done;
+	unsigned char *want = malloc(n), *got = malloc(n);
+	struct fs_ino ino;
+	uint64_t off;
+	int ret = want && got ? fs_lookup(fs, path, 0, &ino) : -ENOMEM;
+
+	for (off = 0; off < size && ret == 0; off += n) {
+		size_t k = size - off < n ? size - off : n;
+
+		ret = fs_read(fs, ino, off, got, k, &done);
+		fill(want, off, k);
+		if (ret == 0 && (done != k || memcmp(want, got, k)))
+			ret = 1;
+	}
+	free(want);
+	free(got);
+	return ret;
+}
+
+static uint64_t used(struct fs_info *fs)
+{
+	struct fs_df df;
+
+	return fs_sync(fs) || fs_df(fs, &df) ? 0 : df.bytes_used;
+}
+
+/* Resident memory now, in bytes. */
+static uint64_t rss_now(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long pages = 0, res = 0;
+
+	if (f) {
+		if (fscanf(f, "%llu %llu", &pages, &res) != 2)
+			res = 0;
+		fclose(f);
+	}
+	return res * 4096;
+}
+
+static uint64_t rss_peak(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) ? 0 : (uint64_t)ru.ru_maxrss * 1024;
+}
+
+static int open_fs(uint64_t dev_bytes, struct fault_dev **dev,
+		   struct fs_info **fs)
+{
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
+	int ret;
+
+	*dev = fault_dev_new(dev_bytes);
+	if (!*dev)
+		return -ENOMEM;
+	ret = fs_mkfs(fault_dev_blk(*dev), &o);
+	if (ret == 0)
+		ret = fs_mount(fault_dev_blk(*dev), 0, fs);
+	/* GHEE_DEFRAG_QUOTA=0: measure without quotas (their accounting
+	 * is most of a commit's time with many snapshots) */
+	if (ret || (getenv("GHEE_DEFRAG_QUOTA") &&
+		    !strcmp(getenv("GHEE_DEFRAG_QUOTA"), "0")))
+		return ret;
+	return fs_quota_enable(*fs);
+}
+
+/* Unmount, then ghee's fsck, btrfs check and its qgroup report. */
+static void close_fs(struct fault_dev *dev, struct fs_info *fs)
+{
+	struct fs_check_report rep;
+
+	fs_umount(fs);
+	if (fs_mount(fault_dev_blk(dev), FS_MOUNT_RO, &fs) == 0) {
+		if (fs_check(fs, &rep))
+			test_fail(__FILE__, __LINE__, "fsck found %llu errors",
+				  (unsigned long long)rep.errors);
+		fs_umount(fs);
+	}
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
+	test_btrfs_check(__FILE__, __LINE__,
+			 fault_dev_btrfs_check_qgroups(dev));
+	fault_dev_free(dev);
+}
+
+/* n read-only snapshots of /sv: /s0 ... */
+static int snapshots(struct fs_info *fs, unsigned n)
+{
+	char path[32];
+	unsigned i;
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		snprintf(path, sizeof(path), "/s%u", i);
+		ret = fs_subvol_snapshot(fs, "/sv", path, FS_SNAP_RDONLY);
+	}
+	return ret;
+}
+
+/* Every snapshot, or a sample of 64 of them, reads back the file. */
+static int snapshots_hold(struct fs_info *fs, const struct scale *s)
+{
+	unsigned i, step = s->snaps > 64 ? s->snaps / 64 : 1;
+	char path[40];
+	int ret = holds(fs, "/sv/f", s->file);
+
+	for (i = 0; i < s->snaps && ret == 0; i += step) {
+		snprintf(path, sizeof(path), "/s%u/f", i);
+		ret = holds(fs, path, s->file);
+	}
+	if (ret == 0 && s->snaps) {
+		snprintf(path, sizeof(path), "/s%u/f", s->snaps - 1);
+		ret = holds(fs, path, s->file);
+	}
+	return ret;
+}
+
+static uint64_t env_u64(const char *name, uint64_t dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : dflt;
+}
+
+/* The reference's scenario at size s, with its figures printed. */
+static void reference_case(const struct scale *s)
+{
+	struct fs_defrag_opts o = { 0, 0, 0 };
+	struct fs_defrag_report rep;
+	struct fault_dev *dev;
+	struct fs_info *fs;
+	struct fs_ino f;
+	uint64_t before, after, rss0, t0, dt, peak;
+
+	CHECK_OK(open_fs(s->file * 4 + (s->snaps + 256ull) * 64 * 1024 +
+			 (256ull << 20), &dev, &fs));
+	CHECK_OK(fs_subvol_create(fs, "/sv"));
+	CHECK_OK(write_file(fs, "/sv/f", s->file, &f));
+	CHECK_OK(snapshots(fs, s->snaps));
+	before = used(fs);
+	rss0 = rss_now();
+	t0 = time_ns();
+	CHECK_OK(fs_defrag(fs, f, &o, &rep));
+	dt = time_ns() - t0;
+	peak = rss_peak() > rss0 ? rss_peak() - rss0 : 0;
+	after = used(fs);
+	printf("# defrag %llu MiB file, %u snapshots: %.2f s, %llu commits "
+	       "(longest %.3f s), peak memory growth %llu MiB, used %llu -> "
+	       "%llu KiB (%llu KiB rewritten), %llu items repointed, %llu "
+	       "blocks copied\n",
+	       (unsigned long long)(s->file >> 20), s->snaps, dt / 1e9,
+	       (unsigned long long)rep.steps, rep.longest_step_ns / 1e9,
+	       (unsigned long long)(peak >> 20),
+	       (unsigned long long)(before >> 10),
+	       (unsigned long long)(after >> 10),
+	       (unsigned long long)(rep.bytes >> 10),
+	       (unsigned long long)rep.items,
+	       (unsigned long long)rep.blocks);
+	CHECK(rep.bytes == s->file);
+	/* every item of every tree now points at the copies */
+	CHECK_EQ(rep.items, s->file / BLK);
+	CHECK(before && after && after <= before + rep.bytes);
+	CHECK_OK(snapshots_hold(fs, s));
+	if (s->full) {
+		CHECK(peak < (256ull << 20));
+		CHECK(rep.longest_step_ns < 1000000000ull);
+	}
+	/* Done: a second defrag finds nothing to do. */
+	CHECK_OK(fs_defrag(fs, f, &o, &rep));
+	CHECK_EQ(rep.runs, 0);
+	close_fs(dev, fs);
+}
+
+TEST(defrag, reference_sample)
+{
+	struct scale s = { 8ull << 20, 50, 0 };
+
+	reference_case(&s);
+}
+
+TEST(defrag, reference_scale)
+{
+	struct scale s;
+
+	if (!getenv("GHEE_DEFRAG_SCALE")) {
+		test_skip("full scale: make defrag-scale");
+		return;
+	}
+	s.file = env_u64("GHEE_DEFRAG_MIB", 128) << 20;
+	s.snaps = (unsigned)env_u64("GHEE_DEFRAG_SNAPS", 5000);
+	s.full = 1;
+	reference_case(&s);
+}
+
+/* Read the file at path and compare with the scenario's bytes from
+ * file offset from, n bytes. 0 when equal. */
+static int holds_range(struct fs_info *fs, const char *path, uint64_t from,
+		       uint64_t n)
+{
+	unsigned char *want = malloc(n + 1), *got = malloc(n + 1);
+	struct fs_ino ino;
+	size_t done = 0;
+	int ret = want && got ? fs_lookup(fs, path, 0, &ino) : -ENOMEM;
+
+	if (ret == 0)
+		ret = fs_read(fs, ino, 0, got, n + 1, &done);
+	fill(want, from, n);
+	if (ret == 0 && (done != n || memcmp(want, got, n)))
+		ret = 1;
+	free(want);
+	free(got);
+	return ret;
+}
+
+/* Write n bytes of the scenario's bytes from from as path's data. */
+static int put_range(struct fs_info *fs, const char *path, uint64_t from,
+		     uint64_t n, struct fs_ino *ino)
+{
+	unsigned char *buf = malloc(n);
+	int ret = buf ? fs_create(fs, path, 0644, ino) : -ENOMEM;
+
+	if (ret == 0) {
+		fill(buf, from, n);
+		ret = fs_write(fs, *ino, 0, buf, n);
+	}
+	free(buf);
+	return ret;
+}
+
+/*
+ * Snapshots (one taken before the overwrites, whose single item spans
+ * the whole first extent and so keeps it), a writable snapshot, a
+ * reflink and a dedupe of the file, then defrag: every name reads the
+ * same, space within the bound; then writes into the defragmented file
+ * and the writable snapshot (copy-on-write of the shared copies) and
+ * everything is judged again.
+ */
+TEST(defrag, mixed_sharing)
+{
+	const uint64_t size = 2u << 20, half = size / 2;
+	struct fs_defrag_opts o = { 0, 0, 0 };
+	struct fs_defrag_report rep;
+	struct fault_dev *dev;
+	struct fs_info *fs;
+	struct fs_ino f, g, h;
+	unsigned char *buf = malloc(size);
+	uint64_t before, after, off;
+
+	CHECK(buf != NULL);
+	CHECK_OK(open_fs(256ull << 20, &dev, &fs));
+	CHECK_OK(fs_subvol_create(fs, "/sv"));
+	CHECK_OK(fs_create(fs, "/sv/f", 0644, &f));
+	fill(buf, 0, size);
+	CHECK_OK(fs_write(fs, f, 0, buf, size));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(fs_subvol_snapshot(fs, "/sv", "/early", FS_SNAP_RDONLY));
+	for (off = BLK; off < size; off += 2 * BLK)
+		CHECK_OK(fs_write(fs, f, off, buf + off, BLK));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(fs_create(fs, "/sv/g", 0644, &g));
+	CHECK_OK(fs_clone_range(fs, f, 0, half, g, 0));
+	CHECK_OK(put_range(fs, "/sv/h", half, half, &h));
+	CHECK_OK(fs_dedupe_range(fs, f, half, half, h, 0));
+	CHECK_OK(snapshots(fs, 3));
+	CHECK_OK(fs_subvol_snapshot(fs, "/sv", "/rw", 0));
+	before = used(fs);
+	CHECK_OK(fs_defrag(fs, f, &o, &rep));
+	after = used(fs);
+	printf("# used %llu -> %llu KiB, %llu KiB rewritten, %llu items, "
+	       "%llu trees\n", (unsigned long long)(before >> 10),
+	       (unsigned long long)(after >> 10),
+	       (unsigned long long)(rep.bytes >> 10),
+	       (unsigned long long)rep.items, (unsigned long long)rep.trees);
+	CHECK_EQ(rep.bytes, size);
+	CHECK(after <= before + rep.bytes);
+	/* f, its reflink g, its dedupe h (and their copies in /rw): each
+	 * of their items lies in one piece; /early's does not. */
+	CHECK_EQ(rep.items, size / BLK + half / BLK + half / BLK);
+	CHECK_EQ(rep.trees, 5);	/* sv, s0-s2, rw: not early */
+	CHECK_OK(holds(fs, "/sv/f", size));
+	CHECK_OK(holds(fs, "/early/f", size));
+	CHECK_OK(holds(fs, "/rw/f", size));
+	CHECK_OK(holds(fs, "/s2/f", size));
+	CHECK_OK(holds_range(fs, "/sv/g", 0, half));
+	CHECK_OK(holds_range(fs, "/rw/g", 0, half));
+	CHECK_OK(holds_range(fs, "/sv/h", half, half));
+	CHECK_OK(holds_range(fs, "/s0/h", half, half));
+	/* Change the shared copies from both writable trees. */
+	CHECK_OK(fs_write(fs, f, 3 * BLK, buf + 3 * BLK, BLK));
+	CHECK_OK(fs_lookup(fs, "/rw/f", 0, &g));
+	CHECK_OK(fs_write(fs, g, 8 * BLK, buf + 8 * BLK, 2 * BLK));
+	CHECK_OK(fs_punch_hole(fs, h, 0, BLK));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(holds(fs, "/sv/f", size));
+	CHECK_OK(holds(fs, "/rw/f", size));
+	CHECK_OK(holds(fs, "/s1/f", size));
+	free(buf);
+	close_fs(dev, fs);
+}
+
+/* A defrag run as a task, started once go is set. */
+struct job {
+	struct fs_info *fs;
+	struct fs_ino f;
+	struct fs_defrag_report rep;
+	int go, ret;
+};
+
+static int job_fn(void *arg)
+{
+	struct job *j = arg;
+	struct fs_defrag_opts o = { 0, 0, 0 };
+
+	while (!__atomic_load_n(&j->go, __ATOMIC_ACQUIRE))
+		task_sleep_ns(100000);
+	j->ret = fs_defrag(j->fs, j->f, &o, &j->rep);
+	return 0;
+}
+
+/* Cancelled after its first step (the file's own tree points at the
+ * copies, the snapshots at the old data): consistent, same bytes, space
+ * within the bound and the blocks copied; a defrag of a snapshot's file
+ * then moves the rest. */
+TEST(defrag, cancel)
+{
+	const uint64_t size = 1u << 20;
+	struct fs_defrag_opts o = { 0, 0, 0 };
+	struct fs_defrag_report rep;
+	struct scale s = { size, 4, 0 };
+	struct job j = { 0 };
+	struct fault_dev *dev;
+	struct task *t;
+	uint64_t before;
+
+	CHECK_OK(open_fs(128ull << 20, &dev, &j.fs));
+	CHECK_OK(fs_subvol_create(j.fs, "/sv"));
+	CHECK_OK(write_file(j.fs, "/sv/f", size, &j.f));
+	CHECK_OK(snapshots(j.fs, s.snaps));
+	before = used(j.fs);
+	t = task_create("defrag", job_fn, &j, TASK_PRIO_BACKGROUND);
+	CHECK(t != NULL);
+	task_stop(task_id(t));
+	__atomic_store_n(&j.go, 1, __ATOMIC_RELEASE);
+	CHECK_OK(task_join(t));
+	CHECK_EQ(j.ret, -ECANCELED);
+	CHECK_EQ(j.rep.steps, 1);
+	CHECK_EQ(j.rep.trees, 1);
+	/* mid-way, the copied blocks count too: the snapshots still hold
+	 * the old ones */
+	CHECK(used(j.fs) <= before + j.rep.bytes + j.rep.blocks * 16384);
+	CHECK_OK(snapshots_hold(j.fs, &s));
+	CHECK_OK(fs_lookup(j.fs, "/s0/f", 0, &j.f));
+	CHECK_OK(fs_defrag(j.fs, j.f, &o, &rep));
+	CHECK_EQ(rep.trees, s.snaps);	/* not /sv: on its own copies */
+	CHECK_OK(snapshots_hold(j.fs, &s));
+	close_fs(dev, j.fs);
+}
