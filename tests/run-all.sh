@@ -38,8 +38,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "balance:tests/interop/balance.sh"
 	 "dedupe:tests/interop/dedupe.sh"
 	 "dedupe-send:tests/interop/dedupe_send.sh"
-	 "fuzz:tests/host/fuzz.sh 30"
-	 "fuzz-receive:tests/host/fuzz_receive.sh 20")
+	 "fuzz:tests/host/fuzz.sh 60")
 
 passed=0 failed=0 skipped=0
 
