@@ -17,6 +17,8 @@
  * command would run for minutes). A crash, sanitizer report, leak or
  * hang is a bug: a bad line must only ever give an error.
  *
+ * With FUZZ_SHOW set in the environment the console's output of each
+ * input goes to stderr (to see what a regression input does).
  * With FUZZ_DICT set in the environment the binary writes a libFuzzer
  * dictionary there instead (every command, group and subcommand name,
  * and the operators) and exits. Built by tests/host/fuzz.sh.
@@ -240,6 +242,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += n + 1;
 	}
 	cmd_fs_reset();
+	if (getenv("FUZZ_SHOW"))
+		fputs(host_console_output(), stderr);
 	host_console_capture(0);
 	fault_dev_free(cur);
 	cur = NULL;
