@@ -102,7 +102,7 @@ void fuzz_image_ro(struct fuzz_image *im, const uint8_t *data, size_t size)
 	memset(im, 0, sizeof(*im));
 	im->data = data;
 	im->nrec = size / (4 + FUZZ_BLOCK);
-	im->fix_csums = size % (4 + FUZZ_BLOCK) == 0;
+	im->fix_csums = size % (4 + FUZZ_BLOCK) != 1;
 	memcpy(im->dev.name, "fuzz", 5);
 	im->dev.size = FUZZ_IMAGE_SIZE;
 	im->dev.block_size = 512;

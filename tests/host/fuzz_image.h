@@ -11,8 +11,9 @@
  * offset, or a read of a whole tree block (it carries the superblock's
  * fsid at byte 32), gets a fresh checksum of the superblock's type, and
  * the mutated structure reaches the tree checker and the code behind it.
- * An input whose size is not a whole number of records keeps its
- * checksums as they are.
+ * An input one byte longer than a whole number of records keeps its
+ * checksums as they are; other bytes past the last whole record are
+ * ignored (so that a mutation changing the length keeps the repair).
  */
 #ifndef FUZZ_IMAGE_H
 #define FUZZ_IMAGE_H
