@@ -86,13 +86,15 @@ static int too_big(const char *w)
 		unsigned long long v;
 		char *end;
 		const char *suf = "KMGTPE", *s;
+		char unit;
 
 		if (*w < '0' || *w > '9')
 			continue;
 		v = strtoull(w, &end, 0);
 		if (v > FUZZ_MAX_NUM)
 			return 1;
-		if (*end && (s = strchr(suf, *end & ~0x20)) &&
+		unit = (char)(*end & ~0x20);	/* upper case; ' ' gives 0 */
+		if (unit && (s = strchr(suf, unit)) &&
 		    v > FUZZ_MAX_NUM >> (10 * (s - suf + 1)))
 			return 1;
 		w = end - 1;
