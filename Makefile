@@ -267,17 +267,19 @@ ioerr: $(HOSTTEST)
 defrag-scale: $(HOSTTEST)
 	GHEE_DEFRAG_SCALE=1 $(HOSTTEST) defrag.reference_scale
 
-# Fuzz mount + walk + read for FUZZ_SECONDS, and each decompression path
-# for a sixth of it (make test runs 30 s and 5 s each).
+# Fuzz every libFuzzer target (tests/host/fuzz.sh lists them) for
+# FUZZ_SECONDS in all, shared among them by weight, or only those in
+# FUZZ_TARGETS; each corpus is kept in build/fuzz/corpus (make test: 60 s).
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
 fuzz: | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
-	@tests/host/fuzz.sh $(FUZZ_SECONDS)
+	@tests/host/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# Fuzz receive --dump and receive for FUZZ_SECONDS (make test: 20 s).
+# Fuzz receive and receive --dump only, for FUZZ_SECONDS.
 fuzz-receive: | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
-	@tests/host/fuzz_receive.sh $(FUZZ_SECONDS)
+	@tests/host/fuzz.sh $(FUZZ_SECONDS) receive receive_dump
 
-# The codec sources and their flags, for tests/host/fuzz.sh.
+# The codec sources and their flags, for tests/host/fuzz_lib.sh.
 codec-srcs:
 	@echo $(addprefix $(CODECS)/,$(CODEC_SRCS))
 codec-defs:

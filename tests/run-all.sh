@@ -40,8 +40,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "dedupe:tests/interop/dedupe.sh"
 	 "dedupe-send:tests/interop/dedupe_send.sh"
 	 "defrag:tests/interop/defrag.sh"
-	 "fuzz:tests/host/fuzz.sh 30"
-	 "fuzz-receive:tests/host/fuzz_receive.sh 20")
+	 "fuzz:tests/host/fuzz.sh 60")
 
 passed=0 failed=0 skipped=0
 

@@ -12,7 +12,10 @@
  * clean. A crash, sanitizer report, leak, hang or an unclean fsck is a
  * bug: a damaged stream must only ever produce errors.
  *
- * Built by tests/host/fuzz_receive.sh (clang, -fsanitize=fuzzer).
+ * Built with -DFUZZ_RECEIVE_DUMP the target only dumps (receive --dump,
+ * many times faster: no image), and needs no template.
+ *
+ * Built by tests/host/fuzz.sh (clang, -fsanitize=fuzzer).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +29,12 @@
 #include "shim/fault_dev.h"
 
 #define FUZZ_IMAGE_SIZE (256ULL << 20)
+
+#ifdef FUZZ_RECEIVE_DUMP
+#define DUMP_ONLY 1
+#else
+#define DUMP_ONLY 0
+#endif
 
 /* A stream being read from memory. */
 struct src {
@@ -84,14 +93,13 @@ static void receive_file(struct fs_info *fs, const char *path)
 	free(buf);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+/* Make the template (see the top); exits on error. */
+static void make_template(void)
 {
 	const char *base = getenv("FUZZ_RECEIVE_BASE");
 	char *list, *p, *save = NULL;
 	struct fs_info *fs;
 
-	(void)argc, (void)argv;
-	log_set_level(LOG_ERR);
 	template = fault_dev_new(FUZZ_IMAGE_SIZE);
 	if (!template ||
 	    fs_mkfs(fault_dev_blk(template), &(struct fs_mkfs_opts){ 0 }) ||
@@ -104,6 +112,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		receive_file(fs, p);
 	free(list);
 	fs_umount(fs);
+}
+
+/* Receive data into a copy of the template; it must stay clean. */
+static void receive_checked(const uint8_t *data, size_t size)
+{
+	struct fs_check_report rep;
+	struct fault_dev *dev;
+	struct fs_info *fs;
+
+	dev = fault_dev_clone(template);
+	if (!dev || fs_mount(fault_dev_blk(dev), 0, &fs))
+		abort();	/* the template mounted before */
+	receive(fs, data, size);
+	if (fs_sync(fs) == 0 && fs_check(fs, &rep) == -EUCLEAN)
+		abort();	/* receive left the filesystem damaged */
+	fs_umount(fs);
+	fault_dev_free(dev);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc, (void)argv;
+	log_set_level(LOG_ERR);
+	if (!DUMP_ONLY)
+		make_template();
 	return 0;
 }
 
@@ -113,18 +146,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fs_receive_args dump = {
 		.read = read_mem, .read_ctx = &s, .say = quiet,
 	};
-	struct fs_check_report rep;
-	struct fault_dev *dev;
-	struct fs_info *fs;
 
 	fs_receive_dump(&dump);
-	dev = fault_dev_clone(template);
-	if (!dev || fs_mount(fault_dev_blk(dev), 0, &fs))
-		abort();	/* the template mounted before */
-	receive(fs, data, size);
-	if (fs_sync(fs) == 0 && fs_check(fs, &rep) == -EUCLEAN)
-		abort();	/* receive left the filesystem damaged */
-	fs_umount(fs);
-	fault_dev_free(dev);
+	if (!DUMP_ONLY)
+		receive_checked(data, size);
 	return 0;
 }
