@@ -43,7 +43,7 @@
 
 #define DEV_SIZE (256ull << 20)
 #define CRASH_BTRFS_CHECKS 15	/* btrfs check runs per case (sampled) */
-#define RECOVERY_CUTS 4		/* survivors whose recovery is cut */
+#define RECOVERY_CUTS 2		/* survivors whose recovery is cut */
 #define RECOVERY_CUTS_ALL 12	/* the same in make crash */
 #define FAILED_IMAGE "/tmp/ghee-crash-failed.img"	/* kept to debug */
 
@@ -750,7 +750,7 @@ TEST(crash, every_write_torn)
 /* A larger workload whose 4K-node trees split, cut at sampled writes. */
 TEST(crash, sampled_large_reordered)
 {
-	static const struct crash_case cc = { 4096, 400, 23, FAULT_REORDER };
+	static const struct crash_case cc = { 4096, 400, 46, FAULT_REORDER };
 
 	crash_run(&cc);
 }

@@ -394,21 +394,21 @@ static void receive_case(const struct crash_plan *p)
 /* make test: a sample of each; make crash: up to all_cuts. */
 TEST(crash_ops, files_cut)
 {
-	static const struct crash_plan p = { FAULT_CUT, 30, 2000, 3, 3 };
+	static const struct crash_plan p = { FAULT_CUT, 20, 2000, 3, 3 };
 
 	crash_workload_run(&files, &p);
 }
 
 TEST(crash_ops, files_reordered)
 {
-	static const struct crash_plan p = { FAULT_REORDER, 30, 2000, 3, 3 };
+	static const struct crash_plan p = { FAULT_REORDER, 20, 2000, 3, 3 };
 
 	crash_workload_run(&files, &p);
 }
 
 TEST(crash_ops, files_torn)
 {
-	static const struct crash_plan p = { FAULT_TORN, 12, 2000, 2, 3 };
+	static const struct crash_plan p = { FAULT_TORN, 10, 2000, 2, 3 };
 
 	crash_workload_run(&files, &p);
 }

@@ -227,35 +227,35 @@ static const struct crash_workload drop = {
 /* make test: a sample of each; make crash: up to all_cuts. */
 TEST(crash_subvol, snapshots_cut)
 {
-	static const struct crash_plan p = { FAULT_CUT, 30, 2000, 3, 4 };
+	static const struct crash_plan p = { FAULT_CUT, 20, 2000, 3, 4 };
 
 	crash_workload_run(&snapshots, &p);
 }
 
 TEST(crash_subvol, snapshots_reordered)
 {
-	static const struct crash_plan p = { FAULT_REORDER, 30, 2000, 3, 4 };
+	static const struct crash_plan p = { FAULT_REORDER, 20, 2000, 3, 4 };
 
 	crash_workload_run(&snapshots, &p);
 }
 
 TEST(crash_subvol, snapshots_torn)
 {
-	static const struct crash_plan p = { FAULT_TORN, 12, 2000, 2, 4 };
+	static const struct crash_plan p = { FAULT_TORN, 10, 2000, 2, 4 };
 
 	crash_workload_run(&snapshots, &p);
 }
 
 TEST(crash_subvol, drop_cut)
 {
-	static const struct crash_plan p = { FAULT_CUT, 8, 2000, 2, 1 };
+	static const struct crash_plan p = { FAULT_CUT, 5, 2000, 2, 1 };
 
 	crash_workload_run(&drop, &p);
 }
 
 TEST(crash_subvol, drop_reordered)
 {
-	static const struct crash_plan p = { FAULT_REORDER, 8, 2000, 2, 1 };
+	static const struct crash_plan p = { FAULT_REORDER, 5, 2000, 2, 1 };
 
 	crash_workload_run(&drop, &p);
 }
