@@ -223,7 +223,7 @@ static int balance(struct fs_info *fs, unsigned types, uint64_t usage)
 		b.f[t].flags = FS_BAL_USAGE;
 		b.f[t].usage_max = usage;
 	}
-	return fs_balance(fs, &b);
+	return fs_balance_start(fs, &b, 0);
 }
 
 static int balance_run(struct crash_ctx *c)

@@ -631,7 +631,7 @@ static int balance_run(struct env *e)
 
 	memset(&b, 0, sizeof(b));
 	b.types = 7;
-	TRY(fs_balance(e->fs, &b));
+	TRY(fs_balance_start(e->fs, &b, 0));
 	TRY(w_write(e, "/c", 8192, 4096, 60));
 	return w_sync(e);
 }

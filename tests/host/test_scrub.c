@@ -66,7 +66,7 @@ static struct fault_dev *make_fs(struct fs_info **out, int data_dup)
 		b.types = 1u << FS_BAL_DATA;
 		b.f[FS_BAL_DATA].flags = FS_BAL_CONVERT;
 		b.f[FS_BAL_DATA].target = BTRFS_BLOCK_GROUP_DUP;
-		ret = fs_balance(fs, &b);
+		ret = fs_balance_start(fs, &b, 0);
 	}
 	if (ret == 0)
 		ret = fs_sync(fs);
