@@ -83,6 +83,7 @@ static enum scrub_err check_block(struct scrub *s, const u8 *buf, u64 bytenr,
 	struct fs_info *fs = s->fs;
 	u64 hgen = D_GET64(struct d_header, buf, generation);
 	u8 got[BTRFS_CSUM_SIZE];
+	int bad;
 
 	if (D_GET64(struct d_header, buf, bytenr) != bytenr) {
 		snprintf(why, whylen, "bad bytenr, has %llu want %llu",
@@ -110,9 +111,12 @@ static enum scrub_err check_block(struct scrub *s, const u8 *buf, u64 bytenr,
 			 (unsigned long long)hgen, (unsigned long long)gen);
 		return SCRUB_EVERIFY;
 	}
-	if (tree_check_block(fs, buf, bytenr, why, whylen))
-		return SCRUB_EVERIFY;
-	return SCRUB_OK;
+	/* The checker bounds generations by fs->generation, which a commit
+	 * changes under commit_root_sem (scrub runs beside commits). */
+	down_read(&fs->commit_root_sem);
+	bad = tree_check_block(fs, buf, bytenr, why, whylen);
+	up_read(&fs->commit_root_sem);
+	return bad ? SCRUB_EVERIFY : SCRUB_OK;
 }
 
 /* Read copy `copy` of the tree block into buf and check it. */
