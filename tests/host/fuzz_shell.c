@@ -34,6 +34,7 @@
 #include "../../fs/fs.h"
 #include "../../shell/args.h"
 #include "../../shell/cmd_fs.h"
+#include "../../shell/jobs.h"
 #include "../../shell/shell.h"
 #include "shim/fault_dev.h"
 #include "shim/host.h"
@@ -243,6 +244,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		pos += n + 1;
 	}
+	/* As poweroff does: a command may have started a background job
+	 * (scrub start without -B, balance start --bg). */
+	jobs_stop_all();
 	cmd_fs_reset();
 	if (getenv("FUZZ_SHOW"))
 		fputs(host_console_output(), stderr);
