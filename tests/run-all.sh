@@ -39,7 +39,7 @@ suites+=("interop:tests/interop/run.sh"
 	 "dedupe:tests/interop/dedupe.sh"
 	 "dedupe-send:tests/interop/dedupe_send.sh"
 	 "defrag:tests/interop/defrag.sh"
-	 "fuzz:tests/host/fuzz.sh 60")
+	 "fuzz:env FUZZ_SEED=1 tests/host/fuzz.sh 60")
 
 passed=0 failed=0 skipped=0
 

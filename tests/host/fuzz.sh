@@ -17,7 +17,9 @@
 # them) and its corpus, kept between runs (build/fuzz/corpus/TARGET). A
 # crash, sanitizer report, leak or timeout fails the case and leaves the
 # input in build/fuzz/artifacts. Each case says its executions and rate;
-# the last line the total.
+# the last line the total. FUZZ_SEED=N makes libFuzzer's mutations the
+# same on every run (make test's sample, so that CI judges the same
+# inputs each time); unset, each run explores afresh (make fuzz).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
@@ -126,7 +128,7 @@ seeds() {
 	receive|receive_dump) d=$out/seeds/streams
 		[ -f "$d/s0.stream" ] || seed_streams || return 1 ;;
 	shell) d=$out/seeds/shell
-		if [ ! -d "$d" ]; then
+		if [ ! -d "$d" ] || [ ! -s "$out/shell.dict" ]; then
 			FUZZ_DICT=$out/shell.dict "$out/fuzz_shell" >>"$out/build.log" 2>&1 &&
 			python3 tests/host/fuzz_seed.py --lines "$d" "$out/shell.dict" \
 				tests/qemu/*.py tests/interop/*.sh tests/host/test_shell.c \
@@ -190,6 +192,7 @@ while read -r name weight timeout maxlen <&3; do
 	mkdir -p "$out/corpus/$name"
 	fuzz_env "$name" "$out/fuzz_$name" -max_total_time="$t" -max_len="$maxlen" \
 		-close_fd_mask=1 -rss_limit_mb=4096 -timeout="$timeout" "${dict[@]}" \
+		-seed="${FUZZ_SEED:-0}" \
 		-artifact_prefix="$out/artifacts/$name-" "$out/corpus/$name" "$seed" \
 		>"$out/fuzz-$name.log" 2>&1
 	status=$?
