@@ -14,6 +14,7 @@
 #include <ghee/console.h>
 #include <ghee/log.h>
 
+#include "../lib/uuid.h"
 #include "fs.h"
 #include "csum_type.h"
 #include "fs_info.h"
@@ -152,10 +153,10 @@ static void print_name(const u8 *p, u32 len)
 
 static void print_uuid(const u8 *u)
 {
-	con_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		   "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
-		   u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		   u[14], u[15]);
+	char text[UUID_TEXT_LEN];
+
+	uuid_text(u, text);
+	con_printf("%s", text);
 }
 
 static void print_bg_flags(u64 f)

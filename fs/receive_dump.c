@@ -20,6 +20,7 @@
 #include <ghee/errno.h>
 
 #include "fs.h"
+#include "../lib/uuid.h"
 #include "receive_stream.h"
 
 #define DUMP_PATH_MAX 4096
@@ -134,11 +135,10 @@ static int head(struct dump *d, int fields)
 /* Print a UUID the way uuid_unparse does. */
 static void add_uuid(struct dump *d, const uint8_t *u)
 {
-	int i;
+	char text[UUID_TEXT_LEN];
 
-	for (i = 0; i < 16; i++)
-		add(d, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ?
-			  "-" : "", u[i]);
+	uuid_text(u, text);
+	add(d, "%s", text);
 }
 
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian). */

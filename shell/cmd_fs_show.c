@@ -24,6 +24,7 @@
 #include <ghee/console.h>
 
 #include "../fs/fs.h"
+#include "../lib/uuid.h"
 #include "cmd_fs.h"
 #include "shell.h"
 #include "units.h"
@@ -144,20 +145,12 @@ static int parse(const char *cmd, int argc, char **argv, struct units *u,
 	return 0;
 }
 
-static void print_uuid(const uint8_t *u, char *out)
-{
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
-		 u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		 u[14], u[15]);
-}
-
 static void show_one(const struct report *r, const struct units *u)
 {
-	char uuid[37], used[UNITS_STR_MAX], size[UNITS_STR_MAX],
+	char uuid[UUID_TEXT_LEN], used[UNITS_STR_MAX], size[UNITS_STR_MAX],
 	     alloc[UNITS_STR_MAX];
 
-	print_uuid(r->id.fsid, uuid);
+	uuid_text(r->id.fsid, uuid);
 	if (r->id.label[0])
 		con_printf("Label: '%s'  uuid: %s\n", r->id.label, uuid);
 	else

@@ -31,6 +31,7 @@
 #include <ghee/task.h>
 #include <ghee/time.h>
 
+#include "../lib/uuid.h"
 #include "cmd_fs.h"
 #include "cmd_scrub.h"
 #include "jobs.h"
@@ -119,15 +120,6 @@ static void progress_copy_out(const struct fs_scrub_progress *from,
 		t[i] = __atomic_load_n(&f[i], __ATOMIC_RELAXED);
 }
 
-static void uuid_text(const uint8_t *u, char out[37])
-{
-	int i, n = 0;
-
-	for (i = 0; i < 16; i++)
-		n += snprintf(out + n, 37 - n, "%s%02x",
-			      i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "",
-			      u[i]);
-}
 
 /* The mounted filesystem arg names: a disk ("vdb") or a path. */
 static struct fs_info *fs_of(const char *cmd, const char *arg)
@@ -471,7 +463,7 @@ static int start_or_resume(int argc, char **argv, int resume)
 	struct scrub_view v;
 	struct fs_ident id;
 	struct fs_info *fs;
-	char uuid[37];
+	char uuid[UUID_TEXT_LEN];
 	int ret = parse(argc, argv, resume ? "BdqrRc" : "BdqrRcfl", &o);
 
 	if (ret)
@@ -536,7 +528,7 @@ int cmd_scrub_status(int argc, char **argv)
 	struct scrub_opts o;
 	struct fs_ident id;
 	struct fs_info *fs;
-	char uuid[37];
+	char uuid[UUID_TEXT_LEN];
 	int ret = parse(argc, argv, "dR", &o);
 
 	if (ret)

@@ -12,6 +12,7 @@
 #include <ghee/alloc.h>
 #include <ghee/console.h>
 
+#include "../lib/uuid.h"
 #include "cmd_fs.h"
 #include "cmd_qgroup.h"
 #include "cmd_subvol.h"
@@ -30,17 +31,11 @@ static int fail(const char *cmd, const char *what, int err)
 static void uuid_string(const uint8_t *u, char *out)
 {
 	static const uint8_t zero[16];
-	int i, n = 0;
 
-	if (!memcmp(u, zero, 16)) {
+	if (!memcmp(u, zero, 16))
 		strcpy(out, "-");
-		return;
-	}
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[n++] = '-';
-		n += sprintf(out + n, "%02x", u[i]);
-	}
+	else
+		uuid_text(u, out);
 }
 
 /* Take the -i QGROUPID options from argv[*i...] into qi. 0 or -EINVAL. */
