@@ -92,7 +92,10 @@ def test_background_task_at_raised_rate(ctx):
 def test_one_profile_at_a_time(ctx):
     g = ctx.guest()
     g.boot()
-    assert re.match(r"\[\d+\] profile -s 2", g.cmd("profile -s 2 &"))
+    assert re.match(r"\[\d+\] profile -s 3", g.cmd("profile -s 3 &"))
+    # the shell's sleep lets the job run and claim the profiler (on one
+    # CPU the next command could otherwise run before the job started)
+    g.cmd("sleep 1000")
     out = g.cmd("profile echo hi")
     assert "profile: another profile is running\n" in out, out
     assert "hi\n" not in out, out
