@@ -10,6 +10,7 @@
 
 #include <ghee/errno.h>
 
+#include "../../fs/cleaner.h"
 #include "../../fs/ctree.h"
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
@@ -83,8 +84,16 @@ static int leaf_extents(struct tree_block *b, u64 root, struct reachv *r)
 	return ret;
 }
 
-/* Walk the tree of root down; add every block and extent it reaches. */
-static int walk_tree(struct ctree_root *root, struct reachv *r)
+/* How far the cleaner has come in dropping a tree (NULL: a live one). */
+struct dropped_to {
+	struct key key;
+	u8 level;
+};
+
+/* Walk the tree of root down; add every block and extent it reaches,
+ * skipping what a drop in progress (drop, or NULL) freed. */
+static int walk_tree(struct ctree_root *root, const struct dropped_to *drop,
+		     struct reachv *r)
 {
 	struct tree_block *stack[256], *c;
 	int sp = 0, ret = ctree_read_root(root, &stack[sp]);
@@ -102,6 +111,9 @@ static int walk_tree(struct ctree_root *root, struct reachv *r)
 			ret = leaf_extents(b, root->objectid, r);
 		for (s = 0; ret == 0 && tb_level(b) > 0 && s < tb_nritems(b);
 		     s++) {
+			if (drop && cleaner_child_dropped(b, s, &drop->key,
+							  drop->level))
+				continue;
 			if (sp == 256) {
 				ret = -ENOSPC;
 				break;
@@ -117,12 +129,37 @@ static int walk_tree(struct ctree_root *root, struct reachv *r)
 	return ret;
 }
 
-/* Every (extent, subvolume) pair of the filesystem, sorted, unique.
- * Caller made sure no dropped subvolume is left (fs_subvol_sync). */
+/* A subvolume tree as the root tree says: live, or being dropped. */
+struct tree_rec {
+	struct ctree_root root;
+	int dead;
+	struct dropped_to drop;
+};
+
+/* Record the subvolume tree whose root item (key k) the path is at. */
+static void tree_rec_read(struct fs_info *fs, const struct ctree_path *p,
+			  const struct key *k, struct tree_rec *t)
+{
+	u32 size;
+	const u8 *item = ctree_item_ptr(p, &size);
+
+	ctree_root_init(&t->root, fs, k->objectid,
+			D_GET64(struct d_root_item, item, bytenr),
+			D_GET64(struct d_root_item, item, generation),
+			D_GET8(struct d_root_item, item, level));
+	t->dead = D_GET32(struct d_root_item, item, refs) == 0;
+	key_from_disk(&t->drop.key, D_PTR(struct d_root_item, item,
+					  drop_progress));
+	t->drop.level = D_GET8(struct d_root_item, item, drop_level);
+}
+
+/* Every (extent, subvolume) pair of the filesystem, sorted, unique. A
+ * subvolume being dropped reaches what its drop has not freed yet (the
+ * caller committed: its root item is current). */
 static int brute_reach(struct fs_info *fs, struct reachv *r)
 {
 	struct key k = { BTRFS_FS_TREE_OBJECTID, BTRFS_ROOT_ITEM_KEY, 0 };
-	u64 ids[MAX_TREES];
+	struct tree_rec trees[MAX_TREES];
 	u32 n = 0, i, j;
 	struct ctree_path p;
 	int ret;
@@ -133,7 +170,7 @@ static int brute_reach(struct fs_info *fs, struct reachv *r)
 		ctree_item_key(&p, &k);
 		if (k.type == BTRFS_ROOT_ITEM_KEY &&
 		    tree_check_is_subvol_tree(k.objectid) && n < MAX_TREES)
-			ids[n++] = k.objectid;
+			tree_rec_read(fs, &p, &k, &trees[n++]);
 	}
 	ctree_path_release(&p);
 	if (ret < 0)
@@ -141,9 +178,14 @@ static int brute_reach(struct fs_info *fs, struct reachv *r)
 	for (i = 0; i < n; i++) {
 		const struct subvol_root *sv;
 
-		ret = subvol_get(fs, ids[i], &sv);
-		if (ret == 0)
-			ret = walk_tree((struct ctree_root *)&sv->root, r);
+		if (trees[i].dead) {
+			ret = walk_tree(&trees[i].root, &trees[i].drop, r);
+		} else {
+			ret = subvol_get(fs, trees[i].root.objectid, &sv);
+			if (ret == 0)
+				ret = walk_tree((struct ctree_root *)&sv->root,
+						NULL, r);
+		}
 		if (ret)
 			return ret;
 	}
