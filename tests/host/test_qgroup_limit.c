@@ -137,6 +137,9 @@ TEST(qgroup_limit, reflink)
 	CHECK_OK(fs_subvol_create(e.fs, "/a"));
 	CHECK_OK(fs_subvol_create(e.fs, "/b"));
 	CHECK_OK(put(e.fs, "/a/f", 0, 600 * KIB, 1));
+	/* The targets' names first: a name needs room of its own. */
+	CHECK_OK(fs_create(e.fs, "/a/g", 0644, NULL));
+	CHECK_OK(fs_create(e.fs, "/a/h", 0644, NULL));
 	CHECK_OK(fs_sync(e.fs));
 	CHECK_OK(fs_qgroup_limit(e.fs, 257, RFER, 256 * KIB));
 	CHECK_EQ(reflink(e.fs, "/a/f", "/b/g", 0, 0), -EDQUOT);
@@ -280,5 +283,65 @@ TEST(qgroup_limit, receive_stops_at_limits)
 	CHECK_EQ(size_of(e.fs, "/a/snap/f"), 600 * KIB);
 	CHECK_OK(sync_compare(e.fs));
 	free(s.buf);
+	CHECK_OK(env_close(&e));
+}
+
+/* Set subvolume id's referenced limit to its committed count and nodes
+ * tree blocks more. */
+static int room_of_nodes(struct env *e, u64 id, u64 nodes)
+{
+	int ret = fs_sync(e->fs);
+
+	return ret ? ret : fs_qgroup_limit(e->fs, id, RFER,
+					    group(e->fs, id)->rfer +
+					    nodes * 16384);
+}
+
+/*
+ * A new name reserves room for its metadata, as Linux's: on Linux's
+ * loop mount (16 KiB nodes) a create, mkdir or link needs room for 5
+ * nodes and a symlink 6. Names made until the limit stops them leave
+ * the counts within it.
+ */
+TEST(qgroup_limit, names_reserve_metadata_as_linux)
+{
+	struct env e = { 0 };
+	struct fs_ino ino;
+	char name[32];
+	int i, ret = 0;
+
+	CHECK_OK(env_open(&e, 16384));
+	CHECK_OK(fs_subvol_create(e.fs, "/a"));
+	CHECK_OK(room_of_nodes(&e, 256, 4));
+	CHECK_EQ(fs_create(e.fs, "/a/f", 0644, NULL), -EDQUOT);
+	CHECK_EQ(fs_lookup(e.fs, "/a/f", 0, &ino), -ENOENT);
+	CHECK_EQ(fs_mkdir(e.fs, "/a/d", 0755), -EDQUOT);
+	CHECK_OK(room_of_nodes(&e, 256, 5));
+	CHECK_OK(fs_create(e.fs, "/a/f", 0644, NULL));
+	CHECK_OK(room_of_nodes(&e, 256, 4));
+	CHECK_EQ(fs_link(e.fs, "/a/f", "/a/g"), -EDQUOT);
+	CHECK_OK(room_of_nodes(&e, 256, 5));
+	CHECK_EQ(fs_symlink(e.fs, "f", "/a/s"), -EDQUOT);
+	CHECK_OK(fs_link(e.fs, "/a/f", "/a/g"));
+	CHECK_OK(room_of_nodes(&e, 256, 6));
+	CHECK_OK(fs_symlink(e.fs, "f", "/a/s"));
+	CHECK_OK(sync_compare(e.fs));
+	/* Many names against 256 KiB: they stop within it. */
+	CHECK_OK(fs_qgroup_limit(e.fs, 256, RFER, 256 * KIB));
+	for (i = 0; i < 5000 && ret == 0; i++) {
+		snprintf(name, sizeof(name), "/a/n%05d", i);
+		ret = fs_create(e.fs, name, 0644, NULL);
+	}
+	printf("# %d names, then %d\n", i - 1, ret);
+	CHECK_EQ(ret, -EDQUOT);
+	CHECK(i > 100);
+	CHECK_OK(sync_compare(e.fs));
+	CHECK(group(e.fs, 256)->rfer <= 256 * KIB);
+	/* Removing names never needs room; a higher limit lets names in
+	 * again. */
+	CHECK_OK(fs_unlink(e.fs, "/a/n00000"));
+	CHECK_OK(room_of_nodes(&e, 256, 5));
+	CHECK_OK(fs_create(e.fs, name, 0644, NULL));
+	CHECK_OK(sync_compare(e.fs));
 	CHECK_OK(env_close(&e));
 }
