@@ -502,12 +502,6 @@ static int new_inode(struct wctx *w, struct ctree_root *root, u64 subvol,
 	return ctree_insert_item(w->t, root, &k, ii, sizeof(ii));
 }
 
-/* Tree blocks a new name reserves against its subvolume's quota
- * limits, as Linux's (measured on its loop mount: a create, mkdir,
- * mknod or link needs room for 5 nodes, a symlink 6). Held until the
- * commit counts what the name used (qgroup_limit.c). */
-#define NAME_RSV_NODES 5
-
 /* Make path as a new inode of mode (rdev: a device's number); *out
  * names it. -EDQUOT before anything changes when the subvolume's quota
  * limits leave no room for it. */

@@ -102,10 +102,6 @@ static int target_writable(struct op *o, const struct dentry *d)
 	return wctx_root(&o->w, d->dir.root, &root);
 }
 
-/* Tree blocks a new link reserves against its subvolume's quota limits,
- * as a new inode's name does (namei.c), held until the commit. */
-#define LINK_RSV_NODES 5
-
 static int link_once(struct fs_info *fs, const char *from, const char *path)
 {
 	struct dentry s, d;
@@ -134,7 +130,7 @@ static int link_once(struct fs_info *fs, const char *from, const char *path)
 		ret = link_check(o.root, &d, s.ino.ino, NULL);
 	if (ret == 0)
 		ret = qgroup_reserve(fs, d.dir.root,
-				     LINK_RSV_NODES * (u64)fs->nodesize, 0);
+				     NAME_RSV_NODES * (u64)fs->nodesize, 0);
 	if (ret == 0)
 		ret = link_name(&o.w, o.root, &d, s.ino.ino, s.type);
 	if (ret == 0)

@@ -426,7 +426,6 @@ static void print_leaf(const struct tree_block *b)
 	}
 }
 
-/* Print block b and, for a node, every child below it. */
 /* How far the cleaner has dropped the tree being dumped. */
 struct dump_drop {
 	int dead;		/* the tree is being dropped */
@@ -434,8 +433,8 @@ struct dump_drop {
 	u8 level;		/* its drop_level */
 };
 
-/* Print block b of tree owner and the blocks below it, but those a drop
- * in progress (d) freed: they may hold anything now. */
+/* Print block b of tree owner and, for a node, every child below it,
+ * but those a drop in progress (d) freed: they may hold anything now. */
 static int dump_block(struct fs_info *fs, u64 owner, const struct dump_drop *d,
 		      struct tree_block *b)
 {
