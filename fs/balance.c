@@ -16,8 +16,9 @@
  * unallocated device space (Linux's ENOSPC check before relocating), so
  * a full filesystem refuses with ENOSPC before anything moves instead
  * of failing inside the relocation commit.
- * SYSTEM groups are left alone: ghee never makes a SYSTEM chunk at run
- * time, so the chunk tree has nowhere to move to.
+ * SYSTEM groups move like the others: the chunk tree's blocks go to a
+ * new SYSTEM chunk, which the superblock's sys_chunk_array then names
+ * (chunk.c).
  */
 #include <ghee/errno.h>
 
@@ -28,6 +29,7 @@
 
 #include "balance.h"
 #include "block_group.h"
+#include "chunk.h"
 #include "fs.h"
 #include "fs_info.h"
 #include "relocation.h"
@@ -138,12 +140,15 @@ static void set_targets(struct fs_info *fs, const struct fs_balance *b)
 {
 	const struct fs_balance_filter *d = &b->f[FS_BAL_DATA];
 	const struct fs_balance_filter *m = &b->f[FS_BAL_META];
+	const struct fs_balance_filter *s = &b->f[FS_BAL_SYS];
 
 	mutex_lock(&fs->alloc_lock);
 	if ((b->types & (1u << FS_BAL_DATA)) && (d->flags & FS_BAL_CONVERT))
 		fs->space.data_profile = d->target & ~FS_BAL_SINGLE;
 	if ((b->types & (1u << FS_BAL_META)) && (m->flags & FS_BAL_CONVERT))
 		fs->space.meta_profile = m->target & ~FS_BAL_SINGLE;
+	if ((b->types & (1u << FS_BAL_SYS)) && (s->flags & FS_BAL_CONVERT))
+		fs->space.sys_profile = s->target & ~FS_BAL_SINGLE;
 	mutex_unlock(&fs->alloc_lock);
 }
 
@@ -155,7 +160,7 @@ static int choose(struct fs_info *fs, const struct fs_balance *b,
 	int t = type_of(g->flags);
 	const struct fs_balance_filter *f = &b->f[t];
 
-	if (!(b->types & (1u << t)) || t == FS_BAL_SYS || !passes(fs, f, g))
+	if (!(b->types & (1u << t)) || !passes(fs, f, g))
 		return 0;
 	chosen[t]++;
 	return !(f->flags & FS_BAL_LIMIT) ||
@@ -181,12 +186,11 @@ static u64 unallocated(struct fs_info *fs)
 static int room_for(struct fs_info *fs, const struct bal_group *g)
 {
 	u64 type = g->flags & BTRFS_BLOCK_GROUP_TYPE_MASK;
-	u64 prof = type == BTRFS_BLOCK_GROUP_DATA ? fs->space.data_profile :
-		   fs->space.meta_profile;
-	u64 free, unalloc, need;
+	u64 free, unalloc, need, prof;
 	struct block_group *self;
 
 	mutex_lock(&fs->alloc_lock);
+	prof = chunk_profile(fs, type);
 	free = bg_free_bytes(fs, type);
 	self = bg_lookup(fs, g->start);
 	if (self && self->start == g->start && !self->ro)
