@@ -9,8 +9,9 @@
  * The groups are listed first (their starts) and the chosen ones
  * counted (the "expected" of `balance status`), then relocated one at a
  * time; groups made meanwhile (where the data went) are not visited.
- * Between groups the run stops when asked (pause, cancel, the task's
- * stop): a group is relocated whole or not at all (relocation.c).
+ * The run stops when asked (pause, cancel, the task's stop): between
+ * groups, or inside a data group between extents, whose extents moved
+ * so far stay moved (relocation.c); a resumed run relocates the rest.
  * A group is only started when its used bytes fit elsewhere: in the
  * free space of the other groups of its type, or in new chunks on the
  * unallocated device space (Linux's ENOSPC check before relocating), so
@@ -209,12 +210,18 @@ static int room_for(struct fs_info *fs, const struct bal_group *g)
 	return -ENOSPC;
 }
 
-/* Asked to stop between groups: pause, cancel, or the task's stop. */
+/* Asked to stop: pause, cancel, or the task's stop. */
 static int stop_asked(const struct balance_ctl *c)
 {
 	return __atomic_load_n(&c->pause_req, __ATOMIC_ACQUIRE) ||
 	       __atomic_load_n(&c->cancel_req, __ATOMIC_ACQUIRE) ||
 	       task_should_stop();
+}
+
+/* stop_asked() for relocation, asked inside a group. */
+static int stop_in_group(void *c)
+{
+	return stop_asked(c);
 }
 
 static void count(u64 *field, u64 v)
@@ -247,7 +254,8 @@ static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
 			continue;
 		ret = room_for(fs, &v[i]);
 		if (ret == 0)
-			ret = reloc_block_group(fs, v[i].start, &st);
+			ret = reloc_block_group(fs, v[i].start, stop_in_group,
+						c, &st);
 		if (ret == -ENOENT)	/* gone meanwhile (emptied) */
 			ret = 0;
 		else if (ret == 0)
@@ -261,8 +269,8 @@ static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
 /*
  * Relocate the groups c's request chooses; c's figures say how many were
  * expected, looked at and moved. Returns 0, -ECANCELED when asked to
- * stop (between groups), or the first error (groups relocated before it
- * stay relocated).
+ * stop (between groups or data extents), or the first error (groups
+ * relocated before it stay relocated).
  */
 int balance_groups(struct fs_info *fs, struct balance_ctl *c)
 {
