@@ -43,7 +43,9 @@
  *     write (commit_root_reloc_count(), for send).
  * Invariant after the commit: the group's used bytes are 0; if not, a
  * tree that was not walked holds blocks there and the group stays
- * read-only with an error.
+ * read-only with an error. (Unless step 2 was asked to stop, by a
+ * balance's pause or cancel: then only the extents copied so far moved,
+ * and the group, with the rest, turns writable again.)
  *  6. A second commit deletes the group's items (block group, free
  *     space, device extents, chunk); once it is on disk the chunk leaves
  *     the map and its device space is free for new chunks.
@@ -697,11 +699,16 @@ static void reloc_free(struct reloc *r)
 /*
  * Relocate the block group starting at start and free it: afterwards
  * no extent is in its range and its chunk is gone. *st gets the
- * figures. Caller holds no fs lock. Returns 0, -ENOENT (no such group),
+ * figures. stop (may be NULL) is asked before each data extent is
+ * copied: when it says stop, the extents copied so far stay moved, the
+ * group stays with the rest, writable again, and the result is
+ * -ECANCELED (a tree walk, the metadata part, runs to its end). Caller
+ * holds no fs lock. Returns 0, -ENOENT (no such group), -ECANCELED,
  * -EOPNOTSUPP/-EBUSY (refused, nothing moved: see the log), -ENOSPC, or
  * the error that aborted the transaction.
  */
-int reloc_block_group(struct fs_info *fs, u64 start, struct reloc_stats *st)
+int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
+		      void *stop_arg, struct reloc_stats *st)
 {
 	struct reloc r = { 0 };
 	struct block_group bg;
@@ -722,11 +729,15 @@ int reloc_block_group(struct fs_info *fs, u64 start, struct reloc_stats *st)
 	r.start = bg.start;
 	r.end = bg.start + bg.length;
 	r.st = st;
+	r.stop = stop;
+	r.stop_arg = stop_arg;
 	/* Step 1: what was allocated in it before it turned read-only is
 	 * committed, so no block the walk meets in it is unwritten. */
 	ret = trans_commit(fs);
 	if (ret == 0)
 		ret = trans_commit_with(fs, relocate_in_commit, &r, 1);
+	if (ret == 0 && r.stopped)
+		ret = -ECANCELED;	/* made writable again below */
 	if (ret == 0) {
 		ret = bg_set_ro(fs, start, 1, &bg);
 		if (ret == 0 && bg.used) {

@@ -46,7 +46,12 @@ static int collect_data(struct reloc *r)
 	return ret < 0 ? ret : 0;
 }
 
-/* Step 2: copy every data extent of the group to a new place. */
+/*
+ * Step 2: copy every data extent of the group to a new place. Asked to
+ * stop (r->stop) before an extent, it keeps only the extents copied so
+ * far as moves (the commit fixes their references as usual; the group
+ * keeps the rest) and sets r->stopped.
+ */
 int reloc_move_data(struct reloc *r)
 {
 	struct data_copy c;
@@ -58,6 +63,12 @@ int reloc_move_data(struct reloc *r)
 	for (i = 0; i < r->data_moves.n && ret == 0; i++) {
 		struct moved *m = &r->data_moves.v[i];
 		u64 got;
+
+		if (r->stop && r->stop(r->stop_arg)) {
+			r->data_moves.n = i;
+			r->stopped = 1;
+			break;
+		}
 
 		ret = bg_alloc(r->t, BTRFS_BLOCK_GROUP_DATA, m->len, m->len,
 			       &m->new_, &got);

@@ -46,6 +46,11 @@ struct reloc {
 					 * blocks */
 	struct u64set fixup_seen;
 	struct reloc_stats *st;
+	reloc_stop_fn stop;		/* asked between data extents; NULL:
+					 * never */
+	void *stop_arg;
+	int stopped;			/* the data copy stopped early: the
+					 * group keeps the extents not moved */
 };
 
 int reloc_remap_put(struct remap *m, u64 x, u64 to);

@@ -20,7 +20,7 @@ def cmd(g, line):
     g.send(line + "\n")
     out = g.expect(PROMPT).replace("\r\n", "\n")
     keep = [x for x in out.split("\n")[:-1]
-            if x != line and not re.match(r"new (data|metadata) chunk ", x)]
+            if x != line and not re.match(r"new (data|metadata|system) chunk ", x)]
     return "".join(x + "\n" for x in keep)
 
 
