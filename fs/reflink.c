@@ -24,10 +24,9 @@
  * offset) gains one, through delayed refs (extent_data_ref), as Linux
  * does for each new reference. Holes need no item with NO_HOLES; without
  * it the step covers them, and a gap before dst_off, with hole items
- * (file_fill_holes). An inline
- * extent cannot be shared: its bytes are written anew at the destination
- * (as Linux copies them). Checksums belong to the data extent and are
- * shared with it.
+ * (file_fill_holes). An inline extent cannot be shared: its bytes are
+ * written anew at the destination (as Linux copies them). Checksums
+ * belong to the data extent and are shared with it.
  *
  * Locking: each step is a namespace change (wctx_begin: ns_lock for write,
  * so no data write of either file runs meanwhile). A large range goes in
@@ -205,7 +204,8 @@ int reflink_step(struct wctx *w, struct clone *c, struct ctree_root *root,
 			ret = share(w, c, root, ci, s, e, &nbytes);
 	}
 	if (ret == 0)	/* the source's holes, a gap before ds */
-		ret = file_fill_holes(w, root, c->dst.ino, ds < size ? ds : size,
+		ret = file_fill_holes(w, root, c->dst.ino,
+				      ds < size ? ds : size,
 				      ds + (next - from));
 	want = c->dst_off + (next - c->src_off < c->len ? next - c->src_off
 							 : c->len);

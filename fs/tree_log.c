@@ -22,9 +22,9 @@
  *     lacks are unlinked; a regular file loses extents past its size; its
  *     xattrs become the log's;
  *  2. extents: each EXTENT_DATA item replaces its file range (a hole item
- *     only punches with no-holes, and is copied without); a regular extent not yet in the extent
- *     tree gets its extent item through a delayed ref (must_insert) and its
- *     checksums from the log;
+ *     only punches with no-holes, and is copied without); a regular
+ *     extent not yet in the extent tree gets its extent item through a
+ *     delayed ref (must_insert) and its checksums from the log;
  *  3. names: the log's INODE_REF/INODE_EXTREF and DIR_INDEX items are
  *     linked (a conflicting name or index is unlinked first); names of a
  *     logged ref item's directory that the log lacks are unlinked;

@@ -7,10 +7,11 @@
  * writes past the end, truncates up and down, punched holes, a clone of a
  * sparse file past the destination's end, enough files for multi-level
  * trees, a snapshot written on both sides (shared blocks, full backrefs),
- * an unlink, then a full balance, or (another case) quota accounting. Every byte is read back
- * and the image is judged by ghee's fsck and `btrfs check`
- * (--qgroup-report), which finds a missing hole item ("file extent
- * discount") or a wrong extent item.
+ * an unlink, then a full balance, or (another case) quota accounting.
+ * Every byte is read back and the image is judged by ghee's fsck (which
+ * refuses a METADATA_ITEM without skinny metadata, as Linux does) and
+ * `btrfs check --qgroup-report` (which finds a missing hole item: "file
+ * extent discount").
  */
 #include <stdio.h>
 #include <string.h>
