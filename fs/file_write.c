@@ -25,8 +25,8 @@
  * later writes go plain, unless compress-force.
  *
  * Inline extents (small files Linux made, compressed or not) are turned
- * into regular extents on the first write. Sparse writes leave holes
- * (NO_HOLES: no items).
+ * into regular extents on the first write. Sparse writes leave holes:
+ * no items with NO_HOLES, hole items without (file_holes.c).
  * Bytes past the end of file in its last sector are always zero, so
  * extending a file never exposes old data.
  *
@@ -512,6 +512,8 @@ static int write_once(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	if (ret)
 		goto out;
 	ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);
+	if (ret == 0 && len && off > size)	/* without NO_HOLES */
+		ret = file_fill_holes(&w, root, ino.ino, size, off);
 	if (ret == 0 && len)
 		ret = write_range(&w, root, ino.ino, size, off, buf, len,
 				  &nbytes, &done, &cc);
@@ -602,6 +604,8 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t new_size)
 		nbytes -= freed;
 		if (ret == 0)
 			ret = zero_tail(&w, root, ino.ino, new_size, &nbytes);
+	} else if (ret == 0 && new_size > size) {	/* without NO_HOLES */
+		ret = file_fill_holes(&w, root, ino.ino, size, new_size);
 	}
 	D_SET64(struct d_inode_item, ii, size, new_size);
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);
@@ -671,6 +675,8 @@ int fs_punch_hole(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 				end, &nbytes);
 	if (ret == 0)
 		ret = file_drop_range(&w, root, ino.ino, s, e, &freed);
+	if (ret == 0)	/* without NO_HOLES */
+		ret = file_fill_holes(&w, root, ino.ino, s, e);
 	nbytes -= freed;
 out_put:
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);

@@ -89,6 +89,11 @@ struct fs_mkfs_opts {
 				 * xxhash, sha256, blake2 */
 };
 int fs_mkfs(struct blkdev *dev, const struct fs_mkfs_opts *o);
+/* fs_mkfs with default features left off (mkfs.btrfs -O
+ * ^skinny-metadata,^no-holes): incompat_off holds only
+ * INCOMPAT_SKINNY_METADATA and INCOMPAT_NO_HOLES bits (fs/format.h). */
+int fs_mkfs_features(struct blkdev *dev, const struct fs_mkfs_opts *o,
+		     uint64_t incompat_off);
 
 /*
  * Namespace and data writes. Paths resolve like fs_lookup; the last

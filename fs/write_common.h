@@ -47,6 +47,8 @@ void inode_touch(struct wctx *w, u8 *item, int mtime);
 int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		    u64 start, u64 end, u64 *freed);
 int file_evict(struct wctx *w, struct ctree_root *root, u64 ino);
+int file_fill_holes(struct wctx *w, struct ctree_root *root, u64 ino,
+		    u64 start, u64 end);
 int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		     u64 size, u64 off, const u8 *buf, u64 len, u64 *nbytes,
 		     u64 *done);
