@@ -58,6 +58,11 @@ struct fault_dev {
 	uint64_t ios[3];	/* reads, writes, flushes since made */
 };
 
+/* Called before each read this thread issues looks at the contents
+ * (fault_dev_on_read). */
+static __thread void (*read_hook)(uint64_t off, size_t len, void *arg);
+static __thread void *read_hook_arg;
+
 static void copy_in(uint8_t **pages, uint64_t off, const void *buf,
 		    size_t len)
 {
@@ -123,6 +128,8 @@ static int fd_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
 	struct fault_dev *f = d->priv;
 	int ret = 0;
 
+	if (read_hook)
+		read_hook(off, len, read_hook_arg);
 	pthread_mutex_lock(&f->lock);
 	if (inject(f, FAULT_IO_READ, off, len)) {
 		memset(buf, POISON, len);
@@ -367,6 +374,13 @@ void fault_dev_fail_range(struct fault_dev *f, unsigned ops, uint64_t off,
 void fault_dev_clear_errors(struct fault_dev *f)
 {
 	set_rule(f, 0, 0, 0, 0, 0);
+}
+
+void fault_dev_on_read(void (*fn)(uint64_t off, size_t len, void *arg),
+		       void *arg)
+{
+	read_hook = fn;
+	read_hook_arg = arg;
 }
 
 uint64_t fault_dev_errors(const struct fault_dev *f)
