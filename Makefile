@@ -176,14 +176,15 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 # commit while commits go on, xattrs and reflinks racing, the shell's jobs
 # and pipes, send while commits and relocation counts go on, dedupe beside
 # writers and send, a balance paused, resumed and cancelled from another
-# task, writers racing into a quota limit.
+# task, writers racing into a quota limit, reads beside balance, defrag
+# and dedupe scan.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 	      tests/host/test_commit_root.c tests/host/test_inode_concurrent.c \
 	      tests/host/test_shell.c tests/host/test_pipe.c \
 	      tests/host/test_send.c tests/host/test_dedupe.c \
 	      tests/host/test_send_sink.c tests/host/test_send_pipe.c \
 	      tests/host/test_scrub.c tests/host/test_balance.c \
-	      tests/host/test_balance_fixture.c \
+	      tests/host/test_balance_fixture.c tests/host/test_read_moves.c \
 	      tests/host/test_qgroup_concurrent.c tests/host/test_qgroup_env.c \
 	      tests/host/test_main.c
 tsan: $(HOSTTSAN)

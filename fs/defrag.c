@@ -41,7 +41,9 @@
  * it is then; an old extent freed and its space reused meanwhile is
  * recognised by its extent item's generation (defrag_old_ok) and never
  * repointed. A step that repoints a read-only subvolume moves send's
- * restart counter (trans->ro_remapped, as dedupe does: fs/dedupe.c).
+ * restart counter (trans->ro_remapped, as dedupe does: fs/dedupe.c);
+ * every step that repoints items moves the file readers' one
+ * (trans->moved_data: fs/file.c, "Data that moves under a read").
  */
 #include <ghee/errno.h>
 #include <stdlib.h>
@@ -375,6 +377,7 @@ static int step_tree(struct defrag_call *c, u64 id)
 				  &changed);
 	if (ret == 0 && changed) {
 		c->rep->trees++;
+		c->d.t->moved_data = 1;
 		if (subvol_is_read_only(sv))
 			__atomic_store_n(&c->d.t->ro_remapped, 1,
 					 __ATOMIC_RELEASE);

@@ -93,6 +93,11 @@ struct fs_info {
 	struct rwsem commit_root_sem;
 	u64 last_reloc_trans;		/* [commit_root_sem] relocation
 					 * commits so far (commit_root.c) */
+	u64 extent_moves;		/* [commit_root_sem for write, read
+					 * atomically] commits that pointed
+					 * file extent items at moved data
+					 * (trans->moved_data): a file read
+					 * checks it (file.c) */
 	/* Readers of a commit (commit_root.c) and the freed ranges held
 	 * from reuse for them. */
 	u32 commit_readers;		/* registered readers [a] */

@@ -40,7 +40,9 @@
  *     pinned until this commit is on disk (DESIGN.md invariant 1).
  *  5. The commit marks itself a relocation commit: swapping the commit
  *     roots it bumps last_reloc_trans under commit_root_sem held for
- *     write (commit_root_reloc_count(), for send).
+ *     write (commit_root_reloc_count(), for send), and extent_moves
+ *     when data moved, for file reads that found an old item
+ *     (fs/file.c, "Data that moves under a read").
  * Invariant after the commit: the group's used bytes are 0; if not, a
  * tree that was not walked holds blocks there and the group stays
  * read-only with an error. (Unless step 2 was asked to stop, by a
@@ -646,6 +648,8 @@ static int relocate_in_commit(struct trans *t, void *arg)
 		ret = transfer_all(r);
 	if (ret)
 		trans_abort(t, ret);
+	else if (r->data_moves.n)
+		t->moved_data = 1;
 	return ret;
 }
 

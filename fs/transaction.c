@@ -417,6 +417,10 @@ static void swap_commit_roots(struct trans *t)
 	if (t->relocation ||
 	    __atomic_load_n(&t->ro_remapped, __ATOMIC_ACQUIRE))
 		fs->last_reloc_trans++;
+	/* File reads that found an item this commit repointed read again
+	 * (fs/file.c): before the old extents' space can be reused. */
+	if (t->moved_data)
+		__atomic_add_fetch(&fs->extent_moves, 1, __ATOMIC_RELEASE);
 	up_write(&fs->commit_root_sem);
 	while (!list_empty(&t->dirty)) {
 		b = list_entry(t->dirty.next, struct tree_block, dirty);

@@ -61,6 +61,11 @@ struct fault_dev {
 	pthread_cond_t released;	/* the hold ended */
 };
 
+/* Called before each read this thread issues looks at the contents
+ * (fault_dev_on_read). */
+static __thread void (*read_hook)(uint64_t off, size_t len, void *arg);
+static __thread void *read_hook_arg;
+
 static void copy_in(uint8_t **pages, uint64_t off, const void *buf,
 		    size_t len)
 {
@@ -126,6 +131,8 @@ static int fd_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
 	struct fault_dev *f = d->priv;
 	int ret = 0;
 
+	if (read_hook)
+		read_hook(off, len, read_hook_arg);
 	pthread_mutex_lock(&f->lock);
 	while (f->hold_len && off < f->hold_off + f->hold_len &&
 	       f->hold_off < off + len) {
@@ -393,6 +400,13 @@ void fault_dev_hold_reads(struct fault_dev *f, uint64_t off, uint64_t len)
 uint64_t fault_dev_held(const struct fault_dev *f)
 {
 	return __atomic_load_n(&f->held, __ATOMIC_RELAXED);
+}
+
+void fault_dev_on_read(void (*fn)(uint64_t off, size_t len, void *arg),
+		       void *arg)
+{
+	read_hook = fn;
+	read_hook_arg = arg;
 }
 
 uint64_t fault_dev_errors(const struct fault_dev *f)

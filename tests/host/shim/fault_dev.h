@@ -27,6 +27,7 @@
 #ifndef HOST_SHIM_FAULT_DEV_H
 #define HOST_SHIM_FAULT_DEV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <ghee/blk.h>
@@ -86,6 +87,12 @@ uint64_t fault_dev_errors(const struct fault_dev *f);
 /* I/Os of the kinds in ops since the device was made (failed ones too):
  * a workload's count gives the range of nth worth trying. */
 uint64_t fault_dev_ios(const struct fault_dev *f, unsigned ops);
+/* Call fn(off, len, arg) before each read the calling thread issues, on
+ * any fault device, looks at the contents (NULL: none), so that a test
+ * of a race can hold a reader there (or slow it down) while other
+ * threads act. */
+void fault_dev_on_read(void (*fn)(uint64_t off, size_t len, void *arg),
+		       void *arg);
 
 /* What `btrfs check` said; a test judges it with test_btrfs_check(). */
 enum btrfs_check_result {
