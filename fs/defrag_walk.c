@@ -144,7 +144,7 @@ static int map_item(struct defrag *d, const struct tree_block *b, u32 i,
 	p = disk ? defrag_piece_find(d, at) : NULL;
 	if (!p || p->old_ext != disk || at + n > p->old + p->len)
 		return 0;
-	ret = defrag_old_ok(d, p);
+	ret = defrag_piece_ok(d, p);
 	if (ret <= 0 || !out)
 		return ret;
 	x = &d->nx[p->ext];
@@ -398,6 +398,11 @@ static int rewrite(struct defrag *d, struct ctree_root *root,
 	}
 	if (ret >= 0 && !is_root)
 		ret = memo_put(&d->memo, b->start, tb_generation(b), *out);
+	/* The copy is done too: a stale entry for its address (a block
+	 * freed since, whose copy kept the same generation) must not be
+	 * found by a tree that reaches the copy. */
+	if (ret >= 0 && !is_root && *out != b->start)
+		ret = memo_put(&d->memo, *out, tb_generation(b), *out);
 	kfree(v);
 	return ret < 0 ? ret : 0;
 }
