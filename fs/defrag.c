@@ -491,6 +491,7 @@ static int first_step(struct trans *t, void *arg)
 
 	c->d.t = t;
 	defrag_memo_free(&c->d.memo);
+	defrag_memo_free(&c->d.made);
 	ret = copy_some(c);
 	if (ret == 0 && c->d.nnx) {
 		pieces_settle(&c->d);
@@ -573,6 +574,7 @@ static void pass_free(struct defrag *d)
 	kfree(d->pc);
 	kfree(d->nx);
 	defrag_memo_free(&d->memo);
+	defrag_memo_free(&d->made);
 	d->pc = NULL;
 	d->nx = NULL;
 	d->npc = d->pc_cap = d->nnx = d->nx_cap = 0;

@@ -45,6 +45,7 @@ struct defrag {
 	struct new_ext *nx;
 	u32 nnx, nx_cap;
 	struct memo memo;		/* every block seen, all steps */
+	struct memo made;		/* copy -> the block it copies */
 	u64 blocks_copied;		/* tree blocks given a new copy */
 	u64 items;			/* file extent items repointed */
 };
