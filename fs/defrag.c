@@ -32,10 +32,8 @@
  * step is defrag_walk.c's walk inside trans_commit_with, so its delayed
  * refs are merged as queued and run at its commit: the work of a step
  * follows one tree's changed blocks, not the number of snapshots. A
- * commit holds one step, or more while commits stay short (adapt_batch:
- * a quarter of STEP_BUDGET_NS): each commit costs a superblock write and
- * the quota accounting of every extent whose trees changed, which does
- * not grow with the number of trees stepped in it. Memory
+ * commit holds one step, or as many as keep it within its aim
+ * (adapt_batch). Memory
  * holds the pieces and the blocks seen, never a per-snapshot list of
  * references. Between steps the filesystem is consistent (trees
  * not yet stepped point at the old data, which stays allocated), so a
@@ -116,6 +114,7 @@ struct defrag_call {
 	u64 *ids;			/* the trees of this pass */
 	u32 ntrees, next;		/* how many; the next to step */
 	u32 batch;			/* trees per commit now */
+	u64 fixed_ns;			/* what a commit of one tree cost */
 };
 
 /* ------------------------------------------------------------ pieces */
@@ -580,14 +579,34 @@ static void pass_free(struct defrag *d)
 	d->npc = d->pc_cap = d->nnx = d->nx_cap = 0;
 }
 
-/* The next commit's number of trees: more while commits stay under a
- * quarter of STEP_BUDGET_NS, fewer when one took over half of it. */
+/*
+ * The next commit's number of trees. A commit costs a part that does
+ * not grow with the trees stepped in it (the superblock write and, with
+ * quotas, the accounting of every extent whose set of trees changed:
+ * each is resolved once, against every tree reaching it) and a part per
+ * tree. c->fixed_ns: the first commit's cost (one tree). Aimed at: half
+ * of STEP_BUDGET_NS; when the fixed part alone is over that (quotas
+ * with thousands of snapshots), twice the fixed part, so that no commit
+ * costs more than twice the least one can while fewer commits make the
+ * whole shorter.
+ */
 static void adapt_batch(struct defrag_call *c, u64 dt)
 {
-	if (dt < STEP_BUDGET_NS / 4 && c->batch < 1024)
-		c->batch *= 2;
-	else if (dt > STEP_BUDGET_NS / 2 && c->batch > 1)
-		c->batch /= 2;
+	u64 aim = STEP_BUDGET_NS / 2, per, want;
+
+	if (!c->fixed_ns) {
+		c->fixed_ns = dt ? dt : 1;
+		c->batch = 2;
+		return;
+	}
+	if (aim < 2 * c->fixed_ns)
+		aim = 2 * c->fixed_ns;
+	per = dt > c->fixed_ns ? (dt - c->fixed_ns) / c->batch : 0;
+	want = per ? (aim > c->fixed_ns ? (aim - c->fixed_ns) / per : 1)
+		   : 2ULL * c->batch;
+	if (want > 2ULL * c->batch)
+		want = 2ULL * c->batch;	/* grow gently: estimates are rough */
+	c->batch = want < 1 ? 1 : want > 1024 ? 1024 : (u32)want;
 }
 
 /* One pass: copy up to PASS_RUN_BYTES of runs, then step every tree. */
@@ -612,6 +631,7 @@ static int one_pass(struct defrag_call *c)
 	}
 	c->next = 1;
 	c->batch = 1;
+	c->fixed_ns = 0;
 	while (ret == 0 && c->next < c->ntrees) {
 		u32 from = c->next;
 		u64 t0 = time_ns();
