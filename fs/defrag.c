@@ -25,7 +25,8 @@
  * steps, STEP_COPY_BYTES a commit (a run's extent is allocated whole in
  * the commit that starts it and filled over the next ones); each of
  * them also points the file's own subvolume at everything copied so
- * far, so a new extent is referenced from its first commit. A run whose
+ * far, so a new extent is referenced from its first commit, and merges
+ * the file's items that now name adjoining new bytes (defrag_merge.c). A run whose
  * extent lost every reference between two of them (a writer replaced
  * what was copied: new_ext_alive) is left unfinished, its space never
  * written again. Each
@@ -107,6 +108,7 @@ struct defrag_call {
 	struct fs_ino file;
 	u64 pos, end, target;
 	struct fs_defrag_report *rep;
+	u64 pass_from;			/* where the pass began in the file */
 	u64 pass_bytes;			/* run bytes started in this pass */
 	struct run copy;		/* the run being copied (n 0: none) */
 	u32 nx_queued;			/* new extents given their item */
@@ -478,6 +480,18 @@ static int copy_some(struct defrag_call *c)
 	return ret;
 }
 
+/* Merge the file's items the step pointed at adjoining new bytes. */
+static int merge_own(struct defrag_call *c)
+{
+	const struct subvol_root *sv;
+	int ret = subvol_get(c->d.fs, c->file.root, &sv);
+
+	return ret ? ret : defrag_merge_file(&c->d,
+					     (struct ctree_root *)&sv->root,
+					     c->file.ino, c->pass_from,
+					     c->pos);
+}
+
 /* The first steps of a pass, a commit each: copy the next of the runs'
  * data and point the file's own subvolume at all copied so far. The
  * memo is of this walk only: the tree's blocks changed since the last
@@ -497,6 +511,8 @@ static int first_step(struct trans *t, void *arg)
 		ret = new_extents_queue(c);
 		if (ret == 0)
 			ret = step_tree(c, c->file.root);
+		if (ret == 0)
+			ret = merge_own(c);
 	}
 	if (ret)
 		trans_abort(t, ret);
@@ -615,6 +631,7 @@ static int one_pass(struct defrag_call *c)
 	int ret;
 
 	c->pass_bytes = 0;
+	c->pass_from = c->pos;
 	c->ids = NULL;
 	c->ntrees = 0;
 	c->nx_queued = 0;

@@ -54,5 +54,7 @@ struct piece *defrag_piece_find(const struct defrag *d, u64 addr);
 int defrag_piece_ok(struct defrag *d, struct piece *p);
 int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed);
 void defrag_memo_free(struct memo *m);
+int defrag_merge_file(struct defrag *d, struct ctree_root *root, u64 ino,
+		      u64 from, u64 to);
 
 #endif
