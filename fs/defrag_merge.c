@@ -2,8 +2,7 @@
  * Defrag, after the file's own subvolume was pointed at the copies: the
  * file's items that now name adjoining bytes of one new extent become
  * one item, so the file has an item per new extent, as Linux's defrag
- * (which writes the range again) leaves it, and as Linux's fiemap already
- * shows it.
+ * (which writes the range again) leaves it.
  *
  * Items merge when they adjoin in the file, are plain (regular, not
  * compressed or encrypted) and name one extent at adjoining offsets; the
