@@ -10,7 +10,8 @@
  * and generation -> address to use), so a block that N trees share is
  * read and copied once: the first tree to reach it makes the copy, every
  * later tree's parent points at the same copy. Blocks that did not change
- * are remembered too, so each distinct block is read once per pass.
+ * are remembered too, so each distinct block is read once per pass. A
+ * remembered copy is used only while it is still there (copy_alive).
  *
  * A changed block becomes:
  *  - made by this transaction (dirty, its generation): fixed in place,
@@ -144,7 +145,7 @@ static int map_item(struct defrag *d, const struct tree_block *b, u32 i,
 	p = disk ? defrag_piece_find(d, at) : NULL;
 	if (!p || p->old_ext != disk || at + n > p->old + p->len)
 		return 0;
-	ret = defrag_old_ok(d, p);
+	ret = defrag_piece_ok(d, p);
 	if (ret <= 0 || !out)
 		return ret;
 	x = &d->nx[p->ext];
@@ -343,6 +344,29 @@ static int copy_block(struct defrag *d, struct ctree_root *root,
 
 /* ------------------------------------------------------------- walk */
 
+/*
+ * Whether to, the address remembered for block from, still holds the
+ * copy made of it: 1, 0 or <0. Between steps the system runs: a copy in
+ * a writable tree may have been replaced by copy-on-write, or the last
+ * snapshot pointing at one deleted, freeing it, and its space may since
+ * hold another block. The block at to must be one of this pass's copies
+ * (d->made), of from, and still referenced, flagged as they are.
+ */
+static int copy_alive(struct defrag *d, u64 from, u64 to, u8 level)
+{
+	u64 orig, refs, flags;
+	int ret;
+
+	if (to == from)
+		return 1;	/* unchanged: reached, so still in the tree */
+	if (!memo_get(&d->made, to, 0, &orig) || orig != from)
+		return 0;
+	ret = extent_lookup_info(d->t, to, level, 0, &refs, &flags);
+	if (ret)
+		return ret;
+	return refs && (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF);
+}
+
 static int rewrite(struct defrag *d, struct ctree_root *root,
 		   struct tree_block *b, int is_root, u64 *out);
 
@@ -356,8 +380,14 @@ static int rewrite_children(struct defrag *d, struct ctree_root *root,
 	for (i = 0; i < n && ret == 0; i++) {
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *c;
+		int known = memo_get(&d->memo, child, tb_node_ptr_gen(b, i),
+				     &v[i]);
 
-		if (!memo_get(&d->memo, child, tb_node_ptr_gen(b, i), &v[i])) {
+		if (known)
+			known = copy_alive(d, child, v[i], tb_level(b) - 1);
+		if (known < 0)
+			return known;
+		if (!known) {
 			ret = ctree_read_child(root, b, (int)i, &c);
 			if (ret)
 				break;
@@ -398,6 +428,8 @@ static int rewrite(struct defrag *d, struct ctree_root *root,
 	}
 	if (ret >= 0 && !is_root)
 		ret = memo_put(&d->memo, b->start, tb_generation(b), *out);
+	if (ret >= 0 && !is_root && *out != b->start)
+		ret = memo_put(&d->made, *out, 0, b->start);
 	kfree(v);
 	return ret < 0 ? ret : 0;
 }
