@@ -471,7 +471,7 @@ static void pass_free(struct defrag *d)
 {
 	kfree(d->pc);
 	kfree(d->nx);
-	defrag_memo_free(&d->memo);
+	u64map_free(&d->memo);
 	d->pc = NULL;
 	d->nx = NULL;
 	d->npc = d->pc_cap = d->nnx = d->nx_cap = 0;
@@ -543,6 +543,7 @@ int fs_defrag(struct fs_info *fs, struct fs_ino f,
 	if (!c)
 		return -ENOMEM;
 	c->d.fs = fs;
+	u64map_init(&c->d.memo, 2);
 	c->file = f;
 	c->rep = rep;
 	c->pos = o->start;

@@ -5,6 +5,7 @@
 #ifndef FS_DEFRAG_INT_H
 #define FS_DEFRAG_INT_H
 
+#include "../lib/u64map.h"
 #include "format.h"
 
 struct ctree_root;
@@ -28,12 +29,6 @@ struct new_ext {
 	u64 start, len;
 };
 
-/* Blocks seen: old address (and generation) -> address to use now. */
-struct memo {
-	u64 *from, *gen, *to;
-	u32 cap, n;
-};
-
 /* One pass of a defrag: the pieces of its runs, one tree per step. */
 struct defrag {
 	struct fs_info *fs;
@@ -42,7 +37,9 @@ struct defrag {
 	u32 npc, pc_cap;
 	struct new_ext *nx;
 	u32 nnx, nx_cap;
-	struct memo memo;		/* every block seen, all steps */
+	struct u64map memo;		/* every block seen, all steps: old
+					 * address -> its generation, the
+					 * address to use now */
 	u64 blocks_copied;		/* tree blocks given a new copy */
 	u64 items;			/* file extent items repointed */
 };
@@ -50,6 +47,5 @@ struct defrag {
 struct piece *defrag_piece_find(const struct defrag *d, u64 addr);
 int defrag_old_ok(struct defrag *d, struct piece *p);
 int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed);
-void defrag_memo_free(struct memo *m);
 
 #endif
