@@ -508,8 +508,8 @@ static int first_step(struct trans *t, void *arg)
 	int ret;
 
 	c->d.t = t;
-	defrag_memo_free(&c->d.memo);
-	defrag_memo_free(&c->d.made);
+	u64map_free(&c->d.memo);
+	u64map_free(&c->d.made);
 	ret = copy_some(c);
 	if (ret == 0 && c->d.nnx) {
 		pieces_settle(&c->d);
@@ -593,8 +593,8 @@ static void pass_free(struct defrag *d)
 {
 	kfree(d->pc);
 	kfree(d->nx);
-	defrag_memo_free(&d->memo);
-	defrag_memo_free(&d->made);
+	u64map_free(&d->memo);
+	u64map_free(&d->made);
 	d->pc = NULL;
 	d->nx = NULL;
 	d->npc = d->pc_cap = d->nnx = d->nx_cap = 0;
@@ -693,6 +693,8 @@ int fs_defrag(struct fs_info *fs, struct fs_ino f,
 	if (!c)
 		return -ENOMEM;
 	c->d.fs = fs;
+	u64map_init(&c->d.memo, 2);
+	u64map_init(&c->d.made, 2);
 	c->file = f;
 	c->rep = rep;
 	c->pos = o->start;

@@ -5,6 +5,7 @@
 #ifndef FS_DEFRAG_INT_H
 #define FS_DEFRAG_INT_H
 
+#include "../lib/u64map.h"
 #include "format.h"
 
 struct ctree_root;
@@ -30,12 +31,6 @@ struct new_ext {
 	u64 gen;		/* the transaction that made it */
 };
 
-/* Blocks seen: old address (and generation) -> address to use now. */
-struct memo {
-	u64 *from, *gen, *to;
-	u32 cap, n;
-};
-
 /* One pass of a defrag: the pieces of its runs, one tree per step. */
 struct defrag {
 	struct fs_info *fs;
@@ -44,8 +39,10 @@ struct defrag {
 	u32 npc, pc_cap;
 	struct new_ext *nx;
 	u32 nnx, nx_cap;
-	struct memo memo;		/* every block seen, all steps */
-	struct memo made;		/* copy -> the block it copies */
+	struct u64map memo;		/* every block seen, all steps: old
+					 * address -> its generation, the
+					 * address to use now */
+	struct u64map made;		/* copy -> 0, the block it copies */
 	u64 blocks_copied;		/* tree blocks given a new copy */
 	u64 items;			/* file extent items repointed */
 };
@@ -53,7 +50,6 @@ struct defrag {
 struct piece *defrag_piece_find(const struct defrag *d, u64 addr);
 int defrag_piece_ok(struct defrag *d, struct piece *p);
 int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed);
-void defrag_memo_free(struct memo *m);
 int defrag_merge_file(struct defrag *d, struct ctree_root *root, u64 ino,
 		      u64 from, u64 to);
 

@@ -52,67 +52,22 @@
 
 /* ------------------------------------------------------------- memo */
 
-static u32 memo_slot(const struct memo *m, u64 x)
-{
-	return (u32)((x * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
-}
-
 /* 1 with *to set when block x of generation gen was seen, else 0. */
-static int memo_get(const struct memo *m, u64 x, u64 gen, u64 *to)
+static int memo_get(const struct u64map *m, u64 x, u64 gen, u64 *to)
 {
-	u32 i;
+	u64 v[2];		/* generation, address to use */
 
-	if (!m->cap)
-		return 0;
-	for (i = memo_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
-		if (m->from[i] == x) {
-			if (m->gen[i] != gen)
-				return 0;	/* the address was reused */
-			*to = m->to[i];
-			return 1;
-		}
-	return 0;
+	if (u64map_get(m, x, v) || v[0] != gen)
+		return 0;	/* not seen, or the address was reused */
+	*to = v[1];
+	return 1;
 }
 
-static int memo_put(struct memo *m, u64 x, u64 gen, u64 to)
+static int memo_put(struct u64map *m, u64 x, u64 gen, u64 to)
 {
-	u32 i;
+	const u64 v[2] = { gen, to };
 
-	if (2 * (m->n + 1) > m->cap) {
-		struct memo g = { 0 };
-		u32 j;
-
-		g.cap = m->cap ? m->cap * 2 : 1024;
-		g.from = kzalloc(g.cap * sizeof(u64));
-		g.gen = kmalloc(g.cap * sizeof(u64));
-		g.to = kmalloc(g.cap * sizeof(u64));
-		if (!g.from || !g.gen || !g.to) {
-			defrag_memo_free(&g);
-			return -ENOMEM;
-		}
-		for (j = 0; j < m->cap; j++)
-			if (m->from[j])
-				memo_put(&g, m->from[j], m->gen[j], m->to[j]);
-		defrag_memo_free(m);
-		*m = g;
-	}
-	for (i = memo_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
-		if (m->from[i] == x)
-			break;
-	if (!m->from[i])
-		m->n++;
-	m->from[i] = x;
-	m->gen[i] = gen;
-	m->to[i] = to;
-	return 0;
-}
-
-void defrag_memo_free(struct memo *m)
-{
-	kfree(m->from);
-	kfree(m->gen);
-	kfree(m->to);
-	memset(m, 0, sizeof(*m));
+	return u64map_put(m, x, v);
 }
 
 /* ------------------------------------------------------------ items */

@@ -76,67 +76,12 @@
 #include "tree_check.h"
 #include "transaction.h"
 
-static u32 remap_slot(const struct remap *m, u64 x)
-{
-	u64 h = x * 0x9e3779b97f4a7c15ull;
-
-	return (u32)(h >> 32) & (m->cap - 1);
-}
-
-/* Look x up: 1 with *to set, 0 when absent. */
-static int remap_get(const struct remap *m, u64 x, u64 *to)
-{
-	u32 i;
-
-	if (!m->cap)
-		return 0;
-	for (i = remap_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
-		if (m->from[i] == x) {
-			*to = m->to[i];
-			return 1;
-		}
-	return 0;
-}
-
-/* x's new address (x itself when it did not move). */
-static u64 remap_addr(const struct remap *m, u64 x)
+/* x's new address in m (x itself when it did not move). */
+static u64 remap_addr(const struct u64map *m, u64 x)
 {
 	u64 to;
 
-	return remap_get(m, x, &to) ? to : x;
-}
-
-int reloc_remap_put(struct remap *m, u64 x, u64 to)
-{
-	u32 i;
-
-	if (2 * (m->n + 1) > m->cap) {
-		struct remap g = { 0 };
-		u32 j;
-
-		g.cap = m->cap ? m->cap * 2 : 256;
-		g.from = kzalloc(g.cap * sizeof(u64));
-		g.to = kmalloc(g.cap * sizeof(u64));
-		if (!g.from || !g.to) {
-			kfree(g.from);
-			kfree(g.to);
-			return -ENOMEM;
-		}
-		for (j = 0; j < m->cap; j++)
-			if (m->from[j])
-				reloc_remap_put(&g, m->from[j], m->to[j]);
-		kfree(m->from);
-		kfree(m->to);
-		*m = g;
-	}
-	for (i = remap_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
-		if (m->from[i] == x)
-			break;
-	if (!m->from[i])
-		m->n++;
-	m->from[i] = x;
-	m->to[i] = to;
-	return 0;
+	return u64map_get(m, x, &to) ? x : to;
 }
 
 int reloc_moved_add(struct moved_list *l, const struct moved *x)
@@ -169,7 +114,7 @@ static int rewrite_children(struct reloc *r, struct ctree_root *root,
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *c;
 
-		if (!remap_get(&r->blocks, child, &v[i])) {
+		if (u64map_get(&r->blocks, child, &v[i])) {
 			ret = ctree_read_child(root, b, (int)i, &c);
 			if (ret)
 				break;
@@ -202,13 +147,12 @@ static const u8 *file_extent(const struct tree_block *b, u32 i)
 static int leaf_changes(struct reloc *r, const struct tree_block *b)
 {
 	u32 i, n = tb_nritems(b);
-	u64 to;
 
 	for (i = 0; i < n; i++) {
 		const u8 *fe = file_extent(b, i);
 
-		if (fe && remap_get(&r->data, D_GET64(struct d_file_extent_item,
-						      fe, disk_bytenr), &to))
+		if (fe && !u64map_get(&r->data, D_GET64(struct d_file_extent_item,
+							fe, disk_bytenr), NULL))
 			return 1;
 	}
 	return 0;
@@ -331,7 +275,7 @@ static int rewrite(struct reloc *r, struct ctree_root *root,
 	u64 *v = NULL;
 	int changed = in_group(r, b->start), ret = 0;
 
-	if (remap_get(&r->blocks, b->start, out))
+	if (!u64map_get(&r->blocks, b->start, out))
 		return 0;
 	r->st->blocks_seen++;
 	if (tb_level(b) > 0) {
@@ -346,7 +290,7 @@ static int rewrite(struct reloc *r, struct ctree_root *root,
 	if (ret == 0 && changed)
 		ret = write_changed(r, root, b, v, out);
 	if (ret == 0)
-		ret = reloc_remap_put(&r->blocks, b->start, *out);
+		ret = u64map_put(&r->blocks, b->start, out);
 	kfree(v);
 	return ret;
 }
@@ -690,10 +634,8 @@ static int remove_group(struct fs_info *fs, u64 start)
 
 static void reloc_free(struct reloc *r)
 {
-	kfree(r->data.from);
-	kfree(r->data.to);
-	kfree(r->blocks.from);
-	kfree(r->blocks.to);
+	u64map_free(&r->data);
+	u64map_free(&r->blocks);
 	kfree(r->data_moves.v);
 	kfree(r->block_moves.v);
 	kfree(r->fixups.v);
@@ -735,6 +677,8 @@ int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
 	r.st = st;
 	r.stop = stop;
 	r.stop_arg = stop_arg;
+	u64map_init(&r.data, 1);
+	u64map_init(&r.blocks, 1);
 	/* Step 1: what was allocated in it before it turned read-only is
 	 * committed, so no block the walk meets in it is unwritten. */
 	ret = trans_commit(fs);

@@ -76,7 +76,7 @@ int reloc_move_data(struct reloc *r)
 			ret = data_copy_checked(r->t, &c, m->old, m->new_,
 						m->len);
 		if (ret == 0)
-			ret = reloc_remap_put(&r->data, m->old, m->new_);
+			ret = u64map_put(&r->data, m->old, &m->new_);
 		r->st->data_extents++;
 		r->st->data_bytes += m->len;
 	}

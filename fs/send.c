@@ -368,6 +368,10 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	c->fs = fs;
 	c->flags = o->flags;
 	c->progress = BTRFS_FIRST_FREE_OBJECTID + 1;
+	u64map_init(&c->created, 1);
+	u64map_init(&c->dirs, 0);
+	u64map_init(&c->orphans, 1);
+	u64map_init(&c->loc, 1);
 	c->data = kmalloc(DATA_BUF);
 	ret = c->data ? subvol_get(fs, id, &c->sv) : -ENOMEM;
 	if (ret == 0 && o->parent)
@@ -403,9 +407,9 @@ out_free:
 	kfree(c->clones);
 	send_loc_free_all(c);
 	kfree(c->changes);
-	send_set_free(&c->created);
-	send_set_free(&c->dirs);
-	send_set_free(&c->orphans);
+	u64map_free(&c->created);
+	u64map_free(&c->dirs);
+	u64map_free(&c->orphans);
 	kfree(c->data);
 	kfree(c);
 	return ret;

@@ -160,7 +160,7 @@ static int vacate(struct send_ctx *c, const struct send_change *ch,
 						     SEND_A_PATH_TO, orphan);
 		}
 		if (ret == 0 && dir_stays(c, r->dir))
-			ret = send_set_put(&c->dirs, r->dir, 0);
+			ret = u64map_put(&c->dirs, r->dir, NULL);
 	}
 	return ret;
 }
@@ -174,7 +174,7 @@ static int make_dir_early(struct send_ctx *c, u64 dir)
 	int ret;
 
 	if (!ch || ch->new_gen == ch->old_gen ||
-	    send_set_get(&c->created, dir, NULL))
+	    !u64map_get(&c->created, dir, NULL))
 		return 0;
 	ret = send_read_inode(c, dir, ii);
 	if (ret == 0)
@@ -182,7 +182,7 @@ static int make_dir_early(struct send_ctx *c, u64 dir)
 	if (ret == 0)
 		ret = send_inode_create(c, dir, D_GET32(struct d_inode_item,
 							ii, mode), 0, name);
-	return ret ? ret : send_set_put(&c->created, dir, ch->new_gen);
+	return ret ? ret : u64map_put(&c->created, dir, &ch->new_gen);
 }
 
 /* Give the current inode (an orphan now) its names in the sent tree. */
@@ -217,7 +217,7 @@ static int place(struct send_ctx *c, struct ref_list *refs)
 				strcpy(in->path, path);
 		}
 		if (ret == 0)
-			ret = send_set_put(&c->dirs, r->dir, 0);
+			ret = u64map_put(&c->dirs, r->dir, NULL);
 	}
 	in->orphan = 0;
 	return ret;
@@ -388,13 +388,13 @@ static int send_new(struct send_ctx *c, const struct send_change *ch,
 		return 0;
 	in->orphan = 1;
 	ret = send_orphan_name(c, in->ino, ch->new_gen, in->path);
-	if (ret == 0 && !send_set_get(&c->created, in->ino, NULL)) {
+	if (ret == 0 && u64map_get(&c->created, in->ino, NULL)) {
 		ret = to_orphan(c, in->ino, ch->new_gen, in->path);
 		if (ret == 0)
 			ret = send_inode_create(c, in->ino, in->mode, in->rdev,
 						in->path);
 		if (ret == 0)
-			ret = send_set_put(&c->created, in->ino, in->gen);
+			ret = u64map_put(&c->created, in->ino, &in->gen);
 	}
 	if (ret == 0)
 		ret = place(c, refs);

@@ -108,6 +108,28 @@ int crash_done(struct crash_ctx *c, int ret, int sync)
 	return 0;
 }
 
+int crash_run_ops(struct crash_ctx *c, int nops,
+		  int (*one)(struct crash_ctx *c, uint64_t op, uint64_t k,
+			     int *sync))
+{
+	uint64_t op;
+	int done = 0, ret = 0;
+
+	for (op = 1; done < nops && ret == 0; op++) {
+		uint64_t k = crash_rnd(c, 100);
+		int sync = 0;
+
+		ret = one(c, op, k, &sync);
+		if (ret == 1) {
+			ret = 0;
+			continue;
+		}
+		ret = crash_done(c, ret, sync);
+		done++;
+	}
+	return ret;
+}
+
 void crash_summary(const char *name, enum fault_mode mode, uint64_t writes,
 		   uint64_t cuts, uint64_t checks, uint64_t findings)
 {

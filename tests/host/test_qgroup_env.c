@@ -267,13 +267,8 @@ int sync_compare(struct fs_info *fs)
 
 int env_open(struct env *e, u32 nodesize)
 {
-	struct fs_mkfs_opts o = { NULL, nodesize, 0, NULL };
-	int ret;
+	int ret = env_mkfs_mount(e, nodesize);
 
-	e->dev = fault_dev_new(DEV_BYTES);
-	if (!e->dev || fs_mkfs(fault_dev_blk(e->dev), &o))
-		return -EIO;
-	ret = fs_mount(fault_dev_blk(e->dev), 0, &e->fs);
 	return ret ? ret : fs_quota_enable(e->fs);
 }
 
@@ -291,29 +286,9 @@ int env_close(struct env *e)
 		       (unsigned long long)rep.errors);
 		bad = 1;
 	}
-	if (e->fs)
-		fs_umount(e->fs);
-	if (e->dev && test_btrfs_check(__FILE__, __LINE__,
-				       fault_dev_btrfs_check_qgroups(e->dev)))
+	if (env_umount_check(e, 1))
 		bad = 1;
-	fault_dev_free(e->dev);
 	return bad ? -EUCLEAN : 0;
-}
-
-/* Write len bytes of byte c at off of path (made when missing). */
-int put(struct fs_info *fs, const char *path, u64 off, size_t len,
-	       int c)
-{
-	static char buf[4 << 20];
-	struct fs_ino ino;
-	int ret = fs_lookup(fs, path, 0, &ino);
-
-	if (ret == -ENOENT)
-		ret = fs_create(fs, path, 0644, &ino);
-	if (ret)
-		return ret;
-	memset(buf, c, len);
-	return fs_write(fs, ino, off, buf, len);
 }
 
 /* Make n small files under dir (tall trees with 4 KiB nodes). */
