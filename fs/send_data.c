@@ -6,6 +6,9 @@
  *    in version 1 (Linux's read size) and up to 128 KiB in version 2, the
  *    bytes read through fs_read (checksums verified, as a reader of the
  *    read-only subvolume); with --no-data one UPDATE_EXTENT per extent;
+ *  - compressed extents under --compressed-data (version 2): one
+ *    ENCODED_WRITE of the stored bytes (fs_read_encoded), when they are
+ *    fewer than the range sent, as Linux decides; else WRITE;
  *  - holes: nothing (the receiver's file is sparse there);
  *  - preallocated ranges: version 2 sends FALLOCATE (KEEP_SIZE for the
  *    part past the file's size); version 1 has no such command and leaves
@@ -28,7 +31,7 @@
 #include "write_common.h"
 
 #define WRITE_V1 (48 * 1024)	/* Linux's BTRFS_SEND_READ_SIZE */
-#define WRITE_V2 (128 * 1024)
+#define WRITE_V2 SEND_DATA_BUF
 
 static u64 min_u64(u64 a, u64 b)
 {
@@ -120,6 +123,80 @@ static int send_prealloc(struct send_ctx *c, u64 off, u64 end)
 	return ret;
 }
 
+/* ENCODED_WRITE's COMPRESSION value of compression type comp. */
+static u32 encoded_compression(const struct fs_info *fs, u8 comp)
+{
+	u32 bits = 0;
+
+	if (comp == BTRFS_COMPRESS_ZLIB)
+		return SEND_ENC_ZLIB;
+	if (comp == BTRFS_COMPRESS_ZSTD)
+		return SEND_ENC_ZSTD;
+	while ((4096u << bits) < fs->sectorsize)
+		bits++;
+	return SEND_ENC_LZO_4K + bits;
+}
+
+/*
+ * Send [off, end) of the current inode, which extent item k (fe, size
+ * bytes) holds, as its stored bytes (ENCODED_WRITE), as Linux does under
+ * --compressed-data: when the extent is compressed and its stored bytes
+ * are fewer than the range's. 1 when sent, 0 when the range is to go as
+ * WRITE, <0.
+ */
+static int send_encoded(struct send_ctx *c, const struct key *k,
+			const u8 *fe, u32 size, u64 off, u64 end)
+{
+	struct fs_ino ino = { c->sv->root.objectid, c->in.ino };
+	int inl = FE8(fe, type) == BTRFS_FILE_EXTENT_INLINE;
+	u64 stored = inl ? size - BTRFS_FILE_EXTENT_INLINE_DATA_START :
+		     FE64(fe, disk_num_bytes);
+	u64 ext_end = k->offset + (inl ? FE64(fe, ram_bytes) :
+				   FE64(fe, num_bytes));
+	u8 v[4];
+	size_t got;
+	int ret;
+
+	if (!(c->flags & FS_SEND_COMPRESSED) || !FE8(fe, compression) ||
+	    FE8(fe, encryption) ||
+	    D_GET16(struct d_file_extent_item, fe, other_encoding) ||
+	    stored > end - off || stored > SEND_DATA_BUF)
+		return 0;
+	send_begin(&c->out, SEND_C_ENCODED_WRITE);
+	ret = send_put_str(&c->out, SEND_A_PATH, c->in.path);
+	if (ret == 0)
+		ret = send_put_u64(&c->out, SEND_A_FILE_OFFSET, off);
+	if (ret == 0)
+		ret = send_put_u64(&c->out, SEND_A_UNENCODED_FILE_LEN,
+				   min_u64(ext_end, end) - off);
+	if (ret == 0)
+		ret = send_put_u64(&c->out, SEND_A_UNENCODED_LEN,
+				   FE64(fe, ram_bytes));
+	if (ret == 0)
+		ret = send_put_u64(&c->out, SEND_A_UNENCODED_OFFSET,
+				   off - k->offset +
+				   (inl ? 0 : FE64(fe, offset)));
+	put_le32(v, encoded_compression(c->fs, FE8(fe, compression)));
+	if (ret == 0)
+		ret = send_put(&c->out, SEND_A_COMPRESSION, v, sizeof(v));
+	put_le32(v, 0);
+	if (ret == 0 && !inl)	/* Linux leaves it out of inline ones */
+		ret = send_put(&c->out, SEND_A_ENCRYPTION, v, sizeof(v));
+	if (ret)
+		return ret;
+	if (stored > send_stream_data_room(&c->out))
+		return 0;
+	ret = fs_read_encoded(c->fs, ino, k->offset, c->data, SEND_DATA_BUF,
+			      &got);
+	if (ret == 0 && got != stored)
+		ret = -EUCLEAN;
+	if (ret == 0)
+		ret = send_put_data(&c->out, c->data, (u32)got);
+	if (ret == 0)
+		ret = send_end(&c->out);
+	return ret ? ret : 1;
+}
+
 /* Send one EXTENT_DATA item k (fe, size bytes) of the current inode. */
 int send_extent(struct send_ctx *c, const struct key *k, const u8 *fe,
 		u32 size)
@@ -155,7 +232,11 @@ int send_extent(struct send_ctx *c, const struct key *k, const u8 *fe,
 
 		ret = cloned < 0 ? (int)cloned : 0;
 		if (ret == 0 && off + (u64)cloned < end)
+			ret = send_encoded(c, k, fe, size, off + (u64)cloned,
+					   end);
+		if (ret == 0 && off + (u64)cloned < end)
 			ret = send_writes(c, off + (u64)cloned, end, 0);
+		ret = ret == 1 ? 0 : ret;
 	}
 	if (ret == 0 && c->in.next_write < end)
 		c->in.next_write = end;
