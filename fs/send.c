@@ -405,6 +405,7 @@ out_free:
 	send_set_free(&c->created);
 	send_set_free(&c->dirs);
 	send_set_free(&c->orphans);
+	send_set_free(&c->kept);
 	kfree(c->data);
 	kfree(c);
 	return ret;

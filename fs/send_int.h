@@ -136,6 +136,11 @@ struct send_ctx {
 	struct send_change *changes;	/* what differs, in inode order */
 	u32 nchanges, changes_cap;
 	struct send_set loc;		/* ino -> struct send_loc * */
+	struct send_set kept;		/* inodes pass A left at their one
+					 * old name, to move straight to
+					 * their one new name (send_incr.c):
+					 * ino -> 1 while there, 0 once
+					 * moved */
 	u8 *data;			/* file data bounce buffer */
 	char tmp[SEND_PATH_MAX];	/* scratch path */
 };
@@ -164,6 +169,8 @@ void send_set_free(struct send_set *s);
 int send_orphan_name(struct send_ctx *c, u64 ino, u64 gen, char *out);
 int send_path_of(struct send_ctx *c, u64 ino, char *out);
 int send_join(char *out, const char *dir, const u8 *name, u32 len);
+int send_path_find_in(struct send_ctx *c, u64 ino, const struct send_set *s,
+		      u64 *found);
 
 /* send_diff.c */
 int send_diff(struct send_ctx *c);
