@@ -5,7 +5,8 @@
  *  - data (inline or regular extents): WRITE commands of at most 48 KiB
  *    in version 1 (Linux's read size) and up to 128 KiB in version 2, the
  *    bytes read through fs_read (checksums verified, as a reader of the
- *    read-only subvolume); with --no-data one UPDATE_EXTENT per extent;
+ *    read-only subvolume) up to 1 MiB at a time; with --no-data one
+ *    UPDATE_EXTENT per extent;
  *  - compressed extents under --compressed-data (version 2): one
  *    ENCODED_WRITE of the stored bytes (fs_read_encoded), when they are
  *    fewer than the range sent, as Linux decides; else WRITE;
@@ -31,23 +32,42 @@
 #include "write_common.h"
 
 #define WRITE_V1 (48 * 1024)	/* Linux's BTRFS_SEND_READ_SIZE */
-#define WRITE_V2 SEND_DATA_BUF
+#define WRITE_V2 (128 * 1024)
 
 static u64 min_u64(u64 a, u64 b)
 {
 	return a < b ? a : b;
 }
 
-/* WRITE [off, end) of the current inode, read through fs_read (or
- * zeros). */
-static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
+/* Read [off, off + len) of the current inode into c->data (or zeros). */
+static int read_data(struct send_ctx *c, u64 off, u32 len, int zeros)
 {
 	struct fs_ino ino = { c->sv->root.objectid, c->in.ino };
+	size_t done = len;
+	int ret = 0;
+
+	if (zeros)
+		memset(c->data, 0, len);
+	else
+		ret = fs_read(c->fs, ino, off, c->data, len, &done);
+	if (ret == 0 && done != len) {
+		pr_err("send: inode %llu: short read at %llu",
+		       (unsigned long long)c->in.ino, (unsigned long long)off);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/* WRITE [off, end) of the current inode, read through fs_read (or
+ * zeros) SEND_DATA_BUF bytes at a time, so that a WRITE's worth is not
+ * a disk read of its own. */
+static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
+{
 	u32 most = c->out.proto >= SEND_VERSION_2 ? WRITE_V2 : WRITE_V1;
+	u64 buf_off = off, buf_end = off;
 
 	while (off < end) {
 		u32 room, len;
-		size_t done = 0;
 		int ret;
 
 		send_begin(&c->out, SEND_C_WRITE);
@@ -58,20 +78,14 @@ static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
 			return ret;
 		room = send_stream_data_room(&c->out);
 		len = (u32)min_u64(end - off, min_u64(room, most));
-		if (zeros) {
-			memset(c->data, 0, len);
-			done = len;
-		} else {
-			ret = fs_read(c->fs, ino, off, c->data, len, &done);
-		}
-		if (ret == 0 && done != len) {
-			pr_err("send: inode %llu: short read at %llu",
-			       (unsigned long long)c->in.ino,
-			       (unsigned long long)off);
-			ret = -EIO;
+		if (off + len > buf_end) {
+			buf_off = off;
+			buf_end = off + min_u64(end - off, SEND_DATA_BUF);
+			ret = read_data(c, off, (u32)(buf_end - off), zeros);
 		}
 		if (ret == 0)
-			ret = send_put_data(&c->out, c->data, len);
+			ret = send_put_data(&c->out, c->data + (off - buf_off),
+					    len);
 		if (ret == 0)
 			ret = send_end(&c->out);
 		if (ret)

@@ -48,9 +48,10 @@ int send_end(struct send_stream *s);
 #define FE64(p, f) D_GET64(struct d_file_extent_item, p, f)
 #define FE8(p, f) D_GET8(struct d_file_extent_item, p, f)
 
-/* Bytes of send_ctx's data buffer: the largest WRITE (send_data.c) and
- * the largest compressed extent's stored bytes. */
-#define SEND_DATA_BUF (128 * 1024)
+/* Bytes of send_ctx's data buffer: file data read at once for WRITEs
+ * (send_data.c), at least the largest WRITE (128 KiB) and the largest
+ * compressed extent's stored bytes (128 KiB). */
+#define SEND_DATA_BUF (1024 * 1024)
 
 /* Longest path in the stream (Linux's PATH_MAX). */
 #define SEND_PATH_MAX 4096
