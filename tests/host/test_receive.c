@@ -575,3 +575,28 @@ TEST(receive, refuses_bad_sources)
 	kfree(w.buf);
 	CHECK_OK(env_close(&e));
 }
+
+/* A parent found however many subvolumes hold its UUID: the one that
+ * matches comes after 20 received from another transid of it. */
+TEST(receive, parent_found_among_many_holders)
+{
+	static const uint8_t uuid[16] = { 7, 7, 7 };
+	struct fs_subvol sv;
+	struct env e;
+	uint64_t id;
+	char path[32];
+	int i;
+
+	CHECK_OK(env_open(&e));
+	for (i = 0; i <= 20; i++) {
+		snprintf(path, sizeof(path), "/r%d", i);
+		CHECK_OK(fs_subvol_create(e.fs, path));
+		CHECK_OK(fs_subvol_set_received(e.fs, path, uuid,
+						i == 20 ? 99 : 5));
+	}
+	CHECK_OK(fs_subvol_get(e.fs, "/r20", &sv));
+	CHECK_OK(fs_subvol_find_sent(e.fs, uuid, 99, &id));
+	CHECK_EQ(id, sv.id);
+	CHECK_EQ(fs_subvol_find_sent(e.fs, uuid, 98, &id), -ENOENT);
+	CHECK_OK(env_close(&e));
+}
