@@ -106,9 +106,10 @@ static int drop_one(struct wctx *w, struct ctree_root *root, u64 ino,
 	return 0;
 }
 
-/* The first extent item of ino overlapping [from, ...): key and body. */
-static int next_extent(struct ctree_root *root, u64 ino, u64 from,
-		       u64 *ks, u8 *fe, u32 *size)
+/* The first extent item of ino overlapping [from, ...): key and body
+ * (its first FE bytes). 0, 1 when none, <0. */
+int file_next_extent(struct ctree_root *root, u64 ino, u64 from, u64 *ks,
+		     u8 *fe, u32 *size)
 {
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, from };
 	struct ctree_path p;
@@ -154,7 +155,7 @@ int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
 	int ret;
 
 	for (;;) {
-		ret = next_extent(root, ino, from, &ks, fe, &size);
+		ret = file_next_extent(root, ino, from, &ks, fe, &size);
 		if (ret)
 			return ret < 0 ? ret : 0;
 		if (ks >= end)
@@ -178,6 +179,8 @@ int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
  * data, stored as is (comp 0, disk_len == len) or compressed with comp.
  * The file's bytes are [ext_off, ext_off + len) of the extent's ram bytes
  * (ext_off 0 and ram == len, but for encoded writes: file_encoded.c).
+ * disk_data NULL: a preallocated extent (file_prealloc.c), nothing
+ * written and no checksums.
  */
 int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 		       u64 cs, u64 start, u64 disk_len, u64 len, u8 comp,
@@ -186,9 +189,10 @@ int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	u8 fe[sizeof(struct d_file_extent_item)];
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, cs };
 	struct dref_key rk = { 0 };
-	int ret = volumes_write(w->fs, start, disk_data, (u32)disk_len);
+	int ret = disk_data ? volumes_write(w->fs, start, disk_data,
+					   (u32)disk_len) : 0;
 
-	if (ret == 0)
+	if (ret == 0 && disk_data)
 		ret = csum_insert(w->t, start, disk_data, disk_len);
 	if (ret == 0)
 		ret = file_drop_range(w, root, ino, cs, cs + len, freed);
@@ -196,7 +200,8 @@ int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	D_SET64(struct d_file_extent_item, fe, generation, w->t->transid);
 	D_SET64(struct d_file_extent_item, fe, ram_bytes, ram);
 	D_SET8(struct d_file_extent_item, fe, compression, comp);
-	D_SET8(struct d_file_extent_item, fe, type, BTRFS_FILE_EXTENT_REG);
+	D_SET8(struct d_file_extent_item, fe, type, disk_data ?
+	       BTRFS_FILE_EXTENT_REG : BTRFS_FILE_EXTENT_PREALLOC);
 	D_SET64(struct d_file_extent_item, fe, disk_bytenr, start);
 	D_SET64(struct d_file_extent_item, fe, disk_num_bytes, disk_len);
 	D_SET64(struct d_file_extent_item, fe, offset, ext_off);

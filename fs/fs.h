@@ -115,6 +115,10 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t size);
  * fallocate PUNCH_HOLE | KEEP_SIZE; fs/file_write.c). */
 int fs_punch_hole(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 		  uint64_t len);
+/* Allocate the holes of a range as preallocated extents, growing the
+ * size to its end unless keep_size (Linux's fallocate; fs/file_prealloc.c). */
+int fs_fallocate(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		 uint64_t len, int keep_size);
 /* A compressed extent as stored (Linux's encoded I/O; fs/file_encoded.c):
  * its bytes inflate to unencoded_len bytes, of which the file shows len
  * from unencoded_offset on. */

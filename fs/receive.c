@@ -369,9 +369,8 @@ static int clone_range(struct rcv *r, struct fs_ino dst)
 
 /*
  * FALLOCATE: a hole punched (PUNCH_HOLE with KEEP_SIZE, as Linux
- * requires), or a preallocation. ghee has no preallocated extents: a
- * preallocated range reads as zeros, as a hole does, so only the size
- * it may grow to (without KEEP_SIZE) is kept.
+ * requires), or a preallocation (fs_fallocate, as btrfs receive calls
+ * fallocate), with or without KEEP_SIZE.
  */
 static int fallocate(struct rcv *r, struct fs_ino ino)
 {
@@ -379,8 +378,6 @@ static int fallocate(struct rcv *r, struct fs_ino ino)
 	uint32_t mode = receive_attr_u32(c, SEND_A_FALLOCATE_MODE);
 	uint64_t off = receive_attr_u64(c, SEND_A_FILE_OFFSET);
 	uint64_t len = receive_attr_u64(c, SEND_A_SIZE);
-	struct fs_stat st;
-	int ret;
 
 	if (mode == (SEND_FALLOC_KEEP_SIZE | SEND_FALLOC_PUNCH_HOLE))
 		return on_path(r, fs_punch_hole(r->fs, ino, off, len));
@@ -388,11 +385,8 @@ static int fallocate(struct rcv *r, struct fs_ino ino)
 		return rcv_fail(r, -EOPNOTSUPP, "%s: mode %u", r->tmp, mode);
 	if (len > UINT64_MAX - off)
 		return rcv_fail(r, -EINVAL, "%s: range past 2^64", r->tmp);
-	ret = fs_stat(r->fs, ino, &st);
-	if (ret == 0 && !(mode & SEND_FALLOC_KEEP_SIZE) &&
-	    off + len > st.size)
-		ret = fs_truncate(r->fs, ino, off + len);
-	return on_path(r, ret);
+	return on_path(r, len ? fs_fallocate(r->fs, ino, off, len,
+					     mode & SEND_FALLOC_KEEP_SIZE) : 0);
 }
 
 /* The compression type of ENCODED_WRITE's COMPRESSION value v, and

@@ -17,6 +17,7 @@
 #include <ghee/errno.h>
 
 #include "../../fs/fs.h"
+#include "../../fs/format.h"
 #include "../../fs/send_format.h"
 #include "../../lib/crc32c.h"
 #include "shim/fault_dev.h"
@@ -387,7 +388,7 @@ static void falloc(struct sw *w, const char *path, uint32_t mode,
 	done(w);
 }
 
-TEST(receive, fallocate_punches_and_extends)
+TEST(receive, fallocate_punches_preallocates_and_extends)
 {
 	static uint8_t data[10000], back[20100];
 	struct env e;
@@ -421,6 +422,9 @@ TEST(receive, fallocate_punches_and_extends)
 	CHECK_OK(fs_lookup(e.fs, "/h/f", 0, &ino));
 	CHECK_OK(fs_stat(e.fs, ino, &st));
 	CHECK_EQ(st.size, 20100);
+	/* the holes of [0, 50000) preallocated, as Linux's fallocate */
+	CHECK_EQ(st.nbytes, 53248);
+	CHECK(st.flags & BTRFS_INODE_PREALLOC);
 	CHECK_OK(fs_read(e.fs, ino, 0, back, sizeof(back), &n));
 	CHECK_EQ(n, sizeof(back));
 	for (i = 0; i < n; i++)
