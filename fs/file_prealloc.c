@@ -96,23 +96,23 @@ int fs_fallocate(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	if (ret == 0)
 		ret = qgroup_reserve_upto(fs, ino.root, e - s + fs->nodesize,
 					  e - s + fs->nodesize, &rsv);
-	if (ret == 0)
-		ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);
+	if (ret)
+		goto out;
+	ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);
 	if (ret == 0)
 		ret = fill_holes(&w, root, ino.ino, s, e, &nbytes);
-	if (ret == 0) {
-		if (!keep_size && off + len > size)
-			D_SET64(struct d_inode_item, ii, size, off + len);
-		D_SET64(struct d_inode_item, ii, nbytes, nbytes);
-		D_SET64(struct d_inode_item, ii, flags,
-			D_GET64(struct d_inode_item, ii, flags) |
-			BTRFS_INODE_PREALLOC);
-		inode_touch(&w, ii, 0);
-		ret2 = inode_item_put(&w, root, ino.ino, ii);
-		ret = ret ? ret : ret2;
-	} else if (rsv) {
+	/* what was allocated stays (as Linux's on ENOSPC): counted */
+	if (ret == 0 && !keep_size && off + len > size)
+		D_SET64(struct d_inode_item, ii, size, off + len);
+	D_SET64(struct d_inode_item, ii, nbytes, nbytes);
+	D_SET64(struct d_inode_item, ii, flags,
+		D_GET64(struct d_inode_item, ii, flags) | BTRFS_INODE_PREALLOC);
+	inode_touch(&w, ii, 0);
+	ret2 = inode_item_put(&w, root, ino.ino, ii);
+	ret = ret ? ret : ret2;
+out:
+	if (ret && rsv)
 		qgroup_release(fs, ino.root, rsv, 0);
-	}
 	wctx_end(&w);
 	return ret;
 }
