@@ -501,35 +501,70 @@ static int read_extents(struct file_read *r, u64 off, u64 len, u8 *buf)
 	return ret;
 }
 
+/* Set up r for reading inode ino (its data checksums checked when
+ * datasum). 0 or -ENOMEM; file_read_free after, either way. */
+static int file_read_init(struct file_read *r, struct fs_info *fs,
+			  struct fs_ino ino, int datasum)
+{
+	u32 nsec = READ_CHUNK / fs->sectorsize;
+
+	memset(r, 0, sizeof(*r));
+	r->fs = fs;
+	r->ino = ino;
+	r->datasum = datasum;
+	r->bounce = kmalloc(READ_CHUNK);
+	r->sums = kmalloc(nsec * fs->csum_size);
+	r->present = kmalloc(nsec);
+	return r->bounce && r->sums && r->present ? 0 : -ENOMEM;
+}
+
+static void file_read_free(struct file_read *r)
+{
+	kfree(r->bounce);
+	kfree(r->sums);
+	kfree(r->present);
+	kfree(r->comp);
+	kfree(r->ram);
+}
+
 /* Read up to len bytes at off into buf. */
 static int read_range(struct fs_info *fs, struct fs_ino ino,
 		      const struct fs_stat *st, u64 off, u64 len, u8 *buf)
 {
 	const struct subvol_root *sv;
 	struct file_read r;
-	u32 nsec = READ_CHUNK / fs->sectorsize;
 	int ret;
 
 	ret = subvol_get(fs, ino.root, &sv);
 	if (ret)
 		return ret;
-	memset(&r, 0, sizeof(r));
-	r.fs = fs;
-	r.ino = ino;
+	ret = file_read_init(&r, fs, ino,
+			     !(st->flags & BTRFS_INODE_NODATASUM));
 	r.root = &sv->root;
-	r.datasum = !(st->flags & BTRFS_INODE_NODATASUM);
-	r.bounce = kmalloc(READ_CHUNK);
-	r.sums = kmalloc(nsec * fs->csum_size);
-	r.present = kmalloc(nsec);
-	if (!r.bounce || !r.sums || !r.present)
-		ret = -ENOMEM;
-	else
+	if (ret == 0)
 		ret = read_extents(&r, off, len, buf);
-	kfree(r.bounce);
-	kfree(r.sums);
-	kfree(r.present);
-	kfree(r.comp);
-	kfree(r.ram);
+	file_read_free(&r);
+	return ret;
+}
+
+/*
+ * Read len bytes of disk extent data at logical, as stored (compressed
+ * or not), into dst: the bytes of inode ino at file offset file_off (for
+ * messages), checked against their checksums when datasum, a bad copy
+ * repaired from another as fs_read does. For encoded reads
+ * (file_encoded.c).
+ */
+int file_read_stored(struct fs_info *fs, struct fs_ino ino, int datasum,
+		     u64 logical, u64 len, u8 *dst, u64 file_off)
+{
+	struct file_read r;
+	int ret = file_read_init(&r, fs, ino, datasum);
+
+	if (ret == 0)
+		ret = read_disk(&r, logical, len, dst, file_off);
+	if (ret == -EIO && r.bad.set)
+		report_bad(&r);
+	file_read_free(&r);
 	return ret;
 }
 

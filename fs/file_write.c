@@ -106,9 +106,10 @@ static int drop_one(struct wctx *w, struct ctree_root *root, u64 ino,
 	return 0;
 }
 
-/* The first extent item of ino overlapping [from, ...): key and body. */
-static int next_extent(struct ctree_root *root, u64 ino, u64 from,
-		       u64 *ks, u8 *fe, u32 *size)
+/* The first extent item of ino overlapping [from, ...): key and body
+ * (its first FE bytes). 0, 1 when none, <0. */
+int file_next_extent(struct ctree_root *root, u64 ino, u64 from, u64 *ks,
+		     u8 *fe, u32 *size)
 {
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, from };
 	struct ctree_path p;
@@ -154,7 +155,7 @@ int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
 	int ret;
 
 	for (;;) {
-		ret = next_extent(root, ino, from, &ks, fe, &size);
+		ret = file_next_extent(root, ino, from, &ks, fe, &size);
 		if (ret)
 			return ret < 0 ? ret : 0;
 		if (ks >= end)
@@ -176,27 +177,34 @@ int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
  * to the allocated extent at start, checksum them, cut the file's old
  * items of [cs, cs + len) and point a new item at it: len bytes of file
  * data, stored as is (comp 0, disk_len == len) or compressed with comp.
+ * The file's bytes are [ext_off, ext_off + len) of the extent's ram bytes
+ * (ext_off 0 and ram == len, but for encoded writes: file_encoded.c).
+ * disk_data NULL: a preallocated extent (file_prealloc.c), nothing
+ * written and no checksums.
  */
-static int insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
-			 u64 cs, u64 start, u64 disk_len, u64 len, u8 comp,
-			 const u8 *disk_data, u64 *freed)
+int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
+		       u64 cs, u64 start, u64 disk_len, u64 len, u8 comp,
+		       u64 ram, u64 ext_off, const u8 *disk_data, u64 *freed)
 {
 	u8 fe[sizeof(struct d_file_extent_item)];
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, cs };
 	struct dref_key rk = { 0 };
-	int ret = volumes_write(w->fs, start, disk_data, (u32)disk_len);
+	int ret = disk_data ? volumes_write(w->fs, start, disk_data,
+					   (u32)disk_len) : 0;
 
-	if (ret == 0)
+	if (ret == 0 && disk_data)
 		ret = csum_insert(w->t, start, disk_data, disk_len);
 	if (ret == 0)
 		ret = file_drop_range(w, root, ino, cs, cs + len, freed);
 	memset(fe, 0, sizeof(fe));
 	D_SET64(struct d_file_extent_item, fe, generation, w->t->transid);
-	D_SET64(struct d_file_extent_item, fe, ram_bytes, len);
+	D_SET64(struct d_file_extent_item, fe, ram_bytes, ram);
 	D_SET8(struct d_file_extent_item, fe, compression, comp);
-	D_SET8(struct d_file_extent_item, fe, type, BTRFS_FILE_EXTENT_REG);
+	D_SET8(struct d_file_extent_item, fe, type, disk_data ?
+	       BTRFS_FILE_EXTENT_REG : BTRFS_FILE_EXTENT_PREALLOC);
 	D_SET64(struct d_file_extent_item, fe, disk_bytenr, start);
 	D_SET64(struct d_file_extent_item, fe, disk_num_bytes, disk_len);
+	D_SET64(struct d_file_extent_item, fe, offset, ext_off);
 	D_SET64(struct d_file_extent_item, fe, num_bytes, len);
 	if (ret == 0)
 		ret = ctree_insert_item(w->t, root, &k, fe, FE);
@@ -204,7 +212,7 @@ static int insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	rk.type = BTRFS_EXTENT_DATA_REF_KEY;
 	rk.root = root->objectid;
 	rk.owner = ino;
-	rk.offset = cs;
+	rk.offset = cs - ext_off;	/* the extent's start in the file */
 	if (ret == 0)
 		ret = delayed_ref_alloc(w->t, &rk, disk_len, 1, 0);
 	if (ret)
@@ -223,8 +231,8 @@ static int write_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 
 	if (ret)
 		return ret;
-	return insert_extent(w, root, ino, cs, start, *got, *got, 0, data,
-			     freed);
+	return file_insert_extent(w, root, ino, cs, start, *got, *got, 0, *got,
+				  0, data, freed);
 }
 
 /* How one data change compresses what it writes. */
@@ -258,8 +266,8 @@ static int write_compressed(struct wctx *w, struct ctree_root *root,
 	ret = extent_alloc_data_whole(w->t, disk_len, &start);
 	if (ret)
 		return ret;
-	return insert_extent(w, root, ino, cs, start, disk_len, len,
-			     cc->c.type, cc->buf, freed);
+	return file_insert_extent(w, root, ino, cs, start, disk_len, len,
+				  cc->c.type, len, 0, cc->buf, freed);
 }
 
 /*
@@ -416,9 +424,8 @@ int file_convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 
 /* Open a data change of regular file id: its root, its inode item in ii,
  * and the size and nbytes that item records. */
-static int file_begin(struct wctx *w, struct fs_ino id,
-		      struct ctree_root **root, u8 *ii, u64 *size,
-		      u64 *nbytes)
+int file_begin(struct wctx *w, struct fs_ino id, struct ctree_root **root,
+	       u8 *ii, u64 *size, u64 *nbytes)
 {
 	int ret = wctx_root(w, id.root, root);
 	u32 type;

@@ -49,6 +49,11 @@ int send_end(struct send_stream *s);
 #define FE64(p, f) D_GET64(struct d_file_extent_item, p, f)
 #define FE8(p, f) D_GET8(struct d_file_extent_item, p, f)
 
+/* Bytes of send_ctx's data buffer: file data read at once for WRITEs
+ * (send_data.c), at least the largest WRITE (128 KiB) and the largest
+ * compressed extent's stored bytes (128 KiB). */
+#define SEND_DATA_BUF (1024 * 1024)
+
 /* Longest path in the stream (Linux's PATH_MAX). */
 #define SEND_PATH_MAX 4096
 
@@ -125,6 +130,11 @@ struct send_ctx {
 	struct send_change *changes;	/* what differs, in inode order */
 	u32 nchanges, changes_cap;
 	struct u64map loc;		/* ino -> struct send_loc * */
+	struct u64map kept;		/* inodes pass A left at their one
+					 * old name, to move straight to
+					 * their one new name (send_incr.c):
+					 * ino -> 1 while there, 0 once
+					 * moved */
 	u8 *data;			/* file data bounce buffer */
 	char tmp[SEND_PATH_MAX];	/* scratch path */
 };
@@ -150,6 +160,8 @@ int send_read_inode(struct send_ctx *c, u64 ino, u8 *item);
 int send_orphan_name(struct send_ctx *c, u64 ino, u64 gen, char *out);
 int send_path_of(struct send_ctx *c, u64 ino, char *out);
 int send_join(char *out, const char *dir, const u8 *name, u32 len);
+int send_path_find_in(struct send_ctx *c, u64 ino, const struct u64map *s,
+		      u64 *found);
 
 /* send_diff.c */
 int send_diff(struct send_ctx *c);

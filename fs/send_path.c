@@ -227,6 +227,37 @@ static int incr_step(struct send_ctx *c, u64 ino, u64 *parent, u8 *name,
 			 &c->sv->root, ino, parent, name, len);
 }
 
+/*
+ * The first inode on the way from ino (itself included) up to the top,
+ * as the receiver has it now, that set s holds with value 1 (an
+ * incremental send's c->kept): *found, or 0 when the way reaches the top
+ * or an orphan first. 0 or <0.
+ */
+int send_path_find_in(struct send_ctx *c, u64 ino, const struct u64map *s,
+		      u64 *found)
+{
+	u8 name[BTRFS_NAME_LEN];
+	int depth = 0, ret = 0;
+
+	*found = 0;
+	while (ino != c->sv->root_dirid && ret == 0) {
+		u64 parent = 0, gen, v;
+		u32 len = 0;
+
+		if (!u64map_get(s, ino, &v) && v == 1) {
+			*found = ino;
+			break;
+		}
+		ret = incr_step(c, ino, &parent, name, &len, &gen);
+		if (ret == 0 && gen)
+			break;
+		if (ret == 0 && ++depth > SEND_PATH_MAX / 2)
+			ret = -ELOOP;
+		ino = parent;
+	}
+	return ret;
+}
+
 /* Where inode ino is now for the receiver, into out (SEND_PATH_MAX). */
 int send_path_of(struct send_ctx *c, u64 ino, char *out)
 {
