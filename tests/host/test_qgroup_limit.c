@@ -220,8 +220,10 @@ static void quiet(void *ctx, enum fs_receive_say kind, const char *msg,
  * receive's default). */
 static int receive(struct fs_info *fs, struct stream *s, const char *dir)
 {
-	struct fs_receive_args a = { dir, dir, stream_read, s, 0, 1, quiet,
-				     NULL };
+	struct fs_receive_args a = {
+		.dir = dir, .shown_dir = dir, .read = stream_read,
+		.read_ctx = s, .max_errors = 1, .say = quiet,
+	};
 
 	s->pos = 0;
 	return fs_receive(fs, &a);
