@@ -150,7 +150,8 @@ struct fs_info {
 					 * until looked up [ns_lock write] */
 
 	/* Subvolume roots loaded so far (struct subvol_root list). Entries
-	 * are immutable once added and freed at umount. [L subvol_lock] */
+	 * are immutable once added and freed at umount. [L subvol_lock;
+	 * subvol_first() starts a walk that needs no lock] */
 	struct subvol_root *subvols;
 	/* Protects subvols. Leaf lock: no other lock is taken under it, and
 	 * it is never held across I/O. */

@@ -242,7 +242,7 @@ static int write_root_items(struct trans *t, int *did)
 		*did = 1;
 		ret = trans_write_root_item(t, fixed[i]);
 	}
-	for (s = fs->subvols; s && ret == 0; s = s->next) {
+	for (s = subvol_first(fs); s && ret == 0; s = s->next) {
 		if (!s->root.dirty)
 			continue;
 		s->root.dirty = 0;
@@ -407,7 +407,7 @@ static void swap_commit_roots(struct trans *t)
 	swap_root(&fs->fst_root);
 	swap_root(&fs->uuid_root);
 	swap_root(&fs->quota_root);
-	for (s = fs->subvols; s; s = s->next)
+	for (s = subvol_first(fs); s; s = s->next)
 		swap_root(&s->root);
 	fs->generation = t->transid;
 	/* Readers of commit roots (send) restart by key when this moves:
