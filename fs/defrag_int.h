@@ -48,6 +48,7 @@ struct defrag {
 };
 
 struct piece *defrag_piece_find(const struct defrag *d, u64 addr);
+int defrag_plain_item(const u8 *fe, u32 size);
 int defrag_piece_ok(struct defrag *d, struct piece *p);
 int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed);
 int defrag_merge_file(struct defrag *d, struct ctree_root *root, u64 ino,

@@ -34,12 +34,7 @@ static int ours(const struct defrag *d, const u8 *fe, u32 size)
 	u64 disk;
 	u32 i;
 
-	if (size < FE_SIZE ||
-	    D_GET8(struct d_file_extent_item, fe, type) !=
-	    BTRFS_FILE_EXTENT_REG ||
-	    D_GET8(struct d_file_extent_item, fe, compression) ||
-	    D_GET8(struct d_file_extent_item, fe, encryption) ||
-	    D_GET16(struct d_file_extent_item, fe, other_encoding))
+	if (!defrag_plain_item(fe, size))
 		return 0;
 	disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
 	for (i = 0; i < d->nnx; i++)
@@ -131,7 +126,7 @@ static int merge_group(struct trans *t, struct ctree_root *root, u64 ino,
 int defrag_merge_file(struct defrag *d, struct ctree_root *root, u64 ino,
 		      u64 from, u64 to)
 {
-	u64 start, nb0, end;
+	u64 start = 0, nb0 = 0, end = 0;
 	int ret;
 
 	while ((ret = next_group(d, root, ino, &from, to, &start, &nb0,

@@ -72,6 +72,18 @@ static int memo_put(struct u64map *m, u64 x, u64 gen, u64 to)
 
 /* ------------------------------------------------------------ items */
 
+/* Whether file extent item fe (size bytes) is a regular, unencoded one:
+ * the only kind defrag moves. */
+int defrag_plain_item(const u8 *fe, u32 size)
+{
+	return size >= FE_SIZE &&
+	       D_GET8(struct d_file_extent_item, fe, type) ==
+	       BTRFS_FILE_EXTENT_REG &&
+	       !D_GET8(struct d_file_extent_item, fe, compression) &&
+	       !D_GET8(struct d_file_extent_item, fe, encryption) &&
+	       !D_GET16(struct d_file_extent_item, fe, other_encoding);
+}
+
 /*
  * Whether the item in slot i of leaf b points wholly inside copied data:
  * 1 (and, when out is not NULL, the repointed item in out), 0, or <0.
@@ -87,12 +99,8 @@ static int map_item(struct defrag *d, const struct tree_block *b, u32 i,
 	int ret;
 
 	tb_item_key(b, i, &k);
-	if (k.type != BTRFS_EXTENT_DATA_KEY || tb_item_size(b, i) < FE_SIZE ||
-	    D_GET8(struct d_file_extent_item, fe, type) !=
-	    BTRFS_FILE_EXTENT_REG ||
-	    D_GET8(struct d_file_extent_item, fe, compression) ||
-	    D_GET8(struct d_file_extent_item, fe, encryption) ||
-	    D_GET16(struct d_file_extent_item, fe, other_encoding))
+	if (k.type != BTRFS_EXTENT_DATA_KEY ||
+	    !defrag_plain_item(fe, tb_item_size(b, i)))
 		return 0;
 	disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
 	at = disk + D_GET64(struct d_file_extent_item, fe, offset);
