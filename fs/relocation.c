@@ -339,6 +339,11 @@ static struct ctree_root *live_root(struct fs_info *fs, u64 id)
 	case BTRFS_CSUM_TREE_OBJECTID: return &fs->csum_root;
 	case BTRFS_UUID_TREE_OBJECTID: return &fs->uuid_root;
 	case BTRFS_FREE_SPACE_TREE_OBJECTID: return &fs->fst_root;
+	case BTRFS_QUOTA_TREE_OBJECTID:
+		/* Quota accounting writes it later in this commit, through
+		 * fs->quota_root: that must name the moved root block. */
+		return ctree_root_exists(&fs->quota_root) ? &fs->quota_root
+							  : NULL;
 	}
 	if (subvol_get(fs, id, &sv))
 		return NULL;
