@@ -7,7 +7,7 @@
  * writes past the end, truncates up and down, punched holes, a clone of a
  * sparse file past the destination's end, enough files for multi-level
  * trees, a snapshot written on both sides (shared blocks, full backrefs),
- * an unlink, then a full balance, or (another case) quota accounting.
+ * an unlink, then a full balance; one case with quota accounting on.
  * Every byte is read back and the image is judged by ghee's fsck (which
  * refuses a METADATA_ITEM without skinny metadata, as Linux does) and
  * `btrfs check --qgroup-report` (which finds a missing hole item: "file
@@ -130,11 +130,8 @@ static void balance_all(struct fs_info *fs)
 }
 
 /*
- * The workload on an image made with the features off (incompat bits):
- * with quota accounting (quota), or else a full balance at the end (on
- * main a full balance with quotas on aborts with "no extent item" on
- * every format, the default one too: a bug of its own, left to the
- * relocation and qgroup work).
+ * The workload on an image made with the features off (incompat bits),
+ * with quota accounting on (quota) or off, and a full balance at the end.
  */
 static void workload(uint64_t off, uint32_t nodesize, int quota)
 {
@@ -160,8 +157,7 @@ static void workload(uint64_t off, uint32_t nodesize, int quota)
 	CHECK_OK(fs_lookup(fs, "/snap/a", 0, &ino));
 	CHECK_OK(fs_truncate(fs, ino, 2 << 20));
 	CHECK_OK(fs_unlink(fs, "/many/f8"));
-	if (!quota)
-		balance_all(fs);
+	balance_all(fs);
 	files_read(fs, "");
 	CHECK_OK(bytes_are(fs, "/snap/a", 600 * KIB + 5,
 			   (2 << 20) - 600 * KIB - 5, 0));
