@@ -4,9 +4,11 @@
  * at the group's end. The extents moved so far stay moved, the group
  * stays (writable) with the rest, every file reads the same, btrfs check
  * is clean, and a resume (or a new balance after a cancel) finishes the
- * group. The relocation is stopped at a known extent by holding the
- * device's reads of it (fault_dev_hold_reads), so the verdict never
- * depends on timing.
+ * group. With quotas on, every qgroup's counts equal a brute-force
+ * count at the stop and at the end (a group half moved changes none).
+ * The relocation is stopped at a known extent by holding the device's
+ * reads of it (fault_dev_hold_reads), so the verdict never depends on
+ * timing.
  */
 #include <string.h>
 
@@ -22,6 +24,7 @@
 #include "../../fs/fs_info.h"
 #include "../../fs/volumes.h"
 #include "balance_fixture.h"
+#include "qgroup_env.h"
 #include "shim/fault_dev.h"
 #include "test.h"
 
@@ -155,7 +158,7 @@ static int balance_group(struct fs_info *fs, uint64_t start)
  * the group partly moved.
  */
 static void stop_mid_group(struct fault_dev *dev, struct fs_info *fs,
-			   int cancel)
+			   int cancel, int quota)
 {
 	static uint64_t before[NFILES], after[NFILES];
 	struct stopper s = { fs, cancel };
@@ -181,6 +184,8 @@ static void stop_mid_group(struct fault_dev *dev, struct fs_info *fs,
 	CHECK_OK(group_state(fs, start, &used, &ro));
 	CHECK(used > 0 && used < used0);	/* partly moved */
 	CHECK_EQ(ro, 0);
+	if (quota)
+		CHECK_OK(sync_compare(fs));
 	if (cancel) {
 		CHECK_EQ(fs_balance_status(fs, &b), -ENOTCONN);
 		CHECK_OK(balance_group(fs, start));
@@ -196,9 +201,11 @@ static void stop_mid_group(struct fault_dev *dev, struct fs_info *fs,
 	CHECK_EQ(group_state(fs, start, &used, &ro), -ENOENT);
 	CHECK_OK(bal_hash_files(fs, NFILES, after));
 	CHECK(memcmp(before, after, sizeof(before)) == 0);
+	if (quota)
+		CHECK_OK(sync_compare(fs));
 }
 
-static void run(int cancel)
+static void run(int cancel, int quota)
 {
 	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
 	struct fault_dev *dev = fault_dev_new(512ull << 20);
@@ -211,19 +218,28 @@ static void run(int cancel)
 			fault_dev_free(dev);
 		return;
 	}
-	stop_mid_group(dev, fs, cancel);
+	if (quota)
+		CHECK_OK(fs_quota_enable(fs));
+	stop_mid_group(dev, fs, cancel, quota);
 	fault_dev_hold_reads(dev, 0, 0);	/* a failed check left it */
 	fs_umount(fs);
-	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
+	test_btrfs_check(__FILE__, __LINE__, quota ?
+			 fault_dev_btrfs_check_qgroups(dev) :
+			 fault_dev_btrfs_check(dev));
 	fault_dev_free(dev);
 }
 
 TEST(balance, pause_inside_a_data_group)
 {
-	run(0);
+	run(0, 0);
 }
 
 TEST(balance, cancel_inside_a_data_group)
 {
-	run(1);
+	run(1, 0);
+}
+
+TEST(balance, pause_inside_a_data_group_with_quotas)
+{
+	run(0, 1);
 }
