@@ -6,10 +6,19 @@
 #ifndef FS_BALANCE_H
 #define FS_BALANCE_H
 
+#include <ghee/sync.h>
+
 #include "format.h"
 #include "fs.h"
 
 struct fs_info;
+
+/* A task waiting for a run's end (pause, cancel, unmount): on its own
+ * stack, completed by the run as it ends. */
+struct balance_waiter {
+	struct completion done;
+	struct balance_waiter *next;
+};
 
 /*
  * The running or paused balance of a filesystem (fs->balance, under
@@ -22,6 +31,8 @@ struct balance_ctl {
 	int running;		/* a run is in progress [balance_lock] */
 	int pause_req;		/* stop after this group, keep it [a] */
 	int cancel_req;		/* stop after this group, drop it [a] */
+	struct balance_waiter *waiters;	/* for this run's end; empty when
+					 * not running [balance_lock] */
 };
 
 /* balance.c: relocate the groups c chooses, stopping between groups

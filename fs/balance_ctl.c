@@ -12,7 +12,11 @@
  * of a group: balance.c); then a pause keeps the balance and anything
  * else (cancel, the task's stop: Ctrl-C or kill, an error, the end)
  * deletes the item and forgets it. Pause and cancel wait for
- * the run to stop, as Linux's do.
+ * the run to stop, as Linux's do: each waiter queues itself on the run
+ * (c->waiters, a completion on its stack) in the same hold of
+ * balance_lock that saw it running, and the run completes every queued
+ * waiter in the hold that ends it; so no end is missed and no waiter
+ * polls.
  *
  * Locking: fs->balance_lock guards fs->balance, its running field and
  * fs->balance_task; the item's commits run under it. The run itself
@@ -31,8 +35,6 @@
 #include "balance.h"
 #include "fs_info.h"
 #include "transaction.h"
-
-#define WAIT_TICK_MS 10		/* pause/cancel: polling the run's end */
 
 /* Join the background task once its run ended. Holding balance_lock. */
 static void reap_locked(struct fs_info *fs)
@@ -60,6 +62,17 @@ static void copy_out(const struct balance_ctl *c, struct fs_balance *out)
 		      FS_BAL_CANCEL_REQ : 0);
 }
 
+/* Wake every task waiting for c's run to end. Holding balance_lock. */
+static void wake_waiters(struct balance_ctl *c)
+{
+	while (c->waiters) {
+		struct balance_waiter *w = c->waiters;
+
+		c->waiters = w->next;	/* w may be gone once completed */
+		complete(&w->done);
+	}
+}
+
 /*
  * Run c (running set by the caller) to its end or stop; keep it paused
  * or forget it with its item. out (may be NULL) gets its figures.
@@ -71,6 +84,7 @@ static int run(struct fs_info *fs, struct balance_ctl *c,
 
 	mutex_lock(&fs->balance_lock);
 	c->running = 0;
+	wake_waiters(c);
 	paused = ret == -ECANCELED &&
 		 __atomic_load_n(&c->pause_req, __ATOMIC_ACQUIRE) &&
 		 !__atomic_load_n(&c->cancel_req, __ATOMIC_ACQUIRE);
@@ -165,22 +179,22 @@ int fs_balance_resume(struct fs_info *fs, struct fs_balance *b)
 	return run(fs, c, b);
 }
 
-/* Wait until the run of c ended (paused or gone), then join its task. */
-static void wait_stopped(struct fs_info *fs, struct balance_ctl *c)
+/*
+ * Wait until the run of c, which is running, ended (paused or gone; c
+ * may be freed then), and join its task. Called holding balance_lock,
+ * returns holding it.
+ */
+static void wait_run_end(struct fs_info *fs, struct balance_ctl *c)
 {
-	int stopped;
+	struct balance_waiter w;
 
-	for (;;) {
-		mutex_lock(&fs->balance_lock);
-		stopped = fs->balance != c || !c->running;
-		if (stopped)
-			reap_locked(fs);
-		mutex_unlock(&fs->balance_lock);
-		if (stopped)
-			return;
-		if (msleep(WAIT_TICK_MS))	/* stopped itself: no sleep */
-			task_yield();
-	}
+	completion_init(&w.done);
+	w.next = c->waiters;
+	c->waiters = &w;
+	mutex_unlock(&fs->balance_lock);
+	wait_for_completion(&w.done);
+	mutex_lock(&fs->balance_lock);
+	reap_locked(fs);
 }
 
 /* Ask the running balance to stop (field: pause_req or cancel_req). */
@@ -196,8 +210,8 @@ static int ask_stop(struct fs_info *fs, int cancel)
 	}
 	__atomic_store_n(cancel ? &c->cancel_req : &c->pause_req, 1,
 			 __ATOMIC_RELEASE);
+	wait_run_end(fs, c);
 	mutex_unlock(&fs->balance_lock);
-	wait_stopped(fs, c);
 	return 0;
 }
 
@@ -282,12 +296,12 @@ void balance_unmount(struct fs_info *fs)
 
 	mutex_lock(&fs->balance_lock);
 	c = fs->balance;
-	if (c && c->running)
+	if (c && c->running) {
 		__atomic_store_n(&c->pause_req, 1, __ATOMIC_RELEASE);
-	mutex_unlock(&fs->balance_lock);
-	if (c)
-		wait_stopped(fs, c);
-	mutex_lock(&fs->balance_lock);
+		wait_run_end(fs, c);
+	} else {
+		reap_locked(fs);
+	}
 	c = fs->balance;
 	fs->balance = NULL;
 	mutex_unlock(&fs->balance_lock);
