@@ -52,6 +52,23 @@
  *     space, device extents, chunk); once it is on disk the chunk leaves
  *     the map and its device space is free for new chunks.
  *
+ * Why step 3 cannot stop part-way (a metadata group's pause or cancel
+ * waits for its end): step 4 moves every reference of a copied block to
+ * the copy, so every tree that points at it must have been rewritten to
+ * point at the copy, and a block can be pointed at from trees (shared
+ * snapshots, FULL_BACKREF parents) that the walk has not reached yet.
+ * Cutting the walk short would leave those trees naming a block whose
+ * references are gone. Stopping safely needs one of: (a) a finishing
+ * walk over the remaining trees that copies nothing new but fixes what
+ * points at the blocks copied so far: safe, but it reads every tree all
+ * the same, which is most of the time a stop should save; (b) fixing
+ * each remaining referencer found through the copied blocks' back
+ * references (Linux's way), a design of its own; (c) moving the group in
+ * address slices, a commit each, with a stop between slices: safe and
+ * resumable (a slice moved stays moved, a resume starts the group
+ * again), but every slice walks every tree, multiplying a metadata
+ * group's cost by the number of slices.
+ *
  * Refused before anything moves: a deleted subvolume still being dropped
  * (its half-dropped tree cannot be walked; `subvolume sync` first),
  * relocation trees Linux left, a tree log not replayed, mixed groups.
