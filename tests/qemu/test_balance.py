@@ -2,8 +2,9 @@
 messages when none runs, `balance start --bg` returning at once, pause
 keeping it (status and status -v as progs prints them for a paused
 balance), resume finishing it, a second one cancelled, a balance left
-paused at poweroff resumed by the next boot's mount; then fsck in the
-guest and `btrfs check` on the host."""
+paused at poweroff resumed by the next boot's mount, all with quotas
+on; then fsck in the guest and `btrfs check --qgroup-report` on the
+host (the counts exact)."""
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ def test_bg_status_pause_resume_cancel(ctx):
     g.boot()
     assert "made btrfs on vda" in g.cmd("mkfs vda --nodesize 4096")
     assert "mounted vda read-write" in g.cmd("mount vda")
+    assert cmd(g, "btrfs quota enable /") == ""
     for i in range(6):
         g.cmd("write /f%d 0 8000000 %d" % (i, i + 1))
     g.cmd("sync")
@@ -86,6 +88,8 @@ def test_bg_status_pause_resume_cancel(ctx):
     assert g.wait_exit() == 0
     if not shutil.which("btrfs"):
         ctx.skip("btrfs-progs not installed: no btrfs check")
-    r = subprocess.run(["btrfs", "check", img], capture_output=True,
-                       text=True)
+    r = subprocess.run(["btrfs", "check", "--qgroup-report", img],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "are different" not in r.stdout + r.stderr, r.stdout + r.stderr
+    assert "Counts for qgroup id" in r.stdout + r.stderr, r.stdout
