@@ -64,6 +64,24 @@ ghee_view() {
 	done
 }
 
+# holds FILE OFF LEN SEED: FILE's bytes [OFF, OFF + LEN) are the write
+# pattern of SEED (model.py), or zeros when SEED is "zero".
+holds() {
+	python3 - "$@" <<'PY'
+import sys
+sys.path.insert(0, "tests/interop")
+from model import pattern
+path, off, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+with open(path, "rb") as f:
+    f.seek(off)
+    got = f.read(n)
+want = bytes(n) if seed == "zero" else pattern(int(seed), off, n)
+if got != want:
+    print("# %s [%d, +%d) is not %s" % (path, off, n, seed))
+    sys.exit(1)
+PY
+}
+
 # same_view WHAT A B: the two views must be equal (else the lines differ).
 same_view() {
 	[ "$2" = "$3" ] && return 0
@@ -111,7 +129,11 @@ printf '%s\n' "mount vda" "write /sv/full 100000 50000 1" \
 	"write /sv/tail 150000 10000 4" "write /sv/few 4090 20 5" "sync" |
 	ghee_run "$W/write.out" "$L" && gv=$(ghee_view "$L" /sv $FILES) &&
 	btrfs_check "$L" && mount -o loop,ro "$L" "$M" &&
-	lv=$(linux_view "$M/sv" $FILES) && umount "$M" &&
+	lv=$(linux_view "$M/sv" $FILES) &&
+	holds "$M/sv/full" 100000 50000 1 && holds "$M/sv/full" 0 100000 zero &&
+	holds "$M/sv/keep" 3000 8192 2 && holds "$M/sv/part" 1040000 20000 3 &&
+	holds "$M/sv/tail" 100000 50000 zero && holds "$M/sv/tail" 150000 10000 4 &&
+	holds "$M/sv/few" 4090 20 5 && umount "$M" &&
 	same_view "ghee's and Linux's reads" "$gv" "$lv" &&
 	echo "$lv" | grep -q "^1060000 .* part$" && echo "$lv" | grep -q "^160000 .* tail$" &&
 	ok ghee_writes_into_linux_prealloc ||
@@ -143,9 +165,13 @@ elif ! mount -o loop,ro "$G" "$M"; then
 else
 	unwritten=$(filefrag -v "$M/s1/a" "$M/s1/b" "$M/s1/d" | grep -c unwritten)
 	lv=$(linux_view "$M/s1" $GFILES)
+	holds "$M/s1/a" 0 1048576 zero && holds "$M/s1/c" 0 4096 5 &&
+		holds "$M/s1/c" 4096 100000 zero && holds "$M/s1/c" 104096 95904 5 &&
+		holds "$M/s1/c" 200000 50000 zero && holds "$M/s1/d" 500000 12345 6 &&
+		holds "$M/s1/d" 0 500000 zero || unwritten=0
 	umount "$M"
 	if [ "$unwritten" -lt 3 ]; then
-		notok ghee_prealloc_read_by_linux "filefrag finds $unwritten unwritten extents"
+		notok ghee_prealloc_read_by_linux "not the bytes written, or filefrag finds $unwritten unwritten extents"
 	elif same_view "ghee's and Linux's reads" "$gv" "$lv"; then
 		ok ghee_prealloc_read_by_linux
 	else
