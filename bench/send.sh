@@ -12,9 +12,8 @@
 # faster); every ghee stream must be accepted by `btrfs receive --dump`.
 # Needs root (loop mount) and btrfs-progs.
 # Settings: SMP (1), MEM (512M), ACCEL (tcg), KERNEL (build/kernel.elf),
-# SEND_MB, SMALL, ROUNDS (1:
-# each round runs both, the first of them alternating; the load average
-# before each run is printed).
+# SEND_MB, SMALL, ROUNDS (1; each round runs both systems, which goes
+# first alternating, and prints the load average before each run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
