@@ -16,33 +16,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-LB=${LB:-../shared/tools/linux-btrfs/run.sh}
-[ -x "$LB" ] || LB=/work/shared/tools/linux-btrfs/run.sh
-export SMP=${SMP:-1} MEM=${MEM:-512M} ACCEL=${ACCEL:-tcg}
+. bench/image.sh
 BAL_MB=${BAL_MB:-300}
-out=build/bench
 src=$out/balance-src
 img=$out/balance.img
-mkdir -p "$out"
 echo "bench/balance: $BAL_MB MiB, 10 snapshots (smp=$SMP mem=$MEM" \
 	"accel=$ACCEL)" >&2
 
-# The source image, made on a loop mount.
-mountpoint -q "$src" && umount "$src"
-mkdir -p "$src"
-rm -f "$img"
-truncate -s $((BAL_MB * 2 + 256))M "$img"
-mkfs.btrfs -q -f "$img" >/dev/null 2>&1 && mount -o loop "$img" "$src" ||
-	{ echo "bench/balance: cannot mount a source (needs root)" >&2; exit 1; }
-python3 - "$src" "$BAL_MB" <<'PY' || { umount "$src"; exit 1; }
-import os, random, subprocess, sys
-top, mb = sys.argv[1], int(sys.argv[2])
-def sh(*a):
-    subprocess.run(a, check=True, stdout=subprocess.DEVNULL)
-def fill(path, size, block):
-    with open(path, "wb") as f:
-        for off in range(0, size, len(block)):
-            f.write(block[:min(len(block), size - off)])
+bench_image balance "$img" "$src" $((BAL_MB * 2 + 256)) "$BAL_MB" <<'PY' || exit 1
+mb = int(args[0])
 sh("btrfs", "subvolume", "create", top + "/data")
 rng = random.Random(1)
 left, files = mb << 20, []
@@ -60,8 +42,6 @@ for s in range(1, 11):
     sh("btrfs", "subvolume", "snapshot", "-r", top + "/data",
        "%s/s%d" % (top, s))
 PY
-sync
-umount "$src"
 chunks=$(btrfs inspect-internal dump-tree -t chunk "$img" |
 	grep -c 'type DATA')
 echo "RESULT data_chunks $chunks chunks"

@@ -11,38 +11,24 @@
 # the ghee/Linux ratios (Linux time / ghee time: above 1 means ghee is
 # faster); every ghee stream must be accepted by `btrfs receive --dump`.
 # Needs root (loop mount) and btrfs-progs.
-# Settings: SMP (1), MEM (512M), ACCEL (tcg), SEND_MB, SMALL.
+# Settings: SMP (1), MEM (512M), ACCEL (tcg), KERNEL (build/kernel.elf),
+# SEND_MB, SMALL, ROUNDS (1; each round runs both systems, which goes
+# first alternating, and prints the load average before each run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-LB=${LB:-../shared/tools/linux-btrfs/run.sh}
-[ -x "$LB" ] || LB=/work/shared/tools/linux-btrfs/run.sh
-export SMP=${SMP:-1} MEM=${MEM:-512M} ACCEL=${ACCEL:-tcg}
+. bench/image.sh
 SEND_MB=${SEND_MB:-1024}
 SMALL=${SMALL:-100000}
-out=build/bench
+ROUNDS=${ROUNDS:-1}
 src=$out/send-src
 img=$out/send.img
-mkdir -p "$out"
 echo "bench/send: $SEND_MB MiB in mixed files, 10% changed, and $SMALL small" \
-	"files (smp=$SMP mem=$MEM accel=$ACCEL)" >&2
+	"files (smp=$SMP mem=$MEM accel=$ACCEL), $ROUNDS round(s)" >&2
 
-# The source image, made on a loop mount.
-mountpoint -q "$src" && umount "$src"
-mkdir -p "$src"
-rm -f "$img"
-truncate -s $((SEND_MB * 2 + SMALL * 16 / 1024 + 512))M "$img"
-mkfs.btrfs -q -f "$img" >/dev/null 2>&1 && mount -o loop "$img" "$src" ||
-	{ echo "bench/send: cannot mount a source (needs root)" >&2; exit 1; }
-python3 - "$src" "$SEND_MB" "$SMALL" <<'PY' || { umount "$src"; exit 1; }
-import os, random, subprocess, sys
-top, mb, small = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-def sh(*a):
-    subprocess.run(a, check=True, stdout=subprocess.DEVNULL)
-def fill(path, size, block):
-    with open(path, "wb") as f:
-        for off in range(0, size, len(block)):
-            f.write(block[:min(len(block), size - off)])
+bench_image send "$img" "$src" $((SEND_MB * 2 + SMALL * 16 / 1024 + 512)) \
+	"$SEND_MB" "$SMALL" <<'PY' || exit 1
+mb, small = int(args[0]), int(args[1])
 sh("btrfs", "subvolume", "create", top + "/data")
 rng = random.Random(1)
 left, files = mb << 20, []
@@ -68,7 +54,6 @@ for i in range(small):
         f.write(block[i % 4096:i % 4096 + 1024 + i % 3072])
 sh("btrfs", "subvolume", "snapshot", "-r", top + "/many", top + "/small")
 PY
-umount "$src"
 
 # Stream disks, zeroed for each run; their sizes bound the streams.
 disks() {
@@ -114,49 +99,75 @@ echo "RESULT linux_send_full_ms $(ms $t0 $t1) ms"
 echo "RESULT linux_send_incr_ms $(ms $t1 $t2) ms"
 echo "RESULT linux_send_small_ms $(ms $t2 $t3) ms"
 SH
-disks linux
-echo "bench/send: Linux in QEMU" >&2
-MACHINE=q35 TIMEOUT=${TIMEOUT:-3600} "$LB" script "$out/send-linux.sh" "ro:$img" \
-	$(streams linux) 2>"$out/send-linux.err" | grep '^RESULT ' > "$out/send-linux.txt"
-[ "$(wc -l < "$out/send-linux.txt")" = 3 ] ||
-	{ echo "bench/send: the Linux run failed, see $out/send-linux.err" >&2; exit 1; }
+load() { cut -d' ' -f1 /proc/loadavg; }
 
-disks ghee
-echo "bench/send: ghee in QEMU" >&2
-printf '%s\n' "mount -o ro vda" "time send -q -f vdb /s1" \
-	"time send -q -p /s1 -f vdc /s2" "time send -q -f vdd /small" "umount /" \
-	"poweroff" | KERNEL=build/kernel.elf DISKS="$img $(streams ghee)" scripts/run.sh \
-	> "$out/send-ghee.log" 2>&1 ||
-	{ echo "bench/send: the ghee run failed, see $out/send-ghee.log" >&2; exit 1; }
-awk '{ sub(/\r$/, "") } /^time: / { t[n++] = $2 }
-END {
-	if (n != 3) { print "bench/send: ghee printed " n " times" > "/dev/stderr"; exit 1 }
-	printf "RESULT ghee_send_full_ms %d ms\nRESULT ghee_send_incr_ms %d ms\n", t[0], t[1]
-	printf "RESULT ghee_send_small_ms %d ms\n", t[2]
-}' "$out/send-ghee.log" > "$out/send-ghee.txt" ||
-	{ echo "bench/send: see $out/send-ghee.log" >&2; exit 1; }
-for s in full incr small; do
-	if ! btrfs receive --dump -e -f "$out/send-ghee-$s.img" > /dev/null 2> "$out/send-dump-$s.err"; then
-		echo "bench/send: btrfs receive --dump refused ghee's $s stream, see $out/send-dump-$s.err" >&2
-		exit 1
+# One Linux run: its times in $out/send-linux.txt.
+run_linux() {
+	disks linux
+	echo "bench/send: Linux in QEMU (load $(load))" >&2
+	echo "RESULT load_before_linux $(load) load" > "$out/send-linux.txt"
+	MACHINE=q35 TIMEOUT=${TIMEOUT:-3600} "$LB" script "$out/send-linux.sh" "ro:$img" \
+		$(streams linux) 2>"$out/send-linux.err" | grep '^RESULT ' >> "$out/send-linux.txt"
+	[ "$(wc -l < "$out/send-linux.txt")" = 4 ] ||
+		{ echo "bench/send: the Linux run failed, see $out/send-linux.err" >&2; return 1; }
+}
+
+# One ghee run: its times in $out/send-ghee.txt; its streams must be
+# accepted by btrfs receive --dump.
+run_ghee() {
+	local s
+	disks ghee
+	echo "bench/send: ghee in QEMU (load $(load))" >&2
+	echo "RESULT load_before_ghee $(load) load" > "$out/send-ghee.txt"
+	printf '%s\n' "mount -o ro vda" "time send -q -f vdb /s1" \
+		"time send -q -p /s1 -f vdc /s2" "time send -q -f vdd /small" "umount /" \
+		"poweroff" | KERNEL=${KERNEL:-build/kernel.elf} DISKS="$img $(streams ghee)" scripts/run.sh \
+		> "$out/send-ghee.log" 2>&1 ||
+		{ echo "bench/send: the ghee run failed, see $out/send-ghee.log" >&2; return 1; }
+	awk '{ sub(/\r$/, "") } /^time: / { t[n++] = $2 }
+	END {
+		if (n != 3) { print "bench/send: ghee printed " n " times" > "/dev/stderr"; exit 1 }
+		printf "RESULT ghee_send_full_ms %d ms\nRESULT ghee_send_incr_ms %d ms\n", t[0], t[1]
+		printf "RESULT ghee_send_small_ms %d ms\n", t[2]
+	}' "$out/send-ghee.log" >> "$out/send-ghee.txt" ||
+		{ echo "bench/send: see $out/send-ghee.log" >&2; return 1; }
+	for s in full incr small; do
+		btrfs receive --dump -e -f "$out/send-ghee-$s.img" > /dev/null 2> "$out/send-dump-$s.err" ||
+			{ echo "bench/send: btrfs receive --dump refused ghee's $s stream, see $out/send-dump-$s.err" >&2; return 1; }
+	done
+}
+
+# The results of round $1: both runs' times, the stream sizes, the ratios.
+report() {
+	local s g l res=$out/send-results-$1.txt
+	cat "$out/send-linux.txt" "$out/send-ghee.txt" > "$res"
+	for s in full incr small; do
+		g=$(stream_bytes "$out/send-ghee-$s.img") l=$(stream_bytes "$out/send-linux-$s.img")
+		[ -n "$g" ] && [ -n "$l" ] ||
+			{ echo "bench/send: the $s stream is not on its disk" >&2; return 1; }
+		echo "RESULT ghee_stream_${s}_bytes $g bytes" >> "$res"
+		echo "RESULT linux_stream_${s}_bytes $l bytes" >> "$res"
+	done
+	echo "bench/send: round $1"
+	cat "$res"
+	awk '{ v[$2] = $3 } END {
+		split("full incr small", k, " ")
+		for (i = 1; i <= 3; i++) {
+			g = v["ghee_send_" k[i] "_ms"]; l = v["linux_send_" k[i] "_ms"]
+			printf "send %s: ghee %d ms, linux %d ms, stream %.1f MiB (linux %.1f MiB)\n", k[i], g, l,
+			       v["ghee_stream_" k[i] "_bytes"] / 1048576, v["linux_stream_" k[i] "_bytes"] / 1048576
+			printf "RESULT ratio_send_%s %.2f x\n", k[i], (g > 0 ? l / g : 0)
+		}
+	}' "$res"
+}
+
+# Rounds alternate which system goes first, so that a load that changes
+# during the run weighs on both.
+for r in $(seq 1 "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then
+		run_linux && run_ghee || exit 1
+	else
+		run_ghee && run_linux || exit 1
 	fi
+	report "$r" || exit 1
 done
-res=$out/send-results.txt
-cat "$out/send-linux.txt" "$out/send-ghee.txt" > "$res"
-for s in full incr small; do
-	g=$(stream_bytes "$out/send-ghee-$s.img") l=$(stream_bytes "$out/send-linux-$s.img")
-	[ -n "$g" ] && [ -n "$l" ] ||
-		{ echo "bench/send: the $s stream is not on its disk" >&2; exit 1; }
-	echo "RESULT ghee_stream_${s}_bytes $g bytes" >> "$res"
-	echo "RESULT linux_stream_${s}_bytes $l bytes" >> "$res"
-done
-cat "$res"
-awk '{ v[$2] = $3 } END {
-	split("full incr small", k, " ")
-	for (i = 1; i <= 3; i++) {
-		g = v["ghee_send_" k[i] "_ms"]; l = v["linux_send_" k[i] "_ms"]
-		printf "send %s: ghee %d ms, linux %d ms, stream %.1f MiB (linux %.1f MiB)\n", k[i], g, l,
-		       v["ghee_stream_" k[i] "_bytes"] / 1048576, v["linux_stream_" k[i] "_bytes"] / 1048576
-		printf "RESULT ratio_send_%s %.2f x\n", k[i], (g > 0 ? l / g : 0)
-	}
-}' "$res"

@@ -199,27 +199,11 @@ static int parse_start(int argc, char **argv, struct fs_balance *b,
 	return ret ? ret : *path ? 0 : -EINVAL;
 }
 
-/* strerror's text (progs prints %m) for the errors a balance gives. */
-static const char *err_text(int err)
-{
-	switch (-err) {
-	case ENOSPC: return "No space left on device";
-	case EINPROGRESS: return "Operation now in progress";
-	case EROFS: return "Read-only file system";
-	case EIO: return "Input/output error";
-	case ENOMEM: return "Cannot allocate memory";
-	case EUCLEAN: return "Structure needs cleaning";
-	case EOPNOTSUPP: return "Operation not supported";
-	case EBUSY: return "Device or resource busy";
-	default: return cmd_fs_err_text(err);
-	}
-}
-
 /* The error line of a failed balance run, as btrfs-progs prints it. */
 static void balance_error(const char *path, int err)
 {
 	con_eprintf("ERROR: error during balancing '%s': %s\n", path,
-		    err_text(err));
+		    cmd_fs_strerror(err));
 	if (err != -EINPROGRESS)
 		con_eprintf("There may be more info in syslog - try dmesg | "
 			    "tail\n");
@@ -422,7 +406,7 @@ int cmd_balance_status(int argc, char **argv)
 	}
 	if (ret) {
 		con_eprintf("ERROR: balance status on '%s' failed: %s\n", path,
-			    err_text(ret));
+			    cmd_fs_strerror(ret));
 		return ret;
 	}
 	if (b.state & FS_BAL_RUNNING)
@@ -448,7 +432,7 @@ static int ctl_failed(const char *cmd, const char *path, int err,
 {
 	con_eprintf("ERROR: balance %s on '%s' failed: %s\n", cmd, path,
 		    err == -ENOTCONN ? notconn : err == -EINPROGRESS ?
-		    "Already running" : err_text(err));
+		    "Already running" : cmd_fs_strerror(err));
 	return err;
 }
 

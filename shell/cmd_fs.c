@@ -67,6 +67,34 @@ const char *cmd_fs_err_text(int err)
 	}
 }
 
+/* strerror's text (glibc's, as btrfs-progs' %m and util-linux's err()
+ * print it) for the errors a command passes on from fs/; others get
+ * cmd_fs_err_text's. */
+const char *cmd_fs_strerror(int err)
+{
+	switch (-err) {
+	case ENOENT: return "No such file or directory";
+	case ENOSPC: return "No space left on device";
+	case EINPROGRESS: return "Operation now in progress";
+	case EROFS: return "Read-only file system";
+	case EIO: return "Input/output error";
+	case ENOMEM: return "Cannot allocate memory";
+	case EUCLEAN: return "Structure needs cleaning";
+	case EOPNOTSUPP: return "Operation not supported";
+	case EBUSY: return "Device or resource busy";
+	case EINVAL: return "Invalid argument";
+	case EISDIR: return "Is a directory";
+	case ENOTDIR: return "Not a directory";
+	case EFBIG: return "File too large";
+	case EDQUOT: return "Disk quota exceeded";
+	case ENODEV: return "No such device";
+	case ESPIPE: return "Illegal seek";
+	case ELOOP: return "Too many levels of symbolic links";
+	case ENAMETOOLONG: return "File name too long";
+	default: return cmd_fs_err_text(err);
+	}
+}
+
 /* Print "cmd: what: reason (errno N)" and return err. */
 static int fail(const char *cmd, const char *what, int err)
 {

@@ -41,6 +41,8 @@ int cmd_rm(int argc, char **argv);
 int cmd_mv(int argc, char **argv);
 int cmd_ln(int argc, char **argv);
 int cmd_truncate(int argc, char **argv);
+/* util-linux's fallocate (shell/cmd_fallocate.c). */
+int cmd_fallocate(int argc, char **argv);
 int cmd_chmod(int argc, char **argv);
 int cmd_utimes(int argc, char **argv);
 uint64_t cmd_fs_pattern_word(uint64_t seed, uint64_t w);
@@ -96,6 +98,8 @@ void cmd_fs_time_string(int64_t t, char *out, size_t n);
 void cmd_fs_reset(void);
 
 const char *cmd_fs_err_text(int err);
+/* glibc's strerror text of err (what btrfs-progs and util-linux print). */
+const char *cmd_fs_strerror(int err);
 
 /* One directory entry, copied out of fs_readdir. */
 struct cmd_fs_dirent {

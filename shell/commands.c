@@ -202,6 +202,10 @@ const struct shell_cmd shell_commands[] = {
 	{ "ln", "[-s] TARGET PATH", "hard link (-s: symbolic link)", 2, 3,
 	  cmd_ln },
 	{ "truncate", "PATH SIZE", "set a file's size", 2, 2, cmd_truncate },
+	{ "fallocate", "[-c|-i|-p|-z] [-n] [-x] [-o OFFSET] -l LENGTH FILE",
+	  "preallocate (or -p free, -z zero) a range of a file, as "
+	  "util-linux's; sizes take K, KiB, KB, M... suffixes", 1, -1,
+	  cmd_fallocate },
 	{ "chmod", "MODE PATH", "set permission bits (octal)", 2, 2,
 	  cmd_chmod },
 	{ "utimes", "PATH ATIME MTIME", "set access and modification times "
