@@ -42,8 +42,8 @@
  * atomic words: `failed` (set by the first failure; then all stop), each
  * namer's `pinned`, `snaps` (the sync task's count of snapshots, which
  * tells the sharer the newest) and `scans_done` (the sharer's, which the
- * writers wait for halfway). Each task's counters and state are its own until
- * the coordinator joins it.
+ * writers wait for halfway). Each task's counters and state are its own
+ * until the coordinator joins it.
  */
 #include <ghee/errno.h>
 #include <stdarg.h>
@@ -360,8 +360,8 @@ static int (*const role_fn[])(void *) = {
 	[ROLE_SHARE] = share_run,
 };
 
-/* Start the workers, the sync task and the sharer; on failure stop and join those
- * started. 0 or -ENOMEM. */
+/* Start the workers, the sync task and the sharer; on failure stop and
+ * join those started. 0 or -ENOMEM. */
 static int start_tasks(struct fs_stress *s)
 {
 	unsigned i;
@@ -385,8 +385,9 @@ static int start_tasks(struct fs_stress *s)
 	return 0;
 }
 
-/* Join the writers and namers, then stop and join the readers, the
- * sync task and the sharer. Returns the first task error (a failure is also counted). */
+/* Join the writers and namers, then stop and join the readers, the sync
+ * task and the sharer. Returns the first task error (a failure is also
+ * counted). */
 static int join_tasks(struct fs_stress *s)
 {
 	unsigned i, pass;
