@@ -40,7 +40,7 @@ def host_check(ctx, img):
 
 def stress(ctx, smp, tasks, ops, quota=False):
     img = scratch_image(os.path.join(IMG_DIR, "smp%d.img" % smp), 256 << 20)
-    g = ctx.guest(disks=[img], smp=smp, timeout=150)
+    g = ctx.guest(disks=[img], smp=smp, timeout=600)
     g.boot()
     assert g.online_cpus() == smp, g.cmd("cpus")
     assert "made btrfs on vda" in g.cmd("mkfs vda --nodesize 4096")
