@@ -53,26 +53,23 @@ static int gather(struct stress_task *t, struct fs_ino *v, uint32_t *n)
 
 	*n = 0;
 	for (pass = 0; pass < (snaps ? 2u : 1u); pass++) {
+		/* t->path2: where the writers' directories are */
+		if (pass == 0)
+			stress_path(t->path2, "%s", s->dir);
+		else
+			stress_path(t->path2, "%s.snap%llu%s", s->dir,
+				    (unsigned long long)(snaps - 1), s->dir);
 		for (w = 0; w < stress_writers(s); w++) {
 			for (f = 0; f < WRITER_FILES; f++) {
-				if (pass == 0)
-					stress_path(t->path, "%s/w%u/f%u",
-						    s->dir, w, f);
-				else
-					stress_path(t->path, "%s.snap%llu%s/w%u"
-						    "/f%u", s->dir,
-						    (unsigned long long)(snaps -
-									 1),
-						    s->dir, w, f);
-				ret = fs_lookup(s->fs, t->path, 0, &v[*n]);
-				if (ret == 0)
-					(*n)++;
-				else if (ret != -ENOENT)
+				ret = fs_lookup(s->fs, stress_path(t->path,
+						"%s/w%u/f%u", t->path2, w, f),
+						0, &v[*n]);
+				if (ret && ret != -ENOENT)
 					return stress_fail(t, "%s: lookup: %s "
-							   "(errno %d)",
-							   t->path,
+							   "(errno %d)", t->path,
 							   cmd_fs_err_text(ret),
 							   -ret);
+				*n += ret == 0;
 			}
 		}
 	}
