@@ -67,7 +67,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash ioerr progs-corpus codec-srcs codec-defs defrag-scale balance-send-long
+.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash ioerr progs-corpus codec-srcs codec-defs defrag-scale balance-send-long stress-long
 
 all: kernel host loader
 
@@ -270,6 +270,11 @@ ioerr: $(HOSTTEST)
 # (tests/host/test_defrag.c; GHEE_DEFRAG_MIB, GHEE_DEFRAG_SNAPS pick others).
 defrag-scale: $(HOSTTEST)
 	GHEE_DEFRAG_SCALE=1 $(HOSTTEST) defrag.reference_scale
+
+# The stress workload's long shape (tests/host/test_fs_stress.c): each
+# case with 20 times the operations (GHEE_STRESS_LONG).
+stress-long: $(HOSTTEST)
+	GHEE_STRESS_LONG=1 $(HOSTTEST) fs_stress
 
 # Send beside balance at full size (tests/qemu/test_balance_send.py): the
 # btrfs/252 shape with 24 snapshots and a random seed (printed), the

@@ -26,16 +26,24 @@
  *                   readdir and stat, but only if its name is gone too: a
  *                   name that still leads to an inode stat could not find
  *                   is a half-done change seen from outside.
+ *   sync task       commits every SYNC_MS, snapshots the top level as
+ *                   DIR.snapN every SNAP_EVERY commits and deletes the
+ *                   snapshot before.
+ *   sharer          dedupe scans of the writers' files, live and in the
+ *                   newest snapshot, and defrags of them
+ *                   (fs_stress_share.c).
  *
  * After the tasks end, every writer file is compared whole, each namer's
  * directory against its list, and one more walk requires every name to
  * hold; then a sync and fs_check. fs_stress_verify() repeats the checks,
  * e.g. after a remount.
  *
- * Concurrency: the tasks share nothing but the filesystem and two kinds
- * of atomic flags: `failed` (set by the first failure; then all stop) and
- * each namer's `pinned`. Each task's counters and state are its own until
- * the coordinator joins it.
+ * Concurrency: the tasks share nothing but the filesystem and a few
+ * atomic words: `failed` (set by the first failure; then all stop), each
+ * namer's `pinned`, `snaps` (the sync task's count of snapshots, which
+ * tells the sharer the newest) and `scans_done` (the sharer's, which the
+ * writers wait for halfway). Each task's counters and state are its own
+ * until the coordinator joins it.
  */
 #include <ghee/errno.h>
 #include <stdarg.h>
@@ -69,9 +77,11 @@ static const char *const count_names[FS_STRESS_NR_COUNTS] = {
 	[FS_STRESS_READ] = "read",	[FS_STRESS_VANISHED] = "vanished",
 	[FS_STRESS_SYNC] = "sync",	[FS_STRESS_SNAPSHOT] = "snapshot",
 	[FS_STRESS_SUBVOL_DELETE] = "subvol-delete",
+	[FS_STRESS_DEDUPE_SCAN] = "dedupe-scan",
+	[FS_STRESS_DEDUPED] = "deduped-bytes", [FS_STRESS_DEFRAG] = "defrag",
 };
 
-static const char role_letter[] = { 'w', 'n', 'r', 's', 'c' };
+static const char role_letter[] = { 'w', 'n', 'r', 's', 'd', 'c' };
 
 /* A random number below n (n > 0). */
 uint64_t stress_rand(struct stress_task *t, uint64_t n)
@@ -246,6 +256,8 @@ static int sync_run(void *arg)
 			ret = snapshot_step(t, snaps++, 0);
 			if (ret)
 				return ret;
+			__atomic_store_n(&t->s->snaps, snaps,
+					 __ATOMIC_RELAXED);
 		}
 	}
 	return snaps ? snapshot_step(t, snaps - 1, 1) : 0;
@@ -269,7 +281,7 @@ static void task_free_bufs(struct stress_task *t)
 int fs_stress_new(const struct fs_stress_opts *o, struct fs_stress **out)
 {
 	struct fs_stress *s;
-	unsigned i, n = o->tasks + 2;	/* workers, sync, the final check */
+	unsigned i, n = STRESS_ALL_TASKS(o->tasks);
 	int ret = 0;
 
 	if (o->tasks < 1 || o->tasks > FS_STRESS_TASKS_MAX) {
@@ -298,7 +310,7 @@ int fs_stress_new(const struct fs_stress_opts *o, struct fs_stress **out)
 
 		t->s = s;
 		t->role = i < o->tasks ? (enum stress_role)(i % 3) :
-			  i == o->tasks ? ROLE_SYNC : ROLE_CHECK;
+			  (enum stress_role)(ROLE_SYNC + i - o->tasks);
 		t->nth = i < o->tasks ? i / 3 : 0;
 		t->rng = (((o->seed + 1) * 0x9E3779B97F4A7C15ull) ^
 			  ((i + 1) * 0xBF58476D1CE4E5B9ull)) | 1;
@@ -325,7 +337,7 @@ void fs_stress_free(struct fs_stress *s)
 
 	if (!s)
 		return;
-	for (i = 0; i < s->o.tasks + 2; i++)
+	for (i = 0; i < STRESS_ALL_TASKS(s->o.tasks); i++)
 		task_free_bufs(&s->t[i]);
 	kfree(s->t);
 	kfree(s);
@@ -345,16 +357,17 @@ unsigned stress_namers(const struct fs_stress *s)
 static int (*const role_fn[])(void *) = {
 	[ROLE_WRITER] = writer_run, [ROLE_NAMER] = namer_run,
 	[ROLE_READER] = reader_run, [ROLE_SYNC] = sync_run,
+	[ROLE_SHARE] = share_run,
 };
 
-/* Start the workers and the sync task; on failure stop and join those
- * started. 0 or -ENOMEM. */
+/* Start the workers, the sync task and the sharer; on failure stop and
+ * join those started. 0 or -ENOMEM. */
 static int start_tasks(struct fs_stress *s)
 {
 	unsigned i;
 	char name[TASK_NAME_MAX];
 
-	for (i = 0; i <= s->o.tasks; i++) {
+	for (i = 0; i < STRESS_ALL_TASKS(s->o.tasks) - 1; i++) {
 		struct stress_task *t = &s->t[i];
 
 		snprintf(name, sizeof(name), "fss-%c%u", role_letter[t->role],
@@ -372,15 +385,16 @@ static int start_tasks(struct fs_stress *s)
 	return 0;
 }
 
-/* Join the writers and namers, then stop and join the readers and the
- * sync task. Returns the first task error (a failure is also counted). */
+/* Join the writers and namers, then stop and join the readers, the sync
+ * task and the sharer. Returns the first task error (a failure is also
+ * counted). */
 static int join_tasks(struct fs_stress *s)
 {
 	unsigned i, pass;
 	int ret = 0, r;
 
 	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i <= s->o.tasks; i++) {
+		for (i = 0; i < STRESS_ALL_TASKS(s->o.tasks) - 1; i++) {
 			struct stress_task *t = &s->t[i];
 			int busy = t->role == ROLE_WRITER ||
 				   t->role == ROLE_NAMER;
@@ -397,6 +411,12 @@ static int join_tasks(struct fs_stress *s)
 	return ret;
 }
 
+/* The coordinator's task record, for the checks after the run. */
+static struct stress_task *check_task(struct fs_stress *s)
+{
+	return &s->t[STRESS_ALL_TASKS(s->o.tasks) - 1];
+}
+
 /* Checks after the tasks: writers' files, namers' directories, a walk in
  * which every name must hold. 0 or the first failure. */
 static int verify(struct fs_stress *s)
@@ -410,7 +430,7 @@ static int verify(struct fs_stress *s)
 		else if (s->t[i].role == ROLE_NAMER)
 			ret = namer_verify_own(&s->t[i]);
 	}
-	return ret ? ret : reader_walk(&s->t[s->o.tasks + 1]);
+	return ret ? ret : reader_walk(check_task(s));
 }
 
 int fs_stress_verify(struct fs_stress *s, struct fs_info *fs)
@@ -451,6 +471,8 @@ int fs_stress_run(struct fs_stress *s, struct fs_info *fs,
 	s->failed = 0;
 	s->cancelled = 0;
 	s->ops_done = 0;
+	s->snaps = 0;
+	s->scans_done = 0;
 	s->settled = 0;
 	ret = make_dirs(s);
 	if (ret == 0)
@@ -478,20 +500,20 @@ int fs_stress_run(struct fs_stress *s, struct fs_info *fs,
 		if (ret == 0)
 			ret = fs_sync(fs);
 		if (ret)
-			ret = stress_fail(&s->t[s->o.tasks + 1], "sync: %s "
+			ret = stress_fail(check_task(s), "sync: %s "
 					  "(errno %d)", cmd_fs_err_text(ret),
 					  -ret);
 	}
 	if (ret == 0) {
 		ret = fs_check(fs, &rep->check);
 		if (ret)
-			ret = stress_fail(&s->t[s->o.tasks + 1], "fsck: %s "
+			ret = stress_fail(check_task(s), "fsck: %s "
 					  "(errno %d)", cmd_fs_err_text(ret),
 					  -ret);
 	}
 	rep->ns = t1 - t0;
 	rep->verify_ns = time_ns() - t1;
-	for (i = 0; i < s->o.tasks + 2; i++) {
+	for (i = 0; i < STRESS_ALL_TASKS(s->o.tasks); i++) {
 		for (c = 0; c < FS_STRESS_NR_COUNTS; c++)
 			rep->count[c] += s->t[i].count[c];
 		rep->failures += s->t[i].failures;

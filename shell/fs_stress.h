@@ -21,7 +21,8 @@
 
 struct fs_stress_opts {
 	/* Worker tasks, 1..FS_STRESS_TASKS_MAX; task i writes data (i % 3
-	 * == 0), changes names (1) or reads (2). One sync task runs too. */
+	 * == 0), changes names (1) or reads (2). A sync task (commits and
+	 * snapshots) and a sharer (dedupe scans and defrags) run too. */
 	unsigned tasks;
 	uint64_t ops;		/* operations of each writer and namer */
 	uint64_t seed;		/* seeds every choice and every byte */
@@ -53,6 +54,9 @@ enum fs_stress_count {
 	FS_STRESS_SYNC,		/* commits by the sync task */
 	FS_STRESS_SNAPSHOT,	/* snapshots of the top level it took */
 	FS_STRESS_SUBVOL_DELETE,	/* and deleted */
+	FS_STRESS_DEDUPE_SCAN,	/* sharer: dedupe scans of the writers' files */
+	FS_STRESS_DEDUPED,	/* bytes they shared */
+	FS_STRESS_DEFRAG,	/* sharer: defrags of a writer's file */
 	FS_STRESS_NR_COUNTS,
 };
 

@@ -322,6 +322,8 @@ int writer_run(void *arg)
 		ret = make_file(t, i, 0);
 	for (n = 0; n < t->s->o.ops && ret == 0 && !stress_stopping(t);
 	     n++, stress_op_done(t)) {
+		if (n == t->s->o.ops / 2)
+			share_await_scan(t);
 		i = (unsigned)stress_rand(t, WRITER_FILES);
 		ret = writer_op(t, i);
 		if (ret == 0 && n % VERIFY_EVERY == VERIFY_EVERY - 1)

@@ -30,8 +30,13 @@ enum stress_role {
 	ROLE_NAMER,		/* namespace changes */
 	ROLE_READER,		/* walks and checks the whole tree */
 	ROLE_SYNC,		/* commits every few milliseconds */
+	ROLE_SHARE,		/* dedupe scans and defrags */
 	ROLE_CHECK,		/* the coordinator's checks after the run */
 };
+
+/* Task records of a run of n workers: the workers, the sync task, the
+ * sharer, and the coordinator's ROLE_CHECK (last; never a task). */
+#define STRESS_ALL_TASKS(n) ((n) + 3)
 
 struct writer_state;
 struct namer_state;
@@ -56,11 +61,16 @@ struct fs_stress {
 	struct fs_stress_opts o;	/* [I] o.dir points at dir */
 	char dir[FS_STRESS_DIR_MAX + 1];	/* [I] */
 	struct fs_info *fs;		/* [I] during a run or a verify */
-	/* [I] o.tasks workers, then the sync task, then ROLE_CHECK. */
+	/* [I] o.tasks workers, then the sync task, the sharer, and
+	 * ROLE_CHECK. */
 	struct stress_task *t;
 	int failed;			/* [a] a check failed: all stop */
 	int cancelled;			/* [a] kill or Ctrl-C: all stop */
 	uint64_t ops_done;		/* [a] writer and namer operations */
+	uint64_t snaps;			/* [a] snapshots the sync task took:
+					 * DIR.snap<snaps - 1> is the newest */
+	uint64_t scans_done;		/* [a] dedupe scans the sharer
+					 * finished */
 	int settled;			/* [I] the tasks have ended: every
 					 * name must hold, files be whole */
 };
@@ -94,6 +104,12 @@ int namer_check_read(struct stress_task *t, const char *path,
 size_t namer_link_target(uint64_t id, char *buf);
 int namer_check_link(struct stress_task *t, const char *path,
 		     struct fs_ino ino);
+
+/* fs_stress_share.c: the sharer. */
+int share_run(void *arg);
+/* A writer at its halfway point: wait until the sharer has finished a
+ * dedupe scan, or the run stops. */
+void share_await_scan(struct stress_task *t);
 
 /* fs_stress_ns.c: namers and readers. */
 int namer_init(struct stress_task *t);

@@ -6,8 +6,12 @@
  * `btrfs check` of the image (when btrfs-progs is installed), remount and
  * verify the same contents again, and fsck once more.
  *
- * Two shapes: 8 tasks on 4 KiB nodes (deep trees, many splits and merges)
- * and 4 tasks on the default 16 KiB nodes. The console is captured during
+ * Three shapes: 8 tasks on 4 KiB nodes (deep trees, many splits and
+ * merges), 4 tasks on the default 16 KiB nodes, and 4 tasks with quotas
+ * on (every commit accounts the sharer's dedupes and defrags and the
+ * snapshots; btrfs check compares the counts). Each is a short sample;
+ * GHEE_STRESS_LONG=1 (`make stress-long`) runs them with STRESS_LONG_X
+ * times the operations. The console is captured during
  * the run (stat of an inode removed meanwhile logs an error) and shown
  * only when the run fails. A failing image is kept in /tmp and named;
  * GHEE_TEST_SEED reruns a seed. And the `fsstress` command's answers to
@@ -28,6 +32,7 @@
 #include "test.h"
 
 #define IMAGE_BYTES (256ull << 20)
+#define STRESS_LONG_X 20	/* GHEE_STRESS_LONG: operations times this */
 
 /* A fresh image file in /tmp, opened as the next disk. */
 static struct blkdev *new_disk(char *path, uint32_t nodesize)
@@ -75,9 +80,9 @@ static const char *remount_verify(struct blkdev *dev, struct fs_stress *s)
 }
 
 /* Run the workload with tasks tasks of ops operations on a new image of
- * nodesize nodes; NULL or what failed. */
+ * nodesize nodes, with quotas on when quota; NULL or what failed. */
 static const char *stress(unsigned tasks, uint64_t ops, uint32_t nodesize,
-			  char *path)
+			  int quota, char *path)
 {
 	struct fs_stress_opts so = { tasks, ops, test_seed(), "/stress" };
 	struct fs_stress_report rep;
@@ -91,6 +96,10 @@ static const char *stress(unsigned tasks, uint64_t ops, uint32_t nodesize,
 		return "no image";
 	if (fs_mount(dev, 0, &fs))
 		return "the new image does not mount";
+	if (quota && fs_quota_enable(fs)) {
+		fs_umount(fs);
+		return "quota enable failed";
+	}
 	if (fs_stress_new(&so, &s)) {
 		fs_umount(fs);
 		return "fs_stress_new failed";
@@ -100,12 +109,15 @@ static const char *stress(unsigned tasks, uint64_t ops, uint32_t nodesize,
 	if (ret)
 		print_comment(host_console_output());
 	host_console_capture(0);
-	printf("# %u tasks, %llu ops each, %u-byte nodes:\n", tasks,
-	       (unsigned long long)ops, nodesize ? nodesize : 16384);
+	printf("# %u tasks, %llu ops each, %u-byte nodes, quotas %s:\n",
+	       tasks, (unsigned long long)ops, nodesize ? nodesize : 16384,
+	       quota ? "on" : "off");
 	fs_stress_print(&rep, "#   ");
 	fs_umount(fs);
 	if (ret)
 		why = "the workload failed (see the fsstress lines)";
+	else if (!rep.count[FS_STRESS_DEDUPE_SCAN])
+		why = "the sharer finished no dedupe scan";
 	else if (test_btrfs_check(__FILE__, __LINE__, btrfs_check_file(path)))
 		why = "btrfs check";	/* the failure it recorded comes first */
 	else
@@ -114,10 +126,15 @@ static const char *stress(unsigned tasks, uint64_t ops, uint32_t nodesize,
 	return why;
 }
 
-static void stress_case(unsigned tasks, uint64_t ops, uint32_t nodesize)
+static void stress_case(unsigned tasks, uint64_t ops, uint32_t nodesize,
+			int quota)
 {
 	char path[] = "/tmp/ghee-stress-XXXXXX";
-	const char *why = stress(tasks, ops, nodesize, path);
+	const char *why;
+
+	if (getenv("GHEE_STRESS_LONG"))
+		ops *= STRESS_LONG_X;
+	why = stress(tasks, ops, nodesize, quota, path);
 
 	if (why) {
 		printf("# image kept at %s\n", path);
@@ -129,12 +146,17 @@ static void stress_case(unsigned tasks, uint64_t ops, uint32_t nodesize)
 
 TEST(fs_stress, eight_tasks_small_nodes)
 {
-	stress_case(8, 1500, 4096);
+	stress_case(8, 1500, 4096, 0);
 }
 
 TEST(fs_stress, four_tasks)
 {
-	stress_case(4, 1500, 0);
+	stress_case(4, 1500, 0, 0);
+}
+
+TEST(fs_stress, four_tasks_quotas)
+{
+	stress_case(4, 500, 0, 1);
 }
 
 /* Run line; 0 when it failed with -EINVAL, printing why and the usage. */

@@ -1,10 +1,12 @@
 """The concurrent filesystem workload (`fsstress`, shell/fs_stress.c) in
 ghee on several CPUs: writers, namers and readers at once with a sync
-task, each checking what it sees; at the end the workload verifies every
-file and name and runs ghee's fsck. Then sync, umount and poweroff, and on
-the host `btrfs check` must find the image clean and the host tool's fsck
-agree. Two CPUs with 6 tasks, and four CPUs with 8 tasks, on 4 KiB nodes
-(deep trees). FSSTRESS_SEED=N reruns with another seed."""
+task (commits, snapshots) and a sharer (dedupe scans, defrags), each
+checking what it sees; at the end the workload verifies every file and
+name and runs ghee's fsck. Then sync, umount and poweroff, and on the host
+`btrfs check` must find the image clean (quota counts included) and the
+host tool's fsck agree. Two CPUs with 6 tasks, and four CPUs with 8 tasks
+and quotas on, on 4 KiB nodes (deep trees). FSSTRESS_SEED=N reruns with
+another seed."""
 import os
 import re
 import shutil
@@ -36,18 +38,24 @@ def host_check(ctx, img):
         r.stdout[-2000:]
 
 
-def stress(ctx, smp, tasks, ops):
+def stress(ctx, smp, tasks, ops, quota=False):
     img = scratch_image(os.path.join(IMG_DIR, "smp%d.img" % smp), 256 << 20)
-    g = ctx.guest(disks=[img], smp=smp, timeout=150)
+    g = ctx.guest(disks=[img], smp=smp, timeout=600)
     g.boot()
     assert g.online_cpus() == smp, g.cmd("cpus")
     assert "made btrfs on vda" in g.cmd("mkfs vda --nodesize 4096")
     assert "mounted vda read-write" in g.cmd("mount vda")
+    if quota:
+        out = g.cmd("quota enable /")
+        assert "errno" not in out and "usage" not in out, out
     out = g.cmd("fsstress -t %d -n %d -s %d" % (tasks, ops, SEED))
     assert "fsstress: passed" in out and "FAILED" not in out, failures(out)
     assert re.search(r"fsck generation \d+: .*, 0 errors", out), out[-800:]
     times = re.search(r"workload [\d.]+ s", out).group(0)
-    ctx.note("%d tasks, %d ops, seed %d, %s" % (tasks, ops, SEED, times))
+    shared = re.search(r"dedupe-scan \d+, deduped-bytes \d+, defrag \d+",
+                       out).group(0)
+    ctx.note("%d tasks, %d ops, seed %d, quotas %s, %s, %s"
+             % (tasks, ops, SEED, "on" if quota else "off", shared, times))
     out = g.cmd("sync")
     assert "errno" not in out, out
     assert "unmounted vda" in g.cmd("umount")
@@ -61,4 +69,4 @@ def test_smp2(ctx):
 
 
 def test_smp4(ctx):
-    stress(ctx, 4, 8, 100)
+    stress(ctx, 4, 8, 100, quota=True)
