@@ -338,6 +338,14 @@ static void *held_read(void *arg)
 	return NULL;
 }
 
+static void let_go(struct held *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->go = 1;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* The mover, in a thread of its own. */
 struct mover_run {
 	struct movers_env *e;
@@ -372,10 +380,7 @@ static int move_while_held(struct movers_env *e, struct held *h,
 	       !(at_move && __atomic_load_n(&e->fs->extent_moves,
 					    __ATOMIC_ACQUIRE) != moves))
 		usleep(1000);
-	pthread_mutex_lock(&h->lock);
-	h->go = 1;
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->lock);
+	let_go(h);
 	pthread_join(t, NULL);
 	return m.ret;
 }
@@ -410,14 +415,10 @@ static void hold_reader_across(int (*mover)(struct movers_env *),
 	while (!h.inside)
 		pthread_cond_wait(&h.cond, &h.lock);
 	pthread_mutex_unlock(&h.lock);
-	if (h.was_held) {
+	if (h.was_held)
 		ret = move_while_held(&e, &h, mover, at_move);
-	} else {
-		pthread_mutex_lock(&h.lock);
-		h.go = 1;
-		pthread_cond_broadcast(&h.cond);
-		pthread_mutex_unlock(&h.lock);
-	}
+	else
+		let_go(&h);
 	pthread_join(t, NULL);
 	if (!h.was_held)
 		test_fail(__FILE__, __LINE__, "the reader read no data piece");
