@@ -270,9 +270,10 @@ static int tree_ref(struct defrag *d, u64 root, u64 bytenr, u8 level,
 
 /*
  * Copy b to a new block with v's children or repointed items: the root
- * block (is_root) as the tree's own, normal references; a shared block
- * (or one already FULL_BACKREF) as FULL_BACKREF; any other block with
- * b's normal references. *out: the copy's address.
+ * block (is_root) as the tree's own, normal references; a shared block,
+ * one already FULL_BACKREF or another tree's as FULL_BACKREF; any other
+ * block with b's normal references (the file comment). *out: the copy's
+ * address.
  */
 static int copy_block(struct defrag *d, struct ctree_root *root,
 		      struct tree_block *b, const u64 *v, int is_root,
