@@ -25,13 +25,19 @@
  * steps, STEP_COPY_BYTES a commit (a run's extent is allocated whole in
  * the commit that starts it and filled over the next ones); each of
  * them also points the file's own subvolume at everything copied so
- * far, so a new extent is referenced from its first commit. The last of
- * them also merges the file's items that now name adjoining new bytes
- * (defrag_merge.c; merging in each of them aborted the second one's
- * commit on the new extent's references: not understood yet). A run whose
- * extent lost every reference between two of them (a writer replaced
- * what was copied: new_ext_alive) is left unfinished, its space never
- * written again. Each
+ * far, so a new extent is referenced from its first commit. After each
+ * of them the file's items that now name adjoining new bytes are merged
+ * (defrag_merge.c), so little metadata waits between steps: not inside
+ * the commit but as a change of the file's data, under its inode lock
+ * for write as a write takes (merge_own). A read of the file walks its
+ * items leaf by leaf holding that lock for read, and would see keys
+ * vanish under it (bytes read as a hole); the repointing inside the
+ * commit changes no key, so readers notice it instead (below). (Merging
+ * inside every step's commit once aborted the second one: the copied
+ * leaves' FULL_BACKREF bug, defrag_walk.c.) A run whose extent lost
+ * every reference between two of them (a writer replaced what was
+ * copied: new_ext_alive) is left unfinished, its space never written
+ * again. Each
  * step is defrag_walk.c's walk inside trans_commit_with, so its delayed
  * refs are merged as queued and run at its commit: the work of a step
  * follows one tree's changed blocks, not the number of snapshots. A
@@ -74,6 +80,7 @@
 #include "subvol.h"
 #include "tree_check.h"
 #include "transaction.h"
+#include "write_common.h"
 
 #define DEFRAG_TARGET_DEFAULT (32ULL << 20)	/* btrfs-progs' -t */
 #define PASS_RUN_BYTES (128ULL << 20)		/* run data per pass */
@@ -485,16 +492,32 @@ static int copy_some(struct defrag_call *c)
 	return ret;
 }
 
-/* Merge the file's items the step pointed at adjoining new bytes. */
+/*
+ * Merge the file's items the steps so far pointed at adjoining new
+ * bytes, as a change of the file's data (see the file comment). Not in
+ * a read-only subvolume, whose keys stay as send saw them (defrag only
+ * repoints items there, as dedupe does). A failure aborts the
+ * transaction: a group half merged would read as a hole.
+ */
 static int merge_own(struct defrag_call *c)
 {
-	const struct subvol_root *sv;
-	int ret = subvol_get(c->d.fs, c->file.root, &sv);
+	struct ctree_root *root;
+	struct wctx w;
+	int ret = wctx_begin_file(c->d.fs, &w, c->file, 0);
 
-	return ret ? ret : defrag_merge_file(&c->d,
-					     (struct ctree_root *)&sv->root,
-					     c->file.ino, c->pass_from,
-					     c->pos);
+	if (ret)
+		return ret;
+	ret = wctx_root(&w, c->file.root, &root);
+	if (ret == 0) {
+		ret = defrag_merge_file(&c->d, &w, root, c->file.ino,
+					c->pass_from, c->pos);
+		if (ret)
+			trans_abort(w.t, ret);
+	} else if (ret == -EROFS || ret == -ENOENT) {
+		ret = 0;	/* read-only, or deleted: nothing to merge */
+	}
+	wctx_end(&w);
+	return ret;
 }
 
 /* The first steps of a pass, a commit each: copy the next of the runs'
@@ -516,8 +539,6 @@ static int first_step(struct trans *t, void *arg)
 		ret = new_extents_queue(c);
 		if (ret == 0)
 			ret = step_tree(c, c->file.root);
-		if (ret == 0 && c->copied)
-			ret = merge_own(c);
 	}
 	if (ret)
 		trans_abort(t, ret);
@@ -642,6 +663,8 @@ static int one_pass(struct defrag_call *c)
 	c->nx_queued = 0;
 	do {
 		ret = step_commit(c, first_step);
+		if (ret == 0 && c->d.nnx)
+			ret = merge_own(c);
 		if (ret == 0 && !c->copied)
 			ret = progress_add(0);	/* a cancellation point */
 	} while (ret == 0 && !c->copied);

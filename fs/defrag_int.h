@@ -11,6 +11,7 @@
 struct ctree_root;
 struct fs_info;
 struct trans;
+struct wctx;
 
 /* A range of old data that now also lives at a new place. */
 struct piece {
@@ -51,7 +52,7 @@ struct piece *defrag_piece_find(const struct defrag *d, u64 addr);
 int defrag_plain_item(const u8 *fe, u32 size);
 int defrag_piece_ok(struct defrag *d, struct piece *p);
 int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed);
-int defrag_merge_file(struct defrag *d, struct ctree_root *root, u64 ino,
-		      u64 from, u64 to);
+int defrag_merge_file(const struct defrag *d, struct wctx *w,
+		      struct ctree_root *root, u64 ino, u64 from, u64 to);
 
 #endif

@@ -14,8 +14,12 @@
  * defragmented file's own tree is merged: in the other trees keys never
  * change, so their blocks stay shared.
  *
- * Runs inside a defrag commit (no change runs beside it): the tree is
- * changed through the ordinary write path, copy-on-write included.
+ * Runs as a change of the file's data (its inode lock held for write,
+ * defrag.c: merge_own), after each of defrag's first steps: the tree is
+ * changed through the ordinary write path, copy-on-write included. The
+ * items are found as they are then: whatever a writer changed since the
+ * step, items that adjoin and name adjoining bytes of one extent hold
+ * the same bytes as one item.
  */
 #include <ghee/errno.h>
 
@@ -46,8 +50,9 @@ static int ours(const struct defrag *d, const u8 *fe, u32 size)
 /* The next group of items to merge from file offset *from: its first
  * key, the first item's length and the group's end in the file (*start,
  * *nb0, *end); 0 found, 1 none before to. */
-static int next_group(struct defrag *d, struct ctree_root *root, u64 ino,
-		      u64 *from, u64 to, u64 *start, u64 *nb0, u64 *end)
+static int next_group(const struct defrag *d, struct ctree_root *root,
+		      u64 ino, u64 *from, u64 to, u64 *start, u64 *nb0,
+		      u64 *end)
 {
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, *from };
 	struct ctree_path p;
@@ -95,22 +100,21 @@ static int next_group(struct defrag *d, struct ctree_root *root, u64 ino,
 
 /* Make the items of [start, end) one: the others go, then the first
  * (nb0 bytes) covers it all. */
-static int merge_group(struct trans *t, struct ctree_root *root, u64 ino,
+static int merge_group(struct wctx *w, struct ctree_root *root, u64 ino,
 		       u64 start, u64 nb0, u64 end)
 {
-	struct wctx w = { t->fs, t, NULL, 0 };
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, start };
 	struct ctree_path p;
 	u64 freed = 0;
 	u32 size;
-	int ret = file_drop_range(&w, root, ino, start + nb0, end, &freed);
+	int ret = file_drop_range(w, root, ino, start + nb0, end, &freed);
 
 	if (ret == 0 && freed != end - start - nb0)
 		ret = -EUCLEAN;	/* the group was not what was found */
 	if (ret)
 		return ret;
 	ctree_path_init(&p);
-	ret = ctree_search_write(t, root, &k, &p, 0);
+	ret = ctree_search_write(w->t, root, &k, &p, 0);
 	if (ret == 0)
 		D_SET64(struct d_file_extent_item, ctree_item_ptr_w(&p, &size),
 			num_bytes, end - start);
@@ -120,18 +124,18 @@ static int merge_group(struct trans *t, struct ctree_root *root, u64 ino,
 
 /*
  * Merge file ino's items in [from, to) of root (its own subvolume) that
- * name adjoining bytes of one of d's new extents. Caller is inside the
- * commit, d->t set.
+ * name adjoining bytes of one of d's new extents, in change w (the
+ * file's inode lock held for write).
  */
-int defrag_merge_file(struct defrag *d, struct ctree_root *root, u64 ino,
-		      u64 from, u64 to)
+int defrag_merge_file(const struct defrag *d, struct wctx *w,
+		      struct ctree_root *root, u64 ino, u64 from, u64 to)
 {
 	u64 start = 0, nb0 = 0, end = 0;
 	int ret;
 
 	while ((ret = next_group(d, root, ino, &from, to, &start, &nb0,
 				 &end)) == 0) {
-		ret = merge_group(d->t, root, ino, start, nb0, end);
+		ret = merge_group(w, root, ino, start, nb0, end);
 		if (ret)
 			return ret;
 	}

@@ -18,14 +18,27 @@
  *    its references dropped before and queued again after;
  *  - the root block: a copy owned by the tree with normal references,
  *    as copy-on-write makes it (the old root's references go with it);
- *  - any other block: a copy flagged FULL_BACKREF, so that what it
- *    points to is referenced by its address, whichever trees reach it:
- *    its references are right for every tree that will point at it, in
- *    this step and the later ones. (Case 3d of the reference turns it
+ *  - a block more than one parent points at, one already FULL_BACKREF,
+ *    or one another tree owns: a copy flagged FULL_BACKREF, so that what
+ *    it points to is referenced by its address, whichever trees reach
+ *    it: its references are right for every tree that will point at it,
+ *    in this step and the later ones. (Case 3d of the reference turns it
  *    back into a normal block when one tree later copies it.)
+ *  - any other block (one parent, this tree's own, normal references):
+ *    a copy with normal references, the tree's as the old block's were.
+ *    Its one parent is copied once too, so no other parent will point at
+ *    it. It must not be FULL_BACKREF: a block younger than the tree's
+ *    last snapshot is taken by copy-on-write to be unshared with normal
+ *    references without looking (extent_alloc.c, can_be_shared, as
+ *    Linux's btrfs_block_can_be_shared), so the shared refs a
+ *    FULL_BACKREF copy gave what it points to would be left naming a
+ *    freed block (btrfs check: "bad full backref", and later drops of the
+ *    normal refs that were never made fail: -EUCLEAN).
  * A copy keeps the old block's bytes but for its address and pointers,
  * generation included (as relocation's copies do): sharing detection
- * (last_snapshot) and send's generation tests see what they saw.
+ * (last_snapshot) and send's generation tests see what they saw. (A
+ * block that is shared or another tree's is never younger than the last
+ * snapshot of a tree reaching it, so its FULL_BACKREF copy is looked up.)
  *
  * Freeing: an old block loses a reference when a block pointing at it
  * is replaced or freed; when none is left (extent_lookup_info counts the
@@ -257,14 +270,16 @@ static int tree_ref(struct defrag *d, u64 root, u64 bytenr, u8 level,
 
 /*
  * Copy b to a new block with v's children or repointed items: the root
- * block (is_root) as the tree's own, normal references, any other block
- * as FULL_BACKREF. *out: the copy's address.
+ * block (is_root) as the tree's own, normal references; a shared block,
+ * one already FULL_BACKREF or another tree's as FULL_BACKREF; any other
+ * block with b's normal references (the file comment). *out: the copy's
+ * address.
  */
 static int copy_block(struct defrag *d, struct ctree_root *root,
 		      struct tree_block *b, const u64 *v, int is_root,
 		      u64 *out)
 {
-	u64 refs, flags, nflags = is_root ? 0 : BTRFS_BLOCK_FLAG_FULL_BACKREF;
+	u64 refs, flags, nflags = 0;
 	struct tree_block *nb;
 	int ret = extent_lookup_info(d->t, b->start, tb_level(b), 0, &refs,
 				     &flags);
@@ -272,6 +287,10 @@ static int copy_block(struct defrag *d, struct ctree_root *root,
 	if (ret == 0 && is_root && (refs != 1 ||
 				    (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF)))
 		ret = -EUCLEAN;	/* a root block only its tree holds */
+	if (ret == 0 && !is_root &&
+	    (refs > 1 || (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF) ||
+	     tb_owner(b) != root->objectid))
+		nflags = BTRFS_BLOCK_FLAG_FULL_BACKREF;
 	/* Allocated with a ref from root: the root block's own ref; any
 	 * other copy gives it back, its parents hold it. */
 	if (ret == 0)
@@ -313,7 +332,12 @@ static int copy_block(struct defrag *d, struct ctree_root *root,
  * a writable tree may have been replaced by copy-on-write, or the last
  * snapshot pointing at one deleted, freeing it, and its space may since
  * hold another block. The block at to must be one of this pass's copies
- * (d->made), of from, and still referenced, flagged as they are.
+ * (d->made), of from, and still referenced, flagged FULL_BACKREF as
+ * shared copies are. A copy with normal references is never taken
+ * again (its space, once freed, could hold such a block): the one parent
+ * of its old block is reached first, and that parent's copy is taken
+ * instead while alive; when it is not, the old block, still held by that
+ * parent, is copied again.
  */
 static int copy_alive(struct defrag *d, u64 from, u64 to, u8 level)
 {

@@ -23,6 +23,7 @@
 #include <ghee/errno.h>
 
 #include "../../fs/fs.h"
+#include "../../fs/fs_info.h"
 #include "shim/fault_dev.h"
 #include "test.h"
 
@@ -31,12 +32,6 @@
 #define FILE_BYTES (256u << 10)
 #define PIECE 4096u		/* bytes per write: one extent each */
 #define READERS 2
-/* Defragmenting a file whose leaves hold other files' unmoved extents
- * (as here) leaves back-references btrfs check rejects ("bad full
- * backref", "referencer count mismatch"), with no reader running: a
- * defrag bug of its own. The defrag cases skip until it is fixed; with
- * this 0 their reads pass and only btrfs check fails. */
-#define DEFRAG_BREAKS_BACKREFS 1
 #define READ_DELAY_US 1000	/* per device read of a reader: a slow
 				 * disk, so reads straddle the movers'
 				 * commits */
@@ -277,11 +272,6 @@ TEST(read_moves, beside_balance)
 
 TEST(read_moves, beside_defrag)
 {
-	if (DEFRAG_BREAKS_BACKREFS) {
-		test_skip("defrag of these interleaved files fails btrfs check "
-			  "(bad full backref), read or not");
-		return;
-	}
 	run_beside(defrag_round, 2);
 }
 
@@ -348,9 +338,57 @@ static void *held_read(void *arg)
 	return NULL;
 }
 
-/* Run mover (which must not wait for a reader's locks) while a reader
- * of file 0 is held; the read must then succeed with the file's bytes. */
-static void hold_reader_across(int (*mover)(struct movers_env *))
+static void let_go(struct held *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->go = 1;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* The mover, in a thread of its own. */
+struct mover_run {
+	struct movers_env *e;
+	int (*fn)(struct movers_env *);
+	int ret;
+	int done;
+};
+
+static void *mover_main(void *arg)
+{
+	struct mover_run *m = arg;
+
+	m->ret = m->fn(m->e);
+	__atomic_store_n(&m->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Run mover while the reader h is held, and let the reader go when the
+ * mover is done or, with at_move, once a commit moved data under it (a
+ * mover that then waits for the file's readers: defrag merges the
+ * file's items as a change of its data, under its inode lock). */
+static int move_while_held(struct movers_env *e, struct held *h,
+			   int (*mover)(struct movers_env *), int at_move)
+{
+	struct mover_run m = { e, mover, 0, 0 };
+	u64 moves = __atomic_load_n(&e->fs->extent_moves, __ATOMIC_ACQUIRE);
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, mover_main, &m))
+		return -ENOMEM;
+	while (!__atomic_load_n(&m.done, __ATOMIC_ACQUIRE) &&
+	       !(at_move && __atomic_load_n(&e->fs->extent_moves,
+					    __ATOMIC_ACQUIRE) != moves))
+		usleep(1000);
+	let_go(h);
+	pthread_join(t, NULL);
+	return m.ret;
+}
+
+/* Run mover while a reader of file 0 is held (see move_while_held); the
+ * read must then succeed with the file's bytes. */
+static void hold_reader_across(int (*mover)(struct movers_env *),
+			       int at_move)
 {
 	struct held h = { 0 };
 	struct movers_env e;
@@ -377,11 +415,10 @@ static void hold_reader_across(int (*mover)(struct movers_env *))
 	while (!h.inside)
 		pthread_cond_wait(&h.cond, &h.lock);
 	pthread_mutex_unlock(&h.lock);
-	ret = h.was_held ? mover(&e) : 0;
-	pthread_mutex_lock(&h.lock);
-	h.go = 1;
-	pthread_cond_broadcast(&h.cond);
-	pthread_mutex_unlock(&h.lock);
+	if (h.was_held)
+		ret = move_while_held(&e, &h, mover, at_move);
+	else
+		let_go(&h);
 	pthread_join(t, NULL);
 	if (!h.was_held)
 		test_fail(__FILE__, __LINE__, "the reader read no data piece");
@@ -405,15 +442,10 @@ static int defrag_first(struct movers_env *e)
 
 TEST(read_moves, held_across_balance)
 {
-	hold_reader_across(balance_round);
+	hold_reader_across(balance_round, 0);
 }
 
 TEST(read_moves, held_across_defrag)
 {
-	if (DEFRAG_BREAKS_BACKREFS) {
-		test_skip("defrag of these interleaved files fails btrfs check "
-			  "(bad full backref), read or not");
-		return;
-	}
-	hold_reader_across(defrag_first);
+	hold_reader_across(defrag_first, 1);
 }
