@@ -30,15 +30,6 @@
 #include "cmd_fs.h"
 #include "fs_stress_int.h"
 
-/*
- * Defragmenting a file whose leaves also hold other files' extents that
- * stay where they are can abort the transaction (-117) or leave "bad full
- * backref" in btrfs check (issue 16; tests/host/test_read_moves.c
- * DEFRAG_BREAKS_BACKREFS). Until that is fixed the sharer defragments
- * nothing; set this to 1 once it is.
- */
-#define SHARE_DEFRAG_RUNS 0
-
 #define SHARE_MS 100		/* pause between the sharer's rounds */
 #define SHARE_MIN 4096		/* shortest range the scan shares */
 
@@ -142,7 +133,7 @@ int share_run(void *arg)
 		__atomic_store_n(&t->s->scans_done,
 				 t->count[FS_STRESS_DEDUPE_SCAN],
 				 __ATOMIC_RELAXED);
-		if (ret == 0 && SHARE_DEFRAG_RUNS)
+		if (ret == 0)
 			ret = share_defrag(t);
 	} while (ret == 0 && !stress_stopping(t) && msleep(SHARE_MS) == 0);
 	kfree(v);
