@@ -46,7 +46,11 @@
  * defrag replaced. Only this tree's blocks can lose their last reference
  * in its step, so the steps that follow see a consistent extent tree at
  * each commit: trees not yet stepped still point at the old blocks and
- * the old data, which stay until the last of them moved.
+ * the old data, which stay until the last of them moved. An old block
+ * this tree owned that other trees still share turns FULL_BACKREF
+ * (unown_shared), as copy-on-write's case 3b does: its owner no longer
+ * reaches it, so no normal reference of the owner may stay on what it
+ * points to.
  *
  * Runs inside a commit (trans_commit_with): no change runs meanwhile.
  */
@@ -255,6 +259,30 @@ static int fix_in_place(struct defrag *d, struct ctree_root *root,
 	return ret;
 }
 
+/*
+ * b, shared and owned by tree root with normal references, is replaced
+ * in root by a copy: root no longer reaches it while trees not yet
+ * stepped still do, so what b points to is referenced by its address
+ * from now on (case 3b of extent_alloc.c): shared refs added, root's
+ * normal ones dropped, b flagged FULL_BACKREF. Else the commit of this
+ * step would hold normal refs of root that no block of root holds.
+ */
+static int unown_shared(struct defrag *d, struct ctree_root *root,
+			struct tree_block *b, u64 refs, u64 flags)
+{
+	int ret;
+
+	if (refs < 2 || tb_owner(b) != root->objectid ||
+	    (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF))
+		return 0;
+	ret = extent_block_refs(d->t, root, b, 1, 1);
+	if (ret == 0)
+		ret = extent_block_refs(d->t, root, b, 0, -1);
+	return ret ? ret : delayed_ref_set_flags(d->t, b->start,
+						 d->fs->nodesize,
+						 BTRFS_BLOCK_FLAG_FULL_BACKREF);
+}
+
 /* Queue one reference change of tree block bytenr from tree root. */
 static int tree_ref(struct defrag *d, u64 root, u64 bytenr, u8 level,
 		    long long mod)
@@ -313,6 +341,8 @@ static int copy_block(struct defrag *d, struct ctree_root *root,
 					    nflags);
 	if (ret == 0)
 		ret = block_refs(d, nb, nflags, 1);
+	if (ret == 0 && !is_root)
+		ret = unown_shared(d, root, b, refs, flags);
 	if (ret == 0 && is_root) {
 		ret = tree_ref(d, root->objectid, b->start, tb_level(b), -1);
 		if (ret == 0)
