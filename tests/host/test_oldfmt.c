@@ -12,18 +12,27 @@
  * refuses a METADATA_ITEM without skinny metadata, as Linux does) and
  * `btrfs check --qgroup-report` (which finds a missing hole item: "file
  * extent discount").
+ * Two cases turn skinny metadata on between writes, as `btrfstune -x`
+ * does (it only sets the feature bit): the old tree blocks keep their
+ * EXTENT_ITEMs while new ones get METADATA_ITEMs, and every later change
+ * must find a tree block's item in either form.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <ghee/errno.h>
 
+#include "../../fs/csum_type.h"
 #include "../../fs/format.h"
 #include "../../fs/fs.h"
+#include "../../fs/super.h"
 #include "shim/fault_dev.h"
 #include "test.h"
 
 #define KIB 1024ull
+/* Not a feature: a workload() flag beside the features turned off, to
+ * turn skinny metadata on after the first files (skinny_on). */
+#define TUNE_SKINNY (1ull << 63)
 
 /* The bytes [off, off + n) of path must be v (0: a hole). */
 static int bytes_are(struct fs_info *fs, const char *path, uint64_t off,
@@ -117,6 +126,27 @@ static void many(struct fs_info *fs, const char *dir, int n)
 	}
 }
 
+/* Set the skinny-metadata bit in every superblock copy of the unmounted
+ * dev, as `btrfstune -x` does. */
+static void skinny_on(struct blkdev *dev)
+{
+	static u8 buf[BTRFS_SUPER_INFO_SIZE];
+	struct d_super_block *sb = (struct d_super_block *)buf;
+	int i;
+
+	for (i = 0; i < BTRFS_SUPER_MIRROR_MAX &&
+		    super_offset(i) + sizeof(buf) <= dev->size; i++) {
+		CHECK_OK(dev->ops->read(dev, super_offset(i), buf,
+					sizeof(buf)));
+		put_le64(&sb->incompat_flags,
+			 get_le64(&sb->incompat_flags) |
+			 BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA);
+		csum_header_set(get_le16(&sb->csum_type), buf, sizeof(buf));
+		CHECK_OK(dev->ops->write(dev, super_offset(i), buf,
+					 sizeof(buf)));
+	}
+}
+
 static void balance_all(struct fs_info *fs)
 {
 	struct fs_balance b;
@@ -146,13 +176,21 @@ static void workload(uint64_t off, uint32_t nodesize, int quota)
 	struct fs_ino ino;
 
 	CHECK(dev != NULL);
-	CHECK_OK(fs_mkfs_features(fault_dev_blk(dev), &o, off));
+	CHECK_OK(fs_mkfs_features(fault_dev_blk(dev), &o,
+				  off & ~TUNE_SKINNY));
 	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
 	CHECK(!fs_is_read_only(fs));
 	if (quota)
 		CHECK_OK(fs_quota_enable(fs));
 	files(fs);
 	many(fs, "/many", 400);
+	if (off & TUNE_SKINNY) {
+		fs_umount(fs);
+		skinny_on(fault_dev_blk(dev));
+		CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
+		many(fs, "/new", 200);
+		CHECK_OK(fs_unlink(fs, "/many/f9"));
+	}
 	CHECK_OK(fs_sync(fs));
 	CHECK_OK(fs_subvol_snapshot(fs, "/", "/snap", 0));
 	CHECK_OK(fs_lookup(fs, "/many/f7", 0, &ino));
@@ -199,4 +237,16 @@ TEST(oldfmt, both_off_quotas)
 {
 	workload(BTRFS_FEATURE_INCOMPAT_NO_HOLES |
 		 BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA, 4096, 1);
+}
+
+TEST(oldfmt, skinny_turned_on)
+{
+	workload(BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA | TUNE_SKINNY, 4096,
+		 0);
+}
+
+TEST(oldfmt, skinny_turned_on_quotas)
+{
+	workload(BTRFS_FEATURE_INCOMPAT_NO_HOLES |
+		 BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA | TUNE_SKINNY, 4096, 1);
 }
