@@ -172,22 +172,39 @@ static u32 refs_start(const struct key *ek, const u8 *item)
 	return EI;
 }
 
+/*
+ * Find the extent item of the extent at bytenr in the extent tree root,
+ * in either form a tree block's can take, whatever the feature bits say:
+ * `btrfstune -x` turns skinny metadata on without rewriting the items, so
+ * blocks written before keep (bytenr, EXTENT_ITEM, nodesize) beside new
+ * ones' (bytenr, METADATA_ITEM, level) (Linux retries its lookup with the
+ * other key). The search starts at the lowest key of bytenr, EXTENT_ITEM
+ * sorting just before METADATA_ITEM. On 0 p points at the item and *ek
+ * has its key; 1 when there is none, <0 on error. Caller releases p.
+ */
+int extent_item_search(const struct ctree_root *root, u64 bytenr,
+		       struct ctree_path *p, struct key *ek)
+{
+	struct key k = { bytenr, BTRFS_EXTENT_ITEM_KEY, 0 };
+	int ret = ctree_search_ge(root, &k, p);
+
+	if (ret)
+		return ret;
+	ctree_item_key(p, ek);
+	if (ek->objectid != bytenr || (ek->type != BTRFS_EXTENT_ITEM_KEY &&
+				       ek->type != BTRFS_METADATA_ITEM_KEY))
+		return 1;
+	return 0;
+}
+
 /* The extent item key of bytenr, found with a read search. */
 static int locate_extent(struct trans *t, u64 bytenr, struct key *ek)
 {
-	struct key k = { bytenr, BTRFS_EXTENT_ITEM_KEY, 0 };
 	struct ctree_path p;
 	int ret;
 
 	ctree_path_init(&p);
-	ret = ctree_search_ge(&t->fs->extent_root, &k, &p);
-	if (ret == 0) {
-		ctree_item_key(&p, ek);
-		if (ek->objectid != bytenr ||
-		    (ek->type != BTRFS_EXTENT_ITEM_KEY &&
-		     ek->type != BTRFS_METADATA_ITEM_KEY))
-			ret = 1;
-	}
+	ret = extent_item_search(&t->fs->extent_root, bytenr, &p, ek);
 	ctree_path_release(&p);
 	if (ret == 1) {
 		pr_err("extent tree: no extent item for %llu",

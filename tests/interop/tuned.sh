@@ -10,12 +10,14 @@
 #      files and a tree of several levels, a reflink, a read-only
 #      snapshot); btrfstune -x; Linux writes more and snapshots again;
 #      the extent tree must hold tree blocks in both forms;
-#   2. ghee imports, deletes, truncates, clones, snapshots, deletes the
-#      first snapshot and runs a full balance, each also done to a copy
-#      of the files on the host (the model);
-#   3. `btrfs check` and ghee's fsck find it clean; Linux mounts it, reads
-#      every file as the model has it, writes, and btrfs check is clean
-#      again.
+#   2. ghee imports, deletes, truncates, clones, snapshots and deletes
+#      the first snapshot, each also done to a copy of the files on the
+#      host (the model), and scrubs; `btrfs check` finds it clean, with
+#      tree blocks still in both forms;
+#   3. ghee runs a full balance (every tree block moves, its old item
+#      goes); `btrfs check` and ghee's fsck find it clean; Linux mounts
+#      it, reads every file as the model has it, writes, and btrfs check
+#      is clean again.
 # Output: KTAP and '#' lines. Needs root and loop devices; without them
 # every case is reported as skipped, with the reason. Scratch files in
 # build/interop-tuned/.
@@ -29,7 +31,7 @@ FAILED=0
 
 . "$ROOT/tests/interop/lib.sh"	# KTAP lines, ghee_run, btrfs_check, fsck_clean
 
-cases="linux_image_has_both_forms ghee_writes check_clean fsck_clean linux_reads_every_file linux_writes_check_clean"
+cases="linux_image_has_both_forms ghee_writes writes_check_clean ghee_balance check_clean fsck_clean linux_reads_every_file linux_writes_check_clean"
 skip_all() { for c in $cases; do skip "$c" "$1"; done; finish; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for a loop mount"
@@ -66,11 +68,15 @@ umount "$m"
 btrfs check "$img" >"$W/check0.txt" 2>&1 ||
 	skip_all "btrfs check fails on Linux's own image"
 
-# Tree blocks by extent item form: "key (B EXTENT_ITEM 4096)" then a line
-# with "flags TREE_BLOCK", or "key (B METADATA_ITEM L)".
-btrfs inspect-internal dump-tree -t extent "$img" >"$W/extent.txt"
-old=$(grep -A1 "EXTENT_ITEM 4096)" "$W/extent.txt" | grep -c "flags TREE_BLOCK")
-new=$(grep -c "METADATA_ITEM" "$W/extent.txt")
+# forms: tree blocks by extent item form, as "OLD NEW": a key
+# "(B EXTENT_ITEM 4096)" followed by "flags TREE_BLOCK", or a key
+# "(B METADATA_ITEM L)".
+forms() {
+	btrfs inspect-internal dump-tree -t extent "$img" >"$W/extent.txt"
+	echo "$(grep -A1 "EXTENT_ITEM 4096)" "$W/extent.txt" | grep -c "flags TREE_BLOCK")" \
+		"$(grep -c "METADATA_ITEM" "$W/extent.txt")"
+}
+read -r old new < <(forms)
 echo "# before ghee: $old tree blocks with an EXTENT_ITEM, $new with a METADATA_ITEM"
 if [ "$old" -gt 50 ] && [ "$new" -gt 50 ]; then ok linux_image_has_both_forms
 else notok linux_image_has_both_forms "$old EXTENT_ITEM, $new METADATA_ITEM tree blocks"; fi
@@ -98,14 +104,29 @@ add "import $W/src/g3 /gsnap/g3"; cp "$W/src/g3" "$model/gsnap/g3"
 add "rm /gsnap/f30 /s2/f31"; rm "$model/gsnap/f30" "$model/s2/f31"
 add "subvolume delete /s1"; rm -rf "$model/s1"
 add "subvolume sync /"
-add "btrfs balance start --full-balance /"
+add "scrub start -B /"
 add "fsck"
 add "umount"
 if printf '%s\n' "${ghee_cmds[@]}" | ghee_run "$W/ghee.out" "$img"; then
-	grep -E "^(Done|fsck:)" "$W/ghee.out" | say
+	grep -E "^(fsck:|scrub done|Error summary)" "$W/ghee.out" | say
 	ok ghee_writes
 else
 	notok ghee_writes "a ghee command failed (see $W/ghee.out)"
+fi
+read -r old new < <(forms)
+echo "# after ghee's writes: $old tree blocks with an EXTENT_ITEM, $new with a METADATA_ITEM"
+if ! btrfs_check "$img"; then
+	notok writes_check_clean "btrfs check finds errors after ghee's writes"
+	finish
+elif [ "$old" -gt 0 ]; then ok writes_check_clean
+else notok writes_check_clean "no tree block kept its EXTENT_ITEM"; fi
+
+if printf '%s\n' "mount vda" "btrfs balance start --full-balance /" \
+	"fsck" "umount" | ghee_run "$W/balance.out" "$img"; then
+	grep -E "^(Done|fsck:)" "$W/balance.out" | say
+	ok ghee_balance
+else
+	notok ghee_balance "balance failed (see $W/balance.out)"
 fi
 if btrfs_check "$img"; then ok check_clean
 else
