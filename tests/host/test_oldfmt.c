@@ -16,6 +16,10 @@
  * does (it only sets the feature bit): the old tree blocks keep their
  * EXTENT_ITEMs while new ones get METADATA_ITEMs, and every later change
  * must find a tree block's item in either form.
+ * Each EXTENT_ITEM of a block of the top subvolume's tree must name the
+ * block's first key in its tree-block info, as Linux writes it (a
+ * subvolume tree's blocks do not change after the commit writes their
+ * items, so the key ghee records there is still the block's).
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,8 +27,11 @@
 #include <ghee/errno.h>
 
 #include "../../fs/csum_type.h"
+#include "../../fs/extent_tree.h"
 #include "../../fs/format.h"
 #include "../../fs/fs.h"
+#include "../../fs/fs_info.h"
+#include "../../fs/subvol.h"
 #include "../../fs/super.h"
 #include "shim/fault_dev.h"
 #include "test.h"
@@ -147,6 +154,58 @@ static void skinny_on(struct blkdev *dev)
 	}
 }
 
+/*
+ * Check the tree-block info of block bytenr (what its parent says of it
+ * in exp) and of every block below it: an EXTENT_ITEM must hold the
+ * block's first key and level. *n counts the blocks checked.
+ */
+static void info_keys(struct fs_info *fs, u64 bytenr,
+		      const struct tb_expect *exp, u32 *n)
+{
+	struct tree_block *b;
+	struct ctree_path p;
+	struct key ek, first, info;
+	u32 i, size;
+	const u8 *item;
+
+	CHECK_OK(tree_block_read(fs, bytenr, exp, &b));
+	ctree_path_init(&p);
+	CHECK_OK(extent_item_search(&fs->extent_root, bytenr, &p, &ek));
+	item = ctree_item_ptr(&p, &size) + sizeof(struct d_extent_item);
+	if (ek.type == BTRFS_EXTENT_ITEM_KEY) {
+		tb_first_key(b, &first);
+		key_from_disk(&info, item);
+		CHECK_EQ(key_cmp(&info, &first), 0);
+		CHECK_EQ(D_GET8(struct d_tree_block_info, item, level),
+			 tb_level(b));
+		(*n)++;
+	}
+	ctree_path_release(&p);
+	for (i = 0; tb_level(b) && i < tb_nritems(b); i++) {
+		struct tb_expect c = { exp->owner, tb_node_ptr_gen(b, i),
+				       (u8)(tb_level(b) - 1), 1, { 0, 0, 0 } };
+
+		tb_node_key(b, i, &c.first_key);
+		info_keys(fs, tb_node_blockptr(b, i), &c, n);
+	}
+	tree_block_put(b);
+}
+
+/* Check the top subvolume tree's blocks (info_keys); *n counts those
+ * with an EXTENT_ITEM. */
+static void info_keys_top(struct fs_info *fs, u32 *n)
+{
+	const struct subvol_root *sv;
+	struct tb_expect exp = { BTRFS_FS_TREE_OBJECTID, 0, 0, 0,
+				 { 0, 0, 0 } };
+
+	*n = 0;
+	CHECK_OK(subvol_get(fs, BTRFS_FS_TREE_OBJECTID, &sv));
+	exp.generation = sv->root.generation;
+	exp.level = sv->root.level;
+	info_keys(fs, sv->root.bytenr, &exp, n);
+}
+
 static void balance_all(struct fs_info *fs)
 {
 	struct fs_balance b;
@@ -174,6 +233,7 @@ static void workload(uint64_t off, uint32_t nodesize, int quota)
 	struct fs_info *fs;
 	struct fs_stat st;
 	struct fs_ino ino;
+	u32 n;
 
 	CHECK(dev != NULL);
 	CHECK_OK(fs_mkfs_features(fault_dev_blk(dev), &o,
@@ -210,6 +270,10 @@ static void workload(uint64_t off, uint32_t nodesize, int quota)
 	fs_umount(fs);
 	CHECK_OK(fs_mount(fault_dev_blk(dev), FS_MOUNT_RO, &fs));
 	files_read(fs, "/snap");
+	info_keys_top(fs, &n);
+	if (!(off & TUNE_SKINNY))	/* else any share may be skinny */
+		CHECK((n > 0) ==
+		      !!(off & BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA));
 	CHECK_OK(fs_check(fs, &rep));
 	fs_umount(fs);
 	test_btrfs_check(__FILE__, __LINE__,
