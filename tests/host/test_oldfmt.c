@@ -314,3 +314,109 @@ TEST(oldfmt, skinny_turned_on_quotas)
 	workload(BTRFS_FEATURE_INCOMPAT_NO_HOLES |
 		 BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA | TUNE_SKINNY, 4096, 1);
 }
+
+/* One file extent item: key offset, num_bytes, and whether a hole. */
+struct fitem {
+	u64 ks, len;
+	int hole;
+};
+
+/* The file extent items of path (at most max) into v; *n their count. */
+static void fitems(struct fs_info *fs, const char *path, struct fitem *v,
+		   u32 max, u32 *n)
+{
+	const struct subvol_root *sv;
+	struct ctree_path p;
+	struct fs_ino ino;
+	struct key k;
+	int ret;
+
+	*n = 0;
+	CHECK_OK(fs_lookup(fs, path, 0, &ino));
+	CHECK_OK(subvol_get(fs, BTRFS_FS_TREE_OBJECTID, &sv));
+	k.objectid = ino.ino;
+	k.type = BTRFS_EXTENT_DATA_KEY;
+	k.offset = 0;
+	ctree_path_init(&p);
+	for (ret = ctree_search_ge(&sv->root, &k, &p); ret == 0;
+	     ret = ctree_next_item(&p)) {
+		u32 size;
+		const u8 *fe = ctree_item_ptr(&p, &size);
+
+		ctree_item_key(&p, &k);
+		if (k.objectid != ino.ino || k.type != BTRFS_EXTENT_DATA_KEY)
+			break;
+		CHECK(*n < max);
+		v[*n].ks = k.offset;
+		v[*n].len = D_GET64(struct d_file_extent_item, fe, num_bytes);
+		v[(*n)++].hole = D_GET64(struct d_file_extent_item, fe,
+					 disk_bytenr) == 0;
+	}
+	ctree_path_release(&p);
+	CHECK(ret >= 0);
+}
+
+/* path's file extent items must be want's n. */
+static void fitems_are(struct fs_info *fs, const char *path,
+		       const struct fitem *want, u32 n)
+{
+	struct fitem got[8];
+	u32 i, ngot;
+
+	fitems(fs, path, got, 8, &ngot);
+	CHECK_EQ(ngot, n);
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(got[i].ks, want[i].ks);
+		CHECK_EQ(got[i].len, want[i].len);
+		CHECK_EQ(got[i].hole, want[i].hole);
+	}
+}
+
+/*
+ * The hole items Linux (6.x, on a loop mount of a -O ^no-holes image)
+ * makes for the same operations: a write past the end and a truncate up
+ * each insert a hole of their own; a punch joins the hole before it, else
+ * the hole after it, never both.
+ */
+TEST(oldfmt, hole_items_as_linux)
+{
+	static const struct fitem a[] = {
+		{ 0, 4096, 0 }, { 4096, 98304, 1 }, { 102400, 102400, 1 },
+		{ 204800, 4096, 0 } };
+	static const struct fitem b[] = {
+		{ 0, 8192, 0 }, { 8192, 8192, 1 }, { 16384, 4096, 1 },
+		{ 20480, 20480, 0 } };
+	static const struct fitem c[] = {
+		{ 0, 12288, 0 }, { 12288, 12288, 1 }, { 24576, 16384, 0 } };
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
+	struct fault_dev *dev = fault_dev_new(256ull << 20);
+	struct fs_info *fs;
+	struct fs_ino ino;
+
+	CHECK(dev != NULL);
+	CHECK_OK(fs_mkfs_features(fault_dev_blk(dev), &o,
+				  BTRFS_FEATURE_INCOMPAT_NO_HOLES));
+	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
+	CHECK_OK(fs_create(fs, "/a", 0644, &ino));
+	CHECK_OK(fill(fs, ino, 0, 4096, 1));
+	CHECK_OK(fs_truncate(fs, ino, 100 * KIB));
+	CHECK_OK(fill(fs, ino, 200 * KIB, 4096, 2));
+	CHECK_OK(fs_create(fs, "/b", 0644, &ino));
+	CHECK_OK(fill(fs, ino, 0, 40960, 3));
+	CHECK_OK(fs_sync(fs));	/* one data extent, as Linux's */
+	CHECK_OK(fs_punch_hole(fs, ino, 8 * KIB, 4096));
+	CHECK_OK(fs_punch_hole(fs, ino, 16 * KIB, 4096));
+	CHECK_OK(fs_punch_hole(fs, ino, 12 * KIB, 4096));
+	CHECK_OK(fs_create(fs, "/c", 0644, &ino));
+	CHECK_OK(fill(fs, ino, 0, 40960, 4));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(fs_punch_hole(fs, ino, 16 * KIB, 4096));
+	CHECK_OK(fs_punch_hole(fs, ino, 12 * KIB, 4096));
+	CHECK_OK(fs_punch_hole(fs, ino, 20 * KIB, 4096));
+	fitems_are(fs, "/a", a, 4);
+	fitems_are(fs, "/b", b, 4);
+	fitems_are(fs, "/c", c, 3);
+	fs_umount(fs);
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check_qgroups(dev));
+	fault_dev_free(dev);
+}
