@@ -62,15 +62,6 @@
 #define PTR_SIZE ((u32)sizeof(struct d_key_ptr))
 #define ITEM_SIZE ((u32)sizeof(struct d_item))
 
-/* The first key of any block. */
-static void first_key(const struct tree_block *b, struct key *k)
-{
-	if (tb_level(b) == 0)
-		tb_item_key(b, 0, k);
-	else
-		tb_node_key(b, 0, k);
-}
-
 /* Point the parent (or the root record) at a block's new address. */
 static void link_block(struct ctree_root *root, struct tree_block *parent,
 		       int pslot, struct tree_block *b)
@@ -160,7 +151,7 @@ static int grow_root(struct trans *t, struct ctree_root *root,
 	if (ret)
 		return ret;
 	tb_lock(n, TB_WRITE);
-	first_key(child, &k);
+	tb_first_key(child, &k);
 	node_insert_ptr(n, 0, &k, child->start, tb_generation(child));
 	link_block(root, NULL, 0, n);
 	ctree_path_set(p, level, n, TB_WRITE);
@@ -339,7 +330,7 @@ static void shift_entries(struct tree_block *parent, u32 rslot,
 		move_entries(r, 0, l, tb_nritems(l) - nr, nr);
 	else
 		move_entries(l, tb_nritems(l), r, 0, nr);
-	first_key(r, &k);
+	tb_first_key(r, &k);
 	key_to_disk(tb_ptr_desc_w(parent, rslot), &k);
 }
 

@@ -227,35 +227,30 @@ int extent_update_ref_for_cow(struct trans *t, struct ctree_root *root,
 
 /*
  * Reference count and flags of an extent as they will be after the queued
- * changes: the extent item's values plus the pending head.
+ * changes: the extent item's values (its item in either form,
+ * extent_item_search) plus the pending head. level and is_data are not
+ * needed for that search.
  */
 int extent_lookup_info(struct trans *t, u64 bytenr, u8 level, int is_data,
 		       u64 *refs, u64 *flags)
 {
-	/* A tree block's item is (bytenr, METADATA_ITEM, level), or without
-	 * skinny metadata (bytenr, EXTENT_ITEM, nodesize) like data's. */
-	int skinny = !is_data && (t->fs->incompat &
-				  BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA);
-	struct key k = { bytenr, skinny ? BTRFS_METADATA_ITEM_KEY :
-			 BTRFS_EXTENT_ITEM_KEY, skinny ? level : 0 };
 	struct dref_head *h;
 	struct ctree_path p;
+	struct key k;
 	int ret;
 
+	(void)level;
+	(void)is_data;
 	*refs = 0;
 	*flags = 0;
 	ctree_path_init(&p);
-	ret = ctree_search_ge(&t->fs->extent_root, &k, &p);
+	ret = extent_item_search(&t->fs->extent_root, bytenr, &p, &k);
 	if (ret == 0) {
 		u32 size;
 		const u8 *item = ctree_item_ptr(&p, &size);
 
-		ctree_item_key(&p, &k);
-		if (k.objectid == bytenr && (k.type == BTRFS_EXTENT_ITEM_KEY ||
-					     k.type == BTRFS_METADATA_ITEM_KEY)) {
-			*refs = D_GET64(struct d_extent_item, item, refs);
-			*flags = D_GET64(struct d_extent_item, item, flags);
-		}
+		*refs = D_GET64(struct d_extent_item, item, refs);
+		*flags = D_GET64(struct d_extent_item, item, flags);
 	}
 	ctree_path_release(&p);
 	if (ret < 0)

@@ -172,22 +172,39 @@ static u32 refs_start(const struct key *ek, const u8 *item)
 	return EI;
 }
 
+/*
+ * Find the extent item of the extent at bytenr in the extent tree root,
+ * in either form a tree block's can take, whatever the feature bits say:
+ * `btrfstune -x` turns skinny metadata on without rewriting the items, so
+ * blocks written before keep (bytenr, EXTENT_ITEM, nodesize) beside new
+ * ones' (bytenr, METADATA_ITEM, level) (Linux retries its lookup with the
+ * other key). The search starts at the lowest key of bytenr, EXTENT_ITEM
+ * sorting just before METADATA_ITEM. On 0 p points at the item and *ek
+ * has its key; 1 when there is none, <0 on error. Caller releases p.
+ */
+int extent_item_search(const struct ctree_root *root, u64 bytenr,
+		       struct ctree_path *p, struct key *ek)
+{
+	struct key k = { bytenr, BTRFS_EXTENT_ITEM_KEY, 0 };
+	int ret = ctree_search_ge(root, &k, p);
+
+	if (ret)
+		return ret;
+	ctree_item_key(p, ek);
+	if (ek->objectid != bytenr || (ek->type != BTRFS_EXTENT_ITEM_KEY &&
+				       ek->type != BTRFS_METADATA_ITEM_KEY))
+		return 1;
+	return 0;
+}
+
 /* The extent item key of bytenr, found with a read search. */
 static int locate_extent(struct trans *t, u64 bytenr, struct key *ek)
 {
-	struct key k = { bytenr, BTRFS_EXTENT_ITEM_KEY, 0 };
 	struct ctree_path p;
 	int ret;
 
 	ctree_path_init(&p);
-	ret = ctree_search_ge(&t->fs->extent_root, &k, &p);
-	if (ret == 0) {
-		ctree_item_key(&p, ek);
-		if (ek->objectid != bytenr ||
-		    (ek->type != BTRFS_EXTENT_ITEM_KEY &&
-		     ek->type != BTRFS_METADATA_ITEM_KEY))
-			ret = 1;
-	}
+	ret = extent_item_search(&t->fs->extent_root, bytenr, &p, ek);
 	ctree_path_release(&p);
 	if (ret == 1) {
 		pr_err("extent tree: no extent item for %llu",
@@ -512,16 +529,41 @@ static void sort_refs(struct dref **v, u32 n)
 }
 
 /*
+ * Fill the first-key field of new tree block bytenr's d_tree_block_info
+ * at info (zeroed) with the block's first key as it is now. Linux records
+ * the key a block was allocated with (the first key of the block it
+ * copies or of the half it splits off) and leaves zero for one made
+ * empty; ghee's caller gives no key at allocation, so the block, dirty in
+ * the cache until this commit writes it, is read at its insertion. An
+ * empty block, or one not in the cache, keeps zero.
+ */
+static void info_first_key(struct fs_info *fs, u64 bytenr, u8 *info)
+{
+	struct tree_block *b = tree_block_cached(fs, bytenr);
+	struct key k;
+
+	if (!b)
+		return;
+	/* The commit holds no path now, so this cannot wait on itself. */
+	tb_lock(b, TB_READ);
+	if (tb_nritems(b)) {
+		tb_first_key(b, &k);
+		key_to_disk(info + offsetof(struct d_tree_block_info, key),
+			    &k);
+	}
+	tb_unlock(b, TB_READ);
+	tree_block_put(b);
+}
+
+/*
  * The key of the new extent h's item, and its bytes before the inline refs
  * written at item (zeroed): the returned size. Data is (bytenr, EXTENT_ITEM,
  * length). A tree block is (bytenr, METADATA_ITEM, level) with skinny
  * metadata; without it (bytenr, EXTENT_ITEM, nodesize) followed by a
- * d_tree_block_info holding the level. That info's first-key field is left
- * zero, as Linux does for a block allocated without one: Linux and
- * btrfs-progs read only its level (the block itself has the key).
+ * d_tree_block_info holding the block's first key and level.
  */
-static u32 extent_item_key(const struct fs_info *fs,
-			   const struct dref_head *h, struct key *ek, u8 *item)
+static u32 extent_item_key(struct fs_info *fs, const struct dref_head *h,
+			   struct key *ek, u8 *item)
 {
 	ek->objectid = h->bytenr;
 	if (h->is_data) {
@@ -537,6 +579,7 @@ static u32 extent_item_key(const struct fs_info *fs,
 	ek->type = BTRFS_EXTENT_ITEM_KEY;
 	ek->offset = h->num_bytes;
 	D_SET8(struct d_tree_block_info, item + EI, level, h->level);
+	info_first_key(fs, h->bytenr, item + EI);
 	return EI + (u32)sizeof(struct d_tree_block_info);
 }
 

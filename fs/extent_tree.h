@@ -29,6 +29,8 @@ int extent_lookup_info(struct trans *t, u64 bytenr, u8 level, int is_data,
 
 /* extent_tree.c: run one merged head against the extent tree. */
 int extent_run_head(struct trans *t, struct dref_head *h);
+int extent_item_search(const struct ctree_root *root, u64 bytenr,
+		       struct ctree_path *p, struct key *ek);
 u64 extent_data_ref_hash(u64 root, u64 owner, u64 offset);
 /* Bytes of an inline back-reference of this key type in an extent item,
  * 0 for a type that cannot be inline. */

@@ -10,9 +10,17 @@
  *
  * ghee's writers cut and insert data items as with NO_HOLES and then call
  * file_fill_holes on the range they changed: it finds each range no item
- * covers and covers it, extending the hole item just before it when there
- * is one (as Linux merges a punched hole into its neighbour), else
- * inserting a new one. With NO_HOLES it does nothing.
+ * covers and covers it the way Linux does, so the two make the same items
+ * for the same operations:
+ *  - FILL_EXPAND (a write past the end, a truncate up, a clone past the
+ *    end: Linux's btrfs_cont_expand) inserts a hole item of its own for
+ *    each gap, merging with nothing;
+ *  - FILL_PUNCH (a punched range, a clone's uncovered tail: Linux's
+ *    fill_holes) extends the hole item ending at the gap when there is
+ *    one, else the hole item starting where the gap ends (its key moves
+ *    to the gap's start), else inserts one. It merges with one neighbour
+ *    only: a gap between two holes joins the one before it.
+ * With NO_HOLES it does nothing.
  *
  * Caller holds the change's locks and transaction (a wctx).
  */
@@ -37,17 +45,15 @@ static u64 fitem_end(const struct fs_info *fs, u64 ks, const u8 *fe,
 	return ks + D_GET64(struct d_file_extent_item, fe, num_bytes);
 }
 
-/* A hole item that a gap right after it may extend. */
+/* A hole item, which a gap next to it may join (Linux asks no more: a
+ * hole trimmed by a write keeps a larger ram_bytes, set right when it
+ * grows). */
 static int mergeable_hole(const u8 *fe, u32 size)
 {
 	return size >= sizeof(struct d_file_extent_item) &&
 	       D_GET8(struct d_file_extent_item, fe, type) ==
 	       BTRFS_FILE_EXTENT_REG &&
-	       D_GET64(struct d_file_extent_item, fe, disk_bytenr) == 0 &&
-	       D_GET64(struct d_file_extent_item, fe, offset) == 0 &&
-	       D_GET8(struct d_file_extent_item, fe, compression) == 0 &&
-	       D_GET64(struct d_file_extent_item, fe, ram_bytes) ==
-	       D_GET64(struct d_file_extent_item, fe, num_bytes);
+	       D_GET64(struct d_file_extent_item, fe, disk_bytenr) == 0;
 }
 
 /* A range of ino that no file extent item covers. */
@@ -55,6 +61,7 @@ struct gap {
 	u64 start, end;		/* [start, end), bytes */
 	u64 hole_ks;		/* key offset of the hole item ending at
 				 * start, or (u64)-1 */
+	int hole_after;		/* a hole item starts at end */
 };
 
 /*
@@ -69,6 +76,7 @@ static int find_gap(struct ctree_root *root, u64 ino, u64 pos, u64 end,
 	int ret;
 
 	g->hole_ks = (u64)-1;
+	g->hole_after = 0;
 	ctree_path_init(&p);
 	ret = ctree_search_le(root, &k, &p);
 	if (ret == 1)
@@ -84,10 +92,13 @@ static int find_gap(struct ctree_root *root, u64 ino, u64 pos, u64 end,
 			break;
 		if (k.objectid < ino || k.type < BTRFS_EXTENT_DATA_KEY)
 			continue;
-		if (k.offset > pos)
+		if (k.offset > pos) {
+			g->hole_after = k.offset <= end &&
+					mergeable_hole(fe, size);
 			break;
+		}
 		e = fitem_end(root->fs, k.offset, fe, size);
-		if (e > pos) {
+		if (e >= pos) {	/* ending at pos: a neighbour of the gap */
 			pos = e;
 			g->hole_ks = mergeable_hole(fe, size) ? k.offset :
 				     (u64)-1;
@@ -102,32 +113,22 @@ static int find_gap(struct ctree_root *root, u64 ino, u64 pos, u64 end,
 	g->end = ret == 0 && k.objectid == ino &&
 		 k.type == BTRFS_EXTENT_DATA_KEY && k.offset < end ?
 		 k.offset : end;
+	g->hole_after = g->hole_after && k.offset == g->end;
 	return 0;
 }
 
-/* Cover gap g: extend the hole item before it, or insert one. */
-static int cover_gap(struct wctx *w, struct ctree_root *root, u64 ino,
-		     const struct gap *g)
+/* Grow the hole item keyed ks by the gap g next to it; it starts at
+ * g->start when it lay after the gap. */
+static int grow_hole(struct wctx *w, struct ctree_root *root, u64 ino,
+		     u64 ks, const struct gap *g)
 {
-	u8 fe[sizeof(struct d_file_extent_item)];
-	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, g->start };
+	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, ks };
 	u64 len = g->end - g->start;
 	struct ctree_path p;
 	u8 *item;
 	u32 size;
 	int ret;
 
-	if (g->hole_ks == (u64)-1) {
-		memset(fe, 0, sizeof(fe));
-		D_SET64(struct d_file_extent_item, fe, generation,
-			w->t->transid);
-		D_SET64(struct d_file_extent_item, fe, ram_bytes, len);
-		D_SET8(struct d_file_extent_item, fe, type,
-		       BTRFS_FILE_EXTENT_REG);
-		D_SET64(struct d_file_extent_item, fe, num_bytes, len);
-		return ctree_insert_item(w->t, root, &k, fe, sizeof(fe));
-	}
-	k.offset = g->hole_ks;
 	ctree_path_init(&p);
 	ret = ctree_search_write(w->t, root, &k, &p, 0);
 	if (ret == 0) {
@@ -135,21 +136,46 @@ static int cover_gap(struct wctx *w, struct ctree_root *root, u64 ino,
 		len += D_GET64(struct d_file_extent_item, item, num_bytes);
 		D_SET64(struct d_file_extent_item, item, num_bytes, len);
 		D_SET64(struct d_file_extent_item, item, ram_bytes, len);
+		D_SET64(struct d_file_extent_item, item, offset, 0);
 		D_SET64(struct d_file_extent_item, item, generation,
 			w->t->transid);
+		k.offset = g->start;
+		if (ks == g->end)	/* the hole after: key order holds */
+			ctree_set_item_key(&p, &k);
 	}
 	ctree_path_release(&p);
 	return ret == 1 ? -EUCLEAN : ret;
 }
 
+/* Cover gap g: by a neighbouring hole item (how), or a new one. */
+static int cover_gap(struct wctx *w, struct ctree_root *root, u64 ino,
+		     const struct gap *g, enum fill_how how)
+{
+	u8 fe[sizeof(struct d_file_extent_item)];
+	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, g->start };
+	u64 len = g->end - g->start;
+
+	if (how == FILL_PUNCH && g->hole_ks != (u64)-1)
+		return grow_hole(w, root, ino, g->hole_ks, g);
+	if (how == FILL_PUNCH && g->hole_after)
+		return grow_hole(w, root, ino, g->end, g);
+	memset(fe, 0, sizeof(fe));
+	D_SET64(struct d_file_extent_item, fe, generation, w->t->transid);
+	D_SET64(struct d_file_extent_item, fe, ram_bytes, len);
+	D_SET8(struct d_file_extent_item, fe, type, BTRFS_FILE_EXTENT_REG);
+	D_SET64(struct d_file_extent_item, fe, num_bytes, len);
+	return ctree_insert_item(w->t, root, &k, fe, sizeof(fe));
+}
+
 /*
  * Cover every range of [start, end) of regular file ino that no file
  * extent item covers with a hole item, when the filesystem has no
- * NO_HOLES feature (else nothing to do). start is rounded down and end up
- * to the sector. Returns 0 or <0 (the caller aborts the transaction).
+ * NO_HOLES feature (else nothing to do), as how says (see the top).
+ * start is rounded down and end up to the sector. Returns 0 or <0 (the
+ * caller aborts the transaction).
  */
 int file_fill_holes(struct wctx *w, struct ctree_root *root, u64 ino,
-		    u64 start, u64 end)
+		    u64 start, u64 end, enum fill_how how)
 {
 	u32 ss = w->fs->sectorsize;
 	struct gap g;
@@ -162,7 +188,7 @@ int file_fill_holes(struct wctx *w, struct ctree_root *root, u64 ino,
 	while (ret == 0 && start < end) {
 		ret = find_gap(root, ino, start, end, &g);
 		if (ret == 0)
-			ret = cover_gap(w, root, ino, &g);
+			ret = cover_gap(w, root, ino, &g, how);
 		if (ret == 0)
 			start = g.end;
 	}

@@ -520,7 +520,8 @@ static int write_once(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 		goto out;
 	ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);
 	if (ret == 0 && len && off > size)	/* without NO_HOLES */
-		ret = file_fill_holes(&w, root, ino.ino, size, off);
+		ret = file_fill_holes(&w, root, ino.ino, size, off,
+				      FILL_EXPAND);
 	if (ret == 0 && len)
 		ret = write_range(&w, root, ino.ino, size, off, buf, len,
 				  &nbytes, &done, &cc);
@@ -612,7 +613,8 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t new_size)
 		if (ret == 0)
 			ret = zero_tail(&w, root, ino.ino, new_size, &nbytes);
 	} else if (ret == 0 && new_size > size) {	/* without NO_HOLES */
-		ret = file_fill_holes(&w, root, ino.ino, size, new_size);
+		ret = file_fill_holes(&w, root, ino.ino, size, new_size,
+				      FILL_EXPAND);
 	}
 	D_SET64(struct d_inode_item, ii, size, new_size);
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);
@@ -683,7 +685,7 @@ int fs_punch_hole(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	if (ret == 0)
 		ret = file_drop_range(&w, root, ino.ino, s, e, &freed);
 	if (ret == 0)	/* without NO_HOLES */
-		ret = file_fill_holes(&w, root, ino.ino, s, e);
+		ret = file_fill_holes(&w, root, ino.ino, s, e, FILL_PUNCH);
 	nbytes -= freed;
 out_put:
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);

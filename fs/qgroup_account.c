@@ -46,6 +46,7 @@
 #include <ghee/log.h>
 
 #include "backref_int.h"
+#include "extent_tree.h"
 #include "fs_info.h"
 #include "qgroup.h"
 #include "transaction.h"
@@ -280,27 +281,21 @@ static int queue_ext(struct acct *a, const struct qgroup_ext *e)
 static int block_info(struct fs_info *fs, const struct qgroup_ext *e,
 		      u64 *gen, u8 *level)
 {
-	struct key k = { e->bytenr, BTRFS_METADATA_ITEM_KEY, 0 };
 	struct ctree_path p;
+	struct key k;
 	const u8 *d;
 	u32 size;
 	int ret;
 
-	if (!(fs->incompat & BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA))
-		k.type = BTRFS_EXTENT_ITEM_KEY;
 	ctree_path_init(&p);
-	ret = ctree_search_ge(&fs->extent_root, &k, &p);
+	ret = extent_item_search(&fs->extent_root, e->bytenr, &p, &k);
 	if (ret == 0) {
-		u8 type = k.type;
-
-		ctree_item_key(&p, &k);
 		d = ctree_item_ptr(&p, &size);
-		if (k.objectid != e->bytenr || k.type != type ||
-		    size < sizeof(struct d_extent_item))
+		if (size < sizeof(struct d_extent_item))
 			ret = 1;
 		else
 			*gen = D_GET64(struct d_extent_item, d, generation);
-		if (ret == 0 && type == BTRFS_METADATA_ITEM_KEY)
+		if (ret == 0 && k.type == BTRFS_METADATA_ITEM_KEY)
 			*level = (u8)k.offset;
 		else if (ret == 0)
 			*level = size >= sizeof(struct d_extent_item) +

@@ -203,10 +203,12 @@ int reflink_step(struct wctx *w, struct clone *c, struct ctree_root *root,
 		else
 			ret = share(w, c, root, ci, s, e, &nbytes);
 	}
-	if (ret == 0)	/* the source's holes, a gap before ds */
-		ret = file_fill_holes(w, root, c->dst.ino,
-				      ds < size ? ds : size,
-				      ds + (next - from));
+	if (ret == 0 && ds > size)	/* a gap past the end, as a write's */
+		ret = file_fill_holes(w, root, c->dst.ino, size, ds,
+				      FILL_EXPAND);
+	if (ret == 0)	/* the source's holes */
+		ret = file_fill_holes(w, root, c->dst.ino, ds,
+				      ds + (next - from), FILL_PUNCH);
 	want = c->dst_off + (next - c->src_off < c->len ? next - c->src_off
 							 : c->len);
 	if (want > size)

@@ -349,6 +349,20 @@ static struct tree_block *unhash_locked(struct tb_cache *c, u64 start)
 }
 
 /*
+ * The block cached at bytenr with a reference taken, or NULL when it is
+ * not cached (nothing is read).
+ */
+struct tree_block *tree_block_cached(struct fs_info *fs, u64 bytenr)
+{
+	struct tree_block *b;
+
+	spin_lock(&fs->cache.lock);
+	b = cache_lookup(&fs->cache, bytenr);
+	spin_unlock(&fs->cache.lock);
+	return b;
+}
+
+/*
  * Drop the block cached at bytenr (its extent was freed). A holder of a
  * reference keeps a valid copy, freed with the last reference.
  */

@@ -130,6 +130,7 @@ void tb_cache_destroy(struct tb_cache *c);
 
 int tree_block_read(struct fs_info *fs, u64 bytenr,
 		    const struct tb_expect *exp, struct tree_block **out);
+struct tree_block *tree_block_cached(struct fs_info *fs, u64 bytenr);
 struct tree_block *tree_block_get(struct tree_block *b);
 void tree_block_put(struct tree_block *b);
 int tree_block_clone(const struct tree_block *b, struct tree_block **out);
@@ -193,6 +194,15 @@ static inline void tb_node_key(const struct tree_block *b, u32 i,
 			       struct key *k)
 {
 	key_from_disk(k, tb_ptr_desc(b, i));
+}
+
+/* The first key of a block, a leaf or a node (it must hold one). */
+static inline void tb_first_key(const struct tree_block *b, struct key *k)
+{
+	if (tb_level(b) == 0)
+		tb_item_key(b, 0, k);
+	else
+		tb_node_key(b, 0, k);
 }
 
 static inline u64 tb_node_blockptr(const struct tree_block *b, u32 i)

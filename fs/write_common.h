@@ -47,8 +47,13 @@ void inode_touch(struct wctx *w, u8 *item, int mtime);
 int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		    u64 start, u64 end, u64 *freed);
 int file_evict(struct wctx *w, struct ctree_root *root, u64 ino);
+/* How file_fill_holes covers a gap (fs/file_holes.c). */
+enum fill_how {
+	FILL_EXPAND,	/* a hole item of its own (file grown) */
+	FILL_PUNCH,	/* join a neighbouring hole item when there is one */
+};
 int file_fill_holes(struct wctx *w, struct ctree_root *root, u64 ino,
-		    u64 start, u64 end);
+		    u64 start, u64 end, enum fill_how how);
 int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		     u64 size, u64 off, const u8 *buf, u64 len, u64 *nbytes,
 		     u64 *done);
