@@ -73,7 +73,7 @@
 
 /* Blocks met by an upward walk, and those still to resolve. */
 struct upward {
-	struct u64map seen;	/* a set */
+	struct u64set seen;
 	u64 *q;
 	u32 n, cap;
 };
@@ -147,18 +147,15 @@ static int parent_in_tree(struct walk *w, u64 id,
  * ref stands for the snapshots sharing that parent); a shared ref's
  * parent is queued the same way.
  */
-static int resolve_roots(struct walk *w, u64 bytenr, struct u64map *roots)
+static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 {
-	struct upward u = { .q = NULL, .n = 0, .cap = 0 };
+	struct upward u = { { NULL, 0, 0 }, NULL, 0, 0 };
 	struct bref_list l = { NULL, 0, 0 };
 	struct extent_info ei;
 	struct key first;
 	u64 parent;
 	u32 qi, i;
-	int ret, have;
-
-	u64map_init(&u.seen, 0);
-	ret = upward_add(&u, bytenr);
+	int ret = upward_add(&u, bytenr), have;
 
 	for (qi = 0; ret >= 0 && qi < u.n; qi++) {
 		w->st.blocks++;
@@ -181,7 +178,7 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64map *roots)
 	}
 	kfree(u.q);
 	kfree(l.v);
-	u64map_free(&u.seen);
+	kfree(u.seen.v);
 	return ret < 0 ? ret : 0;
 }
 
@@ -364,15 +361,14 @@ static int hit_add(struct walk *w, u64 root, u64 ino, u64 offset, int dead)
 /* Hits of one leaf: each wanted root reaching it, each item's offset. */
 static int leaf_hits(struct walk *w, const struct leaf_items *li, u64 pos)
 {
-	struct u64map roots;
-	u64 root;
-	u32 at = 0, i;
-	int ret, dead, want;
+	struct u64set roots = { NULL, 0, 0 };
+	u32 r, i;
+	int ret = resolve_roots(w, li->bytenr, &roots), dead, want;
 
-	u64map_init(&roots, 0);
-	ret = resolve_roots(w, li->bytenr, &roots);
-	while (ret == 0 && u64map_next(&roots, &at, &root, NULL)) {
-		want = root_wanted(w, root, &dead);
+	for (r = 0; r < roots.cap && ret == 0; r++) {
+		if (!roots.v[r])
+			continue;
+		want = root_wanted(w, roots.v[r], &dead);
 		if (want < 0)
 			ret = want;
 		for (i = 0; want == 1 && i < li->n && ret == 0; i++) {
@@ -385,10 +381,10 @@ static int leaf_hits(struct walk *w, const struct leaf_items *li, u64 pos)
 					continue;
 				off += pos - f->extent_offset;
 			}
-			ret = hit_add(w, root, f->ino, off, dead);
+			ret = hit_add(w, roots.v[r], f->ino, off, dead);
 		}
 	}
-	u64map_free(&roots);
+	kfree(roots.v);
 	return ret;
 }
 
@@ -483,19 +479,18 @@ static int data_once(struct walk *w, u64 logical)
 /* One pass of a tree block walk: every root reaching bytenr. */
 static int block_once(struct walk *w, u64 bytenr)
 {
-	struct u64map roots;
-	u64 root;
-	u32 at = 0;
-	int ret, dead, want;
+	struct u64set roots = { NULL, 0, 0 };
+	u32 r;
+	int ret = resolve_roots(w, bytenr, &roots), dead, want;
 
-	u64map_init(&roots, 0);
-	ret = resolve_roots(w, bytenr, &roots);
-	while (ret == 0 && u64map_next(&roots, &at, &root, NULL)) {
-		want = root_wanted(w, root, &dead);
+	for (r = 0; r < roots.cap && ret == 0; r++) {
+		if (!roots.v[r])
+			continue;
+		want = root_wanted(w, roots.v[r], &dead);
 		ret = want < 0 ? want :
-		      want ? hit_add(w, root, 0, 0, dead) : 0;
+		      want ? hit_add(w, roots.v[r], 0, 0, dead) : 0;
 	}
-	u64map_free(&roots);
+	kfree(roots.v);
 	return ret;
 }
 

@@ -5,7 +5,6 @@
 #ifndef FS_BACKREF_INT_H
 #define FS_BACKREF_INT_H
 
-#include "../lib/u64map.h"
 #include "backref.h"
 #include "ctree.h"
 #include "tree_block.h"
@@ -40,6 +39,12 @@ struct root_rec {
 	u8 level;
 	int dead;		/* root item refs 0 */
 	struct key drop;	/* dead: keys below this are dropped */
+};
+
+/* A set of u64 (open addressing; 0 is never a member). */
+struct u64set {
+	u64 *v;
+	u32 cap, n;
 };
 
 /* One file extent item pointing at the extent. */
@@ -86,7 +91,7 @@ struct view_q {
 #define VIEW_PARENT 2	/* the parent of q->child, whose first key is k */
 
 int backref_grow(void **v, u32 *cap, u32 n, size_t sz);
-int backref_set_add(struct u64map *s, u64 x);
+int backref_set_add(struct u64set *s, u64 x);
 int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 			const struct key *k, struct view_q *q);
 int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,

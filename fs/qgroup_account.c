@@ -210,7 +210,7 @@ struct acct {
 	struct qgroup_table *q;
 	struct rootset old, new_;
 	struct touched tg, stack;
-	struct u64map seen;	/* extents queued (a set) */
+	struct u64set seen;	/* extents queued */
 	struct qgroup_ext *queue;
 	u32 nq, qcap;
 };
@@ -539,7 +539,6 @@ int qgroup_account_commit(struct trans *t)
 	if (!t->fs->qgroups)
 		return 0;
 	memset(&a, 0, sizeof(a));
-	u64map_init(&a.seen, 0);
 	a.fs = t->fs;
 	a.q = t->fs->qgroups;
 	if (a.q->rescan) {
@@ -560,7 +559,7 @@ int qgroup_account_commit(struct trans *t)
 	kfree(a.new_.v);
 	kfree(a.tg.v);
 	kfree(a.stack.v);
-	u64map_free(&a.seen);
+	kfree(a.seen.v);
 	kfree(a.queue);
 	if (ret)
 		trans_abort(t, ret);

@@ -661,7 +661,7 @@ static void reloc_free(struct reloc *r)
 	kfree(r->data_moves.v);
 	kfree(r->block_moves.v);
 	kfree(r->fixups.v);
-	u64map_free(&r->fixup_seen);
+	kfree(r->fixup_seen.v);
 }
 
 /*
@@ -701,7 +701,6 @@ int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
 	r.stop_arg = stop_arg;
 	u64map_init(&r.data, 1);
 	u64map_init(&r.blocks, 1);
-	u64map_init(&r.fixup_seen, 0);
 	/* Step 1: what was allocated in it before it turned read-only is
 	 * committed, so no block the walk meets in it is unwritten. */
 	ret = trans_commit(fs);
