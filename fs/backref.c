@@ -145,7 +145,9 @@ static int parent_in_tree(struct walk *w, u64 id,
  * the blocks above it, each resolved once: a normal ref's root reaches
  * it, and so does whatever reaches its parent in that root's tree (the
  * ref stands for the snapshots sharing that parent); a shared ref's
- * parent is queued the same way.
+ * parent is queued the same way. roots is empty on entry. With a cache,
+ * a block resolved before is not walked again, and bytenr's roots are
+ * remembered.
  */
 static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 {
@@ -155,9 +157,22 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 	struct key first;
 	u64 parent;
 	u32 qi, i;
-	int ret = upward_add(&u, bytenr), have;
+	int ret, have;
 
-	for (qi = 0; ret >= 0 && qi < u.n; qi++) {
+	/* A block resolved by an earlier walk: its roots are all that
+	 * reaches it, through the blocks above it too. */
+	if (w->cache) {
+		ret = backref_cache_get(w->cache, bytenr, roots);
+		if (ret != -ENOENT)
+			return ret;
+	}
+	for (ret = upward_add(&u, bytenr), qi = 0; ret >= 0 && qi < u.n;
+	     qi++) {
+		if (qi && w->cache) {
+			ret = backref_cache_get(w->cache, u.q[qi], roots);
+			if (ret != -ENOENT)
+				continue;
+		}
 		w->st.blocks++;
 		have = 0;
 		ret = backref_collect_refs(w, u.q[qi], &ei, &l);
@@ -176,6 +191,8 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 				ret = upward_add(&u, parent);
 		}
 	}
+	if (ret >= 0 && w->cache)
+		ret = backref_cache_put(w->cache, bytenr, roots);
 	kfree(u.q);
 	kfree(l.v);
 	kfree(u.seen.v);
@@ -381,6 +398,10 @@ static int leaf_hits(struct walk *w, const struct leaf_items *li, u64 pos)
 					continue;
 				off += pos - f->extent_offset;
 			}
+			if (w->flags & BACKREF_ROOTS_ONLY) {
+				ret = hit_add(w, roots.v[r], 0, 0, dead);
+				break;
+			}
 			ret = hit_add(w, roots.v[r], f->ino, off, dead);
 		}
 	}
@@ -501,7 +522,8 @@ static void walk_reset(struct walk *w)
 
 	for (i = 0; i < w->nleaves; i++)
 		kfree(w->leaves[i].v);
-	w->nleaves = w->nroots = w->nhits = 0;
+	w->nleaves = w->nhits = 0;
+	backref_roots_reset(&w->own_roots);
 	memset(&w->st, 0, sizeof(w->st));
 }
 
@@ -509,7 +531,7 @@ static void walk_free(struct walk *w)
 {
 	walk_reset(w);
 	kfree(w->leaves);
-	kfree(w->roots);
+	kfree(w->own_roots.v);
 	kfree(w->hits);
 }
 
@@ -568,6 +590,11 @@ static int walk_run(struct walk *w, u64 at, int data)
 			down_read(&fs->commit_root_sem);
 			w->gen = fs->generation;
 			up_read(&fs->commit_root_sem);
+			/* what the cache holds is of older commit roots */
+			if (w->cache && w->cache->gen != w->gen) {
+				backref_cache_reset(w->cache);
+				w->cache->gen = w->gen;
+			}
 		}
 		ret = data ? data_once(w, at) : block_once(w, at);
 		if (hold)
@@ -578,8 +605,9 @@ static int walk_run(struct walk *w, u64 at, int data)
 
 /* Walk, then hand each hit to fn with no lock held. */
 static int walk_report(struct fs_info *fs, u64 at, int data,
-		       enum backref_view view, unsigned flags, backref_fn fn,
-		       void *ctx, struct backref_stats *st)
+		       enum backref_view view, unsigned flags,
+		       struct backref_cache *cache, backref_fn fn, void *ctx,
+		       struct backref_stats *st)
 {
 	struct walk w;
 	u32 i;
@@ -589,6 +617,9 @@ static int walk_report(struct fs_info *fs, u64 at, int data,
 	w.fs = fs;
 	w.view = view;
 	w.flags = flags;
+	w.cache = cache;
+	u64map_init(&w.own_roots.idx, 1);
+	w.roots = cache ? &cache->roots : &w.own_roots;
 	ret = walk_run(&w, at, data);
 	if (ret == 0)
 		sort_hits(&w);
@@ -612,7 +643,7 @@ int backref_data(struct fs_info *fs, u64 logical, enum backref_view view,
 		 unsigned flags, backref_fn fn, void *ctx,
 		 struct backref_stats *st)
 {
-	return walk_report(fs, logical, 1, view, flags, fn, ctx, st);
+	return walk_report(fs, logical, 1, view, flags, NULL, fn, ctx, st);
 }
 
 /*
@@ -624,5 +655,20 @@ int backref_block(struct fs_info *fs, u64 bytenr, enum backref_view view,
 		  unsigned flags, backref_fn fn, void *ctx,
 		  struct backref_stats *st)
 {
-	return walk_report(fs, bytenr, 0, view, flags, fn, ctx, st);
+	return walk_report(fs, bytenr, 0, view, flags, NULL, fn, ctx, st);
+}
+
+/*
+ * Call fn once for every root reaching the extent at bytenr (data: a
+ * data extent, whichever of its items reach it; else a tree block), in
+ * c's view, remembering in c what the walk resolved for the next walks
+ * (see backref_cache.c for when that is valid). flags: BACKREF_* as
+ * backref_data's. Returns as backref_data.
+ */
+int backref_roots(struct backref_cache *c, u64 bytenr, int data,
+		  unsigned flags, backref_fn fn, void *ctx)
+{
+	flags |= BACKREF_ROOTS_ONLY | (data ? BACKREF_IGNORE_OFFSET : 0);
+	return walk_report(c->fs, bytenr, data, c->view, flags, c, fn, ctx,
+			   NULL);
 }

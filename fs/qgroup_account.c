@@ -83,21 +83,19 @@ static int add_root(void *ctx, const struct backref_hit *hit)
 	return ret;
 }
 
-/* The subvolumes reaching extent e in view. */
-static int roots_of(struct fs_info *fs, const struct qgroup_ext *e,
-		    enum backref_view view, struct rootset *s)
+/* The subvolumes reaching extent e in the view of cache c (the views
+ * stay as they are for the whole accounting: c remembers the blocks
+ * resolved, which most extents share). */
+static int roots_of(struct backref_cache *c, const struct qgroup_ext *e,
+		    struct rootset *s)
 {
-	unsigned fl = BACKREF_DEAD_ROOTS | BACKREF_TRANS_HELD;
 	int ret;
 
 	s->n = 0;
-	if (e->is_data) {
-		ret = backref_data(fs, e->bytenr, view,
-				   fl | BACKREF_IGNORE_OFFSET, add_root, s,
-				   NULL);
-		return ret == -ENOENT ? 0 : ret;
-	}
-	return backref_block(fs, e->bytenr, view, fl, add_root, s, NULL);
+	ret = backref_roots(c, e->bytenr, e->is_data,
+			    BACKREF_DEAD_ROOTS | BACKREF_TRANS_HELD,
+			    add_root, s);
+	return ret == -ENOENT && e->is_data ? 0 : ret;
 }
 
 static int in_set(const struct rootset *s, u64 id)
@@ -207,6 +205,8 @@ static void move(struct qgroup_table *q, struct qgroup *g, u64 *c, int was,
 struct acct {
 	struct fs_info *fs;
 	struct qgroup_table *q;
+	struct backref_cache *at_commit;	/* the last commit's roots */
+	struct backref_cache *at_current;	/* this commit's */
 	struct rootset old, new_;
 	struct touched tg, stack;
 	struct u64set seen;	/* extents queued */
@@ -221,7 +221,7 @@ struct acct {
 static int old_roots(struct acct *a, const struct qgroup_ext *e)
 {
 	const struct qgroup_snap *sn = &a->q->snap;
-	int ret = roots_of(a->fs, e, BACKREF_COMMIT, &a->old);
+	int ret = roots_of(a->at_commit, e, &a->old);
 
 	if (ret || !a->q->has_snap)
 		return ret;
@@ -370,7 +370,7 @@ static int account_queue(struct acct *a)
 
 		ret = old_roots(a, &e);
 		if (ret == 0)
-			ret = roots_of(a->fs, &e, BACKREF_CURRENT, &a->new_);
+			ret = roots_of(a->at_current, &e, &a->new_);
 		if (ret || (a->old.n == a->new_.n &&
 			    !memcmp(a->old.v, a->new_.v, a->old.n * 8)))
 			continue;
@@ -460,8 +460,7 @@ static int rescan_batch(struct acct *a)
 	ret = queue_batch(a, q->rescan_progress, &next);
 	a->old.n = 0;
 	for (i = 0; i < a->nq && ret == 0; i++) {
-		ret = roots_of(a->fs, &a->queue[i], BACKREF_CURRENT,
-			       &a->new_);
+		ret = roots_of(a->at_current, &a->queue[i], &a->new_);
 		if (ret == 0 && a->new_.n)
 			ret = apply(a, a->queue[i].num_bytes);
 	}
@@ -550,6 +549,9 @@ int qgroup_account_commit(struct trans *t)
 		rescan_begin(a.q);
 		a.q->rescan = 0;
 	}
+	ret = backref_cache_new(a.fs, BACKREF_COMMIT, &a.at_commit);
+	if (ret == 0)
+		ret = backref_cache_new(a.fs, BACKREF_CURRENT, &a.at_current);
 	for (i = 0; i < a.q->next && ret == 0; i++)
 		ret = queue_ext(&a, &a.q->ext[i]);
 	if (ret == 0)
@@ -560,6 +562,8 @@ int qgroup_account_commit(struct trans *t)
 	a.q->next = 0;
 	a.q->has_snap = 0;
 	qgroup_reserve_clear(a.q);
+	backref_cache_free(a.at_commit);
+	backref_cache_free(a.at_current);
 	kfree(a.old.v);
 	kfree(a.new_.v);
 	kfree(a.tg.v);
