@@ -113,15 +113,18 @@ static const struct ctree_root *current_root_of(struct walk *w,
 }
 
 /*
- * Keep block b for reading after its path or lock is gone: a block of the
- * running transaction (TB_DIRTY) may change, so it is copied (the caller
- * holds its lock); any other never changes again (tree_block.h), so a
- * reference is enough, and spares a walk over thousands of leaves a copy
- * of each.
+ * Keep block b for the rest of the walk after its path or lock is gone.
+ * A reference is enough for a block that cannot change meanwhile, and
+ * spares a walk over thousands of leaves a copy of each: a block that is
+ * not TB_DIRTY never changes again (tree_block.h), and in the current
+ * view nothing changes while the walk gathers (trans_sem held for write:
+ * walk_run). Any other block of the running transaction is copied (the
+ * caller holds its lock).
  */
-static int keep_block(struct tree_block *b, struct tree_block **out)
+static int keep_block(const struct walk *w, struct tree_block *b,
+		      struct tree_block **out)
 {
-	if (tb_flags(b) & TB_DIRTY)
+	if (w->view != BACKREF_CURRENT && (tb_flags(b) & TB_DIRTY))
 		return tree_block_clone(b, out);
 	*out = tree_block_get(b);
 	return 0;
@@ -130,9 +133,9 @@ static int keep_block(struct tree_block *b, struct tree_block **out)
 /*
  * Search tree id of the walk's view for k, as q asks. rec: the tree's
  * root record (NULL for the root and extent trees). A leaf found is
- * kept (keep_block; the caller puts q->leaf with tree_block_put). Returns 0, 1
- * when there is no such item, -EAGAIN when a commit moved the commit
- * roots, or <0.
+ * kept (keep_block; the caller puts q->leaf with tree_block_put).
+ * Returns 0, 1 when there is no such item, -EAGAIN when a commit moved
+ * the commit roots, or <0.
  */
 int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 			const struct key *k, struct view_q *q)
@@ -171,7 +174,7 @@ int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 					   ctree_search_ge(r, k, &p);
 		if (ret == 0) {
 			q->slot = p.slots[0];
-			ret = keep_block(p.nodes[0], &q->leaf);
+			ret = keep_block(w, p.nodes[0], &q->leaf);
 		}
 	}
 	ctree_path_release(&p);
@@ -205,7 +208,7 @@ int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,
 		locked = !!(tb_flags(b) & TB_DIRTY);
 		if (locked)
 			tb_lock(b, TB_READ);
-		ret = keep_block(b, out);
+		ret = keep_block(w, b, out);
 		if (locked)
 			tb_unlock(b, TB_READ);
 		tree_block_put(b);
