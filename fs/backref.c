@@ -141,26 +141,64 @@ static int parent_in_tree(struct walk *w, u64 id,
 }
 
 /*
+ * The edges up from block bytenr, into e (emptied first): the roots of
+ * its normal refs, and the blocks above it through which more roots
+ * reach it (a normal ref's parent in that root's tree, a shared ref's
+ * parent). With a cache, edges found once are not searched again.
+ */
+static int block_edges(struct walk *w, u64 bytenr, struct backref_edges *e)
+{
+	struct bref_list l = { NULL, 0, 0 };
+	struct extent_info ei;
+	struct key first;
+	u64 parent;
+	u32 i;
+	int ret, have = 0;
+
+	e->nroots = e->nparents = 0;
+	if (w->cache) {
+		ret = backref_cache_edges(w->cache, bytenr, e);
+		if (ret != -ENOENT)
+			return ret;
+	}
+	w->st.blocks++;
+	ret = backref_collect_refs(w, bytenr, &ei, &l);
+	for (i = 0; i < l.n && ret >= 0; i++) {
+		if (l.v[i].type == BTRFS_SHARED_BLOCK_REF_KEY) {
+			ret = backref_edges_add(e, 0, l.v[i].id);
+			continue;
+		}
+		if (l.v[i].type != BTRFS_TREE_BLOCK_REF_KEY)
+			continue;
+		ret = parent_in_tree(w, l.v[i].id, &ei, &first, &have,
+				     &parent);
+		if (ret >= 0)
+			ret = backref_edges_add(e, 1, l.v[i].id);
+		if (ret >= 0 && parent)
+			ret = backref_edges_add(e, 0, parent);
+	}
+	kfree(l.v);
+	if (ret >= 0 && w->cache)
+		ret = backref_cache_put_edges(w->cache, bytenr, e);
+	return ret < 0 ? ret : 0;
+}
+
+/*
  * Add to roots every root that reaches block bytenr, breadth first over
  * the blocks above it, each resolved once: a normal ref's root reaches
  * it, and so does whatever reaches its parent in that root's tree (the
  * ref stands for the snapshots sharing that parent); a shared ref's
  * parent is queued the same way. roots is empty on entry. With a cache,
- * a block resolved before is not walked again, and bytenr's roots are
- * remembered.
+ * a block whose roots are known is not walked through, and bytenr's
+ * roots are remembered.
  */
 static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 {
 	struct upward u = { { NULL, 0, 0 }, NULL, 0, 0 };
-	struct bref_list l = { NULL, 0, 0 };
-	struct extent_info ei;
-	struct key first;
-	u64 parent;
+	struct backref_edges e = { NULL, 0, 0, 0 };
 	u32 qi, i;
-	int ret, have;
+	int ret;
 
-	/* A block resolved by an earlier walk: its roots are all that
-	 * reaches it, through the blocks above it too. */
 	if (w->cache) {
 		ret = backref_cache_get(w->cache, bytenr, roots);
 		if (ret != -ENOENT)
@@ -173,28 +211,16 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 			if (ret != -ENOENT)
 				continue;
 		}
-		w->st.blocks++;
-		have = 0;
-		ret = backref_collect_refs(w, u.q[qi], &ei, &l);
-		for (i = 0; i < l.n && ret >= 0; i++) {
-			if (l.v[i].type == BTRFS_SHARED_BLOCK_REF_KEY) {
-				ret = upward_add(&u, l.v[i].id);
-				continue;
-			}
-			if (l.v[i].type != BTRFS_TREE_BLOCK_REF_KEY)
-				continue;
-			ret = backref_set_add(roots, l.v[i].id);
-			if (ret >= 0)
-				ret = parent_in_tree(w, l.v[i].id, &ei, &first,
-						     &have, &parent);
-			if (ret >= 0 && parent)
-				ret = upward_add(&u, parent);
-		}
+		ret = block_edges(w, u.q[qi], &e);
+		for (i = 0; i < e.nroots && ret >= 0; i++)
+			ret = backref_set_add(roots, e.v[i]);
+		for (; i < e.nroots + e.nparents && ret >= 0; i++)
+			ret = upward_add(&u, e.v[i]);
 	}
 	if (ret >= 0 && w->cache)
 		ret = backref_cache_put(w->cache, bytenr, roots);
 	kfree(u.q);
-	kfree(l.v);
+	kfree(e.v);
 	kfree(u.seen.v);
 	return ret < 0 ? ret : 0;
 }

@@ -17,8 +17,14 @@
  * (the accounting: trans_sem held for write, every delayed ref run).
  * Not locked: one task uses a cache.
  *
- * Memory: the root ids of every block resolved, one array (a block's
- * roots are contiguous in it), and a map from block to its range.
+ * Two things are kept per block: its edges up (the roots of its normal
+ * refs and the blocks above it: what one block costs in searches), for
+ * every block a walk went through, and all the roots reaching it, for
+ * the blocks walks started from (leaves of data extents, tree blocks),
+ * which later extents of the same leaf find at once.
+ *
+ * Memory: one array of u64 holding both (a block's are contiguous in
+ * it), and maps from block to its range.
  */
 #include <ghee/errno.h>
 
@@ -42,6 +48,7 @@ int backref_cache_new(struct fs_info *fs, enum backref_view view,
 	c->fs = fs;
 	c->view = view;
 	u64map_init(&c->sets, 2);
+	u64map_init(&c->edges, 3);
 	u64map_init(&c->roots.idx, 1);
 	return 0;
 }
@@ -50,6 +57,7 @@ int backref_cache_new(struct fs_info *fs, enum backref_view view,
 void backref_cache_reset(struct backref_cache *c)
 {
 	u64map_free(&c->sets);
+	u64map_free(&c->edges);
 	c->nids = 0;
 	backref_roots_reset(&c->roots);
 }
@@ -98,5 +106,58 @@ int backref_cache_put(struct backref_cache *c, u64 bytenr,
 	}
 	if (ret == 0)
 		ret = u64map_put(&c->sets, bytenr, at);
+	return ret;
+}
+
+/* Add x to e: a root of its normal refs (root 1), or a block above. */
+int backref_edges_add(struct backref_edges *e, int root, u64 x)
+{
+	u32 n = e->nroots + e->nparents;
+	int ret = backref_grow((void **)&e->v, &e->cap, n, sizeof(*e->v));
+
+	if (ret)
+		return ret;
+	if (!root) {
+		e->v[n] = x;
+		e->nparents++;
+		return 0;
+	}
+	/* roots first: the first block above moves to the end */
+	if (e->nparents)
+		e->v[n] = e->v[e->nroots];
+	e->v[e->nroots++] = x;
+	return 0;
+}
+
+/* Fill e with the edges up from block bytenr, when known: 0, -ENOENT
+ * when not, or -ENOMEM. */
+int backref_cache_edges(struct backref_cache *c, u64 bytenr,
+			struct backref_edges *e)
+{
+	u64 at[3];
+	u32 i;
+	int ret = u64map_get(&c->edges, bytenr, at);
+
+	for (i = 0; ret == 0 && i < at[1] + at[2]; i++)
+		ret = backref_edges_add(e, i < at[1], c->ids[at[0] + i]);
+	return ret;
+}
+
+/* Remember e as the edges up from block bytenr. 0 or -ENOMEM. */
+int backref_cache_put_edges(struct backref_cache *c, u64 bytenr,
+			    const struct backref_edges *e)
+{
+	u64 at[3] = { c->nids, e->nroots, e->nparents };
+	u32 i;
+	int ret = 0;
+
+	for (i = 0; ret == 0 && i < e->nroots + e->nparents; i++) {
+		ret = backref_grow((void **)&c->ids, &c->ids_cap, c->nids,
+				   sizeof(*c->ids));
+		if (ret == 0)
+			c->ids[c->nids++] = e->v[i];
+	}
+	if (ret == 0)
+		ret = u64map_put(&c->edges, bytenr, at);
 	return ret;
 }

@@ -58,9 +58,19 @@ struct backref_cache {
 	enum backref_view view;
 	u64 gen;		/* BACKREF_COMMIT: the generation it holds */
 	struct u64map sets;	/* tree block -> first, count in ids */
-	u64 *ids;		/* the roots of every block of sets */
+	struct u64map edges;	/* tree block -> first, nroots, nparents
+				 * in ids */
+	u64 *ids;		/* the roots of every block of sets, and
+				 * the edges of every block of edges */
 	u32 nids, ids_cap;
 	struct root_recs roots;
+};
+
+/* The edges up from one tree block: v holds nroots roots (its normal
+ * refs), then nparents blocks above it. */
+struct backref_edges {
+	u64 *v;
+	u32 nroots, nparents, cap;
 };
 
 /* A set of u64 (open addressing; 0 is never a member). */
@@ -128,5 +138,10 @@ int backref_cache_get(struct backref_cache *c, u64 bytenr,
 		      struct u64set *roots);
 int backref_cache_put(struct backref_cache *c, u64 bytenr,
 		      const struct u64set *roots);
+int backref_edges_add(struct backref_edges *e, int root, u64 x);
+int backref_cache_edges(struct backref_cache *c, u64 bytenr,
+			struct backref_edges *e);
+int backref_cache_put_edges(struct backref_cache *c, u64 bytenr,
+			    const struct backref_edges *e);
 
 #endif
