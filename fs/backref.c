@@ -24,7 +24,9 @@
  * block shared by many snapshots along many paths is resolved once: the
  * cost is one extent-tree lookup per distinct block above the extent
  * (and a search of a tree per normal ref), and memory is the set of
- * those blocks and of the roots found.
+ * those blocks and of the roots found. Many walks in one unchanging view
+ * (the commit's quota accounting) share a cache (backref_cache.c), so
+ * each block is resolved once for all of them.
  *
  * Views. BACKREF_CURRENT reads the current trees and adds the running
  * transaction's pending delayed refs to the extent tree's (nothing in the
