@@ -24,7 +24,9 @@
  * block shared by many snapshots along many paths is resolved once: the
  * cost is one extent-tree lookup per distinct block above the extent
  * (and a search of a tree per normal ref), and memory is the set of
- * those blocks and of the roots found.
+ * those blocks and of the roots found. Many walks in one unchanging view
+ * (the commit's quota accounting) share a cache (backref_cache.c), so
+ * each block is resolved once for all of them.
  *
  * Views. BACKREF_CURRENT reads the current trees and adds the running
  * transaction's pending delayed refs to the extent tree's (nothing in the
@@ -141,43 +143,86 @@ static int parent_in_tree(struct walk *w, u64 id,
 }
 
 /*
- * Add to roots every root that reaches block bytenr, breadth first over
- * the blocks above it, each resolved once: a normal ref's root reaches
- * it, and so does whatever reaches its parent in that root's tree (the
- * ref stands for the snapshots sharing that parent); a shared ref's
- * parent is queued the same way.
+ * The edges up from block bytenr, into e (emptied first): the roots of
+ * its normal refs, and the blocks above it through which more roots
+ * reach it (a normal ref's parent in that root's tree, a shared ref's
+ * parent). With a cache, edges found once are not searched again.
  */
-static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
+static int block_edges(struct walk *w, u64 bytenr, struct backref_edges *e)
 {
-	struct upward u = { { NULL, 0, 0 }, NULL, 0, 0 };
 	struct bref_list l = { NULL, 0, 0 };
 	struct extent_info ei;
 	struct key first;
 	u64 parent;
-	u32 qi, i;
-	int ret = upward_add(&u, bytenr), have;
+	u32 i;
+	int ret, have = 0;
 
-	for (qi = 0; ret >= 0 && qi < u.n; qi++) {
-		w->st.blocks++;
-		have = 0;
-		ret = backref_collect_refs(w, u.q[qi], &ei, &l);
-		for (i = 0; i < l.n && ret >= 0; i++) {
-			if (l.v[i].type == BTRFS_SHARED_BLOCK_REF_KEY) {
-				ret = upward_add(&u, l.v[i].id);
-				continue;
-			}
-			if (l.v[i].type != BTRFS_TREE_BLOCK_REF_KEY)
-				continue;
-			ret = backref_set_add(roots, l.v[i].id);
-			if (ret >= 0)
-				ret = parent_in_tree(w, l.v[i].id, &ei, &first,
-						     &have, &parent);
-			if (ret >= 0 && parent)
-				ret = upward_add(&u, parent);
-		}
+	e->nroots = e->nparents = 0;
+	if (w->cache) {
+		ret = backref_cache_edges(w->cache, bytenr, e);
+		if (ret != -ENOENT)
+			return ret;
 	}
-	kfree(u.q);
+	w->st.blocks++;
+	ret = backref_collect_refs(w, bytenr, &ei, &l);
+	for (i = 0; i < l.n && ret >= 0; i++) {
+		if (l.v[i].type == BTRFS_SHARED_BLOCK_REF_KEY) {
+			ret = backref_edges_add(e, 0, l.v[i].id);
+			continue;
+		}
+		if (l.v[i].type != BTRFS_TREE_BLOCK_REF_KEY)
+			continue;
+		ret = parent_in_tree(w, l.v[i].id, &ei, &first, &have,
+				     &parent);
+		if (ret >= 0)
+			ret = backref_edges_add(e, 1, l.v[i].id);
+		if (ret >= 0 && parent)
+			ret = backref_edges_add(e, 0, parent);
+	}
 	kfree(l.v);
+	if (ret >= 0 && w->cache)
+		ret = backref_cache_put_edges(w->cache, bytenr, e);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Add to roots every root that reaches block bytenr, breadth first over
+ * the blocks above it, each resolved once: a normal ref's root reaches
+ * it, and so does whatever reaches its parent in that root's tree (the
+ * ref stands for the snapshots sharing that parent); a shared ref's
+ * parent is queued the same way. roots is empty on entry. With a cache,
+ * a block whose roots are known is not walked through, and bytenr's
+ * roots are remembered.
+ */
+static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
+{
+	struct upward u = { { NULL, 0, 0 }, NULL, 0, 0 };
+	struct backref_edges e = { NULL, 0, 0, 0 };
+	u32 qi, i;
+	int ret;
+
+	if (w->cache) {
+		ret = backref_cache_get(w->cache, bytenr, roots);
+		if (ret != -ENOENT)
+			return ret;
+	}
+	for (ret = upward_add(&u, bytenr), qi = 0; ret >= 0 && qi < u.n;
+	     qi++) {
+		if (qi && w->cache) {
+			ret = backref_cache_get(w->cache, u.q[qi], roots);
+			if (ret != -ENOENT)
+				continue;
+		}
+		ret = block_edges(w, u.q[qi], &e);
+		for (i = 0; i < e.nroots && ret >= 0; i++)
+			ret = backref_set_add(roots, e.v[i]);
+		for (; i < e.nroots + e.nparents && ret >= 0; i++)
+			ret = upward_add(&u, e.v[i]);
+	}
+	if (ret >= 0 && w->cache)
+		ret = backref_cache_put(w->cache, bytenr, roots);
+	kfree(u.q);
+	kfree(e.v);
 	kfree(u.seen.v);
 	return ret < 0 ? ret : 0;
 }
@@ -381,6 +426,10 @@ static int leaf_hits(struct walk *w, const struct leaf_items *li, u64 pos)
 					continue;
 				off += pos - f->extent_offset;
 			}
+			if (w->flags & BACKREF_ROOTS_ONLY) {
+				ret = hit_add(w, roots.v[r], 0, 0, dead);
+				break;
+			}
 			ret = hit_add(w, roots.v[r], f->ino, off, dead);
 		}
 	}
@@ -501,7 +550,8 @@ static void walk_reset(struct walk *w)
 
 	for (i = 0; i < w->nleaves; i++)
 		kfree(w->leaves[i].v);
-	w->nleaves = w->nroots = w->nhits = 0;
+	w->nleaves = w->nhits = 0;
+	backref_roots_reset(&w->own_roots);
 	memset(&w->st, 0, sizeof(w->st));
 }
 
@@ -509,7 +559,7 @@ static void walk_free(struct walk *w)
 {
 	walk_reset(w);
 	kfree(w->leaves);
-	kfree(w->roots);
+	kfree(w->own_roots.v);
 	kfree(w->hits);
 }
 
@@ -568,6 +618,11 @@ static int walk_run(struct walk *w, u64 at, int data)
 			down_read(&fs->commit_root_sem);
 			w->gen = fs->generation;
 			up_read(&fs->commit_root_sem);
+			/* what the cache holds is of older commit roots */
+			if (w->cache && w->cache->gen != w->gen) {
+				backref_cache_reset(w->cache);
+				w->cache->gen = w->gen;
+			}
 		}
 		ret = data ? data_once(w, at) : block_once(w, at);
 		if (hold)
@@ -578,8 +633,9 @@ static int walk_run(struct walk *w, u64 at, int data)
 
 /* Walk, then hand each hit to fn with no lock held. */
 static int walk_report(struct fs_info *fs, u64 at, int data,
-		       enum backref_view view, unsigned flags, backref_fn fn,
-		       void *ctx, struct backref_stats *st)
+		       enum backref_view view, unsigned flags,
+		       struct backref_cache *cache, backref_fn fn, void *ctx,
+		       struct backref_stats *st)
 {
 	struct walk w;
 	u32 i;
@@ -589,6 +645,9 @@ static int walk_report(struct fs_info *fs, u64 at, int data,
 	w.fs = fs;
 	w.view = view;
 	w.flags = flags;
+	w.cache = cache;
+	u64map_init(&w.own_roots.idx, 1);
+	w.roots = cache ? &cache->roots : &w.own_roots;
 	ret = walk_run(&w, at, data);
 	if (ret == 0)
 		sort_hits(&w);
@@ -612,7 +671,7 @@ int backref_data(struct fs_info *fs, u64 logical, enum backref_view view,
 		 unsigned flags, backref_fn fn, void *ctx,
 		 struct backref_stats *st)
 {
-	return walk_report(fs, logical, 1, view, flags, fn, ctx, st);
+	return walk_report(fs, logical, 1, view, flags, NULL, fn, ctx, st);
 }
 
 /*
@@ -624,5 +683,20 @@ int backref_block(struct fs_info *fs, u64 bytenr, enum backref_view view,
 		  unsigned flags, backref_fn fn, void *ctx,
 		  struct backref_stats *st)
 {
-	return walk_report(fs, bytenr, 0, view, flags, fn, ctx, st);
+	return walk_report(fs, bytenr, 0, view, flags, NULL, fn, ctx, st);
+}
+
+/*
+ * Call fn once for every root reaching the extent at bytenr (data: a
+ * data extent, whichever of its items reach it; else a tree block), in
+ * c's view, remembering in c what the walk resolved for the next walks
+ * (see backref_cache.c for when that is valid). flags: BACKREF_* as
+ * backref_data's. Returns as backref_data.
+ */
+int backref_roots(struct backref_cache *c, u64 bytenr, int data,
+		  unsigned flags, backref_fn fn, void *ctx)
+{
+	flags |= BACKREF_ROOTS_ONLY | (data ? BACKREF_IGNORE_OFFSET : 0);
+	return walk_report(c->fs, bytenr, data, c->view, flags, c, fn, ctx,
+			   NULL);
 }

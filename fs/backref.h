@@ -30,6 +30,8 @@ enum backref_view {
 					 * commit); else the walk takes it for
 					 * write while it gathers, so no change
 					 * runs under it */
+#define BACKREF_ROOTS_ONLY (1u << 3)	/* one hit per root (ino and offset
+					 * 0) instead of one per item */
 
 /* One reference found: a file extent item of (root, ino). */
 struct backref_hit {
@@ -62,5 +64,14 @@ int backref_data(struct fs_info *fs, u64 logical, enum backref_view view,
 int backref_block(struct fs_info *fs, u64 bytenr, enum backref_view view,
 		  unsigned flags, backref_fn fn, void *ctx,
 		  struct backref_stats *st);
+
+/* Walks' memory across walks in one view (backref_cache.c). */
+struct backref_cache;
+int backref_cache_new(struct fs_info *fs, enum backref_view view,
+		      struct backref_cache **out);
+void backref_cache_reset(struct backref_cache *c);
+void backref_cache_free(struct backref_cache *c);
+int backref_roots(struct backref_cache *c, u64 bytenr, int data,
+		  unsigned flags, backref_fn fn, void *ctx);
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef FS_BACKREF_INT_H
 #define FS_BACKREF_INT_H
 
+#include "../lib/u64map.h"
 #include "backref.h"
 #include "ctree.h"
 #include "tree_block.h"
@@ -41,6 +42,37 @@ struct root_rec {
 	struct key drop;	/* dead: keys below this are dropped */
 };
 
+/* The root records a walk (or a cache of walks) read, each once. */
+struct root_recs {
+	struct root_rec *v;
+	u32 n, cap;
+	struct u64map idx;	/* tree id -> index in v */
+};
+
+/*
+ * What walks in one view remember across walks (backref_cache.c): the
+ * roots reaching each tree block resolved so far, and the root records.
+ */
+struct backref_cache {
+	struct fs_info *fs;
+	enum backref_view view;
+	u64 gen;		/* BACKREF_COMMIT: the generation it holds */
+	struct u64map sets;	/* tree block -> first, count in ids */
+	struct u64map edges;	/* tree block -> first, nroots, nparents
+				 * in ids */
+	u64 *ids;		/* the roots of every block of sets, and
+				 * the edges of every block of edges */
+	u32 nids, ids_cap;
+	struct root_recs roots;
+};
+
+/* The edges up from one tree block: v holds nroots roots (its normal
+ * refs), then nparents blocks above it. */
+struct backref_edges {
+	u64 *v;
+	u32 nroots, nparents, cap;
+};
+
 /* A set of u64 (open addressing; 0 is never a member). */
 struct u64set {
 	u64 *v;
@@ -67,8 +99,10 @@ struct walk {
 	u64 gen;		/* BACKREF_COMMIT: the generation read */
 	struct trans *t;	/* BACKREF_CURRENT: running transaction, or
 				 * NULL (no pending refs) */
-	struct root_rec *roots;	/* subvolume roots met, read once */
-	u32 nroots, roots_cap;
+	struct backref_cache *cache;	/* NULL, or kept across walks */
+	struct root_recs own_roots;	/* without a cache */
+	struct root_recs *roots;	/* subvolume roots met, read once:
+					 * own_roots or the cache's */
 	struct leaf_items *leaves;	/* leaves holding the extent */
 	u32 nleaves, leaves_cap;
 	struct backref_hit *hits;	/* what the caller will get */
@@ -99,5 +133,15 @@ int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,
 int backref_get_root(struct walk *w, u64 id, const struct root_rec **out);
 int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 			 struct bref_list *l);
+void backref_roots_reset(struct root_recs *r);
+int backref_cache_get(struct backref_cache *c, u64 bytenr,
+		      struct u64set *roots);
+int backref_cache_put(struct backref_cache *c, u64 bytenr,
+		      const struct u64set *roots);
+int backref_edges_add(struct backref_edges *e, int root, u64 x);
+int backref_cache_edges(struct backref_cache *c, u64 bytenr,
+			struct backref_edges *e);
+int backref_cache_put_edges(struct backref_cache *c, u64 bytenr,
+			    const struct backref_edges *e);
 
 #endif

@@ -113,11 +113,29 @@ static const struct ctree_root *current_root_of(struct walk *w,
 }
 
 /*
+ * Keep block b for the rest of the walk after its path or lock is gone.
+ * A reference is enough for a block that cannot change meanwhile, and
+ * spares a walk over thousands of leaves a copy of each: a block that is
+ * not TB_DIRTY never changes again (tree_block.h), and in the current
+ * view nothing changes while the walk gathers (trans_sem held for write:
+ * walk_run). Any other block of the running transaction is copied (the
+ * caller holds its lock).
+ */
+static int keep_block(const struct walk *w, struct tree_block *b,
+		      struct tree_block **out)
+{
+	if (w->view != BACKREF_CURRENT && (tb_flags(b) & TB_DIRTY))
+		return tree_block_clone(b, out);
+	*out = tree_block_get(b);
+	return 0;
+}
+
+/*
  * Search tree id of the walk's view for k, as q asks. rec: the tree's
  * root record (NULL for the root and extent trees). A leaf found is
- * cloned (the caller frees q->leaf with tree_block_put). Returns 0, 1
- * when there is no such item, -EAGAIN when a commit moved the commit
- * roots, or <0.
+ * kept (keep_block; the caller puts q->leaf with tree_block_put).
+ * Returns 0, 1 when there is no such item, -EAGAIN when a commit moved
+ * the commit roots, or <0.
  */
 int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 			const struct key *k, struct view_q *q)
@@ -156,7 +174,7 @@ int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 					   ctree_search_ge(r, k, &p);
 		if (ret == 0) {
 			q->slot = p.slots[0];
-			ret = tree_block_clone(p.nodes[0], &q->leaf);
+			ret = keep_block(w, p.nodes[0], &q->leaf);
 		}
 	}
 	ctree_path_release(&p);
@@ -166,7 +184,7 @@ int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 }
 
 /* Read the subvolume-tree block at bytenr (generation, level from its
- * extent item) in the walk's view into a private clone *out. */
+ * extent item) in the walk's view, kept in *out (keep_block). */
 int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,
 			    u8 level, struct tree_block **out)
 {
@@ -190,7 +208,7 @@ int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,
 		locked = !!(tb_flags(b) & TB_DIRTY);
 		if (locked)
 			tb_lock(b, TB_READ);
-		ret = tree_block_clone(b, out);
+		ret = keep_block(w, b, out);
 		if (locked)
 			tb_unlock(b, TB_READ);
 		tree_block_put(b);
@@ -200,22 +218,30 @@ int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,
 	return ret;
 }
 
-/* The root record of subvolume tree id, read once per walk. */
+/* Forget the root records r holds (its memory stays for reuse). */
+void backref_roots_reset(struct root_recs *r)
+{
+	r->n = 0;
+	u64map_free(&r->idx);
+}
+
+/* The root record of subvolume tree id, read once per walk (or per
+ * cache). */
 int backref_get_root(struct walk *w, u64 id, const struct root_rec **out)
 {
 	struct key k = { id, BTRFS_ROOT_ITEM_KEY, (u64)-1 };
 	struct view_q q = { VIEW_LE, 0, 0, NULL, 0, 0 };
+	struct root_recs *rr = w->roots;
 	struct tree_block *leaf;
 	struct root_rec *r;
 	const u8 *item;
-	u32 i;
+	u64 at;
 	int slot, ret;
 
-	for (i = 0; i < w->nroots; i++)
-		if (w->roots[i].id == id) {
-			*out = &w->roots[i];
-			return 0;
-		}
+	if (u64map_get(&rr->idx, id, &at) == 0) {
+		*out = &rr->v[at];
+		return 0;
+	}
 	ret = backref_view_search(w, NULL, BTRFS_ROOT_TREE_OBJECTID, &k, &q);
 	if (ret < 0)
 		return ret;
@@ -231,11 +257,13 @@ int backref_get_root(struct walk *w, u64 id, const struct root_rec **out)
 			tree_block_put(leaf);
 		return -EUCLEAN;
 	}
-	ret = backref_grow((void **)&w->roots, &w->roots_cap, w->nroots,
-		   sizeof(*w->roots));
+	at = rr->n;
+	ret = backref_grow((void **)&rr->v, &rr->cap, rr->n, sizeof(*rr->v));
+	if (ret == 0)
+		ret = u64map_put(&rr->idx, id, &at);
 	if (ret == 0) {
 		item = tb_item_data(leaf, (u32)slot);
-		r = &w->roots[w->nroots++];
+		r = &rr->v[rr->n++];
 		r->id = id;
 		r->bytenr = D_GET64(struct d_root_item, item, bytenr);
 		r->generation = D_GET64(struct d_root_item, item, generation);

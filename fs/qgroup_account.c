@@ -84,21 +84,19 @@ static int add_root(void *ctx, const struct backref_hit *hit)
 	return ret;
 }
 
-/* The subvolumes reaching extent e in view. */
-static int roots_of(struct fs_info *fs, const struct qgroup_ext *e,
-		    enum backref_view view, struct rootset *s)
+/* The subvolumes reaching extent e in the view of cache c (the views
+ * stay as they are for the whole accounting: c remembers the blocks
+ * resolved, which most extents share). */
+static int roots_of(struct backref_cache *c, const struct qgroup_ext *e,
+		    struct rootset *s)
 {
-	unsigned fl = BACKREF_DEAD_ROOTS | BACKREF_TRANS_HELD;
 	int ret;
 
 	s->n = 0;
-	if (e->is_data) {
-		ret = backref_data(fs, e->bytenr, view,
-				   fl | BACKREF_IGNORE_OFFSET, add_root, s,
-				   NULL);
-		return ret == -ENOENT ? 0 : ret;
-	}
-	return backref_block(fs, e->bytenr, view, fl, add_root, s, NULL);
+	ret = backref_roots(c, e->bytenr, e->is_data,
+			    BACKREF_DEAD_ROOTS | BACKREF_TRANS_HELD,
+			    add_root, s);
+	return ret == -ENOENT && e->is_data ? 0 : ret;
 }
 
 static int in_set(const struct rootset *s, u64 id)
@@ -208,7 +206,11 @@ static void move(struct qgroup_table *q, struct qgroup *g, u64 *c, int was,
 struct acct {
 	struct fs_info *fs;
 	struct qgroup_table *q;
-	struct rootset old, new_;
+	struct backref_cache *at_commit;	/* the last commit's roots */
+	struct backref_cache *at_current;	/* this commit's */
+	struct rootset old, new_;	/* the extent being counted */
+	struct rootset run_old, run_new;	/* those of the run ... */
+	u64 run_bytes;		/* ... of this many bytes, not counted yet */
 	struct touched tg, stack;
 	struct u64set seen;	/* extents queued */
 	struct qgroup_ext *queue;
@@ -222,7 +224,7 @@ struct acct {
 static int old_roots(struct acct *a, const struct qgroup_ext *e)
 {
 	const struct qgroup_snap *sn = &a->q->snap;
-	int ret = roots_of(a->fs, e, BACKREF_COMMIT, &a->old);
+	int ret = roots_of(a->at_commit, e, &a->old);
 
 	if (ret || !a->q->has_snap)
 		return ret;
@@ -232,30 +234,78 @@ static int old_roots(struct acct *a, const struct qgroup_ext *e)
 	return ret;
 }
 
-/* Apply the change of extent e's set from a->old to a->new_. */
-static int apply(struct acct *a, u64 size)
+/* Apply the change of size bytes' set from old to new_ (both sorted):
+ * each root is counted once, in old, new or both. */
+static int apply(struct acct *a, const struct rootset *old,
+		 const struct rootset *new_, u64 size)
 {
 	struct qgroup_table *q = a->q;
-	u32 i;
+	u32 i = 0, j = 0;
 	int ret = 0;
 
 	q->round++;
 	a->tg.n = 0;
-	for (i = 0; i < a->old.n && ret == 0; i++)
-		ret = count_root(q, a->old.v[i], 1, in_set(&a->new_,
-							   a->old.v[i]),
-				 &a->tg, &a->stack);
-	for (i = 0; i < a->new_.n && ret == 0; i++)
-		if (!in_set(&a->old, a->new_.v[i]))
-			ret = count_root(q, a->new_.v[i], 0, 1, &a->tg,
+	while ((i < old->n || j < new_->n) && ret == 0) {
+		if (j == new_->n || (i < old->n && old->v[i] < new_->v[j]))
+			ret = count_root(q, old->v[i++], 1, 0, &a->tg,
 					 &a->stack);
+		else if (i == old->n || new_->v[j] < old->v[i])
+			ret = count_root(q, new_->v[j++], 0, 1, &a->tg,
+					 &a->stack);
+		else {
+			ret = count_root(q, old->v[i++], 1, 1, &a->tg,
+					 &a->stack);
+			j++;
+		}
+	}
 	for (i = 0; i < a->tg.n && ret == 0; i++) {
 		struct qgroup *g = a->tg.v[i];
 
 		move(q, g, &g->rfer, g->old_n > 0, g->new_n > 0, size);
-		move(q, g, &g->excl, g->old_n && g->old_n == a->old.n,
-		     g->new_n && g->new_n == a->new_.n, size);
+		move(q, g, &g->excl, g->old_n && g->old_n == old->n,
+		     g->new_n && g->new_n == new_->n, size);
 	}
+	return ret;
+}
+
+static int same_set(const struct rootset *x, const struct rootset *y)
+{
+	return x->n == y->n &&
+	       (!x->n || !memcmp(x->v, y->v, x->n * sizeof(*x->v)));
+}
+
+/* Count the run of extents gathered so far (see count_change). */
+static int flush_run(struct acct *a)
+{
+	int ret = 0;
+
+	if (a->run_bytes)
+		ret = apply(a, &a->run_old, &a->run_new, a->run_bytes);
+	a->run_bytes = 0;
+	return ret;
+}
+
+/*
+ * Count size bytes whose set went from a->old to a->new_. A change
+ * counts the same for every byte, so consecutive extents with the same
+ * sets (those of one leaf, mostly: defrag frees and makes thousands in a
+ * commit) are counted together, once. The run ends with flush_run.
+ */
+static int count_change(struct acct *a, u64 size)
+{
+	struct rootset t;
+	int ret = 0;
+
+	if (a->run_bytes && (!same_set(&a->run_old, &a->old) ||
+			     !same_set(&a->run_new, &a->new_)))
+		ret = flush_run(a);
+	if (ret == 0 && !a->run_bytes) {
+		/* the run takes the sets; the next extent fills the old
+		 * run's buffers */
+		t = a->run_old; a->run_old = a->old; a->old = t;
+		t = a->run_new; a->run_new = a->new_; a->new_ = t;
+	}
+	a->run_bytes += size;
 	return ret;
 }
 
@@ -358,26 +408,27 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e)
 static int account_queue(struct acct *a)
 {
 	u32 i;
-	int ret = 0;
+	int ret = 0, children;
 
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
 		ret = old_roots(a, &e);
 		if (ret == 0)
-			ret = roots_of(a->fs, &e, BACKREF_CURRENT, &a->new_);
-		if (ret || (a->old.n == a->new_.n &&
-			    !memcmp(a->old.v, a->new_.v, a->old.n * 8)))
+			ret = roots_of(a->at_current, &e, &a->new_);
+		if (ret || same_set(&a->old, &a->new_))
 			continue;
+		/* before count_change takes the sets */
+		children = !e.is_data && a->new_.n;
 		/* An extent a rescan has not reached is counted when it
 		 * gets there; what is below it may be counted already. */
 		if (!qgroup_rescan_busy(a->q) ||
 		    e.bytenr < a->q->rescan_progress)
-			ret = apply(a, e.num_bytes);
-		if (ret == 0 && !e.is_data && a->new_.n)
+			ret = count_change(a, e.num_bytes);
+		if (ret == 0 && children)
 			ret = queue_children(a, &e);
 	}
-	return ret;
+	return ret ? ret : flush_run(a);
 }
 
 /*
@@ -453,13 +504,14 @@ static int rescan_batch(struct acct *a)
 
 	a->nq = 0;
 	ret = queue_batch(a, q->rescan_progress, &next);
-	a->old.n = 0;
 	for (i = 0; i < a->nq && ret == 0; i++) {
-		ret = roots_of(a->fs, &a->queue[i], BACKREF_CURRENT,
-			       &a->new_);
+		a->old.n = 0;
+		ret = roots_of(a->at_current, &a->queue[i], &a->new_);
 		if (ret == 0 && a->new_.n)
-			ret = apply(a, a->queue[i].num_bytes);
+			ret = count_change(a, a->queue[i].num_bytes);
 	}
+	if (ret == 0)
+		ret = flush_run(a);
 	if (ret)
 		return ret;
 	q->rescan_done += a->nq;
@@ -545,6 +597,9 @@ int qgroup_account_commit(struct trans *t)
 		rescan_begin(a.q);
 		a.q->rescan = 0;
 	}
+	ret = backref_cache_new(a.fs, BACKREF_COMMIT, &a.at_commit);
+	if (ret == 0)
+		ret = backref_cache_new(a.fs, BACKREF_CURRENT, &a.at_current);
 	for (i = 0; i < a.q->next && ret == 0; i++)
 		ret = queue_ext(&a, &a.q->ext[i]);
 	if (ret == 0)
@@ -555,8 +610,12 @@ int qgroup_account_commit(struct trans *t)
 	a.q->next = 0;
 	a.q->has_snap = 0;
 	qgroup_reserve_clear(a.q);
+	backref_cache_free(a.at_commit);
+	backref_cache_free(a.at_current);
 	kfree(a.old.v);
 	kfree(a.new_.v);
+	kfree(a.run_old.v);
+	kfree(a.run_new.v);
 	kfree(a.tg.v);
 	kfree(a.stack.v);
 	kfree(a.seen.v);
