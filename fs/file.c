@@ -9,9 +9,13 @@
  * without it holes have explicit disk_bytenr == 0 items). Both read as
  * zeros, so fs_read() zero-fills the buffer and then copies each extent in.
  *
- * Regular extents are read a sector-aligned chunk at a time into a bounce
- * buffer and each sector is checked against the csum tree (unless the inode
- * is NODATASUM). A bad sector is re-read from the other copy when the chunk
+ * Regular extents are read a sector-aligned chunk at a time (up to 1 MiB,
+ * as pieces of 128 KiB all in flight at once, each verified as it arrives
+ * while the later ones are still read), straight into the caller's buffer
+ * when the chunk is whole sectors of it, else into a bounce buffer, and
+ * each sector is checked against the csum tree (unless the inode is
+ * NODATASUM); on an error the caller's buffer holds undefined bytes.
+ * A bad sector is re-read from the other copy when the chunk
  * is DUP; if no copy matches, the read fails with -EIO and an error naming
  * the subvolume, inode and file offset.
  *
@@ -36,6 +40,7 @@
 #include "volumes.h"
 
 #define READ_CHUNK (1024u * 1024)	/* bounce buffer bytes */
+#define READ_PIECE (128u * 1024)	/* one read of a chunk's pieces */
 #define S_IFMT_ 0170000
 #define S_IFREG_ 0100000
 #define S_IFDIR_ 0040000
@@ -56,11 +61,13 @@ struct file_read {
 	u8 *ram;		/* its uncompressed bytes, COMPRESS_MAX_RAM */
 };
 
-/* Re-read sector i of the chunk at logical from other copies; 0 if good. */
-static int repair_sector(struct file_read *r, u64 logical, u32 i, int copies)
+/* Re-read sector i of the chunk at logical (held at buf) from other
+ * copies; 0 if good. */
+static int repair_sector(struct file_read *r, u8 *buf, u64 logical, u32 i,
+			 int copies)
 {
 	u32 ss = r->fs->sectorsize;
-	u8 *sec = r->bounce + (u64)i * ss;
+	u8 *sec = buf + (u64)i * ss;
 	u8 got[BTRFS_CSUM_SIZE];
 	int m;
 
@@ -79,17 +86,17 @@ static int repair_sector(struct file_read *r, u64 logical, u32 i, int copies)
 	return -EIO;
 }
 
-/* Check the n sectors in the bounce buffer read from logical. */
-static int verify_chunk(struct file_read *r, u64 logical, u32 n,
-			u64 file_off)
+/*
+ * Check sectors [from, to) of the chunk read from logical into buf against
+ * r->sums (csum_lookup filled them for the whole chunk).
+ */
+static int verify_sectors(struct file_read *r, u8 *buf, u64 logical,
+			  u32 from, u32 to, u64 file_off)
 {
 	u32 ss = r->fs->sectorsize, cs = r->fs->csum_size, i;
 	int copies = volumes_num_copies(r->fs, logical);
-	int ret = csum_lookup(r->fs, logical, n, r->sums, r->present);
 
-	if (ret)
-		return ret;
-	for (i = 0; i < n; i++) {
+	for (i = from; i < to; i++) {
 		u8 got[BTRFS_CSUM_SIZE];
 		char want_hex[2 * BTRFS_CSUM_SIZE + 1];
 		char got_hex[sizeof(want_hex)];
@@ -103,9 +110,9 @@ static int verify_chunk(struct file_read *r, u64 logical, u32 n,
 			       (unsigned long long)(logical + (u64)i * ss));
 			return -EIO;
 		}
-		csum_data(r->fs, r->bounce + (u64)i * ss, ss, got);
+		csum_data(r->fs, buf + (u64)i * ss, ss, got);
 		if (!memcmp(got, r->sums + (u64)i * cs, cs) ||
-		    !repair_sector(r, logical, i, copies))
+		    !repair_sector(r, buf, logical, i, copies))
 			continue;
 		csum_hex(r->sums + (u64)i * cs, cs, want_hex);
 		csum_hex(got, cs, got_hex);
@@ -122,8 +129,46 @@ static int verify_chunk(struct file_read *r, u64 logical, u32 n,
 }
 
 /*
+ * Read the n bytes (sector multiple, at most READ_CHUNK) at logical into
+ * buf and verify them: every READ_PIECE of it is a read of its own, all
+ * started at once, so the disk works on the later pieces while the
+ * checksums are looked up and the earlier pieces verified.
+ */
+static int read_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
+		      u64 file_off)
+{
+	struct volumes_read_req req[READ_CHUNK / READ_PIECE];
+	u32 ss = r->fs->sectorsize, started = 0, i;
+	u32 pieces = (n + READ_PIECE - 1) / READ_PIECE;
+	int ret = 0, ret2;
+
+	for (i = 0; i < pieces && ret == 0; i++) {
+		u32 len = n - i * READ_PIECE < READ_PIECE ?
+			  n - i * READ_PIECE : READ_PIECE;
+
+		ret = volumes_read_start(r->fs, logical + i * READ_PIECE, 0,
+					 buf + i * READ_PIECE, len, &req[i]);
+		started += ret == 0;
+	}
+	if (ret == 0 && r->datasum)
+		ret = csum_lookup(r->fs, logical, n / ss, r->sums, r->present);
+	for (i = 0; i < started; i++) {	/* every started read must end */
+		u32 to = (i + 1) * READ_PIECE < n ? (i + 1) * READ_PIECE : n;
+
+		ret2 = volumes_read_end(r->fs, &req[i]);
+		ret = ret ? ret : ret2;
+		if (ret == 0 && r->datasum)
+			ret = verify_sectors(r, buf, logical,
+					     i * READ_PIECE / ss, to / ss,
+					     file_off);
+	}
+	return ret;
+}
+
+/*
  * Copy len bytes of the disk extent data at logical address `logical` into
- * dst. file_off is the file offset of `logical`, for messages.
+ * dst. file_off is the file offset of `logical`, for messages. Whole
+ * sectors go straight into dst; the bounce buffer takes the rest.
  */
 static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 		     u64 file_off)
@@ -137,13 +182,14 @@ static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 		u32 n = want > READ_CHUNK ? READ_CHUNK :
 			(u32)((want + ss - 1) & ~(u64)(ss - 1));
 		u32 take = n - skip < len ? n - skip : (u32)len;
-		int ret = volumes_read(r->fs, start, 0, r->bounce, n);
+		int direct = skip == 0 && take == n;
+		int ret = read_chunk(r, direct ? dst : r->bounce, start, n,
+				     file_off - skip);
 
-		if (ret == 0 && r->datasum)
-			ret = verify_chunk(r, start, n / ss, file_off - skip);
 		if (ret)
 			return ret;
-		memcpy(dst, r->bounce + skip, take);
+		if (!direct)
+			memcpy(dst, r->bounce + skip, take);
 		dst += take;
 		logical += take;
 		file_off += take;

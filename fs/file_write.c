@@ -6,9 +6,10 @@
  * the write is read (its partial first and last sectors), overlaid with the
  * new bytes, written to a newly allocated data extent (at most 1 MiB each),
  * checksummed into the csum tree, and pointed at by a new file extent item
- * after the old items of the range are cut away. The data goes to the disk
- * at once (the extent was free in the committed tree, so nothing committed
- * is overwritten); the commit's flush before the superblock orders it.
+ * after the old items of the range are cut away. The data write starts at
+ * once, without waiting (writeback.c: the extent was free in the committed
+ * tree, so nothing committed is overwritten); the commit waits for it
+ * before its flush and the superblock.
  *
  * Cutting a range out of a file extent item (file_drop_range) keeps its
  * back-reference arithmetic exact (reference, "Splitting a data extent"):
@@ -184,7 +185,7 @@ static int insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	u8 fe[sizeof(struct d_file_extent_item)];
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, cs };
 	struct dref_key rk = { 0 };
-	int ret = volumes_write(w->fs, start, disk_data, (u32)disk_len);
+	int ret = writeback_submit(w->fs, start, disk_data, (u32)disk_len);
 
 	if (ret == 0)
 		ret = csum_insert(w->t, start, disk_data, disk_len);

@@ -348,6 +348,7 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 	mutex_init(&fs->balance_lock, "balance_lock");
 	spin_init(&fs->trans_lock, "trans_lock");
 	spin_init(&fs->chunks.lock, "chunk_map");
+	writeback_init(fs);
 	ret = tb_cache_init(&fs->cache, TB_CACHE_BYTES);
 	if (ret)
 		goto out_free;
@@ -403,6 +404,10 @@ void fs_umount(struct fs_info *fs)
 			trans_free(fs->running);
 		fs->running = NULL;
 	}
+	/* After an abort, writes may still be in flight into our buffers. */
+	if (writeback_wait(fs))
+		pr_err("%s: writes since the last commit failed",
+		       fs->dev->name);
 	bg_free_all(fs);
 	commit_root_free(fs);
 	subvol_free_all(fs);
