@@ -21,6 +21,9 @@ LB=${LB:-../shared/tools/linux-btrfs/run.sh}
 [ -x "$LB" ] || LB=/work/shared/tools/linux-btrfs/run.sh
 export SMP=${SMP:-1} MEM=${MEM:-512M} ACCEL=${ACCEL:-tcg}
 ROUNDS=${ROUNDS:-1}
+# ghee runs without its lock-order checker, as bench/kernel.sh: the
+# figures are those of a production kernel.
+export APPEND="${APPEND:-} lockdep=off"
 KERNELS=${KERNELS:-build/kernel.elf}
 PROF=
 [ "${PROFILE:-0}" = 1 ] && PROF="profile "

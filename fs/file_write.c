@@ -357,7 +357,10 @@ static int write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 {
 	u32 ss = w->fs->sectorsize;
 	u64 cs = off & ~(u64)(ss - 1), end = off + len;
-	u8 *tmp = kmalloc(MAX_EXTENT);
+	u64 span = ((end + ss - 1) & ~(u64)(ss - 1)) - cs;
+	/* As big as one piece can be: a small write takes a small buffer
+	 * (a 1 MiB one cost a 4 KiB write as much as its tree changes). */
+	u8 *tmp = kmalloc(span < MAX_EXTENT ? span : MAX_EXTENT);
 	int ret = tmp ? 0 : -ENOMEM;
 
 	while (ret == 0 && cs < end) {

@@ -1,35 +1,45 @@
 /*
- * Writes in flight: file data written by a change, and the commit's tree
- * blocks, go to the disk as asynchronous bios, many at once, instead of
- * one synchronous write after another (each 4 KiB file used to wait for
- * its own data write).
+ * Delayed writes: file data written by a change, and the commit's tree
+ * blocks, are kept in memory and go to the disk in batches, adjacent
+ * writes joined into one request, many requests in flight, instead of one
+ * synchronous write after another (each 4 KiB file used to wait for its
+ * own write, and on a virtual disk every request costs a doorbell).
  *
  * writeback_submit() copies the bytes (the caller's buffer is free again
- * at once), maps the logical range to every copy of its chunk and submits
- * one bio per copy. The record stays on fs->wb.inflight, oldest first,
- * until a waiter reaps it: writeback_wait() waits for every record and
- * returns the first write error since the last wait.
+ * at once) onto fs->wb.held. When WB_BATCH_BYTES are held, or a commit or
+ * a read needs them, start_held() turns the held writes, in order, into
+ * runs: the longest stretches of logically adjacent writes in one chunk,
+ * each one bio per chunk copy with a buffer per write (the block layer
+ * splits it to the device's limits). Runs in flight sit on
+ * fs->wb.inflight, oldest first, until a waiter reaps them.
+ * writeback_wait() starts and waits for everything and returns the first
+ * write error since the last wait.
  *
  * Invariants:
- *  - the commit waits for every write in flight before its flush
- *    (transaction.c write_dirty), so data reaches the disk before the
- *    superblock that references it, and nothing is in flight across a
- *    commit; a failed write aborts that commit;
+ *  - the commit waits for every write before its flush (transaction.c
+ *    write_dirty), so data reaches the disk before the superblock that
+ *    references it, and nothing is held or in flight across a commit; a
+ *    failed write aborts that commit;
  *  - a write goes only to space that was free in the committed tree and
  *    is not reused before the commit (freed space stays pinned until
- *    then), so two writes in flight never overlap;
- *  - a read of a range with a write in flight waits for the writes first
- *    (volumes_read calls writeback_wait_range), so it never sees the old
- *    bytes;
- *  - memory: at most WB_MAX_BYTES of copies are held (a submit past it
- *    waits for the oldest writes), plus one record per write.
+ *    then), so two writes never overlap and their order does not matter;
+ *  - a read of a range with a write held or in flight waits for the
+ *    writes first (volumes_read_start calls writeback_wait_range), so it
+ *    never sees the old bytes;
+ *  - wb.bytes counts every copy from writeback_submit to its reaping, so
+ *    it is 0 only when nothing is held, being started or in flight;
+ *  - memory: a submit first reaps the oldest runs until what is held and
+ *    in flight fits WB_MAX_BYTES (8 MiB) with it, so at most that many
+ *    bytes of copies exist (plus one write's per concurrent writer), and
+ *    a record per write.
  *
- * Locking: fs->wb.lock (spinlock, leaf) guards the list and the byte
- * count; fs->wb.reap_lock (mutex, taken under any other fs lock, nothing
- * but wb.lock and the allocator under it) makes reaping one task's job, so
- * a waiter that finds the list empty knows every write before it ended.
- * A bio's end_io (perhaps in interrupt context) touches only its record:
- * an atomic count of copies left and a completion.
+ * Locking: fs->wb.lock (spinlock, leaf) guards the two lists and the
+ * counts; fs->wb.io_lock (mutex, taken under any other fs lock; under it
+ * only wb.lock, the allocator and the block layer) makes starting and
+ * reaping one task's job, so a waiter that holds it and finds both lists
+ * empty knows every earlier write ended. A bio's end_io (perhaps in
+ * interrupt context) touches only its run: an atomic count of bios left,
+ * the status, and a completion.
  */
 #include <ghee/errno.h>
 
@@ -39,136 +49,277 @@
 #include "fs_info.h"
 #include "writeback.h"
 
-/* Bytes of copies in flight at most before a submit waits (see above). */
+/* Bytes of copies held and in flight at most (see above). */
 #define WB_MAX_BYTES (8u << 20)
+/* Bytes held before they are started without waiting for a commit. */
+#define WB_BATCH_BYTES (2u << 20)
 
-/* One logical write: a copy of the bytes and a bio per chunk copy. */
+/* One write held or in flight: a copy of its bytes. */
 struct wb_write {
-	struct list_head link;		/* on fs->wb.inflight [wb.lock] */
-	struct fs_info *fs;		/* [I] */
-	u64 logical;			/* first byte written [I] */
+	struct list_head link;		/* on wb.held, then on its run */
+	u64 logical;			/* first byte [I] */
 	u32 len;			/* bytes [I] */
-	int left;			/* bios not yet ended [a] */
+	u8 *data;			/* the copy [I] */
+};
+
+/* Adjacent writes started as one bio per chunk copy. */
+struct wb_run {
+	struct list_head link;		/* on wb.inflight [wb.lock] */
+	struct list_head writes;	/* its struct wb_write, in order [I] */
+	u64 logical;			/* first byte [I] */
+	u64 len;			/* bytes [I] */
+	int left;			/* bios not yet ended, + 1 [a] */
 	int status;			/* first bio error, or 0 [a] */
 	struct completion done;		/* completed when left reaches 0 */
-	u8 *data;			/* the copy of the bytes [I] */
 	u32 nbios;			/* bios below [I] */
-	struct bio_vec vecs[CHUNK_MAX_STRIPES];
 	struct bio bios[CHUNK_MAX_STRIPES];
+	struct bio_vec *vecs;		/* nbios * writes buffers [I] */
 };
 
 void writeback_init(struct fs_info *fs)
 {
 	spin_init(&fs->wb.lock, "wb_lock");
-	mutex_init(&fs->wb.reap_lock, "wb_reap_lock");
+	mutex_init(&fs->wb.io_lock, "wb_io_lock");
+	list_init(&fs->wb.held);
 	list_init(&fs->wb.inflight);
+	fs->wb.held_bytes = 0;
 	fs->wb.bytes = 0;
 	fs->wb.err = 0;
 }
 
-/* One part of w ended with status: keep the first error; the last part
- * completes w. May run in interrupt context. */
-static void wb_put(struct wb_write *w, int status)
+/* Keep err as the first error the next writeback_wait returns. */
+static void keep_error(struct fs_info *fs, int err)
+{
+	spin_lock(&fs->wb.lock);
+	if (!fs->wb.err)
+		fs->wb.err = err;
+	spin_unlock(&fs->wb.lock);
+}
+
+static void free_writes(struct list_head *writes)
+{
+	while (!list_empty(writes)) {
+		struct wb_write *w = list_entry(writes->next, struct wb_write,
+						link);
+
+		list_del_init(&w->link);
+		kfree(w->data);
+		kfree(w);
+	}
+}
+
+/* One part of r ended with status: keep the first error; the last part
+ * completes r. May run in interrupt context. */
+static void run_put(struct wb_run *r, int status)
 {
 	int zero = 0;
 
 	if (status)
-		__atomic_compare_exchange_n(&w->status, &zero, status, 0,
+		__atomic_compare_exchange_n(&r->status, &zero, status, 0,
 					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-	if (__atomic_sub_fetch(&w->left, 1, __ATOMIC_ACQ_REL) == 0)
-		complete(&w->done);
+	if (__atomic_sub_fetch(&r->left, 1, __ATOMIC_ACQ_REL) == 0)
+		complete(&r->done);
 }
 
-static void wb_end_io(struct bio *bio)
+static void run_end_io(struct bio *bio)
 {
-	wb_put(bio->private, bio->status);
+	run_put(bio->private, bio->status);
 }
 
-/* Wait for w, log and keep its error, free it. Caller holds reap_lock
- * and took w off the list. */
-static void reap_one(struct fs_info *fs, struct wb_write *w)
+/* Wait for r, keep its error, free it. Caller holds io_lock and took r
+ * off the list. */
+static void reap_run(struct fs_info *fs, struct wb_run *r)
 {
 	int status;
 
-	wait_for_completion(&w->done);
-	status = __atomic_load_n(&w->status, __ATOMIC_ACQUIRE);
+	wait_for_completion(&r->done);
+	status = __atomic_load_n(&r->status, __ATOMIC_ACQUIRE);
 	if (status) {
-		pr_err("%s: write of %u bytes at logical %llu failed: %d",
-		       fs->dev->name, w->len, (unsigned long long)w->logical,
-		       status);
-		spin_lock(&fs->wb.lock);
-		if (!fs->wb.err)
-			fs->wb.err = status;
-		spin_unlock(&fs->wb.lock);
+		pr_err("%s: write of %llu bytes at logical %llu failed: %d",
+		       fs->dev->name, (unsigned long long)r->len,
+		       (unsigned long long)r->logical, status);
+		keep_error(fs, status);
 	}
-	kfree(w->data);
-	kfree(w);
+	free_writes(&r->writes);
+	kfree(r->vecs);
+	kfree(r);
 }
 
-/* Reap the oldest writes until at most keep bytes are in flight. */
+/* Reap the oldest runs until at most keep bytes are in flight. Caller
+ * holds io_lock. */
 static void reap_until(struct fs_info *fs, u64 keep)
 {
-	struct wb_write *w;
+	struct wb_run *r;
 
-	mutex_lock(&fs->wb.reap_lock);
 	for (;;) {
 		spin_lock(&fs->wb.lock);
-		if (list_empty(&fs->wb.inflight) ||
-		    __atomic_load_n(&fs->wb.bytes, __ATOMIC_RELAXED) <= keep) {
+		if (list_empty(&fs->wb.inflight) || fs->wb.bytes <= keep) {
 			spin_unlock(&fs->wb.lock);
-			break;
+			return;
 		}
-		w = list_entry(fs->wb.inflight.next, struct wb_write, link);
-		list_del_init(&w->link);
-		__atomic_sub_fetch(&fs->wb.bytes, w->len, __ATOMIC_RELEASE);
+		r = list_entry(fs->wb.inflight.next, struct wb_run, link);
+		list_del_init(&r->link);
+		__atomic_sub_fetch(&fs->wb.bytes, r->len, __ATOMIC_RELEASE);
 		spin_unlock(&fs->wb.lock);
-		reap_one(fs, w);
+		reap_run(fs, r);
 	}
-	mutex_unlock(&fs->wb.reap_lock);
 }
 
-/* Fill w's bios, one per copy of its chunk. 0 or -EIO (unmapped). */
-static int map_bios(struct fs_info *fs, struct wb_write *w)
+/* Fill r's bios over its writes (n of them), mapped by m. 0 or -ENOMEM. */
+static int build_bios(struct fs_info *fs, struct wb_run *r, u32 n,
+		      const struct chunk_mapping *m)
 {
-	struct chunk_mapping m;
-	u32 i;
+	struct wb_write *w;
+	u32 i, k;
 
-	if (volumes_map_copy(fs, w->logical, w->len, &m)) {
-		pr_err("write to logical %llu (+%u): not in any chunk",
-		       (unsigned long long)w->logical, w->len);
-		return -EIO;
-	}
-	w->nbios = m.num_stripes;
-	for (i = 0; i < m.num_stripes; i++) {
-		struct bio *b = &w->bios[i];
+	r->vecs = kmalloc((u64)m->num_stripes * n * sizeof(*r->vecs));
+	if (!r->vecs)
+		return -ENOMEM;
+	r->nbios = m->num_stripes;
+	for (i = 0; i < r->nbios; i++) {
+		struct bio *b = &r->bios[i];
 
-		w->vecs[i].base = w->data;
-		w->vecs[i].len = w->len;
+		k = 0;
+		list_for_each_entry(w, &r->writes, struct wb_write, link) {
+			r->vecs[i * n + k].base = w->data;
+			r->vecs[i * n + k++].len = w->len;
+		}
 		b->dev = fs->dev;
 		b->op = BLK_OP_WRITE;
-		b->off = m.physical[i] + (w->logical - m.logical);
-		b->len = w->len;
-		b->vecs = &w->vecs[i];
-		b->nr_vecs = 1;
-		b->end_io = wb_end_io;
-		b->private = w;
+		b->off = m->physical[i] + (r->logical - m->logical);
+		b->len = r->len;
+		b->vecs = &r->vecs[i * n];
+		b->nr_vecs = (int)n;
+		b->end_io = run_end_io;
+		b->private = r;
 	}
 	return 0;
 }
 
+/* Start r (its writes, n of them, in one chunk) and put it in flight. A
+ * failure is kept for writeback_wait. Caller holds io_lock. */
+static void start_run(struct fs_info *fs, struct wb_run *r, u32 n)
+{
+	struct chunk_mapping m;
+	int ret = volumes_map_copy(fs, r->logical, r->len, &m);
+	u32 i;
+
+	completion_init(&r->done);
+	r->left = 1;
+	if (ret == 0)
+		ret = build_bios(fs, r, n, &m);
+	if (ret == 0)
+		r->left += (int)r->nbios;
+	spin_lock(&fs->wb.lock);
+	list_add_tail(&r->link, &fs->wb.inflight);	/* counted when held */
+	spin_unlock(&fs->wb.lock);
+	for (i = 0; ret == 0 && i < r->nbios; i++) {
+		ret = blk_submit(&r->bios[i]);
+		if (ret) {
+			pr_err("%s: write of %llu bytes at %llu refused: %d",
+			       fs->dev->name, (unsigned long long)r->len,
+			       (unsigned long long)r->bios[i].off, ret);
+			for (; i < r->nbios; i++)	/* never started */
+				run_put(r, ret);
+		}
+	}
+	run_put(r, ret);
+}
+
+/* Whether w can join the run r: adjacent, and in r's chunk. */
+static int joins(const struct wb_run *r, const struct wb_write *w,
+		 const struct chunk_mapping *m)
+{
+	return w->logical == r->logical + r->len &&
+	       w->logical + w->len <= m->logical + m->length;
+}
+
+/* Start every held write, adjacent ones joined. Caller holds io_lock. */
+static void start_held(struct fs_info *fs)
+{
+	struct list_head held;
+	struct wb_run *r = NULL;
+	struct chunk_mapping m;
+	u32 n = 0;
+
+	list_init(&held);
+	spin_lock(&fs->wb.lock);
+	if (!list_empty(&fs->wb.held)) {	/* move the list to held */
+		held.next = fs->wb.held.next;
+		held.prev = fs->wb.held.prev;
+		held.next->prev = &held;
+		held.prev->next = &held;
+		list_init(&fs->wb.held);
+	}
+	fs->wb.held_bytes = 0;	/* wb.bytes still counts them */
+	spin_unlock(&fs->wb.lock);
+	while (!list_empty(&held)) {
+		struct wb_write *w = list_entry(held.next, struct wb_write,
+						link);
+
+		list_del_init(&w->link);
+		if (r && !joins(r, w, &m)) {
+			start_run(fs, r, n);
+			r = NULL;
+		}
+		if (!r) {
+			r = kzalloc(sizeof(*r));
+			if (!r || volumes_map_copy(fs, w->logical, w->len,
+						   &m)) {
+				pr_err("%s: cannot start the write at logical "
+				       "%llu", fs->dev->name,
+				       (unsigned long long)w->logical);
+				keep_error(fs, r ? -EIO : -ENOMEM);
+				kfree(r);
+				r = NULL;
+				spin_lock(&fs->wb.lock);
+				__atomic_sub_fetch(&fs->wb.bytes, w->len,
+						   __ATOMIC_RELEASE);
+				spin_unlock(&fs->wb.lock);
+				kfree(w->data);
+				kfree(w);
+				continue;
+			}
+			list_init(&r->writes);
+			r->logical = w->logical;
+			r->len = 0;
+			n = 0;
+		}
+		list_add_tail(&w->link, &r->writes);
+		r->len += w->len;
+		n++;
+	}
+	if (r)
+		start_run(fs, r, n);
+}
+
 /*
- * Start writing len bytes of buf at a logical address to every copy; the
- * range lies in one chunk. buf may be reused when this returns. Device
- * errors come later, from writeback_wait. Returns 0, -ENOMEM, or the
- * error of a request the device refused outright (logged).
+ * Write len bytes of buf at a logical address to every copy, later (see
+ * above); the range lies in one chunk. buf may be reused when this
+ * returns. Device errors come from writeback_wait. Returns 0, -ENOMEM, or
+ * -EIO when the range is in no chunk (logged).
  */
 int writeback_submit(struct fs_info *fs, u64 logical, const void *buf,
 		     u32 len)
 {
-	struct wb_write *w = kzalloc(sizeof(*w));
-	u32 i;
-	int ret;
+	struct chunk_mapping m;
+	struct wb_write *w;
+	int start;
 
+	if (volumes_map_copy(fs, logical, len, &m)) {
+		pr_err("write to logical %llu (+%u): not in any chunk",
+		       (unsigned long long)logical, len);
+		return -EIO;
+	}
+	/* Unlocked read: other writers may pass the bound by a write each. */
+	if (__atomic_load_n(&fs->wb.bytes, __ATOMIC_RELAXED) + len >
+	    WB_MAX_BYTES) {
+		mutex_lock(&fs->wb.io_lock);
+		start_held(fs);
+		reap_until(fs, len < WB_MAX_BYTES ? WB_MAX_BYTES - len : 0);
+		mutex_unlock(&fs->wb.io_lock);
+	}
+	w = kzalloc(sizeof(*w));
 	if (w)
 		w->data = kmalloc(len);
 	if (!w || !w->data) {
@@ -176,42 +327,24 @@ int writeback_submit(struct fs_info *fs, u64 logical, const void *buf,
 		return -ENOMEM;
 	}
 	memcpy(w->data, buf, len);
-	w->fs = fs;
 	w->logical = logical;
 	w->len = len;
-	completion_init(&w->done);
-	ret = map_bios(fs, w);
-	if (ret) {
-		kfree(w->data);
-		kfree(w);
-		return ret;
-	}
-	/* Unlocked read: other writers may pass the bound by a write each. */
-	if (__atomic_load_n(&fs->wb.bytes, __ATOMIC_RELAXED) + len >
-	    WB_MAX_BYTES)
-		reap_until(fs, len < WB_MAX_BYTES ? WB_MAX_BYTES - len : 0);
-	w->left = (int)w->nbios + 1;	/* + 1: held until all are out */
 	spin_lock(&fs->wb.lock);
-	list_add_tail(&w->link, &fs->wb.inflight);
+	list_add_tail(&w->link, &fs->wb.held);
+	fs->wb.held_bytes += len;
 	__atomic_add_fetch(&fs->wb.bytes, len, __ATOMIC_RELEASE);
+	start = fs->wb.held_bytes >= WB_BATCH_BYTES;
 	spin_unlock(&fs->wb.lock);
-	for (i = 0, ret = 0; i < w->nbios; i++) {
-		ret = blk_submit(&w->bios[i]);
-		if (ret) {
-			pr_err("%s: write of %u bytes at %llu refused: %d",
-			       fs->dev->name, len,
-			       (unsigned long long)w->bios[i].off, ret);
-			for (; i < w->nbios; i++)	/* never started */
-				wb_put(w, ret);
-			break;
-		}
+	if (start) {
+		mutex_lock(&fs->wb.io_lock);
+		start_held(fs);
+		mutex_unlock(&fs->wb.io_lock);
 	}
-	wb_put(w, 0);
-	return ret;
+	return 0;
 }
 
 /*
- * Wait for every write in flight. Returns 0, or the first device error
+ * Start and wait for every write. Returns 0, or the first device error
  * of a write since the last call (then forgotten: the commit that gets it
  * aborts, so nothing written after it is ever referenced).
  */
@@ -219,7 +352,10 @@ int writeback_wait(struct fs_info *fs)
 {
 	int err;
 
+	mutex_lock(&fs->wb.io_lock);
+	start_held(fs);
 	reap_until(fs, 0);
+	mutex_unlock(&fs->wb.io_lock);
 	spin_lock(&fs->wb.lock);
 	err = fs->wb.err;
 	fs->wb.err = 0;
@@ -227,23 +363,42 @@ int writeback_wait(struct fs_info *fs)
 	return err;
 }
 
-/* Wait for the writes in flight when one overlaps [logical, +len). */
-void writeback_wait_range(struct fs_info *fs, u64 logical, u32 len)
+/* Whether a write on held or inflight overlaps [logical, +len). Caller
+ * holds wb.lock. */
+static int overlaps(struct fs_info *fs, u64 logical, u32 len)
 {
 	struct wb_write *w;
-	int overlap = 0;
+	struct wb_run *r;
+
+	list_for_each_entry(w, &fs->wb.held, struct wb_write, link)
+		if (w->logical < logical + len &&
+		    logical < w->logical + w->len)
+			return 1;
+	list_for_each_entry(r, &fs->wb.inflight, struct wb_run, link)
+		if (r->logical < logical + len &&
+		    logical < r->logical + r->len)
+			return 1;
+	return 0;
+}
+
+/*
+ * Start and wait for the writes when one overlaps [logical, +len). The
+ * writes start_held has taken off held are on neither list until it ends:
+ * io_lock waits for that.
+ */
+void writeback_wait_range(struct fs_info *fs, u64 logical, u32 len)
+{
+	int overlap;
 
 	if (!__atomic_load_n(&fs->wb.bytes, __ATOMIC_ACQUIRE))
-		return;		/* nothing in flight (the common case) */
+		return;		/* nothing held or in flight (common) */
+	mutex_lock(&fs->wb.io_lock);
 	spin_lock(&fs->wb.lock);
-	list_for_each_entry(w, &fs->wb.inflight, struct wb_write, link) {
-		if (w->logical < logical + len &&
-		    logical < w->logical + w->len) {
-			overlap = 1;
-			break;
-		}
-	}
+	overlap = overlaps(fs, logical, len);
 	spin_unlock(&fs->wb.lock);
-	if (overlap)
-		reap_until(fs, 0);	/* its error stays for the commit */
+	if (overlap) {		/* an error stays for the commit */
+		start_held(fs);
+		reap_until(fs, 0);
+	}
+	mutex_unlock(&fs->wb.io_lock);
 }

@@ -1,6 +1,6 @@
 /*
- * Writes in flight: data and tree blocks written asynchronously, waited
- * for by the commit before its flush. See writeback.c.
+ * Delayed writes: data and tree blocks kept in memory and written in
+ * batches, waited for by the commit before its flush. See writeback.c.
  */
 #ifndef FS_WRITEBACK_H
 #define FS_WRITEBACK_H
@@ -12,17 +12,22 @@
 
 struct fs_info;
 
-/* The writes of one filesystem in flight (fs_info.wb). */
+/* The delayed writes of one filesystem (fs_info.wb). */
 struct writeback {
-	/* Rank 1e', sleeping, taken under any lock above: one task reaps
-	 * (waits for and frees) at a time. Under it only wb.lock and the
-	 * allocator. */
-	struct mutex reap_lock;
-	/* Rank 1h, leaf spinlock: inflight and err. */
+	/* Rank 1e', sleeping, taken under any lock above: one task starts
+	 * or reaps (waits for and frees) writes at a time. Under it only
+	 * wb.lock, the allocator and the block layer. */
+	struct mutex io_lock;
+	/* Rank 1h, leaf spinlock: the lists, counts and err. */
 	struct spinlock lock;
-	struct list_head inflight;	/* struct wb_write, oldest first [L] */
-	u64 bytes;			/* bytes of copies held [a, changed
-					 * under L] */
+	struct list_head held;		/* struct wb_write not started,
+					 * in submit order [L] */
+	struct list_head inflight;	/* struct wb_run started, oldest
+					 * first [L] */
+	u64 held_bytes;			/* bytes on held [L] */
+	u64 bytes;			/* bytes of copies held, being
+					 * started or in flight [L to
+					 * change; atomic reads] */
 	int err;			/* first write error not yet returned
 					 * by writeback_wait [L] */
 };

@@ -10,6 +10,9 @@
  *  - an I/O error during a commit: the transaction aborts, the filesystem
  *    turns read-only and says so, and the disk keeps the previous commit,
  *    which mounts, checks clean and holds the data synced before;
+ *  - small data writes wait in memory (fs/writeback.c): none reaches the
+ *    disk before the commit, a read sees them at once, a commit makes
+ *    them durable, and what is held never passes its bound;
  *  - names that cannot fit, refused before anything changed (no abort,
  *    still read-write): a full INODE_REF item without the EXTENDED_IREF
  *    feature (-EMLINK, for link and rename), a full DIR_ITEM of names
@@ -25,6 +28,7 @@
 
 #include "../../fs/format.h"
 #include "../../fs/fs.h"
+#include "../../fs/fs_info.h"
 #include "../../fs/super.h"
 #include "../../lib/crc32c.h"
 #include "shim/crc_pair.h"
@@ -423,5 +427,113 @@ TEST(fs_write, long_names_refused_cleanly)
 
 	CHECK(d != NULL);
 	long_names(d);
+	fault_dev_free(d);
+}
+
+/* The last committed generation of fs. */
+static u64 committed(struct fs_info *fs)
+{
+	u64 gen;
+
+	down_read(&fs->commit_root_sem);
+	gen = fs->generation;
+	up_read(&fs->commit_root_sem);
+	return gen;
+}
+
+/* 4 KiB of a pattern of seed i. */
+static void pattern4k(u8 *buf, int i)
+{
+	int k;
+
+	for (k = 0; k < 4096; k++)
+		buf[k] = (u8)(i * 131 + k * 7 + (k >> 9));
+}
+
+TEST(fs_write, small_data_waits_in_memory_for_the_commit)
+{
+	struct fault_dev *d = fresh(128ull << 20, 0);
+	u8 buf[4096], back[4096];
+	struct fs_info *fs;
+	struct fs_ino ino;
+	char p[32];
+	size_t done;
+	int i, seen = 0;
+
+	CHECK(d != NULL);
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	CHECK_OK(fs_sync(fs));
+	/* The periodic commit may come between: then try the next file. */
+	for (i = 0; i < 20 && !seen; i++) {
+		u64 gen = committed(fs), writes = fault_dev_writes(d);
+
+		snprintf(p, sizeof(p), "/f%d", i);
+		pattern4k(buf, i);
+		CHECK_OK(fs_create(fs, p, 0644, &ino));
+		CHECK_OK(fs_write(fs, ino, 0, buf, sizeof(buf)));
+		if (committed(fs) != gen)
+			continue;
+		CHECK_EQ(fault_dev_writes(d), writes);	/* nothing went out */
+		CHECK_OK(fs_read(fs, ino, 0, back, sizeof(back), &done));
+		CHECK_EQ(done, sizeof(back));
+		CHECK(!memcmp(buf, back, sizeof(buf)));
+		seen = 1;
+	}
+	CHECK(seen);
+	CHECK_OK(fs_sync(fs));
+	fs_umount(fs);
+	CHECK_OK(fs_mount(fault_dev_blk(d), FS_MOUNT_RO, &fs));
+	CHECK_OK(fs_lookup(fs, p, 0, &ino));
+	CHECK_OK(fs_read(fs, ino, 0, back, sizeof(back), &done));
+	fs_umount(fs);
+	CHECK(!memcmp(buf, back, sizeof(buf)));
+	if (fsck_clean(d))
+		test_fail(__FILE__, __LINE__, "fsck found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
+	fault_dev_free(d);
+}
+
+/* 12 MiB of 4 KiB files with no sync: what writeback holds stays within
+ * its 8 MiB (plus the write being added); every file reads back. */
+TEST(fs_write, held_data_stays_within_its_bound)
+{
+	struct fault_dev *d = fresh(256ull << 20, 0);
+	u8 buf[4096], back[4096];
+	struct fs_info *fs;
+	struct fs_ino ino;
+	u64 most = 0;
+	char p[32];
+	size_t done;
+	int i;
+
+	CHECK(d != NULL);
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	CHECK_OK(fs_mkdir(fs, "/d", 0755));
+	for (i = 0; i < 3072; i++) {
+		u64 now;
+
+		snprintf(p, sizeof(p), "/d/f%d", i);
+		pattern4k(buf, i);
+		CHECK_OK(fs_create(fs, p, 0644, &ino));
+		CHECK_OK(fs_write(fs, ino, 0, buf, sizeof(buf)));
+		now = __atomic_load_n(&fs->wb.bytes, __ATOMIC_ACQUIRE);
+		most = now > most ? now : most;
+	}
+	CHECK(most > 0);
+	CHECK(most <= (8u << 20) + 4096);
+	for (i = 0; i < 3072; i += 97) {
+		snprintf(p, sizeof(p), "/d/f%d", i);
+		pattern4k(buf, i);
+		CHECK_OK(fs_lookup(fs, p, 0, &ino));
+		CHECK_OK(fs_read(fs, ino, 0, back, sizeof(back), &done));
+		CHECK(!memcmp(buf, back, sizeof(buf)));
+	}
+	CHECK_OK(fs_sync(fs));
+	fs_umount(fs);
+	if (fsck_clean(d))
+		test_fail(__FILE__, __LINE__, "fsck found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
 	fault_dev_free(d);
 }
