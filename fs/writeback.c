@@ -84,6 +84,7 @@ void writeback_init(struct fs_info *fs)
 	list_init(&fs->wb.inflight);
 	fs->wb.held_bytes = 0;
 	fs->wb.bytes = 0;
+	fs->wb.starting = 0;
 	fs->wb.err = 0;
 }
 
@@ -250,6 +251,7 @@ static void start_held(struct fs_info *fs)
 		held.next->prev = &held;
 		held.prev->next = &held;
 		list_init(&fs->wb.held);
+		fs->wb.starting = 1;
 	}
 	fs->wb.held_bytes = 0;	/* wb.bytes still counts them */
 	spin_unlock(&fs->wb.lock);
@@ -291,6 +293,9 @@ static void start_held(struct fs_info *fs)
 	}
 	if (r)
 		start_run(fs, r, n);
+	spin_lock(&fs->wb.lock);
+	fs->wb.starting = 0;
+	spin_unlock(&fs->wb.lock);
 }
 
 /*
@@ -383,8 +388,8 @@ static int overlaps(struct fs_info *fs, u64 logical, u32 len)
 
 /*
  * Start and wait for the writes when one overlaps [logical, +len). The
- * writes start_held has taken off held are on neither list until it ends:
- * io_lock waits for that.
+ * writes start_held has taken off held are on neither list until it ends
+ * (wb.starting): io_lock waits for that.
  */
 void writeback_wait_range(struct fs_info *fs, u64 logical, u32 len)
 {
@@ -392,6 +397,11 @@ void writeback_wait_range(struct fs_info *fs, u64 logical, u32 len)
 
 	if (!__atomic_load_n(&fs->wb.bytes, __ATOMIC_ACQUIRE))
 		return;		/* nothing held or in flight (common) */
+	spin_lock(&fs->wb.lock);
+	overlap = fs->wb.starting || overlaps(fs, logical, len);
+	spin_unlock(&fs->wb.lock);
+	if (!overlap)
+		return;
 	mutex_lock(&fs->wb.io_lock);
 	spin_lock(&fs->wb.lock);
 	overlap = overlaps(fs, logical, len);

@@ -28,6 +28,8 @@ struct writeback {
 	u64 bytes;			/* bytes of copies held, being
 					 * started or in flight [L to
 					 * change; atomic reads] */
+	int starting;			/* start_held has writes on neither
+					 * list [L] */
 	int err;			/* first write error not yet returned
 					 * by writeback_wait [L] */
 };
