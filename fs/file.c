@@ -10,14 +10,13 @@
  * zeros, so fs_read() zero-fills the buffer and then copies each extent in.
  *
  * Regular extents are read a sector-aligned chunk at a time (up to 1 MiB,
- * as pieces of 128 KiB all in flight at once, each verified as it arrives
- * while the later ones are still read), straight into the caller's buffer
- * when the chunk is whole sectors of it, else into a bounce buffer, and
- * each sector is checked against the csum tree (unless the inode is
- * NODATASUM); on an error the caller's buffer holds undefined bytes.
- * A bad sector is re-read from the other copy when the chunk
- * is DUP; if no copy matches, the read fails with -EIO and an error naming
- * the subvolume, inode and file offset.
+ * one request; its checksums are looked up while the disk reads it),
+ * straight into the caller's buffer when the chunk is whole sectors of it,
+ * else into a bounce buffer, and each sector is checked against the csum
+ * tree (unless the inode is NODATASUM); after an error the caller's buffer
+ * holds undefined bytes. A bad sector is re-read from the other copy when
+ * the chunk is DUP; if no copy matches, the read fails with -EIO and an
+ * error naming the subvolume, inode and file offset.
  *
  * A compressed extent (compress.c) is read whole: its compressed bytes
  * (inline, or the disk extent's disk_num_bytes, checked against the csum
@@ -40,7 +39,6 @@
 #include "volumes.h"
 
 #define READ_CHUNK (1024u * 1024)	/* bounce buffer bytes */
-#define READ_PIECE (128u * 1024)	/* one read of a chunk's pieces */
 #define S_IFMT_ 0170000
 #define S_IFREG_ 0100000
 #define S_IFDIR_ 0040000
@@ -86,17 +84,15 @@ static int repair_sector(struct file_read *r, u8 *buf, u64 logical, u32 i,
 	return -EIO;
 }
 
-/*
- * Check sectors [from, to) of the chunk read from logical into buf against
- * r->sums (csum_lookup filled them for the whole chunk).
- */
-static int verify_sectors(struct file_read *r, u8 *buf, u64 logical,
-			  u32 from, u32 to, u64 file_off)
+/* Check the n sectors of the chunk read from logical into buf against
+ * r->sums (csum_lookup filled them). */
+static int verify_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
+			u64 file_off)
 {
 	u32 ss = r->fs->sectorsize, cs = r->fs->csum_size, i;
 	int copies = volumes_num_copies(r->fs, logical);
 
-	for (i = from; i < to; i++) {
+	for (i = 0; i < n; i++) {
 		u8 got[BTRFS_CSUM_SIZE];
 		char want_hex[2 * BTRFS_CSUM_SIZE + 1];
 		char got_hex[sizeof(want_hex)];
@@ -130,38 +126,23 @@ static int verify_sectors(struct file_read *r, u8 *buf, u64 logical,
 
 /*
  * Read the n bytes (sector multiple, at most READ_CHUNK) at logical into
- * buf and verify them: every READ_PIECE of it is a read of its own, all
- * started at once, so the disk works on the later pieces while the
- * checksums are looked up and the earlier pieces verified.
+ * buf and verify them: the checksums are looked up while the disk reads.
  */
 static int read_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
 		      u64 file_off)
 {
-	struct volumes_read_req req[READ_CHUNK / READ_PIECE];
-	u32 ss = r->fs->sectorsize, started = 0, i;
-	u32 pieces = (n + READ_PIECE - 1) / READ_PIECE;
-	int ret = 0, ret2;
+	struct volumes_read_req req;
+	u32 ss = r->fs->sectorsize;
+	int ret = volumes_read_start(r->fs, logical, 0, buf, n, &req), ret2;
 
-	for (i = 0; i < pieces && ret == 0; i++) {
-		u32 len = n - i * READ_PIECE < READ_PIECE ?
-			  n - i * READ_PIECE : READ_PIECE;
-
-		ret = volumes_read_start(r->fs, logical + i * READ_PIECE, 0,
-					 buf + i * READ_PIECE, len, &req[i]);
-		started += ret == 0;
-	}
-	if (ret == 0 && r->datasum)
+	if (ret)
+		return ret;
+	if (r->datasum)
 		ret = csum_lookup(r->fs, logical, n / ss, r->sums, r->present);
-	for (i = 0; i < started; i++) {	/* every started read must end */
-		u32 to = (i + 1) * READ_PIECE < n ? (i + 1) * READ_PIECE : n;
-
-		ret2 = volumes_read_end(r->fs, &req[i]);
-		ret = ret ? ret : ret2;
-		if (ret == 0 && r->datasum)
-			ret = verify_sectors(r, buf, logical,
-					     i * READ_PIECE / ss, to / ss,
-					     file_off);
-	}
+	ret2 = volumes_read_end(r->fs, &req);	/* always: buf is in use */
+	ret = ret ? ret : ret2;
+	if (ret == 0 && r->datasum)
+		ret = verify_chunk(r, buf, logical, n / ss, file_off);
 	return ret;
 }
 
