@@ -404,7 +404,8 @@ void fs_umount(struct fs_info *fs)
 			trans_free(fs->running);
 		fs->running = NULL;
 	}
-	/* After an abort, writes may still be in flight into our buffers. */
+	/* After an abort, delayed writes may still be held or in flight
+	 * (to space no commit references): end them before freeing. */
 	if (writeback_wait(fs))
 		pr_err("%s: writes since the last commit failed",
 		       fs->dev->name);

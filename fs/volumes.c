@@ -364,7 +364,7 @@ static void read_end_io(struct bio *bio)
 /*
  * Start reading len bytes at a logical address from copy `mirror`
  * (0-based) into buf; volumes_read_end waits for it. The range must lie in
- * one chunk; writes in flight to it are waited for first (writeback.c).
+ * one chunk; delayed writes to it are waited for first (writeback.c).
  * Returns 0 (then call volumes_read_end), -EINVAL for a bad mirror, -EIO
  * with a message when unmapped or past the end of the device, or the
  * error of a refused request.
