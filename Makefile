@@ -67,7 +67,7 @@ ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash ioerr progs-corpus codec-srcs codec-defs defrag-scale
+.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash ioerr progs-corpus codec-srcs codec-defs defrag-scale balance-send-long
 
 all: kernel host loader
 
@@ -176,14 +176,18 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 # commit while commits go on, xattrs and reflinks racing, the shell's jobs
 # and pipes, send while commits and relocation counts go on, dedupe beside
 # writers and send, a balance paused, resumed and cancelled from another
-# task.
+# task, writers racing into a quota limit, reads beside balance, defrag
+# and dedupe scan.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 	      tests/host/test_commit_root.c tests/host/test_inode_concurrent.c \
 	      tests/host/test_shell.c tests/host/test_pipe.c \
 	      tests/host/test_send.c tests/host/test_dedupe.c \
 	      tests/host/test_send_sink.c tests/host/test_send_pipe.c \
-	      tests/host/test_scrub.c tests/host/test_balance.c \
-	      tests/host/test_balance_fixture.c tests/host/test_main.c
+	      tests/host/test_scrub.c tests/host/test_env.c \
+	      tests/host/test_balance.c \
+	      tests/host/test_balance_fixture.c tests/host/test_read_moves.c \
+	      tests/host/test_qgroup_concurrent.c tests/host/test_qgroup_env.c \
+	      tests/host/test_main.c
 tsan: $(HOSTTSAN)
 	$(HOSTTSAN)
 
@@ -266,6 +270,12 @@ ioerr: $(HOSTTEST)
 # (tests/host/test_defrag.c; GHEE_DEFRAG_MIB, GHEE_DEFRAG_SNAPS pick others).
 defrag-scale: $(HOSTTEST)
 	GHEE_DEFRAG_SCALE=1 $(HOSTTEST) defrag.reference_scale
+
+# Send beside balance at full size (tests/qemu/test_balance_send.py): the
+# btrfs/252 shape with 24 snapshots and a random seed (printed), the
+# btrfs/187 shape with 20,000 files and 20 rounds, at -smp 2 and 4.
+balance-send-long: kernel
+	BALANCE_SEND_LONG=1 QEMU_TEST_TIMEOUT=7200 tests/qemu/run.py balance_send
 
 # Fuzz every libFuzzer target (tests/host/fuzz.sh lists them) for
 # FUZZ_SECONDS in all, shared among them by weight, or only those in

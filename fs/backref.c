@@ -45,8 +45,11 @@
  * Dead roots (root item refs 0: being dropped by the cleaner) still hold
  * normal refs on blocks the cleaner has not reached, which may stand for
  * live snapshots sharing those blocks, so their trees are searched too,
- * but only right of drop_progress (what is left of it is freed); the
- * dead root itself is reported only with BACKREF_DEAD_ROOTS.
+ * but only right of drop_progress (what is left of it is freed and may
+ * be reused): data refs are searched from drop_progress on, and a
+ * block's parent is searched down to the parent's level only (a node on
+ * the drop's path holds keys on both sides of it); the dead root itself
+ * is reported only with BACKREF_DEAD_ROOTS.
  *
  * Hits are gathered first, sorted and deduplicated, and handed to the
  * caller's function after every lock is released.

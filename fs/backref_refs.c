@@ -142,7 +142,10 @@ int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 		r = current_root_of(w, rec, id, &tmp);
 	}
 	if (q->mode == VIEW_PARENT) {
-		ret = ctree_search_slot(r, k, &p);
+		/* Down to the parent's level only: below it, a dead tree's
+		 * path to k may lead left of its drop_progress, to freed
+		 * blocks (the child straddles it). */
+		ret = ctree_search_level(r, k, q->level + 1, &p);
 		up = ret >= 0 && q->level + 1 < BTRFS_MAX_LEVEL ?
 		     p.nodes[q->level + 1] : NULL;
 		q->parent = up && tb_node_blockptr(up, (u32)p.slots[

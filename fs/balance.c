@@ -9,15 +9,17 @@
  * The groups are listed first (their starts) and the chosen ones
  * counted (the "expected" of `balance status`), then relocated one at a
  * time; groups made meanwhile (where the data went) are not visited.
- * Between groups the run stops when asked (pause, cancel, the task's
- * stop): a group is relocated whole or not at all (relocation.c).
+ * The run stops when asked (pause, cancel, the task's stop): between
+ * groups, or inside a data group between extents, whose extents moved
+ * so far stay moved (relocation.c); a resumed run relocates the rest.
  * A group is only started when its used bytes fit elsewhere: in the
  * free space of the other groups of its type, or in new chunks on the
  * unallocated device space (Linux's ENOSPC check before relocating), so
  * a full filesystem refuses with ENOSPC before anything moves instead
  * of failing inside the relocation commit.
- * SYSTEM groups are left alone: ghee never makes a SYSTEM chunk at run
- * time, so the chunk tree has nowhere to move to.
+ * SYSTEM groups move like the others: the chunk tree's blocks go to a
+ * new SYSTEM chunk, which the superblock's sys_chunk_array then names
+ * (chunk.c).
  */
 #include <ghee/errno.h>
 
@@ -28,6 +30,7 @@
 
 #include "balance.h"
 #include "block_group.h"
+#include "chunk.h"
 #include "fs.h"
 #include "fs_info.h"
 #include "relocation.h"
@@ -138,12 +141,15 @@ static void set_targets(struct fs_info *fs, const struct fs_balance *b)
 {
 	const struct fs_balance_filter *d = &b->f[FS_BAL_DATA];
 	const struct fs_balance_filter *m = &b->f[FS_BAL_META];
+	const struct fs_balance_filter *s = &b->f[FS_BAL_SYS];
 
 	mutex_lock(&fs->alloc_lock);
 	if ((b->types & (1u << FS_BAL_DATA)) && (d->flags & FS_BAL_CONVERT))
 		fs->space.data_profile = d->target & ~FS_BAL_SINGLE;
 	if ((b->types & (1u << FS_BAL_META)) && (m->flags & FS_BAL_CONVERT))
 		fs->space.meta_profile = m->target & ~FS_BAL_SINGLE;
+	if ((b->types & (1u << FS_BAL_SYS)) && (s->flags & FS_BAL_CONVERT))
+		fs->space.sys_profile = s->target & ~FS_BAL_SINGLE;
 	mutex_unlock(&fs->alloc_lock);
 }
 
@@ -155,7 +161,7 @@ static int choose(struct fs_info *fs, const struct fs_balance *b,
 	int t = type_of(g->flags);
 	const struct fs_balance_filter *f = &b->f[t];
 
-	if (!(b->types & (1u << t)) || t == FS_BAL_SYS || !passes(fs, f, g))
+	if (!(b->types & (1u << t)) || !passes(fs, f, g))
 		return 0;
 	chosen[t]++;
 	return !(f->flags & FS_BAL_LIMIT) ||
@@ -181,12 +187,11 @@ static u64 unallocated(struct fs_info *fs)
 static int room_for(struct fs_info *fs, const struct bal_group *g)
 {
 	u64 type = g->flags & BTRFS_BLOCK_GROUP_TYPE_MASK;
-	u64 prof = type == BTRFS_BLOCK_GROUP_DATA ? fs->space.data_profile :
-		   fs->space.meta_profile;
-	u64 free, unalloc, need;
+	u64 free, unalloc, need, prof;
 	struct block_group *self;
 
 	mutex_lock(&fs->alloc_lock);
+	prof = chunk_profile(fs, type);
 	free = bg_free_bytes(fs, type);
 	self = bg_lookup(fs, g->start);
 	if (self && self->start == g->start && !self->ro)
@@ -205,12 +210,18 @@ static int room_for(struct fs_info *fs, const struct bal_group *g)
 	return -ENOSPC;
 }
 
-/* Asked to stop between groups: pause, cancel, or the task's stop. */
+/* Asked to stop: pause, cancel, or the task's stop. */
 static int stop_asked(const struct balance_ctl *c)
 {
 	return __atomic_load_n(&c->pause_req, __ATOMIC_ACQUIRE) ||
 	       __atomic_load_n(&c->cancel_req, __ATOMIC_ACQUIRE) ||
 	       task_should_stop();
+}
+
+/* stop_asked() for relocation, asked inside a group. */
+static int stop_in_group(void *c)
+{
+	return stop_asked(c);
 }
 
 static void count(u64 *field, u64 v)
@@ -243,7 +254,8 @@ static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
 			continue;
 		ret = room_for(fs, &v[i]);
 		if (ret == 0)
-			ret = reloc_block_group(fs, v[i].start, &st);
+			ret = reloc_block_group(fs, v[i].start, stop_in_group,
+						c, &st);
 		if (ret == -ENOENT)	/* gone meanwhile (emptied) */
 			ret = 0;
 		else if (ret == 0)
@@ -257,8 +269,8 @@ static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
 /*
  * Relocate the groups c's request chooses; c's figures say how many were
  * expected, looked at and moved. Returns 0, -ECANCELED when asked to
- * stop (between groups), or the first error (groups relocated before it
- * stay relocated).
+ * stop (between groups or data extents), or the first error (groups
+ * relocated before it stay relocated).
  */
 int balance_groups(struct fs_info *fs, struct balance_ctl *c)
 {

@@ -25,7 +25,7 @@ struct balance_ctl {
 };
 
 /* balance.c: relocate the groups c chooses, stopping between groups
- * when asked (-ECANCELED). */
+ * or data extents when asked (-ECANCELED). */
 int balance_groups(struct fs_info *fs, struct balance_ctl *c);
 
 /* balance_item.c: (BALANCE, TEMPORARY_ITEM, 0) in the root tree. */

@@ -8,16 +8,18 @@
  * running (a run of balance_groups() in some task: the command's, its
  * own "balance" task, the mount's resume task) or paused (no run; the
  * item kept; a pause, an unmount, a skip_balance or read-only mount).
- * A run stops between groups when asked; then a pause keeps the balance
- * and anything else (cancel, the task's stop: Ctrl-C or kill, an error,
- * the end) deletes the item and forgets it. Pause and cancel wait for
+ * A run stops when asked (between groups, or between the data extents
+ * of a group: balance.c); then a pause keeps the balance and anything
+ * else (cancel, the task's stop: Ctrl-C or kill, an error, the end)
+ * deletes the item and forgets it. Pause and cancel wait for
  * the run to stop, as Linux's do.
  *
  * Locking: fs->balance_lock guards fs->balance, its running field and
  * fs->balance_task; the item's commits run under it. The run itself
  * holds it only at its end; pause_req and cancel_req are atomics it
- * reads between groups. A background task is joined under the lock once
- * its run ended (it takes the lock for the last time to say so).
+ * reads between groups and data extents. A background task is joined
+ * under the lock once its run ended (it takes the lock for the last
+ * time to say so).
  */
 #include <ghee/errno.h>
 

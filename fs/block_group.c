@@ -266,6 +266,9 @@ static int load_one(struct fs_info *fs, const struct chunk_mapping *m)
 	if (m->type & BTRFS_BLOCK_GROUP_DATA)
 		fs->space.data_profile = m->type &
 					 BTRFS_BLOCK_GROUP_PROFILE_MASK;
+	if (m->type & BTRFS_BLOCK_GROUP_SYSTEM)
+		fs->space.sys_profile = m->type &
+					BTRFS_BLOCK_GROUP_PROFILE_MASK;
 	return 0;
 }
 
@@ -445,7 +448,7 @@ int bg_alloc(struct trans *t, u64 type, u64 want, u64 min, u64 *start,
 	ret = alloc_in(fs, type, want, want, start, len);
 	if (ret == 1 && min < want)
 		ret = alloc_in(fs, type, want, min, start, len);
-	if (ret == 1 && type != BTRFS_BLOCK_GROUP_SYSTEM) {
+	if (ret == 1) {
 		ret = chunk_alloc(t, type);
 		if (ret == 0)
 			ret = alloc_in(fs, type, want, min, start, len);

@@ -47,6 +47,7 @@ struct space_info {
 					 * progress reserved */
 	u64 meta_profile;		/* profile bits for new metadata chunks */
 	u64 data_profile;		/* profile bits for new data chunks */
+	u64 sys_profile;		/* profile bits for new SYSTEM chunks */
 };
 
 struct chunk_mapping;

@@ -54,6 +54,7 @@
 #include <ghee/progress.h>
 
 #include "check.h"
+#include "cleaner.h"
 #include "fs_info.h"
 
 /* Append a zeroed record; NULL when out of memory. */
@@ -264,21 +265,6 @@ static int found_block_ref(struct check *c, u64 bytenr, u64 root,
 }
 
 /*
- * Whether child i of node b of a tree being deleted is gone: at the
- * deletion's level and above, a child whose keys all come before the
- * deletion's key.
- */
-static int dropped(const struct tree_block *b, u32 i, const struct cdrop *d)
-{
-	struct key next;
-
-	if (tb_level(b) < d->level || i + 1 >= tb_nritems(b))
-		return 0;
-	tb_node_key(b, i + 1, &next);
-	return key_cmp(&next, &d->key) <= 0;
-}
-
-/*
  * Walk block b of tree root and the blocks below it not seen yet, but
  * those a deletion in progress (drop, or NULL) freed. A pointer is a
  * reference of the tree owning the block that holds it (a block shared by
@@ -296,7 +282,8 @@ static int walk_block(struct check *c, const struct ctree_root *root,
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *cb;
 
-		if (drop && dropped(b, i, drop))
+		if (drop && cleaner_child_dropped(b, i, &drop->key,
+						  drop->level))
 			continue;
 		ret = found_block_ref(c, child, tb_owner(b), b->start,
 				      (u8)(level - 1));

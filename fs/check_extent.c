@@ -177,8 +177,18 @@ static int parse_extent(struct check *c, const struct key *k,
 			check_err(c, "tree block %llu: level %llu in its "
 				  "extent item", (unsigned long long)e->bytenr,
 				  (unsigned long long)k->offset);
+		/* Linux's tree checker refuses the leaf */
+		if (!(c->fs->incompat & BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA))
+			check_err(c, "tree block %llu: METADATA_ITEM without "
+				  "the skinny-metadata feature",
+				  (unsigned long long)e->bytenr);
 	} else if (e->flags & BTRFS_EXTENT_FLAG_TREE_BLOCK) {
 		pos += (u32)sizeof(struct d_tree_block_info);
+		if (k->offset != c->fs->nodesize)
+			check_err(c, "tree block %llu: EXTENT_ITEM length %llu, "
+				  "not the node size",
+				  (unsigned long long)e->bytenr,
+				  (unsigned long long)k->offset);
 		if (size >= pos)
 			e->level = D_GET8(struct d_tree_block_info, item + EI,
 					  level);

@@ -8,8 +8,12 @@
  * A chunk made during a transaction is usable at once (chunk map, block
  * group, free space); chunk_insert_items() writes its chunk item, device
  * extents, device usage, block group item and free-space info at commit.
- * Only DATA and METADATA chunks are made at run time: the SYSTEM chunk mkfs
- * makes holds the chunk tree of any single-device filesystem ghee handles.
+ * A SYSTEM chunk (where the chunk tree lives: made when balance moves the
+ * chunk tree, or when it outgrows its groups) is also appended to the
+ * superblock's sys_chunk_array in that commit, and taken out of it in the
+ * commit that deletes its items, so every superblock written names
+ * exactly the SYSTEM chunks of its chunk tree: a mount reads the chunk
+ * tree through them.
  *
  * Caller holds fs->alloc_lock (a change allocating) or is the commit.
  */
@@ -164,10 +168,12 @@ void chunk_dev_extent_fill(u8 *buf, u64 logical, u64 len,
 	       chunk_tree_uuid, BTRFS_UUID_SIZE);
 }
 
-/* Size of a new chunk of type on a filesystem of total bytes. */
+/* Size of a new chunk of type on a filesystem of total bytes (SYSTEM
+ * at most 32 MiB, as Linux's). */
 static u64 chunk_size(u64 type, u64 total)
 {
-	u64 max = type == BTRFS_BLOCK_GROUP_DATA ? 1024 * MIB : 256 * MIB;
+	u64 max = type == BTRFS_BLOCK_GROUP_DATA ? 1024 * MIB :
+		  type == BTRFS_BLOCK_GROUP_SYSTEM ? 32 * MIB : 256 * MIB;
 	u64 want = type == BTRFS_BLOCK_GROUP_DATA ? total / 10 : total / 20;
 
 	if (want > max)
@@ -212,16 +218,36 @@ static void unplace(struct fs_info *fs, const struct chunk_mapping *m,
 			}
 }
 
+/* The profile bits new chunks of type (DATA, METADATA, SYSTEM) get.
+ * Caller holds fs->alloc_lock or is the commit. */
+u64 chunk_profile(const struct fs_info *fs, u64 type)
+{
+	switch (type) {
+	case BTRFS_BLOCK_GROUP_DATA: return fs->space.data_profile;
+	case BTRFS_BLOCK_GROUP_SYSTEM: return fs->space.sys_profile;
+	default: return fs->space.meta_profile;
+	}
+}
+
+static const char *type_name(u64 type)
+{
+	switch (type) {
+	case BTRFS_BLOCK_GROUP_DATA: return "data";
+	case BTRFS_BLOCK_GROUP_SYSTEM: return "system";
+	default: return "metadata";
+	}
+}
+
 /*
- * Make a new chunk of type (DATA or METADATA) with that type's profile.
- * Returns 0, or -ENOSPC when the device has no room (nothing changed).
+ * Make a new chunk of type (DATA, METADATA or SYSTEM) with that type's
+ * profile. Returns 0, or -ENOSPC when the device has no room (nothing
+ * changed).
  */
 int chunk_alloc(struct trans *t, u64 type)
 {
 	struct fs_info *fs = t->fs;
 	const struct chunk_mapping *last = &fs->chunks.v[fs->chunks.n - 1];
-	u64 prof = type == BTRFS_BLOCK_GROUP_DATA ? fs->space.data_profile :
-		   fs->space.meta_profile;
+	u64 prof = chunk_profile(fs, type);
 	struct chunk_mapping m;
 	struct block_group *bg;
 	int ret = -ENOSPC;
@@ -251,8 +277,7 @@ int chunk_alloc(struct trans *t, u64 type)
 	}
 	bg->is_new = 1;
 	fs->dev_bytes_used += m.length * m.num_stripes;
-	pr_info("new %s chunk at %llu, %llu MiB (%s)",
-		type == BTRFS_BLOCK_GROUP_DATA ? "data" : "metadata",
+	pr_info("new %s chunk at %llu, %llu MiB (%s)", type_name(type),
 		(unsigned long long)m.logical,
 		(unsigned long long)(m.length / MIB),
 		volumes_profile_name(m.type));
@@ -278,6 +303,58 @@ static int update_dev_item(struct trans *t)
 	return ret == 1 ? -EUCLEAN : ret;
 }
 
+/* Append SYSTEM chunk k (item chunk of size bytes) to the superblock's
+ * sys_chunk_array. Returns 0, or -EFBIG when the array is full. */
+static int sys_array_add(struct fs_info *fs, const struct key *k,
+			 const u8 *chunk, u32 size)
+{
+	struct d_super_block *sb = fs->super;
+	u32 used = get_le32(&sb->sys_chunk_array_size);
+
+	if (used + sizeof(struct d_key) + size >
+	    BTRFS_SYSTEM_CHUNK_ARRAY_SIZE) {
+		pr_err("no room for SYSTEM chunk %llu in the superblock's "
+		       "sys_chunk_array (%u bytes used)",
+		       (unsigned long long)k->offset, used);
+		return -EFBIG;
+	}
+	key_to_disk(sb->sys_chunk_array + used, k);
+	memcpy(sb->sys_chunk_array + used + sizeof(struct d_key), chunk, size);
+	put_le32(&sb->sys_chunk_array_size,
+		 used + (u32)sizeof(struct d_key) + size);
+	return 0;
+}
+
+/* Take SYSTEM chunk logical out of the superblock's sys_chunk_array.
+ * Returns 0, or -EUCLEAN when it is not there or is the last one. */
+static int sys_array_remove(struct fs_info *fs, u64 logical)
+{
+	struct d_super_block *sb = fs->super;
+	u8 *a = sb->sys_chunk_array;
+	u32 size = get_le32(&sb->sys_chunk_array_size), pos = 0, len;
+	struct key k;
+
+	for (; pos < size; pos += len) {
+		key_from_disk(&k, a + pos);
+		len = (u32)(sizeof(struct d_key) + sizeof(struct d_chunk) +
+			    D_GET16(struct d_chunk, a + pos +
+				    sizeof(struct d_key), num_stripes) *
+			    sizeof(struct d_stripe));
+		if (k.offset == logical)
+			break;
+	}
+	if (pos >= size || pos + len > size || len == size) {
+		pr_err("SYSTEM chunk %llu: not removable from the "
+		       "superblock's sys_chunk_array",
+		       (unsigned long long)logical);
+		return -EUCLEAN;
+	}
+	memmove(a + pos, a + pos + len, size - pos - len);
+	memset(a + size - len, 0, len);
+	put_le32(&sb->sys_chunk_array_size, size - len);
+	return 0;
+}
+
 /* Insert the on-disk items of a block group made in this transaction. */
 int chunk_insert_items(struct trans *t, struct block_group *bg)
 {
@@ -293,6 +370,8 @@ int chunk_insert_items(struct trans *t, struct block_group *bg)
 	size = chunk_item_fill(buf, m, fs->sectorsize, fs->devid,
 			       fs->super->dev_item.uuid);
 	ret = ctree_insert_item(t, &fs->chunk_root, &k, buf, size);
+	if (ret == 0 && (bg->flags & BTRFS_BLOCK_GROUP_SYSTEM))
+		ret = sys_array_add(fs, &k, buf, size);
 	for (i = 0; i < m->num_stripes && ret == 0; i++) {
 		struct key dk = { fs->devid, BTRFS_DEV_EXTENT_KEY,
 				  m->physical[i] };
@@ -336,7 +415,7 @@ int chunk_remove_items(struct trans *t, struct block_group *bg)
 	u32 i;
 	int ret;
 
-	if (!m || bg->used || (bg->flags & BTRFS_BLOCK_GROUP_SYSTEM))
+	if (!m || bg->used)
 		return -EUCLEAN;
 	ret = ctree_del_key(t, &fs->extent_root, &k);
 	if (ret == 0 && fs->fst_root.bytenr)
@@ -353,6 +432,8 @@ int chunk_remove_items(struct trans *t, struct block_group *bg)
 
 		ret = ctree_del_key(t, &fs->chunk_root, &ck);
 	}
+	if (ret == 0 && (bg->flags & BTRFS_BLOCK_GROUP_SYSTEM))
+		ret = sys_array_remove(fs, bg->start);
 	if (ret == 0) {
 		fs->dev_bytes_used -= m->length * m->num_stripes;
 		ret = update_dev_item(t);

@@ -16,6 +16,7 @@ struct chunk_mapping;
 
 int chunk_load_dev_extents(struct fs_info *fs);
 int chunk_alloc(struct trans *t, u64 type);
+u64 chunk_profile(const struct fs_info *fs, u64 type);
 int chunk_insert_items(struct trans *t, struct block_group *bg);
 u32 chunk_item_fill(u8 *buf, const struct chunk_mapping *m, u32 sectorsize,
 		    u64 devid, const u8 *dev_uuid);

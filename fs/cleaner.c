@@ -219,6 +219,25 @@ static int drop_children(struct drop *d, struct tree_block *b, u64 bflags,
 	return ret;
 }
 
+/*
+ * Whether child slot of node b of a tree being dropped, whose root item
+ * says drop_progress drop at drop_level level, is gone (its subtree
+ * dropped, its blocks possibly reused): at that level and above, a child
+ * whose keys all come before drop. Every reader of a dead tree must skip
+ * such children (drop_children resumes past exactly them).
+ */
+int cleaner_child_dropped(const struct tree_block *b, u32 slot,
+			  const struct key *drop, u8 level)
+{
+	struct key next;
+
+	if (tb_level(b) == 0 || tb_level(b) < level ||
+	    slot + 1 >= tb_nritems(b))
+		return 0;
+	tb_node_key(b, slot + 1, &next);
+	return key_cmp(&next, drop) <= 0;
+}
+
 /* Read dead root id's root item: its tree, creation key offset and
  * drop progress. */
 static int load_dead(struct fs_info *fs, u64 id, struct drop *d,
@@ -351,13 +370,14 @@ static int first_dead_root(struct fs_info *fs, u64 *id)
 }
 
 /*
- * Drop one step of the first dead root and commit it. A root met for the
- * first time is committed first: its root item gets the root block its
- * last changes made (the delete may share their transaction). *last: the
- * root of the previous step. Returns 1 when there was work, 0 when none,
- * <0 on errors.
+ * Drop one step of the first dead root and commit it: the cleaner task's
+ * work, and a test's that stopped the task to look at every commit of a
+ * drop. A root met for the first time is committed first: its root item
+ * gets the root block its last changes made (the delete may share their
+ * transaction). *last: the root of the previous step (0 at first).
+ * Returns 1 when there was work, 0 when none, <0 on errors.
  */
-static int clean_one_step(struct fs_info *fs, u64 *last)
+int cleaner_step(struct fs_info *fs, u64 *last)
 {
 	struct wctx w;
 	u64 id;
@@ -387,7 +407,7 @@ static int cleaner(void *arg)
 	u64 last = 0;
 
 	while (!task_should_stop()) {
-		int ret = clean_one_step(fs, &last);
+		int ret = cleaner_step(fs, &last);
 
 		if (ret < 0 && ret != -EROFS)
 			pr_err("%s: cleaner: dropping a deleted subvolume "

@@ -258,13 +258,16 @@ void ctree_set_root(struct ctree_root *root, const struct tree_block *b)
 }
 
 /*
- * Search root for key. On return (also for "not found") p->nodes[0] is a
- * leaf and p->slots[0] the key's slot or insertion point, which may equal
- * the leaf's item count. Returns 0 found, 1 not found, <0 error (the path is
- * then released).
+ * Search root for key down to level lowest only: p->nodes[lowest] is the
+ * block at that level on the way to key (NULL when the tree is not that
+ * tall) and p->slots[lowest] the entry holding key (a leaf: its slot or
+ * insertion point). Nothing below lowest is read: a tree being dropped
+ * may point there at blocks already freed (cleaner.c). Returns 0 when
+ * that entry's key is key, 1 when not, <0 error (the path is then
+ * released).
  */
-int ctree_search_slot(const struct ctree_root *root, const struct key *key,
-		      struct ctree_path *p)
+int ctree_search_level(const struct ctree_root *root, const struct key *key,
+		       int lowest, struct ctree_path *p)
 {
 	struct tree_block *b;
 	int ret, slot, level, held;
@@ -278,19 +281,29 @@ int ctree_search_slot(const struct ctree_root *root, const struct key *key,
 	for (;;) {
 		level = tb_level(b);
 		ret = ctree_bin_search(b, key, &slot);
-		if (level == 0) {
-			p->slots[0] = slot;
-			return ret;
-		}
-		if (ret && slot > 0)
+		if (level > 0 && ret && slot > 0)
 			slot--;
 		p->slots[level] = slot;
+		if (level <= lowest)
+			return ret;
 		ret = lock_child(p, b, slot, TB_READ, &b);
 		if (ret) {
 			ctree_path_release(p);
 			return ret;
 		}
 	}
+}
+
+/*
+ * Search root for key. On return (also for "not found") p->nodes[0] is a
+ * leaf and p->slots[0] the key's slot or insertion point, which may equal
+ * the leaf's item count. Returns 0 found, 1 not found, <0 error (the path is
+ * then released).
+ */
+int ctree_search_slot(const struct ctree_root *root, const struct key *key,
+		      struct ctree_path *p)
+{
+	return ctree_search_level(root, key, 0, p);
 }
 
 /*

@@ -66,6 +66,8 @@ void ctree_path_release(struct ctree_path *p);
 
 int ctree_search_slot(const struct ctree_root *root, const struct key *key,
 		      struct ctree_path *p);
+int ctree_search_level(const struct ctree_root *root, const struct key *key,
+		       int lowest, struct ctree_path *p);
 int ctree_search_ge(const struct ctree_root *root, const struct key *key,
 		    struct ctree_path *p);
 int ctree_search_le(const struct ctree_root *root, const struct key *key,

@@ -237,19 +237,24 @@ static u32 split_point(const struct tree_block *l, u32 slot, u32 ins)
 /*
  * Split the leaf at the path so an item of ins bytes can go in at its
  * slot. Items [mid, n) move to a new leaf to the right. Returns 0 (the
- * caller searches again), or 2 when nothing moved: the item goes after
- * every item of the leaf and needs a leaf of its own. Then the new empty
- * leaf, whose separator is key (the inserted key), replaces the leaf in
- * the path at slot 0, so the caller inserts there at once: an empty leaf
- * must not be met by a search (tree_check_expect refuses it).
+ * caller searches again), or 2 when the item needs a leaf of its own and
+ * the path already points at slot 0 of an empty leaf, where the caller
+ * inserts at once (an empty leaf must not be met by a search:
+ * tree_check_expect refuses it):
+ *  - the item goes after every item: nothing moved, and the new empty
+ *    leaf, whose separator is key (the inserted key), replaces the leaf
+ *    in the path;
+ *  - the item goes before every item (slot 0, mid 0): every item moved
+ *    right, and the emptied leaf stays in the path (inserting at its
+ *    slot 0 gives its separator the new key).
  */
 static int split_leaf(struct trans *t, struct ctree_root *root,
 		      struct ctree_path *p, const struct key *key, u32 ins)
 {
 	struct tree_block *l = p->nodes[0], *r;
 	u32 n = tb_nritems(l), mid;
-	struct key k = *key;
-	int ret;
+	struct key k = *key, first;
+	int ret, before;
 
 	if (!p->nodes[1]) {
 		ret = grow_root(t, root, p, 1);
@@ -257,6 +262,8 @@ static int split_leaf(struct trans *t, struct ctree_root *root,
 			return ret;
 	}
 	mid = split_point(l, (u32)p->slots[0], ins);
+	tb_item_key(l, 0, &first);
+	before = mid == 0 && key_cmp(key, &first) < 0;
 	ret = extent_alloc_tree_block(t, root, 0, &r);
 	if (ret)
 		return ret;
@@ -268,7 +275,7 @@ static int split_leaf(struct trans *t, struct ctree_root *root,
 			t->transid);
 	if (mid < n) {
 		tree_block_put(r);
-		return 0;
+		return before ? 2 : 0;
 	}
 	tb_lock(r, TB_WRITE);
 	unlock_put(l);
@@ -529,8 +536,8 @@ again:
 		pushed |= ret == 0;
 		if (ret == 1)
 			ret = split_leaf(t, root, p, key, (u32)ins_len);
-		/* Only a new key after the leaf's last item moves nothing
-		 * (the leaf lacked room), so the key is not in the tree. */
+		/* A key needing a leaf of its own (before or after every
+		 * item of a leaf that lacked room) is not in the tree. */
 		if (ret == 2)
 			return 1;
 		if (ret)

@@ -21,15 +21,22 @@
  * the items point into the original 128 MiB extent).
  *
  * Steps (what the reference asks after Linux's livelock): one tree at a
- * time, the file's own subvolume first, in the same commit as the data
- * copy (the new extents are referenced from their first commit). Each
+ * time, the file's own subvolume first. The data is copied in the first
+ * steps, STEP_COPY_BYTES a commit (a run's extent is allocated whole in
+ * the commit that starts it and filled over the next ones); each of
+ * them also points the file's own subvolume at everything copied so
+ * far, so a new extent is referenced from its first commit. The last of
+ * them also merges the file's items that now name adjoining new bytes
+ * (defrag_merge.c; merging in each of them aborted the second one's
+ * commit on the new extent's references: not understood yet). A run whose
+ * extent lost every reference between two of them (a writer replaced
+ * what was copied: new_ext_alive) is left unfinished, its space never
+ * written again. Each
  * step is defrag_walk.c's walk inside trans_commit_with, so its delayed
  * refs are merged as queued and run at its commit: the work of a step
  * follows one tree's changed blocks, not the number of snapshots. A
- * commit holds one step, or more while commits stay short (adapt_batch:
- * a quarter of STEP_BUDGET_NS): each commit costs a superblock write and
- * the quota accounting of every extent whose trees changed, which does
- * not grow with the number of trees stepped in it. Memory
+ * commit holds one step, or as many as keep it within its aim
+ * (adapt_batch). Memory
  * holds the pieces and the blocks seen, never a per-snapshot list of
  * references. Between steps the filesystem is consistent (trees
  * not yet stepped point at the old data, which stays allocated), so a
@@ -39,9 +46,13 @@
  *
  * Between steps the system runs: a tree written meanwhile is walked as
  * it is then; an old extent freed and its space reused meanwhile is
- * recognised by its extent item's generation (defrag_old_ok) and never
- * repointed. A step that repoints a read-only subvolume moves send's
- * restart counter (trans->ro_remapped, as dedupe does: fs/dedupe.c).
+ * recognised by its extent item's generation (defrag_piece_ok) and never
+ * repointed; nor is anything pointed at a new extent that lost every
+ * reference meanwhile (new_ext_alive). A step that repoints a read-only
+ * subvolume moves send's restart counter (trans->ro_remapped, as dedupe
+ * does: fs/dedupe.c); every step that repoints items moves the file
+ * readers' one (trans->moved_data: fs/file.c, "Data that moves under a
+ * read").
  */
 #include <ghee/errno.h>
 #include <stdlib.h>
@@ -67,6 +78,33 @@
 #define DEFRAG_TARGET_DEFAULT (32ULL << 20)	/* btrfs-progs' -t */
 #define PASS_RUN_BYTES (128ULL << 20)		/* run data per pass */
 #define STEP_BUDGET_NS 1000000000ULL		/* longest commit aimed at */
+#define STEP_COPY_BYTES (8ULL << 20)		/* data copied per commit */
+
+/* One item of the file, as the run finder sees it. */
+struct fitem_view {
+	u64 fo, len;		/* file range */
+	u64 disk, at;		/* extent start, address of its bytes */
+	int plain;		/* REG, uncompressed, on disk */
+};
+
+/* A run of items: being gathered (run_find), or being copied
+ * (defrag_call.copy), with its cursor: bytes at of item i copied, done
+ * of the run, into new extent ext. */
+struct run {
+	struct fitem_view *v;
+	u32 n, cap;
+	u64 bytes;
+	int scattered;		/* two items not contiguous on disk */
+	u32 i, ext;
+	u64 at, done;
+};
+
+static void run_reset(struct run *r)
+{
+	r->n = 0;
+	r->bytes = 0;
+	r->scattered = 0;
+}
 
 /* One call: the file, its range and the pass in progress. */
 struct defrag_call {
@@ -74,10 +112,15 @@ struct defrag_call {
 	struct fs_ino file;
 	u64 pos, end, target;
 	struct fs_defrag_report *rep;
-	u64 pass_bytes;			/* run bytes copied in this pass */
+	u64 pass_from;			/* where the pass began in the file */
+	u64 pass_bytes;			/* run bytes started in this pass */
+	struct run copy;		/* the run being copied (n 0: none) */
+	u32 nx_queued;			/* new extents given their item */
+	int copied;			/* the pass's runs are all copied */
 	u64 *ids;			/* the trees of this pass */
 	u32 ntrees, next;		/* how many; the next to step */
 	u32 batch;			/* trees per commit now */
+	u64 fixed_ns;			/* what a commit of one tree cost */
 };
 
 /* ------------------------------------------------------------ pieces */
@@ -122,10 +165,26 @@ static int extent_gen(struct fs_info *fs, u64 bytenr, u64 *gen)
 	return ret < 0 ? ret : 0;
 }
 
-/* Whether p's old extent is still the one copied (not freed and its
- * space reused since): 1, 0 or <0. Looked up once per transaction (no
- * change runs beside a step). */
-int defrag_old_ok(struct defrag *d, struct piece *p)
+/* Whether new extent x still holds the item the commit that made it
+ * gave it: 1, 0 or <0. Between commits a writer may have replaced
+ * everything that pointed at it, freeing it (its space may then be
+ * someone else's). */
+static int new_ext_alive(struct defrag *d, const struct new_ext *x)
+{
+	u64 gen;
+	int ret;
+
+	if (x->gen == d->t->transid)
+		return 1;	/* its item comes with this commit */
+	ret = extent_gen(d->fs, x->start, &gen);
+	return ret < 0 ? ret : gen == x->gen;
+}
+
+/* Whether p may be used: its old extent is still the one copied (not
+ * freed and its space reused since) and its new extent is alive: 1, 0
+ * or <0. Looked up once per transaction (no change runs beside a
+ * step). */
+int defrag_piece_ok(struct defrag *d, struct piece *p)
 {
 	u64 gen;
 	int ret;
@@ -135,8 +194,10 @@ int defrag_old_ok(struct defrag *d, struct piece *p)
 	ret = extent_gen(d->fs, p->old_ext, &gen);
 	if (ret < 0 || gen != p->old_gen)
 		return ret < 0 ? ret : 0;
-	p->ok_trans = d->t->transid;
-	return 1;
+	ret = new_ext_alive(d, &d->nx[p->ext]);
+	if (ret == 1)
+		p->ok_trans = d->t->transid;
+	return ret;
 }
 
 static int piece_cmp(const void *x, const void *y)
@@ -170,13 +231,6 @@ static void pieces_settle(struct defrag *d)
 
 /* -------------------------------------------------------------- runs */
 
-/* One item of the file, as the run finder sees it. */
-struct fitem_view {
-	u64 fo, len;		/* file range */
-	u64 disk, at;		/* extent start, address of its bytes */
-	int plain;		/* REG, uncompressed, on disk */
-};
-
 static void view_item(const struct key *k, const u8 *fe, u32 size,
 		      struct fitem_view *v)
 {
@@ -197,166 +251,186 @@ static void view_item(const struct key *k, const u8 *fe, u32 size,
 	v->plain = v->disk != 0;
 }
 
-/* The run being gathered. */
-struct run {
-	struct fitem_view *v;
-	u32 n, cap;
-	u64 bytes;
-	int scattered;		/* two items not contiguous on disk */
-};
-
-/* Copy the run's data to a new extent and record its pieces: the items'
- * bytes are gathered in the copier's chunk and written a chunk at a
- * time (an item longer than a chunk goes in parts). */
-static int run_write(struct defrag_call *c, struct run *r,
-		     struct data_copy *dc)
+/* Start copying run r: its new extent allocated, r handed over to
+ * c->copy (r gets the old buffer back, empty). */
+static int run_start(struct defrag_call *c, struct run *r)
 {
 	struct defrag *d = &c->d;
-	struct new_ext x;
-	u64 off = 0, done = 0;
-	u32 i, fill = 0;
+	struct new_ext x = { 0, r->bytes, d->t->transid };
+	struct run spare = c->copy;
 	int ret = extent_alloc_data_whole(d->t, r->bytes, &x.start);
 
-	x.len = r->bytes;
 	if (ret == 0)
 		ret = backref_grow((void **)&d->nx, &d->nx_cap, d->nnx,
 				   sizeof(x));
 	if (ret)
 		return ret;
 	d->nx[d->nnx++] = x;
-	for (i = 0; i < r->n && ret == 0; i++) {
-		struct piece p = { r->v[i].at, r->v[i].len, x.start + off,
-				   r->v[i].disk, 0, d->t->transid, d->nnx - 1 };
-		u64 at;
+	c->copy = *r;
+	c->copy.i = 0;
+	c->copy.at = c->copy.done = 0;
+	c->copy.ext = d->nnx - 1;
+	*r = spare;
+	run_reset(r);
+	c->rep->runs++;
+	c->pass_bytes += c->copy.bytes;
+	return 0;
+}
 
+/* Copy the next bytes of c->copy, *budget at most (taken off it): items
+ * are gathered in the copier's chunk and written a chunk at a time; a
+ * piece per part of an item copied. What a commit copies is written in
+ * it (the rest of the run's extent is written by the next ones). */
+static int run_copy(struct defrag_call *c, struct data_copy *dc,
+		    u64 *budget)
+{
+	struct defrag *d = &c->d;
+	struct run *r = &c->copy;
+	const struct new_ext *x = &d->nx[r->ext];
+	u32 fill = 0;
+	int ret = 0;
+
+	while (r->i < r->n && *budget && ret == 0) {
+		const struct fitem_view *v = &r->v[r->i];
+		struct piece p = { v->at + r->at, v->len - r->at,
+				   x->start + r->done, v->disk, 0,
+				   d->t->transid, r->ext };
+
+		if (p.len > DATA_COPY_CHUNK - fill)
+			p.len = DATA_COPY_CHUNK - fill;
+		if (p.len > *budget)
+			p.len = *budget;
 		ret = extent_gen(d->fs, p.old_ext, &p.old_gen);
-		for (at = 0; at < p.len && ret == 0;) {
-			u32 n = p.len - at < DATA_COPY_CHUNK - fill ?
-				(u32)(p.len - at) : DATA_COPY_CHUNK - fill;
-
-			ret = data_copy_read(d->fs, dc, p.old + at, fill, n);
-			at += n;
-			fill += n;
-			if (ret == 0 && (fill == DATA_COPY_CHUNK ||
-					 off + at == r->bytes)) {
-				ret = data_copy_write(d->t, dc,
-						      x.start + done, fill);
-				done += fill;
-				fill = 0;
-			}
-		}
+		if (ret == 0)
+			ret = data_copy_read(d->fs, dc, p.old, fill,
+					     (u32)p.len);
 		if (ret == 0)
 			ret = backref_grow((void **)&d->pc, &d->pc_cap, d->npc,
 					   sizeof(p));
-		if (ret == 0)
-			d->pc[d->npc++] = p;
-		off += p.len;
+		if (ret)
+			break;
+		d->pc[d->npc++] = p;
+		fill += (u32)p.len;
+		r->at += p.len;
+		r->done += p.len;
+		*budget -= p.len;
+		c->rep->bytes += p.len;
+		if (r->at == v->len) {
+			r->i++;
+			r->at = 0;
+		}
+		if (fill == DATA_COPY_CHUNK || r->i == r->n || !*budget) {
+			ret = data_copy_write(d->t, dc,
+					      x->start + r->done - fill, fill);
+			fill = 0;
+		}
 	}
-	c->rep->runs++;
-	c->rep->bytes += r->bytes;
-	c->pass_bytes += r->bytes;
+	if (r->i == r->n)
+		run_reset(r);	/* copied whole */
 	return ret;
 }
 
-/* The new extents need an extent item from this commit on: a first
+/* The new extents made in this commit need an extent item: a first
  * reference (given back at once) makes each head insert one. */
 static int new_extents_queue(struct defrag_call *c)
 {
 	struct defrag *d = &c->d;
-	u32 i;
 	int ret = 0;
 
-	for (i = 0; i < d->nnx && ret == 0; i++) {
+	for (; c->nx_queued < d->nnx && ret == 0; c->nx_queued++) {
 		struct dref_key k = { 0 };
 
-		k.bytenr = d->nx[i].start;
+		k.bytenr = d->nx[c->nx_queued].start;
 		k.type = BTRFS_EXTENT_DATA_REF_KEY;
 		k.root = c->file.root;
 		k.owner = c->file.ino;
-		ret = delayed_ref_alloc(d->t, &k, d->nx[i].len, 1, 0);
+		ret = delayed_ref_alloc(d->t, &k, d->nx[c->nx_queued].len, 1,
+					0);
 		if (ret == 0)
-			ret = delayed_ref_add(d->t, &k, d->nx[i].len, 1, -1);
+			ret = delayed_ref_add(d->t, &k,
+					      d->nx[c->nx_queued].len, 1, -1);
 	}
 	return ret;
 }
 
-/* End the run: write it when it is worth it; start it again empty. */
-static int run_close(struct defrag_call *c, struct run *r,
-		     struct data_copy *dc)
-{
-	int ret = 0;
-
-	if (r->n >= 2 && r->scattered)
-		ret = run_write(c, r, dc);
-	r->n = 0;
-	r->bytes = 0;
-	r->scattered = 0;
-	return ret;
-}
-
-/* Add item v to the run, closing it first when v does not continue it. */
-static int run_add(struct defrag_call *c, struct run *r,
-		   const struct fitem_view *v, struct data_copy *dc)
+/* Whether item v can go on run r: plain, small, adjoining its last item
+ * in the file, and the run stays within the target. */
+static int run_takes(const struct defrag_call *c, const struct run *r,
+		     const struct fitem_view *v)
 {
 	const struct fitem_view *last = r->n ? &r->v[r->n - 1] : NULL;
-	int ret = 0;
 
-	if (last && (last->fo + last->len != v->fo ||
-		     r->bytes + v->len > c->target))
-		ret = run_close(c, r, dc);
-	if (ret || !v->plain || v->len >= c->target)
-		return ret;
-	last = r->n ? &r->v[r->n - 1] : NULL;
-	if (last && last->at + last->len != v->at)
-		r->scattered = 1;
-	ret = backref_grow((void **)&r->v, &r->cap, r->n, sizeof(*v));
-	if (ret == 0) {
-		r->v[r->n++] = *v;
-		r->bytes += v->len;
-	}
-	return ret;
+	if (!v->plain || v->len >= c->target)
+		return 0;
+	return !last || (last->fo + last->len == v->fo &&
+			 r->bytes + v->len <= c->target);
 }
 
-/* Find the runs from c->pos (up to PASS_RUN_BYTES of them) and copy
- * their data; c->pos moves past what was looked at. */
-static int runs_write(struct defrag_call *c)
+static int run_append(struct run *r, const struct fitem_view *v)
+{
+	int ret = backref_grow((void **)&r->v, &r->cap, r->n, sizeof(*v));
+	const struct fitem_view *last = r->n ? &r->v[r->n - 1] : NULL;
+
+	if (ret)
+		return ret;
+	if (last && last->at + last->len != v->at)
+		r->scattered = 1;
+	r->v[r->n++] = *v;
+	r->bytes += v->len;
+	return 0;
+}
+
+/* A run is worth copying when its items are not already contiguous. */
+static int run_worth(const struct run *r)
+{
+	return r->n >= 2 && r->scattered;
+}
+
+/* Find the next run from c->pos and start copying it (c->copy); c->pos
+ * moves past what was looked at (the item that ended the run is looked
+ * at again), to c->end when the file's items or the range end. */
+static int run_find(struct defrag_call *c)
 {
 	const struct subvol_root *sv;
 	struct key k = { c->file.ino, BTRFS_EXTENT_DATA_KEY, c->pos };
 	struct run r = { 0 };
-	struct data_copy dc;
 	struct ctree_path p;
 	int ret = subvol_get(c->d.fs, c->file.root, &sv);
 
-	if (ret == 0)
-		ret = data_copy_init(c->d.fs, &dc);
 	if (ret)
 		return ret;
 	ctree_path_init(&p);
 	ret = ctree_search_ge(&sv->root, &k, &p);
-	while (ret == 0 && c->pass_bytes < PASS_RUN_BYTES) {
+	while (ret == 0) {
 		struct fitem_view v;
 		u32 size;
 		const u8 *fe = ctree_item_ptr(&p, &size);
 
 		ctree_item_key(&p, &k);
 		if (k.objectid != c->file.ino ||
-		    k.type != BTRFS_EXTENT_DATA_KEY || k.offset >= c->end)
+		    k.type != BTRFS_EXTENT_DATA_KEY || k.offset >= c->end) {
+			ret = 1;
 			break;
+		}
 		view_item(&k, fe, size, &v);
-		ret = run_add(c, &r, &v, &dc);
+		if (!run_takes(c, &r, &v)) {
+			if (run_worth(&r))
+				break;
+			run_reset(&r);
+		}
+		if (run_takes(c, &r, &v))
+			ret = run_append(&r, &v);
 		c->pos = k.offset + 1;
 		if (ret == 0)
 			ret = ctree_next_item(&p);
 	}
 	ctree_path_release(&p);
-	if (ret == 1 || (ret == 0 && c->pass_bytes < PASS_RUN_BYTES))
-		c->pos = c->end;	/* the file's items ended */
-	if (ret >= 0)
-		ret = run_close(c, &r, &dc);
+	if (ret == 1)
+		c->pos = c->end;
+	if (ret >= 0 && run_worth(&r))
+		ret = run_start(c, &r);
 	kfree(r.v);
-	data_copy_free(&dc);
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
 /* ------------------------------------------------------------- steps */
@@ -375,6 +449,7 @@ static int step_tree(struct defrag_call *c, u64 id)
 				  &changed);
 	if (ret == 0 && changed) {
 		c->rep->trees++;
+		c->d.t->moved_data = 1;
 		if (subvol_is_read_only(sv))
 			__atomic_store_n(&c->d.t->ro_remapped, 1,
 					 __ATOMIC_RELEASE);
@@ -382,20 +457,67 @@ static int step_tree(struct defrag_call *c, u64 id)
 	return ret;
 }
 
-/* The first step of a pass, in its commit: copy the runs' data and
- * point the file's own subvolume at it. */
+/* Copy up to STEP_COPY_BYTES of the pass's runs; c->copied set when the
+ * pass has no more to copy. */
+static int copy_some(struct defrag_call *c)
+{
+	u64 budget = STEP_COPY_BYTES;
+	struct data_copy dc;
+	int ret = data_copy_init(c->d.fs, &dc);
+
+	if (ret == 0 && c->copy.n) {
+		ret = new_ext_alive(&c->d, &c->d.nx[c->copy.ext]);
+		if (ret == 0)
+			run_reset(&c->copy);	/* freed: the rest is left */
+		ret = ret < 0 ? ret : 0;
+	}
+	while (ret == 0 && budget) {
+		if (c->copy.n)
+			ret = run_copy(c, &dc, &budget);
+		else if (c->pos < c->end && c->pass_bytes < PASS_RUN_BYTES)
+			ret = run_find(c);
+		else
+			break;
+	}
+	c->copied = !c->copy.n && (c->pos >= c->end ||
+				   c->pass_bytes >= PASS_RUN_BYTES);
+	data_copy_free(&dc);
+	return ret;
+}
+
+/* Merge the file's items the step pointed at adjoining new bytes. */
+static int merge_own(struct defrag_call *c)
+{
+	const struct subvol_root *sv;
+	int ret = subvol_get(c->d.fs, c->file.root, &sv);
+
+	return ret ? ret : defrag_merge_file(&c->d,
+					     (struct ctree_root *)&sv->root,
+					     c->file.ino, c->pass_from,
+					     c->pos);
+}
+
+/* The first steps of a pass, a commit each: copy the next of the runs'
+ * data and point the file's own subvolume at all copied so far. The
+ * memo is of this walk only: the tree's blocks changed since the last
+ * (what it holds at the end is right for every tree, as every piece of
+ * the pass was known to the walk). */
 static int first_step(struct trans *t, void *arg)
 {
 	struct defrag_call *c = arg;
 	int ret;
 
 	c->d.t = t;
-	ret = runs_write(c);
+	u64map_free(&c->d.memo);
+	u64map_free(&c->d.made);
+	ret = copy_some(c);
 	if (ret == 0 && c->d.nnx) {
 		pieces_settle(&c->d);
 		ret = new_extents_queue(c);
 		if (ret == 0)
 			ret = step_tree(c, c->file.root);
+		if (ret == 0 && c->copied)
+			ret = merge_own(c);
 	}
 	if (ret)
 		trans_abort(t, ret);
@@ -471,20 +593,41 @@ static void pass_free(struct defrag *d)
 {
 	kfree(d->pc);
 	kfree(d->nx);
-	defrag_memo_free(&d->memo);
+	u64map_free(&d->memo);
+	u64map_free(&d->made);
 	d->pc = NULL;
 	d->nx = NULL;
 	d->npc = d->pc_cap = d->nnx = d->nx_cap = 0;
 }
 
-/* The next commit's number of trees: more while commits stay under a
- * quarter of STEP_BUDGET_NS, fewer when one took over half of it. */
+/*
+ * The next commit's number of trees. A commit costs a part that does
+ * not grow with the trees stepped in it (the superblock write and, with
+ * quotas, the accounting of every extent whose set of trees changed:
+ * each is resolved once, against every tree reaching it) and a part per
+ * tree. c->fixed_ns: the first commit's cost (one tree). Aimed at: half
+ * of STEP_BUDGET_NS; when the fixed part alone is over that (quotas
+ * with thousands of snapshots), twice the fixed part, so that no commit
+ * costs more than twice the least one can while fewer commits make the
+ * whole shorter.
+ */
 static void adapt_batch(struct defrag_call *c, u64 dt)
 {
-	if (dt < STEP_BUDGET_NS / 4 && c->batch < 1024)
-		c->batch *= 2;
-	else if (dt > STEP_BUDGET_NS / 2 && c->batch > 1)
-		c->batch /= 2;
+	u64 aim = STEP_BUDGET_NS / 2, per, want;
+
+	if (!c->fixed_ns) {
+		c->fixed_ns = dt ? dt : 1;
+		c->batch = 2;
+		return;
+	}
+	if (aim < 2 * c->fixed_ns)
+		aim = 2 * c->fixed_ns;
+	per = dt > c->fixed_ns ? (dt - c->fixed_ns) / c->batch : 0;
+	want = per ? (aim > c->fixed_ns ? (aim - c->fixed_ns) / per : 1)
+		   : 2ULL * c->batch;
+	if (want > 2ULL * c->batch)
+		want = 2ULL * c->batch;	/* grow gently: estimates are rough */
+	c->batch = want < 1 ? 1 : want > 1024 ? 1024 : (u32)want;
 }
 
 /* One pass: copy up to PASS_RUN_BYTES of runs, then step every tree. */
@@ -493,9 +636,15 @@ static int one_pass(struct defrag_call *c)
 	int ret;
 
 	c->pass_bytes = 0;
+	c->pass_from = c->pos;
 	c->ids = NULL;
 	c->ntrees = 0;
-	ret = step_commit(c, first_step);
+	c->nx_queued = 0;
+	do {
+		ret = step_commit(c, first_step);
+		if (ret == 0 && !c->copied)
+			ret = progress_add(0);	/* a cancellation point */
+	} while (ret == 0 && !c->copied);
 	if (ret == 0 && c->d.nnx)
 		ret = list_trees(c->d.fs, c->file.root, &c->ids, &c->ntrees);
 	if (ret == 0 && c->ntrees) {
@@ -504,6 +653,7 @@ static int one_pass(struct defrag_call *c)
 	}
 	c->next = 1;
 	c->batch = 1;
+	c->fixed_ns = 0;
 	while (ret == 0 && c->next < c->ntrees) {
 		u32 from = c->next;
 		u64 t0 = time_ns();
@@ -543,6 +693,8 @@ int fs_defrag(struct fs_info *fs, struct fs_ino f,
 	if (!c)
 		return -ENOMEM;
 	c->d.fs = fs;
+	u64map_init(&c->d.memo, 2);
+	u64map_init(&c->d.made, 2);
 	c->file = f;
 	c->rep = rep;
 	c->pos = o->start;
@@ -553,6 +705,7 @@ int fs_defrag(struct fs_info *fs, struct fs_ino f,
 	while (ret == 0 && c->pos < c->end)
 		ret = one_pass(c);
 	progress_end();
+	kfree(c->copy.v);
 	kfree(c);
 	return ret;
 }

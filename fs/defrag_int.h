@@ -5,6 +5,7 @@
 #ifndef FS_DEFRAG_INT_H
 #define FS_DEFRAG_INT_H
 
+#include "../lib/u64map.h"
 #include "format.h"
 
 struct ctree_root;
@@ -19,19 +20,15 @@ struct piece {
 	u64 old_ext;		/* start of the old data extent */
 	u64 old_gen;		/* its extent item's generation */
 	u64 ok_trans;		/* transaction it was last found to hold
-				 * (defrag_old_ok) */
+				 * (defrag_piece_ok) */
 	u32 ext;		/* the new extent holding the copy */
 };
 
-/* A new extent: a run of small extents written contiguously. */
+/* A new extent: a run of small extents written contiguously (in one
+ * commit or several: the extent is whole from the first). */
 struct new_ext {
 	u64 start, len;
-};
-
-/* Blocks seen: old address (and generation) -> address to use now. */
-struct memo {
-	u64 *from, *gen, *to;
-	u32 cap, n;
+	u64 gen;		/* the transaction that made it */
 };
 
 /* One pass of a defrag: the pieces of its runs, one tree per step. */
@@ -42,14 +39,19 @@ struct defrag {
 	u32 npc, pc_cap;
 	struct new_ext *nx;
 	u32 nnx, nx_cap;
-	struct memo memo;		/* every block seen, all steps */
+	struct u64map memo;		/* every block seen, all steps: old
+					 * address -> its generation, the
+					 * address to use now */
+	struct u64map made;		/* copy -> 0, the block it copies */
 	u64 blocks_copied;		/* tree blocks given a new copy */
 	u64 items;			/* file extent items repointed */
 };
 
 struct piece *defrag_piece_find(const struct defrag *d, u64 addr);
-int defrag_old_ok(struct defrag *d, struct piece *p);
+int defrag_plain_item(const u8 *fe, u32 size);
+int defrag_piece_ok(struct defrag *d, struct piece *p);
 int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed);
-void defrag_memo_free(struct memo *m);
+int defrag_merge_file(struct defrag *d, struct ctree_root *root, u64 ino,
+		      u64 from, u64 to);
 
 #endif

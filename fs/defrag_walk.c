@@ -10,7 +10,8 @@
  * and generation -> address to use), so a block that N trees share is
  * read and copied once: the first tree to reach it makes the copy, every
  * later tree's parent points at the same copy. Blocks that did not change
- * are remembered too, so each distinct block is read once per pass.
+ * are remembered too, so each distinct block is read once per pass. A
+ * remembered copy is used only while it is still there (copy_alive).
  *
  * A changed block becomes:
  *  - made by this transaction (dirty, its generation): fixed in place,
@@ -51,70 +52,37 @@
 
 /* ------------------------------------------------------------- memo */
 
-static u32 memo_slot(const struct memo *m, u64 x)
-{
-	return (u32)((x * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
-}
-
 /* 1 with *to set when block x of generation gen was seen, else 0. */
-static int memo_get(const struct memo *m, u64 x, u64 gen, u64 *to)
+static int memo_get(const struct u64map *m, u64 x, u64 gen, u64 *to)
 {
-	u32 i;
+	u64 v[2];		/* generation, address to use */
 
-	if (!m->cap)
-		return 0;
-	for (i = memo_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
-		if (m->from[i] == x) {
-			if (m->gen[i] != gen)
-				return 0;	/* the address was reused */
-			*to = m->to[i];
-			return 1;
-		}
-	return 0;
+	if (u64map_get(m, x, v) || v[0] != gen)
+		return 0;	/* not seen, or the address was reused */
+	*to = v[1];
+	return 1;
 }
 
-static int memo_put(struct memo *m, u64 x, u64 gen, u64 to)
+static int memo_put(struct u64map *m, u64 x, u64 gen, u64 to)
 {
-	u32 i;
+	const u64 v[2] = { gen, to };
 
-	if (2 * (m->n + 1) > m->cap) {
-		struct memo g = { 0 };
-		u32 j;
-
-		g.cap = m->cap ? m->cap * 2 : 1024;
-		g.from = kzalloc(g.cap * sizeof(u64));
-		g.gen = kmalloc(g.cap * sizeof(u64));
-		g.to = kmalloc(g.cap * sizeof(u64));
-		if (!g.from || !g.gen || !g.to) {
-			defrag_memo_free(&g);
-			return -ENOMEM;
-		}
-		for (j = 0; j < m->cap; j++)
-			if (m->from[j])
-				memo_put(&g, m->from[j], m->gen[j], m->to[j]);
-		defrag_memo_free(m);
-		*m = g;
-	}
-	for (i = memo_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
-		if (m->from[i] == x)
-			break;
-	if (!m->from[i])
-		m->n++;
-	m->from[i] = x;
-	m->gen[i] = gen;
-	m->to[i] = to;
-	return 0;
-}
-
-void defrag_memo_free(struct memo *m)
-{
-	kfree(m->from);
-	kfree(m->gen);
-	kfree(m->to);
-	memset(m, 0, sizeof(*m));
+	return u64map_put(m, x, v);
 }
 
 /* ------------------------------------------------------------ items */
+
+/* Whether file extent item fe (size bytes) is a regular, unencoded one:
+ * the only kind defrag moves. */
+int defrag_plain_item(const u8 *fe, u32 size)
+{
+	return size >= FE_SIZE &&
+	       D_GET8(struct d_file_extent_item, fe, type) ==
+	       BTRFS_FILE_EXTENT_REG &&
+	       !D_GET8(struct d_file_extent_item, fe, compression) &&
+	       !D_GET8(struct d_file_extent_item, fe, encryption) &&
+	       !D_GET16(struct d_file_extent_item, fe, other_encoding);
+}
 
 /*
  * Whether the item in slot i of leaf b points wholly inside copied data:
@@ -131,12 +99,8 @@ static int map_item(struct defrag *d, const struct tree_block *b, u32 i,
 	int ret;
 
 	tb_item_key(b, i, &k);
-	if (k.type != BTRFS_EXTENT_DATA_KEY || tb_item_size(b, i) < FE_SIZE ||
-	    D_GET8(struct d_file_extent_item, fe, type) !=
-	    BTRFS_FILE_EXTENT_REG ||
-	    D_GET8(struct d_file_extent_item, fe, compression) ||
-	    D_GET8(struct d_file_extent_item, fe, encryption) ||
-	    D_GET16(struct d_file_extent_item, fe, other_encoding))
+	if (k.type != BTRFS_EXTENT_DATA_KEY ||
+	    !defrag_plain_item(fe, tb_item_size(b, i)))
 		return 0;
 	disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
 	at = disk + D_GET64(struct d_file_extent_item, fe, offset);
@@ -144,7 +108,7 @@ static int map_item(struct defrag *d, const struct tree_block *b, u32 i,
 	p = disk ? defrag_piece_find(d, at) : NULL;
 	if (!p || p->old_ext != disk || at + n > p->old + p->len)
 		return 0;
-	ret = defrag_old_ok(d, p);
+	ret = defrag_piece_ok(d, p);
 	if (ret <= 0 || !out)
 		return ret;
 	x = &d->nx[p->ext];
@@ -343,6 +307,29 @@ static int copy_block(struct defrag *d, struct ctree_root *root,
 
 /* ------------------------------------------------------------- walk */
 
+/*
+ * Whether to, the address remembered for block from, still holds the
+ * copy made of it: 1, 0 or <0. Between steps the system runs: a copy in
+ * a writable tree may have been replaced by copy-on-write, or the last
+ * snapshot pointing at one deleted, freeing it, and its space may since
+ * hold another block. The block at to must be one of this pass's copies
+ * (d->made), of from, and still referenced, flagged as they are.
+ */
+static int copy_alive(struct defrag *d, u64 from, u64 to, u8 level)
+{
+	u64 orig, refs, flags;
+	int ret;
+
+	if (to == from)
+		return 1;	/* unchanged: reached, so still in the tree */
+	if (!memo_get(&d->made, to, 0, &orig) || orig != from)
+		return 0;
+	ret = extent_lookup_info(d->t, to, level, 0, &refs, &flags);
+	if (ret)
+		return ret;
+	return refs && (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF);
+}
+
 static int rewrite(struct defrag *d, struct ctree_root *root,
 		   struct tree_block *b, int is_root, u64 *out);
 
@@ -356,8 +343,14 @@ static int rewrite_children(struct defrag *d, struct ctree_root *root,
 	for (i = 0; i < n && ret == 0; i++) {
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *c;
+		int known = memo_get(&d->memo, child, tb_node_ptr_gen(b, i),
+				     &v[i]);
 
-		if (!memo_get(&d->memo, child, tb_node_ptr_gen(b, i), &v[i])) {
+		if (known)
+			known = copy_alive(d, child, v[i], tb_level(b) - 1);
+		if (known < 0)
+			return known;
+		if (!known) {
 			ret = ctree_read_child(root, b, (int)i, &c);
 			if (ret)
 				break;
@@ -398,6 +391,8 @@ static int rewrite(struct defrag *d, struct ctree_root *root,
 	}
 	if (ret >= 0 && !is_root)
 		ret = memo_put(&d->memo, b->start, tb_generation(b), *out);
+	if (ret >= 0 && !is_root && *out != b->start)
+		ret = memo_put(&d->made, *out, 0, b->start);
 	kfree(v);
 	return ret < 0 ? ret : 0;
 }

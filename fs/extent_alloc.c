@@ -232,8 +232,12 @@ int extent_update_ref_for_cow(struct trans *t, struct ctree_root *root,
 int extent_lookup_info(struct trans *t, u64 bytenr, u8 level, int is_data,
 		       u64 *refs, u64 *flags)
 {
-	struct key k = { bytenr, is_data ? BTRFS_EXTENT_ITEM_KEY :
-			 BTRFS_METADATA_ITEM_KEY, is_data ? 0 : level };
+	/* A tree block's item is (bytenr, METADATA_ITEM, level), or without
+	 * skinny metadata (bytenr, EXTENT_ITEM, nodesize) like data's. */
+	int skinny = !is_data && (t->fs->incompat &
+				  BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA);
+	struct key k = { bytenr, skinny ? BTRFS_METADATA_ITEM_KEY :
+			 BTRFS_EXTENT_ITEM_KEY, skinny ? level : 0 };
 	struct dref_head *h;
 	struct ctree_path p;
 	int ret;

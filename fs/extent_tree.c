@@ -1,7 +1,9 @@
 /*
  * The extent tree: one item per allocated extent, keyed
  * (bytenr, EXTENT_ITEM, length) for data and (bytenr, METADATA_ITEM, level)
- * for tree blocks (skinny metadata), holding a d_extent_item (reference
+ * for tree blocks (skinny metadata; without that feature, on filesystems
+ * made before btrfs-progs 5.15, (bytenr, EXTENT_ITEM, nodesize) with a
+ * d_tree_block_info before the refs), holding a d_extent_item (reference
  * count, generation, flags) and back-references. Each back-reference says
  * who refers to the extent (reference, "Extent refs"):
  *  - TREE_BLOCK_REF (root): a block of tree `root` points at the block;
@@ -509,6 +511,35 @@ static void sort_refs(struct dref **v, u32 n)
 	}
 }
 
+/*
+ * The key of the new extent h's item, and its bytes before the inline refs
+ * written at item (zeroed): the returned size. Data is (bytenr, EXTENT_ITEM,
+ * length). A tree block is (bytenr, METADATA_ITEM, level) with skinny
+ * metadata; without it (bytenr, EXTENT_ITEM, nodesize) followed by a
+ * d_tree_block_info holding the level. That info's first-key field is left
+ * zero, as Linux does for a block allocated without one: Linux and
+ * btrfs-progs read only its level (the block itself has the key).
+ */
+static u32 extent_item_key(const struct fs_info *fs,
+			   const struct dref_head *h, struct key *ek, u8 *item)
+{
+	ek->objectid = h->bytenr;
+	if (h->is_data) {
+		ek->type = BTRFS_EXTENT_ITEM_KEY;
+		ek->offset = h->num_bytes;
+		return EI;
+	}
+	if (fs->incompat & BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA) {
+		ek->type = BTRFS_METADATA_ITEM_KEY;
+		ek->offset = h->level;
+		return EI;
+	}
+	ek->type = BTRFS_EXTENT_ITEM_KEY;
+	ek->offset = h->num_bytes;
+	D_SET8(struct d_tree_block_info, item + EI, level, h->level);
+	return EI + (u32)sizeof(struct d_tree_block_info);
+}
+
 /* Build and insert the extent item of a new extent with its refs. */
 static int insert_extent(struct trans *t, struct dref_head *h)
 {
@@ -516,9 +547,7 @@ static int insert_extent(struct trans *t, struct dref_head *h)
 	u32 cap = max_inline(fs), size = EI, i = 0, n = 0;
 	struct dref **v = kmalloc(h->nrefs * sizeof(*v) + 1), *r;
 	u8 *item = kzalloc(cap + 64);
-	struct key ek = { h->bytenr, h->is_data ? BTRFS_EXTENT_ITEM_KEY :
-			  BTRFS_METADATA_ITEM_KEY,
-			  h->is_data ? h->num_bytes : h->level };
+	struct key ek;
 	u64 total = 0;
 	int ret = 0;
 
@@ -526,6 +555,7 @@ static int insert_extent(struct trans *t, struct dref_head *h)
 		ret = -ENOMEM;
 		goto out;
 	}
+	size = extent_item_key(fs, h, &ek, item);
 	list_for_each_entry(r, &h->refs, struct dref, head_link) {
 		if (r->mod <= 0)
 			ret = -EUCLEAN;

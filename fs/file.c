@@ -23,6 +23,41 @@
  * tree like any data) are inflated into the whole uncompressed extent of
  * ram_bytes, from which the item's offset and num_bytes take the file's
  * part. Encrypted or otherwise encoded extents give -EOPNOTSUPP.
+ *
+ * Data that moves under a read. A read holds ns_lock and the file's lock
+ * for read, which keep out writes, truncates and dedupe of the file, but
+ * not relocation (balance) or defrag: their commits repoint file extent
+ * items at copies of the data and free the old extents, taking the old
+ * checksums with them. So between finding an item (in a leaf copy) and
+ * checking the data it names, the checksums may have gone (the reader
+ * would say "no data checksum"), and once that commit is on disk the old
+ * space may be reused (wrong checksums, or another file's bytes with
+ * their own good checksums). Linux locks the inode's extent range while
+ * relocation swaps the items; here relocation and defrag run inside a
+ * commit (trans_sem for write), below ns_lock and the inode locks in the
+ * lock order, so they cannot wait for readers without stalling every
+ * reader for a whole group's copy. Instead a read notices the move and
+ * reads again:
+ *  - Each commit that repointed items at moved data bumps
+ *    fs->extent_moves (transaction.c, trans->moved_data), in the same
+ *    commit_root_sem write section that swaps the roots, before the space
+ *    it freed can be reused. Its items were rewritten earlier in that
+ *    commit, and the old checksums deleted after them.
+ *  - The read takes the count (r->moves) before it searches each leaf.
+ *    After reading an extent's data, a read that failed (checksum missing
+ *    or wrong, no chunk, bad compressed data) or saw the count move looks
+ *    the item up again (item_changed). If it changed, the walk searches
+ *    again from that item; if the count moved by two or more, it does so
+ *    without looking (one extent could have moved away and back).
+ *  - With the count unmoved or moved once and the item unchanged, no
+ *    commit repointed this item during the read, so its extent was never
+ *    freed: good data stands, and a failure is real corruption, reported
+ *    and returned as before (-EIO).
+ * While a move commit runs, the old extent stays allocated (and its
+ * data in place) until it ends, so a read of the old item in that time
+ * is good data. Dedupe needs none of this: it repoints under ns_lock
+ * for write. Each retry follows a move commit, so a read ends once moves
+ * stop landing during it.
  */
 #include <ghee/errno.h>
 
@@ -39,15 +74,29 @@
 #include "volumes.h"
 
 #define READ_CHUNK (1024u * 1024)	/* bounce buffer bytes */
+#define EXTENT_MOVED 2	/* read_extent: its item was repointed, read again */
 #define S_IFMT_ 0170000
 #define S_IFREG_ 0100000
 #define S_IFDIR_ 0040000
 #define S_IFLNK_ 0120000
 
+/* A sector that failed its checksum, reported only once its extent is
+ * known not to have moved (check_moved). */
+struct bad_sector {
+	int set;		/* a failure is recorded */
+	int missing;		/* no checksum (else a mismatch) */
+	u64 file_off, logical;	/* where */
+	u8 want[BTRFS_CSUM_SIZE], got[BTRFS_CSUM_SIZE];	/* a mismatch */
+};
+
 /* One fs_read call in progress. */
 struct file_read {
 	struct fs_info *fs;
 	struct fs_ino ino;
+	const struct ctree_root *root;	/* the file's tree */
+	u64 moves;		/* fs->extent_moves before the leaf in hand
+				 * was searched */
+	struct bad_sector bad;	/* the last checksum failure */
 	int datasum;		/* verify data checksums */
 	u8 *bounce;		/* READ_CHUNK bytes */
 	u8 *sums;		/* expected csum per bounce sector,
@@ -84,8 +133,47 @@ static int repair_sector(struct file_read *r, u8 *buf, u64 logical, u32 i,
 	return -EIO;
 }
 
+/* Record a checksum failure of the sector at logical (file offset
+ * file_off): missing, or want against got. */
+static void note_bad(struct file_read *r, int missing, u64 file_off,
+		     u64 logical, const u8 *want, const u8 *got)
+{
+	r->bad.set = 1;
+	r->bad.missing = missing;
+	r->bad.file_off = file_off;
+	r->bad.logical = logical;
+	if (!missing) {
+		memcpy(r->bad.want, want, r->fs->csum_size);
+		memcpy(r->bad.got, got, r->fs->csum_size);
+	}
+}
+
+/* Log the recorded checksum failure. */
+static void report_bad(const struct file_read *r)
+{
+	char want_hex[2 * BTRFS_CSUM_SIZE + 1], got_hex[sizeof(want_hex)];
+
+	if (r->bad.missing) {
+		pr_err("subvolume %llu inode %llu offset %llu: no data "
+		       "checksum for logical %llu",
+		       (unsigned long long)r->ino.root,
+		       (unsigned long long)r->ino.ino,
+		       (unsigned long long)r->bad.file_off,
+		       (unsigned long long)r->bad.logical);
+		return;
+	}
+	csum_hex(r->bad.want, r->fs->csum_size, want_hex);
+	csum_hex(r->bad.got, r->fs->csum_size, got_hex);
+	pr_err("data checksum mismatch: subvolume %llu inode %llu offset "
+	       "%llu (logical %llu): stored 0x%s, computed 0x%s",
+	       (unsigned long long)r->ino.root, (unsigned long long)r->ino.ino,
+	       (unsigned long long)r->bad.file_off,
+	       (unsigned long long)r->bad.logical, want_hex, got_hex);
+}
+
 /* Check the n sectors of the chunk read from logical into buf against
- * r->sums (csum_lookup filled them). */
+ * r->sums (csum_lookup filled them); a failure is recorded (note_bad),
+ * not yet logged: the data may have moved. */
 static int verify_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
 			u64 file_off)
 {
@@ -94,31 +182,18 @@ static int verify_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
 
 	for (i = 0; i < n; i++) {
 		u8 got[BTRFS_CSUM_SIZE];
-		char want_hex[2 * BTRFS_CSUM_SIZE + 1];
-		char got_hex[sizeof(want_hex)];
 
 		if (!r->present[i]) {
-			pr_err("subvolume %llu inode %llu offset %llu: no data "
-			       "checksum for logical %llu",
-			       (unsigned long long)r->ino.root,
-			       (unsigned long long)r->ino.ino,
-			       (unsigned long long)(file_off + (u64)i * ss),
-			       (unsigned long long)(logical + (u64)i * ss));
+			note_bad(r, 1, file_off + (u64)i * ss,
+				 logical + (u64)i * ss, NULL, NULL);
 			return -EIO;
 		}
 		csum_data(r->fs, buf + (u64)i * ss, ss, got);
 		if (!memcmp(got, r->sums + (u64)i * cs, cs) ||
 		    !repair_sector(r, buf, logical, i, copies))
 			continue;
-		csum_hex(r->sums + (u64)i * cs, cs, want_hex);
-		csum_hex(got, cs, got_hex);
-		pr_err("data checksum mismatch: subvolume %llu inode %llu "
-		       "offset %llu (logical %llu): stored 0x%s, computed "
-		       "0x%s", (unsigned long long)r->ino.root,
-		       (unsigned long long)r->ino.ino,
-		       (unsigned long long)(file_off + (u64)i * ss),
-		       (unsigned long long)(logical + (u64)i * ss),
-		       want_hex, got_hex);
+		note_bad(r, 0, file_off + (u64)i * ss, logical + (u64)i * ss,
+			 r->sums + (u64)i * cs, got);
 		return -EIO;
 	}
 	return 0;
@@ -256,9 +331,57 @@ static int check_range(const struct file_read *r, u64 ext_off, u64 d_off,
 	return -EUCLEAN;
 }
 
+/* Whether item (ext_off, fe of size bytes) of r->ino differs now, in the
+ * current tree, from the copy read: 1 changed or gone, 0 the same, <0. */
+static int item_changed(struct file_read *r, u64 ext_off, const u8 *fe,
+			u32 size)
+{
+	struct key k = { r->ino.ino, BTRFS_EXTENT_DATA_KEY, ext_off }, got;
+	struct ctree_path p;
+	const u8 *now;
+	u32 now_size;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_ge(r->root, &k, &p);
+	if (ret == 0) {
+		ctree_item_key(&p, &got);
+		now = ctree_item_ptr(&p, &now_size);
+		ret = key_cmp(&got, &k) || now_size != size ||
+		      memcmp(now, fe, size);
+	}
+	ctree_path_release(&p);
+	return ret;
+}
+
+/*
+ * Judge the read of the disk extent of item (ext_off, fe of size bytes)
+ * that ended with ret (the file comment, "Data that moves under a
+ * read"): EXTENT_MOVED when the item was repointed meanwhile and must be
+ * read again, else ret (a failure logged).
+ */
+static int check_moved(struct file_read *r, u64 ext_off, const u8 *fe,
+		       u32 size, int ret)
+{
+	u64 now = __atomic_load_n(&r->fs->extent_moves, __ATOMIC_ACQUIRE);
+	int moved;
+
+	if (ret == 0 && now == r->moves)
+		return 0;
+	moved = now - r->moves > 1 ? 1 : item_changed(r, ext_off, fe, size);
+	if (moved < 0)
+		return moved;
+	if (moved)
+		return EXTENT_MOVED;
+	if (ret == -EIO && r->bad.set)
+		report_bad(r);
+	return ret;
+}
+
 /*
  * Copy the part of one extent item (key offset ext_off, body fe of size
- * bytes) that overlaps [off, off + len) into buf (which maps file offset off).
+ * bytes) that overlaps [off, off + len) into buf (which maps file offset
+ * off). 0, EXTENT_MOVED (check_moved) or <0.
  */
 static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
 		       u32 size, u64 off, u64 len, u8 *buf)
@@ -293,6 +416,7 @@ static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
 	if (type != BTRFS_FILE_EXTENT_INLINE &&
 	    (type == BTRFS_FILE_EXTENT_PREALLOC || disk == 0))
 		return 0;	/* zeros, already in buf */
+	r->bad.set = 0;
 	if (comp) {
 		ret = inflate_extent(r, fe, disk, d_len, type ==
 				     BTRFS_FILE_EXTENT_INLINE ? n : ram,
@@ -300,21 +424,22 @@ static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
 		if (ret == 0)
 			memcpy(buf + (from - off),
 			       r->ram + d_off + (from - ext_off), to - from);
-		return ret;
-	}
-	if (type == BTRFS_FILE_EXTENT_INLINE) {
+	} else if (type == BTRFS_FILE_EXTENT_INLINE) {
 		memcpy(buf + (from - off), fe + BTRFS_FILE_EXTENT_INLINE_DATA_START
 		       + (from - ext_off), to - from);
-		return 0;
+	} else {
+		ret = read_disk(r, disk + d_off + (from - ext_off), to - from,
+				buf + (from - off), from);
 	}
-	return read_disk(r, disk + d_off + (from - ext_off), to - from,
-			 buf + (from - off), from);
+	if (type == BTRFS_FILE_EXTENT_INLINE)
+		return ret;	/* the bytes were in the leaf copy */
+	return check_moved(r, ext_off, fe, size, ret);
 }
 
 /*
  * Read the extent items of leaf from slot on that overlap [off, off + len)
  * of r->ino. *k is left at the last key looked at. 0 to go on with the
- * next leaf, 1 when past the range, or <0.
+ * next leaf, 1 when past the range, EXTENT_MOVED (*k's item), or <0.
  */
 static int read_leaf(struct file_read *r, const struct tree_block *leaf,
 		     u32 slot, struct key *k, u64 off, u64 len, u8 *buf)
@@ -334,23 +459,32 @@ static int read_leaf(struct file_read *r, const struct tree_block *leaf,
 	return 0;
 }
 
-/*
- * Walk the extent items overlapping [off, off + len) of r->ino. Each leaf
- * is read from a private copy, with the path released: no tree lock is
- * held across the data reads and checksum lookups, so writers of this
- * tree do not wait for them, and no search of the checksum tree nests in
- * a path of this one.
- */
-static int read_extents(struct file_read *r, const struct ctree_root *root,
-			u64 off, u64 len, u8 *buf)
+/* Take the move count before searching a leaf (check_moved). */
+static void note_moves(struct file_read *r)
 {
-	struct key k = { r->ino.ino, BTRFS_EXTENT_DATA_KEY, off };
+	r->moves = __atomic_load_n(&r->fs->extent_moves, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Walk the extent items overlapping [*pos, off + len) of r->ino (buf maps
+ * file offset off). Each leaf is read from a private copy, with the path
+ * released: no tree lock is held across the data reads and checksum
+ * lookups, so writers of this tree do not wait for them, and no search
+ * of the checksum tree nests in a path of this one. 0, EXTENT_MOVED
+ * with *pos where to walk again from, or <0.
+ */
+static int walk_extents(struct file_read *r, u64 *pos, u64 off, u64 len,
+			u8 *buf)
+{
+	const struct ctree_root *root = r->root;
+	struct key k = { r->ino.ino, BTRFS_EXTENT_DATA_KEY, *pos };
 	struct ctree_path path;
 	struct tree_block *leaf;
 	int ret;
 	u32 slot;
 
 	ctree_path_init(&path);
+	note_moves(r);
 	ret = ctree_search_le(root, &k, &path);
 	if (ret == 0) {
 		ctree_item_key(&path, &k);
@@ -371,11 +505,53 @@ static int read_extents(struct file_read *r, const struct ctree_root *root,
 			ret = 1;
 		if (ret == 0) {
 			k.offset++;	/* the leaf's last item was ours */
+			note_moves(r);
 			ret = ctree_search_ge(root, &k, &path);
 		}
 	}
 	ctree_path_release(&path);
-	return ret < 0 ? ret : 0;
+	if (ret == EXTENT_MOVED)
+		*pos = k.offset > off ? k.offset : off;
+	return ret < 0 || ret == EXTENT_MOVED ? ret : 0;
+}
+
+/* Read the extents overlapping [off, off + len) into buf, walking again
+ * from an extent that moved under the read (its bytes, and anything
+ * after them, cleared to start over). */
+static int read_extents(struct file_read *r, u64 off, u64 len, u8 *buf)
+{
+	u64 pos = off;
+	int ret;
+
+	while ((ret = walk_extents(r, &pos, off, len, buf)) == EXTENT_MOVED)
+		memset(buf + (pos - off), 0, len - (pos - off));
+	return ret;
+}
+
+/* Set up r for reading inode ino (its data checksums checked when
+ * datasum). 0 or -ENOMEM; file_read_free after, either way. */
+static int file_read_init(struct file_read *r, struct fs_info *fs,
+			  struct fs_ino ino, int datasum)
+{
+	u32 nsec = READ_CHUNK / fs->sectorsize;
+
+	memset(r, 0, sizeof(*r));
+	r->fs = fs;
+	r->ino = ino;
+	r->datasum = datasum;
+	r->bounce = kmalloc(READ_CHUNK);
+	r->sums = kmalloc(nsec * fs->csum_size);
+	r->present = kmalloc(nsec);
+	return r->bounce && r->sums && r->present ? 0 : -ENOMEM;
+}
+
+static void file_read_free(struct file_read *r)
+{
+	kfree(r->bounce);
+	kfree(r->sums);
+	kfree(r->present);
+	kfree(r->comp);
+	kfree(r->ram);
 }
 
 /* Read up to len bytes at off into buf. */
@@ -384,28 +560,38 @@ static int read_range(struct fs_info *fs, struct fs_ino ino,
 {
 	const struct subvol_root *sv;
 	struct file_read r;
-	u32 nsec = READ_CHUNK / fs->sectorsize;
 	int ret;
 
 	ret = subvol_get(fs, ino.root, &sv);
 	if (ret)
 		return ret;
-	memset(&r, 0, sizeof(r));
-	r.fs = fs;
-	r.ino = ino;
-	r.datasum = !(st->flags & BTRFS_INODE_NODATASUM);
-	r.bounce = kmalloc(READ_CHUNK);
-	r.sums = kmalloc(nsec * fs->csum_size);
-	r.present = kmalloc(nsec);
-	if (!r.bounce || !r.sums || !r.present)
-		ret = -ENOMEM;
-	else
-		ret = read_extents(&r, &sv->root, off, len, buf);
-	kfree(r.bounce);
-	kfree(r.sums);
-	kfree(r.present);
-	kfree(r.comp);
-	kfree(r.ram);
+	ret = file_read_init(&r, fs, ino,
+			     !(st->flags & BTRFS_INODE_NODATASUM));
+	r.root = &sv->root;
+	if (ret == 0)
+		ret = read_extents(&r, off, len, buf);
+	file_read_free(&r);
+	return ret;
+}
+
+/*
+ * Read len bytes of disk extent data at logical, as stored (compressed
+ * or not), into dst: the bytes of inode ino at file offset file_off (for
+ * messages), checked against their checksums when datasum, a bad copy
+ * repaired from another as fs_read does. For encoded reads
+ * (file_encoded.c).
+ */
+int file_read_stored(struct fs_info *fs, struct fs_ino ino, int datasum,
+		     u64 logical, u64 len, u8 *dst, u64 file_off)
+{
+	struct file_read r;
+	int ret = file_read_init(&r, fs, ino, datasum);
+
+	if (ret == 0)
+		ret = read_disk(&r, logical, len, dst, file_off);
+	if (ret == -EIO && r.bad.set)
+		report_bad(&r);
+	file_read_free(&r);
 	return ret;
 }
 

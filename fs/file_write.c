@@ -26,8 +26,8 @@
  * later writes go plain, unless compress-force.
  *
  * Inline extents (small files Linux made, compressed or not) are turned
- * into regular extents on the first write. Sparse writes leave holes
- * (NO_HOLES: no items).
+ * into regular extents on the first write. Sparse writes leave holes:
+ * no items with NO_HOLES, hole items without (file_holes.c).
  * Bytes past the end of file in its last sector are always zero, so
  * extending a file never exposes old data.
  *
@@ -107,9 +107,10 @@ static int drop_one(struct wctx *w, struct ctree_root *root, u64 ino,
 	return 0;
 }
 
-/* The first extent item of ino overlapping [from, ...): key and body. */
-static int next_extent(struct ctree_root *root, u64 ino, u64 from,
-		       u64 *ks, u8 *fe, u32 *size)
+/* The first extent item of ino overlapping [from, ...): key and body
+ * (its first FE bytes). 0, 1 when none, <0. */
+int file_next_extent(struct ctree_root *root, u64 ino, u64 from, u64 *ks,
+		     u8 *fe, u32 *size)
 {
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, from };
 	struct ctree_path p;
@@ -155,7 +156,7 @@ int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
 	int ret;
 
 	for (;;) {
-		ret = next_extent(root, ino, from, &ks, fe, &size);
+		ret = file_next_extent(root, ino, from, &ks, fe, &size);
 		if (ret)
 			return ret < 0 ? ret : 0;
 		if (ks >= end)
@@ -177,27 +178,34 @@ int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
  * to the allocated extent at start, checksum them, cut the file's old
  * items of [cs, cs + len) and point a new item at it: len bytes of file
  * data, stored as is (comp 0, disk_len == len) or compressed with comp.
+ * The file's bytes are [ext_off, ext_off + len) of the extent's ram bytes
+ * (ext_off 0 and ram == len, but for encoded writes: file_encoded.c).
+ * disk_data NULL: a preallocated extent (file_prealloc.c), nothing
+ * written and no checksums.
  */
-static int insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
-			 u64 cs, u64 start, u64 disk_len, u64 len, u8 comp,
-			 const u8 *disk_data, u64 *freed)
+int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
+		       u64 cs, u64 start, u64 disk_len, u64 len, u8 comp,
+		       u64 ram, u64 ext_off, const u8 *disk_data, u64 *freed)
 {
 	u8 fe[sizeof(struct d_file_extent_item)];
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, cs };
 	struct dref_key rk = { 0 };
-	int ret = writeback_submit(w->fs, start, disk_data, (u32)disk_len);
+	int ret = disk_data ? writeback_submit(w->fs, start, disk_data,
+					      (u32)disk_len) : 0;
 
-	if (ret == 0)
+	if (ret == 0 && disk_data)
 		ret = csum_insert(w->t, start, disk_data, disk_len);
 	if (ret == 0)
 		ret = file_drop_range(w, root, ino, cs, cs + len, freed);
 	memset(fe, 0, sizeof(fe));
 	D_SET64(struct d_file_extent_item, fe, generation, w->t->transid);
-	D_SET64(struct d_file_extent_item, fe, ram_bytes, len);
+	D_SET64(struct d_file_extent_item, fe, ram_bytes, ram);
 	D_SET8(struct d_file_extent_item, fe, compression, comp);
-	D_SET8(struct d_file_extent_item, fe, type, BTRFS_FILE_EXTENT_REG);
+	D_SET8(struct d_file_extent_item, fe, type, disk_data ?
+	       BTRFS_FILE_EXTENT_REG : BTRFS_FILE_EXTENT_PREALLOC);
 	D_SET64(struct d_file_extent_item, fe, disk_bytenr, start);
 	D_SET64(struct d_file_extent_item, fe, disk_num_bytes, disk_len);
+	D_SET64(struct d_file_extent_item, fe, offset, ext_off);
 	D_SET64(struct d_file_extent_item, fe, num_bytes, len);
 	if (ret == 0)
 		ret = ctree_insert_item(w->t, root, &k, fe, FE);
@@ -205,7 +213,7 @@ static int insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	rk.type = BTRFS_EXTENT_DATA_REF_KEY;
 	rk.root = root->objectid;
 	rk.owner = ino;
-	rk.offset = cs;
+	rk.offset = cs - ext_off;	/* the extent's start in the file */
 	if (ret == 0)
 		ret = delayed_ref_alloc(w->t, &rk, disk_len, 1, 0);
 	if (ret)
@@ -224,8 +232,8 @@ static int write_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 
 	if (ret)
 		return ret;
-	return insert_extent(w, root, ino, cs, start, *got, *got, 0, data,
-			     freed);
+	return file_insert_extent(w, root, ino, cs, start, *got, *got, 0, *got,
+				  0, data, freed);
 }
 
 /* How one data change compresses what it writes. */
@@ -259,8 +267,8 @@ static int write_compressed(struct wctx *w, struct ctree_root *root,
 	ret = extent_alloc_data_whole(w->t, disk_len, &start);
 	if (ret)
 		return ret;
-	return insert_extent(w, root, ino, cs, start, disk_len, len,
-			     cc->c.type, cc->buf, freed);
+	return file_insert_extent(w, root, ino, cs, start, disk_len, len,
+				  cc->c.type, len, 0, cc->buf, freed);
 }
 
 /*
@@ -420,9 +428,8 @@ int file_convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 
 /* Open a data change of regular file id: its root, its inode item in ii,
  * and the size and nbytes that item records. */
-static int file_begin(struct wctx *w, struct fs_ino id,
-		      struct ctree_root **root, u8 *ii, u64 *size,
-		      u64 *nbytes)
+int file_begin(struct wctx *w, struct fs_ino id, struct ctree_root **root,
+	       u8 *ii, u64 *size, u64 *nbytes)
 {
 	int ret = wctx_root(w, id.root, root);
 	u32 type;
@@ -516,6 +523,8 @@ static int write_once(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 	if (ret)
 		goto out;
 	ret = file_convert_inline(&w, root, ino.ino, size, &nbytes);
+	if (ret == 0 && len && off > size)	/* without NO_HOLES */
+		ret = file_fill_holes(&w, root, ino.ino, size, off);
 	if (ret == 0 && len)
 		ret = write_range(&w, root, ino.ino, size, off, buf, len,
 				  &nbytes, &done, &cc);
@@ -606,6 +615,8 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t new_size)
 		nbytes -= freed;
 		if (ret == 0)
 			ret = zero_tail(&w, root, ino.ino, new_size, &nbytes);
+	} else if (ret == 0 && new_size > size) {	/* without NO_HOLES */
+		ret = file_fill_holes(&w, root, ino.ino, size, new_size);
 	}
 	D_SET64(struct d_inode_item, ii, size, new_size);
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);
@@ -675,6 +686,8 @@ int fs_punch_hole(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 				end, &nbytes);
 	if (ret == 0)
 		ret = file_drop_range(&w, root, ino.ino, s, e, &freed);
+	if (ret == 0)	/* without NO_HOLES */
+		ret = file_fill_holes(&w, root, ino.ino, s, e);
 	nbytes -= freed;
 out_put:
 	D_SET64(struct d_inode_item, ii, nbytes, nbytes);

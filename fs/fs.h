@@ -89,6 +89,11 @@ struct fs_mkfs_opts {
 				 * xxhash, sha256, blake2 */
 };
 int fs_mkfs(struct blkdev *dev, const struct fs_mkfs_opts *o);
+/* fs_mkfs with default features left off (mkfs.btrfs -O
+ * ^skinny-metadata,^no-holes): incompat_off holds only
+ * INCOMPAT_SKINNY_METADATA and INCOMPAT_NO_HOLES bits (fs/format.h). */
+int fs_mkfs_features(struct blkdev *dev, const struct fs_mkfs_opts *o,
+		     uint64_t incompat_off);
 
 /*
  * Namespace and data writes. Paths resolve like fs_lookup; the last
@@ -115,6 +120,24 @@ int fs_truncate(struct fs_info *fs, struct fs_ino ino, uint64_t size);
  * fallocate PUNCH_HOLE | KEEP_SIZE; fs/file_write.c). */
 int fs_punch_hole(struct fs_info *fs, struct fs_ino ino, uint64_t off,
 		  uint64_t len);
+/* Allocate the holes of a range as preallocated extents, growing the
+ * size to its end unless keep_size (Linux's fallocate; fs/file_prealloc.c). */
+int fs_fallocate(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		 uint64_t len, int keep_size);
+/* A compressed extent as stored (Linux's encoded I/O; fs/file_encoded.c):
+ * its bytes inflate to unencoded_len bytes, of which the file shows len
+ * from unencoded_offset on. */
+struct fs_encoded {
+	uint64_t len;			/* file bytes it gives */
+	uint64_t unencoded_len;		/* bytes it inflates to */
+	uint64_t unencoded_offset;	/* where the file's bytes start */
+	uint8_t compression;		/* BTRFS_COMPRESS_*: zlib, lzo, zstd */
+};
+int fs_read_encoded(struct fs_info *fs, struct fs_ino ino, uint64_t ext_off,
+		    void *buf, size_t cap, size_t *len);
+int fs_write_encoded(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		     const void *data, size_t len,
+		     const struct fs_encoded *e);
 /* Share len bytes (0: to src's end) of src at src_off with dst at dst_off
  * (fs/reflink.c: Linux's FICLONERANGE rules; -EINVAL when broken). */
 int fs_clone_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,
@@ -297,6 +320,9 @@ struct fs_receive_args {
 	void *read_ctx;
 	int honor_end;		/* -e: stop at the first END */
 	uint64_t max_errors;	/* -E: stop after so many; 0: never */
+	int force_decompress;	/* --force-decompress: ENCODED_WRITE data
+				 * is inflated and written, never stored
+				 * as it comes */
 	void (*say)(void *ctx, enum fs_receive_say kind, const char *msg,
 		    int err);
 	void *say_ctx;

@@ -94,6 +94,11 @@ struct fs_info {
 	struct rwsem commit_root_sem;
 	u64 last_reloc_trans;		/* [commit_root_sem] relocation
 					 * commits so far (commit_root.c) */
+	u64 extent_moves;		/* [commit_root_sem for write, read
+					 * atomically] commits that pointed
+					 * file extent items at moved data
+					 * (trans->moved_data): a file read
+					 * checks it (file.c) */
 	/* Readers of a commit (commit_root.c) and the freed ranges held
 	 * from reuse for them. */
 	u32 commit_readers;		/* registered readers [a] */
@@ -147,7 +152,8 @@ struct fs_info {
 					 * until looked up [ns_lock write] */
 
 	/* Subvolume roots loaded so far (struct subvol_root list). Entries
-	 * are immutable once added and freed at umount. [L subvol_lock] */
+	 * are immutable once added and freed at umount. [L subvol_lock;
+	 * subvol_first() starts a walk that needs no lock] */
 	struct subvol_root *subvols;
 	/* Protects subvols. Leaf lock: no other lock is taken under it, and
 	 * it is never held across I/O. */

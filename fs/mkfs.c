@@ -1,7 +1,8 @@
 /*
  * mkfs: write a fresh single-device btrfs, the way mkfs.btrfs does by
  * default: features mixed-backref, big-metadata, extended-iref,
- * skinny-metadata and no-holes, the free-space tree, crc32c (or the --csum
+ * skinny-metadata and no-holes (either left off when asked, the defaults
+ * before btrfs-progs 5.15), the free-space tree, crc32c (or the --csum
  * type asked), 4 KiB sectors, 16 KiB nodes unless asked, metadata (and the
  * system chunk) DUP unless asked single, data single.
  *
@@ -15,8 +16,9 @@
  *   root tree:  root items of the extent, dev, fs, csum, free-space and
  *               data-relocation trees, and the root tree directory (6)
  *               with its "default" entry pointing at the top subvolume;
- *   extent tree: a METADATA_ITEM with a TREE_BLOCK_REF for each of the
- *               eight tree blocks, and the three block group items;
+ *   extent tree: a METADATA_ITEM (without skinny metadata an EXTENT_ITEM
+ *               and a d_tree_block_info) with a TREE_BLOCK_REF for each
+ *               of the eight tree blocks, and the three block group items;
  *   dev tree:   device statistics and one DEV_EXTENT per chunk copy;
  *   fs tree and data-relocation tree: root directory 256;
  *   csum tree:  empty;
@@ -355,9 +357,16 @@ static u64 used_in(const struct mkfs *m, int c)
 
 static void build_extent_tree(struct mkfs *m)
 {
-	u8 ei[sizeof(struct d_extent_item) + 9];
+	u8 ei[sizeof(struct d_extent_item) + sizeof(struct d_tree_block_info) +
+	      9] = { 0 };
 	u8 bg[sizeof(struct d_block_group_item)];
 	struct tree_block *b = &m->leaf[B_EXTENT];
+	int skinny = !!(m->fs.incompat &
+			BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA);
+	/* every block is a leaf: level 0, in the key or in the info (whose
+	 * first key stays zero: readers take only the level) */
+	u32 head = sizeof(struct d_extent_item) +
+		   (skinny ? 0 : (u32)sizeof(struct d_tree_block_info));
 	int c, i;
 
 	for (c = 0; c < 3; c++) {
@@ -370,12 +379,11 @@ static void build_extent_tree(struct mkfs *m)
 			D_SET64(struct d_extent_item, ei, generation, 1);
 			D_SET64(struct d_extent_item, ei, flags,
 				BTRFS_EXTENT_FLAG_TREE_BLOCK);
-			ei[sizeof(struct d_extent_item)] =
-				BTRFS_TREE_BLOCK_REF_KEY;
-			put_le64(ei + sizeof(struct d_extent_item) + 1,
-				 block_owner[i]);
-			put(b, m->block[i], BTRFS_METADATA_ITEM_KEY, 0, ei,
-			    sizeof(ei));
+			ei[head] = BTRFS_TREE_BLOCK_REF_KEY;
+			put_le64(ei + head + 1, block_owner[i]);
+			put(b, m->block[i], skinny ? BTRFS_METADATA_ITEM_KEY :
+			    BTRFS_EXTENT_ITEM_KEY, skinny ? 0 : m->fs.nodesize,
+			    ei, head + 9);
 		}
 		D_SET64(struct d_block_group_item, bg, used, used_in(m, c));
 		D_SET64(struct d_block_group_item, bg, chunk_objectid,
@@ -437,12 +445,7 @@ static void build_super(const struct mkfs *m, struct d_super_block *sb,
 	put_le64(&sb->compat_ro_flags,
 		 BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE |
 		 BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID);
-	put_le64(&sb->incompat_flags,
-		 BTRFS_FEATURE_INCOMPAT_MIXED_BACKREF |
-		 BTRFS_FEATURE_INCOMPAT_BIG_METADATA |
-		 BTRFS_FEATURE_INCOMPAT_EXTENDED_IREF |
-		 BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
-		 BTRFS_FEATURE_INCOMPAT_NO_HOLES);
+	put_le64(&sb->incompat_flags, m->fs.incompat);
 	put_le16(&sb->csum_type, m->fs.csum_type);
 	fill_dev_item(m, (u8 *)&sb->dev_item);
 	if (label)
@@ -501,7 +504,7 @@ static int write_all(struct mkfs *m, struct d_super_block *sb)
 
 /* Check the options; fill geometry. */
 static int setup(struct mkfs *m, struct blkdev *dev,
-		 const struct fs_mkfs_opts *o)
+		 const struct fs_mkfs_opts *o, u64 incompat_off)
 {
 	u32 ns = o->nodesize ? o->nodesize : 16384;
 	int i;
@@ -521,6 +524,17 @@ static int setup(struct mkfs *m, struct blkdev *dev,
 		       "sha256 or blake2", o->csum);
 		return -EINVAL;
 	}
+	if (incompat_off & ~(BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
+			     BTRFS_FEATURE_INCOMPAT_NO_HOLES)) {
+		pr_err("mkfs: only skinny-metadata and no-holes can be left "
+		       "off");
+		return -EINVAL;
+	}
+	m->fs.incompat = (BTRFS_FEATURE_INCOMPAT_MIXED_BACKREF |
+			  BTRFS_FEATURE_INCOMPAT_BIG_METADATA |
+			  BTRFS_FEATURE_INCOMPAT_EXTENDED_IREF |
+			  BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
+			  BTRFS_FEATURE_INCOMPAT_NO_HOLES) & ~incompat_off;
 	if (dev->read_only)
 		return -EROFS;
 	m->dev = dev;
@@ -549,15 +563,17 @@ static int setup(struct mkfs *m, struct blkdev *dev,
 }
 
 /*
- * Write a new filesystem on dev with options o (see struct fs_mkfs_opts).
- * Returns 0, -EINVAL (bad option), -ENOSPC (device too small), -EROFS, or
- * the device's error; a message says which.
+ * Write a new filesystem on dev with options o (see struct fs_mkfs_opts),
+ * without the default features in incompat_off (fs.h). Returns 0, -EINVAL
+ * (bad option), -ENOSPC (device too small), -EROFS, or the device's
+ * error; a message says which.
  */
-int fs_mkfs(struct blkdev *dev, const struct fs_mkfs_opts *o)
+int fs_mkfs_features(struct blkdev *dev, const struct fs_mkfs_opts *o,
+		     uint64_t incompat_off)
 {
 	struct mkfs *m = kzalloc(sizeof(*m));
 	struct d_super_block *sb = kzalloc(sizeof(*sb));
-	int i, ret = m && sb ? setup(m, dev, o) : -ENOMEM;
+	int i, ret = m && sb ? setup(m, dev, o, incompat_off) : -ENOMEM;
 
 	if (ret == 0)
 		ret = plan_chunks(m, !o->metadata_single);
@@ -589,4 +605,10 @@ int fs_mkfs(struct blkdev *dev, const struct fs_mkfs_opts *o)
 	kfree(m);
 	kfree(sb);
 	return ret;
+}
+
+/* fs_mkfs_features with every default feature. */
+int fs_mkfs(struct blkdev *dev, const struct fs_mkfs_opts *o)
+{
+	return fs_mkfs_features(dev, o, 0);
 }

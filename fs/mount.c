@@ -173,13 +173,9 @@ static const char *rw_obstacle(struct fs_info *fs)
 {
 	const char *why;
 	int reloc;
-	const u64 need = BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA |
-			 BTRFS_FEATURE_INCOMPAT_NO_HOLES;
 
 	if (fs->dev->read_only)
 		return "the disk is read-only";
-	if ((fs->incompat & need) != need)
-		return "writing needs the skinny-metadata and no-holes features";
 	if (fs->incompat & BTRFS_FEATURE_INCOMPAT_MIXED_GROUPS)
 		return "mixed block groups are not supported for writing";
 	if (fs->compat_ro & ~(BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE |

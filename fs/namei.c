@@ -29,6 +29,11 @@
  * change, not counted per item: a change that dirties more blocks than it
  * reserved eats into the commit's share.
  *
+ * With quotas on, a new name also reserves room for its metadata against
+ * the quota limits of its subvolume's groups (NAME_RSV_NODES,
+ * qgroup_limit.c), refused with -EDQUOT before anything changed; like a
+ * data write, a refused name commits once and tries again.
+ *
  * Errors after a change started abort the transaction; a change refused
  * before it started (the reservation, an inode item that did not fit, a
  * name whose items are full: link_check) returns cleanly.
@@ -44,6 +49,7 @@
 #include "internal.h"
 #include "dir_write.h"
 #include "namei.h"
+#include "qgroup.h"
 #include "write_common.h"
 
 /* Tree blocks of room kept per change beyond the running transaction's
@@ -497,9 +503,10 @@ static int new_inode(struct wctx *w, struct ctree_root *root, u64 subvol,
 }
 
 /* Make path as a new inode of mode (rdev: a device's number); *out
- * names it. */
-static int make_node(struct fs_info *fs, const char *path, u32 mode,
-		     u64 rdev, const char *target, struct fs_ino *out)
+ * names it. -EDQUOT before anything changes when the subvolume's quota
+ * limits leave no room for it. */
+static int make_node_once(struct fs_info *fs, const char *path, u32 mode,
+			  u64 rdev, const char *target, struct fs_ino *out)
 {
 	struct ctree_root *root;
 	struct dentry d;
@@ -520,6 +527,9 @@ static int make_node(struct fs_info *fs, const char *path, u32 mode,
 	if (ret == 0)
 		ret = link_check(root, &d, 0, NULL);
 	if (ret == 0)
+		ret = qgroup_reserve(fs, d.dir.root, (NAME_RSV_NODES +
+				     !!target) * (u64)fs->nodesize, 0);
+	if (ret == 0)
 		ret = new_inode(&w, root, d.dir.root, mode, rdev, &ino);
 	if (ret == 0) {
 		ret = link_name(&w, root, &d, ino, dir_ftype_of_mode(mode));
@@ -534,6 +544,23 @@ static int make_node(struct fs_info *fs, const char *path, u32 mode,
 	}
 	wctx_end(&w);
 	kfree(buf);
+	return ret;
+}
+
+/* make_node_once, tried again after a commit when the quota limits
+ * refuse it: the commit counts what the running transaction's names
+ * really used and drops their reservations (as Linux flushes). */
+static int make_node(struct fs_info *fs, const char *path, u32 mode,
+		     u64 rdev, const char *target, struct fs_ino *out)
+{
+	int ret = make_node_once(fs, path, mode, rdev, target, out);
+
+	if (ret == -EDQUOT) {
+		ret = trans_commit(fs);
+		if (ret == 0)
+			ret = make_node_once(fs, path, mode, rdev, target,
+					     out);
+	}
 	return ret;
 }
 

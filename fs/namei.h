@@ -4,6 +4,12 @@
 
 #include "write_common.h"
 
+/* Tree blocks a new name (create, mkdir, mknod, link) reserves against
+ * its subvolume's quota limits, as Linux's (measured on its loop mount:
+ * room for 5 nodes; a symlink, with its inline data, 6). Held until the
+ * commit counts what the name used (qgroup_limit.c). */
+#define NAME_RSV_NODES 5
+
 /* A path split into its parent directory and last name. */
 struct dentry {
 	struct fs_ino dir;		/* parent directory */

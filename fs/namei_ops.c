@@ -4,7 +4,8 @@
  * whose last name goes is evicted at once (file_evict): ghee has no open
  * files that could keep it, so no orphan item is needed.
  *
- * Each call holds ns_lock for write inside a wctx.
+ * Each call holds ns_lock for write inside a wctx. A new link reserves
+ * room for its name against the quota limits (qgroup_limit.c).
  */
 #include <ghee/errno.h>
 
@@ -13,6 +14,7 @@
 #include "fs_info.h"
 #include "internal.h"
 #include "namei.h"
+#include "qgroup.h"
 
 /* Most names an inode may have (btrfs's BTRFS_LINK_MAX). */
 #define LINK_MAX_ 65535u
@@ -100,7 +102,7 @@ static int target_writable(struct op *o, const struct dentry *d)
 	return wctx_root(&o->w, d->dir.root, &root);
 }
 
-int fs_link(struct fs_info *fs, const char *from, const char *path)
+static int link_once(struct fs_info *fs, const char *from, const char *path)
 {
 	struct dentry s, d;
 	struct fs_stat st;
@@ -127,10 +129,28 @@ int fs_link(struct fs_info *fs, const char *from, const char *path)
 	if (ret == 0)
 		ret = link_check(o.root, &d, s.ino.ino, NULL);
 	if (ret == 0)
+		ret = qgroup_reserve(fs, d.dir.root,
+				     NAME_RSV_NODES * (u64)fs->nodesize, 0);
+	if (ret == 0)
 		ret = link_name(&o.w, o.root, &d, s.ino.ino, s.type);
 	if (ret == 0)
 		ret = nlink_add(&o, s.ino.ino, 1);
 	return op_end(&o, ret);
+}
+
+/* Give the existing file from the new name path too. -EDQUOT (before
+ * anything changes) when the quota limits leave no room for the name,
+ * even after a commit dropped the running transaction's reservations. */
+int fs_link(struct fs_info *fs, const char *from, const char *path)
+{
+	int ret = link_once(fs, from, path);
+
+	if (ret == -EDQUOT) {
+		ret = trans_commit(fs);
+		if (ret == 0)
+			ret = link_once(fs, from, path);
+	}
+	return ret;
 }
 
 /* Remove name d (a non-directory, or an empty directory with dir set). */

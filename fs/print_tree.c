@@ -6,7 +6,9 @@
  *
  * The dump walks the tree depth first: a node is printed, then each child in
  * turn. Every block is read through the tree-block cache and so is verified;
- * a corrupt block stops the dump with its error.
+ * a corrupt block stops the dump with its error. A deleted subvolume's tree
+ * the cleaner is dropping is dumped without the subtrees already dropped
+ * (their pointers are printed; their blocks may have been reused).
  */
 #include <ghee/errno.h>
 #include <stdio.h>
@@ -16,10 +18,12 @@
 
 #include "../lib/uuid.h"
 #include "fs.h"
+#include "cleaner.h"
 #include "csum_type.h"
 #include "fs_info.h"
 #include "subvol.h"
 #include "super.h"
+#include "tree_check.h"
 #include "volumes.h"
 
 struct name_map {
@@ -422,8 +426,17 @@ static void print_leaf(const struct tree_block *b)
 	}
 }
 
-/* Print block b and, for a node, every child below it. */
-static int dump_block(struct fs_info *fs, u64 owner, struct tree_block *b)
+/* How far the cleaner has dropped the tree being dumped. */
+struct dump_drop {
+	int dead;		/* the tree is being dropped */
+	struct key key;		/* its drop_progress */
+	u8 level;		/* its drop_level */
+};
+
+/* Print block b of tree owner and, for a node, every child below it,
+ * but those a drop in progress (d) freed: they may hold anything now. */
+static int dump_block(struct fs_info *fs, u64 owner, const struct dump_drop *d,
+		      struct tree_block *b)
 {
 	u32 i, n = tb_nritems(b);
 	int ret;
@@ -448,11 +461,13 @@ static int dump_block(struct fs_info *fs, u64 owner, struct tree_block *b)
 					 (u8)(tb_level(b) - 1), 1, { 0, 0, 0 } };
 		struct tree_block *c;
 
+		if (d->dead && cleaner_child_dropped(b, i, &d->key, d->level))
+			continue;
 		tb_node_key(b, i, &exp.first_key);
 		ret = tree_block_read(fs, tb_node_blockptr(b, i), &exp, &c);
 		if (ret)
 			return ret;
-		ret = dump_block(fs, owner, c);
+		ret = dump_block(fs, owner, d, c);
 		tree_block_put(c);
 		if (ret)
 			return ret;
@@ -501,6 +516,7 @@ static int dump_tree_locked(struct fs_info *fs, const char *tree)
 	struct ctree_root r;
 	struct tb_expect exp;
 	struct tree_block *b;
+	struct dump_drop drop = { 0, { 0, 0, 0 }, 0 };
 	u8 item[sizeof(struct d_root_item)];
 	u32 size;
 	u64 id;
@@ -520,6 +536,11 @@ static int dump_tree_locked(struct fs_info *fs, const char *tree)
 				D_GET64(struct d_root_item, item, bytenr),
 				D_GET64(struct d_root_item, item, generation),
 				D_GET8(struct d_root_item, item, level));
+		drop.dead = tree_check_is_subvol_tree(id) &&
+			    D_GET32(struct d_root_item, item, refs) == 0;
+		key_from_disk(&drop.key, D_PTR(struct d_root_item, item,
+					       drop_progress));
+		drop.level = D_GET8(struct d_root_item, item, drop_level);
 	}
 	memset(&exp, 0, sizeof(exp));
 	exp.owner = id;
@@ -528,7 +549,7 @@ static int dump_tree_locked(struct fs_info *fs, const char *tree)
 	ret = tree_block_read(fs, r.bytenr, &exp, &b);
 	if (ret)
 		return ret;
-	ret = dump_block(fs, id, b);
+	ret = dump_block(fs, id, &drop, b);
 	tree_block_put(b);
 	return ret;
 }

@@ -18,6 +18,8 @@
  *
  * Consecutive WRITEs of one file at following offsets are gathered and
  * written with one fs_write of up to 1 MiB, before any other command.
+ * ENCODED_WRITE's compressed bytes are stored as they come where they
+ * can be (fs_write_encoded), else inflated and written.
  *
  * On an error the message names the stream offset of the command and
  * what failed; the subvolume received so far stays writable, and is
@@ -32,7 +34,9 @@
 #include <ghee/errno.h>
 #include <ghee/progress.h>
 
+#include "compress.h"
 #include "fs.h"
+#include "fs_info.h"
 #include "receive_stream.h"
 #include "write_common.h"
 
@@ -365,9 +369,8 @@ static int clone_range(struct rcv *r, struct fs_ino dst)
 
 /*
  * FALLOCATE: a hole punched (PUNCH_HOLE with KEEP_SIZE, as Linux
- * requires), or a preallocation. ghee has no preallocated extents: a
- * preallocated range reads as zeros, as a hole does, so only the size
- * it may grow to (without KEEP_SIZE) is kept.
+ * requires), or a preallocation (fs_fallocate, as btrfs receive calls
+ * fallocate), with or without KEEP_SIZE.
  */
 static int fallocate(struct rcv *r, struct fs_ino ino)
 {
@@ -375,8 +378,6 @@ static int fallocate(struct rcv *r, struct fs_ino ino)
 	uint32_t mode = receive_attr_u32(c, SEND_A_FALLOCATE_MODE);
 	uint64_t off = receive_attr_u64(c, SEND_A_FILE_OFFSET);
 	uint64_t len = receive_attr_u64(c, SEND_A_SIZE);
-	struct fs_stat st;
-	int ret;
 
 	if (mode == (SEND_FALLOC_KEEP_SIZE | SEND_FALLOC_PUNCH_HOLE))
 		return on_path(r, fs_punch_hole(r->fs, ino, off, len));
@@ -384,11 +385,94 @@ static int fallocate(struct rcv *r, struct fs_ino ino)
 		return rcv_fail(r, -EOPNOTSUPP, "%s: mode %u", r->tmp, mode);
 	if (len > UINT64_MAX - off)
 		return rcv_fail(r, -EINVAL, "%s: range past 2^64", r->tmp);
-	ret = fs_stat(r->fs, ino, &st);
-	if (ret == 0 && !(mode & SEND_FALLOC_KEEP_SIZE) &&
-	    off + len > st.size)
-		ret = fs_truncate(r->fs, ino, off + len);
-	return on_path(r, ret);
+	return on_path(r, len ? fs_fallocate(r->fs, ino, off, len,
+					     mode & SEND_FALLOC_KEEP_SIZE) : 0);
+}
+
+/* The compression type of ENCODED_WRITE's COMPRESSION value v, and
+ * the sector size its lzo framing uses; -EOPNOTSUPP for others. */
+static int encoded_type(uint32_t v, uint8_t *type, uint32_t *sector)
+{
+	*sector = 4096;
+	if (v == SEND_ENC_ZLIB)
+		*type = BTRFS_COMPRESS_ZLIB;
+	else if (v == SEND_ENC_ZSTD)
+		*type = BTRFS_COMPRESS_ZSTD;
+	else if (v >= SEND_ENC_LZO_4K && v <= SEND_ENC_LZO_64K)
+		*type = BTRFS_COMPRESS_LZO;
+	else
+		return -EOPNOTSUPP;
+	if (*type == BTRFS_COMPRESS_LZO)
+		*sector <<= v - SEND_ENC_LZO_4K;
+	return 0;
+}
+
+/* ENCODED_WRITE's data inflated (type, lzo framing of sector bytes),
+ * the file's part of it written at off. */
+static int inflate_write(struct rcv *r, struct fs_ino ino, uint64_t off,
+			 uint8_t type, uint32_t sector,
+			 const struct fs_encoded *e)
+{
+	const struct receive_attr *d = &r->c->attr[SEND_A_DATA];
+	uint8_t *ram;
+	int ret;
+
+	if (e->unencoded_len > COMPRESS_MAX_RAM ||
+	    e->unencoded_offset > e->unencoded_len ||
+	    e->len > e->unencoded_len - e->unencoded_offset)
+		return rcv_fail(r, -EINVAL, "%s: bad unencoded range",
+				r->tmp);
+	ram = kmalloc(e->unencoded_len ? e->unencoded_len : 1);
+	if (!ram)
+		return rcv_fail(r, -ENOMEM, "%s", r->tmp);
+	ret = compress_decompress(type, d->data, d->len, ram,
+				  e->unencoded_len, sector);
+	if (ret)
+		ret = rcv_fail(r, ret, "%s: %s data does not decompress",
+			       r->tmp, compress_name(type));
+	else
+		ret = on_path(r, fs_write(r->fs, ino, off,
+					  ram + e->unencoded_offset, e->len));
+	kfree(ram);
+	return ret;
+}
+
+/*
+ * ENCODED_WRITE: a compressed extent's stored bytes, written as they are
+ * (fs_write_encoded) unless --force-decompress or lzo framed for another
+ * sector size. Where ghee's encoded write refuses the extent (-EINVAL)
+ * or finds no free run for it whole (-ENOSPC), the data is inflated and
+ * written, as btrfs receive falls back.
+ */
+static int encoded_write(struct rcv *r, struct fs_ino ino)
+{
+	const struct receive_cmd *c = r->c;
+	const struct receive_attr *d = &c->attr[SEND_A_DATA];
+	uint64_t off = receive_attr_u64(c, SEND_A_FILE_OFFSET);
+	struct fs_encoded e;
+	uint32_t v, sector;
+	int ret;
+
+	v = c->attr[SEND_A_ENCRYPTION].data ?
+	    receive_attr_u32(c, SEND_A_ENCRYPTION) : 0;
+	if (v)
+		return rcv_fail(r, -EOPNOTSUPP, "%s: encryption %u", r->tmp,
+				v);
+	v = c->attr[SEND_A_COMPRESSION].data ?
+	    receive_attr_u32(c, SEND_A_COMPRESSION) : 0;
+	e.len = receive_attr_u64(c, SEND_A_UNENCODED_FILE_LEN);
+	e.unencoded_len = receive_attr_u64(c, SEND_A_UNENCODED_LEN);
+	e.unencoded_offset = receive_attr_u64(c, SEND_A_UNENCODED_OFFSET);
+	if (encoded_type(v, &e.compression, &sector))
+		return rcv_fail(r, -EOPNOTSUPP, "%s: compression %u", r->tmp,
+				v);
+	if (!r->a->force_decompress && (e.compression != BTRFS_COMPRESS_LZO ||
+					sector == r->fs->sectorsize)) {
+		ret = fs_write_encoded(r->fs, ino, off, d->data, d->len, &e);
+		if (ret != -EINVAL && ret != -ENOSPC)
+			return on_path(r, ret);
+	}
+	return inflate_write(r, ino, off, e.compression, sector, &e);
 }
 
 /* Write out the gathered WRITEs. 0, or an error already said. */
@@ -440,6 +524,36 @@ static int write_data(struct rcv *r)
 	return 0;
 }
 
+/*
+ * SET_XATTR and REMOVE_XATTR. The property btrfs.compression, which
+ * Linux keeps as an attribute and sends as one, is set as `btrfs
+ * property set` sets it (the inode's flags follow), as Linux's setxattr
+ * of it does.
+ */
+static int set_xattr(struct rcv *r, struct fs_ino ino)
+{
+	const struct receive_attr *v = &r->c->attr[SEND_A_XATTR_DATA];
+	int set = r->c->cmd == SEND_C_SET_XATTR;
+	char value[32];
+	int ret = receive_attr_str(r->c, SEND_A_XATTR_NAME, r->p2, 256);
+
+	if (ret == 0 && !strcmp(r->p2, "btrfs.compression")) {
+		if (set && v->len >= sizeof(value))
+			return -EINVAL;
+		value[0] = 0;
+		if (set) {
+			memcpy(value, v->data, v->len);
+			value[v->len] = 0;
+		}
+		return fs_compress_prop_set(r->fs, ino, value);
+	}
+	if (ret == 0 && set)
+		ret = fs_setxattr(r->fs, ino, r->p2, v->data, v->len, 0);
+	else if (ret == 0)
+		ret = fs_removexattr(r->fs, ino, r->p2);
+	return ret;
+}
+
 /* The commands that change an existing inode's data or attributes. */
 static int change_inode(struct rcv *r)
 {
@@ -452,16 +566,8 @@ static int change_inode(struct rcv *r)
 		return ret;
 	switch (c->cmd) {
 	case SEND_C_SET_XATTR:
-		ret = receive_attr_str(c, SEND_A_XATTR_NAME, r->p2, 256);
-		if (ret == 0)
-			ret = fs_setxattr(r->fs, ino, r->p2,
-					  c->attr[SEND_A_XATTR_DATA].data,
-					  c->attr[SEND_A_XATTR_DATA].len, 0);
-		return on_path(r, ret);
 	case SEND_C_REMOVE_XATTR:
-		ret = receive_attr_str(c, SEND_A_XATTR_NAME, r->p2, 256);
-		return on_path(r, ret ? ret :
-			       fs_removexattr(r->fs, ino, r->p2));
+		return on_path(r, set_xattr(r, ino));
 	case SEND_C_CLONE:
 		return clone_range(r, ino);
 	case SEND_C_TRUNCATE:
@@ -484,6 +590,8 @@ static int change_inode(struct rcv *r)
 		return on_path(r, fs_utimes(r->fs, ino, &at, &mt));
 	case SEND_C_FALLOCATE:
 		return fallocate(r, ino);
+	case SEND_C_ENCODED_WRITE:
+		return encoded_write(r, ino);
 	default:	/* FILEATTR: ignored, as btrfs-progs 6.2 does */
 		return 0;
 	}
@@ -498,9 +606,6 @@ static int apply(struct rcv *r)
 		return begin_subvol(r);
 	case SEND_C_UPDATE_EXTENT:
 		return 0;	/* --no-data: only says what changed */
-	case SEND_C_ENCODED_WRITE:
-		return rcv_fail(r, -EOPNOTSUPP, "(compressed data) is not "
-				"supported");
 	default:
 		break;
 	}

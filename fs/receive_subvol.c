@@ -16,6 +16,7 @@
  */
 #include <ghee/errno.h>
 
+#include <ghee/alloc.h>
 #include <ghee/log.h>
 #include <ghee/time.h>
 
@@ -38,9 +39,7 @@ static int find_by(struct fs_info *fs, u8 type, const u8 *uuid,
 	struct key k = { get_le64(uuid), type, get_le64(uuid + 8) };
 	u8 item[sizeof(struct d_root_item)];
 	struct ctree_path p;
-	u64 ids[16], want;	/* the first 16 holders of uuid: more
-				 * copies received of one snapshot are
-				 * not told apart */
+	u64 *ids = NULL, want;	/* every holder of uuid */
 	u32 size, i, n = 0;
 	int ret;
 
@@ -51,7 +50,10 @@ static int find_by(struct fs_info *fs, u8 type, const u8 *uuid,
 	if (ret == 0) {
 		const u8 *d = ctree_item_ptr(&p, &size);
 
-		for (i = 0; i + 8 <= size && n < 16; i += 8)
+		ids = kmalloc(size ? size : 1);
+		if (!ids)
+			ret = -ENOMEM;
+		for (i = 0; ret == 0 && i + 8 <= size; i += 8)
 			ids[n++] = get_le64(d + i);
 	}
 	ctree_path_release(&p);
@@ -69,10 +71,13 @@ static int find_by(struct fs_info *fs, u8 type, const u8 *uuid,
 		if (D_GET32(struct d_root_item, item, refs) &&
 		    want == transid) {
 			*id = ids[i];
-			return 0;
+			break;
 		}
 	}
-	return ret ? ret : -ENOENT;
+	if (ret == 0 && i == n)
+		ret = -ENOENT;
+	kfree(ids);
+	return ret;
 }
 
 /*

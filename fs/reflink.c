@@ -22,10 +22,11 @@
  * at the matching destination offset, pointing at the same data extent:
  * one EXTENT_DATA_REF (dst root, dst inode, dst key offset - extent
  * offset) gains one, through delayed refs (extent_data_ref), as Linux
- * does for each new reference. Holes need no item (NO_HOLES). An inline
- * extent cannot be shared: its bytes are written anew at the destination
- * (as Linux copies them). Checksums belong to the data extent and are
- * shared with it.
+ * does for each new reference. Holes need no item with NO_HOLES; without
+ * it the step covers them, and a gap before dst_off, with hole items
+ * (file_fill_holes). An inline extent cannot be shared: its bytes are
+ * written anew at the destination (as Linux copies them). Checksums
+ * belong to the data extent and are shared with it.
  *
  * Locking: each step is a namespace change (wctx_begin: ns_lock for write,
  * so no data write of either file runs meanwhile). A large range goes in
@@ -134,7 +135,7 @@ static int share(struct wctx *w, struct clone *c, struct ctree_root *root,
 	int ret;
 
 	if (!disk)
-		return 0;	/* a hole: no item with NO_HOLES */
+		return 0;	/* a hole: reflink_step covers it */
 	memcpy(fe, ci->body, FE);
 	D_SET64(struct d_file_extent_item, fe, generation, w->t->transid);
 	D_SET64(struct d_file_extent_item, fe, offset, off);
@@ -202,6 +203,10 @@ int reflink_step(struct wctx *w, struct clone *c, struct ctree_root *root,
 		else
 			ret = share(w, c, root, ci, s, e, &nbytes);
 	}
+	if (ret == 0)	/* the source's holes, a gap before ds */
+		ret = file_fill_holes(w, root, c->dst.ino,
+				      ds < size ? ds : size,
+				      ds + (next - from));
 	want = c->dst_off + (next - c->src_off < c->len ? next - c->src_off
 							 : c->len);
 	if (want > size)

@@ -40,10 +40,14 @@
  *     pinned until this commit is on disk (DESIGN.md invariant 1).
  *  5. The commit marks itself a relocation commit: swapping the commit
  *     roots it bumps last_reloc_trans under commit_root_sem held for
- *     write (commit_root_reloc_count(), for send).
+ *     write (commit_root_reloc_count(), for send), and extent_moves
+ *     when data moved, for file reads that found an old item
+ *     (fs/file.c, "Data that moves under a read").
  * Invariant after the commit: the group's used bytes are 0; if not, a
  * tree that was not walked holds blocks there and the group stays
- * read-only with an error.
+ * read-only with an error. (Unless step 2 was asked to stop, by a
+ * balance's pause or cancel: then only the extents copied so far moved,
+ * and the group, with the rest, turns writable again.)
  *  6. A second commit deletes the group's items (block group, free
  *     space, device extents, chunk); once it is on disk the chunk leaves
  *     the map and its device space is free for new chunks.
@@ -72,67 +76,12 @@
 #include "tree_check.h"
 #include "transaction.h"
 
-static u32 remap_slot(const struct remap *m, u64 x)
-{
-	u64 h = x * 0x9e3779b97f4a7c15ull;
-
-	return (u32)(h >> 32) & (m->cap - 1);
-}
-
-/* Look x up: 1 with *to set, 0 when absent. */
-static int remap_get(const struct remap *m, u64 x, u64 *to)
-{
-	u32 i;
-
-	if (!m->cap)
-		return 0;
-	for (i = remap_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
-		if (m->from[i] == x) {
-			*to = m->to[i];
-			return 1;
-		}
-	return 0;
-}
-
-/* x's new address (x itself when it did not move). */
-static u64 remap_addr(const struct remap *m, u64 x)
+/* x's new address in m (x itself when it did not move). */
+static u64 remap_addr(const struct u64map *m, u64 x)
 {
 	u64 to;
 
-	return remap_get(m, x, &to) ? to : x;
-}
-
-int reloc_remap_put(struct remap *m, u64 x, u64 to)
-{
-	u32 i;
-
-	if (2 * (m->n + 1) > m->cap) {
-		struct remap g = { 0 };
-		u32 j;
-
-		g.cap = m->cap ? m->cap * 2 : 256;
-		g.from = kzalloc(g.cap * sizeof(u64));
-		g.to = kmalloc(g.cap * sizeof(u64));
-		if (!g.from || !g.to) {
-			kfree(g.from);
-			kfree(g.to);
-			return -ENOMEM;
-		}
-		for (j = 0; j < m->cap; j++)
-			if (m->from[j])
-				reloc_remap_put(&g, m->from[j], m->to[j]);
-		kfree(m->from);
-		kfree(m->to);
-		*m = g;
-	}
-	for (i = remap_slot(m, x); m->from[i]; i = (i + 1) & (m->cap - 1))
-		if (m->from[i] == x)
-			break;
-	if (!m->from[i])
-		m->n++;
-	m->from[i] = x;
-	m->to[i] = to;
-	return 0;
+	return u64map_get(m, x, &to) ? x : to;
 }
 
 int reloc_moved_add(struct moved_list *l, const struct moved *x)
@@ -165,7 +114,7 @@ static int rewrite_children(struct reloc *r, struct ctree_root *root,
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *c;
 
-		if (!remap_get(&r->blocks, child, &v[i])) {
+		if (u64map_get(&r->blocks, child, &v[i])) {
 			ret = ctree_read_child(root, b, (int)i, &c);
 			if (ret)
 				break;
@@ -198,13 +147,12 @@ static const u8 *file_extent(const struct tree_block *b, u32 i)
 static int leaf_changes(struct reloc *r, const struct tree_block *b)
 {
 	u32 i, n = tb_nritems(b);
-	u64 to;
 
 	for (i = 0; i < n; i++) {
 		const u8 *fe = file_extent(b, i);
 
-		if (fe && remap_get(&r->data, D_GET64(struct d_file_extent_item,
-						      fe, disk_bytenr), &to))
+		if (fe && !u64map_get(&r->data, D_GET64(struct d_file_extent_item,
+							fe, disk_bytenr), NULL))
 			return 1;
 	}
 	return 0;
@@ -327,7 +275,7 @@ static int rewrite(struct reloc *r, struct ctree_root *root,
 	u64 *v = NULL;
 	int changed = in_group(r, b->start), ret = 0;
 
-	if (remap_get(&r->blocks, b->start, out))
+	if (!u64map_get(&r->blocks, b->start, out))
 		return 0;
 	r->st->blocks_seen++;
 	if (tb_level(b) > 0) {
@@ -342,7 +290,7 @@ static int rewrite(struct reloc *r, struct ctree_root *root,
 	if (ret == 0 && changed)
 		ret = write_changed(r, root, b, v, out);
 	if (ret == 0)
-		ret = reloc_remap_put(&r->blocks, b->start, *out);
+		ret = u64map_put(&r->blocks, b->start, out);
 	kfree(v);
 	return ret;
 }
@@ -644,6 +592,8 @@ static int relocate_in_commit(struct trans *t, void *arg)
 		ret = transfer_all(r);
 	if (ret)
 		trans_abort(t, ret);
+	else if (r->data_moves.n)
+		t->moved_data = 1;
 	return ret;
 }
 
@@ -684,10 +634,8 @@ static int remove_group(struct fs_info *fs, u64 start)
 
 static void reloc_free(struct reloc *r)
 {
-	kfree(r->data.from);
-	kfree(r->data.to);
-	kfree(r->blocks.from);
-	kfree(r->blocks.to);
+	u64map_free(&r->data);
+	u64map_free(&r->blocks);
 	kfree(r->data_moves.v);
 	kfree(r->block_moves.v);
 	kfree(r->fixups.v);
@@ -697,11 +645,16 @@ static void reloc_free(struct reloc *r)
 /*
  * Relocate the block group starting at start and free it: afterwards
  * no extent is in its range and its chunk is gone. *st gets the
- * figures. Caller holds no fs lock. Returns 0, -ENOENT (no such group),
+ * figures. stop (may be NULL) is asked before each data extent is
+ * copied: when it says stop, the extents copied so far stay moved, the
+ * group stays with the rest, writable again, and the result is
+ * -ECANCELED (a tree walk, the metadata part, runs to its end). Caller
+ * holds no fs lock. Returns 0, -ENOENT (no such group), -ECANCELED,
  * -EOPNOTSUPP/-EBUSY (refused, nothing moved: see the log), -ENOSPC, or
  * the error that aborted the transaction.
  */
-int reloc_block_group(struct fs_info *fs, u64 start, struct reloc_stats *st)
+int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
+		      void *stop_arg, struct reloc_stats *st)
 {
 	struct reloc r = { 0 };
 	struct block_group bg;
@@ -722,11 +675,17 @@ int reloc_block_group(struct fs_info *fs, u64 start, struct reloc_stats *st)
 	r.start = bg.start;
 	r.end = bg.start + bg.length;
 	r.st = st;
+	r.stop = stop;
+	r.stop_arg = stop_arg;
+	u64map_init(&r.data, 1);
+	u64map_init(&r.blocks, 1);
 	/* Step 1: what was allocated in it before it turned read-only is
 	 * committed, so no block the walk meets in it is unwritten. */
 	ret = trans_commit(fs);
 	if (ret == 0)
 		ret = trans_commit_with(fs, relocate_in_commit, &r, 1);
+	if (ret == 0 && r.stopped)
+		ret = -ECANCELED;	/* made writable again below */
 	if (ret == 0) {
 		ret = bg_set_ro(fs, start, 1, &bg);
 		if (ret == 0 && bg.used) {

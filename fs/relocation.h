@@ -18,7 +18,11 @@ struct reloc_stats {
 	u64 blocks_seen;	/* distinct tree blocks visited */
 };
 
-int reloc_block_group(struct fs_info *fs, u64 start, struct reloc_stats *st);
+/* Asked to stop (stop_arg): 1 to stop, 0 to go on. */
+typedef int (*reloc_stop_fn)(void *stop_arg);
+
+int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
+		      void *stop_arg, struct reloc_stats *st);
 /* 1 when the root tree holds relocation trees Linux left (an
  * interrupted balance): ghee cannot merge them; 0 when not; <0. */
 int reloc_trees_left(struct fs_info *fs);

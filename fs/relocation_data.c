@@ -46,7 +46,12 @@ static int collect_data(struct reloc *r)
 	return ret < 0 ? ret : 0;
 }
 
-/* Step 2: copy every data extent of the group to a new place. */
+/*
+ * Step 2: copy every data extent of the group to a new place. Asked to
+ * stop (r->stop) before an extent, it keeps only the extents copied so
+ * far as moves (the commit fixes their references as usual; the group
+ * keeps the rest) and sets r->stopped.
+ */
 int reloc_move_data(struct reloc *r)
 {
 	struct data_copy c;
@@ -59,13 +64,19 @@ int reloc_move_data(struct reloc *r)
 		struct moved *m = &r->data_moves.v[i];
 		u64 got;
 
+		if (r->stop && r->stop(r->stop_arg)) {
+			r->data_moves.n = i;
+			r->stopped = 1;
+			break;
+		}
+
 		ret = bg_alloc(r->t, BTRFS_BLOCK_GROUP_DATA, m->len, m->len,
 			       &m->new_, &got);
 		if (ret == 0)
 			ret = data_copy_checked(r->t, &c, m->old, m->new_,
 						m->len);
 		if (ret == 0)
-			ret = reloc_remap_put(&r->data, m->old, m->new_);
+			ret = u64map_put(&r->data, m->old, &m->new_);
 		r->st->data_extents++;
 		r->st->data_bytes += m->len;
 	}

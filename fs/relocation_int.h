@@ -5,17 +5,12 @@
 #ifndef FS_RELOCATION_INT_H
 #define FS_RELOCATION_INT_H
 
+#include "../lib/u64map.h"
 #include "format.h"
 #include "backref_int.h"
 #include "relocation.h"
 
 struct trans;
-
-/* A map of addresses, old -> new (open addressing; 0 is no address). */
-struct remap {
-	u64 *from, *to;
-	u32 cap, n;
-};
 
 /* An extent that moved, or whose references name a block that moved. */
 struct moved {
@@ -37,18 +32,24 @@ struct reloc {
 	struct fs_info *fs;
 	struct trans *t;
 	u64 start, end;			/* the group */
-	struct remap data;		/* moved data extents */
-	struct remap blocks;		/* every tree block visited: its new
-					 * address, itself when unchanged */
+	struct u64map data;		/* moved data extents: old address
+					 * -> new */
+	struct u64map blocks;		/* every tree block visited -> its
+					 * new address, itself when
+					 * unchanged */
 	struct moved_list data_moves;	/* data extents moved */
 	struct moved_list block_moves;	/* tree blocks copied */
 	struct moved_list fixups;	/* children of copied FULL_BACKREF
 					 * blocks */
 	struct u64set fixup_seen;
 	struct reloc_stats *st;
+	reloc_stop_fn stop;		/* asked between data extents; NULL:
+					 * never */
+	void *stop_arg;
+	int stopped;			/* the data copy stopped early: the
+					 * group keeps the extents not moved */
 };
 
-int reloc_remap_put(struct remap *m, u64 x, u64 to);
 int reloc_moved_add(struct moved_list *l, const struct moved *x);
 int reloc_move_data(struct reloc *r);
 

@@ -44,8 +44,6 @@
 #include "send_int.h"
 #include "subvol.h"
 
-#define DATA_BUF (128 * 1024)	/* send_data.c's WRITE_V2 */
-
 void send_cursor_release(struct send_cursor *cur)
 {
 	tree_block_put(cur->leaf);
@@ -360,7 +358,8 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	struct send_ctx *c;
 	int ret;
 
-	if (o->proto != SEND_VERSION_1 && o->proto != SEND_VERSION_2)
+	if ((o->proto != SEND_VERSION_1 && o->proto != SEND_VERSION_2) ||
+	    ((o->flags & FS_SEND_COMPRESSED) && o->proto < SEND_VERSION_2))
 		return -EINVAL;
 	c = kzalloc(sizeof(*c));
 	if (!c)
@@ -368,7 +367,12 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	c->fs = fs;
 	c->flags = o->flags;
 	c->progress = BTRFS_FIRST_FREE_OBJECTID + 1;
-	c->data = kmalloc(DATA_BUF);
+	u64map_init(&c->created, 1);
+	u64map_init(&c->dirs, 0);
+	u64map_init(&c->orphans, 1);
+	u64map_init(&c->loc, 1);
+	u64map_init(&c->kept, 1);
+	c->data = kmalloc(SEND_DATA_BUF);
 	ret = c->data ? subvol_get(fs, id, &c->sv) : -ENOMEM;
 	if (ret == 0 && o->parent)
 		ret = subvol_get(fs, o->parent, &c->parent);
@@ -403,9 +407,10 @@ out_free:
 	kfree(c->clones);
 	send_loc_free_all(c);
 	kfree(c->changes);
-	send_set_free(&c->created);
-	send_set_free(&c->dirs);
-	send_set_free(&c->orphans);
+	u64map_free(&c->created);
+	u64map_free(&c->dirs);
+	u64map_free(&c->orphans);
+	u64map_free(&c->kept);
 	kfree(c->data);
 	kfree(c);
 	return ret;

@@ -22,6 +22,9 @@ typedef int (*fs_send_write_t)(void *ctx, const void *buf, size_t len);
 #define FS_SEND_OMIT_HEADER (1u << 1)	/* not the first subvolume: no
 					 * stream header */
 #define FS_SEND_OMIT_END (1u << 2)	/* not the last subvolume: no END */
+#define FS_SEND_COMPRESSED (1u << 3)	/* --compressed-data (version 2):
+					 * compressed extents as stored,
+					 * ENCODED_WRITE */
 
 struct fs_send_opts {
 	uint32_t proto;		/* stream version: 1 or 2 */

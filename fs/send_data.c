@@ -5,7 +5,11 @@
  *  - data (inline or regular extents): WRITE commands of at most 48 KiB
  *    in version 1 (Linux's read size) and up to 128 KiB in version 2, the
  *    bytes read through fs_read (checksums verified, as a reader of the
- *    read-only subvolume); with --no-data one UPDATE_EXTENT per extent;
+ *    read-only subvolume) up to 1 MiB at a time; with --no-data one
+ *    UPDATE_EXTENT per extent;
+ *  - compressed extents under --compressed-data (version 2): one
+ *    ENCODED_WRITE of the stored bytes (fs_read_encoded), when they are
+ *    fewer than the range sent, as Linux decides; else WRITE;
  *  - holes: nothing (the receiver's file is sparse there);
  *  - preallocated ranges: version 2 sends FALLOCATE (KEEP_SIZE for the
  *    part past the file's size); version 1 has no such command and leaves
@@ -35,16 +39,35 @@ static u64 min_u64(u64 a, u64 b)
 	return a < b ? a : b;
 }
 
-/* WRITE [off, end) of the current inode, read through fs_read (or
- * zeros). */
-static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
+/* Read [off, off + len) of the current inode into c->data (or zeros). */
+static int read_data(struct send_ctx *c, u64 off, u32 len, int zeros)
 {
 	struct fs_ino ino = { c->sv->root.objectid, c->in.ino };
+	size_t done = len;
+	int ret = 0;
+
+	if (zeros)
+		memset(c->data, 0, len);
+	else
+		ret = fs_read(c->fs, ino, off, c->data, len, &done);
+	if (ret == 0 && done != len) {
+		pr_err("send: inode %llu: short read at %llu",
+		       (unsigned long long)c->in.ino, (unsigned long long)off);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/* WRITE [off, end) of the current inode, read through fs_read (or
+ * zeros) SEND_DATA_BUF bytes at a time, so that a WRITE's worth is not
+ * a disk read of its own. */
+static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
+{
 	u32 most = c->out.proto >= SEND_VERSION_2 ? WRITE_V2 : WRITE_V1;
+	u64 buf_off = off, buf_end = off;
 
 	while (off < end) {
 		u32 room, len;
-		size_t done = 0;
 		int ret;
 
 		send_begin(&c->out, SEND_C_WRITE);
@@ -55,20 +78,14 @@ static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
 			return ret;
 		room = send_stream_data_room(&c->out);
 		len = (u32)min_u64(end - off, min_u64(room, most));
-		if (zeros) {
-			memset(c->data, 0, len);
-			done = len;
-		} else {
-			ret = fs_read(c->fs, ino, off, c->data, len, &done);
-		}
-		if (ret == 0 && done != len) {
-			pr_err("send: inode %llu: short read at %llu",
-			       (unsigned long long)c->in.ino,
-			       (unsigned long long)off);
-			ret = -EIO;
+		if (off + len > buf_end) {
+			buf_off = off;
+			buf_end = off + min_u64(end - off, SEND_DATA_BUF);
+			ret = read_data(c, off, (u32)(buf_end - off), zeros);
 		}
 		if (ret == 0)
-			ret = send_put_data(&c->out, c->data, len);
+			ret = send_put_data(&c->out, c->data + (off - buf_off),
+					    len);
 		if (ret == 0)
 			ret = send_end(&c->out);
 		if (ret)
@@ -120,6 +137,80 @@ static int send_prealloc(struct send_ctx *c, u64 off, u64 end)
 	return ret;
 }
 
+/* ENCODED_WRITE's COMPRESSION value of compression type comp. */
+static u32 encoded_compression(const struct fs_info *fs, u8 comp)
+{
+	u32 bits = 0;
+
+	if (comp == BTRFS_COMPRESS_ZLIB)
+		return SEND_ENC_ZLIB;
+	if (comp == BTRFS_COMPRESS_ZSTD)
+		return SEND_ENC_ZSTD;
+	while ((4096u << bits) < fs->sectorsize)
+		bits++;
+	return SEND_ENC_LZO_4K + bits;
+}
+
+/*
+ * Send [off, end) of the current inode, which extent item k (fe, size
+ * bytes) holds, as its stored bytes (ENCODED_WRITE), as Linux does under
+ * --compressed-data: when the extent is compressed and its stored bytes
+ * are fewer than the range's. 1 when sent, 0 when the range is to go as
+ * WRITE, <0.
+ */
+static int send_encoded(struct send_ctx *c, const struct key *k,
+			const u8 *fe, u32 size, u64 off, u64 end)
+{
+	struct fs_ino ino = { c->sv->root.objectid, c->in.ino };
+	int inl = FE8(fe, type) == BTRFS_FILE_EXTENT_INLINE;
+	u64 stored = inl ? size - BTRFS_FILE_EXTENT_INLINE_DATA_START :
+		     FE64(fe, disk_num_bytes);
+	u64 ext_end = k->offset + (inl ? FE64(fe, ram_bytes) :
+				   FE64(fe, num_bytes));
+	u8 v[4];
+	size_t got;
+	int ret;
+
+	if (!(c->flags & FS_SEND_COMPRESSED) || !FE8(fe, compression) ||
+	    FE8(fe, encryption) ||
+	    D_GET16(struct d_file_extent_item, fe, other_encoding) ||
+	    stored > end - off || stored > SEND_DATA_BUF)
+		return 0;
+	send_begin(&c->out, SEND_C_ENCODED_WRITE);
+	ret = send_put_str(&c->out, SEND_A_PATH, c->in.path);
+	if (ret == 0)
+		ret = send_put_u64(&c->out, SEND_A_FILE_OFFSET, off);
+	if (ret == 0)
+		ret = send_put_u64(&c->out, SEND_A_UNENCODED_FILE_LEN,
+				   min_u64(ext_end, end) - off);
+	if (ret == 0)
+		ret = send_put_u64(&c->out, SEND_A_UNENCODED_LEN,
+				   FE64(fe, ram_bytes));
+	if (ret == 0)
+		ret = send_put_u64(&c->out, SEND_A_UNENCODED_OFFSET,
+				   off - k->offset +
+				   (inl ? 0 : FE64(fe, offset)));
+	put_le32(v, encoded_compression(c->fs, FE8(fe, compression)));
+	if (ret == 0)
+		ret = send_put(&c->out, SEND_A_COMPRESSION, v, sizeof(v));
+	put_le32(v, 0);
+	if (ret == 0 && !inl)	/* Linux leaves it out of inline ones */
+		ret = send_put(&c->out, SEND_A_ENCRYPTION, v, sizeof(v));
+	if (ret)
+		return ret;
+	if (stored > send_stream_data_room(&c->out))
+		return 0;
+	ret = fs_read_encoded(c->fs, ino, k->offset, c->data, SEND_DATA_BUF,
+			      &got);
+	if (ret == 0 && got != stored)
+		ret = -EUCLEAN;
+	if (ret == 0)
+		ret = send_put_data(&c->out, c->data, (u32)got);
+	if (ret == 0)
+		ret = send_end(&c->out);
+	return ret ? ret : 1;
+}
+
 /* Send one EXTENT_DATA item k (fe, size bytes) of the current inode. */
 int send_extent(struct send_ctx *c, const struct key *k, const u8 *fe,
 		u32 size)
@@ -155,7 +246,11 @@ int send_extent(struct send_ctx *c, const struct key *k, const u8 *fe,
 
 		ret = cloned < 0 ? (int)cloned : 0;
 		if (ret == 0 && off + (u64)cloned < end)
+			ret = send_encoded(c, k, fe, size, off + (u64)cloned,
+					   end);
+		if (ret == 0 && off + (u64)cloned < end)
 			ret = send_writes(c, off + (u64)cloned, end, 0);
+		ret = ret == 1 ? 0 : ret;
 	}
 	if (ret == 0 && c->in.next_write < end)
 		c->in.next_write = end;

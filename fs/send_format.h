@@ -108,6 +108,14 @@ enum send_attr {
 #define SEND_A_MAX_V1 SEND_A_CLONE_LEN
 #define SEND_A_MAX_V2 SEND_A_ENCRYPTION
 
+/* ENCODED_WRITE's COMPRESSION values (Linux's encoded I/O numbering,
+ * not the file extent item's): lzo names the sector size its framing
+ * uses, LZO_4K + log2(sector size / 4 KiB). */
+#define SEND_ENC_ZLIB 1
+#define SEND_ENC_ZSTD 2
+#define SEND_ENC_LZO_4K 3
+#define SEND_ENC_LZO_64K 7
+
 /* FALLOCATE's mode bits (Linux's fallocate flags). */
 #define SEND_FALLOC_KEEP_SIZE 0x01
 #define SEND_FALLOC_PUNCH_HOLE 0x02

@@ -25,18 +25,35 @@
  * moved into its former descendant, two names swapped, a name freed and
  * taken in one step, an inode number reused, hard links added and
  * removed, a directory deleted after its contents moved out, a file
- * replaced by a directory of the same name. The price: a moved inode
- * takes two renames where Linux finds one.
+ * replaced by a directory of the same name.
+ *
+ * A move takes one rename, as in Linux, where that keeps the order
+ * valid: an inode with one name in the parent and one in the sent
+ * subvolume stays at its old name in pass A (c->kept) when nothing in
+ * the sent subvolume takes that name and its directory stays, so that
+ * the name is never wanted in C before the inode leaves it and pass B
+ * never finds it in a directory it removes. In C it is renamed from
+ * where it is straight to its new name, which pass A freed as above.
+ * Kept inodes are neither in place nor orphans, which the argument
+ * above needs of a new parent's way to the top: so before a rename into
+ * a directory, every kept inode still on that way (at its old place)
+ * goes to its orphan name first (settle), and moves as before, in two
+ * renames; a directory moved into its former descendant does so.
  */
 #include <ghee/errno.h>
 
 #include <ghee/alloc.h>
 #include <ghee/progress.h>
 
+#include "dir.h"
 #include "fs_info.h"
 #include "send_int.h"
 #include "subvol.h"
 #include "write_common.h"
+
+/* The values of c->kept: the inode is at its one old name still, or
+ * has moved on. */
+static const u64 kept_there = 1, kept_moved;
 
 /* One name of an inode. */
 struct send_ref {
@@ -160,7 +177,69 @@ static int vacate(struct send_ctx *c, const struct send_change *ch,
 						     SEND_A_PATH_TO, orphan);
 		}
 		if (ret == 0 && dir_stays(c, r->dir))
-			ret = send_set_put(&c->dirs, r->dir, 0);
+			ret = u64map_put(&c->dirs, r->dir, NULL);
+	}
+	return ret;
+}
+
+/*
+ * Whether ch (an inode whose names changed) may stay at its old name in
+ * pass A and move straight to its new one in C (see the top): one name
+ * in each tree, its old directory stays, and the sent subvolume has
+ * nothing under the old name. 1, 0, or <0.
+ */
+static int moves_directly(struct send_ctx *c, const struct send_change *ch,
+			  struct ref_list *refs)
+{
+	struct send_ref old;
+	struct key loc;
+	u8 type;
+	int ret = collect_refs(c, &c->parent->root, ch->ino, refs);
+
+	if (ret || refs->n != 1 || !dir_stays(c, refs->v[0].dir))
+		return ret;
+	old = refs->v[0];
+	ret = collect_refs(c, &c->sv->root, ch->ino, refs);
+	if (ret || refs->n != 1)
+		return ret;
+	ret = dir_lookup(&c->sv->root, old.dir, (const char *)old.name,
+			 old.len, &loc, &type);
+	if (ret != -ENOENT)
+		return ret < 0 ? ret : 0;
+	ret = u64map_put(&c->kept, ch->ino, &kept_there);
+	return ret ? ret : u64map_put(&c->dirs, old.dir, NULL);
+}
+
+/*
+ * Move every inode that pass A kept at its old name and that is now on
+ * the way from dir up to the top to its orphan name (the current inode
+ * too, in->path following): the way then holds only inodes in place,
+ * unchanged ones and orphans, so a rename into dir never lands a
+ * directory below itself.
+ */
+static int settle(struct send_ctx *c, u64 dir)
+{
+	char *path = (char *)c->data, orphan[64];
+	const struct send_change *ch;
+	u64 a;
+	int ret;
+
+	while ((ret = send_path_find_in(c, dir, &c->kept, &a)) == 0 && a) {
+		ch = send_change_find(c, a);
+		ret = send_path_of(c, a, path);
+		if (ret == 0)
+			ret = to_orphan(c, a, ch->old_gen, orphan);
+		if (ret == 0)
+			ret = send_paths_cmd(c, SEND_C_RENAME, SEND_A_PATH,
+					     path, SEND_A_PATH_TO, orphan);
+		if (ret == 0)
+			ret = u64map_put(&c->kept, a, &kept_moved);
+		if (ret)
+			break;
+		if (a == c->in.ino) {
+			c->in.orphan = 1;
+			strcpy(c->in.path, orphan);
+		}
 	}
 	return ret;
 }
@@ -174,7 +253,7 @@ static int make_dir_early(struct send_ctx *c, u64 dir)
 	int ret;
 
 	if (!ch || ch->new_gen == ch->old_gen ||
-	    send_set_get(&c->created, dir, NULL))
+	    !u64map_get(&c->created, dir, NULL))
 		return 0;
 	ret = send_read_inode(c, dir, ii);
 	if (ret == 0)
@@ -182,10 +261,11 @@ static int make_dir_early(struct send_ctx *c, u64 dir)
 	if (ret == 0)
 		ret = send_inode_create(c, dir, D_GET32(struct d_inode_item,
 							ii, mode), 0, name);
-	return ret ? ret : send_set_put(&c->created, dir, ch->new_gen);
+	return ret ? ret : u64map_put(&c->created, dir, &ch->new_gen);
 }
 
-/* Give the current inode (an orphan now) its names in the sent tree. */
+/* Give the current inode (an orphan now, or kept at its old name: not
+ * in->orphan) its names in the sent tree. */
 static int place(struct send_ctx *c, struct ref_list *refs)
 {
 	struct send_inode *in = &c->in;
@@ -198,6 +278,8 @@ static int place(struct send_ctx *c, struct ref_list *refs)
 		struct send_loc l = { .dir = r->dir, .len = r->len };
 
 		ret = make_dir_early(c, r->dir);
+		if (ret == 0)
+			ret = settle(c, r->dir);
 		if (ret == 0)
 			ret = send_path_of(c, r->dir, path);
 		if (ret == 0)
@@ -217,9 +299,11 @@ static int place(struct send_ctx *c, struct ref_list *refs)
 				strcpy(in->path, path);
 		}
 		if (ret == 0)
-			ret = send_set_put(&c->dirs, r->dir, 0);
+			ret = u64map_put(&c->dirs, r->dir, NULL);
 	}
 	in->orphan = 0;
+	if (ret == 0 && !u64map_get(&c->kept, in->ino, NULL))
+		ret = u64map_put(&c->kept, in->ino, &kept_moved);	/* in place */
 	return ret;
 }
 
@@ -388,13 +472,13 @@ static int send_new(struct send_ctx *c, const struct send_change *ch,
 		return 0;
 	in->orphan = 1;
 	ret = send_orphan_name(c, in->ino, ch->new_gen, in->path);
-	if (ret == 0 && !send_set_get(&c->created, in->ino, NULL)) {
+	if (ret == 0 && u64map_get(&c->created, in->ino, NULL)) {
 		ret = to_orphan(c, in->ino, ch->new_gen, in->path);
 		if (ret == 0)
 			ret = send_inode_create(c, in->ino, in->mode, in->rdev,
 						in->path);
 		if (ret == 0)
-			ret = send_set_put(&c->created, in->ino, in->gen);
+			ret = u64map_put(&c->created, in->ino, &in->gen);
 	}
 	if (ret == 0)
 		ret = place(c, refs);
@@ -422,8 +506,10 @@ static int update(struct send_ctx *c, const struct send_change *ch,
 	if (ch->new_gen != ch->old_gen)
 		return send_new(c, ch, refs);
 	if (in->ino != c->sv->root_dirid && (ch->what & SEND_CH_REFS)) {
-		in->orphan = 1;
-		ret = send_orphan_name(c, in->ino, in->gen, in->path);
+		in->orphan = u64map_get(&c->kept, in->ino, NULL) != 0;
+		ret = in->orphan ? send_orphan_name(c, in->ino, in->gen,
+						    in->path)
+				 : send_path_of(c, in->ino, in->path);
 		if (ret == 0)
 			ret = place(c, refs);
 	} else {
@@ -450,8 +536,12 @@ int send_incremental(struct send_ctx *c)
 	for (i = 0; i < c->nchanges && ret == 0; i++) {
 		const struct send_change *ch = &c->changes[i];
 
-		if (ch->old_gen && (ch->new_gen != ch->old_gen ||
-				    (ch->what & SEND_CH_REFS)))
+		if (ch->old_gen && ch->new_gen == ch->old_gen &&
+		    (ch->what & SEND_CH_REFS))
+			ret = moves_directly(c, ch, &refs);
+		if (ret == 0 && ch->old_gen &&
+		    (ch->new_gen != ch->old_gen || (ch->what & SEND_CH_REFS)) &&
+		    u64map_get(&c->kept, ch->ino, NULL))
 			ret = vacate(c, ch, &refs);
 		if (ret == 0)
 			ret = progress_add(1);

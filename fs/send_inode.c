@@ -136,7 +136,7 @@ int send_inode_begin(struct send_ctx *c, const struct key *k,
 	if (ret)
 		return ret;
 	if (SEND_IS(in->mode, S_IFDIR_) &&
-	    send_set_get(&c->created, in->ino, &gen))
+	    !u64map_get(&c->created, in->ino, &gen))
 		return 0;
 	return send_inode_create(c, in->ino, in->mode, in->rdev, in->path);
 }
@@ -149,7 +149,7 @@ static int create_dir_early(struct send_ctx *c, u64 dir)
 	u64 gen;
 	int ret;
 
-	if (dir < c->progress || send_set_get(&c->created, dir, NULL))
+	if (dir < c->progress || !u64map_get(&c->created, dir, NULL))
 		return 0;
 	ret = send_read_inode(c, dir, ii);
 	if (ret)
@@ -160,7 +160,7 @@ static int create_dir_early(struct send_ctx *c, u64 dir)
 		return ret;
 	ret = send_inode_create(c, dir, D_GET32(struct d_inode_item, ii, mode),
 				0, name);
-	return ret ? ret : send_set_put(&c->created, dir, gen);
+	return ret ? ret : u64map_put(&c->created, dir, &gen);
 }
 
 /* Put the current inode at name in directory dir. */
@@ -332,7 +332,7 @@ static int times(struct send_ctx *c)
 	struct send_inode *in = &c->in;
 
 	if (SEND_IS(in->mode, S_IFDIR_))
-		return send_set_put(&c->dirs, in->ino, in->gen);
+		return u64map_put(&c->dirs, in->ino, NULL);
 	return send_utimes(c, in->path, in->item);
 }
 
@@ -391,14 +391,13 @@ int send_dir_times(struct send_ctx *c)
 {
 	u64 *inos = kmalloc((c->dirs.n + 1) * sizeof(u64));
 	u8 ii[sizeof(struct d_inode_item)];
-	u32 i, n = 0;
+	u32 i, n = 0, pos = 0;
 	int ret = 0;
 
 	if (!inos)
 		return -ENOMEM;
-	for (i = 0; i < c->dirs.cap; i++)
-		if (c->dirs.keys[i])
-			inos[n++] = c->dirs.keys[i];
+	while (u64map_next(&c->dirs, &pos, &inos[n], NULL))
+		n++;
 	qsort(inos, n, sizeof(u64), cmp_u64);
 	for (i = 0; i < n && ret == 0; i++) {
 		ret = send_read_inode(c, inos[i], ii);

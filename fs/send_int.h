@@ -7,6 +7,7 @@
 #ifndef FS_SEND_INT_H
 #define FS_SEND_INT_H
 
+#include "../lib/u64map.h"
 #include "format.h"
 #include "send.h"
 #include "send_format.h"
@@ -48,16 +49,13 @@ int send_end(struct send_stream *s);
 #define FE64(p, f) D_GET64(struct d_file_extent_item, p, f)
 #define FE8(p, f) D_GET8(struct d_file_extent_item, p, f)
 
+/* Bytes of send_ctx's data buffer: file data read at once for WRITEs
+ * (send_data.c), at least the largest WRITE (128 KiB) and the largest
+ * compressed extent's stored bytes (128 KiB). */
+#define SEND_DATA_BUF (1024 * 1024)
+
 /* Longest path in the stream (Linux's PATH_MAX). */
 #define SEND_PATH_MAX 4096
-
-/* A set of inode numbers with a value each (open addressing). */
-struct send_set {
-	u64 *keys;		/* 0: empty slot */
-	u64 *vals;
-	u32 cap;		/* slots, a power of two */
-	u32 n;			/* keys held */
-};
 
 /* A position in the sent tree: a private copy of a leaf and a slot. */
 struct send_cursor {
@@ -119,11 +117,11 @@ struct send_ctx {
 	u64 compared;			/* incremental: items compared */
 	u64 progress;			/* inodes below are in place */
 	struct send_inode in;		/* the inode being sent */
-	struct send_set created;	/* directories made ahead of their
+	struct u64map created;		/* directories made ahead of their
 					 * turn (orphan-named): ino -> gen */
-	struct send_set dirs;		/* directories whose times go at the
-					 * end: ino -> gen */
-	struct send_set orphans;	/* orphan names given: ino ->
+	struct u64map dirs;		/* directories whose times go at the
+					 * end: a set of inos */
+	struct u64map orphans;		/* orphan names given: ino ->
 					 * gen << 8 | n (send_orphan_name) */
 	const struct subvol_root **clones;	/* -c clone sources */
 	u32 nclones;
@@ -131,7 +129,12 @@ struct send_ctx {
 	const struct subvol_root *parent;	/* the parent snapshot */
 	struct send_change *changes;	/* what differs, in inode order */
 	u32 nchanges, changes_cap;
-	struct send_set loc;		/* ino -> struct send_loc * */
+	struct u64map loc;		/* ino -> struct send_loc * */
+	struct u64map kept;		/* inodes pass A left at their one
+					 * old name, to move straight to
+					 * their one new name (send_incr.c):
+					 * ino -> 1 while there, 0 once
+					 * moved */
 	u8 *data;			/* file data bounce buffer */
 	char tmp[SEND_PATH_MAX];	/* scratch path */
 };
@@ -154,12 +157,11 @@ int send_read_inode_in(struct send_ctx *c, const struct ctree_root *root,
 int send_read_inode(struct send_ctx *c, u64 ino, u8 *item);
 
 /* send_path.c */
-int send_set_put(struct send_set *s, u64 key, u64 val);
-int send_set_get(const struct send_set *s, u64 key, u64 *val);
-void send_set_free(struct send_set *s);
 int send_orphan_name(struct send_ctx *c, u64 ino, u64 gen, char *out);
 int send_path_of(struct send_ctx *c, u64 ino, char *out);
 int send_join(char *out, const char *dir, const u8 *name, u32 len);
+int send_path_find_in(struct send_ctx *c, u64 ino, const struct u64map *s,
+		      u64 *found);
 
 /* send_diff.c */
 int send_diff(struct send_ctx *c);

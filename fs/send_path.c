@@ -14,9 +14,6 @@
  * a directory, or its orphan name); any other inode is where the parent
  * has it (its first name there; unchanged inodes have the same names in
  * both trees).
- *
- * Also here: the small integer sets send uses (which directories were
- * made ahead of their turn, which directories' times go at the end).
  */
 #include <ghee/errno.h>
 #include <stdio.h>
@@ -28,84 +25,6 @@
 #include "fs_info.h"
 #include "send_int.h"
 #include "subvol.h"
-
-/* Slot of key in s: where it is, or the empty slot where it goes. */
-static u32 set_slot(const struct send_set *s, u64 key)
-{
-	u32 i = (u32)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (s->cap - 1);
-
-	while (s->keys[i] && s->keys[i] != key)
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-static int set_grow(struct send_set *s)
-{
-	struct send_set n = { .cap = s->cap ? s->cap * 2 : 64 };
-	u32 i;
-
-	n.keys = kzalloc(n.cap * sizeof(u64));
-	n.vals = kmalloc(n.cap * sizeof(u64));
-	if (!n.keys || !n.vals) {
-		kfree(n.keys);
-		kfree(n.vals);
-		return -ENOMEM;
-	}
-	for (i = 0; i < s->cap; i++) {
-		if (s->keys[i]) {
-			u32 j = set_slot(&n, s->keys[i]);
-
-			n.keys[j] = s->keys[i];
-			n.vals[j] = s->vals[i];
-			n.n++;
-		}
-	}
-	send_set_free(s);
-	*s = n;
-	return 0;
-}
-
-/* Map key (an inode number, never 0) to val. 0 or -ENOMEM. */
-int send_set_put(struct send_set *s, u64 key, u64 val)
-{
-	u32 i;
-
-	if ((s->n + 1) * 2 > s->cap) {
-		int ret = set_grow(s);
-
-		if (ret)
-			return ret;
-	}
-	i = set_slot(s, key);
-	if (!s->keys[i])
-		s->n++;
-	s->keys[i] = key;
-	s->vals[i] = val;
-	return 0;
-}
-
-/* 1 and *val when key is in s, else 0. */
-int send_set_get(const struct send_set *s, u64 key, u64 *val)
-{
-	u32 i;
-
-	if (!s->cap)
-		return 0;
-	i = set_slot(s, key);
-	if (!s->keys[i])
-		return 0;
-	if (val)
-		*val = s->vals[i];
-	return 1;
-}
-
-void send_set_free(struct send_set *s)
-{
-	kfree(s->keys);
-	kfree(s->vals);
-	s->keys = s->vals = NULL;
-	s->cap = s->n = 0;
-}
 
 /* The name an inode has before it is in place: "o<ino>-<gen>-0". */
 /* Whether the top directory of subvolume sv has an entry called name.
@@ -134,7 +53,7 @@ int send_orphan_name(struct send_ctx *c, u64 ino, u64 gen, char *out)
 	u32 n = 0;
 	int ret = 1;
 
-	if (send_set_get(&c->orphans, ino, &memo) && memo >> 8 == gen) {
+	if (!u64map_get(&c->orphans, ino, &memo) && memo >> 8 == gen) {
 		snprintf(out, 64, "o%llu-%llu-%u", (unsigned long long)ino,
 			 (unsigned long long)gen, (u32)(memo & 0xff));
 		return 0;
@@ -150,7 +69,8 @@ int send_orphan_name(struct send_ctx *c, u64 ino, u64 gen, char *out)
 	}
 	if (ret)
 		return -EEXIST;
-	return send_set_put(&c->orphans, ino, gen << 8 | n);
+	memo = gen << 8 | n;
+	return u64map_put(&c->orphans, ino, &memo);
 }
 
 /* out = dir "/" name (just name when dir is the top, ""). */
@@ -227,7 +147,7 @@ static int orphan_gen(struct send_ctx *c, u64 ino, u64 *gen)
 		*gen = c->in.gen;
 		return 0;
 	}
-	if (send_set_get(&c->created, ino, gen))
+	if (!u64map_get(&c->created, ino, gen))
 		return 0;
 	ret = send_read_inode(c, ino, ii);
 	if (ret == 0)
@@ -252,8 +172,9 @@ int send_loc_set(struct send_ctx *c, u64 ino, const struct send_loc *l)
 {
 	u64 v;
 	struct send_loc *n;
+	int ret;
 
-	if (send_set_get(&c->loc, ino, &v)) {
+	if (!u64map_get(&c->loc, ino, &v)) {
 		*(struct send_loc *)(uintptr_t)v = *l;
 		return 0;
 	}
@@ -261,21 +182,21 @@ int send_loc_set(struct send_ctx *c, u64 ino, const struct send_loc *l)
 	if (!n)
 		return -ENOMEM;
 	*n = *l;
-	if (send_set_put(&c->loc, ino, (u64)(uintptr_t)n)) {
+	v = (u64)(uintptr_t)n;
+	ret = u64map_put(&c->loc, ino, &v);
+	if (ret)
 		kfree(n);
-		return -ENOMEM;
-	}
-	return 0;
+	return ret;
 }
 
 void send_loc_free_all(struct send_ctx *c)
 {
-	u32 i;
+	u32 pos = 0;
+	u64 ino, v;
 
-	for (i = 0; i < c->loc.cap; i++)
-		if (c->loc.keys[i])
-			kfree((void *)(uintptr_t)c->loc.vals[i]);
-	send_set_free(&c->loc);
+	while (u64map_next(&c->loc, &pos, &ino, &v))
+		kfree((void *)(uintptr_t)v);
+	u64map_free(&c->loc);
 }
 
 /*
@@ -289,7 +210,7 @@ static int incr_step(struct send_ctx *c, u64 ino, u64 *parent, u8 *name,
 	u64 v;
 
 	*orphan_gen = 0;
-	if (send_set_get(&c->loc, ino, &v)) {
+	if (!u64map_get(&c->loc, ino, &v)) {
 		const struct send_loc *l = (const void *)(uintptr_t)v;
 
 		if (l->orphan) {
@@ -304,6 +225,37 @@ static int incr_step(struct send_ctx *c, u64 ino, u64 *parent, u8 *name,
 	ch = send_change_find(c, ino);
 	return first_ref(c, ch && ch->old_gen ? &c->parent->root :
 			 &c->sv->root, ino, parent, name, len);
+}
+
+/*
+ * The first inode on the way from ino (itself included) up to the top,
+ * as the receiver has it now, that set s holds with value 1 (an
+ * incremental send's c->kept): *found, or 0 when the way reaches the top
+ * or an orphan first. 0 or <0.
+ */
+int send_path_find_in(struct send_ctx *c, u64 ino, const struct u64map *s,
+		      u64 *found)
+{
+	u8 name[BTRFS_NAME_LEN];
+	int depth = 0, ret = 0;
+
+	*found = 0;
+	while (ino != c->sv->root_dirid && ret == 0) {
+		u64 parent = 0, gen, v;
+		u32 len = 0;
+
+		if (!u64map_get(s, ino, &v) && v == 1) {
+			*found = ino;
+			break;
+		}
+		ret = incr_step(c, ino, &parent, name, &len, &gen);
+		if (ret == 0 && gen)
+			break;
+		if (ret == 0 && ++depth > SEND_PATH_MAX / 2)
+			ret = -ELOOP;
+		ino = parent;
+	}
+	return ret;
 }
 
 /* Where inode ino is now for the receiver, into out (SEND_PATH_MAX). */

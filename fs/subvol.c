@@ -61,6 +61,23 @@ static const struct subvol_root *find_loaded(struct fs_info *fs, u64 id)
 	return s;
 }
 
+/*
+ * The first loaded subvolume, for a walk along ->next without the lock:
+ * entries are only ever added at the head, never changed or removed
+ * until unmount, so a head taken under the lock (which orders the
+ * entries' making before the walk) leads through complete entries only.
+ * An entry added later is not seen.
+ */
+struct subvol_root *subvol_first(struct fs_info *fs)
+{
+	struct subvol_root *s;
+
+	spin_lock(&fs->subvol_lock);
+	s = fs->subvols;
+	spin_unlock(&fs->subvol_lock);
+	return s;
+}
+
 /* Build a subvol_root from its root item. */
 static int load_subvol(struct fs_info *fs, u64 id, struct subvol_root **out)
 {

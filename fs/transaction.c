@@ -243,7 +243,7 @@ static int write_root_items(struct trans *t, int *did)
 		*did = 1;
 		ret = trans_write_root_item(t, fixed[i]);
 	}
-	for (s = fs->subvols; s && ret == 0; s = s->next) {
+	for (s = subvol_first(fs); s && ret == 0; s = s->next) {
 		if (!s->root.dirty)
 			continue;
 		s->root.dirty = 0;
@@ -410,7 +410,7 @@ static void swap_commit_roots(struct trans *t)
 	swap_root(&fs->fst_root);
 	swap_root(&fs->uuid_root);
 	swap_root(&fs->quota_root);
-	for (s = fs->subvols; s; s = s->next)
+	for (s = subvol_first(fs); s; s = s->next)
 		swap_root(&s->root);
 	fs->generation = t->transid;
 	/* Readers of commit roots (send) restart by key when this moves:
@@ -420,6 +420,10 @@ static void swap_commit_roots(struct trans *t)
 	if (t->relocation ||
 	    __atomic_load_n(&t->ro_remapped, __ATOMIC_ACQUIRE))
 		fs->last_reloc_trans++;
+	/* File reads that found an item this commit repointed read again
+	 * (fs/file.c): before the old extents' space can be reused. */
+	if (t->moved_data)
+		__atomic_add_fetch(&fs->extent_moves, 1, __ATOMIC_RELEASE);
 	up_write(&fs->commit_root_sem);
 	while (!list_empty(&t->dirty)) {
 		b = list_entry(t->dirty.next, struct tree_block, dirty);

@@ -46,6 +46,11 @@ struct trans {
 	int ro_remapped;		/* a dedupe repointed extents of a
 					 * read-only subvolume: the commit
 					 * moves last_reloc_trans [a] */
+	int moved_data;			/* relocation or defrag pointed file
+					 * extent items at moved data without
+					 * the readers' locks: the commit
+					 * moves extent_moves (file.c)
+					 * [commit only] */
 };
 
 int trans_join(struct fs_info *fs, struct trans **out);

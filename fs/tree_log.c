@@ -22,9 +22,9 @@
  *     lacks are unlinked; a regular file loses extents past its size; its
  *     xattrs become the log's;
  *  2. extents: each EXTENT_DATA item replaces its file range (a hole item
- *     only punches, with no-holes); a regular extent not yet in the extent
- *     tree gets its extent item through a delayed ref (must_insert) and its
- *     checksums from the log;
+ *     only punches with no-holes, and is copied without); a regular
+ *     extent not yet in the extent tree gets its extent item through a
+ *     delayed ref (must_insert) and its checksums from the log;
  *  3. names: the log's INODE_REF/INODE_EXTREF and DIR_INDEX items are
  *     linked (a conflicting name or index is unlinked first); names of a
  *     logged ref item's directory that the log lacks are unlinked;
@@ -472,7 +472,8 @@ static int replay_extent(struct replay *r, const struct key *k, const u8 *d,
 		disk = D_GET64(struct d_file_extent_item, d, disk_bytenr);
 	}
 	ret = drop_extents(r, k->objectid, k->offset, end);
-	if (ret || (type != BTRFS_FILE_EXTENT_INLINE && !disk))
+	if (ret || (type != BTRFS_FILE_EXTENT_INLINE && !disk &&
+		    (r->w.fs->incompat & BTRFS_FEATURE_INCOMPAT_NO_HOLES)))
 		return ret;	/* a hole: punched, no item with no-holes */
 	ret = ctree_insert_item(r->w.t, r->root, k, d, size);
 	if (ret == 0 && disk)

@@ -47,11 +47,20 @@ void inode_touch(struct wctx *w, u8 *item, int mtime);
 int file_drop_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		    u64 start, u64 end, u64 *freed);
 int file_evict(struct wctx *w, struct ctree_root *root, u64 ino);
+int file_fill_holes(struct wctx *w, struct ctree_root *root, u64 ino,
+		    u64 start, u64 end);
 int file_write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		     u64 size, u64 off, const u8 *buf, u64 len, u64 *nbytes,
 		     u64 *done);
 int file_convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 			u64 size, u64 *nbytes);
+int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
+		       u64 cs, u64 start, u64 disk_len, u64 len, u8 comp,
+		       u64 ram, u64 ext_off, const u8 *disk_data, u64 *freed);
+int file_next_extent(struct ctree_root *root, u64 ino, u64 from, u64 *ks,
+		     u8 *fe, u32 *size);
+int file_begin(struct wctx *w, struct fs_ino id, struct ctree_root **root,
+	       u8 *ii, u64 *size, u64 *nbytes);
 int file_inline_data(struct fs_info *fs, const u8 *fe, u32 size, u8 **data,
 		     u64 *len);
 int xattr_set_in(struct wctx *w, struct fs_ino ino, const char *name,

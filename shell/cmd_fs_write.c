@@ -18,6 +18,7 @@
 #include <ghee/blk.h>
 #include <ghee/console.h>
 
+#include "../fs/format.h"
 #include "../fs/fs.h"
 #include "cmd_fs.h"
 #include "shell.h"
@@ -32,11 +33,47 @@ static int fail(const char *cmd, const char *what, int err)
 	return err;
 }
 
+/*
+ * Parse mkfs.btrfs's -O LIST into *off (incompat bits to leave off): a
+ * comma-separated list of features, "^" before one turning it off. ghee
+ * can leave off skinny-metadata and no-holes (the defaults before
+ * btrfs-progs 5.15); naming either without "^" keeps the default.
+ */
+static int parse_features(char *list, uint64_t *off)
+{
+	static const struct { const char *name; uint64_t bit; } f[] = {
+		{ "skinny-metadata", BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA },
+		{ "no-holes", BTRFS_FEATURE_INCOMPAT_NO_HOLES },
+	};
+	char *name, *save = NULL;
+	size_t i;
+
+	for (name = strtok_r(list, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save)) {
+		int neg = name[0] == '^';
+
+		for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+			if (!strcmp(name + neg, f[i].name))
+				break;
+		if (i == sizeof(f) / sizeof(f[0])) {
+			con_eprintf("mkfs: feature '%s' is not supported: "
+				    "want [^]skinny-metadata or [^]no-holes\n",
+				    name);
+			return -EINVAL;
+		}
+		if (neg)
+			*off |= f[i].bit;
+		else
+			*off &= ~f[i].bit;
+	}
+	return 0;
+}
+
 int cmd_mkfs(int argc, char **argv)
 {
 	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
 	struct blkdev *dev;
-	uint64_t ns;
+	uint64_t ns, off = 0;
 	int i, ret;
 
 	for (i = 2; i < argc; i++) {
@@ -51,6 +88,10 @@ int cmd_mkfs(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--csum") ||
 			   !strcmp(argv[i], "--checksum")) {
 			o.csum = argv[++i];
+		} else if (!strcmp(argv[i], "-O") ||
+			   !strcmp(argv[i], "--features")) {
+			if (parse_features(argv[++i], &off))
+				return -EINVAL;
 		} else if (!strcmp(argv[i], "--metadata")) {
 			i++;
 			if (strcmp(argv[i], "dup") && strcmp(argv[i], "single"))
@@ -71,7 +112,7 @@ int cmd_mkfs(int argc, char **argv)
 			    dev->name);
 		return -EBUSY;
 	}
-	ret = fs_mkfs(dev, &o);
+	ret = fs_mkfs_features(dev, &o, off);
 	if (ret)
 		return fail("mkfs", argv[1], ret);
 	con_printf("made btrfs on %s (%llu bytes)\n", dev->name,

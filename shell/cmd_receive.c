@@ -1,5 +1,6 @@
 /*
- * btrfs receive [-e] [-E N] [-q] [-f FILE] [--dump] [DIR]: make
+ * btrfs receive [-e] [-E N] [-q] [-f FILE] [--force-decompress] [--dump]
+ * [DIR]: make
  * subvolumes under DIR from send streams (fs_receive), or with --dump
  * print the stream's commands as btrfs-progs 6.2 does (fs_receive_dump).
  * The stream comes from FILE (a file in a mounted filesystem or a raw
@@ -23,6 +24,7 @@ struct receive_opts {
 	int dump;		/* --dump */
 	int quiet;		/* -q: no notes */
 	int honor_end;		/* -e */
+	int force_decompress;	/* --force-decompress */
 	uint64_t max_errors;	/* -E, default 1 */
 	const char *dir;	/* DIR */
 };
@@ -61,6 +63,8 @@ static int parse(int argc, char **argv, struct receive_opts *o)
 			o->honor_end = 1;
 		else if (!strcmp(argv[i], "-q"))
 			o->quiet = 1;
+		else if (!strcmp(argv[i], "--force-decompress"))
+			o->force_decompress = 1;
 		else if (!strcmp(argv[i], "-f") && i + 1 < argc)
 			o->file = argv[++i];
 		else if (!strcmp(argv[i], "-E") && i + 1 < argc) {
@@ -107,6 +111,7 @@ int cmd_receive(int argc, char **argv)
 	a.read_ctx = in;
 	a.honor_end = o.honor_end;
 	a.max_errors = o.max_errors;
+	a.force_decompress = o.force_decompress;
 	a.say = say;
 	a.say_ctx = &o;
 	ret = o.dump ? fs_receive_dump(&a) : fs_receive(fs, &a);

@@ -5,7 +5,8 @@
  * standard output (refused when that is the console, as btrfs-progs
  * refuses a terminal).
  *
- *   send [-eq] [--proto 0|1|2] [--no-data] [-f OUT] SUBVOL...
+ *   send [-eq] [--proto 0|1|2] [--no-data] [--compressed-data] [-f OUT]
+ *        SUBVOL...
  *
  *   send ... -p PARENT SUBVOL...	(incremental: the changes since PARENT)
  *
@@ -13,7 +14,9 @@
  * its header and END; with -e one header and one END around them all.
  * "At subvol PATH" goes to the error stream for each, unless -q.
  * -c CLONE_SRC (repeatable) names read-only subvolumes the receiver has,
- * to clone extents from. Unlike btrfs-progs, -c without -p does not pick
+ * to clone extents from. --compressed-data sends compressed extents as
+ * they are stored (ENCODED_WRITE; version 2, the default with it). Unlike
+ * btrfs-progs, -c without -p does not pick
  * a parent among the clone sources: the send is a full one.
  */
 #include <ghee/errno.h>
@@ -34,7 +37,8 @@
 /* The options of one send command. */
 struct send_args {
 	uint32_t proto;		/* stream version */
-	unsigned flags;		/* FS_SEND_NO_DATA */
+	int proto_given;	/* --proto was given */
+	unsigned flags;		/* FS_SEND_NO_DATA, FS_SEND_COMPRESSED */
 	int quiet;		/* -q */
 	int one_stream;		/* -e: one header and END for all */
 	const char *out;	/* -f OUT, or NULL: standard output */
@@ -62,6 +66,8 @@ static int parse(int argc, char **argv, struct send_args *a)
 			continue;
 		} else if (!strcmp(o, "--no-data")) {
 			a->flags |= FS_SEND_NO_DATA;
+		} else if (!strcmp(o, "--compressed-data")) {
+			a->flags |= FS_SEND_COMPRESSED;
 		} else if (!strcmp(o, "-f") && i + 1 < argc) {
 			a->out = argv[++i];
 		} else if (!strcmp(o, "--proto") && i + 1 < argc) {
@@ -74,6 +80,7 @@ static int parse(int argc, char **argv, struct send_args *a)
 				return -EPROTONOSUPPORT;
 			}
 			a->proto = v ? (uint32_t)v : SEND_VERSION_2;
+			a->proto_given = 1;
 		} else if (!strcmp(o, "-p") && i + 1 < argc) {
 			a->parent = argv[++i];
 		} else if (!strcmp(o, "-c") && i + 1 < argc) {
@@ -88,6 +95,15 @@ static int parse(int argc, char **argv, struct send_args *a)
 		}
 	}
 	a->first = i;
+	if ((a->flags & FS_SEND_COMPRESSED) && a->proto < SEND_VERSION_2) {
+		if (a->proto_given) {
+			con_eprintf("ERROR: --compressed-data requires "
+				    "protocol version >= 2 (requested %u)\n",
+				    a->proto);
+			return -EPROTONOSUPPORT;
+		}
+		a->proto = SEND_VERSION_2;
+	}
 	return i < argc ? 0 : -EINVAL;
 }
 

@@ -149,8 +149,9 @@ const struct shell_cmd shell_commands[] = {
 
 	SHELL_HEADING("filesystems (shell/cmd_fs*.c)"),
 	{ "mkfs", "DISK [--label L] [--nodesize N] [--metadata dup|single] "
-	  "[--csum crc32c|xxhash|sha256|blake2]",
-	  "make a new btrfs on a disk", 1, 9, cmd_mkfs },
+	  "[--csum crc32c|xxhash|sha256|blake2] "
+	  "[-O ^skinny-metadata,^no-holes]",
+	  "make a new btrfs on a disk", 1, 11, cmd_mkfs },
 	{ "mount", "[DISK [DIR] [-o ro|rw|skip_balance|subvol=PATH|"
 	  "subvolid=ID]]", "mount the btrfs on DISK at DIR (default /); "
 	  "alone: list the mounts", 0, 4, cmd_mount },

@@ -178,9 +178,10 @@ const struct shell_cmd shell_btrfs_commands[] = {
 	{ "check", "[DISK]", "ghee's own check of the last commit (as fsck)",
 	  0, 1, cmd_fsck },
 	{ "send", "[-eq] [-p PARENT] [-c CLONE_SRC]... [--proto 0|1|2] "
-	  "[--no-data] [-f FILE] SUBVOL...",
+	  "[--no-data] [--compressed-data] [-f FILE] SUBVOL...",
 	  "write a stream of read-only subvolumes", 1, -1, cmd_send },
-	{ "receive", "[-e] [-E N] [-q] [-f FILE] [--dump] [DIR]", "make "
+	{ "receive", "[-e] [-E N] [-q] [-f FILE] [--force-decompress] "
+	  "[--dump] [DIR]", "make "
 	  "subvolumes from a send stream", 0, -1, cmd_receive },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };

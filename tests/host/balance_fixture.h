@@ -28,5 +28,9 @@ uint32_t bal_groups_left(struct fs_info *fs, const uint64_t *old,
 /* Wait up to sec seconds until fs has no balance (fs_balance_status
  * -ENOTCONN). 0, or -ETIMEDOUT. */
 int bal_wait_none(struct fs_info *fs, int sec);
+/* Wait up to sec seconds until no balance of fs runs (the one a mount
+ * resumed ended or stopped paused), then finish a paused one in the
+ * calling thread. 0, -ETIMEDOUT, or the balance's error. */
+int bal_finish(struct fs_info *fs, int sec);
 
 #endif

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make crash: every crash workload (host_tests suites crash, crash_inode,
-# crash_subvol, crash_ops) cut at every write, several seeds each where
+# crash_subvol, crash_ops, crash_defrag) cut at every write, several seeds each where
 # the workload is seeded, every survivor through btrfs check
 # (GHEE_CRASH_ALL=1). Two jobs, one per core; prints each case's line,
 # the totals and the time. Exit status: nonzero when any case failed.
@@ -9,7 +9,7 @@ T=${1:-build/tests/host_tests}
 L=build/crash
 mkdir -p $L
 start=$(date +%s)
-GHEE_CRASH_ALL=1 $T crash crash_inode crash_ops >$L/job1.log 2>&1 &
+GHEE_CRASH_ALL=1 $T crash crash_inode crash_ops crash_defrag >$L/job1.log 2>&1 &
 job1=$!
 GHEE_CRASH_ALL=1 $T crash_subvol >$L/job2.log 2>&1
 r2=$?

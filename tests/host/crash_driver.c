@@ -11,11 +11,12 @@
  *
  * A survivor must: pass `btrfs check` (with --qgroup-report for
  * CRASH_QGROUPS) as it is, before ghee mounts it (a sample in make test,
- * every one with GHEE_CRASH_ALL=1); mount (a balance it holds left
- * paused); pass ghee's fsck; list as one of those states (with
- * CRASH_PARTIAL, a writable subvolume under partial_dir may be there
- * half received: the rest must be a state); finish that balance; take a
- * new file and a sync, let the cleaner finish dropping deleted
+ * every one with GHEE_CRASH_ALL=1); mount (a balance it holds resumes,
+ * as on any read-write mount, and runs beside what follows); pass
+ * ghee's fsck; list as one of those states (with CRASH_PARTIAL, a
+ * writable subvolume under partial_dir may be there half received: the
+ * rest must be a state); let that balance finish; take a new file and a
+ * sync, let the cleaner finish dropping deleted
  * subvolumes, and pass fsck again. A failing survivor is a finding,
  * printed with its case, mode, seed and cut (the first image kept); the
  * case goes on and fails at the end.
@@ -30,6 +31,7 @@
 #include <string.h>
 
 #include "../../fs/fs.h"
+#include "balance_fixture.h"
 #include "crash_model.h"
 #include "shim/host.h"
 #include "test.h"
@@ -104,6 +106,28 @@ int crash_done(struct crash_ctx *c, int ret, int sync)
 		c->synced = c->nstates;
 	c->nstates++;
 	return 0;
+}
+
+int crash_run_ops(struct crash_ctx *c, int nops,
+		  int (*one)(struct crash_ctx *c, uint64_t op, uint64_t k,
+			     int *sync))
+{
+	uint64_t op;
+	int done = 0, ret = 0;
+
+	for (op = 1; done < nops && ret == 0; op++) {
+		uint64_t k = crash_rnd(c, 100);
+		int sync = 0;
+
+		ret = one(c, op, k, &sync);
+		if (ret == 1) {
+			ret = 0;
+			continue;
+		}
+		ret = crash_done(c, ret, sync);
+		done++;
+	}
+	return ret;
 }
 
 void crash_summary(const char *name, enum fault_mode mode, uint64_t writes,
@@ -232,15 +256,6 @@ static int recover(struct fs_info *fs)
 	return ret ? ret : fs_subvol_sync(fs);
 }
 
-/* Finish the balance the survivor holds paused, if any. */
-static int resume_balance(struct fs_info *fs)
-{
-	struct fs_balance b;
-	int ret = fs_balance_resume(fs, &b);
-
-	return ret == -ENOTCONN ? 0 : ret;
-}
-
 /* Verify survivor img of a run that passed the states c says. */
 static const char *verify(struct fault_dev *img,
 			  const struct crash_workload *w,
@@ -252,10 +267,10 @@ static const char *verify(struct fault_dev *img,
 	char *l = NULL;
 	const char *why = NULL;
 
-	/* A balance the cut left is resumed after the listing, in the
-	 * foreground: what the cut left is judged alone (reads beside a
-	 * running relocation are not this test's subject). */
-	if (fs_mount(fault_dev_blk(img), FS_MOUNT_SKIP_BALANCE, &fs))
+	/* A balance the cut left resumes at the mount: the listing reads
+	 * every file beside it, as a user would (fs/file.c, "Data that
+	 * moves under a read"). */
+	if (fs_mount(fault_dev_blk(img), 0, &fs))
 		return "the image does not mount";
 	if (fs_check(fs, &rep))
 		why = "ghee's fsck found errors";
@@ -274,8 +289,8 @@ static const char *verify(struct fault_dev *img,
 			      "through";
 		free(whole);
 	}
-	if (!why && resume_balance(fs))
-		why = "the balance the cut left does not resume";
+	if (!why && bal_finish(fs, 600))
+		why = "the balance the cut left does not finish";
 	if (!why && recover(fs))
 		why = "the survivor takes no new writes";
 	if (!why && fs_check(fs, &rep))

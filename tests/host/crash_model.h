@@ -95,6 +95,15 @@ uint64_t crash_rnd(struct crash_ctx *c, uint64_t n);
  * the operation was a sync). Returns ret. */
 int crash_done(struct crash_ctx *c, int ret, int sync);
 
+/* Run nops operations of a random mix: for each, one gets its number
+ * op (from 1) and a random k below 100 that picks what it does, and
+ * returns the fs call's result (with *sync set when it was a sync), or
+ * 1 when it found nothing to do (not counted). Each counted operation
+ * goes to crash_done. Stops at the first error and returns it. */
+int crash_run_ops(struct crash_ctx *c, int nops,
+		  int (*one)(struct crash_ctx *c, uint64_t op, uint64_t k,
+			     int *sync));
+
 /* Bytes of pattern op at file offset off (a file written so is known
  * by op and where). */
 void crash_fill(uint8_t *buf, uint64_t op, uint64_t off, size_t n);

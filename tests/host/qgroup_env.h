@@ -8,22 +8,15 @@
 #include <stdint.h>
 
 #include "../../fs/fs.h"
+#include "test_env.h"
 
-struct fault_dev;
+#define DEV_BYTES ENV_DEV_BYTES	/* the fault device */
 
-#define DEV_BYTES (256ull << 20)	/* the fault device */
-
-/* A filesystem with quotas on, over a fault device. */
-struct env {
-	struct fault_dev *dev;
-	struct fs_info *fs;
-};
-
+/* A filesystem with quotas on (struct env of test_env.h). */
 int env_open(struct env *e, uint32_t nodesize);
 int env_close(struct env *e);
 int compare_counts(struct fs_info *fs);
 int sync_compare(struct fs_info *fs);
-int put(struct fs_info *fs, const char *path, uint64_t off, size_t len, int c);
 int many_files(struct fs_info *fs, const char *dir, int n, int c);
 int reflink(struct fs_info *fs, const char *src, const char *dst, uint64_t len,
 	    uint64_t dst_off);

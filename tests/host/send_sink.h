@@ -30,6 +30,10 @@ int sink_streams_differ(const struct sink *a, const struct sink *b);
  * names, kinds, modes, sizes, bytes or link targets: 0 or 1, or <0 when
  * a read failed. */
 int sink_trees_differ(struct fs_info *fs, const char *a, const char *b);
+/* Receive s into directory dir (made if missing) of fs, inflating
+ * ENCODED_WRITE's data when force_decompress. 0 or <0. */
+int sink_receive(struct fs_info *fs, const struct sink *s, const char *dir,
+		 int force_decompress);
 /* Receive s into directory dir (made if missing) of fs and compare the
  * subvolume it makes with the one at path orig: 0 when both hold the
  * same names, kinds, modes, sizes, bytes and link targets, 1 when they

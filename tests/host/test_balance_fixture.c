@@ -125,3 +125,23 @@ int bal_wait_none(struct fs_info *fs, int sec)
 	}
 	return -ETIMEDOUT;
 }
+
+int bal_finish(struct fs_info *fs, int sec)
+{
+	struct fs_balance b;
+	int i, ret;
+
+	for (i = 0; i < sec * 20; i++) {
+		ret = fs_balance_status(fs, &b);
+		if (ret == -ENOTCONN)
+			return 0;
+		if (ret)
+			return ret;
+		if (!(b.state & FS_BAL_RUNNING)) {
+			ret = fs_balance_resume(fs, &b);
+			return ret == -ENOTCONN ? 0 : ret;
+		}
+		usleep(50000);
+	}
+	return -ETIMEDOUT;
+}

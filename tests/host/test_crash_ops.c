@@ -153,37 +153,27 @@ static int op_truncate(struct crash_ctx *c)
 	return ret ? ret : fs_truncate(c->fs, f, crash_rnd(c, size + 30000));
 }
 
+static int files_op(struct crash_ctx *c, uint64_t op, uint64_t k, int *sync)
+{
+	if (k < 24)
+		return op_clone(c);
+	if (k < 38)
+		return op_write(c, op);
+	if (k < 50)
+		return op_xattr(c, op, 0);
+	if (k < 56)
+		return op_xattr(c, op, 1);
+	if (k < 68)
+		return op_dedupe(c, op);
+	if (k < 74)
+		return op_truncate(c);
+	*sync = 1;
+	return fs_sync(c->fs);
+}
+
 static int files_run(struct crash_ctx *c)
 {
-	uint64_t op;
-	int done = 0, ret = 0;
-
-	for (op = 1; done < FILES_OPS && ret == 0; op++) {
-		uint64_t k = crash_rnd(c, 100);
-		int sync = 0;
-
-		if (k < 24)
-			ret = op_clone(c);
-		else if (k < 38)
-			ret = op_write(c, op);
-		else if (k < 50)
-			ret = op_xattr(c, op, 0);
-		else if (k < 56)
-			ret = op_xattr(c, op, 1);
-		else if (k < 68)
-			ret = op_dedupe(c, op);
-		else if (k < 74)
-			ret = op_truncate(c);
-		else
-			ret = fs_sync(c->fs), sync = 1;
-		if (ret == 1) {
-			ret = 0;
-			continue;
-		}
-		ret = crash_done(c, ret, sync);
-		done++;
-	}
-	return ret;
+	return crash_run_ops(c, FILES_OPS, files_op);
 }
 
 static const struct crash_workload files = {

@@ -127,42 +127,32 @@ static int snap_flip_or_delete(struct crash_ctx *c, int del)
 	return ret;
 }
 
+static int snap_op(struct crash_ctx *c, uint64_t op, uint64_t k, int *sync)
+{
+	if (k < 12)
+		return snap_make(c, 0);
+	if (k < 20)
+		return snap_make(c, 1);
+	if (k < 24)
+		return snap_make(c, 2);
+	if (k < 52)
+		return snap_file(c, op, 0);
+	if (k < 60)
+		return snap_file(c, op, 1);
+	if (k < 66)
+		return snap_flip_or_delete(c, 0);
+	if (k < 76)
+		return snap_flip_or_delete(c, 1);
+	*sync = 1;
+	return fs_sync(c->fs);
+}
+
 static int snap_run(struct crash_ctx *c)
 {
-	uint64_t op;
-	int done = 0, ret = 0;
-
 	memset(&sv, 0, sizeof(sv));
 	snprintf(sv.path[0], sizeof(sv.path[0]), "/sv");
 	sv.n = 1;
-	for (op = 1; done < SNAP_OPS && ret == 0; op++) {
-		uint64_t k = crash_rnd(c, 100);
-		int sync = 0;
-
-		if (k < 12)
-			ret = snap_make(c, 0);
-		else if (k < 20)
-			ret = snap_make(c, 1);
-		else if (k < 24)
-			ret = snap_make(c, 2);
-		else if (k < 52)
-			ret = snap_file(c, op, 0);
-		else if (k < 60)
-			ret = snap_file(c, op, 1);
-		else if (k < 66)
-			ret = snap_flip_or_delete(c, 0);
-		else if (k < 76)
-			ret = snap_flip_or_delete(c, 1);
-		else
-			ret = fs_sync(c->fs), sync = 1;
-		if (ret == 1) {
-			ret = 0;
-			continue;
-		}
-		ret = crash_done(c, ret, sync);
-		done++;
-	}
-	return ret;
+	return crash_run_ops(c, SNAP_OPS, snap_op);
 }
 
 static const struct crash_workload snapshots = {

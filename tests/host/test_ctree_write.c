@@ -620,3 +620,65 @@ TEST(ctree_write, even_out_sparse_nodes)
 	even_out_nodes(s);
 	scratch_free(s);
 }
+
+/* Look key i up: its item's size, or -1. */
+static int big_size(struct scratch *s, u32 i)
+{
+	struct key k = { i, KTYPE, 0 };
+	struct ctree_path p;
+	u32 size = 0;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_lookup(&s->root, &k, &p);
+	if (ret == 0)
+		ctree_item_ptr(&p, &size);
+	ctree_path_release(&p);
+	return ret ? -1 : (int)size;
+}
+
+/*
+ * An item that fits in a leaf only alone, inserted before the one item
+ * of a leaf that has no room for it (as the tail of a cut Linux csum
+ * item goes in): it gets a leaf of its own on the left. The split once
+ * moved the old item right and left an empty leaf in the tree, which
+ * the next search met (-EUCLEAN).
+ */
+static void big_item_before_a_full_leaf(struct scratch *s)
+{
+	u32 big = leaf_capacity(s->fs->nodesize) * 3 / 5;
+	u8 *buf = calloc(1, big);
+	struct key k10 = { 10, KTYPE, 0 }, k5 = { 5, KTYPE, 0 }, k;
+	struct tree_block *r, *c;
+	int i, r10, r5;
+
+	CHECK(buf != NULL);
+	r10 = ctree_insert_item(s->t, &s->root, &k10, buf, big);
+	r5 = r10 ? r10 : ctree_insert_item(s->t, &s->root, &k5, buf, big - 8);
+	free(buf);
+	CHECK_OK(r10);
+	CHECK_OK(r5);
+	CHECK_EQ(big_size(s, 10), (int)big);
+	CHECK_EQ(big_size(s, 5), (int)big - 8);
+	/* A root node over two leaves of one item each, keyed by it. */
+	CHECK_OK(ctree_read_root(&s->root, &r));
+	CHECK_EQ(tb_level(r), 1);
+	CHECK_EQ(tb_nritems(r), 2);
+	for (i = 0; i < 2; i++) {
+		CHECK_OK(ctree_read_child(&s->root, r, i, &c));
+		tb_node_key(r, (u32)i, &k);
+		CHECK_EQ(k.objectid, i ? 10u : 5u);
+		CHECK_EQ(tb_nritems(c), 1);
+		tree_block_put(c);
+	}
+	tree_block_put(r);
+}
+
+TEST(ctree_write, big_item_before_a_full_leaf)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	big_item_before_a_full_leaf(s);
+	scratch_free(s);
+}

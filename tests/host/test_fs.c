@@ -21,6 +21,7 @@
 #include "../../fs/volumes.h"
 #include "../../lib/crc32c.h"
 #include "test.h"
+#include "test_env.h"
 
 /* A disk image held in memory. */
 struct ramdisk {
@@ -379,14 +380,6 @@ TEST(corrupt, superblock_fallback_and_refusal)
 	log_set_level(LOG_INFO);
 }
 
-/* Physical offset of copy `mirror` of logical address l. */
-static uint64_t phys(struct fs_info *fs, uint64_t l, int mirror)
-{
-	const struct chunk_mapping *m = volumes_lookup(fs, l, 1);
-
-	return m->physical[mirror] + (l - m->logical);
-}
-
 /* The leaf holding path's inode item, below its tree's root; 0 if none. */
 static uint64_t leaf_of(struct fs_info *fs, const char *path)
 {
@@ -449,29 +442,6 @@ TEST(corrupt, leaf_dup_fallback_then_error)
 	fs_umount(fs);
 	log_set_level(LOG_INFO);
 	ram_free(rd);
-}
-
-/* Logical address of the first extent of file path. */
-static uint64_t first_extent(struct fs_info *fs, const char *path)
-{
-	const struct subvol_root *sv;
-	struct fs_ino ino;
-	struct ctree_path p;
-	struct key k;
-	uint64_t l = 0;
-	u32 size;
-
-	if (fs_lookup(fs, path, 0, &ino) || subvol_get(fs, ino.root, &sv))
-		return 0;
-	k.objectid = ino.ino;
-	k.type = BTRFS_EXTENT_DATA_KEY;
-	k.offset = 0;
-	ctree_path_init(&p);
-	if (ctree_lookup(&sv->root, &k, &p) == 0)
-		l = D_GET64(struct d_file_extent_item,
-			    ctree_item_ptr(&p, &size), disk_bytenr);
-	ctree_path_release(&p);
-	return l;
 }
 
 TEST(corrupt, data_block_is_eio)

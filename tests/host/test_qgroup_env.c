@@ -10,6 +10,7 @@
 
 #include <ghee/errno.h>
 
+#include "../../fs/cleaner.h"
 #include "../../fs/ctree.h"
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
@@ -83,8 +84,16 @@ static int leaf_extents(struct tree_block *b, u64 root, struct reachv *r)
 	return ret;
 }
 
-/* Walk the tree of root down; add every block and extent it reaches. */
-static int walk_tree(struct ctree_root *root, struct reachv *r)
+/* How far the cleaner has come in dropping a tree (NULL: a live one). */
+struct dropped_to {
+	struct key key;
+	u8 level;
+};
+
+/* Walk the tree of root down; add every block and extent it reaches,
+ * skipping what a drop in progress (drop, or NULL) freed. */
+static int walk_tree(struct ctree_root *root, const struct dropped_to *drop,
+		     struct reachv *r)
 {
 	struct tree_block *stack[256], *c;
 	int sp = 0, ret = ctree_read_root(root, &stack[sp]);
@@ -102,6 +111,9 @@ static int walk_tree(struct ctree_root *root, struct reachv *r)
 			ret = leaf_extents(b, root->objectid, r);
 		for (s = 0; ret == 0 && tb_level(b) > 0 && s < tb_nritems(b);
 		     s++) {
+			if (drop && cleaner_child_dropped(b, s, &drop->key,
+							  drop->level))
+				continue;
 			if (sp == 256) {
 				ret = -ENOSPC;
 				break;
@@ -117,12 +129,37 @@ static int walk_tree(struct ctree_root *root, struct reachv *r)
 	return ret;
 }
 
-/* Every (extent, subvolume) pair of the filesystem, sorted, unique.
- * Caller made sure no dropped subvolume is left (fs_subvol_sync). */
+/* A subvolume tree as the root tree says: live, or being dropped. */
+struct tree_rec {
+	struct ctree_root root;
+	int dead;
+	struct dropped_to drop;
+};
+
+/* Record the subvolume tree whose root item (key k) the path is at. */
+static void tree_rec_read(struct fs_info *fs, const struct ctree_path *p,
+			  const struct key *k, struct tree_rec *t)
+{
+	u32 size;
+	const u8 *item = ctree_item_ptr(p, &size);
+
+	ctree_root_init(&t->root, fs, k->objectid,
+			D_GET64(struct d_root_item, item, bytenr),
+			D_GET64(struct d_root_item, item, generation),
+			D_GET8(struct d_root_item, item, level));
+	t->dead = D_GET32(struct d_root_item, item, refs) == 0;
+	key_from_disk(&t->drop.key, D_PTR(struct d_root_item, item,
+					  drop_progress));
+	t->drop.level = D_GET8(struct d_root_item, item, drop_level);
+}
+
+/* Every (extent, subvolume) pair of the filesystem, sorted, unique. A
+ * subvolume being dropped reaches what its drop has not freed yet (the
+ * caller committed: its root item is current). */
 static int brute_reach(struct fs_info *fs, struct reachv *r)
 {
 	struct key k = { BTRFS_FS_TREE_OBJECTID, BTRFS_ROOT_ITEM_KEY, 0 };
-	u64 ids[MAX_TREES];
+	struct tree_rec trees[MAX_TREES];
 	u32 n = 0, i, j;
 	struct ctree_path p;
 	int ret;
@@ -133,7 +170,7 @@ static int brute_reach(struct fs_info *fs, struct reachv *r)
 		ctree_item_key(&p, &k);
 		if (k.type == BTRFS_ROOT_ITEM_KEY &&
 		    tree_check_is_subvol_tree(k.objectid) && n < MAX_TREES)
-			ids[n++] = k.objectid;
+			tree_rec_read(fs, &p, &k, &trees[n++]);
 	}
 	ctree_path_release(&p);
 	if (ret < 0)
@@ -141,9 +178,14 @@ static int brute_reach(struct fs_info *fs, struct reachv *r)
 	for (i = 0; i < n; i++) {
 		const struct subvol_root *sv;
 
-		ret = subvol_get(fs, ids[i], &sv);
-		if (ret == 0)
-			ret = walk_tree((struct ctree_root *)&sv->root, r);
+		if (trees[i].dead) {
+			ret = walk_tree(&trees[i].root, &trees[i].drop, r);
+		} else {
+			ret = subvol_get(fs, trees[i].root.objectid, &sv);
+			if (ret == 0)
+				ret = walk_tree((struct ctree_root *)&sv->root,
+						NULL, r);
+		}
 		if (ret)
 			return ret;
 	}
@@ -225,13 +267,8 @@ int sync_compare(struct fs_info *fs)
 
 int env_open(struct env *e, u32 nodesize)
 {
-	struct fs_mkfs_opts o = { NULL, nodesize, 0, NULL };
-	int ret;
+	int ret = env_mkfs_mount(e, nodesize);
 
-	e->dev = fault_dev_new(DEV_BYTES);
-	if (!e->dev || fs_mkfs(fault_dev_blk(e->dev), &o))
-		return -EIO;
-	ret = fs_mount(fault_dev_blk(e->dev), 0, &e->fs);
 	return ret ? ret : fs_quota_enable(e->fs);
 }
 
@@ -249,29 +286,9 @@ int env_close(struct env *e)
 		       (unsigned long long)rep.errors);
 		bad = 1;
 	}
-	if (e->fs)
-		fs_umount(e->fs);
-	if (e->dev && test_btrfs_check(__FILE__, __LINE__,
-				       fault_dev_btrfs_check_qgroups(e->dev)))
+	if (env_umount_check(e, 1))
 		bad = 1;
-	fault_dev_free(e->dev);
 	return bad ? -EUCLEAN : 0;
-}
-
-/* Write len bytes of byte c at off of path (made when missing). */
-int put(struct fs_info *fs, const char *path, u64 off, size_t len,
-	       int c)
-{
-	static char buf[4 << 20];
-	struct fs_ino ino;
-	int ret = fs_lookup(fs, path, 0, &ino);
-
-	if (ret == -ENOENT)
-		ret = fs_create(fs, path, 0644, &ino);
-	if (ret)
-		return ret;
-	memset(buf, c, len);
-	return fs_write(fs, ino, off, buf, len);
 }
 
 /* Make n small files under dir (tall trees with 4 KiB nodes). */

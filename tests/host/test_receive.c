@@ -17,6 +17,7 @@
 #include <ghee/errno.h>
 
 #include "../../fs/fs.h"
+#include "../../fs/format.h"
 #include "../../fs/send_format.h"
 #include "../../lib/crc32c.h"
 #include "shim/fault_dev.h"
@@ -387,7 +388,7 @@ static void falloc(struct sw *w, const char *path, uint32_t mode,
 	done(w);
 }
 
-TEST(receive, fallocate_punches_and_extends)
+TEST(receive, fallocate_punches_preallocates_and_extends)
 {
 	static uint8_t data[10000], back[20100];
 	struct env e;
@@ -421,6 +422,9 @@ TEST(receive, fallocate_punches_and_extends)
 	CHECK_OK(fs_lookup(e.fs, "/h/f", 0, &ino));
 	CHECK_OK(fs_stat(e.fs, ino, &st));
 	CHECK_EQ(st.size, 20100);
+	/* the holes of [0, 50000) preallocated, as Linux's fallocate */
+	CHECK_EQ(st.nbytes, 53248);
+	CHECK(st.flags & BTRFS_INODE_PREALLOC);
 	CHECK_OK(fs_read(e.fs, ino, 0, back, sizeof(back), &n));
 	CHECK_EQ(n, sizeof(back));
 	for (i = 0; i < n; i++)
@@ -573,5 +577,30 @@ TEST(receive, refuses_bad_sources)
 	CHECK(strstr(s.text, "ERROR: at byte 64 of the stream: truncated: the "
 			     "stream ends without an end command 0\n"));
 	kfree(w.buf);
+	CHECK_OK(env_close(&e));
+}
+
+/* A parent found however many subvolumes hold its UUID: the one that
+ * matches comes after 20 received from another transid of it. */
+TEST(receive, parent_found_among_many_holders)
+{
+	static const uint8_t uuid[16] = { 7, 7, 7 };
+	struct fs_subvol sv;
+	struct env e;
+	uint64_t id;
+	char path[32];
+	int i;
+
+	CHECK_OK(env_open(&e));
+	for (i = 0; i <= 20; i++) {
+		snprintf(path, sizeof(path), "/r%d", i);
+		CHECK_OK(fs_subvol_create(e.fs, path));
+		CHECK_OK(fs_subvol_set_received(e.fs, path, uuid,
+						i == 20 ? 99 : 5));
+	}
+	CHECK_OK(fs_subvol_get(e.fs, "/r20", &sv));
+	CHECK_OK(fs_subvol_find_sent(e.fs, uuid, 99, &id));
+	CHECK_EQ(id, sv.id);
+	CHECK_EQ(fs_subvol_find_sent(e.fs, uuid, 98, &id), -ENOENT);
 	CHECK_OK(env_close(&e));
 }

@@ -164,7 +164,7 @@ static void relocate_everything(struct fault_dev *dev, struct fs_info **fsp)
 	n = groups(fs, start, &used0);
 	CHECK(n >= 2);
 	for (i = 0; i < n; i++) {
-		CHECK_OK(reloc_block_group(fs, start[i], &st));
+		CHECK_OK(reloc_block_group(fs, start[i], NULL, NULL, &st));
 		moved_data += st.data_extents;
 		moved_blocks += st.tree_blocks;
 	}
@@ -222,7 +222,8 @@ static void *relocate_loop(void *arg)
 	while (!r->err && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		n = groups(r->fs, start, &used);
 		for (i = 0; i < n && !r->err; i++)
-			r->err = reloc_block_group(r->fs, start[i], &st);
+			r->err = reloc_block_group(r->fs, start[i], NULL,
+						   NULL, &st);
 		r->rounds++;
 	}
 	return NULL;
@@ -289,7 +290,7 @@ static int relocate_two(struct fs_info *fs)
 		mutex_unlock(&fs->alloc_lock);
 		if (data ? did_data : did_meta)
 			continue;
-		ret = reloc_block_group(fs, start[i], &st);
+		ret = reloc_block_group(fs, start[i], NULL, NULL, &st);
 		if (data)
 			did_data = 1;
 		else

@@ -27,6 +27,7 @@
 #include "shim/fault_dev.h"
 #include "shim/host.h"
 #include "test.h"
+#include "test_env.h"
 
 #define DEV_BYTES (256ull << 20)
 #define FILE_BYTES (300u * 1024)
@@ -82,15 +83,6 @@ static struct fault_dev *make_fs(struct fs_info **out, int data_dup)
 	return d;
 }
 
-/* Physical offset of copy `copy` of logical address l; 0 if unmapped. */
-static uint64_t phys(struct fs_info *fs, uint64_t l, uint32_t copy)
-{
-	const struct chunk_mapping *m = volumes_lookup(fs, l, 1);
-
-	return m && copy < m->num_stripes ?
-	       m->physical[copy] + (l - m->logical) : 0;
-}
-
 /* Invert one byte of the device at off (through its 512-byte block). */
 static void flip(struct fault_dev *d, uint64_t off)
 {
@@ -112,29 +104,6 @@ static uint64_t sv_root_block(struct fs_info *fs)
 	if (fs_lookup(fs, "/sv", 0, &ino) || subvol_get(fs, ino.root, &sv))
 		return 0;
 	return sv->root.bytenr;
-}
-
-/* Logical address of the first extent of path. */
-static uint64_t first_extent(struct fs_info *fs, const char *path)
-{
-	const struct subvol_root *sv;
-	struct ctree_path p;
-	struct fs_ino ino;
-	struct key k;
-	uint64_t l = 0;
-	u32 size;
-
-	if (fs_lookup(fs, path, 0, &ino) || subvol_get(fs, ino.root, &sv))
-		return 0;
-	k.objectid = ino.ino;
-	k.type = BTRFS_EXTENT_DATA_KEY;
-	k.offset = 0;
-	ctree_path_init(&p);
-	if (ctree_lookup(&sv->root, &k, &p) == 0)
-		l = D_GET64(struct d_file_extent_item,
-			    ctree_item_ptr(&p, &size), disk_bytenr);
-	ctree_path_release(&p);
-	return l;
 }
 
 /* Scrub fs (read-only when ro) into *p, console captured. */

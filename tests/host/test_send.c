@@ -579,11 +579,10 @@ static int make_incremental(struct fs_info *fs)
 
 static const char want_incremental[] =
 	"snapshot p2\n"
-	"rename a o257\n" "rename o257/b o258\n"
 	"rename x o259\n" "rename y o260\n"
 	"rename f o261\n" "unlink old\n"
 	"rename gone o262\n" "rename o262/k o263\n" "rmdir o262\n"
-	"rename o257 o258/a\n" "rename o258 b\n"
+	"rename a/b o258\n" "rename a o258/a\n" "rename o258 b\n"
 	"rename o259 y\n" "utimes y\n"
 	"rename o260 x\n" "utimes x\n"
 	"rename o261 f\n" "link new f\n" "write f 49152 4096\n"

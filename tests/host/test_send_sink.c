@@ -182,20 +182,28 @@ int sink_trees_differ(struct fs_info *fs, const char *a, const char *b)
 	return ret ? ret : da != db;
 }
 
-int sink_received_differs(struct fs_info *fs, const struct sink *s,
-			  const char *dir, const char *orig)
+int sink_receive(struct fs_info *fs, const struct sink *s, const char *dir,
+		 int force_decompress)
 {
 	struct sink_reader r = { s, 0 };
 	struct fs_receive_args a = { .dir = dir, .shown_dir = dir,
 				     .read = sink_read, .read_ctx = &r,
+				     .force_decompress = force_decompress,
 				     .say = quiet };
-	const char *name = strrchr(orig, '/');
-	char path[512];
 	int ret = fs_mkdir(fs, dir, 0755);
 
 	if (ret && ret != -EEXIST)
 		return ret;
-	ret = fs_receive(fs, &a);
+	return fs_receive(fs, &a);
+}
+
+int sink_received_differs(struct fs_info *fs, const struct sink *s,
+			  const char *dir, const char *orig)
+{
+	const char *name = strrchr(orig, '/');
+	char path[512];
+	int ret = sink_receive(fs, s, dir, 0);
+
 	snprintf(path, sizeof(path), "%s/%s", dir, name ? name + 1 : orig);
 	return ret ? ret : sink_trees_differ(fs, orig, path);
 }

@@ -18,62 +18,16 @@
 #include "../../fs/subvol.h"
 #include "shim/fault_dev.h"
 #include "test.h"
+#include "test_env.h"
 
-#define DEV_BYTES (256ull << 20)
 #define CUTS 12		/* power cuts, spread over the workload */
 #define CUT_FAILED_IMAGE "/tmp/ghee-subvol-cut-failed.img"	/* to debug */
-
-struct env {
-	struct fault_dev *dev;
-	struct fs_info *fs;
-};
-
-static int env_open(struct env *e)
-{
-	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
-
-	e->dev = fault_dev_new(DEV_BYTES);
-	if (!e->dev || fs_mkfs(fault_dev_blk(e->dev), &o))
-		return -EIO;
-	return fs_mount(fault_dev_blk(e->dev), 0, &e->fs);
-}
 
 static int env_remount(struct env *e)
 {
 	fs_umount(e->fs);
 	e->fs = NULL;
 	return fs_mount(fault_dev_blk(e->dev), 0, &e->fs);
-}
-
-/* Unmount, run btrfs check; 0 when clean or not installed (the case
- * then says it skipped the check). */
-static int env_close(struct env *e)
-{
-	int bad = 0;
-
-	if (e->fs)
-		fs_umount(e->fs);
-	if (e->dev)
-		bad = test_btrfs_check(__FILE__, __LINE__,
-				       fault_dev_btrfs_check(e->dev));
-	fault_dev_free(e->dev);
-	return bad ? -EUCLEAN : 0;
-}
-
-/* Write len bytes of byte c at off of path (made when missing). */
-static int put(struct fs_info *fs, const char *path, uint64_t off, size_t len,
-	       int c)
-{
-	static char buf[1 << 16];
-	struct fs_ino ino;
-	int ret = fs_lookup(fs, path, 0, &ino);
-
-	if (ret == -ENOENT)
-		ret = fs_create(fs, path, 0644, &ino);
-	if (ret)
-		return ret;
-	memset(buf, c, len);
-	return fs_write(fs, ino, off, buf, len);
 }
 
 /* Whether path holds exactly len bytes of c. */
@@ -96,7 +50,7 @@ TEST(subvol, create_and_snapshot_keep_contents_apart)
 {
 	struct env e = { 0 };
 
-	CHECK_OK(env_open(&e));
+	CHECK_OK(env_mkfs_mount(&e, 0));
 	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
 	CHECK_EQ(fs_subvol_create(e.fs, "/sv"), -EEXIST);
 	CHECK_OK(put(e.fs, "/sv/a", 0, 5000, 'a'));
@@ -131,7 +85,7 @@ TEST(subvol, create_and_snapshot_keep_contents_apart)
 	CHECK(holds(e.fs, "/ro/d/b", 100, 'b'));
 	CHECK(holds(e.fs, "/sv/snap2/d/b", 100, 'B'));
 	CHECK_EQ(put(e.fs, "/ro/a", 0, 10, 'x'), -EROFS);
-	CHECK_OK(env_close(&e));
+	CHECK_OK(env_umount_check(&e, 0));
 }
 
 TEST(subvol, delete_refuses_what_it_must)
@@ -140,7 +94,7 @@ TEST(subvol, delete_refuses_what_it_must)
 	struct fs_ino ino;
 	uint64_t id;
 
-	CHECK_OK(env_open(&e));
+	CHECK_OK(env_mkfs_mount(&e, 0));
 	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
 	CHECK_OK(fs_subvol_create(e.fs, "/sv/inner"));
 	CHECK_OK(fs_mkdir(e.fs, "/sv/dir", 0755));
@@ -172,7 +126,7 @@ TEST(subvol, delete_refuses_what_it_must)
 	CHECK_EQ(fs_subvol_delete(e.fs, "/sv", 0), -ENOENT);
 	CHECK_OK(fs_subvol_sync(e.fs));
 	CHECK(holds(e.fs, "/snap/a", 0, 0) == 0);
-	CHECK_OK(env_close(&e));
+	CHECK_OK(env_umount_check(&e, 0));
 }
 
 /* Bytes used by data and metadata now (after a commit). */
@@ -185,28 +139,15 @@ static uint64_t used_bytes(struct fs_info *fs)
 	return df.bytes_used;
 }
 
-/* Make n files of 5000 bytes each under dir. */
-static int many_files(struct fs_info *fs, const char *dir, int n, int c)
-{
-	char name[64];
-	int i, ret = fs_mkdir(fs, dir, 0755);
-
-	for (i = 0; i < n && ret == 0; i++) {
-		snprintf(name, sizeof(name), "%s/f%05d", dir, i);
-		ret = put(fs, name, 0, 5000, c);
-	}
-	return ret;
-}
-
 TEST(subvol, delete_drops_trees_and_returns_space)
 {
 	struct env e = { 0 };
 	uint64_t before, full;
 
-	CHECK_OK(env_open(&e));
+	CHECK_OK(env_mkfs_mount(&e, 0));
 	before = used_bytes(e.fs);
 	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
-	CHECK_OK(many_files(e.fs, "/sv/d", 1600, 'x'));
+	CHECK_OK(make_files(e.fs, "/sv/d", 1600, 'x'));
 	CHECK_OK(fs_subvol_snapshot(e.fs, "/sv", "/snap", 0));
 	CHECK_OK(put(e.fs, "/sv/d/f00010", 0, 5000, 'y'));
 	CHECK_OK(put(e.fs, "/snap/d/f01500", 0, 5000, 'z'));
@@ -227,7 +168,7 @@ TEST(subvol, delete_drops_trees_and_returns_space)
 	CHECK_OK(fs_subvol_sync(e.fs));
 	/* All back but the UUID tree's leaf, made with the first subvolume. */
 	CHECK_EQ(used_bytes(e.fs), before + 16384);
-	CHECK_OK(env_close(&e));
+	CHECK_OK(env_umount_check(&e, 0));
 }
 
 /* The power-cut workload: snapshot the subvolume, change it, delete the
@@ -294,10 +235,10 @@ TEST(subvol, sync_waits_for_one_subvolume)
 	struct fs_ino a, b;
 	uint64_t full;
 
-	CHECK_OK(env_open(&e));
+	CHECK_OK(env_mkfs_mount(&e, 0));
 	CHECK_OK(fs_subvol_create(e.fs, "/a"));
 	CHECK_OK(fs_subvol_create(e.fs, "/b"));
-	CHECK_OK(many_files(e.fs, "/a/d", 800, 'x'));
+	CHECK_OK(make_files(e.fs, "/a/d", 800, 'x'));
 	CHECK_OK(fs_lookup(e.fs, "/a", 0, &a));
 	CHECK_OK(fs_lookup(e.fs, "/b", 0, &b));
 	full = used_bytes(e.fs);
@@ -306,13 +247,13 @@ TEST(subvol, sync_waits_for_one_subvolume)
 	CHECK(used_bytes(e.fs) < full);
 	CHECK_OK(fs_subvol_sync_id(e.fs, b.root));
 	CHECK_OK(fs_lookup(e.fs, "/b", 0, &b));
-	CHECK_OK(env_close(&e));
+	CHECK_OK(env_umount_check(&e, 0));
 }
 
 TEST(subvol, power_cut_during_snapshot_and_drop)
 {
 	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
-	struct fault_dev *tmpl = fault_dev_new(DEV_BYTES), *f, *c;
+	struct fault_dev *tmpl = fault_dev_new(ENV_DEV_BYTES), *f, *c;
 	struct fs_info *fs;
 	const char *why = NULL;
 	uint64_t total, cut = 0;
@@ -322,9 +263,9 @@ TEST(subvol, power_cut_during_snapshot_and_drop)
 	CHECK_OK(fs_mkfs(fault_dev_blk(tmpl), &o));
 	CHECK_OK(fs_mount(fault_dev_blk(tmpl), 0, &fs));
 	CHECK_OK(fs_subvol_create(fs, "/sv"));
-	CHECK_OK(many_files(fs, "/sv/d", 1001, 'x'));
+	CHECK_OK(make_files(fs, "/sv/d", 1001, 'x'));
 	CHECK_OK(fs_subvol_create(fs, "/big"));
-	CHECK_OK(many_files(fs, "/big/d", 1300, 'b'));
+	CHECK_OK(make_files(fs, "/big/d", 1300, 'b'));
 	fs_umount(fs);
 	f = fault_dev_clone(tmpl);
 	CHECK(f != NULL);
@@ -357,19 +298,6 @@ TEST(subvol, power_cut_during_snapshot_and_drop)
 			  why);
 }
 
-/* drop_progress of dead root id, through a read-only mount's root item. */
-static int dead_progress(struct fs_info *fs, uint64_t id, struct key *k)
-{
-	u8 item[sizeof(struct d_root_item)];
-	u32 size;
-	int ret = subvol_read_root_item(fs, id, item, &size);
-
-	if (ret == 0)
-		key_from_disk(k, D_PTR(struct d_root_item, item,
-				       drop_progress));
-	return ret;
-}
-
 TEST(subvol, drop_resumes_after_unmount)
 {
 	struct env e = { 0 };
@@ -377,10 +305,10 @@ TEST(subvol, drop_resumes_after_unmount)
 	struct fs_ino ino;
 	int i;
 
-	CHECK_OK(env_open(&e));
+	CHECK_OK(env_mkfs_mount(&e, 0));
 	CHECK_OK(fs_subvol_create(e.fs, "/big"));
 	CHECK_OK(fs_lookup(e.fs, "/big", 0, &ino));
-	CHECK_OK(many_files(e.fs, "/big/d", 1500, 'b'));
+	CHECK_OK(make_files(e.fs, "/big/d", 1500, 'b'));
 	CHECK_OK(fs_subvol_delete(e.fs, "/big", 0));
 	/* Unmount as soon as a step has recorded its progress. */
 	for (i = 0; i < 20000 && k.objectid == 0; i++) {
@@ -402,5 +330,5 @@ TEST(subvol, drop_resumes_after_unmount)
 	CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
 	CHECK_OK(fs_subvol_sync(e.fs));
 	CHECK_EQ(dead_progress(e.fs, ino.root, &k), -ENOENT);
-	CHECK_OK(env_close(&e));
+	CHECK_OK(env_umount_check(&e, 0));
 }

@@ -6,6 +6,10 @@
 # its used bytes must not have grown (shared blocks copied once), Linux
 # must read every file exactly as before, and ghee's `balance start`
 # lines must equal btrfs-progs' for the same filters on the same image.
+# Its SYSTEM chunk (the chunk tree) converted to single, then back to
+# dup (`-f -sconvert=`): each time btrfs check is clean and Linux mounts
+# it (through the superblock's new sys_chunk_array), shows the profile
+# in `filesystem df` and reads every file as before.
 # The balance item both ways: an image Linux left with a paused balance
 # (started with --bg on a loop mount, paused, unmounted) mounts in ghee
 # with skip_balance, whose `balance status -v` equals progs' on it, and
@@ -28,7 +32,7 @@ echo "KTAP version 1"
 ok() { N=$((N + 1)); echo "ok $N $1"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N $1 # $2"; }
 finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; exit $?; }
-cases="output_as_progs full_balance_done check_clean used_not_grown linux_reads_every_file linux_paused_status_as_progs ghee_resumes_linux_item linux_paused_resumed_check_clean ghee_paused_check_clean linux_reads_ghee_item linux_resumes_ghee_item"
+cases="output_as_progs full_balance_done check_clean used_not_grown linux_reads_every_file system_single_linux_reads system_dup_linux_reads linux_paused_status_as_progs ghee_resumes_linux_item linux_paused_resumed_check_clean ghee_paused_check_clean linux_reads_ghee_item linux_resumes_ghee_item"
 skip_all() { for c in $cases; do N=$((N + 1)); echo "ok $N $c # SKIP $1"; done; finish; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for a loop mount"
@@ -102,6 +106,29 @@ mount -o loop,ro "$img" "$m" || { notok linux_reads_every_file "mount failed"; f
 umount "$m"
 if cmp -s "$W/want.txt" "$W/got.txt"; then ok linux_reads_every_file
 else notok linux_reads_every_file "$(diff "$W/want.txt" "$W/got.txt" | head -n 2 | tr '\n' ' ')"; fi
+
+# sys_step PROFILE DF_NAME: ghee converts the SYSTEM chunk to PROFILE;
+# says what is wrong (and fails) unless btrfs check is clean, Linux
+# mounts it, its df shows "System, DF_NAME" and every file reads the same.
+sys_step() {
+	local out df
+	out=$(printf '%s\n' "mount vda" "btrfs balance start -f -sconvert=$1 /" \
+		"umount /" | timeout 300 "$GHEE" "$img" 2>&1)
+	echo "$out" | grep -q '^Done, had to relocate 1 out of' ||
+		{ echo "ghee: $(echo "$out" | tail -n 2 | tr '\n' ' ')"; return 1; }
+	btrfs check "$img" > "$W/check-sys.txt" 2>&1 ||
+		{ echo "btrfs check: $(grep -m1 -iE 'error|mismatch|wrong' "$W/check-sys.txt")"; return 1; }
+	mount -o loop,ro "$img" "$m" || { echo "Linux does not mount it"; return 1; }
+	df=$(btrfs filesystem df "$m" | grep '^System')
+	(cd "$m" && find . -type f | sort | xargs sha256sum) > "$W/got-sys.txt"
+	umount "$m"
+	case "$df" in "System, $2:"*) ;; *) echo "Linux df: $df"; return 1 ;; esac
+	cmp -s "$W/want.txt" "$W/got-sys.txt" || { echo "a file differs"; return 1; }
+}
+if why=$(sys_step single single); then ok system_single_linux_reads
+else notok system_single_linux_reads "$why"; fi
+if why=$(sys_step dup DUP); then ok system_dup_linux_reads
+else notok system_dup_linux_reads "$why"; fi
 
 # A few-chunk filesystem for the paused balances (data chunks of 5% of
 # the device: 20 of them hold the files).

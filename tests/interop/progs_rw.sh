@@ -3,12 +3,14 @@
 # back-references have. For each image of btrfs-progs' test corpus
 # (tests/interop/progs_corpus.sh) that `btrfs check` finds clean and that
 # ghee can mount read-write (one device, not a metadata dump), a copy is
-# mounted read-write, given a short workload (write, rename, mkdir,
-# delete, sync), unmounted, and checked by `btrfs check` again: one KTAP
-# line per image, the first error of btrfs check when it fails. An image
-# ghee only mounts read-only (its write path needs the skinny-metadata and
-# no-holes features) is a SKIP with that reason, once its copy is seen
-# unchanged.
+# mounted read-write, given a short workload (write, a write past the
+# end and a truncate up leaving holes, rename, mkdir, delete, sync),
+# unmounted, and checked by `btrfs check` again: one KTAP line per image,
+# the first error of btrfs check when it fails. Most of these images were
+# made without the skinny-metadata or no-holes feature, as mkfs.btrfs did
+# before 5.15. An image ghee only mounts read-only (relocation trees an
+# interrupted Linux balance left) is a SKIP with that reason, once its
+# copy is seen unchanged.
 #
 # PROGS_IMAGES=a,b limits the run to images whose name contains a or b.
 # Without the corpus the one case is reported as skipped with the reason.
@@ -58,6 +60,8 @@ workload=("mount vda"
 	"sync"
 	"rm /ghee-b"
 	"write /ghee-c 0 70000 4"
+	"write /ghee-d 200000 5000 5"
+	"truncate /ghee-c 300000"
 	"umount")
 
 for img in "$IMG"/*.img; do

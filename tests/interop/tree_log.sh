@@ -15,6 +15,9 @@
 #   - ghee then writes to it (the space the log held is usable, the
 #     space it named is not handed out twice) and btrfs check agrees.
 # A read-only mount of a copy with a log must say it does not show it.
+# The cases named old_NAME are NAME on a file system made as mkfs.btrfs
+# did before 5.15 (-O ^no-holes,^skinny-metadata): Linux logs the hole
+# items too, and ghee's replay copies them.
 #
 # Output: KTAP and '#' lines. Needs root, loop devices and btrfs; without
 # them every case is skipped with the reason.
@@ -28,7 +31,8 @@ FAILED=0
 
 cases="new_file inline_file append overwrite_middle rename unlink_dir_fsync
 new_dir hard_link xattrs punch_hole truncate subvolumes many_extents
-fsync_twice"
+fsync_twice old_append old_punch_hole old_truncate old_sparse
+old_many_extents"
 checks="replayed checks_clean ghee_view linux_view writes_after"
 
 echo "KTAP version 1"
@@ -117,6 +121,13 @@ for i in range(600):
     os.pwrite(fd, os.urandom(4096), i * 8192)
 os.fsync(fd)' "$M/many"
 }
+base_sparse() { rnd 10000 >"$M/s"; }
+log_sparse() {		# a write past the end: a hole item before it
+	python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.pwrite(fd, os.urandom(5000), 300000)
+os.fsync(fd)' "$M/s"
+}
 base_fsync_twice() { rnd 50000 >"$M/t"; }
 log_fsync_twice() {
 	rnd 30000 >>"$M/t"; fsync "$M/t"
@@ -125,12 +136,13 @@ log_fsync_twice() {
 
 # make_log_once NAME: $W/NAME.log.img, a copy taken right after the fsyncs.
 make_log_once() {
-	local img=$W/$1.img
+	local img=$W/$1.img fn=${1#old_} opts=
+	[ "$fn" = "$1" ] || opts="-O ^no-holes,^skinny-metadata"
 	rm -f "$img" "$W/$1.log.img"
 	truncate -s 256M "$img"
-	mkfs.btrfs -q -f "$img" >/dev/null 2>&1 || return 1
+	mkfs.btrfs -q -f $opts "$img" >/dev/null 2>&1 || return 1
 	mount -o loop,commit=3600 "$img" "$M" 2>"$W/mount.err" || return 1
-	"base_$1" && sync && "log_$1"
+	"base_$fn" && sync && "log_$fn"
 	cp --sparse=always "$img" "$W/$1.log.img"
 	umount "$M"
 	forget

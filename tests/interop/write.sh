@@ -13,7 +13,10 @@
 #      clean, writes, and the result checks clean once more.
 # The same round, shorter, once for each other checksum type (mkfs
 # --csum xxhash, sha256, blake2; CSUM_OPS operations), and once mounted
-# with compress-force=zstd:1.
+# with compress-force=zstd:1. And on the formats older mkfs made by
+# default (OLD_OPS operations, then a full balance): without no-holes and
+# without skinny metadata, each made by mkfs.btrfs, and both off made by
+# ghee's mkfs.
 # Then ENOSPC: a small image filled until writes fail with "no space";
 # the failure is clean, deleting makes room for new writes, and the
 # image checks clean.
@@ -21,7 +24,8 @@
 # Output: KTAP, '#' comments; a failure names the seed. Scratch files live
 # in build/interop-write/. GHEE=path overrides build/ghee; SEEDS and OPS
 # override the seed list and the number of operations per run, CSUM_OPS
-# that of the other checksum types' runs.
+# that of the other checksum types' runs, OLD_OPS that of the old
+# formats' runs; ROUNDS=old runs only the old formats' rounds.
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -93,26 +97,39 @@ ghee_round() {
 	btrfs_check "$img"
 }
 
-# one SEED NODESIZE OPS [CSUM [MOUNT_OPTS]]: the whole round for one seed.
+# one SEED NODESIZE OPS [CSUM [MOUNT_OPTS [FEATURES MKFS]]]: the whole
+# round for one seed. FEATURES (mkfs -O, e.g. ^no-holes) adds a full
+# balance after the operations; MKFS says who makes the image: ghee or
+# progs (mkfs.btrfs).
 one() {
 	local seed=$1 ns=$2 ops=$3 name="seed_${1}_nodesize_$(($2 / 1024))k"
-	local csum=${4:-crc32c} mopts=${5:+ -o $5}
+	local csum=${4:-crc32c} mopts=${5:+ -o $5} feat=${6:-} maker=${7:-ghee}
 	[ "$csum" = crc32c ] || name="${name}_$csum"
 	[ -z "${5:-}" ] || name="${name}_$(echo "$5" | tr =: __)"
+	[ -z "$feat" ] || name="${name}_$(echo "$feat" | tr -d ^ | tr ,- __)_by_$maker"
 	local img=$W/$name.img model=$W/$name.model script=$W/$name.sh
 	local t0=$SECONDS
 	rm -rf "$model" "$img"
 	truncate -s 1G "$img"
-	{
-		echo "mkfs vda --nodesize $ns --csum $csum"
-		echo "mount vda$mopts"
-	} >"$script"
+	if [ "$maker" = progs ]; then
+		if ! mkfs.btrfs -q -f -n "$ns" --csum "$csum" -O "$feat" "$img" >"$W/$name.mkfs" 2>&1; then
+			notok "$name" "mkfs.btrfs -O $feat failed: $(head -n1 "$W/$name.mkfs")"
+			return
+		fi
+		echo "mount vda$mopts" >"$script"
+	else
+		{
+			echo "mkfs vda --nodesize $ns --csum $csum${feat:+ -O $feat}"
+			echo "mount vda$mopts"
+		} >"$script"
+	fi
 	if ! $PY "$HERE/model.py" gen "$seed" "$ops" "$model" "$script.ops"; then
 		notok "$name" "model.py gen failed (seed $seed)"
 		return
 	fi
 	$PY "$HERE/model.py" times-script "$model" "$script.times"
 	cat "$script.ops" "$script.times" >>"$script"
+	[ -z "$feat" ] || echo "balance start --full-balance /" >>"$script"
 	printf 'sync\nfsck\numount\n' >>"$script"
 	if ! ghee_run "$W/$name.out" "$img" <"$script"; then
 		notok "$name" "a ghee command failed (seed $seed, script $script)"
@@ -189,15 +206,20 @@ enospc() {
 	ok "enospc_fill # $nospc writes refused, then 30 deleted and 10 written"
 }
 
-for seed in $SEEDS; do
-	one "$seed" 4096 "${OPS:-3000}"
-	one "$seed" 16384 "${OPS:-3000}"
-done
-for csum in xxhash sha256 blake2; do
-	one 4 16384 "${CSUM_OPS:-150}" "$csum"
-done
-# Every write tried compressed (the model's data does not compress, so
-# each piece of at most 128 KiB falls back to plain).
-one 5 16384 "${CSUM_OPS:-150}" crc32c compress-force=zstd:1
-enospc
+if [ "${ROUNDS:-all}" = all ]; then
+	for seed in $SEEDS; do
+		one "$seed" 4096 "${OPS:-3000}"
+		one "$seed" 16384 "${OPS:-3000}"
+	done
+	for csum in xxhash sha256 blake2; do
+		one 4 16384 "${CSUM_OPS:-150}" "$csum"
+	done
+	# Every write tried compressed (the model's data does not compress,
+	# so each piece of at most 128 KiB falls back to plain).
+	one 5 16384 "${CSUM_OPS:-150}" crc32c compress-force=zstd:1
+fi
+one 6 16384 "${OLD_OPS:-600}" crc32c "" ^no-holes progs
+one 7 16384 "${OLD_OPS:-600}" crc32c "" ^skinny-metadata progs
+one 8 4096 "${OLD_OPS:-600}" crc32c "" ^skinny-metadata,^no-holes ghee
+[ "${ROUNDS:-all}" = all ] && enospc
 finish

@@ -15,6 +15,13 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROMPT = b"ghee> "
+# The log lines a background balance prints. They land anywhere in the
+# console's text (before or after a command's echo, or inside it), so
+# tests remove them whole, newline included, before reading the rest.
+BALANCE_LOG = re.compile(r"new (data|metadata|system) chunk at \d+, \d+ MiB "
+                         r"\([A-Za-z0-9]+\)\n|"
+                         r"\w+: balance: (paused \(resume or cancel it\)|"
+                         r"resuming)\n")
 
 
 def scratch_image(path, size):

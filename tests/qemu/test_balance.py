@@ -9,18 +9,17 @@ import re
 import shutil
 import subprocess
 
-from guest import PROMPT, ROOT, scratch_image
+from guest import BALANCE_LOG, PROMPT, ROOT, scratch_image
 
 IMG = os.path.join(ROOT, "build/tests/balance/balance.img")
 
 
 def cmd(g, line):
     """The command's output without its echo and without the log lines
-    a background balance prints meanwhile (before or after the echo)."""
+    a background balance prints meanwhile."""
     g.send(line + "\n")
-    out = g.expect(PROMPT).replace("\r\n", "\n")
-    keep = [x for x in out.split("\n")[:-1]
-            if x != line and not re.match(r"new (data|metadata) chunk ", x)]
+    out = BALANCE_LOG.sub("", g.expect(PROMPT).replace("\r\n", "\n"))
+    keep = [x for x in out.split("\n")[:-1] if x != line]
     return "".join(x + "\n" for x in keep)
 
 

@@ -22,7 +22,13 @@ def test_start_status_cancel_resume(ctx):
     out = g.cmd("scrub start -l 100000 /")
     assert re.search(r"^scrub started on /, fsid [0-9a-f-]{36}$", out,
                      re.M), out
-    out = g.cmd("scrub status /")
+    # the job may not have run yet (one CPU): its status appears once it
+    # has started, and at this rate it runs for about 40 s
+    for _ in range(50):
+        out = g.cmd("scrub status /")
+        if "Status:" in out:
+            break
+        g.cmd("sleep 100")
     assert "Status:           running\n" in out, out
     assert "Bytes scrubbed:" in out, out
     out = g.cmd("scrub cancel /")

@@ -56,7 +56,15 @@ struct fault_dev {
 	int err_persistent;	/* 0: the rule ends at its first error */
 	uint64_t errors;	/* errors injected since made */
 	uint64_t ios[3];	/* reads, writes, flushes since made */
+	uint64_t hold_off, hold_len;	/* reads touching it wait (0: none) */
+	uint64_t held;		/* reads waiting now */
+	pthread_cond_t released;	/* the hold ended */
 };
+
+/* Called before each read this thread issues looks at the contents
+ * (fault_dev_on_read). */
+static __thread void (*read_hook)(uint64_t off, size_t len, void *arg);
+static __thread void *read_hook_arg;
 
 static void copy_in(uint8_t **pages, uint64_t off, const void *buf,
 		    size_t len)
@@ -123,7 +131,15 @@ static int fd_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
 	struct fault_dev *f = d->priv;
 	int ret = 0;
 
+	if (read_hook)
+		read_hook(off, len, read_hook_arg);
 	pthread_mutex_lock(&f->lock);
+	while (f->hold_len && off < f->hold_off + f->hold_len &&
+	       f->hold_off < off + len) {
+		__atomic_add_fetch(&f->held, 1, __ATOMIC_RELAXED);
+		pthread_cond_wait(&f->released, &f->lock);
+		__atomic_sub_fetch(&f->held, 1, __ATOMIC_RELAXED);
+	}
 	if (inject(f, FAULT_IO_READ, off, len)) {
 		memset(buf, POISON, len);
 		ret = -EIO;
@@ -271,6 +287,7 @@ struct fault_dev *fault_dev_new(uint64_t size)
 	if (!f)
 		return NULL;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->released, NULL);
 	f->npages = size / PAGE;
 	f->cur = calloc(f->npages, sizeof(*f->cur));
 	f->durable = calloc(f->npages, sizeof(*f->durable));
@@ -319,6 +336,7 @@ void fault_dev_free(struct fault_dev *f)
 	free_pages(f->durable, f->npages);
 	fault_dev_free(f->crash);
 	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->released);
 	free(f);
 }
 
@@ -367,6 +385,28 @@ void fault_dev_fail_range(struct fault_dev *f, unsigned ops, uint64_t off,
 void fault_dev_clear_errors(struct fault_dev *f)
 {
 	set_rule(f, 0, 0, 0, 0, 0);
+}
+
+void fault_dev_hold_reads(struct fault_dev *f, uint64_t off, uint64_t len)
+{
+	pthread_mutex_lock(&f->lock);
+	f->hold_off = off;
+	f->hold_len = len;
+	if (!len)
+		pthread_cond_broadcast(&f->released);
+	pthread_mutex_unlock(&f->lock);
+}
+
+uint64_t fault_dev_held(const struct fault_dev *f)
+{
+	return __atomic_load_n(&f->held, __ATOMIC_RELAXED);
+}
+
+void fault_dev_on_read(void (*fn)(uint64_t off, size_t len, void *arg),
+		       void *arg)
+{
+	read_hook = fn;
+	read_hook_arg = arg;
 }
 
 uint64_t fault_dev_errors(const struct fault_dev *f)

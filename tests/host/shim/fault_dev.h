@@ -19,12 +19,15 @@
  * touching a byte range; once (one-shot) or until cleared (persistent).
  * A failed write lands nothing; a failed read fills its buffer with
  * 0xA5 bytes, so a caller that ignores the error sees wrong bytes.
- * fault_dev_errors() counts the errors injected. The device may be used
- * by several threads (the filesystem's commit and cleaner tasks).
+ * fault_dev_errors() counts the errors injected. Reads of a chosen range
+ * can be held (they wait until released), to stop a task at a known
+ * point. The device may be used by several threads (the filesystem's
+ * commit and cleaner tasks).
  */
 #ifndef HOST_SHIM_FAULT_DEV_H
 #define HOST_SHIM_FAULT_DEV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <ghee/blk.h>
@@ -74,11 +77,22 @@ void fault_dev_fail_range(struct fault_dev *f, unsigned ops, uint64_t off,
 			  uint64_t len, int persistent);
 /* Stop failing I/Os (the count of errors stays). */
 void fault_dev_clear_errors(struct fault_dev *f);
+/* Make reads touching bytes [off, off + len) wait until the hold is
+ * lifted (len 0 lifts it): a test stops a task at a chosen read. */
+void fault_dev_hold_reads(struct fault_dev *f, uint64_t off, uint64_t len);
+/* Reads waiting on the hold now. */
+uint64_t fault_dev_held(const struct fault_dev *f);
 /* Errors injected since the device was made. */
 uint64_t fault_dev_errors(const struct fault_dev *f);
 /* I/Os of the kinds in ops since the device was made (failed ones too):
  * a workload's count gives the range of nth worth trying. */
 uint64_t fault_dev_ios(const struct fault_dev *f, unsigned ops);
+/* Call fn(off, len, arg) before each read the calling thread issues, on
+ * any fault device, looks at the contents (NULL: none), so that a test
+ * of a race can hold a reader there (or slow it down) while other
+ * threads act. */
+void fault_dev_on_read(void (*fn)(uint64_t off, size_t len, void *arg),
+		       void *arg);
 
 /* What `btrfs check` said; a test judges it with test_btrfs_check(). */
 enum btrfs_check_result {

@@ -21,4 +21,8 @@ void host_console_on_interrupt(void (*fn)(int id));
 int host_disk_open(const char *path, int ro);
 void host_disks_close(void);
 
+/* Let the next n kmalloc/kzalloc calls succeed and fail every one after
+ * them (-1: back to normal), for tests of -ENOMEM paths. */
+void host_alloc_fail_after(long n);
+
 #endif

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# balance, ghee beside Linux: the host makes one btrfs image (loop
+# mount) of BAL_MB MiB (default 300) of files in a subvolume, so that
+# its data fills 6 or more data chunks, and 10 read-only snapshots of it
+# with a few files rewritten between them. Linux and ghee, each in QEMU
+# with the same settings on a copy of that image of its own, time: a full
+# send of the last snapshot to a raw disk (send alone); a full balance
+# (balance alone); then a second full balance with the same send started
+# at the same moment (both at once: each's time from the common start).
+# Prints `RESULT name value unit`, the ghee/Linux ratios (Linux time /
+# ghee time: above 1 means ghee is faster) and, for each system, how
+# much slower send and balance ran together than alone (together/alone).
+# Every image must pass `btrfs check` after, and ghee's send streams
+# `btrfs receive --dump`. Needs root (loop mount) and btrfs-progs.
+# Settings: SMP (1), MEM (512M), ACCEL (tcg), BAL_MB.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+LB=${LB:-../shared/tools/linux-btrfs/run.sh}
+[ -x "$LB" ] || LB=/work/shared/tools/linux-btrfs/run.sh
+export SMP=${SMP:-1} MEM=${MEM:-512M} ACCEL=${ACCEL:-tcg}
+BAL_MB=${BAL_MB:-300}
+out=build/bench
+src=$out/balance-src
+img=$out/balance.img
+mkdir -p "$out"
+echo "bench/balance: $BAL_MB MiB, 10 snapshots (smp=$SMP mem=$MEM" \
+	"accel=$ACCEL)" >&2
+
+# The source image, made on a loop mount.
+mountpoint -q "$src" && umount "$src"
+mkdir -p "$src"
+rm -f "$img"
+truncate -s $((BAL_MB * 2 + 256))M "$img"
+mkfs.btrfs -q -f "$img" >/dev/null 2>&1 && mount -o loop "$img" "$src" ||
+	{ echo "bench/balance: cannot mount a source (needs root)" >&2; exit 1; }
+python3 - "$src" "$BAL_MB" <<'PY' || { umount "$src"; exit 1; }
+import os, random, subprocess, sys
+top, mb = sys.argv[1], int(sys.argv[2])
+def sh(*a):
+    subprocess.run(a, check=True, stdout=subprocess.DEVNULL)
+def fill(path, size, block):
+    with open(path, "wb") as f:
+        for off in range(0, size, len(block)):
+            f.write(block[:min(len(block), size - off)])
+sh("btrfs", "subvolume", "create", top + "/data")
+rng = random.Random(1)
+left, files = mb << 20, []
+block = os.urandom(1 << 20)
+while left > 0:
+    size = min(left, rng.choice([65536, 1 << 20, 4 << 20, 8 << 20]))
+    path = "%s/data/f%05d" % (top, len(files))
+    fill(path, size, block)
+    files.append((path, size))
+    left -= size
+for s in range(1, 11):
+    block = os.urandom(1 << 20)
+    for path, size in rng.sample(files, 4):
+        fill(path, size, block)
+    sh("btrfs", "subvolume", "snapshot", "-r", top + "/data",
+       "%s/s%d" % (top, s))
+PY
+sync
+umount "$src"
+chunks=$(btrfs inspect-internal dump-tree -t chunk "$img" |
+	grep -c 'type DATA')
+echo "RESULT data_chunks $chunks chunks"
+[ "$chunks" -ge 6 ] ||
+	echo "bench/balance: only $chunks data chunks (raise BAL_MB)" >&2
+
+# Per system: a copy of the image and two stream disks (send alone, send
+# during the balance).
+disks() {
+	rm -f "$out/balance-$1.img" "$out/balance-$1-s1.img" "$out/balance-$1-s2.img"
+	cp --sparse=always "$img" "$out/balance-$1.img"
+	truncate -s $((BAL_MB + 128))M "$out/balance-$1-s1.img" "$out/balance-$1-s2.img"
+	echo "$out/balance-$1.img $out/balance-$1-s1.img $out/balance-$1-s2.img"
+}
+
+cat > "$out/balance-linux.sh" <<'SH'
+ms() { echo $(( ($2 - $1) / 1000000 )); }
+mount /dev/vda /mnt || exit 1
+t0=$(lbio now); btrfs send -q -f /dev/vdb /mnt/s10 || exit 1; sync; t1=$(lbio now)
+echo "RESULT linux_send_alone_ms $(ms $t0 $t1) ms"
+t0=$(lbio now); btrfs balance start --full-balance /mnt >/dev/null || exit 1
+sync; t1=$(lbio now)
+echo "RESULT linux_balance_alone_ms $(ms $t0 $t1) ms"
+t0=$(lbio now)
+(btrfs balance start --full-balance /mnt >/dev/null && sync &&
+	lbio now > /tmp/bal_end) &
+btrfs send -q -f /dev/vdc /mnt/s10 || exit 1; sync; t1=$(lbio now)
+wait
+[ -s /tmp/bal_end ] || exit 1
+echo "RESULT linux_send_during_ms $(ms $t0 $t1) ms"
+echo "RESULT linux_balance_during_ms $(ms $t0 $(cat /tmp/bal_end)) ms"
+SH
+echo "bench/balance: Linux in QEMU" >&2
+MACHINE=q35 TIMEOUT=${TIMEOUT:-3600} "$LB" script "$out/balance-linux.sh" \
+	$(disks linux) 2>"$out/balance-linux.err" | grep '^RESULT ' > "$out/balance-linux.txt"
+[ "$(wc -l < "$out/balance-linux.txt")" = 4 ] ||
+	{ echo "bench/balance: the Linux run failed, see $out/balance-linux.err" >&2; exit 1; }
+
+# ghee: the balance of the third row runs as a background job; its
+# `time:` line follows its "Done" line, the send's follows nothing of it.
+echo "bench/balance: ghee in QEMU" >&2
+printf '%s\n' "mount vda" "time send -q -f vdb /s10" \
+	"time btrfs balance start --full-balance /" "sync" \
+	"time btrfs balance start --full-balance / &" "time send -q -f vdc /s10" \
+	"wait" "umount /" "poweroff" |
+	KERNEL=build/kernel.elf DISKS="$(disks ghee)" scripts/run.sh \
+	> "$out/balance-ghee.log" 2>&1 ||
+	{ echo "bench/balance: the ghee run failed, see $out/balance-ghee.log" >&2; exit 1; }
+awk '{ sub(/\r$/, "") }
+/^Done, had to relocate/ { done = 1; next }
+/^time: / { if (done) b[nb++] = $2; else s[ns++] = $2; done = 0; next }
+{ done = 0 }
+END {
+	if (nb != 2 || ns != 2) {
+		print "bench/balance: ghee printed " ns " send and " nb " balance times" > "/dev/stderr"
+		exit 1
+	}
+	printf "RESULT ghee_send_alone_ms %d ms\nRESULT ghee_balance_alone_ms %d ms\n", s[0], b[0]
+	printf "RESULT ghee_send_during_ms %d ms\nRESULT ghee_balance_during_ms %d ms\n", s[1], b[1]
+}' "$out/balance-ghee.log" > "$out/balance-ghee.txt" ||
+	{ echo "bench/balance: see $out/balance-ghee.log" >&2; exit 1; }
+
+for s in linux ghee; do
+	btrfs check "$out/balance-$s.img" > "$out/balance-check-$s.txt" 2>&1 ||
+		{ echo "bench/balance: btrfs check failed on $s's image, see $out/balance-check-$s.txt" >&2; exit 1; }
+done
+for d in s1 s2; do
+	btrfs receive --dump -e -f "$out/balance-ghee-$d.img" > /dev/null 2> "$out/balance-dump-$d.err" ||
+		{ echo "bench/balance: btrfs receive --dump refused ghee's stream $d, see $out/balance-dump-$d.err" >&2; exit 1; }
+done
+res=$out/balance-results.txt
+cat "$out/balance-linux.txt" "$out/balance-ghee.txt" > "$res"
+cat "$res"
+awk '{ v[$2] = $3 } END {
+	split("send_alone balance_alone send_during balance_during", k, " ")
+	for (i = 1; i <= 4; i++) {
+		g = v["ghee_" k[i] "_ms"]; l = v["linux_" k[i] "_ms"]
+		printf "%s: ghee %d ms, linux %d ms\n", k[i], g, l
+		printf "RESULT ratio_%s %.2f x\n", k[i], (g > 0 ? l / g : 0)
+	}
+	split("ghee linux", o, " ")
+	for (i = 1; i <= 2; i++) {
+		sa = v[o[i] "_send_alone_ms"]; ba = v[o[i] "_balance_alone_ms"]
+		printf "RESULT %s_send_together_vs_alone %.2f x\n", o[i],
+		       (sa > 0 ? v[o[i] "_send_during_ms"] / sa : 0)
+		printf "RESULT %s_balance_together_vs_alone %.2f x\n", o[i],
+		       (ba > 0 ? v[o[i] "_balance_during_ms"] / ba : 0)
+	}
+}' "$res"
