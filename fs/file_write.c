@@ -190,8 +190,8 @@ int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	u8 fe[sizeof(struct d_file_extent_item)];
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, cs };
 	struct dref_key rk = { 0 };
-	int ret = disk_data ? writeback_submit(w->fs, start, disk_data,
-					      (u32)disk_len) : 0;
+	int ret = disk_data ? writeback_submit(w->fs, WB_DATA, start,
+					      disk_data, (u32)disk_len) : 0;
 
 	if (ret == 0 && disk_data)
 		ret = csum_insert(w->t, start, disk_data, disk_len);

@@ -445,12 +445,19 @@ int fs_is_read_only(const struct fs_info *fs)
 	return __atomic_load_n(&fs->read_only, __ATOMIC_ACQUIRE);
 }
 
-/* Commit the running transaction now. 0, -EROFS, or the commit's error. */
+/* Commit the running transaction now. 0, -EROFS, the commit's error, or
+ * else once the error of file data that failed to write since the last
+ * sync (fs/writeback.c, "Write errors": the commit still went through,
+ * as Linux's syncfs reports a writeback error without aborting). */
 int fs_sync(struct fs_info *fs)
 {
+	int ret, data_err;
+
 	if (fs_is_read_only(fs))
 		return fs_aborted(fs) ? -EROFS : 0;
-	return trans_commit(fs);
+	ret = trans_commit(fs);
+	data_err = writeback_data_error(fs);
+	return ret ? ret : data_err;
 }
 
 /* Name of a chunk type, as btrfs filesystem df prints it. */

@@ -416,7 +416,7 @@ int tree_block_write(struct fs_info *fs, struct tree_block *b)
 		flags | BTRFS_HEADER_FLAG_WRITTEN);
 	tree_block_csum(fs, b);
 	downgrade_write(&b->lock);
-	ret = writeback_submit(fs, b->start, b->data, b->len);
+	ret = writeback_submit(fs, WB_TREE, b->start, b->data, b->len);
 	up_read(&b->lock);
 	return ret;
 }

@@ -13,13 +13,26 @@
  * splits it to the device's limits). Runs in flight sit on
  * fs->wb.inflight, oldest first, until a waiter reaps them.
  * writeback_wait() starts and waits for everything and returns the first
- * write error since the last wait.
+ * error the commit must abort on since the last wait.
+ *
+ * Write errors, as Linux treats them:
+ *  - a tree block that fails to write fails the commit, which aborts
+ *    (transaction.c: the filesystem goes read-only and says why);
+ *  - file data that fails to write does not abort anything: the error
+ *    is kept for the next fs_sync to return once (writeback_data_error,
+ *    as Linux's fsync and syncfs report a writeback error once). Linux
+ *    adds a file's extent item only when its data is on the disk, and
+ *    leaves the file as it was when the write fails; here the item went
+ *    into the tree at the write, so instead the held copy is written
+ *    once more, at once, to the same place, and the file keeps its new
+ *    bytes. When that fails too, the tree must not reference the extent:
+ *    the error goes to the commit, which aborts.
  *
  * Invariants:
  *  - the commit waits for every write before its flush (transaction.c
  *    write_dirty), so data reaches the disk before the superblock that
  *    references it, and nothing is held or in flight across a commit; a
- *    failed write aborts that commit;
+ *    write that is not on the disk then aborts that commit;
  *  - a write goes only to space that was free in the committed tree and
  *    is not reused before the commit (freed space stays pinned until
  *    then), so two writes never overlap and their order does not matter;
@@ -59,6 +72,7 @@ struct wb_write {
 	struct list_head link;		/* on wb.held, then on its run */
 	u64 logical;			/* first byte [I] */
 	u32 len;			/* bytes [I] */
+	enum wb_kind kind;		/* file data or a tree block [I] */
 	u8 *data;			/* the copy [I] */
 };
 
@@ -68,6 +82,7 @@ struct wb_run {
 	struct list_head writes;	/* its struct wb_write, in order [I] */
 	u64 logical;			/* first byte [I] */
 	u64 len;			/* bytes [I] */
+	enum wb_kind kind;		/* of every write in it [I] */
 	int left;			/* bios not yet ended, + 1 [a] */
 	int status;			/* first bio error, or 0 [a] */
 	struct completion done;		/* completed when left reaches 0 */
@@ -86,14 +101,16 @@ void writeback_init(struct fs_info *fs)
 	fs->wb.bytes = 0;
 	fs->wb.starting = 0;
 	fs->wb.err = 0;
+	fs->wb.data_err = 0;
 }
 
-/* Keep err as the first error the next writeback_wait returns. */
-static void keep_error(struct fs_info *fs, int err)
+/* Keep err as the first error the next writeback_wait (or, for file
+ * data written again, writeback_data_error) returns. */
+static void keep_error(struct fs_info *fs, int *slot, int err)
 {
 	spin_lock(&fs->wb.lock);
-	if (!fs->wb.err)
-		fs->wb.err = err;
+	if (!*slot)
+		*slot = err;
 	spin_unlock(&fs->wb.lock);
 }
 
@@ -127,8 +144,21 @@ static void run_end_io(struct bio *bio)
 	run_put(bio->private, bio->status);
 }
 
-/* Wait for r, keep its error, free it. Caller holds io_lock and took r
- * off the list. */
+/* Write r's file data once more, one synchronous write each (the file
+ * comment, "Write errors"). 0 or the first error. */
+static int rewrite_data(struct fs_info *fs, struct wb_run *r)
+{
+	struct wb_write *w;
+	int ret = 0;
+
+	list_for_each_entry(w, &r->writes, struct wb_write, link)
+		if (ret == 0)
+			ret = volumes_write(fs, w->logical, w->data, w->len);
+	return ret;
+}
+
+/* Wait for r, deal with its error, free it. Caller holds io_lock and
+ * took r off the list. */
 static void reap_run(struct fs_info *fs, struct wb_run *r)
 {
 	int status;
@@ -136,10 +166,18 @@ static void reap_run(struct fs_info *fs, struct wb_run *r)
 	wait_for_completion(&r->done);
 	status = __atomic_load_n(&r->status, __ATOMIC_ACQUIRE);
 	if (status) {
-		pr_err("%s: write of %llu bytes at logical %llu failed: %d",
-		       fs->dev->name, (unsigned long long)r->len,
+		pr_err("%s: write of %llu bytes of %s at logical %llu failed: "
+		       "%d", fs->dev->name, (unsigned long long)r->len,
+		       r->kind == WB_DATA ? "file data" : "tree blocks",
 		       (unsigned long long)r->logical, status);
-		keep_error(fs, status);
+		if (r->kind == WB_DATA && rewrite_data(fs, r) == 0) {
+			pr_warn("%s: file data at logical %llu written "
+				"again; the next sync reports the error",
+				fs->dev->name, (unsigned long long)r->logical);
+			keep_error(fs, &fs->wb.data_err, status);
+		} else {
+			keep_error(fs, &fs->wb.err, status);
+		}
 	}
 	free_writes(&r->writes);
 	kfree(r->vecs);
@@ -227,11 +265,12 @@ static void start_run(struct fs_info *fs, struct wb_run *r, u32 n)
 	run_put(r, ret);
 }
 
-/* Whether w can join the run r: adjacent, and in r's chunk. */
+/* Whether w can join the run r: of its kind, adjacent, and in r's
+ * chunk. */
 static int joins(const struct wb_run *r, const struct wb_write *w,
 		 const struct chunk_mapping *m)
 {
-	return w->logical == r->logical + r->len &&
+	return w->kind == r->kind && w->logical == r->logical + r->len &&
 	       w->logical + w->len <= m->logical + m->length;
 }
 
@@ -271,7 +310,8 @@ static void start_held(struct fs_info *fs)
 				pr_err("%s: cannot start the write at logical "
 				       "%llu", fs->dev->name,
 				       (unsigned long long)w->logical);
-				keep_error(fs, r ? -EIO : -ENOMEM);
+				keep_error(fs, &fs->wb.err,
+					   r ? -EIO : -ENOMEM);
 				kfree(r);
 				r = NULL;
 				spin_lock(&fs->wb.lock);
@@ -283,6 +323,7 @@ static void start_held(struct fs_info *fs)
 				continue;
 			}
 			list_init(&r->writes);
+			r->kind = w->kind;
 			r->logical = w->logical;
 			r->len = 0;
 			n = 0;
@@ -299,13 +340,14 @@ static void start_held(struct fs_info *fs)
 }
 
 /*
- * Write len bytes of buf at a logical address to every copy, later (see
- * above); the range lies in one chunk. buf may be reused when this
- * returns. Device errors come from writeback_wait. Returns 0, -ENOMEM, or
- * -EIO when the range is in no chunk (logged).
+ * Write len bytes of buf (file data or a tree block: kind) at a logical
+ * address to every copy, later (see above); the range lies in one chunk.
+ * buf may be reused when this returns. Device errors come from
+ * writeback_wait and writeback_data_error. Returns 0, -ENOMEM, or -EIO
+ * when the range is in no chunk (logged).
  */
-int writeback_submit(struct fs_info *fs, u64 logical, const void *buf,
-		     u32 len)
+int writeback_submit(struct fs_info *fs, enum wb_kind kind, u64 logical,
+		     const void *buf, u32 len)
 {
 	struct chunk_mapping m;
 	struct wb_write *w;
@@ -332,6 +374,7 @@ int writeback_submit(struct fs_info *fs, u64 logical, const void *buf,
 		return -ENOMEM;
 	}
 	memcpy(w->data, buf, len);
+	w->kind = kind;
 	w->logical = logical;
 	w->len = len;
 	spin_lock(&fs->wb.lock);
@@ -349,9 +392,10 @@ int writeback_submit(struct fs_info *fs, u64 logical, const void *buf,
 }
 
 /*
- * Start and wait for every write. Returns 0, or the first device error
- * of a write since the last call (then forgotten: the commit that gets it
- * aborts, so nothing written after it is ever referenced).
+ * Start and wait for every write. Returns 0, or the first error since the
+ * last call of a tree block write or of file data that failed twice
+ * (then forgotten: the commit that gets it aborts, so nothing written
+ * after it is ever referenced).
  */
 int writeback_wait(struct fs_info *fs)
 {
@@ -364,6 +408,20 @@ int writeback_wait(struct fs_info *fs)
 	spin_lock(&fs->wb.lock);
 	err = fs->wb.err;
 	fs->wb.err = 0;
+	spin_unlock(&fs->wb.lock);
+	return err;
+}
+
+/* The first error of file data that its second write put right (see
+ * above) since the last call, then forgotten; 0 when none. fs_sync
+ * reports it. */
+int writeback_data_error(struct fs_info *fs)
+{
+	int err;
+
+	spin_lock(&fs->wb.lock);
+	err = fs->wb.data_err;
+	fs->wb.data_err = 0;
 	spin_unlock(&fs->wb.lock);
 	return err;
 }

@@ -12,6 +12,9 @@
 
 struct fs_info;
 
+/* What a delayed write holds: its errors are treated apart (writeback.c). */
+enum wb_kind { WB_DATA, WB_TREE };
+
 /* The delayed writes of one filesystem (fs_info.wb). */
 struct writeback {
 	/* Rank 1e', sleeping, taken under any lock above: one task starts
@@ -30,14 +33,21 @@ struct writeback {
 					 * change; atomic reads] */
 	int starting;			/* start_held has writes on neither
 					 * list [L] */
-	int err;			/* first write error not yet returned
-					 * by writeback_wait [L] */
+	int err;			/* first error of a tree block, or
+					 * of file data that failed twice,
+					 * not yet returned by
+					 * writeback_wait [L] */
+	int data_err;			/* first error of file data that
+					 * the second write put right, not
+					 * yet returned by
+					 * writeback_data_error [L] */
 };
 
 void writeback_init(struct fs_info *fs);
-int writeback_submit(struct fs_info *fs, u64 logical, const void *buf,
-		     u32 len);
+int writeback_submit(struct fs_info *fs, enum wb_kind kind, u64 logical,
+		     const void *buf, u32 len);
 int writeback_wait(struct fs_info *fs);
+int writeback_data_error(struct fs_info *fs);
 void writeback_wait_range(struct fs_info *fs, u64 logical, u32 len);
 
 #endif
