@@ -47,12 +47,12 @@
  *    a record per write.
  *
  * Locking: fs->wb.lock (spinlock, leaf) guards the two lists and the
- * counts; fs->wb.io_lock (mutex, taken under any other fs lock; under it
- * only wb.lock, the allocator and the block layer) makes starting and
- * reaping one task's job, so a waiter that holds it and finds both lists
- * empty knows every earlier write ended. A bio's end_io (perhaps in
- * interrupt context) touches only its run: an atomic count of bios left,
- * the status, and a completion.
+ * counts and errors; fs->wb.io_lock (mutex, taken under any other fs
+ * lock; under it only wb.lock, chunks.lock, kmalloc and the block layer)
+ * makes starting, reaping and writing again one task's job, so a waiter
+ * that holds it and finds both lists empty knows every earlier write
+ * ended. A bio's end_io (perhaps in interrupt context) touches only its
+ * run: an atomic count of bios left, the status, and a completion.
  */
 #include <ghee/errno.h>
 

@@ -19,9 +19,9 @@ enum wb_kind { WB_DATA, WB_TREE };
 struct writeback {
 	/* Rank 1e', sleeping, taken under any lock above: one task starts
 	 * or reaps (waits for and frees) writes at a time. Under it only
-	 * wb.lock, the allocator and the block layer. */
+	 * wb.lock, chunks.lock, kmalloc and the block layer. */
 	struct mutex io_lock;
-	/* Rank 1h, leaf spinlock: the lists, counts and err. */
+	/* Rank 1h, leaf spinlock: the lists, counts and errors. */
 	struct spinlock lock;
 	struct list_head held;		/* struct wb_write not started,
 					 * in submit order [L] */
