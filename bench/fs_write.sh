@@ -17,12 +17,25 @@
 # Settings: SMP (1), MEM (512M), ACCEL (tcg), NFILES (100000), BIG_MB (1024),
 # RAND_COUNT (10000). Under TCG the default sizes take about ten minutes
 # in all; lower NFILES for a quick look (the output says which sizes ran).
+# On a busy machine: ROUNDS (1) runs Linux and ghee in turn that many
+# times, each ghee ratio against the Linux run just before it; KERNELS
+# ("build/kernel.elf") lists ghee kernels to run in each round (to compare
+# two builds under the same load); PROFILE=1 runs the small-file and
+# random rows under ghee's `profile` (its table goes to the log; the
+# sampling costs time, so take figures from runs without it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 LB=${LB:-../shared/tools/linux-btrfs/run.sh}
 [ -x "$LB" ] || LB=/work/shared/tools/linux-btrfs/run.sh
 export SMP=${SMP:-1} MEM=${MEM:-512M} ACCEL=${ACCEL:-tcg}
+ROUNDS=${ROUNDS:-1}
+# ghee runs without its lock-order checker, as bench/kernel.sh: the
+# figures are those of a production kernel.
+export APPEND="${APPEND:-} lockdep=off"
+KERNELS=${KERNELS:-build/kernel.elf}
+PROF=
+[ "${PROFILE:-0}" = 1 ] && PROF="profile "
 NFILES=${NFILES:-100000}
 BIG_MB=${BIG_MB:-1024}
 RAND_COUNT=${RAND_COUNT:-10000}
@@ -52,58 +65,82 @@ dd if=/dev/zero of=/mnt/rand bs=1M count=256 2>/dev/null && sync || exit 1
 t0=\$(lbio now); lbio rand /mnt/rand write 256 $RAND_COUNT 3600000 11 >/dev/null || exit 1; sync; t1=\$(lbio now)
 echo "RESULT linux_fs_rand_write_ms \$(ms \$t0 \$t1) ms"
 SH
-echo "bench/fs_write: Linux in QEMU" >&2
-MACHINE=q35 TIMEOUT=${TIMEOUT:-1800} "$LB" script "$out/fs_write-linux.sh" "$img" \
-	2>"$out/fs_write-linux.err" | grep '^RESULT ' > "$out/fs_write-linux.txt"
-[ "$(wc -l < "$out/fs_write-linux.txt")" = 3 ] ||
-	{ echo "bench/fs_write: the Linux run failed, see $out/fs_write-linux.err" >&2; exit 1; }
 
-echo "bench/fs_write: ghee in QEMU" >&2
-cmds="mkfs vda
+# Run Linux once: its three rows into $1.
+linux_run() {
+	echo "bench/fs_write: Linux in QEMU" >&2
+	MACHINE=q35 TIMEOUT=${TIMEOUT:-1800} "$LB" script "$out/fs_write-linux.sh" "$img" \
+		2>"$out/fs_write-linux.err" | grep '^RESULT ' > "$1"
+	[ "$(wc -l < "$1")" = 3 ] ||
+		{ echo "bench/fs_write: the Linux run failed, see $out/fs_write-linux.err" >&2; exit 1; }
+}
+
+# Run ghee kernel $1 once: its three rows into $2, its console into $3.
+ghee_run() {
+	echo "bench/fs_write: ghee ($1) in QEMU" >&2
+	cmds="mkfs vda
 mount vda
-time mkfiles /small $NDIRS $PER_DIR 4096 1
+time ${PROF}mkfiles /small $NDIRS $PER_DIR 4096 1
 time sync
 time write /big 0 ${BIG_MB}M 7
 time sync
 write /rand 0 256M 9
 sync
-time write-rand /rand 256M 4K $RAND_COUNT 11
+time ${PROF}write-rand /rand 256M 4K $RAND_COUNT 11
 time sync
 df
 umount
 poweroff"
-printf '%s\n' "$cmds" | KERNEL=build/kernel.elf DISKS="$img" scripts/run.sh > "$out/fs_write-ghee.log" 2>&1 ||
-	{ echo "bench/fs_write: the ghee run failed, see $out/fs_write-ghee.log" >&2; exit 1; }
-# Each row is the command's time plus the sync's after it.
-awk '
-{ sub(/\r$/, "") }
-/^time: / { t[n++] = $2 }
-END {
-	if (n != 6) { print "bench/fs_write: ghee printed " n " times" > "/dev/stderr"; exit 1 }
-	printf "RESULT ghee_fs_small_files_ms %d ms\n", t[0] + t[1]
-	printf "RESULT ghee_fs_seq_write_ms %d ms\n", t[2] + t[3]
-	printf "RESULT ghee_fs_rand_write_ms %d ms\n", t[4] + t[5]
-}' "$out/fs_write-ghee.log" > "$out/fs_write-ghee.txt" ||
-	{ echo "bench/fs_write: see $out/fs_write-ghee.log" >&2; exit 1; }
-if command -v btrfs >/dev/null && ! btrfs check "$img" > "$out/fs_write-check.txt" 2>&1; then
-	echo "bench/fs_write: btrfs check found errors in ghee's image, see $out/fs_write-check.txt" >&2
-	exit 1
-fi
-cat "$out/fs_write-linux.txt" "$out/fs_write-ghee.txt"
+	printf '%s\n' "$cmds" | KERNEL="$1" DISKS="$img" scripts/run.sh > "$3" 2>&1 ||
+		{ echo "bench/fs_write: the ghee run failed, see $3" >&2; exit 1; }
+	# Each row is the command's time plus the sync's after it.
+	awk '
+	{ sub(/\r$/, "") }
+	/^time: / { t[n++] = $2 }
+	END {
+		if (n != 6) { print "bench/fs_write: ghee printed " n " times" > "/dev/stderr"; exit 1 }
+		printf "RESULT ghee_fs_small_files_ms %d ms\n", t[0] + t[1]
+		printf "RESULT ghee_fs_seq_write_ms %d ms\n", t[2] + t[3]
+		printf "RESULT ghee_fs_rand_write_ms %d ms\n", t[4] + t[5]
+	}' "$3" > "$2" || { echo "bench/fs_write: see $3" >&2; exit 1; }
+	if command -v btrfs >/dev/null && ! btrfs check "$img" > "$out/fs_write-check.txt" 2>&1; then
+		echo "bench/fs_write: btrfs check found errors in ghee's image, see $out/fs_write-check.txt" >&2
+		exit 1
+	fi
+}
 
-printf '\n%-20s %10s %10s %8s   %s\n' row ghee linux ratio "ghee / linux rate"
-awk -v nf="$NFILES" -v mb="$BIG_MB" -v rc="$RAND_COUNT" '
-FNR == NR { sub("^linux_", "", $2); linux[$2] = $3; next }
-{
-	name = $2; sub("^ghee_", "", name)
-	if (!(name in linux)) next
-	l = linux[name]; g = $3
-	r = g > 0 ? l / g : 0
-	if (name ~ /small/) { unit = "files/s"; work = nf }
-	else if (name ~ /seq/) { unit = "MiB/s"; work = mb }
-	else { unit = "IOPS"; work = rc }
-	printf "%-20s %7d ms %7d ms %8.2f   %.0f / %.0f %s\n", name, g, l, r,
-	       (g > 0 ? work * 1000 / g : 0), (l > 0 ? work * 1000 / l : 0), unit
-	printf "RESULT ratio_%s %.2f x\n", name, r > "/dev/stderr"
-}' "$out/fs_write-linux.txt" "$out/fs_write-ghee.txt" 2>"$out/fs_write-ratios.txt"
+# Print ghee rows $2 against Linux rows $1, labelled $3.
+compare() {
+	printf '\n%s\n%-20s %10s %10s %8s   %s\n' "$3" row ghee linux ratio "ghee / linux rate"
+	awk -v nf="$NFILES" -v mb="$BIG_MB" -v rc="$RAND_COUNT" '
+	FNR == NR { sub("^linux_", "", $2); linux[$2] = $3; next }
+	{
+		name = $2; sub("^ghee_", "", name)
+		if (!(name in linux)) next
+		l = linux[name]; g = $3
+		r = g > 0 ? l / g : 0
+		if (name ~ /small/) { unit = "files/s"; work = nf }
+		else if (name ~ /seq/) { unit = "MiB/s"; work = mb }
+		else { unit = "IOPS"; work = rc }
+		printf "%-20s %7d ms %7d ms %8.2f   %.0f / %.0f %s\n", name, g, l, r,
+		       (g > 0 ? work * 1000 / g : 0), (l > 0 ? work * 1000 / l : 0), unit
+		printf "RESULT ratio_%s %.2f x\n", name, r > "/dev/stderr"
+	}' "$1" "$2"
+}
+
+: > "$out/fs_write-ratios.txt"
+for r in $(seq 1 "$ROUNDS"); do
+	linux_run "$out/fs_write-linux.txt"
+	cat "$out/fs_write-linux.txt"
+	k=0
+	for kernel in $KERNELS; do
+		k=$((k + 1))
+		log=$out/fs_write-ghee.log
+		[ "$KERNELS" = "${KERNELS%% *}" ] || log=$out/fs_write-ghee-$k-$r.log
+		ghee_run "$kernel" "$out/fs_write-ghee.txt" "$log"
+		cat "$out/fs_write-ghee.txt"
+		compare "$out/fs_write-linux.txt" "$out/fs_write-ghee.txt" \
+			"round $r, $kernel (console: $log)" 2>>"$out/fs_write-ratios.txt"
+	done
+done
 cat "$out/fs_write-ratios.txt"

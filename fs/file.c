@@ -9,11 +9,14 @@
  * without it holes have explicit disk_bytenr == 0 items). Both read as
  * zeros, so fs_read() zero-fills the buffer and then copies each extent in.
  *
- * Regular extents are read a sector-aligned chunk at a time into a bounce
- * buffer and each sector is checked against the csum tree (unless the inode
- * is NODATASUM). A bad sector is re-read from the other copy when the chunk
- * is DUP; if no copy matches, the read fails with -EIO and an error naming
- * the subvolume, inode and file offset.
+ * Regular extents are read a sector-aligned chunk at a time (up to 1 MiB,
+ * one request; its checksums are looked up while the disk reads it),
+ * straight into the caller's buffer when the chunk is whole sectors of it,
+ * else into a bounce buffer, and each sector is checked against the csum
+ * tree (unless the inode is NODATASUM); after an error the caller's buffer
+ * holds undefined bytes. A bad sector is re-read from the other copy when
+ * the chunk is DUP; if no copy matches, the read fails with -EIO and an
+ * error naming the subvolume, inode and file offset.
  *
  * A compressed extent (compress.c) is read whole: its compressed bytes
  * (inline, or the disk extent's disk_num_bytes, checked against the csum
@@ -105,11 +108,13 @@ struct file_read {
 	u8 *ram;		/* its uncompressed bytes, COMPRESS_MAX_RAM */
 };
 
-/* Re-read sector i of the chunk at logical from other copies; 0 if good. */
-static int repair_sector(struct file_read *r, u64 logical, u32 i, int copies)
+/* Re-read sector i of the chunk at logical (held at buf) from other
+ * copies; 0 if good. */
+static int repair_sector(struct file_read *r, u8 *buf, u64 logical, u32 i,
+			 int copies)
 {
 	u32 ss = r->fs->sectorsize;
-	u8 *sec = r->bounce + (u64)i * ss;
+	u8 *sec = buf + (u64)i * ss;
 	u8 got[BTRFS_CSUM_SIZE];
 	int m;
 
@@ -166,17 +171,15 @@ static void report_bad(const struct file_read *r)
 	       (unsigned long long)r->bad.logical, want_hex, got_hex);
 }
 
-/* Check the n sectors in the bounce buffer read from logical; a failure
- * is recorded (note_bad), not yet logged: the data may have moved. */
-static int verify_chunk(struct file_read *r, u64 logical, u32 n,
+/* Check the n sectors of the chunk read from logical into buf against
+ * r->sums (csum_lookup filled them); a failure is recorded (note_bad),
+ * not yet logged: the data may have moved. */
+static int verify_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
 			u64 file_off)
 {
 	u32 ss = r->fs->sectorsize, cs = r->fs->csum_size, i;
 	int copies = volumes_num_copies(r->fs, logical);
-	int ret = csum_lookup(r->fs, logical, n, r->sums, r->present);
 
-	if (ret)
-		return ret;
 	for (i = 0; i < n; i++) {
 		u8 got[BTRFS_CSUM_SIZE];
 
@@ -185,9 +188,9 @@ static int verify_chunk(struct file_read *r, u64 logical, u32 n,
 				 logical + (u64)i * ss, NULL, NULL);
 			return -EIO;
 		}
-		csum_data(r->fs, r->bounce + (u64)i * ss, ss, got);
+		csum_data(r->fs, buf + (u64)i * ss, ss, got);
 		if (!memcmp(got, r->sums + (u64)i * cs, cs) ||
-		    !repair_sector(r, logical, i, copies))
+		    !repair_sector(r, buf, logical, i, copies))
 			continue;
 		note_bad(r, 0, file_off + (u64)i * ss, logical + (u64)i * ss,
 			 r->sums + (u64)i * cs, got);
@@ -197,8 +200,31 @@ static int verify_chunk(struct file_read *r, u64 logical, u32 n,
 }
 
 /*
+ * Read the n bytes (sector multiple, at most READ_CHUNK) at logical into
+ * buf and verify them: the checksums are looked up while the disk reads.
+ */
+static int read_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
+		      u64 file_off)
+{
+	struct volumes_read_req req;
+	u32 ss = r->fs->sectorsize;
+	int ret = volumes_read_start(r->fs, logical, 0, buf, n, &req), ret2;
+
+	if (ret)
+		return ret;
+	if (r->datasum)
+		ret = csum_lookup(r->fs, logical, n / ss, r->sums, r->present);
+	ret2 = volumes_read_end(r->fs, &req);	/* always: buf is in use */
+	ret = ret ? ret : ret2;
+	if (ret == 0 && r->datasum)
+		ret = verify_chunk(r, buf, logical, n / ss, file_off);
+	return ret;
+}
+
+/*
  * Copy len bytes of the disk extent data at logical address `logical` into
- * dst. file_off is the file offset of `logical`, for messages.
+ * dst. file_off is the file offset of `logical`, for messages. Whole
+ * sectors go straight into dst; the bounce buffer takes the rest.
  */
 static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 		     u64 file_off)
@@ -212,13 +238,14 @@ static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 		u32 n = want > READ_CHUNK ? READ_CHUNK :
 			(u32)((want + ss - 1) & ~(u64)(ss - 1));
 		u32 take = n - skip < len ? n - skip : (u32)len;
-		int ret = volumes_read(r->fs, start, 0, r->bounce, n);
+		int direct = skip == 0 && take == n;
+		int ret = read_chunk(r, direct ? dst : r->bounce, start, n,
+				     file_off - skip);
 
-		if (ret == 0 && r->datasum)
-			ret = verify_chunk(r, start, n / ss, file_off - skip);
 		if (ret)
 			return ret;
-		memcpy(dst, r->bounce + skip, take);
+		if (!direct)
+			memcpy(dst, r->bounce + skip, take);
 		dst += take;
 		logical += take;
 		file_off += take;

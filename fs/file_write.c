@@ -6,9 +6,10 @@
  * the write is read (its partial first and last sectors), overlaid with the
  * new bytes, written to a newly allocated data extent (at most 1 MiB each),
  * checksummed into the csum tree, and pointed at by a new file extent item
- * after the old items of the range are cut away. The data goes to the disk
- * at once (the extent was free in the committed tree, so nothing committed
- * is overwritten); the commit's flush before the superblock orders it.
+ * after the old items of the range are cut away. The data write starts at
+ * once, without waiting (writeback.c: the extent was free in the committed
+ * tree, so nothing committed is overwritten); the commit waits for it
+ * before its flush and the superblock.
  *
  * Cutting a range out of a file extent item (file_drop_range) keeps its
  * back-reference arithmetic exact (reference, "Splitting a data extent"):
@@ -189,8 +190,8 @@ int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	u8 fe[sizeof(struct d_file_extent_item)];
 	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, cs };
 	struct dref_key rk = { 0 };
-	int ret = disk_data ? volumes_write(w->fs, start, disk_data,
-					   (u32)disk_len) : 0;
+	int ret = disk_data ? writeback_submit(w->fs, WB_DATA, start,
+					      disk_data, (u32)disk_len) : 0;
 
 	if (ret == 0 && disk_data)
 		ret = csum_insert(w->t, start, disk_data, disk_len);
@@ -355,36 +356,64 @@ static int take_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 	return ret == 1 ? 0 : ret;
 }
 
+/*
+ * Copy piece [cs, ce) of the file into tmp: the new bytes [off, end) of
+ * buf over the file's old bytes of the partial sectors at its ends (zero
+ * past the end of file, size).
+ */
+static int fill_piece(struct wctx *w, struct ctree_root *root, u64 ino,
+		      u64 size, u64 cs, u64 ce, u64 off, u64 end,
+		      const u8 *buf, u8 *tmp)
+{
+	u64 from = off > cs ? off : cs, to = end < ce ? end : ce;
+	size_t rd;
+	int ret = 0;
+
+	memset(tmp, 0, from - cs);
+	memset(tmp + (to - cs), 0, ce - to);
+	if ((cs < off || ce > end) && cs < size)
+		ret = file_read(w->fs, (struct fs_ino){ root->objectid, ino },
+				cs, tmp, ce - cs, &rd);
+	memcpy(tmp + (from - cs), buf + (from - off), to - from);
+	return ret;
+}
+
 /* Write [off, off + len) of ino, sector-aligned pieces of <= 1 MiB
- * (128 KiB when compressing, cc). *nbytes and *done track the inode's
- * bytes and what was written. */
+ * (128 KiB when compressing, cc). A piece of whole sectors of buf is
+ * written from buf; one with a partial sector is put together in a
+ * buffer first (fill_piece). *nbytes and *done track the inode's bytes
+ * and what was written. */
 static int write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		       u64 size, u64 off, const u8 *buf, u64 len,
 		       u64 *nbytes, u64 *done, struct compress_ctl *cc)
 {
 	u32 ss = w->fs->sectorsize;
 	u64 cs = off & ~(u64)(ss - 1), end = off + len;
-	u8 *tmp = kmalloc(MAX_EXTENT);
-	int ret = tmp ? 0 : -ENOMEM;
+	u64 span = ((end + ss - 1) & ~(u64)(ss - 1)) - cs;
+	int whole = off % ss == 0 && end % ss == 0;
+	/* As big as one piece can be: a small write takes a small buffer
+	 * (a 1 MiB one cost a 4 KiB write as much as its tree changes). */
+	u8 *tmp = NULL;
+	int ret = 0;
+
+	if (!whole) {
+		tmp = kmalloc(span < MAX_EXTENT ? span : MAX_EXTENT);
+		ret = tmp ? 0 : -ENOMEM;
+	}
 
 	while (ret == 0 && cs < end) {
 		u64 ce = (end + ss - 1) & ~(u64)(ss - 1), got = 0, freed = 0;
 		u64 max = cc && cc->c.type ? COMPRESS_MAX_RAM : MAX_EXTENT;
-		u64 from, to;
-		size_t rd;
 
 		if (ce - cs > max)
 			ce = cs + max;
-		memset(tmp, 0, ce - cs);
-		if ((cs < off || ce > end) && cs < size)
-			ret = file_read(w->fs, (struct fs_ino){ root->objectid,
-					ino }, cs, tmp, ce - cs, &rd);
-		from = off > cs ? off : cs;
-		to = end < ce ? end : ce;
-		memcpy(tmp + (from - cs), buf + (from - off), to - from);
+		if (!whole)
+			ret = fill_piece(w, root, ino, size, cs, ce, off, end,
+					 buf, tmp);
 		if (ret == 0)
-			ret = write_piece(w, root, ino, cs, tmp, ce - cs, cc,
-					  &got, &freed);
+			ret = write_piece(w, root, ino, cs,
+					  whole ? buf + (cs - off) : tmp,
+					  ce - cs, cc, &got, &freed);
 		if (ret)
 			break;
 		*nbytes = *nbytes + got - freed;

@@ -15,6 +15,7 @@
 #include "format.h"
 #include "tree_block.h"
 #include "volumes.h"
+#include "writeback.h"
 #include "ctree.h"
 #include "block_group.h"
 #include "fs.h"
@@ -123,6 +124,7 @@ struct fs_info {
 	struct completion cleaner_kick;	/* wakes the cleaner early */
 	u64 commit_interval_ns;		/* its period [I] */
 
+	struct writeback wb;		/* writes in flight, own locks */
 	struct chunk_map chunks;	/* logical -> physical, own lock */
 	struct tb_cache cache;		/* tree blocks, own lock */
 

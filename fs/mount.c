@@ -344,6 +344,7 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 	mutex_init(&fs->balance_lock, "balance_lock");
 	spin_init(&fs->trans_lock, "trans_lock");
 	spin_init(&fs->chunks.lock, "chunk_map");
+	writeback_init(fs);
 	ret = tb_cache_init(&fs->cache, TB_CACHE_BYTES);
 	if (ret)
 		goto out_free;
@@ -399,6 +400,11 @@ void fs_umount(struct fs_info *fs)
 			trans_free(fs->running);
 		fs->running = NULL;
 	}
+	/* After an abort, delayed writes may still be held or in flight
+	 * (to space no commit references): end them before freeing. */
+	if (writeback_wait(fs))
+		pr_err("%s: writes since the last commit failed",
+		       fs->dev->name);
 	bg_free_all(fs);
 	commit_root_free(fs);
 	subvol_free_all(fs);
@@ -439,12 +445,19 @@ int fs_is_read_only(const struct fs_info *fs)
 	return __atomic_load_n(&fs->read_only, __ATOMIC_ACQUIRE);
 }
 
-/* Commit the running transaction now. 0, -EROFS, or the commit's error. */
+/* Commit the running transaction now. 0, -EROFS, the commit's error, or
+ * else once the error of file data that failed to write since the last
+ * sync (fs/writeback.c, "Write errors": the commit still went through,
+ * as Linux's syncfs reports a writeback error without aborting). */
 int fs_sync(struct fs_info *fs)
 {
+	int ret, data_err;
+
 	if (fs_is_read_only(fs))
 		return fs_aborted(fs) ? -EROFS : 0;
-	return trans_commit(fs);
+	ret = trans_commit(fs);
+	data_err = writeback_data_error(fs);
+	return ret ? ret : data_err;
 }
 
 /* Name of a chunk type, as btrfs filesystem df prints it. */

@@ -7,8 +7,9 @@
  *     rewrite changed block group items and root items; each of these
  *     copies more blocks and queues more refs, so repeat until a round
  *     changes nothing;
- *  2. write every dirty tree block (each to new addresses: COW), then
- *     flush the device;
+ *  2. write every dirty tree block (each to new addresses: COW), many in
+ *     flight, wait for them and for the file data the changes started
+ *     writing (writeback.c), then flush the device;
  *  3. write the superblock copies pointing at the new roots, flush again;
  *  4. swap commit roots under commit_root_sem held for write, and only
  *     then give the space freed by this transaction back to the allocator
@@ -293,21 +294,23 @@ static int account_qgroups(struct trans *t)
 	return ret;
 }
 
-/* Step 2: write every dirty block, then flush. */
+/* Step 2: write every dirty block, many in flight, wait for them and the
+ * file data the changes wrote (writeback.c), then flush. */
 static int write_dirty(struct trans *t)
 {
 	struct fs_info *fs = t->fs;
 	struct tree_block *b;
-	int ret;
+	int ret = 0, ret2;
 
 	list_for_each_entry(b, &t->dirty, struct tree_block, dirty) {
 		ret = tree_block_write(fs, b);
-		if (ret) {
-			trans_abort(t, ret);
-			return ret;
-		}
+		if (ret)
+			break;
 	}
-	ret = blk_flush(fs->dev);
+	ret2 = writeback_wait(fs);
+	ret = ret ? ret : ret2;
+	if (ret == 0)
+		ret = blk_flush(fs->dev);
 	if (ret)
 		trans_abort(t, ret);
 	return ret;

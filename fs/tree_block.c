@@ -413,10 +413,11 @@ void tree_block_csum(const struct fs_info *fs, struct tree_block *b)
 }
 
 /*
- * Write a dirty block to every copy of its chunk, with its WRITTEN flag and
- * checksum set. Searches may be reading the block (the commit runs beside
- * them): the header is set under the block's write lock, the write goes
- * out under its read lock. Returns 0 or the device's error (logged).
+ * Start writing a dirty block to every copy of its chunk, with its WRITTEN
+ * flag and checksum set; writeback_wait() waits for it. Searches may be
+ * reading the block (the commit runs beside them): the header is set under
+ * the block's write lock, the bytes are copied out under its read lock.
+ * Returns 0 or the error of a refused request (logged).
  */
 int tree_block_write(struct fs_info *fs, struct tree_block *b)
 {
@@ -429,7 +430,7 @@ int tree_block_write(struct fs_info *fs, struct tree_block *b)
 		flags | BTRFS_HEADER_FLAG_WRITTEN);
 	tree_block_csum(fs, b);
 	downgrade_write(&b->lock);
-	ret = volumes_write(fs, b->start, b->data, b->len);
+	ret = writeback_submit(fs, WB_TREE, b->start, b->data, b->len);
 	up_read(&b->lock);
 	return ret;
 }

@@ -26,6 +26,7 @@
 
 #include "fs_info.h"
 #include "volumes.h"
+#include "writeback.h"
 
 /* Name of the profile bits of a chunk type, as btrfs-progs prints them. */
 const char *volumes_profile_name(u64 type)
@@ -320,8 +321,8 @@ const struct chunk_mapping *volumes_lookup(const struct fs_info *fs,
 
 /* Copy the chunk holding all of [logical, +len) into *out, under the map's
  * lock. Returns 0, or -ENOENT when no chunk holds it. */
-static int map_copy(struct fs_info *fs, u64 logical, u64 len,
-		    struct chunk_mapping *out)
+int volumes_map_copy(struct fs_info *fs, u64 logical, u64 len,
+		     struct chunk_mapping *out)
 {
 	const struct chunk_mapping *m;
 
@@ -352,22 +353,30 @@ int volumes_num_copies(struct fs_info *fs, u64 logical)
 {
 	struct chunk_mapping m;
 
-	return map_copy(fs, logical, 1, &m) ? 0 : (int)m.num_stripes;
+	return volumes_map_copy(fs, logical, 1, &m) ? 0 : (int)m.num_stripes;
+}
+
+static void read_end_io(struct bio *bio)
+{
+	complete(bio->private);
 }
 
 /*
- * Read len bytes at a logical address from copy `mirror` (0-based). The range
- * must lie in one chunk. Returns 0, -EIO with a message when unmapped or past
- * the end of the device, or the device's error.
+ * Start reading len bytes at a logical address from copy `mirror`
+ * (0-based) into buf; volumes_read_end waits for it. The range must lie in
+ * one chunk; delayed writes to it are waited for first (writeback.c).
+ * Returns 0 (then call volumes_read_end), -EINVAL for a bad mirror, -EIO
+ * with a message when unmapped or past the end of the device, or the
+ * error of a refused request.
  */
-int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
-		 u32 len)
+int volumes_read_start(struct fs_info *fs, u64 logical, int mirror,
+		       void *buf, u32 len, struct volumes_read_req *req)
 {
 	struct chunk_mapping m;
 	u64 phys;
 	int ret;
 
-	if (map_copy(fs, logical, len, &m)) {
+	if (volumes_map_copy(fs, logical, len, &m)) {
 		pr_err("logical %llu (+%u) is not in any chunk",
 		       (unsigned long long)logical, len);
 		return -EIO;
@@ -383,12 +392,55 @@ int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
 		       (unsigned long long)fs->dev->size);
 		return -EIO;
 	}
-	ret = blk_read(fs->dev, phys, buf, len);
+	writeback_wait_range(fs, logical, len);
+	memset(req, 0, sizeof(*req));
+	req->logical = logical;
+	req->vec.base = buf;
+	req->vec.len = len;
+	req->bio.dev = fs->dev;
+	req->bio.op = BLK_OP_READ;
+	req->bio.off = phys;
+	req->bio.len = len;
+	req->bio.vecs = &req->vec;
+	req->bio.nr_vecs = 1;
+	req->bio.end_io = read_end_io;
+	req->bio.private = &req->done;
+	completion_init(&req->done);
+	ret = blk_submit(&req->bio);
 	if (ret)
-		pr_err("%s: read of %u bytes at %llu (logical %llu) failed: %d",
-		       fs->dev->name, len, (unsigned long long)phys,
+		pr_err("%s: read of %u bytes at %llu (logical %llu) refused: "
+		       "%d", fs->dev->name, len, (unsigned long long)phys,
 		       (unsigned long long)logical, ret);
 	return ret;
+}
+
+/* Wait for a read volumes_read_start started. Returns 0 or the device's
+ * error (logged). */
+int volumes_read_end(struct fs_info *fs, struct volumes_read_req *req)
+{
+	int ret;
+
+	wait_for_completion(&req->done);
+	ret = req->bio.status;
+	if (ret)
+		pr_err("%s: read of %u bytes at %llu (logical %llu) failed: %d",
+		       fs->dev->name, req->vec.len,
+		       (unsigned long long)req->bio.off,
+		       (unsigned long long)req->logical, ret);
+	return ret;
+}
+
+/*
+ * Read len bytes at a logical address from copy `mirror` (0-based): see
+ * volumes_read_start.
+ */
+int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
+		 u32 len)
+{
+	struct volumes_read_req req;
+	int ret = volumes_read_start(fs, logical, mirror, buf, len, &req);
+
+	return ret ? ret : volumes_read_end(fs, &req);
 }
 
 /*
@@ -401,7 +453,7 @@ int volumes_write(struct fs_info *fs, u64 logical, const void *buf, u32 len)
 	u32 i;
 	int ret;
 
-	if (map_copy(fs, logical, len, &m)) {
+	if (volumes_map_copy(fs, logical, len, &m)) {
 		pr_err("write to logical %llu (+%u): not in any chunk",
 		       (unsigned long long)logical, len);
 		return -EIO;

@@ -5,6 +5,7 @@
 #ifndef FS_VOLUMES_H
 #define FS_VOLUMES_H
 
+#include <ghee/blk.h>
 #include <ghee/sync.h>
 
 #include "format.h"
@@ -38,10 +39,23 @@ int volumes_read_sys_array(struct fs_info *fs);
 int volumes_read_chunk_tree(struct fs_info *fs);
 const struct chunk_mapping *volumes_lookup(const struct fs_info *fs,
 					   u64 logical, u64 len);
+int volumes_map_copy(struct fs_info *fs, u64 logical, u64 len,
+		     struct chunk_mapping *out);
 int volumes_num_copies(struct fs_info *fs, u64 logical);
 int volumes_copy_all(struct fs_info *fs, struct chunk_mapping **out, u32 *n);
+/* A read in flight (volumes_read_start); the caller's, untouched by it. */
+struct volumes_read_req {
+	u64 logical;		/* first byte, for messages */
+	struct bio bio;
+	struct bio_vec vec;
+	struct completion done;	/* the bio ended */
+};
+
 int volumes_read(struct fs_info *fs, u64 logical, int mirror, void *buf,
 		 u32 len);
+int volumes_read_start(struct fs_info *fs, u64 logical, int mirror,
+		       void *buf, u32 len, struct volumes_read_req *req);
+int volumes_read_end(struct fs_info *fs, struct volumes_read_req *req);
 int volumes_write(struct fs_info *fs, u64 logical, const void *buf, u32 len);
 int volumes_add_chunk(struct fs_info *fs, const struct chunk_mapping *m);
 void volumes_remove_chunk(struct fs_info *fs, u64 logical);

@@ -10,6 +10,13 @@
  *  - an I/O error during a commit: the transaction aborts, the filesystem
  *    turns read-only and says so, and the disk keeps the previous commit,
  *    which mounts, checks clean and holds the data synced before;
+ *  - small data writes wait in memory (fs/writeback.c): none reaches the
+ *    disk before the commit, a read sees them at once, a commit makes
+ *    them durable, and what is held never passes its bound;
+ *  - a file data write that fails once is reported by the next sync
+ *    only, as Linux reports a writeback error, and aborts nothing (the
+ *    held copy is written again); one that fails for good aborts the
+ *    commit, which says so, and the disk keeps the previous commit;
  *  - names that cannot fit, refused before anything changed (no abort,
  *    still read-write): a full INODE_REF item without the EXTENDED_IREF
  *    feature (-EMLINK, for link and rename), a full DIR_ITEM of names
@@ -25,12 +32,15 @@
 
 #include "../../fs/format.h"
 #include "../../fs/fs.h"
+#include "../../fs/fs_info.h"
 #include "../../fs/super.h"
+#include "../../fs/transaction.h"
 #include "../../lib/crc32c.h"
 #include "shim/crc_pair.h"
 #include "shim/fault_dev.h"
 #include "shim/host.h"
 #include "test.h"
+#include "test_env.h"
 
 static struct fault_dev *fresh(uint64_t size, uint32_t nodesize)
 {
@@ -423,5 +433,229 @@ TEST(fs_write, long_names_refused_cleanly)
 
 	CHECK(d != NULL);
 	long_names(d);
+	fault_dev_free(d);
+}
+
+/* The last committed generation of fs. */
+static u64 committed(struct fs_info *fs)
+{
+	u64 gen;
+
+	down_read(&fs->commit_root_sem);
+	gen = fs->generation;
+	up_read(&fs->commit_root_sem);
+	return gen;
+}
+
+/* 4 KiB of a pattern of seed i. */
+static void pattern4k(u8 *buf, int i)
+{
+	int k;
+
+	for (k = 0; k < 4096; k++)
+		buf[k] = (u8)(i * 131 + k * 7 + (k >> 9));
+}
+
+TEST(fs_write, small_data_waits_in_memory_for_the_commit)
+{
+	struct fault_dev *d = fresh(128ull << 20, 0);
+	u8 buf[4096], back[4096];
+	struct fs_info *fs;
+	struct fs_ino ino;
+	char p[32];
+	size_t done;
+	int i, seen = 0;
+
+	CHECK(d != NULL);
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	CHECK_OK(fs_sync(fs));
+	/* The periodic commit may come between: then try the next file. */
+	for (i = 0; i < 20 && !seen; i++) {
+		u64 gen = committed(fs), writes = fault_dev_writes(d);
+
+		snprintf(p, sizeof(p), "/f%d", i);
+		pattern4k(buf, i);
+		CHECK_OK(fs_create(fs, p, 0644, &ino));
+		CHECK_OK(fs_write(fs, ino, 0, buf, sizeof(buf)));
+		if (committed(fs) != gen)
+			continue;
+		CHECK_EQ(fault_dev_writes(d), writes);	/* nothing went out */
+		CHECK_OK(fs_read(fs, ino, 0, back, sizeof(back), &done));
+		CHECK_EQ(done, sizeof(back));
+		CHECK(!memcmp(buf, back, sizeof(buf)));
+		seen = 1;
+	}
+	CHECK(seen);
+	CHECK_OK(fs_sync(fs));
+	fs_umount(fs);
+	CHECK_OK(fs_mount(fault_dev_blk(d), FS_MOUNT_RO, &fs));
+	CHECK_OK(fs_lookup(fs, p, 0, &ino));
+	CHECK_OK(fs_read(fs, ino, 0, back, sizeof(back), &done));
+	fs_umount(fs);
+	CHECK(!memcmp(buf, back, sizeof(buf)));
+	if (fsck_clean(d))
+		test_fail(__FILE__, __LINE__, "fsck found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
+	fault_dev_free(d);
+}
+
+/* 12 MiB of 4 KiB files with no sync: what writeback holds stays within
+ * its 8 MiB (plus the write being added); every file reads back. */
+TEST(fs_write, held_data_stays_within_its_bound)
+{
+	struct fault_dev *d = fresh(256ull << 20, 0);
+	u8 buf[4096], back[4096];
+	struct fs_info *fs;
+	struct fs_ino ino;
+	u64 most = 0;
+	char p[32];
+	size_t done;
+	int i;
+
+	CHECK(d != NULL);
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	CHECK_OK(fs_mkdir(fs, "/d", 0755));
+	for (i = 0; i < 3072; i++) {
+		u64 now;
+
+		snprintf(p, sizeof(p), "/d/f%d", i);
+		pattern4k(buf, i);
+		CHECK_OK(fs_create(fs, p, 0644, &ino));
+		CHECK_OK(fs_write(fs, ino, 0, buf, sizeof(buf)));
+		now = __atomic_load_n(&fs->wb.bytes, __ATOMIC_ACQUIRE);
+		most = now > most ? now : most;
+	}
+	CHECK(most > 0);
+	CHECK(most <= (8u << 20) + 4096);
+	for (i = 0; i < 3072; i += 97) {
+		snprintf(p, sizeof(p), "/d/f%d", i);
+		pattern4k(buf, i);
+		CHECK_OK(fs_lookup(fs, p, 0, &ino));
+		CHECK_OK(fs_read(fs, ino, 0, back, sizeof(back), &done));
+		CHECK(!memcmp(buf, back, sizeof(buf)));
+	}
+	CHECK_OK(fs_sync(fs));
+	fs_umount(fs);
+	if (fsck_clean(d))
+		test_fail(__FILE__, __LINE__, "fsck found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
+	fault_dev_free(d);
+}
+
+/* Mount d read-write with no periodic commit: a test's held writes stay
+ * held until its sync, however slow the machine. */
+static struct fs_info *mount_no_committer(struct fault_dev *d)
+{
+	struct fs_info *fs;
+
+	if (fs_mount(fault_dev_blk(d), 0, &fs))
+		return NULL;
+	trans_stop_committer(fs);
+	return fs;
+}
+
+/* Write 64 KiB of pattern seed to new file path of fs, the data held
+ * (not yet on the disk); return its device offset (0: not found). */
+static u64 held_file(struct fs_info *fs, const char *path, int seed)
+{
+	static u8 buf[65536];
+	struct fs_ino ino;
+	int k;
+
+	for (k = 0; k < 16; k++)
+		pattern4k(buf + k * 4096, seed + k);
+	if (fs_create(fs, path, 0644, &ino) ||
+	    fs_write(fs, ino, 0, buf, sizeof(buf)))
+		return 0;
+	return phys(fs, first_extent(fs, path), 0);
+}
+
+/* Whether path of fs holds held_file's 64 KiB of seed. */
+static int holds(struct fs_info *fs, const char *path, int seed)
+{
+	static u8 back[65536];
+	u8 want[4096];
+	struct fs_ino ino;
+	size_t done;
+	int k;
+
+	if (fs_lookup(fs, path, 0, &ino) ||
+	    fs_read(fs, ino, 0, back, sizeof(back), &done) ||
+	    done != sizeof(back))
+		return 0;
+	for (k = 0; k < 16; k++) {
+		pattern4k(want, seed + k);
+		if (memcmp(want, back + k * 4096, 4096))
+			return 0;
+	}
+	return 1;
+}
+
+TEST(fs_write, data_write_error_reported_once_by_sync)
+{
+	struct fault_dev *d = fresh(128ull << 20, 0);
+	struct fs_info *fs;
+	struct fs_ino ino;
+	u64 at, errs;
+
+	CHECK(d != NULL);
+	CHECK((fs = mount_no_committer(d)) != NULL);
+	at = held_file(fs, "/f", 1);
+	CHECK(at != 0);
+	errs = fault_dev_errors(d);
+	fault_dev_fail_range(d, FAULT_IO_WRITE, at, 4096, 0);
+	host_console_capture(1);
+	CHECK_EQ(fs_sync(fs), -EIO);	/* the write's error, once */
+	CHECK(strstr(host_console_output(), "written again") != NULL);
+	host_console_capture(0);
+	CHECK_EQ(fault_dev_errors(d), errs + 1);
+	CHECK(!fs_is_read_only(fs));
+	CHECK(holds(fs, "/f", 1));
+	CHECK_OK(fs_create(fs, "/g", 0644, &ino));
+	CHECK_OK(fs_sync(fs));		/* reported once only */
+	fs_umount(fs);
+	CHECK_OK(fs_mount(fault_dev_blk(d), FS_MOUNT_RO, &fs));
+	CHECK(holds(fs, "/f", 1));
+	fs_umount(fs);
+	if (fsck_clean(d))
+		test_fail(__FILE__, __LINE__, "fsck found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__,
+				 fault_dev_btrfs_check_data(d));
+	fault_dev_free(d);
+}
+
+TEST(fs_write, data_write_failing_for_good_aborts_the_commit)
+{
+	struct fault_dev *d = fresh(128ull << 20, 0);
+	struct fs_info *fs;
+	struct fs_ino ino;
+	u64 at;
+
+	CHECK(d != NULL);
+	CHECK((fs = mount_no_committer(d)) != NULL);
+	CHECK(held_file(fs, "/f", 1) != 0);
+	CHECK_OK(fs_sync(fs));
+	at = held_file(fs, "/g", 2);
+	CHECK(at != 0);
+	fault_dev_fail_range(d, FAULT_IO_WRITE, at, 4096, 1);
+	host_console_capture(1);
+	CHECK_EQ(fs_sync(fs), -EIO);
+	CHECK(strstr(host_console_output(), "read-only") != NULL);
+	host_console_capture(0);
+	CHECK(fs_is_read_only(fs));
+	fs_umount(fs);
+	fault_dev_clear_errors(d);
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	CHECK(holds(fs, "/f", 1));
+	CHECK_EQ(fs_lookup(fs, "/g", 0, &ino), -ENOENT);
+	fs_umount(fs);
+	if (fsck_clean(d))
+		test_fail(__FILE__, __LINE__, "fsck found errors");
+	else
+		test_btrfs_check(__FILE__, __LINE__,
+				 fault_dev_btrfs_check_data(d));
 	fault_dev_free(d);
 }
