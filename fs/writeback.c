@@ -157,35 +157,36 @@ static int rewrite_data(struct fs_info *fs, struct wb_run *r)
 	return ret;
 }
 
-/* Wait for r, deal with its error, free it. Caller holds io_lock and
- * took r off the list. */
-static void reap_run(struct fs_info *fs, struct wb_run *r)
+/* Wait for r and deal with its error. Caller holds io_lock; r stays on
+ * wb.inflight meanwhile, so a reader of its range still waits for it. */
+static void finish_run(struct fs_info *fs, struct wb_run *r)
 {
 	int status;
 
 	wait_for_completion(&r->done);
 	status = __atomic_load_n(&r->status, __ATOMIC_ACQUIRE);
-	if (status) {
-		pr_err("%s: write of %llu bytes of %s at logical %llu failed: "
-		       "%d", fs->dev->name, (unsigned long long)r->len,
-		       r->kind == WB_DATA ? "file data" : "tree blocks",
-		       (unsigned long long)r->logical, status);
-		if (r->kind == WB_DATA && rewrite_data(fs, r) == 0) {
-			pr_warn("%s: file data at logical %llu written "
-				"again; the next sync reports the error",
-				fs->dev->name, (unsigned long long)r->logical);
-			keep_error(fs, &fs->wb.data_err, status);
-		} else {
-			keep_error(fs, &fs->wb.err, status);
-		}
+	if (!status)
+		return;
+	pr_err("%s: write of %llu bytes of %s at logical %llu failed: %d",
+	       fs->dev->name, (unsigned long long)r->len,
+	       r->kind == WB_DATA ? "file data" : "tree blocks",
+	       (unsigned long long)r->logical, status);
+	if (r->kind == WB_DATA && rewrite_data(fs, r) == 0) {
+		pr_warn("%s: file data at logical %llu written again; the "
+			"next sync reports the error", fs->dev->name,
+			(unsigned long long)r->logical);
+		keep_error(fs, &fs->wb.data_err, status);
+	} else {
+		keep_error(fs, &fs->wb.err, status);
 	}
-	free_writes(&r->writes);
-	kfree(r->vecs);
-	kfree(r);
 }
 
-/* Reap the oldest runs until at most keep bytes are in flight. Caller
- * holds io_lock. */
+/*
+ * Reap the oldest runs until at most keep bytes are in flight. Caller
+ * holds io_lock. A run leaves wb.inflight only once it has ended (and
+ * been written again after an error): a reader that finds no overlapping
+ * run there may read the disk (writeback_wait_range).
+ */
 static void reap_until(struct fs_info *fs, u64 keep)
 {
 	struct wb_run *r;
@@ -197,10 +198,15 @@ static void reap_until(struct fs_info *fs, u64 keep)
 			return;
 		}
 		r = list_entry(fs->wb.inflight.next, struct wb_run, link);
+		spin_unlock(&fs->wb.lock);
+		finish_run(fs, r);
+		spin_lock(&fs->wb.lock);
 		list_del_init(&r->link);
 		__atomic_sub_fetch(&fs->wb.bytes, r->len, __ATOMIC_RELEASE);
 		spin_unlock(&fs->wb.lock);
-		reap_run(fs, r);
+		free_writes(&r->writes);
+		kfree(r->vecs);
+		kfree(r);
 	}
 }
 
