@@ -278,10 +278,6 @@ int balance_groups(struct fs_info *fs, struct balance_ctl *c)
 	u32 n;
 	int ret = list_groups(fs, &v, &n);
 
-	/* Relocation cannot walk a half-dropped tree: let the cleaner
-	 * finish the deleted subvolumes first. */
-	if (ret == 0)
-		ret = fs_subvol_sync(fs);
 	if (ret == 0) {
 		set_targets(fs, &c->req);
 		ret = relocate_chosen(fs, c, v, n);

@@ -69,9 +69,11 @@
  * again), but every slice walks every tree, multiplying a metadata
  * group's cost by the number of slices.
  *
- * Refused before anything moves: a deleted subvolume still being dropped
- * (its half-dropped tree cannot be walked; `subvolume sync` first),
- * relocation trees Linux left, a tree log not replayed, mixed groups.
+ * A half-dropped tree cannot be walked: each group waits for the cleaner
+ * to drop the deleted subvolumes first, and again when one is deleted
+ * before its commit starts (btrfs/252 deletes snapshots beside balances).
+ * Refused before anything moves: relocation trees Linux left, a tree log
+ * not replayed, mixed groups.
  * Locking: the walk runs inside the commit, holding fs->trans_sem for
  * write; it reads blocks with tree-block locks as searches do, and fixes
  * a block in place holding that block's lock for write.
@@ -393,10 +395,10 @@ static int list_trees(struct reloc *r, struct tree_ref **out, u32 *nout)
 			break;
 		}
 		if (D_GET32(struct d_root_item, item, refs) == 0) {
-			pr_err("relocation: deleted subvolume %llu is still "
-			       "being cleaned; run subvolume sync first",
-			       (unsigned long long)k.objectid);
-			ret = -EBUSY;
+			/* a deleted subvolume the cleaner has not dropped
+			 * yet: reloc_block_group waits for it, then tries
+			 * again */
+			ret = -EAGAIN;
 			break;
 		}
 		ret = backref_grow((void **)&v, &cap, n, sizeof(*v));
@@ -702,10 +704,17 @@ int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
 	u64map_init(&r.data, 1);
 	u64map_init(&r.blocks, 1);
 	/* Step 1: what was allocated in it before it turned read-only is
-	 * committed, so no block the walk meets in it is unwritten. */
-	ret = trans_commit(fs);
-	if (ret == 0)
-		ret = trans_commit_with(fs, relocate_in_commit, &r, 1);
+	 * committed, so no block the walk meets in it is unwritten. The
+	 * walk covers live trees only, so deleted subvolumes are dropped
+	 * first (as subvolume sync waits); one deleted meanwhile sends it
+	 * back here (-EAGAIN, nothing changed). */
+	do {
+		ret = fs_subvol_sync(fs);
+		if (ret == 0)
+			ret = trans_commit(fs);
+		if (ret == 0)
+			ret = trans_commit_with(fs, relocate_in_commit, &r, 1);
+	} while (ret == -EAGAIN);
 	if (ret == 0 && r.stopped)
 		ret = -ECANCELED;	/* made writable again below */
 	if (ret == 0) {
