@@ -30,7 +30,7 @@ btrfs_check() {
 	shift
 	out=$(btrfs check "$@" "$img" 2>&1)
 	local rc=$?
-	if [ $rc -ne 0 ] || ! echo "$out" | grep -q "no error found"; then
+	if [ $rc -ne 0 ] || ! grep -q "no error found" <<<"$out"; then
 		echo "# btrfs check exit status $rc"
 		echo "$out" | grep -vE "^\[|^Opening|^Checking|^UUID" | head -n 12 | say
 		return 1
@@ -44,5 +44,5 @@ fsck_clean() {
 	local out
 	out=$(printf 'fsck vda\n' | "$GHEE" "ro:$1" 2>&1)
 	echo "$out" | grep "^fsck:\|^error" | head -n 6 | say
-	echo "$out" | grep -q "^fsck: .*: no errors$"
+	grep -q "^fsck: .*: no errors$" <<<"$out"
 }
