@@ -22,6 +22,8 @@
  * a dedupe scan (share_await_scan), so that each run, however its tasks
  * are scheduled, scans (and defragments) beside writers.
  */
+#include <stdbool.h>
+
 #include <ghee/errno.h>
 
 #include <ghee/alloc.h>
@@ -67,6 +69,18 @@ static int gather(struct stress_task *t, struct fs_ino *v, uint32_t *n)
 	return 0;
 }
 
+/* Whether a dedupe scan or a defrag ended in one of the two ways that are
+ * no failure: its file or snapshot gone meanwhile (counted as vanished),
+ * or the stop cancelling it. */
+static bool share_skipped(struct stress_task *t, int ret)
+{
+	if (ret == -ENOENT) {
+		t->count[FS_STRESS_VANISHED]++;
+		return true;
+	}
+	return ret == -ECANCELED && stress_stopping(t);
+}
+
 /* One dedupe scan; 0 or a failure. */
 static int share_dedupe(struct stress_task *t, struct fs_ino *v)
 {
@@ -77,12 +91,8 @@ static int share_dedupe(struct stress_task *t, struct fs_ino *v)
 	if (ret || n < 2)
 		return ret;
 	ret = fs_dedupe_scan(t->s->fs, v, n, SHARE_MIN, &rep);
-	if (ret == -ECANCELED && stress_stopping(t))
+	if (share_skipped(t, ret))
 		return 0;
-	if (ret == -ENOENT) {
-		t->count[FS_STRESS_VANISHED]++;
-		return 0;
-	}
 	if (ret)
 		return stress_fail(t, "dedupe scan of %u files: %s (errno %d)",
 				   n, cmd_fs_err_text(ret), -ret);
@@ -106,12 +116,8 @@ static int share_defrag(struct stress_task *t)
 	ret = fs_lookup(s->fs, t->path, 0, &ino);
 	if (ret == 0)
 		ret = fs_defrag(s->fs, ino, &o, &rep);
-	if (ret == -ECANCELED && stress_stopping(t))
+	if (share_skipped(t, ret))
 		return 0;
-	if (ret == -ENOENT) {
-		t->count[FS_STRESS_VANISHED]++;
-		return 0;
-	}
 	if (ret)
 		return stress_fail(t, "defrag %s: %s (errno %d)", t->path,
 				   cmd_fs_err_text(ret), -ret);
