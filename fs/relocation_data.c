@@ -54,10 +54,10 @@ struct piece {
 };
 
 /*
- * Start reading piece p into copier c: the first piece, or the one after
- * p. 0 when started, 1 when there is none (the last extent was copied, or
- * a stop was asked before a new extent: then only the extents before it
- * stay moves), or <0.
+ * Start reading a piece into copier c: the first one, or the one after
+ * p (the last started); p becomes it. 0 when started, 1 when there is
+ * none (the last extent was started, or a stop was asked before a new
+ * extent: then only the extents before it stay moves), or <0.
  */
 static int start_piece(struct reloc *r, struct data_copy *c,
 		       struct piece *p, int first)
@@ -106,41 +106,52 @@ static int finish_piece(struct reloc *r, struct data_copy *c,
 	return ret;
 }
 
+/* Pieces read ahead: reads in flight while one piece is checked. */
+#define COPIERS 4
+
 /*
  * Step 2: copy every data extent of the group to a new place, a chunk
- * (DATA_COPY_CHUNK) at a time with two copiers in turn: the disk reads
- * the next piece while this one is checked and handed to the delayed
- * writes (writeback.c), and no write is waited for here (the commit
- * waits for them all before its superblock). Asked to stop (r->stop)
- * before an extent, it keeps only the extents copied so far as moves
- * (the commit fixes their references as usual; the group keeps the
- * rest) and sets r->stopped.
+ * (DATA_COPY_CHUNK) at a time through COPIERS copiers in turn: the disk
+ * reads the next pieces while this one is checked and handed to the
+ * delayed writes (writeback.c), and no write is waited for here (the
+ * commit waits for them all before its superblock). Pieces finish in
+ * order. Asked to stop (r->stop) before an extent, it keeps only the
+ * extents copied so far as moves (the commit fixes their references as
+ * usual; the group keeps the rest) and sets r->stopped.
  */
 int reloc_move_data(struct reloc *r)
 {
-	struct data_copy c[2] = { 0 };
-	struct piece p = { 0 }, next;
-	int k = 0, more, ret = data_copy_init(r->fs, &c[0]);
+	struct data_copy c[COPIERS] = { 0 };
+	struct piece p[COPIERS], at = { 0 };
+	u32 head = 0, n = 0, i;
+	int first = 1, more = 0, ret = 0;
 
-	if (ret == 0)
-		ret = data_copy_init(r->fs, &c[1]);
+	for (i = 0; i < COPIERS && ret == 0; i++)
+		ret = data_copy_init(r->fs, &c[i]);
 	if (ret == 0)
 		ret = collect_data(r);
-	more = ret ? 1 : start_piece(r, &c[0], &p, 1);
-	if (more < 0)
-		ret = more;
-	while (ret == 0 && more == 0) {
-		next = p;
-		more = start_piece(r, &c[k ^ 1], &next, 0);
-		ret = finish_piece(r, &c[k], &p);
-		if (more < 0 && ret == 0)
+	while (ret == 0) {
+		/* p[head..head + n) (mod COPIERS) are being read */
+		while (more == 0 && n < COPIERS) {
+			i = (head + n) % COPIERS;
+			more = start_piece(r, &c[i], &at, first);
+			first = 0;
+			if (more == 0) {
+				p[i] = at;
+				n++;
+			}
+		}
+		if (more < 0)
 			ret = more;
-		else if (more == 0 && ret)
-			data_copy_read_end(r->fs, &c[k ^ 1]);	/* its buffer */
-		p = next;
-		k ^= 1;
+		if (ret || n == 0)
+			break;
+		ret = finish_piece(r, &c[head], &p[head]);
+		head = (head + 1) % COPIERS;
+		n--;
 	}
-	data_copy_free(&c[0]);
-	data_copy_free(&c[1]);
+	for (; n; n--, head = (head + 1) % COPIERS)
+		data_copy_read_end(r->fs, &c[head]);	/* free its buffer */
+	for (i = 0; i < COPIERS; i++)
+		data_copy_free(&c[i]);
 	return ret;
 }
