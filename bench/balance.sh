@@ -4,9 +4,12 @@
 # its data fills 6 or more data chunks, and 10 read-only snapshots of it
 # with a few files rewritten between them. Linux and ghee, each in QEMU
 # with the same settings on a copy of that image of its own, time: a full
-# send of the last snapshot to a raw disk (send alone); a full balance
-# (balance alone); then a second full balance with the same send started
-# at the same moment (both at once: each's time from the common start).
+# balance (balance alone); a full send of the last snapshot to a raw disk
+# (send alone); then a second full balance with the same send started at
+# the same moment (both at once: each's time from the common start). Both
+# sends read the data as a balance laid it out (with the send alone
+# first, on the host-made layout, ghee's send alone ran up to twice as
+# long as its send beside a balance, so together/alone read below 1).
 # Prints `RESULT name value unit`, the ghee/Linux ratios (Linux time /
 # ghee time: above 1 means ghee is faster) and, for each system, how
 # much slower send and balance ran together than alone (together/alone).
@@ -66,11 +69,11 @@ disks() {
 cat > "$out/balance-linux.sh" <<'SH'
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 mount /dev/vda /mnt || exit 1
-t0=$(lbio now); btrfs send -q -f /dev/vdb /mnt/s10 || exit 1; sync; t1=$(lbio now)
-echo "RESULT linux_send_alone_ms $(ms $t0 $t1) ms"
 t0=$(lbio now); btrfs balance start --full-balance /mnt >/dev/null || exit 1
 sync; t1=$(lbio now)
 echo "RESULT linux_balance_alone_ms $(ms $t0 $t1) ms"
+t0=$(lbio now); btrfs send -q -f /dev/vdb /mnt/s10 || exit 1; sync; t1=$(lbio now)
+echo "RESULT linux_send_alone_ms $(ms $t0 $t1) ms"
 t0=$(lbio now)
 (btrfs balance start --full-balance /mnt >/dev/null && sync &&
 	lbio now > /tmp/bal_end) &
@@ -92,8 +95,9 @@ MACHINE=q35 TIMEOUT=${TIMEOUT:-3600} "$LB" script "$out/balance-linux.sh" \
 # the other (the first is "ghee", the next "ghee2", ...).
 ghee_run() {	# NAME KERNEL
 	echo "bench/balance: $1 ($2) in QEMU" >&2
-	printf '%s\n' "mount vda" "time send -q -f vdb /s10" \
+	printf '%s\n' "mount vda" \
 		"time btrfs balance start --full-balance /" "sync" \
+		"time send -q -f vdb /s10" \
 		"time btrfs balance start --full-balance / &" "time send -q -f vdc /s10" \
 		"wait" "umount /" "poweroff" |
 		KERNEL=$2 DISKS="$(disks "$1")" scripts/run.sh \
