@@ -4,20 +4,29 @@
 # its data fills 6 or more data chunks, and 10 read-only snapshots of it
 # with a few files rewritten between them. Linux and ghee, each in QEMU
 # with the same settings on a copy of that image of its own, time: a full
-# send of the last snapshot to a raw disk (send alone); a full balance
-# (balance alone); then a second full balance with the same send started
-# at the same moment (both at once: each's time from the common start).
+# balance (balance alone); a full send of the last snapshot to a raw disk
+# (send alone); then a second full balance with the same send started at
+# the same moment (both at once: each's time from the common start). Both
+# sends read the data as a balance laid it out (with the send alone
+# first, on the host-made layout, ghee's send alone ran up to twice as
+# long as its send beside a balance, so together/alone read below 1).
 # Prints `RESULT name value unit`, the ghee/Linux ratios (Linux time /
 # ghee time: above 1 means ghee is faster) and, for each system, how
 # much slower send and balance ran together than alone (together/alone).
 # Every image must pass `btrfs check` after, and ghee's send streams
 # `btrfs receive --dump`. Needs root (loop mount) and btrfs-progs.
-# Settings: SMP (1), MEM (512M), ACCEL (tcg), BAL_MB.
+# Settings: SMP (1), MEM (512M), ACCEL (tcg), BAL_MB; KERNELS
+# ("build/kernel.elf") lists ghee kernels to run after Linux (to compare
+# two builds under the same load).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 . bench/image.sh
 BAL_MB=${BAL_MB:-300}
+KERNELS=${KERNELS:-build/kernel.elf}
+# ghee runs without its lock-order checker, as bench/kernel.sh: the
+# figures are those of a production kernel.
+export APPEND="${APPEND:-} lockdep=off"
 src=$out/balance-src
 img=$out/balance.img
 echo "bench/balance: $BAL_MB MiB, 10 snapshots (smp=$SMP mem=$MEM" \
@@ -60,11 +69,11 @@ disks() {
 cat > "$out/balance-linux.sh" <<'SH'
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 mount /dev/vda /mnt || exit 1
-t0=$(lbio now); btrfs send -q -f /dev/vdb /mnt/s10 || exit 1; sync; t1=$(lbio now)
-echo "RESULT linux_send_alone_ms $(ms $t0 $t1) ms"
 t0=$(lbio now); btrfs balance start --full-balance /mnt >/dev/null || exit 1
 sync; t1=$(lbio now)
 echo "RESULT linux_balance_alone_ms $(ms $t0 $t1) ms"
+t0=$(lbio now); btrfs send -q -f /dev/vdb /mnt/s10 || exit 1; sync; t1=$(lbio now)
+echo "RESULT linux_send_alone_ms $(ms $t0 $t1) ms"
 t0=$(lbio now)
 (btrfs balance start --full-balance /mnt >/dev/null && sync &&
 	lbio now > /tmp/bal_end) &
@@ -82,48 +91,66 @@ MACHINE=q35 TIMEOUT=${TIMEOUT:-3600} "$LB" script "$out/balance-linux.sh" \
 
 # ghee: the balance of the third row runs as a background job; its
 # `time:` line follows its "Done" line, the send's follows nothing of it.
-echo "bench/balance: ghee in QEMU" >&2
-printf '%s\n' "mount vda" "time send -q -f vdb /s10" \
-	"time btrfs balance start --full-balance /" "sync" \
-	"time btrfs balance start --full-balance / &" "time send -q -f vdc /s10" \
-	"wait" "umount /" "poweroff" |
-	KERNEL=build/kernel.elf DISKS="$(disks ghee)" scripts/run.sh \
-	> "$out/balance-ghee.log" 2>&1 ||
-	{ echo "bench/balance: the ghee run failed, see $out/balance-ghee.log" >&2; exit 1; }
-awk '{ sub(/\r$/, "") }
-/^Done, had to relocate/ { done = 1; next }
-/^time: / { if (done) b[nb++] = $2; else s[ns++] = $2; done = 0; next }
-{ done = 0 }
-END {
-	if (nb != 2 || ns != 2) {
-		print "bench/balance: ghee printed " ns " send and " nb " balance times" > "/dev/stderr"
-		exit 1
-	}
-	printf "RESULT ghee_send_alone_ms %d ms\nRESULT ghee_balance_alone_ms %d ms\n", s[0], b[0]
-	printf "RESULT ghee_send_during_ms %d ms\nRESULT ghee_balance_during_ms %d ms\n", s[1], b[1]
-}' "$out/balance-ghee.log" > "$out/balance-ghee.txt" ||
-	{ echo "bench/balance: see $out/balance-ghee.log" >&2; exit 1; }
+# Each kernel of KERNELS runs on a fresh copy of the image, one after
+# the other (the first is "ghee", the next "ghee2", ...).
+ghee_run() {	# NAME KERNEL
+	echo "bench/balance: $1 ($2) in QEMU" >&2
+	printf '%s\n' "mount vda" \
+		"time btrfs balance start --full-balance /" "sync" \
+		"time send -q -f vdb /s10" \
+		"time btrfs balance start --full-balance / &" "time send -q -f vdc /s10" \
+		"wait" "umount /" "poweroff" |
+		KERNEL=$2 DISKS="$(disks "$1")" scripts/run.sh \
+		> "$out/balance-$1.log" 2>&1 ||
+		{ echo "bench/balance: the $1 run failed, see $out/balance-$1.log" >&2; return 1; }
+	awk -v o="$1" '{ sub(/\r$/, "") }
+	/^Done, had to relocate/ { done = 1; next }
+	/^time: / { if (done) b[nb++] = $2; else s[ns++] = $2; done = 0; next }
+	{ done = 0 }
+	END {
+		if (nb != 2 || ns != 2) {
+			print "bench/balance: " o " printed " ns " send and " nb " balance times" > "/dev/stderr"
+			exit 1
+		}
+		printf "RESULT %s_send_alone_ms %d ms\nRESULT %s_balance_alone_ms %d ms\n", o, s[0], o, b[0]
+		printf "RESULT %s_send_during_ms %d ms\nRESULT %s_balance_during_ms %d ms\n", o, s[1], o, b[1]
+	}' "$out/balance-$1.log" > "$out/balance-$1.txt" ||
+		{ echo "bench/balance: see $out/balance-$1.log" >&2; return 1; }
+}
+names=
+i=1
+for k in $KERNELS; do
+	n=ghee; [ $i = 1 ] || n=ghee$i
+	ghee_run $n "$k" || exit 1
+	names="$names $n"
+	i=$((i + 1))
+done
 
-for s in linux ghee; do
+for s in linux $names; do
 	btrfs check "$out/balance-$s.img" > "$out/balance-check-$s.txt" 2>&1 ||
 		{ echo "bench/balance: btrfs check failed on $s's image, see $out/balance-check-$s.txt" >&2; exit 1; }
 done
-for d in s1 s2; do
-	btrfs receive --dump -e -f "$out/balance-ghee-$d.img" > /dev/null 2> "$out/balance-dump-$d.err" ||
-		{ echo "bench/balance: btrfs receive --dump refused ghee's stream $d, see $out/balance-dump-$d.err" >&2; exit 1; }
+for n in $names; do
+	for d in s1 s2; do
+		btrfs receive --dump -e -f "$out/balance-$n-$d.img" > /dev/null 2> "$out/balance-dump-$n-$d.err" ||
+			{ echo "bench/balance: btrfs receive --dump refused $n's stream $d, see $out/balance-dump-$n-$d.err" >&2; exit 1; }
+	done
 done
 res=$out/balance-results.txt
-cat "$out/balance-linux.txt" "$out/balance-ghee.txt" > "$res"
+cat "$out/balance-linux.txt" $(printf "$out/balance-%s.txt " $names) > "$res"
 cat "$res"
-awk '{ v[$2] = $3 } END {
+awk -v names="$names" '{ v[$2] = $3 } END {
 	split("send_alone balance_alone send_during balance_during", k, " ")
-	for (i = 1; i <= 4; i++) {
-		g = v["ghee_" k[i] "_ms"]; l = v["linux_" k[i] "_ms"]
-		printf "%s: ghee %d ms, linux %d ms\n", k[i], g, l
-		printf "RESULT ratio_%s %.2f x\n", k[i], (g > 0 ? l / g : 0)
-	}
-	split("ghee linux", o, " ")
-	for (i = 1; i <= 2; i++) {
+	no = split(names, o, " ")
+	for (j = 1; j <= no; j++)
+		for (i = 1; i <= 4; i++) {
+			g = v[o[j] "_" k[i] "_ms"]; l = v["linux_" k[i] "_ms"]
+			printf "%s: %s %d ms, linux %d ms\n", k[i], o[j], g, l
+			p = o[j] == "ghee" ? "" : o[j] "_"
+			printf "RESULT %sratio_%s %.2f x\n", p, k[i], (g > 0 ? l / g : 0)
+		}
+	o[++no] = "linux"
+	for (i = 1; i <= no; i++) {
 		sa = v[o[i] "_send_alone_ms"]; ba = v[o[i] "_balance_alone_ms"]
 		printf "RESULT %s_send_together_vs_alone %.2f x\n", o[i],
 		       (sa > 0 ? v[o[i] "_send_during_ms"] / sa : 0)

@@ -97,6 +97,32 @@ int csum_lookup(struct fs_info *fs, u64 logical, u32 nsectors, u8 *sums,
 #define CSUM_ITEM_BYTES 1024
 
 /*
+ * Insert nsectors checksums already computed (sums, in sector order) for
+ * the data at logical (sector aligned, just written to a newly allocated
+ * extent): relocation and defrag, which checked the old sums against the
+ * data they copy, insert those. Caller is inside a change. Returns 0 or <0.
+ */
+int csum_insert_sums(struct trans *t, u64 logical, const u8 *sums,
+		     u32 nsectors)
+{
+	struct fs_info *fs = t->fs;
+	u32 cs = fs->csum_size, max = CSUM_ITEM_BYTES / cs, n;
+	int ret = 0;
+
+	while (nsectors && ret == 0) {
+		struct key k = { BTRFS_EXTENT_CSUM_OBJECTID,
+				 BTRFS_EXTENT_CSUM_KEY, logical };
+
+		n = nsectors > max ? max : nsectors;
+		ret = ctree_insert_item(t, &fs->csum_root, &k, sums, n * cs);
+		logical += (u64)n * fs->sectorsize;
+		sums += n * cs;
+		nsectors -= n;
+	}
+	return ret;
+}
+
+/*
  * Insert the checksums of len bytes of data at logical (sector aligned,
  * just written to a newly allocated extent). Caller is inside a change.
  * Returns 0 or <0.
@@ -110,15 +136,12 @@ int csum_insert(struct trans *t, u64 logical, const u8 *data, u64 len)
 	int ret = 0;
 
 	while (len && ret == 0) {
-		struct key k = { BTRFS_EXTENT_CSUM_OBJECTID,
-				 BTRFS_EXTENT_CSUM_KEY, logical };
-
 		n = len / ss > max ? max : (u32)(len / ss);
 		for (i = 0; i < n; i++) {
 			csum_data(fs, data + (u64)i * ss, ss, one);
 			memcpy(sums + i * cs, one, cs);
 		}
-		ret = ctree_insert_item(t, &fs->csum_root, &k, sums, n * cs);
+		ret = csum_insert_sums(t, logical, sums, n);
 		logical += (u64)n * ss;
 		data += (u64)n * ss;
 		len -= (u64)n * ss;

@@ -3,10 +3,11 @@
  * (DATA_COPY_CHUNK) is gathered from one old range (relocation) or from
  * several (defrag: the items of a run), every sector that has a checksum
  * is checked against it (bad data is not moved: -EIO), then the chunk is
- * written to its new place in one write and the checksums are inserted
- * for it; sectors without one (prealloc, nodatasum) get none. The old
- * checksums stay until the old extent's last reference goes. Caller is
- * inside a transaction (the commit, for both users).
+ * written to its new place in one delayed write (writeback.c) and the
+ * checked checksums are inserted for it; sectors without one (prealloc,
+ * nodatasum) get none. The old checksums stay until the old extent's
+ * last reference goes. Caller is inside a transaction (the commit, for
+ * both users).
  */
 #include <ghee/errno.h>
 
@@ -18,6 +19,7 @@
 #include "fs_info.h"
 #include "transaction.h"
 #include "volumes.h"
+#include "writeback.h"
 
 int data_copy_init(struct fs_info *fs, struct data_copy *c)
 {
@@ -41,70 +43,83 @@ void data_copy_free(struct data_copy *c)
 }
 
 /*
- * Read len bytes (whole sectors, at most what is left of the chunk from
- * at) of old data into the chunk at byte at, checking them against their
- * checksums; the chunk remembers which sectors had one.
+ * Start reading len bytes (whole sectors, at most what is left of the
+ * chunk from at) of old data into the chunk at byte at, and look up their
+ * checksums while the disk reads; the chunk remembers which sectors had
+ * one. data_copy_read_end waits for the read and checks the data. One
+ * read per copier at a time; the caller may start another copier's read
+ * meanwhile (relocation keeps the disk busy so).
  */
-int data_copy_read(struct fs_info *fs, struct data_copy *c, u64 old,
-		   u32 at, u32 len)
+int data_copy_read_start(struct fs_info *fs, struct data_copy *c, u64 old,
+			 u32 at, u32 len)
 {
-	u32 ss = fs->sectorsize, cs = fs->csum_size, i, ns = len / ss;
-	u32 s0 = at / ss;
+	u32 ss = fs->sectorsize, s0 = at / ss;
+	int ret = volumes_read_start(fs, old, 0, c->buf + at, len, &c->req);
+
+	if (ret)
+		return ret;
+	c->old = old;
+	c->at = at;
+	c->len = len;
+	c->lookup_err = csum_lookup(fs, old, len / ss,
+				    c->sums + (u64)s0 * fs->csum_size,
+				    c->present + s0);
+	return 0;
+}
+
+/* Wait for the read data_copy_read_start started (always, even after an
+ * error) and check its sectors against their checksums. */
+int data_copy_read_end(struct fs_info *fs, struct data_copy *c)
+{
+	u32 ss = fs->sectorsize, cs = fs->csum_size, i, ns = c->len / ss;
+	u32 s0 = c->at / ss;
 	u8 one[BTRFS_CSUM_SIZE];
-	int ret = volumes_read(fs, old, 0, c->buf + at, len);
+	int err = volumes_read_end(fs, &c->req), ret = c->lookup_err;
 
 	if (ret == 0)
-		ret = csum_lookup(fs, old, ns, c->sums + (u64)s0 * cs,
-				  c->present + s0);
+		ret = err;
 	for (i = 0; i < ns && ret == 0; i++) {
 		if (!c->present[s0 + i])
 			continue;
-		csum_data(fs, c->buf + at + (u64)i * ss, ss, one);
+		csum_data(fs, c->buf + c->at + (u64)i * ss, ss, one);
 		if (memcmp(one, c->sums + (u64)(s0 + i) * cs, cs)) {
 			pr_err("data at %llu fails its checksum; not moved",
-			       (unsigned long long)(old + (u64)i * ss));
+			       (unsigned long long)(c->old + (u64)i * ss));
 			ret = -EIO;
 		}
 	}
 	return ret;
 }
 
-/* Write the chunk's first len bytes at new_ and insert checksums for
- * each run of sectors that had them. */
+/* Both at once: read and check len bytes of old data at byte at. */
+int data_copy_read(struct fs_info *fs, struct data_copy *c, u64 old,
+		   u32 at, u32 len)
+{
+	int ret = data_copy_read_start(fs, c, old, at, len);
+
+	return ret ? ret : data_copy_read_end(fs, c);
+}
+
+/*
+ * Write the chunk's first len bytes at new_ and insert checksums for
+ * each run of sectors that had them: the old sums, which data_copy_read
+ * found equal to the data's. The write is a delayed one (writeback.c),
+ * as a file's data is: the caller goes on to the next chunk while it is
+ * on its way, and the commit waits for it before its superblock.
+ */
 int data_copy_write(struct trans *t, struct data_copy *c, u64 new_, u32 len)
 {
-	u32 ss = t->fs->sectorsize, ns = len / ss, i, run;
-	int ret = volumes_write(t->fs, new_, c->buf, len);
+	u32 ss = t->fs->sectorsize, cs = t->fs->csum_size, ns = len / ss;
+	u32 i, run;
+	int ret = writeback_submit(t->fs, WB_DATA, new_, c->buf, len);
 
 	for (i = 0; i < ns && ret == 0; i += run) {
 		for (run = 0; i + run < ns &&
 		     c->present[i + run] == c->present[i]; run++)
 			;
 		if (c->present[i])
-			ret = csum_insert(t, new_ + (u64)i * ss,
-					  c->buf + (u64)i * ss, (u64)run * ss);
-	}
-	return ret;
-}
-
-/*
- * Copy len bytes (whole sectors) of data from old to new_, checking the
- * old checksums, and insert checksums at new_ for each run of sectors
- * that had them.
- */
-int data_copy_checked(struct trans *t, struct data_copy *c, u64 old,
-		      u64 new_, u64 len)
-{
-	u64 off;
-	int ret = 0;
-
-	for (off = 0; off < len && ret == 0; off += DATA_COPY_CHUNK) {
-		u32 n = len - off < DATA_COPY_CHUNK ? (u32)(len - off)
-						    : DATA_COPY_CHUNK;
-
-		ret = data_copy_read(t->fs, c, old + off, 0, n);
-		if (ret == 0)
-			ret = data_copy_write(t, c, new_ + off, n);
+			ret = csum_insert_sums(t, new_ + (u64)i * ss,
+					       c->sums + (u64)i * cs, run);
 	}
 	return ret;
 }

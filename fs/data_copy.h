@@ -6,6 +6,7 @@
 #define FS_DATA_COPY_H
 
 #include "format.h"
+#include "volumes.h"
 
 struct fs_info;
 struct trans;
@@ -19,14 +20,19 @@ struct data_copy {
 	u8 *buf;		/* DATA_COPY_CHUNK bytes of data */
 	u8 *sums;		/* their checksums */
 	u8 *present;		/* per sector: 1 when it has a checksum */
+	struct volumes_read_req req;	/* the read in flight */
+	u64 old;		/* its first byte, */
+	u32 at, len;		/* where in buf and how long */
+	int lookup_err;		/* its checksums' look-up */
 };
 
 int data_copy_init(struct fs_info *fs, struct data_copy *c);
 void data_copy_free(struct data_copy *c);
+int data_copy_read_start(struct fs_info *fs, struct data_copy *c, u64 old,
+			 u32 at, u32 len);
+int data_copy_read_end(struct fs_info *fs, struct data_copy *c);
 int data_copy_read(struct fs_info *fs, struct data_copy *c, u64 old,
 		   u32 at, u32 len);
 int data_copy_write(struct trans *t, struct data_copy *c, u64 new_, u32 len);
-int data_copy_checked(struct trans *t, struct data_copy *c, u64 old,
-		      u64 new_, u64 len);
 
 #endif

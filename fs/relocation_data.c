@@ -46,40 +46,112 @@ static int collect_data(struct reloc *r)
 	return ret < 0 ? ret : 0;
 }
 
-/*
- * Step 2: copy every data extent of the group to a new place. Asked to
- * stop (r->stop) before an extent, it keeps only the extents copied so
- * far as moves (the commit fixes their references as usual; the group
- * keeps the rest) and sets r->stopped.
- */
-int reloc_move_data(struct reloc *r)
-{
-	struct data_copy c;
+/* A piece of the copy: bytes [off, off + len) of data_moves.v[i]. */
+struct piece {
 	u32 i;
-	int ret = data_copy_init(r->fs, &c);
+	u64 off;
+	u32 len;
+};
 
-	if (ret == 0)
-		ret = collect_data(r);
-	for (i = 0; i < r->data_moves.n && ret == 0; i++) {
-		struct moved *m = &r->data_moves.v[i];
-		u64 got;
+/*
+ * Start reading a piece into copier c: the first one, or the one after
+ * p (the last started); p becomes it. 0 when started, 1 when there is
+ * none (the last extent was started, or a stop was asked before a new
+ * extent: then only the extents before it stay moves), or <0.
+ */
+static int start_piece(struct reloc *r, struct data_copy *c,
+		       struct piece *p, int first)
+{
+	const struct moved *m;
 
-		if (r->stop && r->stop(r->stop_arg)) {
-			r->data_moves.n = i;
-			r->stopped = 1;
-			break;
+	if (!first) {
+		p->off += p->len;
+		if (p->off == r->data_moves.v[p->i].len) {
+			p->i++;
+			p->off = 0;
 		}
+	}
+	if (p->i == r->data_moves.n)
+		return 1;
+	if (p->off == 0 && r->stop && r->stop(r->stop_arg)) {
+		r->data_moves.n = p->i;
+		r->stopped = 1;
+		return 1;
+	}
+	m = &r->data_moves.v[p->i];
+	p->len = m->len - p->off < DATA_COPY_CHUNK ? (u32)(m->len - p->off)
+						   : DATA_COPY_CHUNK;
+	return data_copy_read_start(r->fs, c, m->old + p->off, 0, p->len);
+}
 
+/* Check piece p, read into c, and write it to its extent's new place,
+ * which its first piece allocates. */
+static int finish_piece(struct reloc *r, struct data_copy *c,
+			const struct piece *p)
+{
+	struct moved *m = &r->data_moves.v[p->i];
+	u64 got;
+	int ret = data_copy_read_end(r->fs, c);
+
+	if (ret == 0 && p->off == 0) {
 		ret = bg_alloc(r->t, BTRFS_BLOCK_GROUP_DATA, m->len, m->len,
 			       &m->new_, &got);
-		if (ret == 0)
-			ret = data_copy_checked(r->t, &c, m->old, m->new_,
-						m->len);
 		if (ret == 0)
 			ret = u64map_put(&r->data, m->old, &m->new_);
 		r->st->data_extents++;
 		r->st->data_bytes += m->len;
 	}
-	data_copy_free(&c);
+	if (ret == 0)
+		ret = data_copy_write(r->t, c, m->new_ + p->off, p->len);
+	return ret;
+}
+
+/* Pieces read ahead: reads in flight while one piece is checked. */
+#define COPIERS 4
+
+/*
+ * Step 2: copy every data extent of the group to a new place, a chunk
+ * (DATA_COPY_CHUNK) at a time through COPIERS copiers in turn: the disk
+ * reads the next pieces while this one is checked and handed to the
+ * delayed writes (writeback.c), and no write is waited for here (the
+ * commit waits for them all before its superblock). Pieces finish in
+ * order. Asked to stop (r->stop) before an extent, it keeps only the
+ * extents copied so far as moves (the commit fixes their references as
+ * usual; the group keeps the rest) and sets r->stopped.
+ */
+int reloc_move_data(struct reloc *r)
+{
+	struct data_copy c[COPIERS] = { 0 };
+	struct piece p[COPIERS], at = { 0 };
+	u32 head = 0, n = 0, i;
+	int first = 1, more = 0, ret = 0;
+
+	for (i = 0; i < COPIERS && ret == 0; i++)
+		ret = data_copy_init(r->fs, &c[i]);
+	if (ret == 0)
+		ret = collect_data(r);
+	while (ret == 0) {
+		/* p[head..head + n) (mod COPIERS) are being read */
+		while (more == 0 && n < COPIERS) {
+			i = (head + n) % COPIERS;
+			more = start_piece(r, &c[i], &at, first);
+			first = 0;
+			if (more == 0) {
+				p[i] = at;
+				n++;
+			}
+		}
+		if (more < 0)
+			ret = more;
+		if (ret || n == 0)
+			break;
+		ret = finish_piece(r, &c[head], &p[head]);
+		head = (head + 1) % COPIERS;
+		n--;
+	}
+	for (; n; n--, head = (head + 1) % COPIERS)
+		data_copy_read_end(r->fs, &c[head]);	/* free its buffer */
+	for (i = 0; i < COPIERS; i++)
+		data_copy_free(&c[i]);
 	return ret;
 }

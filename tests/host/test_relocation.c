@@ -19,6 +19,7 @@
 #include "../../fs/block_group.h"
 #include "../../fs/fs_info.h"
 #include "../../fs/relocation.h"
+#include "../../fs/volumes.h"
 #include "send_sink.h"
 #include "shim/fault_dev.h"
 #include "test.h"
@@ -359,4 +360,55 @@ TEST(relocation, power_cut_during_relocation)
 		cut_at(base, cut, want);
 	cut_at(base, writes - 1, want);
 	fault_dev_free(base);
+}
+
+/* The first data group: 16 MiB of one file in it, committed, and reads
+ * of 4 KiB of it 2 MiB in failing; the group's start in *data. */
+static void bad_read_setup(struct fault_dev *dev, struct fs_info *fs,
+			   u64 *data)
+{
+	static u8 buf[16 << 20];
+	struct chunk_mapping m;
+	struct fs_ino ino;
+	u32 i;
+
+	fill(buf, sizeof(buf), 1, 0);
+	CHECK_OK(fs_create(fs, "/big", 0644, &ino));
+	CHECK_OK(fs_write(fs, ino, 0, buf, sizeof(buf)));
+	CHECK_OK(fs_sync(fs));
+	mutex_lock(&fs->alloc_lock);
+	for (i = 0; i < fs->space.nbg; i++)
+		if (fs->space.bg[i]->flags & BTRFS_BLOCK_GROUP_DATA)
+			break;
+	*data = i < fs->space.nbg ? fs->space.bg[i]->start : 0;
+	mutex_unlock(&fs->alloc_lock);
+	CHECK(*data && volumes_map_copy(fs, *data, 1, &m) == 0);
+	fault_dev_fail_range(dev, FAULT_IO_READ, m.physical[0] + (2u << 20),
+			     4096, 1);
+}
+
+/*
+ * A data group whose data cannot be read part-way (the copy reads pieces
+ * ahead, so reads are in flight at the error) is refused with the read's
+ * error; the commit aborts, so nothing of it reaches the disk, and the
+ * image stays clean.
+ */
+TEST(relocation, read_error_inside_a_data_group)
+{
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
+	struct fault_dev *dev = fault_dev_new(256ull << 20);
+	struct fs_info *fs = NULL;
+	struct reloc_stats st;
+	u64 data = 0;
+
+	CHECK(dev);
+	CHECK_OK(fs_mkfs(fault_dev_blk(dev), &o));
+	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
+	bad_read_setup(dev, fs, &data);
+	if (data)
+		CHECK_EQ(reloc_block_group(fs, data, NULL, NULL, &st), -EIO);
+	fault_dev_clear_errors(dev);
+	fs_umount(fs);
+	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
+	fault_dev_free(dev);
 }
