@@ -78,8 +78,8 @@
 #include "volumes.h"
 
 #define READ_CHUNK (1024u * 1024)	/* bounce buffer bytes */
-#define READ_PIECE (128u * 1024)	/* bytes per request read straight */
-#define READ_DEPTH 8		/* of them in flight */
+#define READ_PIECE (256u * 1024)	/* bytes per request read straight */
+#define READ_DEPTH 4		/* of them in flight */
 #define EXTENT_MOVED 2	/* read_extent: its item was repointed, read again */
 #define S_IFMT_ 0170000
 #define S_IFREG_ 0100000
@@ -283,13 +283,13 @@ static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 		u64 want = skip + len, whole = len & ~(u64)(ss - 1);
 		u32 n = want > READ_CHUNK ? READ_CHUNK :
 			(u32)((want + ss - 1) & ~(u64)(ss - 1));
-		u32 take = n - skip < len ? n - skip : (u32)len;
+		u64 take = n - skip < len ? n - skip : len;
 		struct volumes_read_req req;
 		int ret;
 
 		if (skip == 0 && whole) {
 			ret = read_pieces(r, logical, whole, dst, file_off);
-			take = (u32)whole;
+			take = whole;
 		} else {
 			ret = volumes_read_start(r->fs, start, 0, r->bounce, n,
 						 &req);
