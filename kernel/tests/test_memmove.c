@@ -10,8 +10,9 @@
 
 #define SPAN 96
 
-/* Move n bytes from buf + from to buf + to; compare with the expected. */
-static int moved_right(int from, int to, int n)
+/* Whether moving n bytes from buf + from to buf + to gives what a copy
+ * through a separate buffer gives. */
+static int move_matches(int from, int to, int n)
 {
 	unsigned char buf[SPAN], want[SPAN], tmp[SPAN];
 	int i;
@@ -34,7 +35,7 @@ KTEST(memmove, overlaps_both_ways)
 	for (n = 0; n <= 40; n++)
 		for (from = 0; from + n <= SPAN && from < 24; from++)
 			for (to = 0; to + n <= SPAN && to < 24; to++)
-				if (!moved_right(from, to, n))
+				if (!move_matches(from, to, n))
 					bad++;
 	KEXPECT_EQ(bad, 0);
 }
