@@ -9,10 +9,14 @@
  * without it holes have explicit disk_bytenr == 0 items). Both read as
  * zeros, so fs_read() zero-fills the buffer and then copies each extent in.
  *
- * Regular extents are read a sector-aligned chunk at a time (up to 1 MiB,
- * one request; its checksums are looked up while the disk reads it),
- * straight into the caller's buffer when the chunk is whole sectors of it,
- * else into a bounce buffer, and each sector is checked against the csum
+ * Regular extents are read in whole sectors. The whole sectors of the
+ * caller's buffer are read straight into it, as pieces of READ_PIECE
+ * bytes with up to READ_DEPTH of them in flight: while the disk reads the
+ * later pieces, the first one's checksums are looked up and its sectors
+ * checked, so the disk and the checksums (crc32c in software under TCG)
+ * work at the same time. A part that is not whole sectors of the buffer
+ * (an unaligned start, the file's last sector) goes through a bounce
+ * buffer, one request at a time. Each sector is checked against the csum
  * tree (unless the inode is NODATASUM); after an error the caller's buffer
  * holds undefined bytes. A bad sector is re-read from the other copy when
  * the chunk is DUP; if no copy matches, the read fails with -EIO and an
@@ -74,6 +78,8 @@
 #include "volumes.h"
 
 #define READ_CHUNK (1024u * 1024)	/* bounce buffer bytes */
+#define READ_PIECE (256u * 1024)	/* bytes per request read straight */
+#define READ_DEPTH 4		/* of them in flight */
 #define EXTENT_MOVED 2	/* read_extent: its item was repointed, read again */
 #define S_IFMT_ 0170000
 #define S_IFREG_ 0100000
@@ -99,8 +105,9 @@ struct file_read {
 	struct bad_sector bad;	/* the last checksum failure */
 	int datasum;		/* verify data checksums */
 	u8 *bounce;		/* READ_CHUNK bytes */
-	u8 *sums;		/* expected csum per bounce sector,
-				 * fs->csum_size bytes each */
+	struct volumes_read_req *reqs;	/* READ_DEPTH pieces in flight */
+	u8 *sums;		/* expected csum per sector of the chunk
+				 * being checked, fs->csum_size bytes each */
 	u8 *present;		/* sums[i] valid */
 	u8 *comp;		/* compressed bytes of one extent,
 				 * COMPRESS_MAX_RAM; allocated at the first
@@ -200,21 +207,21 @@ static int verify_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
 }
 
 /*
- * Read the n bytes (sector multiple, at most READ_CHUNK) at logical into
- * buf and verify them: the checksums are looked up while the disk reads.
+ * Finish the read req of the n bytes (sector multiple, at most READ_CHUNK)
+ * at logical into buf, started by volumes_read_start, and verify them:
+ * the checksums are looked up while the disk reads. ret is the caller's
+ * error so far: the read is still waited for (buf is in use), nothing
+ * more is done.
  */
-static int read_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
-		      u64 file_off)
+static int finish_chunk(struct file_read *r, struct volumes_read_req *req,
+			u8 *buf, u64 logical, u32 n, u64 file_off, int ret)
 {
-	struct volumes_read_req req;
 	u32 ss = r->fs->sectorsize;
-	int ret = volumes_read_start(r->fs, logical, 0, buf, n, &req), ret2;
+	int ret2;
 
-	if (ret)
-		return ret;
-	if (r->datasum)
+	if (ret == 0 && r->datasum)
 		ret = csum_lookup(r->fs, logical, n / ss, r->sums, r->present);
-	ret2 = volumes_read_end(r->fs, &req);	/* always: buf is in use */
+	ret2 = volumes_read_end(r->fs, req);
 	ret = ret ? ret : ret2;
 	if (ret == 0 && r->datasum)
 		ret = verify_chunk(r, buf, logical, n / ss, file_off);
@@ -222,9 +229,48 @@ static int read_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
 }
 
 /*
+ * Read the len bytes (sector multiple) at logical straight into dst and
+ * verify them: pieces of READ_PIECE, READ_DEPTH in flight, each checked
+ * while the later ones are read. Every piece started is waited for, even
+ * after an error.
+ */
+static int read_pieces(struct file_read *r, u64 logical, u64 len, u8 *dst,
+		       u64 file_off)
+{
+	u64 issued = 0, done = 0;
+	u32 head = 0, inflight = 0;
+	int ret = 0;
+
+	for (;;) {
+		u32 n;
+
+		while (ret == 0 && inflight < READ_DEPTH && issued < len) {
+			n = len - issued > READ_PIECE ? READ_PIECE :
+			    (u32)(len - issued);
+			ret = volumes_read_start(r->fs, logical + issued, 0,
+						 dst + issued, n, &r->reqs[
+						 (head + inflight) % READ_DEPTH]);
+			if (ret == 0) {
+				inflight++;
+				issued += n;
+			}
+		}
+		if (inflight == 0)
+			return ret;
+		n = len - done > READ_PIECE ? READ_PIECE : (u32)(len - done);
+		ret = finish_chunk(r, &r->reqs[head], dst + done,
+				   logical + done, n, file_off + done, ret);
+		done += n;
+		head = (head + 1) % READ_DEPTH;
+		inflight--;
+	}
+}
+
+/*
  * Copy len bytes of the disk extent data at logical address `logical` into
  * dst. file_off is the file offset of `logical`, for messages. Whole
- * sectors go straight into dst; the bounce buffer takes the rest.
+ * sectors go straight into dst (read_pieces); the bounce buffer takes the
+ * rest.
  */
 static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 		     u64 file_off)
@@ -234,18 +280,27 @@ static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 	while (len) {
 		u64 start = logical & ~(u64)(ss - 1);
 		u32 skip = (u32)(logical - start);
-		u64 want = skip + len;
+		u64 want = skip + len, whole = len & ~(u64)(ss - 1);
 		u32 n = want > READ_CHUNK ? READ_CHUNK :
 			(u32)((want + ss - 1) & ~(u64)(ss - 1));
-		u32 take = n - skip < len ? n - skip : (u32)len;
-		int direct = skip == 0 && take == n;
-		int ret = read_chunk(r, direct ? dst : r->bounce, start, n,
-				     file_off - skip);
+		u64 take = n - skip < len ? n - skip : len;
+		struct volumes_read_req req;
+		int ret;
 
+		if (skip == 0 && whole) {
+			ret = read_pieces(r, logical, whole, dst, file_off);
+			take = whole;
+		} else {
+			ret = volumes_read_start(r->fs, start, 0, r->bounce, n,
+						 &req);
+			if (ret == 0)
+				ret = finish_chunk(r, &req, r->bounce, start, n,
+						   file_off - skip, 0);
+			if (ret == 0)
+				memcpy(dst, r->bounce + skip, take);
+		}
 		if (ret)
 			return ret;
-		if (!direct)
-			memcpy(dst, r->bounce + skip, take);
 		dst += take;
 		logical += take;
 		file_off += take;
@@ -540,14 +595,16 @@ static int file_read_init(struct file_read *r, struct fs_info *fs,
 	r->ino = ino;
 	r->datasum = datasum;
 	r->bounce = kmalloc(READ_CHUNK);
+	r->reqs = kmalloc(READ_DEPTH * sizeof(*r->reqs));
 	r->sums = kmalloc(nsec * fs->csum_size);
 	r->present = kmalloc(nsec);
-	return r->bounce && r->sums && r->present ? 0 : -ENOMEM;
+	return r->bounce && r->reqs && r->sums && r->present ? 0 : -ENOMEM;
 }
 
 static void file_read_free(struct file_read *r)
 {
 	kfree(r->bounce);
+	kfree(r->reqs);
 	kfree(r->sums);
 	kfree(r->present);
 	kfree(r->comp);

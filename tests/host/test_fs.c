@@ -471,6 +471,37 @@ TEST(corrupt, data_block_is_eio)
 	ram_free(rd);
 }
 
+/* A bad sector in a later piece of a read (fs/file.c reads 256 KiB pieces,
+ * several in flight): the pieces before it read, the whole read is -EIO. */
+TEST(corrupt, data_block_in_later_piece_is_eio)
+{
+	struct ramdisk *rd;
+	struct fs_info *fs = mount_default(&rd, "");
+	struct fs_ino ino;
+	uint64_t l;
+	size_t n;
+	char *buf;
+
+	if (!rd)
+		return;
+	CHECK(fs != NULL);
+	l = first_extent(fs, "big");
+	CHECK(l != 0);
+	rd->data[phys(fs, l, 0) + 270000] ^= 1;	/* sector 65, second piece */
+	buf = malloc(300000);
+	log_set_level(LOG_ERR);
+	CHECK_OK(fs_lookup(fs, "big", 0, &ino));
+	CHECK_OK(fs_read(fs, ino, 0, buf, 262144, &n));
+	CHECK_EQ(n, 262144);
+	CHECK_EQ(fs_read(fs, ino, 0, buf, 300000, &n), -EIO);
+	CHECK_EQ(fs_read(fs, ino, 266240, buf, 4096, &n), -EIO);
+	CHECK_OK(fs_read(fs, ino, 270336, buf, 29664, &n));
+	log_set_level(LOG_INFO);
+	free(buf);
+	fs_umount(fs);
+	ram_free(rd);
+}
+
 TEST(corrupt, truncated_and_foreign_images)
 {
 	const char *p = image("", "default");

@@ -35,7 +35,7 @@ def run_selftests(ctx, smp, mem="512M"):
     m = re.search(r"^(\d+) passed, 0 failed(?:, (\d+) skipped)?$", out, re.M)
     assert m and int(m.group(1)) + int(m.group(2) or 0) == total, out
     for suite in ("rwsem", "lock", "wakeup", "alloc", "sched", "timer",
-                  "lockdep"):
+                  "lockdep", "memmove"):
         assert any(n.startswith(suite + ".") for _, n, _ in results), suite
     # Only the deliberate offences were reported, each with call chains.
     reports = re.findall(r"^lockdep: cpu \d+ task \S+: (.*)$", out, re.M)
