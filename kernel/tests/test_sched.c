@@ -255,7 +255,12 @@ KTEST(sched, interactive_beats_busy_background)
 	spinners_stop(t, n);
 	ktest_note("worst wakeup lateness %lu us with %d spinners on %d CPUs",
 		   (unsigned long)(worst / 1000), n, nr_cpus);
-	KEXPECT(worst < 300000000);
+	/* A starved sleeper would wake only when the spinners end (10 s).
+	 * The bound is far below that and far above a slice: on TCG with
+	 * the host loaded, a vCPU thread itself can be off its CPU for a
+	 * few hundred ms (307 ms was seen at load 20 against a 300 ms
+	 * bound). */
+	KEXPECT(worst < 2000000000ull);
 }
 
 KTEST(sched, preemption_fairness)
