@@ -57,6 +57,7 @@
  * caller's function after every lock is released.
  */
 #include <ghee/errno.h>
+#include <stdlib.h>
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
@@ -346,7 +347,6 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 /* Add the leaf a SHARED_DATA_REF names. */
 static int shared_data_ref(struct walk *w, u64 parent, u64 bytenr)
 {
-	struct bref_list l = { NULL, 0, 0 };
 	struct extent_info pi;
 	struct tree_block *leaf;
 	u32 i;
@@ -355,8 +355,9 @@ static int shared_data_ref(struct walk *w, u64 parent, u64 bytenr)
 	for (i = 0; i < w->nleaves; i++)
 		if (w->leaves[i].bytenr == parent)
 			return 0;
-	ret = backref_collect_refs(w, parent, &pi, &l);
-	kfree(l.v);
+	/* its extent item only (generation, level): not its refs, one per
+	 * snapshot sharing the leaf, read again for each of its extents */
+	ret = backref_collect_refs(w, parent, &pi, NULL);
 	if (ret == 0 && (!pi.found || pi.is_data || pi.level != 0)) {
 		pr_err("backref: extent %llu: shared ref names %llu, which "
 		       "is not a leaf", (unsigned long long)bytenr,
@@ -563,8 +564,10 @@ static void walk_free(struct walk *w)
 	kfree(w->hits);
 }
 
-static int hit_cmp(const struct backref_hit *a, const struct backref_hit *b)
+static int hit_cmp(const void *x, const void *y)
 {
+	const struct backref_hit *a = x, *b = y;
+
 	if (a->root != b->root)
 		return a->root < b->root ? -1 : 1;
 	if (a->ino != b->ino)
@@ -574,25 +577,14 @@ static int hit_cmp(const struct backref_hit *a, const struct backref_hit *b)
 	return 0;
 }
 
-/* Sort the hits (heap sort) and drop repeats. */
+/* Sort the hits and drop repeats. */
 static void sort_hits(struct walk *w)
 {
-	struct backref_hit *v = w->hits, t;
-	u32 n = w->nhits, i, j, c, end;
+	struct backref_hit *v = w->hits;
+	u32 n = w->nhits, i, j;
 
-	for (end = n; end > 1; end--) {
-		for (i = n == end ? end / 2 : 1; i-- > 0;) {
-			for (j = i; (c = 2 * j + 1) < end; j = c) {
-				if (c + 1 < end &&
-				    hit_cmp(&v[c + 1], &v[c]) > 0)
-					c++;
-				if (hit_cmp(&v[j], &v[c]) >= 0)
-					break;
-				t = v[j]; v[j] = v[c]; v[c] = t;
-			}
-		}
-		t = v[0]; v[0] = v[end - 1]; v[end - 1] = t;
-	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), hit_cmp);
 	for (i = j = 0; i < n; i++)
 		if (j == 0 || hit_cmp(&v[j - 1], &v[i]))
 			v[j++] = v[i];

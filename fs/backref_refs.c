@@ -7,6 +7,7 @@
  * backref_view_search() and backref_view_read_block() only.
  */
 #include <ghee/errno.h>
+#include <stdlib.h>
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
@@ -279,22 +280,16 @@ int backref_get_root(struct walk *w, u64 id, const struct root_rec **out)
 
 /* ------------------------------------------------------ extent refs */
 
-/* Add count to ref (type, id, ino, offset), merging. */
+/* Append ref (type, id, ino, offset) of count references. The extent
+ * tree holds each ref once; pending changes are merged afterwards
+ * (bref_merge). */
 static int bref_add(struct bref_list *l, u8 type, u64 id, u64 ino,
 		    u64 offset, long long count)
 {
-	u32 i;
 	int ret;
 
-	for (i = 0; i < l->n; i++) {
-		struct bref *b = &l->v[i];
-
-		if (b->type == type && b->id == id && b->ino == ino &&
-		    b->offset == offset) {
-			b->count += count;
-			return 0;
-		}
-	}
+	if (!l)
+		return 0;	/* info only */
 	ret = backref_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v));
 	if (ret)
 		return ret;
@@ -304,6 +299,40 @@ static int bref_add(struct bref_list *l, u8 type, u64 id, u64 ino,
 	l->v[l->n].offset = offset;
 	l->v[l->n++].count = count;
 	return 0;
+}
+
+static int bref_cmp(const void *x, const void *y)
+{
+	const struct bref *a = x, *b = y;
+
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	if (a->offset != b->offset)
+		return a->offset < b->offset ? -1 : 1;
+	return 0;
+}
+
+/* Sort l and add up the counts of each ref (the extent tree's and its
+ * pending changes): n log n, where a search per pending change would
+ * cost refs x changes (a leaf shared by thousands of snapshots, many of
+ * them stepped by one defrag commit). */
+static void bref_merge(struct bref_list *l)
+{
+	u32 i, n = 0;
+
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), bref_cmp);
+	for (i = 0; i < l->n; i++) {
+		if (n && !bref_cmp(&l->v[n - 1], &l->v[i]))
+			l->v[n - 1].count += l->v[i].count;
+		else
+			l->v[n++] = l->v[i];
+	}
+	l->n = n;
 }
 
 /* Add one back-reference of type, at body p of size bytes (inline:
@@ -370,7 +399,8 @@ static int parse_extent_item(const struct key *k, const u8 *p, u32 size,
 	return ret;
 }
 
-/* Add the running transaction's pending changes of bytenr. */
+/* Add the running transaction's pending changes of bytenr (to l
+ * unless NULL), merged with what l holds. */
 static int add_pending(struct walk *w, u64 bytenr, struct extent_info *ei,
 		       struct bref_list *l)
 {
@@ -389,7 +419,7 @@ static int add_pending(struct walk *w, u64 bytenr, struct extent_info *ei,
 		ei->len = h->num_bytes;
 		ei->level = h->level;
 	}
-	if (h)
+	if (h && l)
 		list_for_each_entry(r, &h->refs, struct dref, head_link) {
 			const struct dref_key *k = &r->key;
 			int data = k->type == BTRFS_EXTENT_DATA_REF_KEY;
@@ -402,6 +432,8 @@ static int add_pending(struct walk *w, u64 bytenr, struct extent_info *ei,
 				break;
 		}
 	spin_unlock(&w->t->lock);
+	if (h && l && ret == 0)
+		bref_merge(l);
 	return ret;
 }
 
@@ -419,7 +451,7 @@ static void bref_prune(struct bref_list *l)
 /*
  * Gather every back-reference of the extent at bytenr in the walk's view
  * into l, and what its extent item says into ei (ei->found 0: no such
- * extent).
+ * extent). l NULL: only ei (one search, however many refs it has).
  */
 int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 			 struct bref_list *l)
@@ -431,7 +463,8 @@ int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 
 	memset(ei, 0, sizeof(*ei));
 	ei->bytenr = bytenr;
-	l->n = 0;
+	if (l)
+		l->n = 0;
 	while (!done) {
 		ret = backref_view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID,
 					  &k, &q);
@@ -444,7 +477,7 @@ int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 			const u8 *p = tb_item_data(leaf, (u32)slot);
 
 			tb_item_key(leaf, (u32)slot, &k);
-			if (k.objectid != bytenr) {
+			if (k.objectid != bytenr || (!l && ei->found)) {
 				done = 1;
 				break;
 			}
@@ -467,7 +500,7 @@ int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 		return ret;
 	}
 	ret = add_pending(w, bytenr, ei, l);
-	bref_prune(l);
+	if (l)
+		bref_prune(l);
 	return ret;
 }
-
