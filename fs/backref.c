@@ -76,7 +76,7 @@
 
 /* Blocks met by an upward walk, and those still to resolve. */
 struct upward {
-	struct u64set seen;
+	struct u64map seen;	/* a set */
 	u64 *q;
 	u32 n, cap;
 };
@@ -195,13 +195,14 @@ static int block_edges(struct walk *w, u64 bytenr, struct backref_edges *e)
  * a block whose roots are known is not walked through, and bytenr's
  * roots are remembered.
  */
-static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
+static int resolve_roots(struct walk *w, u64 bytenr, struct u64map *roots)
 {
-	struct upward u = { { NULL, 0, 0 }, NULL, 0, 0 };
+	struct upward u = { .q = NULL, .n = 0, .cap = 0 };
 	struct backref_edges e = { NULL, 0, 0, 0 };
 	u32 qi, i;
 	int ret;
 
+	u64map_init(&u.seen, 0);
 	if (w->cache) {
 		ret = backref_cache_get(w->cache, bytenr, roots);
 		if (ret != -ENOENT)
@@ -224,7 +225,7 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 		ret = backref_cache_put(w->cache, bytenr, roots);
 	kfree(u.q);
 	kfree(e.v);
-	kfree(u.seen.v);
+	u64map_free(&u.seen);
 	return ret < 0 ? ret : 0;
 }
 
@@ -404,37 +405,59 @@ static int hit_add(struct walk *w, u64 root, u64 ino, u64 offset, int dead)
 	return 0;
 }
 
-/* Hits of one leaf: each wanted root reaching it, each item's offset. */
+/* Hits of one root reaching leaf li: each item's offset (or one hit:
+ * BACKREF_ROOTS_ONLY), unless the root is not wanted. */
+static int root_hits(struct walk *w, const struct leaf_items *li, u64 pos,
+		     u64 root)
+{
+	u32 i;
+	int ret = 0, dead, want = root_wanted(w, root, &dead);
+
+	if (want < 0)
+		return want;
+	for (i = 0; want == 1 && i < li->n && ret == 0; i++) {
+		const struct fitem *f = &li->v[i];
+		u64 off = f->key_offset;
+
+		if (!(w->flags & BACKREF_IGNORE_OFFSET)) {
+			if (pos < f->extent_offset ||
+			    pos - f->extent_offset >= f->num_bytes)
+				continue;
+			off += pos - f->extent_offset;
+		}
+		if (w->flags & BACKREF_ROOTS_ONLY)
+			return hit_add(w, root, 0, 0, dead);
+		ret = hit_add(w, root, f->ino, off, dead);
+	}
+	return ret;
+}
+
+/* Hits of one leaf: each wanted root reaching it, each item's offset.
+ * With a cache, the leaf's roots come sorted from it, so the hits of an
+ * extent in one leaf need no sorting (sort_hits). */
 static int leaf_hits(struct walk *w, const struct leaf_items *li, u64 pos)
 {
-	struct u64set roots = { NULL, 0, 0 };
-	u32 r, i;
-	int ret = resolve_roots(w, li->bytenr, &roots), dead, want;
+	struct u64map set;
+	const u64 *ids = NULL;
+	u64 root;
+	u32 n = 0, r, at = 0;
+	int ret = 0;
 
-	for (r = 0; r < roots.cap && ret == 0; r++) {
-		if (!roots.v[r])
-			continue;
-		want = root_wanted(w, roots.v[r], &dead);
-		if (want < 0)
-			ret = want;
-		for (i = 0; want == 1 && i < li->n && ret == 0; i++) {
-			const struct fitem *f = &li->v[i];
-			u64 off = f->key_offset;
-
-			if (!(w->flags & BACKREF_IGNORE_OFFSET)) {
-				if (pos < f->extent_offset ||
-				    pos - f->extent_offset >= f->num_bytes)
-					continue;
-				off += pos - f->extent_offset;
-			}
-			if (w->flags & BACKREF_ROOTS_ONLY) {
-				ret = hit_add(w, roots.v[r], 0, 0, dead);
-				break;
-			}
-			ret = hit_add(w, roots.v[r], f->ino, off, dead);
-		}
+	u64map_init(&set, 0);
+	if (!w->cache ||
+	    backref_cache_roots(w->cache, li->bytenr, &ids, &n)) {
+		ret = resolve_roots(w, li->bytenr, &set);
+		if (ret == 0 && w->cache)
+			ret = backref_cache_roots(w->cache, li->bytenr, &ids,
+						  &n);
 	}
-	kfree(roots.v);
+	if (ids)
+		for (r = 0; r < n && ret == 0; r++)
+			ret = root_hits(w, li, pos, ids[r]);
+	else
+		while (ret == 0 && u64map_next(&set, &at, &root, NULL))
+			ret = root_hits(w, li, pos, root);
+	u64map_free(&set);
 	return ret;
 }
 
@@ -529,18 +552,19 @@ static int data_once(struct walk *w, u64 logical)
 /* One pass of a tree block walk: every root reaching bytenr. */
 static int block_once(struct walk *w, u64 bytenr)
 {
-	struct u64set roots = { NULL, 0, 0 };
-	u32 r;
-	int ret = resolve_roots(w, bytenr, &roots), dead, want;
+	struct u64map roots;
+	u64 root;
+	u32 at = 0;
+	int ret, dead, want;
 
-	for (r = 0; r < roots.cap && ret == 0; r++) {
-		if (!roots.v[r])
-			continue;
-		want = root_wanted(w, roots.v[r], &dead);
+	u64map_init(&roots, 0);
+	ret = resolve_roots(w, bytenr, &roots);
+	while (ret == 0 && u64map_next(&roots, &at, &root, NULL)) {
+		want = root_wanted(w, root, &dead);
 		ret = want < 0 ? want :
-		      want ? hit_add(w, roots.v[r], 0, 0, dead) : 0;
+		      want ? hit_add(w, root, 0, 0, dead) : 0;
 	}
-	kfree(roots.v);
+	u64map_free(&roots);
 	return ret;
 }
 
@@ -583,7 +607,9 @@ static void sort_hits(struct walk *w)
 	struct backref_hit *v = w->hits;
 	u32 n = w->nhits, i, j;
 
-	if (n > 1)
+	for (i = 1; i < n && hit_cmp(&v[i - 1], &v[i]) < 0; i++)
+		;
+	if (i < n)	/* not already in order (see leaf_hits) */
 		qsort(v, n, sizeof(*v), hit_cmp);
 	for (i = j = 0; i < n; i++)
 		if (j == 0 || hit_cmp(&v[j - 1], &v[i]))

@@ -36,37 +36,14 @@ int backref_grow(void **v, u32 *cap, u32 n, size_t sz)
 	return 0;
 }
 
-static u32 set_slot(const struct u64set *s, u64 x)
+/* Add x (never 0) to set s, a u64map of no values: 1 when it was new,
+ * 0 when present, or -ENOMEM. */
+int backref_set_add(struct u64map *s, u64 x)
 {
-	u64 h = x * 0x9E3779B97F4A7C15ULL;
+	u32 n = s->n;
+	int ret = u64map_put(s, x, NULL);
 
-	return (u32)(h >> 32) & (s->cap - 1);
-}
-
-/* Add x; 1 when it was new, 0 when present, or -ENOMEM. */
-int backref_set_add(struct u64set *s, u64 x)
-{
-	u32 i;
-
-	if (2 * (s->n + 1) > s->cap) {
-		struct u64set b = { kzalloc((s->cap ? 2 * s->cap : 64) *
-					    sizeof(u64)),
-				    s->cap ? 2 * s->cap : 64, 0 };
-
-		if (!b.v)
-			return -ENOMEM;
-		for (i = 0; i < s->cap; i++)
-			if (s->v[i])
-				backref_set_add(&b, s->v[i]);
-		kfree(s->v);
-		*s = b;
-	}
-	for (i = set_slot(s, x); s->v[i]; i = (i + 1) & (s->cap - 1))
-		if (s->v[i] == x)
-			return 0;
-	s->v[i] = x;
-	s->n++;
-	return 1;
+	return ret ? ret : s->n != n;
 }
 
 /* ------------------------------------------------------------ reading */
