@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ghee/blk.h>
@@ -126,6 +127,16 @@ static uint64_t rss_now(void)
 		fclose(f);
 	}
 	return res * 4096;
+}
+
+/* CPU time of the process so far, in ns (the figures' wall time means
+ * little on a loaded machine). */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	return clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) ? 0 :
+	       (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Peak resident memory since the last rss_peak_reset(), in bytes
@@ -306,7 +317,7 @@ static void reference_case(const struct scale *s)
 	struct fs_info *fs;
 	struct fs_ino f;
 	char path[] = "/var/tmp/ghee-test-defrag-XXXXXX";
-	uint64_t before, after, rss0, t0, dt, peak, top;
+	uint64_t before, after, rss0, t0, c0, dt, peak, top;
 	uint64_t bytes = s->file * 4 + (s->snaps + 256ull) * 64 * 1024 +
 			 (256ull << 20);
 
@@ -321,17 +332,21 @@ static void reference_case(const struct scale *s)
 	rss_peak_reset();
 	rss0 = rss_now();
 	t0 = time_ns();
+	c0 = cpu_ns();
 	CHECK_OK(fs_defrag(fs, f, &o, &rep));
 	dt = time_ns() - t0;
+	c0 = cpu_ns() - c0;
 	top = rss_peak();
 	peak = top > rss0 ? top - rss0 : 0;
 	after = used(fs);
-	printf("# defrag %llu MiB file, %u snapshots: %.2f s, %llu commits "
+	printf("# defrag %llu MiB file, %u snapshots: %.2f s (CPU %.2f s), "
+	       "%llu commits "
 	       "(longest %.3f s), peak memory growth %llu MiB (resident %llu "
 	       "MiB), used %llu -> "
 	       "%llu KiB (%llu KiB rewritten), %llu items repointed, %llu "
 	       "blocks copied\n",
 	       (unsigned long long)(s->file >> 20), s->snaps, dt / 1e9,
+	       c0 / 1e9,
 	       (unsigned long long)rep.steps, rep.longest_step_ns / 1e9,
 	       (unsigned long long)(peak >> 20),
 	       (unsigned long long)(top >> 20),
