@@ -19,9 +19,10 @@
  *
  * Two things are kept per block: its edges up (the roots of its normal
  * refs and the blocks above it: what one block costs in searches), for
- * every block a walk went through, and all the roots reaching it, for
- * the blocks walks started from (leaves of data extents, tree blocks),
- * which later extents of the same leaf find at once.
+ * every block a walk went through, and all the roots reaching it,
+ * sorted, for the blocks walks started from (leaves of data extents,
+ * tree blocks), which later extents of the same leaf find at once and
+ * in order.
  *
  * Memory: one array of u64 holding both (a block's are contiguous in
  * it), and maps from block to its range.
