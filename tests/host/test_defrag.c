@@ -326,9 +326,9 @@ static void reference_case(const struct scale *s)
 		CHECK_OK(open_file_fs(bytes, path, &fs));
 		/* removed at the end; a failed check leaves it to look at */
 		printf("# image %s\n", path);
-	}
-	else
+	} else {
 		CHECK_OK(open_fs(bytes, &dev, &fs));
+	}
 	CHECK_OK(fs_subvol_create(fs, "/sv"));
 	CHECK_OK(write_file(fs, "/sv/f", s->file, &f));
 	CHECK_OK(snapshots(fs, s->snaps));
@@ -344,11 +344,9 @@ static void reference_case(const struct scale *s)
 	peak = top > rss0 ? top - rss0 : 0;
 	after = used(fs);
 	printf("# defrag %llu MiB file, %u snapshots: %.2f s (CPU %.2f s), "
-	       "%llu commits "
-	       "(longest %.3f s), peak memory growth %llu MiB (resident %llu "
-	       "MiB), used %llu -> "
-	       "%llu KiB (%llu KiB rewritten), %llu items repointed, %llu "
-	       "blocks copied\n",
+	       "%llu commits (longest %.3f s), peak memory growth %llu MiB "
+	       "(resident %llu MiB), used %llu -> %llu KiB (%llu KiB "
+	       "rewritten), %llu items repointed, %llu blocks copied\n",
 	       (unsigned long long)(s->file >> 20), s->snaps, dt / 1e9,
 	       c0 / 1e9,
 	       (unsigned long long)rep.steps, rep.longest_step_ns / 1e9,
