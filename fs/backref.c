@@ -57,6 +57,7 @@
  * caller's function after every lock is released.
  */
 #include <ghee/errno.h>
+#include <stdlib.h>
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
@@ -75,7 +76,7 @@
 
 /* Blocks met by an upward walk, and those still to resolve. */
 struct upward {
-	struct u64set seen;
+	struct u64map seen;	/* a set */
 	u64 *q;
 	u32 n, cap;
 };
@@ -194,13 +195,14 @@ static int block_edges(struct walk *w, u64 bytenr, struct backref_edges *e)
  * a block whose roots are known is not walked through, and bytenr's
  * roots are remembered.
  */
-static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
+static int resolve_roots(struct walk *w, u64 bytenr, struct u64map *roots)
 {
-	struct upward u = { { NULL, 0, 0 }, NULL, 0, 0 };
+	struct upward u = { .q = NULL, .n = 0, .cap = 0 };
 	struct backref_edges e = { NULL, 0, 0, 0 };
 	u32 qi, i;
 	int ret;
 
+	u64map_init(&u.seen, 0);
 	if (w->cache) {
 		ret = backref_cache_get(w->cache, bytenr, roots);
 		if (ret != -ENOENT)
@@ -223,7 +225,7 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64set *roots)
 		ret = backref_cache_put(w->cache, bytenr, roots);
 	kfree(u.q);
 	kfree(e.v);
-	kfree(u.seen.v);
+	u64map_free(&u.seen);
 	return ret < 0 ? ret : 0;
 }
 
@@ -346,7 +348,6 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 /* Add the leaf a SHARED_DATA_REF names. */
 static int shared_data_ref(struct walk *w, u64 parent, u64 bytenr)
 {
-	struct bref_list l = { NULL, 0, 0 };
 	struct extent_info pi;
 	struct tree_block *leaf;
 	u32 i;
@@ -355,8 +356,9 @@ static int shared_data_ref(struct walk *w, u64 parent, u64 bytenr)
 	for (i = 0; i < w->nleaves; i++)
 		if (w->leaves[i].bytenr == parent)
 			return 0;
-	ret = backref_collect_refs(w, parent, &pi, &l);
-	kfree(l.v);
+	/* its extent item only (generation, level): not its refs, one per
+	 * snapshot sharing the leaf, read again for each of its extents */
+	ret = backref_collect_refs(w, parent, &pi, NULL);
 	if (ret == 0 && (!pi.found || pi.is_data || pi.level != 0)) {
 		pr_err("backref: extent %llu: shared ref names %llu, which "
 		       "is not a leaf", (unsigned long long)bytenr,
@@ -403,37 +405,59 @@ static int hit_add(struct walk *w, u64 root, u64 ino, u64 offset, int dead)
 	return 0;
 }
 
-/* Hits of one leaf: each wanted root reaching it, each item's offset. */
+/* Hits of one root reaching leaf li: each item's offset (or one hit:
+ * BACKREF_ROOTS_ONLY), unless the root is not wanted. */
+static int root_hits(struct walk *w, const struct leaf_items *li, u64 pos,
+		     u64 root)
+{
+	u32 i;
+	int ret = 0, dead, want = root_wanted(w, root, &dead);
+
+	if (want < 0)
+		return want;
+	for (i = 0; want == 1 && i < li->n && ret == 0; i++) {
+		const struct fitem *f = &li->v[i];
+		u64 off = f->key_offset;
+
+		if (!(w->flags & BACKREF_IGNORE_OFFSET)) {
+			if (pos < f->extent_offset ||
+			    pos - f->extent_offset >= f->num_bytes)
+				continue;
+			off += pos - f->extent_offset;
+		}
+		if (w->flags & BACKREF_ROOTS_ONLY)
+			return hit_add(w, root, 0, 0, dead);
+		ret = hit_add(w, root, f->ino, off, dead);
+	}
+	return ret;
+}
+
+/* Hits of one leaf: each wanted root reaching it, each item's offset.
+ * With a cache, the leaf's roots come sorted from it, so the hits of an
+ * extent in one leaf need no sorting (sort_hits). */
 static int leaf_hits(struct walk *w, const struct leaf_items *li, u64 pos)
 {
-	struct u64set roots = { NULL, 0, 0 };
-	u32 r, i;
-	int ret = resolve_roots(w, li->bytenr, &roots), dead, want;
+	struct u64map set;
+	const u64 *ids = NULL;
+	u64 root;
+	u32 n = 0, r, at = 0;
+	int ret = 0;
 
-	for (r = 0; r < roots.cap && ret == 0; r++) {
-		if (!roots.v[r])
-			continue;
-		want = root_wanted(w, roots.v[r], &dead);
-		if (want < 0)
-			ret = want;
-		for (i = 0; want == 1 && i < li->n && ret == 0; i++) {
-			const struct fitem *f = &li->v[i];
-			u64 off = f->key_offset;
-
-			if (!(w->flags & BACKREF_IGNORE_OFFSET)) {
-				if (pos < f->extent_offset ||
-				    pos - f->extent_offset >= f->num_bytes)
-					continue;
-				off += pos - f->extent_offset;
-			}
-			if (w->flags & BACKREF_ROOTS_ONLY) {
-				ret = hit_add(w, roots.v[r], 0, 0, dead);
-				break;
-			}
-			ret = hit_add(w, roots.v[r], f->ino, off, dead);
-		}
+	u64map_init(&set, 0);
+	if (!w->cache ||
+	    backref_cache_roots(w->cache, li->bytenr, &ids, &n)) {
+		ret = resolve_roots(w, li->bytenr, &set);
+		if (ret == 0 && w->cache)
+			ret = backref_cache_roots(w->cache, li->bytenr, &ids,
+						  &n);
 	}
-	kfree(roots.v);
+	if (ids)
+		for (r = 0; r < n && ret == 0; r++)
+			ret = root_hits(w, li, pos, ids[r]);
+	else
+		while (ret == 0 && u64map_next(&set, &at, &root, NULL))
+			ret = root_hits(w, li, pos, root);
+	u64map_free(&set);
 	return ret;
 }
 
@@ -528,18 +552,19 @@ static int data_once(struct walk *w, u64 logical)
 /* One pass of a tree block walk: every root reaching bytenr. */
 static int block_once(struct walk *w, u64 bytenr)
 {
-	struct u64set roots = { NULL, 0, 0 };
-	u32 r;
-	int ret = resolve_roots(w, bytenr, &roots), dead, want;
+	struct u64map roots;
+	u64 root;
+	u32 at = 0;
+	int ret, dead, want;
 
-	for (r = 0; r < roots.cap && ret == 0; r++) {
-		if (!roots.v[r])
-			continue;
-		want = root_wanted(w, roots.v[r], &dead);
+	u64map_init(&roots, 0);
+	ret = resolve_roots(w, bytenr, &roots);
+	while (ret == 0 && u64map_next(&roots, &at, &root, NULL)) {
+		want = root_wanted(w, root, &dead);
 		ret = want < 0 ? want :
-		      want ? hit_add(w, roots.v[r], 0, 0, dead) : 0;
+		      want ? hit_add(w, root, 0, 0, dead) : 0;
 	}
-	kfree(roots.v);
+	u64map_free(&roots);
 	return ret;
 }
 
@@ -563,8 +588,10 @@ static void walk_free(struct walk *w)
 	kfree(w->hits);
 }
 
-static int hit_cmp(const struct backref_hit *a, const struct backref_hit *b)
+static int hit_cmp(const void *x, const void *y)
 {
+	const struct backref_hit *a = x, *b = y;
+
 	if (a->root != b->root)
 		return a->root < b->root ? -1 : 1;
 	if (a->ino != b->ino)
@@ -574,25 +601,16 @@ static int hit_cmp(const struct backref_hit *a, const struct backref_hit *b)
 	return 0;
 }
 
-/* Sort the hits (heap sort) and drop repeats. */
+/* Sort the hits and drop repeats. */
 static void sort_hits(struct walk *w)
 {
-	struct backref_hit *v = w->hits, t;
-	u32 n = w->nhits, i, j, c, end;
+	struct backref_hit *v = w->hits;
+	u32 n = w->nhits, i, j;
 
-	for (end = n; end > 1; end--) {
-		for (i = n == end ? end / 2 : 1; i-- > 0;) {
-			for (j = i; (c = 2 * j + 1) < end; j = c) {
-				if (c + 1 < end &&
-				    hit_cmp(&v[c + 1], &v[c]) > 0)
-					c++;
-				if (hit_cmp(&v[j], &v[c]) >= 0)
-					break;
-				t = v[j]; v[j] = v[c]; v[c] = t;
-			}
-		}
-		t = v[0]; v[0] = v[end - 1]; v[end - 1] = t;
-	}
+	for (i = 1; i < n && hit_cmp(&v[i - 1], &v[i]) < 0; i++)
+		;
+	if (i < n)	/* not already in order (see leaf_hits) */
+		qsort(v, n, sizeof(*v), hit_cmp);
 	for (i = j = 0; i < n; i++)
 		if (j == 0 || hit_cmp(&v[j - 1], &v[i]))
 			v[j++] = v[i];

@@ -19,14 +19,16 @@
  *
  * Two things are kept per block: its edges up (the roots of its normal
  * refs and the blocks above it: what one block costs in searches), for
- * every block a walk went through, and all the roots reaching it, for
- * the blocks walks started from (leaves of data extents, tree blocks),
- * which later extents of the same leaf find at once.
+ * every block a walk went through, and all the roots reaching it,
+ * sorted, for the blocks walks started from (leaves of data extents,
+ * tree blocks), which later extents of the same leaf find at once and
+ * in order.
  *
  * Memory: one array of u64 holding both (a block's are contiguous in
  * it), and maps from block to its range.
  */
 #include <ghee/errno.h>
+#include <stdlib.h>
 
 #include <ghee/alloc.h>
 
@@ -75,7 +77,7 @@ void backref_cache_free(struct backref_cache *c)
 /* Add to roots the roots reaching block bytenr, when known: 0, -ENOENT
  * when not, or -ENOMEM. */
 int backref_cache_get(struct backref_cache *c, u64 bytenr,
-		      struct u64set *roots)
+		      struct u64map *roots)
 {
 	u64 at[2];
 	u32 i;
@@ -88,24 +90,48 @@ int backref_cache_get(struct backref_cache *c, u64 bytenr,
 	return ret;
 }
 
-/* Remember roots as the roots reaching block bytenr. 0 or -ENOMEM. */
-int backref_cache_put(struct backref_cache *c, u64 bytenr,
-		      const struct u64set *roots)
+static int u64_cmp(const void *x, const void *y)
 {
-	u64 at[2] = { c->nids, roots->n };
-	u32 i;
+	u64 a = *(const u64 *)x, b = *(const u64 *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Remember roots as the roots reaching block bytenr, sorted (a walk
+ * from a leaf whose roots are known then reports them in order: no
+ * sort per extent). 0 or -ENOMEM. */
+int backref_cache_put(struct backref_cache *c, u64 bytenr,
+		      const struct u64map *roots)
+{
+	u64 at[2] = { c->nids, roots->n }, id;
+	u32 pos = 0;
 	int ret = 0;
 
-	for (i = 0; ret == 0 && i < roots->cap; i++) {
-		if (!roots->v[i])
-			continue;
+	while (ret == 0 && u64map_next(roots, &pos, &id, NULL)) {
 		ret = backref_grow((void **)&c->ids, &c->ids_cap, c->nids,
 				   sizeof(*c->ids));
 		if (ret == 0)
-			c->ids[c->nids++] = roots->v[i];
+			c->ids[c->nids++] = id;
 	}
+	if (ret == 0 && roots->n > 1)
+		qsort(c->ids + at[0], roots->n, sizeof(*c->ids), u64_cmp);
 	if (ret == 0)
 		ret = u64map_put(&c->sets, bytenr, at);
+	return ret;
+}
+
+/* The roots reaching block bytenr, sorted, when known: *ids (valid
+ * until the next put) and *n; 0 or -ENOENT. */
+int backref_cache_roots(const struct backref_cache *c, u64 bytenr,
+			const u64 **ids, u32 *n)
+{
+	u64 at[2];
+	int ret = u64map_get(&c->sets, bytenr, at);
+
+	if (ret == 0) {
+		*ids = c->ids + at[0];
+		*n = (u32)at[1];
+	}
 	return ret;
 }
 

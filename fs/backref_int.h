@@ -73,12 +73,6 @@ struct backref_edges {
 	u32 nroots, nparents, cap;
 };
 
-/* A set of u64 (open addressing; 0 is never a member). */
-struct u64set {
-	u64 *v;
-	u32 cap, n;
-};
-
 /* One file extent item pointing at the extent. */
 struct fitem {
 	u64 ino, key_offset, extent_offset, num_bytes;
@@ -125,7 +119,7 @@ struct view_q {
 #define VIEW_PARENT 2	/* the parent of q->child, whose first key is k */
 
 int backref_grow(void **v, u32 *cap, u32 n, size_t sz);
-int backref_set_add(struct u64set *s, u64 x);
+int backref_set_add(struct u64map *s, u64 x);
 int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 			const struct key *k, struct view_q *q);
 int backref_view_read_block(struct walk *w, u64 bytenr, u64 generation,
@@ -135,9 +129,11 @@ int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 			 struct bref_list *l);
 void backref_roots_reset(struct root_recs *r);
 int backref_cache_get(struct backref_cache *c, u64 bytenr,
-		      struct u64set *roots);
+		      struct u64map *roots);
 int backref_cache_put(struct backref_cache *c, u64 bytenr,
-		      const struct u64set *roots);
+		      const struct u64map *roots);
+int backref_cache_roots(const struct backref_cache *c, u64 bytenr,
+			const u64 **ids, u32 *n);
 int backref_edges_add(struct backref_edges *e, int root, u64 x);
 int backref_cache_edges(struct backref_cache *c, u64 bytenr,
 			struct backref_edges *e);

@@ -7,6 +7,7 @@
  * backref_view_search() and backref_view_read_block() only.
  */
 #include <ghee/errno.h>
+#include <stdlib.h>
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
@@ -35,37 +36,14 @@ int backref_grow(void **v, u32 *cap, u32 n, size_t sz)
 	return 0;
 }
 
-static u32 set_slot(const struct u64set *s, u64 x)
+/* Add x (never 0) to set s, a u64map of no values: 1 when it was new,
+ * 0 when present, or -ENOMEM. */
+int backref_set_add(struct u64map *s, u64 x)
 {
-	u64 h = x * 0x9E3779B97F4A7C15ULL;
+	u32 n = s->n;
+	int ret = u64map_put(s, x, NULL);
 
-	return (u32)(h >> 32) & (s->cap - 1);
-}
-
-/* Add x; 1 when it was new, 0 when present, or -ENOMEM. */
-int backref_set_add(struct u64set *s, u64 x)
-{
-	u32 i;
-
-	if (2 * (s->n + 1) > s->cap) {
-		struct u64set b = { kzalloc((s->cap ? 2 * s->cap : 64) *
-					    sizeof(u64)),
-				    s->cap ? 2 * s->cap : 64, 0 };
-
-		if (!b.v)
-			return -ENOMEM;
-		for (i = 0; i < s->cap; i++)
-			if (s->v[i])
-				backref_set_add(&b, s->v[i]);
-		kfree(s->v);
-		*s = b;
-	}
-	for (i = set_slot(s, x); s->v[i]; i = (i + 1) & (s->cap - 1))
-		if (s->v[i] == x)
-			return 0;
-	s->v[i] = x;
-	s->n++;
-	return 1;
+	return ret ? ret : s->n != n;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -279,22 +257,16 @@ int backref_get_root(struct walk *w, u64 id, const struct root_rec **out)
 
 /* ------------------------------------------------------ extent refs */
 
-/* Add count to ref (type, id, ino, offset), merging. */
+/* Append ref (type, id, ino, offset) of count references. The extent
+ * tree holds each ref once; pending changes are merged afterwards
+ * (bref_merge). */
 static int bref_add(struct bref_list *l, u8 type, u64 id, u64 ino,
 		    u64 offset, long long count)
 {
-	u32 i;
 	int ret;
 
-	for (i = 0; i < l->n; i++) {
-		struct bref *b = &l->v[i];
-
-		if (b->type == type && b->id == id && b->ino == ino &&
-		    b->offset == offset) {
-			b->count += count;
-			return 0;
-		}
-	}
+	if (!l)
+		return 0;	/* info only */
 	ret = backref_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v));
 	if (ret)
 		return ret;
@@ -304,6 +276,40 @@ static int bref_add(struct bref_list *l, u8 type, u64 id, u64 ino,
 	l->v[l->n].offset = offset;
 	l->v[l->n++].count = count;
 	return 0;
+}
+
+static int bref_cmp(const void *x, const void *y)
+{
+	const struct bref *a = x, *b = y;
+
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	if (a->offset != b->offset)
+		return a->offset < b->offset ? -1 : 1;
+	return 0;
+}
+
+/* Sort l and add up the counts of each ref (the extent tree's and its
+ * pending changes): n log n, where a search per pending change would
+ * cost refs x changes (a leaf shared by thousands of snapshots, many of
+ * them stepped by one defrag commit). */
+static void bref_merge(struct bref_list *l)
+{
+	u32 i, n = 0;
+
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), bref_cmp);
+	for (i = 0; i < l->n; i++) {
+		if (n && !bref_cmp(&l->v[n - 1], &l->v[i]))
+			l->v[n - 1].count += l->v[i].count;
+		else
+			l->v[n++] = l->v[i];
+	}
+	l->n = n;
 }
 
 /* Add one back-reference of type, at body p of size bytes (inline:
@@ -370,7 +376,8 @@ static int parse_extent_item(const struct key *k, const u8 *p, u32 size,
 	return ret;
 }
 
-/* Add the running transaction's pending changes of bytenr. */
+/* Add the running transaction's pending changes of bytenr (to l
+ * unless NULL), merged with what l holds. */
 static int add_pending(struct walk *w, u64 bytenr, struct extent_info *ei,
 		       struct bref_list *l)
 {
@@ -389,7 +396,7 @@ static int add_pending(struct walk *w, u64 bytenr, struct extent_info *ei,
 		ei->len = h->num_bytes;
 		ei->level = h->level;
 	}
-	if (h)
+	if (h && l)
 		list_for_each_entry(r, &h->refs, struct dref, head_link) {
 			const struct dref_key *k = &r->key;
 			int data = k->type == BTRFS_EXTENT_DATA_REF_KEY;
@@ -402,6 +409,8 @@ static int add_pending(struct walk *w, u64 bytenr, struct extent_info *ei,
 				break;
 		}
 	spin_unlock(&w->t->lock);
+	if (h && l && ret == 0)
+		bref_merge(l);
 	return ret;
 }
 
@@ -419,7 +428,7 @@ static void bref_prune(struct bref_list *l)
 /*
  * Gather every back-reference of the extent at bytenr in the walk's view
  * into l, and what its extent item says into ei (ei->found 0: no such
- * extent).
+ * extent). l NULL: only ei (one search, however many refs it has).
  */
 int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 			 struct bref_list *l)
@@ -431,7 +440,8 @@ int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 
 	memset(ei, 0, sizeof(*ei));
 	ei->bytenr = bytenr;
-	l->n = 0;
+	if (l)
+		l->n = 0;
 	while (!done) {
 		ret = backref_view_search(w, NULL, BTRFS_EXTENT_TREE_OBJECTID,
 					  &k, &q);
@@ -444,7 +454,7 @@ int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 			const u8 *p = tb_item_data(leaf, (u32)slot);
 
 			tb_item_key(leaf, (u32)slot, &k);
-			if (k.objectid != bytenr) {
+			if (k.objectid != bytenr || (!l && ei->found)) {
 				done = 1;
 				break;
 			}
@@ -467,7 +477,7 @@ int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 		return ret;
 	}
 	ret = add_pending(w, bytenr, ei, l);
-	bref_prune(l);
+	if (l)
+		bref_prune(l);
 	return ret;
 }
-

@@ -212,7 +212,7 @@ struct acct {
 	struct rootset run_old, run_new;	/* those of the run ... */
 	u64 run_bytes;		/* ... of this many bytes, not counted yet */
 	struct touched tg, stack;
-	struct u64set seen;	/* extents queued */
+	struct u64map seen;	/* extents queued (a set) */
 	struct qgroup_ext *queue;
 	u32 nq, qcap;
 };
@@ -591,6 +591,7 @@ int qgroup_account_commit(struct trans *t)
 	if (!t->fs->qgroups)
 		return 0;
 	memset(&a, 0, sizeof(a));
+	u64map_init(&a.seen, 0);
 	a.fs = t->fs;
 	a.q = t->fs->qgroups;
 	if (a.q->rescan) {
@@ -618,7 +619,7 @@ int qgroup_account_commit(struct trans *t)
 	kfree(a.run_new.v);
 	kfree(a.tg.v);
 	kfree(a.stack.v);
-	kfree(a.seen.v);
+	u64map_free(&a.seen);
 	kfree(a.queue);
 	if (ret)
 		trans_abort(t, ret);

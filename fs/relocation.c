@@ -663,7 +663,7 @@ static void reloc_free(struct reloc *r)
 	kfree(r->data_moves.v);
 	kfree(r->block_moves.v);
 	kfree(r->fixups.v);
-	kfree(r->fixup_seen.v);
+	u64map_free(&r->fixup_seen);
 }
 
 /*
@@ -703,6 +703,7 @@ int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
 	r.stop_arg = stop_arg;
 	u64map_init(&r.data, 1);
 	u64map_init(&r.blocks, 1);
+	u64map_init(&r.fixup_seen, 0);
 	/* Step 1: what was allocated in it before it turned read-only is
 	 * committed, so no block the walk meets in it is unwritten. The
 	 * walk covers live trees only, so deleted subvolumes are dropped

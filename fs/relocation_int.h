@@ -41,7 +41,7 @@ struct reloc {
 	struct moved_list block_moves;	/* tree blocks copied */
 	struct moved_list fixups;	/* children of copied FULL_BACKREF
 					 * blocks */
-	struct u64set fixup_seen;
+	struct u64map fixup_seen;	/* a set */
 	struct reloc_stats *st;
 	reloc_stop_fn stop;		/* asked between data extents; NULL:
 					 * never */
