@@ -7,8 +7,9 @@
  * the balance paused (skip_balance) and finish it by resume, after
  * which no group from before is left and btrfs check passes again.
  * Some cuts must have left the item (the resume path is exercised).
- * GHEE_BALANCE_CUTS=N samples N cut points per mode instead of CUTS
- * (a longer campaign).
+ * GHEE_CRASH_ALL=1 (make crash) samples ALL_CUTS cut points per mode,
+ * GHEE_BALANCE_CUTS=N samples N, GHEE_CRASH_CUT=N cuts at write N only
+ * (a finding's replay). Each mode prints its `# crash` summary line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
 #include "balance_fixture.h"
+#include "crash_model.h"
 #include "shim/fault_dev.h"
 #include "test.h"
 
@@ -27,6 +29,7 @@
 #define NFILES 24
 #define FILE_KIB 1024
 #define CUTS 4			/* sampled cut points per mode (default) */
+#define ALL_CUTS 70		/* with GHEE_CRASH_ALL: every third write */
 
 /* The filesystem every cut starts from, unmounted; its hashes. */
 static struct fault_dev *template_dev(uint64_t *hash, uint64_t *old,
@@ -69,9 +72,10 @@ static int balance_once(struct fault_dev *dev)
 }
 
 /* Judge one survivor; NULL when good, else what was wrong. *had_item:
- * its balance item survived. */
+ * its balance item survived; *checks counts the btrfs checks run. */
 static const char *judge(struct fault_dev *c, const uint64_t *want,
-			 const uint64_t *old, uint32_t nold, int *had_item)
+			 const uint64_t *old, uint32_t nold, int *had_item,
+			 uint64_t *checks)
 {
 	static uint64_t got[NFILES];
 	struct fs_info *fs = NULL;
@@ -79,6 +83,7 @@ static const char *judge(struct fault_dev *c, const uint64_t *want,
 	const char *why = NULL;
 
 	*had_item = 0;
+	++*checks;
 	if (fault_dev_btrfs_check(c) == BTRFS_CHECK_ERRORS)
 		return "btrfs check failed on the survivor";
 	if (fs_mount(fault_dev_blk(c), FS_MOUNT_SKIP_BALANCE, &fs))
@@ -96,22 +101,58 @@ static const char *judge(struct fault_dev *c, const uint64_t *want,
 		     memcmp(got, want, sizeof(got))))
 		why = "a file differs after the resume";
 	fs_umount(fs);
-	if (!why && fault_dev_btrfs_check(c) == BTRFS_CHECK_ERRORS)
+	if (!why && ++*checks &&
+	    fault_dev_btrfs_check(c) == BTRFS_CHECK_ERRORS)
 		why = "btrfs check failed after the resume";
+	return why;
+}
+
+/* How many cut points to sample (see the head comment). */
+static uint64_t cut_count(uint64_t total)
+{
+	const char *env = getenv("GHEE_BALANCE_CUTS");
+	uint64_t n = getenv("GHEE_CRASH_ALL") ? ALL_CUTS : CUTS;
+
+	if (env && atoi(env) > 0)
+		n = (uint64_t)atoi(env);
+	if (getenv("GHEE_CRASH_CUT"))
+		n = 1;
+	return n < total ? n : total - 1;
+}
+
+/* Cut a balance of a copy of tmpl at write cut and judge the survivor:
+ * NULL when good, else what was wrong. */
+static const char *cut_once(struct fault_dev *tmpl, enum fault_mode mode,
+			    uint64_t cut, const uint64_t *want,
+			    const uint64_t *old, uint32_t nold, int *had,
+			    uint64_t *checks)
+{
+	struct fault_dev *d = fault_dev_clone(tmpl), *c;
+	const char *why;
+
+	if (!d)
+		return "no memory for the copy";
+	/* The seed follows the cut, so GHEE_CRASH_CUT replays it. */
+	fault_dev_arm(d, cut, mode, test_seed() + cut);
+	balance_once(d);	/* fails at the cut */
+	c = fault_dev_crash_image(d);
+	why = c && fault_dev_is_cut(d) ?
+		judge(c, want, old, nold, had, checks) :
+		"no cut or no survivor";
+	fault_dev_free(c);
+	fault_dev_free(d);
 	return why;
 }
 
 static void cuts(enum fault_mode mode)
 {
 	static uint64_t want[NFILES];
-	uint64_t old[BAL_MAX_GROUPS], total;
-	struct fault_dev *tmpl, *d, *c;
+	uint64_t old[BAL_MAX_GROUPS], total, ncuts, i, cut;
+	uint64_t checks = 0, found = 0;
+	struct fault_dev *tmpl, *d;
 	uint32_t nold = 0;
-	int i, had, items = 0, ncuts = CUTS;
-	const char *why = NULL, *env = getenv("GHEE_BALANCE_CUTS");
-
-	if (env && atoi(env) > 0)
-		ncuts = atoi(env);
+	int had, items = 0;
+	const char *why, *one = getenv("GHEE_CRASH_CUT");
 
 	tmpl = template_dev(want, old, &nold);
 	CHECK(tmpl);
@@ -126,27 +167,23 @@ static void cuts(enum fault_mode mode)
 	CHECK_OK(balance_once(d));
 	total = fault_dev_writes(d);
 	fault_dev_free(d);
-	CHECK(total > (uint64_t)ncuts);
-	for (i = 1; i <= ncuts && !why; i++) {
-		d = fault_dev_clone(tmpl);
-		CHECK(d);
-		fault_dev_arm(d, total * i / (ncuts + 1), mode,
-			      test_seed() + (uint64_t)i);
-		balance_once(d);	/* fails at the cut */
-		c = fault_dev_crash_image(d);
-		why = c && fault_dev_is_cut(d) ? judge(c, want, old, nold, &had) :
-		      "no cut or no survivor";
+	ncuts = cut_count(total);
+	CHECK(ncuts > 0);
+	for (i = 1; i <= ncuts; i++) {
+		cut = one ? strtoull(one, NULL, 0) : total * i / (ncuts + 1);
+		why = cut_once(tmpl, mode, cut, want, old, nold, &had, &checks);
 		items += !why && had;
-		if (why)
-			printf("# cut at write %llu of %llu: %s\n",
-			       (unsigned long long)(total * i / (ncuts + 1)),
-			       (unsigned long long)total, why);
-		fault_dev_free(c);
-		fault_dev_free(d);
+		if (why && ++found <= 5)
+			printf("# finding: balance, mode %s, cut at write %llu "
+			       "of %llu (GHEE_CRASH_CUT=%llu): %s\n",
+			       crash_mode_names[mode], (unsigned long long)cut,
+			       (unsigned long long)total,
+			       (unsigned long long)cut, why);
 	}
 	fault_dev_free(tmpl);
-	CHECK(!why);
-	CHECK(items > 0);
+	crash_summary("balance", mode, total, ncuts, checks, found);
+	CHECK_EQ(found, 0);
+	CHECK(one || items > 0);
 }
 
 TEST(balance_crash, cut)

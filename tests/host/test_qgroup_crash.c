@@ -16,6 +16,7 @@
  * left of its drop_progress are freed and may be reused.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <ghee/errno.h>
 
@@ -23,12 +24,14 @@
 #include "../../fs/ctree.h"
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
+#include "crash_model.h"
 #include "qgroup_env.h"
 #include "shim/fault_dev.h"
 #include "shim/host.h"
 #include "test.h"
 
 #define CUTS 4
+#define ALL_CUTS 40	/* per mode, with GHEE_CRASH_ALL */
 
 /* The filesystem before the drop: /v of many files, its snapshot /s,
  * each changed since, /s with many files of its own (a tall tree only
@@ -90,9 +93,10 @@ TEST(qgroup_crash, drop_exact_at_every_commit)
 }
 
 /* Delete /s on a copy of base, cut the power after cut writes (0:
- * never) and give back what survived. */
+ * never) in mode and give back what survived. */
 static struct fault_dev *drop_and_cut(const struct fault_dev *base,
-				      uint64_t cut, uint64_t *writes)
+				      enum fault_mode mode, uint64_t cut,
+				      uint64_t *writes)
 {
 	struct fault_dev *d = fault_dev_clone(base), *crashed = NULL;
 	struct fs_info *fs;
@@ -102,7 +106,7 @@ static struct fault_dev *drop_and_cut(const struct fault_dev *base,
 		fault_dev_free(d);
 		return NULL;
 	}
-	fault_dev_arm(d, cut, FAULT_CUT, 1);
+	fault_dev_arm(d, cut, mode, 1 + cut);
 	gen = fs->generation;
 	if (fs_subvol_delete(fs, "/s", 0) == 0 && fs_subvol_sync(fs) == 0)
 		fs_sync(fs);
@@ -155,7 +159,7 @@ static int half_dropped(struct fs_info *fs, int *half)
  * drop already released included (its verifier ignores drop_progress),
  * where Linux's and ghee's counts move with the drop.
  */
-static int judge_survivor(struct fault_dev *d)
+static int judge_survivor(struct fault_dev *d, uint64_t *checks)
 {
 	struct fs_check_report rep;
 	struct fs_info *fs;
@@ -171,39 +175,78 @@ static int judge_survivor(struct fault_dev *d)
 	fs_umount(fs);
 	if (ret == 0 && half)
 		printf("# a drop has begun: btrfs check after it ends\n");
-	else if (ret == 0)
+	else if (ret == 0 && ++*checks)
 		ret = test_btrfs_check(__FILE__, __LINE__,
 				       fault_dev_btrfs_check_qgroups(d));
 	return ret;
+}
+
+/* Cut the drop at write cut in mode and judge the survivor as it is,
+ * then mounted with the drop resumed: 0 when good. */
+static int cut_once(const struct fault_dev *base, enum fault_mode mode,
+		    uint64_t cut, uint64_t *checks)
+{
+	struct env e = { 0 };
+	uint64_t w;
+	int ret;
+
+	e.dev = drop_and_cut(base, mode, cut, &w);
+	if (!e.dev)
+		return -ENOMEM;
+	ret = judge_survivor(e.dev, checks);
+	if (ret == 0)
+		ret = fs_mount(fault_dev_blk(e.dev), 0, &e.fs);
+	if (ret == 0)
+		ret = sync_compare(e.fs);
+	++*checks;		/* env_close's btrfs check */
+	return env_close(&e) ? -EUCLEAN : ret;
+}
+
+/* The cuts of one mode, spread over the drop's total writes. */
+static void cuts(const struct fault_dev *base, enum fault_mode mode,
+		 uint64_t total, int *failed)
+{
+	const char *one = getenv("GHEE_CRASH_CUT");
+	uint64_t n = getenv("GHEE_CRASH_ALL") ? ALL_CUTS : CUTS;
+	uint64_t i, cut, checks = 0, found = 0;
+	int ret;
+
+	n = one ? 1 : n < total ? n : total - 1;
+	for (i = 1; i <= n; i++) {
+		cut = one ? strtoull(one, NULL, 0) :
+			    total * (2 * i - 1) / (2 * n);
+		printf("# cut at write %llu of %llu (%s)\n",
+		       (unsigned long long)cut, (unsigned long long)total,
+		       crash_mode_names[mode]);
+		ret = cut_once(base, mode, cut, &checks);
+		if (ret && ++found <= 5)
+			printf("# finding: qgroup drop, mode %s, cut at write "
+			       "%llu of %llu (GHEE_CRASH_CUT=%llu): %d\n",
+			       crash_mode_names[mode], (unsigned long long)cut,
+			       (unsigned long long)total,
+			       (unsigned long long)cut, ret);
+	}
+	crash_summary("qgroup-drop", mode, total, n, checks, found);
+	*failed |= found > 0;
 }
 
 TEST(qgroup_crash, power_cut_during_accounted_drop)
 {
 	struct env e = { 0 };
 	struct fault_dev *base, *crashed;
-	uint64_t total = 0, w, i;
+	uint64_t total = 0;
+	int failed = 0;
 
 	CHECK_OK(make_base(&e));
 	fs_umount(e.fs);
-	e.fs = NULL;
 	base = e.dev;
 	/* The whole drop's writes, to spread the cuts over. */
-	crashed = drop_and_cut(base, 0, &total);
+	crashed = drop_and_cut(base, FAULT_CUT, 0, &total);
 	CHECK(crashed && total > 20);
 	fault_dev_free(crashed);
-	for (i = 1; i <= CUTS; i++) {
-		uint64_t cut = total * (2 * i - 1) / (2 * CUTS);
-
-		crashed = drop_and_cut(base, cut, &w);
-		CHECK(crashed);
-		printf("# cut at write %llu of %llu\n", (unsigned long long)cut,
-		       (unsigned long long)total);
-		e.dev = crashed;
-		CHECK_OK(judge_survivor(e.dev));
-		CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
-		CHECK_OK(sync_compare(e.fs));
-		CHECK_OK(env_close(&e));
-		e.fs = NULL;
-	}
+	cuts(base, FAULT_CUT, total, &failed);
+	if (getenv("GHEE_CRASH_ALL"))
+		cuts(base, FAULT_REORDER, total, &failed);
 	fault_dev_free(base);
+	CHECK(!failed);
 }
