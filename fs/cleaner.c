@@ -160,10 +160,10 @@ static int drop_child(struct drop *d, struct tree_block *b, u64 bflags,
 		return ret;
 	if (refs == 0)
 		return -EUCLEAN;
-	/* A shared child older than the tree (its pointer's generation is
-	 * the block's) is not the tree's own: only the reference goes, and
-	 * the block is not read (a snapshot's few blocks of its own point
-	 * at thousands of such). */
+	/* A shared child made no later than the tree's creation (its
+	 * pointer's generation is the block's) is not the tree's own: only
+	 * the reference goes, and the block is not read (a snapshot's few
+	 * blocks of its own point at thousands of such). */
 	if (refs == 1 || ((flags & BTRFS_BLOCK_FLAG_FULL_BACKREF) == 0 &&
 			  tb_node_ptr_gen(b, slot) > d->created)) {
 		ret = ctree_read_child(&d->root, b, (int)slot, &cb);
