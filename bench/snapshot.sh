@@ -15,11 +15,10 @@
 #     sync);
 #   - delete (timed): at the end of each round the round's snapshots are
 #     deleted and the cleaner waited for (ghee: subvolume delete +
-#     subvolume sync; Linux: btrfs subvolume delete, then btrfs filesystem
-#     sync, whose ioctl wakes the cleaner, which would otherwise wait for
-#     the next periodic commit (30 s), then `subvolume list -d` polled
-#     every 10 ms until it is empty, since `subvolume sync` polls only
-#     every second); ghee's `mem` after it shows the memory in use.
+#     subvolume sync; Linux: btrfs subvolume delete, then the wait of
+#     bench/snap_lib.sh, which does not wait for Linux's periodic commit);
+#     ghee's `mem` after it shows the memory in use and the peak use during
+#     the drop.
 # Prints `RESULT name value unit` and ghee/Linux ratios (Linux time / ghee
 # time: above 1 means ghee is faster) of the median, slowest and total
 # snapshot creation, and of the total delete. ghee's image must pass btrfs
@@ -29,9 +28,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-LB=${LB:-../shared/tools/linux-btrfs/run.sh}
-[ -x "$LB" ] || LB=/work/shared/tools/linux-btrfs/run.sh
-export SMP=${SMP:-1} MEM=${MEM:-512M} ACCEL=${ACCEL:-tcg}
+. bench/snap_lib.sh
 NFILES=${NFILES:-100000}
 SNAPS=${SNAPS:-100}
 ROUNDS=${ROUNDS:-4}
@@ -40,15 +37,12 @@ NDIRS=$(((NFILES + PER_DIR - 1) / PER_DIR))
 NFILES=$((NDIRS * PER_DIR))
 PER_ROUND=$(((SNAPS + ROUNDS - 1) / ROUNDS))
 SNAPS=$((PER_ROUND * ROUNDS))
-out=build/bench
-mkdir -p "$out"
 echo "bench/snapshot: $NFILES files, $SNAPS snapshots created and deleted" \
 	"in $ROUNDS rounds (smp=$SMP mem=$MEM accel=$ACCEL)" >&2
-size=$(((NFILES * 12 / 1024 + 1024) << 20))
+size=$((NFILES * 12 / 1024 + 1024))
 for side in linux ghee; do
-	rm -f "$out/snapshot-$side.img" "$out/snapshot-$side.times"
-	fallocate -l "$size" "$out/snapshot-$side.img" ||
-		{ echo "bench/snapshot: cannot make $out/snapshot-$side.img" >&2; exit 1; }
+	rm -f "$out/snapshot-$side.times"
+	snap_image snapshot "$out/snapshot-$side.img" "$size"
 done
 # The file rewritten before each snapshot: the first one each side made
 # (lbio mksmall names them d%03d/f%05d, ghee's mkfiles d%05d/f%08d).
@@ -74,8 +68,8 @@ for i in \$(seq $first $last); do
 	echo "create \$(ms \$t0 \$t1)"
 done
 t0=\$(lbio now); btrfs -q subvolume delete \$(seq $first $last | sed 's#^#/mnt/s#') || exit 1
-btrfs -q filesystem sync /mnt || exit 1
-while [ -n "\$(btrfs subvolume list -d /mnt)" ]; do sleep 0.01; done; t1=\$(lbio now)
+$LINUX_DROP_WAIT
+t1=\$(lbio now)
 echo "delete \$(ms \$t0 \$t1)"
 SH
 }
@@ -99,6 +93,7 @@ ghee_cmds() {
 		echo "time subvolume snapshot -r /sv /s$i"
 		echo "time sync"
 	done
+	echo "mem"
 	echo "time subvolume delete $(seq "$first" "$last" | sed 's#^#/s#' | tr '\n' ' ')"
 	echo "time subvolume sync"
 	echo "mem"
@@ -110,9 +105,7 @@ run_linux() {
 	local r=$1 log=$out/snapshot-linux-$1
 	linux_script "$r" > "$log.sh"
 	echo "bench/snapshot: round $r, Linux in QEMU" >&2
-	MACHINE=q35 TIMEOUT=${TIMEOUT:-3600} "$LB" script "$log.sh" "$out/snapshot-linux.img" \
-		> "$log.txt" 2> "$log.err" ||
-		{ echo "bench/snapshot: the Linux run failed, see $log.err" >&2; exit 1; }
+	snap_linux snapshot "$log.sh" "$out/snapshot-linux.img" "$log.txt"
 	[ "$(grep -c '^create ' "$log.txt")" = "$PER_ROUND" ] && grep -q '^delete ' "$log.txt" ||
 		{ echo "bench/snapshot: the Linux run printed too little, see $log.txt" >&2; exit 1; }
 	grep -E '^(create|delete) ' "$log.txt" >> "$out/snapshot-linux.times"
@@ -122,13 +115,7 @@ run_ghee() {
 	local r=$1 log=$out/snapshot-ghee-$1
 	ghee_cmds "$r" > "$log.cmds"
 	echo "bench/snapshot: round $r, ghee in QEMU" >&2
-	KERNEL=build/kernel.elf DISKS="$out/snapshot-ghee.img" scripts/run.sh < "$log.cmds" \
-		> "$log.log" 2>&1 ||
-		{ echo "bench/snapshot: the ghee run failed, see $log.log" >&2; exit 1; }
-	if grep -qE "errno|^usage:|aborted" "$log.log"; then
-		echo "bench/snapshot: a ghee command failed, see $log.log" >&2
-		exit 1
-	fi
+	snap_ghee snapshot "$log.cmds" "$out/snapshot-ghee.img" "$log.log"
 	awk -v k="$PER_ROUND" '
 	{ sub(/\r$/, "") }
 	/^time: / { t[n++] = $2 }
@@ -139,7 +126,7 @@ run_ghee() {
 		print "delete", t[2 * k] + t[2 * k + 1]
 	}' "$log.log" >> "$out/snapshot-ghee.times" ||
 		{ echo "bench/snapshot: see $log.log" >&2; exit 1; }
-	grep -A3 "^ghee> mem" "$log.log" | sed "s/^/# round $r: /" >&2
+	grep -A2 "^ghee> mem" "$log.log" | tail -n 3 | sed "s/^/# round $r: /" >&2
 }
 
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -147,11 +134,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	else run_ghee "$r"; run_linux "$r"; fi
 done
 
-if command -v btrfs >/dev/null &&
-   ! btrfs check "$out/snapshot-ghee.img" > "$out/snapshot-check.txt" 2>&1; then
-	echo "bench/snapshot: btrfs check found errors in ghee's image, see $out/snapshot-check.txt" >&2
-	exit 1
-fi
+snap_check snapshot "$out/snapshot-ghee.img"
 
 # RESULT lines of one side's times: creation median, slowest and total,
 # delete total.
@@ -169,14 +152,4 @@ summary() {
 }
 summary linux > "$out/snapshot-linux.txt"
 summary ghee > "$out/snapshot-ghee.txt"
-cat "$out/snapshot-linux.txt" "$out/snapshot-ghee.txt"
-printf '\n%-30s %10s %10s %8s\n' row ghee linux ratio
-awk '
-FNR == NR { sub("^linux_", "", $2); linux[$2] = $3; next }
-{
-	name = $2; sub("^ghee_", "", name)
-	l = linux[name]; g = $3; r = g > 0 ? l / g : 0
-	printf "%-30s %7d ms %7d ms %8.2f\n", name, g, l, r
-	printf "RESULT ratio_%s %.2f x\n", name, r > "/dev/stderr"
-}' "$out/snapshot-linux.txt" "$out/snapshot-ghee.txt" 2>"$out/snapshot-ratios.txt"
-cat "$out/snapshot-ratios.txt"
+snap_ratios "$out/snapshot-linux.txt" "$out/snapshot-ghee.txt"

@@ -160,18 +160,22 @@ static int drop_child(struct drop *d, struct tree_block *b, u64 bflags,
 		return ret;
 	if (refs == 0)
 		return -EUCLEAN;
-	ret = ctree_read_child(&d->root, b, (int)slot, &cb);
-	if (ret)
-		return ret;
-	if (refs > 1) {
-		if (tb_owner(cb) == d->root.objectid &&
-		    !(flags & BTRFS_BLOCK_FLAG_FULL_BACKREF) &&
-		    tb_generation(cb) > d->created)
+	/* A shared child made no later than the tree's creation (its
+	 * pointer's generation is the block's) is not the tree's own: only
+	 * the reference goes, and the block is not read (a snapshot's few
+	 * blocks of its own point at thousands of such). */
+	if (refs == 1 || ((flags & BTRFS_BLOCK_FLAG_FULL_BACKREF) == 0 &&
+			  tb_node_ptr_gen(b, slot) > d->created)) {
+		ret = ctree_read_child(&d->root, b, (int)slot, &cb);
+		if (ret)
+			return ret;
+		if (refs == 1)
+			ret = drop_children(d, cb, flags, resume,
+					    resume_level);
+		else if (tb_owner(cb) == d->root.objectid)
 			ret = convert_full(d, cb);
-	} else {
-		ret = drop_children(d, cb, flags, resume, resume_level);
+		tree_block_put(cb);
 	}
-	tree_block_put(cb);
 	if (ret == 0) {
 		d->budget -= d->budget ? 1 : 0;
 		ret = drop_parent_ref(d, b, bflags, bytenr, level);

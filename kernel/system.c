@@ -41,18 +41,22 @@ const char *sys_cmdline(void)
 
 void sys_mem_report(void)
 {
-	uint64_t ram = 0, total, free;
+	uint64_t ram = 0, total, free, lowest;
 	uint32_t i;
 
 	for (i = 0; i < boot_info->nr_mem; i++)
 		if (boot_info->mem[i].type == BOOT_MEM_USABLE)
 			ram += boot_info->mem[i].len;
 	page_alloc_stats(&total, &free);
+	lowest = page_alloc_lowest_free();
 	con_printf("RAM %lu KiB in %u map entries; pages: %lu usable, "
 		   "%lu free (%lu KiB)\n",
 		   (unsigned long)(ram >> 10), (unsigned)boot_info->nr_mem,
 		   (unsigned long)total, (unsigned long)free,
 		   (unsigned long)(free * PAGE_SIZE >> 10));
+	con_printf("peak use since the last mem: %lu pages (%lu KiB)\n",
+		   (unsigned long)(total - lowest),
+		   (unsigned long)((total - lowest) * PAGE_SIZE >> 10));
 	kmalloc_report();
 }
 

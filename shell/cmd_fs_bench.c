@@ -5,7 +5,9 @@
  *       NDIRS directories DIR/dNNNNN, each with PER_DIR files fNNNNNNN of
  *       SIZE bytes (one fs_write each); file number i (counting from 0
  *       across all directories) holds the write pattern of seed SEED + i.
- *       The same shape as the Linux helper's `lbio mksmall`.
+ *       A file already there is rewritten in place (bench/qgroup.sh
+ *       changes a subvolume's files so between snapshots). The same shape
+ *       as the Linux helper's `lbio mksmall`.
  *   write-rand PATH FILESIZE BS COUNT SEED
  *       COUNT writes of BS bytes at random BS-aligned offsets below
  *       FILESIZE (xorshift of SEED); each block holds the write pattern of
@@ -47,7 +49,8 @@ static int mkdir_maybe(struct fs_info *fs, const char *path)
 	return ret == -EEXIST ? 0 : ret;
 }
 
-/* Make the PER_DIR files of directory d (file numbers from first). */
+/* Make (or rewrite) the PER_DIR files of directory d (file numbers from
+ * first). */
 static int fill_dir(struct fs_info *fs, char *path, size_t at, uint64_t per,
 		    uint64_t first, uint8_t *buf, uint64_t size, uint64_t seed)
 {
@@ -59,6 +62,8 @@ static int fill_dir(struct fs_info *fs, char *path, size_t at, uint64_t per,
 		snprintf(path + at, PATH_BYTES - at, "/f%08llu",
 			 (unsigned long long)(first + i));
 		ret = fs_create(fs, path, 0644, &ino);
+		if (ret == -EEXIST)
+			ret = fs_lookup(fs, path, 0, &ino);
 		if (ret == 0 && size) {
 			cmd_fs_pattern_fill(seed + first + i, 0, buf, size);
 			ret = fs_write(fs, ino, 0, buf, size);

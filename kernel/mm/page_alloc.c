@@ -7,7 +7,9 @@
  * tables map, are handed out.
  *
  * page_lock (irqsave, a leaf: nothing is taken inside it) protects the
- * bitmap, the hint and the free count.
+ * bitmap, the hint, the free count and its low-water mark (the `mem`
+ * command's peak use since it last ran: bench/qgroup.sh reads it around a
+ * snapshot drop).
  */
 #include <string.h>
 
@@ -26,6 +28,7 @@ static uint64_t nr_frames;	/* frames covered by the bitmap [I] */
 static uint64_t alloc_limit;	/* [page_lock] frames below this are mapped */
 static uint64_t nr_usable;	/* frames that were ever free [I] */
 static uint64_t nr_free;	/* [page_lock] */
+static uint64_t lowest_free;	/* [page_lock] least nr_free since last read */
 static uint64_t hint;		/* [page_lock] a frame at or before the first free one */
 
 static int test_bit(uint64_t i)
@@ -41,6 +44,8 @@ static void mark(uint64_t first, uint64_t n, int used)
 		if (used && !test_bit(i)) {
 			bitmap[i / 64] |= 1ull << (i % 64);
 			nr_free--;
+			if (nr_free < lowest_free)
+				lowest_free = nr_free;
 		} else if (!used && test_bit(i)) {
 			bitmap[i / 64] &= ~(1ull << (i % 64));
 			nr_free++;
@@ -97,6 +102,7 @@ void page_alloc_init(const struct boot_info *bi)
 	mark((uintptr_t)bitmap / PAGE_SIZE,
 	     (bytes + PAGE_SIZE - 1) / PAGE_SIZE, 1);
 	nr_usable = nr_free;
+	lowest_free = nr_free;
 	hint = 0;
 	alloc_limit = nr_frames < BOOT_MAPPED / PAGE_SIZE ? nr_frames
 							  : BOOT_MAPPED / PAGE_SIZE;
@@ -173,4 +179,14 @@ void page_alloc_stats(uint64_t *total, uint64_t *free)
 	*total = nr_usable;
 	*free = nr_free;
 	spin_unlock_irqrestore(&page_lock, flags);
+}
+
+uint64_t page_alloc_lowest_free(void)
+{
+	unsigned long flags = spin_lock_irqsave(&page_lock);
+	uint64_t lowest = lowest_free;
+
+	lowest_free = nr_free;
+	spin_unlock_irqrestore(&page_lock, flags);
+	return lowest;
 }

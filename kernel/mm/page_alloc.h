@@ -22,5 +22,8 @@ void *page_alloc(size_t n);
 void page_free(void *p, size_t n);
 /* Totals in pages. */
 void page_alloc_stats(uint64_t *total, uint64_t *free);
+/* The fewest free pages there were since the last call (or boot); starts
+ * the next interval at the count free now. */
+uint64_t page_alloc_lowest_free(void);
 
 #endif
