@@ -119,7 +119,7 @@ static int fill_data(struct send_ctx *c, struct read_ahead *ra, u64 off,
 
 		c->data = c->ahead;
 		c->ahead = t;
-	} else if (ret == 0) {
+	} else if (!ahead) {	/* another range's read: not this one's */
 		ret = read_data(c, off, c->data, len, zeros);
 	}
 	if (ret == 0 && !zeros && off + len < end)

@@ -65,7 +65,7 @@ struct stream {
 	size_t fill;		/* bytes in buf */
 	struct disk_write *ring;	/* a written disk's buffers, buf
 					 * being ring[next].buf; else NULL */
-	int next;
+	int next;		/* the ring's buffer being filled */
 	size_t pos;		/* reading: bytes of buf already given out */
 	int err;		/* first write error, reported at close */
 };
