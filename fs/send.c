@@ -373,7 +373,8 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	u64map_init(&c->loc, 1);
 	u64map_init(&c->kept, 1);
 	c->data = kmalloc(SEND_DATA_BUF);
-	ret = c->data ? subvol_get(fs, id, &c->sv) : -ENOMEM;
+	c->ahead = kmalloc(SEND_DATA_BUF);
+	ret = c->data && c->ahead ? subvol_get(fs, id, &c->sv) : -ENOMEM;
 	if (ret == 0 && o->parent)
 		ret = subvol_get(fs, o->parent, &c->parent);
 	if (ret == 0)
@@ -412,6 +413,7 @@ out_free:
 	u64map_free(&c->orphans);
 	u64map_free(&c->kept);
 	kfree(c->data);
+	kfree(c->ahead);
 	kfree(c);
 	return ret;
 }

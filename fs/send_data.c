@@ -5,8 +5,10 @@
  *  - data (inline or regular extents): WRITE commands of at most 48 KiB
  *    in version 1 (Linux's read size) and up to 128 KiB in version 2, the
  *    bytes read through fs_read (checksums verified, as a reader of the
- *    read-only subvolume) up to 1 MiB at a time; with --no-data one
- *    UPDATE_EXTENT per extent;
+ *    read-only subvolume) up to 1 MiB at a time, the next such buffer
+ *    read by a task of its own while one is sent (fs_read waits for
+ *    its disk reads: alone, the disk would idle while send works); with
+ *    --no-data one UPDATE_EXTENT per extent;
  *  - compressed extents under --compressed-data (version 2): one
  *    ENCODED_WRITE of the stored bytes (fs_read_encoded), when they are
  *    fewer than the range sent, as Linux decides; else WRITE;
@@ -24,6 +26,7 @@
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
+#include <ghee/task.h>
 
 #include "fs.h"
 #include "fs_info.h"
@@ -39,17 +42,18 @@ static u64 min_u64(u64 a, u64 b)
 	return a < b ? a : b;
 }
 
-/* Read [off, off + len) of the current inode into c->data (or zeros). */
-static int read_data(struct send_ctx *c, u64 off, u32 len, int zeros)
+/* Read [off, off + len) of the current inode into buf (or zeros). */
+static int read_data(struct send_ctx *c, u64 off, u8 *buf, u32 len,
+		     int zeros)
 {
 	struct fs_ino ino = { c->sv->root.objectid, c->in.ino };
 	size_t done = len;
 	int ret = 0;
 
 	if (zeros)
-		memset(c->data, 0, len);
+		memset(buf, 0, len);
 	else
-		ret = fs_read(c->fs, ino, off, c->data, len, &done);
+		ret = fs_read(c->fs, ino, off, buf, len, &done);
 	if (ret == 0 && done != len) {
 		pr_err("send: inode %llu: short read at %llu",
 		       (unsigned long long)c->in.ino, (unsigned long long)off);
@@ -58,41 +62,112 @@ static int read_data(struct send_ctx *c, u64 off, u32 len, int zeros)
 	return ret;
 }
 
-/* WRITE [off, end) of the current inode, read through fs_read (or
- * zeros) SEND_DATA_BUF bytes at a time, so that a WRITE's worth is not
- * a disk read of its own. */
+/* The read of the next buffer of data, done by a task of its own while
+ * the current one is sent, so the disk reads while send checksums and
+ * writes the stream. The task only reads c (the inode and subvolume)
+ * and fills c->ahead; send_writes joins it before using either. */
+struct read_ahead {
+	struct send_ctx *c;
+	struct task *task;	/* NULL when none runs */
+	u64 off;
+	u32 len;
+};
+
+static int read_ahead_run(void *arg)
+{
+	struct read_ahead *ra = arg;
+
+	return read_data(ra->c, ra->off, ra->c->ahead, ra->len, 0);
+}
+
+/* Start reading [off, off + len) into c->ahead; when no task can be
+ * made, nothing starts and the read is done in turn. */
+static void read_ahead_start(struct read_ahead *ra, u64 off, u32 len)
+{
+	struct task *self = task_current();
+
+	ra->off = off;
+	ra->len = len;
+	ra->task = task_create("send-read", read_ahead_run, ra,
+			       task_prio(self));
+	if (ra->task)
+		task_yield();	/* let it start its disk read */
+}
+
+/* Wait for the read ahead, if one runs; its result. */
+static int read_ahead_end(struct read_ahead *ra)
+{
+	int ret = ra->task ? task_join(ra->task) : 0;
+
+	ra->task = NULL;
+	return ret;
+}
+
+/*
+ * Make c->data hold the data of [off, off + len) of the current inode:
+ * the read ahead's buffer when it read just that, else read now; then
+ * start reading what follows, up to end, ahead.
+ */
+static int fill_data(struct send_ctx *c, struct read_ahead *ra, u64 off,
+		     u32 len, u64 end, int zeros)
+{
+	int ahead = ra->task && ra->off == off && ra->len == len;
+	int ret = read_ahead_end(ra);
+
+	if (ahead && ret == 0) {
+		u8 *t = c->data;
+
+		c->data = c->ahead;
+		c->ahead = t;
+	} else if (!ahead) {	/* another range's read: not this one's */
+		ret = read_data(c, off, c->data, len, zeros);
+	}
+	if (ret == 0 && !zeros && off + len < end)
+		read_ahead_start(ra, off + len,
+				 (u32)min_u64(end - off - len, len));
+	return ret;
+}
+
+/*
+ * WRITE [off, end) of the current inode, read through fs_read (or
+ * zeros) a buffer at a time, so that a WRITE's worth is not a disk read
+ * of its own; the next buffer is read ahead while one is sent. A buffer
+ * holds a whole number of WRITEs, so none straddles two.
+ */
 static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
 {
 	u32 most = c->out.proto >= SEND_VERSION_2 ? WRITE_V2 : WRITE_V1;
 	u64 buf_off = off, buf_end = off;
+	struct read_ahead ra = { c, NULL, 0, 0 };
+	int ret = 0, ret2;
 
-	while (off < end) {
-		u32 room, len;
-		int ret;
+	while (off < end && ret == 0) {
+		u32 step, len;
 
 		send_begin(&c->out, SEND_C_WRITE);
 		ret = send_put_str(&c->out, SEND_A_PATH, c->in.path);
 		if (ret == 0)
 			ret = send_put_u64(&c->out, SEND_A_FILE_OFFSET, off);
 		if (ret)
-			return ret;
-		room = send_stream_data_room(&c->out);
-		len = (u32)min_u64(end - off, min_u64(room, most));
+			break;
+		step = (u32)min_u64(send_stream_data_room(&c->out), most);
+		len = (u32)min_u64(end - off, step);
 		if (off + len > buf_end) {
 			buf_off = off;
-			buf_end = off + min_u64(end - off, SEND_DATA_BUF);
-			ret = read_data(c, off, (u32)(buf_end - off), zeros);
+			buf_end = off + min_u64(end - off, SEND_DATA_BUF -
+						SEND_DATA_BUF % step);
+			ret = fill_data(c, &ra, off, (u32)(buf_end - off),
+					end, zeros);
 		}
 		if (ret == 0)
 			ret = send_put_data(&c->out, c->data + (off - buf_off),
 					    len);
 		if (ret == 0)
 			ret = send_end(&c->out);
-		if (ret)
-			return ret;
 		off += len;
 	}
-	return 0;
+	ret2 = read_ahead_end(&ra);	/* c->ahead is in use till then */
+	return ret ? ret : ret2;
 }
 
 /* A command of a path, an offset and a size (UPDATE_EXTENT,

@@ -136,6 +136,8 @@ struct send_ctx {
 					 * ino -> 1 while there, 0 once
 					 * moved */
 	u8 *data;			/* file data bounce buffer */
+	u8 *ahead;			/* the next file data, read ahead
+					 * (send_data.c), SEND_DATA_BUF */
 	char tmp[SEND_PATH_MAX];	/* scratch path */
 };
 

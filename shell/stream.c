@@ -1,10 +1,17 @@
 /*
- * Byte streams for commands (see stream.h). Writes to files and disks go
- * through a buffer of STREAM_BUF bytes, so that a producer of many small
- * pieces (send's commands) makes few large extents and disk requests; a
- * disk is read through the same buffer, a whole number of its blocks at a
- * time. A pipe's end has no buffer of its own: the pipe is one. A stream
- * belongs to one command and is used by one task at a time.
+ * Byte streams for commands (see stream.h). Writes to files go through a
+ * buffer of STREAM_BUF bytes, so that a producer of many small pieces
+ * (send's commands) makes few large extents; a disk is read through the
+ * same buffer, a whole number of its blocks at a time. A disk is written
+ * through a ring of STREAM_DISK_WRITES buffers of STREAM_DISK_BUF bytes:
+ * a full buffer is submitted and the producer goes on filling the next
+ * one, waiting only when that one's earlier write has not ended, so the
+ * producer's own work (send's reads and checksums) overlaps several disk
+ * writes. A write's error is seen when its buffer comes round again or
+ * at the end; the end waits for every write before the flush (and before
+ * the buffers are freed, even after an error). A pipe's end has no
+ * buffer of its own: the pipe is one. A stream belongs to one command
+ * and is used by one task at a time.
  *
  * A task's standard input and output are a struct stream_stdio that the
  * shell attaches as the task's console output (con_set_output): its con
@@ -20,6 +27,7 @@
 #include <ghee/alloc.h>
 #include <ghee/blk.h>
 #include <ghee/console.h>
+#include <ghee/sync.h>
 #include <ghee/task.h>
 
 #include "../fs/fs.h"
@@ -28,9 +36,20 @@
 #include "stream.h"
 
 #define STREAM_BUF (128 * 1024)	/* one compressed extent's worth */
+#define STREAM_DISK_BUF (1024 * 1024)	/* one disk write */
+#define STREAM_DISK_WRITES 4		/* disk writes in flight at most */
 #define STREAM_NAME_MAX 256
 
 enum stream_kind { STREAM_CONSOLE, STREAM_FILE, STREAM_DISK, STREAM_PIPE };
+
+/* One buffer of a written disk's ring and its write. */
+struct disk_write {
+	uint8_t *buf;		/* STREAM_DISK_BUF bytes */
+	struct bio bio;
+	struct bio_vec vec;
+	struct completion done;
+	int busy;		/* submitted, not yet waited for */
+};
 
 struct stream {
 	enum stream_kind kind;
@@ -41,8 +60,12 @@ struct stream {
 	struct blkdev *dev;	/* STREAM_DISK */
 	struct pipe *pipe;	/* STREAM_PIPE: one end of it */
 	uint64_t off;		/* where buf's first byte goes or came from */
-	uint8_t *buf;		/* STREAM_BUF bytes, or NULL (console) */
+	uint8_t *buf;		/* cap bytes, or NULL (console) */
+	size_t cap;		/* STREAM_BUF, or STREAM_DISK_BUF (ring) */
 	size_t fill;		/* bytes in buf */
+	struct disk_write *ring;	/* a written disk's buffers, buf
+					 * being ring[next].buf; else NULL */
+	int next;		/* the ring's buffer being filled */
 	size_t pos;		/* reading: bytes of buf already given out */
 	int err;		/* first write error, reported at close */
 };
@@ -165,6 +188,37 @@ static int open_file(struct stream *s, const char *cmd, const char *path,
 	return 0;
 }
 
+static void ring_free(struct stream *s)
+{
+	int i;
+
+	for (i = 0; s->ring && i < STREAM_DISK_WRITES; i++)
+		kfree(s->ring[i].buf);
+	kfree(s->ring);
+	s->ring = NULL;
+}
+
+/* Give a written disk its ring of buffers in place of buf. */
+static int ring_alloc(struct stream *s)
+{
+	int i;
+
+	s->ring = kzalloc(STREAM_DISK_WRITES * sizeof(*s->ring));
+	if (!s->ring)
+		return -ENOMEM;
+	for (i = 0; i < STREAM_DISK_WRITES; i++) {
+		s->ring[i].buf = kmalloc(STREAM_DISK_BUF);
+		if (!s->ring[i].buf) {
+			ring_free(s);
+			return -ENOMEM;
+		}
+	}
+	kfree(s->buf);
+	s->buf = s->ring[0].buf;
+	s->cap = STREAM_DISK_BUF;
+	return 0;
+}
+
 static int open_disk(struct stream *s, struct blkdev *dev,
 		     enum stream_mode mode)
 {
@@ -176,7 +230,7 @@ static int open_disk(struct stream *s, struct blkdev *dev,
 	if (mode == STREAM_WRITE && dev->read_only)
 		return -EROFS;
 	s->dev = dev;
-	return 0;
+	return mode == STREAM_WRITE ? ring_alloc(s) : 0;
 }
 
 int stream_open(const char *cmd, const char *path, enum stream_mode mode,
@@ -190,6 +244,7 @@ int stream_open(const char *cmd, const char *path, enum stream_mode mode,
 	if (!s)
 		return -ENOMEM;
 	s->buf = kmalloc(STREAM_BUF);
+	s->cap = STREAM_BUF;
 	s->writing = mode != STREAM_READ;
 	snprintf(s->name, sizeof(s->name), "%s", path);
 	ret = !s->buf ? -ENOMEM : dev ? open_disk(s, dev, mode) :
@@ -198,7 +253,9 @@ int stream_open(const char *cmd, const char *path, enum stream_mode mode,
 		if (s->kind != STREAM_FILE || s->fs)	/* else said */
 			con_eprintf("%s: %s: %s\n", cmd, path,
 				    cmd_fs_err_text(ret));
-		kfree(s->buf);
+		if (!s->ring)
+			kfree(s->buf);
+		ring_free(s);
 		kfree(s);
 		return ret;
 	}
@@ -206,34 +263,98 @@ int stream_open(const char *cmd, const char *path, enum stream_mode mode,
 	return 0;
 }
 
-/* Write buf's whole blocks (all of it when last, the tail zero-padded). */
-static int flush_buf(struct stream *s, int last)
+static void disk_write_end(struct bio *bio)
 {
+	complete(bio->private);
+}
+
+/* Wait for w's write, if one is in flight; its status. */
+static int disk_write_wait(struct disk_write *w)
+{
+	if (!w->busy)
+		return 0;
+	wait_for_completion(&w->done);
+	w->busy = 0;
+	return w->bio.status;
+}
+
+/* Wait for every write of the ring; the first error. */
+static int disk_wait_all(struct stream *s)
+{
+	int i, ret = 0, r;
+
+	for (i = 0; i < STREAM_DISK_WRITES; i++) {
+		r = disk_write_wait(&s->ring[i]);
+		ret = ret ? ret : r;
+	}
+	return ret;
+}
+
+/* Start writing buf's n bytes (whole blocks) at s->off, and make buf the
+ * next buffer of the ring once its earlier write has ended. */
+static int disk_write_start(struct stream *s, size_t n)
+{
+	struct disk_write *w = &s->ring[s->next];
+	int ret;
+
+	memset(&w->bio, 0, sizeof(w->bio));
+	w->vec.base = w->buf;
+	w->vec.len = (uint32_t)n;
+	w->bio.dev = s->dev;
+	w->bio.op = BLK_OP_WRITE;
+	w->bio.off = s->off;
+	w->bio.len = n;
+	w->bio.vecs = &w->vec;
+	w->bio.nr_vecs = 1;
+	w->bio.end_io = disk_write_end;
+	w->bio.private = &w->done;
+	completion_init(&w->done);
+	ret = blk_submit(&w->bio);
+	if (ret)
+		return ret;
+	w->busy = 1;
+	s->next = (s->next + 1) % STREAM_DISK_WRITES;
+	s->buf = s->ring[s->next].buf;
+	return disk_write_wait(&s->ring[s->next]);
+}
+
+/* Write a disk's buffer (called full, or last: its tail zero-padded to
+ * a block); when last, wait for every write and flush. */
+static int flush_disk(struct stream *s, int last)
+{
+	uint32_t bs = s->dev->block_size;
 	size_t n = s->fill;
 	int ret = 0;
 
-	if (s->kind == STREAM_FILE) {
-		ret = n ? fs_write(s->fs, s->ino, s->off, s->buf, n) : 0;
-	} else {
-		uint32_t bs = s->dev->block_size;
-
-		if (last && n % bs) {
-			memset(s->buf + n, 0, bs - n % bs);
-			n += bs - n % bs;
-		}
-		n -= n % bs;
-		if (s->off + n > s->dev->size)
-			ret = -ENOSPC;
-		else if (n)
-			ret = blk_write(s->dev, s->off, s->buf, n);
-		if (!ret && last)
-			ret = blk_flush(s->dev);
+	if (n % bs) {
+		memset(s->buf + n, 0, bs - n % bs);
+		n += bs - n % bs;
 	}
+	if (s->off + n > s->dev->size)
+		return -ENOSPC;
+	if (n)
+		ret = disk_write_start(s, n);
 	if (ret)
 		return ret;
 	s->off += n;
-	memmove(s->buf, s->buf + n, s->fill > n ? s->fill - n : 0);
-	s->fill = s->fill > n ? s->fill - n : 0;
+	s->fill = 0;
+	ret = last ? disk_wait_all(s) : 0;
+	return ret || !last ? ret : blk_flush(s->dev);
+}
+
+/* Write buf (all of it when last). */
+static int flush_buf(struct stream *s, int last)
+{
+	size_t n = s->fill;
+	int ret;
+
+	if (s->kind == STREAM_DISK)
+		return flush_disk(s, last);
+	ret = n ? fs_write(s->fs, s->ino, s->off, s->buf, n) : 0;
+	if (ret)
+		return ret;
+	s->off += n;
+	s->fill = 0;
 	return 0;
 }
 
@@ -250,7 +371,7 @@ int stream_write(struct stream *s, const void *buf, size_t len)
 	if (s->kind == STREAM_PIPE)
 		return pipe_write(s->pipe, buf, len);
 	while (len && !s->err) {
-		size_t n = STREAM_BUF - s->fill;
+		size_t n = s->cap - s->fill;
 
 		if (n > len)
 			n = len;
@@ -258,7 +379,7 @@ int stream_write(struct stream *s, const void *buf, size_t len)
 		s->fill += n;
 		p += n;
 		len -= n;
-		if (s->fill == STREAM_BUF)
+		if (s->fill == s->cap)
 			s->err = flush_buf(s, 0);
 	}
 	return s->err;
@@ -341,7 +462,14 @@ int stream_end(struct stream *s, int status)
 		pipe_close_read(s->pipe);
 	else if (s->writing && !ret)
 		ret = flush_buf(s, 1);
-	kfree(s->buf);
+	if (s->ring) {
+		int r = disk_wait_all(s);	/* the buffers are in use */
+
+		ret = ret ? ret : r;
+		ring_free(s);
+	} else {
+		kfree(s->buf);
+	}
 	kfree(s);
 	return ret;
 }

@@ -46,6 +46,8 @@ __attribute__((noreturn)) void task_exit(int code);
 /* The calling task, and a task's id (small, unique while it exists). */
 struct task *task_current(void);
 int task_id(const struct task *t);
+/* t's priority class (a task's, never the idle one's). */
+enum task_prio task_prio(const struct task *t);
 /* Ask task id to stop (sets its flag, wakes it from task_sleep_ns).
  * 0, or -ESRCH when no such task exists. */
 int task_stop(int id);

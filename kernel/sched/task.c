@@ -220,6 +220,11 @@ int task_id(const struct task *t)
 	return t->id;
 }
 
+enum task_prio task_prio(const struct task *t)
+{
+	return (enum task_prio)t->prio;
+}
+
 void *task_local(void)
 {
 	return current_task()->local;

@@ -65,6 +65,11 @@ int task_id(const struct task *t)
 	return t->id;
 }
 
+enum task_prio task_prio(const struct task *t)
+{
+	return (enum task_prio)t->prio;
+}
+
 /* Drop a reference; caller holds tasks_lock. Returns the task to free. */
 static struct task *put_locked(struct task *t)
 {
