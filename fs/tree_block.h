@@ -104,10 +104,14 @@ static inline void tb_clear_flag(struct tree_block *b, unsigned f)
 	__atomic_fetch_and(&b->flags, ~f, __ATOMIC_RELEASE);
 }
 
-/* How a path holds a block's lock (ctree_path.locks). */
+/* How a path holds a block's lock (ctree_path.locks): not at all (a
+ * committed block, which never changes), for read, for write, or no
+ * longer (TB_RELEASED: the path let go of it on the way down, keeping
+ * only its reference; its contents may change and must not be read). */
 #define TB_UNLOCKED 0
 #define TB_READ 1
 #define TB_WRITE 2
+#define TB_RELEASED 3
 
 static inline void tb_lock(struct tree_block *b, int mode)
 {
