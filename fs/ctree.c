@@ -16,17 +16,24 @@
  * Levels strictly decrease on the way down, so no corrupt pointer can make a
  * search loop.
  *
- * The path holds a reference on each block it visits and, from the root
- * down, the lock of each block the running transaction made (TB_DIRTY),
- * for read; ctree_path_release() drops them. That keeps writers
- * (ctree_write.c, which lock their whole paths for write) from changing a
- * block under a search. A block that is not TB_DIRTY when the search
- * reaches it is committed and never changes again (a writer copies it),
- * and neither does anything below it (every ancestor of a TB_DIRTY block
- * is TB_DIRTY: a copy copies the path above it), so the search reads it
- * without its lock: at worst it reads the tree as it was before a change
- * still in progress. (A block a writer unlinks and frees loses TB_DIRTY
- * too, after its last change.)
+ * The path holds a reference on each block it visits, and the lock of
+ * each block the running transaction made (TB_DIRTY), for read, while it
+ * works at it. That keeps writers (ctree_write.c) from changing a block
+ * under a search. A block that is not TB_DIRTY when the search reaches it
+ * is committed and never changes again (a writer copies it), and neither
+ * does anything below it (every ancestor of a TB_DIRTY block is TB_DIRTY:
+ * a copy copies the path above it), so the search reads it without its
+ * lock: at worst it reads the tree as it was before a change still in
+ * progress. (A block a writer unlinks and frees loses TB_DIRTY too, after
+ * its last change.)
+ *
+ * Lock coupling: a search locks a child, then lets go of its parent's
+ * lock (TB_RELEASED: the reference stays, the contents are not read
+ * again), so it holds one locked block at a time and writers of other
+ * leaves pass by. Stepping to the next or previous leaf from such a path
+ * searches the leaf's edge key again from the root, this time keeping the
+ * path's locks (p->keep), and steps from there; a path whose every block
+ * above the leaf is committed steps as before, through those blocks.
  *
  * Locks are taken top-down only: the root block after reading the root
  * record (checked again once locked, as a writer may have moved the root
@@ -68,14 +75,36 @@ void ctree_path_init(struct ctree_path *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Whether a path's lock mode holds the block locked. */
+static int held(int mode)
+{
+	return mode == TB_READ || mode == TB_WRITE;
+}
+
 /* Unlock and drop the block at one level of the path. */
 static void drop_level(struct ctree_path *p, int level)
 {
-	if (p->nodes[level] && p->locks[level])
+	if (p->nodes[level] && held(p->locks[level]))
 		tb_unlock(p->nodes[level], p->locks[level]);
 	tree_block_put(p->nodes[level]);
 	p->nodes[level] = NULL;
 	p->locks[level] = TB_UNLOCKED;
+}
+
+/*
+ * Let go of the locks the path holds above level (lock coupling, once the
+ * block at level is locked): the blocks stay referenced, TB_RELEASED.
+ */
+void ctree_path_let_go_above(struct ctree_path *p, int level)
+{
+	int l;
+
+	for (l = level + 1; l < BTRFS_MAX_LEVEL && p->nodes[l]; l++) {
+		if (!held(p->locks[l]))
+			continue;
+		tb_unlock(p->nodes[l], p->locks[l]);
+		p->locks[l] = TB_RELEASED;
+	}
 }
 
 /* Unlock and drop every block the path holds; the path can be reused. */
@@ -156,7 +185,7 @@ static int lock_mode(const struct tree_block *b, int mode)
 
 /* Read child slot of b, lock it as a path of mode does, and put it at
  * its level of the path. */
-static int lock_child(struct ctree_path *p, const struct tree_block *b,
+int ctree_lock_child(struct ctree_path *p, const struct tree_block *b,
 		      int slot, int mode, struct tree_block **out)
 {
 	int ret = ctree_read_child(p->root, b, slot, out), held;
@@ -286,11 +315,13 @@ int ctree_search_level(const struct ctree_root *root, const struct key *key,
 		p->slots[level] = slot;
 		if (level <= lowest)
 			return ret;
-		ret = lock_child(p, b, slot, TB_READ, &b);
+		ret = ctree_lock_child(p, b, slot, TB_READ, &b);
 		if (ret) {
 			ctree_path_release(p);
 			return ret;
 		}
+		if (!p->keep)
+			ctree_path_let_go_above(p, level - 1);
 	}
 }
 
@@ -320,8 +351,8 @@ static int descend(struct ctree_path *p, int level, int right)
 		drop_level(p, i);
 	while (level > 0) {
 		struct tree_block *child;
-		int ret = lock_child(p, p->nodes[level], p->slots[level], mode,
-				     &child);
+		int ret = ctree_lock_child(p, p->nodes[level],
+					   p->slots[level], mode, &child);
 
 		if (ret)
 			return ret;
@@ -331,8 +362,9 @@ static int descend(struct ctree_path *p, int level, int right)
 	return 0;
 }
 
-/* Move the path to the first item of the next leaf. 0, 1 at the end, <0. */
-int ctree_next_leaf(struct ctree_path *p)
+/* Walk to the next (right) or previous leaf through the blocks above the
+ * path's leaf, which it holds or which are committed. 0, 1 at the end, <0. */
+static int walk_leaf(struct ctree_path *p, int right)
 {
 	int level;
 
@@ -341,28 +373,81 @@ int ctree_next_leaf(struct ctree_path *p)
 
 		if (!b)
 			return 1;
-		if ((u32)p->slots[level] + 1 < tb_nritems(b)) {
+		if (right && (u32)p->slots[level] + 1 < tb_nritems(b)) {
 			p->slots[level]++;
 			return descend(p, level, 0);
 		}
-	}
-	return 1;
-}
-
-/* Move the path to the last item of the previous leaf. 0, 1, <0. */
-int ctree_prev_leaf(struct ctree_path *p)
-{
-	int level;
-
-	for (level = 1; level < BTRFS_MAX_LEVEL; level++) {
-		if (!p->nodes[level])
-			return 1;
-		if (p->slots[level] > 0) {
+		if (!right && p->slots[level] > 0) {
 			p->slots[level]--;
 			return descend(p, level, 1);
 		}
 	}
 	return 1;
+}
+
+/* Whether the path let go of a block above its leaf. */
+static int let_go(const struct ctree_path *p)
+{
+	int l;
+
+	for (l = 1; l < BTRFS_MAX_LEVEL; l++)
+		if (p->locks[l] == TB_RELEASED)
+			return 1;
+	return 0;
+}
+
+/*
+ * Step a path that let go of its ancestors to the first item after its
+ * leaf's last (right) or the last item before its first: search that key
+ * again keeping the whole path, step from there, then let go again. Only
+ * a search path walks this way: a write path's next leaf would need
+ * copying (ctree_search_write it instead). 0, 1 at the end, <0.
+ */
+static int step_leaf_again(struct ctree_path *p, int right)
+{
+	struct tree_block *l = p->nodes[0];
+	struct key k;
+	int ret, keep = p->keep;
+
+	if (p->locks[0] == TB_WRITE) {
+		pr_err("tree %llu: a write path cannot step to another leaf",
+		       (unsigned long long)p->root->objectid);
+		return -EINVAL;
+	}
+	/* Only a root leaf can be empty, and it has no ancestor. */
+	tb_item_key(l, right ? tb_nritems(l) - 1 : 0, &k);
+	p->keep = 1;
+	ret = ctree_search_slot(p->root, &k, p);
+	p->keep = (u8)keep;
+	if (ret < 0)
+		return ret;
+	/* The slot of k, or where it would go: the item after it is the
+	 * next, the one before the previous, unless that is off the leaf. */
+	if (right) {
+		p->slots[0] += ret == 0;
+		ret = (u32)p->slots[0] < tb_nritems(p->nodes[0]) ? 0 :
+		      walk_leaf(p, 1);
+	} else if (p->slots[0] > 0) {
+		p->slots[0]--;
+		ret = 0;
+	} else {
+		ret = walk_leaf(p, 0);
+	}
+	if (ret >= 0 && !keep)
+		ctree_path_let_go_above(p, 0);
+	return ret;
+}
+
+/* Move the path to the first item of the next leaf. 0, 1 at the end, <0. */
+int ctree_next_leaf(struct ctree_path *p)
+{
+	return let_go(p) ? step_leaf_again(p, 1) : walk_leaf(p, 1);
+}
+
+/* Move the path to the last item of the previous leaf. 0, 1, <0. */
+int ctree_prev_leaf(struct ctree_path *p)
+{
+	return let_go(p) ? step_leaf_again(p, 0) : walk_leaf(p, 0);
 }
 
 /* Step to the next item, crossing leaves. 0, 1 past the last item, <0. */

@@ -45,9 +45,12 @@ struct ctree_root {
 
 /*
  * A position in a tree: the blocks from the root down to a leaf, each held
- * by one reference and locked (for write by ctree_search_write; by
- * searches for read when the running transaction made it, see ctree.c),
- * and the slot taken in each. nodes[0] is the leaf.
+ * by one reference, and the slot taken in each. nodes[0] is the leaf. The
+ * leaf is locked (for write by ctree_search_write; by searches for read
+ * when the running transaction made it), and so are the blocks above it
+ * that a change may still reach; the path let go of the others' locks on
+ * the way down (TB_RELEASED: not to be read again). See ctree.c and
+ * ctree_write.c.
  * Levels above the root are NULL. A path belongs to one task; release it
  * before waiting for anything but another tree block's lock.
  */
@@ -55,7 +58,9 @@ struct ctree_path {
 	struct tree_block *nodes[BTRFS_MAX_LEVEL];
 	int slots[BTRFS_MAX_LEVEL];
 	u8 locks[BTRFS_MAX_LEVEL];	/* lock held per node: TB_UNLOCKED,
-					 * TB_READ or TB_WRITE */
+					 * TB_READ, TB_WRITE or TB_RELEASED */
+	u8 keep;			/* a search keeps every block's lock
+					 * (no coupling) */
 	const struct ctree_root *root;	/* tree searched; outlives the path */
 };
 
@@ -90,6 +95,9 @@ int ctree_lock_root(const struct ctree_root *root, int mode,
 void ctree_set_root(struct ctree_root *root, const struct tree_block *b);
 void ctree_path_set(struct ctree_path *p, int level, struct tree_block *b,
 		    int mode);
+void ctree_path_let_go_above(struct ctree_path *p, int level);
+int ctree_lock_child(struct ctree_path *p, const struct tree_block *b,
+		     int slot, int mode, struct tree_block **out);
 
 /* The key and data of the item the path points at (slot must be valid). */
 static inline void ctree_item_key(const struct ctree_path *p, struct key *k)

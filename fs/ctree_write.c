@@ -36,12 +36,16 @@
  * neighbours changes only the parent's key for the right one, which is
  * never its parent's first, so no key further up changes.
  *
- * Locking: a write search locks every block on its path for write, root
- * to leaf (ctree.c explains the order), so no search or other writer sees
- * a block while it changes; the copy of a block is locked before it is
- * linked in and the old block is unlocked after. A sibling is locked only
- * while its parent is held for write. Shrinking the tree from the root
- * (collapse_root) happens after the deleting path is released, from a
+ * Locking: a write search locks the blocks it may change for write and
+ * the ones above them for read, root to leaf (ctree.c explains the
+ * order), and lets go of a block's ancestors once the block cannot pass
+ * the change up to them (ctree_search_write), so writers of different
+ * leaves meet only for the moment each holds an upper block on the way
+ * down; no search or other writer sees a block while it changes. The copy
+ * of a block is locked before it is linked in and the old block is
+ * unlocked after. A sibling is locked only while its parent is held for
+ * write. Shrinking the tree from the root (collapse_root) happens after
+ * the deleting path is released, from a
  * fresh write lock on the root. The caller is inside a change (holds
  * fs->trans_sem for read) or the commit. Errors inside a change abort the
  * transaction at the failing line (trans_abort), as a half-done change
@@ -83,6 +87,15 @@ static void unlock_put(struct tree_block *b)
 	tree_block_put(b);
 }
 
+/* Whether b must be copied before this transaction changes it: it was
+ * not made by the running transaction, or a snapshot shares it. */
+static int needs_cow(const struct trans *t, const struct ctree_root *root,
+		     const struct tree_block *b)
+{
+	return !(tb_flags(b) & TB_DIRTY) || tb_generation(b) != t->transid ||
+	       root->force_cow == t->transid;
+}
+
 /*
  * Copy *bp, which the caller holds locked for write, unless the running
  * transaction made it. On success *bp is the writable block, locked for
@@ -95,8 +108,7 @@ static int cow_block(struct trans *t, struct ctree_root *root,
 	struct tree_block *b = *bp, *n;
 	int last_ref = 0, ret;
 
-	if ((tb_flags(b) & TB_DIRTY) && tb_generation(b) == t->transid &&
-	    root->force_cow != t->transid)
+	if (!needs_cow(t, root, b))
 		return 0;
 	ret = extent_alloc_tree_block(t, root, tb_level(b), &n);
 	if (ret)
@@ -471,10 +483,102 @@ static int write_root(struct trans *t, struct ctree_root *root,
 	return ret;
 }
 
+/* The path's block above level, NULL above the root. */
+static struct tree_block *parent_of(const struct ctree_path *p, int level)
+{
+	return level + 1 < BTRFS_MAX_LEVEL ? p->nodes[level + 1] : NULL;
+}
+
 /*
- * Search root for key, copying every block on the path, and with ins_len
- * > 0 make room for that many bytes (item header + data) at the leaf slot.
- * The path then holds writable blocks. Returns 0 found, 1 not found, <0.
+ * Whether the path's block at level absorbs what the change may still do
+ * below it without touching its parent: an insertion (ins_len > 0) cannot
+ * split it; a deletion of one entry (ins_len <= 0: a write search may end
+ * in ctree_del_item, of the leaf's item at its slot) cannot empty it or
+ * make it merge with a neighbour (ctree_del_item's and merge_node's
+ * thresholds).
+ */
+static int block_safe(const struct ctree_path *p, int level, int ins_len)
+{
+	const struct tree_block *b = p->nodes[level];
+	u32 n = tb_nritems(b), cap = leaf_capacity(b->len), slot;
+
+	if (level > 0)
+		return ins_len > 0 ? n + 3 < node_capacity(b->len) :
+				     n >= 2 && n > node_capacity(b->len) / 4;
+	if (ins_len > 0)
+		return leaf_free_space(b) >= (u32)ins_len;
+	if (n < 2)
+		return 0;
+	slot = (u32)p->slots[0] < n ? (u32)p->slots[0] : n - 1;
+	return leaf_free_space(b) + items_bytes(b, slot, slot + 1) <=
+	       cap - cap / 4;
+}
+
+/*
+ * Whether the change at the path's block at level may reach its parent:
+ * the block is held for write (a block held for read does not change) and
+ * is not safe (block_safe), or the path goes through its first entry, whose
+ * key is its parent's key for it (fix_low_keys).
+ */
+static int needs_parent(const struct ctree_path *p, int level, int ins_len)
+{
+	return parent_of(p, level) && p->locks[level] == TB_WRITE &&
+	       (p->slots[level] == 0 || !block_safe(p, level, ins_len));
+}
+
+/* Read the level of the tree's root from its record (a hint: the
+ * root may move before it is locked). */
+static int root_level(struct ctree_root *root)
+{
+	int level;
+
+	spin_lock(&root->lock);
+	level = root->level;
+	spin_unlock(&root->lock);
+	return level;
+}
+
+/* Lock the root block into the path: for write when its level is at most
+ * wl, else for read (a committed root for read: not at all). Returns its
+ * level, or <0. */
+static int lock_top(struct ctree_root *root, int wl, struct ctree_path *p)
+{
+	int mode = root_level(root) <= wl ? TB_WRITE : TB_READ, held, ret;
+	struct tree_block *b;
+
+	for (;;) {
+		ret = ctree_lock_root(root, mode, &b, &held);
+		if (ret)
+			return ret;
+		if (mode == TB_WRITE || tb_level(b) > wl)
+			break;
+		/* The root grew down meanwhile: take it for write. */
+		if (held)
+			tb_unlock(b, held);
+		tree_block_put(b);
+		mode = TB_WRITE;
+	}
+	ctree_path_set(p, tb_level(b), b, held);
+	return tb_level(b);
+}
+
+/*
+ * Search root for key, copying every block on the path that this
+ * transaction did not make, and with ins_len > 0 make room for that many
+ * bytes (item header + data) at the leaf slot. Returns 0 found, 1 not
+ * found, <0. The path's leaf is then writable and locked for write, and
+ * so is every block above it that the change may still reach (see
+ * block_safe and needs_parent); the path let go of the others.
+ *
+ * Locking (docs/LOCKING.md): the blocks at levels up to wl are locked for
+ * write, those above for read, and coupled: once a block is locked and
+ * found not to need its parent, the path lets go of every block above it.
+ * wl starts at 0 (the leaf): a tree whose upper blocks this transaction
+ * already copied is changed with only read locks above the leaf's
+ * parent, so writers of other leaves pass. When a block turns out to
+ * need more (a copy, which rewrites its parent's pointer; a split or
+ * push; a change that reaches its parent), the search starts again from
+ * the root with wl raised to that level.
  */
 int ctree_search_write(struct trans *t, struct ctree_root *root,
 		       const struct key *key, struct ctree_path *p,
@@ -482,39 +586,60 @@ int ctree_search_write(struct trans *t, struct ctree_root *root,
 {
 	u32 maxp = node_capacity(root->fs->nodesize);
 	struct tree_block *b;
-	int ret, slot, level, rounds = 0, pushed = 0;
+	int ret, slot, level, rounds = 0, pushed = 0, wl = 0, need;
 
 again:
-	if (++rounds > 64) {
+	if (++rounds > 64 + BTRFS_MAX_LEVEL) {
 		pr_err("tree %llu: no room found for an item of %d bytes",
 		       (unsigned long long)root->objectid, ins_len);
 		return -EUCLEAN;
 	}
 	ctree_path_release(p);
 	p->root = root;
-	ret = write_root(t, root, &b);
-	if (ret)
-		return ret;
-	for (;;) {
-		level = tb_level(b);
-		ctree_path_set(p, level, b, TB_WRITE);
+	level = lock_top(root, wl, p);
+	if (level < 0)
+		return level;
+	for (;; level--) {
+		struct tree_block *parent = parent_of(p, level);
+
+		/* A copy, a split and a change reaching the parent all
+		 * write the parent (the root record for the root). */
+		need = parent ? level + 1 : level;
+		if (needs_cow(t, root, p->nodes[level])) {
+			if (need > wl)
+				goto raise;
+			ret = cow_block(t, root, &p->nodes[level], parent,
+					parent ? p->slots[level + 1] : 0);
+			if (ret)
+				goto out_release;
+		}
+		b = p->nodes[level];
 		ret = ctree_bin_search(b, key, &slot);
-		if (level == 0)
-			break;
-		if (ret && slot > 0)
+		if (level > 0 && ret && slot > 0)
 			slot--;
 		p->slots[level] = slot;
+		if (needs_parent(p, level, ins_len)) {
+			if (p->locks[level + 1] != TB_WRITE)
+				goto raise;
+		} else {
+			ctree_path_let_go_above(p, level);
+		}
+		if (level == 0)
+			break;
 		if (ins_len > 0 && tb_nritems(b) + 3 >= maxp) {
+			if (need > wl)
+				goto raise;
 			ret = split_node(t, root, p, level);
 			if (ret)
 				goto out_release;
 			goto again;
 		}
-		ret = cow_child(t, root, b, slot, &b);
+		ret = ctree_lock_child(p, b, slot,
+				       level - 1 <= wl ? TB_WRITE : TB_READ,
+				       &b);
 		if (ret)
 			goto out_release;
 	}
-	p->slots[0] = slot;
 	if (ins_len > 0 && leaf_free_space(b) < (u32)ins_len) {
 		/*
 		 * Bytes that extend a found item come after it. Push once
@@ -536,6 +661,10 @@ again:
 		goto again;
 	}
 	return ret;
+
+raise:
+	wl = need;	/* rises each time: at most once per level */
+	goto again;
 
 out_release:
 	ctree_path_release(p);
@@ -770,6 +899,44 @@ static int merge_leaf(struct trans *t, struct ctree_root *root,
 	return ret ? ret : merge_node(t, root, p, 1);
 }
 
+/* Whether the path holds for write every block that deleting the item at
+ * its slot may change (needs_parent, level by level up). */
+static int holds_for_delete(const struct ctree_path *p)
+{
+	int level;
+
+	for (level = 0; needs_parent(p, level, -1); level++)
+		if (p->locks[level + 1] != TB_WRITE)
+			return 0;
+	return 1;
+}
+
+/*
+ * Search the item at the path again for deleting it, when the path let go
+ * of a block the deletion changes (the caller moved the slot from where
+ * it searched, or searched to insert). The item keeps its key meanwhile:
+ * its caller's own locks (an inode's, ns_lock, the commit's trans_sem)
+ * keep other changes off it. 0, or <0 with the path released.
+ */
+static int search_again(struct trans *t, struct ctree_root *root,
+			struct ctree_path *p)
+{
+	struct key k;
+	int ret;
+
+	ctree_item_key(p, &k);
+	ret = ctree_search_write(t, root, &k, p, -1);
+	if (ret == 1) {
+		pr_err("tree %llu: item (%llu %u %llu) vanished before its "
+		       "deletion", (unsigned long long)root->objectid,
+		       (unsigned long long)k.objectid, k.type,
+		       (unsigned long long)k.offset);
+		ctree_path_release(p);
+		ret = -EUCLEAN;
+	}
+	return ret;
+}
+
 /*
  * Delete the item the path points at (the path comes from
  * ctree_search_write) and rebalance. The path is released. Returns 0 or
@@ -778,11 +945,20 @@ static int merge_leaf(struct trans *t, struct ctree_root *root,
 int ctree_del_item(struct trans *t, struct ctree_root *root,
 		   struct ctree_path *p)
 {
-	struct tree_block *l = p->nodes[0];
-	u32 cap = leaf_capacity(l->len);
+	struct tree_block *l;
+	u32 cap;
 	struct key k;
 	int ret = 0, shrunk = 0;
 
+	if (!holds_for_delete(p)) {
+		ret = search_again(t, root, p);
+		if (ret) {
+			trans_abort(t, ret);
+			return ret;
+		}
+	}
+	l = p->nodes[0];
+	cap = leaf_capacity(l->len);
 	leaf_del_items(l, (u32)p->slots[0], 1);
 	if (!p->nodes[1])
 		goto out;

@@ -27,8 +27,8 @@ struct tb_cache;
  * copies it to a new address first (COW, ctree_write.c). Only a TB_DIRTY
  * block, created in the running transaction, is changed in place, by a
  * writer holding the block's lock for write; searches hold it for read
- * (ctree.c: a write path locks every block from the root down to its
- * leaf, a search every TB_DIRTY one). A block that is not TB_DIRTY when
+ * (ctree.c, ctree_write.c: paths lock top-down and let go of the blocks
+ * above the ones they still need). A block that is not TB_DIRTY when
  * seen never becomes so again (a change copies it), so it needs no lock.
  * Code that wants to keep a block independently of the cache takes a clone.
  */
@@ -104,10 +104,14 @@ static inline void tb_clear_flag(struct tree_block *b, unsigned f)
 	__atomic_fetch_and(&b->flags, ~f, __ATOMIC_RELEASE);
 }
 
-/* How a path holds a block's lock (ctree_path.locks). */
+/* How a path holds a block's lock (ctree_path.locks): not at all (a
+ * committed block, which never changes), for read, for write, or no
+ * longer (TB_RELEASED: the path let go of it on the way down, keeping
+ * only its reference; its contents may change and must not be read). */
 #define TB_UNLOCKED 0
 #define TB_READ 1
 #define TB_WRITE 2
+#define TB_RELEASED 3
 
 static inline void tb_lock(struct tree_block *b, int mode)
 {

@@ -337,8 +337,8 @@ int tree_check_expect(const struct fs_info *fs, const u8 *buf,
 		return WHY("owner %llu in tree %llu", (unsigned long long)owner,
 			   (unsigned long long)exp->owner);
 	/* Only the header fields above are fixed for a block the running
-	 * transaction is changing; its items are read under its parent's
-	 * lock, which every changer of it holds. */
+	 * transaction is changing: tree_block.c checks no more of one
+	 * (a writer may hold it without its parent). */
 	if (!exp->has_first_key)
 		return 0;
 	if (D_GET32(struct d_header, buf, nritems) == 0)
