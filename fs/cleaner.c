@@ -129,8 +129,7 @@ static int convert_full(struct drop *d, struct tree_block *c)
 
 		if (tb_node_ptr_gen(c, i) <= d->created)
 			continue;
-		ret = extent_lookup_info(d->t, tb_node_blockptr(c, i),
-					 (u8)(tb_level(c) - 1), 0, &refs,
+		ret = extent_lookup_info(d->t, tb_node_blockptr(c, i), &refs,
 					 &flags);
 		if (ret || (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF))
 			continue;
@@ -154,7 +153,7 @@ static int drop_child(struct drop *d, struct tree_block *b, u64 bflags,
 	u64 bytenr = tb_node_blockptr(b, slot), refs, flags;
 	u8 level = (u8)(tb_level(b) - 1);
 	struct tree_block *cb;
-	int ret = extent_lookup_info(d->t, bytenr, level, 0, &refs, &flags);
+	int ret = extent_lookup_info(d->t, bytenr, &refs, &flags);
 
 	if (ret)
 		return ret;
@@ -334,8 +333,7 @@ static int drop_step_locked(struct wctx *w, u64 id)
 		ret = ctree_read_root(&d.root, &rb);
 	if (ret)
 		return ret;
-	ret = extent_lookup_info(w->t, rb->start, tb_level(rb), 0, &refs,
-				 &flags);
+	ret = extent_lookup_info(w->t, rb->start, &refs, &flags);
 	if (ret == 0)
 		ret = drop_children(&d, rb, flags,
 				    resume_level || resume.objectid ||

@@ -221,8 +221,7 @@ static int drop_if_unreferenced(struct defrag *d, struct ctree_root *root,
 				struct tree_block *b)
 {
 	u64 refs, flags;
-	int ret = extent_lookup_info(d->t, b->start, tb_level(b), 0, &refs,
-				     &flags);
+	int ret = extent_lookup_info(d->t, b->start, &refs, &flags);
 
 	if (ret || refs)
 		return ret;
@@ -238,8 +237,7 @@ static int fix_in_place(struct defrag *d, struct ctree_root *root,
 {
 	struct tree_block *old;
 	u64 refs, flags;
-	int ret = extent_lookup_info(d->t, b->start, tb_level(b), 0, &refs,
-				     &flags);
+	int ret = extent_lookup_info(d->t, b->start, &refs, &flags);
 
 	if (ret == 0)
 		ret = tree_block_clone(b, &old);
@@ -309,8 +307,7 @@ static int copy_block(struct defrag *d, struct ctree_root *root,
 {
 	u64 refs, flags, nflags = 0;
 	struct tree_block *nb;
-	int ret = extent_lookup_info(d->t, b->start, tb_level(b), 0, &refs,
-				     &flags);
+	int ret = extent_lookup_info(d->t, b->start, &refs, &flags);
 
 	if (ret == 0 && is_root && (refs != 1 ||
 				    (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF)))
@@ -369,7 +366,7 @@ static int copy_block(struct defrag *d, struct ctree_root *root,
  * instead while alive; when it is not, the old block, still held by that
  * parent, is copied again.
  */
-static int copy_alive(struct defrag *d, u64 from, u64 to, u8 level)
+static int copy_alive(struct defrag *d, u64 from, u64 to)
 {
 	u64 orig, refs, flags;
 	int ret;
@@ -378,7 +375,7 @@ static int copy_alive(struct defrag *d, u64 from, u64 to, u8 level)
 		return 1;	/* unchanged: reached, so still in the tree */
 	if (!memo_get(&d->made, to, 0, &orig) || orig != from)
 		return 0;
-	ret = extent_lookup_info(d->t, to, level, 0, &refs, &flags);
+	ret = extent_lookup_info(d->t, to, &refs, &flags);
 	if (ret)
 		return ret;
 	return refs && (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF);
@@ -401,7 +398,7 @@ static int rewrite_children(struct defrag *d, struct ctree_root *root,
 				     &v[i]);
 
 		if (known)
-			known = copy_alive(d, child, v[i], tb_level(b) - 1);
+			known = copy_alive(d, child, v[i]);
 		if (known < 0)
 			return known;
 		if (!known) {

@@ -196,8 +196,7 @@ int extent_update_ref_for_cow(struct trans *t, struct ctree_root *root,
 	int ret = 0;
 
 	if (can_be_shared(root, buf)) {
-		ret = extent_lookup_info(t, buf->start, tb_level(buf), 0,
-					 &refs, &flags);
+		ret = extent_lookup_info(t, buf->start, &refs, &flags);
 		if (ret)
 			return ret;
 		if (refs == 0)
@@ -228,19 +227,15 @@ int extent_update_ref_for_cow(struct trans *t, struct ctree_root *root,
 /*
  * Reference count and flags of an extent as they will be after the queued
  * changes: the extent item's values (its item in either form,
- * extent_item_search) plus the pending head. level and is_data are not
- * needed for that search.
+ * extent_item_search) plus the pending head.
  */
-int extent_lookup_info(struct trans *t, u64 bytenr, u8 level, int is_data,
-		       u64 *refs, u64 *flags)
+int extent_lookup_info(struct trans *t, u64 bytenr, u64 *refs, u64 *flags)
 {
 	struct dref_head *h;
 	struct ctree_path p;
 	struct key k;
 	int ret;
 
-	(void)level;
-	(void)is_data;
 	*refs = 0;
 	*flags = 0;
 	ctree_path_init(&p);

@@ -24,8 +24,7 @@ int extent_alloc_data(struct trans *t, u64 want, u64 *start, u64 *len);
 int extent_alloc_data_whole(struct trans *t, u64 len, u64 *start);
 int extent_data_ref(struct trans *t, u64 bytenr, u64 num_bytes, u64 root,
 		    u64 ino, u64 offset, long long mod);
-int extent_lookup_info(struct trans *t, u64 bytenr, u8 level, int is_data,
-		       u64 *refs, u64 *flags);
+int extent_lookup_info(struct trans *t, u64 bytenr, u64 *refs, u64 *flags);
 
 /* extent_tree.c: run one merged head against the extent tree. */
 int extent_run_head(struct trans *t, struct dref_head *h);

@@ -209,8 +209,7 @@ static int queue_children(struct reloc *r, const struct tree_block *b,
 {
 	u64 refs, flags;
 	u32 i, n = tb_nritems(b);
-	int ret = extent_lookup_info(r->t, b->start, tb_level(b), 0, &refs,
-				     &flags);
+	int ret = extent_lookup_info(r->t, b->start, &refs, &flags);
 
 	if (ret || !(flags & BTRFS_BLOCK_FLAG_FULL_BACKREF))
 		return ret;
@@ -529,8 +528,7 @@ static int ref_transfer(struct reloc *r, const struct moved *m)
 	if (ret == 0 && !ei.found)
 		ret = -EUCLEAN;
 	if (ret == 0 && !m->is_data)
-		ret = extent_lookup_info(r->t, m->old, m->level, 0, &refs,
-					 &flags);
+		ret = extent_lookup_info(r->t, m->old, &refs, &flags);
 	if (ret == 0 && m->new_ != m->old)
 		ret = delayed_ref_set_generation(r->t, m->new_, m->len,
 						 m->is_data, ei.generation);
