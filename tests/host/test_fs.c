@@ -444,24 +444,40 @@ TEST(corrupt, leaf_dup_fallback_then_error)
 	ram_free(rd);
 }
 
+/* Mount the default image with the byte at offset at of file big's first
+ * extent flipped, and look big up: 1, 0 when the image could not be made
+ * (skipped), -1 when a step failed. */
+static int mount_with_bad_byte(struct ramdisk **rd, struct fs_info **fs,
+			       uint64_t at, struct fs_ino *ino)
+{
+	uint64_t l;
+
+	*fs = mount_default(rd, "");
+	if (!*rd)
+		return 0;
+	if (!*fs)
+		return -1;
+	l = first_extent(*fs, "big");
+	if (!l)
+		return -1;
+	(*rd)->data[phys(*fs, l, 0) + at] ^= 1;
+	return fs_lookup(*fs, "big", 0, ino) ? -1 : 1;
+}
+
 TEST(corrupt, data_block_is_eio)
 {
 	struct ramdisk *rd;
-	struct fs_info *fs = mount_default(&rd, "");
+	struct fs_info *fs;
 	struct fs_ino ino;
-	uint64_t l;
 	size_t n;
 	char *buf;
+	int ready = mount_with_bad_byte(&rd, &fs, 5000, &ino);
 
-	if (!rd)
+	if (!ready)
 		return;
-	CHECK(fs != NULL);
-	l = first_extent(fs, "big");
-	CHECK(l != 0);
-	rd->data[phys(fs, l, 0) + 5000] ^= 1;
+	CHECK(ready > 0);
 	buf = malloc(300000);
 	log_set_level(LOG_ERR);
-	CHECK_OK(fs_lookup(fs, "big", 0, &ino));
 	/* The sector before is fine; the damaged one is not. */
 	CHECK_OK(fs_read(fs, ino, 0, buf, 4096, &n));
 	CHECK_EQ(fs_read(fs, ino, 0, buf, 300000, &n), -EIO);
@@ -476,21 +492,17 @@ TEST(corrupt, data_block_is_eio)
 TEST(corrupt, data_block_in_later_piece_is_eio)
 {
 	struct ramdisk *rd;
-	struct fs_info *fs = mount_default(&rd, "");
+	struct fs_info *fs;
 	struct fs_ino ino;
-	uint64_t l;
 	size_t n;
 	char *buf;
+	int ready = mount_with_bad_byte(&rd, &fs, 270000, &ino); /* sector 65 */
 
-	if (!rd)
+	if (!ready)
 		return;
-	CHECK(fs != NULL);
-	l = first_extent(fs, "big");
-	CHECK(l != 0);
-	rd->data[phys(fs, l, 0) + 270000] ^= 1;	/* sector 65, second piece */
+	CHECK(ready > 0);
 	buf = malloc(300000);
 	log_set_level(LOG_ERR);
-	CHECK_OK(fs_lookup(fs, "big", 0, &ino));
 	CHECK_OK(fs_read(fs, ino, 0, buf, 262144, &n));
 	CHECK_EQ(n, 262144);
 	CHECK_EQ(fs_read(fs, ino, 0, buf, 300000, &n), -EIO);
