@@ -130,6 +130,15 @@ int crash_run_ops(struct crash_ctx *c, int nops,
 	return ret;
 }
 
+void crash_finding(const char *name, enum fault_mode mode, uint64_t cut,
+		   uint64_t writes, const char *why)
+{
+	printf("# finding: %s, mode %s, cut at write %llu of %llu "
+	       "(GHEE_CRASH_CUT=%llu): %s\n", name, crash_mode_names[mode],
+	       (unsigned long long)cut, (unsigned long long)writes,
+	       (unsigned long long)cut, why);
+}
+
 void crash_summary(const char *name, enum fault_mode mode, uint64_t writes,
 		   uint64_t cuts, uint64_t checks, uint64_t findings)
 {

@@ -150,6 +150,10 @@ struct crash_plan {
  * printed and counted, and the case fails when there is any. */
 void crash_workload_run(const struct crash_workload *w,
 			const struct crash_plan *plan);
+/* A finding of a case that cuts at chosen writes (GHEE_CRASH_CUT replays
+ * one), with why it is one. */
+void crash_finding(const char *name, enum fault_mode mode, uint64_t cut,
+		   uint64_t writes, const char *why);
 /* The summary line every case prints (make crash adds them up). */
 void crash_summary(const char *name, enum fault_mode mode, uint64_t writes,
 		   uint64_t cuts, uint64_t checks, uint64_t findings);

@@ -174,11 +174,7 @@ static void cuts(enum fault_mode mode)
 		why = cut_once(tmpl, mode, cut, want, old, nold, &had, &checks);
 		items += !why && had;
 		if (why && ++found <= 5)
-			printf("# finding: balance, mode %s, cut at write %llu "
-			       "of %llu (GHEE_CRASH_CUT=%llu): %s\n",
-			       crash_mode_names[mode], (unsigned long long)cut,
-			       (unsigned long long)total,
-			       (unsigned long long)cut, why);
+			crash_finding("balance", mode, cut, total, why);
 	}
 	fault_dev_free(tmpl);
 	crash_summary("balance", mode, total, ncuts, checks, found);

@@ -219,12 +219,12 @@ static void cuts(const struct fault_dev *base, enum fault_mode mode,
 		       (unsigned long long)cut, (unsigned long long)total,
 		       crash_mode_names[mode]);
 		ret = cut_once(base, mode, cut, &checks);
-		if (ret && ++found <= 5)
-			printf("# finding: qgroup drop, mode %s, cut at write "
-			       "%llu of %llu (GHEE_CRASH_CUT=%llu): %d\n",
-			       crash_mode_names[mode], (unsigned long long)cut,
-			       (unsigned long long)total,
-			       (unsigned long long)cut, ret);
+		if (ret && ++found <= 5) {
+			char why[24];
+
+			snprintf(why, sizeof(why), "%d", ret);
+			crash_finding("qgroup drop", mode, cut, total, why);
+		}
 	}
 	crash_summary("qgroup-drop", mode, total, n, checks, found);
 	*failed |= found > 0;
