@@ -18,6 +18,10 @@ DISK_SIZE ?= 1G
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN    := -Wall -Wextra -Werror
 DEFS    := -DGHEE_VERSION='"$(VERSION)"'
+# The two files that print the version depend on a stamp rewritten only
+# when `git describe` changes, so a rebuild after a commit (or an edit)
+# prints the new version, and nothing else recompiles.
+VERSION_STAMP := $(BUILD)/version
 
 # Code shared by the kernel and the host programs.
 FS_SRCS     ?= $(wildcard fs/*.c shell/cmd_fs.c)
@@ -68,7 +72,7 @@ TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 HOSTTSAN  := $(BUILD)/tests/host_tests_tsan
 HOSTFAST  := $(BUILD)/tests/host_tests_fast
 
-.PHONY: all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash ioerr progs-corpus codec-srcs codec-defs defrag-scale balance-send-long stress-long
+.PHONY: FORCE all kernel host run test deps clean iso efi loader fuzz fuzz-receive bench tsan crash ioerr progs-corpus codec-srcs codec-defs defrag-scale balance-send-long stress-long
 
 all: kernel host loader
 
@@ -126,6 +130,13 @@ $(BUILD)/k/%.o: %.S
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@gcc $(KCFLAGS) -c $< -o $@
+
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+FORCE:
+$(foreach f,k h a t,$(BUILD)/$(f)/kernel/main.o $(BUILD)/$(f)/shell/commands.o): \
+	$(VERSION_STAMP)
 
 host: $(HOSTTOOL) $(HOSTTEST)
 
