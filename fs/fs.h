@@ -147,6 +147,24 @@ int fs_clone_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,
  * differ, -EINVAL when a rule is broken). */
 int fs_dedupe_range(struct fs_info *fs, struct fs_ino src, uint64_t src_off,
 		    uint64_t len, struct fs_ino dst, uint64_t dst_off);
+/* One extent of a file, as FIEMAP reports it (fs/fiemap.c). Holes are
+ * not reported. */
+struct fs_fiemap_extent {
+	uint64_t logical;	/* file offset */
+	uint64_t physical;	/* disk address of its first byte (inline: 0;
+				 * compressed: the extent's start) */
+	uint64_t length;	/* file bytes it covers */
+	unsigned flags;		/* FS_FIEMAP_* */
+};
+#define FS_FIEMAP_INLINE (1u << 0)	/* data inside the tree item */
+#define FS_FIEMAP_UNWRITTEN (1u << 1)	/* preallocated, reads as zeros */
+#define FS_FIEMAP_ENCODED (1u << 2)	/* compressed */
+#define FS_FIEMAP_SHARED (1u << 3)	/* another item refers to it too */
+/* Called for each extent in file order, with no lock of the filesystem
+ * held. 0 goes on, 1 stops (fs_fiemap returns 0), <0 stops with it. */
+typedef int (*fs_fiemap_fn)(void *ctx, const struct fs_fiemap_extent *e);
+int fs_fiemap(struct fs_info *fs, struct fs_ino ino, fs_fiemap_fn fn,
+	      void *ctx);
 /* Find equal ranges of at least min bytes across files by their data
  * checksums and dedupe them (fs/dedupe_scan.c): a task with progress
  * ("hashing", "deduping"), cancellable (-ECANCELED). */

@@ -32,6 +32,8 @@ static const struct shell_cmd filesystem_cmds[] = {
 	  "filesystems", 0, -1, cmd_filesystem_show },
 	{ "sync", "[PATH]", "commit the running transaction", 0, -1,
 	  cmd_filesystem_sync },
+	{ "du", "[-s] " UNITS " PATH...", "disk use of files: total, "
+	  "exclusive and shared bytes", 1, -1, cmd_filesystem_du },
 	{ "defragment", "[-r] [-v] [-c[ALG]] [-f] [-s START] [-l LEN] "
 	  "[-t SIZE] PATH...", "rewrite fragmented file data into fewer "
 	  "extents, snapshots and reflinks kept shared", 1, -1,
@@ -157,7 +159,7 @@ static const struct shell_cmd inspect_internal_cmds[] = {
 };
 
 const struct shell_group shell_groups[] = {
-	{ "filesystem", "df, show, usage, sync, label, defragment",
+	{ "filesystem", "df, du, show, usage, sync, label, defragment",
 	  filesystem_cmds },
 	{ "subvolume", "create, snapshot, delete, list, show, default",
 	  subvolume_cmds },

@@ -1,0 +1,85 @@
+#!/bin/bash
+# Interop: ghee's `filesystem du` against btrfs-progs 6.2's on Linux, on
+# one image that holds every kind of sharing du tells apart.
+#   1. ghee makes the image: a subvolume with a file, its reflink copy and
+#      a partial overwrite of the original; a range cloned inside one file;
+#      a hard link; a symlink; a preallocated file; a compressed file; a
+#      nested subvolume; a read-only snapshot; `btrfs check` must pass;
+#   2. ghee's du in several forms (per file, -s over several paths, raw
+#      units, a file alone, the top level), then, as root, Linux's on a
+#      read-only loop mount of the same image: each must equal ghee's once
+#      the mount point is taken out of Linux's paths.
+# Output: KTAP and '#' lines, the plan last. Scratch in build/interop-du/.
+set -u -o pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+GHEE=${GHEE:-$ROOT/build/ghee}
+W=$ROOT/build/interop-du
+N=0
+FAILED=0
+
+. "$ROOT/tests/interop/lib.sh"	# KTAP lines, ghee_run, btrfs_check
+
+command -v btrfs >/dev/null || { skip du "btrfs-progs not installed"; finish; }
+[ -x "$GHEE" ] || { notok du "host tool $GHEE not built"; finish; }
+rm -rf "$W" && mkdir -p "$W/mnt"
+img=$W/du.img
+truncate -s 300M "$img"
+
+# 1. Build.
+if printf '%s\n' "mkfs vda" "mount vda / -o compress=zstd" \
+	"btrfs subvolume create /sv" "mkdir /sv/d" \
+	"write /sv/d/a 0 1048576 1" "cp --reflink /sv/d/a /sv/d/a2" \
+	"write /sv/b 0 300000 2" "clone /sv/b 0 65536 /sv/b 131072" \
+	"ln /sv/b /sv/d/blink" "ln -s a /sv/d/sym" \
+	"btrfs subvolume create /sv/nested" "write /sv/nested/n 0 50000 4" \
+	"umount /" "mount vda / -o compress=zstd" \
+	"write /sv/z 0 200000 0" "umount /" "mount vda /" \
+	"btrfs subvolume snapshot -r /sv /snap" "write /sv/d/a 0 65536 9" \
+	"fallocate -l 200000 /sv/pre" "umount /" |
+	ghee_run "$W/build.txt" "$img"; then
+	ok ghee_builds_image
+else
+	notok ghee_builds_image "a command failed (build/interop-du/build.txt)"
+	finish
+fi
+if btrfs_check "$img"; then
+	ok btrfs_check_clean
+else
+	notok btrfs_check_clean "btrfs check failed"
+	finish
+fi
+
+# 2. ghee's du, then Linux's. Each form: its arguments with MNT for the
+# mount point.
+FORMS=("MNT/sv" "-s MNT/sv MNT/snap MNT/sv/d/a MNT/sv/pre MNT/sv/z"
+       "-s --raw MNT/" "MNT/snap/d/a" "--kbytes MNT/sv/d" "MNT/")
+cmds=()
+for f in "${FORMS[@]}"; do cmds+=("btrfs filesystem du ${f//MNT/}"); done
+printf '%s\n' "mount vda" "${cmds[@]}" | "$GHEE" "ro:$img" >"$W/ghee.txt" 2>&1
+if [ "$(id -u)" != 0 ]; then
+	skip linux_du "needs root for a loop mount"
+	finish
+fi
+mount -o loop,ro "$img" "$W/mnt" || { notok linux_mount "mount failed"; finish; }
+for i in "${!FORMS[@]}"; do
+	f=${FORMS[$i]}
+	# shellcheck disable=SC2086
+	btrfs filesystem du ${f//MNT/$W/mnt} 2>&1 | sed "s#$W/mnt##" >"$W/linux.$i"
+	# ghee's lines of this command: between its prompt and the next
+	awk -v c="ghee> ${cmds[$i]}" '$0 == c { on = 1; next }
+		/^ghee> / { on = 0 } on' "$W/ghee.txt" >"$W/ghee.$i"
+done
+umount "$W/mnt"
+for i in "${!FORMS[@]}"; do
+	name=du_$(echo "${FORMS[$i]//MNT/}" | tr ' /-' '___' | tr -s _)
+	if [ ! -s "$W/ghee.$i" ]; then
+		notok "$name" "ghee printed nothing (build/interop-du/ghee.txt)"
+	elif diff "$W/linux.$i" "$W/ghee.$i" >"$W/diff.$i"; then
+		ok "$name"
+	else
+		head -n 12 "$W/diff.$i" | say
+		notok "$name" "ghee's output differs from btrfs-progs' (build/interop-du/diff.$i)"
+	fi
+done
+finish
