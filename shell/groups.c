@@ -28,12 +28,12 @@
 static const struct shell_cmd filesystem_cmds[] = {
 	{ "df", UNITS " [PATH]", "space allocated and used per block group "
 	  "type and profile", 0, -1, cmd_filesystem_df },
+	{ "du", "[-s] " UNITS " PATH...", "disk use of files: total, "
+	  "exclusive and shared bytes", 1, -1, cmd_filesystem_du },
 	{ "show", UNITS " [PATH|DISK]", "label, UUID and devices of "
 	  "filesystems", 0, -1, cmd_filesystem_show },
 	{ "sync", "[PATH]", "commit the running transaction", 0, -1,
 	  cmd_filesystem_sync },
-	{ "du", "[-s] " UNITS " PATH...", "disk use of files: total, "
-	  "exclusive and shared bytes", 1, -1, cmd_filesystem_du },
 	{ "defragment", "[-r] [-v] [-c[ALG]] [-f] [-s START] [-l LEN] "
 	  "[-t SIZE] PATH...", "rewrite fragmented file data into fewer "
 	  "extents, snapshots and reflinks kept shared", 1, -1,

@@ -296,7 +296,7 @@ TEST(shell, btrfs_groups_and_prefixes)
 TEST(shell, help_levels)
 {
 	CHECK_OK(run("help"));
-	CHECK(strstr(host_console_output(), "\n  filesystem       df, show"));
+	CHECK(strstr(host_console_output(), "\n  filesystem       df, du, show"));
 	CHECK(strstr(host_console_output(), "\n  ls               list"));
 	CHECK(strstr(host_console_output(), "\nfiles and directories:\n"));
 	CHECK_OK(run("help fi"));
@@ -502,7 +502,7 @@ TEST(shell, tab_completes_commands)
 	host_console_capture(1);
 	CHECK_OK(edit(&le, "fi d\t\n", 6));
 	CHECK_STR(le.buf, "fi d");
-	CHECK(strstr(host_console_output(), "\ndf  defragment  \n"));
+	CHECK(strstr(host_console_output(), "\ndf  du  defragment  \n"));
 	/* off: a tab is a character like any other */
 	le.complete = 0;
 	CHECK_OK(edit(&le, "a\tb\n", 4));
