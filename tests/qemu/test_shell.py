@@ -63,7 +63,7 @@ def test_terminal_progress_bar_and_ctrl_c(ctx):
     g.send("btrfs fi\t")
     g.expect("btrfs filesystem ")
     g.send("d\t")
-    g.expect("\r\ndf  defragment  \r\nghee> btrfs filesystem d")
+    g.expect("\r\ndf  du  defragment  \r\nghee> btrfs filesystem d")
     g.send("f\n")
     out = g.expect("ghee> ")
     assert "df: /: no filesystem mounted there" in out, out
