@@ -134,6 +134,64 @@ int cmd_quota_rescan(int argc, char **argv)
 	return ret ? fail("quota rescan failed", ret) : 0;
 }
 
+/* The quota groups of a filesystem: how many, how many at level 0. */
+struct qgroup_count {
+	uint64_t all, level0;
+};
+
+static int count_qgroup(void *ctx, const struct fs_qgroup *g)
+{
+	struct qgroup_count *c = ctx;
+
+	c->all++;
+	c->level0 += (g->id >> LEVEL_SHIFT) == 0;
+	return 0;
+}
+
+/*
+ * quota status [--is-enabled] PATH, as btrfs-progs prints it (the
+ * command came after 6.2): on or off, the mode, consistency, and the
+ * number of groups. ghee has full accounting only, no limit override,
+ * and accounts a dropped subtree of any height: its drop threshold is
+ * the largest tree height, as Linux's default.
+ */
+int cmd_quota_status(int argc, char **argv)
+{
+	struct qgroup_count c = { 0, 0 };
+	int only_ask = argc == 3 && !strcmp(argv[1], "--is-enabled");
+	uint64_t flags, progress;
+	struct fs_info *fs;
+	int on, ret;
+
+	if (argc != 2 && !only_ask)
+		return -EINVAL;
+	fs = fs_at("quota status", argv[argc - 1]);
+	if (!fs)
+		return -ENOENT;
+	on = fs_quota_status(fs, &flags, &progress);
+	if (only_ask)
+		return on ? 0 : 1;
+	con_printf("Quotas on %s:\n", argv[argc - 1]);
+	if (!on) {
+		con_printf("  Enabled: no\n");
+		return 0;
+	}
+	ret = fs_qgroup_list(fs, count_qgroup, &c);
+	if (ret)
+		return fail("cannot list quota groups", ret);
+	con_printf("  Enabled:                 yes\n"
+		   "  Mode:                    qgroup (full accounting)\n"
+		   "  Inconsistent:            %s\n"
+		   "  Override limits:         no\n"
+		   "  Drop subtree threshold:  %d\n"
+		   "  Total count:             %llu\n"
+		   "  Level 0:                 %llu\n",
+		   flags & BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT ?
+		   "yes (rescan needed)" : "no", BTRFS_MAX_LEVEL,
+		   (unsigned long long)c.all, (unsigned long long)c.level0);
+	return 0;
+}
+
 /* qgroup create|destroy QGROUPID PATH */
 static int create_or_destroy(int argc, char **argv, int create)
 {

@@ -11,6 +11,7 @@
 int cmd_quota_enable(int argc, char **argv);
 int cmd_quota_disable(int argc, char **argv);
 int cmd_quota_rescan(int argc, char **argv);
+int cmd_quota_status(int argc, char **argv);
 int cmd_qgroup_create(int argc, char **argv);
 int cmd_qgroup_destroy(int argc, char **argv);
 int cmd_qgroup_assign(int argc, char **argv);

@@ -83,6 +83,8 @@ static const struct shell_cmd quota_cmds[] = {
 	  cmd_quota_disable },
 	{ "rescan", "[-s|-w|-W] PATH", "recount quota groups", 0, -1,
 	  cmd_quota_rescan },
+	{ "status", "[--is-enabled] PATH", "whether quota groups are on, "
+	  "their mode and count", 1, 2, cmd_quota_status },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
 
@@ -165,7 +167,8 @@ const struct shell_group shell_groups[] = {
 	  subvolume_cmds },
 	{ "property", "get and set properties (ro, label, ...)",
 	  property_cmds },
-	{ "quota", "enable, disable, rescan quota groups", quota_cmds },
+	{ "quota", "enable, disable, rescan, status of quota groups",
+	  quota_cmds },
 	{ "qgroup", "create, limit, show quota groups", qgroup_cmds },
 	{ "balance", "relocate block groups; pause, cancel, status",
 	  balance_cmds },

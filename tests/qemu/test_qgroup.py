@@ -3,7 +3,8 @@ subvolume, a 2 MiB write stops where Linux's does (the limit less the
 subvolume's leaf less one block) with "disk quota exceeded", a copy into
 it fails the same way (its new name needs room for 5 nodes, as on
 Linux, so it is not made), deleting at the limit works and lifts it, and
-`qgroup limit none` removes it; then `btrfs check --qgroup-report` on the
+`qgroup limit none` removes it; `quota status` says quotas are off, then
+on with two level-0 groups; then `btrfs check --qgroup-report` on the
 host finds the counts exact."""
 import os
 import re
@@ -33,9 +34,15 @@ def test_limits(ctx):
     g.boot()
     assert "made btrfs on vda" in g.cmd("mkfs vda")
     assert "mounted vda read-write" in g.cmd("mount vda")
+    out = g.cmd("quota status /")
+    assert re.search(r"Quotas on /:\r?\n  Enabled: no", out), out
     for line in ("quota enable /", "subvolume create /a",
                  "qgroup limit 1M /a", "write /big 0 2097152 5", "sync"):
         ok(g.cmd(line))
+    out = ok(g.cmd("quota status /"))
+    assert re.search(r"Enabled: +yes\r?\n  Mode: +qgroup \(full accounting\)"
+                     r"\r?\n  Inconsistent: +no\r?\n.*Total count: +2\r?\n"
+                     r"  Level 0: +2", out, re.S), out
     out = g.cmd("write /a/f 0 2097152 1")
     assert "write: /a/f: disk quota exceeded" in out, out
     assert size(g, "/a/f") == 1015808
