@@ -185,3 +185,26 @@ int cmd_inspect_inode_resolve(int argc, char **argv)
 			    cmd_fs_err_text(ret));
 	return ret;
 }
+
+/* inspect-internal rootid PATH: the id of the subvolume holding PATH. */
+int cmd_inspect_rootid(int argc, char **argv)
+{
+	struct fs_info *fs;
+	struct fs_ino ino;
+	const char *in;
+	int ret;
+
+	if (argc != 2)
+		return -EINVAL;
+	fs = cmd_fs_path("inspect-internal rootid", argv[1], &in);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
+	if (ret) {
+		con_eprintf("ERROR: cannot access '%s': %s\n", argv[1],
+			    cmd_fs_strerror(ret));
+		return ret;
+	}
+	con_printf("%llu\n", (unsigned long long)ino.root);
+	return 0;
+}

@@ -152,7 +152,8 @@ static const struct shell_cmd inspect_internal_cmds[] = {
 	{ "logical-resolve", "[-P] [-o] [-v] [-s BUFSIZE] LOGICAL PATH",
 	  "paths of the files using a logical address", 2, -1,
 	  cmd_inspect_logical_resolve },
-	{ "rootid", "PATH", "ID of the subvolume holding PATH", 0, -1, NULL },
+	{ "rootid", "PATH", "ID of the subvolume holding PATH", 1, 1,
+	  cmd_inspect_rootid },
 	{ "min-dev-size", "[--id DEVID] PATH", "smallest size the device "
 	  "could shrink to", 0, -1, NULL },
 	{ "tree-stats", "[-b] [-t TREE] DISK", "block counts and sizes of "

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Interop: ghee's `filesystem du` against btrfs-progs 6.2's on Linux, on
-# one image that holds every kind of sharing du tells apart.
+# Interop: ghee's `filesystem du` (and `inspect-internal rootid`) against
+# btrfs-progs 6.2's on Linux, on one image that holds every kind of
+# sharing du tells apart.
 #   1. ghee makes the image: a subvolume with a file, its reflink copy and
 #      a partial overwrite of the original; a range cloned inside one file;
 #      a hard link; a symlink; a preallocated file; a compressed file; a
@@ -8,7 +9,9 @@
 #   2. ghee's du in several forms (per file, -s over several paths, raw
 #      units, a file alone, the top level), then, as root, Linux's on a
 #      read-only loop mount of the same image: each must equal ghee's once
-#      the mount point is taken out of Linux's paths.
+#      the mount point is taken out of Linux's paths; and the subvolume
+#      ids rootid prints for directories in the top level, a subvolume, a
+#      nested one and a snapshot.
 # Output: KTAP and '#' lines, the plan last. Scratch in build/interop-du/.
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
@@ -54,9 +57,13 @@ fi
 # mount point.
 FORMS=("MNT/sv" "-s MNT/sv MNT/snap MNT/sv/d/a MNT/sv/pre MNT/sv/z"
        "-s --raw MNT/" "MNT/snap/d/a" "--kbytes MNT/sv/d" "MNT/")
+ROOTIDS=(/ /sv/d /sv/nested /snap/d)
 cmds=()
 for f in "${FORMS[@]}"; do cmds+=("btrfs filesystem du ${f//MNT/}"); done
-printf '%s\n' "mount vda" "${cmds[@]}" | "$GHEE" "ro:$img" >"$W/ghee.txt" 2>&1
+printf '%s\n' "mount vda" "${cmds[@]}" |
+	"$GHEE" "ro:$img" >"$W/ghee.txt" 2>&1
+printf '%s\n' "mount vda" "${ROOTIDS[@]/#/inspect-internal rootid }" |
+	"$GHEE" "ro:$img" 2>&1 | grep -E "^[0-9]+$" >"$W/ghee.rootid"
 if [ "$(id -u)" != 0 ]; then
 	skip linux_du "needs root for a loop mount"
 	finish
@@ -70,7 +77,16 @@ for i in "${!FORMS[@]}"; do
 	awk -v c="ghee> ${cmds[$i]}" '$0 == c { on = 1; next }
 		/^ghee> / { on = 0 } on' "$W/ghee.txt" >"$W/ghee.$i"
 done
+for p in "${ROOTIDS[@]}"; do
+	btrfs inspect-internal rootid "$W/mnt$p" 2>&1
+done >"$W/linux.rootid"
 umount "$W/mnt"
+if [ -s "$W/ghee.rootid" ] && diff "$W/linux.rootid" "$W/ghee.rootid" >"$W/diff.rootid"; then
+	ok rootid_as_linux
+else
+	say <"$W/diff.rootid"
+	notok rootid_as_linux "ghee's ids differ from btrfs-progs' (build/interop-du/diff.rootid)"
+fi
 for i in "${!FORMS[@]}"; do
 	name=du_$(echo "${FORMS[$i]//MNT/}" | tr ' /-' '___' | tr -s _)
 	if [ ! -s "$W/ghee.$i" ]; then
