@@ -15,6 +15,7 @@ need=(
 	libxxhash-dev:/usr/include/xxhash.h
 	btrfs-progs:/usr/sbin/mkfs.btrfs
 	xfsprogs:/usr/sbin/xfs_io
+	attr:/usr/bin/setfattr
 	clang:/usr/bin/clang
 	libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 	xz-utils:/usr/bin/xz

@@ -1,5 +1,5 @@
 /*
- * `subvolume` and `property` commands, in btrfs-progs 6.2's shape: the
+ * `subvolume` commands, in btrfs-progs 6.2's shape: the
  * same options, messages and output columns, on the mounted filesystem
  * (paths are inside it, "/" its top). Each subcommand parses its own
  * options and prints its usage on bad arguments.
@@ -452,79 +452,3 @@ int cmd_subvolume_set_default(int argc, char **argv)
 		     0;
 }
 
-/* property get|set PATH compression [VALUE]: a file's or directory's
- * compression property. */
-static int compression_prop(const char *cmd, const char *path,
-			    const char *value)
-{
-	struct fs_info *fs;
-	struct fs_ino ino;
-	const char *in;
-	char v[32];
-	int ret;
-
-	fs = fs_of(cmd, path, &in);
-	if (!fs)
-		return -ENOENT;
-	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
-	if (ret == 0 && value)
-		ret = fs_compress_prop_set(fs, ino, value);
-	else if (ret == 0) {
-		ret = fs_compress_prop_get(fs, ino, v, sizeof(v));
-		if (ret == 0)
-			con_printf("compression=%s\n", v);
-		if (ret == -ENODATA)
-			ret = 0;	/* none set: nothing to print */
-	}
-	if (ret == -EINVAL && value)
-		con_printf("%s: %s: invalid compression '%s' (want zlib, lzo, "
-			   "zstd, no, none or '')\n", cmd, path, value);
-	else if (ret)
-		fail(cmd, path, ret);
-	return ret;
-}
-
-int cmd_property_get(int argc, char **argv)
-{
-	struct fs_info *fs;
-	struct fs_subvol *sv;
-	const char *in;
-	int ret;
-
-	if (argc == 3 && !strcmp(argv[2], "compression"))
-		return compression_prop("property get", argv[1], NULL);
-	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "ro")))
-		return -EINVAL;
-	fs = fs_of("property get", argv[1], &in);
-	if (!fs)
-		return -ENOENT;
-	sv = kmalloc(sizeof(*sv));
-	if (!sv)
-		return fail("property get", argv[1], -ENOMEM);
-	ret = fs_subvol_get(fs, in, sv);
-	if (ret)
-		fail("property get", argv[1], ret);
-	else
-		con_printf("ro=%s\n", sv->read_only ? "true" : "false");
-	kfree(sv);
-	return ret;
-}
-
-int cmd_property_set(int argc, char **argv)
-{
-	struct fs_info *fs;
-	const char *in;
-	int ro, ret;
-
-	if (argc == 4 && !strcmp(argv[2], "compression"))
-		return compression_prop("property set", argv[1], argv[3]);
-	if (argc != 4 || strcmp(argv[2], "ro") ||
-	    (strcmp(argv[3], "true") && strcmp(argv[3], "false")))
-		return -EINVAL;
-	fs = fs_of("property set", argv[1], &in);
-	if (!fs)
-		return -ENOENT;
-	ro = !strcmp(argv[3], "true");
-	ret = fs_subvol_set_ro(fs, in, ro);
-	return ret ? fail("property set", argv[1], ret) : 0;
-}

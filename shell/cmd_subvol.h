@@ -1,6 +1,6 @@
 /*
- * Subvolume and property commands in the shape of btrfs-progs
- * (shell/cmd_subvol.c). Each subcommand is a handler of its own
+ * Subvolume commands (shell/cmd_subvol.c) and property commands
+ * (shell/cmd_property.c) in the shape of btrfs-progs. Each subcommand is a handler of its own
  * (argv[0] is the subcommand's word), a row of its group in
  * shell/groups.c.
  */
@@ -17,6 +17,7 @@ int cmd_subvolume_delete(int argc, char **argv);
 int cmd_subvolume_sync(int argc, char **argv);
 int cmd_property_get(int argc, char **argv);
 int cmd_property_set(int argc, char **argv);
+int cmd_property_list(int argc, char **argv);
 /* shell/cmd_receive.c */
 int cmd_receive(int argc, char **argv);
 

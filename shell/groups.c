@@ -67,13 +67,13 @@ static const struct shell_cmd subvolume_cmds[] = {
 };
 
 static const struct shell_cmd property_cmds[] = {
-	{ "get", "PATH [ro|compression]", "show a subvolume's ro property or "
-	  "a file's compression", 1, 2, cmd_property_get },
-	{ "set", "PATH ro true|false | PATH compression zlib|lzo|zstd|no|''",
-	  "set a subvolume's ro property or a file's compression",
-	  3, 3, cmd_property_set },
-	{ "list", "[-t TYPE] PATH", "list the properties an object has",
-	  0, -1, NULL },
+	{ "get", "[-t TYPE] OBJECT [NAME]", "show properties (ro, label, "
+	  "compression) of a subvolume, filesystem, device or file", 1, -1,
+	  cmd_property_get },
+	{ "set", "[-f] [-t TYPE] OBJECT NAME VALUE", "set a property",
+	  3, -1, cmd_property_set },
+	{ "list", "[-t TYPE] OBJECT", "list the properties an object has",
+	  1, -1, cmd_property_list },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };
 
