@@ -5,7 +5,8 @@
 #      compression property is set, a read-only snapshot, a snapshot made
 #      read-only and then writable again with `property set`, and the
 #      label changed with `property set`; `btrfs check` must pass;
-#   2. ghee's get (all properties, and one by name) and list for the top
+#   2. on a copy: a received subvolume's ro flag flips only with -f;
+#   3. ghee's get (all properties, and one by name) and list for the top
 #      level, a subvolume, a snapshot and a file; then, as root, Linux's
 #      on a read-only loop mount of the same image: each must equal
 #      ghee's.
@@ -39,6 +40,7 @@ else
 	notok ghee_builds_image "a command failed (build/interop-property/build.txt)"
 	finish
 fi
+cp "$img" "$W/rx.img"
 if btrfs_check "$img"; then
 	ok btrfs_check_clean
 else
@@ -46,7 +48,25 @@ else
 	finish
 fi
 
-# 2. ghee's reports, then Linux's; MNT is the mount point.
+# 2. A received subvolume stays read-only unless forced, as btrfs-progs
+# has it: without -f the flip is refused and changes nothing; with -f it
+# is made and the received UUID cleared.
+printf '%s\n' "mount vda" "btrfs subvolume snapshot -r /sv /s1" "mkdir /rx" \
+	"send -f /s.stream /s1" "receive -f /s.stream /rx" \
+	"property set /rx/s1 ro false" "property get /rx/s1" \
+	"property set -f /rx/s1 ro false" "property get /rx/s1" \
+	"subvolume show /rx/s1" | "$GHEE" "$W/rx.img" >"$W/received.txt" 2>&1
+if grep -q "^ERROR: cannot flip ro->rw with received_uuid set" "$W/received.txt" &&
+	[ "$(grep -c '^ro=true$' "$W/received.txt")" = 1 ] &&
+	[ "$(grep -c '^ro=false$' "$W/received.txt")" = 1 ] &&
+	grep -qP "^\tReceived UUID: \t\t-$" "$W/received.txt"; then
+	ok received_subvolume_needs_force
+else
+	say <"$W/received.txt"
+	notok received_subvolume_needs_force "build/interop-property/received.txt"
+fi
+
+# 3. ghee's reports, then Linux's; MNT is the mount point.
 FORMS=("get MNT/" "get MNT/sv" "get MNT/ro" "get MNT/rw" "get MNT/sv/f"
        "get MNT/ro/f" "get MNT/ ro" "get MNT/ label" "get -t s MNT/ro ro"
        "list MNT/" "list MNT/sv" "list MNT/sv/f" "list -t i MNT/")
