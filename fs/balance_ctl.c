@@ -137,9 +137,10 @@ int fs_balance_start(struct fs_info *fs, struct fs_balance *b,
 		return -EROFS;
 	mutex_lock(&fs->balance_lock);
 	reap_locked(fs);
-	if (fs->balance) {
+	if (fs->balance || fs->resizing) {
+		ret = fs->balance ? -EINPROGRESS : -EBUSY;
 		mutex_unlock(&fs->balance_lock);
-		return -EINPROGRESS;
+		return ret;
 	}
 	c = kzalloc(sizeof(*c));
 	ret = c ? balance_item_write(fs, b) : -ENOMEM;

@@ -48,6 +48,9 @@ struct space_info {
 	u64 meta_profile;		/* profile bits for new metadata chunks */
 	u64 data_profile;		/* profile bits for new data chunks */
 	u64 sys_profile;		/* profile bits for new SYSTEM chunks */
+	u64 alloc_end;			/* 0, or the device offset new chunks
+					 * end below while a shrink moves
+					 * chunks out of the tail (resize.c) */
 };
 
 struct chunk_mapping;

@@ -187,6 +187,9 @@ static u64 chunk_size(u64 type, u64 total)
 static int place_stripes(struct fs_info *fs, struct chunk_mapping *m)
 {
 	u64 dev_size = get_le64(&fs->super->dev_item.total_bytes);
+
+	if (fs->space.alloc_end && fs->space.alloc_end < dev_size)
+		dev_size = fs->space.alloc_end;	/* a shrink runs */
 	u32 i;
 	int ret;
 
@@ -284,8 +287,9 @@ int chunk_alloc(struct trans *t, u64 type)
 	return 0;
 }
 
-/* Set the device item's bytes_used in the chunk tree. */
-static int update_dev_item(struct trans *t)
+/* Set the device item's bytes_used and total_bytes in the chunk tree
+ * from fs->dev_bytes_used and the superblock's copy of the item. */
+int chunk_write_dev_item(struct trans *t)
 {
 	struct fs_info *fs = t->fs;
 	struct key k = { BTRFS_DEV_ITEMS_OBJECTID, BTRFS_DEV_ITEM_KEY,
@@ -296,9 +300,15 @@ static int update_dev_item(struct trans *t)
 
 	ctree_path_init(&p);
 	ret = ctree_search_write(t, &fs->chunk_root, &k, &p, 0);
-	if (ret == 0)
-		D_SET64(struct d_dev_item, ctree_item_ptr_w(&p, &size),
-			bytes_used, fs->dev_bytes_used);
+	if (ret == 0) {
+		u8 *item = ctree_item_ptr_w(&p, &size);
+
+		D_SET64(struct d_dev_item, item, bytes_used,
+			fs->dev_bytes_used);
+		D_SET64(struct d_dev_item, item, total_bytes,
+			D_GET64(struct d_dev_item, &fs->super->dev_item,
+				total_bytes));
+	}
 	ctree_path_release(&p);
 	return ret == 1 ? -EUCLEAN : ret;
 }
@@ -382,7 +392,7 @@ int chunk_insert_items(struct trans *t, struct block_group *bg)
 					sizeof(struct d_dev_extent));
 	}
 	if (ret == 0)
-		ret = update_dev_item(t);
+		ret = chunk_write_dev_item(t);
 	if (ret == 0) {
 		struct key bk = { bg->start, BTRFS_BLOCK_GROUP_ITEM_KEY,
 				  bg->length };
@@ -436,7 +446,7 @@ int chunk_remove_items(struct trans *t, struct block_group *bg)
 		ret = sys_array_remove(fs, bg->start);
 	if (ret == 0) {
 		fs->dev_bytes_used -= m->length * m->num_stripes;
-		ret = update_dev_item(t);
+		ret = chunk_write_dev_item(t);
 	}
 	bg->dirty = 0;
 	return ret;

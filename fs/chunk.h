@@ -25,5 +25,6 @@ void chunk_dev_extent_fill(u8 *buf, u64 logical, u64 len,
 int chunk_remove_items(struct trans *t, struct block_group *bg);
 void chunk_forget(struct fs_info *fs, u64 logical);
 u64 chunk_find_hole(const struct fs_info *fs, u64 dev_size, u64 len);
+int chunk_write_dev_item(struct trans *t);
 
 #endif

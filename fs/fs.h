@@ -165,6 +165,10 @@ struct fs_fiemap_extent {
 typedef int (*fs_fiemap_fn)(void *ctx, const struct fs_fiemap_extent *e);
 int fs_fiemap(struct fs_info *fs, struct fs_ino ino, fs_fiemap_fn fn,
 	      void *ctx);
+/* Make the device (and filesystem) size bytes: grow, or shrink after
+ * moving the chunks past the new end (fs/resize.c). */
+int fs_resize(struct fs_info *fs, uint64_t size);
+int fs_resize_cancel(struct fs_info *fs);
 /* Find equal ranges of at least min bytes across files by their data
  * checksums and dedupe them (fs/dedupe_scan.c): a task with progress
  * ("hashing", "deduping"), cancellable (-ECANCELED). */
@@ -405,6 +409,8 @@ struct fs_ident {
 	uint64_t devid;		/* this device's id (1) */
 	uint64_t num_devices;	/* devices of the filesystem */
 	uint64_t dev_size;	/* bytes of the device the filesystem uses */
+	uint64_t disk_size;	/* bytes the disk holds (dev_size or more) */
+	uint32_t sectorsize;	/* data block bytes */
 	uint64_t dev_stats[FS_DEV_STATS];	/* error counters, in the
 						 * order above */
 };

@@ -63,6 +63,10 @@ struct fs_info {
 	 */
 	struct mutex balance_lock;
 	struct balance_ctl *balance;	/* running or paused, or NULL [L] */
+	int resizing;			/* a resize runs (resize.c): no
+					 * balance starts, no second
+					 * resize [L] */
+	int resize_cancel;		/* asked to stop [a] */
 	struct task *balance_task;	/* its task, until joined [L] */
 
 	/*

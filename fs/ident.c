@@ -56,6 +56,8 @@ int fs_ident(struct fs_info *fs, struct fs_ident *id)
 	id->devid = D_GET64(struct d_dev_item, &sb->dev_item, devid);
 	id->num_devices = get_le64(&sb->num_devices);
 	id->dev_size = D_GET64(struct d_dev_item, &sb->dev_item, total_bytes);
+	id->disk_size = fs->dev->size;
+	id->sectorsize = fs->sectorsize;
 	ret = read_dev_stats(fs, id->devid, id->dev_stats);
 	up_read(&fs->trans_sem);
 	up_read(&fs->ns_lock);

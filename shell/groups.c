@@ -38,6 +38,9 @@ static const struct shell_cmd filesystem_cmds[] = {
 	  "[-t SIZE] PATH...", "rewrite fragmented file data into fewer "
 	  "extents, snapshots and reflinks kept shared", 1, -1,
 	  cmd_filesystem_defragment },
+	{ "resize", "[--enqueue] [DEVID:][+|-]SIZE[KMGT]|[DEVID:]max|cancel "
+	  "PATH", "grow or shrink the filesystem on its device", 2, -1,
+	  cmd_filesystem_resize },
 	{ "label", "PATH|DISK [NEWLABEL]", "show or set the label",
 	  1, 2, cmd_filesystem_label },
 	{ "usage", "[-T] " UNITS " [PATH|DISK]", "space overall, by type "
@@ -162,7 +165,8 @@ static const struct shell_cmd inspect_internal_cmds[] = {
 };
 
 const struct shell_group shell_groups[] = {
-	{ "filesystem", "df, du, show, usage, sync, label, defragment",
+	{ "filesystem", "df, du, show, usage, sync, resize, label, "
+	  "defragment",
 	  filesystem_cmds },
 	{ "subvolume", "create, snapshot, delete, list, show, default",
 	  subvolume_cmds },
