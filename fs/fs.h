@@ -169,6 +169,22 @@ int fs_fiemap(struct fs_info *fs, struct fs_ino ino, fs_fiemap_fn fn,
  * moving the chunks past the new end (fs/resize.c). */
 int fs_resize(struct fs_info *fs, uint64_t size);
 int fs_resize_cancel(struct fs_info *fs);
+/* A file extent item written at generation gen or later, for
+ * fs_find_new (fs/find_new.c: `subvolume find-new`). */
+struct fs_new_extent {
+	uint64_t ino, offset;	/* its key: inode, file offset */
+	uint64_t len;		/* num_bytes (inline: ram_bytes) */
+	uint64_t disk_start;	/* disk_bytenr (0: inline or a hole) */
+	uint64_t disk_offset;	/* offset into the disk extent */
+	uint64_t gen;		/* generation that wrote it */
+	uint8_t type;		/* BTRFS_FILE_EXTENT_* */
+	uint8_t compression;	/* 0: none */
+};
+/* Called in key order with no lock held: 0 goes on, 1 stops (0 is
+ * returned), <0 stops with it. */
+typedef int (*fs_new_extent_fn)(void *ctx, const struct fs_new_extent *e);
+int fs_find_new(struct fs_info *fs, uint64_t root, uint64_t gen,
+		fs_new_extent_fn fn, void *ctx);
 /* Find equal ranges of at least min bytes across files by their data
  * checksums and dedupe them (fs/dedupe_scan.c): a task with progress
  * ("hashing", "deduping"), cancellable (-ECANCELED). */

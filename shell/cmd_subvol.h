@@ -15,6 +15,8 @@ int cmd_subvolume_get_default(int argc, char **argv);
 int cmd_subvolume_set_default(int argc, char **argv);
 int cmd_subvolume_delete(int argc, char **argv);
 int cmd_subvolume_sync(int argc, char **argv);
+/* shell/cmd_find_new.c */
+int cmd_subvolume_find_new(int argc, char **argv);
 int cmd_property_get(int argc, char **argv);
 int cmd_property_set(int argc, char **argv);
 int cmd_property_list(int argc, char **argv);

@@ -62,6 +62,8 @@ static const struct shell_cmd subvolume_cmds[] = {
 	  cmd_subvolume_get_default },
 	{ "set-default", "ID [PATH]", "set the default subvolume (used from "
 	  "the next mount)", 1, 2, cmd_subvolume_set_default },
+	{ "find-new", "PATH LASTGEN", "list the file extents written since "
+	  "generation LASTGEN", 2, 2, cmd_subvolume_find_new },
 	{ "show", "PATH", "show a subvolume's attributes", 1, 1,
 	  cmd_subvolume_show },
 	{ "sync", "[-s SLEEP] [PATH [ID...]]", "wait for deleted subvolumes "

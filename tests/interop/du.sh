@@ -1,7 +1,7 @@
 #!/bin/bash
-# Interop: ghee's `filesystem du` (and `inspect-internal rootid`) against
-# btrfs-progs 6.2's on Linux, on one image that holds every kind of
-# sharing du tells apart.
+# Interop: ghee's `filesystem du` (and `inspect-internal rootid` and
+# `subvolume find-new`) against btrfs-progs 6.2's on Linux, on one image
+# that holds every kind of sharing du tells apart.
 #   1. ghee makes the image: a subvolume with a file, its reflink copy and
 #      a partial overwrite of the original; a range cloned inside one file;
 #      a hard link; a symlink; a preallocated file; a compressed file; a
@@ -11,7 +11,8 @@
 #      read-only loop mount of the same image: each must equal ghee's once
 #      the mount point is taken out of Linux's paths; and the subvolume
 #      ids rootid prints for directories in the top level, a subvolume, a
-#      nested one and a snapshot.
+#      nested one and a snapshot; and find-new's listings of a subvolume
+#      and a snapshot since generation 0 and since a later one.
 # Output: KTAP and '#' lines, the plan last. Scratch in build/interop-du/.
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
@@ -58,10 +59,13 @@ fi
 FORMS=("MNT/sv" "-s MNT/sv MNT/snap MNT/sv/d/a MNT/sv/pre MNT/sv/z"
        "-s --raw MNT/" "MNT/snap/d/a" "--kbytes MNT/sv/d" "MNT/")
 ROOTIDS=(/ /sv/d /sv/nested /snap/d)
+FINDNEW=("/sv 0" "/snap 0" "/sv/nested 0" "/sv 6")
 cmds=()
 for f in "${FORMS[@]}"; do cmds+=("btrfs filesystem du ${f//MNT/}"); done
 printf '%s\n' "mount vda" "${cmds[@]}" |
 	"$GHEE" "ro:$img" >"$W/ghee.txt" 2>&1
+printf '%s\n' "mount vda" "${FINDNEW[@]/#/subvolume find-new }" |
+	"$GHEE" "ro:$img" 2>&1 | grep -E "^(inode|transid|ERROR)" >"$W/ghee.findnew"
 printf '%s\n' "mount vda" "${ROOTIDS[@]/#/inspect-internal rootid }" |
 	"$GHEE" "ro:$img" 2>&1 | grep -E "^[0-9]+$" >"$W/ghee.rootid"
 if [ "$(id -u)" != 0 ]; then
@@ -80,12 +84,22 @@ done
 for p in "${ROOTIDS[@]}"; do
 	btrfs inspect-internal rootid "$W/mnt$p" 2>&1
 done >"$W/linux.rootid"
+for a in "${FINDNEW[@]}"; do
+	# shellcheck disable=SC2086
+	btrfs subvolume find-new "$W/mnt"$a 2>&1
+done >"$W/linux.findnew"
 umount "$W/mnt"
 if [ -s "$W/ghee.rootid" ] && diff "$W/linux.rootid" "$W/ghee.rootid" >"$W/diff.rootid"; then
 	ok rootid_as_linux
 else
 	say <"$W/diff.rootid"
 	notok rootid_as_linux "ghee's ids differ from btrfs-progs' (build/interop-du/diff.rootid)"
+fi
+if [ -s "$W/ghee.findnew" ] && diff "$W/linux.findnew" "$W/ghee.findnew" >"$W/diff.findnew"; then
+	ok find_new_as_linux
+else
+	head -n 12 "$W/diff.findnew" | say
+	notok find_new_as_linux "ghee's listing differs from btrfs-progs' (build/interop-du/diff.findnew)"
 fi
 for i in "${!FORMS[@]}"; do
 	name=du_$(echo "${FORMS[$i]//MNT/}" | tr ' /-' '___' | tr -s _)
