@@ -13,7 +13,6 @@
  * holding the device's reads of it (fault_dev_hold_reads), so the
  * verdict never depends on timing.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include <unistd.h>
@@ -36,8 +35,6 @@
 #define NFILES 40
 #define FILE_KIB 1024
 #define WAIT_MS 120000
-#define META_FILES 4000		/* inline files: ~1,000 leaves and more */
-#define META_BYTES 2000
 #define BATCH 256		/* fs/relocation_blocks.c's batch */
 
 /* The group of type (a BTRFS_BLOCK_GROUP_* bit) with the most used
@@ -227,77 +224,6 @@ static void stop_mid_data_group(struct fault_dev *dev, struct fs_info *fs,
 		CHECK_OK(sync_compare(fs));
 }
 
-/* File dir/mI holds META_BYTES of pattern seed (inline). */
-static int write_meta_file(struct fs_info *fs, const char *dir, int i,
-			   int seed)
-{
-	static uint8_t buf[META_BYTES];
-	struct fs_ino ino;
-	char name[64];
-	int k, ret;
-
-	snprintf(name, sizeof(name), "%s/m%d", dir, i);
-	for (k = 0; k < META_BYTES; k++)
-		buf[k] = (uint8_t)(i * 31 + seed * 7 + k % 251);
-	ret = fs_lookup(fs, name, 0, &ino);
-	if (ret == -ENOENT)
-		ret = fs_create(fs, name, 0644, &ino);
-	return ret ? ret : fs_write(fs, ino, 0, buf, META_BYTES);
-}
-
-/* One hash of every file dir/mI. */
-static int hash_meta_files(struct fs_info *fs, const char *dir,
-			   uint64_t *out)
-{
-	static uint8_t buf[META_BYTES];
-	uint64_t h = 1469598103934665603ull;
-	struct fs_ino ino;
-	char name[64];
-	size_t done, k;
-	int i, ret = 0;
-
-	for (i = 0; i < META_FILES && ret == 0; i++) {
-		snprintf(name, sizeof(name), "%s/m%d", dir, i);
-		ret = fs_lookup(fs, name, 0, &ino);
-		if (ret == 0)
-			ret = fs_read(fs, ino, 0, buf, sizeof(buf), &done);
-		if (ret == 0 && done != META_BYTES)
-			ret = -EIO;
-		for (k = 0; ret == 0 && k < done; k++)
-			h = (h ^ buf[k]) * 1099511628211ull;
-	}
-	*out = h;
-	return ret;
-}
-
-/* A subvolume of inline files, two snapshots sharing its blocks, a
- * third of every file rewritten, a third snapshot; *h: the hashes of
- * /sv, /s1 and /s3. */
-static int populate_meta(struct fs_info *fs, uint64_t *h)
-{
-	int i, ret = fs_subvol_create(fs, "/sv");
-
-	for (i = 0; i < META_FILES && ret == 0; i++)
-		ret = write_meta_file(fs, "/sv", i, 0);
-	if (ret == 0)
-		ret = fs_subvol_snapshot(fs, "/sv", "/s1", FS_SNAP_RDONLY);
-	if (ret == 0)
-		ret = fs_subvol_snapshot(fs, "/sv", "/s2", FS_SNAP_RDONLY);
-	for (i = 0; i < META_FILES && ret == 0; i += 3)
-		ret = write_meta_file(fs, "/sv", i, 1);
-	if (ret == 0)
-		ret = fs_subvol_snapshot(fs, "/sv", "/s3", FS_SNAP_RDONLY);
-	if (ret == 0)
-		ret = fs_sync(fs);
-	if (ret == 0)
-		ret = hash_meta_files(fs, "/sv", &h[0]);
-	if (ret == 0)
-		ret = hash_meta_files(fs, "/s1", &h[1]);
-	if (ret == 0)
-		ret = hash_meta_files(fs, "/s3", &h[2]);
-	return ret;
-}
-
 /*
  * The device offset of a subvolume leaf of the metadata group at
  * [start, start + len) past its first batch and with more than a batch
@@ -361,9 +287,11 @@ static int middle_subvol_leaf(struct fs_info *fs, uint64_t start,
 static void stop_mid_meta_group(struct fault_dev *dev, struct fs_info **fs,
 				int cancel)
 {
-	uint64_t before[3], after[3], start, used0, off = 0;
+	uint64_t before[BAL_META_HASHES], after[BAL_META_HASHES];
+	uint64_t start, used0, off = 0;
 
-	CHECK_OK(populate_meta(*fs, before));
+	CHECK_OK(bal_populate_meta(*fs));
+	CHECK_OK(bal_hash_meta(*fs, before));
 	fs_umount(*fs);
 	*fs = NULL;
 	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, fs));
@@ -372,9 +300,7 @@ static void stop_mid_meta_group(struct fault_dev *dev, struct fs_info **fs,
 	fullest_group(*fs, BTRFS_BLOCK_GROUP_METADATA, &start, &used0);
 	CHECK_OK(middle_subvol_leaf(*fs, start, &off));
 	stop_and_finish(dev, *fs, FS_BAL_META, start, off, cancel, 0);
-	CHECK_OK(hash_meta_files(*fs, "/sv", &after[0]));
-	CHECK_OK(hash_meta_files(*fs, "/s1", &after[1]));
-	CHECK_OK(hash_meta_files(*fs, "/s3", &after[2]));
+	CHECK_OK(bal_hash_meta(*fs, after));
 	CHECK(memcmp(before, after, sizeof(before)) == 0);
 }
 
