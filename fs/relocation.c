@@ -167,13 +167,13 @@ static int rewrite_children(struct reloc *r, struct ctree_root *root,
 	children_to_visit(r, b, want);
 	for (i = 0; i < n && ret == 0; i++) {
 		u64 child = tb_node_blockptr(b, i);
+		/* visited from another tree sharing it: v[i] is its result */
+		int seen = !u64map_get(&r->blocks, child, &v[i]);
 		struct tree_block *c;
 
-		if (!u64map_get(&r->blocks, child, &v[i]))
-			;	/* visited from another tree sharing it */
-		else if (!want[i])
+		if (!seen && !want[i])
 			v[i] = child;	/* cannot lead to the batch */
-		else {
+		if (!seen && want[i]) {
 			ret = ctree_read_child(root, b, (int)i, &c);
 			if (ret)
 				break;
@@ -723,19 +723,20 @@ static void reloc_reset(struct reloc *r)
 }
 
 /*
- * One relocation commit. Step 1 before the first: what was allocated in
- * the group before it turned read-only is committed, so no block the
- * walk meets in it is unwritten. The walk covers live trees only, so
- * deleted subvolumes are dropped first (as subvolume sync waits); one
- * deleted meanwhile sends it back here (-EAGAIN, nothing changed).
+ * One relocation commit, after step 1 when settle (the first): what was
+ * allocated in the group before it turned read-only is committed, so no
+ * block the walk meets in it is unwritten. The walk covers live trees
+ * only, so deleted subvolumes are dropped first (as subvolume sync
+ * waits); one deleted meanwhile sends it back here (-EAGAIN, nothing
+ * changed), to settle again.
  */
-static int relocate_step(struct reloc *r, int first)
+static int relocate_step(struct reloc *r, int settle)
 {
 	int ret = 0;
 
 	reloc_reset(r);
 	do {
-		if (first) {
+		if (settle) {
 			ret = fs_subvol_sync(r->fs);
 			if (ret == 0)
 				ret = trans_commit(r->fs);
@@ -743,7 +744,7 @@ static int relocate_step(struct reloc *r, int first)
 		if (ret == 0)
 			ret = trans_commit_with(r->fs, relocate_in_commit, r,
 						1);
-		first = 1;
+		settle = 1;
 	} while (ret == -EAGAIN);
 	return ret;
 }
