@@ -118,6 +118,37 @@ int reloc_moved_add(struct moved_list *l, const struct moved *x)
 	return ret;
 }
 
+/* Call fn on each extent item of the group at or after address from, in
+ * address order, until it returns nonzero; 0 or <0. */
+int reloc_scan_extents(struct reloc *r, u64 from, reloc_extent_fn fn,
+		       void *arg)
+{
+	struct key k = { from, 0, 0 };
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&r->fs->extent_root, &k, &p);
+	while (ret == 0) {
+		u32 size;
+		const u8 *item = ctree_item_ptr(&p, &size);
+
+		ctree_item_key(&p, &k);
+		if (k.objectid >= r->end)
+			break;
+		if (k.type == BTRFS_EXTENT_ITEM_KEY ||
+		    k.type == BTRFS_METADATA_ITEM_KEY) {
+			ret = fn(r, &k, D_GET64(struct d_extent_item, item,
+						flags), arg);
+			if (ret)
+				break;
+		}
+		ret = ctree_next_item(&p);
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
 static int in_group(const struct reloc *r, u64 bytenr)
 {
 	return bytenr >= r->start && bytenr < r->end;

@@ -19,39 +19,39 @@
  * (one path per tree holding a block) and how long a pause waits. */
 #define RELOC_BATCH_BLOCKS 256
 
+/* Where next_addresses puts them. */
+struct batch {
+	u64 *v;
+	u32 n;
+};
+
+static int add_block(struct reloc *r, const struct key *k, u64 flags,
+		     void *arg)
+{
+	struct batch *b = arg;
+
+	if (k->type != BTRFS_METADATA_ITEM_KEY &&
+	    !(flags & BTRFS_EXTENT_FLAG_TREE_BLOCK))
+		return 0;
+	if (b->n == RELOC_BATCH_BLOCKS) {
+		r->more = 1;
+		return 1;
+	}
+	b->v[b->n++] = k->objectid;
+	return 0;
+}
+
 /* Addresses of the group's tree blocks from r->cursor on, up to
  * RELOC_BATCH_BLOCKS into v; r->more when any are left after them. */
 static int next_addresses(struct reloc *r, u64 *v, u32 *n)
 {
-	struct key k = { r->cursor, 0, 0 };
-	struct ctree_path p;
+	struct batch b = { v, 0 };
 	int ret;
 
-	*n = 0;
 	r->more = 0;
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&r->fs->extent_root, &k, &p);
-	while (ret == 0) {
-		u32 size;
-		const u8 *item = ctree_item_ptr(&p, &size);
-
-		ctree_item_key(&p, &k);
-		if (k.objectid >= r->end)
-			break;
-		if (k.type == BTRFS_METADATA_ITEM_KEY ||
-		    (k.type == BTRFS_EXTENT_ITEM_KEY &&
-		     (D_GET64(struct d_extent_item, item, flags) &
-		      BTRFS_EXTENT_FLAG_TREE_BLOCK))) {
-			if (*n == RELOC_BATCH_BLOCKS) {
-				r->more = 1;
-				break;
-			}
-			v[(*n)++] = k.objectid;
-		}
-		ret = ctree_next_item(&p);
-	}
-	ctree_path_release(&p);
-	return ret < 0 ? ret : 0;
+	ret = reloc_scan_extents(r, r->cursor, add_block, &b);
+	*n = b.n;
+	return ret;
 }
 
 /* The level and first key of tree block bytenr, read as its extent item

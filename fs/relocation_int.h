@@ -63,6 +63,12 @@ struct reloc {
 };
 
 int reloc_moved_add(struct moved_list *l, const struct moved *x);
+/* Called on an extent item of the group (key k, its flags): 0 to go on,
+ * 1 to stop, <0 an error. */
+typedef int (*reloc_extent_fn)(struct reloc *r, const struct key *k,
+			       u64 flags, void *arg);
+int reloc_scan_extents(struct reloc *r, u64 from, reloc_extent_fn fn,
+		       void *arg);
 int reloc_move_data(struct reloc *r);
 int reloc_next_blocks(struct reloc *r);
 
