@@ -196,7 +196,7 @@ TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 	      tests/host/test_send.c tests/host/test_dedupe.c \
 	      tests/host/test_send_sink.c tests/host/test_send_pipe.c \
 	      tests/host/test_scrub.c tests/host/test_env.c \
-	      tests/host/test_balance.c \
+	      tests/host/test_balance.c tests/host/test_balance_stop.c \
 	      tests/host/test_balance_fixture.c tests/host/test_read_moves.c \
 	      tests/host/test_qgroup_concurrent.c tests/host/test_qgroup_env.c \
 	      tests/host/test_ctree_concurrent.c \

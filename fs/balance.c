@@ -10,8 +10,9 @@
  * counted (the "expected" of `balance status`), then relocated one at a
  * time; groups made meanwhile (where the data went) are not visited.
  * The run stops when asked (pause, cancel, the task's stop): between
- * groups, or inside a data group between extents, whose extents moved
- * so far stay moved (relocation.c); a resumed run relocates the rest.
+ * groups, or inside a group between data extents or between batches of
+ * tree blocks, whose extents moved so far stay moved (relocation.c); a
+ * resumed run relocates the rest.
  * A group is only started when its used bytes fit elsewhere: in the
  * free space of the other groups of its type, or in new chunks on the
  * unallocated device space (Linux's ENOSPC check before relocating), so
@@ -269,8 +270,8 @@ static int relocate_chosen(struct fs_info *fs, struct balance_ctl *c,
 /*
  * Relocate the groups c's request chooses; c's figures say how many were
  * expected, looked at and moved. Returns 0, -ECANCELED when asked to
- * stop (between groups or data extents), or the first error (groups
- * relocated before it stay relocated).
+ * stop (between groups, data extents or batches), or the first error
+ * (groups relocated before it stay relocated).
  */
 int balance_groups(struct fs_info *fs, struct balance_ctl *c)
 {

@@ -8,8 +8,8 @@
  * running (a run of balance_groups() in some task: the command's, its
  * own "balance" task, the mount's resume task) or paused (no run; the
  * item kept; a pause, an unmount, a skip_balance or read-only mount).
- * A run stops when asked (between groups, or between the data extents
- * of a group: balance.c); then a pause keeps the balance and anything
+ * A run stops when asked (between groups, or inside a group between
+ * its data extents or batches of tree blocks: balance.c); then a pause keeps the balance and anything
  * else (cancel, the task's stop: Ctrl-C or kill, an error, the end)
  * deletes the item and forgets it. Pause and cancel wait for
  * the run to stop, as Linux's do: each waiter queues itself on the run

@@ -8,15 +8,21 @@
  * relocation tree per subvolume (a snapshot of it whose copies point at
  * the new places) and merges it back, which lets relocation run while
  * the subvolume changes, at the price of two extra trees per subvolume
- * and a merge that must reproduce sharing. ghee instead does the whole
+ * and a merge that must reproduce sharing. ghee instead does each
  * rewrite inside one commit (trans_commit_with: no change runs, every
- * queued reference has run), which keeps it simple and exact:
+ * queued reference has run), which keeps it simple and exact. A data
+ * group moves in one relocation commit; a metadata or system group in
+ * several, a batch of its tree blocks each (below), so a pause waits for
+ * one batch and no commit's work grows with the group:
  *  1. The group turns read-only (nothing new is allocated in it) and a
  *     commit makes every block allocated in it before that durable.
- *  2. Inside the relocation commit, each data extent of the group is
- *     copied to a new extent outside it; its checksums are checked and
- *     written for the new place (the old ones go when the old extent's
- *     last reference does, at the same commit). relocation_data.c.
+ *  2. Inside the relocation commit, what moves is chosen.
+ *     A data group: each of its data extents is copied to a new extent
+ *     outside it; its checksums are checked and written for the new
+ *     place (the old ones go when the old extent's last reference does,
+ *     at the same commit). relocation_data.c.
+ *     A metadata group: the next batch of its tree blocks in address
+ *     order, each with its level and first key (relocation_blocks.c).
  *  3. Every tree is walked from its root (the subvolume and other trees
  *     named by the root tree, then the root tree and the chunk tree). A
  *     block changes when it lies in the group, points at a block that
@@ -26,6 +32,13 @@
  *     remembered by address, so a block shared by N snapshots is visited
  *     and copied once and the N parents (themselves copied once) point at
  *     the one copy: sharing is kept and used space does not grow.
+ *     For a metadata batch the walk only goes down the slots covering a
+ *     batch block's first key above its level (children_to_visit): a
+ *     node's slot key is its child's first key, so in every tree holding
+ *     a batch block (tree_check verifies that key on every read) the path
+ *     to that key passes through each parent of it, and so through each
+ *     block that must change. A batch costs a path per tree and block,
+ *     not a read of every tree.
  *     A copy keeps the old block's contents byte for byte but for its
  *     address and pointers, generation included: the block means what
  *     it meant, so sharing detection (last_snapshot), send's generation
@@ -38,36 +51,29 @@
  *     old parent moved to the copy. The old extents' counts reach zero
  *     when the commit runs the refs, so they are freed the ordinary way:
  *     pinned until this commit is on disk (DESIGN.md invariant 1).
+ *     Since step 3 rewrote every block pointing at a copied one, no tree
+ *     names the old address after the commit, batch or not.
  *  5. The commit marks itself a relocation commit: swapping the commit
  *     roots it bumps last_reloc_trans under commit_root_sem held for
  *     write (commit_root_reloc_count(), for send), and extent_moves
  *     when data moved, for file reads that found an old item
- *     (fs/file.c, "Data that moves under a read").
- * Invariant after the commit: the group's used bytes are 0; if not, a
- * tree that was not walked holds blocks there and the group stays
- * read-only with an error. (Unless step 2 was asked to stop, by a
- * balance's pause or cancel: then only the extents copied so far moved,
- * and the group, with the rest, turns writable again.)
+ *     (fs/file.c, "Data that moves under a read"). Every batch's commit
+ *     bumps it.
+ * Invariant after the last commit: the group's used bytes are 0; if not,
+ * a tree that was not walked holds blocks there and the group stays
+ * read-only with an error.
  *  6. A second commit deletes the group's items (block group, free
  *     space, device extents, chunk); once it is on disk the chunk leaves
  *     the map and its device space is free for new chunks.
  *
- * Why step 3 cannot stop part-way (a metadata group's pause or cancel
- * waits for its end): step 4 moves every reference of a copied block to
- * the copy, so every tree that points at it must have been rewritten to
- * point at the copy, and a block can be pointed at from trees (shared
- * snapshots, FULL_BACKREF parents) that the walk has not reached yet.
- * Cutting the walk short would leave those trees naming a block whose
- * references are gone. Stopping safely needs one of: (a) a finishing
- * walk over the remaining trees that copies nothing new but fixes what
- * points at the blocks copied so far: safe, but it reads every tree all
- * the same, which is most of the time a stop should save; (b) fixing
- * each remaining referencer found through the copied blocks' back
- * references (Linux's way), a design of its own; (c) moving the group in
- * address slices, a commit each, with a stop between slices: safe and
- * resumable (a slice moved stays moved, a resume starts the group
- * again), but every slice walks every tree, multiplying a metadata
- * group's cost by the number of slices.
+ * Stopping (a balance's pause or cancel, asked through stop): a data
+ * group stops between extents in step 2, a metadata group between
+ * batches. Each commit is whole, so what moved stays moved and the
+ * group, holding the rest, turns writable again; a power cut between
+ * batches leaves the same. A resume or a new balance starts the group
+ * again and finds only what is left. A stop inside the walk itself is
+ * not possible: step 4 needs every block pointing at a copied one
+ * rewritten in the same commit.
  *
  * A half-dropped tree cannot be walked: each group waits for the cleaner
  * to drop the deleted subvolumes first, and again when one is deleted
@@ -112,6 +118,37 @@ int reloc_moved_add(struct moved_list *l, const struct moved *x)
 	return ret;
 }
 
+/* Call fn on each extent item of the group at or after address from, in
+ * address order, until it returns nonzero; 0 or <0. */
+int reloc_scan_extents(struct reloc *r, u64 from, reloc_extent_fn fn,
+		       void *arg)
+{
+	struct key k = { from, 0, 0 };
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&r->fs->extent_root, &k, &p);
+	while (ret == 0) {
+		u32 size;
+		const u8 *item = ctree_item_ptr(&p, &size);
+
+		ctree_item_key(&p, &k);
+		if (k.objectid >= r->end)
+			break;
+		if (k.type == BTRFS_EXTENT_ITEM_KEY ||
+		    k.type == BTRFS_METADATA_ITEM_KEY) {
+			ret = fn(r, &k, D_GET64(struct d_extent_item, item,
+						flags), arg);
+			if (ret)
+				break;
+		}
+		ret = ctree_next_item(&p);
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
 static int in_group(const struct reloc *r, u64 bytenr)
 {
 	return bytenr >= r->start && bytenr < r->end;
@@ -122,18 +159,52 @@ static int in_group(const struct reloc *r, u64 bytenr)
 static int rewrite(struct reloc *r, struct ctree_root *root,
 		   struct tree_block *b, u64 *out);
 
+/*
+ * Which children of node b the walk visits (want[i] set): every one for
+ * a data group; for a metadata group's batch, those whose slot covers
+ * the first key of a batch block below b's level, the only ones that
+ * can lead to it (relocation_blocks.c).
+ */
+static void children_to_visit(const struct reloc *r,
+			      const struct tree_block *b, u8 *want)
+{
+	u32 i, n = tb_nritems(b);
+	int slot;
+
+	memset(want, r->is_data, n);
+	if (r->is_data)
+		return;
+	for (i = 0; i < r->ntargets; i++) {
+		const struct reloc_target *x = &r->targets[i];
+
+		if (x->level >= tb_level(b))
+			continue;
+		if (ctree_bin_search(b, &x->key, &slot) && slot-- == 0)
+			continue;	/* before b's keys: not below b */
+		want[slot] = 1;
+	}
+}
+
 /* New addresses of b's children (nodes) into v; *changed if any moved. */
 static int rewrite_children(struct reloc *r, struct ctree_root *root,
 			    struct tree_block *b, u64 *v, int *changed)
 {
 	u32 i, n = tb_nritems(b);
+	u8 *want = kmalloc(n ? n : 1);
 	int ret = 0;
 
+	if (!want)
+		return -ENOMEM;
+	children_to_visit(r, b, want);
 	for (i = 0; i < n && ret == 0; i++) {
 		u64 child = tb_node_blockptr(b, i);
+		/* visited from another tree sharing it: v[i] is its result */
+		int seen = !u64map_get(&r->blocks, child, &v[i]);
 		struct tree_block *c;
 
-		if (u64map_get(&r->blocks, child, &v[i])) {
+		if (!seen && !want[i])
+			v[i] = child;	/* cannot lead to the batch */
+		if (!seen && want[i]) {
 			ret = ctree_read_child(root, b, (int)i, &c);
 			if (ret)
 				break;
@@ -143,6 +214,7 @@ static int rewrite_children(struct reloc *r, struct ctree_root *root,
 		if (v[i] != child)
 			*changed = 1;
 	}
+	kfree(want);
 	return ret;
 }
 
@@ -605,9 +677,13 @@ static int relocate_in_commit(struct trans *t, void *arg)
 	kfree(v);
 	if (ret)
 		return ret;
-	ret = reloc_move_data(r);
-	if (ret == 0)
-		ret = trans_settle(t);
+	if (r->is_data) {
+		ret = reloc_move_data(r);
+		if (ret == 0)
+			ret = trans_settle(t);
+	} else {
+		ret = reloc_next_blocks(r);
+	}
 	if (ret == 0)
 		ret = rewrite_all(r);
 	if (ret == 0)
@@ -662,15 +738,55 @@ static void reloc_free(struct reloc *r)
 	kfree(r->block_moves.v);
 	kfree(r->fixups.v);
 	u64map_free(&r->fixup_seen);
+	kfree(r->targets);
+}
+
+/* Forget one commit's walk: the next commit's starts afresh (what this
+ * one made is no longer its own to fix in place). */
+static void reloc_reset(struct reloc *r)
+{
+	u64map_free(&r->blocks);
+	u64map_init(&r->blocks, 1);
+	u64map_free(&r->fixup_seen);
+	u64map_init(&r->fixup_seen, 0);
+	r->block_moves.n = 0;
+	r->fixups.n = 0;
+}
+
+/*
+ * One relocation commit, after step 1 when settle (the first): what was
+ * allocated in the group before it turned read-only is committed, so no
+ * block the walk meets in it is unwritten. The walk covers live trees
+ * only, so deleted subvolumes are dropped first (as subvolume sync
+ * waits); one deleted meanwhile sends it back here (-EAGAIN, nothing
+ * changed), to settle again.
+ */
+static int relocate_step(struct reloc *r, int settle)
+{
+	int ret = 0;
+
+	reloc_reset(r);
+	do {
+		if (settle) {
+			ret = fs_subvol_sync(r->fs);
+			if (ret == 0)
+				ret = trans_commit(r->fs);
+		}
+		if (ret == 0)
+			ret = trans_commit_with(r->fs, relocate_in_commit, r,
+						1);
+		settle = 1;
+	} while (ret == -EAGAIN);
+	return ret;
 }
 
 /*
  * Relocate the block group starting at start and free it: afterwards
  * no extent is in its range and its chunk is gone. *st gets the
  * figures. stop (may be NULL) is asked before each data extent is
- * copied: when it says stop, the extents copied so far stay moved, the
- * group stays with the rest, writable again, and the result is
- * -ECANCELED (a tree walk, the metadata part, runs to its end). Caller
+ * copied and between a metadata group's batches: when it says stop, the
+ * extents moved so far stay moved, the group stays with the rest,
+ * writable again, and the result is -ECANCELED. Caller
  * holds no fs lock. Returns 0, -ENOENT (no such group), -ECANCELED,
  * -EOPNOTSUPP/-EBUSY (refused, nothing moved: see the log), -ENOSPC, or
  * the error that aborted the transaction.
@@ -694,7 +810,9 @@ int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
 		return -EOPNOTSUPP;
 	}
 	r.fs = fs;
+	r.is_data = !!(bg.flags & BTRFS_BLOCK_GROUP_DATA);
 	r.start = bg.start;
+	r.cursor = bg.start;
 	r.end = bg.start + bg.length;
 	r.st = st;
 	r.stop = stop;
@@ -702,18 +820,14 @@ int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
 	u64map_init(&r.data, 1);
 	u64map_init(&r.blocks, 1);
 	u64map_init(&r.fixup_seen, 0);
-	/* Step 1: what was allocated in it before it turned read-only is
-	 * committed, so no block the walk meets in it is unwritten. The
-	 * walk covers live trees only, so deleted subvolumes are dropped
-	 * first (as subvolume sync waits); one deleted meanwhile sends it
-	 * back here (-EAGAIN, nothing changed). */
-	do {
-		ret = fs_subvol_sync(fs);
-		if (ret == 0)
-			ret = trans_commit(fs);
-		if (ret == 0)
-			ret = trans_commit_with(fs, relocate_in_commit, &r, 1);
-	} while (ret == -EAGAIN);
+	ret = relocate_step(&r, 1);
+	while (ret == 0 && r.more) {
+		if (stop && stop(stop_arg)) {
+			r.stopped = 1;
+			break;
+		}
+		ret = relocate_step(&r, 0);
+	}
 	if (ret == 0 && r.stopped)
 		ret = -ECANCELED;	/* made writable again below */
 	if (ret == 0) {

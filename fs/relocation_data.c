@@ -15,35 +15,22 @@
 #include "relocation_int.h"
 #include "transaction.h"
 
+static int add_data(struct reloc *r, const struct key *k, u64 flags,
+		    void *arg)
+{
+	struct moved m = { k->objectid, 0, k->offset, 0, 1, 0 };
+
+	(void)arg;
+	if (k->type != BTRFS_EXTENT_ITEM_KEY ||
+	    !(flags & BTRFS_EXTENT_FLAG_DATA))
+		return 0;
+	return reloc_moved_add(&r->data_moves, &m);
+}
+
 /* The data extents of the group, in address order. */
 static int collect_data(struct reloc *r)
 {
-	struct key k = { r->start, 0, 0 };
-	struct ctree_path p;
-	int ret;
-
-	ctree_path_init(&p);
-	ret = ctree_search_ge(&r->fs->extent_root, &k, &p);
-	while (ret == 0) {
-		u32 size;
-		const u8 *item = ctree_item_ptr(&p, &size);
-
-		ctree_item_key(&p, &k);
-		if (k.objectid >= r->end)
-			break;
-		if (k.type == BTRFS_EXTENT_ITEM_KEY &&
-		    (D_GET64(struct d_extent_item, item, flags) &
-		     BTRFS_EXTENT_FLAG_DATA)) {
-			struct moved m = { k.objectid, 0, k.offset, 0, 1, 0 };
-
-			ret = reloc_moved_add(&r->data_moves, &m);
-			if (ret)
-				break;
-		}
-		ret = ctree_next_item(&p);
-	}
-	ctree_path_release(&p);
-	return ret < 0 ? ret : 0;
+	return reloc_scan_extents(r, r->start, add_data, NULL);
 }
 
 /* A piece of the copy: bytes [off, off + len) of data_moves.v[i]. */

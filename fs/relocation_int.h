@@ -1,6 +1,6 @@
 /*
- * Shared by relocation's files (relocation.c, relocation_data.c): one
- * group's relocation and its address maps.
+ * Shared by relocation's files (relocation.c, relocation_data.c,
+ * relocation_blocks.c): one group's relocation and its address maps.
  */
 #ifndef FS_RELOCATION_INT_H
 #define FS_RELOCATION_INT_H
@@ -27,11 +27,23 @@ struct moved_list {
 	u32 n, cap;
 };
 
+/* A tree block of a metadata group's batch, as the walk finds it. */
+struct reloc_target {
+	struct key key;		/* its first key */
+	u8 level;
+};
+
 /* One group's relocation; private to the task running it. */
 struct reloc {
 	struct fs_info *fs;
 	struct trans *t;
 	u64 start, end;			/* the group */
+	int is_data;			/* a data group: one commit */
+	struct reloc_target *targets;	/* a metadata group: the batch of
+					 * this commit (relocation_blocks.c) */
+	u32 ntargets, targets_cap;
+	u64 cursor;			/* the next batch starts here */
+	int more;			/* blocks are left after the batch */
 	struct u64map data;		/* moved data extents: old address
 					 * -> new */
 	struct u64map blocks;		/* every tree block visited -> its
@@ -43,14 +55,21 @@ struct reloc {
 					 * blocks */
 	struct u64map fixup_seen;	/* a set */
 	struct reloc_stats *st;
-	reloc_stop_fn stop;		/* asked between data extents; NULL:
-					 * never */
+	reloc_stop_fn stop;		/* asked between data extents or
+					 * batches; NULL: never */
 	void *stop_arg;
-	int stopped;			/* the data copy stopped early: the
-					 * group keeps the extents not moved */
+	int stopped;			/* stopped early: the group keeps
+					 * the extents not moved */
 };
 
 int reloc_moved_add(struct moved_list *l, const struct moved *x);
+/* Called on an extent item of the group (key k, its flags): 0 to go on,
+ * 1 to stop, <0 an error. */
+typedef int (*reloc_extent_fn)(struct reloc *r, const struct key *k,
+			       u64 flags, void *arg);
+int reloc_scan_extents(struct reloc *r, u64 from, reloc_extent_fn fn,
+		       void *arg);
 int reloc_move_data(struct reloc *r);
+int reloc_next_blocks(struct reloc *r);
 
 #endif

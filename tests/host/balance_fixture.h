@@ -1,7 +1,8 @@
 /*
- * A filesystem for balance tests (test_balance.c, test_balance_crash.c):
- * files filling a few data groups, their hashes, the groups' starts,
- * and waiting for a background balance to end.
+ * A filesystem for balance tests (test_balance*.c): files filling a few
+ * data groups, a subvolume and snapshots filling a metadata group, their
+ * hashes, the groups' starts, and waiting for a background balance to
+ * end.
  */
 #ifndef TESTS_HOST_BALANCE_FIXTURE_H
 #define TESTS_HOST_BALANCE_FIXTURE_H
@@ -17,6 +18,14 @@ struct fs_info;
 int bal_populate(struct fs_info *fs, int nfiles, int kib);
 /* Write the 1 MiB file "/bI" (removed again when it does not fit). */
 int bal_populate_one(struct fs_info *fs, int i);
+/* Subvolume /sv of 4,000 inline files (about 1,000 leaves), read-only
+ * snapshots /s1 and /s2 of it, a third of its files rewritten, snapshot
+ * /s3; then commit. 0 or <0. */
+int bal_populate_meta(struct fs_info *fs);
+#define BAL_META_HASHES 3
+/* Hashes of /sv, /s1 and /s3 (bal_populate_meta) into
+ * out[BAL_META_HASHES]. 0 or <0. */
+int bal_hash_meta(struct fs_info *fs, uint64_t *out);
 /* Hash of every file "/bN" (N < nfiles): content and size, 0 for one
  * that does not exist. 0 or <0. */
 int bal_hash_files(struct fs_info *fs, int nfiles, uint64_t *out);

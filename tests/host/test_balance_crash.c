@@ -10,6 +10,10 @@
  * GHEE_CRASH_ALL=1 (make crash) samples ALL_CUTS cut points per mode,
  * GHEE_BALANCE_CUTS=N samples N, GHEE_CRASH_CUT=N cuts at write N only
  * (a finding's replay). Each mode prints its `# crash` summary line.
+ * A second case balances only the metadata of a filesystem with a
+ * subvolume and snapshots sharing its blocks, which relocates its
+ * metadata group in several commits (fs/relocation_blocks.c): some cut
+ * must land between them, leaving the group partly moved.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include <ghee/errno.h>
 
 #include "../../fs/balance.h"
+#include "../../fs/block_group.h"
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
 #include "balance_fixture.h"
@@ -31,9 +36,53 @@
 #define CUTS 4			/* sampled cut points per mode (default) */
 #define ALL_CUTS 70		/* with GHEE_CRASH_ALL: every third write */
 
-/* The filesystem every cut starts from, unmounted; its hashes. */
-static struct fault_dev *template_dev(uint64_t *hash, uint64_t *old,
-				      uint32_t *nold)
+/* What one case starts from and expects. */
+struct bcase {
+	int meta;			/* the metadata case */
+	uint64_t want[NFILES];		/* bal_hash_files */
+	uint64_t meta_want[BAL_META_HASHES];	/* bal_hash_meta */
+	uint64_t old[BAL_MAX_GROUPS];	/* groups before */
+	uint32_t nold;
+	uint64_t mstart, mused;		/* meta: the fullest metadata group */
+};
+
+/* The used bytes of the group at start; 0 when it is gone. */
+static uint64_t group_used(struct fs_info *fs, uint64_t start)
+{
+	struct block_group *bg;
+	uint64_t used = 0;
+
+	mutex_lock(&fs->alloc_lock);
+	bg = bg_lookup(fs, start);
+	if (bg && bg->start == start)
+		used = bg->used;
+	mutex_unlock(&fs->alloc_lock);
+	return used;
+}
+
+/* The fullest metadata group of fs into bc. */
+static void fullest_meta(struct fs_info *fs, struct bcase *bc)
+{
+	uint32_t i;
+
+	for (i = 0; i < bc->nold; i++) {
+		uint64_t used = group_used(fs, bc->old[i]);
+		struct block_group *bg;
+		int meta;
+
+		mutex_lock(&fs->alloc_lock);
+		bg = bg_lookup(fs, bc->old[i]);
+		meta = bg && (bg->flags & BTRFS_BLOCK_GROUP_METADATA);
+		mutex_unlock(&fs->alloc_lock);
+		if (meta && used > bc->mused) {
+			bc->mstart = bc->old[i];
+			bc->mused = used;
+		}
+	}
+}
+
+/* The filesystem every cut starts from, unmounted; bc filled. */
+static struct fault_dev *template_dev(struct bcase *bc)
 {
 	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
 	struct fault_dev *dev = fault_dev_new(DEV_SIZE);
@@ -44,10 +93,16 @@ static struct fault_dev *template_dev(uint64_t *hash, uint64_t *old,
 		ret = fs_mount(fault_dev_blk(dev), 0, &fs);
 	if (ret == 0)
 		ret = bal_populate(fs, NFILES, FILE_KIB);
+	if (ret == 0 && bc->meta)
+		ret = bal_populate_meta(fs);
 	if (ret == 0)
-		ret = bal_hash_files(fs, NFILES, hash);
-	if (ret == 0)
-		*nold = bal_groups(fs, old);
+		ret = bal_hash_files(fs, NFILES, bc->want);
+	if (ret == 0 && bc->meta)
+		ret = bal_hash_meta(fs, bc->meta_want);
+	if (ret == 0) {
+		bc->nold = bal_groups(fs, bc->old);
+		fullest_meta(fs, bc);
+	}
 	fs_umount(fs);
 	if (ret && dev) {
 		fault_dev_free(dev);
@@ -56,49 +111,66 @@ static struct fault_dev *template_dev(uint64_t *hash, uint64_t *old,
 	return dev;
 }
 
-/* Mount dev, run a full balance in the foreground, unmount. */
-static int balance_once(struct fault_dev *dev)
+/* Mount dev, run a full balance (the metadata one in the metadata case)
+ * in the foreground, unmount. */
+static int balance_once(struct fault_dev *dev, const struct bcase *bc)
 {
 	struct fs_info *fs = NULL;
 	struct fs_balance b;
 	int ret = fs_mount(fault_dev_blk(dev), 0, &fs);
 
 	memset(&b, 0, sizeof(b));
-	b.types = 7;
+	b.types = bc->meta ? 1u << FS_BAL_META : 7;
 	if (ret == 0)
 		ret = fs_balance_start(fs, &b, 0);
 	fs_umount(fs);
 	return ret;
 }
 
-/* Judge one survivor; NULL when good, else what was wrong. *had_item:
- * its balance item survived; *checks counts the btrfs checks run. */
-static const char *judge(struct fault_dev *c, const uint64_t *want,
-			 const uint64_t *old, uint32_t nold, int *had_item,
-			 uint64_t *checks)
+/* Whether every file of fs is as bc wants. */
+static int files_same(struct fs_info *fs, const struct bcase *bc)
 {
 	static uint64_t got[NFILES];
+	uint64_t meta[BAL_META_HASHES];
+
+	if (bal_hash_files(fs, NFILES, got) ||
+	    memcmp(got, bc->want, sizeof(got)))
+		return 0;
+	return !bc->meta || (bal_hash_meta(fs, meta) == 0 &&
+			     !memcmp(meta, bc->meta_want, sizeof(meta)));
+}
+
+/* Judge one survivor; NULL when good, else what was wrong. *had_item:
+ * its balance item survived; *partial: the metadata case's group was
+ * partly moved; *checks counts the btrfs checks run. */
+static const char *judge(struct fault_dev *c, const struct bcase *bc,
+			 int *had_item, int *partial, uint64_t *checks)
+{
 	struct fs_info *fs = NULL;
 	struct fs_balance b;
 	const char *why = NULL;
+	uint64_t used;
 
-	*had_item = 0;
+	*had_item = *partial = 0;
 	++*checks;
 	if (fault_dev_btrfs_check(c) == BTRFS_CHECK_ERRORS)
 		return "btrfs check failed on the survivor";
 	if (fs_mount(fault_dev_blk(c), FS_MOUNT_SKIP_BALANCE, &fs))
 		return "the survivor does not mount";
-	if (bal_hash_files(fs, NFILES, got) ||
-	    memcmp(got, want, sizeof(got)))
+	if (!files_same(fs, bc))
 		why = "a file differs after the cut";
+	used = bc->meta ? group_used(fs, bc->mstart) : 0;
+	*partial = used && used < bc->mused;
 	*had_item = fs_balance_status(fs, &b) == 0;
 	if (!why && *had_item && (b.state || fs_balance_resume(fs, &b)))
 		why = "the surviving balance is not paused, or its resume "
 		      "failed";
-	if (!why && *had_item && bal_groups_left(fs, old, nold))
+	if (!why && *had_item && bc->meta && group_used(fs, bc->mstart))
+		why = "the resumed balance left the metadata group";
+	if (!why && *had_item && !bc->meta &&
+	    bal_groups_left(fs, bc->old, bc->nold))
 		why = "the resumed balance left a group from before";
-	if (!why && (bal_hash_files(fs, NFILES, got) ||
-		     memcmp(got, want, sizeof(got))))
+	if (!why && !files_same(fs, bc))
 		why = "a file differs after the resume";
 	fs_umount(fs);
 	if (!why && ++*checks &&
@@ -123,9 +195,8 @@ static uint64_t cut_count(uint64_t total)
 /* Cut a balance of a copy of tmpl at write cut and judge the survivor:
  * NULL when good, else what was wrong. */
 static const char *cut_once(struct fault_dev *tmpl, enum fault_mode mode,
-			    uint64_t cut, const uint64_t *want,
-			    const uint64_t *old, uint32_t nold, int *had,
-			    uint64_t *checks)
+			    uint64_t cut, const struct bcase *bc, int *had,
+			    int *partial, uint64_t *checks)
 {
 	struct fault_dev *d = fault_dev_clone(tmpl), *c;
 	const char *why;
@@ -134,45 +205,49 @@ static const char *cut_once(struct fault_dev *tmpl, enum fault_mode mode,
 		return "no memory for the copy";
 	/* The seed follows the cut, so GHEE_CRASH_CUT replays it. */
 	fault_dev_arm(d, cut, mode, test_seed() + cut);
-	balance_once(d);	/* fails at the cut */
+	balance_once(d, bc);	/* fails at the cut */
 	c = fault_dev_crash_image(d);
 	why = c && fault_dev_is_cut(d) ?
-		judge(c, want, old, nold, had, checks) :
+		judge(c, bc, had, partial, checks) :
 		"no cut or no survivor";
 	fault_dev_free(c);
 	fault_dev_free(d);
 	return why;
 }
 
-static void cuts(enum fault_mode mode)
+static void cuts(enum fault_mode mode, int meta)
 {
-	static uint64_t want[NFILES];
-	uint64_t old[BAL_MAX_GROUPS], total, ncuts, i, cut;
-	uint64_t checks = 0, found = 0;
+	static struct bcase bc;
+	uint64_t total, ncuts, i, cut, checks = 0, found = 0;
 	struct fault_dev *tmpl, *d;
-	uint32_t nold = 0;
-	int had, items = 0;
+	int had, partial, items = 0, partials = 0;
 	const char *why, *one = getenv("GHEE_CRASH_CUT");
 
-	tmpl = template_dev(want, old, &nold);
+	memset(&bc, 0, sizeof(bc));
+	bc.meta = meta;
+	tmpl = template_dev(&bc);
 	CHECK(tmpl);
+	if (!tmpl)
+		return;
 	if (fault_dev_btrfs_check(tmpl) == BTRFS_CHECK_MISSING) {
 		fault_dev_free(tmpl);
 		test_skip("btrfs-progs not installed");
 		return;
 	}
+	CHECK(!meta || bc.mused);
 	d = fault_dev_clone(tmpl);	/* the uncut run: its writes */
 	CHECK(d);
 	fault_dev_arm(d, 0, mode, 0);
-	CHECK_OK(balance_once(d));
+	CHECK_OK(balance_once(d, &bc));
 	total = fault_dev_writes(d);
 	fault_dev_free(d);
 	ncuts = cut_count(total);
 	CHECK(ncuts > 0);
 	for (i = 1; i <= ncuts; i++) {
 		cut = one ? strtoull(one, NULL, 0) : total * i / (ncuts + 1);
-		why = cut_once(tmpl, mode, cut, want, old, nold, &had, &checks);
+		why = cut_once(tmpl, mode, cut, &bc, &had, &partial, &checks);
 		items += !why && had;
+		partials += !why && partial;
 		if (why && ++found <= 5)
 			crash_finding("balance", mode, cut, total, why);
 	}
@@ -180,19 +255,25 @@ static void cuts(enum fault_mode mode)
 	crash_summary("balance", mode, total, ncuts, checks, found);
 	CHECK_EQ(found, 0);
 	CHECK(one || items > 0);
+	CHECK(one || !meta || partials > 0);
 }
 
 TEST(balance_crash, cut)
 {
-	cuts(FAULT_CUT);
+	cuts(FAULT_CUT, 0);
 }
 
 TEST(balance_crash, reorder)
 {
-	cuts(FAULT_REORDER);
+	cuts(FAULT_REORDER, 0);
 }
 
 TEST(balance_crash, torn)
 {
-	cuts(FAULT_TORN);
+	cuts(FAULT_TORN, 0);
+}
+
+TEST(balance_crash, cut_inside_a_metadata_group)
+{
+	cuts(FAULT_CUT, 1);
 }

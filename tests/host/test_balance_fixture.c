@@ -145,3 +145,77 @@ int bal_finish(struct fs_info *fs, int sec)
 	}
 	return -ETIMEDOUT;
 }
+
+#define META_FILES 4000		/* inline files: ~1,000 leaves and more */
+#define META_BYTES 2000
+
+/* File dir/mI holds META_BYTES of pattern seed (inline). */
+static int write_meta_file(struct fs_info *fs, const char *dir, int i,
+			   int seed)
+{
+	static uint8_t buf[META_BYTES];
+	struct fs_ino ino;
+	char name[64];
+	int k, ret;
+
+	snprintf(name, sizeof(name), "%s/m%d", dir, i);
+	for (k = 0; k < META_BYTES; k++)
+		buf[k] = (uint8_t)(i * 31 + seed * 7 + k % 251);
+	ret = fs_lookup(fs, name, 0, &ino);
+	if (ret == -ENOENT)
+		ret = fs_create(fs, name, 0644, &ino);
+	return ret ? ret : fs_write(fs, ino, 0, buf, META_BYTES);
+}
+
+/* One hash of every file dir/mI. */
+static int hash_meta_files(struct fs_info *fs, const char *dir,
+			   uint64_t *out)
+{
+	static uint8_t buf[META_BYTES];
+	uint64_t h = 1469598103934665603ull;
+	struct fs_ino ino;
+	char name[64];
+	size_t done, k;
+	int i, ret = 0;
+
+	for (i = 0; i < META_FILES && ret == 0; i++) {
+		snprintf(name, sizeof(name), "%s/m%d", dir, i);
+		ret = fs_lookup(fs, name, 0, &ino);
+		if (ret == 0)
+			ret = fs_read(fs, ino, 0, buf, sizeof(buf), &done);
+		if (ret == 0 && done != META_BYTES)
+			ret = -EIO;
+		for (k = 0; ret == 0 && k < done; k++)
+			h = (h ^ buf[k]) * 1099511628211ull;
+	}
+	*out = h;
+	return ret;
+}
+
+int bal_populate_meta(struct fs_info *fs)
+{
+	int i, ret = fs_subvol_create(fs, "/sv");
+
+	for (i = 0; i < META_FILES && ret == 0; i++)
+		ret = write_meta_file(fs, "/sv", i, 0);
+	if (ret == 0)
+		ret = fs_subvol_snapshot(fs, "/sv", "/s1", FS_SNAP_RDONLY);
+	if (ret == 0)
+		ret = fs_subvol_snapshot(fs, "/sv", "/s2", FS_SNAP_RDONLY);
+	for (i = 0; i < META_FILES && ret == 0; i += 3)
+		ret = write_meta_file(fs, "/sv", i, 1);
+	if (ret == 0)
+		ret = fs_subvol_snapshot(fs, "/sv", "/s3", FS_SNAP_RDONLY);
+	return ret ? ret : fs_sync(fs);
+}
+
+int bal_hash_meta(struct fs_info *fs, uint64_t *out)
+{
+	int ret = hash_meta_files(fs, "/sv", &out[0]);
+
+	if (ret == 0)
+		ret = hash_meta_files(fs, "/s1", &out[1]);
+	if (ret == 0)
+		ret = hash_meta_files(fs, "/s3", &out[2]);
+	return ret;
+}
