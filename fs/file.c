@@ -16,13 +16,17 @@
  * bytes with up to READ_DEPTH of them in flight: while the disk reads the
  * later pieces, the first one's checksums are looked up and its sectors
  * checked, so the disk and the checksums (crc32c in software under TCG)
- * work at the same time. A part that is not whole sectors of the buffer
- * (an unaligned start, the file's last sector) goes through a bounce
- * buffer, one request at a time. Each sector is checked against the csum
- * tree (unless the inode is NODATASUM); after an error the caller's buffer
- * holds undefined bytes. A bad sector is re-read from the other copy when
- * the chunk is DUP; if no copy matches, the read fails with -EIO and an
- * error naming the subvolume, inode and file offset.
+ * work at the same time. Nothing is read ahead past the caller's buffer,
+ * so each call starts with the checksums waiting for the first piece and
+ * ends with the disk idle while the last is checked: sequential readers
+ * read in large calls (shell/cmd_fs.c: 8 MiB). A part that is not whole
+ * sectors of the buffer (an unaligned start, the file's last sector)
+ * goes through a bounce buffer, one request at a time. Each sector is
+ * checked against the csum tree (unless the inode is NODATASUM); after an
+ * error the caller's buffer holds undefined bytes. A bad sector is re-read
+ * from the other copy when the chunk is DUP; if no copy matches, the read
+ * fails with -EIO and an error naming the subvolume, inode and file
+ * offset.
  *
  * A compressed extent (compress.c) is read whole: its compressed bytes
  * (inline, or the disk extent's disk_num_bytes, checked against the csum
