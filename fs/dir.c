@@ -135,26 +135,25 @@ int dir_lookup_ino(struct fs_info *fs, struct fs_ino dir, const char *name,
 	return location_to_ino(fs, dir.root, &loc, out);
 }
 
-/* Copy the entry at the path out, release the path, and report it. */
+/* Report the entry in slot of leaf (a private copy). */
 static int emit_entry(struct fs_info *fs, struct fs_ino dir,
-		      struct ctree_path *path, fs_filldir_t fn, void *ctx)
+		      const struct tree_block *leaf, u32 slot,
+		      fs_filldir_t fn, void *ctx)
 {
 	char name[BTRFS_NAME_LEN + 1];
 	const u8 *p;
 	struct key loc;
 	struct fs_ino ino;
-	u32 size;
 	u16 nlen;
 	u8 type;
 	int ret;
 
-	p = ctree_item_ptr(path, &size);
+	p = tb_item_data(leaf, slot);
 	nlen = D_GET16(struct d_dir_item, p, name_len);
 	memcpy(name, p + sizeof(struct d_dir_item), nlen);
 	name[nlen] = 0;
 	key_from_disk(&loc, D_PTR(struct d_dir_item, p, location));
 	type = D_GET8(struct d_dir_item, p, type);
-	ctree_path_release(path);
 	ret = location_to_ino(fs, dir.root, &loc, &ino);
 	if (ret)
 		return ret;
@@ -165,12 +164,34 @@ static int emit_entry(struct fs_info *fs, struct fs_ino dir,
 	return ret;
 }
 
+/* Report dir's index entries in leaf (a private copy) from slot on. *k
+ * is left at the last key looked at. 0 to go on with the next leaf, 1
+ * past dir's entries or when fn stopped with 1, or fn's negative errno. */
+static int emit_leaf(struct fs_info *fs, struct fs_ino dir,
+		     const struct tree_block *leaf, u32 slot, struct key *k,
+		     fs_filldir_t fn, void *ctx)
+{
+	int ret;
+
+	for (; slot < tb_nritems(leaf); slot++) {
+		tb_item_key(leaf, slot, k);
+		if (k->objectid != dir.ino || k->type != BTRFS_DIR_INDEX_KEY)
+			return 1;
+		ret = emit_entry(fs, dir, leaf, slot, fn, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /*
  * Call fn for every entry of directory dir in index order ("." and ".." are
- * not stored and not reported). The path and ns_lock are released around
- * each call, so fn may use the public API or recurse; an entry added or
- * removed meanwhile may or may not be reported. Returns 0 (also when fn
- * stopped with 1), or fn's or the search's negative errno.
+ * not stored and not reported). Entries are reported from a private copy
+ * of each leaf, one search per leaf rather than per entry, with the path
+ * and ns_lock released around each call, so fn may use the public API or
+ * recurse; an entry added or removed meanwhile may or may not be
+ * reported. Returns 0 (also when fn stopped with 1), or fn's or the
+ * search's negative errno.
  */
 int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 	       void *ctx)
@@ -178,7 +199,9 @@ int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 	const struct subvol_root *sv;
 	struct key k = { dir.ino, BTRFS_DIR_INDEX_KEY, 0 };
 	struct ctree_path path;
+	struct tree_block *leaf;
 	struct fs_stat st;
+	u32 slot;
 	int ret;
 
 	down_read(&fs->ns_lock);
@@ -196,15 +219,16 @@ int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 		ret = ctree_search_ge(&sv->root, &k, &path);
 		if (ret)
 			break;
-		ctree_item_key(&path, &k);
-		if (k.objectid != dir.ino || k.type != BTRFS_DIR_INDEX_KEY) {
-			ret = 1;
+		ret = tree_block_clone(path.nodes[0], &leaf);
+		slot = (u32)path.slots[0];
+		ctree_path_release(&path);
+		if (ret)
 			break;
-		}
-		ret = emit_entry(fs, dir, &path, fn, ctx);
+		ret = emit_leaf(fs, dir, leaf, slot, &k, fn, ctx);
+		tree_block_put(leaf);
 		if (ret || k.offset == (u64)-1)
 			break;
-		k.offset++;
+		k.offset++;	/* the leaf's last item was dir's */
 	}
 	ctree_path_release(&path);
 	up_read(&fs->ns_lock);

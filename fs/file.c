@@ -7,20 +7,26 @@
  *  - preallocated: allocated but never written; reads as zeros.
  * Ranges no item covers are holes (always so with the NO_HOLES feature;
  * without it holes have explicit disk_bytenr == 0 items). Both read as
- * zeros, so fs_read() zero-fills the buffer and then copies each extent in.
+ * zeros: the walk zeroes the caller's bytes between one extent's data and
+ * the next (zero_up_to), not the whole buffer first, so each byte is
+ * written once.
  *
  * Regular extents are read in whole sectors. The whole sectors of the
  * caller's buffer are read straight into it, as pieces of READ_PIECE
  * bytes with up to READ_DEPTH of them in flight: while the disk reads the
  * later pieces, the first one's checksums are looked up and its sectors
  * checked, so the disk and the checksums (crc32c in software under TCG)
- * work at the same time. A part that is not whole sectors of the buffer
- * (an unaligned start, the file's last sector) goes through a bounce
- * buffer, one request at a time. Each sector is checked against the csum
- * tree (unless the inode is NODATASUM); after an error the caller's buffer
- * holds undefined bytes. A bad sector is re-read from the other copy when
- * the chunk is DUP; if no copy matches, the read fails with -EIO and an
- * error naming the subvolume, inode and file offset.
+ * work at the same time. Nothing is read ahead past the caller's buffer,
+ * so each call starts with the checksums waiting for the first piece and
+ * ends with the disk idle while the last is checked: sequential readers
+ * read in large calls (shell/cmd_fs.c: 8 MiB). A part that is not whole
+ * sectors of the buffer (an unaligned start, the file's last sector)
+ * goes through a bounce buffer, one request at a time. Each sector is
+ * checked against the csum tree (unless the inode is NODATASUM); after an
+ * error the caller's buffer holds undefined bytes. A bad sector is re-read
+ * from the other copy when the chunk is DUP; if no copy matches, the read
+ * fails with -EIO and an error naming the subvolume, inode and file
+ * offset.
  *
  * A compressed extent (compress.c) is read whole: its compressed bytes
  * (inline, or the disk extent's disk_num_bytes, checked against the csum
@@ -102,6 +108,8 @@ struct file_read {
 	const struct ctree_root *root;	/* the file's tree */
 	u64 moves;		/* fs->extent_moves before the leaf in hand
 				 * was searched */
+	u64 filled;		/* file offset: the caller's bytes before it
+				 * hold data or zeros (zero_up_to) */
 	struct bad_sector bad;	/* the last checksum failure */
 	int datasum;		/* verify data checksums */
 	u8 *bounce;		/* READ_CHUNK bytes */
@@ -433,6 +441,17 @@ static int check_moved(struct file_read *r, u64 ext_off, const u8 *fe,
 	return ret;
 }
 
+/* Zero the caller's bytes (buf maps file offset off) from r->filled up
+ * to file offset to, a hole or the end of the read, and mark them
+ * filled. */
+static void zero_up_to(struct file_read *r, u8 *buf, u64 off, u64 to)
+{
+	if (to <= r->filled)
+		return;
+	memset(buf + (r->filled - off), 0, to - r->filled);
+	r->filled = to;
+}
+
 /*
  * Copy the part of one extent item (key offset ext_off, body fe of size
  * bytes) that overlaps [off, off + len) into buf (which maps file offset
@@ -470,7 +489,10 @@ static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
 		return 0;
 	if (type != BTRFS_FILE_EXTENT_INLINE &&
 	    (type == BTRFS_FILE_EXTENT_PREALLOC || disk == 0))
-		return 0;	/* zeros, already in buf */
+		return 0;	/* zeros: the next zero_up_to writes them */
+	zero_up_to(r, buf, off, from);
+	if (to > r->filled)
+		r->filled = to;
 	r->bad.set = 0;
 	if (comp) {
 		ret = inflate_extent(r, fe, disk, d_len, type ==
@@ -570,16 +592,20 @@ static int walk_extents(struct file_read *r, u64 *pos, u64 off, u64 len,
 	return ret < 0 || ret == EXTENT_MOVED ? ret : 0;
 }
 
-/* Read the extents overlapping [off, off + len) into buf, walking again
- * from an extent that moved under the read (its bytes, and anything
- * after them, cleared to start over). */
+/* Read the extents overlapping [off, off + len) into buf, holes as
+ * zeros, walking again from an extent that moved under the read (its
+ * bytes, and anything after them, written again). */
 static int read_extents(struct file_read *r, u64 off, u64 len, u8 *buf)
 {
 	u64 pos = off;
 	int ret;
 
+	r->filled = off;
 	while ((ret = walk_extents(r, &pos, off, len, buf)) == EXTENT_MOVED)
-		memset(buf + (pos - off), 0, len - (pos - off));
+		if (r->filled > pos)
+			r->filled = pos;
+	if (ret == 0)
+		zero_up_to(r, buf, off, off + len);
 	return ret;
 }
 
@@ -683,7 +709,6 @@ int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 		       (unsigned long long)ino.ino);
 		return -EOPNOTSUPP;
 	}
-	memset(buf, 0, len);
 	ret = read_range(fs, ino, &st, off, len, buf);
 	if (ret == 0)
 		*done = len;
@@ -708,7 +733,6 @@ int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
 	if ((st.mode & S_IFMT_) != S_IFLNK_)
 		return -EINVAL;
 	n = st.size < len ? st.size : len;
-	memset(buf, 0, n);
 	ret = read_range(fs, ino, &st, 0, n, (u8 *)buf);
 	if (ret == 0)
 		*done = (size_t)n;

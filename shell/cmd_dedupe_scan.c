@@ -78,7 +78,7 @@ static void unique(struct scan_files *s)
 static int gather(struct scan_files *s, struct fs_ino ino, const char *path,
 		  int recurse, int depth)
 {
-	struct cmd_fs_dir d = { NULL, 0, 0 };
+	struct cmd_fs_dir d = { 0 };
 	struct fs_stat st;
 	uint32_t i;
 	int ret = fs_stat(s->fs, ino, &st);

@@ -77,7 +77,7 @@ static int defrag_dir(struct fs_info *fs, struct fs_ino ino,
 		      const char *path, const struct defrag_args *a,
 		      int depth)
 {
-	struct cmd_fs_dir d = { NULL, 0, 0 };
+	struct cmd_fs_dir d = { 0 };
 	char sub[4096];
 	uint32_t i;
 	int ret;

@@ -112,10 +112,14 @@ struct cmd_fs_dirent {
 	unsigned type;		/* FS_FT_* */
 };
 
-/* The entries of one directory, in index order. */
+/* The entries of one directory, in index order. Their names are packed
+ * into blocks (one allocation per block, not per name), each block's
+ * first bytes pointing at the block before it. */
 struct cmd_fs_dir {
 	struct cmd_fs_dirent *v;
 	uint32_t n, cap;	/* used and allocated entries */
+	char *names;		/* the newest block of names, or NULL */
+	size_t names_used;	/* bytes of it in use */
 };
 
 /* Read every entry of directory ino into d. Free d with cmd_fs_dir_free,

@@ -147,7 +147,7 @@ static int pick_own(struct stress_task *t, const char *kinds, char *name)
 static int pick_in(struct stress_task *t, const char *dir, const char *kinds,
 		   enum place p, char *name)
 {
-	struct cmd_fs_dir d = { NULL, 0, 0 };
+	struct cmd_fs_dir d = { 0 };
 	struct fs_ino ino;
 	uint32_t i, n = 0, k;
 	int ret = fs_lookup(t->s->fs, dir, 0, &ino);
@@ -624,7 +624,7 @@ int reader_run(void *arg)
 int namer_verify_own(struct stress_task *t)
 {
 	struct namer_state *ns = t->ns;
-	struct cmd_fs_dir d = { NULL, 0, 0 };
+	struct cmd_fs_dir d = { 0 };
 	uint64_t seen = 0;
 	struct fs_ino ino;
 	size_t len;

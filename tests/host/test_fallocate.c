@@ -360,3 +360,38 @@ TEST(fallocate, full_disk)
 	CHECK(holds(&im, "/after", 3 << 20, 1 << 20, 'a'));
 	img_close(&im);
 }
+
+/* A read writes zeros over every byte of the caller's buffer that no
+ * extent's data covers (holes, preallocated ranges, before and after
+ * data, at the read's start and end), whatever the buffer held. */
+TEST(fallocate, holes_read_as_zeros_into_a_used_buffer)
+{
+	static const struct { uint64_t off, len; } reads[] = {
+		{ 0, 45056 }, { 6144, 24576 }, { 20000, 25056 }, { 4096, 8192 },
+	};
+	static uint8_t buf[45056], want[45056];
+	struct fs_ino ino;
+	struct img im;
+	size_t i, n;
+
+	CHECK_OK(img_open(&im, 0));
+	/* a [0, 4K), hole, b [12K, 16K), prealloc [16K, 24K), hole,
+	 * c [40K, 44K) */
+	CHECK_OK(fill(&im, "/f", 0, 4096, 'a'));
+	CHECK_OK(fill(&im, "/f", 12288, 4096, 'b'));
+	CHECK_OK(sh("fallocate -o 16K -l 8K /f"));
+	CHECK_OK(fill(&im, "/f", 40960, 4096, 'c'));
+	memset(want, 0, sizeof(want));
+	memset(want, 'a', 4096);
+	memset(want + 12288, 'b', 4096);
+	memset(want + 40960, 'c', 4096);
+	CHECK_OK(fs_lookup(im.fs, "/f", 0, &ino));
+	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		memset(buf, 0xee, sizeof(buf));
+		CHECK_OK(fs_read(im.fs, ino, reads[i].off, buf, reads[i].len,
+				 &n));
+		CHECK_EQ(n, reads[i].len);
+		CHECK(!memcmp(buf, want + reads[i].off, reads[i].len));
+	}
+	img_close(&im);
+}
