@@ -98,9 +98,12 @@ int compress_lzo_compress(const u8 *src, size_t len, u8 *dst,
 		ret = -E2BIG;
 	while (ret == 0 && in < len) {
 		lzo_uint n = len - in < ss ? len - in : ss, out_len = 0;
+		/* Straight into dst while the worst case fits there. */
+		u8 *out = room - pos >= LZO_LEN + lzo_worst(n) ?
+			  dst + pos + LZO_LEN : seg_out;
 		size_t end;
 
-		if (lzo1x_1_compress(src + in, n, seg_out, &out_len, work) !=
+		if (lzo1x_1_compress(src + in, n, out, &out_len, work) !=
 		    LZO_E_OK) {
 			ret = -EIO;
 			break;
@@ -111,7 +114,8 @@ int compress_lzo_compress(const u8 *src, size_t len, u8 *dst,
 			break;
 		}
 		put_le32(dst + pos, (u32)out_len);
-		memcpy(dst + pos + LZO_LEN, seg_out, out_len);
+		if (out == seg_out)
+			memcpy(dst + pos + LZO_LEN, seg_out, out_len);
 		memset(dst + pos + LZO_LEN + out_len, 0,
 		       end - (pos + LZO_LEN + out_len));
 		pos = end;
