@@ -52,6 +52,8 @@ int compress_lzo_decompress(const u8 *src, size_t src_len, u8 *dst,
 		ret = -EUCLEAN;
 	while (ret == 0 && done < dst_len) {
 		lzo_uint seg, n = ss;
+		/* Straight into dst while a whole sector fits there. */
+		u8 *out = dst_len - done >= ss ? dst + done : seg_out;
 
 		pos = next_len_pos(pos, ss);
 		if (pos >= total)
@@ -63,14 +65,15 @@ int compress_lzo_decompress(const u8 *src, size_t src_len, u8 *dst,
 		seg = get_le32(src + pos);
 		pos += LZO_LEN;
 		if (seg > total - pos || seg > lzo_worst(ss) ||
-		    lzo1x_decompress_safe(src + pos, seg, seg_out, &n, NULL) !=
+		    lzo1x_decompress_safe(src + pos, seg, out, &n, NULL) !=
 		    LZO_E_OK) {
 			ret = -EUCLEAN;
 			break;
 		}
 		if (n > dst_len - done)
 			n = dst_len - done;
-		memcpy(dst + done, seg_out, n);
+		if (out == seg_out)
+			memcpy(dst + done, seg_out, n);
 		done += n;
 		pos += seg;
 	}
