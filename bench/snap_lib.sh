@@ -21,18 +21,22 @@ snap_image() {
 		{ echo "bench/$1: cannot make $2" >&2; exit 1; }
 }
 
-# snap_linux NAME SCRIPT IMG OUT: run SCRIPT in Linux on IMG, its output in
-# OUT, its messages in OUT's .err; exits when Linux fails.
+# snap_linux NAME SCRIPT IMG OUT: run SCRIPT in Linux on IMG (or several,
+# "a.img ro:b.img": vda, vdb, ...), its output in OUT, its messages in
+# OUT's .err; exits when Linux fails.
 snap_linux() {
-	MACHINE=q35 TIMEOUT=${TIMEOUT:-3600} "$LB" script "$2" "$3" \
+	# shellcheck disable=SC2086 # IMG is a list of images
+	MACHINE=q35 TIMEOUT=${TIMEOUT:-3600} "$LB" script "$2" $3 \
 		> "$4" 2> "${4%.*}.err" ||
 		{ echo "bench/$1: the Linux run failed, see ${4%.*}.err" >&2; exit 1; }
 }
 
-# snap_ghee NAME CMDS IMG LOG: run ghee's shell commands CMDS on IMG, its
-# console in LOG; exits when ghee or one of its commands fails.
+# snap_ghee NAME CMDS IMG LOG: run ghee's shell commands CMDS on IMG (or
+# several, as scripts/run.sh's DISKS) with kernel KERNEL (default
+# build/kernel.elf), its console in LOG; exits when ghee or one of its
+# commands fails.
 snap_ghee() {
-	KERNEL=build/kernel.elf DISKS="$3" scripts/run.sh < "$2" > "$4" 2>&1 ||
+	KERNEL=${KERNEL:-build/kernel.elf} DISKS="$3" scripts/run.sh < "$2" > "$4" 2>&1 ||
 		{ echo "bench/$1: the ghee run failed, see $4" >&2; exit 1; }
 	if grep -qE "errno|^usage:|aborted" "$4"; then
 		echo "bench/$1: a ghee command failed, see $4" >&2

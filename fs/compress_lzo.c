@@ -52,6 +52,8 @@ int compress_lzo_decompress(const u8 *src, size_t src_len, u8 *dst,
 		ret = -EUCLEAN;
 	while (ret == 0 && done < dst_len) {
 		lzo_uint seg, n = ss;
+		/* Straight into dst while a whole sector fits there. */
+		u8 *out = dst_len - done >= ss ? dst + done : seg_out;
 
 		pos = next_len_pos(pos, ss);
 		if (pos >= total)
@@ -63,14 +65,15 @@ int compress_lzo_decompress(const u8 *src, size_t src_len, u8 *dst,
 		seg = get_le32(src + pos);
 		pos += LZO_LEN;
 		if (seg > total - pos || seg > lzo_worst(ss) ||
-		    lzo1x_decompress_safe(src + pos, seg, seg_out, &n, NULL) !=
+		    lzo1x_decompress_safe(src + pos, seg, out, &n, NULL) !=
 		    LZO_E_OK) {
 			ret = -EUCLEAN;
 			break;
 		}
 		if (n > dst_len - done)
 			n = dst_len - done;
-		memcpy(dst + done, seg_out, n);
+		if (out == seg_out)
+			memcpy(dst + done, seg_out, n);
 		done += n;
 		pos += seg;
 	}
@@ -98,9 +101,12 @@ int compress_lzo_compress(const u8 *src, size_t len, u8 *dst,
 		ret = -E2BIG;
 	while (ret == 0 && in < len) {
 		lzo_uint n = len - in < ss ? len - in : ss, out_len = 0;
+		/* Straight into dst while the worst case fits there. */
+		u8 *out = room - pos >= LZO_LEN + lzo_worst(n) ?
+			  dst + pos + LZO_LEN : seg_out;
 		size_t end;
 
-		if (lzo1x_1_compress(src + in, n, seg_out, &out_len, work) !=
+		if (lzo1x_1_compress(src + in, n, out, &out_len, work) !=
 		    LZO_E_OK) {
 			ret = -EIO;
 			break;
@@ -111,7 +117,8 @@ int compress_lzo_compress(const u8 *src, size_t len, u8 *dst,
 			break;
 		}
 		put_le32(dst + pos, (u32)out_len);
-		memcpy(dst + pos + LZO_LEN, seg_out, out_len);
+		if (out == seg_out)
+			memcpy(dst + pos + LZO_LEN, seg_out, out_len);
 		memset(dst + pos + LZO_LEN + out_len, 0,
 		       end - (pos + LZO_LEN + out_len));
 		pos = end;

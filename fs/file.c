@@ -32,7 +32,12 @@
  * (inline, or the disk extent's disk_num_bytes, checked against the csum
  * tree like any data) are inflated into the whole uncompressed extent of
  * ram_bytes, from which the item's offset and num_bytes take the file's
- * part. Encrypted or otherwise encoded extents give -EOPNOTSUPP.
+ * part (inflated straight into the caller's buffer when the file uses the
+ * whole extent there). The disk extents of the next compressed items of
+ * a leaf are read ahead, up to AHEAD_DEPTH in flight, so the disk reads
+ * them while the one before is checked and inflated (one at a time, the
+ * CPU sat idle for each request). Encrypted or otherwise encoded extents
+ * give -EOPNOTSUPP.
  *
  * Data that moves under a read. A read holds ns_lock and the file's lock
  * for read, which keep out writes, truncates and dedupe of the file, but
@@ -86,6 +91,7 @@
 #define READ_CHUNK (1024u * 1024)	/* bounce buffer bytes */
 #define READ_PIECE (256u * 1024)	/* bytes per request read straight */
 #define READ_DEPTH 4		/* of them in flight */
+#define AHEAD_DEPTH 4		/* compressed extents read ahead */
 #define EXTENT_MOVED 2	/* read_extent: its item was repointed, read again */
 #define S_IFMT_ 0170000
 #define S_IFREG_ 0100000
@@ -121,6 +127,18 @@ struct file_read {
 				 * COMPRESS_MAX_RAM; allocated at the first
 				 * compressed extent */
 	u8 *ram;		/* its uncompressed bytes, COMPRESS_MAX_RAM */
+	struct read_ahead *ahead;	/* allocated at the first compressed
+					 * disk extent */
+};
+
+/* The compressed disk extents of the leaf in hand read ahead (ahead_fill):
+ * a ring of reads in flight, oldest first, each for one item. */
+struct read_ahead {
+	u32 next;		/* the next slot to look at */
+	u32 head, count;	/* the ring */
+	u32 slot[AHEAD_DEPTH];	/* the item each read is for */
+	u8 *buf[AHEAD_DEPTH];	/* its bytes, COMPRESS_MAX_RAM each */
+	struct volumes_read_req req[AHEAD_DEPTH];
 };
 
 /* Re-read sector i of the chunk at logical (held at buf) from other
@@ -317,15 +335,23 @@ static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 	return 0;
 }
 
+/* Whether extent item fe is plain or compressed the ways btrfs defines
+ * (not encrypted or otherwise encoded). */
+static int encoding_known(const u8 *fe)
+{
+	return D_GET8(struct d_file_extent_item, fe, compression) <=
+	       BTRFS_COMPRESS_ZSTD &&
+	       !D_GET8(struct d_file_extent_item, fe, encryption) &&
+	       !D_GET16(struct d_file_extent_item, fe, other_encoding);
+}
+
 /* Refuse encrypted or encoded extents, and compression types btrfs does
  * not define, with a clear message. */
 static int check_encoding(const struct file_read *r, const u8 *fe, u64 off)
 {
 	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
 
-	if (comp <= BTRFS_COMPRESS_ZSTD &&
-	    !D_GET8(struct d_file_extent_item, fe, encryption) &&
-	    !D_GET16(struct d_file_extent_item, fe, other_encoding))
+	if (encoding_known(fe))
 		return 0;
 	pr_err("subvolume %llu inode %llu offset %llu: %s extent (compression "
 	       "%u); encrypted, encoded or unknown compression is not "
@@ -335,14 +361,111 @@ static int check_encoding(const struct file_read *r, const u8 *fe, u64 off)
 	return -EOPNOTSUPP;
 }
 
+/* The disk extent (*disk, *d_len) of item fe (size bytes) when it is
+ * a compressed one ahead_fill may read: 1, else 0 (read_extent finds
+ * what is wrong with it, if anything). */
+static int ahead_extent(const struct file_read *r, const u8 *fe, u32 size,
+			u64 *disk, u64 *d_len)
+{
+	u32 ss = r->fs->sectorsize;
+
+	if (size < sizeof(struct d_file_extent_item) ||
+	    D_GET8(struct d_file_extent_item, fe, type) !=
+	    BTRFS_FILE_EXTENT_REG ||
+	    !D_GET8(struct d_file_extent_item, fe, compression) ||
+	    !encoding_known(fe))
+		return 0;
+	*disk = D_GET64(struct d_file_extent_item, fe, disk_bytenr);
+	*d_len = D_GET64(struct d_file_extent_item, fe, disk_num_bytes);
+	return *disk && *d_len && *d_len <= COMPRESS_MAX_RAM &&
+	       !(*disk % ss) && !(*d_len % ss);
+}
+
+/* Start reading the compressed disk extents of leaf's items from slot
+ * cur on that overlap [off, off + len) of r->ino, until AHEAD_DEPTH are
+ * in flight. An item it cannot start stays to read_extent. */
+static void ahead_fill(struct file_read *r, const struct tree_block *leaf,
+		       u32 cur, u64 off, u64 len)
+{
+	struct read_ahead *a = r->ahead;
+	u32 s = a->next > cur ? a->next : cur, i, size;
+	u64 disk, d_len;
+	struct key k;
+	const u8 *fe;
+
+	for (; s < tb_nritems(leaf) && a->count < AHEAD_DEPTH; s++) {
+		tb_item_key(leaf, s, &k);
+		if (k.objectid != r->ino.ino ||
+		    k.type != BTRFS_EXTENT_DATA_KEY || k.offset >= off + len)
+			break;
+		fe = tb_item_data(leaf, s);
+		size = tb_item_size(leaf, s);
+		if (!ahead_extent(r, fe, size, &disk, &d_len) ||
+		    k.offset + D_GET64(struct d_file_extent_item, fe,
+				       num_bytes) <= off)
+			continue;
+		i = (a->head + a->count) % AHEAD_DEPTH;
+		if (!a->buf[i])
+			a->buf[i] = kmalloc(COMPRESS_MAX_RAM);
+		if (!a->buf[i] || volumes_read_start(r->fs, disk, 0, a->buf[i],
+						     (u32)d_len, &a->req[i])) {
+			s++;
+			break;
+		}
+		a->slot[i] = s;
+		a->count++;
+	}
+	a->next = s;
+}
+
+/* Wait for the oldest read ahead, dropping it; ret as finish_chunk. */
+static int ahead_pop(struct file_read *r, u64 disk, u64 d_len, u64 ext_off,
+		     int ret)
+{
+	struct read_ahead *a = r->ahead;
+	u32 i = a->head;
+
+	a->head = (a->head + 1) % AHEAD_DEPTH;
+	a->count--;
+	return finish_chunk(r, &a->req[i], a->buf[i], disk, (u32)d_len,
+			    ext_off, ret);
+}
+
+/* Wait for every read ahead still in flight (a walk ends or fails). */
+static void ahead_drain(struct file_read *r)
+{
+	while (r->ahead && r->ahead->count)
+		ahead_pop(r, 0, 0, 0, -ECANCELED);
+}
+
+/* The compressed bytes of the item at slot (disk extent disk, d_len),
+ * read and checked: *src the read ahead's buffer, or r->comp. */
+static int read_compressed(struct file_read *r, u32 slot, u64 disk,
+			   u64 d_len, u64 ext_off, const u8 **src)
+{
+	struct read_ahead *a = r->ahead;
+
+	while (a && a->count && a->slot[a->head] < slot)
+		ahead_pop(r, 0, 0, 0, -ECANCELED);	/* not used */
+	if (a && a->count && a->slot[a->head] == slot) {
+		*src = a->buf[a->head];
+		return ahead_pop(r, disk, d_len, ext_off, 0);
+	}
+	if (!r->comp)
+		r->comp = kmalloc(COMPRESS_MAX_RAM);
+	if (!r->comp)
+		return -ENOMEM;
+	*src = r->comp;
+	return read_disk(r, disk, d_len, r->comp, ext_off);
+}
+
 /*
- * Inflate a compressed extent into r->ram: its d_len bytes are inline in
- * the item fe or the disk extent at disk.
- * ram is the extent's ram_bytes; ext_off the item's file offset, for
- * messages.
+ * Inflate a compressed extent, the item fe at slot, into dst (ram bytes,
+ * the extent's ram_bytes): its d_len bytes are inline in the item or the
+ * disk extent at disk. ext_off is the item's file offset, for messages.
  */
-static int inflate_extent(struct file_read *r, const u8 *fe, u64 disk,
-			  u64 d_len, u64 ram, u64 ext_off)
+static int inflate_extent(struct file_read *r, const u8 *fe, u32 slot,
+			  u64 disk, u64 d_len, u64 ram, u64 ext_off, u8 *dst)
 {
 	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
 	const u8 *src;
@@ -357,19 +480,12 @@ static int inflate_extent(struct file_read *r, const u8 *fe, u64 disk,
 		       (unsigned long long)d_len, COMPRESS_MAX_RAM);
 		return -EUCLEAN;
 	}
-	if (!r->comp)
-		r->comp = kmalloc(COMPRESS_MAX_RAM);
-	if (!r->ram)
-		r->ram = kmalloc(COMPRESS_MAX_RAM);
-	if (!r->comp || !r->ram)
-		return -ENOMEM;
-	src = r->comp;
 	if (D_GET8(struct d_file_extent_item, fe, type) ==
 	    BTRFS_FILE_EXTENT_INLINE)
 		src = fe + BTRFS_FILE_EXTENT_INLINE_DATA_START;
-	else if ((ret = read_disk(r, disk, d_len, r->comp, ext_off)))
+	else if ((ret = read_compressed(r, slot, disk, d_len, ext_off, &src)))
 		return ret;
-	ret = compress_decompress(comp, src, d_len, r->ram, ram,
+	ret = compress_decompress(comp, src, d_len, dst, ram,
 				  r->fs->sectorsize);
 	if (ret == -EUCLEAN)
 		pr_err("subvolume %llu inode %llu offset %llu: %s data does "
@@ -454,11 +570,11 @@ static void zero_up_to(struct file_read *r, u8 *buf, u64 off, u64 to)
 
 /*
  * Copy the part of one extent item (key offset ext_off, body fe of size
- * bytes) that overlaps [off, off + len) into buf (which maps file offset
- * off). 0, EXTENT_MOVED (check_moved) or <0.
+ * bytes, at slot of its leaf) that overlaps [off, off + len) into buf
+ * (which maps file offset off). 0, EXTENT_MOVED (check_moved) or <0.
  */
-static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
-		       u32 size, u64 off, u64 len, u8 *buf)
+static int read_extent(struct file_read *r, u32 slot, u64 ext_off,
+		       const u8 *fe, u32 size, u64 off, u64 len, u8 *buf)
 {
 	u8 type = D_GET8(struct d_file_extent_item, fe, type);
 	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
@@ -495,10 +611,20 @@ static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
 		r->filled = to;
 	r->bad.set = 0;
 	if (comp) {
-		ret = inflate_extent(r, fe, disk, d_len, type ==
-				     BTRFS_FILE_EXTENT_INLINE ? n : ram,
-				     ext_off);
-		if (ret == 0)
+		u64 whole = type == BTRFS_FILE_EXTENT_INLINE ? n : ram;
+		u8 *dst = buf + (from - off);
+
+		/* Only part of the extent is wanted: inflate it aside. */
+		if (d_off || from != ext_off || to - from != whole) {
+			if (!r->ram)
+				r->ram = kmalloc(COMPRESS_MAX_RAM);
+			if (!r->ram)
+				return -ENOMEM;
+			dst = r->ram;
+		}
+		ret = inflate_extent(r, fe, slot, disk, d_len, whole, ext_off,
+				     dst);
+		if (ret == 0 && dst == r->ram)
 			memcpy(buf + (from - off),
 			       r->ram + d_off + (from - ext_off), to - from);
 	} else if (type == BTRFS_FILE_EXTENT_INLINE) {
@@ -521,19 +647,34 @@ static int read_extent(struct file_read *r, u64 ext_off, const u8 *fe,
 static int read_leaf(struct file_read *r, const struct tree_block *leaf,
 		     u32 slot, struct key *k, u64 off, u64 len, u8 *buf)
 {
-	for (; slot < tb_nritems(leaf); slot++) {
-		int ret;
+	const u8 *fe;
+	u64 disk, d_len;
+	u32 size;
+	int ret = 0;
 
+	if (r->ahead)
+		r->ahead->next = slot;
+	for (; ret == 0 && slot < tb_nritems(leaf); slot++) {
 		tb_item_key(leaf, slot, k);
 		if (k->objectid != r->ino.ino ||
 		    k->type != BTRFS_EXTENT_DATA_KEY || k->offset >= off + len)
-			return 1;
-		ret = read_extent(r, k->offset, tb_item_data(leaf, slot),
-				  tb_item_size(leaf, slot), off, len, buf);
-		if (ret)
-			return ret;
+			ret = 1;
+		fe = tb_item_data(leaf, slot);
+		size = tb_item_size(leaf, slot);
+		if (ret == 0 && !r->ahead &&
+		    ahead_extent(r, fe, size, &disk, &d_len)) {
+			r->ahead = kzalloc(sizeof(*r->ahead));
+			if (!r->ahead)
+				ret = -ENOMEM;
+		}
+		if (ret == 0 && r->ahead)
+			ahead_fill(r, leaf, slot, off, len);
+		if (ret == 0)
+			ret = read_extent(r, slot, k->offset, fe, size, off,
+					  len, buf);
 	}
-	return 0;
+	ahead_drain(r);
+	return ret;
 }
 
 /* Take the move count before searching a leaf (check_moved). */
@@ -629,12 +770,17 @@ static int file_read_init(struct file_read *r, struct fs_info *fs,
 
 static void file_read_free(struct file_read *r)
 {
+	u32 i;
+
 	kfree(r->bounce);
 	kfree(r->reqs);
 	kfree(r->sums);
 	kfree(r->present);
 	kfree(r->comp);
 	kfree(r->ram);
+	for (i = 0; r->ahead && i < AHEAD_DEPTH; i++)
+		kfree(r->ahead->buf[i]);
+	kfree(r->ahead);
 }
 
 /* Read up to len bytes at off into buf. */

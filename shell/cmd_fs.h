@@ -56,6 +56,7 @@ void cmd_fs_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf,
 /* shell/cmd_fs_bench.c: workloads for benchmarks. */
 int cmd_mkfiles(int argc, char **argv);
 int cmd_write_rand(int argc, char **argv);
+int cmd_write_repeat(int argc, char **argv);
 int cmd_fsstress(int argc, char **argv);
 uint64_t cmd_fs_rand(uint64_t *state);
 

@@ -12,6 +12,11 @@
  *       COUNT writes of BS bytes at random BS-aligned offsets below
  *       FILESIZE (xorshift of SEED); each block holds the write pattern of
  *       SEED at its file offset, so the result can be checked like `write`.
+ *   write-repeat SRC PATH LEN
+ *       LEN bytes into PATH from offset 0: SRC's contents (read once,
+ *       at most 16 MiB) over and over, in writes of at most 1 MiB that
+ *       never cross the end of a copy of SRC. A compressible workload of
+ *       given data (bench/compress.sh: text made on the host).
  *   fsstress [-t TASKS] [-n OPS] [-s SEED] [-d DIR]
  *       the concurrent workload of shell/fs_stress.c under DIR; prints
  *       what it did and "fsstress: passed" or "fsstress: FAILED".
@@ -32,7 +37,9 @@
 #include "shell.h"
 
 #define PATH_BYTES 512	/* room for DIR/dNNNNN/fNNNNNNNN */
-#define BLOCK_MAX (16u << 20)	/* largest BS of write-rand */
+#define BLOCK_MAX (16u << 20)	/* largest BS of write-rand, SRC of
+					 * write-repeat */
+#define REPEAT_WRITE (1u << 20)	/* most bytes per fs_write of write-repeat */
 
 static int fail(const char *cmd, const char *what, int err)
 {
@@ -170,6 +177,76 @@ int cmd_write_rand(int argc, char **argv)
 	con_printf("wrote %llu blocks of %llu bytes\n",
 		   (unsigned long long)count, (unsigned long long)bs);
 	return 0;
+}
+
+/* Read the whole of file path (at most BLOCK_MAX bytes) into a new
+ * buffer *buf of *len bytes. */
+static int read_source(const char *path, uint8_t **buf, uint64_t *len)
+{
+	struct fs_info *fs;
+	struct fs_stat st;
+	struct fs_ino ino;
+	const char *in;
+	size_t n;
+	int ret;
+
+	fs = cmd_fs_path("write-repeat", path, &in);
+	if (!fs)
+		return -ENOENT;
+	ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
+	if (ret == 0)
+		ret = fs_stat(fs, ino, &st);
+	if (ret == 0 && (st.size == 0 || st.size > BLOCK_MAX))
+		ret = -EFBIG;
+	*buf = ret ? NULL : kmalloc(st.size);
+	if (ret == 0 && !*buf)
+		ret = -ENOMEM;
+	*len = 0;
+	while (ret == 0 && *len < st.size) {
+		ret = fs_read(fs, ino, *len, *buf + *len, st.size - *len, &n);
+		if (ret == 0 && n == 0)
+			ret = -EIO;	/* shorter than its size said */
+		*len += n;
+	}
+	if (ret) {
+		kfree(*buf);
+		*buf = NULL;
+	}
+	return ret;
+}
+
+int cmd_write_repeat(int argc, char **argv)
+{
+	struct fs_info *fs;
+	uint64_t len, slen, done = 0, at, n;
+	struct fs_ino ino;
+	const char *in;
+	uint8_t *src;
+	int ret;
+
+	(void)argc;
+	if (shell_parse_u64(argv[3], "LEN", &len))
+		return -EINVAL;
+	ret = read_source(argv[1], &src, &slen);
+	if (ret == -EFBIG)
+		con_eprintf("write-repeat: SRC holds 1 to %u bytes\n",
+			    BLOCK_MAX);
+	if (ret)
+		return fail("write-repeat", argv[1], ret);
+	fs = cmd_fs_path("write-repeat", argv[2], &in);
+	ret = fs ? fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino) : -ENOENT;
+	if (ret == -ENOENT && fs)
+		ret = fs_create(fs, in, 0644, &ino);
+	while (ret == 0 && done < len) {
+		at = done % slen;
+		n = slen - at < REPEAT_WRITE ? slen - at : REPEAT_WRITE;
+		if (n > len - done)
+			n = len - done;
+		ret = fs_write(fs, ino, done, src + at, n);
+		done += n;
+	}
+	kfree(src);
+	return ret ? fail("write-repeat", argv[2], ret) : 0;
 }
 
 /* Parse fsstress's options into o. 0 or -EINVAL (message printed). */

@@ -230,6 +230,9 @@ const struct shell_cmd shell_commands[] = {
 	{ "write-rand", "PATH FILESIZE BS COUNT SEED", "COUNT writes of BS "
 	  "seeded bytes at random aligned offsets below FILESIZE", 5, 5,
 	  cmd_write_rand },
+	{ "write-repeat", "SRC PATH LEN", "write LEN bytes into PATH: SRC's "
+	  "contents over and over (a compressible workload)", 3, 3,
+	  cmd_write_repeat },
 
 	SHELL_HEADING("block devices (shell/cmd_blk.c)"),
 	{ "blk", "[read|write|verify|flush|discard|zero|bench DISK ...]",

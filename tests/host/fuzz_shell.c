@@ -46,7 +46,8 @@
 /* Commands that wait, run for long, stop the process or test it. */
 static const char *const deny[] = {
 	"sleep", "spin", "wait", "poweroff", "reboot", "fault", "test",
-	"bench", "fsstress", "blk", "mkfiles", "write-rand", NULL,
+	"bench", "fsstress", "blk", "mkfiles", "write-rand",
+	"write-repeat", NULL,
 };
 
 static struct fault_dev *template, *cur;

@@ -3,7 +3,8 @@
  * incompressible data refused, lzo's framing, damaged streams refused
  * without harm, the spec parser; then a filesystem mounted with each
  * compression writes text and random data, reads them back after a
- * remount, and passes fsck and `btrfs check --check-data-csum`.
+ * remount, and passes fsck and `btrfs check --check-data-csum`; a file
+ * of many compressed extents reads back from any offset.
  */
 #include <ghee/errno.h>
 #include <stdio.h>
@@ -299,6 +300,51 @@ TEST(compress, fs_write_each_codec)
 	write_with("zstd:3", 1, t, r);
 	free(t);
 	free(r);
+}
+
+/* A file of many compressed extents (the read ahead of fs/file.c keeps
+ * several in flight) read back in pieces that start and end anywhere:
+ * inside an extent, on its edges, across many, past the end. */
+TEST(compress, reads_across_extents_at_any_offset)
+{
+	static const struct { u64 off, len; } reads[] = {
+		{ 0, 64 << 20 }, { 1, 1 << 20 }, { 131071, 131074 },
+		{ 131072, 131072 * 9 }, { 500000, 1 }, { 2000000, 1500000 },
+		{ (3u << 20) - 5, 100 },
+	};
+	const u64 size = 3u << 20;
+	struct fault_dev *d = fault_dev_new(DEV_BYTES);
+	struct fs_mkfs_opts o = { NULL, 0, 0, NULL };
+	u8 *t = malloc(size), *got = malloc(size);
+	struct fs_compress c;
+	struct fs_info *fs;
+	struct fs_ino ino;
+	size_t i, n;
+
+	CHECK(d && t && got);
+	text(t, size, 7);
+	CHECK_OK(fs_mkfs(fault_dev_blk(d), &o));
+	CHECK_OK(fs_compress_parse("zstd", 0, &c));
+	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
+	fs_set_compress(fs, &c);
+	CHECK_OK(fs_create(fs, "/t", 0644, &ino));
+	CHECK_OK(fs_write(fs, ino, 0, t, size));
+	CHECK_OK(fs_sync(fs));
+	fs_umount(fs);
+	CHECK_OK(fs_mount(fault_dev_blk(d), FS_MOUNT_RO, &fs));
+	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		u64 want = reads[i].len < size - reads[i].off ?
+			   reads[i].len : size - reads[i].off;
+
+		memset(got, 0xa5, size);
+		CHECK_OK(fs_read(fs, ino, reads[i].off, got, want, &n));
+		CHECK_EQ(n, want);
+		CHECK(!memcmp(got, t + reads[i].off, want));
+	}
+	fs_umount(fs);
+	fault_dev_free(d);
+	free(t);
+	free(got);
 }
 
 /* The compression property: set, read back, followed by writes on a
