@@ -26,8 +26,9 @@ struct balance_ctl;
 struct trans;
 struct task;
 
-/* Inode locks, hashed by (subvolume, inode); a power of two. */
-#define FS_INODE_LOCKS 64
+/* Inode locks, hashed by (subvolume, inode) (namei.c: inode_lock). */
+#define FS_INODE_LOCK_BITS 8
+#define FS_INODE_LOCKS (1 << FS_INODE_LOCK_BITS)
 
 struct fs_info {
 	struct blkdev *dev;		/* the single device [I] */

@@ -63,10 +63,14 @@
 /* The lock of inode ino (rank 1b): one of fs->inode_locks, by hash. */
 struct rwsem *inode_lock(struct fs_info *fs, struct fs_ino ino)
 {
-	u64 h = (ino.root * 0x9E3779B97F4A7C15ULL) ^ ino.ino;
+	/* Fibonacci hashing: the top bits of the product spread inodes
+	 * made one after another over different locks. (A multiplier whose
+	 * top bits are all ones, used before, sent most consecutive inode
+	 * numbers to the same lock.) */
+	const u64 phi = 0x9E3779B97F4A7C15ULL;	/* 2^64 / golden ratio */
 
-	return &fs->inode_locks[(h * 0xff51afd7ed558ccdULL >> 58) &
-				(FS_INODE_LOCKS - 1)];
+	return &fs->inode_locks[(ino.root * phi ^ ino.ino) * phi >>
+				(64 - FS_INODE_LOCK_BITS)];
 }
 
 /*

@@ -15,6 +15,8 @@
 #include <ghee/errno.h>
 
 #include "../../fs/fs.h"
+#include "../../fs/fs_info.h"
+#include "../../fs/internal.h"
 #include "shim/fault_dev.h"
 #include "test.h"
 
@@ -176,5 +178,27 @@ TEST(inode_concurrent, xattrs_and_clones_race_cleanly)
 	CHECK_OK(fs_check(s.fs, &rep));
 	fs_umount(s.fs);
 	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(d));
+	fault_dev_free(d);
+}
+
+/* Files made one after another get consecutive inode numbers: they must
+ * not share a lock, or a writer of one waits for a writer of the next. */
+TEST(inode_concurrent, consecutive_inodes_spread_over_locks)
+{
+	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
+	struct fault_dev *d = fault_dev_new(64 << 20);
+	struct fs_info *fs = NULL;
+	uint64_t i, shared = 0;
+
+	CHECK(d);
+	CHECK_OK(fs_mkfs(fault_dev_blk(d), &o));
+	CHECK_OK(fs_mount(fault_dev_blk(d), FS_MOUNT_RO, &fs));
+	for (i = 256; i < 256 + 64; i++) {
+		struct fs_ino a = { 5, i }, b = { 5, i + 1 };
+
+		shared += inode_lock(fs, a) == inode_lock(fs, b);
+	}
+	CHECK_EQ(shared, 0);
+	fs_umount(fs);
 	fault_dev_free(d);
 }
