@@ -9,6 +9,7 @@
 # `RESULT name value unit`: time, peak memory of the host tool, longest
 # commit, used bytes before and after on each side. ghee's image must pass
 # btrfs check (and its qgroup report with QUOTA=1).
+# The same scenario in QEMU, with reads before and after: defrag_qemu.sh.
 # Settings: MIB (32), SNAPS (500), QUOTA (0).
 set -uo pipefail
 cd "$(dirname "$0")/.."

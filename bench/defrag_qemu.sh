@@ -29,17 +29,20 @@ MIB=${MIB:-32}
 SNAPS=${SNAPS:-500}
 QUOTA=${QUOTA:-1}
 export APPEND="${APPEND:-} lockdep=off"
-img=$out/defrag-qemu-ghee.img
-limg=$out/defrag-qemu-linux.img
-res=$out/defrag-qemu.txt
+# Its files are named after the settings, so runs of different sizes can
+# go at once.
+pre=$out/defrag-qemu-$MIB-$SNAPS-q$QUOTA
+img=$pre-ghee.img
+limg=$pre-linux.img
+res=$pre.txt
 echo "bench/defrag_qemu: $MIB MiB file, $SNAPS snapshots, quota=$QUOTA" \
 	"(smp=$SMP mem=$MEM accel=$ACCEL)" >&2
 
-defrag_image "$img" "$MIB" "$SNAPS" "$QUOTA" "$out/defrag-qemu-build.txt" || exit 1
+defrag_image "$img" "$MIB" "$SNAPS" "$QUOTA" "$pre-build.txt" || exit 1
 cp --sparse=always "$img" "$limg"
 
 # Linux: read, defragment, read; the used bytes after a sync each time.
-{ declare -f df_used; cat <<'SH'; } > "$out/defrag-qemu-linux.sh"
+{ declare -f df_used; cat <<'SH'; } > "$pre-linux.sh"
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 used() { btrfs filesystem df -b /mnt | df_used; }
 cold_read() {
@@ -58,8 +61,8 @@ cold_read after
 umount /mnt
 SH
 echo "bench/defrag_qemu: Linux in QEMU" >&2
-snap_linux defrag_qemu "$out/defrag-qemu-linux.sh" "$limg" "$out/defrag-qemu-linux.txt"
-grep '^RESULT ' "$out/defrag-qemu-linux.txt" > "$res"
+snap_linux defrag_qemu "$pre-linux.sh" "$limg" "$pre-linux.txt"
+grep '^RESULT ' "$pre-linux.txt" > "$res"
 
 # ghee: the sums of every copy of the file, 50 paths a line (the shell
 # takes 64 words).
@@ -91,10 +94,10 @@ sums() {
 	sums
 	echo "umount"
 	echo "poweroff"
-} > "$out/defrag-qemu-ghee.cmds"
+} > "$pre-ghee.cmds"
 echo "bench/defrag_qemu: ghee in QEMU" >&2
-log=$out/defrag-qemu-ghee.log
-snap_ghee defrag_qemu "$out/defrag-qemu-ghee.cmds" "$img" "$log"
+log=$pre-ghee.log
+snap_ghee defrag_qemu "$pre-ghee.cmds" "$img" "$log"
 sed -i 's/\r$//' "$log"
 
 # The figures of ghee's console.
@@ -132,14 +135,14 @@ fail=0
 [ "$same" = $((SNAPS + 1)) ] || { echo "bench/defrag_qemu: only $same of $((SNAPS + 1)) copies read back the same bytes" >&2; fail=1; }
 [ "$after" -le "$bound" ] || { echo "bench/defrag_qemu: used $after bytes, past the bound $bound" >&2; fail=1; }
 if command -v btrfs >/dev/null; then
-	if btrfs check "$img" > "$out/defrag_qemu-check.txt" 2>&1; then
+	if btrfs check "$img" > "$pre-check.txt" 2>&1; then
 		echo "RESULT ghee_btrfs_check clean" >> "$res"
 	else
 		echo "RESULT ghee_btrfs_check errors" >> "$res"; fail=1
 	fi
 	if [ "$QUOTA" = 1 ]; then
-		btrfs check --qgroup-report "$img" > "$out/defrag_qemu-qgroup.txt" 2>&1
-		if grep -q "are different" "$out/defrag_qemu-qgroup.txt"; then
+		btrfs check --qgroup-report "$img" > "$pre-qgroup.txt" 2>&1
+		if grep -q "are different" "$pre-qgroup.txt"; then
 			echo "RESULT ghee_qgroups different" >> "$res"; fail=1
 		else
 			echo "RESULT ghee_qgroups exact" >> "$res"
