@@ -14,8 +14,9 @@
 #   ghee's bound of issue 16 item 3: before plus the bytes rewritten;
 # - the cold sequential read of the file before and after, each side;
 # - whether every snapshot (and /sv/f) reads back the bytes /sv/f had
-#   (sha256sum in ghee); `btrfs check` and, with quotas, its qgroup report
-#   on ghee's image afterwards.
+#   before (sha256sum: of a tenth of them in QEMU, where it is slow, and
+#   of all of them by the host tool on the image afterwards); `btrfs
+#   check` and, with quotas, its qgroup report on ghee's image.
 # Exits 1 when a step fails or ghee misses a bound it must keep (the
 # snapshots' bytes, used space, btrfs check, exact quotas); memory and
 # commit time are figures only (issue 16's bounds: 256 MiB, 1 s).
@@ -64,13 +65,14 @@ echo "bench/defrag_qemu: Linux in QEMU" >&2
 snap_linux defrag_qemu "$pre-linux.sh" "$limg" "$pre-linux.txt"
 grep '^RESULT ' "$pre-linux.txt" > "$res"
 
-# ghee: the sums of every copy of the file, 50 paths a line (the shell
-# takes 64 words).
+# sums STEP: sha256sum lines for /sv/f and every STEP-th snapshot's copy
+# (and the last), 50 paths a line (the shell takes 64 words).
 sums() {
-	local i line="sha256sum /sv/f"
+	local i n=1 line="sha256sum /sv/f"
 	for ((i = 0; i < SNAPS; i++)); do
+		((i % $1 == 0 || i == SNAPS - 1)) || continue
 		line+=" /s$i/f"
-		if (((i + 2) % 50 == 0)); then echo "$line"; line="sha256sum"; fi
+		if ((++n % 50 == 0)); then echo "$line"; line="sha256sum"; fi
 	done
 	[ "$line" = sha256sum ] || echo "$line"
 }
@@ -91,7 +93,7 @@ sums() {
 	echo "umount"
 	echo "mount vda"
 	echo "time readfile /sv/f"
-	sums
+	sums $(((SNAPS + 9) / 10))
 	echo "umount"
 	echo "poweroff"
 } > "$pre-ghee.cmds"
@@ -110,9 +112,20 @@ commits=$(sed -E 's/.* ([0-9]+) commits \(longest [0-9]+ ms\).*/\1/' <<< "$done_
 longest=$(sed -E 's/.*\(longest ([0-9]+) ms\).*/\1/' <<< "$done_line")
 before=$(ghee_output "$log" df-before | df_used)
 after=$(ghee_output "$log" df-after | df_used)
-mapfile -t sum < <(sed -nE 's/^([0-9a-f]{64})  \/.*/\1/p' "$log")
-same=0
-for s in "${sum[@]:1}"; do [ "$s" = "${sum[0]}" ] && same=$((same + 1)); done
+# same_as_first < sha256sum lines: how many lines after the first have
+# its sum.
+same_as_first() {
+	sed -nE 's/^([0-9a-f]{64})  \/.*/\1/p' |
+		awk 'NR == 1 { want = $1; next } $1 == want { n++ } END { print n + 0 }'
+}
+# A sample is read back in QEMU (sha256 runs at a few MiB/s there under
+# TCG); every copy is read back from the image by the host tool, whose
+# reads are the same fs/ code.
+qsame=$(same_as_first < "$log")
+qwant=$(sums $(((SNAPS + 9) / 10)) | wc -w)
+qwant=$((qwant - $(sums $(((SNAPS + 9) / 10)) | wc -l)))
+same=$({ grep -m1 -E '^[0-9a-f]{64}  /sv/f' "$log"; { echo "mount vda ro"; sums 1; } |
+	build/ghee "ro:$img" 2>&1; } | same_as_first)
 if [ "${#t[@]}" != 3 ] || [ "${#peak[@]}" != 2 ] || [ -z "$done_line" ] || [ -z "$usable" ]; then
 	echo "bench/defrag_qemu: ghee printed too little, see $log" >&2
 	exit 1
@@ -129,10 +142,11 @@ bound=$((before + rewritten))
 	echo "RESULT ghee_defrag_peak_use $((peak[1])) KiB"
 	echo "RESULT ghee_defrag_peak_growth $((peak[1] - (usable - free) * 4)) KiB"
 	echo "RESULT ghee_used_bound $bound bytes"
+	echo "RESULT ghee_same_bytes_in_qemu $qsame of $qwant"
 	echo "RESULT ghee_same_bytes $same of $((SNAPS + 1))"
 } >> "$res"
 fail=0
-[ "$same" = $((SNAPS + 1)) ] || { echo "bench/defrag_qemu: only $same of $((SNAPS + 1)) copies read back the same bytes" >&2; fail=1; }
+[ "$same" = $((SNAPS + 1)) ] && [ "$qsame" = "$qwant" ] || { echo "bench/defrag_qemu: only $same of $((SNAPS + 1)) copies read back the same bytes" >&2; fail=1; }
 [ "$after" -le "$bound" ] || { echo "bench/defrag_qemu: used $after bytes, past the bound $bound" >&2; fail=1; }
 if command -v btrfs >/dev/null; then
 	if btrfs check "$img" > "$pre-check.txt" 2>&1; then
