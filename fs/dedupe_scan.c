@@ -221,7 +221,10 @@ static int hash_files(struct fs_info *fs, const struct fs_ino *files,
 /* Let each pair whose destination follows the previous pair's take the
  * block after that pair's source when it has the same checksum (and is
  * not the destination's own disk block): the run goes on across a
- * checksum collision. blks is sorted by place, pairs by destination. */
+ * checksum collision. Not within one file: there the run would overlap
+ * itself (a file of equal blocks), which dedupe refuses, where block by
+ * block from the group's first it is shared. blks is sorted by place,
+ * pairs by destination. */
 static void follow_runs(const struct vec *blks, struct vec *pairs, u32 ss)
 {
 	struct pair *p = pairs->v;
@@ -233,6 +236,7 @@ static void follow_runs(const struct vec *blks, struct vec *pairs, u32 ss)
 
 		if (p[i].dfile != p[i - 1].dfile ||
 		    p[i].doff != p[i - 1].doff + ss ||
+		    key.file == p[i].dfile ||
 		    (p[i].sfile == key.file && p[i].soff == key.off))
 			continue;
 		next = bsearch(&key, blks->v, blks->n, sizeof(struct blk),

@@ -280,6 +280,29 @@ TEST(dedupe, scan_follows_runs_across_a_checksum_collision)
 	close_fs(dev, fs);
 }
 
+/* A file of 16 equal blocks: each of the last 15 is shared with the
+ * first, one by one (a run of them would overlap its own source). */
+TEST(dedupe, scan_shares_a_file_of_equal_blocks)
+{
+	static unsigned char buf[16 * 4096];
+	struct fs_dedupe_scan_report rep;
+	struct fault_dev *dev;
+	struct fs_info *fs;
+	struct fs_ino v;
+	int i;
+
+	fill(buf, 4096, 9, 0);
+	for (i = 1; i < 16; i++)
+		memcpy(buf + i * 4096, buf, 4096);
+	CHECK_OK(open_fs(&dev, &fs));
+	CHECK_OK(put_buf(fs, "/z", buf, sizeof(buf), &v));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(fs_dedupe_scan(fs, &v, 1, 4096, &rep));
+	CHECK_EQ(rep.differed, 0);
+	CHECK_EQ(rep.deduped, 15 * 4096);
+	close_fs(dev, fs);
+}
+
 /* A writer rewriting files w0..w7 each round, until stopped: w<i> holds
  * seed i (t<i>'s bytes, which the scan finds equal) every other round,
  * seed 8 + i between. */
