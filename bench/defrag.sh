@@ -9,6 +9,7 @@
 # `RESULT name value unit`: time, peak memory of the host tool, longest
 # commit, used bytes before and after on each side. ghee's image must pass
 # btrfs check (and its qgroup report with QUOTA=1).
+# The same scenario in QEMU, with reads before and after: defrag_qemu.sh.
 # Settings: MIB (32), SNAPS (500), QUOTA (0).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,42 +17,21 @@ MIB=${MIB:-32}
 SNAPS=${SNAPS:-500}
 QUOTA=${QUOTA:-0}
 GHEE=build/ghee
+. bench/snap_lib.sh
+. bench/defrag_lib.sh
 out=build/bench-defrag
 img=$out/ghee.img
 mkdir -p "$out/mnt"
-make -s build/ghee >/dev/null || { echo "bench/defrag: cannot build the host tool" >&2; exit 1; }
 echo "bench/defrag: $MIB MiB file, $SNAPS snapshots, quota=$QUOTA" >&2
 
-rm -f "$img" && truncate -s $((MIB * 8 + SNAPS / 4 + 1024))M "$img"
-printf 'mkfs vda\n' | "$GHEE" "$img" >/dev/null 2>&1
-{
-	echo "mount vda"
-	[ "$QUOTA" = 1 ] && echo "quota enable /"
-	echo "subvolume create /sv"
-	echo "write /sv/f 0 $((MIB << 20)) 1"
-	echo "sync"
-	for ((off = 4096; off < MIB << 20; off += 8192)); do
-		echo "write /sv/f $off 4096 2"
-	done
-	echo "sync"
-	for ((i = 0; i < SNAPS; i++)); do
-		echo "subvolume snapshot -r /sv /s$i"
-	done
-	echo "sync"
-	echo "umount"
-} | "$GHEE" "$img" >"$out/build.txt" 2>&1
-if grep -qE "^error|errno|ERROR" "$out/build.txt"; then
-	grep -E "^error|errno|ERROR" "$out/build.txt" | head -n 5 >&2
-	exit 1
-fi
+defrag_image "$img" "$MIB" "$SNAPS" "$QUOTA" "$out/build.txt" || exit 1
 cp --sparse=always "$img" "$out/linux.img"
 
-used() { awk '/used=/{ for (i = 1; i <= NF; i++) if ($i ~ /^used=/) { sub("used=", "", $i); s += $i } } END { print s + 0 }'; }
-before=$(printf 'mount vda\nfilesystem df -b /\numount\n' | "$GHEE" "$img" 2>&1 | used)
+before=$(printf 'mount vda\nfilesystem df -b /\numount\n' | "$GHEE" "$img" 2>&1 | df_used)
 /usr/bin/time -f "%e %M" -o "$out/time.txt" "$GHEE" "$img" >"$out/defrag.txt" 2>&1 \
 	< <(printf 'mount vda\nfilesystem defragment -v /sv/f\numount\n')
 read -r secs kib <"$out/time.txt"
-after=$(printf 'mount vda\nfilesystem df -b /\numount\n' | "$GHEE" "$img" 2>&1 | used)
+after=$(printf 'mount vda\nfilesystem df -b /\numount\n' | "$GHEE" "$img" 2>&1 | df_used)
 grep "^defragmented" "$out/defrag.txt" >&2
 echo "RESULT ghee_defrag_time $secs s"
 echo "RESULT ghee_defrag_peak_rss $((kib / 1024)) MiB"
@@ -66,11 +46,11 @@ fi
 
 # Linux, not snapshot-aware: it unshares what it rewrites.
 if [ "$(id -u)" = 0 ] && mount -o loop "$out/linux.img" "$out/mnt" 2>/dev/null; then
-	lb=$(btrfs filesystem df -b "$out/mnt" | used)
+	lb=$(btrfs filesystem df -b "$out/mnt" | df_used)
 	t0=$(date +%s.%N)
 	btrfs filesystem defragment "$out/mnt/sv/f" && sync
 	t1=$(date +%s.%N)
-	la=$(btrfs filesystem df -b "$out/mnt" | used)
+	la=$(btrfs filesystem df -b "$out/mnt" | df_used)
 	umount "$out/mnt"
 	echo "RESULT linux_defrag_time $(echo "$t1 - $t0" | bc) s"
 	echo "RESULT linux_used_before $lb bytes"

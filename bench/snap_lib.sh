@@ -1,5 +1,6 @@
-# Sourced by bench/fs_snapshot.sh, bench/snapshot.sh and bench/qgroup.sh:
-# what their runs of ghee and Linux in QEMU share (the settings come from
+# Sourced by bench/fs_snapshot.sh, bench/snapshot.sh, bench/qgroup.sh,
+# bench/defrag*.sh and bench/dedupe.sh: what their runs of ghee and Linux
+# share (the settings come from
 # bench/image.sh: LB, out, SMP, MEM, ACCEL).
 . bench/image.sh
 # A loaded host can make Linux's boot-time check of the IO-APIC timer fail
@@ -70,4 +71,21 @@ snap_ratios() {
 		ratios = ratios sprintf("RESULT ratio_%s %.2f x\n", name, r)
 	}
 	END { printf "%s", ratios }' "$1" "$2"
+}
+
+# df_used [TYPE] < `filesystem df -b` output (ghee's or btrfs-progs'):
+# the used bytes of every line, or of the lines of TYPE (Data, Metadata,
+# System). Declared into Linux scripts with `declare -f df_used`.
+df_used() {
+	awk -v type="${1:-}" '(type == "" || index($0, type) == 1) && /used=/ {
+		for (i = 1; i <= NF; i++) if ($i ~ /^used=/) {
+			v = $i; sub("used=", "", v); sub(",", "", v); s += v } }
+	END { print s + 0 }'
+}
+
+# ghee_output LOG MARK: what the command after `echo MARK` printed in
+# ghee's console LOG (carriage returns removed).
+ghee_output() {
+	sed 's/\r$//' "$1" | awk -v m="$2" '$0 == m { on = 1; next }
+		on && /^ghee> / { if (on++ > 1) exit; next } on'
 }

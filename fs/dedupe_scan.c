@@ -13,9 +13,16 @@
  *  2. Match: the records are sorted by checksum; in a group of equal
  *     checksums the first block (by disk address, then file and offset)
  *     is the source of every other one not already at its disk address.
- *     The pairs are sorted by destination and runs of consecutive
- *     destination blocks whose sources are consecutive blocks of one
- *     file are joined into ranges; ranges shorter than min are left.
+ *     The pairs are sorted by destination. A group can hold blocks of
+ *     different bytes whose checksums collide (crc32c's 32 bits collide
+ *     about twice in a GiB of distinct blocks), and its first block is
+ *     then the wrong source for some: so a destination block whose
+ *     previous block's source is followed, in its file, by a block with
+ *     the same checksum takes that block as its source instead,
+ *     continuing the run. Runs of consecutive destination blocks whose
+ *     sources are consecutive blocks of one file are joined into ranges;
+ *     ranges shorter than min are left. (A collision on a run's first
+ *     block still costs that block.)
  *  3. Share: each range goes through fs_dedupe_range, which compares the
  *     bytes under the locks that keep writers out, so a block that a
  *     writer changed since it was hashed (or a checksum collision) only
@@ -50,6 +57,8 @@ struct blk {
 struct pair {
 	u32 dfile, sfile;	/* indexes into the files scanned */
 	u64 doff, soff;		/* file offsets */
+	u64 hash;		/* both blocks' checksum (struct blk's) */
+	u64 dlogical;		/* the destination's disk address */
 };
 
 /* A growing array. */
@@ -165,6 +174,16 @@ static int blk_cmp(const void *x, const void *y)
 	return a->off < b->off ? -1 : a->off > b->off;
 }
 
+/* Order by place: file, then offset. */
+static int blk_place_cmp(const void *x, const void *y)
+{
+	const struct blk *a = x, *b = y;
+
+	if (a->file != b->file)
+		return a->file < b->file ? -1 : 1;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
 static int pair_cmp(const void *x, const void *y)
 {
 	const struct pair *a = x, *b = y;
@@ -199,8 +218,40 @@ static int hash_files(struct fs_info *fs, const struct fs_ino *files,
 	return ret;
 }
 
-/* Step 2: pairs (destination block, source block), by destination. */
-static int match(const struct vec *blks, struct vec *pairs)
+/* Let each pair whose destination follows the previous pair's take the
+ * block after that pair's source when it has the same checksum (and is
+ * not the destination's own disk block): the run goes on across a
+ * checksum collision. Not within one file: there the run would overlap
+ * itself (a file of equal blocks), which dedupe refuses, where block by
+ * block from the group's first it is shared. blks is sorted by place,
+ * pairs by destination. */
+static void follow_runs(const struct vec *blks, struct vec *pairs, u32 ss)
+{
+	struct pair *p = pairs->v;
+	u64 i;
+
+	for (i = 1; i < pairs->n; i++) {
+		struct blk key = { 0, 0, p[i - 1].sfile, p[i - 1].soff + ss };
+		const struct blk *next;
+
+		if (p[i].dfile != p[i - 1].dfile ||
+		    p[i].doff != p[i - 1].doff + ss ||
+		    key.file == p[i].dfile ||
+		    (p[i].sfile == key.file && p[i].soff == key.off))
+			continue;
+		next = bsearch(&key, blks->v, blks->n, sizeof(struct blk),
+			       blk_place_cmp);
+		if (next && next->hash == p[i].hash &&
+		    next->logical != p[i].dlogical) {
+			p[i].sfile = next->file;
+			p[i].soff = next->off;
+		}
+	}
+}
+
+/* Step 2: pairs (destination block, source block), by destination; blks
+ * is left sorted by place. */
+static int match(const struct vec *blks, struct vec *pairs, u32 ss)
 {
 	const struct blk *b = blks->v;
 	u64 i, g;
@@ -211,7 +262,7 @@ static int match(const struct vec *blks, struct vec *pairs)
 	for (g = 0; g < blks->n && ret == 0; g = i) {
 		for (i = g + 1; i < blks->n && b[i].hash == b[g].hash; i++) {
 			struct pair p = { b[i].file, b[g].file, b[i].off,
-					  b[g].off };
+					  b[g].off, b[i].hash, b[i].logical };
 
 			if (b[i].logical == b[g].logical)
 				continue;	/* already shared */
@@ -220,9 +271,12 @@ static int match(const struct vec *blks, struct vec *pairs)
 				break;
 		}
 	}
-	if (ret == 0 && pairs->n)
-		qsort(pairs->v, pairs->n, sizeof(struct pair), pair_cmp);
-	return ret;
+	if (ret || !pairs->n)
+		return ret;
+	qsort(pairs->v, pairs->n, sizeof(struct pair), pair_cmp);
+	qsort(blks->v, blks->n, sizeof(struct blk), blk_place_cmp);
+	follow_runs(blks, pairs, ss);
+	return 0;
 }
 
 /* Dedupe the range of n blocks starting at pair p, cut to the files'
@@ -295,7 +349,7 @@ int fs_dedupe_scan(struct fs_info *fs, const struct fs_ino *files,
 		min = fs->sectorsize;
 	ret = hash_files(fs, files, nfiles, &blks, rep);
 	if (ret == 0)
-		ret = match(&blks, &pairs);
+		ret = match(&blks, &pairs, fs->sectorsize);
 	kfree(blks.v);
 	if (ret == 0)
 		ret = share_all(fs, files, &pairs, min, rep);

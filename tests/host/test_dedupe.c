@@ -18,6 +18,7 @@
 #include <ghee/errno.h>
 
 #include "../../fs/fs.h"
+#include "../../lib/crc32c.h"
 #include "send_sink.h"
 #include "shim/fault_dev.h"
 #include "test.h"
@@ -183,6 +184,122 @@ TEST(dedupe, scan_saves_the_duplicates)
 	CHECK_OK(holds(fs, "/d/e", 7, 1048576));
 	CHECK_OK(holds(fs, "/sv/g", 7, 1048576));
 	CHECK_OK(holds(fs, "/d/f", 7, 300000));
+	close_fs(dev, fs);
+}
+
+/* A data block's checksum as the csum tree holds it (crc32c). */
+static uint32_t block_sum(const unsigned char *blk)
+{
+	return ~crc32c(~0u, blk, 4096);
+}
+
+/* Set the last 4 bytes of the 4 KiB block blk so that its checksum is
+ * want: the checksum is affine in those 32 bits (and one to one), so
+ * the bits are found by elimination over GF(2). */
+static void forge_sum(unsigned char *blk, uint32_t want)
+{
+	uint32_t val[32] = { 0 }, comb[32] = { 0 }, base, v = 0, t, x, c;
+	int j, b;
+
+	memset(blk + 4092, 0, 4);
+	base = block_sum(blk);
+	for (j = 0; j < 32; j++) {
+		x = 1u << j;
+		c = x;
+		memcpy(blk + 4092, &x, 4);
+		x = block_sum(blk) ^ base;
+		for (b = 31; b >= 0 && x; b--) {
+			if (!(x >> b & 1))
+				continue;
+			if (!val[b]) {
+				val[b] = x;
+				comb[b] = c;
+				break;
+			}
+			x ^= val[b];
+			c ^= comb[b];
+		}
+	}
+	t = want ^ base;
+	for (b = 31; b >= 0; b--)
+		if (t >> b & 1 && val[b]) {
+			t ^= val[b];
+			v ^= comb[b];
+		}
+	memcpy(blk + 4092, &v, 4);
+}
+
+/* Make path holding the n bytes of buf. */
+static int put_buf(struct fs_info *fs, const char *path,
+		   const unsigned char *buf, size_t n, struct fs_ino *ino)
+{
+	int ret = fs_create(fs, path, 0644, ino);
+
+	return ret ? ret : fs_write(fs, *ino, 0, buf, n);
+}
+
+/* a and b are one 1 MiB file, c and d another, and block 100 of c has
+ * the checksum of block 100 of a (other bytes): the checksum group of
+ * that block holds both contents and its first block is the wrong
+ * source for one of the copies. The scan follows each copy's run from
+ * its previous block, so both copies are shared whole; only the
+ * colliding single-block pair differs. It failed before (2 MiB - 4 KiB
+ * deduped, 2 differed): the run of one copy broke at the collision. */
+TEST(dedupe, scan_follows_runs_across_a_checksum_collision)
+{
+	static unsigned char ab[1048576], cd[1048576], got[1048576];
+	size_t n = sizeof(ab), at = 100 * 4096;
+	struct fs_dedupe_scan_report rep;
+	struct fault_dev *dev;
+	struct fs_info *fs;
+	struct fs_ino v[4];
+	int i;
+
+	fill(ab, n, 7, 0);
+	fill(cd, n, 8, 0);
+	forge_sum(cd + at, block_sum(ab + at));
+	CHECK_EQ(block_sum(cd + at), block_sum(ab + at));
+	CHECK(memcmp(cd + at, ab + at, 4096) != 0);
+	CHECK_OK(open_fs(&dev, &fs));
+	CHECK_OK(put_buf(fs, "/a", ab, n, &v[0]));
+	CHECK_OK(put_buf(fs, "/b", ab, n, &v[1]));
+	CHECK_OK(put_buf(fs, "/c", cd, n, &v[2]));
+	CHECK_OK(put_buf(fs, "/d", cd, n, &v[3]));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(fs_dedupe_scan(fs, v, 4, 4096, &rep));
+	CHECK_EQ(rep.deduped, 2 * n);
+	CHECK_EQ(rep.differed, 1);
+	CHECK_OK(holds(fs, "/a", 7, n));
+	CHECK_OK(holds(fs, "/b", 7, n));
+	for (i = 2; i < 4; i++) {
+		size_t done = 0;
+
+		CHECK_OK(fs_read(fs, v[i], 0, got, n, &done));
+		CHECK(done == n && memcmp(got, cd, n) == 0);
+	}
+	close_fs(dev, fs);
+}
+
+/* A file of 16 equal blocks: each of the last 15 is shared with the
+ * first, one by one (a run of them would overlap its own source). */
+TEST(dedupe, scan_shares_a_file_of_equal_blocks)
+{
+	static unsigned char buf[16 * 4096];
+	struct fs_dedupe_scan_report rep;
+	struct fault_dev *dev;
+	struct fs_info *fs;
+	struct fs_ino v;
+	int i;
+
+	fill(buf, 4096, 9, 0);
+	for (i = 1; i < 16; i++)
+		memcpy(buf + i * 4096, buf, 4096);
+	CHECK_OK(open_fs(&dev, &fs));
+	CHECK_OK(put_buf(fs, "/z", buf, sizeof(buf), &v));
+	CHECK_OK(fs_sync(fs));
+	CHECK_OK(fs_dedupe_scan(fs, &v, 1, 4096, &rep));
+	CHECK_EQ(rep.differed, 0);
+	CHECK_EQ(rep.deduped, 15 * 4096);
 	close_fs(dev, fs);
 }
 
