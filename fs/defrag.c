@@ -602,14 +602,17 @@ static int list_trees(struct fs_info *fs, u64 first, u64 **ids, u32 *n)
 static int step_commit(struct defrag_call *c,
 		       int (*fn)(struct trans *, void *), u64 *cpu)
 {
-	u64 t0 = time_ns(), c0 = task_cpu_ns(), dt;
+	u64 t0 = time_ns(), c0 = task_cpu_ns(), dt, dc;
 	int ret = trans_commit_with(c->d.fs, fn, c, 0);
 
 	dt = time_ns() - t0;
+	dc = task_cpu_ns() - c0;
 	if (cpu)
-		*cpu = task_cpu_ns() - c0;
+		*cpu = dc;
 	if (dt > c->rep->longest_step_ns)
 		c->rep->longest_step_ns = dt;
+	if (dc > c->rep->longest_step_cpu_ns)
+		c->rep->longest_step_cpu_ns = dc;
 	c->rep->steps++;
 	return ret;
 }

@@ -344,12 +344,14 @@ static void reference_case(const struct scale *s)
 	peak = top > rss0 ? top - rss0 : 0;
 	after = used(fs);
 	printf("# defrag %llu MiB file, %u snapshots: %.2f s (CPU %.2f s), "
-	       "%llu commits (longest %.3f s), peak memory growth %llu MiB "
+	       "%llu commits (longest %.3f s, CPU %.3f s), peak memory growth "
+	       "%llu MiB "
 	       "(resident %llu MiB), used %llu -> %llu KiB (%llu KiB "
 	       "rewritten), %llu items repointed, %llu blocks copied\n",
 	       (unsigned long long)(s->file >> 20), s->snaps, dt / 1e9,
 	       c0 / 1e9,
 	       (unsigned long long)rep.steps, rep.longest_step_ns / 1e9,
+	       rep.longest_step_cpu_ns / 1e9,
 	       (unsigned long long)(peak >> 20),
 	       (unsigned long long)(top >> 20),
 	       (unsigned long long)(before >> 10),
