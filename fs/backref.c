@@ -23,10 +23,14 @@
  * The upward walk is breadth first over a set of visited blocks, so a
  * block shared by many snapshots along many paths is resolved once: the
  * cost is one extent-tree lookup per distinct block above the extent
- * (and a search of a tree per normal ref), and memory is the set of
- * those blocks and of the roots found. Many walks in one unchanging view
- * (the commit's quota accounting) share a cache (backref_cache.c), so
- * each block is resolved once for all of them.
+ * (and a search of a tree per normal ref, but for a block right below
+ * that tree's root: parent_in_tree), and memory is the set of those
+ * blocks and of the roots found. Many walks in one unchanging view (the
+ * commit's quota accounting) share a cache (backref_cache.c) and ask
+ * only for the set of subvolume trees reaching each extent
+ * (backref_root_set): each block's set is then made once for all of
+ * them, from its own refs and its parents' sets (block_set), and named
+ * by an id in a table of sets held once each (backref_sets.c).
  *
  * Views. BACKREF_CURRENT reads the current trees and adds the running
  * transaction's pending delayed refs to the extent tree's (nothing in the
@@ -114,10 +118,44 @@ static int first_key(struct walk *w, const struct extent_info *ei,
 	return ret;
 }
 
+/* The edges up from one tree block: v holds nroots roots (its normal
+ * refs), then nparents blocks above it. */
+struct backref_edges {
+	u64 *v;
+	u32 nroots, nparents, cap;
+};
+
+/* Add x to e: a root of its normal refs (root 1), or a block above. */
+static int edges_add(struct backref_edges *e, int root, u64 x)
+{
+	u32 n = e->nroots + e->nparents;
+	int ret = backref_grow((void **)&e->v, &e->cap, n, sizeof(*e->v));
+
+	if (ret)
+		return ret;
+	if (!root) {
+		e->v[n] = x;
+		e->nparents++;
+		return 0;
+	}
+	/* roots first: the first block above moves to the end */
+	if (e->nparents)
+		e->v[n] = e->v[e->nroots];
+	e->v[e->nroots++] = x;
+	return 0;
+}
+
 /*
  * The parent of block ei in subvolume tree id (*parent 0 when the block
  * is that tree's root, or the tree does not hold it there). *have says
  * whether *k already holds the block's first key.
+ *
+ * A block one level below the tree's root has the root block as its
+ * parent there, which no tree but id reaches (a snapshot copies the
+ * root, never shares it): that parent adds nothing to id itself, so it
+ * is not searched for. Those are the blocks a snapshot's root points
+ * at, the references a snapshot adds, so a block shared by thousands of
+ * snapshots costs no search per snapshot.
  */
 static int parent_in_tree(struct walk *w, u64 id,
 			  const struct extent_info *ei, struct key *k,
@@ -131,7 +169,9 @@ static int parent_in_tree(struct walk *w, u64 id,
 	if (!tree_check_is_subvol_tree(id))
 		return 0;
 	ret = backref_get_root(w, id, &rec);
-	if (ret == 0 && !*have) {
+	if (ret || rec->level == ei->level + 1)
+		return ret;
+	if (!*have) {
 		ret = first_key(w, ei, k);
 		if (ret == 1)
 			return 0;	/* empty: a tree's root */
@@ -147,7 +187,7 @@ static int parent_in_tree(struct walk *w, u64 id,
  * The edges up from block bytenr, into e (emptied first): the roots of
  * its normal refs, and the blocks above it through which more roots
  * reach it (a normal ref's parent in that root's tree, a shared ref's
- * parent). With a cache, edges found once are not searched again.
+ * parent).
  */
 static int block_edges(struct walk *w, u64 bytenr, struct backref_edges *e)
 {
@@ -159,16 +199,11 @@ static int block_edges(struct walk *w, u64 bytenr, struct backref_edges *e)
 	int ret, have = 0;
 
 	e->nroots = e->nparents = 0;
-	if (w->cache) {
-		ret = backref_cache_edges(w->cache, bytenr, e);
-		if (ret != -ENOENT)
-			return ret;
-	}
 	w->st.blocks++;
 	ret = backref_collect_refs(w, bytenr, &ei, &l);
 	for (i = 0; i < l.n && ret >= 0; i++) {
 		if (l.v[i].type == BTRFS_SHARED_BLOCK_REF_KEY) {
-			ret = backref_edges_add(e, 0, l.v[i].id);
+			ret = edges_add(e, 0, l.v[i].id);
 			continue;
 		}
 		if (l.v[i].type != BTRFS_TREE_BLOCK_REF_KEY)
@@ -176,13 +211,11 @@ static int block_edges(struct walk *w, u64 bytenr, struct backref_edges *e)
 		ret = parent_in_tree(w, l.v[i].id, &ei, &first, &have,
 				     &parent);
 		if (ret >= 0)
-			ret = backref_edges_add(e, 1, l.v[i].id);
+			ret = edges_add(e, 1, l.v[i].id);
 		if (ret >= 0 && parent)
-			ret = backref_edges_add(e, 0, parent);
+			ret = edges_add(e, 0, parent);
 	}
 	kfree(l.v);
-	if (ret >= 0 && w->cache)
-		ret = backref_cache_put_edges(w->cache, bytenr, e);
 	return ret < 0 ? ret : 0;
 }
 
@@ -191,9 +224,8 @@ static int block_edges(struct walk *w, u64 bytenr, struct backref_edges *e)
  * the blocks above it, each resolved once: a normal ref's root reaches
  * it, and so does whatever reaches its parent in that root's tree (the
  * ref stands for the snapshots sharing that parent); a shared ref's
- * parent is queued the same way. roots is empty on entry. With a cache,
- * a block whose roots are known is not walked through, and bytenr's
- * roots are remembered.
+ * parent is queued the same way. roots is empty on entry. (A walk with
+ * a cache resolves through block_set instead.)
  */
 static int resolve_roots(struct walk *w, u64 bytenr, struct u64map *roots)
 {
@@ -203,30 +235,70 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64map *roots)
 	int ret;
 
 	u64map_init(&u.seen, 0);
-	if (w->cache) {
-		ret = backref_cache_get(w->cache, bytenr, roots);
-		if (ret != -ENOENT)
-			return ret;
-	}
 	for (ret = upward_add(&u, bytenr), qi = 0; ret >= 0 && qi < u.n;
 	     qi++) {
-		if (qi && w->cache) {
-			ret = backref_cache_get(w->cache, u.q[qi], roots);
-			if (ret != -ENOENT)
-				continue;
-		}
 		ret = block_edges(w, u.q[qi], &e);
 		for (i = 0; i < e.nroots && ret >= 0; i++)
 			ret = backref_set_add(roots, e.v[i]);
 		for (; i < e.nroots + e.nparents && ret >= 0; i++)
 			ret = upward_add(&u, e.v[i]);
 	}
-	if (ret >= 0 && w->cache)
-		ret = backref_cache_put(w->cache, bytenr, roots);
 	kfree(u.q);
 	kfree(e.v);
 	u64map_free(&u.seen);
 	return ret < 0 ? ret : 0;
+}
+
+static int u64_cmp(const void *x, const void *y)
+{
+	u64 a = *(const u64 *)x, b = *(const u64 *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The id of the subvolume trees among the n roots at v (sorted here
+ * when they are not already: a block's refs come sorted by root). */
+static int intern_subvols(struct rootsets *rs, u64 *v, u32 n, u32 *id)
+{
+	u32 i, m = 0;
+
+	for (i = 1; i < n && v[i - 1] < v[i]; i++)
+		;
+	if (i < n)
+		qsort(v, n, sizeof(*v), u64_cmp);
+	for (i = 0; i < n; i++)
+		if (tree_check_is_subvol_tree(v[i]) && (!m || v[m - 1] != v[i]))
+			v[m++] = v[i];
+	return rootsets_intern(rs, v, m, id);
+}
+
+/*
+ * The set of subvolume trees reaching block bytenr, in the walk's cache
+ * (*id in its table): the roots of its normal refs, and the sets of the
+ * blocks above it, each found once per cache (parents are one level up,
+ * so this recurses BTRFS_MAX_LEVEL deep at most). The blocks below one
+ * shared node get that node's set id: no work per snapshot.
+ */
+static int block_set(struct walk *w, u64 bytenr, u32 *id)
+{
+	struct backref_edges e = { NULL, 0, 0, 0 };
+	u32 i, up;
+	int ret;
+
+	if (backref_cache_set(w->cache, bytenr, id) == 0)
+		return 0;
+	ret = block_edges(w, bytenr, &e);
+	if (ret == 0)
+		ret = intern_subvols(w->cache->rs, e.v, e.nroots, id);
+	for (i = e.nroots; i < e.nroots + e.nparents && ret == 0; i++) {
+		ret = block_set(w, e.v[i], &up);
+		if (ret == 0)
+			ret = rootsets_union(w->cache->rs, *id, up, id);
+	}
+	if (ret == 0)
+		ret = backref_cache_put_set(w->cache, bytenr, *id);
+	kfree(e.v);
+	return ret;
 }
 
 /* ------------------------------------------------------------ data */
@@ -405,8 +477,8 @@ static int hit_add(struct walk *w, u64 root, u64 ino, u64 offset, int dead)
 	return 0;
 }
 
-/* Hits of one root reaching leaf li: each item's offset (or one hit:
- * BACKREF_ROOTS_ONLY), unless the root is not wanted. */
+/* Hits of one root reaching leaf li: each item's offset, unless the
+ * root is not wanted. */
 static int root_hits(struct walk *w, const struct leaf_items *li, u64 pos,
 		     u64 root)
 {
@@ -425,39 +497,44 @@ static int root_hits(struct walk *w, const struct leaf_items *li, u64 pos,
 				continue;
 			off += pos - f->extent_offset;
 		}
-		if (w->flags & BACKREF_ROOTS_ONLY)
-			return hit_add(w, root, 0, 0, dead);
 		ret = hit_add(w, root, f->ino, off, dead);
 	}
 	return ret;
 }
 
-/* Hits of one leaf: each wanted root reaching it, each item's offset.
- * With a cache, the leaf's roots come sorted from it, so the hits of an
- * extent in one leaf need no sorting (sort_hits). */
+/* Hits of one leaf: each wanted root reaching it, each item's offset. */
 static int leaf_hits(struct walk *w, const struct leaf_items *li, u64 pos)
 {
 	struct u64map set;
-	const u64 *ids = NULL;
 	u64 root;
-	u32 n = 0, r, at = 0;
-	int ret = 0;
+	u32 at = 0;
+	int ret;
 
 	u64map_init(&set, 0);
-	if (!w->cache ||
-	    backref_cache_roots(w->cache, li->bytenr, &ids, &n)) {
-		ret = resolve_roots(w, li->bytenr, &set);
-		if (ret == 0 && w->cache)
-			ret = backref_cache_roots(w->cache, li->bytenr, &ids,
-						  &n);
-	}
-	if (ids)
-		for (r = 0; r < n && ret == 0; r++)
-			ret = root_hits(w, li, pos, ids[r]);
-	else
-		while (ret == 0 && u64map_next(&set, &at, &root, NULL))
-			ret = root_hits(w, li, pos, root);
+	ret = resolve_roots(w, li->bytenr, &set);
+	while (ret == 0 && u64map_next(&set, &at, &root, NULL))
+		ret = root_hits(w, li, pos, root);
 	u64map_free(&set);
+	return ret;
+}
+
+/* With a cache: the set of subvolume trees reaching the leaves found
+ * (w->set), the union of theirs (mostly one id: no work per root). A
+ * leaf none of whose items points at the extent adds nothing. */
+static int leaves_set(struct walk *w)
+{
+	u32 i, id;
+	int ret = 0;
+
+	w->set = 0;
+	for (i = 0; i < w->nleaves && ret == 0; i++) {
+		if (!w->leaves[i].n)
+			continue;
+		ret = block_set(w, w->leaves[i].bytenr, &id);
+		if (ret == 0)
+			ret = rootsets_union(w->cache->rs, w->set, id,
+					     &w->set);
+	}
 	return ret;
 }
 
@@ -520,7 +597,8 @@ static int find_pending_extent(struct walk *w, u64 logical, u64 *bytenr)
 	return h ? 0 : -ENOENT;
 }
 
-/* One pass of a data walk: every hit of the extent holding logical. */
+/* One pass of a data walk: every hit of the extent holding logical
+ * (with a cache: the set of trees reaching it, w->set). */
 static int data_once(struct walk *w, u64 logical)
 {
 	struct bref_list l = { NULL, 0, 0 };
@@ -544,12 +622,15 @@ static int data_once(struct walk *w, u64 logical)
 			ret = -EUCLEAN;
 	}
 	kfree(l.v);
+	if (ret == 0 && w->cache)
+		return leaves_set(w);
 	for (i = 0; i < w->nleaves && ret == 0; i++)
 		ret = leaf_hits(w, &w->leaves[i], logical - bytenr);
 	return ret;
 }
 
-/* One pass of a tree block walk: every root reaching bytenr. */
+/* One pass of a tree block walk: every root reaching bytenr (with a
+ * cache: their set, w->set). */
 static int block_once(struct walk *w, u64 bytenr)
 {
 	struct u64map roots;
@@ -557,6 +638,8 @@ static int block_once(struct walk *w, u64 bytenr)
 	u32 at = 0;
 	int ret, dead, want;
 
+	if (w->cache)
+		return block_set(w, bytenr, &w->set);
 	u64map_init(&roots, 0);
 	ret = resolve_roots(w, bytenr, &roots);
 	while (ret == 0 && u64map_next(&roots, &at, &root, NULL)) {
@@ -609,7 +692,7 @@ static void sort_hits(struct walk *w)
 
 	for (i = 1; i < n && hit_cmp(&v[i - 1], &v[i]) < 0; i++)
 		;
-	if (i < n)	/* not already in order (see leaf_hits) */
+	if (i < n)	/* not already in order */
 		qsort(v, n, sizeof(*v), hit_cmp);
 	for (i = j = 0; i < n; i++)
 		if (j == 0 || hit_cmp(&v[j - 1], &v[i]))
@@ -649,23 +732,29 @@ static int walk_run(struct walk *w, u64 at, int data)
 	return ret;
 }
 
+static void walk_init(struct walk *w, struct fs_info *fs,
+		      enum backref_view view, unsigned flags,
+		      struct backref_cache *cache)
+{
+	memset(w, 0, sizeof(*w));
+	w->fs = fs;
+	w->view = view;
+	w->flags = flags;
+	w->cache = cache;
+	u64map_init(&w->own_roots.idx, 1);
+	w->roots = cache ? &cache->roots : &w->own_roots;
+}
+
 /* Walk, then hand each hit to fn with no lock held. */
 static int walk_report(struct fs_info *fs, u64 at, int data,
-		       enum backref_view view, unsigned flags,
-		       struct backref_cache *cache, backref_fn fn, void *ctx,
-		       struct backref_stats *st)
+		       enum backref_view view, unsigned flags, backref_fn fn,
+		       void *ctx, struct backref_stats *st)
 {
 	struct walk w;
 	u32 i;
 	int ret;
 
-	memset(&w, 0, sizeof(w));
-	w.fs = fs;
-	w.view = view;
-	w.flags = flags;
-	w.cache = cache;
-	u64map_init(&w.own_roots.idx, 1);
-	w.roots = cache ? &cache->roots : &w.own_roots;
+	walk_init(&w, fs, view, flags, NULL);
 	ret = walk_run(&w, at, data);
 	if (ret == 0)
 		sort_hits(&w);
@@ -689,7 +778,7 @@ int backref_data(struct fs_info *fs, u64 logical, enum backref_view view,
 		 unsigned flags, backref_fn fn, void *ctx,
 		 struct backref_stats *st)
 {
-	return walk_report(fs, logical, 1, view, flags, NULL, fn, ctx, st);
+	return walk_report(fs, logical, 1, view, flags, fn, ctx, st);
 }
 
 /*
@@ -701,20 +790,28 @@ int backref_block(struct fs_info *fs, u64 bytenr, enum backref_view view,
 		  unsigned flags, backref_fn fn, void *ctx,
 		  struct backref_stats *st)
 {
-	return walk_report(fs, bytenr, 0, view, flags, NULL, fn, ctx, st);
+	return walk_report(fs, bytenr, 0, view, flags, fn, ctx, st);
 }
 
 /*
- * Call fn once for every root reaching the extent at bytenr (data: a
- * data extent, whichever of its items reach it; else a tree block), in
- * c's view, remembering in c what the walk resolved for the next walks
- * (see backref_cache.c for when that is valid). flags: BACKREF_* as
- * backref_data's. Returns as backref_data.
+ * The set of subvolume trees reaching the extent at bytenr (data: a
+ * data extent, through whichever of its items; else a tree block), in
+ * c's view, dead ones included: *set, an id in c's table of sets (0:
+ * none). c remembers each block's set for the next walks (see
+ * backref_cache.c for when that is valid), so the extents of one leaf
+ * cost one walk up between them, and each an id. flags: BACKREF_*
+ * (BACKREF_TRANS_HELD only matters). Returns 0, -ENOENT when bytenr
+ * holds no such extent (data), or <0 as backref_data.
  */
-int backref_roots(struct backref_cache *c, u64 bytenr, int data,
-		  unsigned flags, backref_fn fn, void *ctx)
+int backref_root_set(struct backref_cache *c, u64 bytenr, int data,
+		     unsigned flags, u32 *set)
 {
-	flags |= BACKREF_ROOTS_ONLY | (data ? BACKREF_IGNORE_OFFSET : 0);
-	return walk_report(c->fs, bytenr, data, c->view, flags, c, fn, ctx,
-			   NULL);
+	struct walk w;
+	int ret;
+
+	walk_init(&w, c->fs, c->view, flags, c);
+	ret = walk_run(&w, bytenr, data);
+	*set = ret ? 0 : w.set;
+	walk_free(&w);
+	return ret;
 }

@@ -7,6 +7,7 @@
 #define FS_BACKREF_H
 
 #include "format.h"
+#include "../lib/u64map.h"
 
 struct fs_info;
 
@@ -30,8 +31,6 @@ enum backref_view {
 					 * commit); else the walk takes it for
 					 * write while it gathers, so no change
 					 * runs under it */
-#define BACKREF_ROOTS_ONLY (1u << 3)	/* one hit per root (ino and offset
-					 * 0) instead of one per item */
 
 /* One reference found: a file extent item of (root, ino). */
 struct backref_hit {
@@ -65,13 +64,38 @@ int backref_block(struct fs_info *fs, u64 bytenr, enum backref_view view,
 		  unsigned flags, backref_fn fn, void *ctx,
 		  struct backref_stats *st);
 
+/* Sets of subvolume trees, each held once and named by an id
+ * (backref_sets.c). Id 0 is the empty set. */
+struct rootsets {
+	u64 *ids;		/* every set's roots, each set's together,
+				 * sorted ascending */
+	u32 nids, ids_cap;
+	struct rootset_at {
+		u32 at, n;	/* set id (at - 1 here): its roots' place
+				 * in ids and how many */
+	} *v;
+	u32 n, cap;
+	struct u64map by_hash;	/* hash of a set's roots -> its id */
+	u64 *tmp;		/* a union being made */
+	u32 tmp_cap;
+};
+void rootsets_init(struct rootsets *s);
+void rootsets_reset(struct rootsets *s);
+u64 rootsets_bytes(const struct rootsets *s);
+void rootsets_get(const struct rootsets *s, u32 id, const u64 **v, u32 *n);
+int rootsets_has(const struct rootsets *s, u32 id, u64 x);
+int rootsets_intern(struct rootsets *s, const u64 *v, u32 n, u32 *id);
+int rootsets_union(struct rootsets *s, u32 a, u32 b, u32 *id);
+int rootsets_add(struct rootsets *s, u32 a, u64 x, u32 *id);
+
 /* Walks' memory across walks in one view (backref_cache.c). */
 struct backref_cache;
 int backref_cache_new(struct fs_info *fs, enum backref_view view,
-		      struct backref_cache **out);
+		      struct rootsets *rs, struct backref_cache **out);
 void backref_cache_reset(struct backref_cache *c);
 void backref_cache_free(struct backref_cache *c);
-int backref_roots(struct backref_cache *c, u64 bytenr, int data,
-		  unsigned flags, backref_fn fn, void *ctx);
+u64 backref_cache_bytes(const struct backref_cache *c);
+int backref_root_set(struct backref_cache *c, u64 bytenr, int data,
+		     unsigned flags, u32 *set);
 
 #endif

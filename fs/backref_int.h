@@ -51,26 +51,17 @@ struct root_recs {
 
 /*
  * What walks in one view remember across walks (backref_cache.c): the
- * roots reaching each tree block resolved so far, and the root records.
+ * set of subvolume trees reaching each tree block resolved so far (an
+ * id in a table of sets that several caches may share), and the root
+ * records.
  */
 struct backref_cache {
 	struct fs_info *fs;
 	enum backref_view view;
 	u64 gen;		/* BACKREF_COMMIT: the generation it holds */
-	struct u64map sets;	/* tree block -> first, count in ids */
-	struct u64map edges;	/* tree block -> first, nroots, nparents
-				 * in ids */
-	u64 *ids;		/* the roots of every block of sets, and
-				 * the edges of every block of edges */
-	u32 nids, ids_cap;
+	struct rootsets *rs;	/* the sets named by sets' ids */
+	struct u64map sets;	/* tree block -> set id in rs */
 	struct root_recs roots;
-};
-
-/* The edges up from one tree block: v holds nroots roots (its normal
- * refs), then nparents blocks above it. */
-struct backref_edges {
-	u64 *v;
-	u32 nroots, nparents, cap;
 };
 
 /* One file extent item pointing at the extent. */
@@ -101,6 +92,9 @@ struct walk {
 	u32 nleaves, leaves_cap;
 	struct backref_hit *hits;	/* what the caller will get */
 	u32 nhits, hits_cap;
+	u32 set;		/* with a cache: the id (in its table) of
+				 * the set of subvolume trees reaching the
+				 * extent (backref_root_set) */
 	struct backref_stats st;	/* figures of this pass */
 };
 
@@ -128,16 +122,7 @@ int backref_get_root(struct walk *w, u64 id, const struct root_rec **out);
 int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 			 struct bref_list *l);
 void backref_roots_reset(struct root_recs *r);
-int backref_cache_get(struct backref_cache *c, u64 bytenr,
-		      struct u64map *roots);
-int backref_cache_put(struct backref_cache *c, u64 bytenr,
-		      const struct u64map *roots);
-int backref_cache_roots(const struct backref_cache *c, u64 bytenr,
-			const u64 **ids, u32 *n);
-int backref_edges_add(struct backref_edges *e, int root, u64 x);
-int backref_cache_edges(struct backref_cache *c, u64 bytenr,
-			struct backref_edges *e);
-int backref_cache_put_edges(struct backref_cache *c, u64 bytenr,
-			    const struct backref_edges *e);
+int backref_cache_set(const struct backref_cache *c, u64 bytenr, u32 *id);
+int backref_cache_put_set(struct backref_cache *c, u64 bytenr, u32 id);
 
 #endif

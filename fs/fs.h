@@ -215,6 +215,9 @@ struct fs_defrag_report {
 	uint64_t trees_total;	/* trees stepped (per pass) */
 	uint64_t steps;		/* commits */
 	uint64_t longest_step_ns; /* the longest of them */
+	uint64_t longest_step_cpu_ns; /* the most CPU time one took (on a
+				 * loaded machine, far less than its
+				 * wall time) */
 };
 int fs_defrag(struct fs_info *fs, struct fs_ino ino,
 	      const struct fs_defrag_opts *o, struct fs_defrag_report *rep);

@@ -31,6 +31,24 @@
  * commit's own state, nothing pending). Roots being dropped by the
  * cleaner still reach what it has not dropped and count.
  *
+ * Cost (issues 13 and 16): thousands of snapshots share each leaf, so
+ * the sets are large, but few are distinct. Each set is held once in a
+ * table both views share (backref_sets.c) and named by an id; the
+ * walker's caches (backref_cache.c) give each tree block, once per view
+ * and commit, the id of its set, made from its own references and its
+ * parents' ids (a block under one shared node gets the node's id: no
+ * work per snapshot; a snapshot's reference on a block under its root
+ * needs no search: backref.c, parent_in_tree). An extent's set is its
+ * leaf's id (a union only when several leaves reach it), so an extent
+ * costs its own references and an id compare, whatever the snapshots;
+ * an extent whose set did not change is seen at once (equal ids). The
+ * changes are summed per (old set, new set) and each distinct change is
+ * applied to the qgroups once at the end (flush_changes): the work is
+ * the extents and blocks changed plus the size of the distinct sets,
+ * not extents x snapshots. Memory: the table, the caches and the sums,
+ * kept under MEMORY_BOUND by counting what is gathered and forgetting
+ * the rest (bound_memory); it is freed at the end of the commit.
+ *
  * A rescan (enable, assign, remove, `quota rescan`, counts Linux left
  * inconsistent) zeroes the counts and then, a batch per commit, resolves
  * every extent of the extent tree at the current roots, in bytenr order
@@ -54,6 +72,9 @@
 
 /* Extents a rescan counts per commit. */
 #define RESCAN_BATCH 2048
+/* Bytes of sets and blocks resolved a commit keeps at most (past it they
+ * are counted and forgotten: bound_memory). */
+#define MEMORY_BOUND (64ULL << 20)
 
 /* An extent whose references changed in the running transaction. */
 struct qgroup_ext {
@@ -62,69 +83,22 @@ struct qgroup_ext {
 	u8 is_data;
 };
 
-/* A sorted set of subvolume ids reaching an extent. */
+/* A sorted set of subvolume ids reaching an extent (in a table). */
 struct rootset {
-	u64 *v;
-	u32 n, cap;
+	const u64 *v;
+	u32 n;
 };
 
-/* backref_fn: add a subvolume root to the set (hits come sorted). */
-static int add_root(void *ctx, const struct backref_hit *hit)
-{
-	struct rootset *s = ctx;
-	int ret;
-
-	if (!tree_check_is_subvol_tree(hit->root))
-		return 0;
-	if (s->n && s->v[s->n - 1] == hit->root)
-		return 0;
-	ret = backref_grow((void **)&s->v, &s->cap, s->n, sizeof(u64));
-	if (ret == 0)
-		s->v[s->n++] = hit->root;
-	return ret;
-}
-
-/* The subvolumes reaching extent e in the view of cache c (the views
- * stay as they are for the whole accounting: c remembers the blocks
- * resolved, which most extents share). */
+/* The subvolumes reaching extent e in the view of cache c, as a set id
+ * (the views stay as they are for the whole accounting: c remembers the
+ * blocks resolved, which most extents share). */
 static int roots_of(struct backref_cache *c, const struct qgroup_ext *e,
-		    struct rootset *s)
+		    u32 *set)
 {
-	int ret;
+	int ret = backref_root_set(c, e->bytenr, e->is_data,
+				   BACKREF_TRANS_HELD, set);
 
-	s->n = 0;
-	ret = backref_roots(c, e->bytenr, e->is_data,
-			    BACKREF_DEAD_ROOTS | BACKREF_TRANS_HELD,
-			    add_root, s);
 	return ret == -ENOENT && e->is_data ? 0 : ret;
-}
-
-static int in_set(const struct rootset *s, u64 id)
-{
-	u32 i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->v[i] == id)
-			return 1;
-	return 0;
-}
-
-/* Add subvolume id to set s, in order, once. */
-static int set_add(struct rootset *s, u64 id)
-{
-	u32 i;
-	int ret;
-
-	if (in_set(s, id))
-		return 0;
-	ret = backref_grow((void **)&s->v, &s->cap, s->n, sizeof(u64));
-	if (ret)
-		return ret;
-	for (i = s->n; i > 0 && s->v[i - 1] > id; i--)
-		s->v[i] = s->v[i - 1];
-	s->v[i] = id;
-	s->n++;
-	return 0;
 }
 
 /* Groups touched while counting one extent. */
@@ -206,11 +180,11 @@ static void move(struct qgroup_table *q, struct qgroup *g, u64 *c, int was,
 struct acct {
 	struct fs_info *fs;
 	struct qgroup_table *q;
+	struct rootsets sets;	/* every set met, each held once */
 	struct backref_cache *at_commit;	/* the last commit's roots */
 	struct backref_cache *at_current;	/* this commit's */
-	struct rootset old, new_;	/* the extent being counted */
-	struct rootset run_old, run_new;	/* those of the run ... */
-	u64 run_bytes;		/* ... of this many bytes, not counted yet */
+	struct u64map changes;	/* old set id << 32 | new set id -> bytes
+				 * whose set changed so, not counted yet */
 	struct touched tg, stack;
 	struct u64map seen;	/* extents queued (a set) */
 	struct qgroup_ext *queue;
@@ -221,16 +195,17 @@ struct acct {
  * commit roots, plus a snapshot counted without a walk wherever its
  * source reached (qgroup_snapshot.c): its root block, and all below the
  * source's root block but that block. */
-static int old_roots(struct acct *a, const struct qgroup_ext *e)
+static int old_roots(struct acct *a, const struct qgroup_ext *e, u32 *old)
 {
 	const struct qgroup_snap *sn = &a->q->snap;
-	int ret = roots_of(a->at_commit, e, &a->old);
+	int ret = roots_of(a->at_commit, e, old);
 
 	if (ret || !a->q->has_snap)
 		return ret;
 	if (e->bytenr == sn->snap_root ||
-	    (e->bytenr != sn->src_root && in_set(&a->old, sn->src)))
-		ret = set_add(&a->old, sn->id);
+	    (e->bytenr != sn->src_root &&
+	     rootsets_has(&a->sets, *old, sn->src)))
+		ret = rootsets_add(&a->sets, *old, sn->id, old);
 	return ret;
 }
 
@@ -268,45 +243,38 @@ static int apply(struct acct *a, const struct rootset *old,
 	return ret;
 }
 
-static int same_set(const struct rootset *x, const struct rootset *y)
+/* Count every change gathered (count_change). */
+static int flush_changes(struct acct *a)
 {
-	return x->n == y->n &&
-	       (!x->n || !memcmp(x->v, y->v, x->n * sizeof(*x->v)));
-}
-
-/* Count the run of extents gathered so far (see count_change). */
-static int flush_run(struct acct *a)
-{
+	struct rootset old, new_;
+	u64 key, bytes;
+	u32 pos = 0;
 	int ret = 0;
 
-	if (a->run_bytes)
-		ret = apply(a, &a->run_old, &a->run_new, a->run_bytes);
-	a->run_bytes = 0;
+	while (ret == 0 && u64map_next(&a->changes, &pos, &key, &bytes)) {
+		rootsets_get(&a->sets, (u32)(key >> 32), &old.v, &old.n);
+		rootsets_get(&a->sets, (u32)key, &new_.v, &new_.n);
+		ret = apply(a, &old, &new_, bytes);
+	}
+	u64map_free(&a->changes);
 	return ret;
 }
 
 /*
- * Count size bytes whose set went from a->old to a->new_. A change
- * counts the same for every byte, so consecutive extents with the same
- * sets (those of one leaf, mostly: defrag frees and makes thousands in a
- * commit) are counted together, once. The run ends with flush_run.
+ * Count size bytes whose set went from set old to set new_ (they
+ * differ). A change counts the same for every byte, so all the bytes of
+ * a commit that changed alike (those of one leaf, or of every leaf the
+ * snapshots a defrag commit stepped share) are counted together, once,
+ * at the end (flush_changes): the counting follows the distinct
+ * changes, not the extents times the trees.
  */
-static int count_change(struct acct *a, u64 size)
+static int count_change(struct acct *a, u32 old, u32 new_, u64 size)
 {
-	struct rootset t;
-	int ret = 0;
+	u64 key = (u64)old << 32 | new_, bytes = 0;
 
-	if (a->run_bytes && (!same_set(&a->run_old, &a->old) ||
-			     !same_set(&a->run_new, &a->new_)))
-		ret = flush_run(a);
-	if (ret == 0 && !a->run_bytes) {
-		/* the run takes the sets; the next extent fills the old
-		 * run's buffers */
-		t = a->run_old; a->run_old = a->old; a->old = t;
-		t = a->run_new; a->run_new = a->new_; a->new_ = t;
-	}
-	a->run_bytes += size;
-	return ret;
+	u64map_get(&a->changes, key, &bytes);	/* absent: 0 */
+	bytes += size;
+	return u64map_put(&a->changes, key, &bytes);
 }
 
 /* Queue extent e for counting, once per commit. */
@@ -403,32 +371,53 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e)
 	return ret;
 }
 
+/*
+ * Keep the accounting's memory within MEMORY_BOUND: past it, count the
+ * changes gathered and forget every set and block resolved (they are
+ * found again when met again; the counts are the same either way).
+ */
+static int bound_memory(struct acct *a)
+{
+	int ret;
+
+	if (rootsets_bytes(&a->sets) + backref_cache_bytes(a->at_commit) +
+	    backref_cache_bytes(a->at_current) +
+	    (u64)a->changes.cap * a->changes.stride * sizeof(u64) <
+	    MEMORY_BOUND)
+		return 0;
+	ret = flush_changes(a);
+	backref_cache_reset(a->at_commit);
+	backref_cache_reset(a->at_current);
+	rootsets_reset(&a->sets);
+	return ret;
+}
+
 /* Count every queued extent, and below those tree blocks whose set
  * changed. */
 static int account_queue(struct acct *a)
 {
-	u32 i;
-	int ret = 0, children;
+	u32 i, old, new_;
+	int ret = 0;
 
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
-		ret = old_roots(a, &e);
+		ret = old_roots(a, &e, &old);
 		if (ret == 0)
-			ret = roots_of(a->at_current, &e, &a->new_);
-		if (ret || same_set(&a->old, &a->new_))
+			ret = roots_of(a->at_current, &e, &new_);
+		if (ret || old == new_)
 			continue;
-		/* before count_change takes the sets */
-		children = !e.is_data && a->new_.n;
 		/* An extent a rescan has not reached is counted when it
 		 * gets there; what is below it may be counted already. */
 		if (!qgroup_rescan_busy(a->q) ||
 		    e.bytenr < a->q->rescan_progress)
-			ret = count_change(a, e.num_bytes);
-		if (ret == 0 && children)
+			ret = count_change(a, old, new_, e.num_bytes);
+		if (ret == 0 && !e.is_data && new_)
 			ret = queue_children(a, &e);
+		if (ret == 0)
+			ret = bound_memory(a);
 	}
-	return ret ? ret : flush_run(a);
+	return ret ? ret : flush_changes(a);
 }
 
 /*
@@ -499,19 +488,21 @@ static int rescan_batch(struct acct *a)
 {
 	struct qgroup_table *q = a->q;
 	u64 next;
-	u32 i;
+	u32 i, set;
 	int ret;
 
 	a->nq = 0;
 	ret = queue_batch(a, q->rescan_progress, &next);
 	for (i = 0; i < a->nq && ret == 0; i++) {
-		a->old.n = 0;
-		ret = roots_of(a->at_current, &a->queue[i], &a->new_);
-		if (ret == 0 && a->new_.n)
-			ret = count_change(a, a->queue[i].num_bytes);
+		ret = roots_of(a->at_current, &a->queue[i], &set);
+		if (ret == 0 && set)
+			ret = count_change(a, 0, set,
+					   a->queue[i].num_bytes);
+		if (ret == 0)
+			ret = bound_memory(a);
 	}
 	if (ret == 0)
-		ret = flush_run(a);
+		ret = flush_changes(a);
 	if (ret)
 		return ret;
 	q->rescan_done += a->nq;
@@ -592,15 +583,18 @@ int qgroup_account_commit(struct trans *t)
 		return 0;
 	memset(&a, 0, sizeof(a));
 	u64map_init(&a.seen, 0);
+	u64map_init(&a.changes, 1);
+	rootsets_init(&a.sets);
 	a.fs = t->fs;
 	a.q = t->fs->qgroups;
 	if (a.q->rescan) {
 		rescan_begin(a.q);
 		a.q->rescan = 0;
 	}
-	ret = backref_cache_new(a.fs, BACKREF_COMMIT, &a.at_commit);
+	ret = backref_cache_new(a.fs, BACKREF_COMMIT, &a.sets, &a.at_commit);
 	if (ret == 0)
-		ret = backref_cache_new(a.fs, BACKREF_CURRENT, &a.at_current);
+		ret = backref_cache_new(a.fs, BACKREF_CURRENT, &a.sets,
+					&a.at_current);
 	for (i = 0; i < a.q->next && ret == 0; i++)
 		ret = queue_ext(&a, &a.q->ext[i]);
 	if (ret == 0)
@@ -613,10 +607,8 @@ int qgroup_account_commit(struct trans *t)
 	qgroup_reserve_clear(a.q);
 	backref_cache_free(a.at_commit);
 	backref_cache_free(a.at_current);
-	kfree(a.old.v);
-	kfree(a.new_.v);
-	kfree(a.run_old.v);
-	kfree(a.run_new.v);
+	rootsets_reset(&a.sets);
+	u64map_free(&a.changes);
 	kfree(a.tg.v);
 	kfree(a.stack.v);
 	u64map_free(&a.seen);

@@ -62,6 +62,9 @@ void task_set_local(void *p);
 
 /* Let other ready tasks of the same or a higher class run. */
 void task_yield(void);
+/* CPU time the calling task has used so far, nanoseconds: the work it
+ * did, however many other tasks share the CPUs (time_ns() is not). */
+uint64_t task_cpu_ns(void);
 /* Sleep at least ns nanoseconds. 0, or -EINTR when task_stop() cut the
  * sleep short. */
 int task_sleep_ns(uint64_t ns);

@@ -215,6 +215,18 @@ struct task *task_current(void)
 	return current_task();
 }
 
+/* See task.h. The scheduler lock keeps cpu_ns and run_start of one
+ * switch together. */
+uint64_t task_cpu_ns(void)
+{
+	unsigned long flags = spin_lock_irqsave(&sched_lock);
+	struct task *t = current_task();
+	uint64_t ns = t->cpu_ns + time_ns() - t->run_start;
+
+	spin_unlock_irqrestore(&sched_lock, flags);
+	return ns;
+}
+
 int task_id(const struct task *t)
 {
 	return t->id;

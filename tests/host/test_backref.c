@@ -238,10 +238,66 @@ static int brute_hits(const struct fref *v, u32 n, u64 pos, unsigned flags,
 	return ret;
 }
 
+/* A cache of walks in one view and its table of sets (the accounting's
+ * way of asking). */
+struct set_check {
+	struct rootsets rs;
+	struct backref_cache *c;
+};
+
+static int set_check_new(struct fs_info *fs, enum backref_view view,
+			 struct set_check *sc)
+{
+	rootsets_init(&sc->rs);
+	return backref_cache_new(fs, view, &sc->rs, &sc->c);
+}
+
+static void set_check_free(struct set_check *sc)
+{
+	backref_cache_free(sc->c);
+	rootsets_reset(&sc->rs);
+}
+
+/*
+ * Whether the set of subvolume trees the walker's cache gives for the
+ * extent at bytenr (backref_root_set, as the quota accounting asks)
+ * holds exactly the roots of want (sorted by root). 0, or -1 after
+ * saying what differs.
+ */
+static int compare_set(struct set_check *sc, u64 bytenr, int data,
+		       const struct hitv *want)
+{
+	const u64 *v = NULL;
+	u32 id = 0, n = 0, i, j = 0;
+	int ret = backref_root_set(sc->c, bytenr, data, 0, &id);
+
+	if (ret == -ENOENT && data)
+		ret = 0;	/* only a dead tree's item: dropped */
+	if (ret == 0)
+		rootsets_get(&sc->rs, id, &v, &n);
+	for (i = 0; ret == 0 && i < want->n; i++) {
+		if (i && want->v[i].root == want->v[i - 1].root)
+			continue;
+		if (j == n || v[j] != want->v[i].root)
+			ret = -1;
+		j++;
+	}
+	if (ret == 0 && j != n)
+		ret = -1;
+	if (ret)
+		printf("# extent %llu: the cached set (%u roots, ret %d) is "
+		       "not the walker's %u hits\n",
+		       (unsigned long long)bytenr, n, ret, want->n);
+	return ret;
+}
+
 /* Compare the walker with the brute force (items v[0..n) of the extent)
- * at one extent position. Returns 0 or -1 after saying what differs. */
+ * at one extent position; with sc, also the cached set of trees (offsets
+ * ignored, dead roots counted: the flags must say so). Returns 0 or -1
+ * after saying what differs. */
 static int compare_one(struct fs_info *fs, const struct fref *v, u32 n,
-		       enum backref_view view, u64 pos, unsigned flags)
+		       enum backref_view view, u64 pos, unsigned flags,
+		       struct set_check *sc)
 {
 	struct hitv want = { 0 }, got = { 0 };
 	int ret = brute_hits(v, n, pos, flags, &want);
@@ -257,6 +313,8 @@ static int compare_one(struct fs_info *fs, const struct fref *v, u32 n,
 	for (i = 0; ret == 0 && i < got.n; i++)
 		if (hit_cmp(&got.v[i], &want.v[i]))
 			ret = -1;
+	if (ret == 0 && sc)
+		ret = compare_set(sc, v[0].disk, 1, &want);
 	if (ret)
 		printf("# extent %llu pos %llu flags %u view %d: walker %d "
 		       "hits (ret %d), brute force %u\n",
@@ -277,33 +335,38 @@ static int check_all_extents(struct fs_info *fs, enum backref_view view,
 {
 	static struct tree t[256];
 	struct frefv all = { 0 };
+	struct set_check sc;
 	u32 nt, i, j;
 	int ret = list_trees(fs, t, 256, &nt);
 
 	if (ret == 0)
 		ret = brute(t, nt, &all);
+	memset(&sc, 0, sizeof(sc));
+	if (ret == 0)
+		ret = set_check_new(fs, view, &sc);
 	*n = 0;
 	for (i = 0; ret == 0 && i < all.n; i = j) {
 		u64 len = all.v[i].disk_len;
 
 		for (j = i; j < all.n && all.v[j].disk == all.v[i].disk; j++)
 			;
-		ret = compare_one(fs, &all.v[i], j - i, view, 0, 0);
+		ret = compare_one(fs, &all.v[i], j - i, view, 0, 0, NULL);
 		if (ret == 0)
 			ret = compare_one(fs, &all.v[i], j - i, view, len / 2,
-					  0);
+					  0, NULL);
 		if (ret == 0)
 			ret = compare_one(fs, &all.v[i], j - i, view, len - 1,
-					  0);
+					  0, NULL);
 		if (ret == 0)
 			ret = compare_one(fs, &all.v[i], j - i, view, 0,
-					  BACKREF_IGNORE_OFFSET);
+					  BACKREF_IGNORE_OFFSET, NULL);
 		if (ret == 0)
 			ret = compare_one(fs, &all.v[i], j - i, view, len / 2,
 					  BACKREF_IGNORE_OFFSET |
-					  BACKREF_DEAD_ROOTS);
+					  BACKREF_DEAD_ROOTS, &sc);
 		(*n)++;
 	}
+	set_check_free(&sc);
 	free(all.v);
 	return ret;
 }
@@ -370,11 +433,15 @@ static int check_all_blocks(struct fs_info *fs, enum backref_view view,
 {
 	static struct tree t[256];
 	struct hitv pairs = { 0 }, got = { 0 };
+	struct set_check sc;
 	u32 nt, i, j;
 	int ret = list_trees(fs, t, 256, &nt);
 
 	if (ret == 0)
 		ret = tree_blocks(t, nt, &pairs);
+	memset(&sc, 0, sizeof(sc));
+	if (ret == 0)
+		ret = set_check_new(fs, view, &sc);
 	hitv_sort(&pairs);	/* by block, then root */
 	*n = 0;
 	for (i = 0; ret == 0 && i < pairs.n; i = j) {
@@ -394,8 +461,18 @@ static int check_all_blocks(struct fs_info *fs, enum backref_view view,
 			       (unsigned long long)pairs.v[i].root, got.n,
 			       got.n ? (unsigned long long)got.v[0].root : 0,
 			       j - i);
+		/* the cached set counts dead trees too, as the walker
+		 * does when asked */
+		got.n = 0;
+		if (ret == 0)
+			ret = backref_block(fs, pairs.v[i].root, view,
+					    BACKREF_DEAD_ROOTS, collect, &got,
+					    NULL);
+		if (ret == 0)
+			ret = compare_set(&sc, pairs.v[i].root, 0, &got);
 		(*n)++;
 	}
+	set_check_free(&sc);
 	free(pairs.v);
 	free(got.v);
 	return ret;
@@ -737,8 +814,13 @@ TEST(backref, walks_while_writing_and_committing)
 	c.fs = e.fs;
 	t = task_create("churn", churn_task, &c, TASK_PRIO_BACKGROUND);
 	CHECK(t != NULL);
-	for (i = 0; ret == 0 && i < 4000 &&
-	     __atomic_load_n(&c.writes, __ATOMIC_ACQUIRE) < 200; i++) {
+	/* past 4000 walks only until the writer's first write ended (a
+	 * loaded machine may start it late) */
+	for (i = 0; ret == 0; i++) {
+		int w = __atomic_load_n(&c.writes, __ATOMIC_ACQUIRE);
+
+		if (w >= 200 || (i >= 4000 && w > 0))
+			break;
 		ret = same_hits(e.fs, bytenr, i % 2 ? BACKREF_COMMIT :
 				BACKREF_CURRENT, &want);
 		walks++;

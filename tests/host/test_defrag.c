@@ -318,7 +318,7 @@ static void reference_case(const struct scale *s)
 	struct fs_info *fs;
 	struct fs_ino f;
 	char path[] = "/var/tmp/ghee-test-defrag-XXXXXX";
-	uint64_t before, after, rss0, t0, c0, dt, peak, top;
+	uint64_t before, after, rss0, t0, c0, dt, peak, top, longest;
 	uint64_t bytes = s->file * 4 + (s->snaps + 256ull) * 64 * 1024 +
 			 (256ull << 20);
 
@@ -344,12 +344,14 @@ static void reference_case(const struct scale *s)
 	peak = top > rss0 ? top - rss0 : 0;
 	after = used(fs);
 	printf("# defrag %llu MiB file, %u snapshots: %.2f s (CPU %.2f s), "
-	       "%llu commits (longest %.3f s), peak memory growth %llu MiB "
+	       "%llu commits (longest %.3f s, CPU %.3f s), peak memory growth "
+	       "%llu MiB "
 	       "(resident %llu MiB), used %llu -> %llu KiB (%llu KiB "
 	       "rewritten), %llu items repointed, %llu blocks copied\n",
 	       (unsigned long long)(s->file >> 20), s->snaps, dt / 1e9,
 	       c0 / 1e9,
 	       (unsigned long long)rep.steps, rep.longest_step_ns / 1e9,
+	       rep.longest_step_cpu_ns / 1e9,
 	       (unsigned long long)(peak >> 20),
 	       (unsigned long long)(top >> 20),
 	       (unsigned long long)(before >> 10),
@@ -368,17 +370,20 @@ static void reference_case(const struct scale *s)
 					 25));
 	CHECK(before && after && after <= before + rep.bytes);
 	CHECK_OK(snapshots_hold(fs, s));
-	if (s->full) {
-		CHECK(peak < (256ull << 20));
-		CHECK(rep.longest_step_ns < 1000000000ull);
-	}
 	/* Done: a second defrag finds nothing to do. */
+	longest = rep.longest_step_ns;
 	CHECK_OK(fs_defrag(fs, f, &o, &rep));
 	CHECK_EQ(rep.runs, 0);
 	if (s->full)
 		close_file_fs(path, fs);
 	else
 		close_fs(dev, fs);
+	/* The figures last, so that the checks above judge the image
+	 * also when a loaded machine stretched a commit past a second. */
+	if (s->full) {
+		CHECK(peak < (256ull << 20));
+		CHECK(longest < 1000000000ull);
+	}
 }
 
 TEST(defrag, reference_sample)

@@ -215,6 +215,15 @@ void task_yield(void)
 	sched_yield();
 }
 
+/* The calling thread's CPU time (see task.h). */
+uint64_t task_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int task_sleep_ns(uint64_t ns)
 {
 	struct task *t = task_current();
