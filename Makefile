@@ -267,10 +267,10 @@ bench: kernel $(HOSTTOOL)
 	@for b in bench/*.sh; do [ ! -x $$b ] || $$b || exit; done
 
 # The power-cut campaign (tests/host/crash.sh): every crash workload cut
-# at every write (a balance and a quota-accounted drop at sampled ones),
-# every survivor through btrfs check, in two jobs; prints cuts, checks
-# and findings per case and in total (make test runs a sample). About
-# 11,800 cuts; about 70 minutes of CPU, so about 35 minutes on an idle
+# at every write (a balance, a quota-accounted drop and a shrink at
+# sampled ones), every survivor through btrfs check, in two jobs; prints
+# cuts, checks and findings per case and in total (make test runs a
+# sample). About 12,600 cuts; about 70 minutes of CPU, so about 35 minutes on an idle
 # 2-core machine (estimated from each case's CPU time per cut, measured
 # on a shared machine).
 crash: $(HOSTTEST)

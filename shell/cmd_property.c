@@ -269,19 +269,30 @@ static int get_or_set(struct object *o, const char *name, const char *value,
 	return p->fn(o, value, force) ? 1 : 0;
 }
 
-int cmd_property_get(int argc, char **argv)
+/* The start every property command shares: its options, then OBJECT
+ * and between min and max arguments after it; o is the object found,
+ * *i OBJECT's index. 0, -EINVAL (usage) or 1 (said why). */
+static int begin(int argc, char **argv, int allow_force, int min, int max,
+		 struct object *o, int *i, int *force)
 {
-	struct object o;
 	unsigned only;
-	int force, i, ret = parse(argc, argv, 0, &i, &only, &force);
+	int ret = parse(argc, argv, allow_force, i, &only, force);
 
 	if (ret)
 		return ret;
-	if (argc - i > 2)
+	if (argc - *i - 1 < min || argc - *i - 1 > max)
 		return -EINVAL;
-	o.arg = argv[i];
-	if (object_find(&o, only))
-		return 1;
+	o->arg = argv[*i];
+	return object_find(o, only) ? 1 : 0;
+}
+
+int cmd_property_get(int argc, char **argv)
+{
+	struct object o;
+	int force, i, ret = begin(argc, argv, 0, 0, 1, &o, &i, &force);
+
+	if (ret)
+		return ret;
 	return i + 1 < argc ? get_or_set(&o, argv[i + 1], NULL, 0) :
 			      dump(&o, 0);
 }
@@ -289,31 +300,15 @@ int cmd_property_get(int argc, char **argv)
 int cmd_property_set(int argc, char **argv)
 {
 	struct object o;
-	unsigned only;
-	int force, i, ret = parse(argc, argv, 1, &i, &only, &force);
+	int force, i, ret = begin(argc, argv, 1, 2, 2, &o, &i, &force);
 
-	if (ret)
-		return ret;
-	if (argc - i != 3)
-		return -EINVAL;
-	o.arg = argv[i];
-	if (object_find(&o, only))
-		return 1;
-	return get_or_set(&o, argv[i + 1], argv[i + 2], force);
+	return ret ? ret : get_or_set(&o, argv[i + 1], argv[i + 2], force);
 }
 
 int cmd_property_list(int argc, char **argv)
 {
 	struct object o;
-	unsigned only;
-	int force, i, ret = parse(argc, argv, 0, &i, &only, &force);
+	int force, i, ret = begin(argc, argv, 0, 0, 0, &o, &i, &force);
 
-	if (ret)
-		return ret;
-	if (argc - i != 1)
-		return -EINVAL;
-	o.arg = argv[i];
-	if (object_find(&o, only))
-		return 1;
-	return dump(&o, 1);
+	return ret ? ret : dump(&o, 1);
 }

@@ -77,9 +77,7 @@ for i in "${!FORMS[@]}"; do
 	f=${FORMS[$i]}
 	# shellcheck disable=SC2086
 	btrfs filesystem du ${f//MNT/$W/mnt} 2>&1 | sed "s#$W/mnt##" >"$W/linux.$i"
-	# ghee's lines of this command: between its prompt and the next
-	awk -v c="ghee> ${cmds[$i]}" '$0 == c { on = 1; next }
-		/^ghee> / { on = 0 } on' "$W/ghee.txt" >"$W/ghee.$i"
+	ghee_said "$W/ghee.txt" "${cmds[$i]}" >"$W/ghee.$i"
 done
 for p in "${ROOTIDS[@]}"; do
 	btrfs inspect-internal rootid "$W/mnt$p" 2>&1

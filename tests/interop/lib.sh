@@ -46,3 +46,9 @@ fsck_clean() {
 	echo "$out" | grep "^fsck:\|^error" | head -n 6 | say
 	grep -q "^fsck: .*: no errors$" <<<"$out"
 }
+
+# ghee_said LOG LINE: what ghee printed for the command LINE in its
+# console LOG (between that command's prompt and the next prompt).
+ghee_said() {
+	awk -v c="ghee> $2" '$0 == c { on = 1; next } /^ghee> / { on = 0 } on' "$1"
+}

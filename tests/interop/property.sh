@@ -82,8 +82,7 @@ for i in "${!FORMS[@]}"; do
 	f=${FORMS[$i]}
 	# shellcheck disable=SC2086
 	btrfs property ${f//MNT/$W/mnt} >"$W/linux.$i" 2>&1
-	awk -v c="ghee> ${cmds[$i]}" '$0 == c { on = 1; next }
-		/^ghee> / { on = 0 } on' "$W/ghee.txt" >"$W/ghee.$i"
+	ghee_said "$W/ghee.txt" "${cmds[$i]}" >"$W/ghee.$i"
 done
 umount "$W/mnt"
 for i in "${!FORMS[@]}"; do

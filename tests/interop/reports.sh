@@ -66,9 +66,7 @@ for i in "${!REPORTS[@]}"; do
 	r=${REPORTS[$i]}
 	# shellcheck disable=SC2086
 	btrfs ${r/MNT/$W/mnt} >"$W/linux.$i" 2>&1
-	# ghee's lines of this command: between its prompt and the next
-	awk -v c="ghee> ${cmds[$i]}" '$0 == c { on = 1; next }
-		/^ghee> / { on = 0 } on' "$W/ghee.txt" >"$W/ghee.$i"
+	ghee_said "$W/ghee.txt" "${cmds[$i]}" >"$W/ghee.$i"
 done
 umount "$W/mnt"
 if [ "$(cat "$W/linux.1")" = second-label ]; then
