@@ -1,7 +1,9 @@
 /*
  * Runner for the host unit tests (see test.h), and the helpers cases
- * share. Cases run in registration order, each with its own seed
- * (GHEE_TEST_SEED overrides the base seed).
+ * share. Cases run in registration order, each with its own seed: the
+ * base seed (GHEE_TEST_SEED overrides it) mixed with a hash of the case's
+ * name, so that a case runs the same workload alone as inside any
+ * selection, and a failure's GHEE_TEST_SEED replays it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,6 +76,21 @@ void __tsan_on_report(const void *report)
 }
 #endif
 
+/* FNV-1a over "suite.name": a case's seed does not depend on which
+ * other cases run. */
+static uint64_t case_hash(const struct test_case *tc)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	const char *parts[] = { tc->suite, ".", tc->name };
+	const char *c;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		for (c = parts[i]; *c; c++)
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	return h;
+}
+
 /* A case is selected by "suite" or "suite.name"; no arguments: all. */
 static int selected(const struct test_case *tc, int argc, char **argv)
 {
@@ -107,12 +124,13 @@ int main(int argc, char **argv)
 			continue;
 		failure[0] = 0;
 		skip_reason = NULL;
-		seed = base ^ (uint64_t)++i * 0x100000001b3ull;
+		seed = base ^ case_hash(tc);
+		i++;
 		tc->fn();
 		if (failure[0]) {
-			printf("not ok %d %s.%s # %s (seed %#llx)\n", i,
-			       tc->suite, tc->name, failure,
-			       (unsigned long long)seed);
+			printf("not ok %d %s.%s # %s (GHEE_TEST_SEED=%#llx)\n",
+			       i, tc->suite, tc->name, failure,
+			       (unsigned long long)base);
 			failed++;
 		} else if (skip_reason) {
 			printf("ok %d %s.%s # SKIP %s\n", i, tc->suite,
