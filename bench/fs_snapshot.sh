@@ -11,7 +11,10 @@
 #     sync; Linux: subvolume delete, then the wait of bench/snap_lib.sh,
 #     which does not wait for Linux's periodic commit).
 # ghee's `mem` while its cleaner drops them shows the memory in use, and
-# after it the peak use during the drop.
+# after it the peak use during the drop. ghee_fs_snapshot_own_us is the
+# snapshot's own work (issue 11's goal: under 5 ms): its commit's time
+# without the writes and flushes (`filesystem commit-stats`: making the
+# snapshot, running the delayed references, quota accounting).
 # Prints `RESULT name value unit` and ratios (Linux time / ghee time:
 # above 1 means ghee is faster).
 # Settings: SMP (1), MEM (512M), ACCEL (tcg), NFILES (100000), NSNAPS (50).
@@ -62,6 +65,7 @@ echo "bench/fs_snapshot: ghee in QEMU" >&2
 	echo "mkfiles /sv/small $NDIRS $PER_DIR 4096 1"
 	echo "sync"
 	echo "time subvolume snapshot /sv /snap0"
+	echo "filesystem commit-stats"
 	echo "time sync"
 	for i in $(seq 1 "$NSNAPS"); do
 		# mkfiles names files d%05d/f%08d by their global index.
@@ -85,9 +89,13 @@ snap_ghee fs_snapshot "$out/fs_snapshot-ghee.cmds" "$img" "$out/fs_snapshot-ghee
 awk '
 { sub(/\r$/, "") }
 /^time: / { t[n++] = $2 }
+/^last_(snapshots|delayed_refs|qgroups)_us / && !own_done { own += $2; parts++ }
+/^last_super_us / { own_done = 1 }
 END {
 	if (n != 4) { print "bench/fs_snapshot: ghee printed " n " times" > "/dev/stderr"; exit 1 }
+	if (parts != 3) { print "bench/fs_snapshot: no commit-stats" > "/dev/stderr"; exit 1 }
 	printf "RESULT ghee_fs_snapshot_ms %d ms\n", t[0] + t[1]
+	printf "RESULT ghee_fs_snapshot_own_us %d us\n", own
 	printf "RESULT ghee_fs_delete_snapshots_ms %d ms\n", t[2] + t[3]
 }' "$out/fs_snapshot-ghee.log" > "$out/fs_snapshot-ghee.txt" ||
 	{ echo "bench/fs_snapshot: see $out/fs_snapshot-ghee.log" >&2; exit 1; }

@@ -78,6 +78,23 @@ void fs_umount(struct fs_info *fs);
 int fs_is_read_only(const struct fs_info *fs);
 int fs_is_metadump(const struct fs_info *fs);
 int fs_sync(struct fs_info *fs);
+/* The commits since mount (Linux shows the first four figures in
+ * /sys/fs/btrfs/FSID/commit_stats) and how the last one spent its time,
+ * in nanoseconds. Only commits that wrote a superblock count. */
+struct fs_commit_stats {
+	uint64_t commits;
+	uint64_t last_ns, max_ns, total_ns;
+	uint64_t snapshot_ns;	/* making the snapshots asked for */
+	uint64_t refs_ns;	/* running the delayed references */
+	uint64_t qgroup_ns;	/* quota accounting */
+	uint64_t write_ns;	/* writing the tree blocks (and the data
+				 * writes they wait for) */
+	uint64_t super_ns;	/* flushes and superblocks */
+};
+/* Copy them; with reset_max, max_ns starts again from 0 (Linux: writing
+ * 0 to commit_stats). Waits for a running commit to end. */
+void fs_commit_stats(struct fs_info *fs, struct fs_commit_stats *st,
+		     int reset_max);
 
 /* What mkfs makes (fs_mkfs). */
 struct fs_mkfs_opts {

@@ -128,6 +128,7 @@ struct fs_info {
 	struct task *cleaner;		/* drops deleted subvolumes [I] */
 	struct completion cleaner_kick;	/* wakes the cleaner early */
 	u64 commit_interval_ns;		/* its period [I] */
+	struct fs_commit_stats commit_stats;	/* [trans_sem] */
 
 	struct writeback wb;		/* writes in flight, own locks */
 	struct chunk_map chunks;	/* logical -> physical, own lock */

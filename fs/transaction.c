@@ -443,7 +443,9 @@ static void swap_commit_roots(struct trans *t)
  */
 static int commit_locked(struct fs_info *fs)
 {
+	struct fs_commit_stats *st = &fs->commit_stats;
 	struct trans *t = fs->running;
+	u64 t0 = time_ns(), t1, t2, t3, t4, t5;
 	int ret;
 
 	if (fs_aborted(fs))
@@ -451,19 +453,34 @@ static int commit_locked(struct fs_info *fs)
 	if (!t)
 		return 0;
 	ret = snapshot_create_pending(t);
+	t1 = time_ns();
 	if (ret == 0)
 		ret = trans_settle(t);
+	t2 = time_ns();
 	if (ret == 0 && fs->qgroups)
 		ret = account_qgroups(t);
+	t3 = time_ns();
 	if (ret == 0 && list_empty(&t->dirty) && !t->npinned)
 		goto out_free;	/* nothing changed: the disk stays as is */
 	if (ret == 0)
 		ret = write_dirty(t);
+	t4 = time_ns();
 	if (ret == 0)
 		ret = write_super(t);
 	if (ret)
 		return ret;
 	swap_commit_roots(t);
+	t5 = time_ns();
+	st->commits++;
+	st->last_ns = t5 - t0;
+	st->total_ns += st->last_ns;
+	if (st->last_ns > st->max_ns)
+		st->max_ns = st->last_ns;
+	st->snapshot_ns = t1 - t0;
+	st->refs_ns = t2 - t1;
+	st->qgroup_ns = t3 - t2;
+	st->write_ns = t4 - t3;
+	st->super_ns = t5 - t4;
 out_free:
 	fs->running = NULL;
 	trans_free(t);
@@ -509,6 +526,21 @@ int trans_commit_with(struct fs_info *fs, int (*fn)(struct trans *, void *),
 		ret = commit_locked(fs);
 	up_write(&fs->trans_sem);
 	return ret;
+}
+
+void fs_commit_stats(struct fs_info *fs, struct fs_commit_stats *st,
+		     int reset_max)
+{
+	if (!reset_max) {
+		down_read(&fs->trans_sem);
+		*st = fs->commit_stats;
+		up_read(&fs->trans_sem);
+		return;
+	}
+	down_write(&fs->trans_sem);
+	*st = fs->commit_stats;
+	fs->commit_stats.max_ns = 0;
+	up_write(&fs->trans_sem);
 }
 
 /* The periodic commit: every interval, commit what is running. */

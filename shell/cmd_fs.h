@@ -23,6 +23,7 @@ int cmd_inspect_internal_dump_tree(int argc, char **argv);
 /* shell/cmd_fs_space.c */
 int cmd_filesystem_df(int argc, char **argv);
 int cmd_filesystem_sync(int argc, char **argv);
+int cmd_filesystem_commit_stats(int argc, char **argv);
 /* shell/cmd_resize.c */
 int cmd_filesystem_resize(int argc, char **argv);
 /* shell/cmd_fs_du.c */

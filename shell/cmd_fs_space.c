@@ -1,7 +1,7 @@
 /*
- * `filesystem df` (also `df`) and `filesystem sync`, in btrfs-progs'
- * shape: an optional PATH names the filesystem (default: the one at /),
- * and df takes btrfs-progs' unit options (shell/units.c).
+ * `filesystem df` (also `df`), `filesystem sync` and `filesystem
+ * commit-stats`: an optional PATH names the filesystem (default: the one
+ * at /), and df takes btrfs-progs' unit options (shell/units.c).
  *
  * df prints one line per block group type and profile, as btrfs-progs
  * does: "Data, single: total=8.00MiB, used=0.00B". (btrfs-progs adds a
@@ -117,4 +117,51 @@ int cmd_filesystem_sync(int argc, char **argv)
 		con_eprintf("%s: %s: %s (errno %d)\n", argv[0], path,
 			    cmd_fs_err_text(ret), -ret);
 	return ret;
+}
+
+/*
+ * commit-stats [-z] [PATH]: Linux's /sys/fs/btrfs/FSID/commit_stats lines
+ * (without cur_commit_ms: a commit never runs while this one reads), then
+ * how the last commit spent its time, in microseconds, so that work done
+ * inside a commit (a snapshot's own) can be told from its writes and
+ * flushes. -z starts max_commit_ms again, as writing 0 there does.
+ */
+int cmd_filesystem_commit_stats(int argc, char **argv)
+{
+	struct fs_commit_stats st;
+	struct fs_info *fs;
+	const char *path;
+	int reset = argc > 1 && strcmp(argv[1], "-z") == 0;
+	int ret;
+
+	if (reset) {	/* drop the option: the command name moves over it */
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	ret = one_path(argc, argv, &path);
+	if (ret)
+		return ret;
+	fs = fs_of(argv[0], path);
+	if (!fs)
+		return -ENOENT;
+	fs_commit_stats(fs, &st, reset);
+	con_printf("commits %llu\n", (unsigned long long)st.commits);
+	con_printf("last_commit_ms %llu\n",
+		   (unsigned long long)(st.last_ns / 1000000));
+	con_printf("max_commit_ms %llu\n",
+		   (unsigned long long)(st.max_ns / 1000000));
+	con_printf("total_commit_ms %llu\n",
+		   (unsigned long long)(st.total_ns / 1000000));
+	con_printf("last_snapshots_us %llu\n",
+		   (unsigned long long)(st.snapshot_ns / 1000));
+	con_printf("last_delayed_refs_us %llu\n",
+		   (unsigned long long)(st.refs_ns / 1000));
+	con_printf("last_qgroups_us %llu\n",
+		   (unsigned long long)(st.qgroup_ns / 1000));
+	con_printf("last_write_us %llu\n",
+		   (unsigned long long)(st.write_ns / 1000));
+	con_printf("last_super_us %llu\n",
+		   (unsigned long long)(st.super_ns / 1000));
+	return 0;
 }

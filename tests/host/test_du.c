@@ -5,8 +5,9 @@
  * extent, a hard link and a snapshot as btrfs-progs' du does (the
  * figures Linux printed for the same tree in tests/interop/du.sh);
  * `inspect-internal rootid`, `quota status` and `property` answer on
- * the same tree. Line-for-line comparisons with btrfs-progs are in the
- * interop suites (du.sh, property.sh).
+ * the same tree; `filesystem commit-stats` counts and splits commits.
+ * Line-for-line comparisons with btrfs-progs are in the interop suites
+ * (du.sh, property.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,5 +89,62 @@ TEST(du, shared_exclusive_and_set_shared)
 	cmd_fs_reset();
 	/* the disk stays in the disk table for the run (it cannot drop
 	 * one: later suites look disks up by name); its file goes now */
+	unlink(path);
+}
+
+/* The number after "name " in the captured output; -1 when absent. */
+static long long stat_of(const char *name)
+{
+	const char *p = strstr(host_console_output(), name);
+
+	return p ? strtoll(p + strlen(name) + 1, NULL, 10) : -1;
+}
+
+/* `filesystem commit-stats`: counts commits that wrote, keeps the
+ * longest until -z, and splits the last one into parts that fit in it. */
+TEST(du, commit_stats_count_and_split_the_last_commit)
+{
+	char path[] = "/tmp/ghee-test-du-XXXXXX", line[64];
+	long long commits, last_us, parts;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	CHECK_OK(ftruncate(fd, 256 << 20));
+	close(fd);
+	CHECK_OK(host_disk_open(path, 0));
+	snprintf(line, sizeof(line), "mkfs %s",
+		 blk_get(blk_count() - 1)->name);
+	CHECK_OK(sh(line));
+	snprintf(line, sizeof(line), "mount %s /",
+		 blk_get(blk_count() - 1)->name);
+	CHECK_OK(sh(line));
+	CHECK_OK(sh("subvolume create /sv"));
+	CHECK_OK(sh("write /sv/a 0 1048576 1"));
+	CHECK_OK(sh("sync"));
+	CHECK_OK(sh("filesystem commit-stats"));
+	commits = stat_of("commits");
+	CHECK(commits >= 1);
+	CHECK_OK(sh("sync"));	/* nothing changed: no commit */
+	CHECK_OK(sh("filesystem commit-stats /sv"));
+	CHECK_EQ(stat_of("commits"), commits);
+	CHECK_OK(sh("subvolume snapshot -r /sv /snap"));
+	CHECK_OK(sh("filesystem commit-stats"));
+	CHECK_EQ(stat_of("commits"), commits + 1);
+	last_us = stat_of("last_commit_ms") * 1000 + 999;
+	parts = stat_of("last_snapshots_us") +
+		stat_of("last_delayed_refs_us") + stat_of("last_qgroups_us") +
+		stat_of("last_write_us") + stat_of("last_super_us");
+	CHECK(parts >= 0 && parts <= last_us);
+	CHECK(stat_of("max_commit_ms") >= stat_of("last_commit_ms"));
+	CHECK(stat_of("total_commit_ms") >= stat_of("max_commit_ms"));
+	/* -z prints, then starts the longest again; no commit since */
+	CHECK_OK(sh("filesystem commit-stats -z /"));
+	CHECK_OK(sh("filesystem commit-stats"));
+	CHECK_EQ(stat_of("max_commit_ms"), 0);
+	CHECK_EQ(stat_of("commits"), commits + 1);
+	CHECK_EQ(sh("filesystem commit-stats -q"), -EINVAL);
+	CHECK_EQ(sh("filesystem commit-stats /nope"), -ENOENT);
+	host_console_capture(0);
+	cmd_fs_reset();
 	unlink(path);
 }
