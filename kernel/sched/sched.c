@@ -40,15 +40,16 @@
  *
  * Each queue is FIFO and shared by all CPUs: a CPU that switches takes the
  * task chosen above, so ready work spreads over the CPUs by itself and a
- * task runs wherever a CPU is free (it migrates at every switch). The idle task of a CPU runs when all queues
- * are empty. When a task becomes ready, kick() picks a CPU to switch: this
- * one if it idles, else another idle one, else (for a task of an earlier
- * queue) the one running the task of the latest queue; another CPU is
- * told by a reschedule IPI. A task runs until it sleeps, yields, or is
- * preempted: when its SLICE_TICKS-tick slice is used up and another ready
- * task may go first (one of its class or a better one; any, for a task
- * that is not INTERACTIVE, since a worse one may have starved), or at
- * once when a task of an earlier queue becomes ready.
+ * task runs wherever a CPU is free (it migrates at every switch). The
+ * idle task of a CPU runs when all queues are empty. When a task becomes
+ * ready, kick() picks a CPU to switch: this one if it idles, else another
+ * idle one, else (for a task of an earlier queue) the one running the
+ * task of the latest queue; another CPU is told by a reschedule IPI. A
+ * task runs until it sleeps, yields, or is preempted: when its
+ * SLICE_TICKS-tick slice is used up and another ready task may go first
+ * (one of its class or a better one; any, for a task that is not
+ * INTERACTIVE, since a worse one may have starved), or at once when a
+ * task of an earlier queue becomes ready.
  *
  * Preemption points: the way out of every interrupt (sched_irq_exit, on
  * the interrupted task's stack: isr.S saved all of its registers there)

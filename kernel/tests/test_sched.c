@@ -3,9 +3,9 @@
  * the timeout catches), also between CPUs, context-switch cost,
  * preemption (busy tasks on every CPU neither starve an interactive one
  * nor each other), a starved task of a worse class getting slices, tasks
- * spread over every CPU, task
- * churn (stack guard pages mapped and unmapped on all CPUs at once),
- * sleep length, and timer order and cancellation.
+ * spread over every CPU, task churn (stack guard pages mapped and
+ * unmapped on all CPUs at once), sleep length, and timer order and
+ * cancellation.
  *
  * Bounds on time are generous: under TCG a guest with more CPUs than the
  * host has cores waits for the host's scheduler too (tens of ms), and a
