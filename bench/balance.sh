@@ -13,6 +13,11 @@
 # Prints `RESULT name value unit`, the ghee/Linux ratios (Linux time /
 # ghee time: above 1 means ghee is faster) and, for each system, how
 # much slower send and balance ran together than alone (together/alone).
+# For ghee also the CPU time of each phase (from `cpus`' idle times) and
+# the floor of together/alone: the CPU time of both alone over the CPUs,
+# over the longer alone time. With the CPUs busy, the one that ends last
+# cannot do better, whatever the scheduler (with SMP=1 ghee's send and
+# balance each need about as much CPU as the other).
 # Every image must pass `btrfs check` after, and ghee's send streams
 # `btrfs receive --dump`. Needs root (loop mount) and btrfs-progs.
 # Settings: SMP (1), MEM (512M), ACCEL (tcg), BAL_MB; KERNELS
@@ -95,25 +100,32 @@ MACHINE=q35 TIMEOUT=${TIMEOUT:-3600} "$LB" script "$out/balance-linux.sh" \
 # the other (the first is "ghee", the next "ghee2", ...).
 ghee_run() {	# NAME KERNEL
 	echo "bench/balance: $1 ($2) in QEMU" >&2
-	printf '%s\n' "mount vda" \
-		"time btrfs balance start --full-balance /" "sync" \
-		"time send -q -f vdb /s10" \
+	printf '%s\n' "mount vda" "cpus" \
+		"time btrfs balance start --full-balance /" "cpus" "sync" "cpus" \
+		"time send -q -f vdb /s10" "cpus" \
 		"time btrfs balance start --full-balance / &" "time send -q -f vdc /s10" \
-		"wait" "umount /" "poweroff" |
+		"wait" "cpus" "umount /" "poweroff" |
 		KERNEL=$2 DISKS="$(disks "$1")" scripts/run.sh \
 		> "$out/balance-$1.log" 2>&1 ||
 		{ echo "bench/balance: the $1 run failed, see $out/balance-$1.log" >&2; return 1; }
 	awk -v o="$1" '{ sub(/\r$/, "") }
 	/^Done, had to relocate/ { done = 1; next }
 	/^time: / { if (done) b[nb++] = $2; else s[ns++] = $2; done = 0; next }
+	/^ *CPU +HWID / { nl++ }
+	/^ *[0-9]+ +[0-9]+ +online / { idle[nl] += $NF; if (nl == 1) ncpu++ }
 	{ done = 0 }
 	END {
-		if (nb != 2 || ns != 2) {
-			print "bench/balance: " o " printed " ns " send and " nb " balance times" > "/dev/stderr"
+		if (nb != 2 || ns != 2 || nl != 5) {
+			print "bench/balance: " o " printed " ns " send and " nb " balance times, " nl " CPU lists" > "/dev/stderr"
 			exit 1
 		}
 		printf "RESULT %s_send_alone_ms %d ms\nRESULT %s_balance_alone_ms %d ms\n", o, s[0], o, b[0]
 		printf "RESULT %s_send_during_ms %d ms\nRESULT %s_balance_during_ms %d ms\n", o, s[1], o, b[1]
+		# CPU time used (CPUs times the time, less their idle time)
+		last = s[1] > b[1] ? s[1] : b[1]
+		printf "RESULT %s_balance_alone_cpu_ms %d ms\n", o, ncpu * b[0] - (idle[2] - idle[1])
+		printf "RESULT %s_send_alone_cpu_ms %d ms\n", o, ncpu * s[0] - (idle[4] - idle[3])
+		printf "RESULT %s_together_cpu_ms %d ms\n", o, ncpu * last - (idle[5] - idle[4])
 	}' "$out/balance-$1.log" > "$out/balance-$1.txt" ||
 		{ echo "bench/balance: see $out/balance-$1.log" >&2; return 1; }
 }
@@ -139,7 +151,7 @@ done
 res=$out/balance-results.txt
 cat "$out/balance-linux.txt" $(printf "$out/balance-%s.txt " $names) > "$res"
 cat "$res"
-awk -v names="$names" '{ v[$2] = $3 } END {
+awk -v names="$names" -v smp="$SMP" '{ v[$2] = $3 } END {
 	split("send_alone balance_alone send_during balance_during", k, " ")
 	no = split(names, o, " ")
 	for (j = 1; j <= no; j++)
@@ -156,5 +168,13 @@ awk -v names="$names" '{ v[$2] = $3 } END {
 		       (sa > 0 ? v[o[i] "_send_during_ms"] / sa : 0)
 		printf "RESULT %s_balance_together_vs_alone %.2f x\n", o[i],
 		       (ba > 0 ? v[o[i] "_balance_during_ms"] / ba : 0)
+		if (o[i] == "linux")
+			continue
+		# Together, the CPUs do the work of both: the one ending last
+		# takes at least their CPU time over the CPUs, so with the
+		# CPUs busy no scheduling brings both under this ratio.
+		sc = v[o[i] "_send_alone_cpu_ms"]; bc = v[o[i] "_balance_alone_cpu_ms"]
+		printf "RESULT %s_together_vs_alone_floor %.2f x\n", o[i],
+		       (sc + bc) / (smp * (sa > ba ? sa : ba))
 	}
 }' "$res"

@@ -123,7 +123,7 @@ static int balance_task(void *arg)
 static int start_task(struct fs_info *fs)
 {
 	fs->balance_task = task_create("balance", balance_task, fs,
-				       TASK_PRIO_BACKGROUND);
+				       TASK_PRIO_NORMAL);
 	return fs->balance_task ? 0 : -ENOMEM;
 }
 

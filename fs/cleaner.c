@@ -425,6 +425,8 @@ static int cleaner(void *arg)
 int cleaner_start(struct fs_info *fs)
 {
 	completion_init(&fs->cleaner_kick);
+	/* BACKGROUND: nobody waits for it; the scheduler still gives it a
+	 * slice when it has waited long, so the locks it holds are let go */
 	fs->cleaner = task_create("btrfs-cleaner", cleaner, fs,
 				  TASK_PRIO_BACKGROUND);
 	return fs->cleaner ? 0 : -ENOMEM;

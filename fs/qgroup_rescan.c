@@ -105,9 +105,11 @@ int qgroup_rescan_start(struct fs_info *fs)
 	}
 	if (!fs->qgroup_rescan && qgroup_rescan_busy(fs->qgroups)) {
 		fs->qgroup_rescan_exiting = 0;
+		/* NORMAL: a command asked for it, and `quota rescan -w`
+		 * waits for it */
 		fs->qgroup_rescan = task_create("btrfs-qgroup-rescan",
 						rescan_task, fs,
-						TASK_PRIO_BACKGROUND);
+						TASK_PRIO_NORMAL);
 		if (!fs->qgroup_rescan)
 			ret = -ENOMEM;
 	}

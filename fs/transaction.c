@@ -564,8 +564,10 @@ static int committer(void *arg)
 /* Start the periodic commit task of a read-write mount. */
 int trans_start_committer(struct fs_info *fs)
 {
+	/* NORMAL, with the commands: every writer waits for a commit, so a
+	 * busy command must not keep it off the CPU */
 	fs->committer = task_create("btrfs-commit", committer, fs,
-				    TASK_PRIO_BACKGROUND);
+				    TASK_PRIO_NORMAL);
 	return fs->committer ? 0 : -ENOMEM;
 }
 

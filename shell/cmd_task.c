@@ -6,6 +6,7 @@
  * are threads; it has no built-in tests).
  */
 #include <errno.h>
+#include <string.h>
 
 #include <ghee/alloc.h>
 #include <ghee/console.h>
@@ -21,7 +22,7 @@
 #define PS_MAX 256	/* tasks listed at most */
 #define CPUS_MAX 64	/* CPUs listed at most */
 
-static const char *const prio_names[] = { "inter", "backgr" };
+static const char *const prio_names[] = { "inter", "normal", "backgr" };
 
 int cmd_ps(int argc, char **argv)
 {
@@ -143,19 +144,34 @@ static int spin_fn(void *arg)
 	return 0;
 }
 
+/* spin SECONDS: a busy task of its own, BACKGROUND, detached. spin -f
+ * SECONDS: busy in the command's own task (NORMAL, a foreground command
+ * or a `&` job), then the CPU time it got: how commands share the CPU. */
 int cmd_spin(int argc, char **argv)
 {
+	int here = argc == 3 && !strcmp(argv[1], "-f");
+	uint64_t s, cpu_ns, ns;
 	struct task *t;
-	uint64_t s;
 	int ret;
 
-	(void)argc;
-	ret = shell_parse_u64(argv[1], "SECONDS", &s);
+	if (argc == 3 && !here)
+		return -EINVAL;
+	ret = shell_parse_u64(argv[argc - 1], "SECONDS", &s);
 	if (ret < 0)
 		return ret;
 	if (s > 24ull * 3600) {
-		con_eprintf("spin: %s s is more than a day\n", argv[1]);
+		con_eprintf("spin: %s s is more than a day\n", argv[argc - 1]);
 		return -EINVAL;
+	}
+	if (here) {
+		cpu_ns = task_cpu_ns();
+		ns = time_ns();
+		ret = spin_fn((void *)(uintptr_t)s);
+		con_printf("spin: %llu ms of CPU in %llu ms\n",
+			   (unsigned long long)(task_cpu_ns() - cpu_ns) /
+				   1000000,
+			   (unsigned long long)(time_ns() - ns) / 1000000);
+		return ret;
 	}
 	t = task_create("spin", spin_fn, (void *)(uintptr_t)s,
 			TASK_PRIO_BACKGROUND);

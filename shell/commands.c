@@ -140,8 +140,9 @@ const struct shell_cmd shell_commands[] = {
 	  "returns the last one's status", 0, -1, cmd_wait },
 	{ "kill", "ID", "cancel a task or job (it stops at its next safe "
 	  "point)", 1, 1, cmd_kill },
-	{ "spin", "SECONDS", "start a busy background task (kill ID stops it)",
-	  1, 1, cmd_spin },
+	{ "spin", "[-f] SECONDS", "start a busy background task (kill ID stops "
+	  "it); -f: be busy in this command, then say its CPU time", 1, 2,
+	  cmd_spin },
 	{ "test", "[SUITE]", "run the kernel's self tests (KTAP)", 0, 1,
 	  cmd_test },
 	{ "bench", "", "kernel micro-benchmarks: switch, locks, kmalloc (ns)",

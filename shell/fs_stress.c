@@ -373,7 +373,7 @@ static int start_tasks(struct fs_stress *s)
 		snprintf(name, sizeof(name), "fss-%c%u", role_letter[t->role],
 			 t->nth);
 		t->task = task_create(name, role_fn[t->role], t,
-				      TASK_PRIO_BACKGROUND);
+				      TASK_PRIO_NORMAL);
 		if (t->task)
 			continue;
 		con_eprintf("fsstress: cannot start task %s\n", name);

@@ -7,7 +7,8 @@
  * (progress_add or task_should_stop returning "stop"), says what it
  * finished and returns -ECANCELED. A line ended by `&` starts a
  * background job: the shell prints its id (the task's id, so `kill ID`
- * and `ps` name it too) and reads the next line.
+ * and `ps` name it too) and reads the next line. Both kinds run in the
+ * NORMAL class and share the CPU; the shell's own task stays above them.
  * `jobs` lists the background jobs with their progress, `wait [ID...]`
  * waits for them and returns the last one's status.
  *
@@ -204,7 +205,6 @@ static int job_prepare(struct job *j, int argc, char **argv,
 	ret = pipeline_parse(j->argc, j->argv, j->ops, j->pl);
 	if (ret)
 		return ret;
-	j->pl->background = background;
 	return 0;
 }
 
@@ -222,10 +222,10 @@ int jobs_run(int argc, char **argv, const unsigned char *ops,
 	}
 	ret = job_prepare(j, argc, argv, ops, background);
 	if (ret == 0) {
-		/* named for its first command, not a leading "> FILE" */
+		/* named for its first command, not a leading "> FILE";
+		 * foreground or `&`, one class (kernel/sched/sched.c) */
 		t = task_create(j->pl->cmd[0].argv[0], job_main, j,
-				background ? TASK_PRIO_BACKGROUND :
-				TASK_PRIO_INTERACTIVE);
+				TASK_PRIO_NORMAL);
 		if (!t)
 			con_eprintf("error: no memory to run '%s'\n",
 				    argv[0]);

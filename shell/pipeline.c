@@ -343,8 +343,7 @@ static int start_members(struct pipeline *pl, struct member *m,
 		m[i].c = &pl->cmd[i];
 		m[i].ended_c = ended_c;
 		m[i].task = task_create(m[i].c->argv[0], member_main, &m[i],
-					pl->background ? TASK_PRIO_BACKGROUND :
-					TASK_PRIO_INTERACTIVE);
+					TASK_PRIO_NORMAL);
 		if (m[i].task)
 			continue;
 		con_eprintf("error: no memory for a task of the pipeline\n");

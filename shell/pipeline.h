@@ -25,7 +25,6 @@ struct pipeline_cmd {
 
 struct pipeline {
 	int n;				/* commands */
-	int background;			/* run at background priority */
 	struct pipeline_cmd cmd[PIPELINE_MAX];
 	/* each command's words and its NULL, in one array */
 	char *words[SHELL_ARGS_MAX + PIPELINE_MAX];

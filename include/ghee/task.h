@@ -19,12 +19,16 @@
 
 struct task;
 
-/* Scheduling classes: a ready task of a lower number always runs first;
- * tasks of one class share the CPU in time slices, round-robin. */
+/* Scheduling classes: a ready task of a lower number runs first, except
+ * that a ready NORMAL or BACKGROUND task that has waited long gets a slice
+ * (kernel/sched/sched.c); tasks of one class share the CPU in time slices,
+ * round-robin. */
 enum task_prio {
-	TASK_PRIO_INTERACTIVE = 0,	/* the shell, interrupt-woken work */
-	TASK_PRIO_BACKGROUND = 1,	/* long operations */
-	TASK_NR_PRIO = 2,
+	TASK_PRIO_INTERACTIVE = 0,	/* the shell: line editing, Ctrl-C */
+	TASK_PRIO_NORMAL = 1,		/* commands, foreground or `&`, and
+					 * the work they wait for (commits) */
+	TASK_PRIO_BACKGROUND = 2,	/* housekeeping: the cleaner, polling */
+	TASK_NR_PRIO = 3,
 };
 
 #define TASK_NAME_MAX 16	/* name bytes kept, NUL included */
@@ -60,7 +64,8 @@ int task_should_stop(void);
 void *task_local(void);
 void task_set_local(void *p);
 
-/* Let other ready tasks of the same or a higher class run. */
+/* Let other ready tasks of a better class, or of this one that did not
+ * use up their slice, run (kernel/sched/sched.c). */
 void task_yield(void);
 /* CPU time the calling task has used so far, nanoseconds: the work it
  * did, however many other tasks share the CPUs (time_ns() is not). */

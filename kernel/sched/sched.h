@@ -20,6 +20,9 @@
 
 #define TASK_PRIO_IDLE	TASK_NR_PRIO	/* only the per-CPU idle task */
 #define SLICE_TICKS	10		/* time slice, in ticks (10 ms) */
+#define STARVE_NS	100000000ull	/* a ready task that waited this long
+					 * runs before better classes (but
+					 * INTERACTIVE) */
 #define STACK_PAGES	8		/* 32 KiB per task, plus a guard page */
 
 enum task_state {
@@ -42,6 +45,10 @@ struct task {
 	struct list_head run_node;	/* [S] on a run queue while ready */
 	struct list_head all_node;	/* [S] on all_tasks */
 	int slice;			/* [C] ticks left in this slice */
+	uint64_t ready_ns;		/* [S] time_ns() when it began to wait
+					 * on its run queue */
+	int rotated;			/* [S] last queued for having used up
+					 * its slice (sched.c: levels) */
 	uint64_t cpu_ns;		/* [S] CPU time up to run_start */
 	uint64_t run_start;		/* [S] time_ns() when last switched in */
 	int stop;			/* [a] task_stop() was called */

@@ -113,7 +113,7 @@ static int contended(const char *name, int (*fn)(void *arg), uint64_t ops)
 
 	for (i = 0; i < n; i++) {
 		t[i] = task_create("b_worker", fn, (void *)(uintptr_t)ops,
-				   TASK_PRIO_INTERACTIVE);
+				   TASK_PRIO_NORMAL);
 		if (!t[i])
 			ret = -ENOMEM;
 	}

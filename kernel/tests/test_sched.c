@@ -1,10 +1,11 @@
 /*
  * Scheduler tests: wakeups under stress (a lost one hangs a waiter, which
  * the timeout catches), also between CPUs, context-switch cost,
- * preemption (busy background tasks on every CPU neither starve an
- * interactive one nor each other), tasks spread over every CPU, task
- * churn (stack guard pages mapped and unmapped on all CPUs at once),
- * sleep length, and timer order and cancellation.
+ * preemption (busy tasks on every CPU neither starve an interactive one
+ * nor each other), a starved task of a worse class getting slices, tasks
+ * spread over every CPU, task churn (stack guard pages mapped and
+ * unmapped on all CPUs at once), sleep length, and timer order and
+ * cancellation.
  *
  * Bounds on time are generous: under TCG a guest with more CPUs than the
  * host has cores waits for the host's scheduler too (tens of ms), and a
@@ -211,15 +212,14 @@ static uint64_t cpu_ns_of(int id, int *cpu)
 
 #define SPINNERS_MAX	(2 * NR_CPUS_MAX + 1)
 
-/* Start n background spinners (at most SPINNERS_MAX); returns how many
+/* Start n spinners of class prio (at most SPINNERS_MAX); returns how many
  * started. */
-static int spinners_start(struct task **t, int n)
+static int spinners_start(struct task **t, int n, enum task_prio prio)
 {
 	int i;
 
 	for (i = 0; i < n; i++) {
-		t[i] = task_create("t_spin", spin_fn, (void *)10000ul,
-				   TASK_PRIO_BACKGROUND);
+		t[i] = task_create("t_spin", spin_fn, (void *)10000ul, prio);
 		if (!t[i])
 			break;
 	}
@@ -236,22 +236,39 @@ static void spinners_stop(struct task **t, int n)
 		task_join(t[i]);
 }
 
-KTEST(sched, interactive_beats_busy_background)
+/* Sleep 2 ms 50 times; the worst lateness in *arg. */
+static int lateness_fn(void *arg)
 {
-	struct task *t[SPINNERS_MAX];
-	uint64_t worst = 0, t0, late;
-	int i, n, want = nr_cpus + 1;
+	uint64_t *worst = arg, t0, late;
+	int i;
 
-	n = spinners_start(t, want);
-	KEXPECT_EQ(n, want);
 	msleep(20);
 	for (i = 0; i < 50; i++) {
 		t0 = time_ns();
 		msleep(2);
 		late = time_ns() - t0 - 2000000;
-		if (late > worst)
-			worst = late;
+		if (late > *worst)
+			*worst = late;
 	}
+	return 0;
+}
+
+KTEST(sched, interactive_beats_busy_background)
+{
+	struct task *t[SPINNERS_MAX], *sleeper;
+	uint64_t worst = 0;
+	int n, want = nr_cpus + 1;
+
+	/* Busy commands and busy housekeeping (which starves, so gets a
+	 * slice now and then): the shell's class wakes through both. */
+	n = spinners_start(t, want, TASK_PRIO_NORMAL);
+	n += spinners_start(t + n, 1, TASK_PRIO_BACKGROUND);
+	KEXPECT_EQ(n, want + 1);
+	sleeper = task_create("t_late", lateness_fn, &worst,
+			      TASK_PRIO_INTERACTIVE);
+	KEXPECT(sleeper != NULL);
+	if (sleeper)
+		task_join(sleeper);
 	spinners_stop(t, n);
 	ktest_note("worst wakeup lateness %lu us with %d spinners on %d CPUs",
 		   (unsigned long)(worst / 1000), n, nr_cpus);
@@ -269,7 +286,7 @@ KTEST(sched, preemption_fairness)
 	uint64_t ns[SPINNERS_MAX], lo = ~0ull, hi = 0;
 	int i, n, want = 2 * nr_cpus + 1;
 
-	n = spinners_start(t, want);
+	n = spinners_start(t, want, TASK_PRIO_NORMAL);
 	KEXPECT_EQ(n, want);
 	msleep(600);
 	for (i = 0; i < n; i++) {
@@ -286,13 +303,40 @@ KTEST(sched, preemption_fairness)
 	KEXPECT(lo * 10 > hi);
 }
 
+KTEST(sched, starved_background_gets_slices)
+{
+	struct task *t[SPINNERS_MAX];
+	uint64_t bg, lo = ~0ull, ns;
+	int i, n, want = nr_cpus + 1;
+
+	/* A busy command on every CPU, and housekeeping (say the cleaner,
+	 * holding a lock the commit waits for) ready beside them. */
+	n = spinners_start(t, nr_cpus, TASK_PRIO_NORMAL);
+	n += spinners_start(t + n, 1, TASK_PRIO_BACKGROUND);
+	KEXPECT_EQ(n, want);
+	msleep(1000);
+	for (i = 0; i < n - 1; i++) {
+		ns = cpu_ns_of(task_id(t[i]), NULL);
+		lo = ns < lo ? ns : lo;
+	}
+	bg = cpu_ns_of(task_id(t[n - 1]), NULL);
+	spinners_stop(t, n);
+	ktest_note("%d busy NORMAL tasks on %d CPUs: a BACKGROUND one got "
+		   "%lu ms of CPU in 1 s (the least NORMAL one %lu ms)",
+		   n - 1, nr_cpus, (unsigned long)(bg / 1000000),
+		   (unsigned long)(lo / 1000000));
+	/* Starved, it would get nothing; it gets about a slice every
+	 * STARVE_NS (10 of 110 ms). Loose bound: a loaded host. */
+	KEXPECT(bg * 50 > lo);
+}
+
 KTEST(sched, tasks_spread_over_cpus)
 {
 	struct task *t[SPINNERS_MAX];
 	uint64_t seen = 0, all = (nr_cpus >= 64) ? ~0ull : (1ull << nr_cpus) - 1;
 	int i, n, cpu, round;
 
-	n = spinners_start(t, nr_cpus);
+	n = spinners_start(t, nr_cpus, TASK_PRIO_NORMAL);
 	KEXPECT_EQ(n, nr_cpus);
 	for (round = 0; round < 200 && (seen & all) != all; round++) {
 		msleep(5);

@@ -1,7 +1,8 @@
 """Kernel core: the in-kernel self tests on one CPU and on four (each
 in-kernel case counted on its own), the CPUs and RAM above 4 GiB seen
 from the shell, the scheduler seen from the shell (a busy background task
-does not starve the shell; ps, kill, sleep), the clock against the host's."""
+does not starve the shell; a `&` job shares the CPU with a foreground
+command; ps, kill, sleep), the clock against the host's."""
 import re
 import time
 
@@ -135,6 +136,30 @@ def test_spinner_does_not_starve_shell(ctx):
         time.sleep(0.1)
     out = g.cmd("kill %d" % tid)
     assert "no task %d" % tid in out, out
+
+
+def test_background_job_shares_with_foreground(ctx):
+    """A `&` job and a foreground command are one class: on one CPU a
+    busy foreground command leaves a busy `&` job about half of the CPU
+    (a lower class for `&` jobs gave it nothing while the foreground one
+    ran, so a balance started with `&` waited for a foreground send)."""
+    g = booted(ctx)
+    assert re.match(r"\[\d+\] spin -f 3", g.cmd("spin -f 3 &"))
+    fg = g.cmd("spin -f 1")
+    bg = g.cmd("wait")
+    spins = re.findall(r"^spin: (\d+) ms of CPU in (\d+) ms$", fg + bg, re.M)
+    assert len(spins) == 2, (fg, bg)
+    (fg_cpu, fg_wall), (bg_cpu, bg_wall) = [(int(c), int(w)) for c, w in spins]
+    ctx.note("foreground: %d ms of CPU in %d ms; `&` job: %d in %d ms" % (
+        fg_cpu, fg_wall, bg_cpu, bg_wall))
+    assert fg_wall >= 1000 and bg_wall >= 3000, spins
+    # Sharing in slices gives the foreground one about half; alone it
+    # would have all of it. The bounds are loose for a loaded host.
+    assert fg_cpu < 0.8 * fg_wall, spins
+    assert bg_cpu > 0.3 * bg_wall, spins
+    rows = ps_rows(g.cmd("ps"))
+    assert rows[1][3] == "inter", rows
+    assert [r for r in rows.values() if r[1] == "ps" and r[3] == "normal"], rows
 
 
 def test_ps_lists_idle_and_shell(ctx):
