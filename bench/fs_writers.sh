@@ -30,7 +30,7 @@ run_one() {
 	ndirs=$((NFILES / w / PER_DIR))
 	[ "$ndirs" -ge 1 ] || { echo "bench/fs_writers: NFILES too small" >&2; exit 1; }
 	rm -f "$img"
-	fallocate -l 2G "$img" || exit 1
+	fallocate -l 1G "$img" || exit 1
 	cmds="mkfs vda
 mount vda"
 	for i in $(seq 0 $((w - 1))); do
