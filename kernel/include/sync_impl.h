@@ -13,16 +13,15 @@
 
 struct task;
 
-/* Ticket spinlock: next is taken by each locker, owner is served. */
+/* Test-and-set spinlock (kernel/sync/spinlock.c says why not tickets). */
 struct spinlock {
-	volatile uint32_t next;		/* [a] next ticket to hand out */
-	volatile uint32_t owner;	/* [a] ticket being served */
+	uint32_t taken;			/* [a] 1 while held */
 	int holder;			/* [lock] CPU id + 1 of the holder, 0 */
 	const char *name;		/* [I] for debug messages */
 	uint16_t class;			/* [a] lockdep class, 0: not looked up */
 };
 
-#define SPINLOCK_INIT(n) { 0, 0, 0, n, 0 }
+#define SPINLOCK_INIT(n) { 0, 0, n, 0 }
 
 /* Tasks waiting for a condition (kernel/sched/wait.c). */
 struct wait_queue {
