@@ -191,22 +191,21 @@ struct acct {
 	u32 nq, qcap;
 };
 
-/* The subvolumes reaching extent e before this commit's changes: at the
- * commit roots, plus a snapshot counted without a walk wherever its
- * source reached (qgroup_snapshot.c): its root block, and all below the
- * source's root block but that block. */
-static int old_roots(struct acct *a, const struct qgroup_ext *e, u32 *old)
+/* The subvolumes reaching the extent at bytenr before this commit's
+ * changes, from raw, its set at the commit roots: plus a snapshot
+ * counted without a walk wherever its source reached
+ * (qgroup_snapshot.c): its root block, and all below the source's root
+ * block but that block. */
+static int snap_adjust(struct acct *a, u64 bytenr, u32 raw, u32 *old)
 {
 	const struct qgroup_snap *sn = &a->q->snap;
-	int ret = roots_of(a->at_commit, e, old);
 
-	if (ret || !a->q->has_snap)
-		return ret;
-	if (e->bytenr == sn->snap_root ||
-	    (e->bytenr != sn->src_root &&
-	     rootsets_has(&a->sets, *old, sn->src)))
-		ret = rootsets_add(&a->sets, *old, sn->id, old);
-	return ret;
+	*old = raw;
+	if (a->q->has_snap &&
+	    (bytenr == sn->snap_root ||
+	     (bytenr != sn->src_root && rootsets_has(&a->sets, raw, sn->src))))
+		return rootsets_add(&a->sets, raw, sn->id, old);
+	return 0;
 }
 
 /* Apply the change of size bytes' set from old to new_ (both sorted):
@@ -326,15 +325,58 @@ static int block_info(struct fs_info *fs, const struct qgroup_ext *e,
 	return ret;
 }
 
-/* Queue what tree block e points at: its children, or its leaf's data
- * extents. */
-static int queue_children(struct acct *a, const struct qgroup_ext *e)
+/* Whether the data extent at bytenr has one reference in all in the
+ * current extent tree: one file extent item, in one leaf, points at it.
+ * Returns 1, 0, or <0. */
+static int one_ref(struct fs_info *fs, u64 bytenr)
+{
+	struct ctree_path p;
+	struct key k;
+	const u8 *d;
+	u32 size;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = extent_item_search(&fs->extent_root, bytenr, &p, &k);
+	if (ret == 0) {
+		d = ctree_item_ptr(&p, &size);
+		ret = k.type == BTRFS_EXTENT_ITEM_KEY &&
+		      size >= sizeof(struct d_extent_item) &&
+		      D_GET64(struct d_extent_item, d, refs) == 1;
+	} else if (ret == 1) {
+		ret = 0;	/* no extent item: the walk says why */
+	}
+	ctree_path_release(&p);
+	return ret;
+}
+
+/*
+ * Queue what tree block e points at: its children, or its leaf's data
+ * extents; e's set changed from raw (at the commit roots, before the
+ * snapshot rule of snap_adjust) to new_.
+ *
+ * A data extent that only the leaf reaches is counted here with the
+ * leaf's change, without a walk: when the leaf was there at the last
+ * commit (raw is not empty: the same block in both views, since a block
+ * freed in this transaction keeps its address until the commit), the
+ * extent's references did not change in this commit (no head queued
+ * it: every head is queued before any child) and the extent has one
+ * reference in all, the one item pointing at it is the leaf's in both
+ * views, and its set is the leaf's. (A copy relocation made keeps the
+ * old generation: the generation cannot say whether a block is new.) This is a drop's common case: a deleted snapshot's
+ * reference on a block it shares with the live subvolume goes, every
+ * extent below changes its set, and each costs a lookup of its extent
+ * item instead of a walk in each view.
+ */
+static int queue_children(struct acct *a, const struct qgroup_ext *e,
+			  u32 raw, u32 new_)
 {
 	struct tb_expect exp = { BTRFS_FS_TREE_OBJECTID, 0, e->level, 0,
 				 { 0, 0, 0 } };
 	struct tree_block *b;
-	u32 i, size;
-	int ret = block_info(a->fs, e, &exp.generation, &exp.level);
+	u64 bytes = 0, first = 0;
+	u32 i, size, old;
+	int ret = block_info(a->fs, e, &exp.generation, &exp.level), as;
 
 	if (ret)
 		return ret == 1 ? 0 : ret;	/* gone: its refs went too */
@@ -363,11 +405,26 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e)
 		c.num_bytes = D_GET64(struct d_file_extent_item, d,
 				      disk_num_bytes);
 		c.is_data = 1;
-		if (c.bytenr)
+		if (!c.bytenr || u64map_get(&a->seen, c.bytenr, NULL) == 0)
+			continue;	/* none, or queued: counted there */
+		as = raw ? one_ref(a->fs, c.bytenr) : 0;
+		if (as == 0)
 			ret = queue_ext(a, &c);
+		else if (as < 0)
+			ret = as;
+		else if (!qgroup_rescan_busy(a->q) ||
+			 c.bytenr < a->q->rescan_progress) {
+			bytes += c.num_bytes;
+			first = c.bytenr;
+		}
 	}
 	if (b)
 		tree_block_put(b);
+	/* the snapshot rule is the same for every data extent */
+	if (ret == 0 && bytes)
+		ret = snap_adjust(a, first, raw, &old);
+	if (ret == 0 && bytes && old != new_)
+		ret = count_change(a, old, new_, bytes);
 	return ret;
 }
 
@@ -396,13 +453,15 @@ static int bound_memory(struct acct *a)
  * changed. */
 static int account_queue(struct acct *a)
 {
-	u32 i, old, new_;
+	u32 i, raw, old, new_;
 	int ret = 0;
 
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
-		ret = old_roots(a, &e, &old);
+		ret = roots_of(a->at_commit, &e, &raw);
+		if (ret == 0)
+			ret = snap_adjust(a, e.bytenr, raw, &old);
 		if (ret == 0)
 			ret = roots_of(a->at_current, &e, &new_);
 		if (ret || old == new_)
@@ -413,7 +472,7 @@ static int account_queue(struct acct *a)
 		    e.bytenr < a->q->rescan_progress)
 			ret = count_change(a, old, new_, e.num_bytes);
 		if (ret == 0 && !e.is_data && new_)
-			ret = queue_children(a, &e);
+			ret = queue_children(a, &e, raw, new_);
 		if (ret == 0)
 			ret = bound_memory(a);
 	}
