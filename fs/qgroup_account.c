@@ -325,29 +325,40 @@ static int block_info(struct fs_info *fs, const struct qgroup_ext *e,
 	return ret;
 }
 
-/* Whether the data extent at bytenr has one reference in all in the
- * current extent tree: one file extent item, in one leaf, points at it.
- * Returns 1, 0, or <0. */
-static int one_ref(struct fs_info *fs, u64 bytenr)
+/*
+ * Whether data extent c has one reference in all in the current extent
+ * tree: one file extent item, in one leaf, points at it. Returns 1, 0,
+ * or <0. p holds the extent-tree leaf of the last look-up, searched
+ * first: a leaf's extents mostly lie together in the extent tree (a
+ * file's are allocated one after another), so a leaf's look-ups cost a
+ * search or two, not one each.
+ */
+static int one_ref(struct fs_info *fs, struct ctree_path *p,
+		   const struct qgroup_ext *c)
 {
-	struct ctree_path p;
-	struct key k;
+	struct key k = { c->bytenr, BTRFS_EXTENT_ITEM_KEY, c->num_bytes };
+	const struct tree_block *leaf = p->nodes[0];
+	struct key first, last;
 	const u8 *d;
-	u32 size;
-	int ret;
+	u32 n = leaf ? tb_nritems(leaf) : 0, size;
+	int ret, slot;
 
-	ctree_path_init(&p);
-	ret = extent_item_search(&fs->extent_root, bytenr, &p, &k);
-	if (ret == 0) {
-		d = ctree_item_ptr(&p, &size);
-		ret = k.type == BTRFS_EXTENT_ITEM_KEY &&
-		      size >= sizeof(struct d_extent_item) &&
-		      D_GET64(struct d_extent_item, d, refs) == 1;
-	} else if (ret == 1) {
-		ret = 0;	/* no extent item: the walk says why */
+	if (n) {
+		tb_item_key(leaf, 0, &first);
+		tb_item_key(leaf, n - 1, &last);
 	}
-	ctree_path_release(&p);
-	return ret;
+	if (n && key_cmp(&first, &k) <= 0 && key_cmp(&k, &last) <= 0) {
+		ret = ctree_bin_search(leaf, &k, &slot);
+		p->slots[0] = slot;
+	} else {
+		ctree_path_release(p);
+		ret = ctree_search_slot(&fs->extent_root, &k, p);
+	}
+	if (ret)
+		return ret < 0 ? ret : 0;	/* none: the walk says why */
+	d = ctree_item_ptr(p, &size);
+	return size >= sizeof(struct d_extent_item) &&
+	       D_GET64(struct d_extent_item, d, refs) == 1;
 }
 
 /*
@@ -374,12 +385,14 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e,
 	struct tb_expect exp = { BTRFS_FS_TREE_OBJECTID, 0, e->level, 0,
 				 { 0, 0, 0 } };
 	struct tree_block *b;
+	struct ctree_path p;	/* one_ref's */
 	u64 bytes = 0, first = 0;
 	u32 i, size, old;
 	int ret = block_info(a->fs, e, &exp.generation, &exp.level), as;
 
 	if (ret)
 		return ret == 1 ? 0 : ret;	/* gone: its refs went too */
+	ctree_path_init(&p);
 	ret = tree_block_read(a->fs, e->bytenr, &exp, &b);
 	for (i = 0; ret == 0 && i < tb_nritems(b); i++) {
 		struct qgroup_ext c = { 0, 0, 0, 0 };
@@ -407,7 +420,7 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e,
 		c.is_data = 1;
 		if (!c.bytenr || u64map_get(&a->seen, c.bytenr, NULL) == 0)
 			continue;	/* none, or queued: counted there */
-		as = raw ? one_ref(a->fs, c.bytenr) : 0;
+		as = raw ? one_ref(a->fs, &p, &c) : 0;
 		if (as == 0)
 			ret = queue_ext(a, &c);
 		else if (as < 0)
@@ -418,6 +431,7 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e,
 			first = c.bytenr;
 		}
 	}
+	ctree_path_release(&p);
 	if (b)
 		tree_block_put(b);
 	/* the snapshot rule is the same for every data extent */
