@@ -75,6 +75,8 @@
 /* Bytes of sets and blocks resolved a commit keeps at most (past it they
  * are counted and forgotten: bound_memory). */
 #define MEMORY_BOUND (64ULL << 20)
+/* Leaves q->single_leaves holds at most (16 bytes each, twice over). */
+#define SINGLE_LEAVES_MAX (1u << 18)
 
 /* An extent whose references changed in the running transaction. */
 struct qgroup_ext {
@@ -361,6 +363,19 @@ static int one_ref(struct fs_info *fs, struct ctree_path *p,
 	       D_GET64(struct d_extent_item, d, refs) == 1;
 }
 
+/* Count bytes of data extents whose set is their leaf's, which changed
+ * from raw (at the commit roots, before the snapshot rule) to new_. */
+static int count_data(struct acct *a, u32 raw, u32 new_, u64 bytes)
+{
+	u32 old;
+	/* 0 is no tree block's address: the rule for a data extent */
+	int ret = bytes ? snap_adjust(a, 0, raw, &old) : 0;
+
+	if (ret == 0 && bytes && old != new_)
+		ret = count_change(a, old, new_, bytes);
+	return ret;
+}
+
 /*
  * Queue what tree block e points at: its children, or its leaf's data
  * extents; e's set changed from raw (at the commit roots, before the
@@ -374,22 +389,35 @@ static int one_ref(struct fs_info *fs, struct ctree_path *p,
  * it: every head is queued before any child) and the extent has one
  * reference in all, the one item pointing at it is the leaf's in both
  * views, and its set is the leaf's. (A copy relocation made keeps the
- * old generation: the generation cannot say whether a block is new.) This is a drop's common case: a deleted snapshot's
- * reference on a block it shares with the live subvolume goes, every
- * extent below changes its set, and each costs a lookup of its extent
- * item instead of a walk in each view.
+ * old generation: the generation cannot say whether a block is new.)
+ * This is a drop's common case: a deleted snapshot's reference on a
+ * block it shares with the live subvolume goes, every extent below
+ * changes its set, and each costs a lookup of its extent item instead
+ * of a walk in each view.
+ *
+ * A leaf all of whose data extents are so is remembered with their
+ * bytes (q->single_leaves), and the next commits that meet it (the drop
+ * of the next snapshot sharing it) count them without reading it. That
+ * stays true while the leaf stays, unless one of its extents gains a
+ * reference, which empties the memory (single_stale): an extent's one
+ * reference cannot go while the leaf holds the item, and no other
+ * extent's reference can come into a leaf, which never changes.
  */
 static int queue_children(struct acct *a, const struct qgroup_ext *e,
 			  u32 raw, u32 new_)
 {
 	struct tb_expect exp = { BTRFS_FS_TREE_OBJECTID, 0, e->level, 0,
 				 { 0, 0, 0 } };
-	struct tree_block *b;
+	struct u64map *single = &a->q->single_leaves;
+	struct tree_block *b = NULL;
 	struct ctree_path p;	/* one_ref's */
-	u64 bytes = 0, first = 0;
-	u32 i, size, old;
-	int ret = block_info(a->fs, e, &exp.generation, &exp.level), as;
+	u64 bytes = 0;
+	u32 i, size;
+	int ret, as, all = raw && !qgroup_rescan_busy(a->q);
 
+	if (all && u64map_get(single, e->bytenr, &bytes) == 0)
+		return count_data(a, raw, new_, bytes);
+	ret = block_info(a->fs, e, &exp.generation, &exp.level);
 	if (ret)
 		return ret == 1 ? 0 : ret;	/* gone: its refs went too */
 	ctree_path_init(&p);
@@ -418,28 +446,30 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e,
 		c.num_bytes = D_GET64(struct d_file_extent_item, d,
 				      disk_num_bytes);
 		c.is_data = 1;
-		if (!c.bytenr || u64map_get(&a->seen, c.bytenr, NULL) == 0)
-			continue;	/* none, or queued: counted there */
+		if (!c.bytenr)
+			continue;
+		if (u64map_get(&a->seen, c.bytenr, NULL) == 0) {
+			all = 0;	/* queued: counted there */
+			continue;
+		}
 		as = raw ? one_ref(a->fs, &p, &c) : 0;
-		if (as == 0)
+		if (as == 0) {
+			all = 0;
 			ret = queue_ext(a, &c);
-		else if (as < 0)
+		} else if (as < 0) {
 			ret = as;
-		else if (!qgroup_rescan_busy(a->q) ||
-			 c.bytenr < a->q->rescan_progress) {
+		} else if (!qgroup_rescan_busy(a->q) ||
+			   c.bytenr < a->q->rescan_progress) {
 			bytes += c.num_bytes;
-			first = c.bytenr;
 		}
 	}
 	ctree_path_release(&p);
+	if (ret == 0 && all && tb_level(b) == 0 &&
+	    single->n < SINGLE_LEAVES_MAX)
+		ret = u64map_put(single, e->bytenr, &bytes);
 	if (b)
 		tree_block_put(b);
-	/* the snapshot rule is the same for every data extent */
-	if (ret == 0 && bytes)
-		ret = snap_adjust(a, first, raw, &old);
-	if (ret == 0 && bytes && old != new_)
-		ret = count_change(a, old, new_, bytes);
-	return ret;
+	return ret ? ret : count_data(a, raw, new_, bytes);
 }
 
 /*
@@ -478,6 +508,10 @@ static int account_queue(struct acct *a)
 			ret = snap_adjust(a, e.bytenr, raw, &old);
 		if (ret == 0)
 			ret = roots_of(a->at_current, &e, &new_);
+		/* a block no tree reaches is gone: its address may come
+		 * back as another block */
+		if (ret == 0 && !e.is_data && !new_)
+			u64map_remove(&a->q->single_leaves, e.bytenr);
 		if (ret || old == new_)
 			continue;
 		/* An extent a rescan has not reached is counted when it
@@ -604,6 +638,17 @@ static int snapshot_copy_refs(const struct qgroup_table *q,
 	return 1;
 }
 
+/* Does head h add a reference (of any kind: a converted one too)? */
+static int gains_ref(const struct dref_head *h)
+{
+	struct dref *r;
+
+	list_for_each_entry(r, &h->refs, struct dref, head_link)
+		if (r->mod > 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Record that delayed-ref head h is being applied, when it can change
  * which subvolumes reach its extent (extent_run_head, in the commit).
@@ -615,7 +660,11 @@ int qgroup_record_head(struct trans *t, const struct dref_head *h)
 	struct qgroup_ext *e;
 	int ret;
 
-	if (!q || (h->must_insert && h->nrefs == 0) || h->nrefs == 0 ||
+	if (!q)
+		return 0;
+	if (h->is_data && !h->must_insert && gains_ref(h))
+		q->single_stale = 1;
+	if ((h->must_insert && h->nrefs == 0) || h->nrefs == 0 ||
 	    snapshot_copy_refs(q, h))
 		return 0;
 	if (!h->is_data) {
@@ -663,6 +712,10 @@ int qgroup_account_commit(struct trans *t)
 	if (a.q->rescan) {
 		rescan_begin(a.q);
 		a.q->rescan = 0;
+	}
+	if (a.q->single_stale) {
+		u64map_free(&a.q->single_leaves);
+		a.q->single_stale = 0;
 	}
 	ret = backref_cache_new(a.fs, BACKREF_COMMIT, &a.sets, &a.at_commit);
 	if (ret == 0)
