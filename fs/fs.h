@@ -532,6 +532,9 @@ struct fs_check_report {
 	uint64_t chunks;	/* chunk items */
 	uint64_t dev_extents;	/* device extent items */
 	uint64_t csum_bytes;	/* bytes of data with checksums */
+	uint64_t sums_needed;	/* file extents whose data was looked up
+				 * for checksums: once per leaf, however
+				 * many trees share it */
 	uint64_t inodes;	/* inodes of subvolume trees */
 	uint64_t dir_entries;	/* directory index entries */
 	uint64_t errors;	/* problems found */

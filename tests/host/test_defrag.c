@@ -330,8 +330,13 @@ static void reference_case(const struct scale *s)
 		CHECK_OK(open_fs(bytes, &dev, &fs));
 	}
 	CHECK_OK(fs_subvol_create(fs, "/sv"));
+	t0 = time_ns();
+	c0 = cpu_ns();
 	CHECK_OK(write_file(fs, "/sv/f", s->file, &f));
 	CHECK_OK(snapshots(fs, s->snaps));
+	printf("# setup (write, %u snapshots): %.2f s (CPU %.2f s), "
+	       "resident %llu MiB\n", s->snaps, (time_ns() - t0) / 1e9,
+	       (cpu_ns() - c0) / 1e9, (unsigned long long)(rss_now() >> 20));
 	before = used(fs);
 	rss_peak_reset();
 	rss0 = rss_now();
