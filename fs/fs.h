@@ -218,6 +218,8 @@ struct fs_defrag_report {
 	uint64_t longest_step_cpu_ns; /* the most CPU time one took (on a
 				 * loaded machine, far less than its
 				 * wall time) */
+	uint64_t most_step_blocks; /* the most tree blocks one commit
+				 * copied or freed */
 };
 int fs_defrag(struct fs_info *fs, struct fs_ino ino,
 	      const struct fs_defrag_opts *o, struct fs_defrag_report *rep);
