@@ -419,6 +419,7 @@ static int remember(struct defrag *d, const struct tree_block *b, u64 out)
 		ret = memo_put(&d->made, out, 0, orig);
 	if (ret || d->stopped)
 		return ret ? ret : u64map_put(&d->partial, b->start, NULL);
+	u64map_remove(&d->partial, b->start);
 	if (orig != b->start) {
 		ret = memo_put(&d->memo, orig, tb_generation(b), out);
 		u64map_remove(&d->partial, orig);
