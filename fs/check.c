@@ -209,41 +209,52 @@ int check_read_items(struct check *c, const struct commit_tree *t,
 	return ret < 0 ? ret : 0;
 }
 
-/* Add bytenr to set s (a hash set of block addresses); *was says
- * whether it was there already. 0 or -ENOMEM. */
+/* The slot of set s (a hash set of block addresses, not empty) holding
+ * bytenr, or the empty one where it would go. */
+static u64 set_slot(const struct vec *s, u64 bytenr)
+{
+	const u64 *tab = s->v;
+	u64 i, mask = s->cap - 1;
+
+	for (i = bytenr / 4096 & mask; tab[i] && tab[i] != bytenr;
+	     i = (i + 1) & mask)
+		;
+	return i;
+}
+
+/* Add bytenr to set s; *was says whether it was there already. 0 or
+ * -ENOMEM. */
 int check_set_add(struct vec *s, u64 bytenr, int *was)
 {
-	u64 *tab = s->v, i, mask;
+	u64 *tab = s->v, i;
 
 	if (s->n * 2 >= s->cap) {
 		u64 cap = s->cap ? s->cap * 2 : 1024, j;
-		u64 *nt = kzalloc(cap * sizeof(u64));
+		struct vec grown = { kzalloc(cap * sizeof(u64)), 0, cap,
+				     sizeof(u64) };
 
-		if (!nt)
+		if (!grown.v)
 			return -ENOMEM;
-		for (j = 0; j < s->cap; j++) {
-			if (!tab[j])
-				continue;
-			for (i = tab[j] / 4096 & (cap - 1); nt[i];
-			     i = (i + 1) & (cap - 1))
-				;
-			nt[i] = tab[j];
-		}
+		for (j = 0; j < s->cap; j++)
+			if (tab[j])
+				((u64 *)grown.v)[set_slot(&grown, tab[j])] =
+					tab[j];
 		kfree(tab);
-		s->v = tab = nt;
+		s->v = tab = grown.v;
 		s->cap = cap;
 	}
-	mask = s->cap - 1;
-	for (i = bytenr / 4096 & mask; tab[i]; i = (i + 1) & mask) {
-		if (tab[i] == bytenr) {
-			*was = 1;
-			return 0;
-		}
+	i = set_slot(s, bytenr);
+	*was = tab[i] == bytenr;
+	if (!*was) {
+		tab[i] = bytenr;
+		s->n++;
 	}
-	tab[i] = bytenr;
-	s->n++;
-	*was = 0;
 	return 0;
+}
+
+int check_set_has(const struct vec *s, u64 bytenr)
+{
+	return s->cap && ((const u64 *)s->v)[set_slot(s, bytenr)] == bytenr;
 }
 
 /* Record one found reference to a tree block. */
@@ -506,6 +517,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	c.drops.elem = sizeof(struct cdrop);
 	c.seen.elem = sizeof(u64);
 	c.data_leaves.elem = sizeof(u64);
+	c.sum_leaves.elem = sizeof(u64);
 	c.need_csum.elem = sizeof(struct cneed);
 	ret = commit_reader_begin(fs, &c.cr);
 	if (ret)
@@ -521,6 +533,7 @@ int fs_check(struct fs_info *fs, struct fs_check_report *rep)
 	vec_free(&c.drops);
 	vec_free(&c.seen);
 	vec_free(&c.data_leaves);
+	vec_free(&c.sum_leaves);
 	vec_free(&c.need_csum);
 	if (ret == 0 && rep->errors)	/* unread blocks: not known corrupt */
 		ret = c.read_errors ? -EIO : -EUCLEAN;

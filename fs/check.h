@@ -92,6 +92,9 @@ struct check {
 	struct vec seen;	/* u64 hash set of visited tree blocks */
 	struct vec data_leaves;	/* u64 hash set of leaves whose file
 				 * extents were counted */
+	struct vec sum_leaves;	/* u64 hash set of leaves whose file
+				 * extents' need for sums was recorded
+				 * whole (check_inode.c, new_leaf) */
 	struct vec need_csum;	/* struct cneed, from the subvolume trees */
 	u64 read_errors;	/* tree walks a device error cut short: the
 				 * check is incomplete */
@@ -107,6 +110,7 @@ void *vec_find(const struct vec *v, u64 key, size_t key_off);
 u64 vec_first_ending_after(const struct vec *v, u64 pos);
 void vec_free(struct vec *v);
 int check_set_add(struct vec *s, u64 bytenr, int *was);
+int check_set_has(const struct vec *s, u64 bytenr);
 const struct cdrop *check_find_drop(const struct check *c, u64 id);
 static inline void *vec_at(const struct vec *v, u64 i)
 {

@@ -128,6 +128,7 @@ int check_csums(struct check *c)
 		return 0;
 	}
 	ret = check_read_items(c, t, csum_item, &runs);
+	c->rep->sums_needed = c->need_csum.n;
 	for (i = 0; ret == 0 && i < c->need_csum.n; i++)
 		check_covered(c, &runs, vec_at(&c->need_csum, i));
 	vec_free(&runs);

@@ -107,6 +107,9 @@ struct itree {
 	u64 leaf_owner;		/* its owner tree */
 	int leaf_counted;	/* its file extents were counted before,
 				 * from another tree sharing it */
+	int leaf_sums_known;	/* and so were the sums they need */
+	int leaf_all_sums;	/* this pass records every sum the leaf's
+				 * file extents need */
 	int refs_only;		/* no inodes: record data references only */
 	struct cinode cur;
 	struct vec links;	/* struct clink */
@@ -453,8 +456,11 @@ static void xattr_entries(struct itree *it, const struct key *k,
  */
 static int need_csum(struct itree *it, const struct key *k, const u8 *fe)
 {
-	struct cneed *n = vec_push(&it->c->need_csum);
+	struct cneed *n;
 
+	if (it->leaf_sums_known)
+		return 0;
+	n = vec_push(&it->c->need_csum);
 	if (!n)
 		return -ENOMEM;
 	n->root = it->root;
@@ -542,6 +548,8 @@ static int file_extent(struct itree *it, const struct key *k,
 
 		if (ret)
 			return ret;
+	} else if (type == BTRFS_FILE_EXTENT_REG) {
+		it->leaf_all_sums = 0;	/* another tree's inode may want them */
 	}
 	return found_data_ref(it, k, fe);
 }
@@ -754,13 +762,35 @@ static void itree_free(struct itree *it)
 	vec_free(&it->orphans);
 }
 
-/* The pass reached leaf b. */
+/* The pass is done with its leaf: when it recorded every sum the
+ * leaf's file extents need, other trees sharing the leaf need not. */
+static int leaf_done(struct itree *it)
+{
+	int was;
+
+	if (!it->leaf || !it->leaf_all_sums || it->leaf_sums_known)
+		return 0;
+	return check_set_add(&it->c->sum_leaves, it->leaf, &was);
+}
+
+/*
+ * The pass reached leaf b. Its file extents are recorded once, by the
+ * first tree to reach it: data references (a leaf's references are the
+ * same whichever tree reaches it) and the sums their data needs, these
+ * unless the inode then had NODATASUM (another tree's copy of the inode
+ * might not). Recorded per tree, the needs of a file that 5,000
+ * snapshots share took 40 bytes per item per snapshot (6.5 GB).
+ */
 static int new_leaf(struct itree *it, const struct tree_block *b)
 {
+	int ret = leaf_done(it);
+
 	it->leaf = b->start;
 	it->leaf_owner = tb_owner(b);
-	return check_set_add(&it->c->data_leaves, b->start,
-			     &it->leaf_counted);
+	it->leaf_sums_known = check_set_has(&it->c->sum_leaves, b->start);
+	it->leaf_all_sums = !it->refs_only;
+	return ret ? ret : check_set_add(&it->c->data_leaves, b->start,
+					 &it->leaf_counted);
 }
 
 /*
@@ -801,6 +831,8 @@ int check_fs_tree(struct check *c, const struct commit_tree *t, int refs_only)
 			break;
 	}
 	commit_cursor_release(&cur);
+	if (ret == 1 || ret == 0)	/* the walk's end: its last leaf done */
+		ret = leaf_done(&it);
 	if (ret < 0 && ret != -ENOMEM) {
 		check_err(c, "tree %llu: read error %d",
 			  (unsigned long long)t->id, ret);

@@ -42,7 +42,16 @@
  * refs are merged as queued and run at its commit: the work of a step
  * follows one tree's changed blocks, not the number of snapshots. A
  * commit holds one step, or as many as keep it within its aim
- * (adapt_batch). Memory
+ * (adapt_batch), and copies or frees STEP_BLOCKS tree blocks at most:
+ * a tree whose walk reaches that goes on from the same key in the next
+ * commit (defrag_walk.c). Why so: the snapshots share the old leaves,
+ * so the first of them to be stepped copied every leaf of the file in
+ * one commit, and the last one freed them all, with every old data
+ * extent they held, its checksums and its accounting (at 128 MiB and
+ * 500 snapshots: 170 leaves, 16,385 extents, 0.7 s of CPU, 2.6-5.5 s
+ * at load 13, the longest commit). Measured, the first steps' copying
+ * inside the commit costs far less (60-90 ms of CPU for 8 MiB), so the
+ * data is still read there, where no change runs beside it. Memory
  * holds the pieces and the blocks seen, never a per-snapshot list of
  * references. Between steps the filesystem is consistent (trees
  * not yet stepped point at the old data, which stays allocated), so a
@@ -87,6 +96,8 @@
 #define PASS_RUN_BYTES (128ULL << 20)		/* run data per pass */
 #define STEP_BUDGET_NS 1000000000ULL		/* longest commit aimed at */
 #define STEP_COPY_BYTES (8ULL << 20)		/* data copied per commit */
+#define STEP_BLOCKS 32			/* tree blocks copied or freed per
+					 * commit of the later steps */
 
 /* One item of the file, as the run finder sees it. */
 struct fitem_view {
@@ -127,6 +138,8 @@ struct defrag_call {
 	int copied;			/* the pass's runs are all copied */
 	u64 *ids;			/* the trees of this pass */
 	u32 ntrees, next;		/* how many; the next to step */
+	int next_changed;		/* the steps of ids[next] so far
+					 * changed it */
 	u32 batch;			/* trees per commit now */
 	u64 fixed_ns;			/* what a commit of one tree cost */
 };
@@ -443,24 +456,31 @@ static int run_find(struct defrag_call *c)
 
 /* ------------------------------------------------------------- steps */
 
-/* Point tree id at the copies (a subvolume deleted meanwhile has
- * nothing to point). */
+/* Point tree id at the copies, from c->d.resume on and as far as the
+ * step's budget goes (c->d.stopped when it ran out first). A subvolume
+ * deleted meanwhile has nothing to point. */
 static int step_tree(struct defrag_call *c, u64 id)
 {
 	const struct subvol_root *sv;
 	int changed = 0, ret = subvol_get(c->d.fs, id, &sv);
 
-	if (ret == -ENOENT)
-		return 0;
+	c->d.stopped = 0;
 	if (ret == 0)
 		ret = defrag_tree(&c->d, (struct ctree_root *)&sv->root,
 				  &changed);
+	else if (ret == -ENOENT)
+		ret = 0;
 	if (ret == 0 && changed) {
-		c->rep->trees++;
+		c->next_changed = 1;
 		c->d.t->moved_data = 1;
 		if (subvol_is_read_only(sv))
 			__atomic_store_n(&c->d.t->ro_remapped, 1,
 					 __ATOMIC_RELEASE);
+	}
+	if (ret == 0 && !c->d.stopped) {
+		c->rep->trees += c->next_changed;
+		c->next_changed = 0;
+		memset(&c->d.resume, 0, sizeof(c->d.resume));
 	}
 	return ret;
 }
@@ -532,8 +552,10 @@ static int first_step(struct trans *t, void *arg)
 	int ret;
 
 	c->d.t = t;
+	c->d.budget = (u32)-1;	/* bounded by the data copied */
 	u64map_free(&c->d.memo);
 	u64map_free(&c->d.made);
+	u64map_free(&c->d.partial);
 	ret = copy_some(c);
 	if (ret == 0 && c->d.nnx) {
 		pieces_settle(&c->d);
@@ -547,7 +569,9 @@ static int first_step(struct trans *t, void *arg)
 }
 
 /* Later steps, in one commit: point trees ids[next...] at the copies,
- * c->batch of them at most; c->next moves past those done. */
+ * c->batch of them at most, STEP_BLOCKS tree blocks copied or freed at
+ * most (a tree may take several commits); c->next moves past those
+ * done. */
 static int trees_step(struct trans *t, void *arg)
 {
 	struct defrag_call *c = arg;
@@ -556,8 +580,13 @@ static int trees_step(struct trans *t, void *arg)
 	int ret = 0;
 
 	c->d.t = t;
-	for (; c->next < end && ret == 0; c->next++)
+	c->d.budget = STEP_BLOCKS;
+	while (c->next < end && ret == 0) {
 		ret = step_tree(c, c->ids[c->next]);
+		if (c->d.stopped)
+			break;
+		c->next++;
+	}
 	if (ret)
 		trans_abort(t, ret);
 	return ret;
@@ -603,10 +632,16 @@ static int step_commit(struct defrag_call *c,
 		       int (*fn)(struct trans *, void *), u64 *cpu)
 {
 	u64 t0 = time_ns(), c0 = task_cpu_ns(), dt, dc;
-	int ret = trans_commit_with(c->d.fs, fn, c, 0);
+	u64 blocks = c->d.blocks_copied + c->d.blocks_freed;
+	int ret;
 
+	c->d.spent = 0;
+	ret = trans_commit_with(c->d.fs, fn, c, 0);
 	dt = time_ns() - t0;
 	dc = task_cpu_ns() - c0;
+	blocks = c->d.blocks_copied + c->d.blocks_freed - blocks;
+	if (blocks > c->rep->most_step_blocks)
+		c->rep->most_step_blocks = blocks;
 	if (cpu)
 		*cpu = dc;
 	if (dt > c->rep->longest_step_ns)
@@ -623,6 +658,7 @@ static void pass_free(struct defrag *d)
 	kfree(d->nx);
 	u64map_free(&d->memo);
 	u64map_free(&d->made);
+	u64map_free(&d->partial);
 	d->pc = NULL;
 	d->nx = NULL;
 	d->npc = d->pc_cap = d->nnx = d->nx_cap = 0;
@@ -686,6 +722,8 @@ static int one_pass(struct defrag_call *c)
 		ret = progress_add(1);
 	}
 	c->next = 1;
+	c->next_changed = 0;
+	memset(&c->d.resume, 0, sizeof(c->d.resume));
 	c->batch = 1;
 	c->fixed_ns = 0;
 	while (ret == 0 && c->next < c->ntrees) {
@@ -699,7 +737,7 @@ static int one_pass(struct defrag_call *c)
 	}
 	c->rep->items += c->d.items;
 	c->rep->blocks += c->d.blocks_copied;
-	c->d.items = c->d.blocks_copied = 0;
+	c->d.items = c->d.blocks_copied = c->d.blocks_freed = 0;
 	kfree(c->ids);
 	pass_free(&c->d);
 	return ret;
@@ -729,6 +767,7 @@ int fs_defrag(struct fs_info *fs, struct fs_ino f,
 	c->d.fs = fs;
 	u64map_init(&c->d.memo, 2);
 	u64map_init(&c->d.made, 2);
+	u64map_init(&c->d.partial, 0);
 	c->file = f;
 	c->rep = rep;
 	c->pos = o->start;

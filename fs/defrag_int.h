@@ -44,8 +44,16 @@ struct defrag {
 					 * address -> its generation, the
 					 * address to use now */
 	struct u64map made;		/* copy -> 0, the block it copies */
+	struct u64map partial;		/* blocks whose walk stopped inside
+					 * (their memo is not for others) */
 	u64 blocks_copied;		/* tree blocks given a new copy */
+	u64 blocks_freed;		/* old tree blocks freed */
 	u64 items;			/* file extent items repointed */
+	u32 budget;			/* blocks the step may still copy or
+					 * free (defrag_walk.c) */
+	u32 spent;			/* blocks it copied or freed so far */
+	int stopped;			/* the walk stopped, budget spent: */
+	struct key resume;		/* it goes on from this key */
 };
 
 struct piece *defrag_piece_find(const struct defrag *d, u64 addr);

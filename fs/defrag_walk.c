@@ -52,6 +52,21 @@
  * reaches it, so no normal reference of the owner may stay on what it
  * points to.
  *
+ * A step's walk may be bounded (d->budget: blocks copied, and blocks
+ * whose last reference the tree gives up, as those are freed with what
+ * they hold): it then stops before a child, leaving that child and all
+ * after it as they are, and the next step walks the same tree again
+ * from that child's key (d->resume), leaving what lies before as it
+ * is. Each commit's tree is whole and right in between: part of it
+ * points at the copies, the rest at the old blocks, which stay. A
+ * remembered copy of a node is not taken where the tree holds the
+ * node's last reference (walk_last_node): that would free the node and
+ * everything under it defrag replaced in one step (the last snapshot's
+ * step did so); the node is walked and each child charged instead. A node
+ * the walk stopped inside is not remembered for the other trees (its
+ * copy still points at old blocks); the copy is, once a later step went
+ * through it whole (remember).
+ *
  * Runs inside a commit (trans_commit_with): no change runs meanwhile.
  */
 #include <ghee/errno.h>
@@ -225,6 +240,7 @@ static int drop_if_unreferenced(struct defrag *d, struct ctree_root *root,
 
 	if (ret || refs)
 		return ret;
+	d->blocks_freed++;
 	ret = block_refs(d, b, flags, -1);
 	return ret ? ret : drop_children(d, root, b);
 }
@@ -348,6 +364,7 @@ static int copy_block(struct defrag *d, struct ctree_root *root,
 	*out = nb->start;
 	tree_block_put(nb);
 	d->blocks_copied++;
+	d->spent++;
 	return ret;
 }
 
@@ -384,7 +401,77 @@ static int copy_alive(struct defrag *d, u64 from, u64 to)
 static int rewrite(struct defrag *d, struct ctree_root *root,
 		   struct tree_block *b, int is_root, u64 *out);
 
-/* New addresses of node b's children into v; *changed if any. */
+/*
+ * Remember what block b became (out): for dropping what the step
+ * replaced (drop_children), and for the other trees reaching b. Not for
+ * them while the walk stopped inside it (d->partial): its copy still
+ * points at old blocks, which they would keep. A copy that an earlier
+ * step of this tree made so (d->made) stands for its original once the
+ * walk goes through it whole, so the trees after still share one copy.
+ */
+static int remember(struct defrag *d, const struct tree_block *b, u64 out)
+{
+	u64 orig = b->start;
+	int ret = memo_put(&d->memo, b->start, tb_generation(b), out);
+
+	memo_get(&d->made, b->start, 0, &orig);
+	if (ret == 0 && out != b->start)
+		ret = memo_put(&d->made, out, 0, orig);
+	if (ret || d->stopped)
+		return ret ? ret : u64map_put(&d->partial, b->start, NULL);
+	u64map_remove(&d->partial, b->start);
+	if (orig != b->start) {
+		ret = memo_put(&d->memo, orig, tb_generation(b), out);
+		u64map_remove(&d->partial, orig);
+	}
+	return ret;
+}
+
+/* Whether child i of node b lies wholly before key k (where the next
+ * child begins): an earlier step of the walk did it. */
+static int child_before(const struct tree_block *b, u32 i,
+			const struct key *k)
+{
+	struct key next;
+
+	if (i + 1 >= tb_nritems(b))
+		return 0;
+	tb_node_key(b, i + 1, &next);
+	return key_cmp(&next, k) <= 0;
+}
+
+/* Child i of b, at address child, is replaced: when b's tree held its
+ * last reference, the step frees it (with what it holds): one block of
+ * the step's budget. */
+static int charge_free(struct defrag *d, u64 child)
+{
+	u64 refs, flags;
+	int ret = extent_lookup_info(d->t, child, &refs, &flags);
+
+	if (ret == 0 && refs <= 1)
+		d->spent++;
+	return ret;
+}
+
+/* Whether a node the walk knows the copy of must be walked all the same:
+ * this tree holds its last reference, so taking the copy would free it
+ * and every child of it at once; walked, each child freed is charged. */
+static int walk_last_node(struct defrag *d, const struct tree_block *b,
+			  u64 child)
+{
+	u64 refs, flags;
+	int ret;
+
+	if (tb_level(b) < 2)
+		return 0;	/* a leaf */
+	ret = extent_lookup_info(d->t, child, &refs, &flags);
+	return ret < 0 ? ret : refs <= 1;
+}
+
+/* New addresses of node b's children into v; *changed if any. Children
+ * before d->resume are left as they are (an earlier step of this tree
+ * did them), and so are all from where d->budget runs out (d->stopped,
+ * d->resume: the next step goes on there). */
 static int rewrite_children(struct defrag *d, struct ctree_root *root,
 			    struct tree_block *b, u64 *v, int *changed)
 {
@@ -394,11 +481,26 @@ static int rewrite_children(struct defrag *d, struct ctree_root *root,
 	for (i = 0; i < n && ret == 0; i++) {
 		u64 child = tb_node_blockptr(b, i);
 		struct tree_block *c;
-		int known = memo_get(&d->memo, child, tb_node_ptr_gen(b, i),
-				     &v[i]);
+		int known;
+
+		v[i] = child;
+		if (d->stopped || child_before(b, i, &d->resume))
+			continue;
+		if (d->spent >= d->budget) {
+			d->stopped = 1;
+			tb_node_key(b, i, &d->resume);
+			continue;
+		}
+		known = memo_get(&d->memo, child, tb_node_ptr_gen(b, i),
+				 &v[i]) &&
+			u64map_get(&d->partial, child, NULL) == -ENOENT;
 
 		if (known)
 			known = copy_alive(d, child, v[i]);
+		if (known > 0 && d->budget != (u32)-1) {
+			known = walk_last_node(d, b, child);
+			known = known < 0 ? known : !known;
+		}
 		if (known < 0)
 			return known;
 		if (!known) {
@@ -408,8 +510,10 @@ static int rewrite_children(struct defrag *d, struct ctree_root *root,
 			ret = rewrite(d, root, c, 0, &v[i]);
 			tree_block_put(c);
 		}
-		if (v[i] != child)
+		if (ret == 0 && v[i] != child) {
 			*changed = 1;
+			ret = charge_free(d, child);
+		}
 	}
 	return ret;
 }
@@ -441,16 +545,16 @@ static int rewrite(struct defrag *d, struct ctree_root *root,
 			ret = copy_block(d, root, b, v, is_root, out);
 	}
 	if (ret >= 0 && !is_root)
-		ret = memo_put(&d->memo, b->start, tb_generation(b), *out);
-	if (ret >= 0 && !is_root && *out != b->start)
-		ret = memo_put(&d->made, *out, 0, b->start);
+		ret = remember(d, b, *out);
 	kfree(v);
 	return ret < 0 ? ret : 0;
 }
 
 /*
- * Point tree root at the copied data. *changed: something in it did
- * (its root item is then written by the commit). Caller runs inside the
+ * Point tree root at the copied data, from key d->resume on, until the
+ * step has copied or freed d->budget blocks (d->stopped then, d->resume
+ * where the next step goes on). *changed: something in it did (its
+ * root item is then written by the commit). Caller runs inside the
  * commit, d->t set.
  */
 int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed)
@@ -460,6 +564,7 @@ int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed)
 	int ret;
 
 	*changed = 0;
+	d->stopped = 0;
 	if (!ctree_root_exists(root))
 		return 0;
 	ret = ctree_read_root(root, &b);

@@ -235,6 +235,8 @@ struct fs_defrag_report {
 	uint64_t longest_step_cpu_ns; /* the most CPU time one took (on a
 				 * loaded machine, far less than its
 				 * wall time) */
+	uint64_t most_step_blocks; /* the most tree blocks one commit
+				 * copied or freed */
 };
 int fs_defrag(struct fs_info *fs, struct fs_ino ino,
 	      const struct fs_defrag_opts *o, struct fs_defrag_report *rep);
@@ -549,6 +551,9 @@ struct fs_check_report {
 	uint64_t chunks;	/* chunk items */
 	uint64_t dev_extents;	/* device extent items */
 	uint64_t csum_bytes;	/* bytes of data with checksums */
+	uint64_t sums_needed;	/* file extents whose data was looked up
+				 * for checksums: once per leaf, however
+				 * many trees share it */
 	uint64_t inodes;	/* inodes of subvolume trees */
 	uint64_t dir_entries;	/* directory index entries */
 	uint64_t errors;	/* problems found */
