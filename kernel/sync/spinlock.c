@@ -11,10 +11,10 @@
  * without paravirtual spinlocks.) Waiters spin reading the lock and try
  * the exchange only when it looks free.
  *
- * Holding one disables preemption
- * on this CPU (a preempted holder would make every other CPU spin for a
- * whole time slice, and a task switched in on this CPU could deadlock on
- * it); the last unlock is a preemption point. The _irqsave variants also
+ * Holding one disables preemption on this CPU (a preempted holder would
+ * make every other CPU spin for a whole time slice, and a task switched
+ * in on this CPU could deadlock on it); the last unlock is a preemption
+ * point. The _irqsave variants also
  * turn interrupts off on this CPU, so a lock shared with an interrupt
  * handler cannot deadlock against it.
  *
