@@ -38,9 +38,11 @@ static struct fs_info *fs_of(const char *cmd, const char *path)
 	return fs;
 }
 
-/* The one optional PATH argument left after the options; -EINVAL for an
- * unknown option or a second path. */
-static int one_path(int argc, char **argv, const char **path)
+/* The one optional PATH argument left after the options (default /) and
+ * its filesystem; -EINVAL for an unknown option or a second path,
+ * -ENOENT when the path has none (said why). */
+static int one_path(int argc, char **argv, const char **path,
+		    struct fs_info **fs)
 {
 	*path = "/";
 	if (argc > 2)
@@ -53,7 +55,8 @@ static int one_path(int argc, char **argv, const char **path)
 		}
 		*path = argv[1];
 	}
-	return 0;
+	*fs = fs_of(argv[0], *path);
+	return *fs ? 0 : -ENOENT;
 }
 
 int cmd_filesystem_df(int argc, char **argv)
@@ -70,12 +73,9 @@ int cmd_filesystem_df(int argc, char **argv)
 	int ret;
 
 	argc = units_parse(argc, argv, &u);
-	ret = one_path(argc, argv, &path);
+	ret = one_path(argc, argv, &path, &fs);
 	if (ret)
 		return ret;
-	fs = fs_of(argv[0], path);
-	if (!fs)
-		return -ENOENT;
 	df = kmalloc(sizeof(*df));
 	if (!df) {
 		con_eprintf("%s: out of memory\n", argv[0]);
@@ -105,18 +105,36 @@ int cmd_filesystem_sync(int argc, char **argv)
 {
 	struct fs_info *fs;
 	const char *path;
-	int ret = one_path(argc, argv, &path);
+	int ret = one_path(argc, argv, &path, &fs);
 
 	if (ret)
 		return ret;
-	fs = fs_of(argv[0], path);
-	if (!fs)
-		return -ENOENT;
 	ret = fs_sync(fs);
 	if (ret)
 		con_eprintf("%s: %s: %s (errno %d)\n", argv[0], path,
 			    cmd_fs_err_text(ret), -ret);
 	return ret;
+}
+
+/* Each figure as "name value", in the unit its name says. */
+static void print_commit_stats(const struct fs_commit_stats *st)
+{
+	const struct { const char *name; uint64_t ns, unit; } rows[] = {
+		{ "last_commit_ms", st->last_ns, 1000000 },
+		{ "max_commit_ms", st->max_ns, 1000000 },
+		{ "total_commit_ms", st->total_ns, 1000000 },
+		{ "last_snapshots_us", st->snapshot_ns, 1000 },
+		{ "last_delayed_refs_us", st->refs_ns, 1000 },
+		{ "last_qgroups_us", st->qgroup_ns, 1000 },
+		{ "last_write_us", st->write_ns, 1000 },
+		{ "last_super_us", st->super_ns, 1000 },
+	};
+	size_t i;
+
+	con_printf("commits %llu\n", (unsigned long long)st->commits);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		con_printf("%s %llu\n", rows[i].name,
+			   (unsigned long long)(rows[i].ns / rows[i].unit));
 }
 
 /*
@@ -139,29 +157,10 @@ int cmd_filesystem_commit_stats(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	ret = one_path(argc, argv, &path);
+	ret = one_path(argc, argv, &path, &fs);
 	if (ret)
 		return ret;
-	fs = fs_of(argv[0], path);
-	if (!fs)
-		return -ENOENT;
 	fs_commit_stats(fs, &st, reset);
-	con_printf("commits %llu\n", (unsigned long long)st.commits);
-	con_printf("last_commit_ms %llu\n",
-		   (unsigned long long)(st.last_ns / 1000000));
-	con_printf("max_commit_ms %llu\n",
-		   (unsigned long long)(st.max_ns / 1000000));
-	con_printf("total_commit_ms %llu\n",
-		   (unsigned long long)(st.total_ns / 1000000));
-	con_printf("last_snapshots_us %llu\n",
-		   (unsigned long long)(st.snapshot_ns / 1000));
-	con_printf("last_delayed_refs_us %llu\n",
-		   (unsigned long long)(st.refs_ns / 1000));
-	con_printf("last_qgroups_us %llu\n",
-		   (unsigned long long)(st.qgroup_ns / 1000));
-	con_printf("last_write_us %llu\n",
-		   (unsigned long long)(st.write_ns / 1000));
-	con_printf("last_super_us %llu\n",
-		   (unsigned long long)(st.super_ns / 1000));
+	print_commit_stats(&st);
 	return 0;
 }

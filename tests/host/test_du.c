@@ -39,21 +39,33 @@ static int sh(const char *line)
 		CHECK(strstr(host_console_output(), want));              \
 	} while (0)
 
+/* A new 256 MiB image file at path (a mkstemp template), made a host
+ * disk, given a fresh btrfs and mounted at /. 0 or an error. */
+static int mount_scratch(char *path)
+{
+	char line[64];
+	const char *disk;
+	int fd = mkstemp(path), ret;
+
+	if (fd < 0)
+		return -EIO;
+	ret = ftruncate(fd, 256 << 20) ? -EIO : 0;
+	close(fd);
+	ret = ret ? ret : host_disk_open(path, 0);
+	if (ret)
+		return ret;
+	disk = blk_get(blk_count() - 1)->name;
+	snprintf(line, sizeof(line), "mkfs %s", disk);
+	ret = sh(line);
+	snprintf(line, sizeof(line), "mount %s /", disk);
+	return ret ? ret : sh(line);
+}
+
 TEST(du, shared_exclusive_and_set_shared)
 {
-	char path[] = "/tmp/ghee-test-du-XXXXXX", line[64];
-	int fd = mkstemp(path);
+	char path[] = "/tmp/ghee-test-du-XXXXXX";
 
-	CHECK(fd >= 0);
-	CHECK_OK(ftruncate(fd, 256 << 20));
-	close(fd);
-	CHECK_OK(host_disk_open(path, 0));
-	snprintf(line, sizeof(line), "mkfs %s",
-		 blk_get(blk_count() - 1)->name);
-	CHECK_OK(sh(line));
-	snprintf(line, sizeof(line), "mount %s /",
-		 blk_get(blk_count() - 1)->name);
-	CHECK_OK(sh(line));
+	CHECK_OK(mount_scratch(path));
 	CHECK_OK(sh("subvolume create /sv"));
 	CHECK_OK(sh("write /sv/a 0 1048576 1"));
 	CHECK_OK(sh("cp --reflink /sv/a /sv/a2"));
@@ -104,20 +116,10 @@ static long long stat_of(const char *name)
  * longest until -z, and splits the last one into parts that fit in it. */
 TEST(du, commit_stats_count_and_split_the_last_commit)
 {
-	char path[] = "/tmp/ghee-test-du-XXXXXX", line[64];
+	char path[] = "/tmp/ghee-test-du-XXXXXX";
 	long long commits, last_us, parts;
-	int fd = mkstemp(path);
 
-	CHECK(fd >= 0);
-	CHECK_OK(ftruncate(fd, 256 << 20));
-	close(fd);
-	CHECK_OK(host_disk_open(path, 0));
-	snprintf(line, sizeof(line), "mkfs %s",
-		 blk_get(blk_count() - 1)->name);
-	CHECK_OK(sh(line));
-	snprintf(line, sizeof(line), "mount %s /",
-		 blk_get(blk_count() - 1)->name);
-	CHECK_OK(sh(line));
+	CHECK_OK(mount_scratch(path));
 	CHECK_OK(sh("subvolume create /sv"));
 	CHECK_OK(sh("write /sv/a 0 1048576 1"));
 	CHECK_OK(sh("sync"));
