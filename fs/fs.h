@@ -554,6 +554,10 @@ struct fs_check_report {
 	uint64_t sums_needed;	/* file extents whose data was looked up
 				 * for checksums: once per leaf, however
 				 * many trees share it */
+	uint64_t qgroup_sets;	/* distinct sets of subvolumes reaching
+				 * extents, each counted in the quota
+				 * groups once however many extents
+				 * share it */
 	uint64_t inodes;	/* inodes of subvolume trees */
 	uint64_t dir_entries;	/* directory index entries */
 	uint64_t errors;	/* problems found */
