@@ -171,6 +171,33 @@ TEST(subvol, delete_drops_trees_and_returns_space)
 	CHECK_OK(env_umount_check(&e, 0));
 }
 
+/* A drop of many steps commits every few steps, not after each (a
+ * commit per step of 1,024 reference changes made dropping a snapshot of
+ * 100,000 files about 100 commits, their flushes most of its time). */
+TEST(subvol, drop_steps_share_commits)
+{
+	struct fs_commit_stats a, b;
+	struct env e = { 0 };
+	uint64_t before;
+
+	CHECK_OK(env_mkfs_mount(&e, 0));
+	before = used_bytes(e.fs);
+	CHECK_OK(fs_subvol_create(e.fs, "/sv"));
+	/* 9,000 files: some 45,000 items in leaves, 45 steps (a leaf's
+	 * items count one each) */
+	CHECK_OK(make_files(e.fs, "/sv/d", 9000, 'x'));
+	CHECK_OK(fs_sync(e.fs));
+	fs_commit_stats(e.fs, &a, 0);
+	CHECK_OK(fs_subvol_delete(e.fs, "/sv", 0));
+	CHECK_OK(fs_subvol_sync(e.fs));
+	fs_commit_stats(e.fs, &b, 0);
+	/* the commit before the first step, one after every four steps
+	 * and one after the last: 12, where a commit per step made 42 */
+	CHECK(b.commits - a.commits <= 14);
+	CHECK_EQ(used_bytes(e.fs), before + 16384);
+	CHECK_OK(env_umount_check(&e, 0));
+}
+
 /* The power-cut workload: snapshot the subvolume, change it, delete the
  * snapshot and a subvolume of its own blocks (a drop of several steps),
  * and wait for the drops. */
