@@ -10,8 +10,15 @@
  * is just past that header. kfree finds the header by rounding the
  * pointer down to its page, so both kinds free the same way.
  *
- * Each cache's lock (irqsave) protects its slab list and counters; it is a
- * leaf apart from the page allocator's lock, which it may take inside.
+ * Each cache's lock protects its slab list and counters; it is a leaf
+ * apart from the page allocator's lock, which it may take inside. The
+ * locks leave interrupts on: no interrupt handler allocates or frees
+ * (disk completions and timers only complete and wake), and under QEMU's
+ * TCG turning interrupts off and on around every allocation cost about
+ * 15% of QEMU's CPU time making and dropping 20,000 small files
+ * (7.72 -> 6.57 s, three interleaved runs each). A handler that did
+ * allocate while its CPU held one of these locks would panic in
+ * spin_lock's recursion check, not deadlock.
  */
 #include <stdint.h>
 #include <string.h>
@@ -85,14 +92,14 @@ static struct slab *slab_new(struct kcache *c)
 
 static void *cache_alloc(struct kcache *c)
 {
-	unsigned long flags = spin_lock_irqsave(&c->lock);
+	spin_lock(&c->lock);
 	struct slab *s = c->partial;
 	void *obj;
 
 	if (!s) {
 		s = slab_new(c);
 		if (!s) {
-			spin_unlock_irqrestore(&c->lock, flags);
+			spin_unlock(&c->lock);
 			return NULL;
 		}
 		c->partial = s;
@@ -104,13 +111,13 @@ static void *cache_alloc(struct kcache *c)
 	c->objects++;
 	if (!s->free)
 		c->partial = s->next;
-	spin_unlock_irqrestore(&c->lock, flags);
+	spin_unlock(&c->lock);
 	return obj;
 }
 
 static void cache_free(struct kcache *c, struct slab *s, void *obj)
 {
-	unsigned long flags = spin_lock_irqsave(&c->lock);
+	spin_lock(&c->lock);
 	struct slab **pp;
 
 	if (!s->free) {		/* was full: back on the partial list */
@@ -128,13 +135,12 @@ static void cache_free(struct kcache *c, struct slab *s, void *obj)
 		c->slabs--;
 		page_free(s, 1);
 	}
-	spin_unlock_irqrestore(&c->lock, flags);
+	spin_unlock(&c->lock);
 }
 
 void *kmalloc(size_t n)
 {
 	struct slab *s;
-	unsigned long flags;
 	size_t pages;
 	int i;
 
@@ -152,10 +158,10 @@ void *kmalloc(size_t n)
 	memset(s, 0, sizeof(*s));
 	s->magic = SLAB_MAGIC;
 	s->pages = pages;
-	flags = spin_lock_irqsave(&large_lock);
+	spin_lock(&large_lock);
 	large_pages += pages;
 	large_allocs++;
-	spin_unlock_irqrestore(&large_lock, flags);
+	spin_unlock(&large_lock);
 	return s + 1;
 }
 
@@ -171,7 +177,6 @@ void *kzalloc(size_t n)
 void kfree(void *p)
 {
 	struct slab *s;
-	unsigned long flags;
 
 	if (!p)
 		return;
@@ -182,10 +187,10 @@ void kfree(void *p)
 		cache_free(s->cache, s, p);
 		return;
 	}
-	flags = spin_lock_irqsave(&large_lock);
+	spin_lock(&large_lock);
 	large_pages -= s->pages;
 	large_allocs--;
-	spin_unlock_irqrestore(&large_lock, flags);
+	spin_unlock(&large_lock);
 	s->magic = 0;
 	page_free(s, s->pages);
 }
@@ -193,23 +198,22 @@ void kfree(void *p)
 void kmalloc_report(void)
 {
 	uint64_t allocs, pages;
-	unsigned long flags;
 	int i;
 
 	con_printf("%-8s %10s %8s\n", "cache", "objects", "pages");
 	for (i = 0; i < NR_CACHES; i++) {
 		struct kcache *c = &caches[i];
-		unsigned long flags = spin_lock_irqsave(&c->lock);
+		spin_lock(&c->lock);
 		uint64_t objs = c->objects, slabs = c->slabs;
 
-		spin_unlock_irqrestore(&c->lock, flags);
+		spin_unlock(&c->lock);
 		con_printf("%-8u %10lu %8lu\n", (unsigned)(16u << i),
 			   (unsigned long)objs, (unsigned long)slabs);
 	}
-	flags = spin_lock_irqsave(&large_lock);
+	spin_lock(&large_lock);
 	allocs = large_allocs;
 	pages = large_pages;
-	spin_unlock_irqrestore(&large_lock, flags);
+	spin_unlock(&large_lock);
 	con_printf("%-8s %10lu %8lu\n", "large", (unsigned long)allocs,
 		   (unsigned long)pages);
 }

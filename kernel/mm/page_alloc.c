@@ -6,10 +6,11 @@
  * (page_alloc_map_limit), only frames below 4 GiB, which the boot page
  * tables map, are handed out.
  *
- * page_lock (irqsave, a leaf: nothing is taken inside it) protects the
- * bitmap, the hint, the free count and its low-water mark (the `mem`
- * command's peak use since it last ran: bench/qgroup.sh reads it around a
- * snapshot drop).
+ * page_lock (a leaf: nothing is taken inside it) protects the bitmap,
+ * the hint, the free count and its low-water mark (the `mem` command's
+ * peak use since it last ran: bench/qgroup.sh reads it around a snapshot
+ * drop). It is not irqsave, as kmalloc's locks are not (kmalloc.c says
+ * why): no interrupt handler allocates.
  */
 #include <string.h>
 
@@ -115,11 +116,11 @@ uint64_t page_alloc_ram_top(void)
 
 void page_alloc_map_limit(uint64_t bytes)
 {
-	unsigned long flags = spin_lock_irqsave(&page_lock);
+	spin_lock(&page_lock);
 
 	alloc_limit = bytes / PAGE_SIZE < nr_frames ? bytes / PAGE_SIZE
 						    : nr_frames;
-	spin_unlock_irqrestore(&page_lock, flags);
+	spin_unlock(&page_lock);
 }
 
 /* First frame of a run of n free frames at or after from, or alloc_limit.
@@ -143,50 +144,49 @@ static uint64_t find_run(uint64_t from, size_t n)
 
 void *page_alloc(size_t n)
 {
-	unsigned long flags;
 	uint64_t first;
 
 	if (n == 0)
 		return NULL;
-	flags = spin_lock_irqsave(&page_lock);
+	spin_lock(&page_lock);
 	first = nr_free >= n ? find_run(hint, n) : alloc_limit;
 	if (first == alloc_limit) {
-		spin_unlock_irqrestore(&page_lock, flags);
+		spin_unlock(&page_lock);
 		return NULL;
 	}
 	mark(first, n, 1);
 	if (n == 1 || first == hint)
 		hint = first + n;
-	spin_unlock_irqrestore(&page_lock, flags);
+	spin_unlock(&page_lock);
 	return (void *)(uintptr_t)(first * PAGE_SIZE);
 }
 
 void page_free(void *p, size_t n)
 {
 	uint64_t first = (uintptr_t)p / PAGE_SIZE;
-	unsigned long flags = spin_lock_irqsave(&page_lock);
+	spin_lock(&page_lock);
 
 	mark(first, n, 0);
 	if (first < hint)
 		hint = first;
-	spin_unlock_irqrestore(&page_lock, flags);
+	spin_unlock(&page_lock);
 }
 
 void page_alloc_stats(uint64_t *total, uint64_t *free)
 {
-	unsigned long flags = spin_lock_irqsave(&page_lock);
+	spin_lock(&page_lock);
 
 	*total = nr_usable;
 	*free = nr_free;
-	spin_unlock_irqrestore(&page_lock, flags);
+	spin_unlock(&page_lock);
 }
 
 uint64_t page_alloc_lowest_free(void)
 {
-	unsigned long flags = spin_lock_irqsave(&page_lock);
+	spin_lock(&page_lock);
 	uint64_t lowest = lowest_free;
 
 	lowest_free = nr_free;
-	spin_unlock_irqrestore(&page_lock, flags);
+	spin_unlock(&page_lock);
 	return lowest;
 }
