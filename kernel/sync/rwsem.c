@@ -14,8 +14,11 @@
  * writer. Granted waiters are counted in before they wake, so nobody can
  * overtake them.
  *
- * s->lock (spinlock, irqsave) protects every field; sched_lock is taken
- * inside it. nr_waiting is also read without it, atomically.
+ * s->lock (spinlock) protects every field; sched_lock is taken inside
+ * it. nr_waiting is also read without it, atomically. s->lock leaves
+ * interrupts on: no interrupt handler takes an rwsem, and under TCG
+ * every re-enable costs (kernel/mm/kmalloc.c has the figure for the
+ * allocator's locks).
  *
  * Debug checks: write-side misuse panics; lockdep.c checks the order,
  * that the caller may sleep, read-side recursion and up_read by a task
@@ -73,9 +76,9 @@ static void grant(struct rwsem *s)
 	}
 }
 
-/* Queue as a waiter and sleep until granted. Caller holds s->lock (with
- * flags from its irqsave); returns with it released. */
-static void wait_granted(struct rwsem *s, int writer, unsigned long flags)
+/* Queue as a waiter and sleep until granted. Caller holds s->lock;
+ * returns with it released. */
+static void wait_granted(struct rwsem *s, int writer)
 {
 	struct rwsem_waiter w = { current_task(), { NULL, NULL }, writer, 0 };
 
@@ -83,22 +86,23 @@ static void wait_granted(struct rwsem *s, int writer, unsigned long flags)
 	__atomic_store_n(&s->nr_waiting, s->nr_waiting + 1, __ATOMIC_RELAXED);
 	while (!w.granted) {
 		sched_set_sleeping();
-		spin_unlock_irqrestore(&s->lock, flags);
+		spin_unlock(&s->lock);
 		schedule();
-		flags = spin_lock_irqsave(&s->lock);
+		spin_lock(&s->lock);
 	}
-	spin_unlock_irqrestore(&s->lock, flags);
+	spin_unlock(&s->lock);
 	sched_set_running();
 }
 
 int down_read_trylock(struct rwsem *s)
 {
-	unsigned long flags = spin_lock_irqsave(&s->lock);
-	int ok = s->count >= 0 && list_empty(&s->waiters);
+	int ok;
 
+	spin_lock(&s->lock);
+	ok = s->count >= 0 && list_empty(&s->waiters);
 	if (ok)
 		s->count++;
-	spin_unlock_irqrestore(&s->lock, flags);
+	spin_unlock(&s->lock);
 	if (ok)
 		lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 1, 1);
 	return ok;
@@ -106,69 +110,61 @@ int down_read_trylock(struct rwsem *s)
 
 void down_read(struct rwsem *s)
 {
-	unsigned long flags;
-
 	lockdep_might_sleep("down_read");
 	lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 1, 0);
-	flags = spin_lock_irqsave(&s->lock);
+	spin_lock(&s->lock);
 	if (s->count >= 0 && list_empty(&s->waiters)) {
 		s->count++;
-		spin_unlock_irqrestore(&s->lock, flags);
+		spin_unlock(&s->lock);
 		return;
 	}
-	wait_granted(s, 0, flags);
+	wait_granted(s, 0);
 }
 
 void up_read(struct rwsem *s)
 {
-	unsigned long flags;
-
 	lockdep_release(s, s->name, LOCKDEP_RWSEM);
-	flags = spin_lock_irqsave(&s->lock);
+	spin_lock(&s->lock);
 	if (s->count <= 0)
 		panic("rwsem %s: up_read without a reader inside", s->name);
 	if (--s->count == 0)
 		grant(s);
-	spin_unlock_irqrestore(&s->lock, flags);
+	spin_unlock(&s->lock);
 }
 
 void down_write(struct rwsem *s)
 {
-	unsigned long flags;
-
 	lockdep_might_sleep("down_write");
 	lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 0, 0);
-	flags = spin_lock_irqsave(&s->lock);
+	spin_lock(&s->lock);
 	if (s->writer == current_task())
 		panic("rwsem %s: task %s takes it for write twice", s->name,
 		      s->writer->name);
 	if (s->count == 0 && list_empty(&s->waiters)) {
 		s->count = -1;
 		s->writer = current_task();
-		spin_unlock_irqrestore(&s->lock, flags);
+		spin_unlock(&s->lock);
 		return;
 	}
-	wait_granted(s, 1, flags);
+	wait_granted(s, 1);
 }
 
 void up_write(struct rwsem *s)
 {
-	unsigned long flags;
-
 	lockdep_release(s, s->name, LOCKDEP_RWSEM);
-	flags = spin_lock_irqsave(&s->lock);
+	spin_lock(&s->lock);
 	if (s->count != -1 || s->writer != current_task())
 		panic("rwsem %s: up_write by %s, which does not hold it",
 		      s->name, current_task()->name);
 	s->count = 0;
 	s->writer = NULL;
 	grant(s);
-	spin_unlock_irqrestore(&s->lock, flags);
+	spin_unlock(&s->lock);
 }
 
 void downgrade_write(struct rwsem *s)
 {
-	unsigned long flags = spin_lock_irqsave(&s->lock);
+	spin_lock(&s->lock);
 
 	if (s->count != -1 || s->writer != current_task())
 		panic("rwsem %s: downgrade by %s, which does not hold it",
@@ -176,7 +172,7 @@ void downgrade_write(struct rwsem *s)
 	s->count = 1;
 	s->writer = NULL;
 	grant(s);
-	spin_unlock_irqrestore(&s->lock, flags);
+	spin_unlock(&s->lock);
 	lockdep_downgrade(s);
 }
 
@@ -187,10 +183,11 @@ int rwsem_is_contended(struct rwsem *s)
 
 void rwsem_assert_held(struct rwsem *s)
 {
-	unsigned long flags = spin_lock_irqsave(&s->lock);
-	int ok = s->count > 0 || s->writer == current_task();
+	int ok;
 
-	spin_unlock_irqrestore(&s->lock, flags);
+	spin_lock(&s->lock);
+	ok = s->count > 0 || s->writer == current_task();
+	spin_unlock(&s->lock);
 	if (!ok)
 		panic("rwsem %s: not held (by %s)", s->name,
 		      current_task()->name);
