@@ -9,14 +9,24 @@
  * Bring-up (smp_init, on the boot CPU once the scheduler runs): the
  * MADT (acpi.c) lists the LAPIC IDs; for every one but ours, one at a
  * time: make an idle task (its stack becomes the CPU's first stack),
- * point ap_start64's variables at it, send INIT, wait 10 ms, send a
+ * point ap_start64's variables at it, send INIT, wait 10 ms (on bare
+ * metal only: a hypervisor's CPU takes the Start-up IPI at once), send a
  * Start-up IPI for the trampoline (trampoline.S, copied to
  * SMP_TRAMPOLINE) and, if the CPU has not checked in after 1 ms, a
- * second one, as the MP specification wants; then wait up to a second
- * for it to come online (if one never does, no more are tried: it might
- * still wake up later in the slot the next one would take). The AP loads its own GDT/TSS and the shared
- * IDT, enables its LAPIC and timer, and becomes the idle task of its
- * cpus[] slot (ap_main).
+ * second one, as the MP specification wants. The AP loads its own
+ * GDT/TSS and the shared IDT, enables its LAPIC and timer, and becomes
+ * the idle task of its cpus[] slot (ap_main).
+ *
+ * A CPU that is merely slow (its vCPU not run by a busy host) must not
+ * be mistaken for a dead one, and a dead one must not stop the boot. So
+ * the start is claimed by compare-and-swap on ap_claim, by whichever
+ * side gets there first: the AP, as the first thing it does (then the
+ * boot CPU waits for it to come online however long that takes: from
+ * there on it runs only our code), or the boot CPU when a second has
+ * passed without the AP (then the AP, if it ever arrives, halts for good
+ * without touching anything: the boot went on without it, and counts
+ * only the CPUs that came online). After a CPU is given up no more are
+ * tried: the late one may still be reading ap_start64's variables.
  *
  * Reschedule IPI: the sender set the target's need_resched; the IPI just
  * interrupts it, and the interrupt's exit hook (the scheduler's
@@ -30,22 +40,26 @@
  * down at once, each with interrupts off, cannot deadlock.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ghee/log.h>
+#include <ghee/task.h>
 #include <ghee/time.h>
 
 #include "../../sched/sched.h"
 #include "../../sched/task_internal.h"
+#include "../../system_internal.h"
 #include "acpi.h"
 #include "arch.h"
 #include "cpu.h"
 #include "smp.h"
 
 #define MSR_GS_BASE	0xc0000101
-#define INIT_WAIT_NS	10000000ull	/* INIT to Start-up IPI */
+#define INIT_WAIT_NS	10000000ull	/* INIT to Start-up IPI, bare metal */
 #define SIPI_WAIT_NS	1000000ull	/* first Start-up IPI to the second */
-#define ONLINE_WAIT_NS	1000000000ull	/* then, until it checks in */
+#define CLAIM_WAIT_NS	1000000000ull	/* then, until the AP claims its start */
+#define CPUID1_HYPERVISOR (1u << 31)	/* CPUID 1 ECX: running in a VM */
 
 extern const char smp_trampoline_start[], smp_trampoline_end[];
 __attribute__((noreturn)) void ap_main(int cpu);
@@ -55,6 +69,19 @@ __attribute__((noreturn)) void ap_main(int cpu);
 uint64_t smp_ap_cr3;
 uint64_t smp_ap_stack;
 uint32_t smp_ap_cpu;
+
+/* Who claimed the start of the AP being started (the header says how). */
+enum ap_claim {
+	AP_UNCLAIMED,	/* the boot CPU is waiting for the AP */
+	AP_ARRIVED,	/* the AP runs: it will come online */
+	AP_GIVEN_UP,	/* the boot went on without it */
+};
+static int ap_claim;		/* [a] enum ap_claim, of the current start */
+static int ap_parked;		/* [a] APs that arrived after they were given up */
+
+/* Debug (smp_ap_delay_ms=MS on the command line, for the QEMU test of a
+ * late CPU): every AP spins this long before it claims its start. */
+static uint64_t ap_delay_ns;	/* [I] before the first AP starts */
 
 static int tlb_busy;		/* [a] a shootdown is in progress */
 static const void *tlb_page;	/* [tlb_busy] the page to flush */
@@ -125,11 +152,32 @@ void smp_tlb_shootdown(const void *page)
 	preempt_enable();
 }
 
+static void delay_ns(uint64_t ns)
+{
+	uint64_t end = time_ns() + ns;
+
+	while (time_ns() < end)
+		cpu_relax();
+}
+
+/* Halt for good: nothing of this CPU's was set up, nothing must be. */
+static __attribute__((noreturn)) void ap_park(void)
+{
+	__atomic_fetch_add(&ap_parked, 1, __ATOMIC_RELAXED);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
 /* First C code of an AP, on its idle task's stack (ap_start64). */
 void ap_main(int cpu)
 {
 	struct cpu *c = &cpus[cpu];
+	int unclaimed = AP_UNCLAIMED;
 
+	delay_ns(ap_delay_ns);
+	if (!__atomic_compare_exchange_n(&ap_claim, &unclaimed, AP_ARRIVED, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		ap_park();
 	set_gs_base(c);
 	gdt_init_cpu(cpu);
 	idt_load();
@@ -142,25 +190,42 @@ void ap_main(int cpu)
 	sched_idle();
 }
 
-static void delay_ns(uint64_t ns)
+/* Wait up to ns for the AP to claim its start; nonzero if it did. */
+static int wait_claimed(uint64_t ns)
 {
 	uint64_t end = time_ns() + ns;
 
-	while (time_ns() < end)
-		cpu_relax();
-}
-
-/* Wait up to ns for CPU c to come online; nonzero if it did. */
-static int wait_online(struct cpu *c, uint64_t ns)
-{
-	uint64_t end = time_ns() + ns;
-
-	while (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE)) {
+	while (__atomic_load_n(&ap_claim, __ATOMIC_ACQUIRE) == AP_UNCLAIMED) {
 		if (time_ns() >= end)
 			return 0;
 		cpu_relax();
 	}
 	return 1;
+}
+
+/* Give the AP up unless it claimed its start just now; nonzero if given
+ * up. */
+static int give_up(void)
+{
+	int unclaimed = AP_UNCLAIMED;
+
+	return __atomic_compare_exchange_n(&ap_claim, &unclaimed, AP_GIVEN_UP,
+					   0, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
+/* MP specification's wait between INIT and Start-up IPI; none in a VM. */
+static uint64_t init_wait_ns(void)
+{
+	uint32_t a, b, c, d;
+
+	cpuid(1, 0, &a, &b, &c, &d);
+	return c & CPUID1_HYPERVISOR ? 0 : INIT_WAIT_NS;
+}
+
+int cpu_parked_count(void)
+{
+	return __atomic_load_n(&ap_parked, __ATOMIC_RELAXED);
 }
 
 /* Start the CPU with LAPIC ID apic in slot nr_cpus. 0, -ENOMEM or
@@ -178,18 +243,17 @@ static int start_cpu(uint32_t apic)
 	smp_ap_cr3 = read_cr3();
 	smp_ap_stack = task_stack_top(idle);
 	smp_ap_cpu = nr_cpus;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&ap_claim, AP_UNCLAIMED, __ATOMIC_SEQ_CST);
 	apic_send_init(apic);
-	delay_ns(INIT_WAIT_NS);
+	delay_ns(init_wait_ns());
 	apic_send_startup(apic, SMP_TRAMPOLINE >> 12);
-	if (!wait_online(c, SIPI_WAIT_NS)) {
+	if (!wait_claimed(SIPI_WAIT_NS)) {
 		apic_send_startup(apic, SMP_TRAMPOLINE >> 12);
-		if (!wait_online(c, ONLINE_WAIT_NS)) {
-			/* It may yet run: keep its idle task and stack. */
-			c->idle = NULL;
-			return -ETIMEDOUT;
-		}
+		if (!wait_claimed(CLAIM_WAIT_NS) && give_up())
+			return -ETIMEDOUT;	/* its idle task stays: its stack */
 	}
+	while (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+		cpu_relax();
 	nr_cpus++;
 	return 0;
 }
@@ -198,8 +262,11 @@ void smp_init(void)
 {
 	const struct acpi_info *ai = acpi_info();
 	uint32_t me = apic_id();
+	const char *delay = sys_cmdline_value("smp_ap_delay_ms");
 	int i, ret;
 
+	if (delay)
+		ap_delay_ns = strtoull(delay, NULL, 10) * 1000000;
 	cpus[0].apic_id = me;
 	__atomic_store_n(&cpus[0].online, 1, __ATOMIC_RELEASE);
 	irq_set_ipi_handler(VEC_IPI_RESCHED, resched_ipi);
@@ -215,8 +282,9 @@ void smp_init(void)
 		}
 		ret = start_cpu(ai->apic_ids[i]);
 		if (ret < 0) {
-			pr_err("smp: CPU with LAPIC ID %u did not start (%d)",
-			       (unsigned)ai->apic_ids[i], ret);
+			pr_err("smp: CPU with LAPIC ID %u did not start (%d): "
+			       "going on with %d CPUs", (unsigned)ai->apic_ids[i],
+			       ret, nr_cpus);
 			break;
 		}
 	}

@@ -15,7 +15,9 @@ struct cpu;
  * anything takes a lock. */
 void smp_boot_cpu_init(void);
 /* Start every other CPU of the MADT (INIT-SIPI-SIPI) and wait for each to
- * run its idle task. Needs paging, kmalloc and the scheduler. */
+ * run its idle task; a CPU that does not start within a second is given up
+ * (it halts if it comes later) and no more are tried. Needs paging,
+ * kmalloc and the scheduler. */
 void smp_init(void);
 /* Make CPU c look at its need_resched flag now. */
 void smp_send_resched(struct cpu *c);
