@@ -1,0 +1,33 @@
+/*
+ * The floor of bench/boot.sh: a PVH guest that prints ghee's prompt at its
+ * first instruction and ends QEMU at once (isa-debug-exit, status 33, as a
+ * clean poweroff). QEMU's start, its firmware (qboot) and the kernel
+ * load take as long as for ghee; what ghee takes beyond it is ghee's.
+ * Built by bench/boot.sh: 32-bit, linked at 1 MiB.
+ */
+	.section .note.pvh, "a"
+	.balign 4
+	.long 4			/* name size ("Xen\0") */
+	.long 4			/* descriptor size */
+	.long 18		/* XEN_ELFNOTE_PHYS32_ENTRY */
+	.asciz "Xen"
+	.long start
+
+	.text
+	.code32
+	.globl start
+start:				/* 32-bit protected mode, paging off */
+	movl $prompt, %esi
+	movw $0x3f8, %dx	/* COM1's data register */
+1:	lodsb
+	testb %al, %al
+	jz 2f
+	outb %al, %dx
+	jmp 1b
+2:	movw $0xf4, %dx		/* isa-debug-exit: QEMU exits (16 << 1) | 1 */
+	movl $16, %eax
+	outl %eax, %dx
+3:	hlt
+	jmp 3b
+
+prompt:	.asciz "ghee> "
