@@ -6,7 +6,8 @@
  * Per-CPU data: cpus[i] (sched.h) is CPU i's; its GS base points there,
  * so %gs:0 is this_cpu(). The boot CPU is cpus[0].
  *
- * Bring-up (smp_init, on the boot CPU once the scheduler runs): the
+ * Bring-up (smp_init and smp_wait, on the boot CPU once the scheduler
+ * runs): the
  * MADT (acpi.c) lists the LAPIC IDs; for every one but ours, one at a
  * time: make an idle task (its stack becomes the CPU's first stack),
  * point ap_start64's variables at it, send INIT, wait 10 ms (on bare
@@ -15,7 +16,12 @@
  * SMP_TRAMPOLINE) and, if the CPU has not checked in after 1 ms, a
  * second one, as the MP specification wants. The AP loads its own
  * GDT/TSS and the shared IDT, enables its LAPIC and timer, and becomes
- * the idle task of its cpus[] slot (ap_main).
+ * the idle task of its cpus[] slot (ap_main). smp_init only starts the
+ * first AP and smp_wait waits for it, so it comes up while the boot CPU
+ * finds the devices (under TCG an AP takes milliseconds to come up); the
+ * others start one after another in smp_wait. A started CPU's slot counts
+ * in nr_cpus from its start (offline until it comes up: cross-CPU calls
+ * and the scheduler skip it), so it is never online and uncounted.
  *
  * A CPU that is merely slow (its vCPU not run by a busy host) must not
  * be mistaken for a dead one, and a dead one must not stop the boot. So
@@ -228,8 +234,9 @@ int cpu_parked_count(void)
 	return __atomic_load_n(&ap_parked, __ATOMIC_RELAXED);
 }
 
-/* Start the CPU with LAPIC ID apic in slot nr_cpus. 0, -ENOMEM or
- * -ETIMEDOUT. */
+/* Start the CPU with LAPIC ID apic in slot nr_cpus, counted in nr_cpus
+ * from now on (offline until it comes up): idle task, ap_start64's
+ * variables, INIT and the first Start-up IPI. 0 or -ENOMEM. */
 static int start_cpu(uint32_t apic)
 {
 	struct cpu *c = &cpus[nr_cpus];
@@ -244,48 +251,93 @@ static int start_cpu(uint32_t apic)
 	smp_ap_stack = task_stack_top(idle);
 	smp_ap_cpu = nr_cpus;
 	__atomic_store_n(&ap_claim, AP_UNCLAIMED, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&nr_cpus, nr_cpus + 1, __ATOMIC_RELEASE);
 	apic_send_init(apic);
 	delay_ns(init_wait_ns());
 	apic_send_startup(apic, SMP_TRAMPOLINE >> 12);
-	if (!wait_claimed(SIPI_WAIT_NS)) {
-		apic_send_startup(apic, SMP_TRAMPOLINE >> 12);
-		if (!wait_claimed(CLAIM_WAIT_NS) && give_up())
-			return -ETIMEDOUT;	/* its idle task stays: its stack */
-	}
-	while (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
-		cpu_relax();
-	nr_cpus++;
 	return 0;
 }
 
-void smp_init(void)
+/* Wait for the CPU start_cpu started last to come online, or give it up
+ * (uncounted again: its idle task stays, as its stack). 0 or -ETIMEDOUT. */
+static int finish_cpu(void)
+{
+	struct cpu *c = &cpus[nr_cpus - 1];
+
+	if (!wait_claimed(SIPI_WAIT_NS)) {
+		apic_send_startup(c->apic_id, SMP_TRAMPOLINE >> 12);
+		if (!wait_claimed(CLAIM_WAIT_NS) && give_up()) {
+			__atomic_store_n(&nr_cpus, nr_cpus - 1, __ATOMIC_RELEASE);
+			return -ETIMEDOUT;
+		}
+	}
+	while (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	return 0;
+}
+
+/* Start the MADT's CPU at index i; 0, or <0 when no more are to be tried. */
+static int start_next(int i)
 {
 	const struct acpi_info *ai = acpi_info();
-	uint32_t me = apic_id();
+	int ret;
+
+	if (nr_cpus == NR_CPUS_MAX) {
+		pr_warn("smp: only %d CPUs are used", NR_CPUS_MAX);
+		return -ENOSPC;
+	}
+	ret = start_cpu(ai->apic_ids[i]);
+	if (ret < 0)
+		pr_err("smp: no memory to start the CPU with LAPIC ID %u",
+		       (unsigned)ai->apic_ids[i]);
+	return ret;
+}
+
+/* Index in the MADT's list of the CPU after i that is not this one, or
+ * the list's length. */
+static int next_other(int i)
+{
+	const struct acpi_info *ai = acpi_info();
+
+	for (i++; i < ai->nr_cpus && ai->apic_ids[i] == cpus[0].apic_id; i++)
+		;
+	return i;
+}
+
+static int first_started = -1;	/* [I] MADT index smp_init started, or -1 */
+
+void smp_init(void)
+{
 	const char *delay = sys_cmdline_value("smp_ap_delay_ms");
-	int i, ret;
+	int first;
 
 	if (delay)
 		ap_delay_ns = strtoull(delay, NULL, 10) * 1000000;
-	cpus[0].apic_id = me;
+	cpus[0].apic_id = apic_id();
 	__atomic_store_n(&cpus[0].online, 1, __ATOMIC_RELEASE);
 	irq_set_ipi_handler(VEC_IPI_RESCHED, resched_ipi);
 	irq_set_ipi_handler(VEC_IPI_TLB, tlb_serve);
 	memcpy((void *)SMP_TRAMPOLINE, smp_trampoline_start,
 	       smp_trampoline_end - smp_trampoline_start);
-	for (i = 0; i < ai->nr_cpus; i++) {
-		if (ai->apic_ids[i] == me)
-			continue;
-		if (nr_cpus == NR_CPUS_MAX) {
-			pr_warn("smp: only %d CPUs are used", NR_CPUS_MAX);
-			break;
+	first = next_other(-1);
+	if (first < acpi_info()->nr_cpus && start_next(first) == 0)
+		first_started = first;
+}
+
+void smp_wait(void)
+{
+	const struct acpi_info *ai = acpi_info();
+	int i = first_started;
+
+	while (i >= 0 && i < ai->nr_cpus) {
+		if (finish_cpu() < 0) {
+			pr_err("smp: CPU with LAPIC ID %u did not start: going "
+			       "on with %d CPUs", (unsigned)ai->apic_ids[i],
+			       nr_cpus);
+			return;
 		}
-		ret = start_cpu(ai->apic_ids[i]);
-		if (ret < 0) {
-			pr_err("smp: CPU with LAPIC ID %u did not start (%d): "
-			       "going on with %d CPUs", (unsigned)ai->apic_ids[i],
-			       ret, nr_cpus);
-			break;
-		}
+		i = next_other(i);
+		if (i < ai->nr_cpus && start_next(i) < 0)
+			return;
 	}
 }
