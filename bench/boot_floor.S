@@ -1,17 +1,15 @@
 /*
  * The floor of bench/boot.sh: a PVH guest that prints ghee's prompt at its
  * first instruction and halts for good (using no CPU while the bench reads
- * QEMU's CPU time; the bench then ends QEMU). QEMU's start, its firmware (qboot) and the kernel
- * load take as long as for ghee; what ghee takes beyond it is ghee's.
+ * QEMU's CPU time; the bench then ends QEMU). QEMU's start, its firmware
+ * (qboot) and the kernel load take as long as for ghee; what ghee takes
+ * beyond it is ghee's.
  * Built by bench/boot.sh: 32-bit, linked at 1 MiB.
  */
+#include "../boot/pvh_note.h"
+
 	.section .note.pvh, "a"
-	.balign 4
-	.long 4			/* name size ("Xen\0") */
-	.long 4			/* descriptor size */
-	.long 18		/* XEN_ELFNOTE_PHYS32_ENTRY */
-	.asciz "Xen"
-	.long start
+	pvh_note start
 
 	.text
 	.code32
