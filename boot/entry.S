@@ -15,6 +15,7 @@
  * as a Multiboot1 kernel and refuse it for being 64-bit.
  */
 #include "boot_proto.h"
+#include "pvh_note.h"
 
 #define PAGE_PRESENT	0x1
 #define PAGE_WRITE	0x2
@@ -33,14 +34,8 @@
 #define MB2_BOOT_MAGIC	0x36d76289	/* in %eax at entry */
 #define BOOT_STACK_SIZE	16384
 
-/* PVH: Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY (18) with the 32-bit entry. */
 	.section .note.pvh, "a"
-	.balign 4
-	.long 4			/* name size ("Xen\0") */
-	.long 4			/* descriptor size */
-	.long 18		/* XEN_ELFNOTE_PHYS32_ENTRY */
-	.asciz "Xen"
-	.long pvh_start
+	pvh_note pvh_start
 
 /* ghee's UEFI loader (boot/efi) finds the 64-bit entry in this note:
  * name "ghee", type 1, an 8-byte address. */

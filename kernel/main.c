@@ -4,9 +4,10 @@
  *   per-CPU data, CPU tables, clocks (TSC against the PIT, then the LAPIC
  *   timer against the TSC) and interrupt controllers (found in ACPI), the
  *   console, memory and paging, the scheduler and its tick, the other
- *   CPUs; then the shell starts as a task and the boot flow becomes CPU
- *   0's idle task. The boot time printed is TSC
- *   ticks from the first boot instruction to the prompt.
+ *   CPUs (the first comes up while the devices are found); then the
+ *   shell starts as a task and the boot flow becomes CPU 0's idle task.
+ *   The boot time printed is TSC ticks from the first boot instruction to
+ *   the prompt.
  */
 #include <string.h>
 
@@ -75,6 +76,7 @@ void kmain(struct boot_info *bi)
 	sched_init();
 	smp_init();
 	drivers_init(bi);
+	smp_wait();
 	apic_timer_start(TICK_HZ);
 	irq_enable();
 

@@ -2,7 +2,8 @@
  * System facts for the shell: where we run (`version`) and memory figures
  * (`mem`). The boot_info pointer is kept from kmain; it lives in the boot
  * image's data and never changes after boot. system_init also reads the
- * one debug switch of the command line, "lockdep=off".
+ * debug switch "lockdep=off" of the command line; sys_cmdline_value finds
+ * the kernel's other KEY=VALUE words there.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +38,17 @@ const char *sys_platform(void)
 const char *sys_cmdline(void)
 {
 	return boot_info->cmdline;
+}
+
+const char *sys_cmdline_value(const char *key)
+{
+	const char *c = boot_info->cmdline, *p, *last = NULL;
+	size_t n = strlen(key);
+
+	for (p = c; (p = strstr(p, key)) != NULL; p += n)
+		if ((p == c || p[-1] == ' ') && p[n] == '=')
+			last = p + n + 1;
+	return last;
 }
 
 void sys_mem_report(void)

@@ -6,5 +6,8 @@
 
 /* Remember the boot facts that `version` and `mem` report. */
 void system_init(const struct boot_info *bi);
+/* The value of the command line's last word KEY=VALUE (up to the next
+ * space or the end), or NULL when there is none. */
+const char *sys_cmdline_value(const char *key);
 
 #endif

@@ -6,7 +6,9 @@
 # read-only, a "4k:" prefix gives it 4096-byte logical and physical
 # sectors; prefixes combine, "ro:4k:x.img"), BLK_QUEUES (virtio queues per
 # disk, each with its own MSI-X vector; default: QEMU's, one per CPU), SMP (1), MEM (512M), ACCEL (tcg|kvm), APPEND (more kernel
-# command line), QEMU_EXTRA (more QEMU arguments), and the boot path:
+# command line), QEMU_EXTRA (more QEMU arguments), QEMU (the QEMU program,
+# default qemu-system-x86_64; bench/boot.sh puts a time stamp before it),
+# and the boot path:
 #   BOOT=pvh  QEMU loads the kernel directly (PVH note), qboot firmware
 #   BOOT=iso  GRUB image by Multiboot2, under SeaBIOS, or OVMF with
 #             FIRMWARE=uefi
@@ -36,6 +38,7 @@ OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 APPEND=${APPEND:-}
 QEMU_EXTRA=${QEMU_EXTRA:-}
+QEMU=${QEMU:-qemu-system-x86_64}
 
 die() { echo "run: $*" >&2; exit 3; }
 
@@ -119,9 +122,9 @@ echo "run: QEMU accel=$ACCEL smp=$SMP mem=$MEM boot=$BOOT firmware=$firmware dis
 
 # shellcheck disable=SC2086
 if [ -t 0 ]; then
-	qemu-system-x86_64 "${args[@]}" $QEMU_EXTRA
+	"$QEMU" "${args[@]}" $QEMU_EXTRA
 else
-	scripts/serial_feed.py qemu-system-x86_64 "${args[@]}" $QEMU_EXTRA
+	scripts/serial_feed.py "$QEMU" "${args[@]}" $QEMU_EXTRA
 fi
 status=$?
 case $status in

@@ -59,7 +59,7 @@ int cmd_ps(int argc, char **argv)
 int cmd_cpus(int argc, char **argv)
 {
 	struct cpu_info ci[CPUS_MAX];
-	int n, i;
+	int n, i, parked;
 
 	(void)argc;
 	(void)argv;
@@ -75,6 +75,10 @@ int cmd_cpus(int argc, char **argv)
 			   (unsigned long)(ci[i].idle_ns / 1000 % 1000));
 	if (n > CPUS_MAX)
 		con_printf("(%d more)\n", n - CPUS_MAX);
+	parked = cpu_parked_count();
+	if (parked)
+		con_printf("%d CPU%s came up too late: halted, never used\n",
+			   parked, parked == 1 ? "" : "s");
 	return 0;
 }
 

@@ -107,5 +107,8 @@ struct cpu_info {
 
 /* Fill up to max entries; returns how many CPUs there are. */
 int cpu_list(struct cpu_info *out, int max);
+/* CPUs that came up after the boot had given up waiting for them: they
+ * halted for good and are not in cpu_list. */
+int cpu_parked_count(void);
 
 #endif

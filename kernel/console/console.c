@@ -9,6 +9,7 @@
 #include <ghee/sync.h>
 #include <ghee/system.h>
 
+#include "../system_internal.h"
 #include "uart.h"
 
 static struct spinlock con_lock = SPINLOCK_INIT("console");
@@ -27,12 +28,9 @@ void con_interrupt_task(int id)
  * tty=0 (scripts/run.sh adds it when its input is not a terminal). */
 int con_is_terminal(void)
 {
-	const char *c = sys_cmdline(), *p, *last = NULL;
+	const char *tty = sys_cmdline_value("tty");
 
-	for (p = c; (p = strstr(p, "tty=")) != NULL; p += 4)
-		if (p == c || p[-1] == ' ')
-			last = p;
-	return !last || last[4] != '0';
+	return !tty || tty[0] != '0';
 }
 
 void con_write_console(const char *s, size_t n)

@@ -37,19 +37,37 @@ static int test_bit(uint64_t i)
 	return bitmap[i / 64] >> (i % 64) & 1;
 }
 
+/* Bits set in v (the kernel has no libgcc for __builtin_popcountll). */
+static unsigned bits_set(uint64_t v)
+{
+	v -= v >> 1 & 0x5555555555555555ull;
+	v = (v & 0x3333333333333333ull) + (v >> 2 & 0x3333333333333333ull);
+	v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)(v * 0x0101010101010101ull >> 56);
+}
+
+/* Mark frames [first, first + n) used or free, a bitmap word at a time
+ * (at boot this covers all of RAM). */
 static void mark(uint64_t first, uint64_t n, int used)
 {
-	uint64_t i;
+	uint64_t end = first + n < nr_frames ? first + n : nr_frames;
+	uint64_t i, w, mask, changed;
+	unsigned lo, hi;
 
-	for (i = first; i < first + n && i < nr_frames; i++) {
-		if (used && !test_bit(i)) {
-			bitmap[i / 64] |= 1ull << (i % 64);
-			nr_free--;
+	for (i = first; i < end; i = w * 64 + hi) {
+		w = i / 64;
+		lo = i % 64;
+		hi = end - w * 64 < 64 ? end - w * 64 : 64;
+		mask = (hi == 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1);
+		changed = used ? mask & ~bitmap[w] : mask & bitmap[w];
+		if (used) {
+			bitmap[w] |= mask;
+			nr_free -= bits_set(changed);
 			if (nr_free < lowest_free)
 				lowest_free = nr_free;
-		} else if (!used && test_bit(i)) {
-			bitmap[i / 64] &= ~(1ull << (i % 64));
-			nr_free++;
+		} else {
+			bitmap[w] &= ~mask;
+			nr_free += bits_set(changed);
 		}
 	}
 }

@@ -90,7 +90,8 @@ struct cpu {
 };
 
 extern struct cpu cpus[NR_CPUS_MAX];
-extern int nr_cpus;		/* [I] CPUs found (after smp_init) */
+extern int nr_cpus;		/* [I] CPUs started (after smp_wait; CPUs
+				 * being started count, offline) */
 
 static inline struct cpu *this_cpu(void)
 {

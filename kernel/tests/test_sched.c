@@ -453,3 +453,48 @@ KTEST(timer, order_and_cancel)
 		timer_order[2] == 3);
 	KEXPECT_EQ(timer_cancel(&t[0]), 0);
 }
+
+static uint64_t clock_latest;	/* [a] the latest time any reader saw */
+static uint64_t clock_backwards;	/* [a] readings below one seen before */
+
+/* Read the clock for arg ms; count readings below the latest one any
+ * reader (on any CPU) published before this one was taken. */
+static int clock_reader_fn(void *arg)
+{
+	uint64_t end = time_ns() + (uint64_t)(uintptr_t)arg * 1000000ull;
+	uint64_t seen, now;
+
+	do {
+		seen = __atomic_load_n(&clock_latest, __ATOMIC_ACQUIRE);
+		now = time_ns();
+		if (now < seen)
+			__atomic_fetch_add(&clock_backwards, 1,
+					   __ATOMIC_RELAXED);
+		while (seen < now &&
+		       !__atomic_compare_exchange_n(&clock_latest, &seen, now,
+						    0, __ATOMIC_RELEASE,
+						    __ATOMIC_ACQUIRE))
+			;
+	} while (now < end);
+	return 0;
+}
+
+KTEST(timer, clock_never_goes_back_across_cpus)
+{
+	struct task *t[SPINNERS_MAX];
+	int i, n;
+
+	/* One reader more than CPUs, so readers also move between CPUs. */
+	__atomic_store_n(&clock_latest, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&clock_backwards, 0, __ATOMIC_RELAXED);
+	for (n = 0; n < nr_cpus + 1 && n < SPINNERS_MAX; n++) {
+		t[n] = task_create("t_clock", clock_reader_fn, (void *)300ul,
+				   TASK_PRIO_NORMAL);
+		if (!t[n])
+			break;
+	}
+	KEXPECT_EQ(n, nr_cpus + 1);
+	for (i = 0; i < n; i++)
+		task_join(t[i]);
+	KEXPECT_EQ(__atomic_load_n(&clock_backwards, __ATOMIC_RELAXED), 0);
+}

@@ -135,6 +135,23 @@ def test_memory_sizes(ctx):
         assert g.wait_exit() == 0
 
 
+def test_late_cpu_is_given_up_and_stays_parked(ctx):
+    # smp_ap_delay_ms holds the other CPU back well past the boot CPU's wait
+    # for it (as a vCPU the host did not run for a while): the boot goes on
+    # with one CPU, and the CPU arriving later must halt without touching
+    # the scheduler (it used to page-fault on the idle task it no longer
+    # had).
+    g, msgs = booted(ctx, smp=2, append="smp_ap_delay_ms=3000")
+    assert re.search(r"CPU with LAPIC ID 1 did not start", msgs), msgs
+    assert g.cmd("sleep 3000") == ""     # the late CPU arrives meanwhile
+    out = g.cmd("cpus")
+    assert g.online_cpus() == 1, out
+    assert "1 CPU came up too late: halted, never used" in out, out
+    assert g.cmd("echo ok") == "ok\n"
+    g.send("poweroff\n")
+    assert g.wait_exit() == 0
+
+
 def test_smp_boots(ctx):
     g, _ = booted(ctx, smp=4)
     assert g.online_cpus() == 4, g.cmd("cpus")

@@ -68,3 +68,29 @@ def test_mount_subvolumes_in_host_tool(ctx):
                        input="\n".join(SUBVOL_SCRIPT) + "\n",
                        capture_output=True, text=True, timeout=60)
     check_subvol(r.stdout)
+
+
+def test_mount_at_boot(ctx):
+    # mount=DISK on the command line (`make run` gives mount=vda) mounts
+    # the disk at / before the first prompt; the last mount= counts and
+    # mount=none turns it off.
+    img = images()[0]
+    g = ctx.guest(disks=[img])
+    g.boot()
+    for line in ("mkfs vda", "mount vda", "echo hello > /greeting",
+                 "umount"):
+        g.cmd(line)
+    g.send("poweroff\n")
+    assert g.wait_exit() == 0
+    g = ctx.guest(disks=[img], append="mount=none mount=vda")
+    msgs = g.boot()
+    assert "mounted vda read-write on /" in msgs, msgs
+    assert g.cmd("cat /greeting") == "hello\n"
+    assert re.search(r"^Metadata, \w+: total=", g.cmd("df"), re.M)
+    g.send("poweroff\n")
+    assert g.wait_exit() == 0
+    g = ctx.guest(disks=[img], append="mount=vda mount=none")
+    assert "mounted" not in g.boot()
+    assert g.cmd("mount") == ""
+    g.send("poweroff\n")
+    assert g.wait_exit() == 0

@@ -14,9 +14,13 @@ struct cpu;
 /* Point this CPU's GS base at cpus[0]; the first thing kmain does, before
  * anything takes a lock. */
 void smp_boot_cpu_init(void);
-/* Start every other CPU of the MADT (INIT-SIPI-SIPI) and wait for each to
- * run its idle task. Needs paging, kmalloc and the scheduler. */
+/* Start the first other CPU of the MADT (INIT-SIPI-SIPI). Needs paging,
+ * kmalloc and the scheduler. */
 void smp_init(void);
+/* Wait for that CPU to run its idle task, then start the others one at a
+ * time; a CPU that does not start within a second is given up (it halts
+ * if it comes later) and no more are tried. nr_cpus is final after it. */
+void smp_wait(void);
 /* Make CPU c look at its need_resched flag now. */
 void smp_send_resched(struct cpu *c);
 /* Flush page from every other online CPU's TLB, and wait until they did.
