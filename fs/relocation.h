@@ -9,6 +9,11 @@
 
 #include "fs_info.h"
 
+/* Data bytes a data group's relocation commit moves at most (more only
+ * for one extent bigger than this): bounds how long the commit holds
+ * trans_sem for write, so writers wait for one batch, not the group. */
+#define RELOC_BATCH_BYTES (8ull << 20)
+
 /* Figures of one group's relocation. */
 struct reloc_stats {
 	u64 data_extents;	/* data extents moved */
@@ -16,6 +21,8 @@ struct reloc_stats {
 	u64 tree_blocks;	/* tree blocks written to a new place (moved
 				 * out of the group, or above one that was) */
 	u64 blocks_seen;	/* distinct tree blocks visited */
+	u64 commits;		/* relocation commits */
+	u64 max_commit_bytes;	/* most data bytes one of them moved */
 };
 
 /* Asked to stop (stop_arg): 1 to stop, 0 to go on. */

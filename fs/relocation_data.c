@@ -1,7 +1,8 @@
 /*
- * Relocation, step 2 (see relocation.c): copying the data extents of the
- * group being relocated to new extents outside it, checksums checked and
- * moved with them (data_copy.c). Runs inside the relocation commit.
+ * Relocation, step 2 (see relocation.c): copying the next batch of the
+ * data extents of the group being relocated to new extents outside it,
+ * checksums checked and moved with them (data_copy.c). Runs inside the
+ * batch's relocation commit.
  */
 #include <ghee/errno.h>
 
@@ -19,18 +20,33 @@ static int add_data(struct reloc *r, const struct key *k, u64 flags,
 		    void *arg)
 {
 	struct moved m = { k->objectid, 0, k->offset, 0, 1, 0 };
+	u64 *bytes = arg;
 
-	(void)arg;
 	if (k->type != BTRFS_EXTENT_ITEM_KEY ||
 	    !(flags & BTRFS_EXTENT_FLAG_DATA))
 		return 0;
+	if (r->data_moves.n && *bytes + m.len > RELOC_BATCH_BYTES) {
+		r->more = 1;
+		return 1;
+	}
+	*bytes += m.len;
+	r->cursor = m.old + m.len;
 	return reloc_moved_add(&r->data_moves, &m);
 }
 
-/* The data extents of the group, in address order. */
+/*
+ * The group's next batch of data extents, from r->cursor in address
+ * order: at most RELOC_BATCH_BYTES (or one bigger extent); r->more when
+ * any are left after them. Read inside the commit, with every queued
+ * reference run, so an extent a writer freed since the last batch is
+ * not there (and none is new: the group is read-only).
+ */
 static int collect_data(struct reloc *r)
 {
-	return reloc_scan_extents(r, r->start, add_data, NULL);
+	u64 bytes = 0;
+
+	r->more = 0;
+	return reloc_scan_extents(r, r->cursor, add_data, &bytes);
 }
 
 /* A piece of the copy: bytes [off, off + len) of data_moves.v[i]. */
@@ -63,6 +79,7 @@ static int start_piece(struct reloc *r, struct data_copy *c,
 	if (p->off == 0 && r->stop && r->stop(r->stop_arg)) {
 		r->data_moves.n = p->i;
 		r->stopped = 1;
+		r->more = 0;
 		return 1;
 	}
 	m = &r->data_moves.v[p->i];
@@ -87,6 +104,7 @@ static int finish_piece(struct reloc *r, struct data_copy *c,
 			ret = u64map_put(&r->data, m->old, &m->new_);
 		r->st->data_extents++;
 		r->st->data_bytes += m->len;
+		r->batch_bytes += m->len;
 	}
 	if (ret == 0)
 		ret = data_copy_write(r->t, c, m->new_ + p->off, p->len);
@@ -97,7 +115,7 @@ static int finish_piece(struct reloc *r, struct data_copy *c,
 #define COPIERS 4
 
 /*
- * Step 2: copy every data extent of the group to a new place, a chunk
+ * Step 2: copy the next batch of data extents to a new place, a chunk
  * (DATA_COPY_CHUNK) at a time through COPIERS copiers in turn: the disk
  * reads the next pieces while this one is checked and handed to the
  * delayed writes (writeback.c), and no write is waited for here (the
