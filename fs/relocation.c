@@ -24,7 +24,8 @@
  *     the new place (the old ones go when the old extent's last
  *     reference does, at the same commit). Extents writers freed since
  *     the last batch are gone from the extent tree the batch is read
- *     from. relocation_data.c.
+ *     from. A batch ends early, between extents, when a change waits
+ *     for trans_sem. relocation_data.c.
  *     A metadata group: the next batch of its tree blocks in address
  *     order, each with its level and first key (relocation_blocks.c).
  *  3. Every tree is walked from its root (the subvolume and other trees

@@ -11,8 +11,9 @@
 
 /* Data bytes a data group's relocation commit moves at most (more only
  * for one extent bigger than this): bounds how long the commit holds
- * trans_sem for write, so writers wait for one batch, not the group. */
-#define RELOC_BATCH_BYTES (8ull << 20)
+ * trans_sem for write, so writers wait for one batch, not the group.
+ * A batch ends sooner when a change waits (relocation_data.c). */
+#define RELOC_BATCH_BYTES (16ull << 20)
 
 /* Figures of one group's relocation. */
 struct reloc_stats {

@@ -8,6 +8,7 @@
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
+#include <ghee/sync.h>
 
 #include "block_group.h"
 #include "ctree.h"
@@ -49,18 +50,25 @@ static int collect_data(struct reloc *r)
 	return reloc_scan_extents(r, r->cursor, add_data, &bytes);
 }
 
+/* A batch holding this many bytes ends early when a change waits for
+ * trans_sem (start_piece): a writer waits for about this much copying,
+ * and a balance beside a busy writer still moves this much per commit. */
+#define BATCH_MIN_BYTES (2ull << 20)
+
 /* A piece of the copy: bytes [off, off + len) of data_moves.v[i]. */
 struct piece {
 	u32 i;
 	u64 off;
 	u32 len;
+	u64 before;	/* bytes of the batch's extents before extent i */
 };
 
 /*
  * Start reading a piece into copier c: the first one, or the one after
  * p (the last started); p becomes it. 0 when started, 1 when there is
  * none (the last extent was started, or a stop was asked before a new
- * extent: then only the extents before it stay moves), or <0.
+ * extent, or a change waits for this commit and the batch holds
+ * BATCH_MIN_BYTES: then only the extents before it stay moves), or <0.
  */
 static int start_piece(struct reloc *r, struct data_copy *c,
 		       struct piece *p, int first)
@@ -70,12 +78,21 @@ static int start_piece(struct reloc *r, struct data_copy *c,
 	if (!first) {
 		p->off += p->len;
 		if (p->off == r->data_moves.v[p->i].len) {
+			p->before += r->data_moves.v[p->i].len;
 			p->i++;
 			p->off = 0;
 		}
 	}
 	if (p->i == r->data_moves.n)
 		return 1;
+	if (p->off == 0 && p->before >= BATCH_MIN_BYTES &&
+	    rwsem_is_contended(&r->fs->trans_sem)) {
+		/* the rest waits for the next batch */
+		r->cursor = r->data_moves.v[p->i].old;
+		r->data_moves.n = p->i;
+		r->more = 1;
+		return 1;
+	}
 	if (p->off == 0 && r->stop && r->stop(r->stop_arg)) {
 		r->data_moves.n = p->i;
 		r->stopped = 1;

@@ -35,6 +35,8 @@
 #include "test.h"
 
 #define DEV_SIZE (128ull << 20)
+#define DATA_DEV_SIZE (384ull << 20)	/* the data case: every file in one
+					 * data group (chunks of a tenth) */
 #define NFILES 24
 #define FILE_KIB 1024
 #define CUTS 4			/* sampled cut points per mode (default) */
@@ -68,32 +70,12 @@ static uint64_t group_used(struct fs_info *fs, uint64_t start)
 	return used;
 }
 
-/* The fullest group of bc's type into bc. */
-static void fullest_group(struct fs_info *fs, struct bcase *bc)
-{
-	uint32_t i;
-
-	for (i = 0; i < bc->nold; i++) {
-		uint64_t used = group_used(fs, bc->old[i]);
-		struct block_group *bg;
-		int that;
-
-		mutex_lock(&fs->alloc_lock);
-		bg = bg_lookup(fs, bc->old[i]);
-		that = bg && (bg->flags & bc->type);
-		mutex_unlock(&fs->alloc_lock);
-		if (that && used > bc->gused) {
-			bc->gstart = bc->old[i];
-			bc->gused = used;
-		}
-	}
-}
-
 /* The filesystem every cut starts from, unmounted; bc filled. */
 static struct fault_dev *template_dev(struct bcase *bc)
 {
 	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
-	struct fault_dev *dev = fault_dev_new(DEV_SIZE);
+	struct fault_dev *dev = fault_dev_new(
+		bc->type == BTRFS_BLOCK_GROUP_DATA ? DATA_DEV_SIZE : DEV_SIZE);
 	struct fs_info *fs = NULL;
 	int ret = dev ? fs_mkfs(fault_dev_blk(dev), &o) : -ENOMEM;
 
@@ -109,7 +91,7 @@ static struct fault_dev *template_dev(struct bcase *bc)
 		ret = bal_hash_meta(fs, bc->meta_want);
 	if (ret == 0) {
 		bc->nold = bal_groups(fs, bc->old);
-		fullest_group(fs, bc);
+		bal_fullest_group(fs, bc->type, &bc->gstart, &bc->gused);
 	}
 	fs_umount(fs);
 	if (ret && dev) {

@@ -20,6 +20,7 @@
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
 #include "../../fs/relocation.h"
+#include "balance_fixture.h"
 #include "qgroup_env.h"
 #include "shim/fault_dev.h"
 #include "test.h"
@@ -28,25 +29,6 @@
 #define NKEEP 40	/* 1 MiB files shared with a snapshot */
 #define NFREE 16	/* 1 MiB files the writer unlinks */
 #define MIB (1ull << 20)
-
-/* The data group with the most used bytes: start and used. */
-static void fullest_data_group(struct fs_info *fs, uint64_t *start,
-			       uint64_t *used)
-{
-	uint32_t i;
-
-	*start = *used = 0;
-	mutex_lock(&fs->alloc_lock);
-	for (i = 0; i < fs->space.nbg; i++) {
-		const struct block_group *bg = fs->space.bg[i];
-
-		if ((bg->flags & BTRFS_BLOCK_GROUP_DATA) && bg->used > *used) {
-			*start = bg->start;
-			*used = bg->used;
-		}
-	}
-	mutex_unlock(&fs->alloc_lock);
-}
 
 /* Whether a group starts at start. */
 static int group_exists(struct fs_info *fs, uint64_t start)
@@ -170,7 +152,7 @@ TEST(relocation, data_group_moves_in_batches_beside_a_writer)
 	CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
 	CHECK_OK(fs_quota_enable(e.fs));
 	CHECK_OK(populate(e.fs));
-	fullest_data_group(e.fs, &start, &used);
+	bal_fullest_group(e.fs, BTRFS_BLOCK_GROUP_DATA, &start, &used);
 	printf("# data group at %llu: %llu MiB used\n",
 	       (unsigned long long)start, (unsigned long long)(used / MIB));
 	CHECK(used >= 48 * MIB);
