@@ -89,7 +89,8 @@
  * not replayed, mixed groups.
  * Locking: the walk runs inside the commit, holding fs->trans_sem for
  * write; it reads blocks with tree-block locks as searches do, and fixes
- * a block in place holding that block's lock for write.
+ * a block in place holding that block's lock for write. The emptied
+ * group leaves memory under trans_sem for write and then alloc_lock.
  */
 #include <ghee/errno.h>
 
@@ -728,13 +729,18 @@ static int remove_group(struct fs_info *fs, u64 start)
 {
 	int ret = trans_commit_with(fs, remove_in_commit, &start, 0);
 
-	if (ret == 0 &&
-	    !__atomic_load_n(&fs->commit_readers, __ATOMIC_ACQUIRE)) {
+	if (ret)
+		return ret;
+	/* A commit reads the groups without alloc_lock (fs_info.h): one
+	 * must not run while the group leaves them. */
+	down_write(&fs->trans_sem);
+	if (!__atomic_load_n(&fs->commit_readers, __ATOMIC_ACQUIRE)) {
 		mutex_lock(&fs->alloc_lock);
 		chunk_forget(fs, start);
 		mutex_unlock(&fs->alloc_lock);
 	}
-	return ret;
+	up_write(&fs->trans_sem);
+	return 0;
 }
 
 static void reloc_free(struct reloc *r)
