@@ -12,8 +12,8 @@
  * rewrite inside one commit (trans_commit_with: no change runs, every
  * queued reference has run), which keeps it simple and exact. A group
  * moves in several relocation commits, a batch each (a data group's
- * next RELOC_BATCH_BYTES of extents, a metadata or system group's next
- * tree blocks), so no commit's work grows with the group: writers wait
+ * next RELOC_BATCH_BYTES of extents, fewer when a writer waits, a
+ * metadata or system group's next tree blocks), so no commit's work grows with the group: writers wait
  * for one batch, their changes commit between batches, and a pause
  * waits for one batch:
  *  1. The group turns read-only (nothing new is allocated in it) and a

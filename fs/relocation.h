@@ -10,10 +10,17 @@
 #include "fs_info.h"
 
 /* Data bytes a data group's relocation commit moves at most (more only
- * for one extent bigger than this): bounds how long the commit holds
- * trans_sem for write, so writers wait for one batch, not the group.
- * A batch ends sooner when a change waits (relocation_data.c). */
-#define RELOC_BATCH_BYTES (16ull << 20)
+ * for one extent bigger than this; reloc_batch_bytes): bounds how
+ * long the commit holds trans_sem for write. A batch ends sooner when a
+ * change waits (relocation_data.c), so writers wait for about
+ * 2 MiB, not the group. Each batch copies again every leaf (and the
+ * path to it in every tree) naming its extents: with 16 MiB, a full
+ * balance of bench/balance.sh ran 1.5x as long as with one commit per
+ * group; with 64 MiB as long. */
+#define RELOC_BATCH_BYTES (64ull << 20)
+/* The bound in force: RELOC_BATCH_BYTES, less in tests that cut power
+ * between the batches of a small group. */
+extern u64 reloc_batch_bytes;
 
 /* Figures of one group's relocation. */
 struct reloc_stats {

@@ -26,7 +26,7 @@ static int add_data(struct reloc *r, const struct key *k, u64 flags,
 	if (k->type != BTRFS_EXTENT_ITEM_KEY ||
 	    !(flags & BTRFS_EXTENT_FLAG_DATA))
 		return 0;
-	if (r->data_moves.n && *bytes + m.len > RELOC_BATCH_BYTES) {
+	if (r->data_moves.n && *bytes + m.len > reloc_batch_bytes) {
 		r->more = 1;
 		return 1;
 	}
@@ -37,7 +37,7 @@ static int add_data(struct reloc *r, const struct key *k, u64 flags,
 
 /*
  * The group's next batch of data extents, from r->cursor in address
- * order: at most RELOC_BATCH_BYTES (or one bigger extent); r->more when
+ * order: at most reloc_batch_bytes (or one bigger extent); r->more when
  * any are left after them. Read inside the commit, with every queued
  * reference run, so an extent a writer freed since the last batch is
  * not there (and none is new: the group is read-only).
@@ -49,6 +49,8 @@ static int collect_data(struct reloc *r)
 	r->more = 0;
 	return reloc_scan_extents(r, r->cursor, add_data, &bytes);
 }
+
+u64 reloc_batch_bytes = RELOC_BATCH_BYTES;
 
 /* A batch holding this many bytes ends early when a change waits for
  * trans_sem (start_piece): a writer waits for about this much copying,

@@ -14,8 +14,8 @@
  * subvolume and snapshots sharing its blocks, which relocates its
  * metadata group in several commits (fs/relocation_blocks.c): some cut
  * must land between them, leaving the group partly moved. A third
- * balances only the data, whose fullest group holds more than one batch
- * of extents (RELOC_BATCH_BYTES, fs/relocation_data.c): some cut must
+ * balances only the data, with batches of DATA_BATCH (fs/relocation_data.c),
+ * less than its fullest group holds: some cut must
  * leave that group partly moved too.
  */
 #include <stdio.h>
@@ -37,6 +37,8 @@
 #define DEV_SIZE (128ull << 20)
 #define DATA_DEV_SIZE (384ull << 20)	/* the data case: every file in one
 					 * data group (chunks of a tenth) */
+#define DATA_BATCH (8ull << 20)		/* its batches (reloc_batch_bytes):
+					 * the group holds more than one */
 #define NFILES 24
 #define FILE_KIB 1024
 #define CUTS 4			/* sampled cut points per mode (default) */
@@ -112,8 +114,11 @@ static int balance_once(struct fault_dev *dev, const struct bcase *bc)
 	memset(&b, 0, sizeof(b));
 	b.types = bc->type == BTRFS_BLOCK_GROUP_METADATA ? 1u << FS_BAL_META :
 		  bc->type == BTRFS_BLOCK_GROUP_DATA ? 1u << FS_BAL_DATA : 7;
+	reloc_batch_bytes = bc->type == BTRFS_BLOCK_GROUP_DATA ?
+			    DATA_BATCH : RELOC_BATCH_BYTES;
 	if (ret == 0)
 		ret = fs_balance_start(fs, &b, 0);
+	reloc_batch_bytes = RELOC_BATCH_BYTES;
 	fs_umount(fs);
 	return ret;
 }
@@ -230,7 +235,7 @@ static void cuts(enum fault_mode mode, uint64_t type)
 	}
 	CHECK(!type || bc.gused);
 	/* the data case's group takes more than one batch */
-	CHECK(type != BTRFS_BLOCK_GROUP_DATA || bc.gused > RELOC_BATCH_BYTES);
+	CHECK(type != BTRFS_BLOCK_GROUP_DATA || bc.gused > DATA_BATCH);
 	d = fault_dev_clone(tmpl);	/* the uncut run: its writes */
 	CHECK(d);
 	fault_dev_arm(d, 0, mode, 0);
