@@ -189,7 +189,7 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 # and pipes, send while commits and relocation counts go on, dedupe beside
 # writers and send, a balance paused, resumed and cancelled from another
 # task, writers racing into a quota limit, reads beside balance, defrag
-# and dedupe scan.
+# and dedupe scan, a writer beside a data group's batches.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 	      tests/host/test_commit_root.c tests/host/test_inode_concurrent.c \
 	      tests/host/test_shell.c tests/host/test_pipe.c \
@@ -200,6 +200,7 @@ TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 	      tests/host/test_balance_fixture.c tests/host/test_read_moves.c \
 	      tests/host/test_qgroup_concurrent.c tests/host/test_qgroup_env.c \
 	      tests/host/test_ctree_concurrent.c \
+	      tests/host/test_relocation_batch.c \
 	      tests/host/test_main.c
 tsan: $(HOSTTSAN)
 	$(HOSTTSAN)

@@ -10,17 +10,22 @@
  * the subvolume changes, at the price of two extra trees per subvolume
  * and a merge that must reproduce sharing. ghee instead does each
  * rewrite inside one commit (trans_commit_with: no change runs, every
- * queued reference has run), which keeps it simple and exact. A data
- * group moves in one relocation commit; a metadata or system group in
- * several, a batch of its tree blocks each (below), so a pause waits for
- * one batch and no commit's work grows with the group:
+ * queued reference has run), which keeps it simple and exact. A group
+ * moves in several relocation commits, a batch each (a data group's
+ * next RELOC_BATCH_BYTES of extents, fewer when a writer waits, a
+ * metadata or system group's next tree blocks), so no commit's work grows with the group: writers wait
+ * for one batch, their changes commit between batches, and a pause
+ * waits for one batch:
  *  1. The group turns read-only (nothing new is allocated in it) and a
  *     commit makes every block allocated in it before that durable.
  *  2. Inside the relocation commit, what moves is chosen.
- *     A data group: each of its data extents is copied to a new extent
- *     outside it; its checksums are checked and written for the new
- *     place (the old ones go when the old extent's last reference does,
- *     at the same commit). relocation_data.c.
+ *     A data group: each data extent of the next batch is copied to a
+ *     new extent outside it; its checksums are checked and written for
+ *     the new place (the old ones go when the old extent's last
+ *     reference does, at the same commit). Extents writers freed since
+ *     the last batch are gone from the extent tree the batch is read
+ *     from. A batch ends early, between extents, when a change waits
+ *     for trans_sem. relocation_data.c.
  *     A metadata group: the next batch of its tree blocks in address
  *     order, each with its level and first key (relocation_blocks.c).
  *  3. Every tree is walked from its root (the subvolume and other trees
@@ -51,8 +56,10 @@
  *     old parent moved to the copy. The old extents' counts reach zero
  *     when the commit runs the refs, so they are freed the ordinary way:
  *     pinned until this commit is on disk (DESIGN.md invariant 1).
- *     Since step 3 rewrote every block pointing at a copied one, no tree
- *     names the old address after the commit, batch or not.
+ *     Since step 3 rewrote every block pointing at a copied one, and
+ *     every leaf naming a moved data extent, no tree names the old
+ *     address after the commit, batch or not: a writer of a later
+ *     transaction (a reflink) finds only the new one.
  *  5. The commit marks itself a relocation commit: swapping the commit
  *     roots it bumps last_reloc_trans under commit_root_sem held for
  *     write (commit_root_reloc_count(), for send), and extent_moves
@@ -67,8 +74,8 @@
  *     the map and its device space is free for new chunks.
  *
  * Stopping (a balance's pause or cancel, asked through stop): a data
- * group stops between extents in step 2, a metadata group between
- * batches. Each commit is whole, so what moved stays moved and the
+ * group stops between extents in step 2 or between batches, a metadata
+ * group between batches. Each commit is whole, so what moved stays moved and the
  * group, holding the rest, turns writable again; a power cut between
  * batches leaves the same. A resume or a new balance starts the group
  * again and finds only what is left. A stop inside the walk itself is
@@ -82,7 +89,8 @@
  * not replayed, mixed groups.
  * Locking: the walk runs inside the commit, holding fs->trans_sem for
  * write; it reads blocks with tree-block locks as searches do, and fixes
- * a block in place holding that block's lock for write.
+ * a block in place holding that block's lock for write. The emptied
+ * group leaves memory under trans_sem for write and then alloc_lock.
  */
 #include <ghee/errno.h>
 
@@ -721,13 +729,18 @@ static int remove_group(struct fs_info *fs, u64 start)
 {
 	int ret = trans_commit_with(fs, remove_in_commit, &start, 0);
 
-	if (ret == 0 &&
-	    !__atomic_load_n(&fs->commit_readers, __ATOMIC_ACQUIRE)) {
+	if (ret)
+		return ret;
+	/* A commit reads the groups without alloc_lock (fs_info.h): one
+	 * must not run while the group leaves them. */
+	down_write(&fs->trans_sem);
+	if (!__atomic_load_n(&fs->commit_readers, __ATOMIC_ACQUIRE)) {
 		mutex_lock(&fs->alloc_lock);
 		chunk_forget(fs, start);
 		mutex_unlock(&fs->alloc_lock);
 	}
-	return ret;
+	up_write(&fs->trans_sem);
+	return 0;
 }
 
 static void reloc_free(struct reloc *r)
@@ -741,16 +754,21 @@ static void reloc_free(struct reloc *r)
 	kfree(r->targets);
 }
 
-/* Forget one commit's walk: the next commit's starts afresh (what this
- * one made is no longer its own to fix in place). */
+/* Forget one commit's batch and walk: the next commit's starts afresh
+ * (what this one made is no longer its own to fix in place, and no tree
+ * names what it moved by the old address). */
 static void reloc_reset(struct reloc *r)
 {
 	u64map_free(&r->blocks);
 	u64map_init(&r->blocks, 1);
+	u64map_free(&r->data);
+	u64map_init(&r->data, 1);
 	u64map_free(&r->fixup_seen);
 	u64map_init(&r->fixup_seen, 0);
+	r->data_moves.n = 0;
 	r->block_moves.n = 0;
 	r->fixups.n = 0;
+	r->batch_bytes = 0;
 }
 
 /*
@@ -777,6 +795,11 @@ static int relocate_step(struct reloc *r, int settle)
 						1);
 		settle = 1;
 	} while (ret == -EAGAIN);
+	if (ret == 0) {
+		r->st->commits++;
+		if (r->batch_bytes > r->st->max_commit_bytes)
+			r->st->max_commit_bytes = r->batch_bytes;
+	}
 	return ret;
 }
 
@@ -784,7 +807,7 @@ static int relocate_step(struct reloc *r, int settle)
  * Relocate the block group starting at start and free it: afterwards
  * no extent is in its range and its chunk is gone. *st gets the
  * figures. stop (may be NULL) is asked before each data extent is
- * copied and between a metadata group's batches: when it says stop, the
+ * copied and between batches: when it says stop, the
  * extents moved so far stay moved, the group stays with the rest,
  * writable again, and the result is -ECANCELED. Caller
  * holds no fs lock. Returns 0, -ENOENT (no such group), -ECANCELED,
@@ -821,7 +844,7 @@ int reloc_block_group(struct fs_info *fs, u64 start, reloc_stop_fn stop,
 	u64map_init(&r.blocks, 1);
 	u64map_init(&r.fixup_seen, 0);
 	ret = relocate_step(&r, 1);
-	while (ret == 0 && r.more) {
+	while (ret == 0 && r.more && !r.stopped) {
 		if (stop && stop(stop_arg)) {
 			r.stopped = 1;
 			break;

@@ -1,12 +1,14 @@
 /*
- * Relocation, step 2 (see relocation.c): copying the data extents of the
- * group being relocated to new extents outside it, checksums checked and
- * moved with them (data_copy.c). Runs inside the relocation commit.
+ * Relocation, step 2 (see relocation.c): copying the next batch of the
+ * data extents of the group being relocated to new extents outside it,
+ * checksums checked and moved with them (data_copy.c). Runs inside the
+ * batch's relocation commit.
  */
 #include <ghee/errno.h>
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
+#include <ghee/sync.h>
 
 #include "block_group.h"
 #include "ctree.h"
@@ -19,32 +21,56 @@ static int add_data(struct reloc *r, const struct key *k, u64 flags,
 		    void *arg)
 {
 	struct moved m = { k->objectid, 0, k->offset, 0, 1, 0 };
+	u64 *bytes = arg;
 
-	(void)arg;
 	if (k->type != BTRFS_EXTENT_ITEM_KEY ||
 	    !(flags & BTRFS_EXTENT_FLAG_DATA))
 		return 0;
+	if (r->data_moves.n && *bytes + m.len > reloc_batch_bytes) {
+		r->more = 1;
+		return 1;
+	}
+	*bytes += m.len;
+	r->cursor = m.old + m.len;
 	return reloc_moved_add(&r->data_moves, &m);
 }
 
-/* The data extents of the group, in address order. */
+/*
+ * The group's next batch of data extents, from r->cursor in address
+ * order: at most reloc_batch_bytes (or one bigger extent); r->more when
+ * any are left after them. Read inside the commit, with every queued
+ * reference run, so an extent a writer freed since the last batch is
+ * not there (and none is new: the group is read-only).
+ */
 static int collect_data(struct reloc *r)
 {
-	return reloc_scan_extents(r, r->start, add_data, NULL);
+	u64 bytes = 0;
+
+	r->more = 0;
+	return reloc_scan_extents(r, r->cursor, add_data, &bytes);
 }
+
+u64 reloc_batch_bytes = RELOC_BATCH_BYTES;
+
+/* A batch holding this many bytes ends early when a change waits for
+ * trans_sem (start_piece): a writer waits for about this much copying,
+ * and a balance beside a busy writer still moves this much per commit. */
+#define BATCH_MIN_BYTES (2ull << 20)
 
 /* A piece of the copy: bytes [off, off + len) of data_moves.v[i]. */
 struct piece {
 	u32 i;
 	u64 off;
 	u32 len;
+	u64 before;	/* bytes of the batch's extents before extent i */
 };
 
 /*
  * Start reading a piece into copier c: the first one, or the one after
  * p (the last started); p becomes it. 0 when started, 1 when there is
  * none (the last extent was started, or a stop was asked before a new
- * extent: then only the extents before it stay moves), or <0.
+ * extent, or a change waits for this commit and the batch holds
+ * BATCH_MIN_BYTES: then only the extents before it stay moves), or <0.
  */
 static int start_piece(struct reloc *r, struct data_copy *c,
 		       struct piece *p, int first)
@@ -54,15 +80,25 @@ static int start_piece(struct reloc *r, struct data_copy *c,
 	if (!first) {
 		p->off += p->len;
 		if (p->off == r->data_moves.v[p->i].len) {
+			p->before += r->data_moves.v[p->i].len;
 			p->i++;
 			p->off = 0;
 		}
 	}
 	if (p->i == r->data_moves.n)
 		return 1;
+	if (p->off == 0 && p->before >= BATCH_MIN_BYTES &&
+	    rwsem_is_contended(&r->fs->trans_sem)) {
+		/* the rest waits for the next batch */
+		r->cursor = r->data_moves.v[p->i].old;
+		r->data_moves.n = p->i;
+		r->more = 1;
+		return 1;
+	}
 	if (p->off == 0 && r->stop && r->stop(r->stop_arg)) {
 		r->data_moves.n = p->i;
 		r->stopped = 1;
+		r->more = 0;
 		return 1;
 	}
 	m = &r->data_moves.v[p->i];
@@ -87,6 +123,7 @@ static int finish_piece(struct reloc *r, struct data_copy *c,
 			ret = u64map_put(&r->data, m->old, &m->new_);
 		r->st->data_extents++;
 		r->st->data_bytes += m->len;
+		r->batch_bytes += m->len;
 	}
 	if (ret == 0)
 		ret = data_copy_write(r->t, c, m->new_ + p->off, p->len);
@@ -97,7 +134,7 @@ static int finish_piece(struct reloc *r, struct data_copy *c,
 #define COPIERS 4
 
 /*
- * Step 2: copy every data extent of the group to a new place, a chunk
+ * Step 2: copy the next batch of data extents to a new place, a chunk
  * (DATA_COPY_CHUNK) at a time through COPIERS copiers in turn: the disk
  * reads the next pieces while this one is checked and handed to the
  * delayed writes (writeback.c), and no write is waited for here (the

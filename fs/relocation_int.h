@@ -38,11 +38,12 @@ struct reloc {
 	struct fs_info *fs;
 	struct trans *t;
 	u64 start, end;			/* the group */
-	int is_data;			/* a data group: one commit */
+	int is_data;			/* a data group */
 	struct reloc_target *targets;	/* a metadata group: the batch of
 					 * this commit (relocation_blocks.c) */
 	u32 ntargets, targets_cap;
 	u64 cursor;			/* the next batch starts here */
+	u64 batch_bytes;		/* data bytes moved by this commit */
 	int more;			/* blocks are left after the batch */
 	struct u64map data;		/* moved data extents: old address
 					 * -> new */

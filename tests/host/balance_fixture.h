@@ -31,6 +31,10 @@ int bal_hash_meta(struct fs_info *fs, uint64_t *out);
 int bal_hash_files(struct fs_info *fs, int nfiles, uint64_t *out);
 /* Starts of the data and metadata groups (not SYSTEM); how many. */
 uint32_t bal_groups(struct fs_info *fs, uint64_t *start);
+/* The group of type (a BTRFS_BLOCK_GROUP_* bit) with the most used
+ * bytes: start and used (0 and 0 when none). */
+void bal_fullest_group(struct fs_info *fs, uint64_t type, uint64_t *start,
+		       uint64_t *used);
 /* How many of old[0..n) are still groups of fs. */
 uint32_t bal_groups_left(struct fs_info *fs, const uint64_t *old,
 			 uint32_t n);

@@ -13,7 +13,10 @@
  * A second case balances only the metadata of a filesystem with a
  * subvolume and snapshots sharing its blocks, which relocates its
  * metadata group in several commits (fs/relocation_blocks.c): some cut
- * must land between them, leaving the group partly moved.
+ * must land between them, leaving the group partly moved. A third
+ * balances only the data, with batches of DATA_BATCH (fs/relocation_data.c),
+ * less than its fullest group holds: some cut must
+ * leave that group partly moved too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,25 +28,34 @@
 #include "../../fs/block_group.h"
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
+#include "../../fs/relocation.h"
 #include "balance_fixture.h"
 #include "crash_model.h"
 #include "shim/fault_dev.h"
 #include "test.h"
 
 #define DEV_SIZE (128ull << 20)
+#define DATA_DEV_SIZE (384ull << 20)	/* the data case: every file in one
+					 * data group (chunks of a tenth) */
+#define DATA_BATCH (8ull << 20)		/* its batches (reloc_batch_bytes):
+					 * the group holds more than one */
 #define NFILES 24
 #define FILE_KIB 1024
 #define CUTS 4			/* sampled cut points per mode (default) */
 #define ALL_CUTS 70		/* with GHEE_CRASH_ALL: every third write */
+#define GROUP_CUTS 12		/* cases of one type: some must land
+				 * between two batches of its group */
 
 /* What one case starts from and expects. */
 struct bcase {
-	int meta;			/* the metadata case */
+	uint64_t type;			/* BTRFS_BLOCK_GROUP_DATA or _METADATA:
+					 * balance that type alone; 0: all */
+	int meta;			/* populated for the metadata case */
 	uint64_t want[NFILES];		/* bal_hash_files */
 	uint64_t meta_want[BAL_META_HASHES];	/* bal_hash_meta */
 	uint64_t old[BAL_MAX_GROUPS];	/* groups before */
 	uint32_t nold;
-	uint64_t mstart, mused;		/* meta: the fullest metadata group */
+	uint64_t gstart, gused;		/* the fullest group of type */
 };
 
 /* The used bytes of the group at start; 0 when it is gone. */
@@ -60,32 +72,12 @@ static uint64_t group_used(struct fs_info *fs, uint64_t start)
 	return used;
 }
 
-/* The fullest metadata group of fs into bc. */
-static void fullest_meta(struct fs_info *fs, struct bcase *bc)
-{
-	uint32_t i;
-
-	for (i = 0; i < bc->nold; i++) {
-		uint64_t used = group_used(fs, bc->old[i]);
-		struct block_group *bg;
-		int meta;
-
-		mutex_lock(&fs->alloc_lock);
-		bg = bg_lookup(fs, bc->old[i]);
-		meta = bg && (bg->flags & BTRFS_BLOCK_GROUP_METADATA);
-		mutex_unlock(&fs->alloc_lock);
-		if (meta && used > bc->mused) {
-			bc->mstart = bc->old[i];
-			bc->mused = used;
-		}
-	}
-}
-
 /* The filesystem every cut starts from, unmounted; bc filled. */
 static struct fault_dev *template_dev(struct bcase *bc)
 {
 	struct fs_mkfs_opts o = { NULL, 4096, 0, NULL };
-	struct fault_dev *dev = fault_dev_new(DEV_SIZE);
+	struct fault_dev *dev = fault_dev_new(
+		bc->type == BTRFS_BLOCK_GROUP_DATA ? DATA_DEV_SIZE : DEV_SIZE);
 	struct fs_info *fs = NULL;
 	int ret = dev ? fs_mkfs(fault_dev_blk(dev), &o) : -ENOMEM;
 
@@ -101,7 +93,7 @@ static struct fault_dev *template_dev(struct bcase *bc)
 		ret = bal_hash_meta(fs, bc->meta_want);
 	if (ret == 0) {
 		bc->nold = bal_groups(fs, bc->old);
-		fullest_meta(fs, bc);
+		bal_fullest_group(fs, bc->type, &bc->gstart, &bc->gused);
 	}
 	fs_umount(fs);
 	if (ret && dev) {
@@ -111,7 +103,7 @@ static struct fault_dev *template_dev(struct bcase *bc)
 	return dev;
 }
 
-/* Mount dev, run a full balance (the metadata one in the metadata case)
+/* Mount dev, run a full balance (of bc's type alone when it has one)
  * in the foreground, unmount. */
 static int balance_once(struct fault_dev *dev, const struct bcase *bc)
 {
@@ -120,9 +112,13 @@ static int balance_once(struct fault_dev *dev, const struct bcase *bc)
 	int ret = fs_mount(fault_dev_blk(dev), 0, &fs);
 
 	memset(&b, 0, sizeof(b));
-	b.types = bc->meta ? 1u << FS_BAL_META : 7;
+	b.types = bc->type == BTRFS_BLOCK_GROUP_METADATA ? 1u << FS_BAL_META :
+		  bc->type == BTRFS_BLOCK_GROUP_DATA ? 1u << FS_BAL_DATA : 7;
+	reloc_batch_bytes = bc->type == BTRFS_BLOCK_GROUP_DATA ?
+			    DATA_BATCH : RELOC_BATCH_BYTES;
 	if (ret == 0)
 		ret = fs_balance_start(fs, &b, 0);
+	reloc_batch_bytes = RELOC_BATCH_BYTES;
 	fs_umount(fs);
 	return ret;
 }
@@ -141,8 +137,8 @@ static int files_same(struct fs_info *fs, const struct bcase *bc)
 }
 
 /* Judge one survivor; NULL when good, else what was wrong. *had_item:
- * its balance item survived; *partial: the metadata case's group was
- * partly moved; *checks counts the btrfs checks run. */
+ * its balance item survived; *partial: the fullest group of the case's
+ * type was partly moved; *checks counts the btrfs checks run. */
 static const char *judge(struct fault_dev *c, const struct bcase *bc,
 			 int *had_item, int *partial, uint64_t *checks)
 {
@@ -159,15 +155,15 @@ static const char *judge(struct fault_dev *c, const struct bcase *bc,
 		return "the survivor does not mount";
 	if (!files_same(fs, bc))
 		why = "a file differs after the cut";
-	used = bc->meta ? group_used(fs, bc->mstart) : 0;
-	*partial = used && used < bc->mused;
+	used = bc->type ? group_used(fs, bc->gstart) : 0;
+	*partial = used && used < bc->gused;
 	*had_item = fs_balance_status(fs, &b) == 0;
 	if (!why && *had_item && (b.state || fs_balance_resume(fs, &b)))
 		why = "the surviving balance is not paused, or its resume "
 		      "failed";
-	if (!why && *had_item && bc->meta && group_used(fs, bc->mstart))
-		why = "the resumed balance left the metadata group";
-	if (!why && *had_item && !bc->meta &&
+	if (!why && *had_item && bc->type && group_used(fs, bc->gstart))
+		why = "the resumed balance left the group";
+	if (!why && *had_item && !bc->type &&
 	    bal_groups_left(fs, bc->old, bc->nold))
 		why = "the resumed balance left a group from before";
 	if (!why && !files_same(fs, bc))
@@ -179,11 +175,13 @@ static const char *judge(struct fault_dev *c, const struct bcase *bc,
 	return why;
 }
 
-/* How many cut points to sample (see the head comment). */
-static uint64_t cut_count(uint64_t total)
+/* How many cut points to sample (see the head comment); a case of one
+ * type samples at least GROUP_CUTS. */
+static uint64_t cut_count(uint64_t total, uint64_t type)
 {
 	const char *env = getenv("GHEE_BALANCE_CUTS");
-	uint64_t n = getenv("GHEE_CRASH_ALL") ? ALL_CUTS : CUTS;
+	uint64_t n = getenv("GHEE_CRASH_ALL") ? ALL_CUTS :
+		     type ? GROUP_CUTS : CUTS;
 
 	if (env && atoi(env) > 0)
 		n = (uint64_t)atoi(env);
@@ -215,7 +213,7 @@ static const char *cut_once(struct fault_dev *tmpl, enum fault_mode mode,
 	return why;
 }
 
-static void cuts(enum fault_mode mode, int meta)
+static void cuts(enum fault_mode mode, uint64_t type)
 {
 	static struct bcase bc;
 	uint64_t total, ncuts, i, cut, checks = 0, found = 0;
@@ -224,7 +222,8 @@ static void cuts(enum fault_mode mode, int meta)
 	const char *why, *one = getenv("GHEE_CRASH_CUT");
 
 	memset(&bc, 0, sizeof(bc));
-	bc.meta = meta;
+	bc.type = type;
+	bc.meta = type == BTRFS_BLOCK_GROUP_METADATA;
 	tmpl = template_dev(&bc);
 	CHECK(tmpl);
 	if (!tmpl)
@@ -234,14 +233,16 @@ static void cuts(enum fault_mode mode, int meta)
 		test_skip("btrfs-progs not installed");
 		return;
 	}
-	CHECK(!meta || bc.mused);
+	CHECK(!type || bc.gused);
+	/* the data case's group takes more than one batch */
+	CHECK(type != BTRFS_BLOCK_GROUP_DATA || bc.gused > DATA_BATCH);
 	d = fault_dev_clone(tmpl);	/* the uncut run: its writes */
 	CHECK(d);
 	fault_dev_arm(d, 0, mode, 0);
 	CHECK_OK(balance_once(d, &bc));
 	total = fault_dev_writes(d);
 	fault_dev_free(d);
-	ncuts = cut_count(total);
+	ncuts = cut_count(total, type);
 	CHECK(ncuts > 0);
 	for (i = 1; i <= ncuts; i++) {
 		cut = one ? strtoull(one, NULL, 0) : total * i / (ncuts + 1);
@@ -255,7 +256,7 @@ static void cuts(enum fault_mode mode, int meta)
 	crash_summary("balance", mode, total, ncuts, checks, found);
 	CHECK_EQ(found, 0);
 	CHECK(one || items > 0);
-	CHECK(one || !meta || partials > 0);
+	CHECK(one || !type || partials > 0);
 }
 
 TEST(balance_crash, cut)
@@ -275,5 +276,10 @@ TEST(balance_crash, torn)
 
 TEST(balance_crash, cut_inside_a_metadata_group)
 {
-	cuts(FAULT_CUT, 1);
+	cuts(FAULT_CUT, BTRFS_BLOCK_GROUP_METADATA);
+}
+
+TEST(balance_crash, cut_between_batches_of_a_data_group)
+{
+	cuts(FAULT_CUT, BTRFS_BLOCK_GROUP_DATA);
 }

@@ -101,6 +101,24 @@ uint32_t bal_groups(struct fs_info *fs, uint64_t *start)
 	return n;
 }
 
+void bal_fullest_group(struct fs_info *fs, uint64_t type, uint64_t *start,
+		       uint64_t *used)
+{
+	uint32_t i;
+
+	*start = *used = 0;
+	mutex_lock(&fs->alloc_lock);
+	for (i = 0; i < fs->space.nbg; i++) {
+		const struct block_group *bg = fs->space.bg[i];
+
+		if ((bg->flags & type) && bg->used > *used) {
+			*start = bg->start;
+			*used = bg->used;
+		}
+	}
+	mutex_unlock(&fs->alloc_lock);
+}
+
 uint32_t bal_groups_left(struct fs_info *fs, const uint64_t *old,
 			 uint32_t n)
 {

@@ -37,26 +37,6 @@
 #define WAIT_MS 120000
 #define BATCH 256		/* fs/relocation_blocks.c's batch */
 
-/* The group of type (a BTRFS_BLOCK_GROUP_* bit) with the most used
- * bytes: start and used. */
-static void fullest_group(struct fs_info *fs, uint64_t type,
-			  uint64_t *start, uint64_t *used)
-{
-	uint32_t i;
-
-	*start = *used = 0;
-	mutex_lock(&fs->alloc_lock);
-	for (i = 0; i < fs->space.nbg; i++) {
-		const struct block_group *bg = fs->space.bg[i];
-
-		if ((bg->flags & type) && bg->used > *used) {
-			*start = bg->start;
-			*used = bg->used;
-		}
-	}
-	mutex_unlock(&fs->alloc_lock);
-}
-
 /* The group at start: its used bytes and read-only flag; -ENOENT when
  * it is gone. */
 static int group_state(struct fs_info *fs, uint64_t start, uint64_t *used,
@@ -214,7 +194,7 @@ static void stop_mid_data_group(struct fault_dev *dev, struct fs_info *fs,
 
 	CHECK_OK(bal_populate(fs, NFILES, FILE_KIB));
 	CHECK_OK(bal_hash_files(fs, NFILES, before));
-	fullest_group(fs, BTRFS_BLOCK_GROUP_DATA, &start, &used0);
+	bal_fullest_group(fs, BTRFS_BLOCK_GROUP_DATA, &start, &used0);
 	CHECK(used0 >= 16u << 20);
 	CHECK_OK(extent_device_offset(fs, start + used0 / 2, &off));
 	stop_and_finish(dev, fs, FS_BAL_DATA, start, off, cancel, quota);
@@ -297,7 +277,7 @@ static void stop_mid_meta_group(struct fault_dev *dev, struct fs_info **fs,
 	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, fs));
 	if (!*fs)
 		return;
-	fullest_group(*fs, BTRFS_BLOCK_GROUP_METADATA, &start, &used0);
+	bal_fullest_group(*fs, BTRFS_BLOCK_GROUP_METADATA, &start, &used0);
 	CHECK_OK(middle_subvol_leaf(*fs, start, &off));
 	stop_and_finish(dev, *fs, FS_BAL_META, start, off, cancel, 0);
 	CHECK_OK(bal_hash_meta(*fs, after));
