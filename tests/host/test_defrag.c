@@ -596,6 +596,20 @@ static int job_fn(void *arg)
 	return 0;
 }
 
+/* Run j's defrag in a task asked to stop before it starts, so that it
+ * stops after its first step (j->ret: -ECANCELED). */
+static int defrag_first_step(struct job *j)
+{
+	struct task *t = task_create("defrag", job_fn, j,
+				     TASK_PRIO_BACKGROUND);
+
+	if (!t)
+		return -ENOMEM;
+	task_stop(task_id(t));
+	__atomic_store_n(&j->go, 1, __ATOMIC_RELEASE);
+	return task_join(t);
+}
+
 /* Cancelled after its first step (the file's own tree points at the
  * copies, the snapshots at the old data): consistent, same bytes, space
  * within the bound and the blocks copied; a defrag of a snapshot's file
@@ -608,7 +622,6 @@ TEST(defrag, cancel)
 	struct scale s = { size, 4, 0 };
 	struct job j = { 0 };
 	struct fault_dev *dev;
-	struct task *t;
 	uint64_t before;
 
 	CHECK_OK(open_fs(128ull << 20, &dev, &j.fs));
@@ -616,11 +629,7 @@ TEST(defrag, cancel)
 	CHECK_OK(write_file(j.fs, "/sv/f", size, &j.f));
 	CHECK_OK(snapshots(j.fs, s.snaps));
 	before = used(j.fs);
-	t = task_create("defrag", job_fn, &j, TASK_PRIO_BACKGROUND);
-	CHECK(t != NULL);
-	task_stop(task_id(t));
-	__atomic_store_n(&j.go, 1, __ATOMIC_RELEASE);
-	CHECK_OK(task_join(t));
+	CHECK_OK(defrag_first_step(&j));
 	CHECK_EQ(j.ret, -ECANCELED);
 	CHECK_EQ(j.rep.steps, 1);
 	CHECK_EQ(j.rep.trees, 1);
@@ -656,7 +665,6 @@ TEST(defrag, cancelled_under_a_shared_node)
 	const struct subvol_root *sv;
 	struct job j = { 0 };
 	struct fault_dev *dev = fault_dev_new(256ull << 20);
-	struct task *t;
 
 	CHECK(dev != NULL);
 	CHECK_OK(fs_mkfs(fault_dev_blk(dev), &mo));
@@ -668,11 +676,7 @@ TEST(defrag, cancelled_under_a_shared_node)
 	CHECK_OK(snapshots(j.fs, s.snaps));
 	CHECK_OK(subvol_get(j.fs, j.f.root, &sv));
 	CHECK(sv->root.level >= 2);
-	t = task_create("defrag", job_fn, &j, TASK_PRIO_BACKGROUND);
-	CHECK(t != NULL);
-	task_stop(task_id(t));
-	__atomic_store_n(&j.go, 1, __ATOMIC_RELEASE);
-	CHECK_OK(task_join(t));
+	CHECK_OK(defrag_first_step(&j));
 	CHECK_EQ(j.ret, -ECANCELED);
 	CHECK_EQ(j.rep.steps, 1);
 	CHECK(j.rep.blocks >= 2);	/* a leaf and the node above it */
