@@ -319,22 +319,44 @@ static int fitem_points_at(const struct tree_block *b, u32 i, u64 bytenr)
 	       D_GET64(struct d_file_extent_item, fe, disk_bytenr) == bytenr;
 }
 
-/* Record leaf b's items pointing at the extent (once per leaf). */
-static int leaf_add(struct walk *w, const struct tree_block *b, u64 bytenr)
+/* A new record for the leaf at bytenr leaf in *li (NULL when the walk
+ * has one already). */
+static int leaf_rec(struct walk *w, u64 leaf, struct leaf_items **li)
 {
-	struct leaf_items *li;
-	u32 i, n = 0, nr = tb_nritems(b);
+	u32 i;
 	int ret;
 
+	*li = NULL;
 	for (i = 0; i < w->nleaves; i++)
-		if (w->leaves[i].bytenr == b->start)
+		if (w->leaves[i].bytenr == leaf)
 			return 0;
 	ret = backref_grow((void **)&w->leaves, &w->leaves_cap, w->nleaves,
 			   sizeof(*w->leaves));
 	if (ret)
 		return ret;
-	li = &w->leaves[w->nleaves];
-	li->bytenr = b->start;
+	*li = &w->leaves[w->nleaves++];
+	(*li)->bytenr = leaf;
+	(*li)->v = NULL;
+	(*li)->n = 0;
+	w->st.leaves++;
+	return 0;
+}
+
+/* Record leaf b's items pointing at the extent (once per leaf). With a
+ * cache the walk asks only which leaves hold one (leaves_set), so they
+ * are not listed: a leaf's extents would each scan the whole leaf. */
+static int leaf_add(struct walk *w, const struct tree_block *b, u64 bytenr)
+{
+	struct leaf_items *li;
+	u32 i, n = 0, nr = tb_nritems(b);
+	int ret = leaf_rec(w, b->start, &li);
+
+	if (ret || !li)
+		return ret;
+	if (w->cache) {
+		li->n = 1;	/* its caller found one */
+		return 0;
+	}
 	li->v = kmalloc((nr + 1) * sizeof(*li->v));
 	if (!li->v)
 		return -ENOMEM;
@@ -353,8 +375,6 @@ static int leaf_add(struct walk *w, const struct tree_block *b, u64 bytenr)
 					       num_bytes);
 	}
 	li->n = n;
-	w->nleaves++;
-	w->st.leaves++;
 	return 0;
 }
 
@@ -417,14 +437,23 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 	return 0;
 }
 
-/* Add the leaf a SHARED_DATA_REF names. */
+/* Add the leaf a SHARED_DATA_REF names. With a cache that is all: the
+ * ref says the leaf holds items pointing at the extent, and the set is
+ * the leaf's (leaves_set), so the leaf is not read. */
 static int shared_data_ref(struct walk *w, u64 parent, u64 bytenr)
 {
 	struct extent_info pi;
+	struct leaf_items *li;
 	struct tree_block *leaf;
 	u32 i;
 	int ret;
 
+	if (w->cache) {
+		ret = leaf_rec(w, parent, &li);
+		if (ret == 0 && li)
+			li->n = 1;
+		return ret;
+	}
 	for (i = 0; i < w->nleaves; i++)
 		if (w->leaves[i].bytenr == parent)
 			return 0;
@@ -603,9 +632,11 @@ static int data_once(struct walk *w, u64 logical)
 {
 	struct bref_list l = { NULL, 0, 0 };
 	struct extent_info ei;
-	u64 bytenr = 0;
+	u64 bytenr = logical;
 	u32 i;
-	int ret = find_extent(w, logical, &bytenr);
+	/* with a cache the caller names the extent's start
+	 * (backref_root_set): its extent item is read at once */
+	int ret = w->cache ? 0 : find_extent(w, logical, &bytenr);
 
 	if (ret == -ENOENT && w->t)
 		ret = find_pending_extent(w, logical, &bytenr);
@@ -800,8 +831,8 @@ int backref_block(struct fs_info *fs, u64 bytenr, enum backref_view view,
  * none). c remembers each block's set for the next walks (see
  * backref_cache.c for when that is valid), so the extents of one leaf
  * cost one walk up between them, and each an id. flags: BACKREF_*
- * (BACKREF_TRANS_HELD only matters). Returns 0, -ENOENT when bytenr
- * holds no such extent (data), or <0 as backref_data.
+ * (BACKREF_TRANS_HELD only matters). Returns 0, -ENOENT when no such
+ * extent starts at bytenr (data), or <0 as backref_data.
  */
 int backref_root_set(struct backref_cache *c, u64 bytenr, int data,
 		     unsigned flags, u32 *set)

@@ -50,7 +50,9 @@
  * this tree owned that other trees still share turns FULL_BACKREF
  * (unown_shared), as copy-on-write's case 3b does: its owner no longer
  * reaches it, so no normal reference of the owner may stay on what it
- * points to.
+ * points to. Shared means by itself or through any block above it (a
+ * leaf with one reference, under a node the snapshots share): the walk
+ * copies children before their parent, so it carries that down (kept).
  *
  * A step's walk may be bounded (d->budget: blocks copied, and blocks
  * whose last reference the tree gives up, as those are freed with what
@@ -274,19 +276,20 @@ static int fix_in_place(struct defrag *d, struct ctree_root *root,
 }
 
 /*
- * b, shared and owned by tree root with normal references, is replaced
- * in root by a copy: root no longer reaches it while trees not yet
- * stepped still do, so what b points to is referenced by its address
- * from now on (case 3b of extent_alloc.c): shared refs added, root's
- * normal ones dropped, b flagged FULL_BACKREF. Else the commit of this
- * step would hold normal refs of root that no block of root holds.
+ * b, owned by tree root with normal references and kept by other trees
+ * (kept: see rewrite), is replaced in root by a copy: root no longer
+ * reaches it while trees not yet stepped still do, so what b points to
+ * is referenced by its address from now on (case 3b of extent_alloc.c):
+ * shared refs added, root's normal ones dropped, b flagged FULL_BACKREF.
+ * Else the commit of this step would hold normal refs of root that no
+ * block of root holds.
  */
 static int unown_shared(struct defrag *d, struct ctree_root *root,
-			struct tree_block *b, u64 refs, u64 flags)
+			struct tree_block *b, int kept, u64 flags)
 {
 	int ret;
 
-	if (refs < 2 || tb_owner(b) != root->objectid ||
+	if (!kept || tb_owner(b) != root->objectid ||
 	    (flags & BTRFS_BLOCK_FLAG_FULL_BACKREF))
 		return 0;
 	ret = extent_block_refs(d->t, root, b, 1, 1);
@@ -314,12 +317,12 @@ static int tree_ref(struct defrag *d, u64 root, u64 bytenr, u8 level,
  * Copy b to a new block with v's children or repointed items: the root
  * block (is_root) as the tree's own, normal references; a shared block,
  * one already FULL_BACKREF or another tree's as FULL_BACKREF; any other
- * block with b's normal references (the file comment). *out: the copy's
- * address.
+ * block with b's normal references (the file comment). kept: a block
+ * above b stays for other trees (rewrite). *out: the copy's address.
  */
 static int copy_block(struct defrag *d, struct ctree_root *root,
 		      struct tree_block *b, const u64 *v, int is_root,
-		      u64 *out)
+		      int kept, u64 *out)
 {
 	u64 refs, flags, nflags = 0;
 	struct tree_block *nb;
@@ -355,7 +358,7 @@ static int copy_block(struct defrag *d, struct ctree_root *root,
 	if (ret == 0)
 		ret = block_refs(d, nb, nflags, 1);
 	if (ret == 0 && !is_root)
-		ret = unown_shared(d, root, b, refs, flags);
+		ret = unown_shared(d, root, b, kept || refs > 1, flags);
 	if (ret == 0 && is_root) {
 		ret = tree_ref(d, root->objectid, b->start, tb_level(b), -1);
 		if (ret == 0)
@@ -399,7 +402,7 @@ static int copy_alive(struct defrag *d, u64 from, u64 to)
 }
 
 static int rewrite(struct defrag *d, struct ctree_root *root,
-		   struct tree_block *b, int is_root, u64 *out);
+		   struct tree_block *b, int is_root, int kept, u64 *out);
 
 /*
  * Remember what block b became (out): for dropping what the step
@@ -471,9 +474,11 @@ static int walk_last_node(struct defrag *d, const struct tree_block *b,
 /* New addresses of node b's children into v; *changed if any. Children
  * before d->resume are left as they are (an earlier step of this tree
  * did them), and so are all from where d->budget runs out (d->stopped,
- * d->resume: the next step goes on there). */
+ * d->resume: the next step goes on there). kept: other trees keep b
+ * (rewrite). */
 static int rewrite_children(struct defrag *d, struct ctree_root *root,
-			    struct tree_block *b, u64 *v, int *changed)
+			    struct tree_block *b, int kept, u64 *v,
+			    int *changed)
 {
 	u32 i, n = tb_nritems(b);
 	int ret = 0;
@@ -507,7 +512,7 @@ static int rewrite_children(struct defrag *d, struct ctree_root *root,
 			ret = ctree_read_child(root, b, (int)i, &c);
 			if (ret)
 				break;
-			ret = rewrite(d, root, c, 0, &v[i]);
+			ret = rewrite(d, root, c, 0, kept, &v[i]);
 			tree_block_put(c);
 		}
 		if (ret == 0 && v[i] != child) {
@@ -518,20 +523,34 @@ static int rewrite_children(struct defrag *d, struct ctree_root *root,
 	return ret;
 }
 
-/* Block b of tree root and everything below it: *out is the address to
- * point at instead of b (b->start when nothing changed). */
+/*
+ * Block b of tree root and everything below it: *out is the address to
+ * point at instead of b (b->start when nothing changed). kept: a block
+ * above b on this path has other references, so it stays, still
+ * pointing at b, when root moves to copies: b is then kept by other
+ * trees even with one reference of its own (its parent's), and the old
+ * blocks below a copied shared node must turn FULL_BACKREF as a shared
+ * block does (unown_shared): the walk copies children before their
+ * parent, so their reference counts do not show it yet.
+ */
 static int rewrite(struct defrag *d, struct ctree_root *root,
-		   struct tree_block *b, int is_root, u64 *out)
+		   struct tree_block *b, int is_root, int kept, u64 *out)
 {
 	u32 n = tb_nritems(b);
-	u64 *v = NULL;
+	u64 *v = NULL, refs = 0, flags;
 	int changed = 0, ret = 0;
 
 	if (tb_level(b) > 0) {
+		if (!kept)
+			ret = extent_lookup_info(d->t, b->start, &refs,
+						 &flags);
+		if (ret)
+			return ret;
 		v = kmalloc((n ? n : 1) * sizeof(u64));
 		if (!v)
 			return -ENOMEM;
-		ret = rewrite_children(d, root, b, v, &changed);
+		ret = rewrite_children(d, root, b, kept || refs > 1, v,
+				       &changed);
 	} else {
 		ret = leaf_changes(d, b);
 		changed = ret == 1;
@@ -542,7 +561,7 @@ static int rewrite(struct defrag *d, struct ctree_root *root,
 		    tb_generation(b) == d->t->transid)
 			ret = fix_in_place(d, root, b, v);
 		else
-			ret = copy_block(d, root, b, v, is_root, out);
+			ret = copy_block(d, root, b, v, is_root, kept, out);
 	}
 	if (ret >= 0 && !is_root)
 		ret = remember(d, b, *out);
@@ -570,7 +589,7 @@ int defrag_tree(struct defrag *d, struct ctree_root *root, int *changed)
 	ret = ctree_read_root(root, &b);
 	if (ret)
 		return ret;
-	ret = rewrite(d, root, b, 1, &to);
+	ret = rewrite(d, root, b, 1, 0, &to);
 	if (ret == 0 && to != b->start) {
 		/* The copy keeps the old root block's generation and level. */
 		spin_lock(&root->lock);

@@ -58,8 +58,10 @@ struct qgroup_table *qgroup_table_new(void)
 {
 	struct qgroup_table *q = kzalloc(sizeof(*q));
 
-	if (q)
+	if (q) {
 		spin_init(&q->rsv_lock, "qgroup_rsv");
+		u64map_init(&q->single_leaves, 1);
+	}
 	return q;
 }
 
@@ -148,6 +150,7 @@ static void table_destroy(struct qgroup_table *q)
 		kfree(q->v[i].parents);
 	kfree(q->v);
 	kfree(q->ext);
+	u64map_free(&q->single_leaves);
 	kfree(q);
 }
 

@@ -9,6 +9,7 @@
 
 #include <ghee/sync.h>
 
+#include "../lib/u64map.h"
 #include "format.h"
 
 struct fs_info;
@@ -72,6 +73,14 @@ struct qgroup_table {
 				 * cost (tests, benchmarks) */
 	struct qgroup_snap snap;	/* [commit only] valid when has_snap */
 	int has_snap;
+	/* Leaves whose data extents each have one reference in all, the
+	 * leaf's own, and the bytes of those extents: a drop meets every
+	 * leaf a deleted snapshot shared, once per snapshot
+	 * (qgroup_account.c, queue_children). Kept across commits: a leaf
+	 * is forgotten when it goes, and all of them when an extent that
+	 * was there gains a reference (single_stale). [commit only] */
+	struct u64map single_leaves;
+	int single_stale;
 	/* Rank 1h, leaf spinlock: every group's rsv_rfer and rsv_excl
 	 * (changes reserve concurrently under trans_sem for read). */
 	struct spinlock rsv_lock;

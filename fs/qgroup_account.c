@@ -75,6 +75,8 @@
 /* Bytes of sets and blocks resolved a commit keeps at most (past it they
  * are counted and forgotten: bound_memory). */
 #define MEMORY_BOUND (64ULL << 20)
+/* Leaves q->single_leaves holds at most (16 bytes each, twice over). */
+#define SINGLE_LEAVES_MAX (1u << 18)
 
 /* An extent whose references changed in the running transaction. */
 struct qgroup_ext {
@@ -191,22 +193,21 @@ struct acct {
 	u32 nq, qcap;
 };
 
-/* The subvolumes reaching extent e before this commit's changes: at the
- * commit roots, plus a snapshot counted without a walk wherever its
- * source reached (qgroup_snapshot.c): its root block, and all below the
- * source's root block but that block. */
-static int old_roots(struct acct *a, const struct qgroup_ext *e, u32 *old)
+/* The subvolumes reaching the extent at bytenr before this commit's
+ * changes, from raw, its set at the commit roots: plus a snapshot
+ * counted without a walk wherever its source reached
+ * (qgroup_snapshot.c): its root block, and all below the source's root
+ * block but that block. */
+static int snap_adjust(struct acct *a, u64 bytenr, u32 raw, u32 *old)
 {
 	const struct qgroup_snap *sn = &a->q->snap;
-	int ret = roots_of(a->at_commit, e, old);
 
-	if (ret || !a->q->has_snap)
-		return ret;
-	if (e->bytenr == sn->snap_root ||
-	    (e->bytenr != sn->src_root &&
-	     rootsets_has(&a->sets, *old, sn->src)))
-		ret = rootsets_add(&a->sets, *old, sn->id, old);
-	return ret;
+	*old = raw;
+	if (a->q->has_snap &&
+	    (bytenr == sn->snap_root ||
+	     (bytenr != sn->src_root && rootsets_has(&a->sets, raw, sn->src))))
+		return rootsets_add(&a->sets, raw, sn->id, old);
+	return 0;
 }
 
 /* Apply the change of size bytes' set from old to new_ (both sorted):
@@ -326,18 +327,100 @@ static int block_info(struct fs_info *fs, const struct qgroup_ext *e,
 	return ret;
 }
 
-/* Queue what tree block e points at: its children, or its leaf's data
- * extents. */
-static int queue_children(struct acct *a, const struct qgroup_ext *e)
+/*
+ * Whether data extent c has one reference in all in the current extent
+ * tree: one file extent item, in one leaf, points at it. Returns 1, 0,
+ * or <0. p holds the extent-tree leaf of the last look-up, searched
+ * first: a leaf's extents mostly lie together in the extent tree (a
+ * file's are allocated one after another), so a leaf's look-ups cost a
+ * search or two, not one each.
+ */
+static int one_ref(struct fs_info *fs, struct ctree_path *p,
+		   const struct qgroup_ext *c)
+{
+	struct key k = { c->bytenr, BTRFS_EXTENT_ITEM_KEY, c->num_bytes };
+	const struct tree_block *leaf = p->nodes[0];
+	struct key first, last;
+	const u8 *d;
+	u32 n = leaf ? tb_nritems(leaf) : 0, size;
+	int ret, slot;
+
+	if (n) {
+		tb_item_key(leaf, 0, &first);
+		tb_item_key(leaf, n - 1, &last);
+	}
+	if (n && key_cmp(&first, &k) <= 0 && key_cmp(&k, &last) <= 0) {
+		ret = ctree_bin_search(leaf, &k, &slot);
+		p->slots[0] = slot;
+	} else {
+		ctree_path_release(p);
+		ret = ctree_search_slot(&fs->extent_root, &k, p);
+	}
+	if (ret)
+		return ret < 0 ? ret : 0;	/* none: the walk says why */
+	d = ctree_item_ptr(p, &size);
+	return size >= sizeof(struct d_extent_item) &&
+	       D_GET64(struct d_extent_item, d, refs) == 1;
+}
+
+/* Count bytes of data extents whose set is their leaf's, which changed
+ * from raw (at the commit roots, before the snapshot rule) to new_. */
+static int count_data(struct acct *a, u32 raw, u32 new_, u64 bytes)
+{
+	u32 old;
+	/* 0 is no tree block's address: the rule for a data extent */
+	int ret = bytes ? snap_adjust(a, 0, raw, &old) : 0;
+
+	if (ret == 0 && bytes && old != new_)
+		ret = count_change(a, old, new_, bytes);
+	return ret;
+}
+
+/*
+ * Queue what tree block e points at: its children, or its leaf's data
+ * extents; e's set changed from raw (at the commit roots, before the
+ * snapshot rule of snap_adjust) to new_.
+ *
+ * A data extent that only the leaf reaches is counted here with the
+ * leaf's change, without a walk: when the leaf was there at the last
+ * commit (raw is not empty: the same block in both views, since a block
+ * freed in this transaction keeps its address until the commit), the
+ * extent's references did not change in this commit (no head queued
+ * it: every head is queued before any child) and the extent has one
+ * reference in all, the one item pointing at it is the leaf's in both
+ * views, and its set is the leaf's. (A copy relocation made keeps the
+ * old generation: the generation cannot say whether a block is new.)
+ * This is a drop's common case: a deleted snapshot's reference on a
+ * block it shares with the live subvolume goes, every extent below
+ * changes its set, and each costs a lookup of its extent item instead
+ * of a walk in each view.
+ *
+ * A leaf all of whose data extents are so is remembered with their
+ * bytes (q->single_leaves), and the next commits that meet it (the drop
+ * of the next snapshot sharing it) count them without reading it. That
+ * stays true while the leaf stays, unless one of its extents gains a
+ * reference, which empties the memory (single_stale): an extent's one
+ * reference cannot go while the leaf holds the item, and no other
+ * extent's reference can come into a leaf, which never changes.
+ */
+static int queue_children(struct acct *a, const struct qgroup_ext *e,
+			  u32 raw, u32 new_)
 {
 	struct tb_expect exp = { BTRFS_FS_TREE_OBJECTID, 0, e->level, 0,
 				 { 0, 0, 0 } };
-	struct tree_block *b;
+	struct u64map *single = &a->q->single_leaves;
+	struct tree_block *b = NULL;
+	struct ctree_path p;	/* one_ref's */
+	u64 bytes = 0;
 	u32 i, size;
-	int ret = block_info(a->fs, e, &exp.generation, &exp.level);
+	int ret, as, all = raw && !qgroup_rescan_busy(a->q);
 
+	if (all && u64map_get(single, e->bytenr, &bytes) == 0)
+		return count_data(a, raw, new_, bytes);
+	ret = block_info(a->fs, e, &exp.generation, &exp.level);
 	if (ret)
 		return ret == 1 ? 0 : ret;	/* gone: its refs went too */
+	ctree_path_init(&p);
 	ret = tree_block_read(a->fs, e->bytenr, &exp, &b);
 	for (i = 0; ret == 0 && i < tb_nritems(b); i++) {
 		struct qgroup_ext c = { 0, 0, 0, 0 };
@@ -363,12 +446,30 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e)
 		c.num_bytes = D_GET64(struct d_file_extent_item, d,
 				      disk_num_bytes);
 		c.is_data = 1;
-		if (c.bytenr)
+		if (!c.bytenr)
+			continue;
+		if (u64map_get(&a->seen, c.bytenr, NULL) == 0) {
+			all = 0;	/* queued: counted there */
+			continue;
+		}
+		as = raw ? one_ref(a->fs, &p, &c) : 0;
+		if (as == 0) {
+			all = 0;
 			ret = queue_ext(a, &c);
+		} else if (as < 0) {
+			ret = as;
+		} else if (!qgroup_rescan_busy(a->q) ||
+			   c.bytenr < a->q->rescan_progress) {
+			bytes += c.num_bytes;
+		}
 	}
+	ctree_path_release(&p);
+	if (ret == 0 && all && tb_level(b) == 0 &&
+	    single->n < SINGLE_LEAVES_MAX)
+		ret = u64map_put(single, e->bytenr, &bytes);
 	if (b)
 		tree_block_put(b);
-	return ret;
+	return ret ? ret : count_data(a, raw, new_, bytes);
 }
 
 /*
@@ -396,15 +497,21 @@ static int bound_memory(struct acct *a)
  * changed. */
 static int account_queue(struct acct *a)
 {
-	u32 i, old, new_;
+	u32 i, raw, old, new_;
 	int ret = 0;
 
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
-		ret = old_roots(a, &e, &old);
+		ret = roots_of(a->at_commit, &e, &raw);
+		if (ret == 0)
+			ret = snap_adjust(a, e.bytenr, raw, &old);
 		if (ret == 0)
 			ret = roots_of(a->at_current, &e, &new_);
+		/* a block no tree reaches is gone: its address may come
+		 * back as another block */
+		if (ret == 0 && !e.is_data && !new_)
+			u64map_remove(&a->q->single_leaves, e.bytenr);
 		if (ret || old == new_)
 			continue;
 		/* An extent a rescan has not reached is counted when it
@@ -413,7 +520,7 @@ static int account_queue(struct acct *a)
 		    e.bytenr < a->q->rescan_progress)
 			ret = count_change(a, old, new_, e.num_bytes);
 		if (ret == 0 && !e.is_data && new_)
-			ret = queue_children(a, &e);
+			ret = queue_children(a, &e, raw, new_);
 		if (ret == 0)
 			ret = bound_memory(a);
 	}
@@ -531,6 +638,17 @@ static int snapshot_copy_refs(const struct qgroup_table *q,
 	return 1;
 }
 
+/* Does head h add a reference (of any kind: a converted one too)? */
+static int gains_ref(const struct dref_head *h)
+{
+	struct dref *r;
+
+	list_for_each_entry(r, &h->refs, struct dref, head_link)
+		if (r->mod > 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Record that delayed-ref head h is being applied, when it can change
  * which subvolumes reach its extent (extent_run_head, in the commit).
@@ -542,7 +660,11 @@ int qgroup_record_head(struct trans *t, const struct dref_head *h)
 	struct qgroup_ext *e;
 	int ret;
 
-	if (!q || (h->must_insert && h->nrefs == 0) || h->nrefs == 0 ||
+	if (!q)
+		return 0;
+	if (h->is_data && !h->must_insert && gains_ref(h))
+		q->single_stale = 1;
+	if ((h->must_insert && h->nrefs == 0) || h->nrefs == 0 ||
 	    snapshot_copy_refs(q, h))
 		return 0;
 	if (!h->is_data) {
@@ -590,6 +712,10 @@ int qgroup_account_commit(struct trans *t)
 	if (a.q->rescan) {
 		rescan_begin(a.q);
 		a.q->rescan = 0;
+	}
+	if (a.q->single_stale) {
+		u64map_free(&a.q->single_leaves);
+		a.q->single_stale = 0;
 	}
 	ret = backref_cache_new(a.fs, BACKREF_COMMIT, &a.sets, &a.at_commit);
 	if (ret == 0)
