@@ -13,6 +13,7 @@
 
 #include <ghee/errno.h>
 
+#include "../../fs/cleaner.h"
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
 #include "../../fs/subvol.h"
@@ -346,6 +347,7 @@ TEST(subvol, drop_resumes_after_unmount)
 		if (k.objectid == 0)
 			usleep(200);
 	}
+	cleaner_stop(e.fs);	/* after the step it is in, if any */
 	fs_umount(e.fs);
 	CHECK_OK(fs_mount(fault_dev_blk(e.dev), FS_MOUNT_RO, &e.fs));
 	CHECK_OK(dead_progress(e.fs, ino.root, &k));	/* half dropped */
