@@ -504,6 +504,24 @@ static struct fault_dev *split_file(int quota, struct fs_check_report *rep)
 	return d;
 }
 
+/* Ten read-only snapshots of split_file's /sv, then fsck: *rep. */
+static int ten_snapshots(struct fault_dev *d, struct fs_check_report *rep)
+{
+	struct fs_info *fs = NULL;
+	char path[16], *out = NULL;
+	int i, ret = fs_mount(fault_dev_blk(d), 0, &fs);
+
+	for (i = 0; i < 10 && ret == 0; i++) {
+		snprintf(path, sizeof(path), "/s%d", i);
+		ret = fs_subvol_snapshot(fs, "/sv", path, FS_SNAP_RDONLY);
+	}
+	if (fs)
+		fs_umount(fs);
+	ret = ret ? ret : fsck(d, &out, rep);
+	free(out);
+	return ret;
+}
+
 /* Snapshots share the leaves of the file: the sums its data needs are
  * looked for once per leaf, not once per tree (at the reference's
  * 5,000 snapshots of 32,768 items, per tree took 6.5 GB), and a sum
@@ -512,22 +530,12 @@ TEST(fsck, snapshots_share_the_sums_their_leaves_need)
 {
 	struct fs_check_report alone, with;
 	struct fault_dev *d = split_file(0, &alone);
-	struct fs_info *fs;
-	char path[16], *out = NULL;
 	struct key k;
 	u8 sum[4];
-	int i;
 
 	CHECK(d != NULL);
 	CHECK(alone.sums_needed >= 600);
-	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
-	for (i = 0; i < 10; i++) {
-		snprintf(path, sizeof(path), "/s%d", i);
-		CHECK_OK(fs_subvol_snapshot(fs, "/sv", path, FS_SNAP_RDONLY));
-	}
-	fs_umount(fs);
-	CHECK_OK(fsck(d, &out, &with));
-	free(out);
+	CHECK_OK(ten_snapshots(d, &with));
 	CHECK_EQ(with.trees, alone.trees + 10);
 	CHECK_EQ(with.sums_needed, alone.sums_needed);
 	CHECK_OK(damage(d, T_CSUM, is_csum, del_item, &k, sum, sizeof(sum)));
@@ -559,23 +567,13 @@ TEST(fsck, quota_counts_are_summed_per_set_of_subvolumes)
 {
 	struct fs_check_report rep;
 	struct fault_dev *d = split_file(1, &rep);
-	struct fs_info *fs;
-	char path[16], *out = NULL;
 	struct key k;
 	u8 info[sizeof(struct d_qgroup_info_item)];
-	int i;
 
 	CHECK(d != NULL);
 	CHECK_EQ(rep.errors, 0);
 	CHECK(rep.qgroup_sets >= 2);
-	CHECK_OK(fs_mount(fault_dev_blk(d), 0, &fs));
-	for (i = 0; i < 10; i++) {
-		snprintf(path, sizeof(path), "/s%d", i);
-		CHECK_OK(fs_subvol_snapshot(fs, "/sv", path, FS_SNAP_RDONLY));
-	}
-	fs_umount(fs);
-	CHECK_OK(fsck(d, &out, &rep));
-	free(out);
+	CHECK_OK(ten_snapshots(d, &rep));
 	CHECK_EQ(rep.errors, 0);
 	/* 300 data extents of /sv, shared with 10 snapshots: a handful of
 	 * sets ({5}, {sv}, {sv and its snapshots}, each snapshot's own root
