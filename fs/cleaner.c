@@ -440,7 +440,8 @@ static int cleaner(void *arg)
 		if (steps && (ret != 1 || steps >= STEPS_PER_COMMIT)) {
 			int err = trans_commit(fs);
 
-			ret = ret < 0 ? ret : err;
+			if (ret >= 0 && err)
+				ret = err;
 			steps = 0;
 		}
 		if (ret < 0 && ret != -EROFS)
