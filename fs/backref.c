@@ -275,11 +275,14 @@ static int intern_subvols(struct rootsets *rs, u64 *v, u32 n, u32 *id)
 /*
  * The set of subvolume trees reaching block bytenr, in the walk's cache
  * (*id in its table): the roots of its normal refs, and the sets of the
- * blocks above it, each found once per cache (parents are one level up,
- * so this recurses BTRFS_MAX_LEVEL deep at most). The blocks below one
- * shared node get that node's set id: no work per snapshot.
+ * blocks above it, each found once per cache. Parents are one level up,
+ * so this recurses BTRFS_MAX_LEVEL deep at most; deeper is a loop of
+ * shared refs in a corrupt extent tree. The root block of a relocation
+ * tree names itself as its parent (Linux writes it so): that edge leads
+ * to no subvolume. The blocks below one shared node get that node's set
+ * id: no work per snapshot.
  */
-static int block_set(struct walk *w, u64 bytenr, u32 *id)
+static int block_set_at(struct walk *w, u64 bytenr, u32 depth, u32 *id)
 {
 	struct backref_edges e = { NULL, 0, 0, 0 };
 	u32 i, up;
@@ -287,11 +290,15 @@ static int block_set(struct walk *w, u64 bytenr, u32 *id)
 
 	if (backref_cache_set(w->cache, bytenr, id) == 0)
 		return 0;
+	if (depth > BTRFS_MAX_LEVEL)
+		return -EUCLEAN;
 	ret = block_edges(w, bytenr, &e);
 	if (ret == 0)
 		ret = intern_subvols(w->cache->rs, e.v, e.nroots, id);
 	for (i = e.nroots; i < e.nroots + e.nparents && ret == 0; i++) {
-		ret = block_set(w, e.v[i], &up);
+		if (e.v[i] == bytenr)
+			continue;
+		ret = block_set_at(w, e.v[i], depth + 1, &up);
 		if (ret == 0)
 			ret = rootsets_union(w->cache->rs, *id, up, id);
 	}
@@ -299,6 +306,11 @@ static int block_set(struct walk *w, u64 bytenr, u32 *id)
 		ret = backref_cache_put_set(w->cache, bytenr, *id);
 	kfree(e.v);
 	return ret;
+}
+
+static int block_set(struct walk *w, u64 bytenr, u32 *id)
+{
+	return block_set_at(w, bytenr, 0, id);
 }
 
 /* ------------------------------------------------------------ data */
