@@ -259,6 +259,87 @@ TEST(extent_refs, data_refs_inline_and_keyed)
 	scratch_close(&s);
 }
 
+/* Queue mod on the EXTENT_DATA_REF of inode ino (offset 0) of extent
+ * [start, +len). */
+static int data_ref_mod(struct trans *t, u64 start, u64 len, u64 ino,
+			long long mod)
+{
+	struct dref_key k = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start, 5, ino,
+				    0);
+
+	return mod > 0 && ino == 1000 ? delayed_ref_alloc(t, &k, len, 1, 0) :
+	       delayed_ref_add(t, &k, len, 1, mod);
+}
+
+/* Queue the drop of every ref of e (an extent of `len` bytes at start):
+ * the inline ones first when keyed_last, else the keyed ones first. */
+static int drop_all(struct trans *t, u64 start, u64 len,
+		    const struct ext *e, int keyed_last)
+{
+	int pass, ret = 0;
+	u32 i;
+
+	for (pass = 0; pass < 2 && ret == 0; pass++)
+		for (i = 0; i < e->nrefs && ret == 0; i++)
+			if (e->r[i].keyed == (pass == keyed_last))
+				ret = data_ref_mod(t, start, len, e->r[i].ino,
+						   -(long long)e->r[i].count);
+	return ret;
+}
+
+/* An extent's item goes with its last reference, whether that one was
+ * inline (the item is deleted where the ref was found) or keyed (where
+ * the count is lowered), and its neighbours in the extent tree's leaf
+ * keep theirs: three adjacent extents of 40 refs each (inline and
+ * keyed); the middle one loses its keyed refs last, the third its inline
+ * refs last, in one run of the delayed refs. */
+static void last_ref_removes_item(struct scratch *s)
+{
+	static struct ext e[3];
+	u64 start[3], len[3], used;
+	u32 i, j;
+
+	for (i = 0; i < 3; i++) {
+		CHECK_OK(extent_alloc_data(s->t, 65536, &start[i], &len[i]));
+		for (j = 0; j < 40; j++)
+			CHECK_OK(data_ref_mod(s->t, start[i], len[i], 1000 + j,
+					      1));
+	}
+	CHECK_OK(delayed_refs_run(s->t));
+	CHECK(start[1] == start[0] + len[0] && start[2] == start[1] + len[1]);
+	for (i = 0; i < 3; i++) {
+		CHECK_OK(read_extent(s->fs, start[i], &e[i]));
+		CHECK_EQ(e[i].refs, 40);
+		CHECK(e[i].ninline > 0 && e[i].ninline < e[i].nrefs);
+	}
+	used = s->fs->bytes_used;
+	CHECK_OK(drop_all(s->t, start[1], len[1], &e[1], 1));
+	CHECK_OK(drop_all(s->t, start[2], len[2], &e[2], 0));
+	CHECK_OK(delayed_refs_run(s->t));
+	for (i = 1; i < 3; i++) {
+		CHECK_OK(read_extent(s->fs, start[i], &e[i]));
+		CHECK(!e[i].found);
+		CHECK_EQ(e[i].nrefs, 0);	/* no keyed ref left behind */
+	}
+	CHECK_EQ(s->fs->bytes_used, used - len[1] - len[2]);
+	CHECK_OK(read_extent(s->fs, start[0], &e[0]));
+	CHECK(e[0].found);
+	CHECK_EQ(e[0].refs, 40);
+	CHECK_EQ(e[0].nrefs, 40);
+	CHECK_EQ(count_sum(&e[0]), 40);
+}
+
+TEST(extent_refs, last_ref_removes_the_item_inline_or_keyed)
+{
+	struct scratch s = { 0 };
+
+	if (scratch_open(&s) == 0)
+		last_ref_removes_item(&s);
+	else
+		test_fail(__FILE__, __LINE__, "no scratch filesystem");
+	scratch_close(&s);
+}
+
 /* Tree blocks: tree block refs, shared block refs, FULL_BACKREF. */
 static void block_refs(struct scratch *s)
 {
