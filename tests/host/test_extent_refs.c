@@ -459,6 +459,46 @@ static void looping_refs(struct scratch *s)
 	rootsets_reset(&rs);
 }
 
+/*
+ * A data extent an older Linux's free space cache (v1) holds: its
+ * reference names the root tree, which has no root item. The walker
+ * reaches no subvolume through it instead of failing (fsck's quota check
+ * and a rescan failed on such images with quotas on).
+ */
+static void root_tree_data_ref(struct scratch *s)
+{
+	struct backref_cache *c = NULL;
+	struct rootsets rs;
+	struct dref_key k;
+	const u64 *v = NULL;
+	u64 start, len;
+	u32 id = 1, n = 1;
+
+	CHECK_OK(extent_alloc_data(s->t, 4096, &start, &len));
+	k = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start,
+		    BTRFS_ROOT_TREE_OBJECTID, 256, 0);
+	CHECK_OK(delayed_ref_alloc(s->t, &k, len, 1, 0));
+	CHECK_OK(delayed_refs_run(s->t));
+	rootsets_init(&rs);
+	CHECK_OK(backref_cache_new(s->fs, BACKREF_CURRENT, &rs, &c));
+	CHECK_OK(backref_root_set(c, start, 1, BACKREF_TRANS_HELD, &id));
+	rootsets_get(&rs, id, &v, &n);
+	CHECK_EQ(n, 0);
+	backref_cache_free(c);
+	rootsets_reset(&rs);
+}
+
+TEST(extent_refs, root_tree_data_ref_reaches_no_subvolume)
+{
+	struct scratch s = { 0 };
+
+	if (scratch_open(&s) == 0)
+		root_tree_data_ref(&s);
+	else
+		test_fail(__FILE__, __LINE__, "no scratch filesystem");
+	scratch_close(&s);
+}
+
 TEST(extent_refs, looping_shared_refs_end_the_walk)
 {
 	struct scratch s = { 0 };
