@@ -81,6 +81,18 @@ static void scratch_close(struct scratch *s)
 	fault_dev_free(s->dev);
 }
 
+/* Run case fn on a fresh scratch filesystem, then drop it. */
+static void with_scratch(void (*fn)(struct scratch *s))
+{
+	struct scratch s = { 0 };
+
+	if (scratch_open(&s) == 0)
+		fn(&s);
+	else
+		test_fail(__FILE__, __LINE__, "no scratch filesystem");
+	scratch_close(&s);
+}
+
 /* Parse one ref body of type at d (inline: after the type byte). */
 static u32 parse_ref(u8 type, const u8 *d, struct bref *r)
 {
@@ -250,13 +262,7 @@ static void data_refs(struct scratch *s)
 
 TEST(extent_refs, data_refs_inline_and_keyed)
 {
-	struct scratch s = { 0 };
-
-	if (scratch_open(&s) == 0)
-		data_refs(&s);
-	else
-		test_fail(__FILE__, __LINE__, "no scratch filesystem");
-	scratch_close(&s);
+	with_scratch(data_refs);
 }
 
 /* Queue mod on the EXTENT_DATA_REF of inode ino (offset 0) of extent
@@ -331,13 +337,7 @@ static void last_ref_removes_item(struct scratch *s)
 
 TEST(extent_refs, last_ref_removes_the_item_inline_or_keyed)
 {
-	struct scratch s = { 0 };
-
-	if (scratch_open(&s) == 0)
-		last_ref_removes_item(&s);
-	else
-		test_fail(__FILE__, __LINE__, "no scratch filesystem");
-	scratch_close(&s);
+	with_scratch(last_ref_removes_item);
 }
 
 /* Tree blocks: tree block refs, shared block refs, FULL_BACKREF. */
@@ -392,13 +392,7 @@ static void block_refs(struct scratch *s)
 
 TEST(extent_refs, block_refs_full_backref)
 {
-	struct scratch s = { 0 };
-
-	if (scratch_open(&s) == 0)
-		block_refs(&s);
-	else
-		test_fail(__FILE__, __LINE__, "no scratch filesystem");
-	scratch_close(&s);
+	with_scratch(block_refs);
 }
 
 /* A tree block of tree root at level, allocated in s's transaction. */
@@ -490,24 +484,12 @@ static void root_tree_data_ref(struct scratch *s)
 
 TEST(extent_refs, root_tree_data_ref_reaches_no_subvolume)
 {
-	struct scratch s = { 0 };
-
-	if (scratch_open(&s) == 0)
-		root_tree_data_ref(&s);
-	else
-		test_fail(__FILE__, __LINE__, "no scratch filesystem");
-	scratch_close(&s);
+	with_scratch(root_tree_data_ref);
 }
 
 TEST(extent_refs, looping_shared_refs_end_the_walk)
 {
-	struct scratch s = { 0 };
-
-	if (scratch_open(&s) == 0)
-		looping_refs(&s);
-	else
-		test_fail(__FILE__, __LINE__, "no scratch filesystem");
-	scratch_close(&s);
+	with_scratch(looping_refs);
 }
 
 /* Delayed refs fold many updates into one net change per ref. */
@@ -549,13 +531,7 @@ static void net_change(struct scratch *s)
 
 TEST(extent_refs, delayed_refs_fold_to_net_change)
 {
-	struct scratch s = { 0 };
-
-	if (scratch_open(&s) == 0)
-		net_change(&s);
-	else
-		test_fail(__FILE__, __LINE__, "no scratch filesystem");
-	scratch_close(&s);
+	with_scratch(net_change);
 }
 
 /* The first file extent item's disk_bytenr of ino, and how many items
