@@ -13,15 +13,23 @@
  *
  * Regular extents are read in whole sectors. The whole sectors of the
  * caller's buffer are read straight into it, as pieces of READ_PIECE
- * bytes with up to READ_DEPTH of them in flight: while the disk reads the
- * later pieces, the first one's checksums are looked up and its sectors
+ * bytes with up to READ_DEPTH of them in flight, across the extents of a
+ * leaf: while the disk reads the later pieces, of this extent and the
+ * next ones, the first one's checksums are looked up and its sectors
  * checked, so the disk and the checksums (crc32c in software under TCG)
- * work at the same time. Nothing is read ahead past the caller's buffer,
- * so each call starts with the checksums waiting for the first piece and
- * ends with the disk idle while the last is checked: sequential readers
- * read in large calls (shell/cmd_fs.c: 8 MiB). A part that is not whole
- * sectors of the buffer (an unaligned start, the file's last sector)
- * goes through a bounce buffer, one request at a time. Each sector is
+ * work at the same time. Pieces are finished in file order, and an
+ * extent is judged (checksum failure reported, or moved: below) once
+ * its last piece is, so an error names the first bad sector of the read.
+ * Before the walk moves to another leaf, or reads an item another way,
+ * every piece in flight is finished. A small-extent file (mkfs.btrfs
+ * --rootdir writes 1 MiB extents) kept at most one extent in flight
+ * before, and the CPU waited on the disk at each extent's start. Nothing
+ * is read ahead past the caller's buffer, so each call starts with the
+ * checksums waiting for the first piece and ends with the disk idle
+ * while the last is checked: sequential readers read in large calls
+ * (shell/cmd_fs.c: 8 MiB). A part that is not whole sectors of the
+ * buffer (an unaligned start, the file's last sector) goes through a
+ * bounce buffer, one request at a time. Each sector is
  * checked against the csum tree (unless the inode is NODATASUM); after an
  * error the caller's buffer holds undefined bytes. A bad sector is re-read
  * from the other copy when the chunk is DUP; if no copy matches, the read
@@ -90,7 +98,8 @@
 
 #define READ_CHUNK (1024u * 1024)	/* bounce buffer bytes */
 #define READ_PIECE (256u * 1024)	/* bytes per request read straight */
-#define READ_DEPTH 4		/* of them in flight */
+#define READ_DEPTH 16		/* of them in flight (4 MiB: the caller's
+				 * buffer, no memory of ours) */
 #define AHEAD_DEPTH 4		/* compressed extents read ahead */
 #define EXTENT_MOVED 2	/* read_extent: its item was repointed, read again */
 #define S_IFMT_ 0170000
@@ -107,6 +116,25 @@ struct bad_sector {
 	u8 want[BTRFS_CSUM_SIZE], got[BTRFS_CSUM_SIZE];	/* a mismatch */
 };
 
+/* The item a piece belongs to, checked (check_moved) once its last
+ * piece is verified: the key offset and body in the leaf copy in hand. */
+struct piece_item {
+	u64 ext_off;
+	const u8 *fe;
+	u32 size;
+};
+
+/* A piece of read_pieces in flight: a request straight into the
+ * caller's buffer. */
+struct read_piece {
+	struct volumes_read_req req;
+	u64 logical, file_off;	/* where it reads from, for the file */
+	u8 *dst;
+	u32 n;			/* bytes */
+	int last;		/* the last piece of its item */
+	struct piece_item item;	/* fe NULL: none */
+};
+
 /* One fs_read call in progress. */
 struct file_read {
 	struct fs_info *fs;
@@ -119,7 +147,13 @@ struct file_read {
 	struct bad_sector bad;	/* the last checksum failure */
 	int datasum;		/* verify data checksums */
 	u8 *bounce;		/* READ_CHUNK bytes */
-	struct volumes_read_req *reqs;	/* READ_DEPTH pieces in flight */
+	struct read_piece *ring;	/* READ_DEPTH pieces in flight, oldest
+					 * at head (read_pieces) */
+	u32 head, count;
+	int item_ret;		/* the failure so far of the item whose
+				 * pieces are at the head */
+	u64 moved_off;		/* the key offset of the item piece_pop
+				 * found moved */
 	u8 *sums;		/* expected csum per sector of the chunk
 				 * being checked, fs->csum_size bytes each */
 	u8 *present;		/* sums[i] valid */
@@ -254,42 +288,104 @@ static int finish_chunk(struct file_read *r, struct volumes_read_req *req,
 	return ret;
 }
 
+static int check_moved(struct file_read *r, u64 ext_off, const u8 *fe,
+		       u32 size, int ret);
+
 /*
- * Read the len bytes (sector multiple) at logical straight into dst and
- * verify them: pieces of READ_PIECE, READ_DEPTH in flight, each checked
- * while the later ones are read. Every piece started is waited for, even
- * after an error.
+ * Finish the oldest piece in flight: verify it and, when it is the last
+ * of an item, judge the item (check_moved). 0, EXTENT_MOVED (the item's
+ * key offset in r->moved_off) or <0. A piece without an item returns its
+ * own result.
+ */
+static int piece_pop(struct file_read *r)
+{
+	struct read_piece *p = &r->ring[r->head];
+	int ret;
+
+	r->head = (r->head + 1) % READ_DEPTH;
+	r->count--;
+	r->item_ret = finish_chunk(r, &p->req, p->dst, p->logical, p->n,
+				   p->file_off, r->item_ret);
+	if (p->item.fe && !p->last)
+		return 0;
+	ret = r->item_ret;
+	r->item_ret = 0;
+	if (!p->item.fe || ret == -ECANCELED)
+		return ret;
+	ret = check_moved(r, p->item.ext_off, p->item.fe, p->item.size, ret);
+	r->bad.set = 0;
+	return ret;
+}
+
+/* Finish every piece in flight, in order. ret is the caller's failure
+ * so far: after one (or the first of the pieces') the rest are only
+ * waited for, as their buffers are in use. Returns the first failure. */
+static int pieces_finish(struct file_read *r, int ret)
+{
+	int ret2;
+
+	while (r->count) {
+		if (ret)
+			r->item_ret = -ECANCELED;
+		ret2 = piece_pop(r);
+		if (ret == 0)
+			ret = ret2;
+	}
+	r->item_ret = 0;
+	return ret;
+}
+
+/* A piece of item could not be started (ret): judge the items before,
+ * then this one, as if its read had failed. */
+static int start_failed(struct file_read *r, const struct piece_item *item,
+			int ret)
+{
+	int ret2 = pieces_finish(r, 0);
+
+	return ret2 ? ret2 : check_moved(r, item->ext_off, item->fe,
+					 item->size, ret);
+}
+
+/*
+ * Start reading the len bytes (sector multiple) at logical straight into
+ * dst, as pieces of READ_PIECE with up to READ_DEPTH of them in flight:
+ * when the ring is full the oldest is finished first (piece_pop), so the
+ * disk reads the later pieces, of this extent and the next ones, while
+ * it is checked. item (or NULL) is judged after its last piece. 0, or
+ * the failure of a finished piece (the caller then finishes the rest).
  */
 static int read_pieces(struct file_read *r, u64 logical, u64 len, u8 *dst,
-		       u64 file_off)
+		       u64 file_off, const struct piece_item *item)
 {
-	u64 issued = 0, done = 0;
-	u32 head = 0, inflight = 0;
+	u64 issued = 0;
 	int ret = 0;
 
-	for (;;) {
-		u32 n;
+	while (ret == 0 && issued < len) {
+		struct read_piece *p;
+		u32 n = len - issued > READ_PIECE ? READ_PIECE :
+			(u32)(len - issued);
 
-		while (ret == 0 && inflight < READ_DEPTH && issued < len) {
-			n = len - issued > READ_PIECE ? READ_PIECE :
-			    (u32)(len - issued);
-			ret = volumes_read_start(r->fs, logical + issued, 0,
-						 dst + issued, n, &r->reqs[
-						 (head + inflight) % READ_DEPTH]);
-			if (ret == 0) {
-				inflight++;
-				issued += n;
-			}
-		}
-		if (inflight == 0)
-			return ret;
-		n = len - done > READ_PIECE ? READ_PIECE : (u32)(len - done);
-		ret = finish_chunk(r, &r->reqs[head], dst + done,
-				   logical + done, n, file_off + done, ret);
-		done += n;
-		head = (head + 1) % READ_DEPTH;
-		inflight--;
+		if (r->count == READ_DEPTH)
+			ret = piece_pop(r);
+		if (ret)
+			break;
+		p = &r->ring[(r->head + r->count) % READ_DEPTH];
+		ret = volumes_read_start(r->fs, logical + issued, 0,
+					 dst + issued, n, &p->req);
+		if (ret && item)
+			return start_failed(r, item, ret);
+		if (ret)
+			break;
+		p->logical = logical + issued;
+		p->n = n;
+		p->dst = dst + issued;
+		p->file_off = file_off + issued;
+		issued += n;
+		p->last = issued == len;
+		p->item = item ? *item : (struct piece_item){ 0, NULL, 0 };
+		r->count++;
 	}
+	return ret;
 }
 
 /*
@@ -314,7 +410,9 @@ static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
 		int ret;
 
 		if (skip == 0 && whole) {
-			ret = read_pieces(r, logical, whole, dst, file_off);
+			ret = read_pieces(r, logical, whole, dst, file_off,
+					  NULL);
+			ret = pieces_finish(r, ret);
 			take = whole;
 		} else {
 			ret = volumes_read_start(r->fs, start, 0, r->bounce, n,
@@ -550,8 +648,10 @@ static int check_moved(struct file_read *r, u64 ext_off, const u8 *fe,
 	moved = now - r->moves > 1 ? 1 : item_changed(r, ext_off, fe, size);
 	if (moved < 0)
 		return moved;
-	if (moved)
+	if (moved) {
+		r->moved_off = ext_off;
 		return EXTENT_MOVED;
+	}
 	if (ret == -EIO && r->bad.set)
 		report_bad(r);
 	return ret;
@@ -578,6 +678,7 @@ static int read_extent(struct file_read *r, u32 slot, u64 ext_off,
 {
 	u8 type = D_GET8(struct d_file_extent_item, fe, type);
 	u8 comp = D_GET8(struct d_file_extent_item, fe, compression);
+	u32 ss = r->fs->sectorsize;
 	u64 n, d_off = 0, d_len = size - BTRFS_FILE_EXTENT_INLINE_DATA_START;
 	u64 disk = 0, ram = 0, from, to;
 	int ret = check_encoding(r, fe, ext_off);
@@ -609,6 +710,18 @@ static int read_extent(struct file_read *r, u32 slot, u64 ext_off,
 	zero_up_to(r, buf, off, from);
 	if (to > r->filled)
 		r->filled = to;
+	if (!comp && type != BTRFS_FILE_EXTENT_INLINE &&
+	    (disk + d_off + (from - ext_off)) % ss == 0 && (to - from) % ss == 0) {
+		struct piece_item item = { ext_off, fe, size };
+
+		return read_pieces(r, disk + d_off + (from - ext_off),
+				   to - from, buf + (from - off), from, &item);
+	}
+	/* The rest is read here and now: the items before are judged
+	 * first, in file order. */
+	ret = pieces_finish(r, 0);
+	if (ret)
+		return ret;
 	r->bad.set = 0;
 	if (comp) {
 		u64 whole = type == BTRFS_FILE_EXTENT_INLINE ? n : ram;
@@ -650,7 +763,7 @@ static int read_leaf(struct file_read *r, const struct tree_block *leaf,
 	const u8 *fe;
 	u64 disk, d_len;
 	u32 size;
-	int ret = 0;
+	int ret = 0, ret2;
 
 	if (r->ahead)
 		r->ahead->next = slot;
@@ -673,6 +786,10 @@ static int read_leaf(struct file_read *r, const struct tree_block *leaf,
 			ret = read_extent(r, slot, k->offset, fe, size, off,
 					  len, buf);
 	}
+	/* The pieces' items are in this leaf: judge them now (1 is no
+	 * failure: past the range). */
+	ret2 = pieces_finish(r, ret == 1 ? 0 : ret);
+	ret = ret2 ? ret2 : ret;
 	ahead_drain(r);
 	return ret;
 }
@@ -729,7 +846,7 @@ static int walk_extents(struct file_read *r, u64 *pos, u64 off, u64 len,
 	}
 	ctree_path_release(&path);
 	if (ret == EXTENT_MOVED)
-		*pos = k.offset > off ? k.offset : off;
+		*pos = r->moved_off > off ? r->moved_off : off;
 	return ret < 0 || ret == EXTENT_MOVED ? ret : 0;
 }
 
@@ -762,10 +879,10 @@ static int file_read_init(struct file_read *r, struct fs_info *fs,
 	r->ino = ino;
 	r->datasum = datasum;
 	r->bounce = kmalloc(READ_CHUNK);
-	r->reqs = kmalloc(READ_DEPTH * sizeof(*r->reqs));
+	r->ring = kmalloc(READ_DEPTH * sizeof(*r->ring));
 	r->sums = kmalloc(nsec * fs->csum_size);
 	r->present = kmalloc(nsec);
-	return r->bounce && r->reqs && r->sums && r->present ? 0 : -ENOMEM;
+	return r->bounce && r->ring && r->sums && r->present ? 0 : -ENOMEM;
 }
 
 static void file_read_free(struct file_read *r)
@@ -773,7 +890,7 @@ static void file_read_free(struct file_read *r)
 	u32 i;
 
 	kfree(r->bounce);
-	kfree(r->reqs);
+	kfree(r->ring);
 	kfree(r->sums);
 	kfree(r->present);
 	kfree(r->comp);
