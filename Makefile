@@ -200,7 +200,7 @@ TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 	      tests/host/test_balance_fixture.c tests/host/test_read_moves.c \
 	      tests/host/test_qgroup_concurrent.c tests/host/test_qgroup_env.c \
 	      tests/host/test_ctree_concurrent.c \
-	      tests/host/test_relocation_batch.c \
+	      tests/host/test_relocation_batch.c tests/host/test_fs_read.c \
 	      tests/host/test_main.c
 tsan: $(HOSTTSAN)
 	$(HOSTTSAN)

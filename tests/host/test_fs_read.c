@@ -4,8 +4,9 @@
  * holes. The file is written in EXTENT_BYTES pieces alternating with a
  * second file (so no two of its extents are contiguous on disk), with a
  * hole every HOLE_EVERY pieces; a read of it whole has more extents in
- * flight than one at a time.
+ * flight than one at a time. Also run under TSan (reads beside a writer).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,5 +169,75 @@ TEST(fs_read, bad_sector_among_extents_in_flight_named_at_its_offset)
 		CHECK(0);
 	}
 	free(buf);
+	env_close(&e);
+}
+
+struct race {
+	struct read_env *e;
+	unsigned char *alt;	/* the other contents the writer puts */
+	int stop;		/* [a] the writer is done */
+	int err;		/* [a] a reader's failure: errno, or 1 */
+};
+
+/* Read the file whole until the writer stops: each read must give all
+ * of one version, or its first half after a truncate. */
+static void *race_reader(void *arg)
+{
+	struct race *x = arg;
+	unsigned char *buf = malloc(FILE_BYTES);
+	size_t n;
+	int ret;
+
+	while (buf && !__atomic_load_n(&x->err, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE)) {
+		ret = fs_read(x->e->fs, x->e->ino, 0, buf, FILE_BYTES, &n);
+		if (ret == 0 && ((n != FILE_BYTES && n != FILE_BYTES / 2) ||
+				 (memcmp(buf, x->e->want, n) &&
+				  memcmp(buf, x->alt, n))))
+			ret = 1;
+		if (ret)
+			__atomic_store_n(&x->err, ret, __ATOMIC_RELAXED);
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Reads of many extents in flight beside a writer that overwrites the
+ * file whole, truncates it to half and writes it back, committing as it
+ * goes: a read holds the file's lock, so it sees one version whole. */
+TEST(fs_read, beside_overwrite_and_truncate)
+{
+	struct read_env e;
+	struct race x = { &e, malloc(FILE_BYTES), 0, 0 };
+	pthread_t t[2];
+	size_t k;
+	int i, nt = 0, ret = env_open(&e);
+
+	CHECK_OK(ret);
+	for (k = 0; x.alt && k < FILE_BYTES; k++)
+		x.alt[k] = e.want[k] ^ 0x5a;
+	CHECK(x.alt != NULL);
+	while (nt < 2 && ret == 0 && x.alt &&
+	       pthread_create(&t[nt], NULL, race_reader, &x) == 0)
+		nt++;
+	CHECK_EQ(nt, ret == 0 && x.alt ? 2 : 0);
+	for (i = 0; i < 12 && ret == 0 && nt &&
+	     !__atomic_load_n(&x.err, __ATOMIC_RELAXED); i++) {
+		ret = fs_write(e.fs, e.ino, 0, x.alt, FILE_BYTES);
+		if (ret == 0 && i % 3 == 0)
+			ret = fs_sync(e.fs);
+		if (ret == 0)
+			ret = fs_truncate(e.fs, e.ino, FILE_BYTES / 2);
+		if (ret == 0)
+			ret = fs_write(e.fs, e.ino, 0, e.want, FILE_BYTES);
+		if (ret == 0)
+			ret = fs_sync(e.fs);
+	}
+	CHECK_OK(ret);
+	__atomic_store_n(&x.stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < nt; i++)
+		pthread_join(t[i], NULL);
+	CHECK_EQ(x.err, 0);
+	free(x.alt);
 	env_close(&e);
 }
