@@ -29,4 +29,17 @@ int link_name(struct wctx *w, struct ctree_root *root,
 int unlink_name(struct wctx *w, struct ctree_root *root,
 		const struct dentry *d);
 
+/* Changes of names (namei_lock.c). names_enter takes ns_lock for read;
+ * names_lock takes the inode locks of the directories and inodes of d[]
+ * (and of *ino), checks that d[] still hold, and joins the transaction:
+ * 0 (end with wctx_end), -EAGAIN (something changed: resolve again) or
+ * <0; when it fails, only what names_enter took is held, which
+ * names_leave drops. names_lock_rename takes fs->rename_lock (a
+ * directory moving to another parent), with no inode lock held. */
+void names_enter(struct fs_info *fs, struct wctx *w);
+void names_lock_rename(struct wctx *w);
+int names_lock(struct wctx *w, const struct dentry *const *d, int nd,
+	       const struct fs_ino *ino, unsigned flags);
+void names_leave(struct wctx *w);
+
 #endif

@@ -4,8 +4,9 @@
  * whose last name goes is evicted at once (file_evict): ghee has no open
  * files that could keep it, so no orphan item is needed.
  *
- * Each call holds ns_lock for write inside a wctx. A new link reserves
- * room for its name against the quota limits (qgroup_limit.c).
+ * Each call resolves its names, then locks their directories and inodes
+ * and checks them again (namei_lock.c), inside a wctx. A new link
+ * reserves room for its name against the quota limits (qgroup_limit.c).
  */
 #include <ghee/errno.h>
 
@@ -24,26 +25,41 @@ struct op {
 	struct wctx w;
 	struct ctree_root *root;
 	char *buf, *buf2;
+	int joined;		/* names locked, transaction joined */
 };
 
-/* Start a change (flags: wctx_begin's). */
-static int op_begin(struct fs_info *fs, struct op *o, unsigned flags)
+/* Start a change: resolve names next, then op_lock. */
+static int op_begin(struct fs_info *fs, struct op *o)
 {
-	int ret;
-
 	o->buf = kmalloc(4096);
 	o->buf2 = kmalloc(4096);
-	ret = o->buf && o->buf2 ? wctx_begin(fs, &o->w, flags) : -ENOMEM;
-	if (ret) {
+	o->joined = 0;
+	if (!o->buf || !o->buf2) {
 		kfree(o->buf);
 		kfree(o->buf2);
+		return -ENOMEM;
 	}
+	names_enter(fs, &o->w);
+	return 0;
+}
+
+/* Lock the names d[] (and ino) and join (flags: wctx_begin's); -EAGAIN:
+ * resolve again. */
+static int op_lock(struct op *o, const struct dentry *const *d, int nd,
+		   const struct fs_ino *ino, unsigned flags)
+{
+	int ret = names_lock(&o->w, d, nd, ino, flags);
+
+	o->joined = ret == 0;
 	return ret;
 }
 
 static int op_end(struct op *o, int ret)
 {
-	wctx_end(&o->w);
+	if (o->joined)
+		wctx_end(&o->w);
+	else
+		names_leave(&o->w);
 	kfree(o->buf);
 	kfree(o->buf2);
 	return ret;
@@ -105,27 +121,32 @@ static int target_writable(struct op *o, const struct dentry *d)
 static int link_once(struct fs_info *fs, const char *from, const char *path)
 {
 	struct dentry s, d;
+	const struct dentry *ds[2] = { &s, &d };
 	struct fs_stat st;
 	struct op o;
-	int ret = op_begin(fs, &o, 0);
+	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	ret = existing(&o, from, &s, o.buf);
-	if (ret == 0 && s.type == BTRFS_FT_DIR)
-		ret = -EPERM;
+	do {
+		ret = existing(&o, from, &s, o.buf);
+		if (ret == 0 && s.type == BTRFS_FT_DIR)
+			ret = -EPERM;
+		if (ret == 0)
+			ret = dentry_get(fs, path, &d, o.buf2);
+		if (ret == 0 && d.exists)
+			ret = -EEXIST;
+		if (ret == 0)
+			ret = target_writable(&o, &d);
+		if (ret == 0 && d.dir.root != s.dir.root)
+			ret = -EXDEV;
+		if (ret == 0)
+			ret = op_lock(&o, ds, 2, NULL, 0);
+	} while (ret == -EAGAIN);
 	if (ret == 0)
 		ret = inode_stat(fs, s.ino, &st);
 	if (ret == 0 && st.nlink >= LINK_MAX_)
 		ret = -EMLINK;
-	if (ret == 0)
-		ret = dentry_get(fs, path, &d, o.buf2);
-	if (ret == 0 && d.exists)
-		ret = -EEXIST;
-	if (ret == 0)
-		ret = target_writable(&o, &d);
-	if (ret == 0 && d.dir.root != s.dir.root)
-		ret = -EXDEV;
 	if (ret == 0)
 		ret = link_check(o.root, &d, s.ino.ino, NULL);
 	if (ret == 0)
@@ -175,12 +196,17 @@ static int remove(struct op *o, struct dentry *d, int dir)
 static int remove_path(struct fs_info *fs, const char *path, int dir)
 {
 	struct dentry d;
+	const struct dentry *ds[1] = { &d };
 	struct op o;
-	int ret = op_begin(fs, &o, WCTX_FREES);
+	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	ret = existing(&o, path, &d, o.buf);
+	do {
+		ret = existing(&o, path, &d, o.buf);
+		if (ret == 0)
+			ret = op_lock(&o, ds, 1, NULL, WCTX_FREES);
+	} while (ret == -EAGAIN);
 	if (ret == 0)
 		ret = remove(&o, &d, dir);
 	return op_end(&o, ret);
@@ -197,7 +223,8 @@ int fs_rmdir(struct fs_info *fs, const char *path)
 }
 
 /* Whether directory anc is dir itself or one of its ancestors: 1 yes,
- * 0 no, or the error that kept the walk up from dir from knowing. */
+ * 0 no, or the error that kept the walk up from dir from knowing. Caller
+ * holds fs->rename_lock: no directory changes parent meanwhile. */
 static int is_ancestor(struct op *o, u64 anc, u64 dir)
 {
 	const struct subvol_root *sv;
@@ -227,22 +254,37 @@ static int is_ancestor(struct op *o, u64 anc, u64 dir)
 	return 0;
 }
 
+/* Does the rename of s to d move a directory to another parent? */
+static int moves_dir(const struct dentry *s, const struct dentry *d)
+{
+	return s->type == BTRFS_FT_DIR && s->dir.ino != d->dir.ino;
+}
+
 int fs_rename(struct fs_info *fs, const char *from, const char *to)
 {
 	struct dentry s, d;
+	const struct dentry *ds[2] = { &s, &d };
 	struct op o;
-	int ret = op_begin(fs, &o, 0);
+	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	ret = existing(&o, from, &s, o.buf);
-	if (ret == 0)
-		ret = dentry_get(fs, to, &d, o.buf2);
-	if (ret == 0)
-		ret = target_writable(&o, &d);
-	if (ret == 0 && d.dir.root != s.dir.root)
-		ret = -EXDEV;
-	if (ret == 0 && s.type == BTRFS_FT_DIR) {
+	do {
+		ret = existing(&o, from, &s, o.buf);
+		if (ret == 0)
+			ret = dentry_get(fs, to, &d, o.buf2);
+		if (ret == 0)
+			ret = target_writable(&o, &d);
+		if (ret == 0 && d.dir.root != s.dir.root)
+			ret = -EXDEV;
+		if (ret == 0 && moves_dir(&s, &d) && !o.w.rename_locked) {
+			names_lock_rename(&o.w);
+			ret = -EAGAIN;	/* resolve again under it */
+		} else if (ret == 0) {
+			ret = op_lock(&o, ds, 2, NULL, 0);
+		}
+	} while (ret == -EAGAIN);
+	if (ret == 0 && moves_dir(&s, &d)) {
 		ret = is_ancestor(&o, s.ino.ino, d.dir.ino);
 		ret = ret == 1 ? -EINVAL : ret;
 	}
@@ -270,11 +312,13 @@ static int change_inode(struct fs_info *fs, struct fs_ino ino,
 {
 	u8 ii[sizeof(struct d_inode_item)];
 	struct op o;
-	int ret = op_begin(fs, &o, 0);
+	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	ret = wctx_root(&o.w, ino.root, &o.root);
+	ret = op_lock(&o, NULL, 0, &ino, 0);
+	if (ret == 0)
+		ret = wctx_root(&o.w, ino.root, &o.root);
 	if (ret == 0)
 		ret = inode_item_get(o.root, ino.ino, ii);
 	if (ret == 0) {

@@ -455,7 +455,7 @@ static int copy_root(struct trans *t, struct ctree_root *src, u64 id,
 static int make_snapshot(struct trans *t, struct snapshot_pending *p)
 {
 	static const u8 zero[BTRFS_UUID_SIZE];
-	struct wctx w = { t->fs, t, NULL, 1 };
+	struct wctx w = { .fs = t->fs, .t = t, .background = 1 };
 	struct key k = { p->id, BTRFS_ROOT_ITEM_KEY, t->transid };
 	const struct subvol_root *sv;
 	struct ctree_root *src;
