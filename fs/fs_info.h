@@ -92,11 +92,17 @@ struct fs_info {
 	 * Rank 1b. Hashed by inode (inode_lock()), under ns_lock held for
 	 * read: write for a file data write or truncate, and for a change
 	 * of names, the locks of each directory and inode it changes (taken
-	 * in address order, namei_lock.c); read for a file read and for a
-	 * lookup reading a directory's entries (one directory at a time).
+	 * in address order, namei_lock.c); read for a file read or readlink
+	 * and for a lookup reading a directory's entries (one directory at
+	 * a time) when its lockless try saw a change (inode_seq).
 	 * Sleeping; held across I/O.
 	 */
 	struct rwsem inode_locks[FS_INODE_LOCKS];
+	/* Per inode lock: odd while a change of names holds it for write,
+	 * bumped as it takes and lets go of it, so a path walk's step may
+	 * read a directory without its lock and check afterwards that no
+	 * change ran meanwhile (namei_lock.c dir_step). [atomic] */
+	u32 inode_seq[FS_INODE_LOCKS];
 	/*
 	 * Rank 1c. A change holds it for read from joining the running
 	 * transaction to its end (wctx_begin/wctx_end); the commit holds it

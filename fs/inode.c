@@ -92,10 +92,9 @@ int inode_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
 	return ret;
 }
 
-/* State of one path walk. Each step holds the lock of the directory it
- * reads (for read) and lets go before the next: a walk holds no inode
- * lock between steps, and a directory removed meanwhile ends it with
- * -ENOENT. */
+/* State of one path walk. Each step reads its directory as dir_step
+ * does (namei_lock.c): no half change of names seen, no inode lock held
+ * between steps; a directory removed meanwhile ends it with -ENOENT. */
 struct walk {
 	struct fs_info *fs;
 	char *rest;		/* what is left to resolve (FS_PATH_MAX) */
@@ -139,8 +138,6 @@ static int walk_step(struct walk *w, const char *name, size_t len,
 		     const char *tail, unsigned flags)
 {
 	struct fs_ino cur = w->stack[w->depth - 1], next;
-	struct rwsem *l;
-	struct fs_stat st;
 	u8 type;
 	int ret;
 
@@ -151,13 +148,7 @@ static int walk_step(struct walk *w, const char *name, size_t len,
 			w->depth--;
 		return 0;
 	}
-	l = lookup_lock(w->fs, cur);
-	ret = inode_stat(w->fs, cur, &st);
-	if (ret == 0 && (st.mode & 0170000) != 0040000)
-		ret = -ENOTDIR;
-	if (ret == 0)
-		ret = dir_lookup_ino(w->fs, cur, name, len, &next, &type);
-	lookup_unlock(l);
+	ret = dir_step(w->fs, cur, name, len, &next, &type);
 	if (ret)
 		return ret;
 	if (type == BTRFS_FT_SYMLINK && (*tail || (flags & FS_LOOKUP_FOLLOW)))

@@ -323,16 +323,13 @@ static int symlink_data(struct wctx *w, struct ctree_root *root, u64 ino,
 	return ret;
 }
 
-/* Resolve path's parent and look its last name up, holding the parent's
- * lock for read meanwhile (and no inode lock after). */
-int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
-		      char *buf)
+/* Split path into its parent directory, resolved into d->dir, and its
+ * last name (d->name, pointing into buf), which is not looked up here. */
+int dentry_parent(struct fs_info *fs, const char *path, struct dentry *d,
+		  char *buf)
 {
 	size_t n = strlen(path);
-	struct rwsem *dl;
 	char *slash;
-	struct fs_stat st;
-	int ret;
 
 	while (n > 1 && path[n - 1] == '/')
 		n--;
@@ -343,17 +340,23 @@ int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
 	slash = strrchr(buf, '/');
 	d->name = slash ? slash + 1 : buf;
 	d->len = strlen(d->name);
+	d->exists = 0;
 	if (d->len == 0 || d->len > BTRFS_NAME_LEN ||
 	    !strcmp(d->name, ".") || !strcmp(d->name, ".."))
 		return d->len > BTRFS_NAME_LEN ? -ENAMETOOLONG : -EINVAL;
 	if (slash)
 		*slash = 0;
-	ret = inode_lookup(fs, slash ? (buf[0] ? buf : "/") : "/",
-			   FS_LOOKUP_FOLLOW, &d->dir);
-	if (ret)
-		return ret;
-	dl = lookup_lock(fs, d->dir);
-	ret = inode_stat(fs, d->dir, &st);
+	return inode_lookup(fs, slash ? (buf[0] ? buf : "/") : "/",
+			    FS_LOOKUP_FOLLOW, &d->dir);
+}
+
+/* Look d's last name up in d->dir, which must still be a directory.
+ * Caller holds d->dir's inode lock, or ns_lock for write. */
+int dentry_find(struct fs_info *fs, struct dentry *d)
+{
+	struct fs_stat st;
+	int ret = inode_stat(fs, d->dir, &st);
+
 	if (ret == 0 && (st.mode & S_IFMT_) != S_IFDIR_)
 		ret = -ENOTDIR;
 	if (ret == 0) {
@@ -363,7 +366,6 @@ int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
 		if (ret == -ENOENT)
 			ret = 0;
 	}
-	lookup_unlock(dl);
 	return ret;
 }
 
@@ -526,7 +528,7 @@ static int make_node_once(struct fs_info *fs, const char *path, u32 mode,
 	struct ctree_root *root;
 	struct dentry d;
 	struct wctx w;
-	const struct dentry *ds[1] = { &d };
+	struct dentry *ds[1] = { &d };
 	char *buf = kmalloc(4096);
 	u64 ino = 0;
 	int ret;
@@ -534,13 +536,13 @@ static int make_node_once(struct fs_info *fs, const char *path, u32 mode,
 	if (!buf)
 		return -ENOMEM;
 	names_enter(fs, &w);
-	do {
-		ret = dentry_get(fs, path, &d, buf);
-		if (ret == 0 && d.exists)
-			ret = -EEXIST;
-		if (ret == 0)
-			ret = names_lock(&w, ds, 1, NULL, 0);
-	} while (ret == -EAGAIN);
+	ret = dentry_parent(fs, path, &d, buf);
+	if (ret == 0)
+		ret = names_lock(&w, ds, 1, NULL);
+	if (ret == 0 && d.exists)
+		ret = -EEXIST;
+	if (ret == 0)
+		ret = names_join(&w, 0);
 	if (ret) {
 		names_leave(&w);
 		kfree(buf);

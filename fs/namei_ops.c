@@ -4,8 +4,9 @@
  * whose last name goes is evicted at once (file_evict): ghee has no open
  * files that could keep it, so no orphan item is needed.
  *
- * Each call resolves its names, then locks their directories and inodes
- * and checks them again (namei_lock.c), inside a wctx. A new link
+ * Each call resolves the directories of its names, then locks them,
+ * looks the names up and locks their inodes (namei_lock.c), inside a
+ * wctx. A new link
  * reserves room for its name against the quota limits (qgroup_limit.c).
  */
 #include <ghee/errno.h>
@@ -28,7 +29,7 @@ struct op {
 	int joined;		/* names locked, transaction joined */
 };
 
-/* Start a change: resolve names next, then op_lock. */
+/* Start a change: resolve names' directories next, then op_lock. */
 static int op_begin(struct fs_info *fs, struct op *o)
 {
 	o->buf = kmalloc(4096);
@@ -43,12 +44,10 @@ static int op_begin(struct fs_info *fs, struct op *o)
 	return 0;
 }
 
-/* Lock the names d[] (and ino) and join (flags: wctx_begin's); -EAGAIN:
- * resolve again. */
-static int op_lock(struct op *o, const struct dentry *const *d, int nd,
-		   const struct fs_ino *ino, unsigned flags)
+/* Join the transaction (flags: wctx_begin's), the names locked. */
+static int op_join(struct op *o, unsigned flags)
 {
-	int ret = names_lock(&o->w, d, nd, ino, flags);
+	int ret = names_join(&o->w, flags);
 
 	o->joined = ret == 0;
 	return ret;
@@ -93,20 +92,15 @@ static int nlink_add(struct op *o, u64 ino, int delta)
 	return ret;
 }
 
-/* Resolve a dentry that must exist and not be a subvolume link. */
-static int existing(struct op *o, const char *path, struct dentry *d,
-		    char *buf)
+/* d, looked up, must exist and not be a subvolume link. */
+static int existing(struct op *o, const struct dentry *d)
 {
-	int ret = dentry_get(o->w.fs, path, d, buf);
-
-	if (ret == 0 && !d->exists)
-		ret = -ENOENT;
-	if (ret == 0 && (d->ino.root != d->dir.root ||
-			 d->ino.ino == BTRFS_EMPTY_SUBVOL_DIR_OBJECTID))
-		ret = -EPERM;	/* a subvolume: subvolume delete removes it */
-	if (ret == 0)
-		ret = wctx_root(&o->w, d->dir.root, &o->root);
-	return ret;
+	if (!d->exists)
+		return -ENOENT;
+	if (d->ino.root != d->dir.root ||
+	    d->ino.ino == BTRFS_EMPTY_SUBVOL_DIR_OBJECTID)
+		return -EPERM;	/* a subvolume: subvolume delete removes it */
+	return wctx_root(&o->w, d->dir.root, &o->root);
 }
 
 /* The directory of the new name d must be writable too (a link or rename
@@ -121,28 +115,30 @@ static int target_writable(struct op *o, const struct dentry *d)
 static int link_once(struct fs_info *fs, const char *from, const char *path)
 {
 	struct dentry s, d;
-	const struct dentry *ds[2] = { &s, &d };
+	struct dentry *ds[2] = { &s, &d };
 	struct fs_stat st;
 	struct op o;
 	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	do {
-		ret = existing(&o, from, &s, o.buf);
-		if (ret == 0 && s.type == BTRFS_FT_DIR)
-			ret = -EPERM;
-		if (ret == 0)
-			ret = dentry_get(fs, path, &d, o.buf2);
-		if (ret == 0 && d.exists)
-			ret = -EEXIST;
-		if (ret == 0)
-			ret = target_writable(&o, &d);
-		if (ret == 0 && d.dir.root != s.dir.root)
-			ret = -EXDEV;
-		if (ret == 0)
-			ret = op_lock(&o, ds, 2, NULL, 0);
-	} while (ret == -EAGAIN);
+	ret = dentry_parent(fs, from, &s, o.buf);
+	if (ret == 0)
+		ret = dentry_parent(fs, path, &d, o.buf2);
+	if (ret == 0)
+		ret = names_lock(&o.w, ds, 2, NULL);
+	if (ret == 0)
+		ret = existing(&o, &s);
+	if (ret == 0 && s.type == BTRFS_FT_DIR)
+		ret = -EPERM;
+	if (ret == 0 && d.exists)
+		ret = -EEXIST;
+	if (ret == 0)
+		ret = target_writable(&o, &d);
+	if (ret == 0 && d.dir.root != s.dir.root)
+		ret = -EXDEV;
+	if (ret == 0)
+		ret = op_join(&o, 0);
 	if (ret == 0)
 		ret = inode_stat(fs, s.ino, &st);
 	if (ret == 0 && st.nlink >= LINK_MAX_)
@@ -196,17 +192,19 @@ static int remove(struct op *o, struct dentry *d, int dir)
 static int remove_path(struct fs_info *fs, const char *path, int dir)
 {
 	struct dentry d;
-	const struct dentry *ds[1] = { &d };
+	struct dentry *ds[1] = { &d };
 	struct op o;
 	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	do {
-		ret = existing(&o, path, &d, o.buf);
-		if (ret == 0)
-			ret = op_lock(&o, ds, 1, NULL, WCTX_FREES);
-	} while (ret == -EAGAIN);
+	ret = dentry_parent(fs, path, &d, o.buf);
+	if (ret == 0)
+		ret = names_lock(&o.w, ds, 1, NULL);
+	if (ret == 0)
+		ret = existing(&o, &d);
+	if (ret == 0)
+		ret = op_join(&o, WCTX_FREES);
 	if (ret == 0)
 		ret = remove(&o, &d, dir);
 	return op_end(&o, ret);
@@ -263,27 +261,32 @@ static int moves_dir(const struct dentry *s, const struct dentry *d)
 int fs_rename(struct fs_info *fs, const char *from, const char *to)
 {
 	struct dentry s, d;
-	const struct dentry *ds[2] = { &s, &d };
+	struct dentry *ds[2] = { &s, &d };
 	struct op o;
 	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
 	do {
-		ret = existing(&o, from, &s, o.buf);
+		ret = dentry_parent(fs, from, &s, o.buf);
 		if (ret == 0)
-			ret = dentry_get(fs, to, &d, o.buf2);
+			ret = dentry_parent(fs, to, &d, o.buf2);
+		if (ret == 0)
+			ret = names_lock(&o.w, ds, 2, NULL);
+		if (ret == 0)
+			ret = existing(&o, &s);
 		if (ret == 0)
 			ret = target_writable(&o, &d);
 		if (ret == 0 && d.dir.root != s.dir.root)
 			ret = -EXDEV;
 		if (ret == 0 && moves_dir(&s, &d) && !o.w.rename_locked) {
+			names_unlock(&o.w);
 			names_lock_rename(&o.w);
 			ret = -EAGAIN;	/* resolve again under it */
-		} else if (ret == 0) {
-			ret = op_lock(&o, ds, 2, NULL, 0);
 		}
 	} while (ret == -EAGAIN);
+	if (ret == 0)
+		ret = op_join(&o, 0);
 	if (ret == 0 && moves_dir(&s, &d)) {
 		ret = is_ancestor(&o, s.ino.ino, d.dir.ino);
 		ret = ret == 1 ? -EINVAL : ret;
@@ -316,7 +319,9 @@ static int change_inode(struct fs_info *fs, struct fs_ino ino,
 
 	if (ret)
 		return ret;
-	ret = op_lock(&o, NULL, 0, &ino, 0);
+	ret = names_lock(&o.w, NULL, 0, &ino);
+	if (ret == 0)
+		ret = op_join(&o, 0);
 	if (ret == 0)
 		ret = wctx_root(&o.w, ino.root, &o.root);
 	if (ret == 0)

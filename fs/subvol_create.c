@@ -214,7 +214,11 @@ static int new_name(struct wctx *w, const char *path, struct dentry *d,
 		    char *buf)
 {
 	struct ctree_root *root;
-	int ret = dentry_get(w->fs, path, d, buf);
+	int ret = dentry_parent(w->fs, path, d, buf);
+
+	/* ns_lock is held for write: no name changes meanwhile. */
+	if (ret == 0)
+		ret = dentry_find(w->fs, d);
 
 	if (ret == 0 && d->exists)
 		ret = -EEXIST;

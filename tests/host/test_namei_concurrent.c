@@ -290,3 +290,116 @@ TEST(namei_concurrent, crossing_changes_keep_the_tree_whole)
 	CHECK_EQ(rep.errors, 0);
 	CHECK_OK(env_umount_check(&e, 0));
 }
+
+#define LINK_TARGET "a-target-of-some-length/to/read/back"
+#define SWAPS 2000
+
+struct swapper {
+	struct fs_info *fs;
+	atomic_int stop;
+	int err;		/* the changer's first failure */
+};
+
+/* Make and remove the symlink /s/l again and again. */
+static void *link_churn(void *arg)
+{
+	struct swapper *w = arg;
+	int i;
+
+	for (i = 0; i < SWAPS && !w->err; i++) {
+		w->err = fs_symlink(w->fs, LINK_TARGET, "/s/l");
+		if (!w->err)
+			w->err = fs_unlink(w->fs, "/s/l");
+	}
+	atomic_store(&w->stop, 1);
+	return NULL;
+}
+
+/*
+ * A reader of a symlink found by name, which another task unlinks and
+ * makes again meanwhile, reads its whole target or finds it gone: the
+ * unlink's eviction waits for the read (the inode's lock). Before, a
+ * read could take the size from the inode item and find the target
+ * already removed: a target of zeros.
+ */
+TEST(namei_concurrent, symlink_read_beside_its_unlink_is_whole_or_gone)
+{
+	static struct swapper w;
+	char buf[64], first_bad[64] = LINK_TARGET;
+	struct fs_ino ino;
+	struct env e;
+	pthread_t th;
+	size_t n;
+	int err, reads = 0, bad = 0;
+
+	CHECK_OK(env_mkfs_mount(&e, 4096));
+	CHECK_OK(fs_mkdir(e.fs, "/s", 0755));
+	memset(&w, 0, sizeof(w));
+	w.fs = e.fs;
+	CHECK_OK(pthread_create(&th, NULL, link_churn, &w));
+	while (!atomic_load(&w.stop) && !bad) {
+		if (fs_lookup(e.fs, "/s/l", 0, &ino))
+			continue;
+		err = fs_readlink(e.fs, ino, buf, sizeof(buf) - 1, &n);
+		if (err == -ENOENT)
+			continue;
+		reads++;
+		buf[err ? 0 : n] = 0;
+		if (err || strcmp(buf, LINK_TARGET)) {
+			bad = err ? err : -EUCLEAN;
+			memcpy(first_bad, buf, sizeof(buf));
+		}
+	}
+	pthread_join(th, NULL);
+	CHECK_OK(w.err);
+	CHECK_STR(first_bad, LINK_TARGET);
+	CHECK_EQ(bad, 0);
+	CHECK(reads > 0);
+	CHECK_OK(env_umount_check(&e, 0));
+}
+
+/* Rename new names over /r/t again and again. */
+static void *rename_churn(void *arg)
+{
+	struct swapper *w = arg;
+	struct fs_ino ino;
+	int i;
+
+	for (i = 0; i < SWAPS && !w->err; i++) {
+		w->err = fs_create(w->fs, "/r/n", 0644, &ino);
+		if (!w->err)
+			w->err = fs_rename(w->fs, "/r/n", "/r/t");
+	}
+	atomic_store(&w->stop, 1);
+	return NULL;
+}
+
+/*
+ * A rename over an existing name replaces it at once: a lookup of the
+ * name beside it always finds a file (lookups read a directory without
+ * its lock and must notice a change half done, namei_lock.c dir_step).
+ */
+TEST(namei_concurrent, lookup_beside_a_rename_over_the_name_finds_it)
+{
+	static struct swapper w;
+	struct fs_ino ino;
+	struct env e;
+	pthread_t th;
+	int err = 0, looks = 0;
+
+	CHECK_OK(env_mkfs_mount(&e, 4096));
+	CHECK_OK(fs_mkdir(e.fs, "/r", 0755));
+	CHECK_OK(fs_create(e.fs, "/r/t", 0644, &ino));
+	memset(&w, 0, sizeof(w));
+	w.fs = e.fs;
+	CHECK_OK(pthread_create(&th, NULL, rename_churn, &w));
+	while (!atomic_load(&w.stop) && err == 0) {
+		err = fs_lookup(e.fs, "/r/t", 0, &ino);
+		looks++;
+	}
+	pthread_join(th, NULL);
+	CHECK_OK(w.err);
+	CHECK_OK(err);
+	CHECK(looks > 0);
+	CHECK_OK(env_umount_check(&e, 0));
+}
