@@ -29,7 +29,8 @@ struct op {
 	int joined;		/* names locked, transaction joined */
 };
 
-/* Start a change: resolve names' directories next, then op_lock. */
+/* Start a change: resolve names' directories next, then names_lock
+ * and op_join. */
 static int op_begin(struct fs_info *fs, struct op *o)
 {
 	o->buf = kmalloc(4096);
@@ -103,6 +104,20 @@ static int existing(struct op *o, const struct dentry *d)
 	return wctx_root(&o->w, d->dir.root, &o->root);
 }
 
+/* Resolve from (s, which must exist) and to (d) and lock them both. */
+static int lock_pair(struct op *o, const char *from, const char *to,
+		     struct dentry *s, struct dentry *d)
+{
+	struct dentry *ds[2] = { s, d };
+	int ret = dentry_parent(o->w.fs, from, s, o->buf);
+
+	if (ret == 0)
+		ret = dentry_parent(o->w.fs, to, d, o->buf2);
+	if (ret == 0)
+		ret = names_lock(&o->w, ds, 2, NULL);
+	return ret ? ret : existing(o, s);
+}
+
 /* The directory of the new name d must be writable too (a link or rename
  * into a read-only subvolume fails with EROFS before EXDEV, as on Linux). */
 static int target_writable(struct op *o, const struct dentry *d)
@@ -115,20 +130,13 @@ static int target_writable(struct op *o, const struct dentry *d)
 static int link_once(struct fs_info *fs, const char *from, const char *path)
 {
 	struct dentry s, d;
-	struct dentry *ds[2] = { &s, &d };
 	struct fs_stat st;
 	struct op o;
 	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	ret = dentry_parent(fs, from, &s, o.buf);
-	if (ret == 0)
-		ret = dentry_parent(fs, path, &d, o.buf2);
-	if (ret == 0)
-		ret = names_lock(&o.w, ds, 2, NULL);
-	if (ret == 0)
-		ret = existing(&o, &s);
+	ret = lock_pair(&o, from, path, &s, &d);
 	if (ret == 0 && s.type == BTRFS_FT_DIR)
 		ret = -EPERM;
 	if (ret == 0 && d.exists)
@@ -261,20 +269,13 @@ static int moves_dir(const struct dentry *s, const struct dentry *d)
 int fs_rename(struct fs_info *fs, const char *from, const char *to)
 {
 	struct dentry s, d;
-	struct dentry *ds[2] = { &s, &d };
 	struct op o;
 	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
 	do {
-		ret = dentry_parent(fs, from, &s, o.buf);
-		if (ret == 0)
-			ret = dentry_parent(fs, to, &d, o.buf2);
-		if (ret == 0)
-			ret = names_lock(&o.w, ds, 2, NULL);
-		if (ret == 0)
-			ret = existing(&o, &s);
+		ret = lock_pair(&o, from, to, &s, &d);
 		if (ret == 0)
 			ret = target_writable(&o, &d);
 		if (ret == 0 && d.dir.root != s.dir.root)
