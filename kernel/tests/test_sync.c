@@ -85,6 +85,7 @@ KTEST(rwsem, writer_blocks_new_readers)
 	KEXPECT(order[0] == 'W' && order[1] == 'w' && order[2] == 'R');
 	KEXPECT(!rwsem_is_contended(&sem));
 	KEXPECT(down_read_trylock(&sem));
+	KEXPECT(down_read_trylock(&sem));
 	KEXPECT(!down_write_trylock(&sem));
 	up_read(&sem);
 	up_read(&sem);
