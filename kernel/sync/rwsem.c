@@ -153,14 +153,15 @@ void down_write(struct rwsem *s)
 
 int down_write_trylock(struct rwsem *s)
 {
-	unsigned long flags = spin_lock_irqsave(&s->lock);
-	int ok = s->count == 0 && list_empty(&s->waiters);
+	int ok;
 
+	spin_lock(&s->lock);
+	ok = s->count == 0 && list_empty(&s->waiters);
 	if (ok) {
 		s->count = -1;
 		s->writer = current_task();
 	}
-	spin_unlock_irqrestore(&s->lock, flags);
+	spin_unlock(&s->lock);
 	if (ok)
 		lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 0, 1);
 	return ok;
