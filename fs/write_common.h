@@ -19,9 +19,11 @@
 #define S_IFIFO_ 0010000
 #define S_IFSOCK_ 0140000
 
-/* Most inode locks a namespace change holds (a rename: both
- * directories, the inode moved and the one it replaces). */
-#define NAMES_LOCKS_MAX 4
+/* Most inode locks a namespace change holds: a rename's two directories,
+ * the inode moved and the one it replaces, and when it looks its names
+ * up again (namei_lock.c, names_lock) those two as the first lookup
+ * found them beside the two the second one finds. */
+#define NAMES_LOCKS_MAX 6
 
 /* One change in progress: its locks held, the transaction joined. */
 struct wctx {
