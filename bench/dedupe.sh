@@ -23,7 +23,6 @@ cd "$(dirname "$0")/.."
 . bench/snap_lib.sh
 DEDUPE_MB=${DEDUPE_MB:-1024}
 FILE_MB=${FILE_MB:-8}
-export APPEND="${APPEND:-} lockdep=off"
 img=$out/dedupe-ghee.img
 limg=$out/dedupe-linux.img
 res=$out/dedupe.txt

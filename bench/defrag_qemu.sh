@@ -32,7 +32,6 @@ cd "$(dirname "$0")/.."
 MIB=${MIB:-4}
 SNAPS=${SNAPS:-500}
 QUOTA=${QUOTA:-1}
-export APPEND="${APPEND:-} lockdep=off"
 # Its files are named after the settings, so runs of different sizes can
 # go at once.
 pre=$out/defrag-qemu-$MIB-$SNAPS-q$QUOTA

@@ -657,6 +657,13 @@ static int data_once(struct walk *w, u64 logical)
 	if (ret == 0 && (!ei.found || !ei.is_data))
 		ret = -ENOENT;
 	for (i = 0; i < l.n && ret == 0; i++) {
+		/* Only subvolume trees are walked (and have root items): an
+		 * older Linux's free space cache (v1) keeps its files in the
+		 * root tree, and a balance Linux left its copies in the data
+		 * relocation tree. */
+		if (l.v[i].type == BTRFS_EXTENT_DATA_REF_KEY &&
+		    !tree_check_is_subvol_tree(l.v[i].id))
+			continue;
 		if (l.v[i].type == BTRFS_EXTENT_DATA_REF_KEY)
 			ret = search_data_ref(w, &l.v[i], &ei);
 		else if (l.v[i].type == BTRFS_SHARED_DATA_REF_KEY)

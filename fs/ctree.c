@@ -469,7 +469,21 @@ int ctree_prev_item(struct ctree_path *p)
 	return ctree_prev_leaf(p);
 }
 
-/* Position the path at the first item >= key. 0, 1 if none, <0. */
+/* Compare the key of the item at the path with k. */
+static int item_cmp(const struct ctree_path *p, const struct key *k)
+{
+	struct key ik;
+
+	ctree_item_key(p, &ik);
+	return key_cmp(&ik, k);
+}
+
+/*
+ * Position the path at the first item >= key. 0, 1 if none, <0.
+ * Stepping off the leaf (step_leaf_again) finds the first item after the
+ * leaf's last one, which is below key: items put between the two while
+ * the path let go of the leaf come first, and are stepped over.
+ */
 int ctree_search_ge(const struct ctree_root *root, const struct key *key,
 		    struct ctree_path *p)
 {
@@ -479,10 +493,14 @@ int ctree_search_ge(const struct ctree_root *root, const struct key *key,
 		return ret;
 	if ((u32)p->slots[0] < tb_nritems(p->nodes[0]))
 		return 0;
-	return ctree_next_leaf(p);
+	ret = ctree_next_leaf(p);
+	while (ret == 0 && item_cmp(p, key) < 0)
+		ret = ctree_next_item(p);
+	return ret;
 }
 
-/* Position the path at the last item <= key. 0, 1 if none, <0. */
+/* Position the path at the last item <= key. 0, 1 if none, <0. Like
+ * ctree_search_ge, it steps back over items put meanwhile above key. */
 int ctree_search_le(const struct ctree_root *root, const struct key *key,
 		    struct ctree_path *p)
 {
@@ -490,7 +508,10 @@ int ctree_search_le(const struct ctree_root *root, const struct key *key,
 
 	if (ret <= 0)
 		return ret;
-	return ctree_prev_item(p);
+	ret = ctree_prev_item(p);
+	while (ret == 0 && item_cmp(p, key) > 0)
+		ret = ctree_prev_item(p);
+	return ret;
 }
 
 /* Find exactly key. 0 found, -ENOENT when absent, other <0 on errors. */

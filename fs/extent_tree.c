@@ -234,7 +234,8 @@ static int has_keyed_refs(struct trans *t, u64 bytenr, int *out)
 	return ret < 0 ? ret : 0;
 }
 
-/* Add mod to the extent item's refs; *refs gets the new count. */
+/* Add mod to the extent item's refs; *refs gets the new count. At zero
+ * the item goes (as in inline_change). */
 static int update_refcount(struct trans *t, const struct key *ek,
 			   long long mod, u64 *refs)
 {
@@ -248,15 +249,23 @@ static int update_refcount(struct trans *t, const struct key *ek,
 	if (ret == 0) {
 		item = ctree_item_ptr_w(&p, &size);
 		*refs = D_GET64(struct d_extent_item, item, refs) + mod;
+		if (*refs == 0)
+			return ctree_del_item(t, &t->fs->extent_root, &p);
 		D_SET64(struct d_extent_item, item, refs, *refs);
 	}
 	ctree_path_release(&p);
 	return ret == 1 ? -EUCLEAN : ret;
 }
 
-/* Change the inline ref at item offset pos by mod (removing it at 0). */
-static int inline_change(struct ctree_path *p, u32 pos, long long mod,
-			 u64 *refs)
+/*
+ * Change the inline ref at item offset pos by mod (removing it at 0).
+ * When that takes the extent's last reference the whole item goes at
+ * once, without shrinking it first and searching for it again
+ * (remove_extent); the path is then released (releasing it again is
+ * harmless).
+ */
+static int inline_change(struct trans *t, struct ctree_path *p, u32 pos,
+			 long long mod, u64 *refs)
 {
 	u32 size, isz;
 	u8 *item = ctree_item_ptr_w(p, &size), *r = item + pos;
@@ -266,6 +275,10 @@ static int inline_change(struct ctree_path *p, u32 pos, long long mod,
 	if (c < 0 || ((r[0] == BTRFS_TREE_BLOCK_REF_KEY ||
 		       r[0] == BTRFS_SHARED_BLOCK_REF_KEY) && c > 1))
 		return -EUCLEAN;
+	if (D_GET64(struct d_extent_item, item, refs) + mod == 0) {
+		*refs = 0;
+		return ctree_del_item(t, &t->fs->extent_root, p);
+	}
 	if (c == 0) {
 		memmove(r, r + isz, size - pos - isz);
 		ctree_truncate_item(p, size - isz);
@@ -306,7 +319,7 @@ static int inline_apply(struct trans *t, const struct key *ek,
 			goto out;
 		}
 		if (inline_match(item + pos, k)) {
-			ret = inline_change(&p, pos, mod, refs);
+			ret = inline_change(t, &p, pos, mod, refs);
 			goto out;
 		}
 		if (item[pos] > k->type ||
@@ -426,12 +439,18 @@ static int keyed_apply(struct trans *t, const struct dref_key *k,
 	return 0;
 }
 
-/* Apply one merged ref change to an existing extent item ek. */
+/* Apply one merged ref change to an existing extent item ek. *keyed
+ * says whether the extent has keyed refs (<0: not looked up yet; only
+ * an added ref needs it). */
 static int apply_ref(struct trans *t, const struct key *ek,
 		     const struct dref *r, int *keyed, u64 *refs)
 {
-	int ret = inline_apply(t, ek, &r->key, r->mod, !*keyed, refs);
+	int ret = 0;
 
+	if (r->mod > 0 && *keyed < 0)
+		ret = has_keyed_refs(t, ek->objectid, keyed);
+	if (ret == 0)
+		ret = inline_apply(t, ek, &r->key, r->mod, *keyed == 0, refs);
 	if (ret != 1)
 		return ret;
 	ret = keyed_apply(t, &r->key, r->mod);
@@ -440,22 +459,12 @@ static int apply_ref(struct trans *t, const struct key *ek,
 	return ret ? ret : update_refcount(t, ek, r->mod, refs);
 }
 
-/* The extent lost its last reference: delete it and free its space. */
-static int remove_extent(struct trans *t, struct dref_head *h,
-			 const struct key *ek)
+/* The extent lost its last reference (its item went with it): free its
+ * space. */
+static int remove_extent(struct trans *t, struct dref_head *h)
 {
-	struct ctree_path p;
-	int ret;
+	int ret = bg_account(t, h->bytenr, h->num_bytes, 0);
 
-	ctree_path_init(&p);
-	ret = ctree_search_write(t, &t->fs->extent_root, ek, &p, 0);
-	if (ret == 0)
-		ret = ctree_del_item(t, &t->fs->extent_root, &p);
-	else
-		ctree_path_release(&p);
-	if (ret)
-		return ret == 1 ? -EUCLEAN : ret;
-	ret = bg_account(t, h->bytenr, h->num_bytes, 0);
 	if (ret == 0 && h->is_data)
 		ret = csum_delete(t, h->bytenr, h->num_bytes);
 	return ret ? ret : trans_pin(t, h->bytenr, h->num_bytes);
@@ -486,11 +495,17 @@ static int update_extent(struct trans *t, struct dref_head *h)
 	struct key ek;
 	struct dref *r;
 	u64 refs = 1;
-	int keyed, pass, ret;
+	int keyed = -1, pass, ret;
 
-	ret = locate_extent(t, h->bytenr, &ek);
-	if (ret == 0)
-		ret = has_keyed_refs(t, h->bytenr, &keyed);
+	/* A data extent's item key is known; a tree block's takes one of
+	 * two forms (extent_item_search). */
+	if (h->is_data) {
+		ek = (struct key){ h->bytenr, BTRFS_EXTENT_ITEM_KEY,
+				   h->num_bytes };
+		ret = 0;
+	} else {
+		ret = locate_extent(t, h->bytenr, &ek);
+	}
 	for (pass = 0; pass < 2 && ret == 0; pass++) {
 		list_for_each_entry(r, &h->refs, struct dref, head_link) {
 			if ((r->mod > 0) != (pass == 0))
@@ -500,10 +515,10 @@ static int update_extent(struct trans *t, struct dref_head *h)
 				break;
 		}
 	}
-	if (ret == 0 && h->set_flags)
+	if (ret == 0 && h->set_flags && refs)
 		ret = set_flags(t, &ek, h->set_flags);
 	if (ret == 0 && h->nrefs && refs == 0)
-		ret = remove_extent(t, h, &ek);
+		ret = remove_extent(t, h);
 	return ret;
 }
 

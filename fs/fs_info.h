@@ -39,7 +39,10 @@ struct fs_info {
 	u16 csum_type;			/* BTRFS_CSUM_TYPE_* [I] */
 	u32 csum_size;			/* bytes of one checksum [I] */
 	u64 generation;			/* last committed generation
-					 * [trans_sem, commit_root_sem] */
+					 * [trans_sem, commit_root_sem; the
+					 * tree checker reads it atomically
+					 * with neither: a read from disk
+					 * happens under any lock or none] */
 	u64 incompat;			/* super incompat_flags [I] */
 	u64 compat_ro;			/* super compat_ro_flags [I] */
 	u64 devid;			/* our device's id [I] */

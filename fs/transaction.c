@@ -412,7 +412,8 @@ static void swap_commit_roots(struct trans *t)
 	swap_root(&fs->quota_root);
 	for (s = subvol_first(fs); s; s = s->next)
 		swap_root(&s->root);
-	fs->generation = t->transid;
+	/* atomic: the tree checker reads it without commit_root_sem */
+	__atomic_store_n(&fs->generation, t->transid, __ATOMIC_RELEASE);
 	/* Readers of commit roots (send) restart by key when this moves:
 	 * blocks they hold copies of may be freed from now on (relocation
 	 * moved blocks; a dedupe repointed extents of a read-only subvolume:

@@ -212,6 +212,13 @@ static int check_leaf(const struct fs_info *fs, const u8 *buf, u32 nritems,
 	return 0;
 }
 
+/* The last commit's generation: a block is read from disk under any lock
+ * or none, while a commit sets it under commit_root_sem. */
+static u64 last_commit(const struct fs_info *fs)
+{
+	return __atomic_load_n(&fs->generation, __ATOMIC_ACQUIRE);
+}
+
 /*
  * The newest generation a block may carry: the last commit's, or the one
  * after it for a tree-log block (the log is written by the transaction
@@ -219,7 +226,7 @@ static int check_leaf(const struct fs_info *fs, const u8 *buf, u32 nritems,
  */
 static u64 gen_bound(const struct fs_info *fs, const u8 *buf)
 {
-	return fs->generation +
+	return last_commit(fs) +
 	       (D_GET64(struct d_header, buf, owner) == BTRFS_TREE_LOG_OBJECTID);
 }
 
@@ -250,7 +257,7 @@ static int check_node(const struct fs_info *fs, const u8 *buf, u32 nritems,
 		if (gen == 0 || gen > gen_bound(fs, buf))
 			return WHY("node pointer %u generation %llu (super "
 				   "%llu)", i, (unsigned long long)gen,
-				   (unsigned long long)fs->generation);
+				   (unsigned long long)last_commit(fs));
 		prev = k;
 	}
 	return 0;
@@ -285,7 +292,7 @@ int tree_check_block(const struct fs_info *fs, const u8 *buf, u64 bytenr,
 	if (gen == 0 || gen > gen_bound(fs, buf))
 		return WHY("generation %llu (super %llu)",
 			   (unsigned long long)gen,
-			   (unsigned long long)fs->generation);
+			   (unsigned long long)last_commit(fs));
 	if ((flags >> BTRFS_BACKREF_REV_SHIFT) != BTRFS_MIXED_BACKREF_REV)
 		return WHY("backref revision %llu",
 			   (unsigned long long)(flags >>

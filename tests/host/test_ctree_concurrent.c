@@ -8,6 +8,12 @@
  * waiting task holds for read only or not at all. A write search that held
  * its whole path for write kept the root locked while it waited, and the
  * second task never finished. Then every key is found.
+ *
+ * A search for the first item at or after a key that ends past its leaf's
+ * last item steps to the next leaf by searching that last item's key
+ * again: an item put between that key and the searched one meanwhile
+ * must not be taken for the answer (an eviction took such an item, of
+ * another inode, for the end of its own and left its inode item behind).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -157,6 +163,106 @@ TEST(ctree_concurrent, writer_passes_a_writer_waiting_on_a_leaf)
 		if ((i <= KEY_A || i > KEY_A + 3) &&
 		    (i <= KEY_B || i > KEY_B + 3))
 			CHECK_OK(find(&root, i, 0));
+	trans_free(fs->running);	/* the scratch tree is in no root item */
+	fs->running = NULL;
+	up_read(&fs->trans_sem);
+	fs_umount(fs);
+	fault_dev_free(dev);
+}
+
+struct searcher {
+	struct ctree_root *root;
+	struct key key, found;
+	int ret;
+};
+
+/* Search the first item at or after key. */
+static void *search_ge_task(void *arg)
+{
+	struct searcher *s = arg;
+	struct ctree_path p;
+
+	ctree_path_init(&p);
+	s->ret = ctree_search_ge(s->root, &s->key, &p);
+	if (s->ret == 0)
+		ctree_item_key(&p, &s->found);
+	ctree_path_release(&p);
+	return NULL;
+}
+
+/* Wait until n tasks queue on lock l. */
+static int wait_waiters(struct rwsem *l, int n)
+{
+	int i;
+
+	for (i = 0; i < WAIT_MS; i++) {
+		if (__atomic_load_n(&l->nr_waiting, __ATOMIC_RELAXED) >= n)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+TEST(ctree_concurrent, search_ge_past_a_leaf_skips_items_put_meanwhile)
+{
+	struct fs_mkfs_opts o = { NULL, 4096, 1, NULL };
+	struct fault_dev *dev = fault_dev_new(64ull << 20);
+	struct ctree_root root;
+	struct fs_info *fs;
+	struct tree_block *held, *next;
+	struct searcher s;
+	struct inserter a;
+	struct trans *t;
+	struct key last;
+	pthread_t ts, ta;
+	int s_waits, a_waits;
+	u32 i;
+
+	CHECK_OK(fs_mkfs(fault_dev_blk(dev), &o));
+	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
+	down_read(&fs->trans_sem);	/* a change in progress */
+	ctree_root_init(&root, fs, TREE_ID, 0, 0, 0);
+	CHECK_OK(trans_join(fs, &t));
+	CHECK_OK(ctree_create_empty(t, &root));
+	for (i = 0; i < NKEYS; i++)
+		CHECK_OK(put(t, &root, i, 0));
+	/* The leaf of KEY_A ends at item (last, 0); room there for one more
+	 * after it, (last, 1), which sorts before the searched (last, 5). */
+	held = leaf_of(&root, KEY_A);
+	CHECK(held != NULL);
+	tb_item_key(held, tb_nritems(held) - 1, &last);
+	tree_block_put(held);
+	for (i = 2; i <= 3; i++) {
+		struct key k = { last.objectid - i, KTYPE, 0 };
+
+		CHECK_OK(ctree_del_key(t, &root, &k));
+	}
+	held = leaf_of(&root, (u32)last.objectid);
+	next = leaf_of(&root, (u32)last.objectid + 1);
+	CHECK(held != NULL && next != NULL && held != next);
+	tree_block_put(next);
+	/* The searcher waits for the held leaf, then the inserter behind it:
+	 * the searcher finds the leaf ends before its key and searches the
+	 * leaf's last key again, and the inserter goes in between. */
+	tb_lock(held, TB_WRITE);
+	memset(&s, 0, sizeof(s));
+	s.root = &root;
+	s.key = (struct key){ last.objectid, KTYPE, 5 };
+	pthread_create(&ts, NULL, search_ge_task, &s);
+	s_waits = wait_waiters(&held->lock, 1);
+	start(&a, &ta, t, &root, (u32)last.objectid);
+	a_waits = wait_waiters(&held->lock, 2);
+	tb_unlock(held, TB_WRITE);
+	tree_block_put(held);
+	pthread_join(ts, NULL);
+	pthread_join(ta, NULL);
+	CHECK(s_waits);
+	CHECK(a_waits);
+	CHECK_OK(a.ret);
+	CHECK_OK(find(&root, (u32)last.objectid, 1));
+	CHECK_OK(s.ret);
+	CHECK_EQ(s.found.objectid, last.objectid + 1);
+	CHECK_EQ(s.found.offset, 0);
 	trans_free(fs->running);	/* the scratch tree is in no root item */
 	fs->running = NULL;
 	up_read(&fs->trans_sem);

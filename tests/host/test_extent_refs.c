@@ -23,6 +23,7 @@
 #include <ghee/errno.h>
 #include <ghee/sync.h>
 
+#include "../../fs/backref.h"
 #include "../../fs/ctree_write.h"
 #include "../../fs/extent_tree.h"
 #include "../../fs/fs.h"
@@ -78,6 +79,18 @@ static void scratch_close(struct scratch *s)
 		fs_umount(s->fs);
 	}
 	fault_dev_free(s->dev);
+}
+
+/* Run case fn on a fresh scratch filesystem, then drop it. */
+static void with_scratch(void (*fn)(struct scratch *s))
+{
+	struct scratch s = { 0 };
+
+	if (scratch_open(&s) == 0)
+		fn(&s);
+	else
+		test_fail(__FILE__, __LINE__, "no scratch filesystem");
+	scratch_close(&s);
 }
 
 /* Parse one ref body of type at d (inline: after the type byte). */
@@ -249,13 +262,82 @@ static void data_refs(struct scratch *s)
 
 TEST(extent_refs, data_refs_inline_and_keyed)
 {
-	struct scratch s = { 0 };
+	with_scratch(data_refs);
+}
 
-	if (scratch_open(&s) == 0)
-		data_refs(&s);
-	else
-		test_fail(__FILE__, __LINE__, "no scratch filesystem");
-	scratch_close(&s);
+/* Queue mod on the EXTENT_DATA_REF of inode ino (offset 0) of extent
+ * [start, +len). */
+static int data_ref_mod(struct trans *t, u64 start, u64 len, u64 ino,
+			long long mod)
+{
+	struct dref_key k = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start, 5, ino,
+				    0);
+
+	return mod > 0 && ino == 1000 ? delayed_ref_alloc(t, &k, len, 1, 0) :
+	       delayed_ref_add(t, &k, len, 1, mod);
+}
+
+/* Queue the drop of every ref of e (an extent of `len` bytes at start):
+ * the inline ones first when keyed_last, else the keyed ones first. */
+static int drop_all(struct trans *t, u64 start, u64 len,
+		    const struct ext *e, int keyed_last)
+{
+	int pass, ret = 0;
+	u32 i;
+
+	for (pass = 0; pass < 2 && ret == 0; pass++)
+		for (i = 0; i < e->nrefs && ret == 0; i++)
+			if (e->r[i].keyed == (pass == keyed_last))
+				ret = data_ref_mod(t, start, len, e->r[i].ino,
+						   -(long long)e->r[i].count);
+	return ret;
+}
+
+/* An extent's item goes with its last reference, whether that one was
+ * inline (the item is deleted where the ref was found) or keyed (where
+ * the count is lowered), and its neighbours in the extent tree's leaf
+ * keep theirs: three adjacent extents of 40 refs each (inline and
+ * keyed); the middle one loses its keyed refs last, the third its inline
+ * refs last, in one run of the delayed refs. */
+static void last_ref_removes_item(struct scratch *s)
+{
+	static struct ext e[3];
+	u64 start[3], len[3], used;
+	u32 i, j;
+
+	for (i = 0; i < 3; i++) {
+		CHECK_OK(extent_alloc_data(s->t, 65536, &start[i], &len[i]));
+		for (j = 0; j < 40; j++)
+			CHECK_OK(data_ref_mod(s->t, start[i], len[i], 1000 + j,
+					      1));
+	}
+	CHECK_OK(delayed_refs_run(s->t));
+	CHECK(start[1] == start[0] + len[0] && start[2] == start[1] + len[1]);
+	for (i = 0; i < 3; i++) {
+		CHECK_OK(read_extent(s->fs, start[i], &e[i]));
+		CHECK_EQ(e[i].refs, 40);
+		CHECK(e[i].ninline > 0 && e[i].ninline < e[i].nrefs);
+	}
+	used = s->fs->bytes_used;
+	CHECK_OK(drop_all(s->t, start[1], len[1], &e[1], 1));
+	CHECK_OK(drop_all(s->t, start[2], len[2], &e[2], 0));
+	CHECK_OK(delayed_refs_run(s->t));
+	for (i = 1; i < 3; i++) {
+		CHECK_OK(read_extent(s->fs, start[i], &e[i]));
+		CHECK(!e[i].found);
+		CHECK_EQ(e[i].nrefs, 0);	/* no keyed ref left behind */
+	}
+	CHECK_EQ(s->fs->bytes_used, used - len[1] - len[2]);
+	CHECK_OK(read_extent(s->fs, start[0], &e[0]));
+	CHECK(e[0].found);
+	CHECK_EQ(e[0].refs, 40);
+	CHECK_EQ(e[0].nrefs, 40);
+	CHECK_EQ(count_sum(&e[0]), 40);
+}
+
+TEST(extent_refs, last_ref_removes_the_item_inline_or_keyed)
+{
+	with_scratch(last_ref_removes_item);
 }
 
 /* Tree blocks: tree block refs, shared block refs, FULL_BACKREF. */
@@ -310,13 +392,104 @@ static void block_refs(struct scratch *s)
 
 TEST(extent_refs, block_refs_full_backref)
 {
-	struct scratch s = { 0 };
+	with_scratch(block_refs);
+}
 
-	if (scratch_open(&s) == 0)
-		block_refs(&s);
-	else
-		test_fail(__FILE__, __LINE__, "no scratch filesystem");
-	scratch_close(&s);
+/* A tree block of tree root at level, allocated in s's transaction. */
+static u64 new_block(struct scratch *s, u64 root_id, int level)
+{
+	struct ctree_root root;
+	struct tree_block *b;
+	u64 start = 0;
+
+	ctree_root_init(&root, s->fs, root_id, 0, 0, 0);
+	if (extent_alloc_tree_block(s->t, &root, level, &b) == 0) {
+		start = b->start;
+		tree_block_put(b);
+	}
+	return start;
+}
+
+/* A shared block ref of block at level to parent, run at once. */
+static int share(struct scratch *s, u64 block, int level, u64 parent)
+{
+	struct dref_key k = ref_key(BTRFS_SHARED_BLOCK_REF_KEY, block, parent,
+				    (u64)level, 0);
+	int ret = delayed_ref_add(s->t, &k, s->fs->nodesize, 0, 1);
+
+	return ret ? ret : delayed_refs_run(s->t);
+}
+
+/*
+ * The walker's sets of subvolumes over shared refs that loop. The root
+ * of a relocation tree names itself as its parent (Linux writes it so,
+ * and btrfs check passes it): that edge adds nothing. A longer loop is
+ * corruption: the walk says so instead of recursing until the stack
+ * ends (btrfs-progs' fsck-023 image overflowed fsck's quota check).
+ */
+static void looping_refs(struct scratch *s)
+{
+	u64 self = new_block(s, BTRFS_FS_TREE_OBJECTID, 1);
+	u64 a = new_block(s, BTRFS_FS_TREE_OBJECTID, 1);
+	u64 b = new_block(s, BTRFS_FS_TREE_OBJECTID, 2);
+	struct rootsets rs;
+	struct backref_cache *c = NULL;
+	const u64 *v = NULL;
+	u32 id = 0, n = 0;
+
+	CHECK(self && a && b);
+	CHECK_OK(share(s, self, 1, self));
+	CHECK_OK(share(s, a, 1, b));
+	CHECK_OK(share(s, b, 2, a));
+	rootsets_init(&rs);
+	CHECK_OK(backref_cache_new(s->fs, BACKREF_CURRENT, &rs, &c));
+	CHECK_OK(backref_root_set(c, self, 0, BACKREF_TRANS_HELD, &id));
+	rootsets_get(&rs, id, &v, &n);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(v[0], BTRFS_FS_TREE_OBJECTID);
+	CHECK_EQ(backref_root_set(c, a, 0, BACKREF_TRANS_HELD, &id),
+		 -EUCLEAN);
+	backref_cache_free(c);
+	rootsets_reset(&rs);
+}
+
+/*
+ * A data extent an older Linux's free space cache (v1) holds: its
+ * reference names the root tree, which has no root item. The walker
+ * reaches no subvolume through it instead of failing (fsck's quota check
+ * and a rescan failed on such images with quotas on).
+ */
+static void root_tree_data_ref(struct scratch *s)
+{
+	struct backref_cache *c = NULL;
+	struct rootsets rs;
+	struct dref_key k;
+	const u64 *v = NULL;
+	u64 start, len;
+	u32 id = 1, n = 1;
+
+	CHECK_OK(extent_alloc_data(s->t, 4096, &start, &len));
+	k = ref_key(BTRFS_EXTENT_DATA_REF_KEY, start,
+		    BTRFS_ROOT_TREE_OBJECTID, 256, 0);
+	CHECK_OK(delayed_ref_alloc(s->t, &k, len, 1, 0));
+	CHECK_OK(delayed_refs_run(s->t));
+	rootsets_init(&rs);
+	CHECK_OK(backref_cache_new(s->fs, BACKREF_CURRENT, &rs, &c));
+	CHECK_OK(backref_root_set(c, start, 1, BACKREF_TRANS_HELD, &id));
+	rootsets_get(&rs, id, &v, &n);
+	CHECK_EQ(n, 0);
+	backref_cache_free(c);
+	rootsets_reset(&rs);
+}
+
+TEST(extent_refs, root_tree_data_ref_reaches_no_subvolume)
+{
+	with_scratch(root_tree_data_ref);
+}
+
+TEST(extent_refs, looping_shared_refs_end_the_walk)
+{
+	with_scratch(looping_refs);
 }
 
 /* Delayed refs fold many updates into one net change per ref. */
@@ -358,13 +531,7 @@ static void net_change(struct scratch *s)
 
 TEST(extent_refs, delayed_refs_fold_to_net_change)
 {
-	struct scratch s = { 0 };
-
-	if (scratch_open(&s) == 0)
-		net_change(&s);
-	else
-		test_fail(__FILE__, __LINE__, "no scratch filesystem");
-	scratch_close(&s);
+	with_scratch(net_change);
 }
 
 /* The first file extent item's disk_bytenr of ino, and how many items

@@ -9,6 +9,7 @@ test can leave its serial log behind.
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -32,6 +33,25 @@ def scratch_image(path, size):
     with open(path, "wb") as f:
         f.truncate(size)
     return path
+
+
+def btrfs_check(ctx, img, *options, qgroups=False):
+    """The host's `btrfs check` (with options) finds img clean; with
+    qgroups, its quota report finds no group's stored counts different.
+    Returns the last output (the quota report with qgroups). A host
+    without btrfs-progs skips the test."""
+    if not shutil.which("btrfs"):
+        ctx.skip("btrfs-progs not installed: no btrfs check")
+    r = subprocess.run(["btrfs", "check", *options, img],
+                       capture_output=True, text=True)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0 and "no error found" in out, out[-4000:]
+    if qgroups:
+        r = subprocess.run(["btrfs", "check", "--qgroup-report", img],
+                           capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        assert r.returncode == 0 and "are different" not in out, out[-4000:]
+    return out
 
 
 class GuestError(Exception):

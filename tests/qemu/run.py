@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import sys
-import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -108,7 +107,6 @@ def main():
     os.makedirs(LOG_DIR, exist_ok=True)
     for name, fn in tests:
         ctx = Context()
-        t0 = time.monotonic()
         trace = ""
         signal.alarm(TEST_TIMEOUT)
         try:

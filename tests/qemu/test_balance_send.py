@@ -21,10 +21,8 @@ error, and fsck in the guest and `btrfs check` on the host clean after.
 import os
 import random
 import re
-import shutil
-import subprocess
 
-from guest import BALANCE_LOG, PROMPT, ROOT, scratch_image
+from guest import BALANCE_LOG, PROMPT, ROOT, btrfs_check, scratch_image
 
 IMG = os.path.join(ROOT, "build/tests/balance_send/bs.img")
 LONG = os.environ.get("BALANCE_SEND_LONG") == "1"
@@ -59,14 +57,6 @@ def balance_again(g, args):
 def balance_stop(g):
     out = cmd(g, "btrfs balance cancel /")
     assert out == "" or "Not in progress" in out, out
-
-
-def host_check(ctx, img):
-    if not shutil.which("btrfs"):
-        ctx.skip("btrfs-progs not installed: no btrfs check")
-    r = subprocess.run(["btrfs", "check", img], capture_output=True,
-                       text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def fsck_and_off(g):
@@ -185,7 +175,7 @@ def run_252(ctx, smp, seed, nsnaps, ops):
             "seed %d: %s differs" % (seed, root)
     ok(g, "btrfs subvolume sync /")
     fsck_and_off(g)
-    host_check(ctx, img)
+    btrfs_check(ctx, img)
 
 
 def seed_252():
@@ -242,7 +232,7 @@ def run_187(ctx, smp, nfiles, rounds):
     ctx.note("%d metadata balances started beside %d rounds"
              % (balances, rounds))
     fsck_and_off(g)
-    host_check(ctx, img)
+    btrfs_check(ctx, img)
 
 
 def test_send_187_shape_smp2(ctx):

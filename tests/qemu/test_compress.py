@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 
-from guest import ROOT, scratch_image
+from guest import ROOT, btrfs_check, scratch_image
 
 IMG_DIR = os.path.join(ROOT, "build/tests/compress")
 GHEE = os.path.join(ROOT, "build/ghee")
@@ -61,9 +61,7 @@ def test_kernel_codecs(ctx):
     g.send("poweroff\n")
     assert g.wait_exit() == 0
 
-    r = subprocess.run(["btrfs", "check", "--check-data-csum", img],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    btrfs_check(ctx, img, "--check-data-csum")
     out = host(img, "mount vda ro\n" + "".join(
         "sha256sum /copy-%s\nstat /copy-%s\n" % (n, n) for n, _, _ in OPTS))
     assert out.count(want) == 3, out

@@ -9,10 +9,9 @@ within item 3's space bound and 256 MiB of memory, every snapshot read
 back."""
 import os
 import re
-import shutil
 import subprocess
 
-from guest import ROOT, scratch_image
+from guest import ROOT, btrfs_check, scratch_image
 
 IMG = os.path.join(ROOT, "build/tests/defrag/defrag.img")
 IMG500 = os.path.join(ROOT, "build/tests/defrag/defrag500.img")
@@ -28,20 +27,6 @@ def sums(g):
     paths = " ".join(["/sv/f"] + ["/s%d/f" % i for i in range(SNAPS)])
     out = ok(g.cmd("sha256sum " + paths))
     return re.findall(r"^([0-9a-f]{64}) ", out, re.M)
-
-
-def check_on_host(ctx, img):
-    """btrfs check and its qgroup report are clean on img."""
-    if not shutil.which("btrfs"):
-        ctx.skip("btrfs-progs not installed: no btrfs check")
-    r = subprocess.run(["btrfs", "check", img], capture_output=True,
-                       text=True)
-    assert r.returncode == 0 and "no error found" in r.stdout + r.stderr, \
-        r.stdout + r.stderr
-    r = subprocess.run(["btrfs", "check", "--qgroup-report", img],
-                       capture_output=True, text=True)
-    assert r.returncode == 0 and "are different" not in r.stdout + r.stderr, \
-        r.stdout + r.stderr
 
 
 def test_defragment_snapshots(ctx):
@@ -78,7 +63,7 @@ def test_defragment_snapshots(ctx):
     ok(g.cmd("sync"))
     g.send("poweroff\n")
     assert g.wait_exit() == 0
-    check_on_host(ctx, img)
+    btrfs_check(ctx, img, qgroups=True)
 
 
 def used(out):
@@ -134,4 +119,4 @@ def test_defragment_500_snapshots_quota(ctx):
                            before, after))
     g.send("poweroff\n")
     assert g.wait_exit() == 0
-    check_on_host(ctx, img)
+    btrfs_check(ctx, img, qgroups=True)

@@ -5,11 +5,10 @@ the host btrfs check and the host tool read the same bytes back."""
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 
-from guest import ROOT, scratch_image
+from guest import ROOT, btrfs_check, scratch_image
 
 sys.path.insert(0, os.path.join(ROOT, "tests/interop"))
 from model import pattern  # noqa: E402
@@ -62,11 +61,7 @@ def test_fallocate_modes(ctx):
     assert re.search(r"fsck: vda generation \d+: .*: no errors", out), out
     g.send("poweroff\n")
     assert g.wait_exit() == 0
-    if not shutil.which("btrfs"):
-        ctx.skip("btrfs-progs not installed: no btrfs check")
-    r = subprocess.run(["btrfs", "check", img], capture_output=True,
-                       text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    btrfs_check(ctx, img)
     r = subprocess.run([os.path.join(ROOT, "build/ghee"), img],
                        input="mount vda ro\nsha256sum /a /b\n",
                        capture_output=True, text=True, timeout=120)

@@ -9,10 +9,9 @@ and quotas on, on 4 KiB nodes (deep trees). FSSTRESS_SEED=N reruns with
 another seed."""
 import os
 import re
-import shutil
 import subprocess
 
-from guest import ROOT, scratch_image
+from guest import ROOT, btrfs_check, scratch_image
 
 IMG_DIR = os.path.join(ROOT, "build/tests/fs_stress")
 SEED = int(os.environ.get("FSSTRESS_SEED", "1"))
@@ -26,11 +25,7 @@ def failures(out):
 
 def host_check(ctx, img):
     """btrfs check and the host tool's fsck of img."""
-    if not shutil.which("btrfs"):
-        ctx.skip("btrfs-progs not installed: no btrfs check")
-    r = subprocess.run(["btrfs", "check", img], capture_output=True,
-                       text=True)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    btrfs_check(ctx, img)
     r = subprocess.run([os.path.join(ROOT, "build/ghee"), img],
                        input="fsck vda\n", capture_output=True, text=True,
                        timeout=120)

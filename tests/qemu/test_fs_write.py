@@ -8,11 +8,10 @@ with two CPUs and 4 KiB nodes, and a second boot that reads the image back."""
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 
-from guest import ROOT, scratch_image
+from guest import ROOT, btrfs_check, scratch_image
 
 sys.path.insert(0, os.path.join(ROOT, "tests/interop"))
 from model import pattern  # noqa: E402
@@ -120,11 +119,7 @@ def write_in_guest(ctx, img, smp, mkfs_opts=""):
 
 def host_read(ctx, img, m):
     """Check the image with btrfs check and the host tool against m."""
-    if not shutil.which("btrfs"):
-        ctx.skip("btrfs-progs not installed: no btrfs check")
-    r = subprocess.run(["btrfs", "check", img], capture_output=True,
-                       text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    btrfs_check(ctx, img)
     paths = sorted(m.files)
     script = "mount vda ro\nfind /\n" + "".join(
         "sha256sum %s\n" % " ".join(paths[i:i + 20])
@@ -202,11 +197,7 @@ def test_reflink_xattr_inode_kinds(ctx):
     assert re.search(r"fsck: vda generation \d+: .*: no errors", out), out
     g.send("poweroff\n")
     assert g.wait_exit() == 0
-    if not shutil.which("btrfs"):
-        ctx.skip("btrfs-progs not installed: no btrfs check")
-    r = subprocess.run(["btrfs", "check", img], capture_output=True,
-                       text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    btrfs_check(ctx, img)
     script = ("mount vda ro\nsha256sum /a /b /c\n"
               "getfattr -h -d -m - -e hex --absolute-names /a /lnk\n"
               "ls -l /\n")

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 
-from guest import ROOT, scratch_image
+from guest import ROOT, btrfs_check, scratch_image
 
 IMG = os.path.join(ROOT, "build/tests/send/send.img")
 RAW = os.path.join(ROOT, "build/tests/send/stream.raw")
@@ -119,9 +119,7 @@ def test_send_compressed_data_pipe_smp2(ctx):
     assert "requires protocol version >= 2" in out, out
     g.send("poweroff\n")
     assert g.wait_exit() == 0
-    r = subprocess.run(["btrfs", "check", "--check-data-csum", img],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    btrfs_check(ctx, img, "--check-data-csum")
     top = subprocess.run(["btrfs", "inspect-internal", "dump-tree", "-t",
                           "5", img], capture_output=True, text=True).stdout
     every = subprocess.run(["btrfs", "inspect-internal", "dump-tree", img],

@@ -6,10 +6,9 @@ cleaner task dropping the trees (subvolume sync), fsck in the guest; then
 `btrfs check` on the host and the host tool reading the same bytes."""
 import os
 import re
-import shutil
 import subprocess
 
-from guest import ROOT, scratch_image
+from guest import ROOT, btrfs_check, scratch_image
 
 IMG = os.path.join(ROOT, "build/tests/subvol/subvol.img")
 
@@ -46,11 +45,7 @@ def test_snapshot_delete_smp2(ctx):
     ctx.note(out.strip()[:160])
     g.send("poweroff\n")
     assert g.wait_exit() == 0
-    if not shutil.which("btrfs"):
-        ctx.skip("btrfs-progs not installed: no btrfs check")
-    r = subprocess.run(["btrfs", "check", img], capture_output=True,
-                       text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    btrfs_check(ctx, img)
     r = subprocess.run([os.path.join(ROOT, "build/ghee"), "ro:" + img],
                        input="mount vda ro\nsha256sum /ro/a /snap2/a\n"
                              "find -c /ro\nfind -c /snap2\n",
