@@ -103,9 +103,40 @@ static void start(struct inserter *w, pthread_t *th, struct trans *t,
 	pthread_create(th, NULL, insert_task, w);
 }
 
-TEST(ctree_concurrent, writer_passes_a_writer_waiting_on_a_leaf)
+/* A scratch tree of NKEYS items on a fresh filesystem, inside a change
+ * (trans_sem held for read, the transaction joined). */
+static int scratch_tree(struct fault_dev *dev, struct fs_info **fs,
+			struct ctree_root *root, struct trans **t)
 {
 	struct fs_mkfs_opts o = { NULL, 4096, 1, NULL };
+	int ret = fs_mkfs(fault_dev_blk(dev), &o);
+	u32 i;
+
+	if (ret == 0)
+		ret = fs_mount(fault_dev_blk(dev), 0, fs);
+	if (ret)
+		return ret;
+	down_read(&(*fs)->trans_sem);	/* a change in progress */
+	ctree_root_init(root, *fs, TREE_ID, 0, 0, 0);
+	ret = trans_join(*fs, t);
+	if (ret == 0)
+		ret = ctree_create_empty(*t, root);
+	for (i = 0; i < NKEYS && ret == 0; i++)
+		ret = put(*t, root, i, 0);
+	return ret;
+}
+
+static void scratch_end(struct fault_dev *dev, struct fs_info *fs)
+{
+	trans_free(fs->running);	/* the scratch tree is in no root item */
+	fs->running = NULL;
+	up_read(&fs->trans_sem);
+	fs_umount(fs);
+	fault_dev_free(dev);
+}
+
+TEST(ctree_concurrent, writer_passes_a_writer_waiting_on_a_leaf)
+{
 	struct fault_dev *dev = fault_dev_new(64ull << 20);
 	struct inserter a, b;
 	struct ctree_root root;
@@ -116,14 +147,7 @@ TEST(ctree_concurrent, writer_passes_a_writer_waiting_on_a_leaf)
 	int waiting, a_waits, b_done = -ETIMEDOUT;
 	u32 i;
 
-	CHECK_OK(fs_mkfs(fault_dev_blk(dev), &o));
-	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
-	down_read(&fs->trans_sem);	/* a change in progress */
-	ctree_root_init(&root, fs, TREE_ID, 0, 0, 0);
-	CHECK_OK(trans_join(fs, &t));
-	CHECK_OK(ctree_create_empty(t, &root));
-	for (i = 0; i < NKEYS; i++)
-		CHECK_OK(put(t, &root, i, 0));
+	CHECK_OK(scratch_tree(dev, &fs, &root, &t));
 	CHECK(root.level >= 1);
 	/* Room in both leaves for one more item after the key. */
 	for (i = 1; i <= 3; i++) {
@@ -163,11 +187,7 @@ TEST(ctree_concurrent, writer_passes_a_writer_waiting_on_a_leaf)
 		if ((i <= KEY_A || i > KEY_A + 3) &&
 		    (i <= KEY_B || i > KEY_B + 3))
 			CHECK_OK(find(&root, i, 0));
-	trans_free(fs->running);	/* the scratch tree is in no root item */
-	fs->running = NULL;
-	up_read(&fs->trans_sem);
-	fs_umount(fs);
-	fault_dev_free(dev);
+	scratch_end(dev, fs);
 }
 
 struct searcher {
@@ -205,7 +225,6 @@ static int wait_waiters(struct rwsem *l, int n)
 
 TEST(ctree_concurrent, search_ge_past_a_leaf_skips_items_put_meanwhile)
 {
-	struct fs_mkfs_opts o = { NULL, 4096, 1, NULL };
 	struct fault_dev *dev = fault_dev_new(64ull << 20);
 	struct ctree_root root;
 	struct fs_info *fs;
@@ -218,14 +237,7 @@ TEST(ctree_concurrent, search_ge_past_a_leaf_skips_items_put_meanwhile)
 	int s_waits, a_waits;
 	u32 i;
 
-	CHECK_OK(fs_mkfs(fault_dev_blk(dev), &o));
-	CHECK_OK(fs_mount(fault_dev_blk(dev), 0, &fs));
-	down_read(&fs->trans_sem);	/* a change in progress */
-	ctree_root_init(&root, fs, TREE_ID, 0, 0, 0);
-	CHECK_OK(trans_join(fs, &t));
-	CHECK_OK(ctree_create_empty(t, &root));
-	for (i = 0; i < NKEYS; i++)
-		CHECK_OK(put(t, &root, i, 0));
+	CHECK_OK(scratch_tree(dev, &fs, &root, &t));
 	/* The leaf of KEY_A ends at item (last, 0); room there for one more
 	 * after it, (last, 1), which sorts before the searched (last, 5). */
 	held = leaf_of(&root, KEY_A);
@@ -263,9 +275,5 @@ TEST(ctree_concurrent, search_ge_past_a_leaf_skips_items_put_meanwhile)
 	CHECK_OK(s.ret);
 	CHECK_EQ(s.found.objectid, last.objectid + 1);
 	CHECK_EQ(s.found.offset, 0);
-	trans_free(fs->running);	/* the scratch tree is in no root item */
-	fs->running = NULL;
-	up_read(&fs->trans_sem);
-	fs_umount(fs);
-	fault_dev_free(dev);
+	scratch_end(dev, fs);
 }
