@@ -185,13 +185,15 @@ $(BUILD)/a/%.o: %.c | $(DEPS_OK) $(HASHES)/.stamp $(CODECS)/.stamp
 
 # The concurrent host tests under ThreadSanitizer (`make tsan`, and a
 # suite of `make test`): the stress workload, the rwsem, fsck reading a
-# commit while commits go on, xattrs and reflinks racing, the shell's jobs
+# commit while commits go on, xattrs and reflinks racing, namespace
+# changes crossing each other, the shell's jobs
 # and pipes, send while commits and relocation counts go on, dedupe beside
 # writers and send, a balance paused, resumed and cancelled from another
 # task, writers racing into a quota limit, reads beside balance, defrag
 # and dedupe scan, a writer beside a data group's batches.
 TSAN_TESTS := tests/host/test_fs_stress.c tests/host/test_rwsem.c \
 	      tests/host/test_commit_root.c tests/host/test_inode_concurrent.c \
+	      tests/host/test_namei_concurrent.c \
 	      tests/host/test_shell.c tests/host/test_pipe.c \
 	      tests/host/test_send.c tests/host/test_dedupe.c \
 	      tests/host/test_send_sink.c tests/host/test_send_pipe.c \

@@ -6,9 +6,12 @@
  * (subvol.c's path building), and a subvolume's own path from the top
  * level (from fs_subvol_list).
  *
- * Paths are built under ns_lock held for read (no rename moves a name
- * half way), copied out, and handed to the caller's function after it is
- * released, so the function may call fs/ again.
+ * Paths are built under ns_lock held for read (no subvolume changes
+ * meanwhile), copied out, and handed to the caller's function after it
+ * is released, so the function may call fs/ again. Names are read
+ * without the directories' locks (namei_lock.c): a path built while a
+ * rename in another directory runs may show the name before or after
+ * it, as on Linux; each back-reference read is whole.
  */
 #include <ghee/errno.h>
 #include <stdio.h>

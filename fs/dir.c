@@ -187,8 +187,9 @@ static int emit_leaf(struct fs_info *fs, struct fs_ino dir,
 /*
  * Call fn for every entry of directory dir in index order ("." and ".." are
  * not stored and not reported). Entries are reported from a private copy
- * of each leaf, one search per leaf rather than per entry, with the path
- * and ns_lock released around each call, so fn may use the public API or
+ * of each leaf (read under the directory's lock), one search per leaf
+ * rather than per entry, with the path and every lock released around
+ * each call, so fn may use the public API or
  * recurse; an entry added or removed meanwhile may or may not be
  * reported. Returns 0 (also when fn stopped with 1), or fn's or the
  * search's negative errno.
@@ -198,6 +199,7 @@ int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 {
 	const struct subvol_root *sv;
 	struct key k = { dir.ino, BTRFS_DIR_INDEX_KEY, 0 };
+	struct rwsem *dl = inode_lock(fs, dir);
 	struct ctree_path path;
 	struct tree_block *leaf;
 	struct fs_stat st;
@@ -216,12 +218,15 @@ int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 	}
 	ctree_path_init(&path);
 	for (;;) {
+		/* The directory's lock while its leaf is read: no change of
+		 * its names is half in it. */
+		down_read(dl);
 		ret = ctree_search_ge(&sv->root, &k, &path);
-		if (ret)
-			break;
-		ret = tree_block_clone(path.nodes[0], &leaf);
+		if (ret == 0)
+			ret = tree_block_clone(path.nodes[0], &leaf);
 		slot = (u32)path.slots[0];
 		ctree_path_release(&path);
+		up_read(dl);
 		if (ret)
 			break;
 		ret = emit_leaf(fs, dir, leaf, slot, &k, fn, ctx);

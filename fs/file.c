@@ -1002,9 +1002,10 @@ int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
 	return ret;
 }
 
-/* fs_read and fs_readlink: the calls above under ns_lock held for read;
- * a file read also holds its inode lock for read, so it sees every data
- * change of the file whole (file_write.c). */
+/* fs_read and fs_readlink: the calls above under ns_lock held for read
+ * and the inode's lock held for read, so a read sees every data change
+ * of the file whole (file_write.c) and no unlink evicts the inode under
+ * it (the symlink's size read, then its target gone). */
 int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 	    size_t len, size_t *done)
 {
@@ -1022,10 +1023,13 @@ int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 int fs_readlink(struct fs_info *fs, struct fs_ino ino, char *buf, size_t len,
 		size_t *done)
 {
+	struct rwsem *il = inode_lock(fs, ino);
 	int ret;
 
 	down_read(&fs->ns_lock);
+	down_read(il);
 	ret = file_readlink(fs, ino, buf, len, done);
+	up_read(il);
 	up_read(&fs->ns_lock);
 	return ret;
 }

@@ -74,18 +74,38 @@ struct fs_info {
 	struct task *balance_task;	/* its task, until joined [L] */
 
 	/*
-	 * Rank 1a. The namespace: write for a change of names or inodes
-	 * (namei.c), so lookups never see half of one; read for lookups,
-	 * readdir, stat, file reads and file data writes. The commit does
-	 * not take it. Sleeping; held across I/O.
+	 * Rank 1a. The namespace: write for a change of the whole
+	 * namespace or of what every change reads (subvolumes, quotas,
+	 * receive, dedupe, reflink, labels); read for everything else:
+	 * changes of names (namei_lock.c), lookups, readdir, stat, file
+	 * reads and data writes. The commit does not take it. Sleeping;
+	 * held across I/O.
 	 */
 	struct rwsem ns_lock;
+	struct task *ns_writer;		/* the task holding ns_lock for
+					 * write (wctx_begin), or NULL
+					 * [ns_lock write; read atomically] */
 	/*
-	 * Rank 1b. Hashed by inode (inode_lock()): a file data write or
-	 * truncate holds its inode's lock for write, a file read for read,
-	 * both under ns_lock held for read. Sleeping; held across I/O.
+	 * Rank 1a'. Held by a rename that moves a directory to another
+	 * parent, under ns_lock for read, before its inode locks
+	 * (namei_lock.c): no two such renames run at once. Sleeping.
+	 */
+	struct mutex rename_lock;
+	/*
+	 * Rank 1b. Hashed by inode (inode_lock()), under ns_lock held for
+	 * read: write for a file data write or truncate, and for a change
+	 * of names, the locks of each directory and inode it changes (taken
+	 * in address order, namei_lock.c); read for a file read or readlink
+	 * and for a lookup reading a directory's entries (one directory at
+	 * a time) when its lockless try saw a change (inode_seq).
+	 * Sleeping; held across I/O.
 	 */
 	struct rwsem inode_locks[FS_INODE_LOCKS];
+	/* Per inode lock: odd while a change of names holds it for write,
+	 * bumped as it takes and lets go of it, so a path walk's step may
+	 * read a directory without its lock and check afterwards that no
+	 * change ran meanwhile (namei_lock.c dir_step). [atomic] */
+	u32 inode_seq[FS_INODE_LOCKS];
 	/*
 	 * Rank 1c. A change holds it for read from joining the running
 	 * transaction to its end (wctx_begin/wctx_end); the commit holds it

@@ -14,7 +14,6 @@
 #include <ghee/errno.h>
 
 #include <ghee/alloc.h>
-#include <ghee/log.h>
 #include <ghee/time.h>
 
 #include "dir.h"
@@ -65,9 +64,8 @@ static void empty_subvol_dir(struct fs_ino ino, struct fs_stat *st)
 }
 
 /* Read an inode's attributes. Returns 0, -ENOENT, or <0. Caller holds
- * ns_lock. A caller that found ino by a name it still holds the lock for
- * reports a missing inode as damage; by number alone (after readdir let
- * go of the lock) it may simply have been removed. */
+ * ns_lock. An inode found by a name whose directory lock the caller no
+ * longer holds may have been removed since (-ENOENT). */
 int inode_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
 {
 	const struct subvol_root *sv;
@@ -94,7 +92,9 @@ int inode_stat(struct fs_info *fs, struct fs_ino ino, struct fs_stat *st)
 	return ret;
 }
 
-/* State of one path walk. */
+/* State of one path walk. Each step reads its directory as dir_step
+ * does (namei_lock.c): no half change of names seen, no inode lock held
+ * between steps; a directory removed meanwhile ends it with -ENOENT. */
 struct walk {
 	struct fs_info *fs;
 	char *rest;		/* what is left to resolve (FS_PATH_MAX) */
@@ -108,6 +108,7 @@ static int splice_link(struct walk *w, struct fs_ino link, const char *tail)
 {
 	char *buf = kmalloc(FS_PATH_MAX);
 	size_t n, tl = strlen(tail);
+	struct rwsem *l;
 	int ret;
 
 	if (!buf)
@@ -116,7 +117,9 @@ static int splice_link(struct walk *w, struct fs_ino link, const char *tail)
 		kfree(buf);
 		return -ELOOP;
 	}
+	l = lookup_lock(w->fs, link);
 	ret = file_readlink(w->fs, link, buf, FS_PATH_MAX - 1, &n);
+	lookup_unlock(l);
 	if (ret == 0 && n + 1 + tl + 1 > FS_PATH_MAX)
 		ret = -ENAMETOOLONG;
 	if (ret == 0) {
@@ -135,7 +138,6 @@ static int walk_step(struct walk *w, const char *name, size_t len,
 		     const char *tail, unsigned flags)
 {
 	struct fs_ino cur = w->stack[w->depth - 1], next;
-	struct fs_stat st;
 	u8 type;
 	int ret;
 
@@ -146,16 +148,7 @@ static int walk_step(struct walk *w, const char *name, size_t len,
 			w->depth--;
 		return 0;
 	}
-	ret = inode_stat(w->fs, cur, &st);
-	if (ret == -ENOENT)
-		pr_err("subvolume %llu: inode %llu has a name but no inode "
-		       "item", (unsigned long long)cur.root,
-		       (unsigned long long)cur.ino);
-	if (ret)
-		return ret;
-	if ((st.mode & 0170000) != 0040000)
-		return -ENOTDIR;
-	ret = dir_lookup_ino(w->fs, cur, name, len, &next, &type);
+	ret = dir_step(w->fs, cur, name, len, &next, &type);
 	if (ret)
 		return ret;
 	if (type == BTRFS_FT_SYMLINK && (*tail || (flags & FS_LOOKUP_FOLLOW)))

@@ -20,6 +20,12 @@ int file_read_stored(struct fs_info *fs, struct fs_ino ino, int datasum,
 int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
 		  size_t len, size_t *done);
 struct rwsem *inode_lock(struct fs_info *fs, struct fs_ino ino);
+struct rwsem *lookup_lock(struct fs_info *fs, struct fs_ino dir);
+void lookup_unlock(struct rwsem *l);
+int dir_step(struct fs_info *fs, struct fs_ino dir, const char *name,
+	     size_t len, struct fs_ino *out, u8 *type);
+void ns_write_lock(struct fs_info *fs);
+void ns_write_unlock(struct fs_info *fs);
 void fs_uuid_generate(unsigned char *uuid);
 
 #endif

@@ -342,6 +342,7 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 	rwsem_init(&fs->commit_root_sem, "commit_root_sem");
 	mutex_init(&fs->alloc_lock, "alloc_lock");
 	mutex_init(&fs->balance_lock, "balance_lock");
+	mutex_init(&fs->rename_lock, "rename_lock");
 	spin_init(&fs->trans_lock, "trans_lock");
 	spin_init(&fs->chunks.lock, "chunk_map");
 	writeback_init(fs);

@@ -10,11 +10,15 @@
  * nlink (its number of names; 1 for directories, which btrfs does not
  * count up). Indexes grow from 2 per directory.
  *
- * Each call takes ns_lock for write, so no lookup sees half a change, and
- * joins the running transaction (wctx_begin). File data changes
- * (file_write.c) enter by wctx_begin_file instead: ns_lock for read and
- * the file's inode lock for write, so writes to different files run at
- * once, sharing the transaction.
+ * Each call takes ns_lock for read and the inode locks of the directories
+ * and inodes it changes (namei_lock.c), so no lookup sees half a change
+ * and changes in different directories run at once, and joins the
+ * running transaction. File data changes (file_write.c) enter by
+ * wctx_begin_file: ns_lock for read and the file's inode lock for write,
+ * so writes to different files run at once, sharing the transaction.
+ * Changes of the whole namespace (subvolumes, quotas, receive's
+ * subvolume steps, dedupe, reflink) enter by wctx_begin: ns_lock for
+ * write, excluding every other change and lookup.
  *
  * Before it joins, a change reserves metadata space, counted against what
  * the changes in progress reserved (bg_reserve_metadata): RESERVE_BLOCKS
@@ -97,7 +101,7 @@ static int room_for_change(struct wctx *w, unsigned flags, int tries)
  * Caller holds its namespace or inode lock. Returns 0 (trans_sem held),
  * -ENOSPC, -EROFS or <0.
  */
-static int wctx_join(struct fs_info *fs, struct wctx *w, unsigned flags)
+int wctx_join(struct fs_info *fs, struct wctx *w, unsigned flags)
 {
 	int ret, tries;
 
@@ -128,14 +132,11 @@ int wctx_begin(struct fs_info *fs, struct wctx *w, unsigned flags)
 {
 	int ret;
 
-	w->fs = fs;
-	w->t = NULL;
-	w->inode_lock = NULL;
-	w->background = 0;
-	down_write(&fs->ns_lock);
+	*w = (struct wctx){ .fs = fs };
+	ns_write_lock(fs);
 	ret = wctx_join(fs, w, flags);
 	if (ret)
-		up_write(&fs->ns_lock);
+		ns_write_unlock(fs);
 	return ret;
 }
 
@@ -146,10 +147,7 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 {
 	int ret;
 
-	w->fs = fs;
-	w->t = NULL;
-	w->inode_lock = inode_lock(fs, ino);
-	w->background = 0;
+	*w = (struct wctx){ .fs = fs, .inode_lock = inode_lock(fs, ino) };
 	down_read(&fs->ns_lock);
 	down_write(w->inode_lock);
 	ret = wctx_join(fs, w, flags);
@@ -164,10 +162,7 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
  * or inode (the cleaner): no namespace lock, only the transaction. */
 int wctx_begin_bg(struct fs_info *fs, struct wctx *w)
 {
-	w->fs = fs;
-	w->t = NULL;
-	w->inode_lock = NULL;
-	w->background = 1;
+	*w = (struct wctx){ .fs = fs, .background = 1 };
 	return wctx_join(fs, w, WCTX_FREES);
 }
 
@@ -182,8 +177,10 @@ void wctx_end(struct wctx *w)
 	if (w->inode_lock) {
 		up_write(w->inode_lock);
 		up_read(&w->fs->ns_lock);
+	} else if (w->names) {
+		names_leave(w);
 	} else {
-		up_write(&w->fs->ns_lock);
+		ns_write_unlock(w->fs);
 	}
 }
 
@@ -200,7 +197,7 @@ int wctx_end_commit(struct wctx *w)
 	bg_release_metadata(w->fs, RESERVE_BLOCKS * (u64)w->fs->nodesize);
 	up_read(&w->fs->trans_sem);
 	ret = trans_commit(w->fs);
-	up_write(&w->fs->ns_lock);
+	ns_write_unlock(w->fs);
 	return ret;
 }
 
@@ -326,14 +323,13 @@ static int symlink_data(struct wctx *w, struct ctree_root *root, u64 ino,
 	return ret;
 }
 
-/* Resolve path's parent and look its last name up. */
-int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
-		      char *buf)
+/* Split path into its parent directory, resolved into d->dir, and its
+ * last name (d->name, pointing into buf), which is not looked up here. */
+int dentry_parent(struct fs_info *fs, const char *path, struct dentry *d,
+		  char *buf)
 {
 	size_t n = strlen(path);
 	char *slash;
-	struct fs_stat st;
-	int ret;
 
 	while (n > 1 && path[n - 1] == '/')
 		n--;
@@ -344,22 +340,33 @@ int dentry_get(struct fs_info *fs, const char *path, struct dentry *d,
 	slash = strrchr(buf, '/');
 	d->name = slash ? slash + 1 : buf;
 	d->len = strlen(d->name);
+	d->exists = 0;
 	if (d->len == 0 || d->len > BTRFS_NAME_LEN ||
 	    !strcmp(d->name, ".") || !strcmp(d->name, ".."))
 		return d->len > BTRFS_NAME_LEN ? -ENAMETOOLONG : -EINVAL;
 	if (slash)
 		*slash = 0;
-	ret = inode_lookup(fs, slash ? (buf[0] ? buf : "/") : "/",
-			   FS_LOOKUP_FOLLOW, &d->dir);
-	if (ret == 0)
-		ret = inode_stat(fs, d->dir, &st);
+	return inode_lookup(fs, slash ? (buf[0] ? buf : "/") : "/",
+			    FS_LOOKUP_FOLLOW, &d->dir);
+}
+
+/* Look d's last name up in d->dir, which must still be a directory.
+ * Caller holds d->dir's inode lock, or ns_lock for write. */
+int dentry_find(struct fs_info *fs, struct dentry *d)
+{
+	struct fs_stat st;
+	int ret = inode_stat(fs, d->dir, &st);
+
 	if (ret == 0 && (st.mode & S_IFMT_) != S_IFDIR_)
 		ret = -ENOTDIR;
-	if (ret)
-		return ret;
-	ret = dir_lookup_ino(fs, d->dir, d->name, d->len, &d->ino, &d->type);
-	d->exists = ret == 0;
-	return ret == -ENOENT ? 0 : ret;
+	if (ret == 0) {
+		ret = dir_lookup_ino(fs, d->dir, d->name, d->len, &d->ino,
+				     &d->type);
+		d->exists = ret == 0;
+		if (ret == -ENOENT)
+			ret = 0;
+	}
+	return ret;
 }
 
 /*
@@ -446,21 +453,22 @@ int unlink_name(struct wctx *w, struct ctree_root *root,
 	return ret;
 }
 
-/* The next free inode number of a subvolume. */
+/* The next free inode number of a subvolume: a counter taken atomically
+ * (changes of names in different directories run at once), set on first
+ * use from the highest inode number in the tree. */
 static int next_ino(struct fs_info *fs, u64 subvol, u64 *out)
 {
 	const struct subvol_root *sv;
 	struct subvol_root *s;
 	struct key k = { BTRFS_LAST_FREE_OBJECTID, BTRFS_INODE_ITEM_KEY, 0 };
 	struct ctree_path p;
+	u64 next = BTRFS_FIRST_FREE_OBJECTID + 1, unset = 0;
 	int ret = subvol_get(fs, subvol, &sv);
 
 	if (ret)
 		return ret;
 	s = (struct subvol_root *)sv;
-	if (!s->next_ino) {
-		u64 next = BTRFS_FIRST_FREE_OBJECTID + 1;
-
+	if (!__atomic_load_n(&s->next_ino, __ATOMIC_ACQUIRE)) {
 		ctree_path_init(&p);
 		ret = ctree_search_le(&s->root, &k, &p);
 		if (ret == 0) {
@@ -471,11 +479,16 @@ static int next_ino(struct fs_info *fs, u64 subvol, u64 *out)
 		ctree_path_release(&p);
 		if (ret < 0)	/* unknown: the next call searches again */
 			return ret;
-		s->next_ino = next;
+		/* Nobody makes an inode before the counter is set, so a
+		 * search that lost this race found the same number. */
+		__atomic_compare_exchange_n(&s->next_ino, &unset, next, 0,
+					    __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
 	}
-	if (s->next_ino > BTRFS_LAST_FREE_OBJECTID)
+	next = __atomic_fetch_add(&s->next_ino, 1, __ATOMIC_RELAXED);
+	if (next > BTRFS_LAST_FREE_OBJECTID)
 		return -ENOSPC;
-	*out = s->next_ino++;
+	*out = next;
 	return 0;
 }
 
@@ -515,19 +528,27 @@ static int make_node_once(struct fs_info *fs, const char *path, u32 mode,
 	struct ctree_root *root;
 	struct dentry d;
 	struct wctx w;
+	struct dentry *ds[1] = { &d };
 	char *buf = kmalloc(4096);
 	u64 ino = 0;
-	int ret = buf ? wctx_begin(fs, &w, 0) : -ENOMEM;
+	int ret;
 
-	if (ret) {
-		kfree(buf);
-		return ret;
-	}
-	ret = dentry_get(fs, path, &d, buf);
+	if (!buf)
+		return -ENOMEM;
+	names_enter(fs, &w);
+	ret = dentry_parent(fs, path, &d, buf);
+	if (ret == 0)
+		ret = names_lock(&w, ds, 1, NULL);
 	if (ret == 0 && d.exists)
 		ret = -EEXIST;
 	if (ret == 0)
-		ret = wctx_root(&w, d.dir.root, &root);
+		ret = names_join(&w, 0);
+	if (ret) {
+		names_leave(&w);
+		kfree(buf);
+		return ret;
+	}
+	ret = wctx_root(&w, d.dir.root, &root);
 	if (ret == 0)
 		ret = link_check(root, &d, 0, NULL);
 	if (ret == 0)

@@ -4,8 +4,10 @@
  * whose last name goes is evicted at once (file_evict): ghee has no open
  * files that could keep it, so no orphan item is needed.
  *
- * Each call holds ns_lock for write inside a wctx. A new link reserves
- * room for its name against the quota limits (qgroup_limit.c).
+ * Each call resolves the directories of its names, then locks them,
+ * looks the names up and locks their inodes (namei_lock.c), inside a
+ * wctx. A new link
+ * reserves room for its name against the quota limits (qgroup_limit.c).
  */
 #include <ghee/errno.h>
 
@@ -24,26 +26,40 @@ struct op {
 	struct wctx w;
 	struct ctree_root *root;
 	char *buf, *buf2;
+	int joined;		/* names locked, transaction joined */
 };
 
-/* Start a change (flags: wctx_begin's). */
-static int op_begin(struct fs_info *fs, struct op *o, unsigned flags)
+/* Start a change: resolve names' directories next, then names_lock
+ * and op_join. */
+static int op_begin(struct fs_info *fs, struct op *o)
 {
-	int ret;
-
 	o->buf = kmalloc(4096);
 	o->buf2 = kmalloc(4096);
-	ret = o->buf && o->buf2 ? wctx_begin(fs, &o->w, flags) : -ENOMEM;
-	if (ret) {
+	o->joined = 0;
+	if (!o->buf || !o->buf2) {
 		kfree(o->buf);
 		kfree(o->buf2);
+		return -ENOMEM;
 	}
+	names_enter(fs, &o->w);
+	return 0;
+}
+
+/* Join the transaction (flags: wctx_begin's), the names locked. */
+static int op_join(struct op *o, unsigned flags)
+{
+	int ret = names_join(&o->w, flags);
+
+	o->joined = ret == 0;
 	return ret;
 }
 
 static int op_end(struct op *o, int ret)
 {
-	wctx_end(&o->w);
+	if (o->joined)
+		wctx_end(&o->w);
+	else
+		names_leave(&o->w);
 	kfree(o->buf);
 	kfree(o->buf2);
 	return ret;
@@ -77,20 +93,29 @@ static int nlink_add(struct op *o, u64 ino, int delta)
 	return ret;
 }
 
-/* Resolve a dentry that must exist and not be a subvolume link. */
-static int existing(struct op *o, const char *path, struct dentry *d,
-		    char *buf)
+/* d, looked up, must exist and not be a subvolume link. */
+static int existing(struct op *o, const struct dentry *d)
 {
-	int ret = dentry_get(o->w.fs, path, d, buf);
+	if (!d->exists)
+		return -ENOENT;
+	if (d->ino.root != d->dir.root ||
+	    d->ino.ino == BTRFS_EMPTY_SUBVOL_DIR_OBJECTID)
+		return -EPERM;	/* a subvolume: subvolume delete removes it */
+	return wctx_root(&o->w, d->dir.root, &o->root);
+}
 
-	if (ret == 0 && !d->exists)
-		ret = -ENOENT;
-	if (ret == 0 && (d->ino.root != d->dir.root ||
-			 d->ino.ino == BTRFS_EMPTY_SUBVOL_DIR_OBJECTID))
-		ret = -EPERM;	/* a subvolume: subvolume delete removes it */
+/* Resolve from (s, which must exist) and to (d) and lock them both. */
+static int lock_pair(struct op *o, const char *from, const char *to,
+		     struct dentry *s, struct dentry *d)
+{
+	struct dentry *ds[2] = { s, d };
+	int ret = dentry_parent(o->w.fs, from, s, o->buf);
+
 	if (ret == 0)
-		ret = wctx_root(&o->w, d->dir.root, &o->root);
-	return ret;
+		ret = dentry_parent(o->w.fs, to, d, o->buf2);
+	if (ret == 0)
+		ret = names_lock(&o->w, ds, 2, NULL);
+	return ret ? ret : existing(o, s);
 }
 
 /* The directory of the new name d must be writable too (a link or rename
@@ -107,25 +132,25 @@ static int link_once(struct fs_info *fs, const char *from, const char *path)
 	struct dentry s, d;
 	struct fs_stat st;
 	struct op o;
-	int ret = op_begin(fs, &o, 0);
+	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	ret = existing(&o, from, &s, o.buf);
+	ret = lock_pair(&o, from, path, &s, &d);
 	if (ret == 0 && s.type == BTRFS_FT_DIR)
 		ret = -EPERM;
-	if (ret == 0)
-		ret = inode_stat(fs, s.ino, &st);
-	if (ret == 0 && st.nlink >= LINK_MAX_)
-		ret = -EMLINK;
-	if (ret == 0)
-		ret = dentry_get(fs, path, &d, o.buf2);
 	if (ret == 0 && d.exists)
 		ret = -EEXIST;
 	if (ret == 0)
 		ret = target_writable(&o, &d);
 	if (ret == 0 && d.dir.root != s.dir.root)
 		ret = -EXDEV;
+	if (ret == 0)
+		ret = op_join(&o, 0);
+	if (ret == 0)
+		ret = inode_stat(fs, s.ino, &st);
+	if (ret == 0 && st.nlink >= LINK_MAX_)
+		ret = -EMLINK;
 	if (ret == 0)
 		ret = link_check(o.root, &d, s.ino.ino, NULL);
 	if (ret == 0)
@@ -175,12 +200,19 @@ static int remove(struct op *o, struct dentry *d, int dir)
 static int remove_path(struct fs_info *fs, const char *path, int dir)
 {
 	struct dentry d;
+	struct dentry *ds[1] = { &d };
 	struct op o;
-	int ret = op_begin(fs, &o, WCTX_FREES);
+	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	ret = existing(&o, path, &d, o.buf);
+	ret = dentry_parent(fs, path, &d, o.buf);
+	if (ret == 0)
+		ret = names_lock(&o.w, ds, 1, NULL);
+	if (ret == 0)
+		ret = existing(&o, &d);
+	if (ret == 0)
+		ret = op_join(&o, WCTX_FREES);
 	if (ret == 0)
 		ret = remove(&o, &d, dir);
 	return op_end(&o, ret);
@@ -197,7 +229,8 @@ int fs_rmdir(struct fs_info *fs, const char *path)
 }
 
 /* Whether directory anc is dir itself or one of its ancestors: 1 yes,
- * 0 no, or the error that kept the walk up from dir from knowing. */
+ * 0 no, or the error that kept the walk up from dir from knowing. Caller
+ * holds fs->rename_lock: no directory changes parent meanwhile. */
 static int is_ancestor(struct op *o, u64 anc, u64 dir)
 {
 	const struct subvol_root *sv;
@@ -227,22 +260,35 @@ static int is_ancestor(struct op *o, u64 anc, u64 dir)
 	return 0;
 }
 
+/* Does the rename of s to d move a directory to another parent? */
+static int moves_dir(const struct dentry *s, const struct dentry *d)
+{
+	return s->type == BTRFS_FT_DIR && s->dir.ino != d->dir.ino;
+}
+
 int fs_rename(struct fs_info *fs, const char *from, const char *to)
 {
 	struct dentry s, d;
 	struct op o;
-	int ret = op_begin(fs, &o, 0);
+	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	ret = existing(&o, from, &s, o.buf);
+	do {
+		ret = lock_pair(&o, from, to, &s, &d);
+		if (ret == 0)
+			ret = target_writable(&o, &d);
+		if (ret == 0 && d.dir.root != s.dir.root)
+			ret = -EXDEV;
+		if (ret == 0 && moves_dir(&s, &d) && !o.w.rename_locked) {
+			names_unlock(&o.w);
+			names_lock_rename(&o.w);
+			ret = -EAGAIN;	/* resolve again under it */
+		}
+	} while (ret == -EAGAIN);
 	if (ret == 0)
-		ret = dentry_get(fs, to, &d, o.buf2);
-	if (ret == 0)
-		ret = target_writable(&o, &d);
-	if (ret == 0 && d.dir.root != s.dir.root)
-		ret = -EXDEV;
-	if (ret == 0 && s.type == BTRFS_FT_DIR) {
+		ret = op_join(&o, 0);
+	if (ret == 0 && moves_dir(&s, &d)) {
 		ret = is_ancestor(&o, s.ino.ino, d.dir.ino);
 		ret = ret == 1 ? -EINVAL : ret;
 	}
@@ -270,11 +316,15 @@ static int change_inode(struct fs_info *fs, struct fs_ino ino,
 {
 	u8 ii[sizeof(struct d_inode_item)];
 	struct op o;
-	int ret = op_begin(fs, &o, 0);
+	int ret = op_begin(fs, &o);
 
 	if (ret)
 		return ret;
-	ret = wctx_root(&o.w, ino.root, &o.root);
+	ret = names_lock(&o.w, NULL, 0, &ino);
+	if (ret == 0)
+		ret = op_join(&o, 0);
+	if (ret == 0)
+		ret = wctx_root(&o.w, ino.root, &o.root);
 	if (ret == 0)
 		ret = inode_item_get(o.root, ino.ino, ii);
 	if (ret == 0) {

@@ -214,7 +214,11 @@ static int new_name(struct wctx *w, const char *path, struct dentry *d,
 		    char *buf)
 {
 	struct ctree_root *root;
-	int ret = dentry_get(w->fs, path, d, buf);
+	int ret = dentry_parent(w->fs, path, d, buf);
+
+	/* ns_lock is held for write: no name changes meanwhile. */
+	if (ret == 0)
+		ret = dentry_find(w->fs, d);
 
 	if (ret == 0 && d->exists)
 		ret = -EEXIST;
@@ -455,7 +459,7 @@ static int copy_root(struct trans *t, struct ctree_root *src, u64 id,
 static int make_snapshot(struct trans *t, struct snapshot_pending *p)
 {
 	static const u8 zero[BTRFS_UUID_SIZE];
-	struct wctx w = { t->fs, t, NULL, 1 };
+	struct wctx w = { .fs = t->fs, .t = t, .background = 1 };
 	struct key k = { p->id, BTRFS_ROOT_ITEM_KEY, t->transid };
 	const struct subvol_root *sv;
 	struct ctree_root *src;

@@ -19,14 +19,26 @@
 #define S_IFIFO_ 0010000
 #define S_IFSOCK_ 0140000
 
+/* Most inode locks a namespace change holds: a rename's two directories,
+ * the inode moved and the one it replaces, and when it looks its names
+ * up again (namei_lock.c, names_lock) those two as the first lookup
+ * found them beside the two the second one finds. */
+#define NAMES_LOCKS_MAX 6
+
 /* One change in progress: its locks held, the transaction joined. */
 struct wctx {
 	struct fs_info *fs;
 	struct trans *t;
 	struct rwsem *inode_lock;	/* a data change's inode lock, held
 					 * for write; NULL: a namespace
-					 * change (ns_lock held for write) */
+					 * change */
 	int background;			/* no namespace lock (the cleaner) */
+	/* A change of names (namei_lock.c): ns_lock for read and these
+	 * inode locks for write, distinct, in address order. */
+	int names;			/* 0: ns_lock held for write */
+	int rename_locked;		/* fs->rename_lock held */
+	int nlocks;
+	struct rwsem *locks[NAMES_LOCKS_MAX];
 };
 
 /* wctx_begin flags */
@@ -37,6 +49,7 @@ int wctx_begin_file(struct fs_info *fs, struct wctx *w, struct fs_ino ino,
 		    unsigned flags);
 void wctx_end(struct wctx *w);
 int wctx_begin_bg(struct fs_info *fs, struct wctx *w);
+int wctx_join(struct fs_info *fs, struct wctx *w, unsigned flags);
 int wctx_end_commit(struct wctx *w);
 int wctx_root(struct wctx *w, u64 subvol, struct ctree_root **out);
 int wctx_root_remap(struct wctx *w, u64 id, struct ctree_root **out);

@@ -43,6 +43,8 @@ void down_read(struct rwsem *s);
 int down_read_trylock(struct rwsem *s);
 void up_read(struct rwsem *s);
 void down_write(struct rwsem *s);
+/* 1 when taken, 0 when anyone holds or waits for the lock. */
+int down_write_trylock(struct rwsem *s);
 void up_write(struct rwsem *s);
 /* Turn a held write lock into a read lock without letting a writer in. */
 void downgrade_write(struct rwsem *s);

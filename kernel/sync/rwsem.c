@@ -149,6 +149,22 @@ void down_write(struct rwsem *s)
 	wait_granted(s, 1);
 }
 
+int down_write_trylock(struct rwsem *s)
+{
+	int ok;
+
+	spin_lock(&s->lock);
+	ok = s->count == 0 && list_empty(&s->waiters);
+	if (ok) {
+		s->count = -1;
+		s->writer = current_task();
+	}
+	spin_unlock(&s->lock);
+	if (ok)
+		lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 0, 1);
+	return ok;
+}
+
 void up_write(struct rwsem *s)
 {
 	lockdep_release(s, s->name, LOCKDEP_RWSEM);

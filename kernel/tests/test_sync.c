@@ -74,6 +74,7 @@ KTEST(rwsem, writer_blocks_new_readers)
 	KEXPECT(rwsem_is_contended(&sem));
 	/* A writer waits: a new reader may not get in, not even by trying. */
 	KEXPECT(!down_read_trylock(&sem));
+	KEXPECT(!down_write_trylock(&sem));
 	r = task_create("t_reader", reader_fn, NULL, TASK_PRIO_INTERACTIVE);
 	KEXPECT(r != NULL);
 	msleep(20);
@@ -85,8 +86,12 @@ KTEST(rwsem, writer_blocks_new_readers)
 	KEXPECT(!rwsem_is_contended(&sem));
 	KEXPECT(down_read_trylock(&sem));
 	KEXPECT(down_read_trylock(&sem));
+	KEXPECT(!down_write_trylock(&sem));
 	up_read(&sem);
 	up_read(&sem);
+	KEXPECT(down_write_trylock(&sem));
+	KEXPECT(!down_read_trylock(&sem));
+	up_write(&sem);
 }
 
 KTEST(rwsem, contended_while_reader_waits)

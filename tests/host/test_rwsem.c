@@ -82,7 +82,7 @@ TEST(rwsem, writer_blocks_new_readers)
 	CHECK(w != NULL);
 	WAIT_UNTIL(rwsem_is_contended(&sem));
 	ok1 = rwsem_is_contended(&sem);
-	ok2 = !down_read_trylock(&sem);
+	ok2 = !down_read_trylock(&sem) && !down_write_trylock(&sem);
 	r = task_create("reader", reader_fn, NULL, TASK_PRIO_INTERACTIVE);
 	WAIT_UNTIL(waiting() == 2);	/* the reader queued behind */
 	queued = waiting();
@@ -97,7 +97,11 @@ TEST(rwsem, writer_blocks_new_readers)
 	CHECK_STR(order, "WwR");
 	CHECK(!rwsem_is_contended(&sem));
 	CHECK(down_read_trylock(&sem));
+	CHECK(!down_write_trylock(&sem));
 	up_read(&sem);
+	CHECK(down_write_trylock(&sem));
+	CHECK(!down_read_trylock(&sem));
+	up_write(&sem);
 }
 
 TEST(rwsem, contended_while_reader_waits)

@@ -195,6 +195,20 @@ void down_write(struct rwsem *s)
 	pthread_mutex_unlock(&s->m);
 }
 
+int down_write_trylock(struct rwsem *s)
+{
+	int ok;
+
+	pthread_mutex_lock(&s->m);
+	ok = s->count == 0 && !s->head;
+	if (ok) {
+		s->count = -1;
+		s->writer = pthread_self();
+	}
+	pthread_mutex_unlock(&s->m);
+	return ok;
+}
+
 /* Leave write mode as count; caller holds s->m. */
 static void write_release(struct rwsem *s, int count, const char *what)
 {
