@@ -10,6 +10,7 @@
 #include <ghee/log.h>
 #include <ghee/sync.h>
 
+#include "backref.h"
 #include "block_group.h"
 #include "ctree.h"
 #include "data_copy.h"
@@ -177,5 +178,49 @@ int reloc_move_data(struct reloc *r)
 		data_copy_read_end(r->fs, &c[head]);	/* free its buffer */
 	for (i = 0; i < COPIERS; i++)
 		data_copy_free(&c[i]);
+	return ret;
+}
+
+/* Add the item a back-reference walk found (hit) as a target. */
+static int add_item_target(void *arg, const struct backref_hit *hit)
+{
+	struct reloc *r = arg;
+	struct reloc_target *x;
+	int ret = backref_grow((void **)&r->targets, &r->targets_cap,
+			       r->ntargets, sizeof(*r->targets));
+
+	if (ret)
+		return ret;
+	x = &r->targets[r->ntargets++];
+	x->root = hit->root;
+	x->key.objectid = hit->ino;
+	x->key.type = BTRFS_EXTENT_DATA_KEY;
+	x->key.offset = hit->offset;
+	x->level = 0;
+	return 0;
+}
+
+/*
+ * The walk's targets for the batch's moved data (step 3): every file
+ * extent item naming one of the old extents, by tree and key, as the
+ * back-reference walker finds them (a normal ref searched in its tree, a
+ * shared ref's leaf read, and every tree reaching those leaves), so the
+ * walk reads only the paths to those leaves, not every tree. Run in the
+ * relocation commit after the batch settled: the extent tree holds
+ * every reference (trans_sem is the commit's).
+ */
+int reloc_data_targets(struct reloc *r)
+{
+	u32 i;
+	int ret = 0;
+
+	r->ntargets = 0;
+	for (i = 0; i < r->data_moves.n && ret == 0; i++)
+		ret = backref_data(r->fs, r->data_moves.v[i].old,
+				   BACKREF_CURRENT, BACKREF_TRANS_HELD |
+				   BACKREF_IGNORE_OFFSET, add_item_target, r,
+				   NULL);
+	if (ret == 0)
+		reloc_targets_sort(r);
 	return ret;
 }

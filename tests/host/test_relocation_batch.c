@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <ghee/errno.h>
+#include <ghee/time.h>
 
 #include "../../fs/block_group.h"
 #include "../../fs/fs.h"
@@ -201,4 +202,48 @@ TEST(relocation, data_group_moves_in_batches_beside_a_writer)
 	}
 	CHECK_OK(sync_compare(e.fs));
 	CHECK_OK(env_close(&e));
+}
+
+/*
+ * A data batch reads only what reaches its extents: beside a file of
+ * 1 MiB in the top tree, many small subvolumes (a directory each: none
+ * names the group) add nothing to the blocks the relocation visits
+ * (the walk is aimed through the back-references, not run over every
+ * tree: before, each of them cost at least its root block). With
+ * GHEE_RELOC_TREES=N it makes N of them and prints the time, for the
+ * host-tool figure of issue 15.
+ */
+TEST(relocation, data_batch_reads_only_the_trees_naming_it)
+{
+	const char *s = getenv("GHEE_RELOC_TREES");
+	int ntrees = s ? atoi(s) : 200, i;
+	struct env e = { fault_dev_new(512ull << 20), NULL };
+	struct reloc_stats st;
+	uint64_t start, used, t0;
+	char name[48];
+
+	CHECK(e.dev);
+	CHECK_OK(fs_mkfs(fault_dev_blk(e.dev),
+			 &(struct fs_mkfs_opts){ NULL, 4096, 0, NULL }));
+	CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
+	CHECK_OK(put(e.fs, "/big", 0, MIB, 'b'));
+	for (i = 0; i < ntrees; i++) {
+		snprintf(name, sizeof(name), "/t%05d", i);
+		CHECK_OK(fs_subvol_create(e.fs, name));
+		snprintf(name, sizeof(name), "/t%05d/d", i);
+		CHECK_OK(fs_mkdir(e.fs, name, 0755));
+	}
+	CHECK_OK(fs_sync(e.fs));
+	bal_fullest_group(e.fs, BTRFS_BLOCK_GROUP_DATA, &start, &used);
+	CHECK(used >= MIB);
+	t0 = time_ns();
+	CHECK_OK(reloc_block_group(e.fs, start, NULL, NULL, &st));
+	printf("# %d trees: %llu commits, %llu blocks visited, %llu ms\n",
+	       ntrees, (unsigned long long)st.commits,
+	       (unsigned long long)st.blocks_seen,
+	       (unsigned long long)((time_ns() - t0) / 1000000));
+	CHECK(st.data_extents >= 1);
+	CHECK(st.blocks_seen <= 16);	/* the top tree's path to /big */
+	CHECK(reads_as(e.fs, "/big", MIB, 'b'));
+	CHECK_OK(env_umount_check(&e, 0));
 }
