@@ -48,8 +48,15 @@
  *     extent items naming its extents, each in the tree the
  *     back-reference walker found reaching it (relocation_data.c: a
  *     normal ref searched in its tree, a shared ref's leaf, and every
- *     tree above those leaves), and only those trees are walked. A batch
- *     costs a path per target, not a read of every tree.
+ *     tree above those leaves), and only those trees are walked. The
+ *     walker knows subvolume trees only: the root tree's items (an older
+ *     Linux's v1 free space cache files) are found from their refs
+ *     there, and the data relocation tree (an interrupted Linux
+ *     balance's copies; small) is walked whole (walked_whole). A batch
+ *     costs a path per target, not a read of every tree. A data batch
+ *     then checks that it rewrote as many file extent items as the moved extents
+ *     have references, and fails otherwise (rewrite_all): no reference
+ *     is left naming a freed address, whatever the walker missed.
  *     A copy keeps the old block's contents byte for byte but for its
  *     address and pointers, generation included: the block means what
  *     it meant, so sharing detection (last_snapshot), send's generation
@@ -225,7 +232,7 @@ static int rewrite_children(struct reloc *r, struct ctree_root *root,
 
 		if (i + 1 < n)
 			tb_node_key(b, i + 1, &next);
-		for (from = j, want = 0; j < ntg && (i + 1 == n ||
+		for (from = j, want = r->whole; j < ntg && (i + 1 == n ||
 		     key_cmp(&tg[j].key, &next) < 0); j++)
 			want |= tg[j].level < tb_level(b);
 		if (!seen && !want)
@@ -290,8 +297,10 @@ static void fix_block(struct reloc *r, struct tree_block *nb, const u64 *v)
 			u64 d = D_GET64(struct d_file_extent_item, fe,
 					disk_bytenr);
 
-			D_SET64(struct d_file_extent_item, fe, disk_bytenr,
-				remap_addr(&r->data, d));
+			u64 to = remap_addr(&r->data, d);
+
+			D_SET64(struct d_file_extent_item, fe, disk_bytenr, to);
+			r->data_items_fixed += to != d;
 		}
 	}
 }
@@ -411,8 +420,21 @@ static int rewrite(struct reloc *r, struct ctree_root *root,
 	return ret;
 }
 
-/* Rewrite tree root from its root block, toward targets tg[0..ntg);
- * *moved: its root block moved. */
+/*
+ * The trees a data batch walks whole: those that hold file extent items
+ * but are not subvolumes', whose data refs the back-reference walker
+ * does not follow. The root tree holds the free space cache files (v1)
+ * an older Linux wrote; the data relocation tree holds the copies of an
+ * interrupted Linux balance. Both are small.
+ */
+static int walked_whole(const struct reloc *r, u64 id)
+{
+	return r->is_data && (id == BTRFS_ROOT_TREE_OBJECTID ||
+			      id == BTRFS_DATA_RELOC_TREE_OBJECTID);
+}
+
+/* Rewrite tree root from its root block, toward targets tg[0..ntg)
+ * (everywhere when walked_whole); *moved: its root block moved. */
 static int rewrite_tree(struct reloc *r, struct ctree_root *root,
 			const struct reloc_target *tg, u32 ntg, int *moved)
 {
@@ -421,6 +443,7 @@ static int rewrite_tree(struct reloc *r, struct ctree_root *root,
 	int ret;
 
 	*moved = 0;
+	r->whole = walked_whole(r, root->objectid);
 	if (!ctree_root_exists(root))
 		return 0;
 	ret = ctree_read_root(root, &b);
@@ -565,8 +588,16 @@ static void tree_targets(const struct reloc *r, u64 id,
 	*n = end - lo;
 }
 
-/* Step 3: every tree holding a target; for a metadata batch then the
- * root tree and the chunk tree (only subvolume trees name data). */
+/*
+ * Step 3: every tree holding a target or walked whole, then the root
+ * tree (for a data batch when it holds a target), then for a metadata
+ * batch the chunk tree (it names no data).
+ * A data batch ends by counting: every reference to a moved extent is
+ * one file extent item, in one leaf, and each leaf is rewritten once, so
+ * the walk must have pointed exactly data_refs items at new addresses.
+ * Fewer: some tree's items would still name the old addresses, freed at
+ * this commit. The batch fails instead (EUCLEAN, the commit aborts).
+ */
 static int rewrite_all(struct reloc *r)
 {
 	struct fs_info *fs = r->fs;
@@ -579,7 +610,7 @@ static int rewrite_all(struct reloc *r)
 		struct ctree_root *live, tmp;
 
 		tree_targets(r, v[i].id, &tg, &nt);
-		if (r->is_data && nt == 0)
+		if (r->is_data && nt == 0 && !walked_whole(r, v[i].id))
 			continue;
 		live = live_root(fs, v[i].id);
 		if (!live) {
@@ -592,12 +623,19 @@ static int rewrite_all(struct reloc *r)
 			ret = trans_write_root_item(r->t, &tmp);
 	}
 	kfree(v);
-	if (ret == 0 && !r->is_data)
-		ret = rewrite_tree(r, &fs->tree_root, r->targets, r->ntargets,
-				   &moved);
+	tree_targets(r, BTRFS_ROOT_TREE_OBJECTID, &tg, &nt);
+	if (ret == 0 && (nt || !r->is_data))
+		ret = rewrite_tree(r, &fs->tree_root, tg, nt, &moved);
 	if (ret == 0 && !r->is_data)
 		ret = rewrite_tree(r, &fs->chunk_root, r->targets,
 				   r->ntargets, &moved);
+	if (ret == 0 && r->data_items_fixed != r->data_refs) {
+		pr_err("relocation: %llu references to the moved data, but "
+		       "the walk found %llu file extent items; refused",
+		       (unsigned long long)r->data_refs,
+		       (unsigned long long)r->data_items_fixed);
+		ret = -EUCLEAN;
+	}
 	return ret;
 }
 
@@ -823,6 +861,8 @@ static void reloc_reset(struct reloc *r)
 	r->block_moves.n = 0;
 	r->fixups.n = 0;
 	r->batch_bytes = 0;
+	r->data_refs = 0;
+	r->data_items_fixed = 0;
 }
 
 /*

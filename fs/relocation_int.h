@@ -56,6 +56,12 @@ struct reloc {
 	int more;			/* blocks are left after the batch */
 	struct u64map data;		/* moved data extents: old address
 					 * -> new */
+	u64 data_refs;			/* references to them (the extent
+					 * tree's counts before the walk) */
+	u64 data_items_fixed;		/* file extent items the walk
+					 * pointed at a new address */
+	int whole;			/* the tree being walked is walked
+					 * whole (rewrite_tree) */
 	struct u64map blocks;		/* every tree block visited -> its
 					 * new address, itself when
 					 * unchanged */
