@@ -79,10 +79,7 @@ static const struct ctree_root *current_root_of(struct walk *w,
 		return &fs->tree_root;
 	if (id == BTRFS_EXTENT_TREE_OBJECTID)
 		return &fs->extent_root;
-	spin_lock(&fs->subvol_lock);
-	for (s = fs->subvols; s && s->root.objectid != id; s = s->next)
-		;
-	spin_unlock(&fs->subvol_lock);
+	s = subvol_loaded(fs, id);
 	if (s && !rec->dead)
 		return &s->root;
 	ctree_root_init(tmp, fs, id, rec->bytenr, rec->generation,

@@ -12,6 +12,7 @@
 #include <ghee/blk.h>
 #include <ghee/sync.h>
 
+#include "../lib/u64map.h"
 #include "format.h"
 #include "tree_block.h"
 #include "volumes.h"
@@ -184,8 +185,13 @@ struct fs_info {
 	 * are immutable once added and freed at umount. [L subvol_lock;
 	 * subvol_first() starts a walk that needs no lock] */
 	struct subvol_root *subvols;
-	/* Protects subvols. Leaf lock: no other lock is taken under it, and
-	 * it is never held across I/O. */
+	/* The same entries by id (-> the struct subvol_root's address), for
+	 * lookups: thousands of snapshots make the list long. [L
+	 * subvol_lock] */
+	struct u64map subvol_ids;
+	/* Protects subvols and subvol_ids. Leaf among the filesystem's
+	 * locks: only kmalloc runs under it (subvol_ids grows), and it is
+	 * never held across I/O. */
 	struct spinlock subvol_lock;
 };
 

@@ -335,6 +335,7 @@ int fs_mount(struct blkdev *dev, unsigned flags, struct fs_info **out)
 		return -ENOMEM;
 	fs->dev = dev;
 	spin_init(&fs->subvol_lock, "subvols");
+	u64map_init(&fs->subvol_ids, 1);
 	rwsem_init(&fs->ns_lock, "ns_lock");
 	for (i = 0; i < FS_INODE_LOCKS; i++)
 		rwsem_init(&fs->inode_locks[i], "inode_lock");

@@ -28,8 +28,9 @@
  *     for trans_sem. relocation_data.c.
  *     A metadata group: the next batch of its tree blocks in address
  *     order, each with its level and first key (relocation_blocks.c).
- *  3. Every tree is walked from its root (the subvolume and other trees
- *     named by the root tree, then the root tree and the chunk tree). A
+ *  3. The trees are walked from their roots toward the batch's targets
+ *     (the subvolume and other trees named by the root tree, then, for a
+ *     metadata batch, the root tree and the chunk tree). A
  *     block changes when it lies in the group, points at a block that
  *     changed or (a leaf) at a moved data extent. A changed block that
  *     this transaction made is fixed in place; any other is copied to a
@@ -37,13 +38,25 @@
  *     remembered by address, so a block shared by N snapshots is visited
  *     and copied once and the N parents (themselves copied once) point at
  *     the one copy: sharing is kept and used space does not grow.
- *     For a metadata batch the walk only goes down the slots covering a
- *     batch block's first key above its level (children_to_visit): a
+ *     The walk only goes down the slots whose key range holds a
+ *     target's key, below the target's level (rewrite_children): a
  *     node's slot key is its child's first key, so in every tree holding
- *     a batch block (tree_check verifies that key on every read) the path
- *     to that key passes through each parent of it, and so through each
- *     block that must change. A batch costs a path per tree and block,
- *     not a read of every tree.
+ *     a target (tree_check verifies that key on every read) the path to
+ *     that key passes through each block above it, and so through each
+ *     block that must change. A metadata batch's targets are its blocks
+ *     (first key and level), in every tree. A data batch's are the file
+ *     extent items naming its extents, each in the tree the
+ *     back-reference walker found reaching it (relocation_data.c: a
+ *     normal ref searched in its tree, a shared ref's leaf, and every
+ *     tree above those leaves), and only those trees are walked. The
+ *     walker knows subvolume trees only: the root tree's items (an older
+ *     Linux's v1 free space cache files) are found from their refs
+ *     there, and the data relocation tree (an interrupted Linux
+ *     balance's copies; small) is walked whole (walked_whole). A batch
+ *     costs a path per target, not a read of every tree. A data batch
+ *     then checks that it rewrote as many file extent items as the moved extents
+ *     have references, and fails otherwise (rewrite_all): no reference
+ *     is left naming a freed address, whatever the walker missed.
  *     A copy keeps the old block's contents byte for byte but for its
  *     address and pointers, generation included: the block means what
  *     it meant, so sharing detection (last_snapshot), send's generation
@@ -93,6 +106,7 @@
  * group leaves memory under trans_sem for write and then alloc_lock.
  */
 #include <ghee/errno.h>
+#include <stdlib.h>
 
 #include <ghee/alloc.h>
 #include <ghee/log.h>
@@ -165,64 +179,74 @@ static int in_group(const struct reloc *r, u64 bytenr)
 /* ------------------------------------------------------------ trees */
 
 static int rewrite(struct reloc *r, struct ctree_root *root,
-		   struct tree_block *b, u64 *out);
+		   struct tree_block *b, const struct reloc_target *tg,
+		   u32 ntg, u64 *out);
 
-/*
- * Which children of node b the walk visits (want[i] set): every one for
- * a data group; for a metadata group's batch, those whose slot covers
- * the first key of a batch block below b's level, the only ones that
- * can lead to it (relocation_blocks.c).
- */
-static void children_to_visit(const struct reloc *r,
-			      const struct tree_block *b, u8 *want)
+static int target_cmp(const void *x, const void *y)
 {
-	u32 i, n = tb_nritems(b);
-	int slot;
+	const struct reloc_target *a = x, *b = y;
+	int c = key_cmp(&a->key, &b->key);
 
-	memset(want, r->is_data, n);
-	if (r->is_data)
-		return;
-	for (i = 0; i < r->ntargets; i++) {
-		const struct reloc_target *x = &r->targets[i];
-
-		if (x->level >= tb_level(b))
-			continue;
-		if (ctree_bin_search(b, &x->key, &slot) && slot-- == 0)
-			continue;	/* before b's keys: not below b */
-		want[slot] = 1;
-	}
+	if (a->root != b->root)
+		return a->root < b->root ? -1 : 1;
+	return c ? c : (int)a->level - (int)b->level;
 }
 
-/* New addresses of b's children (nodes) into v; *changed if any moved. */
-static int rewrite_children(struct reloc *r, struct ctree_root *root,
-			    struct tree_block *b, u64 *v, int *changed)
+/* Sort r's targets by (root, key): the order the walk splits them in. */
+void reloc_targets_sort(struct reloc *r)
 {
-	u32 i, n = tb_nritems(b);
-	u8 *want = kmalloc(n ? n : 1);
-	int ret = 0;
+	if (r->ntargets)	/* none: targets may be NULL */
+		qsort(r->targets, r->ntargets, sizeof(*r->targets),
+		      target_cmp);
+}
 
-	if (!want)
-		return -ENOMEM;
-	children_to_visit(r, b, want);
+/*
+ * New addresses of b's children (nodes) into v; *changed if any moved.
+ * tg[0..ntg): the targets in b's key range, sorted by key. The walk
+ * goes down child i only for those whose key lies in its slot's range
+ * [key i, key i + 1) and whose level is below b's: a node's slot key is
+ * its child's first key, so in every tree holding a target the path to
+ * its key passes through each block that must change (tree_check
+ * verifies that key on every read). Keys before b's first are not
+ * below b.
+ */
+static int rewrite_children(struct reloc *r, struct ctree_root *root,
+			    struct tree_block *b,
+			    const struct reloc_target *tg, u32 ntg, u64 *v,
+			    int *changed)
+{
+	u32 i, j = 0, from, n = tb_nritems(b);
+	struct key next;
+	int ret = 0, want;
+
+	if (n) {
+		tb_node_key(b, 0, &next);
+		while (j < ntg && key_cmp(&tg[j].key, &next) < 0)
+			j++;
+	}
 	for (i = 0; i < n && ret == 0; i++) {
 		u64 child = tb_node_blockptr(b, i);
 		/* visited from another tree sharing it: v[i] is its result */
 		int seen = !u64map_get(&r->blocks, child, &v[i]);
 		struct tree_block *c;
 
-		if (!seen && !want[i])
-			v[i] = child;	/* cannot lead to the batch */
-		if (!seen && want[i]) {
+		if (i + 1 < n)
+			tb_node_key(b, i + 1, &next);
+		for (from = j, want = r->whole; j < ntg && (i + 1 == n ||
+		     key_cmp(&tg[j].key, &next) < 0); j++)
+			want |= tg[j].level < tb_level(b);
+		if (!seen && !want)
+			v[i] = child;	/* cannot lead to a target */
+		if (!seen && want) {
 			ret = ctree_read_child(root, b, (int)i, &c);
 			if (ret)
 				break;
-			ret = rewrite(r, root, c, &v[i]);
+			ret = rewrite(r, root, c, tg + from, j - from, &v[i]);
 			tree_block_put(c);
 		}
 		if (v[i] != child)
 			*changed = 1;
 	}
-	kfree(want);
 	return ret;
 }
 
@@ -273,8 +297,10 @@ static void fix_block(struct reloc *r, struct tree_block *nb, const u64 *v)
 			u64 d = D_GET64(struct d_file_extent_item, fe,
 					disk_bytenr);
 
-			D_SET64(struct d_file_extent_item, fe, disk_bytenr,
-				remap_addr(&r->data, d));
+			u64 to = remap_addr(&r->data, d);
+
+			D_SET64(struct d_file_extent_item, fe, disk_bytenr, to);
+			r->data_items_fixed += to != d;
 		}
 	}
 }
@@ -367,7 +393,8 @@ static int write_changed(struct reloc *r, struct ctree_root *root,
  * *out is its address once fixed, b->start when nothing changed.
  */
 static int rewrite(struct reloc *r, struct ctree_root *root,
-		   struct tree_block *b, u64 *out)
+		   struct tree_block *b, const struct reloc_target *tg,
+		   u32 ntg, u64 *out)
 {
 	u32 n = tb_nritems(b);
 	u64 *v = NULL;
@@ -380,7 +407,7 @@ static int rewrite(struct reloc *r, struct ctree_root *root,
 		v = kmalloc((n ? n : 1) * sizeof(u64));
 		if (!v)
 			return -ENOMEM;
-		ret = rewrite_children(r, root, b, v, &changed);
+		ret = rewrite_children(r, root, b, tg, ntg, v, &changed);
 	} else if (leaf_changes(r, b)) {
 		changed = 1;
 	}
@@ -393,21 +420,36 @@ static int rewrite(struct reloc *r, struct ctree_root *root,
 	return ret;
 }
 
-/* Rewrite tree root from its root block; *moved: its root block moved. */
+/*
+ * The trees a data batch walks whole: those that hold file extent items
+ * but are not subvolumes', whose data refs the back-reference walker
+ * does not follow. The root tree holds the free space cache files (v1)
+ * an older Linux wrote; the data relocation tree holds the copies of an
+ * interrupted Linux balance. Both are small.
+ */
+static int walked_whole(const struct reloc *r, u64 id)
+{
+	return r->is_data && (id == BTRFS_ROOT_TREE_OBJECTID ||
+			      id == BTRFS_DATA_RELOC_TREE_OBJECTID);
+}
+
+/* Rewrite tree root from its root block, toward targets tg[0..ntg)
+ * (everywhere when walked_whole); *moved: its root block moved. */
 static int rewrite_tree(struct reloc *r, struct ctree_root *root,
-			int *moved)
+			const struct reloc_target *tg, u32 ntg, int *moved)
 {
 	struct tree_block *b;
 	u64 to;
 	int ret;
 
 	*moved = 0;
+	r->whole = walked_whole(r, root->objectid);
 	if (!ctree_root_exists(root))
 		return 0;
 	ret = ctree_read_root(root, &b);
 	if (ret)
 		return ret;
-	ret = rewrite(r, root, b, &to);
+	ret = rewrite(r, root, b, tg, ntg, &to);
 	if (ret == 0 && to != b->start) {
 		/* The copy keeps the old root block's generation and level. */
 		spin_lock(&root->lock);
@@ -521,31 +563,79 @@ int reloc_trees_left(struct fs_info *fs)
 	return ret < 0 ? ret : left;
 }
 
-/* Step 3: every tree, then the root tree and the chunk tree. */
+/* The targets in tree id: *tg[0..*n), empty when it holds none. A
+ * metadata batch's targets are in any tree. */
+static void tree_targets(const struct reloc *r, u64 id,
+			 const struct reloc_target **tg, u32 *n)
+{
+	u32 lo = 0, hi = r->ntargets, end;
+
+	*tg = r->targets;
+	*n = r->ntargets;
+	if (!r->is_data)
+		return;
+	while (lo < hi) {	/* the first of tree id or after */
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (r->targets[mid].root < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < r->ntargets && r->targets[end].root == id; end++)
+		;
+	*tg = r->targets + lo;
+	*n = end - lo;
+}
+
+/*
+ * Step 3: every tree holding a target or walked whole, then the root
+ * tree (for a data batch when it holds a target), then for a metadata
+ * batch the chunk tree (it names no data).
+ * A data batch ends by counting: every reference to a moved extent is
+ * one file extent item, in one leaf, and each leaf is rewritten once, so
+ * the walk must have pointed exactly data_refs items at new addresses.
+ * Fewer: some tree's items would still name the old addresses, freed at
+ * this commit. The batch fails instead (EUCLEAN, the commit aborts).
+ */
 static int rewrite_all(struct reloc *r)
 {
 	struct fs_info *fs = r->fs;
 	struct tree_ref *v = NULL;
-	u32 n = 0, i;
+	const struct reloc_target *tg;
+	u32 n = 0, nt, i;
 	int moved, ret = list_trees(r, &v, &n);
 
 	for (i = 0; i < n && ret == 0; i++) {
-		struct ctree_root *live = live_root(fs, v[i].id), tmp;
+		struct ctree_root *live, tmp;
 
+		tree_targets(r, v[i].id, &tg, &nt);
+		if (r->is_data && nt == 0 && !walked_whole(r, v[i].id))
+			continue;
+		live = live_root(fs, v[i].id);
 		if (!live) {
 			ctree_root_init(&tmp, fs, v[i].id, v[i].bytenr,
 					v[i].generation, v[i].level);
 			tmp.last_snapshot = v[i].last_snapshot;
 		}
-		ret = rewrite_tree(r, live ? live : &tmp, &moved);
+		ret = rewrite_tree(r, live ? live : &tmp, tg, nt, &moved);
 		if (ret == 0 && moved && !live)
 			ret = trans_write_root_item(r->t, &tmp);
 	}
 	kfree(v);
-	if (ret == 0)
-		ret = rewrite_tree(r, &fs->tree_root, &moved);
-	if (ret == 0)
-		ret = rewrite_tree(r, &fs->chunk_root, &moved);
+	tree_targets(r, BTRFS_ROOT_TREE_OBJECTID, &tg, &nt);
+	if (ret == 0 && (nt || !r->is_data))
+		ret = rewrite_tree(r, &fs->tree_root, tg, nt, &moved);
+	if (ret == 0 && !r->is_data)
+		ret = rewrite_tree(r, &fs->chunk_root, r->targets,
+				   r->ntargets, &moved);
+	if (ret == 0 && r->data_items_fixed != r->data_refs) {
+		pr_err("relocation: %llu references to the moved data, but "
+		       "the walk found %llu file extent items; refused",
+		       (unsigned long long)r->data_refs,
+		       (unsigned long long)r->data_items_fixed);
+		ret = -EUCLEAN;
+	}
 	return ret;
 }
 
@@ -689,6 +779,8 @@ static int relocate_in_commit(struct trans *t, void *arg)
 		ret = reloc_move_data(r);
 		if (ret == 0)
 			ret = trans_settle(t);
+		if (ret == 0)
+			ret = reloc_data_targets(r);
 	} else {
 		ret = reloc_next_blocks(r);
 	}
@@ -769,6 +861,8 @@ static void reloc_reset(struct reloc *r)
 	r->block_moves.n = 0;
 	r->fixups.n = 0;
 	r->batch_bytes = 0;
+	r->data_refs = 0;
+	r->data_items_fixed = 0;
 }
 
 /*

@@ -113,6 +113,7 @@ int reloc_next_blocks(struct reloc *r)
 		ret = describe(r, v[i], &r->targets[i]);
 	if (ret == 0) {
 		r->ntargets = n;
+		reloc_targets_sort(r);
 		if (n)
 			r->cursor = v[n - 1] + 1;
 	}

@@ -10,6 +10,7 @@
 #include <ghee/log.h>
 #include <ghee/sync.h>
 
+#include "backref_int.h"
 #include "block_group.h"
 #include "ctree.h"
 #include "data_copy.h"
@@ -177,5 +178,117 @@ int reloc_move_data(struct reloc *r)
 		data_copy_read_end(r->fs, &c[head]);	/* free its buffer */
 	for (i = 0; i < COPIERS; i++)
 		data_copy_free(&c[i]);
+	return ret;
+}
+
+/* Add a file extent item of tree root (key ino, offset) as a target. */
+static int add_target(struct reloc *r, u64 root, u64 ino, u64 offset)
+{
+	struct reloc_target *x;
+	int ret = backref_grow((void **)&r->targets, &r->targets_cap,
+			       r->ntargets, sizeof(*r->targets));
+
+	if (ret)
+		return ret;
+	x = &r->targets[r->ntargets++];
+	x->root = root;
+	x->key.objectid = ino;
+	x->key.type = BTRFS_EXTENT_DATA_KEY;
+	x->key.offset = offset;
+	x->level = 0;
+	return 0;
+}
+
+/* Add the item a back-reference walk found (hit) as a target. */
+static int add_item_target(void *arg, const struct backref_hit *hit)
+{
+	return add_target(arg, hit->root, hit->ino, hit->offset);
+}
+
+/*
+ * Add as targets the root tree's file extent items of inode ino naming
+ * extent bytenr: an older Linux's free space cache (v1) files, which
+ * the back-reference walker does not follow (it knows subvolume trees
+ * only).
+ */
+static int root_tree_targets(struct reloc *r, u64 bytenr, u64 ino)
+{
+	struct key k = { ino, BTRFS_EXTENT_DATA_KEY, 0 };
+	struct ctree_path p;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_ge(&r->fs->tree_root, &k, &p);
+	while (ret == 0) {
+		u32 size;
+		const u8 *fe = ctree_item_ptr(&p, &size);
+
+		ctree_item_key(&p, &k);
+		if (k.objectid != ino || k.type != BTRFS_EXTENT_DATA_KEY)
+			break;
+		if (D_GET8(struct d_file_extent_item, fe, type) !=
+		    BTRFS_FILE_EXTENT_INLINE &&
+		    D_GET64(struct d_file_extent_item, fe, disk_bytenr) ==
+		    bytenr)
+			ret = add_target(r, BTRFS_ROOT_TREE_OBJECTID, ino,
+					 k.offset);
+		if (ret == 0)
+			ret = ctree_next_item(&p);
+	}
+	ctree_path_release(&p);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * The targets of extent bytenr and its count of references: the root
+ * tree's items from its refs there, every other from the back-reference
+ * walker (a normal ref searched in its tree, a shared ref's leaf read,
+ * and every tree reaching those leaves).
+ */
+static int extent_targets(struct reloc *r, u64 bytenr)
+{
+	struct walk w = { 0 };
+	struct extent_info ei;
+	struct bref_list l = { 0 };
+	u32 i;
+	int ret;
+
+	w.fs = r->fs;
+	w.view = BACKREF_CURRENT;	/* the extent tree alone: w.t NULL */
+	ret = backref_collect_refs(&w, bytenr, &ei, &l);
+	if (ret == 0 && !ei.found)
+		ret = -EUCLEAN;
+	for (i = 0; i < l.n && ret == 0; i++) {
+		r->data_refs += (u64)l.v[i].count;
+		if (l.v[i].type == BTRFS_EXTENT_DATA_REF_KEY &&
+		    l.v[i].id == BTRFS_ROOT_TREE_OBJECTID)
+			ret = root_tree_targets(r, bytenr, l.v[i].ino);
+	}
+	kfree(l.v);
+	if (ret == 0)
+		ret = backref_data(r->fs, bytenr, BACKREF_CURRENT,
+				   BACKREF_TRANS_HELD | BACKREF_IGNORE_OFFSET,
+				   add_item_target, r, NULL);
+	return ret;
+}
+
+/*
+ * The walk's targets for the batch's moved data (step 3): every file
+ * extent item naming one of the old extents, by tree and key, so the
+ * walk reads only the paths to those leaves, not every tree; and their
+ * count of references (data_refs), which the walk must match. Run in the
+ * relocation commit after the batch settled: the extent tree holds
+ * every reference (trans_sem is the commit's).
+ */
+int reloc_data_targets(struct reloc *r)
+{
+	u32 i;
+	int ret = 0;
+
+	r->ntargets = 0;
+	for (i = 0; i < r->data_moves.n && ret == 0; i++)
+		ret = extent_targets(r, r->data_moves.v[i].old);
+	if (ret == 0)
+		reloc_targets_sort(r);
 	return ret;
 }

@@ -27,10 +27,17 @@ struct moved_list {
 	u32 n, cap;
 };
 
-/* A tree block of a metadata group's batch, as the walk finds it. */
+/*
+ * What the walk must reach (relocation.c, step 3): a tree block of a
+ * metadata group's batch, found in every tree by its first key and
+ * level; or, for a data batch, a file extent item naming a moved
+ * extent, found in tree root by its key at level 0. Kept sorted by
+ * (root, key): the walk hands each child the targets in its key range.
+ */
 struct reloc_target {
-	struct key key;		/* its first key */
-	u8 level;
+	u64 root;		/* data: the tree holding the item; 0: any */
+	struct key key;		/* the block's first key, or the item's */
+	u8 level;		/* 0 for an item */
 };
 
 /* One group's relocation; private to the task running it. */
@@ -39,14 +46,22 @@ struct reloc {
 	struct trans *t;
 	u64 start, end;			/* the group */
 	int is_data;			/* a data group */
-	struct reloc_target *targets;	/* a metadata group: the batch of
-					 * this commit (relocation_blocks.c) */
+	struct reloc_target *targets;	/* this commit's: the metadata
+					 * batch (relocation_blocks.c) or
+					 * the items naming the moved data
+					 * (relocation_data.c) */
 	u32 ntargets, targets_cap;
 	u64 cursor;			/* the next batch starts here */
 	u64 batch_bytes;		/* data bytes moved by this commit */
 	int more;			/* blocks are left after the batch */
 	struct u64map data;		/* moved data extents: old address
 					 * -> new */
+	u64 data_refs;			/* references to them (the extent
+					 * tree's counts before the walk) */
+	u64 data_items_fixed;		/* file extent items the walk
+					 * pointed at a new address */
+	int whole;			/* the tree being walked is walked
+					 * whole (rewrite_tree) */
 	struct u64map blocks;		/* every tree block visited -> its
 					 * new address, itself when
 					 * unchanged */
@@ -72,5 +87,7 @@ int reloc_scan_extents(struct reloc *r, u64 from, reloc_extent_fn fn,
 		       void *arg);
 int reloc_move_data(struct reloc *r);
 int reloc_next_blocks(struct reloc *r);
+int reloc_data_targets(struct reloc *r);
+void reloc_targets_sort(struct reloc *r);
 
 #endif

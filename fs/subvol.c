@@ -6,8 +6,8 @@
  * entry whose location is (id, ROOT_ITEM, -1).
  *
  * subvol_get() loads a subvolume's root once and keeps it on fs->subvols
- * until unmount; entries never change afterwards, so callers use them
- * without holding subvol_lock.
+ * (found by id in fs->subvol_ids) until unmount; entries never change
+ * afterwards, so callers use them without holding subvol_lock.
  */
 #include <ghee/errno.h>
 #include <stdio.h>
@@ -49,16 +49,16 @@ out:
 	return ret == 1 ? -ENOENT : ret;
 }
 
-/* Find a loaded subvolume. */
-static const struct subvol_root *find_loaded(struct fs_info *fs, u64 id)
+/* The loaded subvolume id, deleted or not, or NULL (not loaded). */
+const struct subvol_root *subvol_loaded(struct fs_info *fs, u64 id)
 {
-	const struct subvol_root *s;
+	u64 at;
+	int ret;
 
 	spin_lock(&fs->subvol_lock);
-	for (s = fs->subvols; s && s->root.objectid != id; s = s->next)
-		;
+	ret = u64map_get(&fs->subvol_ids, id, &at);
 	spin_unlock(&fs->subvol_lock);
-	return s;
+	return ret ? NULL : (const struct subvol_root *)(uintptr_t)at;
 }
 
 /*
@@ -120,11 +120,12 @@ int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out)
 {
 	const struct subvol_root *have;
 	struct subvol_root *s;
+	u64 at;
 	int ret;
 
 	if (!tree_check_is_subvol_tree(id))
 		return -ENOENT;
-	have = find_loaded(fs, id);
+	have = subvol_loaded(fs, id);
 	if (have && __atomic_load_n(&have->deleted, __ATOMIC_ACQUIRE))
 		return -ENOENT;
 	if (have) {
@@ -134,18 +135,24 @@ int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out)
 	ret = load_subvol(fs, id, &s);
 	if (ret)
 		return ret;
+	/* Another task may have loaded it meanwhile: the first one stays. */
 	spin_lock(&fs->subvol_lock);
-	for (have = fs->subvols; have; have = have->next)
-		if (have->root.objectid == id)
-			break;
-	if (!have) {
-		s->next = fs->subvols;
-		fs->subvols = s;
-		have = s;
-		s = NULL;
+	if (u64map_get(&fs->subvol_ids, id, &at) == 0) {
+		have = (const struct subvol_root *)(uintptr_t)at;
+	} else {
+		at = (u64)(uintptr_t)s;
+		ret = u64map_put(&fs->subvol_ids, id, &at);
+		if (ret == 0) {
+			s->next = fs->subvols;
+			fs->subvols = s;
+			have = s;
+			s = NULL;
+		}
 	}
 	spin_unlock(&fs->subvol_lock);
 	kfree(s);
+	if (ret)
+		return ret;
 	*out = have;
 	return 0;
 }
@@ -196,6 +203,7 @@ void subvol_free_all(struct fs_info *fs)
 		kfree(s);
 	}
 	fs->subvols = NULL;
+	u64map_free(&fs->subvol_ids);
 }
 
 /* Prepend "name/" (or just name when buf is empty) to the path in buf. */

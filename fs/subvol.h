@@ -27,6 +27,7 @@ struct subvol_root {
 };
 
 int subvol_get(struct fs_info *fs, u64 id, const struct subvol_root **out);
+const struct subvol_root *subvol_loaded(struct fs_info *fs, u64 id);
 struct subvol_root *subvol_first(struct fs_info *fs);
 int subvol_read_root_item(struct fs_info *fs, u64 id, u8 *item, u32 *size);
 void subvol_free_all(struct fs_info *fs);

@@ -16,11 +16,16 @@
 #include <string.h>
 
 #include <ghee/errno.h>
+#include <ghee/time.h>
 
 #include "../../fs/block_group.h"
+#include "../../fs/ctree_write.h"
+#include "../../fs/delayed_ref.h"
+#include "../../fs/extent_tree.h"
 #include "../../fs/fs.h"
 #include "../../fs/fs_info.h"
 #include "../../fs/relocation.h"
+#include "../../fs/transaction.h"
 #include "balance_fixture.h"
 #include "qgroup_env.h"
 #include "shim/fault_dev.h"
@@ -201,4 +206,134 @@ TEST(relocation, data_group_moves_in_batches_beside_a_writer)
 	}
 	CHECK_OK(sync_compare(e.fs));
 	CHECK_OK(env_close(&e));
+}
+
+/*
+ * A data batch reads only what reaches its extents: beside a file of
+ * 1 MiB in the top tree, many small subvolumes (a directory each: none
+ * names the group) add nothing to the blocks the relocation visits
+ * (the walk is aimed through the back-references, not run over every
+ * tree: before, each of them cost at least its root block). With
+ * GHEE_RELOC_TREES=N it makes N of them and prints the time, for the
+ * host-tool figure of issue 15.
+ */
+TEST(relocation, data_batch_reads_only_the_trees_naming_it)
+{
+	const char *s = getenv("GHEE_RELOC_TREES");
+	int ntrees = s ? atoi(s) : 200, i;
+	struct env e = { fault_dev_new(512ull << 20), NULL };
+	struct reloc_stats st;
+	uint64_t start, used, t0;
+	char name[48];
+
+	CHECK(e.dev);
+	CHECK_OK(fs_mkfs(fault_dev_blk(e.dev),
+			 &(struct fs_mkfs_opts){ NULL, 4096, 0, NULL }));
+	CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
+	CHECK_OK(put(e.fs, "/big", 0, MIB, 'b'));
+	for (i = 0; i < ntrees; i++) {
+		snprintf(name, sizeof(name), "/t%05d", i);
+		CHECK_OK(fs_subvol_create(e.fs, name));
+		snprintf(name, sizeof(name), "/t%05d/d", i);
+		CHECK_OK(fs_mkdir(e.fs, name, 0755));
+	}
+	CHECK_OK(fs_sync(e.fs));
+	bal_fullest_group(e.fs, BTRFS_BLOCK_GROUP_DATA, &start, &used);
+	CHECK(used >= MIB);
+	t0 = time_ns();
+	CHECK_OK(reloc_block_group(e.fs, start, NULL, NULL, &st));
+	printf("# %d trees: %llu commits, %llu blocks visited, %llu ms\n",
+	       ntrees, (unsigned long long)st.commits,
+	       (unsigned long long)st.blocks_seen,
+	       (unsigned long long)((time_ns() - t0) / 1000000));
+	CHECK(st.data_extents >= 1);
+	CHECK(st.blocks_seen <= 16);	/* the top tree's path to /big */
+	CHECK(reads_as(e.fs, "/big", MIB, 'b'));
+	CHECK_OK(env_umount_check(&e, 0));
+}
+
+#define CACHE_INO 300	/* a free space cache inode of the root tree */
+
+/*
+ * In a commit: a free space cache file (v1) as an older Linux keeps it,
+ * a file extent item of inode CACHE_INO in the root tree naming a new
+ * 64 KiB data extent, referenced from tree 1. *arg: the extent's start.
+ */
+static int add_cache_file(struct trans *t, void *arg)
+{
+	u64 *start = arg, len = 64 << 10;
+	struct key k = { CACHE_INO, BTRFS_EXTENT_DATA_KEY, 0 };
+	struct dref_key rk = { 0 };
+	u8 fe[sizeof(struct d_file_extent_item)] = { 0 };
+	int ret = extent_alloc_data_whole(t, len, start);
+
+	if (ret)
+		return ret;
+	D_SET64(struct d_file_extent_item, fe, generation, t->transid);
+	D_SET64(struct d_file_extent_item, fe, ram_bytes, len);
+	D_SET8(struct d_file_extent_item, fe, type, BTRFS_FILE_EXTENT_REG);
+	D_SET64(struct d_file_extent_item, fe, disk_bytenr, *start);
+	D_SET64(struct d_file_extent_item, fe, disk_num_bytes, len);
+	D_SET64(struct d_file_extent_item, fe, num_bytes, len);
+	rk.bytenr = *start;
+	rk.type = BTRFS_EXTENT_DATA_REF_KEY;
+	rk.root = BTRFS_ROOT_TREE_OBJECTID;
+	rk.owner = CACHE_INO;
+	ret = delayed_ref_alloc(t, &rk, len, 1, 0);
+	return ret ? ret : ctree_insert_item(t, &t->fs->tree_root, &k, fe,
+					     sizeof(fe));
+}
+
+/* The address the root tree's cache file item names, or 0. */
+static u64 cache_file_addr(struct fs_info *fs)
+{
+	struct key k = { CACHE_INO, BTRFS_EXTENT_DATA_KEY, 0 };
+	struct ctree_path p;
+	u64 at = 0;
+	u32 size;
+
+	ctree_path_init(&p);
+	if (ctree_search_ge(&fs->tree_root, &k, &p) == 0) {
+		ctree_item_key(&p, &k);
+		if (k.objectid == CACHE_INO && k.type == BTRFS_EXTENT_DATA_KEY)
+			at = D_GET64(struct d_file_extent_item,
+				     ctree_item_ptr(&p, &size), disk_bytenr);
+	}
+	ctree_path_release(&p);
+	return at;
+}
+
+/*
+ * The back-reference walker follows data refs in subvolume trees only,
+ * so the aimed data batch finds the root tree's file extent items (an
+ * older Linux's v1 free space cache files) from their refs: moving the
+ * group, the cache file's item names the copy and btrfs check is clean
+ * (an item left naming the freed extent fails it). Linux's real v1
+ * image: tests/interop/balance_v1.sh.
+ */
+TEST(relocation, root_tree_file_extent_item_moves_with_its_data)
+{
+	struct env e = { fault_dev_new(256ull << 20), NULL };
+	struct reloc_stats st;
+	const struct block_group *bg;
+	u64 start, group, at;
+
+	CHECK(e.dev);
+	CHECK_OK(fs_mkfs(fault_dev_blk(e.dev),
+			 &(struct fs_mkfs_opts){ NULL, 4096, 0, NULL }));
+	CHECK_OK(fs_mount(fault_dev_blk(e.dev), 0, &e.fs));
+	CHECK_OK(put(e.fs, "/big", 0, MIB, 'b'));
+	CHECK_OK(trans_commit_with(e.fs, add_cache_file, &start, 0));
+	CHECK_EQ(cache_file_addr(e.fs), start);
+	mutex_lock(&e.fs->alloc_lock);
+	bg = bg_lookup(e.fs, start);
+	group = bg ? bg->start : 0;
+	mutex_unlock(&e.fs->alloc_lock);
+	CHECK(group != 0);
+	CHECK_OK(reloc_block_group(e.fs, group, NULL, NULL, &st));
+	at = cache_file_addr(e.fs);
+	CHECK(at != 0 && at != start);
+	CHECK(!group_exists(e.fs, group));
+	CHECK(reads_as(e.fs, "/big", MIB, 'b'));
+	CHECK_OK(env_umount_check(&e, 0));
 }
