@@ -6,8 +6,8 @@
 # extent items naming extents in the data block groups. ghee balances
 # every data group; then btrfs check and ghee's fsck must find it clean,
 # every cache file item of the root tree must name a new address (a data
-# batch walks the root tree whole: the back-reference walker follows data
-# refs in subvolume trees only), and Linux must read every file as
+# batch finds them from their refs in tree 1: the back-reference walker
+# follows data refs in subvolume trees only), and Linux must read every file as
 # before, with no btrfs error. The host's kernel (6.18) writes no v1
 # cache, hence the QEMU one.
 #
