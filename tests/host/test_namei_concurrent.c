@@ -47,6 +47,16 @@ static void hold_read(uint64_t off, size_t len, void *arg)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* The task's call returned err: say so to the waiting test. */
+static void held_done(struct held *h, int err)
+{
+	pthread_mutex_lock(&h->lock);
+	h->err = err;
+	h->done = 1;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
 static void *held_unlink(void *arg)
 {
 	struct held *h = arg;
@@ -55,11 +65,7 @@ static void *held_unlink(void *arg)
 	fault_dev_on_read(hold_read, h);
 	err = fs_unlink(h->fs, "/b/x");
 	fault_dev_on_read(NULL, NULL);
-	pthread_mutex_lock(&h->lock);
-	h->err = err;
-	h->done = 1;
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->lock);
+	held_done(h, err);
 	return NULL;
 }
 
@@ -69,11 +75,7 @@ static void *create_in_a(void *arg)
 	struct fs_ino ino;
 	int err = fs_create(h->fs, "/a/y", 0644, &ino);
 
-	pthread_mutex_lock(&h->lock);
-	h->err = err;
-	h->done = 1;
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->lock);
+	held_done(h, err);
 	return NULL;
 }
 
