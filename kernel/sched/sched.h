@@ -124,6 +124,10 @@ void preempt_disable(void);
  * are on. */
 void preempt_enable(void);
 
+/* Pages held by freed task stacks kept for reuse (task.c), for
+ * allocator leak checks. */
+uint64_t task_stack_cache_pages(void);
+
 /* Make the boot flow the idle task of CPU 0 and take the timer tick. */
 void sched_init(void);
 /* Make c's idle task (c->idle, from task_create_idle) the running task

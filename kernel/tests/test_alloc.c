@@ -117,6 +117,7 @@ static void stress(int (*fn)(void *arg))
 {
 	struct task *t[ALLOC_TASKS_MAX];
 	uint64_t total, free_before, free_after, tables = paging_table_pages();
+	uint64_t cached = task_stack_cache_pages();
 	int i, n = 2 * nr_cpus;
 
 	alloc_bad = 0;
@@ -130,11 +131,13 @@ static void stress(int (*fn)(void *arg))
 		if (t[i])
 			task_join(t[i]);
 	/* An ended task's stack and struct go back once its CPU has
-	 * switched away from it, which may be a moment after the join; a
-	 * new stack's guard page may have split a 2 MiB mapping for good. */
+	 * switched away from it, which may be a moment after the join,
+	 * or into the stack cache; a new stack's guard page may have split
+	 * a 2 MiB mapping for good. */
 	for (i = 0; i < 1000; i++) {
 		page_alloc_stats(&total, &free_after);
 		free_after += paging_table_pages() - tables;
+		free_after += task_stack_cache_pages() - cached;
 		if (free_after == free_before)
 			break;
 		msleep(1);

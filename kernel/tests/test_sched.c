@@ -351,30 +351,61 @@ KTEST(sched, tasks_spread_over_cpus)
 }
 
 #define CHURN_TASKS	4
-#define CHURN_ROUNDS	40
+#define CHURN_ROUNDS	20
+#define CHURN_BATCH	8	/* children alive at once, per churn task */
 
 static int nothing_fn(void *arg)
 {
 	return (int)(uintptr_t)arg;
 }
 
-/* Create and join children: stacks come and go, their guard pages are
- * unmapped and mapped again, with a TLB shootdown each time. */
+/* Create and join children, CHURN_BATCH at a time: with CHURN_TASKS
+ * churning, more stacks are alive at once than the stack cache keeps, so
+ * stacks come and go through it and past it (guard pages unmapped, with
+ * a TLB shootdown, and mapped again) on every CPU at once. */
 static int churn_fn(void *arg)
 {
-	int i, bad = 0;
+	struct task *c[CHURN_BATCH];
+	int i, j, bad = 0;
 
 	(void)arg;
 	for (i = 0; i < CHURN_ROUNDS; i++) {
-		struct task *c = task_create("t_child", nothing_fn,
-					     (void *)(uintptr_t)i,
-					     TASK_PRIO_BACKGROUND);
-
-		if (!c)
-			return -1;
-		bad |= task_join(c) != i;
+		for (j = 0; j < CHURN_BATCH; j++)
+			c[j] = task_create("t_child", nothing_fn,
+					   (void *)(uintptr_t)j,
+					   TASK_PRIO_BACKGROUND);
+		for (j = 0; j < CHURN_BATCH; j++)
+			bad |= !c[j] || task_join(c[j]) != j;
 	}
 	return bad;
+}
+
+/* An ended task's stack is kept, and the next task takes it instead of
+ * unmapping a new guard page. */
+KTEST(sched, ended_task_stack_is_reused)
+{
+	struct task *t = task_create("t_child", nothing_fn, NULL,
+				     TASK_PRIO_NORMAL);
+	/* below the cache's size now: t took a stack from it, or it was
+	 * empty */
+	uint64_t before = task_stack_cache_pages(), kept = before;
+	int i;
+
+	KEXPECT(t != NULL);
+	if (!t)
+		return;
+	KEXPECT_EQ(task_join(t), 0);
+	/* freed once its CPU has switched away from it */
+	for (i = 0; i < 1000 && kept <= before; i++) {
+		msleep(1);
+		kept = task_stack_cache_pages();
+	}
+	KEXPECT(kept > before);
+	t = task_create("t_child", nothing_fn, NULL, TASK_PRIO_NORMAL);
+	KEXPECT(t != NULL);
+	KEXPECT(task_stack_cache_pages() < kept);
+	if (t)
+		KEXPECT_EQ(task_join(t), 0);
 }
 
 KTEST(sched, task_churn_on_all_cpus)

@@ -175,6 +175,10 @@ int paging_set_present(void *page, int present)
 	*pte = present ? a | PTE_P | PTE_W | PTE_NX : a;
 	invlpg(page);
 	spin_unlock_irqrestore(&paging_lock, flags);
-	smp_tlb_shootdown(page);
+	/* Only a page taken away needs the other CPUs told: x86 caches no
+	 * translation of a page that is not present, so none can hold a
+	 * stale one of a page made present. */
+	if (!present)
+		smp_tlb_shootdown(page);
 	return 0;
 }
