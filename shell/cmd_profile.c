@@ -14,9 +14,18 @@
  *          800   39.92  crc32c_sw
  *                         <- csum_data ...
  *
+ *   top waits (tasks asleep, innermost first):
+ *      slept ms     sleeps  chain
+ *       1603.412       310  completion_take
+ *                             <- volumes_read_end ...
+ *
  * Function rows count the samples whose interrupted instruction was in
  * the function (self time); with the last row they add up to every
  * sample. Chains are the frame-pointer call chains, PROFILE_DEPTH deep.
+ * Waits are where tasks slept while the profile ran, by the time they
+ * slept there (summed over the tasks: it can pass the profile's length),
+ * from the function that went to sleep out: the disk reads, locks and
+ * commits that a CPU profile shows only as idle time.
  * The profile goes to the command's output, after CMD's own.
  */
 #include <errno.h>
@@ -33,6 +42,7 @@
 
 #define TOP_FUNCS	20	/* function rows printed */
 #define TOP_CHAINS	5	/* call chains printed */
+#define TOP_WAITS	8	/* wait chains printed */
 
 /* One function's self samples. */
 struct func_count {
@@ -52,6 +62,14 @@ static int by_samples(const void *a, const void *b)
 {
 	uint64_t x = ((const struct profile_chain *)a)->samples;
 	uint64_t y = ((const struct profile_chain *)b)->samples;
+
+	return x > y ? -1 : x < y;
+}
+
+static int by_ns(const void *a, const void *b)
+{
+	uint64_t x = ((const struct profile_chain *)a)->ns;
+	uint64_t y = ((const struct profile_chain *)b)->ns;
 
 	return x > y ? -1 : x < y;
 }
@@ -107,21 +125,47 @@ static int print_funcs(struct profile_result *r)
 	return 0;
 }
 
+/* The functions of c after the first, one a line under it, indent
+ * columns in. */
+static void print_callers(const struct profile_chain *c, int indent)
+{
+	int d;
+
+	for (d = 1; d < c->depth; d++)
+		con_printf("%*s<- %s\n", indent, "", c->func[d]);
+}
+
 static void print_chains(struct profile_result *r)
 {
 	size_t i;
-	int d;
 
 	qsort(r->chains, r->nr_chains, sizeof(*r->chains), by_samples);
 	con_printf("\ntop call chains (innermost first):\n"
 		   "   samples       %%  chain\n");
 	for (i = 0; i < r->nr_chains && i < TOP_CHAINS; i++) {
-		const struct profile_chain *c = &r->chains[i];
+		print_share(r->chains[i].samples, r->samples);
+		con_printf("%s\n", r->chains[i].func[0]);
+		print_callers(&r->chains[i], 22);
+	}
+}
 
-		print_share(c->samples, r->samples);
-		con_printf("%s\n", c->func[0]);
-		for (d = 1; d < c->depth; d++)
-			con_printf("%22s<- %s\n", "", c->func[d]);
+static void print_waits(struct profile_result *r)
+{
+	size_t i;
+
+	qsort(r->waits, r->nr_waits, sizeof(*r->waits), by_ns);
+	con_printf("\ntop waits (tasks asleep, innermost first), %llu lost:\n"
+		   "   slept ms     sleeps  chain\n",
+		   (unsigned long long)r->waits_lost);
+	for (i = 0; i < r->nr_waits && i < TOP_WAITS; i++) {
+		const struct profile_chain *c = &r->waits[i];
+
+		con_printf("%7llu.%03llu %10llu  %s\n",
+			   (unsigned long long)(c->ns / 1000000),
+			   (unsigned long long)(c->ns / 1000 % 1000),
+			   (unsigned long long)c->samples,
+			   c->depth ? c->func[0] : "[unknown]");
+		print_callers(c, 24);
 	}
 }
 
@@ -134,13 +178,15 @@ static int report(struct profile_result *r)
 		   (unsigned long long)(r->ns / 1000000000),
 		   (unsigned long long)(r->ns / 1000000 % 1000),
 		   (unsigned long long)r->lost);
-	if (!r->samples)
-		return 0;
-	if (print_funcs(r) < 0) {
-		con_eprintf("profile: out of memory for the report\n");
-		return -ENOMEM;
+	if (r->samples) {
+		if (print_funcs(r) < 0) {
+			con_eprintf("profile: out of memory for the report\n");
+			return -ENOMEM;
+		}
+		print_chains(r);
 	}
-	print_chains(r);
+	if (r->nr_waits)
+		print_waits(r);
 	return 0;
 }
 

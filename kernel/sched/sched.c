@@ -82,6 +82,7 @@
 #include <string.h>
 
 #include <ghee/console.h>
+#include <ghee/profile.h>
 #include <ghee/time.h>
 
 #include "../arch/x86_64/arch.h"
@@ -261,6 +262,8 @@ static void __schedule(int preempt)
 
 void schedule(void)
 {
+	struct profile_wait w;
+
 	if (preempt_count() != 0)
 		panic("schedule: task %s sleeps holding a spinlock "
 		      "(preempt_count %d)", current_task()->name,
@@ -268,7 +271,9 @@ void schedule(void)
 	if (!irqs_enabled())
 		panic("schedule: task %s sleeps with interrupts off",
 		      current_task()->name);
+	profile_wait_begin(&w);
 	__schedule(0);
+	profile_wait_end(&w);
 }
 
 void schedule_final(void)

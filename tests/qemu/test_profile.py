@@ -3,8 +3,9 @@ known busy command (sha256sum of a file) names the hash's block function
 as the busiest, its function rows add up to every sample (100%), a call
 chain leads back through sha256sum's command, and the idle CPU shows as
 the idle loop; `profile -s` at a raised rate sees a busy background task;
-a second profile while one runs is refused; bad arguments print the
-usage and start nothing."""
+a command that sleeps shows where and how long among the waits; a second
+profile while one runs is refused; bad arguments print the usage and
+start nothing."""
 import os
 import re
 
@@ -14,6 +15,27 @@ IMG_DIR = os.path.join(ROOT, "build/tests/profile")
 HEADER = re.compile(r"^profile: (\d+) samples, (\d+) CPUs? at (\d+) Hz "
                     r"for \d+\.\d{3} s, (\d+) lost$", re.M)
 ROW = re.compile(r"^\s*(\d+)\s+(\d+)\.(\d\d)  (\S.*)$")
+WAITS = re.compile(r"^top waits \(tasks asleep, innermost first\), "
+                   r"(\d+) lost:\n   slept ms     sleeps  chain$", re.M)
+WAIT_ROW = re.compile(r"^\s*(\d+)\.(\d{3})\s+(\d+)  (\S.*)$")
+
+
+def parse_waits(out):
+    """The waits section of a report in out: [[ms slept, sleeps, name,
+    caller, ...]]."""
+    m = WAITS.search(out)
+    assert m, out
+    waits = []
+    for line in out[m.end():].split("\n")[1:]:
+        r = WAIT_ROW.match(line)
+        if r:
+            waits.append([int(r.group(1)) + int(r.group(2)) / 1000,
+                          int(r.group(3)), r.group(4)])
+        elif line.strip().startswith("<- "):
+            waits[-1].append(line.strip()[3:])
+        else:
+            break
+    return waits
 
 
 def parse(out):
@@ -22,7 +44,8 @@ def parse(out):
     m = HEADER.search(out)
     assert m, out
     head = [int(x) for x in m.groups()]
-    lines = out[m.end():].split("\n")
+    w = WAITS.search(out, m.end())
+    lines = out[m.end():w.start() if w else len(out)].split("\n")
     assert lines[1].split() == ["samples", "%", "function"], out
     funcs, chains, i = [], [], 2
     while i < len(lines) and lines[i]:
@@ -85,6 +108,23 @@ def test_background_task_at_raised_rate(ctx):
     assert "spin_fn" in [f[2] for f in funcs[:3]], funcs
     assert all(c[-1] == "task_entry" for c in chains
                if c[1] != "sched_idle"), chains
+    g.send("poweroff\n")
+    assert g.wait_exit() == 0
+
+
+def test_sleep_is_a_wait(ctx):
+    g = ctx.guest()
+    g.boot()
+    out = g.cmd("profile sleep 300")
+    head, funcs, chains = parse(out)
+    check_sums(head, funcs)
+    # the CPU was idle (but for a tick or two of the shell's own); the
+    # wait says what the command waited for
+    assert funcs[0][2] == "sched_idle" and funcs[0][1] >= 9000, funcs
+    waits = parse_waits(out)
+    slept = [w for w in waits if w[2:4] == ["task_sleep_ns", "cmd_sleep"]]
+    assert len(slept) == 1, waits
+    assert 300 <= slept[0][0] < 2000, slept
     g.send("poweroff\n")
     assert g.wait_exit() == 0
 
