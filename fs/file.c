@@ -11,30 +11,8 @@
  * the next (zero_up_to), not the whole buffer first, so each byte is
  * written once.
  *
- * Regular extents are read in whole sectors. The whole sectors of the
- * caller's buffer are read straight into it, as pieces of READ_PIECE
- * bytes with up to READ_DEPTH of them in flight, across the extents of a
- * leaf: while the disk reads the later pieces, of this extent and the
- * next ones, the first one's checksums are looked up and its sectors
- * checked, so the disk and the checksums (crc32c in software under TCG)
- * work at the same time. Pieces are finished in file order, and an
- * extent is judged (checksum failure reported, or moved: below) once
- * its last piece is, so an error names the first bad sector of the read.
- * Before the walk moves to another leaf, or reads an item another way,
- * every piece in flight is finished. A small-extent file (mkfs.btrfs
- * --rootdir writes 1 MiB extents) kept at most one extent in flight
- * before, and the CPU waited on the disk at each extent's start. Nothing
- * is read ahead past the caller's buffer, so each call starts with the
- * checksums waiting for the first piece and ends with the disk idle
- * while the last is checked: sequential readers read in large calls
- * (shell/cmd_fs.c: 8 MiB). A part that is not whole sectors of the
- * buffer (an unaligned start, the file's last sector) goes through a
- * bounce buffer, one request at a time. Each sector is
- * checked against the csum tree (unless the inode is NODATASUM); after an
- * error the caller's buffer holds undefined bytes. A bad sector is re-read
- * from the other copy when the chunk is DUP; if no copy matches, the read
- * fails with -EIO and an error naming the subvolume, inode and file
- * offset.
+ * Regular extents are read in whole sectors, many requests in flight,
+ * each sector checked against its checksum (file_read_disk.c).
  *
  * A compressed extent (compress.c) is read whole: its compressed bytes
  * (inline, or the disk extent's disk_num_bytes, checked against the csum
@@ -90,80 +68,18 @@
 #include "compress.h"
 #include "csum.h"
 #include "csum_type.h"
+#include "file_read.h"
 #include "fs.h"
 #include "fs_info.h"
 #include "internal.h"
 #include "subvol.h"
 #include "volumes.h"
 
-#define READ_CHUNK (1024u * 1024)	/* bounce buffer bytes */
-#define READ_PIECE (256u * 1024)	/* bytes per request read straight */
-#define READ_DEPTH 16		/* of them in flight (4 MiB: the caller's
-				 * buffer, no memory of ours) */
 #define AHEAD_DEPTH 4		/* compressed extents read ahead */
-#define EXTENT_MOVED 2	/* read_extent: its item was repointed, read again */
 #define S_IFMT_ 0170000
 #define S_IFREG_ 0100000
 #define S_IFDIR_ 0040000
 #define S_IFLNK_ 0120000
-
-/* A sector that failed its checksum, reported only once its extent is
- * known not to have moved (check_moved). */
-struct bad_sector {
-	int set;		/* a failure is recorded */
-	int missing;		/* no checksum (else a mismatch) */
-	u64 file_off, logical;	/* where */
-	u8 want[BTRFS_CSUM_SIZE], got[BTRFS_CSUM_SIZE];	/* a mismatch */
-};
-
-/* The item a piece belongs to, checked (check_moved) once its last
- * piece is verified: the key offset and body in the leaf copy in hand. */
-struct piece_item {
-	u64 ext_off;
-	const u8 *fe;
-	u32 size;
-};
-
-/* A piece of read_pieces in flight: a request straight into the
- * caller's buffer. */
-struct read_piece {
-	struct volumes_read_req req;
-	u64 logical, file_off;	/* where it reads from, for the file */
-	u8 *dst;
-	u32 n;			/* bytes */
-	int last;		/* the last piece of its item */
-	struct piece_item item;	/* fe NULL: none */
-};
-
-/* One fs_read call in progress. */
-struct file_read {
-	struct fs_info *fs;
-	struct fs_ino ino;
-	const struct ctree_root *root;	/* the file's tree */
-	u64 moves;		/* fs->extent_moves before the leaf in hand
-				 * was searched */
-	u64 filled;		/* file offset: the caller's bytes before it
-				 * hold data or zeros (zero_up_to) */
-	struct bad_sector bad;	/* the last checksum failure */
-	int datasum;		/* verify data checksums */
-	u8 *bounce;		/* READ_CHUNK bytes */
-	struct read_piece *ring;	/* READ_DEPTH pieces in flight, oldest
-					 * at head (read_pieces) */
-	u32 head, count;
-	int item_ret;		/* the failure so far of the item whose
-				 * pieces are at the head */
-	u64 moved_off;		/* the key offset of the item piece_pop
-				 * found moved */
-	u8 *sums;		/* expected csum per sector of the chunk
-				 * being checked, fs->csum_size bytes each */
-	u8 *present;		/* sums[i] valid */
-	u8 *comp;		/* compressed bytes of one extent,
-				 * COMPRESS_MAX_RAM; allocated at the first
-				 * compressed extent */
-	u8 *ram;		/* its uncompressed bytes, COMPRESS_MAX_RAM */
-	struct read_ahead *ahead;	/* allocated at the first compressed
-					 * disk extent */
-};
 
 /* The compressed disk extents of the leaf in hand read ahead (ahead_fill):
  * a ring of reads in flight, oldest first, each for one item. */
@@ -174,264 +90,6 @@ struct read_ahead {
 	u8 *buf[AHEAD_DEPTH];	/* its bytes, COMPRESS_MAX_RAM each */
 	struct volumes_read_req req[AHEAD_DEPTH];
 };
-
-/* Re-read sector i of the chunk at logical (held at buf) from other
- * copies; 0 if good. */
-static int repair_sector(struct file_read *r, u8 *buf, u64 logical, u32 i,
-			 int copies)
-{
-	u32 ss = r->fs->sectorsize;
-	u8 *sec = buf + (u64)i * ss;
-	u8 got[BTRFS_CSUM_SIZE];
-	int m;
-
-	for (m = 1; m < copies; m++) {
-		if (volumes_read(r->fs, logical + (u64)i * ss, m, sec, ss))
-			continue;
-		csum_data(r->fs, sec, ss, got);
-		if (!memcmp(got, r->sums + (u64)i * r->fs->csum_size,
-			    r->fs->csum_size)) {
-			pr_warn("data at logical %llu: copy 1 bad, used copy "
-				"%d", (unsigned long long)(logical +
-							   (u64)i * ss), m + 1);
-			return 0;
-		}
-	}
-	return -EIO;
-}
-
-/* Record a checksum failure of the sector at logical (file offset
- * file_off): missing, or want against got. */
-static void note_bad(struct file_read *r, int missing, u64 file_off,
-		     u64 logical, const u8 *want, const u8 *got)
-{
-	r->bad.set = 1;
-	r->bad.missing = missing;
-	r->bad.file_off = file_off;
-	r->bad.logical = logical;
-	if (!missing) {
-		memcpy(r->bad.want, want, r->fs->csum_size);
-		memcpy(r->bad.got, got, r->fs->csum_size);
-	}
-}
-
-/* Log the recorded checksum failure. */
-static void report_bad(const struct file_read *r)
-{
-	char want_hex[2 * BTRFS_CSUM_SIZE + 1], got_hex[sizeof(want_hex)];
-
-	if (r->bad.missing) {
-		pr_err("subvolume %llu inode %llu offset %llu: no data "
-		       "checksum for logical %llu",
-		       (unsigned long long)r->ino.root,
-		       (unsigned long long)r->ino.ino,
-		       (unsigned long long)r->bad.file_off,
-		       (unsigned long long)r->bad.logical);
-		return;
-	}
-	csum_hex(r->bad.want, r->fs->csum_size, want_hex);
-	csum_hex(r->bad.got, r->fs->csum_size, got_hex);
-	pr_err("data checksum mismatch: subvolume %llu inode %llu offset "
-	       "%llu (logical %llu): stored 0x%s, computed 0x%s",
-	       (unsigned long long)r->ino.root, (unsigned long long)r->ino.ino,
-	       (unsigned long long)r->bad.file_off,
-	       (unsigned long long)r->bad.logical, want_hex, got_hex);
-}
-
-/* Check the n sectors of the chunk read from logical into buf against
- * r->sums (csum_lookup filled them); a failure is recorded (note_bad),
- * not yet logged: the data may have moved. */
-static int verify_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
-			u64 file_off)
-{
-	u32 ss = r->fs->sectorsize, cs = r->fs->csum_size, i;
-	int copies = volumes_num_copies(r->fs, logical);
-
-	for (i = 0; i < n; i++) {
-		u8 got[BTRFS_CSUM_SIZE];
-
-		if (!r->present[i]) {
-			note_bad(r, 1, file_off + (u64)i * ss,
-				 logical + (u64)i * ss, NULL, NULL);
-			return -EIO;
-		}
-		csum_data(r->fs, buf + (u64)i * ss, ss, got);
-		if (!memcmp(got, r->sums + (u64)i * cs, cs) ||
-		    !repair_sector(r, buf, logical, i, copies))
-			continue;
-		note_bad(r, 0, file_off + (u64)i * ss, logical + (u64)i * ss,
-			 r->sums + (u64)i * cs, got);
-		return -EIO;
-	}
-	return 0;
-}
-
-/*
- * Finish the read req of the n bytes (sector multiple, at most READ_CHUNK)
- * at logical into buf, started by volumes_read_start, and verify them:
- * the checksums are looked up while the disk reads. ret is the caller's
- * error so far: the read is still waited for (buf is in use), nothing
- * more is done.
- */
-static int finish_chunk(struct file_read *r, struct volumes_read_req *req,
-			u8 *buf, u64 logical, u32 n, u64 file_off, int ret)
-{
-	u32 ss = r->fs->sectorsize;
-	int ret2;
-
-	if (ret == 0 && r->datasum)
-		ret = csum_lookup(r->fs, logical, n / ss, r->sums, r->present);
-	ret2 = volumes_read_end(r->fs, req);
-	ret = ret ? ret : ret2;
-	if (ret == 0 && r->datasum)
-		ret = verify_chunk(r, buf, logical, n / ss, file_off);
-	return ret;
-}
-
-static int check_moved(struct file_read *r, u64 ext_off, const u8 *fe,
-		       u32 size, int ret);
-
-/*
- * Finish the oldest piece in flight: verify it and, when it is the last
- * of an item, judge the item (check_moved). 0, EXTENT_MOVED (the item's
- * key offset in r->moved_off) or <0. A piece without an item returns its
- * own result.
- */
-static int piece_pop(struct file_read *r)
-{
-	struct read_piece *p = &r->ring[r->head];
-	int ret;
-
-	r->head = (r->head + 1) % READ_DEPTH;
-	r->count--;
-	r->item_ret = finish_chunk(r, &p->req, p->dst, p->logical, p->n,
-				   p->file_off, r->item_ret);
-	if (p->item.fe && !p->last)
-		return 0;
-	ret = r->item_ret;
-	r->item_ret = 0;
-	if (!p->item.fe || ret == -ECANCELED)
-		return ret;
-	ret = check_moved(r, p->item.ext_off, p->item.fe, p->item.size, ret);
-	r->bad.set = 0;
-	return ret;
-}
-
-/* Finish every piece in flight, in order. ret is the caller's failure
- * so far: after one (or the first of the pieces') the rest are only
- * waited for, as their buffers are in use. Returns the first failure. */
-static int pieces_finish(struct file_read *r, int ret)
-{
-	int ret2;
-
-	while (r->count) {
-		if (ret)
-			r->item_ret = -ECANCELED;
-		ret2 = piece_pop(r);
-		if (ret == 0)
-			ret = ret2;
-	}
-	r->item_ret = 0;
-	return ret;
-}
-
-/* A piece of item could not be started (ret): judge the items before,
- * then this one, as if its read had failed. */
-static int start_failed(struct file_read *r, const struct piece_item *item,
-			int ret)
-{
-	int ret2 = pieces_finish(r, 0);
-
-	return ret2 ? ret2 : check_moved(r, item->ext_off, item->fe,
-					 item->size, ret);
-}
-
-/*
- * Start reading the len bytes (sector multiple) at logical straight into
- * dst, as pieces of READ_PIECE with up to READ_DEPTH of them in flight:
- * when the ring is full the oldest is finished first (piece_pop), so the
- * disk reads the later pieces, of this extent and the next ones, while
- * it is checked. item (or NULL) is judged after its last piece. 0, or
- * the failure of a finished piece (the caller then finishes the rest).
- */
-static int read_pieces(struct file_read *r, u64 logical, u64 len, u8 *dst,
-		       u64 file_off, const struct piece_item *item)
-{
-	u64 issued = 0;
-	int ret = 0;
-
-	while (ret == 0 && issued < len) {
-		struct read_piece *p;
-		u32 n = len - issued > READ_PIECE ? READ_PIECE :
-			(u32)(len - issued);
-
-		if (r->count == READ_DEPTH)
-			ret = piece_pop(r);
-		if (ret)
-			break;
-		p = &r->ring[(r->head + r->count) % READ_DEPTH];
-		ret = volumes_read_start(r->fs, logical + issued, 0,
-					 dst + issued, n, &p->req);
-		if (ret && item)
-			return start_failed(r, item, ret);
-		if (ret)
-			break;
-		p->logical = logical + issued;
-		p->n = n;
-		p->dst = dst + issued;
-		p->file_off = file_off + issued;
-		issued += n;
-		p->last = issued == len;
-		p->item = item ? *item : (struct piece_item){ 0, NULL, 0 };
-		r->count++;
-	}
-	return ret;
-}
-
-/*
- * Copy len bytes of the disk extent data at logical address `logical` into
- * dst. file_off is the file offset of `logical`, for messages. Whole
- * sectors go straight into dst (read_pieces); the bounce buffer takes the
- * rest.
- */
-static int read_disk(struct file_read *r, u64 logical, u64 len, u8 *dst,
-		     u64 file_off)
-{
-	u32 ss = r->fs->sectorsize;
-
-	while (len) {
-		u64 start = logical & ~(u64)(ss - 1);
-		u32 skip = (u32)(logical - start);
-		u64 want = skip + len, whole = len & ~(u64)(ss - 1);
-		u32 n = want > READ_CHUNK ? READ_CHUNK :
-			(u32)((want + ss - 1) & ~(u64)(ss - 1));
-		u64 take = n - skip < len ? n - skip : len;
-		struct volumes_read_req req;
-		int ret;
-
-		if (skip == 0 && whole) {
-			ret = read_pieces(r, logical, whole, dst, file_off,
-					  NULL);
-			ret = pieces_finish(r, ret);
-			take = whole;
-		} else {
-			ret = volumes_read_start(r->fs, start, 0, r->bounce, n,
-						 &req);
-			if (ret == 0)
-				ret = finish_chunk(r, &req, r->bounce, start, n,
-						   file_off - skip, 0);
-			if (ret == 0)
-				memcpy(dst, r->bounce + skip, take);
-		}
-		if (ret)
-			return ret;
-		dst += take;
-		logical += take;
-		file_off += take;
-		len -= take;
-	}
-	return 0;
-}
 
 /* Whether extent item fe is plain or compressed the ways btrfs defines
  * (not encrypted or otherwise encoded). */
@@ -516,7 +174,7 @@ static void ahead_fill(struct file_read *r, const struct tree_block *leaf,
 	a->next = s;
 }
 
-/* Wait for the oldest read ahead, dropping it; ret as finish_chunk. */
+/* Wait for the oldest read ahead, dropping it; ret as read_finish_chunk. */
 static int ahead_pop(struct file_read *r, u64 disk, u64 d_len, u64 ext_off,
 		     int ret)
 {
@@ -525,8 +183,8 @@ static int ahead_pop(struct file_read *r, u64 disk, u64 d_len, u64 ext_off,
 
 	a->head = (a->head + 1) % AHEAD_DEPTH;
 	a->count--;
-	return finish_chunk(r, &a->req[i], a->buf[i], disk, (u32)d_len,
-			    ext_off, ret);
+	return read_finish_chunk(r, &a->req[i], a->buf[i], disk,
+				 (u32)d_len, ext_off, ret);
 }
 
 /* Wait for every read ahead still in flight (a walk ends or fails). */
@@ -637,8 +295,8 @@ static int item_changed(struct file_read *r, u64 ext_off, const u8 *fe,
  * read"): EXTENT_MOVED when the item was repointed meanwhile and must be
  * read again, else ret (a failure logged).
  */
-static int check_moved(struct file_read *r, u64 ext_off, const u8 *fe,
-		       u32 size, int ret)
+int read_check_moved(struct file_read *r, u64 ext_off, const u8 *fe,
+		     u32 size, int ret)
 {
 	u64 now = __atomic_load_n(&r->fs->extent_moves, __ATOMIC_ACQUIRE);
 	int moved;
@@ -653,7 +311,7 @@ static int check_moved(struct file_read *r, u64 ext_off, const u8 *fe,
 		return EXTENT_MOVED;
 	}
 	if (ret == -EIO && r->bad.set)
-		report_bad(r);
+		read_report_bad(r);
 	return ret;
 }
 
@@ -671,7 +329,7 @@ static void zero_up_to(struct file_read *r, u8 *buf, u64 off, u64 to)
 /*
  * Copy the part of one extent item (key offset ext_off, body fe of size
  * bytes, at slot of its leaf) that overlaps [off, off + len) into buf
- * (which maps file offset off). 0, EXTENT_MOVED (check_moved) or <0.
+ * (which maps file offset off). 0, EXTENT_MOVED (read_check_moved) or <0.
  */
 static int read_extent(struct file_read *r, u32 slot, u64 ext_off,
 		       const u8 *fe, u32 size, u64 off, u64 len, u8 *buf)
@@ -719,7 +377,7 @@ static int read_extent(struct file_read *r, u32 slot, u64 ext_off,
 	}
 	/* The rest is read here and now: the items before are judged
 	 * first, in file order. */
-	ret = pieces_finish(r, 0);
+	ret = read_pieces_finish(r, 0);
 	if (ret)
 		return ret;
 	r->bad.set = 0;
@@ -749,7 +407,7 @@ static int read_extent(struct file_read *r, u32 slot, u64 ext_off,
 	}
 	if (type == BTRFS_FILE_EXTENT_INLINE)
 		return ret;	/* the bytes were in the leaf copy */
-	return check_moved(r, ext_off, fe, size, ret);
+	return read_check_moved(r, ext_off, fe, size, ret);
 }
 
 /*
@@ -788,13 +446,13 @@ static int read_leaf(struct file_read *r, const struct tree_block *leaf,
 	}
 	/* The pieces' items are in this leaf: judge them now (1 is no
 	 * failure: past the range). */
-	ret2 = pieces_finish(r, ret == 1 ? 0 : ret);
+	ret2 = read_pieces_finish(r, ret == 1 ? 0 : ret);
 	ret = ret2 ? ret2 : ret;
 	ahead_drain(r);
 	return ret;
 }
 
-/* Take the move count before searching a leaf (check_moved). */
+/* Take the move count before searching a leaf (read_check_moved). */
 static void note_moves(struct file_read *r)
 {
 	r->moves = __atomic_load_n(&r->fs->extent_moves, __ATOMIC_ACQUIRE);
@@ -936,7 +594,7 @@ int file_read_stored(struct fs_info *fs, struct fs_ino ino, int datasum,
 	if (ret == 0)
 		ret = read_disk(&r, logical, len, dst, file_off);
 	if (ret == -EIO && r.bad.set)
-		report_bad(&r);
+		read_report_bad(&r);
 	file_read_free(&r);
 	return ret;
 }
