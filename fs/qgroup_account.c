@@ -83,6 +83,10 @@ struct qgroup_ext {
 	u64 bytenr, num_bytes;
 	u8 level;		/* tree block level */
 	u8 is_data;
+	/* Allocated in this transaction (its head inserted the extent
+	 * item): no extent was there at the last commit, as a range freed
+	 * stays pinned until the commit after (trans_pin). */
+	u8 is_new;
 };
 
 /* A sorted set of subvolume ids reaching an extent (in a table). */
@@ -423,7 +427,7 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e,
 	ctree_path_init(&p);
 	ret = tree_block_read(a->fs, e->bytenr, &exp, &b);
 	for (i = 0; ret == 0 && i < tb_nritems(b); i++) {
-		struct qgroup_ext c = { 0, 0, 0, 0 };
+		struct qgroup_ext c = { 0, 0, 0, 0, 0 };
 		struct key k;
 		const u8 *d;
 
@@ -503,7 +507,9 @@ static int account_queue(struct acct *a)
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
-		ret = roots_of(a->at_commit, &e, &raw);
+		/* a new extent's set at the commit roots is empty: no walk */
+		raw = 0;
+		ret = e.is_new ? 0 : roots_of(a->at_commit, &e, &raw);
 		if (ret == 0)
 			ret = snap_adjust(a, e.bytenr, raw, &old);
 		if (ret == 0)
@@ -542,7 +548,7 @@ static int queue_batch(struct acct *a, u64 start, u64 *next)
 	ctree_path_init(&p);
 	for (ret = ctree_search_ge(&a->fs->extent_root, &k, &p); ret == 0;
 	     ret = ctree_next_item(&p)) {
-		struct qgroup_ext e = { 0, 0, 0, 0 };
+		struct qgroup_ext e = { 0, 0, 0, 0, 0 };
 		const u8 *d;
 		u32 size;
 
@@ -687,6 +693,7 @@ int qgroup_record_head(struct trans *t, const struct dref_head *h)
 	e->num_bytes = h->num_bytes;
 	e->level = h->level;
 	e->is_data = (u8)h->is_data;
+	e->is_new = (u8)h->must_insert;
 	return 0;
 }
 
