@@ -29,7 +29,10 @@
  * included: the old set at the commit roots (BACKREF_COMMIT, the last
  * commit), the new one at the current roots (BACKREF_CURRENT: the
  * commit's own state, nothing pending). Roots being dropped by the
- * cleaner still reach what it has not dropped and count.
+ * cleaner still reach what it has not dropped and count. An extent
+ * this transaction allocated has no set at the commit roots, and one
+ * whose last reference it dropped none at the current roots (a freed
+ * range stays pinned until the commit): neither is walked in that view.
  *
  * Cost (issues 13 and 16): thousands of snapshots share each leaf, so
  * the sets are large, but few are distinct. Each set is held once in a
