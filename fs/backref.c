@@ -417,6 +417,7 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 		k = rec->drop;
 	while (!done) {
 		u32 i, nr;
+		int added = 0;
 
 		ret = backref_view_search(w, rec, r->id, &k, &q);
 		if (ret)
@@ -424,7 +425,10 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 		leaf = q.leaf;
 		slot = q.slot;
 		nr = tb_nritems(leaf);
-		for (i = (u32)slot; i < nr; i++) {
+		/* Past the first item of the ref, the leaf's items are
+		 * looked at only for where the ref's items end: when that
+		 * is in this leaf the next leaf is not searched. */
+		for (i = (u32)slot; i < nr && ret == 0; i++) {
 			const u8 *fe = tb_item_data(leaf, i);
 
 			tb_item_key(leaf, i, &k);
@@ -433,11 +437,11 @@ static int search_data_ref(struct walk *w, const struct bref *r,
 				done = 1;
 				break;
 			}
-			if (fitem_points_at(leaf, i, ei->bytenr) &&
+			if (!added && fitem_points_at(leaf, i, ei->bytenr) &&
 			    k.offset - D_GET64(struct d_file_extent_item, fe,
 					       offset) == r->offset) {
 				ret = leaf_add(w, leaf, ei->bytenr);
-				break;
+				added = 1;
 			}
 		}
 		tb_item_key(leaf, nr - 1, &k);

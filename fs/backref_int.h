@@ -49,6 +49,9 @@ struct root_recs {
 	struct u64map idx;	/* tree id -> index in v */
 };
 
+/* Trees whose last leaf found a cache keeps (see leaf_hint). */
+#define BACKREF_HINTS 4
+
 /*
  * What walks in one view remember across walks (backref_cache.c): the
  * set of subvolume trees reaching each tree block resolved so far (an
@@ -62,6 +65,15 @@ struct backref_cache {
 	struct rootsets *rs;	/* the sets named by sets' ids */
 	struct u64map sets;	/* tree block -> set id in rs */
 	struct root_recs roots;
+	/* The leaf the last search of each of a few trees found
+	 * (backref_view_search): the extents counted one after another
+	 * mostly have their items, and their extent items, in the leaf
+	 * the one before them had. */
+	struct leaf_hint {
+		u64 id;		/* the tree searched */
+		struct tree_block *leaf;	/* kept (keep_block), or NULL */
+	} hints[BACKREF_HINTS];
+	u32 next_hint;		/* the slot the next new tree takes */
 };
 
 /* One file extent item pointing at the extent. */
@@ -122,6 +134,7 @@ int backref_get_root(struct walk *w, u64 id, const struct root_rec **out);
 int backref_collect_refs(struct walk *w, u64 bytenr, struct extent_info *ei,
 			 struct bref_list *l);
 void backref_roots_reset(struct root_recs *r);
+void backref_hints_reset(struct backref_cache *c);
 int backref_cache_set(const struct backref_cache *c, u64 bytenr, u32 *id);
 int backref_cache_put_set(struct backref_cache *c, u64 bytenr, u32 id);
 

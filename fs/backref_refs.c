@@ -105,6 +105,59 @@ static int keep_block(const struct walk *w, struct tree_block *b,
 	return 0;
 }
 
+/* Forget the leaves cache c keeps as hints. */
+void backref_hints_reset(struct backref_cache *c)
+{
+	u32 i;
+
+	for (i = 0; i < BACKREF_HINTS; i++) {
+		if (c->hints[i].leaf)
+			tree_block_put(c->hints[i].leaf);
+		c->hints[i].leaf = NULL;
+	}
+}
+
+/* The hint slot of tree id in c: its own, or the one it is to take. */
+static struct leaf_hint *hint_slot(struct backref_cache *c, u64 id)
+{
+	u32 i;
+
+	for (i = 0; i < BACKREF_HINTS; i++)
+		if (c->hints[i].leaf && c->hints[i].id == id)
+			return &c->hints[i];
+	return &c->hints[c->next_hint++ % BACKREF_HINTS];
+}
+
+/*
+ * Answer a GE or LE search for k from h, the leaf the last search of
+ * the same tree in the same view found, when k lies within its keys:
+ * the items of a tree's leaves lie in key order, every item below the
+ * leaf's first key in a leaf to its left and every item above its last
+ * in one to its right, so the first item >= k and the last item <= k
+ * are both in h, where the search would go. The view does not change
+ * while the cache holds h (backref_cache.c). Returns 1 when answered.
+ */
+static int hint_answer(const struct leaf_hint *h, u64 id,
+		       const struct key *k, struct view_q *q)
+{
+	u32 n = h->leaf && h->id == id ? tb_nritems(h->leaf) : 0;
+	struct key first, last;
+	int slot;
+
+	if (!n)
+		return 0;
+	tb_item_key(h->leaf, 0, &first);
+	tb_item_key(h->leaf, n - 1, &last);
+	if (key_cmp(k, &first) < 0 || key_cmp(&last, k) < 0)
+		return 0;
+	/* not equal: slot is the first item above k, and first < k */
+	if (ctree_bin_search(h->leaf, k, &slot) && q->mode == VIEW_LE)
+		slot--;
+	q->slot = slot;
+	q->leaf = tree_block_get(h->leaf);
+	return 1;
+}
+
 /*
  * Search tree id of the walk's view for k, as q asks. rec: the tree's
  * root record (NULL for the root and extent trees). A leaf found is
@@ -120,17 +173,26 @@ int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 	const struct ctree_root *r = &tmp;
 	struct ctree_path p;
 	const struct tree_block *up;
+	struct leaf_hint *hint;
 	int ret;
 
 	w->st.searches++;
 	ctree_path_init(&p);
+	hint = w->cache && q->mode != VIEW_PARENT ?
+	       hint_slot(w->cache, id) : NULL;
 	if (w->view == BACKREF_COMMIT) {
 		down_read(&fs->commit_root_sem);
 		if (fs->generation != w->gen) {
 			up_read(&fs->commit_root_sem);
 			return -EAGAIN;
 		}
+		if (hint && hint_answer(hint, id, k, q)) {
+			up_read(&fs->commit_root_sem);
+			return 0;
+		}
 		walk_commit_root(w, rec, id, &tmp);
+	} else if (hint && hint_answer(hint, id, k, q)) {
+		return 0;
 	} else {
 		r = current_root_of(w, rec, id, &tmp);
 	}
@@ -150,6 +212,12 @@ int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 		if (ret == 0) {
 			q->slot = p.slots[0];
 			ret = keep_block(w, p.nodes[0], &q->leaf);
+		}
+		if (ret == 0 && hint) {
+			if (hint->leaf)
+				tree_block_put(hint->leaf);
+			hint->id = id;
+			hint->leaf = tree_block_get(q->leaf);
 		}
 	}
 	ctree_path_release(&p);

@@ -517,8 +517,10 @@ static int update_extent(struct trans *t, struct dref_head *h)
 	}
 	if (ret == 0 && h->set_flags && refs)
 		ret = set_flags(t, &ek, h->set_flags);
-	if (ret == 0 && h->nrefs && refs == 0)
+	if (ret == 0 && h->nrefs && refs == 0) {
 		ret = remove_extent(t, h);
+		qgroup_record_gone(t, h);
+	}
 	return ret;
 }
 

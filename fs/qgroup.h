@@ -132,6 +132,7 @@ int qgroup_snapshot_created(struct trans *t, u64 src, u64 id,
 
 /* qgroup_account.c */
 int qgroup_record_head(struct trans *t, const struct dref_head *h);
+void qgroup_record_gone(struct trans *t, const struct dref_head *h);
 int qgroup_account_commit(struct trans *t);
 
 #endif

@@ -29,7 +29,10 @@
  * included: the old set at the commit roots (BACKREF_COMMIT, the last
  * commit), the new one at the current roots (BACKREF_CURRENT: the
  * commit's own state, nothing pending). Roots being dropped by the
- * cleaner still reach what it has not dropped and count.
+ * cleaner still reach what it has not dropped and count. An extent
+ * this transaction allocated has no set at the commit roots, and one
+ * whose last reference it dropped none at the current roots (a freed
+ * range stays pinned until the commit): neither is walked in that view.
  *
  * Cost (issues 13 and 16): thousands of snapshots share each leaf, so
  * the sets are large, but few are distinct. Each set is held once in a
@@ -83,6 +86,14 @@ struct qgroup_ext {
 	u64 bytenr, num_bytes;
 	u8 level;		/* tree block level */
 	u8 is_data;
+	/* Allocated in this transaction (its head inserted the extent
+	 * item): no extent was there at the last commit, as a range freed
+	 * stays pinned until the commit after (trans_pin). */
+	u8 is_new;
+	/* Its last reference went in this transaction (its head deleted
+	 * the extent item): nothing reaches it at the current roots, as
+	 * nothing can take its range before the commit (trans_pin). */
+	u8 is_gone;
 };
 
 /* A sorted set of subvolume ids reaching an extent (in a table). */
@@ -423,7 +434,7 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e,
 	ctree_path_init(&p);
 	ret = tree_block_read(a->fs, e->bytenr, &exp, &b);
 	for (i = 0; ret == 0 && i < tb_nritems(b); i++) {
-		struct qgroup_ext c = { 0, 0, 0, 0 };
+		struct qgroup_ext c = { 0, 0, 0, 0, 0, 0 };
 		struct key k;
 		const u8 *d;
 
@@ -503,10 +514,14 @@ static int account_queue(struct acct *a)
 	for (i = 0; i < a->nq && ret == 0; i++) {
 		struct qgroup_ext e = a->queue[i];
 
-		ret = roots_of(a->at_commit, &e, &raw);
+		/* a new extent's set at the commit roots is empty: no walk */
+		raw = 0;
+		ret = e.is_new ? 0 : roots_of(a->at_commit, &e, &raw);
 		if (ret == 0)
 			ret = snap_adjust(a, e.bytenr, raw, &old);
-		if (ret == 0)
+		/* a gone extent's set at the current roots is empty */
+		new_ = 0;
+		if (ret == 0 && !e.is_gone)
 			ret = roots_of(a->at_current, &e, &new_);
 		/* a block no tree reaches is gone: its address may come
 		 * back as another block */
@@ -542,7 +557,7 @@ static int queue_batch(struct acct *a, u64 start, u64 *next)
 	ctree_path_init(&p);
 	for (ret = ctree_search_ge(&a->fs->extent_root, &k, &p); ret == 0;
 	     ret = ctree_next_item(&p)) {
-		struct qgroup_ext e = { 0, 0, 0, 0 };
+		struct qgroup_ext e = { 0, 0, 0, 0, 0, 0 };
 		const u8 *d;
 		u32 size;
 
@@ -687,7 +702,22 @@ int qgroup_record_head(struct trans *t, const struct dref_head *h)
 	e->num_bytes = h->num_bytes;
 	e->level = h->level;
 	e->is_data = (u8)h->is_data;
+	e->is_new = (u8)h->must_insert;
+	e->is_gone = 0;
 	return 0;
+}
+
+/*
+ * Record that the extent of head h, which qgroup_record_head recorded
+ * last, lost its last reference (extent_run_head, as the head deleted
+ * its extent item).
+ */
+void qgroup_record_gone(struct trans *t, const struct dref_head *h)
+{
+	struct qgroup_table *q = t->fs->qgroups;
+
+	if (q && q->next && q->ext[q->next - 1].bytenr == h->bytenr)
+		q->ext[q->next - 1].is_gone = 1;
 }
 
 /*

@@ -519,6 +519,38 @@ TEST(backref, plain_and_split_extents)
 	CHECK_OK(env_umount_check(&e, 0));
 }
 
+/* One ref whose items fill several leaves: a 1 MiB extent with every
+ * other block overwritten is pointed at by 128 items under one
+ * EXTENT_DATA_REF (count 128), over several leaves of 4 KiB. The walk
+ * reads on from the leaf of the first item until the items of the ref
+ * end, in a later leaf or in the same one (backref.c, search_data_ref),
+ * and finds all 128, also once a snapshot shares some of the leaves. */
+TEST(backref, one_refs_items_in_several_leaves)
+{
+	struct env e = { 0 };
+	struct hitv got = { 0 };
+	u64 x;
+	u32 ne, nb, i;
+
+	CHECK_OK(env_mkfs_mount(&e, 4096));
+	CHECK_OK(put(e.fs, "/a", 0, 1 << 20, 'a'));
+	CHECK_OK(fs_sync(e.fs));
+	for (i = 1; i < 256; i += 2)
+		CHECK_OK(put(e.fs, "/a", (u64)i * 4096, 4096, 'x'));
+	CHECK_OK(put(e.fs, "/b", 0, 4096, 'b'));	/* items after a's */
+	CHECK_OK(check_synced(e.fs, &ne, &nb));
+	CHECK_OK(file_extent(e.fs, "/a", &x));
+	CHECK_OK(backref_data(e.fs, x, BACKREF_CURRENT,
+			      BACKREF_IGNORE_OFFSET, collect, &got, NULL));
+	CHECK_EQ(got.n, 128);
+	free(got.v);
+	CHECK_OK(fs_subvol_snapshot(e.fs, "/", "/s", 0));
+	for (i = 0; i < 40; i += 2)	/* the snapshot's own first leaves */
+		CHECK_OK(put(e.fs, "/s/a", (u64)i * 4096, 4096, 'y'));
+	CHECK_OK(check_synced(e.fs, &ne, &nb));
+	CHECK_OK(env_umount_check(&e, 0));
+}
+
 /* A clone to a file offset below its source's extent offset: the data
  * ref's offset wraps below zero (as Linux's clone makes them), and the
  * walker must still find the item, in another tree than the source's
