@@ -4,9 +4,11 @@
  *
  * Writing never changes data in place: the sector-aligned range covering
  * the write is read (its partial first and last sectors), overlaid with the
- * new bytes, written to a newly allocated data extent (at most 1 MiB each),
- * checksummed into the csum tree, and pointed at by a new file extent item
- * after the old items of the range are cut away. The data write starts at
+ * new bytes, written in pieces of at most 1 MiB to a newly allocated data
+ * extent, checksummed into the csum tree, and pointed at by a new file
+ * extent item after the old items of the range are cut away. A piece that
+ * starts where the file's newest extent ends grows that extent instead,
+ * up to 128 MiB, when nothing else references it (file_grow.c). The data write starts at
  * once, without waiting (writeback.c: the extent was free in the committed
  * tree, so nothing committed is overwritten); the commit waits for it
  * before its flush and the superblock.
@@ -221,15 +223,19 @@ int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	return ret;
 }
 
-/* Write data (len bytes, sector multiple) as a new extent at file cs.
+/* Write data (len bytes, sector multiple) at file cs: into the extent
+ * ending there when it may grow (file_grow.c), else as a new extent.
  * *got is how much went in (less when space is fragmented). */
 static int write_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 			u64 cs, const u8 *data, u64 len, u64 *got,
 			u64 *freed)
 {
 	u64 start;
-	int ret = extent_alloc_data(w->t, len, &start, got);
+	int ret = file_grow_extent(w, root, ino, cs, data, len, got, freed);
 
+	if (ret <= 0)
+		return ret;
+	ret = extent_alloc_data(w->t, len, &start, got);
 	if (ret)
 		return ret;
 	return file_insert_extent(w, root, ino, cs, start, *got, *got, 0, *got,
