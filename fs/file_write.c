@@ -223,15 +223,16 @@ int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	return ret;
 }
 
-/* Write data (len bytes, sector multiple) at file cs: into the extent
- * ending there when it may grow (file_grow.c), else as a new extent.
- * *got is how much went in (less when space is fragmented). */
+/* Write data (len bytes, sector multiple) at file cs: with grow, into
+ * the extent ending there when it may grow (file_grow.c), else as a new
+ * extent. *got is how much went in (less when space is fragmented). */
 static int write_extent(struct wctx *w, struct ctree_root *root, u64 ino,
-			u64 cs, const u8 *data, u64 len, u64 *got,
+			u64 cs, const u8 *data, u64 len, int grow, u64 *got,
 			u64 *freed)
 {
 	u64 start;
-	int ret = file_grow_extent(w, root, ino, cs, data, len, got, freed);
+	int ret = grow ? file_grow_extent(w, root, ino, cs, data, len, got,
+					  freed) : 1;
 
 	if (ret <= 0)
 		return ret;
@@ -279,11 +280,13 @@ static int write_compressed(struct wctx *w, struct ctree_root *root,
 
 /*
  * Write one piece (len bytes, sector multiple) at file cs: compressed
- * when cc says so and it pays, else plain. *got is how much went in.
+ * when cc says so and it pays, else plain (grow: write_extent's). *got is
+ * how much went in.
  */
 static int write_piece(struct wctx *w, struct ctree_root *root, u64 ino,
 		       u64 cs, const u8 *data, u64 len,
-		       struct compress_ctl *cc, u64 *got, u64 *freed)
+		       struct compress_ctl *cc, int grow, u64 *got,
+		       u64 *freed)
 {
 	int ret = -E2BIG;
 
@@ -298,7 +301,8 @@ static int write_piece(struct wctx *w, struct ctree_root *root, u64 ino,
 	if (ret == 0)
 		*got = len;
 	else if (ret == -E2BIG || ret == -ENOSPC)
-		ret = write_extent(w, root, ino, cs, data, len, got, freed);
+		ret = write_extent(w, root, ino, cs, data, len, grow, got,
+				   freed);
 	return ret;
 }
 
@@ -387,8 +391,10 @@ static int fill_piece(struct wctx *w, struct ctree_root *root, u64 ino,
 /* Write [off, off + len) of ino, sector-aligned pieces of <= 1 MiB
  * (128 KiB when compressing, cc). A piece of whole sectors of buf is
  * written from buf; one with a partial sector is put together in a
- * buffer first (fill_piece). *nbytes and *done track the inode's bytes
- * and what was written. */
+ * buffer first (fill_piece). A piece after the first, or one that starts
+ * at the end of file, may grow the extent before it: only appends look
+ * for one (a random overwrite pays no lookup for it). *nbytes and *done
+ * track the inode's bytes and what was written. */
 static int write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		       u64 size, u64 off, const u8 *buf, u64 len,
 		       u64 *nbytes, u64 *done, struct compress_ctl *cc)
@@ -419,7 +425,8 @@ static int write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		if (ret == 0)
 			ret = write_piece(w, root, ino, cs,
 					  whole ? buf + (cs - off) : tmp,
-					  ce - cs, cc, &got, &freed);
+					  ce - cs, cc, cs > off || cs >= size,
+					  &got, &freed);
 		if (ret)
 			break;
 		*nbytes = *nbytes + got - freed;
