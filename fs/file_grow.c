@@ -1,7 +1,7 @@
 /*
  * Growing a file's newest data extent in place, so that appending writes
- * make extents of up to 128 MiB (Linux's BTRFS_MAX_EXTENT_SIZE for
- * uncompressed data, which its delayed allocation reaches) instead of
+ * make extents of up to BTRFS_MAX_EXTENT_SIZE (128 MiB, the most Linux's
+ * delayed allocation makes of uncompressed data) instead of
  * one extent per write call or per 1 MiB piece. Fewer extents cost fewer
  * extent items, back-references, free-space changes and file extent
  * items at the write, and make a reflink copy or a read of the file walk
@@ -46,8 +46,6 @@
 #include "writeback.h"
 #include "write_common.h"
 
-/* Longest data extent (Linux's BTRFS_MAX_EXTENT_SIZE). */
-#define GROW_MAX (128ULL << 20)
 #define FE ((u32)sizeof(struct d_file_extent_item))
 
 /* Whether file extent item fe (key offset ks) of this transaction points
@@ -68,7 +66,7 @@ static int whole_plain(const struct trans *t, const u8 *fe, u32 size)
 	       !D_GET64(struct d_file_extent_item, fe, offset) &&
 	       D_GET64(struct d_file_extent_item, fe, num_bytes) == dnb &&
 	       D_GET64(struct d_file_extent_item, fe, ram_bytes) == dnb &&
-	       dnb < GROW_MAX;
+	       dnb < BTRFS_MAX_EXTENT_SIZE;
 }
 
 /* Add add bytes to the three lengths of the item at (ino, ks). */
@@ -110,7 +108,7 @@ int file_grow_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 {
 	u8 fe[sizeof(struct d_file_extent_item)];
 	struct dref_key rk = { 0 };
-	u64 ks, disk, dnb, add;
+	u64 ks, disk, dnb, room, add;
 	u32 size;
 	int ret;
 
@@ -131,8 +129,8 @@ int file_grow_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	rk.offset = ks;
 	if (!delayed_ref_may_grow(w->t, &rk, dnb))
 		return 1;
-	ret = extent_alloc_data_at(w->t, disk + dnb,
-				   len < GROW_MAX - dnb ? len : GROW_MAX - dnb,
+	room = BTRFS_MAX_EXTENT_SIZE - dnb;
+	ret = extent_alloc_data_at(w->t, disk + dnb, len < room ? len : room,
 				   &add);
 	if (ret)
 		return ret;

@@ -8,10 +8,10 @@
  * extent, checksummed into the csum tree, and pointed at by a new file
  * extent item after the old items of the range are cut away. A piece that
  * starts where the file's newest extent ends grows that extent instead,
- * up to 128 MiB, when nothing else references it (file_grow.c). The data write starts at
- * once, without waiting (writeback.c: the extent was free in the committed
- * tree, so nothing committed is overwritten); the commit waits for it
- * before its flush and the superblock.
+ * up to 128 MiB, when nothing else references it (file_grow.c). The data
+ * write starts at once, without waiting (writeback.c: the extent was free
+ * in the committed tree, so nothing committed is overwritten); the commit
+ * waits for it before its flush and the superblock.
  *
  * Cutting a range out of a file extent item (file_drop_range) keeps its
  * back-reference arithmetic exact (reference, "Splitting a data extent"):
