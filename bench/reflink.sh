@@ -8,7 +8,8 @@
 # `cp --reflink=always` does, since the guest's busybox cp cannot; ghee:
 # `cp --reflink`). Each side writes the file its own way (Linux: dd from
 # /dev/zero in 1 MiB writes, extents of up to 128 MiB; ghee: `write`,
-# extents of 1 MiB), so the copy has those extents to share. ghee's image
+# 256 KiB writes that grow one extent to 128 MiB within a transaction,
+# fs/file_grow.c), so the copy has those extents to share. ghee's image
 # must pass btrfs check afterwards.
 # Prints `RESULT name value unit` and the ghee/Linux ratio (Linux time /
 # ghee time: above 1 means ghee is faster).

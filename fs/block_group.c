@@ -458,6 +458,37 @@ int bg_alloc(struct trans *t, u64 type, u64 want, u64 min, u64 *start,
 }
 
 /*
+ * Take up to want bytes of type starting exactly at start, when start is
+ * free in a writable block group of that type that also holds the byte
+ * before it: the free run there, capped at want (a data extent grows into
+ * the space after it, never into the next block group; file_grow.c).
+ * Returns 0 with *len, 1 when start is not free, or -ENOMEM.
+ */
+int bg_alloc_at(struct fs_info *fs, u64 type, u64 start, u64 want, u64 *len)
+{
+	struct block_group *bg;
+	int ret = 1;
+	u32 i;
+
+	mutex_lock(&fs->alloc_lock);
+	bg = bg_lookup(fs, start);
+	/* start == bg->start: what ends there lies in the group before */
+	if (bg && !bg->ro && start > bg->start &&
+	    (bg->flags & BTRFS_BLOCK_GROUP_TYPE_MASK) == type) {
+		i = range_find(bg, start);
+		if (i < bg->nfree && bg->free[i].start <= start) {
+			u64 run = bg->free[i].start + bg->free[i].len - start;
+
+			*len = run < want ? run : want;
+			bg->cursor = start + *len;
+			ret = free_remove(bg, start, *len);
+		}
+	}
+	mutex_unlock(&fs->alloc_lock);
+	return ret;
+}
+
+/*
  * Make the block group starting at start read-only (ro 1: nothing new is
  * allocated in it; relocation empties it) or writable again; *out gets
  * a copy of its figures (free list not included). Returns 0, or -ENOENT

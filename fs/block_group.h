@@ -64,6 +64,8 @@ void bg_remove(struct fs_info *fs, u64 start);
 struct block_group *bg_lookup(struct fs_info *fs, u64 bytenr);
 int bg_alloc(struct trans *t, u64 type, u64 want, u64 min, u64 *start,
 	     u64 *len);
+int bg_alloc_at(struct fs_info *fs, u64 type, u64 start, u64 want,
+		u64 *len);
 void bg_unpin(struct fs_info *fs, u64 start, u64 len);
 int bg_exclude(struct fs_info *fs, u64 start, u64 len);
 int bg_account(struct trans *t, u64 start, u64 len, int add);

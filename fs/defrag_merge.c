@@ -30,7 +30,6 @@
 #include "write_common.h"
 
 #define FE_SIZE ((u32)sizeof(struct d_file_extent_item))
-#define MAX_ITEM_BYTES (128ULL << 20)	/* BTRFS_MAX_EXTENT_SIZE */
 
 /* Whether fe is a plain item on one of the pass's new extents. */
 static int ours(const struct defrag *d, const u8 *fe, u32 size)
@@ -75,7 +74,7 @@ static int next_group(const struct defrag *d, struct ctree_root *root,
 		if (n && ours(d, fe, size) && k.offset == *end &&
 		    D_GET64(struct d_file_extent_item, fe, disk_bytenr) ==
 		    disk && D_GET64(struct d_file_extent_item, fe, offset) ==
-		    at && *end + nb - *start <= MAX_ITEM_BYTES) {
+		    at && *end + nb - *start <= BTRFS_MAX_EXTENT_SIZE) {
 			n++;
 			*end += nb;
 			at += nb;

@@ -301,6 +301,66 @@ int delayed_ref_alloc(struct trans *t, const struct dref_key *k,
 	return ret;
 }
 
+/*
+ * Is the data extent [k->bytenr, +num_bytes) new in this transaction with
+ * k its only reference, counted once? Then nothing but that one file
+ * extent item points at it, and its extent item, back-reference and
+ * quota accounting are all made at commit from this head. Caller holds
+ * trans->lock.
+ */
+static int sole_new_data(struct delayed_refs *d, const struct dref_key *k,
+			 u64 num_bytes, struct dref_head **out)
+{
+	struct dref_head *h = delayed_ref_find_head(d, k->bytenr);
+	struct dref *r;
+
+	if (!h || !h->is_data || !h->must_insert || h->generation ||
+	    h->set_flags || h->num_bytes != num_bytes || h->nrefs != 1 ||
+	    h->total_mod != 1)
+		return 0;
+	r = list_entry(h->refs.next, struct dref, head_link);
+	*out = h;
+	return key_eq(&r->key, k) && r->mod == 1;
+}
+
+/*
+ * Whether the data extent [k->bytenr, +num_bytes) may grow (file_grow.c):
+ * made in this transaction and referenced by k alone. 1 yes, 0 no. Takes
+ * trans->lock.
+ */
+int delayed_ref_may_grow(struct trans *t, const struct dref_key *k,
+			 u64 num_bytes)
+{
+	struct dref_head *h;
+	int ret;
+
+	spin_lock(&t->lock);
+	ret = sole_new_data(&t->refs, k, num_bytes, &h);
+	spin_unlock(&t->lock);
+	return ret;
+}
+
+/*
+ * Grow by add bytes the data extent of k, num_bytes long, which
+ * delayed_ref_may_grow allowed (the caller kept its one referrer locked
+ * since). Returns 0, or -EUCLEAN when it no longer may. Takes
+ * trans->lock.
+ */
+int delayed_ref_grow(struct trans *t, const struct dref_key *k,
+		     u64 num_bytes, u64 add)
+{
+	struct dref_head *h;
+	int ret = -EUCLEAN;
+
+	spin_lock(&t->lock);
+	if (sole_new_data(&t->refs, k, num_bytes, &h)) {
+		h->num_bytes += add;
+		ret = 0;
+	}
+	spin_unlock(&t->lock);
+	return ret;
+}
+
 /* Give a new extent's item generation (relocation: the old extent's,
  * which its tree block's header keeps). */
 int delayed_ref_set_generation(struct trans *t, u64 bytenr, u64 num_bytes,

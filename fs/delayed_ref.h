@@ -68,6 +68,10 @@ int delayed_ref_add(struct trans *t, const struct dref_key *k,
 		    u64 num_bytes, int is_data, long long mod);
 int delayed_ref_alloc(struct trans *t, const struct dref_key *k,
 		      u64 num_bytes, int is_data, u8 level);
+int delayed_ref_may_grow(struct trans *t, const struct dref_key *k,
+			 u64 num_bytes);
+int delayed_ref_grow(struct trans *t, const struct dref_key *k,
+		     u64 num_bytes, u64 add);
 int delayed_ref_set_generation(struct trans *t, u64 bytenr, u64 num_bytes,
 			       int is_data, u64 generation);
 int delayed_ref_set_flags(struct trans *t, u64 bytenr, u64 num_bytes,

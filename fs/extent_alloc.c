@@ -276,6 +276,13 @@ int extent_alloc_data_whole(struct trans *t, u64 len, u64 *start)
 	return bg_alloc(t, BTRFS_BLOCK_GROUP_DATA, len, len, start, &got);
 }
 
+/* Allocate up to want data bytes starting exactly at start: 0 with
+ * *len, 1 when start is not free, <0. */
+int extent_alloc_data_at(struct trans *t, u64 start, u64 want, u64 *len)
+{
+	return bg_alloc_at(t->fs, BTRFS_BLOCK_GROUP_DATA, start, want, len);
+}
+
 /*
  * Queue mod on the EXTENT_DATA_REF (root, ino, offset) of the data extent
  * [bytenr, +num_bytes). A new extent's first ref makes it must_insert.

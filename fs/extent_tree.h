@@ -22,6 +22,7 @@ int extent_block_refs(struct trans *t, struct ctree_root *root,
 		      struct tree_block *b, int full_backref, int sign);
 int extent_alloc_data(struct trans *t, u64 want, u64 *start, u64 *len);
 int extent_alloc_data_whole(struct trans *t, u64 len, u64 *start);
+int extent_alloc_data_at(struct trans *t, u64 start, u64 want, u64 *len);
 int extent_data_ref(struct trans *t, u64 bytenr, u64 num_bytes, u64 root,
 		    u64 ino, u64 offset, long long mod);
 int extent_lookup_info(struct trans *t, u64 bytenr, u64 *refs, u64 *flags);

@@ -4,12 +4,14 @@
  *
  * Writing never changes data in place: the sector-aligned range covering
  * the write is read (its partial first and last sectors), overlaid with the
- * new bytes, written to a newly allocated data extent (at most 1 MiB each),
- * checksummed into the csum tree, and pointed at by a new file extent item
- * after the old items of the range are cut away. The data write starts at
- * once, without waiting (writeback.c: the extent was free in the committed
- * tree, so nothing committed is overwritten); the commit waits for it
- * before its flush and the superblock.
+ * new bytes, written in pieces of at most 1 MiB to a newly allocated data
+ * extent, checksummed into the csum tree, and pointed at by a new file
+ * extent item after the old items of the range are cut away. A piece that
+ * starts where the file's newest extent ends grows that extent instead,
+ * up to 128 MiB, when nothing else references it (file_grow.c). The data
+ * write starts at once, without waiting (writeback.c: the extent was free
+ * in the committed tree, so nothing committed is overwritten); the commit
+ * waits for it before its flush and the superblock.
  *
  * Cutting a range out of a file extent item (file_drop_range) keeps its
  * back-reference arithmetic exact (reference, "Splitting a data extent"):
@@ -221,15 +223,20 @@ int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 	return ret;
 }
 
-/* Write data (len bytes, sector multiple) as a new extent at file cs.
- * *got is how much went in (less when space is fragmented). */
+/* Write data (len bytes, sector multiple) at file cs: with grow, into
+ * the extent ending there when it may grow (file_grow.c), else as a new
+ * extent. *got is how much went in (less when space is fragmented). */
 static int write_extent(struct wctx *w, struct ctree_root *root, u64 ino,
-			u64 cs, const u8 *data, u64 len, u64 *got,
+			u64 cs, const u8 *data, u64 len, int grow, u64 *got,
 			u64 *freed)
 {
 	u64 start;
-	int ret = extent_alloc_data(w->t, len, &start, got);
+	int ret = grow ? file_grow_extent(w, root, ino, cs, data, len, got,
+					  freed) : 1;
 
+	if (ret <= 0)
+		return ret;
+	ret = extent_alloc_data(w->t, len, &start, got);
 	if (ret)
 		return ret;
 	return file_insert_extent(w, root, ino, cs, start, *got, *got, 0, *got,
@@ -273,11 +280,13 @@ static int write_compressed(struct wctx *w, struct ctree_root *root,
 
 /*
  * Write one piece (len bytes, sector multiple) at file cs: compressed
- * when cc says so and it pays, else plain. *got is how much went in.
+ * when cc says so and it pays, else plain (grow: write_extent's). *got is
+ * how much went in.
  */
 static int write_piece(struct wctx *w, struct ctree_root *root, u64 ino,
 		       u64 cs, const u8 *data, u64 len,
-		       struct compress_ctl *cc, u64 *got, u64 *freed)
+		       struct compress_ctl *cc, int grow, u64 *got,
+		       u64 *freed)
 {
 	int ret = -E2BIG;
 
@@ -292,7 +301,8 @@ static int write_piece(struct wctx *w, struct ctree_root *root, u64 ino,
 	if (ret == 0)
 		*got = len;
 	else if (ret == -E2BIG || ret == -ENOSPC)
-		ret = write_extent(w, root, ino, cs, data, len, got, freed);
+		ret = write_extent(w, root, ino, cs, data, len, grow, got,
+				   freed);
 	return ret;
 }
 
@@ -381,8 +391,10 @@ static int fill_piece(struct wctx *w, struct ctree_root *root, u64 ino,
 /* Write [off, off + len) of ino, sector-aligned pieces of <= 1 MiB
  * (128 KiB when compressing, cc). A piece of whole sectors of buf is
  * written from buf; one with a partial sector is put together in a
- * buffer first (fill_piece). *nbytes and *done track the inode's bytes
- * and what was written. */
+ * buffer first (fill_piece). A piece after the first, or one that starts
+ * at the end of file, may grow the extent before it: only appends look
+ * for one (a random overwrite pays no lookup for it). *nbytes and *done
+ * track the inode's bytes and what was written. */
 static int write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		       u64 size, u64 off, const u8 *buf, u64 len,
 		       u64 *nbytes, u64 *done, struct compress_ctl *cc)
@@ -413,7 +425,8 @@ static int write_range(struct wctx *w, struct ctree_root *root, u64 ino,
 		if (ret == 0)
 			ret = write_piece(w, root, ino, cs,
 					  whole ? buf + (cs - off) : tmp,
-					  ce - cs, cc, &got, &freed);
+					  ce - cs, cc, cs > off || cs >= size,
+					  &got, &freed);
 		if (ret)
 			break;
 		*nbytes = *nbytes + got - freed;

@@ -751,6 +751,9 @@ struct d_file_extent_item {
 _Static_assert(sizeof(struct d_file_extent_item) == 53, "d_fe_item size");
 #define BTRFS_FILE_EXTENT_INLINE_DATA_START                               \
 	offsetof(struct d_file_extent_item, disk_bytenr)
+/* Longest data extent Linux makes (uncompressed; its
+ * BTRFS_MAX_EXTENT_SIZE): ghee's grown extents stop there too. */
+#define BTRFS_MAX_EXTENT_SIZE (128ull << 20)
 
 /* ---------------------------------------------------------- quota groups */
 

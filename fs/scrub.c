@@ -43,9 +43,6 @@
 #include "scrub_int.h"
 #include "super.h"
 
-/* Longest data extent (Linux's BTRFS_MAX_EXTENT_SIZE). */
-#define SCRUB_MAX_EXTENT (128ull << 20)
-
 /* One superblock copy: is it a good copy of the last commit's? */
 static int super_copy_ok(struct fs_info *fs, const struct d_super_block *sb,
 			 u64 off, u64 gen)
@@ -255,8 +252,8 @@ static int scrub_chunk_copy(struct scrub *s, u64 from)
 	if (ret == 0)
 		ret = find_tree(s, BTRFS_CSUM_TREE_OBJECTID, &s->csum_tree);
 	/* an extent that begins before from may reach past it */
-	k.objectid = from > s->m.logical + SCRUB_MAX_EXTENT ?
-		     from - SCRUB_MAX_EXTENT :
+	k.objectid = from > s->m.logical + BTRFS_MAX_EXTENT_SIZE ?
+		     from - BTRFS_MAX_EXTENT_SIZE :
 		     s->m.logical;
 	if (ret == 0 && s->extent_tree.bytenr)
 		ret = commit_cursor_search(&c, &s->r, &s->extent_tree, &k);

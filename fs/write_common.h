@@ -75,6 +75,8 @@ int file_convert_inline(struct wctx *w, struct ctree_root *root, u64 ino,
 int file_insert_extent(struct wctx *w, struct ctree_root *root, u64 ino,
 		       u64 cs, u64 start, u64 disk_len, u64 len, u8 comp,
 		       u64 ram, u64 ext_off, const u8 *disk_data, u64 *freed);
+int file_grow_extent(struct wctx *w, struct ctree_root *root, u64 ino,
+		     u64 cs, const u8 *data, u64 len, u64 *got, u64 *freed);
 int file_next_extent(struct ctree_root *root, u64 ino, u64 from, u64 *ks,
 		     u8 *fe, u32 *size);
 int file_begin(struct wctx *w, struct fs_ino id, struct ctree_root **root,
