@@ -449,9 +449,8 @@ static int alloc_in(struct fs_info *fs, u64 type, u64 want, u64 min,
 		if ((bg->flags & BTRFS_BLOCK_GROUP_TYPE_MASK) != type ||
 		    bg->free_bytes < min || bg->ro)
 			continue;
-		ret = take_from(bg, want, min,
-				type == BTRFS_BLOCK_GROUP_DATA ? 0 : META_CLUSTER,
-				start, len);
+		ret = take_from(bg, want, min, type == BTRFS_BLOCK_GROUP_DATA ?
+				0 : META_CLUSTER, start, len);
 		if (ret <= 0)
 			return ret;
 	}
