@@ -897,7 +897,7 @@ static void tree_blocks_of_a_run_lie_together(struct scratch *s)
 		CHECK_OK(bg_alloc(s->t, BTRFS_BLOCK_GROUP_METADATA, ns, ns,
 				  &a[i], &len));
 	for (i = 1; i < 32; i++)
-		CHECK_EQ(a[i], a[i - 1] + ns);	/* fresh space: in a row */
+		CHECK_EQ(a[i], a[i - 1] + ns);	/* in a row */
 	for (i = 0; i < 32; i += 2)	/* one-block holes between them */
 		bg_unpin(s->fs, a[i], ns);
 	bg = bg_lookup(s->fs, a[0]);
