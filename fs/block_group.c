@@ -39,6 +39,8 @@
 #include "super.h"
 #include "transaction.h"
 
+/* Free bytes a new run of tree block allocations starts in (take_from). */
+#define META_CLUSTER (1u << 20)
 #define SUPER_EXCLUDE (64u * 1024)	/* bytes kept free of allocation
 					 * around each superblock copy */
 
@@ -387,24 +389,45 @@ void bg_remove(struct fs_info *fs, u64 start)
 		}
 }
 
-/* Take want bytes (or the largest run >= min) from bg. 0, 1 if none. */
-static int take_from(struct block_group *bg, u64 want, u64 min, u64 *start,
-		     u64 *len)
+/* Index of the first free range of bg from range first on (cyclic) of at
+ * least want bytes, else of the largest of at least min; nfree if none. */
+static u32 pick_range(const struct block_group *bg, u32 first, u64 want,
+		      u64 min)
 {
 	u32 i, n = bg->nfree, best = n;
-	u32 first = range_find(bg, bg->cursor);
 
 	for (i = 0; i < n; i++) {
 		u32 j = (first + i) % n;
 
-		if (bg->free[j].len >= want) {
-			best = j;
-			break;
-		}
+		if (bg->free[j].len >= want)
+			return j;
 		if (bg->free[j].len >= min &&
 		    (best == n || bg->free[j].len > bg->free[best].len))
 			best = j;
 	}
+	return best;
+}
+
+/*
+ * Take want bytes (or the largest run >= min) from bg, from its cursor
+ * on. 0, 1 if none. With cluster (tree blocks), allocation goes on where
+ * the last one ended while that free range lasts, and a new run starts in
+ * a free range of at least cluster bytes when there is one, not in the
+ * next one-block hole: so a commit's blocks lie together (fewer, longer
+ * writes), and their extent items, and those of the next commit that
+ * frees them, fall into a few extent-tree leaves instead of one leaf per
+ * hole.
+ */
+static int take_from(struct block_group *bg, u64 want, u64 min, u64 cluster,
+		     u64 *start, u64 *len)
+{
+	u32 n = bg->nfree, first = range_find(bg, bg->cursor), best = n;
+
+	if (cluster > want &&
+	    !(first < n && bg->free[first].start == bg->cursor))
+		best = pick_range(bg, first, cluster, cluster);
+	if (best == n)
+		best = pick_range(bg, first, want, min);
 	if (best == n)
 		return 1;
 	*start = bg->free[best].start;
@@ -426,7 +449,8 @@ static int alloc_in(struct fs_info *fs, u64 type, u64 want, u64 min,
 		if ((bg->flags & BTRFS_BLOCK_GROUP_TYPE_MASK) != type ||
 		    bg->free_bytes < min || bg->ro)
 			continue;
-		ret = take_from(bg, want, min, start, len);
+		ret = take_from(bg, want, min, type == BTRFS_BLOCK_GROUP_DATA ?
+				0 : META_CLUSTER, start, len);
 		if (ret <= 0)
 			return ret;
 	}

@@ -37,6 +37,7 @@
 #include <ghee/alloc.h>
 #include <ghee/blk.h>
 #include <ghee/log.h>
+#include <ghee/sync.h>
 #include <ghee/task.h>
 #include <ghee/time.h>
 
@@ -350,12 +351,64 @@ static void fill_backup(struct fs_info *fs, struct d_super_block *sb,
 	put_le64(&b->num_devices, 1);
 }
 
+static void super_end_io(struct bio *bio)
+{
+	complete(bio->private);
+}
+
+/*
+ * Write the superblock copies that fit the device (n of them), each with
+ * its own offset and checksum, all in flight at once: one wait for the
+ * device instead of one per copy. 0 or the first error.
+ */
+static int write_super_copies(struct fs_info *fs, int n)
+{
+	struct d_super_block *sb = fs->super;
+	struct bio bio[BTRFS_SUPER_MIRROR_MAX];
+	struct bio_vec vec[BTRFS_SUPER_MIRROR_MAX];
+	struct completion done[BTRFS_SUPER_MIRROR_MAX];
+	u8 *bufs = kmalloc((u64)n * BTRFS_SUPER_INFO_SIZE);
+	int i, started, ret = bufs ? 0 : -ENOMEM;
+
+	for (started = 0; started < n && ret == 0; started++) {
+		u8 *buf = bufs + (u64)started * BTRFS_SUPER_INFO_SIZE;
+
+		put_le64(&sb->bytenr, super_offset(started));
+		csum_header_set(fs->csum_type, (u8 *)sb,
+				BTRFS_SUPER_INFO_SIZE);
+		memcpy(buf, sb, BTRFS_SUPER_INFO_SIZE);
+		vec[started].base = buf;
+		vec[started].len = BTRFS_SUPER_INFO_SIZE;
+		memset(&bio[started], 0, sizeof(bio[started]));
+		bio[started].dev = fs->dev;
+		bio[started].op = BLK_OP_WRITE;
+		bio[started].off = super_offset(started);
+		bio[started].len = BTRFS_SUPER_INFO_SIZE;
+		bio[started].vecs = &vec[started];
+		bio[started].nr_vecs = 1;
+		bio[started].end_io = super_end_io;
+		bio[started].private = &done[started];
+		completion_init(&done[started]);
+		ret = blk_submit(&bio[started]);
+		if (ret)
+			break;
+	}
+	for (i = 0; i < started; i++) {
+		wait_for_completion(&done[i]);
+		if (ret == 0)
+			ret = bio[i].status;
+	}
+	put_le64(&sb->bytenr, super_offset(0));
+	kfree(bufs);
+	return ret;
+}
+
 /* Step 3: write every superblock copy that fits the device, flushed. */
 static int write_super(struct trans *t)
 {
 	struct fs_info *fs = t->fs;
 	struct d_super_block *sb = fs->super;
-	int i, ret = 0;
+	int n, ret;
 
 	put_le64(&sb->generation, t->transid);
 	put_le64(&sb->root, fs->tree_root.bytenr);
@@ -367,17 +420,10 @@ static int write_super(struct trans *t)
 	D_SET64(struct d_dev_item, &sb->dev_item, bytes_used,
 		fs->dev_bytes_used);
 	fill_backup(fs, sb, t->transid);
-	for (i = 0; i < BTRFS_SUPER_MIRROR_MAX && ret == 0; i++) {
-		u64 off = super_offset(i);
-
-		if (off + BTRFS_SUPER_INFO_SIZE > fs->dev->size)
+	for (n = 0; n < BTRFS_SUPER_MIRROR_MAX; n++)
+		if (super_offset(n) + BTRFS_SUPER_INFO_SIZE > fs->dev->size)
 			break;
-		put_le64(&sb->bytenr, off);
-		csum_header_set(fs->csum_type, (u8 *)sb,
-				BTRFS_SUPER_INFO_SIZE);
-		ret = blk_write(fs->dev, off, sb, BTRFS_SUPER_INFO_SIZE);
-	}
-	put_le64(&sb->bytenr, super_offset(0));
+	ret = write_super_copies(fs, n);
 	if (ret == 0)
 		ret = blk_flush(fs->dev);
 	if (ret) {

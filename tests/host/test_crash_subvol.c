@@ -214,6 +214,48 @@ static const struct crash_workload drop = {
 	"drop", 4096, 128ull << 20, 0, NULL, drop_prepare, drop_run,
 };
 
+/* ---- one snapshot commit, cut at every write ---------------------------- */
+
+#define SNAP_FILES 300
+
+/* /a holding SNAP_FILES files of 4100 bytes: its root block (4 KiB
+ * nodes) points at some twenty leaves, whose extent items the snapshot's
+ * refs touch across the extent tree. */
+static int snapshot_commit_prepare(struct fs_info *fs)
+{
+	char p[32];
+	int i, ret = fs_subvol_create(fs, "/a");
+
+	if (ret == 0)
+		ret = fs_mkdir(fs, "/a/d", 0755);
+	for (i = 0; i < SNAP_FILES && ret == 0; i++) {
+		snprintf(p, sizeof(p), "/a/d/f%04d", i);
+		ret = crash_put(fs, p, (uint64_t)i, 0, 4100);
+	}
+	return ret;
+}
+
+/*
+ * A snapshot of /a, then a read-only one.
+ * Each returns once its commit is on the disk (a sync). The cut lands at
+ * every write of both commits, tree blocks and the superblock copies (in
+ * flight together): each snapshot is in the survivor whole or not at all.
+ */
+static int snapshot_commit_run(struct crash_ctx *c)
+{
+	int ret = crash_done(c, fs_subvol_snapshot(c->fs, "/a", "/s", 0), 1);
+
+	if (ret == 0)
+		ret = crash_done(c, fs_subvol_snapshot(c->fs, "/a", "/r",
+						       FS_SNAP_RDONLY), 1);
+	return ret;
+}
+
+static const struct crash_workload snapshot_commit = {
+	"snapshot_commit", 4096, 128ull << 20, 0, NULL,
+	snapshot_commit_prepare, snapshot_commit_run,
+};
+
 /* make test: a sample of each; make crash: up to all_cuts. */
 TEST(crash_subvol, snapshots_cut)
 {
@@ -248,4 +290,20 @@ TEST(crash_subvol, drop_reordered)
 	static const struct crash_plan p = { FAULT_REORDER, 5, 2000, 2, 1 };
 
 	crash_workload_run(&drop, &p);
+}
+
+/* make test: 60 cuts spread over the two commits' writes, 20 survivors
+ * through btrfs check; make crash: every write, every survivor. */
+TEST(crash_subvol, snapshot_commit_every_write_cut)
+{
+	static const struct crash_plan p = { FAULT_CUT, 60, 1000, 20, 1 };
+
+	crash_workload_run(&snapshot_commit, &p);
+}
+
+TEST(crash_subvol, snapshot_commit_every_write_reordered)
+{
+	static const struct crash_plan p = { FAULT_REORDER, 60, 1000, 20, 1 };
+
+	crash_workload_run(&snapshot_commit, &p);
 }

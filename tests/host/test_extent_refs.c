@@ -24,6 +24,7 @@
 #include <ghee/sync.h>
 
 #include "../../fs/backref.h"
+#include "../../fs/block_group.h"
 #include "../../fs/ctree_write.h"
 #include "../../fs/extent_tree.h"
 #include "../../fs/fs.h"
@@ -876,4 +877,41 @@ TEST(extent_refs, reflink_adds_one_data_ref_per_reference)
 	fs_umount(fs);
 	test_btrfs_check(__FILE__, __LINE__, fault_dev_btrfs_check(dev));
 	fault_dev_free(dev);
+}
+
+/*
+ * The tree blocks a commit allocates lie together (fs/block_group.c,
+ * take_from): with one-block holes ahead of the allocator's cursor (space
+ * earlier commits freed) and a large free range beyond them, a new run of
+ * allocations goes into the large range, one block after the other, and
+ * not into the holes: their extent items then share a few extent-tree
+ * leaves and their writes join.
+ */
+static void tree_blocks_of_a_run_lie_together(struct scratch *s)
+{
+	u64 ns = s->fs->nodesize, a[32], b[8], len;
+	struct block_group *bg;
+	u32 i;
+
+	for (i = 0; i < 32; i++)
+		CHECK_OK(bg_alloc(s->t, BTRFS_BLOCK_GROUP_METADATA, ns, ns,
+				  &a[i], &len));
+	for (i = 1; i < 32; i++)
+		CHECK_EQ(a[i], a[i - 1] + ns);	/* in a row */
+	for (i = 0; i < 32; i += 2)	/* one-block holes between them */
+		bg_unpin(s->fs, a[i], ns);
+	bg = bg_lookup(s->fs, a[0]);
+	CHECK(bg != NULL);
+	bg->cursor = a[1];	/* as after a wrap: holes come first */
+	for (i = 0; i < 8; i++)
+		CHECK_OK(bg_alloc(s->t, BTRFS_BLOCK_GROUP_METADATA, ns, ns,
+				  &b[i], &len));
+	CHECK(b[0] > a[31]);		/* past the holes */
+	for (i = 1; i < 8; i++)
+		CHECK_EQ(b[i], b[i - 1] + ns);
+}
+
+TEST(extent_refs, tree_blocks_of_a_run_lie_together)
+{
+	with_scratch(tree_blocks_of_a_run_lie_together);
 }
