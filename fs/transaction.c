@@ -351,11 +351,6 @@ static void fill_backup(struct fs_info *fs, struct d_super_block *sb,
 	put_le64(&b->num_devices, 1);
 }
 
-static void super_end_io(struct bio *bio)
-{
-	complete(bio->private);
-}
-
 /*
  * Write the superblock copies that fit the device (n of them), each with
  * its own offset and checksum, all in flight at once: one wait for the
@@ -386,7 +381,7 @@ static int write_super_copies(struct fs_info *fs, int n)
 		bio[started].len = BTRFS_SUPER_INFO_SIZE;
 		bio[started].vecs = &vec[started];
 		bio[started].nr_vecs = 1;
-		bio[started].end_io = super_end_io;
+		bio[started].end_io = blk_end_io_complete;
 		bio[started].private = &done[started];
 		completion_init(&done[started]);
 		ret = blk_submit(&bio[started]);

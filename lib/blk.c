@@ -159,7 +159,7 @@ int blk_submit(struct bio *bio)
 	return 0;
 }
 
-static void end_io_complete(struct bio *bio)
+void blk_end_io_complete(struct bio *bio)
 {
 	complete(bio->private);
 }
@@ -170,7 +170,7 @@ int blk_submit_wait(struct bio *bio)
 	int ret;
 
 	completion_init(&done);
-	bio->end_io = end_io_complete;
+	bio->end_io = blk_end_io_complete;
 	bio->private = &done;
 	ret = blk_submit(bio);
 	if (ret)

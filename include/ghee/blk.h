@@ -124,6 +124,9 @@ int blk_submit(struct bio *bio);
 /* Wait for bio to end (it is submitted here, end_io and private are
  * overwritten) and return its status. */
 int blk_submit_wait(struct bio *bio);
+/* An end_io that completes the struct completion in bio->private: for a
+ * caller that submits several bios and waits for each. */
+void blk_end_io_complete(struct bio *bio);
 
 /* Register a disk; the next free name is given to it. 0 or -ENOSPC. */
 int blk_register(struct blkdev *dev);
