@@ -20,7 +20,7 @@
 # 1 MiB pieces.
 # After the runs: the size each side's extents take on disk (the sum of
 # disk_num_bytes over the file's distinct extents, from `btrfs
-# inspect-internal dump-tree` on the host; each side's own `df -b` Data
+# inspect-internal dump-tree` on the host; each side's own `filesystem df -b` Data
 # used is printed beside it), the data ratio (data / that size), and
 # whether each image passes `btrfs check --check-data-csum`. Each side
 # also reads the other's file back (ghee reads Linux's image in its run;
@@ -127,7 +127,7 @@ mkdir /src
 mount vdb /src -o ro
 time ${PROF}write-repeat /src/text /big ${COMP_MB}M
 time sync
-df -b /
+filesystem df -b /
 umount /src
 umount
 mount vda -o compress=$1

@@ -323,6 +323,9 @@ struct fs_subvol {
 	uint8_t uuid[16];	/* its UUID */
 	uint8_t parent_uuid[16];	/* the snapshot source's, or zero */
 	uint8_t received_uuid[16];	/* set by receive, or zero */
+	uint64_t stransid;	/* receive: the sent subvolume's ctransid */
+	uint64_t rtransid;	/* receive: the transaction it ended in */
+	struct fs_time rtime;	/* receive: when it ended, or zero */
 	char path[1024];	/* path from the top level, "" for 5 */
 };
 typedef int (*fs_subvol_fn)(void *ctx, const struct fs_subvol *sv);

@@ -305,12 +305,17 @@ static void fill_from_item(struct fs_subvol *sv, const struct subvol_root *s,
 			   const u8 *item)
 {
 	const u8 *ot = D_PTR(struct d_root_item, item, otime);
+	const u8 *rt = D_PTR(struct d_root_item, item, rtime);
 
 	sv->generation = D_GET64(struct d_root_item, item, generation);
 	sv->read_only = subvol_is_read_only(s);
 	sv->otransid = D_GET64(struct d_root_item, item, otransid);
 	sv->otime.sec = (int64_t)D_GET64(struct d_timespec, ot, sec);
 	sv->otime.nsec = D_GET32(struct d_timespec, ot, nsec);
+	sv->stransid = D_GET64(struct d_root_item, item, stransid);
+	sv->rtransid = D_GET64(struct d_root_item, item, rtransid);
+	sv->rtime.sec = (int64_t)D_GET64(struct d_timespec, rt, sec);
+	sv->rtime.nsec = D_GET32(struct d_timespec, rt, nsec);
 	memcpy(sv->uuid, D_PTR(struct d_root_item, item, uuid), 16);
 	memcpy(sv->parent_uuid, D_PTR(struct d_root_item, item, parent_uuid),
 	       16);

@@ -67,6 +67,15 @@ int cmd_filesystem_label(int argc, char **argv);
 int cmd_filesystem_usage(int argc, char **argv);
 int cmd_device_stats(int argc, char **argv);
 int cmd_device_usage(int argc, char **argv);
+/* Linux's statfs of fs (btrfs_statfs), in bytes: the device's size, the
+ * bytes used (copies counted) and the bytes available, each by the data
+ * ratio (ghee keeps no global reserve). 0, or -EIO after saying why (cmd
+ * names the command). */
+int cmd_fs_statfs(const char *cmd, struct fs_info *fs, uint64_t *size,
+		  uint64_t *used, uint64_t *avail);
+
+/* shell/cmd_df.c: coreutils' df. */
+int cmd_df(int argc, char **argv);
 
 /* shell/cmd_fsck.c */
 int cmd_fsck(int argc, char **argv);
@@ -92,6 +101,16 @@ struct fs_info *cmd_fs_mounted(const char *cmd);
 /* The mounted filesystems, each once, in mount order, into v (max
  * entries); returns how many. */
 int cmd_fs_each(struct fs_info **v, int max);
+/* One entry of the mount table, copied out. */
+#define CMD_FS_MOUNT_DIR_MAX 256
+struct cmd_fs_mount {
+	struct fs_info *fs;
+	char disk[8];			/* "vda" */
+	char dir[CMD_FS_MOUNT_DIR_MAX];	/* "/" or "/a/b" */
+};
+/* The mount table, in mount order, into v (max entries); returns how
+ * many. */
+int cmd_fs_mounts(struct cmd_fs_mount *v, int max);
 /* The filesystem mounted from disk, or NULL; and the disk of a mounted
  * filesystem ("?" when it is not in the table). */
 struct fs_info *cmd_fs_by_disk(const char *disk);

@@ -282,15 +282,45 @@ static void ratios(const struct report *r, unsigned *data, unsigned *meta,
 	}
 }
 
+/* What Linux's statfs of a btrfs reports as available: the free space in
+ * data chunks plus the unallocated space after the device's first MiB, by
+ * the data ratio. */
+static uint64_t statfs_avail(const struct report *r)
+{
+	uint64_t unalloc = r->id.dev_size - r->alloc, data_free;
+	unsigned data, meta, max;
+	int multiple;
+
+	ratios(r, &data, &meta, &max, &data_free, &multiple);
+	return data_free + (unalloc > MIB ? unalloc - MIB : 0) / data;
+}
+
+int cmd_fs_statfs(const char *cmd, struct fs_info *fs, uint64_t *size,
+		  uint64_t *used, uint64_t *avail)
+{
+	struct report *r = report_get(cmd, fs);
+	uint64_t data_free;
+	unsigned data, meta, max;
+	int multiple;
+
+	if (!r)
+		return -EIO;
+	ratios(r, &data, &meta, &max, &data_free, &multiple);
+	*size = r->id.dev_size / data;
+	*used = r->raw_used / data;
+	*avail = statfs_avail(r);
+	kfree(r);
+	return 0;
+}
+
 static void usage_overall(const struct report *r, const struct units *u)
 {
-	uint64_t unalloc = r->id.dev_size - r->alloc, data_free, statfs;
+	uint64_t unalloc = r->id.dev_size - r->alloc, data_free;
 	unsigned data, meta, max;
 	char a[UNITS_STR_MAX], b[UNITS_STR_MAX], line[2 * UNITS_STR_MAX];
 	int multiple;
 
 	ratios(r, &data, &meta, &max, &data_free, &multiple);
-	statfs = data_free + (unalloc > MIB ? unalloc - MIB : 0) / data;
 	con_printf("Overall:\n");
 	overall_size(u, "Device size", "\t\t", r->id.dev_size);
 	overall_size(u, "Device allocated", "\t\t", r->alloc);
@@ -303,7 +333,7 @@ static void usage_overall(const struct report *r, const struct units *u)
 	units_format(u, data_free + unalloc / max, b, sizeof(b));
 	snprintf(line, sizeof(line), "\t(min: %s)", b);
 	overall_line(u, "Free (estimated)", "\t\t", a, line);
-	overall_size(u, "Free (statfs, df)", "\t\t", statfs);
+	overall_size(u, "Free (statfs, df)", "\t\t", statfs_avail(r));
 	snprintf(a, sizeof(a), "%u.00", data);
 	overall_line(u, "Data ratio", "\t\t\t", a, "");
 	snprintf(a, sizeof(a), "%u.00", meta);
@@ -334,17 +364,16 @@ static int ordered(const struct report *r, const struct fs_space **out)
 static void usage_by_type(const struct report *r, const struct units *u)
 {
 	const struct fs_space *sp[FS_SPACE_MAX];
-	char a[UNITS_STR_MAX], b[UNITS_STR_MAX];
+	char a[UNITS_STR_MAX], b[UNITS_STR_MAX], pct[UNITS_STR_MAX];
 	int n = ordered(r, sp), i;
 
 	for (i = 0; i < n; i++) {
 		units_format(u, sp[i]->total, a, sizeof(a));
 		units_format(u, sp[i]->used, b, sizeof(b));
-		con_printf("\n%s,%s: Size:%s, Used:%s (%.2f%%)\n",
+		units_percent(sp[i]->used, sp[i]->total, pct, sizeof(pct));
+		con_printf("\n%s,%s: Size:%s, Used:%s (%s%%)\n",
 			   fs_space_type_name(sp[i]->type),
-			   fs_space_profile_name(sp[i]->type), a, b,
-			   sp[i]->total ? 100.0 * sp[i]->used / sp[i]->total
-					: 0.0);
+			   fs_space_profile_name(sp[i]->type), a, b, pct);
 		units_format(u, sp[i]->total * copies(sp[i]->type), a,
 			     sizeof(a));
 		con_printf("   %s\t%10s\n", r->disk, a);

@@ -30,7 +30,7 @@
 #include "shell.h"
 
 #define MOUNTS_MAX CMD_FS_MOUNTS_MAX
-#define MOUNT_DIR_MAX 256
+#define MOUNT_DIR_MAX CMD_FS_MOUNT_DIR_MAX
 
 #define MOUNT_SUBVOL_MAX 64	/* bytes of a subvol=/subvolid= option */
 
@@ -174,6 +174,23 @@ int cmd_fs_each(struct fs_info **v, int max)
 	for (i = 0; i < MOUNTS_MAX && n < max; i++)
 		if (mounts[i].fs)
 			v[n++] = mounts[i].fs;
+	spin_unlock(&mounts_lock);
+	return n;
+}
+
+int cmd_fs_mounts(struct cmd_fs_mount *v, int max)
+{
+	int i, n = 0;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX && n < max; i++) {
+		if (!mounts[i].fs)
+			continue;
+		v[n].fs = mounts[i].fs;
+		memcpy(v[n].disk, mounts[i].disk, sizeof(v[n].disk));
+		memcpy(v[n].dir, mounts[i].dir, sizeof(v[n].dir));
+		n++;
+	}
 	spin_unlock(&mounts_lock);
 	return n;
 }

@@ -247,7 +247,7 @@ static void print_summary(const struct fs_scrub_progress *p, int running,
 	uint64_t done = p->data_bytes_scrubbed + p->tree_bytes_scrubbed;
 	uint64_t rate = duration ? done / duration : 0;
 	struct units human = { 1024, -1 };
-	char a[UNITS_STR_MAX], b[UNITS_STR_MAX];
+	char a[UNITS_STR_MAX], b[UNITS_STR_MAX], pct[UNITS_STR_MAX];
 
 	units_format(u, total, a, sizeof(a));
 	if (running) {
@@ -259,8 +259,8 @@ static void print_summary(const struct fs_scrub_progress *p, int running,
 			   (unsigned long long)(left % 60));
 		units_format(u, done, b, sizeof(b));
 		con_printf("Total to scrub:   %s\n", a);
-		con_printf("Bytes scrubbed:   %s  (%.2f%%)\n", b,
-			   total ? 100.0 * (double)done / (double)total : 0.0);
+		units_percent(done, total, pct, sizeof(pct));
+		con_printf("Bytes scrubbed:   %s  (%s%%)\n", b, pct);
 	} else {
 		con_printf("Total to scrub:   %s\n", a);
 	}

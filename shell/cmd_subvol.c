@@ -12,10 +12,12 @@
 #include <ghee/alloc.h>
 #include <ghee/console.h>
 
+#include "../fs/format.h"
 #include "../lib/uuid.h"
 #include "cmd_fs.h"
 #include "cmd_qgroup.h"
 #include "cmd_subvol.h"
+#include "units.h"
 
 /* Print "cmd: what: reason" and return err. */
 static int fail(const char *cmd, const char *what, int err)
@@ -339,24 +341,70 @@ static int snaps_print(void *ctx, const struct fs_subvol *sv)
 	return 0;
 }
 
+/* "YYYY-MM-DD HH:MM:SS +0000" of t, or "-" when it is zero (unset). */
+static void show_time(const struct fs_time *t, char *out, size_t n)
+{
+	char when[64];
+
+	if (!t->sec) {
+		snprintf(out, n, "-");
+		return;
+	}
+	cmd_fs_time_string(t->sec, when, sizeof(when));
+	snprintf(out, n, "%s +0000", when);
+}
+
+/* The quota group lines of subvolume show for qgroup 0/id. */
+struct show_quota_ctx {
+	uint64_t id;
+	const struct units *u;
+};
+
+static int show_quota(void *ctx, const struct fs_qgroup *g)
+{
+	const struct show_quota_ctx *c = ctx;
+	char a[UNITS_STR_MAX];
+
+	if (g->id != c->id)
+		return 0;
+	con_printf("\tQuota group:\t\t0/%llu\n", (unsigned long long)c->id);
+	if (g->lim_flags & BTRFS_QGROUP_LIMIT_MAX_RFER)
+		units_format(c->u, g->max_rfer, a, sizeof(a));
+	con_printf("\t  Limit referenced:\t%s\n",
+		   g->lim_flags & BTRFS_QGROUP_LIMIT_MAX_RFER ? a : "-");
+	if (g->lim_flags & BTRFS_QGROUP_LIMIT_MAX_EXCL)
+		units_format(c->u, g->max_excl, a, sizeof(a));
+	con_printf("\t  Limit exclusive:\t%s\n",
+		   g->lim_flags & BTRFS_QGROUP_LIMIT_MAX_EXCL ? a : "-");
+	units_format(c->u, g->rfer, a, sizeof(a));
+	con_printf("\t  Usage referenced:\t%s\n", a);
+	units_format(c->u, g->excl, a, sizeof(a));
+	con_printf("\t  Usage exclusive:\t%s\n", a);
+	return 1;
+}
+
+/* As btrfs-progs 6.2 prints it, "Send time" included: that line shows
+ * the creation time (progs prints the text it formatted last), and the
+ * quota group only when quotas are on. */
 static void show_one(struct fs_info *fs, const char *arg,
-		     const struct fs_subvol *sv)
+		     const struct fs_subvol *sv, const struct units *u)
 {
 	struct snaps_ctx c = { sv->uuid };
-	char u[40], when[96];
+	struct show_quota_ctx q = { sv->id, u };
+	char uuid[40], when[96];
 
 	con_printf("%s\n", sv->id == 5 ? "/" : sv->path);
 	con_printf("\tName: \t\t\t%s\n", sv->id == 5 ? "<FS_TREE>" :
 		   strrchr(sv->path, '/') ? strrchr(sv->path, '/') + 1 :
 		   sv->path);
-	uuid_string(sv->uuid, u);
-	con_printf("\tUUID: \t\t\t%s\n", u);
-	uuid_string(sv->parent_uuid, u);
-	con_printf("\tParent UUID: \t\t%s\n", u);
-	uuid_string(sv->received_uuid, u);
-	con_printf("\tReceived UUID: \t\t%s\n", u);
-	cmd_fs_time_string(sv->otime.sec, when, sizeof(when));
-	con_printf("\tCreation time: \t\t%s +0000\n", when);
+	uuid_string(sv->uuid, uuid);
+	con_printf("\tUUID: \t\t\t%s\n", uuid);
+	uuid_string(sv->parent_uuid, uuid);
+	con_printf("\tParent UUID: \t\t%s\n", uuid);
+	uuid_string(sv->received_uuid, uuid);
+	con_printf("\tReceived UUID: \t\t%s\n", uuid);
+	show_time(&sv->otime, when, sizeof(when));
+	con_printf("\tCreation time: \t\t%s\n", when);
 	con_printf("\tSubvolume ID: \t\t%llu\n", (unsigned long long)sv->id);
 	con_printf("\tGeneration: \t\t%llu\n",
 		   (unsigned long long)sv->generation);
@@ -366,9 +414,17 @@ static void show_one(struct fs_info *fs, const char *arg,
 	con_printf("\tTop level ID: \t\t%llu\n",
 		   (unsigned long long)sv->parent);
 	con_printf("\tFlags: \t\t\t%s\n", sv->read_only ? "readonly" : "-");
+	con_printf("\tSend transid: \t\t%llu\n",
+		   (unsigned long long)sv->stransid);
+	con_printf("\tSend time: \t\t%s\n", when);
+	con_printf("\tReceive transid: \t%llu\n",
+		   (unsigned long long)sv->rtransid);
+	show_time(&sv->rtime, when, sizeof(when));
+	con_printf("\tReceive time: \t\t%s\n", when);
 	con_printf("\tSnapshot(s):\n");
 	if (fs_subvol_list(fs, snaps_print, &c))
 		con_printf("\t\t\t\t(cannot list: %s)\n", arg);
+	(void)fs_qgroup_list(fs, show_quota, &q);	/* -ENOTCONN: quotas off */
 }
 
 int cmd_subvolume_show(int argc, char **argv)
@@ -376,8 +432,10 @@ int cmd_subvolume_show(int argc, char **argv)
 	struct fs_info *fs;
 	struct fs_subvol *sv;
 	const char *in;
+	struct units u;
 	int ret;
 
+	argc = units_parse(argc, argv, &u);
 	if (argc != 2)
 		return -EINVAL;
 	fs = fs_of("subvolume show", argv[1], &in);
@@ -390,7 +448,7 @@ int cmd_subvolume_show(int argc, char **argv)
 	if (ret)
 		fail("subvolume show", argv[1], ret);
 	else
-		show_one(fs, argv[1], sv);
+		show_one(fs, argv[1], sv, &u);
 	kfree(sv);
 	return ret;
 }

@@ -158,9 +158,9 @@ const struct shell_cmd shell_commands[] = {
 	  "alone: list the mounts", 0, 4, cmd_mount },
 	{ "umount", "[DIR|DISK]", "unmount a filesystem (default: the one at "
 	  "/)", 0, 1, cmd_umount },
-	{ "df", "[-b|-h|-H|--iec|--si|-k|-m|-g|-t] [PATH]", "space use by "
-	  "block group type and profile (as filesystem df)", 0, -1,
-	  cmd_filesystem_df },
+	{ "df", "[-h|-H|-k] [-T] [PATH...]", "size, used and available space "
+	  "of the mounted filesystems, as coreutils' df (per block group "
+	  "type: filesystem df)", 0, -1, cmd_df },
 	{ "sync", "", "commit every mounted filesystem", 0, 0, cmd_sync },
 	{ "fsck", "[DISK]", "check the last commit of the mounted filesystem "
 	  "(or of DISK): back-references, space, inodes", 0, 1, cmd_fsck },

@@ -67,7 +67,7 @@ static const struct shell_cmd subvolume_cmds[] = {
 	  "the next mount)", 1, 2, cmd_subvolume_set_default },
 	{ "find-new", "PATH LASTGEN", "list the file extents written since "
 	  "generation LASTGEN", 2, 2, cmd_subvolume_find_new },
-	{ "show", "PATH", "show a subvolume's attributes", 1, 1,
+	{ "show", UNITS " PATH", "show a subvolume's attributes", 1, -1,
 	  cmd_subvolume_show },
 	{ "sync", "[-s SLEEP] [PATH [ID...]]", "wait for deleted subvolumes "
 	  "to be cleaned", 0, -1, cmd_subvolume_sync },

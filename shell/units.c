@@ -81,3 +81,26 @@ void units_format(const struct units *u, uint64_t v, char *out, size_t n)
 	snprintf(out, n, "%llu.%02u%s", (unsigned long long)(q / 100),
 		 (unsigned)(q % 100), (u->base == 1000 ? si : iec)[p]);
 }
+
+/* The kernel's C library prints no floating point, so percentages are
+ * formatted here, as printf's "%.2f" would: hundredths, ties to even. */
+void units_percent(uint64_t part, uint64_t whole, char *out, size_t n)
+{
+	uint64_t q, r;
+
+	/* keep part * 10000 in 64 bits (past 1.8 PB: a ratio of halves) */
+	while (part > UINT64_MAX / 10000) {
+		part >>= 1;
+		whole >>= 1;
+	}
+	if (!whole) {
+		snprintf(out, n, "0.00");
+		return;
+	}
+	q = part * 10000 / whole;
+	r = part * 10000 % whole;
+	if (r > whole - r || (r == whole - r && (q & 1)))
+		q++;
+	snprintf(out, n, "%llu.%02u", (unsigned long long)(q / 100),
+		 (unsigned)(q % 100));
+}

@@ -26,5 +26,8 @@ struct units {
 int units_parse(int argc, char **argv, struct units *u);
 /* v in u's units: "1.50GiB", "8388608", "16.38kB", "8192.00KiB". */
 void units_format(const struct units *u, uint64_t v, char *out, size_t n);
+/* 100 * part / whole with two decimals ("11.96"; "0.00" when whole is 0),
+ * as printf's "%.2f" prints it. */
+void units_percent(uint64_t part, uint64_t whole, char *out, size_t n);
 
 #endif

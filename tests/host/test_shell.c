@@ -358,6 +358,33 @@ TEST(shell, units_like_btrfs_progs)
 	CHECK_STR(out, "53673984");
 }
 
+/* Percentages as printf's "%.2f" prints them (the kernel's C library
+ * has no floating point): btrfs-progs' figures, a tie to even, 0 of 0,
+ * and parts past 64 bits when multiplied. */
+TEST(shell, percent_like_printf)
+{
+	char out[UNITS_STR_MAX];
+
+	units_percent(1003520, 8388608, out, sizeof(out));
+	CHECK_STR(out, "11.96");
+	units_percent(16384, 8388608, out, sizeof(out));
+	CHECK_STR(out, "0.20");
+	units_percent(1, 8, out, sizeof(out));	/* 12.5: a tie, to even */
+	CHECK_STR(out, "12.50");
+	units_percent(1, 80000, out, sizeof(out));	/* 0.00125 */
+	CHECK_STR(out, "0.00");
+	units_percent(3, 80000, out, sizeof(out));	/* 0.00375 */
+	CHECK_STR(out, "0.00");
+	units_percent(5, 80000, out, sizeof(out));	/* 0.00625 */
+	CHECK_STR(out, "0.01");
+	units_percent(7, 0, out, sizeof(out));
+	CHECK_STR(out, "0.00");
+	units_percent(UINT64_MAX / 2, UINT64_MAX, out, sizeof(out));
+	CHECK_STR(out, "50.00");
+	units_percent(UINT64_MAX, UINT64_MAX, out, sizeof(out));
+	CHECK_STR(out, "100.00");
+}
+
 TEST(shell, split_operators)
 {
 	char line[] = "a|b 'c|d' e\\>f >>out<in x&";

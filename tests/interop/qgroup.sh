@@ -89,12 +89,28 @@ else
 	finish
 fi
 
+printf '%s\n' "mount vda" "subvolume show /sv" "subvolume show -b /snapi" |
+	"$GHEE" "ro:$img" >"$W/ghee-subvol-show.txt" 2>&1
+
 # 2. Linux recounts and prints the same table.
 if [ "$(id -u)" != 0 ] || ! mount -o loop "$img" "$W/mnt" 2>"$W/mount.err"; then
 	skip linux_rescan_same_counts "no loop mount (needs root)"
 	finish
 fi
 m=$W/mnt
+# subvolume show with quotas on (a limit on /sv; raw units on /snapi):
+# the same lines as btrfs-progs', the quota group's included.
+{ btrfs subvolume show "$m/sv"; btrfs subvolume show -b "$m/snapi"; } \
+	>"$W/linux-subvol-show.txt" 2>&1
+grep -v -e "^ghee> " -e "^mounted " -e "^warning: " "$W/ghee-subvol-show.txt" \
+	>"$W/ghee-subvol-show.n"
+if grep -q "Limit referenced:	10.00MiB" "$W/linux-subvol-show.txt" &&
+   cmp -s "$W/linux-subvol-show.txt" "$W/ghee-subvol-show.n"; then
+	ok linux_same_subvolume_show_quota
+else
+	diff "$W/linux-subvol-show.txt" "$W/ghee-subvol-show.n" | head -n 12 | say
+	notok linux_same_subvolume_show_quota "subvolume show differs from btrfs-progs'"
+fi
 btrfs qgroup show --raw -pcre "$m" >"$W/linux-before.txt" 2>&1
 btrfs quota rescan -w "$m" >/dev/null 2>&1
 btrfs qgroup show --raw -pcre "$m" >"$W/linux-show.txt" 2>&1

@@ -83,6 +83,23 @@ else
 	echo "read-only: linux $lro ghee $gro" | say
 	notok linux_same_subvolumes "subvolume lists differ"
 fi
+# subvolume show prints what btrfs-progs prints, field for field.
+bad=""
+for sv in sv snap rosnap sv/snap2 top sv/nested; do
+	btrfs subvolume show "$m/$sv" >"$W/show-linux.txt" 2>&1
+	ghee "subvolume show /$sv" | sed -n '/^ghee> subvolume show/,/^ghee> /p' |
+		grep -v "^ghee> " >"$W/show-ghee.txt"
+	grep -q "^	Receive time:" "$W/show-linux.txt" &&
+		cmp -s "$W/show-linux.txt" "$W/show-ghee.txt" || {
+		bad="$bad $sv"
+		diff "$W/show-linux.txt" "$W/show-ghee.txt" | head -n 6 | say
+	}
+done
+if [ -z "$bad" ]; then
+	ok linux_same_subvolume_show
+else
+	notok linux_same_subvolume_show "subvolume show differs for:$bad"
+fi
 # Linux itself (not only its tree search) holds them read-only: its
 # ioctl answers ro=true and a write inside fails.
 bad=""

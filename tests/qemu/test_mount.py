@@ -86,7 +86,7 @@ def test_mount_at_boot(ctx):
     msgs = g.boot()
     assert "mounted vda read-write on /" in msgs, msgs
     assert g.cmd("cat /greeting") == "hello\n"
-    assert re.search(r"^Metadata, \w+: total=", g.cmd("df"), re.M)
+    assert re.search(r"^Metadata, \w+: total=", g.cmd("filesystem df"), re.M)
     g.send("poweroff\n")
     assert g.wait_exit() == 0
     g = ctx.guest(disks=[img], append="mount=vda mount=none")

@@ -30,7 +30,8 @@ def test_start_status_cancel_resume(ctx):
             break
         g.cmd("sleep 100")
     assert "Status:           running\n" in out, out
-    assert "Bytes scrubbed:" in out, out
+    assert re.search(r"^Bytes scrubbed: +\S+  \(\d+\.\d\d%\)$", out,
+                     re.M), out
     out = g.cmd("scrub cancel /")
     assert "scrub cancelled\n" in out, out
     g.cmd("wait")

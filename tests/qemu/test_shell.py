@@ -96,7 +96,7 @@ def test_plain_progress_lines_in_a_script(ctx):
 TWO_FS_SCRIPT = [
     "mkfs vda", "mkfs vdb", "mount vda", "mkdir /backup",
     "mount vdb /backup", "mount", "write /a 0 300000 5", "cp /a /backup/a",
-    "sha256sum /a /backup/a", "mv /a /backup/b", "ln /a /backup/c",
+    "sync", "df -h", "filesystem usage /backup", "sha256sum /a /backup/a", "mv /a /backup/b", "ln /a /backup/c",
     "umount /", "umount /backup", "ls /backup", "mount vdb /backup -o ro",
     "ls /backup", "touch /backup/z", "fsck vdb", "umount vdb", "umount",
 ]
@@ -106,6 +106,16 @@ def check_two_fs(out):
     """out: the transcript of TWO_FS_SCRIPT (prompts and echoes in it)."""
     assert "vda on / type btrfs (rw)\nvdb on /backup type btrfs (rw)\n" \
         in out, out
+    # coreutils' df: a row per mount; usage's percentages (the kernel's C
+    # library prints no floating point: "(f%)" before)
+    assert re.search(r"^Filesystem      Size  Used Avail Use% Mounted on\n"
+                     r"vda  +256M  +\d\d\dK  +\d+M  +\d+% /\n"
+                     r"vdb  +256M  +\d\d\dK  +\d+M  +\d+% /backup\n",
+                     out, re.M), out
+    pcts = re.findall(r"^(Data|Metadata|System),\w+: Size:\S+, Used:\S+ "
+                      r"\((\d+\.\d\d)%\)$", out, re.M)
+    assert [p[0] for p in pcts] == ["Data", "Metadata", "System"], out
+    assert 0 < float(pcts[0][1]) < 100, pcts
     sums = re.findall(r"^([0-9a-f]{64})  (/a|/backup/a)$", out, re.M)
     assert len(sums) == 2 and sums[0][0] == sums[1][0], sums
     assert "mv: /a and /backup/b are on different filesystems (errno 18)" \
