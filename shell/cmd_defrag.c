@@ -33,8 +33,10 @@ struct defrag_args {
 /* Parse the options; a->first gets the index of the first PATH. */
 static int parse(int argc, char **argv, struct defrag_args *a)
 {
+	static const char *const valued[] = { "-s", "-l", "-t", NULL };
 	int i;
 
+	shell_options_first(argc, argv, valued);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *o = argv[i];
 		uint64_t *num = NULL;

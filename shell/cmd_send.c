@@ -52,8 +52,12 @@ static int parse(int argc, char **argv, struct send_args *a)
 {
 	int i;
 
+	static const char *const valued[] = { "-f", "-p", "-c", "--proto",
+					      NULL };
+
 	memset(a, 0, sizeof(*a));
 	a->proto = SEND_VERSION_1;
+	shell_options_first(argc, argv, valued);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *o = argv[i];
 		uint64_t v;

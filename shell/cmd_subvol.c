@@ -17,6 +17,7 @@
 #include "cmd_fs.h"
 #include "cmd_qgroup.h"
 #include "cmd_subvol.h"
+#include "shell.h"
 #include "units.h"
 
 /* Print "cmd: what: reason" and return err. */
@@ -40,17 +41,27 @@ static void uuid_string(const uint8_t *u, char *out)
 		uuid_text(u, out);
 }
 
-/* Take the -i QGROUPID options from argv[*i...] into qi. 0 or -EINVAL. */
-static int inherit_opts(int argc, char **argv, int *i,
-			struct fs_qgroup_inherit *qi)
+/* The options of subvolume create and snapshot, wherever they stand:
+ * -i QGROUPID into qi and, where ro is not NULL (snapshot), -r. Sets *i
+ * to the first other argument. 0 or -EINVAL. */
+static int create_opts(int argc, char **argv, int *i,
+		       struct fs_qgroup_inherit *qi, int *ro)
 {
+	static const char *const valued[] = { "-i", NULL };
+
 	memset(qi, 0, sizeof(*qi));
-	while (*i + 1 < argc && !strcmp(argv[*i], "-i")) {
-		if (qi->n == FS_QGROUP_INHERIT_MAX ||
+	shell_options_first(argc, argv, valued);
+	for (*i = 1; *i < argc && argv[*i][0] == '-'; (*i)++) {
+		if (ro && !strcmp(argv[*i], "-r")) {
+			*ro = 1;
+			continue;
+		}
+		if (strcmp(argv[*i], "-i") || *i + 1 == argc ||
+		    qi->n == FS_QGROUP_INHERIT_MAX ||
 		    cmd_qgroup_parse_id(argv[*i + 1], &qi->ids[qi->n]))
 			return -EINVAL;
 		qi->n++;
-		*i += 2;
+		(*i)++;
 	}
 	return 0;
 }
@@ -60,7 +71,7 @@ int cmd_subvolume_create(int argc, char **argv)
 	struct fs_qgroup_inherit qi;
 	int i = 1, ret = 0;
 
-	if (inherit_opts(argc, argv, &i, &qi) || argc - i < 1)
+	if (create_opts(argc, argv, &i, &qi, NULL) || argc - i < 1)
 		return -EINVAL;
 	for (; i < argc; i++) {
 		const char *in;
@@ -99,19 +110,9 @@ int cmd_subvolume_snapshot(int argc, char **argv)
 	char *path = NULL;
 	struct fs_ino ino;
 	struct fs_stat st;
-	int ro = 0, i = 1, ret;
+	int ro = 0, i, ret;
 
-	if (argc > 1 && !strcmp(argv[1], "-r")) {
-		ro = 1;
-		i++;
-	}
-	if (inherit_opts(argc, argv, &i, &qi))
-		return -EINVAL;
-	if (!ro && i < argc && !strcmp(argv[i], "-r")) {
-		ro = 1;
-		i++;
-	}
-	if (argc - i != 2)
+	if (create_opts(argc, argv, &i, &qi, &ro) || argc - i != 2)
 		return -EINVAL;
 	src = argv[i];
 	dst = argv[i + 1];

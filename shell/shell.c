@@ -319,6 +319,35 @@ int shell_main(void)
 	return failed;
 }
 
+static int is_valued(const char *opt, const char *const *valued)
+{
+	for (; *valued; valued++)
+		if (!strcmp(opt, *valued))
+			return 1;
+	return 0;
+}
+
+void shell_options_first(int argc, char **argv, const char *const *valued)
+{
+	char *rest[SHELL_ARGS_MAX], *dashdash = NULL;
+	int i, nopt = 1, nrest = 0;
+
+	for (i = 1; i < argc && i < SHELL_ARGS_MAX; i++) {
+		if (!dashdash && !strcmp(argv[i], "--")) {
+			dashdash = argv[i];
+		} else if (dashdash || argv[i][0] != '-' || !argv[i][1]) {
+			rest[nrest++] = argv[i];
+		} else {
+			argv[nopt++] = argv[i];
+			if (is_valued(argv[i], valued) && i + 1 < argc)
+				argv[nopt++] = argv[++i];
+		}
+	}
+	if (dashdash)
+		argv[nopt++] = dashdash;
+	memcpy(argv + nopt, rest, (size_t)nrest * sizeof(*rest));
+}
+
 int shell_parse_u64(const char *s, const char *what, uint64_t *out)
 {
 	static const char suffixes[] = "KMGT";

@@ -101,4 +101,15 @@ int cmd_help(int argc, char **argv);
  */
 int shell_parse_u64(const char *s, const char *what, uint64_t *out);
 
+/*
+ * Put the options first, as GNU getopt does for btrfs-progs (`send -p A
+ * B -f OUT` is `send -p A -f OUT B`): the words starting with '-', each
+ * with the word after it when it is one of valued (a NULL-ended list),
+ * move before the other arguments; both keep their order. A "--" ends
+ * the options: it comes right after them, what follows it joins the
+ * other arguments (a parser that takes no "--" then refuses the line
+ * rather than reading a name as an option). argv[0] stays.
+ */
+void shell_options_first(int argc, char **argv, const char *const *valued);
+
 #endif

@@ -358,6 +358,32 @@ TEST(shell, units_like_btrfs_progs)
 	CHECK_STR(out, "53673984");
 }
 
+/* GNU getopt's order for btrfs-progs' commands: options (with their
+ * values) first, then the other arguments; "--" after the options. */
+TEST(shell, options_first_as_getopt)
+{
+	static const char *const valued[] = { "-f", "-p", NULL };
+	char *a[] = { "send", "-p", "/s1", "/s2", "-f", "out", "-q", "/s3" };
+	char *b[] = { "send", "/s1", "--", "-f", "x" };
+	char *c[] = { "send", "-f" };	/* a value missing: left as it is */
+
+	shell_options_first(8, a, valued);
+	CHECK_STR(a[1], "-p");
+	CHECK_STR(a[2], "/s1");
+	CHECK_STR(a[3], "-f");
+	CHECK_STR(a[4], "out");
+	CHECK_STR(a[5], "-q");
+	CHECK_STR(a[6], "/s2");
+	CHECK_STR(a[7], "/s3");
+	shell_options_first(5, b, valued);
+	CHECK_STR(b[1], "--");
+	CHECK_STR(b[2], "/s1");
+	CHECK_STR(b[3], "-f");
+	CHECK_STR(b[4], "x");
+	shell_options_first(2, c, valued);
+	CHECK_STR(c[1], "-f");
+}
+
 /* Percentages as printf's "%.2f" prints them (the kernel's C library
  * has no floating point): btrfs-progs' figures, a tie to even, 0 of 0,
  * and parts past 64 bits when multiplied. */

@@ -90,7 +90,7 @@ for seed in $SEEDS; do
 	  echo "write /after 0 5000 99"
 	  echo "subvolume snapshot -r / /snap2"
 	  echo "send -q -f vdb /snap"
-	  echo "send --proto 2 -f vdc /snap"
+	  echo "send /snap --proto 2 -f vdc"	# options after, as getopt takes them
 	  echo "send --no-data --proto 2 -f vdd /snap"
 	  echo "send -e -f vde /snap /snap2"
 	  echo "umount"; } >"$d/all"
