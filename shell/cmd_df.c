@@ -15,6 +15,7 @@
 
 #include "cmd_fs.h"
 #include "shell.h"
+#include "units.h"
 
 enum { COL_SOURCE, COL_TYPE, COL_SIZE, COL_USED, COL_AVAIL, COL_PCENT,
        COL_TARGET, NCOLS };
@@ -34,57 +35,13 @@ struct df_units {
 	uint64_t unit;		/* 1024 (-k, the default) or 0 */
 };
 
-/* v bytes as coreutils' human-readable form, rounded up: "0", "512",
- * "6.9M", "204M", "1.0G" (K for 1024, k for 1000). */
-static void human(uint64_t v, unsigned base, char *out, size_t n)
-{
-	static const char iec[] = "KMGTPE", si[] = "kMGTPE";
-	uint64_t div = 1, amt, rest, tenths;
-	int e = 0;
-
-	if (v < base) {
-		snprintf(out, n, "%llu", (unsigned long long)v);
-		return;
-	}
-	while (v / div >= base && e < 6) {
-		div *= base;
-		e++;
-	}
-	/* div is at most 1024^6 = 2^60, so rest * 10 cannot overflow */
-	amt = v / div;
-	rest = v % div;
-	tenths = rest * 10 / div;
-	if (amt < 10) {
-		/* one decimal, the rest rounding the tenths up */
-		tenths += rest * 10 % div != 0;
-		if (tenths == 10) {
-			amt++;
-			tenths = 0;
-		}
-		if (amt < 10) {
-			snprintf(out, n, "%llu.%llu%c", (unsigned long long)amt,
-				 (unsigned long long)tenths,
-				 (base == 1000 ? si : iec)[e - 1]);
-			return;
-		}
-	} else if (rest) {
-		amt++;
-	}
-	if (amt == base && e < 6) {
-		snprintf(out, n, "1.0%c", (base == 1000 ? si : iec)[e]);
-		return;
-	}
-	snprintf(out, n, "%llu%c", (unsigned long long)amt,
-		 (base == 1000 ? si : iec)[e - 1]);
-}
-
 static void size_cell(const struct df_units *u, uint64_t v, char *out)
 {
 	if (u->unit)
 		snprintf(out, CELL_MAX, "%llu",
 			 (unsigned long long)((v + u->unit - 1) / u->unit));
 	else
-		human(v, u->base, out, CELL_MAX);
+		units_coreutils(v, u->base, out, CELL_MAX);
 }
 
 /* The row of the filesystem mounted as m; 0 or -EIO after saying why. */

@@ -234,14 +234,18 @@ int cmd_ls(int argc, char **argv)
 	const char *path = "/";
 	struct fs_stat st;
 	struct fs_ino ino;
-	int i, ret;
+	int i, j, dots = 0, ret;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-l"))
-			c.longfmt = 1;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return -EINVAL;
-		else
+		for (j = 1; argv[i][0] == '-' && argv[i][j]; j++) {
+			if (argv[i][j] == 'l')
+				c.longfmt = 1;
+			else if (argv[i][j] == 'a')
+				dots = 1;
+			else if (argv[i][j] != 'A' && argv[i][j] != '1')
+				return -EINVAL;	/* -A, -1: what ls does */
+		}
+		if (argv[i][0] != '-' || !argv[i][1])
 			path = argv[i];
 	}
 	ret = resolve("ls", path, 0, &c.fs, &ino);
@@ -255,6 +259,22 @@ int cmd_ls(int argc, char **argv)
 			return print_long(c.fs, ino, path);
 		con_printf("%s\n", path);
 		return 0;
+	}
+	if (dots) {	/* -a: "." and ".." first, as readdir gives them */
+		size_t n = strlen(path) + 4;
+		char *parent = kmalloc(n);
+		struct fs_info *pfs;
+		struct fs_ino up;
+
+		if (!parent)
+			return fail("ls", path, -ENOMEM);
+		snprintf(parent, n, "%s/..", path);
+		ret = resolve("ls", parent, 0, &pfs, &up);
+		kfree(parent);
+		if (ret)
+			return ret;
+		ls_entry(&c, ".", 1, ino, FS_FT_DIR);
+		ls_entry(&c, "..", 2, up, FS_FT_DIR);
 	}
 	ret = fs_readdir(c.fs, ino, ls_entry, &c);
 	if (ret)

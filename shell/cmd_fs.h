@@ -74,8 +74,9 @@ int cmd_device_usage(int argc, char **argv);
 int cmd_fs_statfs(const char *cmd, struct fs_info *fs, uint64_t *size,
 		  uint64_t *used, uint64_t *avail);
 
-/* shell/cmd_df.c: coreutils' df. */
+/* shell/cmd_df.c, shell/cmd_du.c: coreutils' df and du. */
 int cmd_df(int argc, char **argv);
+int cmd_du(int argc, char **argv);
 
 /* shell/cmd_fsck.c */
 int cmd_fsck(int argc, char **argv);

@@ -161,6 +161,9 @@ const struct shell_cmd shell_commands[] = {
 	{ "df", "[-h|-H|-k] [-T] [PATH...]", "size, used and available space "
 	  "of the mounted filesystems, as coreutils' df (per block group "
 	  "type: filesystem df)", 0, -1, cmd_df },
+	{ "du", "[-s] [-a] [-c] [-h|--si|-k] [-H] [PATH...]", "space the files "
+	  "below each PATH take, per directory, as coreutils' du (shared "
+	  "and exclusive: filesystem du)", 0, -1, cmd_du },
 	{ "sync", "", "commit every mounted filesystem", 0, 0, cmd_sync },
 	{ "fsck", "[DISK]", "check the last commit of the mounted filesystem "
 	  "(or of DISK): back-references, space, inodes", 0, 1, cmd_fsck },
@@ -170,7 +173,7 @@ const struct shell_cmd shell_commands[] = {
 	  cmd_fsstress },
 
 	SHELL_HEADING("files and directories"),
-	{ "ls", "[-l] [PATH]", "list a directory in index order", 0, 2,
+	{ "ls", "[-l] [-a] [PATH]", "list a directory in index order", 0, 3,
 	  cmd_ls },
 	{ "cat", "[PATH...]", "print files (none or -: standard input)", 0,
 	  -1, cmd_cat },

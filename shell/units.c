@@ -104,3 +104,45 @@ void units_percent(uint64_t part, uint64_t whole, char *out, size_t n)
 	snprintf(out, n, "%llu.%02u", (unsigned long long)(q / 100),
 		 (unsigned)(q % 100));
 }
+
+void units_coreutils(uint64_t v, unsigned base, char *out, size_t n)
+{
+	static const char iec[] = "KMGTPE", si[] = "kMGTPE";
+	uint64_t div = 1, amt, rest, tenths;
+	int e = 0;
+
+	if (v < base) {
+		snprintf(out, n, "%llu", (unsigned long long)v);
+		return;
+	}
+	while (v / div >= base && e < 6) {
+		div *= base;
+		e++;
+	}
+	/* div is at most 1024^6 = 2^60, so rest * 10 cannot overflow */
+	amt = v / div;
+	rest = v % div;
+	tenths = rest * 10 / div;
+	if (amt < 10) {
+		/* one decimal, the rest rounding the tenths up */
+		tenths += rest * 10 % div != 0;
+		if (tenths == 10) {
+			amt++;
+			tenths = 0;
+		}
+		if (amt < 10) {
+			snprintf(out, n, "%llu.%llu%c", (unsigned long long)amt,
+				 (unsigned long long)tenths,
+				 (base == 1000 ? si : iec)[e - 1]);
+			return;
+		}
+	} else if (rest) {
+		amt++;
+	}
+	if (amt == base && e < 6) {
+		snprintf(out, n, "1.0%c", (base == 1000 ? si : iec)[e]);
+		return;
+	}
+	snprintf(out, n, "%llu%c", (unsigned long long)amt,
+		 (base == 1000 ? si : iec)[e - 1]);
+}

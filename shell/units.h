@@ -29,5 +29,9 @@ void units_format(const struct units *u, uint64_t v, char *out, size_t n);
 /* 100 * part / whole with two decimals ("11.96"; "0.00" when whole is 0),
  * as printf's "%.2f" prints it. */
 void units_percent(uint64_t part, uint64_t whole, char *out, size_t n);
+/* v bytes as coreutils' -h (base 1024) or -H (base 1000) print them,
+ * rounded up: "0", "512", "6.9M", "204M", "1.0G" (K for 1024, k for
+ * 1000). */
+void units_coreutils(uint64_t v, unsigned base, char *out, size_t n);
 
 #endif

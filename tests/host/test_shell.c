@@ -312,7 +312,7 @@ TEST(shell, help_levels)
 		       "usage: inspect-internal tree-stats ", 35));
 	CHECK(strstr(host_console_output(), "(not implemented yet)"));
 	CHECK_OK(run("help ls"));
-	CHECK(!strncmp(host_console_output(), "usage: ls [-l] [PATH]\n", 22));
+	CHECK(!strncmp(host_console_output(), "usage: ls [-l] [-a] [PATH]\n", 27));
 	CHECK_EQ(run("help nosuch"), -ENOENT);
 	CHECK_EQ(run("help ls extra"), -ENOENT);
 	CHECK_EQ(run("help fi nosuch"), -ENOENT);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Interop: ghee's `filesystem du` (and `inspect-internal rootid` and
-# `subvolume find-new`) against btrfs-progs 6.2's on Linux, on one image
-# that holds every kind of sharing du tells apart.
+# `subvolume find-new`) against btrfs-progs 6.2's on Linux, and ghee's
+# `du` against coreutils' du, on one image that holds every kind of
+# sharing du tells apart.
 #   1. ghee makes the image: a subvolume with a file, its reflink copy and
 #      a partial overwrite of the original; a range cloned inside one file;
 #      a hard link; a symlink; a preallocated file; a compressed file; a
@@ -12,7 +13,9 @@
 #      the mount point is taken out of Linux's paths; and the subvolume
 #      ids rootid prints for directories in the top level, a subvolume, a
 #      nested one and a snapshot; and find-new's listings of a subvolume
-#      and a snapshot since generation 0 and since a later one.
+#      and a snapshot since generation 0 and since a later one;
+#   3. coreutils' du (-a, -s, -c, -h, --si, -H; a hard link counted once, in
+#      the directory met first) against ghee's du, the same way.
 # Output: KTAP and '#' lines, the plan last. Scratch in build/interop-du/.
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
@@ -58,12 +61,18 @@ fi
 # mount point.
 FORMS=("MNT/sv" "-s MNT/sv MNT/snap MNT/sv/d/a MNT/sv/pre MNT/sv/z"
        "-s --raw MNT/" "MNT/snap/d/a" "--kbytes MNT/sv/d" "MNT/")
+CFORMS=("-a MNT/" "-s MNT/sv MNT/snap MNT/sv/b" "-sh MNT/" \
+	"-ac MNT/sv/d MNT/snap/d" "--si MNT/sv" "MNT/sv/d/sym" "-H MNT/sv/d/sym")
 ROOTIDS=(/ /sv/d /sv/nested /snap/d)
 FINDNEW=("/sv 0" "/snap 0" "/sv/nested 0" "/sv 6")
 cmds=()
 for f in "${FORMS[@]}"; do cmds+=("btrfs filesystem du ${f//MNT/}"); done
 printf '%s\n' "mount vda" "${cmds[@]}" |
 	"$GHEE" "ro:$img" >"$W/ghee.txt" 2>&1
+ccmds=()
+for f in "${CFORMS[@]}"; do ccmds+=("du ${f//MNT/}"); done
+printf '%s\n' "mount vda" "${ccmds[@]}" |
+	"$GHEE" "ro:$img" >"$W/ghee-cdu.txt" 2>&1
 printf '%s\n' "mount vda" "${FINDNEW[@]/#/subvolume find-new }" |
 	"$GHEE" "ro:$img" 2>&1 | grep -E "^(inode|transid|ERROR)" >"$W/ghee.findnew"
 printf '%s\n' "mount vda" "${ROOTIDS[@]/#/inspect-internal rootid }" |
@@ -78,6 +87,13 @@ for i in "${!FORMS[@]}"; do
 	# shellcheck disable=SC2086
 	btrfs filesystem du ${f//MNT/$W/mnt} 2>&1 | sed "s#$W/mnt##" >"$W/linux.$i"
 	ghee_said "$W/ghee.txt" "${cmds[$i]}" >"$W/ghee.$i"
+done
+for i in "${!CFORMS[@]}"; do
+	f=${CFORMS[$i]}
+	# shellcheck disable=SC2086
+	du ${f//MNT/$W/mnt} 2>&1 | sed -e "s#$W/mnt/\$#/#" -e "s#$W/mnt##" \
+		>"$W/linux.c$i"
+	ghee_said "$W/ghee-cdu.txt" "${ccmds[$i]}" >"$W/ghee.c$i"
 done
 for p in "${ROOTIDS[@]}"; do
 	btrfs inspect-internal rootid "$W/mnt$p" 2>&1
@@ -99,15 +115,24 @@ else
 	head -n 12 "$W/diff.findnew" | say
 	notok find_new_as_linux "ghee's listing differs from btrfs-progs' (build/interop-du/diff.findnew)"
 fi
-for i in "${!FORMS[@]}"; do
-	name=du_$(echo "${FORMS[$i]//MNT/}" | tr ' /-' '___' | tr -s _)
-	if [ ! -s "$W/ghee.$i" ]; then
-		notok "$name" "ghee printed nothing (build/interop-du/ghee.txt)"
-	elif diff "$W/linux.$i" "$W/ghee.$i" >"$W/diff.$i"; then
-		ok "$name"
+# judge NAME SUFFIX WHOSE: Linux's output (linux.SUFFIX) against ghee's
+# (ghee.SUFFIX), WHOSE naming the tool Linux ran.
+judge() {
+	if [ ! -s "$W/ghee.$2" ]; then
+		notok "$1" "ghee printed nothing (build/interop-du/ghee.$2)"
+	elif diff "$W/linux.$2" "$W/ghee.$2" >"$W/diff.$2"; then
+		ok "$1"
 	else
-		head -n 12 "$W/diff.$i" | say
-		notok "$name" "ghee's output differs from btrfs-progs' (build/interop-du/diff.$i)"
+		head -n 12 "$W/diff.$2" | say
+		notok "$1" "ghee's output differs from $3 (build/interop-du/diff.$2)"
 	fi
+}
+for i in "${!FORMS[@]}"; do
+	judge "du_$(echo "${FORMS[$i]//MNT/}" | tr ' /-' '___' | tr -s _)" \
+		"$i" "btrfs-progs'"
+done
+for i in "${!CFORMS[@]}"; do
+	judge "coreutils_du_$(echo "${CFORMS[$i]//MNT/}" | tr ' /-' '___' | tr -s _)" \
+		"c$i" "coreutils'"
 done
 finish

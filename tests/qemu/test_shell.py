@@ -96,7 +96,8 @@ def test_plain_progress_lines_in_a_script(ctx):
 TWO_FS_SCRIPT = [
     "mkfs vda", "mkfs vdb", "mount vda", "mkdir /backup",
     "mount vdb /backup", "mount", "write /a 0 300000 5", "cp /a /backup/a",
-    "sync", "df -h", "filesystem usage /backup", "sha256sum /a /backup/a", "mv /a /backup/b", "ln /a /backup/c",
+    "sync", "df -h", "filesystem usage /backup", "ls -a /backup",
+    "du -ach /a /backup", "sha256sum /a /backup/a", "mv /a /backup/b", "ln /a /backup/c",
     "umount /", "umount /backup", "ls /backup", "mount vdb /backup -o ro",
     "ls /backup", "touch /backup/z", "fsck vdb", "umount vdb", "umount",
 ]
@@ -116,6 +117,11 @@ def check_two_fs(out):
                       r"\((\d+\.\d\d)%\)$", out, re.M)
     assert [p[0] for p in pcts] == ["Data", "Metadata", "System"], out
     assert 0 < float(pcts[0][1]) < 100, pcts
+    assert "ghee> ls -a /backup\n.\n..\na\nghee> " in out, out
+    # 300,000 bytes take 296K, a new filesystem's top directory 16K (its
+    # inode's nbytes, as mkfs.btrfs writes it); then the total
+    assert "ghee> du -ach /a /backup\n296K\t/a\n296K\t/backup/a\n" \
+        "312K\t/backup\n608K\ttotal\n" in out, out
     sums = re.findall(r"^([0-9a-f]{64})  (/a|/backup/a)$", out, re.M)
     assert len(sums) == 2 and sums[0][0] == sums[1][0], sums
     assert "mv: /a and /backup/b are on different filesystems (errno 18)" \
