@@ -111,11 +111,17 @@ static int parse_filter(char *s, struct fs_balance_filter *f)
 		return -EINVAL;
 	}
 	if (!strcmp(s, "usage")) {
+		/* a percentage: past 100 (an open end included) progs
+		 * says the argument is invalid */
 		ret = parse_range(v, &lo, &hi);
+		if (ret == 0 && hi > 100) {
+			con_eprintf("ERROR: invalid usage argument: %s\n", v);
+			return -EINVAL;
+		}
 		if (ret == 0 && lo == hi)
 			lo = 0;		/* usage=N: below N percent */
 		f->usage_min = lo;
-		f->usage_max = hi > 100 ? 100 : hi;
+		f->usage_max = hi;
 		f->flags |= FS_BAL_USAGE;
 	} else if (!strcmp(s, "limit")) {
 		ret = parse_range(v, &lo, &hi);

@@ -43,6 +43,7 @@ int cmd_clone(int argc, char **argv);
 int cmd_dedupe(int argc, char **argv);
 int cmd_dedupe_scan(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_rmdir(int argc, char **argv);
 int cmd_mv(int argc, char **argv);
 int cmd_ln(int argc, char **argv);
 int cmd_truncate(int argc, char **argv);
@@ -67,6 +68,9 @@ int cmd_filesystem_label(int argc, char **argv);
 int cmd_filesystem_usage(int argc, char **argv);
 int cmd_device_stats(int argc, char **argv);
 int cmd_device_usage(int argc, char **argv);
+/* The mounted filesystem arg names: a disk ("vdb") or a path that
+ * exists in it; NULL after saying why not (cmd names the command). */
+struct fs_info *cmd_fs_of_arg(const char *cmd, const char *arg);
 /* Linux's statfs of fs (btrfs_statfs), in bytes: the device's size, the
  * bytes used (copies counted) and the bytes available, each by the data
  * ratio (ghee keeps no global reserve). 0, or -EIO after saying why (cmd

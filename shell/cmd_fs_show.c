@@ -55,8 +55,7 @@ static unsigned copies(uint64_t type)
 	return 1;
 }
 
-/* The mounted filesystem arg names: a disk ("vdb") or a path. */
-static struct fs_info *fs_of_arg(const char *cmd, const char *arg)
+struct fs_info *cmd_fs_of_arg(const char *cmd, const char *arg)
 {
 	struct fs_info *fs;
 	struct fs_ino ino;
@@ -178,7 +177,7 @@ int cmd_filesystem_show(int argc, char **argv)
 	if (parse(cmd, argc, argv, &u, "", NULL, &arg))
 		return -EINVAL;
 	if (arg) {
-		all[0] = fs_of_arg(cmd, arg);
+		all[0] = cmd_fs_of_arg(cmd, arg);
 		if (!all[0])
 			return -ENOENT;
 		n = 1;
@@ -207,7 +206,7 @@ int cmd_filesystem_label(int argc, char **argv)
 
 	if (argc < 2 || argc > 3 || argv[1][0] == '-')
 		return -EINVAL;
-	fs = fs_of_arg(cmd, argv[1]);
+	fs = cmd_fs_of_arg(cmd, argv[1]);
 	if (!fs)
 		return -ENOENT;
 	if (argc == 3) {
@@ -495,7 +494,7 @@ int cmd_filesystem_usage(int argc, char **argv)
 
 	if (parse(cmd, argc, argv, &u, "T", &tabular, &arg))
 		return -EINVAL;
-	fs = fs_of_arg(cmd, arg ? arg : "/");
+	fs = cmd_fs_of_arg(cmd, arg ? arg : "/");
 	r = fs ? report_get(cmd, fs) : NULL;
 	if (!r)
 		return -ENOENT;
@@ -534,7 +533,7 @@ int cmd_device_usage(int argc, char **argv)
 		return -EINVAL;
 	if (!arg)
 		return -EINVAL;
-	fs = fs_of_arg(cmd, arg);
+	fs = cmd_fs_of_arg(cmd, arg);
 	r = fs ? report_get(cmd, fs) : NULL;
 	if (!r)
 		return -ENOENT;
@@ -577,7 +576,7 @@ int cmd_device_stats(int argc, char **argv)
 
 	if (parse(cmd, argc, argv, &u, "cz", set, &arg) || !arg)
 		return -EINVAL;
-	fs = fs_of_arg(cmd, arg);
+	fs = cmd_fs_of_arg(cmd, arg);
 	r = fs ? report_get(cmd, fs) : NULL;
 	if (!r)
 		return -ENOENT;

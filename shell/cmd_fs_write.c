@@ -427,27 +427,52 @@ static int rm_tree(struct fs_info *fs, const char *path, int depth)
 	return ret ? ret : fs_rmdir(fs, path);
 }
 
+/* rm [-r|-R] [-f] PATH...: -f makes a missing PATH no error. */
 int cmd_rm(int argc, char **argv)
 {
 	struct fs_info *fs;
 	const char *in;
-	int i, recursive = 0, ret = 0;
+	int i, j, recursive = 0, force = 0, ret = 0;
 
+	for (i = 1; i < argc; i++)
+		for (j = 1; argv[i][0] == '-' && argv[i][j]; j++) {
+			if (argv[i][j] == 'r' || argv[i][j] == 'R')
+				recursive = 1;
+			else if (argv[i][j] == 'f')
+				force = 1;
+			else
+				return -EINVAL;
+		}
 	for (i = 1; i < argc; i++) {
 		int r;
 
-		if (!strcmp(argv[i], "-r")) {
-			recursive = 1;
+		if (argv[i][0] == '-' && argv[i][1])
 			continue;
-		}
 		fs = cmd_fs_path("rm", argv[i], &in);
 		if (!fs) {
 			ret = -ENOENT;
 			continue;
 		}
 		r = recursive ? rm_tree(fs, in, 0) : fs_unlink(fs, in);
-		if (r)
+		if (r && !(force && r == -ENOENT))
 			ret = fail("rm", argv[i], r);
+	}
+	return ret;
+}
+
+/* rmdir DIR...: each must be empty. */
+int cmd_rmdir(int argc, char **argv)
+{
+	struct fs_info *fs;
+	const char *in;
+	int i, r, ret = 0;
+
+	for (i = 1; i < argc; i++) {
+		fs = cmd_fs_path("rmdir", argv[i], &in);
+		r = fs ? fs_rmdir(fs, in) : -ENOENT;
+		if (r && fs)
+			fail("rmdir", argv[i], r);
+		ret = ret ? ret : r;
 	}
 	return ret;
 }
@@ -511,21 +536,63 @@ int cmd_ln(int argc, char **argv)
 	return ret ? fail("ln", argv[argc - 1], ret) : 0;
 }
 
-int cmd_truncate(int argc, char **argv)
+/* Set path's size, making it first unless nocreate (then a missing
+ * file is no error, as coreutils' -c). */
+static int truncate_one(const char *path, uint64_t size, int nocreate)
 {
 	struct fs_info *fs;
 	struct fs_ino ino;
-	uint64_t size;
+	const char *in;
 	int ret;
 
-	(void)argc;
-	if (shell_parse_u64(argv[2], "SIZE", &size))
-		return -EINVAL;
-	ret = open_for_write("truncate", argv[1], &fs, &ino);
-	if (ret)
-		return ret;
+	if (nocreate) {
+		fs = cmd_fs_path("truncate", path, &in);
+		if (!fs)
+			return -ENOENT;
+		ret = fs_lookup(fs, in, FS_LOOKUP_FOLLOW, &ino);
+		if (ret == -ENOENT)
+			return 0;
+		if (ret)
+			return fail("truncate", path, ret);
+	} else {
+		ret = open_for_write("truncate", path, &fs, &ino);
+		if (ret)
+			return ret;
+	}
 	ret = fs_truncate(fs, ino, size);
-	return ret ? fail("truncate", argv[1], ret) : 0;
+	return ret ? fail("truncate", path, ret) : 0;
+}
+
+/* truncate PATH SIZE, or coreutils' truncate [-c] -s SIZE FILE... */
+int cmd_truncate(int argc, char **argv)
+{
+	const char *size_arg = NULL;
+	uint64_t size;
+	int i, nocreate = 0, ret = 0, r;
+
+	if (argv[1][0] != '-') {
+		if (argc != 3 || shell_parse_u64(argv[2], "SIZE", &size))
+			return -EINVAL;
+		return truncate_one(argv[1], size, 0);
+	}
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--no-create"))
+			nocreate = 1;
+		else if (!strcmp(argv[i], "-s") && i + 1 < argc)
+			size_arg = argv[++i];
+		else if (!strncmp(argv[i], "--size=", 7))
+			size_arg = argv[i] + 7;
+		else
+			return -EINVAL;
+	}
+	if (!size_arg || i == argc ||
+	    shell_parse_u64(size_arg, "SIZE", &size))
+		return -EINVAL;
+	for (; i < argc; i++) {
+		r = truncate_one(argv[i], size, nocreate);
+		ret = ret ? ret : r;
+	}
+	return ret;
 }
 
 int cmd_chmod(int argc, char **argv)

@@ -121,21 +121,6 @@ static void progress_copy_out(const struct fs_scrub_progress *from,
 }
 
 
-/* The mounted filesystem arg names: a disk ("vdb") or a path. */
-static struct fs_info *fs_of(const char *cmd, const char *arg)
-{
-	const char *inner;
-	struct fs_info *fs;
-
-	if (!strchr(arg, '/') && blk_lookup(arg)) {
-		fs = cmd_fs_by_disk(arg);
-		if (!fs)
-			con_eprintf("ERROR: %s: %s: not mounted\n", cmd, arg);
-		return fs;
-	}
-	return cmd_fs_path(cmd, arg, &inner);
-}
-
 /* Parse start/resume/status options (which: the letters allowed). */
 static int parse(int argc, char **argv, const char *which,
 		 struct scrub_opts *o)
@@ -468,7 +453,7 @@ static int start_or_resume(int argc, char **argv, int resume)
 
 	if (ret)
 		return ret;
-	fs = fs_of(cmd, o.path);
+	fs = cmd_fs_of_arg(cmd, o.path);
 	if (!fs)
 		return -ENOENT;
 	ret = fs_ident(fs, &id);
@@ -533,7 +518,7 @@ int cmd_scrub_status(int argc, char **argv)
 
 	if (ret)
 		return ret;
-	fs = fs_of("scrub status", o.path);
+	fs = cmd_fs_of_arg("scrub status", o.path);
 	if (!fs)
 		return -ENOENT;
 	ret = fs_ident(fs, &id);
@@ -556,7 +541,7 @@ int cmd_scrub_cancel(int argc, char **argv)
 
 	if (argc != 2 || argv[1][0] == '-')
 		return -EINVAL;
-	fs = fs_of("scrub cancel", argv[1]);
+	fs = cmd_fs_of_arg("scrub cancel", argv[1]);
 	if (!fs)
 		return -ENOENT;
 	ret = fs_ident(fs, &id);

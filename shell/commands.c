@@ -200,12 +200,14 @@ const struct shell_cmd shell_commands[] = {
 	  "scan [-r] [--min SIZE] PATH...", "share equal ranges of files, "
 	  "like FIDEDUPERANGE (scan: find them by checksum)", 2, -1,
 	  cmd_dedupe },
-	{ "rm", "[-r] PATH...", "remove files (-r: and directories)", 1, -1,
-	  cmd_rm },
+	{ "rm", "[-r] [-f] PATH...", "remove files (-r: and directories; -f: "
+	  "a missing one is no error)", 1, -1, cmd_rm },
+	{ "rmdir", "DIR...", "remove empty directories", 1, -1, cmd_rmdir },
 	{ "mv", "SRC DST", "rename or move, replacing DST", 2, 2, cmd_mv },
 	{ "ln", "[-s] TARGET PATH", "hard link (-s: symbolic link)", 2, 3,
 	  cmd_ln },
-	{ "truncate", "PATH SIZE", "set a file's size", 2, 2, cmd_truncate },
+	{ "truncate", "[-c] -s SIZE FILE... | PATH SIZE", "set files' size "
+	  "(making them, unless -c)", 2, -1, cmd_truncate },
 	{ "fallocate", "[-c|-i|-p|-z] [-n] [-x] [-o OFFSET] -l LENGTH FILE",
 	  "preallocate (or -p free, -z zero) a range of a file, as "
 	  "util-linux's; sizes take K, KiB, KB, M... suffixes", 1, -1,

@@ -70,13 +70,15 @@ cp "$img" "$W/progs.img"
 mount -o loop "$W/progs.img" "$m" || skip_all "loop mount failed"
 want=$(btrfs balance start -dusage=0 "$m" 2>&1; btrfs balance status "$m" 2>&1
 	btrfs balance start -v -dstripes=2..2 "$m" 2>&1
-	btrfs balance start -mstripes=1..1 "$m" 2>&1)
+	btrfs balance start -mstripes=1..1 "$m" 2>&1
+	btrfs balance start -dusage=101 "$m" 2>&1)
 umount "$m"
 got=$(printf '%s\n' "mount vda" "btrfs balance start -dusage=0 /" \
 	"btrfs balance status /" "btrfs balance start -v -dstripes=2..2 /" \
-	"btrfs balance start -mstripes=1..1 /" |
+	"btrfs balance start -mstripes=1..1 /" \
+	"btrfs balance start -dusage=101 /" |
 	timeout 120 "$GHEE" "$img" 2>&1 |
-	grep -E '^(Done|No balance|Dumping|  [A-Z]+ \()' | sed "s|'/'|'$m'|")
+	grep -E '^(Done|No balance|Dumping|  [A-Z]+ \(|ERROR)' | sed "s|'/'|'$m'|")
 if [ "$got" = "$want" ]; then ok output_as_progs
 else notok output_as_progs "ghee: $(echo $got) progs: $(echo $want)"; fi
 

@@ -16,6 +16,10 @@ def test_start_status_cancel_resume(ctx):
     g.boot()
     assert "made btrfs on vda" in g.cmd("mkfs vda")
     assert "mounted vda read-write" in g.cmd("mount vda")
+    # a path that does not exist is refused, as btrfs-progs does
+    out = g.cmd("scrub start /nonexist")
+    assert "/nonexist: no such file or directory" in out, out
+    assert "scrub started" not in out, out
     out = g.cmd("write /a 0 4M 1")
     assert "error" not in out.lower(), out
     g.cmd("sync")
