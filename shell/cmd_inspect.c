@@ -19,6 +19,7 @@
 #include <ghee/alloc.h>
 #include <ghee/console.h>
 
+#include "../fs/format.h"
 #include "cmd_fs.h"
 #include "cmd_inspect.h"
 #include "shell.h"
@@ -207,4 +208,46 @@ int cmd_inspect_rootid(int argc, char **argv)
 	}
 	con_printf("%llu\n", (unsigned long long)ino.root);
 	return 0;
+}
+
+/* subvolid-resolve: the path of one subvolume from the top level. */
+struct resolve_ctx {
+	uint64_t id;
+	int found;
+};
+
+static int resolve_print(void *ctx, const struct fs_subvol *sv)
+{
+	struct resolve_ctx *c = ctx;
+
+	if (sv->id != c->id)
+		return 0;
+	con_printf("%s\n", sv->path);
+	c->found = 1;
+	return 1;
+}
+
+int cmd_inspect_subvolid_resolve(int argc, char **argv)
+{
+	struct resolve_ctx c = { 0, 0 };
+	struct fs_info *fs;
+	const char *in;
+	int ret;
+
+	if (argc != 3 || shell_parse_u64(argv[1], "subvolid", &c.id))
+		return -EINVAL;
+	fs = cmd_fs_path("inspect-internal subvolid-resolve", argv[2], &in);
+	if (!fs)
+		return -ENOENT;
+	if (c.id == BTRFS_FS_TREE_OBJECTID) {
+		con_printf("\n");	/* the top level: an empty path */
+		return 0;
+	}
+	ret = fs_subvol_list(fs, resolve_print, &c);
+	if (ret == 0 && !c.found)
+		ret = -ENOENT;
+	if (ret)
+		con_eprintf("ERROR: resolving subvolid %llu error %d\n",
+			    (unsigned long long)c.id, ret);
+	return ret;
 }

@@ -9,5 +9,6 @@
 int cmd_inspect_logical_resolve(int argc, char **argv);
 int cmd_inspect_inode_resolve(int argc, char **argv);
 int cmd_inspect_rootid(int argc, char **argv);
+int cmd_inspect_subvolid_resolve(int argc, char **argv);
 
 #endif

@@ -162,6 +162,8 @@ static const struct shell_cmd inspect_internal_cmds[] = {
 	  cmd_inspect_logical_resolve },
 	{ "rootid", "PATH", "ID of the subvolume holding PATH", 1, 1,
 	  cmd_inspect_rootid },
+	{ "subvolid-resolve", "SUBVOLID PATH", "path of a subvolume from "
+	  "the top level", 2, 2, cmd_inspect_subvolid_resolve },
 	{ "min-dev-size", "[--id DEVID] PATH", "smallest size the device "
 	  "could shrink to", 0, -1, NULL },
 	{ "tree-stats", "[-b] [-t TREE] DISK", "block counts and sizes of "

@@ -77,6 +77,13 @@ printf '%s\n' "mount vda" "${FINDNEW[@]/#/subvolume find-new }" |
 	"$GHEE" "ro:$img" 2>&1 | grep -E "^(inode|transid|ERROR)" >"$W/ghee.findnew"
 printf '%s\n' "mount vda" "${ROOTIDS[@]/#/inspect-internal rootid }" |
 	"$GHEE" "ro:$img" 2>&1 | grep -E "^[0-9]+$" >"$W/ghee.rootid"
+# and back: each subvolume's path from its id (5: an empty line)
+printf '%s\n' "mount vda" "inspect-internal subvolid-resolve 256 /" \
+	"inspect-internal subvolid-resolve 257 /sv" \
+	"inspect-internal subvolid-resolve 258 /" \
+	"inspect-internal subvolid-resolve 5 /" |
+	"$GHEE" "ro:$img" 2>&1 | grep -v -e "^ghee> " -e "^mounted " -e "^warning: " \
+	>"$W/ghee.subvolid"
 if [ "$(id -u)" != 0 ]; then
 	skip linux_du "needs root for a loop mount"
 	finish
@@ -98,6 +105,10 @@ done
 for p in "${ROOTIDS[@]}"; do
 	btrfs inspect-internal rootid "$W/mnt$p" 2>&1
 done >"$W/linux.rootid"
+for a in "256 $W/mnt" "257 $W/mnt/sv" "258 $W/mnt" "5 $W/mnt"; do
+	# shellcheck disable=SC2086
+	btrfs inspect-internal subvolid-resolve $a 2>&1
+done >"$W/linux.subvolid"
 for a in "${FINDNEW[@]}"; do
 	# shellcheck disable=SC2086
 	btrfs subvolume find-new "$W/mnt"$a 2>&1
@@ -108,6 +119,13 @@ if [ -s "$W/ghee.rootid" ] && diff "$W/linux.rootid" "$W/ghee.rootid" >"$W/diff.
 else
 	say <"$W/diff.rootid"
 	notok rootid_as_linux "ghee's ids differ from btrfs-progs' (build/interop-du/diff.rootid)"
+fi
+if grep -q "^sv/nested$" "$W/linux.subvolid" &&
+   diff "$W/linux.subvolid" "$W/ghee.subvolid" >"$W/diff.subvolid"; then
+	ok subvolid_resolve_as_linux
+else
+	say <"$W/diff.subvolid"
+	notok subvolid_resolve_as_linux "ghee's paths differ from btrfs-progs' (build/interop-du/diff.subvolid)"
 fi
 if [ -s "$W/ghee.findnew" ] && diff "$W/linux.findnew" "$W/ghee.findnew" >"$W/diff.findnew"; then
 	ok find_new_as_linux
