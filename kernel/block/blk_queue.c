@@ -114,8 +114,8 @@ int blk_queue_create(struct blkdev *dev, const struct blk_queue_limits *lim,
 	*out = q;
 	return 0;
 out_nomem:
-	/* Boot-time allocation of a few KiB failed: the machine is unusable
-	 * anyway, but free what we can and report it. */
+	/* Boot-time allocation failed: the machine is unusable anyway, but
+	 * free what we can and report it. */
 	for (i = 0; q->hwq && i < lim->nr_hwq; i++) {
 		kfree(q->hwq[i].rqs);
 		kfree(q->hwq[i].segs);

@@ -78,7 +78,7 @@
 #define REDIR_ACTIVE_LOW 0x2000
 #define REDIR_LEVEL	0x8000
 
-#define CALIB_NS	500000ull	/* 0.5 ms of TSC time at least: 31,250 ticks at QEMU's rate */
+#define CALIB_NS	500000ull	/* 0.5 ms of TSC time: 31,250 ticks at QEMU's rate */
 #define CALIB_ERR	100	/* ends uncertain by under 1/100 of it: done */
 #define CALIB_TRIES	8
 
