@@ -2,8 +2,9 @@
  * kmain: bring the machine up in dependency order, then run the shell.
  *
  *   per-CPU data, CPU tables, clocks (TSC against the PIT, then the LAPIC
- *   timer against the TSC) and interrupt controllers (found in ACPI), the
- *   console, memory and paging, the scheduler and its tick, the other
+ *   timer against the TSC, over a window that spans the next steps) and
+ *   interrupt controllers (found in ACPI), the console, memory and
+ *   paging, the scheduler and its tick, the other
  *   CPUs (the first comes up while the devices are found); then the
  *   shell starts as a task and the boot flow becomes CPU 0's idle task.
  *   The boot time printed is TSC ticks from the first boot instruction to
@@ -74,6 +75,7 @@ void kmain(struct boot_info *bi)
 	kmalloc_init();
 	system_init(bi);
 	sched_init();
+	apic_timer_calibrate();
 	smp_init();
 	drivers_init(bi);
 	smp_wait();

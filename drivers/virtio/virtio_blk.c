@@ -382,7 +382,9 @@ static int queue_setup(struct vblk *vb, int i, uint16_t size, int msix)
 	if (!h->slots)
 		return -ENOMEM;
 	if (vb->indirect) {
-		h->tables = kzalloc((size_t)vb->depth * vb->per *
+		/* Not zeroed (a quarter MiB): build_chain writes every entry
+		 * of a table the device is given. */
+		h->tables = kmalloc((size_t)vb->depth * vb->per *
 				    sizeof(*h->tables));
 		if (!h->tables)
 			return -ENOMEM;

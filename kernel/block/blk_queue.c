@@ -51,6 +51,8 @@ struct blk_hwq {
 	uint64_t merged;		/* [lock] bios merged into another's */
 	struct wait_queue space;	/* submitters waiting for room */
 	struct blk_request *rqs;	/* [I] depth requests */
+	struct bio_vec *segs;		/* [I] their segment arrays, in one */
+	struct bio **bios;		/* [I] their bio arrays, in one */
 };
 
 struct blk_queue {
@@ -85,18 +87,20 @@ int blk_queue_create(struct blkdev *dev, const struct blk_queue_limits *lim,
 
 		spin_init(&hq->lock, "blk_hwq");
 		waitq_init(&hq->space, "blk_space");
+		/* Three allocations, not two per request (512 at boot, on
+		 * the boot's critical path). */
 		hq->rqs = kzalloc(lim->depth * sizeof(*hq->rqs));
-		if (!hq->rqs)
+		hq->segs = kmalloc(lim->depth * nseg * sizeof(*hq->segs));
+		hq->bios = kmalloc(lim->depth * nseg * sizeof(*hq->bios));
+		if (!hq->rqs || !hq->segs || !hq->bios)
 			goto out_nomem;
 		for (t = 0; t < lim->depth; t++) {
 			struct blk_request *rq = &hq->rqs[t];
 
 			rq->tag = t;
 			rq->hwq = i;
-			rq->segs = kmalloc(nseg * sizeof(*rq->segs));
-			rq->bios = kmalloc(nseg * sizeof(*rq->bios));
-			if (!rq->segs || !rq->bios)
-				goto out_nomem;
+			rq->segs = &hq->segs[t * nseg];
+			rq->bios = &hq->bios[t * nseg];
 			rq->next = hq->free;
 			hq->free = rq;
 		}
@@ -110,14 +114,12 @@ int blk_queue_create(struct blkdev *dev, const struct blk_queue_limits *lim,
 	*out = q;
 	return 0;
 out_nomem:
-	/* Boot-time allocation of a few KiB failed: the machine is unusable
-	 * anyway, but free what we can and report it. */
+	/* Boot-time allocation failed: the machine is unusable anyway, but
+	 * free what we can and report it. */
 	for (i = 0; q->hwq && i < lim->nr_hwq; i++) {
-		for (t = 0; q->hwq[i].rqs && t < lim->depth; t++) {
-			kfree(q->hwq[i].rqs[t].segs);
-			kfree(q->hwq[i].rqs[t].bios);
-		}
 		kfree(q->hwq[i].rqs);
+		kfree(q->hwq[i].segs);
+		kfree(q->hwq[i].bios);
 	}
 	kfree(q->hwq);
 	kfree(q);

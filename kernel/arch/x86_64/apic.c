@@ -16,8 +16,10 @@
  *
  * Every CPU enables its own LAPIC (apic_init on the boot CPU,
  * apic_init_ap on the others). The LAPIC timer is calibrated once on the
- * boot CPU against the TSC (itself calibrated against the PIT); every
- * CPU's timer then runs periodically at TICK_HZ with that count (QEMU's
+ * boot CPU against the TSC (itself calibrated against the PIT), over a
+ * window that apic_init opens and apic_timer_calibrate closes, so the boot
+ * goes on meanwhile instead of waiting the window out; every CPU's timer
+ * then runs periodically at TICK_HZ with that count (QEMU's
  * LAPIC timers all run at one rate), or faster while the profiler
  * samples (kernel/sched/timer.c).
  *
@@ -85,6 +87,8 @@ static uint32_t bsp_apic_id;	/* [I] destination of device interrupts */
 static uintptr_t ioapic_mmio;	/* [I] IOAPIC register window */
 static uint32_t ioapic_pins;	/* [I] redirection entries */
 static uint64_t lapic_timer_hz;	/* [I] timer counts per second (div 16) */
+static uint32_t calib_count;	/* [I] timer count at the window's start */
+static uint64_t calib_ns, calib_err;	/* [I] its time and uncertainty */
 
 static uint32_t lapic_read(uint32_t reg)
 {
@@ -169,37 +173,45 @@ static uint32_t timer_count_at(uint64_t *ns, uint64_t *err)
 	return left;
 }
 
-/* Count LAPIC timer ticks (divide by 16) over CALIB_NS of TSC time. The
- * tick only needs to be about right (the clock is the TSC): a window is
- * measured again, up to CALIB_TRIES times, only while its ends are
- * uncertain by more than 1/CALIB_ERR of it. */
-static void lapic_timer_calibrate(void)
+/* Open a calibration window: the timer counts down (divide by 16,
+ * masked) from its largest count. */
+static void calib_begin(void)
 {
-	uint64_t t0, t1, e0, e1;
-	uint32_t c0, c1;
-	int i;
-
-	lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
-	for (i = 0; i < CALIB_TRIES; i++) {
-		lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
-		c0 = timer_count_at(&t0, &e0);
-		do
-			c1 = timer_count_at(&t1, &e1);
-		while (t1 - t0 < CALIB_NS);
-		lapic_timer_hz = (uint64_t)(c0 - c1) * 1000000000ull /
-				 (t1 - t0);
-		if ((e0 + e1) * CALIB_ERR < t1 - t0)
-			break;
-	}
-	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
+	calib_count = timer_count_at(&calib_ns, &calib_err);
 }
 
 void apic_init(void)
 {
 	bsp_apic_id = lapic_enable();
 	ioapic_init();
-	lapic_timer_calibrate();
+	lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+	calib_begin();
+}
+
+/* Close the window apic_init opened (waiting until it spans CALIB_NS of
+ * TSC time, which the boot's work in between usually covers): timer ticks
+ * over TSC time. A window whose ends are uncertain by more than
+ * 1/CALIB_ERR of it is measured again, up to CALIB_TRIES times. */
+void apic_timer_calibrate(void)
+{
+	uint64_t t1, e1;
+	uint32_t c1;
+	int i;
+
+	for (i = 0; i < CALIB_TRIES; i++) {
+		if (i)
+			calib_begin();
+		do
+			c1 = timer_count_at(&t1, &e1);
+		while (t1 - calib_ns < CALIB_NS);
+		lapic_timer_hz = (uint64_t)(calib_count - c1) * 1000000000ull /
+				 (t1 - calib_ns);
+		if ((calib_err + e1) * CALIB_ERR < t1 - calib_ns)
+			break;
+	}
+	lapic_write(LAPIC_TIMER_INIT, 0);
 }
 
 uint32_t apic_init_ap(void)

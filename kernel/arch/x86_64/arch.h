@@ -47,9 +47,12 @@ void irq_set_exit_hook(void (*fn)(void));
 /* Remap the 8259 PICs out of the exception vectors and mask them all. */
 void pic_disable(void);
 /* Enable the LAPIC (x2APIC when offered) and the IOAPIC (found by
- * acpi_init) with every pin masked; calibrate the LAPIC timer against the
- * TSC. Needs time_init and acpi_init. */
+ * acpi_init) with every pin masked; start calibrating the LAPIC timer
+ * against the TSC. Needs time_init and acpi_init. */
 void apic_init(void);
+/* Finish the LAPIC timer calibration apic_init started; before any CPU
+ * starts its timer (apic_timer_start). */
+void apic_timer_calibrate(void);
 /* Enable the LAPIC of a CPU that starts later; returns its LAPIC ID. */
 uint32_t apic_init_ap(void);
 /* LAPIC ID of this CPU, and of the boot CPU. */
