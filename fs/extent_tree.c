@@ -27,7 +27,9 @@
  * it inserts the extent item of a new extent, or adds and drops refs on an
  * existing one (increments first, so the count never passes through zero by
  * accident), and when the count reaches zero deletes the item, the data's
- * checksums, accounts the space and pins it until the commit is on disk.
+ * checksums, accounts the space and pins it until the commit is on disk
+ * (the checksums and the free-space tree after the round, in merged
+ * ranges: freed_add).
  *
  * Caller is the commit (fs->trans_sem held for write); errors abort the
  * transaction.
@@ -42,6 +44,7 @@
 #include "csum.h"
 #include "ctree_write.h"
 #include "extent_tree.h"
+#include "free_space_tree.h"
 #include "fs_info.h"
 #include "qgroup.h"
 
@@ -459,14 +462,69 @@ static int apply_ref(struct trans *t, const struct key *ek,
 	return ret ? ret : update_refcount(t, ek, r->mod, refs);
 }
 
+/*
+ * Process the freed range [bytenr, +len) later, with the one r holds when
+ * it continues it (and join: it may), else process r's with done first.
+ * Heads run in bytenr order, so the extents a drop frees, which were
+ * written one after another, make one range: the checksums and the
+ * free-space tree change once for them, not once per extent (cutting a
+ * file's checksums out of an item one by one moved the rest of the item
+ * each time, and every free-space update searched four or five times).
+ * Freed space stays pinned until the commit, and the allocator does not
+ * read the free-space tree, so nothing needs them before the round ends
+ * (extent_flush_freed). Returns 0 or <0.
+ */
+static int freed_add(struct trans *t, struct freed_range *r, u64 bytenr,
+		     u64 len, int join,
+		     int (*done)(struct trans *, u64, u64))
+{
+	int ret = 0;
+
+	if (r->len && join && r->start + r->len == bytenr) {
+		r->len += len;
+		return 0;
+	}
+	if (r->len)
+		ret = done(t, r->start, r->len);
+	r->start = bytenr;
+	r->len = len;
+	return ret;
+}
+
+/* Process what freed_add holds (delayed_refs_run, after each round).
+ * Returns 0 or <0; the caller aborts. */
+int extent_flush_freed(struct trans *t)
+{
+	struct delayed_refs *d = &t->refs;
+	int ret = 0;
+
+	if (d->csums.len)
+		ret = csum_delete(t, d->csums.start, d->csums.len);
+	if (ret == 0 && d->space.len)
+		ret = fst_add_range(t, d->space.start, d->space.len);
+	d->csums.len = d->space.len = 0;
+	return ret;
+}
+
+/* The checksums of freed data [bytenr, +len) go (freed_add). */
+static int free_csums(struct trans *t, u64 bytenr, u64 len)
+{
+	return freed_add(t, &t->refs.csums, bytenr, len, 1, csum_delete);
+}
+
 /* The extent lost its last reference (its item went with it): free its
- * space. */
+ * space. The free-space tree takes ranges of one block group only. */
 static int remove_extent(struct trans *t, struct dref_head *h)
 {
-	int ret = bg_account(t, h->bytenr, h->num_bytes, 0);
+	struct fs_info *fs = t->fs;
+	int ret = bg_account_used(t, h->bytenr, h->num_bytes, 0);
 
+	if (ret == 0 && fs->fst_root.bytenr)
+		ret = freed_add(t, &t->refs.space, h->bytenr, h->num_bytes,
+				bg_lookup(fs, h->bytenr)->start != h->bytenr,
+				fst_add_range);
 	if (ret == 0 && h->is_data)
-		ret = csum_delete(t, h->bytenr, h->num_bytes);
+		ret = free_csums(t, h->bytenr, h->num_bytes);
 	return ret ? ret : trans_pin(t, h->bytenr, h->num_bytes);
 }
 
@@ -661,7 +719,7 @@ int extent_run_head(struct trans *t, struct dref_head *h)
 	if (h->must_insert && h->nrefs == 0) {
 		/* Allocated and freed in this transaction: never in the
 		 * extent tree; its checksums (data) go too. */
-		ret = h->is_data ? csum_delete(t, h->bytenr, h->num_bytes) : 0;
+		ret = h->is_data ? free_csums(t, h->bytenr, h->num_bytes) : 0;
 		if (ret == 0)
 			ret = trans_pin(t, h->bytenr, h->num_bytes);
 	} else if (h->must_insert)

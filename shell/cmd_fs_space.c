@@ -135,6 +135,9 @@ static void print_commit_stats(const struct fs_commit_stats *st)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		con_printf("%s %llu\n", rows[i].name,
 			   (unsigned long long)(rows[i].ns / rows[i].unit));
+	con_printf("last_tree_blocks %llu\n", (unsigned long long)st->blocks);
+	con_printf("last_ref_heads %llu\n",
+		   (unsigned long long)st->ref_heads);
 }
 
 /*
