@@ -296,7 +296,8 @@ static int inline_change(struct trans *t, struct ctree_path *p, u32 pos,
 
 /*
  * Apply mod to ref k inline in the extent item ek. Returns 0 when done,
- * 1 when the ref must be keyed instead (not inline, or no room), or <0.
+ * 1 when the ref must be keyed instead (not inline, or no room), -ENOENT
+ * (nothing changed) when there is no item ek, or <0.
  */
 static int inline_apply(struct trans *t, const struct key *ek,
 			const struct dref_key *k, long long mod,
@@ -311,8 +312,10 @@ static int inline_apply(struct trans *t, const struct key *ek,
 	ctree_path_init(&p);
 	ret = ctree_search_write(t, &t->fs->extent_root, ek, &p,
 				 mod > 0 ? (int)isz : 0);
-	if (ret)
+	if (ret) {
+		ret = ret == 1 ? -ENOENT : ret;	/* no item of key ek */
 		goto out;
+	}
 	item = ctree_item_ptr_w(&p, &size);
 	for (pos = refs_start(ek, item); pos < size;
 	     pos += extent_inline_ref_size(item[pos])) {
@@ -547,28 +550,63 @@ static int set_flags(struct trans *t, const struct key *ek, u64 flags)
 	return ret == 1 ? -EUCLEAN : ret;
 }
 
+/*
+ * The key of the extent item of head h's extent. A data extent's is
+ * known. A tree block's takes one of two forms (extent_item_search); the
+ * one the filesystem's features make is taken on trust, with the level
+ * its refs name (*guess), which saves a search per block: the first
+ * change finds out, before it changes anything, when the item has the
+ * other form (a `btrfstune -x` image). Without refs, the item is found.
+ */
+static int head_key(struct trans *t, const struct dref_head *h,
+		    struct key *ek, int *guess)
+{
+	const struct dref *r;
+
+	*guess = 0;
+	if (h->is_data) {
+		*ek = (struct key){ h->bytenr, BTRFS_EXTENT_ITEM_KEY,
+				    h->num_bytes };
+		return 0;
+	}
+	if (list_empty(&h->refs))
+		return locate_extent(t, h->bytenr, ek);
+	r = list_entry(h->refs.next, struct dref, head_link);
+	*guess = 1;
+	if (t->fs->incompat & BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA)
+		*ek = (struct key){ h->bytenr, BTRFS_METADATA_ITEM_KEY,
+				    r->key.owner };
+	else
+		*ek = (struct key){ h->bytenr, BTRFS_EXTENT_ITEM_KEY,
+				    h->num_bytes };
+	return 0;
+}
+
 /* Apply a head to an extent that already has its item. */
 static int update_extent(struct trans *t, struct dref_head *h)
 {
 	struct key ek;
 	struct dref *r;
 	u64 refs = 1;
-	int keyed = -1, pass, ret;
+	int keyed = -1, pass, ret, guess, first = 1;
 
-	/* A data extent's item key is known; a tree block's takes one of
-	 * two forms (extent_item_search). */
-	if (h->is_data) {
-		ek = (struct key){ h->bytenr, BTRFS_EXTENT_ITEM_KEY,
-				   h->num_bytes };
-		ret = 0;
-	} else {
-		ret = locate_extent(t, h->bytenr, &ek);
-	}
+	ret = head_key(t, h, &ek, &guess);
 	for (pass = 0; pass < 2 && ret == 0; pass++) {
 		list_for_each_entry(r, &h->refs, struct dref, head_link) {
 			if ((r->mod > 0) != (pass == 0))
 				continue;
 			ret = apply_ref(t, &ek, r, &keyed, &refs);
+			if (ret == -ENOENT && first && guess) {
+				/* the other form: nothing changed yet */
+				guess = 0;
+				ret = locate_extent(t, h->bytenr, &ek);
+				if (ret == 0)
+					ret = apply_ref(t, &ek, r, &keyed,
+							&refs);
+			}
+			first = 0;
+			if (ret == -ENOENT)
+				ret = -EUCLEAN;
 			if (ret)
 				break;
 		}
