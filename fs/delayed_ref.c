@@ -19,9 +19,9 @@
  *
  * At commit delayed_refs_run() takes every head, sorts them by bytenr and
  * applies each (extent_tree.c); what they free leaves the checksum and
- * free-space trees after the round, in ranges (extent_flush_freed). Applying refs copies
- * extent-tree blocks and so queues more refs; those are run in the next
- * round, until none remain.
+ * free-space trees after the round, in ranges (extent_flush_freed).
+ * Applying refs copies extent-tree blocks and so queues more refs; those
+ * are run in the next round, until none remain.
  *
  * Locking: the queue belongs to the running transaction; the changes
  * sharing it queue under trans->lock (a spinlock: queueing allocates but
