@@ -570,9 +570,9 @@ void bg_unpin(struct fs_info *fs, u64 start, u64 len)
 
 /*
  * An extent entered (add) or left the extent tree: count its bytes in its
- * block group and the superblock, and update the free-space tree.
+ * block group and the superblock (the free-space tree is the caller's).
  */
-int bg_account(struct trans *t, u64 start, u64 len, int add)
+int bg_account_used(struct trans *t, u64 start, u64 len, int add)
 {
 	struct fs_info *fs = t->fs;
 	struct block_group *bg = bg_lookup(fs, start);
@@ -586,8 +586,16 @@ int bg_account(struct trans *t, u64 start, u64 len, int add)
 	bg->used = add ? bg->used + len : bg->used - len;
 	fs->bytes_used = add ? fs->bytes_used + len : fs->bytes_used - len;
 	bg->dirty = 1;
-	if (!fs->fst_root.bytenr)
-		return 0;
+	return 0;
+}
+
+/* bg_account_used, and the free-space tree updated. */
+int bg_account(struct trans *t, u64 start, u64 len, int add)
+{
+	int ret = bg_account_used(t, start, len, add);
+
+	if (ret || !t->fs->fst_root.bytenr)
+		return ret;
 	return add ? fst_remove_range(t, start, len) :
 		     fst_add_range(t, start, len);
 }

@@ -68,6 +68,7 @@ int bg_alloc_at(struct fs_info *fs, u64 type, u64 start, u64 want,
 		u64 *len);
 void bg_unpin(struct fs_info *fs, u64 start, u64 len);
 int bg_exclude(struct fs_info *fs, u64 start, u64 len);
+int bg_account_used(struct trans *t, u64 start, u64 len, int add);
 int bg_account(struct trans *t, u64 start, u64 len, int add);
 int bg_create_pending(struct trans *t);
 int bg_write_dirty(struct trans *t, int *did);

@@ -18,8 +18,10 @@
  * events where extent_tree.c applies a head, not the queueing.
  *
  * At commit delayed_refs_run() takes every head, sorts them by bytenr and
- * applies each (extent_tree.c). Applying refs copies extent-tree blocks and
- * so queues more refs; those are run in the next round, until none remain.
+ * applies each (extent_tree.c); what they free leaves the checksum and
+ * free-space trees after the round, in ranges (extent_flush_freed).
+ * Applying refs copies extent-tree blocks and so queues more refs; those
+ * are run in the next round, until none remain.
  *
  * Locking: the queue belongs to the running transaction; the changes
  * sharing it queue under trans->lock (a spinlock: queueing allocates but
@@ -510,12 +512,18 @@ int delayed_refs_run(struct trans *t)
 			break;
 		}
 		sort_heads(v, n);
+		d->heads_run += n;
 		for (i = 0; i < n; i++) {
 			if (ret == 0)
 				ret = extent_run_head(t, v[i]);
 			free_head(v[i]);
 		}
 		kfree(v);
+		if (ret == 0) {
+			ret = extent_flush_freed(t);
+			if (ret)
+				trans_abort(t, ret);
+		}
 	}
 	return ret;
 }

@@ -53,6 +53,11 @@ struct dref_head {
 	struct list_head refs;		/* struct dref, in no order */
 };
 
+/* A range of freed bytes (struct delayed_refs). */
+struct freed_range {
+	u64 start, len;
+};
+
 /* The queue of one transaction; owned by it, under trans->lock. */
 struct delayed_refs {
 	struct dref_head **head_hash;	/* by bytenr; head_cap buckets */
@@ -60,6 +65,12 @@ struct delayed_refs {
 	struct dref **ref_hash;		/* by dref_key; ref_cap buckets */
 	u32 ref_cap, nrefs;
 	u64 updates;			/* delayed_ref_add calls, for stats */
+	u64 heads_run;			/* heads delayed_refs_run ran */
+	/* What a round freed that is still to process: the checksums to
+	 * delete and the space to give the free-space tree, the extents
+	 * that follow one another merged (extent_tree.c, freed_add).
+	 * [commit only] */
+	struct freed_range csums, space;
 };
 
 int delayed_refs_init(struct delayed_refs *d);

@@ -27,7 +27,9 @@
  * it inserts the extent item of a new extent, or adds and drops refs on an
  * existing one (increments first, so the count never passes through zero by
  * accident), and when the count reaches zero deletes the item, the data's
- * checksums, accounts the space and pins it until the commit is on disk.
+ * checksums, accounts the space and pins it until the commit is on disk
+ * (the checksums and the free-space tree after the round, in merged
+ * ranges: freed_add).
  *
  * Caller is the commit (fs->trans_sem held for write); errors abort the
  * transaction.
@@ -42,6 +44,7 @@
 #include "csum.h"
 #include "ctree_write.h"
 #include "extent_tree.h"
+#include "free_space_tree.h"
 #include "fs_info.h"
 #include "qgroup.h"
 
@@ -293,7 +296,8 @@ static int inline_change(struct trans *t, struct ctree_path *p, u32 pos,
 
 /*
  * Apply mod to ref k inline in the extent item ek. Returns 0 when done,
- * 1 when the ref must be keyed instead (not inline, or no room), or <0.
+ * 1 when the ref must be keyed instead (not inline, or no room), -ENOENT
+ * (nothing changed) when there is no item ek, or <0.
  */
 static int inline_apply(struct trans *t, const struct key *ek,
 			const struct dref_key *k, long long mod,
@@ -308,8 +312,10 @@ static int inline_apply(struct trans *t, const struct key *ek,
 	ctree_path_init(&p);
 	ret = ctree_search_write(t, &t->fs->extent_root, ek, &p,
 				 mod > 0 ? (int)isz : 0);
-	if (ret)
+	if (ret) {
+		ret = ret == 1 ? -ENOENT : ret;	/* no item of key ek */
 		goto out;
+	}
 	item = ctree_item_ptr_w(&p, &size);
 	for (pos = refs_start(ek, item); pos < size;
 	     pos += extent_inline_ref_size(item[pos])) {
@@ -459,14 +465,69 @@ static int apply_ref(struct trans *t, const struct key *ek,
 	return ret ? ret : update_refcount(t, ek, r->mod, refs);
 }
 
+/*
+ * Process the freed range [bytenr, +len) later, with the one r holds when
+ * it continues it (and join: it may), else process r's with done first.
+ * Heads run in bytenr order, so the extents a drop frees, which were
+ * written one after another, make one range: the checksums and the
+ * free-space tree change once for them, not once per extent (cutting a
+ * file's checksums out of an item one by one moved the rest of the item
+ * each time, and every free-space update searched four or five times).
+ * Freed space stays pinned until the commit, and the allocator does not
+ * read the free-space tree, so nothing needs them before the round ends
+ * (extent_flush_freed). Returns 0 or <0.
+ */
+static int freed_add(struct trans *t, struct freed_range *r, u64 bytenr,
+		     u64 len, int join,
+		     int (*done)(struct trans *, u64, u64))
+{
+	int ret = 0;
+
+	if (r->len && join && r->start + r->len == bytenr) {
+		r->len += len;
+		return 0;
+	}
+	if (r->len)
+		ret = done(t, r->start, r->len);
+	r->start = bytenr;
+	r->len = len;
+	return ret;
+}
+
+/* Process what freed_add holds (delayed_refs_run, after each round).
+ * Returns 0 or <0; the caller aborts. */
+int extent_flush_freed(struct trans *t)
+{
+	struct delayed_refs *d = &t->refs;
+	int ret = 0;
+
+	if (d->csums.len)
+		ret = csum_delete(t, d->csums.start, d->csums.len);
+	if (ret == 0 && d->space.len)
+		ret = fst_add_range(t, d->space.start, d->space.len);
+	d->csums.len = d->space.len = 0;
+	return ret;
+}
+
+/* The checksums of freed data [bytenr, +len) go (freed_add). */
+static int free_csums(struct trans *t, u64 bytenr, u64 len)
+{
+	return freed_add(t, &t->refs.csums, bytenr, len, 1, csum_delete);
+}
+
 /* The extent lost its last reference (its item went with it): free its
- * space. */
+ * space. The free-space tree takes ranges of one block group only. */
 static int remove_extent(struct trans *t, struct dref_head *h)
 {
-	int ret = bg_account(t, h->bytenr, h->num_bytes, 0);
+	struct fs_info *fs = t->fs;
+	int ret = bg_account_used(t, h->bytenr, h->num_bytes, 0);
 
+	if (ret == 0 && fs->fst_root.bytenr)
+		ret = freed_add(t, &t->refs.space, h->bytenr, h->num_bytes,
+				bg_lookup(fs, h->bytenr)->start != h->bytenr,
+				fst_add_range);
 	if (ret == 0 && h->is_data)
-		ret = csum_delete(t, h->bytenr, h->num_bytes);
+		ret = free_csums(t, h->bytenr, h->num_bytes);
 	return ret ? ret : trans_pin(t, h->bytenr, h->num_bytes);
 }
 
@@ -489,28 +550,63 @@ static int set_flags(struct trans *t, const struct key *ek, u64 flags)
 	return ret == 1 ? -EUCLEAN : ret;
 }
 
+/*
+ * The key of the extent item of head h's extent. A data extent's is
+ * known. A tree block's takes one of two forms (extent_item_search); the
+ * one the filesystem's features make is taken on trust, with the level
+ * its refs name (*guess), which saves a search per block: the first
+ * change finds out, before it changes anything, when the item has the
+ * other form (a `btrfstune -x` image). Without refs, the item is found.
+ */
+static int head_key(struct trans *t, const struct dref_head *h,
+		    struct key *ek, int *guess)
+{
+	const struct dref *r;
+
+	*guess = 0;
+	if (h->is_data) {
+		*ek = (struct key){ h->bytenr, BTRFS_EXTENT_ITEM_KEY,
+				    h->num_bytes };
+		return 0;
+	}
+	if (list_empty(&h->refs))
+		return locate_extent(t, h->bytenr, ek);
+	r = list_entry(h->refs.next, struct dref, head_link);
+	*guess = 1;
+	if (t->fs->incompat & BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA)
+		*ek = (struct key){ h->bytenr, BTRFS_METADATA_ITEM_KEY,
+				    r->key.owner };
+	else
+		*ek = (struct key){ h->bytenr, BTRFS_EXTENT_ITEM_KEY,
+				    h->num_bytes };
+	return 0;
+}
+
 /* Apply a head to an extent that already has its item. */
 static int update_extent(struct trans *t, struct dref_head *h)
 {
 	struct key ek;
 	struct dref *r;
 	u64 refs = 1;
-	int keyed = -1, pass, ret;
+	int keyed = -1, pass, ret, guess, first = 1;
 
-	/* A data extent's item key is known; a tree block's takes one of
-	 * two forms (extent_item_search). */
-	if (h->is_data) {
-		ek = (struct key){ h->bytenr, BTRFS_EXTENT_ITEM_KEY,
-				   h->num_bytes };
-		ret = 0;
-	} else {
-		ret = locate_extent(t, h->bytenr, &ek);
-	}
+	ret = head_key(t, h, &ek, &guess);
 	for (pass = 0; pass < 2 && ret == 0; pass++) {
 		list_for_each_entry(r, &h->refs, struct dref, head_link) {
 			if ((r->mod > 0) != (pass == 0))
 				continue;
 			ret = apply_ref(t, &ek, r, &keyed, &refs);
+			if (ret == -ENOENT && first && guess) {
+				/* the other form: nothing changed yet */
+				guess = 0;
+				ret = locate_extent(t, h->bytenr, &ek);
+				if (ret == 0)
+					ret = apply_ref(t, &ek, r, &keyed,
+							&refs);
+			}
+			first = 0;
+			if (ret == -ENOENT)
+				ret = -EUCLEAN;
 			if (ret)
 				break;
 		}
@@ -661,7 +757,7 @@ int extent_run_head(struct trans *t, struct dref_head *h)
 	if (h->must_insert && h->nrefs == 0) {
 		/* Allocated and freed in this transaction: never in the
 		 * extent tree; its checksums (data) go too. */
-		ret = h->is_data ? csum_delete(t, h->bytenr, h->num_bytes) : 0;
+		ret = h->is_data ? free_csums(t, h->bytenr, h->num_bytes) : 0;
 		if (ret == 0)
 			ret = trans_pin(t, h->bytenr, h->num_bytes);
 	} else if (h->must_insert)

@@ -29,6 +29,7 @@ int extent_lookup_info(struct trans *t, u64 bytenr, u64 *refs, u64 *flags);
 
 /* extent_tree.c: run one merged head against the extent tree. */
 int extent_run_head(struct trans *t, struct dref_head *h);
+int extent_flush_freed(struct trans *t);
 int extent_item_search(const struct ctree_root *root, u64 bytenr,
 		       struct ctree_path *p, struct key *ek);
 u64 extent_data_ref_hash(u64 root, u64 owner, u64 offset);

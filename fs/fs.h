@@ -90,6 +90,8 @@ struct fs_commit_stats {
 	uint64_t write_ns;	/* writing the tree blocks (and the data
 				 * writes they wait for) */
 	uint64_t super_ns;	/* flushes and superblocks */
+	uint64_t blocks;	/* tree blocks it wrote */
+	uint64_t ref_heads;	/* delayed-ref heads it ran */
 };
 /* Copy them; with reset_max, max_ns starts again from 0 (Linux: writing
  * 0 to commit_stats). Waits for a running commit to end. */

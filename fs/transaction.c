@@ -303,10 +303,12 @@ static int write_dirty(struct trans *t)
 	struct tree_block *b;
 	int ret = 0, ret2;
 
+	fs->commit_stats.blocks = 0;
 	list_for_each_entry(b, &t->dirty, struct tree_block, dirty) {
 		ret = tree_block_write(fs, b);
 		if (ret)
 			break;
+		fs->commit_stats.blocks++;
 	}
 	ret2 = writeback_wait(fs);
 	ret = ret ? ret : ret2;
@@ -523,6 +525,7 @@ static int commit_locked(struct fs_info *fs)
 	st->qgroup_ns = t3 - t2;
 	st->write_ns = t4 - t3;
 	st->super_ns = t5 - t4;
+	st->ref_heads = t->refs.heads_run;
 out_free:
 	fs->running = NULL;
 	trans_free(t);

@@ -135,6 +135,9 @@ static void print_commit_stats(const struct fs_commit_stats *st)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		con_printf("%s %llu\n", rows[i].name,
 			   (unsigned long long)(rows[i].ns / rows[i].unit));
+	con_printf("last_tree_blocks %llu\n", (unsigned long long)st->blocks);
+	con_printf("last_ref_heads %llu\n",
+		   (unsigned long long)st->ref_heads);
 }
 
 /*
@@ -142,7 +145,8 @@ static void print_commit_stats(const struct fs_commit_stats *st)
  * (without cur_commit_ms: a commit never runs while this one reads), then
  * how the last commit spent its time, in microseconds, so that work done
  * inside a commit (a snapshot's own) can be told from its writes and
- * flushes. -z starts max_commit_ms again, as writing 0 there does.
+ * flushes, and how many tree blocks it wrote and delayed-ref heads it
+ * ran (what a feature such as quotas adds to every commit). -z starts max_commit_ms again, as writing 0 there does.
  */
 int cmd_filesystem_commit_stats(int argc, char **argv)
 {

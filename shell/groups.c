@@ -35,8 +35,9 @@ static const struct shell_cmd filesystem_cmds[] = {
 	{ "sync", "[PATH]", "commit the running transaction", 0, -1,
 	  cmd_filesystem_sync },
 	{ "commit-stats", "[-z] [PATH]", "commits since mount, their "
-	  "longest and total time, and the parts of the last one (-z: "
-	  "reset the longest)", 0, 2, cmd_filesystem_commit_stats },
+	  "longest and total time, and the parts, tree blocks written and "
+	  "delayed-ref heads of the last one (-z: reset the longest)", 0, 2,
+	  cmd_filesystem_commit_stats },
 	{ "defragment", "[-r] [-v] [-c[ALG]] [-f] [-s START] [-l LEN] "
 	  "[-t SIZE] PATH...", "rewrite fragmented file data into fewer "
 	  "extents, snapshots and reflinks kept shared", 1, -1,

@@ -1,5 +1,6 @@
 /*
- * Delayed refs: merging at queue time. The scale case queues 1,000,000
+ * Delayed refs: merging at queue time, and the freed ranges of a run
+ * (extent_tree.c). The scale case queues 1,000,000
  * reference updates to one extent (the split-extent pattern of the
  * reference: +1 on the same data ref again and again, and +1/-1 pairs)
  * and checks that memory stays proportional to the distinct references,
@@ -11,8 +12,10 @@
 #include <ghee/time.h>
 
 #include "../../fs/delayed_ref.h"
+#include "../../fs/fs.h"
 #include "../../fs/transaction.h"
 #include "test.h"
+#include "test_env.h"
 
 static struct dref_key data_ref(u64 bytenr, u64 ino, u64 off)
 {
@@ -82,4 +85,36 @@ TEST(delayed_ref, million_updates_one_extent)
 	CHECK_EQ(delayed_ref_find_head(&t.refs, 1 << 20)->total_mod, 500000);
 	CHECK_EQ(t.refs.updates, 1000000);
 	delayed_refs_free(&t.refs);
+}
+
+/*
+ * The extents a commit frees leave the checksum and free-space trees in
+ * merged ranges (extent_tree.c, freed_add): files written one after
+ * another, freed first one in three (ranges apart), then the rest (runs
+ * of two that touch) and a file rewritten in between, must leave both
+ * trees exact, which btrfs check verifies (csums without an extent, free
+ * space the extent tree does not agree with).
+ */
+TEST(delayed_ref, freed_ranges_leave_csums_and_free_space_exact)
+{
+	struct env e;
+	char name[64];
+	int i;
+
+	CHECK_OK(env_mkfs_mount(&e, 0));
+	CHECK_OK(make_files(e.fs, "/d", 300, 'a'));
+	CHECK_OK(fs_sync(e.fs));
+	for (i = 0; i < 300; i += 3) {
+		snprintf(name, sizeof(name), "/d/f%05d", i);
+		CHECK_OK(fs_unlink(e.fs, name));
+	}
+	CHECK_OK(fs_sync(e.fs));
+	CHECK_OK(put(e.fs, "/d/f00001", 0, 5000, 'b'));
+	for (i = 2; i < 300; i++) {
+		snprintf(name, sizeof(name), "/d/f%05d", i);
+		if (i % 3)
+			CHECK_OK(fs_unlink(e.fs, name));
+	}
+	CHECK_OK(fs_sync(e.fs));
+	CHECK_OK(env_umount_check(&e, 0));
 }

@@ -113,7 +113,8 @@ static long long stat_of(const char *name)
 }
 
 /* `filesystem commit-stats`: counts commits that wrote, keeps the
- * longest until -z, and splits the last one into parts that fit in it. */
+ * longest until -z, splits the last one into parts that fit in it and
+ * counts its tree blocks and delayed-ref heads. */
 TEST(du, commit_stats_count_and_split_the_last_commit)
 {
 	char path[] = "/tmp/ghee-test-du-XXXXXX";
@@ -137,6 +138,10 @@ TEST(du, commit_stats_count_and_split_the_last_commit)
 		stat_of("last_delayed_refs_us") + stat_of("last_qgroups_us") +
 		stat_of("last_write_us") + stat_of("last_super_us");
 	CHECK(parts >= 0 && parts <= last_us);
+	/* the snapshot's root block and the root tree's at least; the
+	 * snapshot's refs on the blocks below its root */
+	CHECK(stat_of("last_tree_blocks") >= 2);
+	CHECK(stat_of("last_ref_heads") >= 1);
 	CHECK(stat_of("max_commit_ms") >= stat_of("last_commit_ms"));
 	CHECK(stat_of("total_commit_ms") >= stat_of("max_commit_ms"));
 	/* -z prints, then starts the longest again; no commit since */
