@@ -517,9 +517,12 @@ static int read_extents(struct file_read *r, u64 off, u64 len, u8 *buf)
 	int ret;
 
 	r->filled = off;
-	while ((ret = walk_extents(r, &pos, off, len, buf)) == EXTENT_MOVED)
+	while ((ret = walk_extents(r, &pos, off, len, buf)) == EXTENT_MOVED) {
 		if (r->filled > pos)
 			r->filled = pos;
+		if (r->crcs)	/* bytes it noted may be read again */
+			memset(r->crcs->have, 0, r->crcs->n);
+	}
 	if (ret == 0)
 		zero_up_to(r, buf, off, off + len);
 	return ret;
@@ -558,9 +561,11 @@ static void file_read_free(struct file_read *r)
 	kfree(r->ahead);
 }
 
-/* Read up to len bytes at off into buf. */
+/* Read up to len bytes at off into buf; the checksums of its sectors
+ * into crcs (fs_read_crcs) when not NULL. */
 static int read_range(struct fs_info *fs, struct fs_ino ino,
-		      const struct fs_stat *st, u64 off, u64 len, u8 *buf)
+		      const struct fs_stat *st, u64 off, u64 len, u8 *buf,
+		      struct fs_read_crcs *crcs)
 {
 	const struct subvol_root *sv;
 	struct file_read r;
@@ -572,6 +577,8 @@ static int read_range(struct fs_info *fs, struct fs_ino ino,
 	ret = file_read_init(&r, fs, ino,
 			     !(st->flags & BTRFS_INODE_NODATASUM));
 	r.root = &sv->root;
+	r.crcs = crcs;
+	r.dst = buf;
 	if (ret == 0)
 		ret = read_extents(&r, off, len, buf);
 	file_read_free(&r);
@@ -609,10 +616,21 @@ int file_read_stored(struct fs_info *fs, struct fs_ino ino, int datasum,
 int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 	      size_t len, size_t *done)
 {
+	return file_read_crcs(fs, ino, off, buf, len, done, NULL);
+}
+
+/* file_read, and the checksums of the sectors it verified into out (when
+ * not NULL; fs_read_crcs). */
+int file_read_crcs(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		   void *buf, size_t len, size_t *done,
+		   struct fs_read_crcs *out)
+{
 	struct fs_stat st;
 	int ret;
 
 	*done = 0;
+	if (out)
+		memset(out->have, 0, out->n);
 	ret = inode_stat(fs, ino, &st);
 	if (ret)
 		return ret;
@@ -630,7 +648,9 @@ int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 		       (unsigned long long)ino.ino);
 		return -EOPNOTSUPP;
 	}
-	ret = read_range(fs, ino, &st, off, len, buf);
+	if (fs->csum_type != BTRFS_CSUM_TYPE_CRC32 || fs->sectorsize != 4096)
+		out = NULL;
+	ret = read_range(fs, ino, &st, off, len, buf, out);
 	if (ret == 0)
 		*done = len;
 	return ret;
@@ -654,7 +674,7 @@ int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
 	if ((st.mode & S_IFMT_) != S_IFLNK_)
 		return -EINVAL;
 	n = st.size < len ? st.size : len;
-	ret = read_range(fs, ino, &st, 0, n, (u8 *)buf);
+	ret = read_range(fs, ino, &st, 0, n, (u8 *)buf, NULL);
 	if (ret == 0)
 		*done = (size_t)n;
 	return ret;
@@ -664,18 +684,25 @@ int file_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
  * and the inode's lock held for read, so a read sees every data change
  * of the file whole (file_write.c) and no unlink evicts the inode under
  * it (the symlink's size read, then its target gone). */
-int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
-	    size_t len, size_t *done)
+int fs_read_crcs(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		 void *buf, size_t len, size_t *done,
+		 struct fs_read_crcs *out)
 {
 	struct rwsem *il = inode_lock(fs, ino);
 	int ret;
 
 	down_read(&fs->ns_lock);
 	down_read(il);
-	ret = file_read(fs, ino, off, buf, len, done);
+	ret = file_read_crcs(fs, ino, off, buf, len, done, out);
 	up_read(il);
 	up_read(&fs->ns_lock);
 	return ret;
+}
+
+int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
+	    size_t len, size_t *done)
+{
+	return fs_read_crcs(fs, ino, off, buf, len, done, NULL);
 }
 
 int fs_readlink(struct fs_info *fs, struct fs_ino ino, char *buf, size_t len,

@@ -70,6 +70,8 @@ struct file_read {
 	u8 *ram;		/* its uncompressed bytes, COMPRESS_MAX_RAM */
 	struct read_ahead *ahead;	/* allocated at the first compressed
 					 * disk extent */
+	struct fs_read_crcs *crcs;	/* fs_read_crcs's, or NULL */
+	const u8 *dst;		/* the caller's buffer (crcs[0]'s sector) */
 };
 
 /* The calls between the two files: see each one's comment there. */

@@ -99,6 +99,21 @@ void read_report_bad(const struct file_read *r)
 	       (unsigned long long)r->bad.logical, want_hex, got_hex);
 }
 
+/* Sector i of the chunk at buf matched r->sums: hand its checksum to
+ * the caller (fs_read_crcs) when the chunk lies in the caller's buffer,
+ * read straight, not through the bounce or compressed buffers. */
+static void note_crc(struct file_read *r, const u8 *buf, u32 i)
+{
+	u32 ss = r->fs->sectorsize;
+	u64 at = (uintptr_t)buf - (uintptr_t)r->dst + (u64)i * ss;
+
+	if (!r->crcs || (uintptr_t)buf < (uintptr_t)r->dst || at % ss ||
+	    at / ss >= r->crcs->n)
+		return;
+	r->crcs->crc[at / ss] = get_le32(r->sums + (u64)i * r->fs->csum_size);
+	r->crcs->have[at / ss] = 1;
+}
+
 /* Check the n sectors of the chunk read from logical into buf against
  * r->sums (csum_lookup filled them); a failure is recorded (note_bad),
  * not yet logged: the data may have moved. */
@@ -118,8 +133,10 @@ static int verify_chunk(struct file_read *r, u8 *buf, u64 logical, u32 n,
 		}
 		csum_data(r->fs, buf + (u64)i * ss, ss, got);
 		if (!memcmp(got, r->sums + (u64)i * cs, cs) ||
-		    !repair_sector(r, buf, logical, i, copies))
+		    !repair_sector(r, buf, logical, i, copies)) {
+			note_crc(r, buf, i);
 			continue;
+		}
 		note_bad(r, 0, file_off + (u64)i * ss, logical + (u64)i * ss,
 			 r->sums + (u64)i * cs, got);
 		return -EIO;

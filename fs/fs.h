@@ -310,6 +310,25 @@ int fs_readdir(struct fs_info *fs, struct fs_ino dir, fs_filldir_t fn,
 
 int fs_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 	    size_t len, size_t *done);
+/*
+ * What fs_read_crcs hands back besides the bytes: have[i] says that
+ * sector i of the caller's buffer (its bytes [i * 4096, (i + 1) * 4096))
+ * was read straight from the disk into it and matched its data checksum,
+ * and crc[i] is that checksum (~crc32c(~0u, sector, 4096)): so send
+ * continues its stream CRC over the sector without reading it again
+ * (crc32c_4k_known). Only on crc32c filesystems of 4 KiB sectors; other
+ * sectors (holes, inline, compressed, a partial last sector, NODATASUM)
+ * have none. n: the entries of both arrays.
+ */
+struct fs_read_crcs {
+	uint32_t n;
+	uint32_t *crc;
+	uint8_t *have;
+};
+/* fs_read, and the checksums of the sectors it verified into out. */
+int fs_read_crcs(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		 void *buf, size_t len, size_t *done,
+		 struct fs_read_crcs *out);
 int fs_readlink(struct fs_info *fs, struct fs_ino ino, char *buf,
 		size_t len, size_t *done);
 

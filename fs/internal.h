@@ -14,6 +14,9 @@ int inode_lookup(struct fs_info *fs, const char *path, unsigned flags,
 		 struct fs_ino *out);
 int file_read(struct fs_info *fs, struct fs_ino ino, uint64_t off, void *buf,
 	      size_t len, size_t *done);
+int file_read_crcs(struct fs_info *fs, struct fs_ino ino, uint64_t off,
+		   void *buf, size_t len, size_t *done,
+		   struct fs_read_crcs *out);
 int file_read_stored(struct fs_info *fs, struct fs_ino ino, int datasum,
 		     uint64_t logical, uint64_t len, uint8_t *dst,
 		     uint64_t file_off);

@@ -351,6 +351,21 @@ static int send_run(struct send_ctx *c, const char *name)
 	return ret;
 }
 
+/* Room for the CRCs of a SEND_DATA_BUF buffer's sectors (send_data.c). */
+static int crcs_alloc(struct fs_read_crcs *x)
+{
+	x->n = SEND_DATA_BUF / 4096;
+	x->crc = kmalloc(x->n * sizeof(*x->crc));
+	x->have = kmalloc(x->n);
+	return x->crc && x->have ? 0 : -ENOMEM;
+}
+
+static void crcs_free(struct fs_read_crcs *x)
+{
+	kfree(x->crc);
+	kfree(x->have);
+}
+
 /* See send.h. */
 int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	    struct fs_send_opts *o)
@@ -374,7 +389,9 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	u64map_init(&c->kept, 1);
 	c->data = kmalloc(SEND_DATA_BUF);
 	c->ahead = kmalloc(SEND_DATA_BUF);
-	ret = c->data && c->ahead ? subvol_get(fs, id, &c->sv) : -ENOMEM;
+	ret = c->data && c->ahead && crcs_alloc(&c->data_crcs) == 0 &&
+	      crcs_alloc(&c->ahead_crcs) == 0 ?
+	      subvol_get(fs, id, &c->sv) : -ENOMEM;
 	if (ret == 0 && o->parent)
 		ret = subvol_get(fs, o->parent, &c->parent);
 	if (ret == 0)
@@ -414,6 +431,8 @@ out_free:
 	u64map_free(&c->kept);
 	kfree(c->data);
 	kfree(c->ahead);
+	crcs_free(&c->data_crcs);
+	crcs_free(&c->ahead_crcs);
 	kfree(c);
 	return ret;
 }

@@ -42,18 +42,21 @@ static u64 min_u64(u64 a, u64 b)
 	return a < b ? a : b;
 }
 
-/* Read [off, off + len) of the current inode into buf (or zeros). */
-static int read_data(struct send_ctx *c, u64 off, u8 *buf, u32 len,
-		     int zeros)
+/* Read [off, off + len) of the current inode into buf (or zeros), the
+ * CRCs of the sectors it verified into crcs. */
+static int read_data(struct send_ctx *c, u64 off, u8 *buf,
+		     struct fs_read_crcs *crcs, u32 len, int zeros)
 {
 	struct fs_ino ino = { c->sv->root.objectid, c->in.ino };
 	size_t done = len;
 	int ret = 0;
 
-	if (zeros)
+	if (zeros) {
 		memset(buf, 0, len);
-	else
-		ret = fs_read(c->fs, ino, off, buf, len, &done);
+		memset(crcs->have, 0, crcs->n);
+	} else {
+		ret = fs_read_crcs(c->fs, ino, off, buf, len, &done, crcs);
+	}
 	if (ret == 0 && done != len) {
 		pr_err("send: inode %llu: short read at %llu",
 		       (unsigned long long)c->in.ino, (unsigned long long)off);
@@ -77,7 +80,8 @@ static int read_ahead_run(void *arg)
 {
 	struct read_ahead *ra = arg;
 
-	return read_data(ra->c, ra->off, ra->c->ahead, ra->len, 0);
+	return read_data(ra->c, ra->off, ra->c->ahead, &ra->c->ahead_crcs,
+			 ra->len, 0);
 }
 
 /* Start reading [off, off + len) into c->ahead; when no task can be
@@ -116,11 +120,14 @@ static int fill_data(struct send_ctx *c, struct read_ahead *ra, u64 off,
 
 	if (ahead && ret == 0) {
 		u8 *t = c->data;
+		struct fs_read_crcs tc = c->data_crcs;
 
 		c->data = c->ahead;
 		c->ahead = t;
+		c->data_crcs = c->ahead_crcs;
+		c->ahead_crcs = tc;
 	} else if (!ahead) {	/* another range's read: not this one's */
-		ret = read_data(c, off, c->data, len, zeros);
+		ret = read_data(c, off, c->data, &c->data_crcs, len, zeros);
 	}
 	if (ret == 0 && !zeros && off + len < end)
 		read_ahead_start(ra, off + len,
@@ -159,7 +166,12 @@ static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
 			ret = fill_data(c, &ra, off, (u32)(buf_end - off),
 					end, zeros);
 		}
-		if (ret == 0)
+		if (ret == 0 && (off - buf_off) % 4096 == 0)
+			ret = send_put_data_crcs(&c->out,
+				c->data + (off - buf_off), len,
+				c->data_crcs.crc + (off - buf_off) / 4096,
+				c->data_crcs.have + (off - buf_off) / 4096);
+		else if (ret == 0)
 			ret = send_put_data(&c->out, c->data + (off - buf_off),
 					    len);
 		if (ret == 0)

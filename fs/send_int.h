@@ -9,6 +9,7 @@
 
 #include "../lib/u64map.h"
 #include "format.h"
+#include "fs.h"
 #include "send.h"
 #include "send_format.h"
 #include "tree_block.h"
@@ -26,6 +27,12 @@ struct send_stream {
 	fs_send_write_t write;	/* the sink */
 	void *ctx;		/* its argument */
 	u64 bytes;		/* stream bytes written */
+	/* The command's DATA sectors whose CRC is known
+	 * (send_put_data_crcs): known_n of 4 KiB from byte data_at of buf,
+	 * known_crc[k] valid when known_have[k]. */
+	u32 data_at, known_n;
+	const u32 *known_crc;
+	const u8 *known_have;
 };
 
 int send_stream_init(struct send_stream *s, u32 proto, fs_send_write_t write,
@@ -40,6 +47,8 @@ int send_put_str(struct send_stream *s, enum send_attr type, const char *str);
 int send_put_time(struct send_stream *s, enum send_attr type, const u8 *ts);
 u32 send_stream_data_room(const struct send_stream *s);
 int send_put_data(struct send_stream *s, const void *v, u32 len);
+int send_put_data_crcs(struct send_stream *s, const void *v, u32 len,
+		       const u32 *crc, const u8 *have);
 int send_end(struct send_stream *s);
 
 /* Whether mode (an inode's) is of type (S_IF*_ of write_common.h). */
@@ -138,6 +147,9 @@ struct send_ctx {
 	u8 *data;			/* file data bounce buffer */
 	u8 *ahead;			/* the next file data, read ahead
 					 * (send_data.c), SEND_DATA_BUF */
+	struct fs_read_crcs data_crcs;	/* checksums of data's sectors, as
+					 * fs_read_crcs verified them */
+	struct fs_read_crcs ahead_crcs;	/* the same of ahead's */
 	char tmp[SEND_PATH_MAX];	/* scratch path */
 };
 

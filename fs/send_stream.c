@@ -69,6 +69,7 @@ void send_begin(struct send_stream *s, enum send_cmd cmd)
 	memset(s->buf, 0, SEND_CMD_HEADER_LEN);
 	put_le16(s->buf + 4, (u16)cmd);
 	s->len = SEND_CMD_HEADER_LEN;
+	s->known_n = 0;
 }
 
 /* Add attribute type with len bytes of value. */
@@ -126,13 +127,45 @@ int send_put_data(struct send_stream *s, const void *v, u32 len)
 	return 0;
 }
 
+/* DATA of len bytes at v, whose 4 KiB sectors' CRCs (standard CRC-32C,
+ * as a crc32c data checksum) are crc[k] where have[k]: send_end does not
+ * read those sectors again for the command's CRC. */
+int send_put_data_crcs(struct send_stream *s, const void *v, u32 len,
+		       const u32 *crc, const u8 *have)
+{
+	int ret = send_put_data(s, v, len);
+
+	if (ret == 0) {
+		s->data_at = s->len - len;
+		s->known_n = len / 4096;
+		s->known_crc = crc;
+		s->known_have = have;
+	}
+	return ret;
+}
+
+/* The command's CRC (seed 0, no final inversion, its crc field zero):
+ * over its bytes, continued over a sector of known CRC without reading
+ * it (crc32c_4k_known). */
+static u32 cmd_crc(const struct send_stream *s)
+{
+	u32 crc, k, at = s->data_at;
+
+	if (s->known_n == 0)
+		return crc32c(0, s->buf, s->len);
+	crc = crc32c(0, s->buf, at);
+	for (k = 0; k < s->known_n; k++, at += 4096)
+		crc = s->known_have[k] ?
+		      crc32c_4k_known(crc, s->known_crc[k]) :
+		      crc32c(crc, s->buf + at, 4096);
+	return crc32c(crc, s->buf + at, s->len - at);
+}
+
 /* Finish the command begun: fill its length and crc, write it. */
 int send_end(struct send_stream *s)
 {
-	u32 crc;
-
 	put_le32(s->buf, s->len - SEND_CMD_HEADER_LEN);
-	crc = crc32c(0, s->buf, s->len);
-	put_le32(s->buf + 6, crc);
+	put_le32(s->buf + 6, cmd_crc(s));
+	s->known_n = 0;
 	return emit(s, s->buf, s->len);
 }

@@ -7,6 +7,8 @@
  *    assembler accepts it whatever the compiler's target flags) and used only
  *    after CPUID leaf 1 reports SSE4.2 (ECX bit 20);
  *  - tables, sixteen bytes at a time (slice-by-16), for CPUs without SSE4.2.
+ * crc32c_4k_known continues a CRC over a 4 KiB block from the block's own
+ * CRC (send's stream CRC over data whose checksums a read verified).
  * The CPUID probe result is cached in a static int. Two CPUs probing at once
  * both store the same value, so the race is harmless; the cache is read and
  * written with __atomic builtins so sanitizers agree.
@@ -28,6 +30,9 @@
  * goes 0 (empty) -> 1 (one caller building) -> 2 (ready); other callers wait.
  */
 static uint32_t table[16][256];
+/* zeros4k[k][b]: byte b at byte k of a CRC, carried over 4096 zero bytes
+ * (crc32c_4k_known). */
+static uint32_t zeros4k[4][256];
 static int table_state;
 
 static void build_tables(void)
@@ -44,6 +49,16 @@ static void build_tables(void)
 		for (i = 0; i < 256; i++)
 			table[k][i] = (table[k - 1][i] >> 8) ^
 				      table[0][table[k - 1][i] & 0xff];
+	/* Each of the 32 bits carried over 4096 zero bytes; a byte's entry
+	 * is the sum of its bits' (the carry is linear). */
+	for (k = 0; k < 32; k++) {
+		c = 1u << k;
+		for (i = 0; i < 4096; i++)
+			c = table[0][c & 0xff] ^ (c >> 8);
+		for (i = 0; i < 256; i++)
+			if (i & (1u << (k % 8)))
+				zeros4k[k / 8][i] ^= c;
+	}
 }
 
 static void tables_ready(void)
@@ -86,6 +101,18 @@ uint32_t crc32c_sw(uint32_t seed, const void *data, size_t len)
 	while (len--)
 		crc = table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return crc;
+}
+
+/* crc32c(seed, D) = carry(seed) ^ crc32c(0, D) for the 4096 bytes D, and
+ * block_crc = ~crc32c(~0u, D) = ~(carry(~0u) ^ crc32c(0, D)): so
+ * crc32c(seed, D) = carry(~seed) ^ ~block_crc. */
+uint32_t crc32c_4k_known(uint32_t seed, uint32_t block_crc)
+{
+	uint32_t x = ~seed;
+
+	tables_ready();
+	return zeros4k[0][x & 0xff] ^ zeros4k[1][(x >> 8) & 0xff] ^
+	       zeros4k[2][(x >> 16) & 0xff] ^ zeros4k[3][x >> 24] ^ ~block_crc;
 }
 
 #if defined(__x86_64__)

@@ -37,6 +37,23 @@ TEST(crc32c, hw_and_table_agree)
 	CHECK_EQ(crc32c(5, buf, 0), 5);
 }
 
+TEST(crc32c, known_4k_block_continues_a_crc)
+{
+	static unsigned char block[4096];
+	uint32_t seeds[] = { 0, ~0u, 0x1234, 0x80000001u }, std;
+	size_t i;
+
+	for (i = 0; i < sizeof(block); i++)
+		block[i] = (unsigned char)(i * 131 + 7);
+	std = ~crc32c(~0u, block, sizeof(block));
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		CHECK_EQ(crc32c_4k_known(seeds[i], std),
+			 crc32c(seeds[i], block, sizeof(block)));
+	/* a different block's CRC gives a different result */
+	CHECK(crc32c_4k_known(0x1234, std ^ 1) !=
+	      crc32c(0x1234, block, sizeof(block)));
+}
+
 TEST(crc32c, btrfs_name_hash)
 {
 	/* The DIR_ITEM key offset mkfs.btrfs writes for "default" in the
