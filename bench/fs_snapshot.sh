@@ -38,7 +38,7 @@ snap_image fs_snapshot "$img" $((NFILES * 12 / 1024 + NSNAPS * PER_SNAP * 80 / 1
 
 snaps=$(seq 1 "$NSNAPS" | sed 's#^#/mnt/s#' | tr '\n' ' ')
 cat > "$out/fs_snapshot-linux.sh" <<SH
-ms() { echo \$(( (\$2 - \$1) / 1000000 )); }
+ms() { us=\$(( (\$2 - \$1) / 1000 )); printf '%d.%03d' \$((us / 1000)) \$((us % 1000)); }
 mkfs.btrfs -q -f /dev/vda >/dev/null && mount /dev/vda /mnt || exit 1
 btrfs -q subvolume create /mnt/sv || exit 1
 lbio mksmall /mnt/sv/small $NDIRS $PER_DIR 4096 1 >/dev/null || exit 1; sync
@@ -97,9 +97,9 @@ awk '
 END {
 	if (n != 4) { print "bench/fs_snapshot: ghee printed " n " times" > "/dev/stderr"; exit 1 }
 	if (parts != 3) { print "bench/fs_snapshot: no commit-stats" > "/dev/stderr"; exit 1 }
-	printf "RESULT ghee_fs_snapshot_ms %d ms\n", t[0] + t[1]
+	printf "RESULT ghee_fs_snapshot_ms %.3f ms\n", t[0] + t[1]
 	printf "RESULT ghee_fs_snapshot_own_us %d us\n", own
-	printf "RESULT ghee_fs_delete_snapshots_ms %d ms\n", t[2] + t[3]
+	printf "RESULT ghee_fs_delete_snapshots_ms %.3f ms\n", t[2] + t[3]
 }' "$out/fs_snapshot-ghee.log" > "$out/fs_snapshot-ghee.txt" ||
 	{ echo "bench/fs_snapshot: see $out/fs_snapshot-ghee.log" >&2; exit 1; }
 grep -A2 "^ghee> mem" "$out/fs_snapshot-ghee.log" | sed 's/^/# /' >&2

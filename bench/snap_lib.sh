@@ -64,14 +64,14 @@ snap_check() {
 # and a `RESULT ratio_ROW R x` line per row.
 snap_ratios() {
 	cat "$1" "$2"
-	printf '\n%-30s %10s %10s %8s\n' row ghee linux ratio
+	printf '\n%-30s %12s %12s %8s\n' row ghee linux ratio
 	awk '
 	FNR == NR { sub("^linux_", "", $2); linux[$2] = $3; next }
 	{
 		name = $2; sub("^ghee_", "", name)
 		if (!(name in linux)) next
 		l = linux[name]; g = $3; r = g > 0 ? l / g : 0
-		printf "%-30s %7d ms %7d ms %8.2f\n", name, g, l, r
+		printf "%-30s %9.1f ms %9.1f ms %8.2f\n", name, g, l, r
 		ratios = ratios sprintf("RESULT ratio_%s %.2f x\n", name, r)
 	}
 	END { printf "%s", ratios }' "$1" "$2"
