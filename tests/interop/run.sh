@@ -126,7 +126,7 @@ for csum in xxhash sha256 blake2; do
 	good "csum_$csum" 300M small --csum $csum
 done
 if mkimg plain_empty 300M -; then
-	out=$(printf 'mount vda\nls /\ndf\ninspect-internal dump-super\ninspect-internal dump-tree -t root\n' | "$GHEE" "$W/plain_empty.img" 2>&1)
+	out=$(printf 'mount vda\nls /\nfilesystem df\ninspect-internal dump-super\ninspect-internal dump-tree -t root\n' | "$GHEE" "$W/plain_empty.img" 2>&1)
 	if echo "$out" | grep -q "^mounted vda" && echo "$out" | grep -q "^Metadata, DUP" &&
 	   echo "$out" | grep -q "^magic.*_BHRfS_M" && ! echo "$out" | grep -qE "^error|: .*errno"; then
 		ok plain_mkfs_empty
