@@ -2,7 +2,7 @@
  * df [-h|-H|-k] [-T] [PATH...]: coreutils' df. One row per mounted
  * filesystem (or per filesystem holding each PATH), in coreutils' columns
  * and rounding: size, used and available as Linux's statfs of a btrfs
- * reports them (cmd_fs_statfs), counted in whole sectors as statfs does;
+ * reports them (cmd_fs_statfs, in whole sectors as statfs counts);
  * sizes round up, as do the use percentages (used over used plus
  * available). `filesystem df` is btrfs-progs' report per block group type.
  */
@@ -48,15 +48,11 @@ static void size_cell(const struct df_units *u, uint64_t v, char *out)
 static int fill_row(const struct df_units *u, const struct cmd_fs_mount *m,
 		    struct row *r)
 {
-	uint64_t size, used, avail, sector = 4096, pct;
+	uint64_t size, used, avail, pct;
 	int ret = cmd_fs_statfs("df", m->fs, &size, &used, &avail);
 
 	if (ret)
 		return ret;
-	/* statfs counts whole sectors: f_blocks, f_bfree and f_bavail */
-	size = size / sector * sector;
-	used = used / sector * sector;
-	avail = avail / sector * sector;
 	snprintf(r->cell[COL_SOURCE], CELL_MAX, "%s", m->disk);
 	snprintf(r->cell[COL_TYPE], CELL_MAX, "btrfs");
 	size_cell(u, size, r->cell[COL_SIZE]);

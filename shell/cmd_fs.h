@@ -71,9 +71,10 @@ int cmd_device_usage(int argc, char **argv);
 /* The mounted filesystem arg names: a disk ("vdb") or a path that
  * exists in it; NULL after saying why not (cmd names the command). */
 struct fs_info *cmd_fs_of_arg(const char *cmd, const char *arg);
-/* Linux's statfs of fs (btrfs_statfs), in bytes: the device's size, the
- * bytes used (copies counted) and the bytes available, each by the data
- * ratio (ghee keeps no global reserve). 0, or -EIO after saying why (cmd
+/* Linux's statfs of fs (btrfs_statfs), in bytes counted in whole
+ * sectors: the device's size, the bytes used (copies counted) and the
+ * bytes available, each by the data ratio (ghee keeps no global
+ * reserve). 0, or -EIO after saying why (cmd
  * names the command). */
 int cmd_fs_statfs(const char *cmd, struct fs_info *fs, uint64_t *size,
 		  uint64_t *used, uint64_t *avail);

@@ -298,16 +298,18 @@ int cmd_fs_statfs(const char *cmd, struct fs_info *fs, uint64_t *size,
 		  uint64_t *used, uint64_t *avail)
 {
 	struct report *r = report_get(cmd, fs);
-	uint64_t data_free;
+	uint64_t data_free, ss;
 	unsigned data, meta, max;
 	int multiple;
 
 	if (!r)
 		return -EIO;
 	ratios(r, &data, &meta, &max, &data_free, &multiple);
-	*size = r->id.dev_size / data;
-	*used = r->raw_used / data;
-	*avail = statfs_avail(r);
+	/* statfs counts whole sectors: f_blocks, f_bfree and f_bavail */
+	ss = r->id.sectorsize ? r->id.sectorsize : 4096;
+	*size = r->id.dev_size / data / ss * ss;
+	*used = r->raw_used / data / ss * ss;
+	*avail = statfs_avail(r) / ss * ss;
 	kfree(r);
 	return 0;
 }
