@@ -4,7 +4,9 @@
 # options, CPU count, memory, machine (q35) and accelerator, in this run:
 #   - snapshot: a subvolume holding NFILES files of 4 KiB (directories of
 #     1000) is snapshotted, with the sync after it (Linux: btrfs subvolume
-#     snapshot + sync; ghee: subvolume snapshot, which commits, + sync);
+#     snapshot + sync; ghee: subvolume snapshot, which commits, + sync),
+#     SNAP_REPS times, each after one rewritten file and a sync; the row
+#     is the median (single snapshots swing 3x on a shared host);
 #   - delete: NSNAPS read-only snapshots, each taken after PER_SNAP of the
 #     files were rewritten (Linux: lbio modify 1 %; ghee: write), are
 #     deleted and the space waited for (ghee: subvolume delete + subvolume
@@ -17,13 +19,15 @@
 # snapshot, running the delayed references, quota accounting).
 # Prints `RESULT name value unit` and ratios (Linux time / ghee time:
 # above 1 means ghee is faster).
-# Settings: SMP (1), MEM (512M), ACCEL (tcg), NFILES (100000), NSNAPS (50).
+# Settings: SMP (1), MEM (512M), ACCEL (tcg), NFILES (100000), NSNAPS (50),
+# SNAP_REPS (5).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 . bench/snap_lib.sh
 NFILES=${NFILES:-100000}
 NSNAPS=${NSNAPS:-50}
+SNAP_REPS=${SNAP_REPS:-5}
 PER_DIR=1000
 NDIRS=$(((NFILES + PER_DIR - 1) / PER_DIR))
 NFILES=$((NDIRS * PER_DIR))
@@ -42,8 +46,11 @@ ms() { us=\$(( (\$2 - \$1) / 1000 )); printf '%d.%03d' \$((us / 1000)) \$((us % 
 mkfs.btrfs -q -f /dev/vda >/dev/null && mount /dev/vda /mnt || exit 1
 btrfs -q subvolume create /mnt/sv || exit 1
 lbio mksmall /mnt/sv/small $NDIRS $PER_DIR 4096 1 >/dev/null || exit 1; sync
-t0=\$(lbio now); btrfs -q subvolume snapshot /mnt/sv /mnt/snap0 || exit 1; sync; t1=\$(lbio now)
-echo "RESULT linux_fs_snapshot_ms \$(ms \$t0 \$t1) ms"
+for k in \$(seq 1 $SNAP_REPS); do
+	echo \$k > /mnt/sv/small/d00000/f00000000; sync
+	t0=\$(lbio now); btrfs -q subvolume snapshot /mnt/sv /mnt/snap\$k || exit 1; sync; t1=\$(lbio now)
+	echo "SAMPLE linux_fs_snapshot_ms \$(ms \$t0 \$t1) ms"
+done
 for i in \$(seq 1 $NSNAPS); do
 	lbio modify /mnt/sv 1 \$i >/dev/null || exit 1
 	btrfs -q subvolume snapshot -r /mnt/sv /mnt/s\$i || exit 1
@@ -56,8 +63,11 @@ echo "RESULT linux_fs_delete_snapshots_ms \$(ms \$t0 \$t1) ms"
 SH
 echo "bench/fs_snapshot: Linux in QEMU" >&2
 snap_linux fs_snapshot "$out/fs_snapshot-linux.sh" "$img" "$out/fs_snapshot-linux.out"
-grep '^RESULT ' "$out/fs_snapshot-linux.out" > "$out/fs_snapshot-linux.txt"
-[ "$(wc -l < "$out/fs_snapshot-linux.txt")" = 2 ] ||
+{
+	grep '^SAMPLE ' "$out/fs_snapshot-linux.out" | median_of linux_fs_snapshot_ms
+	grep '^RESULT ' "$out/fs_snapshot-linux.out"
+} > "$out/fs_snapshot-linux.txt"
+[ "$(grep -c . "$out/fs_snapshot-linux.txt")" = 2 ] ||
 	{ echo "bench/fs_snapshot: the Linux run failed, see $out/fs_snapshot-linux.err" >&2; exit 1; }
 
 echo "bench/fs_snapshot: ghee in QEMU" >&2
@@ -67,9 +77,13 @@ echo "bench/fs_snapshot: ghee in QEMU" >&2
 	echo "subvolume create /sv"
 	echo "mkfiles /sv/small $NDIRS $PER_DIR 4096 1"
 	echo "sync"
-	echo "time subvolume snapshot /sv /snap0"
-	echo "filesystem commit-stats"
-	echo "time sync"
+	for k in $(seq 1 "$SNAP_REPS"); do
+		echo "write /sv/small/d00000/f00000000 0 4096 $k"
+		echo "sync"
+		echo "time subvolume snapshot /sv /snap$k"
+		echo "filesystem commit-stats"
+		echo "time sync"
+	done
 	for i in $(seq 1 "$NSNAPS"); do
 		# mkfiles names files d%05d/f%08d by their global index.
 		for ((f = 0; f < NFILES; f += 100)); do
@@ -89,19 +103,26 @@ echo "bench/fs_snapshot: ghee in QEMU" >&2
 	echo "poweroff"
 } > "$out/fs_snapshot-ghee.cmds"
 snap_ghee fs_snapshot "$out/fs_snapshot-ghee.cmds" "$img" "$out/fs_snapshot-ghee.log"
-awk '
+awk -v reps="$SNAP_REPS" '
 { sub(/\r$/, "") }
 /^time: / { t[n++] = $2 }
-/^last_(snapshots|delayed_refs|qgroups)_us / && !own_done { own += $2; parts++ }
-/^last_super_us / { own_done = 1 }
+/^last_(snapshots|delayed_refs|qgroups)_us / { own += $2; parts++ }
+/^last_super_us / { if (parts == 3) printf "SAMPLE ghee_fs_snapshot_own_us %d us\n", own; own = 0; parts = 0 }
 END {
-	if (n != 4) { print "bench/fs_snapshot: ghee printed " n " times" > "/dev/stderr"; exit 1 }
-	if (parts != 3) { print "bench/fs_snapshot: no commit-stats" > "/dev/stderr"; exit 1 }
-	printf "RESULT ghee_fs_snapshot_ms %.3f ms\n", t[0] + t[1]
-	printf "RESULT ghee_fs_snapshot_own_us %d us\n", own
-	printf "RESULT ghee_fs_delete_snapshots_ms %.3f ms\n", t[2] + t[3]
-}' "$out/fs_snapshot-ghee.log" > "$out/fs_snapshot-ghee.txt" ||
+	if (n != 2 * reps + 2) { print "bench/fs_snapshot: ghee printed " n " times" > "/dev/stderr"; exit 1 }
+	for (i = 0; i < reps; i++)
+		printf "SAMPLE ghee_fs_snapshot_ms %.3f ms\n", t[2 * i] + t[2 * i + 1]
+	printf "RESULT ghee_fs_delete_snapshots_ms %.3f ms\n", t[n - 2] + t[n - 1]
+}' "$out/fs_snapshot-ghee.log" > "$out/fs_snapshot-ghee.samples" ||
 	{ echo "bench/fs_snapshot: see $out/fs_snapshot-ghee.log" >&2; exit 1; }
+{
+	median_of ghee_fs_snapshot_ms < "$out/fs_snapshot-ghee.samples"
+	median_of ghee_fs_snapshot_own_us < "$out/fs_snapshot-ghee.samples"
+	grep '^RESULT ' "$out/fs_snapshot-ghee.samples"
+} > "$out/fs_snapshot-ghee.txt"
+[ "$(grep -c . "$out/fs_snapshot-ghee.txt")" = 3 ] ||
+	{ echo "bench/fs_snapshot: no commit-stats in $out/fs_snapshot-ghee.log" >&2; exit 1; }
+grep -h '^SAMPLE ' "$out/fs_snapshot-linux.out" "$out/fs_snapshot-ghee.samples" | sed 's/^/# /' >&2
 grep -A2 "^ghee> mem" "$out/fs_snapshot-ghee.log" | sed 's/^/# /' >&2
 snap_check fs_snapshot "$img"
 snap_ratios "$out/fs_snapshot-linux.txt" "$out/fs_snapshot-ghee.txt"

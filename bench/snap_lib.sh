@@ -59,6 +59,14 @@ snap_check() {
 		{ echo "bench/$name: btrfs check found errors in $img, see $out/$name-check.txt" >&2; exit 1; }
 }
 
+# median_of NAME < `SAMPLE NAME VALUE UNIT` lines: `RESULT NAME MEDIAN
+# UNIT` over the samples of NAME (the lower middle one of an even count).
+median_of() {
+	awk -v name="$1" '$1 == "SAMPLE" && $2 == name' | sort -g -k3,3 |
+		awk '{ v[n++] = $3; u = $4; name = $2 }
+		END { if (!n) exit 1; printf "RESULT %s %s %s\n", name, v[int((n - 1) / 2)], u }'
+}
+
 # snap_ratios LINUX GHEE: the RESULT lines of both files, a table of the
 # rows both have (ghee, Linux, Linux / ghee: above 1 means ghee is faster)
 # and a `RESULT ratio_ROW R x` line per row.
