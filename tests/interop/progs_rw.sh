@@ -8,9 +8,11 @@
 # unmounted, and checked by `btrfs check` again: one KTAP line per image,
 # the first error of btrfs check when it fails. Most of these images were
 # made without the skinny-metadata or no-holes feature, as mkfs.btrfs did
-# before 5.15. An image ghee only mounts read-only (relocation trees an
-# interrupted Linux balance left) is a SKIP with that reason, once its
-# copy is seen unchanged.
+# before 5.15. An image with relocation trees an interrupted Linux balance
+# left must be refused read-write with that reason (ghee does not merge
+# them as Linux's next mount does; issue 15 allows the refusal) and its
+# copy stay unchanged: that passes. Any other read-only mount is a SKIP
+# with its reason, once its copy is seen unchanged.
 #
 # PROGS_IMAGES=a,b limits the run to images whose name contains a or b.
 # Without the corpus the one case is reported as skipped with the reason.
@@ -79,11 +81,13 @@ for img in "$IMG"/*.img; do
 	gerr=$(grep -m1 -E '^(error|[a-z]+: .*errno)' "$W/$name.ghee")
 	ro=$(grep -m1 'mounting read-only' "$W/$name.ghee")
 	if [ $rc -eq 0 ] && [ -n "$ro" ]; then
-		if cmp -s "$img" "$copy"; then
-			echo "ok $N rw_$name # SKIP ${ro#*: } (the image is unchanged)"
-		else
+		if ! cmp -s "$img" "$copy"; then
 			FAILED=$((FAILED + 1))
 			echo "not ok $N rw_$name # mounted read-only, yet the image changed"
+		elif [[ $ro == *"relocation trees of an interrupted Linux balance"* ]]; then
+			echo "ok $N rw_$name"
+		else
+			echo "ok $N rw_$name # SKIP ${ro#*: } (the image is unchanged)"
 		fi
 	elif [ $rc -ne 0 ] || [ -n "$gerr" ]; then
 		FAILED=$((FAILED + 1))
