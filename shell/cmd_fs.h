@@ -99,6 +99,11 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 struct fs_info *cmd_fs_path(const char *cmd, const char *path,
 			    const char **inner);
+/* cmd_fs_path for a redirection's file: the mount stays held (umount
+ * refuses it) until cmd_fs_release(fs). */
+struct fs_info *cmd_fs_path_hold(const char *cmd, const char *path,
+				 const char **inner);
+void cmd_fs_release(struct fs_info *fs);
 /* The filesystem mounted at / (cmd_fs_path(cmd, "/")), or NULL after
  * saying none is. */
 struct fs_info *cmd_fs_mounted(const char *cmd);

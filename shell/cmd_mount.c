@@ -11,10 +11,14 @@
  * and `mount` alone listing the table, as Linux does.
  *
  * Lifetime: commands run as jobs (shell/jobs.c), some in the background,
- * and hold no reference on a mount; so umount refuses while a background
- * job runs (it could be using the filesystem), and a foreground command
- * runs alone. mounts_lock (a spinlock, nothing taken inside) protects the
- * table's entries.
+ * and hold no reference on a mount; so umount runs only as a foreground
+ * command on its own: it refuses while a background job runs (it could
+ * be using the filesystem), when it is itself one, and inside a pipeline
+ * of several commands (they run at once: `umount | cat` beside it). A
+ * redirection to or from a file (`umount > /f`, `cat < /f | ...`) holds
+ * its mount from open to close (cmd_fs_path_hold): umount refuses a
+ * mount so held. mounts_lock (a spinlock, nothing taken inside) protects
+ * the table's entries.
  */
 #include <ghee/errno.h>
 #include <stdio.h>
@@ -27,6 +31,7 @@
 #include "../fs/fs.h"
 #include "cmd_fs.h"
 #include "jobs.h"
+#include "stream.h"
 #include "shell.h"
 
 #define MOUNTS_MAX CMD_FS_MOUNTS_MAX
@@ -41,6 +46,7 @@ struct mount {
 					 * the end */
 	char subvol[MOUNT_SUBVOL_MAX];	/* "subvol=P" or "subvolid=N" it
 					 * was mounted with, or "" */
+	int holds;			/* redirections open on it */
 };
 
 /* What -o asks for. */
@@ -117,12 +123,13 @@ static int dir_normalise(const char *path, char *out, size_t size)
 	return 0;
 }
 
-struct fs_info *cmd_fs_path(const char *cmd, const char *path,
-			    const char **inner)
+/* cmd_fs_path, and with hold a hold on the mount found. */
+static struct fs_info *resolve(const char *cmd, const char *path,
+			       const char **inner, int hold)
 {
 	const char *abs = path[0] == '/' ? path : "/";
 	struct fs_info *fs = NULL;
-	int i, best = -1, off = 0, n, len;
+	int i, best = -1, found = -1, off = 0, n, len;
 
 	spin_lock(&mounts_lock);
 	for (i = 0; i < MOUNTS_MAX; i++) {
@@ -133,8 +140,12 @@ struct fs_info *cmd_fs_path(const char *cmd, const char *path,
 		if (n >= 0 && len > best) {	/* the deepest mount wins */
 			best = len;
 			off = n;
-			fs = mounts[i].fs;
+			found = i;
 		}
+	}
+	if (found >= 0) {
+		fs = mounts[found].fs;
+		mounts[found].holds += hold;
 	}
 	spin_unlock(&mounts_lock);
 	if (!fs) {
@@ -145,6 +156,31 @@ struct fs_info *cmd_fs_path(const char *cmd, const char *path,
 	/* a relative path counts from the root filesystem's top */
 	*inner = path[0] != '/' ? path : path[off] ? path + off : "/";
 	return fs;
+}
+
+struct fs_info *cmd_fs_path(const char *cmd, const char *path,
+			    const char **inner)
+{
+	return resolve(cmd, path, inner, 0);
+}
+
+struct fs_info *cmd_fs_path_hold(const char *cmd, const char *path,
+				 const char **inner)
+{
+	return resolve(cmd, path, inner, 1);
+}
+
+void cmd_fs_release(struct fs_info *fs)
+{
+	int i;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX; i++)
+		if (mounts[i].fs == fs && mounts[i].holds) {
+			mounts[i].holds--;
+			break;
+		}
+	spin_unlock(&mounts_lock);
 }
 
 struct fs_info *cmd_fs_mounted(const char *cmd)
@@ -476,7 +512,7 @@ int cmd_umount(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "/";
 	struct fs_info *fs = NULL;
-	int i, inside = 0, busy = jobs_running();
+	int i, inside = 0, holds = 0, busy = jobs_running();
 	char disk[8], norm[MOUNT_DIR_MAX];
 
 	if (busy) {
@@ -484,13 +520,20 @@ int cmd_umount(int argc, char **argv)
 			    "for them)\n", what, busy);
 		return -EBUSY;
 	}
+	if (jobs_self_background() || stream_stdio_is_pipe()) {
+		con_eprintf("umount: %s: busy (umount runs alone in the "
+			    "foreground, not with & or in a pipeline)\n", what);
+		return -EBUSY;
+	}
 	if (what[0] == '/' && !dir_normalise(what, norm, sizeof(norm)))
 		what = norm;	/* "/backup/" is "/backup" */
 	spin_lock(&mounts_lock);
 	i = find_locked(what, what);
-	if (i >= 0)
+	if (i >= 0) {
 		inside = has_mount_inside(i);
-	if (i >= 0 && !inside) {
+		holds = mounts[i].holds;
+	}
+	if (i >= 0 && !inside && !holds) {
 		fs = mounts[i].fs;
 		memcpy(disk, mounts[i].disk, sizeof(disk));
 		mounts[i].fs = NULL;
@@ -503,6 +546,11 @@ int cmd_umount(int argc, char **argv)
 	if (inside) {
 		con_eprintf("umount: %s: busy (a filesystem is mounted inside "
 			    "it)\n", what);
+		return -EBUSY;
+	}
+	if (holds) {
+		con_eprintf("umount: %s: busy (a redirection is open on a file "
+			    "in it)\n", what);
 		return -EBUSY;
 	}
 	fs_umount(fs);

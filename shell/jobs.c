@@ -49,6 +49,9 @@
 struct job {
 	struct task *task;	/* NULL: a free slot */
 	int id;			/* the task's id */
+	struct task *self;	/* [jobs_lock] the task, set by itself as it
+				 * starts (task and id are set after it may
+				 * already run) */
 	int background;
 	int announced;		/* its end was reported at a prompt */
 	int collecting;		/* [jobs_lock] a wait or a reuse owns it */
@@ -68,7 +71,12 @@ static struct job jobs[JOBS_MAX];	/* [jobs_lock] slot use */
 static int job_main(void *arg)
 {
 	struct job *j = arg;
-	int ret = pipeline_run(j->pl);
+	int ret;
+
+	spin_lock(&jobs_lock);
+	j->self = task_current();
+	spin_unlock(&jobs_lock);
+	ret = pipeline_run(j->pl);
 
 	progress_end();
 	j->status = ret;
@@ -287,6 +295,20 @@ int jobs_running(void)
 		     !job_done(j);
 	spin_unlock(&jobs_lock);
 	return n;
+}
+
+int jobs_self_background(void)
+{
+	struct task *self = task_current();
+	struct job *j;
+	int found = 0;
+
+	spin_lock(&jobs_lock);
+	for (j = jobs; j < jobs + JOBS_MAX; j++)
+		found |= j->task && j->background && j->self == self &&
+			 !job_done(j);
+	spin_unlock(&jobs_lock);
+	return found;
 }
 
 void jobs_wait_all(void)

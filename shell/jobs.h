@@ -21,6 +21,8 @@ int jobs_run(int argc, char **argv, const unsigned char *ops,
 void jobs_announce(void);
 /* How many background jobs run now, the caller's own not counted. */
 int jobs_running(void);
+/* 1 when the calling task is a background job's (`CMD &`). */
+int jobs_self_background(void);
 /* Wait for every background job and forget them (end of the shell). */
 void jobs_wait_all(void);
 /* Stop every background job at its next safe point, wait for each and

@@ -152,6 +152,12 @@ int stream_is_console(const struct stream *s)
 	return s->kind == STREAM_CONSOLE;
 }
 
+int stream_stdio_is_pipe(void)
+{
+	return stream_stdin()->kind == STREAM_PIPE ||
+	       stream_stdout()->kind == STREAM_PIPE;
+}
+
 const char *stream_name(const struct stream *s)
 {
 	return s->name;
@@ -166,7 +172,7 @@ static int open_file(struct stream *s, const char *cmd, const char *path,
 	int ret;
 
 	s->kind = STREAM_FILE;
-	s->fs = cmd_fs_path(cmd, path, &inner);
+	s->fs = cmd_fs_path_hold(cmd, path, &inner);
 	if (!s->fs)
 		return -ENOENT;	/* cmd_fs_path said why */
 	if (mode != STREAM_READ && fs_is_read_only(s->fs))
@@ -253,6 +259,8 @@ int stream_open(const char *cmd, const char *path, enum stream_mode mode,
 		if (s->kind != STREAM_FILE || s->fs)	/* else said */
 			con_eprintf("%s: %s: %s\n", cmd, path,
 				    cmd_fs_err_text(ret));
+		if (s->kind == STREAM_FILE && s->fs)
+			cmd_fs_release(s->fs);
 		if (!s->ring)
 			kfree(s->buf);
 		ring_free(s);
@@ -470,6 +478,8 @@ int stream_end(struct stream *s, int status)
 	} else {
 		kfree(s->buf);
 	}
+	if (s->kind == STREAM_FILE)
+		cmd_fs_release(s->fs);	/* flushed: umount may take it */
 	kfree(s);
 	return ret;
 }

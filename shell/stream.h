@@ -78,6 +78,9 @@ long stream_read(struct stream *s, void *buf, size_t len);
 int stream_write(struct stream *s, const void *buf, size_t len);
 /* Nonzero for the console: commands writing binary data refuse it. */
 int stream_is_console(const struct stream *s);
+/* 1 when the calling task reads or writes a pipe: it runs in a pipeline
+ * of several commands, beside the others. */
+int stream_stdio_is_pipe(void);
 /* What the stream is, for messages: the path, the disk, or "stdout". */
 const char *stream_name(const struct stream *s);
 /* Write out what is buffered (a disk's last block padded with zeros) and

@@ -94,3 +94,32 @@ def test_mount_at_boot(ctx):
     assert g.cmd("mount") == ""
     g.send("poweroff\n")
     assert g.wait_exit() == 0
+
+
+def test_umount_refuses_a_mount_in_use(ctx):
+    # Commands hold no reference on a mount, so umount runs alone: not
+    # beside other commands of a pipeline, not as a background job, and
+    # not while a redirection has a file of the mount open (the fuzzer's
+    # `umount | cat > /f` freed the filesystem under cat's redirection).
+    # The second mount at /backup is free to go while / is held.
+    busy = "umount: /: busy (umount runs alone in the foreground, not " \
+        "with & or in a pipeline)"
+    held = "umount: /: busy (a redirection is open on a file in it)"
+    script = ["mkfs vda", "mkfs vdb", "mount vda", "umount | cat > /f",
+              "umount > /f", "cat < /f | umount", "umount &", "wait",
+              "mkdir /backup", "mount vdb /backup", "umount /backup > /f",
+              "cat /f", "echo kept > /g", "umount", "mount", "mount vda",
+              "cat /g", "ls /"]
+    r = subprocess.run([os.path.join(ROOT, "build/ghee")] + images(),
+                       input="\n".join(script) + "\n",
+                       capture_output=True, text=True, timeout=60)
+    out = r.stdout
+    assert r.returncode == 0, out
+    assert out.count(busy) == 3, out
+    assert out.count(held) == 1, out
+    assert re.search(r"^ghee> cat /f\nunmounted vdb\n", out, re.M), out
+    assert re.search(r"^ghee> umount\nunmounted vda\nghee> mount\n"
+                     r"ghee> mount vda\n", out, re.M), out
+    m = re.search(r"^ghee> cat /g\nkept\nghee> ls /\n((?:\w+\n)*)ghee> ",
+                  out, re.M)
+    assert m and sorted(m.group(1).split()) == ["backup", "f", "g"], out
