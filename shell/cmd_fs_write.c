@@ -107,12 +107,11 @@ int cmd_mkfs(int argc, char **argv)
 		con_eprintf("mkfs: no disk named '%s'\n", argv[1]);
 		return -ENODEV;
 	}
-	if (cmd_fs_by_disk(dev->name)) {
-		con_eprintf("mkfs: %s is mounted; umount it first\n",
-			    dev->name);
-		return -EBUSY;
-	}
+	ret = cmd_disk_claim("mkfs", dev);
+	if (ret)
+		return ret;
 	ret = fs_mkfs_features(dev, &o, off);
+	cmd_disk_unclaim(dev);
 	if (ret)
 		return fail("mkfs", argv[1], ret);
 	con_printf("made btrfs on %s (%llu bytes)\n", dev->name,

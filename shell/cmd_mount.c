@@ -60,6 +60,8 @@ struct mount_opts {
 
 static struct spinlock mounts_lock = SPINLOCK_INIT("mounts");
 static struct mount mounts[MOUNTS_MAX];	/* [mounts_lock] */
+/* Disks a mount or mkfs is working on (cmd_disk_claim). */
+static const struct blkdev *claimed[MOUNTS_MAX];	/* [mounts_lock] */
 
 /* Skip the '/'s and "." components at p: the next real component. */
 static const char *next_component(const char *p)
@@ -243,6 +245,40 @@ struct fs_info *cmd_fs_by_disk(const char *disk)
 	return fs;
 }
 
+int cmd_disk_claim(const char *cmd, const struct blkdev *dev)
+{
+	int i, free = -1, mounted, busy = 0;
+
+	spin_lock(&mounts_lock);
+	mounted = find_locked(dev->name, NULL) >= 0;
+	for (i = 0; i < MOUNTS_MAX; i++) {
+		busy |= claimed[i] == dev;
+		if (!claimed[i] && free < 0)
+			free = i;
+	}
+	if (!mounted && !busy && free >= 0)
+		claimed[free] = dev;
+	spin_unlock(&mounts_lock);
+	if (mounted)
+		con_eprintf("%s: %s is mounted; umount it first\n", cmd,
+			    dev->name);
+	else if (busy || free < 0)
+		con_eprintf("%s: %s is busy (another mount or mkfs works on "
+			    "it)\n", cmd, dev->name);
+	return mounted || busy || free < 0 ? -EBUSY : 0;
+}
+
+void cmd_disk_unclaim(const struct blkdev *dev)
+{
+	int i;
+
+	spin_lock(&mounts_lock);
+	for (i = 0; i < MOUNTS_MAX; i++)
+		if (claimed[i] == dev)
+			claimed[i] = NULL;
+	spin_unlock(&mounts_lock);
+}
+
 const char *cmd_fs_disk_name(const struct fs_info *fs)
 {
 	const char *name = "?";
@@ -396,14 +432,17 @@ static int mount_subvol(struct fs_info *fs, const char *disk,
 	return ret == -EINVAL ? -ENOTDIR : ret;	/* no usage: said why */
 }
 
-/* Put fs in a free entry. */
+/* Put fs in a free entry: -EBUSY when dir became a mount point meanwhile
+ * (checked first by check_mount_point, unlocked), -ENOSPC when full. */
 static int add_mount(struct fs_info *fs, const char *disk, const char *dir,
 		     const char *subvol)
 {
 	int i, ret = -ENOSPC;
 
 	spin_lock(&mounts_lock);
-	for (i = 0; i < MOUNTS_MAX && ret; i++)
+	if (find_locked(NULL, dir) >= 0)
+		ret = -EBUSY;	/* a mount in another command came first */
+	for (i = 0; i < MOUNTS_MAX && ret == -ENOSPC; i++)
 		if (!mounts[i].fs) {
 			mounts[i].fs = fs;
 			snprintf(mounts[i].disk, sizeof(mounts[i].disk), "%s",
@@ -418,13 +457,49 @@ static int add_mount(struct fs_info *fs, const char *disk, const char *dir,
 	return ret;
 }
 
+/* Mount dev (claimed) at dir (normal) with mo, and enter it in the
+ * table. */
+static int mount_claimed(struct blkdev *dev, const char *dir,
+			 struct mount_opts *mo)
+{
+	struct fs_info *fs;
+	int ret = check_mount_point(dir);
+
+	if (ret)
+		return ret;
+	ret = fs_mount(dev, mo->flags, &fs);
+	if (ret) {
+		con_eprintf("mount: %s: %s (errno %d)\n", dev->name,
+			    cmd_fs_err_text(ret == -EINVAL ? -ENODEV : ret),
+			    ret == -EINVAL ? ENODEV : -ret);
+		return ret == -EINVAL ? -ENODEV : ret;
+	}
+	ret = mount_subvol(fs, dev->name, mo);
+	if (ret)
+		return ret;
+	fs_set_compress(fs, &mo->comp);
+	ret = add_mount(fs, dev->name, dir, mo->text);
+	if (ret) {
+		fs_umount(fs);
+		if (ret == -EBUSY)
+			con_eprintf("mount: %s is already a mount point\n",
+				    dir);
+		else
+			con_eprintf("mount: %d filesystems are mounted "
+				    "already\n", MOUNTS_MAX);
+		return ret;
+	}
+	con_printf("mounted %s %s on %s\n", dev->name,
+		   fs_is_read_only(fs) ? "read-only" : "read-write", dir);
+	return 0;
+}
+
 /* mount [DISK [DIR] [-o OPTS]]; a bare "ro" or "rw" word is -o ro|rw. */
 int cmd_mount(int argc, char **argv)
 {
 	const char *disk = NULL, *dir = "/";
 	char norm[MOUNT_DIR_MAX];
 	struct mount_opts mo = { 0, NULL, 0, "", { 0 } };
-	struct fs_info *fs;
 	struct blkdev *dev;
 	int i, ret;
 
@@ -462,35 +537,12 @@ int cmd_mount(int argc, char **argv)
 		con_eprintf("mount: no disk named '%s'\n", disk);
 		return -ENODEV;
 	}
-	if (cmd_fs_by_disk(dev->name)) {
-		con_eprintf("mount: %s is already mounted; umount it first\n",
-			    dev->name);
-		return -EBUSY;
-	}
-	ret = check_mount_point(dir);
+	ret = cmd_disk_claim("mount", dev);
 	if (ret)
 		return ret;
-	ret = fs_mount(dev, mo.flags, &fs);
-	if (ret) {
-		con_eprintf("mount: %s: %s (errno %d)\n", disk,
-			    cmd_fs_err_text(ret == -EINVAL ? -ENODEV : ret),
-			    ret == -EINVAL ? ENODEV : -ret);
-		return ret == -EINVAL ? -ENODEV : ret;
-	}
-	ret = mount_subvol(fs, disk, &mo);
-	if (ret)
-		return ret;
-	fs_set_compress(fs, &mo.comp);
-	ret = add_mount(fs, dev->name, dir, mo.text);
-	if (ret) {
-		fs_umount(fs);
-		con_eprintf("mount: %d filesystems are mounted already\n",
-			    MOUNTS_MAX);
-		return ret;
-	}
-	con_printf("mounted %s %s on %s\n", dev->name,
-		   fs_is_read_only(fs) ? "read-only" : "read-write", dir);
-	return 0;
+	ret = mount_claimed(dev, dir, &mo);
+	cmd_disk_unclaim(dev);
+	return ret;
 }
 
 /* Nonzero when another mount lies inside entry i's directory; caller

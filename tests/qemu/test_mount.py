@@ -123,3 +123,27 @@ def test_umount_refuses_a_mount_in_use(ctx):
     m = re.search(r"^ghee> cat /g\nkept\nghee> ls /\n((?:\w+\n)*)ghee> ",
                   out, re.M)
     assert m and sorted(m.group(1).split()) == ["backup", "f", "g"], out
+
+
+def test_mount_and_mkfs_claim_their_disk(ctx):
+    # mount and mkfs work on a disk unlocked for a while; in one pipeline
+    # both of a pair used to pass the "not mounted" check and mount one
+    # disk twice (or make a filesystem under a mount). Now each claims the
+    # disk, as Linux's exclusive open: the one that comes second says the
+    # disk is busy (or, when the first had already finished, is mounted).
+    # Two disks onto one directory: the second finds it a mount point when
+    # it enters the table.
+    script = ["mkfs vda", "mkfs vdb", "mount vda | mount vda /", "mount",
+              "umount", "mkfs vda | mount vda", "mount", "umount",
+              "mount vda | mount vdb", "mount"]
+    r = subprocess.run([os.path.join(ROOT, "build/ghee")] + images(),
+                       input="\n".join(script) + "\n",
+                       capture_output=True, text=True, timeout=60)
+    out = r.stdout
+    lists = re.findall(r"^ghee> mount\n((?:vd\w+ on .*\n)*)", out, re.M)
+    assert len(lists) == 3, out
+    assert lists[0] == "vda on / type btrfs (rw)\n", out
+    assert lists[1] in ("", "vda on / type btrfs (rw)\n"), out
+    assert re.fullmatch(r"vd[ab] on / type btrfs \(rw\)\n", lists[2]), out
+    assert re.search(r"mount: vda is (busy \(another mount or mkfs works "
+                     r"on it\)|mounted; umount it first)", out), out
