@@ -126,9 +126,9 @@ int cmd_fs_mounts(struct cmd_fs_mount *v, int max);
  * filesystem ("?" when it is not in the table). */
 struct fs_info *cmd_fs_by_disk(const char *disk);
 const char *cmd_fs_disk_name(const struct fs_info *fs);
-/* Claim a disk for `mount` or `mkfs`, which work on it unlocked for a
- * while, as Linux's exclusive open does: 0, or -EBUSY said with cmd's
- * name when it is mounted or another mount or mkfs has it.
+/* Claim a disk for `mount`, `mkfs` or `fsck DISK`, which work on it
+ * unlocked for a while, as Linux's exclusive open does: 0, or -EBUSY said
+ * with cmd's name when it is mounted or another of them has it.
  * cmd_disk_unclaim gives it back. */
 int cmd_disk_claim(const char *cmd, const struct blkdev *dev);
 void cmd_disk_unclaim(const struct blkdev *dev);

@@ -83,13 +83,17 @@ int cmd_fsck(int argc, char **argv)
 		con_eprintf("fsck: no disk named '%s'\n", argv[1]);
 		return -ENODEV;
 	}
+	ret = cmd_disk_claim("fsck", dev);	/* no mount under the check */
+	if (ret)
+		return ret;
 	ret = fs_mount(dev, FS_MOUNT_RO, &fs);
 	if (ret) {
 		con_eprintf("fsck: %s: cannot mount: %s (errno %d)\n", argv[1],
 			    cmd_fs_err_text(ret), -ret);
-		return ret;
+	} else {
+		ret = check_and_report(fs, dev->name);
+		fs_umount(fs);
 	}
-	ret = check_and_report(fs, dev->name);
-	fs_umount(fs);
+	cmd_disk_unclaim(dev);
 	return ret;
 }

@@ -60,7 +60,7 @@ struct mount_opts {
 
 static struct spinlock mounts_lock = SPINLOCK_INIT("mounts");
 static struct mount mounts[MOUNTS_MAX];	/* [mounts_lock] */
-/* Disks a mount or mkfs is working on (cmd_disk_claim). */
+/* Disks a mount, mkfs or fsck is working on (cmd_disk_claim). */
 static const struct blkdev *claimed[MOUNTS_MAX];	/* [mounts_lock] */
 
 /* Skip the '/'s and "." components at p: the next real component. */
@@ -263,7 +263,7 @@ int cmd_disk_claim(const char *cmd, const struct blkdev *dev)
 		con_eprintf("%s: %s is mounted; umount it first\n", cmd,
 			    dev->name);
 	else if (busy || free < 0)
-		con_eprintf("%s: %s is busy (another mount or mkfs works on "
+		con_eprintf("%s: %s is busy (a mount, mkfs or fsck works on "
 			    "it)\n", cmd, dev->name);
 	return mounted || busy || free < 0 ? -EBUSY : 0;
 }

@@ -145,5 +145,5 @@ def test_mount_and_mkfs_claim_their_disk(ctx):
     assert lists[0] == "vda on / type btrfs (rw)\n", out
     assert lists[1] in ("", "vda on / type btrfs (rw)\n"), out
     assert re.fullmatch(r"vd[ab] on / type btrfs \(rw\)\n", lists[2]), out
-    assert re.search(r"mount: vda is (busy \(another mount or mkfs works "
+    assert re.search(r"mount: vda is (busy \(a mount, mkfs or fsck works "
                      r"on it\)|mounted; umount it first)", out), out
