@@ -17,8 +17,11 @@
  * of several commands (they run at once: `umount | cat` beside it). A
  * redirection to or from a file (`umount > /f`, `cat < /f | ...`) holds
  * its mount from open to close (cmd_fs_path_hold): umount refuses a
- * mount so held. mounts_lock (a spinlock, nothing taken inside) protects
- * the table's entries.
+ * mount so held. mount, mkfs and fsck of a disk claim it while they work
+ * on it unlocked (cmd_disk_claim), and mount enters the table only when
+ * its directory is still free, so two of them in one pipeline cannot
+ * both pass the checks. mounts_lock (a spinlock, nothing taken inside)
+ * protects the table's entries, the holds and the claims.
  */
 #include <ghee/errno.h>
 #include <stdio.h>
@@ -31,8 +34,8 @@
 #include "../fs/fs.h"
 #include "cmd_fs.h"
 #include "jobs.h"
-#include "stream.h"
 #include "shell.h"
+#include "stream.h"
 
 #define MOUNTS_MAX CMD_FS_MOUNTS_MAX
 #define MOUNT_DIR_MAX CMD_FS_MOUNT_DIR_MAX
