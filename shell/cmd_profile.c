@@ -9,6 +9,10 @@
  *          ...
  *           50    2.49  [12 other functions]
  *
+ *   top functions with their callees (inclusive, 10 frames deep):
+ *      samples       %  function
+ *          ...
+ *
  *   top call chains (innermost first):
  *      samples       %  chain
  *          800   39.92  crc32c_sw
@@ -21,7 +25,10 @@
  *
  * Function rows count the samples whose interrupted instruction was in
  * the function (self time); with the last row they add up to every
- * sample. Chains are the frame-pointer call chains, PROFILE_DEPTH deep.
+ * sample. Inclusive rows count every sample whose call chain holds the
+ * function (its own time and its callees'), to find which caller a
+ * commonly called function's time belongs to. Chains are the
+ * frame-pointer call chains, PROFILE_DEPTH deep.
  * Waits are where tasks slept while the profile ran, by the time they
  * slept there (summed over the tasks: it can pass the profile's length),
  * from the function that went to sleep out: the disk reads, locks and
@@ -50,10 +57,10 @@ struct func_count {
 	uint64_t samples;
 };
 
-static int by_func(const void *a, const void *b)
+static int by_name(const void *a, const void *b)
 {
-	const char *x = ((const struct profile_chain *)a)->func[0];
-	const char *y = ((const struct profile_chain *)b)->func[0];
+	const char *x = ((const struct func_count *)a)->name;
+	const char *y = ((const struct func_count *)b)->name;
 
 	return x < y ? -1 : x > y;
 }
@@ -92,8 +99,25 @@ static void print_share(uint64_t n, uint64_t total)
 		   (unsigned long long)(bp % 100));
 }
 
+/* Sort f (n entries, a name more than once) by name, sum each name's
+ * samples into one entry, then sort those by samples; returns how many. */
+static size_t sum_by_func(struct func_count *f, size_t n)
+{
+	size_t i, m = 0;
+
+	qsort(f, n, sizeof(*f), by_name);
+	for (i = 0; i < n; i++) {
+		if (m && f[m - 1].name == f[i].name)
+			f[m - 1].samples += f[i].samples;
+		else
+			f[m++] = f[i];
+	}
+	qsort(f, m, sizeof(*f), func_by_samples);
+	return m;
+}
+
 /* The function rows: chains grouped by innermost function. */
-static int print_funcs(struct profile_result *r)
+static int print_funcs(const struct profile_result *r)
 {
 	struct func_count *f = kmalloc((r->nr_chains + 1) * sizeof(*f));
 	size_t i, n = 0;
@@ -101,13 +125,10 @@ static int print_funcs(struct profile_result *r)
 
 	if (!f)
 		return -ENOMEM;
-	qsort(r->chains, r->nr_chains, sizeof(*r->chains), by_func);
-	for (i = 0; i < r->nr_chains; i++) {
-		if (!n || f[n - 1].name != r->chains[i].func[0])
-			f[n++] = (struct func_count){ r->chains[i].func[0], 0 };
-		f[n - 1].samples += r->chains[i].samples;
-	}
-	qsort(f, n, sizeof(*f), func_by_samples);
+	for (i = 0; i < r->nr_chains; i++)
+		f[n++] = (struct func_count){ r->chains[i].func[0],
+					      r->chains[i].samples };
+	n = sum_by_func(f, n);
 	con_printf("   samples       %%  function\n");
 	for (i = 0; i < n; i++) {
 		if (i < TOP_FUNCS) {
@@ -120,6 +141,41 @@ static int print_funcs(struct profile_result *r)
 	if (n > TOP_FUNCS) {
 		print_share(rest, r->samples);
 		con_printf("[%zu other functions]\n", n - TOP_FUNCS);
+	}
+	kfree(f);
+	return 0;
+}
+
+/* The inclusive rows: each function with the samples of every chain it
+ * is in (itself or anything it called), as `perf report --children`
+ * does; a function deeper than PROFILE_DEPTH frames from the sampled
+ * one is not seen. A recursive function counts a chain once. */
+static int print_inclusive(const struct profile_result *r)
+{
+	struct func_count *f = kmalloc((r->nr_chains * PROFILE_DEPTH + 1) *
+				       sizeof(*f));
+	size_t i, n = 0;
+	int d, e;
+
+	if (!f)
+		return -ENOMEM;
+	for (i = 0; i < r->nr_chains; i++) {
+		const struct profile_chain *c = &r->chains[i];
+
+		for (d = 0; d < c->depth; d++) {
+			for (e = 0; e < d && c->func[e] != c->func[d]; e++)
+				;
+			if (e == d)
+				f[n++] = (struct func_count){ c->func[d],
+							      c->samples };
+		}
+	}
+	n = sum_by_func(f, n);
+	con_printf("\ntop functions with their callees (inclusive, %d frames "
+		   "deep):\n   samples       %%  function\n", PROFILE_DEPTH);
+	for (i = 0; i < n && i < TOP_FUNCS; i++) {
+		print_share(f[i].samples, r->samples);
+		con_printf("%s\n", f[i].name);
 	}
 	kfree(f);
 	return 0;
@@ -180,6 +236,10 @@ static int report(struct profile_result *r)
 		   (unsigned long long)r->lost);
 	if (r->samples) {
 		if (print_funcs(r) < 0) {
+			con_eprintf("profile: out of memory for the report\n");
+			return -ENOMEM;
+		}
+		if (print_inclusive(r) < 0) {
 			con_eprintf("profile: out of memory for the report\n");
 			return -ENOMEM;
 		}

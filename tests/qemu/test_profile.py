@@ -17,6 +17,11 @@ HEADER = re.compile(r"^profile: (\d+) samples, (\d+) CPUs? at (\d+) Hz "
 ROW = re.compile(r"^\s*(\d+)\s+(\d+)\.(\d\d)  (\S.*)$")
 WAITS = re.compile(r"^top waits \(tasks asleep, innermost first\), "
                    r"(\d+) lost:\n   slept ms     sleeps  chain$", re.M)
+INCLUSIVE = re.compile(r"^top functions with their callees \(inclusive, "
+                       r"\d+ frames deep\):\n   samples       %  function$",
+                       re.M)
+CHAINS = re.compile(r"^top call chains \(innermost first\):\n"
+                    r"   samples       %  chain$", re.M)
 WAIT_ROW = re.compile(r"^\s*(\d+)\.(\d{3})\s+(\d+)  (\S.*)$")
 
 
@@ -38,6 +43,28 @@ def parse_waits(out):
     return waits
 
 
+def rows(lines):
+    """The function rows at the start of lines: [(samples, basis
+    points, name)], up to the first blank line."""
+    out = []
+    for line in lines:
+        if not line:
+            break
+        r = ROW.match(line)
+        assert r, line
+        out.append((int(r.group(1)), int(r.group(2)) * 100 +
+                    int(r.group(3)), r.group(4)))
+    return out
+
+
+def parse_inclusive(out):
+    """The inclusive rows of the report in out: [(samples, basis points,
+    name)]."""
+    m = INCLUSIVE.search(out)
+    assert m, out
+    return rows(out[m.end():].split("\n")[1:])
+
+
 def parse(out):
     """The report in out: (header numbers, function rows [(samples,
     basis points, name)], chains [[samples, name, caller, ...]])."""
@@ -47,14 +74,11 @@ def parse(out):
     w = WAITS.search(out, m.end())
     lines = out[m.end():w.start() if w else len(out)].split("\n")
     assert lines[1].split() == ["samples", "%", "function"], out
-    funcs, chains, i = [], [], 2
-    while i < len(lines) and lines[i]:
-        r = ROW.match(lines[i])
-        assert r, lines[i]
-        funcs.append((int(r.group(1)), int(r.group(2)) * 100 +
-                      int(r.group(3)), r.group(4)))
-        i += 1
-    for line in lines[i + 3:]:
+    funcs = rows(lines[2:])
+    c = CHAINS.search(out, m.end())
+    assert c, out
+    chains = []
+    for line in out[c.end():w.start() if w else len(out)].split("\n"):
         r = ROW.match(line)
         if r:
             chains.append([int(r.group(1)), r.group(4)])
@@ -92,6 +116,14 @@ def test_busy_command(ctx):
     assert "sched_idle" in names, funcs
     assert any(c[1] == "SHA256Transform" and "cmd_sha256sum" in c[2:]
                for c in chains), chains
+    # inclusive: the command holds at least its hash's own samples, the
+    # busiest first, none above the whole
+    incl = parse_inclusive(out)
+    by_name = {f[2]: f[0] for f in incl}
+    assert by_name.get("cmd_sha256sum", 0) >= funcs[names.index(
+        "SHA256Transform")][0], (incl, funcs)
+    assert incl == sorted(incl, key=lambda f: -f[0]), incl
+    assert all(f[0] <= head[0] for f in incl), incl
     g.send("poweroff\n")
     assert g.wait_exit() == 0
 
