@@ -217,6 +217,41 @@ static int csum_cut(struct trans *t, const struct key *k, u32 size,
 }
 
 /*
+ * Delete the csum item k, which lies inside [logical, ...), with the items
+ * before it in its leaf that lie inside too: one deletion for the run (a
+ * dropped snapshot frees thousands of small files, each with an item of
+ * its own). *first gets the lowest key offset deleted.
+ */
+static int csum_del_run(struct trans *t, const struct key *k, u64 logical,
+			u64 *first)
+{
+	struct fs_info *fs = t->fs;
+	struct ctree_path p;
+	struct key pk;
+	u32 slot;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_write(t, &fs->csum_root, k, &p, CTREE_DEL_RUN);
+	if (ret) {
+		ctree_path_release(&p);
+		return ret == 1 ? -EUCLEAN : ret;
+	}
+	slot = (u32)p.slots[0];
+	*first = k->offset;
+	while (p.slots[0] > 0) {
+		tb_item_key(p.nodes[0], (u32)p.slots[0] - 1, &pk);
+		if (pk.objectid != BTRFS_EXTENT_CSUM_OBJECTID ||
+		    pk.type != BTRFS_EXTENT_CSUM_KEY || pk.offset < logical)
+			break;
+		p.slots[0]--;
+		*first = pk.offset;
+	}
+	return ctree_del_items(t, &fs->csum_root, &p,
+			       slot - (u32)p.slots[0] + 1);
+}
+
+/*
  * Delete the checksums of [logical, +len) (an extent that was freed).
  * Items reaching outside the range are cut. Returns 0 or <0.
  */
@@ -237,6 +272,10 @@ int csum_delete(struct trans *t, u64 logical, u64 len)
 		iend = k.offset + (u64)size / fs->csum_size * fs->sectorsize;
 		if (iend <= logical)
 			return 0;
+		if (k.offset >= logical && iend <= end) {
+			ret = csum_del_run(t, &k, logical, &end);
+			continue;
+		}
 		ret = csum_cut(t, &k, size,
 			       k.offset > logical ? k.offset : logical,
 			       iend < end ? iend : end);

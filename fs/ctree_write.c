@@ -495,7 +495,8 @@ static struct tree_block *parent_of(const struct ctree_path *p, int level)
  * split it; a deletion of one entry (ins_len <= 0: a write search may end
  * in ctree_del_item, of the leaf's item at its slot) cannot empty it or
  * make it merge with a neighbour (ctree_del_item's and merge_node's
- * thresholds).
+ * thresholds). A leaf about to lose a run of items (CTREE_DEL_RUN) is
+ * never safe: its parent is held.
  */
 static int block_safe(const struct ctree_path *p, int level, int ins_len)
 {
@@ -507,7 +508,7 @@ static int block_safe(const struct ctree_path *p, int level, int ins_len)
 				     n >= 2 && n > node_capacity(b->len) / 4;
 	if (ins_len > 0)
 		return leaf_free_space(b) >= (u32)ins_len;
-	if (n < 2)
+	if (ins_len == CTREE_DEL_RUN || n < 2)
 		return 0;
 	slot = (u32)p->slots[0] < n ? (u32)p->slots[0] : n - 1;
 	return leaf_free_space(b) + items_bytes(b, slot, slot + 1) <=
@@ -899,13 +900,14 @@ static int merge_leaf(struct trans *t, struct ctree_root *root,
 	return ret ? ret : merge_node(t, root, p, 1);
 }
 
-/* Whether the path holds for write every block that deleting the item at
- * its slot may change (needs_parent, level by level up). */
-static int holds_for_delete(const struct ctree_path *p)
+/* Whether the path holds for write every block that deleting nr items
+ * from its slot may change (needs_parent, level by level up). */
+static int holds_for_delete(const struct ctree_path *p, u32 nr)
 {
 	int level;
 
-	for (level = 0; needs_parent(p, level, -1); level++)
+	for (level = 0; needs_parent(p, level, nr > 1 ? CTREE_DEL_RUN : -1);
+	     level++)
 		if (p->locks[level + 1] != TB_WRITE)
 			return 0;
 	return 1;
@@ -919,13 +921,13 @@ static int holds_for_delete(const struct ctree_path *p)
  * keep other changes off it. 0, or <0 with the path released.
  */
 static int search_again(struct trans *t, struct ctree_root *root,
-			struct ctree_path *p)
+			struct ctree_path *p, int ins_len)
 {
 	struct key k;
 	int ret;
 
 	ctree_item_key(p, &k);
-	ret = ctree_search_write(t, root, &k, p, -1);
+	ret = ctree_search_write(t, root, &k, p, ins_len);
 	if (ret == 1) {
 		pr_err("tree %llu: item (%llu %u %llu) vanished before its "
 		       "deletion", (unsigned long long)root->objectid,
@@ -938,20 +940,22 @@ static int search_again(struct trans *t, struct ctree_root *root,
 }
 
 /*
- * Delete the item the path points at (the path comes from
- * ctree_search_write) and rebalance. The path is released. Returns 0 or
- * <0 (the transaction is then aborted).
+ * Delete nr items of the leaf from the one the path points at (the path
+ * comes from ctree_search_write, with CTREE_DEL_RUN when nr > 1) and
+ * rebalance: one move of the leaf's contents for the whole run, not one
+ * an item. The path is released. Returns 0 or <0 (the transaction is
+ * then aborted).
  */
-int ctree_del_item(struct trans *t, struct ctree_root *root,
-		   struct ctree_path *p)
+int ctree_del_items(struct trans *t, struct ctree_root *root,
+		    struct ctree_path *p, u32 nr)
 {
 	struct tree_block *l;
 	u32 cap;
 	struct key k;
 	int ret = 0, shrunk = 0;
 
-	if (!holds_for_delete(p)) {
-		ret = search_again(t, root, p);
+	if (!holds_for_delete(p, nr)) {
+		ret = search_again(t, root, p, nr > 1 ? CTREE_DEL_RUN : -1);
 		if (ret) {
 			trans_abort(t, ret);
 			return ret;
@@ -959,7 +963,12 @@ int ctree_del_item(struct trans *t, struct ctree_root *root,
 	}
 	l = p->nodes[0];
 	cap = leaf_capacity(l->len);
-	leaf_del_items(l, (u32)p->slots[0], 1);
+	if ((u32)p->slots[0] + nr > tb_nritems(l)) {
+		ctree_path_release(p);
+		trans_abort(t, -EUCLEAN);
+		return -EUCLEAN;
+	}
+	leaf_del_items(l, (u32)p->slots[0], nr);
 	if (!p->nodes[1])
 		goto out;
 	if (tb_nritems(l) == 0) {
@@ -980,6 +989,13 @@ out:
 	if (ret == 0 && shrunk)
 		ret = collapse_root(t, root);
 	return ret;
+}
+
+/* Delete the item the path points at (ctree_del_items of one). */
+int ctree_del_item(struct trans *t, struct ctree_root *root,
+		   struct ctree_path *p)
+{
+	return ctree_del_items(t, root, p, 1);
 }
 
 /* Give root a new empty leaf as its whole tree (a tree being created). */

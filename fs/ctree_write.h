@@ -38,6 +38,10 @@ void node_insert_ptr(struct tree_block *b, u32 slot, const struct key *k,
 void node_del_ptr(struct tree_block *b, u32 slot);
 
 /* ctree_write.c */
+/* ins_len of a write search that may end in ctree_del_items of more than
+ * one item: the leaf's parent is held for write (the run may empty the
+ * leaf, or take its first item). */
+#define CTREE_DEL_RUN (-2)
 int ctree_search_write(struct trans *t, struct ctree_root *root,
 		       const struct key *key, struct ctree_path *p,
 		       int ins_len);
@@ -46,6 +50,8 @@ int ctree_insert_item(struct trans *t, struct ctree_root *root,
 int ctree_insert_empty(struct trans *t, struct ctree_root *root,
 		       struct ctree_path *p, const struct key *key,
 		       u32 size);
+int ctree_del_items(struct trans *t, struct ctree_root *root,
+		    struct ctree_path *p, u32 nr);
 int ctree_del_item(struct trans *t, struct ctree_root *root,
 		   struct ctree_path *p);
 int ctree_del_key(struct trans *t, struct ctree_root *root,

@@ -329,6 +329,78 @@ TEST(ctree_write, node_merge_after_range_delete)
 	scratch_free(s);
 }
 
+/* Delete up to want items from item i on, within i's leaf, in one
+ * ctree_del_items; the search holds the leaf's parent (CTREE_DEL_RUN) or,
+ * with plain, not (ctree_del_items then searches again). *done gets how
+ * many went. */
+static int del_run(struct scratch *s, u32 i, u32 want, int plain, u32 *done)
+{
+	struct key k = { i, KTYPE, 0 };
+	struct ctree_path p;
+	u32 slot, n, j;
+	int ret;
+
+	ctree_path_init(&p);
+	ret = ctree_search_write(s->t, &s->root, &k, &p,
+				 plain ? 0 : CTREE_DEL_RUN);
+	if (ret) {
+		ctree_path_release(&p);
+		return ret == 1 ? -ENOENT : ret;
+	}
+	slot = (u32)p.slots[0];
+	n = tb_nritems(p.nodes[0]) - slot;
+	n = n < want ? n : want;
+	for (j = 0; j < n; j++) {
+		tb_item_key(p.nodes[0], slot + j, &k);
+		s->size[k.objectid] = 0xff;
+	}
+	*done = n;
+	return ctree_del_items(s->t, &s->root, &p, n);
+}
+
+/* Runs of items deleted at once, from random places (a leaf's first item,
+ * its middle, to its end, whole leaves), keep the tree and the model
+ * equal, merging and collapsing as single deletions do. */
+static void delete_runs_of_items(struct scratch *s)
+{
+	uint64_t seed = test_seed();
+	struct shape sh;
+	const char *why;
+	u32 i, left = NKEYS, runs = 0, done;
+
+	for (i = 0; i < NKEYS; i++)
+		CHECK_OK(put_item(s, i, (i * 37) % 120));
+	while (left > 0) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		i = (u32)((seed >> 33) % NKEYS);
+		while (s->size[i] == 0xff)
+			i = (i + 1) % NKEYS;
+		CHECK_OK(del_run(s, i, 1 + (u32)((seed >> 20) % 300),
+				 runs % 3 == 0, &done));
+		CHECK(done >= 1);
+		left -= done;
+		if (++runs % 8 == 0 || left == 0) {
+			why = check_tree(s, &sh);
+			if (why)
+				test_fail(__FILE__, __LINE__,
+					  "after %u runs: %s", runs, why);
+			CHECK(why == NULL);
+		}
+	}
+	CHECK_EQ(sh.items, 0);
+	CHECK_EQ(sh.root_level, 0);
+	printf("# %u runs deleted %u items\n", runs, NKEYS);
+}
+
+TEST(ctree_write, delete_runs_of_items)
+{
+	struct scratch *s = scratch_new();
+
+	CHECK(s != NULL);
+	delete_runs_of_items(s);
+	scratch_free(s);
+}
+
 /* Extend item i by extra bytes of its fill, through a write search. */
 static int extend(struct scratch *s, u32 i, u32 extra)
 {
