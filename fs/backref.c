@@ -249,13 +249,6 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64map *roots)
 	return ret < 0 ? ret : 0;
 }
 
-static int u64_cmp(const void *x, const void *y)
-{
-	u64 a = *(const u64 *)x, b = *(const u64 *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 /* The id of the subvolume trees among the n roots at v (sorted here
  * when they are not already: a block's refs come sorted by root). */
 static int intern_subvols(struct rootsets *rs, u64 *v, u32 n, u32 *id)
@@ -285,7 +278,8 @@ static int intern_subvols(struct rootsets *rs, u64 *v, u32 n, u32 *id)
 static int block_set_at(struct walk *w, u64 bytenr, u32 depth, u32 *id)
 {
 	struct backref_edges e = { NULL, 0, 0, 0 };
-	u32 i, up;
+	u32 i, n, up, own = 0;
+	u64 *ids;
 	int ret;
 
 	if (backref_cache_set(w->cache, bytenr, id) == 0)
@@ -294,13 +288,23 @@ static int block_set_at(struct walk *w, u64 bytenr, u32 depth, u32 *id)
 		return -EUCLEAN;
 	ret = block_edges(w, bytenr, &e);
 	if (ret == 0)
-		ret = intern_subvols(w->cache->rs, e.v, e.nroots, id);
-	for (i = e.nroots; i < e.nroots + e.nparents && ret == 0; i++) {
-		if (e.v[i] == bytenr)
-			continue;
-		ret = block_set_at(w, e.v[i], depth + 1, &up);
-		if (ret == 0)
-			ret = rootsets_union(w->cache->rs, *id, up, id);
+		ret = intern_subvols(w->cache->rs, e.v, e.nroots, &own);
+	/* each parent's set id in place of its address (one a relocation
+	 * root names as its own parent adds nothing), then own's in a slot
+	 * added at the end; their union is the block's set */
+	n = e.nparents;
+	if (ret == 0)
+		ret = edges_add(&e, 0, 0);
+	ids = e.v + e.nroots;
+	for (i = 0; i < n && ret == 0; i++) {
+		up = 0;
+		if (ids[i] != bytenr)
+			ret = block_set_at(w, ids[i], depth + 1, &up);
+		ids[i] = up;
+	}
+	if (ret == 0) {
+		ids[n] = own;
+		ret = rootsets_union_ids(w->cache->rs, ids, n + 1, id);
 	}
 	if (ret == 0)
 		ret = backref_cache_put_set(w->cache, bytenr, *id);

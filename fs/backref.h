@@ -86,6 +86,7 @@ void rootsets_get(const struct rootsets *s, u32 id, const u64 **v, u32 *n);
 int rootsets_has(const struct rootsets *s, u32 id, u64 x);
 int rootsets_intern(struct rootsets *s, const u64 *v, u32 n, u32 *id);
 int rootsets_union(struct rootsets *s, u32 a, u32 b, u32 *id);
+int rootsets_union_ids(struct rootsets *s, u64 *ids, u32 n, u32 *id);
 int rootsets_add(struct rootsets *s, u32 a, u64 x, u32 *id);
 
 /* Walks' memory across walks in one view (backref_cache.c). */

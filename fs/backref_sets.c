@@ -24,6 +24,7 @@
  * Not locked: one task uses a table.
  */
 #include <ghee/errno.h>
+#include <stdlib.h>
 
 #include <ghee/alloc.h>
 
@@ -180,6 +181,47 @@ int rootsets_union(struct rootsets *s, u32 a, u32 b, u32 *id)
 		}
 	}
 	return rootsets_intern(s, s->tmp, n, id);
+}
+
+/*
+ * The id of the union of the n sets ids[] (reordered here), made at once:
+ * a block's set is the union of its parents' sets, and a leaf of a tree
+ * that 50 snapshots each reach through a node of their own has 50
+ * parents. Pairwise unions would make and intern each partial union
+ * (quadratic in the parents, and kept in the table); this takes each
+ * distinct set once, sorts their roots together and interns only the
+ * result. 0 or -ENOMEM.
+ */
+int rootsets_union_ids(struct rootsets *s, u64 *ids, u32 n, u32 *id)
+{
+	u32 i, m = 0, total = 0, k, cnt;
+	const u64 *v;
+	int ret;
+
+	qsort(ids, n, sizeof(*ids), u64_cmp);
+	for (i = 0; i < n; i++)
+		if (ids[i] && (!m || ids[m - 1] != ids[i]))
+			ids[m++] = ids[i];
+	if (m <= 2)
+		return rootsets_union(s, m ? (u32)ids[0] : 0,
+				      m > 1 ? (u32)ids[1] : 0, id);
+	for (i = 0; i < m; i++) {
+		rootsets_get(s, (u32)ids[i], &v, &cnt);
+		total += cnt;
+	}
+	ret = tmp_room(s, total);
+	if (ret)
+		return ret;
+	for (i = 0, k = 0; i < m; i++) {
+		rootsets_get(s, (u32)ids[i], &v, &cnt);
+		memcpy(s->tmp + k, v, cnt * sizeof(*v));
+		k += cnt;
+	}
+	qsort(s->tmp, total, sizeof(*s->tmp), u64_cmp);
+	for (i = 0, k = 0; i < total; i++)
+		if (!k || s->tmp[k - 1] != s->tmp[i])
+			s->tmp[k++] = s->tmp[i];
+	return rootsets_intern(s, s->tmp, k, id);
 }
 
 /* The id of set a with root x added. 0 or -ENOMEM. */

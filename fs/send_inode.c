@@ -379,13 +379,6 @@ int send_inode_finish_changed(struct send_ctx *c)
 	return ret ? ret : times(c);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The directories' times, once each, now that every entry is made. */
 int send_dir_times(struct send_ctx *c)
 {
@@ -398,7 +391,7 @@ int send_dir_times(struct send_ctx *c)
 		return -ENOMEM;
 	while (u64map_next(&c->dirs, &pos, &inos[n], NULL))
 		n++;
-	qsort(inos, n, sizeof(u64), cmp_u64);
+	qsort(inos, n, sizeof(u64), u64_cmp);
 	for (i = 0; i < n && ret == 0; i++) {
 		ret = send_read_inode(c, inos[i], ii);
 		if (ret == 0)

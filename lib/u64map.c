@@ -167,3 +167,10 @@ int u64map_next(const struct u64map *m, uint32_t *pos, uint64_t *key,
 	}
 	return 0;
 }
+
+int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}

@@ -47,4 +47,8 @@ int u64map_remove(struct u64map *m, uint64_t key);
 int u64map_next(const struct u64map *m, uint32_t *pos, uint64_t *key,
 		uint64_t *val);
 
+/* qsort's order of two uint64_t values, ascending (a map's keys taken
+ * out and sorted). */
+int u64_cmp(const void *a, const void *b);
+
 #endif
