@@ -100,21 +100,11 @@ struct spinlock sched_lock = SPINLOCK_INIT("sched");
 static struct list_head run_queue[NR_LEVELS];	/* [sched_lock] */
 static struct task boot_task;	/* CPU 0's idle task: the boot flow */
 
-void preempt_disable(void)
-{
-	__asm__ volatile("incl %%gs:%c0"
-			 : : "i"(offsetof(struct cpu, preempt_count)) : "memory");
-}
-
 static void schedule_preempt(void);
 
-void preempt_enable(void)
+void preempt_resched(void)
 {
-	__asm__ volatile("decl %%gs:%c0"
-			 : : "i"(offsetof(struct cpu, preempt_count)) : "memory");
-	if (preempt_count() == 0 &&
-	    __atomic_load_n(&this_cpu()->need_resched, __ATOMIC_RELAXED) &&
-	    irqs_enabled())
+	if (irqs_enabled())
 		schedule_preempt();
 }
 

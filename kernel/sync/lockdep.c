@@ -79,7 +79,7 @@ static const char *const kind_names[LOCKDEP_NR_KINDS] = {
 	"spinlock", "mutex", "rwsem",
 };
 
-static int enabled = 1;			/* [I] after boot */
+int lockdep_on = 1;			/* [I] after boot */
 static int sched_started;		/* [a] */
 static int graph_busy;			/* [a] the graph lock */
 static struct lock_class classes[CLASS_MAX];	/* [graph] 0 unused */
@@ -121,7 +121,7 @@ static int test_edge(const uint64_t (*bits)[WORDS], int a, int b)
 
 void lockdep_set_enabled(int on)
 {
-	enabled = on;
+	lockdep_on = on;
 }
 
 void lockdep_sched_started(void)
@@ -288,16 +288,15 @@ static void print_report(struct report *r)
 	}
 }
 
-void lockdep_acquire(const void *lock, uint16_t *class, const char *name,
-		     enum lockdep_kind kind, int read, int trylock)
+void lockdep_check_acquire(const void *lock, uint16_t *class,
+			   const char *name, enum lockdep_kind kind, int read,
+			   int trylock)
 {
 	struct report r;
 	struct lockdep_held *h;
 	unsigned long flags;
 	int i;
 
-	if (!enabled)
-		return;
 	r.kind = LOCKDEP_NONE;
 	r.held = NULL;
 	r.path_len = 0;
@@ -338,16 +337,14 @@ out:
 	}
 }
 
-void lockdep_release(const void *lock, const char *name,
-		     enum lockdep_kind kind)
+void lockdep_check_release(const void *lock, const char *name,
+			   enum lockdep_kind kind)
 {
 	struct lockdep_held *h;
 	struct report r;
 	unsigned long flags;
 	int i;
 
-	if (!enabled)
-		return;
 	r.kind = LOCKDEP_NONE;
 	r.held = NULL;
 	r.path_len = 0;
@@ -380,18 +377,18 @@ void lockdep_downgrade(const void *lock)
 	struct lockdep_held *h;
 	int i;
 
-	if (!enabled || !(h = held_of(LOCKDEP_RWSEM)))
+	if (!lockdep_on || !(h = held_of(LOCKDEP_RWSEM)))
 		return;
 	for (i = 0; i < h->n; i++)
 		if (h->h[i].lock == lock)
 			h->h[i].read = 1;
 }
 
-void lockdep_might_sleep(const char *what)
+void lockdep_check_might_sleep(const char *what)
 {
 	struct report r;
 
-	if (!enabled || !__atomic_load_n(&sched_started, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&sched_started, __ATOMIC_ACQUIRE))
 		return;
 	if (preempt_count() == 0 && irqs_enabled())
 		return;
@@ -404,11 +401,6 @@ void lockdep_might_sleep(const char *what)
 	r.held = preempt_count() ? "a spinlock is held" : "interrupts are off";
 	r.depth = backtrace_save(r.trace, TRACE_DEPTH);
 	print_report(&r);
-}
-
-int lockdep_enabled(void)
-{
-	return enabled;
 }
 
 void lockdep_reset_reports(void)
