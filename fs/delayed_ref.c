@@ -102,6 +102,7 @@ void delayed_refs_free(struct delayed_refs *d)
 	}
 	kfree(d->head_hash);
 	kfree(d->ref_hash);
+	kfree(d->dead);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -71,6 +71,11 @@ struct delayed_refs {
 	 * that follow one another merged (extent_tree.c, freed_add).
 	 * [commit only] */
 	struct freed_range csums, space;
+	/* Extent items a round took the last reference of, in key order
+	 * (heads run in bytenr order), deleted after it, neighbours in one
+	 * deletion (extent_tree.c, dead_add). [commit only] */
+	struct key *dead;
+	u32 ndead, dead_cap;
 };
 
 int delayed_refs_init(struct delayed_refs *d);
