@@ -235,11 +235,7 @@ static int report(struct profile_result *r)
 		   (unsigned long long)(r->ns / 1000000 % 1000),
 		   (unsigned long long)r->lost);
 	if (r->samples) {
-		if (print_funcs(r) < 0) {
-			con_eprintf("profile: out of memory for the report\n");
-			return -ENOMEM;
-		}
-		if (print_inclusive(r) < 0) {
+		if (print_funcs(r) < 0 || print_inclusive(r) < 0) {
 			con_eprintf("profile: out of memory for the report\n");
 			return -ENOMEM;
 		}
