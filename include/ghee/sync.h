@@ -11,7 +11,9 @@
  *   down_read_trylock fails), so a stream of readers cannot starve a writer.
  *   rwsem_is_contended() tells a long reader that someone is waiting.
  *   Waiters are served in arrival order: a writer, or every reader queued
- *   before the next writer.
+ *   before the next writer. A running writer may take a free lock before
+ *   a woken writer waiter runs, for the first 4 ms of that waiter's wait
+ *   (on bare metal; the host shim keeps plain arrival order).
  * completion: a count of events; wait_for_completion sleeps until one is
  *   there and takes it; complete_all makes every present and future wait
  *   return.

@@ -49,6 +49,8 @@ struct rwsem {
 	struct list_head waiters;	/* [lock] FIFO of readers and writers */
 	const char *name;		/* [I] */
 	uint16_t class;			/* [a] lockdep class, 0: not looked up */
+	int16_t writer_cpu;		/* [lock, read atomically] CPU the writer
+					 * took it on, -1: unknown (a hint) */
 };
 
 /* A count of events that waiters consume (complete_all: unlimited). */

@@ -239,7 +239,7 @@ static void __schedule(int preempt)
 	next->run_start = now;
 	next->on_cpu = 1;
 	next->cpu = c->id;
-	c->current = next;
+	__atomic_store_n(&c->current, next, __ATOMIC_RELAXED);
 	c->last = prev;
 	c->switches++;
 	ctx_switch(&prev->rsp, next->rsp, prev->fx, next->fx);

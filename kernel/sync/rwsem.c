@@ -2,22 +2,36 @@
  * Sleeping reader/writer semaphore, writer-fair, with the semantics
  * include/ghee/sync.h promises and the send/relocation design relies on
  * (reference/send-during-relocation.txt): many readers or one writer;
- * once anyone waits, newcomers queue behind (down_read blocks and
+ * once anyone waits, new readers queue behind (down_read blocks and
  * down_read_trylock fails while a writer waits), so a stream of readers
  * cannot starve a commit's down_write; rwsem_is_contended() is true
  * while anyone waits, which tells a long reader (send) to drop the lock
  * and yield.
  *
  * Waiters queue FIFO on s->waiters as records on their stacks. Release
- * hands the lock over (grant): the first waiter if it is a writer and the
- * lock is free, or every reader at the head of the queue up to the first
- * writer. Granted waiters are counted in before they wake, so nobody can
- * overtake them.
+ * serves the head of the queue (grant): every reader at the head up to
+ * the first writer is counted in before it wakes, so nobody overtakes
+ * them. A writer at the head is woken to take the lock itself, and until
+ * it runs a running writer may take the free lock first (a steal): a
+ * lock handed to a sleeping task stays idle for a wake-up, and its last
+ * holder, wanting it again a moment later, queues and sleeps too, so
+ * once two writers meet, every later taking costs a context switch (a
+ * convoy). A writer that has waited HANDOFF_NS is counted in before it
+ * wakes, as readers are: steals cannot starve it.
+ *
+ * A writer (or a reader, when nobody waits) that finds the lock held by
+ * a writer running on another CPU spins until that writer lets go
+ * instead of sleeping (spin_on_writer): tree-block locks are held for
+ * microseconds, less than a sleep and a wake-up cost. Only a write-held
+ * lock is spun on: readers have no owner to watch, so a commit's
+ * down_write behind send's read lock queues and is seen by
+ * rwsem_is_contended().
  *
  * s->lock (spinlock) protects every field; sched_lock is taken inside
- * it. nr_waiting is also read without it, atomically. s->lock leaves
- * interrupts on: no interrupt handler takes an rwsem, and under TCG
- * every re-enable costs (kernel/mm/kmalloc.c has the figure for the
+ * it. nr_waiting, writer and writer_cpu are also read without it,
+ * atomically (spinners, rwsem_is_contended). s->lock leaves interrupts
+ * on: no interrupt handler takes an rwsem, and under TCG every
+ * re-enable costs (kernel/mm/kmalloc.c has the figure for the
  * allocator's locks).
  *
  * Debug checks: write-side misuse panics; lockdep.c checks the order,
@@ -25,16 +39,22 @@
  * that holds no read lock.
  */
 #include <ghee/sync.h>
+#include <ghee/time.h>
 
+#include "../arch/x86_64/cpu.h"
 #include "../panic.h"
 #include "../sched/sched.h"
 #include "lockdep.h"
+
+/* How long a writer waits before steals stop (Linux's rwsem: 4 ms). */
+#define HANDOFF_NS 4000000ull
 
 struct rwsem_waiter {
 	struct task *task;		/* [I] */
 	struct list_head node;		/* [lock] on s->waiters */
 	int writer;			/* [I] wants the write lock */
 	int granted;			/* [lock] has the lock now */
+	uint64_t since;			/* [I] time_ns() when it queued */
 };
 
 void rwsem_init(struct rwsem *s, const char *name)
@@ -46,29 +66,98 @@ void rwsem_init(struct rwsem *s, const char *name)
 	list_init(&s->waiters);
 	s->name = name;
 	s->class = 0;
+	s->writer_cpu = -1;
 }
 
-/* Hand the lock to the waiters at the head of the queue that can have it
- * now. Caller holds s->lock. */
+/* Make the current task the writer inside. Caller holds s->lock. */
+static void set_writer(struct rwsem *s)
+{
+	__atomic_store_n(&s->writer, current_task(), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->writer_cpu, (int16_t)this_cpu()->id,
+			 __ATOMIC_RELAXED);
+}
+
+static void clear_writer(struct rwsem *s)
+{
+	__atomic_store_n(&s->writer, NULL, __ATOMIC_RELAXED);
+}
+
+/*
+ * Wait, without sleeping, while the writer inside runs on another CPU:
+ * it will let go soon. A reader spins only when nobody is queued (it
+ * could not take the lock then anyway). Stops when the writer
+ * leaves, sleeps or is switched out, or when this task's slice ends. The
+ * owner is compared with what its CPU runs, never dereferenced: it may
+ * have left and ended meanwhile. Caller holds s->lock; returns with it
+ * held.
+ */
+static void spin_on_writer(struct rwsem *s, int writer)
+{
+	struct task *owner = s->writer;
+	int cpu = s->writer_cpu;
+
+	if (!owner || cpu < 0 || cpu == this_cpu()->id ||
+	    (!writer && !list_empty(&s->waiters)))
+		return;
+	spin_unlock(&s->lock);
+	preempt_disable();
+	while (__atomic_load_n(&s->writer, __ATOMIC_RELAXED) == owner &&
+	       __atomic_load_n(&cpus[cpu].current, __ATOMIC_RELAXED) == owner &&
+	       !__atomic_load_n(&this_cpu()->need_resched, __ATOMIC_RELAXED))
+		cpu_relax();
+	preempt_enable();
+	spin_lock(&s->lock);
+}
+
+static struct rwsem_waiter *first_waiter(struct rwsem *s)
+{
+	return list_empty(&s->waiters)
+		       ? NULL
+		       : list_entry(s->waiters.next, struct rwsem_waiter, node);
+}
+
+/* Whether a writer not queued may take the lock now: it is free and
+ * nobody waits, or the head of the queue is a writer woken to take it
+ * itself that has not run yet. Caller holds s->lock. */
+static int write_free(struct rwsem *s)
+{
+	struct rwsem_waiter *w = first_waiter(s);
+
+	return s->count == 0 && (!w || w->writer);
+}
+
+static void dequeue(struct rwsem *s, struct rwsem_waiter *w)
+{
+	list_del_init(&w->node);
+	__atomic_store_n(&s->nr_waiting, s->nr_waiting - 1, __ATOMIC_RELAXED);
+}
+
+/* Serve the head of the queue now that the lock changed hands: count in
+ * every reader up to the first writer, or wake a writer to take a free
+ * lock itself (counted in instead once it has waited HANDOFF_NS). Caller
+ * holds s->lock. */
 static void grant(struct rwsem *s)
 {
 	struct rwsem_waiter *w;
 
-	while (!list_empty(&s->waiters)) {
-		w = list_entry(s->waiters.next, struct rwsem_waiter, node);
+	while ((w = first_waiter(s))) {
 		if (w->writer) {
 			if (s->count != 0)
 				return;
+			if (time_ns() - w->since < HANDOFF_NS) {
+				task_wake(w->task);
+				return;
+			}
 			s->count = -1;
-			s->writer = w->task;
+			__atomic_store_n(&s->writer, w->task, __ATOMIC_RELAXED);
+			/* where it runs is known once it wakes */
+			__atomic_store_n(&s->writer_cpu, -1, __ATOMIC_RELAXED);
 		} else {
 			if (s->count < 0)
 				return;
 			s->count++;
 		}
-		list_del_init(&w->node);
-		__atomic_store_n(&s->nr_waiting, s->nr_waiting - 1,
-				 __ATOMIC_RELAXED);
+		dequeue(s, w);
 		w->granted = 1;
 		task_wake(w->task);
 		if (w->writer)
@@ -76,20 +165,29 @@ static void grant(struct rwsem *s)
 	}
 }
 
-/* Queue as a waiter and sleep until granted. Caller holds s->lock;
- * returns with it released. */
+/* Queue as a waiter and sleep until granted, or, as a writer at the
+ * head, until the lock is free to take. Caller holds s->lock; returns
+ * with it released. */
 static void wait_granted(struct rwsem *s, int writer)
 {
-	struct rwsem_waiter w = { current_task(), { NULL, NULL }, writer, 0 };
+	struct rwsem_waiter w = { current_task(), { NULL, NULL }, writer, 0,
+				  time_ns() };
 
 	list_add_tail(&w.node, &s->waiters);
 	__atomic_store_n(&s->nr_waiting, s->nr_waiting + 1, __ATOMIC_RELAXED);
 	while (!w.granted) {
+		if (writer && s->count == 0 && first_waiter(s) == &w) {
+			dequeue(s, &w);
+			s->count = -1;
+			break;
+		}
 		sched_set_sleeping();
 		spin_unlock(&s->lock);
 		schedule();
 		spin_lock(&s->lock);
 	}
+	if (writer)
+		set_writer(s);
 	spin_unlock(&s->lock);
 	sched_set_running();
 }
@@ -113,6 +211,8 @@ void down_read(struct rwsem *s)
 	lockdep_might_sleep("down_read");
 	lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 1, 0);
 	spin_lock(&s->lock);
+	if (s->count < 0)
+		spin_on_writer(s, 0);
 	if (s->count >= 0 && list_empty(&s->waiters)) {
 		s->count++;
 		spin_unlock(&s->lock);
@@ -140,9 +240,11 @@ void down_write(struct rwsem *s)
 	if (s->writer == current_task())
 		panic("rwsem %s: task %s takes it for write twice", s->name,
 		      s->writer->name);
-	if (s->count == 0 && list_empty(&s->waiters)) {
+	if (s->count < 0)
+		spin_on_writer(s, 1);
+	if (write_free(s)) {
 		s->count = -1;
-		s->writer = current_task();
+		set_writer(s);
 		spin_unlock(&s->lock);
 		return;
 	}
@@ -154,10 +256,10 @@ int down_write_trylock(struct rwsem *s)
 	int ok;
 
 	spin_lock(&s->lock);
-	ok = s->count == 0 && list_empty(&s->waiters);
+	ok = write_free(s);
 	if (ok) {
 		s->count = -1;
-		s->writer = current_task();
+		set_writer(s);
 	}
 	spin_unlock(&s->lock);
 	if (ok)
@@ -173,7 +275,7 @@ void up_write(struct rwsem *s)
 		panic("rwsem %s: up_write by %s, which does not hold it",
 		      s->name, current_task()->name);
 	s->count = 0;
-	s->writer = NULL;
+	clear_writer(s);
 	grant(s);
 	spin_unlock(&s->lock);
 }
@@ -186,7 +288,7 @@ void downgrade_write(struct rwsem *s)
 		panic("rwsem %s: downgrade by %s, which does not hold it",
 		      s->name, current_task()->name);
 	s->count = 1;
-	s->writer = NULL;
+	clear_writer(s);
 	grant(s);
 	spin_unlock(&s->lock);
 	lockdep_downgrade(s);

@@ -137,6 +137,34 @@ KTEST(rwsem, downgrade_lets_readers_in)
 	KEXPECT(order[1] == 'W' && order[2] == 'w');
 }
 
+/*
+ * A running writer may take a free lock before a woken writer waiter
+ * runs (rwsem.c: steals), but not once that waiter has waited
+ * HANDOFF_NS: then release counts the waiter in before it wakes. The
+ * waiter runs in a lower class than this test, so on one CPU it cannot
+ * run between our up_write and the try that follows.
+ */
+KTEST(rwsem, writer_waiting_long_is_handed_the_lock)
+{
+	struct task *w;
+	int got;
+
+	rwsem_init(&sem, "test_sem");
+	log_reset();
+	down_write(&sem);
+	w = task_create("t_writer", writer_fn, NULL, TASK_PRIO_BACKGROUND);
+	KEXPECT(w != NULL);
+	WAIT_UNTIL(rwsem_is_contended(&sem));
+	msleep(10);
+	up_write(&sem);
+	got = down_write_trylock(&sem);
+	KEXPECT(!got);
+	if (got)
+		up_write(&sem);
+	task_join(w);
+	KEXPECT(order[0] == 'W' && order[1] == 'w');
+}
+
 #define TORTURE_TASKS	4
 #define TORTURE_ITERS	3000
 
