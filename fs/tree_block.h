@@ -52,7 +52,8 @@ struct tree_block {
 	struct rwsem lock;
 	u8 *data;		/* len bytes, verified by tree_check [I] */
 	struct tb_cache *cache;	/* owning cache; NULL for clones [I] */
-	int refs;		/* holders [L cache->lock]; clones: owner only */
+	int refs;		/* holders [a; from or to 0 only under
+				 * cache->lock (tree_block.c)] */
 	struct tree_block *hash_next;	/* bucket chain [L cache->lock] */
 	struct list_head lru;	/* on cache->lru while refs == 0 [L] */
 };
