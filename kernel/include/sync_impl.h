@@ -31,16 +31,20 @@ struct wait_queue {
 
 #define WAIT_QUEUE_INIT(wq, n) { SPINLOCK_INIT(n), LIST_HEAD_INIT((wq).waiters) }
 
-/* Sleeping lock with one owner; unlock hands it to the first waiter. */
+/* Sleeping lock with one owner (kernel/sync/mutex.c). */
 struct mutex {
 	struct spinlock wait_lock;	/* protects the fields below */
-	struct task *owner;		/* [wait_lock] holder, NULL: free */
+	struct task *owner;		/* [wait_lock, read atomically] holder,
+					 * NULL: free */
 	struct list_head waiters;	/* [wait_lock] FIFO of lock waiters */
 	const char *name;		/* [I] */
 	uint16_t class;			/* [a] lockdep class, 0: not looked up */
+	int16_t owner_cpu;		/* [wait_lock, read atomically] CPU the
+					 * owner took it on, -1: unknown (a
+					 * hint) */
 };
 
-/* Sleeping reader/writer lock, writer-fair, FIFO hand-off. */
+/* Sleeping reader/writer lock, writer-fair (kernel/sync/rwsem.c). */
 struct rwsem {
 	struct spinlock lock;		/* protects the fields below */
 	int32_t count;			/* [lock] readers inside; -1: a writer */

@@ -11,21 +11,12 @@
  * Waiters queue FIFO on s->waiters as records on their stacks. Release
  * serves the head of the queue (grant): every reader at the head up to
  * the first writer is counted in before it wakes, so nobody overtakes
- * them. A writer at the head is woken to take the lock itself, and until
- * it runs a running writer may take the free lock first (a steal): a
- * lock handed to a sleeping task stays idle for a wake-up, and its last
- * holder, wanting it again a moment later, queues and sleeps too, so
- * once two writers meet, every later taking costs a context switch (a
- * convoy). A writer that has waited HANDOFF_NS is counted in before it
- * wakes, as readers are: steals cannot starve it.
- *
- * A writer (or a reader, when nobody waits) that finds the lock held by
- * a writer running on another CPU spins until that writer lets go
- * instead of sleeping (spin_on_writer): tree-block locks are held for
- * microseconds, less than a sleep and a wake-up cost. Only a write-held
- * lock is spun on: readers have no owner to watch, so a commit's
- * down_write behind send's read lock queues and is seen by
- * rwsem_is_contended().
+ * them. A writer at the head is woken to take the lock itself, and may
+ * be overtaken by a running writer until it has waited HANDOFF_NS; a
+ * writer or a reader (when nobody waits) finding the lock held by a
+ * running writer spins (owner_spin.h says why). Only a write-held lock
+ * is spun on: readers have no owner to watch, so a commit's down_write
+ * behind send's read lock queues and is seen by rwsem_is_contended().
  *
  * s->lock (spinlock) protects every field; sched_lock is taken inside
  * it. nr_waiting, writer and writer_cpu are also read without it,
@@ -41,13 +32,14 @@
 #include <ghee/sync.h>
 #include <ghee/time.h>
 
-#include "../arch/x86_64/cpu.h"
 #include "../panic.h"
 #include "../sched/sched.h"
 #include "lockdep.h"
+#include "owner_spin.h"
 
-/* How long a writer waits before steals stop (Linux's rwsem: 4 ms). */
-#define HANDOFF_NS 4000000ull
+/* How long a writer spins on readers before it queues (Linux's rwsem
+ * spins on readers for about 25 us too). */
+#define READERS_SPIN_NS 25000ull
 
 struct rwsem_waiter {
 	struct task *task;		/* [I] */
@@ -82,27 +74,37 @@ static void clear_writer(struct rwsem *s)
 	__atomic_store_n(&s->writer, NULL, __ATOMIC_RELAXED);
 }
 
-/*
- * Wait, without sleeping, while the writer inside runs on another CPU:
- * it will let go soon. A reader spins only when nobody is queued (it
- * could not take the lock then anyway). Stops when the writer
- * leaves, sleeps or is switched out, or when this task's slice ends. The
- * owner is compared with what its CPU runs, never dereferenced: it may
- * have left and ended meanwhile. Caller holds s->lock; returns with it
- * held.
- */
+/* Spin while the writer inside runs; a reader only when nobody is queued
+ * (it could not take the lock then anyway). Caller holds s->lock;
+ * returns with it held. */
 static void spin_on_writer(struct rwsem *s, int writer)
 {
 	struct task *owner = s->writer;
 	int cpu = s->writer_cpu;
 
-	if (!owner || cpu < 0 || cpu == this_cpu()->id ||
-	    (!writer && !list_empty(&s->waiters)))
+	if (!writer && !list_empty(&s->waiters))
+		return;
+	spin_unlock(&s->lock);
+	spin_on_owner(&s->writer, owner, cpu);
+	spin_lock(&s->lock);
+}
+
+/* Spin, for at most READERS_SPIN_NS, while readers are inside and
+ * nobody is queued: a search holds a tree block only to find and lock
+ * the child below. A writer that queued instead would hold back every
+ * later reader behind it. Not on one CPU: the readers are not running
+ * then. Caller holds s->lock; returns with it held. */
+static void spin_on_readers(struct rwsem *s)
+{
+	uint64_t start;
+
+	if (nr_cpus < 2 || !list_empty(&s->waiters))
 		return;
 	spin_unlock(&s->lock);
 	preempt_disable();
-	while (__atomic_load_n(&s->writer, __ATOMIC_RELAXED) == owner &&
-	       __atomic_load_n(&cpus[cpu].current, __ATOMIC_RELAXED) == owner &&
+	start = time_ns();
+	while (__atomic_load_n(&s->count, __ATOMIC_RELAXED) > 0 &&
+	       time_ns() - start < READERS_SPIN_NS &&
 	       !__atomic_load_n(&this_cpu()->need_resched, __ATOMIC_RELAXED))
 		cpu_relax();
 	preempt_enable();
@@ -242,6 +244,8 @@ void down_write(struct rwsem *s)
 		      s->writer->name);
 	if (s->count < 0)
 		spin_on_writer(s, 1);
+	else if (s->count > 0)
+		spin_on_readers(s);
 	if (write_free(s)) {
 		s->count = -1;
 		set_writer(s);

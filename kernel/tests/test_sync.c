@@ -1,5 +1,6 @@
 /*
- * Lock tests: rwsem writer fairness, rwsem_is_contended, downgrade, and
+ * Lock tests: rwsem writer fairness, rwsem_is_contended, downgrade, the
+ * handoff to a long waiter of an rwsem and a mutex, and
  * torture of spinlock, mutex and rwsem with several tasks whose counters
  * catch a lost update (the critical sections are long enough that time
  * slices end inside them, so the sleeping locks really sleep).
@@ -163,6 +164,37 @@ KTEST(rwsem, writer_waiting_long_is_handed_the_lock)
 		up_write(&sem);
 	task_join(w);
 	KEXPECT(order[0] == 'W' && order[1] == 'w');
+}
+
+static struct mutex handoff_mutex;
+
+static int mutex_locker_fn(void *arg)
+{
+	(void)arg;
+	mutex_lock(&handoff_mutex);
+	log_event('M');
+	mutex_unlock(&handoff_mutex);
+	return 0;
+}
+
+/* The same for a mutex: a waiter queued for longer than HANDOFF_NS is
+ * the owner as soon as the mutex is unlocked, before it runs. */
+KTEST(mutex, waiter_waiting_long_is_handed_the_lock)
+{
+	struct task *w;
+
+	mutex_init(&handoff_mutex, "test_mutex");
+	log_reset();
+	mutex_lock(&handoff_mutex);
+	w = task_create("t_locker", mutex_locker_fn, NULL,
+			TASK_PRIO_BACKGROUND);
+	KEXPECT(w != NULL);
+	msleep(20);
+	KEXPECT_EQ(norder, 0);
+	mutex_unlock(&handoff_mutex);
+	KEXPECT(__atomic_load_n(&handoff_mutex.owner, __ATOMIC_RELAXED) == w);
+	task_join(w);
+	KEXPECT(order[0] == 'M');
 }
 
 #define TORTURE_TASKS	4
