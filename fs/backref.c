@@ -249,16 +249,38 @@ static int resolve_roots(struct walk *w, u64 bytenr, struct u64map *roots)
 	return ret < 0 ? ret : 0;
 }
 
-/* The id of the subvolume trees among the n roots at v (sorted here
- * when they are not already: a block's refs come sorted by root). */
+/* Put the n roots at v in ascending order. A block's inline refs come
+ * highest root first (the order Linux keeps them in, extent_tree.c) and
+ * its keyed refs lowest first, so a block with refs of one kind only
+ * needs at most a reversal, not a sort. */
+static void sort_roots(u64 *v, u32 n)
+{
+	u32 i, up = 1, down = 1;
+
+	for (i = 1; i < n && (up || down); i++) {
+		up &= v[i - 1] < v[i];
+		down &= v[i - 1] > v[i];
+	}
+	if (up)
+		return;
+	if (!down) {
+		qsort(v, n, sizeof(*v), u64_cmp);
+		return;
+	}
+	for (i = 0; i < n / 2; i++) {
+		u64 x = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = x;
+	}
+}
+
+/* The id of the subvolume trees among the n roots at v. */
 static int intern_subvols(struct rootsets *rs, u64 *v, u32 n, u32 *id)
 {
 	u32 i, m = 0;
 
-	for (i = 1; i < n && v[i - 1] < v[i]; i++)
-		;
-	if (i < n)
-		qsort(v, n, sizeof(*v), u64_cmp);
+	sort_roots(v, n);
 	for (i = 0; i < n; i++)
 		if (tree_check_is_subvol_tree(v[i]) && (!m || v[m - 1] != v[i]))
 			v[m++] = v[i];
