@@ -96,6 +96,8 @@ int backref_cache_new(struct fs_info *fs, enum backref_view view,
 void backref_cache_reset(struct backref_cache *c);
 void backref_cache_free(struct backref_cache *c);
 u64 backref_cache_bytes(const struct backref_cache *c);
+void backref_cache_take_sets(struct backref_cache *c,
+			     struct backref_cache *from, u64 gen);
 int backref_root_set(struct backref_cache *c, u64 bytenr, int data,
 		     unsigned flags, u32 *set);
 

@@ -21,6 +21,9 @@
  * commit (a walk that finds fs->generation moved empties the cache
  * first), BACKREF_CURRENT only while its user keeps every change out
  * (the accounting: trans_sem held for write, every delayed ref run).
+ * What a BACKREF_CURRENT cache found at a commit is what the next
+ * commit's BACKREF_COMMIT view would find: backref_cache_take_sets
+ * hands it over.
  * Not locked: one task uses a cache.
  *
  * Memory: a map from block to set id; the sets themselves live in a
@@ -70,6 +73,23 @@ void backref_cache_free(struct backref_cache *c)
 	backref_cache_reset(c);
 	kfree(c->roots.v);
 	kfree(c);
+}
+
+/*
+ * Give c (BACKREF_COMMIT) the block sets from (BACKREF_CURRENT) found, as
+ * those of the commit roots of generation gen, and empty from's. Valid
+ * when from's user kept every change out from its walks to the commit
+ * of gen (the accounting, which runs after the commit's last change of
+ * a subvolume tree): from's current roots are then gen's commit roots.
+ * Both must name their sets in one table.
+ */
+void backref_cache_take_sets(struct backref_cache *c,
+			     struct backref_cache *from, u64 gen)
+{
+	u64map_free(&c->sets);
+	c->sets = from->sets;
+	u64map_init(&from->sets, 1);
+	c->gen = gen;
 }
 
 /* Bytes c holds but its table of sets (its user's bound). */

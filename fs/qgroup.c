@@ -61,6 +61,7 @@ struct qgroup_table *qgroup_table_new(void)
 	if (q) {
 		spin_init(&q->rsv_lock, "qgroup_rsv");
 		u64map_init(&q->single_leaves, 1);
+		rootsets_init(&q->sets);
 	}
 	return q;
 }
@@ -151,6 +152,8 @@ static void table_destroy(struct qgroup_table *q)
 	kfree(q->v);
 	kfree(q->ext);
 	u64map_free(&q->single_leaves);
+	backref_cache_free(q->carry);
+	rootsets_reset(&q->sets);
 	kfree(q);
 }
 

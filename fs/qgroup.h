@@ -10,6 +10,7 @@
 #include <ghee/sync.h>
 
 #include "../lib/u64map.h"
+#include "backref.h"
 #include "format.h"
 
 struct fs_info;
@@ -81,6 +82,16 @@ struct qgroup_table {
 	 * was there gains a reference (single_stale). [commit only] */
 	struct u64map single_leaves;
 	int single_stale;
+	/* The accounting's table of sets, and the block sets the last
+	 * commit's accounting found at its current roots, which are the
+	 * commit roots of the commit after it (carry_gen): the next
+	 * accounting starts its commit view from them, as a drop of one
+	 * snapshot after another meets the same shared leaves each
+	 * commit. Kept across commits while both stay under CARRY_BOUND
+	 * (qgroup_account.c); carry NULL: none. [commit only] */
+	struct rootsets sets;
+	struct backref_cache *carry;
+	u64 carry_gen;
 	/* Rank 1h, leaf spinlock: every group's rsv_rfer and rsv_excl
 	 * (changes reserve concurrently under trans_sem for read). */
 	struct spinlock rsv_lock;

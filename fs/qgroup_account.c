@@ -50,7 +50,12 @@
  * the extents and blocks changed plus the size of the distinct sets,
  * not extents x snapshots. Memory: the table, the caches and the sums,
  * kept under MEMORY_BOUND by counting what is gathered and forgetting
- * the rest (bound_memory); it is freed at the end of the commit.
+ * the rest (bound_memory); it is freed at the end of the commit, but
+ * for the block sets found at the current roots and their table (at
+ * most CARRY_BOUND): those are the next commit's sets at its commit
+ * roots (keep_carry), and a drop of one snapshot after another meets
+ * the same shared leaves in every commit, so each is walked in one view
+ * a commit, not two.
  *
  * A rescan (enable, assign, remove, `quota rescan`, counts Linux left
  * inconsistent) zeroes the counts and then, a batch per commit, resolves
@@ -78,6 +83,9 @@
 /* Bytes of sets and blocks resolved a commit keeps at most (past it they
  * are counted and forgotten: bound_memory). */
 #define MEMORY_BOUND (64ULL << 20)
+/* Bytes of sets and block sets kept from one commit's accounting to the
+ * next at most (take_carry, keep_carry). */
+#define CARRY_BOUND (4ULL << 20)
 /* Leaves q->single_leaves holds at most (16 bytes each, twice over). */
 #define SINGLE_LEAVES_MAX (1u << 18)
 
@@ -193,7 +201,7 @@ static void move(struct qgroup_table *q, struct qgroup *g, u64 *c, int was,
 struct acct {
 	struct fs_info *fs;
 	struct qgroup_table *q;
-	struct rootsets sets;	/* every set met, each held once */
+	struct rootsets *sets;	/* every set met, each held once: q->sets */
 	struct backref_cache *at_commit;	/* the last commit's roots */
 	struct backref_cache *at_current;	/* this commit's */
 	struct u64map changes;	/* old set id << 32 | new set id -> bytes
@@ -216,8 +224,8 @@ static int snap_adjust(struct acct *a, u64 bytenr, u32 raw, u32 *old)
 	*old = raw;
 	if (a->q->has_snap &&
 	    (bytenr == sn->snap_root ||
-	     (bytenr != sn->src_root && rootsets_has(&a->sets, raw, sn->src))))
-		return rootsets_add(&a->sets, raw, sn->id, old);
+	     (bytenr != sn->src_root && rootsets_has(a->sets, raw, sn->src))))
+		return rootsets_add(a->sets, raw, sn->id, old);
 	return 0;
 }
 
@@ -264,8 +272,8 @@ static int flush_changes(struct acct *a)
 	int ret = 0;
 
 	while (ret == 0 && u64map_next(&a->changes, &pos, &key, &bytes)) {
-		rootsets_get(&a->sets, (u32)(key >> 32), &old.v, &old.n);
-		rootsets_get(&a->sets, (u32)key, &new_.v, &new_.n);
+		rootsets_get(a->sets, (u32)(key >> 32), &old.v, &old.n);
+		rootsets_get(a->sets, (u32)key, &new_.v, &new_.n);
 		ret = apply(a, &old, &new_, bytes);
 	}
 	u64map_free(&a->changes);
@@ -492,7 +500,7 @@ static int bound_memory(struct acct *a)
 {
 	int ret;
 
-	if (rootsets_bytes(&a->sets) + backref_cache_bytes(a->at_commit) +
+	if (rootsets_bytes(a->sets) + backref_cache_bytes(a->at_commit) +
 	    backref_cache_bytes(a->at_current) +
 	    (u64)a->changes.cap * a->changes.stride * sizeof(u64) <
 	    MEMORY_BOUND)
@@ -500,8 +508,46 @@ static int bound_memory(struct acct *a)
 	ret = flush_changes(a);
 	backref_cache_reset(a->at_commit);
 	backref_cache_reset(a->at_current);
-	rootsets_reset(&a->sets);
+	rootsets_reset(a->sets);
 	return ret;
+}
+
+/* The commit view's cache: the one the last commit's accounting left
+ * (keep_carry) when that commit is the last one, else a new one, the
+ * sets forgotten. 0 or -ENOMEM. */
+static int commit_cache(struct acct *a)
+{
+	struct qgroup_table *q = a->q;
+
+	if (q->carry && q->carry_gen == a->fs->generation) {
+		a->at_commit = q->carry;
+		q->carry = NULL;
+		return 0;
+	}
+	backref_cache_free(q->carry);
+	q->carry = NULL;
+	rootsets_reset(a->sets);
+	return backref_cache_new(a->fs, BACKREF_COMMIT, a->sets,
+				 &a->at_commit);
+}
+
+/* Keep the block sets this commit's accounting found at its current
+ * roots as the next commit's commit view (commit_cache), when it ended
+ * well and they are under CARRY_BOUND; else forget the sets. */
+static void keep_carry(struct acct *a, const struct trans *t, int ret)
+{
+	struct qgroup_table *q = a->q;
+
+	if (ret == 0 &&
+	    rootsets_bytes(a->sets) + backref_cache_bytes(a->at_current) <
+	    CARRY_BOUND &&
+	    backref_cache_new(a->fs, BACKREF_COMMIT, a->sets, &q->carry) == 0) {
+		backref_cache_take_sets(q->carry, a->at_current, t->transid);
+		q->carry_gen = t->transid;
+	} else {
+		rootsets_reset(a->sets);
+	}
+	backref_cache_free(a->at_current);
 }
 
 /* Count every queued extent, and below those tree blocks whose set
@@ -736,9 +782,9 @@ int qgroup_account_commit(struct trans *t)
 	memset(&a, 0, sizeof(a));
 	u64map_init(&a.seen, 0);
 	u64map_init(&a.changes, 1);
-	rootsets_init(&a.sets);
 	a.fs = t->fs;
 	a.q = t->fs->qgroups;
+	a.sets = &a.q->sets;
 	if (a.q->rescan) {
 		rescan_begin(a.q);
 		a.q->rescan = 0;
@@ -747,9 +793,9 @@ int qgroup_account_commit(struct trans *t)
 		u64map_free(&a.q->single_leaves);
 		a.q->single_stale = 0;
 	}
-	ret = backref_cache_new(a.fs, BACKREF_COMMIT, &a.sets, &a.at_commit);
+	ret = commit_cache(&a);
 	if (ret == 0)
-		ret = backref_cache_new(a.fs, BACKREF_CURRENT, &a.sets,
+		ret = backref_cache_new(a.fs, BACKREF_CURRENT, a.sets,
 					&a.at_current);
 	for (i = 0; i < a.q->next && ret == 0; i++)
 		ret = queue_ext(&a, &a.q->ext[i]);
@@ -762,8 +808,7 @@ int qgroup_account_commit(struct trans *t)
 	a.q->has_snap = 0;
 	qgroup_reserve_clear(a.q);
 	backref_cache_free(a.at_commit);
-	backref_cache_free(a.at_current);
-	rootsets_reset(&a.sets);
+	keep_carry(&a, t, ret);
 	u64map_free(&a.changes);
 	kfree(a.tg.v);
 	kfree(a.stack.v);
