@@ -780,8 +780,15 @@ static void sort_hits(struct walk *w)
 	w->nhits = j;
 }
 
-/* Run one pass, in the view's locks, restarting when a commit lands. */
-static int walk_run(struct walk *w, u64 at, int data)
+/* One pass reading only the extent item at bytenr (backref_extent_info). */
+static int item_once(struct walk *w, u64 bytenr)
+{
+	return backref_collect_refs(w, bytenr, &w->item, NULL);
+}
+
+/* Run one pass (once: data_once, block_once or item_once), in the
+ * view's locks, restarting when a commit lands. */
+static int walk_run(struct walk *w, u64 at, int (*once)(struct walk *, u64))
 {
 	struct fs_info *fs = w->fs;
 	int ret, tries = 0, hold = w->view == BACKREF_CURRENT &&
@@ -805,7 +812,7 @@ static int walk_run(struct walk *w, u64 at, int data)
 				w->cache->gen = w->gen;
 			}
 		}
-		ret = data ? data_once(w, at) : block_once(w, at);
+		ret = once(w, at);
 		if (hold)
 			up_write(&fs->trans_sem);
 	} while (ret == -EAGAIN && ++tries < COMMIT_RETRIES);
@@ -835,7 +842,7 @@ static int walk_report(struct fs_info *fs, u64 at, int data,
 	int ret;
 
 	walk_init(&w, fs, view, flags, NULL);
-	ret = walk_run(&w, at, data);
+	ret = walk_run(&w, at, data ? data_once : block_once);
 	if (ret == 0)
 		sort_hits(&w);
 	w.st.hits = w.nhits;
@@ -890,8 +897,26 @@ int backref_root_set(struct backref_cache *c, u64 bytenr, int data,
 	int ret;
 
 	walk_init(&w, c->fs, c->view, flags, c);
-	ret = walk_run(&w, bytenr, data);
+	ret = walk_run(&w, bytenr, data ? data_once : block_once);
 	*set = ret ? 0 : w.set;
+	walk_free(&w);
+	return ret;
+}
+
+/*
+ * What the extent item at bytenr says in c's view (ei->found 0: there
+ * is none), with c's user holding every change out in BACKREF_CURRENT
+ * (the accounting). Returns 0 or <0 as backref_data.
+ */
+int backref_extent_info(struct backref_cache *c, u64 bytenr,
+			struct extent_info *ei)
+{
+	struct walk w;
+	int ret;
+
+	walk_init(&w, c->fs, c->view, BACKREF_TRANS_HELD, c);
+	ret = walk_run(&w, bytenr, item_once);
+	*ei = w.item;
 	walk_free(&w);
 	return ret;
 }

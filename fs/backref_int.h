@@ -108,6 +108,7 @@ struct walk {
 				 * the set of subvolume trees reaching the
 				 * extent (backref_root_set) */
 	struct backref_stats st;	/* figures of this pass */
+	struct extent_info item;	/* item_once: what was found */
 };
 
 /* What a search of the view is for, and what it found. */
@@ -125,6 +126,8 @@ struct view_q {
 #define VIEW_PARENT 2	/* the parent of q->child, whose first key is k */
 
 int backref_grow(void **v, u32 *cap, u32 n, size_t sz);
+int backref_extent_info(struct backref_cache *c, u64 bytenr,
+			struct extent_info *ei);
 int backref_set_add(struct u64map *s, u64 x);
 int backref_view_search(struct walk *w, const struct root_rec *rec, u64 id,
 			const struct key *k, struct view_q *q);
