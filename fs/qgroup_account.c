@@ -409,6 +409,23 @@ static int count_data(struct acct *a, u32 raw, u32 new_, u64 bytes)
 	return ret;
 }
 
+/* The disk extent item i of leaf b points at, its bytes in *bytes; 0
+ * when the item is no regular file extent, or a hole. */
+static u64 item_extent(const struct tree_block *b, u32 i, u64 *bytes)
+{
+	const u8 *d = tb_item_data(b, i);
+	struct key k;
+
+	tb_item_key(b, i, &k);
+	if (k.type != BTRFS_EXTENT_DATA_KEY ||
+	    tb_item_size(b, i) < sizeof(struct d_file_extent_item) ||
+	    D_GET8(struct d_file_extent_item, d, type) ==
+	    BTRFS_FILE_EXTENT_INLINE)
+		return 0;
+	*bytes = D_GET64(struct d_file_extent_item, d, disk_num_bytes);
+	return D_GET64(struct d_file_extent_item, d, disk_bytenr);
+}
+
 /*
  * Queue what tree block e points at: its children, or its leaf's data
  * extents; e's set changed from raw (at the commit roots, before the
@@ -445,7 +462,7 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e,
 	struct tree_block *b = NULL;
 	struct ctree_path p;	/* one_ref's */
 	u64 bytes = 0;
-	u32 i, size;
+	u32 i;
 	int ret, as, all = raw && !qgroup_rescan_busy(a->q);
 
 	if (all && u64map_get(single, e->bytenr, &bytes) == 0)
@@ -457,8 +474,6 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e,
 	ret = tree_block_read(a->fs, e->bytenr, &exp, &b);
 	for (i = 0; ret == 0 && i < tb_nritems(b); i++) {
 		struct qgroup_ext c = { 0, 0, 0, 0, 0, 0, 0 };
-		struct key k;
-		const u8 *d;
 
 		if (tb_level(b)) {
 			c.bytenr = tb_node_blockptr(b, i);
@@ -467,17 +482,7 @@ static int queue_children(struct acct *a, const struct qgroup_ext *e,
 			ret = queue_ext(a, &c);
 			continue;
 		}
-		tb_item_key(b, i, &k);
-		d = tb_item_data(b, i);
-		size = tb_item_size(b, i);
-		if (k.type != BTRFS_EXTENT_DATA_KEY ||
-		    size < sizeof(struct d_file_extent_item) ||
-		    D_GET8(struct d_file_extent_item, d, type) ==
-		    BTRFS_FILE_EXTENT_INLINE)
-			continue;
-		c.bytenr = D_GET64(struct d_file_extent_item, d, disk_bytenr);
-		c.num_bytes = D_GET64(struct d_file_extent_item, d,
-				      disk_num_bytes);
+		c.bytenr = item_extent(b, i, &c.num_bytes);
 		c.is_data = 1;
 		if (!c.bytenr)
 			continue;
@@ -577,7 +582,7 @@ static int gone_leaf(struct acct *a, const struct qgroup_ext *e, u32 raw,
 	struct extent_info ei;
 	struct tree_block *b;
 	u64 bytes = 0, mod;
-	u32 i, size;
+	u32 i;
 	int ret = backref_extent_info(a->at_commit, e->bytenr, &ei);
 
 	if (ret || !ei.found || ei.is_data || ei.level)
@@ -585,25 +590,14 @@ static int gone_leaf(struct acct *a, const struct qgroup_ext *e, u32 raw,
 	exp.generation = ei.generation;
 	ret = tree_block_read(a->fs, e->bytenr, &exp, &b);
 	for (i = 0; ret == 0 && i < tb_nritems(b); i++) {
-		const u8 *d = tb_item_data(b, i);
-		struct key k;
-		u64 c;
+		u64 size, c = item_extent(b, i, &size);
 
-		tb_item_key(b, i, &k);
-		size = tb_item_size(b, i);
-		if (k.type != BTRFS_EXTENT_DATA_KEY ||
-		    size < sizeof(struct d_file_extent_item) ||
-		    D_GET8(struct d_file_extent_item, d, type) ==
-		    BTRFS_FILE_EXTENT_INLINE)
-			continue;
-		c = D_GET64(struct d_file_extent_item, d, disk_bytenr);
 		if (!c || u64map_get(gone, c, &mod) || (long long)mod != -1 ||
 		    u64map_get(&a->alone, c, NULL) == 0)
 			continue;
 		ret = u64map_put(&a->alone, c, NULL);
 		if (!qgroup_rescan_busy(a->q) || c < a->q->rescan_progress)
-			bytes += D_GET64(struct d_file_extent_item, d,
-					 disk_num_bytes);
+			bytes += size;
 	}
 	tree_block_put(b);
 	return ret ? ret : count_data(a, raw, 0, bytes);
