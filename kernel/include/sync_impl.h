@@ -47,7 +47,9 @@ struct mutex {
 /* Sleeping reader/writer lock, writer-fair (kernel/sync/rwsem.c). */
 struct rwsem {
 	struct spinlock lock;		/* protects the fields below */
-	int32_t count;			/* [lock] readers inside; -1: a writer */
+	int32_t count;			/* [lock, read atomically by a writer
+					 * spinning] readers inside; -1: a
+					 * writer */
 	int32_t nr_waiting;		/* [lock, read atomically] waiters */
 	struct task *writer;		/* [lock] the writer inside, or NULL */
 	struct list_head waiters;	/* [lock] FIFO of readers and writers */

@@ -74,7 +74,8 @@ struct cpu {
 	struct cpu *self;	/* [I] this struct: %gs:0 */
 	struct task *current;	/* [S] running task (written under sched_lock,
 				 * read by its own CPU at any time, and by
-				 * other CPUs atomically as a hint: rwsem.c) */
+				 * other CPUs atomically as a hint:
+				 * kernel/sync/owner_spin.h) */
 	int preempt_count;	/* [C] spinlocks held + preempt_disable()s */
 	int need_resched;	/* [a] switch at the next preemption point */
 	struct task *idle;	/* [I] runs when no task is ready */

@@ -19,8 +19,8 @@
  * behind send's read lock queues and is seen by rwsem_is_contended().
  *
  * s->lock (spinlock) protects every field; sched_lock is taken inside
- * it. nr_waiting, writer and writer_cpu are also read without it,
- * atomically (spinners, rwsem_is_contended). s->lock leaves interrupts
+ * it. nr_waiting, count, writer and writer_cpu are also read without
+ * it, atomically (spinners, rwsem_is_contended). s->lock leaves interrupts
  * on: no interrupt handler takes an rwsem, and under TCG every
  * re-enable costs (kernel/mm/kmalloc.c has the figure for the
  * allocator's locks).
