@@ -84,7 +84,7 @@
  * are counted and forgotten: bound_memory). */
 #define MEMORY_BOUND (64ULL << 20)
 /* Bytes of sets and block sets kept from one commit's accounting to the
- * next at most (take_carry, keep_carry). */
+ * next at most (keep_carry, commit_cache). */
 #define CARRY_BOUND (4ULL << 20)
 /* Leaves q->single_leaves holds at most (16 bytes each, twice over). */
 #define SINGLE_LEAVES_MAX (1u << 18)
