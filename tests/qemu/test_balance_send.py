@@ -26,6 +26,10 @@ from guest import BALANCE_LOG, PROMPT, ROOT, btrfs_check, scratch_image
 
 IMG = os.path.join(ROOT, "build/tests/balance_send/bs.img")
 LONG = os.environ.get("BALANCE_SEND_LONG") == "1"
+# A guest's whole life: the long btrfs/187 shape's 20 rounds each send
+# about 115,000 items full and 60,000 steps incremental, 100 s a round
+# under TCG at -smp 2, so 900 s ended it in round 8.
+GUEST_SECONDS = 6000 if LONG else 900
 
 
 def cmd(g, line):
@@ -141,7 +145,7 @@ def run_252(ctx, smp, seed, nsnaps, ops):
     ctx.note("btrfs/252 shape: seed %d, %d snapshots, %d ops each, -smp %d"
              % (seed, nsnaps, ops, smp))
     img = scratch_image(IMG, (1 << 30) if LONG else 256 << 20)
-    g = ctx.guest(disks=[img], smp=smp, timeout=900)
+    g = ctx.guest(disks=[img], smp=smp, timeout=GUEST_SECONDS)
     g.boot()
     assert "made btrfs on vda" in cmd(g, "mkfs vda --nodesize 4096")
     assert "mounted vda read-write" in cmd(g, "mount vda")
@@ -201,7 +205,7 @@ def run_187(ctx, smp, nfiles, rounds):
     ctx.note("btrfs/187 shape: %d files with 2 KiB xattrs, %d rounds, "
              "-smp %d" % (nfiles, rounds, smp))
     img = scratch_image(IMG, (1 << 30) if LONG else 256 << 20)
-    g = ctx.guest(disks=[img], smp=smp, timeout=900)
+    g = ctx.guest(disks=[img], smp=smp, timeout=GUEST_SECONDS)
     g.boot()
     assert "made btrfs on vda" in cmd(g, "mkfs vda --nodesize 4096")
     assert "mounted vda read-write" in cmd(g, "mount vda")
