@@ -46,17 +46,16 @@ struct mutex {
 
 /* Sleeping reader/writer lock, writer-fair (kernel/sync/rwsem.c). */
 struct rwsem {
+	uint32_t state;			/* [a] RWSEM_* bits and readers inside:
+					 * taken and released without lock */
 	struct spinlock lock;		/* protects the fields below */
-	int32_t count;			/* [lock, read atomically by a writer
-					 * spinning] readers inside; -1: a
-					 * writer */
-	int32_t nr_waiting;		/* [lock, read atomically] waiters */
-	struct task *writer;		/* [lock] the writer inside, or NULL */
+	struct task *writer;		/* [lock or the writer, read
+					 * atomically] the writer inside */
 	struct list_head waiters;	/* [lock] FIFO of readers and writers */
 	const char *name;		/* [I] */
 	uint16_t class;			/* [a] lockdep class, 0: not looked up */
-	int16_t writer_cpu;		/* [lock, read atomically] CPU the writer
-					 * took it on, -1: unknown (a hint) */
+	int16_t writer_cpu;		/* [like writer] CPU the writer took it
+					 * on, -1: unknown (a hint) */
 };
 
 /* A count of events that waiters consume (complete_all: unlimited). */

@@ -8,20 +8,34 @@
  * while anyone waits, which tells a long reader (send) to drop the lock
  * and yield.
  *
- * Waiters queue FIFO on s->waiters as records on their stacks. Release
- * serves the head of the queue (grant): every reader at the head up to
- * the first writer is counted in before it wakes, so nobody overtakes
- * them. A writer at the head is woken to take the lock itself, and may
- * be overtaken by a running writer until it has waited HANDOFF_NS; a
- * writer or a reader (when nobody waits) finding the lock held by a
- * running writer spins (owner_spin.h says why). Only a write-held lock
- * is spun on: readers have no owner to watch, so a commit's down_write
- * behind send's read lock queues and is seen by rwsem_is_contended().
+ * The state word says who is inside (RWSEM_WRITER, or RWSEM_READER times
+ * the readers) and whether anyone waits (RWSEM_WAITERS): a lock nobody
+ * waits for is taken and released by one atomic operation on it, without
+ * s->lock. Four writers of one tree take its root block's rwsem for read
+ * on every search; through s->lock that spinlock was the hottest one
+ * (bench/fs_writers.sh, PROFILE=1).
  *
- * s->lock (spinlock) protects every field; sched_lock is taken inside
- * it. nr_waiting, count, writer and writer_cpu are also read without
- * it, atomically (spinners, rwsem_is_contended). s->lock leaves interrupts
- * on: no interrupt handler takes an rwsem, and under TCG every
+ * Waiters queue FIFO on s->waiters as records on their stacks, under
+ * s->lock; RWSEM_WAITERS is set while the queue is not empty, so the
+ * lock-free paths step aside for it and only holders of s->lock take the
+ * lock then. A release that sees RWSEM_WAITERS takes s->lock and serves
+ * the head of the queue (grant): every reader at the head up to the
+ * first writer is counted in before it wakes, so nobody overtakes them.
+ * A writer at the head is woken to take the lock itself, and may be
+ * overtaken by a running writer (under s->lock) until it has waited
+ * HANDOFF_NS; a writer or a reader (when nobody waits) finding the lock
+ * held by a running writer spins (owner_spin.h says why). Only a
+ * write-held lock is spun on for long: readers have no owner to watch, so
+ * a commit's down_write behind send's read lock queues and is seen by
+ * rwsem_is_contended().
+ *
+ * The queue's changes of RWSEM_WAITERS and a release's change of the
+ * count are atomic operations on the one state word, so one sees the
+ * other: a waiter that queued checks the lock again before it sleeps,
+ * and a release after that finds RWSEM_WAITERS and grants.
+ *
+ * s->lock protects the queue; sched_lock is taken inside it. It leaves
+ * interrupts on: no interrupt handler takes an rwsem, and under TCG every
  * re-enable costs (kernel/mm/kmalloc.c has the figure for the
  * allocator's locks).
  *
@@ -37,6 +51,11 @@
 #include "lockdep.h"
 #include "owner_spin.h"
 
+#define RWSEM_WRITER	1u		/* a writer is inside */
+#define RWSEM_WAITERS	2u		/* s->waiters is not empty */
+#define RWSEM_READER	4u		/* one reader inside */
+#define RWSEM_HELD	(~RWSEM_WAITERS) /* anyone inside */
+
 /* How long a writer spins on readers before it queues (Linux's rwsem
  * spins on readers for about 25 us too). */
 #define READERS_SPIN_NS 25000ull
@@ -51,9 +70,8 @@ struct rwsem_waiter {
 
 void rwsem_init(struct rwsem *s, const char *name)
 {
+	s->state = 0;
 	spin_init(&s->lock, name);
-	s->count = 0;
-	s->nr_waiting = 0;
 	s->writer = NULL;
 	list_init(&s->waiters);
 	s->name = name;
@@ -61,54 +79,85 @@ void rwsem_init(struct rwsem *s, const char *name)
 	s->writer_cpu = -1;
 }
 
-/* Make the current task the writer inside. Caller holds s->lock. */
-static void set_writer(struct rwsem *s)
+static uint32_t state_of(struct rwsem *s)
 {
-	__atomic_store_n(&s->writer, current_task(), __ATOMIC_RELAXED);
-	__atomic_store_n(&s->writer_cpu, (int16_t)this_cpu()->id,
-			 __ATOMIC_RELAXED);
+	return __atomic_load_n(&s->state, __ATOMIC_RELAXED);
 }
 
-static void clear_writer(struct rwsem *s)
+/* Count a reader in unless a state bit in blocked is set. Returns
+ * whether it did. */
+static int read_take(struct rwsem *s, uint32_t blocked)
 {
-	__atomic_store_n(&s->writer, NULL, __ATOMIC_RELAXED);
+	uint32_t v = state_of(s);
+
+	while (!(v & blocked))
+		if (__atomic_compare_exchange_n(&s->state, &v, v + RWSEM_READER,
+						1, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return 1;
+	return 0;
 }
 
-/* Spin while the writer inside runs; a reader only when nobody is queued
- * (it could not take the lock then anyway). Caller holds s->lock;
- * returns with it held. */
-static void spin_on_writer(struct rwsem *s, int writer)
+/* Take the lock for write if nobody is inside, whoever waits. Returns
+ * whether it did. */
+static int write_take(struct rwsem *s)
 {
-	struct task *owner = s->writer;
-	int cpu = s->writer_cpu;
+	uint32_t v = state_of(s);
 
-	if (!writer && !list_empty(&s->waiters))
-		return;
-	spin_unlock(&s->lock);
-	spin_on_owner(&s->writer, owner, cpu);
-	spin_lock(&s->lock);
+	while (!(v & RWSEM_HELD))
+		if (__atomic_compare_exchange_n(&s->state, &v, v | RWSEM_WRITER,
+						1, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return 1;
+	return 0;
 }
 
-/* Spin, for at most READERS_SPIN_NS, while readers are inside and
- * nobody is queued: a search holds a tree block only to find and lock
- * the child below. A writer that queued instead would hold back every
- * later reader behind it. Not on one CPU: the readers are not running
- * then. Caller holds s->lock; returns with it held. */
-static void spin_on_readers(struct rwsem *s)
+/* Take a lock that is free and that nobody waits for. */
+static int write_take_uncontended(struct rwsem *s)
 {
+	uint32_t free = 0;
+
+	return __atomic_compare_exchange_n(&s->state, &free, RWSEM_WRITER, 0,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* Record task t, running on cpu (-1: not known yet), as the writer
+ * inside. */
+static void set_writer(struct rwsem *s, struct task *t, int cpu)
+{
+	__atomic_store_n(&s->writer, t, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->writer_cpu, (int16_t)cpu, __ATOMIC_RELAXED);
+}
+
+/* Spin, before queueing, while a running writer is inside, or (a writer
+ * only) for at most READERS_SPIN_NS while readers are: a search holds a
+ * tree block only to find and lock the child below, and a writer that
+ * queued would hold back every later reader behind it. Nobody spins once
+ * anyone waits (a reader could not take the lock then anyway), nor on
+ * readers on one CPU (they are not running then). */
+static void spin_before_queueing(struct rwsem *s, int writer)
+{
+	uint32_t v = state_of(s);
 	uint64_t start;
 
-	if (nr_cpus < 2 || !list_empty(&s->waiters))
+	if (v & RWSEM_WAITERS)
 		return;
-	spin_unlock(&s->lock);
+	if (v & RWSEM_WRITER) {
+		spin_on_owner(&s->writer,
+			      __atomic_load_n(&s->writer, __ATOMIC_RELAXED),
+			      __atomic_load_n(&s->writer_cpu,
+					      __ATOMIC_RELAXED));
+		return;
+	}
+	if (!writer || nr_cpus < 2 || v < RWSEM_READER)
+		return;
 	preempt_disable();
 	start = time_ns();
-	while (__atomic_load_n(&s->count, __ATOMIC_RELAXED) > 0 &&
+	while ((v = state_of(s)) >= RWSEM_READER && !(v & RWSEM_WAITERS) &&
 	       time_ns() - start < READERS_SPIN_NS &&
 	       !__atomic_load_n(&this_cpu()->need_resched, __ATOMIC_RELAXED))
 		cpu_relax();
 	preempt_enable();
-	spin_lock(&s->lock);
 }
 
 static struct rwsem_waiter *first_waiter(struct rwsem *s)
@@ -118,46 +167,52 @@ static struct rwsem_waiter *first_waiter(struct rwsem *s)
 		       : list_entry(s->waiters.next, struct rwsem_waiter, node);
 }
 
-/* Whether a writer not queued may take the lock now: it is free and
- * nobody waits, or the head of the queue is a writer woken to take it
- * itself that has not run yet. Caller holds s->lock. */
-static int write_free(struct rwsem *s)
+/* Whether a writer not queued may take the lock, and take it if so: it
+ * is free, and nobody waits or the head of the queue is a writer woken to
+ * take it itself that has not run yet. Caller holds s->lock. */
+static int write_take_queued(struct rwsem *s)
 {
 	struct rwsem_waiter *w = first_waiter(s);
 
-	return s->count == 0 && (!w || w->writer);
+	return (!w || w->writer) && write_take(s);
+}
+
+static void enqueue(struct rwsem *s, struct rwsem_waiter *w)
+{
+	if (list_empty(&s->waiters))
+		__atomic_fetch_or(&s->state, RWSEM_WAITERS, __ATOMIC_SEQ_CST);
+	list_add_tail(&w->node, &s->waiters);
 }
 
 static void dequeue(struct rwsem *s, struct rwsem_waiter *w)
 {
 	list_del_init(&w->node);
-	__atomic_store_n(&s->nr_waiting, s->nr_waiting - 1, __ATOMIC_RELAXED);
+	if (list_empty(&s->waiters))
+		__atomic_fetch_and(&s->state, ~RWSEM_WAITERS, __ATOMIC_SEQ_CST);
 }
 
 /* Serve the head of the queue now that the lock changed hands: count in
  * every reader up to the first writer, or wake a writer to take a free
- * lock itself (counted in instead once it has waited HANDOFF_NS). Caller
- * holds s->lock. */
+ * lock itself (counted in instead once it has waited HANDOFF_NS). While
+ * anyone waits only holders of s->lock take the lock, so what is free
+ * here stays free. Caller holds s->lock. */
 static void grant(struct rwsem *s)
 {
 	struct rwsem_waiter *w;
 
 	while ((w = first_waiter(s))) {
 		if (w->writer) {
-			if (s->count != 0)
+			if (state_of(s) & RWSEM_HELD)
 				return;
 			if (time_ns() - w->since < HANDOFF_NS) {
 				task_wake(w->task);
 				return;
 			}
-			s->count = -1;
-			__atomic_store_n(&s->writer, w->task, __ATOMIC_RELAXED);
-			/* where it runs is known once it wakes */
-			__atomic_store_n(&s->writer_cpu, -1, __ATOMIC_RELAXED);
-		} else {
-			if (s->count < 0)
+			if (!write_take(s))
 				return;
-			s->count++;
+			set_writer(s, w->task, -1);
+		} else if (!read_take(s, RWSEM_WRITER)) {
+			return;
 		}
 		dequeue(s, w);
 		w->granted = 1;
@@ -167,20 +222,29 @@ static void grant(struct rwsem *s)
 	}
 }
 
-/* Queue as a waiter and sleep until granted, or, as a writer at the
- * head, until the lock is free to take. Caller holds s->lock; returns
- * with it released. */
+/* Serve the queue after a release that saw waiters. */
+static void grant_locked(struct rwsem *s)
+{
+	spin_lock(&s->lock);
+	grant(s);
+	spin_unlock(&s->lock);
+}
+
+/* Queue as a waiter and sleep until granted or, at the head, until the
+ * lock is free to take (readers behind a reader that took it are counted
+ * in with it). Caller holds s->lock; returns with it released. */
 static void wait_granted(struct rwsem *s, int writer)
 {
 	struct rwsem_waiter w = { current_task(), { NULL, NULL }, writer, 0,
 				  time_ns() };
 
-	list_add_tail(&w.node, &s->waiters);
-	__atomic_store_n(&s->nr_waiting, s->nr_waiting + 1, __ATOMIC_RELAXED);
+	enqueue(s, &w);
 	while (!w.granted) {
-		if (writer && s->count == 0 && first_waiter(s) == &w) {
+		if (first_waiter(s) == &w &&
+		    (writer ? write_take(s) : read_take(s, RWSEM_WRITER))) {
 			dequeue(s, &w);
-			s->count = -1;
+			if (!writer)
+				grant(s);
 			break;
 		}
 		sched_set_sleeping();
@@ -189,128 +253,118 @@ static void wait_granted(struct rwsem *s, int writer)
 		spin_lock(&s->lock);
 	}
 	if (writer)
-		set_writer(s);
+		set_writer(s, current_task(), this_cpu()->id);
 	spin_unlock(&s->lock);
 	sched_set_running();
 }
 
 int down_read_trylock(struct rwsem *s)
 {
-	int ok;
-
-	spin_lock(&s->lock);
-	ok = s->count >= 0 && list_empty(&s->waiters);
-	if (ok)
-		s->count++;
-	spin_unlock(&s->lock);
-	if (ok)
-		lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 1, 1);
-	return ok;
+	if (!read_take(s, RWSEM_WRITER | RWSEM_WAITERS))
+		return 0;
+	lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 1, 1);
+	return 1;
 }
 
 void down_read(struct rwsem *s)
 {
 	lockdep_might_sleep("down_read");
 	lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 1, 0);
-	spin_lock(&s->lock);
-	if (s->count < 0)
-		spin_on_writer(s, 0);
-	if (s->count >= 0 && list_empty(&s->waiters)) {
-		s->count++;
-		spin_unlock(&s->lock);
+	if (read_take(s, RWSEM_WRITER | RWSEM_WAITERS))
 		return;
-	}
+	spin_before_queueing(s, 0);
+	if (read_take(s, RWSEM_WRITER | RWSEM_WAITERS))
+		return;
+	spin_lock(&s->lock);
 	wait_granted(s, 0);
 }
 
 void up_read(struct rwsem *s)
 {
+	uint32_t old;
+
 	lockdep_release(s, s->name, LOCKDEP_RWSEM);
-	spin_lock(&s->lock);
-	if (s->count <= 0)
+	old = __atomic_fetch_sub(&s->state, RWSEM_READER, __ATOMIC_RELEASE);
+	if (old < RWSEM_READER)
 		panic("rwsem %s: up_read without a reader inside", s->name);
-	if (--s->count == 0)
-		grant(s);
-	spin_unlock(&s->lock);
+	if (old - RWSEM_READER == RWSEM_WAITERS)
+		grant_locked(s);
 }
 
 void down_write(struct rwsem *s)
 {
 	lockdep_might_sleep("down_write");
 	lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 0, 0);
-	spin_lock(&s->lock);
-	if (s->writer == current_task())
+	if (__atomic_load_n(&s->writer, __ATOMIC_RELAXED) == current_task())
 		panic("rwsem %s: task %s takes it for write twice", s->name,
-		      s->writer->name);
-	if (s->count < 0)
-		spin_on_writer(s, 1);
-	else if (s->count > 0)
-		spin_on_readers(s);
-	if (write_free(s)) {
-		s->count = -1;
-		set_writer(s);
-		spin_unlock(&s->lock);
-		return;
+		      current_task()->name);
+	if (!write_take_uncontended(s)) {
+		spin_before_queueing(s, 1);
+		if (!write_take_uncontended(s)) {
+			spin_lock(&s->lock);
+			if (!write_take_queued(s)) {
+				wait_granted(s, 1);
+				return;
+			}
+			spin_unlock(&s->lock);
+		}
 	}
-	wait_granted(s, 1);
+	set_writer(s, current_task(), this_cpu()->id);
 }
 
 int down_write_trylock(struct rwsem *s)
 {
-	int ok;
+	int ok = write_take_uncontended(s);
 
-	spin_lock(&s->lock);
-	ok = write_free(s);
-	if (ok) {
-		s->count = -1;
-		set_writer(s);
+	if (!ok) {
+		spin_lock(&s->lock);
+		ok = write_take_queued(s);
+		spin_unlock(&s->lock);
 	}
-	spin_unlock(&s->lock);
-	if (ok)
-		lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 0, 1);
-	return ok;
+	if (!ok)
+		return 0;
+	set_writer(s, current_task(), this_cpu()->id);
+	lockdep_acquire(s, &s->class, s->name, LOCKDEP_RWSEM, 0, 1);
+	return 1;
+}
+
+/* Check that the current task is the writer inside, and forget it. */
+static void writer_leaves(struct rwsem *s, const char *what)
+{
+	if (!(state_of(s) & RWSEM_WRITER) || s->writer != current_task())
+		panic("rwsem %s: %s by %s, which does not hold it", s->name,
+		      what, current_task()->name);
+	__atomic_store_n(&s->writer, NULL, __ATOMIC_RELAXED);
 }
 
 void up_write(struct rwsem *s)
 {
 	lockdep_release(s, s->name, LOCKDEP_RWSEM);
-	spin_lock(&s->lock);
-	if (s->count != -1 || s->writer != current_task())
-		panic("rwsem %s: up_write by %s, which does not hold it",
-		      s->name, current_task()->name);
-	s->count = 0;
-	clear_writer(s);
-	grant(s);
-	spin_unlock(&s->lock);
+	writer_leaves(s, "up_write");
+	if (__atomic_fetch_and(&s->state, ~RWSEM_WRITER, __ATOMIC_RELEASE) &
+	    RWSEM_WAITERS)
+		grant_locked(s);
 }
 
 void downgrade_write(struct rwsem *s)
 {
-	spin_lock(&s->lock);
-
-	if (s->count != -1 || s->writer != current_task())
-		panic("rwsem %s: downgrade by %s, which does not hold it",
-		      s->name, current_task()->name);
-	s->count = 1;
-	clear_writer(s);
-	grant(s);
-	spin_unlock(&s->lock);
+	writer_leaves(s, "downgrade");
+	if (__atomic_fetch_add(&s->state, RWSEM_READER - RWSEM_WRITER,
+			       __ATOMIC_RELEASE) &
+	    RWSEM_WAITERS)
+		grant_locked(s);
 	lockdep_downgrade(s);
 }
 
 int rwsem_is_contended(struct rwsem *s)
 {
-	return __atomic_load_n(&s->nr_waiting, __ATOMIC_RELAXED) != 0;
+	return (state_of(s) & RWSEM_WAITERS) != 0;
 }
 
 void rwsem_assert_held(struct rwsem *s)
 {
-	int ok;
-
-	spin_lock(&s->lock);
-	ok = s->count > 0 || s->writer == current_task();
-	spin_unlock(&s->lock);
-	if (!ok)
+	if (state_of(s) < RWSEM_READER &&
+	    __atomic_load_n(&s->writer, __ATOMIC_RELAXED) != current_task())
 		panic("rwsem %s: not held (by %s)", s->name,
 		      current_task()->name);
 }
