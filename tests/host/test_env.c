@@ -108,3 +108,28 @@ uint64_t phys(struct fs_info *fs, uint64_t l, uint32_t copy)
 	return m && copy < m->num_stripes ?
 	       m->physical[copy] + (l - m->logical) : 0;
 }
+
+int file_hash(struct fs_info *fs, const char *path, uint64_t *h)
+{
+	static uint8_t buf[64 * 1024];
+	struct fs_ino ino;
+	struct fs_stat st;
+	size_t done, k;
+	uint64_t off;
+	int ret = fs_lookup(fs, path, 0, &ino);
+
+	*h = 0;
+	if (ret == -ENOENT)
+		return 0;
+	if (ret == 0)
+		ret = fs_stat(fs, ino, &st);
+	*h = 1469598103934665603ull ^ (ret ? 0 : st.size);
+	for (off = 0; ret == 0 && off < st.size; off += done) {
+		ret = fs_read(fs, ino, off, buf, sizeof(buf), &done);
+		if (ret == 0 && done == 0)
+			ret = -EIO;
+		for (k = 0; ret == 0 && k < done; k++)
+			*h = (*h ^ buf[k]) * 1099511628211ull;
+	}
+	return ret;
+}

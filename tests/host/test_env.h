@@ -1,7 +1,7 @@
 /*
  * What the filesystem tests share (tests/host/test_env.c): a filesystem
  * made and mounted on a RAM fault device and checked by btrfs check at
- * the end, a file written with one byte value, how far the cleaner got
+ * the end, a file written with one byte value, a file's hash, how far the cleaner got
  * on a deleted subvolume, and where a file's data lies on the device.
  */
 #ifndef TESTS_HOST_TEST_ENV_H
@@ -35,6 +35,10 @@ int env_umount_check(struct env *e, int qgroups);
  * missing). 0 or a negative errno. */
 int put(struct fs_info *fs, const char *path, uint64_t off, size_t len,
 	int c);
+
+/* FNV-1a of path's bytes and size in *h; 0 when it does not exist. 0
+ * or a negative errno. */
+int file_hash(struct fs_info *fs, const char *path, uint64_t *h);
 
 /* Make directory dir holding n files of 5000 bytes of c, f00000 on. */
 int make_files(struct fs_info *fs, const char *dir, int n, int c);

@@ -21,8 +21,6 @@
 #include "shim/fault_dev.h"
 #include "test.h"
 
-#define MAX_TREES 64
-
 /* One (extent, subvolume) pair: the subvolume's tree reaches it. */
 struct reach {
 	u64 bytenr, len, root;
@@ -159,8 +157,8 @@ static void tree_rec_read(struct fs_info *fs, const struct ctree_path *p,
 static int brute_reach(struct fs_info *fs, struct reachv *r)
 {
 	struct key k = { BTRFS_FS_TREE_OBJECTID, BTRFS_ROOT_ITEM_KEY, 0 };
-	struct tree_rec trees[MAX_TREES];
-	u32 n = 0, i, j;
+	struct tree_rec *trees = NULL, *grown;
+	u32 n = 0, cap = 0, i, j;
 	struct ctree_path p;
 	int ret;
 
@@ -168,14 +166,24 @@ static int brute_reach(struct fs_info *fs, struct reachv *r)
 	for (ret = ctree_search_ge(&fs->tree_root, &k, &p); ret == 0;
 	     ret = ctree_next_item(&p)) {
 		ctree_item_key(&p, &k);
-		if (k.type == BTRFS_ROOT_ITEM_KEY &&
-		    tree_check_is_subvol_tree(k.objectid) && n < MAX_TREES)
-			tree_rec_read(fs, &p, &k, &trees[n++]);
+		if (k.type != BTRFS_ROOT_ITEM_KEY ||
+		    !tree_check_is_subvol_tree(k.objectid))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(trees, cap * sizeof(*trees));
+			if (!grown) {
+				ret = -ENOMEM;
+				break;
+			}
+			trees = grown;
+		}
+		tree_rec_read(fs, &p, &k, &trees[n++]);
 	}
 	ctree_path_release(&p);
-	if (ret < 0)
-		return ret;
-	for (i = 0; i < n; i++) {
+	if (ret > 0)
+		ret = 0;	/* past the last item */
+	for (i = 0; ret == 0 && i < n; i++) {
 		const struct subvol_root *sv;
 
 		if (trees[i].dead) {
@@ -186,9 +194,10 @@ static int brute_reach(struct fs_info *fs, struct reachv *r)
 				ret = walk_tree((struct ctree_root *)&sv->root,
 						NULL, r);
 		}
-		if (ret)
-			return ret;
 	}
+	free(trees);
+	if (ret < 0)
+		return ret;
 	if (r->n)
 		qsort(r->v, r->n, sizeof(*r->v), reach_cmp);
 	for (i = j = 0; i < r->n; i++)

@@ -21,6 +21,7 @@
 #include "../../fs/relocation.h"
 #include "../../fs/volumes.h"
 #include "send_sink.h"
+#include "test_env.h"
 #include "shim/fault_dev.h"
 #include "test.h"
 
@@ -92,32 +93,6 @@ static int populate(struct fs_info *fs)
 			ret = fs_clone_range(fs, src, 0, 4096, ino, 0);
 	}
 	return ret ? ret : fs_sync(fs);
-}
-
-/* FNV-1a of a file's bytes and size; 0 when it does not exist. */
-static int file_hash(struct fs_info *fs, const char *path, u64 *h)
-{
-	static u8 buf[64 * 1024];
-	struct fs_ino ino;
-	struct fs_stat st;
-	size_t done, k;
-	u64 off;
-	int ret = fs_lookup(fs, path, 0, &ino);
-
-	*h = 0;
-	if (ret == -ENOENT)
-		return 0;
-	if (ret == 0)
-		ret = fs_stat(fs, ino, &st);
-	*h = 1469598103934665603ull ^ (ret ? 0 : st.size);
-	for (off = 0; ret == 0 && off < st.size; off += done) {
-		ret = fs_read(fs, ino, off, buf, sizeof(buf), &done);
-		if (ret == 0 && done == 0)
-			ret = -EIO;
-		for (k = 0; ret == 0 && k < done; k++)
-			*h = (*h ^ buf[k]) * 1099511628211ull;
-	}
-	return ret;
 }
 
 /* Hashes of every file of every tree, in a fixed order. */
