@@ -92,7 +92,7 @@ static int upward_add(struct upward *u, u64 x)
 
 	if (ret != 1)
 		return ret;
-	ret = backref_grow((void **)&u->q, &u->cap, u->n, sizeof(u64));
+	ret = array_grow((void **)&u->q, &u->cap, u->n, sizeof(u64));
 	if (ret == 0)
 		u->q[u->n++] = x;
 	return ret;
@@ -129,7 +129,7 @@ struct backref_edges {
 static int edges_add(struct backref_edges *e, int root, u64 x)
 {
 	u32 n = e->nroots + e->nparents;
-	int ret = backref_grow((void **)&e->v, &e->cap, n, sizeof(*e->v));
+	int ret = array_grow((void **)&e->v, &e->cap, n, sizeof(*e->v));
 
 	if (ret)
 		return ret;
@@ -368,7 +368,7 @@ static int leaf_rec(struct walk *w, u64 leaf, struct leaf_items **li)
 	for (i = 0; i < w->nleaves; i++)
 		if (w->leaves[i].bytenr == leaf)
 			return 0;
-	ret = backref_grow((void **)&w->leaves, &w->leaves_cap, w->nleaves,
+	ret = array_grow((void **)&w->leaves, &w->leaves_cap, w->nleaves,
 			   sizeof(*w->leaves));
 	if (ret)
 		return ret;
@@ -536,7 +536,7 @@ static int root_wanted(struct walk *w, u64 id, int *dead)
 
 static int hit_add(struct walk *w, u64 root, u64 ino, u64 offset, int dead)
 {
-	int ret = backref_grow((void **)&w->hits, &w->hits_cap, w->nhits,
+	int ret = array_grow((void **)&w->hits, &w->hits_cap, w->nhits,
 			       sizeof(*w->hits));
 
 	if (ret)

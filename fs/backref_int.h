@@ -5,6 +5,7 @@
 #ifndef FS_BACKREF_INT_H
 #define FS_BACKREF_INT_H
 
+#include "../lib/array.h"
 #include "../lib/u64map.h"
 #include "backref.h"
 #include "ctree.h"
@@ -125,7 +126,6 @@ struct view_q {
 #define VIEW_LE 1	/* the last item <= k */
 #define VIEW_PARENT 2	/* the parent of q->child, whose first key is k */
 
-int backref_grow(void **v, u32 *cap, u32 n, size_t sz);
 int backref_extent_info(struct backref_cache *c, u64 bytenr,
 			struct extent_info *ei);
 int backref_set_add(struct u64map *s, u64 x);

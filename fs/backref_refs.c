@@ -17,25 +17,6 @@
 #include "fs_info.h"
 #include "subvol.h"
 
-/* Grow array *v of *cap elements of size sz to hold n + 1. */
-int backref_grow(void **v, u32 *cap, u32 n, size_t sz)
-{
-	u32 c = *cap ? *cap * 2 : 16;
-	void *nv;
-
-	if (n < *cap)
-		return 0;
-	nv = kmalloc(c * sz);
-	if (!nv)
-		return -ENOMEM;
-	if (n)
-		memcpy(nv, *v, n * sz);
-	kfree(*v);
-	*v = nv;
-	*cap = c;
-	return 0;
-}
-
 /* Add x (never 0) to set s, a u64map of no values: 1 when it was new,
  * 0 when present, or -ENOMEM. */
 int backref_set_add(struct u64map *s, u64 x)
@@ -301,7 +282,7 @@ int backref_get_root(struct walk *w, u64 id, const struct root_rec **out)
 		return -EUCLEAN;
 	}
 	at = rr->n;
-	ret = backref_grow((void **)&rr->v, &rr->cap, rr->n, sizeof(*rr->v));
+	ret = array_grow((void **)&rr->v, &rr->cap, rr->n, sizeof(*rr->v));
 	if (ret == 0)
 		ret = u64map_put(&rr->idx, id, &at);
 	if (ret == 0) {
@@ -332,7 +313,7 @@ static int bref_add(struct bref_list *l, u8 type, u64 id, u64 ino,
 
 	if (!l)
 		return 0;	/* info only */
-	ret = backref_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v));
+	ret = array_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v));
 	if (ret)
 		return ret;
 	l->v[l->n].type = type;

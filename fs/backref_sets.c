@@ -126,9 +126,9 @@ int rootsets_intern(struct rootsets *s, const u64 *v, u32 n, u32 *id)
 			return 0;
 		}
 	}
-	ret = backref_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v));
+	ret = array_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v));
 	while (ret == 0 && s->nids + n > s->ids_cap)
-		ret = backref_grow((void **)&s->ids, &s->ids_cap, s->ids_cap,
+		ret = array_grow((void **)&s->ids, &s->ids_cap, s->ids_cap,
 				   sizeof(*s->ids));
 	at = s->n + 1;
 	if (ret == 0)
@@ -149,7 +149,7 @@ static int tmp_room(struct rootsets *s, u32 n)
 	int ret = 0;
 
 	while (ret == 0 && n > s->tmp_cap)
-		ret = backref_grow((void **)&s->tmp, &s->tmp_cap, s->tmp_cap,
+		ret = array_grow((void **)&s->tmp, &s->tmp_cap, s->tmp_cap,
 				   sizeof(*s->tmp));
 	return ret;
 }

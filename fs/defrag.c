@@ -78,7 +78,7 @@
 #include <ghee/task.h>
 #include <ghee/time.h>
 
-#include "backref_int.h"
+#include "../lib/array.h"
 #include "ctree.h"
 #include "data_copy.h"
 #include "defrag_int.h"
@@ -282,7 +282,7 @@ static int run_start(struct defrag_call *c, struct run *r)
 	int ret = extent_alloc_data_whole(d->t, r->bytes, &x.start);
 
 	if (ret == 0)
-		ret = backref_grow((void **)&d->nx, &d->nx_cap, d->nnx,
+		ret = array_grow((void **)&d->nx, &d->nx_cap, d->nnx,
 				   sizeof(x));
 	if (ret)
 		return ret;
@@ -326,7 +326,7 @@ static int run_copy(struct defrag_call *c, struct data_copy *dc,
 			ret = data_copy_read(d->fs, dc, p.old, fill,
 					     (u32)p.len);
 		if (ret == 0)
-			ret = backref_grow((void **)&d->pc, &d->pc_cap, d->npc,
+			ret = array_grow((void **)&d->pc, &d->pc_cap, d->npc,
 					   sizeof(p));
 		if (ret)
 			break;
@@ -389,7 +389,7 @@ static int run_takes(const struct defrag_call *c, const struct run *r,
 
 static int run_append(struct run *r, const struct fitem_view *v)
 {
-	int ret = backref_grow((void **)&r->v, &r->cap, r->n, sizeof(*v));
+	int ret = array_grow((void **)&r->v, &r->cap, r->n, sizeof(*v));
 	const struct fitem_view *last = r->n ? &r->v[r->n - 1] : NULL;
 
 	if (ret)
@@ -598,7 +598,7 @@ static int list_trees(struct fs_info *fs, u64 first, u64 **ids, u32 *n)
 	struct key k = { 0, BTRFS_ROOT_ITEM_KEY, 0 };
 	struct ctree_path p;
 	u32 cap = 0;
-	int ret = backref_grow((void **)ids, &cap, 0, sizeof(u64));
+	int ret = array_grow((void **)ids, &cap, 0, sizeof(u64));
 
 	*n = 0;
 	if (ret)
@@ -615,7 +615,7 @@ static int list_trees(struct fs_info *fs, u64 first, u64 **ids, u32 *n)
 		    tree_check_is_subvol_tree(k.objectid) &&
 		    (*ids)[*n - 1] != k.objectid &&
 		    D_GET32(struct d_root_item, item, refs)) {
-			ret = backref_grow((void **)ids, &cap, *n, sizeof(u64));
+			ret = array_grow((void **)ids, &cap, *n, sizeof(u64));
 			if (ret)
 				break;
 			(*ids)[(*n)++] = k.objectid;

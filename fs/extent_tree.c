@@ -39,8 +39,8 @@
 #include <ghee/alloc.h>
 #include <ghee/log.h>
 
+#include "../lib/array.h"
 #include "../lib/crc32c.h"
-#include "backref_int.h"
 #include "block_group.h"
 #include "csum.h"
 #include "ctree_write.h"
@@ -250,7 +250,7 @@ static int has_keyed_refs(struct trans *t, u64 bytenr, int *out)
 static int dead_add(struct trans *t, struct ctree_path *p)
 {
 	struct delayed_refs *d = &t->refs;
-	int ret = backref_grow((void **)&d->dead, &d->dead_cap, d->ndead,
+	int ret = array_grow((void **)&d->dead, &d->dead_cap, d->ndead,
 			       sizeof(*d->dead));
 
 	if (ret == 0)

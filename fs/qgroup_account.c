@@ -143,7 +143,7 @@ static int count_root(struct qgroup_table *q, u64 r, int old, int new_,
 	if (!g)
 		return 0;	/* a subvolume without a qgroup */
 	g->visit = visit;
-	ret = backref_grow((void **)&stack->v, &stack->cap, 0,
+	ret = array_grow((void **)&stack->v, &stack->cap, 0,
 			   sizeof(*stack->v));
 	if (ret)
 		return ret;
@@ -155,7 +155,7 @@ static int count_root(struct qgroup_table *q, u64 r, int old, int new_,
 		if (x->mark != q->round) {
 			x->mark = q->round;
 			x->old_n = x->new_n = 0;
-			ret = backref_grow((void **)&tg->v, &tg->cap, tg->n,
+			ret = array_grow((void **)&tg->v, &tg->cap, tg->n,
 					   sizeof(*tg->v));
 			if (ret)
 				return ret;
@@ -169,7 +169,7 @@ static int count_root(struct qgroup_table *q, u64 r, int old, int new_,
 			if (!p || p->visit == visit)
 				continue;
 			p->visit = visit;
-			ret = backref_grow((void **)&stack->v, &stack->cap,
+			ret = array_grow((void **)&stack->v, &stack->cap,
 					   stack->n, sizeof(*stack->v));
 			if (ret)
 				return ret;
@@ -314,7 +314,7 @@ static int queue_ext(struct acct *a, const struct qgroup_ext *e)
 		a->queue[at].is_gone |= e->is_gone;
 		return 0;
 	}
-	ret = backref_grow((void **)&a->queue, &a->qcap, a->nq,
+	ret = array_grow((void **)&a->queue, &a->qcap, a->nq,
 			   sizeof(*a->queue));
 	if (ret == 0) {
 		at = a->nq;
@@ -722,7 +722,7 @@ static int queue_batch(struct acct *a, u64 start, u64 *next)
 				    (D_GET64(struct d_extent_item, d, flags) &
 				     BTRFS_EXTENT_FLAG_DATA);
 		}
-		ret = backref_grow((void **)&a->queue, &a->qcap, a->nq,
+		ret = array_grow((void **)&a->queue, &a->qcap, a->nq,
 				   sizeof(*a->queue));
 		if (ret)
 			break;
@@ -835,7 +835,7 @@ int qgroup_record_head(struct trans *t, const struct dref_head *h)
 		if (!fs_tree)
 			return 0;
 	}
-	ret = backref_grow((void **)&q->ext, &q->ext_cap, q->next,
+	ret = array_grow((void **)&q->ext, &q->ext_cap, q->next,
 			   sizeof(*q->ext));
 	if (ret)
 		return ret;

@@ -133,7 +133,7 @@ static u64 remap_addr(const struct u64map *m, u64 x)
 
 int reloc_moved_add(struct moved_list *l, const struct moved *x)
 {
-	int ret = backref_grow((void **)&l->v, &l->cap, l->n, sizeof(*x));
+	int ret = array_grow((void **)&l->v, &l->cap, l->n, sizeof(*x));
 
 	if (ret == 0)
 		l->v[l->n++] = *x;
@@ -522,7 +522,7 @@ static int list_trees(struct reloc *r, struct tree_ref **out, u32 *nout)
 			ret = -EAGAIN;
 			break;
 		}
-		ret = backref_grow((void **)&v, &cap, n, sizeof(*v));
+		ret = array_grow((void **)&v, &cap, n, sizeof(*v));
 		if (ret)
 			break;
 		v[n].id = k.objectid;

@@ -185,7 +185,7 @@ int reloc_move_data(struct reloc *r)
 static int add_target(struct reloc *r, u64 root, u64 ino, u64 offset)
 {
 	struct reloc_target *x;
-	int ret = backref_grow((void **)&r->targets, &r->targets_cap,
+	int ret = array_grow((void **)&r->targets, &r->targets_cap,
 			       r->ntargets, sizeof(*r->targets));
 
 	if (ret)
