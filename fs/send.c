@@ -351,17 +351,20 @@ static int send_run(struct send_ctx *c, const char *name)
 	return ret;
 }
 
-/* Room for the CRCs of a SEND_DATA_BUF buffer's sectors (send_data.c). */
-static int crcs_alloc(struct fs_read_crcs *x)
+/* A SEND_DATA_BUF buffer and room for the CRCs of its sectors
+ * (send_data.c). */
+static int buf_alloc(u8 **buf, struct fs_read_crcs *x)
 {
+	*buf = kmalloc(SEND_DATA_BUF);
 	x->n = SEND_DATA_BUF / 4096;
 	x->crc = kmalloc(x->n * sizeof(*x->crc));
 	x->have = kmalloc(x->n);
-	return x->crc && x->have ? 0 : -ENOMEM;
+	return *buf && x->crc && x->have ? 0 : -ENOMEM;
 }
 
-static void crcs_free(struct fs_read_crcs *x)
+static void buf_free(u8 *buf, struct fs_read_crcs *x)
 {
+	kfree(buf);
 	kfree(x->crc);
 	kfree(x->have);
 }
@@ -371,7 +374,7 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	    struct fs_send_opts *o)
 {
 	struct send_ctx *c;
-	int ret;
+	int ret, i;
 
 	if ((o->proto != SEND_VERSION_1 && o->proto != SEND_VERSION_2) ||
 	    ((o->flags & FS_SEND_COMPRESSED) && o->proto < SEND_VERSION_2))
@@ -387,11 +390,11 @@ int fs_send(struct fs_info *fs, uint64_t id, const char *name,
 	u64map_init(&c->orphans, 1);
 	u64map_init(&c->loc, 1);
 	u64map_init(&c->kept, 1);
-	c->data = kmalloc(SEND_DATA_BUF);
-	c->ahead = kmalloc(SEND_DATA_BUF);
-	ret = c->data && c->ahead && crcs_alloc(&c->data_crcs) == 0 &&
-	      crcs_alloc(&c->ahead_crcs) == 0 ?
-	      subvol_get(fs, id, &c->sv) : -ENOMEM;
+	ret = buf_alloc(&c->data, &c->data_crcs);
+	for (i = 0; ret == 0 && i < SEND_READ_AHEAD; i++)
+		ret = buf_alloc(&c->ahead[i], &c->ahead_crcs[i]);
+	if (ret == 0)
+		ret = subvol_get(fs, id, &c->sv);
 	if (ret == 0 && o->parent)
 		ret = subvol_get(fs, o->parent, &c->parent);
 	if (ret == 0)
@@ -429,10 +432,9 @@ out_free:
 	u64map_free(&c->dirs);
 	u64map_free(&c->orphans);
 	u64map_free(&c->kept);
-	kfree(c->data);
-	kfree(c->ahead);
-	crcs_free(&c->data_crcs);
-	crcs_free(&c->ahead_crcs);
+	buf_free(c->data, &c->data_crcs);
+	for (i = 0; i < SEND_READ_AHEAD; i++)
+		buf_free(c->ahead[i], &c->ahead_crcs[i]);
 	kfree(c);
 	return ret;
 }

@@ -5,10 +5,11 @@
  *  - data (inline or regular extents): WRITE commands of at most 48 KiB
  *    in version 1 (Linux's read size) and up to 128 KiB in version 2, the
  *    bytes read through fs_read (checksums verified, as a reader of the
- *    read-only subvolume) up to 1 MiB at a time, the next such buffer
- *    read by a task of its own while one is sent (fs_read waits for
- *    its disk reads: alone, the disk would idle while send works); with
- *    --no-data one UPDATE_EXTENT per extent;
+ *    read-only subvolume) up to 1 MiB at a time, the next
+ *    SEND_READ_AHEAD such buffers read by tasks of their own while one
+ *    is sent (fs_read waits for its disk reads: alone, the disk would
+ *    idle while send works); with --no-data one UPDATE_EXTENT per
+ *    extent;
  *  - compressed extents under --compressed-data (version 2): one
  *    ENCODED_WRITE of the stored bytes (fs_read_encoded), when they are
  *    fewer than the range sent, as Linux decides; else WRITE;
@@ -65,87 +66,127 @@ static int read_data(struct send_ctx *c, u64 off, u8 *buf,
 	return ret;
 }
 
-/* The read of the next buffer of data, done by a task of its own while
- * the current one is sent, so the disk reads while send checksums and
- * writes the stream. The task only reads c (the inode and subvolume)
- * and fills c->ahead; send_writes joins it before using either. */
+/*
+ * The reads of the next buffers of data, each by a task of its own,
+ * while the current one is sent. A read waits for the disk, then verifies
+ * the checksums of what came; with one read ahead the disk idled while it
+ * verified (the read-ahead task was the one send waited for, alone and
+ * more so beside a balance reading the same disk), so SEND_READ_AHEAD
+ * reads run at once, each into its own c->ahead buffer. A read only reads
+ * c (the inode and subvolume) and fills its buffer; send_writes joins it
+ * before using either.
+ */
 struct read_ahead {
 	struct send_ctx *c;
 	struct task *task;	/* NULL when none runs */
 	u64 off;
 	u32 len;
+	int slot;		/* reads into c->ahead[slot] */
+};
+
+/* Reads ahead in file order, a ring over c->ahead's slots. */
+struct read_queue {
+	struct read_ahead r[SEND_READ_AHEAD];
+	u32 head, n;		/* the oldest read's slot, reads queued */
+	u64 next;		/* where the next read ahead starts */
 };
 
 static int read_ahead_run(void *arg)
 {
 	struct read_ahead *ra = arg;
+	struct send_ctx *c = ra->c;
 
-	return read_data(ra->c, ra->off, ra->c->ahead, &ra->c->ahead_crcs,
-			 ra->len, 0);
+	return read_data(c, ra->off, c->ahead[ra->slot],
+			 &c->ahead_crcs[ra->slot], ra->len, 0);
 }
 
-/* Start reading [off, off + len) into c->ahead; when no task can be
- * made, nothing starts and the read is done in turn. */
-static void read_ahead_start(struct read_ahead *ra, u64 off, u32 len)
+/* Start reading [q->next, + len) ahead. 0, or -ENOMEM when no task can
+ * be made (the read is then done in turn). */
+static int read_ahead_start(struct send_ctx *c, struct read_queue *q,
+			    u32 len)
 {
-	struct task *self = task_current();
+	u32 slot = (q->head + q->n) % SEND_READ_AHEAD;
+	struct read_ahead *ra = &q->r[slot];
 
-	ra->off = off;
-	ra->len = len;
+	*ra = (struct read_ahead){ c, NULL, q->next, len, (int)slot };
 	ra->task = task_create("send-read", read_ahead_run, ra,
-			       task_prio(self));
-	if (ra->task)
-		task_yield();	/* let it start its disk read */
+			       task_prio(task_current()));
+	if (!ra->task)
+		return -ENOMEM;
+	q->n++;
+	q->next += len;
+	task_yield();	/* let it start its disk read */
+	return 0;
 }
 
-/* Wait for the read ahead, if one runs; its result. */
-static int read_ahead_end(struct read_ahead *ra)
+/* Wait for the oldest read ahead; its result. */
+static int read_ahead_pop(struct read_queue *q)
 {
-	int ret = ra->task ? task_join(ra->task) : 0;
+	int ret = task_join(q->r[q->head].task);
 
-	ra->task = NULL;
+	q->r[q->head].task = NULL;
+	q->head = (q->head + 1) % SEND_READ_AHEAD;
+	q->n--;
+	return ret;
+}
+
+/* Wait for every read ahead; the first error. */
+static int read_ahead_end(struct read_queue *q)
+{
+	int ret = 0, r;
+
+	while (q->n) {
+		r = read_ahead_pop(q);
+		if (ret == 0)
+			ret = r;
+	}
 	return ret;
 }
 
 /*
  * Make c->data hold the data of [off, off + len) of the current inode:
- * the read ahead's buffer when it read just that, else read now; then
- * start reading what follows, up to end, ahead.
+ * the oldest read ahead's buffer when it read just that, else read now;
+ * then keep SEND_READ_AHEAD reads of what follows, up to end, going.
  */
-static int fill_data(struct send_ctx *c, struct read_ahead *ra, u64 off,
+static int fill_data(struct send_ctx *c, struct read_queue *q, u64 off,
 		     u32 len, u64 end, int zeros)
 {
-	int ahead = ra->task && ra->off == off && ra->len == len;
-	int ret = read_ahead_end(ra);
+	struct read_ahead *h = &q->r[q->head];
+	int ret;
 
-	if (ahead && ret == 0) {
+	if (q->n && h->off == off && h->len == len) {
 		u8 *t = c->data;
 		struct fs_read_crcs tc = c->data_crcs;
+		int slot = h->slot;
 
-		c->data = c->ahead;
-		c->ahead = t;
-		c->data_crcs = c->ahead_crcs;
-		c->ahead_crcs = tc;
-	} else if (!ahead) {	/* another range's read: not this one's */
+		ret = read_ahead_pop(q);
+		c->data = c->ahead[slot];
+		c->ahead[slot] = t;
+		c->data_crcs = c->ahead_crcs[slot];
+		c->ahead_crcs[slot] = tc;
+	} else {
+		read_ahead_end(q);	/* other ranges' reads: not these */
 		ret = read_data(c, off, c->data, &c->data_crcs, len, zeros);
+		q->next = off + len;
 	}
-	if (ret == 0 && !zeros && off + len < end)
-		read_ahead_start(ra, off + len,
-				 (u32)min_u64(end - off - len, len));
+	while (ret == 0 && !zeros && q->n < SEND_READ_AHEAD &&
+	       q->next < end &&
+	       read_ahead_start(c, q, (u32)min_u64(end - q->next, len)) == 0)
+		;
 	return ret;
 }
 
 /*
  * WRITE [off, end) of the current inode, read through fs_read (or
  * zeros) a buffer at a time, so that a WRITE's worth is not a disk read
- * of its own; the next buffer is read ahead while one is sent. A buffer
+ * of its own; the next buffers are read ahead while one is sent. A buffer
  * holds a whole number of WRITEs, so none straddles two.
  */
 static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
 {
 	u32 most = c->out.proto >= SEND_VERSION_2 ? WRITE_V2 : WRITE_V1;
 	u64 buf_off = off, buf_end = off;
-	struct read_ahead ra = { c, NULL, 0, 0 };
+	struct read_queue q = { .n = 0 };
 	int ret = 0, ret2;
 
 	while (off < end && ret == 0) {
@@ -163,7 +204,7 @@ static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
 			buf_off = off;
 			buf_end = off + min_u64(end - off, SEND_DATA_BUF -
 						SEND_DATA_BUF % step);
-			ret = fill_data(c, &ra, off, (u32)(buf_end - off),
+			ret = fill_data(c, &q, off, (u32)(buf_end - off),
 					end, zeros);
 		}
 		if (ret == 0 && (off - buf_off) % 4096 == 0)
@@ -178,7 +219,7 @@ static int send_writes(struct send_ctx *c, u64 off, u64 end, int zeros)
 			ret = send_end(&c->out);
 		off += len;
 	}
-	ret2 = read_ahead_end(&ra);	/* c->ahead is in use till then */
+	ret2 = read_ahead_end(&q);	/* c->ahead is in use till then */
 	return ret ? ret : ret2;
 }
 

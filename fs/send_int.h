@@ -62,6 +62,8 @@ int send_end(struct send_stream *s);
  * (send_data.c), at least the largest WRITE (128 KiB) and the largest
  * compressed extent's stored bytes (128 KiB). */
 #define SEND_DATA_BUF (1024 * 1024)
+/* Buffers of file data read ahead at once (send_data.c). */
+#define SEND_READ_AHEAD 2
 
 /* Longest path in the stream (Linux's PATH_MAX). */
 #define SEND_PATH_MAX 4096
@@ -145,11 +147,12 @@ struct send_ctx {
 					 * ino -> 1 while there, 0 once
 					 * moved */
 	u8 *data;			/* file data bounce buffer */
-	u8 *ahead;			/* the next file data, read ahead
-					 * (send_data.c), SEND_DATA_BUF */
 	struct fs_read_crcs data_crcs;	/* checksums of data's sectors, as
 					 * fs_read_crcs verified them */
-	struct fs_read_crcs ahead_crcs;	/* the same of ahead's */
+	u8 *ahead[SEND_READ_AHEAD];	/* the next file data, read ahead
+					 * (send_data.c), SEND_DATA_BUF each */
+	struct fs_read_crcs ahead_crcs[SEND_READ_AHEAD]; /* the same of
+					 * ahead's */
 	char tmp[SEND_PATH_MAX];	/* scratch path */
 };
 
