@@ -14,22 +14,27 @@ before the balance started: reads beside a running balance are the
 read-beside-relocation race another branch fixes). The seed is printed.
 
 btrfs/187 shape: many files with large xattrs (so every leaf is COWed
-between the two snapshots), then a fixed number of rounds of a full and
-an incremental send to files beside a metadata-only balance loop; no
-error, and fsck in the guest and `btrfs check` on the host clean after.
+between the two snapshots), then rounds of a full and an incremental
+send to files beside a metadata-only balance loop (make test: 400 files,
+4 rounds; long: 80,000 files, rounds for BAL187_SECONDS, default 1,200,
+as fstests runs it for a fixed time); no error, and fsck in the guest
+and `btrfs check` on the host clean after.
 """
 import os
 import random
 import re
+import time
 
 from guest import BALANCE_LOG, PROMPT, ROOT, btrfs_check, scratch_image
 
 IMG = os.path.join(ROOT, "build/tests/balance_send/bs.img")
 LONG = os.environ.get("BALANCE_SEND_LONG") == "1"
-# A guest's whole life: the long btrfs/187 shape's 20 rounds each send
-# about 115,000 items full and 60,000 steps incremental, 100 s a round
-# under TCG at -smp 2, so 900 s ended it in round 8.
-GUEST_SECONDS = 6000 if LONG else 900
+# The long btrfs/187 shape's rounds run for BAL187_SECONDS; a round of
+# 80,000 files (a full send of about 460,000 items and an incremental)
+# takes minutes under TCG and the last one ends past that time.
+BAL187_SECONDS = int(os.environ.get("BAL187_SECONDS", "1200"))
+# A guest's whole life: making the files and xattrs, the rounds, fsck.
+GUEST_SECONDS = BAL187_SECONDS + 4800 if LONG else 900
 
 
 def cmd(g, line):
@@ -201,10 +206,13 @@ def test_send_252_shape_smp4(ctx):
 
 # ------------------------------------------------------------ btrfs/187
 
-def run_187(ctx, smp, nfiles, rounds):
-    ctx.note("btrfs/187 shape: %d files with 2 KiB xattrs, %d rounds, "
-             "-smp %d" % (nfiles, rounds, smp))
-    img = scratch_image(IMG, (1 << 30) if LONG else 256 << 20)
+def run_187(ctx, smp, nfiles, rounds=0, seconds=0):
+    """Rounds of sends beside a metadata balance: rounds of them, or as
+    many as start within seconds (at least two)."""
+    ctx.note("btrfs/187 shape: %d files with 2 KiB xattrs, %s, -smp %d"
+             % (nfiles, "%d rounds" % rounds if rounds
+                else "rounds for %d s" % seconds, smp))
+    img = scratch_image(IMG, (6 << 30) if LONG else 256 << 20)
     g = ctx.guest(disks=[img], smp=smp, timeout=GUEST_SECONDS)
     g.boot()
     assert "made btrfs on vda" in cmd(g, "mkfs vda --nodesize 4096")
@@ -225,25 +233,31 @@ def run_187(ctx, smp, nfiles, rounds):
     ok(g, "btrfs subvolume snapshot -r /sv /s1")
     xattrs("b")
     ok(g, "btrfs subvolume snapshot -r /sv /s2")
-    balances = 0
-    for _ in range(rounds):
+    balances = done = 0
+    start = time.monotonic()
+    while (done < rounds if rounds else
+           done < 2 or time.monotonic() - start < seconds):
         balances += balance_again(g, "-m")
         out = cmd(g, "btrfs send -f /streams/full /s1")
         assert "At subvol /s1" in out and "ERROR" not in out, out
         out = cmd(g, "btrfs send -p /s1 -f /streams/inc /s2")
         assert "At subvol /s2" in out and "ERROR" not in out, out
+        done += 1
     balance_stop(g)
-    ctx.note("%d metadata balances started beside %d rounds"
-             % (balances, rounds))
+    ctx.note("%d metadata balances started beside %d rounds in %d s"
+             % (balances, done, time.monotonic() - start))
     fsck_and_off(g)
     btrfs_check(ctx, img)
 
 
 def test_send_187_shape_smp2(ctx):
-    run_187(ctx, 2, 20000 if LONG else 400, 20 if LONG else 4)
+    if LONG:
+        run_187(ctx, 2, 80000, seconds=BAL187_SECONDS)
+    else:
+        run_187(ctx, 2, 400, rounds=4)
 
 
 def test_send_187_shape_smp4(ctx):
     if not LONG:
         ctx.skip("make balance-send-long runs it")
-    run_187(ctx, 4, 20000, 20)
+    run_187(ctx, 4, 80000, seconds=BAL187_SECONDS)
