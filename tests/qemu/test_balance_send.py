@@ -27,8 +27,11 @@ import time
 
 from guest import BALANCE_LOG, PROMPT, ROOT, btrfs_check, scratch_image
 
-IMG = os.path.join(ROOT, "build/tests/balance_send/bs.img")
 LONG = os.environ.get("BALANCE_SEND_LONG") == "1"
+# The long run's image has a name of its own: a make test running
+# meanwhile remakes the short one's under a guest still writing it.
+IMG = os.path.join(ROOT, "build/tests/balance_send/%s.img"
+                   % ("long" if LONG else "bs"))
 # The long btrfs/187 shape's rounds run for BAL187_SECONDS; a round of
 # 80,000 files (a full send of about 460,000 items and an incremental)
 # takes minutes under TCG and the last one ends past that time.
