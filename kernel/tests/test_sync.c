@@ -237,13 +237,20 @@ static int torture_fn(void *arg)
 			mutex_unlock(&tort_mutex);
 			break;
 		default:
+			/* Every way in and out: trylocks, and writers that
+			 * downgrade and read on (nobody may change it then). */
 			if (!reader) {
-				down_write(&sem);
+				if (i % 5 || !down_write_trylock(&sem))
+					down_write(&sem);
 				bump();
-				up_write(&sem);
-				break;
+				if (i % 3) {
+					up_write(&sem);
+					break;
+				}
+				downgrade_write(&sem);
+			} else if (i % 4 || !down_read_trylock(&sem)) {
+				down_read(&sem);
 			}
-			down_read(&sem);
 			a = tort_counter;
 			for (j = 0; j < 50; j++)
 				cpu_relax();
