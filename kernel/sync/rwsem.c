@@ -167,10 +167,11 @@ static struct rwsem_waiter *first_waiter(struct rwsem *s)
 		       : list_entry(s->waiters.next, struct rwsem_waiter, node);
 }
 
-/* Whether a writer not queued may take the lock, and take it if so: it
- * is free, and nobody waits or the head of the queue is a writer woken to
- * take it itself that has not run yet. Caller holds s->lock. */
-static int write_take_queued(struct rwsem *s)
+/* Take the lock for a writer that is not queued, if it may: the lock is
+ * free, and nobody waits or the head of the queue is a writer woken to
+ * take it itself that has not run yet (the steal owner_spin.h explains).
+ * Returns whether it did. Caller holds s->lock. */
+static int write_steal(struct rwsem *s)
 {
 	struct rwsem_waiter *w = first_waiter(s);
 
@@ -302,7 +303,7 @@ void down_write(struct rwsem *s)
 		spin_before_queueing(s, 1);
 		if (!write_take_uncontended(s)) {
 			spin_lock(&s->lock);
-			if (!write_take_queued(s)) {
+			if (!write_steal(s)) {
 				wait_granted(s, 1);
 				return;
 			}
@@ -318,7 +319,7 @@ int down_write_trylock(struct rwsem *s)
 
 	if (!ok) {
 		spin_lock(&s->lock);
-		ok = write_take_queued(s);
+		ok = write_steal(s);
 		spin_unlock(&s->lock);
 	}
 	if (!ok)
