@@ -63,7 +63,7 @@ int send_end(struct send_stream *s);
  * compressed extent's stored bytes (128 KiB). */
 #define SEND_DATA_BUF (1024 * 1024)
 /* Buffers of file data read ahead at once (send_data.c). */
-#define SEND_READ_AHEAD 2
+#define SEND_READ_AHEAD 4
 
 /* Longest path in the stream (Linux's PATH_MAX). */
 #define SEND_PATH_MAX 4096
