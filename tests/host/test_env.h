@@ -1,8 +1,9 @@
 /*
  * What the filesystem tests share (tests/host/test_env.c): a filesystem
  * made and mounted on a RAM fault device and checked by btrfs check at
- * the end, a file written with one byte value, a file's hash, how far the cleaner got
- * on a deleted subvolume, and where a file's data lies on the device.
+ * the end, a file written with one byte value, a file's hash, how far
+ * the cleaner got on a deleted subvolume, and where a file's data lies
+ * on the device.
  */
 #ifndef TESTS_HOST_TEST_ENV_H
 #define TESTS_HOST_TEST_ENV_H

@@ -196,7 +196,7 @@ static int brute_reach(struct fs_info *fs, struct reachv *r)
 		}
 	}
 	free(trees);
-	if (ret < 0)
+	if (ret)
 		return ret;
 	if (r->n)
 		qsort(r->v, r->n, sizeof(*r->v), reach_cmp);
