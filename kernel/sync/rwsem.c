@@ -299,17 +299,18 @@ void down_write(struct rwsem *s)
 	if (__atomic_load_n(&s->writer, __ATOMIC_RELAXED) == current_task())
 		panic("rwsem %s: task %s takes it for write twice", s->name,
 		      current_task()->name);
-	if (!write_take_uncontended(s)) {
-		spin_before_queueing(s, 1);
-		if (!write_take_uncontended(s)) {
-			spin_lock(&s->lock);
-			if (!write_steal(s)) {
-				wait_granted(s, 1);
-				return;
-			}
-			spin_unlock(&s->lock);
-		}
+	if (write_take_uncontended(s))
+		goto taken;
+	spin_before_queueing(s, 1);
+	if (write_take_uncontended(s))
+		goto taken;
+	spin_lock(&s->lock);
+	if (!write_steal(s)) {
+		wait_granted(s, 1);
+		return;
 	}
+	spin_unlock(&s->lock);
+taken:
 	set_writer(s, current_task(), this_cpu()->id);
 }
 
